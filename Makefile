@@ -1,0 +1,67 @@
+# hostel: `make run` boots the default guest, `make test` runs every test.
+BUILD     ?= build
+CC        ?= gcc
+OPT       ?= -O2
+CFLAGS    := -std=gnu11 $(OPT) -g -Wall -Wextra -Werror -Isrc -MMD -MP -D_GNU_SOURCE $(EXTRA_CFLAGS)
+LDFLAGS   := $(EXTRA_LDFLAGS)
+LDLIBS    := -lpthread -lm
+
+SRCS      := $(shell find src -name '*.c' | sort)
+LIB_SRCS  := $(filter-out src/cli/main.c,$(SRCS))
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
+
+# Filled in by the tests/*/*.mk fragments (guests, cpu tests, ...).
+TEST_BINS :=
+GUESTS    :=
+DEFAULT_KERNEL ?= $(BUILD)/guests/hello.elf
+RUN_ARGS  ?=
+
+.PHONY: all deps run test test-all asan clean
+all: $(BUILD)/hostel
+
+-include tests/*/*.mk bench/*.mk
+
+all: $(GUESTS) $(TEST_BINS) $(UNIT_BINS)
+
+deps:
+	@scripts/deps.sh all
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libhostel.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/hostel: $(BUILD)/src/cli/main.o $(BUILD)/libhostel.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(BUILD)/libhostel.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	$(BUILD)/hostel run --kernel $(DEFAULT_KERNEL) -v $(RUN_ARGS)
+
+test: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) tests/run.sh
+
+test-all: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) HOSTEL_TEST_ALL=1 tests/run.sh
+
+# Unit tests under AddressSanitizer and UndefinedBehaviorSanitizer.
+asan:
+	@$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 \
+	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer" \
+	  EXTRA_LDFLAGS="-fsanitize=address,undefined" build-asan/hostel $(UNIT_BINS:$(BUILD)/%=build-asan/%)
+	@BUILD=build-asan HOSTEL_TEST_ONLY=unit tests/run.sh
+
+clean:
+	rm -rf build build-asan
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs the Debian packages hostel needs to build and test, when missing.
+# Usage: scripts/deps.sh [build|test|all]   (default: all)
+set -euo pipefail
+what=${1:-all}
+build_pkgs=(build-essential pkg-config zlib1g-dev libzstd-dev libjansson-dev
+            libslirp-dev libseccomp-dev libarchive-dev)
+test_pkgs=(busybox-static cpio gzip xz-utils python3 qemu-utils)
+case "$what" in
+  build) pkgs=("${build_pkgs[@]}") ;;
+  test)  pkgs=("${test_pkgs[@]}") ;;
+  all)   pkgs=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
+  *) echo "deps.sh: unknown set '$what' (build, test or all)" >&2; exit 2 ;;
+esac
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "hostel: installing Debian packages: ${missing[*]}" >&2
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,20 @@
+/* What the parts of the emu engine need from its vCPU glue (emu.c). */
+#ifndef HOSTEL_EMU_EMU_H
+#define HOSTEL_EMU_EMU_H
+
+#include <stdint.h>
+
+struct vcpu;
+struct emu_cpu;
+
+/* The software CPU behind a vCPU of a machine run by emu. */
+struct emu_cpu *emu_cpu_of(struct vcpu *v);
+/* Sets bits in c->events and wakes the vCPU if it sleeps in HLT / wait-for-SIPI. */
+void emu_vcpu_wake(struct emu_cpu *c, uint32_t events);
+
+/* Test and user-mode setup (no struct vm): 64-bit mode at the given CPL,
+ * paging off, linear = physical = offset into ram[0, size).  Accesses
+ * outside raise #PF as an unmapped page would. */
+void emu_cpu_init_flat(struct emu_cpu *c, uint8_t *ram, uint64_t size, int cpl);
+
+#endif

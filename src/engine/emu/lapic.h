@@ -1,0 +1,43 @@
+/* The local APIC of the software CPU (xAPIC, MMIO at IA32_APIC_BASE):
+ * IRR/ISR/TPR, EOI, LVT, the timer (one-shot, periodic, TSC-deadline),
+ * IPIs including INIT and SIPI.  (With kvm the LAPIC is in the kernel.) */
+#ifndef HOSTEL_EMU_LAPIC_H
+#define HOSTEL_EMU_LAPIC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "engine/engine.h"
+
+struct vm;
+struct emu_cpu;
+struct emu_lapic;
+
+int lapic_create(struct emu_cpu *c, struct emu_lapic **out);
+void lapic_destroy(struct emu_lapic *l);
+void lapic_reset(struct emu_lapic *l);              /* power-on and INIT */
+
+/* MMIO on the APIC page (the CPU's own; the MMU routes accesses whose
+ * physical page equals IA32_APIC_BASE here before trying vm->mmio). */
+uint64_t lapic_mmio_read(struct emu_lapic *l, uint64_t offset, unsigned size);
+void lapic_mmio_write(struct emu_lapic *l, uint64_t offset, unsigned size, uint64_t val);
+
+/* Interrupt acceptance: the highest vector deliverable now (IRR above PPR,
+ * or an ExtINT from the 8259 through LINT0 / with the APIC disabled), -1 if
+ * none.  lapic_ack() is the INTA cycle: returns the vector and moves it
+ * from IRR to ISR (or acks the PIC).  NMI is reported through EMU_EV_NMI. */
+int lapic_pending(struct emu_lapic *l);
+int lapic_ack(struct emu_lapic *l);
+
+/* CR8 and MSRs. */
+void lapic_set_tpr(struct emu_lapic *l, uint8_t cr8);
+uint8_t lapic_get_tpr(struct emu_lapic *l);
+void lapic_set_tsc_deadline(struct emu_lapic *l, uint64_t tsc);
+uint64_t lapic_get_tsc_deadline(struct emu_lapic *l);
+
+/* Routes a message to the addressed CPUs' LAPICs (from the IOAPIC, MSI, or
+ * an ICR write): fixed/lowest-priority set IRR, NMI/INIT/SIPI set events;
+ * each target is woken with emu_vcpu_wake().  This is engine_emu.apic_deliver. */
+void lapic_deliver(struct vm *vm, const struct apic_msg *msg);
+
+#endif

@@ -1,0 +1,54 @@
+/* The software MMU: 4-level paging (and 32-bit/PAE paging for the boot
+ * paths), a software TLB, and the linear memory accessors every handler
+ * uses.  Accessors raise #PF/#GP through emu_raise; MMIO pages go to
+ * vm->mmio; writes to pages holding cached code invalidate those blocks.
+ * (Owned by the emu system-level work; this first version is a contract.) */
+#ifndef HOSTEL_EMU_MMU_H
+#define HOSTEL_EMU_MMU_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct emu_cpu;
+
+#define EMU_TLB_BITS 8
+#define EMU_TLB_SIZE (1u << EMU_TLB_BITS)
+
+struct emu_tlb_entry {
+    uint64_t vpn_read;   /* virtual page number | EMU_TLB_VALID, or 0 */
+    uint64_t vpn_write;
+    uint64_t vpn_exec;
+    uintptr_t addend;    /* host = guest linear + addend (RAM pages only) */
+    uint64_t ppn;        /* guest physical page number */
+};
+
+struct emu_mmu {
+    struct emu_tlb_entry tlb[2][EMU_TLB_SIZE];   /* [user][index] */
+    uint8_t *ram;        /* guest RAM mapping (struct guest_mem) */
+    uint64_t ram_low, ram_high;   /* sizes below 4G / at 4G */
+};
+
+/* Data accessors by linear address.  size 1, 2, 4, 8; unaligned and
+ * page-crossing accesses are handled. */
+uint64_t emu_read(struct emu_cpu *c, uint64_t la, unsigned size);
+void emu_write(struct emu_cpu *c, uint64_t la, unsigned size, uint64_t val);
+void emu_read_buf(struct emu_cpu *c, uint64_t la, void *buf, unsigned len);
+void emu_write_buf(struct emu_cpu *c, uint64_t la, const void *buf, unsigned len);
+/* Instruction fetch (execute permission, NX). */
+void emu_fetch(struct emu_cpu *c, uint64_t la, void *buf, unsigned len);
+/* Host pointer for an aligned, non-page-crossing read-modify-write in RAM
+ * (LOCK-prefixed ops do host atomics on it), write permission checked and
+ * dirty bits set.  NULL when the target is MMIO or crosses a page. */
+void *emu_rmw_ptr(struct emu_cpu *c, uint64_t la, unsigned size);
+/* Guest physical address of a linear address for the given access
+ * (0 read, 1 write, 2 exec); raises #PF. */
+uint64_t emu_translate(struct emu_cpu *c, uint64_t la, int access);
+
+void emu_tlb_flush(struct emu_cpu *c, bool include_global);
+void emu_tlb_flush_page(struct emu_cpu *c, uint64_t la);
+
+/* Physical accessors (page walks, descriptor tables in real mode, DMA-less). */
+bool emu_phys_read(struct emu_cpu *c, uint64_t pa, void *buf, unsigned len);
+bool emu_phys_write(struct emu_cpu *c, uint64_t pa, const void *buf, unsigned len);
+
+#endif

@@ -1,0 +1,63 @@
+/* The engine interface: what runs the virtual CPUs.  `kvm` uses the host's
+ * hardware virtualization, `emu` is our own x86-64 CPU.  The board and the
+ * devices only ever talk to this interface (and never include <linux/kvm.h>). */
+#ifndef HOSTEL_ENGINE_H
+#define HOSTEL_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/cpu_state.h"
+
+struct vm;
+struct vcpu;
+
+/* A message to local APICs (from the IOAPIC, an MSI, or another vCPU's ICR). */
+enum apic_delivery { APIC_DM_FIXED = 0, APIC_DM_LOWEST = 1, APIC_DM_SMI = 2, APIC_DM_NMI = 4,
+                     APIC_DM_INIT = 5, APIC_DM_STARTUP = 6, APIC_DM_EXTINT = 7 };
+struct apic_msg {
+    uint32_t dest;         /* APIC ID (physical) or logical mask */
+    bool dest_logical;
+    uint8_t delivery;      /* enum apic_delivery */
+    uint8_t vector;
+    bool level_triggered;
+    bool assert;           /* level: asserted */
+};
+
+struct engine_ops {
+    const char *name;
+    /* 0 when the engine can run on this host, else -errno and a reason. */
+    int (*probe)(char *why, size_t len);
+    int (*vm_init)(struct vm *vm);             /* after guest RAM exists */
+    void (*vm_destroy)(struct vm *vm);
+    int (*vcpu_init)(struct vcpu *vcpu);
+    void (*vcpu_destroy)(struct vcpu *vcpu);
+    /* Runs guest code on the calling thread until the machine is asked to stop
+     * (vm_stopping()).  Port I/O and MMIO are dispatched to vm->pio / vm->mmio
+     * from inside.  A triple fault or an engine failure calls vm_request_stop()
+     * with the reason and returns.  Returns 0 or -errno. */
+    int (*vcpu_run)(struct vcpu *vcpu);
+    /* From any thread: make vcpu_run notice vm_stopping() soon. */
+    void (*vcpu_kick)(struct vcpu *vcpu);
+    int (*get_state)(struct vcpu *vcpu, struct cpu_state *out);
+    int (*set_state)(struct vcpu *vcpu, const struct cpu_state *in);
+
+    /* true: PIC, IOAPIC, LAPIC and PIT live inside the engine (kvm's in-kernel
+     * irqchip) and set_irq/signal_msi reach them.  false: the board creates our
+     * own models (hw/irqchip, hw/pit) and the engine provides apic_deliver. */
+    bool irqchip_in_engine;
+    int (*set_irq)(struct vm *vm, unsigned gsi, int level);
+    int (*signal_msi)(struct vm *vm, uint64_t addr, uint32_t data);
+    void (*apic_deliver)(struct vm *vm, const struct apic_msg *msg);
+};
+
+extern const struct engine_ops engine_kvm;
+extern const struct engine_ops engine_emu;
+
+/* Picks the engine for a name ("auto", "kvm", "emu").  For "auto" it
+ * measures: a calibration guest on kvm, chosen only where it is fast.
+ * On success *why says why, for `hostel run -v`. */
+int engine_select(const char *name, const struct engine_ops **out, char *why, size_t len);
+
+#endif

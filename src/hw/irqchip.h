@@ -1,0 +1,24 @@
+/* Our own interrupt controllers for engines without an in-kernel irqchip
+ * (emu): the 8259 pair and the IOAPIC.  GSI 0-15 go to both (as on a PC);
+ * IRQ0 reaches IOAPIC pin 2, matching the MADT override. */
+#ifndef HOSTEL_IRQCHIP_H
+#define HOSTEL_IRQCHIP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct vm;
+struct irqchip;
+
+int irqchip_create(struct vm *vm, struct irqchip **out);
+void irqchip_destroy(struct irqchip *ic);
+void irqchip_set_irq(struct irqchip *ic, unsigned gsi, int level);
+void irqchip_msi(struct irqchip *ic, uint64_t addr, uint32_t data);
+
+/* The CPU side of the 8259 (LINT0 in ExtINT mode, or no APIC). */
+bool irqchip_pic_pending(struct irqchip *ic);
+int irqchip_pic_ack(struct irqchip *ic);        /* returns the vector, or -1 */
+/* A local APIC EOI for a level-triggered vector (IOAPIC remote IRR). */
+void irqchip_eoi(struct irqchip *ic, uint8_t vector);
+
+#endif

@@ -1,0 +1,52 @@
+/* Guest RAM: one memfd mapped once, split around the PC's 32-bit I/O hole.
+ * Guest physical [0, low_size) and [4G, 4G + high_size) are RAM. */
+#ifndef HOSTEL_MEM_H
+#define HOSTEL_MEM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MEM_HOLE_START  0xC0000000ULL   /* 3 GiB: PCI MMIO, IOAPIC, LAPIC, BIOS */
+#define MEM_HIGH_START  0x100000000ULL  /* 4 GiB */
+
+struct guest_mem {
+    int fd;              /* memfd holding all guest RAM (for snapshots, migration) */
+    uint8_t *host;       /* mapping of the whole memfd */
+    uint64_t size;       /* total RAM bytes */
+    uint64_t low_size;   /* RAM below the hole */
+    uint64_t high_size;  /* RAM at 4 GiB and up */
+};
+
+/* Creates and maps guest RAM of the given size (rounded up to 2 MiB). */
+int mem_init(struct guest_mem *m, uint64_t size);
+void mem_destroy(struct guest_mem *m);
+
+/* Host pointer for [gpa, gpa + len) when all of it is RAM, else NULL.
+ * Every guest-supplied address goes through this (or mem_read/mem_write). */
+static inline void *mem_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len)
+{
+    if (gpa < m->low_size) {
+        if (len > m->low_size - gpa)
+            return NULL;
+        return m->host + gpa;
+    }
+    if (gpa >= MEM_HIGH_START && gpa - MEM_HIGH_START < m->high_size) {
+        uint64_t off = gpa - MEM_HIGH_START;
+        if (len > m->high_size - off)
+            return NULL;
+        return m->host + m->low_size + off;
+    }
+    return NULL;
+}
+
+static inline bool mem_is_ram(const struct guest_mem *m, uint64_t gpa)
+{
+    return mem_ptr(m, gpa, 1) != NULL;
+}
+
+/* Copy to/from guest RAM; -EFAULT when any byte is outside RAM. */
+int mem_read(const struct guest_mem *m, uint64_t gpa, void *buf, uint64_t len);
+int mem_write(const struct guest_mem *m, uint64_t gpa, const void *buf, uint64_t len);
+
+#endif

@@ -1,0 +1,265 @@
+/* A machine's life: build it from the config, run its vCPU threads, wait for
+ * the reason it stops, report, tear down, and restart on a guest reboot. */
+#include "vmm/vm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "hw/irqchip.h"
+#include "lib/file.h"
+#include "lib/log.h"
+#include "vmm/acpi.h"
+#include "vmm/board.h"
+#include "vmm/chardev.h"
+#include "vmm/loader.h"
+
+void vm_request_stop(struct vm *vm, enum vm_stop why, int status)
+{
+    pthread_mutex_lock(&vm->stop_lock);
+    int expected = VM_RUNNING;
+    if (atomic_compare_exchange_strong(&vm->stop, &expected, (int)why))
+        vm->stop_status = status;
+    pthread_cond_broadcast(&vm->stop_cond);
+    pthread_mutex_unlock(&vm->stop_lock);
+    for (int i = 0; i < vm->ncpus; i++)
+        if (vm->vcpus[i].engine_data && vm->engine->vcpu_kick)
+            vm->engine->vcpu_kick(&vm->vcpus[i]);
+}
+
+void vm_set_irq(struct vm *vm, unsigned gsi, int level)
+{
+    if (vm->engine->irqchip_in_engine)
+        vm->engine->set_irq(vm, gsi, level);
+    else if (vm->irqchip)
+        irqchip_set_irq(vm->irqchip, gsi, level);
+}
+
+void vm_signal_msi(struct vm *vm, uint64_t addr, uint32_t data)
+{
+    if (vm->engine->irqchip_in_engine)
+        vm->engine->signal_msi(vm, addr, data);
+    else if (vm->irqchip)
+        irqchip_msi(vm->irqchip, addr, data);
+}
+
+static void *vcpu_thread(void *arg)
+{
+    struct vcpu *vcpu = arg;
+    int r = vcpu->vm->engine->vcpu_run(vcpu);
+    if (r < 0 && !vm_stopping(vcpu->vm)) {
+        log_error("vCPU %d stopped: %s", vcpu->id, strerror(-r));
+        vm_request_stop(vcpu->vm, VM_STOP_ERROR, r);
+    }
+    return NULL;
+}
+
+struct loaded_files {
+    struct file_buf kernel, initrd;
+};
+
+/* One boot of the machine, from empty RAM to its stop reason. */
+static int vm_boot_once(const struct vm_config *cfg, const struct engine_ops *engine,
+                        const struct loaded_files *files, struct chardev *console,
+                        int *status)
+{
+    struct vm *vm = calloc(1, sizeof(*vm));
+    char err[512] = "";
+    int r;
+
+    if (!vm)
+        return -ENOMEM;
+    vm->cfg = cfg;
+    vm->engine = engine;
+    vm->ncpus = cfg->cpus;
+    vm->console = console;
+    atomic_init(&vm->stop, VM_RUNNING);
+    pthread_mutex_init(&vm->stop_lock, NULL);
+    pthread_cond_init(&vm->stop_cond, NULL);
+    bus_init(&vm->pio, "port I/O");
+    bus_init(&vm->mmio, "MMIO");
+    for (int i = 0; i < vm->ncpus; i++) {
+        vm->vcpus[i].vm = vm;
+        vm->vcpus[i].id = i;
+    }
+
+    r = mem_init(&vm->mem, cfg->memory);
+    if (r < 0) {
+        log_error("cannot allocate %llu bytes of guest memory: %s",
+                  (unsigned long long)cfg->memory, strerror(-r));
+        goto out_free;
+    }
+    r = engine->vm_init(vm);
+    if (r < 0) {
+        log_error("engine %s could not create the machine: %s", engine->name, strerror(-r));
+        goto out_mem;
+    }
+    r = board_create(vm);
+    if (r < 0) {
+        log_error("could not create the board's devices: %s", strerror(-r));
+        goto out_engine;
+    }
+    struct acpi_config acfg = { .ncpus = vm->ncpus };
+    r = acpi_build(&vm->mem, &acfg, err, sizeof(err));
+    if (r < 0) {
+        log_error("ACPI tables: %s", err);
+        goto out_board;
+    }
+
+    struct cpu_state bsp;
+    memset(&bsp, 0, sizeof(bsp));
+    struct boot_input in = {
+        .kernel = files->kernel.data, .kernel_len = files->kernel.len,
+        .initrd = files->initrd.data, .initrd_len = files->initrd.len,
+        .cmdline = cfg->cmdline, .kernel_name = cfg->kernel,
+    };
+    r = load_kernel(&vm->mem, &in, &bsp, err, sizeof(err));
+    if (r < 0) {
+        log_error("%s: %s", cfg->kernel, err);
+        goto out_board;
+    }
+
+    int created = 0;
+    for (; created < vm->ncpus; created++) {
+        r = engine->vcpu_init(&vm->vcpus[created]);
+        if (r < 0) {
+            log_error("cannot create vCPU %d: %s", created, strerror(-r));
+            goto out_vcpus;
+        }
+    }
+    r = engine->set_state(&vm->vcpus[0], &bsp);
+    if (r < 0) {
+        log_error("cannot set the boot CPU's state: %s", strerror(-r));
+        goto out_vcpus;
+    }
+
+    int started = 0;
+    for (; started < vm->ncpus; started++) {
+        r = pthread_create(&vm->vcpus[started].thread, NULL, vcpu_thread, &vm->vcpus[started]);
+        if (r) {
+            r = -r;
+            log_error("cannot start the thread of vCPU %d: %s", started, strerror(-r));
+            vm_request_stop(vm, VM_STOP_ERROR, r);
+            break;
+        }
+    }
+
+    pthread_mutex_lock(&vm->stop_lock);
+    while (!vm_stopping(vm))
+        pthread_cond_wait(&vm->stop_cond, &vm->stop_lock);
+    pthread_mutex_unlock(&vm->stop_lock);
+    for (int i = 0; i < vm->ncpus; i++)
+        if (vm->engine->vcpu_kick)
+            vm->engine->vcpu_kick(&vm->vcpus[i]);
+    for (int i = 0; i < started; i++)
+        pthread_join(vm->vcpus[i].thread, NULL);
+
+    enum vm_stop why = (enum vm_stop)atomic_load(&vm->stop);
+    switch (why) {
+    case VM_STOP_POWEROFF:
+        *status = 0;
+        log_info("guest powered off");
+        break;
+    case VM_STOP_DEBUG_EXIT:
+        *status = (vm->stop_status << 1 | 1) & 0xff;
+        log_info("guest wrote %d to the debug-exit port: exit status %d", vm->stop_status,
+                 *status);
+        break;
+    case VM_STOP_RESET:
+        *status = 0;
+        log_info("guest asked for a reset");
+        break;
+    case VM_STOP_TRIPLE_FAULT: {
+        struct cpu_state s;
+        int cpu = vm->stop_status;
+        log_error("vCPU %d triple-faulted; the machine is stopped", cpu);
+        if (cpu >= 0 && cpu < vm->ncpus && engine->get_state(&vm->vcpus[cpu], &s) == 0)
+            cpu_state_print(&s, cpu, stderr);
+        *status = 2;
+        break;
+    }
+    case VM_STOP_QUIT:
+        *status = 0;
+        log_info("quit from the console");
+        break;
+    default:
+        *status = 1;
+        break;
+    }
+    r = (int)why;
+
+out_vcpus:
+    for (int i = created - 1; i >= 0; i--)
+        engine->vcpu_destroy(&vm->vcpus[i]);
+out_board:
+    board_destroy(vm);
+out_engine:
+    engine->vm_destroy(vm);
+out_mem:
+    mem_destroy(&vm->mem);
+out_free:
+    bus_destroy(&vm->pio);
+    bus_destroy(&vm->mmio);
+    pthread_mutex_destroy(&vm->stop_lock);
+    pthread_cond_destroy(&vm->stop_cond);
+    free(vm);
+    return r;
+}
+
+int vm_run(const struct vm_config *cfg, int *status)
+{
+    const struct engine_ops *engine;
+    char why[256] = "";
+    struct loaded_files files;
+    memset(&files, 0, sizeof(files));
+    struct chardev *console = NULL;
+    char err[512] = "";
+    int r;
+
+    *status = 1;
+    if (cfg->cpus < 1 || cfg->cpus > VM_MAX_CPUS) {
+        log_error("--cpus %d is out of range (1 to %d)", cfg->cpus, VM_MAX_CPUS);
+        return -EINVAL;
+    }
+    r = file_read_all(cfg->kernel, &files.kernel);
+    if (r < 0) {
+        log_error("cannot read kernel %s: %s", cfg->kernel, strerror(-r));
+        return r;
+    }
+    if (cfg->initrd) {
+        r = file_read_all(cfg->initrd, &files.initrd);
+        if (r < 0) {
+            log_error("cannot read initrd %s: %s", cfg->initrd, strerror(-r));
+            goto out;
+        }
+    }
+    r = engine_select(cfg->engine, &engine, why, sizeof(why));
+    if (r < 0) {
+        log_error("%s", why);
+        goto out;
+    }
+    log_info("engine %s: %s", engine->name, why);
+    log_info("%d vCPU%s, %llu MiB of memory", cfg->cpus, cfg->cpus > 1 ? "s" : "",
+             (unsigned long long)(cfg->memory >> 20));
+
+    r = chardev_open(NULL, cfg->serial, &console, err, sizeof(err));
+    if (r < 0) {
+        log_error("serial console: %s", err);
+        goto out;
+    }
+    for (;;) {
+        r = vm_boot_once(cfg, engine, &files, console, status);
+        if (r != VM_STOP_RESET || cfg->no_reboot)
+            break;
+        log_info("rebooting");
+    }
+    chardev_close(console);
+out:
+    file_buf_free(&files.kernel);
+    file_buf_free(&files.initrd);
+    return r < 0 ? r : 0;
+}

@@ -1,0 +1,86 @@
+/* A running machine: guest RAM, the two buses, the engine, the vCPUs and
+ * the reason it stops.  Devices hold a struct vm * and use only the
+ * functions declared here to raise interrupts and to stop the machine. */
+#ifndef HOSTEL_VM_H
+#define HOSTEL_VM_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "engine/engine.h"
+#include "vmm/bus.h"
+#include "vmm/mem.h"
+
+#define VM_MAX_CPUS 64
+
+enum vm_stop {
+    VM_RUNNING = 0,
+    VM_STOP_POWEROFF,      /* ACPI S5 or equivalent: exit 0 */
+    VM_STOP_DEBUG_EXIT,    /* port 0xf4: exit (value << 1) | 1 */
+    VM_STOP_RESET,         /* guest asked for a reboot */
+    VM_STOP_TRIPLE_FAULT,  /* status = vCPU id */
+    VM_STOP_QUIT,          /* the user quit from the console (Ctrl-A x) */
+    VM_STOP_ERROR,         /* engine or device failure; message already printed */
+};
+
+struct vm_config {
+    const char *kernel;
+    const char *initrd;
+    const char *cmdline;
+    int cpus;
+    uint64_t memory;
+    const char *engine;      /* auto, kvm, emu */
+    const char *serial;      /* stdio, file:PATH, none */
+    bool no_reboot;
+};
+
+struct vcpu {
+    struct vm *vm;
+    int id;
+    pthread_t thread;
+    void *engine_data;
+};
+
+struct board;
+struct irqchip;
+struct chardev;
+
+struct vm {
+    const struct vm_config *cfg;
+    struct guest_mem mem;
+    struct bus pio, mmio;
+    const struct engine_ops *engine;
+    void *engine_data;
+    int ncpus;
+    struct vcpu vcpus[VM_MAX_CPUS];
+    struct board *board;        /* devices (hw/), opaque to engines */
+    struct irqchip *irqchip;    /* our PIC+IOAPIC when the engine has none */
+    struct chardev *console;    /* the serial console backend */
+
+    _Atomic int stop;           /* enum vm_stop; VM_RUNNING while running */
+    int stop_status;
+    pthread_mutex_t stop_lock;
+    pthread_cond_t stop_cond;
+};
+
+/* First caller wins; kicks every vCPU.  Safe from any thread. */
+void vm_request_stop(struct vm *vm, enum vm_stop why, int status);
+
+static inline bool vm_stopping(const struct vm *vm)
+{
+    return atomic_load_explicit(&vm->stop, memory_order_relaxed) != VM_RUNNING;
+}
+
+/* Device-facing interrupt entry points: a GSI line level, or an MSI message.
+ * Edge-triggered devices pulse (1 then 0). */
+void vm_set_irq(struct vm *vm, unsigned gsi, int level);
+void vm_signal_msi(struct vm *vm, uint64_t addr, uint32_t data);
+
+/* Builds the machine from the config (RAM, engine, board, kernel), runs it to
+ * its end and returns the stop reason; *status gets the process exit status
+ * hostel should return. */
+int vm_run(const struct vm_config *cfg, int *status);
+
+#endif
