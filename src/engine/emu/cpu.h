@@ -167,6 +167,9 @@ struct emu_cpu {
      * when set, SYSCALL calls this instead of entering the kernel. */
     void (*syscall_hook)(struct emu_cpu *c);
     void *user;
+    /* Test and user-mode: emu_execute() returns with exc.vector >= 0
+     * instead of delivering exceptions through the IDT. */
+    bool exc_to_caller;
 };
 
 #define EMU_EV_IRQ     (1u << 0)   /* an interrupt may be pending: recheck */
@@ -226,9 +229,10 @@ int emu_decode(struct emu_cpu *c, uint64_t rip, struct emu_insn *out);
 /* Handler tables, by map and opcode byte.  Prefix-selected forms (66/F2/F3)
  * are told apart inside the handler.  NULL entries are #UD. */
 extern emu_handler emu_ops[4][256];
-void emu_sse_register(void);    /* fills SSE entries of emu_ops */
-void emu_x87_register(void);    /* fills D8..DF */
-void emu_ops_init(void);        /* fills everything, once (calls the two above) */
+void emu_sse_register(void);    /* sse.c: fills the SSE entries of emu_ops */
+void emu_x87_register(void);    /* x87.c: fills D8..DF */
+void emu_system_register(void); /* system.c: fills the privileged/system entries */
+void emu_ops_init(void);        /* exec.c: fills everything, once (calls the three above) */
 
 /* ---- execution ----------------------------------------------------------- */
 
