@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "hw/irqchip.h"
@@ -47,9 +48,54 @@ void vm_signal_msi(struct vm *vm, uint64_t addr, uint32_t data)
         irqchip_msi(vm->irqchip, addr, data);
 }
 
+/* HOSTEL_STATS=1: print start-up time and hostel's own memory at exit, for
+ * bench/startup.  The start is when main() began. */
+static struct timespec stats_t0;
+static double stats_first_run_ms = -1;
+
+void vm_stats_mark_start(void)
+{
+    clock_gettime(CLOCK_MONOTONIC, &stats_t0);
+}
+
+static double ms_since_start(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - stats_t0.tv_sec) * 1e3 + (double)(t.tv_nsec - stats_t0.tv_nsec) / 1e6;
+}
+
+/* Resident memory of hostel itself: all of it minus the guest RAM mapping. */
+static void stats_print(void)
+{
+    if (!getenv("HOSTEL_STATS"))
+        return;
+    FILE *f = fopen("/proc/self/smaps", "r");
+    long total_kb = 0, guest_kb = 0;
+    bool in_guest = false;
+    char line[512];
+    while (f && fgets(line, sizeof(line), f)) {
+        long kb;
+        unsigned long lo, hi;
+        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2)
+            in_guest = strstr(line, "hostel-ram") != NULL;
+        else if (sscanf(line, "Rss: %ld kB", &kb) == 1) {
+            total_kb += kb;
+            if (in_guest)
+                guest_kb += kb;
+        }
+    }
+    if (f)
+        fclose(f);
+    fprintf(stderr, "hostel-stats: first_vcpu_run_ms=%.3f rss_kib=%ld guest_ram_rss_kib=%ld "
+            "own_rss_kib=%ld\n", stats_first_run_ms, total_kb, guest_kb, total_kb - guest_kb);
+}
+
 static void *vcpu_thread(void *arg)
 {
     struct vcpu *vcpu = arg;
+    if (vcpu->id == 0 && stats_first_run_ms < 0)
+        stats_first_run_ms = ms_since_start();
     int r = vcpu->vm->engine->vcpu_run(vcpu);
     if (r < 0 && !vm_stopping(vcpu->vm)) {
         log_error("vCPU %d stopped: %s", vcpu->id, strerror(-r));
@@ -258,6 +304,7 @@ int vm_run(const struct vm_config *cfg, int *status)
         log_info("rebooting");
     }
     chardev_close(console);
+    stats_print();
 out:
     file_buf_free(&files.kernel);
     file_buf_free(&files.initrd);

@@ -83,4 +83,7 @@ void vm_signal_msi(struct vm *vm, uint64_t addr, uint32_t data);
  * hostel should return. */
 int vm_run(const struct vm_config *cfg, int *status);
 
+/* Called first thing in main(): the reference point of HOSTEL_STATS. */
+void vm_stats_mark_start(void);
+
 #endif
