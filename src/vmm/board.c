@@ -1,5 +1,73 @@
-/* STUB: the board (owned by the devices helper; replaced). */
+/* The PC board: every device a machine gets, in one explicit list, created
+ * in order and destroyed in reverse. */
 #include "vmm/board.h"
 
-int board_create(struct vm *vm) { (void)vm; return 0; }
-void board_destroy(struct vm *vm) { (void)vm; }
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hw/irqchip.h"
+#include "hw/pit.h"
+#include "hw/uart.h"
+#include "lib/log.h"
+#include "vmm/chardev.h"
+#include "vmm/layout.h"
+#include "vmm/vm.h"
+
+struct board {
+    struct pit *pit;
+    struct uart *com1;
+};
+
+int board_create(struct vm *vm)
+{
+    struct board *b = calloc(1, sizeof(*b));
+    int r;
+
+    if (!b)
+        return -ENOMEM;
+    vm->board = b;
+
+    if (!vm->engine->irqchip_in_engine) {
+        r = irqchip_create(vm, &vm->irqchip);
+        if (r < 0) {
+            log_error("cannot create the interrupt controllers (PIC, IOAPIC) for engine %s: %s",
+                      vm->engine->name, strerror(-r));
+            goto fail;
+        }
+        r = pit_create(vm, &b->pit);
+        if (r < 0) {
+            log_error("cannot create the PIT for engine %s: %s", vm->engine->name, strerror(-r));
+            goto fail;
+        }
+    }
+    r = uart_create(vm, PORT_COM1, IRQ_COM1, vm->console, &b->com1);
+    if (r < 0) {
+        log_error("cannot create the serial port COM1 at 0x%x: %s", PORT_COM1, strerror(-r));
+        goto fail;
+    }
+    /* Last: from here on Ctrl-A x stops this machine. */
+    chardev_attach_vm(vm->console, vm);
+    return 0;
+
+fail:
+    board_destroy(vm);
+    return r;
+}
+
+void board_destroy(struct vm *vm)
+{
+    struct board *b = vm->board;
+    if (!b)
+        return;
+    chardev_attach_vm(vm->console, NULL);
+    uart_destroy(b->com1);
+    if (b->pit)
+        pit_destroy(b->pit);
+    if (vm->irqchip) {
+        irqchip_destroy(vm->irqchip);
+        vm->irqchip = NULL;
+    }
+    free(b);
+    vm->board = NULL;
+}

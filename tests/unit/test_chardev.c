@@ -1,0 +1,183 @@
+/* Unit tests for the console backends: the Ctrl-A escape machine, quitting,
+ * file output, and stdin from a pipe (no terminal needed). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "fake_vm.h"
+#include "vmm/chardev.h"
+
+static uint8_t got[64];
+static size_t got_len;
+
+static size_t take_all(void *opaque, const uint8_t *buf, size_t len)
+{
+    (void)opaque;
+    for (size_t i = 0; i < len && got_len < sizeof(got); i++)
+        got[got_len++] = buf[i];
+    return len;
+}
+
+static void escape_forwards_plain_bytes(void)
+{
+    bool after = false;
+    uint8_t out = 0;
+    CHECK_EQ(chardev_escape_step(&after, 'q', &out), CHARDEV_ESC_FORWARD);
+    CHECK_EQ(out, 'q');
+    CHECK_EQ(chardev_escape_step(&after, 'x', &out), CHARDEV_ESC_FORWARD);
+    CHECK_EQ(out, 'x');
+    CHECK(!after);
+}
+
+static void escape_commands(void)
+{
+    bool after = false;
+    uint8_t out = 0;
+    CHECK_EQ(chardev_escape_step(&after, 0x01, &out), CHARDEV_ESC_NONE);
+    CHECK(after);
+    CHECK_EQ(chardev_escape_step(&after, 'x', &out), CHARDEV_ESC_QUIT);
+    CHECK(!after);
+    chardev_escape_step(&after, 0x01, &out);
+    CHECK_EQ(chardev_escape_step(&after, 'h', &out), CHARDEV_ESC_HELP);
+    chardev_escape_step(&after, 0x01, &out);
+    out = 0;
+    CHECK_EQ(chardev_escape_step(&after, 'a', &out), CHARDEV_ESC_FORWARD);
+    CHECK_EQ(out, 0x01);
+    chardev_escape_step(&after, 0x01, &out);
+    CHECK_EQ(chardev_escape_step(&after, 'c', &out), CHARDEV_ESC_MONITOR);
+    chardev_escape_step(&after, 0x01, &out);
+    CHECK_EQ(chardev_escape_step(&after, 'z', &out), CHARDEV_ESC_NONE);  /* unknown: dropped */
+    CHECK_EQ(chardev_escape_step(&after, 'z', &out), CHARDEV_ESC_FORWARD);
+    CHECK(strstr(chardev_escape_help, "Ctrl-A x") != NULL);
+    CHECK(strstr(chardev_escape_help, "\r\n") != NULL);
+}
+
+static void quit_stops_the_attached_machine(void)
+{
+    struct vm vm;
+    struct chardev *cd;
+    char err[256];
+    fake_vm_init(&vm);
+    CHECK_EQ(chardev_open(NULL, "none", &cd, err, sizeof(err)), 0);
+    got_len = 0;
+    chardev_set_receiver(cd, take_all, NULL);
+    chardev_attach_vm(cd, &vm);
+    chardev_push_input(cd, (const uint8_t *)"ab\x01" "a", 4);
+    CHECK_EQ(got_len, 3);
+    CHECK(!memcmp(got, "ab\x01", 3));
+    CHECK(!vm_stopping(&vm));
+    chardev_push_input(cd, (const uint8_t *)"\x01x", 2);
+    CHECK_EQ(atomic_load(&vm.stop), VM_STOP_QUIT);
+    CHECK_EQ(got_len, 3);
+    chardev_attach_vm(cd, NULL);
+    chardev_close(cd);
+    fake_vm_destroy(&vm);
+}
+
+static void quit_between_machines_stops_the_next(void)
+{
+    struct vm vm;
+    struct chardev *cd;
+    char err[256];
+    fake_vm_init(&vm);
+    CHECK_EQ(chardev_open(NULL, "none", &cd, err, sizeof(err)), 0);
+    chardev_push_input(cd, (const uint8_t *)"\x01", 1);
+    chardev_push_input(cd, (const uint8_t *)"x", 1);   /* split across reads */
+    CHECK(!vm_stopping(&vm));
+    chardev_attach_vm(cd, &vm);
+    CHECK_EQ(atomic_load(&vm.stop), VM_STOP_QUIT);
+    chardev_attach_vm(cd, NULL);
+    chardev_close(cd);
+    fake_vm_destroy(&vm);
+}
+
+static void input_waits_for_a_receiver(void)
+{
+    struct chardev *cd;
+    char err[256];
+    CHECK_EQ(chardev_open(NULL, "none", &cd, err, sizeof(err)), 0);
+    CHECK_EQ(chardev_push_input(cd, (const uint8_t *)"early", 5), 5);
+    got_len = 0;
+    chardev_set_receiver(cd, take_all, NULL);
+    CHECK_EQ(got_len, 5);
+    CHECK(!memcmp(got, "early", 5));
+    chardev_set_receiver(cd, NULL, NULL);
+    chardev_close(cd);
+}
+
+static void file_output_appends(void)
+{
+    char path[] = "/tmp/hostel-test-chardev-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(write(fd, "old\n", 4) == 4);
+    close(fd);
+    char spec[64], err[256];
+    snprintf(spec, sizeof(spec), "file:%s", path);
+    struct chardev *cd;
+    CHECK_EQ(chardev_open(NULL, spec, &cd, err, sizeof(err)), 0);
+    chardev_write(cd, (const uint8_t *)"new\n", 4);
+    chardev_close(cd);
+    char buf[32] = "";
+    fd = open(path, O_RDONLY);
+    CHECK_EQ(read(fd, buf, sizeof(buf) - 1), 8);
+    close(fd);
+    CHECK(!strcmp(buf, "old\nnew\n"));
+    unlink(path);
+}
+
+static void bad_specs_are_refused(void)
+{
+    struct chardev *cd = (struct chardev *)1;
+    char err[256] = "";
+    CHECK_EQ(chardev_open(NULL, "tcp:1234", &cd, err, sizeof(err)), -EINVAL);
+    CHECK(cd == NULL);
+    CHECK(strstr(err, "stdio, file:PATH or none") != NULL);
+    CHECK(chardev_open(NULL, "file:/nonexistent-dir/x", &cd, err, sizeof(err)) < 0);
+    CHECK(strstr(err, "/nonexistent-dir/x") != NULL);
+    chardev_write(NULL, (const uint8_t *)"x", 1);   /* no console: dropped */
+}
+
+static void stdin_pipe_forwards_and_eof_keeps_running(void)
+{
+    struct vm vm;
+    struct chardev *cd;
+    char err[256];
+    int p[2];
+    CHECK_EQ(pipe(p), 0);
+    int saved = dup(STDIN_FILENO);
+    dup2(p[0], STDIN_FILENO);
+    close(p[0]);
+    fake_vm_init(&vm);
+    CHECK_EQ(chardev_open(NULL, "stdio", &cd, err, sizeof(err)), 0);
+    got_len = 0;
+    chardev_set_receiver(cd, take_all, NULL);
+    chardev_attach_vm(cd, &vm);
+    CHECK(write(p[1], "hello", 5) == 5);
+    close(p[1]);                                   /* EOF */
+    for (int i = 0; i < 200 && got_len < 5; i++)
+        usleep(5000);
+    CHECK_EQ(got_len, 5);
+    CHECK(!memcmp(got, "hello", 5));
+    usleep(20000);
+    CHECK(!vm_stopping(&vm));
+    chardev_attach_vm(cd, NULL);
+    chardev_close(cd);                             /* the input thread ends */
+    dup2(saved, STDIN_FILENO);
+    close(saved);
+    fake_vm_destroy(&vm);
+}
+
+int main(void)
+{
+    RUN_TEST(escape_forwards_plain_bytes);
+    RUN_TEST(escape_commands);
+    RUN_TEST(quit_stops_the_attached_machine);
+    RUN_TEST(quit_between_machines_stops_the_next);
+    RUN_TEST(input_waits_for_a_receiver);
+    RUN_TEST(file_output_appends);
+    RUN_TEST(bad_specs_are_refused);
+    RUN_TEST(stdin_pipe_forwards_and_eof_keeps_running);
+    return CHECK_DONE();
+}
