@@ -3,11 +3,16 @@
 #include "vmm/board.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "hw/debugexit.h"
+#include "hw/i8042.h"
 #include "hw/irqchip.h"
 #include "hw/pit.h"
+#include "hw/post.h"
+#include "hw/rtc.h"
 #include "hw/uart.h"
 #include "lib/log.h"
 #include "vmm/chardev.h"
@@ -17,6 +22,10 @@
 struct board {
     struct pit *pit;
     struct uart *com1;
+    struct rtc *rtc;
+    struct i8042 *i8042;
+    struct debugexit *debugexit;
+    bool post;
 };
 
 int board_create(struct vm *vm)
@@ -46,6 +55,28 @@ int board_create(struct vm *vm)
         log_error("cannot create the serial port COM1 at 0x%x: %s", PORT_COM1, strerror(-r));
         goto fail;
     }
+    r = rtc_create(vm, vm->mem.low_size, vm->mem.high_size, &b->rtc);
+    if (r < 0) {
+        log_error("cannot create the RTC at 0x%x: %s", PORT_RTC, strerror(-r));
+        goto fail;
+    }
+    r = i8042_create(vm, &b->i8042);
+    if (r < 0) {
+        log_error("cannot create the keyboard controller at 0x%x: %s", PORT_I8042_DATA,
+                  strerror(-r));
+        goto fail;
+    }
+    r = debugexit_create(vm, PORT_DEBUG_EXIT, &b->debugexit);
+    if (r < 0) {
+        log_error("cannot create the debug-exit port 0x%x: %s", PORT_DEBUG_EXIT, strerror(-r));
+        goto fail;
+    }
+    r = post_create(vm);
+    if (r < 0) {
+        log_error("cannot claim the POST port 0x%x: %s", PORT_POST, strerror(-r));
+        goto fail;
+    }
+    b->post = true;
     /* Last: from here on Ctrl-A x stops this machine. */
     chardev_attach_vm(vm->console, vm);
     return 0;
@@ -61,6 +92,11 @@ void board_destroy(struct vm *vm)
     if (!b)
         return;
     chardev_attach_vm(vm->console, NULL);
+    if (b->post)
+        post_destroy(vm);
+    debugexit_destroy(b->debugexit);
+    i8042_destroy(b->i8042);
+    rtc_destroy(b->rtc);
     uart_destroy(b->com1);
     if (b->pit)
         pit_destroy(b->pit);
