@@ -10,6 +10,7 @@
 #include "hw/debugexit.h"
 #include "hw/i8042.h"
 #include "hw/irqchip.h"
+#include "hw/pci.h"
 #include "hw/pit.h"
 #include "hw/post.h"
 #include "hw/rtc.h"
@@ -26,6 +27,7 @@ struct board {
     struct i8042 *i8042;
     struct debugexit *debugexit;
     bool post;
+    struct pci_bus *pci;
 };
 
 int board_create(struct vm *vm)
@@ -77,6 +79,12 @@ int board_create(struct vm *vm)
         goto fail;
     }
     b->post = true;
+    r = pci_bus_create(vm, &b->pci);
+    if (r < 0) {
+        log_error("cannot create the PCI host bridge at 0x%x: %s", PORT_PCI_CONFIG_ADDR,
+                  strerror(-r));
+        goto fail;
+    }
     /* Last: from here on Ctrl-A x stops this machine. */
     chardev_attach_vm(vm->console, vm);
     return 0;
@@ -92,6 +100,7 @@ void board_destroy(struct vm *vm)
     if (!b)
         return;
     chardev_attach_vm(vm->console, NULL);
+    pci_bus_destroy(b->pci);
     if (b->post)
         post_destroy(vm);
     debugexit_destroy(b->debugexit);
