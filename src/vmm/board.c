@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hw/acpi_pm.h"
 #include "hw/debugexit.h"
 #include "hw/i8042.h"
 #include "hw/irqchip.h"
@@ -28,6 +29,7 @@ struct board {
     struct debugexit *debugexit;
     bool post;
     struct pci_bus *pci;
+    struct acpi_pm *acpi_pm;
 };
 
 int board_create(struct vm *vm)
@@ -85,6 +87,12 @@ int board_create(struct vm *vm)
                   strerror(-r));
         goto fail;
     }
+    r = acpi_pm_create(vm, &b->acpi_pm);
+    if (r < 0) {
+        log_error("cannot create the ACPI PM block at 0x%x: %s", PORT_ACPI_PM1A_EVT,
+                  strerror(-r));
+        goto fail;
+    }
     /* Last: from here on Ctrl-A x stops this machine. */
     chardev_attach_vm(vm->console, vm);
     return 0;
@@ -100,6 +108,7 @@ void board_destroy(struct vm *vm)
     if (!b)
         return;
     chardev_attach_vm(vm->console, NULL);
+    acpi_pm_destroy(b->acpi_pm);
     pci_bus_destroy(b->pci);
     if (b->post)
         post_destroy(vm);
@@ -115,4 +124,13 @@ void board_destroy(struct vm *vm)
     }
     free(b);
     vm->board = NULL;
+}
+
+int board_power_button(struct vm *vm)
+{
+    struct board *b = vm->board;
+    if (!b || !b->acpi_pm)
+        return -ENODEV;
+    acpi_pm_power_button(b->acpi_pm);
+    return 0;
 }
