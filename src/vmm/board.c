@@ -32,6 +32,14 @@ struct board {
     struct acpi_pm *acpi_pm;
 };
 
+/* vm->power_button: the ACPI power button (for `hostel stop`). */
+static void press_power_button(struct vm *vm)
+{
+    struct board *b = vm->board;
+    if (b && b->acpi_pm)
+        acpi_pm_power_button(b->acpi_pm);
+}
+
 int board_create(struct vm *vm)
 {
     struct board *b = calloc(1, sizeof(*b));
@@ -93,6 +101,7 @@ int board_create(struct vm *vm)
                   strerror(-r));
         goto fail;
     }
+    vm->power_button = press_power_button;
     /* Last: from here on Ctrl-A x stops this machine. */
     chardev_attach_vm(vm->console, vm);
     return 0;
@@ -108,6 +117,7 @@ void board_destroy(struct vm *vm)
     if (!b)
         return;
     chardev_attach_vm(vm->console, NULL);
+    vm->power_button = NULL;
     acpi_pm_destroy(b->acpi_pm);
     pci_bus_destroy(b->pci);
     if (b->post)
@@ -124,13 +134,4 @@ void board_destroy(struct vm *vm)
     }
     free(b);
     vm->board = NULL;
-}
-
-int board_power_button(struct vm *vm)
-{
-    struct board *b = vm->board;
-    if (!b || !b->acpi_pm)
-        return -ENODEV;
-    acpi_pm_power_button(b->acpi_pm);
-    return 0;
 }

@@ -10,8 +10,4 @@ struct vm;
 int board_create(struct vm *vm);
 void board_destroy(struct vm *vm);
 
-/* Presses the ACPI power button (for `hostel stop` and the control API):
- * the guest is asked to shut down.  -ENODEV when there is no board. */
-int board_power_button(struct vm *vm);
-
 #endif

@@ -17,12 +17,15 @@
 
 #define INPUT_BUFFER 4096
 
-enum chardev_kind { CD_STDIO, CD_FILE, CD_NONE };
+enum chardev_kind { CD_STDIO, CD_FILE, CD_NONE, CD_CALLBACK };
 
 struct chardev {
     enum chardev_kind kind;
     int out_fd;                 /* -1: output dropped */
     int in_fd;                  /* -1: no input */
+    chardev_output_fn out_fn;   /* CD_CALLBACK */
+    void *out_opaque;
+    bool escapes;               /* Ctrl-A commands are interpreted */
     pthread_mutex_t write_lock; /* keeps bytes from concurrent writers whole */
 
     pthread_mutex_t lock;       /* receiver, vm, pending input, escape state */
@@ -203,8 +206,8 @@ static void write_stderr(const char *s)
 static void request_quit_locked(struct chardev *cd)
 {
     /* A machine already on its way down (a reset) would ignore the request:
-     * keep it for the next one. */
-    if (cd->vm && !vm_stopping(cd->vm))
+     * keep it for the next one.  (A paused machine still takes it.) */
+    if (cd->vm && atomic_load(&cd->vm->stop) == VM_RUNNING)
         vm_request_stop(cd->vm, VM_STOP_QUIT, 0);
     else
         cd->quit_pending = true;
@@ -232,8 +235,11 @@ size_t chardev_push_input(struct chardev *cd, const uint8_t *buf, size_t len)
         return 0;
     pthread_mutex_lock(&cd->lock);
     for (size_t i = 0; i < len; i++) {
-        uint8_t out;
-        switch (chardev_escape_step(&cd->after_prefix, buf[i], &out)) {
+        uint8_t out = buf[i];
+        enum chardev_escape_action a = CHARDEV_ESC_FORWARD;
+        if (cd->escapes)
+            a = chardev_escape_step(&cd->after_prefix, buf[i], &out);
+        switch (a) {
         case CHARDEV_ESC_FORWARD:
             if (cd->pending_len < sizeof(cd->pending)) {
                 cd->pending[cd->pending_len++] = out;
@@ -329,6 +335,7 @@ int chardev_open(struct vm *vm, const char *spec, struct chardev **out, char *er
     cd->out_fd = cd->in_fd = -1;
     cd->wake[0] = cd->wake[1] = -1;
     cd->vm = vm;
+    cd->escapes = true;
     pthread_mutex_init(&cd->lock, NULL);
     pthread_mutex_init(&cd->write_lock, NULL);
 
@@ -375,6 +382,23 @@ fail:
     return r;
 }
 
+int chardev_open_callback(chardev_output_fn fn, void *opaque, struct chardev **out)
+{
+    struct chardev *cd = calloc(1, sizeof(*cd));
+    *out = NULL;
+    if (!cd)
+        return -ENOMEM;
+    cd->kind = CD_CALLBACK;
+    cd->out_fd = cd->in_fd = -1;
+    cd->wake[0] = cd->wake[1] = -1;
+    cd->out_fn = fn;
+    cd->out_opaque = opaque;
+    pthread_mutex_init(&cd->lock, NULL);
+    pthread_mutex_init(&cd->write_lock, NULL);
+    *out = cd;
+    return 0;
+}
+
 void chardev_close(struct chardev *cd)
 {
     if (!cd)
@@ -400,6 +424,12 @@ void chardev_close(struct chardev *cd)
 
 void chardev_write(struct chardev *cd, const uint8_t *buf, size_t len)
 {
+    if (cd && cd->out_fn) {
+        pthread_mutex_lock(&cd->write_lock);
+        cd->out_fn(cd->out_opaque, buf, len);
+        pthread_mutex_unlock(&cd->write_lock);
+        return;
+    }
     if (!cd || cd->out_fd < 0)
         return;
     pthread_mutex_lock(&cd->write_lock);

@@ -36,6 +36,12 @@ void chardev_attach_vm(struct chardev *cd, struct vm *vm);
  * as on an overrun serial line; returns how many were kept. */
 size_t chardev_push_input(struct chardev *cd, const uint8_t *buf, size_t len);
 
+/* A backend whose output goes to fn (a detached machine's console hub, say)
+ * and whose input arrives through chardev_push_input(), passed on as is:
+ * no Ctrl-A escapes (the client end handles its own). */
+typedef void (*chardev_output_fn)(void *opaque, const uint8_t *buf, size_t len);
+int chardev_open_callback(chardev_output_fn fn, void *opaque, struct chardev **out);
+
 /* The Ctrl-A escape machine, one byte at a time, without a terminal. */
 enum chardev_escape_action {
     CHARDEV_ESC_NONE,      /* byte swallowed (the prefix, or an unknown command) */

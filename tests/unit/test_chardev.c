@@ -169,6 +169,35 @@ static void stdin_pipe_forwards_and_eof_keeps_running(void)
     fake_vm_destroy(&vm);
 }
 
+static uint8_t sunk[16];
+static size_t sunk_len;
+static void sink(void *opaque, const uint8_t *buf, size_t len)
+{
+    CHECK(opaque == (void *)&sunk);
+    for (size_t i = 0; i < len && sunk_len < sizeof(sunk); i++)
+        sunk[sunk_len++] = buf[i];
+}
+
+static void callback_backend_passes_bytes_through(void)
+{
+    struct chardev *cd;
+    struct vm vm;
+    fake_vm_init(&vm);
+    CHECK_EQ(chardev_open_callback(sink, &sunk, &cd), 0);
+    chardev_attach_vm(cd, &vm);
+    chardev_write(cd, (const uint8_t *)"out", 3);
+    CHECK_EQ(sunk_len, 3);
+    CHECK(!memcmp(sunk, "out", 3));
+    got_len = 0;
+    chardev_set_receiver(cd, take_all, NULL);
+    chardev_push_input(cd, (const uint8_t *)"\x01x", 2);     /* no escapes here */
+    CHECK_EQ(got_len, 2);
+    CHECK(!vm_stopping(&vm));
+    chardev_attach_vm(cd, NULL);
+    chardev_close(cd);
+    fake_vm_destroy(&vm);
+}
+
 int main(void)
 {
     RUN_TEST(escape_forwards_plain_bytes);
@@ -179,5 +208,6 @@ int main(void)
     RUN_TEST(file_output_appends);
     RUN_TEST(bad_specs_are_refused);
     RUN_TEST(stdin_pipe_forwards_and_eof_keeps_running);
+    RUN_TEST(callback_backend_passes_bytes_through);
     return CHECK_DONE();
 }
