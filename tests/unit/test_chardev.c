@@ -2,7 +2,12 @@
  * file output, and stdin from a pipe (no terminal needed). */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pty.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -198,6 +203,100 @@ static void callback_backend_passes_bytes_through(void)
     fake_vm_destroy(&vm);
 }
 
+/* Waits up to ms for the child's output to contain c; false on timeout. */
+static bool wait_for_byte(int master, char c, int ms)
+{
+    char buf[256];
+    for (int waited = 0; waited < ms; waited += 10) {
+        struct pollfd p = { .fd = master, .events = POLLIN };
+        if (poll(&p, 1, 10) > 0) {
+            ssize_t n = read(master, buf, sizeof(buf));
+            for (ssize_t i = 0; i < n; i++)
+                if (buf[i] == c)
+                    return true;
+        }
+    }
+    return false;
+}
+
+/* Child side: a console on a real terminal (the pty), reporting with a
+ * marker byte once raw mode is on. */
+static void terminal_child(bool wait_for_quit)
+{
+    struct vm vm;
+    struct chardev *cd;
+    char err[256];
+    fake_vm_init(&vm);
+    if (chardev_open(NULL, "stdio", &cd, err, sizeof(err)) < 0)
+        _exit(10);
+    struct termios t;
+    tcgetattr(STDIN_FILENO, &t);
+    if ((t.c_lflag & (ICANON | ECHO | ISIG)) || !(t.c_oflag & OPOST))
+        _exit(11);
+    got_len = 0;
+    chardev_set_receiver(cd, take_all, NULL);
+    chardev_attach_vm(cd, &vm);
+    chardev_write(cd, (const uint8_t *)"R", 1);
+    if (!wait_for_quit)
+        for (;;)
+            pause();
+    for (int i = 0; i < 500 && !vm_stopping(&vm); i++)
+        usleep(10000);
+    if (atomic_load(&vm.stop) != VM_STOP_QUIT)
+        _exit(12);
+    if (got_len != 3 || memcmp(got, "ab\x03", 3))   /* Ctrl-C goes to the guest */
+        _exit(13);
+    chardev_attach_vm(cd, NULL);
+    chardev_close(cd);
+    tcgetattr(STDIN_FILENO, &t);
+    _exit((t.c_lflag & ICANON) ? 0 : 14);
+}
+
+static void terminal_raw_mode_and_quit(void)
+{
+    int master;
+    pid_t pid = forkpty(&master, NULL, NULL, NULL);
+    CHECK(pid >= 0);
+    if (pid < 0)
+        return;
+    if (pid == 0)
+        terminal_child(true);
+    CHECK(wait_for_byte(master, 'R', 5000));
+    CHECK(write(master, "ab\x03", 3) == 3);
+    CHECK(write(master, "\x01x", 2) == 2);
+    int st;
+    waitpid(pid, &st, 0);
+    CHECK(WIFEXITED(st));
+    CHECK_EQ(WEXITSTATUS(st), 0);
+    close(master);
+}
+
+static void terminal_restored_on_signal(int sig)
+{
+    int master;
+    pid_t pid = forkpty(&master, NULL, NULL, NULL);
+    if (pid < 0)
+        return;
+    if (pid == 0)
+        terminal_child(false);
+    CHECK(wait_for_byte(master, 'R', 5000));
+    struct termios t;
+    CHECK_EQ(tcgetattr(master, &t), 0);
+    CHECK(!(t.c_lflag & ICANON));
+    kill(pid, sig);
+    int st;
+    waitpid(pid, &st, 0);
+    CHECK(WIFSIGNALED(st));
+    CHECK_EQ(WTERMSIG(st), sig);
+    CHECK_EQ(tcgetattr(master, &t), 0);
+    CHECK(t.c_lflag & ICANON);
+    close(master);
+}
+
+static void terminal_restored_on_sigterm(void) { terminal_restored_on_signal(SIGTERM); }
+static void terminal_restored_on_sighup(void) { terminal_restored_on_signal(SIGHUP); }
+static void terminal_restored_on_sigabrt(void) { terminal_restored_on_signal(SIGABRT); }
+
 int main(void)
 {
     RUN_TEST(escape_forwards_plain_bytes);
@@ -209,5 +308,15 @@ int main(void)
     RUN_TEST(bad_specs_are_refused);
     RUN_TEST(stdin_pipe_forwards_and_eof_keeps_running);
     RUN_TEST(callback_backend_passes_bytes_through);
+    int probe = posix_openpt(O_RDWR | O_NOCTTY);
+    if (probe >= 0) {
+        close(probe);
+        RUN_TEST(terminal_raw_mode_and_quit);
+        RUN_TEST(terminal_restored_on_sigterm);
+        RUN_TEST(terminal_restored_on_sighup);
+        RUN_TEST(terminal_restored_on_sigabrt);
+    } else {
+        printf("SKIP: terminal tests (no pseudo-terminals here: %s)\n", strerror(errno));
+    }
     return CHECK_DONE();
 }
