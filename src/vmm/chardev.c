@@ -84,8 +84,9 @@ static struct termios saved_termios;
 static volatile sig_atomic_t terminal_raw;
 static bool atexit_registered;
 
-static const int fatal_signals[] = { SIGSEGV, SIGABRT, SIGBUS, SIGILL, SIGFPE };
-static const int quit_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+static const int fatal_signals[] = { SIGSEGV, SIGABRT, SIGBUS, SIGILL, SIGFPE, SIGSYS, SIGTRAP };
+/* SIGPIPE too: `hostel run | head` must not leave the terminal raw. */
+static const int quit_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE };
 #define NSIGNALS (sizeof(fatal_signals) / sizeof(int) + sizeof(quit_signals) / sizeof(int))
 static struct {
     int sig;
