@@ -37,7 +37,8 @@ int debugexit_create(struct vm *vm, uint16_t port, struct debugexit **out)
         return -ENOMEM;
     d->vm = vm;
     d->port = port;
-    int r = bus_register(&vm->pio, port, 1, &debugexit_ops, d, "debug-exit");
+    /* Four ports, as the QEMU reference configuration uses (iosize=4). */
+    int r = bus_register(&vm->pio, port, 4, &debugexit_ops, d, "debug-exit");
     if (r < 0) {
         free(d);
         return r;
