@@ -1,10 +1,13 @@
 /* The MC146818 RTC: time registers computed from the host clock on every
  * read (UTC plus whatever offset the guest set), formats per register B,
- * and 128 bytes of CMOS RAM.  No interrupt is raised on IRQ 8: register C
- * reports the update-ended and periodic flags lazily, for guests that poll. */
+ * and 128 bytes of CMOS RAM.  While the guest enables periodic, alarm or
+ * update-ended interrupts, a timer thread sets register C's flags and holds
+ * IRQ 8 up until register C is read; guests that poll without interrupts
+ * see the flags too. */
 #include "hw/rtc.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -29,8 +32,12 @@ enum {
 #define B_BINARY  0x04
 #define B_24H     0x02
 #define D_VRT     0x80
+#define B_PIE     0x40
+#define B_AIE     0x20
+#define B_UIE     0x10
 #define C_IRQF    0x80
 #define C_PF      0x40
+#define C_AF      0x20
 #define C_UF      0x10
 #define HOUR_PM   0x80
 
@@ -44,6 +51,14 @@ struct rtc {
     int64_t offset;               /* guest time minus host UTC, seconds */
     struct tm frozen;             /* the time being set while B.SET is on */
     struct timespec last_c;       /* when register C was last read */
+
+    /* The interrupt timer. */
+    pthread_t thread;
+    bool thread_started, stopping;
+    pthread_cond_t wake;          /* register A/B changed, or stop */
+    int64_t next_periodic;        /* CLOCK_MONOTONIC ns; 0 = not running */
+    int64_t last_update;          /* guest second of the last update cycle; -1 = none */
+    int irq_level;
 };
 
 static uint8_t to_bcd(unsigned v)
@@ -231,6 +246,102 @@ static void write_cmos(struct rtc *r, unsigned idx, uint8_t v)
     }
 }
 
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* The periodic interrupt's period in ns for register A's rate, 0 for off. */
+static int64_t periodic_ns(const struct rtc *r)
+{
+    unsigned rate = r->cmos[REG_A] & 0x0f;
+    if (!rate)
+        return 0;
+    return rate <= 2 ? 1000000000LL >> (9 - rate) : (1000000000LL << (rate - 1)) / 32768;
+}
+
+static void update_irq(struct rtc *r)
+{
+    if ((r->cmos[REG_C] & r->cmos[REG_B] & (C_PF | C_AF | C_UF)) != 0)
+        r->cmos[REG_C] |= C_IRQF;
+    int level = (r->cmos[REG_C] & C_IRQF) != 0;
+    if (level != r->irq_level) {
+        r->irq_level = level;
+        vm_set_irq(r->vm, IRQ_RTC, level);
+    }
+}
+
+/* An alarm byte with its top two bits set matches anything. */
+static bool alarm_field_matches(uint8_t alarm, uint8_t now)
+{
+    return (alarm & 0xc0) == 0xc0 || alarm == now;
+}
+
+/* One pass of the timer: sets the flags that are due and returns the
+ * CLOCK_MONOTONIC time of the next event (INT64_MAX: none). */
+static int64_t timer_pass(struct rtc *r)
+{
+    int64_t now = mono_ns(), next = INT64_MAX;
+    uint8_t b = r->cmos[REG_B];
+
+    int64_t period = periodic_ns(r);
+    if ((b & B_PIE) && period) {
+        if (!r->next_periodic)
+            r->next_periodic = now + period;
+        if (now >= r->next_periodic) {
+            r->cmos[REG_C] |= C_PF;
+            r->next_periodic += period;
+            if (r->next_periodic <= now)   /* far behind: skip, don't storm */
+                r->next_periodic = now + period;
+        }
+        next = r->next_periodic;
+    } else {
+        r->next_periodic = 0;
+    }
+
+    if ((b & (B_UIE | B_AIE)) && !(b & B_SET)) {
+        struct timespec rt;
+        clock_gettime(CLOCK_REALTIME, &rt);
+        int64_t sec = (int64_t)rt.tv_sec + r->offset;
+        if (r->last_update >= 0 && sec != r->last_update) {
+            r->cmos[REG_C] |= C_UF;
+            struct tm tm;
+            guest_time(r, &tm);
+            if (alarm_field_matches(r->cmos[REG_SEC_ALARM], encode(r, (unsigned)tm.tm_sec % 60)) &&
+                alarm_field_matches(r->cmos[REG_MIN_ALARM], encode(r, (unsigned)tm.tm_min)) &&
+                alarm_field_matches(r->cmos[REG_HOUR_ALARM], encode_hour(r, (unsigned)tm.tm_hour)))
+                r->cmos[REG_C] |= C_AF;
+        }
+        r->last_update = sec;
+        int64_t boundary = now + (1000000000LL - rt.tv_nsec) + 1000;
+        if (boundary < next)
+            next = boundary;
+    } else {
+        r->last_update = -1;
+    }
+    update_irq(r);
+    return next;
+}
+
+static void *timer_thread(void *arg)
+{
+    struct rtc *r = arg;
+    pthread_mutex_lock(&r->lock);
+    while (!r->stopping) {
+        int64_t next = timer_pass(r);
+        if (next == INT64_MAX) {
+            pthread_cond_wait(&r->wake, &r->lock);
+        } else {
+            struct timespec ts = { .tv_sec = next / 1000000000LL, .tv_nsec = next % 1000000000LL };
+            pthread_cond_timedwait(&r->wake, &r->lock, &ts);
+        }
+    }
+    pthread_mutex_unlock(&r->lock);
+    return NULL;
+}
+
 static uint64_t rtc_read(void *opaque, uint64_t offset, unsigned size)
 {
     struct rtc *r = opaque;
@@ -239,6 +350,8 @@ static uint64_t rtc_read(void *opaque, uint64_t offset, unsigned size)
     if (offset == 1) {
         pthread_mutex_lock(&r->lock);
         v = read_cmos(r, r->index);
+        if (r->index == REG_C)
+            update_irq(r);   /* reading C acknowledges: the line drops */
         pthread_mutex_unlock(&r->lock);
     }
     return v;   /* the index port is write-only */
@@ -254,6 +367,10 @@ static void rtc_write(void *opaque, uint64_t offset, unsigned size, uint64_t val
         r->nmi_disabled = value & 0x80;
     } else {
         write_cmos(r, r->index, (uint8_t)value);
+        if (r->index == REG_A || r->index == REG_B) {
+            update_irq(r);
+            pthread_cond_signal(&r->wake);   /* the timer's schedule changed */
+        }
     }
     pthread_mutex_unlock(&r->lock);
 }
@@ -298,10 +415,21 @@ int rtc_create(struct vm *vm, uint64_t low_mem, uint64_t high_mem, struct rtc **
     r->cmos[REG_D] = D_VRT;
     set_memory_size(r, low_mem, high_mem);
     clock_gettime(CLOCK_REALTIME, &r->last_c);
-    int err = bus_register(&vm->pio, PORT_RTC, 2, &rtc_ops, r, "rtc");
+    r->last_update = -1;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&r->wake, &ca);
+    pthread_condattr_destroy(&ca);
+    int err = pthread_create(&r->thread, NULL, timer_thread, r);
+    if (err) {
+        rtc_destroy(r);
+        return -err;
+    }
+    r->thread_started = true;
+    err = bus_register(&vm->pio, PORT_RTC, 2, &rtc_ops, r, "rtc");
     if (err < 0) {
-        pthread_mutex_destroy(&r->lock);
-        free(r);
+        rtc_destroy(r);
         return err;
     }
     r->registered = true;
@@ -315,6 +443,16 @@ void rtc_destroy(struct rtc *r)
         return;
     if (r->registered)
         bus_unregister(&r->vm->pio, PORT_RTC);
+    if (r->thread_started) {
+        pthread_mutex_lock(&r->lock);
+        r->stopping = true;
+        pthread_cond_signal(&r->wake);
+        pthread_mutex_unlock(&r->lock);
+        pthread_join(r->thread, NULL);
+    }
+    if (r->irq_level)
+        vm_set_irq(r->vm, IRQ_RTC, 0);
+    pthread_cond_destroy(&r->wake);
     pthread_mutex_destroy(&r->lock);
     free(r);
 }

@@ -145,6 +145,53 @@ static void rtc_cmos_ram_and_memory_size(void)
     teardown();
 }
 
+/* Waits up to ms for IRQ 8 to reach level. */
+static bool wait_irq(int level, int ms)
+{
+    for (int i = 0; i < ms; i += 5) {
+        if (fake_irq_level[IRQ_RTC] == level)
+            return true;
+        usleep(5000);
+    }
+    return fake_irq_level[IRQ_RTC] == level;
+}
+
+static void rtc_update_interrupt(void)
+{
+    setup(256 << 20, 0);
+    cmos_write(0x0a, 0x20);                             /* no periodic rate */
+    cmos_write(0x0b, 0x12);                             /* UIE */
+    CHECK(wait_irq(1, 1500));
+    CHECK_EQ(cmos_read(0x0c) & 0x90, 0x90);             /* IRQF | UF */
+    CHECK_EQ(fake_irq_level[IRQ_RTC], 0);               /* reading C drops it */
+    CHECK(wait_irq(1, 1500));                           /* and the next second */
+    cmos_write(0x0b, 0x02);
+    cmos_read(0x0c);
+    CHECK_EQ(fake_irq_level[IRQ_RTC], 0);
+    teardown();
+}
+
+static void rtc_periodic_and_alarm_interrupts(void)
+{
+    setup(256 << 20, 0);
+    cmos_write(0x0a, 0x2f);                             /* rate 15: 2 Hz */
+    cmos_write(0x0b, 0x42);                             /* PIE */
+    CHECK(wait_irq(1, 800));
+    CHECK_EQ(cmos_read(0x0c) & 0xc0, 0xc0);             /* IRQF | PF */
+    CHECK(wait_irq(1, 800));
+    cmos_write(0x0b, 0x02);
+    cmos_read(0x0c);
+    /* An alarm with every field "don't care" rings each second. */
+    cmos_write(0x01, 0xff);
+    cmos_write(0x03, 0xff);
+    cmos_write(0x05, 0xff);
+    cmos_write(0x0b, 0x22);                             /* AIE */
+    CHECK(wait_irq(1, 1500));
+    CHECK_EQ(cmos_read(0x0c) & 0xa0, 0xa0);             /* IRQF | AF */
+    cmos_write(0x0b, 0x02);
+    teardown();
+}
+
 int main(void)
 {
     RUN_TEST(rtc_matches_host_time_bcd);
@@ -152,5 +199,7 @@ int main(void)
     RUN_TEST(rtc_guest_sets_time);
     RUN_TEST(rtc_register_c_clears_on_read);
     RUN_TEST(rtc_cmos_ram_and_memory_size);
+    RUN_TEST(rtc_update_interrupt);
+    RUN_TEST(rtc_periodic_and_alarm_interrupts);
     return CHECK_DONE();
 }
