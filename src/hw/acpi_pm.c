@@ -1,0 +1,249 @@
+/* ACPI PM1a event/control blocks, PM timer and reset register.  The guest
+ * is always in ACPI mode (no SMI_CMD in the FADT), so SCI_EN reads 1.
+ * The reset register reboots on any non-zero write, whatever RESET_VALUE
+ * the FADT names. */
+#include "hw/acpi_pm.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "vmm/bus.h"
+#include "vmm/layout.h"
+#include "vmm/vm.h"
+
+/* PM1 status and enable bits. */
+#define TMR_STS     0x0001
+#define GBL_STS     0x0020
+#define PWRBTN_STS  0x0100
+#define SLPBTN_STS  0x0200
+#define RTC_STS     0x0400
+#define WAK_STS     0x8000
+#define STS_MASK    (TMR_STS | GBL_STS | PWRBTN_STS | SLPBTN_STS | RTC_STS | WAK_STS)
+#define EN_MASK     (TMR_STS | GBL_STS | PWRBTN_STS | SLPBTN_STS | RTC_STS)
+
+/* PM1 control bits. */
+#define SCI_EN      0x0001
+#define SLP_TYP_SHIFT 10
+#define SLP_TYP_MASK  (7 << SLP_TYP_SHIFT)
+#define SLP_EN      0x2000
+
+struct acpi_pm {
+    pthread_mutex_t lock;
+    struct vm *vm;
+    int registered;                 /* how many of the four ranges */
+    uint16_t sts, en, cnt;
+    uint64_t start_ns;
+    uint64_t last_ticks;            /* for TMR_STS: has bit 23 flipped since? */
+    int sci_level;
+};
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* Ticks since the machine started, never wrapping (a 64-bit count). */
+static uint64_t timer_ticks(const struct acpi_pm *pm)
+{
+    unsigned __int128 ns = now_ns() - pm->start_ns;
+    return (uint64_t)(ns * ACPI_PM_TIMER_HZ / 1000000000ULL);
+}
+
+static uint32_t timer_now(const struct acpi_pm *pm)
+{
+    return (uint32_t)timer_ticks(pm) & 0xffffff;
+}
+
+/* TMR_STS is set whenever bit 23 of the timer flips; we look lazily, when
+ * the guest reads the status or the timer (so TMR_EN raises no SCI on its
+ * own: no guest we know relies on it). */
+static uint32_t sample_timer(struct acpi_pm *pm)
+{
+    uint64_t t = timer_ticks(pm);
+    if ((t >> 23) != (pm->last_ticks >> 23))
+        pm->sts |= TMR_STS;
+    pm->last_ticks = t;
+    return (uint32_t)t & 0xffffff;
+}
+
+static void update_sci(struct acpi_pm *pm)
+{
+    int level = (pm->sts & pm->en & EN_MASK) != 0;
+    if (level != pm->sci_level) {
+        pm->sci_level = level;
+        vm_set_irq(pm->vm, IRQ_SCI, level);
+    }
+}
+
+/* PM1a_EVT: status at byte 0-1, enable at byte 2-3, any width. */
+static uint64_t evt_read(void *opaque, uint64_t offset, unsigned size)
+{
+    struct acpi_pm *pm = opaque;
+    uint64_t v = 0;
+    pthread_mutex_lock(&pm->lock);
+    sample_timer(pm);
+    uint32_t regs = pm->sts | (uint32_t)pm->en << 16;
+    for (unsigned i = 0; i < size; i++)
+        if (offset + i < 4)
+            v |= (uint64_t)((regs >> (8 * (offset + i))) & 0xff) << (8 * i);
+    update_sci(pm);
+    pthread_mutex_unlock(&pm->lock);
+    return v;
+}
+
+static void evt_write(void *opaque, uint64_t offset, unsigned size, uint64_t value)
+{
+    struct acpi_pm *pm = opaque;
+    pthread_mutex_lock(&pm->lock);
+    for (unsigned i = 0; i < size; i++) {
+        uint64_t o = offset + i;
+        uint16_t b = (uint16_t)((value >> (8 * i)) & 0xff);
+        if (o < 2)
+            pm->sts &= (uint16_t)~((b << (8 * o)) & STS_MASK);   /* write 1 to clear */
+        else if (o < 4)
+            pm->en = (uint16_t)((pm->en & ~(0xff << (8 * (o - 2)))) |
+                                ((b << (8 * (o - 2))) & EN_MASK));
+    }
+    update_sci(pm);
+    pthread_mutex_unlock(&pm->lock);
+}
+
+static uint64_t cnt_read(void *opaque, uint64_t offset, unsigned size)
+{
+    struct acpi_pm *pm = opaque;
+    pthread_mutex_lock(&pm->lock);
+    uint32_t regs = (pm->cnt & ~SLP_EN) | SCI_EN;
+    pthread_mutex_unlock(&pm->lock);
+    uint64_t v = 0;
+    for (unsigned i = 0; i < size; i++)
+        if (offset + i < 2)
+            v |= (uint64_t)((regs >> (8 * (offset + i))) & 0xff) << (8 * i);
+    return v;
+}
+
+static void cnt_write(void *opaque, uint64_t offset, unsigned size, uint64_t value)
+{
+    struct acpi_pm *pm = opaque;
+    bool poweroff = false;
+    pthread_mutex_lock(&pm->lock);
+    uint16_t cnt = pm->cnt;
+    for (unsigned i = 0; i < size; i++)
+        if (offset + i < 2) {
+            unsigned sh = 8 * (unsigned)(offset + i);
+            cnt = (uint16_t)((cnt & ~(0xff << sh)) | (((value >> (8 * i)) & 0xff) << sh));
+        }
+    if (cnt & SLP_EN) {
+        unsigned typ = (cnt & SLP_TYP_MASK) >> SLP_TYP_SHIFT;
+        if (typ == ACPI_SLP_TYP_S5)
+            poweroff = true;
+        else
+            pm->sts |= WAK_STS;   /* other sleep states: wake at once */
+    }
+    /* SLP_EN and GBL_RLS are write-only; SCI_EN is hard-wired. */
+    pm->cnt = cnt & (SLP_TYP_MASK | 0x0002);
+    pthread_mutex_unlock(&pm->lock);
+    if (poweroff)
+        vm_request_stop(pm->vm, VM_STOP_POWEROFF, 0);
+}
+
+static uint64_t tmr_read(void *opaque, uint64_t offset, unsigned size)
+{
+    struct acpi_pm *pm = opaque;
+    pthread_mutex_lock(&pm->lock);
+    uint32_t t = sample_timer(pm);
+    update_sci(pm);
+    pthread_mutex_unlock(&pm->lock);
+    uint64_t v = t;
+    if (offset >= 4)
+        return 0;
+    v >>= 8 * offset;
+    return size >= 4 ? v : v & ((1ULL << (8 * size)) - 1);
+}
+
+static void tmr_write(void *opaque, uint64_t offset, unsigned size, uint64_t value)
+{
+    (void)opaque; (void)offset; (void)size; (void)value;   /* read-only */
+}
+
+static uint64_t reset_read(void *opaque, uint64_t offset, unsigned size)
+{
+    (void)opaque; (void)offset; (void)size;
+    return 0;
+}
+
+static void reset_write(void *opaque, uint64_t offset, unsigned size, uint64_t value)
+{
+    struct acpi_pm *pm = opaque;
+    (void)offset;
+    if (size < 8)
+        value &= (1ULL << (8 * size)) - 1;
+    if (value)
+        vm_request_stop(pm->vm, VM_STOP_RESET, 0);
+}
+
+static const struct bus_ops evt_ops = { .read = evt_read, .write = evt_write };
+static const struct bus_ops cnt_ops = { .read = cnt_read, .write = cnt_write };
+static const struct bus_ops tmr_ops = { .read = tmr_read, .write = tmr_write };
+static const struct bus_ops reset_ops = { .read = reset_read, .write = reset_write };
+
+static const struct {
+    uint16_t port, len;
+    const struct bus_ops *ops;
+    const char *name;
+} ranges[] = {
+    { PORT_ACPI_PM1A_EVT, 4, &evt_ops, "acpi pm1a event" },
+    { PORT_ACPI_PM1A_CNT, 2, &cnt_ops, "acpi pm1a control" },
+    { PORT_ACPI_PM_TMR, 4, &tmr_ops, "acpi pm timer" },
+    { PORT_ACPI_RESET, 1, &reset_ops, "acpi reset" },
+};
+
+int acpi_pm_create(struct vm *vm, struct acpi_pm **out)
+{
+    struct acpi_pm *pm = calloc(1, sizeof(*pm));
+    if (!pm)
+        return -ENOMEM;
+    pthread_mutex_init(&pm->lock, NULL);
+    pm->vm = vm;
+    pm->start_ns = now_ns();
+    for (unsigned i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
+        int r = bus_register(&vm->pio, ranges[i].port, ranges[i].len, ranges[i].ops, pm,
+                             ranges[i].name);
+        if (r < 0) {
+            acpi_pm_destroy(pm);
+            return r;
+        }
+        pm->registered++;
+    }
+    *out = pm;
+    return 0;
+}
+
+void acpi_pm_destroy(struct acpi_pm *pm)
+{
+    if (!pm)
+        return;
+    for (int i = pm->registered - 1; i >= 0; i--)
+        bus_unregister(&pm->vm->pio, ranges[i].port);
+    if (pm->sci_level)
+        vm_set_irq(pm->vm, IRQ_SCI, 0);
+    pthread_mutex_destroy(&pm->lock);
+    free(pm);
+}
+
+void acpi_pm_power_button(struct acpi_pm *pm)
+{
+    pthread_mutex_lock(&pm->lock);
+    pm->sts |= PWRBTN_STS;
+    update_sci(pm);
+    pthread_mutex_unlock(&pm->lock);
+}
+
+uint32_t acpi_pm_timer(struct acpi_pm *pm)
+{
+    return timer_now(pm);
+}

@@ -1,0 +1,377 @@
+/* The 8042 controller with a keyboard and a mouse behind it.  No key is ever
+ * typed (the console is the serial port); the devices only answer commands,
+ * so Linux's i8042, atkbd and psmouse probes finish quickly and quietly.
+ * Pulsing the reset line (command 0xFE, or output port bit 0 clear) reboots. */
+#include "hw/i8042.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+
+#include "vmm/bus.h"
+#include "vmm/layout.h"
+#include "vmm/vm.h"
+
+#define QUEUE_SIZE 32
+
+/* Status register. */
+#define ST_OBF      0x01   /* output buffer full */
+#define ST_SYS      0x04   /* system flag: self test passed */
+#define ST_CMD      0x08   /* last write went to the command port */
+#define ST_UNLOCKED 0x10   /* keyboard not inhibited */
+#define ST_AUX_OBF  0x20   /* the byte in the output buffer is from the mouse */
+
+/* Configuration ("command") byte. */
+#define CFG_KBD_INT   0x01
+#define CFG_AUX_INT   0x02
+#define CFG_SYS       0x04
+#define CFG_KBD_OFF   0x10
+#define CFG_AUX_OFF   0x20
+
+/* Where the next byte written to port 0x60 goes. */
+enum data_target {
+    TO_KBD,            /* a keyboard command or its parameter */
+    TO_RAM,            /* commands 0x60-0x7f: controller RAM (0 = config) */
+    TO_OUTPORT,        /* 0xd1 */
+    TO_KBD_OUTPUT,     /* 0xd2: as if the keyboard sent it */
+    TO_AUX_OUTPUT,     /* 0xd3: as if the mouse sent it */
+    TO_AUX,            /* 0xd4: to the mouse */
+};
+
+struct i8042 {
+    pthread_mutex_t lock;
+    struct vm *vm;
+    bool registered_data, registered_cmd;
+
+    uint8_t ram[32];           /* ram[0] is the configuration byte */
+    uint8_t status;            /* ST_SYS, ST_CMD (OBF bits are computed) */
+    uint8_t outport;
+    enum data_target target;
+    uint8_t ram_index;
+
+    /* Bytes waiting for the output buffer, and which device each is from. */
+    uint8_t queue[QUEUE_SIZE];
+    bool queue_aux[QUEUE_SIZE];
+    unsigned head, count;
+
+    uint8_t kbd_pending_cmd;   /* a keyboard command waiting for its parameter */
+    uint8_t aux_pending_cmd;
+    bool aux_wrap;             /* mouse wrap (echo) mode */
+    uint8_t aux_rate, aux_resolution, aux_scaling;
+    bool aux_reporting;
+
+    int kbd_level, aux_level;
+};
+
+static void queue_byte(struct i8042 *k, uint8_t b, bool aux)
+{
+    if (k->count == QUEUE_SIZE)
+        return;   /* a guest that never reads loses bytes, as the devices would */
+    unsigned i = (k->head + k->count) % QUEUE_SIZE;
+    k->queue[i] = b;
+    k->queue_aux[i] = aux;
+    k->count++;
+}
+
+static void update_irq(struct i8042 *k)
+{
+    int kbd = 0, aux = 0;
+    if (k->count) {
+        if (k->queue_aux[k->head])
+            aux = (k->ram[0] & CFG_AUX_INT) != 0;
+        else
+            kbd = (k->ram[0] & CFG_KBD_INT) != 0;
+    }
+    if (kbd != k->kbd_level) {
+        k->kbd_level = kbd;
+        vm_set_irq(k->vm, IRQ_KBD, kbd);
+    }
+    if (aux != k->aux_level) {
+        k->aux_level = aux;
+        vm_set_irq(k->vm, IRQ_I8042_AUX, aux);
+    }
+}
+
+static void reset_line(struct i8042 *k)
+{
+    vm_request_stop(k->vm, VM_STOP_RESET, 0);
+}
+
+static void keyboard_command(struct i8042 *k, uint8_t b)
+{
+    if (k->kbd_pending_cmd) {
+        uint8_t cmd = k->kbd_pending_cmd;
+        k->kbd_pending_cmd = 0;
+        queue_byte(k, 0xfa, false);
+        if (cmd == 0xf0 && b == 0)
+            queue_byte(k, 0x02, false);   /* "which scan code set": set 2 */
+        return;
+    }
+    switch (b) {
+    case 0xff:                            /* reset and self test */
+        queue_byte(k, 0xfa, false);
+        queue_byte(k, 0xaa, false);
+        break;
+    case 0xf2:                            /* identify: an MF2 keyboard */
+        queue_byte(k, 0xfa, false);
+        queue_byte(k, 0xab, false);
+        queue_byte(k, 0x83, false);
+        break;
+    case 0xee:                            /* echo */
+        queue_byte(k, 0xee, false);
+        break;
+    case 0xed: case 0xf0: case 0xf3:      /* LEDs, scan code set, typematic: a parameter follows */
+        k->kbd_pending_cmd = b;
+        queue_byte(k, 0xfa, false);
+        break;
+    default:                              /* enable, disable, defaults, ... */
+        queue_byte(k, 0xfa, false);
+        break;
+    }
+}
+
+static void mouse_command(struct i8042 *k, uint8_t b)
+{
+    if (k->aux_wrap && b != 0xec && b != 0xff) {
+        queue_byte(k, b, true);
+        return;
+    }
+    if (k->aux_pending_cmd) {
+        uint8_t cmd = k->aux_pending_cmd;
+        k->aux_pending_cmd = 0;
+        if (cmd == 0xf3)
+            k->aux_rate = b;
+        else if (cmd == 0xe8)
+            k->aux_resolution = b & 3;
+        queue_byte(k, 0xfa, true);
+        return;
+    }
+    queue_byte(k, 0xfa, true);
+    switch (b) {
+    case 0xff:                            /* reset: self test passed, ID 0 */
+        k->aux_rate = 100;
+        k->aux_resolution = 2;
+        k->aux_scaling = 0;
+        k->aux_reporting = false;
+        k->aux_wrap = false;
+        queue_byte(k, 0xaa, true);
+        queue_byte(k, 0x00, true);
+        break;
+    case 0xf2:                            /* identify: a plain PS/2 mouse */
+        queue_byte(k, 0x00, true);
+        break;
+    case 0xe9:                            /* status request */
+        queue_byte(k, (uint8_t)((k->aux_reporting ? 0x20 : 0) | (k->aux_scaling ? 0x10 : 0)), true);
+        queue_byte(k, k->aux_resolution, true);
+        queue_byte(k, k->aux_rate, true);
+        break;
+    case 0xeb:                            /* read data: no movement */
+        queue_byte(k, 0x08, true);
+        queue_byte(k, 0x00, true);
+        queue_byte(k, 0x00, true);
+        break;
+    case 0xf3: case 0xe8:                 /* sample rate, resolution: a parameter follows */
+        k->aux_pending_cmd = b;
+        break;
+    case 0xe6: k->aux_scaling = 0; break;
+    case 0xe7: k->aux_scaling = 1; break;
+    case 0xf4: k->aux_reporting = true; break;
+    case 0xf5: k->aux_reporting = false; break;
+    case 0xf6:
+        k->aux_rate = 100;
+        k->aux_resolution = 2;
+        k->aux_scaling = 0;
+        break;
+    case 0xee: k->aux_wrap = true; break;
+    case 0xec: k->aux_wrap = false; break;
+    default: break;
+    }
+}
+
+static void controller_command(struct i8042 *k, uint8_t cmd)
+{
+    k->target = TO_KBD;
+    if (cmd >= 0x20 && cmd <= 0x3f) {          /* read controller RAM */
+        queue_byte(k, k->ram[cmd & 0x1f], false);
+        return;
+    }
+    if (cmd >= 0x60 && cmd <= 0x7f) {          /* write controller RAM */
+        k->target = TO_RAM;
+        k->ram_index = cmd & 0x1f;
+        return;
+    }
+    if (cmd >= 0xf0) {
+        /* Pulse output lines; bit 0 clear pulses the CPU reset line. */
+        if (!(cmd & 1))
+            reset_line(k);
+        return;
+    }
+    switch (cmd) {
+    case 0xa7: k->ram[0] |= CFG_AUX_OFF; break;
+    case 0xa8: k->ram[0] &= ~CFG_AUX_OFF; break;
+    case 0xa9: queue_byte(k, 0x00, false); break;      /* mouse port test: OK */
+    case 0xaa:                                          /* controller self test */
+        k->status |= ST_SYS;
+        queue_byte(k, 0x55, false);
+        break;
+    case 0xab: queue_byte(k, 0x00, false); break;      /* keyboard port test: OK */
+    case 0xad: k->ram[0] |= CFG_KBD_OFF; break;
+    case 0xae: k->ram[0] &= ~CFG_KBD_OFF; break;
+    case 0xc0: queue_byte(k, 0x80, false); break;      /* input port: keyboard not locked */
+    case 0xd0: queue_byte(k, k->outport, false); break;
+    case 0xd1: k->target = TO_OUTPORT; break;
+    case 0xd2: k->target = TO_KBD_OUTPUT; break;
+    case 0xd3: k->target = TO_AUX_OUTPUT; break;
+    case 0xd4: k->target = TO_AUX; break;
+    default: break;   /* A20 gate commands (0xdd/0xdf) and the rest: ignored */
+    }
+}
+
+static void data_write(struct i8042 *k, uint8_t b)
+{
+    enum data_target t = k->target;
+    k->target = TO_KBD;
+    switch (t) {
+    case TO_KBD:
+        keyboard_command(k, b);
+        break;
+    case TO_RAM:
+        k->ram[k->ram_index] = b;
+        if (k->ram_index == 0)
+            k->status = (uint8_t)((k->status & ~ST_SYS) | (b & CFG_SYS));
+        break;
+    case TO_OUTPORT:
+        k->outport = b;
+        if (!(b & 1))
+            reset_line(k);
+        break;
+    case TO_KBD_OUTPUT:
+        queue_byte(k, b, false);
+        break;
+    case TO_AUX_OUTPUT:
+        queue_byte(k, b, true);
+        break;
+    case TO_AUX:
+        mouse_command(k, b);
+        break;
+    }
+}
+
+static uint8_t status_byte(const struct i8042 *k)
+{
+    uint8_t s = k->status | ST_UNLOCKED;
+    if (k->count) {
+        s |= ST_OBF;
+        if (k->queue_aux[k->head])
+            s |= ST_AUX_OBF;
+    }
+    return s;
+}
+
+static uint64_t i8042_read(struct i8042 *k, bool data_port)
+{
+    uint8_t v;
+    pthread_mutex_lock(&k->lock);
+    if (data_port) {                   /* port 0x60: data */
+        if (k->count) {
+            v = k->queue[k->head];
+            k->head = (k->head + 1) % QUEUE_SIZE;
+            k->count--;
+            /* Drop the line so the next byte (if any) is a fresh edge. */
+            if (k->kbd_level) { k->kbd_level = 0; vm_set_irq(k->vm, IRQ_KBD, 0); }
+            if (k->aux_level) { k->aux_level = 0; vm_set_irq(k->vm, IRQ_I8042_AUX, 0); }
+        } else {
+            v = 0;   /* an empty buffer holds its last value; 0 is as good */
+        }
+    } else {                           /* port 0x64: status */
+        v = status_byte(k);
+    }
+    update_irq(k);
+    pthread_mutex_unlock(&k->lock);
+    return v;
+}
+
+static void i8042_write(struct i8042 *k, bool data_port, uint64_t value)
+{
+    pthread_mutex_lock(&k->lock);
+    if (data_port) {
+        k->status &= ~ST_CMD;
+        data_write(k, (uint8_t)value);
+    } else {
+        k->status |= ST_CMD;
+        controller_command(k, (uint8_t)value);
+    }
+    update_irq(k);
+    pthread_mutex_unlock(&k->lock);
+}
+
+static uint64_t data_read(void *opaque, uint64_t offset, unsigned size)
+{
+    (void)offset; (void)size;
+    return i8042_read(opaque, true);
+}
+
+static void data_write_port(void *opaque, uint64_t offset, unsigned size, uint64_t value)
+{
+    (void)offset; (void)size;
+    i8042_write(opaque, true, value);
+}
+
+static uint64_t cmd_read(void *opaque, uint64_t offset, unsigned size)
+{
+    (void)offset; (void)size;
+    return i8042_read(opaque, false);
+}
+
+static void cmd_write(void *opaque, uint64_t offset, unsigned size, uint64_t value)
+{
+    (void)offset; (void)size;
+    i8042_write(opaque, false, value);
+}
+
+static const struct bus_ops data_ops = { .read = data_read, .write = data_write_port };
+static const struct bus_ops cmd_ops = { .read = cmd_read, .write = cmd_write };
+
+int i8042_create(struct vm *vm, struct i8042 **out)
+{
+    struct i8042 *k = calloc(1, sizeof(*k));
+    int r;
+    if (!k)
+        return -ENOMEM;
+    pthread_mutex_init(&k->lock, NULL);
+    k->vm = vm;
+    /* As firmware leaves it: keyboard interrupt on, system flag set,
+     * both ports clocked; scan code translation off (nothing to translate). */
+    k->ram[0] = CFG_KBD_INT | CFG_SYS;
+    k->status = ST_SYS;
+    k->outport = 0x03;   /* reset line high, A20 on */
+    k->aux_rate = 100;
+    k->aux_resolution = 2;
+    /* Two separate ports: 0x61-0x63 belong to others (0x61 is the PIT gate). */
+    r = bus_register(&vm->pio, PORT_I8042_DATA, 1, &data_ops, k, "i8042 data");
+    if (r < 0)
+        goto fail;
+    k->registered_data = true;
+    r = bus_register(&vm->pio, PORT_I8042_CMD, 1, &cmd_ops, k, "i8042 command");
+    if (r < 0)
+        goto fail;
+    k->registered_cmd = true;
+    *out = k;
+    return 0;
+fail:
+    i8042_destroy(k);
+    return r;
+}
+
+void i8042_destroy(struct i8042 *k)
+{
+    if (!k)
+        return;
+    if (k->registered_data)
+        bus_unregister(&k->vm->pio, PORT_I8042_DATA);
+    if (k->registered_cmd)
+        bus_unregister(&k->vm->pio, PORT_I8042_CMD);
+    pthread_mutex_destroy(&k->lock);
+    free(k);
+}

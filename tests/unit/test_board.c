@@ -1,0 +1,76 @@
+/* Unit tests for the board: every device answers at its address, and
+ * teardown leaves the buses empty. */
+#include <errno.h>
+
+#include "check.h"
+#include "fake_vm.h"
+#include "vmm/board.h"
+#include "vmm/chardev.h"
+#include "vmm/layout.h"
+
+static void board_creates_every_device(void)
+{
+    struct vm vm;
+    struct chardev *cd;
+    char err[128];
+    fake_vm_init(&vm);
+    vm.mem.low_size = 128 << 20;
+    CHECK_EQ(chardev_open(NULL, "none", &cd, err, sizeof(err)), 0);
+    vm.console = cd;
+    CHECK_EQ(board_create(&vm), 0);
+
+    pio_out(&vm, PORT_COM1 + 7, 1, 0x42);                        /* UART scratch */
+    CHECK_EQ(pio_in(&vm, PORT_COM1 + 7, 1), 0x42);
+    pio_out(&vm, PORT_RTC, 1, 0x0d);                             /* RTC register D */
+    CHECK_EQ(pio_in(&vm, PORT_RTC + 1, 1), 0x80);
+    pio_out(&vm, PORT_I8042_CMD, 1, 0xaa);                       /* 8042 self test */
+    CHECK_EQ(pio_in(&vm, PORT_I8042_DATA, 1), 0x55);
+    pio_out(&vm, PORT_PCI_CONFIG_ADDR, 4, 0x80000000);           /* host bridge */
+    CHECK_EQ(pio_in(&vm, PORT_PCI_CONFIG_DATA, 4), 0x12378086);
+    CHECK_EQ(pio_in(&vm, PORT_ACPI_PM1A_CNT, 2) & 1, 1);          /* SCI_EN */
+    uint64_t v;
+    CHECK_EQ(bus_read(&vm.pio, PORT_POST, 1, &v), 0);            /* claimed */
+
+    /* Power button with the SCI enabled reaches IRQ 9. */
+    pio_out(&vm, PORT_ACPI_PM1A_EVT + 2, 2, 0x0100);
+    CHECK(vm.power_button != NULL);
+    vm.power_button(&vm);
+    CHECK_EQ(fake_irq_level[IRQ_SCI], 1);
+
+    /* Ctrl-A x stops the machine the board attached. */
+    chardev_push_input(cd, (const uint8_t *)"\x01x", 2);
+    CHECK_EQ(atomic_load(&vm.stop), VM_STOP_QUIT);
+
+    pio_out(&vm, PORT_DEBUG_EXIT, 1, 3);                         /* first stop wins */
+    CHECK_EQ(atomic_load(&vm.stop), VM_STOP_QUIT);
+
+    board_destroy(&vm);
+    CHECK_EQ(vm.pio.count, 0);
+    CHECK_EQ(vm.mmio.count, 0);
+    CHECK(vm.board == NULL);
+    CHECK(vm.power_button == NULL);
+    chardev_close(cd);
+    fake_vm_destroy(&vm);
+}
+
+static void board_works_without_a_console(void)
+{
+    struct vm vm;
+    fake_vm_init(&vm);
+    CHECK_EQ(board_create(&vm), 0);
+    pio_out(&vm, PORT_COM1, 1, 'x');                             /* dropped */
+    CHECK_EQ(pio_in(&vm, PORT_COM1 + 5, 1) & 0x60, 0x60);
+    pio_out(&vm, PORT_DEBUG_EXIT, 1, 3);
+    CHECK_EQ(atomic_load(&vm.stop), VM_STOP_DEBUG_EXIT);
+    CHECK_EQ(vm.stop_status, 3);
+    board_destroy(&vm);
+    CHECK_EQ(vm.pio.count, 0);
+    fake_vm_destroy(&vm);
+}
+
+int main(void)
+{
+    RUN_TEST(board_creates_every_device);
+    RUN_TEST(board_works_without_a_console);
+    return CHECK_DONE();
+}

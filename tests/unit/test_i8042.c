@@ -1,0 +1,186 @@
+/* Unit tests for the 8042 controller and the debug-exit and POST ports. */
+#include "check.h"
+#include "fake_vm.h"
+#include "hw/debugexit.h"
+#include "hw/i8042.h"
+#include "hw/post.h"
+#include "vmm/layout.h"
+
+static struct vm vm;
+static struct i8042 *kbc;
+
+static void setup(void)
+{
+    fake_vm_init(&vm);
+    CHECK_EQ(i8042_create(&vm, &kbc), 0);
+}
+
+static void teardown(void)
+{
+    i8042_destroy(kbc);
+    fake_vm_destroy(&vm);
+}
+
+static uint8_t status(void) { return (uint8_t)pio_in(&vm, PORT_I8042_CMD, 1); }
+static void command(uint8_t c) { pio_out(&vm, PORT_I8042_CMD, 1, c); }
+static void data(uint8_t d) { pio_out(&vm, PORT_I8042_DATA, 1, d); }
+
+/* The next output byte, or -1 when the output buffer is empty. */
+static int next_byte(void)
+{
+    if (!(status() & 0x01))
+        return -1;
+    return (int)pio_in(&vm, PORT_I8042_DATA, 1);
+}
+
+static void i8042_self_tests(void)
+{
+    setup();
+    CHECK_EQ(next_byte(), -1);
+    command(0xaa);
+    CHECK_EQ(next_byte(), 0x55);
+    CHECK(status() & 0x04);                     /* system flag */
+    command(0xab);
+    CHECK_EQ(next_byte(), 0x00);
+    command(0xa9);
+    CHECK_EQ(next_byte(), 0x00);
+    CHECK_EQ(next_byte(), -1);
+    teardown();
+}
+
+static void i8042_config_byte(void)
+{
+    setup();
+    command(0x20);
+    int cfg = next_byte();
+    CHECK(cfg >= 0 && (cfg & 0x01));
+    command(0x60);
+    CHECK(status() & 0x08);                     /* last write was a command */
+    data(0x47);
+    CHECK(!(status() & 0x08));
+    command(0x20);
+    CHECK_EQ(next_byte(), 0x47);
+    command(0xad);                              /* disable keyboard: bit 4 */
+    command(0x20);
+    CHECK_EQ(next_byte(), 0x57);
+    command(0xae);
+    command(0xa7);
+    command(0x20);
+    CHECK_EQ(next_byte(), 0x67);
+    teardown();
+}
+
+static void i8042_keyboard_commands(void)
+{
+    setup();
+    data(0xff);                                 /* reset */
+    CHECK_EQ(next_byte(), 0xfa);
+    CHECK_EQ(next_byte(), 0xaa);
+    data(0xf2);                                 /* identify */
+    CHECK_EQ(next_byte(), 0xfa);
+    CHECK_EQ(next_byte(), 0xab);
+    CHECK_EQ(next_byte(), 0x83);
+    data(0xf5);
+    CHECK_EQ(next_byte(), 0xfa);
+    data(0xf4);
+    CHECK_EQ(next_byte(), 0xfa);
+    data(0xed);                                 /* LEDs + parameter */
+    CHECK_EQ(next_byte(), 0xfa);
+    data(0x07);
+    CHECK_EQ(next_byte(), 0xfa);
+    CHECK_EQ(next_byte(), -1);
+    teardown();
+}
+
+static void i8042_keyboard_interrupt(void)
+{
+    setup();
+    data(0xf2);
+    CHECK_EQ(fake_irq_level[IRQ_KBD], 1);
+    pio_in(&vm, PORT_I8042_DATA, 1);
+    CHECK_EQ(fake_irq_level[IRQ_KBD], 1);      /* two more bytes queued */
+    pio_in(&vm, PORT_I8042_DATA, 1);
+    pio_in(&vm, PORT_I8042_DATA, 1);
+    CHECK_EQ(fake_irq_level[IRQ_KBD], 0);
+    command(0x60);
+    data(0x04);                                 /* interrupts off */
+    data(0xf2);
+    CHECK_EQ(fake_irq_level[IRQ_KBD], 0);
+    teardown();
+}
+
+static void i8042_aux_loopback_and_mouse(void)
+{
+    setup();
+    command(0x60);
+    data(0x07);                                 /* mouse interrupts on */
+    command(0xd3);
+    data(0x5a);
+    CHECK_EQ(status() & 0x21, 0x21);            /* output full, from the mouse */
+    CHECK_EQ(fake_irq_level[IRQ_I8042_AUX], 1);
+    CHECK_EQ(next_byte(), 0x5a);
+    CHECK_EQ(fake_irq_level[IRQ_I8042_AUX], 0);
+    command(0xd4);
+    data(0xf2);
+    CHECK_EQ(next_byte(), 0xfa);
+    CHECK_EQ(next_byte(), 0x00);
+    teardown();
+}
+
+static void i8042_reset_line(void)
+{
+    setup();
+    command(0xfe);
+    CHECK_EQ(atomic_load(&vm.stop), VM_STOP_RESET);
+    teardown();
+    setup();
+    command(0xd1);
+    data(0x02);                                 /* output port bit 0 clear */
+    CHECK_EQ(atomic_load(&vm.stop), VM_STOP_RESET);
+    teardown();
+}
+
+static void debugexit_reports_value(void)
+{
+    struct debugexit *d;
+    fake_vm_init(&vm);
+    CHECK_EQ(debugexit_create(&vm, PORT_DEBUG_EXIT, &d), 0);
+    CHECK_EQ(pio_in(&vm, PORT_DEBUG_EXIT, 1), 0);
+    CHECK(!vm_stopping(&vm));
+    pio_out(&vm, PORT_DEBUG_EXIT, 4, 0x1234);
+    CHECK_EQ(atomic_load(&vm.stop), VM_STOP_DEBUG_EXIT);
+    CHECK_EQ(vm.stop_status, 0x1234);
+    debugexit_destroy(d);
+    fake_vm_destroy(&vm);
+
+    fake_vm_init(&vm);
+    CHECK_EQ(debugexit_create(&vm, PORT_DEBUG_EXIT, &d), 0);
+    pio_out(&vm, PORT_DEBUG_EXIT, 1, 0x1ff);    /* a byte write carries a byte */
+    CHECK_EQ(vm.stop_status, 0xff);
+    debugexit_destroy(d);
+    fake_vm_destroy(&vm);
+}
+
+static void post_port_is_quiet(void)
+{
+    fake_vm_init(&vm);
+    CHECK_EQ(post_create(&vm), 0);
+    pio_out(&vm, PORT_POST, 1, 0x12);
+    CHECK_EQ(pio_in(&vm, PORT_POST, 1), 0xff);
+    CHECK(!vm_stopping(&vm));
+    post_destroy(&vm);
+    fake_vm_destroy(&vm);
+}
+
+int main(void)
+{
+    RUN_TEST(i8042_self_tests);
+    RUN_TEST(i8042_config_byte);
+    RUN_TEST(i8042_keyboard_commands);
+    RUN_TEST(i8042_keyboard_interrupt);
+    RUN_TEST(i8042_aux_loopback_and_mouse);
+    RUN_TEST(i8042_reset_line);
+    RUN_TEST(debugexit_reports_value);
+    RUN_TEST(post_port_is_quiet);
+    return CHECK_DONE();
+}
