@@ -1,6 +1,7 @@
 /* ACPI tables for the board (ACPI 6.x): RSDP, RSDT/XSDT, FADT with the PM1
  * block and reset register, FACS, MADT (vCPUs, IOAPIC, overrides) and a DSDT
- * with the PCI host bridge, COM1, processors and \_S5_ for poweroff. */
+ * with the PCI host bridge, COM1, processors and \_S5_ for poweroff; then
+ * the MP table (mptable.c) for kernels booted with acpi=off. */
 #include "vmm/acpi.h"
 
 #include <errno.h>
@@ -9,6 +10,7 @@
 
 #include "vmm/aml.h"
 #include "vmm/layout.h"
+#include "vmm/mptable.h"
 
 #define OEM_ID        "HOSTEL"
 #define OEM_TABLE_ID  "HOSTELVM"
@@ -270,5 +272,16 @@ int acpi_build(struct guest_mem *m, const struct acpi_config *cfg, char *err, si
     put64(rsdp + 24, xsdt_at);
     rsdp[8] = (uint8_t)-acpi_checksum(rsdp, 20);
     rsdp[32] = (uint8_t)-acpi_checksum(rsdp, 36);
-    return 0;
+
+    /* The MP table sits in the EBDA after its floating pointer when it fits
+     * there (up to 39 CPUs), else after the ACPI tables. */
+    uint64_t mp_at = LAYOUT_MPTABLE + 16;
+    if (mp_at + mptable_size(ncpus) > 0xa0000) {
+        a.next = dsdt_at - LAYOUT_ACPI + dsdt_len;
+        if (!area_alloc(&a, mptable_size(ncpus), 16, &mp_at)) {
+            snprintf(err, errlen, "no room for the MP table of %d CPUs", ncpus);
+            return -ENOSPC;
+        }
+    }
+    return mptable_build(m, ncpus, mp_at, err, errlen);
 }

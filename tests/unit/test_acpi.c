@@ -233,6 +233,54 @@ static void check_tables(int ncpus)
     CHECK(memfind(d, dlen, cpu, 4) != NULL);
 }
 
+static void check_mptable(int ncpus)
+{
+    fresh_mem();
+    struct acpi_config cfg = { .ncpus = ncpus };
+    CHECK_EQ(acpi_build(&mem, &cfg, err, sizeof(err)), 0);
+    const uint8_t *fp = gp(LAYOUT_MPTABLE);
+    CHECK(!memcmp(fp, "_MP_", 4));
+    CHECK_EQ(acpi_checksum(fp, 16), 0);
+    CHECK_EQ(fp[8], 1);
+    uint32_t at = t_r32(fp + 4);
+    const uint8_t *t = mem_ptr(&mem, at, 44);
+    CHECK(t && !memcmp(t, "PCMP", 4));
+    if (!t || memcmp(t, "PCMP", 4))
+        return;
+    uint16_t len = t_r16(t + 4);
+    CHECK(at + len <= 0xa0000 || (at >= LAYOUT_ACPI && at + len <= LAYOUT_ACPI_END));
+    CHECK_EQ(acpi_checksum(t, len), 0);
+    CHECK_EQ(t_r32(t + 36), LAYOUT_LAPIC);
+    int cpus = 0, ioapics = 0, irq0_pin2 = 0, n = 0;
+    for (uint32_t off = 44; off < len; n++) {
+        const uint8_t *e = t + off;
+        if (e[0] == 0) {
+            CHECK_EQ(e[1], cpus);
+            CHECK_EQ(e[3] & 1, 1);
+            CHECK_EQ(!!(e[3] & 2), cpus == 0);
+            cpus++;
+            off += 20;
+            continue;
+        }
+        CHECK(e[0] <= 4);
+        if (e[0] == 2) {
+            CHECK_EQ(e[1], ncpus);
+            CHECK_EQ(t_r32(e + 4), LAYOUT_IOAPIC);
+            ioapics++;
+        }
+        if (e[0] == 3 && e[1] == 0 && e[5] == 0)
+            irq0_pin2 += e[7] == 2;
+        off += 8;
+    }
+    CHECK_EQ(n, t_r16(t + 34));
+    CHECK_EQ(cpus, ncpus);
+    CHECK_EQ(ioapics, 1);
+    CHECK_EQ(irq0_pin2, 1);
+}
+
+static void mptable_4cpus(void) { check_mptable(4); }
+static void mptable_64cpus(void) { check_mptable(64); }
+
 static void acpi_tables_1cpu(void) { check_tables(1); }
 static void acpi_tables_4cpus(void) { check_tables(4); }
 static void acpi_tables_64cpus(void) { check_tables(64); }
@@ -366,6 +414,8 @@ int main(void)
     RUN_TEST(acpi_tables_4cpus);
     RUN_TEST(acpi_tables_64cpus);
     RUN_TEST(acpi_rejects_bad_cpu_counts);
+    RUN_TEST(mptable_4cpus);
+    RUN_TEST(mptable_64cpus);
     RUN_TEST(acpi_rsdp_in_zero_page);
     RUN_TEST(aml_encodings);
     dsdt_disassembles();
