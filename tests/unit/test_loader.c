@@ -362,6 +362,7 @@ static void bzimage_non_relocatable_at_pref(void)
 /* A real Debian kernel, when one was extracted into /tmp (see docs/kernels.md). */
 static void bzimage_debian_kernel(void)
 {
+    check_failed_now = 0;
     const char *path = getenv("HOSTEL_TEST_BZIMAGE");
     if (!path)
         path = "/tmp/deb/vmlinuz";
@@ -390,6 +391,42 @@ static void bzimage_debian_kernel(void)
     CHECK(!memcmp(gp(LAYOUT_ZERO_PAGE + 0x202), "HdrS", 4));
     free(k);
     printf("%s: bzimage_debian_kernel\n", check_failed_now ? "FAIL" : "PASS");
+    check_failures += check_failed_now;
+}
+
+/* The vmlinux inside that kernel, unpacked as docs/kernels.md shows: e_entry
+ * is physical (16 MiB) and the per-CPU segment has virtual address 0. */
+static void elf64_debian_vmlinux(void)
+{
+    check_failed_now = 0;
+    const char *path = getenv("HOSTEL_TEST_VMLINUX");
+    if (!path)
+        path = "/tmp/deb/vmlinux";
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        printf("SKIP: elf64_debian_vmlinux (no vmlinux at %s; set HOSTEL_TEST_VMLINUX)\n", path);
+        return;
+    }
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *k = malloc((size_t)n);
+    size_t got = fread(k, 1, (size_t)n, f);
+    fclose(f);
+    if (mem.host)
+        mem_destroy(&mem);
+    CHECK_EQ(mem_init(&mem, 256ULL << 20), 0);
+    struct boot_input in = { .kernel = k, .kernel_len = got, .cmdline = "console=ttyS0" };
+    struct cpu_state s;
+    CHECK_EQ(kernel_detect(k, got), KERNEL_ELF64);
+    int r = load_kernel(&mem, &in, &s, err, sizeof(err));
+    if (r)
+        printf("  %s\n", err);
+    CHECK_EQ(r, 0);
+    CHECK_EQ(s.rip, t_r64(k + 24));
+    CHECK_EQ(s.gpr[R_RSI], LAYOUT_ZERO_PAGE);
+    free(k);
+    printf("%s: elf64_debian_vmlinux\n", check_failed_now ? "FAIL" : "PASS");
     check_failures += check_failed_now;
 }
 
@@ -550,8 +587,8 @@ int main(void)
     RUN_TEST(bzimage_rejects_big_initrd);
     RUN_TEST(bzimage_needs_ram_to_unpack);
     RUN_TEST(bzimage_non_relocatable_at_pref);
-    check_failed_now = 0;
     bzimage_debian_kernel();
+    elf64_debian_vmlinux();
     RUN_TEST(elf64_vmlinux_style);
     RUN_TEST(elf64_physical_entry_and_initrd);
     RUN_TEST(elf64_rejects_overlap);
