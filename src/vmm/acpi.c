@@ -89,6 +89,34 @@ static void gas_io(uint8_t *p, uint16_t port, uint8_t bits, uint8_t access)
     put64(p + 4, port);
 }
 
+/* PCI INTx routing: slot s, pin p (0 = INTA) is swizzled onto ISA lines 10
+ * and 11, the same rule as the PCI bus model (pci_intx_gsi in hw/pci.c),
+ * which also writes the line into each device's Interrupt Line register. */
+static unsigned prt_gsi(unsigned slot, unsigned pin)
+{
+    return ((slot + pin) & 1) ? 11 : 10;
+}
+
+static void build_prt(struct aml *a)
+{
+    static const uint8_t pkg_op[] = { 0x12 };
+    aml_byte(a, 0x08);
+    aml_name(a, "_PRT");
+    size_t outer = aml_open(a, pkg_op, 1);
+    aml_byte(a, 32 * 4);
+    for (unsigned slot = 0; slot < 32; slot++)
+        for (unsigned pin = 0; pin < 4; pin++) {
+            size_t e = aml_open(a, pkg_op, 1);
+            aml_byte(a, 4);
+            aml_integer(a, (uint64_t)slot << 16 | 0xffff);   /* any function of the slot */
+            aml_integer(a, pin);
+            aml_integer(a, 0);                               /* source 0: a GSI follows */
+            aml_integer(a, prt_gsi(slot, pin));
+            aml_close(a, e);
+        }
+    aml_close(a, outer);
+}
+
 static int build_dsdt(uint8_t *buf, size_t cap, int ncpus, size_t *len)
 {
     struct aml a;
@@ -110,6 +138,7 @@ static int build_dsdt(uint8_t *buf, size_t cap, int ncpus, size_t *len)
     res_word_io(&r, 0x0d00, 0xffff);
     res_dword_mem(&r, (uint32_t)LAYOUT_PCI_MMIO, (uint32_t)(LAYOUT_PCI_MMIO_END - 1));
     aml_name_resources(&a, "_CRS", &r);
+    build_prt(&a);
     aml_close(&a, pci);
 
     size_t com = aml_device(&a, "COM1");

@@ -228,6 +228,14 @@ static void check_tables(int ncpus)
     /* PCI memory window. */
     static const uint8_t win[] = { 0x00, 0x00, 0x00, 0xc0, 0xff, 0xff, 0xbf, 0xfe };
     CHECK(memfind(d, dlen, win, sizeof(win)) != NULL);
+    /* _PRT: slot 1 INTA -> GSI 11, slot 2 INTB -> GSI 11, slot 2 INTA -> GSI 10. */
+    CHECK(memfind(d, dlen, "_PRT", 4) != NULL);
+    static const uint8_t prt1a[] = { 0x12, 0x0b, 0x04, 0x0c, 0xff, 0xff, 0x01, 0x00, 0x00, 0x00, 0x0a, 11 };
+    static const uint8_t prt2b[] = { 0x12, 0x0b, 0x04, 0x0c, 0xff, 0xff, 0x02, 0x00, 0x01, 0x00, 0x0a, 11 };
+    static const uint8_t prt2a[] = { 0x12, 0x0b, 0x04, 0x0c, 0xff, 0xff, 0x02, 0x00, 0x00, 0x00, 0x0a, 10 };
+    CHECK(memfind(d, dlen, prt1a, sizeof(prt1a)) != NULL);
+    CHECK(memfind(d, dlen, prt2b, sizeof(prt2b)) != NULL);
+    CHECK(memfind(d, dlen, prt2a, sizeof(prt2a)) != NULL);
     char cpu[5];
     snprintf(cpu, sizeof(cpu), "C%03X", ncpus - 1);
     CHECK(memfind(d, dlen, cpu, 4) != NULL);
