@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# Runs every test guest on every engine and checks its exit status and the
+# lines it must print.  One PASS:/FAIL:/SKIP: line per guest@engine.
+#
+#   tests/guests/run_guests.sh [guest...]         all guests, or the named ones
+#   HOSTEL_ENGINES="emu" tests/guests/run_guests.sh    restrict the engines
+#   HOSTEL_GUEST_TIMEOUT=60 (seconds per run), BUILD=build, HOSTEL=build/hostel
+#   HOSTEL_GUEST_VERBOSE=1 prints every run's output, not only failures'.
+set -u
+BUILD=${BUILD:-build}
+HOSTEL=${HOSTEL:-$BUILD/hostel}
+GUEST_DIR=$BUILD/guests
+ENGINES=${HOSTEL_ENGINES:-kvm emu}
+TIMEOUT=${HOSTEL_GUEST_TIMEOUT:-60}
+VERBOSE=${HOSTEL_GUEST_VERBOSE:-0}
+
+# Expectations.  Guests write 0 to the debug-exit port on success, which
+# hostel turns into exit status (0 << 1) | 1 = 1; a triple fault is 2.
+# Patterns ('|'-separated, grep -E) must each match a line of stdout, or of
+# stderr when prefixed "err:".
+#  name         cpus  status  cmdline                 patterns
+EXPECT=(
+  "hello        1     1       hostel-hello-test       Hello from hostel guest|^cmdline: .*hostel-hello-test|^hello: ok"
+  "longmode     1     1       -                       ^longmode: ok"
+)
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/hostel-guests.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+
+# Runs hostel; leaves stdout in $tmp/out, stderr in $tmp/err, status in $rc.
+# Extra leading arguments before "--" go to hostel; stdin comes from $stdin_file.
+stdin_file=/dev/null
+run_hostel() {
+  timeout -k 5 "$TIMEOUT" "$HOSTEL" run "$@" <"$stdin_file" >"$tmp/out.raw" 2>"$tmp/err"
+  rc=$?
+  tr -d '\r' <"$tmp/out.raw" >"$tmp/out"
+}
+
+show_output() {
+  { echo "-- stdout:"; tail -n 25 "$tmp/out"; echo "-- stderr:"; tail -n 15 "$tmp/err"; } | sed 's/^/     /'
+}
+
+# check_patterns PATTERNS -> prints the first pattern that did not match, returns 1
+check_patterns() {
+  local IFS='|' p src
+  for p in $1; do
+    src=$tmp/out
+    if [[ $p == err:* ]]; then src=$tmp/err; p=${p#err:}; fi
+    if ! grep -Eq -- "$p" "$src"; then
+      echo "$p"
+      return 1
+    fi
+  done
+  return 0
+}
+
+wanted() {   # guest name -> 0 when selected on the command line (or none given)
+  [ ${#SELECTED[@]} -eq 0 ] && return 0
+  local s
+  for s in "${SELECTED[@]}"; do [ "$s" = "$1" ] && return 0; done
+  return 1
+}
+
+SELECTED=("$@")
+if [ ! -x "$HOSTEL" ]; then
+  echo "FAIL: guests/build (no $HOSTEL: run make first)"
+  exit 1
+fi
+
+for engine in $ENGINES; do
+  # Availability: hostel says "engine E is not available: why" and exits 1.
+  avail_reason=""
+  run_hostel --engine "$engine" --kernel "$GUEST_DIR/hello.elf" --serial none
+  if grep -q "is not available" "$tmp/err"; then
+    avail_reason=$(grep -m1 "is not available" "$tmp/err" | sed 's/.*is not available: *//')
+  fi
+
+  for line in "${EXPECT[@]}"; do
+    read -r name cpus status cmdline patterns <<<"$line"
+    wanted "$name" || continue
+    label="guests/$name@$engine"
+    if [ -n "$avail_reason" ]; then
+      echo "SKIP: $label (engine unavailable: $avail_reason)"
+      continue
+    fi
+    image=$GUEST_DIR/$name.elf
+    if [ ! -f "$image" ]; then
+      echo "FAIL: $label (no image $image: run make)"
+      continue
+    fi
+    args=(--engine "$engine" --kernel "$image" --cpus "$cpus" --serial stdio --no-reboot)
+    [ "$cmdline" != "-" ] && args+=(--cmdline "$cmdline")
+    stdin_file=/dev/null
+    run_hostel "${args[@]}"
+    why=""
+    if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+      why="timed out after ${TIMEOUT}s"
+    elif [ "$rc" -ne "$status" ]; then
+      why="exit status $rc, expected $status"
+    elif missing=$(check_patterns "$patterns"); then
+      :
+    else
+      why="output lacks /$missing/"
+    fi
+    if [ -z "$why" ]; then
+      echo "PASS: $label"
+      [ "$VERBOSE" = 1 ] && show_output
+    else
+      echo "FAIL: $label ($why)"
+      show_output
+    fi
+  done
+
+  # The console with piped input: hostel must not treat a pipe as a
+  # terminal (no raw mode, no hang at EOF), and guest output goes to stdout.
+  if wanted hello-stdin; then
+    label="guests/hello-stdin@$engine"
+    if [ -n "$avail_reason" ]; then
+      echo "SKIP: $label (engine unavailable: $avail_reason)"
+    else
+      printf 'some typed input\nmore\n' >"$tmp/in"
+      stdin_file=$tmp/in
+      run_hostel --engine "$engine" --kernel "$GUEST_DIR/hello.elf" --serial stdio --no-reboot
+      stdin_file=/dev/null
+      if [ "$rc" -ne 1 ]; then
+        echo "FAIL: $label (exit status $rc with input piped in, expected 1)"; show_output
+      elif ! grep -q "Hello from hostel guest" "$tmp/out"; then
+        echo "FAIL: $label (guest output did not arrive on stdout)"; show_output
+      elif grep -q "Hello from hostel guest" "$tmp/err"; then
+        echo "FAIL: $label (guest output went to stderr)"; show_output
+      else
+        echo "PASS: $label"
+      fi
+    fi
+  fi
+done
+exit 0
