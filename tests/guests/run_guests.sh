@@ -22,6 +22,7 @@ VERBOSE=${HOSTEL_GUEST_VERBOSE:-0}
 EXPECT=(
   "hello        1     1       hostel-hello-test       Hello from hostel guest|^cmdline: .*hostel-hello-test|^hello: ok"
   "longmode     1     1       -                       ^longmode: ok"
+  "interrupts   1     1       -                       ^int3 ok|^#DE ok|^#PF ok|^pit ticks: [0-9]+|^lapic timer ticks: [0-9]+|^self-ipi ok|^interrupts: ok"
 )
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/hostel-guests.XXXXXX")
