@@ -14,7 +14,7 @@ GUEST_LDFLAGS := -nostdlib -T $(GUEST_SRC)/guest.ld -z max-page-size=0x1000 -z n
 
 # Guests that stay in 32-bit protected mode, and guests entering long mode.
 GUESTS_32 := hello
-GUESTS_64 := longmode interrupts rtc pci
+GUESTS_64 := longmode interrupts rtc pci smp
 
 GUEST_LIB32 := $(addprefix $(GUEST_OUT)/lib32/,multiboot.o boot32.o lib.o)
 GUEST_LIB64 := $(addprefix $(GUEST_OUT)/lib64/,multiboot.o boot64.o isr64.o lib.o cpu64.o)
@@ -48,3 +48,6 @@ $(GUESTS_32:%=$(GUEST_OUT)/%.elf): $(GUEST_OUT)/%.elf: $(GUEST_OUT)/%.32.o $(GUE
 	$(GUEST_LD) -m elf_i386 $(GUEST_LDFLAGS) -o $@ $(filter %.o,$^)
 $(GUESTS_64:%=$(GUEST_OUT)/%.elf): $(GUEST_OUT)/%.elf: $(GUEST_OUT)/%.64.o $(GUEST_LIB64) $(GUEST_SRC)/guest.ld
 	$(GUEST_LD) -m elf_x86_64 $(GUEST_LDFLAGS) -o $@ $(filter %.o,$^)
+
+# Extra objects of single guests.
+$(GUEST_OUT)/smp.elf: $(GUEST_OUT)/lib64/smp_ap.o

@@ -75,7 +75,11 @@ gdt:
     .quad 0x00affa000000ffff    /* 0x30 user code, 64-bit */
 gdt_tss:
     .quad 0, 0                  /* 0x38 TSS, filled in by tss_install() */
+    .globl gdt_end
 gdt_end:
+    .if gdt_end - gdt - GDT_SIZE
+    .error "GDT_SIZE in longmode.h does not match the GDT"
+    .endif
     .globl gdt_desc
 gdt_desc:
     .word gdt_end - gdt - 1

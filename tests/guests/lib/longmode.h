@@ -6,6 +6,7 @@
 #define SEL_CODE64  0x08
 #define SEL_DATA    0x10
 #define SEL_CODE32  0x18
+#define GDT_SIZE    0x48        /* 7 descriptors and a 16-byte TSS slot */
 
 /* Clobbers EAX, ECX, EDX.  Paging is switched on last: with EFER.LME set,
  * that is the moment the CPU enters IA-32e mode (still in compatibility
