@@ -45,6 +45,8 @@ void serial_init(void)
     outb(PORT_COM1 + UART_LCR, 0x03);      /* 8n1 */
     outb(PORT_COM1 + UART_FCR, 0x07);
     outb(PORT_COM1 + UART_MCR, 0x03);
+    /* Start on a fresh line: firmware (QEMU's SeaBIOS) may have left one open. */
+    puts_("\n");
 }
 
 void serial_putc(char c)
