@@ -28,6 +28,9 @@ EXPECT=(
   "smp          2     1       cpus=2                  ^cpu 1 hello|^cpus checked in: 2 of 2|^smp: ok"
   "triplefault  1     2       -                       ^triplefault: loading|err:triple"
   "pagefault    1     1       -                       ^supervisor write, read-only, CR0.WP=1: #PF error 3 ok|^fetch from a no-execute page: #PF error 11 ok|^pagefault: ok"
+  "gp           1     1       -                       ^non-canonical read: vector 13 error 0 ok|^selector beyond the GDT limit: vector 13 error 1238 ok|^gp: ok"
+  "doublefault  1     1       -                       ^#DF on IST stack ok|^doublefault: ok"
+  "syscall      1     1       -                       ^fault from CPL 3: vector 13 error 0 cs 33: ok|^back at CPL 0 .* user result 0|^syscall: ok"
 )
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/hostel-guests.XXXXXX")
