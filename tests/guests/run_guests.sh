@@ -45,10 +45,11 @@ run_hostel() {
   if [ "$2" = qemu ]; then
     run_qemu "$@"
   else
-    timeout -k 5 "$TIMEOUT" "$HOSTEL" run "$@" <"$stdin_file" >"$tmp/out.raw" 2>"$tmp/err"
+    timeout -k 5 "$TIMEOUT" "$HOSTEL" run "$@" <"$stdin_file" >"$tmp/out.raw" 2>"$tmp/err.raw"
     rc=$?
   fi
   tr -d '\r' <"$tmp/out.raw" >"$tmp/out"
+  tr -d '\r' <"$tmp/err.raw" >"$tmp/err"
 }
 
 # The "qemu" engine: hostel's arguments mapped onto QEMU's, whose
@@ -72,10 +73,10 @@ run_qemu() {
   timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -nodefaults -no-reboot -display none -m 256 \
     -machine pc -smp "$cpus" -kernel "$kernel" -append "$cmdline" "${sargs[@]}" -monitor none \
     -device isa-debug-exit,iobase=0xf4,iosize=4 -d cpu_reset -D "$tmp/qemu.log" \
-    <"$stdin_file" >"$tmp/out.raw" 2>"$tmp/err"
+    <"$stdin_file" >"$tmp/out.raw" 2>"$tmp/err.raw"
   rc=$?
   if [ "$rc" -eq 0 ] && grep -q "Triple fault" "$tmp/qemu.log" 2>/dev/null; then
-    echo "qemu: triple fault" >>"$tmp/err"
+    echo "qemu: triple fault" >>"$tmp/err.raw"
     rc=2
   fi
 }
