@@ -55,14 +55,49 @@ struct ioapic {
 #define RTE_WRITABLE     (0xff000000000000ffULL | 0x700 | RTE_LOGICAL | RTE_POLARITY | \
                           RTE_LEVEL | RTE_MASKED)
 
+#define OUTBOX_MAX 32
+
 struct irqchip {
     struct vm *vm;
     pthread_mutex_t lock;
+    /* Messages to the local APICs are queued under the lock and sent after
+     * it is dropped: waking a vCPU takes its locks, and a vCPU may call
+     * irqchip_pic_pending() while holding them. */
+    struct apic_msg outbox[OUTBOX_MAX];
+    int nout;
     struct pic pic[2];          /* 0: master, 1: slave on master IR2 */
     bool output;                /* master INT, as last seen */
     struct ioapic io;
     bool master_registered, slave_registered, elcr_registered, mmio_registered;
 };
+
+static void ic_lock(struct irqchip *ic)
+{
+    pthread_mutex_lock(&ic->lock);
+}
+
+static void ic_unlock(struct irqchip *ic)
+{
+    struct apic_msg out[OUTBOX_MAX];
+    int n = ic->nout;
+    if (n)
+        memcpy(out, ic->outbox, (size_t)n * sizeof(out[0]));
+    ic->nout = 0;
+    pthread_mutex_unlock(&ic->lock);
+    const struct engine_ops *e = ic->vm->engine;
+    if (!e || !e->apic_deliver)
+        return;
+    for (int i = 0; i < n; i++)
+        e->apic_deliver(ic->vm, &out[i]);
+}
+
+static void ic_send(struct irqchip *ic, const struct apic_msg *m)
+{
+    if (ic->nout < OUTBOX_MAX)
+        ic->outbox[ic->nout++] = *m;
+    else
+        log_error("irqchip: more than %d APIC messages at once; one dropped", OUTBOX_MAX);
+}
 
 /* Priority 0 is the highest; with rotation IR(prio_add) is the highest. */
 static int pic_priority(const struct pic *p, uint8_t mask)
@@ -112,12 +147,9 @@ static void pic_input(struct pic *p, int ir, int level)
 
 static void wake_for_pic(struct irqchip *ic)
 {
-    const struct engine_ops *e = ic->vm->engine;
-    if (!e || !e->apic_deliver)
-        return;
     /* The 8259's INT wire reaches the BSP's LINT0 (virtual wire mode). */
     struct apic_msg m = { .dest = 0, .delivery = APIC_DM_EXTINT, .assert = true };
-    e->apic_deliver(ic->vm, &m);
+    ic_send(ic, &m);
 }
 
 /* Recomputes the cascade and the master output; wakes the CPU on new work. */
@@ -249,34 +281,34 @@ static uint64_t pic_read(struct irqchip *ic, int chip, uint64_t off)
 {
     struct pic *p = &ic->pic[chip];
     uint8_t v;
-    pthread_mutex_lock(&ic->lock);
+    ic_lock(ic);
     if (p->poll)
         v = pic_poll(ic, chip);
     else if ((off & 1) == 0)
         v = p->read_isr ? p->isr : p->irr;
     else
         v = p->imr;
-    pthread_mutex_unlock(&ic->lock);
+    ic_unlock(ic);
     return v;
 }
 
 static void pic_write(struct irqchip *ic, int chip, uint64_t off, uint64_t val)
 {
     struct pic *p = &ic->pic[chip];
-    pthread_mutex_lock(&ic->lock);
+    ic_lock(ic);
     if ((off & 1) == 0)
         pic_write_cmd(ic, p, (uint8_t)val);
     else
         pic_write_data(ic, p, (uint8_t)val);
-    pthread_mutex_unlock(&ic->lock);
+    ic_unlock(ic);
 }
 
 static uint64_t elcr_read(void *opaque, uint64_t off, unsigned size)
 {
     struct irqchip *ic = opaque;
-    pthread_mutex_lock(&ic->lock);
+    ic_lock(ic);
     uint64_t v = ic->pic[0].elcr | (uint64_t)ic->pic[1].elcr << 8;
-    pthread_mutex_unlock(&ic->lock);
+    ic_unlock(ic);
     v >>= off * 8;
     return size >= 2 ? v & 0xffff : v & 0xff;
 }
@@ -284,7 +316,7 @@ static uint64_t elcr_read(void *opaque, uint64_t off, unsigned size)
 static void elcr_write(void *opaque, uint64_t off, unsigned size, uint64_t val)
 {
     struct irqchip *ic = opaque;
-    pthread_mutex_lock(&ic->lock);
+    ic_lock(ic);
     for (unsigned i = 0; i < size && off + i < 2; i++) {
         struct pic *p = &ic->pic[off + i];
         p->elcr = (uint8_t)(val >> (8 * i)) & p->elcr_mask;
@@ -292,7 +324,7 @@ static void elcr_write(void *opaque, uint64_t off, unsigned size, uint64_t val)
         p->irr = (p->irr & ~p->elcr) | (p->lines & p->elcr);
     }
     pic_update(ic);
-    pthread_mutex_unlock(&ic->lock);
+    ic_unlock(ic);
 }
 
 static uint64_t master_read(void *o, uint64_t off, unsigned size) { (void)size; return pic_read(o, 0, off); }
@@ -308,9 +340,9 @@ bool irqchip_pic_pending(struct irqchip *ic)
 {
     if (!ic)
         return false;
-    pthread_mutex_lock(&ic->lock);
+    ic_lock(ic);
     bool out = ic->output;
-    pthread_mutex_unlock(&ic->lock);
+    ic_unlock(ic);
     return out;
 }
 
@@ -320,7 +352,7 @@ int irqchip_pic_ack(struct irqchip *ic)
         return -1;
     struct pic *m = &ic->pic[0], *s = &ic->pic[1];
     int vector;
-    pthread_mutex_lock(&ic->lock);
+    ic_lock(ic);
     int ir = m->initialized ? pic_get_irq(m, true) : -1;
     if (ir < 0) {
         /* The request went away before INTA: the 8259 answers IR7. */
@@ -340,7 +372,7 @@ int irqchip_pic_ack(struct irqchip *ic)
         }
     }
     pic_update(ic);
-    pthread_mutex_unlock(&ic->lock);
+    ic_unlock(ic);
     return vector;
 }
 
@@ -349,7 +381,6 @@ int irqchip_pic_ack(struct irqchip *ic)
 static void ioapic_send(struct irqchip *ic, int pin)
 {
     uint64_t e = ic->io.redir[pin];
-    const struct engine_ops *eng = ic->vm->engine;
     struct apic_msg m = {
         .dest = RTE_DEST(e),
         .dest_logical = e & RTE_LOGICAL,
@@ -358,8 +389,7 @@ static void ioapic_send(struct irqchip *ic, int pin)
         .level_triggered = e & RTE_LEVEL,
         .assert = true,
     };
-    if (eng && eng->apic_deliver)
-        eng->apic_deliver(ic->vm, &m);
+    ic_send(ic, &m);
 }
 
 /* Delivers a pin whose line is asserted, if its entry allows it now. */
@@ -441,25 +471,25 @@ static uint64_t ioapic_read(void *opaque, uint64_t off, unsigned size)
 {
     struct irqchip *ic = opaque;
     uint64_t v = 0;
-    pthread_mutex_lock(&ic->lock);
+    ic_lock(ic);
     if (off == 0x00)
         v = ic->io.sel;
     else if (off >= 0x10 && off < 0x14)
         v = ioapic_reg_read(ic) >> ((off - 0x10) * 8);
-    pthread_mutex_unlock(&ic->lock);
+    ic_unlock(ic);
     return size >= 8 ? v : v & ((1ULL << (size * 8)) - 1);
 }
 
 static void ioapic_write(void *opaque, uint64_t off, unsigned size, uint64_t val)
 {
     struct irqchip *ic = opaque;
-    pthread_mutex_lock(&ic->lock);
+    ic_lock(ic);
     if (off == 0x00)
         ic->io.sel = (uint8_t)val;
     else if (off == 0x10 && size >= 4)
         ioapic_reg_write(ic, (uint32_t)val);
     /* Narrower IOWIN writes are not architectural; they are dropped. */
-    pthread_mutex_unlock(&ic->lock);
+    ic_unlock(ic);
 }
 
 static const struct bus_ops ioapic_ops = { ioapic_read, ioapic_write };
@@ -468,7 +498,7 @@ void irqchip_eoi(struct irqchip *ic, uint8_t vector)
 {
     if (!ic)
         return;
-    pthread_mutex_lock(&ic->lock);
+    ic_lock(ic);
     for (int pin = 0; pin < IOAPIC_PINS; pin++) {
         uint64_t *e = &ic->io.redir[pin];
         if (RTE_VECTOR(*e) != vector || !(*e & RTE_REMOTE_IRR))
@@ -477,7 +507,7 @@ void irqchip_eoi(struct irqchip *ic, uint8_t vector)
         if ((*e & RTE_LEVEL) && (ic->io.lines & (1u << pin)))
             ioapic_service(ic, pin);
     }
-    pthread_mutex_unlock(&ic->lock);
+    ic_unlock(ic);
 }
 
 /* ---- the lines ------------------------------------------------------------ */
@@ -487,7 +517,7 @@ void irqchip_set_irq(struct irqchip *ic, unsigned gsi, int level)
     if (!ic || gsi >= IOAPIC_PINS)
         return;
     level = level != 0;
-    pthread_mutex_lock(&ic->lock);
+    ic_lock(ic);
     if (gsi < 16 && gsi != 2) {
         pic_input(&ic->pic[gsi >> 3], gsi & 7, level);
         pic_update(ic);
@@ -497,7 +527,7 @@ void irqchip_set_irq(struct irqchip *ic, unsigned gsi, int level)
         ioapic_input(ic, 2, level);
     else if (gsi != 2)
         ioapic_input(ic, (int)gsi, level);
-    pthread_mutex_unlock(&ic->lock);
+    ic_unlock(ic);
 }
 
 int irqchip_msi_decode(uint64_t addr, uint32_t data, struct apic_msg *out)
