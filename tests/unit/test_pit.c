@@ -92,7 +92,8 @@ static void mode2_periodic_irq0(void)
             CHECK(edge_ns[k] + 100000 >= t0 + (uint64_t)(k + 1) * period);
         /* The counter agrees: mid-period it is between 1 and the count. */
         outb(0x43, 0x00);
-        uint16_t v = (uint16_t)(inb(0x40) | inb(0x40) << 8);
+        uint8_t lo = inb(0x40);
+        uint16_t v = (uint16_t)(lo | inb(0x40) << 8);
         CHECK(v >= 1 && v <= count);
     }
     CHECK_EQ(atomic_load(&other_irqs), 0);
