@@ -30,6 +30,19 @@ void emu_vcpu_wake(struct emu_cpu *c, uint32_t events)
     atomic_fetch_add(&wakes, 1);
 }
 
+static _Atomic int sipi_vec[3] = { -1, -1, -1 };
+
+void emu_vcpu_sipi(struct emu_cpu *c, uint8_t vector)
+{
+    atomic_store(&sipi_vec[c->id], vector);
+    emu_vcpu_wake(c, EMU_EV_SIPI);
+}
+
+static int take_sipi(int c)
+{
+    return atomic_exchange(&sipi_vec[c], -1);
+}
+
 uint64_t emu_rdtsc(struct emu_cpu *c)
 {
     return timer_now_ns() * (EMU_TSC_HZ / 1000000000ULL) + (uint64_t)c->tsc_offset;
@@ -404,11 +417,11 @@ static void init_sipi_nmi(void)
     CHECK_EQ(take_events(1), EMU_EV_INIT);
     ipi(0, 1u << 24, 0x8500);                    /* INIT level de-assert: nothing */
     CHECK_EQ(take_events(1), 0);
-    CHECK_EQ(lapic_take_sipi_vector(cpu[1]->lapic), -1);
+    CHECK_EQ(take_sipi(1), -1);
     ipi(0, 1u << 24, 0x469a);                    /* STARTUP, vector 0x9a */
     CHECK_EQ(take_events(1), EMU_EV_SIPI);
-    CHECK_EQ(lapic_take_sipi_vector(cpu[1]->lapic), 0x9a);
-    CHECK_EQ(lapic_take_sipi_vector(cpu[1]->lapic), -1);
+    CHECK_EQ(take_sipi(1), 0x9a);
+    CHECK_EQ(take_sipi(1), -1);
     ipi(0, 0, 0xc4400);                          /* NMI to all but self */
     CHECK_EQ(take_events(1), EMU_EV_NMI);
     CHECK_EQ(take_events(2), EMU_EV_NMI);

@@ -19,6 +19,10 @@
 #include "vmm/timer.h"
 #include "vmm/vm.h"
 
+/* emu.c (the vCPU glue) records a STARTUP vector and wakes the CPU with
+ * EMU_EV_SIPI; declared in emu.h on the emu-sys side. */
+void emu_vcpu_sipi(struct emu_cpu *c, uint8_t vector);
+
 #define APIC_VERSION     0x00050014u    /* 6 LVT entries, integrated APIC */
 #define APIC_BASE_BSP    (1ULL << 8)
 #define APIC_BASE_ENABLE (1ULL << 11)
@@ -60,7 +64,6 @@ struct emu_lapic {
     uint64_t tsc_deadline;
     struct timer_service *ts;
     struct timer *timer;
-    _Atomic int sipi_vector;     /* -1: none */
 };
 
 static const uint32_t lvt_writable[LVT_COUNT] = {
@@ -327,7 +330,6 @@ static void reset_locked(struct emu_lapic *l)
     l->timer_next_ns = 0;
     if (l->timer)
         timer_cancel(l->timer);
-    atomic_store(&l->sipi_vector, -1);
 }
 
 int lapic_create(struct emu_cpu *c, struct emu_lapic **out)
@@ -361,11 +363,6 @@ void lapic_reset(struct emu_lapic *l)
     pthread_mutex_lock(&l->lock);
     reset_locked(l);
     pthread_mutex_unlock(&l->lock);
-}
-
-int lapic_take_sipi_vector(struct emu_lapic *l)
-{
-    return atomic_exchange(&l->sipi_vector, -1);
 }
 
 /* ---- acceptance ------------------------------------------------------------- */
@@ -473,8 +470,7 @@ static void deliver_one(struct emu_lapic *l, const struct apic_msg *msg)
         wake(l, EMU_EV_INIT);
         break;
     case APIC_DM_STARTUP:
-        atomic_store(&l->sipi_vector, msg->vector);
-        wake(l, EMU_EV_SIPI);
+        emu_vcpu_sipi(l->cpu, msg->vector);
         break;
     case APIC_DM_EXTINT:
         wake(l, EMU_EV_IRQ);                         /* lapic_pending asks the PIC */

@@ -34,11 +34,6 @@ int lapic_ack(struct emu_lapic *l);
  * the request went away. */
 #define LAPIC_VECTOR_EXTINT 256
 
-/* The vector of the last STARTUP IPI received (EMU_EV_SIPI), or -1; the
- * call consumes it.  emu.c reads it when it sees EMU_EV_SIPI in WAIT_SIPI:
- * CS.selector = vector << 8, CS.base = vector << 12, RIP = 0. */
-int lapic_take_sipi_vector(struct emu_lapic *l);
-
 /* The timer's input clock before the divide configuration (1 tick = 1 ns),
  * for CPUID leaf 0x15/0x16 if they advertise a crystal/bus frequency. */
 #define EMU_LAPIC_TIMER_HZ 1000000000ULL
@@ -52,8 +47,9 @@ void lapic_set_tsc_deadline(struct emu_lapic *l, uint64_t tsc);
 uint64_t lapic_get_tsc_deadline(struct emu_lapic *l);
 
 /* Routes a message to the addressed CPUs' LAPICs (from the IOAPIC, MSI, or
- * an ICR write): fixed/lowest-priority set IRR, NMI/INIT/SIPI set events;
- * each target is woken with emu_vcpu_wake().  This is engine_emu.apic_deliver. */
+ * an ICR write): fixed/lowest-priority set IRR, NMI/INIT set events, a
+ * STARTUP goes to emu_vcpu_sipi() (emu.c keeps the vector); each target is
+ * woken with emu_vcpu_wake().  This is engine_emu.apic_deliver. */
 void lapic_deliver(struct vm *vm, const struct apic_msg *msg);
 
 #endif
