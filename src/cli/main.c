@@ -146,6 +146,7 @@ static int cmd_run(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    vm_stats_mark_start();
     if (argc < 2) {
         usage_main(stderr);
         return 1;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "hw/irqchip.h"
@@ -18,6 +19,13 @@
 #include "vmm/chardev.h"
 #include "vmm/loader.h"
 
+static void kick_all(struct vm *vm)
+{
+    for (int i = 0; i < vm->ncpus; i++)
+        if (vm->vcpus[i].engine_data && vm->engine->vcpu_kick)
+            vm->engine->vcpu_kick(&vm->vcpus[i]);
+}
+
 void vm_request_stop(struct vm *vm, enum vm_stop why, int status)
 {
     pthread_mutex_lock(&vm->stop_lock);
@@ -26,9 +34,7 @@ void vm_request_stop(struct vm *vm, enum vm_stop why, int status)
         vm->stop_status = status;
     pthread_cond_broadcast(&vm->stop_cond);
     pthread_mutex_unlock(&vm->stop_lock);
-    for (int i = 0; i < vm->ncpus; i++)
-        if (vm->vcpus[i].engine_data && vm->engine->vcpu_kick)
-            vm->engine->vcpu_kick(&vm->vcpus[i]);
+    kick_all(vm);
 }
 
 void vm_set_irq(struct vm *vm, unsigned gsi, int level)
@@ -47,15 +53,107 @@ void vm_signal_msi(struct vm *vm, uint64_t addr, uint32_t data)
         irqchip_msi(vm->irqchip, addr, data);
 }
 
+/* HOSTEL_STATS=1: print start-up time and hostel's own memory at exit, for
+ * bench/startup.  The start is when main() began. */
+static struct timespec stats_t0;
+static double stats_first_run_ms = -1;
+
+void vm_stats_mark_start(void)
+{
+    clock_gettime(CLOCK_MONOTONIC, &stats_t0);
+}
+
+static double ms_since_start(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - stats_t0.tv_sec) * 1e3 + (double)(t.tv_nsec - stats_t0.tv_nsec) / 1e6;
+}
+
+/* Resident memory of hostel itself: all of it minus the guest RAM mapping. */
+static void stats_print(void)
+{
+    if (!getenv("HOSTEL_STATS"))
+        return;
+    FILE *f = fopen("/proc/self/smaps", "r");
+    long total_kb = 0, guest_kb = 0;
+    bool in_guest = false;
+    char line[512];
+    while (f && fgets(line, sizeof(line), f)) {
+        long kb;
+        unsigned long lo, hi;
+        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2)
+            in_guest = strstr(line, "hostel-ram") != NULL;
+        else if (sscanf(line, "Rss: %ld kB", &kb) == 1) {
+            total_kb += kb;
+            if (in_guest)
+                guest_kb += kb;
+        }
+    }
+    if (f)
+        fclose(f);
+    fprintf(stderr, "hostel-stats: first_vcpu_run_ms=%.3f rss_kib=%ld guest_ram_rss_kib=%ld "
+            "own_rss_kib=%ld\n", stats_first_run_ms, total_kb, guest_kb, total_kb - guest_kb);
+}
+
+int vm_pause(struct vm *vm)
+{
+    pthread_mutex_lock(&vm->stop_lock);
+    if (atomic_load(&vm->stop) != VM_RUNNING) {
+        pthread_mutex_unlock(&vm->stop_lock);
+        return -ESRCH;
+    }
+    atomic_store(&vm->pause_req, true);
+    pthread_mutex_unlock(&vm->stop_lock);
+    kick_all(vm);
+    pthread_mutex_lock(&vm->stop_lock);
+    while (vm->parked < vm->running_threads && atomic_load(&vm->stop) == VM_RUNNING)
+        pthread_cond_wait(&vm->stop_cond, &vm->stop_lock);
+    pthread_mutex_unlock(&vm->stop_lock);
+    return 0;
+}
+
+int vm_resume(struct vm *vm)
+{
+    pthread_mutex_lock(&vm->stop_lock);
+    atomic_store(&vm->pause_req, false);
+    pthread_cond_broadcast(&vm->stop_cond);
+    pthread_mutex_unlock(&vm->stop_lock);
+    return 0;
+}
+
+bool vm_paused(struct vm *vm)
+{
+    return atomic_load(&vm->pause_req);
+}
+
 static void *vcpu_thread(void *arg)
 {
     struct vcpu *vcpu = arg;
-    int r = vcpu->vm->engine->vcpu_run(vcpu);
-    if (r < 0 && !vm_stopping(vcpu->vm)) {
-        log_error("vCPU %d stopped: %s", vcpu->id, strerror(-r));
-        vm_request_stop(vcpu->vm, VM_STOP_ERROR, r);
+    struct vm *vm = vcpu->vm;
+    if (vcpu->id == 0 && stats_first_run_ms < 0)
+        stats_first_run_ms = ms_since_start();
+    for (;;) {
+        int r = vm->engine->vcpu_run(vcpu);
+        if (r < 0 && atomic_load(&vm->stop) == VM_RUNNING) {
+            log_error("vCPU %d stopped: %s", vcpu->id, strerror(-r));
+            vm_request_stop(vm, VM_STOP_ERROR, r);
+        }
+        pthread_mutex_lock(&vm->stop_lock);
+        if (atomic_load(&vm->stop) != VM_RUNNING) {
+            vm->running_threads--;
+            pthread_cond_broadcast(&vm->stop_cond);
+            pthread_mutex_unlock(&vm->stop_lock);
+            return NULL;
+        }
+        /* Paused: park until resumed or stopped. */
+        vm->parked++;
+        pthread_cond_broadcast(&vm->stop_cond);
+        while (atomic_load(&vm->pause_req) && atomic_load(&vm->stop) == VM_RUNNING)
+            pthread_cond_wait(&vm->stop_cond, &vm->stop_lock);
+        vm->parked--;
+        pthread_mutex_unlock(&vm->stop_lock);
     }
-    return NULL;
 }
 
 struct loaded_files {
@@ -138,25 +236,31 @@ static int vm_boot_once(const struct vm_config *cfg, const struct engine_ops *en
     }
 
     int started = 0;
+    vm->running_threads = vm->ncpus;
     for (; started < vm->ncpus; started++) {
         r = pthread_create(&vm->vcpus[started].thread, NULL, vcpu_thread, &vm->vcpus[started]);
         if (r) {
             r = -r;
             log_error("cannot start the thread of vCPU %d: %s", started, strerror(-r));
+            pthread_mutex_lock(&vm->stop_lock);
+            vm->running_threads = started;
+            pthread_mutex_unlock(&vm->stop_lock);
             vm_request_stop(vm, VM_STOP_ERROR, r);
             break;
         }
     }
+    if (cfg->hooks && cfg->hooks->booted)
+        cfg->hooks->booted(cfg->hooks->opaque, vm);
 
     pthread_mutex_lock(&vm->stop_lock);
-    while (!vm_stopping(vm))
+    while (atomic_load(&vm->stop) == VM_RUNNING)
         pthread_cond_wait(&vm->stop_cond, &vm->stop_lock);
     pthread_mutex_unlock(&vm->stop_lock);
-    for (int i = 0; i < vm->ncpus; i++)
-        if (vm->engine->vcpu_kick)
-            vm->engine->vcpu_kick(&vm->vcpus[i]);
+    kick_all(vm);
     for (int i = 0; i < started; i++)
         pthread_join(vm->vcpus[i].thread, NULL);
+    if (cfg->hooks && cfg->hooks->stopping)
+        cfg->hooks->stopping(cfg->hooks->opaque, vm);
 
     enum vm_stop why = (enum vm_stop)atomic_load(&vm->stop);
     switch (why) {
@@ -258,6 +362,7 @@ int vm_run(const struct vm_config *cfg, int *status)
         log_info("rebooting");
     }
     chardev_close(console);
+    stats_print();
 out:
     file_buf_free(&files.kernel);
     file_buf_free(&files.initrd);

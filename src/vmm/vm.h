@@ -25,7 +25,17 @@ enum vm_stop {
     VM_STOP_ERROR,         /* engine or device failure; message already printed */
 };
 
+struct vm;
+
+/* Optional observers of a machine's life (the control socket uses them). */
+struct vm_hooks {
+    void *opaque;
+    void (*booted)(void *opaque, struct vm *vm);       /* vCPUs started */
+    void (*stopping)(void *opaque, struct vm *vm);     /* before the vm is torn down */
+};
+
 struct vm_config {
+    const struct vm_hooks *hooks;
     const char *kernel;
     const char *initrd;
     const char *cmdline;
@@ -63,15 +73,31 @@ struct vm {
     int stop_status;
     pthread_mutex_t stop_lock;
     pthread_cond_t stop_cond;
+
+    /* Pause: vCPU threads leave vcpu_run and park until resumed. */
+    _Atomic bool pause_req;
+    int parked;                 /* vCPUs parked; under stop_lock */
+    int running_threads;        /* vCPU threads alive; under stop_lock */
+
+    /* Set by the board when it has an ACPI power button. */
+    void (*power_button)(struct vm *vm);
 };
 
 /* First caller wins; kicks every vCPU.  Safe from any thread. */
 void vm_request_stop(struct vm *vm, enum vm_stop why, int status);
 
+/* True when engines must return from vcpu_run: the machine stops, or it
+ * pauses (then vcpu_run is called again on resume, so it must be re-entrant). */
 static inline bool vm_stopping(const struct vm *vm)
 {
-    return atomic_load_explicit(&vm->stop, memory_order_relaxed) != VM_RUNNING;
+    return atomic_load_explicit(&vm->stop, memory_order_relaxed) != VM_RUNNING ||
+           atomic_load_explicit(&vm->pause_req, memory_order_relaxed);
 }
+
+/* Pause returns once every vCPU is parked; resume lets them go on. */
+int vm_pause(struct vm *vm);
+int vm_resume(struct vm *vm);
+bool vm_paused(struct vm *vm);
 
 /* Device-facing interrupt entry points: a GSI line level, or an MSI message.
  * Edge-triggered devices pulse (1 then 0). */
@@ -82,5 +108,8 @@ void vm_signal_msi(struct vm *vm, uint64_t addr, uint32_t data);
  * its end and returns the stop reason; *status gets the process exit status
  * hostel should return. */
 int vm_run(const struct vm_config *cfg, int *status);
+
+/* Called first thing in main(): the reference point of HOSTEL_STATS. */
+void vm_stats_mark_start(void);
 
 #endif

@@ -1,0 +1,397 @@
+/* The machine library: folders, names, configs, locks and states. */
+#include "vmm/library.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/file.h"
+
+const char *machine_state_name(enum machine_state s)
+{
+    switch (s) {
+    case MACHINE_STOPPED: return "stopped";
+    case MACHINE_RUNNING: return "running";
+    case MACHINE_PAUSED: return "paused";
+    case MACHINE_CRASHED: return "crashed";
+    case MACHINE_STARTING: return "starting";
+    }
+    return "unknown";
+}
+
+int library_home(char *buf, size_t len)
+{
+    const char *h = getenv("HOSTEL_HOME");
+    int n;
+    if (h && *h) {
+        n = snprintf(buf, len, "%s", h);
+    } else if ((h = getenv("XDG_DATA_HOME")) && *h) {
+        n = snprintf(buf, len, "%s/hostel", h);
+    } else {
+        h = getenv("HOME");
+        if (!h || !*h) {
+            struct passwd *pw = getpwuid(getuid());
+            h = pw ? pw->pw_dir : "/tmp";
+        }
+        n = snprintf(buf, len, "%s/.local/share/hostel", h);
+    }
+    return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+int machine_name_check(const char *name, char *why, size_t len)
+{
+    size_t n = name ? strlen(name) : 0;
+    if (n == 0) {
+        snprintf(why, len, "a machine needs a name");
+        return -EINVAL;
+    }
+    if (n > MACHINE_NAME_MAX) {
+        snprintf(why, len, "machine name '%.20s...' is longer than %d characters", name,
+                 MACHINE_NAME_MAX);
+        return -EINVAL;
+    }
+    if (!isalnum((unsigned char)name[0])) {
+        snprintf(why, len, "machine name '%s' must start with a letter or a digit", name);
+        return -EINVAL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (!isalnum(c) && c != '-' && c != '_' && c != '.') {
+            snprintf(why, len, "machine name '%s' may hold only letters, digits, '-', '_' and '.'",
+                     name);
+            return -EINVAL;
+        }
+    }
+    if (strstr(name, "..")) {
+        snprintf(why, len, "machine name '%s' must not contain '..'", name);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+int machine_path(const char *name, const char *file, char *buf, size_t len)
+{
+    char home[3072];
+    char why[128];
+    int r = library_home(home, sizeof(home));
+    if (r < 0)
+        return r;
+    if (machine_name_check(name, why, sizeof(why)) < 0)
+        return -EINVAL;
+    int n = snprintf(buf, len, "%s/machines/%s%s%s", home, name, file && *file ? "/" : "",
+                     file ? file : "");
+    return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+static int mkdir_p(const char *path)
+{
+    char tmp[4096];
+    if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
+        return -ENAMETOOLONG;
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+                return -errno;
+            *p = '/';
+        }
+    }
+    if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+        return -errno;
+    return 0;
+}
+
+void machine_config_free(struct machine_config *cfg)
+{
+    free(cfg->kernel);
+    free(cfg->initrd);
+    free(cfg->cmdline);
+    free(cfg->engine);
+    cfg->kernel = cfg->initrd = cfg->cmdline = cfg->engine = NULL;
+}
+
+static char *dup_or_null(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+int machine_config_load(const char *name, struct machine_config *cfg, char *err, size_t errlen)
+{
+    char path[4096];
+    json_error_t je;
+    memset(cfg, 0, sizeof(*cfg));
+    int r = machine_path(name, "config.json", path, sizeof(path));
+    if (r < 0) {
+        snprintf(err, errlen, "bad machine name '%s'", name);
+        return r;
+    }
+    if (access(path, F_OK) < 0) {
+        snprintf(err, errlen, "no machine named '%s' (see 'hostel ls')", name);
+        return -ENOENT;
+    }
+    json_t *root = json_load_file(path, 0, &je);
+    if (!root) {
+        snprintf(err, errlen, "%s: line %d: %s", path, je.line, je.text);
+        return -EINVAL;
+    }
+    int version = (int)json_integer_value(json_object_get(root, "version"));
+    const char *kernel = json_string_value(json_object_get(root, "kernel"));
+    json_t *cpus = json_object_get(root, "cpus"), *mem = json_object_get(root, "memory");
+    if (version != 1 || !kernel || !json_is_integer(cpus) || !json_is_integer(mem)) {
+        snprintf(err, errlen, "%s: not a hostel machine config of version 1 "
+                 "(needs version, kernel, cpus, memory)", path);
+        json_decref(root);
+        return -EINVAL;
+    }
+    snprintf(cfg->name, sizeof(cfg->name), "%s", name);
+    cfg->kernel = strdup(kernel);
+    cfg->initrd = dup_or_null(json_string_value(json_object_get(root, "initrd")));
+    cfg->cmdline = dup_or_null(json_string_value(json_object_get(root, "cmdline")));
+    const char *engine = json_string_value(json_object_get(root, "engine"));
+    cfg->engine = strdup(engine ? engine : "auto");
+    cfg->cpus = (int)json_integer_value(cpus);
+    cfg->memory = (uint64_t)json_integer_value(mem);
+    cfg->created = json_integer_value(json_object_get(root, "created"));
+    json_decref(root);
+    return 0;
+}
+
+int machine_config_save(const struct machine_config *cfg, char *err, size_t errlen)
+{
+    char path[4096];
+    int r = machine_path(cfg->name, "config.json", path, sizeof(path));
+    if (r < 0) {
+        snprintf(err, errlen, "bad machine name '%s'", cfg->name);
+        return r;
+    }
+    json_t *root = json_object();
+    json_object_set_new(root, "version", json_integer(1));
+    json_object_set_new(root, "name", json_string(cfg->name));
+    json_object_set_new(root, "kernel", json_string(cfg->kernel));
+    if (cfg->initrd)
+        json_object_set_new(root, "initrd", json_string(cfg->initrd));
+    if (cfg->cmdline)
+        json_object_set_new(root, "cmdline", json_string(cfg->cmdline));
+    json_object_set_new(root, "engine", json_string(cfg->engine ? cfg->engine : "auto"));
+    json_object_set_new(root, "cpus", json_integer(cfg->cpus));
+    json_object_set_new(root, "memory", json_integer((json_int_t)cfg->memory));
+    json_object_set_new(root, "created", json_integer(cfg->created));
+    char *text = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS);
+    json_decref(root);
+    if (!text) {
+        snprintf(err, errlen, "cannot format the config of '%s'", cfg->name);
+        return -ENOMEM;
+    }
+    size_t len = strlen(text);
+    text[len] = 0;
+    char *withnl = realloc(text, len + 2);
+    if (!withnl) {
+        free(text);
+        return -ENOMEM;
+    }
+    withnl[len] = '\n';
+    withnl[len + 1] = 0;
+    r = file_write_atomic(path, withnl, len + 1);
+    free(withnl);
+    if (r < 0)
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(-r));
+    return r;
+}
+
+int machine_create(const struct machine_config *cfg, char *err, size_t errlen)
+{
+    char dir[4096], why[160];
+    int r = machine_name_check(cfg->name, why, sizeof(why));
+    if (r < 0) {
+        snprintf(err, errlen, "%s", why);
+        return r;
+    }
+    r = machine_path(cfg->name, "", dir, sizeof(dir));
+    if (r < 0) {
+        snprintf(err, errlen, "machine folder path too long");
+        return r;
+    }
+    /* The parent exists first; mkdir of the machine folder itself is the
+     * atomic claim on the name. */
+    char *slash = strrchr(dir, '/');
+    *slash = 0;
+    r = mkdir_p(dir);
+    *slash = '/';
+    if (r < 0) {
+        snprintf(err, errlen, "cannot create the library folder %s: %s", dir, strerror(-r));
+        return r;
+    }
+    if (mkdir(dir, 0755) < 0) {
+        r = -errno;
+        if (r == -EEXIST)
+            snprintf(err, errlen, "a machine named '%s' already exists", cfg->name);
+        else
+            snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
+        return r;
+    }
+    r = machine_config_save(cfg, err, errlen);
+    if (r < 0)
+        rmdir(dir);
+    return r;
+}
+
+int machine_remove(const char *name, char *err, size_t errlen)
+{
+    char dir[4096];
+    int r = machine_path(name, "", dir, sizeof(dir));
+    if (r < 0) {
+        snprintf(err, errlen, "bad machine name '%s'", name);
+        return r;
+    }
+    DIR *d = opendir(dir);
+    if (!d) {
+        r = -errno;
+        snprintf(err, errlen, r == -ENOENT ? "no machine named '%s'" : "cannot open '%s'", name);
+        return r;
+    }
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        char p[4352];
+        snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+        if (unlink(p) < 0 && errno != ENOENT) {
+            r = -errno;
+            snprintf(err, errlen, "cannot remove %s: %s", p, strerror(errno));
+            closedir(d);
+            return r;
+        }
+    }
+    closedir(d);
+    if (rmdir(dir) < 0) {
+        r = -errno;
+        snprintf(err, errlen, "cannot remove %s: %s", dir, strerror(errno));
+        return r;
+    }
+    return 0;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int machine_list(char ***names, int *count)
+{
+    char home[3072], dir[3200];
+    *names = NULL;
+    *count = 0;
+    int r = library_home(home, sizeof(home));
+    if (r < 0)
+        return r;
+    snprintf(dir, sizeof(dir), "%s/machines", home);
+    DIR *d = opendir(dir);
+    if (!d)
+        return errno == ENOENT ? 0 : -errno;
+    struct dirent *e;
+    char **v = NULL;
+    int n = 0, cap = 0;
+    while ((e = readdir(d))) {
+        char why[128], cfgp[4096];
+        if (e->d_name[0] == '.' || machine_name_check(e->d_name, why, sizeof(why)) < 0)
+            continue;
+        if (machine_path(e->d_name, "config.json", cfgp, sizeof(cfgp)) < 0 || access(cfgp, F_OK))
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            char **nv = realloc(v, (size_t)cap * sizeof(*v));
+            if (!nv) {
+                closedir(d);
+                for (int i = 0; i < n; i++)
+                    free(v[i]);
+                free(v);
+                return -ENOMEM;
+            }
+            v = nv;
+        }
+        v[n++] = strdup(e->d_name);
+    }
+    closedir(d);
+    if (n)
+        qsort(v, (size_t)n, sizeof(*v), cmp_names);
+    *names = v;
+    *count = n;
+    return 0;
+}
+
+int machine_lock_acquire(const char *name, int *fd_out)
+{
+    char path[4096];
+    int r = machine_path(name, "lock", path, sizeof(path));
+    if (r < 0)
+        return r;
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -errno;
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        r = errno == EWOULDBLOCK ? -EBUSY : -errno;
+        close(fd);
+        return r;
+    }
+    *fd_out = fd;
+    return 0;
+}
+
+bool machine_lock_held(const char *name)
+{
+    char path[4096];
+    if (machine_path(name, "lock", path, sizeof(path)) < 0)
+        return false;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    bool held = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+    close(fd);
+    return held;
+}
+
+enum machine_state machine_state_get(const char *name, char *why, size_t len)
+{
+    char path[4096];
+    struct file_buf b;
+    if (why && len)
+        why[0] = 0;
+    bool held = machine_lock_held(name);
+    if (machine_path(name, "state", path, sizeof(path)) < 0 || file_read_all(path, &b) < 0)
+        return held ? MACHINE_RUNNING : MACHINE_STOPPED;
+    char word[32] = "";
+    sscanf((char *)b.data, "%31s", word);
+    const char *rest = strchr((char *)b.data, ' ');
+    enum machine_state s;
+    if (!strcmp(word, "running"))
+        s = MACHINE_RUNNING;
+    else if (!strcmp(word, "paused"))
+        s = MACHINE_PAUSED;
+    else if (!strcmp(word, "starting"))
+        s = MACHINE_STARTING;
+    else if (!strcmp(word, "crashed"))
+        s = MACHINE_CRASHED;
+    else
+        s = MACHINE_STOPPED;
+    if (!held && (s == MACHINE_RUNNING || s == MACHINE_PAUSED || s == MACHINE_STARTING)) {
+        /* The state file says alive, but nobody holds the lock: the VMM died. */
+        s = MACHINE_CRASHED;
+        if (why)
+            snprintf(why, len, "its VMM process died without stopping the machine");
+    } else if (s == MACHINE_CRASHED && why && rest) {
+        snprintf(why, len, "%s", rest + 1);
+        why[strcspn(why, "\n")] = 0;
+    }
+    file_buf_free(&b);
+    return s;
+}
