@@ -127,6 +127,13 @@ static void registers_after_reset(void)
     wr(0, 0xd0, 0x12345678);
     CHECK_EQ(rd(0, 0xd0), 0x12000000);
     CHECK_EQ(lapic_mmio_read(cpu[0]->lapic, 0x32, 1), 0x05);   /* byte of version */
+    CHECK_EQ(lapic_mmio_read(cpu[0]->lapic, 0x30, 8), 0x50014);
+    CHECK_EQ(lapic_mmio_read(cpu[0]->lapic, 0x38, 8), 0);       /* hostile offsets */
+    CHECK_EQ(lapic_mmio_read(cpu[0]->lapic, 0x33, 2), 0);
+    CHECK_EQ(lapic_mmio_read(cpu[0]->lapic, 0xffff38, 4), 0);
+    lapic_mmio_write(cpu[0]->lapic, 0x84, 4, 0xff);             /* unaligned: dropped */
+    lapic_mmio_write(cpu[0]->lapic, 0x80, 2, 0xff);             /* narrow: dropped */
+    CHECK_EQ(rd(0, 0x80), 0);
     teardown();
 }
 

@@ -7,7 +7,9 @@
 
 #include "check.h"
 #include "engine/engine.h"
+#include "hw/irqchip.h"
 #include "hw/pit.h"
+#include "vmm/layout.h"
 #include "vmm/timer.h"
 #include "vmm/vm.h"
 
@@ -214,6 +216,61 @@ static void mode1_waits_for_gate_trigger(void)
     teardown();
 }
 
+/* With our own irqchip: IRQ 0 reaches IOAPIC pin 2 and the 8259's IR0. */
+static _Atomic int msgs_fixed30, msgs_extint;
+
+static void count_deliver(struct vm *v, const struct apic_msg *m)
+{
+    (void)v;
+    if (m->delivery == APIC_DM_EXTINT)
+        atomic_fetch_add(&msgs_extint, 1);
+    else if (m->vector == 0x30)
+        atomic_fetch_add(&msgs_fixed30, 1);
+}
+
+static const struct engine_ops fake_emu = { .name = "fake-emu", .apic_deliver = count_deliver };
+
+static bool wait_count(_Atomic int *v, int n)
+{
+    for (int i = 0; i < 5000 && atomic_load(v) < n; i++)
+        usleep(1000);
+    return atomic_load(v) >= n;
+}
+
+static void pit_through_our_irqchip(void)
+{
+    memset(&vm, 0, sizeof(vm));
+    bus_init(&vm.pio, "pio");
+    bus_init(&vm.mmio, "mmio");
+    vm.engine = &fake_emu;
+    CHECK_EQ(irqchip_create(&vm, &vm.irqchip), 0);
+    CHECK_EQ(pit_create(&vm, &pit), 0);
+    /* 8259: vectors 0x20/0x28, everything but IR0 masked. */
+    uint8_t seq[][2] = { { 0x20, 0x11 }, { 0x21, 0x20 }, { 0x21, 0x04 }, { 0x21, 0x01 },
+                         { 0xa0, 0x11 }, { 0xa1, 0x28 }, { 0xa1, 0x02 }, { 0xa1, 0x01 },
+                         { 0x21, 0xfe }, { 0xa1, 0xff } };
+    for (size_t i = 0; i < sizeof(seq) / sizeof(seq[0]); i++)
+        outb(seq[i][0], seq[i][1]);
+    /* IOAPIC pin 2: vector 0x30, edge, to APIC 0. */
+    bus_write(&vm.mmio, LAYOUT_IOAPIC, 4, 0x14);
+    bus_write(&vm.mmio, LAYOUT_IOAPIC + 0x10, 4, 0x30);
+    outb(0x43, 0x34);
+    outb(0x40, 0x9c);
+    outb(0x40, 0x2e);                            /* 11932: 10 ms, Linux at HZ=100 */
+    CHECK(wait_count(&msgs_fixed30, 2));
+    CHECK(wait_count(&msgs_extint, 1));
+    CHECK(irqchip_pic_pending(vm.irqchip));
+    CHECK_EQ(irqchip_pic_ack(vm.irqchip), 0x20);
+    outb(0x20, 0x20);
+    int e = atomic_load(&msgs_extint);
+    CHECK(wait_count(&msgs_extint, e + 1));      /* the next tick raises INT again */
+    outb(0x43, 0x30);                            /* stop before tearing down */
+    pit_destroy(pit);
+    irqchip_destroy(vm.irqchip);
+    bus_destroy(&vm.pio);
+    bus_destroy(&vm.mmio);
+}
+
 int main(void)
 {
     RUN_TEST(mode2_periodic_irq0);
@@ -221,5 +278,6 @@ int main(void)
     RUN_TEST(counter_counts_down_and_latches);
     RUN_TEST(channel2_oneshot_out_via_port61);
     RUN_TEST(mode1_waits_for_gate_trigger);
+    RUN_TEST(pit_through_our_irqchip);
     return CHECK_DONE();
 }

@@ -587,7 +587,9 @@ uint64_t lapic_mmio_read(struct emu_lapic *l, uint64_t offset, unsigned size)
 {
     offset &= 0xfff;
     unsigned byte = offset & 0xf;
-    if (byte + size > 4 && size != 8)
+    /* Registers are 32 bits wide at 16-byte strides; a qword read at the
+     * start gets the register zero-extended, anything else past it reads 0. */
+    if (size == 8 ? byte != 0 : byte + size > 4)
         return 0;
     pthread_mutex_lock(&l->lock);
     uint64_t v = read_reg(l, (uint32_t)offset & 0xff0);
