@@ -17,6 +17,7 @@
 #include "vmm/acpi.h"
 #include "vmm/board.h"
 #include "vmm/chardev.h"
+#include "vmm/console_hub.h"
 #include "vmm/loader.h"
 
 static void kick_all(struct vm *vm)
@@ -314,6 +315,17 @@ out_free:
     return r;
 }
 
+/* A detached machine's console: the chardev talks to the console hub. */
+static void hub_output(void *opaque, const uint8_t *buf, size_t len)
+{
+    console_hub_output(opaque, buf, len);
+}
+
+static void hub_input(void *opaque, const uint8_t *buf, size_t len)
+{
+    chardev_push_input(opaque, buf, len);
+}
+
 int vm_run(const struct vm_config *cfg, int *status)
 {
     const struct engine_ops *engine;
@@ -350,7 +362,15 @@ int vm_run(const struct vm_config *cfg, int *status)
     log_info("%d vCPU%s, %llu MiB of memory", cfg->cpus, cfg->cpus > 1 ? "s" : "",
              (unsigned long long)(cfg->memory >> 20));
 
-    r = chardev_open(NULL, cfg->serial, &console, err, sizeof(err));
+    if (cfg->console_hub) {
+        r = chardev_open_callback(hub_output, cfg->console_hub, &console);
+        if (r == 0)
+            console_hub_set_input(cfg->console_hub, hub_input, console);
+        else
+            snprintf(err, sizeof(err), "%s", strerror(-r));
+    } else {
+        r = chardev_open(NULL, cfg->serial, &console, err, sizeof(err));
+    }
     if (r < 0) {
         log_error("serial console: %s", err);
         goto out;
@@ -361,6 +381,8 @@ int vm_run(const struct vm_config *cfg, int *status)
             break;
         log_info("rebooting");
     }
+    if (cfg->console_hub)
+        console_hub_set_input(cfg->console_hub, NULL, NULL);
     chardev_close(console);
     stats_print();
 out:
