@@ -72,7 +72,7 @@ hostname hostel
 if grep -q 'hostel.script' /proc/cmdline; then
   # Non-interactive checks: run the commands passed on the command line, then power off.
   cmd=$(sed -n 's/.*hostel.script=\([^ ]*\).*/\1/p' /proc/cmdline | tr ',' ' ')
-  for c in $cmd; do echo "== $c"; $c; done
+  for c in $cmd; do c=$(echo "$c" | tr '_' ' '); echo "== $c"; $c; done
   poweroff -f
 fi
 exec setsid cttyhack sh -l

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Boots Debian's stock kernel (built from Debian packages by
+# scripts/linux-guest.sh) with a busybox initramfs on each engine that can run
+# here, runs commands in the guest and checks their output and the kernel log.
+# HOSTEL_E2E_FLAVOURS="cloud generic" picks kernels (default: cloud; test-all: both).
+set -u
+cd "$(dirname "$0")/../.."
+BUILD=${BUILD:-build}
+H="$BUILD/hostel"
+flavours=${HOSTEL_E2E_FLAVOURS:-cloud}
+[ -n "${HOSTEL_TEST_ALL:-}" ] && flavours=${HOSTEL_E2E_FLAVOURS:-cloud generic}
+
+engine_ok() {  # an engine that runs the hello guest
+  timeout 60 "$H" run --engine "$1" --kernel "$BUILD/guests/hello.elf" --serial stdio </dev/null 2>&1 | grep -q 'hello: ok'
+}
+
+for flavour in $flavours; do
+  paths=$(scripts/linux-guest.sh "$flavour" 2>/dev/null) || { echo "FAIL: linux/$flavour (could not build the guest from Debian packages)"; continue; }
+  eval "$paths"
+  for engine in ${HOSTEL_ENGINES:-kvm emu}; do
+    if ! engine_ok "$engine"; then
+      for c in 1 2; do echo "SKIP: linux/$flavour@$engine/cpus=$c (engine unavailable here)"; done
+      continue
+    fi
+    for cpus in 1 2; do
+      name="linux/$flavour@$engine/cpus=$cpus"
+      log=$(mktemp)
+      timeout 600 "$H" run --engine "$engine" --cpus "$cpus" --memory 512M --kernel "$KERNEL" --initrd "$INITRD" \
+        --cmdline "console=ttyS0 panic=-1 hostel.script=uname_-a,nproc,cat_/proc/cpuinfo,dmesg" --no-reboot \
+        --serial stdio </dev/null >"$log" 2>&1
+      rc=$?
+      tr -d '\r' <"$log" >"$log.txt"
+      why=""
+      [ $rc -eq 0 ] || why="exit status $rc"
+      grep -q 'hostel-guest: init reached' "$log.txt" || why="${why:+$why; }never reached /init"
+      grep -q '^Linux hostel ' "$log.txt" || why="${why:+$why; }no uname output"
+      n=$(sed -n '/^== nproc/{n;p}' "$log.txt" | head -1)
+      [ "$n" = "$cpus" ] || why="${why:+$why; }nproc printed '$n', expected $cpus"
+      bad=$(grep -E 'WARNING:|BUG:|Oops|timer doesn.t work|Failed to|Kernel panic' "$log.txt" | head -3)
+      [ -z "$bad" ] || why="${why:+$why; }kernel log: $bad"
+      if [ -z "$why" ]; then echo "PASS: $name"; else echo "FAIL: $name ($why)"; tail -n 25 "$log.txt"; fi
+      rm -f "$log" "$log.txt"
+    done
+  done
+done
