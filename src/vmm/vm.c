@@ -214,7 +214,7 @@ static int vm_boot_once(const struct vm_config *cfg, const struct engine_ops *en
     struct boot_input in = {
         .kernel = files->kernel.data, .kernel_len = files->kernel.len,
         .initrd = files->initrd.data, .initrd_len = files->initrd.len,
-        .cmdline = cfg->cmdline, .kernel_name = cfg->kernel,
+        .cmdline = cfg->cmdline, .kernel_name = cfg->kernel, .initrd_name = cfg->initrd,
     };
     r = load_kernel(&vm->mem, &in, &bsp, err, sizeof(err));
     if (r < 0) {
