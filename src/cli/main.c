@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/machines.h"
 #include "lib/log.h"
 #include "lib/size.h"
 #include "vmm/vm.h"
@@ -23,7 +24,9 @@ static void usage_main(FILE *f)
             "\n"
             "commands:\n"
             "  run       boot a kernel in a new machine, console on this terminal\n"
-            "\n"
+            "\n");
+    machines_usage(f);
+    fprintf(f, "\n"
             "'hostel COMMAND --help' tells more about a command.\n");
 }
 
@@ -162,6 +165,9 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "run"))
         return cmd_run(argc - 1, argv + 1);
+    int status;
+    if (machines_dispatch(argc - 1, argv + 1, &status))
+        return status;
     log_error("unknown command '%s' (see 'hostel --help')", cmd);
     return 1;
 }

@@ -9,11 +9,15 @@
 
 struct vm;
 struct irqchip;
+struct apic_msg;
 
 int irqchip_create(struct vm *vm, struct irqchip **out);
 void irqchip_destroy(struct irqchip *ic);
 void irqchip_set_irq(struct irqchip *ic, unsigned gsi, int level);
 void irqchip_msi(struct irqchip *ic, uint64_t addr, uint32_t data);
+/* The message an MSI address/data pair carries; -EINVAL when the address is
+ * outside the 0xfee00000 window. */
+int irqchip_msi_decode(uint64_t addr, uint32_t data, struct apic_msg *out);
 
 /* The CPU side of the 8259 (LINT0 in ExtINT mode, or no APIC). */
 bool irqchip_pic_pending(struct irqchip *ic);

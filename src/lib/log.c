@@ -4,6 +4,12 @@
 #include <stdio.h>
 
 int log_verbosity;
+static char last_error[1024];
+
+const char *log_last_error(void)
+{
+    return last_error;
+}
 
 static void emit(const char *tag, const char *fmt, va_list ap)
 {
@@ -16,6 +22,9 @@ static void emit(const char *tag, const char *fmt, va_list ap)
 void log_error(const char *fmt, ...)
 {
     va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(last_error, sizeof(last_error), fmt, ap);
+    va_end(ap);
     va_start(ap, fmt);
     emit("error: ", fmt, ap);
     va_end(ap);

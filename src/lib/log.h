@@ -7,6 +7,9 @@
 
 extern int log_verbosity;   /* 0 quiet, 1 -v, 2 -vv */
 
+/* The text of the last log_error (so a detached VMM can report why it failed). */
+const char *log_last_error(void);
+
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));   /* shown with -v */

@@ -1,13 +1,35 @@
-/* STUB: ACPI tables (owned by the loaders helper; replaced). */
+/* ACPI tables for the board (ACPI 6.x): RSDP, RSDT/XSDT, FADT with the PM1
+ * block and reset register, FACS, MADT (vCPUs, IOAPIC, overrides) and a DSDT
+ * with the PCI host bridge, COM1, processors and \_S5_ for poweroff; then
+ * the MP table (mptable.c) for kernels booted with acpi=off. */
 #include "vmm/acpi.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <string.h>
 
-int acpi_build(struct guest_mem *m, const struct acpi_config *cfg, char *err, size_t errlen)
-{
-    (void)m; (void)cfg; (void)err; (void)errlen;
-    return 0;
-}
+#include "vmm/aml.h"
+#include "vmm/layout.h"
+#include "vmm/mptable.h"
+
+#define OEM_ID        "HOSTEL"
+#define OEM_TABLE_ID  "HOSTELVM"
+#define CREATOR_ID    "HSTL"
+
+#define FADT_SIZE     276
+#define FACS_SIZE     64
+
+/* FADT flags. */
+#define FADT_WBINVD         (1u << 0)
+#define FADT_PROC_C1        (1u << 2)
+#define FADT_SLP_BUTTON     (1u << 5)
+#define FADT_RESET_REG_SUP  (1u << 10)
+/* IAPC_BOOT_ARCH. */
+#define BOOT_ARCH_LEGACY_DEVICES  (1u << 0)
+#define BOOT_ARCH_8042            (1u << 1)
+#define BOOT_ARCH_NO_VGA          (1u << 2)
+
+#define GAS_SYSTEM_IO   1
 
 uint8_t acpi_checksum(const void *p, size_t len)
 {
@@ -16,4 +38,279 @@ uint8_t acpi_checksum(const void *p, size_t len)
     while (len--)
         s += *b++;
     return s;
+}
+
+static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
+static void put32(uint8_t *p, uint32_t v) { put16(p, (uint16_t)v); put16(p + 2, (uint16_t)(v >> 16)); }
+static void put64(uint8_t *p, uint64_t v) { put32(p, (uint32_t)v); put32(p + 4, (uint32_t)(v >> 32)); }
+
+/* Bump allocator over the ACPI area of guest RAM. */
+struct area {
+    uint8_t *host;        /* host view of [LAYOUT_ACPI, LAYOUT_ACPI_END) */
+    uint64_t next;        /* offset of the next free byte */
+};
+
+static uint8_t *area_alloc(struct area *a, size_t size, size_t align, uint64_t *gpa)
+{
+    uint64_t at = (a->next + align - 1) & ~(uint64_t)(align - 1);
+    if (at + size > LAYOUT_ACPI_END - LAYOUT_ACPI)
+        return NULL;
+    a->next = at + size;
+    *gpa = LAYOUT_ACPI + at;
+    return a->host + at;
+}
+
+static void table_header(uint8_t *t, const char *sig, uint32_t len, uint8_t rev)
+{
+    memcpy(t, sig, 4);
+    put32(t + 4, len);
+    t[8] = rev;
+    memcpy(t + 10, OEM_ID, 6);
+    memcpy(t + 16, OEM_TABLE_ID, 8);
+    put32(t + 24, 1);
+    memcpy(t + 28, CREATOR_ID, 4);
+    put32(t + 32, 1);
+}
+
+static void table_finish(uint8_t *t)
+{
+    uint32_t len = (uint32_t)t[4] | (uint32_t)t[5] << 8 | (uint32_t)t[6] << 16 | (uint32_t)t[7] << 24;
+    t[9] = 0;
+    t[9] = (uint8_t)-acpi_checksum(t, len);
+}
+
+/* Generic Address Structure for a port in system I/O space. */
+static void gas_io(uint8_t *p, uint16_t port, uint8_t bits, uint8_t access)
+{
+    p[0] = GAS_SYSTEM_IO;
+    p[1] = bits;
+    p[2] = 0;
+    p[3] = access;
+    put64(p + 4, port);
+}
+
+/* PCI INTx routing: slot s, pin p (0 = INTA) is swizzled onto ISA lines 10
+ * and 11, the same rule as the PCI bus model (pci_intx_gsi in hw/pci.c),
+ * which also writes the line into each device's Interrupt Line register. */
+static unsigned prt_gsi(unsigned slot, unsigned pin)
+{
+    return ((slot + pin) & 1) ? 11 : 10;
+}
+
+static void build_prt(struct aml *a)
+{
+    static const uint8_t pkg_op[] = { 0x12 };
+    aml_byte(a, 0x08);
+    aml_name(a, "_PRT");
+    size_t outer = aml_open(a, pkg_op, 1);
+    aml_byte(a, 32 * 4);
+    for (unsigned slot = 0; slot < 32; slot++)
+        for (unsigned pin = 0; pin < 4; pin++) {
+            size_t e = aml_open(a, pkg_op, 1);
+            aml_byte(a, 4);
+            aml_integer(a, (uint64_t)slot << 16 | 0xffff);   /* any function of the slot */
+            aml_integer(a, pin);
+            aml_integer(a, 0);                               /* source 0: a GSI follows */
+            aml_integer(a, prt_gsi(slot, pin));
+            aml_close(a, e);
+        }
+    aml_close(a, outer);
+}
+
+static int build_dsdt(uint8_t *buf, size_t cap, int ncpus, size_t *len)
+{
+    struct aml a;
+    aml_init(&a, buf, cap);
+    static const uint8_t header_room[36];
+    aml_bytes(&a, header_room, sizeof(header_room));   /* the caller writes the header */
+
+    size_t sb = aml_scope(&a, "\\_SB");
+
+    size_t pci = aml_device(&a, "PCI0");
+    aml_name_eisaid(&a, "_HID", "PNP0A03");
+    aml_name_int(&a, "_ADR", 0);
+    aml_name_int(&a, "_BBN", 0);
+    aml_name_int(&a, "_UID", 0);
+    struct aml_res r = { .n = 0 };
+    res_word_bus(&r, 0, 0xff);
+    res_io(&r, 0xcf8, 8);
+    res_word_io(&r, 0x0000, 0x0cf7);
+    res_word_io(&r, 0x0d00, 0xffff);
+    res_dword_mem(&r, (uint32_t)LAYOUT_PCI_MMIO, (uint32_t)(LAYOUT_PCI_MMIO_END - 1));
+    aml_name_resources(&a, "_CRS", &r);
+    build_prt(&a);
+    aml_close(&a, pci);
+
+    size_t com = aml_device(&a, "COM1");
+    aml_name_eisaid(&a, "_HID", "PNP0501");
+    aml_name_int(&a, "_UID", 1);
+    struct aml_res cr = { .n = 0 };
+    res_io(&cr, PORT_COM1, 8);
+    res_irq(&cr, IRQ_COM1);
+    aml_name_resources(&a, "_CRS", &cr);
+    aml_close(&a, com);
+
+    /* Processor devices whose _UID matches the MADT's ACPI processor id. */
+    for (int i = 0; i < ncpus; i++) {
+        char name[8];
+        snprintf(name, sizeof(name), "C%03X", (unsigned)i & 0xfff);
+        size_t cpu = aml_device(&a, name);
+        aml_byte(&a, 0x08);
+        aml_name(&a, "_HID");
+        aml_string(&a, "ACPI0007");
+        aml_name_int(&a, "_UID", (uint64_t)i);
+        aml_close(&a, cpu);
+    }
+    aml_close(&a, sb);
+
+    /* \_S5_: SLP_TYP 5 for PM1a and PM1b, the value the PM1 block powers off on. */
+    static const uint8_t pkg_op[] = { 0x12 };
+    aml_byte(&a, 0x08);
+    aml_name(&a, "\\_S5_");
+    size_t pkg = aml_open(&a, pkg_op, 1);
+    aml_byte(&a, 4);
+    aml_integer(&a, 5);
+    aml_integer(&a, 5);
+    aml_integer(&a, 0);
+    aml_integer(&a, 0);
+    aml_close(&a, pkg);
+
+    if (a.overflow)
+        return -ENOSPC;
+    *len = a.len;
+    return 0;
+}
+
+int acpi_build(struct guest_mem *m, const struct acpi_config *cfg, char *err, size_t errlen)
+{
+    int ncpus = cfg->ncpus;
+    if (ncpus < 1 || ncpus > 254) {
+        snprintf(err, errlen, "cannot describe %d CPUs in the MADT (1 to 254)", ncpus);
+        return -EINVAL;
+    }
+    struct area a = { .host = mem_ptr(m, LAYOUT_ACPI, LAYOUT_ACPI_END - LAYOUT_ACPI), .next = 0 };
+    if (!a.host) {
+        snprintf(err, errlen, "no guest RAM at %#llx for the ACPI tables",
+                 (unsigned long long)LAYOUT_ACPI);
+        return -EFAULT;
+    }
+    memset(a.host, 0, LAYOUT_ACPI_END - LAYOUT_ACPI);
+
+    uint64_t rsdp_at, rsdt_at, xsdt_at, fadt_at, facs_at, madt_at, dsdt_at;
+    uint32_t madt_len = 44 + 8 * (uint32_t)ncpus + 12 + 10 * 2 + 6;
+    uint8_t *rsdp = area_alloc(&a, 36, 16, &rsdp_at);
+    uint8_t *rsdt = area_alloc(&a, 36 + 2 * 4, 16, &rsdt_at);
+    uint8_t *xsdt = area_alloc(&a, 36 + 2 * 8, 16, &xsdt_at);
+    uint8_t *fadt = area_alloc(&a, FADT_SIZE, 16, &fadt_at);
+    uint8_t *facs = area_alloc(&a, FACS_SIZE, 64, &facs_at);
+    uint8_t *madt = area_alloc(&a, madt_len, 16, &madt_at);
+    uint8_t *dsdt = area_alloc(&a, 0, 16, &dsdt_at);
+    size_t dsdt_len = 0;
+    if (!rsdp || !rsdt || !xsdt || !fadt || !facs || !madt || !dsdt ||
+        build_dsdt(dsdt, LAYOUT_ACPI_END - dsdt_at, ncpus, &dsdt_len) < 0) {
+        snprintf(err, errlen, "ACPI tables for %d CPUs do not fit in %#llx-%#llx", ncpus,
+                 (unsigned long long)LAYOUT_ACPI, (unsigned long long)LAYOUT_ACPI_END - 1);
+        return -ENOSPC;
+    }
+    table_header(dsdt, "DSDT", (uint32_t)dsdt_len, 2);
+    table_finish(dsdt);
+
+    /* FACS: no checksum; the firmware waking vector stays 0 (no S3). */
+    memcpy(facs, "FACS", 4);
+    put32(facs + 4, FACS_SIZE);
+    facs[32] = 2;
+
+    table_header(fadt, "FACP", FADT_SIZE, 6);
+    put32(fadt + 36, (uint32_t)facs_at);
+    put32(fadt + 40, (uint32_t)dsdt_at);
+    put16(fadt + 46, IRQ_SCI);
+    /* SMI_CMD, ACPI_ENABLE, ACPI_DISABLE all 0: the board is always in ACPI mode. */
+    put32(fadt + 56, PORT_ACPI_PM1A_EVT);
+    put32(fadt + 64, PORT_ACPI_PM1A_CNT);
+    put32(fadt + 76, PORT_ACPI_PM_TMR);
+    fadt[88] = 4;                       /* PM1_EVT_LEN */
+    fadt[89] = 2;                       /* PM1_CNT_LEN */
+    fadt[91] = 4;                       /* PM_TMR_LEN */
+    put16(fadt + 96, 101);              /* P_LVL2_LAT > 100: C2 unsupported */
+    put16(fadt + 98, 1001);             /* P_LVL3_LAT > 1000: C3 unsupported */
+    put16(fadt + 109, BOOT_ARCH_LEGACY_DEVICES | BOOT_ARCH_8042 | BOOT_ARCH_NO_VGA);
+    put32(fadt + 112, FADT_WBINVD | FADT_PROC_C1 | FADT_SLP_BUTTON | FADT_RESET_REG_SUP);
+    gas_io(fadt + 116, PORT_ACPI_RESET, 8, 1);
+    fadt[128] = 1;                      /* RESET_VALUE */
+    fadt[131] = 0;                      /* FADT minor version: 6.0 */
+    put64(fadt + 132, facs_at);
+    put64(fadt + 140, dsdt_at);
+    gas_io(fadt + 148, PORT_ACPI_PM1A_EVT, 32, 0);
+    gas_io(fadt + 172, PORT_ACPI_PM1A_CNT, 16, 0);
+    gas_io(fadt + 208, PORT_ACPI_PM_TMR, 32, 0);
+    memcpy(fadt + 268, "HOSTEL\0\0", 8);   /* hypervisor vendor identity */
+    table_finish(fadt);
+
+    table_header(madt, "APIC", madt_len, 5);
+    put32(madt + 36, (uint32_t)LAYOUT_LAPIC);
+    put32(madt + 40, 1);                /* PCAT_COMPAT: there are 8259s too */
+    uint8_t *e = madt + 44;
+    for (int i = 0; i < ncpus; i++, e += 8) {
+        e[0] = 0;                       /* Processor Local APIC */
+        e[1] = 8;
+        e[2] = (uint8_t)i;              /* ACPI processor UID */
+        e[3] = (uint8_t)i;              /* APIC id */
+        put32(e + 4, 1);                /* enabled */
+    }
+    e[0] = 1;                           /* I/O APIC */
+    e[1] = 12;
+    e[2] = (uint8_t)ncpus;
+    put32(e + 4, (uint32_t)LAYOUT_IOAPIC);
+    put32(e + 8, 0);
+    e += 12;
+    e[0] = 2;                           /* Interrupt Source Override: ISA IRQ0 -> GSI 2 */
+    e[1] = 10;
+    e[2] = 0;
+    e[3] = IRQ_PIT;
+    put32(e + 4, 2);
+    put16(e + 8, 0);                    /* conforms to the bus: edge, active high */
+    e += 10;
+    e[0] = 2;                           /* the SCI: level-triggered, active high */
+    e[1] = 10;
+    e[2] = 0;
+    e[3] = IRQ_SCI;
+    put32(e + 4, IRQ_SCI);
+    put16(e + 8, 0x1 | 0x3 << 2);
+    e += 10;
+    e[0] = 4;                           /* Local APIC NMI on LINT1 of every processor */
+    e[1] = 6;
+    e[2] = 0xff;
+    put16(e + 3, 0);
+    e[5] = 1;
+    table_finish(madt);
+
+    table_header(rsdt, "RSDT", 36 + 2 * 4, 1);
+    put32(rsdt + 36, (uint32_t)fadt_at);
+    put32(rsdt + 40, (uint32_t)madt_at);
+    table_finish(rsdt);
+    table_header(xsdt, "XSDT", 36 + 2 * 8, 1);
+    put64(xsdt + 36, fadt_at);
+    put64(xsdt + 44, madt_at);
+    table_finish(xsdt);
+
+    memcpy(rsdp, "RSD PTR ", 8);
+    memcpy(rsdp + 9, OEM_ID, 6);
+    rsdp[15] = 2;
+    put32(rsdp + 16, (uint32_t)rsdt_at);
+    put32(rsdp + 20, 36);
+    put64(rsdp + 24, xsdt_at);
+    rsdp[8] = (uint8_t)-acpi_checksum(rsdp, 20);
+    rsdp[32] = (uint8_t)-acpi_checksum(rsdp, 36);
+
+    /* The MP table sits in the EBDA after its floating pointer when it fits
+     * there (up to 39 CPUs), else after the ACPI tables. */
+    uint64_t mp_at = LAYOUT_MPTABLE + 16;
+    if (mp_at + mptable_size(ncpus) > 0xa0000) {
+        a.next = dsdt_at - LAYOUT_ACPI + dsdt_len;
+        if (!area_alloc(&a, mptable_size(ncpus), 16, &mp_at)) {
+            snprintf(err, errlen, "no room for the MP table of %d CPUs", ncpus);
+            return -ENOSPC;
+        }
+    }
+    return mptable_build(m, ncpus, mp_at, err, errlen);
 }

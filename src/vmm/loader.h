@@ -20,6 +20,7 @@ struct boot_input {
     const uint8_t *initrd;  size_t initrd_len;   /* may be NULL */
     const char *cmdline;                          /* may be NULL */
     const char *kernel_name;                      /* for messages */
+    const char *initrd_name;                      /* Multiboot module string; may be NULL */
 };
 
 /* Each loader writes the kernel (and what its format hands the kernel) into

@@ -42,7 +42,8 @@ struct vm_config {
     int cpus;
     uint64_t memory;
     const char *engine;      /* auto, kvm, emu */
-    const char *serial;      /* stdio, file:PATH, none */
+    const char *serial;      /* stdio, file:PATH, none, hub (console_hub below) */
+    struct console_hub *console_hub;
     bool no_reboot;
 };
 
@@ -56,6 +57,7 @@ struct vcpu {
 struct board;
 struct irqchip;
 struct chardev;
+struct console_hub;
 
 struct vm {
     const struct vm_config *cfg;

@@ -28,16 +28,28 @@ void lapic_mmio_write(struct emu_lapic *l, uint64_t offset, unsigned size, uint6
  * from IRR to ISR (or acks the PIC).  NMI is reported through EMU_EV_NMI. */
 int lapic_pending(struct emu_lapic *l);
 int lapic_ack(struct emu_lapic *l);
+/* What lapic_pending() returns for an 8259 interrupt (ExtINT through LINT0,
+ * or the APIC disabled on the BSP): the vector is only known once
+ * lapic_ack() has run the PIC's INTA; lapic_ack() may then return -1 if
+ * the request went away. */
+#define LAPIC_VECTOR_EXTINT 256
+
+/* The timer's input clock before the divide configuration (1 tick = 1 ns),
+ * for CPUID leaf 0x15/0x16 if they advertise a crystal/bus frequency. */
+#define EMU_LAPIC_TIMER_HZ 1000000000ULL
 
 /* CR8 and MSRs. */
 void lapic_set_tpr(struct emu_lapic *l, uint8_t cr8);
 uint8_t lapic_get_tpr(struct emu_lapic *l);
+/* IA32_TSC_DEADLINE (MSR 0x6e0): WRMSR/RDMSR go here; the value reads 0
+ * once the deadline fired. */
 void lapic_set_tsc_deadline(struct emu_lapic *l, uint64_t tsc);
 uint64_t lapic_get_tsc_deadline(struct emu_lapic *l);
 
 /* Routes a message to the addressed CPUs' LAPICs (from the IOAPIC, MSI, or
- * an ICR write): fixed/lowest-priority set IRR, NMI/INIT/SIPI set events;
- * each target is woken with emu_vcpu_wake().  This is engine_emu.apic_deliver. */
+ * an ICR write): fixed/lowest-priority set IRR, NMI/INIT set events, a
+ * STARTUP goes to emu_vcpu_sipi() (emu.c keeps the vector); each target is
+ * woken with emu_vcpu_wake().  This is engine_emu.apic_deliver. */
 void lapic_deliver(struct vm *vm, const struct apic_msg *msg);
 
 #endif

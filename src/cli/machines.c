@@ -1,0 +1,771 @@
+/* The named-machine commands.  Everything that touches a running machine
+ * goes through its control socket; the library files are only read. */
+#include "cli/machines.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/client.h"
+#include "lib/file.h"
+#include "lib/log.h"
+#include "lib/size.h"
+#include "vmm/daemon.h"
+#include "vmm/library.h"
+
+void machines_usage(void *stdio_file)
+{
+    fprintf(stdio_file,
+            "machines:\n"
+            "  create NAME --kernel PATH [--initrd PATH] [--cmdline TEXT] [--cpus N]\n"
+            "              [--memory SIZE] [--engine auto|kvm|emu]\n"
+            "  start NAME [--console]   start detached (returns once it runs)\n"
+            "  ls [--json]              list machines with their state\n"
+            "  console NAME             attach the serial console (Ctrl-A d detaches)\n"
+            "  stop NAME [--force] [--timeout SECONDS]\n"
+            "                           ACPI power button, wait for power-off\n"
+            "  pause NAME, resume NAME, restart NAME\n"
+            "  info NAME [--json]       config and live state\n"
+            "  logs NAME                console output kept on disk\n"
+            "  set NAME [--cpus N] [--memory SIZE] [--cmdline TEXT] [--kernel PATH]\n"
+            "           [--initrd PATH] [--engine E]   applies at the next start\n"
+            "  rm NAME [--force]        delete (refuses while running unless --force)\n");
+}
+
+static int need_name(int argc, char **argv, const char *cmd, const char **name)
+{
+    if (optind >= argc) {
+        log_error("'hostel %s' needs a machine name", cmd);
+        return -1;
+    }
+    if (optind + 1 < argc) {
+        log_error("unexpected argument '%s' after the machine name", argv[optind + 1]);
+        return -1;
+    }
+    char why[200];
+    if (machine_name_check(argv[optind], why, sizeof(why)) < 0) {
+        log_error("%s", why);
+        return -1;
+    }
+    *name = argv[optind];
+    return 0;
+}
+
+static bool is_live(enum machine_state s)
+{
+    return s == MACHINE_RUNNING || s == MACHINE_PAUSED || s == MACHINE_STARTING;
+}
+
+static char *absolute(const char *path)
+{
+    char buf[PATH_MAX];
+    if (!path)
+        return NULL;
+    if (!realpath(path, buf))
+        return NULL;
+    return strdup(buf);
+}
+
+/* Options shared by create and set. */
+struct config_opts {
+    const char *kernel, *initrd, *cmdline, *engine;
+    int cpus;
+    uint64_t memory;
+};
+
+static int parse_config_opts(int argc, char **argv, struct config_opts *o, const char *cmd)
+{
+    static const struct option opts[] = {
+        { "kernel", required_argument, NULL, 'k' }, { "initrd", required_argument, NULL, 'i' },
+        { "cmdline", required_argument, NULL, 'a' }, { "cpus", required_argument, NULL, 'c' },
+        { "memory", required_argument, NULL, 'm' }, { "engine", required_argument, NULL, 'e' },
+        { "help", no_argument, NULL, 'h' }, { 0 }
+    };
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "k:i:a:c:m:e:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'k': o->kernel = optarg; break;
+        case 'i': o->initrd = optarg; break;
+        case 'a': o->cmdline = optarg; break;
+        case 'c': {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (*end || v < 1 || v > 64) {
+                log_error("--cpus '%s': give a number from 1 to 64", optarg);
+                return -1;
+            }
+            o->cpus = (int)v;
+            break;
+        }
+        case 'm':
+            if (parse_size(optarg, &o->memory) < 0 || o->memory < (16ULL << 20)) {
+                log_error("--memory '%s': give a size such as 512M or 2G (at least 16M)", optarg);
+                return -1;
+            }
+            break;
+        case 'e':
+            if (strcmp(optarg, "auto") && strcmp(optarg, "kvm") && strcmp(optarg, "emu")) {
+                log_error("--engine '%s': choose auto, kvm or emu", optarg);
+                return -1;
+            }
+            o->engine = optarg;
+            break;
+        case 'h':
+            machines_usage(stdout);
+            return 1;
+        default:
+            log_error("see 'hostel %s --help'", cmd);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int apply_paths(struct machine_config *mc, const struct config_opts *o)
+{
+    if (o->kernel) {
+        char *k = absolute(o->kernel);
+        if (!k) {
+            log_error("kernel %s: %s", o->kernel, strerror(errno));
+            return -1;
+        }
+        free(mc->kernel);
+        mc->kernel = k;
+    }
+    if (o->initrd) {
+        char *i = absolute(o->initrd);
+        if (!i) {
+            log_error("initrd %s: %s", o->initrd, strerror(errno));
+            return -1;
+        }
+        free(mc->initrd);
+        mc->initrd = i;
+    }
+    if (o->cmdline) {
+        free(mc->cmdline);
+        mc->cmdline = strdup(o->cmdline);
+    }
+    if (o->engine) {
+        free(mc->engine);
+        mc->engine = strdup(o->engine);
+    }
+    if (o->cpus)
+        mc->cpus = o->cpus;
+    if (o->memory)
+        mc->memory = o->memory;
+    return 0;
+}
+
+static int cmd_create(int argc, char **argv)
+{
+    struct config_opts o = { 0 };
+    const char *name;
+    char err[512];
+    int r = parse_config_opts(argc, argv, &o, "create");
+    if (r)
+        return r > 0 ? 0 : 1;
+    if (need_name(argc, argv, "create", &name) < 0)
+        return 1;
+    if (!o.kernel) {
+        log_error("'hostel create' needs --kernel PATH");
+        return 1;
+    }
+    struct machine_config mc = { .cpus = 1, .memory = 512ULL << 20, .created = time(NULL) };
+    snprintf(mc.name, sizeof(mc.name), "%s", name);
+    mc.engine = strdup("auto");
+    if (apply_paths(&mc, &o) < 0) {
+        machine_config_free(&mc);
+        return 1;
+    }
+    r = machine_create(&mc, err, sizeof(err));
+    machine_config_free(&mc);
+    if (r < 0) {
+        log_error("%s", err);
+        return 1;
+    }
+    printf("created %s\n", name);
+    return 0;
+}
+
+static int console_attach(const char *name);
+
+static int start_machine(const char *name)
+{
+    char why[256];
+    enum machine_state st = machine_state_get(name, why, sizeof(why));
+    struct machine_config mc;
+    char err[512];
+    if (machine_config_load(name, &mc, err, sizeof(err)) < 0) {
+        log_error("%s", err);
+        return 1;
+    }
+    machine_config_free(&mc);
+    if (is_live(st)) {
+        log_error("machine '%s' is already %s", name, machine_state_name(st));
+        return 1;
+    }
+    int pipefd[2];
+    if (pipe2(pipefd, O_CLOEXEC) < 0) {
+        log_error("pipe: %s", strerror(errno));
+        return 1;
+    }
+    char log_path[4096];
+    machine_path(name, "vmm.log", log_path, sizeof(log_path));
+    pid_t pid = fork();
+    if (pid < 0) {
+        log_error("fork: %s", strerror(errno));
+        return 1;
+    }
+    if (pid == 0) {
+        /* The VMM: its own session, no terminal, stderr into vmm.log. */
+        close(pipefd[0]);
+        setsid();
+        int devnull = open("/dev/null", O_RDWR);
+        int logfd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (devnull >= 0) {
+            dup2(devnull, 0);
+            dup2(devnull, 1);
+        }
+        if (logfd >= 0)
+            dup2(logfd, 2);
+        pid_t inner = fork();   /* not a child of the CLI: it outlives it */
+        if (inner != 0)
+            _exit(inner < 0 ? 1 : 0);
+        _exit(machine_daemon_run(name, pipefd[1]));
+    }
+    close(pipefd[1]);
+    waitpid(pid, NULL, 0);
+    char buf[1024];
+    size_t have = 0;
+    for (;;) {
+        ssize_t n = read(pipefd[0], buf + have, sizeof(buf) - 1 - have);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        have += (size_t)n;
+    }
+    close(pipefd[0]);
+    buf[have] = 0;
+    buf[strcspn(buf, "\n")] = 0;
+    if (strcmp(buf, "ok")) {
+        log_error("machine '%s' did not start: %s", name,
+                  have ? (strncmp(buf, "error: ", 7) ? buf : buf + 7) : "its VMM died (see vmm.log)");
+        return 1;
+    }
+    return 0;
+}
+
+static int cmd_start(int argc, char **argv)
+{
+    static const struct option opts[] = { { "console", no_argument, NULL, 'c' },
+                                          { "help", no_argument, NULL, 'h' }, { 0 } };
+    bool console = false;
+    int c;
+    const char *name;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "ch", opts, NULL)) != -1) {
+        if (c == 'c')
+            console = true;
+        else if (c == 'h') {
+            machines_usage(stdout);
+            return 0;
+        } else
+            return 1;
+    }
+    if (need_name(argc, argv, "start", &name) < 0)
+        return 1;
+    int r = start_machine(name);
+    if (r)
+        return r;
+    printf("started %s\n", name);
+    fflush(stdout);
+    return console ? console_attach(name) : 0;
+}
+
+static void format_uptime(long long s, char *buf, size_t len)
+{
+    if (s < 60)
+        snprintf(buf, len, "%llds", s);
+    else if (s < 3600)
+        snprintf(buf, len, "%lldm%02llds", s / 60, s % 60);
+    else
+        snprintf(buf, len, "%lldh%02lldm", s / 3600, (s % 3600) / 60);
+}
+
+/* Live details from the VMM when it runs; the config otherwise. */
+static json_t *machine_json(const char *name)
+{
+    struct machine_config mc;
+    char err[512], why[256];
+    if (machine_config_load(name, &mc, err, sizeof(err)) < 0)
+        return NULL;
+    enum machine_state st = machine_state_get(name, why, sizeof(why));
+    json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:I, s:s}", "name", name, "state",
+                          machine_state_name(st), "engine", mc.engine, "cpus", mc.cpus,
+                          "memory", (json_int_t)mc.memory, "kernel", mc.kernel);
+    if (mc.initrd)
+        json_object_set_new(o, "initrd", json_string(mc.initrd));
+    if (mc.cmdline)
+        json_object_set_new(o, "cmdline", json_string(mc.cmdline));
+    if (why[0])
+        json_object_set_new(o, "reason", json_string(why));
+    if (is_live(st)) {
+        json_t *live = client_request(name, "status", err, sizeof(err));
+        if (live && json_is_true(json_object_get(live, "ok"))) {
+            json_object_set(o, "state", json_object_get(live, "state"));
+            json_object_set(o, "uptime", json_object_get(live, "uptime"));
+            json_object_set(o, "pid", json_object_get(live, "pid"));
+        }
+        json_decref(live);
+    }
+    machine_config_free(&mc);
+    return o;
+}
+
+static int cmd_ls(int argc, char **argv)
+{
+    bool as_json = argc > 1 && !strcmp(argv[1], "--json");
+    char **names;
+    int n;
+    if (argc > 1 && !as_json) {
+        log_error("'hostel ls' takes only --json");
+        return 1;
+    }
+    int r = machine_list(&names, &n);
+    if (r < 0) {
+        log_error("cannot list machines: %s", strerror(-r));
+        return 1;
+    }
+    json_t *all = json_array();
+    for (int i = 0; i < n; i++) {
+        json_t *o = machine_json(names[i]);
+        if (o)
+            json_array_append_new(all, o);
+        free(names[i]);
+    }
+    free(names);
+    if (as_json) {
+        char *t = json_dumps(all, JSON_INDENT(2));
+        printf("%s\n", t);
+        free(t);
+    } else {
+        printf("%-20s %-9s %-6s %4s %8s %8s\n", "NAME", "STATE", "ENGINE", "CPUS", "MEMORY",
+               "UPTIME");
+        size_t i;
+        json_t *o;
+        json_array_foreach(all, i, o) {
+            char mem[32], up[32] = "-";
+            format_size((uint64_t)json_integer_value(json_object_get(o, "memory")), mem,
+                        sizeof(mem));
+            if (json_object_get(o, "uptime"))
+                format_uptime(json_integer_value(json_object_get(o, "uptime")), up, sizeof(up));
+            printf("%-20s %-9s %-6s %4d %8s %8s\n",
+                   json_string_value(json_object_get(o, "name")),
+                   json_string_value(json_object_get(o, "state")),
+                   json_string_value(json_object_get(o, "engine")),
+                   (int)json_integer_value(json_object_get(o, "cpus")), mem, up);
+        }
+    }
+    json_decref(all);
+    return 0;
+}
+
+static int cmd_info(int argc, char **argv)
+{
+    bool as_json = false;
+    const char *name;
+    optind = 1;
+    if (argc > 1 && !strcmp(argv[1], "--json")) {
+        as_json = true;
+        optind = 2;
+    } else if (argc > 2 && !strcmp(argv[2], "--json")) {
+        as_json = true;
+        argc = 2;
+    }
+    if (need_name(argc, argv, "info", &name) < 0)
+        return 1;
+    json_t *o = machine_json(name);
+    if (!o) {
+        log_error("no machine named '%s' (see 'hostel ls')", name);
+        return 1;
+    }
+    if (as_json) {
+        char *t = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);
+        printf("%s\n", t);
+        free(t);
+    } else {
+        const char *key;
+        json_t *v;
+        json_object_foreach(o, key, v) {
+            if (json_is_string(v))
+                printf("%-8s %s\n", key, json_string_value(v));
+            else if (!strcmp(key, "memory")) {
+                char mem[32];
+                format_size((uint64_t)json_integer_value(v), mem, sizeof(mem));
+                printf("%-8s %s\n", key, mem);
+            } else if (json_is_integer(v))
+                printf("%-8s %lld\n", key, (long long)json_integer_value(v));
+        }
+    }
+    json_decref(o);
+    return 0;
+}
+
+static int simple_op(const char *name, const char *op)
+{
+    char err[512];
+    struct machine_config mc;
+    if (machine_config_load(name, &mc, err, sizeof(err)) < 0) {
+        log_error("%s", err);
+        return 1;
+    }
+    machine_config_free(&mc);
+    json_t *reply = client_request(name, op, err, sizeof(err));
+    if (!reply) {
+        log_error("%s", err);
+        return 1;
+    }
+    int ok = json_is_true(json_object_get(reply, "ok"));
+    if (!ok)
+        log_error("%s: %s", name, json_string_value(json_object_get(reply, "error")));
+    json_decref(reply);
+    return ok ? 0 : 1;
+}
+
+static int cmd_simple(int argc, char **argv, const char *op, const char *done)
+{
+    const char *name;
+    optind = 1;
+    if (need_name(argc, argv, argv[0], &name) < 0)
+        return 1;
+    int r = simple_op(name, op);
+    if (!r && done)
+        printf("%s %s\n", done, name);
+    return r;
+}
+
+/* Waits until nobody holds the machine's lock. */
+static bool wait_stopped(const char *name, int timeout_s)
+{
+    for (int i = 0; i < timeout_s * 20; i++) {
+        if (!machine_lock_held(name))
+            return true;
+        usleep(50000);
+    }
+    return !machine_lock_held(name);
+}
+
+static int stop_machine(const char *name, bool force, int timeout)
+{
+    char why[256];
+    enum machine_state st = machine_state_get(name, why, sizeof(why));
+    if (!is_live(st)) {
+        log_error("machine '%s' is not running (%s)", name, machine_state_name(st));
+        return 1;
+    }
+    if (simple_op(name, "stop") == 0 && wait_stopped(name, timeout))
+        return 0;
+    if (!force) {
+        log_error("machine '%s' did not power off within %d s (use --force to kill it)", name,
+                  timeout);
+        return 1;
+    }
+    log_warn("machine '%s' did not power off: stopping it by force", name);
+    simple_op(name, "kill");
+    if (wait_stopped(name, 10))
+        return 0;
+    log_error("machine '%s' could not be stopped", name);
+    return 1;
+}
+
+static int cmd_stop(int argc, char **argv)
+{
+    static const struct option opts[] = { { "force", no_argument, NULL, 'f' },
+                                          { "timeout", required_argument, NULL, 't' },
+                                          { 0 } };
+    bool force = false;
+    int timeout = 60, c;
+    const char *name;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "ft:", opts, NULL)) != -1) {
+        if (c == 'f')
+            force = true;
+        else if (c == 't')
+            timeout = atoi(optarg) > 0 ? atoi(optarg) : 60;
+        else
+            return 1;
+    }
+    if (need_name(argc, argv, "stop", &name) < 0)
+        return 1;
+    int r = stop_machine(name, force, timeout);
+    if (!r)
+        printf("stopped %s\n", name);
+    return r;
+}
+
+static int cmd_restart(int argc, char **argv)
+{
+    const char *name;
+    optind = 1;
+    if (need_name(argc, argv, "restart", &name) < 0)
+        return 1;
+    char why[256];
+    if (is_live(machine_state_get(name, why, sizeof(why))) && stop_machine(name, true, 60))
+        return 1;
+    int r = start_machine(name);
+    if (!r)
+        printf("restarted %s\n", name);
+    return r;
+}
+
+static int cmd_logs(int argc, char **argv)
+{
+    const char *name;
+    optind = 1;
+    if (need_name(argc, argv, "logs", &name) < 0)
+        return 1;
+    char path[4096];
+    struct file_buf b;
+    struct machine_config mc;
+    char err[512];
+    if (machine_config_load(name, &mc, err, sizeof(err)) < 0) {
+        log_error("%s", err);
+        return 1;
+    }
+    machine_config_free(&mc);
+    const char *files[] = { "console.log.1", "console.log" };
+    for (int i = 0; i < 2; i++) {
+        machine_path(name, files[i], path, sizeof(path));
+        if (file_read_all(path, &b) == 0) {
+            fwrite(b.data, 1, b.len, stdout);
+            file_buf_free(&b);
+        }
+    }
+    return 0;
+}
+
+static int cmd_set(int argc, char **argv)
+{
+    struct config_opts o = { 0 };
+    const char *name;
+    char err[512];
+    int r = parse_config_opts(argc, argv, &o, "set");
+    if (r)
+        return r > 0 ? 0 : 1;
+    if (need_name(argc, argv, "set", &name) < 0)
+        return 1;
+    struct machine_config mc;
+    if (machine_config_load(name, &mc, err, sizeof(err)) < 0) {
+        log_error("%s", err);
+        return 1;
+    }
+    if (apply_paths(&mc, &o) < 0 || machine_config_save(&mc, err, sizeof(err)) < 0) {
+        if (err[0])
+            log_error("%s", err);
+        machine_config_free(&mc);
+        return 1;
+    }
+    machine_config_free(&mc);
+    char why[256];
+    if (is_live(machine_state_get(name, why, sizeof(why))))
+        printf("updated %s (applies at the next start)\n", name);
+    else
+        printf("updated %s\n", name);
+    return 0;
+}
+
+static int cmd_rm(int argc, char **argv)
+{
+    bool force = false;
+    const char *name;
+    optind = 1;
+    if (argc > 1 && (!strcmp(argv[1], "--force") || !strcmp(argv[1], "-f"))) {
+        force = true;
+        optind = 2;
+    }
+    if (need_name(argc, argv, "rm", &name) < 0)
+        return 1;
+    char why[256], err[512];
+    struct machine_config mc;
+    if (machine_config_load(name, &mc, err, sizeof(err)) < 0) {
+        log_error("%s", err);
+        return 1;
+    }
+    machine_config_free(&mc);
+    if (is_live(machine_state_get(name, why, sizeof(why)))) {
+        if (!force) {
+            log_error("machine '%s' is running: stop it first, or use 'hostel rm --force'", name);
+            return 1;
+        }
+        simple_op(name, "kill");
+        if (!wait_stopped(name, 10)) {
+            log_error("machine '%s' could not be stopped", name);
+            return 1;
+        }
+    }
+    if (machine_remove(name, err, sizeof(err)) < 0) {
+        log_error("%s", err);
+        return 1;
+    }
+    printf("removed %s\n", name);
+    return 0;
+}
+
+/* ---- console attach ---- */
+
+static struct termios saved_tio;
+static bool tio_saved;
+
+static void restore_tty(void)
+{
+    if (tio_saved)
+        tcsetattr(0, TCSANOW, &saved_tio);
+}
+
+static int console_attach(const char *name)
+{
+    int fd;
+    char err[512];
+    if (client_connect(name, &fd) < 0) {
+        log_error("machine '%s' is not running", name);
+        return 1;
+    }
+    const char *req = "{\"op\":\"console\"}\n";
+    if (write(fd, req, strlen(req)) < 0) {
+        log_error("cannot talk to the VMM: %s", strerror(errno));
+        close(fd);
+        return 1;
+    }
+    json_t *reply = client_read_reply(fd, err, sizeof(err));
+    if (!reply || !json_is_true(json_object_get(reply, "ok"))) {
+        log_error("cannot attach to '%s': %s", name,
+                  reply ? json_string_value(json_object_get(reply, "error")) : err);
+        json_decref(reply);
+        close(fd);
+        return 1;
+    }
+    json_decref(reply);
+    bool tty = isatty(0);
+    if (tty) {
+        struct termios t;
+        tcgetattr(0, &saved_tio);
+        tio_saved = true;
+        atexit(restore_tty);
+        t = saved_tio;
+        cfmakeraw(&t);
+        t.c_oflag |= OPOST;
+        tcsetattr(0, TCSANOW, &t);
+        fprintf(stderr, "attached to %s: Ctrl-A d detaches\r\n", name);
+    }
+    bool escape = false, stdin_open = true;
+    for (;;) {
+        struct pollfd p[2] = { { fd, POLLIN, 0 }, { 0, stdin_open ? POLLIN : 0, 0 } };
+        if (poll(p, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        uint8_t buf[1024];
+        if (p[0].revents) {
+            ssize_t n = read(fd, buf, sizeof(buf));
+            if (n <= 0)
+                break;   /* the machine stopped */
+            if (write(1, buf, (size_t)n) < 0)
+                break;
+        }
+        if (p[1].revents) {
+            ssize_t n = read(0, buf, sizeof(buf));
+            if (n <= 0) {
+                stdin_open = false;
+                if (!tty)
+                    continue;
+                break;
+            }
+            uint8_t out[2048];
+            size_t o = 0;
+            for (ssize_t i = 0; i < n; i++) {
+                if (escape) {
+                    escape = false;
+                    if (buf[i] == 'd' || buf[i] == 'D') {
+                        restore_tty();
+                        fprintf(stderr, "\r\ndetached from %s (it keeps running)\n", name);
+                        close(fd);
+                        return 0;
+                    }
+                    if (buf[i] != 0x01)
+                        out[o++] = 0x01;
+                    out[o++] = buf[i];
+                } else if (buf[i] == 0x01 && tty) {
+                    escape = true;
+                } else {
+                    out[o++] = buf[i];
+                }
+            }
+            if (o && write(fd, out, o) < 0)
+                break;
+        }
+    }
+    restore_tty();
+    close(fd);
+    return 0;
+}
+
+static int cmd_console(int argc, char **argv)
+{
+    const char *name;
+    optind = 1;
+    if (need_name(argc, argv, "console", &name) < 0)
+        return 1;
+    return console_attach(name);
+}
+
+static int cmd_vmm(int argc, char **argv)
+{
+    /* Internal: run NAME's VMM in the foreground (what `start` detaches). */
+    const char *name;
+    optind = 1;
+    if (need_name(argc, argv, "vmm", &name) < 0)
+        return 1;
+    return machine_daemon_run(name, -1);
+}
+
+bool machines_dispatch(int argc, char **argv, int *status)
+{
+    static const struct {
+        const char *name;
+        int (*fn)(int, char **);
+    } cmds[] = {
+        { "create", cmd_create }, { "start", cmd_start }, { "ls", cmd_ls },
+        { "list", cmd_ls }, { "info", cmd_info }, { "stop", cmd_stop },
+        { "restart", cmd_restart }, { "logs", cmd_logs }, { "set", cmd_set },
+        { "rm", cmd_rm }, { "console", cmd_console }, { "vmm", cmd_vmm },
+    };
+    for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+        if (!strcmp(argv[0], cmds[i].name)) {
+            *status = cmds[i].fn(argc, argv);
+            return true;
+        }
+    }
+    if (!strcmp(argv[0], "pause")) {
+        *status = cmd_simple(argc, argv, "pause", "paused");
+        return true;
+    }
+    if (!strcmp(argv[0], "resume")) {
+        *status = cmd_simple(argc, argv, "resume", "resumed");
+        return true;
+    }
+    return false;
+}

@@ -1,0 +1,330 @@
+/* Control socket server: accepts clients on a Unix socket, reads JSON
+ * requests line by line and answers each; "console" turns the connection
+ * into the machine's console, "subscribe" into a stream of events. */
+#include "vmm/control.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vmm/console_hub.h"
+#include "vmm/vm.h"
+
+#define MAX_SUBSCRIBERS 16
+#define MAX_REQUEST 65536
+
+struct control {
+    int listen_fd;
+    int wake[2];
+    pthread_t thread;
+    char *path;
+    struct control_info info;
+    pthread_mutex_t lock;
+    struct vm *vm;              /* under lock */
+    time_t booted_at;
+    int subscribers[MAX_SUBSCRIBERS];
+    int nsub;
+};
+
+static void send_json(int fd, json_t *obj)
+{
+    char *text = json_dumps(obj, JSON_COMPACT);
+    json_decref(obj);
+    if (!text)
+        return;
+    size_t len = strlen(text);
+    text[len] = '\n';
+    size_t off = 0;
+    while (off <= len) {
+        ssize_t w = send(fd, text + off, len + 1 - off, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            break;
+        off += (size_t)w;
+    }
+    free(text);
+}
+
+static json_t *error_reply(const char *fmt, const char *arg)
+{
+    char msg[512];
+    snprintf(msg, sizeof(msg), fmt, arg ? arg : "");
+    return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
+}
+
+static const char *state_of(struct control *c)
+{
+    if (!c->vm)
+        return "starting";
+    if (atomic_load(&c->vm->stop) != VM_RUNNING)
+        return "stopping";
+    return vm_paused(c->vm) ? "paused" : "running";
+}
+
+/* Handles one request; returns 1 when the connection now belongs to
+ * someone else (console, subscription). */
+static int handle_request(struct control *c, int fd, const char *line)
+{
+    json_error_t je;
+    json_t *req = json_loads(line, 0, &je);
+    if (!req || !json_is_object(req)) {
+        send_json(fd, error_reply("malformed request: %s (send one JSON object per line, "
+                                  "e.g. {\"op\":\"status\"})", req ? "not an object" : je.text));
+        json_decref(req);
+        return 0;
+    }
+    const char *op = json_string_value(json_object_get(req, "op"));
+    if (!op) {
+        send_json(fd, error_reply("request has no \"op\" string%s", ""));
+        json_decref(req);
+        return 0;
+    }
+    int handed_over = 0;
+    pthread_mutex_lock(&c->lock);
+    struct vm *vm = c->vm;
+    if (!strcmp(op, "status")) {
+        send_json(fd, json_pack("{s:b, s:s, s:s, s:s, s:i, s:I, s:I, s:i}", "ok", 1,
+                                "name", c->info.name, "state", state_of(c),
+                                "engine", c->info.engine, "cpus", c->info.cpus,
+                                "memory", (json_int_t)c->info.memory,
+                                "uptime", (json_int_t)(vm ? time(NULL) - c->booted_at : 0),
+                                "pid", (int)getpid()));
+    } else if (!strcmp(op, "pause") || !strcmp(op, "resume")) {
+        bool pause = !strcmp(op, "pause");
+        if (!vm || atomic_load(&vm->stop) != VM_RUNNING) {
+            send_json(fd, error_reply("the machine is not running", NULL));
+        } else if (pause == vm_paused(vm)) {
+            send_json(fd, error_reply("the machine is already %s", pause ? "paused" : "running"));
+        } else {
+            pthread_mutex_unlock(&c->lock);
+            if (pause)
+                vm_pause(vm);
+            else
+                vm_resume(vm);
+            pthread_mutex_lock(&c->lock);
+            send_json(fd, json_pack("{s:b, s:s}", "ok", 1, "state", state_of(c)));
+            pthread_mutex_unlock(&c->lock);
+            control_event_state(c, pause ? "paused" : "running");
+            pthread_mutex_lock(&c->lock);
+        }
+    } else if (!strcmp(op, "stop")) {
+        if (!vm) {
+            send_json(fd, error_reply("the machine is not running", NULL));
+        } else if (!vm->power_button) {
+            send_json(fd, error_reply("this machine has no ACPI power button; use kill", NULL));
+        } else {
+            if (vm_paused(vm))
+                vm_resume(vm);
+            vm->power_button(vm);
+            send_json(fd, json_pack("{s:b}", "ok", 1));
+        }
+    } else if (!strcmp(op, "kill")) {
+        if (vm)
+            vm_request_stop(vm, VM_STOP_QUIT, 0);
+        send_json(fd, json_pack("{s:b}", "ok", 1));
+    } else if (!strcmp(op, "console")) {
+        if (!c->info.hub) {
+            send_json(fd, error_reply("this machine has no attachable console", NULL));
+        } else {
+            send_json(fd, json_pack("{s:b}", "ok", 1));
+            console_hub_attach(c->info.hub, fd);
+            handed_over = 1;
+        }
+    } else if (!strcmp(op, "subscribe")) {
+        if (c->nsub == MAX_SUBSCRIBERS) {
+            send_json(fd, error_reply("too many subscribers", NULL));
+        } else {
+            send_json(fd, json_pack("{s:b, s:s}", "ok", 1, "state", state_of(c)));
+            c->subscribers[c->nsub++] = fd;
+            handed_over = 1;
+        }
+    } else {
+        send_json(fd, error_reply("unknown op '%s' (status, pause, resume, stop, kill, console, "
+                                  "subscribe)", op));
+    }
+    pthread_mutex_unlock(&c->lock);
+    json_decref(req);
+    return handed_over;
+}
+
+struct client {
+    struct control *c;
+    int fd;
+};
+
+static void *client_main(void *arg)
+{
+    struct client *cl = arg;
+    char *buf = malloc(MAX_REQUEST + 1);
+    size_t have = 0;
+    int fd = cl->fd;
+    while (buf) {
+        ssize_t n = recv(fd, buf + have, MAX_REQUEST - have, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        have += (size_t)n;
+        char *nl;
+        int gone = 0;
+        while ((nl = memchr(buf, '\n', have))) {
+            *nl = 0;
+            size_t used = (size_t)(nl - buf) + 1;
+            if (nl > buf && handle_request(cl->c, fd, buf)) {
+                gone = 1;
+                break;
+            }
+            memmove(buf, buf + used, have - used);
+            have -= used;
+        }
+        if (gone) {
+            fd = -1;
+            break;
+        }
+        if (have == MAX_REQUEST) {
+            send_json(fd, error_reply("request longer than %s bytes", "65536"));
+            break;
+        }
+    }
+    if (fd >= 0)
+        close(fd);
+    free(buf);
+    free(cl);
+    return NULL;
+}
+
+static void *accept_main(void *arg)
+{
+    struct control *c = arg;
+    for (;;) {
+        struct pollfd p[2] = { { c->listen_fd, POLLIN, 0 }, { c->wake[0], POLLIN, 0 } };
+        if (poll(p, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        if (p[1].revents)
+            break;
+        int fd = accept4(c->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+        if (fd < 0)
+            continue;
+        struct client *cl = malloc(sizeof(*cl));
+        pthread_t t;
+        if (!cl) {
+            close(fd);
+            continue;
+        }
+        cl->c = c;
+        cl->fd = fd;
+        if (pthread_create(&t, NULL, client_main, cl)) {
+            close(fd);
+            free(cl);
+            continue;
+        }
+        pthread_detach(t);
+    }
+    return NULL;
+}
+
+int control_start(const char *socket_path, const struct control_info *info,
+                  struct control **out, char *err, size_t errlen)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    if (strlen(socket_path) >= sizeof(sa.sun_path)) {
+        snprintf(err, errlen, "control socket path %s is too long for a Unix socket "
+                 "(set HOSTEL_HOME to a shorter folder)", socket_path);
+        return -ENAMETOOLONG;
+    }
+    strcpy(sa.sun_path, socket_path);
+    struct control *c = calloc(1, sizeof(*c));
+    if (!c)
+        return -ENOMEM;
+    c->info = *info;
+    c->path = strdup(socket_path);
+    pthread_mutex_init(&c->lock, NULL);
+    c->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    /* The caller holds the machine's lock, so a socket file left here is stale. */
+    unlink(socket_path);
+    if (c->listen_fd < 0 || bind(c->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+        listen(c->listen_fd, 16) < 0 || pipe2(c->wake, O_CLOEXEC) < 0) {
+        int e = errno;
+        snprintf(err, errlen, "cannot listen on %s: %s", socket_path, strerror(e));
+        if (c->listen_fd >= 0)
+            close(c->listen_fd);
+        free(c->path);
+        free(c);
+        return -e;
+    }
+    if (pthread_create(&c->thread, NULL, accept_main, c)) {
+        snprintf(err, errlen, "cannot start the control thread");
+        close(c->listen_fd);
+        free(c->path);
+        free(c);
+        return -EAGAIN;
+    }
+    *out = c;
+    return 0;
+}
+
+void control_set_vm(struct control *c, struct vm *vm)
+{
+    pthread_mutex_lock(&c->lock);
+    c->vm = vm;
+    if (vm)
+        c->booted_at = time(NULL);
+    pthread_mutex_unlock(&c->lock);
+}
+
+void control_event_state(struct control *c, const char *state)
+{
+    pthread_mutex_lock(&c->lock);
+    for (int i = 0; i < c->nsub;) {
+        json_t *ev = json_pack("{s:s, s:s}", "event", "state", "state", state);
+        char *text = json_dumps(ev, JSON_COMPACT);
+        json_decref(ev);
+        bool ok = false;
+        if (text) {
+            size_t len = strlen(text);
+            text[len] = '\n';
+            ok = send(c->subscribers[i], text, len + 1, MSG_NOSIGNAL | MSG_DONTWAIT) ==
+                 (ssize_t)(len + 1);
+            free(text);
+        }
+        if (!ok) {
+            close(c->subscribers[i]);
+            c->subscribers[i] = c->subscribers[--c->nsub];
+        } else {
+            i++;
+        }
+    }
+    pthread_mutex_unlock(&c->lock);
+}
+
+void control_stop(struct control *c)
+{
+    if (!c)
+        return;
+    if (write(c->wake[1], "x", 1) < 0) { }
+    pthread_join(c->thread, NULL);
+    close(c->listen_fd);
+    unlink(c->path);
+    close(c->wake[0]);
+    close(c->wake[1]);
+    pthread_mutex_lock(&c->lock);
+    for (int i = 0; i < c->nsub; i++)
+        close(c->subscribers[i]);
+    pthread_mutex_unlock(&c->lock);
+    free(c->path);
+    /* Client threads may still be answering; the struct is leaked on purpose
+     * as the process exits right after. */
+}

@@ -1,0 +1,29 @@
+/* The control socket of a running machine: newline-delimited JSON, one
+ * request and one response per line (docs/api.md).  The CLI and any other
+ * tool drive machines only through it. */
+#ifndef HOSTEL_CONTROL_H
+#define HOSTEL_CONTROL_H
+
+#include <stddef.h>
+
+struct vm;
+struct control;
+struct console_hub;
+
+struct control_info {
+    const char *name;
+    const char *engine;
+    int cpus;
+    unsigned long long memory;
+    struct console_hub *hub;   /* for "console" requests */
+};
+
+int control_start(const char *socket_path, const struct control_info *info,
+                  struct control **out, char *err, size_t errlen);
+/* The machine the requests act on (NULL between boots). */
+void control_set_vm(struct control *c, struct vm *vm);
+/* Broadcasts {"event":"state","state":S} to subscribers. */
+void control_event_state(struct control *c, const char *state);
+void control_stop(struct control *c);
+
+#endif

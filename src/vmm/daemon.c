@@ -1,0 +1,145 @@
+/* The detached VMM of a named machine. */
+#include "vmm/daemon.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/file.h"
+#include "lib/log.h"
+#include "vmm/console_hub.h"
+#include "vmm/control.h"
+#include "vmm/library.h"
+#include "vmm/vm.h"
+
+struct daemon {
+    bool booted;
+    const char *name;
+    int ready_fd;
+    struct control *control;
+};
+
+static void write_state(const char *name, const char *fmt, ...)
+{
+    char path[4096], text[512];
+    va_list ap;
+    if (machine_path(name, "state", path, sizeof(path)) < 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text) - 1, fmt, ap);
+    va_end(ap);
+    strcat(text, "\n");
+    file_write_atomic(path, text, strlen(text));
+}
+
+static void tell_ready(struct daemon *d, const char *msg)
+{
+    if (d->ready_fd < 0)
+        return;
+    if (write(d->ready_fd, msg, strlen(msg)) < 0 || write(d->ready_fd, "\n", 1) < 0) { }
+    close(d->ready_fd);
+    d->ready_fd = -1;
+}
+
+static void on_booted(void *opaque, struct vm *vm)
+{
+    struct daemon *d = opaque;
+    d->booted = true;
+    control_set_vm(d->control, vm);
+    write_state(d->name, "running %d", (int)getpid());
+    control_event_state(d->control, "running");
+    tell_ready(d, "ok");
+}
+
+static void on_stopping(void *opaque, struct vm *vm)
+{
+    struct daemon *d = opaque;
+    (void)vm;
+    control_set_vm(d->control, NULL);
+}
+
+int machine_daemon_run(const char *name, int ready_fd)
+{
+    struct daemon d = { .name = name, .ready_fd = ready_fd };
+    struct machine_config mc;
+    char err[8192], path[4096], sock[4096];
+    int lock_fd = -1;
+    int r;
+
+    signal(SIGPIPE, SIG_IGN);
+    r = machine_config_load(name, &mc, err, sizeof(err));
+    if (r < 0) {
+        char msg[8300];
+        snprintf(msg, sizeof(msg), "error: %s", err);
+        tell_ready(&d, msg);
+        return 1;
+    }
+    r = machine_lock_acquire(name, &lock_fd);
+    if (r < 0) {
+        tell_ready(&d, r == -EBUSY ? "error: the machine is already running"
+                                   : "error: cannot lock the machine");
+        machine_config_free(&mc);
+        return 1;
+    }
+    write_state(name, "starting %d", (int)getpid());
+
+    struct console_hub *hub = NULL;
+    machine_path(name, "console.log", path, sizeof(path));
+    r = console_hub_create(path, &hub);
+    if (r < 0) {
+        snprintf(err, sizeof(err), "error: cannot open %s: %s", path, strerror(-r));
+        tell_ready(&d, err);
+        write_state(name, "stopped");
+        return 1;
+    }
+    machine_path(name, "control.sock", sock, sizeof(sock));
+    struct control_info info = { .name = name, .engine = mc.engine, .cpus = mc.cpus,
+                                 .memory = mc.memory, .hub = hub };
+    r = control_start(sock, &info, &d.control, err, sizeof(err));
+    if (r < 0) {
+        char msg[8300];
+        snprintf(msg, sizeof(msg), "error: %s", err);
+        tell_ready(&d, msg);
+        console_hub_destroy(hub);
+        write_state(name, "stopped");
+        return 1;
+    }
+
+    struct vm_hooks hooks = { .opaque = &d, .booted = on_booted, .stopping = on_stopping };
+    struct vm_config cfg = {
+        .hooks = &hooks,
+        .kernel = mc.kernel,
+        .initrd = mc.initrd,
+        .cmdline = mc.cmdline,
+        .cpus = mc.cpus,
+        .memory = mc.memory,
+        .engine = mc.engine,
+        .serial = "hub",
+        .console_hub = hub,
+    };
+    int status = 1;
+    r = vm_run(&cfg, &status);
+    if (d.ready_fd >= 0) {
+        /* Never booted: pass on why (also in vmm.log, our stderr). */
+        char msg[1100];
+        snprintf(msg, sizeof(msg), "error: %s",
+                 log_last_error()[0] ? log_last_error() : "the machine did not start (see vmm.log)");
+        tell_ready(&d, msg);
+    }
+    control_event_state(d.control, "stopped");
+    control_stop(d.control);
+    if (d.booted && (r < 0 || status == 2))
+        write_state(name, "crashed %s", status == 2 ? "triple fault" : "VMM error (see vmm.log)");
+    else
+        write_state(name, "stopped");
+    console_hub_destroy(hub);
+    machine_config_free(&mc);
+    close(lock_fd);
+    return status;
+}

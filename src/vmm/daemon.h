@@ -1,0 +1,11 @@
+/* The VMM process of a named machine: `hostel start` launches it detached;
+ * it holds the machine's lock, serves the control socket, keeps the console
+ * log and runs the machine until it powers off. */
+#ifndef HOSTEL_DAEMON_H
+#define HOSTEL_DAEMON_H
+
+/* Runs the machine.  Writes one line to ready_fd (when >= 0): "ok" once the
+ * vCPUs run, or "error: ..." — then closes it.  Returns the exit status. */
+int machine_daemon_run(const char *name, int ready_fd);
+
+#endif

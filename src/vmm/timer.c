@@ -1,0 +1,234 @@
+/* One thread per machine that sleeps until the earliest armed deadline and
+ * runs timer callbacks, so emulated timers never spin a host CPU. */
+#include "vmm/timer.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lib/log.h"
+
+struct timer {
+    struct timer_service *ts;
+    timer_fn fn;
+    void *opaque;
+    uint64_t deadline;
+    bool armed;
+    struct timer *next;          /* in ts->armed list, sorted by deadline */
+};
+
+struct timer_service {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;         /* the thread waits here for work */
+    pthread_cond_t idle;         /* timer_free waits here for a callback */
+    pthread_t thread;
+    bool stopping;
+    struct timer *armed;
+    struct timer *running;       /* the timer whose callback runs now */
+    /* get/put registry */
+    const void *owner;
+    int refs;
+    struct timer_service *reg_next;
+};
+
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct timer_service *registry;
+
+uint64_t timer_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static void unlink_timer(struct timer *t)
+{
+    struct timer **pp = &t->ts->armed;
+    while (*pp && *pp != t)
+        pp = &(*pp)->next;
+    if (*pp)
+        *pp = t->next;
+    t->next = NULL;
+    t->armed = false;
+}
+
+static void *service_thread(void *arg)
+{
+    struct timer_service *ts = arg;
+    pthread_mutex_lock(&ts->lock);
+    while (!ts->stopping) {
+        struct timer *t = ts->armed;
+        if (!t) {
+            pthread_cond_wait(&ts->cond, &ts->lock);
+            continue;
+        }
+        uint64_t now = timer_now_ns();
+        if (t->deadline > now) {
+            struct timespec abs = { (time_t)(t->deadline / 1000000000ULL),
+                                    (long)(t->deadline % 1000000000ULL) };
+            pthread_cond_timedwait(&ts->cond, &ts->lock, &abs);
+            continue;
+        }
+        ts->armed = t->next;
+        t->next = NULL;
+        t->armed = false;
+        ts->running = t;
+        pthread_mutex_unlock(&ts->lock);
+        t->fn(t->opaque);
+        pthread_mutex_lock(&ts->lock);
+        ts->running = NULL;
+        pthread_cond_broadcast(&ts->idle);
+    }
+    pthread_mutex_unlock(&ts->lock);
+    return NULL;
+}
+
+int timer_service_create(struct timer_service **out)
+{
+    struct timer_service *ts = calloc(1, sizeof(*ts));
+    if (!ts)
+        return -ENOMEM;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_mutex_init(&ts->lock, NULL);
+    pthread_cond_init(&ts->cond, &ca);
+    pthread_cond_init(&ts->idle, NULL);
+    pthread_condattr_destroy(&ca);
+    int r = pthread_create(&ts->thread, NULL, service_thread, ts);
+    if (r) {
+        log_error("cannot start the timer thread: %s (check the process/thread limits)",
+                  strerror(r));
+        pthread_cond_destroy(&ts->cond);
+        pthread_cond_destroy(&ts->idle);
+        pthread_mutex_destroy(&ts->lock);
+        free(ts);
+        return -r;
+    }
+    *out = ts;
+    return 0;
+}
+
+void timer_service_destroy(struct timer_service *ts)
+{
+    if (!ts)
+        return;
+    pthread_mutex_lock(&ts->lock);
+    ts->stopping = true;
+    pthread_cond_signal(&ts->cond);
+    pthread_mutex_unlock(&ts->lock);
+    pthread_join(ts->thread, NULL);
+    if (ts->armed)
+        log_error("timer service destroyed with timers still armed (a device leaked one)");
+    pthread_cond_destroy(&ts->cond);
+    pthread_cond_destroy(&ts->idle);
+    pthread_mutex_destroy(&ts->lock);
+    free(ts);
+}
+
+int timer_service_get(const void *owner, struct timer_service **out)
+{
+    pthread_mutex_lock(&registry_lock);
+    for (struct timer_service *ts = registry; ts; ts = ts->reg_next) {
+        if (ts->owner == owner) {
+            ts->refs++;
+            *out = ts;
+            pthread_mutex_unlock(&registry_lock);
+            return 0;
+        }
+    }
+    struct timer_service *ts;
+    int r = timer_service_create(&ts);
+    if (r == 0) {
+        ts->owner = owner;
+        ts->refs = 1;
+        ts->reg_next = registry;
+        registry = ts;
+        *out = ts;
+    }
+    pthread_mutex_unlock(&registry_lock);
+    return r;
+}
+
+void timer_service_put(struct timer_service *ts)
+{
+    if (!ts)
+        return;
+    pthread_mutex_lock(&registry_lock);
+    if (--ts->refs > 0) {
+        pthread_mutex_unlock(&registry_lock);
+        return;
+    }
+    struct timer_service **pp = &registry;
+    while (*pp && *pp != ts)
+        pp = &(*pp)->reg_next;
+    if (*pp)
+        *pp = ts->reg_next;
+    pthread_mutex_unlock(&registry_lock);
+    timer_service_destroy(ts);
+}
+
+int timer_new(struct timer_service *ts, timer_fn fn, void *opaque, struct timer **out)
+{
+    struct timer *t = calloc(1, sizeof(*t));
+    if (!t)
+        return -ENOMEM;
+    t->ts = ts;
+    t->fn = fn;
+    t->opaque = opaque;
+    *out = t;
+    return 0;
+}
+
+void timer_free(struct timer *t)
+{
+    if (!t)
+        return;
+    struct timer_service *ts = t->ts;
+    pthread_mutex_lock(&ts->lock);
+    if (t->armed)
+        unlink_timer(t);
+    if (!pthread_equal(pthread_self(), ts->thread))
+        while (ts->running == t)
+            pthread_cond_wait(&ts->idle, &ts->lock);
+    pthread_mutex_unlock(&ts->lock);
+    free(t);
+}
+
+void timer_arm(struct timer *t, uint64_t deadline_ns)
+{
+    struct timer_service *ts = t->ts;
+    pthread_mutex_lock(&ts->lock);
+    if (t->armed)
+        unlink_timer(t);
+    t->deadline = deadline_ns;
+    t->armed = true;
+    struct timer **pp = &ts->armed;
+    while (*pp && (*pp)->deadline <= deadline_ns)
+        pp = &(*pp)->next;
+    t->next = *pp;
+    *pp = t;
+    /* Only a new head changes how long the thread must sleep. */
+    if (ts->armed == t)
+        pthread_cond_signal(&ts->cond);
+    pthread_mutex_unlock(&ts->lock);
+}
+
+void timer_cancel(struct timer *t)
+{
+    struct timer_service *ts = t->ts;
+    pthread_mutex_lock(&ts->lock);
+    if (t->armed)
+        unlink_timer(t);
+    pthread_mutex_unlock(&ts->lock);
+}
+
+bool timer_armed(struct timer *t)
+{
+    pthread_mutex_lock(&t->ts->lock);
+    bool a = t->armed;
+    pthread_mutex_unlock(&t->ts->lock);
+    return a;
+}

@@ -1,0 +1,227 @@
+#!/usr/bin/env bash
+# Runs every test guest on every engine and checks its exit status and the
+# lines it must print.  One PASS:/FAIL:/SKIP: line per guest@engine.
+#
+#   tests/guests/run_guests.sh [guest...]         all guests, or the named ones
+#   HOSTEL_ENGINES="emu" tests/guests/run_guests.sh    restrict the engines
+#   HOSTEL_ENGINES="qemu" ...   the reference: the same guests under QEMU
+#                               (development only; needs qemu-system-x86_64)
+#   HOSTEL_GUEST_TIMEOUT=60 (seconds per run), BUILD=build, HOSTEL=build/hostel
+#   HOSTEL_GUEST_VERBOSE=1 prints every run's output, not only failures'.
+set -u
+BUILD=${BUILD:-build}
+HOSTEL=${HOSTEL:-$BUILD/hostel}
+GUEST_DIR=$BUILD/guests
+ENGINES=${HOSTEL_ENGINES-kvm emu}
+TIMEOUT=${HOSTEL_GUEST_TIMEOUT:-60}
+VERBOSE=${HOSTEL_GUEST_VERBOSE:-0}
+
+# Expectations.  Guests write 0 to the debug-exit port on success, which
+# hostel turns into exit status (0 << 1) | 1 = 1; a triple fault is 2.
+# Patterns ('|'-separated, grep -E) must each match a line of stdout, or of
+# stderr when prefixed "err:".
+#  name         cpus  status  cmdline                 patterns
+EXPECT=(
+  "hello        1     1       hostel-hello-test       Hello from hostel guest|^cmdline: .*hostel-hello-test|^hello: ok"
+  "longmode     1     1       -                       ^longmode: ok"
+  "interrupts   1     1       -                       ^int3 ok|^#DE ok|^#PF ok|^pit ticks: [0-9]+|^lapic timer ticks: [0-9]+|^self-ipi ok|^interrupts: ok"
+  "rtc          1     1       -                       ^date: 20[0-9][0-9]-[01][0-9]-[0-3][0-9] [0-2][0-9]:[0-5][0-9]:[0-5][0-9]|^rtc: ok"
+  "pci          1     1       -                       ^00:00\\.0 [0-9a-f]{4}:[0-9a-f]{4} class 0600|^host bridge|^absent slot|^pci: ok"
+  "smp          2     1       cpus=2                  ^cpu 1 hello|^cpus checked in: 2 of 2|^smp: ok"
+  "triplefault  1     2       -                       ^triplefault: loading|err:triple"
+  "pagefault    1     1       -                       ^supervisor write, read-only, CR0.WP=1: #PF error 3 ok|^fetch from a no-execute page: #PF error 11 ok|^pagefault: ok"
+  "gp           1     1       -                       ^non-canonical read: vector 13 error 0 ok|^selector beyond the GDT limit: vector 13 error 1238 ok|^gp: ok"
+  "doublefault  1     1       -                       ^#DF on IST stack ok|^doublefault: ok"
+  "syscall      1     1       -                       ^fault from CPL 3: vector 13 error 0 cs 33: ok|^back at CPL 0 .* user result 0|^syscall: ok"
+)
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/hostel-guests.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+
+# Runs hostel; leaves stdout in $tmp/out, stderr in $tmp/err, status in $rc.
+# Extra leading arguments before "--" go to hostel; stdin comes from $stdin_file.
+stdin_file=/dev/null
+run_hostel() {
+  if [ "$2" = qemu ]; then
+    run_qemu "$@"
+  else
+    timeout -k 5 "$TIMEOUT" "$HOSTEL" run "$@" <"$stdin_file" >"$tmp/out.raw" 2>"$tmp/err.raw"
+    rc=$?
+  fi
+  tr -d '\r' <"$tmp/out.raw" >"$tmp/out"
+  tr -d '\r' <"$tmp/err.raw" >"$tmp/err"
+}
+
+# The "qemu" engine: hostel's arguments mapped onto QEMU's, whose
+# isa-debug-exit gives the same (v << 1) | 1 status.  QEMU exits 0 on a
+# triple fault with -no-reboot; its reset log tells, and we report 2 as
+# hostel does.
+run_qemu() {
+  local kernel="" cpus=1 cmdline="" serial=stdio
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --kernel) kernel=$2; shift ;;
+      --cpus) cpus=$2; shift ;;
+      --cmdline) cmdline=$2; shift ;;
+      --serial) serial=$2; shift ;;
+      --engine) shift ;;
+    esac
+    shift
+  done
+  local sargs=(-serial stdio)
+  [ "$serial" = none ] && sargs=(-serial null)
+  timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -nodefaults -no-reboot -display none -m 256 \
+    -machine pc -smp "$cpus" -kernel "$kernel" -append "$cmdline" "${sargs[@]}" -monitor none \
+    -device isa-debug-exit,iobase=0xf4,iosize=4 -d cpu_reset -D "$tmp/qemu.log" \
+    <"$stdin_file" >"$tmp/out.raw" 2>"$tmp/err.raw"
+  rc=$?
+  if [ "$rc" -eq 0 ] && grep -q "Triple fault" "$tmp/qemu.log" 2>/dev/null; then
+    echo "qemu: triple fault" >>"$tmp/err.raw"
+    rc=2
+  fi
+}
+
+show_output() {
+  { echo "-- stdout:"; tail -n 25 "$tmp/out"; echo "-- stderr:"; tail -n 15 "$tmp/err"; } | sed 's/^/     /'
+}
+
+# check_patterns PATTERNS -> prints the first pattern that did not match, returns 1
+check_patterns() {
+  local IFS='|' p src
+  for p in $1; do
+    src=$tmp/out
+    if [[ $p == err:* ]]; then src=$tmp/err; p=${p#err:}; fi
+    if ! grep -Eq -- "$p" "$src"; then
+      echo "$p"
+      return 1
+    fi
+  done
+  return 0
+}
+
+wanted() {   # guest name -> 0 when selected on the command line (or none given)
+  [ ${#SELECTED[@]} -eq 0 ] && return 0
+  local s
+  for s in "${SELECTED[@]}"; do [ "$s" = "$1" ] && return 0; done
+  return 1
+}
+
+SELECTED=("$@")
+if [ ! -x "$HOSTEL" ]; then
+  echo "FAIL: guests/build (no $HOSTEL: run make first)"
+  exit 1
+fi
+
+# Each image's Multiboot header, checked without any engine: what every
+# loader (hostel's, QEMU's) relies on.
+check_image() {   # path -> prints why it is malformed, returns 1
+  python3 - "$1" <<'PY'
+import struct, sys
+data = open(sys.argv[1], "rb").read()
+for off in range(0, min(len(data), 8192) - 31, 4):
+    magic, flags, csum = struct.unpack_from("<III", data, off)
+    if magic == 0x1BADB002:
+        break
+else:
+    sys.exit(print("no Multiboot header in the first 8 KiB") or 1)
+if (magic + flags + csum) & 0xffffffff:
+    sys.exit(print("bad checksum") or 1)
+if not flags & 0x10000:
+    sys.exit(print("address kludge flag (bit 16) not set") or 1)
+hdr, load, load_end, bss_end, entry = struct.unpack_from("<IIIII", data, off + 12)
+start = off - (hdr - load)
+if load != 0x100000 or not load <= hdr < load_end <= bss_end:
+    sys.exit(print("addresses out of order: load %#x header %#x end %#x bss %#x" % (load, hdr, load_end, bss_end)) or 1)
+if start < 0 or start + (load_end - load) > len(data):
+    sys.exit(print("load range is not inside the file") or 1)
+if not load <= entry < load_end:
+    sys.exit(print("entry %#x outside the loaded image" % entry) or 1)
+PY
+}
+
+for line in "${EXPECT[@]}"; do
+  read -r name _ <<<"$line"
+  wanted "$name" || continue
+  if ! command -v python3 >/dev/null; then
+    echo "SKIP: guests/image/$name (python3 is not installed: scripts/deps.sh test)"
+  elif [ ! -f "$GUEST_DIR/$name.elf" ]; then
+    echo "FAIL: guests/image/$name (no image $GUEST_DIR/$name.elf: run make)"
+  elif why=$(check_image "$GUEST_DIR/$name.elf"); then
+    echo "PASS: guests/image/$name"
+  else
+    echo "FAIL: guests/image/$name ($why)"
+  fi
+done
+
+for engine in $ENGINES; do
+  # Availability: hostel says "engine E is not available: why" and exits 1.
+  avail_reason=""
+  if [ "$engine" = qemu ]; then
+    command -v qemu-system-x86_64 >/dev/null || avail_reason="qemu-system-x86_64 is not installed"
+  else
+    run_hostel --engine "$engine" --kernel "$GUEST_DIR/hello.elf" --serial none
+    if grep -q "is not available" "$tmp/err"; then
+      avail_reason=$(grep -m1 "is not available" "$tmp/err" | sed -e 's/.*is not available: *//' -e 's/ *(try [^)]*)$//')
+    fi
+  fi
+
+  for line in "${EXPECT[@]}"; do
+    read -r name cpus status cmdline patterns <<<"$line"
+    wanted "$name" || continue
+    label="guests/$name@$engine"
+    if [ -n "$avail_reason" ]; then
+      echo "SKIP: $label (engine unavailable: $avail_reason)"
+      continue
+    fi
+    image=$GUEST_DIR/$name.elf
+    if [ ! -f "$image" ]; then
+      echo "FAIL: $label (no image $image: run make)"
+      continue
+    fi
+    args=(--engine "$engine" --kernel "$image" --cpus "$cpus" --serial stdio --no-reboot)
+    [ "$cmdline" != "-" ] && args+=(--cmdline "$cmdline")
+    stdin_file=/dev/null
+    run_hostel "${args[@]}"
+    why=""
+    if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+      why="timed out after ${TIMEOUT}s"
+    elif [ "$rc" -ne "$status" ]; then
+      why="exit status $rc, expected $status"
+    elif missing=$(check_patterns "$patterns"); then
+      :
+    else
+      why="output lacks /$missing/"
+    fi
+    if [ -z "$why" ]; then
+      echo "PASS: $label"
+      [ "$VERBOSE" = 1 ] && show_output
+    else
+      echo "FAIL: $label ($why)"
+      show_output
+    fi
+  done
+
+  # The console with piped input: hostel must not treat a pipe as a
+  # terminal (no raw mode, no hang at EOF), and guest output goes to stdout.
+  if wanted hello-stdin; then
+    label="guests/hello-stdin@$engine"
+    if [ -n "$avail_reason" ]; then
+      echo "SKIP: $label (engine unavailable: $avail_reason)"
+    else
+      printf 'some typed input\nmore\n' >"$tmp/in"
+      stdin_file=$tmp/in
+      run_hostel --engine "$engine" --kernel "$GUEST_DIR/hello.elf" --serial stdio --no-reboot
+      stdin_file=/dev/null
+      if [ "$rc" -ne 1 ]; then
+        echo "FAIL: $label (exit status $rc with input piped in, expected 1)"; show_output
+      elif ! grep -q "Hello from hostel guest" "$tmp/out"; then
+        echo "FAIL: $label (guest output did not arrive on stdout)"; show_output
+      elif grep -q "Hello from hostel guest" "$tmp/err"; then
+        echo "FAIL: $label (guest output went to stderr)"; show_output
+      else
+        echo "PASS: $label"
+      fi
+    fi
+  fi
+done
+exit 0

@@ -1,0 +1,107 @@
+/* smp: starts the application processors with INIT-SIPI-SIPI through the
+ * local APIC's ICR.  The real-mode trampoline (lib/smp_ap.S) is copied to
+ * TRAMPOLINE, a page hostel's loader does not use once the guest runs (its
+ * boot structures sit at 0x500-0x9fff and the command line at 0x20000,
+ * which this guest reads before starting APs).  Each AP prints "cpu N
+ * hello" under a spinlock and checks in with LOCK XADD; the BSP waits,
+ * bounded, for all of them.  The CPU count comes from "cpus=N" on the
+ * command line; APIC IDs are assumed to be 0..N-1, as hostel and QEMU
+ * number them. */
+#include "lib/cpu64.h"
+
+#define TRAMPOLINE 0x10000u     /* SIPI vector 0x10 */
+#define MAX_CPUS 16
+
+extern char ap_tramp_start[], ap_tramp_end[];
+void ap_main(int slot);
+
+static volatile int uart_lock;
+static volatile uint32_t checked_in;
+static volatile uint32_t ap_ids[MAX_CPUS];
+
+static void lock_uart(void)
+{
+    while (__atomic_exchange_n(&uart_lock, 1, __ATOMIC_ACQUIRE))
+        while (uart_lock)
+            cpu_pause();
+}
+
+static void unlock_uart(void)
+{
+    __atomic_store_n(&uart_lock, 0, __ATOMIC_RELEASE);
+}
+
+static uint32_t lock_xadd(volatile uint32_t *p, uint32_t v)
+{
+    __asm__ volatile("lock xaddl %0, %1" : "+r"(v), "+m"(*p) :: "memory");
+    return v;
+}
+
+void ap_main(int slot)
+{
+    uint32_t id = lapic_read(LAPIC_ID) >> 24;
+    lock_uart();
+    gprintf("cpu %u hello\n", id);
+    unlock_uart();
+    if (slot >= 0 && slot < MAX_CPUS)
+        ap_ids[slot] = id;
+    lock_xadd(&checked_in, 1);
+}
+
+static void delay(long n)
+{
+    for (volatile long i = 0; i < n; i++)
+        cpu_pause();
+}
+
+static void send_ipi(uint32_t apic_id, uint32_t icr_lo)
+{
+    lapic_write(LAPIC_ICR_HI, apic_id << 24);
+    lapic_write(LAPIC_ICR_LO, icr_lo);
+    for (int i = 0; i < 100000; i++)        /* delivery status: send pending */
+        if (!(lapic_read(LAPIC_ICR_LO) & (1u << 12)))
+            return;
+    fail(3, "ICR delivery status stayed pending for %x to APIC %u", icr_lo, apic_id);
+}
+
+void guest_main(uint32_t magic, uint32_t mbi)
+{
+    const char *cmdline = mb_cmdline(magic, mbi);
+    unsigned long ncpus = cmdline_uint(cmdline, "cpus=", 1);
+    gprintf("smp: start, cmdline '%s', %lu cpus\n", cmdline, ncpus);
+    if (ncpus < 1 || ncpus > MAX_CPUS)
+        fail(1, "cpus=%lu on the command line: give 1 to %d", ncpus, MAX_CPUS);
+
+    lapic_enable();
+    uint32_t bsp = lapic_read(LAPIC_ID) >> 24;
+    gprintf("bsp apic id %u\n", bsp);
+    if (bsp >= ncpus)
+        fail(2, "BSP APIC ID %u is not below the CPU count %lu", bsp, ncpus);
+
+    memcpy((void *)(uintptr_t)TRAMPOLINE, ap_tramp_start, (size_t)(ap_tramp_end - ap_tramp_start));
+    for (uint32_t id = 0; id < ncpus; id++) {
+        if (id == bsp)
+            continue;
+        send_ipi(id, 0x4500);                           /* INIT, level assert */
+        delay(10000);
+        send_ipi(id, 0x4600 | (TRAMPOLINE >> 12));      /* STARTUP */
+        delay(1000);
+        /* As the MP spec says: a second SIPI, ignored by an AP that started. */
+        send_ipi(id, 0x4600 | (TRAMPOLINE >> 12));
+    }
+
+    uint32_t want = (uint32_t)ncpus - 1;
+    long spins;
+    for (spins = 0; spins < 100000000 && checked_in < want; spins++)
+        cpu_pause();
+    lock_uart();
+    gprintf("cpus checked in: %u of %u\n", checked_in + 1, (uint32_t)ncpus);
+    unlock_uart();
+    if (checked_in != want)
+        fail(4, "%u of %u application processors checked in", checked_in, want);
+    for (uint32_t i = 0; i < want; i++)
+        for (uint32_t j = 0; j <= i; j++)
+            if ((j < i && ap_ids[i] == ap_ids[j]) || ap_ids[i] == bsp)
+                fail(5, "two CPUs report APIC ID %u", ap_ids[i]);
+    gprintf("smp: ok\n");
+}
