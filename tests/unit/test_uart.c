@@ -177,6 +177,31 @@ static void uart_overrun_in_loopback(void)
     teardown();
 }
 
+static void uart_interrupt_priorities(void)
+{
+    setup();
+    pio_out(&vm, COM1 + 4, 1, 0x10);                     /* loopback, all lines low */
+    pio_in(&vm, COM1 + 6, 1);                            /* clear the deltas */
+    pio_out(&vm, COM1 + 1, 1, 0x0f);                     /* every interrupt */
+    CHECK_EQ(pio_in(&vm, COM1 + 2, 1) & 0x0f, 0x02);     /* THRE (enabling raised it) */
+    CHECK_EQ(pio_in(&vm, COM1 + 2, 1) & 0x0f, 0x01);
+    pio_out(&vm, COM1 + 4, 1, 0x12);                     /* RTS -> CTS changes */
+    CHECK_EQ(pio_in(&vm, COM1 + 2, 1) & 0x0f, 0x00);     /* modem status */
+    CHECK_EQ(fake_irq_level[IRQ_COM1], 1);
+    CHECK_EQ(pio_in(&vm, COM1 + 6, 1) & 0x11, 0x11);     /* CTS and delta CTS */
+    CHECK_EQ(pio_in(&vm, COM1 + 2, 1) & 0x0f, 0x01);     /* MSR read cleared it */
+    CHECK_EQ(fake_irq_level[IRQ_COM1], 0);
+    pio_out(&vm, COM1, 1, 'a');                          /* fills the holding register */
+    CHECK_EQ(pio_in(&vm, COM1 + 2, 1) & 0x0f, 0x04);     /* RX data outranks THRE */
+    pio_out(&vm, COM1, 1, 'b');                          /* overrun */
+    CHECK_EQ(pio_in(&vm, COM1 + 2, 1) & 0x0f, 0x06);     /* line status outranks RX */
+    CHECK_EQ(pio_in(&vm, COM1 + 5, 1) & 0x02, 0x02);
+    CHECK_EQ(pio_in(&vm, COM1 + 2, 1) & 0x0f, 0x04);
+    CHECK_EQ(pio_in(&vm, COM1, 1), 'a');
+    CHECK_EQ(pio_in(&vm, COM1 + 2, 1) & 0x0f, 0x02);     /* THRE from the writes */
+    teardown();
+}
+
 /* The console's input thread and a vCPU at once: every byte arrives once,
  * in order, and nothing deadlocks. */
 static void *typist(void *arg)
@@ -223,6 +248,7 @@ int main(void)
     RUN_TEST(uart_thre_interrupt);
     RUN_TEST(uart_rx_interrupt);
     RUN_TEST(uart_overrun_in_loopback);
+    RUN_TEST(uart_interrupt_priorities);
     RUN_TEST(uart_concurrent_input_and_reads);
     return CHECK_DONE();
 }
