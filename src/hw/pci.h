@@ -2,13 +2,12 @@
  * bridge, and the API devices (virtio-pci and others) use to appear on it:
  * a config space, BARs the guest sizes and places, capabilities, INTx.
  *
- * INTx routing: there is no _PRT yet, so devices use legacy ISA lines and
- * report them in the Interrupt Line register.  Slot s, pin p (1 = INTA)
- * drives GSI 10 when (s + p - 1) is even and GSI 11 when odd: neighbouring
- * slots alternate, and a slot's pins A/B alternate too.  Lines are shared:
- * the bus ORs every device's level before it reaches vm_set_irq.  The lines
- * are driven active high and level-triggered; the firmware tables should
- * say so (MADT interrupt source overrides for IRQ 10 and 11). */
+ * INTx routing: devices use two legacy lines, also reported in the
+ * Interrupt Line register (and in the DSDT's _PRT).  Slot s, pin p
+ * (1 = INTA) drives GSI 10 when (s + p - 1) is even and GSI 11 when odd:
+ * neighbouring slots alternate, and a slot's pins A/B alternate too.  Lines
+ * are shared: the bus ORs every device's level before it reaches
+ * vm_set_irq, with 1 meaning asserted (the IOAPIC models ignore polarity). */
 #ifndef HOSTEL_PCI_H
 #define HOSTEL_PCI_H
 

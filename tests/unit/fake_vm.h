@@ -8,8 +8,8 @@
 
 #include "vmm/vm.h"
 
-static int fake_irq_level[64];
-static int fake_irq_calls;
+static _Atomic int fake_irq_level[64];   /* written by device threads too */
+static _Atomic int fake_irq_calls;
 
 static int fake_set_irq(struct vm *vm, unsigned gsi, int level)
 {
@@ -29,7 +29,8 @@ static const struct engine_ops fake_engine = {
 static void fake_vm_init(struct vm *vm)
 {
     memset(vm, 0, sizeof(*vm));
-    memset(fake_irq_level, 0, sizeof(fake_irq_level));
+    for (int i = 0; i < 64; i++)
+        fake_irq_level[i] = 0;
     fake_irq_calls = 0;
     vm->engine = &fake_engine;
     atomic_init(&vm->stop, VM_RUNNING);

@@ -4,6 +4,7 @@
 
 #include "check.h"
 #include "fake_vm.h"
+#include "hw/irqchip.h"
 #include "vmm/board.h"
 #include "vmm/chardev.h"
 #include "vmm/layout.h"
@@ -68,9 +69,47 @@ static void board_works_without_a_console(void)
     fake_vm_destroy(&vm);
 }
 
+/* With an engine that has no irqchip (emu), the board brings our PIC,
+ * IOAPIC and PIT, and a device's interrupt reaches the 8259. */
+static void no_deliver(struct vm *vm, const struct apic_msg *m)
+{
+    (void)vm; (void)m;
+}
+static const struct engine_ops soft_irq_engine = {
+    .name = "soft", .irqchip_in_engine = false, .apic_deliver = no_deliver,
+};
+
+static void board_brings_its_own_irqchip(void)
+{
+    struct vm vm;
+    fake_vm_init(&vm);
+    vm.engine = &soft_irq_engine;
+    vm.mem.low_size = 64 << 20;
+    CHECK_EQ(board_create(&vm), 0);
+    CHECK(vm.irqchip != NULL);
+    if (vm.irqchip) {
+        /* ICW1-4: vectors from 0x20, cascade on IRQ 2, 8086 mode; unmask IRQ 4. */
+        pio_out(&vm, 0x20, 1, 0x11);
+        pio_out(&vm, 0x21, 1, 0x20);
+        pio_out(&vm, 0x21, 1, 0x04);
+        pio_out(&vm, 0x21, 1, 0x01);
+        pio_out(&vm, 0x21, 1, 0xef);
+        CHECK(!irqchip_pic_pending(vm.irqchip));
+        pio_out(&vm, PORT_COM1 + 1, 1, 0x02);                   /* THRE interrupt */
+        CHECK(irqchip_pic_pending(vm.irqchip));
+        CHECK_EQ(irqchip_pic_ack(vm.irqchip), 0x24);
+    }
+    board_destroy(&vm);
+    CHECK(vm.irqchip == NULL);
+    CHECK_EQ(vm.pio.count, 0);
+    CHECK_EQ(vm.mmio.count, 0);
+    fake_vm_destroy(&vm);
+}
+
 int main(void)
 {
     RUN_TEST(board_creates_every_device);
     RUN_TEST(board_works_without_a_console);
+    RUN_TEST(board_brings_its_own_irqchip);
     return CHECK_DONE();
 }

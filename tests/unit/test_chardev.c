@@ -15,7 +15,7 @@
 #include "vmm/chardev.h"
 
 static uint8_t got[64];
-static size_t got_len;
+static _Atomic size_t got_len;   /* the input thread appends */
 
 static size_t take_all(void *opaque, const uint8_t *buf, size_t len)
 {

@@ -88,6 +88,13 @@ static void i8042_keyboard_commands(void)
     CHECK_EQ(next_byte(), 0xfa);
     data(0x07);
     CHECK_EQ(next_byte(), 0xfa);
+    data(0xf0);                                 /* which scan code set? */
+    CHECK_EQ(next_byte(), 0xfa);
+    data(0x00);
+    CHECK_EQ(next_byte(), 0xfa);
+    CHECK_EQ(next_byte(), 0x02);
+    data(0xee);                                 /* echo */
+    CHECK_EQ(next_byte(), 0xee);
     CHECK_EQ(next_byte(), -1);
     teardown();
 }
@@ -124,6 +131,24 @@ static void i8042_aux_loopback_and_mouse(void)
     data(0xf2);
     CHECK_EQ(next_byte(), 0xfa);
     CHECK_EQ(next_byte(), 0x00);
+    command(0xd4);
+    data(0xff);                                 /* mouse reset: ack, BAT ok, ID 0 */
+    CHECK_EQ(next_byte(), 0xfa);
+    CHECK_EQ(next_byte(), 0xaa);
+    CHECK_EQ(next_byte(), 0x00);
+    command(0xd4);
+    data(0xf3);                                 /* sample rate 200 */
+    CHECK_EQ(next_byte(), 0xfa);
+    command(0xd4);
+    data(200);
+    CHECK_EQ(next_byte(), 0xfa);
+    command(0xd4);
+    data(0xe9);                                 /* status: rate reads back */
+    CHECK_EQ(next_byte(), 0xfa);
+    next_byte();
+    next_byte();
+    CHECK_EQ(next_byte(), 200);
+    CHECK_EQ(next_byte(), -1);
     teardown();
 }
 

@@ -215,6 +215,45 @@ static void pci_intx_shared_lines(void)
     teardown();
 }
 
+static bool hook_read(struct pci_device *d, unsigned off, unsigned size, uint32_t *v)
+{
+    (void)d;
+    if (off < 0x80 || off >= 0x84)
+        return false;
+    *v = 0xdeadbeefu >> (8 * (off - 0x80));
+    if (size < 4)
+        *v &= (1u << (8 * size)) - 1;
+    return true;
+}
+static unsigned hook_writes;
+static void hook_write(struct pci_device *d, unsigned off, unsigned size, uint32_t v)
+{
+    (void)d; (void)size; (void)v;
+    if (off == 0x80)
+        hook_writes++;
+}
+static const struct pci_device_ops hook_ops = { .config_read = hook_read, .config_write = hook_write };
+
+static void pci_config_hooks(void)
+{
+    struct pci_device d;
+    setup();
+    pci_device_init(&d, "hooks", 0x1af4, 0x1001, 0x010000, 0);
+    d.ops = &hook_ops;
+    CHECK_EQ(pci_bus_add_device(pbus, &d, 7), 0);
+    CHECK_EQ(cfg_read(7, 0x80, 4), 0xdeadbeef);
+    CHECK_EQ(cfg_read(7, 0x82, 2), 0xdead);
+    CHECK_EQ(cfg_read(7, 0x84, 4), 0);                     /* not hooked: stored, 0 */
+    cfg_write(7, 0x80, 4, 1);
+    CHECK_EQ(hook_writes, 1);
+    CHECK_EQ(cfg_read(7, 0x3c, 1), 0xff);                  /* no pin: no line */
+    cfg_write(7, 0x3c, 1, 0x0b);                           /* the OS may write it */
+    CHECK_EQ(cfg_read(7, 0x3c, 1), 0x0b);
+    CHECK_EQ(pci_bus_add_device(pbus, &d, 7), -EEXIST);
+    CHECK_EQ(pci_bus_add_device(pbus, &d, 32), -EINVAL);
+    teardown();
+}
+
 static void pci_reset_control_register(void)
 {
     setup();
@@ -234,6 +273,7 @@ int main(void)
     RUN_TEST(pci_bar_placement_moves_ranges);
     RUN_TEST(pci_capabilities);
     RUN_TEST(pci_intx_shared_lines);
+    RUN_TEST(pci_config_hooks);
     RUN_TEST(pci_reset_control_register);
     return CHECK_DONE();
 }

@@ -1,5 +1,6 @@
 /* Unit tests for the 16550A UART, driven through the port-I/O bus. */
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -176,6 +177,67 @@ static void uart_overrun_in_loopback(void)
     teardown();
 }
 
+static void uart_interrupt_priorities(void)
+{
+    setup();
+    pio_out(&vm, COM1 + 4, 1, 0x10);                     /* loopback, all lines low */
+    pio_in(&vm, COM1 + 6, 1);                            /* clear the deltas */
+    pio_out(&vm, COM1 + 1, 1, 0x0f);                     /* every interrupt */
+    CHECK_EQ(pio_in(&vm, COM1 + 2, 1) & 0x0f, 0x02);     /* THRE (enabling raised it) */
+    CHECK_EQ(pio_in(&vm, COM1 + 2, 1) & 0x0f, 0x01);
+    pio_out(&vm, COM1 + 4, 1, 0x12);                     /* RTS -> CTS changes */
+    CHECK_EQ(pio_in(&vm, COM1 + 2, 1) & 0x0f, 0x00);     /* modem status */
+    CHECK_EQ(fake_irq_level[IRQ_COM1], 1);
+    CHECK_EQ(pio_in(&vm, COM1 + 6, 1) & 0x11, 0x11);     /* CTS and delta CTS */
+    CHECK_EQ(pio_in(&vm, COM1 + 2, 1) & 0x0f, 0x01);     /* MSR read cleared it */
+    CHECK_EQ(fake_irq_level[IRQ_COM1], 0);
+    pio_out(&vm, COM1, 1, 'a');                          /* fills the holding register */
+    CHECK_EQ(pio_in(&vm, COM1 + 2, 1) & 0x0f, 0x04);     /* RX data outranks THRE */
+    pio_out(&vm, COM1, 1, 'b');                          /* overrun */
+    CHECK_EQ(pio_in(&vm, COM1 + 2, 1) & 0x0f, 0x06);     /* line status outranks RX */
+    CHECK_EQ(pio_in(&vm, COM1 + 5, 1) & 0x02, 0x02);
+    CHECK_EQ(pio_in(&vm, COM1 + 2, 1) & 0x0f, 0x04);
+    CHECK_EQ(pio_in(&vm, COM1, 1), 'a');
+    CHECK_EQ(pio_in(&vm, COM1 + 2, 1) & 0x0f, 0x02);     /* THRE from the writes */
+    teardown();
+}
+
+/* The console's input thread and a vCPU at once: every byte arrives once,
+ * in order, and nothing deadlocks. */
+static void *typist(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 2000; i++) {
+        uint8_t c = (uint8_t)(i & 0x7f);
+        while (chardev_push_input(cd, &c, 1) == 0)
+            usleep(100);   /* the chardev's buffer is full: wait */
+    }
+    return NULL;
+}
+
+static void uart_concurrent_input_and_reads(void)
+{
+    setup();
+    pio_out(&vm, COM1 + 2, 1, 0x07);                     /* FIFOs on */
+    pio_out(&vm, COM1 + 1, 1, 0x03);                     /* RX and THRE interrupts */
+    pthread_t t;
+    pthread_create(&t, NULL, typist, NULL);
+    int got = 0, bad = 0;
+    for (long spins = 0; got < 2000 && spins < 20000000; spins++) {
+        if (pio_in(&vm, COM1 + 5, 1) & 1) {
+            uint8_t c = (uint8_t)pio_in(&vm, COM1, 1);
+            bad += c != (got & 0x7f);
+            got++;
+        }
+        if ((spins & 63) == 0)
+            pio_out(&vm, COM1, 1, '.');                  /* output meanwhile */
+    }
+    pthread_join(t, NULL);
+    CHECK_EQ(got, 2000);
+    CHECK_EQ(bad, 0);
+    teardown();
+}
+
 int main(void)
 {
     RUN_TEST(uart_scratch_register);
@@ -186,5 +248,7 @@ int main(void)
     RUN_TEST(uart_thre_interrupt);
     RUN_TEST(uart_rx_interrupt);
     RUN_TEST(uart_overrun_in_loopback);
+    RUN_TEST(uart_interrupt_priorities);
+    RUN_TEST(uart_concurrent_input_and_reads);
     return CHECK_DONE();
 }
