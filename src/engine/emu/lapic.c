@@ -159,7 +159,8 @@ static uint64_t timer_divisor(const struct emu_lapic *l)
     return v == 7 ? 1 : 2ULL << v;
 }
 
-/* Nanoseconds per timer tick at the current divide (the input clock is 1 GHz). */
+/* Nanoseconds per timer tick at the current divide (EMU_LAPIC_TIMER_HZ divides 1e9). */
+_Static_assert(1000000000ULL % EMU_LAPIC_TIMER_HZ == 0, "whole nanoseconds per APIC tick");
 static uint64_t tick_ns(const struct emu_lapic *l)
 {
     return timer_divisor(l) * (1000000000ULL / EMU_LAPIC_TIMER_HZ);
