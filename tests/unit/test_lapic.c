@@ -446,6 +446,10 @@ static void init_sipi_nmi(void)
     wr(2, 0xf0, 0x1ff);
     irqchip_msi(vm.irqchip, 0xfee02000, 0x61);
     CHECK_EQ(lapic_pending(cpu[2]->lapic), 0x61);
+    /* A stopping machine drops messages (its vCPUs are going away). */
+    atomic_store(&vm.stop, VM_STOP_POWEROFF);
+    fixed(1, 0x62);
+    CHECK_EQ(lapic_pending(cpu[1]->lapic), -1);
     teardown();
 }
 

@@ -522,6 +522,11 @@ static void route(struct vm *vm, struct emu_lapic *src, const struct apic_msg *m
 
 void lapic_deliver(struct vm *vm, const struct apic_msg *msg)
 {
+    /* A stopped machine tears its vCPUs down while device threads and
+     * timers may still raise lines: drop those messages.  (A paused one
+     * keeps accepting them, so level interrupts are not lost.) */
+    if (atomic_load_explicit(&vm->stop, memory_order_acquire) != VM_RUNNING)
+        return;
     route(vm, NULL, msg, SH_NONE);
 }
 
