@@ -447,6 +447,11 @@ static void init_sipi_nmi(void)
     irqchip_msi(vm.irqchip, 0xfee02000, 0x61);
     CHECK_EQ(lapic_pending(cpu[2]->lapic), 0x61);
     /* A stopping machine drops messages (its vCPUs are going away). */
+    wr(1, 0xf0, 0x1ff);
+    fixed(1, 0x63);
+    CHECK_EQ(lapic_pending(cpu[1]->lapic), 0x63);
+    lapic_ack(cpu[1]->lapic);
+    wr(1, 0xb0, 0);
     atomic_store(&vm.stop, VM_STOP_POWEROFF);
     fixed(1, 0x62);
     CHECK_EQ(lapic_pending(cpu[1]->lapic), -1);
