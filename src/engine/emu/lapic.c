@@ -226,7 +226,9 @@ static void timer_replan(struct emu_lapic *l, uint64_t now)
         if (l->tsc_deadline) {
             uint64_t tsc = emu_rdtsc(l->cpu);
             uint64_t delta = l->tsc_deadline > tsc ? l->tsc_deadline - tsc : 0;
-            at = now + (uint64_t)((unsigned __int128)delta * 1000000000ULL / EMU_TSC_HZ);
+            /* Rounded up: the interrupt never comes before the TSC passed it. */
+            at = now + (uint64_t)(((unsigned __int128)delta * 1000000000ULL + EMU_TSC_HZ - 1) /
+                                  EMU_TSC_HZ);
             if (at == 0)
                 at = 1;
         }
