@@ -464,7 +464,8 @@ void emu_move_register(void)
     emu_ops[MAP_1][0x98] = op_cbw;
     emu_ops[MAP_1][0x99] = op_cwd;
     emu_ops[MAP_1][0xd7] = op_xlat;
-    emu_ops[MAP_1][0x9b] = op_wait;
+    if (!emu_ops[MAP_1][0x9b])   /* x87.c owns FWAIT when it checks pending exceptions */
+        emu_ops[MAP_1][0x9b] = op_wait;
     emu_ops[MAP_0F][0x0d] = op_nop;
     for (int op = 0x18; op <= 0x1f; op++)
         emu_ops[MAP_0F][op] = op_nop;
