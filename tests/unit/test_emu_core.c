@@ -194,6 +194,32 @@ static void test_strings(void)
     CHECK_EQ(cpu->gpr[1], 100 - 41);
 }
 
+static void test_rep_large(void)
+{
+    /* rep movsq of 3000 qwords 0x10008 -> 0x30010 (page-crossing both);
+     * rep stosd 1000 x 0xdeadbeef at 0x50002; overlapping rep movsb
+     * 0x60000 -> 0x60001 (x86 replicates the first byte); ud2 */
+    SETUP(0xbe, 0x08, 0x00, 0x01, 0x00, 0xbf, 0x10, 0x00, 0x03, 0x00, 0xb9, 0xb8, 0x0b, 0, 0,
+          0xf3, 0x48, 0xa5,
+          0xbf, 0x02, 0x00, 0x05, 0x00, 0xb8, 0xef, 0xbe, 0xad, 0xde, 0xb9, 0xe8, 0x03, 0, 0,
+          0xf3, 0xab,
+          0xbe, 0x00, 0x00, 0x06, 0x00, 0xbf, 0x01, 0x00, 0x06, 0x00, 0xb9, 0x00, 0x20, 0, 0,
+          0xf3, 0xa4, 0x0f, 0x0b);
+    for (int k = 0; k < 3000 * 8; k++)
+        ram[0x10008 + k] = (uint8_t)(k * 7 + 3);
+    ram[0x60000] = 0xab;
+    CHECK_EQ(run(), 6);
+    CHECK(memcmp(ram + 0x10008, ram + 0x30010, 3000 * 8) == 0);
+    CHECK_EQ(cpu->gpr[6], 0x60000 + 0x2000);
+    uint32_t v;
+    memcpy(&v, ram + 0x50002 + 999 * 4, 4);
+    CHECK_EQ(v, 0xdeadbeef);
+    CHECK_EQ(ram[0x50002 + 4000], 0);
+    CHECK_EQ(ram[0x60000 + 0x2000], 0xab);
+    CHECK_EQ(ram[0x60000 + 0x1234], 0xab);
+    CHECK_EQ(cpu->gpr[1], 0);
+}
+
 static void test_self_modifying(void)
 {
     /* mov byte [rip+1], 0x07 modifies the immediate of the next
@@ -439,6 +465,7 @@ int main(void)
     RUN_TEST(test_page_fault);
     RUN_TEST(test_undefined);
     RUN_TEST(test_strings);
+    RUN_TEST(test_rep_large);
     RUN_TEST(test_self_modifying);
     RUN_TEST(test_page_crossing_insn);
     RUN_TEST(test_misc);
