@@ -24,10 +24,10 @@ static HANDLER(op_mov)
         rm_set(c, i, size, i->imm);
         return;
     case 0xa0: case 0xa1:
-        reg_set(c, R_RAX, size, PFX_REX, lin_read(c, ea(c, i), size));
+        reg_set(c, R_RAX, size, PFX_REX, lin_read(c, ea(c, i, size, false), size));
         return;
     case 0xa2: case 0xa3:
-        lin_write(c, ea(c, i), size, reg_get(c, R_RAX, size, PFX_REX));
+        lin_write(c, ea(c, i, size, true), size, reg_get(c, R_RAX, size, PFX_REX));
         return;
     }
 }
@@ -63,15 +63,7 @@ static HANDLER(op_lea)
 {
     if (i->mod == 3)
         emu_raise(c, EXC_UD, EMU_NO_ERRCODE);
-    uint64_t a = (uint64_t)i->disp;
-    if (i->base < 16)
-        a += c->gpr[i->base];
-    else if (i->base == 0xfe)
-        a += c->rip + i->len;
-    if (i->index < 16)
-        a += c->gpr[i->index] << i->scale;
-    if (i->adsize != 8)
-        a &= emu_size_mask(i->adsize);
+    uint64_t a = ea_off(c, i);
     reg_set(c, i->reg, i->opsize, i->prefix, a);
 }
 
@@ -104,7 +96,7 @@ static HANDLER(op_xchg)
         reg_set(c, i->reg, size, i->prefix, m);
         return;
     }
-    uint64_t la = ea(c, i), old;
+    uint64_t la = ea(c, i, size, true), old;
     void *p = emu_rmw_ptr(c, la, size);   /* XCHG with memory is always locked */
     if (p) {
         old = xchg_atomic(p, size, r);
@@ -139,7 +131,7 @@ static HANDLER(op_cmpxchg)   /* 0F B0 B1 */
         if (eq)
             reg_set(c, i->rm, size, i->prefix, src);
     } else {
-        uint64_t la = ea(c, i);
+        uint64_t la = ea(c, i, size, true);
         void *p = (i->prefix & PFX_LOCK) ? emu_rmw_ptr(c, la, size) : NULL;
         if (p) {
             dst = acc;
@@ -166,7 +158,7 @@ static HANDLER(op_xadd)   /* 0F C0 C1 */
         reg_set(c, i->reg, size, i->prefix, dst);
         reg_set(c, i->rm, size, i->prefix, r);
     } else {
-        uint64_t la = ea(c, i);
+        uint64_t la = ea(c, i, size, true);
         void *p = (i->prefix & PFX_LOCK) ? emu_rmw_ptr(c, la, size) : NULL;
         if (p) {
             switch (size) {
@@ -200,7 +192,7 @@ static HANDLER(op_grp9)   /* 0F C7: /1 CMPXCHG8B/16B, /6 RDRAND, /7 RDSEED */
 {
     unsigned g = GRP(i);
     if (g == 1 && i->mod != 3 && !(i->prefix & (PFX_REP | PFX_REPNE))) {
-        uint64_t la = ea(c, i);
+        uint64_t la = ea(c, i, i->opsize == 8 ? 16u : 8u, true);
         bool wide = i->opsize == 8;
         bool eq;
         if (wide) {
@@ -295,7 +287,7 @@ static HANDLER(op_pop_rm)   /* 8F /0 */
     struct emu_insn t = *i;
     if (t.base == R_RSP)
         t.disp += size;
-    uint64_t la = emu_ea(c, &t);
+    uint64_t la = ea(c, &t, size, true);
     lin_probe_write(c, la, size);
     lin_write(c, la, size, v);
     stack_adjust(c, size);
