@@ -366,6 +366,38 @@ static void test_real_mode(void)
     CHECK_EQ(run(), 13);
 }
 
+/* Flags a later instruction overwrites are not computed, but a partial run
+ * of the block (single step) must still see them. */
+static void test_dead_flags(void)
+{
+    /* add eax, ebx; mov ecx, edx; rol esi, 3; xor edx, edx; ud2 */
+    SETUP(0x01, 0xd8, 0x89, 0xd1, 0xc1, 0xc6, 0x03, 0x31, 0xd2, 0x0f, 0x0b);
+    cpu->gpr[0] = 0xffffffff;
+    cpu->gpr[3] = 1;
+    cpu->gpr[2] = 5;
+    cpu->gpr[6] = 0x80000001;
+    CHECK_EQ(emu_execute(cpu, 1), 1);
+    CHECK_EQ(cpu->rip, CODE + 2);
+    uint64_t f = emu_get_rflags(cpu);
+    CHECK(f & RFLAGS_CF);
+    CHECK(f & RFLAGS_ZF);
+    CHECK_EQ(run(), 6);
+    f = emu_get_rflags(cpu);
+    CHECK(!(f & RFLAGS_CF));
+    CHECK(f & RFLAGS_ZF);
+    CHECK_EQ(cpu->gpr[1], 5);
+    CHECK_EQ(cpu->gpr[6], 0x0000000c);
+    /* The whole block again (cached, flag-free add): same registers. */
+    cpu->rip = CODE;
+    cpu->gpr[0] = 0xffffffff;
+    cpu->gpr[2] = 5;
+    cpu->gpr[6] = 0x80000001;
+    CHECK_EQ(run(), 6);
+    CHECK_EQ(cpu->gpr[0], 0);
+    CHECK_EQ(cpu->gpr[6], 0x0000000c);
+    CHECK(emu_get_rflags(cpu) & RFLAGS_ZF);
+}
+
 static int hook_calls;
 static void hook(struct emu_cpu *c)
 {
@@ -552,6 +584,7 @@ int main(void)
     RUN_TEST(test_page_crossing_insn);
     RUN_TEST(test_misc);
     RUN_TEST(test_syscall_hook);
+    RUN_TEST(test_dead_flags);
     RUN_TEST(test_prot32);
     RUN_TEST(test_real_mode);
     RUN_TEST(test_flags_vs_host);

@@ -110,7 +110,28 @@ static const struct emu_block *build(struct emu_cpu *c, struct emu_block_cache *
     if (off > avail)
         off = avail;
 
-    size_t size = sizeof(struct emu_block) + n * sizeof(struct emu_insn) + off;
+    /* Dead flags: an instruction whose flags are overwritten by a later
+     * one, with only flag-neutral, non-faulting instructions between,
+     * need not compute them. */
+    emu_handler exact[EMU_BLOCK_MAX_INSNS];
+    for (unsigned k = 0; k < n; k++)
+        exact[k] = insn[k].fn;
+    for (unsigned k = 0; k + 1 < n; k++) {
+        emu_handler nf = emu_flags_dead_variant(&insn[k]);
+        if (!nf)
+            continue;
+        for (unsigned j = k + 1; j < n; j++) {
+            int e = emu_flag_effect(&insn[j]);
+            if (e == EMU_FLAGS_KILL) {
+                insn[k].fn = nf;
+                break;
+            }
+            if (e != EMU_FLAGS_NONE)
+                break;
+        }
+    }
+
+    size_t size = sizeof(struct emu_block) + n * (sizeof(struct emu_insn) + sizeof(emu_handler)) + off;
     size = (size + 15) & ~(size_t)15;
     if (bc->used + size > ARENA_SIZE)
         emu_cache_flush(bc);
@@ -122,7 +143,10 @@ static const struct emu_block *build(struct emu_cpu *c, struct emu_block_cache *
     b->nbytes = (uint16_t)off;
     b->csize = (uint8_t)csize;
     memcpy(b->insn, insn, n * sizeof(struct emu_insn));
-    uint8_t *copy = (uint8_t *)&b->insn[n];
+    emu_handler *ex = (emu_handler *)&b->insn[n];
+    memcpy(ex, exact, n * sizeof(emu_handler));
+    b->exact = ex;
+    uint8_t *copy = (uint8_t *)&ex[n];
     memcpy(copy, host, off);
     b->bytes = copy;
     unsigned h = hash_pa(pa);

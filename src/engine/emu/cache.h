@@ -21,6 +21,9 @@ struct emu_block {
     uint16_t nbytes;
     uint8_t ninsn;
     uint8_t csize;             /* code size the block was decoded for: 2, 4, 8 */
+    /* The handlers as decoded: insn[].fn may be a flag-free variant that is
+     * only right when the whole block runs; a partial run uses these. */
+    const emu_handler *exact;
     struct emu_insn insn[];
 };
 

@@ -257,4 +257,9 @@ void emu_string_register(void);  /* ops_string.c */
 /* exec.c */
 HANDLER(emu_op_ud);
 
+/* ops_arith.c: dead-flag optimization of decoded blocks (cache.c). */
+enum { EMU_FLAGS_OTHER, EMU_FLAGS_KILL, EMU_FLAGS_NONE };
+int emu_flag_effect(const struct emu_insn *i);
+emu_handler emu_flags_dead_variant(const struct emu_insn *i);
+
 #endif
