@@ -213,15 +213,19 @@ uint64_t emu_execute(struct emu_cpu *c, uint64_t max_insns)
 
         if (likely(!exact)) {
             for (; i < end; i++) {
-                uint64_t rip = c->rip;
-                c->next_rip = rip + i->len;
+                uint64_t rip = c->rip, next = rip + i->len;
+                c->next_rip = next;
                 i->fn(c, i);
-                if (likely(c->rip == rip))
-                    c->rip = c->next_rip;
                 c->insn_count++;
+                if (unlikely(c->rip != rip)) {   /* the handler moved RIP itself */
+                    c->mmu.blk_stop = 0;
+                    break;
+                }
+                uint64_t nr = c->next_rip;
+                c->rip = nr;
                 /* Leave the block on a taken branch (blocks run on past
                  * conditional branches), a REP slice, or a store into code. */
-                if (unlikely(c->rip != rip + i->len || c->mmu.blk_stop)) {
+                if (unlikely(nr != next || c->mmu.blk_stop)) {
                     c->mmu.blk_stop = 0;
                     break;
                 }

@@ -261,5 +261,7 @@ HANDLER(emu_op_ud);
 enum { EMU_FLAGS_OTHER, EMU_FLAGS_KILL, EMU_FLAGS_NONE };
 int emu_flag_effect(const struct emu_insn *i);
 emu_handler emu_flags_dead_variant(const struct emu_insn *i);
+/* ops_move.c: a faster equivalent handler for a decoded instruction. */
+emu_handler emu_specialize(const struct emu_insn *i);
 
 #endif

@@ -32,6 +32,28 @@ static HANDLER(op_mov)
     }
 }
 
+/* Specialized forms of the most frequent MOVs (chosen at decode time). */
+static HANDLER(op_mov_st_r64) { c->gpr[i->rm] = c->gpr[i->reg]; }
+static HANDLER(op_mov_ld_r64) { c->gpr[i->reg] = c->gpr[i->rm]; }
+static HANDLER(op_mov_st_r32) { c->gpr[i->rm] = (uint32_t)c->gpr[i->reg]; }
+static HANDLER(op_mov_ld_r32) { c->gpr[i->reg] = (uint32_t)c->gpr[i->rm]; }
+static HANDLER(op_mov_ld_m64) { c->gpr[i->reg] = lin_read(c, ea(c, i, 8, false), 8); }
+static HANDLER(op_mov_ld_m32) { c->gpr[i->reg] = lin_read(c, ea(c, i, 4, false), 4); }
+static HANDLER(op_mov_st_m64) { lin_write(c, ea(c, i, 8, true), 8, c->gpr[i->reg]); }
+static HANDLER(op_mov_st_m32) { lin_write(c, ea(c, i, 4, true), 4, c->gpr[i->reg]); }
+
+emu_handler emu_specialize(const struct emu_insn *i)
+{
+    if (i->map == MAP_1 && (i->op == 0x89 || i->op == 0x8b) && i->fn == op_mov &&
+        (i->opsize == 8 || i->opsize == 4)) {
+        bool q = i->opsize == 8, st = i->op == 0x89;
+        if (i->mod == 3)
+            return st ? (q ? op_mov_st_r64 : op_mov_st_r32) : (q ? op_mov_ld_r64 : op_mov_ld_r32);
+        return st ? (q ? op_mov_st_m64 : op_mov_st_m32) : (q ? op_mov_ld_m64 : op_mov_ld_m32);
+    }
+    return i->fn;
+}
+
 static HANDLER(op_mov_imm)
 {
     if (i->op < 0xb8)
