@@ -73,7 +73,7 @@ static void fxrstor(struct emu_cpu *c, const struct emu_insn *i)
         emu_raise(c, EXC_GP, 0);
     c->mxcsr = mx;
     memcpy(&w, img + 0, 2);
-    c->x87.fcw = w;
+    c->x87.fcw = emu_x87_fcw_norm(w);
     memcpy(&w, img + 2, 2);
     emu_x87_set_fsw(c, w);
     memcpy(&c->x87.fop, img + 6, 2);

@@ -202,6 +202,7 @@ void emu_sse_str_register(void);
 uint8_t emu_x87_abridged_tags(const struct emu_cpu *c);
 void emu_x87_set_abridged_tags(struct emu_cpu *c, uint8_t tags);
 uint16_t emu_x87_fsw(const struct emu_cpu *c);
+uint16_t emu_x87_fcw_norm(uint16_t fcw);
 void emu_x87_set_fsw(struct emu_cpu *c, uint16_t fsw);
 void emu_x87_init(struct emu_cpu *c);
 

@@ -2,6 +2,8 @@
  * doubles; arithmetic runs on the host FPU under the guest's precision and
  * rounding control with exceptions masked, and the status it reports is
  * merged into the guest FSW, so results and flags match real hardware. */
+#include <math.h>
+
 #include "engine/emu/sse.h"
 
 #define FSW_IE 0x0001
@@ -23,6 +25,12 @@
 #define TAG_EMPTY 3
 
 /* ---- state helpers ---- */
+
+/* Bits 13-15 of FCW read as 0 and bit 6 as 1. */
+uint16_t emu_x87_fcw_norm(uint16_t v)
+{
+    return (v & 0x1f3f) | 0x40;
+}
 
 uint16_t emu_x87_fsw(const struct emu_cpu *c)
 {
@@ -175,10 +183,13 @@ static void x87_push(struct emu_cpu *c, long double v)
         stack_fault(c, true);
         if (!(c->x87.fcw & FSW_IE))
             return;
-        v = indefinite();
+        c->x87.top = t;
+        st_set(c, 0, indefinite());
+        return;
     }
     c->x87.top = t;
     st_set(c, 0, v);
+    c->x87.fsw &= ~FSW_C1;
 }
 
 /* Reads st(i) for an operation; an empty register is a stack underflow and
@@ -203,12 +214,15 @@ static inline uint16_t xh_enter(const struct emu_cpu *c)
     return saved;
 }
 
+/* Each host operation stores its status word into xsw in the same asm
+ * statement: moves the compiler adds afterwards (FSTP of the result) would
+ * clear C1. */
+static __thread uint16_t xsw;
+
 static inline uint16_t xh_leave(uint16_t saved)
 {
-    uint16_t sw;
-    __asm__ volatile("fnstsw %0" : "=m"(sw));
     __asm__ volatile("fnclex\n\tfldcw %0" : : "m"(saved));
-    return sw;
+    return xsw;
 }
 
 enum { OP_ADD, OP_MUL, OP_COM, OP_COMP, OP_SUB, OP_SUBR, OP_DIV, OP_DIVR };
@@ -219,17 +233,69 @@ static long double host_arith(struct emu_cpu *c, unsigned op, long double a, lon
     long double r;
     uint16_t h = xh_enter(c), sw;
     switch (op) {
-    case OP_ADD: __asm__ volatile("fadd %%st(1), %%st" : "=t"(r) : "0"(a), "u"(b)); break;
-    case OP_MUL: __asm__ volatile("fmul %%st(1), %%st" : "=t"(r) : "0"(a), "u"(b)); break;
-    case OP_SUB: __asm__ volatile("fsub %%st(1), %%st" : "=t"(r) : "0"(a), "u"(b)); break;
-    case OP_SUBR: __asm__ volatile("fsubr %%st(1), %%st" : "=t"(r) : "0"(a), "u"(b)); break;
-    case OP_DIV: __asm__ volatile("fdiv %%st(1), %%st" : "=t"(r) : "0"(a), "u"(b)); break;
-    default: __asm__ volatile("fdivr %%st(1), %%st" : "=t"(r) : "0"(a), "u"(b)); break;
+    case OP_ADD: __asm__ volatile("fadd %%st(1), %%st\n\tfnstsw %[sw]" : "=t"(r), [sw] "=m"(xsw) : "0"(a), "u"(b)); break;
+    case OP_MUL: __asm__ volatile("fmul %%st(1), %%st\n\tfnstsw %[sw]" : "=t"(r), [sw] "=m"(xsw) : "0"(a), "u"(b)); break;
+    case OP_SUB: __asm__ volatile("fsub %%st(1), %%st\n\tfnstsw %[sw]" : "=t"(r), [sw] "=m"(xsw) : "0"(a), "u"(b)); break;
+    case OP_SUBR: __asm__ volatile("fsubr %%st(1), %%st\n\tfnstsw %[sw]" : "=t"(r), [sw] "=m"(xsw) : "0"(a), "u"(b)); break;
+    case OP_DIV: __asm__ volatile("fdiv %%st(1), %%st\n\tfnstsw %[sw]" : "=t"(r), [sw] "=m"(xsw) : "0"(a), "u"(b)); break;
+    default: __asm__ volatile("fdivr %%st(1), %%st\n\tfnstsw %[sw]" : "=t"(r), [sw] "=m"(xsw) : "0"(a), "u"(b)); break;
     }
     sw = xh_leave(h);
     c->x87.fsw = (c->x87.fsw & ~FSW_C1) | (sw & FSW_C1);
     x87_flags(c, sw);
     return r;
+}
+
+/* st0 op m32/m64 with the host's memory form, so operand exceptions
+ * (DE, IE on SNaN) come in hardware's order of priority. */
+#define AM(insn, var) \
+    __asm__ volatile(insn " %[m]\n\tfnstsw %[sw]" : "+t"(r), [sw] "=m"(xsw) : [m] "m"(var))
+static long double host_arith_mem(struct emu_cpu *c, unsigned op, long double a, uint64_t bits,
+                                  unsigned size, uint16_t *swp)
+{
+    long double r = a;
+    float f;
+    double d;
+    uint16_t h;
+    uint32_t b32 = (uint32_t)bits;
+    memcpy(&f, &b32, 4);
+    memcpy(&d, &bits, 8);
+    h = xh_enter(c);
+    switch (op * 2 + (size == 8)) {
+    case OP_ADD * 2: AM("fadds", f); break;
+    case OP_ADD * 2 + 1: AM("faddl", d); break;
+    case OP_MUL * 2: AM("fmuls", f); break;
+    case OP_MUL * 2 + 1: AM("fmull", d); break;
+    case OP_COM * 2: case OP_COMP * 2: AM("fcoms", f); break;
+    case OP_COM * 2 + 1: case OP_COMP * 2 + 1: AM("fcoml", d); break;
+    case OP_SUB * 2: AM("fsubs", f); break;
+    case OP_SUB * 2 + 1: AM("fsubl", d); break;
+    case OP_SUBR * 2: AM("fsubrs", f); break;
+    case OP_SUBR * 2 + 1: AM("fsubrl", d); break;
+    case OP_DIV * 2: AM("fdivs", f); break;
+    case OP_DIV * 2 + 1: AM("fdivl", d); break;
+    case OP_DIVR * 2: AM("fdivrs", f); break;
+    default: AM("fdivrl", d); break;
+    }
+    *swp = xh_leave(h);
+    return r;
+}
+
+static void arith_mem_float(struct emu_cpu *c, const struct emu_insn *i, uint64_t bits, unsigned size)
+{
+    unsigned op = i->reg & 7;
+    uint16_t sw;
+    long double r = host_arith_mem(c, op, st_get(c, 0), bits, size, &sw);
+    if (op == OP_COM || op == OP_COMP) {
+        c->x87.fsw = (c->x87.fsw & ~FSW_CC) | (sw & FSW_CC);
+        x87_flags(c, sw);
+        if (op == OP_COMP)
+            x87_pop(c);
+        return;
+    }
+    c->x87.fsw = (c->x87.fsw & ~FSW_C1) | (sw & FSW_C1);
+    x87_flags(c, sw);
+    st_set(c, 0, r);
 }
 
 /* Compares a with b; returns host RFLAGS (ZF PF CF) and merges the status. */
@@ -238,9 +304,9 @@ static uint64_t host_compare(struct emu_cpu *c, long double a, long double b, bo
     uint64_t fl;
     uint16_t h = xh_enter(c), sw;
     if (unordered_quiet)
-        __asm__ volatile("fucomi %%st(1), %%st\n\tpushfq\n\tpopq %0" : "=r"(fl) : "t"(a), "u"(b) : "cc");
+        __asm__ volatile("fucomi %%st(1), %%st\n\tpushfq\n\tpopq %0\n\tfnstsw %[sw]" : "=r"(fl), [sw] "=m"(xsw) : "t"(a), "u"(b) : "cc");
     else
-        __asm__ volatile("fcomi %%st(1), %%st\n\tpushfq\n\tpopq %0" : "=r"(fl) : "t"(a), "u"(b) : "cc");
+        __asm__ volatile("fcomi %%st(1), %%st\n\tpushfq\n\tpopq %0\n\tfnstsw %[sw]" : "=r"(fl), [sw] "=m"(xsw) : "t"(a), "u"(b) : "cc");
     sw = xh_leave(h);
     x87_flags(c, sw);
     return fl & (RFLAGS_ZF | RFLAGS_PF | RFLAGS_CF);
@@ -267,7 +333,7 @@ static long double load_f32(struct emu_cpu *c, uint32_t bits)
     uint16_t h;
     memcpy(&f, &bits, 4);
     h = xh_enter(c);
-    __asm__ volatile("flds %1" : "=t"(r) : "m"(f));
+    __asm__ volatile("flds %2\n\tfnstsw %[sw]" : "=t"(r), [sw] "=m"(xsw) : "m"(f));
     x87_flags(c, xh_leave(h));
     return r;
 }
@@ -279,7 +345,7 @@ static long double load_f64(struct emu_cpu *c, uint64_t bits)
     uint16_t h;
     memcpy(&f, &bits, 8);
     h = xh_enter(c);
-    __asm__ volatile("fldl %1" : "=t"(r) : "m"(f));
+    __asm__ volatile("fldl %2\n\tfnstsw %[sw]" : "=t"(r), [sw] "=m"(xsw) : "m"(f));
     x87_flags(c, xh_leave(h));
     return r;
 }
@@ -297,7 +363,7 @@ static uint32_t store_f32(struct emu_cpu *c, long double v, uint16_t *sw)
     float f;
     uint32_t bits;
     uint16_t h = xh_enter(c);
-    __asm__ volatile("fsts %0" : "=m"(f) : "t"(v));
+    __asm__ volatile("fsts %0\n\tfnstsw %[sw]" : "=m"(f), [sw] "=m"(xsw) : "t"(v));
     *sw = xh_leave(h);
     memcpy(&bits, &f, 4);
     return bits;
@@ -308,7 +374,7 @@ static uint64_t store_f64(struct emu_cpu *c, long double v, uint16_t *sw)
     double f;
     uint64_t bits;
     uint16_t h = xh_enter(c);
-    __asm__ volatile("fstl %0" : "=m"(f) : "t"(v));
+    __asm__ volatile("fstl %0\n\tfnstsw %[sw]" : "=m"(f), [sw] "=m"(xsw) : "t"(v));
     *sw = xh_leave(h);
     memcpy(&bits, &f, 8);
     return bits;
@@ -325,17 +391,17 @@ static uint64_t store_int(struct emu_cpu *c, long double v, unsigned size, bool 
     if (trunc) {
         long double t = v;
         switch (size) {
-        case 2: __asm__ volatile("fisttps %0" : "=m"(w) : "t"(t) : "st"); break;
-        case 4: __asm__ volatile("fisttpl %0" : "=m"(d) : "t"(t) : "st"); break;
-        default: __asm__ volatile("fisttpll %0" : "=m"(q) : "t"(t) : "st"); break;
+        case 2: __asm__ volatile("fisttps %0\n\tfnstsw %[sw]" : "=m"(w), [sw] "=m"(xsw) : "t"(t) : "st"); break;
+        case 4: __asm__ volatile("fisttpl %0\n\tfnstsw %[sw]" : "=m"(d), [sw] "=m"(xsw) : "t"(t) : "st"); break;
+        default: __asm__ volatile("fisttpll %0\n\tfnstsw %[sw]" : "=m"(q), [sw] "=m"(xsw) : "t"(t) : "st"); break;
         }
     } else {
         switch (size) {
-        case 2: __asm__ volatile("fists %0" : "=m"(w) : "t"(v)); break;
-        case 4: __asm__ volatile("fistl %0" : "=m"(d) : "t"(v)); break;
+        case 2: __asm__ volatile("fists %0\n\tfnstsw %[sw]" : "=m"(w), [sw] "=m"(xsw) : "t"(v)); break;
+        case 4: __asm__ volatile("fistl %0\n\tfnstsw %[sw]" : "=m"(d), [sw] "=m"(xsw) : "t"(v)); break;
         default: {
             long double t = v;
-            __asm__ volatile("fistpll %0" : "=m"(q) : "t"(t) : "st");
+            __asm__ volatile("fistpll %0\n\tfnstsw %[sw]" : "=m"(q), [sw] "=m"(xsw) : "t"(t) : "st");
             break;
         }
         }
@@ -386,6 +452,26 @@ static void compare_st0(struct emu_cpu *c, long double b, bool have_b, unsigned 
     }
     while (pops--)
         x87_pop(c);
+}
+
+/* Memory forms with st0 empty: the underflow comes before the operand
+ * is converted (no DE/IE from the operand). */
+static bool arith_mem_underflow(struct emu_cpu *c, const struct emu_insn *i)
+{
+    unsigned op = i->reg & 7;
+    if (!is_empty(c, 0))
+        return false;
+    stack_fault(c, false);
+    if (op == OP_COM || op == OP_COMP) {
+        if (c->x87.fcw & FSW_IE) {
+            c->x87.fsw |= FSW_C0 | FSW_C2 | FSW_C3;
+            if (op == OP_COMP)
+                x87_pop(c);
+        }
+    } else if (c->x87.fcw & FSW_IE) {
+        st_set(c, 0, indefinite());
+    }
+    return true;
 }
 
 /* D8 / DC / DA / DE memory forms: st0 = st0 op m */
@@ -450,13 +536,13 @@ static void fld_const(struct emu_cpu *c, unsigned which)
     long double r;
     uint16_t h = xh_enter(c);
     switch (which) {
-    case 0: __asm__ volatile("fld1" : "=t"(r)); break;
-    case 1: __asm__ volatile("fldl2t" : "=t"(r)); break;
-    case 2: __asm__ volatile("fldl2e" : "=t"(r)); break;
-    case 3: __asm__ volatile("fldpi" : "=t"(r)); break;
-    case 4: __asm__ volatile("fldlg2" : "=t"(r)); break;
-    case 5: __asm__ volatile("fldln2" : "=t"(r)); break;
-    default: __asm__ volatile("fldz" : "=t"(r)); break;
+    case 0: __asm__ volatile("fld1\n\tfnstsw %[sw]" : "=t"(r), [sw] "=m"(xsw)); break;
+    case 1: __asm__ volatile("fldl2t\n\tfnstsw %[sw]" : "=t"(r), [sw] "=m"(xsw)); break;
+    case 2: __asm__ volatile("fldl2e\n\tfnstsw %[sw]" : "=t"(r), [sw] "=m"(xsw)); break;
+    case 3: __asm__ volatile("fldpi\n\tfnstsw %[sw]" : "=t"(r), [sw] "=m"(xsw)); break;
+    case 4: __asm__ volatile("fldlg2\n\tfnstsw %[sw]" : "=t"(r), [sw] "=m"(xsw)); break;
+    case 5: __asm__ volatile("fldln2\n\tfnstsw %[sw]" : "=t"(r), [sw] "=m"(xsw)); break;
+    default: __asm__ volatile("fldz\n\tfnstsw %[sw]" : "=t"(r), [sw] "=m"(xsw)); break;
     }
     (void)xh_leave(h);
     push_checked(c, r);
@@ -470,21 +556,30 @@ static void unary(struct emu_cpu *c, unsigned which)
     long double a, r;
     uint16_t h, sw;
     if (!st_read(c, 0, &a)) {
+        /* the masked response computes on the indefinite: "in range" */
+        if (which == U_SIN || which == U_COS)
+            c->x87.fsw &= ~FSW_C2;
         if (c->x87.fcw & FSW_IE)
             st_set(c, 0, indefinite());
         return;
     }
     h = xh_enter(c);
     switch (which) {
-    case U_F2XM1: __asm__ volatile("f2xm1" : "=t"(r) : "0"(a)); break;
-    case U_SQRT: __asm__ volatile("fsqrt" : "=t"(r) : "0"(a)); break;
-    case U_RNDINT: __asm__ volatile("frndint" : "=t"(r) : "0"(a)); break;
-    case U_SIN: __asm__ volatile("fsin" : "=t"(r) : "0"(a)); break;
-    default: __asm__ volatile("fcos" : "=t"(r) : "0"(a)); break;
+    case U_F2XM1: __asm__ volatile("f2xm1\n\tfnstsw %[sw]" : "=t"(r), [sw] "=m"(xsw) : "0"(a)); break;
+    case U_SQRT: __asm__ volatile("fsqrt\n\tfnstsw %[sw]" : "=t"(r), [sw] "=m"(xsw) : "0"(a)); break;
+    case U_RNDINT: __asm__ volatile("frndint\n\tfnstsw %[sw]" : "=t"(r), [sw] "=m"(xsw) : "0"(a)); break;
+    case U_SIN: __asm__ volatile("fsin\n\tfnstsw %[sw]" : "=t"(r), [sw] "=m"(xsw) : "0"(a)); break;
+    default: __asm__ volatile("fcos\n\tfnstsw %[sw]" : "=t"(r), [sw] "=m"(xsw) : "0"(a)); break;
     }
     sw = xh_leave(h);
-    c->x87.fsw = (c->x87.fsw & ~(FSW_C1 | FSW_C2)) | (sw & (FSW_C1 | FSW_C2));
-    x87_flags(c, sw);
+    {
+        /* C2 reports an out-of-range operand of FSIN/FCOS (st0 unchanged) */
+        uint16_t cc = (which == U_SIN || which == U_COS) ? (FSW_C1 | FSW_C2) : FSW_C1;
+        c->x87.fsw = (c->x87.fsw & ~cc) | (sw & cc);
+        x87_flags(c, sw);
+        if (sw & cc & FSW_C2)
+            return;
+    }
     st_set(c, 0, r);
 }
 
@@ -499,6 +594,8 @@ static void binary01(struct emu_cpu *c, unsigned which)
     bool pops = which >= B_PATAN;
     if (is_empty(c, 0) || is_empty(c, 1)) {
         stack_fault(c, false);
+        if (which == B_PREM || which == B_PREM1)
+            c->x87.fsw &= ~FSW_C2;
         if (c->x87.fcw & FSW_IE)
             st_write_pop(c, pops ? 1 : 0, indefinite(), pops);
         return;
@@ -507,15 +604,17 @@ static void binary01(struct emu_cpu *c, unsigned which)
     b = st_get(c, 1);
     h = xh_enter(c);
     switch (which) {
-    case B_SCALE: __asm__ volatile("fscale" : "=t"(r) : "0"(a), "u"(b)); break;
-    case B_PREM: __asm__ volatile("fprem" : "=t"(r) : "0"(a), "u"(b)); break;
-    case B_PREM1: __asm__ volatile("fprem1" : "=t"(r) : "0"(a), "u"(b)); break;
-    case B_PATAN: __asm__ volatile("fpatan" : "=t"(r) : "0"(a), "u"(b) : "st(1)"); break;
-    case B_YL2X: __asm__ volatile("fyl2x" : "=t"(r) : "0"(a), "u"(b) : "st(1)"); break;
-    default: __asm__ volatile("fyl2xp1" : "=t"(r) : "0"(a), "u"(b) : "st(1)"); break;
+    case B_SCALE: __asm__ volatile("fscale\n\tfnstsw %[sw]" : "=t"(r), [sw] "=m"(xsw) : "0"(a), "u"(b)); break;
+    case B_PREM: __asm__ volatile("fprem\n\tfnstsw %[sw]" : "=t"(r), [sw] "=m"(xsw) : "0"(a), "u"(b)); break;
+    case B_PREM1: __asm__ volatile("fprem1\n\tfnstsw %[sw]" : "=t"(r), [sw] "=m"(xsw) : "0"(a), "u"(b)); break;
+    case B_PATAN: __asm__ volatile("fpatan\n\tfnstsw %[sw]" : "=t"(r), [sw] "=m"(xsw) : "0"(a), "u"(b) : "st(1)"); break;
+    case B_YL2X: __asm__ volatile("fyl2x\n\tfnstsw %[sw]" : "=t"(r), [sw] "=m"(xsw) : "0"(a), "u"(b) : "st(1)"); break;
+    default: __asm__ volatile("fyl2xp1\n\tfnstsw %[sw]" : "=t"(r), [sw] "=m"(xsw) : "0"(a), "u"(b) : "st(1)"); break;
     }
     sw = xh_leave(h);
-    if (which == B_PREM || which == B_PREM1)
+    if ((which == B_PREM || which == B_PREM1) && ((sw & FSW_IE) || isnan(a) || isnan(b)))
+        c->x87.fsw &= ~(FSW_C1 | FSW_C2);   /* NaN or invalid: no quotient bits */
+    else if (which == B_PREM || which == B_PREM1)
         c->x87.fsw = (c->x87.fsw & ~FSW_CC) | (sw & FSW_CC);
     else
         c->x87.fsw = (c->x87.fsw & ~FSW_C1) | (sw & FSW_C1);
@@ -531,14 +630,19 @@ static void pushing2(struct emu_cpu *c, unsigned which)
     long double a, r0, r1;
     uint16_t h, sw;
     if (!st_read(c, 0, &a)) {
+        if (which != P_XTRACT)
+            c->x87.fsw &= ~FSW_C2;
         if (c->x87.fcw & FSW_IE) {
             st_set(c, 0, indefinite());
-            x87_push(c, indefinite());
+            c->x87.top = (c->x87.top - 1) & 7;
+            st_set(c, 0, indefinite());
         }
         return;
     }
     if (!is_empty(c, 7)) {
         stack_fault(c, true);
+        if (which != P_XTRACT)
+            c->x87.fsw &= ~FSW_C2;
         if (c->x87.fcw & FSW_IE) {
             st_set(c, 0, indefinite());
             c->x87.top = (c->x87.top - 1) & 7;
@@ -548,12 +652,15 @@ static void pushing2(struct emu_cpu *c, unsigned which)
     }
     h = xh_enter(c);
     switch (which) {
-    case P_XTRACT: __asm__ volatile("fxtract" : "=t"(r0), "=u"(r1) : "0"(a)); break;
-    case P_TAN: __asm__ volatile("fptan" : "=t"(r0), "=u"(r1) : "0"(a)); break;
-    default: __asm__ volatile("fsincos" : "=t"(r0), "=u"(r1) : "0"(a)); break;
+    case P_XTRACT: __asm__ volatile("fxtract\n\tfnstsw %[sw]" : "=t"(r0), "=u"(r1), [sw] "=m"(xsw) : "0"(a)); break;
+    case P_TAN: __asm__ volatile("fptan\n\tfnstsw %[sw]" : "=t"(r0), "=u"(r1), [sw] "=m"(xsw) : "0"(a)); break;
+    default: __asm__ volatile("fsincos\n\tfnstsw %[sw]" : "=t"(r0), "=u"(r1), [sw] "=m"(xsw) : "0"(a)); break;
     }
     sw = xh_leave(h);
-    c->x87.fsw = (c->x87.fsw & ~(FSW_C1 | FSW_C2)) | (sw & (FSW_C1 | FSW_C2));
+    {
+        uint16_t cc = which == P_XTRACT ? FSW_C1 : (FSW_C1 | FSW_C2);
+        c->x87.fsw = (c->x87.fsw & ~cc) | (sw & cc);
+    }
     x87_flags(c, sw);
     if ((sw & FSW_C2) && which != P_XTRACT) {
         /* operand out of range: st0 unchanged, nothing pushed */
@@ -628,7 +735,7 @@ static void env_load(struct emu_cpu *c, const struct emu_insn *i, const uint8_t 
             v[k] = w;
         }
     }
-    c->x87.fcw = (uint16_t)v[0];
+    c->x87.fcw = emu_x87_fcw_norm((uint16_t)v[0]);
     emu_x87_set_fsw(c, (uint16_t)v[1]);
     for (unsigned k = 0; k < 8; k++)
         set_tag(c, k, ((v[2] >> (2 * k)) & 3) == TAG_EMPTY ? TAG_EMPTY : 0);
@@ -654,6 +761,10 @@ static void h_d9(struct emu_cpu *c, const struct emu_insn *i)
             x87_check(c, true);
             bits = (uint32_t)emu_read(c, ea, 4);
             note_insn(c, i, ea);
+            if (!is_empty(c, 7)) {
+                x87_push(c, 0);     /* overflow: no operand conversion */
+                return;
+            }
             push_checked(c, load_f32(c, bits));
             return;
         }
@@ -689,7 +800,7 @@ static void h_d9(struct emu_cpu *c, const struct emu_insn *i)
             uint16_t cw;
             x87_check(c, false);
             cw = (uint16_t)emu_read(c, ea, 2);
-            c->x87.fcw = cw | 0x40;
+            c->x87.fcw = emu_x87_fcw_norm(cw);
             if (c->x87.fsw & ~c->x87.fcw & 0x3f)
                 c->x87.fsw |= FSW_ES | FSW_B;
             else
@@ -718,7 +829,9 @@ static void h_d9(struct emu_cpu *c, const struct emu_insn *i)
         if (!st_read(c, i->rm & 7, &v)) {
             if (!(c->x87.fcw & FSW_IE))
                 return;
-            v = indefinite();
+            c->x87.top = (c->x87.top - 1) & 7;
+            st_set(c, 0, indefinite());
+            return;
         }
         push_checked(c, v);
         return;
@@ -812,7 +925,9 @@ static void h_d8(struct emu_cpu *c, const struct emu_insn *i)
         uint64_t ea = mem_ea(c, i);
         uint32_t bits = (uint32_t)emu_read(c, ea, 4);
         note_insn(c, i, ea);
-        arith_mem(c, i, load_f32(c, bits));
+        if (arith_mem_underflow(c, i))
+            return;
+        arith_mem_float(c, i, bits, 4);
         return;
     }
     note_insn(c, i, 0);
@@ -826,7 +941,9 @@ static void h_dc(struct emu_cpu *c, const struct emu_insn *i)
         uint64_t ea = mem_ea(c, i);
         uint64_t bits = emu_read(c, ea, 8);
         note_insn(c, i, ea);
-        arith_mem(c, i, load_f64(c, bits));
+        if (arith_mem_underflow(c, i))
+            return;
+        arith_mem_float(c, i, bits, 8);
         return;
     }
     note_insn(c, i, 0);
@@ -861,6 +978,8 @@ static void h_da(struct emu_cpu *c, const struct emu_insn *i)
         uint64_t ea = mem_ea(c, i);
         int32_t v = (int32_t)emu_read(c, ea, 4);
         note_insn(c, i, ea);
+        if (arith_mem_underflow(c, i))
+            return;
         arith_mem(c, i, (long double)v);
         return;
     }
@@ -885,6 +1004,8 @@ static void h_de(struct emu_cpu *c, const struct emu_insn *i)
         uint64_t ea = mem_ea(c, i);
         int16_t v = (int16_t)emu_read(c, ea, 2);
         note_insn(c, i, ea);
+        if (arith_mem_underflow(c, i))
+            return;
         arith_mem(c, i, (long double)v);
         return;
     }
@@ -944,7 +1065,6 @@ static void fucomi(struct emu_cpu *c, const struct emu_insn *i, bool quiet, bool
         a = st_get(c, 0);
         b = st_get(c, i->rm & 7);
         fl = host_compare(c, a, b, quiet);
-        c->x87.fsw &= ~FSW_C1;
     }
     emu_set_rflags(c, (emu_get_rflags(c) & ~mask) | fl);
     if (pop)
@@ -984,6 +1104,7 @@ static void h_db(struct emu_cpu *c, const struct emu_insn *i)
             }
             emu_write_buf(c, ea, &v, 10);
             note_insn(c, i, ea);
+            c->x87.fsw &= ~FSW_C1;
             x87_pop(c);
             return;
         }
@@ -1028,6 +1149,10 @@ static void h_dd(struct emu_cpu *c, const struct emu_insn *i)
             x87_check(c, true);
             bits = emu_read(c, ea, 8);
             note_insn(c, i, ea);
+            if (!is_empty(c, 7)) {
+                x87_push(c, 0);     /* overflow: no operand conversion */
+                return;
+            }
             push_checked(c, load_f64(c, bits));
             return;
         }
@@ -1096,6 +1221,7 @@ static void h_dd(struct emu_cpu *c, const struct emu_insn *i)
     switch (op) {
     case 0:                                        /* ffree */
         set_tag(c, phys(c, i->rm & 7), TAG_EMPTY);
+        c->x87.fsw &= ~FSW_C1;
         return;
     case 1: {                                      /* fxch4 alias */
         struct emu_insn j = *i;
@@ -1111,6 +1237,7 @@ static void h_dd(struct emu_cpu *c, const struct emu_insn *i)
             v = indefinite();
         }
         st_set(c, i->rm & 7, v);
+        c->x87.fsw &= ~FSW_C1;
         if (op == 3)
             x87_pop(c);
         return;
@@ -1150,7 +1277,7 @@ static void h_df(struct emu_cpu *c, const struct emu_insn *i)
             emu_read_buf(c, ea, raw, 10);
             note_insn(c, i, ea);
             h = xh_enter(c);
-            __asm__ volatile("fbld %1" : "=t"(r) : "m"(*(const uint8_t(*)[10])raw));
+            __asm__ volatile("fbld %2\n\tfnstsw %[sw]" : "=t"(r), [sw] "=m"(xsw) : "m"(*(const uint8_t(*)[10])raw));
             x87_flags(c, xh_leave(h));
             push_checked(c, r);
             return;
@@ -1171,12 +1298,13 @@ static void h_df(struct emu_cpu *c, const struct emu_insn *i)
                 v = indefinite();
             }
             h = xh_enter(c);
-            __asm__ volatile("fbstp %0" : "=m"(*(uint8_t(*)[10])raw) : "t"(v) : "st");
+            __asm__ volatile("fbstp %0\n\tfnstsw %[sw]" : "=m"(*(uint8_t(*)[10])raw), [sw] "=m"(xsw) : "t"(v) : "st");
             sw = xh_leave(h);
             if (sw & ~c->x87.fcw & FSW_IE) {
                 x87_flags(c, sw);
                 return;
             }
+            c->x87.fsw = (c->x87.fsw & ~FSW_C1) | (sw & FSW_C1);
             x87_flags(c, sw);
             emu_write_buf(c, ea, raw, 10);
             note_insn(c, i, ea);
@@ -1199,6 +1327,7 @@ static void h_df(struct emu_cpu *c, const struct emu_insn *i)
     switch (op) {
     case 0:                                        /* ffreep */
         set_tag(c, phys(c, i->rm & 7), TAG_EMPTY);
+        c->x87.fsw &= ~FSW_C1;
         x87_pop(c);
         return;
     case 5: case 6:                                /* fucomip, fcomip */
