@@ -22,6 +22,7 @@
 #include "engine/emu/cpu.h"
 #include "engine/emu/sse.h"
 
+#ifndef EMU_SIMD_REAL
 /* ---- stand-ins for the rest of emu ---- */
 
 #define RAM_SIZE 0x1000
@@ -178,6 +179,8 @@ static int mini_decode(const uint8_t *b, unsigned len, struct emu_insn *i)
     return p == len ? 0 : -1;
 }
 
+#endif /* !EMU_SIMD_REAL */
+
 /* ---- the state both sides start from and end in ---- */
 
 struct simd_state {
@@ -284,6 +287,66 @@ static int host_run(struct simd_state *s, const uint8_t *insn, unsigned len)
 
 /* ---- the emu side ---- */
 
+#ifdef EMU_SIMD_REAL
+#include "engine/emu/emu.h"
+
+/* The whole CPU: decoder, block cache, executor, MMU.  Code at CODE_OFF
+ * runs FXRSTOR64 [rbx]; the instruction; FXSAVE64 [rbx]. */
+#define REAL_RAM_SIZE 0x10000
+#define EMU_MEM_OFF 0x100
+#define EMU_FX_OFF  0x200
+#define CODE_OFF    0x2000
+static uint8_t *real_ram;
+
+static int emu_side(struct emu_cpu *c, struct simd_state *s, const uint8_t *insn, unsigned len)
+{
+    static const uint8_t rstor[] = { 0x48, 0x0f, 0xae, 0x0b }, sv[] = { 0x48, 0x0f, 0xae, 0x03 };
+    static bool ready;
+    uint8_t *code;
+    if (!real_ram) {
+        real_ram = aligned_alloc(4096, REAL_RAM_SIZE);
+        if (!real_ram)
+            exit(1);
+        memset(real_ram, 0, REAL_RAM_SIZE);
+    }
+    if (!ready) {
+        emu_cpu_init_flat(c, real_ram, REAL_RAM_SIZE, 0);
+        c->exc_to_caller = true;
+        ready = true;
+    }
+    code = real_ram + CODE_OFF;
+    memcpy(code, rstor, 4);
+    memcpy(code + 4, insn, len);
+    memcpy(code + 4 + len, sv, 4);
+    code[8 + len] = 0xf4;
+    memcpy(real_ram + EMU_FX_OFF, s->fx, 512);
+    memcpy(real_ram + EMU_MEM_OFF, s->mem, sizeof(s->mem));
+    memcpy(c->gpr, s->gpr, sizeof(c->gpr));
+    c->gpr[R_RSI] = EMU_MEM_OFF;
+    c->gpr[R_RBX] = EMU_FX_OFF;
+    emu_set_rflags(c, s->rflags);
+    c->rip = CODE_OFF;
+    c->exc.vector = -1;
+    emu_execute(c, 3);
+    if (c->exc.vector >= 0) {
+        int v = c->exc.vector;
+        if (c->rip != CODE_OFF + 4)
+            printf("  fault at rip %#llx\n", (unsigned long long)c->rip);
+        c->exc.vector = -1;
+        return v;
+    }
+    if (c->rip != CODE_OFF + 8 + len) {
+        printf("  emu ended at rip %#llx, expected %#x\n", (unsigned long long)c->rip, CODE_OFF + 8 + len);
+        return -3;
+    }
+    memcpy(s->fx, real_ram + EMU_FX_OFF, 512);
+    memcpy(s->gpr, c->gpr, sizeof(c->gpr));
+    s->rflags = emu_get_rflags(c);
+    memcpy(s->mem, real_ram + EMU_MEM_OFF, sizeof(s->mem));
+    return -1;
+}
+#else
+
 #define EMU_MEM_OFF 0x100
 #define EMU_FX_OFF  0x200
 
@@ -344,6 +407,8 @@ static int emu_side(struct emu_cpu *c, struct simd_state *s, const uint8_t *insn
     memcpy(s->mem, test_ram + EMU_MEM_OFF, sizeof(s->mem));
     return r;
 }
+
+#endif /* EMU_SIMD_REAL */
 
 /* ---- random states with edge values ---- */
 

@@ -6,59 +6,7 @@
 #include <math.h>
 
 #include "emu_simd_diff.h"
-
-static unsigned cases = 40;
-
-static int run_encoding(const uint8_t *b, unsigned len, unsigned *runs)
-{
-    int fails = 0;
-    for (unsigned r = 0; r < cases && fails < 2; r++) {
-        fails += diff_one(b, len);
-        (*runs)++;
-    }
-    return fails;
-}
-
-/* Undocumented aliases (FSTP1, FXCH4, FCOM2, ...) behave differently
- * between vendors; emu implements Intel's and they are not compared. */
-static bool is_alias(unsigned op, unsigned m)
-{
-    return (op == 0xd9 && m >= 0xd8 && m <= 0xdf) || (op == 0xdd && m >= 0xc8 && m <= 0xcf) ||
-           (op == 0xdf && m >= 0xc8 && m <= 0xdf) || (op == 0xdc && m >= 0xd0 && m <= 0xdf) ||
-           (op == 0xde && m >= 0xd0 && m <= 0xd7);
-}
-
-static void x87_register_forms_match_host(void)
-{
-    unsigned runs = 0;
-    int bad = 0;
-    for (unsigned op = 0xd8; op <= 0xdf; op++)
-        for (unsigned m = 0xc0; m <= 0xff; m++) {
-            uint8_t b[2] = { (uint8_t)op, (uint8_t)m };
-            if (is_alias(op, m))
-                continue;
-            bad += run_encoding(b, 2, &runs);
-        }
-    printf("  register forms: %u runs, %d mismatches\n", runs, bad);
-    CHECK_EQ(bad, 0);
-}
-
-static void x87_memory_forms_match_host(void)
-{
-    unsigned runs = 0;
-    int bad = 0;
-    for (unsigned op = 0xd8; op <= 0xdf; op++)
-        for (unsigned r = 0; r < 8; r++) {
-            uint8_t b[2] = { (uint8_t)op, (uint8_t)(0x06 | r << 3) };
-            memset(mem_ignore, 0, sizeof(mem_ignore));
-            if ((op == 0xd9 && r == 6) || (op == 0xdd && r == 6))
-                memset(mem_ignore + 12, 1, 16);   /* FIP, FCS/FOP, FDP, FDS */
-            bad += run_encoding(b, 2, &runs);
-        }
-    memset(mem_ignore, 0, sizeof(mem_ignore));
-    printf("  memory forms: %u runs, %d mismatches\n", runs, bad);
-    CHECK_EQ(bad, 0);
-}
+#include "emu_simd_specs.h"
 
 /* A short program the way compiled code uses the FPU: x*y+z to memory,
  * then FNSTSW AX / SAHF style compare. */
@@ -112,7 +60,7 @@ int main(void)
     emu_sse_register();
     emu_x87_register();
     if (getenv("EMU_X87_CASES"))
-        cases = (unsigned)atoi(getenv("EMU_X87_CASES"));
+        x87_cases = (unsigned)atoi(getenv("EMU_X87_CASES"));
     RUN_TEST(x87_register_forms_match_host);
     RUN_TEST(x87_memory_forms_match_host);
     RUN_TEST(x87_sequence);
