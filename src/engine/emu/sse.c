@@ -53,7 +53,7 @@ static void fxsave(struct emu_cpu *c, const struct emu_insn *i)
         memcpy(img + 32 + 16 * k, &c->x87.st[(c->x87.top + k) & 7], 10);
     for (unsigned k = 0; k < nxmm; k++)
         memcpy(img + 160 + 16 * k, &c->xmm[k], 16);
-    emu_write_buf(c, la, img, 160 + 16 * nxmm);
+    sse_write_buf(c, la, img, 160 + 16 * nxmm);
 }
 
 static void fxrstor(struct emu_cpu *c, const struct emu_insn *i)
@@ -67,7 +67,7 @@ static void fxrstor(struct emu_cpu *c, const struct emu_insn *i)
 
     sse_check(c);
     la = sse_ea_aligned(c, i, 16);
-    emu_read_buf(c, la, img, 160 + 16 * nxmm);
+    sse_read_buf(c, la, img, 160 + 16 * nxmm);
     memcpy(&mx, img + 24, 4);
     if (mx & ~MXCSR_VALID)
         emu_raise(c, EXC_GP, 0);
@@ -102,7 +102,7 @@ static void ldmxcsr(struct emu_cpu *c, const struct emu_insn *i)
 {
     uint32_t v;
     sse_check(c);
-    v = (uint32_t)emu_read(c, emu_ea(c, i), 4);
+    v = (uint32_t)lin_read(c, emu_ea(c, i), 4);
     if (v & ~MXCSR_VALID)
         emu_raise(c, EXC_GP, 0);
     c->mxcsr = v;
@@ -111,7 +111,7 @@ static void ldmxcsr(struct emu_cpu *c, const struct emu_insn *i)
 static void stmxcsr(struct emu_cpu *c, const struct emu_insn *i)
 {
     sse_check(c);
-    emu_write(c, emu_ea(c, i), 4, c->mxcsr);
+    lin_write(c, emu_ea(c, i), 4, c->mxcsr);
 }
 
 /* F3 0F AE /0../3 (mod 3): RDFSBASE, RDGSBASE, WRFSBASE, WRGSBASE */
@@ -171,7 +171,7 @@ static void h_movnti(struct emu_cpu *c, const struct emu_insn *i)
     unsigned size = (i->rex & 8) ? 8 : 4;
     if (i->mod == 3 || sse_mp(i) != MP_NONE)
         emu_sse_ud(c, i);
-    emu_write(c, emu_ea(c, i), size, c->gpr[i->reg] & emu_size_mask(size));
+    lin_write(c, emu_ea(c, i), size, c->gpr[i->reg] & emu_size_mask(size));
 }
 
 void emu_sse_register(void)

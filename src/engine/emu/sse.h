@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "engine/emu/cpu.h"
+#include "engine/emu/ops.h"
 
 /* The mandatory prefix that selects an SSE form: F2/F3 win over 66, and
  * between F2 and F3 the decoder keeps only the one that came last. */
@@ -56,6 +57,28 @@ static inline void mmx_check(struct emu_cpu *c)
         emu_raise(c, EXC_NM, EMU_NO_ERRCODE);
 }
 
+/* Whole-operand memory access with the TLB fast path of ops.h (a hit on
+ * vpn_write also means the page holds no cached code). */
+static inline void sse_read_buf(struct emu_cpu *c, uint64_t la, void *out, unsigned len)
+{
+    struct emu_tlb_entry *e = tlb_entry(c, la);
+    if (likely(e->vpn_read == ((la & ~0xfffULL) | EMU_TLB_VALID) && (la & 0xfff) <= 4096 - len)) {
+        memcpy(out, (const void *)(uintptr_t)(la + e->addend), len);
+        return;
+    }
+    emu_read_buf(c, la, out, len);
+}
+
+static inline void sse_write_buf(struct emu_cpu *c, uint64_t la, const void *in, unsigned len)
+{
+    struct emu_tlb_entry *e = tlb_entry(c, la);
+    if (likely(e->vpn_write == ((la & ~0xfffULL) | EMU_TLB_VALID) && (la & 0xfff) <= 4096 - len)) {
+        memcpy((void *)(uintptr_t)(la + e->addend), in, len);
+        return;
+    }
+    emu_write_buf(c, la, in, len);
+}
+
 /* Memory operand address; 16-byte operands of legacy SSE must be aligned. */
 static inline uint64_t sse_ea_aligned(struct emu_cpu *c, const struct emu_insn *i, unsigned align)
 {
@@ -71,7 +94,7 @@ static inline void sse_src128(struct emu_cpu *c, const struct emu_insn *i, emu_x
     if (i->mod == 3)
         *out = c->xmm[i->rm];
     else
-        emu_read_buf(c, sse_ea_aligned(c, i, aligned ? 16 : 0), out, 16);
+        sse_read_buf(c, sse_ea_aligned(c, i, aligned ? 16 : 0), out, 16);
 }
 
 /* xmm/m64 and xmm/m32 sources: the low part of a register, or memory. */
@@ -79,14 +102,14 @@ static inline uint64_t sse_src64(struct emu_cpu *c, const struct emu_insn *i)
 {
     if (i->mod == 3)
         return c->xmm[i->rm].q[0];
-    return emu_read(c, emu_ea(c, i), 8);
+    return lin_read(c, emu_ea(c, i), 8);
 }
 
 static inline uint32_t sse_src32(struct emu_cpu *c, const struct emu_insn *i)
 {
     if (i->mod == 3)
         return c->xmm[i->rm].d[0];
-    return (uint32_t)emu_read(c, emu_ea(c, i), 4);
+    return (uint32_t)lin_read(c, emu_ea(c, i), 4);
 }
 
 static inline void sse_dst128(struct emu_cpu *c, const struct emu_insn *i, const emu_xmm *v, bool aligned)
@@ -94,7 +117,7 @@ static inline void sse_dst128(struct emu_cpu *c, const struct emu_insn *i, const
     if (i->mod == 3)
         c->xmm[i->rm] = *v;
     else
-        emu_write_buf(c, sse_ea_aligned(c, i, aligned ? 16 : 0), v, 16);
+        sse_write_buf(c, sse_ea_aligned(c, i, aligned ? 16 : 0), v, 16);
 }
 
 /* General-purpose register or memory operand of the given size (1..8). */
@@ -102,7 +125,7 @@ static inline uint64_t sse_gpr_src(struct emu_cpu *c, const struct emu_insn *i, 
 {
     if (i->mod == 3)
         return c->gpr[i->rm] & emu_size_mask(size);
-    return emu_read(c, emu_ea(c, i), size);
+    return lin_read(c, emu_ea(c, i), size);
 }
 
 /* 32-bit writes to a GPR zero the upper half, as in 64-bit mode. */
@@ -140,7 +163,7 @@ static inline uint64_t mmx_src64(struct emu_cpu *c, const struct emu_insn *i)
 {
     if (i->mod == 3)
         return mmx_get(c, i->rm);
-    return emu_read(c, emu_ea(c, i), 8);
+    return lin_read(c, emu_ea(c, i), 8);
 }
 
 /* ---- the host-SSE bridge --------------------------------------------------

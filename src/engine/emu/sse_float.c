@@ -44,7 +44,7 @@ static void fp_exec(struct emu_cpu *c, const struct emu_insn *i, const struct fp
         sse_src128(c, i, &s, true);
     } else {
         memset(&s, 0, sizeof(s));
-        emu_read_buf(c, emu_ea(c, i), &s, form->src);
+        sse_read_buf(c, emu_ea(c, i), &s, form->src);
     }
     host = sse_host_enter(c);
     r = form->fn(sse_v(&c->xmm[i->reg]), sse_v(&s));
@@ -102,7 +102,7 @@ static void fp_exec_imm(struct emu_cpu *c, const struct emu_insn *i, host_imm_fn
         sse_src128(c, i, &s, true);
     } else {
         memset(&s, 0, sizeof(s));
-        emu_read_buf(c, emu_ea(c, i), &s, src);
+        sse_read_buf(c, emu_ea(c, i), &s, src);
     }
     host = sse_host_enter(c);
     r = fn(sse_v(&c->xmm[i->reg]), sse_v(&s), (uint8_t)i->imm);

@@ -457,7 +457,7 @@ static void pmov_ext(struct emu_cpu *c, const struct emu_insn *i, unsigned from,
     if (i->mod == 3)
         s = c->xmm[i->rm];
     else
-        emu_read_buf(c, emu_ea(c, i), &s, bytes);
+        sse_read_buf(c, emu_ea(c, i), &s, bytes);
     for (unsigned k = 0; k < cnt; k++) {
         uint64_t v = 0;
         memcpy(&v, s.b + k * from, from);

@@ -30,7 +30,7 @@ static void h_mov_load(struct emu_cpu *c, const struct emu_insn *i)
         if (i->mod == 3) {
             c->xmm[i->reg].d[0] = c->xmm[i->rm].d[0];
         } else {
-            uint32_t x = (uint32_t)emu_read(c, emu_ea(c, i), 4);
+            uint32_t x = (uint32_t)lin_read(c, emu_ea(c, i), 4);
             memset(&c->xmm[i->reg], 0, 16);
             c->xmm[i->reg].d[0] = x;
         }
@@ -38,7 +38,7 @@ static void h_mov_load(struct emu_cpu *c, const struct emu_insn *i)
         if (i->mod == 3) {
             c->xmm[i->reg].q[0] = c->xmm[i->rm].q[0];
         } else {
-            uint64_t x = emu_read(c, emu_ea(c, i), 8);
+            uint64_t x = lin_read(c, emu_ea(c, i), 8);
             c->xmm[i->reg].q[0] = x;
             c->xmm[i->reg].q[1] = 0;
         }
@@ -57,12 +57,12 @@ static void h_mov_store(struct emu_cpu *c, const struct emu_insn *i)
         if (i->mod == 3)
             c->xmm[i->rm].d[0] = c->xmm[i->reg].d[0];
         else
-            emu_write(c, emu_ea(c, i), 4, c->xmm[i->reg].d[0]);
+            lin_write(c, emu_ea(c, i), 4, c->xmm[i->reg].d[0]);
     } else {
         if (i->mod == 3)
             c->xmm[i->rm].q[0] = c->xmm[i->reg].q[0];
         else
-            emu_write(c, emu_ea(c, i), 8, c->xmm[i->reg].q[0]);
+            lin_write(c, emu_ea(c, i), 8, c->xmm[i->reg].q[0]);
     }
 }
 
@@ -84,7 +84,7 @@ static void h_mov_lo_hi(struct emu_cpu *c, const struct emu_insn *i, bool high)
             else
                 d->q[0] = c->xmm[i->rm].q[1];
         } else {
-            uint64_t v = emu_read(c, emu_ea(c, i), 8);
+            uint64_t v = lin_read(c, emu_ea(c, i), 8);
             d->q[high] = v;
         }
         return;
@@ -113,7 +113,7 @@ static void h_store_half(struct emu_cpu *c, const struct emu_insn *i, unsigned h
         emu_sse_ud(c, i);
     need_mem(c, i);
     sse_check(c);
-    emu_write(c, emu_ea(c, i), 8, c->xmm[i->reg].q[half]);
+    lin_write(c, emu_ea(c, i), 8, c->xmm[i->reg].q[half]);
 }
 
 static void h_0f13(struct emu_cpu *c, const struct emu_insn *i) { h_store_half(c, i, 0); }
@@ -270,7 +270,7 @@ static void h_movd_out(struct emu_cpu *c, const struct emu_insn *i)
             mmx_enter(c);
         sse_set_gpr(c, i->rm, size, v);
     } else {
-        emu_write(c, emu_ea(c, i), size, v);
+        lin_write(c, emu_ea(c, i), size, v);
         if (mp == MP_NONE)
             mmx_enter(c);
     }
@@ -309,7 +309,7 @@ static void h_movdq_store(struct emu_cpu *c, const struct emu_insn *i)
             mmx_enter(c);
             mmx_set(c, i->rm, x);
         } else {
-            emu_write(c, emu_ea(c, i), 8, x);
+            lin_write(c, emu_ea(c, i), 8, x);
             mmx_enter(c);
         }
         return;
@@ -331,7 +331,7 @@ static void h_0fd6(struct emu_cpu *c, const struct emu_insn *i)
             c->xmm[i->rm].q[0] = c->xmm[i->reg].q[0];
             c->xmm[i->rm].q[1] = 0;
         } else {
-            emu_write(c, emu_ea(c, i), 8, c->xmm[i->reg].q[0]);
+            lin_write(c, emu_ea(c, i), 8, c->xmm[i->reg].q[0]);
         }
         return;
     case MP_F3:                  /* movq2dq xmm, mm */
@@ -380,7 +380,7 @@ static void h_movnt_dq(struct emu_cpu *c, const struct emu_insn *i)
     need_mem(c, i);
     if (sse_mp(i) == MP_NONE) {
         mmx_check(c);
-        emu_write(c, emu_ea(c, i), 8, mmx_get(c, i->reg));
+        lin_write(c, emu_ea(c, i), 8, mmx_get(c, i->reg));
         mmx_enter(c);
     } else if (sse_mp(i) == MP_66) {
         emu_xmm v = c->xmm[i->reg];
@@ -437,7 +437,7 @@ static void h_maskmov(struct emu_cpu *c, const struct emu_insn *i)
     }
     for (unsigned k = 0; k < n; k++)
         if (m.b[k] & 0x80)
-            emu_write(c, emu_linear(c, seg, (off + k) & emu_size_mask(i->adsize), 1, true), 1, d.b[k]);
+            lin_write(c, emu_linear(c, seg, (off + k) & emu_size_mask(i->adsize), 1, true), 1, d.b[k]);
 }
 
 /* 0F C4: pinsrw mm|xmm, r32/m16, imm8 */
@@ -495,7 +495,7 @@ static void extract(struct emu_cpu *c, const struct emu_insn *i, unsigned size, 
     if (i->mod == 3)
         c->gpr[i->rm] = size == 8 ? v : (uint32_t)v;
     else
-        emu_write(c, emu_ea(c, i), size, v);
+        lin_write(c, emu_ea(c, i), size, v);
 }
 
 static void need_66(struct emu_cpu *c, const struct emu_insn *i)
@@ -563,7 +563,7 @@ static void h_insertps(struct emu_cpu *c, const struct emu_insn *i)
     if (i->mod == 3)
         v = c->xmm[i->rm].d[(imm >> 6) & 3];
     else
-        v = (uint32_t)emu_read(c, emu_ea(c, i), 4);
+        v = (uint32_t)lin_read(c, emu_ea(c, i), 4);
     d->d[(imm >> 4) & 3] = v;
     for (unsigned k = 0; k < 4; k++)
         if (imm & (1u << k))

@@ -759,7 +759,7 @@ static void h_d9(struct emu_cpu *c, const struct emu_insn *i)
         case 0: {                                  /* fld m32 */
             uint32_t bits;
             x87_check(c, true);
-            bits = (uint32_t)emu_read(c, ea, 4);
+            bits = (uint32_t)lin_read(c, ea, 4);
             note_insn(c, i, ea);
             if (!is_empty(c, 7)) {
                 x87_push(c, 0);     /* overflow: no operand conversion */
@@ -785,7 +785,7 @@ static void h_d9(struct emu_cpu *c, const struct emu_insn *i)
                 c->x87.fsw = (c->x87.fsw & ~FSW_C1) | (sw & FSW_C1);
                 x87_flags(c, sw);
             }
-            emu_write(c, ea, 4, bits);
+            lin_write(c, ea, 4, bits);
             note_insn(c, i, ea);
             if (op == 3)
                 x87_pop(c);
@@ -793,13 +793,13 @@ static void h_d9(struct emu_cpu *c, const struct emu_insn *i)
         }
         case 4:                                    /* fldenv */
             x87_check(c, false);
-            emu_read_buf(c, ea, img, env_size(i));
+            sse_read_buf(c, ea, img, env_size(i));
             env_load(c, i, img);
             return;
         case 5: {                                  /* fldcw */
             uint16_t cw;
             x87_check(c, false);
-            cw = (uint16_t)emu_read(c, ea, 2);
+            cw = (uint16_t)lin_read(c, ea, 2);
             c->x87.fcw = emu_x87_fcw_norm(cw);
             if (c->x87.fsw & ~c->x87.fcw & 0x3f)
                 c->x87.fsw |= FSW_ES | FSW_B;
@@ -810,12 +810,12 @@ static void h_d9(struct emu_cpu *c, const struct emu_insn *i)
         case 6:                                    /* fnstenv */
             x87_check(c, false);
             env_store(c, i, img);
-            emu_write_buf(c, ea, img, env_size(i));
+            sse_write_buf(c, ea, img, env_size(i));
             c->x87.fcw |= 0x3f;
             return;
         case 7:                                    /* fnstcw */
             x87_check(c, false);
-            emu_write(c, ea, 2, c->x87.fcw);
+            lin_write(c, ea, 2, c->x87.fcw);
             return;
         default:
             emu_sse_ud(c, i);
@@ -923,7 +923,7 @@ static void h_d8(struct emu_cpu *c, const struct emu_insn *i)
     x87_check(c, true);
     if (i->mod != 3) {
         uint64_t ea = mem_ea(c, i);
-        uint32_t bits = (uint32_t)emu_read(c, ea, 4);
+        uint32_t bits = (uint32_t)lin_read(c, ea, 4);
         note_insn(c, i, ea);
         if (arith_mem_underflow(c, i))
             return;
@@ -939,7 +939,7 @@ static void h_dc(struct emu_cpu *c, const struct emu_insn *i)
     x87_check(c, true);
     if (i->mod != 3) {
         uint64_t ea = mem_ea(c, i);
-        uint64_t bits = emu_read(c, ea, 8);
+        uint64_t bits = lin_read(c, ea, 8);
         note_insn(c, i, ea);
         if (arith_mem_underflow(c, i))
             return;
@@ -976,7 +976,7 @@ static void h_da(struct emu_cpu *c, const struct emu_insn *i)
     x87_check(c, true);
     if (i->mod != 3) {
         uint64_t ea = mem_ea(c, i);
-        int32_t v = (int32_t)emu_read(c, ea, 4);
+        int32_t v = (int32_t)lin_read(c, ea, 4);
         note_insn(c, i, ea);
         if (arith_mem_underflow(c, i))
             return;
@@ -1002,7 +1002,7 @@ static void h_de(struct emu_cpu *c, const struct emu_insn *i)
     x87_check(c, true);
     if (i->mod != 3) {
         uint64_t ea = mem_ea(c, i);
-        int16_t v = (int16_t)emu_read(c, ea, 2);
+        int16_t v = (int16_t)lin_read(c, ea, 2);
         note_insn(c, i, ea);
         if (arith_mem_underflow(c, i))
             return;
@@ -1046,7 +1046,7 @@ static void fist_common(struct emu_cpu *c, const struct emu_insn *i, uint64_t ea
         c->x87.fsw = (c->x87.fsw & ~FSW_C1) | (sw & FSW_C1);
         x87_flags(c, sw);
     }
-    emu_write(c, ea, size, r);
+    lin_write(c, ea, size, r);
     if (pop)
         x87_pop(c);
 }
@@ -1079,7 +1079,7 @@ static void h_db(struct emu_cpu *c, const struct emu_insn *i)
         x87_check(c, true);
         switch (op) {
         case 0: {                                  /* fild m32 */
-            int32_t v = (int32_t)emu_read(c, ea, 4);
+            int32_t v = (int32_t)lin_read(c, ea, 4);
             note_insn(c, i, ea);
             push_checked(c, (long double)v);
             return;
@@ -1090,7 +1090,7 @@ static void h_db(struct emu_cpu *c, const struct emu_insn *i)
             return;
         case 5: {                                  /* fld m80 */
             uint8_t raw[10];
-            emu_read_buf(c, ea, raw, 10);
+            sse_read_buf(c, ea, raw, 10);
             note_insn(c, i, ea);
             push_checked(c, load_m80(raw));
             return;
@@ -1102,7 +1102,7 @@ static void h_db(struct emu_cpu *c, const struct emu_insn *i)
                     return;
                 v = indefinite();
             }
-            emu_write_buf(c, ea, &v, 10);
+            sse_write_buf(c, ea, &v, 10);
             note_insn(c, i, ea);
             c->x87.fsw &= ~FSW_C1;
             x87_pop(c);
@@ -1147,7 +1147,7 @@ static void h_dd(struct emu_cpu *c, const struct emu_insn *i)
         case 0: {                                  /* fld m64 */
             uint64_t bits;
             x87_check(c, true);
-            bits = emu_read(c, ea, 8);
+            bits = lin_read(c, ea, 8);
             note_insn(c, i, ea);
             if (!is_empty(c, 7)) {
                 x87_push(c, 0);     /* overflow: no operand conversion */
@@ -1179,7 +1179,7 @@ static void h_dd(struct emu_cpu *c, const struct emu_insn *i)
                 c->x87.fsw = (c->x87.fsw & ~FSW_C1) | (sw & FSW_C1);
                 x87_flags(c, sw);
             }
-            emu_write(c, ea, 8, bits);
+            lin_write(c, ea, 8, bits);
             note_insn(c, i, ea);
             if (op == 3)
                 x87_pop(c);
@@ -1189,7 +1189,7 @@ static void h_dd(struct emu_cpu *c, const struct emu_insn *i)
             uint8_t img[28 + 80];
             unsigned es = env_size(i);
             x87_check(c, false);
-            emu_read_buf(c, ea, img, es + 80);
+            sse_read_buf(c, ea, img, es + 80);
             env_load(c, i, img);
             for (unsigned k = 0; k < 8; k++) {
                 long double v = load_m80(img + es + 10 * k);
@@ -1204,13 +1204,13 @@ static void h_dd(struct emu_cpu *c, const struct emu_insn *i)
             env_store(c, i, img);
             for (unsigned k = 0; k < 8; k++)
                 memcpy(img + es + 10 * k, &c->x87.st[phys(c, k)], 10);
-            emu_write_buf(c, ea, img, es + 80);
+            sse_write_buf(c, ea, img, es + 80);
             emu_x87_init(c);
             return;
         }
         case 7:                                    /* fnstsw m16 */
             x87_check(c, false);
-            emu_write(c, ea, 2, emu_x87_fsw(c));
+            lin_write(c, ea, 2, emu_x87_fsw(c));
             return;
         default:
             emu_sse_ud(c, i);
@@ -1261,7 +1261,7 @@ static void h_df(struct emu_cpu *c, const struct emu_insn *i)
         x87_check(c, true);
         switch (op) {
         case 0: {                                  /* fild m16 */
-            int16_t v = (int16_t)emu_read(c, ea, 2);
+            int16_t v = (int16_t)lin_read(c, ea, 2);
             note_insn(c, i, ea);
             push_checked(c, (long double)v);
             return;
@@ -1274,7 +1274,7 @@ static void h_df(struct emu_cpu *c, const struct emu_insn *i)
             uint8_t raw[10];
             long double r;
             uint16_t h;
-            emu_read_buf(c, ea, raw, 10);
+            sse_read_buf(c, ea, raw, 10);
             note_insn(c, i, ea);
             h = xh_enter(c);
             __asm__ volatile("fbld %2\n\tfnstsw %[sw]" : "=t"(r), [sw] "=m"(xsw) : "m"(*(const uint8_t(*)[10])raw));
@@ -1283,7 +1283,7 @@ static void h_df(struct emu_cpu *c, const struct emu_insn *i)
             return;
         }
         case 5: {                                  /* fild m64 */
-            int64_t v = (int64_t)emu_read(c, ea, 8);
+            int64_t v = (int64_t)lin_read(c, ea, 8);
             note_insn(c, i, ea);
             push_checked(c, (long double)v);
             return;
@@ -1306,7 +1306,7 @@ static void h_df(struct emu_cpu *c, const struct emu_insn *i)
             }
             c->x87.fsw = (c->x87.fsw & ~FSW_C1) | (sw & FSW_C1);
             x87_flags(c, sw);
-            emu_write_buf(c, ea, raw, 10);
+            sse_write_buf(c, ea, raw, 10);
             note_insn(c, i, ea);
             x87_pop(c);
             return;
