@@ -55,6 +55,39 @@ static void x87_stack_overflow(void)
     CHECK(isnan((double)c.x87.st[c.x87.top]));
 }
 
+/* An unmasked exception is pending (ES) until the next waiting instruction,
+ * which raises #MF with CR0.NE; FNCLEX clears it without faulting. */
+static void x87_unmasked_exception_is_deferred(void)
+{
+    static struct emu_cpu c;
+    static const uint8_t fninit[] = { 0xdb, 0xe3 }, fld1[] = { 0xd9, 0xe8 }, fldz[] = { 0xd9, 0xee },
+        fdivp[] = { 0xde, 0xf9 }, fldcw[] = { 0xd9, 0x2e }, fnclex[] = { 0xdb, 0xe2 };
+    uint16_t cw = 0x37b;   /* ZE unmasked */
+    memset(&c, 0, sizeof(c));
+    c.mode = MODE_LONG64;
+    c.cr0 = CR0_NE;
+    c.gpr[R_RSI] = 0x100;
+    memcpy(test_ram + 0x100, &cw, 2);
+    CHECK_EQ(emu_run_bytes(&c, fninit, 2), -1);
+    CHECK_EQ(emu_run_bytes(&c, fldcw, 2), -1);
+    CHECK_EQ(emu_run_bytes(&c, fld1, 2), -1);
+    CHECK_EQ(emu_run_bytes(&c, fldz, 2), -1);
+    CHECK_EQ(emu_run_bytes(&c, fdivp, 2), -1);   /* 1 / 0 */
+    CHECK_EQ(c.x87.fsw & 0x8084, 0x8084);        /* B, ES, ZE */
+    CHECK_EQ(emu_run_bytes(&c, fld1, 2), EXC_MF);
+    {
+        struct emu_insn i;
+        memset(&i, 0, sizeof(i));
+        i.len = 1;
+        i.map = MAP_1;
+        i.op = 0x9b;
+        CHECK_EQ(emu_run_insn(&c, &i), EXC_MF);
+    }
+    CHECK_EQ(emu_run_bytes(&c, fnclex, 2), -1);
+    CHECK_EQ(c.x87.fsw & 0x80bf, 0);
+    CHECK_EQ(emu_run_bytes(&c, fld1, 2), -1);
+}
+
 int main(void)
 {
     emu_sse_register();
@@ -65,5 +98,6 @@ int main(void)
     RUN_TEST(x87_memory_forms_match_host);
     RUN_TEST(x87_sequence);
     RUN_TEST(x87_stack_overflow);
+    RUN_TEST(x87_unmasked_exception_is_deferred);
     return CHECK_DONE();
 }
