@@ -175,7 +175,10 @@ static inline uint32_t sse_host_enter(const struct emu_cpu *c)
 {
     uint32_t host, g = (c->mxcsr & (MXCSR_DAZ | MXCSR_FZ | (3u << MXCSR_RC_SHIFT))) | MXCSR_MASKS;
     __asm__ volatile("stmxcsr %0" : "=m"(host));
-    __asm__ volatile("ldmxcsr %0" : : "m"(g));
+    /* LDMXCSR is the expensive part: skip it when the host already runs
+     * the guest's controls with no flags set (the usual 0x1f80 case). */
+    if (host != g)
+        __asm__ volatile("ldmxcsr %0" : : "m"(g));
     return host;
 }
 
@@ -184,7 +187,8 @@ static inline uint32_t sse_host_leave(uint32_t host)
 {
     uint32_t g;
     __asm__ volatile("stmxcsr %0" : "=m"(g));
-    __asm__ volatile("ldmxcsr %0" : : "m"(host));
+    if (g != host)
+        __asm__ volatile("ldmxcsr %0" : : "m"(host));
     return g & MXCSR_FLAGS;
 }
 
