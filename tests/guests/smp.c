@@ -68,12 +68,6 @@ static void on_ipi(struct frame *f)
     lapic_write(LAPIC_EOI, 0);
 }
 
-static void delay(long n)
-{
-    for (volatile long i = 0; i < n; i++)
-        cpu_pause();
-}
-
 static void send_ipi(uint32_t apic_id, uint32_t icr_lo)
 {
     lapic_write(LAPIC_ICR_HI, apic_id << 24);
@@ -104,18 +98,19 @@ void guest_main(uint32_t magic, uint32_t mbi)
     for (uint32_t id = 0; id < ncpus; id++) {
         if (id == bsp)
             continue;
+        /* The MP spec's timing: 10 ms after INIT, 200 us between SIPIs. */
         send_ipi(id, 0x4500);                           /* INIT, level assert */
-        delay(10000);
+        pit_delay_us(10000);
         send_ipi(id, 0x4600 | (TRAMPOLINE >> 12));      /* STARTUP */
-        delay(1000);
+        pit_delay_us(200);
         /* As the MP spec says: a second SIPI, ignored by an AP that started. */
         send_ipi(id, 0x4600 | (TRAMPOLINE >> 12));
     }
 
+    /* Up to 5 s of PIT time: emulated APs may be slow to start. */
     uint32_t want = (uint32_t)ncpus - 1;
-    long spins;
-    for (spins = 0; spins < 100000000 && checked_in < want; spins++)
-        cpu_pause();
+    for (int ms = 0; ms < 5000 && checked_in < want; ms++)
+        pit_delay_us(1000);
     lock_uart();
     gprintf("cpus checked in: %u of %u\n", checked_in + 1, (uint32_t)ncpus);
     unlock_uart();
@@ -129,8 +124,8 @@ void guest_main(uint32_t magic, uint32_t mbi)
     for (uint32_t id = 0; id < ncpus; id++)
         if (id != bsp)
             send_ipi(id, VEC_IPI);                      /* fixed, physical */
-    for (spins = 0; spins < 100000000 && ipis_taken < want; spins++)
-        cpu_pause();
+    for (int ms = 0; ms < 5000 && ipis_taken < want; ms++)
+        pit_delay_us(1000);
     if (ipis_taken != want)
         fail(6, "%u of %u application processors took the IPI", ipis_taken, want);
     gprintf("ipis taken: %u\n", ipis_taken);

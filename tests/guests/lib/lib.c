@@ -173,6 +173,28 @@ void fail(uint8_t v, const char *fmt, ...)
     guest_exit(v);
 }
 
+static uint16_t pit_read0(void)
+{
+    outb(0x43, 0x00);                       /* latch channel 0 */
+    uint8_t lo = inb(0x40);
+    return (uint16_t)(lo | inb(0x40) << 8);
+}
+
+void pit_delay_us(uint32_t us)
+{
+    uint32_t ticks = us / 1000 * 1193 + us % 1000 * 1193 / 1000;   /* 1.193182 MHz */
+    outb(0x43, 0x34);                       /* channel 0, lo/hi, mode 2 */
+    outb(0x40, 0);
+    outb(0x40, 0);
+    uint16_t prev = pit_read0();
+    uint32_t elapsed = 0;
+    for (long guard = 0; elapsed < ticks && guard < 20000000; guard++) {
+        uint16_t cur = pit_read0();
+        elapsed += (uint16_t)(prev - cur);  /* counts down, wraps at 65536 */
+        prev = cur;
+    }
+}
+
 const char *mb_cmdline(uint32_t magic, uint32_t mbi)
 {
     if (magic != MB_BOOT_MAGIC || mbi == 0)
