@@ -116,14 +116,27 @@ void gvprintf(const char *fmt, va_list ap)
         }
         fmt++;
         char pad = ' ';
-        int width = 0, lng = 0;
+        int width = 0, lng = 0, prec = -1;
         if (*fmt == '0') { pad = '0'; fmt++; }
         while (*fmt >= '0' && *fmt <= '9')
             width = width * 10 + (*fmt++ - '0');
+        if (*fmt == '.') {
+            prec = 0;
+            for (fmt++; *fmt >= '0' && *fmt <= '9'; fmt++)
+                prec = prec * 10 + (*fmt - '0');
+        }
         while (*fmt == 'l') { lng++; fmt++; }
         unsigned long long v;
         switch (*fmt) {
-        case 's': { const char *s = va_arg(ap, const char *); puts_(s ? s : "(null)"); break; }
+        case 's': {
+            const char *s = va_arg(ap, const char *);
+            if (!s)
+                s = "(null)";
+            /* Table signatures are not NUL-terminated: stop at the precision. */
+            for (int i = 0; s[i] && (prec < 0 || i < prec); i++)
+                serial_putc(s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?');
+            break;
+        }
         case 'c': serial_putc((char)va_arg(ap, int)); break;
         case 'd': {
             long long x = lng >= 2 ? va_arg(ap, long long) : lng ? va_arg(ap, long) : va_arg(ap, int);
