@@ -3,6 +3,7 @@
 # lines it must print.  One PASS:/FAIL:/SKIP: line per guest@engine.
 #
 #   tests/guests/run_guests.sh [guest...]         all guests, or the named ones
+#                                                 (hello-stdin: the piped-input case)
 #   HOSTEL_ENGINES="emu" tests/guests/run_guests.sh    restrict the engines
 #   HOSTEL_ENGINES="qemu" ...   the reference: the same guests under QEMU
 #                               (development only; needs qemu-system-x86_64)
@@ -109,6 +110,12 @@ wanted() {   # guest name -> 0 when selected on the command line (or none given)
 }
 
 SELECTED=("$@")
+for s in "${SELECTED[@]}"; do
+  known=0
+  [ "$s" = hello-stdin ] && known=1
+  for line in "${EXPECT[@]}"; do [ "${line%% *}" = "$s" ] && known=1; done
+  [ $known = 1 ] || echo "FAIL: guests/$s (no such guest; see EXPECT in $0)"
+done
 if [ ! -x "$HOSTEL" ]; then
   echo "FAIL: guests/build (no $HOSTEL: run make first)"
   exit 1
