@@ -13,7 +13,7 @@ GUEST_LDFLAGS := -nostdlib -T $(GUEST_SRC)/guest.ld -z max-page-size=0x1000 -z n
                  --no-warn-rwx-segments
 
 # Guests that stay in 32-bit protected mode, and guests entering long mode.
-GUESTS_32 := hello realmode
+GUESTS_32 := hello realmode pm32
 GUESTS_64 := longmode interrupts rtc pci smp triplefault pagefault gp doublefault syscall ioapic acpi
 
 GUEST_LIB32 := $(addprefix $(GUEST_OUT)/lib32/,multiboot.o boot32.o lib.o)
@@ -53,3 +53,4 @@ $(GUESTS_64:%=$(GUEST_OUT)/%.elf): $(GUEST_OUT)/%.elf: $(GUEST_OUT)/%.64.o $(GUE
 $(GUEST_OUT)/smp.elf: $(GUEST_OUT)/lib64/smp_ap.o
 $(GUEST_OUT)/syscall.elf: $(GUEST_OUT)/lib64/syscall_user.o
 $(GUEST_OUT)/realmode.elf: $(GUEST_OUT)/lib32/realmode.o
+$(GUEST_OUT)/pm32.elf: $(GUEST_OUT)/lib32/pm32_pf.o

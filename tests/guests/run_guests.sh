@@ -25,6 +25,7 @@ VERBOSE=${HOSTEL_GUEST_VERBOSE:-0}
 EXPECT=(
   "hello        1     1       hostel-hello-test       Hello from hostel guest|^cmdline: .*hostel-hello-test|^hello: ok"
   "realmode     1     1       -                       ^real mode: hello from 16-bit code|^int 0x30: 1 calls, pushed cs 1000; alias 1; eax 23456789|^realmode: ok"
+  "pm32         1     1       -                       ^pse alias ok|^#PF not present: error 0 cr2 c00123|^#PF read-only: error 3 ok|^pm32: ok"
   "longmode     1     1       -                       ^longmode: ok"
   "interrupts   1     1       -                       ^int3 ok|^#DE ok|^#PF ok|^pit ticks: [0-9]+|^lapic timer ticks: [0-9]+|^self-ipi ok|^interrupts: ok"
   "rtc          1     1       -                       ^date: 20[0-9][0-9]-[01][0-9]-[0-3][0-9] [0-2][0-9]:[0-5][0-9]:[0-5][0-9]|^rtc: ok"
