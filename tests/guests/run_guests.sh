@@ -31,7 +31,7 @@ EXPECT=(
   "rtc          1     1       -                       ^date: 20[0-9][0-9]-[01][0-9]-[0-3][0-9] [0-2][0-9]:[0-5][0-9]:[0-5][0-9]|^rtc: ok"
   "pci          1     1       -                       ^00:00\\.0 [0-9a-f]{4}:[0-9a-f]{4} class 0600|^host bridge|^absent slot|^pci: ok"
   "smp          2     1       cpus=2                  ^cpu 1 hello|^cpus checked in: 2 of 2|^cpu 1 got ipi|^smp: ok"
-  "triplefault  1     2       -                       ^triplefault: loading|err:triple"
+  "triplefault  1     2       -                       ^triplefault: loading|err:triple|err:[Rr][Ii][Pp]=[0-9a-fA-F]+"
   "pagefault    1     1       -                       ^supervisor write, read-only, CR0.WP=1: #PF error 3 ok|^fetch from a no-execute page: #PF error 11 ok|^pagefault: ok"
   "gp           1     1       -                       ^non-canonical read: vector 13 error 0 ok|^selector beyond the GDT limit: vector 13 error 1238 ok|^gp: ok"
   "doublefault  1     1       -                       ^#DF on IST stack ok|^doublefault: ok"
@@ -81,7 +81,7 @@ run_qemu() {
     <"$stdin_file" >"$tmp/out.raw" 2>"$tmp/err.raw"
   rc=$?
   if [ "$rc" -eq 0 ] && grep -q "Triple fault" "$tmp/qemu.log" 2>/dev/null; then
-    echo "qemu: triple fault" >>"$tmp/err.raw"
+    { echo "qemu: triple fault; CPU state:"; cat "$tmp/qemu.log"; } >>"$tmp/err.raw"
     rc=2
   fi
 }
