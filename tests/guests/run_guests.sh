@@ -59,7 +59,8 @@ run_hostel() {
 
 # The "qemu" engine: hostel's arguments mapped onto QEMU's, whose
 # isa-debug-exit gives the same (v << 1) | 1 status.  QEMU exits 0 on a
-# triple fault with -no-reboot; its reset log tells, and we report 2 as
+# triple fault with -no-reboot; its log (exceptions with the CPU state,
+# resets) tells, and we report 2 as
 # hostel does.
 run_qemu() {
   local kernel="" cpus=1 cmdline="" serial=stdio
@@ -77,7 +78,7 @@ run_qemu() {
   [ "$serial" = none ] && sargs=(-serial null)
   timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -nodefaults -no-reboot -display none -m 256 \
     -machine pc -smp "$cpus" -kernel "$kernel" -append "$cmdline" "${sargs[@]}" -monitor none \
-    -device isa-debug-exit,iobase=0xf4,iosize=4 -d cpu_reset -D "$tmp/qemu.log" \
+    -device isa-debug-exit,iobase=0xf4,iosize=4 -d int,cpu_reset -D "$tmp/qemu.log" \
     <"$stdin_file" >"$tmp/out.raw" 2>"$tmp/err.raw"
   rc=$?
   if [ "$rc" -eq 0 ] && grep -q "Triple fault" "$tmp/qemu.log" 2>/dev/null; then
