@@ -1,0 +1,564 @@
+/* Differential test of emu against the host CPU: every snippet of the case
+ * tables (cases_*.S) runs with many operand sets natively (in a forked child,
+ * memory mapped at the same addresses) and on emu (flat 64-bit mode, CPL 3),
+ * and registers, flags, XMM/MXCSR, memory and exceptions must match.
+ * Usage: cpu_diff [-v] [-n cases-per-form] [name-substring...] */
+#include <errno.h>
+#include <inttypes.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "engine/emu/cpu.h"
+#include "engine/emu/emu.h"
+#include "cases.h"
+
+/* Until the emu core is linked in, these resolve to NULL and the test skips. */
+#pragma weak emu_execute
+#pragma weak emu_cpu_init_flat
+#pragma weak emu_set_rflags
+#pragma weak emu_get_rflags
+
+struct ct_case {
+    const char *name;
+    uint64_t start, end;
+    int64_t kind, arg;
+};
+extern const struct ct_case __start_cpu_cases[], __stop_cpu_cases[];
+
+/* Layout shared with native.S. */
+struct ct_state {
+    uint64_t gpr[16];
+    uint64_t rip, rflags;
+    uint32_t mxcsr, pad;
+    uint64_t pad2;
+    uint8_t xmm[16][16];
+    int32_t vec, err;        /* vec -1: no exception */
+    uint64_t cr2;
+};
+_Static_assert(__builtin_offsetof(struct ct_state, xmm) == 160, "native.S layout");
+extern struct ct_state ct_nat_in, ct_nat_out;
+void ct_native_run(void);
+extern char ct_native_exit[];
+
+#define MEM_SZ (CT_DATA_SZ + CT_STACK_SZ)
+struct ct_result {
+    struct ct_state st;
+    uint8_t mem[MEM_SZ];
+};
+
+#define FLAGS_CMP 0xcd5ULL   /* CF PF AF ZF SF DF OF */
+#define F_CF 0x1
+#define F_PF 0x4
+#define F_AF 0x10
+#define F_ZF 0x40
+#define F_SF 0x80
+#define F_OF 0x800
+#define F_ARITH (F_CF | F_PF | F_AF | F_ZF | F_SF | F_OF)
+
+static const char *gpr_names[16] = {
+    "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
+    "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15",
+};
+
+static const uint64_t edge[] = {
+    0, 1, 2, 0x7f, 0x80, 0xff, 0x100, 0x7fff, 0x8000, 0xffff, 0x10000,
+    0x7fffffff, 0x80000000, 0xffffffff, 0x100000000ULL, 0x7fffffffffffffffULL,
+    0x8000000000000000ULL, 0xfffffffffffffffeULL, 0xffffffffffffffffULL,
+};
+#define NEDGE (sizeof(edge) / sizeof(edge[0]))
+static const uint8_t counts[] = {
+    0, 1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 255,
+};
+#define NCOUNT (sizeof(counts) / sizeof(counts[0]))
+
+/* Vector/SSE edge lanes: zeros, signs, NaNs, infinities, denormals, bytes. */
+static const uint64_t xedge[] = {
+    0, 0x8000000000000000ULL, 0x3ff0000000000000ULL, 0xbff0000000000000ULL,
+    0x7ff0000000000000ULL, 0xfff8000000000000ULL, 0x7ff4000000000000ULL,
+    0x000fffffffffffffULL, 0x3f8000003f800000ULL, 0x7f800000ff800000ULL,
+    0x7fc0000000000001ULL, 0x0000000180000000ULL, 0x00ff00ff00ff00ffULL,
+    0x0123456789abcdefULL, 0xffffffffffffffffULL, 0x8080808080808080ULL,
+    0x4141414100414141ULL, 0x4f0000005f000000ULL, 0x43e0000000000000ULL,
+};
+#define NXEDGE (sizeof(xedge) / sizeof(xedge[0]))
+
+static uint64_t splitmix(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static uint64_t name_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    while (*s)
+        h = (h ^ (uint8_t)*s++) * 1099511628211ULL;
+    return h;
+}
+
+static unsigned cases_per_form = NEDGE * NEDGE + 48;
+static int verbose, native_only;
+
+/* Builds input k of a form: registers, flags, XMM and the data/stack bytes. */
+static void make_input(const struct ct_case *f, unsigned k, uint64_t code,
+                       struct ct_state *in, uint8_t *mem)
+{
+    uint64_t s = name_hash(f->name) ^ (0x5eedULL + k * 0x10001ULL);
+    memset(in, 0, sizeof(*in));
+    for (int r = 0; r < 16; r++)
+        in->gpr[r] = splitmix(&s);
+    uint64_t a, b;
+    if (k < NEDGE * NEDGE) {
+        a = edge[k % NEDGE];
+        b = edge[(k / NEDGE) % NEDGE];
+    } else {
+        a = splitmix(&s);
+        b = splitmix(&s);
+        if (k & 1) a >>= (splitmix(&s) & 63);
+        if (k & 2) b >>= (splitmix(&s) & 63);
+    }
+    in->gpr[0] = a;
+    in->gpr[3] = b;
+    in->gpr[1] = (splitmix(&s) << 8) | counts[k % NCOUNT];
+    switch (k % 4) {
+    case 0: in->gpr[2] = 0; break;
+    case 1: in->gpr[2] = ~0ULL; break;
+    case 2: in->gpr[2] = splitmix(&s) & 0xffff; break;
+    default: break;
+    }
+    in->gpr[4] = CT_STACK + 0x800;
+    in->gpr[5] = CT_DATA + 0x400;
+    in->gpr[6] = CT_DATA + 0x800;
+    in->gpr[7] = CT_DATA + 0x1000;
+    in->gpr[8] = splitmix(&s) & 7;
+    in->rip = code;
+    in->rflags = 0x202 | (splitmix(&s) & F_ARITH);
+    in->mxcsr = 0x1f80;
+    for (int x = 0; x < 16; x++)
+        for (int q = 0; q < 2; q++) {
+            uint64_t v = splitmix(&s);
+            if (f->kind & K_SSE) {
+                unsigned sel = (unsigned)(splitmix(&s) % (NXEDGE * 2));
+                if (sel < NXEDGE)
+                    v = xedge[sel];
+            }
+            memcpy(&in->xmm[x][q * 8], &v, 8);
+        }
+    if ((f->kind & K_SSE) && k < NXEDGE * NXEDGE) {
+        /* xmm0/xmm1 get every pair of edge values in both lanes. */
+        uint64_t x0 = xedge[k % NXEDGE], x1 = xedge[(k / NXEDGE) % NXEDGE];
+        memcpy(&in->xmm[0][0], &x0, 8); memcpy(&in->xmm[0][8], &x1, 8);
+        memcpy(&in->xmm[1][0], &x1, 8); memcpy(&in->xmm[1][8], &x0, 8);
+    }
+    /* A fixed random image, with the words near the pointers varied per case. */
+    static uint8_t image[MEM_SZ];
+    static bool image_ready;
+    if (!image_ready) {
+        uint64_t is = 0x1a2b3c4dULL;
+        for (unsigned i = 0; i < MEM_SZ; i += 8) {
+            uint64_t v = splitmix(&is);
+            memcpy(image + i, &v, 8);
+        }
+        image_ready = true;
+    }
+    memcpy(mem, image, MEM_SZ);
+    static const unsigned hot[] = { 0x400, 0x800 - 0x100, 0x1000 - 0x40, CT_DATA_SZ + 0x800 - 0x80 };
+    for (unsigned h = 0; h < sizeof(hot) / sizeof(hot[0]); h++)
+        for (unsigned i = 0; i < 0x200; i += 8) {
+            uint64_t v = splitmix(&s);
+            memcpy(mem + hot[h] + i, &v, 8);
+        }
+    uint64_t off = CT_DATA + 0x800 - CT_DATA;
+    memcpy(mem + off, &b, 8);
+    memcpy(mem + off + 8, &a, 8);
+    if (f->kind & K_SSE) {
+        memcpy(mem + off + 16, in->xmm[1], 16);
+        memcpy(mem + off + 32, in->xmm[0], 16);
+    }
+}
+
+/* ---- native side --------------------------------------------------------- */
+
+static sigjmp_buf nat_jmp;
+
+static void on_fault(int sig, siginfo_t *si, void *ucv)
+{
+    (void)sig; (void)si;
+    ucontext_t *uc = ucv;
+    greg_t *g = uc->uc_mcontext.gregs;
+    static const int map[16] = {
+        REG_RAX, REG_RCX, REG_RDX, REG_RBX, REG_RSP, REG_RBP, REG_RSI, REG_RDI,
+        REG_R8, REG_R9, REG_R10, REG_R11, REG_R12, REG_R13, REG_R14, REG_R15,
+    };
+    for (int r = 0; r < 16; r++)
+        ct_nat_out.gpr[r] = (uint64_t)g[map[r]];
+    ct_nat_out.rip = (uint64_t)g[REG_RIP];
+    ct_nat_out.rflags = (uint64_t)g[REG_EFL];
+    ct_nat_out.vec = (int)g[REG_TRAPNO];
+    ct_nat_out.err = (int)g[REG_ERR];
+    ct_nat_out.cr2 = (uint64_t)g[REG_CR2];
+    if (uc->uc_mcontext.fpregs) {
+        ct_nat_out.mxcsr = uc->uc_mcontext.fpregs->mxcsr;
+        memcpy(ct_nat_out.xmm, uc->uc_mcontext.fpregs->_xmm, sizeof(ct_nat_out.xmm));
+    }
+    siglongjmp(nat_jmp, 1);
+}
+
+static void native_setup_signals(void)
+{
+    static uint8_t altstack[65536];
+    stack_t ss = { .ss_sp = altstack, .ss_size = sizeof(altstack) };
+    sigaltstack(&ss, NULL);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_sigaction = on_fault;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+    int sigs[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP };
+    for (unsigned i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+        sigaction(sigs[i], &sa, NULL);
+}
+
+static void place_code(uint8_t *where, const struct ct_case *f)
+{
+    size_t len = f->end - f->start;
+    memcpy(where, (const void *)f->start, len);
+    /* jmp *0(%rip) to ct_native_exit: no register or flag is touched. */
+    static const uint8_t jmp[6] = { 0xff, 0x25, 0, 0, 0, 0 };
+    memcpy(where + len, jmp, 6);
+    uint64_t target = (uint64_t)(uintptr_t)ct_native_exit;
+    memcpy(where + len + 6, &target, 8);
+}
+
+/* In a child: runs every case of the form natively, results into res[]. */
+static void native_child(const struct ct_case *f, uint64_t code, unsigned n,
+                         struct ct_result *res)
+{
+    native_setup_signals();
+    alarm(20);   /* a snippet that never ends must not hang the suite */
+    place_code((uint8_t *)(uintptr_t)code, f);
+    __builtin___clear_cache((char *)(uintptr_t)code, (char *)(uintptr_t)code + CT_SLOT);
+    for (volatile unsigned k = 0; k < n; k++) {
+        uint8_t *mem = (uint8_t *)(uintptr_t)CT_DATA;
+        make_input(f, k, code, &ct_nat_in, mem);
+        memset(&ct_nat_out, 0, sizeof(ct_nat_out));
+        ct_nat_out.vec = -1;
+        if (sigsetjmp(nat_jmp, 1) == 0) {
+            ct_native_run();
+            ct_nat_out.rip = f->end - f->start + code;
+            ct_nat_out.vec = -1;
+        }
+        res[k].st = ct_nat_out;
+        memcpy(res[k].mem, mem, MEM_SZ);
+    }
+}
+
+/* ---- emu side ------------------------------------------------------------ */
+
+static uint8_t *emu_ram;
+static struct emu_cpu *ecpu;
+
+/* Runs one case on emu; returns false when it ran past the step budget. */
+static bool emu_run_case(const struct ct_case *f, uint64_t code, const struct ct_state *in,
+                         const uint8_t *mem_in, struct ct_result *out)
+{
+    struct emu_cpu *c = ecpu;
+    memcpy(emu_ram + CT_DATA, mem_in, MEM_SZ);
+    emu_cpu_init_flat(c, emu_ram, CT_END, 3);
+    memcpy(c->gpr, in->gpr, sizeof(c->gpr));
+    c->rip = in->rip;
+    emu_set_rflags(c, in->rflags);
+    memcpy(c->xmm, in->xmm, sizeof(in->xmm));
+    c->mxcsr = in->mxcsr;
+    c->x87.fcw = 0x37f;
+    c->x87.fsw = 0;
+    c->x87.ftw = 0xffff;
+    c->x87.top = 0;
+    c->exc_to_caller = true;
+    c->exc.vector = -1;
+    uint64_t end = code + (f->end - f->start);
+    bool done = false;
+    for (unsigned steps = 0; steps < 20000; steps++) {
+        if (c->rip == end) { done = true; break; }
+        emu_execute(c, 1);
+        if (c->exc.vector >= 0) { done = true; break; }
+    }
+    memset(&out->st, 0, sizeof(out->st));
+    memcpy(out->st.gpr, c->gpr, sizeof(c->gpr));
+    out->st.rip = c->rip;
+    out->st.rflags = emu_get_rflags(c);
+    out->st.mxcsr = c->mxcsr;
+    memcpy(out->st.xmm, c->xmm, sizeof(out->st.xmm));
+    out->st.vec = c->exc.vector;
+    out->st.err = c->exc.errcode;
+    out->st.cr2 = c->exc.cr2;
+    memcpy(out->mem, emu_ram + CT_DATA, MEM_SZ);
+    return done;
+}
+
+/* ---- comparison ---------------------------------------------------------- */
+
+static uint64_t undefined_flags(const struct ct_case *f, const struct ct_state *in,
+                                bool *dest_undefined)
+{
+    unsigned rule = f->kind & 0xff, width = (f->kind >> 8) & 0xff;
+    *dest_undefined = false;
+    unsigned cnt = f->arg == CNT_CL ? (unsigned)(in->gpr[1] & 0xff) : (unsigned)f->arg;
+    cnt &= width == 64 ? 63 : 31;
+    switch (rule) {
+    case R_LOGIC: return F_AF;
+    case R_MUL: return F_SF | F_ZF | F_AF | F_PF;
+    case R_DIV: case R_ALL: return F_ARITH;
+    case R_SHIFT:
+        if (cnt == 0) return 0;
+        return F_AF | (cnt != 1 ? F_OF : 0) | (cnt >= width ? F_CF : 0);
+    case R_ROT:
+        if (cnt == 0) return 0;
+        return cnt != 1 ? F_OF : 0;
+    case R_SHD:
+        if (cnt == 0) return 0;
+        if (cnt > width) { *dest_undefined = true; return F_ARITH; }
+        return F_AF | (cnt != 1 ? F_OF : 0);
+    case R_BT: return F_OF | F_SF | F_AF | F_PF;
+    case R_BSF: return F_CF | F_OF | F_SF | F_AF | F_PF;
+    case R_LZCNT: return F_OF | F_SF | F_AF | F_PF;
+    case R_BMI: return F_AF | F_PF;
+    default: return 0;
+    }
+}
+
+static const char *vec_name(int v)
+{
+    static const char *n[] = { "#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM",
+                               "#DF", "?9", "#TS", "#NP", "#SS", "#GP", "#PF", "?15",
+                               "#MF", "#AC", "#MC", "#XM" };
+    if (v < 0) return "none";
+    if (v < 20) return n[v];
+    return "?";
+}
+
+/* Returns NULL when equal, else a description of the first difference. */
+static const char *compare(const struct ct_case *f, const struct ct_state *in,
+                           const struct ct_result *nat, const struct ct_result *emu,
+                           char *why, size_t len)
+{
+    const struct ct_state *n = &nat->st, *e = &emu->st;
+    if (n->vec != e->vec) {
+        snprintf(why, len, "exception: host %s(%d) rip=%#" PRIx64 ", emu %s(%d) rip=%#" PRIx64,
+                 vec_name(n->vec), n->err, n->rip, vec_name(e->vec), e->err, e->rip);
+        return why;
+    }
+    if (n->vec >= 0) {
+        if (n->vec == EXC_PF) {
+            if (n->cr2 != e->cr2 || ((n->err ^ e->err) & 2)) {
+                snprintf(why, len, "#PF: host cr2=%#" PRIx64 " err=%#x, emu cr2=%#" PRIx64 " err=%#x",
+                         n->cr2, n->err, e->cr2, e->err);
+                return why;
+            }
+        } else if (n->vec == EXC_GP || n->vec == EXC_SS) {
+            int ee = e->err == EMU_NO_ERRCODE ? 0 : e->err;
+            if (n->err != ee) {
+                snprintf(why, len, "%s error code: host %#x, emu %#x", vec_name(n->vec), n->err, e->err);
+                return why;
+            }
+        }
+    }
+    bool dest_undef;
+    uint64_t fmask = FLAGS_CMP & ~undefined_flags(f, in, &dest_undef);
+    if (n->rip != e->rip) {
+        snprintf(why, len, "rip: host %#" PRIx64 ", emu %#" PRIx64, n->rip, e->rip);
+        return why;
+    }
+    for (int r = 0; r < 16; r++) {
+        if (r == 0 && dest_undef) continue;
+        if (n->gpr[r] != e->gpr[r]) {
+            snprintf(why, len, "%s: host %#" PRIx64 ", emu %#" PRIx64, gpr_names[r], n->gpr[r], e->gpr[r]);
+            return why;
+        }
+    }
+    if ((n->rflags ^ e->rflags) & fmask) {
+        snprintf(why, len, "rflags: host %#" PRIx64 ", emu %#" PRIx64 " (compared bits %#" PRIx64 ", differ %#" PRIx64 ")",
+                 n->rflags & 0xfff, e->rflags & 0xfff, fmask, (n->rflags ^ e->rflags) & fmask);
+        return why;
+    }
+    for (int x = 0; x < 16; x++) {
+        if (memcmp(n->xmm[x], e->xmm[x], 16)) {
+            uint64_t nq[2], eq[2];
+            memcpy(nq, n->xmm[x], 16);
+            memcpy(eq, e->xmm[x], 16);
+            snprintf(why, len, "xmm%d: host %016" PRIx64 ":%016" PRIx64 ", emu %016" PRIx64 ":%016" PRIx64,
+                     x, nq[1], nq[0], eq[1], eq[0]);
+            return why;
+        }
+    }
+    if (n->mxcsr != e->mxcsr) {
+        snprintf(why, len, "mxcsr: host %#x, emu %#x", n->mxcsr, e->mxcsr);
+        return why;
+    }
+    for (unsigned i = 0; i < MEM_SZ; i++) {
+        if (nat->mem[i] != emu->mem[i]) {
+            unsigned o = i & ~7u;
+            uint64_t nv, ev;
+            memcpy(&nv, nat->mem + o, 8);
+            memcpy(&ev, emu->mem + o, 8);
+            snprintf(why, len, "memory at %#" PRIx64 ": host %016" PRIx64 ", emu %016" PRIx64,
+                     (uint64_t)CT_DATA + o, nv, ev);
+            return why;
+        }
+    }
+    return NULL;
+}
+
+static void print_bytes(const struct ct_case *f)
+{
+    const uint8_t *p = (const uint8_t *)f->start;
+    size_t len = f->end - f->start;
+    printf("   bytes:");
+    for (size_t i = 0; i < len && i < 48; i++)
+        printf(" %02x", p[i]);
+    printf("%s\n", len > 48 ? " ..." : "");
+}
+
+static void print_input(const struct ct_state *in)
+{
+    printf("   input: rax=%#" PRIx64 " rbx=%#" PRIx64 " rcx=%#" PRIx64 " rdx=%#" PRIx64
+           " rflags=%#" PRIx64 "\n", in->gpr[0], in->gpr[3], in->gpr[1], in->gpr[2], in->rflags);
+    uint64_t q[4];
+    memcpy(q, in->xmm[0], 16);
+    memcpy(q + 2, in->xmm[1], 16);
+    printf("          xmm0=%016" PRIx64 ":%016" PRIx64 " xmm1=%016" PRIx64 ":%016" PRIx64 "\n",
+           q[1], q[0], q[3], q[2]);
+}
+
+static bool selected(const char *name, int argc, char **argv, int first)
+{
+    if (first >= argc) return true;
+    for (int i = first; i < argc; i++)
+        if (strstr(name, argv[i])) return true;
+    return false;
+}
+
+int main(int argc, char **argv)
+{
+    int first = 1;
+    while (first < argc && argv[first][0] == '-') {
+        if (!strcmp(argv[first], "-v")) verbose = 1;
+        else if (!strcmp(argv[first], "-x")) native_only = 1;
+        else if (!strcmp(argv[first], "-n") && first + 1 < argc) cases_per_form = (unsigned)atoi(argv[++first]);
+        first++;
+    }
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    bool have_emu = emu_execute && emu_cpu_init_flat && emu_set_rflags && emu_get_rflags;
+    if (!have_emu && !native_only) {
+        printf("SKIP: cpu_diff (the emu core is not linked in yet: no emu_execute/emu_cpu_init_flat)\n");
+        return 0;
+    }
+    unsigned nforms = (unsigned)(__stop_cpu_cases - __start_cpu_cases);
+    if (nforms * CT_SLOT > CT_CODE_SZ) {
+        printf("FAIL: cpu_diff (%u forms do not fit the code area)\n", nforms);
+        return 1;
+    }
+    void *nat = mmap((void *)CT_BASE, CT_END - CT_BASE, PROT_READ | PROT_WRITE | PROT_EXEC,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    if (nat != (void *)CT_BASE) {
+        printf("FAIL: cpu_diff (cannot map the native test area at %#x: %s)\n", CT_BASE, strerror(errno));
+        return 1;
+    }
+    emu_ram = mmap(NULL, CT_END, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    struct ct_result *nres = mmap(NULL, sizeof(*nres) * cases_per_form, PROT_READ | PROT_WRITE,
+                                  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (emu_ram == MAP_FAILED || nres == MAP_FAILED) {
+        printf("FAIL: cpu_diff (out of memory for the emu RAM or results)\n");
+        return 1;
+    }
+    ecpu = aligned_alloc(64, (sizeof(struct emu_cpu) + 63) & ~(size_t)63);
+    if (!ecpu) return 1;
+    memset(ecpu, 0, sizeof(*ecpu));
+    static struct ct_result eres;
+    static uint8_t mem_in[MEM_SZ];
+
+    unsigned pass = 0, fail = 0, skip = 0, forms = 0;
+    uint64_t ncases = 0;
+    for (unsigned fi = 0; fi < nforms; fi++) {
+        const struct ct_case *f = &__start_cpu_cases[fi];
+        if (!selected(f->name, argc, argv, first)) continue;
+        forms++;
+        uint64_t code = CT_CODE + (uint64_t)fi * CT_SLOT;
+        if (f->end - f->start > CT_SLOT - 16) {
+            printf("FAIL: cpu/%s (snippet longer than a code slot)\n", f->name);
+            fail++;
+            continue;
+        }
+        unsigned n = cases_per_form;
+        pid_t pid = fork();
+        if (pid == 0) {
+            native_child(f, code, n, nres);
+            _exit(0);
+        }
+        int st = 0;
+        waitpid(pid, &st, 0);
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+            printf("FAIL: cpu/%s (the native run died: status %#x)\n", f->name, st);
+            fail++;
+            continue;
+        }
+        if (native_only) {
+            /* Debugging aid: what the host did for the first cases. */
+            for (unsigned k = 0; k < n && k < 4; k++) {
+                const struct ct_state *r = &nres[k].st;
+                printf("%s #%u: rax=%#" PRIx64 " rbx=%#" PRIx64 " rcx=%#" PRIx64 " rdx=%#" PRIx64
+                       " rsp=%#" PRIx64 " rip=%#" PRIx64 " fl=%#" PRIx64 " exc=%s err=%#x cr2=%#" PRIx64 "\n",
+                       f->name, k, r->gpr[0], r->gpr[3], r->gpr[1], r->gpr[2], r->gpr[4], r->rip,
+                       r->rflags, vec_name(r->vec), r->err, r->cr2);
+            }
+            continue;
+        }
+        /* emu's copy of the snippet (no trailing jump needed: it stops at the end). */
+        memcpy(emu_ram + code, (const void *)f->start, f->end - f->start);
+        bool unimpl = false, bad = false;
+        unsigned k;
+        for (k = 0; k < n; k++) {
+            struct ct_state in;
+            make_input(f, k, code, &in, mem_in);
+            bool finished = emu_run_case(f, code, &in, mem_in, &eres);
+            ncases++;
+            if (eres.st.vec == EXC_UD && nres[k].st.vec != EXC_UD) {
+                unimpl = true;
+                break;
+            }
+            char why[256];
+            const char *diff = finished ? compare(f, &in, &nres[k], &eres, why, sizeof(why))
+                                        : "emu did not reach the end of the snippet in 20000 steps";
+            if (diff) {
+                printf("FAIL: cpu/%s (case %u: %s)\n", f->name, k, diff);
+                print_bytes(f);
+                print_input(&in);
+                bad = true;
+                break;
+            }
+        }
+        if (unimpl) {
+            printf("SKIP: cpu/%s (not implemented in emu yet: emu raises #UD, the host does not)\n", f->name);
+            if (verbose) print_bytes(f);
+            skip++;
+        } else if (bad) {
+            fail++;
+        } else {
+            if (verbose) printf("PASS: cpu/%s (%u cases)\n", f->name, n);
+            else printf("PASS: cpu/%s\n", f->name);
+            pass++;
+        }
+    }
+    printf("cpu_diff: %u forms, %" PRIu64 " cases compared: %u passed, %u failed, %u skipped\n",
+           forms, ncases, pass, fail, skip);
+    return fail ? 1 : 0;
+}
