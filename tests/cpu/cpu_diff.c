@@ -273,7 +273,17 @@ static bool emu_run_case(const struct ct_case *f, uint64_t code, const struct ct
 {
     struct emu_cpu *c = ecpu;
     memcpy(emu_ram + CT_DATA, mem_in, MEM_SZ);
-    emu_cpu_init_flat(c, emu_ram, CT_END, 3);
+    /* One flat CPU for the whole run (its code cache is costly to rebuild;
+     * every form has its own code slot); the state a case sees is reset here. */
+    static bool ready;
+    if (!ready) {
+        emu_cpu_init_flat(c, emu_ram, CT_END, 3);
+        ready = true;
+    }
+    c->seg[S_FS].base = c->seg[S_GS].base = 0;
+    c->irq_shadow = false;
+    c->state = EMU_RUNNING;
+    atomic_store(&c->events, 0);
     memcpy(c->gpr, in->gpr, sizeof(c->gpr));
     c->rip = in->rip;
     emu_set_rflags(c, in->rflags);
