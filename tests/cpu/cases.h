@@ -40,6 +40,7 @@
 #define K_SSE     (1 << 16)   /* initialise XMM registers with case values */
 #define K_X87     (1 << 17)
 #define K_NOSKIP  (1 << 18)   /* informational */
+#define K_BMI1    (1 << 19)   /* needs BMI1 advertised by emu's CPUID */
 
 /* For R_SHIFT/R_ROT/R_SHD: the count comes from CL when arg is CNT_CL. */
 #define CNT_CL    (-1)

@@ -189,9 +189,9 @@ CASE popcnt_r16, W16         ; popcnt %bx, %ax ; ENDC
 CASE popcnt_r32, W32         ; popcnt %ebx, %eax ; ENDC
 CASE popcnt_r64, W64         ; popcnt %rbx, %rax ; ENDC
 CASE popcnt_m64, W64         ; popcnt 8(%rsi), %rax ; ENDC
-CASE tzcnt_r16, R_LZCNT|W16  ; tzcnt %bx, %ax ; ENDC
-CASE tzcnt_r32, R_LZCNT|W32  ; tzcnt %ebx, %eax ; ENDC
-CASE tzcnt_r64, R_LZCNT|W64  ; tzcnt %rbx, %rax ; ENDC
+CASE tzcnt_r16, K_BMI1|R_LZCNT|W16  ; tzcnt %bx, %ax ; ENDC
+CASE tzcnt_r32, K_BMI1|R_LZCNT|W32  ; tzcnt %ebx, %eax ; ENDC
+CASE tzcnt_r64, K_BMI1|R_LZCNT|W64  ; tzcnt %rbx, %rax ; ENDC
 CASE bswap_r32, W32          ; bswap %eax ; ENDC
 CASE bswap_r64, W64          ; bswap %rax ; ENDC
 CASE bswap_r64_ext, W64      ; bswap %r14 ; ENDC
