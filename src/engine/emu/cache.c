@@ -50,6 +50,35 @@ void emu_cache_flush(struct emu_block_cache *bc)
     bc->flushes++;
 }
 
+/* Are the block's bytes still what is in RAM?  Blocks are short: compare
+ * 8 bytes at a time, the tail overlapping. */
+static inline bool same_bytes(const uint8_t *a, const uint8_t *b, unsigned n)
+{
+    if (n < 8) {
+        uint32_t x4, y4, p4, q4;
+        if (n < 4)
+            return memcmp(a, b, n) == 0;
+        memcpy(&x4, a, 4);
+        memcpy(&y4, b, 4);
+        memcpy(&p4, a + n - 4, 4);
+        memcpy(&q4, b + n - 4, 4);
+        return ((x4 ^ y4) | (p4 ^ q4)) == 0;
+    }
+    uint64_t x, y, diff = 0;
+    unsigned k = 0;
+    for (; k + 8 <= n; k += 8) {
+        memcpy(&x, a + k, 8);
+        memcpy(&y, b + k, 8);
+        diff |= x ^ y;
+    }
+    if (k < n) {
+        memcpy(&x, a + n - 8, 8);
+        memcpy(&y, b + n - 8, 8);
+        diff |= x ^ y;
+    }
+    return diff == 0;
+}
+
 static inline unsigned hash_pa(uint64_t pa)
 {
     return (unsigned)((pa ^ (pa >> HASH_BITS) ^ (pa >> 30)) & (HASH_SIZE - 1));
@@ -111,7 +140,7 @@ const struct emu_block *emu_cache_get(struct emu_cpu *c, uint64_t pa, unsigned c
     for (struct emu_block *b = *pp; b; pp = &b->next, b = b->next) {
         if (b->pa != pa || b->csize != csize)
             continue;
-        if (likely(memcmp(b->host, b->bytes, b->nbytes) == 0))
+        if (likely(same_bytes(b->host, b->bytes, b->nbytes)))
             return b;
         *pp = b->next;   /* stale: the code changed under it */
         break;

@@ -42,7 +42,22 @@ const struct emu_block *emu_cache_get(struct emu_cpu *c, uint64_t pa, unsigned c
 int emu_decode_bytes(const uint8_t *p, unsigned avail, unsigned csize, struct emu_insn *d);
 bool emu_insn_ends_block(const struct emu_insn *d);
 void emu_decode_init(void);
-unsigned emu_code_size(const struct emu_cpu *c);
-uint64_t emu_code_linear(const struct emu_cpu *c, uint64_t rip);
+
+/* Code size (2, 4, 8) of the current mode: what decoding depends on. */
+static inline unsigned emu_code_size(const struct emu_cpu *c)
+{
+    if (c->mode == MODE_LONG64)
+        return 8;
+    if (c->mode == MODE_REAL)
+        return 2;
+    return c->seg[S_CS].db ? 4 : 2;
+}
+
+static inline uint64_t emu_code_linear(const struct emu_cpu *c, uint64_t rip)
+{
+    if (c->mode == MODE_LONG64)
+        return rip;
+    return (c->seg[S_CS].base + rip) & 0xffffffffULL;
+}
 
 #endif

@@ -215,7 +215,9 @@ uint64_t emu_execute(struct emu_cpu *c, uint64_t max_insns)
             if (likely(c->rip == rip))
                 c->rip = c->next_rip;
             c->insn_count++;
-            if (unlikely(c->mmu.blk_stop)) {
+            /* Leave the block on a taken branch (blocks run on past
+             * conditional branches), a REP slice, or a store into code. */
+            if (unlikely(c->rip != rip + i->len || c->mmu.blk_stop)) {
                 c->mmu.blk_stop = 0;
                 break;
             }

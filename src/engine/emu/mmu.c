@@ -218,8 +218,6 @@ static void walk(struct emu_cpu *c, uint64_t la, int access, bool user, struct w
             if (!(e & PTE_P))
                 page_fault(c, la, 0, access, user);
             uint64_t r = rsvd;
-            if (level == 4 || (level == 3 && !(e & PTE_PS) ? false : level == 4))
-                r |= PTE_PS;
             if (level == 4)
                 r |= PTE_PS;
             if ((e & PTE_PS) && level == 3) r |= 0x3fffe000ULL;
@@ -273,7 +271,6 @@ static void walk(struct emu_cpu *c, uint64_t la, int access, bool user, struct w
     w->u = us;
     w->nx = nx;
     w->g = g && (c->cr4 & CR4_PGE);
-    (void)PTE_D;
 }
 
 /* ---- translation and the TLB --------------------------------------------- */
@@ -291,11 +288,8 @@ static uint64_t translate(struct emu_cpu *c, uint64_t la, int access)
 
     if (c->cr0 & CR0_PG) {
         walk(c, la, access, user, &w);
+        /* Fast writes only once the walk of a write has set D. */
         dirty = access == ACC_W;
-        if (!dirty && w.w) {
-            /* A read of a writable page: only allow fast writes once D is set. */
-            dirty = false;
-        }
     } else {
         w.pa = la;
         w.w = w.u = true;

@@ -118,11 +118,30 @@ static inline void lin_probe_write(struct emu_cpu *c, uint64_t la, unsigned size
 
 /* ---- ModRM operands ------------------------------------------------------ */
 
+/* emu_ea with the 64-bit-mode path inline. */
+static inline uint64_t ea(struct emu_cpu *c, const struct emu_insn *i)
+{
+    if (unlikely(c->mode != MODE_LONG64 || i->seg >= S_FS))
+        return emu_ea(c, i);
+    uint64_t a = (uint64_t)i->disp;
+    if (i->base < 16)
+        a += c->gpr[i->base];
+    else if (i->base == 0xfe)
+        a += c->rip + i->len;
+    if (i->index < 16)
+        a += c->gpr[i->index] << i->scale;
+    if (i->adsize != 8)
+        a &= 0xffffffffULL;
+    if (unlikely((uint64_t)((int64_t)(a << 16) >> 16) != a))
+        emu_raise(c, i->seg == S_SS ? EXC_SS : EXC_GP, 0);
+    return a;
+}
+
 static inline uint64_t rm_get(struct emu_cpu *c, const struct emu_insn *i, unsigned size)
 {
     if (i->mod == 3)
         return reg_get(c, i->rm, size, i->prefix);
-    return lin_read(c, emu_ea(c, i), size);
+    return lin_read(c, ea(c, i), size);
 }
 
 static inline void rm_set(struct emu_cpu *c, const struct emu_insn *i, unsigned size, uint64_t v)
@@ -130,7 +149,7 @@ static inline void rm_set(struct emu_cpu *c, const struct emu_insn *i, unsigned 
     if (i->mod == 3)
         reg_set(c, i->rm, size, i->prefix, v);
     else
-        lin_write(c, emu_ea(c, i), size, v);
+        lin_write(c, ea(c, i), size, v);
 }
 
 /* ---- lazy flags ---------------------------------------------------------- */

@@ -66,7 +66,7 @@ static void alu_rm(struct emu_cpu *c, const struct emu_insn *i, int op, unsigned
         if (op != ALU_CMP)
             reg_set(c, i->rm, size, i->prefix, r);
     } else {
-        uint64_t la = emu_ea(c, i);
+        uint64_t la = ea(c, i);
         void *p;
         if ((i->prefix & PFX_LOCK) && (p = emu_rmw_ptr(c, la, size))) {
             a = atomic_load_sz(p, size);
@@ -145,7 +145,7 @@ static void incdec_rm(struct emu_cpu *c, const struct emu_insn *i, unsigned size
         r = (dec ? a - 1 : a + 1) & mask;
         reg_set(c, i->rm, size, i->prefix, r);
     } else {
-        uint64_t la = emu_ea(c, i);
+        uint64_t la = ea(c, i);
         void *p;
         if ((i->prefix & PFX_LOCK) && (p = emu_rmw_ptr(c, la, size))) {
             a = atomic_load_sz(p, size);
@@ -309,7 +309,7 @@ static HANDLER(op_grp3)
         return;
     case 2:   /* NOT */
         if (i->mod != 3) {
-            uint64_t la = emu_ea(c, i);
+            uint64_t la = ea(c, i);
             void *p;
             if ((i->prefix & PFX_LOCK) && (p = emu_rmw_ptr(c, la, size))) {
                 switch (size) {
@@ -328,7 +328,7 @@ static HANDLER(op_grp3)
     case 3: { /* NEG */
         uint64_t a, r;
         if (i->mod != 3) {
-            uint64_t la = emu_ea(c, i);
+            uint64_t la = ea(c, i);
             void *p;
             if ((i->prefix & PFX_LOCK) && (p = emu_rmw_ptr(c, la, size))) {
                 a = atomic_load_sz(p, size);
@@ -467,7 +467,7 @@ static HANDLER(op_grp2)
         reg_set(c, i->rm, size, i->prefix, shift_rotate(c, g, size, v, cnt));
         return;
     }
-    uint64_t la = emu_ea(c, i);
+    uint64_t la = ea(c, i);
     uint64_t v = lin_read(c, la, size);
     if (!cnt)
         return;
@@ -486,7 +486,7 @@ static HANDLER(op_shld_shrd)
     if (i->mod == 3) {
         dst = reg_get(c, i->rm, size, i->prefix);
     } else {
-        la = emu_ea(c, i);
+        la = ea(c, i);
         dst = lin_read(c, la, size);
     }
     if (!cnt) {

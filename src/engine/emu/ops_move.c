@@ -24,10 +24,10 @@ static HANDLER(op_mov)
         rm_set(c, i, size, i->imm);
         return;
     case 0xa0: case 0xa1:
-        reg_set(c, R_RAX, size, PFX_REX, lin_read(c, emu_ea(c, i), size));
+        reg_set(c, R_RAX, size, PFX_REX, lin_read(c, ea(c, i), size));
         return;
     case 0xa2: case 0xa3:
-        lin_write(c, emu_ea(c, i), size, reg_get(c, R_RAX, size, PFX_REX));
+        lin_write(c, ea(c, i), size, reg_get(c, R_RAX, size, PFX_REX));
         return;
     }
 }
@@ -104,7 +104,7 @@ static HANDLER(op_xchg)
         reg_set(c, i->reg, size, i->prefix, m);
         return;
     }
-    uint64_t la = emu_ea(c, i), old;
+    uint64_t la = ea(c, i), old;
     void *p = emu_rmw_ptr(c, la, size);   /* XCHG with memory is always locked */
     if (p) {
         old = xchg_atomic(p, size, r);
@@ -139,7 +139,7 @@ static HANDLER(op_cmpxchg)   /* 0F B0 B1 */
         if (eq)
             reg_set(c, i->rm, size, i->prefix, src);
     } else {
-        uint64_t la = emu_ea(c, i);
+        uint64_t la = ea(c, i);
         void *p = (i->prefix & PFX_LOCK) ? emu_rmw_ptr(c, la, size) : NULL;
         if (p) {
             dst = acc;
@@ -166,7 +166,7 @@ static HANDLER(op_xadd)   /* 0F C0 C1 */
         reg_set(c, i->reg, size, i->prefix, dst);
         reg_set(c, i->rm, size, i->prefix, r);
     } else {
-        uint64_t la = emu_ea(c, i);
+        uint64_t la = ea(c, i);
         void *p = (i->prefix & PFX_LOCK) ? emu_rmw_ptr(c, la, size) : NULL;
         if (p) {
             switch (size) {
@@ -200,7 +200,7 @@ static HANDLER(op_grp9)   /* 0F C7: /1 CMPXCHG8B/16B, /6 RDRAND, /7 RDSEED */
 {
     unsigned g = GRP(i);
     if (g == 1 && i->mod != 3 && !(i->prefix & (PFX_REP | PFX_REPNE))) {
-        uint64_t la = emu_ea(c, i);
+        uint64_t la = ea(c, i);
         bool wide = i->opsize == 8;
         bool eq;
         if (wide) {
@@ -464,7 +464,8 @@ void emu_move_register(void)
     emu_ops[MAP_1][0x98] = op_cbw;
     emu_ops[MAP_1][0x99] = op_cwd;
     emu_ops[MAP_1][0xd7] = op_xlat;
-    emu_ops[MAP_1][0x9b] = op_wait;
+    if (!emu_ops[MAP_1][0x9b])   /* x87.c owns FWAIT when it checks pending exceptions */
+        emu_ops[MAP_1][0x9b] = op_wait;
     emu_ops[MAP_0F][0x0d] = op_nop;
     for (int op = 0x18; op <= 0x1f; op++)
         emu_ops[MAP_0F][op] = op_nop;
