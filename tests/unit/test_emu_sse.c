@@ -86,6 +86,37 @@ static void sse_faults(void)
     }
 }
 
+/* MASKMOVDQU/MASKMOVQ store the bytes whose mask bit 7 is set to [rdi]
+ * (the host stub cannot run them: rdi is its state pointer). */
+static void sse_maskmov_stores_selected_bytes(void)
+{
+    static const uint8_t maskmovdqu[] = { 0x66, 0x0f, 0xf7, 0xc1 }, maskmovq[] = { 0x0f, 0xf7, 0xc1 };
+    static struct emu_cpu c;
+    memset(&c, 0, sizeof(c));
+    c.mode = MODE_LONG64;
+    c.gpr[R_RDI] = 0x300;
+    memset(test_ram + 0x300, 0xee, 32);
+    for (unsigned k = 0; k < 16; k++) {
+        c.xmm[0].b[k] = (uint8_t)(0x10 + k);
+        c.xmm[1].b[k] = (k % 3 == 0) ? 0x80 : 0x7f;
+    }
+    CHECK_EQ(emu_run_bytes(&c, maskmovdqu, 4), -1);
+    for (unsigned k = 0; k < 16; k++)
+        CHECK_EQ(test_ram[0x300 + k], k % 3 == 0 ? 0x10 + k : 0xee);
+    CHECK_EQ(test_ram[0x310], 0xee);
+    mmx_set(&c, 0, 0x1122334455667788ull);
+    mmx_set(&c, 1, 0x8000800000008080ull);
+    c.gpr[R_RDI] = 0x320;
+    memset(test_ram + 0x320, 0, 8);
+    CHECK_EQ(emu_run_bytes(&c, maskmovq, 3), -1);
+    CHECK_EQ(test_ram[0x320], 0x88);
+    CHECK_EQ(test_ram[0x321], 0x77);
+    CHECK_EQ(test_ram[0x322], 0);
+    CHECK_EQ(test_ram[0x325], 0x33);
+    CHECK_EQ(test_ram[0x327], 0x11);
+    CHECK_EQ(test_ram[0x326], 0);
+}
+
 /* EMMS empties the tag word (Intel leaves TOP alone; AMD hosts differ, so
  * this is not a host comparison). */
 static void sse_emms_empties_x87(void)
@@ -134,6 +165,7 @@ int main(void)
     RUN_TEST(sse_string_compares_match_host);
     RUN_TEST(sse_faults);
     RUN_TEST(sse_emms_empties_x87);
+    RUN_TEST(sse_maskmov_stores_selected_bytes);
     RUN_TEST(sse_pcmpistri_finds_string_end);
     return CHECK_DONE();
 }

@@ -711,15 +711,12 @@ static void env_store(struct emu_cpu *c, const struct emu_insn *i, uint8_t *img)
     if (env_size(i) == 28) {
         memcpy(img, v, 28);
     } else {
+        /* 16-bit protected-mode layout: FCW FSW FTW IP CS DP DS, no opcode */
+        v[4] = 0;
         for (unsigned k = 0; k < 7; k++) {
             uint16_t w = (uint16_t)v[k];
             memcpy(img + 2 * k, &w, 2);
         }
-        /* 16-bit layout keeps the opcode in the FIP/CS word pair's second word */
-        uint16_t w = c->x87.fop;
-        memcpy(img + 8, &w, 2);
-        w = 0;
-        memcpy(img + 12, &w, 2);
     }
 }
 
