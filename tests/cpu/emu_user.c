@@ -4,7 +4,8 @@
  * against the buffer before the host touches it.
  * Usage: hostel-emu-user [-s] [-v] PROGRAM [ARGS...]
  *   -s  print instructions, time and instructions per second on stderr
- *   -v  report unsupported system calls on stderr */
+ *   -v  report unsupported system calls on stderr
+ *   -p  print the guest addresses where most time goes (sampled) */
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -472,13 +473,42 @@ static uint64_t build_stack(struct user *u, struct emu_cpu *c, int argc, char **
 
 extern char **environ;
 
+#define PROF_SLOTS 4096
+static struct { uint64_t rip, n; } prof[PROF_SLOTS];
+
+static void prof_add(uint64_t rip)
+{
+    unsigned h = (unsigned)((rip * 0x9e3779b97f4a7c15ULL) >> 52) % PROF_SLOTS;
+    for (unsigned i = 0; i < PROF_SLOTS; i++, h = (h + 1) % PROF_SLOTS) {
+        if (prof[h].rip == rip || !prof[h].n) {
+            prof[h].rip = rip;
+            prof[h].n++;
+            return;
+        }
+    }
+}
+
+static int prof_cmp(const void *a, const void *b)
+{
+    const uint64_t *x = a, *y = b;
+    return x[1] < y[1] ? 1 : x[1] > y[1] ? -1 : 0;
+}
+
+static void prof_print(void)
+{
+    qsort(prof, PROF_SLOTS, sizeof(prof[0]), prof_cmp);
+    for (int i = 0; i < 20 && prof[i].n; i++)
+        fprintf(stderr, "hostel-emu-user: profile %#" PRIx64 " %" PRIu64 "\n", prof[i].rip, prof[i].n);
+}
+
 int main(int argc, char **argv)
 {
     struct user u = { 0 };
-    bool stats = false;
+    bool stats = false, profile = false;
     int first = 1;
     while (first < argc && argv[first][0] == '-') {
         if (!strcmp(argv[first], "-s")) stats = true;
+        else if (!strcmp(argv[first], "-p")) profile = true;
         else if (!strcmp(argv[first], "-v")) u.verbose = true;
         else if (!strcmp(argv[first], "--")) { first++; break; }
         else { fprintf(stderr, "hostel-emu-user: unknown option %s\n", argv[first]); return 2; }
@@ -520,11 +550,18 @@ int main(int argc, char **argv)
     c->syscall_hook = syscall_hook;
     c->user = &u;
 
-    struct timespec t0, t1;
+    struct timespec t0, t1, c0, c1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
     uint64_t total = 0;
     while (!u.exited) {
-        total += emu_execute(c, 1u << 22);
+        if (profile) {
+            /* Crude profile: where the guest is every 997 instructions. */
+            total += emu_execute(c, 997);
+            prof_add(c->rip);
+        } else {
+            total += emu_execute(c, 1u << 22);
+        }
         if (c->exc.vector >= 0) {
             uint8_t bytes[16] = { 0 };
             uint64_t rip = c->rip;
@@ -539,10 +576,16 @@ int main(int argc, char **argv)
             break;
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
+    if (profile)
+        prof_print();
     if (stats) {
-        double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-        fprintf(stderr, "hostel-emu-user: %" PRIu64 " instructions in %.3f s: %.1f million instructions per second\n",
-                c->insn_count, s, s > 0 ? (double)c->insn_count / s / 1e6 : 0.0);
+        /* CPU time too: on a shared host the wall clock mostly measures the neighbours. */
+        double w = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+        double cs = (double)(c1.tv_sec - c0.tv_sec) + (double)(c1.tv_nsec - c0.tv_nsec) / 1e9;
+        fprintf(stderr, "hostel-emu-user: %" PRIu64 " instructions, %.3f s wall, %.3f s cpu: "
+                "%.1f million instructions per cpu second\n",
+                c->insn_count, w, cs, cs > 0 ? (double)c->insn_count / cs / 1e6 : 0.0);
     }
     return u.status;
 }
