@@ -377,6 +377,17 @@ CASE unmapped_read_pf, 0     ; lea CT_END+0x10, %rax ; mov (%rax), %rbx ; ENDC
 CASE unmapped_write_pf, 0    ; lea CT_END+0x123, %rax ; mov %ebx, (%rax) ; ENDC
 CASE crossing_write_pf, 0    ; lea CT_END-4, %rax ; mov %rbx, (%rax) ; ENDC
 CASE crossing_read_pf, 0     ; lea CT_END-2, %rax ; add (%rax), %ebx ; ENDC
+CASE rmw_add_pf, 0           ; lea CT_END+0x40, %rax ; add %ebx, (%rax) ; ENDC
+CASE rmw_inc_pf, 0           ; lea CT_END+0x40, %rax ; incq (%rax) ; ENDC
+CASE rmw_btr_pf, 0           ; lea CT_END+0x40, %rax ; btrl $3, (%rax) ; ENDC
+CASE rmw_xchg_pf, 0          ; lea CT_END+0x40, %rax ; xchg %ebx, (%rax) ; ENDC
+CASE rmw_lock_add_pf, 0      ; lea CT_END+0x40, %rax ; lock add %ebx, (%rax) ; ENDC
+CASE rmw_shl_pf, 0           ; lea CT_END+0x40, %rax ; shll $1, (%rax) ; ENDC
+CASE rmw_setcc_pf, 0         ; lea CT_END+0x40, %rax ; setc (%rax) ; ENDC
+CASE pushf_66_rexw, 0         ; .byte 0x66, 0x48, 0x9c ; pop %rax ; ENDC
+CASE popf_66_rexw, 0          ; and $0xcd5, %ebx ; push %rbx ; .byte 0x66, 0x48, 0x9d ; ENDC
+CASE cmpxchg8b_rep_prefixes, W64 ; .byte 0xf3, 0xf2, 0x0f, 0xc7, 0x0e ; ENDC
+CASE prefetch_reg_ud, 0      ; .byte 0x0f, 0x0d, 0xc0 ; ENDC
 CASE push_pf, 0              ; lea CT_END+8, %rsp ; push %rax ; ENDC
 CASE jmp_to_unmapped_pf, 0   ; lea CT_END+0x40, %rax ; jmp *%rax ; ENDC
 CASE length_16_gp, 0         ; .fill 15, 1, 0x66 ; nop ; ENDC

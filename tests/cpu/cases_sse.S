@@ -262,7 +262,7 @@ CASE ftst_fxam, K_SSE|K_X87  ; fldl 16(%rsi) ; ftst ; fnstsw %ax ; mov %eax, %eb
 CASE fldcw_round, K_SSE|K_X87 ; movw $0x0f7f, 48(%rsi) ; fldcw 48(%rsi) ; fldl 16(%rsi) ; frndint ; fistpq 56(%rsi) ; fnstcw 64(%rsi) ; ENDC
 CASE fldcw_single, K_SSE|K_X87 ; movw $0x007f, 48(%rsi) ; fldcw 48(%rsi) ; fldl 16(%rsi) ; fdivl 24(%rsi) ; fstpt 56(%rsi) ; ENDC
 CASE fprem, K_SSE|K_X87      ; fldl 24(%rsi) ; fldl 16(%rsi) ; fprem ; fnstsw %ax ; fstpl 48(%rsi) ; fstp %st(0) ; ENDC
-CASE fscale, K_SSE|K_X87     ; fild 4(%rsi) ; fldl 16(%rsi) ; fscale ; fstpt 48(%rsi) ; fstp %st(0) ; fnstsw %ax ; ENDC
+CASE fscale, K_SSE|K_X87     ; filds 4(%rsi) ; fldl 16(%rsi) ; fscale ; fstpt 48(%rsi) ; fstp %st(0) ; fnstsw %ax ; ENDC
 CASE fxtract, K_SSE|K_X87    ; fldl 16(%rsi) ; fxtract ; fstpt 48(%rsi) ; fstpt 64(%rsi) ; fnstsw %ax ; ENDC
 CASE fcmov, K_SSE|K_X87      ; fldl 16(%rsi) ; fldl 24(%rsi) ; fcmovb %st(1), %st ; fstpl 48(%rsi) ; fcmovne %st(0), %st ; fstpl 56(%rsi) ; ENDC
 CASE fnstenv, K_SSE|K_X87    ; fldl 16(%rsi) ; fnstenv 48(%rsi) ; movl $0, 60(%rsi) ; movl $0, 64(%rsi) ; movl $0, 68(%rsi) ; movl $0, 72(%rsi) ; ENDC

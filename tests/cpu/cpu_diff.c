@@ -113,6 +113,8 @@ static uint64_t name_hash(const char *s)
 #define NRANDOM 24
 static unsigned cases_per_form = 112 + NRANDOM;
 static int verbose, native_only;
+static unsigned fuzz_count = 1500;
+static uint64_t fuzz_seed = 0x600dcafe;
 
 /* Builds input k of a form: registers, flags, XMM and the data/stack bytes. */
 static void make_input(const struct ct_case *f, unsigned k, uint64_t code,
@@ -139,6 +141,8 @@ static void make_input(const struct ct_case *f, unsigned k, uint64_t code,
     in->gpr[0] = a;
     in->gpr[3] = b;
     in->gpr[1] = (splitmix(&s) << 8) | counts[k % NCOUNT];
+    if (f->kind & K_FUZZ)
+        in->gpr[1] &= 0x3f;      /* random REP prefixes must end soon */
     switch (k % 4) {
     case 0: in->gpr[2] = 0; break;
     case 1: in->gpr[2] = ~0ULL; break;
@@ -272,6 +276,10 @@ static void native_child(const struct ct_case *f, uint64_t code, unsigned n,
 /* One native child serves every form (forked while the process is small:
  * forking later would copy emu's growing code cache each time). */
 static int srv_req = -1, srv_resp = -1;
+#define FUZZ_FORM 0xfffffffeu
+static const struct ct_case *fuzz_form;
+static unsigned fuzz_slot;
+static uint8_t mem_in_buf[CT_DATA_SZ + CT_STACK_SZ];
 static pid_t srv_pid;
 
 static void native_server(int req, int resp, struct ct_result *res, unsigned n)
@@ -279,9 +287,26 @@ static void native_server(int req, int resp, struct ct_result *res, unsigned n)
     native_setup_signals();
     uint32_t fi;
     while (read(req, &fi, 4) == 4) {
-        const struct ct_case *f = &__start_cpu_cases[fi];
+        const struct ct_case *f;
+        uint64_t code;
+        struct { struct ct_case c; uint32_t slot, n; uint8_t bytes[32]; char name[24]; } fz;
+        unsigned cases = n;
+        if (fi == FUZZ_FORM) {
+            /* A random instruction: its bytes follow on the pipe. */
+            if (read(req, &fz, sizeof(fz)) != (ssize_t)sizeof(fz))
+                break;
+            fz.c.start = (uint64_t)(uintptr_t)fz.bytes;
+            fz.c.end = fz.c.start + (fz.c.end & 31);
+            fz.c.name = fz.name;
+            f = &fz.c;
+            code = CT_CODE + (uint64_t)fz.slot * CT_SLOT;
+            cases = fz.n;
+        } else {
+            f = &__start_cpu_cases[fi];
+            code = CT_CODE + (uint64_t)fi * CT_SLOT;
+        }
         alarm(20);   /* a snippet that never ends must not hang the suite */
-        native_child(f, CT_CODE + (uint64_t)fi * CT_SLOT, n, res);
+        native_child(f, code, cases, res);
         alarm(0);
         if (write(resp, &fi, 4) != 4)
             break;
@@ -303,11 +328,25 @@ static void native_start(struct ct_result *res, unsigned n)
     srv_resp = b[0];
 }
 
-/* Runs form fi natively; false (with the wait status) when the child died. */
+/* Runs form fi natively; false (with the wait status) when the child died.
+ * FUZZ_FORM sends fuzz_form's bytes (n cases) instead of a table entry. */
 static bool native_form(unsigned fi, struct ct_result *res, unsigned n, int *status)
 {
     uint32_t v = fi, back;
-    if (write(srv_req, &v, 4) == 4 && read(srv_resp, &back, 4) == 4)
+    bool ok = write(srv_req, &v, 4) == 4;
+    if (ok && fi == FUZZ_FORM) {
+        struct { struct ct_case c; uint32_t slot, n; uint8_t bytes[32]; char name[24]; } fz;
+        memset(&fz, 0, sizeof(fz));
+        fz.c = *fuzz_form;
+        size_t len = fuzz_form->end - fuzz_form->start;
+        memcpy(fz.bytes, (const void *)fuzz_form->start, len);
+        fz.c.end = len;
+        snprintf(fz.name, sizeof(fz.name), "%s", fuzz_form->name);
+        fz.slot = fuzz_slot;
+        fz.n = n;
+        ok = write(srv_req, &fz, sizeof(fz)) == (ssize_t)sizeof(fz);
+    }
+    if (ok && read(srv_resp, &back, 4) == 4)
         return true;
     close(srv_req); close(srv_resp);
     waitpid(srv_pid, status, 0);
@@ -348,6 +387,8 @@ static bool emu_run_case(const struct ct_case *f, uint64_t code, const struct ct
     c->x87.top = 0;
     c->x87.fop = 0;     /* FNINIT clears the last-instruction pointers too */
     c->x87.fip = c->x87.fdp = 0;
+    for (int r = 0; r < 8; r++)
+        c->x87.st[r] = 0.0L;   /* native.S zeroes the registers (MMX views) too */
     c->exc_to_caller = true;
     c->exc.vector = -1;
     uint64_t end = code + (f->end - f->start);
@@ -389,7 +430,35 @@ static const struct { const char *form, *why; } known[] = {
     { "int3_bp", "emu-sys: INT3 ignores exc_to_caller (system.c op_int3 delivers through the IDT)" },
     { "int_81_gp", "emu-sys: INT n ignores exc_to_caller (system.c op_int delivers through the IDT)" },
     { "addps_unmasked_xm", "emu-sse: an unmasked denormal (pre-computation) exception also sets PE in MXCSR" },
+    { "rmw_add_pf", "emu-core: #PF of a read-modify-write lacks the W bit in the error code" },
+    { "rmw_inc_pf", "emu-core: #PF of a read-modify-write lacks the W bit in the error code" },
+    { "rmw_btr_pf", "emu-core: #PF of a read-modify-write lacks the W bit in the error code" },
+    { "rmw_shl_pf", "emu-core: #PF of a read-modify-write lacks the W bit in the error code" },
+    { "pushf_66_rexw", "emu-sys: PUSHF with 66 and REX.W pushes 2 bytes; REX.W wins, the host pushes 8" },
+    { "popf_66_rexw", "emu-sys: POPF with 66 and REX.W pops 2 bytes; REX.W wins, the host pops 8" },
+    { "prefetch_reg_ud", "emu-core: 0F 0D with a register operand runs as a NOP; the host raises #UD" },
 };
+
+/* The same known mismatches, recognised in random instructions. */
+static const char *known_fuzz(const struct ct_result *n, const struct ct_result *e, const uint8_t *p, unsigned len)
+{
+    if (n->st.vec == EXC_PF && e->st.vec == EXC_PF && n->st.cr2 == e->st.cr2 && (n->st.err ^ e->st.err) == 2)
+        return "rmw-pf-w";
+    if (n->st.vec == EXC_SS && e->st.vec == EXC_GP)
+        return "ss-vs-gp";
+    for (unsigned i = 0; i + 2 < len; i++)
+        if (p[i] == 0x0f && p[i + 1] == 0x0d && (p[i + 2] >> 6) == 3)
+            return "0f0d-reg";
+    bool o16 = false, w = false;
+    for (unsigned i = 0; i < len; i++) {
+        if (p[i] == 0x66) o16 = true;
+        else if ((p[i] & 0xf8) == 0x48) w = true;
+        else if ((p[i] == 0x9c || p[i] == 0x9d) && o16 && w) return "pushf-66-rexw";
+        else if (p[i] != 0xf2 && p[i] != 0xf3 && p[i] != 0x67 && (p[i] & 0xf0) != 0x40 &&
+                 p[i] != 0x26 && p[i] != 0x2e && p[i] != 0x36 && p[i] != 0x3e && p[i] != 0xf0) break;
+    }
+    return NULL;
+}
 
 static const char *known_mismatch(const char *name)
 {
@@ -533,6 +602,245 @@ static void print_input(const struct ct_state *in)
            q[1], q[0], q[3], q[2]);
 }
 
+/* ---- random instructions ------------------------------------------------- */
+
+/* Opcodes the fuzzer leaves out: control transfers (their targets are not
+ * comparable), system calls and software interrupts (they would run on the
+ * host), and state that differs by design between the host process and emu's
+ * flat CPU: segment registers, descriptor tables, time stamps, CPUID, FS/GS
+ * bases, XSAVE areas, moffs and XLAT absolute addresses. */
+static bool fuzz_excluded(unsigned map, unsigned op, unsigned modrm)
+{
+    unsigned reg = (modrm >> 3) & 7;
+    if (map == 0) {
+        if ((op >= 0x70 && op <= 0x7f) || (op >= 0xe0 && op <= 0xe3) || op == 0xe8 || op == 0xe9 ||
+            op == 0xeb || op == 0xc2 || op == 0xc3 || op == 0xca || op == 0xcb || op == 0xcf ||
+            op == 0x9a || op == 0xea || op == 0xcc || op == 0xcd || op == 0xce || op == 0xf1 ||
+            op == 0x8c || op == 0x8e || op == 0x9d || op == 0xd7 || (op >= 0xa0 && op <= 0xa3) ||
+            op == 0xc4 || op == 0xc5 || op == 0x62 || op == 0x8f || op == 0xc8 || op == 0x9b)
+            return true;
+        if (op == 0xff && reg >= 2 && reg <= 5)
+            return true;
+        return false;
+    }
+    if (map == 1) {
+        if ((op >= 0x80 && op <= 0x8f) || op == 0x00 || op == 0x01 || op == 0x02 || op == 0x03 ||
+            op == 0x05 || op == 0x07 || op == 0x34 || op == 0x35 || op == 0x31 || op == 0x33 ||
+            op == 0xa2 || op == 0xa0 || op == 0xa1 || op == 0xa8 || op == 0xa9 || op == 0xae ||
+            op == 0x37 || op == 0x0e || op == 0x77 || op == 0x78 || op == 0x79)
+            return true;
+        if (op == 0xb2 || op == 0xb4 || op == 0xb5)
+            return true;   /* LSS/LFS/LGS: AMD hosts ignore REX.W, Intel reads m16:64 */
+        if (op == 0xc7 && reg >= 3)
+            return true;   /* XRSTORS/XSAVEC/XSAVES/RDRAND/RDSEED/RDPID */
+        if (op >= 0xa4 && op <= 0xad)
+            return true;   /* SHLD/SHRD: results undefined for large counts */
+        return false;
+    }
+    return false;
+}
+
+/* Length of the instruction at code by emu's decoder (15 when it rejects it). */
+static __attribute__((noinline)) int emu_length(uint64_t code)
+{
+    struct emu_cpu *c = ecpu;
+    struct emu_insn d;
+    volatile int len = 15;
+    c->rip = code;
+    c->exc.vector = -1;
+    if (setjmp(c->jmp) == 0)
+        len = emu_decode(c, code, &d);
+    c->exc.vector = -1;
+    return len <= 0 || len > 15 ? 15 : len;
+}
+
+struct fuzz_insn {
+    uint8_t bytes[32];
+    unsigned len;
+};
+
+/* Builds one random instruction whose memory operand (if any) is based on
+ * RSI, RDI, RSP or RBP (or RIP) with a small displacement. */
+static void fuzz_make(uint64_t *s, struct fuzz_insn *fi, unsigned *map_out, unsigned *op_out)
+{
+    static const uint8_t legacy[] = { 0x66, 0x66, 0x67, 0xf2, 0xf3, 0xf0, 0x2e, 0x3e, 0x26, 0x36 };
+    unsigned n = 0, map, op, modrm;
+    uint64_t r = splitmix(s);
+    do {
+        map = (r & 7) < 4 ? 0 : (r & 7) < 7 ? 1 : 2 + (unsigned)((r >> 3) & 1);
+        op = (unsigned)(splitmix(s) & 0xff);
+        modrm = (unsigned)(splitmix(s) & 0xff);
+        if (fuzz_excluded(map == 0 ? 0 : map == 1 ? 1 : 2, op, modrm)) { r = splitmix(s); continue; }
+        if (map == 0 && ((op >= 0x40 && op <= 0x4f) || op == 0x0f || op == 0x64 || op == 0x65 ||
+                         op == 0x66 || op == 0x67 || op == 0xf0 || op == 0xf2 || op == 0xf3 ||
+                         op == 0x26 || op == 0x2e || op == 0x36 || op == 0x3e)) { r = splitmix(s); continue; }
+        break;
+    } while (1);
+    unsigned npfx = (unsigned)(splitmix(s) % 4);
+    if (npfx == 3) npfx = 0;
+    for (unsigned i = 0; i < npfx; i++)
+        fi->bytes[n++] = legacy[splitmix(s) % sizeof(legacy)];
+    unsigned mod = modrm >> 6, rm = modrm & 7;
+    bool rex = splitmix(s) & 1;
+    uint8_t rexb = 0x40 | (uint8_t)(splitmix(s) & 0xf);
+    if (mod != 3) {
+        static const uint8_t bases[] = { 6, 7, 4, 5 };
+        rm = bases[splitmix(s) % 4];
+        rexb &= ~3;             /* no REX.X / REX.B: keep the base register */
+        modrm = (mod << 6) | (modrm & 0x38) | rm;
+    }
+    if (rex) fi->bytes[n++] = rexb;
+    if (map >= 1) fi->bytes[n++] = 0x0f;
+    if (map == 2) fi->bytes[n++] = 0x38;
+    if (map == 3) fi->bytes[n++] = 0x3a;
+    fi->bytes[n++] = (uint8_t)op;
+    fi->bytes[n++] = (uint8_t)modrm;
+    if (mod != 3 && rm == 4) {
+        static const uint8_t sbase[] = { 6, 7, 4 };
+        fi->bytes[n++] = (uint8_t)(((splitmix(s) & 3) << 6) | (4 << 3) | sbase[splitmix(s) % 3]);
+    }
+    if (mod == 1) {
+        fi->bytes[n++] = (uint8_t)splitmix(s);
+    } else if (mod == 2 || (mod == 0 && rm == 5)) {
+        int32_t d = (int32_t)(splitmix(s) % 0x800) - 0x400;
+        memcpy(fi->bytes + n, &d, 4);
+        n += 4;
+    }
+    /* Immediate bytes, if the opcode has any (the decoder decides the length). */
+    for (unsigned i = 0; i < 8; i++)
+        fi->bytes[n + i] = (uint8_t)splitmix(s);
+    fi->len = n + 8;
+    *map_out = map;
+    *op_out = op;
+}
+
+/* Flags some random opcodes leave undefined (conservative). */
+static uint64_t fuzz_undefined(unsigned map, unsigned op, unsigned reg)
+{
+    if (map == 0) {
+        if ((op >= 0xc0 && op <= 0xc1) || (op >= 0xd0 && op <= 0xd3))
+            return F_OF | F_AF | F_CF;
+        if ((op == 0xf6 || op == 0xf7) && reg >= 4)
+            return F_ARITH;
+        if (op == 0x69 || op == 0x6b)
+            return F_SF | F_ZF | F_AF | F_PF;
+        if ((op >= 0x20 && op <= 0x25) || (op >= 0x08 && op <= 0x0d) || (op >= 0x30 && op <= 0x35) ||
+            op == 0x84 || op == 0x85 || op == 0xa8 || op == 0xa9 || ((op >= 0x80 && op <= 0x83)) ||
+            ((op == 0xf6 || op == 0xf7) && reg < 2))
+            return F_AF;
+        return 0;
+    }
+    if (map == 1) {
+        if (op == 0xaf) return F_SF | F_ZF | F_AF | F_PF;
+        if (op == 0xa3 || op == 0xab || op == 0xb3 || op == 0xbb || op == 0xba) return F_OF | F_SF | F_AF | F_PF;
+        if (op == 0xbc || op == 0xbd) return F_CF | F_OF | F_SF | F_AF | F_PF;
+        if (op == 0xb8) return 0;
+    }
+    return 0;
+}
+
+static int fuzz_run(unsigned count, uint64_t seed, struct ct_result *nres, unsigned nslot_first)
+{
+    static struct fuzz_insn insns[4096];
+    static struct ct_case forms[4096];
+    static char names[4096][24];
+    static unsigned maps[4096], ops[4096];
+    if (count > 4096) count = 4096;
+    uint64_t s = seed;
+    unsigned cases = 8, mism = 0, hostonly = 0, uncomparable = 0, decoded = 0, nknown = 0;
+    uint64_t compared = 0;
+    char hostonly_list[512] = "";
+    for (unsigned i = 0; i < count; i++) {
+        fuzz_make(&s, &insns[i], &maps[i], &ops[i]);
+        snprintf(names[i], sizeof(names[i]), "fuzz_%u", i);
+    }
+    for (unsigned i = 0; i < count; i++) {
+        unsigned slot = nslot_first + (i % 64);
+        uint64_t code = CT_CODE + (uint64_t)slot * CT_SLOT;
+        struct fuzz_insn *fi = &insns[i];
+        /* The instruction's length, by emu's decoder. */
+        memcpy(emu_ram + code, fi->bytes, fi->len);
+        int len = emu_length(code);
+        if ((unsigned)len > fi->len) len = (int)fi->len;
+        decoded++;
+        forms[i] = (struct ct_case){ names[i], (uint64_t)(uintptr_t)fi->bytes,
+                                     (uint64_t)(uintptr_t)fi->bytes + (unsigned)len, K_SSE | K_FUZZ | R_NONE, 0 };
+        fuzz_slot = slot;
+        fuzz_form = &forms[i];
+        int st = 0;
+        if (!native_form(FUZZ_FORM, nres, cases, &st)) {
+            printf("FAIL: cpu/fuzz (the native run died on instruction %u)\n", i);
+            return 1;
+        }
+        place_code(emu_ram + code, &forms[i]);
+        unsigned modrm_reg = 0;
+        for (unsigned k = 0; k < cases; k++) {
+            struct ct_state in;
+            make_input(&forms[i], k, code, &in, mem_in_buf);
+            struct ct_result *nr = &nres[k];
+            if (nr->st.vec == EXC_PF && nr->st.cr2 < CT_BASE) { uncomparable++; continue; }
+            if (nr->st.vec == EXC_DB || nr->st.vec == EXC_BP) { uncomparable++; continue; }
+            static struct ct_result er;
+            bool finished = emu_run_case(&forms[i], code, &in, mem_in_buf, &er);
+            compared++;
+            if (er.st.vec == EXC_UD && er.st.rip == code && (nr->st.vec != EXC_UD || nr->st.rip != code)) {
+                hostonly++;
+                char b[64];
+                int bl = 0;
+                for (int j = 0; j < len && j < 8; j++) bl += snprintf(b + bl, sizeof(b) - (size_t)bl, "%02x", fi->bytes[j]);
+                if (strlen(hostonly_list) + (size_t)bl + 2 < sizeof(hostonly_list)) {
+                    strcat(hostonly_list, " ");
+                    strcat(hostonly_list, b);
+                }
+                break;
+            }
+            /* Undefined flags of this opcode. */
+            for (int j = 0; j < len; j++) { (void)j; }
+            char why[256];
+            const char *diff = finished ? compare(&forms[i], &in, nr, &er, why, sizeof(why))
+                                        : "emu did not finish";
+            if (diff && !strncmp(diff, "rflags", 6)) {
+                /* Retry the comparison with this opcode's undefined flags masked. */
+                const uint8_t *p = fi->bytes;
+                unsigned m = 0;
+                while (m < 14 && (p[m] == 0x66 || p[m] == 0x67 || p[m] == 0xf2 || p[m] == 0xf3 || p[m] == 0xf0 ||
+                                  p[m] == 0x2e || p[m] == 0x3e || p[m] == 0x26 || p[m] == 0x36 || (p[m] & 0xf0) == 0x40))
+                    m++;
+                modrm_reg = (maps[i] == 0 ? p[m + 1] : p[m + (maps[i] >= 2 ? 3 : 2)]) >> 3 & 7;
+                uint64_t und = fuzz_undefined(maps[i], ops[i], modrm_reg);
+                if (!((nr->st.rflags ^ er.st.rflags) & FLAGS_CMP & ~und))
+                    diff = NULL;
+            }
+            if (diff && known_fuzz(nr, &er, fi->bytes, (unsigned)len)) {
+                nknown++;
+                if (verbose) {
+                    printf("   known mismatch (%s): %s\n", known_fuzz(nr, &er, fi->bytes, (unsigned)len), diff);
+                    print_bytes(&forms[i]);
+                }
+                break;
+            }
+            if (diff) {
+                mism++;
+                if (mism <= 12) {
+                    printf("   fuzz mismatch %u (case %u): %s\n", mism, k, diff);
+                    print_bytes(&forms[i]);
+                    print_input(&in);
+                }
+                break;
+            }
+        }
+    }
+    printf("cpu_diff fuzz: %u random instructions, %" PRIu64 " cases compared, %u uncomparable, "
+           "%u known mismatches (reported), %u host-only (emu #UD):%s\n", decoded, compared, uncomparable,
+           nknown, hostonly, hostonly_list);
+    if (mism)
+        printf("FAIL: cpu/fuzz (%u of %u random instructions differ from the host; seed %#" PRIx64 ")\n",
+               mism, count, seed);
+    else
+        printf("PASS: cpu/fuzz\n");
+    return mism ? 1 : 0;
+}
+
 static bool selected(const char *name, int argc, char **argv, int first)
 {
     if (first >= argc) return true;
@@ -548,6 +856,8 @@ int main(int argc, char **argv)
         if (!strcmp(argv[first], "-v")) verbose = 1;
         else if (!strcmp(argv[first], "-x")) native_only = 1;
         else if (!strcmp(argv[first], "-a")) cases_per_form = NPAIRS + 48;
+        else if (!strcmp(argv[first], "-f") && first + 1 < argc) fuzz_count = (unsigned)atoi(argv[++first]);
+        else if (!strcmp(argv[first], "-S") && first + 1 < argc) fuzz_seed = strtoull(argv[++first], NULL, 0);
         else if (!strcmp(argv[first], "-n") && first + 1 < argc) cases_per_form = (unsigned)atoi(argv[++first]);
         first++;
     }
@@ -668,5 +978,8 @@ int main(int argc, char **argv)
     }
     printf("cpu_diff: %u forms, %" PRIu64 " cases compared: %u passed, %u failed, %u skipped\n",
            forms, ncases, pass, fail, skip);
-    return fail ? 1 : 0;
+    int frc = 0;
+    if (fuzz_count && first >= argc && !native_only)
+        frc = fuzz_run(fuzz_count, fuzz_seed, nres, nforms + 1);
+    return fail || frc ? 1 : 0;
 }

@@ -26,6 +26,11 @@ ct_native_run:
         push %r14
         push %r15
         mov %rsp, host_rsp(%rip)
+        /* FNINIT keeps the data registers: zero them so MMX reads are defined. */
+        fninit
+        .rept 8
+        fldz
+        .endr
         fninit
         ldmxcsr ct_nat_in+MXCSR(%rip)
         .irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
