@@ -9,7 +9,7 @@
  * fault on both sides.  Snippets must not touch memory below CT_BASE. */
 #define CT_BASE     0x10000000
 #define CT_CODE     CT_BASE              /* one 512-byte slot per form */
-#define CT_CODE_SZ  0x100000
+#define CT_CODE_SZ  0x200000
 #define CT_SLOT     0x200
 #define CT_DATA     (CT_BASE + CT_CODE_SZ)
 #define CT_DATA_SZ  0x2000

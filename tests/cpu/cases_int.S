@@ -387,6 +387,11 @@ CASE rmw_setcc_pf, 0         ; lea CT_END+0x40, %rax ; setc (%rax) ; ENDC
 CASE pushf_66_rexw, 0         ; .byte 0x66, 0x48, 0x9c ; pop %rax ; ENDC
 CASE popf_66_rexw, 0          ; and $0xcd5, %ebx ; push %rbx ; .byte 0x66, 0x48, 0x9d ; ENDC
 CASE cmpxchg8b_rep_prefixes, W64 ; .byte 0xf3, 0xf2, 0x0f, 0xc7, 0x0e ; ENDC
+CASE btc_rbp_noncanonical_ss, R_BT|W64 ; movabs $0x4000000000000000, %rcx ; btc %rcx, (%rbp) ; ENDC
+CASE bt_rsi_noncanonical_gp, R_BT|W64 ; movabs $0x4000000000000000, %rcx ; bt %rcx, (%rsi) ; ENDC
+CASE mov_rbp_noncanonical_ss, W64 ; movabs $0x4000000000000000, %rcx ; mov (%rbp,%rcx), %rax ; ENDC
+CASE mov_rsp_index_noncanonical_ss, W64 ; movabs $0x4000000000000000, %rcx ; mov (%rsp,%rcx), %rax ; ENDC
+CASE add_rbp_noncanonical_ss, W64 ; movabs $0x4000000000000000, %rcx ; add %rax, 8(%rbp,%rcx) ; ENDC
 CASE prefetch_reg_ud, 0      ; .byte 0x0f, 0x0d, 0xc0 ; ENDC
 CASE push_pf, 0              ; lea CT_END+8, %rsp ; push %rax ; ENDC
 CASE jmp_to_unmapped_pf, 0   ; lea CT_END+0x40, %rax ; jmp *%rax ; ENDC
