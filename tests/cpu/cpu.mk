@@ -3,7 +3,8 @@
 CPU_DIFF      := $(BUILD)/tests/cpu/cpu_diff
 EMU_USER      := $(BUILD)/hostel-emu-user
 CPU_DIFF_OBJS := $(addprefix $(BUILD)/tests/cpu/,cpu_diff.o native.o cases_int.o cases_sse.o)
-TEST_BINS     += $(CPU_DIFF) $(EMU_USER)
+USER_LIBC     := $(BUILD)/tests/cpu/user_libc $(BUILD)/tests/cpu/user_libc_pie
+TEST_BINS     += $(CPU_DIFF) $(EMU_USER) $(USER_LIBC)
 
 $(BUILD)/tests/cpu/%.o: tests/cpu/%.S
 	@mkdir -p $(dir $@)
@@ -16,3 +17,11 @@ $(CPU_DIFF): $(CPU_DIFF_OBJS) $(BUILD)/libhostel.a
 
 $(EMU_USER): $(BUILD)/tests/cpu/emu_user.o $(BUILD)/libhostel.a
 	$(CC) $(LDFLAGS) -o $@ $< -Wl,--whole-archive $(BUILD)/libhostel.a -Wl,--no-whole-archive $(LDLIBS)
+
+# Guest programs for hostel-emu-user: static (ET_EXEC) and static-PIE.
+$(BUILD)/tests/cpu/user_libc: tests/cpu/user_libc.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -static -o $@ $< -lm
+$(BUILD)/tests/cpu/user_libc_pie: tests/cpu/user_libc.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -static-pie -fPIE -o $@ $< -lm
