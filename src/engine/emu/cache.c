@@ -9,16 +9,7 @@
 #include "engine/emu/cache.h"
 #include "engine/emu/ops.h"
 
-#define HASH_BITS 15
-#define HASH_SIZE (1u << HASH_BITS)
 #define ARENA_SIZE (32u << 20)
-
-struct emu_block_cache {
-    struct emu_block *hash[HASH_SIZE];
-    uint8_t *arena;
-    size_t used;
-    uint64_t builds, flushes;
-};
 
 int emu_cache_create(struct emu_block_cache **out)
 {
@@ -50,40 +41,6 @@ void emu_cache_flush(struct emu_block_cache *bc)
     bc->flushes++;
 }
 
-/* Are the block's bytes still what is in RAM?  Blocks are short: compare
- * 8 bytes at a time, the tail overlapping. */
-static inline bool same_bytes(const uint8_t *a, const uint8_t *b, unsigned n)
-{
-    if (n < 8) {
-        uint32_t x4, y4, p4, q4;
-        if (n < 4)
-            return memcmp(a, b, n) == 0;
-        memcpy(&x4, a, 4);
-        memcpy(&y4, b, 4);
-        memcpy(&p4, a + n - 4, 4);
-        memcpy(&q4, b + n - 4, 4);
-        return ((x4 ^ y4) | (p4 ^ q4)) == 0;
-    }
-    uint64_t x, y, diff = 0;
-    unsigned k = 0;
-    for (; k + 8 <= n; k += 8) {
-        memcpy(&x, a + k, 8);
-        memcpy(&y, b + k, 8);
-        diff |= x ^ y;
-    }
-    if (k < n) {
-        memcpy(&x, a + n - 8, 8);
-        memcpy(&y, b + n - 8, 8);
-        diff |= x ^ y;
-    }
-    return diff == 0;
-}
-
-static inline unsigned hash_pa(uint64_t pa)
-{
-    return (unsigned)((pa ^ (pa >> HASH_BITS) ^ (pa >> 30)) & (HASH_SIZE - 1));
-}
-
 static const struct emu_block *build(struct emu_cpu *c, struct emu_block_cache *bc, uint64_t pa,
                                      const uint8_t *host, unsigned csize)
 {
@@ -110,7 +67,28 @@ static const struct emu_block *build(struct emu_cpu *c, struct emu_block_cache *
     if (off > avail)
         off = avail;
 
-    size_t size = sizeof(struct emu_block) + n * sizeof(struct emu_insn) + off;
+    /* Dead flags: an instruction whose flags are overwritten by a later
+     * one, with only flag-neutral, non-faulting instructions between,
+     * need not compute them. */
+    emu_handler exact[EMU_BLOCK_MAX_INSNS];
+    for (unsigned k = 0; k < n; k++)
+        exact[k] = insn[k].fn;
+    for (unsigned k = 0; k + 1 < n; k++) {
+        emu_handler nf = emu_flags_dead_variant(&insn[k]);
+        if (!nf)
+            continue;
+        for (unsigned j = k + 1; j < n; j++) {
+            int e = emu_flag_effect(&insn[j]);
+            if (e == EMU_FLAGS_KILL) {
+                insn[k].fn = nf;
+                break;
+            }
+            if (e != EMU_FLAGS_NONE)
+                break;
+        }
+    }
+
+    size_t size = sizeof(struct emu_block) + n * (sizeof(struct emu_insn) + sizeof(emu_handler)) + off;
     size = (size + 15) & ~(size_t)15;
     if (bc->used + size > ARENA_SIZE)
         emu_cache_flush(bc);
@@ -122,7 +100,10 @@ static const struct emu_block *build(struct emu_cpu *c, struct emu_block_cache *
     b->nbytes = (uint16_t)off;
     b->csize = (uint8_t)csize;
     memcpy(b->insn, insn, n * sizeof(struct emu_insn));
-    uint8_t *copy = (uint8_t *)&b->insn[n];
+    emu_handler *ex = (emu_handler *)&b->insn[n];
+    memcpy(ex, exact, n * sizeof(emu_handler));
+    b->exact = ex;
+    uint8_t *copy = (uint8_t *)&ex[n];
     memcpy(copy, host, off);
     b->bytes = copy;
     unsigned h = hash_pa(pa);
@@ -133,7 +114,7 @@ static const struct emu_block *build(struct emu_cpu *c, struct emu_block_cache *
     return b;
 }
 
-const struct emu_block *emu_cache_get(struct emu_cpu *c, uint64_t pa, unsigned csize)
+const struct emu_block *emu_cache_get_slow(struct emu_cpu *c, uint64_t pa, unsigned csize)
 {
     struct emu_block_cache *bc = c->mmu.cache;
     struct emu_block **pp = &bc->hash[hash_pa(pa)];

@@ -425,6 +425,7 @@ opcode:
     if ((pfx & PFX_LOCK) && !lock_ok(d, a))
         fn = emu_op_ud;
     d->fn = fn;
+    d->fn = emu_specialize(d);
     return (int)n;
 
 too_long:
