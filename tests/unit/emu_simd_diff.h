@@ -193,6 +193,10 @@ struct simd_state {
 
 #define FX_MXCSR 24
 
+/* [rsi] points mem_skew bytes into the buffer: 0, or 8 to check which
+ * forms demand 16-byte alignment (#GP, SIGSEGV on the host). */
+static unsigned mem_skew;
+
 /* ---- the host side ---- */
 
 static uint8_t *stub_page;
@@ -244,7 +248,7 @@ static int host_run(struct simd_state *s, const uint8_t *insn, unsigned len)
     }
     {
         uint8_t op[3] = { 0x48, 0x8d, 0xb7 };   /* lea rsi, [rdi + mem] */
-        emit_disp(&n, op, 3, offsetof(struct simd_state, mem));
+        emit_disp(&n, op, 3, (uint32_t)(offsetof(struct simd_state, mem) + mem_skew));
         uint8_t push[2] = { 0xff, 0xb7 };       /* push [rdi + rflags]; popfq */
         emit_disp(&n, push, 2, offsetof(struct simd_state, rflags));
         emit(&n, "\x9d", 1);
@@ -322,7 +326,7 @@ static int emu_side(struct emu_cpu *c, struct simd_state *s, const uint8_t *insn
     memcpy(real_ram + EMU_FX_OFF, s->fx, 512);
     memcpy(real_ram + EMU_MEM_OFF, s->mem, sizeof(s->mem));
     memcpy(c->gpr, s->gpr, sizeof(c->gpr));
-    c->gpr[R_RSI] = EMU_MEM_OFF;
+    c->gpr[R_RSI] = EMU_MEM_OFF + mem_skew;
     c->gpr[R_RBX] = EMU_FX_OFF;
     emu_set_rflags(c, s->rflags);
     c->rip = CODE_OFF;
@@ -395,7 +399,7 @@ static int emu_side(struct emu_cpu *c, struct simd_state *s, const uint8_t *insn
     if (emu_fx(c, false) != -1)
         return -2;
     memcpy(c->gpr, s->gpr, sizeof(c->gpr));
-    c->gpr[R_RSI] = EMU_MEM_OFF;
+    c->gpr[R_RSI] = EMU_MEM_OFF + mem_skew;
     c->rflags = s->rflags;
     memcpy(test_ram + EMU_MEM_OFF, s->mem, sizeof(s->mem));
     r = emu_run_bytes(c, insn, len);
@@ -529,7 +533,10 @@ static void rnd_state(struct simd_state *s)
     if (rnd() % 4 == 0)
         fcw = 0x007f | (uint16_t)((rnd() % 4) << 10) | (uint16_t)((rnd() % 4) << 8);
     fsw = (uint16_t)(rnd() & 0x4741) | (uint16_t)((rnd() % 8) << 11);   /* CC, IE/SF/PE, TOP */
+    if (getenv("EMU_X87_UNMASK") && rnd() % 3 == 0)
+        fcw &= (uint16_t)~(rnd() & 0x3f);
     fsw &= ~0x80;
+    fsw &= (uint16_t)~(0x3f & ~fcw);   /* nothing pending at the start */
     memcpy(s->fx + 0, &fcw, 2);
     memcpy(s->fx + 2, &fsw, 2);
     s->fx[4] = (uint8_t)rnd();
@@ -609,8 +616,9 @@ static void hexdump_insn(const uint8_t *b, unsigned len, char *out)
         sprintf(out + strlen(out), "%02x ", b[k]);
 }
 
-/* Cases where the host trapped on an unmasked SIMD exception and emu faulted too. */
-static unsigned simd_traps_matched;
+/* Cases where the host trapped on an unmasked SIMD exception, or on a
+ * misaligned operand, and emu faulted the same way. */
+static unsigned simd_traps_matched, simd_align_faults_matched;
 
 /* Runs one instruction on both sides from the same random state. */
 static int diff_one(const uint8_t *insn, unsigned len)
@@ -620,6 +628,7 @@ static int diff_one(const uint8_t *insn, unsigned len)
     char name[64];
     int r;
     rnd_state(&s0);
+    mem_skew = rnd() % 4 == 0 ? 8 : 0;
     h = s0;
     e = s0;
     int hsig = host_run(&h, insn, len);
@@ -627,6 +636,10 @@ static int diff_one(const uint8_t *insn, unsigned len)
     hexdump_insn(insn, len, name);
     if (hsig == SIGILL && r == EXC_UD)
         return 0;
+    if (hsig == SIGSEGV && r == EXC_GP && mem_skew) {
+        simd_align_faults_matched++;
+        return 0;
+    }
     /* an unmasked SIMD exception: #XM, or #UD without CR4.OSXMMEXCPT */
     if (hsig == SIGFPE && (r == EXC_XM || r == EXC_UD)) {
         simd_traps_matched++;

@@ -175,8 +175,32 @@ static inline uint32_t sse_host_enter(const struct emu_cpu *c)
 {
     uint32_t host, g = (c->mxcsr & (MXCSR_DAZ | MXCSR_FZ | (3u << MXCSR_RC_SHIFT))) | MXCSR_MASKS;
     __asm__ volatile("stmxcsr %0" : "=m"(host));
+    /* LDMXCSR is the expensive part: skip it when the host already runs
+     * the guest's controls with no flags set (the usual 0x1f80 case). */
+    if (host != g)
+        __asm__ volatile("ldmxcsr %0" : : "m"(g));
+    return host;
+}
+
+/* Like sse_host_enter with flush-to-zero forced: an unmasked underflow
+ * faults on any tiny result, exact or not, but the masked host reports UE
+ * only for inexact ones; with FZ the host flags every tiny result. */
+static inline uint32_t sse_host_enter_fz(const struct emu_cpu *c)
+{
+    uint32_t host, g = (c->mxcsr & (MXCSR_DAZ | (3u << MXCSR_RC_SHIFT))) | MXCSR_FZ | MXCSR_MASKS;
+    __asm__ volatile("stmxcsr %0" : "=m"(host));
     __asm__ volatile("ldmxcsr %0" : : "m"(g));
     return host;
+}
+
+#define MXCSR_UE 0x0010u
+#define MXCSR_UM 0x0800u
+
+/* Does the guest want to know about exact tiny results (UE unmasked,
+ * FZ clear) that a masked run did not flag? */
+static inline bool sse_need_tiny_check(const struct emu_cpu *c, uint32_t flags)
+{
+    return !(c->mxcsr & (MXCSR_UM | MXCSR_FZ)) && !(flags & MXCSR_UE);
 }
 
 /* Returns the exception flags the operation raised. */
@@ -184,7 +208,8 @@ static inline uint32_t sse_host_leave(uint32_t host)
 {
     uint32_t g;
     __asm__ volatile("stmxcsr %0" : "=m"(g));
-    __asm__ volatile("ldmxcsr %0" : : "m"(host));
+    if (g != host)
+        __asm__ volatile("ldmxcsr %0" : : "m"(host));
     return g & MXCSR_FLAGS;
 }
 

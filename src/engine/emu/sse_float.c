@@ -49,6 +49,11 @@ static void fp_exec(struct emu_cpu *c, const struct emu_insn *i, const struct fp
     host = sse_host_enter(c);
     r = form->fn(sse_v(&c->xmm[i->reg]), sse_v(&s));
     flags = sse_host_leave(host);
+    if (sse_need_tiny_check(c, flags)) {
+        host = sse_host_enter_fz(c);
+        (void)form->fn(sse_v(&c->xmm[i->reg]), sse_v(&s));
+        flags |= sse_host_leave(host) & MXCSR_UE;
+    }
     sse_fp_flags(c, flags);
     c->xmm[i->reg] = sse_x(r);
 }
@@ -107,6 +112,11 @@ static void fp_exec_imm(struct emu_cpu *c, const struct emu_insn *i, host_imm_fn
     host = sse_host_enter(c);
     r = fn(sse_v(&c->xmm[i->reg]), sse_v(&s), (uint8_t)i->imm);
     flags = sse_host_leave(host);
+    if (sse_need_tiny_check(c, flags)) {
+        host = sse_host_enter_fz(c);
+        (void)fn(sse_v(&c->xmm[i->reg]), sse_v(&s), (uint8_t)i->imm);
+        flags |= sse_host_leave(host) & MXCSR_UE;
+    }
     sse_fp_flags(c, flags);
     c->xmm[i->reg] = sse_x(r);
 }

@@ -7,8 +7,9 @@ typedef void (*int_fn)(emu_xmm *d, const emu_xmm *s, unsigned n);
 
 enum { XMM_ONLY = 0, MMX_TOO = 1 };
 
-/* 66: xmm, xmm/m128 (aligned); no prefix: mm, mm/m64 where MMX has the form. */
-static void int_op(struct emu_cpu *c, const struct emu_insn *i, int_fn f, int mmx)
+/* 66: xmm, xmm/m128 (aligned); no prefix: mm, mm/m64 where MMX has the form.
+ * Inlined into every handler so each body is compiled for n = 16 and n = 8. */
+static inline __attribute__((always_inline)) void int_op(struct emu_cpu *c, const struct emu_insn *i, int_fn f, int mmx)
 {
     emu_xmm d, s;
     int mp = sse_mp(i);
@@ -40,7 +41,7 @@ static void int_op(struct emu_cpu *c, const struct emu_insn *i, int_fn f, int mm
     }
 
 #define INT_OP(name, mmx, ...)                                                  \
-    static void f_##name(emu_xmm *d, const emu_xmm *s, unsigned n)               \
+    static inline __attribute__((always_inline)) void f_##name(emu_xmm *d, const emu_xmm *s, unsigned n)               \
     {                                                                            \
         (void)n;                                                                 \
         __VA_ARGS__                                                                     \

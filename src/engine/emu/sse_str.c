@@ -3,13 +3,14 @@
  * mode, polarity, element format and output selection of the immediate. */
 #include "engine/emu/sse.h"
 
-static int64_t elem(const emu_xmm *x, unsigned k, unsigned fmt)
+/* The elements of an operand as integers (signed formats sign-extended). */
+static void elements(const emu_xmm *x, unsigned fmt, int32_t *out)
 {
     switch (fmt & 3) {
-    case 0: return x->b[k];
-    case 1: return x->w[k];
-    case 2: return x->sb[k];
-    default: return x->sw[k];
+    case 0: for (unsigned k = 0; k < 16; k++) out[k] = x->b[k]; break;
+    case 1: for (unsigned k = 0; k < 8; k++) out[k] = x->w[k]; break;
+    case 2: for (unsigned k = 0; k < 16; k++) out[k] = x->sb[k]; break;
+    default: for (unsigned k = 0; k < 8; k++) out[k] = x->sw[k]; break;
     }
 }
 
@@ -24,59 +25,53 @@ static unsigned explicit_len(uint64_t v, bool wide, unsigned n)
     return a > n ? n : (unsigned)a;
 }
 
-static unsigned implicit_len(const emu_xmm *x, unsigned fmt, unsigned n)
+static unsigned implicit_len(const int32_t *e, unsigned n)
 {
     for (unsigned k = 0; k < n; k++)
-        if (elem(x, k, fmt) == 0)
+        if (e[k] == 0)
             return k;
     return n;
 }
 
 /* Computes IntRes2 for set/needle a (xmm1, length la) and string b
  * (xmm2/m128, length lb). */
-static unsigned pcmpstr_core(const emu_xmm *a, unsigned la, const emu_xmm *b, unsigned lb,
+static unsigned pcmpstr_core(const int32_t *a, unsigned la, const int32_t *b, unsigned lb,
                              unsigned imm, unsigned n)
 {
-    unsigned fmt = imm & 3, agg = (imm >> 2) & 3, pol = (imm >> 4) & 3;
+    unsigned agg = (imm >> 2) & 3, pol = (imm >> 4) & 3;
     unsigned res = 0, all = (1u << n) - 1;
 
     switch (agg) {
     case 0:   /* equal any: b[j] is one of the a[i] */
         for (unsigned j = 0; j < lb; j++)
             for (unsigned i = 0; i < la; i++)
-                if (elem(a, i, fmt) == elem(b, j, fmt)) {
+                if (a[i] == b[j]) {
                     res |= 1u << j;
                     break;
                 }
         break;
     case 1:   /* ranges: a holds pairs [lo, hi] */
         for (unsigned j = 0; j < lb; j++)
-            for (unsigned i = 0; i + 1 < la; i += 2) {
-                int64_t v = elem(b, j, fmt);
-                if (v >= elem(a, i, fmt) && v <= elem(a, i + 1, fmt)) {
+            for (unsigned i = 0; i + 1 < la; i += 2)
+                if (b[j] >= a[i] && b[j] <= a[i + 1]) {
                     res |= 1u << j;
                     break;
                 }
-            }
         break;
     case 2:   /* equal each: invalid against invalid is a match */
         for (unsigned j = 0; j < n; j++) {
             bool va = j < la, vb = j < lb;
-            if ((!va && !vb) || (va && vb && elem(a, j, fmt) == elem(b, j, fmt)))
+            if ((!va && !vb) || (va && vb && a[j] == b[j]))
                 res |= 1u << j;
         }
         break;
     default:  /* equal ordered: the needle a occurs at b[j] (may run past the end) */
         for (unsigned j = 0; j < n; j++) {
             bool match = true;
-            for (unsigned i = 0; i < n - j && match; i++) {
-                unsigned k = j + i;
-                bool va = i < la, vb = k < lb;
-                if (!va)
-                    break;            /* needle ended: forced true */
-                if (!vb || elem(a, i, fmt) != elem(b, k, fmt))
+            /* needle ended: forced true; string ended first: false */
+            for (unsigned i = 0; i < n - j && i < la && match; i++)
+                if (j + i >= lb || a[i] != b[j + i])
                     match = false;
-            }
             if (match)
                 res |= 1u << j;
         }
@@ -94,21 +89,23 @@ static void pcmpstr(struct emu_cpu *c, const struct emu_insn *i, bool explicit, 
 {
     unsigned imm = (uint8_t)i->imm, n = (imm & 1) ? 8 : 16, la, lb, res;
     emu_xmm b;
-    const emu_xmm *a = &c->xmm[i->reg];
+    int32_t ea[16], eb[16];
     uint64_t fl;
     if (sse_mp(i) != MP_66)
         emu_sse_ud(c, i);
     sse_check(c);
     sse_src128(c, i, &b, false);
+    elements(&c->xmm[i->reg], imm, ea);
+    elements(&b, imm, eb);
     if (explicit) {
         bool wide = i->rex & 8;
         la = explicit_len(c->gpr[R_RAX], wide, n);
         lb = explicit_len(c->gpr[R_RDX], wide, n);
     } else {
-        la = implicit_len(a, imm, n);
-        lb = implicit_len(&b, imm, n);
+        la = implicit_len(ea, n);
+        lb = implicit_len(eb, n);
     }
-    res = pcmpstr_core(a, la, &b, lb, imm, n);
+    res = pcmpstr_core(ea, la, eb, lb, imm, n);
 
     fl = emu_get_rflags(c) & ~(RFLAGS_CF | RFLAGS_PF | RFLAGS_AF | RFLAGS_ZF | RFLAGS_SF | RFLAGS_OF);
     if (res)
