@@ -192,13 +192,53 @@ static void idle_wait(struct emu_vcpu *ev)
     pthread_mutex_unlock(&ev->lock);
 }
 
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static const char *mode_name(enum emu_mode m)
+{
+    switch (m) {
+    case MODE_REAL: return "real";
+    case MODE_PROT16: return "prot16";
+    case MODE_PROT32: return "prot32";
+    case MODE_COMPAT: return "compat";
+    case MODE_LONG64: return "long64";
+    }
+    return "?";
+}
+
+/* HOSTEL_EMU_STATS=1: one line a second per vCPU on stderr (speed, where
+ * it runs), for finding where a guest is stuck and how fast emu is. */
+static void print_stats(struct emu_cpu *c, uint64_t *last_ns, uint64_t *last_insns)
+{
+    uint64_t t = now_ns();
+    if (t - *last_ns < 1000000000ULL)
+        return;
+    double mips = (double)(c->insn_count - *last_insns) * 1e3 / (double)(t - *last_ns);
+    fprintf(stderr, "emu: vCPU %d %.1f MIPS, %llu insns, rip %016llx cpl %u %s%s\r\n", c->id,
+            mips, (unsigned long long)c->insn_count, (unsigned long long)c->rip, c->cpl,
+            mode_name(c->mode),
+            c->state == EMU_HALTED ? " halted" : c->state == EMU_WAIT_SIPI ? " wait-sipi" : "");
+    *last_ns = t;
+    *last_insns = c->insn_count;
+}
+
 static int emu_vcpu_run(struct vcpu *v)
 {
     struct emu_vcpu *ev = v->engine_data;
     struct emu_cpu *c = &ev->cpu;
     struct vm *vm = v->vm;
+    const char *st = getenv("HOSTEL_EMU_STATS");
+    bool stats = st && *st && strcmp(st, "0");
+    uint64_t last_ns = now_ns(), last_insns = 0;
 
     while (!vm_stopping(vm)) {
+        if (stats)
+            print_stats(c, &last_ns, &last_insns);
         uint32_t e = atomic_fetch_and(&c->events, ~(EMU_EV_INIT | EMU_EV_SIPI | EMU_EV_IRQ));
         if (e & EMU_EV_INIT)
             handle_init(ev);
