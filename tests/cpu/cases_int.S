@@ -392,6 +392,8 @@ CASE bt_rsi_noncanonical_gp, R_BT|W64 ; movabs $0x4000000000000000, %rcx ; bt %r
 CASE mov_rbp_noncanonical_ss, W64 ; movabs $0x4000000000000000, %rcx ; mov (%rbp,%rcx), %rax ; ENDC
 CASE mov_rsp_index_noncanonical_ss, W64 ; movabs $0x4000000000000000, %rcx ; mov (%rsp,%rcx), %rax ; ENDC
 CASE add_rbp_noncanonical_ss, W64 ; movabs $0x4000000000000000, %rcx ; add %rax, 8(%rbp,%rcx) ; ENDC
+CASE bt_adsize32_wrap, R_BT|W64 ; movabs $0x800000000, %rcx ; addr32 bt %rcx, (%edi) ; ENDC
+CASE bts_adsize32_wrap, R_BT|W64 ; movabs $0x800000008, %rcx ; addr32 bts %rcx, 4(%edi) ; ENDC
 CASE prefetch_reg_ud, 0      ; .byte 0x0f, 0x0d, 0xc0 ; ENDC
 CASE push_pf, 0              ; lea CT_END+8, %rsp ; push %rax ; ENDC
 CASE jmp_to_unmapped_pf, 0   ; lea CT_END+0x40, %rax ; jmp *%rax ; ENDC

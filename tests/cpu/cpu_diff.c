@@ -449,6 +449,8 @@ static const struct { const char *form, *why; } known[] = {
     { "pushf_66_rexw", "emu-sys: PUSHF with 66 and REX.W pushes 2 bytes; REX.W wins, the host pushes 8" },
     { "popf_66_rexw", "emu-sys: POPF with 66 and REX.W pops 2 bytes; REX.W wins, the host pops 8" },
     { "btc_rbp_noncanonical_ss", "emu-core: BT* m,r with an RBP/RSP base and a bit offset that makes the address non-canonical raises #GP; the host raises #SS" },
+    { "bt_adsize32_wrap", "emu-core: BT* m,r with a 67 prefix adds the bit offset's byte displacement without the 32-bit address wrap" },
+    { "bts_adsize32_wrap", "emu-core: BT* m,r with a 67 prefix adds the bit offset's byte displacement without the 32-bit address wrap" },
     { "prefetch_reg_ud", "emu-core: 0F 0D with a register operand runs as a NOP; the host raises #UD" },
 };
 
@@ -459,6 +461,11 @@ static const char *known_fuzz(const struct ct_result *n, const struct ct_result 
         return "rmw-pf-w";
     if (n->st.vec == EXC_SS && e->st.vec == EXC_GP)
         return "ss-vs-gp";
+    if (len > 3 && p[0] == 0x67 && n->st.vec != e->st.vec) {
+        for (unsigned i = 1; i + 1 < len; i++)
+            if (p[i] == 0x0f && (p[i + 1] == 0xa3 || p[i + 1] == 0xab || p[i + 1] == 0xb3 || p[i + 1] == 0xbb))
+                return "bt-adsize32-wrap";
+    }
     for (unsigned i = 0; i + 2 < len; i++)
         if (p[i] == 0x0f && p[i + 1] == 0x0d && (p[i + 2] >> 6) == 3)
             return "0f0d-reg";
