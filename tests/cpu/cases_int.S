@@ -359,6 +359,26 @@ CASE redundant_prefixes, W32 ; .byte 0x2e, 0x3e, 0x26, 0x64 ; add %ebx, %eax ; E
 CASE rex_w_ignored_by_66, W64 ; .byte 0x66, 0x48, 0x01, 0xd8 ; ENDC
 CASE rex_before_66_ignored, W16 ; .byte 0x48, 0x66, 0x01, 0xd8 ; ENDC
 
+/* ---- flag chains: which instruction's flags a later one reads (emu's block
+ *      mode skips computing flags that are overwritten before use) ---- */
+CASE chain_add_adc_sbb, 0      ; add %rbx, %rax ; adc %rcx, %rdx ; sbb %rax, %rbx ; setc %cl ; cmp %rbx, %rax ; cmovl %rdx, %r9 ; ENDC
+CASE chain_inc_keeps_cf, 0     ; add %rbx, %rax ; inc %rdx ; adc $0, %rcx ; dec %r9 ; sbb %r10, %r10 ; ENDC
+CASE chain_sub_dec_jc, 0       ; sub %rbx, %rax ; dec %rcx ; jc 1f ; inc %rdx ; 1: setbe %r8b ; seto %r9b ; ENDC
+CASE chain_shift_zero_count, R_ALL ; cmp %rbx, %rax ; and $0x1f, %ecx ; shl %cl, %rdx ; setc %r9b ; setz %r10b ; sets %r11b ; ENDC
+CASE chain_shift_cl0_keeps, 0  ; xor %ecx, %ecx ; cmp %rbx, %rax ; shl %cl, %rdx ; pushf ; pop %r11 ; ENDC
+CASE chain_imul_setc, 0        ; imul %rbx, %rax ; setc %cl ; seto %dl ; add %rax, %rax ; adc %rdx, %rdx ; ENDC
+CASE chain_lea_keeps, 0        ; test %rax, %rax ; lea 1(%rax), %rax ; mov $5, %ecx ; jz 1f ; not %rbx ; 1: setnz %dl ; ENDC
+CASE chain_bt_rcl_adc, 0       ; bt $5, %rbx ; rcl %rax ; adc %rdx, %rcx ; setc %r8b ; ENDC
+CASE chain_neg_sbb, 0          ; neg %rax ; sbb %rdx, %rdx ; neg %ebx ; sbb %ecx, %ecx ; ENDC
+CASE chain_cmp_lahf, 0         ; cmp %bl, %al ; lahf ; add %ah, %dl ; sahf ; adc $1, %r9 ; ENDC
+CASE chain_loop_flags, 0       ; and $15, %ecx ; inc %ecx ; 1: add %rbx, %rax ; adc $0, %rdx ; dec %ecx ; jnz 1b ; setc %r8b ; ENDC
+CASE chain_untaken_branches, 0 ; cmp %rbx, %rax ; jne 1f ; mov %rax, (%rsi) ; 1: ja 2f ; add %rbx, 8(%rsi) ; 2: jl 3f ; sub $1, %rax ; 3: sbb %rcx, %rcx ; ENDC
+CASE chain_cmov_chain, 0       ; cmp %rbx, %rax ; cmova %rbx, %rcx ; cmovb %rax, %rdx ; sub %rcx, %rdx ; cmovs %rax, %r9 ; cmovo %rbx, %r10 ; ENDC
+CASE chain_xor_then_adc, 0     ; add %rbx, %rax ; xor %ecx, %ecx ; adc %rdx, %rdx ; ENDC
+CASE chain_mem_rmw_flags, 0    ; add %rax, (%rsi) ; adc %rbx, 8(%rsi) ; sbb %rcx, 16(%rsi) ; setc 24(%rsi) ; ENDC
+CASE chain_popcnt_flags, 0     ; add %rbx, %rax ; popcnt %rdx, %rcx ; setz %r8b ; setc %r9b ; ENDC
+CASE chain_string_flags, 0     ; cmp %rbx, %rax ; lodsb ; stosb ; setc %r8b ; scasb ; seta %r9b ; ENDC
+
 /* ---- exceptions ---- */
 CASE ud2_ud, 0               ; ud2 ; ENDC
 CASE hlt_gp, 0               ; hlt ; ENDC
