@@ -114,7 +114,7 @@ static uint64_t name_hash(const char *s)
 #define NRANDOM 24
 static unsigned cases_per_form = 112 + NRANDOM;
 static int verbose, native_only, fuzz_forced, unmask_random;
-static unsigned fuzz_count = 1500;
+static unsigned fuzz_count = 1500, chain_count = 1000;
 static uint64_t fuzz_seed = 0x600dcafe;
 
 /* Builds input k of a form: registers, flags, XMM and the data/stack bytes. */
@@ -298,18 +298,18 @@ static void native_server(int req, int resp, struct ct_result *res, unsigned n)
     while (read(req, &fi, 4) == 4) {
         const struct ct_case *f;
         uint64_t code;
-        struct { struct ct_case c; uint64_t code; uint32_t n; uint8_t bytes[32]; char name[24]; } fz;
+        struct { struct ct_case c; uint64_t code; uint32_t n; uint8_t bytes[256]; char name[24]; } fz;
         unsigned cases = n;
         if (fi == FUZZ_FORM) {
             /* A random instruction: its bytes follow on the pipe. */
             if (read(req, &fz, sizeof(fz)) != (ssize_t)sizeof(fz))
                 break;
             fz.c.start = (uint64_t)(uintptr_t)fz.bytes;
-            fz.c.end = fz.c.start + (fz.c.end & 31);
+            fz.c.end = fz.c.start + (fz.c.end & 255);
             fz.c.name = fz.name;
             f = &fz.c;
             code = fz.code;
-            if (code < CT_CODE || code + 32 > CT_CODE + CT_CODE_SZ)
+            if (code < CT_CODE || code + 256 > CT_CODE + CT_CODE_SZ)
                 break;
             cases = fz.n;
         } else {
@@ -346,7 +346,7 @@ static bool native_form(unsigned fi, struct ct_result *res, unsigned n, int *sta
     uint32_t v = fi, back;
     bool ok = write(srv_req, &v, 4) == 4;
     if (ok && fi == FUZZ_FORM) {
-        struct { struct ct_case c; uint64_t code; uint32_t n; uint8_t bytes[32]; char name[24]; } fz;
+        struct { struct ct_case c; uint64_t code; uint32_t n; uint8_t bytes[256]; char name[24]; } fz;
         memset(&fz, 0, sizeof(fz));
         fz.c = *fuzz_form;
         size_t len = fuzz_form->end - fuzz_form->start;
@@ -911,6 +911,105 @@ static int fuzz_run(unsigned count, uint64_t seed, struct ct_result *nres, unsig
     return mism ? 1 : 0;
 }
 
+/* ---- random sequences of table snippets ------------------------------------ */
+
+/* Forms that can be chained: no faults, no flags left undefined except AF,
+ * no changes to RSP/RSI/RDI that later pieces would trip over. */
+static bool chainable(const struct ct_case *f)
+{
+    static const char *bad[] = { "_ud", "_gp", "_pf", "_de", "_ss", "_bp", "_xm", "div", "rsp", "pushf",
+                                 "popf", "lahf", "sahf", "xlat", "call", "ret", "jmp", "enter", "leave",
+                                 "push", "pop", "movs", "stos", "lods", "cmps", "scas", "cmpxchg16b",
+                                 "cmpxchg8b", "length", "rex_before", "wrap", "noncanonical", "mxcsr",
+                                 "unmasked", "_mem_rmw", "mov_r13_base", "mov_r12_base", "bt", "lock_on" };
+    unsigned rule = f->kind & 0xff;
+    if (f->kind & (K_SSE | K_X87 | K_BMI1 | K_FUZZ))
+        return false;
+    if (rule != R_NONE && rule != R_LOGIC)
+        return false;
+    for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (strstr(f->name, bad[i]))
+            return false;
+    return f->end - f->start <= 40;
+}
+
+static int chain_run(unsigned count, uint64_t seed, struct ct_result *nres, unsigned nforms, uint64_t area)
+{
+    static const struct ct_case *pool[4096];
+    static uint8_t bytes[4096][CT_SLOT];
+    static struct ct_case forms[4096];
+    static char names[4096][16];
+    unsigned npool = 0, mism = 0, cases = 8, nknown = 0;
+    uint64_t compared = 0;
+    for (unsigned i = 0; i < nforms && npool < 4096; i++)
+        if (chainable(&__start_cpu_cases[i]))
+            pool[npool++] = &__start_cpu_cases[i];
+    if (count > 4096) count = 4096;
+    uint64_t s = seed;
+    for (unsigned i = 0; i < count; i++) {
+        unsigned len = 0, pieces = 2 + (unsigned)(splitmix(&s) % 6);
+        char desc[512] = "";
+        for (unsigned p = 0; p < pieces; p++) {
+            const struct ct_case *f = pool[splitmix(&s) % npool];
+            size_t l = f->end - f->start;
+            if (len + l > 200) break;
+            memcpy(bytes[i] + len, (const void *)f->start, l);
+            len += (unsigned)l;
+            if (strlen(desc) + strlen(f->name) + 2 < sizeof(desc)) {
+                strcat(desc, " ");
+                strcat(desc, f->name);
+            }
+        }
+        snprintf(names[i], sizeof(names[i]), "chain_%u", i);
+        forms[i] = (struct ct_case){ names[i], (uint64_t)(uintptr_t)bytes[i],
+                                     (uint64_t)(uintptr_t)bytes[i] + len, R_LOGIC | K_FUZZ, 0 };
+        uint64_t code = area + (uint64_t)i * 256;
+        if (code + 256 > CT_CODE + CT_CODE_SZ)
+            break;
+        fuzz_code = code;
+        fuzz_form = &forms[i];
+        int st = 0;
+        if (len > 200 || !native_form(FUZZ_FORM, nres, cases, &st))
+            continue;
+        memcpy(emu_ram + code, bytes[i], len);
+        place_emu_tail(emu_ram + code + len);
+        if (verbose && i < 3)
+            printf("   chain %u:%s -> host rax=%#" PRIx64 " rflags=%#" PRIx64 " exc=%s\n", i, desc,
+                   nres[1].st.gpr[0], nres[1].st.rflags, vec_name(nres[1].st.vec));
+        for (unsigned k = 0; k < cases; k++) {
+            struct ct_state in;
+            make_input(&forms[i], k, code, &in, mem_in_buf);
+            static struct ct_result er;
+            block_mode = k & 1;
+            bool finished = emu_run_case(&forms[i], code, &in, mem_in_buf, &er);
+            block_mode = false;
+            compared++;
+            char why[256];
+            const char *diff = finished ? compare(&forms[i], &in, &nres[k], &er, why, sizeof(why))
+                                        : "emu did not finish";
+            if (diff && known_fuzz(&nres[k], &er, bytes[i], len)) { nknown++; break; }
+            if (diff) {
+                mism++;
+                if (mism <= 8) {
+                    printf("   chain mismatch %u (case %u, %s): %s\n   pieces:%s\n", mism, k,
+                           k & 1 ? "block mode" : "single steps", diff, desc);
+                    print_bytes(&forms[i]);
+                    print_input(&in);
+                }
+                break;
+            }
+        }
+    }
+    printf("cpu_diff chains: %u random sequences of %u chainable forms, %" PRIu64 " cases compared, %u known\n",
+           count, npool, compared, nknown);
+    if (mism) {
+        printf("FAIL: cpu/chains (%u of %u sequences differ; seed %#" PRIx64 ")\n", mism, count, seed);
+        return 1;
+    }
+    printf("PASS: cpu/chains\n");
+    return 0;
+}
+
 static bool selected(const char *name, int argc, char **argv, int first)
 {
     if (first >= argc) return true;
@@ -926,6 +1025,7 @@ int main(int argc, char **argv)
         if (!strcmp(argv[first], "-v")) verbose = 1;
         else if (!strcmp(argv[first], "-x")) native_only = 1;
         else if (!strcmp(argv[first], "-u")) unmask_random = 1;
+        else if (!strcmp(argv[first], "-c") && first + 1 < argc) chain_count = (unsigned)atoi(argv[++first]);
         else if (!strcmp(argv[first], "-a")) cases_per_form = NPAIRS + 48;
         else if (!strcmp(argv[first], "-f") && first + 1 < argc) { fuzz_count = (unsigned)atoi(argv[++first]); fuzz_forced = 1; }
         else if (!strcmp(argv[first], "-S") && first + 1 < argc) fuzz_seed = strtoull(argv[++first], NULL, 0);
@@ -1067,7 +1167,11 @@ int main(int argc, char **argv)
     printf("cpu_diff: %u forms, %" PRIu64 " cases compared: %u passed, %u failed, %u skipped\n",
            forms, ncases, pass, fail, skip);
     int frc = 0;
-    if (fuzz_count && (first >= argc || fuzz_forced) && !native_only)
+    if (fuzz_count && (first >= argc || fuzz_forced) && !native_only) {
         frc = fuzz_run(fuzz_count, fuzz_seed, nres, nforms + 1);
+        /* Chains go after the fuzz slots (4096 x 32 bytes). */
+        uint64_t area = CT_CODE + (uint64_t)(nforms + 1) * CT_SLOT + 4096 * 32;
+        frc |= chain_run(chain_count, fuzz_seed ^ 0xc4a1, nres, nforms, area);
+    }
     return fail || frc ? 1 : 0;
 }
