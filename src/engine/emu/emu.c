@@ -153,7 +153,6 @@ static void handle_init(struct emu_vcpu *ev)
     uint64_t apic_base = c->msr_apic_base;
     emu_cpu_reset(c);
     c->msr_apic_base = apic_base;
-    atomic_store(&ev->sipi_vector, -1);
     c->state = c->id == 0 ? EMU_RUNNING : EMU_WAIT_SIPI;
 }
 
