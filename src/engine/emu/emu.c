@@ -235,6 +235,8 @@ static int emu_vcpu_run(struct vcpu *v)
     bool stats = st && *st && strcmp(st, "0");
     uint64_t last_ns = now_ns(), last_insns = 0;
 
+    /* A kick (pause, stop) leaves EMU_EV_STOP set; we are called again on resume. */
+    atomic_fetch_and(&c->events, ~EMU_EV_STOP);
     while (!vm_stopping(vm)) {
         if (stats)
             print_stats(c, &last_ns, &last_insns);
