@@ -461,7 +461,6 @@ static const struct { const char *form, *why; } known[] = {
     { "int3_bp", "emu-sys: INT3 ignores exc_to_caller (system.c op_int3 delivers through the IDT)" },
     { "int_81_gp", "emu-sys: INT n ignores exc_to_caller (system.c op_int delivers through the IDT)" },
     { "addps_unmasked_xm", "emu-sse: an unmasked denormal (pre-computation) exception also sets PE in MXCSR" },
-    { "mulss_tiny_exact_um_xm", "emu-sse: with UM unmasked a tiny result must raise #XM even when exact" },
     { "rmw_add_pf", "emu-core: #PF of a read-modify-write lacks the W bit in the error code" },
     { "rmw_inc_pf", "emu-core: #PF of a read-modify-write lacks the W bit in the error code" },
     { "rmw_btr_pf", "emu-core: #PF of a read-modify-write lacks the W bit in the error code" },
