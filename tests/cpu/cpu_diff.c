@@ -934,7 +934,7 @@ static bool chainable(const struct ct_case *f)
                                  "cmpxchg8b", "length", "rex_before", "wrap", "noncanonical", "mxcsr",
                                  "unmasked", "_mem_rmw", "mov_r13_base", "mov_r12_base", "bt", "lock_on" };
     unsigned rule = f->kind & 0xff;
-    if (f->kind & (K_SSE | K_X87 | K_BMI1 | K_FUZZ))
+    if (f->kind & (K_SSE | K_X87 | K_BMI1 | K_FUZZ | K_SMC))
         return false;
     if (rule != R_NONE && rule != R_LOGIC)
         return false;
