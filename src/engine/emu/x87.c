@@ -1,7 +1,7 @@
 /* The x87 FPU of emu (D8..DF and FWAIT).  Registers are host 80-bit long
- * doubles; arithmetic runs on the host FPU under the guest's precision and
- * rounding control with exceptions masked, and the status it reports is
- * merged into the guest FSW, so results and flags match real hardware. */
+ * doubles; arithmetic runs on the host FPU under the guest's control word
+ * and the status it reports is merged into the guest FSW, so results,
+ * flags and condition codes match real hardware (docs/emu-simd.md). */
 #include <math.h>
 
 #include "engine/emu/sse.h"
@@ -463,11 +463,6 @@ static void note_insn(struct emu_cpu *c, const struct emu_insn *i, uint64_t ea)
         c->x87.fdp = ea;
 }
 
-static uint64_t mem_ea(struct emu_cpu *c, const struct emu_insn *i)
-{
-    return emu_ea(c, i);
-}
-
 /* Result delivery for "st(dst) = value, maybe pop". */
 static void st_write_pop(struct emu_cpu *c, unsigned dst, long double v, bool pop)
 {
@@ -579,11 +574,6 @@ static void arith_reg(struct emu_cpu *c, const struct emu_insn *i, bool to_sti, 
 
 /* ---- D9: loads, stores, control, constants and transcendental ---- */
 
-static void push_checked(struct emu_cpu *c, long double v)
-{
-    x87_push(c, v);
-}
-
 static void fld_const(struct emu_cpu *c, unsigned which)
 {
     long double r;
@@ -598,7 +588,7 @@ static void fld_const(struct emu_cpu *c, unsigned which)
     default: __asm__ volatile("fldz\n\tfnstsw %[sw]\n\tfnclex" : "=t"(r), [sw] "=m"(xsw)); break;
     }
     (void)xh_leave(h);
-    push_checked(c, r);
+    x87_push(c, r);
 }
 
 /* Unary operations on st0 done by the host. */
@@ -814,7 +804,7 @@ static void h_d9(struct emu_cpu *c, const struct emu_insn *i)
 {
     unsigned op = i->reg & 7;
     if (i->mod != 3) {
-        uint64_t ea = mem_ea(c, i);
+        uint64_t ea = emu_ea(c, i);
         uint8_t img[28];
         uint16_t sw;
         switch (op) {
@@ -834,7 +824,7 @@ static void h_d9(struct emu_cpu *c, const struct emu_insn *i)
                     c->x87.fsw &= ~FSW_C1;
                     return;
                 }
-                push_checked(c, v);
+                x87_push(c, v);
             }
             return;
         }
@@ -904,7 +894,7 @@ static void h_d9(struct emu_cpu *c, const struct emu_insn *i)
             st_set(c, 0, indefinite());
             return;
         }
-        push_checked(c, v);
+        x87_push(c, v);
         return;
     }
     case 0xc8: {                                   /* fxch st(i) */
@@ -993,7 +983,7 @@ static void h_d8(struct emu_cpu *c, const struct emu_insn *i)
 {
     x87_check(c, true);
     if (i->mod != 3) {
-        uint64_t ea = mem_ea(c, i);
+        uint64_t ea = emu_ea(c, i);
         uint32_t bits = (uint32_t)lin_read(c, ea, 4);
         note_insn(c, i, ea);
         if (arith_mem_underflow(c, i))
@@ -1009,7 +999,7 @@ static void h_dc(struct emu_cpu *c, const struct emu_insn *i)
 {
     x87_check(c, true);
     if (i->mod != 3) {
-        uint64_t ea = mem_ea(c, i);
+        uint64_t ea = emu_ea(c, i);
         uint64_t bits = lin_read(c, ea, 8);
         note_insn(c, i, ea);
         if (arith_mem_underflow(c, i))
@@ -1046,7 +1036,7 @@ static void h_da(struct emu_cpu *c, const struct emu_insn *i)
 {
     x87_check(c, true);
     if (i->mod != 3) {
-        uint64_t ea = mem_ea(c, i);
+        uint64_t ea = emu_ea(c, i);
         int32_t v = (int32_t)lin_read(c, ea, 4);
         note_insn(c, i, ea);
         if (arith_mem_underflow(c, i))
@@ -1072,7 +1062,7 @@ static void h_de(struct emu_cpu *c, const struct emu_insn *i)
 {
     x87_check(c, true);
     if (i->mod != 3) {
-        uint64_t ea = mem_ea(c, i);
+        uint64_t ea = emu_ea(c, i);
         int16_t v = (int16_t)lin_read(c, ea, 2);
         note_insn(c, i, ea);
         if (arith_mem_underflow(c, i))
@@ -1154,13 +1144,13 @@ static void h_db(struct emu_cpu *c, const struct emu_insn *i)
 {
     unsigned op = i->reg & 7;
     if (i->mod != 3) {
-        uint64_t ea = mem_ea(c, i);
+        uint64_t ea = emu_ea(c, i);
         x87_check(c, true);
         switch (op) {
         case 0: {                                  /* fild m32 */
             int32_t v = (int32_t)lin_read(c, ea, 4);
             note_insn(c, i, ea);
-            push_checked(c, (long double)v);
+            x87_push(c, (long double)v);
             return;
         }
         case 1: case 2: case 3:                    /* fisttp, fist, fistp m32 */
@@ -1171,7 +1161,7 @@ static void h_db(struct emu_cpu *c, const struct emu_insn *i)
             uint8_t raw[10];
             sse_read_buf(c, ea, raw, 10);
             note_insn(c, i, ea);
-            push_checked(c, load_m80(raw));
+            x87_push(c, load_m80(raw));
             return;
         }
         case 7: {                                  /* fstp m80 */
@@ -1221,7 +1211,7 @@ static void h_dd(struct emu_cpu *c, const struct emu_insn *i)
 {
     unsigned op = i->reg & 7;
     if (i->mod != 3) {
-        uint64_t ea = mem_ea(c, i);
+        uint64_t ea = emu_ea(c, i);
         switch (op) {
         case 0: {                                  /* fld m64 */
             uint64_t bits;
@@ -1239,7 +1229,7 @@ static void h_dd(struct emu_cpu *c, const struct emu_insn *i)
                     c->x87.fsw &= ~FSW_C1;
                     return;
                 }
-                push_checked(c, v);
+                x87_push(c, v);
             }
             return;
         }
@@ -1345,13 +1335,13 @@ static void h_df(struct emu_cpu *c, const struct emu_insn *i)
 {
     unsigned op = i->reg & 7;
     if (i->mod != 3) {
-        uint64_t ea = mem_ea(c, i);
+        uint64_t ea = emu_ea(c, i);
         x87_check(c, true);
         switch (op) {
         case 0: {                                  /* fild m16 */
             int16_t v = (int16_t)lin_read(c, ea, 2);
             note_insn(c, i, ea);
-            push_checked(c, (long double)v);
+            x87_push(c, (long double)v);
             return;
         }
         case 1: case 2: case 3:                    /* fisttp, fist, fistp m16 */
@@ -1367,13 +1357,13 @@ static void h_df(struct emu_cpu *c, const struct emu_insn *i)
             h = xh_enter_masked(c);
             __asm__ volatile("fbld %2\n\tfnstsw %[sw]\n\tfnclex" : "=t"(r), [sw] "=m"(xsw) : "m"(*(const uint8_t(*)[10])raw));
             x87_flags(c, xh_leave(h));
-            push_checked(c, r);
+            x87_push(c, r);
             return;
         }
         case 5: {                                  /* fild m64 */
             int64_t v = (int64_t)lin_read(c, ea, 8);
             note_insn(c, i, ea);
-            push_checked(c, (long double)v);
+            x87_push(c, (long double)v);
             return;
         }
         case 6: {                                  /* fbstp m80 */
