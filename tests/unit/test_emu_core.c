@@ -229,6 +229,11 @@ static void test_self_modifying(void)
           0x0f, 0x0b);
     CHECK_EQ(run(), 6);
     CHECK_EQ(cpu->gpr[0] & 0xff, 7);
+    /* A loop patching an immediate of a later block on every pass. */
+    SETUP(0xb9, 0x0a, 0, 0, 0, 0x31, 0xdb, 0x31, 0xc0, 0x88, 0x0d, 0x03, 0, 0, 0,
+          0xeb, 0x00, 0xb0, 0x00, 0x01, 0xc3, 0xe2, 0xf2, 0x0f, 0x0b);
+    CHECK_EQ(run(), 6);
+    CHECK_EQ(cpu->gpr[3], 55);
     /* The same code run twice with a change in between (cache revalidation). */
     SETUP(0xb0, 0x05, 0x0f, 0x0b);
     CHECK_EQ(run(), 6);

@@ -9,6 +9,8 @@
 #include "check.h"
 #include "engine/emu/cpu.h"
 #include "engine/emu/emu.h"
+#include "vmm/bus.h"
+#include "vmm/vm.h"
 
 #define RAM_SIZE (1u << 20)
 #define CODE 0x1000
@@ -178,6 +180,89 @@ static void test_tlb(void)
     CHECK_EQ(cpu->gpr[0], 2);
 }
 
+static void test_legacy_paging(void)
+{
+    /* 32-bit paging: PD at 0x70000, 4K PT at 0x73000 for 0..4M (identity),
+     * a 4M PSE page at 0x00400000 -> 0. */
+    SETUP(0, 0x8b, 0x03, 0x0f, 0x0b);   /* mov eax, [rbx] */
+    memset(ram + PML4, 0, 0x5000);
+    uint32_t *pd = (uint32_t *)(ram + PML4), *pt = (uint32_t *)(ram + PT);
+    pd[0] = PT | P | W | U;
+    for (unsigned k = 0; k < 256; k++)
+        pt[k] = (k << 12) | P | W | U;
+    pd[1] = 0 | P | W | 0x80;
+    cpu->mode = MODE_PROT32;
+    cpu->efer = 0;
+    cpu->cr4 = CR4_PSE;
+    for (int k = 0; k < 6; k++) {
+        cpu->seg[k].l = 0;
+        cpu->seg[k].db = 1;
+    }
+    emu_tlb_flush(cpu, true);
+    memcpy(ram + 0x5004, "pse!", 4);
+    cpu->gpr[3] = 0x405004;
+    CHECK_EQ(run(), 6);
+    CHECK(memcmp(&cpu->gpr[0], "pse!", 4) == 0);
+    CHECK(pd[1] & A);
+
+    /* PAE legacy: PDPT at 0x71000 (32-byte aligned), PD at 0x72000, PT at 0x73000. */
+    SETUP(0, 0x8b, 0x03, 0x0f, 0x0b);
+    memset(ram + PML4, 0, 0x5000);
+    uint64_t *pdpt = (uint64_t *)(ram + PDPT);
+    pdpt[0] = PD | P;
+    *pte(PD, 0) = PT | P | W | U;
+    for (unsigned k = 0; k < 256; k++)
+        *pte(PT, k) = (k << 12) | P | W | U;
+    *pte(PD, 3) = 0x0 | P | W | PS;   /* 2M page at 6M -> 0 */
+    cpu->mode = MODE_PROT32;
+    cpu->efer = 0;
+    cpu->cr4 = CR4_PAE;
+    cpu->cr3 = PDPT;
+    for (int k = 0; k < 6; k++) {
+        cpu->seg[k].l = 0;
+        cpu->seg[k].db = 1;
+    }
+    emu_tlb_flush(cpu, true);
+    memcpy(ram + 0x6008, "pae!", 4);
+    cpu->gpr[3] = 0x606008;
+    CHECK_EQ(run(), 6);
+    CHECK(memcmp(&cpu->gpr[0], "pae!", 4) == 0);
+}
+
+/* MMIO outside RAM goes to vm->mmio. */
+static uint64_t last_write, reads;
+static uint64_t dev_read(void *opaque, uint64_t off, unsigned size)
+{
+    (void)opaque;
+    reads++;
+    return 0x1122334455667788ULL >> (8 * (8 - size)) ^ off;
+}
+static void dev_write(void *opaque, uint64_t off, unsigned size, uint64_t v)
+{
+    (void)opaque;
+    last_write = (off << 56) | ((uint64_t)size << 48) | (v & 0xffffffffffffULL);
+}
+static const struct bus_ops dev_ops = { dev_read, dev_write };
+
+static void test_mmio(void)
+{
+    static struct vm vm;
+    bus_init(&vm.mmio, "mmio");
+    CHECK_EQ(bus_register(&vm.mmio, 0xfe000000, 0x1000, &dev_ops, NULL, "dev"), 0);
+    /* mov eax, [rbx+8]; mov [rbx+0x10], cx; ud2 (paging on: identity 1G page) */
+    SETUP(0, 0x8b, 0x43, 0x08, 0x66, 0x89, 0x4b, 0x10, 0x0f, 0x0b);
+    *pte(PDPT, 3) = 0xc0000000 | P | W | PS;   /* 3G..4G identity */
+    cpu->vm = &vm;
+    cpu->mmu.flat_pf = false;
+    cpu->gpr[3] = 0xfe000000;
+    cpu->gpr[1] = 0xbeef;
+    CHECK_EQ(run(), 6);
+    CHECK_EQ(cpu->gpr[0], 0x11223344 ^ 8);
+    CHECK_EQ(last_write, (0x10ULL << 56) | (2ULL << 48) | 0xbeef);
+    cpu->vm = NULL;
+    bus_destroy(&vm.mmio);
+}
+
 /* ---- LOCK atomicity ------------------------------------------------------ */
 
 #define ITERS 200000
@@ -236,6 +321,8 @@ int main(void)
     RUN_TEST(test_translation);
     RUN_TEST(test_faults);
     RUN_TEST(test_tlb);
+    RUN_TEST(test_legacy_paging);
+    RUN_TEST(test_mmio);
     RUN_TEST(test_lock_two_threads);
     return CHECK_DONE();
 }

@@ -121,8 +121,10 @@ const struct emu_block *emu_cache_get_slow(struct emu_cpu *c, uint64_t pa, unsig
     for (struct emu_block *b = *pp; b; pp = &b->next, b = b->next) {
         if (b->pa != pa || b->csize != csize)
             continue;
-        if (likely(same_bytes(b->host, b->bytes, b->nbytes)))
+        if (likely(same_bytes(b->host, b->bytes, b->nbytes))) {
+            emu_mmu_mark_code(c, pa);
             return b;
+        }
         *pp = b->next;   /* stale: the code changed under it */
         break;
     }

@@ -88,8 +88,12 @@ const struct emu_block *emu_cache_get_slow(struct emu_cpu *c, uint64_t pa, unsig
 static inline const struct emu_block *emu_cache_get(struct emu_cpu *c, uint64_t pa, unsigned csize)
 {
     const struct emu_block *b = c->mmu.cache->hash[hash_pa(pa)];
-    if (__builtin_expect(b && b->pa == pa && b->csize == csize && same_bytes(b->host, b->bytes, b->nbytes), 1))
+    if (__builtin_expect(b && b->pa == pa && b->csize == csize && same_bytes(b->host, b->bytes, b->nbytes), 1)) {
+        /* A store since the last entry dropped the page's code mark. */
+        if (__builtin_expect(!c->mmu.code_pages[(uint64_t)(b->host - c->mmu.ram) >> 12], 0))
+            emu_mmu_mark_code(c, pa);
         return b;
+    }
     return emu_cache_get_slow(c, pa, csize);
 }
 

@@ -66,13 +66,17 @@ static bool is_apic_page(struct emu_cpu *c, uint64_t pa)
            (pa & ~0xfffULL) == (c->msr_apic_base & PTE_ADDR);
 }
 
-/* A store into RAM that this CPU has cached code from: stop the current
- * block after this instruction (the cache revalidates blocks by content). */
+/* A store into RAM that this CPU runs cached code from: stop the current
+ * block after this instruction (blocks are revalidated by content when
+ * entered).  The mark is dropped so that later stores to a page that only
+ * once held code are fast again; entering a block there marks it anew. */
 static inline void note_code_write(struct emu_cpu *c, uint64_t pa)
 {
     int64_t idx = ram_page_index(c, pa);
-    if (idx >= 0 && c->mmu.code_pages && c->mmu.code_pages[idx])
+    if (idx >= 0 && c->mmu.code_pages && c->mmu.code_pages[idx]) {
+        c->mmu.code_pages[idx] = 0;
         c->mmu.blk_stop = 1;
+    }
 }
 
 /* size 1, 2, 4 or 8, within one page. */
@@ -171,6 +175,10 @@ static void pte_set_bits(struct pte_ref *ref, uint64_t bits)
 {
     if (!ref->host)
         return;
+    uint64_t cur = ref->wide ? __atomic_load_n((uint64_t *)ref->host, __ATOMIC_RELAXED)
+                             : __atomic_load_n((uint32_t *)ref->host, __ATOMIC_RELAXED);
+    if ((cur & bits) == bits)
+        return;   /* already set: spare the locked operation */
     if (ref->wide)
         __atomic_fetch_or((uint64_t *)ref->host, bits, __ATOMIC_SEQ_CST);
     else
@@ -356,7 +364,7 @@ void emu_tlb_flush_page(struct emu_cpu *c, uint64_t la)
 void emu_mmu_mark_code(struct emu_cpu *c, uint64_t pa)
 {
     int64_t idx = ram_page_index(c, pa);
-    if (idx < 0 || !c->mmu.code_pages || c->mmu.code_pages[idx])
+    if (idx < 0 || c->mmu.code_pages[idx])
         return;
     c->mmu.code_pages[idx] = 1;
     uint64_t ppn = pa & ~0xfffULL;

@@ -210,7 +210,7 @@ static bool cas16(void *p, uint64_t *lo, uint64_t *hi, uint64_t nlo, uint64_t nh
     return ok;
 }
 
-static HANDLER(op_grp9)   /* 0F C7: /1 CMPXCHG8B/16B, /6 RDRAND, /7 RDSEED */
+static HANDLER(op_grp9)   /* 0F C7: /1 CMPXCHG8B/16B, /6 RDRAND (RDSEED is not advertised: #UD) */
 {
     unsigned g = GRP(i);
     if (g == 1 && i->mod != 3 && !(i->prefix & (PFX_REP | PFX_REPNE))) {
@@ -260,7 +260,7 @@ static HANDLER(op_grp9)   /* 0F C7: /1 CMPXCHG8B/16B, /6 RDRAND, /7 RDSEED */
         flags_update(c, RFLAGS_ZF, eq ? RFLAGS_ZF : 0);
         return;
     }
-    if ((g == 6 || g == 7) && i->mod == 3 && !(i->prefix & (PFX_REP | PFX_REPNE))) {
+    if (g == 6 && i->mod == 3 && !(i->prefix & (PFX_REP | PFX_REPNE))) {
         uint64_t v = 0;
         if (getrandom(&v, sizeof(v), 0) != (ssize_t)sizeof(v)) {
             /* No entropy now: architecturally CF = 0 and a zero result. */
