@@ -184,12 +184,14 @@ void virtq_push(struct virtq *vq, uint16_t head, uint32_t written)
     atomic_thread_fence(memory_order_release);
     vq->used_idx++;
     store16(vq->used + 2, vq->used_idx);
+    vq->pushed = true;
 }
 
 bool virtq_should_signal(struct virtq *vq)
 {
-    if (!vq->ready)
+    if (!vq->ready || !vq->pushed)
         return false;
+    vq->pushed = false;
     /* Our used->idx store must be visible before we read the driver's
      * suppression state (store-load ordering needs a full fence). */
     atomic_thread_fence(memory_order_seq_cst);

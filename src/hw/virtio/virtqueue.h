@@ -38,6 +38,7 @@ struct virtq {
     uint16_t used_idx;           /* our copy of used->idx */
     uint16_t signalled_used;     /* used_idx at the last interrupt (event index) */
     bool signalled_valid;
+    bool pushed;                 /* used entries added since virtq_should_signal */
     /* Host views of the rings, resolved once the queue is enabled. */
     uint8_t *desc;               /* size * 16 bytes */
     uint8_t *avail;              /* flags, idx, ring[size], used_event (le16 each) */
