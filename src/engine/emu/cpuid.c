@@ -81,7 +81,7 @@ void emu_cpuid(struct emu_cpu *c, uint32_t leaf, uint32_t sub, uint32_t out[4])
         str_regs("GenuineIntel", &b, &d, &cx);
         break;
     case 1:
-        a = 0x00050654;   /* family 6, model 0x55, stepping 4 */
+        a = 0x000606a6;   /* family 6, model 0x6a (Ice Lake server), stepping 6: no RETBleed */
         b = (8u << 8) | ((uint32_t)c->id << 24);   /* CLFLUSH line 64 bytes, APIC ID */
         cx = C1_SSE3 | C1_SSSE3 | C1_CX16 | C1_SSE41 | C1_SSE42 | C1_MOVBE | C1_POPCNT |
              C1_RDRAND | C1_HV;

@@ -153,6 +153,8 @@ static void handle_init(struct emu_vcpu *ev)
     uint64_t apic_base = c->msr_apic_base;
     emu_cpu_reset(c);
     c->msr_apic_base = apic_base;
+    /* A startup IPI may already be recorded: the guest sent it after this
+     * INIT, and the thread only now gets to both.  Keep it. */
     c->state = c->id == 0 ? EMU_RUNNING : EMU_WAIT_SIPI;
 }
 
@@ -235,6 +237,8 @@ static int emu_vcpu_run(struct vcpu *v)
     bool stats = st && *st && strcmp(st, "0");
     uint64_t last_ns = now_ns(), last_insns = 0;
 
+    /* A kick (pause, stop) leaves EMU_EV_STOP set; we are called again on resume. */
+    atomic_fetch_and(&c->events, ~EMU_EV_STOP);
     while (!vm_stopping(vm)) {
         if (stats)
             print_stats(c, &last_ns, &last_insns);
