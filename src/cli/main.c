@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/image.h"
 #include "cli/machines.h"
 #include "lib/log.h"
 #include "lib/size.h"
@@ -24,6 +25,7 @@ static void usage_main(FILE *f)
             "\n"
             "commands:\n"
             "  run       boot a kernel in a new machine, console on this terminal\n"
+            "  image     create, inspect, check and convert disk images\n"
             "\n");
     machines_usage(f);
     fprintf(f, "\n"
@@ -165,6 +167,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "run"))
         return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "image"))
+        return cmd_image(argc - 1, argv + 1);
     int status;
     if (machines_dispatch(argc - 1, argv + 1, &status))
         return status;
