@@ -311,8 +311,10 @@ int qcow2_free_clusters(struct qcow2 *s, uint64_t host_off, uint64_t len)
                 s->free_hint = c;
             qcache_drop(&s->l2cache, c << s->cluster_bits);
             qcache_drop(&s->rbcache, c << s->cluster_bits);
-            /* Give the space back to the host; the contents no longer matter. */
-            (void)fallocate(s->bd.fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+            /* Give the space back to the host; the contents no longer matter.
+             * Clusters smaller than a file system block cannot be punched. */
+            if (s->cluster_size >= 4096)
+                (void)fallocate(s->bd.fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
                             (off_t)(c << s->cluster_bits), (off_t)s->cluster_size);
         }
     }

@@ -304,18 +304,20 @@ static uint64_t rnd(uint64_t *s)
     return *s;
 }
 
-/* write-random PATH SEED COUNT [SKIP]: COUNT seeded writes, write-zeroes and
- * discards of up to 256 KiB; prints "done N" after each so a test that kills
- * the process knows how far it got.  Ops below SKIP are generated but not done. */
+/* write-random PATH SEED COUNT [UPTO [FROM]]: COUNT seeded writes,
+ * write-zeroes and discards of up to 256 KiB (ops FROM..UPTO-1 of them
+ * performed); prints "op N OFFSET LENGTH" before and "done N" after each, so
+ * a test that kills the process knows how far it got and what was in flight. */
 static int image_write_random(int argc, char **argv)
 {
     if (argc < 4) {
-        log_error("usage: hostel image write-random PATH SEED COUNT [UPTO]");
+        log_error("usage: hostel image write-random PATH SEED COUNT [UPTO [FROM]]");
         return 2;
     }
     uint64_t seed = strtoull(argv[2], NULL, 0) * 2654435761u + 1;
     long count = strtol(argv[3], NULL, 0);
     long upto = argc > 4 ? strtol(argv[4], NULL, 0) : count;
+    long skip_below = argc > 5 ? strtol(argv[5], NULL, 0) : 0;
     struct blockdev *bd;
     if (open_image(argv[1], false, &bd) < 0)
         return 1;
@@ -334,6 +336,10 @@ static int image_write_random(int argc, char **argv)
         uint64_t fill = rnd(&seed);
         for (uint64_t j = 0; j < len * 512; j += 8)
             memcpy(buf + j, &(uint64_t){ fill + j }, 8);
+        if (i >= skip_below)
+            printf("op %ld %" PRIu64 " %" PRIu64 "\n", i + 1, start * 512, len * 512);
+        if (i < skip_below)
+            continue;
         if (kind == 0)
             r = block_write_zeroes(bd, start * 512, len * 512);
         else if (kind == 1)
@@ -342,7 +348,7 @@ static int image_write_random(int argc, char **argv)
             struct iovec v[2] = { { buf, len * 256 }, { buf + len * 256, len * 256 } };
             r = block_pwritev(bd, start * 512, v, 2);
         }
-        if (r == 0 && i % 97 == 0)
+        if (r == 0 && i % 499 == 0)
             r = block_flush(bd);
         if (r == 0)
             printf("done %ld\n", i + 1);
