@@ -117,7 +117,8 @@ int block_open_internal(const char *path, const struct block_open_opts *opts, bo
     bool ro = opts && opts->readonly;
     enum block_format fmt = opts ? opts->format : BLOCK_FORMAT_AUTO;
     *out = NULL;
-    int fd = open(path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO named as an image (or a backing file) must not hang us. */
+    int fd = open(path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         int e = errno;
         block_seterr(err, errlen, "cannot open disk image %s: %s%s", path, strerror(e),
