@@ -1,7 +1,9 @@
 /* libFuzzer target for the qcow2 opener, reader, writer and checker: the
  * input is an image file.  Built by `make fuzz-qcow2` (clang), run briefly
  * by tests/block/run_fuzz.sh under `make test-all`. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
