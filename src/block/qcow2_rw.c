@@ -18,6 +18,8 @@ void qcow2_compressed_extent(const struct qcow2 *s, uint64_t entry, uint64_t *of
     *len = (nsec + 1) * 512 - (host & 511);
 }
 
+static bool overlaps_tables(const struct qcow2 *s, uint64_t h);
+
 /* Finds the L2 entry for guest cluster gc.  With alloc, creates a missing L2
  * table; otherwise *l2off is 0 when there is none (entry reads as 0). */
 static int l2_lookup(struct qcow2 *s, uint64_t gc, bool alloc, uint64_t *entry, uint64_t *l2off)
@@ -45,7 +47,7 @@ static int l2_lookup(struct qcow2 *s, uint64_t gc, bool alloc, uint64_t *entry, 
         s->l1[l1i] = l2 | QCOPIED;
         qcache_drop(&s->l2cache, l2);
     }
-    if (!qcow2_meta_ok(s, l2))
+    if (!qcow2_meta_ok(s, l2) || overlaps_tables(s, l2))
         return -EIO;
     uint8_t *tab;
     int r = qcache_get(s, &s->l2cache, l2, &tab);
@@ -105,11 +107,22 @@ static int decompress(struct qcow2 *s, uint64_t entry, uint8_t *out)
     return ok ? 0 : -EIO;
 }
 
+/* A hostile table could point data or an L2 table at the header, the L1
+ * table or the refcount table; writing there would wreck the image. */
+static bool overlaps_tables(const struct qcow2 *s, uint64_t h)
+{
+    uint64_t end = h + s->cluster_size;
+    uint64_t l1_end = s->l1_offset + (uint64_t)s->l1_size * 8;
+    uint64_t rt_end = s->rt_offset + ((uint64_t)s->rt_clusters << s->cluster_bits);
+    return h < s->cluster_size || (h < l1_end && end > s->l1_offset) ||
+           (h < rt_end && end > s->rt_offset);
+}
+
 /* Host offset of a standard cluster, checked. */
 static int data_offset(struct qcow2 *s, uint64_t entry, uint64_t *host)
 {
     uint64_t h = entry & QOFFSET_MASK;
-    if (h & (s->cluster_size - 1) || !qcow2_meta_ok(s, h))
+    if (h & (s->cluster_size - 1) || !qcow2_meta_ok(s, h) || overlaps_tables(s, h))
         return -EIO;
     *host = h;
     return 0;
@@ -237,11 +250,106 @@ static int write_piece(struct qcow2 *s, uint64_t gc, uint32_t o, uint32_t len, c
     return 0;
 }
 
+static int free_old(struct qcow2 *s, uint64_t entry)
+{
+    if (entry & QCOMPRESSED) {
+        uint64_t coff, clen;
+        qcow2_compressed_extent(s, entry, &coff, &clen);
+        return qcow2_free_clusters(s, coff, clen);
+    }
+    if (entry & QOFFSET_MASK)
+        return qcow2_free_clusters(s, entry & QOFFSET_MASK, s->cluster_size);
+    return 0;
+}
+
+#define RUN_MAX_BYTES (1u << 20)
+
+/* Whole clusters from guest cluster gc on (at most max): runs that are
+ * contiguous on the host go out in one write, and their new L2 entries in
+ * another.  Returns how many clusters were written, or -errno. */
+static int write_full_run(struct qcow2 *s, uint64_t gc, uint64_t max, const struct iovec *iov,
+                          int iovcnt, size_t skip, uint8_t *run)
+{
+    const uint64_t cs = s->cluster_size, mask = (1ULL << s->l2_bits) - 1;
+    uint64_t limit = RUN_MAX_BYTES / cs;
+    if (limit < 1)
+        limit = 1;
+    if (max > limit)
+        max = limit;
+    if (max > (mask + 1) - (gc & mask))          /* stay inside one L2 table */
+        max = (mask + 1) - (gc & mask);
+    uint64_t entry, l2off;
+    int r = l2_lookup(s, gc, true, &entry, &l2off);
+    if (r < 0)
+        return r;
+    uint8_t *tab;
+    r = qcache_get(s, &s->l2cache, l2off, &tab);
+    if (r < 0)
+        return r;
+    bool normal = !(entry & QCOMPRESSED) && (entry & QOFFSET_MASK) && !entry_is_zero(s, entry);
+    uint64_t h0, n = 1;
+    if (normal) {
+        r = data_offset(s, entry, &h0);
+        if (r < 0)
+            return r;
+        while (n < max) {
+            uint64_t e = get_be64(tab + ((gc + n) & mask) * 8), h;
+            if ((e & QCOMPRESSED) || entry_is_zero(s, e) || !(e & QOFFSET_MASK) ||
+                data_offset(s, e, &h) < 0 || h != h0 + n * cs)
+                break;
+            n++;
+        }
+        iov_to_buf(iov, iovcnt, skip, run, n * cs);
+        r = pwrite_full(s->bd.fd, run, n * cs, h0);
+        return r < 0 ? r : (int)n;
+    }
+    /* New clusters: refcounts first, then the data, then the L2 entries. */
+    uint64_t old[RUN_MAX_BYTES / 512];
+    old[0] = entry;
+    r = qcow2_alloc_cluster(s, &h0);
+    if (r < 0)
+        return r;
+    while (n < max) {
+        uint64_t e = get_be64(tab + ((gc + n) & mask) * 8);
+        if (!(e & QCOMPRESSED) && (e & QOFFSET_MASK) && !entry_is_zero(s, e))
+            break;              /* already allocated: the next run writes in place */
+        uint64_t next = (h0 >> s->cluster_bits) + n, rc = 0;
+        if (s->free_hint != next)
+            break;              /* the next free cluster is not adjacent */
+        if (next < s->file_end >> s->cluster_bits && (qcow2_refcount_get(s, next, &rc) < 0 || rc))
+            break;
+        uint64_t h;
+        r = qcow2_alloc_cluster(s, &h);
+        if (r < 0)
+            return r;
+        if (h != h0 + n * cs) { /* cannot happen with the hint check; stay safe */
+            (void)qcow2_free_clusters(s, h, cs);
+            break;
+        }
+        old[n++] = e;
+    }
+    iov_to_buf(iov, iovcnt, skip, run, n * cs);
+    r = pwrite_full(s->bd.fd, run, n * cs, h0);
+    if (r < 0)
+        return r;
+    r = qcache_get(s, &s->l2cache, l2off, &tab);
+    if (r < 0)
+        return r;
+    uint64_t i0 = gc & mask;
+    for (uint64_t i = 0; i < n; i++)
+        put_be64(tab + (i0 + i) * 8, (h0 + i * cs) | QCOPIED);
+    r = pwrite_full(s->bd.fd, tab + i0 * 8, n * 8, l2off + i0 * 8);
+    for (uint64_t i = 0; r == 0 && i < n; i++)
+        r = free_old(s, old[i]);
+    return r < 0 ? r : (int)n;
+}
+
 int qcow2_pwritev(struct blockdev *bd, uint64_t off, const struct iovec *iov, int iovcnt)
 {
     struct qcow2 *s = (struct qcow2 *)bd;
     size_t total = iov_total(iov, iovcnt), done = 0;
-    uint8_t *tmp = malloc(s->cluster_size);
+    size_t runlen = s->cluster_size > RUN_MAX_BYTES ? s->cluster_size : RUN_MAX_BYTES;
+    uint8_t *tmp = malloc(runlen);
     if (!tmp)
         return -ENOMEM;
     int r = 0;
@@ -252,6 +360,14 @@ int qcow2_pwritev(struct blockdev *bd, uint64_t off, const struct iovec *iov, in
         uint32_t n = s->cluster_size - o;
         if (n > total - done)
             n = (uint32_t)(total - done);
+        if (n == s->cluster_size) {
+            r = write_full_run(s, gc, (total - done) >> s->cluster_bits, iov, iovcnt, done, tmp);
+            if (r < 0)
+                break;
+            done += (size_t)r << s->cluster_bits;
+            r = 0;
+            continue;
+        }
         iov_to_buf(iov, iovcnt, done, tmp, n);
         r = write_piece(s, gc, o, n, tmp);
         if (r < 0)

@@ -415,6 +415,19 @@ static void test_hostile_tables(void)
         CHECK(r.errors > 0);
         block_close(bd);
     }
+    fd = open(p("x.qcow2"), O_RDWR);
+    put_be64(e, 65536 | QCOPIED);                           /* data onto the refcount table */
+    CHECK(pwrite(fd, e, 8, l2) == 8);
+    close(fd);
+    bd = op("x.qcow2", false);
+    CHECK(bd);
+    if (bd) {
+        memset(a, 0xff, sizeof(a));
+        CHECK_EQ(wr(bd, 0, a, 512), -EIO);
+        static uint8_t big[65536 * 2];
+        CHECK_EQ(wr(bd, 0, big, sizeof(big)), -EIO);        /* the whole-cluster path too */
+        block_close(bd);
+    }
 }
 
 /* A leaked cluster is reported as a leak, and repair reclaims it. */
