@@ -141,15 +141,27 @@ static int recount(struct qcow2 *s, struct recount *rc)
 
 static int compare(struct qcow2 *s, struct recount *rc, bool repair, struct block_check_report *rep)
 {
-    /* Clusters past the end of the file may carry refcounts after a crash: leaks. */
     uint64_t limit = s->rt_entries << s->rb_bits;
     for (uint64_t c = 0; c < limit; c++) {
         if (c >= rc->clusters) {
+            /* Past the end of the file: refcounts taken just before a crash
+             * for clusters never written waste nothing, and qemu-img does
+             * not count them either.  Repair clears them, a block at a time. */
+            if (!repair)
+                break;
             uint64_t ri = c >> s->rb_bits;
-            if (!(s->rt[ri] & QOFFSET_MASK)) {
-                c = ((ri + 1) << s->rb_bits) - 1;
+            uint64_t boff = s->rt[ri] & QOFFSET_MASK;
+            uint64_t first = c & ((1ULL << s->rb_bits) - 1);
+            c = ((ri + 1) << s->rb_bits) - 1;
+            if (!boff || !qcow2_meta_ok(s, boff))
                 continue;
-            }
+            unsigned w = (1u << s->refcount_order) / 8;
+            uint64_t len = ((1ULL << s->rb_bits) - first) * w;
+            int r = pwrite_full(s->bd.fd, rc->tab, len, boff + first * w);   /* tab: zeroed below */
+            if (r < 0)
+                return r;
+            qcache_drop(&s->rbcache, boff);
+            continue;
         }
         uint64_t stored;
         int r = qcow2_refcount_get(s, c, &stored);
@@ -203,6 +215,7 @@ int qcow2_check(struct blockdev *bd, bool repair, struct block_check_report *rep
     if (r == 0) {
         rep->errors += rc.errors;
         rep->total_clusters = rc.clusters;
+        memset(rc.tab, 0, s->cluster_size);
         r = compare(s, &rc, repair, rep);
     }
     free(rc.n);
