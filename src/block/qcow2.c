@@ -364,6 +364,14 @@ int qcow2_create(const char *path, const struct block_create_opts *opts, char *e
         struct block_open_opts bo = { .format = BLOCK_FORMAT_AUTO, .readonly = true };
         struct blockdev *b;
         char berr[512];
+        struct stat bs, is;
+        if (stat(bpath, &bs) == 0 && stat(path, &is) == 0 && bs.st_dev == is.st_dev &&
+            bs.st_ino == is.st_ino) {
+            /* Creating would truncate the very file the new image reads from. */
+            free(bpath);
+            block_seterr(err, errlen, "cannot create %s: it would be its own backing file", path);
+            return -EINVAL;
+        }
         int r = block_open(bpath, &bo, &b, berr, sizeof(berr));
         free(bpath);
         if (r < 0) {

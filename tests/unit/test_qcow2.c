@@ -472,6 +472,11 @@ static void test_detect(void)
     CHECK(block_open(p("d.raw"), &o, &c, err, sizeof(err)) < 0);
     CHECK(block_open(p("missing.img"), &o, &c, err, sizeof(err)) == -ENOENT);
     CHECK(strstr(err, "missing.img") != NULL);
+    CHECK(mk("d.qcow2", BLOCK_FORMAT_QCOW2, 0, "d.qcow2", 0) == -EINVAL);   /* own backing */
+    CHECK(strstr(err, "its own backing file") != NULL);
+    b = op("d.qcow2", true);                                /* still intact */
+    CHECK(b != NULL);
+    block_close(b);
 }
 
 int main(void)
