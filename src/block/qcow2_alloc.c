@@ -298,6 +298,8 @@ int qcow2_free_clusters(struct qcow2 *s, uint64_t host_off, uint64_t len)
     uint64_t last = (host_off + len - 1) >> s->cluster_bits;
     for (uint64_t c = first; c <= last; c++) {
         uint64_t v;
+        if (c == 0)
+            continue;           /* the header: only a hostile table points here */
         int r = qcow2_refcount_get(s, c, &v);
         if (r < 0)
             return r;
