@@ -79,7 +79,7 @@ write_case() {   # name, size, count, create options...
   pass "write_$name"
 }
 write_case random_64k 32M 2500
-write_case random_512b 4M 400 -c 512   # many refcount blocks and table growth
+write_case random_512b 12M 600 -c 512   # many refcount blocks and table growth
 
 # Writes over a qemu-made compressed image (each rewrite reallocates).
 for v in v3_zlib v3_zstd v2_compressed; do

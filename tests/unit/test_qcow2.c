@@ -284,6 +284,31 @@ static void test_random_refcounts(void)
     free(got);
 }
 
+/* 512-byte clusters: filling 16 MiB needs many refcount blocks and a
+ * refcount table several times its first size. */
+static void test_refcount_table_growth(void)
+{
+    CHECK_EQ(mk("g.qcow2", BLOCK_FORMAT_QCOW2, 16 << 20, NULL, 512), 0);
+    struct blockdev *bd = op("g.qcow2", false);
+    CHECK(bd);
+    if (!bd)
+        return;
+    static uint8_t a[1 << 20], b[1 << 20];
+    for (int i = 0; i < 16; i++) {
+        fill(a, sizeof(a), (unsigned)i);
+        CHECK_EQ(wr(bd, (uint64_t)i << 20, a, sizeof(a)), 0);
+    }
+    struct qcow2 *s = (struct qcow2 *)bd;
+    CHECK(s->rt_clusters > 2);
+    for (int i = 0; i < 16; i++) {
+        fill(a, sizeof(a), (unsigned)i);
+        CHECK_EQ(rd(bd, (uint64_t)i << 20, b, sizeof(b)), 0);
+        CHECK(!memcmp(a, b, sizeof(a)));
+    }
+    expect_clean(bd);
+    block_close(bd);
+}
+
 struct thr { struct blockdev *bd; int id; int bad; };
 
 static void *writer(void *arg)
@@ -472,7 +497,8 @@ static void test_detect(void)
     CHECK(block_open(p("d.raw"), &o, &c, err, sizeof(err)) < 0);
     CHECK(block_open(p("missing.img"), &o, &c, err, sizeof(err)) == -ENOENT);
     CHECK(strstr(err, "missing.img") != NULL);
-    CHECK(mk("d.qcow2", BLOCK_FORMAT_QCOW2, 0, "d.qcow2", 0) == -EINVAL);   /* own backing */
+    struct block_create_opts own = { .format = BLOCK_FORMAT_QCOW2, .backing = "d.qcow2" };
+    CHECK(block_create(p("d.qcow2"), &own, err, sizeof(err)) == -EINVAL);   /* own backing */
     CHECK(strstr(err, "its own backing file") != NULL);
     b = op("d.qcow2", true);                                /* still intact */
     CHECK(b != NULL);
@@ -494,6 +520,7 @@ int main(void)
     RUN_TEST(test_zero_clusters);
     RUN_TEST(test_random_refcounts);
     RUN_TEST(test_threads);
+    RUN_TEST(test_refcount_table_growth);
     RUN_TEST(test_corrupt_headers);
     RUN_TEST(test_hostile_tables);
     RUN_TEST(test_check_leak);
