@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "block/block.h"
+#include "cli/image.h"
 #include "cli/machines.h"
 #include "vmm/appliance.h"
 #include "lib/log.h"
@@ -27,6 +28,7 @@ static void usage_main(FILE *f)
             "\n"
             "commands:\n"
             "  run       boot a kernel in a new machine, console on this terminal\n"
+            "  image     create, inspect, check and convert disk images\n"
             "\n");
     machines_usage(f);
     fprintf(f, "\n"
@@ -306,6 +308,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "run"))
         return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "image"))
+        return cmd_image(argc - 1, argv + 1);
     int status;
     if (machines_dispatch(argc - 1, argv + 1, &status))
         return status;

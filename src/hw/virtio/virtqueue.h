@@ -5,6 +5,7 @@
 #ifndef HOSTEL_VIRTQUEUE_H
 #define HOSTEL_VIRTQUEUE_H
 
+#include "lib/iov.h"
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/uio.h>
@@ -77,8 +78,6 @@ bool virtq_should_signal(struct virtq *vq);
 
 /* Copies between a chain's segments and a flat buffer, starting `skip` bytes
  * in; returns the bytes copied. */
-size_t iov_to_buf(const struct iovec *iov, unsigned n, size_t skip, void *buf, size_t len);
-size_t iov_from_buf(const struct iovec *iov, unsigned n, size_t skip, const void *buf, size_t len);
 /* Builds in dst the segments covering [skip, skip + len) of src; returns the
  * count (at most max). */
 unsigned iov_slice(const struct iovec *src, unsigned n, size_t skip, size_t len,

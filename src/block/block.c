@@ -1,0 +1,262 @@
+/* The block device front: format detection, open/create dispatch, and the
+ * per-image lock every request goes through. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "block/block_priv.h"
+
+void block_seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (!err || !errlen)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+size_t iov_total(const struct iovec *iov, int iovcnt)
+{
+    size_t n = 0;
+    for (int i = 0; i < iovcnt; i++)
+        n += iov[i].iov_len;
+    return n;
+}
+
+int pread_full(int fd, void *buf, size_t len, uint64_t off)
+{
+    char *p = buf;
+    while (len) {
+        ssize_t n = pread(fd, p, len, (off_t)off);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (n == 0) {           /* past the end of the file: sparse tail reads as zeros */
+            memset(p, 0, len);
+            return 0;
+        }
+        p += n;
+        off += (uint64_t)n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
+{
+    const char *p = buf;
+    while (len) {
+        ssize_t n = pwrite(fd, p, len, (off_t)off);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (n == 0)
+            return -EIO;
+        p += n;
+        off += (uint64_t)n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+static bool is_qcow2_magic(int fd)
+{
+    unsigned char m[4];
+    if (pread(fd, m, 4, 0) != 4)
+        return false;
+    return m[0] == 'Q' && m[1] == 'F' && m[2] == 'I' && m[3] == 0xfb;
+}
+
+int block_open_internal(const char *path, const struct block_open_opts *opts, bool repair,
+                        struct blockdev **out, char *err, size_t errlen)
+{
+    bool ro = opts && opts->readonly;
+    enum block_format fmt = opts ? opts->format : BLOCK_FORMAT_AUTO;
+    *out = NULL;
+    /* O_NONBLOCK: a FIFO named as an image (or a backing file) must not hang us. */
+    int fd = open(path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
+        int e = errno;
+        block_seterr(err, errlen, "cannot open disk image %s: %s%s", path, strerror(e),
+                     (e == EACCES || e == EROFS) && !ro ? " (open it read-only?)" : "");
+        return -e;
+    }
+    if (fmt == BLOCK_FORMAT_AUTO)
+        fmt = is_qcow2_magic(fd) ? BLOCK_FORMAT_QCOW2 : BLOCK_FORMAT_RAW;
+    int r;
+    if (fmt == BLOCK_FORMAT_QCOW2)
+        r = qcow2_open(path, fd, ro, repair, out, err, errlen);
+    else
+        r = raw_open(path, fd, ro, out, err, errlen);
+    if (r < 0) {
+        close(fd);
+        return r;
+    }
+    struct blockdev *bd = *out;
+    bd->fd = fd;
+    bd->readonly = ro;
+    bd->path = strdup(path);
+    pthread_mutex_init(&bd->lock, NULL);
+    if (!bd->path) {
+        block_close(bd);
+        *out = NULL;
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+int block_open(const char *path, const struct block_open_opts *opts, struct blockdev **out,
+               char *err, size_t errlen)
+{
+    return block_open_internal(path, opts, false, out, err, errlen);
+}
+
+int block_open_repair(const char *path, struct blockdev **out, char *err, size_t errlen)
+{
+    struct block_open_opts o = { .format = BLOCK_FORMAT_AUTO, .readonly = false };
+    return block_open_internal(path, &o, true, out, err, errlen);
+}
+
+void block_close(struct blockdev *bd)
+{
+    if (!bd)
+        return;
+    int fd = bd->fd;
+    char *path = bd->path;
+    pthread_mutex_destroy(&bd->lock);
+    bd->drv->close(bd);         /* frees bd */
+    if (fd >= 0)
+        close(fd);
+    free(path);
+}
+
+uint64_t block_size(const struct blockdev *bd) { return bd->size; }
+bool block_readonly(const struct blockdev *bd) { return bd->readonly; }
+const char *block_format_name(const struct blockdev *bd) { return bd->drv->name; }
+const char *block_path(const struct blockdev *bd) { return bd->path; }
+struct blockdev *block_backing(struct blockdev *bd) { return bd->drv->backing ? bd->drv->backing(bd) : NULL; }
+
+/* Requests must be 512-byte aligned and inside the disk. */
+static int check_range(const struct blockdev *bd, uint64_t off, uint64_t len)
+{
+    if ((off | len) & 511)
+        return -EINVAL;
+    if (off > bd->size || len > bd->size - off)
+        return -EINVAL;
+    return 0;
+}
+
+int block_preadv(struct blockdev *bd, uint64_t offset, const struct iovec *iov, int iovcnt)
+{
+    if (iovcnt < 0)
+        return -EINVAL;
+    int r = check_range(bd, offset, iov_total(iov, iovcnt));
+    if (r < 0)
+        return r;
+    pthread_mutex_lock(&bd->lock);
+    r = bd->drv->preadv(bd, offset, iov, iovcnt);
+    pthread_mutex_unlock(&bd->lock);
+    return r;
+}
+
+int block_pwritev(struct blockdev *bd, uint64_t offset, const struct iovec *iov, int iovcnt)
+{
+    if (bd->readonly)
+        return -EROFS;
+    if (iovcnt < 0)
+        return -EINVAL;
+    int r = check_range(bd, offset, iov_total(iov, iovcnt));
+    if (r < 0)
+        return r;
+    pthread_mutex_lock(&bd->lock);
+    r = bd->drv->pwritev(bd, offset, iov, iovcnt);
+    pthread_mutex_unlock(&bd->lock);
+    return r;
+}
+
+int block_flush(struct blockdev *bd)
+{
+    if (bd->readonly)
+        return 0;
+    pthread_mutex_lock(&bd->lock);
+    int r = bd->drv->flush(bd);
+    pthread_mutex_unlock(&bd->lock);
+    return r;
+}
+
+int block_discard(struct blockdev *bd, uint64_t offset, uint64_t len)
+{
+    if (bd->readonly)
+        return -EROFS;
+    int r = check_range(bd, offset, len);
+    if (r < 0)
+        return r;
+    pthread_mutex_lock(&bd->lock);
+    r = bd->drv->discard(bd, offset, len);
+    pthread_mutex_unlock(&bd->lock);
+    return r;
+}
+
+int block_write_zeroes(struct blockdev *bd, uint64_t offset, uint64_t len)
+{
+    if (bd->readonly)
+        return -EROFS;
+    int r = check_range(bd, offset, len);
+    if (r < 0)
+        return r;
+    pthread_mutex_lock(&bd->lock);
+    r = bd->drv->write_zeroes(bd, offset, len);
+    pthread_mutex_unlock(&bd->lock);
+    return r;
+}
+
+int block_get_info(struct blockdev *bd, struct block_image_info *info)
+{
+    memset(info, 0, sizeof(*info));
+    info->format = bd->drv->name;
+    info->virtual_size = bd->size;
+    pthread_mutex_lock(&bd->lock);
+    int r = bd->drv->info(bd, info);
+    pthread_mutex_unlock(&bd->lock);
+    return r;
+}
+
+int block_check(struct blockdev *bd, bool repair, struct block_check_report *r, char *err,
+                size_t errlen)
+{
+    memset(r, 0, sizeof(*r));
+    if (repair && bd->readonly) {
+        block_seterr(err, errlen, "cannot repair %s: opened read-only", bd->path);
+        return -EROFS;
+    }
+    pthread_mutex_lock(&bd->lock);
+    int ret = bd->drv->check(bd, repair, r, err, errlen);
+    pthread_mutex_unlock(&bd->lock);
+    return ret;
+}
+
+int block_create(const char *path, const struct block_create_opts *opts, char *err,
+                 size_t errlen)
+{
+    if (opts->format == BLOCK_FORMAT_QCOW2)
+        return qcow2_create(path, opts, err, errlen);
+    if (opts->backing) {
+        block_seterr(err, errlen, "cannot create %s: raw images have no backing file (use qcow2)",
+                     path);
+        return -EINVAL;
+    }
+    if (opts->size & 511) {
+        block_seterr(err, errlen, "cannot create %s: size %llu is not a multiple of 512", path,
+                     (unsigned long long)opts->size);
+        return -EINVAL;
+    }
+    return raw_create(path, opts->size, err, errlen);
+}

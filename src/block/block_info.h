@@ -1,0 +1,45 @@
+/* Image administration beyond the device contract (block.h): what `hostel
+ * image info` and `hostel image check` need.  Not for device models. */
+#ifndef HOSTEL_BLOCK_INFO_H
+#define HOSTEL_BLOCK_INFO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct blockdev;
+
+struct block_image_info {
+    const char *format;         /* "raw", "qcow2" */
+    uint64_t virtual_size;
+    uint64_t disk_size;         /* bytes the file occupies on the host disk */
+    uint32_t cluster_size;      /* 0 for raw */
+    int qcow2_version;          /* 2 or 3; 0 for raw */
+    int refcount_bits;
+    const char *compression;    /* "zlib", "zstd"; NULL for raw */
+    bool dirty, corrupt;
+    char backing[4096];         /* as stored in the image ("" when none) */
+    char backing_format[32];
+};
+
+int block_get_info(struct blockdev *bd, struct block_image_info *info);
+/* The backing image opened under bd, or NULL. */
+struct blockdev *block_backing(struct blockdev *bd);
+const char *block_path(const struct blockdev *bd);
+
+struct block_check_report {
+    uint64_t leaks;             /* clusters with a refcount but no reference */
+    uint64_t errors;            /* references the refcounts do not cover, bad offsets */
+    uint64_t leaks_fixed, errors_fixed;
+    uint64_t allocated_clusters, total_clusters;
+    bool supported;             /* false for formats without metadata (raw) */
+};
+
+/* Checks an image's metadata; with repair (image opened with
+ * block_open_repair) rewrites the refcounts to match the references. */
+int block_check(struct blockdev *bd, bool repair, struct block_check_report *r, char *err,
+                size_t errlen);
+/* Opens read-write even when the image is marked dirty, for check --repair. */
+int block_open_repair(const char *path, struct blockdev **out, char *err, size_t errlen);
+
+#endif
