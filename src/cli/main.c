@@ -60,6 +60,8 @@ static void usage_run(FILE *f)
             "                        virtio-console hvc0 (console=hvc0), which takes input\n"
             "      --rng on|off      virtio-rng, entropy from the host (default on)\n"
             "      --no-reboot       exit when the guest reboots instead of restarting it\n"
+            "      --watchdog SECS   say where the guest stands when it prints nothing for\n"
+            "                        SECS seconds and is not at a prompt (default 120, 0 off)\n"
             "  -v, --verbose         say what hostel does (engine choice, exits); -vv for more\n"
             "  -h, --help            this text\n"
             "\n"
@@ -171,6 +173,7 @@ static int cmd_run(int argc, char **argv)
         { "engine", required_argument, NULL, 'e' },
         { "serial", required_argument, NULL, 's' },
         { "no-reboot", no_argument, NULL, 'R' },
+        { "watchdog", required_argument, NULL, 'W' },
         { "disk", required_argument, NULL, 'D' },
         { "console", required_argument, NULL, 'C' },
         { "rng", required_argument, NULL, 'G' },
@@ -183,6 +186,7 @@ static int cmd_run(int argc, char **argv)
         .memory = 512ULL << 20,
         .engine = "auto",
         .serial = "stdio",
+        .watchdog_s = 120,
     };
     int c;
     bool cpus_set = false, memory_set = false;
@@ -227,6 +231,12 @@ static int cmd_run(int argc, char **argv)
             cfg.serial = optarg;
             break;
         case 'R': cfg.no_reboot = true; break;
+        case 'W':
+            if (parse_int(optarg, &cfg.watchdog_s) < 0 || cfg.watchdog_s < 0) {
+                log_error("--watchdog '%s': give seconds, or 0 to turn it off", optarg);
+                return 1;
+            }
+            break;
         case 'D':
             if (cfg.ndisks == VM_MAX_DISKS) {
                 log_error("--disk: at most %d disks", VM_MAX_DISKS);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vmm/vm.h"
@@ -27,6 +28,10 @@ struct chardev {
     void *out_opaque;
     bool escapes;               /* Ctrl-A commands are interpreted */
     pthread_mutex_t write_lock; /* keeps bytes from concurrent writers whole */
+    /* For the hang watchdog: when the guest last wrote, and its last line. */
+    uint64_t last_output_ns;    /* under write_lock */
+    char line[160], last_line[160];
+    size_t line_len;
 
     pthread_mutex_t lock;       /* receiver, vm, pending input, escape state */
     chardev_receive_fn recv;
@@ -423,8 +428,51 @@ void chardev_close(struct chardev *cd)
     free(cd);
 }
 
+static uint64_t mono_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+/* Remembers the last complete, non-empty console line (write_lock held). */
+static void track_output(struct chardev *cd, const uint8_t *buf, size_t len)
+{
+    cd->last_output_ns = mono_ns();
+    for (size_t i = 0; i < len; i++) {
+        uint8_t c = buf[i];
+        if (c == '\n' || c == '\r') {
+            if (cd->line_len) {
+                cd->line[cd->line_len] = 0;
+                memcpy(cd->last_line, cd->line, cd->line_len + 1);
+                cd->line_len = 0;
+            }
+        } else if (c >= 0x20 && c < 0x7f && cd->line_len < sizeof(cd->line) - 1) {
+            cd->line[cd->line_len++] = (char)c;
+        }
+    }
+}
+
+uint64_t chardev_last_output(struct chardev *cd, char *line, size_t len)
+{
+    if (!cd)
+        return 0;
+    pthread_mutex_lock(&cd->write_lock);
+    uint64_t t = cd->last_output_ns;
+    if (line && len)
+        snprintf(line, len, "%s", cd->line_len ? (cd->line[cd->line_len] = 0, cd->line)
+                                               : cd->last_line);
+    pthread_mutex_unlock(&cd->write_lock);
+    return t;
+}
+
 void chardev_write(struct chardev *cd, const uint8_t *buf, size_t len)
 {
+    if (cd) {
+        pthread_mutex_lock(&cd->write_lock);
+        track_output(cd, buf, len);
+        pthread_mutex_unlock(&cd->write_lock);
+    }
     if (cd && cd->out_fn) {
         pthread_mutex_lock(&cd->write_lock);
         cd->out_fn(cd->out_opaque, buf, len);

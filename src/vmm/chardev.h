@@ -42,6 +42,10 @@ size_t chardev_push_input(struct chardev *cd, const uint8_t *buf, size_t len);
 typedef void (*chardev_output_fn)(void *opaque, const uint8_t *buf, size_t len);
 int chardev_open_callback(chardev_output_fn fn, void *opaque, struct chardev **out);
 
+/* When the guest last wrote to this console (CLOCK_MONOTONIC ns, 0 never),
+ * and its last line of output (for the hang watchdog). */
+uint64_t chardev_last_output(struct chardev *cd, char *line, size_t len);
+
 /* The Ctrl-A escape machine, one byte at a time, without a terminal. */
 enum chardev_escape_action {
     CHARDEV_ESC_NONE,      /* byte swallowed (the prefix, or an unknown command) */

@@ -157,6 +157,43 @@ static void *vcpu_thread(void *arg)
     }
 }
 
+static uint64_t now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+static bool looks_like_prompt(const char *line)
+{
+    size_t n = strlen(line);
+    return n >= 2 && line[n - 1] == ' ' && strchr("#$>:", line[n - 2]);
+}
+
+/* The hang watchdog: a guest that has printed nothing for a while and is not
+ * sitting at a prompt is probably stuck; say where, once.  Returns true once
+ * it has spoken. */
+static bool watchdog_check(struct vm *vm, struct chardev *console, uint64_t boot_ns, int secs)
+{
+    char line[160] = "";
+    uint64_t last = chardev_last_output(console, line, sizeof(line));
+    uint64_t ref = last > boot_ns ? last : boot_ns;
+    if (now_ns() - ref < (uint64_t)secs * 1000000000ull || looks_like_prompt(line))
+        return false;
+    log_warn("the guest has printed nothing for %d s; it may be hung (--watchdog 0 silences "
+             "this)", secs);
+    if (last)
+        log_warn("its last console line: \"%s\"", line);
+    else
+        log_warn("it has printed nothing at all: is its console on ttyS0 (console=ttyS0)?");
+    for (int i = 0; i < vm->ncpus; i++) {
+        struct cpu_state st;
+        if (vm->engine->get_state(&vm->vcpus[i], &st) == 0)
+            cpu_state_print(&st, i, stderr);
+    }
+    return true;
+}
+
 struct loaded_files {
     struct file_buf kernel, initrd;
 };
@@ -255,8 +292,20 @@ static int vm_boot_once(const struct vm_config *cfg, const struct engine_ops *en
         cfg->hooks->booted(cfg->hooks->opaque, vm);
 
     pthread_mutex_lock(&vm->stop_lock);
-    while (atomic_load(&vm->stop) == VM_RUNNING)
-        pthread_cond_wait(&vm->stop_cond, &vm->stop_lock);
+    uint64_t boot_ns = now_ns();
+    bool warned = false;
+    while (atomic_load(&vm->stop) == VM_RUNNING) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 1;
+        pthread_cond_timedwait(&vm->stop_cond, &vm->stop_lock, &ts);
+        if (!warned && cfg->watchdog_s > 0 && !vm_paused(vm) &&
+            atomic_load(&vm->stop) == VM_RUNNING) {
+            pthread_mutex_unlock(&vm->stop_lock);
+            warned = watchdog_check(vm, console, boot_ns, cfg->watchdog_s);
+            pthread_mutex_lock(&vm->stop_lock);
+        }
+    }
     pthread_mutex_unlock(&vm->stop_lock);
     kick_all(vm);
     for (int i = 0; i < started; i++)

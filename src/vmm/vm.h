@@ -53,6 +53,7 @@ struct vm_config {
     const char *serial;      /* stdio, file:PATH, none, hub (console_hub below) */
     struct console_hub *console_hub;
     bool no_reboot;
+    int watchdog_s;          /* warn when the guest prints nothing this long; 0 off */
     struct vm_disk disks[VM_MAX_DISKS];   /* virtio-blk devices, in PCI slot order */
     int ndisks;
     bool virtio_console;     /* the console is also a virtio-console (hvc0) and takes its input */
