@@ -243,6 +243,29 @@ static void test_io_bitmap(void)
     CHECK_EQ(cpu->gpr[R_RAX], 0xff);
 }
 
+/* A second NMI waits until the first one's handler returns with IRET. */
+static void test_nmi_blocking(void)
+{
+    setup64();
+    gate64(EXC_NMI, KCODE, 0);
+    code(KCODE, "\x48\xcf", 2);                     /* iretq */
+    code(CODE, "\x90\x90", 2);
+    atomic_fetch_or(&cpu->events, EMU_EV_NMI);
+    CHECK(emu_check_interrupts(cpu));
+    CHECK_EQ(cpu->rip, KCODE);
+    CHECK(cpu->nmi_blocked);
+    atomic_fetch_or(&cpu->events, EMU_EV_NMI);
+    CHECK(!emu_check_interrupts(cpu));
+    CHECK_EQ(run(1), -1);                           /* the handler's IRETQ */
+    CHECK_EQ(cpu->rip, CODE);
+    CHECK(!cpu->nmi_blocked);
+    CHECK(emu_check_interrupts(cpu));
+    CHECK_EQ(cpu->rip, KCODE);
+    /* Maskable interrupts do not come in with IF = 0 and no LAPIC. */
+    emu_set_rflags(cpu, RFLAGS_FIXED);
+    CHECK(!emu_check_interrupts(cpu));
+}
+
 /* REP OUTSB/INSB run in chunks and restart with the registers updated. */
 static void test_rep_string_io(void)
 {
@@ -351,6 +374,7 @@ int main(void)
     RUN_TEST(test_syscall_sysret);
     RUN_TEST(test_user_privilege);
     RUN_TEST(test_io_bitmap);
+    RUN_TEST(test_nmi_blocking);
     RUN_TEST(test_rep_string_io);
     RUN_TEST(test_real_to_long);
     return CHECK_DONE();
