@@ -194,6 +194,32 @@ static void test_strings(void)
     CHECK_EQ(cpu->gpr[1], 100 - 41);
 }
 
+static void test_rep_large(void)
+{
+    /* rep movsq of 3000 qwords 0x10008 -> 0x30010 (page-crossing both);
+     * rep stosd 1000 x 0xdeadbeef at 0x50002; overlapping rep movsb
+     * 0x60000 -> 0x60001 (x86 replicates the first byte); ud2 */
+    SETUP(0xbe, 0x08, 0x00, 0x01, 0x00, 0xbf, 0x10, 0x00, 0x03, 0x00, 0xb9, 0xb8, 0x0b, 0, 0,
+          0xf3, 0x48, 0xa5,
+          0xbf, 0x02, 0x00, 0x05, 0x00, 0xb8, 0xef, 0xbe, 0xad, 0xde, 0xb9, 0xe8, 0x03, 0, 0,
+          0xf3, 0xab,
+          0xbe, 0x00, 0x00, 0x06, 0x00, 0xbf, 0x01, 0x00, 0x06, 0x00, 0xb9, 0x00, 0x20, 0, 0,
+          0xf3, 0xa4, 0x0f, 0x0b);
+    for (int k = 0; k < 3000 * 8; k++)
+        ram[0x10008 + k] = (uint8_t)(k * 7 + 3);
+    ram[0x60000] = 0xab;
+    CHECK_EQ(run(), 6);
+    CHECK(memcmp(ram + 0x10008, ram + 0x30010, 3000 * 8) == 0);
+    CHECK_EQ(cpu->gpr[6], 0x60000 + 0x2000);
+    uint32_t v;
+    memcpy(&v, ram + 0x50002 + 999 * 4, 4);
+    CHECK_EQ(v, 0xdeadbeef);
+    CHECK_EQ(ram[0x50002 + 4000], 0);
+    CHECK_EQ(ram[0x60000 + 0x2000], 0xab);
+    CHECK_EQ(ram[0x60000 + 0x1234], 0xab);
+    CHECK_EQ(cpu->gpr[1], 0);
+}
+
 static void test_self_modifying(void)
 {
     /* mov byte [rip+1], 0x07 modifies the immediate of the next
@@ -203,6 +229,11 @@ static void test_self_modifying(void)
           0x0f, 0x0b);
     CHECK_EQ(run(), 6);
     CHECK_EQ(cpu->gpr[0] & 0xff, 7);
+    /* A loop patching an immediate of a later block on every pass. */
+    SETUP(0xb9, 0x0a, 0, 0, 0, 0x31, 0xdb, 0x31, 0xc0, 0x88, 0x0d, 0x03, 0, 0, 0,
+          0xeb, 0x00, 0xb0, 0x00, 0x01, 0xc3, 0xe2, 0xf2, 0x0f, 0x0b);
+    CHECK_EQ(run(), 6);
+    CHECK_EQ(cpu->gpr[3], 55);
     /* The same code run twice with a change in between (cache revalidation). */
     SETUP(0xb0, 0x05, 0x0f, 0x0b);
     CHECK_EQ(run(), 6);
@@ -256,6 +287,120 @@ static void test_misc(void)
     CHECK_EQ(cpu->gpr[0], 0x1234);
     CHECK_EQ(cpu->gpr[5], 0x777);
     CHECK_EQ(cpu->gpr[4], STACK);
+}
+
+/* 32-bit protected mode with flat segments. */
+static void enter_prot32(void)
+{
+    cpu->mode = MODE_PROT32;
+    cpu->efer = 0;
+    cpu->cr4 = 0;
+    for (int k = 0; k < 6; k++) {
+        cpu->seg[k].l = 0;
+        cpu->seg[k].db = 1;
+        cpu->seg[k].base = 0;
+        cpu->seg[k].limit = 0xffffffff;
+    }
+}
+
+static void test_prot32(void)
+{
+    /* inc eax (40); dec ebx (4b); pusha; mov eax, 0; popa; mov cx, [bx+si+2] (67 8b 48 02);
+     * push 5 (6a 05); pop edx; daa after add al (04 38); ud2 */
+    SETUP(0x40, 0x4b, 0x60, 0xb8, 0, 0, 0, 0, 0x61, 0x66, 0x67, 0x8b, 0x48, 0x02,
+          0x6a, 0x05, 0x5a, 0x0f, 0x0b);
+    enter_prot32();
+    cpu->gpr[0] = 0x41;
+    cpu->gpr[3] = 0x100;
+    cpu->gpr[6] = 0x1;
+    ram[0x100 - 1 + 1 + 2] = 0x34;   /* bx(0xff) + si(1) + 2 = 0x102 */
+    ram[0x103] = 0x12;
+    CHECK_EQ(run(), 6);
+    CHECK_EQ(cpu->gpr[0], 0x42);
+    CHECK_EQ(cpu->gpr[3], 0xff);
+    CHECK_EQ(cpu->gpr[1] & 0xffff, 0x1234);
+    CHECK_EQ(cpu->gpr[2], 5);
+    CHECK_EQ(cpu->gpr[4], STACK);
+    /* 0x48 in 32-bit mode is DEC eax, and 0F 05-free: AAA/DAS are valid */
+    SETUP(0x48, 0xb0, 0x19, 0x04, 0x28, 0x27, 0x0f, 0x0b);   /* dec eax; mov al,0x19; add al,0x28; daa */
+    enter_prot32();
+    cpu->gpr[0] = 0x1000;
+    CHECK_EQ(run(), 6);
+    CHECK_EQ(cpu->gpr[0], 0xf47);   /* 0x19 + 0x28 = 0x41 -> DAA 0x47 */
+}
+
+static void test_real_mode(void)
+{
+    /* At 0100:0000 (linear 0x1000): mov ax, 0x1234; mov [bx+di], ax; mov ds, ...
+     * (no segment loads: those are system.c's); add ax, [0x20]; jmp short +0; ud2 */
+    SETUP(0xb8, 0x34, 0x12, 0x89, 0x01, 0x03, 0x06, 0x20, 0x00, 0xeb, 0x00, 0x0f, 0x0b);
+    cpu->mode = MODE_REAL;
+    cpu->efer = 0;
+    cpu->cr0 = 0;
+    for (int k = 0; k < 6; k++) {
+        cpu->seg[k].l = 0;
+        cpu->seg[k].db = 0;
+        cpu->seg[k].limit = 0xffff;
+        cpu->seg[k].selector = 0x100;
+        cpu->seg[k].base = 0x1000;
+    }
+    cpu->seg[S_DS].selector = 0x200;
+    cpu->seg[S_DS].base = 0x2000;
+    cpu->rip = 0;
+    cpu->gpr[3] = 0x10;
+    cpu->gpr[7] = 0x5;
+    ram[0x2020] = 0x01;
+    ram[0x2021] = 0x01;
+    CHECK_EQ(run(), 6);
+    CHECK_EQ(ram[0x2015], 0x34);
+    CHECK_EQ(ram[0x2016], 0x12);
+    CHECK_EQ(cpu->gpr[0] & 0xffff, 0x1335);
+    CHECK_EQ(cpu->rip, 11);
+    /* an offset over the 64K limit faults: mov ax, [0xffff] (word) */
+    SETUP(0xa1, 0xff, 0xff, 0x0f, 0x0b);
+    cpu->mode = MODE_REAL;
+    cpu->efer = 0;
+    cpu->cr0 = 0;
+    for (int k = 0; k < 6; k++) {
+        cpu->seg[k].l = 0;
+        cpu->seg[k].db = 0;
+        cpu->seg[k].limit = 0xffff;
+        cpu->seg[k].base = 0;
+    }
+    cpu->rip = 0x1000;
+    CHECK_EQ(run(), 13);
+}
+
+/* Flags a later instruction overwrites are not computed, but a partial run
+ * of the block (single step) must still see them. */
+static void test_dead_flags(void)
+{
+    /* add eax, ebx; mov ecx, edx; rol esi, 3; xor edx, edx; ud2 */
+    SETUP(0x01, 0xd8, 0x89, 0xd1, 0xc1, 0xc6, 0x03, 0x31, 0xd2, 0x0f, 0x0b);
+    cpu->gpr[0] = 0xffffffff;
+    cpu->gpr[3] = 1;
+    cpu->gpr[2] = 5;
+    cpu->gpr[6] = 0x80000001;
+    CHECK_EQ(emu_execute(cpu, 1), 1);
+    CHECK_EQ(cpu->rip, CODE + 2);
+    uint64_t f = emu_get_rflags(cpu);
+    CHECK(f & RFLAGS_CF);
+    CHECK(f & RFLAGS_ZF);
+    CHECK_EQ(run(), 6);
+    f = emu_get_rflags(cpu);
+    CHECK(!(f & RFLAGS_CF));
+    CHECK(f & RFLAGS_ZF);
+    CHECK_EQ(cpu->gpr[1], 5);
+    CHECK_EQ(cpu->gpr[6], 0x0000000c);
+    /* The whole block again (cached, flag-free add): same registers. */
+    cpu->rip = CODE;
+    cpu->gpr[0] = 0xffffffff;
+    cpu->gpr[2] = 5;
+    cpu->gpr[6] = 0x80000001;
+    CHECK_EQ(run(), 6);
+    CHECK_EQ(cpu->gpr[0], 0);
+    CHECK_EQ(cpu->gpr[6], 0x0000000c);
+    CHECK(emu_get_rflags(cpu) & RFLAGS_ZF);
 }
 
 static int hook_calls;
@@ -439,10 +584,14 @@ int main(void)
     RUN_TEST(test_page_fault);
     RUN_TEST(test_undefined);
     RUN_TEST(test_strings);
+    RUN_TEST(test_rep_large);
     RUN_TEST(test_self_modifying);
     RUN_TEST(test_page_crossing_insn);
     RUN_TEST(test_misc);
     RUN_TEST(test_syscall_hook);
+    RUN_TEST(test_dead_flags);
+    RUN_TEST(test_prot32);
+    RUN_TEST(test_real_mode);
     RUN_TEST(test_flags_vs_host);
     return CHECK_DONE();
 }

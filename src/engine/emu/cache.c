@@ -9,16 +9,7 @@
 #include "engine/emu/cache.h"
 #include "engine/emu/ops.h"
 
-#define HASH_BITS 15
-#define HASH_SIZE (1u << HASH_BITS)
 #define ARENA_SIZE (32u << 20)
-
-struct emu_block_cache {
-    struct emu_block *hash[HASH_SIZE];
-    uint8_t *arena;
-    size_t used;
-    uint64_t builds, flushes;
-};
 
 int emu_cache_create(struct emu_block_cache **out)
 {
@@ -50,11 +41,6 @@ void emu_cache_flush(struct emu_block_cache *bc)
     bc->flushes++;
 }
 
-static inline unsigned hash_pa(uint64_t pa)
-{
-    return (unsigned)((pa ^ (pa >> HASH_BITS) ^ (pa >> 30)) & (HASH_SIZE - 1));
-}
-
 static const struct emu_block *build(struct emu_cpu *c, struct emu_block_cache *bc, uint64_t pa,
                                      const uint8_t *host, unsigned csize)
 {
@@ -81,7 +67,28 @@ static const struct emu_block *build(struct emu_cpu *c, struct emu_block_cache *
     if (off > avail)
         off = avail;
 
-    size_t size = sizeof(struct emu_block) + n * sizeof(struct emu_insn) + off;
+    /* Dead flags: an instruction whose flags are overwritten by a later
+     * one, with only flag-neutral, non-faulting instructions between,
+     * need not compute them. */
+    emu_handler exact[EMU_BLOCK_MAX_INSNS];
+    for (unsigned k = 0; k < n; k++)
+        exact[k] = insn[k].fn;
+    for (unsigned k = 0; k + 1 < n; k++) {
+        emu_handler nf = emu_flags_dead_variant(&insn[k]);
+        if (!nf)
+            continue;
+        for (unsigned j = k + 1; j < n; j++) {
+            int e = emu_flag_effect(&insn[j]);
+            if (e == EMU_FLAGS_KILL) {
+                insn[k].fn = nf;
+                break;
+            }
+            if (e != EMU_FLAGS_NONE)
+                break;
+        }
+    }
+
+    size_t size = sizeof(struct emu_block) + n * (sizeof(struct emu_insn) + sizeof(emu_handler)) + off;
     size = (size + 15) & ~(size_t)15;
     if (bc->used + size > ARENA_SIZE)
         emu_cache_flush(bc);
@@ -93,7 +100,10 @@ static const struct emu_block *build(struct emu_cpu *c, struct emu_block_cache *
     b->nbytes = (uint16_t)off;
     b->csize = (uint8_t)csize;
     memcpy(b->insn, insn, n * sizeof(struct emu_insn));
-    uint8_t *copy = (uint8_t *)&b->insn[n];
+    emu_handler *ex = (emu_handler *)&b->insn[n];
+    memcpy(ex, exact, n * sizeof(emu_handler));
+    b->exact = ex;
+    uint8_t *copy = (uint8_t *)&ex[n];
     memcpy(copy, host, off);
     b->bytes = copy;
     unsigned h = hash_pa(pa);
@@ -104,15 +114,17 @@ static const struct emu_block *build(struct emu_cpu *c, struct emu_block_cache *
     return b;
 }
 
-const struct emu_block *emu_cache_get(struct emu_cpu *c, uint64_t pa, unsigned csize)
+const struct emu_block *emu_cache_get_slow(struct emu_cpu *c, uint64_t pa, unsigned csize)
 {
     struct emu_block_cache *bc = c->mmu.cache;
     struct emu_block **pp = &bc->hash[hash_pa(pa)];
     for (struct emu_block *b = *pp; b; pp = &b->next, b = b->next) {
         if (b->pa != pa || b->csize != csize)
             continue;
-        if (likely(memcmp(b->host, b->bytes, b->nbytes) == 0))
+        if (likely(same_bytes(b->host, b->bytes, b->nbytes))) {
+            emu_mmu_mark_code(c, pa);
             return b;
+        }
         *pp = b->next;   /* stale: the code changed under it */
         break;
     }

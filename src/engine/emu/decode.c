@@ -59,7 +59,9 @@ static void attr_init(void)
     set_attr(MAP_1, 0x6a, 0x6a, I_B | A_D64);
     set_attr(MAP_1, 0x6b, 0x6b, A_M | I_B);
     set_attr(MAP_1, 0x6c, 0x6f, A_END);
-    set_attr(MAP_1, 0x70, 0x7f, I_B | A_F64 | A_END);
+    /* Conditional branches do not end a block: exec.c leaves the block
+     * when one is taken. */
+    set_attr(MAP_1, 0x70, 0x7f, I_B | A_F64);
     set_attr(MAP_1, 0x80, 0x80, A_M | I_B | A_LOCK);
     set_attr(MAP_1, 0x81, 0x81, A_M | I_Z | A_LOCK);
     set_attr(MAP_1, 0x82, 0x83, A_M | I_B | A_LOCK);
@@ -89,7 +91,7 @@ static void attr_init(void)
     set_attr(MAP_1, 0xd0, 0xd3, A_M);
     set_attr(MAP_1, 0xd4, 0xd5, I_B);
     set_attr(MAP_1, 0xd8, 0xdf, A_M);
-    set_attr(MAP_1, 0xe0, 0xe3, I_B | A_F64 | A_END);
+    set_attr(MAP_1, 0xe0, 0xe3, I_B | A_F64);
     set_attr(MAP_1, 0xe4, 0xe7, I_B | A_END);
     set_attr(MAP_1, 0xe8, 0xe9, I_Z | A_F64 | A_END);
     set_attr(MAP_1, 0xea, 0xea, I_FAR | A_I64 | A_END);
@@ -109,7 +111,7 @@ static void attr_init(void)
     for (unsigned k = 0; k < sizeof(nomodrm); k++)
         attr[MAP_0F][nomodrm[k]] &= (uint16_t)~A_M;
     for (int op = 0x80; op <= 0x8f; op++)
-        attr[MAP_0F][op] = I_Z | A_F64 | A_END;
+        attr[MAP_0F][op] = I_Z | A_F64;
     for (int op = 0xc8; op <= 0xcf; op++)
         attr[MAP_0F][op] = 0;
     set_attr(MAP_0F, 0x70, 0x73, I_B);
@@ -178,8 +180,6 @@ bool emu_insn_ends_block(const struct emu_insn *d)
             unsigned g = (d->modrm >> 3) & 7;
             return g >= 2 && g <= 5;
         }
-        if ((d->op >= 0xa4 && d->op <= 0xa7) || (d->op >= 0xaa && d->op <= 0xaf))
-            return d->prefix & (PFX_REP | PFX_REPNE);
     }
     return false;
 }
@@ -425,6 +425,7 @@ opcode:
     if ((pfx & PFX_LOCK) && !lock_ok(d, a))
         fn = emu_op_ud;
     d->fn = fn;
+    d->fn = emu_specialize(d);
     return (int)n;
 
 too_long:
@@ -433,22 +434,6 @@ too_long:
     d->fn = op_too_long;
     d->base = d->index = 0xff;
     return EMU_DECODE_TOO_LONG;
-}
-
-unsigned emu_code_size(const struct emu_cpu *c)
-{
-    if (c->mode == MODE_LONG64)
-        return 8;
-    if (c->mode == MODE_REAL)
-        return 2;
-    return c->seg[S_CS].db ? 4 : 2;
-}
-
-uint64_t emu_code_linear(const struct emu_cpu *c, uint64_t rip)
-{
-    if (c->mode == MODE_LONG64)
-        return rip;
-    return (c->seg[S_CS].base + rip) & 0xffffffffULL;
 }
 
 int emu_decode(struct emu_cpu *c, uint64_t rip, struct emu_insn *out)

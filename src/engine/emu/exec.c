@@ -189,6 +189,7 @@ uint64_t emu_execute(struct emu_cpu *c, uint64_t max_insns)
 
         struct emu_insn one;
         const struct emu_insn *i, *end;
+        const emu_handler *exact = NULL;
         uint64_t la = emu_code_linear(c, c->rip);
         unsigned csize = emu_code_size(c);
         struct emu_tlb_entry *e = tlb_entry(c, la);
@@ -207,17 +208,40 @@ uint64_t emu_execute(struct emu_cpu *c, uint64_t max_insns)
             end = i + 1;
         if ((uint64_t)(end - i) > budget)
             end = i + budget;
+        if (b && end != b->insn + b->ninsn)
+            exact = b->exact;   /* a partial run: no flag-free variants */
 
-        for (; i < end; i++) {
-            uint64_t rip = c->rip;
-            c->next_rip = rip + i->len;
-            i->fn(c, i);
-            if (likely(c->rip == rip))
-                c->rip = c->next_rip;
-            c->insn_count++;
-            if (unlikely(c->mmu.blk_stop)) {
-                c->mmu.blk_stop = 0;
-                break;
+        if (likely(!exact)) {
+            for (; i < end; i++) {
+                uint64_t rip = c->rip, next = rip + i->len;
+                c->next_rip = next;
+                i->fn(c, i);
+                c->insn_count++;
+                if (unlikely(c->rip != rip)) {   /* the handler moved RIP itself */
+                    c->mmu.blk_stop = 0;
+                    break;
+                }
+                uint64_t nr = c->next_rip;
+                c->rip = nr;
+                /* Leave the block on a taken branch (blocks run on past
+                 * conditional branches), a REP slice, or a store into code. */
+                if (unlikely(nr != next || c->mmu.blk_stop)) {
+                    c->mmu.blk_stop = 0;
+                    break;
+                }
+            }
+        } else {
+            for (; i < end; i++) {
+                uint64_t rip = c->rip;
+                c->next_rip = rip + i->len;
+                exact[i - b->insn](c, i);
+                if (likely(c->rip == rip))
+                    c->rip = c->next_rip;
+                c->insn_count++;
+                if (unlikely(c->rip != rip + i->len || c->mmu.blk_stop)) {
+                    c->mmu.blk_stop = 0;
+                    break;
+                }
             }
         }
         if (single)

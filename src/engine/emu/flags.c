@@ -129,6 +129,13 @@ bool emu_cond(struct emu_cpu *c, unsigned cc)
         return r ^ (cc & 1);
     }
 
+    /* ZF and SF come straight from the result for every lazy op. */
+    if (l->op != CC_OP_EFLAGS && ((cc >> 1) == 2 || (cc >> 1) == 4)) {
+        uint64_t res = l->res & emu_size_mask(l->size);
+        r = (cc >> 1) == 2 ? res == 0 : (res >> (l->size * 8 - 1)) & 1;
+        return r ^ (cc & 1);
+    }
+
     uint64_t f = emu_get_rflags(c);
     bool sf = f & RFLAGS_SF, of = f & RFLAGS_OF, zf = f & RFLAGS_ZF, cf = f & RFLAGS_CF;
     switch (cc >> 1) {

@@ -66,13 +66,17 @@ static bool is_apic_page(struct emu_cpu *c, uint64_t pa)
            (pa & ~0xfffULL) == (c->msr_apic_base & PTE_ADDR);
 }
 
-/* A store into RAM that this CPU has cached code from: stop the current
- * block after this instruction (the cache revalidates blocks by content). */
+/* A store into RAM that this CPU runs cached code from: stop the current
+ * block after this instruction (blocks are revalidated by content when
+ * entered).  The mark is dropped so that later stores to a page that only
+ * once held code are fast again; entering a block there marks it anew. */
 static inline void note_code_write(struct emu_cpu *c, uint64_t pa)
 {
     int64_t idx = ram_page_index(c, pa);
-    if (idx >= 0 && c->mmu.code_pages && c->mmu.code_pages[idx])
+    if (idx >= 0 && c->mmu.code_pages && c->mmu.code_pages[idx]) {
+        c->mmu.code_pages[idx] = 0;
         c->mmu.blk_stop = 1;
+    }
 }
 
 /* size 1, 2, 4 or 8, within one page. */
@@ -171,6 +175,10 @@ static void pte_set_bits(struct pte_ref *ref, uint64_t bits)
 {
     if (!ref->host)
         return;
+    uint64_t cur = ref->wide ? __atomic_load_n((uint64_t *)ref->host, __ATOMIC_RELAXED)
+                             : __atomic_load_n((uint32_t *)ref->host, __ATOMIC_RELAXED);
+    if ((cur & bits) == bits)
+        return;   /* already set: spare the locked operation */
     if (ref->wide)
         __atomic_fetch_or((uint64_t *)ref->host, bits, __ATOMIC_SEQ_CST);
     else
@@ -218,8 +226,6 @@ static void walk(struct emu_cpu *c, uint64_t la, int access, bool user, struct w
             if (!(e & PTE_P))
                 page_fault(c, la, 0, access, user);
             uint64_t r = rsvd;
-            if (level == 4 || (level == 3 && !(e & PTE_PS) ? false : level == 4))
-                r |= PTE_PS;
             if (level == 4)
                 r |= PTE_PS;
             if ((e & PTE_PS) && level == 3) r |= 0x3fffe000ULL;
@@ -273,7 +279,6 @@ static void walk(struct emu_cpu *c, uint64_t la, int access, bool user, struct w
     w->u = us;
     w->nx = nx;
     w->g = g && (c->cr4 & CR4_PGE);
-    (void)PTE_D;
 }
 
 /* ---- translation and the TLB --------------------------------------------- */
@@ -291,11 +296,8 @@ static uint64_t translate(struct emu_cpu *c, uint64_t la, int access)
 
     if (c->cr0 & CR0_PG) {
         walk(c, la, access, user, &w);
+        /* Fast writes only once the walk of a write has set D. */
         dirty = access == ACC_W;
-        if (!dirty && w.w) {
-            /* A read of a writable page: only allow fast writes once D is set. */
-            dirty = false;
-        }
     } else {
         w.pa = la;
         w.w = w.u = true;
@@ -362,7 +364,7 @@ void emu_tlb_flush_page(struct emu_cpu *c, uint64_t la)
 void emu_mmu_mark_code(struct emu_cpu *c, uint64_t pa)
 {
     int64_t idx = ram_page_index(c, pa);
-    if (idx < 0 || !c->mmu.code_pages || c->mmu.code_pages[idx])
+    if (idx < 0 || c->mmu.code_pages[idx])
         return;
     c->mmu.code_pages[idx] = 1;
     uint64_t ppn = pa & ~0xfffULL;

@@ -37,7 +37,7 @@ struct emu_mmu {
     uint8_t *code_pages; /* one byte per RAM page: this CPU cached code from it */
     uint64_t npages;
     struct emu_block_cache *cache;   /* cache.c */
-    volatile uint8_t blk_stop;       /* a store hit cached code: leave the block */
+    uint8_t blk_stop;               /* a store hit cached code: leave the block */
 };
 
 /* Data accessors by linear address.  size 1, 2, 4, 8; unaligned and

@@ -118,11 +118,40 @@ static inline void lin_probe_write(struct emu_cpu *c, uint64_t la, unsigned size
 
 /* ---- ModRM operands ------------------------------------------------------ */
 
+/* Offset part of the memory operand (what LEA computes). */
+static inline uint64_t ea_off(const struct emu_cpu *c, const struct emu_insn *i)
+{
+    uint64_t a = (uint64_t)i->disp;
+    if (i->base < 16)
+        a += c->gpr[i->base];
+    else if (i->base == 0xfe)
+        a += c->rip + i->len;
+    if (i->index < 16)
+        a += c->gpr[i->index] << i->scale;
+    if (i->adsize != 8)
+        a &= emu_size_mask(i->adsize);
+    return a;
+}
+
+/* Linear address of a size-byte memory operand; outside 64-bit mode the
+ * segment limit and (for write) writability are checked for all of it. */
+static inline uint64_t ea(struct emu_cpu *c, const struct emu_insn *i, unsigned size, bool write)
+{
+    uint64_t a = ea_off(c, i);
+    if (unlikely(c->mode != MODE_LONG64))
+        return emu_linear(c, i->seg, a, size, write);
+    if (i->seg >= S_FS)
+        a += c->seg[i->seg].base;
+    if (unlikely((uint64_t)((int64_t)(a << 16) >> 16) != a))
+        emu_raise(c, i->seg == S_SS ? EXC_SS : EXC_GP, 0);
+    return a;
+}
+
 static inline uint64_t rm_get(struct emu_cpu *c, const struct emu_insn *i, unsigned size)
 {
     if (i->mod == 3)
         return reg_get(c, i->rm, size, i->prefix);
-    return lin_read(c, emu_ea(c, i), size);
+    return lin_read(c, ea(c, i, size, false), size);
 }
 
 static inline void rm_set(struct emu_cpu *c, const struct emu_insn *i, unsigned size, uint64_t v)
@@ -130,7 +159,7 @@ static inline void rm_set(struct emu_cpu *c, const struct emu_insn *i, unsigned 
     if (i->mod == 3)
         reg_set(c, i->rm, size, i->prefix, v);
     else
-        lin_write(c, emu_ea(c, i), size, v);
+        lin_write(c, ea(c, i, size, true), size, v);
 }
 
 /* ---- lazy flags ---------------------------------------------------------- */
@@ -227,5 +256,12 @@ void emu_string_register(void);  /* ops_string.c */
 
 /* exec.c */
 HANDLER(emu_op_ud);
+
+/* ops_arith.c: dead-flag optimization of decoded blocks (cache.c). */
+enum { EMU_FLAGS_OTHER, EMU_FLAGS_KILL, EMU_FLAGS_NONE };
+int emu_flag_effect(const struct emu_insn *i);
+emu_handler emu_flags_dead_variant(const struct emu_insn *i);
+/* ops_move.c: a faster equivalent handler for a decoded instruction. */
+emu_handler emu_specialize(const struct emu_insn *i);
 
 #endif

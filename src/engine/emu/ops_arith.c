@@ -66,7 +66,7 @@ static void alu_rm(struct emu_cpu *c, const struct emu_insn *i, int op, unsigned
         if (op != ALU_CMP)
             reg_set(c, i->rm, size, i->prefix, r);
     } else {
-        uint64_t la = emu_ea(c, i);
+        uint64_t la = ea(c, i, size, op != ALU_CMP);
         void *p;
         if ((i->prefix & PFX_LOCK) && (p = emu_rmw_ptr(c, la, size))) {
             a = atomic_load_sz(p, size);
@@ -145,7 +145,7 @@ static void incdec_rm(struct emu_cpu *c, const struct emu_insn *i, unsigned size
         r = (dec ? a - 1 : a + 1) & mask;
         reg_set(c, i->rm, size, i->prefix, r);
     } else {
-        uint64_t la = emu_ea(c, i);
+        uint64_t la = ea(c, i, size, true);
         void *p;
         if ((i->prefix & PFX_LOCK) && (p = emu_rmw_ptr(c, la, size))) {
             a = atomic_load_sz(p, size);
@@ -309,7 +309,7 @@ static HANDLER(op_grp3)
         return;
     case 2:   /* NOT */
         if (i->mod != 3) {
-            uint64_t la = emu_ea(c, i);
+            uint64_t la = ea(c, i, size, true);
             void *p;
             if ((i->prefix & PFX_LOCK) && (p = emu_rmw_ptr(c, la, size))) {
                 switch (size) {
@@ -328,7 +328,7 @@ static HANDLER(op_grp3)
     case 3: { /* NEG */
         uint64_t a, r;
         if (i->mod != 3) {
-            uint64_t la = emu_ea(c, i);
+            uint64_t la = ea(c, i, size, true);
             void *p;
             if ((i->prefix & PFX_LOCK) && (p = emu_rmw_ptr(c, la, size))) {
                 a = atomic_load_sz(p, size);
@@ -467,7 +467,7 @@ static HANDLER(op_grp2)
         reg_set(c, i->rm, size, i->prefix, shift_rotate(c, g, size, v, cnt));
         return;
     }
-    uint64_t la = emu_ea(c, i);
+    uint64_t la = ea(c, i, size, true);
     uint64_t v = lin_read(c, la, size);
     if (!cnt)
         return;
@@ -486,7 +486,7 @@ static HANDLER(op_shld_shrd)
     if (i->mod == 3) {
         dst = reg_get(c, i->rm, size, i->prefix);
     } else {
-        la = emu_ea(c, i);
+        la = ea(c, i, size, true);
         dst = lin_read(c, la, size);
     }
     if (!cnt) {
@@ -639,4 +639,183 @@ void emu_arith_register(void)
     emu_ops[MAP_1][0xfd] = op_flagop;
     emu_ops[MAP_1][0x9e] = op_flagop;
     emu_ops[MAP_1][0x9f] = op_flagop;
+}
+
+/* ---- flag-free variants ---------------------------------------------------
+ * When a block shows that the arithmetic flags an instruction writes are
+ * overwritten before anything can observe them (cache.c, using
+ * emu_flag_effect), its handler is replaced by one of these, which compute
+ * only the result.  Candidates are register-only, so they never fault. */
+
+static HANDLER(op_alu_nf)
+{
+    int op = (i->op >> 3) & 7;
+    if (op == ALU_CMP)
+        return;
+    unsigned size = op_size_w(i);
+    unsigned cin = (op == ALU_ADC || op == ALU_SBB) ? emu_get_cf(c) : 0;
+    switch (i->op & 7) {
+    case 0: case 1:
+        reg_set(c, i->rm, size, i->prefix,
+                alu_calc(op, size, reg_get(c, i->rm, size, i->prefix), reg_get(c, i->reg, size, i->prefix), cin));
+        return;
+    case 2: case 3:
+        reg_set(c, i->reg, size, i->prefix,
+                alu_calc(op, size, reg_get(c, i->reg, size, i->prefix), reg_get(c, i->rm, size, i->prefix), cin));
+        return;
+    default:
+        reg_set(c, R_RAX, size, PFX_REX, alu_calc(op, size, reg_get(c, R_RAX, size, PFX_REX), i->imm, cin));
+        return;
+    }
+}
+
+static HANDLER(op_grp1_nf)
+{
+    int op = GRP(i);
+    if (op == ALU_CMP)
+        return;
+    unsigned size = i->op == 0x81 || i->op == 0x83 ? i->opsize : 1;
+    unsigned cin = (op == ALU_ADC || op == ALU_SBB) ? emu_get_cf(c) : 0;
+    reg_set(c, i->rm, size, i->prefix, alu_calc(op, size, reg_get(c, i->rm, size, i->prefix), i->imm, cin));
+}
+
+static HANDLER(op_flags_only_nf)   /* TEST and CMP whose flags are dead */
+{
+    (void)c;
+    (void)i;
+}
+
+static HANDLER(op_grp2_nf)
+{
+    unsigned size = op_size_w(i), bits = size * 8;
+    unsigned cnt = i->op <= 0xc1 ? (unsigned)i->imm : i->op <= 0xd1 ? 1 : (unsigned)(c->gpr[R_RCX] & 0xff);
+    cnt &= size == 8 ? 63 : 31;
+    uint64_t mask = emu_size_mask(size);
+    uint64_t v = reg_get(c, i->rm, size, i->prefix), r;
+    if (!cnt) {
+        if (size == 4)
+            c->gpr[i->rm] &= 0xffffffffULL;
+        return;
+    }
+    switch (GRP(i)) {
+    case 0: { unsigned k = cnt % bits; r = k ? ((v << k) | (v >> (bits - k))) & mask : v; break; }
+    case 1: { unsigned k = cnt % bits; r = k ? ((v >> k) | (v << (bits - k))) & mask : v; break; }
+    case 2: case 3:
+        r = shift_rotate(c, GRP(i), size, v, cnt);   /* needs CF in anyway */
+        break;
+    case 4: case 6: r = cnt < bits ? (v << cnt) & mask : 0; break;
+    case 5: r = cnt < bits ? v >> cnt : 0; break;
+    default: {
+        int64_t sv = (int64_t)sext(v, size);
+        r = (uint64_t)(sv >> (cnt < bits ? cnt : bits - 1)) & mask;
+        break;
+    }
+    }
+    reg_set(c, i->rm, size, i->prefix, r);
+}
+
+static HANDLER(op_incdec_nf)   /* 40-4F, FE/FF /0 /1 with a register */
+{
+    unsigned r, size;
+    bool dec;
+    if (i->op >= 0x40 && i->op <= 0x4f) {
+        r = i->op & 7;
+        size = i->opsize;
+        dec = i->op & 8;
+        reg_set(c, r, size, PFX_REX, reg_get(c, r, size, PFX_REX) + (dec ? ~0ULL : 1));
+        return;
+    }
+    size = i->op == 0xfe ? 1 : i->opsize;
+    dec = GRP(i) == 1;
+    reg_set(c, i->rm, size, i->prefix, reg_get(c, i->rm, size, i->prefix) + (dec ? ~0ULL : 1));
+}
+
+static bool alu_form_regonly(const struct emu_insn *i)
+{
+    return (i->op & 7) >= 4 || i->mod == 3;
+}
+
+emu_handler emu_flags_dead_variant(const struct emu_insn *i)
+{
+    if (i->prefix & PFX_LOCK)
+        return NULL;
+    if (i->map == MAP_1) {
+        uint8_t op = i->op;
+        if (op < 0x40 && (op & 7) < 6 && alu_form_regonly(i) && i->fn == emu_ops[MAP_1][op])
+            return op_alu_nf;
+        if (op >= 0x80 && op <= 0x83 && i->mod == 3)
+            return op_grp1_nf;
+        if ((op == 0x84 || op == 0x85) && i->mod == 3)
+            return op_flags_only_nf;
+        if (op == 0xa8 || op == 0xa9)
+            return op_flags_only_nf;
+        if ((op == 0xc0 || op == 0xc1 || (op >= 0xd0 && op <= 0xd3)) && i->mod == 3)
+            return op_grp2_nf;
+        if (op >= 0x40 && op <= 0x4f && i->fn == emu_ops[MAP_1][op])
+            return op_incdec_nf;
+        if ((op == 0xfe || op == 0xff) && i->mod == 3 && GRP(i) <= 1)
+            return op_incdec_nf;
+    }
+    return NULL;
+}
+
+/* How an instruction touches the arithmetic flags, for the block's
+ * dead-flag scan: EMU_FLAGS_KILL writes all six without reading any and
+ * cannot fault; EMU_FLAGS_NONE neither reads nor writes them and cannot
+ * fault; everything else may read them (or fault, which exposes them). */
+int emu_flag_effect(const struct emu_insn *i)
+{
+    if (i->prefix & PFX_LOCK)
+        return EMU_FLAGS_OTHER;
+    bool reg = i->mod == 3;
+    if (i->map == MAP_1) {
+        uint8_t op = i->op;
+        if (op < 0x40 && (op & 7) < 6) {
+            int alu = (op >> 3) & 7;
+            if (alu == ALU_ADC || alu == ALU_SBB || !alu_form_regonly(i))
+                return EMU_FLAGS_OTHER;
+            return i->fn == emu_ops[MAP_1][op] ? EMU_FLAGS_KILL : EMU_FLAGS_OTHER;
+        }
+        if (op >= 0x80 && op <= 0x83)
+            return reg && GRP(i) != ALU_ADC && GRP(i) != ALU_SBB ? EMU_FLAGS_KILL : EMU_FLAGS_OTHER;
+        if (op == 0x84 || op == 0x85)
+            return reg ? EMU_FLAGS_KILL : EMU_FLAGS_OTHER;
+        if (op == 0xa8 || op == 0xa9)
+            return EMU_FLAGS_KILL;
+        if ((op == 0xc0 || op == 0xc1) && reg) {
+            unsigned g = GRP(i);
+            unsigned cnt = (unsigned)i->imm & (op_size_w(i) == 8 ? 63 : 31);
+            return cnt && g >= 4 ? EMU_FLAGS_KILL : EMU_FLAGS_OTHER;
+        }
+        if ((op == 0xd0 || op == 0xd1) && reg)
+            return GRP(i) >= 4 ? EMU_FLAGS_KILL : EMU_FLAGS_OTHER;
+        if ((op == 0xf6 || op == 0xf7) && reg) {
+            unsigned g = GRP(i);
+            if (g == 2)
+                return EMU_FLAGS_NONE;           /* NOT */
+            if (g <= 1 || g == 3 || g == 4 || g == 5)
+                return EMU_FLAGS_KILL;           /* TEST NEG MUL IMUL */
+            return EMU_FLAGS_OTHER;              /* DIV faults */
+        }
+        if ((op >= 0x88 && op <= 0x8b && reg) || (op >= 0xb0 && op <= 0xbf) ||
+            ((op == 0xc6 || op == 0xc7) && reg && GRP(i) == 0) || (op == 0x8d && !reg) ||
+            ((op == 0x86 || op == 0x87) && reg) || (op >= 0x90 && op <= 0x97) ||
+            op == 0x98 || op == 0x99)
+            return i->fn == emu_ops[MAP_1][op] ? EMU_FLAGS_NONE : EMU_FLAGS_OTHER;
+        if (op == 0x63 && reg && i->fn == emu_ops[MAP_1][op])
+            return EMU_FLAGS_NONE;
+        return EMU_FLAGS_OTHER;
+    }
+    if (i->map == MAP_0F) {
+        uint8_t op = i->op;
+        if ((op == 0xaf) && reg)
+            return EMU_FLAGS_KILL;
+        if ((op == 0xb6 || op == 0xb7 || op == 0xbe || op == 0xbf) && reg)
+            return EMU_FLAGS_NONE;
+        if (op >= 0xc8 && op <= 0xcf)
+            return EMU_FLAGS_NONE;
+        if (op == 0x1f || (op >= 0x18 && op <= 0x1e))
+            return EMU_FLAGS_NONE;
+    }
+    return EMU_FLAGS_OTHER;
 }

@@ -19,7 +19,7 @@ static void bit_op(struct emu_cpu *c, const struct emu_insn *i, int op, uint64_t
         if (op)
             reg_set(c, i->rm, size, i->prefix, v);
     } else {
-        uint64_t la = emu_ea(c, i);
+        uint64_t la = ea(c, i, size, op != 0);
         if (reg_off) {
             /* The register offset is signed and may reach outside the operand. */
             int64_t soff = (int64_t)sext(off, size);
@@ -140,7 +140,7 @@ static HANDLER(op_0f38_f0_f1)   /* MOVBE, or CRC32 with F2 */
     if (i->mod == 3 || (i->prefix & PFX_REP))
         emu_raise(c, EXC_UD, EMU_NO_ERRCODE);
     unsigned size = i->opsize;
-    uint64_t la = emu_ea(c, i);
+    uint64_t la = ea(c, i, size, i->op == 0xf1);
     if (i->op == 0xf0)
         reg_set(c, i->reg, size, i->prefix, bswap_sz(lin_read(c, la, size), size));
     else

@@ -60,7 +60,7 @@ static void far_indirect(struct emu_cpu *c, const struct emu_insn *i, bool call)
 {
     if (i->mod == 3 || !(call ? (void *)emu_far_call : (void *)emu_far_jmp))
         emu_raise(c, EXC_UD, EMU_NO_ERRCODE);
-    uint64_t la = emu_ea(c, i);
+    uint64_t la = ea(c, i, i->opsize + 2u, false);
     uint64_t off = lin_read(c, la, i->opsize);
     uint16_t sel = (uint16_t)lin_read(c, la + i->opsize, 2);
     if (call)

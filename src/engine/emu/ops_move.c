@@ -24,12 +24,34 @@ static HANDLER(op_mov)
         rm_set(c, i, size, i->imm);
         return;
     case 0xa0: case 0xa1:
-        reg_set(c, R_RAX, size, PFX_REX, lin_read(c, emu_ea(c, i), size));
+        reg_set(c, R_RAX, size, PFX_REX, lin_read(c, ea(c, i, size, false), size));
         return;
     case 0xa2: case 0xa3:
-        lin_write(c, emu_ea(c, i), size, reg_get(c, R_RAX, size, PFX_REX));
+        lin_write(c, ea(c, i, size, true), size, reg_get(c, R_RAX, size, PFX_REX));
         return;
     }
+}
+
+/* Specialized forms of the most frequent MOVs (chosen at decode time). */
+static HANDLER(op_mov_st_r64) { c->gpr[i->rm] = c->gpr[i->reg]; }
+static HANDLER(op_mov_ld_r64) { c->gpr[i->reg] = c->gpr[i->rm]; }
+static HANDLER(op_mov_st_r32) { c->gpr[i->rm] = (uint32_t)c->gpr[i->reg]; }
+static HANDLER(op_mov_ld_r32) { c->gpr[i->reg] = (uint32_t)c->gpr[i->rm]; }
+static HANDLER(op_mov_ld_m64) { c->gpr[i->reg] = lin_read(c, ea(c, i, 8, false), 8); }
+static HANDLER(op_mov_ld_m32) { c->gpr[i->reg] = lin_read(c, ea(c, i, 4, false), 4); }
+static HANDLER(op_mov_st_m64) { lin_write(c, ea(c, i, 8, true), 8, c->gpr[i->reg]); }
+static HANDLER(op_mov_st_m32) { lin_write(c, ea(c, i, 4, true), 4, c->gpr[i->reg]); }
+
+emu_handler emu_specialize(const struct emu_insn *i)
+{
+    if (i->map == MAP_1 && (i->op == 0x89 || i->op == 0x8b) && i->fn == op_mov &&
+        (i->opsize == 8 || i->opsize == 4)) {
+        bool q = i->opsize == 8, st = i->op == 0x89;
+        if (i->mod == 3)
+            return st ? (q ? op_mov_st_r64 : op_mov_st_r32) : (q ? op_mov_ld_r64 : op_mov_ld_r32);
+        return st ? (q ? op_mov_st_m64 : op_mov_st_m32) : (q ? op_mov_ld_m64 : op_mov_ld_m32);
+    }
+    return i->fn;
 }
 
 static HANDLER(op_mov_imm)
@@ -63,15 +85,7 @@ static HANDLER(op_lea)
 {
     if (i->mod == 3)
         emu_raise(c, EXC_UD, EMU_NO_ERRCODE);
-    uint64_t a = (uint64_t)i->disp;
-    if (i->base < 16)
-        a += c->gpr[i->base];
-    else if (i->base == 0xfe)
-        a += c->rip + i->len;
-    if (i->index < 16)
-        a += c->gpr[i->index] << i->scale;
-    if (i->adsize != 8)
-        a &= emu_size_mask(i->adsize);
+    uint64_t a = ea_off(c, i);
     reg_set(c, i->reg, i->opsize, i->prefix, a);
 }
 
@@ -104,7 +118,7 @@ static HANDLER(op_xchg)
         reg_set(c, i->reg, size, i->prefix, m);
         return;
     }
-    uint64_t la = emu_ea(c, i), old;
+    uint64_t la = ea(c, i, size, true), old;
     void *p = emu_rmw_ptr(c, la, size);   /* XCHG with memory is always locked */
     if (p) {
         old = xchg_atomic(p, size, r);
@@ -139,7 +153,7 @@ static HANDLER(op_cmpxchg)   /* 0F B0 B1 */
         if (eq)
             reg_set(c, i->rm, size, i->prefix, src);
     } else {
-        uint64_t la = emu_ea(c, i);
+        uint64_t la = ea(c, i, size, true);
         void *p = (i->prefix & PFX_LOCK) ? emu_rmw_ptr(c, la, size) : NULL;
         if (p) {
             dst = acc;
@@ -166,7 +180,7 @@ static HANDLER(op_xadd)   /* 0F C0 C1 */
         reg_set(c, i->reg, size, i->prefix, dst);
         reg_set(c, i->rm, size, i->prefix, r);
     } else {
-        uint64_t la = emu_ea(c, i);
+        uint64_t la = ea(c, i, size, true);
         void *p = (i->prefix & PFX_LOCK) ? emu_rmw_ptr(c, la, size) : NULL;
         if (p) {
             switch (size) {
@@ -196,11 +210,11 @@ static bool cas16(void *p, uint64_t *lo, uint64_t *hi, uint64_t nlo, uint64_t nh
     return ok;
 }
 
-static HANDLER(op_grp9)   /* 0F C7: /1 CMPXCHG8B/16B, /6 RDRAND, /7 RDSEED */
+static HANDLER(op_grp9)   /* 0F C7: /1 CMPXCHG8B/16B, /6 RDRAND (RDSEED is not advertised: #UD) */
 {
     unsigned g = GRP(i);
     if (g == 1 && i->mod != 3 && !(i->prefix & (PFX_REP | PFX_REPNE))) {
-        uint64_t la = emu_ea(c, i);
+        uint64_t la = ea(c, i, i->opsize == 8 ? 16u : 8u, true);
         bool wide = i->opsize == 8;
         bool eq;
         if (wide) {
@@ -246,7 +260,7 @@ static HANDLER(op_grp9)   /* 0F C7: /1 CMPXCHG8B/16B, /6 RDRAND, /7 RDSEED */
         flags_update(c, RFLAGS_ZF, eq ? RFLAGS_ZF : 0);
         return;
     }
-    if ((g == 6 || g == 7) && i->mod == 3 && !(i->prefix & (PFX_REP | PFX_REPNE))) {
+    if (g == 6 && i->mod == 3 && !(i->prefix & (PFX_REP | PFX_REPNE))) {
         uint64_t v = 0;
         if (getrandom(&v, sizeof(v), 0) != (ssize_t)sizeof(v)) {
             /* No entropy now: architecturally CF = 0 and a zero result. */
@@ -295,7 +309,7 @@ static HANDLER(op_pop_rm)   /* 8F /0 */
     struct emu_insn t = *i;
     if (t.base == R_RSP)
         t.disp += size;
-    uint64_t la = emu_ea(c, &t);
+    uint64_t la = ea(c, &t, size, true);
     lin_probe_write(c, la, size);
     lin_write(c, la, size, v);
     stack_adjust(c, size);
@@ -464,7 +478,8 @@ void emu_move_register(void)
     emu_ops[MAP_1][0x98] = op_cbw;
     emu_ops[MAP_1][0x99] = op_cwd;
     emu_ops[MAP_1][0xd7] = op_xlat;
-    emu_ops[MAP_1][0x9b] = op_wait;
+    if (!emu_ops[MAP_1][0x9b])   /* x87.c owns FWAIT when it checks pending exceptions */
+        emu_ops[MAP_1][0x9b] = op_wait;
     emu_ops[MAP_0F][0x0d] = op_nop;
     for (int op = 0x18; op <= 0x1f; op++)
         emu_ops[MAP_0F][op] = op_nop;

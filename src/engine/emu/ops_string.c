@@ -2,6 +2,8 @@
  * Registers are updated after every iteration, so a fault leaves a
  * restartable state; a long REP runs in slices (the instruction re-executes
  * itself) so events are seen between slices. */
+#include <string.h>
+
 #include "engine/emu/ops.h"
 
 #define REP_SLICE 4096
@@ -11,6 +13,63 @@ static inline uint64_t sreg(struct emu_cpu *c, int r, unsigned as)
     return c->gpr[r] & emu_size_mask(as);
 }
 
+/* REP MOVS/STOS, forward, in RAM: whole runs up to the next page boundary
+ * of source and destination are done with host memory operations.
+ * Returns false when the slow path must do (the rest of) the work. */
+static bool rep_fast(struct emu_cpu *c, const struct emu_insn *i, unsigned size, unsigned as)
+{
+    bool movs = (i->op & 0xfe) == 0xa4;
+    uint64_t amask = emu_size_mask(as);
+    for (unsigned rounds = 0; rounds < 64; rounds++) {
+        uint64_t n = c->gpr[R_RCX] & amask;
+        if (!n)
+            return true;
+        uint64_t di = c->gpr[R_RDI] & amask, si = c->gpr[R_RSI] & amask;
+        /* Elements that fit before a page end (and before the offsets wrap). */
+        uint64_t room = (4096 - (di & 0xfff)) / size;
+        if (movs) {
+            uint64_t sroom = (4096 - (si & 0xfff)) / size;
+            if (sroom < room)
+                room = sroom;
+        }
+        if (room > n)
+            room = n;
+        if (room == 0 || di + room * size - 1 > amask || si + room * size - 1 > amask)
+            return false;
+        unsigned len = (unsigned)(room * size);
+        uint64_t dla = emu_linear(c, S_ES, di, len, true);
+        if ((dla & 0xfff) + len > 4096)
+            return false;   /* a segment base that is not page aligned */
+        uint8_t *dst = emu_rmw_ptr(c, dla, len);
+        if (!dst)
+            return false;
+        if (movs) {
+            uint64_t sla = emu_linear(c, i->seg, si, len, false);
+            if ((sla & 0xfff) + len > 4096)
+                return false;
+            uint64_t spa = emu_translate(c, sla, 0);
+            const uint8_t *src = emu_ram_ptr(c, spa, len);
+            if (!src || (dst > src && dst < src + len) || (src > dst && src < dst + len))
+                return false;   /* MMIO, or an overlap with x86's element order */
+            memcpy(dst, src, len);
+            reg_set(c, R_RSI, as, PFX_REX, si + len);
+        } else {
+            uint64_t v = c->gpr[R_RAX];
+            if (size == 1) {
+                memset(dst, (int)(v & 0xff), len);
+            } else {
+                for (unsigned k = 0; k < len; k += size)
+                    memcpy(dst + k, &v, size);
+            }
+        }
+        reg_set(c, R_RDI, as, PFX_REX, di + len);
+        reg_set(c, R_RCX, as, PFX_REX, n - room);
+    }
+    if (c->gpr[R_RCX] & amask)
+        c->next_rip = c->rip;   /* more in a later slice */
+    return true;
+}
+
 static HANDLER(op_string)
 {
     unsigned size = op_size_w(i), as = i->adsize;
@@ -18,6 +77,8 @@ static HANDLER(op_string)
     bool rep = i->prefix & (PFX_REP | PFX_REPNE);
     unsigned kind = (i->op & 0xfe);   /* a4 movs, a6 cmps, aa stos, ac lods, ae scas */
     bool cmp = kind == 0xa6 || kind == 0xae;
+    if (rep && (kind == 0xa4 || kind == 0xaa) && step > 0 && rep_fast(c, i, size, as))
+        return;
     uint64_t n = rep ? sreg(c, R_RCX, as) : 1;
     unsigned slice = 0;
 
