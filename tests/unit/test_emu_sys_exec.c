@@ -243,6 +243,69 @@ static void test_io_bitmap(void)
     CHECK_EQ(cpu->gpr[R_RAX], 0xff);
 }
 
+static void test_retf_to_user(void)
+{
+    setup64();
+    uint64_t sp = cpu->gpr[R_RSP];
+    put64(sp + 0, CODE + 0x100);
+    put64(sp + 8, SEL_UCS64 | 3);
+    put64(sp + 16, USTACK);
+    put64(sp + 24, SEL_UDS | 3);
+    code(CODE, "\x48\xcb", 2);                      /* retfq */
+    CHECK_EQ(run(1), -1);
+    CHECK_EQ(cpu->cpl, 3);
+    CHECK_EQ(cpu->rip, CODE + 0x100);
+    CHECK_EQ(cpu->gpr[R_RSP], USTACK);
+    CHECK_EQ(cpu->seg[S_SS].selector, SEL_UDS | 3);
+    /* RETF to a more privileged level is #GP(selector). */
+    sp = cpu->gpr[R_RSP];
+    put64(sp + 0, CODE);
+    put64(sp + 8, SEL_CS64);
+    code(CODE + 0x100, "\x48\xcb", 2);
+    CHECK_EQ(run(1), EXC_GP);
+    CHECK_EQ(cpu->exc.errcode, SEL_CS64);
+}
+
+static void test_ltr_sgdt(void)
+{
+    setup64();
+    cpu->gpr[R_RAX] = SEL_TSS;
+    code(CODE, "\x0f\x00\xd8", 3);                  /* ltr ax */
+    code(CODE + 3, "\x0f\x01\x04\x25\x00\x50\x00\x00", 8);   /* sgdt [0x5000] */
+    CHECK_EQ(run(2), -1);
+    CHECK_EQ(cpu->tr.type, DESC_TSS_BUSY);
+    CHECK_EQ((ram[GDT + SEL_TSS + 5] & 0xf), DESC_TSS_BUSY);   /* busy in the GDT too */
+    CHECK_EQ(*(uint16_t *)(ram + 0x5000), 0x7f);
+    CHECK_EQ(*(uint64_t *)(ram + 0x5002), GDT);
+    /* A busy TSS cannot be loaded again. */
+    code(CODE + 11, "\x0f\x00\xd8", 3);
+    CHECK_EQ(run(1), EXC_GP);
+    CHECK_EQ(cpu->exc.errcode, SEL_TSS);
+}
+
+/* A second NMI waits until the first one's handler returns with IRET. */
+static void test_nmi_blocking(void)
+{
+    setup64();
+    gate64(EXC_NMI, KCODE, 0);
+    code(KCODE, "\x48\xcf", 2);                     /* iretq */
+    code(CODE, "\x90\x90", 2);
+    atomic_fetch_or(&cpu->events, EMU_EV_NMI);
+    CHECK(emu_check_interrupts(cpu));
+    CHECK_EQ(cpu->rip, KCODE);
+    CHECK(cpu->nmi_blocked);
+    atomic_fetch_or(&cpu->events, EMU_EV_NMI);
+    CHECK(!emu_check_interrupts(cpu));
+    CHECK_EQ(run(1), -1);                           /* the handler's IRETQ */
+    CHECK_EQ(cpu->rip, CODE);
+    CHECK(!cpu->nmi_blocked);
+    CHECK(emu_check_interrupts(cpu));
+    CHECK_EQ(cpu->rip, KCODE);
+    /* Maskable interrupts do not come in with IF = 0 and no LAPIC. */
+    emu_set_rflags(cpu, RFLAGS_FIXED);
+    CHECK(!emu_check_interrupts(cpu));
+}
+
 /* REP OUTSB/INSB run in chunks and restart with the registers updated. */
 static void test_rep_string_io(void)
 {
@@ -351,6 +414,9 @@ int main(void)
     RUN_TEST(test_syscall_sysret);
     RUN_TEST(test_user_privilege);
     RUN_TEST(test_io_bitmap);
+    RUN_TEST(test_retf_to_user);
+    RUN_TEST(test_ltr_sgdt);
+    RUN_TEST(test_nmi_blocking);
     RUN_TEST(test_rep_string_io);
     RUN_TEST(test_real_to_long);
     return CHECK_DONE();

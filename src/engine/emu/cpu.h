@@ -158,6 +158,7 @@ struct emu_cpu {
     struct emu_exception exc;     /* the fault being raised */
     int exc_nesting;              /* for #DF and triple fault */
     bool irq_shadow;              /* one instruction after MOV SS / STI */
+    bool nmi_blocked;             /* from NMI delivery to the next IRET (except.c) */
     enum emu_run_state state;
     _Atomic uint32_t events;      /* EMU_EV_* set from other threads */
     uint64_t insn_count;          /* retired instructions (statistics, bench) */

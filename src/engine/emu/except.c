@@ -295,10 +295,10 @@ bool emu_check_interrupts(struct emu_cpu *c)
 {
     if (c->state == EMU_WAIT_SIPI)
         return false;
-    if (atomic_load(&c->events) & EMU_EV_NMI) {
-        if (c->irq_shadow)
-            return false;
+    /* An NMI waits while the handler of the previous one runs (until IRET). */
+    if ((atomic_load(&c->events) & EMU_EV_NMI) && !c->nmi_blocked && !c->irq_shadow) {
         atomic_fetch_and(&c->events, ~EMU_EV_NMI);
+        c->nmi_blocked = true;
         emu_deliver_exception(c, EXC_NMI, EMU_NO_ERRCODE, false, c->rip);
         return true;
     }

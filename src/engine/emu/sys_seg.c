@@ -542,7 +542,20 @@ static void op_retf(struct emu_cpu *c, const struct emu_insn *i)
     do_retf(c, i, 0);
 }
 
+static void do_iret(struct emu_cpu *c, const struct emu_insn *i);
+
+/* IRET also ends NMI blocking (once it completed without a fault). */
 static void op_iret(struct emu_cpu *c, const struct emu_insn *i)
+{
+    do_iret(c, i);
+    if (c->nmi_blocked) {
+        c->nmi_blocked = false;
+        if (atomic_load(&c->events) & EMU_EV_NMI)
+            c->mmu.blk_stop = 1;
+    }
+}
+
+static void do_iret(struct emu_cpu *c, const struct emu_insn *i)
 {
     unsigned size = i->opsize;
     uint64_t ip = sys_peek(c, 0, size);

@@ -92,6 +92,7 @@ void emu_cpu_reset(struct emu_cpu *c)
     c->exc.errcode = EMU_NO_ERRCODE;
     c->exc_nesting = 0;
     c->irq_shadow = false;
+    c->nmi_blocked = false;
     c->state = EMU_RUNNING;
 
     emu_cpuid(c, 1, 0, id);
@@ -152,6 +153,7 @@ void emu_cpu_set_state(struct emu_cpu *c, const struct cpu_state *s)
     /* CPL is SS.DPL in protected mode (what KVM does too). */
     c->cpl = c->mode == MODE_REAL ? 0 : c->seg[S_SS].dpl;
     c->irq_shadow = false;
+    c->nmi_blocked = false;
     c->exc.vector = -1;
     c->exc_nesting = 0;
     emu_tlb_flush(c, true);
