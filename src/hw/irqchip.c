@@ -68,8 +68,17 @@ struct irqchip {
     struct pic pic[2];          /* 0: master, 1: slave on master IR2 */
     bool output;                /* master INT, as last seen */
     struct ioapic io;
+    /* Who wants to hear when a line becomes visible again (the PIT). */
+    struct {
+        void (*fn)(void *opaque);
+        void *opaque;
+        bool was_masked;
+    } watch[IOAPIC_PINS];
+    bool masks_written;         /* a register write may have unmasked a line */
     bool master_registered, slave_registered, elcr_registered, mmio_registered;
 };
+
+static bool gsi_masked_locked(const struct irqchip *ic, unsigned gsi);
 
 static void ic_lock(struct irqchip *ic)
 {
@@ -83,7 +92,26 @@ static void ic_unlock(struct irqchip *ic)
     if (n)
         memcpy(out, ic->outbox, (size_t)n * sizeof(out[0]));
     ic->nout = 0;
+    /* Lines that were masked everywhere and no longer are. */
+    void (*fn[IOAPIC_PINS])(void *);
+    void *arg[IOAPIC_PINS];
+    int nw = 0;
+    /* Only guest register writes change masks; checking only then also keeps
+     * watchers from running inside irqchip_set_irq (their own lock held). */
+    for (unsigned g = 0; ic->masks_written && g < IOAPIC_PINS; g++) {
+        if (!ic->watch[g].fn)
+            continue;
+        bool masked = gsi_masked_locked(ic, g);
+        if (ic->watch[g].was_masked && !masked) {
+            fn[nw] = ic->watch[g].fn;
+            arg[nw++] = ic->watch[g].opaque;
+        }
+        ic->watch[g].was_masked = masked;
+    }
+    ic->masks_written = false;
     pthread_mutex_unlock(&ic->lock);
+    for (int i = 0; i < nw; i++)
+        fn[i](arg[i]);
     const struct engine_ops *e = ic->vm->engine;
     if (!e || !e->apic_deliver)
         return;
@@ -296,6 +324,7 @@ static void pic_write(struct irqchip *ic, int chip, uint64_t off, uint64_t val)
 {
     struct pic *p = &ic->pic[chip];
     ic_lock(ic);
+    ic->masks_written = true;
     if ((off & 1) == 0)
         pic_write_cmd(ic, p, (uint8_t)val);
     else
@@ -484,6 +513,7 @@ static void ioapic_write(void *opaque, uint64_t off, unsigned size, uint64_t val
 {
     struct irqchip *ic = opaque;
     ic_lock(ic);
+    ic->masks_written = true;
     if (off == 0x00)
         ic->io.sel = (uint8_t)val;
     else if (off == 0x10 && size >= 4)
@@ -561,6 +591,43 @@ void irqchip_msi(struct irqchip *ic, uint64_t addr, uint32_t data)
     const struct engine_ops *e = ic->vm->engine;
     if (e && e->apic_deliver)
         e->apic_deliver(ic->vm, &m);
+}
+
+/* ---- masking, for timers that need not run unseen -------------------------- */
+
+static bool gsi_masked_locked(const struct irqchip *ic, unsigned gsi)
+{
+    bool pic_masked = true;
+    const struct pic *m = &ic->pic[0], *sl = &ic->pic[1];
+    if (gsi < 8 && gsi != 2)
+        pic_masked = !m->initialized || (m->imr & (1u << gsi));
+    else if (gsi >= 8 && gsi < 16)
+        pic_masked = !m->initialized || !sl->initialized || (m->imr & (1u << 2)) ||
+                     (sl->imr & (1u << (gsi - 8)));
+    unsigned pin = gsi == 0 ? 2 : gsi;
+    bool io_masked = gsi == 2 || (ic->io.redir[pin] & RTE_MASKED);
+    return pic_masked && io_masked;
+}
+
+bool irqchip_gsi_masked(struct irqchip *ic, unsigned gsi)
+{
+    if (!ic || gsi >= IOAPIC_PINS)
+        return false;
+    pthread_mutex_lock(&ic->lock);
+    bool m = gsi_masked_locked(ic, gsi);
+    pthread_mutex_unlock(&ic->lock);
+    return m;
+}
+
+void irqchip_on_unmask(struct irqchip *ic, unsigned gsi, void (*fn)(void *opaque), void *opaque)
+{
+    if (!ic || gsi >= IOAPIC_PINS)
+        return;
+    pthread_mutex_lock(&ic->lock);
+    ic->watch[gsi].fn = fn;
+    ic->watch[gsi].opaque = opaque;
+    ic->watch[gsi].was_masked = gsi_masked_locked(ic, gsi);
+    pthread_mutex_unlock(&ic->lock);
 }
 
 /* ---- life ----------------------------------------------------------------- */

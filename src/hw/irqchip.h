@@ -25,4 +25,11 @@ int irqchip_pic_ack(struct irqchip *ic);        /* returns the vector, or -1 */
 /* A local APIC EOI for a level-triggered vector (IOAPIC remote IRR). */
 void irqchip_eoi(struct irqchip *ic, uint8_t vector);
 
+/* Whether no controller would pass the line on now: masked in (or not yet
+ * initialized) 8259 and masked in the IOAPIC.  A timer may stop while so. */
+bool irqchip_gsi_masked(struct irqchip *ic, unsigned gsi);
+/* fn(opaque) is called, with no irqchip lock held, when the line stops being
+ * masked everywhere.  One watcher a line; fn NULL removes it. */
+void irqchip_on_unmask(struct irqchip *ic, unsigned gsi, void (*fn)(void *opaque), void *opaque);
+
 #endif

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hw/irqchip.h"
 #include "lib/log.h"
 #include "vmm/layout.h"
 #include "vmm/timer.h"
@@ -54,6 +55,7 @@ struct pit {
     struct timer *irq_timer;
     uint64_t next_edge_ns;   /* channel 0: the rising edge the timer waits for */
     uint64_t edges;          /* channel 0 edges seen since programming */
+    bool parked;             /* channel 0 runs unseen: IRQ 0 is masked everywhere */
     bool pio_registered, sysctl_registered;
 };
 
@@ -175,6 +177,7 @@ static void ch0_replan(struct pit *p, uint64_t now)
     if (!p->irq_timer)
         return;
     struct pit_channel *c = &p->ch[0];
+    p->parked = false;
     uint64_t at = next_rising_edge(c, now);
     /* A one-shot that already fired is not fired again. */
     if (at && !is_periodic(c) && p->edges)
@@ -201,9 +204,26 @@ static void ch0_timer_fired(void *opaque)
         return;
     }
     p->edges++;
+    /* The edge is raised even when masked: the 8259 latches it in IRR. */
     irq_pulse(p);
+    if (is_periodic(&p->ch[0]) && irqchip_gsi_masked(p->vm->irqchip, IRQ_PIT)) {
+        /* Nobody sees the next ones: stop until a controller unmasks IRQ 0. */
+        p->parked = true;
+        p->next_edge_ns = 0;
+        pthread_mutex_unlock(&p->lock);
+        return;
+    }
     /* Late by several periods: one interrupt, and the next on schedule. */
     ch0_replan(p, now);
+    pthread_mutex_unlock(&p->lock);
+}
+
+static void irq0_unmasked(void *opaque)
+{
+    struct pit *p = opaque;
+    pthread_mutex_lock(&p->lock);
+    if (p->parked)
+        ch0_replan(p, timer_now_ns());
     pthread_mutex_unlock(&p->lock);
 }
 
@@ -439,6 +459,8 @@ int pit_create(struct vm *vm, struct pit **out)
         goto fail;
     }
     p->sysctl_registered = true;
+    /* Our own irqchip (engine emu) tells us when IRQ 0 becomes visible again. */
+    irqchip_on_unmask(vm->irqchip, IRQ_PIT, irq0_unmasked, p);
     *out = p;
     return 0;
 fail:
@@ -450,6 +472,7 @@ void pit_destroy(struct pit *p)
 {
     if (!p)
         return;
+    irqchip_on_unmask(p->vm->irqchip, IRQ_PIT, NULL, NULL);
     if (p->pio_registered)
         bus_unregister(&p->vm->pio, PORT_PIT);
     if (p->sysctl_registered)

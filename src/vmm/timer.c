@@ -16,6 +16,7 @@ struct timer {
     void *opaque;
     uint64_t deadline;
     bool armed;
+    bool dying;                  /* timer_free started: arming is a no-op */
     struct timer *next;          /* in ts->armed list, sorted by deadline */
 };
 
@@ -188,6 +189,9 @@ void timer_free(struct timer *t)
         return;
     struct timer_service *ts = t->ts;
     pthread_mutex_lock(&ts->lock);
+    /* A callback in flight may re-arm itself; from now on that is a no-op,
+     * so the wait below ends with this callback. */
+    t->dying = true;
     if (t->armed)
         unlink_timer(t);
     if (!pthread_equal(pthread_self(), ts->thread))
@@ -201,6 +205,10 @@ void timer_arm(struct timer *t, uint64_t deadline_ns)
 {
     struct timer_service *ts = t->ts;
     pthread_mutex_lock(&ts->lock);
+    if (t->dying) {
+        pthread_mutex_unlock(&ts->lock);
+        return;
+    }
     if (t->armed)
         unlink_timer(t);
     t->deadline = deadline_ns;

@@ -168,6 +168,8 @@ static int vm_boot_once(const struct vm_config *cfg, const struct engine_ops *en
 {
     struct vm *vm = calloc(1, sizeof(*vm));
     char err[512] = "";
+    bool board_done = false;
+    int created = 0;
     int r;
 
     if (!vm)
@@ -222,7 +224,6 @@ static int vm_boot_once(const struct vm_config *cfg, const struct engine_ops *en
         goto out_board;
     }
 
-    int created = 0;
     for (; created < vm->ncpus; created++) {
         r = engine->vcpu_init(&vm->vcpus[created]);
         if (r < 0) {
@@ -298,10 +299,14 @@ static int vm_boot_once(const struct vm_config *cfg, const struct engine_ops *en
     r = (int)why;
 
 out_vcpus:
+    /* Devices first: their threads (PIT, timers) may still deliver to vCPUs. */
+    board_destroy(vm);
+    board_done = true;
     for (int i = created - 1; i >= 0; i--)
         engine->vcpu_destroy(&vm->vcpus[i]);
 out_board:
-    board_destroy(vm);
+    if (!board_done)
+        board_destroy(vm);
 out_engine:
     engine->vm_destroy(vm);
 out_mem:

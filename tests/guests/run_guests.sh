@@ -3,6 +3,7 @@
 # lines it must print.  One PASS:/FAIL:/SKIP: line per guest@engine.
 #
 #   tests/guests/run_guests.sh [guest...]         all guests, or the named ones
+#                                                 (hello-stdin: the piped-input case)
 #   HOSTEL_ENGINES="emu" tests/guests/run_guests.sh    restrict the engines
 #   HOSTEL_ENGINES="qemu" ...   the reference: the same guests under QEMU
 #                               (development only; needs qemu-system-x86_64)
@@ -23,16 +24,22 @@ VERBOSE=${HOSTEL_GUEST_VERBOSE:-0}
 #  name         cpus  status  cmdline                 patterns
 EXPECT=(
   "hello        1     1       hostel-hello-test       Hello from hostel guest|^cmdline: .*hostel-hello-test|^hello: ok"
+  "realmode     1     1       -                       ^real mode: hello from 16-bit code|^int 0x30: 1 calls, pushed cs 1000; alias 1; eax 23456789|^realmode: ok"
+  "pm32         1     1       -                       ^pse alias ok|^#PF not present: error 0 cr2 c00123|^#PF read-only: error 3 ok|^pm32: ok"
   "longmode     1     1       -                       ^longmode: ok"
   "interrupts   1     1       -                       ^int3 ok|^#DE ok|^#PF ok|^pit ticks: [0-9]+|^lapic timer ticks: [0-9]+|^self-ipi ok|^interrupts: ok"
   "rtc          1     1       -                       ^date: 20[0-9][0-9]-[01][0-9]-[0-3][0-9] [0-2][0-9]:[0-5][0-9]:[0-5][0-9]|^rtc: ok"
   "pci          1     1       -                       ^00:00\\.0 [0-9a-f]{4}:[0-9a-f]{4} class 0600|^host bridge|^absent slot|^pci: ok"
-  "smp          2     1       cpus=2                  ^cpu 1 hello|^cpus checked in: 2 of 2|^smp: ok"
-  "triplefault  1     2       -                       ^triplefault: loading|err:triple"
+  "smp          2     1       cpus=2                  ^cpu 1 hello|^cpus checked in: 2 of 2|^cpu 1 got ipi|^smp: ok"
+  "triplefault  1     2       -                       ^triplefault: loading|err:triple|err:[Rr][Ii][Pp]=[0-9a-fA-F]+"
   "pagefault    1     1       -                       ^supervisor write, read-only, CR0.WP=1: #PF error 3 ok|^fetch from a no-execute page: #PF error 11 ok|^pagefault: ok"
   "gp           1     1       -                       ^non-canonical read: vector 13 error 0 ok|^selector beyond the GDT limit: vector 13 error 1238 ok|^gp: ok"
   "doublefault  1     1       -                       ^#DF on IST stack ok|^doublefault: ok"
   "syscall      1     1       -                       ^fault from CPL 3: vector 13 error 0 cs 33: ok|^back at CPL 0 .* user result 0|^syscall: ok"
+  "ioapic       1     1       -                       ^pit ticks via ioapic pin 2: [0-9]+|^rtc ticks via ioapic pin 8: [0-9]+|^ioapic: ok"
+  "acpi         2     1       cpus=2                  ^MADT: 2 enabled CPUs, 1 I/O APICs, IRQ 0 -> GSI 2|^DSDT: [0-9]+ bytes ok|^PM timer: [0-9]+ ticks|^acpi: ok"
+  "poweroff     1     0       -                       ^._S5_ SLP_TYPa [0-7]|^poweroff: writing"
+  "reset        1     0       -                       ^reset: pulsing the reset line"
 )
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/hostel-guests.XXXXXX")
@@ -54,7 +61,8 @@ run_hostel() {
 
 # The "qemu" engine: hostel's arguments mapped onto QEMU's, whose
 # isa-debug-exit gives the same (v << 1) | 1 status.  QEMU exits 0 on a
-# triple fault with -no-reboot; its reset log tells, and we report 2 as
+# triple fault with -no-reboot; its log (exceptions with the CPU state,
+# resets) tells, and we report 2 as
 # hostel does.
 run_qemu() {
   local kernel="" cpus=1 cmdline="" serial=stdio
@@ -72,11 +80,11 @@ run_qemu() {
   [ "$serial" = none ] && sargs=(-serial null)
   timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -nodefaults -no-reboot -display none -m 256 \
     -machine pc -smp "$cpus" -kernel "$kernel" -append "$cmdline" "${sargs[@]}" -monitor none \
-    -device isa-debug-exit,iobase=0xf4,iosize=4 -d cpu_reset -D "$tmp/qemu.log" \
+    -device isa-debug-exit,iobase=0xf4,iosize=4 -d int,cpu_reset -D "$tmp/qemu.log" \
     <"$stdin_file" >"$tmp/out.raw" 2>"$tmp/err.raw"
   rc=$?
   if [ "$rc" -eq 0 ] && grep -q "Triple fault" "$tmp/qemu.log" 2>/dev/null; then
-    echo "qemu: triple fault" >>"$tmp/err.raw"
+    { echo "qemu: triple fault; CPU state:"; cat "$tmp/qemu.log"; } >>"$tmp/err.raw"
     rc=2
   fi
 }
@@ -107,6 +115,12 @@ wanted() {   # guest name -> 0 when selected on the command line (or none given)
 }
 
 SELECTED=("$@")
+for s in "${SELECTED[@]}"; do
+  known=0
+  [ "$s" = hello-stdin ] && known=1
+  for line in "${EXPECT[@]}"; do [ "${line%% *}" = "$s" ] && known=1; done
+  [ $known = 1 ] || echo "FAIL: guests/$s (no such guest; see EXPECT in $0)"
+done
 if [ ! -x "$HOSTEL" ]; then
   echo "FAIL: guests/build (no $HOSTEL: run make first)"
   exit 1

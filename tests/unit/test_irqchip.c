@@ -180,6 +180,48 @@ static void pic_auto_eoi_and_poll(void)
     teardown();
 }
 
+static void pic_rotation_and_special_mask(void)
+{
+    setup();
+    pic_init_linux(0x01);
+    pulse(1);
+    pulse(3);
+    CHECK_EQ(irqchip_pic_ack(ic), 0x21);
+    outb(0x20, 0xa0);                      /* rotate on non-specific EOI: IR1 lowest */
+    pulse(1);
+    CHECK_EQ(irqchip_pic_ack(ic), 0x23);   /* IR3 now outranks IR1 */
+    outb(0x20, 0x20);
+    CHECK_EQ(irqchip_pic_ack(ic), 0x21);
+    outb(0x20, 0x20);
+    outb(0x20, 0xc4);                      /* set priority: IR4 lowest, IR5 highest */
+    pulse(4);
+    pulse(6);
+    pulse(5);
+    CHECK_EQ(irqchip_pic_ack(ic), 0x25);
+    CHECK_EQ(irqchip_pic_ack(ic), 0x27);   /* the rest rank below IR5: spurious IR7 */
+    outb(0x20, 0x20);
+    CHECK_EQ(irqchip_pic_ack(ic), 0x26);
+    outb(0x20, 0x20);
+    CHECK_EQ(irqchip_pic_ack(ic), 0x24);
+    outb(0x20, 0x20);
+    outb(0x20, 0xc7);                      /* back to IR0 highest */
+    /* Special mask mode: a masked in-service IR no longer blocks lower ones. */
+    pulse(3);
+    CHECK_EQ(irqchip_pic_ack(ic), 0x23);
+    pulse(5);
+    CHECK(!irqchip_pic_pending(ic));
+    outb(0x21, 0x08);                      /* mask IR3 */
+    outb(0x20, 0x68);                      /* OCW3: set special mask */
+    CHECK(irqchip_pic_pending(ic));
+    CHECK_EQ(irqchip_pic_ack(ic), 0x25);
+    outb(0x20, 0x65);                      /* specific EOI IR5 */
+    outb(0x20, 0x48);                      /* clear special mask */
+    outb(0x20, 0x63);
+    outb(0x20, 0x0b);
+    CHECK_EQ(inb(0x20), 0x00);
+    teardown();
+}
+
 static void ioapic_wr(int reg, uint32_t v)
 {
     bus_write(&vm.mmio, LAYOUT_IOAPIC, 4, reg);
@@ -330,6 +372,7 @@ int main(void)
     RUN_TEST(pic_cascade_and_spurious);
     RUN_TEST(pic_level_via_elcr);
     RUN_TEST(pic_auto_eoi_and_poll);
+    RUN_TEST(pic_rotation_and_special_mask);
     RUN_TEST(ioapic_registers);
     RUN_TEST(ioapic_edge_and_mask);
     RUN_TEST(ioapic_level_remote_irr);

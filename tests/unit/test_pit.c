@@ -271,6 +271,50 @@ static void pit_through_our_irqchip(void)
     bus_destroy(&vm.mmio);
 }
 
+/* While IRQ 0 is masked in both controllers the channel runs unseen, with
+ * no host timer; unmasking brings the interrupts back. */
+static void masked_irq0_parks_the_timer(void)
+{
+    setup();
+    struct irqchip *ic;
+    CHECK_EQ(irqchip_create(&vm, &ic), 0);       /* masks are read from it; */
+    vm.irqchip = ic;                             /* pulses still go to record_irq */
+    pit_destroy(pit);                            /* re-create to register the watcher */
+    CHECK_EQ(pit_create(&vm, &pit), 0);
+    outb(0x43, 0x34);
+    outb(0x40, 0x4e);
+    outb(0x40, 0x17);                            /* 5966: 5 ms */
+    CHECK(wait_edges(1, 5000));
+    usleep(40000);
+    CHECK_EQ(atomic_load(&edges), 1);            /* one edge (the 8259 may latch it), then parked */
+    bus_write(&vm.mmio, LAYOUT_IOAPIC, 4, 0x14); /* unmask IOAPIC pin 2 */
+    bus_write(&vm.mmio, LAYOUT_IOAPIC + 0x10, 4, 0x30);
+    CHECK(wait_edges(4, 5000));
+    bus_write(&vm.mmio, LAYOUT_IOAPIC + 0x10, 4, 0x10030);
+    /* Parked once 30 ms (six periods) pass without an edge. */
+    int n = -1;
+    bool parked = false;
+    for (int i = 0; i < 20 && !parked; i++) {
+        n = atomic_load(&edges);
+        usleep(30000);
+        parked = atomic_load(&edges) == n;
+    }
+    CHECK(parked);
+    /* The 8259 counts too: initializing it with IR0 open resumes the ticks. */
+    uint8_t seq[][2] = { { 0x20, 0x11 }, { 0x21, 0x20 }, { 0x21, 0x04 }, { 0x21, 0x01 },
+                         { 0x21, 0xfe } };
+    for (size_t i = 0; i < sizeof(seq) / sizeof(seq[0]); i++)
+        outb(seq[i][0], seq[i][1]);
+    CHECK(wait_edges(n + 2, 5000));
+    outb(0x43, 0x30);
+    pit_destroy(pit);
+    pit = NULL;
+    irqchip_destroy(ic);
+    vm.irqchip = NULL;
+    bus_destroy(&vm.pio);
+    bus_destroy(&vm.mmio);
+}
+
 int main(void)
 {
     RUN_TEST(mode2_periodic_irq0);
@@ -279,5 +323,6 @@ int main(void)
     RUN_TEST(channel2_oneshot_out_via_port61);
     RUN_TEST(mode1_waits_for_gate_trigger);
     RUN_TEST(pit_through_our_irqchip);
+    RUN_TEST(masked_irq0_parks_the_timer);
     return CHECK_DONE();
 }

@@ -122,11 +122,36 @@ static void shared_service_is_refcounted(void)
     timer_service_put(c);
 }
 
+/* A callback that keeps re-arming itself, freed from another thread. */
+static void rearm_forever(void *opaque)
+{
+    struct rec *r = opaque;
+    atomic_fetch_add(&r->count, 1);
+    usleep(2000);                          /* widen the window timer_free waits in */
+    timer_arm(r->self, timer_now_ns());
+}
+
+static void free_waits_for_a_rearming_callback(void)
+{
+    struct timer_service *ts;
+    CHECK_EQ(timer_service_create(&ts), 0);
+    struct rec r = { 0 };
+    CHECK_EQ(timer_new(ts, rearm_forever, &r, &r.self), 0);
+    timer_arm(r.self, 0);
+    CHECK(wait_for(&r.count, 3));
+    timer_free(r.self);                    /* must not leave it armed */
+    int n = atomic_load(&r.count);
+    usleep(10000);
+    CHECK_EQ(atomic_load(&r.count), n);
+    timer_service_destroy(ts);             /* complains if anything is still armed */
+}
+
 int main(void)
 {
     RUN_TEST(timers_fire_in_deadline_order);
     RUN_TEST(timer_past_deadline_fires_at_once_and_rearms);
     RUN_TEST(cancelled_timer_does_not_fire);
     RUN_TEST(shared_service_is_refcounted);
+    RUN_TEST(free_waits_for_a_rearming_callback);
     return CHECK_DONE();
 }

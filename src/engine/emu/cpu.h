@@ -123,7 +123,11 @@ enum emu_run_state {
 struct emu_cpu {
     /* Hot state first. */
     uint64_t gpr[16];
-    uint64_t rip;
+    uint64_t rip;                 /* the instruction being executed */
+    uint64_t next_rip;            /* set by the loop to rip + len before a handler runs;
+                                   * a handler that transfers control writes the target
+                                   * here (exec.c then moves it into rip).  Handlers
+                                   * never add the length themselves. */
     uint64_t rflags;              /* non-arithmetic bits; all bits when lazy.op == CC_OP_EFLAGS */
     struct emu_lazy_flags lazy;
     enum emu_mode mode;

@@ -1,13 +1,303 @@
-/* STUB: the emu engine entry points (owned by the emu helpers; replaced). */
+/* The `emu` engine: our software x86-64 CPU behind the engine interface.
+ * One host thread per vCPU runs emu_execute() in slices; HLT and
+ * wait-for-SIPI sleep on a condition variable until an interrupt, IPI or
+ * stop request wakes them, so an idle guest costs no host CPU. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
+#include "engine/emu/cpu.h"
+#include "engine/emu/emu.h"
+#include "engine/emu/lapic.h"
+#include "engine/emu/system.h"
 #include "engine/engine.h"
+#include "lib/log.h"
+#include "vmm/vm.h"
+
+/* Instructions per slice: long enough to amortize the loop, short enough
+ * that interrupts and stop requests are seen within about a millisecond. */
+#define EMU_SLICE 100000
+/* A sleeping vCPU re-checks its interrupt sources this often even without a
+ * wake-up, so a device that forgets to kick it only adds latency. */
+#define EMU_IDLE_POLL_NS 10000000L
+
+struct emu_vcpu {
+    struct emu_cpu cpu;          /* first: emu_vcpu_wake finds the rest from it */
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    _Atomic int sipi_vector;
+};
+
+static pthread_once_t ops_once = PTHREAD_ONCE_INIT;
+
+static void ops_init_once(void)
+{
+    emu_ops_init();
+}
+
+static struct emu_vcpu *vcpu_of_cpu(struct emu_cpu *c)
+{
+    if (!c->vcpu || !c->vcpu->engine_data)
+        return NULL;
+    return (struct emu_vcpu *)c->vcpu->engine_data;
+}
+
+struct emu_cpu *emu_cpu_of(struct vcpu *v)
+{
+    struct emu_vcpu *ev = v->engine_data;
+    return ev ? &ev->cpu : NULL;
+}
+
+void emu_vcpu_wake(struct emu_cpu *c, uint32_t events)
+{
+    atomic_fetch_or(&c->events, events);
+    struct emu_vcpu *ev = vcpu_of_cpu(c);
+    if (!ev)
+        return;
+    pthread_mutex_lock(&ev->lock);
+    pthread_cond_broadcast(&ev->cond);
+    pthread_mutex_unlock(&ev->lock);
+}
+
+void emu_vcpu_sipi(struct emu_cpu *c, uint8_t vector)
+{
+    struct emu_vcpu *ev = vcpu_of_cpu(c);
+    if (ev)
+        atomic_store(&ev->sipi_vector, vector);
+    emu_vcpu_wake(c, EMU_EV_SIPI);
+}
 
 static int emu_probe(char *why, size_t len)
 {
-    snprintf(why, len, "the software CPU is not built yet");
-    return -ENOSYS;
+    (void)why;
+    (void)len;
+    return 0;
 }
 
-const struct engine_ops engine_emu = { .name = "emu", .probe = emu_probe };
+static int emu_vm_init(struct vm *vm)
+{
+    pthread_once(&ops_once, ops_init_once);
+    vm->engine_data = NULL;
+    return 0;
+}
+
+static void emu_vm_destroy(struct vm *vm)
+{
+    (void)vm;
+}
+
+static int emu_vcpu_init(struct vcpu *v)
+{
+    struct vm *vm = v->vm;
+    void *mem = NULL;
+    int r = posix_memalign(&mem, 64, sizeof(struct emu_vcpu));
+    if (r)
+        return -r;
+    struct emu_vcpu *ev = mem;
+    memset(ev, 0, sizeof(*ev));
+    struct emu_cpu *c = &ev->cpu;
+    c->vm = vm;
+    c->vcpu = v;
+    c->id = v->id;
+    c->mmu.ram = vm->mem.host;
+    c->mmu.ram_low = vm->mem.low_size;
+    c->mmu.ram_high = vm->mem.high_size;
+    atomic_init(&c->events, 0);
+    atomic_init(&ev->sipi_vector, -1);
+    pthread_mutex_init(&ev->lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&ev->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    v->engine_data = ev;
+
+    r = lapic_create(c, &c->lapic);
+    if (r == -ENOSYS) {
+        c->lapic = NULL;   /* no local APIC model: the 8259 drives the BSP */
+    } else if (r < 0) {
+        log_error("cannot create the local APIC of vCPU %d: %s", v->id, strerror(-r));
+        v->engine_data = NULL;
+        pthread_cond_destroy(&ev->cond);
+        pthread_mutex_destroy(&ev->lock);
+        free(ev);
+        return r;
+    }
+    emu_cpu_reset(c);
+    /* Application processors wait for INIT/SIPI from the boot processor. */
+    c->state = v->id == 0 ? EMU_RUNNING : EMU_WAIT_SIPI;
+    return 0;
+}
+
+static void emu_vcpu_destroy(struct vcpu *v)
+{
+    struct emu_vcpu *ev = v->engine_data;
+    if (!ev)
+        return;
+    if (ev->cpu.lapic)
+        lapic_destroy(ev->cpu.lapic);
+    emu_mmu_destroy(&ev->cpu);
+    pthread_cond_destroy(&ev->cond);
+    pthread_mutex_destroy(&ev->lock);
+    v->engine_data = NULL;
+    free(ev);
+}
+
+/* INIT: the CPU resets and (an AP) waits for a startup IPI. */
+static void handle_init(struct emu_vcpu *ev)
+{
+    struct emu_cpu *c = &ev->cpu;
+    uint64_t apic_base = c->msr_apic_base;
+    emu_cpu_reset(c);
+    c->msr_apic_base = apic_base;
+    /* A startup IPI may already be recorded: the guest sent it after this
+     * INIT, and the thread only now gets to both.  Keep it. */
+    c->state = c->id == 0 ? EMU_RUNNING : EMU_WAIT_SIPI;
+}
+
+/* SIPI: real mode at vector * 0x1000 (CS = vector << 8, IP = 0). */
+static void handle_sipi(struct emu_vcpu *ev)
+{
+    struct emu_cpu *c = &ev->cpu;
+    int vec = atomic_exchange(&ev->sipi_vector, -1);
+    if (c->state != EMU_WAIT_SIPI || vec < 0)
+        return;
+    c->seg[S_CS].selector = (uint16_t)(vec << 8);
+    c->seg[S_CS].base = (uint64_t)vec << 12;
+    c->rip = c->next_rip = 0;
+    c->state = EMU_RUNNING;
+    atomic_fetch_or(&c->events, EMU_EV_FLUSH);
+}
+
+/* Sleeps until an event arrives, the machine stops, or the poll interval
+ * passes. */
+static void idle_wait(struct emu_vcpu *ev)
+{
+    struct emu_cpu *c = &ev->cpu;
+    const uint32_t wake = EMU_EV_IRQ | EMU_EV_STOP | EMU_EV_INIT | EMU_EV_SIPI | EMU_EV_NMI;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_nsec += EMU_IDLE_POLL_NS;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&ev->lock);
+    while (!(atomic_load(&c->events) & wake) && !vm_stopping(c->vm)) {
+        if (pthread_cond_timedwait(&ev->cond, &ev->lock, &ts) == ETIMEDOUT)
+            break;
+    }
+    pthread_mutex_unlock(&ev->lock);
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static const char *mode_name(enum emu_mode m)
+{
+    switch (m) {
+    case MODE_REAL: return "real";
+    case MODE_PROT16: return "prot16";
+    case MODE_PROT32: return "prot32";
+    case MODE_COMPAT: return "compat";
+    case MODE_LONG64: return "long64";
+    }
+    return "?";
+}
+
+/* HOSTEL_EMU_STATS=1: one line a second per vCPU on stderr (speed, where
+ * it runs), for finding where a guest is stuck and how fast emu is. */
+static void print_stats(struct emu_cpu *c, uint64_t *last_ns, uint64_t *last_insns)
+{
+    uint64_t t = now_ns();
+    if (t - *last_ns < 1000000000ULL)
+        return;
+    double mips = (double)(c->insn_count - *last_insns) * 1e3 / (double)(t - *last_ns);
+    fprintf(stderr, "emu: vCPU %d %.1f MIPS, %llu insns, rip %016llx cpl %u %s%s\r\n", c->id,
+            mips, (unsigned long long)c->insn_count, (unsigned long long)c->rip, c->cpl,
+            mode_name(c->mode),
+            c->state == EMU_HALTED ? " halted" : c->state == EMU_WAIT_SIPI ? " wait-sipi" : "");
+    *last_ns = t;
+    *last_insns = c->insn_count;
+}
+
+static int emu_vcpu_run(struct vcpu *v)
+{
+    struct emu_vcpu *ev = v->engine_data;
+    struct emu_cpu *c = &ev->cpu;
+    struct vm *vm = v->vm;
+    const char *st = getenv("HOSTEL_EMU_STATS");
+    bool stats = st && *st && strcmp(st, "0");
+    uint64_t last_ns = now_ns(), last_insns = 0;
+
+    /* A kick (pause, stop) leaves EMU_EV_STOP set; we are called again on resume. */
+    atomic_fetch_and(&c->events, ~EMU_EV_STOP);
+    while (!vm_stopping(vm)) {
+        if (stats)
+            print_stats(c, &last_ns, &last_insns);
+        uint32_t e = atomic_fetch_and(&c->events, ~(EMU_EV_INIT | EMU_EV_SIPI | EMU_EV_IRQ));
+        if (e & EMU_EV_INIT)
+            handle_init(ev);
+        if (e & EMU_EV_SIPI)
+            handle_sipi(ev);
+        if (c->state == EMU_WAIT_SIPI) {
+            idle_wait(ev);
+            continue;
+        }
+        emu_check_interrupts(c);
+        if (c->state == EMU_HALTED) {
+            idle_wait(ev);
+            continue;
+        }
+        emu_execute(c, EMU_SLICE);
+    }
+    return 0;
+}
+
+static void emu_vcpu_kick(struct vcpu *v)
+{
+    struct emu_cpu *c = emu_cpu_of(v);
+    if (c)
+        emu_vcpu_wake(c, EMU_EV_STOP);
+}
+
+static int emu_get_state(struct vcpu *v, struct cpu_state *out)
+{
+    struct emu_cpu *c = emu_cpu_of(v);
+    if (!c)
+        return -EINVAL;
+    emu_cpu_get_state(c, out);
+    return 0;
+}
+
+static int emu_set_state(struct vcpu *v, const struct cpu_state *in)
+{
+    struct emu_cpu *c = emu_cpu_of(v);
+    if (!c)
+        return -EINVAL;
+    emu_cpu_set_state(c, in);
+    c->state = EMU_RUNNING;
+    return 0;
+}
+
+const struct engine_ops engine_emu = {
+    .name = "emu",
+    .probe = emu_probe,
+    .vm_init = emu_vm_init,
+    .vm_destroy = emu_vm_destroy,
+    .vcpu_init = emu_vcpu_init,
+    .vcpu_destroy = emu_vcpu_destroy,
+    .vcpu_run = emu_vcpu_run,
+    .vcpu_kick = emu_vcpu_kick,
+    .get_state = emu_get_state,
+    .set_state = emu_set_state,
+    .irqchip_in_engine = false,
+    .apic_deliver = lapic_deliver,
+};

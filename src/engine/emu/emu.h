@@ -11,6 +11,9 @@ struct emu_cpu;
 struct emu_cpu *emu_cpu_of(struct vcpu *v);
 /* Sets bits in c->events and wakes the vCPU if it sleeps in HLT / wait-for-SIPI. */
 void emu_vcpu_wake(struct emu_cpu *c, uint32_t events);
+/* A startup IPI for this CPU (from lapic_deliver): records the vector and
+ * wakes it with EMU_EV_SIPI.  Ignored unless the CPU waits for a SIPI. */
+void emu_vcpu_sipi(struct emu_cpu *c, uint8_t vector);
 
 /* Test and user-mode setup (no struct vm): 64-bit mode at the given CPL,
  * paging off, linear = physical = offset into ram[0, size).  Accesses

@@ -159,7 +159,8 @@ static uint64_t timer_divisor(const struct emu_lapic *l)
     return v == 7 ? 1 : 2ULL << v;
 }
 
-/* Nanoseconds per timer tick at the current divide (the input clock is 1 GHz). */
+/* Nanoseconds per timer tick at the current divide (EMU_LAPIC_TIMER_HZ divides 1e9). */
+_Static_assert(1000000000ULL % EMU_LAPIC_TIMER_HZ == 0, "whole nanoseconds per APIC tick");
 static uint64_t tick_ns(const struct emu_lapic *l)
 {
     return timer_divisor(l) * (1000000000ULL / EMU_LAPIC_TIMER_HZ);
@@ -225,7 +226,9 @@ static void timer_replan(struct emu_lapic *l, uint64_t now)
         if (l->tsc_deadline) {
             uint64_t tsc = emu_rdtsc(l->cpu);
             uint64_t delta = l->tsc_deadline > tsc ? l->tsc_deadline - tsc : 0;
-            at = now + (uint64_t)((unsigned __int128)delta * 1000000000ULL / EMU_TSC_HZ);
+            /* Rounded up: the interrupt never comes before the TSC passed it. */
+            at = now + (uint64_t)(((unsigned __int128)delta * 1000000000ULL + EMU_TSC_HZ - 1) /
+                                  EMU_TSC_HZ);
             if (at == 0)
                 at = 1;
         }
@@ -521,6 +524,11 @@ static void route(struct vm *vm, struct emu_lapic *src, const struct apic_msg *m
 
 void lapic_deliver(struct vm *vm, const struct apic_msg *msg)
 {
+    /* A stopped machine tears its vCPUs down while device threads and
+     * timers may still raise lines: drop those messages.  (A paused one
+     * keeps accepting them, so level interrupts are not lost.) */
+    if (atomic_load_explicit(&vm->stop, memory_order_acquire) != VM_RUNNING)
+        return;
     route(vm, NULL, msg, SH_NONE);
 }
 

@@ -34,9 +34,10 @@ int lapic_ack(struct emu_lapic *l);
  * the request went away. */
 #define LAPIC_VECTOR_EXTINT 256
 
-/* The timer's input clock before the divide configuration (1 tick = 1 ns),
- * for CPUID leaf 0x15/0x16 if they advertise a crystal/bus frequency. */
-#define EMU_LAPIC_TIMER_HZ 1000000000ULL
+/* The timer's input clock before the divide configuration.  Linux takes
+ * the APIC timer to run at the core crystal clock of CPUID leaf 0x15 (ECX)
+ * and then skips calibrating it, so cpuid.c must advertise this value. */
+#define EMU_LAPIC_TIMER_HZ 25000000ULL
 
 /* CR8 and MSRs. */
 void lapic_set_tpr(struct emu_lapic *l, uint8_t cr8);

@@ -2,7 +2,7 @@
  * paths), a software TLB, and the linear memory accessors every handler
  * uses.  Accessors raise #PF/#GP through emu_raise; MMIO pages go to
  * vm->mmio; writes to pages holding cached code invalidate those blocks.
- * (Owned by the emu system-level work; this first version is a contract.) */
+ * (Implemented in mmu.c by emu-core; the fast paths are inline in ops.h.) */
 #ifndef HOSTEL_EMU_MMU_H
 #define HOSTEL_EMU_MMU_H
 
@@ -10,22 +10,34 @@
 #include <stdint.h>
 
 struct emu_cpu;
+struct emu_block_cache;
 
 #define EMU_TLB_BITS 8
 #define EMU_TLB_SIZE (1u << EMU_TLB_BITS)
+/* A TLB tag is the page-aligned linear address with this bit set; 0 (the
+ * state of a zeroed entry) never matches. */
+#define EMU_TLB_VALID 1ULL
 
 struct emu_tlb_entry {
-    uint64_t vpn_read;   /* virtual page number | EMU_TLB_VALID, or 0 */
-    uint64_t vpn_write;
+    uint64_t vpn_read;   /* (linear page address | EMU_TLB_VALID), or 0 */
+    uint64_t vpn_write;  /* only set once the dirty bit is set and the page holds no cached code */
     uint64_t vpn_exec;
     uintptr_t addend;    /* host = guest linear + addend (RAM pages only) */
-    uint64_t ppn;        /* guest physical page number */
+    uint64_t ppn;        /* guest physical page address (pa & ~0xfff) */
+    uint64_t global;     /* the translation came from a global page */
 };
 
 struct emu_mmu {
     struct emu_tlb_entry tlb[2][EMU_TLB_SIZE];   /* [user][index] */
     uint8_t *ram;        /* guest RAM mapping (struct guest_mem) */
     uint64_t ram_low, ram_high;   /* sizes below 4G / at 4G */
+    /* Set up lazily by emu_mmu_init() (first emu_execute). */
+    bool ready;
+    bool flat_pf;        /* emu_cpu_init_flat: outside RAM is a #PF, not MMIO */
+    uint8_t *code_pages; /* one byte per RAM page: this CPU cached code from it */
+    uint64_t npages;
+    struct emu_block_cache *cache;   /* cache.c */
+    uint8_t blk_stop;               /* a store hit cached code: leave the block */
 };
 
 /* Data accessors by linear address.  size 1, 2, 4, 8; unaligned and
@@ -50,5 +62,15 @@ void emu_tlb_flush_page(struct emu_cpu *c, uint64_t la);
 /* Physical accessors (page walks, descriptor tables in real mode, DMA-less). */
 bool emu_phys_read(struct emu_cpu *c, uint64_t pa, void *buf, unsigned len);
 bool emu_phys_write(struct emu_cpu *c, uint64_t pa, const void *buf, unsigned len);
+
+/* Lazy per-CPU setup (RAM from c->vm when not set, code cache) and its
+ * release; emu_execute calls init, the vCPU owner calls destroy. */
+void emu_mmu_init(struct emu_cpu *c);
+void emu_mmu_destroy(struct emu_cpu *c);
+/* Host pointer of a guest physical RAM range, NULL when not all RAM. */
+uint8_t *emu_ram_ptr(struct emu_cpu *c, uint64_t pa, uint64_t len);
+/* Marks a RAM page as holding cached code (cache.c): this CPU's stores to it
+ * then take the slow path, which stops a block that modifies itself. */
+void emu_mmu_mark_code(struct emu_cpu *c, uint64_t pa);
 
 #endif

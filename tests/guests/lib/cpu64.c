@@ -80,6 +80,11 @@ void idt_init(void)
 {
     for (int i = 0; i < 256; i++)
         idt_set_gate_opts(i, 0, 0, 1);
+    idt_load();
+}
+
+void idt_load(void)
+{
     struct { uint16_t limit; uint64_t base; } __attribute__((packed)) d = {
         sizeof(idt) - 1, (uint64_t)(uintptr_t)idt };
     __asm__ volatile("lidt %0" :: "m"(d) : "memory");

@@ -41,6 +41,8 @@ typedef void (*isr_fn)(struct frame *f);
  * Unhandled vectors print the frame and exit with code 0x7f. */
 void idt_init(void);
 void idt_set_handler(int vec, isr_fn fn);
+/* Loads the IDT idt_init() built: for application processors. */
+void idt_load(void);
 void idt_set_gate_opts(int vec, int ist, int dpl, int present);
 
 /* Expected faults: the inline assembly stores a recovery address in

@@ -53,6 +53,12 @@ const char *mb_cmdline(uint32_t magic, uint32_t mbi);
 /* The number after "key" (e.g. "cpus=") in a command line, or def. */
 unsigned long cmdline_uint(const char *cmdline, const char *key, unsigned long def);
 
+/* Busy-waits about us microseconds (us < 3 600 000) by reading back PIT
+ * channel 0, which it reprograms (mode 2, 65536 period).  A time base that
+ * is the same on every engine and host speed, unlike a spin count; bounded
+ * if the PIT does not count. */
+void pit_delay_us(uint32_t us);
+
 void *memset(void *d, int c, size_t n);
 void *memcpy(void *d, const void *s, size_t n);
 size_t strlen(const char *s);

@@ -116,14 +116,27 @@ void gvprintf(const char *fmt, va_list ap)
         }
         fmt++;
         char pad = ' ';
-        int width = 0, lng = 0;
+        int width = 0, lng = 0, prec = -1;
         if (*fmt == '0') { pad = '0'; fmt++; }
         while (*fmt >= '0' && *fmt <= '9')
             width = width * 10 + (*fmt++ - '0');
+        if (*fmt == '.') {
+            prec = 0;
+            for (fmt++; *fmt >= '0' && *fmt <= '9'; fmt++)
+                prec = prec * 10 + (*fmt - '0');
+        }
         while (*fmt == 'l') { lng++; fmt++; }
         unsigned long long v;
         switch (*fmt) {
-        case 's': { const char *s = va_arg(ap, const char *); puts_(s ? s : "(null)"); break; }
+        case 's': {
+            const char *s = va_arg(ap, const char *);
+            if (!s)
+                s = "(null)";
+            /* Table signatures are not NUL-terminated: stop at the precision. */
+            for (int i = 0; s[i] && (prec < 0 || i < prec); i++)
+                serial_putc(s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?');
+            break;
+        }
         case 'c': serial_putc((char)va_arg(ap, int)); break;
         case 'd': {
             long long x = lng >= 2 ? va_arg(ap, long long) : lng ? va_arg(ap, long) : va_arg(ap, int);
@@ -171,6 +184,28 @@ void fail(uint8_t v, const char *fmt, ...)
     va_end(ap);
     puts_("\n");
     guest_exit(v);
+}
+
+static uint16_t pit_read0(void)
+{
+    outb(0x43, 0x00);                       /* latch channel 0 */
+    uint8_t lo = inb(0x40);
+    return (uint16_t)(lo | inb(0x40) << 8);
+}
+
+void pit_delay_us(uint32_t us)
+{
+    uint32_t ticks = us / 1000 * 1193 + us % 1000 * 1193 / 1000;   /* 1.193182 MHz */
+    outb(0x43, 0x34);                       /* channel 0, lo/hi, mode 2 */
+    outb(0x40, 0);
+    outb(0x40, 0);
+    uint16_t prev = pit_read0();
+    uint32_t elapsed = 0;
+    for (long guard = 0; elapsed < ticks && guard < 20000000; guard++) {
+        uint16_t cur = pit_read0();
+        elapsed += (uint16_t)(prev - cur);  /* counts down, wraps at 65536 */
+        prev = cur;
+    }
 }
 
 const char *mb_cmdline(uint32_t magic, uint32_t mbi)

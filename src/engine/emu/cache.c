@@ -1,0 +1,135 @@
+/* The decoded-block cache: a bump arena of blocks and a hash table by
+ * physical address.  When the arena fills, everything is dropped at once
+ * (blocks are cheap to decode again). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "engine/emu/cache.h"
+#include "engine/emu/ops.h"
+
+#define ARENA_SIZE (32u << 20)
+
+int emu_cache_create(struct emu_block_cache **out)
+{
+    struct emu_block_cache *bc = calloc(1, sizeof(*bc));
+    if (!bc)
+        return -ENOMEM;
+    /* Reserved, touched on demand. */
+    bc->arena = mmap(NULL, ARENA_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (bc->arena == MAP_FAILED) {
+        free(bc);
+        return -ENOMEM;
+    }
+    *out = bc;
+    return 0;
+}
+
+void emu_cache_destroy(struct emu_block_cache *bc)
+{
+    if (!bc)
+        return;
+    munmap(bc->arena, ARENA_SIZE);
+    free(bc);
+}
+
+void emu_cache_flush(struct emu_block_cache *bc)
+{
+    memset(bc->hash, 0, sizeof(bc->hash));
+    bc->used = 0;
+    bc->flushes++;
+}
+
+static const struct emu_block *build(struct emu_cpu *c, struct emu_block_cache *bc, uint64_t pa,
+                                     const uint8_t *host, unsigned csize)
+{
+    struct emu_insn insn[EMU_BLOCK_MAX_INSNS];
+    unsigned avail = 4096 - (unsigned)(pa & 0xfff);
+    unsigned n = 0, off = 0;
+
+    while (n < EMU_BLOCK_MAX_INSNS && off < avail) {
+        unsigned left = avail - off;
+        int r = emu_decode_bytes(host + off, left < 15 ? left : 15, csize, &insn[n]);
+        if (r == EMU_DECODE_MORE)
+            break;   /* crosses the page: decoded alone, uncached */
+        if (r == EMU_DECODE_TOO_LONG) {
+            n++;
+            off += 15;
+            break;
+        }
+        off += (unsigned)r;
+        if (emu_insn_ends_block(&insn[n++]))
+            break;
+    }
+    if (n == 0)
+        return NULL;
+    if (off > avail)
+        off = avail;
+
+    /* Dead flags: an instruction whose flags are overwritten by a later
+     * one, with only flag-neutral, non-faulting instructions between,
+     * need not compute them. */
+    emu_handler exact[EMU_BLOCK_MAX_INSNS];
+    for (unsigned k = 0; k < n; k++)
+        exact[k] = insn[k].fn;
+    for (unsigned k = 0; k + 1 < n; k++) {
+        emu_handler nf = emu_flags_dead_variant(&insn[k]);
+        if (!nf)
+            continue;
+        for (unsigned j = k + 1; j < n; j++) {
+            int e = emu_flag_effect(&insn[j]);
+            if (e == EMU_FLAGS_KILL) {
+                insn[k].fn = nf;
+                break;
+            }
+            if (e != EMU_FLAGS_NONE)
+                break;
+        }
+    }
+
+    size_t size = sizeof(struct emu_block) + n * (sizeof(struct emu_insn) + sizeof(emu_handler)) + off;
+    size = (size + 15) & ~(size_t)15;
+    if (bc->used + size > ARENA_SIZE)
+        emu_cache_flush(bc);
+    struct emu_block *b = (struct emu_block *)(bc->arena + bc->used);
+    bc->used += size;
+    b->pa = pa;
+    b->host = host;
+    b->ninsn = (uint8_t)n;
+    b->nbytes = (uint16_t)off;
+    b->csize = (uint8_t)csize;
+    memcpy(b->insn, insn, n * sizeof(struct emu_insn));
+    emu_handler *ex = (emu_handler *)&b->insn[n];
+    memcpy(ex, exact, n * sizeof(emu_handler));
+    b->exact = ex;
+    uint8_t *copy = (uint8_t *)&ex[n];
+    memcpy(copy, host, off);
+    b->bytes = copy;
+    unsigned h = hash_pa(pa);
+    b->next = bc->hash[h];
+    bc->hash[h] = b;
+    bc->builds++;
+    emu_mmu_mark_code(c, pa);
+    return b;
+}
+
+const struct emu_block *emu_cache_get_slow(struct emu_cpu *c, uint64_t pa, unsigned csize)
+{
+    struct emu_block_cache *bc = c->mmu.cache;
+    struct emu_block **pp = &bc->hash[hash_pa(pa)];
+    for (struct emu_block *b = *pp; b; pp = &b->next, b = b->next) {
+        if (b->pa != pa || b->csize != csize)
+            continue;
+        if (likely(same_bytes(b->host, b->bytes, b->nbytes))) {
+            emu_mmu_mark_code(c, pa);
+            return b;
+        }
+        *pp = b->next;   /* stale: the code changed under it */
+        break;
+    }
+    const uint8_t *host = emu_ram_ptr(c, pa, 1);
+    if (!host)
+        return NULL;
+    return build(c, bc, pa, host, csize);
+}

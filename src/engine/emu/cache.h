@@ -1,0 +1,124 @@
+/* Decoded basic blocks of the software CPU, cached per vCPU by guest
+ * physical address and code size.  A block is revalidated against its
+ * bytes each time it is entered, so stores by other vCPUs and device DMA
+ * into code are seen; a store by this vCPU into the block it is running
+ * stops that block (mmu.c sets mmu.blk_stop). */
+#ifndef HOSTEL_EMU_CACHE_H
+#define HOSTEL_EMU_CACHE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "engine/emu/cpu.h"
+
+#define EMU_BLOCK_MAX_INSNS 32
+
+struct emu_block {
+    struct emu_block *next;    /* hash chain */
+    uint64_t pa;               /* guest physical address of the first byte */
+    const uint8_t *host;       /* the bytes in guest RAM */
+    const uint8_t *bytes;      /* copy taken at decode time */
+    uint16_t nbytes;
+    uint8_t ninsn;
+    uint8_t csize;             /* code size the block was decoded for: 2, 4, 8 */
+    /* The handlers as decoded: insn[].fn may be a flag-free variant that is
+     * only right when the whole block runs; a partial run uses these. */
+    const emu_handler *exact;
+    struct emu_insn insn[];
+};
+
+struct emu_block_cache;
+
+int emu_cache_create(struct emu_block_cache **out);
+void emu_cache_destroy(struct emu_block_cache *bc);
+void emu_cache_flush(struct emu_block_cache *bc);
+
+#include <string.h>
+
+#define HASH_BITS 15
+#define HASH_SIZE (1u << HASH_BITS)
+
+struct emu_block_cache {
+    struct emu_block *hash[HASH_SIZE];
+    uint8_t *arena;
+    size_t used;
+    uint64_t builds, flushes;
+};
+
+/* Are the block's bytes still what is in RAM?  Blocks are short: compare
+ * 8 bytes at a time, the tail overlapping. */
+static inline bool same_bytes(const uint8_t *a, const uint8_t *b, unsigned n)
+{
+    if (n < 8) {
+        uint32_t x4, y4, p4, q4;
+        if (n < 4)
+            return memcmp(a, b, n) == 0;
+        memcpy(&x4, a, 4);
+        memcpy(&y4, b, 4);
+        memcpy(&p4, a + n - 4, 4);
+        memcpy(&q4, b + n - 4, 4);
+        return ((x4 ^ y4) | (p4 ^ q4)) == 0;
+    }
+    uint64_t x, y, diff = 0;
+    unsigned k = 0;
+    for (; k + 8 <= n; k += 8) {
+        memcpy(&x, a + k, 8);
+        memcpy(&y, b + k, 8);
+        diff |= x ^ y;
+    }
+    if (k < n) {
+        memcpy(&x, a + n - 8, 8);
+        memcpy(&y, b + n - 8, 8);
+        diff |= x ^ y;
+    }
+    return diff == 0;
+}
+
+static inline unsigned hash_pa(uint64_t pa)
+{
+    return (unsigned)((pa ^ (pa >> HASH_BITS) ^ (pa >> 30)) & (HASH_SIZE - 1));
+}
+
+const struct emu_block *emu_cache_get_slow(struct emu_cpu *c, uint64_t pa, unsigned csize);
+
+/* The block starting at physical address pa (in RAM), decoding it when it
+ * is not cached or its bytes changed.  NULL when the first instruction
+ * crosses into the next page or pa is not RAM: the caller then decodes that
+ * one instruction with emu_decode(). */
+static inline const struct emu_block *emu_cache_get(struct emu_cpu *c, uint64_t pa, unsigned csize)
+{
+    const struct emu_block *b = c->mmu.cache->hash[hash_pa(pa)];
+    if (__builtin_expect(b && b->pa == pa && b->csize == csize && same_bytes(b->host, b->bytes, b->nbytes), 1)) {
+        /* A store since the last entry dropped the page's code mark. */
+        if (__builtin_expect(!c->mmu.code_pages[(uint64_t)(b->host - c->mmu.ram) >> 12], 0))
+            emu_mmu_mark_code(c, pa);
+        return b;
+    }
+    return emu_cache_get_slow(c, pa, csize);
+}
+
+/* decode.c */
+#define EMU_DECODE_MORE     (-1)   /* the bytes end inside the instruction */
+#define EMU_DECODE_TOO_LONG (-2)   /* over 15 bytes: #GP(0) when executed */
+int emu_decode_bytes(const uint8_t *p, unsigned avail, unsigned csize, struct emu_insn *d);
+bool emu_insn_ends_block(const struct emu_insn *d);
+void emu_decode_init(void);
+
+/* Code size (2, 4, 8) of the current mode: what decoding depends on. */
+static inline unsigned emu_code_size(const struct emu_cpu *c)
+{
+    if (c->mode == MODE_LONG64)
+        return 8;
+    if (c->mode == MODE_REAL)
+        return 2;
+    return c->seg[S_CS].db ? 4 : 2;
+}
+
+static inline uint64_t emu_code_linear(const struct emu_cpu *c, uint64_t rip)
+{
+    if (c->mode == MODE_LONG64)
+        return rip;
+    return (c->seg[S_CS].base + rip) & 0xffffffffULL;
+}
+
+#endif

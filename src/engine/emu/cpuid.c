@@ -1,0 +1,171 @@
+/* The one CPUID table hostel's software CPU advertises (docs/cpuid.md).
+ * Every bit set here is implemented by some part of emu; a feature that is
+ * not implemented is not advertised, so guests never take a path we lack. */
+#include <string.h>
+
+#include "engine/emu/cpu.h"
+#include "vmm/vm.h"
+
+#define MAX_BASIC    0x16u
+#define MAX_EXT      0x80000008u
+#define HV_BASE      0x40000000u
+
+/* CPUID.1:EDX */
+#define D1_FPU   (1u << 0)
+#define D1_PSE   (1u << 3)
+#define D1_TSC   (1u << 4)
+#define D1_MSR   (1u << 5)
+#define D1_PAE   (1u << 6)
+#define D1_CX8   (1u << 8)
+#define D1_APIC  (1u << 9)
+#define D1_MTRR  (1u << 12)
+#define D1_PGE   (1u << 13)
+#define D1_CMOV  (1u << 15)
+#define D1_PAT   (1u << 16)
+#define D1_PSE36 (1u << 17)
+#define D1_CLFSH (1u << 19)
+#define D1_MMX   (1u << 23)
+#define D1_FXSR  (1u << 24)
+#define D1_SSE   (1u << 25)
+#define D1_SSE2  (1u << 26)
+/* CPUID.1:ECX */
+#define C1_SSE3   (1u << 0)
+#define C1_SSSE3  (1u << 9)
+#define C1_CX16   (1u << 13)
+#define C1_SSE41  (1u << 19)
+#define C1_SSE42  (1u << 20)
+#define C1_MOVBE  (1u << 22)
+#define C1_POPCNT (1u << 23)
+#define C1_RDRAND (1u << 30)
+#define C1_HV     (1u << 31)
+/* CPUID.80000001 */
+#define E1C_LAHF  (1u << 0)
+#define E1C_ABM   (1u << 5)
+#define E1D_SYSCALL (1u << 11)
+#define E1D_NX      (1u << 20)
+#define E1D_1G      (1u << 26)
+#define E1D_RDTSCP  (1u << 27)
+#define E1D_LM      (1u << 29)
+
+static void str_regs(const char *s, uint32_t *a, uint32_t *b, uint32_t *c)
+{
+    memcpy(a, s, 4);
+    memcpy(b, s + 4, 4);
+    memcpy(c, s + 8, 4);
+}
+
+static int cpu_count(const struct emu_cpu *c)
+{
+    return c->vm && c->vm->ncpus > 0 ? c->vm->ncpus : 1;
+}
+
+void emu_cpuid(struct emu_cpu *c, uint32_t leaf, uint32_t sub, uint32_t out[4])
+{
+    uint32_t a = 0, b = 0, cx = 0, d = 0;
+
+    if (leaf >= HV_BASE && leaf < HV_BASE + 0x100) {
+        if (leaf == HV_BASE) {
+            a = HV_BASE + 1;
+            str_regs("HostelHostel", &b, &cx, &d);
+        }
+        goto done;
+    }
+    if (leaf > MAX_BASIC && leaf < HV_BASE)
+        leaf = MAX_BASIC;   /* as Intel CPUs do for out-of-range basic leaves */
+    if (leaf > MAX_EXT)
+        leaf = MAX_BASIC;
+
+    switch (leaf) {
+    case 0:
+        a = MAX_BASIC;
+        str_regs("GenuineIntel", &b, &d, &cx);
+        break;
+    case 1:
+        a = 0x000606a6;   /* family 6, model 0x6a (Ice Lake server), stepping 6: no RETBleed */
+        b = (8u << 8) | ((uint32_t)c->id << 24);   /* CLFLUSH line 64 bytes, APIC ID */
+        cx = C1_SSE3 | C1_SSSE3 | C1_CX16 | C1_SSE41 | C1_SSE42 | C1_MOVBE | C1_POPCNT |
+             C1_RDRAND | C1_HV;
+        d = D1_FPU | D1_PSE | D1_TSC | D1_MSR | D1_PAE | D1_CX8 | D1_MTRR | D1_PGE | D1_CMOV |
+            D1_PAT | D1_PSE36 | D1_CLFSH | D1_MMX | D1_FXSR | D1_SSE | D1_SSE2;
+        if (c->lapic && (c->msr_apic_base & (1ULL << 11)))
+            d |= D1_APIC;
+        break;
+    case 2:
+        a = 0x00feff01;   /* "use leaf 4" */
+        break;
+    case 4: {
+        /* L1d 32K 8-way, L1i 32K 8-way, L2 1M 16-way, L3 8M 16-way; 64-byte lines. */
+        static const uint32_t type[4] = { 1, 2, 3, 3 }, level[4] = { 1, 1, 2, 3 };
+        static const uint32_t ways[4] = { 8, 8, 16, 16 }, sets[4] = { 64, 64, 1024, 8192 };
+        if (sub < 4) {
+            a = type[sub] | (level[sub] << 5) | (1u << 8);
+            if (sub == 3)
+                a |= (uint32_t)(cpu_count(c) - 1) << 14;
+            b = ((ways[sub] - 1) << 22) | 63;
+            cx = sets[sub] - 1;
+        }
+        break;
+    }
+    case 6:
+        a = 1u << 2;   /* ARAT: the emulated APIC timer never stops */
+        break;
+    case 0xb: {
+        int n = cpu_count(c), shift = 0;
+        while ((1 << shift) < n)
+            shift++;
+        if (sub == 0) {
+            a = 0;
+            b = 1;
+            cx = (1u << 8);
+        } else if (sub == 1) {
+            a = (uint32_t)shift;
+            b = (uint32_t)n;
+            cx = 1 | (2u << 8);
+        } else {
+            cx = sub & 0xff;
+        }
+        d = (uint32_t)c->id;
+        break;
+    }
+    case 0x15:
+        a = 1;
+        b = (uint32_t)(EMU_TSC_HZ / 25000000ULL);
+        cx = 25000000;
+        break;
+    case 0x16:
+        a = (uint32_t)(EMU_TSC_HZ / 1000000ULL);
+        b = a;
+        cx = 100;
+        break;
+    case 0x80000000:
+        a = MAX_EXT;
+        break;
+    case 0x80000001:
+        cx = E1C_LAHF | E1C_ABM;
+        d = E1D_SYSCALL | E1D_NX | E1D_1G | E1D_RDTSCP | E1D_LM;
+        break;
+    case 0x80000002: case 0x80000003: case 0x80000004: {
+        static const char brand[48] = "Hostel emulated x86-64 CPU";
+        uint32_t r[4];
+        memcpy(r, brand + (leaf - 0x80000002) * 16, 16);
+        a = r[0]; b = r[1]; cx = r[2]; d = r[3];
+        break;
+    }
+    case 0x80000006:
+        cx = 64 | (6u << 12) | (1024u << 16);   /* L2: 1 MiB, 8-way+, 64-byte lines */
+        break;
+    case 0x80000007:
+        d = 1u << 8;   /* invariant TSC */
+        break;
+    case 0x80000008:
+        a = 40 | (48u << 8);   /* physical and linear address bits */
+        break;
+    default:
+        break;
+    }
+done:
+    out[0] = a;
+    out[1] = b;
+    out[2] = cx;
+    out[3] = d;
+}

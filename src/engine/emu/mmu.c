@@ -1,0 +1,529 @@
+/* The software MMU: page walks (4-level long mode, 32-bit and PAE legacy
+ * paging), the software TLB, the slow paths of the linear accessors, and
+ * physical dispatch to RAM, the local APIC page or the MMIO bus.
+ * The hot paths (TLB hits) are inline in ops.h. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/emu/cache.h"
+#include "engine/emu/emu.h"
+#include "engine/emu/lapic.h"
+#include "engine/emu/ops.h"
+#include "vmm/bus.h"
+#include "vmm/mem.h"
+#include "vmm/vm.h"
+
+#define PTE_P    (1ULL << 0)
+#define PTE_W    (1ULL << 1)
+#define PTE_U    (1ULL << 2)
+#define PTE_A    (1ULL << 5)
+#define PTE_D    (1ULL << 6)
+#define PTE_PS   (1ULL << 7)
+#define PTE_G    (1ULL << 8)
+#define PTE_NX   (1ULL << 63)
+#define PHYS_BITS 40   /* advertised in CPUID 0x80000008 */
+#define PTE_ADDR (((1ULL << PHYS_BITS) - 1) & ~0xfffULL)
+#define PTE_RSVD_HI (((1ULL << 52) - 1) & ~((1ULL << PHYS_BITS) - 1))
+
+#define PF_P    (1u << 0)
+#define PF_W    (1u << 1)
+#define PF_U    (1u << 2)
+#define PF_RSVD (1u << 3)
+#define PF_I    (1u << 4)
+
+enum { ACC_R = 0, ACC_W = 1, ACC_X = 2 };
+
+/* ---- physical memory ----------------------------------------------------- */
+
+uint8_t *emu_ram_ptr(struct emu_cpu *c, uint64_t pa, uint64_t len)
+{
+    struct emu_mmu *m = &c->mmu;
+    if (pa < m->ram_low) {
+        if (len > m->ram_low - pa)
+            return NULL;
+        return m->ram + pa;
+    }
+    if (pa >= MEM_HIGH_START && pa - MEM_HIGH_START < m->ram_high) {
+        uint64_t off = pa - MEM_HIGH_START;
+        if (len > m->ram_high - off)
+            return NULL;
+        return m->ram + m->ram_low + off;
+    }
+    return NULL;
+}
+
+static inline int64_t ram_page_index(struct emu_cpu *c, uint64_t pa)
+{
+    uint8_t *p = emu_ram_ptr(c, pa, 1);
+    return p ? (int64_t)((uint64_t)(p - c->mmu.ram) >> 12) : -1;
+}
+
+static bool is_apic_page(struct emu_cpu *c, uint64_t pa)
+{
+    return c->lapic && (c->msr_apic_base & (1ULL << 11)) &&
+           (pa & ~0xfffULL) == (c->msr_apic_base & PTE_ADDR);
+}
+
+/* A store into RAM that this CPU runs cached code from: stop the current
+ * block after this instruction (blocks are revalidated by content when
+ * entered).  The mark is dropped so that later stores to a page that only
+ * once held code are fast again; entering a block there marks it anew. */
+static inline void note_code_write(struct emu_cpu *c, uint64_t pa)
+{
+    int64_t idx = ram_page_index(c, pa);
+    if (idx >= 0 && c->mmu.code_pages && c->mmu.code_pages[idx]) {
+        c->mmu.code_pages[idx] = 0;
+        c->mmu.blk_stop = 1;
+    }
+}
+
+/* size 1, 2, 4 or 8, within one page. */
+static bool phys_rw(struct emu_cpu *c, uint64_t pa, unsigned size, uint64_t *val, bool write)
+{
+    uint8_t *p = emu_ram_ptr(c, pa, size);
+    if (p) {
+        if (write) {
+            note_code_write(c, pa);
+            memcpy(p, val, size);
+        } else {
+            *val = 0;
+            memcpy(val, p, size);
+        }
+        return true;
+    }
+    if (is_apic_page(c, pa)) {
+        if (write)
+            lapic_mmio_write(c->lapic, pa & 0xfff, size, *val);
+        else
+            *val = lapic_mmio_read(c->lapic, pa & 0xfff, size) & emu_size_mask(size);
+        return true;
+    }
+    if (!c->vm)
+        return false;
+    if (write) {
+        bus_write(&c->vm->mmio, pa, size, *val);
+    } else {
+        uint64_t v = ~0ULL;
+        bus_read(&c->vm->mmio, pa, size, &v);
+        *val = v & emu_size_mask(size);
+    }
+    return true;
+}
+
+bool emu_phys_read(struct emu_cpu *c, uint64_t pa, void *buf, unsigned len)
+{
+    uint8_t *p = emu_ram_ptr(c, pa, len);
+    if (p) {
+        memcpy(buf, p, len);
+        return true;
+    }
+    for (unsigned k = 0; k < len; k++) {
+        uint64_t v;
+        if (!phys_rw(c, pa + k, 1, &v, false))
+            return false;
+        ((uint8_t *)buf)[k] = (uint8_t)v;
+    }
+    return true;
+}
+
+bool emu_phys_write(struct emu_cpu *c, uint64_t pa, const void *buf, unsigned len)
+{
+    uint8_t *p = emu_ram_ptr(c, pa, len);
+    if (p) {
+        for (uint64_t pg = pa & ~0xfffULL; pg < pa + len; pg += 4096)
+            note_code_write(c, pg);
+        memcpy(p, buf, len);
+        return true;
+    }
+    for (unsigned k = 0; k < len; k++) {
+        uint64_t v = ((const uint8_t *)buf)[k];
+        if (!phys_rw(c, pa + k, 1, &v, true))
+            return false;
+    }
+    return true;
+}
+
+/* ---- page walk ----------------------------------------------------------- */
+
+struct walk {
+    uint64_t pa;
+    bool w, u, nx, g;
+};
+
+/* Reads a paging-structure entry; sets A (and D on the leaf of a write)
+ * atomically once the whole walk succeeded, through the saved pointers. */
+struct pte_ref {
+    uint8_t *host;
+    bool wide;
+};
+
+static uint64_t pte_load(struct emu_cpu *c, uint64_t addr, bool wide, struct pte_ref *ref)
+{
+    ref->wide = wide;
+    ref->host = emu_ram_ptr(c, addr, wide ? 8 : 4);
+    if (ref->host)
+        return wide ? __atomic_load_n((uint64_t *)ref->host, __ATOMIC_RELAXED)
+                    : __atomic_load_n((uint32_t *)ref->host, __ATOMIC_RELAXED);
+    uint64_t v = 0;
+    emu_phys_read(c, addr, &v, wide ? 8 : 4);
+    return v;
+}
+
+static void pte_set_bits(struct pte_ref *ref, uint64_t bits)
+{
+    if (!ref->host)
+        return;
+    uint64_t cur = ref->wide ? __atomic_load_n((uint64_t *)ref->host, __ATOMIC_RELAXED)
+                             : __atomic_load_n((uint32_t *)ref->host, __ATOMIC_RELAXED);
+    if ((cur & bits) == bits)
+        return;   /* already set: spare the locked operation */
+    if (ref->wide)
+        __atomic_fetch_or((uint64_t *)ref->host, bits, __ATOMIC_SEQ_CST);
+    else
+        __atomic_fetch_or((uint32_t *)ref->host, (uint32_t)bits, __ATOMIC_SEQ_CST);
+}
+
+static _Noreturn void page_fault(struct emu_cpu *c, uint64_t la, uint32_t err, int access, bool user)
+{
+    if (access == ACC_W) err |= PF_W;
+    if (user) err |= PF_U;
+    if (access == ACC_X && (c->efer & EFER_NXE)) err |= PF_I;
+    emu_raise_pf(c, la, err);
+}
+
+/* Walks the page tables for la; raises #PF on a missing or reserved entry
+ * or a permission failure for this access. */
+static void walk(struct emu_cpu *c, uint64_t la, int access, bool user, struct walk *w)
+{
+    struct pte_ref refs[5];
+    int n = 0;
+    uint64_t e, pa;
+    bool wr = true, us = true, nx = false, g = false;
+    bool nxe = c->efer & EFER_NXE;
+    uint64_t rsvd = PTE_RSVD_HI | (nxe ? 0 : PTE_NX);
+
+    if (c->cr4 & CR4_PAE) {
+        int level;
+        uint64_t table;
+        if (c->efer & EFER_LMA) {
+            level = 4;
+            table = c->cr3 & PTE_ADDR;
+        } else {
+            /* PAE legacy: the PDPTE has no permission bits. */
+            uint64_t pdpte = pte_load(c, (c->cr3 & 0xffffffe0ULL) + ((la >> 30) & 3) * 8, true, &refs[n]);
+            if (!(pdpte & PTE_P))
+                page_fault(c, la, 0, access, user);
+            if (pdpte & (rsvd | 0x1e6))
+                page_fault(c, la, PF_P | PF_RSVD, access, user);
+            level = 2;
+            table = pdpte & PTE_ADDR;
+        }
+        for (;; level--) {
+            unsigned shift = 12 + 9 * (level - 1);
+            e = pte_load(c, table + ((la >> shift) & 511) * 8, true, &refs[n++]);
+            if (!(e & PTE_P))
+                page_fault(c, la, 0, access, user);
+            uint64_t r = rsvd;
+            if (level == 4)
+                r |= PTE_PS;
+            if ((e & PTE_PS) && level == 3) r |= 0x3fffe000ULL;
+            if ((e & PTE_PS) && level == 2) r |= 0x1fe000ULL;
+            if (e & r)
+                page_fault(c, la, PF_P | PF_RSVD, access, user);
+            wr = wr && (e & PTE_W);
+            us = us && (e & PTE_U);
+            nx = nx || (nxe && (e & PTE_NX));
+            if (level == 1 || ((e & PTE_PS) && level <= 3)) {
+                uint64_t off_mask = (1ULL << shift) - 1;
+                pa = ((e & PTE_ADDR) & ~off_mask) | (la & off_mask);
+                g = e & PTE_G;
+                break;
+            }
+            table = e & PTE_ADDR;
+        }
+    } else {
+        /* 32-bit paging, 4 KiB pages and (CR4.PSE) 4 MiB pages. */
+        uint32_t la32 = (uint32_t)la;
+        e = pte_load(c, (c->cr3 & 0xfffff000ULL) + (la32 >> 22) * 4, false, &refs[n++]);
+        if (!(e & PTE_P))
+            page_fault(c, la, 0, access, user);
+        wr = e & PTE_W;
+        us = e & PTE_U;
+        if ((e & PTE_PS) && (c->cr4 & CR4_PSE)) {
+            pa = (e & 0xffc00000ULL) | (((e >> 13) & 0xff) << 32) | (la32 & 0x3fffff);
+            g = e & PTE_G;
+        } else {
+            e = pte_load(c, (e & 0xfffff000ULL) + ((la32 >> 12) & 0x3ff) * 4, false, &refs[n++]);
+            if (!(e & PTE_P))
+                page_fault(c, la, 0, access, user);
+            wr = wr && (e & PTE_W);
+            us = us && (e & PTE_U);
+            pa = (e & 0xfffff000ULL) | (la32 & 0xfff);
+            g = e & PTE_G;
+        }
+    }
+
+    if (user && !us)
+        page_fault(c, la, PF_P, access, user);
+    if (access == ACC_W && !wr && (user || (c->cr0 & CR0_WP)))
+        page_fault(c, la, PF_P, access, user);
+    if (access == ACC_X && nx)
+        page_fault(c, la, PF_P, access, user);
+
+    for (int k = 0; k < n; k++)
+        pte_set_bits(&refs[k], PTE_A | (k == n - 1 && access == ACC_W ? PTE_D : 0));
+    w->pa = pa;
+    w->w = wr;
+    w->u = us;
+    w->nx = nx;
+    w->g = g && (c->cr4 & CR4_PGE);
+}
+
+/* ---- translation and the TLB --------------------------------------------- */
+
+static uint64_t translate(struct emu_cpu *c, uint64_t la, int access)
+{
+    bool user = c->cpl == 3;
+    struct walk w;
+    bool dirty;
+
+    if (!(c->efer & EFER_LMA))
+        la &= 0xffffffffULL;
+    else if ((uint64_t)((int64_t)(la << 16) >> 16) != la)
+        emu_raise(c, EXC_GP, 0);
+
+    if (c->cr0 & CR0_PG) {
+        walk(c, la, access, user, &w);
+        /* Fast writes only once the walk of a write has set D. */
+        dirty = access == ACC_W;
+    } else {
+        w.pa = la;
+        w.w = w.u = true;
+        w.nx = false;
+        w.g = false;
+        dirty = true;
+    }
+
+    uint8_t *host = emu_ram_ptr(c, w.pa & ~0xfffULL, 4096);
+    if (!host) {
+        if (c->mmu.flat_pf || (!c->vm && !is_apic_page(c, w.pa)))
+            page_fault(c, la, (c->cr0 & CR0_PG) ? PF_P | PF_RSVD : 0, access, user);
+        return w.pa;
+    }
+
+    struct emu_tlb_entry *e = tlb_entry(c, la);
+    uint64_t tag = (la & ~0xfffULL) | EMU_TLB_VALID;
+    uint64_t ppn = w.pa & ~0xfffULL;
+    if ((e->vpn_read != tag && e->vpn_write != tag && e->vpn_exec != tag) || e->ppn != ppn) {
+        e->vpn_read = e->vpn_write = e->vpn_exec = 0;
+    }
+    e->ppn = ppn;
+    e->addend = (uintptr_t)host - (la & ~0xfffULL);
+    e->global = w.g;
+    e->vpn_read = tag;
+    bool writable = user ? w.w : (w.w || !(c->cr0 & CR0_WP));
+    int64_t idx = (host - c->mmu.ram) >> 12;
+    bool code = c->mmu.code_pages && c->mmu.code_pages[idx];
+    if (writable && dirty && !code)
+        e->vpn_write = tag;
+    if (!w.nx)
+        e->vpn_exec = tag;
+    return w.pa;
+}
+
+uint64_t emu_translate(struct emu_cpu *c, uint64_t la, int access)
+{
+    struct emu_tlb_entry *e = tlb_entry(c, la);
+    uint64_t tag = (la & ~0xfffULL) | EMU_TLB_VALID;
+    uint64_t t = access == ACC_R ? e->vpn_read : access == ACC_W ? e->vpn_write : e->vpn_exec;
+    if (t == tag)
+        return e->ppn | (la & 0xfff);
+    return translate(c, la, access);
+}
+
+void emu_tlb_flush(struct emu_cpu *c, bool include_global)
+{
+    for (int u = 0; u < 2; u++)
+        for (unsigned k = 0; k < EMU_TLB_SIZE; k++) {
+            struct emu_tlb_entry *e = &c->mmu.tlb[u][k];
+            if (include_global || !e->global)
+                e->vpn_read = e->vpn_write = e->vpn_exec = 0;
+        }
+}
+
+void emu_tlb_flush_page(struct emu_cpu *c, uint64_t la)
+{
+    for (int u = 0; u < 2; u++) {
+        struct emu_tlb_entry *e = &c->mmu.tlb[u][(la >> 12) & (EMU_TLB_SIZE - 1)];
+        e->vpn_read = e->vpn_write = e->vpn_exec = 0;
+    }
+}
+
+void emu_mmu_mark_code(struct emu_cpu *c, uint64_t pa)
+{
+    int64_t idx = ram_page_index(c, pa);
+    if (idx < 0 || c->mmu.code_pages[idx])
+        return;
+    c->mmu.code_pages[idx] = 1;
+    uint64_t ppn = pa & ~0xfffULL;
+    for (int u = 0; u < 2; u++)
+        for (unsigned k = 0; k < EMU_TLB_SIZE; k++)
+            if (c->mmu.tlb[u][k].ppn == ppn)
+                c->mmu.tlb[u][k].vpn_write = 0;
+}
+
+/* ---- linear accessors (slow paths) --------------------------------------- */
+
+static inline bool crosses(uint64_t la, unsigned len)
+{
+    return (la & 0xfff) + len > 4096;
+}
+
+uint64_t emu_read(struct emu_cpu *c, uint64_t la, unsigned size)
+{
+    uint64_t v = 0;
+    if (unlikely(crosses(la, size))) {
+        uint8_t b[8];
+        emu_read_buf(c, la, b, size);
+        memcpy(&v, b, size);
+        return v;
+    }
+    uint64_t pa = emu_translate(c, la, ACC_R);
+    if (!phys_rw(c, pa, size, &v, false))
+        page_fault(c, la, 0, ACC_R, c->cpl == 3);
+    return v;
+}
+
+void emu_write(struct emu_cpu *c, uint64_t la, unsigned size, uint64_t val)
+{
+    if (unlikely(crosses(la, size))) {
+        emu_write_buf(c, la, &val, size);
+        return;
+    }
+    uint64_t pa = emu_translate(c, la, ACC_W);
+    if (!phys_rw(c, pa, size, &val, true))
+        page_fault(c, la, 0, ACC_W, c->cpl == 3);
+}
+
+static void rw_buf(struct emu_cpu *c, uint64_t la, void *buf, unsigned len, int access)
+{
+    uint8_t *b = buf;
+    /* Translate every page first so that a fault leaves memory untouched. */
+    uint64_t pas[3];
+    unsigned npg = 0;
+    for (uint64_t p = la & ~0xfffULL; p < la + len && npg < 3; p += 4096, npg++)
+        pas[npg] = emu_translate(c, npg ? p : la, access) & ~0xfffULL;
+    for (unsigned done = 0, k = 0; done < len; k++) {
+        uint64_t cur = la + done;
+        unsigned chunk = 4096 - (cur & 0xfff);
+        if (chunk > len - done) chunk = len - done;
+        uint64_t pa = k < 3 ? pas[k] | (cur & 0xfff) : emu_translate(c, cur, access);
+        bool ok = access == ACC_W ? emu_phys_write(c, pa, b + done, chunk)
+                                  : emu_phys_read(c, pa, b + done, chunk);
+        if (!ok)
+            page_fault(c, cur, 0, access, c->cpl == 3);
+        done += chunk;
+    }
+}
+
+void emu_read_buf(struct emu_cpu *c, uint64_t la, void *buf, unsigned len)
+{
+    rw_buf(c, la, buf, len, ACC_R);
+}
+
+void emu_write_buf(struct emu_cpu *c, uint64_t la, const void *buf, unsigned len)
+{
+    rw_buf(c, la, (void *)buf, len, ACC_W);
+}
+
+void emu_fetch(struct emu_cpu *c, uint64_t la, void *buf, unsigned len)
+{
+    rw_buf(c, la, buf, len, ACC_X);
+}
+
+void *emu_rmw_ptr(struct emu_cpu *c, uint64_t la, unsigned size)
+{
+    if (crosses(la, size))
+        return NULL;
+    uint64_t pa = emu_translate(c, la, ACC_W);
+    uint8_t *p = emu_ram_ptr(c, pa, size);
+    if (p)
+        note_code_write(c, pa);
+    return p;
+}
+
+/* ---- setup --------------------------------------------------------------- */
+
+void emu_mmu_init(struct emu_cpu *c)
+{
+    struct emu_mmu *m = &c->mmu;
+    if (m->ready)
+        return;
+    if (!m->ram && c->vm) {
+        m->ram = c->vm->mem.host;
+        m->ram_low = c->vm->mem.low_size;
+        m->ram_high = c->vm->mem.high_size;
+    }
+    m->npages = (m->ram_low + m->ram_high + 4095) >> 12;
+    m->code_pages = calloc(m->npages ? m->npages : 1, 1);
+    if (!m->code_pages || emu_cache_create(&m->cache) < 0) {
+        fprintf(stderr, "emu: out of memory for the code cache of vCPU %d; "
+                        "lower --memory or free host memory\n", c->id);
+        abort();
+    }
+    m->ready = true;
+}
+
+void emu_mmu_destroy(struct emu_cpu *c)
+{
+    struct emu_mmu *m = &c->mmu;
+    if (!m->ready)
+        return;
+    free(m->code_pages);
+    m->code_pages = NULL;
+    emu_cache_destroy(m->cache);
+    m->cache = NULL;
+    m->ready = false;
+}
+
+void emu_cpu_init_flat(struct emu_cpu *c, uint8_t *ram, uint64_t size, int cpl)
+{
+    emu_mmu_destroy(c);
+    memset(c->gpr, 0, sizeof(c->gpr));
+    c->rip = c->next_rip = 0;
+    emu_set_rflags(c, RFLAGS_IF | RFLAGS_FIXED);
+    c->mode = MODE_LONG64;
+    c->cpl = (uint8_t)cpl;
+    for (int s = 0; s < 6; s++) {
+        struct seg_state *sg = &c->seg[s];
+        memset(sg, 0, sizeof(*sg));
+        sg->limit = 0xffffffff;
+        sg->present = 1;
+        sg->s = 1;
+        sg->g = 1;
+        sg->dpl = (uint8_t)cpl;
+        sg->type = s == S_CS ? 0xb : 0x3;
+        sg->l = s == S_CS;
+        sg->db = s != S_CS;
+        sg->selector = (uint16_t)((s == S_CS ? 0x08 : 0x10) | (cpl ? 0x23 - 0x20 + (s == S_CS ? 0x20 : 0x18) : 0));
+    }
+    c->cr0 = CR0_PE | CR0_ET | CR0_NE | CR0_MP;
+    c->cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT;
+    c->efer = EFER_LME | EFER_LMA | EFER_SCE | EFER_NXE;
+    c->cr2 = c->cr3 = c->cr8 = 0;
+    c->mxcsr = 0x1f80;
+    c->x87.fcw = 0x37f;
+    c->x87.ftw = 0xffff;
+    c->state = EMU_RUNNING;
+    c->exc.vector = -1;
+    c->irq_shadow = false;
+    memset(c->mmu.tlb, 0, sizeof(c->mmu.tlb));
+    c->mmu.ram = ram;
+    c->mmu.ram_low = size;
+    c->mmu.ram_high = 0;
+    c->mmu.flat_pf = true;
+    c->mmu.blk_stop = 0;
+    emu_mmu_init(c);
+}

@@ -1,0 +1,267 @@
+/* Inline helpers shared by emu's integer handlers: register and ModRM
+ * operand access, lazy-flag setters, the TLB fast paths of memory access,
+ * the stack, and the handler-registration list of each ops_*.c file.
+ *
+ * Handler conventions (all of emu, see cpu.h): a handler runs with c->rip at
+ * its instruction and c->next_rip = rip + len; it performs every access that
+ * can fault before it changes state; it transfers control by writing
+ * c->next_rip.  emu_raise() never returns. */
+#ifndef HOSTEL_EMU_OPS_H
+#define HOSTEL_EMU_OPS_H
+
+#include <string.h>
+
+#include "engine/emu/cpu.h"
+#include "engine/emu/mmu.h"
+
+#define likely(x)   __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+#define FLAGS_ARITH (RFLAGS_CF | RFLAGS_PF | RFLAGS_AF | RFLAGS_ZF | RFLAGS_SF | RFLAGS_OF)
+
+#define HANDLER(name) void name(struct emu_cpu *c, const struct emu_insn *i)
+
+/* ---- registers ----------------------------------------------------------- */
+
+static inline uint64_t reg_get(const struct emu_cpu *c, unsigned r, unsigned size, unsigned pfx)
+{
+    switch (size) {
+    case 1:
+        if (!(pfx & PFX_REX) && r >= 4 && r < 8)
+            return (c->gpr[r - 4] >> 8) & 0xff;
+        return c->gpr[r] & 0xff;
+    case 2: return c->gpr[r] & 0xffff;
+    case 4: return c->gpr[r] & 0xffffffff;
+    default: return c->gpr[r];
+    }
+}
+
+static inline void reg_set(struct emu_cpu *c, unsigned r, unsigned size, unsigned pfx, uint64_t v)
+{
+    switch (size) {
+    case 1:
+        if (!(pfx & PFX_REX) && r >= 4 && r < 8)
+            c->gpr[r - 4] = (c->gpr[r - 4] & ~0xff00ULL) | ((v & 0xff) << 8);
+        else
+            c->gpr[r] = (c->gpr[r] & ~0xffULL) | (v & 0xff);
+        break;
+    case 2: c->gpr[r] = (c->gpr[r] & ~0xffffULL) | (v & 0xffff); break;
+    case 4: c->gpr[r] = (uint32_t)v; break;
+    default: c->gpr[r] = v; break;
+    }
+}
+
+/* Operand size of a form whose opcode bit 0 selects byte (0) or full size. */
+static inline unsigned op_size_w(const struct emu_insn *i)
+{
+    return (i->op & 1) ? i->opsize : 1;
+}
+
+static inline uint64_t sext(uint64_t v, unsigned size)
+{
+    switch (size) {
+    case 1: return (uint64_t)(int64_t)(int8_t)v;
+    case 2: return (uint64_t)(int64_t)(int16_t)v;
+    case 4: return (uint64_t)(int64_t)(int32_t)v;
+    default: return v;
+    }
+}
+
+/* ---- memory fast paths ----------------------------------------------------- */
+
+static inline struct emu_tlb_entry *tlb_entry(struct emu_cpu *c, uint64_t la)
+{
+    return &c->mmu.tlb[c->cpl == 3][(la >> 12) & (EMU_TLB_SIZE - 1)];
+}
+
+static inline uint64_t lin_read(struct emu_cpu *c, uint64_t la, unsigned size)
+{
+    struct emu_tlb_entry *e = tlb_entry(c, la);
+    if (likely(e->vpn_read == ((la & ~0xfffULL) | EMU_TLB_VALID) && (la & 0xfff) <= 4096 - size)) {
+        const uint8_t *p = (const uint8_t *)(uintptr_t)(la + e->addend);
+        switch (size) {
+        case 1: return *p;
+        case 2: { uint16_t v; memcpy(&v, p, 2); return v; }
+        case 4: { uint32_t v; memcpy(&v, p, 4); return v; }
+        default: { uint64_t v; memcpy(&v, p, 8); return v; }
+        }
+    }
+    return emu_read(c, la, size);
+}
+
+static inline void lin_write(struct emu_cpu *c, uint64_t la, unsigned size, uint64_t val)
+{
+    struct emu_tlb_entry *e = tlb_entry(c, la);
+    if (likely(e->vpn_write == ((la & ~0xfffULL) | EMU_TLB_VALID) && (la & 0xfff) <= 4096 - size)) {
+        uint8_t *p = (uint8_t *)(uintptr_t)(la + e->addend);
+        switch (size) {
+        case 1: *p = (uint8_t)val; return;
+        case 2: { uint16_t v = (uint16_t)val; memcpy(p, &v, 2); return; }
+        case 4: { uint32_t v = (uint32_t)val; memcpy(p, &v, 4); return; }
+        default: memcpy(p, &val, 8); return;
+        }
+    }
+    emu_write(c, la, size, val);
+}
+
+/* Checks that a later write to [la, la+size) will not fault (so a handler
+ * can fault before it changes registers). */
+static inline void lin_probe_write(struct emu_cpu *c, uint64_t la, unsigned size)
+{
+    struct emu_tlb_entry *e = tlb_entry(c, la);
+    if (likely(e->vpn_write == ((la & ~0xfffULL) | EMU_TLB_VALID) && (la & 0xfff) <= 4096 - size))
+        return;
+    emu_translate(c, la, 1);
+    if ((la & 0xfff) > 4096 - size)
+        emu_translate(c, (la | 0xfff) + 1, 1);
+}
+
+/* ---- ModRM operands ------------------------------------------------------ */
+
+/* Offset part of the memory operand (what LEA computes). */
+static inline uint64_t ea_off(const struct emu_cpu *c, const struct emu_insn *i)
+{
+    uint64_t a = (uint64_t)i->disp;
+    if (i->base < 16)
+        a += c->gpr[i->base];
+    else if (i->base == 0xfe)
+        a += c->rip + i->len;
+    if (i->index < 16)
+        a += c->gpr[i->index] << i->scale;
+    if (i->adsize != 8)
+        a &= emu_size_mask(i->adsize);
+    return a;
+}
+
+/* Linear address of a size-byte memory operand; outside 64-bit mode the
+ * segment limit and (for write) writability are checked for all of it. */
+static inline uint64_t ea(struct emu_cpu *c, const struct emu_insn *i, unsigned size, bool write)
+{
+    uint64_t a = ea_off(c, i);
+    if (unlikely(c->mode != MODE_LONG64))
+        return emu_linear(c, i->seg, a, size, write);
+    if (i->seg >= S_FS)
+        a += c->seg[i->seg].base;
+    if (unlikely((uint64_t)((int64_t)(a << 16) >> 16) != a))
+        emu_raise(c, i->seg == S_SS ? EXC_SS : EXC_GP, 0);
+    return a;
+}
+
+static inline uint64_t rm_get(struct emu_cpu *c, const struct emu_insn *i, unsigned size)
+{
+    if (i->mod == 3)
+        return reg_get(c, i->rm, size, i->prefix);
+    return lin_read(c, ea(c, i, size, false), size);
+}
+
+static inline void rm_set(struct emu_cpu *c, const struct emu_insn *i, unsigned size, uint64_t v)
+{
+    if (i->mod == 3)
+        reg_set(c, i->rm, size, i->prefix, v);
+    else
+        lin_write(c, ea(c, i, size, true), size, v);
+}
+
+/* ---- lazy flags ---------------------------------------------------------- */
+
+static inline void cc_set(struct emu_cpu *c, int op, unsigned size, uint64_t res,
+                          uint64_t s1, uint64_t s2)
+{
+    c->lazy.op = (uint8_t)op;
+    c->lazy.size = (uint8_t)size;
+    c->lazy.res = res;
+    c->lazy.src1 = s1;
+    c->lazy.src2 = s2;
+}
+
+/* Current CF without materializing the other flags. */
+bool emu_get_cf(struct emu_cpu *c);
+
+/* Replaces the arithmetic flags given in mask with bits (other arithmetic
+ * flags keep their current values). */
+static inline void flags_update(struct emu_cpu *c, uint64_t mask, uint64_t bits)
+{
+    uint64_t f = c->lazy.op == CC_OP_EFLAGS ? c->rflags : emu_get_rflags(c);
+    c->rflags = (f & ~mask) | (bits & mask);
+    c->lazy.op = CC_OP_EFLAGS;
+}
+
+static inline uint64_t flags_szp(uint64_t res, unsigned size)
+{
+    uint64_t m = emu_size_mask(size);
+    uint64_t f = 0;
+    res &= m;
+    if (!res) f |= RFLAGS_ZF;
+    if (res >> (size * 8 - 1)) f |= RFLAGS_SF;
+    if (!__builtin_parity((unsigned)(res & 0xff))) f |= RFLAGS_PF;
+    return f;
+}
+
+/* ---- stack --------------------------------------------------------------- */
+
+/* Stack address size in bytes: 8 in 64-bit mode, else SS.B. */
+static inline unsigned stack_asize(const struct emu_cpu *c)
+{
+    if (c->mode == MODE_LONG64) return 8;
+    return c->seg[S_SS].db ? 4 : 2;
+}
+
+static inline uint64_t stack_la(struct emu_cpu *c, uint64_t sp, unsigned size, bool write)
+{
+    if (c->mode == MODE_LONG64) {
+        if (unlikely((uint64_t)((int64_t)(sp << 16) >> 16) != sp))
+            emu_raise(c, EXC_SS, 0);
+        return sp;
+    }
+    return emu_linear(c, S_SS, sp, size, write);
+}
+
+static inline void push(struct emu_cpu *c, unsigned size, uint64_t v)
+{
+    unsigned as = stack_asize(c);
+    uint64_t sp = (c->gpr[R_RSP] - size) & emu_size_mask(as);
+    lin_write(c, stack_la(c, sp, size, true), size, v);
+    reg_set(c, R_RSP, as, PFX_REX, sp);
+}
+
+/* Reads the value at the top of the stack plus off, without popping. */
+static inline uint64_t stack_peek(struct emu_cpu *c, unsigned size, uint64_t off)
+{
+    unsigned as = stack_asize(c);
+    uint64_t sp = (c->gpr[R_RSP] + off) & emu_size_mask(as);
+    return lin_read(c, stack_la(c, sp, size, false), size);
+}
+
+static inline void stack_adjust(struct emu_cpu *c, int64_t delta)
+{
+    unsigned as = stack_asize(c);
+    reg_set(c, R_RSP, as, PFX_REX, c->gpr[R_RSP] + (uint64_t)delta);
+}
+
+/* Branch targets wrap to the operand size outside 64-bit mode. */
+static inline void jump_to(struct emu_cpu *c, const struct emu_insn *i, uint64_t target)
+{
+    if (i->opsize != 8)
+        target &= emu_size_mask(i->opsize);
+    c->next_rip = target;
+}
+
+/* ---- registration -------------------------------------------------------- */
+
+void emu_arith_register(void);   /* ops_arith.c */
+void emu_bits_register(void);    /* ops_bits.c */
+void emu_move_register(void);    /* ops_move.c */
+void emu_branch_register(void);  /* ops_branch.c */
+void emu_string_register(void);  /* ops_string.c */
+
+/* exec.c */
+HANDLER(emu_op_ud);
+
+/* ops_arith.c: dead-flag optimization of decoded blocks (cache.c). */
+enum { EMU_FLAGS_OTHER, EMU_FLAGS_KILL, EMU_FLAGS_NONE };
+int emu_flag_effect(const struct emu_insn *i);
+emu_handler emu_flags_dead_variant(const struct emu_insn *i);
+/* ops_move.c: a faster equivalent handler for a decoded instruction. */
+emu_handler emu_specialize(const struct emu_insn *i);
+
+#endif

@@ -1,0 +1,27 @@
+# tests/cpu: the differential test of emu against the host CPU (cpu_diff)
+# and the user-mode harness that runs static Linux programs on emu.
+CPU_DIFF      := $(BUILD)/tests/cpu/cpu_diff
+EMU_USER      := $(BUILD)/hostel-emu-user
+CPU_DIFF_OBJS := $(addprefix $(BUILD)/tests/cpu/,cpu_diff.o native.o cases_int.o cases_sse.o)
+USER_LIBC     := $(BUILD)/tests/cpu/user_libc $(BUILD)/tests/cpu/user_libc_pie
+TEST_BINS     += $(CPU_DIFF) $(EMU_USER) $(USER_LIBC)
+
+$(BUILD)/tests/cpu/%.o: tests/cpu/%.S
+	@mkdir -p $(dir $@)
+	$(CC) -c -MMD -MP -Itests/cpu $< -o $@
+
+# --whole-archive: the test binaries reach emu only through weak references
+# (so they build before the emu core exists), which do not pull archive members.
+$(CPU_DIFF): $(CPU_DIFF_OBJS) $(BUILD)/libhostel.a
+	$(CC) $(LDFLAGS) -o $@ $(CPU_DIFF_OBJS) -Wl,--whole-archive $(BUILD)/libhostel.a -Wl,--no-whole-archive $(LDLIBS)
+
+$(EMU_USER): $(BUILD)/tests/cpu/emu_user.o $(BUILD)/libhostel.a
+	$(CC) $(LDFLAGS) -o $@ $< -Wl,--whole-archive $(BUILD)/libhostel.a -Wl,--no-whole-archive $(LDLIBS)
+
+# Guest programs for hostel-emu-user: static (ET_EXEC) and static-PIE.
+$(BUILD)/tests/cpu/user_libc: tests/cpu/user_libc.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -static -o $@ $< -lm
+$(BUILD)/tests/cpu/user_libc_pie: tests/cpu/user_libc.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -static-pie -fPIE -o $@ $< -lm

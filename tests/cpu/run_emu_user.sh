@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Runs Debian's static busybox on emu through hostel-emu-user and compares
+# every output byte for byte with the same busybox run natively.
+set -u
+BUILD=${BUILD:-build}
+EMU="$BUILD/hostel-emu-user"
+BB=${BUSYBOX:-/bin/busybox}
+if [ ! -x "$BB" ]; then
+  echo "SKIP: emu_user (no static busybox at $BB: install busybox-static)"; exit 0
+fi
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+if ! "$EMU" "$BB" true 2>"$tmp/err"; then
+  if grep -q 'not built into' "$tmp/err"; then echo "SKIP: emu_user (emu core not built yet)"; exit 0; fi
+  if grep -q 'dynamically linked' "$tmp/err"; then
+    echo "SKIP: emu_user ($BB is dynamically linked: install busybox-static)"; exit 0
+  fi
+fi
+
+# Small, deterministic inputs: the emulator is slow.
+python3 - "$tmp" <<'PY'
+import random, sys
+random.seed(20261125)
+d = sys.argv[1]
+words = ["".join(random.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(random.randint(1, 12))) for _ in range(3000)]
+with open(d + "/text", "w") as f:
+    for i in range(12000):
+        f.write(" ".join(random.choice(words) for _ in range(random.randint(1, 8))) + " %d\n" % random.randint(-99999, 99999))
+with open(d + "/bin", "wb") as f:
+    f.write(bytes(random.getrandbits(8) for _ in range(150000)))
+PY
+
+# check NAME CMD...: CMD is a shell snippet using $R (the runner: emu or nothing).
+check() {
+  local name=$1 cmd=$2
+  local rn re
+  R="" bash -c "$cmd" >"$tmp/n.out" 2>"$tmp/n.err"; rn=$?
+  R="$EMU" bash -c "$cmd" >"$tmp/e.out" 2>"$tmp/e.err"; re=$?
+  if grep -q 'guest exception 6 ' "$tmp/e.err"; then
+    echo "SKIP: emu_user/$name (emu lacks an instruction: $(grep -m1 'guest exception' "$tmp/e.err" | sed 's/^hostel-emu-user: //'))"
+  elif grep -q 'hostel-emu-user:' "$tmp/e.err"; then
+    echo "FAIL: emu_user/$name ($(grep -m1 'hostel-emu-user:' "$tmp/e.err"))"
+  elif [ "$rn" != "$re" ]; then
+    echo "FAIL: emu_user/$name (exit status: native $rn, emu $re)"
+  elif ! cmp -s "$tmp/n.out" "$tmp/e.out"; then
+    echo "FAIL: emu_user/$name (output differs from native: $(cmp "$tmp/n.out" "$tmp/e.out" 2>&1 | head -1))"
+  elif ! cmp -s "$tmp/n.err" "$tmp/e.err"; then
+    echo "FAIL: emu_user/$name (stderr differs from native: $(head -c 200 "$tmp/e.err"))"
+  else
+    echo "PASS: emu_user/$name"
+  fi
+}
+export BB tmp EMU
+export UL="$BUILD/tests/cpu/user_libc"
+check libc_static '$R $UL'
+check libc_static_pie '$R ${UL}_pie'
+check sha256sum   '$R $BB sha256sum $tmp/bin $tmp/text'
+check md5sum      '$R $BB md5sum $tmp/bin'
+check gzip        '$R $BB gzip -c $tmp/text'
+check gzip_pipe   '$R $BB gzip -c $tmp/text | $R $BB gunzip'
+check sort        '$R $BB sort $tmp/text'
+check sort_n      '$R $BB sort -n -k 2 $tmp/text | $R $BB head -c 20000'
+check awk_sqrt    '$R $BB awk '"'"'BEGIN{for(i=1;i<=200;i++) s+=sqrt(i)*1.5; printf "%.6f\n", s}'"'"
+check awk_float   '$R $BB awk '"'"'BEGIN{for(i=1;i<=300;i++) s+=i*1.5/7+1e-3*i*i; printf "%.6f %g %e\n", s, s/3, 1/s}'"'"
+check awk_fields  '$R $BB awk '"'"'{n+=NF; t+=$NF} END{print n, t, NR}'"'"' $tmp/text'
+check sed         '$R $BB sed -e s/a/X/g -e /q/d $tmp/text | $R $BB tail -n 50'
+check wc          '$R $BB wc $tmp/text $tmp/bin'
+check sha512_sha1 '$R $BB sha512sum $tmp/bin; $R $BB sha1sum $tmp/text'
+check bzip2_pipe  '$R $BB bzip2 -c $tmp/text | $R $BB bunzip2 | $R $BB md5sum'
+check base64_tr   '$R $BB base64 $tmp/bin | $R $BB tr a-m n-z | $R $BB cut -c 3-40 | $R $BB sort | $R $BB uniq -c | $R $BB tail -n 20'
+mkdir -p "$tmp/tree/sub" && cp "$tmp/text" "$tmp/tree/" && head -c 5000 "$tmp/bin" > "$tmp/tree/sub/b"
+check factor_dc   '$R $BB factor 1234567890123 999999999989 600851475143; $R $BB dc -e "2 100 ^ p 17 k 2 v p"'
+check sha3_cksum  '$R $BB sha3sum $tmp/text; $R $BB cksum $tmp/bin'
+check find_tar    '$R $BB find $tmp/tree | $R $BB sort; $R $BB tar -cf - -C $tmp/tree . | $R $BB md5sum'
+check od          '$R $BB od -A x -t x1z $tmp/bin | $R $BB head -n 300'
