@@ -19,7 +19,7 @@ void block_seterr(char *err, size_t errlen, const char *fmt, ...)
     va_end(ap);
 }
 
-size_t iov_total(const struct iovec *iov, int iovcnt)
+size_t bdev_iov_total(const struct iovec *iov, int iovcnt)
 {
     size_t n = 0;
     for (int i = 0; i < iovcnt; i++)
@@ -27,7 +27,7 @@ size_t iov_total(const struct iovec *iov, int iovcnt)
     return n;
 }
 
-int pread_full(int fd, void *buf, size_t len, uint64_t off)
+int bdev_pread_full(int fd, void *buf, size_t len, uint64_t off)
 {
     char *p = buf;
     while (len) {
@@ -48,7 +48,7 @@ int pread_full(int fd, void *buf, size_t len, uint64_t off)
     return 0;
 }
 
-int pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
+int bdev_pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
 {
     const char *p = buf;
     while (len) {
@@ -158,7 +158,7 @@ int block_preadv(struct blockdev *bd, uint64_t offset, const struct iovec *iov, 
 {
     if (iovcnt < 0)
         return -EINVAL;
-    int r = check_range(bd, offset, iov_total(iov, iovcnt));
+    int r = check_range(bd, offset, bdev_iov_total(iov, iovcnt));
     if (r < 0)
         return r;
     pthread_mutex_lock(&bd->lock);
@@ -173,7 +173,7 @@ int block_pwritev(struct blockdev *bd, uint64_t offset, const struct iovec *iov,
         return -EROFS;
     if (iovcnt < 0)
         return -EINVAL;
-    int r = check_range(bd, offset, iov_total(iov, iovcnt));
+    int r = check_range(bd, offset, bdev_iov_total(iov, iovcnt));
     if (r < 0)
         return r;
     pthread_mutex_lock(&bd->lock);

@@ -51,10 +51,10 @@ void block_seterr(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* Total bytes of an iovec array. */
-size_t iov_total(const struct iovec *iov, int iovcnt);
+size_t bdev_iov_total(const struct iovec *iov, int iovcnt);
 
-/* pread/pwrite of the whole length, retrying short transfers; pread_full zero-fills past EOF. */
-int pread_full(int fd, void *buf, size_t len, uint64_t off);
-int pwrite_full(int fd, const void *buf, size_t len, uint64_t off);
+/* pread/pwrite of the whole length, retrying short transfers; bdev_pread_full zero-fills past EOF. */
+int bdev_pread_full(int fd, void *buf, size_t len, uint64_t off);
+int bdev_pwrite_full(int fd, const void *buf, size_t len, uint64_t off);
 
 #endif

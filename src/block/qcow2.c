@@ -75,7 +75,7 @@ int qcow2_write_header_field64(struct qcow2 *s, unsigned field, uint64_t v)
 {
     uint8_t b[8];
     put_be64(b, v);
-    return pwrite_full(s->bd.fd, b, 8, field);
+    return bdev_pwrite_full(s->bd.fd, b, 8, field);
 }
 
 /* Names the unknown incompatible bits, from the image's feature table when it has one. */
@@ -151,7 +151,7 @@ int qcow2_open(const char *path, int fd, bool readonly, bool repair, struct bloc
     if (fsize < QH_V2_LENGTH)
         FAIL(-EINVAL, "%s: too short for a qcow2 header (%llu bytes)", path,
              (unsigned long long)fsize);
-    r = pread_full(fd, h, sizeof(h), 0);
+    r = bdev_pread_full(fd, h, sizeof(h), 0);
     if (r < 0)
         FAIL(r, "cannot read the header of %s: %s", path, strerror(-r));
     if (get_be32(h) != QCOW2_MAGIC)
@@ -196,7 +196,7 @@ int qcow2_open(const char *path, int fd, bool readonly, bool repair, struct bloc
     hdr = malloc(s->cluster_size);
     if (!hdr)
         FAIL(-ENOMEM, "out of memory opening %s", path);
-    r = pread_full(fd, hdr, s->cluster_size, 0);
+    r = bdev_pread_full(fd, hdr, s->cluster_size, 0);
     if (r < 0)
         FAIL(r, "cannot read the header of %s: %s", path, strerror(-r));
     for (uint64_t pos = s->header_length;;) {
@@ -259,7 +259,7 @@ int qcow2_open(const char *path, int fd, bool readonly, bool repair, struct bloc
     if (!s->l1)
         FAIL(-ENOMEM, "out of memory for the L1 table of %s", path);
     if (s->l1_size) {
-        r = pread_full(fd, s->l1, s->l1_size * 8ULL, s->l1_offset);
+        r = bdev_pread_full(fd, s->l1, s->l1_size * 8ULL, s->l1_offset);
         if (r < 0)
             FAIL(r, "cannot read the L1 table of %s: %s", path, strerror(-r));
         for (uint32_t i = 0; i < s->l1_size; i++)
@@ -277,7 +277,7 @@ int qcow2_open(const char *path, int fd, bool readonly, bool repair, struct bloc
     s->rt = malloc(s->rt_entries * 8);
     if (!s->rt)
         FAIL(-ENOMEM, "out of memory for the refcount table of %s", path);
-    r = pread_full(fd, s->rt, s->rt_entries * 8, s->rt_offset);
+    r = bdev_pread_full(fd, s->rt, s->rt_entries * 8, s->rt_offset);
     if (r < 0)
         FAIL(r, "cannot read the refcount table of %s: %s", path, strerror(-r));
     for (uint64_t i = 0; i < s->rt_entries; i++)
@@ -447,7 +447,7 @@ int qcow2_create(const char *path, const struct block_create_opts *opts, char *e
         block_seterr(err, errlen, "cannot create %s: %s", path, strerror(e));
         return -e;
     }
-    int r = pwrite_full(fd, img, nclusters * cs, 0);
+    int r = bdev_pwrite_full(fd, img, nclusters * cs, 0);
     if (r == 0 && fsync(fd) < 0)
         r = -errno;
     if (r < 0)

@@ -38,7 +38,7 @@ int qcache_get(struct qcow2 *s, struct qcache *c, uint64_t off, uint8_t **data)
             return -ENOMEM;
     }
     victim->off = 0;
-    int r = pread_full(s->bd.fd, victim->data, s->cluster_size, off);
+    int r = bdev_pread_full(s->bd.fd, victim->data, s->cluster_size, off);
     if (r < 0)
         return r;
     victim->off = off;
@@ -105,7 +105,7 @@ static int write_rt_entry(struct qcow2 *s, uint64_t ri)
 {
     uint8_t e[8];
     put_be64(e, s->rt[ri]);
-    return pwrite_full(s->bd.fd, e, 8, s->rt_offset + ri * 8);
+    return bdev_pwrite_full(s->bd.fd, e, 8, s->rt_offset + ri * 8);
 }
 
 /* Makes refcount blocks exist for cluster `need` (and for everything this
@@ -200,7 +200,7 @@ static int refcount_extend(struct qcow2 *s, uint64_t need)
                 goto out;
         }
     }
-    r = pwrite_full(s->bd.fd, blocks, B * s->cluster_size, (start + T) << cb);
+    r = bdev_pwrite_full(s->bd.fd, blocks, B * s->cluster_size, (start + T) << cb);
     if (r < 0)
         goto out;
     if (T) {
@@ -211,7 +211,7 @@ static int refcount_extend(struct qcow2 *s, uint64_t need)
         }
         for (uint64_t i = 0; i < new_entries; i++)
             put_be64(raw + i * 8, nrt[i]);
-        r = pwrite_full(s->bd.fd, raw, T * s->cluster_size, start << cb);
+        r = bdev_pwrite_full(s->bd.fd, raw, T * s->cluster_size, start << cb);
         free(raw);
         if (r < 0)
             goto out;
@@ -219,7 +219,7 @@ static int refcount_extend(struct qcow2 *s, uint64_t need)
         uint8_t h[12];
         put_be64(h, start << cb);
         put_be32(h + 8, (uint32_t)T);
-        r = pwrite_full(s->bd.fd, h, 12, QH_RT_OFFSET);
+        r = bdev_pwrite_full(s->bd.fd, h, 12, QH_RT_OFFSET);
         if (r < 0)
             goto out;
         uint64_t old_off = s->rt_offset, old_clusters = s->rt_clusters;
@@ -262,7 +262,7 @@ int qcow2_refcount_set(struct qcow2 *s, uint64_t cluster, uint64_t val)
     uint64_t i = cluster & ((1ULL << s->rb_bits) - 1);
     qcow2_refcount_write_entry(s, blk, i, val);
     unsigned w = (1u << s->refcount_order) / 8;
-    return pwrite_full(s->bd.fd, blk + i * w, w, boff + i * w);
+    return bdev_pwrite_full(s->bd.fd, blk + i * w, w, boff + i * w);
 }
 
 int qcow2_alloc_cluster(struct qcow2 *s, uint64_t *host_off)

@@ -48,7 +48,7 @@ static int ref_l1(struct recount *rc, uint64_t l1_off, uint64_t l1_size)
     uint64_t *l1 = malloc(l1_size * 8 + 8);
     if (!l1)
         return -ENOMEM;
-    int r = pread_full(s->bd.fd, l1, l1_size * 8, l1_off);
+    int r = bdev_pread_full(s->bd.fd, l1, l1_size * 8, l1_off);
     for (uint64_t i = 0; r == 0 && i < l1_size; i++) {
         uint64_t l2 = be64toh(l1[i]) & QOFFSET_MASK;
         if (!l2)
@@ -58,7 +58,7 @@ static int ref_l1(struct recount *rc, uint64_t l1_off, uint64_t l1_size)
             continue;
         }
         ref(rc, l2, s->cluster_size);
-        r = pread_full(s->bd.fd, rc->tab, s->cluster_size, l2);
+        r = bdev_pread_full(s->bd.fd, rc->tab, s->cluster_size, l2);
         for (uint64_t j = 0; r == 0 && j < (1ULL << s->l2_bits); j++) {
             uint64_t e = get_be64(rc->tab + j * 8);
             if (e & QCOMPRESSED) {
@@ -94,7 +94,7 @@ static int ref_snapshots(struct recount *rc)
     uint64_t start = off;
     for (uint32_t i = 0; i < s->nb_snapshots; i++) {
         uint8_t h[40];
-        int r = pread_full(s->bd.fd, h, sizeof(h), off);
+        int r = bdev_pread_full(s->bd.fd, h, sizeof(h), off);
         if (r < 0)
             return r;
         uint64_t l1_off = get_be64(h);
@@ -157,7 +157,7 @@ static int compare(struct qcow2 *s, struct recount *rc, bool repair, struct bloc
                 continue;
             unsigned w = (1u << s->refcount_order) / 8;
             uint64_t len = ((1ULL << s->rb_bits) - first) * w;
-            int r = pwrite_full(s->bd.fd, rc->tab, len, boff + first * w);   /* tab: zeroed below */
+            int r = bdev_pwrite_full(s->bd.fd, rc->tab, len, boff + first * w);   /* tab: zeroed below */
             if (r < 0)
                 return r;
             qcache_drop(&s->rbcache, boff);

@@ -36,12 +36,12 @@ static int l2_lookup(struct qcow2 *s, uint64_t gc, bool alloc, uint64_t *entry, 
         int r = qcow2_alloc_cluster(s, &l2);
         if (r < 0)
             return r;
-        r = pwrite_full(s->bd.fd, zero_cluster, s->cluster_size, l2);
+        r = bdev_pwrite_full(s->bd.fd, zero_cluster, s->cluster_size, l2);
         if (r < 0)
             return r;
         uint8_t e[8];
         put_be64(e, l2 | QCOPIED);
-        r = pwrite_full(s->bd.fd, e, 8, s->l1_offset + l1i * 8);
+        r = bdev_pwrite_full(s->bd.fd, e, 8, s->l1_offset + l1i * 8);
         if (r < 0)
             return r;
         s->l1[l1i] = l2 | QCOPIED;
@@ -66,7 +66,7 @@ static int l2_set(struct qcow2 *s, uint64_t gc, uint64_t l2off, uint64_t entry)
         return r;
     uint64_t i = gc & ((1ULL << s->l2_bits) - 1);
     put_be64(tab + i * 8, entry);
-    return pwrite_full(s->bd.fd, tab + i * 8, 8, l2off + i * 8);
+    return bdev_pwrite_full(s->bd.fd, tab + i * 8, 8, l2off + i * 8);
 }
 
 static int decompress(struct qcow2 *s, uint64_t entry, uint8_t *out)
@@ -75,7 +75,7 @@ static int decompress(struct qcow2 *s, uint64_t entry, uint8_t *out)
     qcow2_compressed_extent(s, entry, &off, &len);
     if (len > s->zbuf_len || off + len < off)
         return -EIO;
-    int r = pread_full(s->bd.fd, s->zbuf, len, off);
+    int r = bdev_pread_full(s->bd.fd, s->zbuf, len, off);
     if (r < 0)
         return r;
     if (s->compression == 1) {
@@ -169,13 +169,13 @@ static int read_piece(struct qcow2 *s, uint64_t gc, uint32_t o, uint32_t len, ui
     r = data_offset(s, entry, &host);
     if (r < 0)
         return r;
-    return pread_full(s->bd.fd, out, len, host + o);
+    return bdev_pread_full(s->bd.fd, out, len, host + o);
 }
 
 int qcow2_preadv(struct blockdev *bd, uint64_t off, const struct iovec *iov, int iovcnt)
 {
     struct qcow2 *s = (struct qcow2 *)bd;
-    size_t total = iov_total(iov, iovcnt), done = 0;
+    size_t total = bdev_iov_total(iov, iovcnt), done = 0;
     uint8_t *tmp = malloc(s->cluster_size);
     if (!tmp)
         return -ENOMEM;
@@ -212,7 +212,7 @@ static int write_piece(struct qcow2 *s, uint64_t gc, uint32_t o, uint32_t len, c
         r = data_offset(s, entry, &host);
         if (r < 0)
             return r;
-        return pwrite_full(s->bd.fd, data, len, host + o);
+        return bdev_pwrite_full(s->bd.fd, data, len, host + o);
     }
     /* Copy-on-write into a new cluster: old contents around the new bytes. */
     const uint8_t *src = data;
@@ -234,7 +234,7 @@ static int write_piece(struct qcow2 *s, uint64_t gc, uint32_t o, uint32_t len, c
     r = qcow2_alloc_cluster(s, &host);
     if (r < 0)
         return r;
-    r = pwrite_full(s->bd.fd, src, s->cluster_size, host);
+    r = bdev_pwrite_full(s->bd.fd, src, s->cluster_size, host);
     if (r < 0)
         return r;
     r = l2_set(s, gc, l2off, host | QCOPIED);
@@ -300,7 +300,7 @@ static int write_full_run(struct qcow2 *s, uint64_t gc, uint64_t max, const stru
             n++;
         }
         iov_to_buf(iov, iovcnt, skip, run, n * cs);
-        r = pwrite_full(s->bd.fd, run, n * cs, h0);
+        r = bdev_pwrite_full(s->bd.fd, run, n * cs, h0);
         return r < 0 ? r : (int)n;
     }
     /* New clusters: refcounts first, then the data, then the L2 entries. */
@@ -329,7 +329,7 @@ static int write_full_run(struct qcow2 *s, uint64_t gc, uint64_t max, const stru
         old[n++] = e;
     }
     iov_to_buf(iov, iovcnt, skip, run, n * cs);
-    r = pwrite_full(s->bd.fd, run, n * cs, h0);
+    r = bdev_pwrite_full(s->bd.fd, run, n * cs, h0);
     if (r < 0)
         return r;
     r = qcache_get(s, &s->l2cache, l2off, &tab);
@@ -338,7 +338,7 @@ static int write_full_run(struct qcow2 *s, uint64_t gc, uint64_t max, const stru
     uint64_t i0 = gc & mask;
     for (uint64_t i = 0; i < n; i++)
         put_be64(tab + (i0 + i) * 8, (h0 + i * cs) | QCOPIED);
-    r = pwrite_full(s->bd.fd, tab + i0 * 8, n * 8, l2off + i0 * 8);
+    r = bdev_pwrite_full(s->bd.fd, tab + i0 * 8, n * 8, l2off + i0 * 8);
     for (uint64_t i = 0; r == 0 && i < n; i++)
         r = free_old(s, old[i]);
     return r < 0 ? r : (int)n;
@@ -347,7 +347,7 @@ static int write_full_run(struct qcow2 *s, uint64_t gc, uint64_t max, const stru
 int qcow2_pwritev(struct blockdev *bd, uint64_t off, const struct iovec *iov, int iovcnt)
 {
     struct qcow2 *s = (struct qcow2 *)bd;
-    size_t total = iov_total(iov, iovcnt), done = 0;
+    size_t total = bdev_iov_total(iov, iovcnt), done = 0;
     size_t runlen = s->cluster_size > RUN_MAX_BYTES ? s->cluster_size : RUN_MAX_BYTES;
     uint8_t *tmp = malloc(runlen);
     if (!tmp)

@@ -13,7 +13,7 @@
 static int raw_preadv(struct blockdev *bd, uint64_t off, const struct iovec *iov, int iovcnt)
 {
     for (int i = 0; i < iovcnt; i++) {
-        int r = pread_full(bd->fd, iov[i].iov_base, iov[i].iov_len, off);
+        int r = bdev_pread_full(bd->fd, iov[i].iov_base, iov[i].iov_len, off);
         if (r < 0)
             return r;
         off += iov[i].iov_len;
@@ -24,7 +24,7 @@ static int raw_preadv(struct blockdev *bd, uint64_t off, const struct iovec *iov
 static int raw_pwritev(struct blockdev *bd, uint64_t off, const struct iovec *iov, int iovcnt)
 {
     for (int i = 0; i < iovcnt; i++) {
-        int r = pwrite_full(bd->fd, iov[i].iov_base, iov[i].iov_len, off);
+        int r = bdev_pwrite_full(bd->fd, iov[i].iov_base, iov[i].iov_len, off);
         if (r < 0)
             return r;
         off += iov[i].iov_len;
@@ -61,7 +61,7 @@ static int raw_write_zeroes(struct blockdev *bd, uint64_t off, uint64_t len)
     static const char zeros[65536];
     while (len) {
         size_t n = len < sizeof(zeros) ? (size_t)len : sizeof(zeros);
-        int r = pwrite_full(bd->fd, zeros, n, off);
+        int r = bdev_pwrite_full(bd->fd, zeros, n, off);
         if (r < 0)
             return r;
         off += n;
