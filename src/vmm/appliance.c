@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "block/block.h"
 #include "lib/size.h"
 #include "vmm/library.h"
 #include "vmm/vm.h"
@@ -348,4 +349,18 @@ void appliance_apply(const struct appliance *a, struct vm_config *cfg, bool cpus
         cfg->cpus = a->cpus;
     if (!memory_set)
         cfg->memory = a->memory;
+    /* The appliance's disks come first, then any --disk given. */
+    int n = a->ndisks;
+    if (n + cfg->ndisks > VM_MAX_DISKS)
+        n = VM_MAX_DISKS - cfg->ndisks;
+    memmove(&cfg->disks[n], &cfg->disks[0], (size_t)cfg->ndisks * sizeof(cfg->disks[0]));
+    for (int i = 0; i < n; i++) {
+        struct vm_disk *d = &cfg->disks[i];
+        d->path = a->disks[i].path;
+        d->format = !a->disks[i].format ? BLOCK_FORMAT_AUTO
+                    : !strcmp(a->disks[i].format, "qcow2") ? BLOCK_FORMAT_QCOW2
+                                                           : BLOCK_FORMAT_RAW;
+        d->readonly = a->disks[i].readonly;
+    }
+    cfg->ndisks += n;
 }
