@@ -307,7 +307,7 @@ static void virtq_iov_helpers(void)
     CHECK_EQ(iov_to_buf(iov, 2, 2, out, 8), 6);
     CHECK_EQ(out[0], 3);
     CHECK_EQ(out[5], 8);
-    CHECK_EQ(iov_slice(iov, 2, 1, 4, s, 4), 2);
+    CHECK_EQ(virtq_iov_slice(iov, 2, 1, 4, s, 4), 2);
     CHECK_EQ(s[0].iov_len, 2);
     CHECK_EQ(s[1].iov_len, 2);
     uint8_t z[8] = {9, 9, 9, 9, 9, 9, 9, 9};

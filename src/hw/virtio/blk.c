@@ -144,7 +144,7 @@ static uint8_t handle(struct virtio_blk *b, const struct virtq_chain *c, uint32_
     case VIRTIO_BLK_T_IN: {
         if (in_data % SECTOR || !in_range(b, h.sector, in_data / SECTOR))
             return VIRTIO_BLK_S_IOERR;
-        unsigned n = iov_slice(in, c->nin, 0, in_data, b->data, VIRTQ_MAX_SIZE);
+        unsigned n = virtq_iov_slice(in, c->nin, 0, in_data, b->data, VIRTQ_MAX_SIZE);
         if (in_data && block_preadv(b->bd, h.sector * SECTOR, b->data, (int)n) < 0)
             return VIRTIO_BLK_S_IOERR;
         *written = (uint32_t)in_data;
@@ -156,7 +156,7 @@ static uint8_t handle(struct virtio_blk *b, const struct virtq_chain *c, uint32_
             return VIRTIO_BLK_S_IOERR;
         if (len % SECTOR || !in_range(b, h.sector, len / SECTOR))
             return VIRTIO_BLK_S_IOERR;
-        unsigned n = iov_slice(c->iov, c->nout, sizeof(h), len, b->data, VIRTQ_MAX_SIZE);
+        unsigned n = virtq_iov_slice(c->iov, c->nout, sizeof(h), len, b->data, VIRTQ_MAX_SIZE);
         if (len && block_pwritev(b->bd, h.sector * SECTOR, b->data, (int)n) < 0)
             return VIRTIO_BLK_S_IOERR;
         return VIRTIO_BLK_S_OK;

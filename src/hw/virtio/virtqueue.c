@@ -208,7 +208,7 @@ bool virtq_should_signal(struct virtq *vq)
     return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old);
 }
 
-unsigned iov_slice(const struct iovec *src, unsigned n, size_t skip, size_t len,
+unsigned virtq_iov_slice(const struct iovec *src, unsigned n, size_t skip, size_t len,
                    struct iovec *dst, unsigned max)
 {
     unsigned out = 0;

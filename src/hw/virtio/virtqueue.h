@@ -80,7 +80,7 @@ bool virtq_should_signal(struct virtq *vq);
  * in; returns the bytes copied. */
 /* Builds in dst the segments covering [skip, skip + len) of src; returns the
  * count (at most max). */
-unsigned iov_slice(const struct iovec *src, unsigned n, size_t skip, size_t len,
+unsigned virtq_iov_slice(const struct iovec *src, unsigned n, size_t skip, size_t len,
                    struct iovec *dst, unsigned max);
 
 #endif
