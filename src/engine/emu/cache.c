@@ -106,6 +106,7 @@ static const struct emu_block *build(struct emu_cpu *c, struct emu_block_cache *
     uint8_t *copy = (uint8_t *)&ex[n];
     memcpy(copy, host, off);
     b->bytes = copy;
+    b->checked = c->mmu.epoch;
     unsigned h = hash_pa(pa);
     b->next = bc->hash[h];
     bc->hash[h] = b;
@@ -122,6 +123,7 @@ const struct emu_block *emu_cache_get_slow(struct emu_cpu *c, uint64_t pa, unsig
         if (b->pa != pa || b->csize != csize)
             continue;
         if (likely(same_bytes(b->host, b->bytes, b->nbytes))) {
+            b->checked = c->mmu.epoch;
             emu_mmu_mark_code(c, pa);
             return b;
         }

@@ -1,8 +1,13 @@
 /* Decoded basic blocks of the software CPU, cached per vCPU by guest
- * physical address and code size.  A block is revalidated against its
- * bytes each time it is entered, so stores by other vCPUs and device DMA
- * into code are seen; a store by this vCPU into the block it is running
- * stops that block (mmu.c sets mmu.blk_stop). */
+ * physical address and code size.
+ *
+ * Stale code: a store by this vCPU into a page it runs code from stops the
+ * running block (mmu.c sets mmu.blk_stop) and starts a new epoch.  A block
+ * is compared with the bytes in RAM when it is first entered in an epoch.
+ * Epochs also end at every emu_execute() call, interrupt or event, MMIO
+ * access, TLB flush and CPUID, which is where a guest can learn that
+ * another vCPU or a device (DMA) wrote code: x86 requires such a
+ * serializing event before cross-modified code runs. */
 #ifndef HOSTEL_EMU_CACHE_H
 #define HOSTEL_EMU_CACHE_H
 
@@ -21,6 +26,7 @@ struct emu_block {
     uint16_t nbytes;
     uint8_t ninsn;
     uint8_t csize;             /* code size the block was decoded for: 2, 4, 8 */
+    uint32_t checked;          /* the epoch in which the bytes were last compared */
     /* The handlers as decoded: insn[].fn may be a flag-free variant that is
      * only right when the whole block runs; a partial run uses these. */
     const emu_handler *exact;
@@ -87,8 +93,10 @@ const struct emu_block *emu_cache_get_slow(struct emu_cpu *c, uint64_t pa, unsig
  * one instruction with emu_decode(). */
 static inline const struct emu_block *emu_cache_get(struct emu_cpu *c, uint64_t pa, unsigned csize)
 {
-    const struct emu_block *b = c->mmu.cache->hash[hash_pa(pa)];
-    if (__builtin_expect(b && b->pa == pa && b->csize == csize && same_bytes(b->host, b->bytes, b->nbytes), 1)) {
+    struct emu_block *b = c->mmu.cache->hash[hash_pa(pa)];
+    if (__builtin_expect(b && b->pa == pa && b->csize == csize, 1) &&
+        __builtin_expect(b->checked == c->mmu.epoch || same_bytes(b->host, b->bytes, b->nbytes), 1)) {
+        b->checked = c->mmu.epoch;
         /* A store since the last entry dropped the page's code mark. */
         if (__builtin_expect(!c->mmu.code_pages[(uint64_t)(b->host - c->mmu.ram) >> 12], 0))
             emu_mmu_mark_code(c, pa);

@@ -131,6 +131,7 @@ uint64_t emu_ea(struct emu_cpu *c, const struct emu_insn *i)
 /* Block-boundary work: returns true when emu_execute must return. */
 static bool handle_events(struct emu_cpu *c)
 {
+    c->mmu.epoch++;
     if (c->state != EMU_RUNNING)
         return true;
     uint32_t ev = atomic_load_explicit(&c->events, memory_order_acquire);
@@ -165,6 +166,7 @@ uint64_t emu_execute(struct emu_cpu *c, uint64_t max_insns)
     emu_mmu_init(c);
     uint64_t start = c->insn_count;
     c->exc.vector = -1;
+    c->mmu.epoch++;   /* see cache.h */
 
     if (setjmp(c->jmp)) {
         c->mmu.blk_stop = 0;

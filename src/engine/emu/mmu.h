@@ -38,6 +38,7 @@ struct emu_mmu {
     uint64_t npages;
     struct emu_block_cache *cache;   /* cache.c */
     uint8_t blk_stop;               /* a store hit cached code: leave the block */
+    uint32_t epoch;      /* cache.c: blocks are rechecked against RAM once an epoch */
 };
 
 /* Data accessors by linear address.  size 1, 2, 4, 8; unaligned and
