@@ -168,8 +168,10 @@ uint64_t emu_execute(struct emu_cpu *c, uint64_t max_insns)
     c->exc.vector = -1;
     c->mmu.epoch++;   /* see cache.h */
 
+    c->mmu.prev_block = NULL;
     if (setjmp(c->jmp)) {
         c->mmu.blk_stop = 0;
+        c->mmu.prev_block = NULL;
         if (c->exc_to_caller)
             return c->insn_count - start;
         int vec = c->exc.vector, err = c->exc.errcode;
@@ -197,7 +199,7 @@ uint64_t emu_execute(struct emu_cpu *c, uint64_t max_insns)
         struct emu_tlb_entry *e = tlb_entry(c, la);
         uint64_t pa = e->vpn_exec == ((la & ~0xfffULL) | EMU_TLB_VALID)
                           ? e->ppn | (la & 0xfff) : emu_translate(c, la, 2);
-        const struct emu_block *b = emu_cache_get(c, pa, csize);
+        const struct emu_block *b = emu_cache_next(c, pa, csize);
         if (b) {
             i = b->insn;
             end = i + b->ninsn;
