@@ -194,6 +194,8 @@ uint64_t emu_execute(struct emu_cpu *c, uint64_t max_insns)
         struct emu_insn one;
         const struct emu_insn *i, *end;
         const emu_handler *exact = NULL;
+        if (unlikely(c->mode != MODE_LONG64 && c->rip > c->seg[S_CS].limit))
+            emu_raise(c, EXC_GP, 0);   /* fetch beyond the code segment limit */
         uint64_t la = emu_code_linear(c, c->rip);
         unsigned csize = emu_code_size(c);
         struct emu_tlb_entry *e = tlb_entry(c, la);
