@@ -329,6 +329,23 @@ static void test_prot32(void)
     CHECK_EQ(cpu->gpr[0], 0xf47);   /* 0x19 + 0x28 = 0x41 -> DAA 0x47 */
 }
 
+static void test_bound_arpl(void)
+{
+    /* bound eax, [0x3000]; arpl cx, dx; bound ebx, [0x3000] (out of range) */
+    SETUP(0x62, 0x05, 0x00, 0x30, 0, 0, 0x63, 0xd1, 0x62, 0x1d, 0x00, 0x30, 0, 0, 0x0f, 0x0b);
+    enter_prot32();
+    int32_t b[2] = { -5, 10 };
+    memcpy(ram + 0x3000, b, 8);
+    cpu->gpr[0] = (uint32_t)-5;
+    cpu->gpr[1] = 0x10;   /* RPL 0 */
+    cpu->gpr[2] = 0x3;    /* RPL 3 */
+    cpu->gpr[3] = 11;
+    CHECK_EQ(run(), 5);
+    CHECK_EQ(cpu->rip, CODE + 8);
+    CHECK_EQ(cpu->gpr[1], 0x13);
+    CHECK(emu_get_rflags(cpu) & RFLAGS_ZF);
+}
+
 static void test_real_mode(void)
 {
     /* At 0100:0000 (linear 0x1000): mov ax, 0x1234; mov [bx+di], ax; mov ds, ...
@@ -591,6 +608,7 @@ int main(void)
     RUN_TEST(test_syscall_hook);
     RUN_TEST(test_dead_flags);
     RUN_TEST(test_prot32);
+    RUN_TEST(test_bound_arpl);
     RUN_TEST(test_real_mode);
     RUN_TEST(test_flags_vs_host);
     return CHECK_DONE();

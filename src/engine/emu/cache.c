@@ -41,7 +41,7 @@ void emu_cache_flush(struct emu_block_cache *bc)
     bc->flushes++;
 }
 
-static const struct emu_block *build(struct emu_cpu *c, struct emu_block_cache *bc, uint64_t pa,
+static struct emu_block *build(struct emu_cpu *c, struct emu_block_cache *bc, uint64_t pa,
                                      const uint8_t *host, unsigned csize)
 {
     struct emu_insn insn[EMU_BLOCK_MAX_INSNS];
@@ -106,6 +106,9 @@ static const struct emu_block *build(struct emu_cpu *c, struct emu_block_cache *
     uint8_t *copy = (uint8_t *)&ex[n];
     memcpy(copy, host, off);
     b->bytes = copy;
+    b->checked = c->mmu.epoch;
+    b->succ[0] = b->succ[1] = NULL;
+    b->succ_next = 0;
     unsigned h = hash_pa(pa);
     b->next = bc->hash[h];
     bc->hash[h] = b;
@@ -114,7 +117,7 @@ static const struct emu_block *build(struct emu_cpu *c, struct emu_block_cache *
     return b;
 }
 
-const struct emu_block *emu_cache_get_slow(struct emu_cpu *c, uint64_t pa, unsigned csize)
+struct emu_block *emu_cache_get_slow(struct emu_cpu *c, uint64_t pa, unsigned csize)
 {
     struct emu_block_cache *bc = c->mmu.cache;
     struct emu_block **pp = &bc->hash[hash_pa(pa)];
@@ -122,7 +125,13 @@ const struct emu_block *emu_cache_get_slow(struct emu_cpu *c, uint64_t pa, unsig
         if (b->pa != pa || b->csize != csize)
             continue;
         if (likely(same_bytes(b->host, b->bytes, b->nbytes))) {
+            b->checked = c->mmu.epoch;
             emu_mmu_mark_code(c, pa);
+            if (pp != &bc->hash[hash_pa(pa)]) {   /* move to the front */
+                *pp = b->next;
+                b->next = bc->hash[hash_pa(pa)];
+                bc->hash[hash_pa(pa)] = b;
+            }
             return b;
         }
         *pp = b->next;   /* stale: the code changed under it */

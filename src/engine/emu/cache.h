@@ -1,8 +1,13 @@
 /* Decoded basic blocks of the software CPU, cached per vCPU by guest
- * physical address and code size.  A block is revalidated against its
- * bytes each time it is entered, so stores by other vCPUs and device DMA
- * into code are seen; a store by this vCPU into the block it is running
- * stops that block (mmu.c sets mmu.blk_stop). */
+ * physical address and code size.
+ *
+ * Stale code: a store by this vCPU into a page it runs code from stops the
+ * running block (mmu.c sets mmu.blk_stop) and starts a new epoch.  A block
+ * is compared with the bytes in RAM when it is first entered in an epoch.
+ * Epochs also end at every emu_execute() call, interrupt or event, MMIO
+ * access, TLB flush and CPUID, which is where a guest can learn that
+ * another vCPU or a device (DMA) wrote code: x86 requires such a
+ * serializing event before cross-modified code runs. */
 #ifndef HOSTEL_EMU_CACHE_H
 #define HOSTEL_EMU_CACHE_H
 
@@ -21,6 +26,9 @@ struct emu_block {
     uint16_t nbytes;
     uint8_t ninsn;
     uint8_t csize;             /* code size the block was decoded for: 2, 4, 8 */
+    uint32_t checked;          /* the epoch in which the bytes were last compared */
+    uint8_t succ_next;         /* which succ[] slot the next new successor takes */
+    struct emu_block *succ[2]; /* recent successors (a hint, checked by pa) */
     /* The handlers as decoded: insn[].fn may be a flag-free variant that is
      * only right when the whole block runs; a partial run uses these. */
     const emu_handler *exact;
@@ -79,22 +87,59 @@ static inline unsigned hash_pa(uint64_t pa)
     return (unsigned)((pa ^ (pa >> HASH_BITS) ^ (pa >> 30)) & (HASH_SIZE - 1));
 }
 
-const struct emu_block *emu_cache_get_slow(struct emu_cpu *c, uint64_t pa, unsigned csize);
+struct emu_block *emu_cache_get_slow(struct emu_cpu *c, uint64_t pa, unsigned csize);
+
+/* Entering a cached block: compare it with RAM once per epoch, and mark its
+ * page as code again if a store dropped the mark.  False: it is stale. */
+static inline bool emu_block_enter(struct emu_cpu *c, struct emu_block *b)
+{
+    if (__builtin_expect(b->checked != c->mmu.epoch, 0)) {
+        if (!same_bytes(b->host, b->bytes, b->nbytes))
+            return false;
+        b->checked = c->mmu.epoch;
+    }
+    if (__builtin_expect(!c->mmu.code_pages[(uint64_t)(b->host - c->mmu.ram) >> 12], 0))
+        emu_mmu_mark_code(c, b->pa);
+    return true;
+}
 
 /* The block starting at physical address pa (in RAM), decoding it when it
  * is not cached or its bytes changed.  NULL when the first instruction
  * crosses into the next page or pa is not RAM: the caller then decodes that
  * one instruction with emu_decode(). */
-static inline const struct emu_block *emu_cache_get(struct emu_cpu *c, uint64_t pa, unsigned csize)
+static inline struct emu_block *emu_cache_get(struct emu_cpu *c, uint64_t pa, unsigned csize)
 {
-    const struct emu_block *b = c->mmu.cache->hash[hash_pa(pa)];
-    if (__builtin_expect(b && b->pa == pa && b->csize == csize && same_bytes(b->host, b->bytes, b->nbytes), 1)) {
-        /* A store since the last entry dropped the page's code mark. */
-        if (__builtin_expect(!c->mmu.code_pages[(uint64_t)(b->host - c->mmu.ram) >> 12], 0))
-            emu_mmu_mark_code(c, pa);
+    struct emu_block *b = c->mmu.cache->hash[hash_pa(pa)];
+    if (__builtin_expect(b && b->pa == pa && b->csize == csize, 1) && emu_block_enter(c, b))
         return b;
-    }
     return emu_cache_get_slow(c, pa, csize);
+}
+
+/* The block after prev, when prev remembers it (blocks keep their last two
+ * successors, so a loop finds its next block without the hash table). */
+static inline struct emu_block *emu_cache_next(struct emu_cpu *c, uint64_t pa, unsigned csize)
+{
+    struct emu_block_cache *bc = c->mmu.cache;
+    struct emu_block *prev = c->mmu.prev_block, *b = NULL;
+    if (prev && c->mmu.prev_gen == bc->flushes) {
+        for (int k = 0; k < 2; k++) {
+            struct emu_block *s = prev->succ[k];
+            if (s && s->pa == pa && s->csize == csize && emu_block_enter(c, s)) {
+                b = s;
+                break;
+            }
+        }
+    }
+    if (!b) {
+        b = emu_cache_get(c, pa, csize);
+        if (b && prev && c->mmu.prev_gen == bc->flushes) {
+            prev->succ[prev->succ_next] = b;
+            prev->succ_next ^= 1;
+        }
+    }
+    c->mmu.prev_block = b;
+    c->mmu.prev_gen = bc->flushes;
+    return b;
 }
 
 /* decode.c */

@@ -131,6 +131,7 @@ uint64_t emu_ea(struct emu_cpu *c, const struct emu_insn *i)
 /* Block-boundary work: returns true when emu_execute must return. */
 static bool handle_events(struct emu_cpu *c)
 {
+    c->mmu.epoch++;
     if (c->state != EMU_RUNNING)
         return true;
     uint32_t ev = atomic_load_explicit(&c->events, memory_order_acquire);
@@ -165,9 +166,12 @@ uint64_t emu_execute(struct emu_cpu *c, uint64_t max_insns)
     emu_mmu_init(c);
     uint64_t start = c->insn_count;
     c->exc.vector = -1;
+    c->mmu.epoch++;   /* see cache.h */
 
+    c->mmu.prev_block = NULL;
     if (setjmp(c->jmp)) {
         c->mmu.blk_stop = 0;
+        c->mmu.prev_block = NULL;
         if (c->exc_to_caller)
             return c->insn_count - start;
         int vec = c->exc.vector, err = c->exc.errcode;
@@ -190,12 +194,14 @@ uint64_t emu_execute(struct emu_cpu *c, uint64_t max_insns)
         struct emu_insn one;
         const struct emu_insn *i, *end;
         const emu_handler *exact = NULL;
+        if (unlikely(c->mode != MODE_LONG64 && c->rip > c->seg[S_CS].limit))
+            emu_raise(c, EXC_GP, 0);   /* fetch beyond the code segment limit */
         uint64_t la = emu_code_linear(c, c->rip);
         unsigned csize = emu_code_size(c);
         struct emu_tlb_entry *e = tlb_entry(c, la);
         uint64_t pa = e->vpn_exec == ((la & ~0xfffULL) | EMU_TLB_VALID)
                           ? e->ppn | (la & 0xfff) : emu_translate(c, la, 2);
-        const struct emu_block *b = emu_cache_get(c, pa, csize);
+        const struct emu_block *b = emu_cache_next(c, pa, csize);
         if (b) {
             i = b->insn;
             end = i + b->ninsn;

@@ -76,6 +76,7 @@ static inline void note_code_write(struct emu_cpu *c, uint64_t pa)
     if (idx >= 0 && c->mmu.code_pages && c->mmu.code_pages[idx]) {
         c->mmu.code_pages[idx] = 0;
         c->mmu.blk_stop = 1;
+        c->mmu.epoch++;
     }
 }
 
@@ -93,6 +94,7 @@ static bool phys_rw(struct emu_cpu *c, uint64_t pa, unsigned size, uint64_t *val
         }
         return true;
     }
+    c->mmu.epoch++;   /* device access: see cache.h */
     if (is_apic_page(c, pa)) {
         if (write)
             lapic_mmio_write(c->lapic, pa & 0xfff, size, *val);
@@ -345,6 +347,7 @@ uint64_t emu_translate(struct emu_cpu *c, uint64_t la, int access)
 
 void emu_tlb_flush(struct emu_cpu *c, bool include_global)
 {
+    c->mmu.epoch++;
     for (int u = 0; u < 2; u++)
         for (unsigned k = 0; k < EMU_TLB_SIZE; k++) {
             struct emu_tlb_entry *e = &c->mmu.tlb[u][k];
@@ -355,6 +358,7 @@ void emu_tlb_flush(struct emu_cpu *c, bool include_global)
 
 void emu_tlb_flush_page(struct emu_cpu *c, uint64_t la)
 {
+    c->mmu.epoch++;
     for (int u = 0; u < 2; u++) {
         struct emu_tlb_entry *e = &c->mmu.tlb[u][(la >> 12) & (EMU_TLB_SIZE - 1)];
         e->vpn_read = e->vpn_write = e->vpn_exec = 0;

@@ -11,6 +11,7 @@
 
 struct emu_cpu;
 struct emu_block_cache;
+struct emu_block;
 
 #define EMU_TLB_BITS 8
 #define EMU_TLB_SIZE (1u << EMU_TLB_BITS)
@@ -38,6 +39,9 @@ struct emu_mmu {
     uint64_t npages;
     struct emu_block_cache *cache;   /* cache.c */
     uint8_t blk_stop;               /* a store hit cached code: leave the block */
+    uint32_t epoch;      /* cache.c: blocks are rechecked against RAM once an epoch */
+    struct emu_block *prev_block;    /* the block run last (successor hint) */
+    uint64_t prev_gen;               /* cache flush count when it was */
 };
 
 /* Data accessors by linear address.  size 1, 2, 4, 8; unaligned and

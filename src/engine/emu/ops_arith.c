@@ -802,8 +802,6 @@ int emu_flag_effect(const struct emu_insn *i)
             ((op == 0x86 || op == 0x87) && reg) || (op >= 0x90 && op <= 0x97) ||
             op == 0x98 || op == 0x99)
             return i->fn == emu_ops[MAP_1][op] ? EMU_FLAGS_NONE : EMU_FLAGS_OTHER;
-        if (op == 0x63 && reg && i->fn == emu_ops[MAP_1][op])
-            return EMU_FLAGS_NONE;
         return EMU_FLAGS_OTHER;
     }
     if (i->map == MAP_0F) {

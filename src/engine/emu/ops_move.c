@@ -71,10 +71,40 @@ static HANDLER(op_movx)   /* 0F B6 B7 BE BF */
     reg_set(c, i->reg, i->opsize, i->prefix, v);
 }
 
-static HANDLER(op_movsxd)   /* 63 in 64-bit mode; ARPL elsewhere (not supported) */
+/* ARPL r/m16, r16 (63 outside 64-bit mode; #UD in real mode). */
+static void arpl(struct emu_cpu *c, const struct emu_insn *i)
 {
-    if (c->mode != MODE_LONG64)
+    if (c->mode == MODE_REAL)
         emu_raise(c, EXC_UD, EMU_NO_ERRCODE);
+    uint64_t dst = rm_get(c, i, 2), src = reg_get(c, i->reg, 2, i->prefix);
+    if ((dst & 3) < (src & 3)) {
+        rm_set(c, i, 2, (dst & ~3ULL) | (src & 3));
+        flags_update(c, RFLAGS_ZF, RFLAGS_ZF);
+    } else {
+        flags_update(c, RFLAGS_ZF, 0);
+    }
+}
+
+/* BOUND r, m16&16 / m32&32 (62, outside 64-bit mode): #BR when out of range. */
+static HANDLER(op_bound)
+{
+    if (i->mod == 3)
+        emu_raise(c, EXC_UD, EMU_NO_ERRCODE);
+    unsigned size = i->opsize;
+    uint64_t la = ea(c, i, size * 2, false);
+    int64_t lo = (int64_t)sext(lin_read(c, la, size), size);
+    int64_t hi = (int64_t)sext(lin_read(c, la + size, size), size);
+    int64_t idx = (int64_t)sext(reg_get(c, i->reg, size, i->prefix), size);
+    if (idx < lo || idx > hi)
+        emu_raise(c, EXC_BR, EMU_NO_ERRCODE);
+}
+
+static HANDLER(op_movsxd)   /* 63 in 64-bit mode; ARPL elsewhere */
+{
+    if (c->mode != MODE_LONG64) {
+        arpl(c, i);
+        return;
+    }
     if (i->opsize == 8)
         reg_set(c, i->reg, 8, i->prefix, sext(rm_get(c, i, 4), 4));
     else
@@ -407,6 +437,7 @@ static HANDLER(op_cpuid)
 {
     (void)i;
     uint32_t out[4];
+    c->mmu.epoch++;   /* serializing: cross-modified code becomes visible */
     emu_cpuid(c, (uint32_t)c->gpr[R_RAX], (uint32_t)c->gpr[R_RCX], out);
     c->gpr[R_RAX] = out[0];
     c->gpr[R_RBX] = out[1];
@@ -454,6 +485,7 @@ void emu_move_register(void)
     emu_ops[MAP_0F][0xbe] = op_movx;
     emu_ops[MAP_0F][0xbf] = op_movx;
     emu_ops[MAP_1][0x63] = op_movsxd;
+    emu_ops[MAP_1][0x62] = op_bound;
     emu_ops[MAP_1][0x8d] = op_lea;
     emu_ops[MAP_1][0x86] = op_xchg;
     emu_ops[MAP_1][0x87] = op_xchg;
