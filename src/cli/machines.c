@@ -17,19 +17,23 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "block/block.h"
 #include "cli/client.h"
 #include "lib/file.h"
 #include "lib/log.h"
 #include "lib/size.h"
 #include "vmm/daemon.h"
+#include "vmm/appliance.h"
 #include "vmm/library.h"
 
 void machines_usage(void *stdio_file)
 {
     fprintf(stdio_file,
             "machines:\n"
-            "  create NAME --kernel PATH [--initrd PATH] [--cmdline TEXT] [--cpus N]\n"
-            "              [--memory SIZE] [--engine auto|kvm|emu]\n"
+            "  create NAME (--appliance NAME|PATH | --kernel PATH [--initrd PATH])\n"
+            "              [--cmdline TEXT] [--cpus N] [--memory SIZE] [--disk SIZE]\n"
+            "              [--engine auto|kvm|emu]   the disk is a qcow2 overlay on the\n"
+            "                           appliance's disk, or a blank one of SIZE\n"
             "  start NAME [--console]   start detached (returns once it runs)\n"
             "  ls [--json]              list machines with their state\n"
             "  console NAME             attach the serial console (Ctrl-A d detaches)\n"
@@ -79,7 +83,8 @@ static char *absolute(const char *path)
 
 /* Options shared by create and set. */
 struct config_opts {
-    const char *kernel, *initrd, *cmdline, *engine;
+    const char *kernel, *initrd, *cmdline, *engine, *appliance;
+    uint64_t disk_size;
     int cpus;
     uint64_t memory;
 };
@@ -90,12 +95,30 @@ static int parse_config_opts(int argc, char **argv, struct config_opts *o, const
         { "kernel", required_argument, NULL, 'k' }, { "initrd", required_argument, NULL, 'i' },
         { "cmdline", required_argument, NULL, 'a' }, { "cpus", required_argument, NULL, 'c' },
         { "memory", required_argument, NULL, 'm' }, { "engine", required_argument, NULL, 'e' },
+        { "appliance", required_argument, NULL, 'A' }, { "disk", required_argument, NULL, 'D' },
         { "help", no_argument, NULL, 'h' }, { 0 }
     };
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "k:i:a:c:m:e:h", opts, NULL)) != -1) {
         switch (c) {
+        case 'A':
+            if (strcmp(cmd, "create")) {
+                log_error("--appliance is chosen at 'hostel create'");
+                return -1;
+            }
+            o->appliance = optarg;
+            break;
+        case 'D':
+            if (strcmp(cmd, "create")) {
+                log_error("--disk is chosen at 'hostel create'");
+                return -1;
+            }
+            if (parse_size(optarg, &o->disk_size) < 0 || o->disk_size < (1ULL << 20)) {
+                log_error("--disk '%s': give a size such as 8G (at least 1M)", optarg);
+                return -1;
+            }
+            break;
         case 'k': o->kernel = optarg; break;
         case 'i': o->initrd = optarg; break;
         case 'a': o->cmdline = optarg; break;
@@ -178,19 +201,59 @@ static int cmd_create(int argc, char **argv)
         return r > 0 ? 0 : 1;
     if (need_name(argc, argv, "create", &name) < 0)
         return 1;
-    if (!o.kernel) {
-        log_error("'hostel create' needs --kernel PATH");
+    if (!o.kernel && !o.appliance) {
+        log_error("'hostel create' needs --appliance NAME or --kernel PATH");
         return 1;
     }
     struct machine_config mc = { .cpus = 1, .memory = 512ULL << 20, .created = time(NULL) };
+    struct appliance app;
+    bool have_app = false;
     snprintf(mc.name, sizeof(mc.name), "%s", name);
     mc.engine = strdup("auto");
+    mc.kernel = strdup("");
+    if (o.appliance) {
+        if (appliance_open(o.appliance, &app, err, sizeof(err)) < 0) {
+            log_error("%s", err);
+            machine_config_free(&mc);
+            return 1;
+        }
+        have_app = true;
+        mc.appliance = strdup(app.dir);
+        mc.cpus = app.cpus;
+        mc.memory = app.memory;
+    }
+    if (have_app || o.disk_size)
+        mc.disk = strdup("disk.qcow2");
     if (apply_paths(&mc, &o) < 0) {
         machine_config_free(&mc);
+        if (have_app)
+            appliance_free(&app);
         return 1;
     }
     r = machine_create(&mc, err, sizeof(err));
+    if (r == 0 && mc.disk && (o.disk_size || (have_app && app.ndisks))) {
+        /* The machine's disk: a qcow2 overlay on the appliance's first disk
+         * (instant, and the base stays shared), or a blank qcow2 disk. */
+        char path[4096];
+        machine_path(name, mc.disk, path, sizeof(path));
+        struct block_create_opts bo = {
+            .format = BLOCK_FORMAT_QCOW2,
+            .size = o.disk_size,
+            .backing = have_app && app.ndisks ? app.disks[0].path : NULL,
+        };
+        r = block_create(path, &bo, err, sizeof(err));
+        if (r < 0) {
+            char e2[512];
+            machine_remove(name, e2, sizeof(e2));
+        }
+    } else if (r == 0 && mc.disk) {
+        free(mc.disk);   /* an appliance without disks, and no --disk */
+        mc.disk = NULL;
+        r = machine_config_save(&mc, err, sizeof(err));
+    }
     machine_config_free(&mc);
+    if (have_app)
+        appliance_free(&app);
     if (r < 0) {
         log_error("%s", err);
         return 1;
@@ -313,11 +376,17 @@ static json_t *machine_json(const char *name)
     if (machine_config_load(name, &mc, err, sizeof(err)) < 0)
         return NULL;
     enum machine_state st = machine_state_get(name, why, sizeof(why));
-    json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:I, s:s}", "name", name, "state",
+    json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:I}", "name", name, "state",
                           machine_state_name(st), "engine", mc.engine, "cpus", mc.cpus,
-                          "memory", (json_int_t)mc.memory, "kernel", mc.kernel);
+                          "memory", (json_int_t)mc.memory);
+    if (mc.kernel && *mc.kernel)
+        json_object_set_new(o, "kernel", json_string(mc.kernel));
     if (mc.initrd)
         json_object_set_new(o, "initrd", json_string(mc.initrd));
+    if (mc.appliance)
+        json_object_set_new(o, "appliance", json_string(mc.appliance));
+    if (mc.disk)
+        json_object_set_new(o, "disk", json_string(mc.disk));
     if (mc.cmdline)
         json_object_set_new(o, "cmdline", json_string(mc.cmdline));
     if (why[0])

@@ -11,8 +11,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "block/block.h"
 #include "lib/file.h"
 #include "lib/log.h"
+#include "vmm/appliance.h"
 #include "vmm/console_hub.h"
 #include "vmm/control.h"
 #include "vmm/library.h"
@@ -123,6 +125,31 @@ int machine_daemon_run(const char *name, int ready_fd)
         .serial = "hub",
         .console_hub = hub,
     };
+    struct appliance app;
+    bool have_app = false;
+    char disk_path[4096];
+    if (mc.appliance) {
+        if (appliance_open(mc.appliance, &app, err, sizeof(err)) < 0) {
+            char msg[8300];
+            snprintf(msg, sizeof(msg), "error: appliance: %s", err);
+            tell_ready(&d, msg);
+            control_stop(d.control);
+            console_hub_destroy(hub);
+            write_state(name, "stopped");
+            return 1;
+        }
+        have_app = true;
+        appliance_apply(&app, &cfg, true, true);
+        if (mc.kernel && *mc.kernel)
+            cfg.kernel = mc.kernel;
+    }
+    if (mc.disk) {
+        /* The machine's own disk replaces the appliance's first one. */
+        machine_path(name, mc.disk, disk_path, sizeof(disk_path));
+        if (cfg.ndisks == 0)
+            cfg.ndisks = 1;
+        cfg.disks[0] = (struct vm_disk){ .path = disk_path, .format = BLOCK_FORMAT_QCOW2 };
+    }
     int status = 1;
     r = vm_run(&cfg, &status);
     if (d.ready_fd >= 0) {
@@ -139,6 +166,8 @@ int machine_daemon_run(const char *name, int ready_fd)
     else
         write_state(name, "stopped");
     console_hub_destroy(hub);
+    if (have_app)
+        appliance_free(&app);
     machine_config_free(&mc);
     close(lock_fd);
     return status;

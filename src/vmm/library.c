@@ -117,7 +117,9 @@ void machine_config_free(struct machine_config *cfg)
     free(cfg->initrd);
     free(cfg->cmdline);
     free(cfg->engine);
-    cfg->kernel = cfg->initrd = cfg->cmdline = cfg->engine = NULL;
+    free(cfg->appliance);
+    free(cfg->disk);
+    cfg->kernel = cfg->initrd = cfg->cmdline = cfg->engine = cfg->appliance = cfg->disk = NULL;
 }
 
 static char *dup_or_null(const char *s)
@@ -146,6 +148,9 @@ int machine_config_load(const char *name, struct machine_config *cfg, char *err,
     }
     int version = (int)json_integer_value(json_object_get(root, "version"));
     const char *kernel = json_string_value(json_object_get(root, "kernel"));
+    const char *appliance = json_string_value(json_object_get(root, "appliance"));
+    if (!kernel)
+        kernel = appliance ? "" : NULL;   /* an appliance machine takes its kernel from it */
     json_t *cpus = json_object_get(root, "cpus"), *mem = json_object_get(root, "memory");
     if (version != 1 || !kernel || !json_is_integer(cpus) || !json_is_integer(mem)) {
         snprintf(err, errlen, "%s: not a hostel machine config of version 1 "
@@ -155,6 +160,15 @@ int machine_config_load(const char *name, struct machine_config *cfg, char *err,
     }
     snprintf(cfg->name, sizeof(cfg->name), "%s", name);
     cfg->kernel = strdup(kernel);
+    cfg->appliance = dup_or_null(appliance);
+    const char *disk = json_string_value(json_object_get(root, "disk"));
+    if (disk && (strchr(disk, '/') || disk[0] == '.')) {
+        snprintf(err, errlen, "%s: \"disk\" must be a file name in the machine folder", path);
+        json_decref(root);
+        machine_config_free(cfg);
+        return -EINVAL;
+    }
+    cfg->disk = dup_or_null(disk);
     cfg->initrd = dup_or_null(json_string_value(json_object_get(root, "initrd")));
     cfg->cmdline = dup_or_null(json_string_value(json_object_get(root, "cmdline")));
     const char *engine = json_string_value(json_object_get(root, "engine"));
@@ -177,7 +191,12 @@ int machine_config_save(const struct machine_config *cfg, char *err, size_t errl
     json_t *root = json_object();
     json_object_set_new(root, "version", json_integer(1));
     json_object_set_new(root, "name", json_string(cfg->name));
-    json_object_set_new(root, "kernel", json_string(cfg->kernel));
+    if (cfg->kernel && *cfg->kernel)
+        json_object_set_new(root, "kernel", json_string(cfg->kernel));
+    if (cfg->appliance)
+        json_object_set_new(root, "appliance", json_string(cfg->appliance));
+    if (cfg->disk)
+        json_object_set_new(root, "disk", json_string(cfg->disk));
     if (cfg->initrd)
         json_object_set_new(root, "initrd", json_string(cfg->initrd));
     if (cfg->cmdline)

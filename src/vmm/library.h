@@ -15,6 +15,8 @@
 struct machine_config {
     char name[MACHINE_NAME_MAX + 1];
     char *kernel, *initrd, *cmdline;   /* absolute paths / text, malloc'd */
+    char *appliance;                   /* absolute folder of the appliance, or NULL */
+    char *disk;                        /* file in the machine folder (qcow2), or NULL */
     char *engine;                      /* auto, kvm, emu */
     int cpus;
     uint64_t memory;
