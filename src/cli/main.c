@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "block/block.h"
 #include "cli/machines.h"
 #include "lib/log.h"
 #include "lib/size.h"
@@ -45,6 +47,12 @@ static void usage_run(FILE *f)
             "  -m, --memory SIZE     guest memory, e.g. 512M, 2G (default 512M)\n"
             "  -e, --engine NAME     auto, kvm or emu (default auto: kvm where it is fast)\n"
             "  -s, --serial WHERE    stdio, file:PATH or none (default stdio)\n"
+            "      --disk SPEC       a virtio-blk disk (repeatable): PATH[,format=raw|qcow2]\n"
+            "                        [,readonly=on], or size=SIZE for a blank raw disk that\n"
+            "                        lives in a deleted temporary file (gone at exit)\n"
+            "      --console KIND    serial (default) or virtio: the console also becomes\n"
+            "                        virtio-console hvc0 (console=hvc0), which takes input\n"
+            "      --rng on|off      virtio-rng, entropy from the host (default on)\n"
             "      --no-reboot       exit when the guest reboots instead of restarting it\n"
             "  -v, --verbose         say what hostel does (engine choice, exits); -vv for more\n"
             "  -h, --help            this text\n"
@@ -64,8 +72,89 @@ static int parse_int(const char *s, int *out)
     return 0;
 }
 
+/* --disk size=SIZE: a sparse raw file that is unlinked at once and reached
+ * through /proc/self/fd, so nothing is left behind however hostel ends. */
+static int make_scratch_disk(uint64_t size, char *path, size_t len)
+{
+    const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    char tmpl[4096];
+    snprintf(tmpl, sizeof(tmpl), "%s/hostel-disk-XXXXXX", dir);
+    int fd = mkstemp(tmpl);
+    if (fd < 0) {
+        log_error("--disk size=: cannot create a temporary file in %s: %s (set TMPDIR)", dir,
+                  strerror(errno));
+        return -1;
+    }
+    unlink(tmpl);
+    if (ftruncate(fd, (off_t)size) < 0) {
+        log_error("--disk size=: cannot make a %llu-byte file in %s: %s",
+                  (unsigned long long)size, dir, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    snprintf(path, len, "/proc/self/fd/%d", fd);   /* fd stays open until exit */
+    return 0;
+}
+
+/* PATH[,format=raw|qcow2][,readonly=on|off] or size=SIZE[,...]. */
+static int parse_disk(char *spec, struct vm_disk *d, char *scratch_path, size_t len)
+{
+    memset(d, 0, sizeof(*d));
+    d->format = BLOCK_FORMAT_AUTO;
+    uint64_t size = 0;
+    char *save = NULL;
+    for (char *item = strtok_r(spec, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        if (!strncmp(item, "format=", 7)) {
+            if (!strcmp(item + 7, "raw"))
+                d->format = BLOCK_FORMAT_RAW;
+            else if (!strcmp(item + 7, "qcow2"))
+                d->format = BLOCK_FORMAT_QCOW2;
+            else {
+                log_error("--disk: format '%s': choose raw or qcow2", item + 7);
+                return -1;
+            }
+        } else if (!strncmp(item, "readonly=", 9)) {
+            if (strcmp(item + 9, "on") && strcmp(item + 9, "off")) {
+                log_error("--disk: readonly '%s': choose on or off", item + 9);
+                return -1;
+            }
+            d->readonly = !strcmp(item + 9, "on");
+        } else if (!strncmp(item, "size=", 5)) {
+            if (parse_size(item + 5, &size) < 0 || size < 512) {
+                log_error("--disk: size '%s': give a size such as 8G", item + 5);
+                return -1;
+            }
+        } else if (!d->path && !strchr(item, '=')) {
+            d->path = item;
+        } else {
+            log_error("--disk: cannot understand '%s' (PATH, format=, readonly=, size=)", item);
+            return -1;
+        }
+    }
+    if (d->path && size) {
+        log_error("--disk: give either a PATH or size=, not both");
+        return -1;
+    }
+    if (size) {
+        if (d->format == BLOCK_FORMAT_QCOW2) {
+            log_error("--disk size=: blank disks are raw; leave out format=qcow2");
+            return -1;
+        }
+        if (make_scratch_disk(size, scratch_path, len) < 0)
+            return -1;
+        d->path = scratch_path;
+        d->format = BLOCK_FORMAT_RAW;
+    }
+    if (!d->path) {
+        log_error("--disk: give an image PATH or size=SIZE");
+        return -1;
+    }
+    return 0;
+}
+
 static int cmd_run(int argc, char **argv)
 {
+    static char scratch_paths[VM_MAX_DISKS][64];
     static const struct option opts[] = {
         { "kernel", required_argument, NULL, 'k' },
         { "initrd", required_argument, NULL, 'i' },
@@ -76,6 +165,9 @@ static int cmd_run(int argc, char **argv)
         { "engine", required_argument, NULL, 'e' },
         { "serial", required_argument, NULL, 's' },
         { "no-reboot", no_argument, NULL, 'R' },
+        { "disk", required_argument, NULL, 'D' },
+        { "console", required_argument, NULL, 'C' },
+        { "rng", required_argument, NULL, 'G' },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
         { 0 }
@@ -126,6 +218,30 @@ static int cmd_run(int argc, char **argv)
             cfg.serial = optarg;
             break;
         case 'R': cfg.no_reboot = true; break;
+        case 'D':
+            if (cfg.ndisks == VM_MAX_DISKS) {
+                log_error("--disk: at most %d disks", VM_MAX_DISKS);
+                return 1;
+            }
+            if (parse_disk(optarg, &cfg.disks[cfg.ndisks], scratch_paths[cfg.ndisks],
+                           sizeof(scratch_paths[0])) < 0)
+                return 1;
+            cfg.ndisks++;
+            break;
+        case 'C':
+            if (strcmp(optarg, "serial") && strcmp(optarg, "virtio")) {
+                log_error("--console '%s': choose serial or virtio", optarg);
+                return 1;
+            }
+            cfg.virtio_console = !strcmp(optarg, "virtio");
+            break;
+        case 'G':
+            if (strcmp(optarg, "on") && strcmp(optarg, "off")) {
+                log_error("--rng '%s': choose on or off", optarg);
+                return 1;
+            }
+            cfg.no_rng = !strcmp(optarg, "off");
+            break;
         case 'v': log_verbosity++; break;
         case 'h': usage_run(stdout); return 0;
         default:

@@ -3,6 +3,7 @@
 #include "vmm/board.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,10 @@
 #include "hw/post.h"
 #include "hw/rtc.h"
 #include "hw/uart.h"
+#include "hw/virtio/blk.h"
+#include "hw/virtio/console.h"
+#include "hw/virtio/rng.h"
+#include "block/block.h"
 #include "lib/log.h"
 #include "vmm/chardev.h"
 #include "vmm/layout.h"
@@ -30,6 +35,10 @@ struct board {
     bool post;
     struct pci_bus *pci;
     struct acpi_pm *acpi_pm;
+    struct blockdev *disks[VM_MAX_DISKS];
+    struct virtio_blk *blks[VM_MAX_DISKS];
+    struct virtio_rng *rng;
+    struct virtio_console *vcon;
 };
 
 /* vm->power_button: the ACPI power button (for `hostel stop`). */
@@ -95,6 +104,40 @@ int board_create(struct vm *vm)
                   strerror(-r));
         goto fail;
     }
+    /* virtio devices: disks first, so they take the lowest PCI slots. */
+    static const struct vm_config no_config;
+    const struct vm_config *cfg = vm->cfg ? vm->cfg : &no_config;
+    for (int i = 0; i < cfg->ndisks && i < VM_MAX_DISKS; i++) {
+        const struct vm_disk *dk = &cfg->disks[i];
+        struct block_open_opts o = { .format = (enum block_format)dk->format,
+                                     .readonly = dk->readonly };
+        char err[512], serial[24];
+        r = block_open(dk->path, &o, &b->disks[i], err, sizeof(err));
+        if (r < 0) {
+            log_error("%s", err);
+            goto fail;
+        }
+        snprintf(serial, sizeof(serial), "hostel-disk%d", i);
+        r = virtio_blk_create(vm, b->pci, b->disks[i], serial, &b->blks[i]);
+        if (r < 0) {
+            log_error("cannot create virtio-blk for %s: %s", dk->path, strerror(-r));
+            goto fail;
+        }
+    }
+    if (!cfg->no_rng) {
+        r = virtio_rng_create(vm, b->pci, &b->rng);
+        if (r < 0) {
+            log_error("cannot create virtio-rng: %s (--rng off leaves it out)", strerror(-r));
+            goto fail;
+        }
+    }
+    if (cfg->virtio_console) {
+        r = virtio_console_create(vm, b->pci, vm->console, &b->vcon);
+        if (r < 0) {
+            log_error("cannot create virtio-console: %s", strerror(-r));
+            goto fail;
+        }
+    }
     r = acpi_pm_create(vm, &b->acpi_pm);
     if (r < 0) {
         log_error("cannot create the ACPI PM block at 0x%x: %s", PORT_ACPI_PM1A_EVT,
@@ -119,6 +162,13 @@ void board_destroy(struct vm *vm)
     chardev_attach_vm(vm->console, NULL);
     vm->power_button = NULL;
     acpi_pm_destroy(b->acpi_pm);
+    virtio_console_destroy(b->vcon);
+    virtio_rng_destroy(b->rng);
+    for (int i = VM_MAX_DISKS - 1; i >= 0; i--) {
+        virtio_blk_destroy(b->blks[i]);
+        if (b->disks[i])
+            block_close(b->disks[i]);
+    }
     pci_bus_destroy(b->pci);
     if (b->post)
         post_destroy(vm);

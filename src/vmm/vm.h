@@ -34,6 +34,14 @@ struct vm_hooks {
     void (*stopping)(void *opaque, struct vm *vm);     /* before the vm is torn down */
 };
 
+/* A disk for virtio-blk; format is an enum block_format (block/block.h). */
+#define VM_MAX_DISKS 8
+struct vm_disk {
+    const char *path;
+    int format;
+    bool readonly;
+};
+
 struct vm_config {
     const struct vm_hooks *hooks;
     const char *kernel;
@@ -45,6 +53,10 @@ struct vm_config {
     const char *serial;      /* stdio, file:PATH, none, hub (console_hub below) */
     struct console_hub *console_hub;
     bool no_reboot;
+    struct vm_disk disks[VM_MAX_DISKS];   /* virtio-blk devices, in PCI slot order */
+    int ndisks;
+    bool virtio_console;     /* the console is also a virtio-console (hvc0) and takes its input */
+    bool no_rng;             /* leave out virtio-rng */
 };
 
 struct vcpu {

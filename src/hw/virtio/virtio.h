@@ -1,0 +1,112 @@
+/* What a virtio device model is: a small table of callbacks plus the state
+ * every device shares (features, queues), kvmtool-style.  A device never
+ * knows its transport; virtio_pci.c is the one we have. */
+#ifndef HOSTEL_VIRTIO_H
+#define HOSTEL_VIRTIO_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "hw/virtio/virtqueue.h"
+
+/* Device status bits (spec 2.1). */
+#define VIRTIO_STATUS_ACKNOWLEDGE   1
+#define VIRTIO_STATUS_DRIVER        2
+#define VIRTIO_STATUS_DRIVER_OK     4
+#define VIRTIO_STATUS_FEATURES_OK   8
+#define VIRTIO_STATUS_NEEDS_RESET   64
+#define VIRTIO_STATUS_FAILED        128
+
+/* Transport-level feature bits (spec 6). */
+#define VIRTIO_F_RING_INDIRECT_DESC 28
+#define VIRTIO_F_RING_EVENT_IDX     29
+#define VIRTIO_F_VERSION_1          32
+
+#define VIRTIO_ID_BLOCK    2
+#define VIRTIO_ID_CONSOLE  3
+#define VIRTIO_ID_RNG      4
+
+#define VIRTIO_MAX_QUEUES  8
+
+struct virtio_dev;
+
+struct virtio_device_ops {
+    const char *name;             /* for messages: "virtio-blk" */
+    uint16_t device_id;           /* VIRTIO_ID_* */
+    uint32_t pci_class;           /* 0xCCSSPP */
+    unsigned num_queues;
+    uint16_t queue_max;           /* the size we offer, a power of two */
+    size_t config_size;
+    /* Device-specific feature bits (the transport adds its own). */
+    uint64_t (*features)(struct virtio_dev *vd);
+    /* The device config space; len bytes at off, both inside config_size. */
+    void (*config_read)(struct virtio_dev *vd, unsigned off, void *buf, unsigned len);
+    void (*config_write)(struct virtio_dev *vd, unsigned off, const void *buf, unsigned len);
+    /* The driver made buffers available on queue q (called on the device's
+     * worker thread with vd->lock held).  Use virtio_queue_done() after
+     * pushing used entries. */
+    void (*queue_notify)(struct virtio_dev *vd, unsigned q);
+    /* Optional: after a round of notifications, without vd->lock (for work
+     * that takes other subsystems' locks, such as chardev_input_ready). */
+    void (*after_notify)(struct virtio_dev *vd);
+    /* Optional: the driver reset the device (vd->lock held). */
+    void (*reset)(struct virtio_dev *vd);
+};
+
+/* Hooks the transport fills in. */
+struct virtio_transport_ops {
+    void (*signal_queue)(struct virtio_dev *vd, unsigned q);
+    void (*signal_config)(struct virtio_dev *vd);
+};
+
+struct virtio_dev {
+    const struct virtio_device_ops *ops;
+    void *opaque;                 /* the device model */
+    const struct virtio_transport_ops *transport;
+    void *transport_data;
+    struct vm *vm;
+    pthread_mutex_t lock;         /* registers, queues, device state */
+    uint64_t host_features, guest_features;
+    uint8_t status;
+    uint8_t config_generation;
+    struct virtq vq[VIRTIO_MAX_QUEUES];
+    struct virtq_chain *chain;    /* scratch for the worker (large) */
+};
+
+static inline bool virtio_has_feature(const struct virtio_dev *vd, unsigned bit)
+{
+    return (vd->guest_features >> bit) & 1;
+}
+
+/* After pushing used entries on queue q: interrupts the driver if it asked. */
+static inline void virtio_queue_done(struct virtio_dev *vd, unsigned q)
+{
+    if (virtq_should_signal(&vd->vq[q]))
+        vd->transport->signal_queue(vd, q);
+}
+
+/* A queue the guest broke: the device needs a reset (spec 2.1.2); tells the
+ * driver through a config change interrupt.  vd->lock held. */
+static inline void virtio_set_needs_reset(struct virtio_dev *vd)
+{
+    if (vd->status & VIRTIO_STATUS_NEEDS_RESET)
+        return;
+    vd->status |= VIRTIO_STATUS_NEEDS_RESET;
+    if (vd->status & VIRTIO_STATUS_DRIVER_OK)
+        vd->transport->signal_config(vd);
+}
+
+/* Pops the next chain of queue q; on a broken queue sets NEEDS_RESET and
+ * returns 0, so device loops just stop. */
+static inline int virtio_pop(struct virtio_dev *vd, unsigned q, struct virtq_chain *c)
+{
+    int r = virtq_pop(&vd->vq[q], c);
+    if (r < 0) {
+        virtio_set_needs_reset(vd);
+        return 0;
+    }
+    return r;
+}
+
+#endif

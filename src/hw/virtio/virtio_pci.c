@@ -1,0 +1,554 @@
+/* The virtio-pci modern transport: PCI identity and capabilities, the common
+ * configuration registers, ISR, device config, notify, MSI-X (table and PBA
+ * in BAR 4) with INTx as the fallback, and the worker thread that runs the
+ * device's queues.  Locks: vd.lock guards registers, queues and MSI-X state;
+ * the PCI bus lock may be held when taking it, never the other way round. */
+#include "hw/virtio/virtio_pci.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hw/pci.h"
+#include "lib/log.h"
+#include "vmm/vm.h"
+
+#define VIRTIO_PCI_VENDOR   0x1af4
+#define VIRTIO_PCI_DEVICE_BASE 0x1040
+#define PCI_CAP_ID_VNDR     0x09
+#define PCI_CAP_ID_MSIX     0x11
+#define MSIX_ENABLE         0x8000
+#define MSIX_FUNCTION_MASK  0x4000
+#define MSIX_ENTRY_MASKED   1
+#define ISR_QUEUE           1
+#define ISR_CONFIG          2
+
+struct msix_entry {
+    uint32_t addr_lo, addr_hi, data, ctrl;
+};
+
+struct virtio_pci {
+    struct virtio_dev vd;
+    struct pci_device pci;
+    struct pci_bus *bus;
+    struct vm *vm;
+    bool on_bus;
+
+    uint32_t device_feature_select, driver_feature_select;
+    uint16_t queue_select;
+    uint16_t config_vector;
+    uint16_t queue_vector[VIRTIO_MAX_QUEUES];
+    uint8_t isr;
+
+    unsigned nvec;                 /* one per queue plus config */
+    struct msix_entry msix[VIRTIO_MAX_QUEUES + 1];
+    uint64_t pba;
+    int msix_cap;
+    bool msix_enabled, msix_masked;
+
+    pthread_t worker;
+    bool worker_started;
+    pthread_mutex_t wake_lock;
+    pthread_cond_t wake;
+    _Atomic uint32_t pending;      /* queues notified since the worker last looked */
+    bool stopping;                 /* under wake_lock */
+};
+
+struct virtio_dev *virtio_pci_dev(struct virtio_pci *vp)
+{
+    return &vp->vd;
+}
+
+/* ---- interrupts (vd.lock held) ------------------------------------------ */
+
+static void msix_deliver(struct virtio_pci *vp, unsigned vec)
+{
+    struct msix_entry *e = &vp->msix[vec];
+    vm_signal_msi(vp->vm, (uint64_t)e->addr_hi << 32 | e->addr_lo, e->data);
+}
+
+static void signal_vector(struct virtio_pci *vp, uint16_t vec, uint8_t isr_bit)
+{
+    if (vp->msix_enabled) {
+        if (vec == VIRTIO_MSI_NO_VECTOR || vec >= vp->nvec)
+            return;
+        if (vp->msix_masked || (vp->msix[vec].ctrl & MSIX_ENTRY_MASKED))
+            vp->pba |= 1ULL << vec;
+        else
+            msix_deliver(vp, vec);
+        return;
+    }
+    vp->isr |= isr_bit;
+    pci_device_set_irq(&vp->pci, 1);
+}
+
+/* Sends what was held back while masked, once the mask is gone. */
+static void msix_flush_pending(struct virtio_pci *vp)
+{
+    if (!vp->msix_enabled || vp->msix_masked)
+        return;
+    for (unsigned v = 0; v < vp->nvec; v++) {
+        if ((vp->pba >> v & 1) && !(vp->msix[v].ctrl & MSIX_ENTRY_MASKED)) {
+            vp->pba &= ~(1ULL << v);
+            msix_deliver(vp, v);
+        }
+    }
+}
+
+static void transport_signal_queue(struct virtio_dev *vd, unsigned q)
+{
+    struct virtio_pci *vp = vd->transport_data;
+    signal_vector(vp, vp->queue_vector[q], ISR_QUEUE);
+}
+
+static void transport_signal_config(struct virtio_dev *vd)
+{
+    struct virtio_pci *vp = vd->transport_data;
+    signal_vector(vp, vp->config_vector, ISR_CONFIG);
+}
+
+static const struct virtio_transport_ops pci_transport = {
+    .signal_queue = transport_signal_queue,
+    .signal_config = transport_signal_config,
+};
+
+/* ---- reset and the worker ----------------------------------------------- */
+
+static void device_reset(struct virtio_pci *vp)
+{
+    struct virtio_dev *vd = &vp->vd;
+    vd->status = 0;
+    vd->guest_features = 0;
+    vp->device_feature_select = vp->driver_feature_select = 0;
+    vp->queue_select = 0;
+    vp->config_vector = VIRTIO_MSI_NO_VECTOR;
+    for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++) {
+        vp->queue_vector[q] = VIRTIO_MSI_NO_VECTOR;
+        virtq_reset(&vd->vq[q], &vp->vm->mem);
+        if (q < vd->ops->num_queues)
+            vd->vq[q].size = vd->ops->queue_max;
+    }
+    vp->isr = 0;
+    pci_device_set_irq(&vp->pci, 0);
+    atomic_store(&vp->pending, 0);
+    if (vd->ops->reset)
+        vd->ops->reset(vd);
+}
+
+static void kick(struct virtio_pci *vp, uint32_t queues)
+{
+    atomic_fetch_or(&vp->pending, queues);
+    pthread_mutex_lock(&vp->wake_lock);
+    pthread_cond_signal(&vp->wake);
+    pthread_mutex_unlock(&vp->wake_lock);
+}
+
+static void *worker_main(void *arg)
+{
+    struct virtio_pci *vp = arg;
+    struct virtio_dev *vd = &vp->vd;
+    for (;;) {
+        uint32_t queues;
+        pthread_mutex_lock(&vp->wake_lock);
+        while (!(queues = atomic_exchange(&vp->pending, 0)) && !vp->stopping)
+            pthread_cond_wait(&vp->wake, &vp->wake_lock);
+        bool stop = vp->stopping;
+        pthread_mutex_unlock(&vp->wake_lock);
+        if (stop)
+            break;
+        pthread_mutex_lock(&vd->lock);
+        /* Buffers are the device's only between DRIVER_OK and a reset. */
+        if ((vd->status & VIRTIO_STATUS_DRIVER_OK) && !(vd->status & VIRTIO_STATUS_NEEDS_RESET)) {
+            for (unsigned q = 0; q < vd->ops->num_queues; q++)
+                if (queues >> q & 1)
+                    vd->ops->queue_notify(vd, q);
+        }
+        pthread_mutex_unlock(&vd->lock);
+        if (vd->ops->after_notify)
+            vd->ops->after_notify(vd);
+    }
+    return NULL;
+}
+
+/* ---- common configuration ------------------------------------------------ */
+
+struct field {
+    uint8_t off, len;
+};
+
+static const struct field common_fields[] = {
+    {0x00, 4}, {0x04, 4}, {0x08, 4}, {0x0c, 4}, {0x10, 2}, {0x12, 2}, {0x14, 1}, {0x15, 1},
+    {0x16, 2}, {0x18, 2}, {0x1a, 2}, {0x1c, 2}, {0x1e, 2}, {0x20, 8}, {0x28, 8}, {0x30, 8},
+};
+
+static struct virtq *selected_queue(struct virtio_pci *vp)
+{
+    return vp->queue_select < vp->vd.ops->num_queues ? &vp->vd.vq[vp->queue_select] : NULL;
+}
+
+static uint64_t common_get(struct virtio_pci *vp, unsigned off)
+{
+    struct virtio_dev *vd = &vp->vd;
+    struct virtq *vq = selected_queue(vp);
+    switch (off) {
+    case 0x00: return vp->device_feature_select;
+    case 0x04: return vp->device_feature_select < 2 ?
+                      (uint32_t)(vd->host_features >> (32 * vp->device_feature_select)) : 0;
+    case 0x08: return vp->driver_feature_select;
+    case 0x0c: return vp->driver_feature_select < 2 ?
+                      (uint32_t)(vd->guest_features >> (32 * vp->driver_feature_select)) : 0;
+    case 0x10: return vp->config_vector;
+    case 0x12: return vd->ops->num_queues;
+    case 0x14: return vd->status;
+    case 0x15: return vd->config_generation;
+    case 0x16: return vp->queue_select;
+    case 0x18: return vq ? vq->size : 0;
+    case 0x1a: return vq ? vp->queue_vector[vp->queue_select] : VIRTIO_MSI_NO_VECTOR;
+    case 0x1c: return vq ? vq->ready : 0;
+    case 0x1e: return vq ? vp->queue_select : 0;    /* notify offset = queue index */
+    case 0x20: return vq ? vq->desc_addr : 0;
+    case 0x28: return vq ? vq->avail_addr : 0;
+    case 0x30: return vq ? vq->used_addr : 0;
+    }
+    return 0;
+}
+
+static uint16_t valid_vector(struct virtio_pci *vp, uint64_t v)
+{
+    return v < vp->nvec ? (uint16_t)v : VIRTIO_MSI_NO_VECTOR;
+}
+
+static void write_status(struct virtio_pci *vp, uint8_t value)
+{
+    struct virtio_dev *vd = &vp->vd;
+    if (value == 0) {
+        device_reset(vp);
+        return;
+    }
+    uint8_t old = vd->status;
+    uint8_t s = value & ~VIRTIO_STATUS_NEEDS_RESET;
+    if ((s & VIRTIO_STATUS_FEATURES_OK) && !(old & VIRTIO_STATUS_FEATURES_OK)) {
+        /* Only what we offered, and never the legacy interface. */
+        if ((vd->guest_features & ~vd->host_features) ||
+            !virtio_has_feature(vd, VIRTIO_F_VERSION_1))
+            s &= ~VIRTIO_STATUS_FEATURES_OK;
+    }
+    vd->status = s | (old & VIRTIO_STATUS_NEEDS_RESET);
+    if ((s & VIRTIO_STATUS_DRIVER_OK) && !(old & VIRTIO_STATUS_DRIVER_OK))
+        kick(vp, (1u << vd->ops->num_queues) - 1);   /* buffers queued before DRIVER_OK */
+}
+
+static void common_set(struct virtio_pci *vp, unsigned off, uint64_t v)
+{
+    struct virtio_dev *vd = &vp->vd;
+    struct virtq *vq = selected_queue(vp);
+    switch (off) {
+    case 0x00: vp->device_feature_select = (uint32_t)v; break;
+    case 0x08: vp->driver_feature_select = (uint32_t)v; break;
+    case 0x0c:
+        if (vp->driver_feature_select < 2 && !(vd->status & VIRTIO_STATUS_FEATURES_OK)) {
+            unsigned shift = 32 * vp->driver_feature_select;
+            vd->guest_features &= ~(0xffffffffULL << shift);
+            vd->guest_features |= (uint64_t)(uint32_t)v << shift;
+        }
+        break;
+    case 0x10: vp->config_vector = valid_vector(vp, v); break;
+    case 0x14: write_status(vp, (uint8_t)v); break;
+    case 0x16: vp->queue_select = (uint16_t)v; break;
+    case 0x18:
+        if (vq && !vq->ready)
+            vq->size = (uint16_t)v;   /* checked when the queue is enabled */
+        break;
+    case 0x1a:
+        if (vq)
+            vp->queue_vector[vp->queue_select] = valid_vector(vp, v);
+        break;
+    case 0x1c:
+        /* Writing 0 is not the driver's to do (reset is); ignore it. */
+        if (vq && v == 1 && !vq->ready) {
+            vq->event_idx = virtio_has_feature(vd, VIRTIO_F_RING_EVENT_IDX);
+            vq->indirect = virtio_has_feature(vd, VIRTIO_F_RING_INDIRECT_DESC);
+            if (vq->size > vd->ops->queue_max || virtq_enable(vq) < 0) {
+                log_warn("%s: the guest enabled queue %u with a bad size (%u) or rings outside "
+                         "RAM; the device needs a reset", vd->ops->name, vp->queue_select,
+                         vq->size);
+                vq->ready = false;
+                virtio_set_needs_reset(vd);
+            }
+        }
+        break;
+    case 0x20: if (vq && !vq->ready) vq->desc_addr = v; break;
+    case 0x28: if (vq && !vq->ready) vq->avail_addr = v; break;
+    case 0x30: if (vq && !vq->ready) vq->used_addr = v; break;
+    }
+}
+
+static uint64_t common_read(struct virtio_pci *vp, unsigned off, unsigned size)
+{
+    uint8_t image[VIRTIO_PCI_COMMON_LEN] = {0};
+    for (size_t i = 0; i < sizeof(common_fields) / sizeof(common_fields[0]); i++) {
+        uint64_t v = common_get(vp, common_fields[i].off);
+        memcpy(image + common_fields[i].off, &v, common_fields[i].len);
+    }
+    uint64_t r = 0;
+    if (off + size <= sizeof(image))
+        memcpy(&r, image + off, size);
+    return r;
+}
+
+/* Merges the written bytes into every field they touch (the driver may write
+ * 64-bit addresses as two halves). */
+static void common_write(struct virtio_pci *vp, unsigned off, unsigned size, uint64_t value)
+{
+    if (off + size > VIRTIO_PCI_COMMON_LEN)
+        return;
+    for (size_t i = 0; i < sizeof(common_fields) / sizeof(common_fields[0]); i++) {
+        unsigned fo = common_fields[i].off, fl = common_fields[i].len;
+        if (off >= fo + fl || off + size <= fo)
+            continue;
+        uint64_t v = common_get(vp, fo);
+        for (unsigned b = 0; b < fl; b++) {
+            unsigned at = fo + b;
+            if (at >= off && at < off + size) {
+                uint64_t byte = (value >> (8 * (at - off))) & 0xff;
+                v = (v & ~(0xffULL << (8 * b))) | byte << (8 * b);
+            }
+        }
+        common_set(vp, fo, v);
+    }
+}
+
+/* ---- MSI-X table ---------------------------------------------------------- */
+
+static uint64_t msix_read(struct virtio_pci *vp, unsigned off, unsigned size)
+{
+    uint8_t table[sizeof(vp->msix)];
+    memcpy(table, vp->msix, sizeof(table));
+    uint64_t r = 0;
+    if (off + size <= vp->nvec * 16u)
+        memcpy(&r, table + off, size);
+    return r;
+}
+
+static void msix_write(struct virtio_pci *vp, unsigned off, unsigned size, uint64_t value)
+{
+    if (off + size > vp->nvec * 16u || (size != 4 && size != 8) || (off & (size - 1)))
+        return;
+    memcpy((uint8_t *)vp->msix + off, &value, size);
+    msix_flush_pending(vp);
+}
+
+/* ---- BAR 4 ---------------------------------------------------------------- */
+
+static uint64_t bar_read(void *opaque, uint64_t offset, unsigned size)
+{
+    struct virtio_pci *vp = opaque;
+    struct virtio_dev *vd = &vp->vd;
+    uint64_t r = 0;
+    pthread_mutex_lock(&vd->lock);
+    if (offset < VIRTIO_PCI_COMMON_OFF + VIRTIO_PCI_COMMON_LEN) {
+        r = common_read(vp, (unsigned)offset, size);
+    } else if (offset == VIRTIO_PCI_ISR_OFF) {
+        /* Reading ISR acknowledges it and lowers INTx. */
+        r = vp->isr;
+        vp->isr = 0;
+        pci_device_set_irq(&vp->pci, 0);
+    } else if (offset >= VIRTIO_PCI_DEVICE_OFF &&
+               offset < VIRTIO_PCI_DEVICE_OFF + VIRTIO_PCI_DEVICE_LEN) {
+        unsigned off = (unsigned)(offset - VIRTIO_PCI_DEVICE_OFF);
+        if (off + size <= vd->ops->config_size && vd->ops->config_read)
+            vd->ops->config_read(vd, off, &r, size);
+    } else if (offset >= VIRTIO_PCI_MSIX_OFF && offset < VIRTIO_PCI_PBA_OFF) {
+        r = msix_read(vp, (unsigned)(offset - VIRTIO_PCI_MSIX_OFF), size);
+    } else if (offset == VIRTIO_PCI_PBA_OFF) {
+        r = vp->pba;
+    }
+    pthread_mutex_unlock(&vd->lock);
+    return r;
+}
+
+static void bar_write(void *opaque, uint64_t offset, unsigned size, uint64_t value)
+{
+    struct virtio_pci *vp = opaque;
+    struct virtio_dev *vd = &vp->vd;
+    if (offset >= VIRTIO_PCI_NOTIFY_OFF &&
+        offset < VIRTIO_PCI_NOTIFY_OFF + VIRTIO_PCI_NOTIFY_MULT * vd->ops->num_queues) {
+        /* The fast path: no device lock, the worker does the rest. */
+        unsigned q = (unsigned)(offset - VIRTIO_PCI_NOTIFY_OFF) / VIRTIO_PCI_NOTIFY_MULT;
+        kick(vp, 1u << q);
+        return;
+    }
+    pthread_mutex_lock(&vd->lock);
+    if (offset < VIRTIO_PCI_COMMON_OFF + VIRTIO_PCI_COMMON_LEN) {
+        common_write(vp, (unsigned)offset, size, value);
+    } else if (offset >= VIRTIO_PCI_DEVICE_OFF &&
+               offset < VIRTIO_PCI_DEVICE_OFF + VIRTIO_PCI_DEVICE_LEN) {
+        unsigned off = (unsigned)(offset - VIRTIO_PCI_DEVICE_OFF);
+        if (off + size <= vd->ops->config_size && vd->ops->config_write)
+            vd->ops->config_write(vd, off, &value, size);
+    } else if (offset >= VIRTIO_PCI_MSIX_OFF && offset < VIRTIO_PCI_PBA_OFF) {
+        msix_write(vp, (unsigned)(offset - VIRTIO_PCI_MSIX_OFF), size, value);
+    }
+    pthread_mutex_unlock(&vd->lock);
+}
+
+static const struct bus_ops bar_ops = { .read = bar_read, .write = bar_write };
+
+/* The MSI-X message control word changed: enable and function mask. */
+static void pci_config_written(struct pci_device *d, unsigned off, unsigned size, uint32_t value)
+{
+    (void)value;
+    struct virtio_pci *vp = d->opaque;
+    unsigned ctl = (unsigned)vp->msix_cap + 2;
+    if (off >= ctl + 2 || off + size <= ctl)
+        return;
+    uint16_t c = pci_config_get16(d, ctl);
+    pthread_mutex_lock(&vp->vd.lock);
+    bool was = vp->msix_enabled;
+    vp->msix_enabled = c & MSIX_ENABLE;
+    vp->msix_masked = c & MSIX_FUNCTION_MASK;
+    if (vp->msix_enabled && !was) {
+        /* Interrupts move to MSI-X: INTx goes quiet. */
+        vp->isr = 0;
+        pci_device_set_irq(&vp->pci, 0);
+    }
+    msix_flush_pending(vp);
+    pthread_mutex_unlock(&vp->vd.lock);
+}
+
+static const struct pci_device_ops pci_ops = { .config_write = pci_config_written };
+
+/* ---- creation ------------------------------------------------------------- */
+
+static int add_virtio_cap(struct pci_device *d, uint8_t type, uint32_t offset, uint32_t length,
+                          unsigned extra)
+{
+    int at = pci_device_add_capability(d, PCI_CAP_ID_VNDR, 16 + extra);
+    if (at < 0)
+        return at;
+    d->config[at + 2] = (uint8_t)(16 + extra);
+    d->config[at + 3] = type;
+    d->config[at + 4] = VIRTIO_PCI_BAR;
+    d->config[at + 5] = 0;
+    pci_config_set32(d, (unsigned)at + 8, offset);
+    pci_config_set32(d, (unsigned)at + 12, length);
+    return at;
+}
+
+static int setup_pci(struct virtio_pci *vp)
+{
+    const struct virtio_device_ops *ops = vp->vd.ops;
+    struct pci_device *d = &vp->pci;
+    int r, at;
+
+    pci_device_init(d, ops->name, VIRTIO_PCI_VENDOR,
+                    (uint16_t)(VIRTIO_PCI_DEVICE_BASE + ops->device_id), ops->pci_class, 1);
+    pci_config_set16(d, PCI_SUBSYSTEM_VENDOR_ID, VIRTIO_PCI_VENDOR);
+    pci_config_set16(d, PCI_SUBSYSTEM_ID, 0x1100);
+    d->ops = &pci_ops;
+    d->opaque = vp;
+    pci_device_set_intx_pin(d, 1);
+    r = pci_device_set_bar(d, VIRTIO_PCI_BAR, PCI_BAR_MEM64, false, VIRTIO_PCI_BAR_SIZE,
+                           &bar_ops, vp);
+    if (r < 0)
+        return r;
+    if ((r = add_virtio_cap(d, VIRTIO_PCI_CAP_COMMON_CFG, VIRTIO_PCI_COMMON_OFF,
+                            VIRTIO_PCI_COMMON_LEN, 0)) < 0)
+        return r;
+    if ((at = add_virtio_cap(d, VIRTIO_PCI_CAP_NOTIFY_CFG, VIRTIO_PCI_NOTIFY_OFF,
+                             VIRTIO_PCI_NOTIFY_MULT * ops->num_queues, 4)) < 0)
+        return at;
+    pci_config_set32(d, (unsigned)at + 16, VIRTIO_PCI_NOTIFY_MULT);
+    if ((r = add_virtio_cap(d, VIRTIO_PCI_CAP_ISR_CFG, VIRTIO_PCI_ISR_OFF, 1, 0)) < 0)
+        return r;
+    if (ops->config_size &&
+        (r = add_virtio_cap(d, VIRTIO_PCI_CAP_DEVICE_CFG, VIRTIO_PCI_DEVICE_OFF,
+                            (uint32_t)ops->config_size, 0)) < 0)
+        return r;
+
+    at = pci_device_add_capability(d, PCI_CAP_ID_MSIX, 12);
+    if (at < 0)
+        return at;
+    vp->msix_cap = at;
+    pci_config_set16(d, (unsigned)at + 2, (uint16_t)(vp->nvec - 1));
+    d->wmask[at + 3] = (MSIX_ENABLE | MSIX_FUNCTION_MASK) >> 8;
+    pci_config_set32(d, (unsigned)at + 4, VIRTIO_PCI_MSIX_OFF | VIRTIO_PCI_BAR);
+    pci_config_set32(d, (unsigned)at + 8, VIRTIO_PCI_PBA_OFF | VIRTIO_PCI_BAR);
+    return 0;
+}
+
+int virtio_pci_create(struct vm *vm, struct pci_bus *bus, const struct virtio_device_ops *ops,
+                      void *opaque, struct virtio_pci **out)
+{
+    if (ops->num_queues == 0 || ops->num_queues > VIRTIO_MAX_QUEUES || ops->queue_max == 0 ||
+        ops->queue_max > VIRTQ_MAX_SIZE || (ops->queue_max & (ops->queue_max - 1)) ||
+        ops->config_size > VIRTIO_PCI_DEVICE_LEN)
+        return -EINVAL;
+    struct virtio_pci *vp = calloc(1, sizeof(*vp));
+    if (!vp)
+        return -ENOMEM;
+    struct virtio_dev *vd = &vp->vd;
+    vd->chain = malloc(sizeof(*vd->chain));
+    if (!vd->chain) {
+        free(vp);
+        return -ENOMEM;
+    }
+    vp->vm = vm;
+    vp->bus = bus;
+    vp->nvec = ops->num_queues + 1;
+    vd->ops = ops;
+    vd->opaque = opaque;
+    vd->vm = vm;
+    vd->transport = &pci_transport;
+    vd->transport_data = vp;
+    vd->host_features = (1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_F_RING_INDIRECT_DESC) |
+                        (1ULL << VIRTIO_F_RING_EVENT_IDX);
+    if (ops->features)
+        vd->host_features |= ops->features(vd);
+    pthread_mutex_init(&vd->lock, NULL);
+    pthread_mutex_init(&vp->wake_lock, NULL);
+    pthread_cond_init(&vp->wake, NULL);
+    for (unsigned v = 0; v < vp->nvec; v++)
+        vp->msix[v].ctrl = MSIX_ENTRY_MASKED;
+
+    int r = setup_pci(vp);
+    if (r < 0)
+        goto fail;
+    device_reset(vp);
+    r = pthread_create(&vp->worker, NULL, worker_main, vp);
+    if (r) {
+        r = -r;
+        goto fail;
+    }
+    vp->worker_started = true;
+    r = pci_bus_add_device(bus, &vp->pci, -1);
+    if (r < 0)
+        goto fail;
+    vp->on_bus = true;
+    *out = vp;
+    return 0;
+fail:
+    virtio_pci_destroy(vp);
+    return r;
+}
+
+void virtio_pci_destroy(struct virtio_pci *vp)
+{
+    if (!vp)
+        return;
+    if (vp->on_bus)
+        pci_bus_remove_device(vp->bus, &vp->pci);
+    if (vp->worker_started) {
+        pthread_mutex_lock(&vp->wake_lock);
+        vp->stopping = true;
+        pthread_cond_signal(&vp->wake);
+        pthread_mutex_unlock(&vp->wake_lock);
+        pthread_join(vp->worker, NULL);
+    }
+    pthread_mutex_destroy(&vp->vd.lock);
+    pthread_mutex_destroy(&vp->wake_lock);
+    pthread_cond_destroy(&vp->wake);
+    free(vp->vd.chain);
+    free(vp);
+}
