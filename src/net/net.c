@@ -34,10 +34,10 @@ int net_parse_forward(const char *spec, struct net_forward *f, char *err, size_t
         return -EINVAL;
     }
     strcpy(buf, spec);
-    char *save = NULL;
-    for (char *p = strtok_r(buf, ":", &save); p; p = strtok_r(NULL, ":", &save)) {
-        if (n == 4) {
-            n = 5;
+    char *rest = buf, *p;
+    while ((p = strsep(&rest, ":"))) {
+        if (n == 4 || !*p) {
+            n = 5;                       /* too many fields, or an empty one */
             break;
         }
         parts[n++] = p;
