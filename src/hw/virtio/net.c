@@ -306,9 +306,17 @@ void virtio_net_destroy(struct virtio_net *n)
 {
     if (!n)
         return;
-    /* The backend first: its thread calls into us until it is joined. */
-    net_backend_close(n->nb);
+    /* The backend first: its thread calls into us until it is joined.  The
+     * worker reads n->nb under vd->lock, so it is taken away under it (and
+     * closed outside it, since the backend's thread takes that lock too). */
+    struct net_backend *nb = n->nb;
+    if (n->vd) {
+        pthread_mutex_lock(&n->vd->lock);
+        n->nb = NULL;
+        pthread_mutex_unlock(&n->vd->lock);
+    }
     n->nb = NULL;
+    net_backend_close(nb);
     if (n->vp)
         virtio_pci_destroy(n->vp);
     pending_drop_all(n);
