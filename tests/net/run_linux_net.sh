@@ -48,6 +48,7 @@ while [ "$done_port" = "$web_port" ] || [ "$done_port" = "$fwd_port" ]; do done_
 # The host's web server, on loopback only.
 mkdir "$work/www"
 echo "hello-from-the-host" > "$work/www/hello.txt"
+head -c 4194304 /dev/urandom > "$work/www/big.bin"
 python3 -m http.server "$web_port" --bind 127.0.0.1 --directory "$work/www" >"$work/http.log" 2>&1 &
 pids+=($!)
 
@@ -78,6 +79,11 @@ chmod +x /tmp/dhcp.sh
 udhcpc -i eth0 -n -q -t 10 -T 2 -s /tmp/dhcp.sh 2>&1
 # No wget -T: Debian's static busybox 1.35 wget crashes with it.
 echo "wget: \$(wget -q -O- http://10.0.2.2:$web_port/hello.txt)"
+# Throughput (reported, not asserted: it measures the CPU engine as much as us).
+t0=\$(cut -d' ' -f1 /proc/uptime)
+n=\$(wget -q -O- http://10.0.2.2:$web_port/big.bin | wc -c)
+t1=\$(cut -d' ' -f1 /proc/uptime)
+echo "download: \$((n + 0)) bytes from \$t0 to \$t1"
 mkdir -p /www && echo "hello-from-the-guest" > /www/index.html
 httpd -p 80 -h /www
 echo "HTTPD-UP"
@@ -120,6 +126,10 @@ grep -q '^lease: 10.0.2.15 router 10.0.2.2 dns 10.0.2.3' "$log.txt" || why="${wh
 grep -q '^wget: hello-from-the-host' "$log.txt" || why="${why:+$why; }guest could not fetch from the host"
 [ "$guest_page" = "hello-from-the-guest" ] || why="${why:+$why; }host could not fetch from the guest through --forward (got '$guest_page')"
 grep -q 'NET-CHECK-DONE' "$log.txt" || why="${why:+$why; }guest never saw the host's done signal"
+grep -q '^download: 4194304 bytes' "$log.txt" || why="${why:+$why; }the 4 MiB download came out short"
+speed=$(sed -n 's/^download: \([0-9]*\) bytes from \([0-9.]*\) to \([0-9.]*\)$/\1 \2 \3/p' "$log.txt" |
+        awk '{ if ($3 > $2) printf "%.2f MB/s", $1 / ($3 - $2) / 1e6 }')
+[ -n "$speed" ] && echo "# net/linux-user@$engine: guest download from the host at $speed"
 if [ -z "$why" ]; then
   echo "PASS: $name@$engine"
 else
