@@ -4,7 +4,7 @@ CC        ?= gcc
 OPT       ?= -O2
 CFLAGS    := -std=gnu11 $(OPT) -g -Wall -Wextra -Werror -Isrc -MMD -MP -D_GNU_SOURCE $(EXTRA_CFLAGS)
 LDFLAGS   := $(EXTRA_LDFLAGS)
-LDLIBS    := -lpthread -lm -ljansson
+LDLIBS    := -lpthread -lm -ljansson -larchive
 
 SRCS      := $(shell find src -name '*.c' | sort)
 LIB_SRCS  := $(filter-out src/cli/main.c,$(SRCS))
@@ -18,7 +18,7 @@ GUESTS    :=
 DEFAULT_KERNEL ?= $(BUILD)/guests/hello.elf
 RUN_ARGS  ?=
 
-.PHONY: all deps run test test-all asan clean
+.PHONY: all deps run run-guest test test-all asan clean
 all: $(BUILD)/hostel
 
 -include tests/*/*.mk bench/*.mk
@@ -42,9 +42,19 @@ $(BUILD)/hostel: $(BUILD)/src/cli/main.o $(BUILD)/libhostel.a
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(BUILD)/libhostel.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# The default machine: the tiny appliance (built from Debian packages on first
+# use).  `make run-guest` boots the hello test guest instead.
 run: deps
+	@$(MAKE) --no-print-directory all appliance-tiny
+	@echo "hostel: booting the tiny appliance; Ctrl-A x quits, Ctrl-A h lists the console keys"
+	$(BUILD)/hostel run -v $(BUILD)/appliances/tiny $(RUN_ARGS)
+
+run-guest: deps
 	@$(MAKE) --no-print-directory all
 	$(BUILD)/hostel run --kernel $(DEFAULT_KERNEL) -v $(RUN_ARGS)
+
+appliance-%:
+	@appliances/$*/build.sh $(abspath $(BUILD))/appliances/$*
 
 test: deps
 	@$(MAKE) --no-print-directory all

@@ -8,6 +8,7 @@
 
 #include "block/block.h"
 #include "cli/machines.h"
+#include "vmm/appliance.h"
 #include "lib/log.h"
 #include "lib/size.h"
 #include "net/net.h"
@@ -36,9 +37,12 @@ static void usage_main(FILE *f)
 static void usage_run(FILE *f)
 {
     fprintf(f,
-            "usage: hostel run --kernel PATH [options]\n"
+            "usage: hostel run APPLIANCE [options]\n"
+            "       hostel run --kernel PATH [options]\n"
             "\n"
-            "Boots a kernel in a new machine with its serial console on this terminal.\n"
+            "Boots an appliance (a folder or .tar with appliance.json, or the name of a\n"
+            "built one such as 'tiny') or a kernel in a new machine, with its serial\n"
+            "console on this terminal.  Options override the appliance's defaults.\n"
             "Ctrl-A x quits, Ctrl-A h lists the other console keys.\n"
             "\n"
             "  -k, --kernel PATH     Linux bzImage, ELF64 kernel or Multiboot image\n"
@@ -54,11 +58,12 @@ static void usage_run(FILE *f)
             "      --console KIND    serial (default) or virtio: the console also becomes\n"
             "                        virtio-console hvc0 (console=hvc0), which takes input\n"
             "      --rng on|off      virtio-rng, entropy from the host (default on)\n"
-            "      --net MODE        virtio-net eth0: user (NAT through libslirp, the default\n"
-            "                        where built in; guest 10.0.2.15 by DHCP, host 10.0.2.2,\n"
-            "                        DNS 10.0.2.3), user,restrict=on (no outbound traffic,\n"
-            "                        only forwards), tap=NAME (a host tap device) or none\n"
-            "      --forward SPEC    host port to guest port, user mode (repeatable):\n"
+            "      --net MODE        virtio-net eth0: user (NAT through libslirp; guest\n"
+            "                        10.0.2.15 by DHCP, host 10.0.2.2, DNS 10.0.2.3),\n"
+            "                        user,restrict=on (no outbound traffic, only forwards),\n"
+            "                        tap=NAME (a host tap device) or none (the default)\n"
+            "      --forward SPEC    host port to guest port, user mode (repeatable; implies\n"
+            "                        --net user):\n"
             "                        tcp:HOSTPORT:GUESTPORT, udp:..., or tcp:ADDR:HP:GP; the\n"
             "                        host side listens on 127.0.0.1 unless ADDR is given\n"
             "      --mac ADDR        the NIC's address (default: 52:54:00 plus a hash of the\n"
@@ -234,6 +239,7 @@ static int cmd_run(int argc, char **argv)
     memset(&net, 0, sizeof(net));
     cfg.net = &net;
     int c;
+    bool cpus_set = false, memory_set = false;
 
     optind = 1;
     while ((c = getopt_long(argc, argv, "k:i:a:c:m:e:s:vh", opts, NULL)) != -1) {
@@ -242,12 +248,14 @@ static int cmd_run(int argc, char **argv)
         case 'i': cfg.initrd = optarg; break;
         case 'a': cfg.cmdline = optarg; break;
         case 'c':
+            cpus_set = true;
             if (parse_int(optarg, &cfg.cpus) < 0 || cfg.cpus < 1 || cfg.cpus > VM_MAX_CPUS) {
                 log_error("--cpus '%s': give a number from 1 to %d", optarg, VM_MAX_CPUS);
                 return 1;
             }
             break;
         case 'm':
+            memory_set = true;
             if (parse_size(optarg, &cfg.memory) < 0) {
                 log_error("--memory '%s': give a size such as 512M or 2G", optarg);
                 return 1;
@@ -329,24 +337,45 @@ static int cmd_run(int argc, char **argv)
             return 1;
         }
     }
-    if (optind < argc) {
-        log_error("unexpected argument '%s' (see 'hostel run --help')", argv[optind]);
+    if (optind + 1 < argc) {
+        log_error("unexpected argument '%s' (see 'hostel run --help')", argv[optind + 1]);
         return 1;
+    }
+    struct appliance app;
+    bool have_app = false;
+    if (optind < argc) {
+        char err[1024];
+        if (cfg.kernel) {
+            log_error("give either an appliance or --kernel, not both");
+            return 1;
+        }
+        if (appliance_open(argv[optind], &app, err, sizeof(err)) < 0) {
+            log_error("%s", err);
+            return 1;
+        }
+        have_app = true;
+        appliance_apply(&app, &cfg, cpus_set, memory_set);
+        log_info("appliance %s %s from %s", app.name, app.version, app.dir);
     }
     if (!cfg.kernel) {
-        log_error("no kernel given: use --kernel PATH (see 'hostel run --help')");
+        log_error("no kernel given: name an appliance or use --kernel PATH "
+                  "(see 'hostel run --help')");
         return 1;
     }
-    if (net.nforwards && net.mode != NET_MODE_USER &&
-        !(net.mode == NET_MODE_DEFAULT && net_user_available())) {
-        log_error("--forward needs user networking (--net user)%s",
-                  net_user_available() ? "" : ", which this build lacks (libslirp-dev)");
+    if (net.nforwards && net_effective_mode(&net) != NET_MODE_USER) {
+        log_error("--forward needs user networking (--net user)");
+        return 1;
+    }
+    if (net_effective_mode(&net) == NET_MODE_USER && !net_user_available()) {
+        log_error("--forward: user networking needs libslirp, which this hostel was built "
+                  "without: install libslirp-dev (scripts/deps.sh) and rebuild");
         return 1;
     }
     int status;
-    if (vm_run(&cfg, &status) < 0)
-        return 1;
-    return status;
+    int r = vm_run(&cfg, &status);
+    if (have_app)
+        appliance_free(&app);
+    return r < 0 ? 1 : status;
 }
 
 int main(int argc, char **argv)

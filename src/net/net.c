@@ -102,17 +102,23 @@ void net_default_mac(const char *seed1, const char *seed2, uint8_t mac[6])
     mac[5] = (uint8_t)h;
 }
 
+enum net_mode net_effective_mode(const struct net_options *o)
+{
+    if (!o)
+        return NET_MODE_NONE;
+    if (o->mode == NET_MODE_DEFAULT)
+        return o->nforwards ? NET_MODE_USER : NET_MODE_NONE;
+    return o->mode;
+}
+
 int net_backend_open(const struct net_options *o, net_receive_fn receive, void *opaque,
                      struct net_backend **out, char *err, size_t errlen)
 {
     *out = NULL;
-    switch (o->mode) {
+    switch (net_effective_mode(o)) {
     case NET_MODE_NONE:
-        return 0;
     case NET_MODE_DEFAULT:
-        if (!net_user_available())
-            return 0;
-        /* fall through */
+        return 0;
     case NET_MODE_USER:
         return net_slirp_open(o, receive, opaque, out, err, errlen);
     case NET_MODE_TAP:

@@ -15,7 +15,7 @@
 #define NET_MIN_FRAME  14          /* an Ethernet header */
 
 enum net_mode {
-    NET_MODE_DEFAULT = 0,          /* user when libslirp is built in, else none */
+    NET_MODE_DEFAULT = 0,          /* none, or user when --forward asks (net_effective_mode) */
     NET_MODE_NONE,
     NET_MODE_USER,
     NET_MODE_TAP,
@@ -82,6 +82,12 @@ void net_default_mac(const char *seed1, const char *seed2, uint8_t mac[6]);
 
 /* True when this build has user-mode networking (libslirp). */
 bool net_user_available(void);
+
+/* What the options come to: NET_MODE_DEFAULT is no NIC, unless forwards are
+ * given (they imply user networking).  The default is none so that a machine
+ * gets the devices it was asked for; flip it here to give every machine
+ * user networking. */
+enum net_mode net_effective_mode(const struct net_options *o);
 
 /* Opens the backend the options ask for; frames for the guest go to
  * receive(opaque, ...) once it runs.  Messages say what failed and what to

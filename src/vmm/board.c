@@ -141,8 +141,7 @@ int board_create(struct vm *vm)
             goto fail;
         }
     }
-    if (cfg->net && cfg->net->mode != NET_MODE_NONE &&
-        (cfg->net->mode != NET_MODE_DEFAULT || net_user_available())) {
+    if (net_effective_mode(cfg->net) != NET_MODE_NONE) {
         uint8_t mac[6];
         char err[512] = "";
         if (cfg->net->mac_set)
@@ -156,7 +155,7 @@ int board_create(struct vm *vm)
         }
         log_info("virtio-net %02x:%02x:%02x:%02x:%02x:%02x on %s networking", mac[0], mac[1],
                  mac[2], mac[3], mac[4], mac[5],
-                 cfg->net->mode == NET_MODE_TAP ? "tap" : "user");
+                 net_effective_mode(cfg->net) == NET_MODE_TAP ? "tap" : "user");
     }
     r = acpi_pm_create(vm, &b->acpi_pm);
     if (r < 0) {

@@ -379,6 +379,12 @@ CASE chain_mem_rmw_flags, 0    ; add %rax, (%rsi) ; adc %rbx, 8(%rsi) ; sbb %rcx
 CASE chain_popcnt_flags, 0     ; add %rbx, %rax ; popcnt %rdx, %rcx ; setz %r8b ; setc %r9b ; ENDC
 CASE chain_string_flags, 0     ; cmp %rbx, %rax ; lodsb ; stosb ; setc %r8b ; scasb ; seta %r9b ; ENDC
 
+/* ---- self-modifying code (restored before every run) ---- */
+CASE smc_patch_ahead, K_SMC    ; lea 1f(%rip), %rax ; movl $0x90909090, (%rax) ; 1: .byte 0x48, 0xff, 0xc1, 0x90 ; inc %rdx ; ENDC
+CASE smc_patch_imm, K_SMC      ; lea 1f+1(%rip), %rax ; mov %ebx, (%rax) ; 1: mov $0x11223344, %ecx ; ENDC
+CASE smc_patch_in_loop, K_SMC  ; lea 1f+2(%rip), %r8 ; mov $3, %r9d ; 2: 1: add $0x01, %rdx ; incb (%r8) ; dec %r9d ; jnz 2b ; ENDC
+CASE smc_patch_next_insn, K_SMC ; lea 1f(%rip), %rax ; movb $0x90, (%rax) ; movb $0x90, 1(%rax) ; movb $0x90, 2(%rax) ; 1: .byte 0x48, 0xff, 0xc1 ; ENDC
+
 /* ---- exceptions ---- */
 CASE ud2_ud, 0               ; ud2 ; ENDC
 CASE hlt_gp, 0               ; hlt ; ENDC

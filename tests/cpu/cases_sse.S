@@ -269,6 +269,17 @@ CASE fxtract, K_SSE|K_X87    ; fldl 16(%rsi) ; fxtract ; fstpt 48(%rsi) ; fstpt 
 CASE fcmov, K_SSE|K_X87      ; fldl 16(%rsi) ; fldl 24(%rsi) ; fcmovb %st(1), %st ; fstpl 48(%rsi) ; fcmovne %st(0), %st ; fstpl 56(%rsi) ; ENDC
 CASE fnstenv, K_SSE|K_X87    ; fldl 16(%rsi) ; fnstenv 48(%rsi) ; movl $0, 60(%rsi) ; movl $0, 64(%rsi) ; movl $0, 68(%rsi) ; movl $0, 72(%rsi) ; ENDC
 CASE fstack_overflow, K_SSE|K_X87 ; .rept 9 ; fld1 ; .endr ; fnstsw %ax ; fstpt 48(%rsi) ; ENDC
+/* Transcendentals on small operands (|x| < 2: 16(%rsi) scaled by FSCALE -3). */
+.irp op, fsin, fcos, f2xm1, fsqrt, frndint, fabs
+CASE x87_\op\()_small, K_SSE|K_X87 ; fldl 16(%rsi) ; fld1 ; fchs ; fld1 ; faddp ; fld1 ; faddp ; fld1 ; faddp ; fchs ; fxch ; fscale ; fstp %st(1) ; \op ; fstpt 48(%rsi) ; fnstsw %ax ; ENDC
+.endr
+CASE x87_fsincos_small, K_SSE|K_X87 ; fldl 16(%rsi) ; fsincos ; fstpt 48(%rsi) ; fstpt 64(%rsi) ; fnstsw %ax ; ENDC
+CASE x87_fptan, K_SSE|K_X87  ; fldl 16(%rsi) ; fptan ; fstpt 48(%rsi) ; fstpt 64(%rsi) ; fnstsw %ax ; ENDC
+CASE x87_fpatan, K_SSE|K_X87 ; fldl 16(%rsi) ; fldl 24(%rsi) ; fpatan ; fstpt 48(%rsi) ; fnstsw %ax ; ENDC
+CASE x87_fyl2x, K_SSE|K_X87  ; fldl 24(%rsi) ; fldl 16(%rsi) ; fabs ; fyl2x ; fstpt 48(%rsi) ; fnstsw %ax ; ENDC
+CASE x87_fyl2xp1, K_SSE|K_X87 ; fldl 24(%rsi) ; fldz ; fyl2xp1 ; fstpt 48(%rsi) ; fnstsw %ax ; ENDC
+CASE x87_fprem1, K_SSE|K_X87 ; fldl 24(%rsi) ; fldl 16(%rsi) ; fprem1 ; fnstsw %ax ; fstpt 48(%rsi) ; fstp %st(0) ; ENDC
+CASE x87_fbstp_fbld, K_SSE|K_X87 ; fildl 4(%rsi) ; fbstp 48(%rsi) ; fbld 48(%rsi) ; fistpq 64(%rsi) ; fnstsw %ax ; ENDC
 CASE fxsave_mxcsr, K_SSE     ; fxsave 64(%rsi) ; movl 24+64(%rsi), %eax ; movl $0, 64(%rsi) ; movl $0, 28+64(%rsi) ; ENDC
 
         .section .note.GNU-stack,"",@progbits

@@ -67,4 +67,8 @@ check wc          '$R $BB wc $tmp/text $tmp/bin'
 check sha512_sha1 '$R $BB sha512sum $tmp/bin; $R $BB sha1sum $tmp/text'
 check bzip2_pipe  '$R $BB bzip2 -c $tmp/text | $R $BB bunzip2 | $R $BB md5sum'
 check base64_tr   '$R $BB base64 $tmp/bin | $R $BB tr a-m n-z | $R $BB cut -c 3-40 | $R $BB sort | $R $BB uniq -c | $R $BB tail -n 20'
+mkdir -p "$tmp/tree/sub" && cp "$tmp/text" "$tmp/tree/" && head -c 5000 "$tmp/bin" > "$tmp/tree/sub/b"
+check factor_dc   '$R $BB factor 1234567890123 999999999989 600851475143; $R $BB dc -e "2 100 ^ p 17 k 2 v p"'
+check sha3_cksum  '$R $BB sha3sum $tmp/text; $R $BB cksum $tmp/bin'
+check find_tar    '$R $BB find $tmp/tree | $R $BB sort; $R $BB tar -cf - -C $tmp/tree . | $R $BB md5sum'
 check od          '$R $BB od -A x -t x1z $tmp/bin | $R $BB head -n 300'

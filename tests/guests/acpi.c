@@ -4,63 +4,7 @@
  * the command line), the I/O APIC at 0xfec00000 and ISA IRQ 0 overridden to
  * GSI 2; a FADT whose DSDT is sound and whose PM timer counts at about
  * 3.58 MHz. */
-#include "lib/cpu64.h"
-
-struct sdt_header {
-    char sig[4];
-    uint32_t length;
-    uint8_t revision, checksum;
-    char oem[6], oem_table[8];
-    uint32_t oem_rev, creator, creator_rev;
-} __attribute__((packed));
-
-static uint8_t sum(const void *p, uint32_t len)
-{
-    uint8_t s = 0;
-    for (uint32_t i = 0; i < len; i++)
-        s = (uint8_t)(s + ((const uint8_t *)p)[i]);
-    return s;
-}
-
-static int sig_is(const void *p, const char *sig)
-{
-    const char *c = p;
-    for (int i = 0; sig[i]; i++)
-        if (c[i] != sig[i])
-            return 0;
-    return 1;
-}
-
-static const uint8_t *find_rsdp(void)
-{
-    uint64_t bda = 0x40e;                   /* BIOS data area: EBDA segment */
-    __asm__("" : "+r"(bda));                /* gcc: a low address is not NULL here */
-    uint64_t ebda = (uint64_t)*(volatile uint16_t *)bda << 4;
-    if (ebda >= 0x80000 && ebda < 0xa0000)
-        for (uint64_t a = ebda; a < ebda + 1024; a += 16)
-            if (sig_is((const void *)a, "RSD PTR ") && sum((const void *)a, 20) == 0)
-                return (const uint8_t *)a;
-    for (uint64_t a = 0xe0000; a < 0x100000; a += 16)
-        if (sig_is((const void *)a, "RSD PTR ") && sum((const void *)a, 20) == 0)
-            return (const uint8_t *)a;
-    return NULL;
-}
-
-/* A table at a physical address below 4 GiB (the identity map), checked. */
-static const struct sdt_header *table_at(uint64_t addr, const char *what)
-{
-    if (addr == 0 || addr >= 0x100000000ull - sizeof(struct sdt_header))
-        fail(10, "%s at %lx is outside the identity-mapped 4 GiB", what, addr);
-    const struct sdt_header *h = (const struct sdt_header *)addr;
-    if (h->length < sizeof(*h) || h->length > 0x100000 || addr + h->length > 0x100000000ull)
-        fail(11, "%s at %lx has length %u", what, addr, h->length);
-    if (sum(h, h->length) != 0)
-        fail(12, "%s (%.4s) at %lx has a bad checksum", what, h->sig, addr);
-    return h;
-}
-
-static uint32_t rd32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
-static uint64_t rd64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
+#include "lib/acpitab.h"
 
 static void check_madt(const struct sdt_header *madt, unsigned long ncpus)
 {
@@ -110,8 +54,8 @@ static void check_fadt(const struct sdt_header *fadt)
     uint64_t dsdt = rd32(p + 40);
     if (fadt->length >= 148 && rd64(p + 140))
         dsdt = rd64(p + 140);
-    const struct sdt_header *d = table_at(dsdt, "DSDT");
-    if (!sig_is(d->sig, "DSDT"))
+    const struct sdt_header *d = acpi_table_at(dsdt, "DSDT");
+    if (!acpi_sig_is(d->sig, "DSDT"))
         fail(31, "FADT's DSDT pointer %lx leads to '%.4s'", dsdt, d->sig);
     gprintf("DSDT: %u bytes ok\n", d->length);
 
@@ -141,37 +85,7 @@ void guest_main(uint32_t magic, uint32_t mbi)
 {
     unsigned long ncpus = cmdline_uint(mb_cmdline(magic, mbi), "cpus=", 1);
     gprintf("acpi: start, %lu cpus\n", ncpus);
-    const uint8_t *rsdp = find_rsdp();
-    if (!rsdp)
-        fail(1, "no RSDP with a valid checksum in the EBDA or 0xe0000-0xfffff");
-    uint8_t rev = rsdp[15];
-    gprintf("RSDP at %p, revision %u, OEM %.6s\n", (const void *)rsdp, rev, (const char *)rsdp + 9);
-
-    const struct sdt_header *root;
-    int xsdt = 0;
-    if (rev >= 2 && rd32(rsdp + 20) >= 36 && sum(rsdp, 36) != 0)
-        fail(2, "RSDP extended checksum is wrong");
-    if (rev >= 2 && rd64(rsdp + 24)) {
-        root = table_at(rd64(rsdp + 24), "XSDT");
-        xsdt = 1;
-    } else {
-        root = table_at(rd32(rsdp + 16), "RSDT");
-    }
-    if (!sig_is(root->sig, xsdt ? "XSDT" : "RSDT"))
-        fail(3, "root table signature '%.4s'", root->sig);
-
-    const struct sdt_header *madt = NULL, *fadt = NULL;
-    unsigned esz = xsdt ? 8 : 4, n = (root->length - 36) / esz;
-    const uint8_t *ent = (const uint8_t *)root + 36;
-    for (unsigned i = 0; i < n; i++) {
-        uint64_t a = xsdt ? rd64(ent + i * esz) : rd32(ent + i * esz);
-        const struct sdt_header *h = table_at(a, "table");
-        gprintf("%s[%u]: %.4s at %lx, %u bytes\n", xsdt ? "XSDT" : "RSDT", i, h->sig, a, h->length);
-        if (sig_is(h->sig, "APIC"))
-            madt = h;
-        if (sig_is(h->sig, "FACP"))
-            fadt = h;
-    }
+    const struct sdt_header *madt = acpi_find("APIC", 1), *fadt = acpi_find("FACP", 0);
     if (!madt)
         fail(4, "no MADT (APIC) table");
     if (!fadt)

@@ -13,8 +13,8 @@ GUEST_LDFLAGS := -nostdlib -T $(GUEST_SRC)/guest.ld -z max-page-size=0x1000 -z n
                  --no-warn-rwx-segments
 
 # Guests that stay in 32-bit protected mode, and guests entering long mode.
-GUESTS_32 := hello realmode pm32
-GUESTS_64 := longmode interrupts rtc pci smp triplefault pagefault gp doublefault syscall ioapic acpi
+GUESTS_32 := hello realmode pm32 reset
+GUESTS_64 := longmode interrupts rtc pci smp triplefault pagefault gp doublefault syscall ioapic acpi poweroff
 
 GUEST_LIB32 := $(addprefix $(GUEST_OUT)/lib32/,multiboot.o boot32.o lib.o)
 GUEST_LIB64 := $(addprefix $(GUEST_OUT)/lib64/,multiboot.o boot64.o isr64.o lib.o cpu64.o)
@@ -51,6 +51,7 @@ $(GUESTS_64:%=$(GUEST_OUT)/%.elf): $(GUEST_OUT)/%.elf: $(GUEST_OUT)/%.64.o $(GUE
 
 # Extra objects of single guests.
 $(GUEST_OUT)/smp.elf: $(GUEST_OUT)/lib64/smp_ap.o
+$(GUEST_OUT)/acpi.elf $(GUEST_OUT)/poweroff.elf: $(GUEST_OUT)/lib64/acpitab.o
 $(GUEST_OUT)/syscall.elf: $(GUEST_OUT)/lib64/syscall_user.o
 $(GUEST_OUT)/realmode.elf: $(GUEST_OUT)/lib32/realmode.o
 $(GUEST_OUT)/pm32.elf: $(GUEST_OUT)/lib32/pm32_pf.o

@@ -38,6 +38,8 @@ EXPECT=(
   "syscall      1     1       -                       ^fault from CPL 3: vector 13 error 0 cs 33: ok|^back at CPL 0 .* user result 0|^syscall: ok"
   "ioapic       1     1       -                       ^pit ticks via ioapic pin 2: [0-9]+|^rtc ticks via ioapic pin 8: [0-9]+|^ioapic: ok"
   "acpi         2     1       cpus=2                  ^MADT: 2 enabled CPUs, 1 I/O APICs, IRQ 0 -> GSI 2|^DSDT: [0-9]+ bytes ok|^PM timer: [0-9]+ ticks|^acpi: ok"
+  "poweroff     1     0       -                       ^._S5_ SLP_TYPa [0-7]|^poweroff: writing"
+  "reset        1     0       -                       ^reset: pulsing the reset line"
 )
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/hostel-guests.XXXXXX")

@@ -243,6 +243,34 @@ static void test_io_bitmap(void)
     CHECK_EQ(cpu->gpr[R_RAX], 0xff);
 }
 
+/* REP OUTSB/INSB run in chunks and restart with the registers updated. */
+static void test_rep_string_io(void)
+{
+    setup64();
+    cpu->gpr[R_RCX] = 5000;
+    cpu->gpr[R_RSI] = 0x20000;
+    cpu->gpr[R_RDX] = 0x80;
+    code(CODE, "\xf3\x6e", 2);                      /* rep outsb */
+    CHECK_EQ(run(1), -1);
+    CHECK_EQ(cpu->gpr[R_RCX], 5000 - 4096);
+    CHECK_EQ(cpu->gpr[R_RSI], 0x20000 + 4096);
+    CHECK_EQ(cpu->rip, CODE);
+    CHECK_EQ(run(1), -1);
+    CHECK_EQ(cpu->gpr[R_RCX], 0);
+    CHECK_EQ(cpu->gpr[R_RSI], 0x20000 + 5000);
+    CHECK_EQ(cpu->rip, CODE + 2);
+    /* INSB without a machine stores all ones, backwards with DF = 1. */
+    cpu->gpr[R_RCX] = 3;
+    cpu->gpr[R_RDI] = 0x20002;
+    emu_set_rflags(cpu, RFLAGS_FIXED | RFLAGS_DF);
+    code(CODE + 2, "\xf3\x6c", 2);                  /* rep insb */
+    CHECK_EQ(run(1), -1);
+    CHECK_EQ(cpu->gpr[R_RDI], 0x1ffff);
+    CHECK_EQ(ram[0x20000], 0xff);
+    CHECK_EQ(ram[0x20002], 0xff);
+    CHECK_EQ(ram[0x1ffff], 0);
+}
+
 /* Real mode -> 32-bit protected mode -> long mode, as a boot loader and an
  * AP trampoline do. */
 static void test_real_to_long(void)
@@ -323,6 +351,7 @@ int main(void)
     RUN_TEST(test_syscall_sysret);
     RUN_TEST(test_user_privilege);
     RUN_TEST(test_io_bitmap);
+    RUN_TEST(test_rep_string_io);
     RUN_TEST(test_real_to_long);
     return CHECK_DONE();
 }

@@ -235,6 +235,34 @@ static void virtio_pci_register_abuse(void)
     teardown();
 }
 
+static void virtio_pci_cfg_window(void)
+{
+    setup();
+    /* Find the PCI_CFG capability and read num_queues and write
+     * queue_select through it, without touching the BAR. */
+    unsigned p = vt_cfg_read(&t, PCI_CAPABILITY_LIST, 1), cap = 0;
+    for (int guard = 0; p && guard < 48; guard++) {
+        if (vt_cfg_read(&t, p, 1) == 0x09 && vt_cfg_read(&t, p + 3, 1) == 5)
+            cap = p;
+        p = vt_cfg_read(&t, p + 1, 1);
+    }
+    CHECK(cap != 0);
+    vt_cfg_write(&t, cap + 4, 1, 4);                 /* bar */
+    vt_cfg_write(&t, cap + 8, 4, t.common + VT_NUMQ);
+    vt_cfg_write(&t, cap + 12, 4, 2);                /* length */
+    CHECK_EQ(vt_cfg_read(&t, cap + 16, 4), 1);
+    vt_cfg_write(&t, cap + 8, 4, t.common + VT_QSELECT);
+    vt_cfg_write(&t, cap + 16, 4, 3);
+    CHECK_EQ(vt_rd(&t, t.common + VT_QSELECT, 2), 3);
+    vt_cfg_write(&t, cap + 12, 4, 3);                /* a bad length reaches nothing */
+    CHECK_EQ(vt_cfg_read(&t, cap + 16, 4), 0);
+    vt_cfg_write(&t, cap + 4, 1, 0);                 /* another BAR: nothing */
+    vt_cfg_write(&t, cap + 12, 4, 2);
+    vt_cfg_write(&t, cap + 8, 4, t.common + VT_NUMQ);
+    CHECK_EQ(vt_cfg_read(&t, cap + 16, 4), 0);
+    teardown();
+}
+
 int main(void)
 {
     RUN_TEST(virtio_pci_identity_and_caps);
@@ -246,5 +274,6 @@ int main(void)
     RUN_TEST(virtio_pci_bad_queue_needs_reset);
     RUN_TEST(virtio_pci_no_processing_before_driver_ok);
     RUN_TEST(virtio_pci_register_abuse);
+    RUN_TEST(virtio_pci_cfg_window);
     return CHECK_DONE();
 }

@@ -304,14 +304,14 @@ static void virtq_iov_helpers(void)
 {
     uint8_t a[3] = {1, 2, 3}, b[5] = {4, 5, 6, 7, 8}, out[8] = {0};
     struct iovec iov[2] = {{a, 3}, {b, 5}}, s[4];
-    CHECK_EQ(iov_to_buf(iov, 2, 2, out, 8), 6);
+    CHECK_EQ(virtq_iov_to_buf(iov, 2, 2, out, 8), 6);
     CHECK_EQ(out[0], 3);
     CHECK_EQ(out[5], 8);
-    CHECK_EQ(iov_slice(iov, 2, 1, 4, s, 4), 2);
+    CHECK_EQ(virtq_iov_slice(iov, 2, 1, 4, s, 4), 2);
     CHECK_EQ(s[0].iov_len, 2);
     CHECK_EQ(s[1].iov_len, 2);
     uint8_t z[8] = {9, 9, 9, 9, 9, 9, 9, 9};
-    CHECK_EQ(iov_from_buf(iov, 2, 7, z, 8), 1);
+    CHECK_EQ(virtq_iov_from_buf(iov, 2, 7, z, 8), 1);
     CHECK_EQ(b[4], 9);
 }
 

@@ -107,7 +107,7 @@ static inline int vt_probe(struct vt *t, uint16_t device_id)
         } else if (id == 0x09) {
             unsigned type = vt_cfg_read(t, p + 3, 1), bar = vt_cfg_read(t, p + 4, 1);
             unsigned off = vt_cfg_read(t, p + 8, 4);
-            if (bar != 4)
+            if (type != 5 && bar != 4)     /* PCI_CFG's bar is the driver's to set */
                 return -3;
             if (type == 1) t->common = off;
             if (type == 2) { t->notify = off; t->notify_mult = vt_cfg_read(t, p + 16, 4); }

@@ -153,6 +153,8 @@ static void handle_init(struct emu_vcpu *ev)
     uint64_t apic_base = c->msr_apic_base;
     emu_cpu_reset(c);
     c->msr_apic_base = apic_base;
+    /* A startup IPI may already be recorded: the guest sent it after this
+     * INIT, and the thread only now gets to both.  Keep it. */
     c->state = c->id == 0 ? EMU_RUNNING : EMU_WAIT_SIPI;
 }
 

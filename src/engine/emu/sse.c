@@ -11,7 +11,16 @@ _Noreturn void emu_sse_ud(struct emu_cpu *c, const struct emu_insn *i)
 
 void sse_fp_flags(struct emu_cpu *c, uint32_t flags)
 {
-    uint32_t unmasked = flags & ~(c->mxcsr >> 7) & MXCSR_FLAGS;
+    uint32_t masks = c->mxcsr >> 7, pre = flags & 0x7;   /* IE, DE, ZE */
+    uint32_t unmasked;
+    /* An unmasked invalid/denormal/zero-divide operand stops the instruction
+     * before it computes: no element reports OE, UE or PE. */
+    if (pre & ~masks)
+        flags = pre;
+    /* Known gap: on an unmasked overflow/underflow fault hardware reports PE
+     * for the bias-adjusted result, here it comes from the masked run (they
+     * differ when the adjusted result is exact). */
+    unmasked = flags & ~masks & MXCSR_FLAGS;
     c->mxcsr |= flags;
     if (unmasked)
         emu_raise(c, (c->cr4 & CR4_OSXMMEXCPT) ? EXC_XM : EXC_UD, EMU_NO_ERRCODE);

@@ -84,8 +84,10 @@ static void op_string_io(struct emu_cpu *c, const struct emu_insn *i)
     for (unsigned n = 0;; n++) {
         if (rep && (c->gpr[R_RCX] & amask) == 0)
             break;
-        if (n == STRING_IO_CHUNK)
-            return;   /* RIP unchanged: the rest runs when it is executed again */
+        if (n == STRING_IO_CHUNK) {
+            c->next_rip = c->rip;   /* the rest runs when it is executed again */
+            return;
+        }
         uint64_t off = c->gpr[ptr] & amask;
         uint64_t la = emu_linear(c, seg, off, size, !out);
         if (out) {

@@ -1,7 +1,7 @@
 /* The x87 FPU of emu (D8..DF and FWAIT).  Registers are host 80-bit long
- * doubles; arithmetic runs on the host FPU under the guest's precision and
- * rounding control with exceptions masked, and the status it reports is
- * merged into the guest FSW, so results and flags match real hardware. */
+ * doubles; arithmetic runs on the host FPU under the guest's control word
+ * and the status it reports is merged into the guest FSW, so results,
+ * flags and condition codes match real hardware (docs/emu-simd.md). */
 #include <math.h>
 
 #include "engine/emu/sse.h"
@@ -206,18 +206,57 @@ static bool st_read(struct emu_cpu *c, unsigned i, long double *v)
 
 /* ---- the host FPU bridge ---- */
 
-static inline uint16_t xh_enter(const struct emu_cpu *c)
+static inline uint16_t xh_enter_cw(uint16_t cw)
 {
-    uint16_t saved, cw = c->x87.fcw | 0x3f;
+    uint16_t saved;
     __asm__ volatile("fnstcw %0" : "=m"(saved));
     __asm__ volatile("fnclex\n\tfldcw %0" : : "m"(cw));
     return saved;
 }
 
-/* Each host operation stores its status word into xsw in the same asm
- * statement: moves the compiler adds afterwards (FSTP of the result) would
- * clear C1. */
+/* The guest's FCW, unmasked exceptions included: only for operations whose
+ * host stack effect is the same when an exception aborts them. */
+static inline uint16_t xh_enter(const struct emu_cpu *c)
+{
+    return xh_enter_cw(c->x87.fcw);
+}
+
+/* Every exception masked: for operations that push or pop (an aborted one
+ * would leave the host stack different from what the compiler expects);
+ * x87_aborted() then decides from the flags. */
+static inline uint16_t xh_enter_masked(const struct emu_cpu *c)
+{
+    return xh_enter_cw(c->x87.fcw | 0x3f);
+}
+
+/* Each host operation stores its status word into xsw and clears the
+ * exception flags in the same asm statement: moves the compiler adds
+ * afterwards (FSTP of the result) would clear C1, and, as waiting
+ * instructions, would trap on an unmasked exception.  The host runs with
+ * the guest's FCW, so an unmasked exception gets hardware's response
+ * (operands left alone, or the bias-adjusted result of OE/UE). */
 static __thread uint16_t xsw;
+
+/* An unmasked invalid, denormal or divide-by-zero exception: the
+ * instruction does not complete (no store, no pop).  Compares still report:
+ * "unordered" for an invalid operand, the real result for a denormal. */
+/* What an aborted instruction reports: the pre-computation exceptions
+ * only (a masked host run also computed, raising PE/UE/OE and C1). */
+static void x87_abort_flags(struct emu_cpu *c, uint16_t sw)
+{
+    c->x87.fsw &= ~FSW_C1;
+    x87_flags(c, sw & (FSW_IE | FSW_DE | FSW_ZE | FSW_SF));
+}
+
+static bool x87_invalid_unmasked(const struct emu_cpu *c, uint16_t sw)
+{
+    return sw & ~c->x87.fcw & FSW_IE;
+}
+
+static bool x87_aborted(const struct emu_cpu *c, uint16_t sw)
+{
+    return sw & ~c->x87.fcw & (FSW_IE | FSW_DE | FSW_ZE);
+}
 
 static inline uint16_t xh_leave(uint16_t saved)
 {
@@ -233,12 +272,12 @@ static long double host_arith(struct emu_cpu *c, unsigned op, long double a, lon
     long double r;
     uint16_t h = xh_enter(c), sw;
     switch (op) {
-    case OP_ADD: __asm__ volatile("fadd %%st(1), %%st\n\tfnstsw %[sw]" : "=t"(r), [sw] "=m"(xsw) : "0"(a), "u"(b)); break;
-    case OP_MUL: __asm__ volatile("fmul %%st(1), %%st\n\tfnstsw %[sw]" : "=t"(r), [sw] "=m"(xsw) : "0"(a), "u"(b)); break;
-    case OP_SUB: __asm__ volatile("fsub %%st(1), %%st\n\tfnstsw %[sw]" : "=t"(r), [sw] "=m"(xsw) : "0"(a), "u"(b)); break;
-    case OP_SUBR: __asm__ volatile("fsubr %%st(1), %%st\n\tfnstsw %[sw]" : "=t"(r), [sw] "=m"(xsw) : "0"(a), "u"(b)); break;
-    case OP_DIV: __asm__ volatile("fdiv %%st(1), %%st\n\tfnstsw %[sw]" : "=t"(r), [sw] "=m"(xsw) : "0"(a), "u"(b)); break;
-    default: __asm__ volatile("fdivr %%st(1), %%st\n\tfnstsw %[sw]" : "=t"(r), [sw] "=m"(xsw) : "0"(a), "u"(b)); break;
+    case OP_ADD: __asm__ volatile("fadd %%st(1), %%st\n\tfnstsw %[sw]\n\tfnclex" : "=t"(r), [sw] "=m"(xsw) : "0"(a), "u"(b)); break;
+    case OP_MUL: __asm__ volatile("fmul %%st(1), %%st\n\tfnstsw %[sw]\n\tfnclex" : "=t"(r), [sw] "=m"(xsw) : "0"(a), "u"(b)); break;
+    case OP_SUB: __asm__ volatile("fsub %%st(1), %%st\n\tfnstsw %[sw]\n\tfnclex" : "=t"(r), [sw] "=m"(xsw) : "0"(a), "u"(b)); break;
+    case OP_SUBR: __asm__ volatile("fsubr %%st(1), %%st\n\tfnstsw %[sw]\n\tfnclex" : "=t"(r), [sw] "=m"(xsw) : "0"(a), "u"(b)); break;
+    case OP_DIV: __asm__ volatile("fdiv %%st(1), %%st\n\tfnstsw %[sw]\n\tfnclex" : "=t"(r), [sw] "=m"(xsw) : "0"(a), "u"(b)); break;
+    default: __asm__ volatile("fdivr %%st(1), %%st\n\tfnstsw %[sw]\n\tfnclex" : "=t"(r), [sw] "=m"(xsw) : "0"(a), "u"(b)); break;
     }
     sw = xh_leave(h);
     c->x87.fsw = (c->x87.fsw & ~FSW_C1) | (sw & FSW_C1);
@@ -249,7 +288,7 @@ static long double host_arith(struct emu_cpu *c, unsigned op, long double a, lon
 /* st0 op m32/m64 with the host's memory form, so operand exceptions
  * (DE, IE on SNaN) come in hardware's order of priority. */
 #define AM(insn, var) \
-    __asm__ volatile(insn " %[m]\n\tfnstsw %[sw]" : "+t"(r), [sw] "=m"(xsw) : [m] "m"(var))
+    __asm__ volatile(insn " %[m]\n\tfnstsw %[sw]\n\tfnclex" : "+t"(r), [sw] "=m"(xsw) : [m] "m"(var))
 static long double host_arith_mem(struct emu_cpu *c, unsigned op, long double a, uint64_t bits,
                                   unsigned size, uint16_t *swp)
 {
@@ -288,13 +327,17 @@ static void arith_mem_float(struct emu_cpu *c, const struct emu_insn *i, uint64_
     long double r = host_arith_mem(c, op, st_get(c, 0), bits, size, &sw);
     if (op == OP_COM || op == OP_COMP) {
         c->x87.fsw = (c->x87.fsw & ~FSW_CC) | (sw & FSW_CC);
+        if (x87_invalid_unmasked(c, sw))
+            c->x87.fsw = (c->x87.fsw & ~FSW_CC) | FSW_C0 | FSW_C2 | FSW_C3;
         x87_flags(c, sw);
-        if (op == OP_COMP)
+        if (op == OP_COMP && !x87_aborted(c, sw))
             x87_pop(c);
         return;
     }
     c->x87.fsw = (c->x87.fsw & ~FSW_C1) | (sw & FSW_C1);
     x87_flags(c, sw);
+    if (x87_aborted(c, sw))
+        return;
     st_set(c, 0, r);
 }
 
@@ -304,9 +347,9 @@ static uint64_t host_compare(struct emu_cpu *c, long double a, long double b, bo
     uint64_t fl;
     uint16_t h = xh_enter(c), sw;
     if (unordered_quiet)
-        __asm__ volatile("fucomi %%st(1), %%st\n\tpushfq\n\tpopq %0\n\tfnstsw %[sw]" : "=r"(fl), [sw] "=m"(xsw) : "t"(a), "u"(b) : "cc");
+        __asm__ volatile("fucomi %%st(1), %%st\n\tpushfq\n\tpopq %0\n\tfnstsw %[sw]\n\tfnclex" : "=r"(fl), [sw] "=m"(xsw) : "t"(a), "u"(b) : "cc");
     else
-        __asm__ volatile("fcomi %%st(1), %%st\n\tpushfq\n\tpopq %0\n\tfnstsw %[sw]" : "=r"(fl), [sw] "=m"(xsw) : "t"(a), "u"(b) : "cc");
+        __asm__ volatile("fcomi %%st(1), %%st\n\tpushfq\n\tpopq %0\n\tfnstsw %[sw]\n\tfnclex" : "=r"(fl), [sw] "=m"(xsw) : "t"(a), "u"(b) : "cc");
     sw = xh_leave(h);
     x87_flags(c, sw);
     return fl & (RFLAGS_ZF | RFLAGS_PF | RFLAGS_CF);
@@ -332,8 +375,8 @@ static long double load_f32(struct emu_cpu *c, uint32_t bits)
     long double r;
     uint16_t h;
     memcpy(&f, &bits, 4);
-    h = xh_enter(c);
-    __asm__ volatile("flds %2\n\tfnstsw %[sw]" : "=t"(r), [sw] "=m"(xsw) : "m"(f));
+    h = xh_enter_masked(c);
+    __asm__ volatile("flds %2\n\tfnstsw %[sw]\n\tfnclex" : "=t"(r), [sw] "=m"(xsw) : "m"(f));
     x87_flags(c, xh_leave(h));
     return r;
 }
@@ -344,8 +387,8 @@ static long double load_f64(struct emu_cpu *c, uint64_t bits)
     long double r;
     uint16_t h;
     memcpy(&f, &bits, 8);
-    h = xh_enter(c);
-    __asm__ volatile("fldl %2\n\tfnstsw %[sw]" : "=t"(r), [sw] "=m"(xsw) : "m"(f));
+    h = xh_enter_masked(c);
+    __asm__ volatile("fldl %2\n\tfnstsw %[sw]\n\tfnclex" : "=t"(r), [sw] "=m"(xsw) : "m"(f));
     x87_flags(c, xh_leave(h));
     return r;
 }
@@ -363,7 +406,7 @@ static uint32_t store_f32(struct emu_cpu *c, long double v, uint16_t *sw)
     float f;
     uint32_t bits;
     uint16_t h = xh_enter(c);
-    __asm__ volatile("fsts %0\n\tfnstsw %[sw]" : "=m"(f), [sw] "=m"(xsw) : "t"(v));
+    __asm__ volatile("fsts %0\n\tfnstsw %[sw]\n\tfnclex" : "=m"(f), [sw] "=m"(xsw) : "t"(v));
     *sw = xh_leave(h);
     memcpy(&bits, &f, 4);
     return bits;
@@ -374,7 +417,7 @@ static uint64_t store_f64(struct emu_cpu *c, long double v, uint16_t *sw)
     double f;
     uint64_t bits;
     uint16_t h = xh_enter(c);
-    __asm__ volatile("fstl %0\n\tfnstsw %[sw]" : "=m"(f), [sw] "=m"(xsw) : "t"(v));
+    __asm__ volatile("fstl %0\n\tfnstsw %[sw]\n\tfnclex" : "=m"(f), [sw] "=m"(xsw) : "t"(v));
     *sw = xh_leave(h);
     memcpy(&bits, &f, 8);
     return bits;
@@ -387,21 +430,21 @@ static uint64_t store_int(struct emu_cpu *c, long double v, unsigned size, bool 
     int16_t w = 0;
     int32_t d = 0;
     int64_t q = 0;
-    uint16_t h = xh_enter(c);
+    uint16_t h = xh_enter_masked(c);
     if (trunc) {
         long double t = v;
         switch (size) {
-        case 2: __asm__ volatile("fisttps %0\n\tfnstsw %[sw]" : "=m"(w), [sw] "=m"(xsw) : "t"(t) : "st"); break;
-        case 4: __asm__ volatile("fisttpl %0\n\tfnstsw %[sw]" : "=m"(d), [sw] "=m"(xsw) : "t"(t) : "st"); break;
-        default: __asm__ volatile("fisttpll %0\n\tfnstsw %[sw]" : "=m"(q), [sw] "=m"(xsw) : "t"(t) : "st"); break;
+        case 2: __asm__ volatile("fisttps %0\n\tfnstsw %[sw]\n\tfnclex" : "=m"(w), [sw] "=m"(xsw) : "t"(t) : "st"); break;
+        case 4: __asm__ volatile("fisttpl %0\n\tfnstsw %[sw]\n\tfnclex" : "=m"(d), [sw] "=m"(xsw) : "t"(t) : "st"); break;
+        default: __asm__ volatile("fisttpll %0\n\tfnstsw %[sw]\n\tfnclex" : "=m"(q), [sw] "=m"(xsw) : "t"(t) : "st"); break;
         }
     } else {
         switch (size) {
-        case 2: __asm__ volatile("fists %0\n\tfnstsw %[sw]" : "=m"(w), [sw] "=m"(xsw) : "t"(v)); break;
-        case 4: __asm__ volatile("fistl %0\n\tfnstsw %[sw]" : "=m"(d), [sw] "=m"(xsw) : "t"(v)); break;
+        case 2: __asm__ volatile("fists %0\n\tfnstsw %[sw]\n\tfnclex" : "=m"(w), [sw] "=m"(xsw) : "t"(v)); break;
+        case 4: __asm__ volatile("fistl %0\n\tfnstsw %[sw]\n\tfnclex" : "=m"(d), [sw] "=m"(xsw) : "t"(v)); break;
         default: {
             long double t = v;
-            __asm__ volatile("fistpll %0\n\tfnstsw %[sw]" : "=m"(q), [sw] "=m"(xsw) : "t"(t) : "st");
+            __asm__ volatile("fistpll %0\n\tfnstsw %[sw]\n\tfnclex" : "=m"(q), [sw] "=m"(xsw) : "t"(t) : "st");
             break;
         }
         }
@@ -420,11 +463,6 @@ static void note_insn(struct emu_cpu *c, const struct emu_insn *i, uint64_t ea)
         c->x87.fdp = ea;
 }
 
-static uint64_t mem_ea(struct emu_cpu *c, const struct emu_insn *i)
-{
-    return emu_ea(c, i);
-}
-
 /* Result delivery for "st(dst) = value, maybe pop". */
 static void st_write_pop(struct emu_cpu *c, unsigned dst, long double v, bool pop)
 {
@@ -436,7 +474,10 @@ static void st_write_pop(struct emu_cpu *c, unsigned dst, long double v, bool po
 /* The two-operand arithmetic of D8/DC/DA/DE: dst = a op b. */
 static void arith_into(struct emu_cpu *c, unsigned op, unsigned dst, long double a, long double b, bool pop)
 {
-    st_write_pop(c, dst, host_arith(c, op, a, b), pop);
+    long double r = host_arith(c, op, a, b);
+    if (x87_aborted(c, xsw))
+        return;
+    st_write_pop(c, dst, r, pop);
 }
 
 static void compare_st0(struct emu_cpu *c, long double b, bool have_b, unsigned pops, bool quiet)
@@ -445,10 +486,19 @@ static void compare_st0(struct emu_cpu *c, long double b, bool have_b, unsigned 
     if (!have_b || !st_read(c, 0, &a)) {
         if (!have_b)
             stack_fault(c, false);
-        c->x87.fsw |= FSW_CC & ~FSW_C1;
+        c->x87.fsw |= FSW_CC & ~FSW_C1;     /* unordered, masked or not */
+        if (!(c->x87.fcw & FSW_IE))
+            return;
     } else {
-        set_cc_from_flags(c, host_compare(c, a, b, quiet));
+        uint64_t fl = host_compare(c, a, b, quiet);
+        /* an unmasked invalid operand still reports "unordered", but
+         * nothing is popped */
+        if (x87_invalid_unmasked(c, xsw))
+            fl = RFLAGS_ZF | RFLAGS_PF | RFLAGS_CF;
+        set_cc_from_flags(c, fl);
         c->x87.fsw &= ~FSW_C1;
+        if (x87_aborted(c, xsw))
+            return;
     }
     while (pops--)
         x87_pop(c);
@@ -463,11 +513,9 @@ static bool arith_mem_underflow(struct emu_cpu *c, const struct emu_insn *i)
         return false;
     stack_fault(c, false);
     if (op == OP_COM || op == OP_COMP) {
-        if (c->x87.fcw & FSW_IE) {
-            c->x87.fsw |= FSW_C0 | FSW_C2 | FSW_C3;
-            if (op == OP_COMP)
-                x87_pop(c);
-        }
+        c->x87.fsw |= FSW_C0 | FSW_C2 | FSW_C3;   /* unordered, masked or not */
+        if ((c->x87.fcw & FSW_IE) && op == OP_COMP)
+            x87_pop(c);
     } else if (c->x87.fcw & FSW_IE) {
         st_set(c, 0, indefinite());
     }
@@ -526,26 +574,21 @@ static void arith_reg(struct emu_cpu *c, const struct emu_insn *i, bool to_sti, 
 
 /* ---- D9: loads, stores, control, constants and transcendental ---- */
 
-static void push_checked(struct emu_cpu *c, long double v)
-{
-    x87_push(c, v);
-}
-
 static void fld_const(struct emu_cpu *c, unsigned which)
 {
     long double r;
     uint16_t h = xh_enter(c);
     switch (which) {
-    case 0: __asm__ volatile("fld1\n\tfnstsw %[sw]" : "=t"(r), [sw] "=m"(xsw)); break;
-    case 1: __asm__ volatile("fldl2t\n\tfnstsw %[sw]" : "=t"(r), [sw] "=m"(xsw)); break;
-    case 2: __asm__ volatile("fldl2e\n\tfnstsw %[sw]" : "=t"(r), [sw] "=m"(xsw)); break;
-    case 3: __asm__ volatile("fldpi\n\tfnstsw %[sw]" : "=t"(r), [sw] "=m"(xsw)); break;
-    case 4: __asm__ volatile("fldlg2\n\tfnstsw %[sw]" : "=t"(r), [sw] "=m"(xsw)); break;
-    case 5: __asm__ volatile("fldln2\n\tfnstsw %[sw]" : "=t"(r), [sw] "=m"(xsw)); break;
-    default: __asm__ volatile("fldz\n\tfnstsw %[sw]" : "=t"(r), [sw] "=m"(xsw)); break;
+    case 0: __asm__ volatile("fld1\n\tfnstsw %[sw]\n\tfnclex" : "=t"(r), [sw] "=m"(xsw)); break;
+    case 1: __asm__ volatile("fldl2t\n\tfnstsw %[sw]\n\tfnclex" : "=t"(r), [sw] "=m"(xsw)); break;
+    case 2: __asm__ volatile("fldl2e\n\tfnstsw %[sw]\n\tfnclex" : "=t"(r), [sw] "=m"(xsw)); break;
+    case 3: __asm__ volatile("fldpi\n\tfnstsw %[sw]\n\tfnclex" : "=t"(r), [sw] "=m"(xsw)); break;
+    case 4: __asm__ volatile("fldlg2\n\tfnstsw %[sw]\n\tfnclex" : "=t"(r), [sw] "=m"(xsw)); break;
+    case 5: __asm__ volatile("fldln2\n\tfnstsw %[sw]\n\tfnclex" : "=t"(r), [sw] "=m"(xsw)); break;
+    default: __asm__ volatile("fldz\n\tfnstsw %[sw]\n\tfnclex" : "=t"(r), [sw] "=m"(xsw)); break;
     }
     (void)xh_leave(h);
-    push_checked(c, r);
+    x87_push(c, r);
 }
 
 /* Unary operations on st0 done by the host. */
@@ -565,11 +608,11 @@ static void unary(struct emu_cpu *c, unsigned which)
     }
     h = xh_enter(c);
     switch (which) {
-    case U_F2XM1: __asm__ volatile("f2xm1\n\tfnstsw %[sw]" : "=t"(r), [sw] "=m"(xsw) : "0"(a)); break;
-    case U_SQRT: __asm__ volatile("fsqrt\n\tfnstsw %[sw]" : "=t"(r), [sw] "=m"(xsw) : "0"(a)); break;
-    case U_RNDINT: __asm__ volatile("frndint\n\tfnstsw %[sw]" : "=t"(r), [sw] "=m"(xsw) : "0"(a)); break;
-    case U_SIN: __asm__ volatile("fsin\n\tfnstsw %[sw]" : "=t"(r), [sw] "=m"(xsw) : "0"(a)); break;
-    default: __asm__ volatile("fcos\n\tfnstsw %[sw]" : "=t"(r), [sw] "=m"(xsw) : "0"(a)); break;
+    case U_F2XM1: __asm__ volatile("f2xm1\n\tfnstsw %[sw]\n\tfnclex" : "=t"(r), [sw] "=m"(xsw) : "0"(a)); break;
+    case U_SQRT: __asm__ volatile("fsqrt\n\tfnstsw %[sw]\n\tfnclex" : "=t"(r), [sw] "=m"(xsw) : "0"(a)); break;
+    case U_RNDINT: __asm__ volatile("frndint\n\tfnstsw %[sw]\n\tfnclex" : "=t"(r), [sw] "=m"(xsw) : "0"(a)); break;
+    case U_SIN: __asm__ volatile("fsin\n\tfnstsw %[sw]\n\tfnclex" : "=t"(r), [sw] "=m"(xsw) : "0"(a)); break;
+    default: __asm__ volatile("fcos\n\tfnstsw %[sw]\n\tfnclex" : "=t"(r), [sw] "=m"(xsw) : "0"(a)); break;
     }
     sw = xh_leave(h);
     {
@@ -577,7 +620,7 @@ static void unary(struct emu_cpu *c, unsigned which)
         uint16_t cc = (which == U_SIN || which == U_COS) ? (FSW_C1 | FSW_C2) : FSW_C1;
         c->x87.fsw = (c->x87.fsw & ~cc) | (sw & cc);
         x87_flags(c, sw);
-        if (sw & cc & FSW_C2)
+        if (x87_aborted(c, sw) || (sw & cc & FSW_C2))
             return;
     }
     st_set(c, 0, r);
@@ -602,16 +645,22 @@ static void binary01(struct emu_cpu *c, unsigned which)
     }
     a = st_get(c, 0);
     b = st_get(c, 1);
-    h = xh_enter(c);
+    h = pops ? xh_enter_masked(c) : xh_enter(c);
     switch (which) {
-    case B_SCALE: __asm__ volatile("fscale\n\tfnstsw %[sw]" : "=t"(r), [sw] "=m"(xsw) : "0"(a), "u"(b)); break;
-    case B_PREM: __asm__ volatile("fprem\n\tfnstsw %[sw]" : "=t"(r), [sw] "=m"(xsw) : "0"(a), "u"(b)); break;
-    case B_PREM1: __asm__ volatile("fprem1\n\tfnstsw %[sw]" : "=t"(r), [sw] "=m"(xsw) : "0"(a), "u"(b)); break;
-    case B_PATAN: __asm__ volatile("fpatan\n\tfnstsw %[sw]" : "=t"(r), [sw] "=m"(xsw) : "0"(a), "u"(b) : "st(1)"); break;
-    case B_YL2X: __asm__ volatile("fyl2x\n\tfnstsw %[sw]" : "=t"(r), [sw] "=m"(xsw) : "0"(a), "u"(b) : "st(1)"); break;
-    default: __asm__ volatile("fyl2xp1\n\tfnstsw %[sw]" : "=t"(r), [sw] "=m"(xsw) : "0"(a), "u"(b) : "st(1)"); break;
+    case B_SCALE: __asm__ volatile("fscale\n\tfnstsw %[sw]\n\tfnclex" : "=t"(r), [sw] "=m"(xsw) : "0"(a), "u"(b)); break;
+    case B_PREM: __asm__ volatile("fprem\n\tfnstsw %[sw]\n\tfnclex" : "=t"(r), [sw] "=m"(xsw) : "0"(a), "u"(b)); break;
+    case B_PREM1: __asm__ volatile("fprem1\n\tfnstsw %[sw]\n\tfnclex" : "=t"(r), [sw] "=m"(xsw) : "0"(a), "u"(b)); break;
+    case B_PATAN: __asm__ volatile("fpatan\n\tfnstsw %[sw]\n\tfnclex" : "=t"(r), [sw] "=m"(xsw) : "0"(a), "u"(b) : "st(1)"); break;
+    case B_YL2X: __asm__ volatile("fyl2x\n\tfnstsw %[sw]\n\tfnclex" : "=t"(r), [sw] "=m"(xsw) : "0"(a), "u"(b) : "st(1)"); break;
+    default: __asm__ volatile("fyl2xp1\n\tfnstsw %[sw]\n\tfnclex" : "=t"(r), [sw] "=m"(xsw) : "0"(a), "u"(b) : "st(1)"); break;
     }
     sw = xh_leave(h);
+    if (x87_aborted(c, sw)) {
+        x87_abort_flags(c, sw);
+        if (which == B_PREM || which == B_PREM1)
+            c->x87.fsw &= ~FSW_C2;
+        return;
+    }
     if ((which == B_PREM || which == B_PREM1) && ((sw & FSW_IE) || isnan(a) || isnan(b)))
         c->x87.fsw &= ~(FSW_C1 | FSW_C2);   /* NaN or invalid: no quotient bits */
     else if (which == B_PREM || which == B_PREM1)
@@ -650,13 +699,19 @@ static void pushing2(struct emu_cpu *c, unsigned which)
         }
         return;
     }
-    h = xh_enter(c);
+    h = xh_enter_masked(c);
     switch (which) {
-    case P_XTRACT: __asm__ volatile("fxtract\n\tfnstsw %[sw]" : "=t"(r0), "=u"(r1), [sw] "=m"(xsw) : "0"(a)); break;
-    case P_TAN: __asm__ volatile("fptan\n\tfnstsw %[sw]" : "=t"(r0), "=u"(r1), [sw] "=m"(xsw) : "0"(a)); break;
-    default: __asm__ volatile("fsincos\n\tfnstsw %[sw]" : "=t"(r0), "=u"(r1), [sw] "=m"(xsw) : "0"(a)); break;
+    case P_XTRACT: __asm__ volatile("fxtract\n\tfnstsw %[sw]\n\tfnclex" : "=t"(r0), "=u"(r1), [sw] "=m"(xsw) : "0"(a)); break;
+    case P_TAN: __asm__ volatile("fptan\n\tfnstsw %[sw]\n\tfnclex" : "=t"(r0), "=u"(r1), [sw] "=m"(xsw) : "0"(a)); break;
+    default: __asm__ volatile("fsincos\n\tfnstsw %[sw]\n\tfnclex" : "=t"(r0), "=u"(r1), [sw] "=m"(xsw) : "0"(a)); break;
     }
     sw = xh_leave(h);
+    if (x87_aborted(c, sw)) {
+        x87_abort_flags(c, sw);
+        if (which != P_XTRACT)
+            c->x87.fsw &= ~FSW_C2;
+        return;
+    }
     {
         uint16_t cc = which == P_XTRACT ? FSW_C1 : (FSW_C1 | FSW_C2);
         c->x87.fsw = (c->x87.fsw & ~cc) | (sw & cc);
@@ -749,7 +804,7 @@ static void h_d9(struct emu_cpu *c, const struct emu_insn *i)
 {
     unsigned op = i->reg & 7;
     if (i->mod != 3) {
-        uint64_t ea = mem_ea(c, i);
+        uint64_t ea = emu_ea(c, i);
         uint8_t img[28];
         uint16_t sw;
         switch (op) {
@@ -762,7 +817,15 @@ static void h_d9(struct emu_cpu *c, const struct emu_insn *i)
                 x87_push(c, 0);     /* overflow: no operand conversion */
                 return;
             }
-            push_checked(c, load_f32(c, bits));
+            {
+                /* an unmasked SNaN operand is not pushed (a denormal is) */
+                long double v = load_f32(c, bits);
+                if (x87_invalid_unmasked(c, xsw)) {
+                    c->x87.fsw &= ~FSW_C1;
+                    return;
+                }
+                x87_push(c, v);
+            }
             return;
         }
         case 2: case 3: {                          /* fst/fstp m32 */
@@ -775,7 +838,8 @@ static void h_d9(struct emu_cpu *c, const struct emu_insn *i)
                 bits = 0xffc00000u;
             } else {
                 bits = store_f32(c, v, &sw);
-                if (sw & ~c->x87.fcw & (FSW_IE | FSW_OE | FSW_UE)) {
+                if (sw & ~c->x87.fcw & (FSW_IE | FSW_DE | FSW_OE | FSW_UE)) {
+                    c->x87.fsw = (c->x87.fsw & ~FSW_C1) | (sw & FSW_C1);
                     x87_flags(c, sw);
                     return;
                 }
@@ -830,7 +894,7 @@ static void h_d9(struct emu_cpu *c, const struct emu_insn *i)
             st_set(c, 0, indefinite());
             return;
         }
-        push_checked(c, v);
+        x87_push(c, v);
         return;
     }
     case 0xc8: {                                   /* fxch st(i) */
@@ -919,7 +983,7 @@ static void h_d8(struct emu_cpu *c, const struct emu_insn *i)
 {
     x87_check(c, true);
     if (i->mod != 3) {
-        uint64_t ea = mem_ea(c, i);
+        uint64_t ea = emu_ea(c, i);
         uint32_t bits = (uint32_t)lin_read(c, ea, 4);
         note_insn(c, i, ea);
         if (arith_mem_underflow(c, i))
@@ -935,7 +999,7 @@ static void h_dc(struct emu_cpu *c, const struct emu_insn *i)
 {
     x87_check(c, true);
     if (i->mod != 3) {
-        uint64_t ea = mem_ea(c, i);
+        uint64_t ea = emu_ea(c, i);
         uint64_t bits = lin_read(c, ea, 8);
         note_insn(c, i, ea);
         if (arith_mem_underflow(c, i))
@@ -972,7 +1036,7 @@ static void h_da(struct emu_cpu *c, const struct emu_insn *i)
 {
     x87_check(c, true);
     if (i->mod != 3) {
-        uint64_t ea = mem_ea(c, i);
+        uint64_t ea = emu_ea(c, i);
         int32_t v = (int32_t)lin_read(c, ea, 4);
         note_insn(c, i, ea);
         if (arith_mem_underflow(c, i))
@@ -998,7 +1062,7 @@ static void h_de(struct emu_cpu *c, const struct emu_insn *i)
 {
     x87_check(c, true);
     if (i->mod != 3) {
-        uint64_t ea = mem_ea(c, i);
+        uint64_t ea = emu_ea(c, i);
         int16_t v = (int16_t)lin_read(c, ea, 2);
         note_insn(c, i, ea);
         if (arith_mem_underflow(c, i))
@@ -1037,7 +1101,7 @@ static void fist_common(struct emu_cpu *c, const struct emu_insn *i, uint64_t ea
     } else {
         r = store_int(c, v, size, trunc, &sw);
         if (sw & ~c->x87.fcw & FSW_IE) {
-            x87_flags(c, sw);
+            x87_abort_flags(c, sw);
             return;
         }
         c->x87.fsw = (c->x87.fsw & ~FSW_C1) | (sw & FSW_C1);
@@ -1055,13 +1119,21 @@ static void fucomi(struct emu_cpu *c, const struct emu_insn *i, bool quiet, bool
     uint64_t fl;
     if (is_empty(c, 0) || is_empty(c, i->rm & 7)) {
         stack_fault(c, false);
-        fl = (c->x87.fcw & FSW_IE) ? (RFLAGS_ZF | RFLAGS_PF | RFLAGS_CF) : 0;
-        if (!(c->x87.fcw & FSW_IE))
+        fl = RFLAGS_ZF | RFLAGS_PF | RFLAGS_CF;   /* unordered, masked or not */
+        if (!(c->x87.fcw & FSW_IE)) {
+            emu_set_rflags(c, (emu_get_rflags(c) & ~mask) | fl);
             return;
+        }
     } else {
         a = st_get(c, 0);
         b = st_get(c, i->rm & 7);
         fl = host_compare(c, a, b, quiet);
+        if (x87_aborted(c, xsw)) {
+            if (x87_invalid_unmasked(c, xsw))
+                fl = RFLAGS_ZF | RFLAGS_PF | RFLAGS_CF;
+            emu_set_rflags(c, (emu_get_rflags(c) & ~mask) | fl);
+            return;
+        }
     }
     emu_set_rflags(c, (emu_get_rflags(c) & ~mask) | fl);
     if (pop)
@@ -1072,13 +1144,13 @@ static void h_db(struct emu_cpu *c, const struct emu_insn *i)
 {
     unsigned op = i->reg & 7;
     if (i->mod != 3) {
-        uint64_t ea = mem_ea(c, i);
+        uint64_t ea = emu_ea(c, i);
         x87_check(c, true);
         switch (op) {
         case 0: {                                  /* fild m32 */
             int32_t v = (int32_t)lin_read(c, ea, 4);
             note_insn(c, i, ea);
-            push_checked(c, (long double)v);
+            x87_push(c, (long double)v);
             return;
         }
         case 1: case 2: case 3:                    /* fisttp, fist, fistp m32 */
@@ -1089,7 +1161,7 @@ static void h_db(struct emu_cpu *c, const struct emu_insn *i)
             uint8_t raw[10];
             sse_read_buf(c, ea, raw, 10);
             note_insn(c, i, ea);
-            push_checked(c, load_m80(raw));
+            x87_push(c, load_m80(raw));
             return;
         }
         case 7: {                                  /* fstp m80 */
@@ -1139,7 +1211,7 @@ static void h_dd(struct emu_cpu *c, const struct emu_insn *i)
 {
     unsigned op = i->reg & 7;
     if (i->mod != 3) {
-        uint64_t ea = mem_ea(c, i);
+        uint64_t ea = emu_ea(c, i);
         switch (op) {
         case 0: {                                  /* fld m64 */
             uint64_t bits;
@@ -1150,7 +1222,15 @@ static void h_dd(struct emu_cpu *c, const struct emu_insn *i)
                 x87_push(c, 0);     /* overflow: no operand conversion */
                 return;
             }
-            push_checked(c, load_f64(c, bits));
+            {
+                /* an unmasked SNaN operand is not pushed (a denormal is) */
+                long double v = load_f64(c, bits);
+                if (x87_invalid_unmasked(c, xsw)) {
+                    c->x87.fsw &= ~FSW_C1;
+                    return;
+                }
+                x87_push(c, v);
+            }
             return;
         }
         case 1:                                    /* fisttp m64 */
@@ -1169,7 +1249,8 @@ static void h_dd(struct emu_cpu *c, const struct emu_insn *i)
                 bits = 0xfff8000000000000ull;
             } else {
                 bits = store_f64(c, v, &sw);
-                if (sw & ~c->x87.fcw & (FSW_IE | FSW_OE | FSW_UE)) {
+                if (sw & ~c->x87.fcw & (FSW_IE | FSW_DE | FSW_OE | FSW_UE)) {
+                    c->x87.fsw = (c->x87.fsw & ~FSW_C1) | (sw & FSW_C1);
                     x87_flags(c, sw);
                     return;
                 }
@@ -1254,13 +1335,13 @@ static void h_df(struct emu_cpu *c, const struct emu_insn *i)
 {
     unsigned op = i->reg & 7;
     if (i->mod != 3) {
-        uint64_t ea = mem_ea(c, i);
+        uint64_t ea = emu_ea(c, i);
         x87_check(c, true);
         switch (op) {
         case 0: {                                  /* fild m16 */
             int16_t v = (int16_t)lin_read(c, ea, 2);
             note_insn(c, i, ea);
-            push_checked(c, (long double)v);
+            x87_push(c, (long double)v);
             return;
         }
         case 1: case 2: case 3:                    /* fisttp, fist, fistp m16 */
@@ -1273,16 +1354,16 @@ static void h_df(struct emu_cpu *c, const struct emu_insn *i)
             uint16_t h;
             sse_read_buf(c, ea, raw, 10);
             note_insn(c, i, ea);
-            h = xh_enter(c);
-            __asm__ volatile("fbld %2\n\tfnstsw %[sw]" : "=t"(r), [sw] "=m"(xsw) : "m"(*(const uint8_t(*)[10])raw));
+            h = xh_enter_masked(c);
+            __asm__ volatile("fbld %2\n\tfnstsw %[sw]\n\tfnclex" : "=t"(r), [sw] "=m"(xsw) : "m"(*(const uint8_t(*)[10])raw));
             x87_flags(c, xh_leave(h));
-            push_checked(c, r);
+            x87_push(c, r);
             return;
         }
         case 5: {                                  /* fild m64 */
             int64_t v = (int64_t)lin_read(c, ea, 8);
             note_insn(c, i, ea);
-            push_checked(c, (long double)v);
+            x87_push(c, (long double)v);
             return;
         }
         case 6: {                                  /* fbstp m80 */
@@ -1294,11 +1375,11 @@ static void h_df(struct emu_cpu *c, const struct emu_insn *i)
                     return;
                 v = indefinite();
             }
-            h = xh_enter(c);
-            __asm__ volatile("fbstp %0\n\tfnstsw %[sw]" : "=m"(*(uint8_t(*)[10])raw), [sw] "=m"(xsw) : "t"(v) : "st");
+            h = xh_enter_masked(c);
+            __asm__ volatile("fbstp %0\n\tfnstsw %[sw]\n\tfnclex" : "=m"(*(uint8_t(*)[10])raw), [sw] "=m"(xsw) : "t"(v) : "st");
             sw = xh_leave(h);
             if (sw & ~c->x87.fcw & FSW_IE) {
-                x87_flags(c, sw);
+                x87_abort_flags(c, sw);
                 return;
             }
             c->x87.fsw = (c->x87.fsw & ~FSW_C1) | (sw & FSW_C1);

@@ -111,7 +111,7 @@ static uint8_t do_ranges(struct virtio_blk *b, const struct virtq_chain *c, uint
         return VIRTIO_BLK_S_UNSUPP;
     struct blk_range ranges[MAX_RANGES];
     unsigned n = (unsigned)(payload / sizeof(struct blk_range));
-    iov_to_buf(c->iov, c->nout, sizeof(struct blk_header), ranges, n * sizeof(ranges[0]));
+    virtq_iov_to_buf(c->iov, c->nout, sizeof(struct blk_header), ranges, n * sizeof(ranges[0]));
     for (unsigned i = 0; i < n; i++) {
         struct blk_range r = ranges[i];
         /* Discard must not unmap-flag (spec); unknown flag bits are refused. */
@@ -136,7 +136,7 @@ static uint8_t handle(struct virtio_blk *b, const struct virtq_chain *c, uint32_
     *written = 0;
     if (c->out_len < sizeof(h))
         return VIRTIO_BLK_S_IOERR;
-    iov_to_buf(c->iov, c->nout, 0, &h, sizeof(h));
+    virtq_iov_to_buf(c->iov, c->nout, 0, &h, sizeof(h));
     const struct iovec *in = c->iov + c->nout;
     uint64_t in_data = c->in_len - 1;          /* bytes before the status byte */
 
@@ -144,7 +144,7 @@ static uint8_t handle(struct virtio_blk *b, const struct virtq_chain *c, uint32_
     case VIRTIO_BLK_T_IN: {
         if (in_data % SECTOR || !in_range(b, h.sector, in_data / SECTOR))
             return VIRTIO_BLK_S_IOERR;
-        unsigned n = iov_slice(in, c->nin, 0, in_data, b->data, VIRTQ_MAX_SIZE);
+        unsigned n = virtq_iov_slice(in, c->nin, 0, in_data, b->data, VIRTQ_MAX_SIZE);
         if (in_data && block_preadv(b->bd, h.sector * SECTOR, b->data, (int)n) < 0)
             return VIRTIO_BLK_S_IOERR;
         *written = (uint32_t)in_data;
@@ -156,7 +156,7 @@ static uint8_t handle(struct virtio_blk *b, const struct virtq_chain *c, uint32_
             return VIRTIO_BLK_S_IOERR;
         if (len % SECTOR || !in_range(b, h.sector, len / SECTOR))
             return VIRTIO_BLK_S_IOERR;
-        unsigned n = iov_slice(c->iov, c->nout, sizeof(h), len, b->data, VIRTQ_MAX_SIZE);
+        unsigned n = virtq_iov_slice(c->iov, c->nout, sizeof(h), len, b->data, VIRTQ_MAX_SIZE);
         if (len && block_pwritev(b->bd, h.sector * SECTOR, b->data, (int)n) < 0)
             return VIRTIO_BLK_S_IOERR;
         return VIRTIO_BLK_S_OK;
@@ -165,7 +165,7 @@ static uint8_t handle(struct virtio_blk *b, const struct virtq_chain *c, uint32_
         return block_flush(b->bd) < 0 ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
     case VIRTIO_BLK_T_GET_ID: {
         size_t n = in_data < ID_BYTES ? (size_t)in_data : ID_BYTES;
-        *written = (uint32_t)iov_from_buf(in, c->nin, 0, b->serial, n);
+        *written = (uint32_t)virtq_iov_from_buf(in, c->nin, 0, b->serial, n);
         return VIRTIO_BLK_S_OK;
     }
     case VIRTIO_BLK_T_DISCARD:
@@ -188,7 +188,7 @@ static void blk_notify(struct virtio_dev *vd, unsigned q)
         }
         uint32_t written;
         uint8_t status = handle(b, c, &written);
-        iov_from_buf(c->iov + c->nout, c->nin, c->in_len - 1, &status, 1);
+        virtq_iov_from_buf(c->iov + c->nout, c->nin, c->in_len - 1, &status, 1);
         virtq_push(&vd->vq[q], c->head, written + 1);
     }
     virtio_queue_done(vd, q);

@@ -33,6 +33,14 @@ WEAK int block_open(const char *path, const struct block_open_opts *opts, struct
         snprintf(err, errlen, "cannot open disk image %s: %s", path, strerror(e));
         return -e;
     }
+    /* A qcow2 image read as raw would show the guest its metadata. */
+    uint8_t magic[4] = {0};
+    if (opts->format == BLOCK_FORMAT_AUTO && pread(fd, magic, 4, 0) == 4 &&
+        !memcmp(magic, "QFI\xfb", 4)) {
+        snprintf(err, errlen, "%s: qcow2 images need src/block (not in this build)", path);
+        close(fd);
+        return -ENOTSUP;
+    }
     struct stat st;
     if (fstat(fd, &st) < 0 || st.st_size < 0) {
         int e = errno;

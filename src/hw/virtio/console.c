@@ -44,7 +44,7 @@ static size_t console_receive(void *opaque, const uint8_t *buf, size_t len)
         struct virtq_chain *c = con->rx_chain;
         if (virtio_pop(vd, RX_QUEUE, c) <= 0)
             break;
-        size_t n = iov_from_buf(c->iov + c->nout, c->nin, 0, buf + taken, len - taken);
+        size_t n = virtq_iov_from_buf(c->iov + c->nout, c->nin, 0, buf + taken, len - taken);
         virtq_push(vq, c->head, (uint32_t)n);
         taken += n;
     }

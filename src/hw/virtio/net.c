@@ -76,12 +76,12 @@ static void copy_stream(const struct iovec *iov, unsigned n, const uint8_t *hdr,
         size_t h = VIRTIO_NET_HDR_LEN - off;
         if (h > len)
             h = len;
-        at = iov_from_buf(iov, n, 0, hdr + off, h);
+        at = virtq_iov_from_buf(iov, n, 0, hdr + off, h);
         off += h;
         len -= h;
     }
     if (len)
-        iov_from_buf(iov, n, at, frame + (off - VIRTIO_NET_HDR_LEN), len);
+        virtq_iov_from_buf(iov, n, at, frame + (off - VIRTIO_NET_HDR_LEN), len);
 }
 
 /* Puts one frame in the guest's receive buffers (vd->lock held).  Returns 1
@@ -135,7 +135,7 @@ static int deliver(struct virtio_net *n, const uint8_t *frame, size_t len)
     /* num_buffers, now that it is known (1 without merging). */
     hdr[10] = (uint8_t)nbufs;
     hdr[11] = (uint8_t)(nbufs >> 8);
-    iov_from_buf(n->rx_first->iov + n->rx_first->nout, n->rx_first->nin, 0, hdr,
+    virtq_iov_from_buf(n->rx_first->iov + n->rx_first->nout, n->rx_first->nin, 0, hdr,
                  VIRTIO_NET_HDR_LEN);
     for (unsigned i = 0; i < nbufs; i++)
         virtq_push(vq, heads[i], lens[i]);
@@ -227,12 +227,12 @@ static void transmit(struct virtio_net *n)
         bool ok = c->out_len >= VIRTIO_NET_HDR_LEN && len >= NET_MIN_FRAME &&
                   len <= NET_MAX_FRAME;
         if (ok) {
-            iov_to_buf(c->iov, c->nout, 0, hdr, sizeof(hdr));
+            virtq_iov_to_buf(c->iov, c->nout, 0, hdr, sizeof(hdr));
             /* We offered no offloads: a header asking for one is malformed. */
             ok = !(hdr[0] & HDR_F_NEEDS_CSUM) && hdr[1] == HDR_GSO_NONE;
         }
         if (ok) {
-            iov_to_buf(c->iov, c->nout, VIRTIO_NET_HDR_LEN, n->txbuf, (size_t)len);
+            virtq_iov_to_buf(c->iov, c->nout, VIRTIO_NET_HDR_LEN, n->txbuf, (size_t)len);
             if (n->nb)
                 net_send(n->nb, n->txbuf, (size_t)len);
         } else {

@@ -45,6 +45,7 @@ struct virtio_pci {
     struct msix_entry msix[VIRTIO_MAX_QUEUES + 1];
     uint64_t pba;
     int msix_cap;
+    int pci_cfg_cap;               /* VIRTIO_PCI_CAP_PCI_CFG: a window into BAR 4 */
     bool msix_enabled, msix_masked;
 
     pthread_t worker;
@@ -395,11 +396,54 @@ static void bar_write(void *opaque, uint64_t offset, unsigned size, uint64_t val
 
 static const struct bus_ops bar_ops = { .read = bar_read, .write = bar_write };
 
-/* The MSI-X message control word changed: enable and function mask. */
+/* The PCI_CFG capability's window: the driver sets bar, offset and length
+ * in the capability, then reads or writes pci_cfg_data to reach BAR 4
+ * without mapping it.  Lengths other than 1, 2 and 4, a BAR other than 4 or
+ * a misaligned offset reach nothing. */
+static bool pci_cfg_window(struct virtio_pci *vp, uint64_t *off, unsigned *len)
+{
+    const struct pci_device *d = &vp->pci;
+    unsigned c = (unsigned)vp->pci_cfg_cap;
+    uint32_t o = pci_config_get32(d, c + 8), l = pci_config_get32(d, c + 12);
+    if (d->config[c + 4] != VIRTIO_PCI_BAR || (l != 1 && l != 2 && l != 4) || (o & (l - 1)) ||
+        o >= VIRTIO_PCI_BAR_SIZE)
+        return false;
+    *off = o;
+    *len = l;
+    return true;
+}
+
+static bool touches_cfg_data(struct virtio_pci *vp, unsigned off, unsigned size)
+{
+    unsigned data = (unsigned)vp->pci_cfg_cap + 16;
+    return off < data + 4 && off + size > data;
+}
+
+static bool pci_config_read_hook(struct pci_device *d, unsigned off, unsigned size, uint32_t *value)
+{
+    struct virtio_pci *vp = d->opaque;
+    uint64_t bar_off;
+    unsigned len;
+    if (!touches_cfg_data(vp, off, size))
+        return false;
+    *value = 0;
+    if (off == (unsigned)vp->pci_cfg_cap + 16 && pci_cfg_window(vp, &bar_off, &len))
+        *value = (uint32_t)bar_read(vp, bar_off, len);
+    return true;
+}
+
+/* The MSI-X message control word changed: enable and function mask.  Or the
+ * driver wrote through the PCI_CFG window. */
 static void pci_config_written(struct pci_device *d, unsigned off, unsigned size, uint32_t value)
 {
-    (void)value;
     struct virtio_pci *vp = d->opaque;
+    if (touches_cfg_data(vp, off, size)) {
+        uint64_t bar_off;
+        unsigned len;
+        if (off == (unsigned)vp->pci_cfg_cap + 16 && pci_cfg_window(vp, &bar_off, &len))
+            bar_write(vp, bar_off, len, value & (len == 4 ? 0xffffffffu : (1u << (8 * len)) - 1));
+        return;
+    }
     unsigned ctl = (unsigned)vp->msix_cap + 2;
     if (off >= ctl + 2 || off + size <= ctl)
         return;
@@ -417,7 +461,10 @@ static void pci_config_written(struct pci_device *d, unsigned off, unsigned size
     pthread_mutex_unlock(&vp->vd.lock);
 }
 
-static const struct pci_device_ops pci_ops = { .config_write = pci_config_written };
+static const struct pci_device_ops pci_ops = {
+    .config_read = pci_config_read_hook,
+    .config_write = pci_config_written,
+};
 
 /* ---- creation ------------------------------------------------------------- */
 
@@ -466,6 +513,15 @@ static int setup_pci(struct virtio_pci *vp)
         (r = add_virtio_cap(d, VIRTIO_PCI_CAP_DEVICE_CFG, VIRTIO_PCI_DEVICE_OFF,
                             (uint32_t)ops->config_size, 0)) < 0)
         return r;
+
+    /* PCI_CFG: bar, offset and length are the driver's to set. */
+    if ((at = add_virtio_cap(d, VIRTIO_PCI_CAP_PCI_CFG, 0, 0, 4)) < 0)
+        return at;
+    vp->pci_cfg_cap = at;
+    d->config[at + 4] = 0;
+    d->wmask[at + 4] = 0xff;
+    for (int i = 8; i < 20; i++)
+        d->wmask[at + i] = 0xff;
 
     at = pci_device_add_capability(d, PCI_CAP_ID_MSIX, 12);
     if (at < 0)

@@ -208,7 +208,7 @@ bool virtq_should_signal(struct virtq *vq)
     return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old);
 }
 
-size_t iov_to_buf(const struct iovec *iov, unsigned n, size_t skip, void *buf, size_t len)
+size_t virtq_iov_to_buf(const struct iovec *iov, unsigned n, size_t skip, void *buf, size_t len)
 {
     size_t done = 0;
     for (unsigned i = 0; i < n && done < len; i++) {
@@ -226,7 +226,7 @@ size_t iov_to_buf(const struct iovec *iov, unsigned n, size_t skip, void *buf, s
     return done;
 }
 
-size_t iov_from_buf(const struct iovec *iov, unsigned n, size_t skip, const void *buf, size_t len)
+size_t virtq_iov_from_buf(const struct iovec *iov, unsigned n, size_t skip, const void *buf, size_t len)
 {
     size_t done = 0;
     for (unsigned i = 0; i < n && done < len; i++) {
@@ -244,7 +244,7 @@ size_t iov_from_buf(const struct iovec *iov, unsigned n, size_t skip, const void
     return done;
 }
 
-unsigned iov_slice(const struct iovec *src, unsigned n, size_t skip, size_t len,
+unsigned virtq_iov_slice(const struct iovec *src, unsigned n, size_t skip, size_t len,
                    struct iovec *dst, unsigned max)
 {
     unsigned out = 0;

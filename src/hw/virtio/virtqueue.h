@@ -77,11 +77,11 @@ bool virtq_should_signal(struct virtq *vq);
 
 /* Copies between a chain's segments and a flat buffer, starting `skip` bytes
  * in; returns the bytes copied. */
-size_t iov_to_buf(const struct iovec *iov, unsigned n, size_t skip, void *buf, size_t len);
-size_t iov_from_buf(const struct iovec *iov, unsigned n, size_t skip, const void *buf, size_t len);
+size_t virtq_iov_to_buf(const struct iovec *iov, unsigned n, size_t skip, void *buf, size_t len);
+size_t virtq_iov_from_buf(const struct iovec *iov, unsigned n, size_t skip, const void *buf, size_t len);
 /* Builds in dst the segments covering [skip, skip + len) of src; returns the
  * count (at most max). */
-unsigned iov_slice(const struct iovec *src, unsigned n, size_t skip, size_t len,
+unsigned virtq_iov_slice(const struct iovec *src, unsigned n, size_t skip, size_t len,
                    struct iovec *dst, unsigned max);
 
 #endif

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# The `tiny` appliance: Debian's cloud kernel and a busybox initramfs that
+# loads the virtio modules, mounts its data disk, gets an address by DHCP and
+# gives a shell on the console.  Built from Debian packages only, in seconds.
+# Usage: appliances/tiny/build.sh [OUT]   (default build/appliances/tiny)
+set -euo pipefail
+here=$(cd "$(dirname "$0")/../.." && pwd)
+out=${1:-$here/build/appliances/tiny}
+recipe_hash=$(cat "$0" "$here/scripts/linux-guest.sh" | sha256sum | cut -c1-16)
+if [ -f "$out/.recipe" ] && [ "$(cat "$out/.recipe")" = "$recipe_hash" ] && [ -f "$out/appliance.json" ]; then
+  exit 0   # up to date
+fi
+echo "hostel: building the tiny appliance (Debian kernel + busybox) in $out ..." >&2
+"$here/scripts/deps.sh" test >&2
+eval "$("$here/scripts/linux-guest.sh" cloud)"
+mods=$(dirname "$KERNEL")/modules
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+mkdir -p "$out" "$tmp/root"/{bin,sbin,dev,proc,sys,tmp,etc,root,mnt/disk,lib/modules,usr/share/udhcpc,run}
+cp /bin/busybox "$tmp/root/bin/busybox"
+for app in $("$tmp/root/bin/busybox" --list); do
+  [ -e "$tmp/root/bin/$app" ] || ln -s busybox "$tmp/root/bin/$app"
+done
+cp "$mods"/*.ko "$tmp/root/lib/modules/" 2>/dev/null || true
+cat > "$tmp/root/usr/share/udhcpc/default.script" <<'DHCP'
+#!/bin/sh
+# udhcpc hook: configure the interface, the default route and DNS.
+case "$1" in
+  deconfig) ip addr flush dev "$interface"; ip link set "$interface" up ;;
+  bound|renew)
+    ip addr flush dev "$interface"
+    ip addr add "$ip/${mask:-24}" dev "$interface"
+    for r in $router; do ip route add default via "$r" dev "$interface"; break; done
+    : > /etc/resolv.conf
+    for d in $dns; do echo "nameserver $d" >> /etc/resolv.conf; done ;;
+esac
+DHCP
+chmod +x "$tmp/root/usr/share/udhcpc/default.script"
+cat > "$tmp/root/init" <<'INIT'
+#!/bin/sh
+# tiny appliance init.
+export PATH=/bin:/sbin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev 2>/dev/null || mdev -s
+mkdir -p /dev/pts && mount -t devpts devpts /dev/pts
+for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci \
+         virtio_blk failover net_failover virtio_net virtio_console virtio-rng; do
+  for f in /lib/modules/$m.ko*; do [ -e "$f" ] && insmod "$f" 2>/dev/null; done
+done
+hostname tiny
+ip link set lo up
+if [ -b /dev/vda ]; then
+  mount -t ext4 /dev/vda /mnt/disk && echo "tiny: disk /dev/vda mounted on /mnt/disk"
+fi
+if [ -e /sys/class/net/eth0 ]; then
+  udhcpc -i eth0 -q -n -t 5 >/dev/null 2>&1 && echo "tiny: eth0 $(ip -4 -o addr show eth0 | awk '{print $4}')" \
+    || echo "tiny: eth0: no DHCP answer"
+fi
+echo "tiny: ready. 'poweroff' powers the machine off; Ctrl-A x quits hostel."
+while :; do setsid cttyhack sh -l; done
+INIT
+chmod +x "$tmp/root/init"
+cat > "$tmp/root/etc/profile" <<'PROFILE'
+PS1='tiny:\w# '
+export PS1
+alias poweroff='poweroff -f'
+PROFILE
+(cd "$tmp/root" && find . | cpio -o -H newc --quiet | gzip -1) > "$out/initrd.img"
+cp "$KERNEL" "$out/vmlinuz"
+# The data disk: ext4 with a note, made without root tricks (mkfs.ext4 -d).
+mkdir -p "$tmp/disk"
+echo "This disk belongs to the tiny appliance. Files written here stay." > "$tmp/disk/README"
+rm -f "$out/disk.img"
+truncate -s 64M "$out/disk.img"
+mkfs.ext4 -q -F -L tiny -d "$tmp/disk" "$out/disk.img"
+cat > "$out/appliance.json" <<JSON
+{
+  "format": 1,
+  "name": "tiny",
+  "version": "1",
+  "kernel": "vmlinuz",
+  "initrd": "initrd.img",
+  "cmdline": "console=ttyS0 quiet panic=-1",
+  "cpus": 1,
+  "memory": "256M",
+  "disks": [ { "file": "disk.img", "format": "raw" } ]
+}
+JSON
+echo "$recipe_hash" > "$out/.recipe"
+echo "hostel: tiny appliance ready: $out" >&2

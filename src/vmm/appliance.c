@@ -1,0 +1,366 @@
+/* Appliance manifests and archives. */
+#include "vmm/appliance.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "block/block.h"
+#include "lib/size.h"
+#include "vmm/library.h"
+#include "vmm/vm.h"
+
+/* Paths here join parts that are each bounded by PATH_MAX into PATH_MAX
+ * buffers; no real path comes near that, so truncation is not handled. */
+#pragma GCC diagnostic ignored "-Wformat-truncation"
+
+#define MANIFEST "appliance.json"
+
+static bool is_dir(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static bool has_manifest(const char *dir)
+{
+    char p[PATH_MAX];
+    snprintf(p, sizeof(p), "%s/%s", dir, MANIFEST);
+    return access(p, R_OK) == 0;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && !strcmp(s + a - b, suffix);
+}
+
+bool appliance_is(const char *what)
+{
+    if (is_dir(what))
+        return has_manifest(what);
+    if (ends_with(what, ".tar") || ends_with(what, ".hostel"))
+        return access(what, R_OK) == 0;
+    if (!strchr(what, '/') && access(what, F_OK) != 0)
+        return true;   /* a bare name: looked up in the appliance folders */
+    return false;
+}
+
+/* A file named in the manifest: relative, inside the appliance folder. */
+static char *member_path(const char *dir, const char *file, const char *field, char *err,
+                         size_t errlen)
+{
+    if (!file || !*file || file[0] == '/' || strstr(file, "..")) {
+        snprintf(err, errlen, "%s/%s: \"%s\" must name a file inside the appliance", dir,
+                 MANIFEST, field);
+        return NULL;
+    }
+    char p[PATH_MAX];
+    snprintf(p, sizeof(p), "%s/%s", dir, file);
+    if (access(p, R_OK) != 0) {
+        snprintf(err, errlen, "%s/%s: \"%s\" names %s, which is missing", dir, MANIFEST, field,
+                 file);
+        return NULL;
+    }
+    return strdup(p);
+}
+
+static int load_manifest(const char *dir, struct appliance *a, char *err, size_t errlen)
+{
+    char p[PATH_MAX];
+    json_error_t je;
+    snprintf(p, sizeof(p), "%s/%s", dir, MANIFEST);
+    json_t *m = json_load_file(p, 0, &je);
+    if (!m) {
+        snprintf(err, errlen, "%s: line %d: %s", p, je.line, je.text);
+        return -EINVAL;
+    }
+    int r = -EINVAL;
+    if (!json_is_object(m) || json_integer_value(json_object_get(m, "format")) != 1) {
+        snprintf(err, errlen, "%s: not an appliance manifest of format 1", p);
+        goto out;
+    }
+    const char *name = json_string_value(json_object_get(m, "name"));
+    if (!name) {
+        snprintf(err, errlen, "%s: the manifest has no \"name\"", p);
+        goto out;
+    }
+    a->dir = strdup(dir);
+    a->name = strdup(name);
+    const char *v = json_string_value(json_object_get(m, "version"));
+    a->version = strdup(v ? v : "0");
+    a->kernel = member_path(dir, json_string_value(json_object_get(m, "kernel")), "kernel", err,
+                            errlen);
+    if (!a->kernel)
+        goto out;
+    const char *initrd = json_string_value(json_object_get(m, "initrd"));
+    if (initrd && !(a->initrd = member_path(dir, initrd, "initrd", err, errlen)))
+        goto out;
+    const char *cmdline = json_string_value(json_object_get(m, "cmdline"));
+    a->cmdline = cmdline ? strdup(cmdline) : NULL;
+    json_t *cpus = json_object_get(m, "cpus");
+    a->cpus = cpus ? (int)json_integer_value(cpus) : 1;
+    if (a->cpus < 1 || a->cpus > 64) {
+        snprintf(err, errlen, "%s: \"cpus\" must be 1 to 64", p);
+        goto out;
+    }
+    const char *mem = json_string_value(json_object_get(m, "memory"));
+    a->memory = 512ULL << 20;
+    if (mem && (parse_size(mem, &a->memory) < 0 || a->memory < (16ULL << 20))) {
+        snprintf(err, errlen, "%s: \"memory\" must be a size such as \"256M\"", p);
+        goto out;
+    }
+    json_t *disks = json_object_get(m, "disks");
+    size_t i;
+    json_t *d;
+    if (disks && (!json_is_array(disks) || json_array_size(disks) > APPLIANCE_MAX_DISKS)) {
+        snprintf(err, errlen, "%s: \"disks\" must be a list of at most %d disks", p,
+                 APPLIANCE_MAX_DISKS);
+        goto out;
+    }
+    json_array_foreach(disks, i, d) {
+        a->disks[i].path = member_path(dir, json_string_value(json_object_get(d, "file")),
+                                       "disks[].file", err, errlen);
+        if (!a->disks[i].path)
+            goto out;
+        const char *fmt = json_string_value(json_object_get(d, "format"));
+        if (fmt && strcmp(fmt, "raw") && strcmp(fmt, "qcow2")) {
+            snprintf(err, errlen, "%s: disk format \"%s\": use raw or qcow2", p, fmt);
+            goto out;
+        }
+        a->disks[i].format = fmt ? strdup(fmt) : NULL;
+        a->disks[i].readonly = json_is_true(json_object_get(d, "readonly"));
+        a->ndisks++;
+    }
+    json_t *fw = json_object_get(m, "forwards");
+    if (fw && (!json_is_array(fw) || json_array_size(fw) > APPLIANCE_MAX_FORWARDS)) {
+        snprintf(err, errlen, "%s: \"forwards\" must be a list of strings like \"tcp:2222:22\"",
+                 p);
+        goto out;
+    }
+    json_array_foreach(fw, i, d) {
+        if (!json_is_string(d)) {
+            snprintf(err, errlen, "%s: \"forwards\" must be a list of strings", p);
+            goto out;
+        }
+        a->forwards[a->nforwards++] = strdup(json_string_value(d));
+    }
+    r = 0;
+out:
+    json_decref(m);
+    return r;
+}
+
+static int mkdirs(const char *path)
+{
+    char tmp[PATH_MAX];
+    snprintf(tmp, sizeof(tmp), "%s", path);
+    for (char *s = tmp + 1; *s; s++) {
+        if (*s == '/') {
+            *s = 0;
+            if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+                return -errno;
+            *s = '/';
+        }
+    }
+    return mkdir(tmp, 0755) < 0 && errno != EEXIST ? -errno : 0;
+}
+
+/* Extracts a tar appliance into the cache, keyed by its size and mtime, so a
+ * changed file is extracted afresh.  Paths are checked: nothing lands
+ * outside the cache folder, and only regular files and folders are made. */
+static int extract_tar(const char *tar, char *dir, size_t dirlen, char *err, size_t errlen)
+{
+    char home[PATH_MAX / 2];
+    struct stat st;
+    if (stat(tar, &st) < 0) {
+        snprintf(err, errlen, "%s: %s", tar, strerror(errno));
+        return -errno;
+    }
+    int r = library_home(home, sizeof(home));
+    if (r < 0)
+        return r;
+    const char *base = strrchr(tar, '/') ? strrchr(tar, '/') + 1 : tar;
+    snprintf(dir, dirlen, "%s/appliances/.cache/%s-%llx-%llx", home, base,
+             (unsigned long long)st.st_size, (unsigned long long)st.st_mtime);
+    if (has_manifest(dir))
+        return 0;
+    char tmp[PATH_MAX];
+    snprintf(tmp, sizeof(tmp), "%s.tmp%d", dir, (int)getpid());
+    if ((r = mkdirs(tmp)) < 0) {
+        snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(-r));
+        return r;
+    }
+    struct archive *ar = archive_read_new();
+    archive_read_support_format_tar(ar);
+    archive_read_support_format_gnutar(ar);
+    archive_read_support_filter_all(ar);
+    if (archive_read_open_filename(ar, tar, 65536) != ARCHIVE_OK) {
+        snprintf(err, errlen, "%s: not a readable tar archive: %s", tar, archive_error_string(ar));
+        archive_read_free(ar);
+        return -EINVAL;
+    }
+    struct archive_entry *e;
+    r = 0;
+    while (archive_read_next_header(ar, &e) == ARCHIVE_OK) {
+        const char *name = archive_entry_pathname(e);
+        while (name && name[0] == '.' && name[1] == '/')
+            name += 2;
+        if (!name || !*name || !strcmp(name, "."))
+            continue;
+        if (name[0] == '/' || strstr(name, "..")) {
+            snprintf(err, errlen, "%s: refusing the member '%s' (outside the appliance)", tar,
+                     name);
+            r = -EINVAL;
+            break;
+        }
+        char out[PATH_MAX];
+        snprintf(out, sizeof(out), "%s/%s", tmp, name);
+        mode_t type = archive_entry_filetype(e);
+        if (type == AE_IFDIR) {
+            mkdirs(out);
+            continue;
+        }
+        if (type != AE_IFREG) {
+            snprintf(err, errlen, "%s: refusing the member '%s' (only files and folders)", tar,
+                     name);
+            r = -EINVAL;
+            break;
+        }
+        char *slash = strrchr(out, '/');
+        *slash = 0;
+        mkdirs(out);
+        *slash = '/';
+        int fd = open(out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd < 0 || archive_read_data_into_fd(ar, fd) != ARCHIVE_OK) {
+            snprintf(err, errlen, "%s: cannot extract '%s': %s", tar, name,
+                     fd < 0 ? strerror(errno) : archive_error_string(ar));
+            if (fd >= 0)
+                close(fd);
+            r = -EIO;
+            break;
+        }
+        close(fd);
+    }
+    archive_read_free(ar);
+    if (r == 0 && !has_manifest(tmp)) {
+        snprintf(err, errlen, "%s: no %s at the top of the archive", tar, MANIFEST);
+        r = -EINVAL;
+    }
+    if (r == 0 && rename(tmp, dir) < 0 && !has_manifest(dir)) {
+        snprintf(err, errlen, "cannot move the extracted appliance to %s: %s", dir,
+                 strerror(errno));
+        r = -errno;
+    }
+    if (r < 0) {
+        char cmd[PATH_MAX + 16];
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
+        if (system(cmd)) { }
+    }
+    return r;
+}
+
+int appliance_open(const char *what, struct appliance *out, char *err, size_t errlen)
+{
+    char dir[PATH_MAX], home[PATH_MAX / 2];
+    memset(out, 0, sizeof(*out));
+    int r;
+    if (is_dir(what)) {
+        if (!realpath(what, dir)) {
+            snprintf(err, errlen, "%s: %s", what, strerror(errno));
+            return -errno;
+        }
+        if (!has_manifest(dir)) {
+            snprintf(err, errlen, "%s: a folder without %s is not an appliance", what, MANIFEST);
+            return -EINVAL;
+        }
+    } else if (access(what, R_OK) == 0) {
+        char abs[PATH_MAX];
+        if (!realpath(what, abs))
+            return -errno;
+        r = extract_tar(abs, dir, sizeof(dir), err, errlen);
+        if (r < 0)
+            return r;
+    } else {
+        char why[128];
+        if (strchr(what, '/') || machine_name_check(what, why, sizeof(why)) < 0) {
+            snprintf(err, errlen, "%s: no such appliance file or folder", what);
+            return -ENOENT;
+        }
+        bool found = false;
+        if (library_home(home, sizeof(home)) == 0) {
+            snprintf(dir, sizeof(dir), "%s/appliances/%s", home, what);
+            found = has_manifest(dir);
+        }
+        if (!found) {
+            snprintf(dir, sizeof(dir), "build/appliances/%s", what);
+            found = has_manifest(dir);
+        }
+        if (!found) {
+            snprintf(err, errlen, "no appliance named '%s' (build one with 'make appliance-%s', "
+                     "or give a folder or .tar file)", what, what);
+            return -ENOENT;
+        }
+        char abs[PATH_MAX];
+        if (!realpath(dir, abs))
+            return -errno;
+        snprintf(dir, sizeof(dir), "%s", abs);
+    }
+    r = load_manifest(dir, out, err, errlen);
+    if (r < 0)
+        appliance_free(out);
+    return r;
+}
+
+void appliance_free(struct appliance *a)
+{
+    free(a->dir);
+    free(a->name);
+    free(a->version);
+    free(a->kernel);
+    free(a->initrd);
+    free(a->cmdline);
+    for (int i = 0; i < APPLIANCE_MAX_DISKS; i++) {
+        free(a->disks[i].path);
+        free(a->disks[i].format);
+    }
+    for (int i = 0; i < a->nforwards; i++)
+        free(a->forwards[i]);
+    memset(a, 0, sizeof(*a));
+}
+
+void appliance_apply(const struct appliance *a, struct vm_config *cfg, bool cpus_set,
+                     bool memory_set)
+{
+    cfg->kernel = a->kernel;
+    if (!cfg->initrd)
+        cfg->initrd = a->initrd;
+    if (!cfg->cmdline)
+        cfg->cmdline = a->cmdline;
+    if (!cpus_set)
+        cfg->cpus = a->cpus;
+    if (!memory_set)
+        cfg->memory = a->memory;
+    /* The appliance's disks come first, then any --disk given. */
+    int n = a->ndisks;
+    if (n + cfg->ndisks > VM_MAX_DISKS)
+        n = VM_MAX_DISKS - cfg->ndisks;
+    memmove(&cfg->disks[n], &cfg->disks[0], (size_t)cfg->ndisks * sizeof(cfg->disks[0]));
+    for (int i = 0; i < n; i++) {
+        struct vm_disk *d = &cfg->disks[i];
+        d->path = a->disks[i].path;
+        d->format = !a->disks[i].format ? BLOCK_FORMAT_AUTO
+                    : !strcmp(a->disks[i].format, "qcow2") ? BLOCK_FORMAT_QCOW2
+                                                           : BLOCK_FORMAT_RAW;
+        d->readonly = a->disks[i].readonly;
+    }
+    cfg->ndisks += n;
+}

@@ -1,0 +1,46 @@
+/* Appliances: a ready-made machine in a folder or a single tar file, with a
+ * small JSON manifest (appliance.json) naming its kernel, initrd, disks,
+ * command line and defaults.  The format is documented in docs/appliances.md. */
+#ifndef HOSTEL_APPLIANCE_H
+#define HOSTEL_APPLIANCE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define APPLIANCE_MAX_DISKS 8
+#define APPLIANCE_MAX_FORWARDS 16
+
+struct appliance {
+    char *dir;              /* folder holding the files (extracted for a tar) */
+    char *name, *version;
+    char *kernel, *initrd;  /* absolute paths */
+    char *cmdline;
+    int cpus;
+    uint64_t memory;
+    int ndisks;
+    struct {
+        char *path;         /* absolute */
+        char *format;       /* "raw", "qcow2" or NULL (detect) */
+        bool readonly;
+    } disks[APPLIANCE_MAX_DISKS];
+    int nforwards;
+    char *forwards[APPLIANCE_MAX_FORWARDS];   /* "tcp:2222:22" */
+};
+
+/* Resolves what the user typed: a folder with appliance.json, a .tar file
+ * (extracted once into $HOSTEL_HOME/appliances/.cache/), or a bare name found
+ * in $HOSTEL_HOME/appliances/NAME or build/appliances/NAME.
+ * On failure err says what was wrong with the appliance. */
+int appliance_open(const char *what, struct appliance *out, char *err, size_t errlen);
+void appliance_free(struct appliance *a);
+/* Fills a machine config from the appliance: kernel, initrd, command line
+ * (unless given), CPUs and memory (unless the flags set them), disks. */
+struct vm_config;
+void appliance_apply(const struct appliance *a, struct vm_config *cfg, bool cpus_set,
+                     bool memory_set);
+
+/* Whether a path looks like an appliance rather than a kernel image. */
+bool appliance_is(const char *what);
+
+#endif
