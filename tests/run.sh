@@ -37,7 +37,7 @@ if want unit; then
   done
 fi
 # Every other suite is a script tests/<suite>/run_*.sh (guests, cpu, e2e...).
-for suite in guests cpu machines e2e cli block bench; do
+for suite in guests cpu machines e2e cli block net bench; do
   want "$suite" || continue
   for t in tests/"$suite"/run_*.sh; do
     [ -x "$t" ] && run_one "$suite/$(basename "$t" .sh)" "$t"

@@ -53,7 +53,8 @@ if [ -b /dev/vda ]; then
   mount -t ext4 /dev/vda /mnt/disk && echo "tiny: disk /dev/vda mounted on /mnt/disk"
 fi
 if [ -e /sys/class/net/eth0 ]; then
-  udhcpc -i eth0 -q -n -t 5 >/dev/null 2>&1 && echo "tiny: eth0 $(ip -4 -o addr show eth0 | awk '{print $4}')" \
+  ip link set eth0 up
+  udhcpc -i eth0 -q -n -t 5 -s /usr/share/udhcpc/default.script >/dev/null 2>&1 && echo "tiny: eth0 $(ip -4 addr show eth0 | sed -n 's/.*inet \([0-9./]*\).*/\1/p')" \
     || echo "tiny: eth0: no DHCP answer"
 fi
 echo "tiny: ready. 'poweroff' powers the machine off; Ctrl-A x quits hostel."
@@ -83,7 +84,8 @@ cat > "$out/appliance.json" <<JSON
   "cmdline": "console=ttyS0 quiet panic=-1",
   "cpus": 1,
   "memory": "256M",
-  "disks": [ { "file": "disk.img", "format": "raw" } ]
+  "disks": [ { "file": "disk.img", "format": "raw" } ],
+  "net": "user"
 }
 JSON
 echo "$recipe_hash" > "$out/.recipe"

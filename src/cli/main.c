@@ -12,6 +12,7 @@
 #include "vmm/appliance.h"
 #include "lib/log.h"
 #include "lib/size.h"
+#include "net/net.h"
 #include "vmm/vm.h"
 
 #ifndef HOSTEL_VERSION
@@ -59,6 +60,16 @@ static void usage_run(FILE *f)
             "      --console KIND    serial (default) or virtio: the console also becomes\n"
             "                        virtio-console hvc0 (console=hvc0), which takes input\n"
             "      --rng on|off      virtio-rng, entropy from the host (default on)\n"
+            "      --net MODE        virtio-net eth0: user (NAT through libslirp; guest\n"
+            "                        10.0.2.15 by DHCP, host 10.0.2.2, DNS 10.0.2.3),\n"
+            "                        user,restrict=on (no outbound traffic, only forwards),\n"
+            "                        tap=NAME (a host tap device) or none (the default)\n"
+            "      --forward SPEC    forward a host port to the guest (repeatable; implies\n"
+            "                        --net user): tcp:HOSTPORT:GUESTPORT, udp:..., or\n"
+            "                        tcp:ADDR:HOSTPORT:GUESTPORT; the host side listens on\n"
+            "                        127.0.0.1 unless ADDR is given (0.0.0.0: everywhere)\n"
+            "      --mac ADDR        the NIC's address (default: 52:54:00 plus a hash of the\n"
+            "                        kernel path and command line, stable across boots)\n"
             "      --no-reboot       exit when the guest reboots instead of restarting it\n"
             "      --watchdog SECS   say where the guest stands when it prints nothing for\n"
             "                        SECS seconds and is not at a prompt (default 120, 0 off)\n"
@@ -160,6 +171,45 @@ static int parse_disk(char *spec, struct vm_disk *d, char *scratch_path, size_t 
     return 0;
 }
 
+/* user[,restrict=on|off], tap=NAME or none. */
+static int parse_net(char *spec, struct net_options *o)
+{
+    if (!strcmp(spec, "none")) {
+        o->mode = NET_MODE_NONE;
+        return 0;
+    }
+    if (!strncmp(spec, "tap=", 4)) {
+        if (!spec[4] || strlen(spec + 4) > 15 || strchr(spec + 4, ',')) {
+            log_error("--net '%s': tap=NAME takes an interface name of 1 to 15 characters", spec);
+            return -1;
+        }
+        o->mode = NET_MODE_TAP;
+        o->tap_name = spec + 4;
+        return 0;
+    }
+    char *save = NULL;
+    char *item = strtok_r(spec, ",", &save);
+    if (!item || strcmp(item, "user")) {
+        log_error("--net '%s': choose user, user,restrict=on, tap=NAME or none", spec);
+        return -1;
+    }
+    o->mode = NET_MODE_USER;
+    while ((item = strtok_r(NULL, ",", &save))) {
+        if (!strcmp(item, "restrict=on") || !strcmp(item, "restrict=off")) {
+            o->restrict_outbound = !strcmp(item, "restrict=on");
+        } else {
+            log_error("--net user: cannot understand '%s' (restrict=on|off)", item);
+            return -1;
+        }
+    }
+    if (!net_user_available()) {
+        log_error("--net user: this hostel was built without libslirp: install libslirp-dev "
+                  "(scripts/deps.sh) and rebuild, or use --net tap=NAME");
+        return -1;
+    }
+    return 0;
+}
+
 static int cmd_run(int argc, char **argv)
 {
     static char scratch_paths[VM_MAX_DISKS][64];
@@ -177,6 +227,9 @@ static int cmd_run(int argc, char **argv)
         { "disk", required_argument, NULL, 'D' },
         { "console", required_argument, NULL, 'C' },
         { "rng", required_argument, NULL, 'G' },
+        { "net", required_argument, NULL, 'N' },
+        { "forward", required_argument, NULL, 'F' },
+        { "mac", required_argument, NULL, 'M' },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
         { 0 }
@@ -188,6 +241,9 @@ static int cmd_run(int argc, char **argv)
         .serial = "stdio",
         .watchdog_s = 120,
     };
+    static struct net_options net;
+    memset(&net, 0, sizeof(net));
+    cfg.net = &net;
     int c;
     bool cpus_set = false, memory_set = false;
 
@@ -261,6 +317,31 @@ static int cmd_run(int argc, char **argv)
             }
             cfg.no_rng = !strcmp(optarg, "off");
             break;
+        case 'N':
+            if (parse_net(optarg, &net) < 0)
+                return 1;
+            break;
+        case 'F': {
+            char err[256];
+            if (net.nforwards == NET_MAX_FORWARDS) {
+                log_error("--forward: at most %d forwards", NET_MAX_FORWARDS);
+                return 1;
+            }
+            if (net_parse_forward(optarg, &net.forwards[net.nforwards], err, sizeof(err)) < 0) {
+                log_error("%s", err);
+                return 1;
+            }
+            net.nforwards++;
+            break;
+        }
+        case 'M':
+            if (net_parse_mac(optarg, net.mac) < 0) {
+                log_error("--mac '%s': give six hex bytes such as 52:54:00:12:34:56 (the first "
+                          "byte even: not a multicast address)", optarg);
+                return 1;
+            }
+            net.mac_set = true;
+            break;
         case 'v': log_verbosity++; break;
         case 'h': usage_run(stdout); return 0;
         default:
@@ -286,11 +367,25 @@ static int cmd_run(int argc, char **argv)
         }
         have_app = true;
         appliance_apply(&app, &cfg, cpus_set, memory_set);
+        if (appliance_apply_net(&app, &net, err, sizeof(err)) < 0) {
+            log_error("%s", err);
+            appliance_free(&app);
+            return 1;
+        }
         log_info("appliance %s %s from %s", app.name, app.version, app.dir);
     }
     if (!cfg.kernel) {
         log_error("no kernel given: name an appliance or use --kernel PATH "
                   "(see 'hostel run --help')");
+        return 1;
+    }
+    if (net.nforwards && net_effective_mode(&net) != NET_MODE_USER) {
+        log_error("--forward needs user networking (--net user)");
+        return 1;
+    }
+    if (net_effective_mode(&net) == NET_MODE_USER && !net_user_available()) {
+        log_error("--forward: user networking needs libslirp, which this hostel was built "
+                  "without: install libslirp-dev (scripts/deps.sh) and rebuild");
         return 1;
     }
     int status;

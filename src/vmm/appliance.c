@@ -15,6 +15,7 @@
 
 #include "block/block.h"
 #include "lib/size.h"
+#include "net/net.h"
 #include "vmm/library.h"
 #include "vmm/vm.h"
 
@@ -140,6 +141,12 @@ static int load_manifest(const char *dir, struct appliance *a, char *err, size_t
         a->disks[i].readonly = json_is_true(json_object_get(d, "readonly"));
         a->ndisks++;
     }
+    const char *net = json_string_value(json_object_get(m, "net"));
+    if (net && strcmp(net, "user") && strcmp(net, "none")) {
+        snprintf(err, errlen, "%s: \"net\" must be \"user\" or \"none\"", p);
+        goto out;
+    }
+    a->net_user = net && !strcmp(net, "user");
     json_t *fw = json_object_get(m, "forwards");
     if (fw && (!json_is_array(fw) || json_array_size(fw) > APPLIANCE_MAX_FORWARDS)) {
         snprintf(err, errlen, "%s: \"forwards\" must be a list of strings like \"tcp:2222:22\"",
@@ -363,4 +370,23 @@ void appliance_apply(const struct appliance *a, struct vm_config *cfg, bool cpus
         d->readonly = a->disks[i].readonly;
     }
     cfg->ndisks += n;
+}
+
+int appliance_apply_net(const struct appliance *a, struct net_options *net, char *err,
+                        size_t errlen)
+{
+    if (net->mode != NET_MODE_DEFAULT)
+        return 0;   /* --net on the command line wins */
+    if (a->net_user || a->nforwards)
+        net->mode = NET_MODE_USER;
+    for (int i = 0; i < a->nforwards && net->nforwards < NET_MAX_FORWARDS; i++) {
+        char why[256];
+        if (net_parse_forward(a->forwards[i], &net->forwards[net->nforwards], why,
+                              sizeof(why)) < 0) {
+            snprintf(err, errlen, "%s: forward \"%s\": %s", a->dir, a->forwards[i], why);
+            return -EINVAL;
+        }
+        net->nforwards++;
+    }
+    return 0;
 }

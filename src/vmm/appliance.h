@@ -26,6 +26,7 @@ struct appliance {
     } disks[APPLIANCE_MAX_DISKS];
     int nforwards;
     char *forwards[APPLIANCE_MAX_FORWARDS];   /* "tcp:2222:22" */
+    bool net_user;          /* "net": "user" — user-mode networking by default */
 };
 
 /* Resolves what the user typed: a folder with appliance.json, a .tar file
@@ -39,6 +40,13 @@ void appliance_free(struct appliance *a);
 struct vm_config;
 void appliance_apply(const struct appliance *a, struct vm_config *cfg, bool cpus_set,
                      bool memory_set);
+
+/* Turns on the appliance's networking (user mode and its forwards) in net
+ * unless the command line chose a network already.  -EINVAL with err set
+ * for a malformed forward. */
+struct net_options;
+int appliance_apply_net(const struct appliance *a, struct net_options *net, char *err,
+                        size_t errlen);
 
 /* Whether a path looks like an appliance rather than a kernel image. */
 bool appliance_is(const char *what);

@@ -19,9 +19,11 @@
 #include "hw/uart.h"
 #include "hw/virtio/blk.h"
 #include "hw/virtio/console.h"
+#include "hw/virtio/net.h"
 #include "hw/virtio/rng.h"
 #include "block/block.h"
 #include "lib/log.h"
+#include "net/net.h"
 #include "vmm/chardev.h"
 #include "vmm/layout.h"
 #include "vmm/vm.h"
@@ -39,6 +41,7 @@ struct board {
     struct virtio_blk *blks[VM_MAX_DISKS];
     struct virtio_rng *rng;
     struct virtio_console *vcon;
+    struct virtio_net *net;
 };
 
 /* vm->power_button: the ACPI power button (for `hostel stop`). */
@@ -138,6 +141,22 @@ int board_create(struct vm *vm)
             goto fail;
         }
     }
+    if (net_effective_mode(cfg->net) != NET_MODE_NONE) {
+        uint8_t mac[6];
+        char err[512] = "";
+        if (cfg->net->mac_set)
+            memcpy(mac, cfg->net->mac, 6);
+        else
+            net_default_mac(cfg->kernel, cfg->cmdline, mac);
+        r = virtio_net_create(vm, b->pci, cfg->net, mac, &b->net, err, sizeof(err));
+        if (r < 0) {
+            log_error("cannot create virtio-net: %s", err[0] ? err : strerror(-r));
+            goto fail;
+        }
+        log_info("virtio-net %02x:%02x:%02x:%02x:%02x:%02x on %s networking", mac[0], mac[1],
+                 mac[2], mac[3], mac[4], mac[5],
+                 net_effective_mode(cfg->net) == NET_MODE_TAP ? "tap" : "user");
+    }
     r = acpi_pm_create(vm, &b->acpi_pm);
     if (r < 0) {
         log_error("cannot create the ACPI PM block at 0x%x: %s", PORT_ACPI_PM1A_EVT,
@@ -162,6 +181,7 @@ void board_destroy(struct vm *vm)
     chardev_attach_vm(vm->console, NULL);
     vm->power_button = NULL;
     acpi_pm_destroy(b->acpi_pm);
+    virtio_net_destroy(b->net);
     virtio_console_destroy(b->vcon);
     virtio_rng_destroy(b->rng);
     for (int i = VM_MAX_DISKS - 1; i >= 0; i--) {

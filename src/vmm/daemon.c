@@ -14,6 +14,7 @@
 #include "block/block.h"
 #include "lib/file.h"
 #include "lib/log.h"
+#include "net/net.h"
 #include "vmm/appliance.h"
 #include "vmm/console_hub.h"
 #include "vmm/control.h"
@@ -140,6 +141,10 @@ int machine_daemon_run(const char *name, int ready_fd)
         }
         have_app = true;
         appliance_apply(&app, &cfg, true, true);
+        static struct net_options net;
+        memset(&net, 0, sizeof(net));
+        if (appliance_apply_net(&app, &net, err, sizeof(err)) == 0 && net.mode != NET_MODE_DEFAULT)
+            cfg.net = &net;
         if (mc.kernel && *mc.kernel)
             cfg.kernel = mc.kernel;
     }

@@ -26,6 +26,7 @@ enum vm_stop {
 };
 
 struct vm;
+struct net_options;
 
 /* Optional observers of a machine's life (the control socket uses them). */
 struct vm_hooks {
@@ -58,6 +59,7 @@ struct vm_config {
     int ndisks;
     bool virtio_console;     /* the console is also a virtio-console (hvc0) and takes its input */
     bool no_rng;             /* leave out virtio-rng */
+    const struct net_options *net;   /* virtio-net and its backend (net/net.h); NULL: none */
 };
 
 struct vcpu {

@@ -1,0 +1,336 @@
+/* virtio-net (device type 1): queue 0 receives (frames for the guest, from
+ * the backend's thread), queue 1 transmits (the guest's frames, on the
+ * transport's worker thread, handed to the backend without blocking).
+ * Every buffer carries the 12-byte virtio_net_hdr first; we offer no
+ * checksum or segmentation offloads, so the guest sends plain frames. */
+#include "hw/virtio/net.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hw/virtio/virtio_pci.h"
+#include "lib/log.h"
+#include "net/net.h"
+
+#define RX_QUEUE 0
+#define TX_QUEUE 1
+#define CONFIG_SIZE 10            /* mac[6], status, max_virtqueue_pairs */
+#define PENDING_FRAMES 256        /* frames waiting for receive buffers */
+#define MAX_MERGE 64              /* receive buffers one frame may span */
+#define HDR_F_NEEDS_CSUM 1
+#define HDR_GSO_NONE 0
+
+struct pending_frame {
+    uint8_t *data;
+    size_t len;
+};
+
+struct virtio_net {
+    struct virtio_pci *vp;
+    struct virtio_dev *vd;
+    struct net_backend *nb;
+    uint8_t mac[6];
+    /* Under vd->lock: */
+    struct pending_frame pending[PENDING_FRAMES];
+    unsigned pend_head, pend_count;
+    struct virtq_chain *rx_first, *rx_more;   /* receive scratch (backend thread) */
+    _Atomic uint64_t dropped;
+    uint8_t txbuf[NET_MAX_FRAME];             /* the worker's */
+};
+
+static uint64_t net_features(struct virtio_dev *vd)
+{
+    (void)vd;
+    return (1ULL << VIRTIO_NET_F_MAC) | (1ULL << VIRTIO_NET_F_STATUS) |
+           (1ULL << VIRTIO_NET_F_MRG_RXBUF);
+}
+
+static void net_config_read(struct virtio_dev *vd, unsigned off, void *buf, unsigned len)
+{
+    struct virtio_net *n = vd->opaque;
+    uint8_t cfg[CONFIG_SIZE];
+    memcpy(cfg, n->mac, 6);
+    cfg[6] = VIRTIO_NET_S_LINK_UP;
+    cfg[7] = 0;
+    cfg[8] = 1;                  /* one queue pair (read only with F_MQ) */
+    cfg[9] = 0;
+    memcpy(buf, cfg + off, len);
+}
+
+static bool rx_live(struct virtio_dev *vd)
+{
+    return (vd->status & VIRTIO_STATUS_DRIVER_OK) &&
+           !(vd->status & VIRTIO_STATUS_NEEDS_RESET) && vd->vq[RX_QUEUE].ready &&
+           !vd->vq[RX_QUEUE].broken;
+}
+
+/* Copies bytes [off, off + len) of the stream header || frame into segments. */
+static void copy_stream(const struct iovec *iov, unsigned n, const uint8_t *hdr,
+                        const uint8_t *frame, size_t off, size_t len)
+{
+    size_t at = 0;
+    if (off < VIRTIO_NET_HDR_LEN) {
+        size_t h = VIRTIO_NET_HDR_LEN - off;
+        if (h > len)
+            h = len;
+        at = iov_from_buf(iov, n, 0, hdr + off, h);
+        off += h;
+        len -= h;
+    }
+    if (len)
+        iov_from_buf(iov, n, at, frame + (off - VIRTIO_NET_HDR_LEN), len);
+}
+
+/* Puts one frame in the guest's receive buffers (vd->lock held).  Returns 1
+ * when delivered, 0 when there are not enough buffers yet (nothing taken),
+ * -1 when it can never be delivered (dropped). */
+static int deliver(struct virtio_net *n, const uint8_t *frame, size_t len)
+{
+    struct virtio_dev *vd = n->vd;
+    struct virtq *vq = &vd->vq[RX_QUEUE];
+    bool mrg = virtio_has_feature(vd, VIRTIO_NET_F_MRG_RXBUF);
+    size_t total = VIRTIO_NET_HDR_LEN + len, done = 0;
+    uint16_t heads[MAX_MERGE];
+    uint32_t lens[MAX_MERGE];
+    unsigned nbufs = 0;
+    uint8_t hdr[VIRTIO_NET_HDR_LEN] = {0};
+
+    while (done < total) {
+        if (nbufs == MAX_MERGE)
+            goto give_back_drop;
+        struct virtq_chain *c = nbufs ? n->rx_more : n->rx_first;
+        int r = virtio_pop(vd, RX_QUEUE, c);
+        if (r < 0 || vq->broken)
+            return -1;               /* the queue is broken: it needs a reset */
+        if (r == 0)
+            goto give_back_wait;
+        /* A buffer that cannot hold the header (or anything at all) is
+         * useless: return it empty, which drivers count as an rx error. */
+        if (c->in_len < (nbufs ? 1 : VIRTIO_NET_HDR_LEN)) {
+            virtq_push(vq, c->head, 0);
+            if (!nbufs)
+                continue;
+            /* In the middle of a frame: it is lost, and so are the buffers
+             * it had taken (they can no longer go back in order). */
+            for (unsigned i = 0; i < nbufs; i++)
+                virtq_push(vq, heads[i], 0);
+            virtio_queue_done(vd, RX_QUEUE);
+            return -1;
+        }
+        if (!mrg && c->in_len < total) {
+            /* Without merging, every buffer must hold a whole frame. */
+            vq->last_avail--;
+            goto give_back_drop;
+        }
+        size_t take = c->in_len < total - done ? c->in_len : total - done;
+        copy_stream(c->iov + c->nout, c->nin, hdr, frame, done, take);
+        heads[nbufs] = c->head;
+        lens[nbufs] = (uint32_t)take;
+        nbufs++;
+        done += take;
+    }
+    /* num_buffers, now that it is known (1 without merging). */
+    hdr[10] = (uint8_t)nbufs;
+    hdr[11] = (uint8_t)(nbufs >> 8);
+    iov_from_buf(n->rx_first->iov + n->rx_first->nout, n->rx_first->nin, 0, hdr,
+                 VIRTIO_NET_HDR_LEN);
+    for (unsigned i = 0; i < nbufs; i++)
+        virtq_push(vq, heads[i], lens[i]);
+    virtio_queue_done(vd, RX_QUEUE);
+    return 1;
+
+    /* The chains we took go back on the available ring, untouched as far as
+     * the guest can tell: they were popped in order and only last_avail
+     * moved (the data we copied is overwritten by the next frame). */
+give_back_wait:
+    vq->last_avail -= nbufs;
+    virtio_queue_done(vd, RX_QUEUE);
+    return 0;
+give_back_drop:
+    vq->last_avail -= nbufs;
+    virtio_queue_done(vd, RX_QUEUE);
+    return -1;
+}
+
+static void pending_drop_all(struct virtio_net *n)
+{
+    while (n->pend_count) {
+        free(n->pending[n->pend_head].data);
+        n->pend_head = (n->pend_head + 1) % PENDING_FRAMES;
+        n->pend_count--;
+    }
+}
+
+/* Delivers waiting frames in order while buffers last (vd->lock held). */
+static void flush_pending(struct virtio_net *n)
+{
+    while (n->pend_count) {
+        if (!rx_live(n->vd)) {
+            n->dropped += n->pend_count;
+            pending_drop_all(n);
+            return;
+        }
+        struct pending_frame *p = &n->pending[n->pend_head];
+        int r = deliver(n, p->data, p->len);
+        if (r == 0)
+            return;
+        if (r < 0)
+            n->dropped++;
+        free(p->data);
+        n->pend_head = (n->pend_head + 1) % PENDING_FRAMES;
+        n->pend_count--;
+    }
+}
+
+/* The backend's thread: a frame for the guest. */
+static void net_receive(void *opaque, const uint8_t *frame, size_t len)
+{
+    struct virtio_net *n = opaque;
+    struct virtio_dev *vd = n->vd;
+    if (len < NET_MIN_FRAME || len > NET_MAX_FRAME)
+        return;
+    pthread_mutex_lock(&vd->lock);
+    if (!rx_live(vd)) {
+        n->dropped++;                /* no driver yet: the wire is dead */
+    } else {
+        flush_pending(n);
+        int r = n->pend_count ? 0 : deliver(n, frame, len);
+        if (r < 0) {
+            n->dropped++;
+        } else if (r == 0) {
+            uint8_t *copy = n->pend_count < PENDING_FRAMES ? malloc(len) : NULL;
+            if (!copy) {
+                n->dropped++;        /* the guest is not keeping up: like a full NIC ring */
+            } else {
+                memcpy(copy, frame, len);
+                unsigned i = (n->pend_head + n->pend_count) % PENDING_FRAMES;
+                n->pending[i].data = copy;
+                n->pending[i].len = len;
+                n->pend_count++;
+            }
+        }
+    }
+    pthread_mutex_unlock(&vd->lock);
+}
+
+/* The guest's frames: each chain is header then frame, device-readable. */
+static void transmit(struct virtio_net *n)
+{
+    struct virtio_dev *vd = n->vd;
+    struct virtq_chain *c = vd->chain;
+    while (virtio_pop(vd, TX_QUEUE, c) > 0) {
+        uint8_t hdr[VIRTIO_NET_HDR_LEN];
+        uint64_t len = c->out_len >= VIRTIO_NET_HDR_LEN ? c->out_len - VIRTIO_NET_HDR_LEN : 0;
+        bool ok = c->out_len >= VIRTIO_NET_HDR_LEN && len >= NET_MIN_FRAME &&
+                  len <= NET_MAX_FRAME;
+        if (ok) {
+            iov_to_buf(c->iov, c->nout, 0, hdr, sizeof(hdr));
+            /* We offered no offloads: a header asking for one is malformed. */
+            ok = !(hdr[0] & HDR_F_NEEDS_CSUM) && hdr[1] == HDR_GSO_NONE;
+        }
+        if (ok) {
+            iov_to_buf(c->iov, c->nout, VIRTIO_NET_HDR_LEN, n->txbuf, (size_t)len);
+            if (n->nb)
+                net_send(n->nb, n->txbuf, (size_t)len);
+        } else {
+            n->dropped++;
+        }
+        virtq_push(&vd->vq[TX_QUEUE], c->head, 0);
+    }
+    virtio_queue_done(vd, TX_QUEUE);
+}
+
+static void net_notify(struct virtio_dev *vd, unsigned q)
+{
+    struct virtio_net *n = vd->opaque;
+    if (q == RX_QUEUE)
+        flush_pending(n);            /* new buffers: frames that waited can go */
+    else if (q == TX_QUEUE)
+        transmit(n);
+}
+
+static void net_reset(struct virtio_dev *vd)
+{
+    struct virtio_net *n = vd->opaque;
+    pending_drop_all(n);
+}
+
+static const struct virtio_device_ops net_ops = {
+    .name = "virtio-net",
+    .device_id = VIRTIO_ID_NET,
+    .pci_class = 0x020000,        /* network controller, Ethernet */
+    .num_queues = 2,
+    .queue_max = 256,
+    .config_size = CONFIG_SIZE,
+    .features = net_features,
+    .config_read = net_config_read,
+    .queue_notify = net_notify,
+    .reset = net_reset,
+};
+
+int virtio_net_create(struct vm *vm, struct pci_bus *bus, const struct net_options *o,
+                      const uint8_t mac[6], struct virtio_net **out, char *err, size_t errlen)
+{
+    struct virtio_net *n = calloc(1, sizeof(*n));
+    *out = NULL;
+    if (!n)
+        return -ENOMEM;
+    memcpy(n->mac, mac, 6);
+    n->rx_first = malloc(sizeof(*n->rx_first));
+    n->rx_more = malloc(sizeof(*n->rx_more));
+    int r = -ENOMEM;
+    if (!n->rx_first || !n->rx_more) {
+        snprintf(err, errlen, "virtio-net: out of memory");
+        goto fail;
+    }
+    r = virtio_pci_create(vm, bus, &net_ops, n, &n->vp);
+    if (r < 0) {
+        snprintf(err, errlen, "virtio-net: cannot create its PCI device: %s", strerror(-r));
+        goto fail;
+    }
+    n->vd = virtio_pci_dev(n->vp);
+    r = net_backend_open(o, net_receive, n, &n->nb, err, errlen);
+    if (r < 0)
+        goto fail;
+    *out = n;
+    return 0;
+fail:
+    virtio_net_destroy(n);
+    return r;
+}
+
+void virtio_net_destroy(struct virtio_net *n)
+{
+    if (!n)
+        return;
+    /* The backend first: its thread calls into us until it is joined.  The
+     * worker reads n->nb under vd->lock, so it is taken away under it (and
+     * closed outside it, since the backend's thread takes that lock too). */
+    struct net_backend *nb = n->nb;
+    if (n->vd) {
+        pthread_mutex_lock(&n->vd->lock);
+        n->nb = NULL;
+        pthread_mutex_unlock(&n->vd->lock);
+    }
+    n->nb = NULL;
+    net_backend_close(nb);
+    if (n->vp)
+        virtio_pci_destroy(n->vp);
+    pending_drop_all(n);
+    free(n->rx_first);
+    free(n->rx_more);
+    free(n);
+}
+
+struct net_backend *virtio_net_backend(struct virtio_net *n)
+{
+    return n->nb;
+}
+
+uint64_t virtio_net_dropped(struct virtio_net *n)
+{
+    return n->dropped;
+}

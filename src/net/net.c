@@ -1,0 +1,231 @@
+/* What every network backend shares: option parsing (forwards, MAC
+ * addresses), the stable default MAC, the device-to-backend frame queue, and
+ * the choice of backend. */
+#include "net/net.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+static int parse_port(const char *s, uint16_t *port)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < 1 || v > 65535)
+        return -EINVAL;
+    *port = (uint16_t)v;
+    return 0;
+}
+
+int net_parse_forward(const char *spec, struct net_forward *f, char *err, size_t errlen)
+{
+    char buf[128];
+    char *parts[4];
+    int n = 0;
+    memset(f, 0, sizeof(*f));
+    if (strlen(spec) >= sizeof(buf)) {
+        snprintf(err, errlen, "--forward '%.40s...': too long", spec);
+        return -EINVAL;
+    }
+    strcpy(buf, spec);
+    char *rest = buf, *p;
+    while ((p = strsep(&rest, ":"))) {
+        if (n == 4 || !*p) {
+            n = 5;                       /* too many fields, or an empty one */
+            break;
+        }
+        parts[n++] = p;
+    }
+    if (n != 3 && n != 4)
+        goto bad;
+    if (!strcmp(parts[0], "udp"))
+        f->udp = true;
+    else if (strcmp(parts[0], "tcp"))
+        goto bad;
+    struct in_addr a = { htonl(INADDR_LOOPBACK) };
+    if (n == 4 && inet_pton(AF_INET, parts[1], &a) != 1) {
+        snprintf(err, errlen, "--forward '%s': '%s' is not an IPv4 address", spec, parts[1]);
+        return -EINVAL;
+    }
+    f->host_addr = a.s_addr;
+    if (parse_port(parts[n - 2], &f->host_port) < 0 || parse_port(parts[n - 1], &f->guest_port) < 0) {
+        snprintf(err, errlen, "--forward '%s': ports are numbers from 1 to 65535", spec);
+        return -EINVAL;
+    }
+    return 0;
+bad:
+    snprintf(err, errlen,
+             "--forward '%s': write tcp:HOSTPORT:GUESTPORT or udp:..., optionally with the host "
+             "address first (tcp:0.0.0.0:8080:80)", spec);
+    return -EINVAL;
+}
+
+int net_parse_mac(const char *s, uint8_t mac[6])
+{
+    unsigned v[6];
+    char tail;
+    if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+               &tail) != 6 || strlen(s) != 17)
+        return -EINVAL;
+    if (v[0] & 1)
+        return -EINVAL;                  /* multicast: no NIC can own it */
+    for (int i = 0; i < 6; i++)
+        mac[i] = (uint8_t)v[i];
+    return 0;
+}
+
+/* FNV-1a: small and stable across builds and hosts, which is all we need. */
+static uint32_t fnv1a(uint32_t h, const char *s)
+{
+    for (; s && *s; s++) {
+        h ^= (uint8_t)*s;
+        h *= 16777619u;
+    }
+    return h;
+}
+
+void net_default_mac(const char *seed1, const char *seed2, uint8_t mac[6])
+{
+    uint32_t h = fnv1a(2166136261u, seed1);
+    h = fnv1a(h ^ 0xff, seed2);
+    mac[0] = 0x52;
+    mac[1] = 0x54;
+    mac[2] = 0x00;
+    mac[3] = (uint8_t)(h >> 16);
+    mac[4] = (uint8_t)(h >> 8);
+    mac[5] = (uint8_t)h;
+}
+
+enum net_mode net_effective_mode(const struct net_options *o)
+{
+    if (!o)
+        return NET_MODE_NONE;
+    if (o->mode == NET_MODE_DEFAULT)
+        return o->nforwards ? NET_MODE_USER : NET_MODE_NONE;
+    return o->mode;
+}
+
+int net_backend_open(const struct net_options *o, net_receive_fn receive, void *opaque,
+                     struct net_backend **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    switch (net_effective_mode(o)) {
+    case NET_MODE_NONE:
+    case NET_MODE_DEFAULT:
+        return 0;
+    case NET_MODE_USER:
+        return net_slirp_open(o, receive, opaque, out, err, errlen);
+    case NET_MODE_TAP:
+        if (o->nforwards) {
+            snprintf(err, errlen, "--forward works with --net user only (a tap device is "
+                     "reached directly from the host)");
+            return -EINVAL;
+        }
+        return net_tap_open(o->tap_name, receive, opaque, out, err, errlen);
+    }
+    snprintf(err, errlen, "unknown network mode %d", (int)o->mode);
+    return -EINVAL;
+}
+
+/* ---- the frame queue ---- */
+
+struct net_frame_queue {
+    pthread_mutex_t lock;
+    int efd;
+    unsigned cap, head, count;
+    struct { uint8_t *data; size_t len; } *slot;
+};
+
+int net_frame_queue_create(unsigned capacity, struct net_frame_queue **out)
+{
+    struct net_frame_queue *q = calloc(1, sizeof(*q));
+    if (!q)
+        return -ENOMEM;
+    q->slot = calloc(capacity, sizeof(*q->slot));
+    q->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (!q->slot || q->efd < 0) {
+        int r = q->efd < 0 ? -errno : -ENOMEM;
+        if (q->efd >= 0)
+            close(q->efd);
+        free(q->slot);
+        free(q);
+        return r;
+    }
+    q->cap = capacity;
+    pthread_mutex_init(&q->lock, NULL);
+    *out = q;
+    return 0;
+}
+
+void net_frame_queue_destroy(struct net_frame_queue *q)
+{
+    if (!q)
+        return;
+    for (unsigned i = 0; i < q->count; i++)
+        free(q->slot[(q->head + i) % q->cap].data);
+    close(q->efd);
+    pthread_mutex_destroy(&q->lock);
+    free(q->slot);
+    free(q);
+}
+
+int net_frame_queue_fd(const struct net_frame_queue *q)
+{
+    return q->efd;
+}
+
+int net_frame_queue_put(struct net_frame_queue *q, const uint8_t *frame, size_t len)
+{
+    if (len < NET_MIN_FRAME || len > NET_MAX_FRAME)
+        return -EMSGSIZE;
+    uint8_t *copy = malloc(len);
+    if (!copy)
+        return -ENOMEM;
+    memcpy(copy, frame, len);
+    pthread_mutex_lock(&q->lock);
+    if (q->count == q->cap) {
+        pthread_mutex_unlock(&q->lock);
+        free(copy);
+        return -EAGAIN;
+    }
+    unsigned i = (q->head + q->count) % q->cap;
+    q->slot[i].data = copy;
+    q->slot[i].len = len;
+    q->count++;
+    pthread_mutex_unlock(&q->lock);
+    uint64_t one = 1;
+    /* Cannot block (EFD_NONBLOCK) and cannot overflow in practice. */
+    if (write(q->efd, &one, sizeof(one)) < 0) {
+        /* The counter is saturated: the reader is already woken. */
+    }
+    return 0;
+}
+
+size_t net_frame_queue_get(struct net_frame_queue *q, uint8_t *buf)
+{
+    size_t len = 0;
+    pthread_mutex_lock(&q->lock);
+    if (q->count == 0) {
+        uint64_t v;
+        /* Clear under the lock, so a put after this rewakes the reader. */
+        if (read(q->efd, &v, sizeof(v)) < 0) {
+            /* EAGAIN: already clear */
+        }
+        pthread_mutex_unlock(&q->lock);
+        return 0;
+    }
+    uint8_t *data = q->slot[q->head].data;
+    len = q->slot[q->head].len;
+    q->head = (q->head + 1) % q->cap;
+    q->count--;
+    pthread_mutex_unlock(&q->lock);
+    memcpy(buf, data, len);
+    free(data);
+    return len;
+}

@@ -1,0 +1,127 @@
+/* Network backends: where a virtual NIC's Ethernet frames go.  A backend
+ * (user-mode NAT through libslirp, or a host tap device) runs its own
+ * thread; the NIC hands it frames with net_send, which never blocks, and it
+ * hands frames to the NIC through the receive callback on that thread. */
+#ifndef HOSTEL_NET_H
+#define HOSTEL_NET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Largest Ethernet frame either way (no offloads: MTU 1500 plus header and
+ * a VLAN tag, with room for jumbo frames on tap). */
+#define NET_MAX_FRAME  65550
+#define NET_MIN_FRAME  14          /* an Ethernet header */
+
+enum net_mode {
+    NET_MODE_DEFAULT = 0,          /* none, or user when --forward asks (net_effective_mode) */
+    NET_MODE_NONE,
+    NET_MODE_USER,
+    NET_MODE_TAP,
+};
+
+#define NET_MAX_FORWARDS 16
+
+/* A host port forwarded to the guest (user mode only). */
+struct net_forward {
+    bool udp;
+    uint32_t host_addr;            /* network byte order; 127.0.0.1 by default */
+    uint16_t host_port;
+    uint16_t guest_port;
+};
+
+struct net_options {
+    enum net_mode mode;
+    bool restrict_outbound;        /* user mode: the guest reaches nothing but forwards */
+    const char *tap_name;          /* tap mode */
+    struct net_forward forwards[NET_MAX_FORWARDS];
+    int nforwards;
+    bool mac_set;
+    uint8_t mac[6];
+};
+
+/* User-mode network addresses (the same as QEMU's, which guests expect). */
+#define NET_USER_NETWORK  "10.0.2.0"
+#define NET_USER_NETMASK  "255.255.255.0"
+#define NET_USER_HOST     "10.0.2.2"
+#define NET_USER_DNS      "10.0.2.3"
+#define NET_USER_GUEST    "10.0.2.15"
+
+/* Called on the backend's thread with one frame for the guest. */
+typedef void (*net_receive_fn)(void *opaque, const uint8_t *frame, size_t len);
+
+struct net_backend;
+
+struct net_backend_ops {
+    const char *name;
+    /* Takes a copy of the frame; drops it (returns -EAGAIN) when full. */
+    int (*send)(struct net_backend *nb, const uint8_t *frame, size_t len);
+    void (*close)(struct net_backend *nb);
+};
+
+struct net_backend {
+    const struct net_backend_ops *ops;
+    net_receive_fn receive;
+    void *receive_opaque;
+    /* Counters for messages and tests (relaxed atomics). */
+    _Atomic uint64_t tx_frames, tx_dropped, rx_frames;
+};
+
+/* Parses "tcp:HOSTPORT:GUESTPORT", "udp:ADDR:HOSTPORT:GUESTPORT", ... into
+ * *f; 0 or -EINVAL with a message in err. */
+int net_parse_forward(const char *spec, struct net_forward *f, char *err, size_t errlen);
+
+/* Parses "52:54:00:12:34:56"; rejects multicast addresses. */
+int net_parse_mac(const char *s, uint8_t mac[6]);
+
+/* A stable locally administered MAC 52:54:00:xx:xx:xx from a hash of the
+ * seed strings (kernel path and command line), so a machine keeps its
+ * address (and DHCP lease) from one boot to the next. */
+void net_default_mac(const char *seed1, const char *seed2, uint8_t mac[6]);
+
+/* True when this build has user-mode networking (libslirp). */
+bool net_user_available(void);
+
+/* What the options come to: NET_MODE_DEFAULT is no NIC, unless forwards are
+ * given (they imply user networking).  The default is none so that a machine
+ * gets the devices it was asked for; flip it here to give every machine
+ * user networking. */
+enum net_mode net_effective_mode(const struct net_options *o);
+
+/* Opens the backend the options ask for; frames for the guest go to
+ * receive(opaque, ...) once it runs.  Messages say what failed and what to
+ * do; err gets them too. */
+int net_backend_open(const struct net_options *o, net_receive_fn receive, void *opaque,
+                     struct net_backend **out, char *err, size_t errlen);
+
+static inline int net_send(struct net_backend *nb, const uint8_t *frame, size_t len)
+{
+    return nb->ops->send(nb, frame, len);
+}
+
+static inline void net_backend_close(struct net_backend *nb)
+{
+    if (nb)
+        nb->ops->close(nb);
+}
+
+/* The two backends (net_backend_open picks). */
+int net_slirp_open(const struct net_options *o, net_receive_fn receive, void *opaque,
+                   struct net_backend **out, char *err, size_t errlen);
+int net_tap_open(const char *name, net_receive_fn receive, void *opaque,
+                 struct net_backend **out, char *err, size_t errlen);
+
+/* A bounded queue of frames from a device thread to a backend thread,
+ * with an eventfd the backend polls. */
+struct net_frame_queue;
+int net_frame_queue_create(unsigned capacity, struct net_frame_queue **out);
+void net_frame_queue_destroy(struct net_frame_queue *q);
+int net_frame_queue_fd(const struct net_frame_queue *q);
+/* -EAGAIN when full (the frame is dropped), -EMSGSIZE when too big. */
+int net_frame_queue_put(struct net_frame_queue *q, const uint8_t *frame, size_t len);
+/* Takes the oldest frame into buf (NET_MAX_FRAME bytes); returns its length,
+ * or 0 when empty.  Clears the eventfd when it empties. */
+size_t net_frame_queue_get(struct net_frame_queue *q, uint8_t *buf);
+
+#endif

@@ -1,0 +1,377 @@
+/* User-mode networking through libslirp: a NAT, DHCP server and DNS proxy
+ * in this process, needing no privileges.  libslirp is not thread-safe, so
+ * every call into it after start-up happens on the backend's one thread,
+ * which polls slirp's sockets, the device's frame queue and a wake-up fd. */
+#include "net/net.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef HOSTEL_HAVE_SLIRP
+
+#include <arpa/inet.h>
+#include <poll.h>
+#include <pthread.h>
+#include <slirp/libslirp.h>
+#include <stdatomic.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/log.h"
+
+#define TX_QUEUE_FRAMES 512
+#define MAX_POLLFDS     4096
+
+struct slirp_timer {
+    SlirpTimerCb cb;
+    void *cb_opaque;
+    int64_t expire_ms;              /* -1 when not armed */
+    struct slirp_timer *next;
+};
+
+struct net_slirp {
+    struct net_backend nb;          /* first: the net_backend * is this */
+    Slirp *slirp;
+    struct net_frame_queue *txq;
+    int wake_fd;                    /* notify and stop */
+    _Atomic bool stop;
+    bool thread_started;
+    pthread_t thread;
+    struct slirp_timer *timers;
+    struct pollfd *pfd;
+    unsigned npfd;
+    uint8_t frame[NET_MAX_FRAME];
+};
+
+bool net_user_available(void)
+{
+    return true;
+}
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* ---- libslirp callbacks (all on the backend thread once it runs) ---- */
+
+static ssize_t cb_send_packet(const void *buf, size_t len, void *opaque)
+{
+    struct net_slirp *s = opaque;
+    if (len < NET_MIN_FRAME || len > NET_MAX_FRAME)
+        return (ssize_t)len;
+    s->nb.rx_frames++;
+    if (s->nb.receive)
+        s->nb.receive(s->nb.receive_opaque, buf, len);
+    return (ssize_t)len;
+}
+
+static void cb_guest_error(const char *msg, void *opaque)
+{
+    (void)opaque;
+    log_debug("user network: guest error: %s", msg);
+}
+
+static int64_t cb_clock_get_ns(void *opaque)
+{
+    (void)opaque;
+    return now_ns();
+}
+
+static void *cb_timer_new(SlirpTimerCb cb, void *cb_opaque, void *opaque)
+{
+    struct net_slirp *s = opaque;
+    struct slirp_timer *t = calloc(1, sizeof(*t));
+    if (!t)
+        return NULL;
+    t->cb = cb;
+    t->cb_opaque = cb_opaque;
+    t->expire_ms = -1;
+    t->next = s->timers;
+    s->timers = t;
+    return t;
+}
+
+static void cb_timer_free(void *timer, void *opaque)
+{
+    struct net_slirp *s = opaque;
+    for (struct slirp_timer **p = &s->timers; *p; p = &(*p)->next) {
+        if (*p == timer) {
+            *p = (*p)->next;
+            free(timer);
+            return;
+        }
+    }
+}
+
+static void cb_timer_mod(void *timer, int64_t expire_ms, void *opaque)
+{
+    (void)opaque;
+    if (timer)
+        ((struct slirp_timer *)timer)->expire_ms = expire_ms;
+}
+
+static void cb_register_poll_fd(int fd, void *opaque)
+{
+    (void)fd;
+    (void)opaque;   /* we ask slirp for its fds on every round instead */
+}
+
+static void cb_notify(void *opaque)
+{
+    struct net_slirp *s = opaque;
+    uint64_t one = 1;
+    if (write(s->wake_fd, &one, sizeof(one)) < 0) {
+        /* saturated: already awake */
+    }
+}
+
+static const SlirpCb slirp_callbacks = {
+    .send_packet = cb_send_packet,
+    .guest_error = cb_guest_error,
+    .clock_get_ns = cb_clock_get_ns,
+    .timer_new = cb_timer_new,
+    .timer_free = cb_timer_free,
+    .timer_mod = cb_timer_mod,
+    .register_poll_fd = cb_register_poll_fd,
+    .unregister_poll_fd = cb_register_poll_fd,
+    .notify = cb_notify,
+};
+
+/* ---- the poll loop ---- */
+
+static int to_poll_events(int ev)
+{
+    int p = 0;
+    if (ev & SLIRP_POLL_IN) p |= POLLIN;
+    if (ev & SLIRP_POLL_OUT) p |= POLLOUT;
+    if (ev & SLIRP_POLL_PRI) p |= POLLPRI;
+    if (ev & SLIRP_POLL_ERR) p |= POLLERR;
+    if (ev & SLIRP_POLL_HUP) p |= POLLHUP;
+    return p;
+}
+
+static int cb_add_poll(int fd, int events, void *opaque)
+{
+    struct net_slirp *s = opaque;
+    if (s->npfd >= MAX_POLLFDS)
+        return -1;                   /* slirp treats it as never ready */
+    s->pfd[s->npfd].fd = fd;
+    s->pfd[s->npfd].events = (short)to_poll_events(events);
+    s->pfd[s->npfd].revents = 0;
+    return (int)s->npfd++;
+}
+
+static int cb_get_revents(int idx, void *opaque)
+{
+    struct net_slirp *s = opaque;
+    if (idx < 0 || (unsigned)idx >= s->npfd)
+        return 0;
+    short r = s->pfd[idx].revents;
+    int ev = 0;
+    if (r & POLLIN) ev |= SLIRP_POLL_IN;
+    if (r & POLLOUT) ev |= SLIRP_POLL_OUT;
+    if (r & POLLPRI) ev |= SLIRP_POLL_PRI;
+    if (r & POLLERR) ev |= SLIRP_POLL_ERR;
+    if (r & (POLLHUP | POLLNVAL)) ev |= SLIRP_POLL_HUP;
+    return ev;
+}
+
+/* Fires expired timers one at a time: a callback may re-arm or free any
+ * timer, so the list is scanned afresh after each. Returns the ms until the
+ * next one (-1: none). */
+static int run_timers(struct net_slirp *s)
+{
+    for (int guard = 0; guard < 1000; guard++) {
+        int64_t now = now_ns() / 1000000;
+        struct slirp_timer *due = NULL;
+        int64_t next = -1;
+        for (struct slirp_timer *t = s->timers; t; t = t->next) {
+            if (t->expire_ms < 0)
+                continue;
+            if (t->expire_ms <= now) {
+                due = t;
+                break;
+            }
+            if (next < 0 || t->expire_ms - now < next)
+                next = t->expire_ms - now;
+        }
+        if (!due)
+            return next > 60000 ? 60000 : (int)next;
+        due->expire_ms = -1;
+        due->cb(due->cb_opaque);
+    }
+    return 0;
+}
+
+static void *slirp_thread(void *opaque)
+{
+    struct net_slirp *s = opaque;
+    while (!atomic_load(&s->stop)) {
+        int timeout = run_timers(s);
+        uint32_t slirp_timeout = timeout < 0 ? UINT32_MAX : (uint32_t)timeout;
+        s->npfd = 0;
+        cb_add_poll(s->wake_fd, SLIRP_POLL_IN, s);
+        cb_add_poll(net_frame_queue_fd(s->txq), SLIRP_POLL_IN, s);
+        slirp_pollfds_fill(s->slirp, &slirp_timeout, cb_add_poll, s);
+        int ms = slirp_timeout == UINT32_MAX ? -1 : (int)(slirp_timeout > 60000 ? 60000 : slirp_timeout);
+        int r = poll(s->pfd, s->npfd, ms);
+        if (r < 0 && errno != EINTR) {
+            log_error("user network: poll failed: %s; networking stops", strerror(errno));
+            break;
+        }
+        if (s->pfd[0].revents & POLLIN) {
+            uint64_t v;
+            if (read(s->wake_fd, &v, sizeof(v)) < 0) {
+                /* spurious */
+            }
+        }
+        slirp_pollfds_poll(s->slirp, r < 0, cb_get_revents, s);
+        /* Frames from the guest; a bounded batch so sockets get their turn. */
+        for (int i = 0; i < 256; i++) {
+            size_t len = net_frame_queue_get(s->txq, s->frame);
+            if (!len)
+                break;
+            slirp_input(s->slirp, s->frame, (int)len);
+        }
+    }
+    return NULL;
+}
+
+static int slirp_send(struct net_backend *nb, const uint8_t *frame, size_t len)
+{
+    struct net_slirp *s = (struct net_slirp *)nb;
+    int r = net_frame_queue_put(s->txq, frame, len);
+    if (r < 0)
+        nb->tx_dropped++;
+    else
+        nb->tx_frames++;
+    return r;
+}
+
+static void slirp_close(struct net_backend *nb)
+{
+    struct net_slirp *s = (struct net_slirp *)nb;
+    if (s->thread_started) {
+        atomic_store(&s->stop, true);
+        cb_notify(s);
+        pthread_join(s->thread, NULL);
+    }
+    if (s->slirp)
+        slirp_cleanup(s->slirp);
+    while (s->timers) {
+        struct slirp_timer *t = s->timers;
+        s->timers = t->next;
+        free(t);
+    }
+    net_frame_queue_destroy(s->txq);
+    if (s->wake_fd >= 0)
+        close(s->wake_fd);
+    free(s->pfd);
+    free(s);
+}
+
+static const struct net_backend_ops slirp_ops = {
+    .name = "user",
+    .send = slirp_send,
+    .close = slirp_close,
+};
+
+int net_slirp_open(const struct net_options *o, net_receive_fn receive, void *opaque,
+                   struct net_backend **out, char *err, size_t errlen)
+{
+    struct net_slirp *s = calloc(1, sizeof(*s));
+    int r;
+    *out = NULL;
+    if (!s)
+        return -ENOMEM;
+    s->nb.ops = &slirp_ops;
+    s->nb.receive = receive;
+    s->nb.receive_opaque = opaque;
+    s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    s->pfd = calloc(MAX_POLLFDS, sizeof(*s->pfd));
+    if (s->wake_fd < 0 || !s->pfd) {
+        r = s->wake_fd < 0 ? -errno : -ENOMEM;
+        snprintf(err, errlen, "user network: cannot create its wake-up fd: %s", strerror(-r));
+        goto fail;
+    }
+    r = net_frame_queue_create(TX_QUEUE_FRAMES, &s->txq);
+    if (r < 0) {
+        snprintf(err, errlen, "user network: cannot create its frame queue: %s", strerror(-r));
+        goto fail;
+    }
+
+    SlirpConfig cfg = {
+        .version = 3,
+        .restricted = o->restrict_outbound,
+        .in_enabled = true,
+        .in6_enabled = false,
+        .vhostname = "hostel",
+        .if_mtu = 1500,
+        .if_mru = 1500,
+    };
+    inet_pton(AF_INET, NET_USER_NETWORK, &cfg.vnetwork);
+    inet_pton(AF_INET, NET_USER_NETMASK, &cfg.vnetmask);
+    inet_pton(AF_INET, NET_USER_HOST, &cfg.vhost);
+    inet_pton(AF_INET, NET_USER_GUEST, &cfg.vdhcp_start);
+    inet_pton(AF_INET, NET_USER_DNS, &cfg.vnameserver);
+    s->slirp = slirp_new(&cfg, &slirp_callbacks, s);
+    if (!s->slirp) {
+        r = -ENOMEM;
+        snprintf(err, errlen, "user network: libslirp refused its configuration");
+        goto fail;
+    }
+    struct in_addr guest;
+    inet_pton(AF_INET, NET_USER_GUEST, &guest);
+    for (int i = 0; i < o->nforwards && i < NET_MAX_FORWARDS; i++) {
+        const struct net_forward *f = &o->forwards[i];
+        struct in_addr host = { f->host_addr };
+        if (slirp_add_hostfwd(s->slirp, f->udp, host, f->host_port, guest, f->guest_port) < 0) {
+            char a[INET_ADDRSTRLEN];
+            inet_ntop(AF_INET, &host, a, sizeof(a));
+            r = -EADDRINUSE;
+            snprintf(err, errlen,
+                     "--forward %s:%s:%u:%u: cannot listen on the host (port in use, or below "
+                     "1024 without privileges); choose another host port",
+                     f->udp ? "udp" : "tcp", a, f->host_port, f->guest_port);
+            goto fail;
+        }
+    }
+    r = -pthread_create(&s->thread, NULL, slirp_thread, s);
+    if (r < 0) {
+        snprintf(err, errlen, "user network: cannot start its thread: %s", strerror(-r));
+        goto fail;
+    }
+    s->thread_started = true;
+    *out = &s->nb;
+    return 0;
+fail:
+    slirp_close(&s->nb);
+    return r;
+}
+
+#else /* !HOSTEL_HAVE_SLIRP */
+
+bool net_user_available(void)
+{
+    return false;
+}
+
+int net_slirp_open(const struct net_options *o, net_receive_fn receive, void *opaque,
+                   struct net_backend **out, char *err, size_t errlen)
+{
+    (void)o;
+    (void)receive;
+    (void)opaque;
+    *out = NULL;
+    snprintf(err, errlen, "user networking needs libslirp, which this hostel was built "
+             "without: install libslirp-dev (scripts/deps.sh) and rebuild, or use --net tap=NAME");
+    return -ENOTSUP;
+}
+
+#endif
