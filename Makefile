@@ -19,6 +19,8 @@ DEFAULT_KERNEL ?= $(BUILD)/guests/hello.elf
 RUN_ARGS  ?=
 
 .PHONY: all deps run run-guest test test-all asan clean
+# Keep intermediate objects (unit-test .o files): no relinking on every make.
+.SECONDARY:
 all: $(BUILD)/hostel
 
 -include tests/*/*.mk bench/*.mk
