@@ -463,6 +463,32 @@ static void note_insn(struct emu_cpu *c, const struct emu_insn *i, uint64_t ea)
         c->x87.fdp = ea;
 }
 
+/* FST/FSTP to a 32- or 64-bit memory operand.  An empty ST(0) stores the
+ * indefinite when IE is masked; an unmasked fault leaves memory alone. */
+static void fst_real(struct emu_cpu *c, const struct emu_insn *i, uint64_t ea, unsigned size,
+                     bool pop)
+{
+    long double v;
+    uint64_t bits;
+    uint16_t sw;
+    x87_check(c, true);
+    if (!st_read(c, 0, &v)) {
+        if (!(c->x87.fcw & FSW_IE))
+            return;
+        bits = size == 4 ? 0xffc00000ull : 0xfff8000000000000ull;
+    } else {
+        bits = size == 4 ? store_f32(c, v, &sw) : store_f64(c, v, &sw);
+        c->x87.fsw = (c->x87.fsw & ~FSW_C1) | (sw & FSW_C1);
+        x87_flags(c, sw);
+        if (sw & ~c->x87.fcw & (FSW_IE | FSW_DE | FSW_OE | FSW_UE))
+            return;
+    }
+    lin_write(c, ea, size, bits);
+    note_insn(c, i, ea);
+    if (pop)
+        x87_pop(c);
+}
+
 /* Result delivery for "st(dst) = value, maybe pop". */
 static void st_write_pop(struct emu_cpu *c, unsigned dst, long double v, bool pop)
 {
@@ -806,7 +832,6 @@ static void h_d9(struct emu_cpu *c, const struct emu_insn *i)
     if (i->mod != 3) {
         uint64_t ea = emu_ea(c, i);
         uint8_t img[28];
-        uint16_t sw;
         switch (op) {
         case 0: {                                  /* fld m32 */
             uint32_t bits;
@@ -828,30 +853,9 @@ static void h_d9(struct emu_cpu *c, const struct emu_insn *i)
             }
             return;
         }
-        case 2: case 3: {                          /* fst/fstp m32 */
-            long double v;
-            uint32_t bits;
-            x87_check(c, true);
-            if (!st_read(c, 0, &v)) {
-                if (!(c->x87.fcw & FSW_IE))
-                    return;
-                bits = 0xffc00000u;
-            } else {
-                bits = store_f32(c, v, &sw);
-                if (sw & ~c->x87.fcw & (FSW_IE | FSW_DE | FSW_OE | FSW_UE)) {
-                    c->x87.fsw = (c->x87.fsw & ~FSW_C1) | (sw & FSW_C1);
-                    x87_flags(c, sw);
-                    return;
-                }
-                c->x87.fsw = (c->x87.fsw & ~FSW_C1) | (sw & FSW_C1);
-                x87_flags(c, sw);
-            }
-            lin_write(c, ea, 4, bits);
-            note_insn(c, i, ea);
-            if (op == 3)
-                x87_pop(c);
+        case 2: case 3:                            /* fst/fstp m32 */
+            fst_real(c, i, ea, 4, op == 3);
             return;
-        }
         case 4:                                    /* fldenv */
             x87_check(c, false);
             sse_read_buf(c, ea, img, env_size(i));
@@ -1238,31 +1242,9 @@ static void h_dd(struct emu_cpu *c, const struct emu_insn *i)
             note_insn(c, i, ea);
             fist_common(c, i, ea, 8, true, true);
             return;
-        case 2: case 3: {                          /* fst/fstp m64 */
-            long double v;
-            uint64_t bits;
-            uint16_t sw;
-            x87_check(c, true);
-            if (!st_read(c, 0, &v)) {
-                if (!(c->x87.fcw & FSW_IE))
-                    return;
-                bits = 0xfff8000000000000ull;
-            } else {
-                bits = store_f64(c, v, &sw);
-                if (sw & ~c->x87.fcw & (FSW_IE | FSW_DE | FSW_OE | FSW_UE)) {
-                    c->x87.fsw = (c->x87.fsw & ~FSW_C1) | (sw & FSW_C1);
-                    x87_flags(c, sw);
-                    return;
-                }
-                c->x87.fsw = (c->x87.fsw & ~FSW_C1) | (sw & FSW_C1);
-                x87_flags(c, sw);
-            }
-            lin_write(c, ea, 8, bits);
-            note_insn(c, i, ea);
-            if (op == 3)
-                x87_pop(c);
+        case 2: case 3:                            /* fst/fstp m64 */
+            fst_real(c, i, ea, 8, op == 3);
             return;
-        }
         case 4: {                                  /* frstor */
             uint8_t img[28 + 80];
             unsigned es = env_size(i);
