@@ -192,7 +192,9 @@ int block_flush(struct blockdev *bd)
     return r;
 }
 
-int block_discard(struct blockdev *bd, uint64_t offset, uint64_t len)
+/* Discard and write-zeroes: writes to a range, checked, under the lock. */
+static int range_op(struct blockdev *bd, uint64_t offset, uint64_t len,
+                    int (*op)(struct blockdev *, uint64_t, uint64_t))
 {
     if (bd->readonly)
         return -EROFS;
@@ -200,22 +202,19 @@ int block_discard(struct blockdev *bd, uint64_t offset, uint64_t len)
     if (r < 0)
         return r;
     pthread_mutex_lock(&bd->lock);
-    r = bd->drv->discard(bd, offset, len);
+    r = op(bd, offset, len);
     pthread_mutex_unlock(&bd->lock);
     return r;
 }
 
+int block_discard(struct blockdev *bd, uint64_t offset, uint64_t len)
+{
+    return range_op(bd, offset, len, bd->drv->discard);
+}
+
 int block_write_zeroes(struct blockdev *bd, uint64_t offset, uint64_t len)
 {
-    if (bd->readonly)
-        return -EROFS;
-    int r = check_range(bd, offset, len);
-    if (r < 0)
-        return r;
-    pthread_mutex_lock(&bd->lock);
-    r = bd->drv->write_zeroes(bd, offset, len);
-    pthread_mutex_unlock(&bd->lock);
-    return r;
+    return range_op(bd, offset, len, bd->drv->write_zeroes);
 }
 
 int block_get_info(struct blockdev *bd, struct block_image_info *info)
