@@ -45,11 +45,13 @@ $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(BUILD)/libhostel.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # The default machine: the tiny appliance (built from Debian packages on first
-# use).  `make run-guest` boots the hello test guest instead.
+# use); `make run APPLIANCE=debian` boots the debian one.  `make run-guest`
+# boots the hello test guest instead.
+APPLIANCE ?= tiny
 run: deps
-	@$(MAKE) --no-print-directory all appliance-tiny
-	@echo "hostel: booting the tiny appliance; Ctrl-A x quits, Ctrl-A h lists the console keys"
-	$(BUILD)/hostel run -v $(BUILD)/appliances/tiny $(RUN_ARGS)
+	@$(MAKE) --no-print-directory all appliance-$(APPLIANCE)
+	@echo "hostel: booting the $(APPLIANCE) appliance; Ctrl-A x quits, Ctrl-A h lists the console keys"
+	$(BUILD)/hostel run -v $(BUILD)/appliances/$(APPLIANCE) $(RUN_ARGS)
 
 run-guest: deps
 	@$(MAKE) --no-print-directory all

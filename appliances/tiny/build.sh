@@ -6,13 +6,17 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 out=${1:-$here/build/appliances/tiny}
-recipe_hash=$(cat "$0" "$here/scripts/linux-guest.sh" | sha256sum | cut -c1-16)
+recipe_hash=$(cat "$0" "$here/appliances/lib/progress.sh" "$here/scripts/linux-guest.sh" | sha256sum | cut -c1-16)
 if [ -f "$out/.recipe" ] && [ "$(cat "$out/.recipe")" = "$recipe_hash" ] && [ -f "$out/appliance.json" ]; then
   exit 0   # up to date
 fi
-echo "hostel: building the tiny appliance (Debian kernel + busybox) in $out ..." >&2
+. "$here/appliances/lib/progress.sh"
+PROGRESS_NAME="building the tiny appliance" PROGRESS_TOTAL=5
+step "installing the Debian tools it needs"
 "$here/scripts/deps.sh" test >&2
+step "fetching Debian's cloud kernel"
 eval "$("$here/scripts/linux-guest.sh" cloud)"
+step "making the initramfs (busybox, virtio modules)"
 mods=$(dirname "$KERNEL")/modules
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$out" "$tmp/root"/{bin,sbin,dev,proc,sys,tmp,etc,root,mnt/disk,lib/modules,usr/share/udhcpc,run}
@@ -68,12 +72,14 @@ alias poweroff='poweroff -f'
 PROFILE
 (cd "$tmp/root" && find . | cpio -o -H newc --quiet | gzip -1) > "$out/initrd.img"
 cp "$KERNEL" "$out/vmlinuz"
+step "making the data disk (ext4)"
 # The data disk: ext4 with a note, made without root tricks (mkfs.ext4 -d).
 mkdir -p "$tmp/disk"
 echo "This disk belongs to the tiny appliance. Files written here stay." > "$tmp/disk/README"
 rm -f "$out/disk.img"
 truncate -s 64M "$out/disk.img"
 mkfs.ext4 -q -F -L tiny -d "$tmp/disk" "$out/disk.img"
+step "writing the manifest"
 cat > "$out/appliance.json" <<JSON
 {
   "format": 1,
@@ -89,4 +95,4 @@ cat > "$out/appliance.json" <<JSON
 }
 JSON
 echo "$recipe_hash" > "$out/.recipe"
-echo "hostel: tiny appliance ready: $out" >&2
+done_progress "hostel: tiny appliance ready: $out"

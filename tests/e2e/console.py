@@ -3,7 +3,9 @@
 waits for output patterns and types lines, like a person at the console.
 
 usage: console.py TIMEOUT -- COMMAND... <<< script
-script lines:  expect TEXT   |  send TEXT   |  # comment
+script lines:  expect TEXT   |  send TEXT   |  host SHELL-COMMAND   |  # comment
+  host runs a command on the host while the guest runs (its output joins the
+  transcript, prefixed "host: "); a non-zero exit status fails the script.
 Exits 0 when every expect matched and the command ended with status 0
 (or the status given by a final 'status N' line); prints the transcript."""
 import os, select, subprocess, sys, time
@@ -46,6 +48,22 @@ def main():
             if not ok:
                 break
             seen = out.index(arg.encode(), seen) + len(arg)
+        elif verb == "host":
+            left = max(1.0, deadline - time.monotonic())
+            try:
+                r = subprocess.run(arg, shell=True, stdin=subprocess.DEVNULL,
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                   timeout=left)
+                rc = r.returncode
+                text = r.stdout
+            except subprocess.TimeoutExpired as e:
+                rc, text = "timeout", e.stdout or b""
+            out += b"".join(b"host: " + l + b"\n" for l in text.splitlines())
+            seen = len(out)
+            if rc != 0:
+                print("console.py: host command %r ended with %s" % (arg, rc), file=sys.stderr)
+                ok = False
+                break
         else:
             print("console.py: unknown step %r" % step, file=sys.stderr)
             ok = False
