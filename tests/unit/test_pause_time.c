@@ -1,12 +1,14 @@
 /* Unit tests for pausing guest time: the guest clock stands still while
  * paused and never goes backwards, timer service deadlines move by the
- * pause, and the PIT, ACPI PM timer, LAPIC timer and emu's TSC all read it.
+ * pause, and the PIT, ACPI PM timer, LAPIC timer and emu's TSC all read it;
+ * the RTC, on purpose, keeps the host's wall-clock time.
  * Timing checks are bounds derived from host clock readings taken around
  * each step, so a slow or busy host can make them wait, never fail. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -15,6 +17,7 @@
 #include "engine/emu/lapic.h"
 #include "hw/acpi_pm.h"
 #include "hw/pit.h"
+#include "hw/rtc.h"
 #include "vmm/timer.h"
 #include "vmm/vm.h"
 
@@ -315,6 +318,39 @@ static void lapic_count_and_tsc_stand_still(void)
     fake_vm_destroy(&vm);
 }
 
+/* Seconds of the day the RTC shows (BCD, 24-hour: its power-on format). */
+static int rtc_second_of_day(struct rtc *r)
+{
+    int bcd[3];
+    for (int i = 0; i < 3; i++) {
+        uint8_t v = rtc_cmos_byte(r, (unsigned)i * 2);   /* seconds, minutes, hours */
+        bcd[i] = (v >> 4) * 10 + (v & 0x0f);
+    }
+    return bcd[2] * 3600 + bcd[1] * 60 + bcd[0];
+}
+
+static void rtc_keeps_wall_clock_time(void)
+{
+    struct vm vm;
+    fake_vm_init(&vm);
+    struct rtc *r;
+    CHECK_EQ(rtc_create(&vm, 64 << 20, 0, &r), 0);
+    guest_clock_pause(&vm.clock);
+    int a = rtc_second_of_day(r);
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    int host = tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec;
+    CHECK((host - a + 86400) % 86400 <= 2);          /* the host's UTC time */
+    usleep(1200000);
+    int b = rtc_second_of_day(r);
+    int d = (b - a + 86400) % 86400;
+    CHECK(d >= 1 && d <= 3);                          /* it ran on while paused */
+    guest_clock_resume(&vm.clock);
+    rtc_destroy(r);
+    fake_vm_destroy(&vm);
+}
+
 int main(void)
 {
     RUN_TEST(clock_stands_still_while_paused);
@@ -324,5 +360,6 @@ int main(void)
     RUN_TEST(pit_stands_still_and_its_edge_moves);
     RUN_TEST(acpi_pm_timer_stands_still);
     RUN_TEST(lapic_count_and_tsc_stand_still);
+    RUN_TEST(rtc_keeps_wall_clock_time);
     return CHECK_DONE();
 }
