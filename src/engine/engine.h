@@ -42,6 +42,10 @@ struct engine_ops {
     void (*vcpu_kick)(struct vcpu *vcpu);
     int (*get_state)(struct vcpu *vcpu, struct cpu_state *out);
     int (*set_state)(struct vcpu *vcpu, const struct cpu_state *in);
+    /* Optional: the machine pauses (every vCPU parked) or resumes, for time
+     * the engine keeps itself (kvm's kvmclock); emu reads vm->clock instead. */
+    void (*vm_pause)(struct vm *vm);
+    void (*vm_resume)(struct vm *vm);
 
     /* true: PIC, IOAPIC, LAPIC and PIT live inside the engine (kvm's in-kernel
      * irqchip) and set_irq/signal_msi reach them.  false: the board creates our

@@ -28,6 +28,8 @@ struct kvm_vm {
     int vm_fd;
     int run_size;
     struct kvm_cpuid2 *cpuid;  /* supported CPUID, adjusted per vCPU */
+    struct kvm_clock_data paused_clock;   /* kvmclock when the machine paused */
+    bool clock_saved;
 };
 
 struct kvm_vcpu {
@@ -437,6 +439,44 @@ static int kvm_signal_msi(struct vm *vm, uint64_t addr, uint32_t data)
     return ioctl(k->vm_fd, KVM_SIGNAL_MSI, &m) < 0 ? -errno : 0;
 }
 
+/* A pause parks our vCPU threads, but the host kernel's clocks go on: the
+ * guest's kvmclock (Linux's clocksource under KVM), its TSC, and the in-kernel
+ * PIT and LAPIC timers.  Like QEMU, put kvmclock back where the pause found
+ * it, so guest time does not jump; the TSC and the in-kernel timers still
+ * follow host time (docs/irq.md).  Written without /dev/kvm to test on. */
+static void kvm_vm_pause(struct vm *vm)
+{
+    struct kvm_vm *k = vm->engine_data;
+    k->clock_saved = ioctl(k->vm_fd, KVM_GET_CLOCK, &k->paused_clock) == 0;
+    if (!k->clock_saved)
+        log_warn("KVM_GET_CLOCK failed: %s; the guest's clock will jump by the pause",
+                 strerror(errno));
+}
+
+static void kvm_vm_resume(struct vm *vm)
+{
+    struct kvm_vm *k = vm->engine_data;
+    if (!k->clock_saved)
+        return;
+    k->clock_saved = false;
+    struct kvm_clock_data d;
+    memset(&d, 0, sizeof(d));
+    d.clock = k->paused_clock.clock;
+    if (ioctl(k->vm_fd, KVM_SET_CLOCK, &d) < 0) {
+        log_warn("KVM_SET_CLOCK failed: %s; the guest's clock jumps by the pause",
+                 strerror(errno));
+        return;
+    }
+    /* Tells the guest's kvmclock it was stopped by the host, so its
+     * soft-lockup watchdog does not blame itself; EINVAL when the guest has
+     * not enabled kvmclock, which is fine. */
+    for (int i = 0; i < vm->ncpus; i++) {
+        struct kvm_vcpu *kv = vm->vcpus[i].engine_data;
+        if (kv)
+            ioctl(kv->fd, KVM_KVMCLOCK_CTRL, 0);
+    }
+}
+
 const struct engine_ops engine_kvm = {
     .name = "kvm",
     .probe = kvm_probe,
@@ -448,6 +488,8 @@ const struct engine_ops engine_kvm = {
     .vcpu_kick = kvm_vcpu_kick,
     .get_state = kvm_get_state,
     .set_state = kvm_set_state,
+    .vm_pause = kvm_vm_pause,
+    .vm_resume = kvm_vm_resume,
     .irqchip_in_engine = true,
     .set_irq = kvm_set_irq,
     .signal_msi = kvm_signal_msi,

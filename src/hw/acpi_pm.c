@@ -8,7 +8,6 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "vmm/bus.h"
 #include "vmm/layout.h"
@@ -40,17 +39,17 @@ struct acpi_pm {
     int sci_level;
 };
 
-static uint64_t now_ns(void)
+/* The PM timer runs on guest time: it stands still while the machine is
+ * paused, as the guest's other clocks do. */
+static uint64_t now_ns(const struct acpi_pm *pm)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+    return guest_clock_now(&pm->vm->clock);
 }
 
 /* Ticks since the machine started, never wrapping (a 64-bit count). */
 static uint64_t timer_ticks(const struct acpi_pm *pm)
 {
-    unsigned __int128 ns = now_ns() - pm->start_ns;
+    unsigned __int128 ns = now_ns(pm) - pm->start_ns;
     return (uint64_t)(ns * ACPI_PM_TIMER_HZ / 1000000000ULL);
 }
 
@@ -209,7 +208,7 @@ int acpi_pm_create(struct vm *vm, struct acpi_pm **out)
         return -ENOMEM;
     pthread_mutex_init(&pm->lock, NULL);
     pm->vm = vm;
-    pm->start_ns = now_ns();
+    pm->start_ns = now_ns(pm);
     for (unsigned i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
         int r = bus_register(&vm->pio, ranges[i].port, ranges[i].len, ranges[i].ops, pm,
                              ranges[i].name);

@@ -1,7 +1,8 @@
 /* The 8254 PIT (ports 0x40-0x43) and the system control port 0x61, for
- * engines without in-kernel ones.  Counters are computed from the monotonic
- * clock at 1.193182 MHz, never stepped; channel 0's OUT edges raise IRQ 0
- * from the machine's timer service, and nothing runs while no edge is due. */
+ * engines without in-kernel ones.  Counters are computed from the machine's
+ * guest clock (which stops while it is paused) at 1.193182 MHz, never
+ * stepped; channel 0's OUT edges raise IRQ 0 from the machine's timer
+ * service, and nothing runs while no edge is due. */
 #include "hw/pit.h"
 
 #include <errno.h>
@@ -193,7 +194,7 @@ static void ch0_timer_fired(void *opaque)
 {
     struct pit *p = opaque;
     pthread_mutex_lock(&p->lock);
-    uint64_t now = timer_now_ns();
+    uint64_t now = timer_service_now(p->ts);
     if (!p->next_edge_ns) {                  /* cancelled while we were on our way */
         pthread_mutex_unlock(&p->lock);
         return;
@@ -223,7 +224,7 @@ static void irq0_unmasked(void *opaque)
     struct pit *p = opaque;
     pthread_mutex_lock(&p->lock);
     if (p->parked)
-        ch0_replan(p, timer_now_ns());
+        ch0_replan(p, timer_service_now(p->ts));
     pthread_mutex_unlock(&p->lock);
 }
 
@@ -383,7 +384,7 @@ static uint64_t pit_read(void *opaque, uint64_t off, unsigned size)
     if (off >= 3)
         return 0xff;                         /* the control word is write-only */
     pthread_mutex_lock(&p->lock);
-    uint8_t v = read_data(p, (int)off, timer_now_ns());
+    uint8_t v = read_data(p, (int)off, timer_service_now(p->ts));
     pthread_mutex_unlock(&p->lock);
     return v;
 }
@@ -393,7 +394,7 @@ static void pit_write(void *opaque, uint64_t off, unsigned size, uint64_t val)
     struct pit *p = opaque;
     (void)size;
     pthread_mutex_lock(&p->lock);
-    uint64_t now = timer_now_ns();
+    uint64_t now = timer_service_now(p->ts);
     if (off == 3)
         write_control(p, (uint8_t)val, now);
     else
@@ -406,7 +407,7 @@ static uint64_t sysctl_read(void *opaque, uint64_t off, unsigned size)
     struct pit *p = opaque;
     (void)off; (void)size;
     pthread_mutex_lock(&p->lock);
-    uint64_t now = timer_now_ns();
+    uint64_t now = timer_service_now(p->ts);
     uint8_t v = p->sysctl & 0x0f;
     if ((now / REFRESH_NS) & 1)
         v |= 0x10;
@@ -422,7 +423,7 @@ static void sysctl_write(void *opaque, uint64_t off, unsigned size, uint64_t val
     (void)off; (void)size;
     pthread_mutex_lock(&p->lock);
     p->sysctl = (uint8_t)val & 0x0f;
-    set_gate(p, 2, val & 1, timer_now_ns());
+    set_gate(p, 2, val & 1, timer_service_now(p->ts));
     pthread_mutex_unlock(&p->lock);
 }
 
@@ -440,7 +441,7 @@ int pit_create(struct vm *vm, struct pit **out)
     p->ch[0].gate = p->ch[1].gate = true;    /* only channel 2's gate is wired */
     for (int i = 0; i < 3; i++)
         p->ch[i].count = 65536;
-    r = timer_service_get(vm, &p->ts);
+    r = timer_service_get_clock(&vm->clock, &p->ts);
     if (r < 0)
         goto fail;
     r = timer_new(p->ts, ch0_timer_fired, p, &p->irq_timer);

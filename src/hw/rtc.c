@@ -3,7 +3,10 @@
  * and 128 bytes of CMOS RAM.  While the guest enables periodic, alarm or
  * update-ended interrupts, a timer thread sets register C's flags and holds
  * IRQ 8 up until register C is read; guests that poll without interrupts
- * see the flags too. */
+ * see the flags too.  Unlike the other time sources it follows the host's
+ * real time, not the machine's guest clock, even across a pause: a real RTC
+ * keeps running on its battery, QEMU's default does the same, and a guest
+ * that re-reads it after a resume gets the right date and time. */
 #include "hw/rtc.h"
 
 #include <errno.h>

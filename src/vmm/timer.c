@@ -1,9 +1,11 @@
 /* One thread per machine that sleeps until the earliest armed deadline and
- * runs timer callbacks, so emulated timers never spin a host CPU. */
+ * runs timer callbacks, so emulated timers never spin a host CPU; and the
+ * machine's guest clock, which a pause stops. */
 #include "vmm/timer.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -26,6 +28,7 @@ struct timer_service {
     pthread_cond_t idle;         /* timer_free waits here for a callback */
     pthread_t thread;
     bool stopping;
+    struct guest_clock *clock;   /* deadlines are on this clock; NULL: the host's */
     struct timer *armed;
     struct timer *running;       /* the timer whose callback runs now */
     /* get/put registry */
@@ -34,6 +37,8 @@ struct timer_service {
     struct timer_service *reg_next;
 };
 
+/* Guards the registry; also serializes guest clock pauses and resumes, so
+ * they can wake the clock's service on the way. */
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct timer_service *registry;
 
@@ -42,6 +47,111 @@ uint64_t timer_now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- the guest clock ---------------------------------------------------------- */
+
+/* One consistent reading of a clock: guest time, and how host time maps to it. */
+struct clock_reading {
+    uint64_t now;        /* guest ns */
+    bool paused;
+    uint64_t offset;     /* while running: guest = host - offset */
+};
+
+/* A seqlock read: pause and resume are rare, reads (every RDTSC) are not.
+ * The host clock is read inside the window too, so a reading never mixes
+ * the host time after a resume with the offset from before it. */
+static void clock_read(const struct guest_clock *gc, struct clock_reading *r)
+{
+    if (!gc) {
+        r->now = timer_now_ns();
+        r->paused = false;
+        r->offset = 0;
+        return;
+    }
+    for (;;) {
+        uint32_t seq = atomic_load(&gc->seq);
+        if (seq & 1) {
+            sched_yield();           /* a pause or resume is half done */
+            continue;
+        }
+        bool paused = atomic_load(&gc->paused);
+        uint64_t offset = atomic_load(&gc->offset_ns);
+        uint64_t frozen = atomic_load(&gc->frozen_ns);
+        uint64_t host = timer_now_ns();
+        if (atomic_load(&gc->seq) != seq)
+            continue;
+        r->paused = paused;
+        r->offset = offset;
+        r->now = paused ? frozen : host - offset;
+        return;
+    }
+}
+
+uint64_t guest_clock_now(const struct guest_clock *gc)
+{
+    struct clock_reading r;
+    clock_read(gc, &r);
+    return r.now;
+}
+
+bool guest_clock_paused(const struct guest_clock *gc)
+{
+    return gc && atomic_load(&gc->paused);
+}
+
+uint64_t guest_clock_resumed_at(const struct guest_clock *gc)
+{
+    return gc ? atomic_load(&gc->resumed_host_ns) : 0;
+}
+
+/* The clock's service (registry lock held) must look again at its earliest
+ * deadline: guest time stopped or started. */
+static void wake_clock_service(const struct guest_clock *gc)
+{
+    for (struct timer_service *ts = registry; ts; ts = ts->reg_next) {
+        if (ts->clock != gc)
+            continue;
+        pthread_mutex_lock(&ts->lock);
+        pthread_cond_signal(&ts->cond);
+        pthread_mutex_unlock(&ts->lock);
+    }
+}
+
+void guest_clock_pause(struct guest_clock *gc)
+{
+    pthread_mutex_lock(&registry_lock);
+    if (!atomic_load(&gc->paused)) {
+        atomic_fetch_add(&gc->seq, 1);
+        atomic_store(&gc->frozen_ns, timer_now_ns() - atomic_load(&gc->offset_ns));
+        atomic_store(&gc->paused, true);
+        atomic_fetch_add(&gc->seq, 1);
+        wake_clock_service(gc);
+    }
+    pthread_mutex_unlock(&registry_lock);
+}
+
+void guest_clock_resume(struct guest_clock *gc)
+{
+    pthread_mutex_lock(&registry_lock);
+    if (atomic_load(&gc->paused)) {
+        uint64_t host = timer_now_ns();
+        atomic_fetch_add(&gc->seq, 1);
+        /* Guest time goes on from where the pause froze it. */
+        atomic_store(&gc->offset_ns, host - atomic_load(&gc->frozen_ns));
+        atomic_store(&gc->paused, false);
+        atomic_store(&gc->resumed_host_ns, host);
+        atomic_fetch_add(&gc->seq, 1);
+        wake_clock_service(gc);
+    }
+    pthread_mutex_unlock(&registry_lock);
+}
+
+/* ---- the service ------------------------------------------------------------- */
+
+uint64_t timer_service_now(struct timer_service *ts)
+{
+    return guest_clock_now(ts->clock);
 }
 
 static void unlink_timer(struct timer *t)
@@ -65,10 +175,17 @@ static void *service_thread(void *arg)
             pthread_cond_wait(&ts->cond, &ts->lock);
             continue;
         }
-        uint64_t now = timer_now_ns();
-        if (t->deadline > now) {
-            struct timespec abs = { (time_t)(t->deadline / 1000000000ULL),
-                                    (long)(t->deadline % 1000000000ULL) };
+        struct clock_reading now;
+        clock_read(ts->clock, &now);
+        if (t->deadline > now.now) {
+            /* Paused: guest time stands still until a resume wakes us. */
+            if (now.paused) {
+                pthread_cond_wait(&ts->cond, &ts->lock);
+                continue;
+            }
+            uint64_t host = t->deadline + now.offset;
+            struct timespec abs = { (time_t)(host / 1000000000ULL),
+                                    (long)(host % 1000000000ULL) };
             pthread_cond_timedwait(&ts->cond, &ts->lock, &abs);
             continue;
         }
@@ -129,11 +246,12 @@ void timer_service_destroy(struct timer_service *ts)
     free(ts);
 }
 
-int timer_service_get(const void *owner, struct timer_service **out)
+static int service_get(const void *owner, struct guest_clock *clock,
+                       struct timer_service **out)
 {
     pthread_mutex_lock(&registry_lock);
     for (struct timer_service *ts = registry; ts; ts = ts->reg_next) {
-        if (ts->owner == owner) {
+        if (ts->owner == owner && ts->clock == clock) {
             ts->refs++;
             *out = ts;
             pthread_mutex_unlock(&registry_lock);
@@ -144,6 +262,11 @@ int timer_service_get(const void *owner, struct timer_service **out)
     int r = timer_service_create(&ts);
     if (r == 0) {
         ts->owner = owner;
+        /* Set before anyone can arm a timer: the thread reads it under
+         * ts->lock, which timer_arm takes after this. */
+        pthread_mutex_lock(&ts->lock);
+        ts->clock = clock;
+        pthread_mutex_unlock(&ts->lock);
         ts->refs = 1;
         ts->reg_next = registry;
         registry = ts;
@@ -151,6 +274,16 @@ int timer_service_get(const void *owner, struct timer_service **out)
     }
     pthread_mutex_unlock(&registry_lock);
     return r;
+}
+
+int timer_service_get(const void *owner, struct timer_service **out)
+{
+    return service_get(owner, NULL, out);
+}
+
+int timer_service_get_clock(struct guest_clock *gc, struct timer_service **out)
+{
+    return service_get(gc, gc, out);
 }
 
 void timer_service_put(struct timer_service *ts)

@@ -110,6 +110,16 @@ int vm_pause(struct vm *vm)
     pthread_mutex_lock(&vm->stop_lock);
     while (vm->parked < vm->running_threads && atomic_load(&vm->stop) == VM_RUNNING)
         pthread_cond_wait(&vm->stop_cond, &vm->stop_lock);
+    /* Every vCPU is parked: guest time stops too, so timers neither run on
+     * nor fire in a burst at resume, and the guest sees no jump.  (The RTC
+     * keeps the host's wall-clock time, as a real one would.)  Under
+     * stop_lock, so a racing resume cannot slip between clock and engine. */
+    if (atomic_load(&vm->pause_req) && atomic_load(&vm->stop) == VM_RUNNING &&
+        !guest_clock_paused(&vm->clock)) {
+        guest_clock_pause(&vm->clock);
+        if (vm->engine->vm_pause)
+            vm->engine->vm_pause(vm);
+    }
     pthread_mutex_unlock(&vm->stop_lock);
     return 0;
 }
@@ -117,6 +127,11 @@ int vm_pause(struct vm *vm)
 int vm_resume(struct vm *vm)
 {
     pthread_mutex_lock(&vm->stop_lock);
+    if (guest_clock_paused(&vm->clock)) {
+        if (vm->engine->vm_resume)
+            vm->engine->vm_resume(vm);
+        guest_clock_resume(&vm->clock);
+    }
     atomic_store(&vm->pause_req, false);
     pthread_cond_broadcast(&vm->stop_cond);
     pthread_mutex_unlock(&vm->stop_lock);
@@ -178,6 +193,9 @@ static bool watchdog_check(struct vm *vm, struct chardev *console, uint64_t boot
     char line[160] = "";
     uint64_t last = chardev_last_output(console, line, sizeof(line));
     uint64_t ref = last > boot_ns ? last : boot_ns;
+    uint64_t resumed = guest_clock_resumed_at(&vm->clock);
+    if (resumed > ref)
+        ref = resumed;   /* a pause is not the guest's silence */
     if (now_ns() - ref < (uint64_t)secs * 1000000000ull || looks_like_prompt(line))
         return false;
     log_warn("the guest has printed nothing for %d s; it may be hung (--watchdog 0 silences "

@@ -12,6 +12,7 @@
 #include "engine/engine.h"
 #include "vmm/bus.h"
 #include "vmm/mem.h"
+#include "vmm/timer.h"
 
 #define VM_MAX_CPUS 64
 
@@ -98,6 +99,9 @@ struct vm {
 
     /* Set by the board when it has an ACPI power button. */
     void (*power_button)(struct vm *vm);
+
+    /* Guest time: stands still while the machine is paused (vmm/timer.h). */
+    struct guest_clock clock;
 };
 
 /* First caller wins; kicks every vCPU.  Safe from any thread. */
@@ -111,7 +115,8 @@ static inline bool vm_stopping(const struct vm *vm)
            atomic_load_explicit(&vm->pause_req, memory_order_relaxed);
 }
 
-/* Pause returns once every vCPU is parked; resume lets them go on. */
+/* Pause returns once every vCPU is parked, with guest time (vm->clock)
+ * stopped; resume restarts guest time and lets the vCPUs go on. */
 int vm_pause(struct vm *vm);
 int vm_resume(struct vm *vm);
 bool vm_paused(struct vm *vm);

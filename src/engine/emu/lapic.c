@@ -185,12 +185,19 @@ static uint64_t period_ns(const struct emu_lapic *l)
 
 static void timer_fired(void *opaque);
 
+/* Guest time, which stops while the machine is paused; a CPU without a
+ * machine (unit tests) runs on the host clock. */
+static uint64_t lapic_now(const struct emu_lapic *l)
+{
+    return guest_clock_now(l->cpu->vm ? &l->cpu->vm->clock : NULL);
+}
+
 static int ensure_timer(struct emu_lapic *l)
 {
     if (l->timer)
         return 0;
-    const void *owner = l->cpu->vm ? (const void *)l->cpu->vm : (const void *)l;
-    int r = timer_service_get(owner, &l->ts);
+    int r = l->cpu->vm ? timer_service_get_clock(&l->cpu->vm->clock, &l->ts)
+                       : timer_service_get(l, &l->ts);
     if (r < 0)
         return r;
     r = timer_new(l->ts, timer_fired, l, &l->timer);
@@ -257,7 +264,7 @@ static void timer_fired(void *opaque)
     struct emu_lapic *l = opaque;
     bool raised = false;
     pthread_mutex_lock(&l->lock);
-    uint64_t now = timer_now_ns();
+    uint64_t now = lapic_now(l);
     if (!l->timer_next_ns) {
         pthread_mutex_unlock(&l->lock);
         return;
@@ -300,7 +307,7 @@ void lapic_set_tsc_deadline(struct emu_lapic *l, uint64_t tsc)
     pthread_mutex_lock(&l->lock);
     l->tsc_deadline = tsc;
     if (TIMER_MODE(l->lvt[LVT_TIMER]) == TIMER_TSC_DEADLINE)
-        timer_replan(l, timer_now_ns());
+        timer_replan(l, lapic_now(l));
     pthread_mutex_unlock(&l->lock);
 }
 
@@ -585,7 +592,7 @@ static uint32_t read_reg(struct emu_lapic *l, uint32_t reg)
     case R_LVT_ERROR: return l->lvt[LVT_ERROR];
     case R_LVT_CMCI: return l->lvt[LVT_CMCI];
     case R_TIMER_ICR: return l->timer_icr;
-    case R_TIMER_CCR: return current_count(l, timer_now_ns());
+    case R_TIMER_CCR: return current_count(l, lapic_now(l));
     case R_TIMER_DCR: return l->timer_dcr;
     default: return 0;                               /* EOI, RRD, reserved */
     }
@@ -628,7 +635,7 @@ enum { AFTER_NONE, AFTER_EOI, AFTER_IPI, AFTER_WAKE };
 
 static int write_reg(struct emu_lapic *l, uint32_t reg, uint32_t val)
 {
-    uint64_t now = timer_now_ns();
+    uint64_t now = lapic_now(l);
     switch (reg) {
     case R_ID:
         l->id = val & 0xff000000;

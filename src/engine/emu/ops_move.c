@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "engine/emu/ops.h"
+#include "vmm/vm.h"
 
 #define GRP(i) (((i)->modrm >> 3) & 7)
 
@@ -447,9 +448,8 @@ static HANDLER(op_cpuid)
 
 uint64_t emu_rdtsc(struct emu_cpu *c)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    uint64_t ns = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+    /* Guest time: the TSC stands still while the machine is paused. */
+    uint64_t ns = guest_clock_now(c->vm ? &c->vm->clock : NULL);
     /* EMU_TSC_HZ is 2 GHz: two ticks a nanosecond. */
     return ns * (EMU_TSC_HZ / 1000000000ULL) + (uint64_t)c->tsc_offset;
 }
