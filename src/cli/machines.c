@@ -1034,8 +1034,9 @@ static void ssh_usage(FILE *f)
             "\n"
             "  -l, --user USER       log in as USER\n"
             "  -i, --identity KEY    use this private key\n"
-            "  -w, --wait SECONDS    wait up to SECONDS for the guest's SSH server to answer\n"
-            "                        (it may still be booting); default: ask once, 10 s\n"
+            "  -w, --wait SECONDS    keep trying up to SECONDS for the guest's SSH server to\n"
+            "                        answer (it may still be booting); default: one try\n"
+            "                        that waits up to 10 s\n"
             "  -h, --help            this text\n"
             "\n"
             "$HOSTEL_SSH names the ssh program (default ssh).\n");
@@ -1135,15 +1136,15 @@ static int cmd_ssh(int argc, char **argv)
         return 1;
     }
 
-    /* Is an SSH server there? */
-    time_t deadline = time(NULL) + wait_s;
+    /* Is an SSH server there?  Without --wait: one try of up to 10 s. */
+    int budget = wait_s ? wait_s : 10;
+    time_t deadline = time(NULL) + budget;
     for (;;) {
         int left_ms = (int)(deadline - time(NULL)) * 1000;
-        enum probe pr = probe_ssh(addr, port, left_ms > 10000 || wait_s == 0 ? 10000
-                                              : left_ms < 1000 ? 1000 : left_ms);
+        enum probe pr = probe_ssh(addr, port, left_ms < 500 ? 500 : left_ms);
         if (pr == PROBE_SSH)
             break;
-        if (time(NULL) < deadline) {
+        if (wait_s && time(NULL) < deadline) {
             sleep(1);
             continue;
         }
@@ -1155,9 +1156,9 @@ static int cmd_ssh(int argc, char **argv)
                       "guest closed the connection): is an SSH server running in the guest? "
                       "If it is still booting, add --wait SECONDS", guest_port, name, addr, port);
         else
-            log_error("no SSH server answered on port %d of '%s' (through %s:%d) within 10 s: "
+            log_error("no SSH server answered on port %d of '%s' (through %s:%d) within %d s: "
                       "the guest may have no network yet, or no SSH server; --wait SECONDS "
-                      "waits longer", guest_port, name, addr, port);
+                      "waits longer", guest_port, name, addr, port, budget);
         return 1;
     }
 

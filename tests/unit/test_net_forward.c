@@ -138,6 +138,59 @@ static void appliance_forwards_merge(void)
     CHECK_EQ(system(p), 0);
 }
 
+/* Writes an appliance with the given "ssh" value (NULL: none) into dir and
+ * opens it; returns appliance_open's result. */
+static int open_with_ssh(const char *dir, const char *ssh, struct appliance *a, char *err,
+                         size_t errlen)
+{
+    char p[512];
+    snprintf(p, sizeof(p), "%s/appliance.json", dir);
+    FILE *f = fopen(p, "w");
+    fprintf(f, "{\"format\":1,\"name\":\"t\",\"kernel\":\"vmlinuz\"%s%s}",
+            ssh ? ",\"ssh\":" : "", ssh ? ssh : "");
+    fclose(f);
+    return appliance_open(dir, a, err, errlen);
+}
+
+/* The manifest's "ssh" object: optional, defaults root and port 22, the key
+ * must lie inside the appliance, the user must be a plain login name. */
+static void appliance_ssh_object(void)
+{
+    char dir[] = "/tmp/hostel-ssh-XXXXXX", p[512], err[512];
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(p, sizeof(p), "mkdir -p '%s/ssh' && echo k > '%s/vmlinuz' && echo key > "
+             "'%s/ssh/id_ed25519'", dir, dir, dir);
+    CHECK_EQ(system(p), 0);
+    struct appliance a;
+    CHECK_EQ(open_with_ssh(dir, NULL, &a, err, sizeof(err)), 0);
+    CHECK(!a.has_ssh);
+    appliance_free(&a);
+    CHECK_EQ(open_with_ssh(dir, "{}", &a, err, sizeof(err)), 0);
+    CHECK(a.has_ssh);
+    CHECK(a.ssh_user && !strcmp(a.ssh_user, "root"));
+    CHECK_EQ(a.ssh_port, 22);
+    CHECK(a.ssh_key == NULL);
+    appliance_free(&a);
+    CHECK_EQ(open_with_ssh(dir, "{\"user\":\"debian\",\"key\":\"ssh/id_ed25519\",\"port\":2222}",
+                           &a, err, sizeof(err)), 0);
+    CHECK(a.ssh_user && !strcmp(a.ssh_user, "debian"));
+    CHECK_EQ(a.ssh_port, 2222);
+    snprintf(p, sizeof(p), "%s/ssh/id_ed25519", dir);
+    CHECK(a.ssh_key && !strcmp(a.ssh_key, p));
+    appliance_free(&a);
+    const char *bad[] = { "\"root\"", "{\"user\":\"-oProxyCommand=x\"}", "{\"user\":\"a b\"}",
+                          "{\"user\":\"\"}", "{\"key\":\"../id\"}", "{\"key\":\"/etc/passwd\"}",
+                          "{\"key\":\"ssh/missing\"}", "{\"key\":7}", "{\"port\":0}",
+                          "{\"port\":\"22\"}", "{\"port\":70000}" };
+    for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        err[0] = 0;
+        CHECK(open_with_ssh(dir, bad[i], &a, err, sizeof(err)) < 0);
+        CHECK(strstr(err, "ssh") != NULL);
+    }
+    snprintf(p, sizeof(p), "rm -rf '%s'", dir);
+    CHECK_EQ(system(p), 0);
+}
+
 static int tcp_connects(uint16_t port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -217,6 +270,7 @@ int main(void)
     RUN_TEST(mode_parses);
     RUN_TEST(default_forward_yields_to_same_guest_port);
     RUN_TEST(appliance_forwards_merge);
+    RUN_TEST(appliance_ssh_object);
     if (net_user_available())
         RUN_TEST(slirp_binds_port_zero_and_reports_it);
     else
