@@ -50,9 +50,9 @@ void machines_usage(void *stdio_file)
             "  info NAME [--json]       config and live state\n"
             "  logs NAME                console output kept on disk\n"
             "  set NAME [--cpus N] [--memory SIZE] [--cmdline TEXT] [--kernel PATH]\n"
-            "           [--initrd PATH] [--engine E] [--net MODE] [--no-forwards]\n"
-            "           [--forward SPEC]...      applies at the next start; a --forward\n"
-            "                           replaces the one for the same guest port\n"
+            "           [--initrd PATH] [--engine E] [--net MODE] [--forward SPEC]...\n"
+            "           [--no-forwards]  applies at the next start; a --forward replaces\n"
+            "                           the stored one for the same guest port\n"
             "  ssh NAME [--user U] [-i KEY] [--wait SECONDS] [-- COMMAND...]\n"
             "                           ssh into the guest through its forward to port 22\n"
             "                           (the appliance's \"ssh\" user and key by default)\n"
@@ -1075,6 +1075,11 @@ static int cmd_ssh(int argc, char **argv)
         case 'h': ssh_usage(stdout); return 0;
         default: ssh_usage(stderr); return 1;
         }
+    }
+    if (optind + 1 < nopts) {
+        log_error("unexpected argument '%s': put the command after '--' (hostel ssh NAME -- "
+                  "COMMAND...)", argv[optind + 1]);
+        return 1;
     }
     if (need_name(nopts, argv, "ssh", &name) < 0)
         return 1;
