@@ -454,6 +454,14 @@ static int start_machine(const char *name)
                   have ? (strncmp(buf, "error: ", 7) ? buf : buf + 7) : "its VMM died (see vmm.log)");
         return 1;
     }
+    /* Where its forwards listen (host port 0 is chosen at start). */
+    json_t *fws = live_forwards(name), *fw;
+    size_t i;
+    json_array_foreach(fws, i, fw) {
+        fprintf(stderr, "hostel: forward ");
+        print_forward_line(stderr, fw);
+    }
+    json_decref(fws);
     return 0;
 }
 
@@ -481,13 +489,6 @@ static int cmd_start(int argc, char **argv)
         return r;
     printf("started %s\n", name);
     fflush(stdout);
-    json_t *fws = live_forwards(name), *fw;
-    size_t i;
-    json_array_foreach(fws, i, fw) {
-        fprintf(stderr, "hostel: forward ");
-        print_forward_line(stderr, fw);
-    }
-    json_decref(fws);
     return console ? console_attach(name) : 0;
 }
 
