@@ -6,13 +6,17 @@
 # fails clearly without a forward, on a stopped machine and when nothing
 # listens, and (on the tiny appliance, with a fake SSH banner from busybox nc
 # in the guest) runs ssh with the port, user and a private copy of the key.
+# Where the host has sshd, a real login: ssh -> the forward -> busybox nc in
+# the guest -> 10.0.2.2 -> a private sshd on the host, with the appliance's
+# key (skipped without /usr/sbin/sshd).
 set -u
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 H="$(pwd)/$BUILD/hostel"
 K="$(pwd)/$BUILD/guests/idle.elf"
 export HOSTEL_HOME=$(mktemp -d /tmp/hostel-fw-XXXXXX)
-trap 'for m in web app tiny; do "$H" rm --force "$m" >/dev/null 2>&1; done; rm -rf "$HOSTEL_HOME"' EXIT
+sshd_pid=""
+trap 'for m in web app tiny; do "$H" rm --force "$m" >/dev/null 2>&1; done; [ -n "$sshd_pid" ] && kill "$sshd_pid" 2>/dev/null; rm -rf "$HOSTEL_HOME"' EXIT
 
 pass() { echo "PASS: machines/forward/$1"; }
 fail() { echo "FAIL: machines/forward/$1 ($2)"; }
@@ -37,7 +41,7 @@ out=$("$H" ssh web 2>&1)
 "$H" info web | grep -q 'forward  tcp:0:22 (when it runs)' && pass info-configured || fail info-configured "$("$H" info web)"
 if [ -z "$engine" ]; then
   for t in start-prints-port info-json info-text control-status port-connects ssh-no-server \
-           ssh-no-forward set-pins-port appliance-forward-replaced forwards-cleared tiny; do
+           ssh-no-forward set-pins-port appliance-forward-replaced forwards-cleared tiny ssh-real-login; do
     echo "SKIP: machines/forward/$t (no engine can run guests here)"
   done
   exit 0
@@ -103,19 +107,40 @@ got=$(json app 'sorted((f["guest_port"],f["host_port"]!=0) for f in o.get("forwa
 # The tiny appliance: a guest with a network.  Its manifest gains an "ssh"
 # object and a forward; busybox nc plays an SSH server's greeting.
 if ! appliances/tiny/build.sh "$(pwd)/$BUILD/appliances/tiny" >/dev/null 2>&1; then
-  echo "SKIP: machines/forward/tiny (the tiny appliance cannot be built here)"; exit 0
+  echo "SKIP: machines/forward/tiny (the tiny appliance cannot be built here)"
+  echo "SKIP: machines/forward/ssh-real-login (the tiny appliance cannot be built here)"; exit 0
 fi
 T="$HOSTEL_HOME/tinyssh"; tiny="$(pwd)/$BUILD/appliances/tiny"
 mkdir -p "$T/ssh"
 for f in vmlinuz initrd.img disk.img; do ln -s "$tiny/$f" "$T/$f"; done
-echo "not a real key either" >"$T/ssh/id_ed25519"; chmod 644 "$T/ssh/id_ed25519"
-python3 - "$tiny/appliance.json" "$T/appliance.json" <<'PY'
+# A key pair: the appliance's (mode 0644, as a tar would extract it).
+if ! ssh-keygen -q -t ed25519 -N '' -C hostel-test -f "$T/ssh/id_ed25519" </dev/null >/dev/null 2>&1; then
+  echo "not a real key" >"$T/ssh/id_ed25519"
+fi
+chmod 644 "$T/ssh/id_ed25519"
+user=$(id -un)
+python3 - "$tiny/appliance.json" "$T/appliance.json" "$user" <<'PY'
 import json, sys
 m = json.load(open(sys.argv[1]))
 m["forwards"] = ["tcp:127.0.0.1:0:22"]
-m["ssh"] = {"user": "tester", "key": "ssh/id_ed25519", "port": 22}
+m["ssh"] = {"user": sys.argv[3], "key": "ssh/id_ed25519", "port": 22}
 json.dump(m, open(sys.argv[2], "w"))
 PY
+# A private sshd on the host's 127.0.0.1 that takes only that key.
+S="$HOSTEL_HOME/sshd"; mkdir -p "$S"
+if [ -x /usr/sbin/sshd ] && [ -f "$T/ssh/id_ed25519.pub" ] &&
+   ssh-keygen -q -t ed25519 -N '' -f "$S/host_key" </dev/null >/dev/null 2>&1; then
+  cp "$T/ssh/id_ed25519.pub" "$S/authorized_keys"
+  sport=$(free_port)
+  printf '%s\n' "Port $sport" "ListenAddress 127.0.0.1" "HostKey $S/host_key" \
+    "AuthorizedKeysFile $S/authorized_keys" "PidFile $S/pid" "StrictModes no" "UsePAM no" \
+    "PasswordAuthentication no" "KbdInteractiveAuthentication no" \
+    "PermitRootLogin prohibit-password" "UseDNS no" >"$S/config"
+  [ "$(id -u)" -eq 0 ] && mkdir -p /run/sshd
+  /usr/sbin/sshd -D -e -f "$S/config" 2>"$S/log" &
+  sshd_pid=$!
+  for _ in $(seq 20); do grep -q 'Server listening' "$S/log" 2>/dev/null && break; sleep 0.5; done
+fi
 log="$HOSTEL_HOME/machines/tiny/console.log"
 "$H" create tiny --appliance "$T" --engine "$engine" >/dev/null && "$H" start tiny >/dev/null 2>&1
 for _ in $(seq 600); do grep -q 'tiny: ready' "$log" 2>/dev/null && break; sleep 0.5; done
@@ -124,15 +149,24 @@ if ! grep -q 'tiny: eth0 10.0.2.15' "$log"; then
 fi
 out=$("$H" ssh tiny -- true 2>&1)
 [ $? -ne 0 ] && grep -q "nothing listens on port 22 of 'tiny'" <<<"$out" && pass ssh-nothing-listens || fail ssh-nothing-listens "$out"
-(sleep 1; printf 'while :; do echo SSH-2.0-hostel-test | nc -l -p 22; done &\r'; sleep 2) | timeout 20 "$H" console tiny >/dev/null 2>&1
+# Guest port 22: a relay to the host's sshd, or else a fake SSH greeting.
+if [ -n "$sshd_pid" ]; then server="nc -ll -p 22 -e nc 10.0.2.2 $sport &"
+else server='while :; do echo SSH-2.0-hostel-test | nc -l -p 22; done &'; fi
+(sleep 1; printf '%s\r' "$server"; sleep 2) | timeout 20 "$H" console tiny >/dev/null 2>&1
 port=$(json tiny '[f["host_port"] for f in o["forwards"] if f["guest_port"]==22][0]')
 out=$(HOSTEL_SSH=echo "$H" ssh tiny --wait 30 -- uname -a 2>&1)
 key="$HOSTEL_HOME/machines/tiny/ssh_key"
-want="-p $port -i $key -o IdentitiesOnly=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR tester@127.0.0.1 -- uname -a"
+want="-p $port -i $key -o IdentitiesOnly=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR $user@127.0.0.1 -- uname -a"
 [ "$out" = "$want" ] && pass ssh-command-line || fail ssh-command-line "got '$out', wanted '$want'"
 [ "$(stat -c %a "$key" 2>/dev/null)" = 600 ] && cmp -s "$key" "$T/ssh/id_ed25519" \
   && pass ssh-key-private-copy || fail ssh-key-private-copy "$(ls -l "$key" 2>&1)"
 out=$(HOSTEL_SSH=echo "$H" ssh tiny --user bob -i /tmp/k --wait 30 2>&1)
 grep -q -- "-i /tmp/k .*bob@127.0.0.1$" <<<"$out" && pass ssh-options-override || fail ssh-options-override "$out"
+if [ -z "$sshd_pid" ]; then
+  echo "SKIP: machines/forward/ssh-real-login (no /usr/sbin/sshd on this host: apt-get install openssh-server)"
+else
+  out=$(timeout 120 "$H" ssh tiny --wait 30 -- echo logged-in-as '$(id -un)' 2>&1)
+  [ "$out" = "logged-in-as $user" ] && pass ssh-real-login || fail ssh-real-login "got '$out'; sshd: $(tail -3 "$S/log")"
+fi
 "$H" rm --force tiny >/dev/null 2>&1
 exit 0
