@@ -2,6 +2,7 @@
  * goes through its control socket; the library files are only read. */
 #include "cli/machines.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -12,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
@@ -22,6 +25,7 @@
 #include "lib/file.h"
 #include "lib/log.h"
 #include "lib/size.h"
+#include "net/net.h"
 #include "vmm/daemon.h"
 #include "vmm/appliance.h"
 #include "vmm/library.h"
@@ -32,8 +36,11 @@ void machines_usage(void *stdio_file)
             "machines:\n"
             "  create NAME (--appliance NAME|PATH | --kernel PATH [--initrd PATH])\n"
             "              [--cmdline TEXT] [--cpus N] [--memory SIZE] [--disk SIZE]\n"
-            "              [--engine auto|kvm|emu]   the disk is a qcow2 overlay on the\n"
-            "                           appliance's disk, or a blank one of SIZE\n"
+            "              [--engine auto|kvm|emu] [--net MODE] [--forward SPEC]...\n"
+            "                           the disk is a qcow2 overlay on the appliance's\n"
+            "                           disk, or a blank one of SIZE; --net and --forward\n"
+            "                           as for 'hostel run' (host port 0: any free port,\n"
+            "                           shown by 'hostel info')\n"
             "  start NAME [--console]   start detached (returns once it runs)\n"
             "  ls [--json]              list machines with their state\n"
             "  console NAME             attach the serial console (Ctrl-A d detaches)\n"
@@ -43,7 +50,12 @@ void machines_usage(void *stdio_file)
             "  info NAME [--json]       config and live state\n"
             "  logs NAME                console output kept on disk\n"
             "  set NAME [--cpus N] [--memory SIZE] [--cmdline TEXT] [--kernel PATH]\n"
-            "           [--initrd PATH] [--engine E]   applies at the next start\n"
+            "           [--initrd PATH] [--engine E] [--net MODE] [--forward SPEC]...\n"
+            "           [--no-forwards]  applies at the next start; a --forward replaces\n"
+            "                           the stored one for the same guest port\n"
+            "  ssh NAME [--user U] [-i KEY] [--wait SECONDS] [-- COMMAND...]\n"
+            "                           ssh into the guest through its forward to port 22\n"
+            "                           (the appliance's \"ssh\" user and key by default)\n"
             "  rm NAME [--force]        delete (refuses while running unless --force)\n");
 }
 
@@ -83,10 +95,13 @@ static char *absolute(const char *path)
 
 /* Options shared by create and set. */
 struct config_opts {
-    const char *kernel, *initrd, *cmdline, *engine, *appliance;
+    const char *kernel, *initrd, *cmdline, *engine, *appliance, *net;
     uint64_t disk_size;
     int cpus;
     uint64_t memory;
+    bool no_forwards;
+    int nforwards;
+    const char *forwards[MACHINE_MAX_FORWARDS];
 };
 
 static int parse_config_opts(int argc, char **argv, struct config_opts *o, const char *cmd)
@@ -96,8 +111,11 @@ static int parse_config_opts(int argc, char **argv, struct config_opts *o, const
         { "cmdline", required_argument, NULL, 'a' }, { "cpus", required_argument, NULL, 'c' },
         { "memory", required_argument, NULL, 'm' }, { "engine", required_argument, NULL, 'e' },
         { "appliance", required_argument, NULL, 'A' }, { "disk", required_argument, NULL, 'D' },
+        { "net", required_argument, NULL, 'N' }, { "forward", required_argument, NULL, 'F' },
+        { "no-forwards", no_argument, NULL, 'X' },
         { "help", no_argument, NULL, 'h' }, { 0 }
     };
+    char err[256];
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "k:i:a:c:m:e:h", opts, NULL)) != -1) {
@@ -119,6 +137,29 @@ static int parse_config_opts(int argc, char **argv, struct config_opts *o, const
                 return -1;
             }
             break;
+        case 'N': {
+            struct net_options n = { 0 };
+            if (net_parse_mode(optarg, &n, err, sizeof(err)) < 0) {
+                log_error("%s", err);
+                return -1;
+            }
+            o->net = optarg;
+            break;
+        }
+        case 'F': {
+            struct net_forward f;
+            if (net_parse_forward(optarg, &f, err, sizeof(err)) < 0) {
+                log_error("%s", err);
+                return -1;
+            }
+            if (o->nforwards == MACHINE_MAX_FORWARDS) {
+                log_error("--forward: at most %d forwards", MACHINE_MAX_FORWARDS);
+                return -1;
+            }
+            o->forwards[o->nforwards++] = optarg;
+            break;
+        }
+        case 'X': o->no_forwards = true; break;
         case 'k': o->kernel = optarg; break;
         case 'i': o->initrd = optarg; break;
         case 'a': o->cmdline = optarg; break;
@@ -156,6 +197,69 @@ static int parse_config_opts(int argc, char **argv, struct config_opts *o, const
     return 0;
 }
 
+/* create and set: options, then the machine's name.  0: go on, 1: help was
+ * shown, -1: an error was reported. */
+static int parse_create_set(int argc, char **argv, const char *cmd, struct config_opts *o,
+                            const char **name)
+{
+    int r = parse_config_opts(argc, argv, o, cmd);
+    if (r)
+        return r;
+    return need_name(argc, argv, cmd, name) < 0 ? -1 : 0;
+}
+
+/* --net, --no-forwards and --forward into the config.  A forward replaces
+ * the stored one for the same protocol and guest port. */
+static int apply_net_opts(struct machine_config *mc, const struct config_opts *o)
+{
+    char err[256];
+    if (o->net) {
+        free(mc->net);
+        mc->net = strdup(o->net);
+    }
+    if (o->no_forwards) {
+        for (int i = 0; i < mc->nforwards; i++)
+            free(mc->forwards[i]);
+        mc->nforwards = 0;
+    }
+    for (int i = 0; i < o->nforwards; i++) {
+        struct net_forward f, g;
+        net_parse_forward(o->forwards[i], &f, err, sizeof(err));   /* checked already */
+        int at = mc->nforwards;
+        for (int j = 0; j < mc->nforwards; j++) {
+            if (net_parse_forward(mc->forwards[j], &g, err, sizeof(err)) == 0 &&
+                net_forward_same_guest(&f, &g))
+                at = j;
+        }
+        if (at == MACHINE_MAX_FORWARDS) {
+            log_error("--forward %s: the machine has %d forwards already (the most); "
+                      "--no-forwards clears them", o->forwards[i], MACHINE_MAX_FORWARDS);
+            return -1;
+        }
+        if (at < mc->nforwards)
+            free(mc->forwards[at]);
+        else
+            mc->nforwards++;
+        mc->forwards[at] = strdup(o->forwards[i]);
+    }
+    struct net_options n = { 0 };
+    if (mc->net && net_parse_mode(mc->net, &n, err, sizeof(err)) < 0) {
+        log_error("%s", err);
+        return -1;
+    }
+    if (mc->nforwards && (n.mode == NET_MODE_NONE || n.mode == NET_MODE_TAP)) {
+        log_error("--forward needs user networking: give --net user too (the machine's network "
+                  "is '%s'), or drop the forwards with --no-forwards", mc->net);
+        return -1;
+    }
+    if ((n.mode == NET_MODE_USER || mc->nforwards) && !net_user_available()) {
+        log_error("user networking needs libslirp, which this hostel was built without: "
+                  "install libslirp-dev (scripts/deps.sh) and rebuild, or use --net tap=NAME");
+        return -1;
+    }
+    return 0;
+}
+
 static int apply_paths(struct machine_config *mc, const struct config_opts *o)
 {
     if (o->kernel) {
@@ -188,7 +292,7 @@ static int apply_paths(struct machine_config *mc, const struct config_opts *o)
         mc->cpus = o->cpus;
     if (o->memory)
         mc->memory = o->memory;
-    return 0;
+    return apply_net_opts(mc, o);
 }
 
 static int cmd_create(int argc, char **argv)
@@ -196,11 +300,9 @@ static int cmd_create(int argc, char **argv)
     struct config_opts o = { 0 };
     const char *name;
     char err[512];
-    int r = parse_config_opts(argc, argv, &o, "create");
+    int r = parse_create_set(argc, argv, "create", &o, &name);
     if (r)
         return r > 0 ? 0 : 1;
-    if (need_name(argc, argv, "create", &name) < 0)
-        return 1;
     if (!o.kernel && !o.appliance) {
         log_error("'hostel create' needs --appliance NAME or --kernel PATH");
         return 1;
@@ -260,6 +362,30 @@ static int cmd_create(int argc, char **argv)
     }
     printf("created %s\n", name);
     return 0;
+}
+
+/* The forwards a running machine's VMM recorded: a list of {"proto",
+ * "host_addr", "host_port", "guest_port"}, or NULL when it has none. */
+static json_t *live_forwards(const char *name)
+{
+    char path[4096];
+    if (machine_path(name, MACHINE_FORWARDS_FILE, path, sizeof(path)) < 0)
+        return NULL;
+    json_t *list = json_load_file(path, 0, NULL);
+    if (list && !json_is_array(list)) {
+        json_decref(list);
+        return NULL;
+    }
+    return list;
+}
+
+static void print_forward_line(FILE *f, json_t *fw)
+{
+    fprintf(f, "%s %s:%lld -> guest port %lld\n",
+            json_string_value(json_object_get(fw, "proto")) ?: "?",
+            json_string_value(json_object_get(fw, "host_addr")) ?: "?",
+            (long long)json_integer_value(json_object_get(fw, "host_port")),
+            (long long)json_integer_value(json_object_get(fw, "guest_port")));
 }
 
 static int console_attach(const char *name);
@@ -328,6 +454,14 @@ static int start_machine(const char *name)
                   have ? (strncmp(buf, "error: ", 7) ? buf : buf + 7) : "its VMM died (see vmm.log)");
         return 1;
     }
+    /* Where its forwards listen (host port 0 is chosen at start). */
+    json_t *fws = live_forwards(name), *fw;
+    size_t i;
+    json_array_foreach(fws, i, fw) {
+        fprintf(stderr, "hostel: forward ");
+        print_forward_line(stderr, fw);
+    }
+    json_decref(fws);
     return 0;
 }
 
@@ -389,6 +523,14 @@ static json_t *machine_json(const char *name)
         json_object_set_new(o, "disk", json_string(mc.disk));
     if (mc.cmdline)
         json_object_set_new(o, "cmdline", json_string(mc.cmdline));
+    if (mc.net)
+        json_object_set_new(o, "net", json_string(mc.net));
+    if (mc.nforwards) {
+        json_t *specs = json_array();
+        for (int i = 0; i < mc.nforwards; i++)
+            json_array_append_new(specs, json_string(mc.forwards[i]));
+        json_object_set_new(o, "forward_specs", specs);
+    }
     if (why[0])
         json_object_set_new(o, "reason", json_string(why));
     if (is_live(st)) {
@@ -399,6 +541,9 @@ static json_t *machine_json(const char *name)
             json_object_set(o, "pid", json_object_get(live, "pid"));
         }
         json_decref(live);
+        json_t *fw = live_forwards(name);
+        if (fw)
+            json_object_set_new(o, "forwards", fw);
     }
     machine_config_free(&mc);
     return o;
@@ -488,6 +633,15 @@ static int cmd_info(int argc, char **argv)
             } else if (json_is_integer(v))
                 printf("%-8s %lld\n", key, (long long)json_integer_value(v));
         }
+        size_t i;
+        json_t *fw;
+        json_array_foreach(json_object_get(o, "forwards"), i, fw) {
+            printf("%-8s ", "forward");
+            print_forward_line(stdout, fw);
+        }
+        if (!json_object_get(o, "forwards"))
+            json_array_foreach(json_object_get(o, "forward_specs"), i, fw)
+                printf("%-8s %s (when it runs)\n", "forward", json_string_value(fw));
     }
     json_decref(o);
     return 0;
@@ -630,17 +784,16 @@ static int cmd_set(int argc, char **argv)
 {
     struct config_opts o = { 0 };
     const char *name;
-    char err[512];
-    int r = parse_config_opts(argc, argv, &o, "set");
+    char err[512] = "";
+    int r = parse_create_set(argc, argv, "set", &o, &name);
     if (r)
         return r > 0 ? 0 : 1;
-    if (need_name(argc, argv, "set", &name) < 0)
-        return 1;
     struct machine_config mc;
     if (machine_config_load(name, &mc, err, sizeof(err)) < 0) {
         log_error("%s", err);
         return 1;
     }
+    err[0] = 0;
     if (apply_paths(&mc, &o) < 0 || machine_config_save(&mc, err, sizeof(err)) < 0) {
         if (err[0])
             log_error("%s", err);
@@ -801,6 +954,264 @@ static int cmd_console(int argc, char **argv)
     return console_attach(name);
 }
 
+/* ---- ssh ---- */
+
+/* ssh refuses a private key that others may read, and appliance files are
+ * usually 0644 (a tar extracts them so): such a key is copied into the
+ * machine folder with mode 0600, and the copy is used. */
+static int private_key_path(const char *name, const char *key, char *out, size_t len)
+{
+    struct stat st;
+    if (stat(key, &st) < 0) {
+        log_error("ssh key %s: %s", key, strerror(errno));
+        return -1;
+    }
+    if (S_ISREG(st.st_mode) && !(st.st_mode & 077) && st.st_uid == geteuid()) {
+        snprintf(out, len, "%s", key);
+        return 0;
+    }
+    struct file_buf b;
+    char tmp[4200];
+    int r = file_read_all(key, &b);
+    if (r < 0) {
+        log_error("ssh key %s: %s", key, strerror(-r));
+        return -1;
+    }
+    machine_path(name, "ssh_key", out, len);
+    snprintf(tmp, sizeof(tmp), "%s.tmp%d", out, (int)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    bool ok = fd >= 0 && fchmod(fd, 0600) == 0 && write(fd, b.data, b.len) == (ssize_t)b.len &&
+              fsync(fd) == 0;
+    int e = errno;
+    if (fd >= 0)
+        close(fd);
+    file_buf_free(&b);
+    if (!ok || rename(tmp, out) < 0) {
+        e = ok ? errno : e;
+        unlink(tmp);
+        log_error("cannot copy the ssh key %s to %s (ssh wants it private, mode 0600): %s", key,
+                  out, strerror(e));
+        return -1;
+    }
+    return 0;
+}
+
+enum probe { PROBE_SSH, PROBE_CLOSED, PROBE_SILENT, PROBE_REFUSED };
+
+/* Connects through the forward and waits up to ms for the server's first
+ * words: an SSH server speaks first ("SSH-2.0-..."), so silence or a closed
+ * connection tell us, better than ssh would, that nothing serves there. */
+static enum probe probe_ssh(const char *addr, int port, int ms)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+    inet_pton(AF_INET, addr, &sa.sin_addr);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        if (fd >= 0)
+            close(fd);
+        return PROBE_REFUSED;
+    }
+    struct pollfd p = { fd, POLLIN, 0 };
+    enum probe res = PROBE_SILENT;
+    if (poll(&p, 1, ms) > 0) {
+        char buf[256];
+        ssize_t n = read(fd, buf, sizeof(buf));
+        res = n > 0 ? PROBE_SSH : PROBE_CLOSED;
+    }
+    close(fd);
+    return res;
+}
+
+static void ssh_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: hostel ssh NAME [--user USER] [-i KEY] [--wait SECONDS] [-- COMMAND...]\n"
+            "\n"
+            "Runs ssh into a running machine, through its forward to the guest's SSH port\n"
+            "(22, or the appliance's \"ssh\".\"port\"): create the machine with\n"
+            "--forward tcp:0:22 unless its appliance forwards the port already.  The user\n"
+            "and key are the appliance's \"ssh\" ones (root and no key without them).\n"
+            "Host keys are not checked: each machine makes its own.\n"
+            "\n"
+            "  -l, --user USER       log in as USER\n"
+            "  -i, --identity KEY    use this private key\n"
+            "  -w, --wait SECONDS    keep trying up to SECONDS for the guest's SSH server to\n"
+            "                        answer (it may still be booting); default: one try\n"
+            "                        that waits up to 10 s\n"
+            "  -h, --help            this text\n"
+            "\n"
+            "$HOSTEL_SSH names the ssh program (default ssh).\n");
+}
+
+static int cmd_ssh(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "user", required_argument, NULL, 'l' }, { "identity", required_argument, NULL, 'i' },
+        { "wait", required_argument, NULL, 'w' }, { "help", no_argument, NULL, 'h' }, { 0 }
+    };
+    int nopts = argc;      /* ssh's command starts after "--" */
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--")) {
+            nopts = i;
+            break;
+        }
+    }
+    const char *user = NULL, *key = NULL, *name;
+    int wait_s = 0, c;
+    optind = 1;
+    while ((c = getopt_long(nopts, argv, "l:i:w:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'l': user = optarg; break;
+        case 'i': key = optarg; break;
+        case 'w': {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (*end || end == optarg || v < 0 || v > 86400) {
+                log_error("--wait '%s': give seconds", optarg);
+                return 1;
+            }
+            wait_s = (int)v;
+            break;
+        }
+        case 'h': ssh_usage(stdout); return 0;
+        default: ssh_usage(stderr); return 1;
+        }
+    }
+    if (optind + 1 < nopts) {
+        log_error("unexpected argument '%s': put the command after '--' (hostel ssh NAME -- "
+                  "COMMAND...)", argv[optind + 1]);
+        return 1;
+    }
+    if (need_name(nopts, argv, "ssh", &name) < 0)
+        return 1;
+    char **command = nopts < argc ? argv + nopts + 1 : NULL;
+    int ncommand = nopts < argc ? argc - nopts - 1 : 0;
+
+    struct machine_config mc;
+    char err[1024], why[256];
+    if (machine_config_load(name, &mc, err, sizeof(err)) < 0) {
+        log_error("%s", err);
+        return 1;
+    }
+    enum machine_state st = machine_state_get(name, why, sizeof(why));
+    if (!is_live(st)) {
+        log_error("machine '%s' is not running (%s): start it with 'hostel start %s'", name,
+                  machine_state_name(st), name);
+        machine_config_free(&mc);
+        return 1;
+    }
+    /* The appliance says how to log in. */
+    int guest_port = 22;
+    char app_user[64] = "", app_key[4096] = "";
+    if (mc.appliance) {
+        struct appliance app;
+        if (appliance_open(mc.appliance, &app, err, sizeof(err)) < 0) {
+            log_warn("the machine's appliance: %s (going on without its ssh settings)", err);
+        } else {
+            if (app.has_ssh) {
+                guest_port = app.ssh_port;
+                snprintf(app_user, sizeof(app_user), "%s", app.ssh_user);
+                if (app.ssh_key)
+                    snprintf(app_key, sizeof(app_key), "%s", app.ssh_key);
+            }
+            appliance_free(&app);
+        }
+    }
+    machine_config_free(&mc);
+
+    json_t *fws = live_forwards(name), *fw;
+    size_t i;
+    int port = 0;
+    char addr[64] = "127.0.0.1";
+    json_array_foreach(fws, i, fw) {
+        const char *proto = json_string_value(json_object_get(fw, "proto"));
+        const char *a = json_string_value(json_object_get(fw, "host_addr"));
+        if (proto && !strcmp(proto, "tcp") &&
+            json_integer_value(json_object_get(fw, "guest_port")) == guest_port) {
+            port = (int)json_integer_value(json_object_get(fw, "host_port"));
+            if (a && strcmp(a, "0.0.0.0"))
+                snprintf(addr, sizeof(addr), "%s", a);
+            break;
+        }
+    }
+    json_decref(fws);
+    if (port <= 0 || port > 65535) {
+        log_error("machine '%s' has no forward to its guest port %d: create it with --forward "
+                  "tcp:0:%d (or 'hostel set %s --forward tcp:0:%d', then restart it)", name,
+                  guest_port, guest_port, name, guest_port);
+        return 1;
+    }
+
+    /* Is an SSH server there?  Without --wait: one try of up to 10 s. */
+    int budget = wait_s ? wait_s : 10;
+    time_t deadline = time(NULL) + budget;
+    for (;;) {
+        int left_ms = (int)(deadline - time(NULL)) * 1000;
+        enum probe pr = probe_ssh(addr, port, left_ms < 500 ? 500 : left_ms);
+        if (pr == PROBE_SSH)
+            break;
+        if (wait_s && time(NULL) < deadline) {
+            sleep(1);
+            continue;
+        }
+        if (pr == PROBE_REFUSED)
+            log_error("cannot connect to %s:%d, the forward to port %d of '%s': is the machine "
+                      "still running?", addr, port, guest_port, name);
+        else if (pr == PROBE_CLOSED)
+            log_error("nothing listens on port %d of '%s' (%s:%d is forwarded there, and the "
+                      "guest closed the connection): is an SSH server running in the guest? "
+                      "If it is still booting, add --wait SECONDS", guest_port, name, addr, port);
+        else
+            log_error("no SSH server answered on port %d of '%s' (through %s:%d) within %d s: "
+                      "the guest may have no network yet, or no SSH server; --wait SECONDS "
+                      "waits longer", guest_port, name, addr, port, budget);
+        return 1;
+    }
+
+    char key_path[4096] = "";
+    if (key)
+        snprintf(key_path, sizeof(key_path), "%s", key);
+    else if (app_key[0] && private_key_path(name, app_key, key_path, sizeof(key_path)) < 0)
+        return 1;
+    if (!user)
+        user = app_user[0] ? app_user : "root";
+    char port_s[16], dest[256];
+    snprintf(port_s, sizeof(port_s), "%d", port);
+    snprintf(dest, sizeof(dest), "%s@%s", user, addr);
+    const char *prog = getenv("HOSTEL_SSH") && *getenv("HOSTEL_SSH") ? getenv("HOSTEL_SSH")
+                                                                      : "ssh";
+    const char **args = calloc((size_t)ncommand + 24, sizeof(*args));
+    int n = 0;
+    args[n++] = prog;
+    args[n++] = "-p";
+    args[n++] = port_s;
+    if (key_path[0]) {
+        args[n++] = "-i";
+        args[n++] = key_path;
+        args[n++] = "-o";
+        args[n++] = "IdentitiesOnly=yes";
+    }
+    args[n++] = "-o";
+    args[n++] = "StrictHostKeyChecking=no";
+    args[n++] = "-o";
+    args[n++] = "UserKnownHostsFile=/dev/null";
+    args[n++] = "-o";
+    args[n++] = "LogLevel=ERROR";
+    args[n++] = dest;
+    if (ncommand) {
+        args[n++] = "--";
+        for (int k = 0; k < ncommand; k++)
+            args[n++] = command[k];
+    }
+    args[n] = NULL;
+    fflush(stdout);
+    execvp(prog, (char *const *)args);
+    log_error("cannot run %s: %s%s", prog, strerror(errno),
+              errno == ENOENT ? " (install openssh-client)" : "");
+    free(args);
+    return 1;
+}
+
 static int cmd_vmm(int argc, char **argv)
 {
     /* Internal: run NAME's VMM in the foreground (what `start` detaches). */
@@ -821,6 +1232,7 @@ bool machines_dispatch(int argc, char **argv, int *status)
         { "list", cmd_ls }, { "info", cmd_info }, { "stop", cmd_stop },
         { "restart", cmd_restart }, { "logs", cmd_logs }, { "set", cmd_set },
         { "rm", cmd_rm }, { "console", cmd_console }, { "vmm", cmd_vmm },
+        { "ssh", cmd_ssh },
     };
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
         if (!strcmp(argv[0], cmds[i].name)) {

@@ -1,5 +1,5 @@
 /* The named-machine commands: create, start, ls, console, stop, pause,
- * resume, restart, info, logs, set, rm (and the internal vmm). */
+ * resume, restart, info, logs, set, rm, ssh (and the internal vmm). */
 #ifndef HOSTEL_MACHINES_H
 #define HOSTEL_MACHINES_H
 

@@ -9,15 +9,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
-static int parse_port(const char *s, uint16_t *port)
+static int parse_port(const char *s, uint16_t *port, long min)
 {
     char *end;
     errno = 0;
     long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < 1 || v > 65535)
+    if (errno || end == s || *end || v < min || v > 65535)
         return -EINVAL;
     *port = (uint16_t)v;
     return 0;
@@ -54,8 +56,9 @@ int net_parse_forward(const char *spec, struct net_forward *f, char *err, size_t
         return -EINVAL;
     }
     f->host_addr = a.s_addr;
-    if (parse_port(parts[n - 2], &f->host_port) < 0 || parse_port(parts[n - 1], &f->guest_port) < 0) {
-        snprintf(err, errlen, "--forward '%s': ports are numbers from 1 to 65535", spec);
+    if (parse_port(parts[n - 2], &f->host_port, 0) < 0 || parse_port(parts[n - 1], &f->guest_port, 1) < 0) {
+        snprintf(err, errlen, "--forward '%s': ports are numbers from 1 to 65535 (host port 0: "
+                 "any free port)", spec);
         return -EINVAL;
     }
     return 0;
@@ -64,6 +67,88 @@ bad:
              "--forward '%s': write tcp:HOSTPORT:GUESTPORT or udp:..., optionally with the host "
              "address first (tcp:0.0.0.0:8080:80)", spec);
     return -EINVAL;
+}
+
+void net_format_forward(const struct net_forward *f, char *buf, size_t len)
+{
+    char a[INET_ADDRSTRLEN];
+    struct in_addr in = { f->host_addr };
+    inet_ntop(AF_INET, &in, a, sizeof(a));
+    snprintf(buf, len, "%s:%s:%u:%u", f->udp ? "udp" : "tcp", a, f->host_port, f->guest_port);
+}
+
+bool net_forward_same_guest(const struct net_forward *a, const struct net_forward *b)
+{
+    return a->udp == b->udp && a->guest_port == b->guest_port;
+}
+
+int net_add_default_forward(struct net_options *o, const struct net_forward *f)
+{
+    for (int i = 0; i < o->nforwards; i++)
+        if (net_forward_same_guest(&o->forwards[i], f))
+            return 0;
+    if (o->nforwards >= NET_MAX_FORWARDS)
+        return -ENOSPC;
+    o->forwards[o->nforwards++] = *f;
+    return 1;
+}
+
+int net_pick_free_port(bool udp, uint32_t host_addr, uint16_t *port)
+{
+    int fd = socket(AF_INET, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = host_addr };
+    socklen_t len = sizeof(sa);
+    int r = 0;
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+        getsockname(fd, (struct sockaddr *)&sa, &len) < 0)
+        r = -errno;
+    else
+        *port = ntohs(sa.sin_port);
+    close(fd);
+    return r;
+}
+
+int net_parse_mode(const char *spec, struct net_options *o, char *err, size_t errlen)
+{
+    if (!strcmp(spec, "none")) {
+        o->mode = NET_MODE_NONE;
+        return 0;
+    }
+    if (!strncmp(spec, "tap=", 4)) {
+        if (!spec[4] || strlen(spec + 4) > 15 || strchr(spec + 4, ',')) {
+            snprintf(err, errlen, "--net '%s': tap=NAME takes an interface name of 1 to 15 "
+                     "characters", spec);
+            return -EINVAL;
+        }
+        o->mode = NET_MODE_TAP;
+        o->tap_name = spec + 4;
+        return 0;
+    }
+    const char *p = spec;
+    if (strncmp(p, "user", 4) || (p[4] && p[4] != ',')) {
+        snprintf(err, errlen, "--net '%s': choose user, user,restrict=on, tap=NAME or none", spec);
+        return -EINVAL;
+    }
+    bool restrict_outbound = false;
+    for (p += 4; *p; ) {
+        p++;                                  /* the comma */
+        size_t n = strcspn(p, ",");
+        if (n == strlen("restrict=on") && !strncmp(p, "restrict=on", n)) {
+            restrict_outbound = true;
+        } else if (n == strlen("restrict=off") && !strncmp(p, "restrict=off", n)) {
+            restrict_outbound = false;
+        } else {
+            snprintf(err, errlen, "--net '%s': cannot understand '%.*s' (restrict=on|off)", spec,
+                     (int)n, p);
+            return -EINVAL;
+        }
+        p += n;
+    }
+    o->mode = NET_MODE_USER;
+    o->restrict_outbound = restrict_outbound;
+    return 0;
 }
 
 int net_parse_mac(const char *s, uint8_t mac[6])

@@ -27,7 +27,7 @@ enum net_mode {
 struct net_forward {
     bool udp;
     uint32_t host_addr;            /* network byte order; 127.0.0.1 by default */
-    uint16_t host_port;
+    uint16_t host_port;            /* 0: a free port, chosen when the network opens */
     uint16_t guest_port;
 };
 
@@ -39,6 +39,12 @@ struct net_options {
     int nforwards;
     bool mac_set;
     uint8_t mac[6];
+    /* When set (NET_MAX_FORWARDS entries), the user backend writes here the
+     * forwards it set up, entry i for forwards[i], with the host port it
+     * really listens on; an entry that already holds a port for the same
+     * forward (from the boot before a reboot) is tried first, so a chosen
+     * port stays put across guest reboots. */
+    struct net_forward *bound;
 };
 
 /* User-mode network addresses (the same as QEMU's, which guests expect). */
@@ -71,6 +77,26 @@ struct net_backend {
 /* Parses "tcp:HOSTPORT:GUESTPORT", "udp:ADDR:HOSTPORT:GUESTPORT", ... into
  * *f; 0 or -EINVAL with a message in err. */
 int net_parse_forward(const char *spec, struct net_forward *f, char *err, size_t errlen);
+
+/* "tcp:127.0.0.1:2222:22", the form net_parse_forward reads back. */
+void net_format_forward(const struct net_forward *f, char *buf, size_t len);
+
+/* The same protocol and guest port: one replaces the other. */
+bool net_forward_same_guest(const struct net_forward *a, const struct net_forward *b);
+
+/* Adds f to o's forwards unless one for the same protocol and guest port is
+ * there already (a --forward on the command line replaces an appliance's).
+ * 1: added, 0: replaced by the existing one, -ENOSPC: no room left. */
+int net_add_default_forward(struct net_options *o, const struct net_forward *f);
+
+/* A free port on the host address (network byte order) for udp or tcp:
+ * binds port 0, reads the port the kernel chose, and lets it go.  Someone
+ * else may take it before we bind it again; callers retry. */
+int net_pick_free_port(bool udp, uint32_t host_addr, uint16_t *port);
+
+/* Parses a --net MODE: "user[,restrict=on|off]", "tap=NAME" or "none".
+ * tap_name points into spec, which must outlive o. */
+int net_parse_mode(const char *spec, struct net_options *o, char *err, size_t errlen);
 
 /* Parses "52:54:00:12:34:56"; rejects multicast addresses. */
 int net_parse_mac(const char *s, uint8_t mac[6]);

@@ -282,6 +282,78 @@ static const struct net_backend_ops slirp_ops = {
     .close = slirp_close,
 };
 
+/* Host port 0 asks for a free port: we pick one and bind it through slirp,
+ * which may lose a race for it to another program; then we pick again. */
+#define PICK_TRIES 8
+
+static int add_forward(struct net_slirp *s, const struct net_forward *f, uint16_t reuse,
+                       uint16_t *bound_port, char *err, size_t errlen)
+{
+    struct in_addr host = { f->host_addr }, guest;
+    char spec[64];
+    inet_pton(AF_INET, NET_USER_GUEST, &guest);
+    net_format_forward(f, spec, sizeof(spec));
+    if (f->host_port) {
+        if (slirp_add_hostfwd(s->slirp, f->udp, host, f->host_port, guest, f->guest_port) < 0) {
+            snprintf(err, errlen,
+                     "--forward %s: cannot listen on the host (port in use, or below 1024 "
+                     "without privileges); choose another host port, or 0 for any free one",
+                     spec);
+            return -EADDRINUSE;
+        }
+        *bound_port = f->host_port;
+        return 0;
+    }
+    for (int i = 0; i < PICK_TRIES; i++) {
+        uint16_t port = reuse;
+        if (i > 0 || !port) {
+            int r = net_pick_free_port(f->udp, f->host_addr, &port);
+            if (r < 0) {
+                snprintf(err, errlen, "--forward %s: cannot find a free port on the host "
+                         "address: %s", spec, strerror(-r));
+                return r;
+            }
+        }
+        if (slirp_add_hostfwd(s->slirp, f->udp, host, port, guest, f->guest_port) == 0) {
+            *bound_port = port;
+            return 0;
+        }
+    }
+    snprintf(err, errlen, "--forward %s: no free host port could be bound in %d tries",
+             spec, PICK_TRIES);
+    return -EADDRINUSE;
+}
+
+/* Sets up every forward, tells the user where each one listens, and
+ * reports the ports in o->bound. */
+static int add_forwards(struct net_slirp *s, const struct net_options *o, char *err,
+                        size_t errlen)
+{
+    struct net_forward done[NET_MAX_FORWARDS];
+    int n = o->nforwards < NET_MAX_FORWARDS ? o->nforwards : NET_MAX_FORWARDS;
+    for (int i = 0; i < n; i++) {
+        const struct net_forward *f = &o->forwards[i];
+        uint16_t reuse = 0;
+        if (o->bound && o->bound[i].host_port && o->bound[i].udp == f->udp &&
+            o->bound[i].host_addr == f->host_addr && o->bound[i].guest_port == f->guest_port)
+            reuse = o->bound[i].host_port;       /* the port of the boot before */
+        done[i] = *f;
+        int r = add_forward(s, f, reuse, &done[i].host_port, err, errlen);
+        if (r < 0)
+            return r;
+    }
+    for (int i = 0; i < n; i++) {
+        char a[INET_ADDRSTRLEN];
+        struct in_addr in = { done[i].host_addr };
+        inet_ntop(AF_INET, &in, a, sizeof(a));
+        fprintf(stderr, "hostel: forward %s %s:%u -> guest port %u\n", done[i].udp ? "udp" : "tcp",
+                a, done[i].host_port, done[i].guest_port);
+        if (o->bound)
+            o->bound[i] = done[i];
+    }
+    return 0;
+}
+
 int net_slirp_open(const struct net_options *o, net_receive_fn receive, void *opaque,
                    struct net_backend **out, char *err, size_t errlen)
 {
@@ -326,22 +398,9 @@ int net_slirp_open(const struct net_options *o, net_receive_fn receive, void *op
         snprintf(err, errlen, "user network: libslirp refused its configuration");
         goto fail;
     }
-    struct in_addr guest;
-    inet_pton(AF_INET, NET_USER_GUEST, &guest);
-    for (int i = 0; i < o->nforwards && i < NET_MAX_FORWARDS; i++) {
-        const struct net_forward *f = &o->forwards[i];
-        struct in_addr host = { f->host_addr };
-        if (slirp_add_hostfwd(s->slirp, f->udp, host, f->host_port, guest, f->guest_port) < 0) {
-            char a[INET_ADDRSTRLEN];
-            inet_ntop(AF_INET, &host, a, sizeof(a));
-            r = -EADDRINUSE;
-            snprintf(err, errlen,
-                     "--forward %s:%s:%u:%u: cannot listen on the host (port in use, or below "
-                     "1024 without privileges); choose another host port",
-                     f->udp ? "udp" : "tcp", a, f->host_port, f->guest_port);
-            goto fail;
-        }
-    }
+    r = add_forwards(s, o, err, errlen);
+    if (r < 0)
+        goto fail;
     r = -pthread_create(&s->thread, NULL, slirp_thread, s);
     if (r < 0) {
         snprintf(err, errlen, "user network: cannot start its thread: %s", strerror(-r));

@@ -74,6 +74,48 @@ static char *member_path(const char *dir, const char *file, const char *field, c
     return strdup(p);
 }
 
+/* "ssh": {"user": "root", "key": "ssh/id_ed25519", "port": 22}, every
+ * field optional.  The user name goes on ssh's command line, so it is held
+ * to what a login name may be. */
+static int load_ssh(const char *dir, const char *manifest, json_t *ssh, struct appliance *a,
+                    char *err, size_t errlen)
+{
+    if (!ssh)
+        return 0;
+    if (!json_is_object(ssh)) {
+        snprintf(err, errlen, "%s: \"ssh\" must be an object like {\"user\": \"root\", "
+                 "\"key\": \"ssh/id_ed25519\", \"port\": 22}", manifest);
+        return -EINVAL;
+    }
+    json_t *user = json_object_get(ssh, "user"), *key = json_object_get(ssh, "key"),
+           *port = json_object_get(ssh, "port");
+    const char *u = user ? json_string_value(user) : "root";
+    bool user_ok = u && *u && strlen(u) <= 32 && u[0] != '-';
+    for (const char *c = u; user_ok && *c; c++)
+        user_ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+                  (*c >= '0' && *c <= '9') || *c == '_' || *c == '-' || *c == '.';
+    if (!user_ok) {
+        snprintf(err, errlen, "%s: \"ssh\".\"user\" must be a login name (letters, digits, "
+                 "'_', '-', '.')", manifest);
+        return -EINVAL;
+    }
+    if (port && (!json_is_integer(port) || json_integer_value(port) < 1 ||
+                 json_integer_value(port) > 65535)) {
+        snprintf(err, errlen, "%s: \"ssh\".\"port\" must be a port number (1-65535)", manifest);
+        return -EINVAL;
+    }
+    if (key && !json_is_string(key)) {
+        snprintf(err, errlen, "%s: \"ssh\".\"key\" must name a file in the appliance", manifest);
+        return -EINVAL;
+    }
+    if (key && !(a->ssh_key = member_path(dir, json_string_value(key), "ssh.key", err, errlen)))
+        return -EINVAL;
+    a->ssh_user = strdup(u);
+    a->ssh_port = port ? (int)json_integer_value(port) : 22;
+    a->has_ssh = true;
+    return 0;
+}
+
 static int load_manifest(const char *dir, struct appliance *a, char *err, size_t errlen)
 {
     char p[PATH_MAX];
@@ -160,6 +202,8 @@ static int load_manifest(const char *dir, struct appliance *a, char *err, size_t
         }
         a->forwards[a->nforwards++] = strdup(json_string_value(d));
     }
+    if (load_ssh(dir, p, json_object_get(m, "ssh"), a, err, errlen) < 0)
+        goto out;
     r = 0;
 out:
     json_decref(m);
@@ -341,6 +385,8 @@ void appliance_free(struct appliance *a)
     }
     for (int i = 0; i < a->nforwards; i++)
         free(a->forwards[i]);
+    free(a->ssh_user);
+    free(a->ssh_key);
     memset(a, 0, sizeof(*a));
 }
 
@@ -375,18 +421,24 @@ void appliance_apply(const struct appliance *a, struct vm_config *cfg, bool cpus
 int appliance_apply_net(const struct appliance *a, struct net_options *net, char *err,
                         size_t errlen)
 {
-    if (net->mode != NET_MODE_DEFAULT)
-        return 0;   /* --net on the command line wins */
-    if (a->net_user || a->nforwards)
+    if (net->mode == NET_MODE_NONE || net->mode == NET_MODE_TAP)
+        return 0;   /* --net on the command line wins; forwards need user networking */
+    if (net->mode == NET_MODE_DEFAULT && (a->net_user || a->nforwards))
         net->mode = NET_MODE_USER;
-    for (int i = 0; i < a->nforwards && net->nforwards < NET_MAX_FORWARDS; i++) {
+    for (int i = 0; i < a->nforwards; i++) {
         char why[256];
-        if (net_parse_forward(a->forwards[i], &net->forwards[net->nforwards], why,
-                              sizeof(why)) < 0) {
+        struct net_forward f;
+        if (net_parse_forward(a->forwards[i], &f, why, sizeof(why)) < 0) {
             snprintf(err, errlen, "%s: forward \"%s\": %s", a->dir, a->forwards[i], why);
             return -EINVAL;
         }
-        net->nforwards++;
+        /* A --forward for the same guest port (say, one pinning the host
+         * port) takes the place of the appliance's. */
+        if (net_add_default_forward(net, &f) == -ENOSPC) {
+            snprintf(err, errlen, "%s: forward \"%s\": more than %d forwards in all", a->dir,
+                     a->forwards[i], NET_MAX_FORWARDS);
+            return -EINVAL;
+        }
     }
     return 0;
 }

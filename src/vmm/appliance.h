@@ -27,6 +27,11 @@ struct appliance {
     int nforwards;
     char *forwards[APPLIANCE_MAX_FORWARDS];   /* "tcp:2222:22" */
     bool net_user;          /* "net": "user" — user-mode networking by default */
+    /* "ssh": {"user", "key", "port"}: how `hostel ssh` logs in (optional). */
+    bool has_ssh;
+    char *ssh_user;         /* default "root" */
+    char *ssh_key;          /* absolute path of a private key in the appliance, or NULL */
+    int ssh_port;           /* the guest's SSH port, default 22 */
 };
 
 /* Resolves what the user typed: a folder with appliance.json, a .tar file
@@ -41,9 +46,11 @@ struct vm_config;
 void appliance_apply(const struct appliance *a, struct vm_config *cfg, bool cpus_set,
                      bool memory_set);
 
-/* Turns on the appliance's networking (user mode and its forwards) in net
- * unless the command line chose a network already.  -EINVAL with err set
- * for a malformed forward. */
+/* Turns on the appliance's networking (user mode and its forwards) in net.
+ * A --net on the command line chooses the mode (none and tap drop the
+ * appliance's forwards); a --forward already in net for the same protocol
+ * and guest port replaces the appliance's forward for that port.  -EINVAL
+ * with err set for a malformed forward. */
 struct net_options;
 int appliance_apply_net(const struct appliance *a, struct net_options *net, char *err,
                         size_t errlen);

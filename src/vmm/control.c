@@ -30,6 +30,7 @@ struct control {
     struct control_info info;
     pthread_mutex_t lock;
     struct vm *vm;              /* under lock */
+    json_t *forwards;           /* under lock; NULL: none */
     time_t booted_at;
     int subscribers[MAX_SUBSCRIBERS];
     int nsub;
@@ -93,12 +94,15 @@ static int handle_request(struct control *c, int fd, const char *line)
     pthread_mutex_lock(&c->lock);
     struct vm *vm = c->vm;
     if (!strcmp(op, "status")) {
-        send_json(fd, json_pack("{s:b, s:s, s:s, s:s, s:i, s:I, s:I, s:i}", "ok", 1,
-                                "name", c->info.name, "state", state_of(c),
-                                "engine", c->info.engine, "cpus", c->info.cpus,
-                                "memory", (json_int_t)c->info.memory,
-                                "uptime", (json_int_t)(vm ? time(NULL) - c->booted_at : 0),
-                                "pid", (int)getpid()));
+        json_t *st = json_pack("{s:b, s:s, s:s, s:s, s:i, s:I, s:I, s:i}", "ok", 1,
+                               "name", c->info.name, "state", state_of(c),
+                               "engine", c->info.engine, "cpus", c->info.cpus,
+                               "memory", (json_int_t)c->info.memory,
+                               "uptime", (json_int_t)(vm ? time(NULL) - c->booted_at : 0),
+                               "pid", (int)getpid());
+        if (st && c->forwards)
+            json_object_set_new(st, "forwards", json_deep_copy(c->forwards));
+        send_json(fd, st);
     } else if (!strcmp(op, "pause") || !strcmp(op, "resume")) {
         bool pause = !strcmp(op, "pause");
         if (!vm || atomic_load(&vm->stop) != VM_RUNNING) {
@@ -274,6 +278,19 @@ int control_start(const char *socket_path, const struct control_info *info,
     }
     *out = c;
     return 0;
+}
+
+void control_set_forwards(struct control *c, const char *json_list)
+{
+    json_t *list = json_list ? json_loads(json_list, 0, NULL) : NULL;
+    if (list && !json_is_array(list)) {
+        json_decref(list);
+        list = NULL;
+    }
+    pthread_mutex_lock(&c->lock);
+    json_decref(c->forwards);
+    c->forwards = list;
+    pthread_mutex_unlock(&c->lock);
 }
 
 void control_set_vm(struct control *c, struct vm *vm)

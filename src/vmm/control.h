@@ -22,6 +22,9 @@ int control_start(const char *socket_path, const struct control_info *info,
                   struct control **out, char *err, size_t errlen);
 /* The machine the requests act on (NULL between boots). */
 void control_set_vm(struct control *c, struct vm *vm);
+/* The machine's port forwards as a JSON list (see docs/api.md), shown by
+ * "status" as "forwards"; NULL clears them. */
+void control_set_forwards(struct control *c, const char *json_list);
 /* Broadcasts {"event":"state","state":S} to subscribers. */
 void control_event_state(struct control *c, const char *state);
 void control_stop(struct control *c);

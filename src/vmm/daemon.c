@@ -1,7 +1,9 @@
 /* The detached VMM of a named machine. */
 #include "vmm/daemon.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <jansson.h>
 #include <stdbool.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -26,7 +28,79 @@ struct daemon {
     const char *name;
     int ready_fd;
     struct control *control;
+    struct net_options *net;
+    struct net_forward bound[NET_MAX_FORWARDS];   /* what user networking listens on */
 };
+
+/* The forwards' real host ports, for `hostel info`, `hostel ssh` and the
+ * control socket: [{"proto","host_addr","host_port","guest_port"}, ...]
+ * in forwards.json (written atomically) and in "status". */
+static void record_forwards(struct daemon *d)
+{
+    char path[4096];
+    if (machine_path(d->name, MACHINE_FORWARDS_FILE, path, sizeof(path)) < 0)
+        return;
+    if (!d->net || net_effective_mode(d->net) != NET_MODE_USER || !d->net->nforwards) {
+        unlink(path);
+        control_set_forwards(d->control, NULL);
+        return;
+    }
+    json_t *list = json_array();
+    for (int i = 0; i < d->net->nforwards && i < NET_MAX_FORWARDS; i++) {
+        const struct net_forward *f = &d->bound[i];
+        char a[INET_ADDRSTRLEN];
+        struct in_addr in = { f->host_addr };
+        if (!f->host_port)
+            continue;   /* not set up (cannot happen once booted) */
+        inet_ntop(AF_INET, &in, a, sizeof(a));
+        json_array_append_new(list, json_pack("{s:s, s:s, s:i, s:i}", "proto",
+                                              f->udp ? "udp" : "tcp", "host_addr", a,
+                                              "host_port", f->host_port, "guest_port",
+                                              f->guest_port));
+    }
+    char *text = json_dumps(list, JSON_INDENT(2));
+    json_decref(list);
+    if (!text)
+        return;
+    size_t len = strlen(text);
+    char *withnl = realloc(text, len + 2);
+    if (withnl) {
+        text = withnl;
+        strcpy(text + len, "\n");
+        int r = file_write_atomic(path, text, len + 1);
+        if (r < 0)
+            log_warn("cannot write %s: %s", path, strerror(-r));
+    }
+    control_set_forwards(d->control, text);
+    free(text);
+}
+
+/* The machine's network: its --net and --forwards from config.json, then
+ * the appliance's (a configured forward replaces the appliance's for the
+ * same protocol and guest port). */
+static int machine_net(const struct machine_config *mc, const struct appliance *app,
+                       struct net_options *net, char *err, size_t errlen)
+{
+    if (mc->net && net_parse_mode(mc->net, net, err, errlen) < 0)
+        return -EINVAL;
+    for (int i = 0; i < mc->nforwards; i++) {
+        struct net_forward f;
+        if (net_parse_forward(mc->forwards[i], &f, err, errlen) < 0)
+            return -EINVAL;
+        if (net_add_default_forward(net, &f) == -ENOSPC) {
+            snprintf(err, errlen, "at most %d forwards", NET_MAX_FORWARDS);
+            return -EINVAL;
+        }
+    }
+    if (app && appliance_apply_net(app, net, err, errlen) < 0)
+        return -EINVAL;
+    if (net->nforwards && net_effective_mode(net) != NET_MODE_USER) {
+        snprintf(err, errlen, "forwards need user networking: 'hostel set %s --net user', or "
+                 "drop them with --no-forwards", mc->name);
+        return -EINVAL;
+    }
+    return 0;
+}
 
 static void write_state(const char *name, const char *fmt, ...)
 {
@@ -55,6 +129,7 @@ static void on_booted(void *opaque, struct vm *vm)
     struct daemon *d = opaque;
     d->booted = true;
     control_set_vm(d->control, vm);
+    record_forwards(d);
     write_state(d->name, "running %d", (int)getpid());
     control_event_state(d->control, "running");
     tell_ready(d, "ok");
@@ -141,12 +216,25 @@ int machine_daemon_run(const char *name, int ready_fd)
         }
         have_app = true;
         appliance_apply(&app, &cfg, true, true);
-        static struct net_options net;
-        memset(&net, 0, sizeof(net));
-        if (appliance_apply_net(&app, &net, err, sizeof(err)) == 0 && net.mode != NET_MODE_DEFAULT)
-            cfg.net = &net;
         if (mc.kernel && *mc.kernel)
             cfg.kernel = mc.kernel;
+    }
+    static struct net_options net;
+    memset(&net, 0, sizeof(net));
+    net.bound = d.bound;
+    d.net = &net;
+    cfg.net = &net;
+    if (machine_net(&mc, have_app ? &app : NULL, &net, err, sizeof(err)) < 0) {
+        char msg[8300];
+        snprintf(msg, sizeof(msg), "error: network: %s", err);
+        tell_ready(&d, msg);
+        control_stop(d.control);
+        console_hub_destroy(hub);
+        write_state(name, "stopped");
+        if (have_app)
+            appliance_free(&app);
+        machine_config_free(&mc);
+        return 1;
     }
     if (mc.disk) {
         /* The machine's own disk replaces the appliance's first one. */
@@ -166,6 +254,8 @@ int machine_daemon_run(const char *name, int ready_fd)
     }
     control_event_state(d.control, "stopped");
     control_stop(d.control);
+    if (machine_path(name, MACHINE_FORWARDS_FILE, path, sizeof(path)) == 0)
+        unlink(path);   /* nothing listens any more */
     if (d.booted && (r < 0 || status == 2))
         write_state(name, "crashed %s", status == 2 ? "triple fault" : "VMM error (see vmm.log)");
     else

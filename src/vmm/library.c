@@ -119,7 +119,12 @@ void machine_config_free(struct machine_config *cfg)
     free(cfg->engine);
     free(cfg->appliance);
     free(cfg->disk);
+    free(cfg->net);
+    for (int i = 0; i < cfg->nforwards && i < MACHINE_MAX_FORWARDS; i++)
+        free(cfg->forwards[i]);
+    cfg->nforwards = 0;
     cfg->kernel = cfg->initrd = cfg->cmdline = cfg->engine = cfg->appliance = cfg->disk = NULL;
+    cfg->net = NULL;
 }
 
 static char *dup_or_null(const char *s)
@@ -173,6 +178,26 @@ int machine_config_load(const char *name, struct machine_config *cfg, char *err,
     cfg->cmdline = dup_or_null(json_string_value(json_object_get(root, "cmdline")));
     const char *engine = json_string_value(json_object_get(root, "engine"));
     cfg->engine = strdup(engine ? engine : "auto");
+    cfg->net = dup_or_null(json_string_value(json_object_get(root, "net")));
+    json_t *fw = json_object_get(root, "forwards"), *spec;
+    size_t i;
+    if (fw && (!json_is_array(fw) || json_array_size(fw) > MACHINE_MAX_FORWARDS)) {
+        snprintf(err, errlen, "%s: \"forwards\" must be a list of at most %d strings", path,
+                 MACHINE_MAX_FORWARDS);
+        json_decref(root);
+        machine_config_free(cfg);
+        return -EINVAL;
+    }
+    json_array_foreach(fw, i, spec) {
+        if (!json_is_string(spec)) {
+            snprintf(err, errlen, "%s: \"forwards\" must hold strings such as \"tcp:0:22\"",
+                     path);
+            json_decref(root);
+            machine_config_free(cfg);
+            return -EINVAL;
+        }
+        cfg->forwards[cfg->nforwards++] = strdup(json_string_value(spec));
+    }
     cfg->cpus = (int)json_integer_value(cpus);
     cfg->memory = (uint64_t)json_integer_value(mem);
     cfg->created = json_integer_value(json_object_get(root, "created"));
@@ -202,6 +227,14 @@ int machine_config_save(const struct machine_config *cfg, char *err, size_t errl
     if (cfg->cmdline)
         json_object_set_new(root, "cmdline", json_string(cfg->cmdline));
     json_object_set_new(root, "engine", json_string(cfg->engine ? cfg->engine : "auto"));
+    if (cfg->net)
+        json_object_set_new(root, "net", json_string(cfg->net));
+    if (cfg->nforwards > 0) {
+        json_t *fw = json_array();
+        for (int i = 0; i < cfg->nforwards && i < MACHINE_MAX_FORWARDS; i++)
+            json_array_append_new(fw, json_string(cfg->forwards[i]));
+        json_object_set_new(root, "forwards", fw);
+    }
     json_object_set_new(root, "cpus", json_integer(cfg->cpus));
     json_object_set_new(root, "memory", json_integer((json_int_t)cfg->memory));
     json_object_set_new(root, "created", json_integer(cfg->created));

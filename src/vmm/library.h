@@ -11,6 +11,11 @@
 #include <sys/types.h>
 
 #define MACHINE_NAME_MAX 63
+#define MACHINE_MAX_FORWARDS 16
+
+/* The file in the machine folder where the running VMM records the ports
+ * its forwards really listen on (a JSON list; see docs/machines.md). */
+#define MACHINE_FORWARDS_FILE "forwards.json"
 
 struct machine_config {
     char name[MACHINE_NAME_MAX + 1];
@@ -18,6 +23,9 @@ struct machine_config {
     char *appliance;                   /* absolute folder of the appliance, or NULL */
     char *disk;                        /* file in the machine folder (qcow2), or NULL */
     char *engine;                      /* auto, kvm, emu */
+    char *net;                         /* a --net MODE, or NULL: the appliance's or none */
+    int nforwards;                     /* --forward specs, as given ("tcp:0:22") */
+    char *forwards[MACHINE_MAX_FORWARDS];
     int cpus;
     uint64_t memory;
     long long created;                 /* unix time */

@@ -30,7 +30,7 @@ static void net_parses_forwards(void)
     CHECK_EQ(f.host_addr, 0);
     CHECK_EQ(f.host_port, 5353);
     CHECK_EQ(f.guest_port, 53);
-    const char *bad[] = { "", "tcp", "tcp:80", "sctp:1:2", "tcp:0:80", "tcp:65536:80",
+    const char *bad[] = { "", "tcp", "tcp:80", "sctp:1:2", "tcp:80:0", "tcp:65536:80",
                           "tcp:80:x", "tcp:1.2.3:80:80", "tcp:a:b:c:d:e", "tcp::80",
                           "tcp:8080:80:" };
     for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
