@@ -1222,6 +1222,18 @@ static int cmd_vmm(int argc, char **argv)
     return machine_daemon_run(name, -1);
 }
 
+/* `hostel info --help` and the like: the machine commands' usage, for the
+ * commands that do not print their own. */
+static bool asks_for_help(int argc, char **argv)
+{
+    if (!strcmp(argv[0], "ssh") || !strcmp(argv[0], "create") || !strcmp(argv[0], "start"))
+        return false;
+    for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+            return true;
+    return false;
+}
+
 bool machines_dispatch(int argc, char **argv, int *status)
 {
     static const struct {
@@ -1234,6 +1246,14 @@ bool machines_dispatch(int argc, char **argv, int *status)
         { "rm", cmd_rm }, { "console", cmd_console }, { "vmm", cmd_vmm },
         { "ssh", cmd_ssh },
     };
+    bool known = !strcmp(argv[0], "pause") || !strcmp(argv[0], "resume");
+    for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+        known |= !strcmp(argv[0], cmds[i].name);
+    if (known && asks_for_help(argc, argv)) {
+        machines_usage(stdout);
+        *status = 0;
+        return true;
+    }
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
         if (!strcmp(argv[0], cmds[i].name)) {
             *status = cmds[i].fn(argc, argv);
