@@ -11,7 +11,7 @@ cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 H="$(pwd)/$BUILD/hostel"
 A="$(pwd)/$BUILD/appliances/debian"
-cases="boot console-login ssh-login ssh-write poweroff disk-persists machine-ssh machine-stop base-untouched"
+cases="boot console-login ssh-login ssh-write guest-mkfs poweroff disk-persists machine-ssh machine-stop base-untouched"
 skip_all() { for t in build $cases; do echo "SKIP: debian/$t ($1)"; done; exit 0; }
 [ "$(id -u)" = 0 ] || skip_all "building it needs root for debootstrap and chroot"
 blog=$(mktemp); trap 'rm -f "$blog"' EXIT
@@ -40,8 +40,10 @@ ssh="ssh -p $port -i $work/key -o StrictHostKeyChecking=no -o UserKnownHostsFile
 sshwait="for i in \$(seq 36); do $ssh true 2>/dev/null && exit 0; sleep 5; done; exit 1"
 mark="persisted-$$-$RANDOM"
 run=("$H" run --engine "$engine" "$work/debian" --forward "tcp:127.0.0.1:$port:22")
+# A blank second disk the guest formats itself (ext4 on a qcow2 image).
+"$H" image create -f qcow2 "$work/blank.qcow2" 64M >/dev/null
 
-log1=$(tests/e2e/console.py 900 -- "${run[@]}" <<STEPS
+log1=$(tests/e2e/console.py 900 -- "${run[@]}" --disk "$work/blank.qcow2" <<STEPS
 expect login:
 send root
 expect root@debian:~#
@@ -51,6 +53,8 @@ host $sshwait
 host $ssh 'echo $mark > /root/note && sync && echo ssh-ok-\$(hostname) && cat /etc/debian_version'
 send echo wrote-\$(cat /root/note)
 expect wrote-$mark
+send mkfs.ext4 -q -L scratch /dev/vdb && mount /dev/vdb /mnt && echo made-in-guest > /mnt/hello && umount /mnt && echo mkfs-\$((1+1))-ok
+expect mkfs-2-ok
 send poweroff
 STEPS
 )
@@ -59,6 +63,12 @@ grep -q 'debian login:' <<<"$log1" && echo "PASS: debian/boot" || echo "FAIL: de
 grep -q 'console-ok-42' <<<"$log1" && echo "PASS: debian/console-login" || echo "FAIL: debian/console-login (no shell after logging in as root)"
 grep -q 'host: ssh-ok-debian' <<<"$log1" && echo "PASS: debian/ssh-login" || echo "FAIL: debian/ssh-login (ssh through the forwarded port $port failed)"
 grep -q "wrote-$mark" <<<"$log1" && echo "PASS: debian/ssh-write" || echo "FAIL: debian/ssh-write (the file written over ssh is not on the console's disk)"
+# The guest's filesystem, read on the host: clean, with the file in it.
+if "$H" image convert -O raw "$work/blank.qcow2" "$work/blank.raw" >/dev/null 2>&1 &&
+   e2fsck -fn "$work/blank.raw" >"$work/fsck.log" 2>&1 &&
+   [ "$(debugfs -R 'cat /hello' "$work/blank.raw" 2>/dev/null)" = made-in-guest ]; then
+  echo "PASS: debian/guest-mkfs"
+else echo "FAIL: debian/guest-mkfs (the ext4 the guest made on /dev/vdb is not clean or lacks its file)"; tail -5 "$work/fsck.log"; fi
 if [ $rc -eq 0 ]; then echo "PASS: debian/poweroff"
 else echo "FAIL: debian/poweroff (the first boot did not end cleanly with status 0)"; echo "$log1" | tail -25; fi
 
