@@ -366,6 +366,12 @@ int cmd_image(int argc, char **argv)
         image_usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--help")) {   /* `hostel image convert --help` */
+            image_usage(stdout);
+            return 0;
+        }
+    }
     const char *sub = argv[1];
     if (!strcmp(sub, "create"))
         return image_create(argc - 1, argv + 1);

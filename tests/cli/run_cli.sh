@@ -28,6 +28,7 @@ t extra-arg 1 "unexpected argument 'b'" "$H" run a b
 t bad-watchdog 1 "--watchdog" "$H" run --kernel "$BUILD/guests/hello.elf" --watchdog -1
 for c in info stop pause logs rm; do t "$c-help" 0 "info NAME \\[--json\\]" "$H" "$c" --help; done
 t ssh-help 0 "usage: hostel ssh NAME" "$H" ssh --help
+t image-convert-help 0 "hostel image convert" "$H" image convert --help
 # A guest that says nothing: Linux without console=ttyS0.
 if paths=$(scripts/linux-guest.sh cloud 2>/dev/null); then
   eval "$paths"
