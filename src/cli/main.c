@@ -1,4 +1,5 @@
 /* The hostel command: argument parsing, subcommands and their help. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -211,6 +212,31 @@ static int parse_net(char *spec, struct net_options *o)
     return 0;
 }
 
+/* For an appliance one logs in to over SSH: once it runs, how to. */
+struct ssh_hint {
+    const struct appliance *app;
+    const struct net_forward *bound;
+    int nbound;
+};
+
+static void print_ssh_hint(void *opaque, struct vm *vm)
+{
+    (void)vm;
+    const struct ssh_hint *h = opaque;
+    for (int i = 0; i < h->nbound && i < NET_MAX_FORWARDS; i++) {
+        const struct net_forward *f = &h->bound[i];
+        if (f->udp || f->guest_port != h->app->ssh_port || !f->host_port)
+            continue;
+        char a[INET_ADDRSTRLEN];
+        struct in_addr in = { f->host_addr ? f->host_addr : htonl(INADDR_LOOPBACK) };
+        inet_ntop(AF_INET, &in, a, sizeof(a));
+        fprintf(stderr, "hostel: ssh: ssh -p %u%s%s %s@%s\n", f->host_port,
+                h->app->ssh_key ? " -i " : "", h->app->ssh_key ? h->app->ssh_key : "",
+                h->app->ssh_user ? h->app->ssh_user : "root", a);
+        return;
+    }
+}
+
 static int cmd_run(int argc, char **argv)
 {
     static char scratch_paths[VM_MAX_DISKS][64];
@@ -389,6 +415,12 @@ static int cmd_run(int argc, char **argv)
                   "without: install libslirp-dev (scripts/deps.sh) and rebuild");
         return 1;
     }
+    struct net_forward bound[NET_MAX_FORWARDS] = { 0 };
+    net.bound = bound;
+    struct ssh_hint hint = { have_app ? &app : NULL, bound, net.nforwards };
+    const struct vm_hooks hooks = { .opaque = &hint, .booted = print_ssh_hint };
+    if (have_app && app.has_ssh)
+        cfg.hooks = &hooks;
     int status;
     int r = vm_run(&cfg, &status);
     if (have_app)

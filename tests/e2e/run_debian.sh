@@ -11,7 +11,7 @@ cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 H="$(pwd)/$BUILD/hostel"
 A="$(pwd)/$BUILD/appliances/debian"
-cases="boot console-login ssh-login ssh-write guest-mkfs poweroff disk-persists machine-ssh machine-stop base-untouched"
+cases="boot console-login ssh-hint ssh-login ssh-write guest-mkfs poweroff disk-persists machine-ssh machine-stop base-untouched"
 skip_all() { for t in build $cases; do echo "SKIP: debian/$t ($1)"; done; exit 0; }
 [ "$(id -u)" = 0 ] || skip_all "building it needs root for debootstrap and chroot"
 blog=$(mktemp); trap 'rm -f "$blog"' EXIT
@@ -61,6 +61,8 @@ STEPS
 rc=$?
 grep -q 'debian login:' <<<"$log1" && echo "PASS: debian/boot" || echo "FAIL: debian/boot (no login prompt on the console)"
 grep -q 'console-ok-42' <<<"$log1" && echo "PASS: debian/console-login" || echo "FAIL: debian/console-login (no shell after logging in as root)"
+grep -q "hostel: ssh: ssh -p $port -i .*/ssh/id_ed25519 root@127.0.0.1" <<<"$log1" && echo "PASS: debian/ssh-hint" ||
+  echo "FAIL: debian/ssh-hint (hostel run did not say how to ssh in)"
 grep -q 'host: ssh-ok-debian' <<<"$log1" && echo "PASS: debian/ssh-login" || echo "FAIL: debian/ssh-login (ssh through the forwarded port $port failed)"
 grep -q "wrote-$mark" <<<"$log1" && echo "PASS: debian/ssh-write" || echo "FAIL: debian/ssh-write (the file written over ssh is not on the console's disk)"
 # The guest's filesystem, read on the host: clean, with the file in it.
