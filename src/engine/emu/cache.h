@@ -16,7 +16,7 @@
 
 #include "engine/emu/cpu.h"
 
-#define EMU_BLOCK_MAX_INSNS 32
+#define EMU_BLOCK_MAX_INSNS 64
 
 struct emu_block {
     struct emu_block *next;    /* hash chain */
