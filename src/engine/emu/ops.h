@@ -263,5 +263,9 @@ int emu_flag_effect(const struct emu_insn *i);
 emu_handler emu_flags_dead_variant(const struct emu_insn *i);
 /* ops_move.c: a faster equivalent handler for a decoded instruction. */
 emu_handler emu_specialize(const struct emu_insn *i);
+/* ops_fast.c: the specialized handler of a frequent form (NULL: none), and
+ * the flag-free variant of a specialized register handler (NULL: none). */
+emu_handler emu_fast_handler(const struct emu_insn *i);
+emu_handler emu_fast_nf(const struct emu_insn *i);
 
 #endif

@@ -746,6 +746,9 @@ emu_handler emu_flags_dead_variant(const struct emu_insn *i)
 {
     if (i->prefix & PFX_LOCK)
         return NULL;
+    emu_handler fast = emu_fast_nf(i);
+    if (fast)
+        return fast;
     if (i->map == MAP_1) {
         uint8_t op = i->op;
         if (op < 0x40 && (op & 7) < 6 && alu_form_regonly(i) && decoded(i))

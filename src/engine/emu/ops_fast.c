@@ -1,0 +1,405 @@
+/* Specialized handlers for the most frequent integer forms (32- and 64-bit
+ * ALU, TEST, INC/DEC, shifts by an immediate, IMUL, MOVZX, Jcc, CMOVcc,
+ * SETcc, PUSH/POP), chosen once at decode time so that the hot path has no
+ * switch on operation, operand size or operand form.  Each one computes
+ * exactly what the generic handler in ops_*.c computes for that form;
+ * anything unusual (LOCK, 8/16-bit operands, byte registers) keeps the
+ * generic handler. */
+#include "engine/emu/ops.h"
+
+#define GRP(i) (((i)->modrm >> 3) & 7)
+
+enum { F_ADD, F_OR, F_ADC, F_SBB, F_AND, F_SUB, F_XOR, F_CMP };
+
+/* ---- ALU ----------------------------------------------------------------- */
+
+static inline __attribute__((always_inline)) uint64_t
+alu(struct emu_cpu *c, int op, unsigned size, uint64_t a, uint64_t b, bool flags)
+{
+    if (size == 4) {
+        a = (uint32_t)a;
+        b = (uint32_t)b;
+    }
+    uint64_t r, cin = 0;
+    int cc;
+    switch (op) {
+    case F_ADD: r = a + b; cc = CC_OP_ADD; break;
+    case F_OR:  r = a | b; cc = CC_OP_LOGIC; break;
+    case F_ADC: cin = emu_get_cf(c); r = a + b + cin; cc = CC_OP_ADC; break;
+    case F_SBB: cin = emu_get_cf(c); r = a - b - cin; cc = CC_OP_SBB; break;
+    case F_AND: r = a & b; cc = CC_OP_LOGIC; break;
+    case F_XOR: r = a ^ b; cc = CC_OP_LOGIC; break;
+    default:    r = a - b; cc = CC_OP_SUB; break;
+    }
+    if (size == 4)
+        r = (uint32_t)r;
+    if (flags) {
+        cc_set(c, cc, size, r, a, b);
+        c->lazy.aux = cin;
+    }
+    return r;
+}
+
+/* Linear address of the memory operand in 64-bit mode or elsewhere. */
+static inline uint64_t mem_la(struct emu_cpu *c, const struct emu_insn *i, unsigned size, bool write)
+{
+    return ea(c, i, size, write);
+}
+
+/* One set of handlers per operation and size:
+ *   rm_r  ALU r/m, r with a register r/m (01, 09, ...)
+ *   r_rm  ALU r, r/m with a register r/m (03, 0B, ...)
+ *   r_m   ALU r, m                       (03, 0B, ...)
+ *   m_r   ALU m, r                       (01, 09, ...), not LOCKed
+ *   r_i   ALU r/m, imm with a register (81, 83) and rAX, imm (05, 0D, ...)
+ *   m_i   ALU m, imm                     (81, 83), not LOCKed
+ * and flag-free (nf) versions of the register forms. */
+#define ALU_SET(NAME, OP, SZ)                                                          \
+    static HANDLER(NAME##_rm_r)                                                        \
+    {                                                                                  \
+        uint64_t r = alu(c, OP, SZ, c->gpr[i->rm], c->gpr[i->reg], true);              \
+        if (OP != F_CMP) c->gpr[i->rm] = r;                                            \
+    }                                                                                  \
+    static HANDLER(NAME##_r_rm)                                                        \
+    {                                                                                  \
+        uint64_t r = alu(c, OP, SZ, c->gpr[i->reg], c->gpr[i->rm], true);              \
+        if (OP != F_CMP) c->gpr[i->reg] = r;                                           \
+    }                                                                                  \
+    static HANDLER(NAME##_r_m)                                                         \
+    {                                                                                  \
+        uint64_t b = lin_read(c, mem_la(c, i, SZ, false), SZ);                         \
+        uint64_t r = alu(c, OP, SZ, c->gpr[i->reg], b, true);                          \
+        if (OP != F_CMP) c->gpr[i->reg] = r;                                           \
+    }                                                                                  \
+    static HANDLER(NAME##_m_r)                                                         \
+    {                                                                                  \
+        uint64_t la = mem_la(c, i, SZ, OP != F_CMP);                                   \
+        uint64_t a = lin_read(c, la, SZ);                                              \
+        uint64_t r = alu(c, OP, SZ, a, c->gpr[i->reg], OP == F_CMP);                   \
+        if (OP != F_CMP) {                                                             \
+            lin_write(c, la, SZ, r);                                                   \
+            alu(c, OP, SZ, a, c->gpr[i->reg], true);                                   \
+        }                                                                              \
+    }                                                                                  \
+    static HANDLER(NAME##_r_i)                                                         \
+    {                                                                                  \
+        unsigned d = i->map == MAP_1 && i->op < 0x40 ? R_RAX : i->rm;                  \
+        uint64_t r = alu(c, OP, SZ, c->gpr[d], i->imm, true);                          \
+        if (OP != F_CMP) c->gpr[d] = r;                                                \
+    }                                                                                  \
+    static HANDLER(NAME##_m_i)                                                         \
+    {                                                                                  \
+        uint64_t la = mem_la(c, i, SZ, OP != F_CMP);                                   \
+        uint64_t a = lin_read(c, la, SZ);                                              \
+        uint64_t r = alu(c, OP, SZ, a, i->imm, OP == F_CMP);                           \
+        if (OP != F_CMP) {                                                             \
+            lin_write(c, la, SZ, r);                                                   \
+            alu(c, OP, SZ, a, i->imm, true);                                           \
+        }                                                                              \
+    }                                                                                  \
+    static HANDLER(NAME##_rm_r_nf)                                                     \
+    {                                                                                  \
+        uint64_t r = alu(c, OP, SZ, c->gpr[i->rm], c->gpr[i->reg], false);             \
+        if (OP != F_CMP) c->gpr[i->rm] = r;                                            \
+    }                                                                                  \
+    static HANDLER(NAME##_r_rm_nf)                                                     \
+    {                                                                                  \
+        uint64_t r = alu(c, OP, SZ, c->gpr[i->reg], c->gpr[i->rm], false);             \
+        if (OP != F_CMP) c->gpr[i->reg] = r;                                           \
+    }                                                                                  \
+    static HANDLER(NAME##_r_i_nf)                                                      \
+    {                                                                                  \
+        unsigned d = i->map == MAP_1 && i->op < 0x40 ? R_RAX : i->rm;                  \
+        uint64_t r = alu(c, OP, SZ, c->gpr[d], i->imm, false);                         \
+        if (OP != F_CMP) c->gpr[d] = r;                                                \
+    }
+
+#define ALU_SIZES(NAME, OP) ALU_SET(NAME##32, OP, 4) ALU_SET(NAME##64, OP, 8)
+ALU_SIZES(add, F_ADD)
+ALU_SIZES(or, F_OR)
+ALU_SIZES(adc, F_ADC)
+ALU_SIZES(sbb, F_SBB)
+ALU_SIZES(and, F_AND)
+ALU_SIZES(sub, F_SUB)
+ALU_SIZES(xor, F_XOR)
+ALU_SIZES(cmp, F_CMP)
+
+/* [op][size 0: 32, 1: 64][form] */
+enum { FM_RM_R, FM_R_RM, FM_R_M, FM_M_R, FM_R_I, FM_M_I, FM_RM_R_NF, FM_R_RM_NF, FM_R_I_NF, FM_N };
+#define ALU_ROW(NAME)                                                                        \
+    { NAME##_rm_r, NAME##_r_rm, NAME##_r_m, NAME##_m_r, NAME##_r_i, NAME##_m_i,             \
+      NAME##_rm_r_nf, NAME##_r_rm_nf, NAME##_r_i_nf }
+static const emu_handler alu_tab[8][2][FM_N] = {
+    { ALU_ROW(add32), ALU_ROW(add64) }, { ALU_ROW(or32), ALU_ROW(or64) },
+    { ALU_ROW(adc32), ALU_ROW(adc64) }, { ALU_ROW(sbb32), ALU_ROW(sbb64) },
+    { ALU_ROW(and32), ALU_ROW(and64) }, { ALU_ROW(sub32), ALU_ROW(sub64) },
+    { ALU_ROW(xor32), ALU_ROW(xor64) }, { ALU_ROW(cmp32), ALU_ROW(cmp64) },
+};
+
+/* ---- TEST, INC/DEC, shifts, IMUL ------------------------------------------ */
+
+static HANDLER(test32_rr) { cc_set(c, CC_OP_LOGIC, 4, (uint32_t)(c->gpr[i->rm] & c->gpr[i->reg]), 0, 0); }
+static HANDLER(test64_rr) { cc_set(c, CC_OP_LOGIC, 8, c->gpr[i->rm] & c->gpr[i->reg], 0, 0); }
+
+#define INCDEC(NAME, SZ, DELTA, CCOP)                                        \
+    static HANDLER(NAME)                                                     \
+    {                                                                        \
+        bool cf = emu_get_cf(c);                                             \
+        uint64_t a = c->gpr[i->rm] & emu_size_mask(SZ);                      \
+        uint64_t r = (a + (DELTA)) & emu_size_mask(SZ);                      \
+        c->gpr[i->rm] = r;                                                   \
+        cc_set(c, CCOP, SZ, r, a, 1);                                        \
+        c->lazy.aux = cf;                                                    \
+    }                                                                        \
+    static HANDLER(NAME##_nf)                                                \
+    {                                                                        \
+        c->gpr[i->rm] = (c->gpr[i->rm] + (DELTA)) & emu_size_mask(SZ);      \
+    }
+INCDEC(inc32, 4, 1, CC_OP_INC)
+INCDEC(inc64, 8, 1, CC_OP_INC)
+INCDEC(dec32, 4, ~0ULL, CC_OP_DEC)
+INCDEC(dec64, 8, ~0ULL, CC_OP_DEC)
+
+/* SHL/SHR/SAR r, imm8 (C1 /4 /5 /7) with a non-zero count. */
+#define SHIFT(NAME, SZ, EXPR, CCOP)                                          \
+    static HANDLER(NAME)                                                     \
+    {                                                                        \
+        unsigned n = (unsigned)i->imm & (SZ == 8 ? 63 : 31);                 \
+        uint64_t v = c->gpr[i->rm] & emu_size_mask(SZ);                      \
+        uint64_t r = (EXPR) & emu_size_mask(SZ);                             \
+        c->gpr[i->rm] = r;                                                   \
+        cc_set(c, CCOP, SZ, r, v, n);                                        \
+    }                                                                        \
+    static HANDLER(NAME##_nf)                                                \
+    {                                                                        \
+        unsigned n = (unsigned)i->imm & (SZ == 8 ? 63 : 31);                 \
+        uint64_t v = c->gpr[i->rm] & emu_size_mask(SZ);                      \
+        c->gpr[i->rm] = (EXPR) & emu_size_mask(SZ);                          \
+    }
+SHIFT(shl32, 4, v << n, CC_OP_SHL)
+SHIFT(shl64, 8, v << n, CC_OP_SHL)
+SHIFT(shr32, 4, v >> n, CC_OP_SHR)
+SHIFT(shr64, 8, v >> n, CC_OP_SHR)
+SHIFT(sar32, 4, (uint64_t)((int64_t)(int32_t)v >> n), CC_OP_SAR)
+SHIFT(sar64, 8, (uint64_t)((int64_t)v >> n), CC_OP_SAR)
+
+/* IMUL r, r/m (0F AF) with a register or memory operand. */
+static inline __attribute__((always_inline)) void imul2(struct emu_cpu *c, const struct emu_insn *i,
+                                                        unsigned size, uint64_t a)
+{
+    uint64_t b = c->gpr[i->reg], lo;
+    bool ovf;
+    if (size == 8) {
+        __int128 p = (__int128)(int64_t)a * (int64_t)b;
+        lo = (uint64_t)p;
+        ovf = p != (__int128)(int64_t)lo;
+    } else {
+        int64_t p = (int64_t)(int32_t)a * (int64_t)(int32_t)b;
+        lo = (uint32_t)p;
+        ovf = p != (int64_t)(int32_t)lo;
+    }
+    c->gpr[i->reg] = lo;
+    cc_set(c, CC_OP_IMUL, size, lo, 0, 0);
+    c->lazy.aux = ovf;
+}
+static HANDLER(imul32_rr) { imul2(c, i, 4, c->gpr[i->rm]); }
+static HANDLER(imul64_rr) { imul2(c, i, 8, c->gpr[i->rm]); }
+static HANDLER(imul32_rm) { imul2(c, i, 4, lin_read(c, mem_la(c, i, 4, false), 4)); }
+static HANDLER(imul64_rm) { imul2(c, i, 8, lin_read(c, mem_la(c, i, 8, false), 8)); }
+
+/* ---- moves ---------------------------------------------------------------- */
+
+static HANDLER(movzb_r) { c->gpr[i->reg] = (uint8_t)c->gpr[i->rm]; }   /* REX or rm < 4 */
+static HANDLER(movzw_r) { c->gpr[i->reg] = (uint16_t)c->gpr[i->rm]; }
+static HANDLER(movzb_m) { c->gpr[i->reg] = lin_read(c, mem_la(c, i, 1, false), 1); }
+static HANDLER(movzw_m) { c->gpr[i->reg] = lin_read(c, mem_la(c, i, 2, false), 2); }
+static HANDLER(movsxd_r) { c->gpr[i->reg] = (uint64_t)(int64_t)(int32_t)c->gpr[i->rm]; }
+static HANDLER(movsxd_m)
+{
+    c->gpr[i->reg] = (uint64_t)(int64_t)(int32_t)lin_read(c, mem_la(c, i, 4, false), 4);
+}
+static HANDLER(mov_ri32) { c->gpr[i->rm] = (uint32_t)i->imm; }   /* C7 /0 and B8+r */
+static HANDLER(mov_ri64) { c->gpr[i->rm] = i->imm; }
+static HANDLER(mov_mi32) { lin_write(c, mem_la(c, i, 4, true), 4, i->imm); }
+static HANDLER(mov_mi64) { lin_write(c, mem_la(c, i, 8, true), 8, i->imm); }
+static HANDLER(lea64) { c->gpr[i->reg] = ea_off(c, i); }
+static HANDLER(lea32) { c->gpr[i->reg] = (uint32_t)ea_off(c, i); }
+
+/* PUSH/POP r64 (50+r, 58+r): the 64-bit operand size means 64-bit mode. */
+static HANDLER(push64)
+{
+    uint64_t v = c->gpr[i->rm], sp = c->gpr[R_RSP] - 8;
+    lin_write(c, stack_la(c, sp, 8, true), 8, v);
+    c->gpr[R_RSP] = sp;
+}
+static HANDLER(pop64)
+{
+    uint64_t sp = c->gpr[R_RSP];
+    uint64_t v = lin_read(c, stack_la(c, sp, 8, false), 8);
+    c->gpr[R_RSP] = sp + 8;
+    c->gpr[i->rm] = v;   /* POP RSP loads the popped value */
+}
+
+/* ---- conditions ------------------------------------------------------------ */
+
+/* emu_cond with the common cases inline: after SUB/CMP and after logic ops
+ * the condition follows from the recorded operands. */
+static inline __attribute__((always_inline)) bool cond(struct emu_cpu *c, unsigned cc)
+{
+    const struct emu_lazy_flags *l = &c->lazy;
+    if (likely(l->op == CC_OP_SUB)) {
+        uint64_t a = l->src1, b = l->src2;
+        if (l->size == 4) {
+            a = (uint32_t)a;
+            b = (uint32_t)b;
+        } else if (l->size != 8) {
+            return emu_cond(c, cc);
+        }
+        unsigned sh = 64 - l->size * 8;
+        int64_t sa = (int64_t)(a << sh), sb = (int64_t)(b << sh);
+        bool r;
+        switch (cc >> 1) {
+        case 1: r = a < b; break;
+        case 2: r = a == b; break;
+        case 3: r = a <= b; break;
+        case 6: r = sa < sb; break;
+        case 7: r = sa <= sb; break;
+        default: return emu_cond(c, cc);
+        }
+        return r ^ (cc & 1);
+    }
+    if ((cc >> 1) == 2 && l->op != CC_OP_EFLAGS)   /* ZF from the result */
+        return ((l->res & emu_size_mask(l->size)) == 0) ^ (cc & 1);
+    return emu_cond(c, cc);
+}
+
+#define CC_HANDLERS(CC)                                                              \
+    static HANDLER(jcc_##CC)                                                         \
+    {                                                                                \
+        if (cond(c, CC))                                                             \
+            jump_to(c, i, c->next_rip + i->imm);                                     \
+    }                                                                                \
+    static HANDLER(cmov32_##CC)                                                      \
+    {                                                                                \
+        uint64_t v = c->gpr[i->rm];                                                  \
+        c->gpr[i->reg] = (uint32_t)(cond(c, CC) ? v : c->gpr[i->reg]);               \
+    }                                                                                \
+    static HANDLER(cmov64_##CC)                                                      \
+    {                                                                                \
+        if (cond(c, CC))                                                             \
+            c->gpr[i->reg] = c->gpr[i->rm];                                          \
+    }                                                                                \
+    static HANDLER(setcc_##CC)                                                       \
+    {                                                                                \
+        c->gpr[i->rm] = (c->gpr[i->rm] & ~0xffULL) | cond(c, CC);                    \
+    }
+CC_HANDLERS(0) CC_HANDLERS(1) CC_HANDLERS(2) CC_HANDLERS(3)
+CC_HANDLERS(4) CC_HANDLERS(5) CC_HANDLERS(6) CC_HANDLERS(7)
+CC_HANDLERS(8) CC_HANDLERS(9) CC_HANDLERS(10) CC_HANDLERS(11)
+CC_HANDLERS(12) CC_HANDLERS(13) CC_HANDLERS(14) CC_HANDLERS(15)
+
+#define CC_ROW(KIND) { KIND##_0, KIND##_1, KIND##_2, KIND##_3, KIND##_4, KIND##_5, KIND##_6, \
+                       KIND##_7, KIND##_8, KIND##_9, KIND##_10, KIND##_11, KIND##_12,        \
+                       KIND##_13, KIND##_14, KIND##_15 }
+static const emu_handler jcc_tab[16] = CC_ROW(jcc);
+static const emu_handler cmov32_tab[16] = CC_ROW(cmov32);
+static const emu_handler cmov64_tab[16] = CC_ROW(cmov64);
+static const emu_handler setcc_tab[16] = CC_ROW(setcc);
+
+/* ---- selection ------------------------------------------------------------- */
+
+/* Is i still the generic handler of its opcode (not #UD or special)? */
+static bool generic(const struct emu_insn *i)
+{
+    return i->fn == emu_ops[i->map][i->op];
+}
+
+emu_handler emu_fast_handler(const struct emu_insn *i)
+{
+    if (!generic(i) || (i->prefix & PFX_LOCK))
+        return NULL;
+    bool reg = i->mod == 3, wide = i->opsize == 8;
+    bool sz = i->opsize == 8 || i->opsize == 4;
+    uint8_t op = i->op;
+    if (i->map == MAP_1) {
+        if (op < 0x40 && (op & 7) < 6 && sz) {
+            int a = (op >> 3) & 7;
+            switch (op & 7) {
+            case 1: return alu_tab[a][wide][reg ? FM_RM_R : FM_M_R];
+            case 3: return alu_tab[a][wide][reg ? FM_R_RM : FM_R_M];
+            case 5: return alu_tab[a][wide][FM_R_I];
+            default: return NULL;
+            }
+        }
+        if ((op == 0x81 || op == 0x83) && sz)
+            return alu_tab[GRP(i)][wide][reg ? FM_R_I : FM_M_I];
+        if (op == 0x85 && reg && sz)
+            return wide ? test64_rr : test32_rr;
+        if (op == 0xff && reg && sz && GRP(i) <= 1)
+            return GRP(i) ? (wide ? dec64 : dec32) : (wide ? inc64 : inc32);
+        if (op == 0xc1 && reg && sz && ((unsigned)i->imm & (wide ? 63 : 31))) {
+            switch (GRP(i)) {
+            case 4: case 6: return wide ? shl64 : shl32;
+            case 5: return wide ? shr64 : shr32;
+            case 7: return wide ? sar64 : sar32;
+            default: return NULL;
+            }
+        }
+        if (op >= 0x70 && op <= 0x7f)
+            return jcc_tab[op & 15];
+        if (op == 0x63 && wide)   /* MOVSXD: REX.W only exists in 64-bit mode */
+            return reg ? movsxd_r : movsxd_m;
+        if (op == 0xc7 && GRP(i) == 0 && sz)
+            return reg ? (wide ? mov_ri64 : mov_ri32) : (wide ? mov_mi64 : mov_mi32);
+        if (op >= 0xb8 && op <= 0xbf && sz)
+            return wide ? mov_ri64 : mov_ri32;
+        if (op == 0x8d && !reg && sz)
+            return wide ? lea64 : lea32;
+        if (op >= 0x50 && op <= 0x57 && wide)
+            return push64;
+        if (op >= 0x58 && op <= 0x5f && wide)
+            return pop64;
+        return NULL;
+    }
+    if (i->map == MAP_0F) {
+        if (op >= 0x80 && op <= 0x8f)
+            return jcc_tab[op & 15];
+        if (op == 0xaf && sz)
+            return reg ? (wide ? imul64_rr : imul32_rr) : (wide ? imul64_rm : imul32_rm);
+        if ((op == 0xb6 || op == 0xb7) && sz) {
+            if (op == 0xb7)
+                return reg ? movzw_r : movzw_m;
+            if (!reg)
+                return movzb_m;
+            return (i->prefix & PFX_REX) || i->rm < 4 ? movzb_r : NULL;
+        }
+        if (op >= 0x40 && op <= 0x4f && reg && sz)
+            return (wide ? cmov64_tab : cmov32_tab)[op & 15];
+        if (op >= 0x90 && op <= 0x9f && reg && ((i->prefix & PFX_REX) || i->rm < 4))
+            return setcc_tab[op & 15];
+    }
+    return NULL;
+}
+
+/* The flag-free form of a specialized register handler, or NULL. */
+emu_handler emu_fast_nf(const struct emu_insn *i)
+{
+    for (int a = 0; a < 8; a++)
+        for (int w = 0; w < 2; w++) {
+            const emu_handler *t = alu_tab[a][w];
+            if (i->fn == t[FM_RM_R]) return t[FM_RM_R_NF];
+            if (i->fn == t[FM_R_RM]) return t[FM_R_RM_NF];
+            if (i->fn == t[FM_R_I]) return t[FM_R_I_NF];
+        }
+    if (i->fn == inc32) return inc32_nf;
+    if (i->fn == inc64) return inc64_nf;
+    if (i->fn == dec32) return dec32_nf;
+    if (i->fn == dec64) return dec64_nf;
+    if (i->fn == shl32) return shl32_nf;
+    if (i->fn == shl64) return shl64_nf;
+    if (i->fn == shr32) return shr32_nf;
+    if (i->fn == shr64) return shr64_nf;
+    if (i->fn == sar32) return sar32_nf;
+    if (i->fn == sar64) return sar64_nf;
+    return NULL;
+}
