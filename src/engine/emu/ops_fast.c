@@ -40,20 +40,44 @@ alu(struct emu_cpu *c, int op, unsigned size, uint64_t a, uint64_t b, bool flags
     return r;
 }
 
-/* Linear address of the memory operand in 64-bit mode or elsewhere. */
-static inline uint64_t mem_la(struct emu_cpu *c, const struct emu_insn *i, unsigned size, bool write)
+/* Addressing forms of a memory operand, told apart at decode time.  The
+ * three special ones only occur with a 64-bit address size, that is in
+ * 64-bit mode, and without an FS/GS override: no segment base, no limit. */
+enum { AM_ANY, AM_BD, AM_BISD, AM_RIP, AM_N };
+
+static inline __attribute__((always_inline)) uint64_t
+mem_la(struct emu_cpu *c, const struct emu_insn *i, int am, unsigned size, bool write)
 {
-    return ea(c, i, size, write);
+    uint64_t a;
+    switch (am) {
+    case AM_BD: a = c->gpr[i->base] + (uint64_t)i->disp; break;
+    case AM_BISD: a = c->gpr[i->base] + (c->gpr[i->index] << i->scale) + (uint64_t)i->disp; break;
+    case AM_RIP: a = c->rip + i->len + (uint64_t)i->disp; break;
+    default: return ea(c, i, size, write);
+    }
+    if (unlikely((uint64_t)((int64_t)(a << 16) >> 16) != a))
+        emu_raise(c, i->seg == S_SS ? EXC_SS : EXC_GP, 0);
+    return a;
 }
 
-/* One set of handlers per operation and size:
+static int addressing(const struct emu_insn *i)
+{
+    if (i->mod == 3 || i->adsize != 8 || i->seg >= S_FS)
+        return AM_ANY;
+    if (i->base == 0xfe && i->index == 0xff)
+        return AM_RIP;
+    if (i->base >= 16)
+        return AM_ANY;
+    if (i->index == 0xff)
+        return AM_BD;
+    return i->index < 16 ? AM_BISD : AM_ANY;
+}
+
+/* Register forms of one operation and size:
  *   rm_r  ALU r/m, r with a register r/m (01, 09, ...)
  *   r_rm  ALU r, r/m with a register r/m (03, 0B, ...)
- *   r_m   ALU r, m                       (03, 0B, ...)
- *   m_r   ALU m, r                       (01, 09, ...), not LOCKed
  *   r_i   ALU r/m, imm with a register (81, 83) and rAX, imm (05, 0D, ...)
- *   m_i   ALU m, imm                     (81, 83), not LOCKed
- * and flag-free (nf) versions of the register forms. */
+ * and their flag-free (nf) versions. */
 #define ALU_SET(NAME, OP, SZ)                                                          \
     static HANDLER(NAME##_rm_r)                                                        \
     {                                                                                  \
@@ -65,37 +89,11 @@ static inline uint64_t mem_la(struct emu_cpu *c, const struct emu_insn *i, unsig
         uint64_t r = alu(c, OP, SZ, c->gpr[i->reg], c->gpr[i->rm], true);              \
         if (OP != F_CMP) c->gpr[i->reg] = r;                                           \
     }                                                                                  \
-    static HANDLER(NAME##_r_m)                                                         \
-    {                                                                                  \
-        uint64_t b = lin_read(c, mem_la(c, i, SZ, false), SZ);                         \
-        uint64_t r = alu(c, OP, SZ, c->gpr[i->reg], b, true);                          \
-        if (OP != F_CMP) c->gpr[i->reg] = r;                                           \
-    }                                                                                  \
-    static HANDLER(NAME##_m_r)                                                         \
-    {                                                                                  \
-        uint64_t la = mem_la(c, i, SZ, OP != F_CMP);                                   \
-        uint64_t a = lin_read(c, la, SZ);                                              \
-        uint64_t r = alu(c, OP, SZ, a, c->gpr[i->reg], OP == F_CMP);                   \
-        if (OP != F_CMP) {                                                             \
-            lin_write(c, la, SZ, r);                                                   \
-            alu(c, OP, SZ, a, c->gpr[i->reg], true);                                   \
-        }                                                                              \
-    }                                                                                  \
     static HANDLER(NAME##_r_i)                                                         \
     {                                                                                  \
         unsigned d = i->map == MAP_1 && i->op < 0x40 ? R_RAX : i->rm;                  \
         uint64_t r = alu(c, OP, SZ, c->gpr[d], i->imm, true);                          \
         if (OP != F_CMP) c->gpr[d] = r;                                                \
-    }                                                                                  \
-    static HANDLER(NAME##_m_i)                                                         \
-    {                                                                                  \
-        uint64_t la = mem_la(c, i, SZ, OP != F_CMP);                                   \
-        uint64_t a = lin_read(c, la, SZ);                                              \
-        uint64_t r = alu(c, OP, SZ, a, i->imm, OP == F_CMP);                           \
-        if (OP != F_CMP) {                                                             \
-            lin_write(c, la, SZ, r);                                                   \
-            alu(c, OP, SZ, a, i->imm, true);                                           \
-        }                                                                              \
     }                                                                                  \
     static HANDLER(NAME##_rm_r_nf)                                                     \
     {                                                                                  \
@@ -114,7 +112,44 @@ static inline uint64_t mem_la(struct emu_cpu *c, const struct emu_insn *i, unsig
         if (OP != F_CMP) c->gpr[d] = r;                                                \
     }
 
-#define ALU_SIZES(NAME, OP) ALU_SET(NAME##32, OP, 4) ALU_SET(NAME##64, OP, 8)
+/* Memory forms, per addressing form AM (flags are set after the store, so
+ * that a faulting store leaves them as they were):
+ *   r_m  ALU r, m      (03, 0B, ...)
+ *   m_r  ALU m, r      (01, 09, ...), not LOCKed
+ *   m_i  ALU m, imm    (81, 83), not LOCKed */
+#define ALU_MEM(NAME, OP, SZ, AM)                                                      \
+    static HANDLER(NAME##_r_m_##AM)                                                    \
+    {                                                                                  \
+        uint64_t b = lin_read(c, mem_la(c, i, AM, SZ, false), SZ);                     \
+        uint64_t r = alu(c, OP, SZ, c->gpr[i->reg], b, true);                          \
+        if (OP != F_CMP) c->gpr[i->reg] = r;                                           \
+    }                                                                                  \
+    static HANDLER(NAME##_m_r_##AM)                                                    \
+    {                                                                                  \
+        uint64_t la = mem_la(c, i, AM, SZ, OP != F_CMP);                               \
+        uint64_t a = lin_read(c, la, SZ);                                              \
+        uint64_t r = alu(c, OP, SZ, a, c->gpr[i->reg], OP == F_CMP);                   \
+        if (OP != F_CMP) {                                                             \
+            lin_write(c, la, SZ, r);                                                   \
+            alu(c, OP, SZ, a, c->gpr[i->reg], true);                                   \
+        }                                                                              \
+    }                                                                                  \
+    static HANDLER(NAME##_m_i_##AM)                                                    \
+    {                                                                                  \
+        uint64_t la = mem_la(c, i, AM, SZ, OP != F_CMP);                               \
+        uint64_t a = lin_read(c, la, SZ);                                              \
+        uint64_t r = alu(c, OP, SZ, a, i->imm, OP == F_CMP);                           \
+        if (OP != F_CMP) {                                                             \
+            lin_write(c, la, SZ, r);                                                   \
+            alu(c, OP, SZ, a, i->imm, true);                                           \
+        }                                                                              \
+    }
+
+#define ALU_SIZE(NAME, OP, SZ)                                                         \
+    ALU_SET(NAME, OP, SZ)                                                              \
+    ALU_MEM(NAME, OP, SZ, 0) ALU_MEM(NAME, OP, SZ, 1)                                  \
+    ALU_MEM(NAME, OP, SZ, 2) ALU_MEM(NAME, OP, SZ, 3)
+#define ALU_SIZES(NAME, OP) ALU_SIZE(NAME##32, OP, 4) ALU_SIZE(NAME##64, OP, 8)
 ALU_SIZES(add, F_ADD)
 ALU_SIZES(or, F_OR)
 ALU_SIZES(adc, F_ADC)
@@ -125,15 +160,23 @@ ALU_SIZES(xor, F_XOR)
 ALU_SIZES(cmp, F_CMP)
 
 /* [op][size 0: 32, 1: 64][form] */
-enum { FM_RM_R, FM_R_RM, FM_R_M, FM_M_R, FM_R_I, FM_M_I, FM_RM_R_NF, FM_R_RM_NF, FM_R_I_NF, FM_N };
-#define ALU_ROW(NAME)                                                                        \
-    { NAME##_rm_r, NAME##_r_rm, NAME##_r_m, NAME##_m_r, NAME##_r_i, NAME##_m_i,             \
-      NAME##_rm_r_nf, NAME##_r_rm_nf, NAME##_r_i_nf }
+enum { FM_RM_R, FM_R_RM, FM_R_I, FM_RM_R_NF, FM_R_RM_NF, FM_R_I_NF, FM_N };
+#define ALU_ROW(NAME)                                                                  \
+    { NAME##_rm_r, NAME##_r_rm, NAME##_r_i, NAME##_rm_r_nf, NAME##_r_rm_nf, NAME##_r_i_nf }
 static const emu_handler alu_tab[8][2][FM_N] = {
     { ALU_ROW(add32), ALU_ROW(add64) }, { ALU_ROW(or32), ALU_ROW(or64) },
     { ALU_ROW(adc32), ALU_ROW(adc64) }, { ALU_ROW(sbb32), ALU_ROW(sbb64) },
     { ALU_ROW(and32), ALU_ROW(and64) }, { ALU_ROW(sub32), ALU_ROW(sub64) },
     { ALU_ROW(xor32), ALU_ROW(xor64) }, { ALU_ROW(cmp32), ALU_ROW(cmp64) },
+};
+/* [op][size][form: r_m, m_r, m_i][addressing] */
+#define AM_ROW(NAME, F) { NAME##_##F##_0, NAME##_##F##_1, NAME##_##F##_2, NAME##_##F##_3 }
+#define MEM_ROW(NAME) { AM_ROW(NAME, r_m), AM_ROW(NAME, m_r), AM_ROW(NAME, m_i) }
+static const emu_handler alu_mem_tab[8][2][3][AM_N] = {
+    { MEM_ROW(add32), MEM_ROW(add64) }, { MEM_ROW(or32), MEM_ROW(or64) },
+    { MEM_ROW(adc32), MEM_ROW(adc64) }, { MEM_ROW(sbb32), MEM_ROW(sbb64) },
+    { MEM_ROW(and32), MEM_ROW(and64) }, { MEM_ROW(sub32), MEM_ROW(sub64) },
+    { MEM_ROW(xor32), MEM_ROW(xor64) }, { MEM_ROW(cmp32), MEM_ROW(cmp64) },
 };
 
 /* ---- TEST, INC/DEC, shifts, IMUL ------------------------------------------ */
@@ -204,26 +247,47 @@ static inline __attribute__((always_inline)) void imul2(struct emu_cpu *c, const
 }
 static HANDLER(imul32_rr) { imul2(c, i, 4, c->gpr[i->rm]); }
 static HANDLER(imul64_rr) { imul2(c, i, 8, c->gpr[i->rm]); }
-static HANDLER(imul32_rm) { imul2(c, i, 4, lin_read(c, mem_la(c, i, 4, false), 4)); }
-static HANDLER(imul64_rm) { imul2(c, i, 8, lin_read(c, mem_la(c, i, 8, false), 8)); }
+static HANDLER(imul32_rr_nf) { c->gpr[i->reg] = (uint32_t)(c->gpr[i->reg] * c->gpr[i->rm]); }
+static HANDLER(imul64_rr_nf) { c->gpr[i->reg] = c->gpr[i->reg] * c->gpr[i->rm]; }
 
 /* ---- moves ---------------------------------------------------------------- */
 
+static HANDLER(mov_rr32) { c->gpr[i->rm] = (uint32_t)c->gpr[i->reg]; }   /* 89 */
+static HANDLER(mov_rr64) { c->gpr[i->rm] = c->gpr[i->reg]; }
 static HANDLER(movzb_r) { c->gpr[i->reg] = (uint8_t)c->gpr[i->rm]; }   /* REX or rm < 4 */
 static HANDLER(movzw_r) { c->gpr[i->reg] = (uint16_t)c->gpr[i->rm]; }
-static HANDLER(movzb_m) { c->gpr[i->reg] = lin_read(c, mem_la(c, i, 1, false), 1); }
-static HANDLER(movzw_m) { c->gpr[i->reg] = lin_read(c, mem_la(c, i, 2, false), 2); }
 static HANDLER(movsxd_r) { c->gpr[i->reg] = (uint64_t)(int64_t)(int32_t)c->gpr[i->rm]; }
-static HANDLER(movsxd_m)
-{
-    c->gpr[i->reg] = (uint64_t)(int64_t)(int32_t)lin_read(c, mem_la(c, i, 4, false), 4);
-}
 static HANDLER(mov_ri32) { c->gpr[i->rm] = (uint32_t)i->imm; }   /* C7 /0 and B8+r */
 static HANDLER(mov_ri64) { c->gpr[i->rm] = i->imm; }
-static HANDLER(mov_mi32) { lin_write(c, mem_la(c, i, 4, true), 4, i->imm); }
-static HANDLER(mov_mi64) { lin_write(c, mem_la(c, i, 8, true), 8, i->imm); }
 static HANDLER(lea64) { c->gpr[i->reg] = ea_off(c, i); }
 static HANDLER(lea32) { c->gpr[i->reg] = (uint32_t)ea_off(c, i); }
+
+/* Memory moves per addressing form: loads (8B, 0F B6/B7, 63, 0F AF) and
+ * stores (89, C7). */
+#define MOV_MEM(AM)                                                                             \
+    static HANDLER(ld32_##AM) { c->gpr[i->reg] = lin_read(c, mem_la(c, i, AM, 4, false), 4); } \
+    static HANDLER(ld64_##AM) { c->gpr[i->reg] = lin_read(c, mem_la(c, i, AM, 8, false), 8); } \
+    static HANDLER(st32_##AM) { lin_write(c, mem_la(c, i, AM, 4, true), 4, c->gpr[i->reg]); }  \
+    static HANDLER(st64_##AM) { lin_write(c, mem_la(c, i, AM, 8, true), 8, c->gpr[i->reg]); }  \
+    static HANDLER(sti32_##AM) { lin_write(c, mem_la(c, i, AM, 4, true), 4, i->imm); }          \
+    static HANDLER(sti64_##AM) { lin_write(c, mem_la(c, i, AM, 8, true), 8, i->imm); }          \
+    static HANDLER(movzb_##AM) { c->gpr[i->reg] = lin_read(c, mem_la(c, i, AM, 1, false), 1); } \
+    static HANDLER(movzw_##AM) { c->gpr[i->reg] = lin_read(c, mem_la(c, i, AM, 2, false), 2); } \
+    static HANDLER(movsxd_##AM)                                                                 \
+    {                                                                                           \
+        c->gpr[i->reg] = (uint64_t)(int64_t)(int32_t)lin_read(c, mem_la(c, i, AM, 4, false), 4);\
+    }                                                                                           \
+    static HANDLER(imul32_m_##AM) { imul2(c, i, 4, lin_read(c, mem_la(c, i, AM, 4, false), 4)); } \
+    static HANDLER(imul64_m_##AM) { imul2(c, i, 8, lin_read(c, mem_la(c, i, AM, 8, false), 8)); }
+MOV_MEM(0) MOV_MEM(1) MOV_MEM(2) MOV_MEM(3)
+#define AMS(NAME) { NAME##_0, NAME##_1, NAME##_2, NAME##_3 }
+static const emu_handler ld_tab[2][AM_N] = { AMS(ld32), AMS(ld64) };
+static const emu_handler st_tab[2][AM_N] = { AMS(st32), AMS(st64) };
+static const emu_handler sti_tab[2][AM_N] = { AMS(sti32), AMS(sti64) };
+static const emu_handler imul_m_tab[2][AM_N] = { AMS(imul32_m), AMS(imul64_m) };
+static const emu_handler movzb_tab[AM_N] = AMS(movzb);
+static const emu_handler movzw_tab[AM_N] = AMS(movzw);
+static const emu_handler movsxd_tab[AM_N] = AMS(movsxd);
 
 /* PUSH/POP r64 (50+r, 58+r): the 64-bit operand size means 64-bit mode. */
 static HANDLER(push64)
@@ -320,19 +384,25 @@ emu_handler emu_fast_handler(const struct emu_insn *i)
         return NULL;
     bool reg = i->mod == 3, wide = i->opsize == 8;
     bool sz = i->opsize == 8 || i->opsize == 4;
+    int am = addressing(i);
     uint8_t op = i->op;
     if (i->map == MAP_1) {
         if (op < 0x40 && (op & 7) < 6 && sz) {
             int a = (op >> 3) & 7;
             switch (op & 7) {
-            case 1: return alu_tab[a][wide][reg ? FM_RM_R : FM_M_R];
-            case 3: return alu_tab[a][wide][reg ? FM_R_RM : FM_R_M];
+            case 1: return reg ? alu_tab[a][wide][FM_RM_R] : alu_mem_tab[a][wide][1][am];
+            case 3: return reg ? alu_tab[a][wide][FM_R_RM] : alu_mem_tab[a][wide][0][am];
             case 5: return alu_tab[a][wide][FM_R_I];
             default: return NULL;
             }
         }
         if ((op == 0x81 || op == 0x83) && sz)
-            return alu_tab[GRP(i)][wide][reg ? FM_R_I : FM_M_I];
+            return reg ? alu_tab[GRP(i)][wide][FM_R_I] : alu_mem_tab[GRP(i)][wide][2][am];
+        if ((op == 0x89 || op == 0x8b) && sz) {
+            if (reg)
+                return op == 0x89 ? (wide ? mov_rr64 : mov_rr32) : NULL;
+            return (op == 0x89 ? st_tab : ld_tab)[wide][am];
+        }
         if (op == 0x85 && reg && sz)
             return wide ? test64_rr : test32_rr;
         if (op == 0xff && reg && sz && GRP(i) <= 1)
@@ -348,9 +418,9 @@ emu_handler emu_fast_handler(const struct emu_insn *i)
         if (op >= 0x70 && op <= 0x7f)
             return jcc_tab[op & 15];
         if (op == 0x63 && wide)   /* MOVSXD: REX.W only exists in 64-bit mode */
-            return reg ? movsxd_r : movsxd_m;
+            return reg ? movsxd_r : movsxd_tab[am];
         if (op == 0xc7 && GRP(i) == 0 && sz)
-            return reg ? (wide ? mov_ri64 : mov_ri32) : (wide ? mov_mi64 : mov_mi32);
+            return reg ? (wide ? mov_ri64 : mov_ri32) : sti_tab[wide][am];
         if (op >= 0xb8 && op <= 0xbf && sz)
             return wide ? mov_ri64 : mov_ri32;
         if (op == 0x8d && !reg && sz)
@@ -365,12 +435,12 @@ emu_handler emu_fast_handler(const struct emu_insn *i)
         if (op >= 0x80 && op <= 0x8f)
             return jcc_tab[op & 15];
         if (op == 0xaf && sz)
-            return reg ? (wide ? imul64_rr : imul32_rr) : (wide ? imul64_rm : imul32_rm);
+            return reg ? (wide ? imul64_rr : imul32_rr) : imul_m_tab[wide][am];
         if ((op == 0xb6 || op == 0xb7) && sz) {
             if (op == 0xb7)
-                return reg ? movzw_r : movzw_m;
+                return reg ? movzw_r : movzw_tab[am];
             if (!reg)
-                return movzb_m;
+                return movzb_tab[am];
             return (i->prefix & PFX_REX) || i->rm < 4 ? movzb_r : NULL;
         }
         if (op >= 0x40 && op <= 0x4f && reg && sz)
@@ -391,6 +461,8 @@ emu_handler emu_fast_nf(const struct emu_insn *i)
             if (i->fn == t[FM_R_RM]) return t[FM_R_RM_NF];
             if (i->fn == t[FM_R_I]) return t[FM_R_I_NF];
         }
+    if (i->fn == imul32_rr) return imul32_rr_nf;
+    if (i->fn == imul64_rr) return imul64_rr_nf;
     if (i->fn == inc32) return inc32_nf;
     if (i->fn == inc64) return inc64_nf;
     if (i->fn == dec32) return dec32_nf;
