@@ -131,10 +131,14 @@ uint64_t emu_ea(struct emu_cpu *c, const struct emu_insn *i)
 /* Block-boundary work: returns true when emu_execute must return. */
 static bool handle_events(struct emu_cpu *c)
 {
-    c->mmu.epoch++;
     if (c->state != EMU_RUNNING)
         return true;
     uint32_t ev = atomic_load_explicit(&c->events, memory_order_acquire);
+    /* Only an event from outside (another vCPU, a device) can tell this
+     * vCPU that code was written behind its back (cache.h); the interrupt
+     * shadow and single-stepping alone do not end the epoch. */
+    if (ev)
+        c->mmu.epoch++;
     if (ev & (EMU_EV_STOP | EMU_EV_INIT | EMU_EV_SIPI))
         return true;
     if (ev & EMU_EV_FLUSH) {
