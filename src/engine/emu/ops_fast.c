@@ -1,6 +1,6 @@
 /* Specialized handlers for the most frequent integer forms (32- and 64-bit
- * ALU, TEST, INC/DEC, shifts by an immediate, IMUL, MOVZX, Jcc, CMOVcc,
- * SETcc, PUSH/POP), chosen once at decode time so that the hot path has no
+ * ALU, TEST, INC/DEC, SHL/SHR/SAR, IMUL, MOV, MOVZX, MOVSXD, LEA, Jcc,
+ * CMOVcc, SETcc, PUSH/POP, CALL/RET), chosen once at decode time so that the hot path has no
  * switch on operation, operand size or operand form.  Each one computes
  * exactly what the generic handler in ops_*.c computes for that form;
  * anything unusual (LOCK, 8/16-bit operands, byte registers) keeps the
@@ -226,6 +226,33 @@ SHIFT(shr64, 8, v >> n, CC_OP_SHR)
 SHIFT(sar32, 4, (uint64_t)((int64_t)(int32_t)v >> n), CC_OP_SAR)
 SHIFT(sar64, 8, (uint64_t)((int64_t)v >> n), CC_OP_SAR)
 
+/* SHL/SHR/SAR r, CL (D3 /4 /5 /7): a zero count changes no flag. */
+#define SHIFT_CL(NAME, SZ, EXPR, CCOP)                                       \
+    static HANDLER(NAME)                                                     \
+    {                                                                        \
+        unsigned n = (unsigned)c->gpr[R_RCX] & (SZ == 8 ? 63 : 31);          \
+        uint64_t v = c->gpr[i->rm] & emu_size_mask(SZ);                      \
+        if (!n) {                                                            \
+            c->gpr[i->rm] = v;   /* a 32-bit destination is still written */ \
+            return;                                                          \
+        }                                                                    \
+        uint64_t r = (EXPR) & emu_size_mask(SZ);                             \
+        c->gpr[i->rm] = r;                                                   \
+        cc_set(c, CCOP, SZ, r, v, n);                                        \
+    }                                                                        \
+    static HANDLER(NAME##_nf)                                                \
+    {                                                                        \
+        unsigned n = (unsigned)c->gpr[R_RCX] & (SZ == 8 ? 63 : 31);          \
+        uint64_t v = c->gpr[i->rm] & emu_size_mask(SZ);                      \
+        c->gpr[i->rm] = (EXPR) & emu_size_mask(SZ);                          \
+    }
+SHIFT_CL(shlcl32, 4, v << n, CC_OP_SHL)
+SHIFT_CL(shlcl64, 8, v << n, CC_OP_SHL)
+SHIFT_CL(shrcl32, 4, v >> n, CC_OP_SHR)
+SHIFT_CL(shrcl64, 8, v >> n, CC_OP_SHR)
+SHIFT_CL(sarcl32, 4, (uint64_t)((int64_t)(int32_t)v >> n), CC_OP_SAR)
+SHIFT_CL(sarcl64, 8, (uint64_t)((int64_t)v >> n), CC_OP_SAR)
+
 /* IMUL r, r/m (0F AF) with a register or memory operand. */
 static inline __attribute__((always_inline)) void imul2(struct emu_cpu *c, const struct emu_insn *i,
                                                         unsigned size, uint64_t a)
@@ -302,6 +329,23 @@ static HANDLER(pop64)
     uint64_t v = lin_read(c, stack_la(c, sp, 8, false), 8);
     c->gpr[R_RSP] = sp + 8;
     c->gpr[i->rm] = v;   /* POP RSP loads the popped value */
+}
+
+/* CALL rel32 and RET with 64-bit operand size (64-bit mode). */
+static HANDLER(call64)
+{
+    uint64_t sp = c->gpr[R_RSP] - 8;
+    lin_write(c, stack_la(c, sp, 8, true), 8, c->next_rip);
+    c->gpr[R_RSP] = sp;
+    c->next_rip += i->imm;
+}
+static HANDLER(ret64)
+{
+    (void)i;
+    uint64_t sp = c->gpr[R_RSP];
+    uint64_t target = lin_read(c, stack_la(c, sp, 8, false), 8);
+    c->gpr[R_RSP] = sp + 8;
+    c->next_rip = target;
 }
 
 /* ---- conditions ------------------------------------------------------------ */
@@ -415,8 +459,20 @@ emu_handler emu_fast_handler(const struct emu_insn *i)
             default: return NULL;
             }
         }
+        if (op == 0xd3 && reg && sz) {
+            switch (GRP(i)) {
+            case 4: case 6: return wide ? shlcl64 : shlcl32;
+            case 5: return wide ? shrcl64 : shrcl32;
+            case 7: return wide ? sarcl64 : sarcl32;
+            default: return NULL;
+            }
+        }
         if (op >= 0x70 && op <= 0x7f)
             return jcc_tab[op & 15];
+        if (op == 0xe8 && wide)
+            return call64;
+        if (op == 0xc3 && wide)
+            return ret64;
         if (op == 0x63 && wide)   /* MOVSXD: REX.W only exists in 64-bit mode */
             return reg ? movsxd_r : movsxd_tab[am];
         if (op == 0xc7 && GRP(i) == 0 && sz)
@@ -473,5 +529,11 @@ emu_handler emu_fast_nf(const struct emu_insn *i)
     if (i->fn == shr64) return shr64_nf;
     if (i->fn == sar32) return sar32_nf;
     if (i->fn == sar64) return sar64_nf;
+    if (i->fn == shlcl32) return shlcl32_nf;
+    if (i->fn == shlcl64) return shlcl64_nf;
+    if (i->fn == shrcl32) return shrcl32_nf;
+    if (i->fn == shrcl64) return shrcl64_nf;
+    if (i->fn == sarcl32) return sarcl32_nf;
+    if (i->fn == sarcl64) return sarcl64_nf;
     return NULL;
 }
