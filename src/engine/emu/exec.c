@@ -214,12 +214,14 @@ uint64_t emu_execute(struct emu_cpu *c, uint64_t max_insns)
             i = &one;
             end = i + 1;
         }
-        if (single || trap)
-            end = i + 1;
-        if ((uint64_t)(end - i) > budget)
-            end = i + budget;
-        if (b && end != b->insn + b->ninsn)
-            exact = b->exact;   /* a partial run: no flag-free variants */
+        if (unlikely(single || trap || (uint64_t)(end - i) > budget)) {
+            if (single || trap)
+                end = i + 1;
+            if ((uint64_t)(end - i) > budget)
+                end = i + budget;
+            if (b && end != b->insn + b->ninsn)
+                exact = b->exact;   /* a partial run: no flag-free variants */
+        }
 
         if (likely(!exact)) {
             for (; i < end; i++) {
