@@ -29,9 +29,9 @@ struct emu_block {
     uint32_t checked;          /* the epoch in which the bytes were last compared */
     uint8_t succ_next;         /* which succ[] slot the next new successor takes */
     struct emu_block *succ[2]; /* recent successors (a hint, checked by pa) */
-    /* The handlers as decoded: insn[].fn may be a flag-free variant that is
-     * only right when the whole block runs; a partial run uses these. */
-    const emu_handler *exact;
+    /* Entries: insn[].fn may be a flag-free variant or a fused compare and
+     * branch, which are only right when the block runs from its start (to
+     * its end or a taken branch); partial runs decode one at a time. */
     struct emu_insn insn[];
 };
 

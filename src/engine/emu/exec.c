@@ -197,7 +197,6 @@ uint64_t emu_execute(struct emu_cpu *c, uint64_t max_insns)
 
         struct emu_insn one;
         const struct emu_insn *i, *end;
-        const emu_handler *exact = NULL;
         if (unlikely(c->mode != MODE_LONG64 && c->rip > c->seg[S_CS].limit))
             emu_raise(c, EXC_GP, 0);   /* fetch beyond the code segment limit */
         uint64_t la = emu_code_linear(c, c->rip);
@@ -206,54 +205,34 @@ uint64_t emu_execute(struct emu_cpu *c, uint64_t max_insns)
         uint64_t pa = e->vpn_exec == ((la & ~0xfffULL) | EMU_TLB_VALID)
                           ? e->ppn | (la & 0xfff) : emu_translate(c, la, 2);
         const struct emu_block *b = emu_cache_next(c, pa, csize);
-        if (b) {
+        if (likely(b && !single && !trap && 2u * b->ninsn <= budget)) {   /* entries: 1 or 2 insns */
             i = b->insn;
             end = i + b->ninsn;
         } else {
+            /* One instruction alone, as decoded: single steps, the
+             * interrupt shadow, the end of the budget, page-crossing code.
+             * (Block entries may stand for two instructions.) */
             emu_decode(c, c->rip, &one);
             i = &one;
             end = i + 1;
         }
-        if (unlikely(single || trap || (uint64_t)(end - i) > budget)) {
-            if (single || trap)
-                end = i + 1;
-            if ((uint64_t)(end - i) > budget)
-                end = i + budget;
-            if (b && end != b->insn + b->ninsn)
-                exact = b->exact;   /* a partial run: no flag-free variants */
-        }
 
-        if (likely(!exact)) {
-            for (; i < end; i++) {
-                uint64_t rip = c->rip, next = rip + i->len;
-                c->next_rip = next;
-                i->fn(c, i);
-                c->insn_count++;
-                if (unlikely(c->rip != rip)) {   /* the handler moved RIP itself */
-                    c->mmu.blk_stop = 0;
-                    break;
-                }
-                uint64_t nr = c->next_rip;
-                c->rip = nr;
-                /* Leave the block on a taken branch (blocks run on past
-                 * conditional branches), a REP slice, or a store into code. */
-                if (unlikely(nr != next || c->mmu.blk_stop)) {
-                    c->mmu.blk_stop = 0;
-                    break;
-                }
+        for (; i < end; i++) {
+            uint64_t rip = c->rip, next = rip + i->len;
+            c->next_rip = next;
+            i->fn(c, i);
+            c->insn_count++;
+            if (unlikely(c->rip != rip)) {   /* the handler moved RIP itself */
+                c->mmu.blk_stop = 0;
+                break;
             }
-        } else {
-            for (; i < end; i++) {
-                uint64_t rip = c->rip;
-                c->next_rip = rip + i->len;
-                exact[i - b->insn](c, i);
-                if (likely(c->rip == rip))
-                    c->rip = c->next_rip;
-                c->insn_count++;
-                if (unlikely(c->rip != rip + i->len || c->mmu.blk_stop)) {
-                    c->mmu.blk_stop = 0;
-                    break;
-                }
+            uint64_t nr = c->next_rip;
+            c->rip = nr;
+            /* Leave the block on a taken branch (blocks run on past
+             * conditional branches), a REP slice, or a store into code. */
+            if (unlikely(nr != next || c->mmu.blk_stop)) {
+                c->mmu.blk_stop = 0;
+                break;
             }
         }
         if (single)

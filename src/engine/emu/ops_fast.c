@@ -414,6 +414,54 @@ static const emu_handler cmov32_tab[16] = CC_ROW(cmov32);
 static const emu_handler cmov64_tab[16] = CC_ROW(cmov64);
 static const emu_handler setcc_tab[16] = CC_ROW(setcc);
 
+/* ---- compare and branch ------------------------------------------------------
+ * CMP or TEST of registers (or a register and an immediate) followed by a
+ * Jcc in 64-bit mode run as one entry of a block (cache.c fuses them): the
+ * entry's length covers both, imm2 holds the branch displacement.  The
+ * second instruction is counted here.  Neither part can fault. */
+#define FUSED(FIRST, CC)                                                            \
+    static HANDLER(FIRST##_j##CC)                                                   \
+    {                                                                               \
+        FIRST(c, i);                                                                \
+        c->insn_count++;                                                            \
+        if (cond(c, CC))                                                            \
+            c->next_rip += i->imm2;                                                 \
+    }
+#define FUSED_ALL(FIRST)                                                            \
+    FUSED(FIRST, 0) FUSED(FIRST, 1) FUSED(FIRST, 2) FUSED(FIRST, 3)                 \
+    FUSED(FIRST, 4) FUSED(FIRST, 5) FUSED(FIRST, 6) FUSED(FIRST, 7)                 \
+    FUSED(FIRST, 8) FUSED(FIRST, 9) FUSED(FIRST, 10) FUSED(FIRST, 11)               \
+    FUSED(FIRST, 12) FUSED(FIRST, 13) FUSED(FIRST, 14) FUSED(FIRST, 15)
+FUSED_ALL(cmp64_rm_r) FUSED_ALL(cmp32_rm_r) FUSED_ALL(cmp64_r_rm) FUSED_ALL(cmp32_r_rm)
+FUSED_ALL(cmp64_r_i) FUSED_ALL(cmp32_r_i) FUSED_ALL(test64_rr) FUSED_ALL(test32_rr)
+
+#define FUSED_ROW(FIRST)                                                            \
+    { FIRST##_j0, FIRST##_j1, FIRST##_j2, FIRST##_j3, FIRST##_j4, FIRST##_j5,       \
+      FIRST##_j6, FIRST##_j7, FIRST##_j8, FIRST##_j9, FIRST##_j10, FIRST##_j11,     \
+      FIRST##_j12, FIRST##_j13, FIRST##_j14, FIRST##_j15 }
+static const struct {
+    emu_handler first;
+    emu_handler fused[16];
+} fuse_tab[] = {
+    { cmp64_rm_r, FUSED_ROW(cmp64_rm_r) }, { cmp32_rm_r, FUSED_ROW(cmp32_rm_r) },
+    { cmp64_r_rm, FUSED_ROW(cmp64_r_rm) }, { cmp32_r_rm, FUSED_ROW(cmp32_r_rm) },
+    { cmp64_r_i, FUSED_ROW(cmp64_r_i) },   { cmp32_r_i, FUSED_ROW(cmp32_r_i) },
+    { test64_rr, FUSED_ROW(test64_rr) },   { test32_rr, FUSED_ROW(test32_rr) },
+};
+
+emu_handler emu_fuse(const struct emu_insn *a, const struct emu_insn *j)
+{
+    unsigned cc = j->op & 15;
+    bool jcc = (j->map == MAP_1 && j->op >= 0x70 && j->op <= 0x7f) ||
+               (j->map == MAP_0F && j->op >= 0x80 && j->op <= 0x8f);
+    if (!jcc || j->fn != jcc_tab[cc] || j->opsize != 8)
+        return NULL;
+    for (unsigned k = 0; k < sizeof(fuse_tab) / sizeof(fuse_tab[0]); k++)
+        if (a->fn == fuse_tab[k].first)
+            return fuse_tab[k].fused[cc];
+    return NULL;
+}
+
 /* ---- selection ------------------------------------------------------------- */
 
 /* Is i still the generic handler of its opcode (not #UD or special)? */
