@@ -226,6 +226,63 @@ SHIFT(shr64, 8, v >> n, CC_OP_SHR)
 SHIFT(sar32, 4, (uint64_t)((int64_t)(int32_t)v >> n), CC_OP_SAR)
 SHIFT(sar64, 8, (uint64_t)((int64_t)v >> n), CC_OP_SAR)
 
+/* SHL/SHR/SAR r, 1 (D1 /4 /5 /7). */
+#define SHIFT1(NAME, SZ, EXPR, CCOP)                                         \
+    static HANDLER(NAME)                                                     \
+    {                                                                        \
+        const unsigned n = 1;                                                \
+        uint64_t v = c->gpr[i->rm] & emu_size_mask(SZ);                      \
+        uint64_t r = (EXPR) & emu_size_mask(SZ);                             \
+        c->gpr[i->rm] = r;                                                   \
+        cc_set(c, CCOP, SZ, r, v, n);                                        \
+    }                                                                        \
+    static HANDLER(NAME##_nf)                                                \
+    {                                                                        \
+        const unsigned n = 1;                                                \
+        uint64_t v = c->gpr[i->rm] & emu_size_mask(SZ);                      \
+        c->gpr[i->rm] = (EXPR) & emu_size_mask(SZ);                          \
+    }
+SHIFT1(shl1_32, 4, v << n, CC_OP_SHL)
+SHIFT1(shl1_64, 8, v << n, CC_OP_SHL)
+SHIFT1(shr1_32, 4, v >> n, CC_OP_SHR)
+SHIFT1(shr1_64, 8, v >> n, CC_OP_SHR)
+SHIFT1(sar1_32, 4, (uint64_t)((int64_t)(int32_t)v >> n), CC_OP_SAR)
+SHIFT1(sar1_64, 8, (uint64_t)((int64_t)v >> n), CC_OP_SAR)
+
+/* ROL/ROR r, imm8 (C1 /0 /1) with a count that is not zero after masking:
+ * CF and OF change, the other flags stay. */
+#define ROT(NAME, SZ, LEFT)                                                             \
+    static inline uint64_t NAME##_calc(uint64_t v, unsigned n)                          \
+    {                                                                                   \
+        const unsigned bits = SZ * 8;                                                   \
+        v &= emu_size_mask(SZ);                                                         \
+        return (LEFT ? (v << n) | (v >> (bits - n)) : (v >> n) | (v << (bits - n))) &   \
+               emu_size_mask(SZ);                                                       \
+    }                                                                                   \
+    static HANDLER(NAME)                                                                \
+    {                                                                                   \
+        const unsigned bits = SZ * 8;                                                   \
+        uint64_t r = NAME##_calc(c->gpr[i->rm], (unsigned)i->imm & (bits - 1));         \
+        bool msb = (r >> (bits - 1)) & 1, cf, of;                                       \
+        if (LEFT) {                                                                     \
+            cf = r & 1;                                                                 \
+            of = msb != cf;                                                             \
+        } else {                                                                        \
+            cf = msb;                                                                   \
+            of = msb != ((r >> (bits - 2)) & 1);                                        \
+        }                                                                               \
+        c->gpr[i->rm] = r;                                                              \
+        flags_update(c, RFLAGS_CF | RFLAGS_OF, (cf ? RFLAGS_CF : 0) | (of ? RFLAGS_OF : 0)); \
+    }                                                                                   \
+    static HANDLER(NAME##_nf)                                                           \
+    {                                                                                   \
+        c->gpr[i->rm] = NAME##_calc(c->gpr[i->rm], (unsigned)i->imm & (SZ * 8 - 1));    \
+    }
+ROT(rol32, 4, 1)
+ROT(rol64, 8, 1)
+ROT(ror32, 4, 0)
+ROT(ror64, 8, 0)
+
 /* SHL/SHR/SAR r, CL (D3 /4 /5 /7): a zero count changes no flag. */
 #define SHIFT_CL(NAME, SZ, EXPR, CCOP)                                       \
     static HANDLER(NAME)                                                     \
@@ -307,6 +364,18 @@ static HANDLER(lea32) { c->gpr[i->reg] = (uint32_t)ea_off(c, i); }
     static HANDLER(imul32_m_##AM) { imul2(c, i, 4, lin_read(c, mem_la(c, i, AM, 4, false), 4)); } \
     static HANDLER(imul64_m_##AM) { imul2(c, i, 8, lin_read(c, mem_la(c, i, AM, 8, false), 8)); }
 MOV_MEM(0) MOV_MEM(1) MOV_MEM(2) MOV_MEM(3)
+
+/* Byte moves with a memory operand and a low-byte register (REX, or AL..BL):
+ * 88 (store), 8A (load, the rest of the register kept), C6 /0 (imm8). */
+#define MOV_MEM8(AM)                                                                            \
+    static HANDLER(st8_##AM) { lin_write(c, mem_la(c, i, AM, 1, true), 1, c->gpr[i->reg]); }   \
+    static HANDLER(sti8_##AM) { lin_write(c, mem_la(c, i, AM, 1, true), 1, i->imm); }           \
+    static HANDLER(ld8_##AM)                                                                    \
+    {                                                                                           \
+        uint64_t v = lin_read(c, mem_la(c, i, AM, 1, false), 1);                                \
+        c->gpr[i->reg] = (c->gpr[i->reg] & ~0xffULL) | v;                                       \
+    }
+MOV_MEM8(0) MOV_MEM8(1) MOV_MEM8(2) MOV_MEM8(3)
 #define AMS(NAME) { NAME##_0, NAME##_1, NAME##_2, NAME##_3 }
 static const emu_handler ld_tab[2][AM_N] = { AMS(ld32), AMS(ld64) };
 static const emu_handler st_tab[2][AM_N] = { AMS(st32), AMS(st64) };
@@ -315,6 +384,9 @@ static const emu_handler imul_m_tab[2][AM_N] = { AMS(imul32_m), AMS(imul64_m) };
 static const emu_handler movzb_tab[AM_N] = AMS(movzb);
 static const emu_handler movzw_tab[AM_N] = AMS(movzw);
 static const emu_handler movsxd_tab[AM_N] = AMS(movsxd);
+static const emu_handler st8_tab[AM_N] = AMS(st8);
+static const emu_handler sti8_tab[AM_N] = AMS(sti8);
+static const emu_handler ld8_tab[AM_N] = AMS(ld8);
 
 /* PUSH/POP r64 (50+r, 58+r): the 64-bit operand size means 64-bit mode. */
 static HANDLER(push64)
@@ -499,8 +571,24 @@ emu_handler emu_fast_handler(const struct emu_insn *i)
             return wide ? test64_rr : test32_rr;
         if (op == 0xff && reg && sz && GRP(i) <= 1)
             return GRP(i) ? (wide ? dec64 : dec32) : (wide ? inc64 : inc32);
+        if (op == 0xd1 && reg && sz) {
+            switch (GRP(i)) {
+            case 4: case 6: return wide ? shl1_64 : shl1_32;
+            case 5: return wide ? shr1_64 : shr1_32;
+            case 7: return wide ? sar1_64 : sar1_32;
+            default: return NULL;
+            }
+        }
+        if (op == 0x88 && !reg && ((i->prefix & PFX_REX) || i->reg < 4))
+            return st8_tab[am];
+        if (op == 0x8a && !reg && ((i->prefix & PFX_REX) || i->reg < 4))
+            return ld8_tab[am];
+        if (op == 0xc6 && !reg && GRP(i) == 0)
+            return sti8_tab[am];
         if (op == 0xc1 && reg && sz && ((unsigned)i->imm & (wide ? 63 : 31))) {
             switch (GRP(i)) {
+            case 0: return wide ? rol64 : rol32;
+            case 1: return wide ? ror64 : ror32;
             case 4: case 6: return wide ? shl64 : shl32;
             case 5: return wide ? shr64 : shr32;
             case 7: return wide ? sar64 : sar32;
@@ -577,6 +665,16 @@ emu_handler emu_fast_nf(const struct emu_insn *i)
     if (i->fn == shr64) return shr64_nf;
     if (i->fn == sar32) return sar32_nf;
     if (i->fn == sar64) return sar64_nf;
+    if (i->fn == shl1_32) return shl1_32_nf;
+    if (i->fn == shl1_64) return shl1_64_nf;
+    if (i->fn == shr1_32) return shr1_32_nf;
+    if (i->fn == shr1_64) return shr1_64_nf;
+    if (i->fn == sar1_32) return sar1_32_nf;
+    if (i->fn == sar1_64) return sar1_64_nf;
+    if (i->fn == rol32) return rol32_nf;
+    if (i->fn == rol64) return rol64_nf;
+    if (i->fn == ror32) return ror32_nf;
+    if (i->fn == ror64) return ror64_nf;
     if (i->fn == shlcl32) return shlcl32_nf;
     if (i->fn == shlcl64) return shlcl64_nf;
     if (i->fn == shrcl32) return shrcl32_nf;
