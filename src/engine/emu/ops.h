@@ -276,8 +276,8 @@ emu_handler emu_specialize(const struct emu_insn *i);
  * the flag-free variant of a specialized register handler (NULL: none). */
 emu_handler emu_fast_handler(const struct emu_insn *i);
 emu_handler emu_fast_nf(const struct emu_insn *i);
-/* ops_fast.c: the handler running compare a and branch j as one block
- * entry (64-bit mode, register compares), or NULL. */
+/* ops_fast.c: the handler running a flag-setting register operation a and
+ * the branch j after it as one block entry (64-bit mode), or NULL. */
 emu_handler emu_fuse(const struct emu_insn *a, const struct emu_insn *j);
 
 #endif

@@ -487,8 +487,9 @@ static const emu_handler cmov64_tab[16] = CC_ROW(cmov64);
 static const emu_handler setcc_tab[16] = CC_ROW(setcc);
 
 /* ---- compare and branch ------------------------------------------------------
- * CMP or TEST of registers (or a register and an immediate) followed by a
- * Jcc in 64-bit mode run as one entry of a block (cache.c fuses them): the
+ * An ALU operation (ADD OR AND SUB XOR CMP), TEST, INC or DEC of registers
+ * (or a register and an immediate) followed by a Jcc in 64-bit mode run as
+ * one entry of a block (cache.c fuses them): the
  * entry's length covers both, imm2 holds the branch displacement.  The
  * second instruction is counted here.  Neither part can fault. */
 #define FUSED(FIRST, CC)                                                            \
@@ -504,8 +505,17 @@ static const emu_handler setcc_tab[16] = CC_ROW(setcc);
     FUSED(FIRST, 4) FUSED(FIRST, 5) FUSED(FIRST, 6) FUSED(FIRST, 7)                 \
     FUSED(FIRST, 8) FUSED(FIRST, 9) FUSED(FIRST, 10) FUSED(FIRST, 11)               \
     FUSED(FIRST, 12) FUSED(FIRST, 13) FUSED(FIRST, 14) FUSED(FIRST, 15)
-FUSED_ALL(cmp64_rm_r) FUSED_ALL(cmp32_rm_r) FUSED_ALL(cmp64_r_rm) FUSED_ALL(cmp32_r_rm)
-FUSED_ALL(cmp64_r_i) FUSED_ALL(cmp32_r_i) FUSED_ALL(test64_rr) FUSED_ALL(test32_rr)
+FUSED_ALL(add32_rm_r) FUSED_ALL(add32_r_rm) FUSED_ALL(add32_r_i) FUSED_ALL(add64_rm_r)
+FUSED_ALL(add64_r_rm) FUSED_ALL(add64_r_i) FUSED_ALL(or32_rm_r) FUSED_ALL(or32_r_rm)
+FUSED_ALL(or32_r_i) FUSED_ALL(or64_rm_r) FUSED_ALL(or64_r_rm) FUSED_ALL(or64_r_i)
+FUSED_ALL(and32_rm_r) FUSED_ALL(and32_r_rm) FUSED_ALL(and32_r_i) FUSED_ALL(and64_rm_r)
+FUSED_ALL(and64_r_rm) FUSED_ALL(and64_r_i) FUSED_ALL(sub32_rm_r) FUSED_ALL(sub32_r_rm)
+FUSED_ALL(sub32_r_i) FUSED_ALL(sub64_rm_r) FUSED_ALL(sub64_r_rm) FUSED_ALL(sub64_r_i)
+FUSED_ALL(xor32_rm_r) FUSED_ALL(xor32_r_rm) FUSED_ALL(xor32_r_i) FUSED_ALL(xor64_rm_r)
+FUSED_ALL(xor64_r_rm) FUSED_ALL(xor64_r_i) FUSED_ALL(cmp32_rm_r) FUSED_ALL(cmp32_r_rm)
+FUSED_ALL(cmp32_r_i) FUSED_ALL(cmp64_rm_r) FUSED_ALL(cmp64_r_rm) FUSED_ALL(cmp64_r_i)
+FUSED_ALL(test32_rr) FUSED_ALL(test64_rr) FUSED_ALL(inc32) FUSED_ALL(inc64)
+FUSED_ALL(dec32) FUSED_ALL(dec64)
 
 #define FUSED_ROW(FIRST)                                                            \
     { FIRST##_j0, FIRST##_j1, FIRST##_j2, FIRST##_j3, FIRST##_j4, FIRST##_j5,       \
@@ -515,10 +525,48 @@ static const struct {
     emu_handler first;
     emu_handler fused[16];
 } fuse_tab[] = {
-    { cmp64_rm_r, FUSED_ROW(cmp64_rm_r) }, { cmp32_rm_r, FUSED_ROW(cmp32_rm_r) },
-    { cmp64_r_rm, FUSED_ROW(cmp64_r_rm) }, { cmp32_r_rm, FUSED_ROW(cmp32_r_rm) },
-    { cmp64_r_i, FUSED_ROW(cmp64_r_i) },   { cmp32_r_i, FUSED_ROW(cmp32_r_i) },
-    { test64_rr, FUSED_ROW(test64_rr) },   { test32_rr, FUSED_ROW(test32_rr) },
+    { add32_rm_r, FUSED_ROW(add32_rm_r) },
+    { add32_r_rm, FUSED_ROW(add32_r_rm) },
+    { add32_r_i, FUSED_ROW(add32_r_i) },
+    { add64_rm_r, FUSED_ROW(add64_rm_r) },
+    { add64_r_rm, FUSED_ROW(add64_r_rm) },
+    { add64_r_i, FUSED_ROW(add64_r_i) },
+    { or32_rm_r, FUSED_ROW(or32_rm_r) },
+    { or32_r_rm, FUSED_ROW(or32_r_rm) },
+    { or32_r_i, FUSED_ROW(or32_r_i) },
+    { or64_rm_r, FUSED_ROW(or64_rm_r) },
+    { or64_r_rm, FUSED_ROW(or64_r_rm) },
+    { or64_r_i, FUSED_ROW(or64_r_i) },
+    { and32_rm_r, FUSED_ROW(and32_rm_r) },
+    { and32_r_rm, FUSED_ROW(and32_r_rm) },
+    { and32_r_i, FUSED_ROW(and32_r_i) },
+    { and64_rm_r, FUSED_ROW(and64_rm_r) },
+    { and64_r_rm, FUSED_ROW(and64_r_rm) },
+    { and64_r_i, FUSED_ROW(and64_r_i) },
+    { sub32_rm_r, FUSED_ROW(sub32_rm_r) },
+    { sub32_r_rm, FUSED_ROW(sub32_r_rm) },
+    { sub32_r_i, FUSED_ROW(sub32_r_i) },
+    { sub64_rm_r, FUSED_ROW(sub64_rm_r) },
+    { sub64_r_rm, FUSED_ROW(sub64_r_rm) },
+    { sub64_r_i, FUSED_ROW(sub64_r_i) },
+    { xor32_rm_r, FUSED_ROW(xor32_rm_r) },
+    { xor32_r_rm, FUSED_ROW(xor32_r_rm) },
+    { xor32_r_i, FUSED_ROW(xor32_r_i) },
+    { xor64_rm_r, FUSED_ROW(xor64_rm_r) },
+    { xor64_r_rm, FUSED_ROW(xor64_r_rm) },
+    { xor64_r_i, FUSED_ROW(xor64_r_i) },
+    { cmp32_rm_r, FUSED_ROW(cmp32_rm_r) },
+    { cmp32_r_rm, FUSED_ROW(cmp32_r_rm) },
+    { cmp32_r_i, FUSED_ROW(cmp32_r_i) },
+    { cmp64_rm_r, FUSED_ROW(cmp64_rm_r) },
+    { cmp64_r_rm, FUSED_ROW(cmp64_r_rm) },
+    { cmp64_r_i, FUSED_ROW(cmp64_r_i) },
+    { test32_rr, FUSED_ROW(test32_rr) },
+    { test64_rr, FUSED_ROW(test64_rr) },
+    { inc32, FUSED_ROW(inc32) },
+    { inc64, FUSED_ROW(inc64) },
+    { dec32, FUSED_ROW(dec32) },
+    { dec64, FUSED_ROW(dec64) },
 };
 
 emu_handler emu_fuse(const struct emu_insn *a, const struct emu_insn *j)
