@@ -117,6 +117,7 @@ static struct emu_block *build(struct emu_cpu *c, struct emu_block_cache *bc, ui
     b->bytes = copy;
     b->checked = c->mmu.epoch;
     b->succ[0] = b->succ[1] = NULL;
+    b->succ_epoch[0] = b->succ_epoch[1] = c->mmu.epoch - 1;
     b->succ_next = 0;
     unsigned h = hash_pa(pa);
     b->next = bc->hash[h];

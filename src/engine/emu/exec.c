@@ -197,14 +197,17 @@ uint64_t emu_execute(struct emu_cpu *c, uint64_t max_insns)
 
         struct emu_insn one;
         const struct emu_insn *i, *end;
-        if (unlikely(c->mode != MODE_LONG64 && c->rip > c->seg[S_CS].limit))
-            emu_raise(c, EXC_GP, 0);   /* fetch beyond the code segment limit */
-        uint64_t la = emu_code_linear(c, c->rip);
-        unsigned csize = emu_code_size(c);
-        struct emu_tlb_entry *e = tlb_entry(c, la);
-        uint64_t pa = e->vpn_exec == ((la & ~0xfffULL) | EMU_TLB_VALID)
-                          ? e->ppn | (la & 0xfff) : emu_translate(c, la, 2);
-        const struct emu_block *b = emu_cache_next(c, pa, csize);
+        const struct emu_block *b = c->mode == MODE_LONG64 ? emu_cache_linked(c) : NULL;
+        if (!b) {
+            if (unlikely(c->mode != MODE_LONG64 && c->rip > c->seg[S_CS].limit))
+                emu_raise(c, EXC_GP, 0);   /* fetch beyond the code segment limit */
+            uint64_t la = emu_code_linear(c, c->rip);
+            unsigned csize = emu_code_size(c);
+            struct emu_tlb_entry *e = tlb_entry(c, la);
+            uint64_t pa = e->vpn_exec == ((la & ~0xfffULL) | EMU_TLB_VALID)
+                              ? e->ppn | (la & 0xfff) : emu_translate(c, la, 2);
+            b = emu_cache_next(c, pa, csize);
+        }
         if (likely(b && !single && !trap && 2u * b->ninsn <= budget)) {   /* entries: 1 or 2 insns */
             i = b->insn;
             end = i + b->ninsn;
