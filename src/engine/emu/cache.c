@@ -69,10 +69,8 @@ static struct emu_block *build(struct emu_cpu *c, struct emu_block_cache *bc, ui
 
     /* Dead flags: an instruction whose flags are overwritten by a later
      * one, with only flag-neutral, non-faulting instructions between,
-     * need not compute them. */
-    emu_handler exact[EMU_BLOCK_MAX_INSNS];
-    for (unsigned k = 0; k < n; k++)
-        exact[k] = insn[k].fn;
+     * need not compute them.  (Blocks only ever run whole, or up to a
+     * taken branch: exec.c runs partial runs instruction by instruction.) */
     for (unsigned k = 0; k + 1 < n; k++) {
         emu_handler nf = emu_flags_dead_variant(&insn[k]);
         if (!nf)
@@ -88,7 +86,21 @@ static struct emu_block *build(struct emu_cpu *c, struct emu_block_cache *bc, ui
         }
     }
 
-    size_t size = sizeof(struct emu_block) + n * (sizeof(struct emu_insn) + sizeof(emu_handler)) + off;
+    /* Compare and branch pairs become one entry (ops_fast.c). */
+    unsigned m = 0;
+    for (unsigned k = 0; k < n; k++, m++) {
+        insn[m] = insn[k];
+        emu_handler f = k + 1 < n ? emu_fuse(&insn[k], &insn[k + 1]) : NULL;
+        if (f) {
+            insn[m].fn = f;
+            insn[m].len = (uint8_t)(insn[k].len + insn[k + 1].len);
+            insn[m].imm2 = insn[k + 1].imm;
+            k++;
+        }
+    }
+    n = m;
+
+    size_t size = sizeof(struct emu_block) + n * sizeof(struct emu_insn) + off;
     size = (size + 15) & ~(size_t)15;
     if (bc->used + size > ARENA_SIZE)
         emu_cache_flush(bc);
@@ -100,14 +112,12 @@ static struct emu_block *build(struct emu_cpu *c, struct emu_block_cache *bc, ui
     b->nbytes = (uint16_t)off;
     b->csize = (uint8_t)csize;
     memcpy(b->insn, insn, n * sizeof(struct emu_insn));
-    emu_handler *ex = (emu_handler *)&b->insn[n];
-    memcpy(ex, exact, n * sizeof(emu_handler));
-    b->exact = ex;
-    uint8_t *copy = (uint8_t *)&ex[n];
+    uint8_t *copy = (uint8_t *)&b->insn[n];
     memcpy(copy, host, off);
     b->bytes = copy;
     b->checked = c->mmu.epoch;
     b->succ[0] = b->succ[1] = NULL;
+    b->succ_epoch[0] = b->succ_epoch[1] = c->mmu.epoch - 1;
     b->succ_next = 0;
     unsigned h = hash_pa(pa);
     b->next = bc->hash[h];

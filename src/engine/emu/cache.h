@@ -16,7 +16,7 @@
 
 #include "engine/emu/cpu.h"
 
-#define EMU_BLOCK_MAX_INSNS 32
+#define EMU_BLOCK_MAX_INSNS 64
 
 struct emu_block {
     struct emu_block *next;    /* hash chain */
@@ -29,9 +29,16 @@ struct emu_block {
     uint32_t checked;          /* the epoch in which the bytes were last compared */
     uint8_t succ_next;         /* which succ[] slot the next new successor takes */
     struct emu_block *succ[2]; /* recent successors (a hint, checked by pa) */
-    /* The handlers as decoded: insn[].fn may be a flag-free variant that is
-     * only right when the whole block runs; a partial run uses these. */
-    const emu_handler *exact;
+    /* A successor link also holds when RIP (64-bit mode) and CPL are as
+     * recorded and the epoch has not ended since: no TLB flush, no store
+     * into code, no event, so the same linear address still fetches the
+     * same, already compared, block (see emu_cache_linked). */
+    uint64_t succ_rip[2];
+    uint32_t succ_epoch[2];
+    uint8_t succ_cpl[2];
+    /* Entries: insn[].fn may be a flag-free variant or a fused compare and
+     * branch, which are only right when the block runs from its start (to
+     * its end or a taken branch); partial runs decode one at a time. */
     struct emu_insn insn[];
 };
 
@@ -90,16 +97,18 @@ static inline unsigned hash_pa(uint64_t pa)
 struct emu_block *emu_cache_get_slow(struct emu_cpu *c, uint64_t pa, unsigned csize);
 
 /* Entering a cached block: compare it with RAM once per epoch, and mark its
- * page as code again if a store dropped the mark.  False: it is stale. */
+ * page as code again if a store dropped the mark.  False: it is stale.
+ * Within an epoch the mark stays: dropping it (a store into the page)
+ * starts a new epoch. */
 static inline bool emu_block_enter(struct emu_cpu *c, struct emu_block *b)
 {
     if (__builtin_expect(b->checked != c->mmu.epoch, 0)) {
         if (!same_bytes(b->host, b->bytes, b->nbytes))
             return false;
         b->checked = c->mmu.epoch;
+        if (!c->mmu.code_pages[(uint64_t)(b->host - c->mmu.ram) >> 12])
+            emu_mmu_mark_code(c, b->pa);
     }
-    if (__builtin_expect(!c->mmu.code_pages[(uint64_t)(b->host - c->mmu.ram) >> 12], 0))
-        emu_mmu_mark_code(c, b->pa);
     return true;
 }
 
@@ -115,6 +124,17 @@ static inline struct emu_block *emu_cache_get(struct emu_cpu *c, uint64_t pa, un
     return emu_cache_get_slow(c, pa, csize);
 }
 
+/* Records b as prev's successor in slot k, with what makes the link hold
+ * without a translation (64-bit mode only). */
+static inline void emu_cache_link(struct emu_cpu *c, struct emu_block *prev, int k,
+                                  struct emu_block *b)
+{
+    prev->succ[k] = b;
+    prev->succ_rip[k] = c->rip;
+    prev->succ_cpl[k] = c->cpl;
+    prev->succ_epoch[k] = c->mode == MODE_LONG64 ? c->mmu.epoch : c->mmu.epoch - 1;
+}
+
 /* The block after prev, when prev remembers it (blocks keep their last two
  * successors, so a loop finds its next block without the hash table). */
 static inline struct emu_block *emu_cache_next(struct emu_cpu *c, uint64_t pa, unsigned csize)
@@ -126,6 +146,7 @@ static inline struct emu_block *emu_cache_next(struct emu_cpu *c, uint64_t pa, u
             struct emu_block *s = prev->succ[k];
             if (s && s->pa == pa && s->csize == csize && emu_block_enter(c, s)) {
                 b = s;
+                emu_cache_link(c, prev, k, b);
                 break;
             }
         }
@@ -133,13 +154,31 @@ static inline struct emu_block *emu_cache_next(struct emu_cpu *c, uint64_t pa, u
     if (!b) {
         b = emu_cache_get(c, pa, csize);
         if (b && prev && c->mmu.prev_gen == bc->flushes) {
-            prev->succ[prev->succ_next] = b;
+            emu_cache_link(c, prev, prev->succ_next, b);
             prev->succ_next ^= 1;
         }
     }
     c->mmu.prev_block = b;
     c->mmu.prev_gen = bc->flushes;
     return b;
+}
+
+/* In 64-bit mode, the block after the last one when its link still holds
+ * (same RIP and CPL, same epoch): no translation, no lookup.  NULL: take
+ * the long way (emu_cache_next). */
+static inline struct emu_block *emu_cache_linked(struct emu_cpu *c)
+{
+    struct emu_block *prev = c->mmu.prev_block;
+    if (!prev || c->mmu.prev_gen != c->mmu.cache->flushes)
+        return NULL;
+    for (int k = 0; k < 2; k++) {
+        if (prev->succ_rip[k] == c->rip && prev->succ_epoch[k] == c->mmu.epoch &&
+            prev->succ_cpl[k] == c->cpl && prev->succ[k]) {
+            c->mmu.prev_block = prev->succ[k];
+            return prev->succ[k];
+        }
+    }
+    return NULL;
 }
 
 /* decode.c */

@@ -131,10 +131,14 @@ uint64_t emu_ea(struct emu_cpu *c, const struct emu_insn *i)
 /* Block-boundary work: returns true when emu_execute must return. */
 static bool handle_events(struct emu_cpu *c)
 {
-    c->mmu.epoch++;
     if (c->state != EMU_RUNNING)
         return true;
     uint32_t ev = atomic_load_explicit(&c->events, memory_order_acquire);
+    /* Only an event from outside (another vCPU, a device) can tell this
+     * vCPU that code was written behind its back (cache.h); the interrupt
+     * shadow and single-stepping alone do not end the epoch. */
+    if (ev)
+        c->mmu.epoch++;
     if (ev & (EMU_EV_STOP | EMU_EV_INIT | EMU_EV_SIPI))
         return true;
     if (ev & EMU_EV_FLUSH) {
@@ -193,61 +197,45 @@ uint64_t emu_execute(struct emu_cpu *c, uint64_t max_insns)
 
         struct emu_insn one;
         const struct emu_insn *i, *end;
-        const emu_handler *exact = NULL;
-        if (unlikely(c->mode != MODE_LONG64 && c->rip > c->seg[S_CS].limit))
-            emu_raise(c, EXC_GP, 0);   /* fetch beyond the code segment limit */
-        uint64_t la = emu_code_linear(c, c->rip);
-        unsigned csize = emu_code_size(c);
-        struct emu_tlb_entry *e = tlb_entry(c, la);
-        uint64_t pa = e->vpn_exec == ((la & ~0xfffULL) | EMU_TLB_VALID)
-                          ? e->ppn | (la & 0xfff) : emu_translate(c, la, 2);
-        const struct emu_block *b = emu_cache_next(c, pa, csize);
-        if (b) {
+        const struct emu_block *b = c->mode == MODE_LONG64 ? emu_cache_linked(c) : NULL;
+        if (!b) {
+            if (unlikely(c->mode != MODE_LONG64 && c->rip > c->seg[S_CS].limit))
+                emu_raise(c, EXC_GP, 0);   /* fetch beyond the code segment limit */
+            uint64_t la = emu_code_linear(c, c->rip);
+            unsigned csize = emu_code_size(c);
+            struct emu_tlb_entry *e = tlb_entry(c, la);
+            uint64_t pa = e->vpn_exec == ((la & ~0xfffULL) | EMU_TLB_VALID)
+                              ? e->ppn | (la & 0xfff) : emu_translate(c, la, 2);
+            b = emu_cache_next(c, pa, csize);
+        }
+        if (likely(b && !single && !trap && 2u * b->ninsn <= budget)) {   /* entries: 1 or 2 insns */
             i = b->insn;
             end = i + b->ninsn;
         } else {
+            /* One instruction alone, as decoded: single steps, the
+             * interrupt shadow, the end of the budget, page-crossing code.
+             * (Block entries may stand for two instructions.) */
             emu_decode(c, c->rip, &one);
             i = &one;
             end = i + 1;
         }
-        if (single || trap)
-            end = i + 1;
-        if ((uint64_t)(end - i) > budget)
-            end = i + budget;
-        if (b && end != b->insn + b->ninsn)
-            exact = b->exact;   /* a partial run: no flag-free variants */
 
-        if (likely(!exact)) {
-            for (; i < end; i++) {
-                uint64_t rip = c->rip, next = rip + i->len;
-                c->next_rip = next;
-                i->fn(c, i);
-                c->insn_count++;
-                if (unlikely(c->rip != rip)) {   /* the handler moved RIP itself */
-                    c->mmu.blk_stop = 0;
-                    break;
-                }
-                uint64_t nr = c->next_rip;
-                c->rip = nr;
-                /* Leave the block on a taken branch (blocks run on past
-                 * conditional branches), a REP slice, or a store into code. */
-                if (unlikely(nr != next || c->mmu.blk_stop)) {
-                    c->mmu.blk_stop = 0;
-                    break;
-                }
+        for (; i < end; i++) {
+            uint64_t rip = c->rip, next = rip + i->len;
+            c->next_rip = next;
+            i->fn(c, i);
+            c->insn_count++;
+            if (unlikely(c->rip != rip)) {   /* the handler moved RIP itself */
+                c->mmu.blk_stop = 0;
+                break;
             }
-        } else {
-            for (; i < end; i++) {
-                uint64_t rip = c->rip;
-                c->next_rip = rip + i->len;
-                exact[i - b->insn](c, i);
-                if (likely(c->rip == rip))
-                    c->rip = c->next_rip;
-                c->insn_count++;
-                if (unlikely(c->rip != rip + i->len || c->mmu.blk_stop)) {
-                    c->mmu.blk_stop = 0;
-                    break;
-                }
+            uint64_t nr = c->next_rip;
+            c->rip = nr;
+            /* Leave the block on a taken branch (blocks run on past
+             * conditional branches), a REP slice, or a store into code. */
+            if (unlikely(nr != next || c->mmu.blk_stop)) {
+                c->mmu.blk_stop = 0;
+                break;
             }
         }
         if (single)

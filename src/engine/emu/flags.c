@@ -7,7 +7,11 @@
  *   LOGIC    res only (CF = OF = AF = 0)
  *   INC/DEC  res = src1 +/- 1, aux = CF before (INC/DEC keep CF)
  *   NEG      res = -src2
- * Shifts, rotates and multiplies materialize their flags directly. */
+ *   MUL/IMUL res = low half of the product, aux = CF = OF (the high half
+ *            is significant)
+ *   SHL/SHR/SAR  res = result, src1 = operand before, src2 = count (1..63)
+ * AF is 0 after multiplies and shifts (undefined there; what we always did).
+ * Rotates materialize their flags directly (they keep SF ZF PF). */
 #include "engine/emu/ops.h"
 
 static uint64_t lazy_compute(const struct emu_lazy_flags *l)
@@ -57,6 +61,27 @@ static uint64_t lazy_compute(const struct emu_lazy_flags *l)
         af = (s2 ^ res) & 0x10;
         of = res == sign && s2 == sign;
         break;
+    case CC_OP_MUL: case CC_OP_IMUL:
+        cf = of = l->aux;
+        break;
+    case CC_OP_SHL: {
+        uint64_t cnt = l->src2;
+        cf = cnt <= bits ? (s1 >> (bits - cnt)) & 1 : 0;
+        of = ((res & sign) != 0) != cf;
+        break;
+    }
+    case CC_OP_SHR: {
+        uint64_t cnt = l->src2;
+        cf = cnt <= bits ? (s1 >> (cnt - 1)) & 1 : 0;
+        of = s1 & sign;
+        break;
+    }
+    case CC_OP_SAR: {
+        uint64_t cnt = l->src2;
+        int64_t sv = (int64_t)sext(s1, l->size);
+        cf = (sv >> (cnt - 1 < 63 ? cnt - 1 : 63)) & 1;
+        break;
+    }
     default:
         break;
     }
@@ -88,7 +113,7 @@ bool emu_get_cf(struct emu_cpu *c)
     case CC_OP_ADD: return (l->res & mask) < (l->src1 & mask);
     case CC_OP_SUB: return (l->src1 & mask) < (l->src2 & mask);
     case CC_OP_LOGIC: return false;
-    case CC_OP_INC: case CC_OP_DEC: return l->aux;
+    case CC_OP_INC: case CC_OP_DEC: case CC_OP_MUL: case CC_OP_IMUL: return l->aux;
     default: return lazy_compute(l) & RFLAGS_CF;
     }
 }

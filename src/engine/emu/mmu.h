@@ -26,6 +26,7 @@ struct emu_tlb_entry {
     uintptr_t addend;    /* host = guest linear + addend (RAM pages only) */
     uint64_t ppn;        /* guest physical page address (pa & ~0xfff) */
     uint64_t global;     /* the translation came from a global page */
+    uint64_t pad[2];     /* 64 bytes: the entry address is a shift of the index */
 };
 
 struct emu_mmu {

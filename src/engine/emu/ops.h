@@ -74,10 +74,19 @@ static inline struct emu_tlb_entry *tlb_entry(struct emu_cpu *c, uint64_t la)
     return &c->mmu.tlb[c->cpl == 3][(la >> 12) & (EMU_TLB_SIZE - 1)];
 }
 
+/* The TLB tag an access of size bytes at la must match: the page of its
+ * last byte.  An access that crosses into the next page never matches the
+ * entry of its first page (the next page has another index), so one
+ * compare checks both the hit and that the access stays in the page. */
+static inline uint64_t tlb_tag(uint64_t la, unsigned size)
+{
+    return ((la + size - 1) & ~0xfffULL) | EMU_TLB_VALID;
+}
+
 static inline uint64_t lin_read(struct emu_cpu *c, uint64_t la, unsigned size)
 {
     struct emu_tlb_entry *e = tlb_entry(c, la);
-    if (likely(e->vpn_read == ((la & ~0xfffULL) | EMU_TLB_VALID) && (la & 0xfff) <= 4096 - size)) {
+    if (likely(e->vpn_read == tlb_tag(la, size))) {
         const uint8_t *p = (const uint8_t *)(uintptr_t)(la + e->addend);
         switch (size) {
         case 1: return *p;
@@ -92,7 +101,7 @@ static inline uint64_t lin_read(struct emu_cpu *c, uint64_t la, unsigned size)
 static inline void lin_write(struct emu_cpu *c, uint64_t la, unsigned size, uint64_t val)
 {
     struct emu_tlb_entry *e = tlb_entry(c, la);
-    if (likely(e->vpn_write == ((la & ~0xfffULL) | EMU_TLB_VALID) && (la & 0xfff) <= 4096 - size)) {
+    if (likely(e->vpn_write == tlb_tag(la, size))) {
         uint8_t *p = (uint8_t *)(uintptr_t)(la + e->addend);
         switch (size) {
         case 1: *p = (uint8_t)val; return;
@@ -109,7 +118,7 @@ static inline void lin_write(struct emu_cpu *c, uint64_t la, unsigned size, uint
 static inline void lin_probe_write(struct emu_cpu *c, uint64_t la, unsigned size)
 {
     struct emu_tlb_entry *e = tlb_entry(c, la);
-    if (likely(e->vpn_write == ((la & ~0xfffULL) | EMU_TLB_VALID) && (la & 0xfff) <= 4096 - size))
+    if (likely(e->vpn_write == tlb_tag(la, size)))
         return;
     emu_translate(c, la, 1);
     if ((la & 0xfff) > 4096 - size)
@@ -263,5 +272,12 @@ int emu_flag_effect(const struct emu_insn *i);
 emu_handler emu_flags_dead_variant(const struct emu_insn *i);
 /* ops_move.c: a faster equivalent handler for a decoded instruction. */
 emu_handler emu_specialize(const struct emu_insn *i);
+/* ops_fast.c: the specialized handler of a frequent form (NULL: none), and
+ * the flag-free variant of a specialized register handler (NULL: none). */
+emu_handler emu_fast_handler(const struct emu_insn *i);
+emu_handler emu_fast_nf(const struct emu_insn *i);
+/* ops_fast.c: the handler running a flag-setting register operation a and
+ * the branch j after it as one block entry (64-bit mode), or NULL. */
+emu_handler emu_fuse(const struct emu_insn *a, const struct emu_insn *j);
 
 #endif

@@ -192,10 +192,8 @@ void emu_op_ff_incdec(struct emu_cpu *c, const struct emu_insn *i)
 
 static void mul_flags(struct emu_cpu *c, uint64_t lo, unsigned size, bool ovf)
 {
-    uint64_t f = flags_szp(lo, size);
-    if (ovf)
-        f |= RFLAGS_CF | RFLAGS_OF;
-    flags_update(c, FLAGS_ARITH, f);
+    cc_set(c, CC_OP_MUL, size, lo & emu_size_mask(size), 0, 0);
+    c->lazy.aux = ovf;
 }
 
 static void do_mul(struct emu_cpu *c, unsigned size, uint64_t src, bool sign)
@@ -424,25 +422,19 @@ static uint64_t shift_rotate(struct emu_cpu *c, unsigned g, unsigned size, uint6
     }
     case 4: case 6: /* SHL/SAL */
         r = cnt < bits ? (v << cnt) & mask : 0;
-        cf = cnt <= bits ? (v >> (bits - cnt)) & 1 : 0;
-        of = ((r & sign) != 0) != cf;
-        break;
+        cc_set(c, CC_OP_SHL, size, r, v, cnt);
+        return r;
     case 5: /* SHR */
         r = cnt < bits ? v >> cnt : 0;
-        cf = cnt <= bits ? (v >> (cnt - 1)) & 1 : 0;
-        of = v & sign;
-        break;
+        cc_set(c, CC_OP_SHR, size, r, v, cnt);
+        return r;
     default: { /* SAR */
         int64_t sv = (int64_t)sext(v, size);
         r = (uint64_t)(sv >> (cnt < bits ? cnt : bits - 1)) & mask;
-        cf = (sv >> (cnt - 1 < 63 ? cnt - 1 : 63)) & 1;
-        of = false;
-        break;
+        cc_set(c, CC_OP_SAR, size, r, v, cnt);
+        return r;
     }
     }
-    uint64_t f = flags_szp(r, size) | (cf ? RFLAGS_CF : 0) | (of ? RFLAGS_OF : 0);
-    flags_update(c, FLAGS_ARITH, f);
-    return r;
 }
 
 static HANDLER(op_grp2)
@@ -730,18 +722,36 @@ static HANDLER(op_incdec_nf)   /* 40-4F, FE/FF /0 /1 with a register */
     reg_set(c, i->rm, size, i->prefix, reg_get(c, i->rm, size, i->prefix) + (dec ? ~0ULL : 1));
 }
 
+static HANDLER(op_imul_nf)   /* IMUL r, r (0F AF), r, r, imm (69, 6B) */
+{
+    unsigned size = i->opsize;
+    uint64_t a = c->gpr[i->rm];
+    uint64_t b = i->map == MAP_0F ? c->gpr[i->reg] : i->imm;
+    /* The low half of a product does not depend on signedness. */
+    reg_set(c, i->reg, size, PFX_REX, a * b);
+}
+
 static bool alu_form_regonly(const struct emu_insn *i)
 {
     return (i->op & 7) >= 4 || i->mod == 3;
+}
+
+/* A valid instruction (not #UD); its handler may be a specialized one. */
+static bool decoded(const struct emu_insn *i)
+{
+    return i->fn != emu_op_ud && i->len < 15;
 }
 
 emu_handler emu_flags_dead_variant(const struct emu_insn *i)
 {
     if (i->prefix & PFX_LOCK)
         return NULL;
+    emu_handler fast = emu_fast_nf(i);
+    if (fast)
+        return fast;
     if (i->map == MAP_1) {
         uint8_t op = i->op;
-        if (op < 0x40 && (op & 7) < 6 && alu_form_regonly(i) && i->fn == emu_ops[MAP_1][op])
+        if (op < 0x40 && (op & 7) < 6 && alu_form_regonly(i) && decoded(i))
             return op_alu_nf;
         if (op >= 0x80 && op <= 0x83 && i->mod == 3)
             return op_grp1_nf;
@@ -751,11 +761,15 @@ emu_handler emu_flags_dead_variant(const struct emu_insn *i)
             return op_flags_only_nf;
         if ((op == 0xc0 || op == 0xc1 || (op >= 0xd0 && op <= 0xd3)) && i->mod == 3)
             return op_grp2_nf;
-        if (op >= 0x40 && op <= 0x4f && i->fn == emu_ops[MAP_1][op])
+        if (op >= 0x40 && op <= 0x4f && decoded(i))
             return op_incdec_nf;
         if ((op == 0xfe || op == 0xff) && i->mod == 3 && GRP(i) <= 1)
             return op_incdec_nf;
+        if ((op == 0x69 || op == 0x6b) && i->mod == 3)
+            return op_imul_nf;
     }
+    if (i->map == MAP_0F && i->op == 0xaf && i->mod == 3)
+        return op_imul_nf;
     return NULL;
 }
 
@@ -774,7 +788,7 @@ int emu_flag_effect(const struct emu_insn *i)
             int alu = (op >> 3) & 7;
             if (alu == ALU_ADC || alu == ALU_SBB || !alu_form_regonly(i))
                 return EMU_FLAGS_OTHER;
-            return i->fn == emu_ops[MAP_1][op] ? EMU_FLAGS_KILL : EMU_FLAGS_OTHER;
+            return decoded(i) ? EMU_FLAGS_KILL : EMU_FLAGS_OTHER;
         }
         if (op >= 0x80 && op <= 0x83)
             return reg && GRP(i) != ALU_ADC && GRP(i) != ALU_SBB ? EMU_FLAGS_KILL : EMU_FLAGS_OTHER;
@@ -789,6 +803,8 @@ int emu_flag_effect(const struct emu_insn *i)
         }
         if ((op == 0xd0 || op == 0xd1) && reg)
             return GRP(i) >= 4 ? EMU_FLAGS_KILL : EMU_FLAGS_OTHER;
+        if ((op == 0x69 || op == 0x6b) && reg)
+            return EMU_FLAGS_KILL;
         if ((op == 0xf6 || op == 0xf7) && reg) {
             unsigned g = GRP(i);
             if (g == 2)
@@ -801,7 +817,7 @@ int emu_flag_effect(const struct emu_insn *i)
             ((op == 0xc6 || op == 0xc7) && reg && GRP(i) == 0) || (op == 0x8d && !reg) ||
             ((op == 0x86 || op == 0x87) && reg) || (op >= 0x90 && op <= 0x97) ||
             op == 0x98 || op == 0x99)
-            return i->fn == emu_ops[MAP_1][op] ? EMU_FLAGS_NONE : EMU_FLAGS_OTHER;
+            return decoded(i) ? EMU_FLAGS_NONE : EMU_FLAGS_OTHER;
         return EMU_FLAGS_OTHER;
     }
     if (i->map == MAP_0F) {

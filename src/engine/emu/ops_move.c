@@ -45,6 +45,9 @@ static HANDLER(op_mov_st_m32) { lin_write(c, ea(c, i, 4, true), 4, c->gpr[i->reg
 
 emu_handler emu_specialize(const struct emu_insn *i)
 {
+    emu_handler fast = emu_fast_handler(i);
+    if (fast)
+        return fast;
     if (i->map == MAP_1 && (i->op == 0x89 || i->op == 0x8b) && i->fn == op_mov &&
         (i->opsize == 8 || i->opsize == 4)) {
         bool q = i->opsize == 8, st = i->op == 0x89;

@@ -54,12 +54,20 @@ static bool rep_fast(struct emu_cpu *c, const struct emu_insn *i, unsigned size,
             memcpy(dst, src, len);
             reg_set(c, R_RSI, as, PFX_REX, si + len);
         } else {
-            uint64_t v = c->gpr[R_RAX];
-            if (size == 1) {
-                memset(dst, (int)(v & 0xff), len);
+            uint64_t v = c->gpr[R_RAX] & emu_size_mask(size);
+            if (size == 1 || v == 0) {
+                memset(dst, (int)(v & 0xff), len);   /* clear_page, memset(0) */
+            } else if (size == 8) {
+                for (unsigned k = 0; k < len; k += 8)
+                    memcpy(dst + k, &v, 8);
+            } else if (size == 4) {
+                uint32_t v4 = (uint32_t)v;
+                for (unsigned k = 0; k < len; k += 4)
+                    memcpy(dst + k, &v4, 4);
             } else {
-                for (unsigned k = 0; k < len; k += size)
-                    memcpy(dst + k, &v, size);
+                uint16_t v2 = (uint16_t)v;
+                for (unsigned k = 0; k < len; k += 2)
+                    memcpy(dst + k, &v2, 2);
             }
         }
         reg_set(c, R_RDI, as, PFX_REX, di + len);
