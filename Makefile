@@ -48,8 +48,10 @@ $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(BUILD)/libhostel.a
 # use); `make run APPLIANCE=debian` boots the debian one.  `make run-guest`
 # boots the hello test guest instead.
 APPLIANCE ?= tiny
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 run: deps
-	@$(MAKE) --no-print-directory all appliance-$(APPLIANCE)
+	@$(MAKE) --no-print-directory -j$(JOBS) all
+	@$(MAKE) --no-print-directory appliance-$(APPLIANCE)
 	@echo "hostel: booting the $(APPLIANCE) appliance; Ctrl-A x quits, Ctrl-A h lists the console keys"
 	$(BUILD)/hostel run -v $(BUILD)/appliances/$(APPLIANCE) $(RUN_ARGS)
 
@@ -61,11 +63,11 @@ appliance-%:
 	@appliances/$*/build.sh $(abspath $(BUILD))/appliances/$*
 
 test: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory -j$(JOBS) all
 	@BUILD=$(BUILD) tests/run.sh
 
 test-all: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory -j$(JOBS) all
 	@BUILD=$(BUILD) HOSTEL_TEST_ALL=1 tests/run.sh
 
 # Unit tests under AddressSanitizer and UndefinedBehaviorSanitizer.
