@@ -10,15 +10,13 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 out=${1:-$here/build/appliances/debian}
-recipe_hash=$(cat "$0" "$here/appliances/lib/progress.sh" "$here/scripts/linux-guest.sh" | sha256sum | cut -c1-16)
-if [ -f "$out/.recipe" ] && [ "$(cat "$out/.recipe")" = "$recipe_hash" ] && [ -f "$out/appliance.json" ]; then
-  exit 0   # up to date
-fi
+. "$here/appliances/lib/recipe.sh"
+recipe_hash=$(recipe_hash "$0" "$here/appliances/lib/recipe.sh" "$here/scripts/linux-guest.sh")
+recipe_up_to_date "$out" "$recipe_hash" && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "appliances/debian/build.sh: building the debian appliance needs root (debootstrap and chroot); run it as root" >&2
   exit 1
 fi
-. "$here/appliances/lib/progress.sh"
 PROGRESS_NAME="building the debian appliance" PROGRESS_TOTAL=8
 hostel=${HOSTEL:-$here/build/hostel}
 [ -x "$hostel" ] || make -C "$here" -s all >&2

@@ -6,11 +6,9 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 out=${1:-$here/build/appliances/tiny}
-recipe_hash=$(cat "$0" "$here/appliances/lib/progress.sh" "$here/scripts/linux-guest.sh" | sha256sum | cut -c1-16)
-if [ -f "$out/.recipe" ] && [ "$(cat "$out/.recipe")" = "$recipe_hash" ] && [ -f "$out/appliance.json" ]; then
-  exit 0   # up to date
-fi
-. "$here/appliances/lib/progress.sh"
+. "$here/appliances/lib/recipe.sh"
+recipe_hash=$(recipe_hash "$0" "$here/appliances/lib/recipe.sh" "$here/scripts/linux-guest.sh")
+recipe_up_to_date "$out" "$recipe_hash" && exit 0
 PROGRESS_NAME="building the tiny appliance" PROGRESS_TOTAL=5
 step "installing the Debian tools it needs"
 "$here/scripts/deps.sh" test >&2

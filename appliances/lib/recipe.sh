@@ -1,7 +1,16 @@
-# Progress reporting for appliance recipes: one line that updates in place on
-# a terminal ("[3/7] debian: installing packages ... openssh-server"), plain
-# lines otherwise (logs, CI).  Source it, set PROGRESS_NAME and PROGRESS_TOTAL.
-# All output goes to stderr.
+# Shared by the appliance recipes: the cache check, and progress reporting —
+# one line that updates in place on a terminal ("[3/8] building the debian
+# appliance: debootstrap ... Retrieving libc6"), plain lines otherwise (logs,
+# CI).  Source it, set PROGRESS_NAME and PROGRESS_TOTAL.  Output goes to stderr.
+
+# recipe_hash FILE...: a short hash of the files a recipe is made of.
+recipe_hash() { cat "$@" | sha256sum | cut -c1-16; }
+
+# recipe_up_to_date OUT HASH: true when OUT holds an appliance built by
+# exactly that recipe (the hash is kept in OUT/.recipe).
+recipe_up_to_date() {
+  [ -f "$1/.recipe" ] && [ "$(cat "$1/.recipe")" = "$2" ] && [ -f "$1/appliance.json" ]
+}
 
 PROGRESS_STEP=0
 if [ -t 2 ]; then PROGRESS_TTY=1; else PROGRESS_TTY=0; fi
