@@ -445,10 +445,9 @@ static int cmd_pack(int argc, char **argv)
     signal(SIGHUP, SIG_DFL);
     if (r == 0) {
         struct stat st;
-        char sz[32] = "?";
-        if (stat(out, &st) == 0)
-            format_size((uint64_t)st.st_size, sz, sizeof(sz));
-        printf("packed %s %s (%d files) into %s, %s\n", a.name, a.version, nfiles, out, sz);
+        double mib = stat(out, &st) == 0 ? (double)st.st_size / (1 << 20) : 0;
+        printf("packed %s %s (%d files) into %s, %.1f MiB\n", a.name, a.version, nfiles, out,
+               mib);
     }
     appliance_free(&a);
     return r < 0 ? 1 : 0;

@@ -239,7 +239,10 @@ int appliance_unpack(const char *tar, const char *dir, bool import, char *err,
     }
     struct archive_entry *e;
     int r = 0, h;
-    while ((h = archive_read_next_header(ar, &e)) == ARCHIVE_OK) {
+    /* A warning (an unknown pax keyword, say) stops the run cache's reader
+     * as it always has; an import reads on past it. */
+    while ((h = archive_read_next_header(ar, &e)) == ARCHIVE_OK ||
+           (import && h == ARCHIVE_WARN)) {
         const char *name = archive_entry_pathname(e);
         while (name && name[0] == '.' && name[1] == '/')
             name += 2;
