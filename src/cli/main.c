@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "block/block.h"
+#include "cli/appliance_cmd.h"
 #include "cli/image.h"
 #include "cli/machines.h"
 #include "vmm/appliance.h"
@@ -31,6 +32,7 @@ static void usage_main(FILE *f)
             "commands:\n"
             "  run       boot a kernel in a new machine, console on this terminal\n"
             "  image     create, inspect, check and convert disk images\n"
+            "  appliance list, pack and import appliances\n"
             "\n");
     machines_usage(f);
     fprintf(f, "\n"
@@ -448,6 +450,8 @@ int main(int argc, char **argv)
         return cmd_run(argc - 1, argv + 1);
     if (!strcmp(cmd, "image"))
         return cmd_image(argc - 1, argv + 1);
+    if (!strcmp(cmd, "appliance"))
+        return cmd_appliance(argc - 1, argv + 1);
     int status;
     if (machines_dispatch(argc - 1, argv + 1, &status))
         return status;

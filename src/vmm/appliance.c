@@ -225,6 +225,80 @@ static int mkdirs(const char *path)
     return mkdir(tmp, 0755) < 0 && errno != EEXIST ? -errno : 0;
 }
 
+int appliance_unpack(const char *tar, const char *dir, bool import, char *err,
+                     size_t errlen)
+{
+    struct archive *ar = archive_read_new();
+    archive_read_support_format_tar(ar);
+    archive_read_support_format_gnutar(ar);
+    archive_read_support_filter_all(ar);
+    if (archive_read_open_filename(ar, tar, 65536) != ARCHIVE_OK) {
+        snprintf(err, errlen, "%s: not a readable tar archive: %s", tar, archive_error_string(ar));
+        archive_read_free(ar);
+        return -EINVAL;
+    }
+    struct archive_entry *e;
+    int r = 0, h;
+    /* A warning (an unknown pax keyword, say) stops the run cache's reader
+     * as it always has; an import reads on past it. */
+    while ((h = archive_read_next_header(ar, &e)) == ARCHIVE_OK ||
+           (import && h == ARCHIVE_WARN)) {
+        const char *name = archive_entry_pathname(e);
+        while (name && name[0] == '.' && name[1] == '/')
+            name += 2;
+        if (!name || !*name || !strcmp(name, "."))
+            continue;
+        if (name[0] == '/' || strstr(name, "..")) {
+            snprintf(err, errlen, "%s: refusing the member '%s' (outside the appliance)", tar,
+                     name);
+            r = -EINVAL;
+            break;
+        }
+        char out[PATH_MAX];
+        snprintf(out, sizeof(out), "%s/%s", dir, name);
+        mode_t type = archive_entry_filetype(e);
+        if (type == AE_IFDIR) {
+            mkdirs(out);
+            continue;
+        }
+        if (type != AE_IFREG) {
+            snprintf(err, errlen, "%s: refusing the member '%s' (only files and folders)", tar,
+                     name);
+            r = -EINVAL;
+            break;
+        }
+        char *slash = strrchr(out, '/');
+        *slash = 0;
+        mkdirs(out);
+        *slash = '/';
+        /* Only permission bits travel: no set-id bits from an archive. */
+        mode_t mode = import ? (archive_entry_perm(e) & 0777) | 0600 : 0644;
+        int fd = open(out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+        if (fd < 0 || archive_read_data_into_fd(ar, fd) != ARCHIVE_OK) {
+            snprintf(err, errlen, "%s: cannot extract '%s': %s", tar, name,
+                     fd < 0 ? strerror(errno) : archive_error_string(ar));
+            if (fd >= 0)
+                close(fd);
+            r = -EIO;
+            break;
+        }
+        /* A sparse member ending in a hole leaves the file short. */
+        if (import && ftruncate(fd, archive_entry_size(e)) < 0) {
+            snprintf(err, errlen, "%s: cannot extract '%s': %s", tar, name, strerror(errno));
+            close(fd);
+            r = -EIO;
+            break;
+        }
+        close(fd);
+    }
+    if (r == 0 && h != ARCHIVE_EOF && import) {
+        snprintf(err, errlen, "%s: damaged archive: %s", tar, archive_error_string(ar));
+        r = -EINVAL;
+    }
+    archive_read_free(ar);
+    return r;
+}
+
 /* Extracts a tar appliance into the cache, keyed by its size and mtime, so a
  * changed file is extracted afresh.  Paths are checked: nothing lands
  * outside the cache folder, and only regular files and folders are made. */
@@ -250,58 +324,7 @@ static int extract_tar(const char *tar, char *dir, size_t dirlen, char *err, siz
         snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(-r));
         return r;
     }
-    struct archive *ar = archive_read_new();
-    archive_read_support_format_tar(ar);
-    archive_read_support_format_gnutar(ar);
-    archive_read_support_filter_all(ar);
-    if (archive_read_open_filename(ar, tar, 65536) != ARCHIVE_OK) {
-        snprintf(err, errlen, "%s: not a readable tar archive: %s", tar, archive_error_string(ar));
-        archive_read_free(ar);
-        return -EINVAL;
-    }
-    struct archive_entry *e;
-    r = 0;
-    while (archive_read_next_header(ar, &e) == ARCHIVE_OK) {
-        const char *name = archive_entry_pathname(e);
-        while (name && name[0] == '.' && name[1] == '/')
-            name += 2;
-        if (!name || !*name || !strcmp(name, "."))
-            continue;
-        if (name[0] == '/' || strstr(name, "..")) {
-            snprintf(err, errlen, "%s: refusing the member '%s' (outside the appliance)", tar,
-                     name);
-            r = -EINVAL;
-            break;
-        }
-        char out[PATH_MAX];
-        snprintf(out, sizeof(out), "%s/%s", tmp, name);
-        mode_t type = archive_entry_filetype(e);
-        if (type == AE_IFDIR) {
-            mkdirs(out);
-            continue;
-        }
-        if (type != AE_IFREG) {
-            snprintf(err, errlen, "%s: refusing the member '%s' (only files and folders)", tar,
-                     name);
-            r = -EINVAL;
-            break;
-        }
-        char *slash = strrchr(out, '/');
-        *slash = 0;
-        mkdirs(out);
-        *slash = '/';
-        int fd = open(out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-        if (fd < 0 || archive_read_data_into_fd(ar, fd) != ARCHIVE_OK) {
-            snprintf(err, errlen, "%s: cannot extract '%s': %s", tar, name,
-                     fd < 0 ? strerror(errno) : archive_error_string(ar));
-            if (fd >= 0)
-                close(fd);
-            r = -EIO;
-            break;
-        }
-        close(fd);
-    }
-    archive_read_free(ar);
+    r = appliance_unpack(tar, tmp, false, err, errlen);
     if (r == 0 && !has_manifest(tmp)) {
         snprintf(err, errlen, "%s: no %s at the top of the archive", tar, MANIFEST);
         r = -EINVAL;

@@ -55,6 +55,15 @@ struct net_options;
 int appliance_apply_net(const struct appliance *a, struct net_options *net, char *err,
                         size_t errlen);
 
+/* Unpacks a tar appliance into the existing folder dir, refusing members
+ * that would land outside it and anything but regular files and folders
+ * (the checks `hostel run` makes).  With import, files keep their
+ * permission bits (owner read/write always) and a damaged archive is an
+ * error; without, files are 0644 and unpacking stops at the damage.  On
+ * failure err says why; what was unpacked stays for the caller to remove. */
+int appliance_unpack(const char *tar, const char *dir, bool import, char *err,
+                     size_t errlen);
+
 /* Whether a path looks like an appliance rather than a kernel image. */
 bool appliance_is(const char *what);
 
