@@ -271,8 +271,9 @@ int appliance_unpack(const char *tar, const char *dir, bool import, char *err,
         *slash = 0;
         mkdirs(out);
         *slash = '/';
-        /* Only permission bits travel: no set-id bits from an archive. */
-        mode_t mode = import ? (archive_entry_perm(e) & 0777) | 0600 : 0644;
+        /* Only permission bits travel (an SSH key stays 0600): no set-id bits
+         * from an archive. */
+        mode_t mode = (archive_entry_perm(e) & 0777) | 0600;
         int fd = open(out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
         if (fd < 0 || archive_read_data_into_fd(ar, fd) != ARCHIVE_OK) {
             snprintf(err, errlen, "%s: cannot extract '%s': %s", tar, name,
@@ -283,7 +284,7 @@ int appliance_unpack(const char *tar, const char *dir, bool import, char *err,
             break;
         }
         /* A sparse member ending in a hole leaves the file short. */
-        if (import && ftruncate(fd, archive_entry_size(e)) < 0) {
+        if (ftruncate(fd, archive_entry_size(e)) < 0) {
             snprintf(err, errlen, "%s: cannot extract '%s': %s", tar, name, strerror(errno));
             close(fd);
             r = -EIO;

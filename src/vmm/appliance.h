@@ -57,9 +57,10 @@ int appliance_apply_net(const struct appliance *a, struct net_options *net, char
 
 /* Unpacks a tar appliance into the existing folder dir, refusing members
  * that would land outside it and anything but regular files and folders
- * (the checks `hostel run` makes).  With import, files keep their
- * permission bits (owner read/write always) and a damaged archive is an
- * error; without, files are 0644 and unpacking stops at the damage.  On
+ * (the checks `hostel run` makes).  Files keep their permission bits
+ * (owner read/write always; so an SSH key stays 0600) and their full size.
+ * With import a damaged archive is an error; without, unpacking stops at
+ * the damage.  On
  * failure err says why; what was unpacked stays for the caller to remove. */
 int appliance_unpack(const char *tar, const char *dir, bool import, char *err,
                      size_t errlen);

@@ -2,8 +2,8 @@
 # The debian appliance end to end: build it from Debian packages with
 # debootstrap, boot it, log in on the serial console and over SSH through the
 # forwarded port, write a file to the root disk over SSH, power off, boot
-# again and find the file; then as a named machine: create it from the
-# appliance, start it, `hostel ssh` through the automatic forward, stop it
+# again and find the file; then as a named machine: pack the appliance into
+# one file, import it, create a machine from it, start it, `hostel ssh` through the automatic forward, stop it
 # with the power button.  The appliance's own disk is never written: each
 # machine boots a qcow2 overlay on it.
 set -u
@@ -86,9 +86,12 @@ STEPS
 rc=$?
 if [ $rc -eq 0 ]; then echo "PASS: debian/disk-persists"
 else echo "FAIL: debian/disk-persists (the file written in the first boot is gone)"; echo "$log2" | tail -20; fi
-# A named machine from the appliance: its forward takes any free port.
+# A named machine from the appliance, shipped as one file and imported: its
+# forward takes any free port.
 export HOSTEL_HOME="$work/home"
-if "$H" create deb --appliance "$A" --engine "$engine" >"$work/create.log" 2>&1 &&
+if "$H" appliance pack "$A" "$work/debian.hostel" >"$work/create.log" 2>&1 &&
+   "$H" appliance import "$work/debian.hostel" --name deb12 >>"$work/create.log" 2>&1 &&
+   "$H" create deb --appliance deb12 --engine "$engine" >>"$work/create.log" 2>&1 &&
    "$H" start deb >"$work/start.log" 2>&1; then
   out=$("$H" ssh deb --wait 600 -- 'echo machine-$(hostname)-$(cut -d. -f1 /etc/debian_version)' 2>&1)
   if [ "$out" = "machine-debian-12" ]; then echo "PASS: debian/machine-ssh"
@@ -97,7 +100,7 @@ if "$H" create deb --appliance "$A" --engine "$engine" >"$work/create.log" 2>&1 
     echo "PASS: debian/machine-stop"
   else echo "FAIL: debian/machine-stop (the power button did not stop it)"; cat "$work/stop.log"; "$H" stop deb --force >/dev/null 2>&1; fi
 else
-  echo "FAIL: debian/machine-ssh (create or start failed)"; cat "$work/create.log" "$work/start.log"
+  echo "FAIL: debian/machine-ssh (pack, import, create or start failed)"; cat "$work/create.log" "$work/start.log"
   echo "SKIP: debian/machine-stop (the machine did not start)"
 fi
 "$H" rm --force deb >/dev/null 2>&1
