@@ -217,7 +217,8 @@ uint64_t emu_execute(struct emu_cpu *c, uint64_t max_insns)
         }
 
         struct emu_insn one;
-        const struct emu_insn *i, *end;
+        const struct emu_insn *i, *end, *x = NULL;
+        bool xput = false;
         const struct emu_block *b = c->mode == MODE_LONG64 ? emu_cache_linked(c) : NULL;
         if (!b) {
             if (unlikely(c->mode != MODE_LONG64 && c->rip > c->seg[S_CS].limit))
@@ -227,16 +228,28 @@ uint64_t emu_execute(struct emu_cpu *c, uint64_t max_insns)
             struct emu_tlb_entry *e = tlb_entry(c, la);
             uint64_t pa = e->vpn_exec == ((la & ~0xfffULL) | EMU_TLB_VALID)
                               ? e->ppn | (la & 0xfff) : emu_translate(c, la, 2);
-            b = emu_cache_next(c, pa, csize);
+            /* Near the end of a page the instruction may cross it: blocks
+             * cannot hold those, the cross-page cache does (cache.c). */
+            bool near_end = c->mode == MODE_LONG64 && (la & 0xfff) > 4096 - 15;
+            if (near_end && (x = emu_xcache_get(c, la)) != NULL)
+                c->mmu.prev_block = NULL;
+            else
+                b = emu_cache_next(c, pa, csize);
+            xput = near_end && !b;
         }
         if (likely(b && !single && !trap && 2u * b->ninsn <= budget)) {   /* entries: 1 or 2 insns */
             i = b->insn;
             end = i + b->ninsn;
+        } else if (x) {
+            i = x;
+            end = i + 1;
         } else {
             /* One instruction alone, as decoded: single steps, the
              * interrupt shadow, the end of the budget, page-crossing code.
              * (Block entries may stand for two instructions.) */
             emu_decode(c, c->rip, &one);
+            if (xput)
+                emu_xcache_put(c, c->rip, &one);
             i = &one;
             end = i + 1;
         }
