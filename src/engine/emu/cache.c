@@ -37,6 +37,7 @@ void emu_cache_destroy(struct emu_block_cache *bc)
 void emu_cache_flush(struct emu_block_cache *bc)
 {
     memset(bc->hash, 0, sizeof(bc->hash));
+    memset(bc->xcache, 0, sizeof(bc->xcache));
     bc->used = 0;
     bc->flushes++;
 }
@@ -151,4 +152,54 @@ struct emu_block *emu_cache_get_slow(struct emu_cpu *c, uint64_t pa, unsigned cs
     if (!host)
         return NULL;
     return build(c, bc, pa, host, csize);
+}
+
+/* ---- instructions across a page boundary (64-bit mode) ------------------ */
+
+/* Host pointers to the two pages of an instruction at la, when both have
+ * exec translations in the TLB at the current privilege (as a fetch by
+ * emu_decode would find them). */
+static bool xpages(struct emu_cpu *c, uint64_t la, const uint8_t **h1, const uint8_t **h2)
+{
+    uint64_t p1 = la & ~0xfffULL, p2 = p1 + 4096;
+    struct emu_tlb_entry *e1 = tlb_entry(c, p1), *e2 = tlb_entry(c, p2);
+    if (e1->vpn_exec != (p1 | EMU_TLB_VALID) || e2->vpn_exec != (p2 | EMU_TLB_VALID))
+        return false;
+    *h1 = (const uint8_t *)(uintptr_t)(la + e1->addend);
+    *h2 = (const uint8_t *)(uintptr_t)(p2 + e2->addend);
+    return true;
+}
+
+static inline struct emu_xinsn *xslot(struct emu_cpu *c, uint64_t la)
+{
+    return &c->mmu.cache->xcache[(la >> 12) & (XCACHE_SIZE - 1)];
+}
+
+/* The decoded instruction at la when it was cached and its bytes are
+ * unchanged; NULL otherwise. */
+const struct emu_insn *emu_xcache_get(struct emu_cpu *c, uint64_t la)
+{
+    struct emu_xinsn *x = xslot(c, la);
+    const uint8_t *h1, *h2;
+    if (x->la != la || !la || !xpages(c, la, &h1, &h2))
+        return NULL;
+    if (memcmp(h1, x->bytes, x->n1) != 0 ||
+        memcmp(h2, x->bytes + x->n1, x->insn.len - x->n1) != 0)
+        return NULL;
+    return &x->insn;
+}
+
+/* Keeps d, just decoded by emu_decode at la, when it crosses a page. */
+void emu_xcache_put(struct emu_cpu *c, uint64_t la, const struct emu_insn *d)
+{
+    unsigned n1 = 4096 - (unsigned)(la & 0xfff);
+    const uint8_t *h1, *h2;
+    if (!la || d->len <= n1 || d->len > 15 || !xpages(c, la, &h1, &h2))
+        return;
+    struct emu_xinsn *x = xslot(c, la);
+    x->la = la;
+    x->n1 = (uint8_t)n1;
+    memcpy(x->bytes, h1, n1);
+    memcpy(x->bytes + n1, h2, d->len - n1);
+    x->insn = *d;
 }

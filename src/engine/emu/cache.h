@@ -53,8 +53,22 @@ void emu_cache_flush(struct emu_block_cache *bc);
 #define HASH_BITS 15
 #define HASH_SIZE (1u << HASH_BITS)
 
+/* Instructions that cross into the next page (64-bit mode), which blocks
+ * cannot hold: decoded once and kept by linear page with their bytes; an
+ * entry is used while both pages still have exec translations in the TLB
+ * and the bytes in RAM are the same (so stores and remaps are seen). */
+#define XCACHE_SIZE 64
+
+struct emu_xinsn {
+    uint64_t la;           /* linear address of the first byte; 0: empty */
+    uint8_t n1;            /* bytes on the first page */
+    uint8_t bytes[15];
+    struct emu_insn insn;
+};
+
 struct emu_block_cache {
     struct emu_block *hash[HASH_SIZE];
+    struct emu_xinsn xcache[XCACHE_SIZE];
     uint8_t *arena;
     size_t used;
     uint64_t builds, flushes;
@@ -180,6 +194,9 @@ static inline struct emu_block *emu_cache_linked(struct emu_cpu *c)
     }
     return NULL;
 }
+
+const struct emu_insn *emu_xcache_get(struct emu_cpu *c, uint64_t la);
+void emu_xcache_put(struct emu_cpu *c, uint64_t la, const struct emu_insn *d);
 
 /* decode.c */
 #define EMU_DECODE_MORE     (-1)   /* the bytes end inside the instruction */

@@ -281,10 +281,15 @@ void emu_deliver_exception(struct emu_cpu *c, int vector, int errcode, bool is_s
         soft = false;
     }
     memcpy(c->jmp, saved, sizeof(saved));
+    /* Inside a handler (INT n), the block must stop and the loop take RIP
+     * from next_rip (exec.c). */
+    c->mmu.blk_stop = 1;
     if (triple) {
         sys_triple_fault(c);
+        c->next_rip = c->rip;
         return;
     }
+    c->next_rip = c->rip;
     c->exc.vector = -1;
     c->exc_nesting = 0;
     if (c->state == EMU_HALTED)

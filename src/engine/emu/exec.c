@@ -164,6 +164,18 @@ static inline bool needs_attention(struct emu_cpu *c)
                     (c->rflags & RFLAGS_TF));
 }
 
+/* An exception longjmp'd out of a block: count the entries that completed
+ * before the faulting one (the loop counts a block's entries when it leaves
+ * it).  The entries lie in RIP order; fused pairs cannot fault and count
+ * their second instruction themselves. */
+static void count_done(struct emu_cpu *c, const struct emu_insn *first, unsigned n, uint64_t rip)
+{
+    for (unsigned k = 0; k < n && rip != c->rip; k++) {
+        rip += first[k].len;
+        c->insn_count++;
+    }
+}
+
 uint64_t emu_execute(struct emu_cpu *c, uint64_t max_insns)
 {
     emu_ops_init();
@@ -172,8 +184,15 @@ uint64_t emu_execute(struct emu_cpu *c, uint64_t max_insns)
     c->exc.vector = -1;
     c->mmu.epoch++;   /* see cache.h */
 
+    /* What count_done needs after a longjmp; written once per block. */
+    const struct emu_insn *volatile blk_first = NULL;
+    volatile unsigned blk_n = 0;
+    volatile uint64_t blk_rip = 0;
+
     c->mmu.prev_block = NULL;
     if (setjmp(c->jmp)) {
+        count_done(c, blk_first, blk_n, blk_rip);
+        blk_n = 0;
         c->mmu.blk_stop = 0;
         c->mmu.prev_block = NULL;
         if (c->exc_to_caller)
@@ -182,6 +201,7 @@ uint64_t emu_execute(struct emu_cpu *c, uint64_t max_insns)
         if (vec == EXC_PF)
             c->cr2 = c->exc.cr2;
         emu_deliver_exception(c, vec, err, false, c->rip);
+        c->mmu.blk_stop = 0;
         c->exc.vector = -1;
     }
 
@@ -191,12 +211,14 @@ uint64_t emu_execute(struct emu_cpu *c, uint64_t max_insns)
         if (needs_attention(c)) {
             if (handle_events(c))
                 break;
+            c->mmu.blk_stop = 0;   /* an interrupt delivered there sets it */
             single = c->irq_shadow;
             trap = c->rflags & RFLAGS_TF;
         }
 
         struct emu_insn one;
-        const struct emu_insn *i, *end;
+        const struct emu_insn *i, *end, *x = NULL;
+        bool xput = false;
         const struct emu_block *b = c->mode == MODE_LONG64 ? emu_cache_linked(c) : NULL;
         if (!b) {
             if (unlikely(c->mode != MODE_LONG64 && c->rip > c->seg[S_CS].limit))
@@ -206,38 +228,58 @@ uint64_t emu_execute(struct emu_cpu *c, uint64_t max_insns)
             struct emu_tlb_entry *e = tlb_entry(c, la);
             uint64_t pa = e->vpn_exec == ((la & ~0xfffULL) | EMU_TLB_VALID)
                               ? e->ppn | (la & 0xfff) : emu_translate(c, la, 2);
-            b = emu_cache_next(c, pa, csize);
+            /* Near the end of a page the instruction may cross it: blocks
+             * cannot hold those, the cross-page cache does (cache.c). */
+            bool near_end = c->mode == MODE_LONG64 && (la & 0xfff) > 4096 - 15;
+            if (near_end && (x = emu_xcache_get(c, la)) != NULL)
+                c->mmu.prev_block = NULL;
+            else
+                b = emu_cache_next(c, pa, csize);
+            xput = near_end && !b;
         }
         if (likely(b && !single && !trap && 2u * b->ninsn <= budget)) {   /* entries: 1 or 2 insns */
             i = b->insn;
             end = i + b->ninsn;
+        } else if (x) {
+            i = x;
+            end = i + 1;
         } else {
             /* One instruction alone, as decoded: single steps, the
              * interrupt shadow, the end of the budget, page-crossing code.
              * (Block entries may stand for two instructions.) */
             emu_decode(c, c->rip, &one);
+            if (xput)
+                emu_xcache_put(c, c->rip, &one);
             i = &one;
             end = i + 1;
         }
 
-        for (; i < end; i++) {
-            uint64_t rip = c->rip, next = rip + i->len;
+        /* Handlers that move RIP themselves (exception delivery) also set
+         * next_rip and blk_stop, so one compare of next_rip per entry finds
+         * every way out: a taken branch (blocks run on past conditional
+         * branches), a REP slice, a store into code, a mode change. */
+        const struct emu_insn *first = i;
+        uint64_t rip = c->rip;
+        blk_first = first;
+        blk_rip = rip;
+        blk_n = (unsigned)(end - first);
+        for (;;) {
+            uint64_t next = rip + i->len;
             c->next_rip = next;
             i->fn(c, i);
-            c->insn_count++;
-            if (unlikely(c->rip != rip)) {   /* the handler moved RIP itself */
-                c->mmu.blk_stop = 0;
-                break;
-            }
+            i++;
             uint64_t nr = c->next_rip;
             c->rip = nr;
-            /* Leave the block on a taken branch (blocks run on past
-             * conditional branches), a REP slice, or a store into code. */
             if (unlikely(nr != next || c->mmu.blk_stop)) {
                 c->mmu.blk_stop = 0;
                 break;
             }
+            if (i == end)
+                break;
+            rip = nr;
         }
+        blk_n = 0;
+        c->insn_count += (uint64_t)(i - first);
         if (single)
             c->irq_shadow = false;
         if (trap) {
@@ -248,6 +290,7 @@ uint64_t emu_execute(struct emu_cpu *c, uint64_t max_insns)
                 break;
             }
             emu_deliver_exception(c, EXC_DB, EMU_NO_ERRCODE, false, c->rip);
+            c->mmu.blk_stop = 0;
         }
     }
     return c->insn_count - start;

@@ -376,6 +376,13 @@ MOV_MEM(0) MOV_MEM(1) MOV_MEM(2) MOV_MEM(3)
         c->gpr[i->reg] = (c->gpr[i->reg] & ~0xffULL) | v;                                       \
     }
 MOV_MEM8(0) MOV_MEM8(1) MOV_MEM8(2) MOV_MEM8(3)
+
+/* Word stores (66 89, 66 C7 /0): the low 16 bits of the register or the
+ * immediate, as the generic MOV writes them. */
+#define MOV_MEM16(AM)                                                                           \
+    static HANDLER(st16_##AM) { lin_write(c, mem_la(c, i, AM, 2, true), 2, c->gpr[i->reg]); }  \
+    static HANDLER(sti16_##AM) { lin_write(c, mem_la(c, i, AM, 2, true), 2, i->imm); }
+MOV_MEM16(0) MOV_MEM16(1) MOV_MEM16(2) MOV_MEM16(3)
 #define AMS(NAME) { NAME##_0, NAME##_1, NAME##_2, NAME##_3 }
 static const emu_handler ld_tab[2][AM_N] = { AMS(ld32), AMS(ld64) };
 static const emu_handler st_tab[2][AM_N] = { AMS(st32), AMS(st64) };
@@ -387,6 +394,8 @@ static const emu_handler movsxd_tab[AM_N] = AMS(movsxd);
 static const emu_handler st8_tab[AM_N] = AMS(st8);
 static const emu_handler sti8_tab[AM_N] = AMS(sti8);
 static const emu_handler ld8_tab[AM_N] = AMS(ld8);
+static const emu_handler st16_tab[AM_N] = AMS(st16);
+static const emu_handler sti16_tab[AM_N] = AMS(sti16);
 
 /* PUSH/POP r64 (50+r, 58+r): the 64-bit operand size means 64-bit mode. */
 static HANDLER(push64)
@@ -615,6 +624,10 @@ emu_handler emu_fast_handler(const struct emu_insn *i)
                 return op == 0x89 ? (wide ? mov_rr64 : mov_rr32) : NULL;
             return (op == 0x89 ? st_tab : ld_tab)[wide][am];
         }
+        if (op == 0x89 && !reg && i->opsize == 2)
+            return st16_tab[am];
+        if (op == 0xc7 && !reg && GRP(i) == 0 && i->opsize == 2)
+            return sti16_tab[am];
         if (op == 0x85 && reg && sz)
             return wide ? test64_rr : test32_rr;
         if (op == 0xff && reg && sz && GRP(i) <= 1)
