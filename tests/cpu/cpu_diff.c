@@ -477,8 +477,6 @@ static const struct { const char *form, *why; } known[] = {
     { "rmw_inc_pf", "emu-core: #PF of a read-modify-write lacks the W bit in the error code" },
     { "rmw_btr_pf", "emu-core: #PF of a read-modify-write lacks the W bit in the error code" },
     { "rmw_shl_pf", "emu-core: #PF of a read-modify-write lacks the W bit in the error code" },
-    { "pushf_66_rexw", "emu-sys: PUSHF with 66 and REX.W pushes 2 bytes; REX.W wins, the host pushes 8" },
-    { "popf_66_rexw", "emu-sys: POPF with 66 and REX.W pops 2 bytes; REX.W wins, the host pops 8" },
     { "btc_rbp_noncanonical_ss", "emu-core: BT* m,r with an RBP/RSP base and a bit offset that makes the address non-canonical raises #GP; the host raises #SS" },
     { "bt_adsize32_wrap", "emu-core: BT* m,r with a 67 prefix adds the bit offset's byte displacement without the 32-bit address wrap" },
     { "bts_adsize32_wrap", "emu-core: BT* m,r with a 67 prefix adds the bit offset's byte displacement without the 32-bit address wrap" },
@@ -504,14 +502,6 @@ static const char *known_fuzz(const struct ct_result *n, const struct ct_result 
                                          p[i] == 0x2e || p[i] == 0x3e || p[i] == 0x26 || p[i] == 0x36 || p[i] == 0x67); i++)
         if (p[i] == 0xf3 && memchr(p + i, 0x0f, len - i) && ((const uint8_t *)memchr(p + i, 0x0f, len - i))[1] == 0xbc)
             return "tzcnt-without-bmi1";   /* by design: emu does not advertise BMI1 */
-    bool o16 = false, w = false;
-    for (unsigned i = 0; i < len; i++) {
-        if (p[i] == 0x66) o16 = true;
-        else if ((p[i] & 0xf8) == 0x48) w = true;
-        else if ((p[i] == 0x9c || p[i] == 0x9d) && o16 && w) return "pushf-66-rexw";
-        else if (p[i] != 0xf2 && p[i] != 0xf3 && p[i] != 0x67 && (p[i] & 0xf0) != 0x40 &&
-                 p[i] != 0x26 && p[i] != 0x2e && p[i] != 0x36 && p[i] != 0x3e && p[i] != 0xf0) break;
-    }
     return NULL;
 }
 

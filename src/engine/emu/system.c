@@ -366,8 +366,8 @@ static void op_hlt(struct emu_cpu *c, const struct emu_insn *i)
 
 static unsigned stack_opsize(struct emu_cpu *c, const struct emu_insn *i)
 {
-    if (c->mode == MODE_LONG64)
-        return (i->prefix & PFX_OPSIZE) ? 2 : 8;
+    if (c->mode == MODE_LONG64)   /* REX.W wins over 66 */
+        return (i->prefix & PFX_OPSIZE) && !(i->rex & 0x08) ? 2 : 8;
     return i->opsize;
 }
 
