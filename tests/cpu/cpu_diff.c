@@ -480,7 +480,6 @@ static const struct { const char *form, *why; } known[] = {
     { "btc_rbp_noncanonical_ss", "emu-core: BT* m,r with an RBP/RSP base and a bit offset that makes the address non-canonical raises #GP; the host raises #SS" },
     { "bt_adsize32_wrap", "emu-core: BT* m,r with a 67 prefix adds the bit offset's byte displacement without the 32-bit address wrap" },
     { "bts_adsize32_wrap", "emu-core: BT* m,r with a 67 prefix adds the bit offset's byte displacement without the 32-bit address wrap" },
-    { "prefetch_reg_ud", "emu-core: 0F 0D with a register operand runs as a NOP; the host raises #UD" },
 };
 
 /* The same known mismatches, recognised in random instructions. */
@@ -495,9 +494,6 @@ static const char *known_fuzz(const struct ct_result *n, const struct ct_result 
             if (p[i] == 0x0f && (p[i + 1] == 0xa3 || p[i + 1] == 0xab || p[i + 1] == 0xb3 || p[i + 1] == 0xbb))
                 return "bt-adsize32-wrap";
     }
-    for (unsigned i = 0; i + 2 < len; i++)
-        if (p[i] == 0x0f && p[i + 1] == 0x0d && (p[i + 2] >> 6) == 3)
-            return "0f0d-reg";
     for (unsigned i = 0; i + 2 < len && (p[i] == 0xf3 || p[i] == 0x66 || p[i] == 0xf2 || (p[i] & 0xf0) == 0x40 ||
                                          p[i] == 0x2e || p[i] == 0x3e || p[i] == 0x26 || p[i] == 0x36 || p[i] == 0x67); i++)
         if (p[i] == 0xf3 && memchr(p + i, 0x0f, len - i) && ((const uint8_t *)memchr(p + i, 0x0f, len - i))[1] == 0xbc)
