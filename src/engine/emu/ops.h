@@ -125,6 +125,14 @@ static inline void lin_probe_write(struct emu_cpu *c, uint64_t la, unsigned size
         emu_translate(c, (la | 0xfff) + 1, 1);
 }
 
+/* The read of a read-modify-write: it faults as the write would (so a #PF
+ * carries the W bit, as on hardware), then reads. */
+static inline uint64_t lin_read_rmw(struct emu_cpu *c, uint64_t la, unsigned size)
+{
+    lin_probe_write(c, la, size);
+    return lin_read(c, la, size);
+}
+
 /* ---- ModRM operands ------------------------------------------------------ */
 
 /* Offset part of the memory operand (what LEA computes). */

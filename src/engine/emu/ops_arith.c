@@ -74,7 +74,7 @@ static void alu_rm(struct emu_cpu *c, const struct emu_insn *i, int op, unsigned
                 r = alu_calc(op, size, a, b, cin);
             while (!cas(p, size, &a, r));
         } else {
-            a = lin_read(c, la, size);
+            a = op != ALU_CMP ? lin_read_rmw(c, la, size) : lin_read(c, la, size);
             r = alu_calc(op, size, a, b, cin);
             if (op != ALU_CMP)
                 lin_write(c, la, size, r);
@@ -153,7 +153,7 @@ static void incdec_rm(struct emu_cpu *c, const struct emu_insn *i, unsigned size
                 r = (dec ? a - 1 : a + 1) & mask;
             while (!cas(p, size, &a, r));
         } else {
-            a = lin_read(c, la, size);
+            a = lin_read_rmw(c, la, size);
             r = (dec ? a - 1 : a + 1) & mask;
             lin_write(c, la, size, r);
         }
@@ -318,7 +318,7 @@ static HANDLER(op_grp3)
                 }
                 return;
             }
-            lin_write(c, la, size, ~lin_read(c, la, size) & mask);
+            lin_write(c, la, size, ~lin_read_rmw(c, la, size) & mask);
             return;
         }
         reg_set(c, i->rm, size, i->prefix, ~reg_get(c, i->rm, size, i->prefix) & mask);
@@ -334,7 +334,7 @@ static HANDLER(op_grp3)
                     r = (0 - a) & mask;
                 while (!cas(p, size, &a, r));
             } else {
-                a = lin_read(c, la, size);
+                a = lin_read_rmw(c, la, size);
                 r = (0 - a) & mask;
                 lin_write(c, la, size, r);
             }
@@ -460,7 +460,7 @@ static HANDLER(op_grp2)
         return;
     }
     uint64_t la = ea(c, i, size, true);
-    uint64_t v = lin_read(c, la, size);
+    uint64_t v = cnt ? lin_read_rmw(c, la, size) : lin_read(c, la, size);
     if (!cnt)
         return;
     lin_probe_write(c, la, size);
@@ -479,7 +479,7 @@ static HANDLER(op_shld_shrd)
         dst = reg_get(c, i->rm, size, i->prefix);
     } else {
         la = ea(c, i, size, true);
-        dst = lin_read(c, la, size);
+        dst = cnt ? lin_read_rmw(c, la, size) : lin_read(c, la, size);
     }
     if (!cnt) {
         if (i->mod == 3 && size == 4)

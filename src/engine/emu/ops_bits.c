@@ -45,7 +45,7 @@ static void bit_op(struct emu_cpu *c, const struct emu_insn *i, int op, uint64_t
             }
             cf = old & m;
         } else {
-            uint64_t v = lin_read(c, la, size);
+            uint64_t v = op ? lin_read_rmw(c, la, size) : lin_read(c, la, size);
             cf = v & m;
             if (op) {
                 if (op == 1) v |= m;

@@ -127,7 +127,7 @@ static int addressing(const struct emu_insn *i)
     static HANDLER(NAME##_m_r_##AM)                                                    \
     {                                                                                  \
         uint64_t la = mem_la(c, i, AM, SZ, OP != F_CMP);                               \
-        uint64_t a = lin_read(c, la, SZ);                                              \
+        uint64_t a = OP != F_CMP ? lin_read_rmw(c, la, SZ) : lin_read(c, la, SZ);      \
         uint64_t r = alu(c, OP, SZ, a, c->gpr[i->reg], OP == F_CMP);                   \
         if (OP != F_CMP) {                                                             \
             lin_write(c, la, SZ, r);                                                   \
@@ -137,7 +137,7 @@ static int addressing(const struct emu_insn *i)
     static HANDLER(NAME##_m_i_##AM)                                                    \
     {                                                                                  \
         uint64_t la = mem_la(c, i, AM, SZ, OP != F_CMP);                               \
-        uint64_t a = lin_read(c, la, SZ);                                              \
+        uint64_t a = OP != F_CMP ? lin_read_rmw(c, la, SZ) : lin_read(c, la, SZ);      \
         uint64_t r = alu(c, OP, SZ, a, i->imm, OP == F_CMP);                           \
         if (OP != F_CMP) {                                                             \
             lin_write(c, la, SZ, r);                                                   \
