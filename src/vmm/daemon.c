@@ -124,6 +124,20 @@ static void tell_ready(struct daemon *d, const char *msg)
     d->ready_fd = -1;
 }
 
+/* A start that fails once the control socket is up: say why to `hostel
+ * start`, close what was opened, and leave the machine stopped. */
+static int give_up_start(struct daemon *d, struct console_hub *hub, const char *name,
+                         const char *what, const char *why)
+{
+    char msg[8300];
+    snprintf(msg, sizeof(msg), "error: %s: %s", what, why);
+    tell_ready(d, msg);
+    control_stop(d->control);
+    console_hub_destroy(hub);
+    write_state(name, "stopped");
+    return 1;
+}
+
 static void on_booted(void *opaque, struct vm *vm)
 {
     struct daemon *d = opaque;
@@ -206,13 +220,8 @@ int machine_daemon_run(const char *name, int ready_fd)
     char disk_path[4096];
     if (mc.appliance) {
         if (appliance_open(mc.appliance, &app, err, sizeof(err)) < 0) {
-            char msg[8300];
-            snprintf(msg, sizeof(msg), "error: appliance: %s", err);
-            tell_ready(&d, msg);
-            control_stop(d.control);
-            console_hub_destroy(hub);
-            write_state(name, "stopped");
-            return 1;
+            machine_config_free(&mc);
+            return give_up_start(&d, hub, name, "appliance", err);
         }
         have_app = true;
         appliance_apply(&app, &cfg, true, true);
@@ -225,16 +234,10 @@ int machine_daemon_run(const char *name, int ready_fd)
     d.net = &net;
     cfg.net = &net;
     if (machine_net(&mc, have_app ? &app : NULL, &net, err, sizeof(err)) < 0) {
-        char msg[8300];
-        snprintf(msg, sizeof(msg), "error: network: %s", err);
-        tell_ready(&d, msg);
-        control_stop(d.control);
-        console_hub_destroy(hub);
-        write_state(name, "stopped");
         if (have_app)
             appliance_free(&app);
         machine_config_free(&mc);
-        return 1;
+        return give_up_start(&d, hub, name, "network", err);
     }
     if (mc.disk) {
         /* The machine's own disk replaces the appliance's first one. */
