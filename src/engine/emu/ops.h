@@ -83,17 +83,22 @@ static inline uint64_t tlb_tag(uint64_t la, unsigned size)
     return ((la + size - 1) & ~0xfffULL) | EMU_TLB_VALID;
 }
 
+/* A guest access of 1, 2, 4 or 8 bytes at its host address (after a TLB hit). */
+static inline uint64_t host_load(const uint8_t *p, unsigned size)
+{
+    switch (size) {
+    case 1: return *p;
+    case 2: { uint16_t v; memcpy(&v, p, 2); return v; }
+    case 4: { uint32_t v; memcpy(&v, p, 4); return v; }
+    default: { uint64_t v; memcpy(&v, p, 8); return v; }
+    }
+}
+
 static inline uint64_t lin_read(struct emu_cpu *c, uint64_t la, unsigned size)
 {
     struct emu_tlb_entry *e = tlb_entry(c, la);
     if (likely(e->vpn_read == tlb_tag(la, size))) {
-        const uint8_t *p = (const uint8_t *)(uintptr_t)(la + e->addend);
-        switch (size) {
-        case 1: return *p;
-        case 2: { uint16_t v; memcpy(&v, p, 2); return v; }
-        case 4: { uint32_t v; memcpy(&v, p, 4); return v; }
-        default: { uint64_t v; memcpy(&v, p, 8); return v; }
-        }
+        return host_load((const uint8_t *)(uintptr_t)(la + e->addend), size);
     }
     return emu_read(c, la, size);
 }
@@ -129,8 +134,12 @@ static inline void lin_probe_write(struct emu_cpu *c, uint64_t la, unsigned size
  * carries the W bit, as on hardware), then reads. */
 static inline uint64_t lin_read_rmw(struct emu_cpu *c, uint64_t la, unsigned size)
 {
+    struct emu_tlb_entry *e = tlb_entry(c, la);
+    if (likely(e->vpn_write == tlb_tag(la, size))) {   /* writable: one lookup */
+        return host_load((const uint8_t *)(uintptr_t)(la + e->addend), size);
+    }
     lin_probe_write(c, la, size);
-    return lin_read(c, la, size);
+    return emu_read(c, la, size);
 }
 
 /* ---- ModRM operands ------------------------------------------------------ */
