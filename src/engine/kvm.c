@@ -65,6 +65,7 @@ static int kvm_open_checked(char *why, size_t len)
         { KVM_CAP_EXT_CPUID, "CPUID" },
         { KVM_CAP_IMMEDIATE_EXIT, "immediate exit" },
         { KVM_CAP_SIGNAL_MSI, "MSI injection" },
+        { KVM_CAP_IRQ_ROUTING, "interrupt routing" },
     };
     for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
         if (ioctl(fd, KVM_CHECK_EXTENSION, need[i].cap) <= 0) {
@@ -132,6 +133,41 @@ static int set_region(int vm_fd, uint32_t slot, uint64_t gpa, uint64_t size, voi
     return ioctl(vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0 ? -errno : 0;
 }
 
+/* The PC's wiring, as our own irqchip (hw/irqchip.c) and the MADT describe
+ * it: GSI 0-15 reach the 8259 pair (no IRQ 2: the cascade), GSI 0 reaches
+ * IOAPIC pin 2 (the interrupt source override) and every other GSI its own
+ * pin.  KVM's default routing sends GSI 0 to pin 0, where an ACPI OS never
+ * looks for the timer. */
+static int set_gsi_routing(int vm_fd)
+{
+    enum { IOAPIC_PINS = 24 };
+    struct kvm_irq_routing *r = calloc(1, sizeof(*r) + 64 * sizeof(r->entries[0]));
+    if (!r)
+        return -ENOMEM;
+    uint32_t n = 0;
+    for (uint32_t gsi = 0; gsi < 16; gsi++) {
+        if (gsi == 2)
+            continue;
+        r->entries[n++] = (struct kvm_irq_routing_entry){
+            .gsi = gsi, .type = KVM_IRQ_ROUTING_IRQCHIP,
+            .u.irqchip = { .irqchip = gsi < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE,
+                           .pin = gsi & 7 },
+        };
+    }
+    for (uint32_t gsi = 0; gsi < IOAPIC_PINS; gsi++) {
+        if (gsi == 2)
+            continue;
+        r->entries[n++] = (struct kvm_irq_routing_entry){
+            .gsi = gsi, .type = KVM_IRQ_ROUTING_IRQCHIP,
+            .u.irqchip = { .irqchip = KVM_IRQCHIP_IOAPIC, .pin = gsi == 0 ? 2 : gsi },
+        };
+    }
+    r->nr = n;
+    int ret = ioctl(vm_fd, KVM_SET_GSI_ROUTING, r) < 0 ? -errno : 0;
+    free(r);
+    return ret;
+}
+
 static void kvm_vm_destroy(struct vm *vm)
 {
     struct kvm_vm *k = vm->engine_data;
@@ -182,6 +218,12 @@ static int kvm_vm_init(struct vm *vm)
     if (ioctl(k->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0) {
         r = -errno;
         log_error("KVM_CREATE_IRQCHIP failed: %s", strerror(errno));
+        goto fail;
+    }
+    r = set_gsi_routing(k->vm_fd);
+    if (r < 0) {
+        log_error("cannot route interrupts to KVM's IOAPIC (KVM_SET_GSI_ROUTING): %s",
+                  strerror(-r));
         goto fail;
     }
     struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
