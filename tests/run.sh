@@ -17,6 +17,9 @@ run_one() {   # label, command...
   p=$(grep -c '^PASS: ' <<<"$out"); f=$(grep -c '^FAIL: ' <<<"$out"); s=$(grep -c '^SKIP: ' <<<"$out")
   if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
     f=1; out+=$'\n'"FAIL: $label (exit status $rc)"
+  elif [ "$p" -eq 0 ] && [ "$f" -eq 0 ] && [ "$s" -eq 0 ]; then
+    # A test that checked nothing has not passed.
+    f=1; out+=$'\n'"FAIL: $label (exit status $rc but no PASS:, FAIL: or SKIP: line)"
   fi
   pass=$((pass + p)); fail=$((fail + f)); skip=$((skip + s))
   if [ "$f" -gt 0 ]; then
@@ -31,16 +34,26 @@ run_one() {   # label, command...
 
 want() { [ -z "$only" ] || [[ " $only " == *" $1 "* ]]; }
 
+# A test that cannot run is a failure, never silently left out.
+missing() {   # label, why
+  fail=$((fail + 1)); failed_names+=("FAIL: $1 ($2)")
+  echo "== $1: 0 passed, 1 failed"; echo "   FAIL: $1 ($2)"
+}
+
+shopt -s nullglob
 if want unit; then
-  for t in "$BUILD"/tests/unit/test_*; do
-    [ -x "$t" ] && [[ "$t" != *.d && "$t" != *.o ]] && run_one "unit/$(basename "$t")" "$t"
+  for src in tests/unit/test_*.c; do
+    t=$BUILD/tests/unit/$(basename "$src" .c)
+    if [ -x "$t" ]; then run_one "unit/$(basename "$t")" "$t"
+    else missing "unit/$(basename "$t")" "no program $t: run make"; fi
   done
 fi
 # Every other suite is a script tests/<suite>/run_*.sh (guests, cpu, e2e...).
-for suite in guests cpu machines e2e cli block net bench; do
+for suite in guests kvm cpu machines e2e cli block net bench; do
   want "$suite" || continue
   for t in tests/"$suite"/run_*.sh; do
-    [ -x "$t" ] && run_one "$suite/$(basename "$t" .sh)" "$t"
+    if [ -x "$t" ]; then run_one "$suite/$(basename "$t" .sh)" "$t"
+    else missing "$suite/$(basename "$t" .sh)" "$t is not executable: chmod +x it"; fi
   done
 done
 

@@ -539,6 +539,13 @@ static json_t *machine_json(const char *name)
             json_object_set(o, "state", json_object_get(live, "state"));
             json_object_set(o, "uptime", json_object_get(live, "uptime"));
             json_object_set(o, "pid", json_object_get(live, "pid"));
+            /* The engine running it; the config only says what it asked for. */
+            if (json_is_string(json_object_get(live, "engine"))) {
+                json_object_set(o, "engine", json_object_get(live, "engine"));
+                json_object_set_new(o, "engine_requested", json_string(mc.engine));
+            }
+            if (json_is_string(json_object_get(live, "engine_why")))
+                json_object_set(o, "engine_why", json_object_get(live, "engine_why"));
         }
         json_decref(live);
         json_t *fw = live_forwards(name);
@@ -624,7 +631,13 @@ static int cmd_info(int argc, char **argv)
         const char *key;
         json_t *v;
         json_object_foreach(o, key, v) {
-            if (json_is_string(v))
+            if (!strcmp(key, "engine_requested") || !strcmp(key, "engine_why"))
+                continue;   /* folded into the engine line */
+            if (!strcmp(key, "engine") && json_object_get(o, "engine_why"))
+                printf("%-8s %s (asked for %s: %s)\n", key, json_string_value(v),
+                       json_string_value(json_object_get(o, "engine_requested")),
+                       json_string_value(json_object_get(o, "engine_why")));
+            else if (json_is_string(v))
                 printf("%-8s %s\n", key, json_string_value(v));
             else if (!strcmp(key, "memory")) {
                 char mem[32];

@@ -9,6 +9,7 @@
 
 #include "block/block.h"
 #include "cli/appliance_cmd.h"
+#include "cli/engines_cmd.h"
 #include "cli/image.h"
 #include "cli/machines.h"
 #include "vmm/appliance.h"
@@ -33,6 +34,7 @@ static void usage_main(FILE *f)
             "  run       boot a kernel in a new machine, console on this terminal\n"
             "  image     create, inspect, check and convert disk images\n"
             "  appliance list, pack and import appliances\n"
+            "  engines   which engines can run here, and what --engine auto picks\n"
             "\n");
     machines_usage(f);
     fprintf(f, "\n"
@@ -452,6 +454,8 @@ int main(int argc, char **argv)
         return cmd_image(argc - 1, argv + 1);
     if (!strcmp(cmd, "appliance"))
         return cmd_appliance(argc - 1, argv + 1);
+    if (!strcmp(cmd, "engines"))
+        return cmd_engines(argc - 1, argv + 1);
     int status;
     if (machines_dispatch(argc - 1, argv + 1, &status))
         return status;

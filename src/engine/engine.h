@@ -59,6 +59,29 @@ struct engine_ops {
 extern const struct engine_ops engine_kvm;
 extern const struct engine_ops engine_emu;
 
+/* What `auto` sees on this host: which engines can run, how fast kvm ran the
+ * calibration guest (measured now, or read from the per-host cache unless
+ * remeasure), and the choice with its reason.  -ENODEV when no engine can
+ * run (auto_why says why). */
+struct engine_survey {
+    bool kvm_available, emu_available;
+    char kvm_reason[200], emu_reason[200];   /* why not, when not available */
+    bool measured, from_cache, kvm_fast;
+    double kvm_ips;                          /* calibration guest instructions/s */
+    long long measured_at;                   /* Unix time of the measurement */
+    char calibration_error[200];
+    char cache_path[4096];                   /* "" when there is no cache folder */
+    const struct engine_ops *auto_choice;
+    char auto_why[640];
+};
+int engine_survey(bool remeasure, struct engine_survey *out);
+
+/* Where the kvm measurement is kept: $HOSTEL_CACHE_DIR/engine-auto.json, else
+ * $XDG_CACHE_HOME/hostel/..., else ~/.cache/hostel/...; and the host key it
+ * is valid for (kernel, kvm modules, /dev/kvm node, CPU). */
+int engine_cache_path(char *buf, size_t len);
+int engine_host_key(char *key, size_t len);
+
 /* Picks the engine for a name ("auto", "kvm", "emu").  For "auto" it
  * measures: a calibration guest on kvm, chosen only where it is fast.
  * On success *why says why, for `hostel run -v`. */

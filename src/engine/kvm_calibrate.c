@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 int kvm_calibrate(double *insns_per_sec, char *why, size_t len);
+bool kvm_hidden(void);   /* engine/kvm.c */
 
 #define CAL_LOOPS 50000u      /* 100k instructions: 0.1 ms fast, 0.1 s when emulated */
 #define CAL_MEM   0x10000
@@ -40,6 +42,10 @@ int kvm_calibrate(double *insns_per_sec, char *why, size_t len)
     double best = 0;
 
     *insns_per_sec = 0;
+    if (kvm_hidden()) {
+        snprintf(why, len, "/dev/kvm is hidden from hostel (HOSTEL_NO_KVM is set)");
+        return -ENOENT;
+    }
     sys = open("/dev/kvm", O_RDWR | O_CLOEXEC);
     if (sys < 0) {
         r = -errno;

@@ -100,6 +100,10 @@ static int handle_request(struct control *c, int fd, const char *line)
                                "memory", (json_int_t)c->info.memory,
                                "uptime", (json_int_t)(vm ? time(NULL) - c->booted_at : 0),
                                "pid", (int)getpid());
+        if (st && c->info.engine_requested)
+            json_object_set_new(st, "engine_requested", json_string(c->info.engine_requested));
+        if (st && c->info.engine_why)
+            json_object_set_new(st, "engine_why", json_string(c->info.engine_why));
         if (st && c->forwards)
             json_object_set_new(st, "forwards", json_deep_copy(c->forwards));
         send_json(fd, st);

@@ -12,7 +12,9 @@ struct console_hub;
 
 struct control_info {
     const char *name;
-    const char *engine;
+    const char *engine;             /* the engine running it: kvm or emu */
+    const char *engine_requested;   /* what the machine asks for: auto, kvm or emu */
+    const char *engine_why;         /* why this engine (engine_select's reason) */
     int cpus;
     unsigned long long memory;
     struct console_hub *hub;   /* for "console" requests */

@@ -190,9 +190,25 @@ int machine_daemon_run(const char *name, int ready_fd)
         write_state(name, "stopped");
         return 1;
     }
+    /* The engine is chosen here, not inside vm_run, so the control socket can
+     * say which one runs the machine ("auto" is a request, not an engine). */
+    const struct engine_ops *engine;
+    char engine_why[700];
+    r = engine_select(mc.engine, &engine, engine_why, sizeof(engine_why));
+    if (r < 0) {
+        char msg[800];
+        snprintf(msg, sizeof(msg), "error: %s", engine_why);
+        tell_ready(&d, msg);
+        console_hub_destroy(hub);
+        write_state(name, "stopped");
+        machine_config_free(&mc);
+        return 1;
+    }
+    log_info("engine %s: %s", engine->name, engine_why);
     machine_path(name, "control.sock", sock, sizeof(sock));
-    struct control_info info = { .name = name, .engine = mc.engine, .cpus = mc.cpus,
-                                 .memory = mc.memory, .hub = hub };
+    struct control_info info = { .name = name, .engine = engine->name,
+                                 .engine_requested = mc.engine, .engine_why = engine_why,
+                                 .cpus = mc.cpus, .memory = mc.memory, .hub = hub };
     r = control_start(sock, &info, &d.control, err, sizeof(err));
     if (r < 0) {
         char msg[8300];
@@ -211,7 +227,7 @@ int machine_daemon_run(const char *name, int ready_fd)
         .cmdline = mc.cmdline,
         .cpus = mc.cpus,
         .memory = mc.memory,
-        .engine = mc.engine,
+        .engine = engine->name,
         .serial = "hub",
         .console_hub = hub,
     };

@@ -2,21 +2,21 @@
 # A Linux guest writes through virtio-blk to a qcow2 overlay hostel made on
 # the tiny appliance's raw disk: the file lands in the overlay, the base is
 # untouched, and qemu-img check finds no errors.  Needs the tiny appliance
-# (built by tests/e2e/run_tiny.sh) and an engine that runs guests.
+# (built here when missing; cached) on the engine --engine auto picks.
 set -u
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 H="$(pwd)/$BUILD/hostel"
 app="$BUILD/appliances/tiny"
-if [ ! -f "$app/appliance.json" ] || ! grep -q '"file": "disk.img", "format": "raw"' "$app/appliance.json"; then
-  echo "SKIP: guest_qcow2_overlay (no tiny appliance built: tests/e2e/run_tiny.sh builds it)"; exit 0
+if ! appliances/tiny/build.sh "$(pwd)/$app" >/dev/null 2>&1; then
+  echo "FAIL: guest_qcow2_overlay (appliances/tiny/build.sh failed)"; exit 0
+fi
+if ! grep -q '"file": "disk.img", "format": "raw"' "$app/appliance.json"; then
+  echo "FAIL: guest_qcow2_overlay (the tiny appliance's manifest no longer names a raw disk.img)"; exit 0
 fi
 if ! command -v qemu-img >/dev/null; then echo "SKIP: guest_qcow2_overlay (no qemu-img)"; exit 0; fi
-engine=""
-for e in ${HOSTEL_ENGINES:-kvm emu}; do
-  timeout 60 "$H" run --engine "$e" --kernel "$BUILD/guests/hello.elf" </dev/null 2>&1 | grep -q 'hello: ok' && { engine=$e; break; }
-done
-[ -n "$engine" ] || { echo "SKIP: guest_qcow2_overlay (no engine can run guests here)"; exit 0; }
+. tests/lib/engines.sh
+engine=$(test_engine) || { echo "FAIL: guest_qcow2_overlay (hostel engines found no engine that can run here: $(engine_why))"; exit 0; }
 TMPBASE=/tmp; [ -d /dev/shm ] && [ -w /dev/shm ] && TMPBASE=/dev/shm
 work=$(mktemp -d "$TMPBASE/hostel-guest-qcow2.XXXXXX"); trap 'rm -rf "$work"' EXIT
 cp -r --sparse=always "$app" "$work/tiny"

@@ -10,14 +10,8 @@ if ! appliances/tiny/build.sh "$(pwd)/$BUILD/appliances/tiny" >/dev/null 2>&1; t
   echo "FAIL: tiny/build (appliances/tiny/build.sh failed)"; exit 0
 fi
 echo "PASS: tiny/build"
-engine=""
-for e in ${HOSTEL_ENGINES:-kvm emu}; do
-  timeout 60 "$H" run --engine "$e" --kernel "$BUILD/guests/hello.elf" </dev/null 2>&1 | grep -q 'hello: ok' && { engine=$e; break; }
-done
-if [ -z "$engine" ]; then
-  for t in boot disk-persists network; do echo "SKIP: tiny/$t (no engine can run guests here)"; done
-  exit 0
-fi
+. tests/lib/engines.sh
+engine=$(test_engine) || { echo "FAIL: tiny/engine (hostel engines found no engine that can run here: $(engine_why))"; exit 0; }
 # A private copy: the test writes to the appliance's disk.
 work=$(mktemp -d /tmp/hostel-tiny-XXXXXX); trap 'rm -rf "$work"' EXIT
 cp -r --sparse=always "$BUILD/appliances/tiny" "$work/tiny"

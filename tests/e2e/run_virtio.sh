@@ -8,18 +8,8 @@ set -u
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 H="$BUILD/hostel"
-engine=${HOSTEL_VIRTIO_ENGINE:-}
-
-engine_ok() {
-  timeout 60 "$H" run --engine "$1" --kernel "$BUILD/guests/hello.elf" --serial stdio </dev/null 2>&1 | grep -q 'hello: ok'
-}
-if [ -z "$engine" ]; then
-  for e in kvm emu; do engine_ok "$e" && { engine=$e; break; }; done
-fi
-if [ -z "$engine" ]; then
-  echo "SKIP: virtio/linux (no engine can run guests here)"
-  exit 0
-fi
+. tests/lib/engines.sh
+engine=$(test_engine) || { echo "FAIL: virtio/linux (hostel engines found no engine that can run here: $(engine_why))"; exit 0; }
 paths=$(scripts/linux-guest.sh cloud 2>/dev/null) || { echo "FAIL: virtio/linux (could not build the guest from Debian packages)"; exit 0; }
 eval "$paths"
 

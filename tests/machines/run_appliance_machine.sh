@@ -8,13 +8,12 @@ BUILD=${BUILD:-build}
 H="$(pwd)/$BUILD/hostel"
 export HOSTEL_HOME=$(mktemp -d /tmp/hostel-am-XXXXXX)
 trap '"$H" rm --force t >/dev/null 2>&1; rm -rf "$HOSTEL_HOME"' EXIT
-engine=""
-for e in ${HOSTEL_ENGINES:-kvm emu}; do
-  timeout 60 "$H" run --engine "$e" --kernel "$BUILD/guests/hello.elf" </dev/null 2>&1 | grep -q 'hello: ok' && { engine=$e; break; }
-done
-if [ -z "$engine" ] || ! appliances/tiny/build.sh "$(pwd)/$BUILD/appliances/tiny" >/dev/null 2>&1; then
-  for t in create-from-appliance disk-kept base-untouched; do echo "SKIP: machines/appliance/$t (no engine or no tiny appliance here)"; done
-  exit 0
+. tests/lib/engines.sh
+if ! engine=$(test_engine); then
+  echo "FAIL: machines/appliance/engine (hostel engines found no engine that can run here: $(engine_why))"; exit 0
+fi
+if ! appliances/tiny/build.sh "$(pwd)/$BUILD/appliances/tiny" >/dev/null 2>&1; then
+  echo "FAIL: machines/appliance/build (appliances/tiny/build.sh failed)"; exit 0
 fi
 base="$(pwd)/$BUILD/appliances/tiny/disk.img"
 sum0=$(md5sum <"$base")

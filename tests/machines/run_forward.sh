@@ -24,11 +24,8 @@ json() { "$H" info "$1" --json 2>/dev/null | python3 -c "import json,sys; o=json
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 connects() { python3 -c "import socket,sys; socket.create_connection(('127.0.0.1',int(sys.argv[1])),timeout=5)" "$1" 2>/dev/null; }
 
-engine=""
-for e in ${HOSTEL_ENGINES:-kvm emu}; do
-  out=$(timeout 60 "$H" run --engine "$e" --kernel "$(pwd)/$BUILD/guests/hello.elf" --serial stdio </dev/null 2>&1)
-  if grep -q 'hello: ok' <<<"$out"; then engine=$e; break; fi
-done
+. tests/lib/engines.sh
+engine=$(test_engine)
 
 # What needs no running guest.
 "$H" create web --kernel "$K" --engine "${engine:-auto}" --memory 64M --forward tcp:0:22 \
@@ -40,11 +37,7 @@ out=$("$H" ssh web 2>&1)
 [ $? -ne 0 ] && grep -q "not running" <<<"$out" && pass ssh-stopped || fail ssh-stopped "$out"
 "$H" info web | grep -q 'forward  tcp:0:22 (when it runs)' && pass info-configured || fail info-configured "$("$H" info web)"
 if [ -z "$engine" ]; then
-  for t in start-prints-port info-json info-text control-status port-connects ssh-no-server \
-           ssh-no-forward set-pins-port appliance-forward-replaced forwards-cleared tiny ssh-real-login; do
-    echo "SKIP: machines/forward/$t (no engine can run guests here)"
-  done
-  exit 0
+  fail engine "hostel engines found no engine that can run here: $(engine_why)"; exit 0
 fi
 
 # Host port 0: a free port, printed by start and recorded.

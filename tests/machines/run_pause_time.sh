@@ -13,14 +13,9 @@ export HOSTEL_HOME=$(mktemp -d /tmp/hostel-pt-XXXXXX)
 trap '"$H" rm --force clock >/dev/null 2>&1; rm -rf "$HOSTEL_HOME"' EXIT
 
 tests="pause-time-stands-still pause-time-pm-no-jump pause-time-tsc-no-jump pause-time-runs-after"
-engine=""
-for e in ${HOSTEL_ENGINES:-kvm emu}; do
-  out=$(timeout 60 "$H" run --engine "$e" --kernel "$(pwd)/$BUILD/guests/hello.elf" --serial stdio </dev/null 2>&1)
-  if grep -q 'hello: ok' <<<"$out"; then engine=$e; break; fi
-done
-if [ -z "$engine" ]; then
-  for t in $tests; do echo "SKIP: machines/$t (no engine can run guests here)"; done
-  exit 0
+. tests/lib/engines.sh
+if ! engine=$(test_engine); then
+  echo "FAIL: machines/pause-time-engine (hostel engines found no engine that can run here: $(engine_why))"; exit 0
 fi
 
 if ! out=$("$H" create clock --kernel "$K" --engine "$engine" --memory 32M 2>&1) ||

@@ -8,19 +8,13 @@ set -u
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 H="$BUILD/hostel"
-engine=${HOSTEL_NET_ENGINE:-}
 name=net/linux-user
 
 if [ ! -x "$H" ] || ! "$H" run --help 2>&1 | grep -q -- '--net'; then
   echo "FAIL: $name (no $H with --net)"; exit 0
 fi
-engine_ok() {
-  timeout 60 "$H" run --engine "$1" --net none --kernel "$BUILD/guests/hello.elf" --serial stdio </dev/null 2>&1 | grep -q 'hello: ok'
-}
-if [ -z "$engine" ]; then
-  for e in kvm emu; do engine_ok "$e" && { engine=$e; break; }; done
-fi
-[ -n "$engine" ] || { echo "SKIP: $name (no engine can run guests here)"; exit 0; }
+. tests/lib/engines.sh
+engine=$(test_engine) || { echo "FAIL: $name (hostel engines found no engine that can run here: $(engine_why))"; exit 0; }
 command -v python3 >/dev/null || { echo "SKIP: $name (python3 is needed for the host web server)"; exit 0; }
 # --net user needs libslirp in the build.
 if "$H" run --kernel /dev/null --net user 2>&1 | grep -q 'without libslirp'; then
