@@ -19,8 +19,8 @@
 
 #include "lib/log.h"
 #include "lib/size.h"
-#include "vmm/appliance.h"
-#include "vmm/library.h"
+#include "mgmt/appliance.h"
+#include "mgmt/library.h"
 
 /* Paths join parts each bounded by PATH_MAX; no real path comes near it. */
 #pragma GCC diagnostic ignored "-Wformat-truncation"

@@ -9,7 +9,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "vmm/library.h"
+#include "mgmt/library.h"
 
 int client_connect(const char *name, int *fd_out)
 {

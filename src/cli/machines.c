@@ -26,9 +26,9 @@
 #include "lib/log.h"
 #include "lib/size.h"
 #include "net/net.h"
-#include "vmm/daemon.h"
-#include "vmm/appliance.h"
-#include "vmm/library.h"
+#include "mgmt/daemon.h"
+#include "mgmt/appliance.h"
+#include "mgmt/library.h"
 
 void machines_usage(void *stdio_file)
 {

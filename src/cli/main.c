@@ -12,11 +12,11 @@
 #include "cli/engines_cmd.h"
 #include "cli/image.h"
 #include "cli/machines.h"
-#include "vmm/appliance.h"
+#include "mgmt/appliance.h"
 #include "lib/log.h"
 #include "lib/size.h"
 #include "net/net.h"
-#include "vmm/vm.h"
+#include "machine/vm.h"
 
 #ifndef HOSTEL_VERSION
 #define HOSTEL_VERSION "0.1.0"

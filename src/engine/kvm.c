@@ -17,7 +17,7 @@
 #include "engine/engine.h"
 #include "engine/kvm_state.h"
 #include "lib/log.h"
-#include "vmm/vm.h"
+#include "machine/vm.h"
 
 #define KVM_TSS_ADDR       0xfffbd000ULL
 #define KVM_IDENT_MAP_ADDR 0xfffbc000ULL

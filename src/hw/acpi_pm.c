@@ -9,9 +9,9 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
-#include "vmm/bus.h"
-#include "vmm/layout.h"
-#include "vmm/vm.h"
+#include "machine/bus.h"
+#include "board/layout.h"
+#include "machine/vm.h"
 
 /* PM1 status and enable bits. */
 #define TMR_STS     0x0001

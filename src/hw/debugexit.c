@@ -5,8 +5,8 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "vmm/bus.h"
-#include "vmm/vm.h"
+#include "machine/bus.h"
+#include "machine/vm.h"
 
 struct debugexit {
     struct vm *vm;

@@ -11,8 +11,8 @@
 
 #include "engine/engine.h"
 #include "lib/log.h"
-#include "vmm/layout.h"
-#include "vmm/vm.h"
+#include "board/layout.h"
+#include "machine/vm.h"
 
 #define PORT_ELCR       0x4d0
 #define IOAPIC_PINS     24

@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "lib/log.h"
-#include "vmm/layout.h"
-#include "vmm/vm.h"
+#include "board/layout.h"
+#include "machine/vm.h"
 
 #define PCI_SLOTS 32
 #define CONFIG_ENABLE 0x80000000u

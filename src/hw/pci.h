@@ -14,7 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "vmm/bus.h"
+#include "machine/bus.h"
 
 struct vm;
 struct pci_bus;

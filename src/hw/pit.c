@@ -12,9 +12,9 @@
 
 #include "hw/irqchip.h"
 #include "lib/log.h"
-#include "vmm/layout.h"
-#include "vmm/timer.h"
-#include "vmm/vm.h"
+#include "board/layout.h"
+#include "machine/timer.h"
+#include "machine/vm.h"
 
 #define PIT_HZ          1193182ULL
 #define NS_PER_S        1000000000ULL

@@ -2,9 +2,9 @@
  * Registered only so that the port is visibly owned, not "unclaimed". */
 #include "hw/post.h"
 
-#include "vmm/bus.h"
-#include "vmm/layout.h"
-#include "vmm/vm.h"
+#include "machine/bus.h"
+#include "board/layout.h"
+#include "machine/vm.h"
 
 static uint64_t post_read(void *opaque, uint64_t offset, unsigned size)
 {

@@ -17,9 +17,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "vmm/bus.h"
-#include "vmm/layout.h"
-#include "vmm/vm.h"
+#include "machine/bus.h"
+#include "board/layout.h"
+#include "machine/vm.h"
 
 #define CMOS_SIZE 128
 

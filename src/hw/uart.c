@@ -8,9 +8,9 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
-#include "vmm/bus.h"
-#include "vmm/chardev.h"
-#include "vmm/vm.h"
+#include "machine/bus.h"
+#include "host/chardev.h"
+#include "machine/vm.h"
 
 #define UART_FIFO_SIZE 16
 

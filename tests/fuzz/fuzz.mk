@@ -4,7 +4,7 @@
 FUZZ_OUT     := $(BUILD)/fuzz
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
-FUZZ_VIRTQ_SRCS := tests/fuzz/fuzz_virtq.c src/hw/virtio/virtqueue.c src/vmm/mem.c
+FUZZ_VIRTQ_SRCS := tests/fuzz/fuzz_virtq.c src/hw/virtio/virtqueue.c src/machine/mem.c
 
 ifneq ($(shell command -v $(FUZZ_CC) 2>/dev/null),)
 TEST_BINS += $(FUZZ_OUT)/fuzz_virtq
@@ -15,7 +15,7 @@ fuzz-virtq: $(FUZZ_OUT)/fuzz_virtq
 	@mkdir -p $(FUZZ_OUT)/corpus-virtq
 	$(FUZZ_OUT)/fuzz_virtq -max_total_time=$(FUZZ_SECONDS) -max_len=4096 $(FUZZ_OUT)/corpus-virtq
 
-$(FUZZ_OUT)/fuzz_virtq: $(FUZZ_VIRTQ_SRCS) src/hw/virtio/virtqueue.h src/vmm/mem.h
+$(FUZZ_OUT)/fuzz_virtq: $(FUZZ_VIRTQ_SRCS) src/hw/virtio/virtqueue.h src/machine/mem.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -std=gnu11 -g -O1 -Wall -Wextra -Werror -Isrc -D_GNU_SOURCE \
 	  -fsanitize=fuzzer,address,undefined -o $@ $(FUZZ_VIRTQ_SRCS)

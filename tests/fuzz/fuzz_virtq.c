@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "hw/virtio/virtqueue.h"
-#include "vmm/mem.h"
+#include "machine/mem.h"
 
 #define FUZZ_RAM   (2ULL << 20)
 #define FUZZ_DESC  0x0000ULL

@@ -6,7 +6,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
-#include "vmm/vm.h"
+#include "machine/vm.h"
 
 static _Atomic int fake_irq_level[64];   /* written by device threads too */
 static _Atomic int fake_irq_calls;

@@ -8,10 +8,10 @@
 
 #include "check.h"
 #include "loader_images.h"
-#include "vmm/acpi.h"
-#include "vmm/aml.h"
-#include "vmm/layout.h"
-#include "vmm/loader.h"
+#include "board/acpi.h"
+#include "board/aml.h"
+#include "board/layout.h"
+#include "boot/loader.h"
 
 static struct guest_mem mem;
 static char err[512];

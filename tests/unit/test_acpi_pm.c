@@ -5,7 +5,7 @@
 #include "check.h"
 #include "fake_vm.h"
 #include "hw/acpi_pm.h"
-#include "vmm/layout.h"
+#include "board/layout.h"
 
 static struct vm vm;
 static struct acpi_pm *pm;

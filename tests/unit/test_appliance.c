@@ -7,8 +7,8 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "vmm/appliance.h"
-#include "vmm/vm.h"
+#include "mgmt/appliance.h"
+#include "machine/vm.h"
 
 static char root[64];
 

@@ -5,9 +5,9 @@
 #include "check.h"
 #include "fake_vm.h"
 #include "hw/irqchip.h"
-#include "vmm/board.h"
-#include "vmm/chardev.h"
-#include "vmm/layout.h"
+#include "board/board.h"
+#include "host/chardev.h"
+#include "board/layout.h"
 
 static void board_creates_every_device(void)
 {

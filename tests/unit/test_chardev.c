@@ -12,7 +12,7 @@
 
 #include "check.h"
 #include "fake_vm.h"
-#include "vmm/chardev.h"
+#include "host/chardev.h"
 
 static uint8_t got[64];
 static _Atomic size_t got_len;   /* the input thread appends */

@@ -9,8 +9,8 @@
 #include "check.h"
 #include "engine/emu/cpu.h"
 #include "engine/emu/emu.h"
-#include "vmm/bus.h"
-#include "vmm/vm.h"
+#include "machine/bus.h"
+#include "machine/vm.h"
 
 #define RAM_SIZE (1u << 20)
 #define CODE 0x1000

@@ -4,7 +4,7 @@
 #include "hw/debugexit.h"
 #include "hw/i8042.h"
 #include "hw/post.h"
-#include "vmm/layout.h"
+#include "board/layout.h"
 
 static struct vm vm;
 static struct i8042 *kbc;

@@ -6,8 +6,8 @@
 #include "check.h"
 #include "engine/engine.h"
 #include "hw/irqchip.h"
-#include "vmm/layout.h"
-#include "vmm/vm.h"
+#include "board/layout.h"
+#include "machine/vm.h"
 
 static struct apic_msg sent[64];
 static int nsent;

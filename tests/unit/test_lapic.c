@@ -11,9 +11,9 @@
 #include "engine/emu/emu.h"
 #include "engine/emu/lapic.h"
 #include "hw/irqchip.h"
-#include "vmm/layout.h"
-#include "vmm/timer.h"
-#include "vmm/vm.h"
+#include "board/layout.h"
+#include "machine/timer.h"
+#include "machine/vm.h"
 
 /* ---- the glue emu.c provides in the real engine ---- */
 

@@ -8,7 +8,7 @@
 
 #include "check.h"
 #include "lib/file.h"
-#include "vmm/library.h"
+#include "mgmt/library.h"
 
 static void names_are_checked(void)
 {

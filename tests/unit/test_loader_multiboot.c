@@ -8,8 +8,8 @@
 
 #include "check.h"
 #include "loader_images.h"
-#include "vmm/layout.h"
-#include "vmm/loader.h"
+#include "board/layout.h"
+#include "boot/loader.h"
 
 #define RAM (64ULL << 20)
 

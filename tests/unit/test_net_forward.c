@@ -12,7 +12,7 @@
 
 #include "check.h"
 #include "net/net.h"
-#include "vmm/appliance.h"
+#include "mgmt/appliance.h"
 
 static void forward_parses_port_zero(void)
 {

@@ -18,8 +18,8 @@
 #include "hw/acpi_pm.h"
 #include "hw/pit.h"
 #include "hw/rtc.h"
-#include "vmm/timer.h"
-#include "vmm/vm.h"
+#include "machine/timer.h"
+#include "machine/vm.h"
 
 #define MS 1000000ULL
 

@@ -5,7 +5,7 @@
 #include "check.h"
 #include "fake_vm.h"
 #include "hw/pci.h"
-#include "vmm/layout.h"
+#include "board/layout.h"
 
 static struct vm vm;
 static struct pci_bus *pbus;

@@ -9,9 +9,9 @@
 #include "engine/engine.h"
 #include "hw/irqchip.h"
 #include "hw/pit.h"
-#include "vmm/layout.h"
-#include "vmm/timer.h"
-#include "vmm/vm.h"
+#include "board/layout.h"
+#include "machine/timer.h"
+#include "machine/vm.h"
 
 #define MAX_EDGES 64
 static _Atomic int edges;

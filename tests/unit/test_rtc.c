@@ -6,7 +6,7 @@
 #include "check.h"
 #include "fake_vm.h"
 #include "hw/rtc.h"
-#include "vmm/layout.h"
+#include "board/layout.h"
 
 static struct vm vm;
 static struct rtc *rtc;

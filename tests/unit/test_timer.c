@@ -4,7 +4,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "vmm/timer.h"
+#include "machine/timer.h"
 
 struct rec {
     int id;

@@ -8,8 +8,8 @@
 #include "check.h"
 #include "fake_vm.h"
 #include "hw/uart.h"
-#include "vmm/chardev.h"
-#include "vmm/layout.h"
+#include "host/chardev.h"
+#include "board/layout.h"
 
 #define COM1 PORT_COM1
 static struct vm vm;

@@ -7,7 +7,7 @@
 #include "check.h"
 #include "hw/virtio/console.h"
 #include "virtio_test_driver.h"
-#include "vmm/chardev.h"
+#include "host/chardev.h"
 
 #define F_VERSION_1 (1ULL << 32)
 #define TXBUF 0x200000ULL

@@ -11,7 +11,7 @@
 #include "hw/pci.h"
 #include "hw/virtio/virtio_pci.h"
 #include "virtq_driver.h"
-#include "vmm/layout.h"
+#include "board/layout.h"
 
 #define VT_BAR_ADDR 0xe0000000ULL
 #define VT_RAM      (8ULL << 20)

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "vmm/mem.h"
+#include "machine/mem.h"
 
 struct tq {
     struct guest_mem *mem;

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "engine/emu/cpu.h"
-#include "vmm/vm.h"
+#include "machine/vm.h"
 
 #define MAX_BASIC    0x16u
 #define MAX_EXT      0x80000008u

@@ -15,7 +15,7 @@
 #include "engine/emu/system.h"
 #include "engine/engine.h"
 #include "lib/log.h"
-#include "vmm/vm.h"
+#include "machine/vm.h"
 
 /* Instructions per slice: long enough to amortize the loop, short enough
  * that interrupts and stop requests are seen within about a millisecond. */

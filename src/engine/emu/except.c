@@ -7,7 +7,7 @@
 #include "engine/emu/lapic.h"
 #include "engine/emu/system.h"
 #include "hw/irqchip.h"
-#include "vmm/vm.h"
+#include "machine/vm.h"
 
 static bool contributory(int v)
 {

@@ -15,9 +15,9 @@
 #include "engine/emu/emu.h"
 #include "hw/irqchip.h"
 #include "lib/log.h"
-#include "vmm/layout.h"
-#include "vmm/timer.h"
-#include "vmm/vm.h"
+#include "board/layout.h"
+#include "machine/timer.h"
+#include "machine/vm.h"
 
 /* emu.c (the vCPU glue) records a STARTUP vector and wakes the CPU with
  * EMU_EV_SIPI; declared in emu.h on the emu-sys side. */

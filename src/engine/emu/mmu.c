@@ -11,9 +11,9 @@
 #include "engine/emu/emu.h"
 #include "engine/emu/lapic.h"
 #include "engine/emu/ops.h"
-#include "vmm/bus.h"
-#include "vmm/mem.h"
-#include "vmm/vm.h"
+#include "machine/bus.h"
+#include "machine/mem.h"
+#include "machine/vm.h"
 
 #define PTE_P    (1ULL << 0)
 #define PTE_W    (1ULL << 1)

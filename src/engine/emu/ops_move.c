@@ -5,7 +5,7 @@
 #include <time.h>
 
 #include "engine/emu/ops.h"
-#include "vmm/vm.h"
+#include "machine/vm.h"
 
 #define GRP(i) (((i)->modrm >> 3) & 7)
 

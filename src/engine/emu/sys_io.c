@@ -1,7 +1,7 @@
 /* Port I/O of the software CPU: IN/OUT and INS/OUTS (with REP), the IOPL
  * and TSS I/O-bitmap checks, dispatched to the machine's port bus. */
 #include "engine/emu/system.h"
-#include "vmm/vm.h"
+#include "machine/vm.h"
 
 /* Protected mode with CPL > IOPL: every port bit in the TSS bitmap must be 0. */
 static void check_io(struct emu_cpu *c, uint16_t port, unsigned size)

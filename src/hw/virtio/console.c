@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "hw/virtio/virtio_pci.h"
-#include "vmm/chardev.h"
+#include "host/chardev.h"
 
 #define RX_QUEUE 0
 #define TX_QUEUE 1

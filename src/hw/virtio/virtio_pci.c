@@ -12,7 +12,7 @@
 
 #include "hw/pci.h"
 #include "lib/log.h"
-#include "vmm/vm.h"
+#include "machine/vm.h"
 
 #define VIRTIO_PCI_VENDOR   0x1af4
 #define VIRTIO_PCI_DEVICE_BASE 0x1040

@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
-#include "vmm/mem.h"
+#include "machine/mem.h"
 
 #define VIRTQ_MAX_SIZE 1024          /* largest queue we offer; bounds every chain */
 

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vmm/mem.h"
+#include "machine/mem.h"
 
 struct acpi_config {
     int ncpus;

@@ -1,6 +1,6 @@
 /* Console hub for detached machines: log file with rotation, one attached
  * client, input forwarded to the guest. */
-#include "vmm/console_hub.h"
+#include "host/console_hub.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,6 +1,6 @@
 /* Guest RAM backed by a memfd, so later snapshot and migration code can map
  * and dirty-track it without copying. */
-#include "vmm/mem.h"
+#include "machine/mem.h"
 
 #include <errno.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* Range lookup for the port-I/O and MMIO buses. */
-#include "vmm/bus.h"
+#include "machine/bus.h"
 
 #include <errno.h>
 #include <stdlib.h>

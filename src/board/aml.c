@@ -1,5 +1,5 @@
 /* AML writer for hostel's DSDT (ACPI 6.x, section 20: AML encoding). */
-#include "vmm/aml.h"
+#include "board/aml.h"
 
 #include <string.h>
 

@@ -1,6 +1,6 @@
 /* The PC board: every device a machine gets, in one explicit list, created
  * in order and destroyed in reverse. */
-#include "vmm/board.h"
+#include "board/board.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -24,9 +24,9 @@
 #include "block/block.h"
 #include "lib/log.h"
 #include "net/net.h"
-#include "vmm/chardev.h"
-#include "vmm/layout.h"
-#include "vmm/vm.h"
+#include "host/chardev.h"
+#include "board/layout.h"
+#include "machine/vm.h"
 
 struct board {
     struct pit *pit;

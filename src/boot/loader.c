@@ -1,13 +1,13 @@
 /* Kernel format detection, dispatch to the loaders, and the small pieces
  * they share: command line, initrd placement, e820 in the zero page. */
-#include "vmm/loader.h"
+#include "boot/loader.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "vmm/layout.h"
-#include "vmm/loader_priv.h"
+#include "board/layout.h"
+#include "boot/loader_priv.h"
 
 int loader_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
 {

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vmm/loader.h"
+#include "boot/loader.h"
 
 /* Boot GDT selectors (Linux wants __BOOT_CS = 0x10, __BOOT_DS = 0x18). */
 #define BOOT_SEL_CODE32   0x08

@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #include "engine/cpu_state.h"
-#include "vmm/mem.h"
+#include "machine/mem.h"
 
 enum kernel_format { KERNEL_UNKNOWN, KERNEL_BZIMAGE, KERNEL_MULTIBOOT, KERNEL_ELF64 };
 

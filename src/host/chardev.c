@@ -1,6 +1,6 @@
 /* Console backends: the terminal (raw mode restored on every way out, an
  * input thread with Ctrl-A escapes), an append-only file, or nothing. */
-#include "vmm/chardev.h"
+#include "host/chardev.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "vmm/vm.h"
+#include "machine/vm.h"
 
 #define INPUT_BUFFER 4096
 

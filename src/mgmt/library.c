@@ -1,5 +1,5 @@
 /* The machine library: folders, names, configs, locks and states. */
-#include "vmm/library.h"
+#include "mgmt/library.h"
 
 #include <ctype.h>
 #include <dirent.h>

@@ -4,9 +4,9 @@
 #include <errno.h>
 #include <string.h>
 
-#include "vmm/layout.h"
-#include "vmm/loader.h"
-#include "vmm/loader_priv.h"
+#include "board/layout.h"
+#include "boot/loader.h"
+#include "boot/loader_priv.h"
 
 #define PT_LOAD 1
 

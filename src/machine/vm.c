@@ -1,6 +1,6 @@
 /* A machine's life: build it from the config, run its vCPU threads, wait for
  * the reason it stops, report, tear down, and restart on a guest reboot. */
-#include "vmm/vm.h"
+#include "machine/vm.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,11 +14,11 @@
 #include "hw/irqchip.h"
 #include "lib/file.h"
 #include "lib/log.h"
-#include "vmm/acpi.h"
-#include "vmm/board.h"
-#include "vmm/chardev.h"
-#include "vmm/console_hub.h"
-#include "vmm/loader.h"
+#include "board/acpi.h"
+#include "board/board.h"
+#include "host/chardev.h"
+#include "host/console_hub.h"
+#include "boot/loader.h"
 
 static void kick_all(struct vm *vm)
 {

@@ -2,15 +2,15 @@
  * block and reset register, FACS, MADT (vCPUs, IOAPIC, overrides) and a DSDT
  * with the PCI host bridge, COM1, processors and \_S5_ for poweroff; then
  * the MP table (mptable.c) for kernels booted with acpi=off. */
-#include "vmm/acpi.h"
+#include "board/acpi.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "vmm/aml.h"
-#include "vmm/layout.h"
-#include "vmm/mptable.h"
+#include "board/aml.h"
+#include "board/layout.h"
+#include "board/mptable.h"
 
 #define OEM_ID        "HOSTEL"
 #define OEM_TABLE_ID  "HOSTELVM"

@@ -1,7 +1,7 @@
 /* Control socket server: accepts clients on a Unix socket, reads JSON
  * requests line by line and answers each; "console" turns the connection
  * into the machine's console, "subscribe" into a stream of events. */
-#include "vmm/control.h"
+#include "mgmt/control.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,8 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "vmm/console_hub.h"
-#include "vmm/vm.h"
+#include "host/console_hub.h"
+#include "machine/vm.h"
 
 #define MAX_SUBSCRIBERS 16
 #define MAX_REQUEST 65536

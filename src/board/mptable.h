@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vmm/mem.h"
+#include "machine/mem.h"
 
 /* Bytes of the configuration table for ncpus. */
 size_t mptable_size(int ncpus);

@@ -4,9 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "vmm/acpi.h"
-#include "vmm/layout.h"
-#include "vmm/mptable.h"
+#include "board/acpi.h"
+#include "board/layout.h"
+#include "board/mptable.h"
 
 #define MP_BUS_PCI   0
 #define MP_BUS_ISA   1

@@ -3,9 +3,9 @@
 #include <errno.h>
 #include <string.h>
 
-#include "vmm/layout.h"
-#include "vmm/loader.h"
-#include "vmm/loader_priv.h"
+#include "board/layout.h"
+#include "boot/loader.h"
+#include "boot/loader_priv.h"
 
 /* GDT entries (8 bytes each): base 0, limit 0xfffff pages. */
 #define GDT_CODE32 0x00cf9b000000ffffULL   /* present, DPL0, exec/read, accessed, D=1, G=1 */

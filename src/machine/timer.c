@@ -1,7 +1,7 @@
 /* One thread per machine that sleeps until the earliest armed deadline and
  * runs timer callbacks, so emulated timers never spin a host CPU; and the
  * machine's guest clock, which a pause stops. */
-#include "vmm/timer.h"
+#include "machine/timer.h"
 
 #include <errno.h>
 #include <pthread.h>

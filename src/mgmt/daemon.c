@@ -1,5 +1,5 @@
 /* The detached VMM of a named machine. */
-#include "vmm/daemon.h"
+#include "mgmt/daemon.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -17,11 +17,11 @@
 #include "lib/file.h"
 #include "lib/log.h"
 #include "net/net.h"
-#include "vmm/appliance.h"
-#include "vmm/console_hub.h"
-#include "vmm/control.h"
-#include "vmm/library.h"
-#include "vmm/vm.h"
+#include "mgmt/appliance.h"
+#include "host/console_hub.h"
+#include "mgmt/control.h"
+#include "mgmt/library.h"
+#include "machine/vm.h"
 
 struct daemon {
     bool booted;

@@ -4,9 +4,9 @@
 #include <errno.h>
 #include <string.h>
 
-#include "vmm/layout.h"
-#include "vmm/loader.h"
-#include "vmm/loader_priv.h"
+#include "board/layout.h"
+#include "boot/loader.h"
+#include "boot/loader_priv.h"
 
 #define MB_MAGIC        0x1BADB002u
 #define MB_BOOT_MAGIC   0x2BADB002u

@@ -1,5 +1,5 @@
 /* Appliance manifests and archives. */
-#include "vmm/appliance.h"
+#include "mgmt/appliance.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -16,8 +16,8 @@
 #include "block/block.h"
 #include "lib/size.h"
 #include "net/net.h"
-#include "vmm/library.h"
-#include "vmm/vm.h"
+#include "mgmt/library.h"
+#include "machine/vm.h"
 
 /* Paths here join parts that are each bounded by PATH_MAX into PATH_MAX
  * buffers; no real path comes near that, so truncation is not handled. */

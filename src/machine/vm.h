@@ -10,9 +10,9 @@
 #include <stdint.h>
 
 #include "engine/engine.h"
-#include "vmm/bus.h"
-#include "vmm/mem.h"
-#include "vmm/timer.h"
+#include "machine/bus.h"
+#include "machine/mem.h"
+#include "machine/timer.h"
 
 #define VM_MAX_CPUS 64
 
