@@ -1,13 +1,17 @@
 /* The PC board: every device a machine gets, in one explicit list, created
- * in order and destroyed in reverse. */
+ * in order and destroyed in reverse; and the one place that knows where
+ * each device's ports, interrupt lines and MSIs go. */
 #include "board/board.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "block/block.h"
+#include "board/layout.h"
+#include "host/chardev.h"
 #include "hw/acpi_pm.h"
 #include "hw/debugexit.h"
 #include "hw/i8042.h"
@@ -21,14 +25,13 @@
 #include "hw/virtio/console.h"
 #include "hw/virtio/net.h"
 #include "hw/virtio/rng.h"
-#include "block/block.h"
 #include "lib/log.h"
-#include "net/net.h"
-#include "host/chardev.h"
-#include "board/layout.h"
 #include "machine/vm.h"
+#include "net/net.h"
 
 struct board {
+    struct vm *vm;
+    struct irqchip *irqchip;     /* ours, when the engine has no in-kernel one */
     struct pit *pit;
     struct uart *com1;
     struct rtc *rtc;
@@ -37,12 +40,49 @@ struct board {
     bool post;
     struct pci_bus *pci;
     struct acpi_pm *acpi_pm;
-    struct blockdev *disks[VM_MAX_DISKS];
-    struct virtio_blk *blks[VM_MAX_DISKS];
+    struct blockdev *disks[SPEC_MAX_DISKS];
+    struct virtio_blk *blks[SPEC_MAX_DISKS];
     struct virtio_rng *rng;
     struct virtio_console *vcon;
     struct virtio_net *net;
+    struct chardev *console;
 };
+
+/* ---- interrupt wiring ---------------------------------------------------- */
+
+/* With an in-kernel irqchip (kvm) a line is a GSI of the engine's. */
+static void engine_line_set(void *opaque, unsigned gsi, int level)
+{
+    struct vm *vm = opaque;
+    vm->engine->set_irq(vm, gsi, level);
+}
+
+static void engine_msi_send(void *opaque, uint64_t addr, uint32_t data)
+{
+    struct vm *vm = opaque;
+    vm->engine->signal_msi(vm, addr, data);
+}
+
+/* Our IOAPIC's messages go to the engine's local APICs. */
+static void engine_apic_deliver(void *opaque, const struct apic_msg *msg)
+{
+    struct vm *vm = opaque;
+    vm->engine->apic_deliver(vm, msg);
+}
+
+static struct irq_line line(struct board *b, unsigned gsi)
+{
+    if (b->irqchip)
+        return irqchip_line(b->irqchip, gsi);
+    return (struct irq_line){ .set = engine_line_set, .opaque = b->vm, .n = gsi };
+}
+
+static struct msi_sink msi(struct board *b)
+{
+    if (b->irqchip)
+        return irqchip_msi_sink(b->irqchip);
+    return (struct msi_sink){ .send = engine_msi_send, .opaque = b->vm };
+}
 
 /* vm->power_button: the ACPI power button (for `hostel stop`). */
 static void press_power_button(struct vm *vm)
@@ -52,120 +92,161 @@ static void press_power_button(struct vm *vm)
         acpi_pm_power_button(b->acpi_pm);
 }
 
-int board_create(struct vm *vm)
+/* Ctrl-A x on the console: true when this machine took it. */
+static bool console_quit(void *opaque)
+{
+    struct vm *vm = opaque;
+    if (atomic_load(&vm->stop) != VM_RUNNING)
+        return false;
+    vm_request_stop(vm, VM_STOP_QUIT, 0);
+    return true;
+}
+
+/* ---- the device list ------------------------------------------------------ */
+
+int board_create(struct vm *vm, const struct machine_spec *spec, const struct board_host *host,
+                 struct err *e)
 {
     struct board *b = calloc(1, sizeof(*b));
+    struct stop_request stop = vm_stop_request(vm);
     int r;
 
     if (!b)
-        return -ENOMEM;
+        return err_set(e, -ENOMEM, "out of memory for the board");
+    b->vm = vm;
+    struct chardev *console = host->console;
+    b->console = console;
     vm->board = b;
 
     if (!vm->engine->irqchip_in_engine) {
-        r = irqchip_create(vm, &vm->irqchip);
+        struct irqchip_wiring w = {
+            .pio = &vm->pio, .mmio = &vm->mmio,
+            .pic_master = PORT_PIC_MASTER, .pic_slave = PORT_PIC_SLAVE, .elcr = PORT_ELCR,
+            .ioapic_base = LAYOUT_IOAPIC,
+            .apic = { .deliver = engine_apic_deliver, .opaque = vm },
+        };
+        r = irqchip_create(&w, &b->irqchip);
         if (r < 0) {
-            log_error("cannot create the interrupt controllers (PIC, IOAPIC) for engine %s: %s",
-                      vm->engine->name, strerror(-r));
+            err_set(e, r, "cannot create the interrupt controllers (PIC at 0x%x, IOAPIC at "
+                    "%#llx) for engine %s: %s", PORT_PIC_MASTER,
+                    (unsigned long long)LAYOUT_IOAPIC, vm->engine->name, strerror(-r));
             goto fail;
         }
-        r = pit_create(vm, &b->pit);
+        vm->ext_intr = irqchip_ext_intr(b->irqchip);
+        r = pit_create(&vm->pio, PORT_PIT, PORT_SYSCTL, &vm->clock, line(b, IRQ_PIT),
+                       b->irqchip, &b->pit);
         if (r < 0) {
-            log_error("cannot create the PIT for engine %s: %s", vm->engine->name, strerror(-r));
+            err_set(e, r, "cannot create the PIT at 0x%x (and port 0x%x) for engine %s: %s",
+                    PORT_PIT, PORT_SYSCTL, vm->engine->name, strerror(-r));
             goto fail;
         }
     }
-    r = uart_create(vm, PORT_COM1, IRQ_COM1, vm->console, &b->com1);
+    r = uart_create(&vm->pio, PORT_COM1, line(b, IRQ_COM1), console, &b->com1);
     if (r < 0) {
-        log_error("cannot create the serial port COM1 at 0x%x: %s", PORT_COM1, strerror(-r));
+        err_set(e, r, "cannot create the serial port COM1 at 0x%x: %s", PORT_COM1,
+                strerror(-r));
         goto fail;
     }
-    r = rtc_create(vm, vm->mem.low_size, vm->mem.high_size, &b->rtc);
+    r = rtc_create(&vm->pio, PORT_RTC, line(b, IRQ_RTC), vm->mem.low_size, vm->mem.high_size,
+                   &b->rtc);
     if (r < 0) {
-        log_error("cannot create the RTC at 0x%x: %s", PORT_RTC, strerror(-r));
+        err_set(e, r, "cannot create the RTC at 0x%x: %s", PORT_RTC, strerror(-r));
         goto fail;
     }
-    r = i8042_create(vm, &b->i8042);
+    r = i8042_create(&vm->pio, PORT_I8042_DATA, PORT_I8042_CMD, line(b, IRQ_KBD),
+                     line(b, IRQ_AUX), stop, &b->i8042);
     if (r < 0) {
-        log_error("cannot create the keyboard controller at 0x%x: %s", PORT_I8042_DATA,
-                  strerror(-r));
+        err_set(e, r, "cannot create the keyboard controller at 0x%x: %s", PORT_I8042_DATA,
+                strerror(-r));
         goto fail;
     }
-    r = debugexit_create(vm, PORT_DEBUG_EXIT, &b->debugexit);
+    r = debugexit_create(&vm->pio, PORT_DEBUG_EXIT, stop, &b->debugexit);
     if (r < 0) {
-        log_error("cannot create the debug-exit port 0x%x: %s", PORT_DEBUG_EXIT, strerror(-r));
+        err_set(e, r, "cannot create the debug-exit port 0x%x: %s", PORT_DEBUG_EXIT,
+                strerror(-r));
         goto fail;
     }
-    r = post_create(vm);
+    r = post_create(&vm->pio, PORT_POST);
     if (r < 0) {
-        log_error("cannot claim the POST port 0x%x: %s", PORT_POST, strerror(-r));
+        err_set(e, r, "cannot claim the POST port 0x%x: %s", PORT_POST, strerror(-r));
         goto fail;
     }
     b->post = true;
-    r = pci_bus_create(vm, &b->pci);
+    struct pci_host_wiring pw = {
+        .pio = &vm->pio, .mmio = &vm->mmio, .config_port = PORT_PCI_CONFIG_ADDR,
+        .intx = { line(b, PCI_IRQ_A), line(b, PCI_IRQ_B) }, .msi = msi(b), .reset = stop,
+    };
+    r = pci_bus_create(&pw, &b->pci);
     if (r < 0) {
-        log_error("cannot create the PCI host bridge at 0x%x: %s", PORT_PCI_CONFIG_ADDR,
-                  strerror(-r));
+        err_set(e, r, "cannot create the PCI host bridge at 0x%x: %s", PORT_PCI_CONFIG_ADDR,
+                strerror(-r));
         goto fail;
     }
     /* virtio devices: disks first, so they take the lowest PCI slots. */
-    static const struct vm_config no_config;
-    const struct vm_config *cfg = vm->cfg ? vm->cfg : &no_config;
-    for (int i = 0; i < cfg->ndisks && i < VM_MAX_DISKS; i++) {
-        const struct vm_disk *dk = &cfg->disks[i];
+    for (int i = 0; i < spec->ndisks && i < SPEC_MAX_DISKS; i++) {
+        const struct spec_disk *dk = &spec->disks[i];
         struct block_open_opts o = { .format = (enum block_format)dk->format,
                                      .readonly = dk->readonly };
-        char err[512], serial[24];
-        r = block_open(dk->path, &o, &b->disks[i], err, sizeof(err));
+        char why[512], serial[24];
+        if (!dk->path) {
+            r = err_set(e, -EINVAL, "disk %d has no image (a blank disk must be made first)", i);
+            goto fail;
+        }
+        r = block_open(dk->path, &o, &b->disks[i], why, sizeof(why));
         if (r < 0) {
-            log_error("%s", err);
+            err_set(e, r, "%s", why);
             goto fail;
         }
         snprintf(serial, sizeof(serial), "hostel-disk%d", i);
-        r = virtio_blk_create(vm, b->pci, b->disks[i], serial, &b->blks[i]);
+        r = virtio_blk_create(&vm->mem, b->pci, b->disks[i], serial, &b->blks[i]);
         if (r < 0) {
-            log_error("cannot create virtio-blk for %s: %s", dk->path, strerror(-r));
+            err_set(e, r, "cannot create virtio-blk for %s: %s", dk->path, strerror(-r));
             goto fail;
         }
     }
-    if (!cfg->no_rng) {
-        r = virtio_rng_create(vm, b->pci, &b->rng);
+    if (spec->rng) {
+        r = virtio_rng_create(&vm->mem, b->pci, &b->rng);
         if (r < 0) {
-            log_error("cannot create virtio-rng: %s (--rng off leaves it out)", strerror(-r));
+            err_set(e, r, "cannot create virtio-rng: %s (--rng off leaves it out)", strerror(-r));
             goto fail;
         }
     }
-    if (cfg->virtio_console) {
-        r = virtio_console_create(vm, b->pci, vm->console, &b->vcon);
+    if (spec->virtio_console) {
+        r = virtio_console_create(&vm->mem, b->pci, console, &b->vcon);
         if (r < 0) {
-            log_error("cannot create virtio-console: %s", strerror(-r));
+            err_set(e, r, "cannot create virtio-console: %s", strerror(-r));
             goto fail;
         }
     }
-    if (net_effective_mode(cfg->net) != NET_MODE_NONE) {
+    struct net_options net;
+    spec_net_options(spec, &net);
+    if (net_effective_mode(&net) != NET_MODE_NONE) {
         uint8_t mac[6];
-        char err[512] = "";
-        if (cfg->net->mac_set)
-            memcpy(mac, cfg->net->mac, 6);
+        char why[512] = "";
+        if (net.mac_set)
+            memcpy(mac, net.mac, 6);
         else
-            net_default_mac(cfg->kernel, cfg->cmdline, mac);
-        r = virtio_net_create(vm, b->pci, cfg->net, mac, &b->net, err, sizeof(err));
+            net_default_mac(spec->kernel, spec->cmdline, mac);
+        net.bound = host->bound;
+        r = virtio_net_create(&vm->mem, b->pci, &net, mac, &b->net, why, sizeof(why));
         if (r < 0) {
-            log_error("cannot create virtio-net: %s", err[0] ? err : strerror(-r));
+            err_set(e, r, "cannot create virtio-net: %s", why[0] ? why : strerror(-r));
             goto fail;
         }
         log_info("virtio-net %02x:%02x:%02x:%02x:%02x:%02x on %s networking", mac[0], mac[1],
                  mac[2], mac[3], mac[4], mac[5],
-                 net_effective_mode(cfg->net) == NET_MODE_TAP ? "tap" : "user");
+                 net_effective_mode(&net) == NET_MODE_TAP ? "tap" : "user");
     }
-    r = acpi_pm_create(vm, &b->acpi_pm);
+    r = acpi_pm_create(&vm->pio, PORT_ACPI_PM, line(b, IRQ_SCI), &vm->clock, stop,
+                       &b->acpi_pm);
     if (r < 0) {
-        log_error("cannot create the ACPI PM block at 0x%x: %s", PORT_ACPI_PM1A_EVT,
-                  strerror(-r));
+        err_set(e, r, "cannot create the ACPI PM block at 0x%x: %s", PORT_ACPI_PM,
+                strerror(-r));
         goto fail;
     }
     vm->power_button = press_power_button;
     /* Last: from here on Ctrl-A x stops this machine. */
-    chardev_attach_vm(vm->console, vm);
+    chardev_attach(console, console_quit, vm);
     return 0;
 
 fail:
@@ -178,29 +259,29 @@ void board_destroy(struct vm *vm)
     struct board *b = vm->board;
     if (!b)
         return;
-    chardev_attach_vm(vm->console, NULL);
+    chardev_attach(b->console, NULL, NULL);
     vm->power_button = NULL;
     acpi_pm_destroy(b->acpi_pm);
     virtio_net_destroy(b->net);
     virtio_console_destroy(b->vcon);
     virtio_rng_destroy(b->rng);
-    for (int i = VM_MAX_DISKS - 1; i >= 0; i--) {
+    for (int i = SPEC_MAX_DISKS - 1; i >= 0; i--) {
         virtio_blk_destroy(b->blks[i]);
         if (b->disks[i])
             block_close(b->disks[i]);
     }
     pci_bus_destroy(b->pci);
     if (b->post)
-        post_destroy(vm);
+        post_destroy(&vm->pio, PORT_POST);
     debugexit_destroy(b->debugexit);
     i8042_destroy(b->i8042);
     rtc_destroy(b->rtc);
     uart_destroy(b->com1);
     if (b->pit)
         pit_destroy(b->pit);
-    if (vm->irqchip) {
-        irqchip_destroy(vm->irqchip);
-        vm->irqchip = NULL;
+    if (b->irqchip) {
+        memset(&vm->ext_intr, 0, sizeof(vm->ext_intr));
+        irqchip_destroy(b->irqchip);
     }
     free(b);
     vm->board = NULL;

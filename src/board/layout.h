@@ -1,21 +1,16 @@
-/* The board's fixed addresses: one table, so loaders, ACPI and devices agree. */
+/* The board's fixed addresses: one table, so ACPI, the memory map and the
+ * device wiring agree.  (Where the loaders put their own structures in low
+ * memory is boot/boot_layout.h; this map keeps clear of it.) */
 #ifndef HOSTEL_LAYOUT_H
 #define HOSTEL_LAYOUT_H
 
-/* Low guest memory used by the loaders. */
-#define LAYOUT_BOOT_GDT      0x500ULL     /* flat GDT for 32/64-bit entry (null, code64 0x08? see loader) */
-#define LAYOUT_PML4          0x1000ULL    /* identity page tables for 64-bit entry */
-#define LAYOUT_PDPT          0x2000ULL
-#define LAYOUT_PD            0x3000ULL    /* 4 pages: first 4 GiB with 2 MiB pages */
-#define LAYOUT_ZERO_PAGE     0x7000ULL    /* Linux boot_params */
-#define LAYOUT_MB_INFO       0x8000ULL    /* Multiboot info, module list, strings */
-#define LAYOUT_CMDLINE       0x20000ULL   /* kernel command line (up to 64 KiB) */
-#define LAYOUT_CMDLINE_MAX   0x10000ULL
+#include "boot/boot_layout.h"
+
+/* Low guest memory the board itself uses. */
 #define LAYOUT_MPTABLE       0x9fc00ULL   /* EBDA: MP floating pointer + table */
 #define LAYOUT_EBDA_START    0x9fc00ULL
 #define LAYOUT_ACPI          0xe0000ULL   /* RSDP and tables, 0xe0000-0xfffff */
 #define LAYOUT_ACPI_END      0x100000ULL
-#define LAYOUT_KERNEL        0x100000ULL  /* 1 MiB: where kernels load by default */
 
 /* Interrupt controllers and timers (MMIO). */
 #define LAYOUT_IOAPIC        0xfec00000ULL
@@ -27,6 +22,7 @@
 /* Port I/O. */
 #define PORT_PIC_MASTER      0x20
 #define PORT_PIT             0x40
+#define PORT_SYSCTL          0x61      /* system control port B: PIT channel 2 gate */
 #define PORT_I8042_DATA      0x60
 #define PORT_I8042_CMD       0x64
 #define PORT_RTC             0x70
@@ -34,6 +30,8 @@
 #define PORT_PIC_SLAVE       0xa0
 #define PORT_DEBUG_EXIT      0xf4
 #define PORT_COM1            0x3f8
+#define PORT_ELCR            0x4d0     /* the 8259s' edge/level control registers */
+#define PORT_ACPI_PM         0x600     /* the ACPI PM block (hw/acpi_pm.h offsets): */
 #define PORT_ACPI_PM1A_EVT   0x600     /* 4 bytes: status, enable */
 #define PORT_ACPI_PM1A_CNT   0x604     /* 2 bytes */
 #define PORT_ACPI_PM_TMR     0x608     /* 4 bytes, 3.579545 MHz */
@@ -47,5 +45,6 @@
 #define IRQ_COM1  4
 #define IRQ_RTC   8
 #define IRQ_SCI   9
+#define IRQ_AUX   12     /* the i8042 mouse port */
 
 #endif

@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "board/layout.h"
+#include "boot/boot_layout.h"
 #include "boot/loader.h"
 #include "boot/loader_priv.h"
 
@@ -54,7 +54,7 @@ static void set_system_regs(struct cpu_state *s)
     s->gdt.limit = BOOT_GDT_ENTRIES * 8 - 1;
     s->idt.base = 0;
     s->idt.limit = 0;
-    s->apic_base = LAYOUT_LAPIC | (1ULL << 11) | (1ULL << 8);   /* enabled, BSP */
+    s->apic_base = 0xfee00000ULL | (1ULL << 11) | (1ULL << 8);   /* the default base, enabled, BSP */
     s->rflags = RFLAGS_FIXED;
 }
 
@@ -106,32 +106,3 @@ int boot_setup_protected_mode(struct guest_mem *m, struct cpu_state *s)
     return 0;
 }
 
-static int e820_add(struct e820_entry *out, int max, int *n, uint64_t addr, uint64_t size,
-                    uint32_t type)
-{
-    if (size == 0)
-        return 0;
-    if (*n >= max)
-        return -ENOSPC;
-    out[*n].addr = addr;
-    out[*n].size = size;
-    out[*n].type = type;
-    (*n)++;
-    return 0;
-}
-
-int e820_build(const struct guest_mem *m, struct e820_entry *out, int max)
-{
-    int n = 0, r = 0;
-
-    if (m->low_size < LAYOUT_KERNEL)
-        return -EINVAL;   /* mem_init never makes less than 2 MiB */
-    r |= e820_add(out, max, &n, 0, LAYOUT_EBDA_START, E820_RAM);
-    r |= e820_add(out, max, &n, LAYOUT_EBDA_START, 0xa0000 - LAYOUT_EBDA_START, E820_RESERVED);
-    r |= e820_add(out, max, &n, LAYOUT_ACPI, LAYOUT_ACPI_END - LAYOUT_ACPI, E820_RESERVED);
-    r |= e820_add(out, max, &n, LAYOUT_KERNEL, m->low_size - LAYOUT_KERNEL, E820_RAM);
-    r |= e820_add(out, max, &n, LAYOUT_IOAPIC, 0x1000, E820_RESERVED);
-    r |= e820_add(out, max, &n, LAYOUT_LAPIC, 0x1000, E820_RESERVED);
-    r |= e820_add(out, max, &n, MEM_HIGH_START, m->high_size, E820_RAM);
-    return r ? -ENOSPC : n;
-}

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "board/layout.h"
+#include "boot/boot_layout.h"
 #include "boot/loader_priv.h"
 
 int loader_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
@@ -123,13 +123,13 @@ int loader_place_initrd(struct guest_mem *m, const struct boot_input *in, uint64
     return 0;
 }
 
-int loader_zero_page_e820(const struct guest_mem *m, uint8_t *zp, char *err, size_t errlen)
+int loader_zero_page_e820(const struct boot_input *in, uint8_t *zp, char *err, size_t errlen)
 {
-    struct e820_entry map[E820_MAX_ZERO_PAGE];
-    int n = e820_build(m, map, E820_MAX_ZERO_PAGE);
-    if (n < 0)
-        return loader_fail(err, errlen, n, "cannot build the e820 memory map: %s", strerror(-n));
-    memcpy(zp + 0x2d0, map, (size_t)n * sizeof(map[0]));
+    int n = in->e820_count;
+    if (n < 1 || n > E820_MAX_ZERO_PAGE || !in->e820)
+        return loader_fail(err, errlen, -EINVAL, "the board's memory map has %d entries "
+                           "(1 to %d fit the zero page)", n, E820_MAX_ZERO_PAGE);
+    memcpy(zp + 0x2d0, in->e820, (size_t)n * sizeof(in->e820[0]));
     zp[0x1e8] = (uint8_t)n;
     return 0;
 }

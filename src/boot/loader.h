@@ -15,12 +15,22 @@ enum kernel_format { KERNEL_UNKNOWN, KERNEL_BZIMAGE, KERNEL_MULTIBOOT, KERNEL_EL
 enum kernel_format kernel_detect(const uint8_t *img, size_t len);
 const char *kernel_format_name(enum kernel_format f);
 
+/* One range of the guest's memory map (the layout Linux's zero page and
+ * Multiboot's mmap use); the board builds the map (board/e820.h). */
+struct e820_entry {
+    uint64_t addr, size;
+    uint32_t type;          /* 1 RAM, 2 reserved, 3 ACPI */
+} __attribute__((packed));
+
 struct boot_input {
     const uint8_t *kernel;  size_t kernel_len;
     const uint8_t *initrd;  size_t initrd_len;   /* may be NULL */
     const char *cmdline;                          /* may be NULL */
     const char *kernel_name;                      /* for messages */
     const char *initrd_name;                      /* Multiboot module string; may be NULL */
+    const struct e820_entry *e820;                /* the board's memory map */
+    int e820_count;
+    uint64_t acpi_rsdp;                           /* where the RSDP is, 0: no ACPI */
 };
 
 /* Each loader writes the kernel (and what its format hands the kernel) into
@@ -37,12 +47,7 @@ int load_multiboot(struct guest_mem *m, const struct boot_input *in, struct cpu_
 int load_kernel(struct guest_mem *m, const struct boot_input *in, struct cpu_state *bsp,
                 char *err, size_t errlen);
 
-/* The e820 map for this memory size (RAM, the EBDA/BIOS holes, high RAM). */
-struct e820_entry {
-    uint64_t addr, size;
-    uint32_t type;          /* 1 RAM, 2 reserved, 3 ACPI */
-} __attribute__((packed));
-int e820_build(const struct guest_mem *m, struct e820_entry *out, int max);
+
 
 /* Shared by loaders: identity-map the first 4 GiB and enter 64-bit mode /
  * 32-bit flat protected mode with a boot GDT at LAYOUT_BOOT_GDT. */

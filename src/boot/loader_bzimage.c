@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "board/layout.h"
+#include "boot/boot_layout.h"
 #include "boot/loader.h"
 #include "boot/loader_priv.h"
 
@@ -129,13 +129,13 @@ int load_bzimage(struct guest_mem *m, const struct boot_input *in, struct cpu_st
     wr32(zp + BP_RAMDISK_IMAGE, (uint32_t)initrd_at);
     wr32(zp + BP_RAMDISK_SIZE, initrd_at ? (uint32_t)in->initrd_len : 0);
 
-    r = loader_zero_page_e820(m, zp, err, errlen);
+    r = loader_zero_page_e820(in, zp, err, errlen);
     if (r < 0)
         return r;
     /* Saves the kernel a scan when our ACPI tables are already in place. */
-    const uint8_t *rsdp = mem_ptr(m, LAYOUT_ACPI, 8);
+    const uint8_t *rsdp = in->acpi_rsdp ? mem_ptr(m, in->acpi_rsdp, 8) : NULL;
     if (rsdp && !memcmp(rsdp, "RSD PTR ", 8))
-        wr64(zp + BP_ACPI_RSDP, LAYOUT_ACPI);
+        wr64(zp + BP_ACPI_RSDP, in->acpi_rsdp);
 
     r = boot_setup_long_mode(m, bsp);
     if (r < 0)

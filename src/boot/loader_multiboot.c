@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "board/layout.h"
+#include "boot/boot_layout.h"
 #include "boot/loader.h"
 #include "boot/loader_priv.h"
 
@@ -155,7 +155,10 @@ int load_multiboot(struct guest_mem *m, const struct boot_input *in, struct cpu_
         return loader_fail(err, errlen, -EFAULT, "no guest RAM for the Multiboot info");
     memset(mbi, 0, MB_INFO_STRINGS_END - LAYOUT_MB_INFO);
     uint32_t info_flags = MBI_MEMORY | MBI_CMDLINE | MBI_MMAP | MBI_LOADER_NAME;
-    wr32(mbi + MBI_MEM_LOWER, (uint32_t)(LAYOUT_EBDA_START >> 10));
+    /* Lower memory: the RAM the map starts with (up to the EBDA). */
+    uint64_t lower = in->e820_count > 0 && in->e820[0].addr == 0 && in->e820[0].type == E820_RAM
+                     ? in->e820[0].size : 0;
+    wr32(mbi + MBI_MEM_LOWER, (uint32_t)(lower >> 10));
     uint64_t upper = (m->low_size - LAYOUT_KERNEL) >> 10;
     wr32(mbi + MBI_MEM_UPPER, (uint32_t)upper);
 
@@ -190,10 +193,10 @@ int load_multiboot(struct guest_mem *m, const struct boot_input *in, struct cpu_
         info_flags |= MBI_MODS;
     }
 
-    struct e820_entry map[E820_MAX_ZERO_PAGE];
-    int n = e820_build(m, map, E820_MAX_ZERO_PAGE);
-    if (n < 0)
-        return loader_fail(err, errlen, n, "cannot build the memory map");
+    const struct e820_entry *map = in->e820;
+    int n = in->e820_count;
+    if (n < 1 || !map)
+        return loader_fail(err, errlen, -EINVAL, "the board gave no memory map");
     if ((uint64_t)n * 24 > MB_INFO_STRINGS - MB_INFO_MMAP)
         return loader_fail(err, errlen, -ENOSPC, "memory map too large for the Multiboot info");
     uint8_t *mm = mbi + (MB_INFO_MMAP - LAYOUT_MB_INFO);

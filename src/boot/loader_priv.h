@@ -54,7 +54,7 @@ int loader_place_initrd(struct guest_mem *m, const struct boot_input *in, uint64
                         uint64_t limit, uint64_t *addr, char *err, size_t errlen);
 
 /* Writes the e820 map into a zero page (boot_params) at zp. */
-int loader_zero_page_e820(const struct guest_mem *m, uint8_t *zp, char *err, size_t errlen);
+int loader_zero_page_e820(const struct boot_input *in, uint8_t *zp, char *err, size_t errlen);
 
 /* ELF images, ELF32 or ELF64, normalised. */
 #define ELF_MAX_LOAD 32

@@ -29,18 +29,17 @@
 #include "mgmt/daemon.h"
 #include "mgmt/appliance.h"
 #include "mgmt/library.h"
+#include "cli/spec_flags.h"
 
 void machines_usage(void *stdio_file)
 {
     fprintf(stdio_file,
             "machines:\n"
-            "  create NAME (--appliance NAME|PATH | --kernel PATH [--initrd PATH])\n"
-            "              [--cmdline TEXT] [--cpus N] [--memory SIZE] [--disk SIZE]\n"
-            "              [--engine auto|kvm|emu] [--net MODE] [--forward SPEC]...\n"
-            "                           the disk is a qcow2 overlay on the appliance's\n"
-            "                           disk, or a blank one of SIZE; --net and --forward\n"
-            "                           as for 'hostel run' (host port 0: any free port,\n"
-            "                           shown by 'hostel info')\n"
+            "  create NAME (--appliance NAME|PATH | --kernel PATH) [--disk-size SIZE]\n"
+            "              [every 'hostel run' option: --cpus, --memory, --disk, --net, ...]\n"
+            "                           the machine's disk is a qcow2 overlay on the\n"
+            "                           appliance's (--disk-size: its size); 'hostel create\n"
+            "                           --help' lists the options\n"
             "  start NAME [--console]   start detached (returns once it runs)\n"
             "  ls [--json]              list machines with their state\n"
             "  console NAME             attach the serial console (Ctrl-A d detaches)\n"
@@ -49,10 +48,10 @@ void machines_usage(void *stdio_file)
             "  pause NAME, resume NAME, restart NAME\n"
             "  info NAME [--json]       config and live state\n"
             "  logs NAME                console output kept on disk\n"
-            "  set NAME [--cpus N] [--memory SIZE] [--cmdline TEXT] [--kernel PATH]\n"
-            "           [--initrd PATH] [--engine E] [--net MODE] [--forward SPEC]...\n"
-            "           [--no-forwards]  applies at the next start; a --forward replaces\n"
-            "                           the stored one for the same guest port\n"
+            "  set NAME [any 'hostel run' option] [--no-forwards]\n"
+            "                           applies at the next start; a --forward replaces\n"
+            "                           the stored one for the same guest port, a --disk\n"
+            "                           adds one\n"
             "  ssh NAME [--user U] [-i KEY] [--wait SECONDS] [-- COMMAND...]\n"
             "                           ssh into the guest through its forward to port 22\n"
             "                           (the appliance's \"ssh\" user and key by default)\n"
@@ -93,275 +92,237 @@ static char *absolute(const char *path)
     return strdup(buf);
 }
 
-/* Options shared by create and set. */
-struct config_opts {
-    const char *kernel, *initrd, *cmdline, *engine, *appliance, *net;
-    uint64_t disk_size;
-    int cpus;
-    uint64_t memory;
-    bool no_forwards;
-    int nforwards;
-    const char *forwards[MACHINE_MAX_FORWARDS];
+/* create and set: the machine options every command shares (spec_flags)
+ * plus their own. */
+struct create_set_opts {
+    const char *cmd;
+    const char *appliance;       /* create */
+    uint64_t disk_size;          /* create: the size of the machine's own disk */
+    bool no_forwards;            /* set */
 };
 
-static int parse_config_opts(int argc, char **argv, struct config_opts *o, const char *cmd)
+static int create_set_flag(void *ctx, int val, const char *arg, struct err *e)
 {
-    static const struct option opts[] = {
-        { "kernel", required_argument, NULL, 'k' }, { "initrd", required_argument, NULL, 'i' },
-        { "cmdline", required_argument, NULL, 'a' }, { "cpus", required_argument, NULL, 'c' },
-        { "memory", required_argument, NULL, 'm' }, { "engine", required_argument, NULL, 'e' },
-        { "appliance", required_argument, NULL, 'A' }, { "disk", required_argument, NULL, 'D' },
-        { "net", required_argument, NULL, 'N' }, { "forward", required_argument, NULL, 'F' },
-        { "no-forwards", no_argument, NULL, 'X' },
-        { "help", no_argument, NULL, 'h' }, { 0 }
-    };
-    char err[256];
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "k:i:a:c:m:e:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'A':
-            if (strcmp(cmd, "create")) {
-                log_error("--appliance is chosen at 'hostel create'");
-                return -1;
-            }
-            o->appliance = optarg;
-            break;
-        case 'D':
-            if (strcmp(cmd, "create")) {
-                log_error("--disk is chosen at 'hostel create'");
-                return -1;
-            }
-            if (parse_size(optarg, &o->disk_size) < 0 || o->disk_size < (1ULL << 20)) {
-                log_error("--disk '%s': give a size such as 8G (at least 1M)", optarg);
-                return -1;
-            }
-            break;
-        case 'N': {
-            struct net_options n = { 0 };
-            if (net_parse_mode(optarg, &n, err, sizeof(err)) < 0) {
-                log_error("%s", err);
-                return -1;
-            }
-            o->net = optarg;
-            break;
-        }
-        case 'F': {
-            struct net_forward f;
-            if (net_parse_forward(optarg, &f, err, sizeof(err)) < 0) {
-                log_error("%s", err);
-                return -1;
-            }
-            if (o->nforwards == MACHINE_MAX_FORWARDS) {
-                log_error("--forward: at most %d forwards", MACHINE_MAX_FORWARDS);
-                return -1;
-            }
-            o->forwards[o->nforwards++] = optarg;
-            break;
-        }
-        case 'X': o->no_forwards = true; break;
-        case 'k': o->kernel = optarg; break;
-        case 'i': o->initrd = optarg; break;
-        case 'a': o->cmdline = optarg; break;
-        case 'c': {
-            char *end;
-            long v = strtol(optarg, &end, 10);
-            if (*end || v < 1 || v > 64) {
-                log_error("--cpus '%s': give a number from 1 to 64", optarg);
-                return -1;
-            }
-            o->cpus = (int)v;
-            break;
-        }
-        case 'm':
-            if (parse_size(optarg, &o->memory) < 0 || o->memory < (16ULL << 20)) {
-                log_error("--memory '%s': give a size such as 512M or 2G (at least 16M)", optarg);
-                return -1;
-            }
-            break;
-        case 'e':
-            if (strcmp(optarg, "auto") && strcmp(optarg, "kvm") && strcmp(optarg, "emu")) {
-                log_error("--engine '%s': choose auto, kvm or emu", optarg);
-                return -1;
-            }
-            o->engine = optarg;
-            break;
-        case 'h':
-            machines_usage(stdout);
-            return 1;
-        default:
-            log_error("see 'hostel %s --help'", cmd);
-            return -1;
-        }
-    }
-    return 0;
-}
-
-/* create and set: options, then the machine's name.  0: go on, 1: help was
- * shown, -1: an error was reported. */
-static int parse_create_set(int argc, char **argv, const char *cmd, struct config_opts *o,
-                            const char **name)
-{
-    int r = parse_config_opts(argc, argv, o, cmd);
-    if (r)
-        return r;
-    return need_name(argc, argv, cmd, name) < 0 ? -1 : 0;
-}
-
-/* --net, --no-forwards and --forward into the config.  A forward replaces
- * the stored one for the same protocol and guest port. */
-static int apply_net_opts(struct machine_config *mc, const struct config_opts *o)
-{
-    char err[256];
-    if (o->net) {
-        free(mc->net);
-        mc->net = strdup(o->net);
-    }
-    if (o->no_forwards) {
-        for (int i = 0; i < mc->nforwards; i++)
-            free(mc->forwards[i]);
-        mc->nforwards = 0;
-    }
-    for (int i = 0; i < o->nforwards; i++) {
-        struct net_forward f, g;
-        net_parse_forward(o->forwards[i], &f, err, sizeof(err));   /* checked already */
-        int at = mc->nforwards;
-        for (int j = 0; j < mc->nforwards; j++) {
-            if (net_parse_forward(mc->forwards[j], &g, err, sizeof(err)) == 0 &&
-                net_forward_same_guest(&f, &g))
-                at = j;
-        }
-        if (at == MACHINE_MAX_FORWARDS) {
-            log_error("--forward %s: the machine has %d forwards already (the most); "
-                      "--no-forwards clears them", o->forwards[i], MACHINE_MAX_FORWARDS);
-            return -1;
-        }
-        if (at < mc->nforwards)
-            free(mc->forwards[at]);
+    struct create_set_opts *o = ctx;
+    switch (val) {
+    case 'A':
+        if (strcmp(o->cmd, "create"))
+            return err_set(e, -EINVAL, "--appliance is chosen at 'hostel create'"), -1;
+        o->appliance = arg;
+        return 0;
+    case 'S':
+        if (strcmp(o->cmd, "create"))
+            return err_set(e, -EINVAL, "--disk-size is chosen at 'hostel create'"), -1;
+        if (parse_size(arg, &o->disk_size) < 0 || o->disk_size < (1ULL << 20))
+            return err_set(e, -EINVAL, "--disk-size '%s': give a size such as 8G (at least 1M)",
+                           arg), -1;
+        return 0;
+    case 'X':
+        o->no_forwards = true;
+        return 0;
+    case 'h':
+        if (!strcmp(o->cmd, "create"))
+            printf("usage: hostel create NAME (--appliance NAME|PATH | --kernel PATH) [options]\n"
+                   "\n"
+                   "Makes a named machine from an appliance (its own disk is a qcow2 overlay\n"
+                   "on the appliance's first disk) or from a kernel.  Every 'hostel run'\n"
+                   "option works here and is kept in the machine's folder.\n"
+                   "\n"
+                   "      --appliance A     a built appliance's name, folder or packed file\n"
+                   "      --disk-size SIZE  the size of the machine's own disk (the overlay)\n");
         else
-            mc->nforwards++;
-        mc->forwards[at] = strdup(o->forwards[i]);
+            printf("usage: hostel set NAME [options]\n"
+                   "\n"
+                   "Changes a named machine's stored options; they apply at its next start.\n"
+                   "Every 'hostel run' option works here.  --forward replaces the stored\n"
+                   "one for the same protocol and guest port; --disk adds a disk.\n"
+                   "\n"
+                   "      --no-forwards     drop the stored forwards (before any --forward)\n");
+        printf("\nmachine options (as for 'hostel run'):\n");
+        spec_flags_usage(stdout);
+        return 1;
     }
-    struct net_options n = { 0 };
-    if (mc->net && net_parse_mode(mc->net, &n, err, sizeof(err)) < 0) {
-        log_error("%s", err);
+    return err_set(e, -EINVAL, "unknown option"), -1;
+}
+
+/* Options, then the machine's name.  0: go on, 1: help was shown, -1: an
+ * error was reported. */
+static int parse_create_set(int argc, char **argv, struct create_set_opts *o,
+                            struct machine_spec *layer, const char **name)
+{
+    static const struct option own[] = {
+        { "appliance", required_argument, NULL, 'A' },
+        { "disk-size", required_argument, NULL, 'S' },
+        { "no-forwards", no_argument, NULL, 'X' },
+        { "help", no_argument, NULL, 'h' },
+        { 0 }
+    };
+    const struct cmd_flags flags = { own, "h", create_set_flag, o };
+    struct err e = ERR_INIT;
+    int r = spec_flags_parse(argc, argv, &flags, layer, &e);
+    if (r < 0) {
+        log_error("%s (see 'hostel %s --help')", e.msg, o->cmd);
         return -1;
     }
-    if (mc->nforwards && (n.mode == NET_MODE_NONE || n.mode == NET_MODE_TAP)) {
-        log_error("--forward needs user networking: give --net user too (the machine's network "
-                  "is '%s'), or drop the forwards with --no-forwards", mc->net);
-        return -1;
+    if (r > 0)
+        return 1;
+    return need_name(argc, argv, o->cmd, name) < 0 ? -1 : 0;
+}
+
+/* What a layer from the command line names on the host becomes absolute:
+ * the machine runs from another working directory.  Blank disks become
+ * files in the machine's folder: disk.qcow2, then diskN.qcow2 (N: the
+ * disk's index).  used[] marks folder names already taken. */
+static int absolute_paths(struct machine_spec *l, int first_index, struct err *e)
+{
+    char **paths[] = { &l->kernel, &l->initrd };
+    for (size_t i = 0; i < 2; i++) {
+        if (!*paths[i])
+            continue;
+        char *a = absolute(*paths[i]);
+        if (!a)
+            return err_set(e, -errno, "%s %s: %s", i ? "initrd" : "kernel", *paths[i],
+                           strerror(errno));
+        free(*paths[i]);
+        *paths[i] = a;
     }
-    if ((n.mode == NET_MODE_USER || mc->nforwards) && !net_user_available()) {
-        log_error("user networking needs libslirp, which this hostel was built without: "
-                  "install libslirp-dev (scripts/deps.sh) and rebuild, or use --net tap=NAME");
-        return -1;
+    for (int i = 0; i < l->ndisks; i++) {
+        struct spec_disk *d = &l->disks[i];
+        if (d->path) {
+            char *a = absolute(d->path);
+            if (!a)
+                return err_set(e, -errno, "--disk %s: %s", d->path, strerror(errno));
+            free(d->path);
+            d->path = a;
+        } else {
+            int n = first_index + i;
+            char file[32];
+            if (n == 0)
+                snprintf(file, sizeof(file), "disk.qcow2");
+            else
+                snprintf(file, sizeof(file), "disk%d.qcow2", n);
+            d->path = strdup(file);
+            d->format = BLOCK_FORMAT_QCOW2;   /* d->size stays: made by make_disks */
+        }
     }
     return 0;
 }
 
-static int apply_paths(struct machine_config *mc, const struct config_opts *o)
+/* Creates the files of a spec's new folder disks: blank qcow2 files for
+ * disks with a size, and (index own, when >= 0) the overlay on backing. */
+static int make_disks(const char *name, struct machine_spec *s, int own, const char *backing,
+                      uint64_t own_size, struct err *e)
 {
-    if (o->kernel) {
-        char *k = absolute(o->kernel);
-        if (!k) {
-            log_error("kernel %s: %s", o->kernel, strerror(errno));
-            return -1;
-        }
-        free(mc->kernel);
-        mc->kernel = k;
+    for (int i = 0; i < s->ndisks; i++) {
+        struct spec_disk *d = &s->disks[i];
+        bool blank = d->size && d->path && !strchr(d->path, '/');
+        if (i != own && !blank)
+            continue;
+        char path[4096], why[512];
+        machine_path(name, d->path, path, sizeof(path));
+        struct block_create_opts bo = {
+            .format = BLOCK_FORMAT_QCOW2,
+            .size = i == own ? own_size : d->size,
+            .backing = i == own ? backing : NULL,
+        };
+        int r = block_create(path, &bo, why, sizeof(why));
+        if (r < 0)
+            return err_set(e, r, "%s", why);
+        d->size = 0;   /* made: from now on it is a file */
     }
-    if (o->initrd) {
-        char *i = absolute(o->initrd);
-        if (!i) {
-            log_error("initrd %s: %s", o->initrd, strerror(errno));
-            return -1;
-        }
-        free(mc->initrd);
-        mc->initrd = i;
-    }
-    if (o->cmdline) {
-        free(mc->cmdline);
-        mc->cmdline = strdup(o->cmdline);
-    }
-    if (o->engine) {
-        free(mc->engine);
-        mc->engine = strdup(o->engine);
-    }
-    if (o->cpus)
-        mc->cpus = o->cpus;
-    if (o->memory)
-        mc->memory = o->memory;
-    return apply_net_opts(mc, o);
+    return 0;
+}
+
+/* A named machine's NIC address: stable and its own (two machines from one
+ * appliance on one tap network must not share one). */
+static void machine_mac(const char *name, struct machine_spec *s)
+{
+    if (s->set & SPEC_MAC)
+        return;
+    net_default_mac("hostel machine", name, s->mac);
+    s->set |= SPEC_MAC;
 }
 
 static int cmd_create(int argc, char **argv)
 {
-    struct config_opts o = { 0 };
-    const char *name;
-    char err[512];
-    int r = parse_create_set(argc, argv, "create", &o, &name);
-    if (r)
-        return r > 0 ? 0 : 1;
-    if (!o.kernel && !o.appliance) {
-        log_error("'hostel create' needs --appliance NAME or --kernel PATH");
-        return 1;
-    }
-    struct machine_config mc = { .cpus = 1, .memory = 512ULL << 20, .created = time(NULL) };
+    struct create_set_opts o = { .cmd = "create" };
+    struct machine_spec layer, app_layer;
+    struct machine_config mc;
     struct appliance app;
-    bool have_app = false;
+    bool have_app = false, made = false;
+    struct err e = ERR_INIT;
+    const char *name;
+    int own = -1, r;
+
+    spec_init(&layer);
+    spec_init(&app_layer);
+    memset(&mc, 0, sizeof(mc));
+    spec_defaults(&mc.spec);
+    r = parse_create_set(argc, argv, &o, &layer, &name);
+    if (r)
+        goto out;
+    if (!(layer.set & SPEC_KERNEL) && !o.appliance) {
+        r = err_set(&e, -EINVAL, "'hostel create' needs --appliance NAME or --kernel PATH");
+        goto fail;
+    }
+    if ((layer.set & SPEC_KERNEL) && o.appliance) {
+        r = err_set(&e, -EINVAL, "give either --appliance or --kernel, not both");
+        goto fail;
+    }
     snprintf(mc.name, sizeof(mc.name), "%s", name);
-    mc.engine = strdup("auto");
-    mc.kernel = strdup("");
+    mc.created = time(NULL);
     if (o.appliance) {
-        if (appliance_open(o.appliance, &app, err, sizeof(err)) < 0) {
-            log_error("%s", err);
-            machine_config_free(&mc);
-            return 1;
+        char why[1024];
+        if (appliance_open(o.appliance, &app, why, sizeof(why)) < 0) {
+            r = err_set(&e, -ENOENT, "%s", why);
+            goto fail;
         }
         have_app = true;
-        mc.appliance = strdup(app.dir);
-        mc.cpus = app.cpus;
-        mc.memory = app.memory;
-    }
-    if (have_app || o.disk_size)
-        mc.disk = strdup("disk.qcow2");
-    if (apply_paths(&mc, &o) < 0) {
-        machine_config_free(&mc);
-        if (have_app)
-            appliance_free(&app);
-        return 1;
-    }
-    r = machine_create(&mc, err, sizeof(err));
-    if (r == 0 && mc.disk && (o.disk_size || (have_app && app.ndisks))) {
-        /* The machine's disk: a qcow2 overlay on the appliance's first disk
-         * (instant, and the base stays shared), or a blank qcow2 disk. */
-        char path[4096];
-        machine_path(name, mc.disk, path, sizeof(path));
-        struct block_create_opts bo = {
-            .format = BLOCK_FORMAT_QCOW2,
-            .size = o.disk_size,
-            .backing = have_app && app.ndisks ? app.disks[0].path : NULL,
-        };
-        r = block_create(path, &bo, err, sizeof(err));
-        if (r < 0) {
-            char e2[512];
-            machine_remove(name, e2, sizeof(e2));
+        if ((r = appliance_spec(&app, &app_layer, &e)) < 0 ||
+            (r = spec_apply(&mc.spec, &app_layer, &e)) < 0)
+            goto fail;
+        if (mc.spec.ndisks) {
+            /* The machine's own disk: a qcow2 overlay on the appliance's
+             * first disk (instant, and the base stays shared). */
+            own = 0;
+            free(mc.spec.disks[0].path);
+            mc.spec.disks[0] = (struct spec_disk){ .path = strdup("disk.qcow2"),
+                                                   .format = BLOCK_FORMAT_QCOW2 };
         }
-    } else if (r == 0 && mc.disk) {
-        free(mc.disk);   /* an appliance without disks, and no --disk */
-        mc.disk = NULL;
-        r = machine_config_save(&mc, err, sizeof(err));
     }
-    machine_config_free(&mc);
+    if (o.disk_size && own < 0) {
+        r = err_set(&e, -EINVAL, "--disk-size sizes the disk a machine gets from its appliance; "
+                    "give a blank disk with --disk size=SIZE");
+        goto fail;
+    }
+    if ((r = absolute_paths(&layer, mc.spec.ndisks, &e)) < 0 ||
+        (r = spec_apply(&mc.spec, &layer, &e)) < 0)
+        goto fail;
+    machine_mac(name, &mc.spec);
+    if ((r = spec_check(&mc.spec, &e)) < 0)
+        goto fail;
+    if ((r = machine_create(&mc, &e)) < 0)
+        goto fail;
+    made = true;
+    if ((r = make_disks(name, &mc.spec, own, own >= 0 ? app.disks[0].path : NULL, o.disk_size,
+                        &e)) < 0 || (r = machine_config_save(&mc, &e)) < 0)
+        goto fail;
+    printf("created %s\n", name);
+    goto out;
+fail:
+    if (made) {
+        char why[512];
+        machine_remove(name, why, sizeof(why));
+    }
+    log_error("%s", e.msg);
+    r = -1;
+out:
     if (have_app)
         appliance_free(&app);
-    if (r < 0) {
-        log_error("%s", err);
-        return 1;
-    }
-    printf("created %s\n", name);
-    return 0;
+    spec_free(&app_layer);
+    spec_free(&layer);
+    spec_free(&mc.spec);
+    return r < 0 ? 1 : 0;
 }
 
 /* The forwards a running machine's VMM recorded: a list of {"proto",
@@ -395,9 +356,9 @@ static int start_machine(const char *name)
     char why[256];
     enum machine_state st = machine_state_get(name, why, sizeof(why));
     struct machine_config mc;
-    char err[512];
-    if (machine_config_load(name, &mc, err, sizeof(err)) < 0) {
-        log_error("%s", err);
+    struct err e = ERR_INIT;
+    if (machine_config_load(name, &mc, &e) < 0) {
+        log_error("%s", e.msg);
         return 1;
     }
     machine_config_free(&mc);
@@ -507,30 +468,40 @@ static json_t *machine_json(const char *name)
 {
     struct machine_config mc;
     char err[512], why[256];
-    if (machine_config_load(name, &mc, err, sizeof(err)) < 0)
+    if (machine_config_load(name, &mc, NULL) < 0)
         return NULL;
+    const struct machine_spec *sp = &mc.spec;
     enum machine_state st = machine_state_get(name, why, sizeof(why));
     json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:I}", "name", name, "state",
-                          machine_state_name(st), "engine", mc.engine, "cpus", mc.cpus,
-                          "memory", (json_int_t)mc.memory);
-    if (mc.kernel && *mc.kernel)
-        json_object_set_new(o, "kernel", json_string(mc.kernel));
-    if (mc.initrd)
-        json_object_set_new(o, "initrd", json_string(mc.initrd));
-    if (mc.appliance)
-        json_object_set_new(o, "appliance", json_string(mc.appliance));
-    if (mc.disk)
-        json_object_set_new(o, "disk", json_string(mc.disk));
-    if (mc.cmdline)
-        json_object_set_new(o, "cmdline", json_string(mc.cmdline));
-    if (mc.net)
-        json_object_set_new(o, "net", json_string(mc.net));
-    if (mc.nforwards) {
-        json_t *specs = json_array();
-        for (int i = 0; i < mc.nforwards; i++)
-            json_array_append_new(specs, json_string(mc.forwards[i]));
-        json_object_set_new(o, "forward_specs", specs);
+                          machine_state_name(st), "engine", sp->engine ? sp->engine : "auto",
+                          "cpus", sp->cpus, "memory", (json_int_t)sp->memory);
+    if (sp->kernel && *sp->kernel)
+        json_object_set_new(o, "kernel", json_string(sp->kernel));
+    if (sp->initrd)
+        json_object_set_new(o, "initrd", json_string(sp->initrd));
+    if (sp->appliance)
+        json_object_set_new(o, "appliance", json_string(sp->appliance));
+    if (sp->cmdline)
+        json_object_set_new(o, "cmdline", json_string(sp->cmdline));
+    if (sp->ndisks) {
+        json_t *disks = json_array();
+        for (int i = 0; i < sp->ndisks; i++) {
+            char d[4200];
+            spec_format_disk(&sp->disks[i], d, sizeof(d));
+            json_array_append_new(disks, json_string(d));
+        }
+        json_object_set_new(o, "disks", disks);
     }
+    if (sp->net_mode != NET_MODE_DEFAULT) {
+        char n[64];
+        spec_format_net(sp, n, sizeof(n));
+        json_object_set_new(o, "net", json_string(n));
+    }
+    json_t *spec = spec_to_json(sp);
+    if (json_object_get(spec, "forwards"))
+        json_object_set(o, "forward_specs", json_object_get(spec, "forwards"));
+    /* The whole spec as the folder keeps it (docs/machines.md). */
+    json_object_set_new(o, "spec", spec);
     if (why[0])
         json_object_set_new(o, "reason", json_string(why));
     if (is_live(st)) {
@@ -542,7 +513,8 @@ static json_t *machine_json(const char *name)
             /* The engine running it; the config only says what it asked for. */
             if (json_is_string(json_object_get(live, "engine"))) {
                 json_object_set(o, "engine", json_object_get(live, "engine"));
-                json_object_set_new(o, "engine_requested", json_string(mc.engine));
+                json_object_set_new(o, "engine_requested",
+                                    json_string(sp->engine ? sp->engine : "auto"));
             }
             if (json_is_string(json_object_get(live, "engine_why")))
                 json_object_set(o, "engine_why", json_object_get(live, "engine_why"));
@@ -647,7 +619,9 @@ static int cmd_info(int argc, char **argv)
                 printf("%-8s %lld\n", key, (long long)json_integer_value(v));
         }
         size_t i;
-        json_t *fw;
+        json_t *fw, *disk;
+        json_array_foreach(json_object_get(o, "disks"), i, disk)
+            printf("%-8s %s\n", "disk", json_string_value(disk));
         json_array_foreach(json_object_get(o, "forwards"), i, fw) {
             printf("%-8s ", "forward");
             print_forward_line(stdout, fw);
@@ -664,8 +638,9 @@ static int simple_op(const char *name, const char *op)
 {
     char err[512];
     struct machine_config mc;
-    if (machine_config_load(name, &mc, err, sizeof(err)) < 0) {
-        log_error("%s", err);
+    struct err le = ERR_INIT;
+    if (machine_config_load(name, &mc, &le) < 0) {
+        log_error("%s", le.msg);
         return 1;
     }
     machine_config_free(&mc);
@@ -776,9 +751,10 @@ static int cmd_logs(int argc, char **argv)
     char path[4096];
     struct file_buf b;
     struct machine_config mc;
-    char err[512];
-    if (machine_config_load(name, &mc, err, sizeof(err)) < 0) {
-        log_error("%s", err);
+
+    struct err le = ERR_INIT;
+    if (machine_config_load(name, &mc, &le) < 0) {
+        log_error("%s", le.msg);
         return 1;
     }
     machine_config_free(&mc);
@@ -795,31 +771,49 @@ static int cmd_logs(int argc, char **argv)
 
 static int cmd_set(int argc, char **argv)
 {
-    struct config_opts o = { 0 };
-    const char *name;
-    char err[512] = "";
-    int r = parse_create_set(argc, argv, "set", &o, &name);
-    if (r)
-        return r > 0 ? 0 : 1;
+    struct create_set_opts o = { .cmd = "set" };
+    struct machine_spec layer;
     struct machine_config mc;
-    if (machine_config_load(name, &mc, err, sizeof(err)) < 0) {
-        log_error("%s", err);
-        return 1;
+    struct err e = ERR_INIT;
+    const char *name;
+    bool loaded = false;
+    spec_init(&layer);
+    int r = parse_create_set(argc, argv, &o, &layer, &name);
+    if (r)
+        goto out;
+    if ((r = machine_config_load(name, &mc, &e)) < 0)
+        goto fail;
+    loaded = true;
+    if (o.no_forwards)
+        mc.spec.nforwards = 0;
+    if ((r = absolute_paths(&layer, mc.spec.ndisks, &e)) < 0 ||
+        (r = spec_apply(&mc.spec, &layer, &e)) < 0)
+        goto fail;
+    if (mc.spec.nforwards && (mc.spec.net_mode == NET_MODE_NONE ||
+                              mc.spec.net_mode == NET_MODE_TAP)) {
+        char n[64];
+        spec_format_net(&mc.spec, n, sizeof(n));
+        r = err_set(&e, -EINVAL, "--forward needs user networking: give --net user too (the "
+                    "machine's network is '%s'), or drop the forwards with --no-forwards", n);
+        goto fail;
     }
-    err[0] = 0;
-    if (apply_paths(&mc, &o) < 0 || machine_config_save(&mc, err, sizeof(err)) < 0) {
-        if (err[0])
-            log_error("%s", err);
-        machine_config_free(&mc);
-        return 1;
-    }
-    machine_config_free(&mc);
+    if ((r = spec_check(&mc.spec, &e)) < 0 || (r = make_disks(name, &mc.spec, -1, NULL, 0, &e)) < 0 ||
+        (r = machine_config_save(&mc, &e)) < 0)
+        goto fail;
     char why[256];
     if (is_live(machine_state_get(name, why, sizeof(why))))
         printf("updated %s (applies at the next start)\n", name);
     else
         printf("updated %s\n", name);
-    return 0;
+    goto out;
+fail:
+    log_error("%s", e.msg);
+    r = -1;
+out:
+    if (loaded)
+        machine_config_free(&mc);
+    spec_free(&layer);
+    return r < 0 ? 1 : 0;
 }
 
 static int cmd_rm(int argc, char **argv)
@@ -835,8 +829,9 @@ static int cmd_rm(int argc, char **argv)
         return 1;
     char why[256], err[512];
     struct machine_config mc;
-    if (machine_config_load(name, &mc, err, sizeof(err)) < 0) {
-        log_error("%s", err);
+    struct err le = ERR_INIT;
+    if (machine_config_load(name, &mc, &le) < 0) {
+        log_error("%s", le.msg);
         return 1;
     }
     machine_config_free(&mc);
@@ -1102,8 +1097,9 @@ static int cmd_ssh(int argc, char **argv)
 
     struct machine_config mc;
     char err[1024], why[256];
-    if (machine_config_load(name, &mc, err, sizeof(err)) < 0) {
-        log_error("%s", err);
+    struct err le = ERR_INIT;
+    if (machine_config_load(name, &mc, &le) < 0) {
+        log_error("%s", le.msg);
         return 1;
     }
     enum machine_state st = machine_state_get(name, why, sizeof(why));
@@ -1116,9 +1112,9 @@ static int cmd_ssh(int argc, char **argv)
     /* The appliance says how to log in. */
     int guest_port = 22;
     char app_user[64] = "", app_key[4096] = "";
-    if (mc.appliance) {
+    if (mc.spec.appliance) {
         struct appliance app;
-        if (appliance_open(mc.appliance, &app, err, sizeof(err)) < 0) {
+        if (appliance_open(mc.spec.appliance, &app, err, sizeof(err)) < 0) {
             log_warn("the machine's appliance: %s (going on without its ssh settings)", err);
         } else {
             if (app.has_ssh) {

@@ -9,21 +9,10 @@
 #include <stdint.h>
 
 #include "engine/cpu_state.h"
+#include "machine/irq.h"
 
 struct vm;
 struct vcpu;
-
-/* A message to local APICs (from the IOAPIC, an MSI, or another vCPU's ICR). */
-enum apic_delivery { APIC_DM_FIXED = 0, APIC_DM_LOWEST = 1, APIC_DM_SMI = 2, APIC_DM_NMI = 4,
-                     APIC_DM_INIT = 5, APIC_DM_STARTUP = 6, APIC_DM_EXTINT = 7 };
-struct apic_msg {
-    uint32_t dest;         /* APIC ID (physical) or logical mask */
-    bool dest_logical;
-    uint8_t delivery;      /* enum apic_delivery */
-    uint8_t vector;
-    bool level_triggered;
-    bool assert;           /* level: asserted */
-};
 
 struct engine_ops {
     const char *name;
@@ -48,8 +37,10 @@ struct engine_ops {
     void (*vm_resume)(struct vm *vm);
 
     /* true: PIC, IOAPIC, LAPIC and PIT live inside the engine (kvm's in-kernel
-     * irqchip) and set_irq/signal_msi reach them.  false: the board creates our
-     * own models (hw/irqchip, hw/pit) and the engine provides apic_deliver. */
+     * irqchip) and the board wires device lines to set_irq/signal_msi.  false:
+     * the board creates our own models (hw/irqchip, hw/pit), points the
+     * IOAPIC's messages at apic_deliver and gives the engine the 8259's side
+     * of LINT0 in vm->ext_intr. */
     bool irqchip_in_engine;
     int (*set_irq)(struct vm *vm, unsigned gsi, int level);
     int (*signal_msi)(struct vm *vm, uint64_t addr, uint32_t data);

@@ -14,7 +14,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "machine/vm.h"
 
 #define INPUT_BUFFER 4096
 
@@ -36,7 +35,8 @@ struct chardev {
     pthread_mutex_t lock;       /* receiver, vm, pending input, escape state */
     chardev_receive_fn recv;
     void *recv_opaque;
-    struct vm *vm;
+    bool (*quit)(void *opaque);   /* the attached machine's Ctrl-A x */
+    void *quit_opaque;
     bool quit_pending;
     bool after_prefix;
     uint8_t pending[INPUT_BUFFER];
@@ -213,9 +213,7 @@ static void request_quit_locked(struct chardev *cd)
 {
     /* A machine already on its way down (a reset) would ignore the request:
      * keep it for the next one.  (A paused machine still takes it.) */
-    if (cd->vm && atomic_load(&cd->vm->stop) == VM_RUNNING)
-        vm_request_stop(cd->vm, VM_STOP_QUIT, 0);
-    else
+    if (!cd->quit || !cd->quit(cd->quit_opaque))
         cd->quit_pending = true;
 }
 
@@ -325,7 +323,7 @@ static int open_stdio(struct chardev *cd, char *err, size_t errlen)
     return 0;
 }
 
-int chardev_open(struct vm *vm, const char *spec, struct chardev **out, char *err, size_t errlen)
+int chardev_open(const char *spec, struct chardev **out, char *err, size_t errlen)
 {
     struct chardev *cd;
     int r;
@@ -340,7 +338,6 @@ int chardev_open(struct vm *vm, const char *spec, struct chardev **out, char *er
     }
     cd->out_fd = cd->in_fd = -1;
     cd->wake[0] = cd->wake[1] = -1;
-    cd->vm = vm;
     cd->escapes = true;
     pthread_mutex_init(&cd->lock, NULL);
     pthread_mutex_init(&cd->write_lock, NULL);
@@ -520,15 +517,14 @@ void chardev_input_ready(struct chardev *cd)
     pthread_mutex_unlock(&cd->lock);
 }
 
-void chardev_attach_vm(struct chardev *cd, struct vm *vm)
+void chardev_attach(struct chardev *cd, bool (*quit)(void *opaque), void *opaque)
 {
     if (!cd)
         return;
     pthread_mutex_lock(&cd->lock);
-    cd->vm = vm;
-    if (vm && cd->quit_pending) {
+    cd->quit = quit;
+    cd->quit_opaque = opaque;
+    if (quit && cd->quit_pending && quit(opaque))
         cd->quit_pending = false;
-        vm_request_stop(vm, VM_STOP_QUIT, 0);
-    }
     pthread_mutex_unlock(&cd->lock);
 }

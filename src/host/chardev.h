@@ -8,7 +8,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct vm;
 struct chardev;
 
 /* Called from the chardev's input thread, or from the thread that calls
@@ -18,18 +17,19 @@ struct chardev;
 typedef size_t (*chardev_receive_fn)(void *opaque, const uint8_t *buf, size_t len);
 
 /* spec: "stdio", "file:PATH", "none".  stdio puts the terminal in raw mode
- * (restored at exit, on signals and crashes) and handles Ctrl-A x (quit,
- * vm_request_stop VM_STOP_QUIT) and Ctrl-A h (help). */
-int chardev_open(struct vm *vm, const char *spec, struct chardev **out, char *err, size_t errlen);
+ * (restored at exit, on signals and crashes) and handles Ctrl-A x (quit: the
+ * attached machine's quit callback) and Ctrl-A h (help). */
+int chardev_open(const char *spec, struct chardev **out, char *err, size_t errlen);
 void chardev_close(struct chardev *cd);
 void chardev_write(struct chardev *cd, const uint8_t *buf, size_t len);
 void chardev_set_receiver(struct chardev *cd, chardev_receive_fn fn, void *opaque);
 void chardev_input_ready(struct chardev *cd);
 
-/* The machine Ctrl-A x stops.  The console outlives reboots: the board
- * attaches each new machine and detaches it (NULL) before it is freed.  A quit
- * typed while no machine runs stops the next one as soon as it attaches. */
-void chardev_attach_vm(struct chardev *cd, struct vm *vm);
+/* What Ctrl-A x stops: quit(opaque) returns true when it took the request
+ * (a machine running), false to keep it for the next machine.  The console
+ * outlives reboots: each new machine attaches and detaches (NULL) before it
+ * is freed, and a quit typed in between stops the next one at attach. */
+void chardev_attach(struct chardev *cd, bool (*quit)(void *opaque), void *opaque);
 
 /* Feeds input as if typed (escapes included); for other front ends such as a
  * control socket, and for tests.  Bytes beyond the input buffer are dropped,

@@ -10,8 +10,9 @@
 #include <stdlib.h>
 
 #include "machine/bus.h"
-#include "board/layout.h"
-#include "machine/vm.h"
+#include "machine/irq.h"
+#include "machine/stop.h"
+#include "machine/timer.h"
 
 /* PM1 status and enable bits. */
 #define TMR_STS     0x0001
@@ -31,7 +32,11 @@
 
 struct acpi_pm {
     pthread_mutex_t lock;
-    struct vm *vm;
+    struct bus *pio;
+    uint16_t base;
+    struct irq_line sci;
+    struct guest_clock *clock;
+    struct stop_request stop;
     int registered;                 /* how many of the four ranges */
     uint16_t sts, en, cnt;
     uint64_t start_ns;
@@ -43,7 +48,7 @@ struct acpi_pm {
  * paused, as the guest's other clocks do. */
 static uint64_t now_ns(const struct acpi_pm *pm)
 {
-    return guest_clock_now(&pm->vm->clock);
+    return guest_clock_now(pm->clock);
 }
 
 /* Ticks since the machine started, never wrapping (a 64-bit count). */
@@ -75,7 +80,7 @@ static void update_sci(struct acpi_pm *pm)
     int level = (pm->sts & pm->en & EN_MASK) != 0;
     if (level != pm->sci_level) {
         pm->sci_level = level;
-        vm_set_irq(pm->vm, IRQ_SCI, level);
+        irq_set(&pm->sci, level);
     }
 }
 
@@ -147,7 +152,7 @@ static void cnt_write(void *opaque, uint64_t offset, unsigned size, uint64_t val
     pm->cnt = cnt & (SLP_TYP_MASK | 0x0002);
     pthread_mutex_unlock(&pm->lock);
     if (poweroff)
-        vm_request_stop(pm->vm, VM_STOP_POWEROFF, 0);
+        stop_request(&pm->stop, VM_STOP_POWEROFF, 0);
 }
 
 static uint64_t tmr_read(void *opaque, uint64_t offset, unsigned size)
@@ -182,7 +187,7 @@ static void reset_write(void *opaque, uint64_t offset, unsigned size, uint64_t v
     if (size < 8)
         value &= (1ULL << (8 * size)) - 1;
     if (value)
-        vm_request_stop(pm->vm, VM_STOP_RESET, 0);
+        stop_request(&pm->stop, VM_STOP_RESET, 0);
 }
 
 static const struct bus_ops evt_ops = { .read = evt_read, .write = evt_write };
@@ -191,26 +196,31 @@ static const struct bus_ops tmr_ops = { .read = tmr_read, .write = tmr_write };
 static const struct bus_ops reset_ops = { .read = reset_read, .write = reset_write };
 
 static const struct {
-    uint16_t port, len;
+    uint16_t offset, len;
     const struct bus_ops *ops;
     const char *name;
 } ranges[] = {
-    { PORT_ACPI_PM1A_EVT, 4, &evt_ops, "acpi pm1a event" },
-    { PORT_ACPI_PM1A_CNT, 2, &cnt_ops, "acpi pm1a control" },
-    { PORT_ACPI_PM_TMR, 4, &tmr_ops, "acpi pm timer" },
-    { PORT_ACPI_RESET, 1, &reset_ops, "acpi reset" },
+    { ACPI_PM_EVT_OFFSET, 4, &evt_ops, "acpi pm1a event" },
+    { ACPI_PM_CNT_OFFSET, 2, &cnt_ops, "acpi pm1a control" },
+    { ACPI_PM_TMR_OFFSET, 4, &tmr_ops, "acpi pm timer" },
+    { ACPI_PM_RESET_OFFSET, 1, &reset_ops, "acpi reset" },
 };
 
-int acpi_pm_create(struct vm *vm, struct acpi_pm **out)
+int acpi_pm_create(struct bus *pio, uint16_t base, struct irq_line sci,
+                   struct guest_clock *clock, struct stop_request stop, struct acpi_pm **out)
 {
     struct acpi_pm *pm = calloc(1, sizeof(*pm));
     if (!pm)
         return -ENOMEM;
     pthread_mutex_init(&pm->lock, NULL);
-    pm->vm = vm;
+    pm->pio = pio;
+    pm->base = base;
+    pm->sci = sci;
+    pm->clock = clock;
+    pm->stop = stop;
     pm->start_ns = now_ns(pm);
     for (unsigned i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
-        int r = bus_register(&vm->pio, ranges[i].port, ranges[i].len, ranges[i].ops, pm,
+        int r = bus_register(pio, (uint16_t)(base + ranges[i].offset), ranges[i].len, ranges[i].ops, pm,
                              ranges[i].name);
         if (r < 0) {
             acpi_pm_destroy(pm);
@@ -227,9 +237,9 @@ void acpi_pm_destroy(struct acpi_pm *pm)
     if (!pm)
         return;
     for (int i = pm->registered - 1; i >= 0; i--)
-        bus_unregister(&pm->vm->pio, ranges[i].port);
+        bus_unregister(pm->pio, (uint16_t)(pm->base + ranges[i].offset));
     if (pm->sci_level)
-        vm_set_irq(pm->vm, IRQ_SCI, 0);
+        irq_set(&pm->sci, 0);
     pthread_mutex_destroy(&pm->lock);
     free(pm);
 }

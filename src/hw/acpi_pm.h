@@ -6,13 +6,26 @@
 
 #include <stdint.h>
 
-struct vm;
+#include "machine/bus.h"
+#include "machine/irq.h"
+#include "machine/stop.h"
+#include "machine/timer.h"
+
 struct acpi_pm;
 
 #define ACPI_PM_TIMER_HZ   3579545
 #define ACPI_SLP_TYP_S5    5          /* the DSDT's _S5_ package must say 5 */
 
-int acpi_pm_create(struct vm *vm, struct acpi_pm **out);
+/* The block's registers, from its base port (what the FADT describes). */
+#define ACPI_PM_EVT_OFFSET   0        /* PM1a event: status, enable (4 bytes) */
+#define ACPI_PM_CNT_OFFSET   4        /* PM1a control (2 bytes) */
+#define ACPI_PM_TMR_OFFSET   8        /* PM timer (4 bytes) */
+#define ACPI_PM_RESET_OFFSET 12       /* the FADT reset register (1 byte) */
+
+/* The block at base on pio; the SCI on sci; the PM timer counts guest time
+ * (clock); S5 and the reset register stop the machine through stop. */
+int acpi_pm_create(struct bus *pio, uint16_t base, struct irq_line sci,
+                   struct guest_clock *clock, struct stop_request stop, struct acpi_pm **out);
 void acpi_pm_destroy(struct acpi_pm *pm);
 
 /* Presses the power button: PWRBTN_STS set, SCI raised when the guest

@@ -1,15 +1,16 @@
 /* The debug-exit port: any write stops the machine with the value written;
- * vm.c turns it into the exit status (v << 1) | 1. */
+ * board/run.c turns it into the exit status (v << 1) | 1. */
 #include "hw/debugexit.h"
 
 #include <errno.h>
 #include <stdlib.h>
 
 #include "machine/bus.h"
-#include "machine/vm.h"
+#include "machine/stop.h"
 
 struct debugexit {
-    struct vm *vm;
+    struct bus *pio;
+    struct stop_request stop;
     uint16_t port;
 };
 
@@ -25,20 +26,22 @@ static void debugexit_write(void *opaque, uint64_t offset, unsigned size, uint64
     (void)offset;
     if (size < 8)
         value &= (1ULL << (size * 8)) - 1;
-    vm_request_stop(d->vm, VM_STOP_DEBUG_EXIT, (int)(uint32_t)value);
+    stop_request(&d->stop, VM_STOP_DEBUG_EXIT, (int)(uint32_t)value);
 }
 
 static const struct bus_ops debugexit_ops = { .read = debugexit_read, .write = debugexit_write };
 
-int debugexit_create(struct vm *vm, uint16_t port, struct debugexit **out)
+int debugexit_create(struct bus *pio, uint16_t port, struct stop_request stop,
+                     struct debugexit **out)
 {
     struct debugexit *d = calloc(1, sizeof(*d));
     if (!d)
         return -ENOMEM;
-    d->vm = vm;
+    d->pio = pio;
+    d->stop = stop;
     d->port = port;
     /* Four ports, as the QEMU reference configuration uses (iosize=4). */
-    int r = bus_register(&vm->pio, port, 4, &debugexit_ops, d, "debug-exit");
+    int r = bus_register(pio, port, 4, &debugexit_ops, d, "debug-exit");
     if (r < 0) {
         free(d);
         return r;
@@ -51,6 +54,6 @@ void debugexit_destroy(struct debugexit *d)
 {
     if (!d)
         return;
-    bus_unregister(&d->vm->pio, d->port);
+    bus_unregister(d->pio, d->port);
     free(d);
 }

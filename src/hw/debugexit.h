@@ -5,10 +5,14 @@
 
 #include <stdint.h>
 
-struct vm;
+#include "machine/bus.h"
+#include "machine/stop.h"
+
 struct debugexit;
 
-int debugexit_create(struct vm *vm, uint16_t port, struct debugexit **out);
+/* Four ports at port on pio; a write stops the machine through stop. */
+int debugexit_create(struct bus *pio, uint16_t port, struct stop_request stop,
+                     struct debugexit **out);
 void debugexit_destroy(struct debugexit *d);
 
 #endif

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 
 #include "machine/bus.h"
-#include "board/layout.h"
-#include "machine/vm.h"
+#include "machine/irq.h"
+#include "machine/stop.h"
 
 #define QUEUE_SIZE 32
 
@@ -41,7 +41,10 @@ enum data_target {
 
 struct i8042 {
     pthread_mutex_t lock;
-    struct vm *vm;
+    struct bus *pio;
+    uint16_t data_port, cmd_port;
+    struct irq_line kbd_irq, aux_irq;
+    struct stop_request reset;
     bool registered_data, registered_cmd;
 
     uint8_t ram[32];           /* ram[0] is the configuration byte */
@@ -85,17 +88,17 @@ static void update_irq(struct i8042 *k)
     }
     if (kbd != k->kbd_level) {
         k->kbd_level = kbd;
-        vm_set_irq(k->vm, IRQ_KBD, kbd);
+        irq_set(&k->kbd_irq, kbd);
     }
     if (aux != k->aux_level) {
         k->aux_level = aux;
-        vm_set_irq(k->vm, IRQ_I8042_AUX, aux);
+        irq_set(&k->aux_irq, aux);
     }
 }
 
 static void reset_line(struct i8042 *k)
 {
-    vm_request_stop(k->vm, VM_STOP_RESET, 0);
+    stop_request(&k->reset, VM_STOP_RESET, 0);
 }
 
 static void keyboard_command(struct i8042 *k, uint8_t b)
@@ -279,8 +282,8 @@ static uint64_t i8042_read(struct i8042 *k, bool data_port)
             k->head = (k->head + 1) % QUEUE_SIZE;
             k->count--;
             /* Drop the line so the next byte (if any) is a fresh edge. */
-            if (k->kbd_level) { k->kbd_level = 0; vm_set_irq(k->vm, IRQ_KBD, 0); }
-            if (k->aux_level) { k->aux_level = 0; vm_set_irq(k->vm, IRQ_I8042_AUX, 0); }
+            if (k->kbd_level) { k->kbd_level = 0; irq_set(&k->kbd_irq, 0); }
+            if (k->aux_level) { k->aux_level = 0; irq_set(&k->aux_irq, 0); }
         } else {
             v = 0;   /* an empty buffer holds its last value; 0 is as good */
         }
@@ -333,14 +336,20 @@ static void cmd_write(void *opaque, uint64_t offset, unsigned size, uint64_t val
 static const struct bus_ops data_ops = { .read = data_read, .write = data_write_port };
 static const struct bus_ops cmd_ops = { .read = cmd_read, .write = cmd_write };
 
-int i8042_create(struct vm *vm, struct i8042 **out)
+int i8042_create(struct bus *pio, uint16_t data_port, uint16_t cmd_port, struct irq_line kbd,
+                 struct irq_line aux, struct stop_request reset, struct i8042 **out)
 {
     struct i8042 *k = calloc(1, sizeof(*k));
     int r;
     if (!k)
         return -ENOMEM;
     pthread_mutex_init(&k->lock, NULL);
-    k->vm = vm;
+    k->pio = pio;
+    k->data_port = data_port;
+    k->cmd_port = cmd_port;
+    k->kbd_irq = kbd;
+    k->aux_irq = aux;
+    k->reset = reset;
     /* As firmware leaves it: keyboard interrupt on, system flag set,
      * both ports clocked; scan code translation off (nothing to translate). */
     k->ram[0] = CFG_KBD_INT | CFG_SYS;
@@ -349,11 +358,11 @@ int i8042_create(struct vm *vm, struct i8042 **out)
     k->aux_rate = 100;
     k->aux_resolution = 2;
     /* Two separate ports: 0x61-0x63 belong to others (0x61 is the PIT gate). */
-    r = bus_register(&vm->pio, PORT_I8042_DATA, 1, &data_ops, k, "i8042 data");
+    r = bus_register(pio, data_port, 1, &data_ops, k, "i8042 data");
     if (r < 0)
         goto fail;
     k->registered_data = true;
-    r = bus_register(&vm->pio, PORT_I8042_CMD, 1, &cmd_ops, k, "i8042 command");
+    r = bus_register(pio, cmd_port, 1, &cmd_ops, k, "i8042 command");
     if (r < 0)
         goto fail;
     k->registered_cmd = true;
@@ -369,9 +378,9 @@ void i8042_destroy(struct i8042 *k)
     if (!k)
         return;
     if (k->registered_data)
-        bus_unregister(&k->vm->pio, PORT_I8042_DATA);
+        bus_unregister(k->pio, k->data_port);
     if (k->registered_cmd)
-        bus_unregister(&k->vm->pio, PORT_I8042_CMD);
+        bus_unregister(k->pio, k->cmd_port);
     pthread_mutex_destroy(&k->lock);
     free(k);
 }

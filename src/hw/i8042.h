@@ -5,12 +5,17 @@
 
 #include <stdint.h>
 
-struct vm;
+#include "machine/bus.h"
+#include "machine/irq.h"
+#include "machine/stop.h"
+
 struct i8042;
 
-#define IRQ_I8042_AUX 12   /* the mouse port's ISA line */
-
-int i8042_create(struct vm *vm, struct i8042 **out);
+/* The data and command ports on pio; the keyboard's and the mouse port's
+ * interrupt lines; the CPU reset line (command 0xfe) stops the machine
+ * through reset. */
+int i8042_create(struct bus *pio, uint16_t data_port, uint16_t cmd_port, struct irq_line kbd,
+                 struct irq_line aux, struct stop_request reset, struct i8042 **out);
 void i8042_destroy(struct i8042 *k);
 
 #endif

@@ -1,7 +1,7 @@
 /* The PC's interrupt controllers for engines without in-kernel ones (emu):
  * the cascaded 8259A pair (ports 0x20/0xa0, ELCR 0x4d0/0x4d1) and a
  * 24-pin IOAPIC at 0xfec00000 that sends its messages to the local APICs
- * through vm->engine->apic_deliver.  One lock covers both chips. */
+ * through the apic_bus the board gives it.  One lock covers both chips. */
 #include "hw/irqchip.h"
 
 #include <errno.h>
@@ -9,12 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/engine.h"
 #include "lib/log.h"
-#include "board/layout.h"
-#include "machine/vm.h"
 
-#define PORT_ELCR       0x4d0
 #define IOAPIC_PINS     24
 #define IOAPIC_VERSION  0x11
 #define IOAPIC_MMIO_LEN 0x1000
@@ -58,7 +54,7 @@ struct ioapic {
 #define OUTBOX_MAX 32
 
 struct irqchip {
-    struct vm *vm;
+    struct irqchip_wiring w;
     pthread_mutex_t lock;
     /* Messages to the local APICs are queued under the lock and sent after
      * it is dropped: waking a vCPU takes its locks, and a vCPU may call
@@ -112,11 +108,10 @@ static void ic_unlock(struct irqchip *ic)
     pthread_mutex_unlock(&ic->lock);
     for (int i = 0; i < nw; i++)
         fn[i](arg[i]);
-    const struct engine_ops *e = ic->vm->engine;
-    if (!e || !e->apic_deliver)
+    if (!ic->w.apic.deliver)
         return;
     for (int i = 0; i < n; i++)
-        e->apic_deliver(ic->vm, &out[i]);
+        ic->w.apic.deliver(ic->w.apic.opaque, &out[i]);
 }
 
 static void ic_send(struct irqchip *ic, const struct apic_msg *m)
@@ -588,9 +583,8 @@ void irqchip_msi(struct irqchip *ic, uint64_t addr, uint32_t data)
     }
     if (m.level_triggered && !m.assert)
         return;
-    const struct engine_ops *e = ic->vm->engine;
-    if (e && e->apic_deliver)
-        e->apic_deliver(ic->vm, &m);
+    if (ic->w.apic.deliver)
+        ic->w.apic.deliver(ic->w.apic.opaque, &m);
 }
 
 /* ---- masking, for timers that need not run unseen -------------------------- */
@@ -632,13 +626,13 @@ void irqchip_on_unmask(struct irqchip *ic, unsigned gsi, void (*fn)(void *opaque
 
 /* ---- life ----------------------------------------------------------------- */
 
-int irqchip_create(struct vm *vm, struct irqchip **out)
+int irqchip_create(const struct irqchip_wiring *w, struct irqchip **out)
 {
     struct irqchip *ic = calloc(1, sizeof(*ic));
     int r;
     if (!ic)
         return -ENOMEM;
-    ic->vm = vm;
+    ic->w = *w;
     pthread_mutex_init(&ic->lock, NULL);
     /* IRQ0, 1, 2 (master) and 8, 13 (slave) cannot be level-triggered. */
     ic->pic[0].elcr_mask = 0xf8;
@@ -646,27 +640,25 @@ int irqchip_create(struct vm *vm, struct irqchip **out)
     for (int i = 0; i < IOAPIC_PINS; i++)
         ic->io.redir[i] = RTE_MASKED;
 
-    r = bus_register(&vm->pio, PORT_PIC_MASTER, 2, &master_ops, ic, "pic-master");
+    r = bus_register(w->pio, w->pic_master, 2, &master_ops, ic, "pic-master");
     if (r < 0)
         goto fail;
     ic->master_registered = true;
-    r = bus_register(&vm->pio, PORT_PIC_SLAVE, 2, &slave_ops, ic, "pic-slave");
+    r = bus_register(w->pio, w->pic_slave, 2, &slave_ops, ic, "pic-slave");
     if (r < 0)
         goto fail;
     ic->slave_registered = true;
-    r = bus_register(&vm->pio, PORT_ELCR, 2, &elcr_ops, ic, "elcr");
+    r = bus_register(w->pio, w->elcr, 2, &elcr_ops, ic, "elcr");
     if (r < 0)
         goto fail;
     ic->elcr_registered = true;
-    r = bus_register(&vm->mmio, LAYOUT_IOAPIC, IOAPIC_MMIO_LEN, &ioapic_ops, ic, "ioapic");
+    r = bus_register(w->mmio, w->ioapic_base, IOAPIC_MMIO_LEN, &ioapic_ops, ic, "ioapic");
     if (r < 0)
         goto fail;
     ic->mmio_registered = true;
     *out = ic;
     return 0;
 fail:
-    log_error("irqchip: cannot register the PIC/IOAPIC ranges: %s (another device claims them)",
-              strerror(-r));
     irqchip_destroy(ic);
     return r;
 }
@@ -675,15 +667,57 @@ void irqchip_destroy(struct irqchip *ic)
 {
     if (!ic)
         return;
-    struct vm *vm = ic->vm;
     if (ic->master_registered)
-        bus_unregister(&vm->pio, PORT_PIC_MASTER);
+        bus_unregister(ic->w.pio, ic->w.pic_master);
     if (ic->slave_registered)
-        bus_unregister(&vm->pio, PORT_PIC_SLAVE);
+        bus_unregister(ic->w.pio, ic->w.pic_slave);
     if (ic->elcr_registered)
-        bus_unregister(&vm->pio, PORT_ELCR);
+        bus_unregister(ic->w.pio, ic->w.elcr);
     if (ic->mmio_registered)
-        bus_unregister(&vm->mmio, LAYOUT_IOAPIC);
+        bus_unregister(ic->w.mmio, ic->w.ioapic_base);
     pthread_mutex_destroy(&ic->lock);
     free(ic);
+}
+
+/* ---- the board's wiring ---------------------------------------------------- */
+
+static void line_set(void *opaque, unsigned gsi, int level)
+{
+    irqchip_set_irq(opaque, gsi, level);
+}
+
+struct irq_line irqchip_line(struct irqchip *ic, unsigned gsi)
+{
+    return (struct irq_line){ .set = line_set, .opaque = ic, .n = gsi };
+}
+
+static void msi_to_chip(void *opaque, uint64_t addr, uint32_t data)
+{
+    irqchip_msi(opaque, addr, data);
+}
+
+struct msi_sink irqchip_msi_sink(struct irqchip *ic)
+{
+    return (struct msi_sink){ .send = msi_to_chip, .opaque = ic };
+}
+
+static bool ext_pending(void *opaque)
+{
+    return irqchip_pic_pending(opaque);
+}
+
+static int ext_ack(void *opaque)
+{
+    return irqchip_pic_ack(opaque);
+}
+
+static void ext_eoi(void *opaque, uint8_t vector)
+{
+    irqchip_eoi(opaque, vector);
+}
+
+struct ext_intr irqchip_ext_intr(struct irqchip *ic)
+{
+    return (struct ext_intr){ .pending = ext_pending, .ack = ext_ack, .eoi = ext_eoi,
+                              .opaque = ic };
 }

@@ -7,11 +7,21 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-struct vm;
-struct irqchip;
-struct apic_msg;
+#include "machine/bus.h"
+#include "machine/irq.h"
 
-int irqchip_create(struct vm *vm, struct irqchip **out);
+struct irqchip;
+
+/* Where the board puts the chips: the 8259 pair's and the ELCR's ports, the
+ * IOAPIC's 4 KiB MMIO window, and the local APICs its messages go to. */
+struct irqchip_wiring {
+    struct bus *pio, *mmio;
+    uint16_t pic_master, pic_slave, elcr;
+    uint64_t ioapic_base;
+    struct apic_bus apic;
+};
+
+int irqchip_create(const struct irqchip_wiring *w, struct irqchip **out);
 void irqchip_destroy(struct irqchip *ic);
 void irqchip_set_irq(struct irqchip *ic, unsigned gsi, int level);
 void irqchip_msi(struct irqchip *ic, uint64_t addr, uint32_t data);
@@ -31,5 +41,11 @@ bool irqchip_gsi_masked(struct irqchip *ic, unsigned gsi);
 /* fn(opaque) is called, with no irqchip lock held, when the line stops being
  * masked everywhere.  One watcher a line; fn NULL removes it. */
 void irqchip_on_unmask(struct irqchip *ic, unsigned gsi, void (*fn)(void *opaque), void *opaque);
+
+/* The board's connectors: a GSI as a device's irq_line, the MSI sink, and the
+ * 8259 side of LINT0 that the emu engine's local APICs take. */
+struct irq_line irqchip_line(struct irqchip *ic, unsigned gsi);
+struct msi_sink irqchip_msi_sink(struct irqchip *ic);
+struct ext_intr irqchip_ext_intr(struct irqchip *ic);
 
 #endif

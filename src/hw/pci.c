@@ -8,14 +8,12 @@
 #include <string.h>
 
 #include "lib/log.h"
-#include "board/layout.h"
-#include "machine/vm.h"
 
 #define PCI_SLOTS 32
 #define CONFIG_ENABLE 0x80000000u
 
 struct pci_bus {
-    struct vm *vm;
+    struct pci_host_wiring w;
     pthread_mutex_t lock;          /* config space, the address register, BAR moves */
     pthread_mutex_t irq_lock;      /* INTx levels; never held while taking lock */
     uint32_t address;
@@ -163,7 +161,12 @@ static void drive_intx_locked(struct pci_bus *bus, struct pci_device *d)
     bus->line_count[line] += want ? 1 : -1;
     int after = bus->line_count[line] > 0;
     if (before != after)
-        vm_set_irq(bus->vm, d->gsi, after);
+        irq_set(&bus->w.intx[line], after);
+}
+
+const struct msi_sink *pci_bus_msi(const struct pci_bus *bus)
+{
+    return &bus->w.msi;
 }
 
 void pci_device_set_irq(struct pci_device *d, int level)
@@ -206,7 +209,7 @@ static void update_bars(struct pci_bus *bus, struct pci_device *d)
         struct pci_bar *b = &d->bars[n];
         if (b->type == PCI_BAR_NONE)
             continue;
-        struct bus *target = b->type == PCI_BAR_IO ? &bus->vm->pio : &bus->vm->mmio;
+        struct bus *target = b->type == PCI_BAR_IO ? bus->w.pio : bus->w.mmio;
         bool enabled = cmd & (b->type == PCI_BAR_IO ? PCI_COMMAND_IO : PCI_COMMAND_MEMORY);
         uint64_t addr = pci_device_bar_address(d, n);
         bool valid = enabled && bar_placement_valid(b, addr);
@@ -347,7 +350,7 @@ static void addr_write(void *opaque, uint64_t offset, unsigned size, uint64_t va
     }
     pthread_mutex_unlock(&bus->lock);
     if (reset)
-        vm_request_stop(bus->vm, VM_STOP_RESET, 0);
+        stop_request(&bus->w.reset, VM_STOP_RESET, 0);
 }
 
 static const struct bus_ops addr_ops = { .read = addr_read, .write = addr_write };
@@ -401,13 +404,13 @@ void pci_bus_remove_device(struct pci_bus *bus, struct pci_device *d)
     d->bus = NULL;
 }
 
-int pci_bus_create(struct vm *vm, struct pci_bus **out)
+int pci_bus_create(const struct pci_host_wiring *w, struct pci_bus **out)
 {
     struct pci_bus *bus = calloc(1, sizeof(*bus));
     int r;
     if (!bus)
         return -ENOMEM;
-    bus->vm = vm;
+    bus->w = *w;
     pthread_mutex_init(&bus->lock, NULL);
     pthread_mutex_init(&bus->irq_lock, NULL);
 
@@ -416,11 +419,11 @@ int pci_bus_create(struct vm *vm, struct pci_bus **out)
     r = pci_bus_add_device(bus, &bus->host_bridge, 0);
     if (r < 0)
         goto fail;
-    r = bus_register(&vm->pio, PORT_PCI_CONFIG_ADDR, 4, &addr_ops, bus, "pci config address");
+    r = bus_register(w->pio, w->config_port, 4, &addr_ops, bus, "pci config address");
     if (r < 0)
         goto fail;
     bus->registered_addr = true;
-    r = bus_register(&vm->pio, PORT_PCI_CONFIG_DATA, 4, &data_ops, bus, "pci config data");
+    r = bus_register(w->pio, (uint16_t)(w->config_port + 4), 4, &data_ops, bus, "pci config data");
     if (r < 0)
         goto fail;
     bus->registered_data = true;
@@ -439,9 +442,9 @@ void pci_bus_destroy(struct pci_bus *bus)
         if (bus->devices[s])
             pci_bus_remove_device(bus, bus->devices[s]);
     if (bus->registered_data)
-        bus_unregister(&bus->vm->pio, PORT_PCI_CONFIG_DATA);
+        bus_unregister(bus->w.pio, (uint16_t)(bus->w.config_port + 4));
     if (bus->registered_addr)
-        bus_unregister(&bus->vm->pio, PORT_PCI_CONFIG_ADDR);
+        bus_unregister(bus->w.pio, bus->w.config_port);
     pthread_mutex_destroy(&bus->lock);
     pthread_mutex_destroy(&bus->irq_lock);
     free(bus);

@@ -6,8 +6,8 @@
  * Interrupt Line register (and in the DSDT's _PRT).  Slot s, pin p
  * (1 = INTA) drives GSI 10 when (s + p - 1) is even and GSI 11 when odd:
  * neighbouring slots alternate, and a slot's pins A/B alternate too.  Lines
- * are shared: the bus ORs every device's level before it reaches
- * vm_set_irq, with 1 meaning asserted (the IOAPIC models ignore polarity). */
+ * are shared: the bus ORs every device's level before it reaches the
+ * board's line, with 1 meaning asserted (the IOAPIC models ignore polarity). */
 #ifndef HOSTEL_PCI_H
 #define HOSTEL_PCI_H
 
@@ -15,8 +15,9 @@
 #include <stdint.h>
 
 #include "machine/bus.h"
+#include "machine/irq.h"
+#include "machine/stop.h"
 
-struct vm;
 struct pci_bus;
 struct pci_device;
 
@@ -50,7 +51,7 @@ struct pci_device;
 
 enum pci_bar_type {
     PCI_BAR_NONE = 0,
-    PCI_BAR_IO,              /* port I/O on vm->pio, size 4 to 256 */
+    PCI_BAR_IO,              /* port I/O on the pio bus, size 4 to 256 */
     PCI_BAR_MEM32,           /* MMIO below 4 GiB */
     PCI_BAR_MEM64,           /* MMIO anywhere; takes this BAR and the next */
 };
@@ -95,9 +96,22 @@ struct pci_device {
     int intx_driven;                 /* what it contributes to the line now */
 };
 
-/* Creates bus 0 with the host bridge at 00:00.0 and claims 0xcf8-0xcff
- * (and 0xcf9, the reset control register). */
-int pci_bus_create(struct vm *vm, struct pci_bus **out);
+/* What the board gives the bus: the buses BARs land on, the configuration
+ * ports (address at config_port, data at config_port + 4, the reset control
+ * register at config_port + 1), the two shared INTx lines (GSI PCI_IRQ_A and
+ * PCI_IRQ_B), where devices' MSIs go, and the reset line of port 0xcf9. */
+struct pci_host_wiring {
+    struct bus *pio, *mmio;
+    uint16_t config_port;
+    struct irq_line intx[2];
+    struct msi_sink msi;
+    struct stop_request reset;
+};
+
+/* Creates bus 0 with the host bridge at 00:00.0 and claims the config ports. */
+int pci_bus_create(const struct pci_host_wiring *w, struct pci_bus **out);
+/* Where devices on the bus send their MSIs. */
+const struct msi_sink *pci_bus_msi(const struct pci_bus *bus);
 void pci_bus_destroy(struct pci_bus *bus);
 
 /* Fills in a device's identity before it is added.  class_code is

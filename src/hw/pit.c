@@ -12,13 +12,11 @@
 
 #include "hw/irqchip.h"
 #include "lib/log.h"
-#include "board/layout.h"
 #include "machine/timer.h"
-#include "machine/vm.h"
+#include "machine/irq.h"
 
 #define PIT_HZ          1193182ULL
 #define NS_PER_S        1000000000ULL
-#define PORT_SYSCTL     0x61
 /* A guest may ask for 1.19 MHz interrupts; the host gives at most 10 kHz. */
 #define PIT_MIN_IRQ_NS  100000ULL
 /* The DRAM refresh request toggles port 0x61 bit 4 every 15.085 us. */
@@ -48,7 +46,10 @@ struct pit_channel {
 };
 
 struct pit {
-    struct vm *vm;
+    struct bus *pio;
+    uint16_t port, sysctl_port;
+    struct irq_line irq0;
+    struct irqchip *ic;      /* ours, to park channel 0 while IRQ 0 is masked; or NULL */
     pthread_mutex_t lock;
     struct pit_channel ch[3];
     uint8_t sysctl;          /* port 0x61 bits 0-3 */
@@ -166,10 +167,9 @@ static uint64_t next_rising_edge(const struct pit_channel *c, uint64_t after)
     }
 }
 
-static void irq_pulse(struct pit *p)
+static void pit_irq_pulse(struct pit *p)
 {
-    vm_set_irq(p->vm, IRQ_PIT, 1);
-    vm_set_irq(p->vm, IRQ_PIT, 0);
+    irq_pulse(&p->irq0);
 }
 
 /* Re-plans channel 0's timer after anything about it changed. */
@@ -206,8 +206,8 @@ static void ch0_timer_fired(void *opaque)
     }
     p->edges++;
     /* The edge is raised even when masked: the 8259 latches it in IRR. */
-    irq_pulse(p);
-    if (is_periodic(&p->ch[0]) && irqchip_gsi_masked(p->vm->irqchip, IRQ_PIT)) {
+    pit_irq_pulse(p);
+    if (is_periodic(&p->ch[0]) && p->ic && irqchip_gsi_masked(p->ic, p->irq0.n)) {
         /* Nobody sees the next ones: stop until a controller unmasks IRQ 0. */
         p->parked = true;
         p->next_edge_ns = 0;
@@ -430,38 +430,39 @@ static void sysctl_write(void *opaque, uint64_t off, unsigned size, uint64_t val
 static const struct bus_ops pit_ops = { pit_read, pit_write };
 static const struct bus_ops sysctl_ops = { sysctl_read, sysctl_write };
 
-int pit_create(struct vm *vm, struct pit **out)
+int pit_create(struct bus *pio, uint16_t port, uint16_t sysctl_port, struct guest_clock *clock,
+               struct irq_line irq0, struct irqchip *ic, struct pit **out)
 {
     struct pit *p = calloc(1, sizeof(*p));
     int r;
     if (!p)
         return -ENOMEM;
-    p->vm = vm;
+    p->pio = pio;
+    p->port = port;
+    p->sysctl_port = sysctl_port;
+    p->irq0 = irq0;
+    p->ic = ic;
     pthread_mutex_init(&p->lock, NULL);
     p->ch[0].gate = p->ch[1].gate = true;    /* only channel 2's gate is wired */
     for (int i = 0; i < 3; i++)
         p->ch[i].count = 65536;
-    r = timer_service_get_clock(&vm->clock, &p->ts);
+    r = timer_service_get_clock(clock, &p->ts);
     if (r < 0)
         goto fail;
     r = timer_new(p->ts, ch0_timer_fired, p, &p->irq_timer);
     if (r < 0)
         goto fail;
-    r = bus_register(&vm->pio, PORT_PIT, 4, &pit_ops, p, "pit");
-    if (r < 0) {
-        log_error("pit: cannot claim ports 0x40-0x43: %s (another device has them)",
-                  strerror(-r));
+    r = bus_register(pio, port, 4, &pit_ops, p, "pit");
+    if (r < 0)
         goto fail;
-    }
     p->pio_registered = true;
-    r = bus_register(&vm->pio, PORT_SYSCTL, 1, &sysctl_ops, p, "sysctl");
-    if (r < 0) {
-        log_error("pit: cannot claim port 0x61: %s (another device has it)", strerror(-r));
+    r = bus_register(pio, sysctl_port, 1, &sysctl_ops, p, "sysctl");
+    if (r < 0)
         goto fail;
-    }
     p->sysctl_registered = true;
     /* Our own irqchip (engine emu) tells us when IRQ 0 becomes visible again. */
-    irqchip_on_unmask(vm->irqchip, IRQ_PIT, irq0_unmasked, p);
+    if (ic)
+        irqchip_on_unmask(ic, irq0.n, irq0_unmasked, p);
     *out = p;
     return 0;
 fail:
@@ -473,11 +474,12 @@ void pit_destroy(struct pit *p)
 {
     if (!p)
         return;
-    irqchip_on_unmask(p->vm->irqchip, IRQ_PIT, NULL, NULL);
+    if (p->ic)
+        irqchip_on_unmask(p->ic, p->irq0.n, NULL, NULL);
     if (p->pio_registered)
-        bus_unregister(&p->vm->pio, PORT_PIT);
+        bus_unregister(p->pio, p->port);
     if (p->sysctl_registered)
-        bus_unregister(&p->vm->pio, PORT_SYSCTL);
+        bus_unregister(p->pio, p->sysctl_port);
     /* timer_free waits for a running callback, which takes p->lock: not held here. */
     if (p->irq_timer)
         timer_free(p->irq_timer);

@@ -3,10 +3,20 @@
 #ifndef HOSTEL_PIT_H
 #define HOSTEL_PIT_H
 
-struct vm;
-struct pit;
+#include <stdint.h>
 
-int pit_create(struct vm *vm, struct pit **out);
+#include "machine/bus.h"
+#include "machine/irq.h"
+#include "machine/timer.h"
+
+struct pit;
+struct irqchip;
+
+/* Four ports at port and the system control port (0x61) on pio; channel 0
+ * pulses irq0 on the guest clock.  With ic (our own controllers), channel 0
+ * stops while irq0 is masked everywhere and catches up when unmasked. */
+int pit_create(struct bus *pio, uint16_t port, uint16_t sysctl_port, struct guest_clock *clock,
+               struct irq_line irq0, struct irqchip *ic, struct pit **out);
 void pit_destroy(struct pit *p);
 
 #endif

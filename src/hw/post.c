@@ -2,10 +2,6 @@
  * Registered only so that the port is visibly owned, not "unclaimed". */
 #include "hw/post.h"
 
-#include "machine/bus.h"
-#include "board/layout.h"
-#include "machine/vm.h"
-
 static uint64_t post_read(void *opaque, uint64_t offset, unsigned size)
 {
     (void)opaque; (void)offset;
@@ -19,12 +15,12 @@ static void post_write(void *opaque, uint64_t offset, unsigned size, uint64_t va
 
 static const struct bus_ops post_ops = { .read = post_read, .write = post_write };
 
-int post_create(struct vm *vm)
+int post_create(struct bus *pio, uint16_t port)
 {
-    return bus_register(&vm->pio, PORT_POST, 1, &post_ops, NULL, "post");
+    return bus_register(pio, port, 1, &post_ops, NULL, "post");
 }
 
-void post_destroy(struct vm *vm)
+void post_destroy(struct bus *pio, uint16_t port)
 {
-    bus_unregister(&vm->pio, PORT_POST);
+    bus_unregister(pio, port);
 }

@@ -3,9 +3,11 @@
 #ifndef HOSTEL_POST_H
 #define HOSTEL_POST_H
 
-struct vm;
+#include <stdint.h>
 
-int post_create(struct vm *vm);
-void post_destroy(struct vm *vm);
+#include "machine/bus.h"
+
+int post_create(struct bus *pio, uint16_t port);
+void post_destroy(struct bus *pio, uint16_t port);
 
 #endif

@@ -18,8 +18,7 @@
 #include <time.h>
 
 #include "machine/bus.h"
-#include "board/layout.h"
-#include "machine/vm.h"
+#include "machine/irq.h"
 
 #define CMOS_SIZE 128
 
@@ -46,7 +45,9 @@ enum {
 
 struct rtc {
     pthread_mutex_t lock;
-    struct vm *vm;
+    struct bus *pio;
+    uint16_t port;
+    struct irq_line irq;
     bool registered;
     uint8_t index;
     bool nmi_disabled;            /* bit 7 of the index: kept, not acted on */
@@ -272,7 +273,7 @@ static void update_irq(struct rtc *r)
     int level = (r->cmos[REG_C] & C_IRQF) != 0;
     if (level != r->irq_level) {
         r->irq_level = level;
-        vm_set_irq(r->vm, IRQ_RTC, level);
+        irq_set(&r->irq, level);
     }
 }
 
@@ -406,13 +407,16 @@ static void set_memory_size(struct rtc *r, uint64_t low_mem, uint64_t high_mem)
     r->cmos[0x5d] = above4g >> 16;
 }
 
-int rtc_create(struct vm *vm, uint64_t low_mem, uint64_t high_mem, struct rtc **out)
+int rtc_create(struct bus *pio, uint16_t port, struct irq_line irq, uint64_t low_mem,
+               uint64_t high_mem, struct rtc **out)
 {
     struct rtc *r = calloc(1, sizeof(*r));
     if (!r)
         return -ENOMEM;
     pthread_mutex_init(&r->lock, NULL);
-    r->vm = vm;
+    r->pio = pio;
+    r->port = port;
+    r->irq = irq;
     r->cmos[REG_A] = 0x26;        /* 32.768 kHz time base, 1024 Hz rate */
     r->cmos[REG_B] = B_24H;       /* BCD, 24-hour: what PC firmware sets */
     r->cmos[REG_D] = D_VRT;
@@ -430,7 +434,7 @@ int rtc_create(struct vm *vm, uint64_t low_mem, uint64_t high_mem, struct rtc **
         return -err;
     }
     r->thread_started = true;
-    err = bus_register(&vm->pio, PORT_RTC, 2, &rtc_ops, r, "rtc");
+    err = bus_register(pio, port, 2, &rtc_ops, r, "rtc");
     if (err < 0) {
         rtc_destroy(r);
         return err;
@@ -445,7 +449,7 @@ void rtc_destroy(struct rtc *r)
     if (!r)
         return;
     if (r->registered)
-        bus_unregister(&r->vm->pio, PORT_RTC);
+        bus_unregister(r->pio, r->port);
     if (r->thread_started) {
         pthread_mutex_lock(&r->lock);
         r->stopping = true;
@@ -454,7 +458,7 @@ void rtc_destroy(struct rtc *r)
         pthread_join(r->thread, NULL);
     }
     if (r->irq_level)
-        vm_set_irq(r->vm, IRQ_RTC, 0);
+        irq_set(&r->irq, 0);
     pthread_cond_destroy(&r->wake);
     pthread_mutex_destroy(&r->lock);
     free(r);

@@ -5,11 +5,16 @@
 
 #include <stdint.h>
 
-struct vm;
+#include "machine/bus.h"
+#include "machine/irq.h"
+
 struct rtc;
 
-/* low_mem: RAM below 4 GiB, high_mem: RAM at 4 GiB and up (bytes). */
-int rtc_create(struct vm *vm, uint64_t low_mem, uint64_t high_mem, struct rtc **out);
+/* Index and data ports at port, port + 1 on pio; the periodic, alarm and
+ * update interrupts on irq.  low_mem: RAM below 4 GiB, high_mem: RAM at
+ * 4 GiB and up (bytes), for the CMOS memory-size bytes. */
+int rtc_create(struct bus *pio, uint16_t port, struct irq_line irq, uint64_t low_mem,
+               uint64_t high_mem, struct rtc **out);
 void rtc_destroy(struct rtc *r);
 
 /* CMOS RAM contents, for tests and (later) snapshots. */

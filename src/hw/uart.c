@@ -10,7 +10,6 @@
 
 #include "machine/bus.h"
 #include "host/chardev.h"
-#include "machine/vm.h"
 
 #define UART_FIFO_SIZE 16
 
@@ -58,10 +57,10 @@ enum { REG_DATA = 0, REG_IER = 1, REG_IIR_FCR = 2, REG_LCR = 3, REG_MCR = 4,
 
 struct uart {
     pthread_mutex_t lock;
-    struct vm *vm;
+    struct bus *pio;
     struct chardev *cd;
     uint16_t base;
-    unsigned irq;
+    struct irq_line irq;
     bool registered;
 
     uint8_t ier, fcr, lcr, mcr, lsr, msr, scr;
@@ -135,7 +134,7 @@ static void update_irq(struct uart *u)
     int level = pending_iir(u) != IIR_NONE;
     if (level != u->irq_level) {
         u->irq_level = level;
-        vm_set_irq(u->vm, u->irq, level);
+        irq_set(&u->irq, level);
     }
 }
 
@@ -344,19 +343,19 @@ static void reset_registers(struct uart *u)
     u->msr &= ~MSR_DELTAS;
 }
 
-int uart_create(struct vm *vm, uint16_t base, unsigned irq, struct chardev *cd,
+int uart_create(struct bus *pio, uint16_t base, struct irq_line irq, struct chardev *cd,
                 struct uart **out)
 {
     struct uart *u = calloc(1, sizeof(*u));
     if (!u)
         return -ENOMEM;
     pthread_mutex_init(&u->lock, NULL);
-    u->vm = vm;
+    u->pio = pio;
     u->cd = cd;
     u->base = base;
     u->irq = irq;
     reset_registers(u);
-    int r = bus_register(&vm->pio, base, 8, &uart_ops, u, "uart");
+    int r = bus_register(pio, base, 8, &uart_ops, u, "uart");
     if (r < 0) {
         pthread_mutex_destroy(&u->lock);
         free(u);
@@ -377,9 +376,9 @@ void uart_destroy(struct uart *u)
     if (u->cd)
         chardev_set_receiver(u->cd, NULL, NULL);
     if (u->registered)
-        bus_unregister(&u->vm->pio, u->base);
+        bus_unregister(u->pio, u->base);
     if (u->irq_level)
-        vm_set_irq(u->vm, u->irq, 0);
+        irq_set(&u->irq, 0);
     pthread_mutex_destroy(&u->lock);
     free(u);
 }

@@ -5,13 +5,15 @@
 
 #include <stdint.h>
 
-struct vm;
+#include "machine/bus.h"
+#include "machine/irq.h"
+
 struct chardev;
 struct uart;
 
-/* Registers 8 ports at base on vm->pio; transmits to cd and takes its input
- * (cd may be NULL: output dropped, no input). */
-int uart_create(struct vm *vm, uint16_t base, unsigned irq, struct chardev *cd,
+/* Registers 8 ports at base on pio, interrupts on irq; transmits to cd and
+ * takes its input (cd may be NULL: output dropped, no input). */
+int uart_create(struct bus *pio, uint16_t base, struct irq_line irq, struct chardev *cd,
                 struct uart **out);
 void uart_destroy(struct uart *u);
 

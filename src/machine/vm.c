@@ -1,24 +1,16 @@
-/* A machine's life: build it from the config, run its vCPU threads, wait for
- * the reason it stops, report, tear down, and restart on a guest reboot. */
+/* A machine's runtime: guest RAM and buses, the engine's machine, the vCPU
+ * threads, pause and resume, and stopping.  What devices it has and how it
+ * boots is the board's business (board/run.c). */
 #include "machine/vm.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "hw/irqchip.h"
-#include "lib/file.h"
 #include "lib/log.h"
-#include "board/acpi.h"
-#include "board/board.h"
-#include "host/chardev.h"
-#include "host/console_hub.h"
-#include "boot/loader.h"
 
 static void kick_all(struct vm *vm)
 {
@@ -36,22 +28,6 @@ void vm_request_stop(struct vm *vm, enum vm_stop why, int status)
     pthread_cond_broadcast(&vm->stop_cond);
     pthread_mutex_unlock(&vm->stop_lock);
     kick_all(vm);
-}
-
-void vm_set_irq(struct vm *vm, unsigned gsi, int level)
-{
-    if (vm->engine->irqchip_in_engine)
-        vm->engine->set_irq(vm, gsi, level);
-    else if (vm->irqchip)
-        irqchip_set_irq(vm->irqchip, gsi, level);
-}
-
-void vm_signal_msi(struct vm *vm, uint64_t addr, uint32_t data)
-{
-    if (vm->engine->irqchip_in_engine)
-        vm->engine->signal_msi(vm, addr, data);
-    else if (vm->irqchip)
-        irqchip_msi(vm->irqchip, addr, data);
 }
 
 /* HOSTEL_STATS=1: print start-up time and hostel's own memory at exit, for
@@ -72,7 +48,7 @@ static double ms_since_start(void)
 }
 
 /* Resident memory of hostel itself: all of it minus the guest RAM mapping. */
-static void stats_print(void)
+void vm_stats_print(void)
 {
     if (!getenv("HOSTEL_STATS"))
         return;
@@ -172,67 +148,27 @@ static void *vcpu_thread(void *arg)
     }
 }
 
-static uint64_t now_ns(void)
+
+static void stop_request_vm(void *opaque, enum vm_stop why, int status)
 {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+    vm_request_stop(opaque, why, status);
 }
 
-static bool looks_like_prompt(const char *line)
+struct stop_request vm_stop_request(struct vm *vm)
 {
-    size_t n = strlen(line);
-    return n >= 2 && line[n - 1] == ' ' && strchr("#$>:", line[n - 2]);
+    return (struct stop_request){ .stop = stop_request_vm, .opaque = vm };
 }
 
-/* The hang watchdog: a guest that has printed nothing for a while and is not
- * sitting at a prompt is probably stuck; say where, once.  Returns true once
- * it has spoken. */
-static bool watchdog_check(struct vm *vm, struct chardev *console, uint64_t boot_ns, int secs)
+int vm_create(int ncpus, uint64_t memory, const struct engine_ops *engine, struct vm **out,
+              struct err *e)
 {
-    char line[160] = "";
-    uint64_t last = chardev_last_output(console, line, sizeof(line));
-    uint64_t ref = last > boot_ns ? last : boot_ns;
-    uint64_t resumed = guest_clock_resumed_at(&vm->clock);
-    if (resumed > ref)
-        ref = resumed;   /* a pause is not the guest's silence */
-    if (now_ns() - ref < (uint64_t)secs * 1000000000ull || looks_like_prompt(line))
-        return false;
-    log_warn("the guest has printed nothing for %d s; it may be hung (--watchdog 0 silences "
-             "this)", secs);
-    if (last)
-        log_warn("its last console line: \"%s\"", line);
-    else
-        log_warn("it has printed nothing at all: is its console on ttyS0 (console=ttyS0)?");
-    for (int i = 0; i < vm->ncpus; i++) {
-        struct cpu_state st;
-        if (vm->engine->get_state(&vm->vcpus[i], &st) == 0)
-            cpu_state_print(&st, i, stderr);
-    }
-    return true;
-}
-
-struct loaded_files {
-    struct file_buf kernel, initrd;
-};
-
-/* One boot of the machine, from empty RAM to its stop reason. */
-static int vm_boot_once(const struct vm_config *cfg, const struct engine_ops *engine,
-                        const struct loaded_files *files, struct chardev *console,
-                        int *status)
-{
+    if (ncpus < 1 || ncpus > VM_MAX_CPUS)
+        return err_set(e, -EINVAL, "--cpus %d is out of range (1 to %d)", ncpus, VM_MAX_CPUS);
     struct vm *vm = calloc(1, sizeof(*vm));
-    char err[512] = "";
-    bool board_done = false;
-    int created = 0;
-    int r;
-
     if (!vm)
-        return -ENOMEM;
-    vm->cfg = cfg;
+        return err_set(e, -ENOMEM, "out of memory for a machine");
     vm->engine = engine;
-    vm->ncpus = cfg->cpus;
-    vm->console = console;
+    vm->ncpus = ncpus;
     atomic_init(&vm->stop, VM_RUNNING);
     pthread_mutex_init(&vm->stop_lock, NULL);
     pthread_cond_init(&vm->stop_cond, NULL);
@@ -242,143 +178,21 @@ static int vm_boot_once(const struct vm_config *cfg, const struct engine_ops *en
         vm->vcpus[i].vm = vm;
         vm->vcpus[i].id = i;
     }
-
-    r = mem_init(&vm->mem, cfg->memory);
+    int r = mem_init(&vm->mem, memory);
     if (r < 0) {
-        log_error("cannot allocate %llu bytes of guest memory: %s",
-                  (unsigned long long)cfg->memory, strerror(-r));
-        goto out_free;
+        err_set(e, r, "cannot allocate %llu bytes of guest memory: %s",
+                (unsigned long long)memory, strerror(-r));
+        goto fail;
     }
     r = engine->vm_init(vm);
     if (r < 0) {
-        log_error("engine %s could not create the machine: %s", engine->name, strerror(-r));
-        goto out_mem;
+        err_set(e, r, "engine %s could not create the machine: %s", engine->name, strerror(-r));
+        mem_destroy(&vm->mem);
+        goto fail;
     }
-    r = board_create(vm);
-    if (r < 0) {
-        log_error("could not create the board's devices: %s", strerror(-r));
-        goto out_engine;
-    }
-    struct acpi_config acfg = { .ncpus = vm->ncpus };
-    r = acpi_build(&vm->mem, &acfg, err, sizeof(err));
-    if (r < 0) {
-        log_error("ACPI tables: %s", err);
-        goto out_board;
-    }
-
-    struct cpu_state bsp;
-    memset(&bsp, 0, sizeof(bsp));
-    struct boot_input in = {
-        .kernel = files->kernel.data, .kernel_len = files->kernel.len,
-        .initrd = files->initrd.data, .initrd_len = files->initrd.len,
-        .cmdline = cfg->cmdline, .kernel_name = cfg->kernel, .initrd_name = cfg->initrd,
-    };
-    r = load_kernel(&vm->mem, &in, &bsp, err, sizeof(err));
-    if (r < 0) {
-        log_error("%s: %s", cfg->kernel, err);
-        goto out_board;
-    }
-
-    for (; created < vm->ncpus; created++) {
-        r = engine->vcpu_init(&vm->vcpus[created]);
-        if (r < 0) {
-            log_error("cannot create vCPU %d: %s", created, strerror(-r));
-            goto out_vcpus;
-        }
-    }
-    r = engine->set_state(&vm->vcpus[0], &bsp);
-    if (r < 0) {
-        log_error("cannot set the boot CPU's state: %s", strerror(-r));
-        goto out_vcpus;
-    }
-
-    int started = 0;
-    vm->running_threads = vm->ncpus;
-    for (; started < vm->ncpus; started++) {
-        r = pthread_create(&vm->vcpus[started].thread, NULL, vcpu_thread, &vm->vcpus[started]);
-        if (r) {
-            r = -r;
-            log_error("cannot start the thread of vCPU %d: %s", started, strerror(-r));
-            pthread_mutex_lock(&vm->stop_lock);
-            vm->running_threads = started;
-            pthread_mutex_unlock(&vm->stop_lock);
-            vm_request_stop(vm, VM_STOP_ERROR, r);
-            break;
-        }
-    }
-    if (cfg->hooks && cfg->hooks->booted)
-        cfg->hooks->booted(cfg->hooks->opaque, vm);
-
-    pthread_mutex_lock(&vm->stop_lock);
-    uint64_t boot_ns = now_ns();
-    bool warned = false;
-    while (atomic_load(&vm->stop) == VM_RUNNING) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += 1;
-        pthread_cond_timedwait(&vm->stop_cond, &vm->stop_lock, &ts);
-        if (!warned && cfg->watchdog_s > 0 && !vm_paused(vm) &&
-            atomic_load(&vm->stop) == VM_RUNNING) {
-            pthread_mutex_unlock(&vm->stop_lock);
-            warned = watchdog_check(vm, console, boot_ns, cfg->watchdog_s);
-            pthread_mutex_lock(&vm->stop_lock);
-        }
-    }
-    pthread_mutex_unlock(&vm->stop_lock);
-    kick_all(vm);
-    for (int i = 0; i < started; i++)
-        pthread_join(vm->vcpus[i].thread, NULL);
-    if (cfg->hooks && cfg->hooks->stopping)
-        cfg->hooks->stopping(cfg->hooks->opaque, vm);
-
-    enum vm_stop why = (enum vm_stop)atomic_load(&vm->stop);
-    switch (why) {
-    case VM_STOP_POWEROFF:
-        *status = 0;
-        log_info("guest powered off");
-        break;
-    case VM_STOP_DEBUG_EXIT:
-        *status = (vm->stop_status << 1 | 1) & 0xff;
-        log_info("guest wrote %d to the debug-exit port: exit status %d", vm->stop_status,
-                 *status);
-        break;
-    case VM_STOP_RESET:
-        *status = 0;
-        log_info("guest asked for a reset");
-        break;
-    case VM_STOP_TRIPLE_FAULT: {
-        struct cpu_state s;
-        int cpu = vm->stop_status;
-        log_error("vCPU %d triple-faulted; the machine is stopped", cpu);
-        if (cpu >= 0 && cpu < vm->ncpus && engine->get_state(&vm->vcpus[cpu], &s) == 0)
-            cpu_state_print(&s, cpu, stderr);
-        *status = 2;
-        break;
-    }
-    case VM_STOP_QUIT:
-        *status = 0;
-        log_info("quit from the console");
-        break;
-    default:
-        *status = 1;
-        break;
-    }
-    r = (int)why;
-
-out_vcpus:
-    /* Devices first: their threads (PIT, timers) may still deliver to vCPUs. */
-    board_destroy(vm);
-    board_done = true;
-    for (int i = created - 1; i >= 0; i--)
-        engine->vcpu_destroy(&vm->vcpus[i]);
-out_board:
-    if (!board_done)
-        board_destroy(vm);
-out_engine:
-    engine->vm_destroy(vm);
-out_mem:
-    mem_destroy(&vm->mem);
-out_free:
+    *out = vm;
+    return 0;
+fail:
     bus_destroy(&vm->pio);
     bus_destroy(&vm->mmio);
     pthread_mutex_destroy(&vm->stop_lock);
@@ -387,78 +201,77 @@ out_free:
     return r;
 }
 
-/* A detached machine's console: the chardev talks to the console hub. */
-static void hub_output(void *opaque, const uint8_t *buf, size_t len)
+static int vcpus_created(const struct vm *vm)
 {
-    console_hub_output(opaque, buf, len);
+    int n = 0;
+    while (n < vm->ncpus && vm->vcpus[n].engine_data)
+        n++;
+    return n;
 }
 
-static void hub_input(void *opaque, const uint8_t *buf, size_t len)
+int vm_create_vcpus(struct vm *vm, struct err *e)
 {
-    chardev_push_input(opaque, buf, len);
+    for (int i = vcpus_created(vm); i < vm->ncpus; i++) {
+        int r = vm->engine->vcpu_init(&vm->vcpus[i]);
+        if (r < 0)
+            return err_set(e, r, "cannot create vCPU %d: %s", i, strerror(-r));
+    }
+    return 0;
 }
 
-int vm_run(const struct vm_config *cfg, int *status)
+int vm_start(struct vm *vm, struct err *e)
 {
-    const struct engine_ops *engine;
-    char why[256] = "";
-    struct loaded_files files;
-    memset(&files, 0, sizeof(files));
-    struct chardev *console = NULL;
-    char err[512] = "";
-    int r;
-
-    *status = 1;
-    if (cfg->cpus < 1 || cfg->cpus > VM_MAX_CPUS) {
-        log_error("--cpus %d is out of range (1 to %d)", cfg->cpus, VM_MAX_CPUS);
-        return -EINVAL;
-    }
-    r = file_read_all(cfg->kernel, &files.kernel);
-    if (r < 0) {
-        log_error("cannot read kernel %s: %s", cfg->kernel, strerror(-r));
-        return r;
-    }
-    if (cfg->initrd) {
-        r = file_read_all(cfg->initrd, &files.initrd);
-        if (r < 0) {
-            log_error("cannot read initrd %s: %s", cfg->initrd, strerror(-r));
-            goto out;
+    pthread_mutex_lock(&vm->stop_lock);
+    vm->running_threads = vm->ncpus;
+    pthread_mutex_unlock(&vm->stop_lock);
+    for (; vm->started < vm->ncpus; vm->started++) {
+        int r = pthread_create(&vm->vcpus[vm->started].thread, NULL, vcpu_thread,
+                               &vm->vcpus[vm->started]);
+        if (r) {
+            pthread_mutex_lock(&vm->stop_lock);
+            vm->running_threads = vm->started;
+            pthread_mutex_unlock(&vm->stop_lock);
+            vm_request_stop(vm, VM_STOP_ERROR, -r);
+            return err_set(e, -r, "cannot start the thread of vCPU %d: %s", vm->started,
+                           strerror(r));
         }
     }
-    r = engine_select(cfg->engine, &engine, why, sizeof(why));
-    if (r < 0) {
-        log_error("%s", why);
-        goto out;
-    }
-    log_info("engine %s: %s", engine->name, why);
-    log_info("%d vCPU%s, %llu MiB of memory", cfg->cpus, cfg->cpus > 1 ? "s" : "",
-             (unsigned long long)(cfg->memory >> 20));
+    return 0;
+}
 
-    if (cfg->console_hub) {
-        r = chardev_open_callback(hub_output, cfg->console_hub, &console);
-        if (r == 0)
-            console_hub_set_input(cfg->console_hub, hub_input, console);
-        else
-            snprintf(err, sizeof(err), "%s", strerror(-r));
-    } else {
-        r = chardev_open(NULL, cfg->serial, &console, err, sizeof(err));
+enum vm_stop vm_wait(struct vm *vm, void (*tick)(void *opaque), void *opaque)
+{
+    pthread_mutex_lock(&vm->stop_lock);
+    while (atomic_load(&vm->stop) == VM_RUNNING) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 1;
+        pthread_cond_timedwait(&vm->stop_cond, &vm->stop_lock, &ts);
+        if (tick && !vm_paused(vm) && atomic_load(&vm->stop) == VM_RUNNING) {
+            pthread_mutex_unlock(&vm->stop_lock);
+            tick(opaque);
+            pthread_mutex_lock(&vm->stop_lock);
+        }
     }
-    if (r < 0) {
-        log_error("serial console: %s", err);
-        goto out;
-    }
-    for (;;) {
-        r = vm_boot_once(cfg, engine, &files, console, status);
-        if (r != VM_STOP_RESET || cfg->no_reboot)
-            break;
-        log_info("rebooting");
-    }
-    if (cfg->console_hub)
-        console_hub_set_input(cfg->console_hub, NULL, NULL);
-    chardev_close(console);
-    stats_print();
-out:
-    file_buf_free(&files.kernel);
-    file_buf_free(&files.initrd);
-    return r < 0 ? r : 0;
+    pthread_mutex_unlock(&vm->stop_lock);
+    kick_all(vm);
+    for (int i = 0; i < vm->started; i++)
+        pthread_join(vm->vcpus[i].thread, NULL);
+    vm->started = 0;
+    return (enum vm_stop)atomic_load(&vm->stop);
+}
+
+void vm_destroy(struct vm *vm)
+{
+    if (!vm)
+        return;
+    for (int i = vcpus_created(vm) - 1; i >= 0; i--)
+        vm->engine->vcpu_destroy(&vm->vcpus[i]);
+    vm->engine->vm_destroy(vm);
+    mem_destroy(&vm->mem);
+    bus_destroy(&vm->pio);
+    bus_destroy(&vm->mmio);
+    pthread_mutex_destroy(&vm->stop_lock);
+    pthread_cond_destroy(&vm->stop_cond);
+    free(vm);
 }

@@ -17,7 +17,7 @@
 #include "lib/size.h"
 #include "net/net.h"
 #include "mgmt/library.h"
-#include "machine/vm.h"
+#include "board/spec.h"
 
 /* Paths here join parts that are each bounded by PATH_MAX into PATH_MAX
  * buffers; no real path comes near that, so truncation is not handled. */
@@ -414,55 +414,47 @@ void appliance_free(struct appliance *a)
     memset(a, 0, sizeof(*a));
 }
 
-void appliance_apply(const struct appliance *a, struct vm_config *cfg, bool cpus_set,
-                     bool memory_set)
+int appliance_spec(const struct appliance *a, struct machine_spec *l, struct err *e)
 {
-    cfg->kernel = a->kernel;
-    if (!cfg->initrd)
-        cfg->initrd = a->initrd;
-    if (!cfg->cmdline)
-        cfg->cmdline = a->cmdline;
-    if (!cpus_set)
-        cfg->cpus = a->cpus;
-    if (!memory_set)
-        cfg->memory = a->memory;
-    /* The appliance's disks come first, then any --disk given. */
-    int n = a->ndisks;
-    if (n + cfg->ndisks > VM_MAX_DISKS)
-        n = VM_MAX_DISKS - cfg->ndisks;
-    memmove(&cfg->disks[n], &cfg->disks[0], (size_t)cfg->ndisks * sizeof(cfg->disks[0]));
-    for (int i = 0; i < n; i++) {
-        struct vm_disk *d = &cfg->disks[i];
-        d->path = a->disks[i].path;
+    char why[256];
+    spec_init(l);
+    l->appliance = strdup(a->dir);
+    l->kernel = strdup(a->kernel);
+    l->set = SPEC_APPLIANCE | SPEC_KERNEL | SPEC_CPUS | SPEC_MEMORY;
+    if (a->initrd) {
+        l->initrd = strdup(a->initrd);
+        l->set |= SPEC_INITRD;
+    }
+    if (a->cmdline) {
+        l->cmdline = strdup(a->cmdline);
+        l->set |= SPEC_CMDLINE;
+    }
+    l->cpus = a->cpus;
+    l->memory = a->memory;
+    for (int i = 0; i < a->ndisks && i < SPEC_MAX_DISKS; i++) {
+        struct spec_disk *d = &l->disks[l->ndisks++];
+        d->path = strdup(a->disks[i].path);
         d->format = !a->disks[i].format ? BLOCK_FORMAT_AUTO
                     : !strcmp(a->disks[i].format, "qcow2") ? BLOCK_FORMAT_QCOW2
                                                            : BLOCK_FORMAT_RAW;
         d->readonly = a->disks[i].readonly;
     }
-    cfg->ndisks += n;
-}
-
-int appliance_apply_net(const struct appliance *a, struct net_options *net, char *err,
-                        size_t errlen)
-{
-    if (net->mode == NET_MODE_NONE || net->mode == NET_MODE_TAP)
-        return 0;   /* --net on the command line wins; forwards need user networking */
-    if (net->mode == NET_MODE_DEFAULT && (a->net_user || a->nforwards))
-        net->mode = NET_MODE_USER;
+    if (a->net_user || a->nforwards) {
+        l->net_mode = NET_MODE_USER;
+        l->set |= SPEC_NET;
+    }
     for (int i = 0; i < a->nforwards; i++) {
-        char why[256];
         struct net_forward f;
         if (net_parse_forward(a->forwards[i], &f, why, sizeof(why)) < 0) {
-            snprintf(err, errlen, "%s: forward \"%s\": %s", a->dir, a->forwards[i], why);
-            return -EINVAL;
+            spec_free(l);
+            return err_set(e, -EINVAL, "%s: forward \"%s\": %s", a->dir, a->forwards[i], why);
         }
-        /* A --forward for the same guest port (say, one pinning the host
-         * port) takes the place of the appliance's. */
-        if (net_add_default_forward(net, &f) == -ENOSPC) {
-            snprintf(err, errlen, "%s: forward \"%s\": more than %d forwards in all", a->dir,
-                     a->forwards[i], NET_MAX_FORWARDS);
-            return -EINVAL;
+        if (l->nforwards == NET_MAX_FORWARDS) {
+            spec_free(l);
+            return err_set(e, -EINVAL, "%s: forward \"%s\": more than %d forwards in all",
+                           a->dir, a->forwards[i], NET_MAX_FORWARDS);
         }
+        l->forwards[l->nforwards++] = f;
     }
     return 0;
 }

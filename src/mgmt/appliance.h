@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/err.h"
+
 #define APPLIANCE_MAX_DISKS 8
 #define APPLIANCE_MAX_FORWARDS 16
 
@@ -40,20 +42,12 @@ struct appliance {
  * On failure err says what was wrong with the appliance. */
 int appliance_open(const char *what, struct appliance *out, char *err, size_t errlen);
 void appliance_free(struct appliance *a);
-/* Fills a machine config from the appliance: kernel, initrd, command line
- * (unless given), CPUs and memory (unless the flags set them), disks. */
-struct vm_config;
-void appliance_apply(const struct appliance *a, struct vm_config *cfg, bool cpus_set,
-                     bool memory_set);
-
-/* Turns on the appliance's networking (user mode and its forwards) in net.
- * A --net on the command line chooses the mode (none and tap drop the
- * appliance's forwards); a --forward already in net for the same protocol
- * and guest port replaces the appliance's forward for that port.  -EINVAL
- * with err set for a malformed forward. */
-struct net_options;
-int appliance_apply_net(const struct appliance *a, struct net_options *net, char *err,
-                        size_t errlen);
+/* The appliance as a machine spec layer: kernel, initrd, command line, CPUs,
+ * memory, disks, and user networking with its forwards when it asks for
+ * them.  Flags laid over it (spec_apply) win; their disks come after the
+ * appliance's.  -EINVAL with e set for a malformed forward. */
+struct machine_spec;
+int appliance_spec(const struct appliance *a, struct machine_spec *layer, struct err *e);
 
 /* Unpacks a tar appliance into the existing folder dir, refusing members
  * that would land outside it and anything but regular files and folders

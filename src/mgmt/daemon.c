@@ -21,6 +21,7 @@
 #include "host/console_hub.h"
 #include "mgmt/control.h"
 #include "mgmt/library.h"
+#include "board/run.h"
 #include "machine/vm.h"
 
 struct daemon {
@@ -28,7 +29,7 @@ struct daemon {
     const char *name;
     int ready_fd;
     struct control *control;
-    struct net_options *net;
+    const struct machine_spec *spec;
     struct net_forward bound[NET_MAX_FORWARDS];   /* what user networking listens on */
 };
 
@@ -40,13 +41,16 @@ static void record_forwards(struct daemon *d)
     char path[4096];
     if (machine_path(d->name, MACHINE_FORWARDS_FILE, path, sizeof(path)) < 0)
         return;
-    if (!d->net || net_effective_mode(d->net) != NET_MODE_USER || !d->net->nforwards) {
+    struct net_options net;
+    if (d->spec)
+        spec_net_options(d->spec, &net);
+    if (!d->spec || net_effective_mode(&net) != NET_MODE_USER || !net.nforwards) {
         unlink(path);
         control_set_forwards(d->control, NULL);
         return;
     }
     json_t *list = json_array();
-    for (int i = 0; i < d->net->nforwards && i < NET_MAX_FORWARDS; i++) {
+    for (int i = 0; i < net.nforwards && i < NET_MAX_FORWARDS; i++) {
         const struct net_forward *f = &d->bound[i];
         char a[INET_ADDRSTRLEN];
         struct in_addr in = { f->host_addr };
@@ -75,33 +79,6 @@ static void record_forwards(struct daemon *d)
     free(text);
 }
 
-/* The machine's network: its --net and --forwards from config.json, then
- * the appliance's (a configured forward replaces the appliance's for the
- * same protocol and guest port). */
-static int machine_net(const struct machine_config *mc, const struct appliance *app,
-                       struct net_options *net, char *err, size_t errlen)
-{
-    if (mc->net && net_parse_mode(mc->net, net, err, errlen) < 0)
-        return -EINVAL;
-    for (int i = 0; i < mc->nforwards; i++) {
-        struct net_forward f;
-        if (net_parse_forward(mc->forwards[i], &f, err, errlen) < 0)
-            return -EINVAL;
-        if (net_add_default_forward(net, &f) == -ENOSPC) {
-            snprintf(err, errlen, "at most %d forwards", NET_MAX_FORWARDS);
-            return -EINVAL;
-        }
-    }
-    if (app && appliance_apply_net(app, net, err, errlen) < 0)
-        return -EINVAL;
-    if (net->nforwards && net_effective_mode(net) != NET_MODE_USER) {
-        snprintf(err, errlen, "forwards need user networking: 'hostel set %s --net user', or "
-                 "drop them with --no-forwards", mc->name);
-        return -EINVAL;
-    }
-    return 0;
-}
-
 static void write_state(const char *name, const char *fmt, ...)
 {
     char path[4096], text[512];
@@ -122,20 +99,6 @@ static void tell_ready(struct daemon *d, const char *msg)
     if (write(d->ready_fd, msg, strlen(msg)) < 0 || write(d->ready_fd, "\n", 1) < 0) { }
     close(d->ready_fd);
     d->ready_fd = -1;
-}
-
-/* A start that fails once the control socket is up: say why to `hostel
- * start`, close what was opened, and leave the machine stopped. */
-static int give_up_start(struct daemon *d, struct console_hub *hub, const char *name,
-                         const char *what, const char *why)
-{
-    char msg[8300];
-    snprintf(msg, sizeof(msg), "error: %s: %s", what, why);
-    tell_ready(d, msg);
-    control_stop(d->control);
-    console_hub_destroy(hub);
-    write_state(name, "stopped");
-    return 1;
 }
 
 static void on_booted(void *opaque, struct vm *vm)
@@ -160,18 +123,25 @@ int machine_daemon_run(const char *name, int ready_fd)
 {
     struct daemon d = { .name = name, .ready_fd = ready_fd };
     struct machine_config mc;
-    char err[8192], path[4096], sock[4096];
+    struct err e = ERR_INIT;
+    char path[4096], sock[4096], msg[4200];
     int lock_fd = -1;
     int r;
 
     signal(SIGPIPE, SIG_IGN);
-    r = machine_config_load(name, &mc, err, sizeof(err));
+    r = machine_config_load(name, &mc, &e);
+    if (r == 0)
+        r = machine_spec_resolve(name, &mc.spec, &e);
+    if (r == 0)
+        r = spec_check(&mc.spec, &e);
     if (r < 0) {
-        char msg[8300];
-        snprintf(msg, sizeof(msg), "error: %s", err);
+        snprintf(msg, sizeof(msg), "error: %s", e.msg);
         tell_ready(&d, msg);
+        if (mc.name[0])
+            machine_config_free(&mc);
         return 1;
     }
+    d.spec = &mc.spec;
     r = machine_lock_acquire(name, &lock_fd);
     if (r < 0) {
         tell_ready(&d, r == -EBUSY ? "error: the machine is already running"
@@ -185,90 +155,57 @@ int machine_daemon_run(const char *name, int ready_fd)
     machine_path(name, "console.log", path, sizeof(path));
     r = console_hub_create(path, &hub);
     if (r < 0) {
-        snprintf(err, sizeof(err), "error: cannot open %s: %s", path, strerror(-r));
-        tell_ready(&d, err);
+        snprintf(msg, sizeof(msg), "error: cannot open %s: %s", path, strerror(-r));
+        tell_ready(&d, msg);
         write_state(name, "stopped");
+        machine_config_free(&mc);
         return 1;
     }
-    /* The engine is chosen here, not inside vm_run, so the control socket can
-     * say which one runs the machine ("auto" is a request, not an engine). */
+    /* The engine is chosen here, not inside machine_run, so the control
+     * socket can say which one runs the machine ("auto" is a request). */
     const struct engine_ops *engine;
     char engine_why[700];
-    r = engine_select(mc.engine, &engine, engine_why, sizeof(engine_why));
+    char *requested = strdup(mc.spec.engine ? mc.spec.engine : "auto");
+    r = engine_select(requested, &engine, engine_why, sizeof(engine_why));
     if (r < 0) {
-        char msg[800];
         snprintf(msg, sizeof(msg), "error: %s", engine_why);
         tell_ready(&d, msg);
         console_hub_destroy(hub);
         write_state(name, "stopped");
+        free(requested);
         machine_config_free(&mc);
         return 1;
     }
     log_info("engine %s: %s", engine->name, engine_why);
+    free(mc.spec.engine);
+    mc.spec.engine = strdup(engine->name);
     machine_path(name, "control.sock", sock, sizeof(sock));
     struct control_info info = { .name = name, .engine = engine->name,
-                                 .engine_requested = mc.engine, .engine_why = engine_why,
-                                 .cpus = mc.cpus, .memory = mc.memory, .hub = hub };
-    r = control_start(sock, &info, &d.control, err, sizeof(err));
+                                 .engine_requested = requested, .engine_why = engine_why,
+                                 .cpus = mc.spec.cpus, .memory = mc.spec.memory, .hub = hub };
+    char cerr[512];
+    r = control_start(sock, &info, &d.control, cerr, sizeof(cerr));
     if (r < 0) {
-        char msg[8300];
-        snprintf(msg, sizeof(msg), "error: %s", err);
+        snprintf(msg, sizeof(msg), "error: %s", cerr);
         tell_ready(&d, msg);
         console_hub_destroy(hub);
         write_state(name, "stopped");
+        free(requested);
+        machine_config_free(&mc);
         return 1;
     }
 
-    struct vm_hooks hooks = { .opaque = &d, .booted = on_booted, .stopping = on_stopping };
-    struct vm_config cfg = {
-        .hooks = &hooks,
-        .kernel = mc.kernel,
-        .initrd = mc.initrd,
-        .cmdline = mc.cmdline,
-        .cpus = mc.cpus,
-        .memory = mc.memory,
-        .engine = engine->name,
-        .serial = "hub",
-        .console_hub = hub,
-    };
-    struct appliance app;
-    bool have_app = false;
-    char disk_path[4096];
-    if (mc.appliance) {
-        if (appliance_open(mc.appliance, &app, err, sizeof(err)) < 0) {
-            machine_config_free(&mc);
-            return give_up_start(&d, hub, name, "appliance", err);
-        }
-        have_app = true;
-        appliance_apply(&app, &cfg, true, true);
-        if (mc.kernel && *mc.kernel)
-            cfg.kernel = mc.kernel;
-    }
-    static struct net_options net;
-    memset(&net, 0, sizeof(net));
-    net.bound = d.bound;
-    d.net = &net;
-    cfg.net = &net;
-    if (machine_net(&mc, have_app ? &app : NULL, &net, err, sizeof(err)) < 0) {
-        if (have_app)
-            appliance_free(&app);
-        machine_config_free(&mc);
-        return give_up_start(&d, hub, name, "network", err);
-    }
-    if (mc.disk) {
-        /* The machine's own disk replaces the appliance's first one. */
-        machine_path(name, mc.disk, disk_path, sizeof(disk_path));
-        if (cfg.ndisks == 0)
-            cfg.ndisks = 1;
-        cfg.disks[0] = (struct vm_disk){ .path = disk_path, .format = BLOCK_FORMAT_QCOW2 };
-    }
+    struct run_hooks hooks = { .opaque = &d, .booted = on_booted, .stopping = on_stopping };
+    struct run_host host = { .hooks = &hooks, .hub = hub, .bound = d.bound };
     int status = 1;
-    r = vm_run(&cfg, &status);
+    r = machine_run(&mc.spec, &host, &status, &e);
+    if (r < 0)
+        log_error("%s", e.msg);
     if (d.ready_fd >= 0) {
         /* Never booted: pass on why (also in vmm.log, our stderr). */
-        char msg[1100];
         snprintf(msg, sizeof(msg), "error: %s",
-                 log_last_error()[0] ? log_last_error() : "the machine did not start (see vmm.log)");
+                 r < 0 ? e.msg : log_last_error()[0] ? log_last_error()
+                                                     : "the machine did not start (see vmm.log)");
         tell_ready(&d, msg);
     }
     control_event_state(d.control, "stopped");
@@ -280,8 +217,7 @@ int machine_daemon_run(const char *name, int ready_fd)
     else
         write_state(name, "stopped");
     console_hub_destroy(hub);
-    if (have_app)
-        appliance_free(&app);
+    free(requested);
     machine_config_free(&mc);
     close(lock_fd);
     return status;

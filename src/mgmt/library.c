@@ -15,7 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "block/block.h"
 #include "lib/file.h"
+#include "mgmt/appliance.h"
 
 const char *machine_state_name(enum machine_state s)
 {
@@ -113,185 +115,175 @@ static int mkdir_p(const char *path)
 
 void machine_config_free(struct machine_config *cfg)
 {
-    free(cfg->kernel);
-    free(cfg->initrd);
-    free(cfg->cmdline);
-    free(cfg->engine);
-    free(cfg->appliance);
-    free(cfg->disk);
-    free(cfg->net);
-    for (int i = 0; i < cfg->nforwards && i < MACHINE_MAX_FORWARDS; i++)
-        free(cfg->forwards[i]);
-    cfg->nforwards = 0;
-    cfg->kernel = cfg->initrd = cfg->cmdline = cfg->engine = cfg->appliance = cfg->disk = NULL;
-    cfg->net = NULL;
+    spec_free(&cfg->spec);
 }
 
-static char *dup_or_null(const char *s)
+/* Version 1 folders (before the machine spec): the appliance, if any, laid
+ * under the fields the machine stored, its own disk in place of the
+ * appliance's first. */
+static int load_v1(json_t *root, const char *path, struct machine_spec *s, struct err *e)
 {
-    return s ? strdup(s) : NULL;
+    const char *kernel = json_string_value(json_object_get(root, "kernel"));
+    const char *appliance = json_string_value(json_object_get(root, "appliance"));
+    const char *disk = json_string_value(json_object_get(root, "disk"));
+    json_t *cpus = json_object_get(root, "cpus"), *mem = json_object_get(root, "memory");
+    if ((!kernel && !appliance) || !json_is_integer(cpus) || !json_is_integer(mem))
+        return err_set(e, -EINVAL, "%s: not a hostel machine config of version 1 "
+                       "(needs version, kernel, cpus, memory)", path);
+    if (disk && (strchr(disk, '/') || disk[0] == '.'))
+        return err_set(e, -EINVAL, "%s: \"disk\" must be a file name in the machine folder",
+                       path);
+    struct machine_spec l;
+    int r;
+    spec_defaults(s);
+    if (appliance) {
+        struct appliance app;
+        char why[1024];
+        if (appliance_open(appliance, &app, why, sizeof(why)) < 0)
+            return err_set(e, -ENOENT, "%s: its appliance: %s", path, why);
+        r = appliance_spec(&app, &l, e);
+        appliance_free(&app);
+        if (r == 0)
+            r = spec_apply(s, &l, e);
+        spec_free(&l);
+        if (r < 0)
+            return r;
+    }
+    if (disk) {
+        if (s->ndisks == 0)
+            s->ndisks = 1;
+        free(s->disks[0].path);
+        s->disks[0] = (struct spec_disk){ .path = strdup(disk), .format = BLOCK_FORMAT_QCOW2 };
+    }
+    spec_init(&l);
+    static const char *const keys[] = { "kernel", "initrd", "cmdline", "engine", "net" };
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        const char *v = json_string_value(json_object_get(root, keys[i]));
+        if (v && *v && (r = spec_set_option(&l, keys[i], v, e)) < 0)
+            goto fail;
+    }
+    char num[32];
+    snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(cpus));
+    if ((r = spec_set_option(&l, "cpus", num, e)) < 0)
+        goto fail;
+    snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(mem));
+    if ((r = spec_set_option(&l, "memory", num, e)) < 0)
+        goto fail;
+    size_t i;
+    json_t *f;
+    json_array_foreach(json_object_get(root, "forwards"), i, f) {
+        if (!json_is_string(f) || (r = spec_set_option(&l, "forward", json_string_value(f), e)) < 0) {
+            r = err_set(e, -EINVAL, "%s: \"forwards\" must hold strings such as \"tcp:0:22\"", path);
+            goto fail;
+        }
+    }
+    r = spec_apply(s, &l, e);
+fail:
+    spec_free(&l);
+    if (r < 0 && !strstr(e ? e->msg : "", path))
+        err_wrap(e, "%s", path);
+    return r;
 }
 
-int machine_config_load(const char *name, struct machine_config *cfg, char *err, size_t errlen)
+int machine_config_load(const char *name, struct machine_config *cfg, struct err *e)
 {
     char path[4096];
     json_error_t je;
     memset(cfg, 0, sizeof(*cfg));
     int r = machine_path(name, "config.json", path, sizeof(path));
-    if (r < 0) {
-        snprintf(err, errlen, "bad machine name '%s'", name);
-        return r;
-    }
-    if (access(path, F_OK) < 0) {
-        snprintf(err, errlen, "no machine named '%s' (see 'hostel ls')", name);
-        return -ENOENT;
-    }
-    json_t *root = json_load_file(path, 0, &je);
-    if (!root) {
-        snprintf(err, errlen, "%s: line %d: %s", path, je.line, je.text);
-        return -EINVAL;
-    }
-    int version = (int)json_integer_value(json_object_get(root, "version"));
-    const char *kernel = json_string_value(json_object_get(root, "kernel"));
-    const char *appliance = json_string_value(json_object_get(root, "appliance"));
-    if (!kernel)
-        kernel = appliance ? "" : NULL;   /* an appliance machine takes its kernel from it */
-    json_t *cpus = json_object_get(root, "cpus"), *mem = json_object_get(root, "memory");
-    if (version != 1 || !kernel || !json_is_integer(cpus) || !json_is_integer(mem)) {
-        snprintf(err, errlen, "%s: not a hostel machine config of version 1 "
-                 "(needs version, kernel, cpus, memory)", path);
-        json_decref(root);
-        return -EINVAL;
-    }
-    snprintf(cfg->name, sizeof(cfg->name), "%s", name);
-    cfg->kernel = strdup(kernel);
-    cfg->appliance = dup_or_null(appliance);
-    const char *disk = json_string_value(json_object_get(root, "disk"));
-    if (disk && (strchr(disk, '/') || disk[0] == '.')) {
-        snprintf(err, errlen, "%s: \"disk\" must be a file name in the machine folder", path);
-        json_decref(root);
-        machine_config_free(cfg);
-        return -EINVAL;
-    }
-    cfg->disk = dup_or_null(disk);
-    cfg->initrd = dup_or_null(json_string_value(json_object_get(root, "initrd")));
-    cfg->cmdline = dup_or_null(json_string_value(json_object_get(root, "cmdline")));
-    const char *engine = json_string_value(json_object_get(root, "engine"));
-    cfg->engine = strdup(engine ? engine : "auto");
-    cfg->net = dup_or_null(json_string_value(json_object_get(root, "net")));
-    json_t *fw = json_object_get(root, "forwards"), *spec;
-    size_t i;
-    if (fw && (!json_is_array(fw) || json_array_size(fw) > MACHINE_MAX_FORWARDS)) {
-        snprintf(err, errlen, "%s: \"forwards\" must be a list of at most %d strings", path,
-                 MACHINE_MAX_FORWARDS);
-        json_decref(root);
-        machine_config_free(cfg);
-        return -EINVAL;
-    }
-    json_array_foreach(fw, i, spec) {
-        if (!json_is_string(spec)) {
-            snprintf(err, errlen, "%s: \"forwards\" must hold strings such as \"tcp:0:22\"",
-                     path);
-            json_decref(root);
-            machine_config_free(cfg);
-            return -EINVAL;
-        }
-        cfg->forwards[cfg->nforwards++] = strdup(json_string_value(spec));
-    }
-    cfg->cpus = (int)json_integer_value(cpus);
-    cfg->memory = (uint64_t)json_integer_value(mem);
-    cfg->created = json_integer_value(json_object_get(root, "created"));
-    json_decref(root);
-    return 0;
-}
-
-int machine_config_save(const struct machine_config *cfg, char *err, size_t errlen)
-{
-    char path[4096];
-    int r = machine_path(cfg->name, "config.json", path, sizeof(path));
-    if (r < 0) {
-        snprintf(err, errlen, "bad machine name '%s'", cfg->name);
-        return r;
-    }
-    json_t *root = json_object();
-    json_object_set_new(root, "version", json_integer(1));
-    json_object_set_new(root, "name", json_string(cfg->name));
-    if (cfg->kernel && *cfg->kernel)
-        json_object_set_new(root, "kernel", json_string(cfg->kernel));
-    if (cfg->appliance)
-        json_object_set_new(root, "appliance", json_string(cfg->appliance));
-    if (cfg->disk)
-        json_object_set_new(root, "disk", json_string(cfg->disk));
-    if (cfg->initrd)
-        json_object_set_new(root, "initrd", json_string(cfg->initrd));
-    if (cfg->cmdline)
-        json_object_set_new(root, "cmdline", json_string(cfg->cmdline));
-    json_object_set_new(root, "engine", json_string(cfg->engine ? cfg->engine : "auto"));
-    if (cfg->net)
-        json_object_set_new(root, "net", json_string(cfg->net));
-    if (cfg->nforwards > 0) {
-        json_t *fw = json_array();
-        for (int i = 0; i < cfg->nforwards && i < MACHINE_MAX_FORWARDS; i++)
-            json_array_append_new(fw, json_string(cfg->forwards[i]));
-        json_object_set_new(root, "forwards", fw);
-    }
-    json_object_set_new(root, "cpus", json_integer(cfg->cpus));
-    json_object_set_new(root, "memory", json_integer((json_int_t)cfg->memory));
-    json_object_set_new(root, "created", json_integer(cfg->created));
-    char *text = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS);
-    json_decref(root);
-    if (!text) {
-        snprintf(err, errlen, "cannot format the config of '%s'", cfg->name);
-        return -ENOMEM;
-    }
-    size_t len = strlen(text);
-    text[len] = 0;
-    char *withnl = realloc(text, len + 2);
-    if (!withnl) {
-        free(text);
-        return -ENOMEM;
-    }
-    withnl[len] = '\n';
-    withnl[len + 1] = 0;
-    r = file_write_atomic(path, withnl, len + 1);
-    free(withnl);
     if (r < 0)
-        snprintf(err, errlen, "cannot write %s: %s", path, strerror(-r));
+        return err_set(e, r, "bad machine name '%s'", name);
+    if (access(path, F_OK) < 0)
+        return err_set(e, -ENOENT, "no machine named '%s' (see 'hostel ls')", name);
+    json_t *root = json_load_file(path, 0, &je);
+    if (!root)
+        return err_set(e, -EINVAL, "%s: line %d: %s", path, je.line, je.text);
+    snprintf(cfg->name, sizeof(cfg->name), "%s", name);
+    cfg->created = json_integer_value(json_object_get(root, "created"));
+    int version = (int)json_integer_value(json_object_get(root, "version"));
+    if (version == 1) {
+        r = load_v1(root, path, &cfg->spec, e);
+    } else if (version == MACHINE_CONFIG_VERSION) {
+        r = spec_from_json(json_object_get(root, "spec"), &cfg->spec, e);
+        if (r < 0)
+            err_wrap(e, "%s", path);
+    } else {
+        r = err_set(e, -EINVAL, "%s: not a hostel machine config (\"version\" %d; this hostel "
+                    "reads 1 and %d)", path, version, MACHINE_CONFIG_VERSION);
+    }
+    json_decref(root);
+    if (r == 0 && !(cfg->spec.set & SPEC_KERNEL))
+        r = err_set(e, -EINVAL, "%s: the machine has no kernel", path);
+    if (r < 0)
+        machine_config_free(cfg);
     return r;
 }
 
-int machine_create(const struct machine_config *cfg, char *err, size_t errlen)
+int machine_config_save(const struct machine_config *cfg, struct err *e)
+{
+    char path[4096];
+    int r = machine_path(cfg->name, "config.json", path, sizeof(path));
+    if (r < 0)
+        return err_set(e, r, "bad machine name '%s'", cfg->name);
+    json_t *root = json_object();
+    json_object_set_new(root, "version", json_integer(MACHINE_CONFIG_VERSION));
+    json_object_set_new(root, "name", json_string(cfg->name));
+    json_object_set_new(root, "created", json_integer(cfg->created));
+    json_object_set_new(root, "spec", spec_to_json(&cfg->spec));
+    char *text = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS), *line = NULL;
+    json_decref(root);
+    if (!text || asprintf(&line, "%s\n", text) < 0) {
+        free(text);
+        return err_set(e, -ENOMEM, "cannot format the config of '%s'", cfg->name);
+    }
+    free(text);
+    r = file_write_atomic(path, line, strlen(line));
+    free(line);
+    if (r < 0)
+        return err_set(e, r, "cannot write %s: %s", path, strerror(-r));
+    return 0;
+}
+
+int machine_spec_resolve(const char *name, struct machine_spec *s, struct err *e)
+{
+    for (int i = 0; i < s->ndisks; i++) {
+        char *p = s->disks[i].path;
+        if (!p || p[0] == '/')
+            continue;
+        char full[4096];
+        int r = machine_path(name, p, full, sizeof(full));
+        if (r < 0)
+            return err_set(e, r, "machine '%s': disk path %s is too long", name, p);
+        free(p);
+        s->disks[i].path = strdup(full);
+    }
+    return 0;
+}
+
+int machine_create(const struct machine_config *cfg, struct err *e)
 {
     char dir[4096], why[160];
     int r = machine_name_check(cfg->name, why, sizeof(why));
-    if (r < 0) {
-        snprintf(err, errlen, "%s", why);
-        return r;
-    }
+    if (r < 0)
+        return err_set(e, r, "%s", why);
     r = machine_path(cfg->name, "", dir, sizeof(dir));
-    if (r < 0) {
-        snprintf(err, errlen, "machine folder path too long");
-        return r;
-    }
+    if (r < 0)
+        return err_set(e, r, "machine folder path too long");
     /* The parent exists first; mkdir of the machine folder itself is the
      * atomic claim on the name. */
     char *slash = strrchr(dir, '/');
     *slash = 0;
     r = mkdir_p(dir);
     *slash = '/';
-    if (r < 0) {
-        snprintf(err, errlen, "cannot create the library folder %s: %s", dir, strerror(-r));
-        return r;
-    }
+    if (r < 0)
+        return err_set(e, r, "cannot create the library folder %s: %s", dir, strerror(-r));
     if (mkdir(dir, 0755) < 0) {
         r = -errno;
         if (r == -EEXIST)
-            snprintf(err, errlen, "a machine named '%s' already exists", cfg->name);
-        else
-            snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
-        return r;
+            return err_set(e, r, "a machine named '%s' already exists", cfg->name);
+        return err_set(e, r, "cannot create %s: %s", dir, strerror(errno));
     }
-    r = machine_config_save(cfg, err, errlen);
+    r = machine_config_save(cfg, e);
     if (r < 0)
         rmdir(dir);
     return r;

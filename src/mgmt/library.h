@@ -10,25 +10,25 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "board/spec.h"
+#include "lib/err.h"
+
 #define MACHINE_NAME_MAX 63
-#define MACHINE_MAX_FORWARDS 16
 
 /* The file in the machine folder where the running VMM records the ports
  * its forwards really listen on (a JSON list; see docs/machines.md). */
 #define MACHINE_FORWARDS_FILE "forwards.json"
 
+/* A machine's folder holds config.json: {"version": 2, "name", "created",
+ * "spec": the machine spec (board/spec.h) complete, as create resolved it
+ * from the appliance and the flags}.  Disk paths without a '/' name files in
+ * the machine's folder (its own disks).  Version 1 (before the spec) is
+ * still read, and rewritten as version 2 at the next save. */
+#define MACHINE_CONFIG_VERSION 2
 struct machine_config {
     char name[MACHINE_NAME_MAX + 1];
-    char *kernel, *initrd, *cmdline;   /* absolute paths / text, malloc'd */
-    char *appliance;                   /* absolute folder of the appliance, or NULL */
-    char *disk;                        /* file in the machine folder (qcow2), or NULL */
-    char *engine;                      /* auto, kvm, emu */
-    char *net;                         /* a --net MODE, or NULL: the appliance's or none */
-    int nforwards;                     /* --forward specs, as given ("tcp:0:22") */
-    char *forwards[MACHINE_MAX_FORWARDS];
-    int cpus;
-    uint64_t memory;
     long long created;                 /* unix time */
+    struct machine_spec spec;
 };
 
 enum machine_state { MACHINE_STOPPED, MACHINE_RUNNING, MACHINE_PAUSED, MACHINE_CRASHED,
@@ -42,12 +42,14 @@ int machine_name_check(const char *name, char *why, size_t len);
 /* Path of a file in the machine's folder ("" for the folder itself). */
 int machine_path(const char *name, const char *file, char *buf, size_t len);
 
-int machine_config_load(const char *name, struct machine_config *cfg, char *err, size_t errlen);
+int machine_config_load(const char *name, struct machine_config *cfg, struct err *e);
 /* Writes config.json atomically (temp file, fsync, rename). */
-int machine_config_save(const struct machine_config *cfg, char *err, size_t errlen);
+int machine_config_save(const struct machine_config *cfg, struct err *e);
 void machine_config_free(struct machine_config *cfg);
 /* Creates the machine's folder and config; -EEXIST when the name is taken. */
-int machine_create(const struct machine_config *cfg, char *err, size_t errlen);
+int machine_create(const struct machine_config *cfg, struct err *e);
+/* Makes the spec's folder-relative disk paths absolute, for running it. */
+int machine_spec_resolve(const char *name, struct machine_spec *s, struct err *e);
 int machine_remove(const char *name, char *err, size_t errlen);
 /* Names of all machines, sorted; free each and the array. */
 int machine_list(char ***names, int *count);

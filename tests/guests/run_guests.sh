@@ -224,15 +224,20 @@ for line in "${EXPECT[@]}"; do
   fi
 done
 
+H=$HOSTEL
+. "$(dirname "$0")/../lib/engines.sh"
 for engine in $ENGINES; do
-  # Availability: hostel says "engine E is not available: why" and exits 1.
+  # Availability, as hostel sees it (`hostel engines`): every engine that can
+  # run here runs every guest, a slow kvm too (the guests are small).  emu
+  # always can: if hostel says otherwise, that is a failure.
   avail_reason=""
   if [ "$engine" = qemu ]; then
     command -v qemu-system-x86_64 >/dev/null || avail_reason="qemu-system-x86_64 is not installed"
   else
-    run_hostel --engine "$engine" --kernel "$GUEST_DIR/hello.elf" --serial none
-    if grep -q "is not available" "$tmp/err"; then
-      avail_reason=$(grep -m1 "is not available" "$tmp/err" | sed -e 's/.*is not available: *//' -e 's/ *(try [^)]*)$//')
+    avail_reason=$(engine_unavailable "$engine")
+    if [ -n "$avail_reason" ] && [ "$engine" = emu ]; then
+      echo "FAIL: guests/engine-emu (hostel says emu cannot run: $avail_reason)"
+      continue
     fi
   fi
 

@@ -7,6 +7,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "board/e820.h"
+#include "board/layout.h"
+#include "boot/loader.h"
+#include "machine/mem.h"
+
+/* What board/run.c hands every loader: the board's e820 map for the guest's
+ * memory, and where the board puts the RSDP.  In a boot_input initializer:
+ * struct boot_input in = { T_BOARD(&mem), .kernel = ... }. */
+static struct e820_entry t_board_map[32];
+static inline int t_board_map_for(const struct guest_mem *m)
+{
+    return e820_build(m, t_board_map, 32);
+}
+#define T_BOARD(m) .e820 = t_board_map, .e820_count = t_board_map_for(m), .acpi_rsdp = LAYOUT_ACPI
+
 static inline void t_w16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
 static inline void t_w32(uint8_t *p, uint32_t v) { t_w16(p, (uint16_t)v); t_w16(p + 2, (uint16_t)(v >> 16)); }
 static inline void t_w64(uint8_t *p, uint64_t v) { t_w32(p, (uint32_t)v); t_w32(p + 4, (uint32_t)(v >> 32)); }

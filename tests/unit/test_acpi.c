@@ -310,12 +310,19 @@ static void acpi_rsdp_in_zero_page(void)
     CHECK_EQ(acpi_build(&mem, &cfg, err, sizeof(err)), 0);
     size_t len;
     uint8_t *bz = t_make_bzimage(&len);
-    struct boot_input in = { .kernel = bz, .kernel_len = len };
+    struct boot_input in = { T_BOARD(&mem), .kernel = bz, .kernel_len = len };
     struct cpu_state s;
     CHECK_EQ(load_kernel(&mem, &in, &s, err, sizeof(err)), 0);
     CHECK_EQ(t_r64(gp(LAYOUT_ZERO_PAGE + 0x70)), find_rsdp());
     /* and the loader did not disturb the tables */
     CHECK(!memcmp(gp(find_rsdp()), "RSD PTR ", 8));
+    /* Where the board says there is none (or no RSDP is there), none is passed. */
+    in.acpi_rsdp = 0;
+    CHECK_EQ(load_kernel(&mem, &in, &s, err, sizeof(err)), 0);
+    CHECK_EQ(t_r64(gp(LAYOUT_ZERO_PAGE + 0x70)), 0);
+    in.acpi_rsdp = LAYOUT_ACPI + 0x1000;
+    CHECK_EQ(load_kernel(&mem, &in, &s, err, sizeof(err)), 0);
+    CHECK_EQ(t_r64(gp(LAYOUT_ZERO_PAGE + 0x70)), 0);
     free(bz);
 }
 

@@ -7,8 +7,9 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "block/block.h"
+#include "board/spec.h"
 #include "mgmt/appliance.h"
-#include "machine/vm.h"
 
 static char root[64];
 
@@ -45,12 +46,78 @@ static void folder_appliance_loads(void)
     CHECK(a.disks[0].readonly);
     CHECK(strstr(a.kernel, "/app/vmlinuz") != NULL);
     CHECK_EQ(a.nforwards, 1);
-    struct vm_config cfg = { .cpus = 1, .memory = 1ULL << 30, .cmdline = "mine" };
-    appliance_apply(&a, &cfg, false, true);
-    CHECK_EQ(cfg.cpus, 2);                   /* from the appliance */
-    CHECK_EQ(cfg.memory, 1ULL << 30);        /* --memory given: kept */
-    CHECK(!strcmp(cfg.cmdline, "mine"));     /* --cmdline given: kept */
-    CHECK(cfg.kernel == a.kernel);
+    /* As `hostel run` lays them: defaults, the appliance, then the flags
+     * (--memory 1G --cmdline mine --disk extra.img). */
+    struct machine_spec s, app, flags;
+    struct err e = ERR_INIT;
+    CHECK_EQ(appliance_spec(&a, &app, &e), 0);
+    CHECK(app.set & SPEC_APPLIANCE);
+    CHECK(app.appliance && !strcmp(app.appliance, a.dir));
+    spec_defaults(&s);
+    spec_init(&flags);
+    CHECK_EQ(spec_set_option(&flags, "memory", "1G", &e), 0);
+    CHECK_EQ(spec_set_option(&flags, "cmdline", "mine", &e), 0);
+    CHECK_EQ(spec_set_option(&flags, "disk", "/images/extra.img", &e), 0);
+    CHECK_EQ(spec_apply(&s, &app, &e), 0);
+    CHECK_EQ(spec_apply(&s, &flags, &e), 0);
+    CHECK_EQ(s.cpus, 2);                     /* from the appliance */
+    CHECK_EQ(s.memory, 1ULL << 30);          /* --memory given: kept */
+    CHECK(!strcmp(s.cmdline, "mine"));       /* --cmdline given: kept */
+    CHECK(s.kernel && !strcmp(s.kernel, a.kernel));
+    CHECK(s.initrd && !strcmp(s.initrd, a.initrd));
+    /* The appliance's disks come first, then any --disk given. */
+    CHECK_EQ(s.ndisks, 2);
+    CHECK(s.disks[0].path && !strcmp(s.disks[0].path, a.disks[0].path));
+    CHECK_EQ(s.disks[0].format, BLOCK_FORMAT_RAW);
+    CHECK(s.disks[0].readonly);
+    CHECK(s.disks[1].path && !strcmp(s.disks[1].path, "/images/extra.img"));
+    CHECK(!s.disks[1].readonly);
+    /* Its forwards bring user networking. */
+    CHECK_EQ(s.net_mode, NET_MODE_USER);
+    CHECK_EQ(s.nforwards, 1);
+    CHECK_EQ(s.forwards[0].host_port, 2222);
+    CHECK_EQ(s.forwards[0].guest_port, 22);
+    /* Without the flags the appliance's own values stand. */
+    spec_free(&s);
+    spec_defaults(&s);
+    CHECK_EQ(spec_apply(&s, &app, &e), 0);
+    CHECK_EQ(s.memory, 256ULL << 20);
+    CHECK(!strcmp(s.cmdline, "console=ttyS0"));
+    CHECK_EQ(s.ndisks, 1);
+    CHECK(!err_is_set(&e));
+    spec_free(&s);
+    spec_free(&flags);
+    spec_free(&app);
+    appliance_free(&a);
+}
+
+/* A forward the manifest spells wrong is reported when the appliance
+ * becomes a spec, naming the appliance and the forward. */
+static void bad_forward_is_named(void)
+{
+    char dir[128], err[1024];
+    snprintf(dir, sizeof(dir), "%s/app", root);
+    put("app/appliance.json",
+        "{\"format\":1,\"name\":\"t\",\"kernel\":\"vmlinuz\",\"forwards\":[\"tcp:22\"]}");
+    struct appliance a;
+    CHECK_EQ(appliance_open(dir, &a, err, sizeof(err)), 0);
+    struct machine_spec l;
+    struct err e = ERR_INIT;
+    CHECK_EQ(appliance_spec(&a, &l, &e), -EINVAL);
+    CHECK(strstr(e.msg, "tcp:22") != NULL);
+    CHECK(strstr(e.msg, "/app") != NULL);
+    CHECK(l.kernel == NULL && l.set == 0);   /* nothing left to free */
+    appliance_free(&a);
+    /* "net": "user" alone asks for user networking, with no forwards. */
+    put("app/appliance.json", "{\"format\":1,\"name\":\"t\",\"kernel\":\"vmlinuz\",\"net\":\"user\"}");
+    CHECK_EQ(appliance_open(dir, &a, err, sizeof(err)), 0);
+    err_clear(&e);
+    CHECK_EQ(appliance_spec(&a, &l, &e), 0);
+    CHECK(l.set & SPEC_NET);
+    CHECK_EQ(l.net_mode, NET_MODE_USER);
+    CHECK_EQ(l.nforwards, 0);
+    CHECK(!(l.set & SPEC_INITRD) && l.initrd == NULL);
+    spec_free(&l);
     appliance_free(&a);
 }
 
@@ -111,6 +178,7 @@ int main(void)
         return 1;
     setenv("HOSTEL_HOME", root, 1);
     RUN_TEST(folder_appliance_loads);
+    RUN_TEST(bad_forward_is_named);
     RUN_TEST(bad_manifests_are_named);
     RUN_TEST(tar_appliance_extracts_safely);
     char cmd[128];

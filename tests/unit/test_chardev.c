@@ -5,13 +5,15 @@
 #include <poll.h>
 #include <pty.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include "check.h"
-#include "fake_vm.h"
+#include "machine/stop.h"
 #include "host/chardev.h"
 
 static uint8_t got[64];
@@ -23,6 +25,32 @@ static size_t take_all(void *opaque, const uint8_t *buf, size_t len)
     for (size_t i = 0; i < len && got_len < sizeof(got); i++)
         got[got_len++] = buf[i];
     return len;
+}
+
+/* What Ctrl-A x stops: a machine that takes the quit while it runs (as the
+ * board's does) and keeps its first stop reason. */
+struct fake_machine {
+    _Atomic int stop;        /* enum vm_stop; VM_RUNNING while it runs */
+    _Atomic int quits;       /* quit callbacks, taken or not */
+};
+
+static bool machine_quit(void *opaque)
+{
+    struct fake_machine *m = opaque;
+    atomic_fetch_add(&m->quits, 1);
+    int expected = VM_RUNNING;
+    return atomic_compare_exchange_strong(&m->stop, &expected, VM_STOP_QUIT);
+}
+
+static void machine_init(struct fake_machine *m)
+{
+    atomic_init(&m->stop, VM_RUNNING);
+    atomic_init(&m->quits, 0);
+}
+
+static bool machine_stopping(struct fake_machine *m)
+{
+    return atomic_load(&m->stop) != VM_RUNNING;
 }
 
 static void escape_forwards_plain_bytes(void)
@@ -61,48 +89,96 @@ static void escape_commands(void)
 
 static void quit_stops_the_attached_machine(void)
 {
-    struct vm vm;
+    struct fake_machine m;
     struct chardev *cd;
     char err[256];
-    fake_vm_init(&vm);
-    CHECK_EQ(chardev_open(NULL, "none", &cd, err, sizeof(err)), 0);
+    machine_init(&m);
+    CHECK_EQ(chardev_open("none", &cd, err, sizeof(err)), 0);
     got_len = 0;
     chardev_set_receiver(cd, take_all, NULL);
-    chardev_attach_vm(cd, &vm);
+    chardev_attach(cd, machine_quit, &m);
     chardev_push_input(cd, (const uint8_t *)"ab\x01" "a", 4);
     CHECK_EQ(got_len, 3);
     CHECK(!memcmp(got, "ab\x01", 3));
-    CHECK(!vm_stopping(&vm));
+    CHECK(!machine_stopping(&m));
     chardev_push_input(cd, (const uint8_t *)"\x01x", 2);
-    CHECK_EQ(atomic_load(&vm.stop), VM_STOP_QUIT);
+    CHECK_EQ(atomic_load(&m.stop), VM_STOP_QUIT);
     CHECK_EQ(got_len, 3);
-    chardev_attach_vm(cd, NULL);
+    chardev_attach(cd, NULL, NULL);
     chardev_close(cd);
-    fake_vm_destroy(&vm);
 }
 
 static void quit_between_machines_stops_the_next(void)
 {
-    struct vm vm;
+    struct fake_machine m;
     struct chardev *cd;
     char err[256];
-    fake_vm_init(&vm);
-    CHECK_EQ(chardev_open(NULL, "none", &cd, err, sizeof(err)), 0);
+    machine_init(&m);
+    CHECK_EQ(chardev_open("none", &cd, err, sizeof(err)), 0);
     chardev_push_input(cd, (const uint8_t *)"\x01", 1);
     chardev_push_input(cd, (const uint8_t *)"x", 1);   /* split across reads */
-    CHECK(!vm_stopping(&vm));
-    chardev_attach_vm(cd, &vm);
-    CHECK_EQ(atomic_load(&vm.stop), VM_STOP_QUIT);
-    chardev_attach_vm(cd, NULL);
+    CHECK(!machine_stopping(&m));
+    chardev_attach(cd, machine_quit, &m);
+    CHECK_EQ(atomic_load(&m.stop), VM_STOP_QUIT);
+    chardev_attach(cd, NULL, NULL);
     chardev_close(cd);
-    fake_vm_destroy(&vm);
+}
+
+/* A machine already on its way down (a reset) does not take the quit: it
+ * stays pending and stops the next machine as soon as that one attaches. */
+static void quit_refused_waits_for_the_next_machine(void)
+{
+    struct fake_machine old, next;
+    struct chardev *cd;
+    char err[256];
+    machine_init(&old);
+    machine_init(&next);
+    atomic_store(&old.stop, VM_STOP_RESET);
+    CHECK_EQ(chardev_open("none", &cd, err, sizeof(err)), 0);
+    chardev_attach(cd, machine_quit, &old);
+    chardev_push_input(cd, (const uint8_t *)"\x01x", 2);
+    CHECK_EQ(atomic_load(&old.quits), 1);               /* asked, and it declined */
+    CHECK_EQ(atomic_load(&old.stop), VM_STOP_RESET);
+    chardev_attach(cd, NULL, NULL);
+    chardev_attach(cd, machine_quit, &next);
+    CHECK_EQ(atomic_load(&next.stop), VM_STOP_QUIT);
+    CHECK_EQ(atomic_load(&next.quits), 1);
+    /* Taken: a third machine is not stopped by the same keystrokes. */
+    struct fake_machine third;
+    machine_init(&third);
+    chardev_attach(cd, NULL, NULL);
+    chardev_attach(cd, machine_quit, &third);
+    CHECK(!machine_stopping(&third));
+    CHECK_EQ(atomic_load(&third.quits), 0);
+    chardev_attach(cd, NULL, NULL);
+    chardev_close(cd);
+}
+
+/* Ctrl-A x goes to the machine attached now, not to one detached before. */
+static void quit_goes_to_the_attached_machine_only(void)
+{
+    struct fake_machine first, second;
+    struct chardev *cd;
+    char err[256];
+    machine_init(&first);
+    machine_init(&second);
+    CHECK_EQ(chardev_open("none", &cd, err, sizeof(err)), 0);
+    chardev_attach(cd, machine_quit, &first);
+    chardev_attach(cd, NULL, NULL);
+    chardev_attach(cd, machine_quit, &second);
+    chardev_push_input(cd, (const uint8_t *)"\x01x", 2);
+    CHECK_EQ(atomic_load(&second.stop), VM_STOP_QUIT);
+    CHECK(!machine_stopping(&first));
+    CHECK_EQ(atomic_load(&first.quits), 0);
+    chardev_attach(cd, NULL, NULL);
+    chardev_close(cd);
 }
 
 static void input_waits_for_a_receiver(void)
 {
     struct chardev *cd;
     char err[256];
-    CHECK_EQ(chardev_open(NULL, "none", &cd, err, sizeof(err)), 0);
+    CHECK_EQ(chardev_open("none", &cd, err, sizeof(err)), 0);
     CHECK_EQ(chardev_push_input(cd, (const uint8_t *)"early", 5), 5);
     got_len = 0;
     chardev_set_receiver(cd, take_all, NULL);
@@ -121,7 +197,7 @@ static void file_output_appends(void)
     char spec[64], err[256];
     snprintf(spec, sizeof(spec), "file:%s", path);
     struct chardev *cd;
-    CHECK_EQ(chardev_open(NULL, spec, &cd, err, sizeof(err)), 0);
+    CHECK_EQ(chardev_open(spec, &cd, err, sizeof(err)), 0);
     chardev_write(cd, (const uint8_t *)"new\n", 4);
     chardev_close(cd);
     char buf[32] = "";
@@ -136,17 +212,17 @@ static void bad_specs_are_refused(void)
 {
     struct chardev *cd = (struct chardev *)1;
     char err[256] = "";
-    CHECK_EQ(chardev_open(NULL, "tcp:1234", &cd, err, sizeof(err)), -EINVAL);
+    CHECK_EQ(chardev_open("tcp:1234", &cd, err, sizeof(err)), -EINVAL);
     CHECK(cd == NULL);
     CHECK(strstr(err, "stdio, file:PATH or none") != NULL);
-    CHECK(chardev_open(NULL, "file:/nonexistent-dir/x", &cd, err, sizeof(err)) < 0);
+    CHECK(chardev_open("file:/nonexistent-dir/x", &cd, err, sizeof(err)) < 0);
     CHECK(strstr(err, "/nonexistent-dir/x") != NULL);
     chardev_write(NULL, (const uint8_t *)"x", 1);   /* no console: dropped */
 }
 
 static void stdin_pipe_forwards_and_eof_keeps_running(void)
 {
-    struct vm vm;
+    struct fake_machine m;
     struct chardev *cd;
     char err[256];
     int p[2];
@@ -154,11 +230,11 @@ static void stdin_pipe_forwards_and_eof_keeps_running(void)
     int saved = dup(STDIN_FILENO);
     dup2(p[0], STDIN_FILENO);
     close(p[0]);
-    fake_vm_init(&vm);
-    CHECK_EQ(chardev_open(NULL, "stdio", &cd, err, sizeof(err)), 0);
+    machine_init(&m);
+    CHECK_EQ(chardev_open("stdio", &cd, err, sizeof(err)), 0);
     got_len = 0;
     chardev_set_receiver(cd, take_all, NULL);
-    chardev_attach_vm(cd, &vm);
+    chardev_attach(cd, machine_quit, &m);
     CHECK(write(p[1], "hello", 5) == 5);
     close(p[1]);                                   /* EOF */
     for (int i = 0; i < 200 && got_len < 5; i++)
@@ -166,12 +242,11 @@ static void stdin_pipe_forwards_and_eof_keeps_running(void)
     CHECK_EQ(got_len, 5);
     CHECK(!memcmp(got, "hello", 5));
     usleep(20000);
-    CHECK(!vm_stopping(&vm));
-    chardev_attach_vm(cd, NULL);
+    CHECK(!machine_stopping(&m));
+    chardev_attach(cd, NULL, NULL);
     chardev_close(cd);                             /* the input thread ends */
     dup2(saved, STDIN_FILENO);
     close(saved);
-    fake_vm_destroy(&vm);
 }
 
 static uint8_t sunk[16];
@@ -186,10 +261,10 @@ static void sink(void *opaque, const uint8_t *buf, size_t len)
 static void callback_backend_passes_bytes_through(void)
 {
     struct chardev *cd;
-    struct vm vm;
-    fake_vm_init(&vm);
+    struct fake_machine m;
+    machine_init(&m);
     CHECK_EQ(chardev_open_callback(sink, &sunk, &cd), 0);
-    chardev_attach_vm(cd, &vm);
+    chardev_attach(cd, machine_quit, &m);
     chardev_write(cd, (const uint8_t *)"out", 3);
     CHECK_EQ(sunk_len, 3);
     CHECK(!memcmp(sunk, "out", 3));
@@ -197,10 +272,9 @@ static void callback_backend_passes_bytes_through(void)
     chardev_set_receiver(cd, take_all, NULL);
     chardev_push_input(cd, (const uint8_t *)"\x01x", 2);     /* no escapes here */
     CHECK_EQ(got_len, 2);
-    CHECK(!vm_stopping(&vm));
-    chardev_attach_vm(cd, NULL);
+    CHECK(!machine_stopping(&m));
+    chardev_attach(cd, NULL, NULL);
     chardev_close(cd);
-    fake_vm_destroy(&vm);
 }
 
 /* Waits up to ms for the child's output to contain c; false on timeout. */
@@ -223,11 +297,11 @@ static bool wait_for_byte(int master, char c, int ms)
  * marker byte once raw mode is on. */
 static void terminal_child(bool wait_for_quit)
 {
-    struct vm vm;
+    struct fake_machine m;
     struct chardev *cd;
     char err[256];
-    fake_vm_init(&vm);
-    if (chardev_open(NULL, "stdio", &cd, err, sizeof(err)) < 0)
+    machine_init(&m);
+    if (chardev_open("stdio", &cd, err, sizeof(err)) < 0)
         _exit(10);
     struct termios t;
     tcgetattr(STDIN_FILENO, &t);
@@ -235,18 +309,18 @@ static void terminal_child(bool wait_for_quit)
         _exit(11);
     got_len = 0;
     chardev_set_receiver(cd, take_all, NULL);
-    chardev_attach_vm(cd, &vm);
+    chardev_attach(cd, machine_quit, &m);
     chardev_write(cd, (const uint8_t *)"R", 1);
     if (!wait_for_quit)
         for (;;)
             pause();
-    for (int i = 0; i < 500 && !vm_stopping(&vm); i++)
+    for (int i = 0; i < 500 && !machine_stopping(&m); i++)
         usleep(10000);
-    if (atomic_load(&vm.stop) != VM_STOP_QUIT)
+    if (atomic_load(&m.stop) != VM_STOP_QUIT)
         _exit(12);
     if (got_len != 3 || memcmp(got, "ab\x03", 3))   /* Ctrl-C goes to the guest */
         _exit(13);
-    chardev_attach_vm(cd, NULL);
+    chardev_attach(cd, NULL, NULL);
     chardev_close(cd);
     tcgetattr(STDIN_FILENO, &t);
     _exit((t.c_lflag & ICANON) ? 0 : 14);
@@ -303,6 +377,8 @@ int main(void)
     RUN_TEST(escape_commands);
     RUN_TEST(quit_stops_the_attached_machine);
     RUN_TEST(quit_between_machines_stops_the_next);
+    RUN_TEST(quit_refused_waits_for_the_next_machine);
+    RUN_TEST(quit_goes_to_the_attached_machine_only);
     RUN_TEST(input_waits_for_a_receiver);
     RUN_TEST(file_output_appends);
     RUN_TEST(bad_specs_are_refused);

@@ -1,36 +1,37 @@
 /* Unit tests for the 8042 controller and the debug-exit and POST ports. */
 #include "check.h"
-#include "fake_vm.h"
+#include "dev_harness.h"
 #include "hw/debugexit.h"
 #include "hw/i8042.h"
 #include "hw/post.h"
 #include "board/layout.h"
 
-static struct vm vm;
+static struct dev_harness dh;
 static struct i8042 *kbc;
 
 static void setup(void)
 {
-    fake_vm_init(&vm);
-    CHECK_EQ(i8042_create(&vm, &kbc), 0);
+    dev_harness_init(&dh);
+    CHECK_EQ(i8042_create(&dh.pio, PORT_I8042_DATA, PORT_I8042_CMD, dev_harness_line(&dh, IRQ_KBD),
+                           dev_harness_line(&dh, IRQ_AUX), dev_harness_stop(&dh), &kbc), 0);
 }
 
 static void teardown(void)
 {
     i8042_destroy(kbc);
-    fake_vm_destroy(&vm);
+    dev_harness_destroy(&dh);
 }
 
-static uint8_t status(void) { return (uint8_t)pio_in(&vm, PORT_I8042_CMD, 1); }
-static void command(uint8_t c) { pio_out(&vm, PORT_I8042_CMD, 1, c); }
-static void data(uint8_t d) { pio_out(&vm, PORT_I8042_DATA, 1, d); }
+static uint8_t status(void) { return (uint8_t)pio_in(&dh, PORT_I8042_CMD, 1); }
+static void command(uint8_t c) { pio_out(&dh, PORT_I8042_CMD, 1, c); }
+static void data(uint8_t d) { pio_out(&dh, PORT_I8042_DATA, 1, d); }
 
 /* The next output byte, or -1 when the output buffer is empty. */
 static int next_byte(void)
 {
     if (!(status() & 0x01))
         return -1;
-    return (int)pio_in(&vm, PORT_I8042_DATA, 1);
+    return (int)pio_in(&dh, PORT_I8042_DATA, 1);
 }
 
 static void i8042_self_tests(void)
@@ -104,10 +105,10 @@ static void i8042_keyboard_interrupt(void)
     setup();
     data(0xf2);
     CHECK_EQ(fake_irq_level[IRQ_KBD], 1);
-    pio_in(&vm, PORT_I8042_DATA, 1);
+    pio_in(&dh, PORT_I8042_DATA, 1);
     CHECK_EQ(fake_irq_level[IRQ_KBD], 1);      /* two more bytes queued */
-    pio_in(&vm, PORT_I8042_DATA, 1);
-    pio_in(&vm, PORT_I8042_DATA, 1);
+    pio_in(&dh, PORT_I8042_DATA, 1);
+    pio_in(&dh, PORT_I8042_DATA, 1);
     CHECK_EQ(fake_irq_level[IRQ_KBD], 0);
     command(0x60);
     data(0x04);                                 /* interrupts off */
@@ -124,9 +125,9 @@ static void i8042_aux_loopback_and_mouse(void)
     command(0xd3);
     data(0x5a);
     CHECK_EQ(status() & 0x21, 0x21);            /* output full, from the mouse */
-    CHECK_EQ(fake_irq_level[IRQ_I8042_AUX], 1);
+    CHECK_EQ(fake_irq_level[IRQ_AUX], 1);
     CHECK_EQ(next_byte(), 0x5a);
-    CHECK_EQ(fake_irq_level[IRQ_I8042_AUX], 0);
+    CHECK_EQ(fake_irq_level[IRQ_AUX], 0);
     command(0xd4);
     data(0xf2);
     CHECK_EQ(next_byte(), 0xfa);
@@ -156,45 +157,46 @@ static void i8042_reset_line(void)
 {
     setup();
     command(0xfe);
-    CHECK_EQ(atomic_load(&vm.stop), VM_STOP_RESET);
+    CHECK_EQ(atomic_load(&dh.stop_why), VM_STOP_RESET);
     teardown();
     setup();
     command(0xd1);
     data(0x02);                                 /* output port bit 0 clear */
-    CHECK_EQ(atomic_load(&vm.stop), VM_STOP_RESET);
+    CHECK_EQ(atomic_load(&dh.stop_why), VM_STOP_RESET);
     teardown();
 }
 
 static void debugexit_reports_value(void)
 {
     struct debugexit *d;
-    fake_vm_init(&vm);
-    CHECK_EQ(debugexit_create(&vm, PORT_DEBUG_EXIT, &d), 0);
-    CHECK_EQ(pio_in(&vm, PORT_DEBUG_EXIT, 1), 0);
-    CHECK(!vm_stopping(&vm));
-    pio_out(&vm, PORT_DEBUG_EXIT, 4, 0x1234);
-    CHECK_EQ(atomic_load(&vm.stop), VM_STOP_DEBUG_EXIT);
-    CHECK_EQ(vm.stop_status, 0x1234);
+    dev_harness_init(&dh);
+    CHECK_EQ(debugexit_create(&dh.pio, PORT_DEBUG_EXIT, dev_harness_stop(&dh), &d), 0);
+    CHECK_EQ(pio_in(&dh, PORT_DEBUG_EXIT, 1), 0);
+    CHECK(!dev_harness_stopped(&dh));
+    pio_out(&dh, PORT_DEBUG_EXIT, 4, 0x1234);
+    CHECK_EQ(atomic_load(&dh.stop_why), VM_STOP_DEBUG_EXIT);
+    CHECK_EQ(atomic_load(&dh.stop_status), 0x1234);
     debugexit_destroy(d);
-    fake_vm_destroy(&vm);
+    dev_harness_destroy(&dh);
 
-    fake_vm_init(&vm);
-    CHECK_EQ(debugexit_create(&vm, PORT_DEBUG_EXIT, &d), 0);
-    pio_out(&vm, PORT_DEBUG_EXIT, 1, 0x1ff);    /* a byte write carries a byte */
-    CHECK_EQ(vm.stop_status, 0xff);
+    dev_harness_init(&dh);
+    CHECK_EQ(debugexit_create(&dh.pio, PORT_DEBUG_EXIT, dev_harness_stop(&dh), &d), 0);
+    pio_out(&dh, PORT_DEBUG_EXIT, 1, 0x1ff);    /* a byte write carries a byte */
+    CHECK_EQ(atomic_load(&dh.stop_status), 0xff);
     debugexit_destroy(d);
-    fake_vm_destroy(&vm);
+    dev_harness_destroy(&dh);
 }
 
 static void post_port_is_quiet(void)
 {
-    fake_vm_init(&vm);
-    CHECK_EQ(post_create(&vm), 0);
-    pio_out(&vm, PORT_POST, 1, 0x12);
-    CHECK_EQ(pio_in(&vm, PORT_POST, 1), 0xff);
-    CHECK(!vm_stopping(&vm));
-    post_destroy(&vm);
-    fake_vm_destroy(&vm);
+    dev_harness_init(&dh);
+    CHECK_EQ(post_create(&dh.pio, PORT_POST), 0);
+    pio_out(&dh, PORT_POST, 1, 0x12);
+    CHECK_EQ(pio_in(&dh, PORT_POST, 1), 0xff);
+    CHECK(!dev_harness_stopped(&dh));
+    post_destroy(&dh.pio, PORT_POST);
+    CHECK_EQ(dh.pio.count, 0);                  /* the port is given back */
+    dev_harness_destroy(&dh);
 }
 
 int main(void)

@@ -1,52 +1,57 @@
-/* Unit tests for the 8259 pair and the IOAPIC, driven through the buses of a
- * fake machine whose engine records the APIC messages it is asked to send. */
+/* Unit tests for the 8259 pair and the IOAPIC, driven through the buses,
+ * with an apic_bus that records the messages they send to local APICs. */
 #include <errno.h>
 #include <string.h>
 
 #include "check.h"
-#include "engine/engine.h"
+#include "dev_harness.h"
 #include "hw/irqchip.h"
 #include "board/layout.h"
-#include "machine/vm.h"
 
 static struct apic_msg sent[64];
 static int nsent;
 
-static void record_deliver(struct vm *vm, const struct apic_msg *m)
+static void record_deliver(void *opaque, const struct apic_msg *m)
 {
-    (void)vm;
+    (void)opaque;
     if (nsent < 64)
         sent[nsent] = *m;
     nsent++;
 }
 
-static const struct engine_ops fake_engine = { .name = "fake", .apic_deliver = record_deliver };
-static struct vm vm;
+static struct dev_harness dh;
 static struct irqchip *ic;
+
+/* Where the board puts the chips (board/layout.h). */
+static struct irqchip_wiring wiring(void)
+{
+    return (struct irqchip_wiring){
+        .pio = &dh.pio, .mmio = &dh.mmio, .pic_master = PORT_PIC_MASTER,
+        .pic_slave = PORT_PIC_SLAVE, .elcr = PORT_ELCR, .ioapic_base = LAYOUT_IOAPIC,
+        .apic = { .deliver = record_deliver, .opaque = &dh },
+    };
+}
 
 static void setup(void)
 {
-    memset(&vm, 0, sizeof(vm));
-    bus_init(&vm.pio, "pio");
-    bus_init(&vm.mmio, "mmio");
-    vm.engine = &fake_engine;
+    dev_harness_init(&dh);
     nsent = 0;
-    int r = irqchip_create(&vm, &ic);
+    struct irqchip_wiring w = wiring();
+    int r = irqchip_create(&w, &ic);
     CHECK_EQ(r, 0);
 }
 
 static void teardown(void)
 {
     irqchip_destroy(ic);
-    bus_destroy(&vm.pio);
-    bus_destroy(&vm.mmio);
+    dev_harness_destroy(&dh);
 }
 
-static void outb(uint16_t port, uint8_t v) { bus_write(&vm.pio, port, 1, v); }
+static void outb(uint16_t port, uint8_t v) { bus_write(&dh.pio, port, 1, v); }
 static uint8_t inb(uint16_t port)
 {
     uint64_t v;
-    bus_read(&vm.pio, port, 1, &v);
+    bus_read(&dh.pio, port, 1, &v);
     return (uint8_t)v;
 }
 
@@ -148,7 +153,7 @@ static void pic_level_via_elcr(void)
 {
     setup();
     pic_init_linux(0x01);
-    bus_write(&vm.pio, 0x4d0, 1, 0xff);
+    bus_write(&dh.pio, 0x4d0, 1, 0xff);
     CHECK_EQ(inb(0x4d0), 0xf8);            /* IRQ0-2 cannot be level */
     outb(0x4d1, 0x08);                     /* IRQ11 level */
     CHECK_EQ(inb(0x4d1), 0x08);
@@ -224,15 +229,15 @@ static void pic_rotation_and_special_mask(void)
 
 static void ioapic_wr(int reg, uint32_t v)
 {
-    bus_write(&vm.mmio, LAYOUT_IOAPIC, 4, reg);
-    bus_write(&vm.mmio, LAYOUT_IOAPIC + 0x10, 4, v);
+    bus_write(&dh.mmio, LAYOUT_IOAPIC, 4, reg);
+    bus_write(&dh.mmio, LAYOUT_IOAPIC + 0x10, 4, v);
 }
 
 static uint32_t ioapic_rd(int reg)
 {
     uint64_t v;
-    bus_write(&vm.mmio, LAYOUT_IOAPIC, 4, reg);
-    bus_read(&vm.mmio, LAYOUT_IOAPIC + 0x10, 4, &v);
+    bus_write(&dh.mmio, LAYOUT_IOAPIC, 4, reg);
+    bus_read(&dh.mmio, LAYOUT_IOAPIC + 0x10, 4, &v);
     return (uint32_t)v;
 }
 
@@ -349,20 +354,88 @@ static void msi_decodes(void)
     teardown();
 }
 
+/* The board's connectors do what the direct calls do: a GSI as an
+ * irq_line, the MSI sink, and the 8259 side of LINT0 for the emu LAPICs. */
+static void board_connectors(void)
+{
+    setup();
+    pic_init_linux(0x01);
+    struct irq_line l4 = irqchip_line(ic, 4);
+    CHECK_EQ(l4.n, 4);
+    struct ext_intr x = irqchip_ext_intr(ic);
+    CHECK(x.pending && x.ack && x.eoi);
+    CHECK(!x.pending(x.opaque));
+    irq_pulse(&l4);
+    CHECK(x.pending(x.opaque));
+    CHECK_EQ(x.ack(x.opaque), 0x24);
+    CHECK(!x.pending(x.opaque));
+    outb(0x20, 0x20);
+    /* Through the IOAPIC (the 8259s masked, so only it sends): a level pin
+     * waits for the EOI that ext_intr carries. */
+    outb(0x21, 0xff);
+    outb(0xa1, 0xff);
+    ioapic_wr(0x10 + 2 * 10, 0x803a);
+    struct irq_line l10 = irqchip_line(ic, 10);
+    int n = nsent;
+    irq_set(&l10, 1);
+    CHECK_EQ(nsent, n + 1);
+    CHECK_EQ(sent[n].vector, 0x3a);
+    CHECK(ioapic_rd(0x10 + 2 * 10) & (1u << 14));
+    irq_set(&l10, 0);
+    x.eoi(x.opaque, 0x3a);
+    CHECK(!(ioapic_rd(0x10 + 2 * 10) & (1u << 14)));
+    /* MSIs go out as APIC messages; outside the window they are dropped. */
+    struct msi_sink sink = irqchip_msi_sink(ic);
+    n = nsent;
+    msi_send(&sink, 0xfee03000, 0x0062);
+    CHECK_EQ(nsent, n + 1);
+    CHECK_EQ(sent[n].dest, 3);
+    CHECK_EQ(sent[n].vector, 0x62);
+    msi_send(&sink, 0x12345000, 0x0062);
+    CHECK_EQ(nsent, n + 1);
+    teardown();
+}
+
+/* The chips sit wherever the wiring puts them. */
+static void wiring_places_the_chips(void)
+{
+    dev_harness_init(&dh);
+    nsent = 0;
+    struct irqchip_wiring w = wiring();
+    w.pic_master = 0x120;
+    w.pic_slave = 0x1a0;
+    w.elcr = 0x5d0;
+    w.ioapic_base = 0xfe000000;
+    struct irqchip *x = NULL;
+    CHECK_EQ(irqchip_create(&w, &x), 0);
+    uint64_t v = 0;
+    CHECK_EQ(bus_read(&dh.pio, 0x20, 1, &v), -ENOENT);
+    CHECK_EQ(bus_read(&dh.mmio, LAYOUT_IOAPIC, 4, &v), -ENOENT);
+    bus_write(&dh.pio, 0x121, 1, 0x5a);                  /* OCW1 on the moved master */
+    CHECK_EQ(bus_read(&dh.pio, 0x121, 1, &v), 0);
+    CHECK_EQ(v, 0x5a);
+    CHECK_EQ(bus_read(&dh.pio, 0x5d0, 1, &v), 0);       /* ELCR */
+    CHECK_EQ(bus_read(&dh.pio, 0x1a1, 1, &v), 0);       /* slave */
+    bus_write(&dh.mmio, 0xfe000000, 4, 0x01);
+    CHECK_EQ(bus_read(&dh.mmio, 0xfe000010, 4, &v), 0);
+    CHECK_EQ(v, 0x00170011);                             /* IOAPIC version */
+    irqchip_destroy(x);
+    CHECK_EQ(dh.pio.count, 0);
+    CHECK_EQ(dh.mmio.count, 0);
+    dev_harness_destroy(&dh);
+}
+
 static void ranges_conflict_is_reported(void)
 {
-    memset(&vm, 0, sizeof(vm));
-    bus_init(&vm.pio, "pio");
-    bus_init(&vm.mmio, "mmio");
-    vm.engine = &fake_engine;
+    dev_harness_init(&dh);
     static const struct bus_ops none = { 0 };
-    CHECK_EQ(bus_register(&vm.mmio, LAYOUT_IOAPIC, 16, &none, NULL, "squatter"), 0);
+    CHECK_EQ(bus_register(&dh.mmio, LAYOUT_IOAPIC, 16, &none, NULL, "squatter"), 0);
     struct irqchip *x = NULL;
-    CHECK_EQ(irqchip_create(&vm, &x), -EEXIST);
-    CHECK_EQ(vm.pio.count, 0);                      /* cleaned up its own ranges */
-    CHECK_EQ(vm.mmio.count, 1);                     /* and left the other alone */
-    bus_destroy(&vm.pio);
-    bus_destroy(&vm.mmio);
+    struct irqchip_wiring w = wiring();
+    CHECK_EQ(irqchip_create(&w, &x), -EEXIST);
+    CHECK_EQ(dh.pio.count, 0);                      /* cleaned up its own ranges */
+    CHECK_EQ(dh.mmio.count, 1);                     /* and left the other alone */
+    dev_harness_destroy(&dh);
 }
 
 int main(void)
@@ -377,6 +450,8 @@ int main(void)
     RUN_TEST(ioapic_edge_and_mask);
     RUN_TEST(ioapic_level_remote_irr);
     RUN_TEST(msi_decodes);
+    RUN_TEST(board_connectors);
+    RUN_TEST(wiring_places_the_chips);
     RUN_TEST(ranges_conflict_is_reported);
     return CHECK_DONE();
 }

@@ -48,19 +48,24 @@ uint64_t emu_rdtsc(struct emu_cpu *c)
     return timer_now_ns() * (EMU_TSC_HZ / 1000000000ULL) + (uint64_t)c->tsc_offset;
 }
 
-/* ---- the fake machine ---- */
+/* ---- the machine: three emu_cpus, our PIC/IOAPIC wired as the board does ---- */
 
 #define NCPU 3
-static const struct engine_ops fake_emu = { .name = "fake-emu", .apic_deliver = lapic_deliver };
 static struct vm vm;
 static struct emu_cpu *cpu[NCPU];
+static struct irqchip *ic;
+
+/* The IOAPIC's and MSIs' messages go to the LAPICs (board.c's apic_bus). */
+static void deliver_to_lapics(void *opaque, const struct apic_msg *msg)
+{
+    lapic_deliver(opaque, msg);
+}
 
 static void setup(void)
 {
     memset(&vm, 0, sizeof(vm));
     bus_init(&vm.pio, "pio");
     bus_init(&vm.mmio, "mmio");
-    vm.engine = &fake_emu;
     vm.ncpus = NCPU;
     for (int i = 0; i < NCPU; i++) {
         cpu[i] = aligned_alloc(64, (sizeof(struct emu_cpu) + 63) & ~(size_t)63);
@@ -73,13 +78,20 @@ static void setup(void)
         vm.vcpus[i].engine_data = cpu[i];
         CHECK_EQ(lapic_create(cpu[i], &cpu[i]->lapic), 0);
     }
-    CHECK_EQ(irqchip_create(&vm, &vm.irqchip), 0);
+    struct irqchip_wiring w = {
+        .pio = &vm.pio, .mmio = &vm.mmio, .pic_master = PORT_PIC_MASTER,
+        .pic_slave = PORT_PIC_SLAVE, .elcr = PORT_ELCR, .ioapic_base = LAYOUT_IOAPIC,
+        .apic = { .deliver = deliver_to_lapics, .opaque = &vm },
+    };
+    CHECK_EQ(irqchip_create(&w, &ic), 0);
+    vm.ext_intr = irqchip_ext_intr(ic);          /* LINT0: the 8259's side */
     atomic_store(&wakes, 0);
 }
 
 static void teardown(void)
 {
-    irqchip_destroy(vm.irqchip);
+    memset(&vm.ext_intr, 0, sizeof(vm.ext_intr));
+    irqchip_destroy(ic);
     for (int i = 0; i < NCPU; i++) {
         lapic_destroy(cpu[i]->lapic);
         free(cpu[i]);
@@ -198,14 +210,14 @@ static void level_eoi_reaches_ioapic(void)
     /* IOAPIC pin 11: level, vector 0x3b, physical APIC 0. */
     bus_write(&vm.mmio, LAYOUT_IOAPIC, 4, 0x10 + 2 * 11);
     bus_write(&vm.mmio, LAYOUT_IOAPIC + 0x10, 4, 0x803b);
-    irqchip_set_irq(vm.irqchip, 11, 1);
+    irqchip_set_irq(ic, 11, 1);
     CHECK_EQ(lapic_pending(l), 0x3b);
     CHECK(rd(0, 0x180 + 0x10) & (1u << (0x3b - 32)));   /* TMR */
     CHECK_EQ(lapic_ack(l), 0x3b);
     wr(0, 0xb0, 0);                              /* EOI: remote IRR cleared, still asserted */
     CHECK_EQ(lapic_pending(l), 0x3b);            /* so the IOAPIC sent it again */
     CHECK_EQ(lapic_ack(l), 0x3b);
-    irqchip_set_irq(vm.irqchip, 11, 0);
+    irqchip_set_irq(ic, 11, 0);
     wr(0, 0xb0, 0);
     CHECK_EQ(lapic_pending(l), -1);
     /* ISA IRQ0 through pin 2 to APIC 1, edge. */
@@ -214,8 +226,8 @@ static void level_eoi_reaches_ioapic(void)
     bus_write(&vm.mmio, LAYOUT_IOAPIC + 0x10, 4, 0x30);
     bus_write(&vm.mmio, LAYOUT_IOAPIC, 4, 0x11 + 2 * 2);
     bus_write(&vm.mmio, LAYOUT_IOAPIC + 0x10, 4, 0x01000000);
-    irqchip_set_irq(vm.irqchip, 0, 1);
-    irqchip_set_irq(vm.irqchip, 0, 0);
+    irqchip_set_irq(ic, 0, 1);
+    irqchip_set_irq(ic, 0, 0);
     CHECK_EQ(lapic_pending(cpu[1]->lapic), 0x30);
     CHECK_EQ(lapic_pending(l), -1);
     teardown();
@@ -233,8 +245,8 @@ static void pic_through_extint(void)
             bus_write(&vm.pio, seq[i][0], 1, seq[i][1]);
     }
     take_events(0);
-    irqchip_set_irq(vm.irqchip, 4, 1);
-    irqchip_set_irq(vm.irqchip, 4, 0);
+    irqchip_set_irq(ic, 4, 1);
+    irqchip_set_irq(ic, 4, 0);
     CHECK(take_events(0) & EMU_EV_IRQ);          /* the wire woke the BSP */
     /* APIC software-disabled (reset state): virtual wire to the BSP only. */
     CHECK_EQ(lapic_pending(bsp), LAPIC_VECTOR_EXTINT);
@@ -243,8 +255,8 @@ static void pic_through_extint(void)
     bus_write(&vm.pio, 0x20, 1, 0x20);
     /* Enabled with LINT0 masked: the PIC does not reach the CPU. */
     wr(0, 0xf0, 0x1ff);
-    irqchip_set_irq(vm.irqchip, 1, 1);
-    irqchip_set_irq(vm.irqchip, 1, 0);
+    irqchip_set_irq(ic, 1, 1);
+    irqchip_set_irq(ic, 1, 0);
     CHECK_EQ(lapic_pending(bsp), -1);
     wr(0, 0x350, 0x700);                         /* LINT0: ExtINT */
     CHECK_EQ(lapic_pending(bsp), LAPIC_VECTOR_EXTINT);
@@ -253,8 +265,8 @@ static void pic_through_extint(void)
     bus_write(&vm.pio, 0x20, 1, 0x20);
     wr(0, 0x350, 0x10700);
     cpu[0]->msr_apic_base &= ~0x800ULL;
-    irqchip_set_irq(vm.irqchip, 3, 1);
-    irqchip_set_irq(vm.irqchip, 3, 0);
+    irqchip_set_irq(ic, 3, 1);
+    irqchip_set_irq(ic, 3, 0);
     CHECK_EQ(lapic_pending(bsp), LAPIC_VECTOR_EXTINT);
     CHECK_EQ(lapic_ack(bsp), 0x23);
     teardown();
@@ -444,7 +456,7 @@ static void init_sipi_nmi(void)
     CHECK_EQ(rd(1, 0x20), 1u << 24);
     /* MSI straight to APIC 2. */
     wr(2, 0xf0, 0x1ff);
-    irqchip_msi(vm.irqchip, 0xfee02000, 0x61);
+    irqchip_msi(ic, 0xfee02000, 0x61);
     CHECK_EQ(lapic_pending(cpu[2]->lapic), 0x61);
     /* A stopping machine drops messages (its vCPUs are going away). */
     wr(1, 0xf0, 0x1ff);

@@ -7,6 +7,7 @@
 
 #include "check.h"
 #include "loader_images.h"
+#include "board/e820.h"
 #include "board/layout.h"
 #include "boot/loader.h"
 
@@ -102,7 +103,7 @@ static void load_kernel_rejects_unknown(void)
     fresh_mem();
     uint8_t junk[512];
     memset(junk, 0x5a, sizeof(junk));
-    struct boot_input in = { .kernel = junk, .kernel_len = sizeof(junk) };
+    struct boot_input in = { T_BOARD(&mem), .kernel = junk, .kernel_len = sizeof(junk) };
     struct cpu_state s;
     CHECK_EQ(load_kernel(&mem, &in, &s, err, sizeof(err)), -ENOEXEC);
     CHECK(has(err, "bzImage"));
@@ -168,7 +169,7 @@ static void bzimage_loads(void)
     uint8_t initrd[10000];
     for (size_t i = 0; i < sizeof(initrd); i++)
         initrd[i] = (uint8_t)(i * 13);
-    struct boot_input in = { .kernel = bz, .kernel_len = len, .initrd = initrd,
+    struct boot_input in = { T_BOARD(&mem), .kernel = bz, .kernel_len = len, .initrd = initrd,
                              .initrd_len = sizeof(initrd), .cmdline = "console=ttyS0 quiet" };
     struct cpu_state s;
     int r = load_bzimage(&mem, &in, &s, err, sizeof(err));
@@ -218,7 +219,7 @@ static void bzimage_no_initrd_no_cmdline(void)
     fresh_mem();
     size_t len;
     uint8_t *bz = t_make_bzimage(&len);
-    struct boot_input in = { .kernel = bz, .kernel_len = len };
+    struct boot_input in = { T_BOARD(&mem), .kernel = bz, .kernel_len = len };
     struct cpu_state s;
     CHECK_EQ(load_bzimage(&mem, &in, &s, err, sizeof(err)), 0);
     const uint8_t *zp = gp(LAYOUT_ZERO_PAGE);
@@ -228,13 +229,40 @@ static void bzimage_no_initrd_no_cmdline(void)
     free(bz);
 }
 
+/* The memory map is the board's (board/e820.c): the loaders copy what they
+ * are given, and refuse to boot without one or with more than fits. */
+static void bzimage_takes_the_boards_map(void)
+{
+    fresh_mem();
+    size_t len;
+    uint8_t *bz = t_make_bzimage(&len);
+    struct e820_entry map[2] = { { 0, 0x9f000, 1 }, { 0x100000, 0x700000, 1 } };
+    struct boot_input in = { .kernel = bz, .kernel_len = len, .e820 = map, .e820_count = 2 };
+    struct cpu_state s;
+    CHECK_EQ(load_bzimage(&mem, &in, &s, err, sizeof(err)), 0);
+    const uint8_t *zp = gp(LAYOUT_ZERO_PAGE);
+    CHECK_EQ(zp[0x1e8], 2);
+    CHECK(!memcmp(zp + 0x2d0, map, sizeof(map)));
+    CHECK_EQ(t_r64(zp + 0x70), 0);                 /* no RSDP given: none passed on */
+    in.e820_count = 0;
+    CHECK_EQ(load_bzimage(&mem, &in, &s, err, sizeof(err)), -EINVAL);
+    CHECK(strstr(err, "memory map has 0 entries") != NULL);
+    in.e820_count = 129;
+    CHECK_EQ(load_bzimage(&mem, &in, &s, err, sizeof(err)), -EINVAL);
+    CHECK(strstr(err, "memory map has 129 entries (1 to 128") != NULL);
+    in.e820 = NULL;
+    in.e820_count = 2;
+    CHECK_EQ(load_bzimage(&mem, &in, &s, err, sizeof(err)), -EINVAL);
+    free(bz);
+}
+
 static void bzimage_rejects_old_protocol(void)
 {
     fresh_mem();
     size_t len;
     uint8_t *bz = t_make_bzimage(&len);
     t_w16(bz + 0x206, 0x020a);
-    struct boot_input in = { .kernel = bz, .kernel_len = len };
+    struct boot_input in = { T_BOARD(&mem), .kernel = bz, .kernel_len = len };
     struct cpu_state s;
     CHECK_EQ(load_bzimage(&mem, &in, &s, err, sizeof(err)), -ENOEXEC);
     CHECK(has(err, "too old"));
@@ -248,7 +276,7 @@ static void bzimage_rejects_32bit(void)
     size_t len;
     uint8_t *bz = t_make_bzimage(&len);
     t_w16(bz + 0x236, 0);
-    struct boot_input in = { .kernel = bz, .kernel_len = len };
+    struct boot_input in = { T_BOARD(&mem), .kernel = bz, .kernel_len = len };
     struct cpu_state s;
     CHECK_EQ(load_bzimage(&mem, &in, &s, err, sizeof(err)), -ENOEXEC);
     CHECK(has(err, "64-bit"));
@@ -261,7 +289,7 @@ static void bzimage_rejects_bad_magic(void)
     size_t len;
     uint8_t *bz = t_make_bzimage(&len);
     memcpy(bz + 0x202, "HdrX", 4);
-    struct boot_input in = { .kernel = bz, .kernel_len = len };
+    struct boot_input in = { T_BOARD(&mem), .kernel = bz, .kernel_len = len };
     struct cpu_state s;
     CHECK_EQ(load_bzimage(&mem, &in, &s, err, sizeof(err)), -ENOEXEC);
     CHECK(has(err, "HdrS"));
@@ -275,7 +303,7 @@ static void bzimage_rejects_truncated(void)
     uint8_t *bz = t_make_bzimage(&len);
     struct cpu_state s;
     /* Cut inside the kernel: syssize says more. */
-    struct boot_input in = { .kernel = bz, .kernel_len = len - 100 };
+    struct boot_input in = { T_BOARD(&mem), .kernel = bz, .kernel_len = len - 100 };
     CHECK_EQ(load_bzimage(&mem, &in, &s, err, sizeof(err)), -ENOEXEC);
     CHECK(has(err, "truncated"));
     /* Cut inside the setup sectors. */
@@ -300,7 +328,7 @@ static void bzimage_rejects_long_cmdline(void)
     char cmd[100];
     memset(cmd, 'x', sizeof(cmd) - 1);
     cmd[sizeof(cmd) - 1] = 0;
-    struct boot_input in = { .kernel = bz, .kernel_len = len, .cmdline = cmd };
+    struct boot_input in = { T_BOARD(&mem), .kernel = bz, .kernel_len = len, .cmdline = cmd };
     struct cpu_state s;
     CHECK_EQ(load_bzimage(&mem, &in, &s, err, sizeof(err)), -E2BIG);
     CHECK(has(err, "command line"));
@@ -317,7 +345,7 @@ static void bzimage_rejects_big_initrd(void)
     uint8_t *bz = t_make_bzimage(&len);
     size_t rdlen = 50ULL << 20;    /* the kernel unpacks at 16 MiB: 50 MiB cannot fit above */
     uint8_t *rd = calloc(1, rdlen);
-    struct boot_input in = { .kernel = bz, .kernel_len = len, .initrd = rd, .initrd_len = rdlen };
+    struct boot_input in = { T_BOARD(&mem), .kernel = bz, .kernel_len = len, .initrd = rd, .initrd_len = rdlen };
     struct cpu_state s;
     CHECK_EQ(load_bzimage(&mem, &in, &s, err, sizeof(err)), -ENOMEM);
     CHECK(has(err, "initrd"));
@@ -337,7 +365,7 @@ static void bzimage_needs_ram_to_unpack(void)
     size_t len;
     uint8_t *bz = t_make_bzimage(&len);
     t_w32(bz + 0x260, 60u << 20);   /* init_size: 16 + 60 MiB > 64 MiB */
-    struct boot_input in = { .kernel = bz, .kernel_len = len };
+    struct boot_input in = { T_BOARD(&mem), .kernel = bz, .kernel_len = len };
     struct cpu_state s;
     CHECK_EQ(load_bzimage(&mem, &in, &s, err, sizeof(err)), -ENOMEM);
     CHECK(has(err, "more memory"));
@@ -350,7 +378,7 @@ static void bzimage_non_relocatable_at_pref(void)
     size_t len;
     uint8_t *bz = t_make_bzimage(&len);
     bz[0x234] = 0;
-    struct boot_input in = { .kernel = bz, .kernel_len = len };
+    struct boot_input in = { T_BOARD(&mem), .kernel = bz, .kernel_len = len };
     struct cpu_state s;
     CHECK_EQ(load_bzimage(&mem, &in, &s, err, sizeof(err)), 0);
     CHECK_EQ(s.rip, 0x1000200);
@@ -379,7 +407,7 @@ static void bzimage_debian_kernel(void)
     if (mem.host)
         mem_destroy(&mem);
     CHECK_EQ(mem_init(&mem, 256ULL << 20), 0);
-    struct boot_input in = { .kernel = k, .kernel_len = got, .cmdline = "console=ttyS0" };
+    struct boot_input in = { T_BOARD(&mem), .kernel = k, .kernel_len = got, .cmdline = "console=ttyS0" };
     struct cpu_state s;
     CHECK_EQ(kernel_detect(k, got), KERNEL_BZIMAGE);
     int r = load_bzimage(&mem, &in, &s, err, sizeof(err));
@@ -417,7 +445,7 @@ static void elf64_debian_vmlinux(void)
     if (mem.host)
         mem_destroy(&mem);
     CHECK_EQ(mem_init(&mem, 256ULL << 20), 0);
-    struct boot_input in = { .kernel = k, .kernel_len = got, .cmdline = "console=ttyS0" };
+    struct boot_input in = { T_BOARD(&mem), .kernel = k, .kernel_len = got, .cmdline = "console=ttyS0" };
     struct cpu_state s;
     CHECK_EQ(kernel_detect(k, got), KERNEL_ELF64);
     int r = load_kernel(&mem, &in, &s, err, sizeof(err));
@@ -446,7 +474,7 @@ static void elf64_vmlinux_style(void)
     };
     size_t len;
     uint8_t *e = t_make_elf(1, 62, 2, 0xffffffff81000040ULL, segs, 2, &len);
-    struct boot_input in = { .kernel = e, .kernel_len = len, .cmdline = "root=/dev/vda" };
+    struct boot_input in = { T_BOARD(&mem), .kernel = e, .kernel_len = len, .cmdline = "root=/dev/vda" };
     struct cpu_state s;
     int r = load_elf64(&mem, &in, &s, err, sizeof(err));
     CHECK_EQ(r, 0);
@@ -478,7 +506,7 @@ static void elf64_physical_entry_and_initrd(void)
     uint8_t *e = t_make_elf(1, 62, 2, 0x1000000, &seg, 1, &len);
     uint8_t rd[5000];
     memset(rd, 0x77, sizeof(rd));
-    struct boot_input in = { .kernel = e, .kernel_len = len, .initrd = rd, .initrd_len = sizeof(rd) };
+    struct boot_input in = { T_BOARD(&mem), .kernel = e, .kernel_len = len, .initrd = rd, .initrd_len = sizeof(rd) };
     struct cpu_state s;
     CHECK_EQ(load_elf64(&mem, &in, &s, err, sizeof(err)), 0);
     CHECK_EQ(s.rip, 0x1000000);
@@ -497,7 +525,7 @@ static int elf_error(const struct t_seg *segs, int n, uint64_t entry, size_t cut
     fresh_mem();
     size_t len;
     uint8_t *e = t_make_elf(1, 62, 2, entry, segs, n, &len);
-    struct boot_input in = { .kernel = e, .kernel_len = cut ? cut : len };
+    struct boot_input in = { T_BOARD(&mem), .kernel = e, .kernel_len = cut ? cut : len };
     struct cpu_state s;
     int r = load_elf64(&mem, &in, &s, err, sizeof(err));
     free(e);
@@ -556,7 +584,7 @@ static void elf64_rejects_wrong_kind(void)
     size_t len;
     struct cpu_state s;
     uint8_t *e = t_make_elf(1, 62, 3, 0x200000, &seg, 1, &len);   /* ET_DYN */
-    struct boot_input in = { .kernel = e, .kernel_len = len };
+    struct boot_input in = { T_BOARD(&mem), .kernel = e, .kernel_len = len };
     CHECK(load_elf64(&mem, &in, &s, err, sizeof(err)) < 0);
     CHECK(has(err, "ET_EXEC"));
     free(e);
@@ -582,6 +610,7 @@ int main(void)
     RUN_TEST(protected_mode_state);
     RUN_TEST(bzimage_loads);
     RUN_TEST(bzimage_no_initrd_no_cmdline);
+    RUN_TEST(bzimage_takes_the_boards_map);
     RUN_TEST(bzimage_rejects_old_protocol);
     RUN_TEST(bzimage_rejects_32bit);
     RUN_TEST(bzimage_rejects_bad_magic);

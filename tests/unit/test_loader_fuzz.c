@@ -48,7 +48,7 @@ static int run_mutations(const uint8_t *base, size_t len, size_t lo, size_t hi, 
     for (int i = 0; i < ITERATIONS; i++) {
         memcpy(img, base, len);
         size_t l = mutate(img, len, lo, hi);
-        struct boot_input in = { .kernel = img, .kernel_len = l, .cmdline = "console=ttyS0",
+        struct boot_input in = { T_BOARD(&mem), .kernel = img, .kernel_len = l, .cmdline = "console=ttyS0",
                                  .initrd = base, .initrd_len = 4096 };
         struct cpu_state s;
         err[0] = 0;

@@ -8,6 +8,7 @@
 
 #include "check.h"
 #include "loader_images.h"
+#include "board/e820.h"
 #include "board/layout.h"
 #include "boot/loader.h"
 
@@ -108,7 +109,7 @@ static void multiboot_kludge_loads(void)
     uint8_t *k = make_kludge(3, 0, 0x103000, 0x100080);
     uint8_t rd[6000];
     memset(rd, 0x42, sizeof(rd));
-    struct boot_input in = { .kernel = k, .kernel_len = KL_SIZE, .cmdline = "hello world",
+    struct boot_input in = { T_BOARD(&mem), .kernel = k, .kernel_len = KL_SIZE, .cmdline = "hello world",
                              .initrd = rd, .initrd_len = sizeof(rd), .initrd_name = "disk.img" };
     struct cpu_state s;
     CHECK_EQ(kernel_detect(k, KL_SIZE), KERNEL_MULTIBOOT);
@@ -144,12 +145,35 @@ static void multiboot_kludge_load_end(void)
     fresh_mem();
     /* load_end_addr stops the copy; bss_end 0 means no bss. */
     uint8_t *k = make_kludge(0, 0x100800, 0, 0x100080);
-    struct boot_input in = { .kernel = k, .kernel_len = KL_SIZE };
+    struct boot_input in = { T_BOARD(&mem), .kernel = k, .kernel_len = KL_SIZE };
     struct cpu_state s;
     CHECK_EQ(load_multiboot(&mem, &in, &s, err, sizeof(err)), 0);
     CHECK_EQ(*gp(0x1007ff), 0xf4);
     CHECK_EQ(*gp(0x100800), 0xcc);
     check_info("", 0);
+    free(k);
+}
+
+/* The memory map and lower memory come from the board's map. */
+static void multiboot_takes_the_boards_map(void)
+{
+    fresh_mem();
+    uint8_t *k = make_kludge(0, 0, 0, 0x100080);
+    struct e820_entry map[2] = { { 0, 0x80000, 1 }, { 0x100000, 0x700000, 1 } };
+    struct boot_input in = { .kernel = k, .kernel_len = KL_SIZE, .e820 = map, .e820_count = 2 };
+    struct cpu_state s;
+    CHECK_EQ(load_multiboot(&mem, &in, &s, err, sizeof(err)), 0);
+    const uint8_t *mbi = gp(LAYOUT_MB_INFO);
+    CHECK_EQ(t_r32(mbi + 4), 0x80000 >> 10);       /* mem_lower: the map's first RAM */
+    CHECK_EQ(t_r32(mbi + 44), 2 * 24);             /* mmap_length */
+    const uint8_t *mm = gp(t_r32(mbi + 48));
+    CHECK_EQ(t_r32(mm), 20);
+    CHECK_EQ(t_r64(mm + 4), 0);
+    CHECK_EQ(t_r64(mm + 12), 0x80000);
+    CHECK_EQ(t_r64(mm + 24 + 4), 0x100000);
+    in.e820_count = 0;
+    CHECK_EQ(load_multiboot(&mem, &in, &s, err, sizeof(err)), -EINVAL);
+    CHECK(strstr(err, "the board gave no memory map") != NULL);
     free(k);
 }
 
@@ -166,7 +190,7 @@ static void multiboot_elf(int is64)
     size_t len;
     uint8_t *e = t_make_elf(is64, is64 ? 62 : 3, 2, 0x100010, segs, 2, &len);
     t_mb_header(e + 0x1000, 0x2);
-    struct boot_input in = { .kernel = e, .kernel_len = len, .cmdline = "x" };
+    struct boot_input in = { T_BOARD(&mem), .kernel = e, .kernel_len = len, .cmdline = "x" };
     struct cpu_state s;
     CHECK_EQ(kernel_detect(e, len), KERNEL_MULTIBOOT);
     int r = load_kernel(&mem, &in, &s, err, sizeof(err));
@@ -194,7 +218,7 @@ static void multiboot_elf_higher_half_entry(void)
     size_t len;
     uint8_t *e = t_make_elf(0, 3, 2, 0xc0100020, &seg, 1, &len);
     t_mb_header(e + 0x1000, 0);
-    struct boot_input in = { .kernel = e, .kernel_len = len };
+    struct boot_input in = { T_BOARD(&mem), .kernel = e, .kernel_len = len };
     struct cpu_state s;
     CHECK_EQ(load_multiboot(&mem, &in, &s, err, sizeof(err)), 0);
     CHECK_EQ(s.rip, 0x100020);
@@ -204,7 +228,7 @@ static void multiboot_elf_higher_half_entry(void)
 static int mb_error(const uint8_t *k, size_t len, const char *w1, const char *w2)
 {
     fresh_mem();
-    struct boot_input in = { .kernel = k, .kernel_len = len };
+    struct boot_input in = { T_BOARD(&mem), .kernel = k, .kernel_len = len };
     struct cpu_state s;
     int r = load_multiboot(&mem, &in, &s, err, sizeof(err));
     if (r == 0)
@@ -229,7 +253,7 @@ static void multiboot_rejects_bad_headers(void)
 
     k = make_kludge(3u | (1u << 20), 0, 0, 0x100080);   /* unknown optional bit: fine */
     fresh_mem();
-    struct boot_input in = { .kernel = k, .kernel_len = KL_SIZE };
+    struct boot_input in = { T_BOARD(&mem), .kernel = k, .kernel_len = KL_SIZE };
     struct cpu_state s;
     CHECK_EQ(load_multiboot(&mem, &in, &s, err, sizeof(err)), 0);
     free(k);
@@ -299,7 +323,7 @@ static void multiboot_rejects_big_initrd_and_cmdline(void)
     size_t rdlen = RAM;
     uint8_t *rd = calloc(1, rdlen);
     fresh_mem();
-    struct boot_input in = { .kernel = k, .kernel_len = KL_SIZE, .initrd = rd, .initrd_len = rdlen };
+    struct boot_input in = { T_BOARD(&mem), .kernel = k, .kernel_len = KL_SIZE, .initrd = rd, .initrd_len = rdlen };
     struct cpu_state s;
     CHECK_EQ(load_multiboot(&mem, &in, &s, err, sizeof(err)), -ENOMEM);
     CHECK(has(err, "initrd"));
@@ -344,7 +368,7 @@ static void multiboot_test_guests(void)
         size_t len = fread(k, 1, 4 << 20, f);
         fclose(f);
         fresh_mem();
-        struct boot_input in = { .kernel = k, .kernel_len = len, .cmdline = "test" };
+        struct boot_input in = { T_BOARD(&mem), .kernel = k, .kernel_len = len, .cmdline = "test" };
         struct cpu_state s;
         int r = load_kernel(&mem, &in, &s, err, sizeof(err));
         if (r)
@@ -368,6 +392,7 @@ int main(void)
 {
     RUN_TEST(multiboot_kludge_loads);
     RUN_TEST(multiboot_kludge_load_end);
+    RUN_TEST(multiboot_takes_the_boards_map);
     RUN_TEST(multiboot_elf32_loads);
     RUN_TEST(multiboot_elf64_loads);
     RUN_TEST(multiboot_elf_higher_half_entry);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "board/spec.h"
 #include "net/net.h"
 #include "mgmt/appliance.h"
 
@@ -113,26 +114,47 @@ static void appliance_forwards_merge(void)
     fclose(f);
     struct appliance a;
     CHECK_EQ(appliance_open(dir, &a, err, sizeof(err)), 0);
+    /* As `hostel run` lays them: defaults, the appliance, the flags. */
+    struct machine_spec app, flags, s;
     struct net_options o;
-    memset(&o, 0, sizeof(o));
-    net_parse_forward("tcp:2200:22", &o.forwards[o.nforwards++], err, sizeof(err));
-    CHECK_EQ(appliance_apply_net(&a, &o, err, sizeof(err)), 0);
+    struct err e = ERR_INIT;
+    CHECK_EQ(appliance_spec(&a, &app, &e), 0);
+    spec_defaults(&s);
+    spec_init(&flags);
+    CHECK_EQ(spec_set_option(&flags, "forward", "tcp:2200:22", &e), 0);
+    CHECK_EQ(spec_apply(&s, &app, &e), 0);
+    CHECK_EQ(spec_apply(&s, &flags, &e), 0);
+    spec_net_options(&s, &o);
     CHECK_EQ(o.mode, NET_MODE_USER);
     CHECK_EQ(o.nforwards, 2);
     CHECK_EQ(o.forwards[0].host_port, 2200);
     CHECK_EQ(o.forwards[0].guest_port, 22);
     CHECK_EQ(o.forwards[1].host_port, 0);
     CHECK_EQ(o.forwards[1].guest_port, 80);
+    spec_free(&s);
+    spec_free(&flags);
     /* --net user keeps the appliance's forwards; --net none drops them. */
-    memset(&o, 0, sizeof(o));
-    o.mode = NET_MODE_USER;
-    CHECK_EQ(appliance_apply_net(&a, &o, err, sizeof(err)), 0);
+    spec_defaults(&s);
+    spec_init(&flags);
+    flags.net_mode = NET_MODE_USER;          /* (--net user; parsing it needs libslirp) */
+    flags.set |= SPEC_NET;
+    CHECK_EQ(spec_apply(&s, &app, &e), 0);
+    CHECK_EQ(spec_apply(&s, &flags, &e), 0);
+    spec_net_options(&s, &o);
     CHECK_EQ(o.nforwards, 2);
-    memset(&o, 0, sizeof(o));
-    o.mode = NET_MODE_NONE;
-    CHECK_EQ(appliance_apply_net(&a, &o, err, sizeof(err)), 0);
+    spec_free(&s);
+    spec_free(&flags);
+    spec_defaults(&s);
+    spec_init(&flags);
+    CHECK_EQ(spec_set_option(&flags, "net", "none", &e), 0);
+    CHECK_EQ(spec_apply(&s, &app, &e), 0);
+    CHECK_EQ(spec_apply(&s, &flags, &e), 0);
+    spec_net_options(&s, &o);
     CHECK_EQ(o.nforwards, 0);
     CHECK_EQ(net_effective_mode(&o), NET_MODE_NONE);
+    spec_free(&s);
+    spec_free(&flags);
+    spec_free(&app);
     appliance_free(&a);
     snprintf(p, sizeof(p), "rm -rf '%s'", dir);
     CHECK_EQ(system(p), 0);

@@ -50,7 +50,7 @@ static int setup_opts(const struct net_options *o, bool want_mrg, uint32_t bufsi
     rx_seen = tx_next = 0;
     rx_buf_size = bufsize;
     mrg = want_mrg;
-    int r = virtio_net_create(&t.vm, t.bus, o, guest_mac, &nic, err, sizeof(err));
+    int r = virtio_net_create(&t.dh.mem, t.bus, o, guest_mac, &nic, err, sizeof(err));
     if (r < 0) {
         printf("# virtio_net_create: %s\n", err);
         vt_destroy(&t);
@@ -97,9 +97,9 @@ static void tx_raw(const uint8_t *hdr, uint32_t hdr_len, const uint8_t *frame, u
 {
     uint16_t slot = tx_next % (QSIZE / 2);
     uint64_t a = TXBUF + (uint64_t)slot * TX_SLOT;
-    mem_write(&t.vm.mem, a, hdr, hdr_len);
+    mem_write(&t.dh.mem, a, hdr, hdr_len);
     if (len)
-        mem_write(&t.vm.mem, a + hdr_len, frame, len);
+        mem_write(&t.dh.mem, a + hdr_len, frame, len);
     tq_desc(&t.q[1], 2 * slot, a, hdr_len, len ? VIRTQ_DESC_F_NEXT : 0, 2 * slot + 1);
     tq_desc(&t.q[1], 2 * slot + 1, a + hdr_len, len, 0, 0);
     tq_submit(&t.q[1], 2 * slot);
@@ -134,7 +134,7 @@ static size_t rx(uint8_t *out, size_t max, int ms)
             continue;                     /* an empty (refused) buffer */
         }
         uint8_t hdr[HDR];
-        mem_read(&t.vm.mem, RXBUF + id * 2048ULL, hdr, HDR);
+        mem_read(&t.dh.mem, RXBUF + id * 2048ULL, hdr, HDR);
         unsigned nbuf = hdr[10] | hdr[11] << 8;
         CHECK(nbuf >= 1);
         CHECK(mrg || nbuf == 1);
@@ -148,7 +148,7 @@ static size_t rx(uint8_t *out, size_t max, int ms)
             rx_seen++;
             uint32_t skip = i ? 0 : HDR;
             if (id < QSIZE && len >= skip && len <= rx_buf_size && got + len - skip <= max) {
-                mem_read(&t.vm.mem, RXBUF + id * 2048ULL + skip, out + got, len - skip);
+                mem_read(&t.dh.mem, RXBUF + id * 2048ULL + skip, out + got, len - skip);
                 got += len - skip;
             }
             if (id < QSIZE)
@@ -472,7 +472,7 @@ static void virtio_net_forward_port_in_use(void)
                                           .host_port = port, .guest_port = 80 };
     char err[512] = "";
     vt_init(&t);
-    CHECK(virtio_net_create(&t.vm, t.bus, &o, guest_mac, &nic, err, sizeof(err)) < 0);
+    CHECK(virtio_net_create(&t.dh.mem, t.bus, &o, guest_mac, &nic, err, sizeof(err)) < 0);
     CHECK(strstr(err, "--forward") != NULL);
     vt_destroy(&t);
     close(lfd);
@@ -500,9 +500,9 @@ static void virtio_net_hostile_transmits(void)
     /* A chain with a zero-length descriptor in the middle is fine. */
     uint64_t a = TXBUF;
     memset(hdr, 0, sizeof(hdr));
-    mem_write(&t.vm.mem, a, hdr, HDR);
+    mem_write(&t.dh.mem, a, hdr, HDR);
     size_t n = arp_request(f, NET_USER_HOST);
-    mem_write(&t.vm.mem, a + 0x100, f, n);
+    mem_write(&t.dh.mem, a + 0x100, f, n);
     tq_desc(&t.q[1], 0, a, HDR, VIRTQ_DESC_F_NEXT, 1);
     tq_desc(&t.q[1], 1, a + 0x80, 0, VIRTQ_DESC_F_NEXT, 2);
     tq_desc(&t.q[1], 2, a + 0x100, (uint32_t)n, 0, 0);

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "fake_vm.h"
+#include "dev_harness.h"
 #include "engine/emu/cpu.h"
 #include "engine/emu/lapic.h"
 #include "hw/acpi_pm.h"
@@ -201,75 +201,71 @@ static void periodic_timer_does_not_burst_after_a_pause(void)
 static _Atomic int pit_edges;
 static uint64_t pit_edge_host_ns;
 
-static int record_irq0(struct vm *vm, unsigned gsi, int level)
+static void record_irq0(void *opaque, unsigned n, int level)
 {
-    (void)vm;
-    if (gsi == 0 && level) {
+    (void)opaque;
+    if (n == 0 && level) {
         if (atomic_load(&pit_edges) == 0)
             pit_edge_host_ns = timer_now_ns();
         atomic_fetch_add(&pit_edges, 1);
     }
-    return 0;
 }
 
-static const struct engine_ops irq0_engine = {
-    .name = "fake", .irqchip_in_engine = true, .set_irq = record_irq0,
-};
-
-static uint16_t pit_latched_count(struct vm *vm)
+static uint16_t pit_latched_count(struct dev_harness *h)
 {
-    pio_out(vm, 0x43, 1, 0x00);             /* latch channel 0 */
-    uint16_t lo = (uint16_t)pio_in(vm, 0x40, 1);
-    return (uint16_t)(lo | pio_in(vm, 0x40, 1) << 8);
+    pio_out(h, 0x43, 1, 0x00);              /* latch channel 0 */
+    uint16_t lo = (uint16_t)pio_in(h, 0x40, 1);
+    return (uint16_t)(lo | pio_in(h, 0x40, 1) << 8);
 }
 
 static void pit_stands_still_and_its_edge_moves(void)
 {
-    struct vm vm;
-    fake_vm_init(&vm);
-    vm.engine = &irq0_engine;
+    struct dev_harness dh;
+    dev_harness_init(&dh);
     atomic_store(&pit_edges, 0);
     struct pit *pit;
-    CHECK_EQ(pit_create(&vm, &pit), 0);
+    struct irq_line irq0 = { .set = record_irq0, .n = 0 };
+    CHECK_EQ(pit_create(&dh.pio, 0x40, 0x61, &dh.clock, irq0, NULL, &pit), 0);
 
     /* Mode 0, count 65536: one rising edge after 54.925 ms. */
-    uint64_t g_before = guest_clock_now(&vm.clock);
-    pio_out(&vm, 0x43, 1, 0x30);
-    pio_out(&vm, 0x40, 1, 0x00);
-    pio_out(&vm, 0x40, 1, 0x00);
+    uint64_t g_before = guest_clock_now(&dh.clock);
+    pio_out(&dh, 0x43, 1, 0x30);
+    pio_out(&dh, 0x40, 1, 0x00);
+    pio_out(&dh, 0x40, 1, 0x00);
     uint64_t deadline_min = g_before + 54925000;
-    guest_clock_pause(&vm.clock);
-    uint64_t gp = guest_clock_now(&vm.clock);
-    uint16_t c1 = pit_latched_count(&vm);
+    guest_clock_pause(&dh.clock);
+    uint64_t gp = guest_clock_now(&dh.clock);
+    uint16_t c1 = pit_latched_count(&dh);
     usleep(150000);
-    uint16_t c2 = pit_latched_count(&vm);
+    uint16_t c2 = pit_latched_count(&dh);
     if (gp < deadline_min) {
         CHECK_EQ(c1, c2);                   /* the counter does not count */
         CHECK_EQ(atomic_load(&pit_edges), 0);
     }
     uint64_t hr = timer_now_ns();
-    guest_clock_resume(&vm.clock);
+    guest_clock_resume(&dh.clock);
     CHECK(wait_for(&pit_edges, 1, 5000));
     if (gp < deadline_min)
         CHECK(pit_edge_host_ns - hr >= deadline_min - gp);
     CHECK_EQ(atomic_load(&pit_edges), 1);   /* a one-shot: no second edge */
 
     pit_destroy(pit);
-    fake_vm_destroy(&vm);
+    dev_harness_destroy(&dh);
 }
 
 static void acpi_pm_timer_stands_still(void)
 {
-    struct vm vm;
-    fake_vm_init(&vm);
+    struct dev_harness dh;
+    dev_harness_init(&dh);
     struct acpi_pm *pm;
-    CHECK_EQ(acpi_pm_create(&vm, &pm), 0);
-    guest_clock_pause(&vm.clock);
+    CHECK_EQ(acpi_pm_create(&dh.pio, 0x600, dev_harness_line(&dh, 9), &dh.clock,
+                            dev_harness_stop(&dh), &pm), 0);
+    guest_clock_pause(&dh.clock);
     uint32_t a = acpi_pm_timer(pm);
     usleep(50000);
     CHECK_EQ(acpi_pm_timer(pm), a);
     uint64_t h0 = timer_now_ns();
-    guest_clock_resume(&vm.clock);
+    guest_clock_resume(&dh.clock);
     usleep(10000);
     uint32_t b = acpi_pm_timer(pm);
     uint64_t h1 = timer_now_ns();
@@ -278,13 +274,14 @@ static void acpi_pm_timer_stands_still(void)
     CHECK(ticks <= (h1 - h0) * 3579545ULL / 1000000000ULL + 2);
     CHECK(ticks >= 10 * 3579);              /* and it runs again */
     acpi_pm_destroy(pm);
-    fake_vm_destroy(&vm);
+    dev_harness_destroy(&dh);
 }
 
 static void lapic_count_and_tsc_stand_still(void)
 {
+    /* The emu CPU reads its machine's clock: a bare machine, no engine. */
     struct vm vm;
-    fake_vm_init(&vm);
+    memset(&vm, 0, sizeof(vm));
     struct emu_cpu *c = aligned_alloc(64, (sizeof(struct emu_cpu) + 63) & ~(size_t)63);
     CHECK(c != NULL);
     if (!c)
@@ -315,7 +312,6 @@ static void lapic_count_and_tsc_stand_still(void)
     CHECK(tsc2 - tsc1 <= (h1 - h0) * 2 + 2);
     lapic_destroy(c->lapic);
     free(c);
-    fake_vm_destroy(&vm);
 }
 
 /* Seconds of the day the RTC shows (BCD, 24-hour: its power-on format). */
@@ -331,11 +327,11 @@ static int rtc_second_of_day(struct rtc *r)
 
 static void rtc_keeps_wall_clock_time(void)
 {
-    struct vm vm;
-    fake_vm_init(&vm);
+    struct dev_harness dh;
+    dev_harness_init(&dh);
     struct rtc *r;
-    CHECK_EQ(rtc_create(&vm, 64 << 20, 0, &r), 0);
-    guest_clock_pause(&vm.clock);
+    CHECK_EQ(rtc_create(&dh.pio, 0x70, dev_harness_line(&dh, 8), 64 << 20, 0, &r), 0);
+    guest_clock_pause(&dh.clock);
     int a = rtc_second_of_day(r);
     time_t now = time(NULL);
     struct tm tm;
@@ -346,9 +342,9 @@ static void rtc_keeps_wall_clock_time(void)
     int b = rtc_second_of_day(r);
     int d = (b - a + 86400) % 86400;
     CHECK(d >= 1 && d <= 3);                          /* it ran on while paused */
-    guest_clock_resume(&vm.clock);
+    guest_clock_resume(&dh.clock);
     rtc_destroy(r);
-    fake_vm_destroy(&vm);
+    dev_harness_destroy(&dh);
 }
 
 int main(void)

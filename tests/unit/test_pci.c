@@ -3,23 +3,28 @@
 #include <errno.h>
 
 #include "check.h"
-#include "fake_vm.h"
+#include "dev_harness.h"
 #include "hw/pci.h"
 #include "board/layout.h"
 
-static struct vm vm;
+static struct dev_harness dh;
 static struct pci_bus *pbus;
 
 static void setup(void)
 {
-    fake_vm_init(&vm);
-    CHECK_EQ(pci_bus_create(&vm, &pbus), 0);
+    dev_harness_init(&dh);
+    struct pci_host_wiring w = {
+        .pio = &dh.pio, .mmio = &dh.mmio, .config_port = PORT_PCI_CONFIG_ADDR,
+        .intx = { dev_harness_line(&dh, PCI_IRQ_A), dev_harness_line(&dh, PCI_IRQ_B) },
+        .msi = dev_harness_msi(&dh), .reset = dev_harness_stop(&dh),
+    };
+    CHECK_EQ(pci_bus_create(&w, &pbus), 0);
 }
 
 static void teardown(void)
 {
     pci_bus_destroy(pbus);
-    fake_vm_destroy(&vm);
+    dev_harness_destroy(&dh);
 }
 
 static uint32_t cfg_addr(unsigned slot, unsigned reg)
@@ -29,14 +34,14 @@ static uint32_t cfg_addr(unsigned slot, unsigned reg)
 
 static uint32_t cfg_read(unsigned slot, unsigned reg, unsigned size)
 {
-    pio_out(&vm, PORT_PCI_CONFIG_ADDR, 4, cfg_addr(slot, reg));
-    return (uint32_t)pio_in(&vm, PORT_PCI_CONFIG_DATA + (reg & 3), size);
+    pio_out(&dh, PORT_PCI_CONFIG_ADDR, 4, cfg_addr(slot, reg));
+    return (uint32_t)pio_in(&dh, PORT_PCI_CONFIG_DATA + (reg & 3), size);
 }
 
 static void cfg_write(unsigned slot, unsigned reg, unsigned size, uint32_t v)
 {
-    pio_out(&vm, PORT_PCI_CONFIG_ADDR, 4, cfg_addr(slot, reg));
-    pio_out(&vm, PORT_PCI_CONFIG_DATA + (reg & 3), size, v);
+    pio_out(&dh, PORT_PCI_CONFIG_ADDR, 4, cfg_addr(slot, reg));
+    pio_out(&dh, PORT_PCI_CONFIG_DATA + (reg & 3), size, v);
 }
 
 static void pci_host_bridge_ids(void)
@@ -46,9 +51,9 @@ static void pci_host_bridge_ids(void)
     CHECK_EQ(cfg_read(0, 0x08, 4) >> 8, 0x060000);
     CHECK_EQ(cfg_read(0, 0x0e, 1), 0x00);
     /* The address register reads back; Linux's probe byte-writes 0xcfb. */
-    pio_out(&vm, PORT_PCI_CONFIG_ADDR, 4, 0x80000000);
-    pio_out(&vm, PORT_PCI_CONFIG_ADDR + 3, 1, 0x01);
-    CHECK_EQ(pio_in(&vm, PORT_PCI_CONFIG_ADDR, 4), 0x80000000);
+    pio_out(&dh, PORT_PCI_CONFIG_ADDR, 4, 0x80000000);
+    pio_out(&dh, PORT_PCI_CONFIG_ADDR + 3, 1, 0x01);
+    CHECK_EQ(pio_in(&dh, PORT_PCI_CONFIG_ADDR, 4), 0x80000000);
     teardown();
 }
 
@@ -57,12 +62,12 @@ static void pci_absent_devices_read_ones(void)
     setup();
     CHECK_EQ(cfg_read(5, 0x00, 4), 0xffffffff);
     CHECK_EQ(cfg_read(31, 0x00, 2), 0xffff);
-    pio_out(&vm, PORT_PCI_CONFIG_ADDR, 4, 0x80010000);     /* bus 1 */
-    CHECK_EQ(pio_in(&vm, PORT_PCI_CONFIG_DATA, 4), 0xffffffff);
-    pio_out(&vm, PORT_PCI_CONFIG_ADDR, 4, 0x80000100);     /* function 1 */
-    CHECK_EQ(pio_in(&vm, PORT_PCI_CONFIG_DATA, 4), 0xffffffff);
-    pio_out(&vm, PORT_PCI_CONFIG_ADDR, 4, 0x00000000);     /* enable bit clear */
-    CHECK_EQ(pio_in(&vm, PORT_PCI_CONFIG_DATA, 4), 0xffffffff);
+    pio_out(&dh, PORT_PCI_CONFIG_ADDR, 4, 0x80010000);     /* bus 1 */
+    CHECK_EQ(pio_in(&dh, PORT_PCI_CONFIG_DATA, 4), 0xffffffff);
+    pio_out(&dh, PORT_PCI_CONFIG_ADDR, 4, 0x80000100);     /* function 1 */
+    CHECK_EQ(pio_in(&dh, PORT_PCI_CONFIG_DATA, 4), 0xffffffff);
+    pio_out(&dh, PORT_PCI_CONFIG_ADDR, 4, 0x00000000);     /* enable bit clear */
+    CHECK_EQ(pio_in(&dh, PORT_PCI_CONFIG_DATA, 4), 0xffffffff);
     teardown();
 }
 
@@ -142,28 +147,28 @@ static void pci_bar_placement_moves_ranges(void)
     cfg_write(3, 0x14, 4, 0xc000);
     cfg_write(3, 0x18, 4, 0x00000000);
     cfg_write(3, 0x1c, 4, 0x00000001);                    /* 4 GiB */
-    CHECK_EQ(bus_read(&vm.mmio, 0xc0001010, 4, &v), -ENOENT);   /* decoding off */
+    CHECK_EQ(bus_read(&dh.mmio, 0xc0001010, 4, &v), -ENOENT);   /* decoding off */
     CHECK_EQ(moves, 0);
     cfg_write(3, 0x04, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_IO);
-    CHECK_EQ(bus_read(&vm.mmio, 0xc0001010, 4, &v), 0);
+    CHECK_EQ(bus_read(&dh.mmio, 0xc0001010, 4, &v), 0);
     CHECK_EQ(v, 0x1010);
-    CHECK_EQ(bus_read(&vm.pio, 0xc004, 1, &v), 0);
+    CHECK_EQ(bus_read(&dh.pio, 0xc004, 1, &v), 0);
     CHECK_EQ(v, 0x2004);
-    CHECK_EQ(bus_read(&vm.mmio, 0x100000020ULL, 4, &v), 0);
+    CHECK_EQ(bus_read(&dh.mmio, 0x100000020ULL, 4, &v), 0);
     CHECK_EQ(v, 0x3020);
     CHECK_EQ(moves, 3);
     cfg_write(3, 0x10, 4, 0xc0100000);                    /* move BAR 0 */
-    CHECK_EQ(bus_read(&vm.mmio, 0xc0001010, 4, &v), -ENOENT);
-    CHECK_EQ(bus_read(&vm.mmio, 0xc0100008, 4, &v), 0);
+    CHECK_EQ(bus_read(&dh.mmio, 0xc0001010, 4, &v), -ENOENT);
+    CHECK_EQ(bus_read(&dh.mmio, 0xc0100008, 4, &v), 0);
     CHECK_EQ(v, 0x1008);
     CHECK_EQ(last_move, 0xc0100000);
     CHECK_EQ(pci_device_bar_address(&d, 2), 0x100000000ULL);
     cfg_write(3, 0x04, 2, 0);
-    CHECK_EQ(bus_read(&vm.mmio, 0xc0100008, 4, &v), -ENOENT);
-    CHECK_EQ(bus_read(&vm.pio, 0xc004, 1, &v), -ENOENT);
+    CHECK_EQ(bus_read(&dh.mmio, 0xc0100008, 4, &v), -ENOENT);
+    CHECK_EQ(bus_read(&dh.pio, 0xc004, 1, &v), -ENOENT);
     cfg_write(3, 0x04, 2, PCI_COMMAND_MEMORY);
     pci_bus_remove_device(pbus, &d);
-    CHECK_EQ(bus_read(&vm.mmio, 0xc0100008, 4, &v), -ENOENT);
+    CHECK_EQ(bus_read(&dh.mmio, 0xc0100008, 4, &v), -ENOENT);
     CHECK_EQ(cfg_read(3, 0x00, 4), 0xffffffff);
     teardown();
 }
@@ -215,6 +220,31 @@ static void pci_intx_shared_lines(void)
     teardown();
 }
 
+/* Each of the two shared lines reaches the irq_line the board gave for it. */
+static void pci_intx_lines_reach_their_wiring(void)
+{
+    struct pci_device d3, d2;
+    setup();
+    make_test_device(&d3, 3);                 /* slot 3, INTA: GSI 11 */
+    make_test_device(&d2, 2);                 /* slot 2, INTA: GSI 10 */
+    CHECK_EQ(cfg_read(3, 0x3c, 1), PCI_IRQ_B);
+    pci_device_set_irq(&d3, 1);
+    CHECK_EQ(fake_irq_level[PCI_IRQ_B], 1);
+    CHECK_EQ(fake_irq_level[PCI_IRQ_A], 0);
+    pci_device_set_irq(&d2, 1);
+    CHECK_EQ(fake_irq_level[PCI_IRQ_A], 1);
+    pci_device_set_irq(&d3, 0);
+    CHECK_EQ(fake_irq_level[PCI_IRQ_B], 0);
+    CHECK_EQ(fake_irq_level[PCI_IRQ_A], 1);
+    int calls = fake_irq_calls;
+    pci_device_set_irq(&d2, 1);               /* no change: the line is not set again */
+    CHECK_EQ(fake_irq_calls, calls);
+    pci_device_set_irq(&d2, 0);
+    CHECK_EQ(fake_irq_level[PCI_IRQ_A], 0);
+    CHECK(pci_bus_msi(pbus)->send == dev_harness_msi_send);   /* where devices' MSIs go */
+    teardown();
+}
+
 static bool hook_read(struct pci_device *d, unsigned off, unsigned size, uint32_t *v)
 {
     (void)d;
@@ -257,10 +287,10 @@ static void pci_config_hooks(void)
 static void pci_reset_control_register(void)
 {
     setup();
-    pio_out(&vm, 0xcf9, 1, 0x02);
-    CHECK(!vm_stopping(&vm));
-    pio_out(&vm, 0xcf9, 1, 0x06);
-    CHECK_EQ(atomic_load(&vm.stop), VM_STOP_RESET);
+    pio_out(&dh, 0xcf9, 1, 0x02);
+    CHECK(!dev_harness_stopped(&dh));
+    pio_out(&dh, 0xcf9, 1, 0x06);
+    CHECK_EQ(atomic_load(&dh.stop_why), VM_STOP_RESET);
     teardown();
 }
 
@@ -273,6 +303,7 @@ int main(void)
     RUN_TEST(pci_bar_placement_moves_ranges);
     RUN_TEST(pci_capabilities);
     RUN_TEST(pci_intx_shared_lines);
+    RUN_TEST(pci_intx_lines_reach_their_wiring);
     RUN_TEST(pci_config_hooks);
     RUN_TEST(pci_reset_control_register);
     return CHECK_DONE();

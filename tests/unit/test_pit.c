@@ -1,68 +1,62 @@
-/* Unit tests for the 8254 PIT and port 0x61 on a fake machine whose engine
- * records IRQ 0 edges.  Timing checks only say "never early" and wait a
- * bounded time for events; they do not depend on host speed. */
+/* Unit tests for the 8254 PIT and port 0x61, with an IRQ 0 line that records
+ * its edges.  Timing checks only say "never early" and wait a bounded time
+ * for events; they do not depend on host speed. */
 #include <stdatomic.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "check.h"
-#include "engine/engine.h"
+#include "dev_harness.h"
 #include "hw/irqchip.h"
 #include "hw/pit.h"
 #include "board/layout.h"
 #include "machine/timer.h"
-#include "machine/vm.h"
 
 #define MAX_EDGES 64
 static _Atomic int edges;
 static uint64_t edge_ns[MAX_EDGES];
 static _Atomic int other_irqs;
 
-static int record_irq(struct vm *vm, unsigned gsi, int level)
+/* The PIT's IRQ 0 line: rising edges are timed; a line other than 0 would
+ * mean the PIT raised a line it was not given. */
+static void record_irq(void *opaque, unsigned n, int level)
 {
-    (void)vm;
-    if (gsi != 0) {
+    (void)opaque;
+    if (n != IRQ_PIT) {
         atomic_fetch_add(&other_irqs, 1);
-        return 0;
+        return;
     }
     if (level) {
-        int n = atomic_load(&edges);
-        if (n < MAX_EDGES)
-            edge_ns[n] = timer_now_ns();
-        atomic_store(&edges, n + 1);
+        int e = atomic_load(&edges);
+        if (e < MAX_EDGES)
+            edge_ns[e] = timer_now_ns();
+        atomic_store(&edges, e + 1);
     }
-    return 0;
 }
 
-static const struct engine_ops fake_engine = {
-    .name = "fake", .irqchip_in_engine = true, .set_irq = record_irq,
-};
-static struct vm vm;
+static const struct irq_line irq0_line = { .set = record_irq, .n = IRQ_PIT };
+static struct dev_harness dh;
 static struct pit *pit;
 
 static void setup(void)
 {
-    memset(&vm, 0, sizeof(vm));
-    bus_init(&vm.pio, "pio");
-    bus_init(&vm.mmio, "mmio");
-    vm.engine = &fake_engine;
+    dev_harness_init(&dh);
     atomic_store(&edges, 0);
     atomic_store(&other_irqs, 0);
-    CHECK_EQ(pit_create(&vm, &pit), 0);
+    CHECK_EQ(pit_create(&dh.pio, PORT_PIT, PORT_SYSCTL, &dh.clock, irq0_line, NULL, &pit), 0);
 }
 
 static void teardown(void)
 {
     pit_destroy(pit);
-    bus_destroy(&vm.pio);
-    bus_destroy(&vm.mmio);
+    dev_harness_destroy(&dh);
 }
 
-static void outb(uint16_t port, uint8_t v) { bus_write(&vm.pio, port, 1, v); }
+static void outb(uint16_t port, uint8_t v) { bus_write(&dh.pio, port, 1, v); }
 static uint8_t inb(uint16_t port)
 {
     uint64_t v;
-    bus_read(&vm.pio, port, 1, &v);
+    bus_read(&dh.pio, port, 1, &v);
     return (uint8_t)v;
 }
 
@@ -219,16 +213,23 @@ static void mode1_waits_for_gate_trigger(void)
 /* With our own irqchip: IRQ 0 reaches IOAPIC pin 2 and the 8259's IR0. */
 static _Atomic int msgs_fixed30, msgs_extint;
 
-static void count_deliver(struct vm *v, const struct apic_msg *m)
+static void count_deliver(void *opaque, const struct apic_msg *m)
 {
-    (void)v;
+    (void)opaque;
     if (m->delivery == APIC_DM_EXTINT)
         atomic_fetch_add(&msgs_extint, 1);
     else if (m->vector == 0x30)
         atomic_fetch_add(&msgs_fixed30, 1);
 }
 
-static const struct engine_ops fake_emu = { .name = "fake-emu", .apic_deliver = count_deliver };
+static struct irqchip_wiring chip_wiring(void)
+{
+    return (struct irqchip_wiring){
+        .pio = &dh.pio, .mmio = &dh.mmio, .pic_master = PORT_PIC_MASTER,
+        .pic_slave = PORT_PIC_SLAVE, .elcr = PORT_ELCR, .ioapic_base = LAYOUT_IOAPIC,
+        .apic = { .deliver = count_deliver },
+    };
+}
 
 static bool wait_count(_Atomic int *v, int n)
 {
@@ -239,12 +240,12 @@ static bool wait_count(_Atomic int *v, int n)
 
 static void pit_through_our_irqchip(void)
 {
-    memset(&vm, 0, sizeof(vm));
-    bus_init(&vm.pio, "pio");
-    bus_init(&vm.mmio, "mmio");
-    vm.engine = &fake_emu;
-    CHECK_EQ(irqchip_create(&vm, &vm.irqchip), 0);
-    CHECK_EQ(pit_create(&vm, &pit), 0);
+    struct irqchip *ic;
+    dev_harness_init(&dh);
+    struct irqchip_wiring w = chip_wiring();
+    CHECK_EQ(irqchip_create(&w, &ic), 0);
+    CHECK_EQ(pit_create(&dh.pio, PORT_PIT, PORT_SYSCTL, &dh.clock, irqchip_line(ic, IRQ_PIT), ic,
+                        &pit), 0);
     /* 8259: vectors 0x20/0x28, everything but IR0 masked. */
     uint8_t seq[][2] = { { 0x20, 0x11 }, { 0x21, 0x20 }, { 0x21, 0x04 }, { 0x21, 0x01 },
                          { 0xa0, 0x11 }, { 0xa1, 0x28 }, { 0xa1, 0x02 }, { 0xa1, 0x01 },
@@ -252,23 +253,22 @@ static void pit_through_our_irqchip(void)
     for (size_t i = 0; i < sizeof(seq) / sizeof(seq[0]); i++)
         outb(seq[i][0], seq[i][1]);
     /* IOAPIC pin 2: vector 0x30, edge, to APIC 0. */
-    bus_write(&vm.mmio, LAYOUT_IOAPIC, 4, 0x14);
-    bus_write(&vm.mmio, LAYOUT_IOAPIC + 0x10, 4, 0x30);
+    bus_write(&dh.mmio, LAYOUT_IOAPIC, 4, 0x14);
+    bus_write(&dh.mmio, LAYOUT_IOAPIC + 0x10, 4, 0x30);
     outb(0x43, 0x34);
     outb(0x40, 0x9c);
     outb(0x40, 0x2e);                            /* 11932: 10 ms, Linux at HZ=100 */
     CHECK(wait_count(&msgs_fixed30, 2));
     CHECK(wait_count(&msgs_extint, 1));
-    CHECK(irqchip_pic_pending(vm.irqchip));
-    CHECK_EQ(irqchip_pic_ack(vm.irqchip), 0x20);
+    CHECK(irqchip_pic_pending(ic));
+    CHECK_EQ(irqchip_pic_ack(ic), 0x20);
     outb(0x20, 0x20);
     int e = atomic_load(&msgs_extint);
     CHECK(wait_count(&msgs_extint, e + 1));      /* the next tick raises INT again */
     outb(0x43, 0x30);                            /* stop before tearing down */
     pit_destroy(pit);
-    irqchip_destroy(vm.irqchip);
-    bus_destroy(&vm.pio);
-    bus_destroy(&vm.mmio);
+    irqchip_destroy(ic);
+    dev_harness_destroy(&dh);
 }
 
 /* While IRQ 0 is masked in both controllers the channel runs unseen, with
@@ -277,20 +277,20 @@ static void masked_irq0_parks_the_timer(void)
 {
     setup();
     struct irqchip *ic;
-    CHECK_EQ(irqchip_create(&vm, &ic), 0);       /* masks are read from it; */
-    vm.irqchip = ic;                             /* pulses still go to record_irq */
-    pit_destroy(pit);                            /* re-create to register the watcher */
-    CHECK_EQ(pit_create(&vm, &pit), 0);
+    struct irqchip_wiring w = chip_wiring();
+    CHECK_EQ(irqchip_create(&w, &ic), 0);        /* masks are read from it; */
+    pit_destroy(pit);                            /* pulses still go to record_irq */
+    CHECK_EQ(pit_create(&dh.pio, PORT_PIT, PORT_SYSCTL, &dh.clock, irq0_line, ic, &pit), 0);
     outb(0x43, 0x34);
     outb(0x40, 0x4e);
     outb(0x40, 0x17);                            /* 5966: 5 ms */
     CHECK(wait_edges(1, 5000));
     usleep(40000);
     CHECK_EQ(atomic_load(&edges), 1);            /* one edge (the 8259 may latch it), then parked */
-    bus_write(&vm.mmio, LAYOUT_IOAPIC, 4, 0x14); /* unmask IOAPIC pin 2 */
-    bus_write(&vm.mmio, LAYOUT_IOAPIC + 0x10, 4, 0x30);
+    bus_write(&dh.mmio, LAYOUT_IOAPIC, 4, 0x14); /* unmask IOAPIC pin 2 */
+    bus_write(&dh.mmio, LAYOUT_IOAPIC + 0x10, 4, 0x30);
     CHECK(wait_edges(4, 5000));
-    bus_write(&vm.mmio, LAYOUT_IOAPIC + 0x10, 4, 0x10030);
+    bus_write(&dh.mmio, LAYOUT_IOAPIC + 0x10, 4, 0x10030);
     /* Parked once 30 ms (six periods) pass without an edge. */
     int n = -1;
     bool parked = false;
@@ -310,9 +310,7 @@ static void masked_irq0_parks_the_timer(void)
     pit_destroy(pit);
     pit = NULL;
     irqchip_destroy(ic);
-    vm.irqchip = NULL;
-    bus_destroy(&vm.pio);
-    bus_destroy(&vm.mmio);
+    dev_harness_destroy(&dh);
 }
 
 int main(void)

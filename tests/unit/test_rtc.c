@@ -4,37 +4,37 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "fake_vm.h"
+#include "dev_harness.h"
 #include "hw/rtc.h"
 #include "board/layout.h"
 
-static struct vm vm;
+static struct dev_harness dh;
 static struct rtc *rtc;
 
 static uint8_t cmos_read(unsigned idx)
 {
-    pio_out(&vm, PORT_RTC, 1, idx | 0x80);   /* with NMIs disabled, as Linux does */
-    return (uint8_t)pio_in(&vm, PORT_RTC + 1, 1);
+    pio_out(&dh, PORT_RTC, 1, idx | 0x80);   /* with NMIs disabled, as Linux does */
+    return (uint8_t)pio_in(&dh, PORT_RTC + 1, 1);
 }
 
 static void cmos_write(unsigned idx, uint8_t v)
 {
-    pio_out(&vm, PORT_RTC, 1, idx);
-    pio_out(&vm, PORT_RTC + 1, 1, v);
+    pio_out(&dh, PORT_RTC, 1, idx);
+    pio_out(&dh, PORT_RTC + 1, 1, v);
 }
 
 static unsigned bcd(uint8_t v) { return (v >> 4) * 10 + (v & 15); }
 
 static void setup(uint64_t low, uint64_t high)
 {
-    fake_vm_init(&vm);
-    CHECK_EQ(rtc_create(&vm, low, high, &rtc), 0);
+    dev_harness_init(&dh);
+    CHECK_EQ(rtc_create(&dh.pio, PORT_RTC, dev_harness_line(&dh, IRQ_RTC), low, high, &rtc), 0);
 }
 
 static void teardown(void)
 {
     rtc_destroy(rtc);
-    fake_vm_destroy(&vm);
+    dev_harness_destroy(&dh);
 }
 
 /* Reads the clock as a Unix time, in whichever format register B says. */

@@ -39,7 +39,7 @@ static void setup_disk(bool readonly)
     fclose(f);
     struct block_open_opts oo = { .format = BLOCK_FORMAT_RAW, .readonly = readonly };
     CHECK_EQ(block_open(path, &oo, &bd, err, sizeof(err)), 0);
-    CHECK_EQ(virtio_blk_create(&t.vm, t.bus, bd, "hostel-test-disk", &blk), 0);
+    CHECK_EQ(virtio_blk_create(&t.dh.mem, t.bus, bd, "hostel-test-disk", &blk), 0);
     CHECK_EQ(vt_probe(&t, 0x1042), 0);
     uint64_t f_dev = vt_device_features(&t);
     CHECK_EQ(vt_negotiate(&t, F_VERSION_1 | (f_dev & (F_RO | F_DISCARD | F_WZ | 0x246))), 0x0b);
@@ -68,8 +68,8 @@ static int request(uint32_t type, uint64_t sector, uint32_t data_len, bool data_
     uint8_t h[16] = {0}, ee = 0xee;
     memcpy(h, &type, 4);
     memcpy(h + 8, &sector, 8);
-    mem_write(&t.vm.mem, HDR, h, 16);
-    mem_write(&t.vm.mem, STAT, &ee, 1);
+    mem_write(&t.dh.mem, HDR, h, 16);
+    mem_write(&t.dh.mem, STAT, &ee, 1);
     unsigned n = 0;
     tq_desc(q, n, HDR, 16, VIRTQ_DESC_F_NEXT, (uint16_t)(n + 1)); n++;
     if (data_len) {
@@ -85,7 +85,7 @@ static int request(uint32_t type, uint64_t sector, uint32_t data_len, bool data_
         return -1;
     uint32_t id;
     tq_used_elem(q, (uint16_t)(expect - 1), &id, used_len);
-    return *(uint8_t *)mem_ptr(&t.vm.mem, STAT, 1);
+    return *(uint8_t *)mem_ptr(&t.dh.mem, STAT, 1);
 }
 
 static void virtio_blk_config(void)
@@ -107,7 +107,7 @@ static void virtio_blk_read_write(void)
 {
     setup_disk(false);
     uint32_t len;
-    uint8_t *data = mem_ptr(&t.vm.mem, DATA, 4096);
+    uint8_t *data = mem_ptr(&t.dh.mem, DATA, 4096);
     CHECK_EQ(request(0, 10, 1024, true, &len), 0);
     CHECK_EQ(len, 1025);
     CHECK_EQ(data[0], 10);
@@ -129,7 +129,7 @@ static void virtio_blk_get_id(void)
 {
     setup_disk(false);
     uint32_t len;
-    char *data = mem_ptr(&t.vm.mem, DATA, 20);
+    char *data = mem_ptr(&t.dh.mem, DATA, 20);
     CHECK_EQ(request(8, 0, 20, true, &len), 0);
     CHECK_EQ(len, 21);
     CHECK(memcmp(data, "hostel-test-disk\0\0\0\0", 20) == 0);
@@ -155,7 +155,7 @@ static void virtio_blk_readonly(void)
     setup_disk(true);
     CHECK(vt_device_features(&t) & F_RO);
     uint32_t len;
-    uint8_t *data = mem_ptr(&t.vm.mem, DATA, 512);
+    uint8_t *data = mem_ptr(&t.dh.mem, DATA, 512);
     memset(data, 0x77, 512);
     CHECK_EQ(request(1, 2, 512, false, &len), 1);
     CHECK_EQ(request(0, 2, 512, true, &len), 0);
@@ -168,7 +168,7 @@ static void virtio_blk_discard_and_write_zeroes(void)
 {
     setup_disk(false);
     uint32_t len;
-    uint8_t *data = mem_ptr(&t.vm.mem, DATA, 4096);
+    uint8_t *data = mem_ptr(&t.dh.mem, DATA, 4096);
     struct { uint64_t sector; uint32_t num, flags; } r = { 5, 2, 0 };
     memcpy(data, &r, 16);
     CHECK_EQ(request(13, 0, 16, false, &len), 0);             /* write zeroes */
@@ -197,14 +197,14 @@ static void virtio_blk_malformed_requests(void)
     /* Header shorter than 16 bytes: IOERR, not a read past it. */
     tq_desc(q, 0, HDR, 8, VIRTQ_DESC_F_NEXT, 1);
     tq_desc(q, 1, STAT, 1, VIRTQ_DESC_F_WRITE, 0);
-    *(uint8_t *)mem_ptr(&t.vm.mem, STAT, 1) = 0xee;
+    *(uint8_t *)mem_ptr(&t.dh.mem, STAT, 1) = 0xee;
     tq_submit(q, 0);
     vt_notify(&t, 0);
     CHECK(vt_wait_used(&t, 0, 1));
-    CHECK_EQ(*(uint8_t *)mem_ptr(&t.vm.mem, STAT, 1), 1);
+    CHECK_EQ(*(uint8_t *)mem_ptr(&t.dh.mem, STAT, 1), 1);
     /* No writable byte at all: answered with length 0, nothing written. */
     uint32_t type = 0;
-    memcpy(mem_ptr(&t.vm.mem, HDR, 4), &type, 4);
+    memcpy(mem_ptr(&t.dh.mem, HDR, 4), &type, 4);
     tq_desc(q, 0, HDR, 16, 0, 0);
     tq_submit(q, 0);
     vt_notify(&t, 0);
@@ -214,7 +214,7 @@ static void virtio_blk_malformed_requests(void)
     CHECK_EQ(len, 0);
     /* A read whose data buffer is device-readable: the device must not write
      * into it; the request is refused. */
-    uint8_t *data = mem_ptr(&t.vm.mem, DATA, 512);
+    uint8_t *data = mem_ptr(&t.dh.mem, DATA, 512);
     memset(data, 0xcc, 512);
     tq_desc(q, 0, HDR, 16, VIRTQ_DESC_F_NEXT, 1);
     tq_desc(q, 1, DATA, 512, VIRTQ_DESC_F_NEXT, 2);
@@ -223,7 +223,7 @@ static void virtio_blk_malformed_requests(void)
     vt_notify(&t, 0);
     CHECK(vt_wait_used(&t, 0, 3));
     CHECK_EQ(data[0], 0xcc);
-    CHECK_EQ(*(uint8_t *)mem_ptr(&t.vm.mem, STAT, 1), 0);    /* a 0-byte read */
+    CHECK_EQ(*(uint8_t *)mem_ptr(&t.dh.mem, STAT, 1), 0);    /* a 0-byte read */
     tq_used_elem(q, 2, &id, &len);
     CHECK_EQ(len, 1);
     teardown();
@@ -233,7 +233,7 @@ static void virtio_blk_two_disks(void)
 {
     setup_disk(false);
     struct virtio_blk *second;
-    CHECK_EQ(virtio_blk_create(&t.vm, t.bus, bd, "second", &second), 0);
+    CHECK_EQ(virtio_blk_create(&t.dh.mem, t.bus, bd, "second", &second), 0);
     unsigned first_slot = t.slot;
     int found = 0;
     for (t.slot = 0; t.slot < 32; t.slot++)

@@ -37,7 +37,7 @@ static void setup(void)
     out_len = 0;
     memset(out, 0, sizeof(out));
     CHECK_EQ(chardev_open_callback(capture, NULL, &cd), 0);
-    CHECK_EQ(virtio_console_create(&t.vm, t.bus, cd, &con), 0);
+    CHECK_EQ(virtio_console_create(&t.dh.mem, t.bus, cd, &con), 0);
     CHECK_EQ(vt_probe(&t, 0x1043), 0);
     CHECK_EQ(vt_rd(&t, t.common + VT_NUMQ, 2), 2);
     CHECK_EQ(vt_negotiate(&t, F_VERSION_1), 0x0b);
@@ -57,8 +57,8 @@ static void teardown(void)
 static void virtio_console_output(void)
 {
     setup();
-    mem_write(&t.vm.mem, TXBUF, "hello, ", 7);
-    mem_write(&t.vm.mem, TXBUF + 0x100, "hvc0\n", 5);
+    mem_write(&t.dh.mem, TXBUF, "hello, ", 7);
+    mem_write(&t.dh.mem, TXBUF + 0x100, "hvc0\n", 5);
     tq_desc(&t.q[1], 0, TXBUF, 7, VIRTQ_DESC_F_NEXT, 1);
     tq_desc(&t.q[1], 1, TXBUF + 0x100, 5, 0, 0);
     tq_submit(&t.q[1], 0);
@@ -69,7 +69,7 @@ static void virtio_console_output(void)
     CHECK(memcmp(out, "hello, hvc0\n", 12) == 0);
     pthread_mutex_unlock(&out_lock);
     CHECK(vt_wait_msi(1));
-    CHECK_EQ(vt_msi_last_data, 0x42);
+    CHECK_EQ(fake_msi_last_data, 0x42);
     teardown();
 }
 
@@ -90,20 +90,20 @@ static void virtio_console_input(void)
     tq_used_elem(&t.q[0], 1, &id, &len);
     CHECK_EQ(len, 1);
     char got[3];
-    mem_read(&t.vm.mem, RXBUF, got, 2);
-    mem_read(&t.vm.mem, RXBUF + 0x100, got + 2, 1);
+    mem_read(&t.dh.mem, RXBUF, got, 2);
+    mem_read(&t.dh.mem, RXBUF + 0x100, got + 2, 1);
     CHECK(memcmp(got, "ls\r", 3) == 0);
     CHECK(vt_wait_msi(1));
-    CHECK_EQ(vt_msi_last_data, 0x41);
+    CHECK_EQ(fake_msi_last_data, 0x41);
     /* A buffer that is device-readable only is never written. */
     uint8_t mark = 0xab;
-    mem_write(&t.vm.mem, RXBUF + 0x200, &mark, 1);
+    mem_write(&t.dh.mem, RXBUF + 0x200, &mark, 1);
     tq_desc(&t.q[0], 2, RXBUF + 0x200, 4, 0, 0);
     tq_submit(&t.q[0], 2);
     vt_notify(&t, 0);
     chardev_push_input(cd, (const uint8_t *)"x", 1);
     CHECK(vt_wait_used(&t, 0, 3));
-    mem_read(&t.vm.mem, RXBUF + 0x200, &mark, 1);
+    mem_read(&t.dh.mem, RXBUF + 0x200, &mark, 1);
     CHECK_EQ(mark, 0xab);
     teardown();
 }

@@ -19,7 +19,7 @@ static struct virtio_rng *rng;
 static void setup(void)
 {
     vt_init(&t);
-    CHECK_EQ(virtio_rng_create(&t.vm, t.bus, &rng), 0);
+    CHECK_EQ(virtio_rng_create(&t.dh.mem, t.bus, &rng), 0);
     CHECK_EQ(vt_probe(&t, 0x1044), 0);
 }
 
@@ -80,20 +80,20 @@ static void virtio_rng_fills_buffer_msix(void)
     CHECK_EQ(vt_setup_queue(&t, 0, 16, 0x10000, 1), 0);
     CHECK_EQ(vt_rd(&t, t.common + VT_QMSIX, 2), 1);
     vt_driver_ok(&t);
-    memset(mem_ptr(&t.vm.mem, BUF, 64), 0, 64);
+    memset(mem_ptr(&t.dh.mem, BUF, 64), 0, 64);
     rng_request(1);
     uint32_t id, len;
     tq_used_elem(&t.q[0], 0, &id, &len);
     CHECK_EQ(id, 0);
     CHECK_EQ(len, 64);
-    const uint8_t *p = mem_ptr(&t.vm.mem, BUF, 64);
+    const uint8_t *p = mem_ptr(&t.dh.mem, BUF, 64);
     int nonzero = 0;
     for (int i = 0; i < 64; i++)
         nonzero += p[i] != 0;
     CHECK(nonzero > 32);
     CHECK(vt_wait_msi(1));
-    CHECK_EQ(vt_msi_last_data, 0x41);
-    CHECK_EQ(vt_msi_last_addr, 0xfee00000);
+    CHECK_EQ(fake_msi_last_data, 0x41);
+    CHECK_EQ(fake_msi_last_addr, 0xfee00000);
     CHECK_EQ(fake_irq_level[vt_cfg_read(&t, PCI_INTERRUPT_LINE, 1)], 0);
     teardown();
 }
@@ -110,10 +110,10 @@ static void virtio_pci_msix_mask_and_pba(void)
     vt_driver_ok(&t);
     rng_request(1);
     nanosleep(&(struct timespec){0, 20000000}, NULL);
-    CHECK_EQ(vt_msi_count, 0);
+    CHECK_EQ(fake_msi_count, 0);
     CHECK_EQ(vt_rd(&t, pba, 8) & 2, 2);               /* pending */
     vt_wr(&t, table + 16 + 12, 4, 0);                /* unmask: delivered now */
-    CHECK_EQ(vt_msi_count, 1);
+    CHECK_EQ(fake_msi_count, 1);
     CHECK_EQ(vt_rd(&t, pba, 8) & 2, 0);
     teardown();
 }
@@ -135,7 +135,7 @@ static void virtio_pci_intx_fallback(void)
     CHECK_EQ(vt_rd(&t, t.isr, 1), 1);
     CHECK_EQ(fake_irq_level[gsi], 0);
     CHECK_EQ(vt_rd(&t, t.isr, 1), 0);
-    CHECK_EQ(vt_msi_count, 0);
+    CHECK_EQ(fake_msi_count, 0);
     teardown();
 }
 
@@ -181,7 +181,7 @@ static void virtio_pci_bad_queue_needs_reset(void)
         nanosleep(&(struct timespec){0, 1000000}, NULL);
     CHECK_EQ(vt_rd(&t, t.common + VT_STATUS, 1) & 64, 64);
     CHECK(vt_wait_msi(1));
-    CHECK_EQ(vt_msi_last_data, 0x40);
+    CHECK_EQ(fake_msi_last_data, 0x40);
     CHECK_EQ(tq_used_idx(&t.q[0]), 0);
     /* Rings outside RAM are refused at enable time too. */
     vt_negotiate(&t, F_VERSION_1);

@@ -1,13 +1,13 @@
 /* A virtio-pci driver for unit tests: finds a device through PCI config
  * cycles, reads its capabilities, places BAR 4, negotiates features and sets
  * up queues in guest RAM, then submits requests like a guest would.  The
- * fake engine records INTx levels (fake_vm.h) and MSI messages (here). */
+ * harness (dev_harness.h) records INTx levels and MSI messages. */
 #ifndef HOSTEL_VIRTIO_TEST_DRIVER_H
 #define HOSTEL_VIRTIO_TEST_DRIVER_H
 
 #include <time.h>
 
-#include "fake_vm.h"
+#include "dev_harness.h"
 #include "hw/pci.h"
 #include "hw/virtio/virtio_pci.h"
 #include "virtq_driver.h"
@@ -16,28 +16,8 @@
 #define VT_BAR_ADDR 0xe0000000ULL
 #define VT_RAM      (8ULL << 20)
 
-static _Atomic int vt_msi_count;
-static _Atomic uint32_t vt_msi_last_data;
-static _Atomic uint64_t vt_msi_last_addr;
-
-static int vt_signal_msi(struct vm *vm, uint64_t addr, uint32_t data)
-{
-    (void)vm;
-    vt_msi_last_addr = addr;
-    vt_msi_last_data = data;
-    vt_msi_count++;
-    return 0;
-}
-
-static const struct engine_ops vt_engine = {
-    .name = "fake",
-    .irqchip_in_engine = true,
-    .set_irq = fake_set_irq,
-    .signal_msi = vt_signal_msi,
-};
-
 struct vt {
-    struct vm vm;
+    struct dev_harness dh;
     struct pci_bus *bus;
     unsigned slot;
     unsigned common, notify, isr, device;   /* offsets in BAR 4 */
@@ -46,44 +26,48 @@ struct vt {
     struct tq q[4];
 };
 
+/* The bus as the board wires it: INTx on lines PCI_IRQ_A and PCI_IRQ_B
+ * (fake_irq_level), MSIs to the harness's sink (fake_msi_*). */
 static inline void vt_init(struct vt *t)
 {
-    fake_vm_init(&t->vm);
-    t->vm.engine = &vt_engine;
-    vt_msi_count = 0;
-    mem_init(&t->vm.mem, VT_RAM);
-    pci_bus_create(&t->vm, &t->bus);
+    dev_harness_init(&t->dh);
+    dev_harness_mem(&t->dh, VT_RAM);
+    struct pci_host_wiring w = {
+        .pio = &t->dh.pio, .mmio = &t->dh.mmio, .config_port = PORT_PCI_CONFIG_ADDR,
+        .intx = { dev_harness_line(&t->dh, PCI_IRQ_A), dev_harness_line(&t->dh, PCI_IRQ_B) },
+        .msi = dev_harness_msi(&t->dh), .reset = dev_harness_stop(&t->dh),
+    };
+    pci_bus_create(&w, &t->bus);
 }
 
 static inline void vt_destroy(struct vt *t)
 {
     pci_bus_destroy(t->bus);
-    mem_destroy(&t->vm.mem);
-    fake_vm_destroy(&t->vm);
+    dev_harness_destroy(&t->dh);
 }
 
 static inline uint32_t vt_cfg_read(struct vt *t, unsigned reg, unsigned size)
 {
-    pio_out(&t->vm, PORT_PCI_CONFIG_ADDR, 4, 0x80000000u | t->slot << 11 | (reg & 0xfc));
-    return (uint32_t)pio_in(&t->vm, PORT_PCI_CONFIG_DATA + (reg & 3), size);
+    pio_out(&t->dh, PORT_PCI_CONFIG_ADDR, 4, 0x80000000u | t->slot << 11 | (reg & 0xfc));
+    return (uint32_t)pio_in(&t->dh, PORT_PCI_CONFIG_DATA + (reg & 3), size);
 }
 
 static inline void vt_cfg_write(struct vt *t, unsigned reg, unsigned size, uint32_t v)
 {
-    pio_out(&t->vm, PORT_PCI_CONFIG_ADDR, 4, 0x80000000u | t->slot << 11 | (reg & 0xfc));
-    pio_out(&t->vm, PORT_PCI_CONFIG_DATA + (reg & 3), size, v);
+    pio_out(&t->dh, PORT_PCI_CONFIG_ADDR, 4, 0x80000000u | t->slot << 11 | (reg & 0xfc));
+    pio_out(&t->dh, PORT_PCI_CONFIG_DATA + (reg & 3), size, v);
 }
 
 static inline uint64_t vt_rd(struct vt *t, unsigned off, unsigned size)
 {
     uint64_t v = 0;
-    bus_read(&t->vm.mmio, VT_BAR_ADDR + off, size, &v);
+    bus_read(&t->dh.mmio, VT_BAR_ADDR + off, size, &v);
     return v;
 }
 
 static inline void vt_wr(struct vt *t, unsigned off, unsigned size, uint64_t v)
 {
-    bus_write(&t->vm.mmio, VT_BAR_ADDR + off, size, v);
+    bus_write(&t->dh.mmio, VT_BAR_ADDR + off, size, v);
 }
 
 /* Finds the first virtio device with the given PCI device ID, walks its
@@ -177,7 +161,7 @@ static inline int vt_setup_queue(struct vt *t, unsigned n, uint16_t size, uint64
     vt_wr(t, t->common + VT_QSELECT, 2, n);
     if (vt_rd(t, t->common + VT_QSIZE, 2) < size)
         return -1;
-    tq_init(&t->q[n], &t->vm.mem, size, base);
+    tq_init(&t->q[n], &t->dh.mem, size, base);
     vt_wr(t, t->common + VT_QSIZE, 2, size);
     /* 64-bit registers written as two halves, as Linux does. */
     vt_wr(t, t->common + VT_QDESC, 4, (uint32_t)t->q[n].desc);
@@ -214,7 +198,7 @@ static inline bool vt_wait_used(struct vt *t, unsigned n, uint16_t idx)
 static inline bool vt_wait_msi(int count)
 {
     for (int i = 0; i < 1000; i++) {
-        if (vt_msi_count >= count)
+        if (fake_msi_count >= count)
             return true;
         nanosleep(&(struct timespec){0, 1000000}, NULL);
     }

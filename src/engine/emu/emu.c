@@ -126,6 +126,17 @@ static int emu_vcpu_init(struct vcpu *v)
         free(ev);
         return r;
     }
+    r = emu_mmu_init(c);
+    if (r < 0) {
+        log_error("out of memory for the code cache of vCPU %d: lower --memory or free host "
+                  "memory", v->id);
+        v->engine_data = NULL;
+        lapic_destroy(c->lapic);
+        pthread_cond_destroy(&ev->cond);
+        pthread_mutex_destroy(&ev->lock);
+        free(ev);
+        return r;
+    }
     emu_cpu_reset(c);
     /* Application processors wait for INIT/SIPI from the boot processor. */
     c->state = v->id == 0 ? EMU_RUNNING : EMU_WAIT_SIPI;

@@ -6,7 +6,6 @@
 
 #include "engine/emu/lapic.h"
 #include "engine/emu/system.h"
-#include "hw/irqchip.h"
 #include "machine/vm.h"
 
 static bool contributory(int v)
@@ -313,9 +312,10 @@ bool emu_check_interrupts(struct emu_cpu *c)
     if (c->lapic) {
         if (lapic_pending(c->lapic) >= 0)
             v = lapic_ack(c->lapic);
-    } else if (c->vm && c->vm->irqchip && c->id == 0) {
-        if (irqchip_pic_pending(c->vm->irqchip))
-            v = irqchip_pic_ack(c->vm->irqchip);
+    } else if (c->vm && c->vm->ext_intr.pending && c->id == 0) {
+        const struct ext_intr *x = &c->vm->ext_intr;
+        if (x->pending(x->opaque))
+            v = x->ack(x->opaque);
     }
     if (v < 0)
         return false;

@@ -179,7 +179,8 @@ static void count_done(struct emu_cpu *c, const struct emu_insn *first, unsigned
 uint64_t emu_execute(struct emu_cpu *c, uint64_t max_insns)
 {
     emu_ops_init();
-    emu_mmu_init(c);
+    if (!c->mmu.ready && emu_mmu_init(c) < 0)
+        return 0;   /* vcpu_init allocates it first and reports a failure there */
     uint64_t start = c->insn_count;
     c->exc.vector = -1;
     c->mmu.epoch++;   /* see cache.h */

@@ -13,9 +13,7 @@
 
 #include "engine/emu/cpu.h"
 #include "engine/emu/emu.h"
-#include "hw/irqchip.h"
 #include "lib/log.h"
-#include "board/layout.h"
 #include "machine/timer.h"
 #include "machine/vm.h"
 
@@ -26,6 +24,7 @@ void emu_vcpu_sipi(struct emu_cpu *c, uint8_t vector);
 #define APIC_VERSION     0x00050014u    /* 6 LVT entries, integrated APIC */
 #define APIC_BASE_BSP    (1ULL << 8)
 #define APIC_BASE_ENABLE (1ULL << 11)
+#define APIC_DEFAULT_BASE 0xfee00000ULL   /* where every x86 CPU's APIC starts */
 
 /* Register offsets. */
 enum {
@@ -141,9 +140,15 @@ static bool extint_wired(const struct emu_lapic *l)
     return is_bsp(l) && (!hw_enabled(l) || !sw_enabled(l));
 }
 
-static struct irqchip *pic_of(const struct emu_lapic *l)
+/* The 8259's side of LINT0, as the board wired it (vm->ext_intr). */
+static const struct ext_intr *pic_of(const struct emu_lapic *l)
 {
-    return l->cpu->vm ? l->cpu->vm->irqchip : NULL;
+    return l->cpu->vm && l->cpu->vm->ext_intr.pending ? &l->cpu->vm->ext_intr : NULL;
+}
+
+static bool pic_pending(const struct ext_intr *x)
+{
+    return x && x->pending(x->opaque);
 }
 
 static void wake(struct emu_lapic *l, uint32_t ev)
@@ -350,7 +355,7 @@ int lapic_create(struct emu_cpu *c, struct emu_lapic **out)
     l->cpu = c;
     pthread_mutex_init(&l->lock, NULL);
     if (c->msr_apic_base == 0)      /* power-on value, unless emu_cpu_reset set it */
-        c->msr_apic_base = LAYOUT_LAPIC | APIC_BASE_ENABLE | (c->id == 0 ? APIC_BASE_BSP : 0);
+        c->msr_apic_base = APIC_DEFAULT_BASE | APIC_BASE_ENABLE | (c->id == 0 ? APIC_BASE_BSP : 0);
     reset_locked(l);
     *out = l;
     return 0;
@@ -383,7 +388,7 @@ int lapic_pending(struct emu_lapic *l)
     bool extint = extint_wired(l);
     int v = fixed_pending(l);
     pthread_mutex_unlock(&l->lock);
-    if (extint && irqchip_pic_pending(pic_of(l)))
+    if (extint && pic_pending(pic_of(l)))
         return LAPIC_VECTOR_EXTINT;
     return v;
 }
@@ -393,8 +398,8 @@ int lapic_ack(struct emu_lapic *l)
     pthread_mutex_lock(&l->lock);
     bool extint = extint_wired(l);
     pthread_mutex_unlock(&l->lock);
-    if (extint && irqchip_pic_pending(pic_of(l)))
-        return irqchip_pic_ack(pic_of(l));
+    if (extint && pic_pending(pic_of(l)))
+        return pic_of(l)->ack(pic_of(l)->opaque);
     pthread_mutex_lock(&l->lock);
     int v = fixed_pending(l);
     if (v >= 0) {
@@ -434,8 +439,8 @@ static void eoi(struct emu_lapic *l)
     }
     bool more = fixed_pending(l) >= 0;
     pthread_mutex_unlock(&l->lock);
-    if (level)
-        irqchip_eoi(pic_of(l), (uint8_t)v);
+    if (level && pic_of(l))
+        pic_of(l)->eoi(pic_of(l)->opaque, (uint8_t)v);
     if (more)
         wake(l, EMU_EV_IRQ);
 }

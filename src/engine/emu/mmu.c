@@ -460,24 +460,23 @@ void *emu_rmw_ptr(struct emu_cpu *c, uint64_t la, unsigned size)
 
 /* ---- setup --------------------------------------------------------------- */
 
-void emu_mmu_init(struct emu_cpu *c)
+int emu_mmu_init(struct emu_cpu *c)
 {
     struct emu_mmu *m = &c->mmu;
     if (m->ready)
-        return;
+        return 0;
     if (!m->ram && c->vm) {
         m->ram = c->vm->mem.host;
         m->ram_low = c->vm->mem.low_size;
         m->ram_high = c->vm->mem.high_size;
     }
     m->npages = (m->ram_low + m->ram_high + 4095) >> 12;
-    m->code_pages = calloc(m->npages ? m->npages : 1, 1);
-    if (!m->code_pages || emu_cache_create(&m->cache) < 0) {
-        fprintf(stderr, "emu: out of memory for the code cache of vCPU %d; "
-                        "lower --memory or free host memory\n", c->id);
-        abort();
-    }
+    if (!m->code_pages)
+        m->code_pages = calloc(m->npages ? m->npages : 1, 1);
+    if (!m->code_pages || (!m->cache && emu_cache_create(&m->cache) < 0))
+        return -ENOMEM;   /* the caller reports it: vcpu_init, before the guest runs */
     m->ready = true;
+    return 0;
 }
 
 void emu_mmu_destroy(struct emu_cpu *c)

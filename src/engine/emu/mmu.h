@@ -70,7 +70,8 @@ bool emu_phys_write(struct emu_cpu *c, uint64_t pa, const void *buf, unsigned le
 
 /* Lazy per-CPU setup (RAM from c->vm when not set, code cache) and its
  * release; emu_execute calls init, the vCPU owner calls destroy. */
-void emu_mmu_init(struct emu_cpu *c);
+/* Allocates the code cache; -ENOMEM when the host has no memory for it. */
+int emu_mmu_init(struct emu_cpu *c);
 void emu_mmu_destroy(struct emu_cpu *c);
 /* Host pointer of a guest physical RAM range, NULL when not all RAM. */
 uint8_t *emu_ram_ptr(struct emu_cpu *c, uint64_t pa, uint64_t len);

@@ -206,7 +206,7 @@ static const struct virtio_device_ops blk_ops = {
     .queue_notify = blk_notify,
 };
 
-int virtio_blk_create(struct vm *vm, struct pci_bus *bus, struct blockdev *bd, const char *serial,
+int virtio_blk_create(struct guest_mem *mem, struct pci_bus *bus, struct blockdev *bd, const char *serial,
                       struct virtio_blk **out)
 {
     struct virtio_blk *b = calloc(1, sizeof(*b));
@@ -219,7 +219,7 @@ int virtio_blk_create(struct vm *vm, struct pci_bus *bus, struct blockdev *bd, c
         size_t n = strlen(serial);
         memcpy(b->serial, serial, n < sizeof(b->serial) ? n : sizeof(b->serial));
     }
-    int r = virtio_pci_create(vm, bus, &blk_ops, b, &b->vp);
+    int r = virtio_pci_create(mem, bus, &blk_ops, b, &b->vp);
     if (r < 0) {
         free(b);
         return r;

@@ -105,7 +105,7 @@ static const struct virtio_device_ops console_ops = {
     .reset = console_reset,
 };
 
-int virtio_console_create(struct vm *vm, struct pci_bus *bus, struct chardev *cd,
+int virtio_console_create(struct guest_mem *mem, struct pci_bus *bus, struct chardev *cd,
                           struct virtio_console **out)
 {
     struct virtio_console *con = calloc(1, sizeof(*con));
@@ -117,7 +117,7 @@ int virtio_console_create(struct vm *vm, struct pci_bus *bus, struct chardev *cd
         return -ENOMEM;
     }
     con->cd = cd;
-    int r = virtio_pci_create(vm, bus, &console_ops, con, &con->vp);
+    int r = virtio_pci_create(mem, bus, &console_ops, con, &con->vp);
     if (r < 0) {
         free(con->rx_chain);
         free(con);

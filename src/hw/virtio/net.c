@@ -271,7 +271,7 @@ static const struct virtio_device_ops net_ops = {
     .reset = net_reset,
 };
 
-int virtio_net_create(struct vm *vm, struct pci_bus *bus, const struct net_options *o,
+int virtio_net_create(struct guest_mem *mem, struct pci_bus *bus, const struct net_options *o,
                       const uint8_t mac[6], struct virtio_net **out, char *err, size_t errlen)
 {
     struct virtio_net *n = calloc(1, sizeof(*n));
@@ -286,7 +286,7 @@ int virtio_net_create(struct vm *vm, struct pci_bus *bus, const struct net_optio
         snprintf(err, errlen, "virtio-net: out of memory");
         goto fail;
     }
-    r = virtio_pci_create(vm, bus, &net_ops, n, &n->vp);
+    r = virtio_pci_create(mem, bus, &net_ops, n, &n->vp);
     if (r < 0) {
         snprintf(err, errlen, "virtio-net: cannot create its PCI device: %s", strerror(-r));
         goto fail;

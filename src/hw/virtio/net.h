@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct vm;
+struct guest_mem;
 struct pci_bus;
 struct net_options;
 struct net_backend;
@@ -23,7 +23,7 @@ struct virtio_net;
 
 /* Creates the NIC with address mac and opens the backend o asks for (its
  * messages go to err). */
-int virtio_net_create(struct vm *vm, struct pci_bus *bus, const struct net_options *o,
+int virtio_net_create(struct guest_mem *mem, struct pci_bus *bus, const struct net_options *o,
                       const uint8_t mac[6], struct virtio_net **out, char *err, size_t errlen);
 void virtio_net_destroy(struct virtio_net *n);
 

@@ -49,12 +49,12 @@ static const struct virtio_device_ops rng_ops = {
     .queue_notify = rng_notify,
 };
 
-int virtio_rng_create(struct vm *vm, struct pci_bus *bus, struct virtio_rng **out)
+int virtio_rng_create(struct guest_mem *mem, struct pci_bus *bus, struct virtio_rng **out)
 {
     struct virtio_rng *rng = calloc(1, sizeof(*rng));
     if (!rng)
         return -ENOMEM;
-    int r = virtio_pci_create(vm, bus, &rng_ops, rng, &rng->vp);
+    int r = virtio_pci_create(mem, bus, &rng_ops, rng, &rng->vp);
     if (r < 0) {
         free(rng);
         return r;

@@ -65,7 +65,7 @@ struct virtio_dev {
     void *opaque;                 /* the device model */
     const struct virtio_transport_ops *transport;
     void *transport_data;
-    struct vm *vm;
+    struct guest_mem *mem;        /* guest RAM, for the queues' DMA */
     pthread_mutex_t lock;         /* registers, queues, device state */
     uint64_t host_features, guest_features;
     uint8_t status;

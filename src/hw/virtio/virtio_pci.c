@@ -12,7 +12,6 @@
 
 #include "hw/pci.h"
 #include "lib/log.h"
-#include "machine/vm.h"
 
 #define VIRTIO_PCI_VENDOR   0x1af4
 #define VIRTIO_PCI_DEVICE_BASE 0x1040
@@ -32,7 +31,7 @@ struct virtio_pci {
     struct virtio_dev vd;
     struct pci_device pci;
     struct pci_bus *bus;
-    struct vm *vm;
+    struct guest_mem *mem;
     bool on_bus;
 
     uint32_t device_feature_select, driver_feature_select;
@@ -66,7 +65,7 @@ struct virtio_dev *virtio_pci_dev(struct virtio_pci *vp)
 static void msix_deliver(struct virtio_pci *vp, unsigned vec)
 {
     struct msix_entry *e = &vp->msix[vec];
-    vm_signal_msi(vp->vm, (uint64_t)e->addr_hi << 32 | e->addr_lo, e->data);
+    msi_send(pci_bus_msi(vp->bus), (uint64_t)e->addr_hi << 32 | e->addr_lo, e->data);
 }
 
 static void signal_vector(struct virtio_pci *vp, uint16_t vec, uint8_t isr_bit)
@@ -126,7 +125,7 @@ static void device_reset(struct virtio_pci *vp)
     vp->config_vector = VIRTIO_MSI_NO_VECTOR;
     for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++) {
         vp->queue_vector[q] = VIRTIO_MSI_NO_VECTOR;
-        virtq_reset(&vd->vq[q], &vp->vm->mem);
+        virtq_reset(&vd->vq[q], vp->mem);
         if (q < vd->ops->num_queues)
             vd->vq[q].size = vd->ops->queue_max;
     }
@@ -534,7 +533,7 @@ static int setup_pci(struct virtio_pci *vp)
     return 0;
 }
 
-int virtio_pci_create(struct vm *vm, struct pci_bus *bus, const struct virtio_device_ops *ops,
+int virtio_pci_create(struct guest_mem *mem, struct pci_bus *bus, const struct virtio_device_ops *ops,
                       void *opaque, struct virtio_pci **out)
 {
     if (ops->num_queues == 0 || ops->num_queues > VIRTIO_MAX_QUEUES || ops->queue_max == 0 ||
@@ -550,12 +549,12 @@ int virtio_pci_create(struct vm *vm, struct pci_bus *bus, const struct virtio_de
         free(vp);
         return -ENOMEM;
     }
-    vp->vm = vm;
+    vp->mem = mem;
     vp->bus = bus;
     vp->nvec = ops->num_queues + 1;
     vd->ops = ops;
     vd->opaque = opaque;
-    vd->vm = vm;
+    vd->mem = mem;
     vd->transport = &pci_transport;
     vd->transport_data = vp;
     vd->host_features = (1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_F_RING_INDIRECT_DESC) |

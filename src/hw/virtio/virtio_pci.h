@@ -8,7 +8,7 @@
 
 #include "hw/virtio/virtio.h"
 
-struct vm;
+struct guest_mem;
 struct pci_bus;
 struct virtio_pci;
 
@@ -36,7 +36,7 @@ struct virtio_pci;
 
 /* Creates the transport for a device model (ops and opaque) and places it
  * on the bus (first free slot).  The worker thread starts here. */
-int virtio_pci_create(struct vm *vm, struct pci_bus *bus, const struct virtio_device_ops *ops,
+int virtio_pci_create(struct guest_mem *mem, struct pci_bus *bus, const struct virtio_device_ops *ops,
                       void *opaque, struct virtio_pci **out);
 void virtio_pci_destroy(struct virtio_pci *vp);
 struct virtio_dev *virtio_pci_dev(struct virtio_pci *vp);

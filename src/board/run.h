@@ -1,0 +1,40 @@
+/* Turning a machine spec into a running machine: the one function every
+ * front end uses (`hostel run`, a named machine's VMM, later snapshots):
+ * choose the engine, read the kernel, make blank disks, open the console,
+ * build RAM, board and vCPUs, run until the guest stops, restart it on a
+ * guest reboot. */
+#ifndef HOSTEL_RUN_H
+#define HOSTEL_RUN_H
+
+#include "board/spec.h"
+#include "lib/err.h"
+
+struct vm;
+struct console_hub;
+struct net_forward;
+
+/* Optional observers of a machine's life (the control socket uses them). */
+struct run_hooks {
+    void *opaque;
+    void (*booted)(void *opaque, struct vm *vm);       /* vCPUs started */
+    void (*stopping)(void *opaque, struct vm *vm);     /* before the vm is torn down */
+};
+
+/* Where the machine meets the host beyond what its spec says. */
+struct run_host {
+    const struct run_hooks *hooks;
+    /* A detached machine's console (mgmt's daemon): spec->serial "stdio"
+     * means this hub (console.log and `hostel console`). */
+    struct console_hub *hub;
+    /* Where the user network records the host ports it really listens on
+     * (NET_MAX_FORWARDS entries; NULL: not needed). */
+    struct net_forward *bound;
+};
+
+/* Runs the machine until it stops for good and returns 0, with *status the
+ * exit status hostel should return (docs/run.md); or -errno with e set when
+ * it could not be built or started. */
+int machine_run(const struct machine_spec *spec, const struct run_host *host, int *status,
+                struct err *e);
+
+#endif

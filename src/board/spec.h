@@ -1,0 +1,109 @@
+/* The machine spec: everything that describes a machine, however it was
+ * given: `hostel run`'s flags, an appliance's manifest, a named machine's
+ * folder (and later a snapshot).  Each source has one parser that yields a
+ * spec *layer* (only the fields it sets); layers are laid over the defaults
+ * with spec_apply, and board/run.c turns the result into a running machine.
+ * The JSON form (spec_to_json / spec_from_json) is what a machine's folder
+ * stores; docs/machines.md describes it. */
+#ifndef HOSTEL_SPEC_H
+#define HOSTEL_SPEC_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lib/err.h"
+#include "net/net.h"
+
+#define SPEC_MAX_DISKS 8
+#define SPEC_MAX_CPUS 64
+#define SPEC_MIN_MEMORY (16ULL << 20)
+#define SPEC_MAX_MEMORY (1ULL << 40)
+
+/* Which scalar fields a layer sets. */
+enum spec_field {
+    SPEC_KERNEL    = 1u << 0,
+    SPEC_INITRD    = 1u << 1,
+    SPEC_CMDLINE   = 1u << 2,
+    SPEC_CPUS      = 1u << 3,
+    SPEC_MEMORY    = 1u << 4,
+    SPEC_ENGINE    = 1u << 5,
+    SPEC_SERIAL    = 1u << 6,
+    SPEC_CONSOLE   = 1u << 7,
+    SPEC_RNG       = 1u << 8,
+    SPEC_NO_REBOOT = 1u << 9,
+    SPEC_WATCHDOG  = 1u << 10,
+    SPEC_NET       = 1u << 11,
+    SPEC_MAC       = 1u << 12,
+    SPEC_APPLIANCE = 1u << 13,
+};
+
+/* A virtio-blk disk.  With path NULL it is a blank disk of size bytes:
+ * `hostel run` backs it with a deleted temporary file, `hostel create` makes
+ * a file in the machine's folder. */
+struct spec_disk {
+    char *path;
+    uint64_t size;
+    int format;              /* enum block_format (block/block.h) */
+    bool readonly;
+};
+
+struct machine_spec {
+    uint32_t set;            /* SPEC_* fields this layer gives */
+    char *appliance;         /* the appliance it was made from (a folder), or NULL */
+    char *kernel, *initrd, *cmdline;
+    int cpus;
+    uint64_t memory;
+    char *engine;            /* auto, kvm or emu */
+    char *serial;            /* stdio, none or file:PATH */
+    bool virtio_console;     /* --console virtio */
+    bool rng;
+    bool no_reboot;
+    int watchdog_s;          /* 0: off */
+    int ndisks;
+    struct spec_disk disks[SPEC_MAX_DISKS];
+    /* Network: a mode, its options, forwards (user mode) and the NIC's MAC. */
+    enum net_mode net_mode;
+    bool net_restrict;
+    char *tap;
+    int nforwards;
+    struct net_forward forwards[NET_MAX_FORWARDS];
+    uint8_t mac[6];
+};
+
+/* An empty layer; spec_defaults gives hostel run's defaults, every field set. */
+void spec_init(struct machine_spec *s);
+void spec_defaults(struct machine_spec *s);
+void spec_free(struct machine_spec *s);
+int spec_copy(struct machine_spec *dst, const struct machine_spec *src);
+
+/* Lays layer over s: each field the layer sets replaces s's; the layer's
+ * disks come after s's; its forwards replace s's for the same protocol and
+ * guest port and are added otherwise; a network mode of none or tap drops
+ * s's forwards.  -EINVAL (too many disks or forwards) with e set. */
+int spec_apply(struct machine_spec *s, const struct machine_spec *layer, struct err *e);
+
+/* A complete spec makes sense: a kernel, sizes in range, forwards only with
+ * user networking.  Messages name the flag a user would change. */
+int spec_check(const struct machine_spec *s, struct err *e);
+
+/* The network as net/ wants it; tap_name points into s. */
+void spec_net_options(const struct machine_spec *s, struct net_options *o);
+
+/* One option, by its `hostel run` name without dashes ("cpus", "disk",
+ * "forward", ...), and its argument: the parser behind every command's
+ * flags.  -ENOENT for a name that is not a spec option. */
+int spec_set_option(struct machine_spec *s, const char *name, const char *arg, struct err *e);
+
+/* The JSON form: only the fields the layer sets.  spec_from_json is strict:
+ * an unknown key or a malformed value is an error naming it. */
+json_t *spec_to_json(const struct machine_spec *s);
+int spec_from_json(json_t *o, struct machine_spec *s, struct err *e);
+
+/* Parsers of the option values, shared by flags and JSON. */
+int spec_parse_disk(const char *text, struct spec_disk *d, struct err *e);
+void spec_format_disk(const struct spec_disk *d, char *buf, size_t len);
+int spec_parse_net(const char *text, struct machine_spec *s, struct err *e);
+void spec_format_net(const struct machine_spec *s, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,142 @@
+/* The machine options as command-line flags (cli/spec_flags.h). */
+#include "cli/spec_flags.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SPEC_FLAG_BASE 0x100
+
+static const struct {
+    const char *name;
+    int has_arg;
+    char short_name;
+} spec_flags[] = {
+    { "kernel", required_argument, 'k' },
+    { "initrd", required_argument, 'i' },
+    { "cmdline", required_argument, 'a' },
+    { "append", required_argument, 0 },
+    { "cpus", required_argument, 'c' },
+    { "memory", required_argument, 'm' },
+    { "engine", required_argument, 'e' },
+    { "serial", required_argument, 's' },
+    { "no-reboot", no_argument, 0 },
+    { "watchdog", required_argument, 0 },
+    { "disk", required_argument, 0 },
+    { "console", required_argument, 0 },
+    { "rng", required_argument, 0 },
+    { "net", required_argument, 0 },
+    { "forward", required_argument, 0 },
+    { "mac", required_argument, 0 },
+};
+#define NSPEC (sizeof(spec_flags) / sizeof(spec_flags[0]))
+
+void spec_flags_usage(FILE *f)
+{
+    fprintf(f,
+            "  -k, --kernel PATH     Linux bzImage, ELF64 kernel or Multiboot image\n"
+            "  -i, --initrd PATH     initial ramdisk (Linux) or first module (Multiboot)\n"
+            "  -a, --cmdline TEXT    kernel command line\n"
+            "  -c, --cpus N          virtual CPUs (default 1)\n"
+            "  -m, --memory SIZE     guest memory, e.g. 512M, 2G (default 512M)\n"
+            "  -e, --engine NAME     auto, kvm or emu (default auto: kvm where it is fast;\n"
+            "                        'hostel engines' shows what auto picks and why)\n"
+            "  -s, --serial WHERE    stdio, file:PATH or none (default stdio; for a named\n"
+            "                        machine stdio is its console: console.log and\n"
+            "                        'hostel console')\n"
+            "      --disk SPEC       a virtio-blk disk (repeatable): PATH[,format=raw|qcow2]\n"
+            "                        [,readonly=on], or size=SIZE (or just SIZE) for a blank\n"
+            "                        one: with run a deleted temporary raw file (gone at\n"
+            "                        exit), with create a qcow2 file in the machine's folder\n"
+            "      --console KIND    serial (default) or virtio: the console also becomes\n"
+            "                        virtio-console hvc0 (console=hvc0), which takes input\n"
+            "      --rng on|off      virtio-rng, entropy from the host (default on)\n"
+            "      --net MODE        virtio-net eth0: user (NAT through libslirp; guest\n"
+            "                        10.0.2.15 by DHCP, host 10.0.2.2, DNS 10.0.2.3),\n"
+            "                        user,restrict=on (no outbound traffic, only forwards),\n"
+            "                        tap=NAME (a host tap device) or none (the default)\n"
+            "      --forward SPEC    forward a host port to the guest (repeatable; implies\n"
+            "                        --net user): tcp:HOSTPORT:GUESTPORT, udp:..., or\n"
+            "                        tcp:ADDR:HOSTPORT:GUESTPORT; the host side listens on\n"
+            "                        127.0.0.1 unless ADDR is given (0.0.0.0: everywhere);\n"
+            "                        host port 0 takes any free port (printed at start)\n"
+            "      --mac ADDR        the NIC's address (default: 52:54:00 plus a hash of the\n"
+            "                        kernel path and command line, stable across boots; a\n"
+            "                        named machine gets its own at create)\n"
+            "      --no-reboot       exit when the guest reboots instead of restarting it\n"
+            "      --watchdog SECS   say where the guest stands when it prints nothing for\n"
+            "                        SECS seconds and is not at a prompt (default 120, 0 off)\n");
+}
+
+int spec_flags_parse(int argc, char **argv, const struct cmd_flags *cmd,
+                     struct machine_spec *layer, struct err *e)
+{
+    size_t nextra = 0;
+    while (cmd && cmd->options && cmd->options[nextra].name)
+        nextra++;
+    struct option *opts = calloc(NSPEC + nextra + 1, sizeof(*opts));
+    char shortopts[64] = "";
+    if (!opts)
+        return err_set(e, -ENOMEM, "out of memory"), -1;
+    for (size_t i = 0; i < NSPEC; i++) {
+        opts[i] = (struct option){ spec_flags[i].name, spec_flags[i].has_arg, NULL,
+                                   SPEC_FLAG_BASE + (int)i };
+        if (spec_flags[i].short_name) {
+            size_t n = strlen(shortopts);
+            shortopts[n] = spec_flags[i].short_name;
+            shortopts[n + 1] = spec_flags[i].has_arg ? ':' : 0;
+        }
+    }
+    for (size_t i = 0; i < nextra; i++)
+        opts[NSPEC + i] = cmd->options[i];
+    if (cmd && cmd->shortopts)
+        strncat(shortopts, cmd->shortopts, sizeof(shortopts) - strlen(shortopts) - 1);
+
+    int c, ret = 0;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
+        int idx = -1;
+        if (c >= SPEC_FLAG_BASE)
+            idx = c - SPEC_FLAG_BASE;
+        for (size_t i = 0; idx < 0 && i < NSPEC; i++)
+            if (spec_flags[i].short_name && spec_flags[i].short_name == c)
+                idx = (int)i;
+        if (idx >= 0) {
+            if (spec_set_option(layer, spec_flags[idx].name, optarg, e) < 0) {
+                ret = -1;
+                break;
+            }
+            continue;
+        }
+        if (c == '?') {
+            /* optopt: the option whose value is missing, or an unknown
+             * short option; 0 for an unknown long option. */
+            const char *bad = argv[optind - 1];
+            bool known = optopt >= SPEC_FLAG_BASE;
+            for (size_t i = 0; !known && optopt && i < nextra; i++)
+                known = cmd->options[i].val == optopt;
+            for (size_t i = 0; !known && optopt && i < NSPEC; i++)
+                known = spec_flags[i].short_name == optopt;
+            if (known)
+                err_set(e, -EINVAL, "option '%s' needs a value", bad);
+            else if (optopt)
+                err_set(e, -EINVAL, "unknown option '-%c'", optopt);
+            else
+                err_set(e, -EINVAL, "unknown option '%s'", bad);
+            ret = -1;
+            break;
+        }
+        if (!cmd || !cmd->handle) {
+            err_set(e, -EINVAL, "unknown option '%s'", argv[optind - 1]);
+            ret = -1;
+            break;
+        }
+        ret = cmd->handle(cmd->ctx, c, optarg, e);
+        if (ret)
+            break;
+    }
+    free(opts);
+    opterr = 1;
+    return ret;
+}
