@@ -31,20 +31,25 @@ fi
 pkg=$(cat "$out/package")
 kver=${pkg#linux-image-}
 
-if [ ! -s "$out/vmlinuz" ]; then
+# Only the modules the guests need: virtio transport and devices, ext4, and
+# the ACPI power button with the event interface it reports through (so a
+# guest can power off when `hostel stop` presses the button).  The list is
+# kept beside the modules: a new list extracts them again.
+modlist="virtio virtio_ring virtio_pci virtio_pci_modern_dev virtio_pci_legacy_dev
+  virtio_blk virtio_net net_failover failover virtio_console virtio-rng
+  crc16 mbcache jbd2 ext4 crc32c_generic libcrc32c evdev button"
+if [ ! -s "$out/vmlinuz" ] || [ "$(cat "$out/modules/.list" 2>/dev/null)" != "$modlist" ]; then
   echo "linux-guest.sh: downloading $pkg" >&2
   tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
   (cd "$tmp" && apt-get download -qq "$pkg" >&2)
   dpkg -x "$tmp"/*.deb "$tmp/root"
   cp "$tmp/root/boot/vmlinuz-$kver" "$out/vmlinuz.tmp"
   rm -rf "$out/modules"; mkdir -p "$out/modules"
-  # Only the modules the guests need: virtio transport and devices, ext4.
-  for m in virtio virtio_ring virtio_pci virtio_pci_modern_dev virtio_pci_legacy_dev \
-           virtio_blk virtio_net net_failover failover virtio_console virtio-rng \
-           crc16 mbcache jbd2 ext4 crc32c_generic libcrc32c; do
+  for m in $modlist; do
     f=$(find "$tmp/root/lib/modules/$kver" -name "$m.ko*" | head -1)
     [ -n "$f" ] && cp "$f" "$out/modules/"
   done
+  echo "$modlist" > "$out/modules/.list"
   mv "$out/vmlinuz.tmp" "$out/vmlinuz"
 fi
 

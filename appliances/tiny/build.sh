@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The `tiny` appliance: Debian's cloud kernel and a busybox initramfs that
-# loads the virtio modules, mounts its data disk, gets an address by DHCP and
-# gives a shell on the console.  Built from Debian packages only, in seconds.
+# loads the virtio modules, mounts its data disk, gets an address by DHCP,
+# gives a shell on the console and powers off cleanly on the ACPI power
+# button.  Built from Debian packages only, in seconds.
 # Usage: appliances/tiny/build.sh [OUT]   (default build/appliances/tiny)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
@@ -14,7 +15,7 @@ step "installing the Debian tools it needs"
 "$here/scripts/deps.sh" test >&2
 step "fetching Debian's cloud kernel"
 eval "$("$here/scripts/linux-guest.sh" cloud)"
-step "making the initramfs (busybox, virtio modules)"
+step "making the initramfs (busybox, virtio and power-button modules)"
 mods=$(dirname "$KERNEL")/modules
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$out" "$tmp/root"/{bin,sbin,dev,proc,sys,tmp,etc,root,mnt/disk,lib/modules,usr/share/udhcpc,run}
@@ -37,16 +38,26 @@ case "$1" in
 esac
 DHCP
 chmod +x "$tmp/root/usr/share/udhcpc/default.script"
-cat > "$tmp/root/init" <<'INIT'
+# PID 1 is busybox init, so `poweroff` and `reboot` work from anywhere (the
+# shell, a script, the power button) and always go through rcK below.
+ln -s bin/busybox "$tmp/root/init"
+mkdir -p "$tmp/root/etc/init.d" "$tmp/root/etc/acpi/PWRF"
+cat > "$tmp/root/etc/inittab" <<'INITTAB'
+# tiny: set up, a shell on the console, a clean shutdown.
+::sysinit:/etc/init.d/rcS
+::respawn:/bin/cttyhack /bin/sh -l
+::shutdown:/etc/init.d/rcK
+INITTAB
+cat > "$tmp/root/etc/init.d/rcS" <<'RCS'
 #!/bin/sh
-# tiny appliance init.
+# tiny's start: filesystems, modules, the data disk, DHCP, the power button.
 export PATH=/bin:/sbin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev 2>/dev/null || mdev -s
 mkdir -p /dev/pts && mount -t devpts devpts /dev/pts
 for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci \
-         virtio_blk failover net_failover virtio_net virtio_console virtio-rng; do
+         virtio_blk failover net_failover virtio_net virtio_console virtio-rng evdev button; do
   for f in /lib/modules/$m.ko*; do [ -e "$f" ] && insmod "$f" 2>/dev/null; done
 done
 hostname tiny
@@ -59,14 +70,43 @@ if [ -e /sys/class/net/eth0 ]; then
   udhcpc -i eth0 -q -n -t 5 -s /usr/share/udhcpc/default.script >/dev/null 2>&1 && echo "tiny: eth0 $(ip -4 addr show eth0 | sed -n 's/.*inet \([0-9./]*\).*/\1/p')" \
     || echo "tiny: eth0: no DHCP answer"
 fi
+# The ACPI power button (`hostel stop`) reaches us as a key on an input event
+# device; acpid runs /etc/acpi/PWRF/00000080 for it.
+if [ -e /dev/input/event0 ]; then
+  acpid -c /etc/acpi -l /dev/console -p /run/acpid.pid
+else
+  echo "tiny: no input event devices: the power button will do nothing"
+fi
 echo "tiny: ready. 'poweroff' powers the machine off; Ctrl-A x quits hostel."
-while :; do setsid cttyhack sh -l; done
-INIT
-chmod +x "$tmp/root/init"
+RCS
+cat > "$tmp/root/etc/init.d/rcK" <<'RCK'
+#!/bin/sh
+# tiny's shutdown, run by init before it powers off or reboots: stop every
+# process, then unmount the data disk so its ext4 is left clean.
+echo "tiny: shutting down"
+kill -TERM -1 2>/dev/null; sleep 0.3
+kill -KILL -1 2>/dev/null; sleep 0.1
+sync
+if grep -q ' /mnt/disk ' /proc/mounts; then
+  for i in 1 2 3 4 5; do umount /mnt/disk 2>/dev/null && break; sleep 0.2; done
+  if grep -q ' /mnt/disk ' /proc/mounts; then
+    mount -o remount,ro /mnt/disk && echo "tiny: /mnt/disk is busy: remounted read-only" \
+      || echo "tiny: /mnt/disk could not be unmounted"
+  else
+    echo "tiny: /mnt/disk unmounted"
+  fi
+fi
+RCK
+cat > "$tmp/root/etc/acpi/PWRF/00000080" <<'PWRF'
+#!/bin/sh
+# busybox acpid runs this when the ACPI power button is pressed (`hostel stop`).
+echo "tiny: power button pressed: powering off"
+exec poweroff
+PWRF
+chmod +x "$tmp/root/etc/init.d/rcS" "$tmp/root/etc/init.d/rcK" "$tmp/root/etc/acpi/PWRF/00000080"
 cat > "$tmp/root/etc/profile" <<'PROFILE'
 PS1='tiny:\w# '
 export PS1
-alias poweroff='poweroff -f'
 PROFILE
 (cd "$tmp/root" && find . | cpio -o -H newc --quiet | gzip -1) > "$out/initrd.img"
 cp "$KERNEL" "$out/vmlinuz"
