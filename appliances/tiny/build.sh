@@ -96,17 +96,39 @@ if grep -q ' /mnt/disk ' /proc/mounts; then
     echo "tiny: /mnt/disk unmounted"
   fi
 fi
+# Everything is stopped and unmounted: finish now rather than wait through
+# init's own two one-second pauses (the wrappers below record what was asked).
+case $(cat /run/shutdown-kind 2>/dev/null) in
+  poweroff) exec busybox poweroff -f ;;
+  reboot) exec busybox reboot -f ;;
+esac
 RCK
+# poweroff and reboot note what they ask for, for rcK (scripts and the power
+# button through these files; the shell, which runs applets itself, through
+# the functions in /etc/profile); -f still acts at once.
+for kind in poweroff reboot; do
+  rm -f "$tmp/root/bin/$kind"
+  cat > "$tmp/root/bin/$kind" <<WRAP
+#!/bin/sh
+case " \$* " in *" -f "*) exec busybox $kind "\$@" ;; esac
+echo $kind > /run/shutdown-kind
+exec busybox $kind "\$@"
+WRAP
+  chmod +x "$tmp/root/bin/$kind"
+done
 cat > "$tmp/root/etc/acpi/PWRF/00000080" <<'PWRF'
 #!/bin/sh
 # busybox acpid runs this when the ACPI power button is pressed (`hostel stop`).
 echo "tiny: power button pressed: powering off"
-exec poweroff
+echo poweroff > /run/shutdown-kind
+exec busybox poweroff
 PWRF
 chmod +x "$tmp/root/etc/init.d/rcS" "$tmp/root/etc/init.d/rcK" "$tmp/root/etc/acpi/PWRF/00000080"
 cat > "$tmp/root/etc/profile" <<'PROFILE'
 PS1='tiny:\w# '
 export PS1
+poweroff() { case " $* " in *" -f "*) ;; *) echo poweroff > /run/shutdown-kind ;; esac; busybox poweroff "$@"; }
+reboot() { case " $* " in *" -f "*) ;; *) echo reboot > /run/shutdown-kind ;; esac; busybox reboot "$@"; }
 PROFILE
 (cd "$tmp/root" && find . | cpio -o -H newc --quiet | gzip -1) > "$out/initrd.img"
 cp "$KERNEL" "$out/vmlinuz"
