@@ -3,9 +3,19 @@
 #include "machine/mem.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+static void mem_set_sizes(struct guest_mem *m, uint64_t size)
+{
+    m->size = size;
+    m->low_size = size < MEM_HOLE_START ? size : MEM_HOLE_START;
+    m->high_size = size - m->low_size;
+}
 
 int mem_init(struct guest_mem *m, uint64_t size)
 {
@@ -31,9 +41,72 @@ int mem_init(struct guest_mem *m, uint64_t size)
     madvise(p, size, MADV_MERGEABLE);
     m->fd = fd;
     m->host = p;
-    m->size = size;
-    m->low_size = size < MEM_HOLE_START ? size : MEM_HOLE_START;
-    m->high_size = size - m->low_size;
+    mem_set_sizes(m, size);
+    return 0;
+}
+
+int mem_init_from_file(struct guest_mem *m, uint64_t size, int fd)
+{
+    memset(m, 0, sizeof(*m));
+    m->fd = -1;
+    struct stat st;
+    if (size < (2ULL << 20) || (size & 0x1fffff))
+        return -EINVAL;
+    if (fstat(fd, &st) < 0)
+        return -errno;
+    if ((uint64_t)st.st_size != size)
+        return -EINVAL;
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE, fd, 0);
+    if (p == MAP_FAILED)
+        return -errno;
+    int dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (dup_fd < 0) {
+        int e = errno;
+        munmap(p, size);
+        return -e;
+    }
+    m->fd = dup_fd;
+    m->host = p;
+    mem_set_sizes(m, size);
+    return 0;
+}
+
+static bool page_is_zero(const uint8_t *p)
+{
+    const uint64_t *w = (const uint64_t *)p;
+    for (size_t i = 0; i < 4096 / 8; i += 8)
+        if (w[i] | w[i + 1] | w[i + 2] | w[i + 3] | w[i + 4] | w[i + 5] | w[i + 6] | w[i + 7])
+            return false;
+    return true;
+}
+
+int mem_save_sparse(const struct guest_mem *m, int fd, uint64_t *stored)
+{
+    uint64_t written = 0;
+    if (ftruncate(fd, 0) < 0 || ftruncate(fd, (off_t)m->size) < 0)
+        return -errno;
+    /* Runs of non-zero pages, written with one pwrite each. */
+    for (uint64_t off = 0; off < m->size;) {
+        if (page_is_zero(m->host + off)) {
+            off += 4096;
+            continue;
+        }
+        uint64_t end = off + 4096;
+        while (end < m->size && end - off < (8ULL << 20) && !page_is_zero(m->host + end))
+            end += 4096;
+        for (uint64_t at = off; at < end;) {
+            ssize_t n = pwrite(fd, m->host + at, end - at, (off_t)at);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0)
+                return n < 0 ? -errno : -EIO;
+            at += (uint64_t)n;
+        }
+        written += end - off;
+        off = end;
+    }
+    if (stored)
+        *stored = written;
     return 0;
 }
 

@@ -20,6 +20,13 @@ struct guest_mem {
 
 /* Creates and maps guest RAM of the given size (rounded up to 2 MiB). */
 int mem_init(struct guest_mem *m, uint64_t size);
+/* Guest RAM from a saved image (mem_save_sparse): the file is mapped
+ * copy-on-write, so a restore reads only the pages the guest touches and
+ * the file itself is never written.  size must be what was saved. */
+int mem_init_from_file(struct guest_mem *m, uint64_t size, int fd);
+/* Writes guest RAM to fd as a sparse image of m->size bytes: pages that
+ * are all zero are left as holes.  *stored gets the bytes written. */
+int mem_save_sparse(const struct guest_mem *m, int fd, uint64_t *stored);
 void mem_destroy(struct guest_mem *m);
 
 /* Host pointer for [gpa, gpa + len) when all of it is RAM, else NULL.
