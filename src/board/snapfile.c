@@ -151,23 +151,24 @@ int snap_parse(const uint8_t *data, size_t len, const char *what, struct snapsho
         in.off += n;
         s->version = st_get_u32(&in);
         uint64_t slen = st_get_u64(&in);
+        char name[SNAP_NAME_MAX + 1];
+        memcpy(name, s->name, sizeof(name));   /* for messages after snap_free */
         if (in.bad || slen > SNAP_MAX_SECTION || slen + 4 > in.len - in.off) {
             snap_free(out);
             return err_set(e, -EINVAL, "%s: section \"%s\"'s length runs past the file", what,
-                           s->name);
+                           name);
         }
         s->data = out->buf + in.off;
         s->len = (size_t)slen;
         in.off += slen;
         if (crc(s->data, s->len) != st_get_u32(&in)) {
             snap_free(out);
-            return err_set(e, -EINVAL, "%s: section \"%s\" is damaged (checksum)", what,
-                           s->name);
+            return err_set(e, -EINVAL, "%s: section \"%s\" is damaged (checksum)", what, name);
         }
         for (uint32_t j = 0; j < i; j++) {
-            if (!strcmp(out->sections[j].name, s->name)) {
+            if (!strcmp(out->sections[j].name, name)) {
                 snap_free(out);
-                return err_set(e, -EINVAL, "%s: section \"%s\" appears twice", what, s->name);
+                return err_set(e, -EINVAL, "%s: section \"%s\" appears twice", what, name);
             }
         }
     }
