@@ -218,16 +218,16 @@ static int make_disks(const char *name, struct machine_spec *s, int own, const c
         bool blank = d->size && d->path && !strchr(d->path, '/');
         if (i != own && !blank)
             continue;
-        char path[4096], why[512];
+        char path[4096];
         machine_path(name, d->path, path, sizeof(path));
         struct block_create_opts bo = {
             .format = BLOCK_FORMAT_QCOW2,
             .size = i == own ? own_size : d->size,
             .backing = i == own ? backing : NULL,
         };
-        int r = block_create(path, &bo, why, sizeof(why));
+        int r = block_create(path, &bo, e);
         if (r < 0)
-            return err_set(e, r, "%s", why);
+            return r;
         d->size = 0;   /* made: from now on it is a file */
     }
     return 0;
