@@ -256,11 +256,9 @@ int machine_run(const struct machine_spec *in_spec, const struct run_host *host,
             goto out;
         }
     }
-    r = engine_select(spec.engine, &engine, why, sizeof(why));
-    if (r < 0) {
-        err_set(e, r, "%s", why);
+    r = engine_select(spec.engine, &engine, why, sizeof(why), e);
+    if (r < 0)
         goto out;
-    }
     log_info("engine %s: %s", engine->name, why);
     log_info("%d vCPU%s, %llu MiB of memory", spec.cpus, spec.cpus > 1 ? "s" : "",
              (unsigned long long)(spec.memory >> 20));
@@ -273,9 +271,9 @@ int machine_run(const struct machine_spec *in_spec, const struct run_host *host,
         else
             err_set(e, r, "serial console: %s", strerror(-r));
     } else {
-        r = chardev_open(spec.serial, &console, why, sizeof(why));
+        r = chardev_open(spec.serial, &console, e);
         if (r < 0)
-            err_set(e, r, "serial console: %s", why);
+            err_wrap(e, "serial console");
     }
     if (r < 0)
         goto out;
