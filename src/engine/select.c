@@ -164,17 +164,23 @@ static void cache_store(const char *path, const char *key, double ips, long long
     json_decref(o);
 }
 
+/* The survey keeps short reasons; a longer message is cut to fit. */
+static void keep_reason(char *dst, size_t len, const struct err *e)
+{
+    snprintf(dst, len, "%.*s", (int)(len - 1), e->msg);
+}
+
 int engine_survey(bool remeasure, struct engine_survey *s)
 {
     struct err e = ERR_INIT;
     memset(s, 0, sizeof(*s));
     s->emu_available = engine_emu.probe(&e) == 0;
     if (!s->emu_available)
-        snprintf(s->emu_reason, sizeof(s->emu_reason), "%s", e.msg);
+        keep_reason(s->emu_reason, sizeof(s->emu_reason), &e);
     err_clear(&e);
     s->kvm_available = engine_kvm.probe(&e) == 0;
     if (!s->kvm_available)
-        snprintf(s->kvm_reason, sizeof(s->kvm_reason), "%s", e.msg);
+        keep_reason(s->kvm_reason, sizeof(s->kvm_reason), &e);
 
     if (s->kvm_available) {
         char key[1024];
@@ -194,7 +200,7 @@ int engine_survey(bool remeasure, struct engine_survey *s)
                 if (have_path)
                     cache_store(s->cache_path, key, s->kvm_ips, s->measured_at);
             } else {
-                snprintf(s->calibration_error, sizeof(s->calibration_error), "%s", e.msg);
+                keep_reason(s->calibration_error, sizeof(s->calibration_error), &e);
             }
         }
         s->kvm_fast = s->measured && s->kvm_ips >= KVM_FAST_ENOUGH;
