@@ -9,16 +9,6 @@
 
 #include "block/block_priv.h"
 
-void block_seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 size_t bdev_iov_total(const struct iovec *iov, int iovcnt)
 {
     size_t n = 0;
@@ -76,7 +66,7 @@ static bool is_qcow2_magic(int fd)
 }
 
 int block_open_internal(const char *path, const struct block_open_opts *opts, bool repair,
-                        struct blockdev **out, char *err, size_t errlen)
+                        struct blockdev **out, struct err *e)
 {
     bool ro = opts && opts->readonly;
     enum block_format fmt = opts ? opts->format : BLOCK_FORMAT_AUTO;
@@ -84,18 +74,17 @@ int block_open_internal(const char *path, const struct block_open_opts *opts, bo
     /* O_NONBLOCK: a FIFO named as an image (or a backing file) must not hang us. */
     int fd = open(path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
-        int e = errno;
-        block_seterr(err, errlen, "cannot open disk image %s: %s%s", path, strerror(e),
-                     (e == EACCES || e == EROFS) && !ro ? " (open it read-only?)" : "");
-        return -e;
+        int en = errno;
+        return err_set(e, -en, "cannot open disk image %s: %s%s", path, strerror(en),
+                       (en == EACCES || en == EROFS) && !ro ? " (open it read-only?)" : "");
     }
     if (fmt == BLOCK_FORMAT_AUTO)
         fmt = is_qcow2_magic(fd) ? BLOCK_FORMAT_QCOW2 : BLOCK_FORMAT_RAW;
     int r;
     if (fmt == BLOCK_FORMAT_QCOW2)
-        r = qcow2_open(path, fd, ro, repair, out, err, errlen);
+        r = qcow2_open(path, fd, ro, repair, out, e);
     else
-        r = raw_open(path, fd, ro, out, err, errlen);
+        r = raw_open(path, fd, ro, out, e);
     if (r < 0) {
         close(fd);
         return r;
@@ -108,21 +97,21 @@ int block_open_internal(const char *path, const struct block_open_opts *opts, bo
     if (!bd->path) {
         block_close(bd);
         *out = NULL;
-        return -ENOMEM;
+        return err_set(e, -ENOMEM, "out of memory opening %s", path);
     }
     return 0;
 }
 
 int block_open(const char *path, const struct block_open_opts *opts, struct blockdev **out,
-               char *err, size_t errlen)
+               struct err *e)
 {
-    return block_open_internal(path, opts, false, out, err, errlen);
+    return block_open_internal(path, opts, false, out, e);
 }
 
-int block_open_repair(const char *path, struct blockdev **out, char *err, size_t errlen)
+int block_open_repair(const char *path, struct blockdev **out, struct err *e)
 {
     struct block_open_opts o = { .format = BLOCK_FORMAT_AUTO, .readonly = false };
-    return block_open_internal(path, &o, true, out, err, errlen);
+    return block_open_internal(path, &o, true, out, e);
 }
 
 void block_close(struct blockdev *bd)
@@ -228,34 +217,26 @@ int block_get_info(struct blockdev *bd, struct block_image_info *info)
     return r;
 }
 
-int block_check(struct blockdev *bd, bool repair, struct block_check_report *r, char *err,
-                size_t errlen)
+int block_check(struct blockdev *bd, bool repair, struct block_check_report *r, struct err *e)
 {
     memset(r, 0, sizeof(*r));
-    if (repair && bd->readonly) {
-        block_seterr(err, errlen, "cannot repair %s: opened read-only", bd->path);
-        return -EROFS;
-    }
+    if (repair && bd->readonly)
+        return err_set(e, -EROFS, "cannot repair %s: opened read-only", bd->path);
     pthread_mutex_lock(&bd->lock);
-    int ret = bd->drv->check(bd, repair, r, err, errlen);
+    int ret = bd->drv->check(bd, repair, r, e);
     pthread_mutex_unlock(&bd->lock);
     return ret;
 }
 
-int block_create(const char *path, const struct block_create_opts *opts, char *err,
-                 size_t errlen)
+int block_create(const char *path, const struct block_create_opts *opts, struct err *e)
 {
     if (opts->format == BLOCK_FORMAT_QCOW2)
-        return qcow2_create(path, opts, err, errlen);
-    if (opts->backing) {
-        block_seterr(err, errlen, "cannot create %s: raw images have no backing file (use qcow2)",
-                     path);
-        return -EINVAL;
-    }
-    if (opts->size & 511) {
-        block_seterr(err, errlen, "cannot create %s: size %llu is not a multiple of 512", path,
-                     (unsigned long long)opts->size);
-        return -EINVAL;
-    }
-    return raw_create(path, opts->size, err, errlen);
+        return qcow2_create(path, opts, e);
+    if (opts->backing)
+        return err_set(e, -EINVAL, "cannot create %s: raw images have no backing file (use "
+                       "qcow2)", path);
+    if (opts->size & 511)
+        return err_set(e, -EINVAL, "cannot create %s: size %llu is not a multiple of 512", path,
+                       (unsigned long long)opts->size);
+    return raw_create(path, opts->size, e);
 }

@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "lib/err.h"
+
 struct blockdev;
 
 enum block_format { BLOCK_FORMAT_AUTO, BLOCK_FORMAT_RAW, BLOCK_FORMAT_QCOW2 };
@@ -19,10 +21,10 @@ struct block_open_opts {
     bool readonly;
 };
 
-/* Opens an image (and its backing chain).  On failure err names the file and
+/* Opens an image (and its backing chain).  On failure e names the file and
  * what was wrong with it (bad magic, unsupported feature, corrupt table ...). */
 int block_open(const char *path, const struct block_open_opts *opts, struct blockdev **out,
-               char *err, size_t errlen);
+               struct err *e);
 void block_close(struct blockdev *bd);
 
 uint64_t block_size(const struct blockdev *bd);       /* virtual disk size in bytes */
@@ -43,7 +45,6 @@ struct block_create_opts {
     const char *backing;        /* qcow2 only */
     uint32_t cluster_size;      /* qcow2; 0 = 65536 */
 };
-int block_create(const char *path, const struct block_create_opts *opts, char *err,
-                 size_t errlen);
+int block_create(const char *path, const struct block_create_opts *opts, struct err *e);
 
 #endif

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/err.h"
+
 struct blockdev;
 
 struct block_image_info {
@@ -37,9 +39,9 @@ struct block_check_report {
 
 /* Checks an image's metadata; with repair (image opened with
  * block_open_repair) rewrites the refcounts to match the references. */
-int block_check(struct blockdev *bd, bool repair, struct block_check_report *r, char *err,
-                size_t errlen);
+int block_check(struct blockdev *bd, bool repair, struct block_check_report *r,
+                struct err *e);
 /* Opens read-write even when the image is marked dirty, for check --repair. */
-int block_open_repair(const char *path, struct blockdev **out, char *err, size_t errlen);
+int block_open_repair(const char *path, struct blockdev **out, struct err *e);
 
 #endif

@@ -5,7 +5,6 @@
 
 #include "lib/iov.h"
 #include <pthread.h>
-#include <stdarg.h>
 
 #include "block/block.h"
 #include "block/block_info.h"
@@ -20,8 +19,8 @@ struct block_driver {
     void (*close)(struct blockdev *bd);
     struct blockdev *(*backing)(struct blockdev *bd);
     int (*info)(struct blockdev *bd, struct block_image_info *info);
-    int (*check)(struct blockdev *bd, bool repair, struct block_check_report *r, char *err,
-                 size_t errlen);
+    int (*check)(struct blockdev *bd, bool repair, struct block_check_report *r,
+                 struct err *e);
 };
 
 /* Every format's state starts with this. */
@@ -35,20 +34,15 @@ struct blockdev {
 };
 
 /* Opens with the mutex and fd set up by block.c; the drivers fill the rest. */
-int raw_open(const char *path, int fd, bool readonly, struct blockdev **out, char *err,
-             size_t errlen);
+int raw_open(const char *path, int fd, bool readonly, struct blockdev **out, struct err *e);
 int qcow2_open(const char *path, int fd, bool readonly, bool repair, struct blockdev **out,
-               char *err, size_t errlen);
-int raw_create(const char *path, uint64_t size, char *err, size_t errlen);
-int qcow2_create(const char *path, const struct block_create_opts *opts, char *err,
-                 size_t errlen);
+               struct err *e);
+int raw_create(const char *path, uint64_t size, struct err *e);
+int qcow2_create(const char *path, const struct block_create_opts *opts, struct err *e);
 
 /* Opens with an explicit repair permission (dirty qcow2 images). */
 int block_open_internal(const char *path, const struct block_open_opts *opts, bool repair,
-                        struct blockdev **out, char *err, size_t errlen);
-
-void block_seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+                        struct blockdev **out, struct err *e);
 
 /* Total bytes of an iovec array. */
 size_t bdev_iov_total(const struct iovec *iov, int iovcnt);

@@ -122,20 +122,19 @@ static char *resolve_backing(const char *image, const char *name)
 
 #define FAIL(code, ...)                                  \
     do {                                                 \
-        block_seterr(err, errlen, __VA_ARGS__);          \
-        r = (code);                                      \
+        r = err_set(e, (code), __VA_ARGS__);             \
         goto fail;                                       \
     } while (0)
 
 int qcow2_open(const char *path, int fd, bool readonly, bool repair, struct blockdev **out,
-               char *err, size_t errlen)
+               struct err *e)
 {
     int r = 0;
     uint8_t *hdr = NULL, *features = NULL;
     size_t nfeatures = 0;
     struct qcow2 *s = calloc(1, sizeof(*s));
     if (!s)
-        return -ENOMEM;
+        return err_set(e, -ENOMEM, "out of memory opening %s", path);
     s->bd.drv = &qcow2_driver;
     s->bd.fd = fd;
     s->bd.readonly = readonly;
@@ -314,13 +313,14 @@ int qcow2_open(const char *path, int fd, bool readonly, bool repair, struct bloc
         else if (s->backing_fmt[0])
             FAIL(-ENOTSUP, "%s: backing file %s has format '%s', which hostel cannot read", path,
                  s->backing_name, s->backing_fmt);
-        char berr[512];
         open_depth++;
-        r = block_open(bpath, &bo, &s->backing, berr, sizeof(berr));
+        r = block_open(bpath, &bo, &s->backing, e);
         open_depth--;
         free(bpath);
-        if (r < 0)
-            FAIL(r, "%s: cannot open its backing file: %s", path, berr);
+        if (r < 0) {
+            err_wrap(e, "%s: cannot open its backing file", path);
+            goto fail;
+        }
     }
 
     if (!readonly && s->autoclear) {
@@ -341,41 +341,36 @@ fail:
     return r;
 }
 
-int qcow2_create(const char *path, const struct block_create_opts *opts, char *err,
-                 size_t errlen)
+int qcow2_create(const char *path, const struct block_create_opts *opts, struct err *e)
 {
     uint32_t cs = opts->cluster_size ? opts->cluster_size : 65536;
-    if (cs < 512 || cs > (2u << 20) || (cs & (cs - 1))) {
-        block_seterr(err, errlen, "cannot create %s: cluster size %u is not a power of two "
-                     "between 512 and 2M", path, cs);
-        return -EINVAL;
-    }
+    if (cs < 512 || cs > (2u << 20) || (cs & (cs - 1)))
+        return err_set(e, -EINVAL, "cannot create %s: cluster size %u is not a power of two "
+                       "between 512 and 2M", path, cs);
     unsigned cb = (unsigned)__builtin_ctz(cs);
     uint64_t size = opts->size;
     char bfmt[16] = "";
     if (opts->backing) {
-        if (strlen(opts->backing) > 1023 || !opts->backing[0]) {
-            block_seterr(err, errlen, "cannot create %s: backing file name must have 1..1023 bytes", path);
-            return -EINVAL;
-        }
+        if (strlen(opts->backing) > 1023 || !opts->backing[0])
+            return err_set(e, -EINVAL, "cannot create %s: backing file name must have 1..1023 "
+                           "bytes", path);
         char *bpath = resolve_backing(path, opts->backing);
         if (!bpath)
-            return -ENOMEM;
+            return err_set(e, -ENOMEM, "cannot create %s: out of memory", path);
         struct block_open_opts bo = { .format = BLOCK_FORMAT_AUTO, .readonly = true };
         struct blockdev *b;
-        char berr[512];
         struct stat bs, is;
         if (stat(bpath, &bs) == 0 && stat(path, &is) == 0 && bs.st_dev == is.st_dev &&
             bs.st_ino == is.st_ino) {
             /* Creating would truncate the very file the new image reads from. */
             free(bpath);
-            block_seterr(err, errlen, "cannot create %s: it would be its own backing file", path);
-            return -EINVAL;
+            return err_set(e, -EINVAL, "cannot create %s: it would be its own backing file",
+                           path);
         }
-        int r = block_open(bpath, &bo, &b, berr, sizeof(berr));
+        int r = block_open(bpath, &bo, &b, e);
         free(bpath);
         if (r < 0) {
-            block_seterr(err, errlen, "cannot create %s: backing file: %s", path, berr);
+            err_wrap(e, "cannot create %s: backing file", path);
             return r;
         }
         snprintf(bfmt, sizeof(bfmt), "%s", block_format_name(b));
@@ -383,15 +378,11 @@ int qcow2_create(const char *path, const struct block_create_opts *opts, char *e
             size = block_size(b);
         block_close(b);
     }
-    if (size & 511) {
-        block_seterr(err, errlen, "cannot create %s: size %llu is not a multiple of 512", path,
-                     (unsigned long long)size);
-        return -EINVAL;
-    }
-    if (size > (1ULL << 60)) {
-        block_seterr(err, errlen, "cannot create %s: size too large", path);
-        return -EINVAL;
-    }
+    if (size & 511)
+        return err_set(e, -EINVAL, "cannot create %s: size %llu is not a multiple of 512", path,
+                       (unsigned long long)size);
+    if (size > (1ULL << 60))
+        return err_set(e, -EINVAL, "cannot create %s: size too large", path);
     uint64_t l2_span = (uint64_t)cs << (cb - 3);
     uint64_t l1_size = (size + l2_span - 1) / l2_span;
     if (!l1_size)
@@ -399,13 +390,12 @@ int qcow2_create(const char *path, const struct block_create_opts *opts, char *e
     uint64_t l1_clusters = (l1_size * 8 + cs - 1) / cs;
     uint64_t nclusters = 3 + l1_clusters;
     uint64_t per_block = (uint64_t)cs * 8 / 16;
-    if (l1_size * 8 > QCOW2_MAX_L1_BYTES || nclusters > per_block) {
-        block_seterr(err, errlen, "cannot create %s: size too large for %u-byte clusters", path, cs);
-        return -EINVAL;
-    }
+    if (l1_size * 8 > QCOW2_MAX_L1_BYTES || nclusters > per_block)
+        return err_set(e, -EINVAL, "cannot create %s: size too large for %u-byte clusters", path,
+                       cs);
     uint8_t *img = calloc(nclusters, cs);
     if (!img)
-        return -ENOMEM;
+        return err_set(e, -ENOMEM, "cannot create %s: out of memory", path);
     uint8_t *h = img;
     put_be32(h, QCOW2_MAGIC);
     put_be32(h + QH_VERSION, 3);
@@ -430,8 +420,8 @@ int qcow2_create(const char *path, const struct block_create_opts *opts, char *e
         size_t n = strlen(opts->backing);
         if (pos + n > cs) {
             free(img);
-            block_seterr(err, errlen, "cannot create %s: backing file name too long for the header", path);
-            return -EINVAL;
+            return err_set(e, -EINVAL, "cannot create %s: backing file name too long for the "
+                           "header", path);
         }
         memcpy(h + pos, opts->backing, n);
         put_be64(h + QH_BACKING_OFFSET, pos);
@@ -442,16 +432,15 @@ int qcow2_create(const char *path, const struct block_create_opts *opts, char *e
         put_be16(img + 2ULL * cs + c * 2, 1);
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
-        int e = errno;
+        int en = errno;
         free(img);
-        block_seterr(err, errlen, "cannot create %s: %s", path, strerror(e));
-        return -e;
+        return err_set(e, -en, "cannot create %s: %s", path, strerror(en));
     }
     int r = bdev_pwrite_full(fd, img, nclusters * cs, 0);
     if (r == 0 && fsync(fd) < 0)
         r = -errno;
     if (r < 0)
-        block_seterr(err, errlen, "cannot write %s: %s", path, strerror(-r));
+        err_set(e, r, "cannot write %s: %s", path, strerror(-r));
     close(fd);
     free(img);
     return r;

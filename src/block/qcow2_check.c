@@ -205,8 +205,8 @@ static int compare(struct qcow2 *s, struct recount *rc, bool repair, struct bloc
     return 0;
 }
 
-int qcow2_check(struct blockdev *bd, bool repair, struct block_check_report *rep, char *err,
-                size_t errlen)
+int qcow2_check(struct blockdev *bd, bool repair, struct block_check_report *rep,
+                struct err *e)
 {
     struct qcow2 *s = (struct qcow2 *)bd;
     struct recount rc;
@@ -243,6 +243,6 @@ int qcow2_check(struct blockdev *bd, bool repair, struct block_check_report *rep
         }
     }
     if (r < 0)
-        block_seterr(err, errlen, "cannot check %s: %s", bd->path, strerror(-r));
+        err_set(e, r, "cannot check %s: %s", bd->path, strerror(-r));
     return r;
 }

@@ -124,8 +124,8 @@ int qcow2_write_zeroes(struct blockdev *bd, uint64_t off, uint64_t len);
 void qcow2_compressed_extent(const struct qcow2 *s, uint64_t entry, uint64_t *off, uint64_t *len);
 
 /* qcow2_check.c */
-int qcow2_check(struct blockdev *bd, bool repair, struct block_check_report *r, char *err,
-                size_t errlen);
+int qcow2_check(struct blockdev *bd, bool repair, struct block_check_report *r,
+                struct err *e);
 int qcow2_write_header_field64(struct qcow2 *s, unsigned field, uint64_t v);
 
 #endif

@@ -83,10 +83,10 @@ static int raw_info(struct blockdev *bd, struct block_image_info *info)
     return 0;
 }
 
-static int raw_check(struct blockdev *bd, bool repair, struct block_check_report *r, char *err,
-                     size_t errlen)
+static int raw_check(struct blockdev *bd, bool repair, struct block_check_report *r,
+                     struct err *e)
 {
-    (void)bd; (void)repair; (void)err; (void)errlen;
+    (void)bd; (void)repair; (void)e;
     r->supported = false;
     return 0;
 }
@@ -103,34 +103,26 @@ static const struct block_driver raw_driver = {
     .check = raw_check,
 };
 
-int raw_open(const char *path, int fd, bool readonly, struct blockdev **out, char *err,
-             size_t errlen)
+int raw_open(const char *path, int fd, bool readonly, struct blockdev **out, struct err *e)
 {
     (void)readonly;
     struct stat st;
-    if (fstat(fd, &st) < 0) {
-        int e = errno;
-        block_seterr(err, errlen, "cannot stat disk image %s: %s", path, strerror(e));
-        return -e;
-    }
+    if (fstat(fd, &st) < 0)
+        return err_set(e, -errno, "cannot stat disk image %s: %s", path, strerror(errno));
     uint64_t size;
     if (S_ISBLK(st.st_mode)) {
         off_t end = lseek(fd, 0, SEEK_END);
-        if (end < 0) {
-            int e = errno;
-            block_seterr(err, errlen, "cannot size block device %s: %s", path, strerror(e));
-            return -e;
-        }
+        if (end < 0)
+            return err_set(e, -errno, "cannot size block device %s: %s", path, strerror(errno));
         size = (uint64_t)end;
     } else if (S_ISREG(st.st_mode)) {
         size = (uint64_t)st.st_size;
     } else {
-        block_seterr(err, errlen, "disk image %s is neither a file nor a block device", path);
-        return -EINVAL;
+        return err_set(e, -EINVAL, "disk image %s is neither a file nor a block device", path);
     }
     struct blockdev *bd = calloc(1, sizeof(*bd));
     if (!bd)
-        return -ENOMEM;
+        return err_set(e, -ENOMEM, "out of memory opening %s", path);
     bd->drv = &raw_driver;
     bd->fd = -1;
     /* Devices see whole sectors: a trailing partial sector is not part of the disk. */
@@ -139,19 +131,16 @@ int raw_open(const char *path, int fd, bool readonly, struct blockdev **out, cha
     return 0;
 }
 
-int raw_create(const char *path, uint64_t size, char *err, size_t errlen)
+int raw_create(const char *path, uint64_t size, struct err *e)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        int e = errno;
-        block_seterr(err, errlen, "cannot create %s: %s", path, strerror(e));
-        return -e;
-    }
+    if (fd < 0)
+        return err_set(e, -errno, "cannot create %s: %s", path, strerror(errno));
     int r = 0;
     if (ftruncate(fd, (off_t)size) < 0) {
         r = -errno;
-        block_seterr(err, errlen, "cannot size %s to %llu bytes: %s", path,
-                     (unsigned long long)size, strerror(-r));
+        err_set(e, r, "cannot size %s to %llu bytes: %s", path, (unsigned long long)size,
+                strerror(-r));
     }
     close(fd);
     return r;

@@ -181,19 +181,16 @@ static int build_dsdt(uint8_t *buf, size_t cap, int ncpus, size_t *len)
     return 0;
 }
 
-int acpi_build(struct guest_mem *m, const struct acpi_config *cfg, char *err, size_t errlen)
+/* err, not e: e walks the MADT's entries below. */
+int acpi_build(struct guest_mem *m, const struct acpi_config *cfg, struct err *err)
 {
     int ncpus = cfg->ncpus;
-    if (ncpus < 1 || ncpus > 254) {
-        snprintf(err, errlen, "cannot describe %d CPUs in the MADT (1 to 254)", ncpus);
-        return -EINVAL;
-    }
+    if (ncpus < 1 || ncpus > 254)
+        return err_set(err, -EINVAL, "cannot describe %d CPUs in the MADT (1 to 254)", ncpus);
     struct area a = { .host = mem_ptr(m, LAYOUT_ACPI, LAYOUT_ACPI_END - LAYOUT_ACPI), .next = 0 };
-    if (!a.host) {
-        snprintf(err, errlen, "no guest RAM at %#llx for the ACPI tables",
-                 (unsigned long long)LAYOUT_ACPI);
-        return -EFAULT;
-    }
+    if (!a.host)
+        return err_set(err, -EFAULT, "no guest RAM at %#llx for the ACPI tables",
+                       (unsigned long long)LAYOUT_ACPI);
     memset(a.host, 0, LAYOUT_ACPI_END - LAYOUT_ACPI);
 
     uint64_t rsdp_at, rsdt_at, xsdt_at, fadt_at, facs_at, madt_at, dsdt_at;
@@ -207,11 +204,9 @@ int acpi_build(struct guest_mem *m, const struct acpi_config *cfg, char *err, si
     uint8_t *dsdt = area_alloc(&a, 0, 16, &dsdt_at);
     size_t dsdt_len = 0;
     if (!rsdp || !rsdt || !xsdt || !fadt || !facs || !madt || !dsdt ||
-        build_dsdt(dsdt, LAYOUT_ACPI_END - dsdt_at, ncpus, &dsdt_len) < 0) {
-        snprintf(err, errlen, "ACPI tables for %d CPUs do not fit in %#llx-%#llx", ncpus,
-                 (unsigned long long)LAYOUT_ACPI, (unsigned long long)LAYOUT_ACPI_END - 1);
-        return -ENOSPC;
-    }
+        build_dsdt(dsdt, LAYOUT_ACPI_END - dsdt_at, ncpus, &dsdt_len) < 0)
+        return err_set(err, -ENOSPC, "ACPI tables for %d CPUs do not fit in %#llx-%#llx", ncpus,
+                       (unsigned long long)LAYOUT_ACPI, (unsigned long long)LAYOUT_ACPI_END - 1);
     table_header(dsdt, "DSDT", (uint32_t)dsdt_len, 2);
     table_finish(dsdt);
 
@@ -307,10 +302,8 @@ int acpi_build(struct guest_mem *m, const struct acpi_config *cfg, char *err, si
     uint64_t mp_at = LAYOUT_MPTABLE + 16;
     if (mp_at + mptable_size(ncpus) > 0xa0000) {
         a.next = dsdt_at - LAYOUT_ACPI + dsdt_len;
-        if (!area_alloc(&a, mptable_size(ncpus), 16, &mp_at)) {
-            snprintf(err, errlen, "no room for the MP table of %d CPUs", ncpus);
-            return -ENOSPC;
-        }
+        if (!area_alloc(&a, mptable_size(ncpus), 16, &mp_at))
+            return err_set(err, -ENOSPC, "no room for the MP table of %d CPUs", ncpus);
     }
-    return mptable_build(m, ncpus, mp_at, err, errlen);
+    return mptable_build(m, ncpus, mp_at, err);
 }

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/err.h"
 #include "machine/mem.h"
 
 struct acpi_config {
@@ -13,7 +14,7 @@ struct acpi_config {
 };
 
 /* Writes the tables at LAYOUT_ACPI (and the MP table at LAYOUT_MPTABLE). */
-int acpi_build(struct guest_mem *m, const struct acpi_config *cfg, char *err, size_t errlen);
+int acpi_build(struct guest_mem *m, const struct acpi_config *cfg, struct err *err);
 
 /* Byte sum of a table, 0 for a valid one. */
 uint8_t acpi_checksum(const void *p, size_t len);

@@ -187,16 +187,14 @@ int board_create(struct vm *vm, const struct machine_spec *spec, const struct bo
         const struct spec_disk *dk = &spec->disks[i];
         struct block_open_opts o = { .format = (enum block_format)dk->format,
                                      .readonly = dk->readonly };
-        char why[512], serial[24];
+        char serial[24];
         if (!dk->path) {
             r = err_set(e, -EINVAL, "disk %d has no image (a blank disk must be made first)", i);
             goto fail;
         }
-        r = block_open(dk->path, &o, &b->disks[i], why, sizeof(why));
-        if (r < 0) {
-            err_set(e, r, "%s", why);
+        r = block_open(dk->path, &o, &b->disks[i], e);
+        if (r < 0)
             goto fail;
-        }
         snprintf(serial, sizeof(serial), "hostel-disk%d", i);
         r = virtio_blk_create(&vm->mem, b->pci, b->disks[i], serial, &b->blks[i]);
         if (r < 0) {
@@ -222,15 +220,14 @@ int board_create(struct vm *vm, const struct machine_spec *spec, const struct bo
     spec_net_options(spec, &net);
     if (net_effective_mode(&net) != NET_MODE_NONE) {
         uint8_t mac[6];
-        char why[512] = "";
         if (net.mac_set)
             memcpy(mac, net.mac, 6);
         else
             net_default_mac(spec->kernel, spec->cmdline, mac);
         net.bound = host->bound;
-        r = virtio_net_create(&vm->mem, b->pci, &net, mac, &b->net, why, sizeof(why));
+        r = virtio_net_create(&vm->mem, b->pci, &net, mac, &b->net, e);
         if (r < 0) {
-            err_set(e, r, "cannot create virtio-net: %s", why[0] ? why : strerror(-r));
+            err_wrap(e, "cannot create virtio-net");
             goto fail;
         }
         log_info("virtio-net %02x:%02x:%02x:%02x:%02x:%02x on %s networking", mac[0], mac[1],

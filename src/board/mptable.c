@@ -1,7 +1,6 @@
 /* Intel MultiProcessor Specification 1.4 table: the CPUs, the IOAPIC and
  * the ISA interrupt routing for kernels booted without ACPI (acpi=off). */
 #include <errno.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "board/acpi.h"
@@ -32,16 +31,15 @@ static uint8_t *io_int(uint8_t *e, uint8_t type, uint8_t bus_irq, uint8_t ioapic
     return e + 8;
 }
 
-int mptable_build(struct guest_mem *m, int ncpus, uint64_t table_at, char *err, size_t errlen)
+/* err, not e: e walks the table's entries below. */
+int mptable_build(struct guest_mem *m, int ncpus, uint64_t table_at, struct err *err)
 {
     size_t len = mptable_size(ncpus);
     uint8_t *fp = mem_ptr(m, LAYOUT_MPTABLE, 16);
     uint8_t *t = mem_ptr(m, table_at, len);
-    if (ncpus < 1 || ncpus > 254 || !fp || !t) {
-        snprintf(err, errlen, "cannot write an MP table for %d CPUs at %#llx", ncpus,
-                 (unsigned long long)table_at);
-        return -EINVAL;
-    }
+    if (ncpus < 1 || ncpus > 254 || !fp || !t)
+        return err_set(err, -EINVAL, "cannot write an MP table for %d CPUs at %#llx", ncpus,
+                       (unsigned long long)table_at);
     memset(t, 0, len);
     memcpy(t, "PCMP", 4);
     put16(t + 4, (uint16_t)len);

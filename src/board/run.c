@@ -124,11 +124,10 @@ static int boot_once(const struct machine_spec *spec, const struct engine_ops *e
         err_wrap(e, "could not create the board's devices");
         goto out;
     }
-    char why[512] = "";
     struct acpi_config acfg = { .ncpus = vm->ncpus };
-    r = acpi_build(&vm->mem, &acfg, why, sizeof(why));
+    r = acpi_build(&vm->mem, &acfg, e);
     if (r < 0) {
-        err_set(e, r, "ACPI tables: %s", why);
+        err_wrap(e, "ACPI tables");
         goto out;
     }
     struct e820_entry map[32];
@@ -145,9 +144,9 @@ static int boot_once(const struct machine_spec *spec, const struct engine_ops *e
         .initrd = files->initrd.data, .initrd_len = files->initrd.len,
         .cmdline = spec->cmdline, .kernel_name = spec->kernel, .initrd_name = spec->initrd,
     };
-    r = load_kernel(&vm->mem, &in, &bsp, why, sizeof(why));
+    r = load_kernel(&vm->mem, &in, &bsp, e);
     if (r < 0) {
-        err_set(e, r, "%s: %s", spec->kernel, why);
+        err_wrap(e, "%s", spec->kernel);
         goto out;
     }
     r = vm_create_vcpus(vm, e);
@@ -257,11 +256,9 @@ int machine_run(const struct machine_spec *in_spec, const struct run_host *host,
             goto out;
         }
     }
-    r = engine_select(spec.engine, &engine, why, sizeof(why));
-    if (r < 0) {
-        err_set(e, r, "%s", why);
+    r = engine_select(spec.engine, &engine, why, sizeof(why), e);
+    if (r < 0)
         goto out;
-    }
     log_info("engine %s: %s", engine->name, why);
     log_info("%d vCPU%s, %llu MiB of memory", spec.cpus, spec.cpus > 1 ? "s" : "",
              (unsigned long long)(spec.memory >> 20));
@@ -274,9 +271,9 @@ int machine_run(const struct machine_spec *in_spec, const struct run_host *host,
         else
             err_set(e, r, "serial console: %s", strerror(-r));
     } else {
-        r = chardev_open(spec.serial, &console, why, sizeof(why));
+        r = chardev_open(spec.serial, &console, e);
         if (r < 0)
-            err_set(e, r, "serial console: %s", why);
+            err_wrap(e, "serial console");
     }
     if (r < 0)
         goto out;

@@ -260,9 +260,9 @@ int spec_parse_net(const char *text, struct machine_spec *s, struct err *e)
 {
     struct net_options o;
     memset(&o, 0, sizeof(o));
-    char why[256];
-    if (net_parse_mode(text, &o, why, sizeof(why)) < 0)
-        return err_set(e, -EINVAL, "%s", why);
+    int r = net_parse_mode(text, &o, e);
+    if (r < 0)
+        return r;
     if (o.mode == NET_MODE_USER && !net_user_available())
         return err_set(e, -ENOTSUP, "--net user: this hostel was built without libslirp: "
                        "install libslirp-dev (scripts/deps.sh) and rebuild, or use --net tap=NAME");
@@ -404,9 +404,9 @@ int spec_set_option(struct machine_spec *s, const char *name, const char *arg, s
         return spec_parse_net(arg, s, e);
     if (!strcmp(name, "forward")) {
         struct net_forward f;
-        char why[256];
-        if (net_parse_forward(arg, &f, why, sizeof(why)) < 0)
-            return err_set(e, -EINVAL, "%s", why);
+        int r = net_parse_forward(arg, &f, e);
+        if (r < 0)
+            return r;
         return add_forward(s, &f, e);
     }
     if (!strcmp(name, "mac")) {

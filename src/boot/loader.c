@@ -9,16 +9,6 @@
 #include "boot/boot_layout.h"
 #include "boot/loader_priv.h"
 
-int loader_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    if (err && errlen)
-        vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return rc;
-}
-
 /* A Multiboot v1 header: magic, flags, checksum, 4-byte aligned in the first 8 KiB. */
 static int find_multiboot_magic(const uint8_t *img, size_t len, int want_valid)
 {
@@ -60,31 +50,31 @@ const char *kernel_format_name(enum kernel_format f)
 }
 
 int load_kernel(struct guest_mem *m, const struct boot_input *in, struct cpu_state *bsp,
-                char *err, size_t errlen)
+                struct err *e)
 {
     if (!in->kernel || in->kernel_len == 0)
-        return loader_fail(err, errlen, -EINVAL, "the kernel file is empty");
+        return err_set(e, -EINVAL, "the kernel file is empty");
     switch (kernel_detect(in->kernel, in->kernel_len)) {
     case KERNEL_MULTIBOOT:
-        return load_multiboot(m, in, bsp, err, errlen);
+        return load_multiboot(m, in, bsp, e);
     case KERNEL_BZIMAGE:
-        return load_bzimage(m, in, bsp, err, errlen);
+        return load_bzimage(m, in, bsp, e);
     case KERNEL_ELF64:
-        return load_elf64(m, in, bsp, err, errlen);
+        return load_elf64(m, in, bsp, e);
     default:
         break;
     }
     if (in->kernel_len >= 5 && !memcmp(in->kernel, "\x7f" "ELF", 4))
-        return loader_fail(err, errlen, -ENOEXEC,
-                           "unsupported ELF kernel: it is not x86-64 and has no Multiboot "
-                           "header; build it for x86-64 or add a Multiboot header");
-    return loader_fail(err, errlen, -ENOEXEC,
-                       "not a kernel hostel can boot: expected a Linux bzImage, an x86-64 ELF "
-                       "or a Multiboot image (check the --kernel path)");
+        return err_set(e, -ENOEXEC,
+                       "unsupported ELF kernel: it is not x86-64 and has no Multiboot "
+                       "header; build it for x86-64 or add a Multiboot header");
+    return err_set(e, -ENOEXEC,
+                   "not a kernel hostel can boot: expected a Linux bzImage, an x86-64 ELF "
+                   "or a Multiboot image (check the --kernel path)");
 }
 
 int loader_write_cmdline(struct guest_mem *m, const char *cmdline, uint64_t max,
-                         char *err, size_t errlen)
+                         struct err *e)
 {
     if (!cmdline)
         cmdline = "";
@@ -92,17 +82,17 @@ int loader_write_cmdline(struct guest_mem *m, const char *cmdline, uint64_t max,
         max = LAYOUT_CMDLINE_MAX - 1;
     size_t n = strlen(cmdline);
     if (n > max)
-        return loader_fail(err, errlen, -E2BIG,
-                           "command line is %zu bytes long but the kernel accepts at most %llu; "
-                           "shorten it", n, (unsigned long long)max);
+        return err_set(e, -E2BIG,
+                       "command line is %zu bytes long but the kernel accepts at most %llu; "
+                       "shorten it", n, (unsigned long long)max);
     if (mem_write(m, LAYOUT_CMDLINE, cmdline, n + 1) < 0)
-        return loader_fail(err, errlen, -EFAULT, "no guest RAM for the command line at %#llx",
-                           (unsigned long long)LAYOUT_CMDLINE);
+        return err_set(e, -EFAULT, "no guest RAM for the command line at %#llx",
+                       (unsigned long long)LAYOUT_CMDLINE);
     return 0;
 }
 
 int loader_place_initrd(struct guest_mem *m, const struct boot_input *in, uint64_t floor,
-                        uint64_t limit, uint64_t *addr, char *err, size_t errlen)
+                        uint64_t limit, uint64_t *addr, struct err *e)
 {
     *addr = 0;
     if (!in->initrd || in->initrd_len == 0)
@@ -110,25 +100,25 @@ int loader_place_initrd(struct guest_mem *m, const struct boot_input *in, uint64
     uint64_t top = limit < m->low_size ? limit : m->low_size;
     uint64_t len = in->initrd_len;
     if (len > top || ((top - len) & ~0xfffULL) < floor)
-        return loader_fail(err, errlen, -ENOMEM,
-                           "initrd is too big: %llu KiB do not fit in guest RAM between the "
-                           "kernel's end (%#llx) and %#llx; give the machine more memory",
-                           (unsigned long long)(len >> 10), (unsigned long long)floor,
-                           (unsigned long long)top);
+        return err_set(e, -ENOMEM,
+                       "initrd is too big: %llu KiB do not fit in guest RAM between the "
+                       "kernel's end (%#llx) and %#llx; give the machine more memory",
+                       (unsigned long long)(len >> 10), (unsigned long long)floor,
+                       (unsigned long long)top);
     uint64_t at = (top - len) & ~0xfffULL;
     if (mem_write(m, at, in->initrd, len) < 0)
-        return loader_fail(err, errlen, -EFAULT, "cannot write the initrd at %#llx",
-                           (unsigned long long)at);
+        return err_set(e, -EFAULT, "cannot write the initrd at %#llx",
+                       (unsigned long long)at);
     *addr = at;
     return 0;
 }
 
-int loader_zero_page_e820(const struct boot_input *in, uint8_t *zp, char *err, size_t errlen)
+int loader_zero_page_e820(const struct boot_input *in, uint8_t *zp, struct err *e)
 {
     int n = in->e820_count;
     if (n < 1 || n > E820_MAX_ZERO_PAGE || !in->e820)
-        return loader_fail(err, errlen, -EINVAL, "the board's memory map has %d entries "
-                           "(1 to %d fit the zero page)", n, E820_MAX_ZERO_PAGE);
+        return err_set(e, -EINVAL, "the board's memory map has %d entries "
+                       "(1 to %d fit the zero page)", n, E820_MAX_ZERO_PAGE);
     memcpy(zp + 0x2d0, in->e820, (size_t)n * sizeof(in->e820[0]));
     zp[0x1e8] = (uint8_t)n;
     return 0;

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "engine/cpu_state.h"
+#include "lib/err.h"
 #include "machine/mem.h"
 
 enum kernel_format { KERNEL_UNKNOWN, KERNEL_BZIMAGE, KERNEL_MULTIBOOT, KERNEL_ELF64 };
@@ -35,17 +36,17 @@ struct boot_input {
 
 /* Each loader writes the kernel (and what its format hands the kernel) into
  * guest RAM and sets the boot CPU's state.  On failure: -errno and a message
- * naming what was wrong in err.  Nothing outside guest RAM is touched. */
+ * naming what was wrong in e.  Nothing outside guest RAM is touched. */
 int load_bzimage(struct guest_mem *m, const struct boot_input *in, struct cpu_state *bsp,
-                 char *err, size_t errlen);
+                 struct err *e);
 int load_elf64(struct guest_mem *m, const struct boot_input *in, struct cpu_state *bsp,
-               char *err, size_t errlen);
+               struct err *e);
 int load_multiboot(struct guest_mem *m, const struct boot_input *in, struct cpu_state *bsp,
-                   char *err, size_t errlen);
+                   struct err *e);
 
 /* Detects and dispatches. */
 int load_kernel(struct guest_mem *m, const struct boot_input *in, struct cpu_state *bsp,
-                char *err, size_t errlen);
+                struct err *e);
 
 
 

@@ -40,39 +40,39 @@ static uint64_t align_up(uint64_t v, uint64_t a)
 }
 
 int load_bzimage(struct guest_mem *m, const struct boot_input *in, struct cpu_state *bsp,
-                 char *err, size_t errlen)
+                 struct err *e)
 {
     const uint8_t *img = in->kernel;
     size_t len = in->kernel_len;
     int r;
 
     if (!img || len < BP_HEADER + 6 || memcmp(img + BP_HEADER, "HdrS", 4))
-        return loader_fail(err, errlen, -ENOEXEC,
-                           "not a Linux bzImage: no \"HdrS\" boot header at offset 0x202");
+        return err_set(e, -ENOEXEC,
+                       "not a Linux bzImage: no \"HdrS\" boot header at offset 0x202");
     uint16_t version = rd16(img + BP_VERSION);
     if (version < 0x020c)
-        return loader_fail(err, errlen, -ENOEXEC,
-                           "boot protocol %u.%02u is too old: hostel needs 2.12 or later "
-                           "(Linux 3.8+) with a 64-bit entry point",
-                           version >> 8, version & 0xff);
+        return err_set(e, -ENOEXEC,
+                       "boot protocol %u.%02u is too old: hostel needs 2.12 or later "
+                       "(Linux 3.8+) with a 64-bit entry point",
+                       version >> 8, version & 0xff);
     size_t hdr_end = (size_t)BP_HEADER + img[BP_JUMP + 1];
     if (hdr_end < BP_HDR_MIN_END || hdr_end > len)
-        return loader_fail(err, errlen, -ENOEXEC,
-                           "malformed bzImage: setup header ends at %#zx (file has %zu bytes, "
-                           "protocol 2.12 needs at least %#x)", hdr_end, len, BP_HDR_MIN_END);
+        return err_set(e, -ENOEXEC,
+                       "malformed bzImage: setup header ends at %#zx (file has %zu bytes, "
+                       "protocol 2.12 needs at least %#x)", hdr_end, len, BP_HDR_MIN_END);
     if (!(rd16(img + BP_XLOADFLAGS) & XLF_KERNEL_64))
-        return loader_fail(err, errlen, -ENOEXEC,
-                           "not a 64-bit kernel: XLF_KERNEL_64 is not set in xloadflags; "
-                           "hostel boots x86-64 kernels only");
+        return err_set(e, -ENOEXEC,
+                       "not a 64-bit kernel: XLF_KERNEL_64 is not set in xloadflags; "
+                       "hostel boots x86-64 kernels only");
 
     uint64_t setup_sects = img[BP_SETUP_SECTS] ? img[BP_SETUP_SECTS] : 4;
     uint64_t setup_size = (setup_sects + 1) * 512;
     uint64_t syssize = (uint64_t)rd32(img + BP_SYSSIZE) * 16;
     if (setup_size >= len || (syssize && setup_size + syssize > len))
-        return loader_fail(err, errlen, -ENOEXEC,
-                           "bzImage is truncated: it needs %llu bytes (setup %llu + kernel %llu) "
-                           "but the file has %zu", (unsigned long long)(setup_size + syssize),
-                           (unsigned long long)setup_size, (unsigned long long)syssize, len);
+        return err_set(e, -ENOEXEC,
+                       "bzImage is truncated: it needs %llu bytes (setup %llu + kernel %llu) "
+                       "but the file has %zu", (unsigned long long)(setup_size + syssize),
+                       (unsigned long long)setup_size, (unsigned long long)syssize, len);
     uint64_t kernel_size = len - setup_size;
 
     /* Relocatable kernels go at 1 MiB (startup_64 moves itself to an aligned
@@ -87,27 +87,27 @@ int load_bzimage(struct guest_mem *m, const struct boot_input *in, struct cpu_st
     uint64_t run = align_up(load, align) > pref ? align_up(load, align) : pref;
     if (!relocatable) {
         if (pref < LAYOUT_KERNEL || pref >= MEM_HOLE_START)
-            return loader_fail(err, errlen, -ENOEXEC,
-                               "kernel is not relocatable and wants to load at %#llx, "
-                               "outside usable RAM", (unsigned long long)pref);
+            return err_set(e, -ENOEXEC,
+                           "kernel is not relocatable and wants to load at %#llx, "
+                           "outside usable RAM", (unsigned long long)pref);
         load = run = pref;
     }
     uint64_t kernel_end = load + kernel_size;
     if (run + init_size > kernel_end)
         kernel_end = run + init_size;
     if (kernel_end > m->low_size)
-        return loader_fail(err, errlen, -ENOMEM,
-                           "kernel needs guest RAM up to %llu MiB to unpack itself but the "
-                           "machine has %llu MiB below 3 GiB; give it more memory",
-                           (unsigned long long)((kernel_end + 0xfffff) >> 20),
-                           (unsigned long long)(m->low_size >> 20));
+        return err_set(e, -ENOMEM,
+                       "kernel needs guest RAM up to %llu MiB to unpack itself but the "
+                       "machine has %llu MiB below 3 GiB; give it more memory",
+                       (unsigned long long)((kernel_end + 0xfffff) >> 20),
+                       (unsigned long long)(m->low_size >> 20));
     if (mem_write(m, load, img + setup_size, kernel_size) < 0)
-        return loader_fail(err, errlen, -EFAULT, "cannot write the kernel at %#llx",
-                           (unsigned long long)load);
+        return err_set(e, -EFAULT, "cannot write the kernel at %#llx",
+                       (unsigned long long)load);
 
     uint8_t *zp = mem_ptr(m, LAYOUT_ZERO_PAGE, 4096);
     if (!zp)
-        return loader_fail(err, errlen, -EFAULT, "no guest RAM for the zero page");
+        return err_set(e, -EFAULT, "no guest RAM for the zero page");
     memset(zp, 0, 4096);
     memcpy(zp + BP_SETUP_SECTS, img + BP_SETUP_SECTS, hdr_end - BP_SETUP_SECTS);
     zp[BP_TYPE_OF_LOADER] = 0xff;
@@ -116,20 +116,20 @@ int load_bzimage(struct guest_mem *m, const struct boot_input *in, struct cpu_st
     wr32(zp + BP_CODE32_START, (uint32_t)load);
 
     uint64_t cmdmax = rd32(img + BP_CMDLINE_SIZE);
-    r = loader_write_cmdline(m, in->cmdline, cmdmax, err, errlen);
+    r = loader_write_cmdline(m, in->cmdline, cmdmax, e);
     if (r < 0)
         return r;
     wr32(zp + BP_CMD_LINE_PTR, (uint32_t)LAYOUT_CMDLINE);
 
     uint64_t initrd_limit = (uint64_t)rd32(img + BP_INITRD_ADDR_MAX) + 1;
     uint64_t initrd_at;
-    r = loader_place_initrd(m, in, kernel_end, initrd_limit, &initrd_at, err, errlen);
+    r = loader_place_initrd(m, in, kernel_end, initrd_limit, &initrd_at, e);
     if (r < 0)
         return r;
     wr32(zp + BP_RAMDISK_IMAGE, (uint32_t)initrd_at);
     wr32(zp + BP_RAMDISK_SIZE, initrd_at ? (uint32_t)in->initrd_len : 0);
 
-    r = loader_zero_page_e820(in, zp, err, errlen);
+    r = loader_zero_page_e820(in, zp, e);
     if (r < 0)
         return r;
     /* Saves the kernel a scan when our ACPI tables are already in place. */
@@ -139,7 +139,7 @@ int load_bzimage(struct guest_mem *m, const struct boot_input *in, struct cpu_st
 
     r = boot_setup_long_mode(m, bsp);
     if (r < 0)
-        return loader_fail(err, errlen, r, "cannot write the boot page tables and GDT");
+        return err_set(e, r, "cannot write the boot page tables and GDT");
     bsp->rip = load + 0x200;
     bsp->gpr[R_RSI] = LAYOUT_ZERO_PAGE;
     bsp->gpr[R_RSP] = BOOT_STACK_TOP;

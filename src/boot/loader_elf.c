@@ -10,20 +10,20 @@
 
 #define PT_LOAD 1
 
-int elf_parse(const uint8_t *img, size_t len, struct elf_image *out, char *err, size_t errlen)
+int elf_parse(const uint8_t *img, size_t len, struct elf_image *out, struct err *e)
 {
     memset(out, 0, sizeof(*out));
     if (!img || len < 52 || memcmp(img, "\x7f" "ELF", 4))
-        return loader_fail(err, errlen, -ENOEXEC, "not an ELF file (no \\x7fELF magic)");
+        return err_set(e, -ENOEXEC, "not an ELF file (no \\x7fELF magic)");
     if (img[4] != 1 && img[4] != 2)
-        return loader_fail(err, errlen, -ENOEXEC, "ELF class %u is neither 32- nor 64-bit",
-                           img[4]);
+        return err_set(e, -ENOEXEC, "ELF class %u is neither 32- nor 64-bit",
+                       img[4]);
     if (img[5] != 1)
-        return loader_fail(err, errlen, -ENOEXEC, "ELF file is not little-endian");
+        return err_set(e, -ENOEXEC, "ELF file is not little-endian");
     out->is64 = img[4] == 2;
     if (out->is64 && len < 64)
-        return loader_fail(err, errlen, -ENOEXEC,
-                           "ELF file is truncated: %zu bytes, shorter than its 64-byte header", len);
+        return err_set(e, -ENOEXEC,
+                       "ELF file is truncated: %zu bytes, shorter than its 64-byte header", len);
     out->type = rd16(img + 16);
     out->machine = rd16(img + 18);
 
@@ -42,16 +42,16 @@ int elf_parse(const uint8_t *img, size_t len, struct elf_image *out, char *err, 
         minent = 32;
     }
     if (phnum == 0 || phnum == 0xffff)
-        return loader_fail(err, errlen, -ENOEXEC, "ELF file has %s program headers",
-                           phnum ? "an extended count of" : "no");
+        return err_set(e, -ENOEXEC, "ELF file has %s program headers",
+                       phnum ? "an extended count of" : "no");
     if (phentsize < minent)
-        return loader_fail(err, errlen, -ENOEXEC, "ELF program header size %llu is too small",
-                           (unsigned long long)phentsize);
+        return err_set(e, -ENOEXEC, "ELF program header size %llu is too small",
+                       (unsigned long long)phentsize);
     if (phoff > len || phnum * phentsize > len - phoff)
-        return loader_fail(err, errlen, -ENOEXEC,
-                           "ELF file is truncated: program headers at %#llx (%llu bytes) "
-                           "lie beyond the end of the file (%zu bytes)",
-                           (unsigned long long)phoff, (unsigned long long)(phnum * phentsize), len);
+        return err_set(e, -ENOEXEC,
+                       "ELF file is truncated: program headers at %#llx (%llu bytes) "
+                       "lie beyond the end of the file (%zu bytes)",
+                       (unsigned long long)phoff, (unsigned long long)(phnum * phentsize), len);
 
     for (uint64_t i = 0; i < phnum; i++) {
         const uint8_t *ph = img + phoff + i * phentsize;
@@ -74,59 +74,59 @@ int elf_parse(const uint8_t *img, size_t len, struct elf_image *out, char *err, 
         if (s.memsz == 0)
             continue;
         if (s.filesz > s.memsz)
-            return loader_fail(err, errlen, -ENOEXEC,
-                               "ELF segment %d is malformed: file size %#llx exceeds memory "
-                               "size %#llx", s.index, (unsigned long long)s.filesz,
-                               (unsigned long long)s.memsz);
+            return err_set(e, -ENOEXEC,
+                           "ELF segment %d is malformed: file size %#llx exceeds memory "
+                           "size %#llx", s.index, (unsigned long long)s.filesz,
+                           (unsigned long long)s.memsz);
         if (s.offset > len || s.filesz > len - s.offset)
-            return loader_fail(err, errlen, -ENOEXEC,
-                               "ELF segment %d (file offset %#llx, %#llx bytes) lies beyond the "
-                               "end of the file (%zu bytes): is the file truncated?", s.index,
-                               (unsigned long long)s.offset, (unsigned long long)s.filesz, len);
+            return err_set(e, -ENOEXEC,
+                           "ELF segment %d (file offset %#llx, %#llx bytes) lies beyond the "
+                           "end of the file (%zu bytes): is the file truncated?", s.index,
+                           (unsigned long long)s.offset, (unsigned long long)s.filesz, len);
         if (out->nload == ELF_MAX_LOAD)
-            return loader_fail(err, errlen, -E2BIG, "ELF file has more than %d loadable segments",
-                               ELF_MAX_LOAD);
+            return err_set(e, -E2BIG, "ELF file has more than %d loadable segments",
+                           ELF_MAX_LOAD);
         out->load[out->nload++] = s;
     }
     if (out->nload == 0)
-        return loader_fail(err, errlen, -ENOEXEC, "ELF file has no loadable (PT_LOAD) segments");
+        return err_set(e, -ENOEXEC, "ELF file has no loadable (PT_LOAD) segments");
     return 0;
 }
 
 int elf_load_segments(struct guest_mem *m, const uint8_t *img, size_t len,
-                      const struct elf_image *e, uint64_t *entry_phys, uint64_t *end,
-                      char *err, size_t errlen)
+                      const struct elf_image *elf, uint64_t *entry_phys, uint64_t *end,
+                      struct err *e)
 {
     (void)len;   /* elf_parse checked every segment against it */
     *end = 0;
-    for (int i = 0; i < e->nload; i++) {
-        const struct elf_load_seg *s = &e->load[i];
+    for (int i = 0; i < elf->nload; i++) {
+        const struct elf_load_seg *s = &elf->load[i];
         unsigned long long a = s->paddr, b = s->paddr + s->memsz;
         if (s->paddr + s->memsz < s->paddr)
-            return loader_fail(err, errlen, -ENOEXEC,
-                               "ELF segment %d at %#llx (%#llx bytes) wraps around the address "
-                               "space", s->index, a, (unsigned long long)s->memsz);
+            return err_set(e, -ENOEXEC,
+                           "ELF segment %d at %#llx (%#llx bytes) wraps around the address "
+                           "space", s->index, a, (unsigned long long)s->memsz);
         if (s->paddr < LAYOUT_KERNEL)
-            return loader_fail(err, errlen, -ENOEXEC,
-                               "ELF segment %d at [%#llx, %#llx) overlaps hostel's boot area "
-                               "below 1 MiB (page tables, zero page, ACPI); link the kernel at "
-                               "1 MiB or above", s->index, a, b);
+            return err_set(e, -ENOEXEC,
+                           "ELF segment %d at [%#llx, %#llx) overlaps hostel's boot area "
+                           "below 1 MiB (page tables, zero page, ACPI); link the kernel at "
+                           "1 MiB or above", s->index, a, b);
         if (!mem_ptr(m, s->paddr, s->memsz))
-            return loader_fail(err, errlen, -ENOMEM,
-                               "ELF segment %d at [%#llx, %#llx) is outside guest RAM (%llu MiB); "
-                               "give the machine more memory or link the kernel lower",
-                               s->index, a, b, (unsigned long long)(m->size >> 20));
+            return err_set(e, -ENOMEM,
+                           "ELF segment %d at [%#llx, %#llx) is outside guest RAM (%llu MiB); "
+                           "give the machine more memory or link the kernel lower",
+                           s->index, a, b, (unsigned long long)(m->size >> 20));
         for (int j = 0; j < i; j++) {
-            const struct elf_load_seg *o = &e->load[j];
+            const struct elf_load_seg *o = &elf->load[j];
             if (s->paddr < o->paddr + o->memsz && o->paddr < s->paddr + s->memsz)
-                return loader_fail(err, errlen, -ENOEXEC,
-                                   "ELF segments %d [%#llx, %#llx) and %d [%#llx, %#llx) "
-                                   "overlap", o->index, (unsigned long long)o->paddr,
-                                   (unsigned long long)(o->paddr + o->memsz), s->index, a, b);
+                return err_set(e, -ENOEXEC,
+                               "ELF segments %d [%#llx, %#llx) and %d [%#llx, %#llx) "
+                               "overlap", o->index, (unsigned long long)o->paddr,
+                               (unsigned long long)(o->paddr + o->memsz), s->index, a, b);
         }
     }
-    for (int i = 0; i < e->nload; i++) {
-        const struct elf_load_seg *s = &e->load[i];
+    for (int i = 0; i < elf->nload; i++) {
+        const struct elf_load_seg *s = &elf->load[i];
         uint8_t *p = mem_ptr(m, s->paddr, s->memsz);
         memcpy(p, img + s->offset, s->filesz);
         memset(p + s->filesz, 0, s->memsz - s->filesz);
@@ -136,53 +136,53 @@ int elf_load_segments(struct guest_mem *m, const uint8_t *img, size_t len,
 
     /* e_entry is virtual by the ELF rules, but vmlinux (and many small
      * kernels) put a physical address there: accept either. */
-    for (int i = 0; i < e->nload; i++) {
-        const struct elf_load_seg *s = &e->load[i];
-        if (e->entry >= s->vaddr && e->entry - s->vaddr < s->memsz) {
-            *entry_phys = e->entry - s->vaddr + s->paddr;
+    for (int i = 0; i < elf->nload; i++) {
+        const struct elf_load_seg *s = &elf->load[i];
+        if (elf->entry >= s->vaddr && elf->entry - s->vaddr < s->memsz) {
+            *entry_phys = elf->entry - s->vaddr + s->paddr;
             return 0;
         }
     }
-    for (int i = 0; i < e->nload; i++) {
-        const struct elf_load_seg *s = &e->load[i];
-        if (e->entry >= s->paddr && e->entry - s->paddr < s->memsz) {
-            *entry_phys = e->entry;
+    for (int i = 0; i < elf->nload; i++) {
+        const struct elf_load_seg *s = &elf->load[i];
+        if (elf->entry >= s->paddr && elf->entry - s->paddr < s->memsz) {
+            *entry_phys = elf->entry;
             return 0;
         }
     }
-    return loader_fail(err, errlen, -ENOEXEC,
-                       "ELF entry point %#llx lies in no loadable segment",
-                       (unsigned long long)e->entry);
+    return err_set(e, -ENOEXEC,
+                   "ELF entry point %#llx lies in no loadable segment",
+                   (unsigned long long)elf->entry);
 }
 
 int load_elf64(struct guest_mem *m, const struct boot_input *in, struct cpu_state *bsp,
-               char *err, size_t errlen)
+               struct err *e)
 {
-    struct elf_image e;
+    struct elf_image elf;
     uint64_t entry, end;
-    int r = elf_parse(in->kernel, in->kernel_len, &e, err, errlen);
+    int r = elf_parse(in->kernel, in->kernel_len, &elf, e);
     if (r < 0)
         return r;
-    if (!e.is64 || e.machine != EM_X86_64)
-        return loader_fail(err, errlen, -ENOEXEC,
-                           "ELF kernel is not x86-64 (class %d-bit, machine %u); 32-bit "
-                           "kernels need a Multiboot header", e.is64 ? 64 : 32, e.machine);
-    if (e.type != ET_EXEC)
-        return loader_fail(err, errlen, -ENOEXEC,
-                           "ELF kernel has type %u, not an executable (ET_EXEC); link it "
-                           "static and without -pie", e.type);
-    r = elf_load_segments(m, in->kernel, in->kernel_len, &e, &entry, &end, err, errlen);
+    if (!elf.is64 || elf.machine != EM_X86_64)
+        return err_set(e, -ENOEXEC,
+                       "ELF kernel is not x86-64 (class %d-bit, machine %u); 32-bit "
+                       "kernels need a Multiboot header", elf.is64 ? 64 : 32, elf.machine);
+    if (elf.type != ET_EXEC)
+        return err_set(e, -ENOEXEC,
+                       "ELF kernel has type %u, not an executable (ET_EXEC); link it "
+                       "static and without -pie", elf.type);
+    r = elf_load_segments(m, in->kernel, in->kernel_len, &elf, &entry, &end, e);
     if (r < 0)
         return r;
     if (entry >= MEM_HIGH_START)
-        return loader_fail(err, errlen, -ENOEXEC,
-                           "ELF entry point %#llx is above 4 GiB, beyond the boot identity map",
-                           (unsigned long long)entry);
+        return err_set(e, -ENOEXEC,
+                       "ELF entry point %#llx is above 4 GiB, beyond the boot identity map",
+                       (unsigned long long)entry);
 
     /* A Linux vmlinux reads boot_params like a bzImage; other kernels ignore rsi. */
     uint8_t *zp = mem_ptr(m, LAYOUT_ZERO_PAGE, 4096);
     if (!zp)
-        return loader_fail(err, errlen, -EFAULT, "no guest RAM for the zero page");
+        return err_set(e, -EFAULT, "no guest RAM for the zero page");
     memset(zp, 0, 4096);
     wr16(zp + 0x1fe, 0xaa55);
     memcpy(zp + 0x202, "HdrS", 4);
@@ -191,18 +191,18 @@ int load_elf64(struct guest_mem *m, const struct boot_input *in, struct cpu_stat
     zp[0x211] = 0x01 | 0x80;                   /* LOADED_HIGH | CAN_USE_HEAP */
     wr32(zp + 0x230, 0x1000000);               /* kernel_alignment */
     wr32(zp + 0x238, LAYOUT_CMDLINE_MAX - 1);  /* cmdline_size */
-    r = loader_write_cmdline(m, in->cmdline, LAYOUT_CMDLINE_MAX - 1, err, errlen);
+    r = loader_write_cmdline(m, in->cmdline, LAYOUT_CMDLINE_MAX - 1, e);
     if (r < 0)
         return r;
     wr32(zp + 0x228, (uint32_t)LAYOUT_CMDLINE);
     uint64_t initrd_at;
-    r = loader_place_initrd(m, in, end, MEM_HIGH_START, &initrd_at, err, errlen);
+    r = loader_place_initrd(m, in, end, MEM_HIGH_START, &initrd_at, e);
     if (r < 0)
         return r;
     wr32(zp + 0x22c, 0xffffffffu);             /* initrd_addr_max */
     wr32(zp + 0x218, (uint32_t)initrd_at);
     wr32(zp + 0x21c, initrd_at ? (uint32_t)in->initrd_len : 0);
-    r = loader_zero_page_e820(in, zp, err, errlen);
+    r = loader_zero_page_e820(in, zp, e);
     if (r < 0)
         return r;
     const uint8_t *rsdp = in->acpi_rsdp ? mem_ptr(m, in->acpi_rsdp, 8) : NULL;
@@ -211,7 +211,7 @@ int load_elf64(struct guest_mem *m, const struct boot_input *in, struct cpu_stat
 
     r = boot_setup_long_mode(m, bsp);
     if (r < 0)
-        return loader_fail(err, errlen, r, "cannot write the boot page tables and GDT");
+        return err_set(e, r, "cannot write the boot page tables and GDT");
     bsp->rip = entry;
     bsp->gpr[R_RSI] = LAYOUT_ZERO_PAGE;
     bsp->gpr[R_RSP] = BOOT_STACK_TOP;

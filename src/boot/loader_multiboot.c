@@ -37,56 +37,56 @@
 
 /* Loads the image by the header's address fields; offset is the header's file offset. */
 static int load_aout_kludge(struct guest_mem *m, const uint8_t *img, size_t len, size_t offset,
-                            uint64_t *entry, uint64_t *end, char *err, size_t errlen)
+                            uint64_t *entry, uint64_t *end, struct err *e)
 {
     const uint8_t *h = img + offset;
     if (offset + 32 > len)
-        return loader_fail(err, errlen, -ENOEXEC,
-                           "Multiboot header is truncated: the address fields (flag 16) run "
-                           "past the end of the file");
+        return err_set(e, -ENOEXEC,
+                       "Multiboot header is truncated: the address fields (flag 16) run "
+                       "past the end of the file");
     uint64_t header_addr = rd32(h + 12), load_addr = rd32(h + 16);
     uint64_t load_end = rd32(h + 20), bss_end = rd32(h + 24), entry_addr = rd32(h + 28);
 
     if (load_addr > header_addr || header_addr - load_addr > offset)
-        return loader_fail(err, errlen, -ENOEXEC,
-                           "Multiboot address fields are inconsistent: load_addr %#llx, "
-                           "header_addr %#llx, header at file offset %#zx",
-                           (unsigned long long)load_addr, (unsigned long long)header_addr, offset);
+        return err_set(e, -ENOEXEC,
+                       "Multiboot address fields are inconsistent: load_addr %#llx, "
+                       "header_addr %#llx, header at file offset %#zx",
+                       (unsigned long long)load_addr, (unsigned long long)header_addr, offset);
     uint64_t file_start = offset - (header_addr - load_addr);
     uint64_t file_size = load_end ? load_end - load_addr : len - file_start;
     if (load_end && load_end < load_addr)
-        return loader_fail(err, errlen, -ENOEXEC,
-                           "Multiboot load_end_addr %#llx is below load_addr %#llx",
-                           (unsigned long long)load_end, (unsigned long long)load_addr);
+        return err_set(e, -ENOEXEC,
+                       "Multiboot load_end_addr %#llx is below load_addr %#llx",
+                       (unsigned long long)load_end, (unsigned long long)load_addr);
     if (file_size > len - file_start)
-        return loader_fail(err, errlen, -ENOEXEC,
-                           "Multiboot image is truncated: it asks for %#llx bytes from file "
-                           "offset %#llx but the file has %zu bytes", (unsigned long long)file_size,
-                           (unsigned long long)file_start, len);
+        return err_set(e, -ENOEXEC,
+                       "Multiboot image is truncated: it asks for %#llx bytes from file "
+                       "offset %#llx but the file has %zu bytes", (unsigned long long)file_size,
+                       (unsigned long long)file_start, len);
     uint64_t mem_end = load_addr + file_size;
     if (bss_end) {
         if (bss_end < mem_end)
-            return loader_fail(err, errlen, -ENOEXEC,
-                               "Multiboot bss_end_addr %#llx is below the loaded image's end %#llx",
-                               (unsigned long long)bss_end, (unsigned long long)mem_end);
+            return err_set(e, -ENOEXEC,
+                           "Multiboot bss_end_addr %#llx is below the loaded image's end %#llx",
+                           (unsigned long long)bss_end, (unsigned long long)mem_end);
         mem_end = bss_end;
     }
     if (load_addr < LAYOUT_KERNEL)
-        return loader_fail(err, errlen, -ENOEXEC,
-                           "Multiboot image at [%#llx, %#llx) overlaps hostel's boot area below "
-                           "1 MiB; link it at 1 MiB or above",
-                           (unsigned long long)load_addr, (unsigned long long)mem_end);
+        return err_set(e, -ENOEXEC,
+                       "Multiboot image at [%#llx, %#llx) overlaps hostel's boot area below "
+                       "1 MiB; link it at 1 MiB or above",
+                       (unsigned long long)load_addr, (unsigned long long)mem_end);
     uint8_t *p = mem_ptr(m, load_addr, mem_end - load_addr);
     if (!p)
-        return loader_fail(err, errlen, -ENOMEM,
-                           "Multiboot image at [%#llx, %#llx) is outside guest RAM (%llu MiB)",
-                           (unsigned long long)load_addr, (unsigned long long)mem_end,
-                           (unsigned long long)(m->low_size >> 20));
+        return err_set(e, -ENOMEM,
+                       "Multiboot image at [%#llx, %#llx) is outside guest RAM (%llu MiB)",
+                       (unsigned long long)load_addr, (unsigned long long)mem_end,
+                       (unsigned long long)(m->low_size >> 20));
     if (entry_addr < load_addr || entry_addr >= mem_end)
-        return loader_fail(err, errlen, -ENOEXEC,
-                           "Multiboot entry_addr %#llx lies outside the image [%#llx, %#llx)",
-                           (unsigned long long)entry_addr, (unsigned long long)load_addr,
-                           (unsigned long long)mem_end);
+        return err_set(e, -ENOEXEC,
+                       "Multiboot entry_addr %#llx lies outside the image [%#llx, %#llx)",
+                       (unsigned long long)entry_addr, (unsigned long long)load_addr,
+                       (unsigned long long)mem_end);
     memcpy(p, img + file_start, file_size);
     memset(p + file_size, 0, mem_end - load_addr - file_size);
     *entry = entry_addr;
@@ -95,7 +95,7 @@ static int load_aout_kludge(struct guest_mem *m, const uint8_t *img, size_t len,
 }
 
 int load_multiboot(struct guest_mem *m, const struct boot_input *in, struct cpu_state *bsp,
-                   char *err, size_t errlen)
+                   struct err *e)
 {
     const uint8_t *img = in->kernel;
     size_t len = in->kernel_len, off;
@@ -106,53 +106,53 @@ int load_multiboot(struct guest_mem *m, const struct boot_input *in, struct cpu_
         if (img && rd32(img + off) == MB_MAGIC)
             break;
     if (!img || off + 12 > search)
-        return loader_fail(err, errlen, -ENOEXEC,
-                           "no Multiboot header (magic 0x1BADB002) in the first 8 KiB");
+        return err_set(e, -ENOEXEC,
+                       "no Multiboot header (magic 0x1BADB002) in the first 8 KiB");
     uint32_t flags = rd32(img + off + 4);
     if ((uint32_t)(MB_MAGIC + flags + rd32(img + off + 8)) != 0)
-        return loader_fail(err, errlen, -ENOEXEC,
-                           "Multiboot header at offset %#zx has a bad checksum "
-                           "(magic + flags + checksum must be 0)", off);
+        return err_set(e, -ENOEXEC,
+                       "Multiboot header at offset %#zx has a bad checksum "
+                       "(magic + flags + checksum must be 0)", off);
     if (flags & MBH_VIDEO_MODE)
-        return loader_fail(err, errlen, -ENOTSUP,
-                           "Multiboot kernel requires a video mode (flag 2); hostel has only a "
-                           "serial console");
+        return err_set(e, -ENOTSUP,
+                       "Multiboot kernel requires a video mode (flag 2); hostel has only a "
+                       "serial console");
     uint32_t unknown = flags & 0xffffu & ~(MBH_PAGE_ALIGN | MBH_MEMORY_INFO);
     if (unknown)
-        return loader_fail(err, errlen, -ENOTSUP,
-                           "Multiboot kernel requires unsupported features (required flags %#x)",
-                           unknown);
+        return err_set(e, -ENOTSUP,
+                       "Multiboot kernel requires unsupported features (required flags %#x)",
+                       unknown);
 
     uint64_t entry, end;
     if (flags & MBH_AOUT_KLUDGE) {
-        r = load_aout_kludge(m, img, len, off, &entry, &end, err, errlen);
+        r = load_aout_kludge(m, img, len, off, &entry, &end, e);
     } else {
-        struct elf_image e;
-        char why[256] = "";
-        r = elf_parse(img, len, &e, why, sizeof(why));
-        if (r < 0)
-            return loader_fail(err, errlen, r,
-                               "Multiboot kernel has no address fields (flag 16) and its ELF "
-                               "headers are unusable: %s", why);
-        if (e.machine != (e.is64 ? EM_X86_64 : EM_386))
-            return loader_fail(err, errlen, -ENOEXEC,
-                               "Multiboot ELF kernel is for machine %u, not x86", e.machine);
-        if (e.type != ET_EXEC)
-            return loader_fail(err, errlen, -ENOEXEC,
-                               "Multiboot ELF kernel has type %u, not an executable (ET_EXEC)",
-                               e.type);
-        r = elf_load_segments(m, img, len, &e, &entry, &end, err, errlen);
+        struct elf_image elf;
+        r = elf_parse(img, len, &elf, e);
+        if (r < 0) {
+            err_wrap(e, "Multiboot kernel has no address fields (flag 16) and its ELF headers "
+                     "are unusable");
+            return r;
+        }
+        if (elf.machine != (elf.is64 ? EM_X86_64 : EM_386))
+            return err_set(e, -ENOEXEC,
+                           "Multiboot ELF kernel is for machine %u, not x86", elf.machine);
+        if (elf.type != ET_EXEC)
+            return err_set(e, -ENOEXEC,
+                           "Multiboot ELF kernel has type %u, not an executable (ET_EXEC)",
+                           elf.type);
+        r = elf_load_segments(m, img, len, &elf, &entry, &end, e);
     }
     if (r < 0)
         return r;
     if (entry >= MEM_HIGH_START)
-        return loader_fail(err, errlen, -ENOEXEC,
-                           "Multiboot entry point %#llx is not a 32-bit address",
-                           (unsigned long long)entry);
+        return err_set(e, -ENOEXEC,
+                       "Multiboot entry point %#llx is not a 32-bit address",
+                       (unsigned long long)entry);
 
     uint8_t *mbi = mem_ptr(m, LAYOUT_MB_INFO, MB_INFO_STRINGS_END - LAYOUT_MB_INFO);
     if (!mbi)
-        return loader_fail(err, errlen, -EFAULT, "no guest RAM for the Multiboot info");
+        return err_set(e, -EFAULT, "no guest RAM for the Multiboot info");
     memset(mbi, 0, MB_INFO_STRINGS_END - LAYOUT_MB_INFO);
     uint32_t info_flags = MBI_MEMORY | MBI_CMDLINE | MBI_MMAP | MBI_LOADER_NAME;
     /* Lower memory: the RAM the map starts with (up to the EBDA). */
@@ -162,7 +162,7 @@ int load_multiboot(struct guest_mem *m, const struct boot_input *in, struct cpu_
     uint64_t upper = (m->low_size - LAYOUT_KERNEL) >> 10;
     wr32(mbi + MBI_MEM_UPPER, (uint32_t)upper);
 
-    r = loader_write_cmdline(m, in->cmdline, LAYOUT_CMDLINE_MAX - 1, err, errlen);
+    r = loader_write_cmdline(m, in->cmdline, LAYOUT_CMDLINE_MAX - 1, e);
     if (r < 0)
         return r;
     wr32(mbi + MBI_CMDLINE_PTR, (uint32_t)LAYOUT_CMDLINE);
@@ -175,7 +175,7 @@ int load_multiboot(struct guest_mem *m, const struct boot_input *in, struct cpu_
     str += sizeof(name);
 
     uint64_t initrd_at;
-    r = loader_place_initrd(m, in, end, MEM_HOLE_START, &initrd_at, err, errlen);
+    r = loader_place_initrd(m, in, end, MEM_HOLE_START, &initrd_at, e);
     if (r < 0)
         return r;
     if (initrd_at) {
@@ -196,9 +196,9 @@ int load_multiboot(struct guest_mem *m, const struct boot_input *in, struct cpu_
     const struct e820_entry *map = in->e820;
     int n = in->e820_count;
     if (n < 1 || !map)
-        return loader_fail(err, errlen, -EINVAL, "the board gave no memory map");
+        return err_set(e, -EINVAL, "the board gave no memory map");
     if ((uint64_t)n * 24 > MB_INFO_STRINGS - MB_INFO_MMAP)
-        return loader_fail(err, errlen, -ENOSPC, "memory map too large for the Multiboot info");
+        return err_set(e, -ENOSPC, "memory map too large for the Multiboot info");
     uint8_t *mm = mbi + (MB_INFO_MMAP - LAYOUT_MB_INFO);
     for (int i = 0; i < n; i++, mm += 24) {
         wr32(mm, 20);      /* size of the entry after this field */
@@ -212,7 +212,7 @@ int load_multiboot(struct guest_mem *m, const struct boot_input *in, struct cpu_
 
     r = boot_setup_protected_mode(m, bsp);
     if (r < 0)
-        return loader_fail(err, errlen, r, "cannot write the boot GDT");
+        return err_set(e, r, "cannot write the boot GDT");
     bsp->rip = entry;
     bsp->gpr[R_RAX] = MB_BOOT_MAGIC;
     bsp->gpr[R_RBX] = LAYOUT_MB_INFO;

@@ -3,7 +3,6 @@
 #ifndef HOSTEL_LOADER_PRIV_H
 #define HOSTEL_LOADER_PRIV_H
 
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,10 +27,6 @@
 #define MB_INFO_STRINGS   (LAYOUT_MB_INFO + 0x1000)
 #define MB_INFO_STRINGS_END (LAYOUT_MB_INFO + 0x2000)
 
-/* Formats a message into err and returns rc (a -errno). */
-int loader_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
 static inline uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
 static inline uint32_t rd32(const uint8_t *p)
 {
@@ -45,16 +40,16 @@ static inline void wr64(uint8_t *p, uint64_t v) { wr32(p, (uint32_t)v); wr32(p +
 /* Copies the command line to LAYOUT_CMDLINE.  max is the longest string the
  * kernel accepts (without the NUL). */
 int loader_write_cmdline(struct guest_mem *m, const char *cmdline, uint64_t max,
-                         char *err, size_t errlen);
+                         struct err *e);
 
 /* Places the initrd page-aligned as high as possible in low RAM, below
  * limit (exclusive) and not below floor (the kernel's end).  *addr = 0 when
  * there is no initrd. */
 int loader_place_initrd(struct guest_mem *m, const struct boot_input *in, uint64_t floor,
-                        uint64_t limit, uint64_t *addr, char *err, size_t errlen);
+                        uint64_t limit, uint64_t *addr, struct err *e);
 
 /* Writes the e820 map into a zero page (boot_params) at zp. */
-int loader_zero_page_e820(const struct boot_input *in, uint8_t *zp, char *err, size_t errlen);
+int loader_zero_page_e820(const struct boot_input *in, uint8_t *zp, struct err *e);
 
 /* ELF images, ELF32 or ELF64, normalised. */
 #define ELF_MAX_LOAD 32
@@ -74,12 +69,12 @@ struct elf_image {
 #define ET_EXEC    2
 
 /* Parses headers; checks structure against the file length only. */
-int elf_parse(const uint8_t *img, size_t len, struct elf_image *out, char *err, size_t errlen);
+int elf_parse(const uint8_t *img, size_t len, struct elf_image *out, struct err *e);
 /* Checks every PT_LOAD against the file, guest RAM, each other and the
  * loader's low area, copies them in, and translates the entry to physical.
  * *end is the highest physical byte loaded + 1. */
 int elf_load_segments(struct guest_mem *m, const uint8_t *img, size_t len,
-                      const struct elf_image *e, uint64_t *entry_phys, uint64_t *end,
-                      char *err, size_t errlen);
+                      const struct elf_image *elf, uint64_t *entry_phys, uint64_t *end,
+                      struct err *e);
 
 #endif

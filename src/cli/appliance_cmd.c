@@ -92,7 +92,7 @@ static void remove_tree(const char *path)
 }
 
 /* The manifest's name and version from a tar, read without unpacking it. */
-static int peek_tar(const char *tar, char **name, char **version, char *err, size_t errlen)
+static int peek_tar(const char *tar, char **name, char **version, struct err *e)
 {
     struct archive *ar = archive_read_new();
     archive_read_support_format_tar(ar);
@@ -100,20 +100,19 @@ static int peek_tar(const char *tar, char **name, char **version, char *err, siz
     archive_read_support_filter_all(ar);
     int r = -EINVAL;
     if (archive_read_open_filename(ar, tar, 65536) != ARCHIVE_OK) {
-        snprintf(err, errlen, "not a readable tar archive: %s", archive_error_string(ar));
+        err_set(e, r, "not a readable tar archive: %s", archive_error_string(ar));
         goto out;
     }
-    struct archive_entry *e;
-    snprintf(err, errlen, "no %s in the archive", MANIFEST);
-    while (archive_read_next_header(ar, &e) == ARCHIVE_OK) {
-        const char *n = archive_entry_pathname(e);
+    struct archive_entry *ent;
+    while (archive_read_next_header(ar, &ent) == ARCHIVE_OK) {
+        const char *n = archive_entry_pathname(ent);
         while (n && n[0] == '.' && n[1] == '/')
             n += 2;
         if (!n || strcmp(n, MANIFEST))
             continue;
-        int64_t size = archive_entry_size(e);
+        int64_t size = archive_entry_size(ent);
         if (size <= 0 || size > (1 << 20)) {
-            snprintf(err, errlen, "%s is empty or over 1 MiB", MANIFEST);
+            err_set(e, r, "%s is empty or over 1 MiB", MANIFEST);
             goto out;
         }
         char *buf = malloc((size_t)size);
@@ -122,15 +121,14 @@ static int peek_tar(const char *tar, char **name, char **version, char *err, siz
         json_t *m = got == size ? json_loadb(buf, (size_t)size, 0, &je) : NULL;
         free(buf);
         if (!m) {
-            snprintf(err, errlen, "%s: %s", MANIFEST,
-                     got == size ? je.text : "cannot read it from the archive");
+            err_set(e, r, "%s: %s", MANIFEST,
+                    got == size ? je.text : "cannot read it from the archive");
             goto out;
         }
         const char *nm = json_string_value(json_object_get(m, "name"));
         const char *v = json_string_value(json_object_get(m, "version"));
         if (!json_is_object(m) || json_integer_value(json_object_get(m, "format")) != 1 || !nm) {
-            snprintf(err, errlen, "%s: not an appliance manifest of format 1 with a name",
-                     MANIFEST);
+            err_set(e, r, "%s: not an appliance manifest of format 1 with a name", MANIFEST);
         } else {
             *name = strdup(nm);
             *version = strdup(v ? v : "0");
@@ -139,6 +137,7 @@ static int peek_tar(const char *tar, char **name, char **version, char *err, siz
         json_decref(m);
         goto out;
     }
+    err_set(e, r, "no %s in the archive", MANIFEST);
 out:
     archive_read_free(ar);
     return r;
@@ -181,7 +180,8 @@ static int list_place(const char *place, bool tars, json_t *list)
     int count = 0;
     for (int i = 0; i < n; i++) {
         const char *d = names[i]->d_name;
-        char path[PATH_MAX], err[1024];
+        char path[PATH_MAX];
+        struct err e = ERR_INIT;
         struct stat st;
         snprintf(path, sizeof(path), "%s/%s", place, d);
         if (d[0] == '.' || stat(path, &st) < 0) {
@@ -192,20 +192,20 @@ static int list_place(const char *place, bool tars, json_t *list)
             struct appliance a;
             char abs[PATH_MAX];
             const char *where = realpath(path, abs) ? abs : path;
-            if (appliance_open(path, &a, err, sizeof(err)) == 0) {
+            if (appliance_open(path, &a, &e) == 0) {
                 list_row(list, d, a.name, a.version, "folder", where, disk_usage(path), NULL);
                 appliance_free(&a);
             } else {
-                list_row(list, d, NULL, NULL, "folder", where, disk_usage(path), err);
+                list_row(list, d, NULL, NULL, "folder", where, disk_usage(path), e.msg);
             }
             count++;
         } else if (tars && S_ISREG(st.st_mode) && is_tar_name(d)) {
             char *name = NULL, *version = NULL;
-            if (peek_tar(path, &name, &version, err, sizeof(err)) == 0)
+            if (peek_tar(path, &name, &version, &e) == 0)
                 list_row(list, name, name, version, "file", path,
                          (uint64_t)st.st_blocks * 512, NULL);
             else
-                list_row(list, d, NULL, NULL, "file", path, (uint64_t)st.st_blocks * 512, err);
+                list_row(list, d, NULL, NULL, "file", path, (uint64_t)st.st_blocks * 512, e.msg);
             free(name);
             free(version);
             count++;
@@ -378,9 +378,9 @@ static int cmd_pack(int argc, char **argv)
         return 1;
     }
     struct appliance a;
-    char err[1024];
-    if (appliance_open(pos[0], &a, err, sizeof(err)) < 0) {
-        log_error("appliance pack: %s", err);
+    struct err e = ERR_INIT;
+    if (appliance_open(pos[0], &a, &e) < 0) {
+        log_error("appliance pack: %s", e.msg);
         return 1;
     }
     /* The manifest first, so a reader finds it without scanning, then only
@@ -490,9 +490,10 @@ static int cmd_import(int argc, char **argv)
                   "used in place by 'hostel run DIR')", file);
         return 1;
     }
-    char why[256], home[PATH_MAX / 2], place[PATH_MAX], target[PATH_MAX], tmp[PATH_MAX];
-    if (name && machine_name_check(name, why, sizeof(why)) < 0) {
-        log_error("appliance import: --name '%s': %s", name, why);
+    char home[PATH_MAX / 2], place[PATH_MAX], target[PATH_MAX], tmp[PATH_MAX];
+    struct err e = ERR_INIT;
+    if (name && machine_name_check(name, &e) < 0) {
+        log_error("appliance import: --name '%s': %s", name, e.msg);
         return 1;
     }
     if (library_home(home, sizeof(home)) < 0) {
@@ -520,25 +521,24 @@ static int cmd_import(int argc, char **argv)
         return 1;
     }
     chmod(tmp, 0755);
-    char err[1024];
     struct appliance a = { 0 };
-    int r = appliance_unpack(file, tmp, true, err, sizeof(err));
-    if (r == 0 && (r = appliance_open(tmp, &a, err, sizeof(err))) < 0) {
+    int r = appliance_unpack(file, tmp, true, &e);
+    if (r == 0 && (r = appliance_open(tmp, &a, &e)) < 0) {
         /* Name the file the user gave, not our temporary folder. */
-        char *inner = strstr(err, MANIFEST);
-        char msg[1200];
-        snprintf(msg, sizeof(msg), "%s: %s", file, inner ? inner : err);
-        snprintf(err, sizeof(err), "%s", msg);
+        const char *inner = strstr(e.msg, MANIFEST);
+        char msg[sizeof(e.msg)];
+        snprintf(msg, sizeof(msg), "%s", inner ? inner : e.msg);
+        err_set(&e, r, "%s: %s", file, msg);
     }
     if (r < 0) {
-        log_error("appliance import: %s", err);
+        log_error("appliance import: %s", e.msg);
         remove_tree(tmp);
         return 1;
     }
     if (!name) {
-        if (machine_name_check(a.name, why, sizeof(why)) < 0) {
+        if (machine_name_check(a.name, &e) < 0) {
             log_error("appliance import: %s: the manifest's name '%s' cannot name a folder "
-                      "(%s): give --name NAME", file, a.name, why);
+                      "(%s): give --name NAME", file, a.name, e.msg);
             goto fail;
         }
         name = a.name;

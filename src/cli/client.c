@@ -33,7 +33,7 @@ int client_connect(const char *name, int *fd_out)
     return 0;
 }
 
-json_t *client_read_reply(int fd, char *err, size_t errlen)
+json_t *client_read_reply(int fd, struct err *e)
 {
     char buf[65536];
     size_t have = 0;
@@ -41,14 +41,14 @@ json_t *client_read_reply(int fd, char *err, size_t errlen)
         struct pollfd p = { fd, POLLIN, 0 };
         int pr = poll(&p, 1, 30000);
         if (pr == 0) {
-            snprintf(err, errlen, "the machine's VMM did not answer within 30 s");
+            err_set(e, -ETIMEDOUT, "the machine's VMM did not answer within 30 s");
             return NULL;
         }
         ssize_t n = read(fd, buf + have, 1);   /* byte by byte: never eat console data */
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) {
-            snprintf(err, errlen, "the machine's VMM closed the connection");
+            err_set(e, n < 0 ? -errno : -ECONNRESET, "the machine's VMM closed the connection");
             return NULL;
         }
         if (buf[have] == '\n') {
@@ -56,31 +56,32 @@ json_t *client_read_reply(int fd, char *err, size_t errlen)
             json_error_t je;
             json_t *reply = json_loads(buf, 0, &je);
             if (!reply)
-                snprintf(err, errlen, "unreadable answer from the VMM: %s", je.text);
+                err_set(e, -EPROTO, "unreadable answer from the VMM: %s", je.text);
             return reply;
         }
         have++;
     }
-    snprintf(err, errlen, "answer from the VMM is too long");
+    err_set(e, -EMSGSIZE, "answer from the VMM is too long");
     return NULL;
 }
 
-json_t *client_request(const char *name, const char *op, char *err, size_t errlen)
+json_t *client_request(const char *name, const char *op, struct err *e)
 {
     int fd;
     int r = client_connect(name, &fd);
     if (r < 0) {
-        snprintf(err, errlen, "machine '%s' is not running", name);
+        err_set(e, r, "machine '%s' is not running", name);
         return NULL;
     }
     char line[256];
     int n = snprintf(line, sizeof(line), "{\"op\":\"%s\"}\n", op);
     if (write(fd, line, (size_t)n) != n) {
-        snprintf(err, errlen, "cannot talk to the VMM of '%s': %s", name, strerror(errno));
+        err_set(e, errno ? -errno : -EIO, "cannot talk to the VMM of '%s': %s", name,
+                strerror(errno));
         close(fd);
         return NULL;
     }
-    json_t *reply = client_read_reply(fd, err, errlen);
+    json_t *reply = client_read_reply(fd, e);
     close(fd);
     return reply;
 }

@@ -79,23 +79,18 @@ static int image_create(int argc, char **argv)
         log_error("image create: raw images cannot have a backing file; use -f qcow2");
         return 2;
     }
-    char err[512];
-    if (block_create(path, &o, err, sizeof(err)) < 0) {
-        log_error("%s", err);
+    struct err e = ERR_INIT;
+    if (block_create(path, &o, &e) < 0) {
+        log_error("%s", e.msg);
         return 1;
     }
     return 0;
 }
 
-static int open_image(const char *path, bool ro, struct blockdev **bd)
+static int open_image(const char *path, bool ro, struct blockdev **bd, struct err *e)
 {
     struct block_open_opts o = { .format = BLOCK_FORMAT_AUTO, .readonly = ro };
-    char err[768];
-    if (block_open(path, &o, bd, err, sizeof(err)) < 0) {
-        log_error("%s", err);
-        return -1;
-    }
-    return 0;
+    return block_open(path, &o, bd, e);
 }
 
 static int image_info(int argc, char **argv)
@@ -120,8 +115,11 @@ static int image_info(int argc, char **argv)
         return 2;
     }
     struct blockdev *bd;
-    if (open_image(path, true, &bd) < 0)
+    struct err e = ERR_INIT;
+    if (open_image(path, true, &bd, &e) < 0) {
+        log_error("%s", e.msg);
         return 1;
+    }
     json_t *chain = json_array();
     int depth = 0;
     for (struct blockdev *b = bd; b; b = block_backing(b), depth++) {
@@ -193,19 +191,18 @@ static int image_check(int argc, char **argv)
         return 2;
     }
     struct blockdev *bd;
-    char err[768];
-    int r = repair ? block_open_repair(path, &bd, err, sizeof(err))
-                   : block_open(path, &(struct block_open_opts){ .readonly = true }, &bd, err,
-                                sizeof(err));
+    struct err e = ERR_INIT;
+    int r = repair ? block_open_repair(path, &bd, &e)
+                   : block_open(path, &(struct block_open_opts){ .readonly = true }, &bd, &e);
     if (r < 0) {
-        log_error("%s", err);
+        log_error("%s", e.msg);
         return 1;
     }
     struct block_check_report rep;
-    r = block_check(bd, repair, &rep, err, sizeof(err));
+    r = block_check(bd, repair, &rep, &e);
     block_close(bd);
     if (r < 0) {
-        log_error("%s", err);
+        log_error("%s", e.msg);
         return 1;
     }
     if (!rep.supported) {
@@ -256,12 +253,14 @@ static int image_convert(int argc, char **argv)
     }
     const char *src = argv[optind], *dst = argv[optind + 1];
     struct blockdev *in, *out;
-    if (open_image(src, true, &in) < 0)
+    struct err e = ERR_INIT;
+    if (open_image(src, true, &in, &e) < 0) {
+        log_error("%s", e.msg);
         return 1;
+    }
     o.size = block_size(in);
-    char err[768];
-    if (block_create(dst, &o, err, sizeof(err)) < 0 || open_image(dst, false, &out) < 0) {
-        log_error("%s", err);
+    if (block_create(dst, &o, &e) < 0 || open_image(dst, false, &out, &e) < 0) {
+        log_error("%s", e.msg);
         block_close(in);
         return 1;
     }
@@ -319,8 +318,11 @@ static int image_write_random(int argc, char **argv)
     long upto = argc > 4 ? strtol(argv[4], NULL, 0) : count;
     long skip_below = argc > 5 ? strtol(argv[5], NULL, 0) : 0;
     struct blockdev *bd;
-    if (open_image(argv[1], false, &bd) < 0)
+    struct err e = ERR_INIT;
+    if (open_image(argv[1], false, &bd, &e) < 0) {
+        log_error("%s", e.msg);
         return 1;
+    }
     uint64_t sectors = block_size(bd) / 512;
     uint8_t *buf = malloc(256 * 1024);
     int r = 0;

@@ -68,9 +68,9 @@ static int need_name(int argc, char **argv, const char *cmd, const char **name)
         log_error("unexpected argument '%s' after the machine name", argv[optind + 1]);
         return -1;
     }
-    char why[200];
-    if (machine_name_check(argv[optind], why, sizeof(why)) < 0) {
-        log_error("%s", why);
+    struct err e = ERR_INIT;
+    if (machine_name_check(argv[optind], &e) < 0) {
+        log_error("%s", e.msg);
         return -1;
     }
     *name = argv[optind];
@@ -218,16 +218,16 @@ static int make_disks(const char *name, struct machine_spec *s, int own, const c
         bool blank = d->size && d->path && !strchr(d->path, '/');
         if (i != own && !blank)
             continue;
-        char path[4096], why[512];
+        char path[4096];
         machine_path(name, d->path, path, sizeof(path));
         struct block_create_opts bo = {
             .format = BLOCK_FORMAT_QCOW2,
             .size = i == own ? own_size : d->size,
             .backing = i == own ? backing : NULL,
         };
-        int r = block_create(path, &bo, why, sizeof(why));
+        int r = block_create(path, &bo, e);
         if (r < 0)
-            return err_set(e, r, "%s", why);
+            return r;
         d->size = 0;   /* made: from now on it is a file */
     }
     return 0;
@@ -272,11 +272,8 @@ static int cmd_create(int argc, char **argv)
     snprintf(mc.name, sizeof(mc.name), "%s", name);
     mc.created = time(NULL);
     if (o.appliance) {
-        char why[1024];
-        if (appliance_open(o.appliance, &app, why, sizeof(why)) < 0) {
-            r = err_set(&e, -ENOENT, "%s", why);
+        if ((r = appliance_open(o.appliance, &app, &e)) < 0)
             goto fail;
-        }
         have_app = true;
         if ((r = appliance_spec(&app, &app_layer, &e)) < 0 ||
             (r = spec_apply(&mc.spec, &app_layer, &e)) < 0)
@@ -310,10 +307,8 @@ static int cmd_create(int argc, char **argv)
     printf("created %s\n", name);
     goto out;
 fail:
-    if (made) {
-        char why[512];
-        machine_remove(name, why, sizeof(why));
-    }
+    if (made)
+        machine_remove(name, NULL);   /* best effort; e says what went wrong */
     log_error("%s", e.msg);
     r = -1;
 out:
@@ -467,7 +462,7 @@ static void format_uptime(long long s, char *buf, size_t len)
 static json_t *machine_json(const char *name)
 {
     struct machine_config mc;
-    char err[512], why[256];
+    char why[256];
     if (machine_config_load(name, &mc, NULL) < 0)
         return NULL;
     const struct machine_spec *sp = &mc.spec;
@@ -505,7 +500,7 @@ static json_t *machine_json(const char *name)
     if (why[0])
         json_object_set_new(o, "reason", json_string(why));
     if (is_live(st)) {
-        json_t *live = client_request(name, "status", err, sizeof(err));
+        json_t *live = client_request(name, "status", NULL);   /* not running: config only */
         if (live && json_is_true(json_object_get(live, "ok"))) {
             json_object_set(o, "state", json_object_get(live, "state"));
             json_object_set(o, "uptime", json_object_get(live, "uptime"));
@@ -636,7 +631,6 @@ static int cmd_info(int argc, char **argv)
 
 static int simple_op(const char *name, const char *op)
 {
-    char err[512];
     struct machine_config mc;
     struct err le = ERR_INIT;
     if (machine_config_load(name, &mc, &le) < 0) {
@@ -644,9 +638,9 @@ static int simple_op(const char *name, const char *op)
         return 1;
     }
     machine_config_free(&mc);
-    json_t *reply = client_request(name, op, err, sizeof(err));
+    json_t *reply = client_request(name, op, &le);
     if (!reply) {
-        log_error("%s", err);
+        log_error("%s", le.msg);
         return 1;
     }
     int ok = json_is_true(json_object_get(reply, "ok"));
@@ -827,7 +821,7 @@ static int cmd_rm(int argc, char **argv)
     }
     if (need_name(argc, argv, "rm", &name) < 0)
         return 1;
-    char why[256], err[512];
+    char why[256];
     struct machine_config mc;
     struct err le = ERR_INIT;
     if (machine_config_load(name, &mc, &le) < 0) {
@@ -846,8 +840,8 @@ static int cmd_rm(int argc, char **argv)
             return 1;
         }
     }
-    if (machine_remove(name, err, sizeof(err)) < 0) {
-        log_error("%s", err);
+    if (machine_remove(name, &le) < 0) {
+        log_error("%s", le.msg);
         return 1;
     }
     printf("removed %s\n", name);
@@ -868,7 +862,7 @@ static void restore_tty(void)
 static int console_attach(const char *name)
 {
     int fd;
-    char err[512];
+    struct err e = ERR_INIT;
     if (client_connect(name, &fd) < 0) {
         log_error("machine '%s' is not running", name);
         return 1;
@@ -879,10 +873,10 @@ static int console_attach(const char *name)
         close(fd);
         return 1;
     }
-    json_t *reply = client_read_reply(fd, err, sizeof(err));
+    json_t *reply = client_read_reply(fd, &e);
     if (!reply || !json_is_true(json_object_get(reply, "ok"))) {
         log_error("cannot attach to '%s': %s", name,
-                  reply ? json_string_value(json_object_get(reply, "error")) : err);
+                  reply ? json_string_value(json_object_get(reply, "error")) : e.msg);
         json_decref(reply);
         close(fd);
         return 1;
@@ -1096,7 +1090,7 @@ static int cmd_ssh(int argc, char **argv)
     int ncommand = nopts < argc ? argc - nopts - 1 : 0;
 
     struct machine_config mc;
-    char err[1024], why[256];
+    char why[256];
     struct err le = ERR_INIT;
     if (machine_config_load(name, &mc, &le) < 0) {
         log_error("%s", le.msg);
@@ -1114,8 +1108,8 @@ static int cmd_ssh(int argc, char **argv)
     char app_user[64] = "", app_key[4096] = "";
     if (mc.spec.appliance) {
         struct appliance app;
-        if (appliance_open(mc.spec.appliance, &app, err, sizeof(err)) < 0) {
-            log_warn("the machine's appliance: %s (going on without its ssh settings)", err);
+        if (appliance_open(mc.spec.appliance, &app, &le) < 0) {
+            log_warn("the machine's appliance: %s (going on without its ssh settings)", le.msg);
         } else {
             if (app.has_ssh) {
                 guest_port = app.ssh_port;

@@ -133,14 +133,13 @@ static int cmd_run(int argc, char **argv)
         goto out;
     }
     if (optind < argc) {
-        char why[1024];
         if (flags_layer.set & SPEC_KERNEL) {
             log_error("give either an appliance or --kernel, not both");
             r = -1;
             goto out;
         }
-        if (appliance_open(argv[optind], &app, why, sizeof(why)) < 0) {
-            log_error("%s", why);
+        if (appliance_open(argv[optind], &app, &e) < 0) {
+            log_error("%s", e.msg);
             r = -1;
             goto out;
         }

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "engine/cpu_state.h"
+#include "lib/err.h"
 #include "machine/irq.h"
 
 struct vm;
@@ -16,8 +17,9 @@ struct vcpu;
 
 struct engine_ops {
     const char *name;
-    /* 0 when the engine can run on this host, else -errno and a reason. */
-    int (*probe)(char *why, size_t len);
+    /* 0 when the engine can run on this host, else -errno and e says why
+     * not (what `hostel engines` shows as the reason it is unavailable). */
+    int (*probe)(struct err *e);
     int (*vm_init)(struct vm *vm);             /* after guest RAM exists */
     void (*vm_destroy)(struct vm *vm);
     int (*vcpu_init)(struct vcpu *vcpu);
@@ -75,7 +77,11 @@ int engine_host_key(char *key, size_t len);
 
 /* Picks the engine for a name ("auto", "kvm", "emu").  For "auto" it
  * measures: a calibration guest on kvm, chosen only where it is fast.
- * On success *why says why, for `hostel run -v`. */
-int engine_select(const char *name, const struct engine_ops **out, char *why, size_t len);
+ * Two outputs, because why an engine was chosen is a report, not an error:
+ * on success *out is the engine and why (len bytes) says why it was chosen,
+ * which `hostel run -v` prints and `hostel info` shows; on failure it
+ * returns -errno, leaves why alone, and e says why no engine could be had. */
+int engine_select(const char *name, const struct engine_ops **out, char *why, size_t len,
+                  struct err *e);
 
 #endif

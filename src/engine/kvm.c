@@ -47,27 +47,25 @@ bool kvm_hidden(void)
     return v && *v && strcmp(v, "0");
 }
 
-static int kvm_open_checked(char *why, size_t len)
+/* An fd of /dev/kvm with every capability hostel needs, or -errno with e
+ * saying what is missing. */
+static int kvm_open_checked(struct err *e)
 {
-    if (kvm_hidden()) {
-        snprintf(why, len, "/dev/kvm is hidden from hostel (HOSTEL_NO_KVM is set)");
-        return -ENOENT;
-    }
+    if (kvm_hidden())
+        return err_set(e, -ENOENT, "/dev/kvm is hidden from hostel (HOSTEL_NO_KVM is set)");
     int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
     if (fd < 0) {
-        int e = errno;
-        if (e == ENOENT)
-            snprintf(why, len, "/dev/kvm does not exist (no hardware virtualization here, "
-                     "or the kvm module is not loaded)");
-        else
-            snprintf(why, len, "cannot open /dev/kvm: %s", strerror(e));
-        return -e;
+        int en = errno;
+        if (en == ENOENT)
+            return err_set(e, -en, "/dev/kvm does not exist (no hardware virtualization here, "
+                           "or the kvm module is not loaded)");
+        return err_set(e, -en, "cannot open /dev/kvm: %s", strerror(en));
     }
     int v = ioctl(fd, KVM_GET_API_VERSION, 0);
     if (v != KVM_API_VERSION) {
-        snprintf(why, len, "/dev/kvm speaks API version %d, hostel needs %d", v, KVM_API_VERSION);
         close(fd);
-        return -ENOTSUP;
+        return err_set(e, -ENOTSUP, "/dev/kvm speaks API version %d, hostel needs %d", v,
+                       KVM_API_VERSION);
     }
     static const struct { int cap; const char *name; } need[] = {
         { KVM_CAP_IRQCHIP, "in-kernel irqchip" },
@@ -81,17 +79,16 @@ static int kvm_open_checked(char *why, size_t len)
     };
     for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
         if (ioctl(fd, KVM_CHECK_EXTENSION, need[i].cap) <= 0) {
-            snprintf(why, len, "/dev/kvm lacks %s", need[i].name);
             close(fd);
-            return -ENOTSUP;
+            return err_set(e, -ENOTSUP, "/dev/kvm lacks %s", need[i].name);
         }
     }
     return fd;
 }
 
-static int kvm_probe(char *why, size_t len)
+static int kvm_probe(struct err *e)
 {
-    int fd = kvm_open_checked(why, len);
+    int fd = kvm_open_checked(e);
     if (fd < 0)
         return fd;
     close(fd);
@@ -196,7 +193,7 @@ static void kvm_vm_destroy(struct vm *vm)
 
 static int kvm_vm_init(struct vm *vm)
 {
-    char why[200];
+    struct err e = ERR_INIT;
     struct kvm_vm *k = calloc(1, sizeof(*k));
     int r;
 
@@ -204,9 +201,9 @@ static int kvm_vm_init(struct vm *vm)
         return -ENOMEM;
     k->vm_fd = -1;
     vm->engine_data = k;
-    k->sys_fd = kvm_open_checked(why, sizeof(why));
+    k->sys_fd = kvm_open_checked(&e);
     if (k->sys_fd < 0) {
-        log_error("%s", why);
+        log_error("%s", e.msg);
         r = k->sys_fd;
         goto fail;
     }

@@ -13,7 +13,10 @@
 #include <time.h>
 #include <unistd.h>
 
-int kvm_calibrate(double *insns_per_sec, char *why, size_t len);
+#include "lib/err.h"
+
+/* Guest instructions per second, or -errno with e saying what failed. */
+int kvm_calibrate(double *insns_per_sec, struct err *e);
 bool kvm_hidden(void);   /* engine/kvm.c */
 
 #define CAL_LOOPS 50000u      /* 100k instructions: 0.1 ms fast, 0.1 s when emulated */
@@ -26,7 +29,7 @@ static double now_sec(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-int kvm_calibrate(double *insns_per_sec, char *why, size_t len)
+int kvm_calibrate(double *insns_per_sec, struct err *e)
 {
     /* Real mode at 0x1000: mov ecx, CAL_LOOPS; 1: dec ecx; jnz 1b; hlt */
     const uint8_t code[] = {
@@ -42,21 +45,18 @@ int kvm_calibrate(double *insns_per_sec, char *why, size_t len)
     double best = 0;
 
     *insns_per_sec = 0;
-    if (kvm_hidden()) {
-        snprintf(why, len, "/dev/kvm is hidden from hostel (HOSTEL_NO_KVM is set)");
-        return -ENOENT;
-    }
+    if (kvm_hidden())
+        return err_set(e, -ENOENT, "/dev/kvm is hidden from hostel (HOSTEL_NO_KVM is set)");
     sys = open("/dev/kvm", O_RDWR | O_CLOEXEC);
     if (sys < 0) {
-        r = -errno;
-        snprintf(why, len, "cannot open /dev/kvm: %s", strerror(errno));
+        r = err_set(e, -errno, "cannot open /dev/kvm: %s", strerror(errno));
         goto out;
     }
     vmfd = ioctl(sys, KVM_CREATE_VM, 0);
     run_size = ioctl(sys, KVM_GET_VCPU_MMAP_SIZE, 0);
     mem = mmap(NULL, CAL_MEM, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (vmfd < 0 || run_size <= 0 || mem == MAP_FAILED) {
-        snprintf(why, len, "cannot create a calibration machine: %s", strerror(errno));
+        err_set(e, r, "cannot create a calibration machine: %s", strerror(errno));
         goto out;
     }
     memcpy((uint8_t *)mem + 0x1000, code, sizeof(code));
@@ -66,17 +66,17 @@ int kvm_calibrate(double *insns_per_sec, char *why, size_t len)
     };
     if (ioctl(vmfd, KVM_SET_USER_MEMORY_REGION, &region) < 0 ||
         ioctl(vmfd, KVM_SET_TSS_ADDR, 0xfffbd000UL) < 0) {
-        snprintf(why, len, "cannot set up calibration memory: %s", strerror(errno));
+        err_set(e, r, "cannot set up calibration memory: %s", strerror(errno));
         goto out;
     }
     cpu = ioctl(vmfd, KVM_CREATE_VCPU, 0);
     if (cpu < 0) {
-        snprintf(why, len, "cannot create a calibration vCPU: %s", strerror(errno));
+        err_set(e, r, "cannot create a calibration vCPU: %s", strerror(errno));
         goto out;
     }
     run = mmap(NULL, (size_t)run_size, PROT_READ | PROT_WRITE, MAP_SHARED, cpu, 0);
     if (run == MAP_FAILED) {
-        snprintf(why, len, "cannot map the calibration vCPU: %s", strerror(errno));
+        err_set(e, r, "cannot map the calibration vCPU: %s", strerror(errno));
         goto out;
     }
     for (int attempt = 0; attempt < 2; attempt++) {
@@ -100,8 +100,7 @@ int kvm_calibrate(double *insns_per_sec, char *why, size_t len)
             }
             if (run->exit_reason == KVM_EXIT_HLT)
                 break;
-            snprintf(why, len, "calibration guest exited unexpectedly (reason %u)",
-                     run->exit_reason);
+            err_set(e, r, "calibration guest exited unexpectedly (reason %u)", run->exit_reason);
             goto out;
         }
         double t = now_sec() - t0;
@@ -113,8 +112,7 @@ int kvm_calibrate(double *insns_per_sec, char *why, size_t len)
     r = 0;
     goto out;
 ioctl_fail:
-    r = -errno;
-    snprintf(why, len, "calibration run failed: %s", strerror(errno));
+    r = err_set(e, -errno, "calibration run failed: %s", strerror(errno));
 out:
     if (run != MAP_FAILED)
         munmap(run, (size_t)run_size);

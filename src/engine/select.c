@@ -20,7 +20,7 @@
 
 /* Measured guest instructions per second of kvm, or -errno.  Implemented
  * next to the kvm engine (engine/kvm_calibrate.c). */
-int kvm_calibrate(double *insns_per_sec, char *why, size_t len);
+int kvm_calibrate(double *insns_per_sec, struct err *e);
 
 /* Below this, a Linux boot on kvm would take minutes: emu is faster. */
 #define KVM_FAST_ENOUGH 50e6
@@ -164,11 +164,23 @@ static void cache_store(const char *path, const char *key, double ips, long long
     json_decref(o);
 }
 
+/* The survey keeps short reasons; a longer message is cut to fit. */
+static void keep_reason(char *dst, size_t len, const struct err *e)
+{
+    snprintf(dst, len, "%.*s", (int)(len - 1), e->msg);
+}
+
 int engine_survey(bool remeasure, struct engine_survey *s)
 {
+    struct err e = ERR_INIT;
     memset(s, 0, sizeof(*s));
-    s->emu_available = engine_emu.probe(s->emu_reason, sizeof(s->emu_reason)) == 0;
-    s->kvm_available = engine_kvm.probe(s->kvm_reason, sizeof(s->kvm_reason)) == 0;
+    s->emu_available = engine_emu.probe(&e) == 0;
+    if (!s->emu_available)
+        keep_reason(s->emu_reason, sizeof(s->emu_reason), &e);
+    err_clear(&e);
+    s->kvm_available = engine_kvm.probe(&e) == 0;
+    if (!s->kvm_available)
+        keep_reason(s->kvm_reason, sizeof(s->kvm_reason), &e);
 
     if (s->kvm_available) {
         char key[1024];
@@ -181,14 +193,14 @@ int engine_survey(bool remeasure, struct engine_survey *s)
             s->measured = true;
             s->from_cache = true;
         } else {
-            char why[200] = "";
-            if (kvm_calibrate(&s->kvm_ips, why, sizeof(why)) == 0) {
+            err_clear(&e);
+            if (kvm_calibrate(&s->kvm_ips, &e) == 0) {
                 s->measured = true;
                 s->measured_at = (long long)time(NULL);
                 if (have_path)
                     cache_store(s->cache_path, key, s->kvm_ips, s->measured_at);
             } else {
-                snprintf(s->calibration_error, sizeof(s->calibration_error), "%s", why);
+                keep_reason(s->calibration_error, sizeof(s->calibration_error), &e);
             }
         }
         s->kvm_fast = s->measured && s->kvm_ips >= KVM_FAST_ENOUGH;
@@ -236,41 +248,38 @@ int engine_survey(bool remeasure, struct engine_survey *s)
     return 0;
 }
 
-int engine_select(const char *name, const struct engine_ops **out, char *why, size_t len)
+int engine_select(const char *name, const struct engine_ops **out, char *why, size_t len,
+                  struct err *e)
 {
-    char reason[200] = "";
+    struct err why_not = ERR_INIT;
 
     if (!name || !strcmp(name, "kvm")) {
-        if (engine_kvm.probe(reason, sizeof(reason)) < 0) {
-            snprintf(why, len, "engine kvm is not available: %s (try --engine emu)", reason);
-            return -ENODEV;
-        }
+        if (engine_kvm.probe(&why_not) < 0)
+            return err_set(e, -ENODEV, "engine kvm is not available: %s (try --engine emu)",
+                           why_not.msg);
         *out = &engine_kvm;
         snprintf(why, len, "chosen with --engine kvm");
         return 0;
     }
     if (!strcmp(name, "emu")) {
-        if (engine_emu.probe(reason, sizeof(reason)) < 0) {
-            snprintf(why, len, "engine emu is not available: %s", reason);
-            return -ENODEV;
-        }
+        if (engine_emu.probe(&why_not) < 0)
+            return err_set(e, -ENODEV, "engine emu is not available: %s", why_not.msg);
         *out = &engine_emu;
         snprintf(why, len, "chosen with --engine emu");
         return 0;
     }
-    if (strcmp(name, "auto")) {
-        snprintf(why, len, "unknown engine '%s' (choose auto, kvm or emu)", name);
-        return -EINVAL;
-    }
+    if (strcmp(name, "auto"))
+        return err_set(e, -EINVAL, "unknown engine '%s' (choose auto, kvm or emu)", name);
     struct engine_survey *s = malloc(sizeof(*s));
-    if (!s) {
-        snprintf(why, len, "out of memory");
-        return -ENOMEM;
-    }
+    if (!s)
+        return err_set(e, -ENOMEM, "out of memory");
     int r = engine_survey(false, s);
-    snprintf(why, len, "%s", s->auto_why);
-    if (r == 0)
+    if (r == 0) {
         *out = s->auto_choice;
+        snprintf(why, len, "%s", s->auto_why);
+    } else {
+        err_set(e, r, "%s", s->auto_why);
+    }
     free(s);
     return r;
 }

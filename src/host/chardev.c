@@ -152,13 +152,11 @@ static void uninstall_handlers(void)
         }
 }
 
-static int enter_raw_mode(char *err, size_t errlen)
+static int enter_raw_mode(struct err *e)
 {
     struct termios t;
-    if (tcgetattr(STDIN_FILENO, &t) < 0) {
-        snprintf(err, errlen, "cannot read the terminal's settings: %s", strerror(errno));
-        return -errno;
-    }
+    if (tcgetattr(STDIN_FILENO, &t) < 0)
+        return err_set(e, -errno, "cannot read the terminal's settings: %s", strerror(errno));
     saved_termios = t;
     /* Like cfmakeraw, except output processing: our own messages and guests
      * that print bare \n still start lines at column 0. */
@@ -175,11 +173,10 @@ static int enter_raw_mode(char *err, size_t errlen)
     install_handlers();
     terminal_raw = 1;
     if (tcsetattr(STDIN_FILENO, TCSADRAIN, &t) < 0) {
-        int e = errno;
+        int en = errno;
         terminal_raw = 0;
         uninstall_handlers();
-        snprintf(err, errlen, "cannot put the terminal in raw mode: %s", strerror(e));
-        return -e;
+        return err_set(e, -en, "cannot put the terminal in raw mode: %s", strerror(en));
     }
     return 0;
 }
@@ -307,7 +304,7 @@ static void *input_thread(void *arg)
 
 /* ---- open, close, write ------------------------------------------------- */
 
-static int open_stdio(struct chardev *cd, char *err, size_t errlen)
+static int open_stdio(struct chardev *cd, struct err *e)
 {
     cd->out_fd = STDOUT_FILENO;
     if (isatty(STDIN_FILENO)) {
@@ -315,7 +312,7 @@ static int open_stdio(struct chardev *cd, char *err, size_t errlen)
          * (SIGTTIN/SIGTTOU): then the console is output only. */
         if (tcgetpgrp(STDIN_FILENO) != getpgrp())
             return 0;
-        int r = enter_raw_mode(err, errlen);
+        int r = enter_raw_mode(e);
         if (r < 0)
             return r;
     }
@@ -323,7 +320,7 @@ static int open_stdio(struct chardev *cd, char *err, size_t errlen)
     return 0;
 }
 
-int chardev_open(const char *spec, struct chardev **out, char *err, size_t errlen)
+int chardev_open(const char *spec, struct chardev **out, struct err *e)
 {
     struct chardev *cd;
     int r;
@@ -332,10 +329,8 @@ int chardev_open(const char *spec, struct chardev **out, char *err, size_t errle
     if (!spec)
         spec = "stdio";
     cd = calloc(1, sizeof(*cd));
-    if (!cd) {
-        snprintf(err, errlen, "out of memory");
-        return -ENOMEM;
-    }
+    if (!cd)
+        return err_set(e, -ENOMEM, "out of memory");
     cd->out_fd = cd->in_fd = -1;
     cd->wake[0] = cd->wake[1] = -1;
     cd->escapes = true;
@@ -344,35 +339,31 @@ int chardev_open(const char *spec, struct chardev **out, char *err, size_t errle
 
     if (!strcmp(spec, "stdio")) {
         cd->kind = CD_STDIO;
-        r = open_stdio(cd, err, errlen);
+        r = open_stdio(cd, e);
         if (r < 0)
             goto fail;
     } else if (!strncmp(spec, "file:", 5) && spec[5]) {
         cd->kind = CD_FILE;
         cd->out_fd = open(spec + 5, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
         if (cd->out_fd < 0) {
-            r = -errno;
-            snprintf(err, errlen, "cannot open %s for writing: %s", spec + 5, strerror(errno));
+            r = err_set(e, -errno, "cannot open %s for writing: %s", spec + 5, strerror(errno));
             goto fail;
         }
     } else if (!strcmp(spec, "none")) {
         cd->kind = CD_NONE;
     } else {
-        snprintf(err, errlen, "unknown console '%s': choose stdio, file:PATH or none", spec);
-        r = -EINVAL;
+        r = err_set(e, -EINVAL, "unknown console '%s': choose stdio, file:PATH or none", spec);
         goto fail;
     }
 
     if (pipe2(cd->wake, O_CLOEXEC | O_NONBLOCK) < 0) {
-        r = -errno;
-        snprintf(err, errlen, "cannot create the console's wakeup pipe: %s", strerror(errno));
+        r = err_set(e, -errno, "cannot create the console's wakeup pipe: %s", strerror(errno));
         goto fail;
     }
     if (cd->in_fd >= 0) {
         r = pthread_create(&cd->thread, NULL, input_thread, cd);
         if (r) {
-            r = -r;
-            snprintf(err, errlen, "cannot start the console input thread: %s", strerror(-r));
+            r = err_set(e, -r, "cannot start the console input thread: %s", strerror(r));
             goto fail;
         }
         cd->thread_started = true;

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/err.h"
+
 struct chardev;
 
 /* Called from the chardev's input thread, or from the thread that calls
@@ -18,8 +20,9 @@ typedef size_t (*chardev_receive_fn)(void *opaque, const uint8_t *buf, size_t le
 
 /* spec: "stdio", "file:PATH", "none".  stdio puts the terminal in raw mode
  * (restored at exit, on signals and crashes) and handles Ctrl-A x (quit: the
- * attached machine's quit callback) and Ctrl-A h (help). */
-int chardev_open(const char *spec, struct chardev **out, char *err, size_t errlen);
+ * attached machine's quit callback) and Ctrl-A h (help).  On failure e says
+ * what could not be opened. */
+int chardev_open(const char *spec, struct chardev **out, struct err *e);
 void chardev_close(struct chardev *cd);
 void chardev_write(struct chardev *cd, const uint8_t *buf, size_t len);
 void chardev_set_receiver(struct chardev *cd, chardev_receive_fn fn, void *opaque);

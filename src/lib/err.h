@@ -1,7 +1,9 @@
-/* One error convention: a failing function returns a negative errno and
- * fills a struct err with what went wrong, on what; callers on the way up may
- * put their context in front; the top level prints the message once.  Leaf
- * code never logs the error it returns. */
+/* One error convention, used throughout hostel: a failing function returns a
+ * negative errno and fills a struct err with what went wrong, on what, and
+ * what to do; callers on the way up may put their context in front
+ * (err_wrap); the top level prints the message once (log_error("%s",
+ * e.msg)).  Leaf code never logs the error it returns, and no function takes
+ * a char *err buffer instead. */
 #ifndef HOSTEL_ERR_H
 #define HOSTEL_ERR_H
 

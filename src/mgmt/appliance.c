@@ -56,19 +56,18 @@ bool appliance_is(const char *what)
 }
 
 /* A file named in the manifest: relative, inside the appliance folder. */
-static char *member_path(const char *dir, const char *file, const char *field, char *err,
-                         size_t errlen)
+static char *member_path(const char *dir, const char *file, const char *field, struct err *e)
 {
     if (!file || !*file || file[0] == '/' || strstr(file, "..")) {
-        snprintf(err, errlen, "%s/%s: \"%s\" must name a file inside the appliance", dir,
-                 MANIFEST, field);
+        err_set(e, -EINVAL, "%s/%s: \"%s\" must name a file inside the appliance", dir,
+                MANIFEST, field);
         return NULL;
     }
     char p[PATH_MAX];
     snprintf(p, sizeof(p), "%s/%s", dir, file);
     if (access(p, R_OK) != 0) {
-        snprintf(err, errlen, "%s/%s: \"%s\" names %s, which is missing", dir, MANIFEST, field,
-                 file);
+        err_set(e, -EINVAL, "%s/%s: \"%s\" names %s, which is missing", dir, MANIFEST, field,
+                file);
         return NULL;
     }
     return strdup(p);
@@ -78,13 +77,13 @@ static char *member_path(const char *dir, const char *file, const char *field, c
  * field optional.  The user name goes on ssh's command line, so it is held
  * to what a login name may be. */
 static int load_ssh(const char *dir, const char *manifest, json_t *ssh, struct appliance *a,
-                    char *err, size_t errlen)
+                    struct err *e)
 {
     if (!ssh)
         return 0;
     if (!json_is_object(ssh)) {
-        snprintf(err, errlen, "%s: \"ssh\" must be an object like {\"user\": \"root\", "
-                 "\"key\": \"ssh/id_ed25519\", \"port\": 22}", manifest);
+        err_set(e, -EINVAL, "%s: \"ssh\" must be an object like {\"user\": \"root\", "
+                "\"key\": \"ssh/id_ed25519\", \"port\": 22}", manifest);
         return -EINVAL;
     }
     json_t *user = json_object_get(ssh, "user"), *key = json_object_get(ssh, "key"),
@@ -95,20 +94,20 @@ static int load_ssh(const char *dir, const char *manifest, json_t *ssh, struct a
         user_ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
                   (*c >= '0' && *c <= '9') || *c == '_' || *c == '-' || *c == '.';
     if (!user_ok) {
-        snprintf(err, errlen, "%s: \"ssh\".\"user\" must be a login name (letters, digits, "
-                 "'_', '-', '.')", manifest);
+        err_set(e, -EINVAL, "%s: \"ssh\".\"user\" must be a login name (letters, digits, "
+                "'_', '-', '.')", manifest);
         return -EINVAL;
     }
     if (port && (!json_is_integer(port) || json_integer_value(port) < 1 ||
                  json_integer_value(port) > 65535)) {
-        snprintf(err, errlen, "%s: \"ssh\".\"port\" must be a port number (1-65535)", manifest);
+        err_set(e, -EINVAL, "%s: \"ssh\".\"port\" must be a port number (1-65535)", manifest);
         return -EINVAL;
     }
     if (key && !json_is_string(key)) {
-        snprintf(err, errlen, "%s: \"ssh\".\"key\" must name a file in the appliance", manifest);
+        err_set(e, -EINVAL, "%s: \"ssh\".\"key\" must name a file in the appliance", manifest);
         return -EINVAL;
     }
-    if (key && !(a->ssh_key = member_path(dir, json_string_value(key), "ssh.key", err, errlen)))
+    if (key && !(a->ssh_key = member_path(dir, json_string_value(key), "ssh.key", e)))
         return -EINVAL;
     a->ssh_user = strdup(u);
     a->ssh_port = port ? (int)json_integer_value(port) : 22;
@@ -116,67 +115,66 @@ static int load_ssh(const char *dir, const char *manifest, json_t *ssh, struct a
     return 0;
 }
 
-static int load_manifest(const char *dir, struct appliance *a, char *err, size_t errlen)
+static int load_manifest(const char *dir, struct appliance *a, struct err *e)
 {
     char p[PATH_MAX];
     json_error_t je;
     snprintf(p, sizeof(p), "%s/%s", dir, MANIFEST);
     json_t *m = json_load_file(p, 0, &je);
     if (!m) {
-        snprintf(err, errlen, "%s: line %d: %s", p, je.line, je.text);
+        err_set(e, -EINVAL, "%s: line %d: %s", p, je.line, je.text);
         return -EINVAL;
     }
     int r = -EINVAL;
     if (!json_is_object(m) || json_integer_value(json_object_get(m, "format")) != 1) {
-        snprintf(err, errlen, "%s: not an appliance manifest of format 1", p);
+        err_set(e, -EINVAL, "%s: not an appliance manifest of format 1", p);
         goto out;
     }
     const char *name = json_string_value(json_object_get(m, "name"));
     if (!name) {
-        snprintf(err, errlen, "%s: the manifest has no \"name\"", p);
+        err_set(e, -EINVAL, "%s: the manifest has no \"name\"", p);
         goto out;
     }
     a->dir = strdup(dir);
     a->name = strdup(name);
     const char *v = json_string_value(json_object_get(m, "version"));
     a->version = strdup(v ? v : "0");
-    a->kernel = member_path(dir, json_string_value(json_object_get(m, "kernel")), "kernel", err,
-                            errlen);
+    a->kernel = member_path(dir, json_string_value(json_object_get(m, "kernel")), "kernel", e);
     if (!a->kernel)
         goto out;
     const char *initrd = json_string_value(json_object_get(m, "initrd"));
-    if (initrd && !(a->initrd = member_path(dir, initrd, "initrd", err, errlen)))
+    if (initrd && !(a->initrd = member_path(dir, initrd, "initrd", e)))
         goto out;
     const char *cmdline = json_string_value(json_object_get(m, "cmdline"));
     a->cmdline = cmdline ? strdup(cmdline) : NULL;
     json_t *cpus = json_object_get(m, "cpus");
     a->cpus = cpus ? (int)json_integer_value(cpus) : 1;
     if (a->cpus < 1 || a->cpus > 64) {
-        snprintf(err, errlen, "%s: \"cpus\" must be 1 to 64", p);
+        err_set(e, -EINVAL, "%s: \"cpus\" must be 1 to 64", p);
         goto out;
     }
     const char *mem = json_string_value(json_object_get(m, "memory"));
     a->memory = 512ULL << 20;
     if (mem && (parse_size(mem, &a->memory) < 0 || a->memory < (16ULL << 20))) {
-        snprintf(err, errlen, "%s: \"memory\" must be a size such as \"256M\"", p);
+        err_set(e, -EINVAL, "%s: \"memory\" must be a size such as \"256M\"", p);
         goto out;
     }
     json_t *disks = json_object_get(m, "disks");
     size_t i;
     json_t *d;
     if (disks && (!json_is_array(disks) || json_array_size(disks) > APPLIANCE_MAX_DISKS)) {
-        snprintf(err, errlen, "%s: \"disks\" must be a list of at most %d disks", p,
-                 APPLIANCE_MAX_DISKS);
+        err_set(e, -EINVAL, "%s: \"disks\" must be a list of at most %d disks", p,
+                APPLIANCE_MAX_DISKS);
         goto out;
     }
     json_array_foreach(disks, i, d) {
         a->disks[i].path = member_path(dir, json_string_value(json_object_get(d, "file")),
-                                       "disks[].file", err, errlen);
+                                       "disks[].file", e);
         if (!a->disks[i].path)
             goto out;
         const char *fmt = json_string_value(json_object_get(d, "format"));
         if (fmt && strcmp(fmt, "raw") && strcmp(fmt, "qcow2")) {
-            snprintf(err, errlen, "%s: disk format \"%s\": use raw or qcow2", p, fmt);
+            err_set(e, -EINVAL, "%s: disk format \"%s\": use raw or qcow2", p, fmt);
             goto out;
         }
         a->disks[i].format = fmt ? strdup(fmt) : NULL;
@@ -185,24 +183,24 @@ static int load_manifest(const char *dir, struct appliance *a, char *err, size_t
     }
     const char *net = json_string_value(json_object_get(m, "net"));
     if (net && strcmp(net, "user") && strcmp(net, "none")) {
-        snprintf(err, errlen, "%s: \"net\" must be \"user\" or \"none\"", p);
+        err_set(e, -EINVAL, "%s: \"net\" must be \"user\" or \"none\"", p);
         goto out;
     }
     a->net_user = net && !strcmp(net, "user");
     json_t *fw = json_object_get(m, "forwards");
     if (fw && (!json_is_array(fw) || json_array_size(fw) > APPLIANCE_MAX_FORWARDS)) {
-        snprintf(err, errlen, "%s: \"forwards\" must be a list of strings like \"tcp:2222:22\"",
-                 p);
+        err_set(e, -EINVAL, "%s: \"forwards\" must be a list of strings like \"tcp:2222:22\"",
+                p);
         goto out;
     }
     json_array_foreach(fw, i, d) {
         if (!json_is_string(d)) {
-            snprintf(err, errlen, "%s: \"forwards\" must be a list of strings", p);
+            err_set(e, -EINVAL, "%s: \"forwards\" must be a list of strings", p);
             goto out;
         }
         a->forwards[a->nforwards++] = strdup(json_string_value(d));
     }
-    if (load_ssh(dir, p, json_object_get(m, "ssh"), a, err, errlen) < 0)
+    if (load_ssh(dir, p, json_object_get(m, "ssh"), a, e) < 0)
         goto out;
     r = 0;
 out:
@@ -225,46 +223,43 @@ static int mkdirs(const char *path)
     return mkdir(tmp, 0755) < 0 && errno != EEXIST ? -errno : 0;
 }
 
-int appliance_unpack(const char *tar, const char *dir, bool import, char *err,
-                     size_t errlen)
+int appliance_unpack(const char *tar, const char *dir, bool import, struct err *e)
 {
     struct archive *ar = archive_read_new();
     archive_read_support_format_tar(ar);
     archive_read_support_format_gnutar(ar);
     archive_read_support_filter_all(ar);
     if (archive_read_open_filename(ar, tar, 65536) != ARCHIVE_OK) {
-        snprintf(err, errlen, "%s: not a readable tar archive: %s", tar, archive_error_string(ar));
+        err_set(e, -EINVAL, "%s: not a readable tar archive: %s", tar, archive_error_string(ar));
         archive_read_free(ar);
         return -EINVAL;
     }
-    struct archive_entry *e;
+    struct archive_entry *ent;
     int r = 0, h;
     /* A warning (an unknown pax keyword, say) stops the run cache's reader
      * as it always has; an import reads on past it. */
-    while ((h = archive_read_next_header(ar, &e)) == ARCHIVE_OK ||
+    while ((h = archive_read_next_header(ar, &ent)) == ARCHIVE_OK ||
            (import && h == ARCHIVE_WARN)) {
-        const char *name = archive_entry_pathname(e);
+        const char *name = archive_entry_pathname(ent);
         while (name && name[0] == '.' && name[1] == '/')
             name += 2;
         if (!name || !*name || !strcmp(name, "."))
             continue;
         if (name[0] == '/' || strstr(name, "..")) {
-            snprintf(err, errlen, "%s: refusing the member '%s' (outside the appliance)", tar,
-                     name);
-            r = -EINVAL;
+            r = err_set(e, -EINVAL, "%s: refusing the member '%s' (outside the appliance)", tar,
+                        name);
             break;
         }
         char out[PATH_MAX];
         snprintf(out, sizeof(out), "%s/%s", dir, name);
-        mode_t type = archive_entry_filetype(e);
+        mode_t type = archive_entry_filetype(ent);
         if (type == AE_IFDIR) {
             mkdirs(out);
             continue;
         }
         if (type != AE_IFREG) {
-            snprintf(err, errlen, "%s: refusing the member '%s' (only files and folders)", tar,
-                     name);
-            r = -EINVAL;
+            r = err_set(e, -EINVAL, "%s: refusing the member '%s' (only files and folders)", tar,
+                        name);
             break;
         }
         char *slash = strrchr(out, '/');
@@ -273,29 +268,25 @@ int appliance_unpack(const char *tar, const char *dir, bool import, char *err,
         *slash = '/';
         /* Only permission bits travel (an SSH key stays 0600): no set-id bits
          * from an archive. */
-        mode_t mode = (archive_entry_perm(e) & 0777) | 0600;
+        mode_t mode = (archive_entry_perm(ent) & 0777) | 0600;
         int fd = open(out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
         if (fd < 0 || archive_read_data_into_fd(ar, fd) != ARCHIVE_OK) {
-            snprintf(err, errlen, "%s: cannot extract '%s': %s", tar, name,
-                     fd < 0 ? strerror(errno) : archive_error_string(ar));
+            r = err_set(e, -EIO, "%s: cannot extract '%s': %s", tar, name,
+                        fd < 0 ? strerror(errno) : archive_error_string(ar));
             if (fd >= 0)
                 close(fd);
-            r = -EIO;
             break;
         }
         /* A sparse member ending in a hole leaves the file short. */
-        if (ftruncate(fd, archive_entry_size(e)) < 0) {
-            snprintf(err, errlen, "%s: cannot extract '%s': %s", tar, name, strerror(errno));
+        if (ftruncate(fd, archive_entry_size(ent)) < 0) {
+            r = err_set(e, -EIO, "%s: cannot extract '%s': %s", tar, name, strerror(errno));
             close(fd);
-            r = -EIO;
             break;
         }
         close(fd);
     }
-    if (r == 0 && h != ARCHIVE_EOF && import) {
-        snprintf(err, errlen, "%s: damaged archive: %s", tar, archive_error_string(ar));
-        r = -EINVAL;
-    }
+    if (r == 0 && h != ARCHIVE_EOF && import)
+        r = err_set(e, -EINVAL, "%s: damaged archive: %s", tar, archive_error_string(ar));
     archive_read_free(ar);
     return r;
 }
@@ -303,17 +294,16 @@ int appliance_unpack(const char *tar, const char *dir, bool import, char *err,
 /* Extracts a tar appliance into the cache, keyed by its size and mtime, so a
  * changed file is extracted afresh.  Paths are checked: nothing lands
  * outside the cache folder, and only regular files and folders are made. */
-static int extract_tar(const char *tar, char *dir, size_t dirlen, char *err, size_t errlen)
+static int extract_tar(const char *tar, char *dir, size_t dirlen, struct err *e)
 {
     char home[PATH_MAX / 2];
     struct stat st;
-    if (stat(tar, &st) < 0) {
-        snprintf(err, errlen, "%s: %s", tar, strerror(errno));
-        return -errno;
-    }
+    if (stat(tar, &st) < 0)
+        return err_set(e, -errno, "%s: %s", tar, strerror(errno));
     int r = library_home(home, sizeof(home));
     if (r < 0)
-        return r;
+        return err_set(e, r, "cannot place the extracted appliance under hostel's home folder: "
+                       "%s", strerror(-r));
     const char *base = strrchr(tar, '/') ? strrchr(tar, '/') + 1 : tar;
     snprintf(dir, dirlen, "%s/appliances/.cache/%s-%llx-%llx", home, base,
              (unsigned long long)st.st_size, (unsigned long long)st.st_mtime);
@@ -321,20 +311,14 @@ static int extract_tar(const char *tar, char *dir, size_t dirlen, char *err, siz
         return 0;
     char tmp[PATH_MAX];
     snprintf(tmp, sizeof(tmp), "%s.tmp%d", dir, (int)getpid());
-    if ((r = mkdirs(tmp)) < 0) {
-        snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(-r));
-        return r;
-    }
-    r = appliance_unpack(tar, tmp, false, err, errlen);
-    if (r == 0 && !has_manifest(tmp)) {
-        snprintf(err, errlen, "%s: no %s at the top of the archive", tar, MANIFEST);
-        r = -EINVAL;
-    }
-    if (r == 0 && rename(tmp, dir) < 0 && !has_manifest(dir)) {
-        snprintf(err, errlen, "cannot move the extracted appliance to %s: %s", dir,
-                 strerror(errno));
-        r = -errno;
-    }
+    if ((r = mkdirs(tmp)) < 0)
+        return err_set(e, r, "cannot create %s: %s", tmp, strerror(-r));
+    r = appliance_unpack(tar, tmp, false, e);
+    if (r == 0 && !has_manifest(tmp))
+        r = err_set(e, -EINVAL, "%s: no %s at the top of the archive", tar, MANIFEST);
+    if (r == 0 && rename(tmp, dir) < 0 && !has_manifest(dir))
+        r = err_set(e, -errno, "cannot move the extracted appliance to %s: %s", dir,
+                    strerror(errno));
     if (r < 0) {
         char cmd[PATH_MAX + 16];
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
@@ -343,33 +327,27 @@ static int extract_tar(const char *tar, char *dir, size_t dirlen, char *err, siz
     return r;
 }
 
-int appliance_open(const char *what, struct appliance *out, char *err, size_t errlen)
+int appliance_open(const char *what, struct appliance *out, struct err *e)
 {
     char dir[PATH_MAX], home[PATH_MAX / 2];
     memset(out, 0, sizeof(*out));
     int r;
     if (is_dir(what)) {
-        if (!realpath(what, dir)) {
-            snprintf(err, errlen, "%s: %s", what, strerror(errno));
-            return -errno;
-        }
-        if (!has_manifest(dir)) {
-            snprintf(err, errlen, "%s: a folder without %s is not an appliance", what, MANIFEST);
-            return -EINVAL;
-        }
+        if (!realpath(what, dir))
+            return err_set(e, -errno, "%s: %s", what, strerror(errno));
+        if (!has_manifest(dir))
+            return err_set(e, -EINVAL, "%s: a folder without %s is not an appliance", what,
+                           MANIFEST);
     } else if (access(what, R_OK) == 0) {
         char abs[PATH_MAX];
         if (!realpath(what, abs))
-            return -errno;
-        r = extract_tar(abs, dir, sizeof(dir), err, errlen);
+            return err_set(e, -errno, "%s: %s", what, strerror(errno));
+        r = extract_tar(abs, dir, sizeof(dir), e);
         if (r < 0)
             return r;
     } else {
-        char why[128];
-        if (strchr(what, '/') || machine_name_check(what, why, sizeof(why)) < 0) {
-            snprintf(err, errlen, "%s: no such appliance file or folder", what);
-            return -ENOENT;
-        }
+        if (strchr(what, '/') || machine_name_check(what, NULL) < 0)
+            return err_set(e, -ENOENT, "%s: no such appliance file or folder", what);
         bool found = false;
         if (library_home(home, sizeof(home)) == 0) {
             snprintf(dir, sizeof(dir), "%s/appliances/%s", home, what);
@@ -379,17 +357,15 @@ int appliance_open(const char *what, struct appliance *out, char *err, size_t er
             snprintf(dir, sizeof(dir), "build/appliances/%s", what);
             found = has_manifest(dir);
         }
-        if (!found) {
-            snprintf(err, errlen, "no appliance named '%s' (build one with 'make appliance-%s', "
-                     "or give a folder or .tar file)", what, what);
-            return -ENOENT;
-        }
+        if (!found)
+            return err_set(e, -ENOENT, "no appliance named '%s' (build one with 'make "
+                           "appliance-%s', or give a folder or .tar file)", what, what);
         char abs[PATH_MAX];
         if (!realpath(dir, abs))
-            return -errno;
+            return err_set(e, -errno, "%s: %s", dir, strerror(errno));
         snprintf(dir, sizeof(dir), "%s", abs);
     }
-    r = load_manifest(dir, out, err, errlen);
+    r = load_manifest(dir, out, e);
     if (r < 0)
         appliance_free(out);
     return r;
@@ -416,7 +392,6 @@ void appliance_free(struct appliance *a)
 
 int appliance_spec(const struct appliance *a, struct machine_spec *l, struct err *e)
 {
-    char why[256];
     spec_init(l);
     l->appliance = strdup(a->dir);
     l->kernel = strdup(a->kernel);
@@ -445,9 +420,11 @@ int appliance_spec(const struct appliance *a, struct machine_spec *l, struct err
     }
     for (int i = 0; i < a->nforwards; i++) {
         struct net_forward f;
-        if (net_parse_forward(a->forwards[i], &f, why, sizeof(why)) < 0) {
+        int r = net_parse_forward(a->forwards[i], &f, e);
+        if (r < 0) {
             spec_free(l);
-            return err_set(e, -EINVAL, "%s: forward \"%s\": %s", a->dir, a->forwards[i], why);
+            err_wrap(e, "%s: forward \"%s\"", a->dir, a->forwards[i]);
+            return r;
         }
         if (l->nforwards == NET_MAX_FORWARDS) {
             spec_free(l);

@@ -39,8 +39,8 @@ struct appliance {
 /* Resolves what the user typed: a folder with appliance.json, a .tar file
  * (extracted once into $HOSTEL_HOME/appliances/.cache/), or a bare name found
  * in $HOSTEL_HOME/appliances/NAME or build/appliances/NAME.
- * On failure err says what was wrong with the appliance. */
-int appliance_open(const char *what, struct appliance *out, char *err, size_t errlen);
+ * On failure e says what was wrong with the appliance. */
+int appliance_open(const char *what, struct appliance *out, struct err *e);
 void appliance_free(struct appliance *a);
 /* The appliance as a machine spec layer: kernel, initrd, command line, CPUs,
  * memory, disks, and user networking with its forwards when it asks for
@@ -55,9 +55,8 @@ int appliance_spec(const struct appliance *a, struct machine_spec *layer, struct
  * (owner read/write always; so an SSH key stays 0600) and their full size.
  * With import a damaged archive is an error; without, unpacking stops at
  * the damage.  On
- * failure err says why; what was unpacked stays for the caller to remove. */
-int appliance_unpack(const char *tar, const char *dir, bool import, char *err,
-                     size_t errlen);
+ * failure e says why; what was unpacked stays for the caller to remove. */
+int appliance_unpack(const char *tar, const char *dir, bool import, struct err *e);
 
 /* Whether a path looks like an appliance rather than a kernel image. */
 bool appliance_is(const char *what);

@@ -245,18 +245,16 @@ static void *accept_main(void *arg)
 }
 
 int control_start(const char *socket_path, const struct control_info *info,
-                  struct control **out, char *err, size_t errlen)
+                  struct control **out, struct err *e)
 {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    if (strlen(socket_path) >= sizeof(sa.sun_path)) {
-        snprintf(err, errlen, "control socket path %s is too long for a Unix socket "
-                 "(set HOSTEL_HOME to a shorter folder)", socket_path);
-        return -ENAMETOOLONG;
-    }
+    if (strlen(socket_path) >= sizeof(sa.sun_path))
+        return err_set(e, -ENAMETOOLONG, "control socket path %s is too long for a Unix socket "
+                       "(set HOSTEL_HOME to a shorter folder)", socket_path);
     strcpy(sa.sun_path, socket_path);
     struct control *c = calloc(1, sizeof(*c));
     if (!c)
-        return -ENOMEM;
+        return err_set(e, -ENOMEM, "out of memory for the control socket");
     c->info = *info;
     c->path = strdup(socket_path);
     pthread_mutex_init(&c->lock, NULL);
@@ -265,20 +263,18 @@ int control_start(const char *socket_path, const struct control_info *info,
     unlink(socket_path);
     if (c->listen_fd < 0 || bind(c->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
         listen(c->listen_fd, 16) < 0 || pipe2(c->wake, O_CLOEXEC) < 0) {
-        int e = errno;
-        snprintf(err, errlen, "cannot listen on %s: %s", socket_path, strerror(e));
+        int en = errno;
         if (c->listen_fd >= 0)
             close(c->listen_fd);
         free(c->path);
         free(c);
-        return -e;
+        return err_set(e, -en, "cannot listen on %s: %s", socket_path, strerror(en));
     }
     if (pthread_create(&c->thread, NULL, accept_main, c)) {
-        snprintf(err, errlen, "cannot start the control thread");
         close(c->listen_fd);
         free(c->path);
         free(c);
-        return -EAGAIN;
+        return err_set(e, -EAGAIN, "cannot start the control thread");
     }
     *out = c;
     return 0;

@@ -6,6 +6,8 @@
 
 #include <stddef.h>
 
+#include "lib/err.h"
+
 struct vm;
 struct control;
 struct console_hub;
@@ -21,7 +23,7 @@ struct control_info {
 };
 
 int control_start(const char *socket_path, const struct control_info *info,
-                  struct control **out, char *err, size_t errlen);
+                  struct control **out, struct err *e);
 /* The machine the requests act on (NULL between boots). */
 void control_set_vm(struct control *c, struct vm *vm);
 /* The machine's port forwards as a JSON list (see docs/api.md), shown by

@@ -166,9 +166,9 @@ int machine_daemon_run(const char *name, int ready_fd)
     const struct engine_ops *engine;
     char engine_why[700];
     char *requested = strdup(mc.spec.engine ? mc.spec.engine : "auto");
-    r = engine_select(requested, &engine, engine_why, sizeof(engine_why));
+    r = engine_select(requested, &engine, engine_why, sizeof(engine_why), &e);
     if (r < 0) {
-        snprintf(msg, sizeof(msg), "error: %s", engine_why);
+        snprintf(msg, sizeof(msg), "error: %s", e.msg);
         tell_ready(&d, msg);
         console_hub_destroy(hub);
         write_state(name, "stopped");
@@ -183,10 +183,9 @@ int machine_daemon_run(const char *name, int ready_fd)
     struct control_info info = { .name = name, .engine = engine->name,
                                  .engine_requested = requested, .engine_why = engine_why,
                                  .cpus = mc.spec.cpus, .memory = mc.spec.memory, .hub = hub };
-    char cerr[512];
-    r = control_start(sock, &info, &d.control, cerr, sizeof(cerr));
+    r = control_start(sock, &info, &d.control, &e);
     if (r < 0) {
-        snprintf(msg, sizeof(msg), "error: %s", cerr);
+        snprintf(msg, sizeof(msg), "error: %s", e.msg);
         tell_ready(&d, msg);
         console_hub_destroy(hub);
         write_state(name, "stopped");

@@ -50,45 +50,34 @@ int library_home(char *buf, size_t len)
     return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-int machine_name_check(const char *name, char *why, size_t len)
+int machine_name_check(const char *name, struct err *e)
 {
     size_t n = name ? strlen(name) : 0;
-    if (n == 0) {
-        snprintf(why, len, "a machine needs a name");
-        return -EINVAL;
-    }
-    if (n > MACHINE_NAME_MAX) {
-        snprintf(why, len, "machine name '%.20s...' is longer than %d characters", name,
-                 MACHINE_NAME_MAX);
-        return -EINVAL;
-    }
-    if (!isalnum((unsigned char)name[0])) {
-        snprintf(why, len, "machine name '%s' must start with a letter or a digit", name);
-        return -EINVAL;
-    }
+    if (n == 0)
+        return err_set(e, -EINVAL, "a machine needs a name");
+    if (n > MACHINE_NAME_MAX)
+        return err_set(e, -EINVAL, "machine name '%.20s...' is longer than %d characters", name,
+                       MACHINE_NAME_MAX);
+    if (!isalnum((unsigned char)name[0]))
+        return err_set(e, -EINVAL, "machine name '%s' must start with a letter or a digit", name);
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)name[i];
-        if (!isalnum(c) && c != '-' && c != '_' && c != '.') {
-            snprintf(why, len, "machine name '%s' may hold only letters, digits, '-', '_' and '.'",
-                     name);
-            return -EINVAL;
-        }
+        if (!isalnum(c) && c != '-' && c != '_' && c != '.')
+            return err_set(e, -EINVAL, "machine name '%s' may hold only letters, digits, '-', "
+                           "'_' and '.'", name);
     }
-    if (strstr(name, "..")) {
-        snprintf(why, len, "machine name '%s' must not contain '..'", name);
-        return -EINVAL;
-    }
+    if (strstr(name, ".."))
+        return err_set(e, -EINVAL, "machine name '%s' must not contain '..'", name);
     return 0;
 }
 
 int machine_path(const char *name, const char *file, char *buf, size_t len)
 {
     char home[3072];
-    char why[128];
     int r = library_home(home, sizeof(home));
     if (r < 0)
         return r;
-    if (machine_name_check(name, why, sizeof(why)) < 0)
+    if (machine_name_check(name, NULL) < 0)
         return -EINVAL;
     int n = snprintf(buf, len, "%s/machines/%s%s%s", home, name, file && *file ? "/" : "",
                      file ? file : "");
@@ -138,9 +127,10 @@ static int load_v1(json_t *root, const char *path, struct machine_spec *s, struc
     spec_defaults(s);
     if (appliance) {
         struct appliance app;
-        char why[1024];
-        if (appliance_open(appliance, &app, why, sizeof(why)) < 0)
-            return err_set(e, -ENOENT, "%s: its appliance: %s", path, why);
+        if (appliance_open(appliance, &app, e) < 0) {
+            err_wrap(e, "%s: its appliance", path);
+            return -ENOENT;
+        }
         r = appliance_spec(&app, &l, e);
         appliance_free(&app);
         if (r == 0)
@@ -262,10 +252,10 @@ int machine_spec_resolve(const char *name, struct machine_spec *s, struct err *e
 
 int machine_create(const struct machine_config *cfg, struct err *e)
 {
-    char dir[4096], why[160];
-    int r = machine_name_check(cfg->name, why, sizeof(why));
+    char dir[4096];
+    int r = machine_name_check(cfg->name, e);
     if (r < 0)
-        return err_set(e, r, "%s", why);
+        return r;
     r = machine_path(cfg->name, "", dir, sizeof(dir));
     if (r < 0)
         return err_set(e, r, "machine folder path too long");
@@ -289,29 +279,26 @@ int machine_create(const struct machine_config *cfg, struct err *e)
     return r;
 }
 
-int machine_remove(const char *name, char *err, size_t errlen)
+int machine_remove(const char *name, struct err *e)
 {
     char dir[4096];
     int r = machine_path(name, "", dir, sizeof(dir));
-    if (r < 0) {
-        snprintf(err, errlen, "bad machine name '%s'", name);
-        return r;
-    }
+    if (r < 0)
+        return err_set(e, r, "bad machine name '%s'", name);
     DIR *d = opendir(dir);
     if (!d) {
         r = -errno;
-        snprintf(err, errlen, r == -ENOENT ? "no machine named '%s'" : "cannot open '%s'", name);
-        return r;
+        return err_set(e, r, r == -ENOENT ? "no machine named '%s'" : "cannot open '%s'", name);
     }
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+    struct dirent *ent;
+    while ((ent = readdir(d))) {
+        if (!strcmp(ent->d_name, ".") || !strcmp(ent->d_name, ".."))
             continue;
         char p[4352];
-        snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+        snprintf(p, sizeof(p), "%s/%s", dir, ent->d_name);
         if (unlink(p) < 0 && errno != ENOENT) {
             r = -errno;
-            snprintf(err, errlen, "cannot remove %s: %s", p, strerror(errno));
+            err_set(e, r, "cannot remove %s: %s", p, strerror(-r));
             closedir(d);
             return r;
         }
@@ -319,8 +306,7 @@ int machine_remove(const char *name, char *err, size_t errlen)
     closedir(d);
     if (rmdir(dir) < 0) {
         r = -errno;
-        snprintf(err, errlen, "cannot remove %s: %s", dir, strerror(errno));
-        return r;
+        return err_set(e, r, "cannot remove %s: %s", dir, strerror(-r));
     }
     return 0;
 }
@@ -346,8 +332,8 @@ int machine_list(char ***names, int *count)
     char **v = NULL;
     int n = 0, cap = 0;
     while ((e = readdir(d))) {
-        char why[128], cfgp[4096];
-        if (e->d_name[0] == '.' || machine_name_check(e->d_name, why, sizeof(why)) < 0)
+        char cfgp[4096];
+        if (e->d_name[0] == '.' || machine_name_check(e->d_name, NULL) < 0)
             continue;
         if (machine_path(e->d_name, "config.json", cfgp, sizeof(cfgp)) < 0 || access(cfgp, F_OK))
             continue;

@@ -37,8 +37,8 @@ const char *machine_state_name(enum machine_state s);
 
 /* $HOSTEL_HOME, else $XDG_DATA_HOME/hostel, else ~/.local/share/hostel. */
 int library_home(char *buf, size_t len);
-/* 0 if the name is acceptable, else -EINVAL with the reason in why. */
-int machine_name_check(const char *name, char *why, size_t len);
+/* 0 if the name is acceptable, else -EINVAL with the reason in e. */
+int machine_name_check(const char *name, struct err *e);
 /* Path of a file in the machine's folder ("" for the folder itself). */
 int machine_path(const char *name, const char *file, char *buf, size_t len);
 
@@ -50,7 +50,7 @@ void machine_config_free(struct machine_config *cfg);
 int machine_create(const struct machine_config *cfg, struct err *e);
 /* Makes the spec's folder-relative disk paths absolute, for running it. */
 int machine_spec_resolve(const char *name, struct machine_spec *s, struct err *e);
-int machine_remove(const char *name, char *err, size_t errlen);
+int machine_remove(const char *name, struct err *e);
 /* Names of all machines, sorted; free each and the array. */
 int machine_list(char ***names, int *count);
 

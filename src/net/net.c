@@ -25,16 +25,14 @@ static int parse_port(const char *s, uint16_t *port, long min)
     return 0;
 }
 
-int net_parse_forward(const char *spec, struct net_forward *f, char *err, size_t errlen)
+int net_parse_forward(const char *spec, struct net_forward *f, struct err *e)
 {
     char buf[128];
     char *parts[4];
     int n = 0;
     memset(f, 0, sizeof(*f));
-    if (strlen(spec) >= sizeof(buf)) {
-        snprintf(err, errlen, "--forward '%.40s...': too long", spec);
-        return -EINVAL;
-    }
+    if (strlen(spec) >= sizeof(buf))
+        return err_set(e, -EINVAL, "--forward '%.40s...': too long", spec);
     strcpy(buf, spec);
     char *rest = buf, *p;
     while ((p = strsep(&rest, ":"))) {
@@ -51,22 +49,17 @@ int net_parse_forward(const char *spec, struct net_forward *f, char *err, size_t
     else if (strcmp(parts[0], "tcp"))
         goto bad;
     struct in_addr a = { htonl(INADDR_LOOPBACK) };
-    if (n == 4 && inet_pton(AF_INET, parts[1], &a) != 1) {
-        snprintf(err, errlen, "--forward '%s': '%s' is not an IPv4 address", spec, parts[1]);
-        return -EINVAL;
-    }
+    if (n == 4 && inet_pton(AF_INET, parts[1], &a) != 1)
+        return err_set(e, -EINVAL, "--forward '%s': '%s' is not an IPv4 address", spec, parts[1]);
     f->host_addr = a.s_addr;
-    if (parse_port(parts[n - 2], &f->host_port, 0) < 0 || parse_port(parts[n - 1], &f->guest_port, 1) < 0) {
-        snprintf(err, errlen, "--forward '%s': ports are numbers from 1 to 65535 (host port 0: "
-                 "any free port)", spec);
-        return -EINVAL;
-    }
+    if (parse_port(parts[n - 2], &f->host_port, 0) < 0 || parse_port(parts[n - 1], &f->guest_port, 1) < 0)
+        return err_set(e, -EINVAL, "--forward '%s': ports are numbers from 1 to 65535 (host "
+                       "port 0: any free port)", spec);
     return 0;
 bad:
-    snprintf(err, errlen,
-             "--forward '%s': write tcp:HOSTPORT:GUESTPORT or udp:..., optionally with the host "
-             "address first (tcp:0.0.0.0:8080:80)", spec);
-    return -EINVAL;
+    return err_set(e, -EINVAL,
+                   "--forward '%s': write tcp:HOSTPORT:GUESTPORT or udp:..., optionally with the "
+                   "host address first (tcp:0.0.0.0:8080:80)", spec);
 }
 
 void net_format_forward(const struct net_forward *f, char *buf, size_t len)
@@ -110,27 +103,24 @@ int net_pick_free_port(bool udp, uint32_t host_addr, uint16_t *port)
     return r;
 }
 
-int net_parse_mode(const char *spec, struct net_options *o, char *err, size_t errlen)
+int net_parse_mode(const char *spec, struct net_options *o, struct err *e)
 {
     if (!strcmp(spec, "none")) {
         o->mode = NET_MODE_NONE;
         return 0;
     }
     if (!strncmp(spec, "tap=", 4)) {
-        if (!spec[4] || strlen(spec + 4) > 15 || strchr(spec + 4, ',')) {
-            snprintf(err, errlen, "--net '%s': tap=NAME takes an interface name of 1 to 15 "
-                     "characters", spec);
-            return -EINVAL;
-        }
+        if (!spec[4] || strlen(spec + 4) > 15 || strchr(spec + 4, ','))
+            return err_set(e, -EINVAL, "--net '%s': tap=NAME takes an interface name of 1 to "
+                           "15 characters", spec);
         o->mode = NET_MODE_TAP;
         o->tap_name = spec + 4;
         return 0;
     }
     const char *p = spec;
-    if (strncmp(p, "user", 4) || (p[4] && p[4] != ',')) {
-        snprintf(err, errlen, "--net '%s': choose user, user,restrict=on, tap=NAME or none", spec);
-        return -EINVAL;
-    }
+    if (strncmp(p, "user", 4) || (p[4] && p[4] != ','))
+        return err_set(e, -EINVAL, "--net '%s': choose user, user,restrict=on, tap=NAME or none",
+                       spec);
     bool restrict_outbound = false;
     for (p += 4; *p; ) {
         p++;                                  /* the comma */
@@ -140,9 +130,8 @@ int net_parse_mode(const char *spec, struct net_options *o, char *err, size_t er
         } else if (n == strlen("restrict=off") && !strncmp(p, "restrict=off", n)) {
             restrict_outbound = false;
         } else {
-            snprintf(err, errlen, "--net '%s': cannot understand '%.*s' (restrict=on|off)", spec,
-                     (int)n, p);
-            return -EINVAL;
+            return err_set(e, -EINVAL, "--net '%s': cannot understand '%.*s' (restrict=on|off)",
+                           spec, (int)n, p);
         }
         p += n;
     }
@@ -197,7 +186,7 @@ enum net_mode net_effective_mode(const struct net_options *o)
 }
 
 int net_backend_open(const struct net_options *o, net_receive_fn receive, void *opaque,
-                     struct net_backend **out, char *err, size_t errlen)
+                     struct net_backend **out, struct err *e)
 {
     *out = NULL;
     switch (net_effective_mode(o)) {
@@ -205,17 +194,14 @@ int net_backend_open(const struct net_options *o, net_receive_fn receive, void *
     case NET_MODE_DEFAULT:
         return 0;
     case NET_MODE_USER:
-        return net_slirp_open(o, receive, opaque, out, err, errlen);
+        return net_slirp_open(o, receive, opaque, out, e);
     case NET_MODE_TAP:
-        if (o->nforwards) {
-            snprintf(err, errlen, "--forward works with --net user only (a tap device is "
-                     "reached directly from the host)");
-            return -EINVAL;
-        }
-        return net_tap_open(o->tap_name, receive, opaque, out, err, errlen);
+        if (o->nforwards)
+            return err_set(e, -EINVAL, "--forward works with --net user only (a tap device is "
+                           "reached directly from the host)");
+        return net_tap_open(o->tap_name, receive, opaque, out, e);
     }
-    snprintf(err, errlen, "unknown network mode %d", (int)o->mode);
-    return -EINVAL;
+    return err_set(e, -EINVAL, "unknown network mode %d", (int)o->mode);
 }
 
 /* ---- the frame queue ---- */

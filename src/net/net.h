@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/err.h"
+
 /* Largest Ethernet frame either way (no offloads: MTU 1500 plus header and
  * a VLAN tag, with room for jumbo frames on tap). */
 #define NET_MAX_FRAME  65550
@@ -75,8 +77,8 @@ struct net_backend {
 };
 
 /* Parses "tcp:HOSTPORT:GUESTPORT", "udp:ADDR:HOSTPORT:GUESTPORT", ... into
- * *f; 0 or -EINVAL with a message in err. */
-int net_parse_forward(const char *spec, struct net_forward *f, char *err, size_t errlen);
+ * *f; 0 or -EINVAL with a message in e. */
+int net_parse_forward(const char *spec, struct net_forward *f, struct err *e);
 
 /* "tcp:127.0.0.1:2222:22", the form net_parse_forward reads back. */
 void net_format_forward(const struct net_forward *f, char *buf, size_t len);
@@ -96,7 +98,7 @@ int net_pick_free_port(bool udp, uint32_t host_addr, uint16_t *port);
 
 /* Parses a --net MODE: "user[,restrict=on|off]", "tap=NAME" or "none".
  * tap_name points into spec, which must outlive o. */
-int net_parse_mode(const char *spec, struct net_options *o, char *err, size_t errlen);
+int net_parse_mode(const char *spec, struct net_options *o, struct err *e);
 
 /* Parses "52:54:00:12:34:56"; rejects multicast addresses. */
 int net_parse_mac(const char *s, uint8_t mac[6]);
@@ -116,10 +118,10 @@ bool net_user_available(void);
 enum net_mode net_effective_mode(const struct net_options *o);
 
 /* Opens the backend the options ask for; frames for the guest go to
- * receive(opaque, ...) once it runs.  Messages say what failed and what to
- * do; err gets them too. */
+ * receive(opaque, ...) once it runs.  On failure e says what failed and
+ * what to do. */
 int net_backend_open(const struct net_options *o, net_receive_fn receive, void *opaque,
-                     struct net_backend **out, char *err, size_t errlen);
+                     struct net_backend **out, struct err *e);
 
 static inline int net_send(struct net_backend *nb, const uint8_t *frame, size_t len)
 {
@@ -134,9 +136,9 @@ static inline void net_backend_close(struct net_backend *nb)
 
 /* The two backends (net_backend_open picks). */
 int net_slirp_open(const struct net_options *o, net_receive_fn receive, void *opaque,
-                   struct net_backend **out, char *err, size_t errlen);
+                   struct net_backend **out, struct err *e);
 int net_tap_open(const char *name, net_receive_fn receive, void *opaque,
-                 struct net_backend **out, char *err, size_t errlen);
+                 struct net_backend **out, struct err *e);
 
 /* A bounded queue of frames from a device thread to a backend thread,
  * with an eventfd the backend polls. */

@@ -287,20 +287,18 @@ static const struct net_backend_ops slirp_ops = {
 #define PICK_TRIES 8
 
 static int add_forward(struct net_slirp *s, const struct net_forward *f, uint16_t reuse,
-                       uint16_t *bound_port, char *err, size_t errlen)
+                       uint16_t *bound_port, struct err *e)
 {
     struct in_addr host = { f->host_addr }, guest;
     char spec[64];
     inet_pton(AF_INET, NET_USER_GUEST, &guest);
     net_format_forward(f, spec, sizeof(spec));
     if (f->host_port) {
-        if (slirp_add_hostfwd(s->slirp, f->udp, host, f->host_port, guest, f->guest_port) < 0) {
-            snprintf(err, errlen,
-                     "--forward %s: cannot listen on the host (port in use, or below 1024 "
-                     "without privileges); choose another host port, or 0 for any free one",
-                     spec);
-            return -EADDRINUSE;
-        }
+        if (slirp_add_hostfwd(s->slirp, f->udp, host, f->host_port, guest, f->guest_port) < 0)
+            return err_set(e, -EADDRINUSE,
+                           "--forward %s: cannot listen on the host (port in use, or below 1024 "
+                           "without privileges); choose another host port, or 0 for any free "
+                           "one", spec);
         *bound_port = f->host_port;
         return 0;
     }
@@ -308,26 +306,22 @@ static int add_forward(struct net_slirp *s, const struct net_forward *f, uint16_
         uint16_t port = reuse;
         if (i > 0 || !port) {
             int r = net_pick_free_port(f->udp, f->host_addr, &port);
-            if (r < 0) {
-                snprintf(err, errlen, "--forward %s: cannot find a free port on the host "
-                         "address: %s", spec, strerror(-r));
-                return r;
-            }
+            if (r < 0)
+                return err_set(e, r, "--forward %s: cannot find a free port on the host "
+                               "address: %s", spec, strerror(-r));
         }
         if (slirp_add_hostfwd(s->slirp, f->udp, host, port, guest, f->guest_port) == 0) {
             *bound_port = port;
             return 0;
         }
     }
-    snprintf(err, errlen, "--forward %s: no free host port could be bound in %d tries",
-             spec, PICK_TRIES);
-    return -EADDRINUSE;
+    return err_set(e, -EADDRINUSE, "--forward %s: no free host port could be bound in %d tries",
+                   spec, PICK_TRIES);
 }
 
 /* Sets up every forward, tells the user where each one listens, and
  * reports the ports in o->bound. */
-static int add_forwards(struct net_slirp *s, const struct net_options *o, char *err,
-                        size_t errlen)
+static int add_forwards(struct net_slirp *s, const struct net_options *o, struct err *e)
 {
     struct net_forward done[NET_MAX_FORWARDS];
     int n = o->nforwards < NET_MAX_FORWARDS ? o->nforwards : NET_MAX_FORWARDS;
@@ -338,7 +332,7 @@ static int add_forwards(struct net_slirp *s, const struct net_options *o, char *
             o->bound[i].host_addr == f->host_addr && o->bound[i].guest_port == f->guest_port)
             reuse = o->bound[i].host_port;       /* the port of the boot before */
         done[i] = *f;
-        int r = add_forward(s, f, reuse, &done[i].host_port, err, errlen);
+        int r = add_forward(s, f, reuse, &done[i].host_port, e);
         if (r < 0)
             return r;
     }
@@ -355,13 +349,13 @@ static int add_forwards(struct net_slirp *s, const struct net_options *o, char *
 }
 
 int net_slirp_open(const struct net_options *o, net_receive_fn receive, void *opaque,
-                   struct net_backend **out, char *err, size_t errlen)
+                   struct net_backend **out, struct err *e)
 {
     struct net_slirp *s = calloc(1, sizeof(*s));
     int r;
     *out = NULL;
     if (!s)
-        return -ENOMEM;
+        return err_set(e, -ENOMEM, "user network: out of memory");
     s->nb.ops = &slirp_ops;
     s->nb.receive = receive;
     s->nb.receive_opaque = opaque;
@@ -369,12 +363,12 @@ int net_slirp_open(const struct net_options *o, net_receive_fn receive, void *op
     s->pfd = calloc(MAX_POLLFDS, sizeof(*s->pfd));
     if (s->wake_fd < 0 || !s->pfd) {
         r = s->wake_fd < 0 ? -errno : -ENOMEM;
-        snprintf(err, errlen, "user network: cannot create its wake-up fd: %s", strerror(-r));
+        err_set(e, r, "user network: cannot create its wake-up fd: %s", strerror(-r));
         goto fail;
     }
     r = net_frame_queue_create(TX_QUEUE_FRAMES, &s->txq);
     if (r < 0) {
-        snprintf(err, errlen, "user network: cannot create its frame queue: %s", strerror(-r));
+        err_set(e, r, "user network: cannot create its frame queue: %s", strerror(-r));
         goto fail;
     }
 
@@ -394,16 +388,15 @@ int net_slirp_open(const struct net_options *o, net_receive_fn receive, void *op
     inet_pton(AF_INET, NET_USER_DNS, &cfg.vnameserver);
     s->slirp = slirp_new(&cfg, &slirp_callbacks, s);
     if (!s->slirp) {
-        r = -ENOMEM;
-        snprintf(err, errlen, "user network: libslirp refused its configuration");
+        r = err_set(e, -ENOMEM, "user network: libslirp refused its configuration");
         goto fail;
     }
-    r = add_forwards(s, o, err, errlen);
+    r = add_forwards(s, o, e);
     if (r < 0)
         goto fail;
     r = -pthread_create(&s->thread, NULL, slirp_thread, s);
     if (r < 0) {
-        snprintf(err, errlen, "user network: cannot start its thread: %s", strerror(-r));
+        err_set(e, r, "user network: cannot start its thread: %s", strerror(-r));
         goto fail;
     }
     s->thread_started = true;
@@ -422,15 +415,15 @@ bool net_user_available(void)
 }
 
 int net_slirp_open(const struct net_options *o, net_receive_fn receive, void *opaque,
-                   struct net_backend **out, char *err, size_t errlen)
+                   struct net_backend **out, struct err *e)
 {
     (void)o;
     (void)receive;
     (void)opaque;
     *out = NULL;
-    snprintf(err, errlen, "user networking needs libslirp, which this hostel was built "
-             "without: install libslirp-dev (scripts/deps.sh) and rebuild, or use --net tap=NAME");
-    return -ENOTSUP;
+    return err_set(e, -ENOTSUP, "user networking needs libslirp, which this hostel was built "
+                   "without: install libslirp-dev (scripts/deps.sh) and rebuild, or use --net "
+                   "tap=NAME");
 }
 
 #endif

@@ -101,17 +101,15 @@ static const struct net_backend_ops tap_ops = {
 };
 
 int net_tap_open(const char *name, net_receive_fn receive, void *opaque,
-                 struct net_backend **out, char *err, size_t errlen)
+                 struct net_backend **out, struct err *e)
 {
     *out = NULL;
-    if (!name || !*name || strlen(name) >= IFNAMSIZ) {
-        snprintf(err, errlen, "--net tap=NAME: give an interface name of 1 to %d characters",
-                 IFNAMSIZ - 1);
-        return -EINVAL;
-    }
+    if (!name || !*name || strlen(name) >= IFNAMSIZ)
+        return err_set(e, -EINVAL, "--net tap=NAME: give an interface name of 1 to %d "
+                       "characters", IFNAMSIZ - 1);
     struct net_tap *t = calloc(1, sizeof(*t));
     if (!t)
-        return -ENOMEM;
+        return err_set(e, -ENOMEM, "tap %s: out of memory", name);
     t->nb.ops = &tap_ops;
     t->nb.receive = receive;
     t->nb.receive_opaque = opaque;
@@ -122,13 +120,13 @@ int net_tap_open(const char *name, net_receive_fn receive, void *opaque,
     if (t->fd < 0) {
         r = -errno;
         if (r == -ENOENT || r == -ENODEV)
-            snprintf(err, errlen, "tap %s: /dev/net/tun is missing: load the tun module "
-                     "(modprobe tun) or use --net user", name);
+            err_set(e, r, "tap %s: /dev/net/tun is missing: load the tun module (modprobe tun) "
+                    "or use --net user", name);
         else if (r == -EACCES || r == -EPERM)
-            snprintf(err, errlen, "tap %s: cannot open /dev/net/tun: %s; run with access to "
-                     "it (or use --net user)", name, strerror(-r));
+            err_set(e, r, "tap %s: cannot open /dev/net/tun: %s; run with access to it (or use "
+                    "--net user)", name, strerror(-r));
         else
-            snprintf(err, errlen, "tap %s: cannot open /dev/net/tun: %s", name, strerror(-r));
+            err_set(e, r, "tap %s: cannot open /dev/net/tun: %s", name, strerror(-r));
         goto fail;
     }
     struct ifreq ifr;
@@ -138,27 +136,27 @@ int net_tap_open(const char *name, net_receive_fn receive, void *opaque,
     if (ioctl(t->fd, TUNSETIFF, &ifr) < 0) {
         r = -errno;
         if (r == -EPERM || r == -EACCES)
-            snprintf(err, errlen, "tap %s: not permitted to attach (%s). Create it once for "
-                     "your user: sudo ip tuntap add dev %s mode tap user $USER && sudo ip link "
-                     "set %s up; or run with CAP_NET_ADMIN; or use --net user",
-                     name, strerror(-r), name, name);
+            err_set(e, r, "tap %s: not permitted to attach (%s). Create it once for your user: "
+                    "sudo ip tuntap add dev %s mode tap user $USER && sudo ip link set %s up; "
+                    "or run with CAP_NET_ADMIN; or use --net user",
+                    name, strerror(-r), name, name);
         else if (r == -EBUSY)
-            snprintf(err, errlen, "tap %s: busy: another program (or another hostel) holds "
-                     "it; pick another name", name);
+            err_set(e, r, "tap %s: busy: another program (or another hostel) holds it; pick "
+                    "another name", name);
         else
-            snprintf(err, errlen, "tap %s: TUNSETIFF failed: %s (is %s a tap device, not a "
-                     "tun?)", name, strerror(-r), name);
+            err_set(e, r, "tap %s: TUNSETIFF failed: %s (is %s a tap device, not a tun?)", name,
+                    strerror(-r), name);
         goto fail;
     }
     t->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (t->wake_fd < 0) {
         r = -errno;
-        snprintf(err, errlen, "tap %s: cannot create its wake-up fd: %s", name, strerror(-r));
+        err_set(e, r, "tap %s: cannot create its wake-up fd: %s", name, strerror(-r));
         goto fail;
     }
     r = -pthread_create(&t->thread, NULL, tap_thread, t);
     if (r < 0) {
-        snprintf(err, errlen, "tap %s: cannot start its thread: %s", name, strerror(-r));
+        err_set(e, r, "tap %s: cannot start its thread: %s", name, strerror(-r));
         goto fail;
     }
     t->thread_started = true;

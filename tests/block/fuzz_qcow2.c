@@ -33,8 +33,8 @@ static void exercise(struct blockdev *bd, const uint8_t *data, size_t size)
         }
     }
     struct block_check_report r;
-    char err[256];
-    (void)block_check(bd, false, &r, err, sizeof(err));
+    struct err e = ERR_INIT;
+    (void)block_check(bd, false, &r, &e);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -46,12 +46,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         close(fd);
         return 0;
     }
-    char path[64], err[512];
+    char path[64];
+    struct err e = ERR_INIT;
     snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
     for (int ro = 1; ro >= 0; ro--) {
         struct block_open_opts o = { .format = BLOCK_FORMAT_QCOW2, .readonly = ro };
         struct blockdev *bd;
-        if (block_open(path, &o, &bd, err, sizeof(err)) == 0) {
+        if (block_open(path, &o, &bd, &e) == 0) {
             exercise(bd, data, size);
             block_close(bd);
         }

@@ -14,7 +14,7 @@
 #include "boot/loader.h"
 
 static struct guest_mem mem;
-static char err[512];
+static struct err err;
 
 static void fresh_mem(void)
 {
@@ -73,7 +73,7 @@ static void check_tables(int ncpus)
 {
     fresh_mem();
     struct acpi_config cfg = { .ncpus = ncpus };
-    CHECK_EQ(acpi_build(&mem, &cfg, err, sizeof(err)), 0);
+    CHECK_EQ(acpi_build(&mem, &cfg, &err), 0);
 
     uint64_t rsdp_at = find_rsdp();
     CHECK(rsdp_at != 0);
@@ -244,7 +244,7 @@ static void check_mptable(int ncpus)
 {
     fresh_mem();
     struct acpi_config cfg = { .ncpus = ncpus };
-    CHECK_EQ(acpi_build(&mem, &cfg, err, sizeof(err)), 0);
+    CHECK_EQ(acpi_build(&mem, &cfg, &err), 0);
     const uint8_t *fp = gp(LAYOUT_MPTABLE);
     CHECK(!memcmp(fp, "_MP_", 4));
     CHECK_EQ(acpi_checksum(fp, 16), 0);
@@ -296,10 +296,10 @@ static void acpi_rejects_bad_cpu_counts(void)
 {
     fresh_mem();
     struct acpi_config cfg = { .ncpus = 0 };
-    CHECK_EQ(acpi_build(&mem, &cfg, err, sizeof(err)), -EINVAL);
-    CHECK(strstr(err, "CPUs") != NULL);
+    CHECK_EQ(acpi_build(&mem, &cfg, &err), -EINVAL);
+    CHECK(strstr(err.msg, "CPUs") != NULL);
     cfg.ncpus = 300;
-    CHECK_EQ(acpi_build(&mem, &cfg, err, sizeof(err)), -EINVAL);
+    CHECK_EQ(acpi_build(&mem, &cfg, &err), -EINVAL);
 }
 
 /* The loaders point boot_params.acpi_rsdp_addr at our RSDP once it exists. */
@@ -307,21 +307,21 @@ static void acpi_rsdp_in_zero_page(void)
 {
     fresh_mem();
     struct acpi_config cfg = { .ncpus = 2 };
-    CHECK_EQ(acpi_build(&mem, &cfg, err, sizeof(err)), 0);
+    CHECK_EQ(acpi_build(&mem, &cfg, &err), 0);
     size_t len;
     uint8_t *bz = t_make_bzimage(&len);
     struct boot_input in = { T_BOARD(&mem), .kernel = bz, .kernel_len = len };
     struct cpu_state s;
-    CHECK_EQ(load_kernel(&mem, &in, &s, err, sizeof(err)), 0);
+    CHECK_EQ(load_kernel(&mem, &in, &s, &err), 0);
     CHECK_EQ(t_r64(gp(LAYOUT_ZERO_PAGE + 0x70)), find_rsdp());
     /* and the loader did not disturb the tables */
     CHECK(!memcmp(gp(find_rsdp()), "RSD PTR ", 8));
     /* Where the board says there is none (or no RSDP is there), none is passed. */
     in.acpi_rsdp = 0;
-    CHECK_EQ(load_kernel(&mem, &in, &s, err, sizeof(err)), 0);
+    CHECK_EQ(load_kernel(&mem, &in, &s, &err), 0);
     CHECK_EQ(t_r64(gp(LAYOUT_ZERO_PAGE + 0x70)), 0);
     in.acpi_rsdp = LAYOUT_ACPI + 0x1000;
-    CHECK_EQ(load_kernel(&mem, &in, &s, err, sizeof(err)), 0);
+    CHECK_EQ(load_kernel(&mem, &in, &s, &err), 0);
     CHECK_EQ(t_r64(gp(LAYOUT_ZERO_PAGE + 0x70)), 0);
     free(bz);
 }
@@ -392,7 +392,7 @@ static void dsdt_disassembles(void)
     check_failed_now = 0;
     fresh_mem();
     struct acpi_config cfg = { .ncpus = 2 };
-    CHECK_EQ(acpi_build(&mem, &cfg, err, sizeof(err)), 0);
+    CHECK_EQ(acpi_build(&mem, &cfg, &err), 0);
     uint64_t xsdt = t_r64(gp(find_rsdp()) + 24);
     const uint8_t *f = gp(t_r64(gp(xsdt + 36)));                /* first XSDT entry: FADT */
     const uint8_t *d = gp(t_r64(f + 140));

@@ -26,7 +26,8 @@ static void put(const char *rel, const char *text)
 
 static void folder_appliance_loads(void)
 {
-    char dir[128], err[1024];
+    char dir[128];
+    struct err err = ERR_INIT;
     snprintf(dir, sizeof(dir), "%s/app", root);
     mkdir(dir, 0755);
     put("app/vmlinuz", "k");
@@ -38,7 +39,7 @@ static void folder_appliance_loads(void)
         "\"disks\":[{\"file\":\"disk.img\",\"format\":\"raw\",\"readonly\":true}],"
         "\"forwards\":[\"tcp:2222:22\"]}");
     struct appliance a;
-    CHECK_EQ(appliance_open(dir, &a, err, sizeof(err)), 0);
+    CHECK_EQ(appliance_open(dir, &a, &err), 0);
     CHECK(!strcmp(a.name, "t"));
     CHECK_EQ(a.cpus, 2);
     CHECK_EQ(a.memory, 256ULL << 20);
@@ -95,12 +96,13 @@ static void folder_appliance_loads(void)
  * becomes a spec, naming the appliance and the forward. */
 static void bad_forward_is_named(void)
 {
-    char dir[128], err[1024];
+    char dir[128];
+    struct err err = ERR_INIT;
     snprintf(dir, sizeof(dir), "%s/app", root);
     put("app/appliance.json",
         "{\"format\":1,\"name\":\"t\",\"kernel\":\"vmlinuz\",\"forwards\":[\"tcp:22\"]}");
     struct appliance a;
-    CHECK_EQ(appliance_open(dir, &a, err, sizeof(err)), 0);
+    CHECK_EQ(appliance_open(dir, &a, &err), 0);
     struct machine_spec l;
     struct err e = ERR_INIT;
     CHECK_EQ(appliance_spec(&a, &l, &e), -EINVAL);
@@ -110,7 +112,7 @@ static void bad_forward_is_named(void)
     appliance_free(&a);
     /* "net": "user" alone asks for user networking, with no forwards. */
     put("app/appliance.json", "{\"format\":1,\"name\":\"t\",\"kernel\":\"vmlinuz\",\"net\":\"user\"}");
-    CHECK_EQ(appliance_open(dir, &a, err, sizeof(err)), 0);
+    CHECK_EQ(appliance_open(dir, &a, &err), 0);
     err_clear(&e);
     CHECK_EQ(appliance_spec(&a, &l, &e), 0);
     CHECK(l.set & SPEC_NET);
@@ -123,37 +125,39 @@ static void bad_forward_is_named(void)
 
 static void bad_manifests_are_named(void)
 {
-    char dir[128], err[1024];
+    char dir[128];
+    struct err err = ERR_INIT;
     struct appliance a;
     snprintf(dir, sizeof(dir), "%s/app", root);
     put("app/appliance.json", "{\"format\":1,\"name\":\"t\",\"kernel\":\"../../etc/passwd\"}");
-    CHECK(appliance_open(dir, &a, err, sizeof(err)) < 0);
-    CHECK(strstr(err, "inside the appliance") != NULL);
+    CHECK(appliance_open(dir, &a, &err) < 0);
+    CHECK(strstr(err.msg, "inside the appliance") != NULL);
     put("app/appliance.json", "{\"format\":1,\"name\":\"t\",\"kernel\":\"missing\"}");
-    CHECK(appliance_open(dir, &a, err, sizeof(err)) < 0);
-    CHECK(strstr(err, "missing") != NULL);
+    CHECK(appliance_open(dir, &a, &err) < 0);
+    CHECK(strstr(err.msg, "missing") != NULL);
     put("app/appliance.json", "{\"format\":2,\"name\":\"t\"}");
-    CHECK(appliance_open(dir, &a, err, sizeof(err)) < 0);
-    CHECK(strstr(err, "format 1") != NULL);
+    CHECK(appliance_open(dir, &a, &err) < 0);
+    CHECK(strstr(err.msg, "format 1") != NULL);
     put("app/appliance.json", "{\"format\":1,");
-    CHECK(appliance_open(dir, &a, err, sizeof(err)) < 0);
-    CHECK(strstr(err, "appliance.json") != NULL);
+    CHECK(appliance_open(dir, &a, &err) < 0);
+    CHECK(strstr(err.msg, "appliance.json") != NULL);
     put("app/appliance.json", "{\"format\":1,\"name\":\"t\",\"kernel\":\"vmlinuz\",\"cpus\":0}");
-    CHECK(appliance_open(dir, &a, err, sizeof(err)) < 0);
-    CHECK(strstr(err, "cpus") != NULL);
-    CHECK(appliance_open("no-such-appliance-xyz", &a, err, sizeof(err)) == -ENOENT);
-    CHECK(strstr(err, "no appliance named") != NULL);
+    CHECK(appliance_open(dir, &a, &err) < 0);
+    CHECK(strstr(err.msg, "cpus") != NULL);
+    CHECK(appliance_open("no-such-appliance-xyz", &a, &err) == -ENOENT);
+    CHECK(strstr(err.msg, "no appliance named") != NULL);
 }
 
 static void tar_appliance_extracts_safely(void)
 {
-    char cmd[512], tar[128], err[1024];
+    char cmd[512], tar[128];
+    struct err err = ERR_INIT;
     struct appliance a;
     put("app/appliance.json", "{\"format\":1,\"name\":\"packed\",\"kernel\":\"vmlinuz\"}");
     snprintf(tar, sizeof(tar), "%s/packed.tar", root);
     snprintf(cmd, sizeof(cmd), "tar -C %s/app -cf %s appliance.json vmlinuz", root, tar);
     CHECK_EQ(system(cmd), 0);
-    CHECK_EQ(appliance_open(tar, &a, err, sizeof(err)), 0);
+    CHECK_EQ(appliance_open(tar, &a, &err), 0);
     CHECK(a.name && !strcmp(a.name, "packed"));
     CHECK(a.kernel && access(a.kernel, R_OK) == 0);
     appliance_free(&a);
@@ -161,14 +165,14 @@ static void tar_appliance_extracts_safely(void)
     snprintf(tar, sizeof(tar), "%s/evil.tar", root);
     snprintf(cmd, sizeof(cmd), "cd %s/app && tar -cf %s -P appliance.json ../app/vmlinuz", root, tar);
     CHECK_EQ(system(cmd), 0);
-    CHECK(appliance_open(tar, &a, err, sizeof(err)) < 0);
-    CHECK(strstr(err, "refusing") != NULL);
+    CHECK(appliance_open(tar, &a, &err) < 0);
+    CHECK(strstr(err.msg, "refusing") != NULL);
     snprintf(cmd, sizeof(cmd), "%s/escaped", root);
     CHECK(access(cmd, F_OK) != 0);
     /* Not a tar at all. */
     put("junk.tar", "this is not a tar archive, not even close; it is only text\n");
     snprintf(tar, sizeof(tar), "%s/junk.tar", root);
-    CHECK(appliance_open(tar, &a, err, sizeof(err)) < 0);
+    CHECK(appliance_open(tar, &a, &err) < 0);
 }
 
 int main(void)

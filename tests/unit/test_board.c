@@ -61,11 +61,11 @@ static void board_creates_every_device(void)
     if (!vm)
         return;
     struct chardev *cd;
-    char err[128];
+    struct err err = ERR_INIT;
     struct err e = ERR_INIT;
     struct machine_spec spec;
     spec_defaults(&spec);
-    CHECK_EQ(chardev_open("none", &cd, err, sizeof(err)), 0);
+    CHECK_EQ(chardev_open("none", &cd, &err), 0);
     struct board_host host = { .console = cd };
     CHECK_EQ(board_create(vm, &spec, &host, &e), 0);
     CHECK(!err_is_set(&e));

@@ -91,9 +91,9 @@ static void quit_stops_the_attached_machine(void)
 {
     struct fake_machine m;
     struct chardev *cd;
-    char err[256];
+    struct err err = ERR_INIT;
     machine_init(&m);
-    CHECK_EQ(chardev_open("none", &cd, err, sizeof(err)), 0);
+    CHECK_EQ(chardev_open("none", &cd, &err), 0);
     got_len = 0;
     chardev_set_receiver(cd, take_all, NULL);
     chardev_attach(cd, machine_quit, &m);
@@ -112,9 +112,9 @@ static void quit_between_machines_stops_the_next(void)
 {
     struct fake_machine m;
     struct chardev *cd;
-    char err[256];
+    struct err err = ERR_INIT;
     machine_init(&m);
-    CHECK_EQ(chardev_open("none", &cd, err, sizeof(err)), 0);
+    CHECK_EQ(chardev_open("none", &cd, &err), 0);
     chardev_push_input(cd, (const uint8_t *)"\x01", 1);
     chardev_push_input(cd, (const uint8_t *)"x", 1);   /* split across reads */
     CHECK(!machine_stopping(&m));
@@ -130,11 +130,11 @@ static void quit_refused_waits_for_the_next_machine(void)
 {
     struct fake_machine old, next;
     struct chardev *cd;
-    char err[256];
+    struct err err = ERR_INIT;
     machine_init(&old);
     machine_init(&next);
     atomic_store(&old.stop, VM_STOP_RESET);
-    CHECK_EQ(chardev_open("none", &cd, err, sizeof(err)), 0);
+    CHECK_EQ(chardev_open("none", &cd, &err), 0);
     chardev_attach(cd, machine_quit, &old);
     chardev_push_input(cd, (const uint8_t *)"\x01x", 2);
     CHECK_EQ(atomic_load(&old.quits), 1);               /* asked, and it declined */
@@ -159,10 +159,10 @@ static void quit_goes_to_the_attached_machine_only(void)
 {
     struct fake_machine first, second;
     struct chardev *cd;
-    char err[256];
+    struct err err = ERR_INIT;
     machine_init(&first);
     machine_init(&second);
-    CHECK_EQ(chardev_open("none", &cd, err, sizeof(err)), 0);
+    CHECK_EQ(chardev_open("none", &cd, &err), 0);
     chardev_attach(cd, machine_quit, &first);
     chardev_attach(cd, NULL, NULL);
     chardev_attach(cd, machine_quit, &second);
@@ -177,8 +177,8 @@ static void quit_goes_to_the_attached_machine_only(void)
 static void input_waits_for_a_receiver(void)
 {
     struct chardev *cd;
-    char err[256];
-    CHECK_EQ(chardev_open("none", &cd, err, sizeof(err)), 0);
+    struct err err = ERR_INIT;
+    CHECK_EQ(chardev_open("none", &cd, &err), 0);
     CHECK_EQ(chardev_push_input(cd, (const uint8_t *)"early", 5), 5);
     got_len = 0;
     chardev_set_receiver(cd, take_all, NULL);
@@ -194,10 +194,11 @@ static void file_output_appends(void)
     int fd = mkstemp(path);
     CHECK(write(fd, "old\n", 4) == 4);
     close(fd);
-    char spec[64], err[256];
+    char spec[64];
+    struct err err = ERR_INIT;
     snprintf(spec, sizeof(spec), "file:%s", path);
     struct chardev *cd;
-    CHECK_EQ(chardev_open(spec, &cd, err, sizeof(err)), 0);
+    CHECK_EQ(chardev_open(spec, &cd, &err), 0);
     chardev_write(cd, (const uint8_t *)"new\n", 4);
     chardev_close(cd);
     char buf[32] = "";
@@ -211,12 +212,12 @@ static void file_output_appends(void)
 static void bad_specs_are_refused(void)
 {
     struct chardev *cd = (struct chardev *)1;
-    char err[256] = "";
-    CHECK_EQ(chardev_open("tcp:1234", &cd, err, sizeof(err)), -EINVAL);
+    struct err err = ERR_INIT;
+    CHECK_EQ(chardev_open("tcp:1234", &cd, &err), -EINVAL);
     CHECK(cd == NULL);
-    CHECK(strstr(err, "stdio, file:PATH or none") != NULL);
-    CHECK(chardev_open("file:/nonexistent-dir/x", &cd, err, sizeof(err)) < 0);
-    CHECK(strstr(err, "/nonexistent-dir/x") != NULL);
+    CHECK(strstr(err.msg, "stdio, file:PATH or none") != NULL);
+    CHECK(chardev_open("file:/nonexistent-dir/x", &cd, &err) < 0);
+    CHECK(strstr(err.msg, "/nonexistent-dir/x") != NULL);
     chardev_write(NULL, (const uint8_t *)"x", 1);   /* no console: dropped */
 }
 
@@ -224,14 +225,14 @@ static void stdin_pipe_forwards_and_eof_keeps_running(void)
 {
     struct fake_machine m;
     struct chardev *cd;
-    char err[256];
+    struct err err = ERR_INIT;
     int p[2];
     CHECK_EQ(pipe(p), 0);
     int saved = dup(STDIN_FILENO);
     dup2(p[0], STDIN_FILENO);
     close(p[0]);
     machine_init(&m);
-    CHECK_EQ(chardev_open("stdio", &cd, err, sizeof(err)), 0);
+    CHECK_EQ(chardev_open("stdio", &cd, &err), 0);
     got_len = 0;
     chardev_set_receiver(cd, take_all, NULL);
     chardev_attach(cd, machine_quit, &m);
@@ -299,9 +300,9 @@ static void terminal_child(bool wait_for_quit)
 {
     struct fake_machine m;
     struct chardev *cd;
-    char err[256];
+    struct err err = ERR_INIT;
     machine_init(&m);
-    if (chardev_open("stdio", &cd, err, sizeof(err)) < 0)
+    if (chardev_open("stdio", &cd, &err) < 0)
         _exit(10);
     struct termios t;
     tcgetattr(STDIN_FILENO, &t);

@@ -47,13 +47,13 @@ static void kvm_state_round_trips(void)
 
 static void kvm_probe_explains_absence(void)
 {
-    char why[256] = "";
-    int r = engine_kvm.probe(why, sizeof(why));
+    struct err why = ERR_INIT;
+    int r = engine_kvm.probe(&why);
     if (access("/dev/kvm", F_OK) != 0) {
         CHECK(r < 0);
-        CHECK(strstr(why, "/dev/kvm") != NULL);
+        CHECK(strstr(why.msg, "/dev/kvm") != NULL);
     } else {
-        CHECK(r == 0 || why[0] != 0);
+        CHECK(r == 0 || why.msg[0] != 0);
     }
 }
 

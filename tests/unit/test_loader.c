@@ -14,7 +14,7 @@
 #define RAM (64ULL << 20)
 
 static struct guest_mem mem;
-static char err[512];
+static struct err err;
 
 static void fresh_mem(void)
 {
@@ -24,7 +24,7 @@ static void fresh_mem(void)
         exit(1);
     }
     memset(mem.host, 0xcc, mem.size);   /* so zeroing (bss, zero page) is visible */
-    err[0] = 0;
+    err_clear(&err);
 }
 
 static int has(const char *msg, const char *word)
@@ -105,20 +105,20 @@ static void load_kernel_rejects_unknown(void)
     memset(junk, 0x5a, sizeof(junk));
     struct boot_input in = { T_BOARD(&mem), .kernel = junk, .kernel_len = sizeof(junk) };
     struct cpu_state s;
-    CHECK_EQ(load_kernel(&mem, &in, &s, err, sizeof(err)), -ENOEXEC);
-    CHECK(has(err, "bzImage"));
+    CHECK_EQ(load_kernel(&mem, &in, &s, &err), -ENOEXEC);
+    CHECK(has(err.msg, "bzImage"));
     size_t len;
     struct t_seg seg = { .offset = 0x1000, .vaddr = 0x100000, .paddr = 0x100000,
                          .filesz = 0x100, .memsz = 0x100 };
     uint8_t *e = t_make_elf(0, 3, 2, 0x100000, &seg, 1, &len);
     in.kernel = e;
     in.kernel_len = len;
-    CHECK_EQ(load_kernel(&mem, &in, &s, err, sizeof(err)), -ENOEXEC);
-    CHECK(has(err, "Multiboot"));
+    CHECK_EQ(load_kernel(&mem, &in, &s, &err), -ENOEXEC);
+    CHECK(has(err.msg, "Multiboot"));
     free(e);
     in.kernel_len = 0;
-    CHECK(load_kernel(&mem, &in, &s, err, sizeof(err)) < 0);
-    CHECK(has(err, "empty"));
+    CHECK(load_kernel(&mem, &in, &s, &err) < 0);
+    CHECK(has(err.msg, "empty"));
 }
 
 static void e820_low_and_high(void)
@@ -172,10 +172,10 @@ static void bzimage_loads(void)
     struct boot_input in = { T_BOARD(&mem), .kernel = bz, .kernel_len = len, .initrd = initrd,
                              .initrd_len = sizeof(initrd), .cmdline = "console=ttyS0 quiet" };
     struct cpu_state s;
-    int r = load_bzimage(&mem, &in, &s, err, sizeof(err));
+    int r = load_bzimage(&mem, &in, &s, &err);
     CHECK_EQ(r, 0);
     if (r) {
-        printf("  %s\n", err);
+        printf("  %s\n", err.msg);
         free(bz);
         return;
     }
@@ -221,7 +221,7 @@ static void bzimage_no_initrd_no_cmdline(void)
     uint8_t *bz = t_make_bzimage(&len);
     struct boot_input in = { T_BOARD(&mem), .kernel = bz, .kernel_len = len };
     struct cpu_state s;
-    CHECK_EQ(load_bzimage(&mem, &in, &s, err, sizeof(err)), 0);
+    CHECK_EQ(load_bzimage(&mem, &in, &s, &err), 0);
     const uint8_t *zp = gp(LAYOUT_ZERO_PAGE);
     CHECK_EQ(t_r32(zp + 0x218), 0);
     CHECK_EQ(t_r32(zp + 0x21c), 0);
@@ -239,20 +239,20 @@ static void bzimage_takes_the_boards_map(void)
     struct e820_entry map[2] = { { 0, 0x9f000, 1 }, { 0x100000, 0x700000, 1 } };
     struct boot_input in = { .kernel = bz, .kernel_len = len, .e820 = map, .e820_count = 2 };
     struct cpu_state s;
-    CHECK_EQ(load_bzimage(&mem, &in, &s, err, sizeof(err)), 0);
+    CHECK_EQ(load_bzimage(&mem, &in, &s, &err), 0);
     const uint8_t *zp = gp(LAYOUT_ZERO_PAGE);
     CHECK_EQ(zp[0x1e8], 2);
     CHECK(!memcmp(zp + 0x2d0, map, sizeof(map)));
     CHECK_EQ(t_r64(zp + 0x70), 0);                 /* no RSDP given: none passed on */
     in.e820_count = 0;
-    CHECK_EQ(load_bzimage(&mem, &in, &s, err, sizeof(err)), -EINVAL);
-    CHECK(strstr(err, "memory map has 0 entries") != NULL);
+    CHECK_EQ(load_bzimage(&mem, &in, &s, &err), -EINVAL);
+    CHECK(strstr(err.msg, "memory map has 0 entries") != NULL);
     in.e820_count = 129;
-    CHECK_EQ(load_bzimage(&mem, &in, &s, err, sizeof(err)), -EINVAL);
-    CHECK(strstr(err, "memory map has 129 entries (1 to 128") != NULL);
+    CHECK_EQ(load_bzimage(&mem, &in, &s, &err), -EINVAL);
+    CHECK(strstr(err.msg, "memory map has 129 entries (1 to 128") != NULL);
     in.e820 = NULL;
     in.e820_count = 2;
-    CHECK_EQ(load_bzimage(&mem, &in, &s, err, sizeof(err)), -EINVAL);
+    CHECK_EQ(load_bzimage(&mem, &in, &s, &err), -EINVAL);
     free(bz);
 }
 
@@ -264,9 +264,9 @@ static void bzimage_rejects_old_protocol(void)
     t_w16(bz + 0x206, 0x020a);
     struct boot_input in = { T_BOARD(&mem), .kernel = bz, .kernel_len = len };
     struct cpu_state s;
-    CHECK_EQ(load_bzimage(&mem, &in, &s, err, sizeof(err)), -ENOEXEC);
-    CHECK(has(err, "too old"));
-    CHECK(has(err, "2.10"));
+    CHECK_EQ(load_bzimage(&mem, &in, &s, &err), -ENOEXEC);
+    CHECK(has(err.msg, "too old"));
+    CHECK(has(err.msg, "2.10"));
     free(bz);
 }
 
@@ -278,8 +278,8 @@ static void bzimage_rejects_32bit(void)
     t_w16(bz + 0x236, 0);
     struct boot_input in = { T_BOARD(&mem), .kernel = bz, .kernel_len = len };
     struct cpu_state s;
-    CHECK_EQ(load_bzimage(&mem, &in, &s, err, sizeof(err)), -ENOEXEC);
-    CHECK(has(err, "64-bit"));
+    CHECK_EQ(load_bzimage(&mem, &in, &s, &err), -ENOEXEC);
+    CHECK(has(err.msg, "64-bit"));
     free(bz);
 }
 
@@ -291,8 +291,8 @@ static void bzimage_rejects_bad_magic(void)
     memcpy(bz + 0x202, "HdrX", 4);
     struct boot_input in = { T_BOARD(&mem), .kernel = bz, .kernel_len = len };
     struct cpu_state s;
-    CHECK_EQ(load_bzimage(&mem, &in, &s, err, sizeof(err)), -ENOEXEC);
-    CHECK(has(err, "HdrS"));
+    CHECK_EQ(load_bzimage(&mem, &in, &s, &err), -ENOEXEC);
+    CHECK(has(err.msg, "HdrS"));
     free(bz);
 }
 
@@ -304,18 +304,18 @@ static void bzimage_rejects_truncated(void)
     struct cpu_state s;
     /* Cut inside the kernel: syssize says more. */
     struct boot_input in = { T_BOARD(&mem), .kernel = bz, .kernel_len = len - 100 };
-    CHECK_EQ(load_bzimage(&mem, &in, &s, err, sizeof(err)), -ENOEXEC);
-    CHECK(has(err, "truncated"));
+    CHECK_EQ(load_bzimage(&mem, &in, &s, &err), -ENOEXEC);
+    CHECK(has(err.msg, "truncated"));
     /* Cut inside the setup sectors. */
     in.kernel_len = 0x400;
-    CHECK_EQ(load_bzimage(&mem, &in, &s, err, sizeof(err)), -ENOEXEC);
-    CHECK(has(err, "truncated"));
+    CHECK_EQ(load_bzimage(&mem, &in, &s, &err), -ENOEXEC);
+    CHECK(has(err.msg, "truncated"));
     /* Cut inside the setup header itself. */
     in.kernel_len = 0x240;
-    CHECK_EQ(load_bzimage(&mem, &in, &s, err, sizeof(err)), -ENOEXEC);
-    CHECK(has(err, "header"));
+    CHECK_EQ(load_bzimage(&mem, &in, &s, &err), -ENOEXEC);
+    CHECK(has(err.msg, "header"));
     in.kernel_len = 0x100;
-    CHECK_EQ(load_bzimage(&mem, &in, &s, err, sizeof(err)), -ENOEXEC);
+    CHECK_EQ(load_bzimage(&mem, &in, &s, &err), -ENOEXEC);
     free(bz);
 }
 
@@ -330,11 +330,11 @@ static void bzimage_rejects_long_cmdline(void)
     cmd[sizeof(cmd) - 1] = 0;
     struct boot_input in = { T_BOARD(&mem), .kernel = bz, .kernel_len = len, .cmdline = cmd };
     struct cpu_state s;
-    CHECK_EQ(load_bzimage(&mem, &in, &s, err, sizeof(err)), -E2BIG);
-    CHECK(has(err, "command line"));
-    CHECK(has(err, "16"));
+    CHECK_EQ(load_bzimage(&mem, &in, &s, &err), -E2BIG);
+    CHECK(has(err.msg, "command line"));
+    CHECK(has(err.msg, "16"));
     cmd[16] = 0;
-    CHECK_EQ(load_bzimage(&mem, &in, &s, err, sizeof(err)), 0);
+    CHECK_EQ(load_bzimage(&mem, &in, &s, &err), 0);
     free(bz);
 }
 
@@ -347,14 +347,14 @@ static void bzimage_rejects_big_initrd(void)
     uint8_t *rd = calloc(1, rdlen);
     struct boot_input in = { T_BOARD(&mem), .kernel = bz, .kernel_len = len, .initrd = rd, .initrd_len = rdlen };
     struct cpu_state s;
-    CHECK_EQ(load_bzimage(&mem, &in, &s, err, sizeof(err)), -ENOMEM);
-    CHECK(has(err, "initrd"));
-    CHECK(has(err, "too big"));
+    CHECK_EQ(load_bzimage(&mem, &in, &s, &err), -ENOMEM);
+    CHECK(has(err.msg, "initrd"));
+    CHECK(has(err.msg, "too big"));
     /* initrd_addr_max below the kernel: nowhere to go either. */
     in.initrd_len = 4096;
     t_w32(bz + 0x22c, 0xfffff);
-    CHECK_EQ(load_bzimage(&mem, &in, &s, err, sizeof(err)), -ENOMEM);
-    CHECK(has(err, "initrd"));
+    CHECK_EQ(load_bzimage(&mem, &in, &s, &err), -ENOMEM);
+    CHECK(has(err.msg, "initrd"));
     free(rd);
     free(bz);
 }
@@ -367,8 +367,8 @@ static void bzimage_needs_ram_to_unpack(void)
     t_w32(bz + 0x260, 60u << 20);   /* init_size: 16 + 60 MiB > 64 MiB */
     struct boot_input in = { T_BOARD(&mem), .kernel = bz, .kernel_len = len };
     struct cpu_state s;
-    CHECK_EQ(load_bzimage(&mem, &in, &s, err, sizeof(err)), -ENOMEM);
-    CHECK(has(err, "more memory"));
+    CHECK_EQ(load_bzimage(&mem, &in, &s, &err), -ENOMEM);
+    CHECK(has(err.msg, "more memory"));
     free(bz);
 }
 
@@ -380,7 +380,7 @@ static void bzimage_non_relocatable_at_pref(void)
     bz[0x234] = 0;
     struct boot_input in = { T_BOARD(&mem), .kernel = bz, .kernel_len = len };
     struct cpu_state s;
-    CHECK_EQ(load_bzimage(&mem, &in, &s, err, sizeof(err)), 0);
+    CHECK_EQ(load_bzimage(&mem, &in, &s, &err), 0);
     CHECK_EQ(s.rip, 0x1000200);
     CHECK(!memcmp(gp(0x1000000), bz + T_BZ_SETUP_SIZE, T_BZ_KERNEL_SIZE));
     free(bz);
@@ -410,9 +410,9 @@ static void bzimage_debian_kernel(void)
     struct boot_input in = { T_BOARD(&mem), .kernel = k, .kernel_len = got, .cmdline = "console=ttyS0" };
     struct cpu_state s;
     CHECK_EQ(kernel_detect(k, got), KERNEL_BZIMAGE);
-    int r = load_bzimage(&mem, &in, &s, err, sizeof(err));
+    int r = load_bzimage(&mem, &in, &s, &err);
     if (r)
-        printf("  %s\n", err);
+        printf("  %s\n", err.msg);
     CHECK_EQ(r, 0);
     CHECK_EQ(s.rip, LAYOUT_KERNEL + 0x200);
     CHECK(!memcmp(gp(LAYOUT_ZERO_PAGE + 0x202), "HdrS", 4));
@@ -448,9 +448,9 @@ static void elf64_debian_vmlinux(void)
     struct boot_input in = { T_BOARD(&mem), .kernel = k, .kernel_len = got, .cmdline = "console=ttyS0" };
     struct cpu_state s;
     CHECK_EQ(kernel_detect(k, got), KERNEL_ELF64);
-    int r = load_kernel(&mem, &in, &s, err, sizeof(err));
+    int r = load_kernel(&mem, &in, &s, &err);
     if (r)
-        printf("  %s\n", err);
+        printf("  %s\n", err.msg);
     CHECK_EQ(r, 0);
     CHECK_EQ(s.rip, t_r64(k + 24));
     CHECK_EQ(s.gpr[R_RSI], LAYOUT_ZERO_PAGE);
@@ -476,10 +476,10 @@ static void elf64_vmlinux_style(void)
     uint8_t *e = t_make_elf(1, 62, 2, 0xffffffff81000040ULL, segs, 2, &len);
     struct boot_input in = { T_BOARD(&mem), .kernel = e, .kernel_len = len, .cmdline = "root=/dev/vda" };
     struct cpu_state s;
-    int r = load_elf64(&mem, &in, &s, err, sizeof(err));
+    int r = load_elf64(&mem, &in, &s, &err);
     CHECK_EQ(r, 0);
     if (r)
-        printf("  %s\n", err);
+        printf("  %s\n", err.msg);
     CHECK_EQ(s.rip, 0x1000040);
     CHECK_EQ(s.gpr[R_RSI], LAYOUT_ZERO_PAGE);
     check_long_mode_state(&s);
@@ -508,7 +508,7 @@ static void elf64_physical_entry_and_initrd(void)
     memset(rd, 0x77, sizeof(rd));
     struct boot_input in = { T_BOARD(&mem), .kernel = e, .kernel_len = len, .initrd = rd, .initrd_len = sizeof(rd) };
     struct cpu_state s;
-    CHECK_EQ(load_elf64(&mem, &in, &s, err, sizeof(err)), 0);
+    CHECK_EQ(load_elf64(&mem, &in, &s, &err), 0);
     CHECK_EQ(s.rip, 0x1000000);
     const uint8_t *zp = gp(LAYOUT_ZERO_PAGE);
     uint32_t at = t_r32(zp + 0x218);
@@ -527,9 +527,9 @@ static int elf_error(const struct t_seg *segs, int n, uint64_t entry, size_t cut
     uint8_t *e = t_make_elf(1, 62, 2, entry, segs, n, &len);
     struct boot_input in = { T_BOARD(&mem), .kernel = e, .kernel_len = cut ? cut : len };
     struct cpu_state s;
-    int r = load_elf64(&mem, &in, &s, err, sizeof(err));
+    int r = load_elf64(&mem, &in, &s, &err);
     free(e);
-    int ok = r < 0 && has(err, w1) && (!w2 || has(err, w2));
+    int ok = r < 0 && has(err.msg, w1) && (!w2 || has(err.msg, w2));
     if (r == 0)
         printf("  loaded but should have failed\n");
     return ok;
@@ -585,20 +585,20 @@ static void elf64_rejects_wrong_kind(void)
     struct cpu_state s;
     uint8_t *e = t_make_elf(1, 62, 3, 0x200000, &seg, 1, &len);   /* ET_DYN */
     struct boot_input in = { T_BOARD(&mem), .kernel = e, .kernel_len = len };
-    CHECK(load_elf64(&mem, &in, &s, err, sizeof(err)) < 0);
-    CHECK(has(err, "ET_EXEC"));
+    CHECK(load_elf64(&mem, &in, &s, &err) < 0);
+    CHECK(has(err.msg, "ET_EXEC"));
     free(e);
     e = t_make_elf(1, 183, 2, 0x200000, &seg, 1, &len);           /* aarch64 */
     in.kernel = e;
-    CHECK(load_elf64(&mem, &in, &s, err, sizeof(err)) < 0);
-    CHECK(has(err, "x86-64"));
+    CHECK(load_elf64(&mem, &in, &s, &err) < 0);
+    CHECK(has(err.msg, "x86-64"));
     free(e);
     seg.filesz = 0x200;   /* file size above memory size */
     e = t_make_elf(1, 62, 2, 0x200000, &seg, 1, &len);
     in.kernel = e;
     in.kernel_len = len;
-    CHECK(load_elf64(&mem, &in, &s, err, sizeof(err)) < 0);
-    CHECK(has(err, "malformed"));
+    CHECK(load_elf64(&mem, &in, &s, &err) < 0);
+    CHECK(has(err.msg, "malformed"));
     free(e);
 }
 

@@ -43,7 +43,7 @@ static size_t mutate(uint8_t *img, size_t len, size_t lo, size_t hi)
 static int run_mutations(const uint8_t *base, size_t len, size_t lo, size_t hi, const char *what)
 {
     uint8_t *img = malloc(len);
-    char err[512];
+    struct err err = ERR_INIT;
     int loaded = 0, failed = 0, bad = 0;
     for (int i = 0; i < ITERATIONS; i++) {
         memcpy(img, base, len);
@@ -51,8 +51,8 @@ static int run_mutations(const uint8_t *base, size_t len, size_t lo, size_t hi, 
         struct boot_input in = { T_BOARD(&mem), .kernel = img, .kernel_len = l, .cmdline = "console=ttyS0",
                                  .initrd = base, .initrd_len = 4096 };
         struct cpu_state s;
-        err[0] = 0;
-        int r = load_kernel(&mem, &in, &s, err, sizeof(err));
+        err_clear(&err);
+        int r = load_kernel(&mem, &in, &s, &err);
         if (r == 0) {
             loaded++;
             if (!mem_is_ram(&mem, s.rip)) {
@@ -60,10 +60,10 @@ static int run_mutations(const uint8_t *base, size_t len, size_t lo, size_t hi, 
                        (unsigned long long)s.rip);
                 bad++;
             }
-        } else if (r < 0 && err[0]) {
+        } else if (r < 0 && err.msg[0]) {
             failed++;
         } else {
-            printf("  %s mutation %d: returned %d with message \"%s\"\n", what, i, r, err);
+            printf("  %s mutation %d: returned %d with message \"%s\"\n", what, i, r, err.msg);
             bad++;
         }
     }

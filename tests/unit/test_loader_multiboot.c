@@ -15,7 +15,7 @@
 #define RAM (64ULL << 20)
 
 static struct guest_mem mem;
-static char err[512];
+static struct err err;
 
 static void fresh_mem(void)
 {
@@ -25,7 +25,7 @@ static void fresh_mem(void)
         exit(1);
     }
     memset(mem.host, 0xcc, mem.size);
-    err[0] = 0;
+    err_clear(&err);
 }
 
 static int has(const char *msg, const char *word)
@@ -113,10 +113,10 @@ static void multiboot_kludge_loads(void)
                              .initrd = rd, .initrd_len = sizeof(rd), .initrd_name = "disk.img" };
     struct cpu_state s;
     CHECK_EQ(kernel_detect(k, KL_SIZE), KERNEL_MULTIBOOT);
-    int r = load_kernel(&mem, &in, &s, err, sizeof(err));
+    int r = load_kernel(&mem, &in, &s, &err);
     CHECK_EQ(r, 0);
     if (r) {
-        printf("  %s\n", err);
+        printf("  %s\n", err.msg);
         free(k);
         return;
     }
@@ -147,7 +147,7 @@ static void multiboot_kludge_load_end(void)
     uint8_t *k = make_kludge(0, 0x100800, 0, 0x100080);
     struct boot_input in = { T_BOARD(&mem), .kernel = k, .kernel_len = KL_SIZE };
     struct cpu_state s;
-    CHECK_EQ(load_multiboot(&mem, &in, &s, err, sizeof(err)), 0);
+    CHECK_EQ(load_multiboot(&mem, &in, &s, &err), 0);
     CHECK_EQ(*gp(0x1007ff), 0xf4);
     CHECK_EQ(*gp(0x100800), 0xcc);
     check_info("", 0);
@@ -162,7 +162,7 @@ static void multiboot_takes_the_boards_map(void)
     struct e820_entry map[2] = { { 0, 0x80000, 1 }, { 0x100000, 0x700000, 1 } };
     struct boot_input in = { .kernel = k, .kernel_len = KL_SIZE, .e820 = map, .e820_count = 2 };
     struct cpu_state s;
-    CHECK_EQ(load_multiboot(&mem, &in, &s, err, sizeof(err)), 0);
+    CHECK_EQ(load_multiboot(&mem, &in, &s, &err), 0);
     const uint8_t *mbi = gp(LAYOUT_MB_INFO);
     CHECK_EQ(t_r32(mbi + 4), 0x80000 >> 10);       /* mem_lower: the map's first RAM */
     CHECK_EQ(t_r32(mbi + 44), 2 * 24);             /* mmap_length */
@@ -172,8 +172,8 @@ static void multiboot_takes_the_boards_map(void)
     CHECK_EQ(t_r64(mm + 12), 0x80000);
     CHECK_EQ(t_r64(mm + 24 + 4), 0x100000);
     in.e820_count = 0;
-    CHECK_EQ(load_multiboot(&mem, &in, &s, err, sizeof(err)), -EINVAL);
-    CHECK(strstr(err, "the board gave no memory map") != NULL);
+    CHECK_EQ(load_multiboot(&mem, &in, &s, &err), -EINVAL);
+    CHECK(strstr(err.msg, "the board gave no memory map") != NULL);
     free(k);
 }
 
@@ -193,10 +193,10 @@ static void multiboot_elf(int is64)
     struct boot_input in = { T_BOARD(&mem), .kernel = e, .kernel_len = len, .cmdline = "x" };
     struct cpu_state s;
     CHECK_EQ(kernel_detect(e, len), KERNEL_MULTIBOOT);
-    int r = load_kernel(&mem, &in, &s, err, sizeof(err));
+    int r = load_kernel(&mem, &in, &s, &err);
     CHECK_EQ(r, 0);
     if (r)
-        printf("  %s\n", err);
+        printf("  %s\n", err.msg);
     CHECK_EQ(t_r32(gp(0x100000)), 0x1BADB002u);
     CHECK_EQ(*gp(0x100fff), 0x90);
     CHECK_EQ(*gp(0x20000f), 0x91);
@@ -220,7 +220,7 @@ static void multiboot_elf_higher_half_entry(void)
     t_mb_header(e + 0x1000, 0);
     struct boot_input in = { T_BOARD(&mem), .kernel = e, .kernel_len = len };
     struct cpu_state s;
-    CHECK_EQ(load_multiboot(&mem, &in, &s, err, sizeof(err)), 0);
+    CHECK_EQ(load_multiboot(&mem, &in, &s, &err), 0);
     CHECK_EQ(s.rip, 0x100020);
     free(e);
 }
@@ -230,10 +230,10 @@ static int mb_error(const uint8_t *k, size_t len, const char *w1, const char *w2
     fresh_mem();
     struct boot_input in = { T_BOARD(&mem), .kernel = k, .kernel_len = len };
     struct cpu_state s;
-    int r = load_multiboot(&mem, &in, &s, err, sizeof(err));
+    int r = load_multiboot(&mem, &in, &s, &err);
     if (r == 0)
         printf("  loaded but should have failed\n");
-    return r < 0 && has(err, w1) && (!w2 || has(err, w2));
+    return r < 0 && has(err.msg, w1) && (!w2 || has(err.msg, w2));
 }
 
 static void multiboot_rejects_bad_headers(void)
@@ -255,7 +255,7 @@ static void multiboot_rejects_bad_headers(void)
     fresh_mem();
     struct boot_input in = { T_BOARD(&mem), .kernel = k, .kernel_len = KL_SIZE };
     struct cpu_state s;
-    CHECK_EQ(load_multiboot(&mem, &in, &s, err, sizeof(err)), 0);
+    CHECK_EQ(load_multiboot(&mem, &in, &s, &err), 0);
     free(k);
 
     uint8_t none[9000];
@@ -325,8 +325,8 @@ static void multiboot_rejects_big_initrd_and_cmdline(void)
     fresh_mem();
     struct boot_input in = { T_BOARD(&mem), .kernel = k, .kernel_len = KL_SIZE, .initrd = rd, .initrd_len = rdlen };
     struct cpu_state s;
-    CHECK_EQ(load_multiboot(&mem, &in, &s, err, sizeof(err)), -ENOMEM);
-    CHECK(has(err, "initrd"));
+    CHECK_EQ(load_multiboot(&mem, &in, &s, &err), -ENOMEM);
+    CHECK(has(err.msg, "initrd"));
     free(rd);
     char *cmd = malloc(LAYOUT_CMDLINE_MAX + 10);
     memset(cmd, 'a', LAYOUT_CMDLINE_MAX + 9);
@@ -334,8 +334,8 @@ static void multiboot_rejects_big_initrd_and_cmdline(void)
     in.initrd = NULL;
     in.initrd_len = 0;
     in.cmdline = cmd;
-    CHECK_EQ(load_multiboot(&mem, &in, &s, err, sizeof(err)), -E2BIG);
-    CHECK(has(err, "command line"));
+    CHECK_EQ(load_multiboot(&mem, &in, &s, &err), -E2BIG);
+    CHECK(has(err.msg, "command line"));
     free(cmd);
     free(k);
 }
@@ -370,9 +370,9 @@ static void multiboot_test_guests(void)
         fresh_mem();
         struct boot_input in = { T_BOARD(&mem), .kernel = k, .kernel_len = len, .cmdline = "test" };
         struct cpu_state s;
-        int r = load_kernel(&mem, &in, &s, err, sizeof(err));
+        int r = load_kernel(&mem, &in, &s, &err);
         if (r)
-            printf("  %s: %s\n", path, err);
+            printf("  %s: %s\n", path, err.msg);
         CHECK_EQ(r, 0);
         CHECK_EQ(s.gpr[R_RAX], 0x2BADB002u);
         CHECK(s.rip >= 0x100000 && mem_is_ram(&mem, s.rip));

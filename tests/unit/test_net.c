@@ -19,13 +19,13 @@
 static void net_parses_forwards(void)
 {
     struct net_forward f;
-    char err[256];
-    CHECK_EQ(net_parse_forward("tcp:8080:80", &f, err, sizeof(err)), 0);
+    struct err err = ERR_INIT;
+    CHECK_EQ(net_parse_forward("tcp:8080:80", &f, &err), 0);
     CHECK(!f.udp);
     CHECK_EQ(f.host_addr, htonl(INADDR_LOOPBACK));
     CHECK_EQ(f.host_port, 8080);
     CHECK_EQ(f.guest_port, 80);
-    CHECK_EQ(net_parse_forward("udp:0.0.0.0:5353:53", &f, err, sizeof(err)), 0);
+    CHECK_EQ(net_parse_forward("udp:0.0.0.0:5353:53", &f, &err), 0);
     CHECK(f.udp);
     CHECK_EQ(f.host_addr, 0);
     CHECK_EQ(f.host_port, 5353);
@@ -34,9 +34,9 @@ static void net_parses_forwards(void)
                           "tcp:80:x", "tcp:1.2.3:80:80", "tcp:a:b:c:d:e", "tcp::80",
                           "tcp:8080:80:" };
     for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        err[0] = 0;
-        CHECK_EQ(net_parse_forward(bad[i], &f, err, sizeof(err)), -EINVAL);
-        CHECK(err[0] != 0);
+        err_clear(&err);
+        CHECK_EQ(net_parse_forward(bad[i], &f, &err), -EINVAL);
+        CHECK(err.msg[0] != 0);
     }
 }
 
@@ -97,19 +97,19 @@ static void net_frame_queue_bounds_and_order(void)
 static void net_tap_errors_are_clear(void)
 {
     struct net_backend *nb;
-    char err[512] = "";
-    CHECK_EQ(net_tap_open("", NULL, NULL, &nb, err, sizeof(err)), -EINVAL);
-    CHECK_EQ(net_tap_open("a-name-that-is-too-long", NULL, NULL, &nb, err, sizeof(err)), -EINVAL);
+    struct err err = ERR_INIT;
+    CHECK_EQ(net_tap_open("", NULL, NULL, &nb, &err), -EINVAL);
+    CHECK_EQ(net_tap_open("a-name-that-is-too-long", NULL, NULL, &nb, &err), -EINVAL);
     /* Without CAP_NET_ADMIN or /dev/net/tun the message says what to do;
      * with them the tap appears and goes away again on close. */
-    err[0] = 0;
-    int r = net_tap_open("hosteltst0", NULL, NULL, &nb, err, sizeof(err));
+    err_clear(&err);
+    int r = net_tap_open("hosteltst0", NULL, NULL, &nb, &err);
     if (r == 0) {
         CHECK(nb != NULL);
         net_backend_close(nb);
     } else {
-        CHECK(strstr(err, "hosteltst0") != NULL);
-        CHECK(strstr(err, "--net user") != NULL || strstr(err, "tap device") != NULL);
+        CHECK(strstr(err.msg, "hosteltst0") != NULL);
+        CHECK(strstr(err.msg, "--net user") != NULL || strstr(err.msg, "tap device") != NULL);
     }
 }
 
@@ -132,10 +132,10 @@ static void tap_receive(void *opaque, const uint8_t *f, size_t len)
 static void net_tap_carries_frames(void)
 {
     struct net_backend *nb;
-    char err[512] = "";
+    struct err err = ERR_INIT;
     const char *name = "hosteltst1";
-    if (net_tap_open(name, tap_receive, NULL, &nb, err, sizeof(err)) < 0) {
-        printf("  %s\n", err);
+    if (net_tap_open(name, tap_receive, NULL, &nb, &err) < 0) {
+        printf("  %s\n", err.msg);
         CHECK(0);
         return;
     }
@@ -190,9 +190,9 @@ int main(void)
     RUN_TEST(net_tap_errors_are_clear);
     /* A tap needs CAP_NET_ADMIN and /dev/net/tun: skipped (not passed) without. */
     struct net_backend *nb;
-    char err[512] = "";
-    if (net_tap_open("hosteltst2", NULL, NULL, &nb, err, sizeof(err)) < 0) {
-        printf("SKIP: net_tap_carries_frames (%s)\n", err);
+    struct err err = ERR_INIT;
+    if (net_tap_open("hosteltst2", NULL, NULL, &nb, &err) < 0) {
+        printf("SKIP: net_tap_carries_frames (%s)\n", err.msg);
     } else {
         net_backend_close(nb);
         RUN_TEST(net_tap_carries_frames);

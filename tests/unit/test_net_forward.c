@@ -18,15 +18,15 @@
 static void forward_parses_port_zero(void)
 {
     struct net_forward f;
-    char err[256];
-    CHECK_EQ(net_parse_forward("tcp:127.0.0.1:0:22", &f, err, sizeof(err)), 0);
+    struct err err = ERR_INIT;
+    CHECK_EQ(net_parse_forward("tcp:127.0.0.1:0:22", &f, &err), 0);
     CHECK_EQ(f.host_port, 0);
     CHECK_EQ(f.guest_port, 22);
-    CHECK_EQ(net_parse_forward("tcp:0:22", &f, err, sizeof(err)), 0);
+    CHECK_EQ(net_parse_forward("tcp:0:22", &f, &err), 0);
     CHECK_EQ(f.host_addr, htonl(INADDR_LOOPBACK));
-    CHECK_EQ(net_parse_forward("tcp:2222:0", &f, err, sizeof(err)), -EINVAL);
+    CHECK_EQ(net_parse_forward("tcp:2222:0", &f, &err), -EINVAL);
     char buf[64];
-    CHECK_EQ(net_parse_forward("udp:0.0.0.0:5353:53", &f, err, sizeof(err)), 0);
+    CHECK_EQ(net_parse_forward("udp:0.0.0.0:5353:53", &f, &err), 0);
     net_format_forward(&f, buf, sizeof(buf));
     CHECK(!strcmp(buf, "udp:0.0.0.0:5353:53"));
 }
@@ -54,24 +54,24 @@ static void pick_free_port_gives_a_bindable_port(void)
 static void mode_parses(void)
 {
     struct net_options o;
-    char err[256];
+    struct err err = ERR_INIT;
     memset(&o, 0, sizeof(o));
-    CHECK_EQ(net_parse_mode("user", &o, err, sizeof(err)), 0);
+    CHECK_EQ(net_parse_mode("user", &o, &err), 0);
     CHECK_EQ(o.mode, NET_MODE_USER);
     CHECK(!o.restrict_outbound);
-    CHECK_EQ(net_parse_mode("user,restrict=on", &o, err, sizeof(err)), 0);
+    CHECK_EQ(net_parse_mode("user,restrict=on", &o, &err), 0);
     CHECK(o.restrict_outbound);
-    CHECK_EQ(net_parse_mode("tap=hostel0", &o, err, sizeof(err)), 0);
+    CHECK_EQ(net_parse_mode("tap=hostel0", &o, &err), 0);
     CHECK_EQ(o.mode, NET_MODE_TAP);
     CHECK(!strcmp(o.tap_name, "hostel0"));
-    CHECK_EQ(net_parse_mode("none", &o, err, sizeof(err)), 0);
+    CHECK_EQ(net_parse_mode("none", &o, &err), 0);
     CHECK_EQ(o.mode, NET_MODE_NONE);
     const char *bad[] = { "", "users", "user,restrict=maybe", "user,", "tap=", "tap=a,b",
                           "tap=waytoolonginterfacename", "bridge" };
     for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        err[0] = 0;
-        CHECK_EQ(net_parse_mode(bad[i], &o, err, sizeof(err)), -EINVAL);
-        CHECK(err[0] != 0);
+        err_clear(&err);
+        CHECK_EQ(net_parse_mode(bad[i], &o, &err), -EINVAL);
+        CHECK(err.msg[0] != 0);
     }
 }
 
@@ -79,21 +79,21 @@ static void default_forward_yields_to_same_guest_port(void)
 {
     struct net_options o;
     struct net_forward f;
-    char err[256];
+    struct err err = ERR_INIT;
     memset(&o, 0, sizeof(o));
-    net_parse_forward("tcp:2222:22", &o.forwards[0], err, sizeof(err));
+    net_parse_forward("tcp:2222:22", &o.forwards[0], &err);
     o.nforwards = 1;
-    net_parse_forward("tcp:0:22", &f, err, sizeof(err));
+    net_parse_forward("tcp:0:22", &f, &err);
     CHECK_EQ(net_add_default_forward(&o, &f), 0);        /* the pinned one stays */
     CHECK_EQ(o.nforwards, 1);
     CHECK_EQ(o.forwards[0].host_port, 2222);
-    net_parse_forward("udp:0:22", &f, err, sizeof(err));  /* another protocol */
+    net_parse_forward("udp:0:22", &f, &err);  /* another protocol */
     CHECK_EQ(net_add_default_forward(&o, &f), 1);
-    net_parse_forward("tcp:8080:80", &f, err, sizeof(err));
+    net_parse_forward("tcp:8080:80", &f, &err);
     CHECK_EQ(net_add_default_forward(&o, &f), 1);
     CHECK_EQ(o.nforwards, 3);
     o.nforwards = NET_MAX_FORWARDS;
-    net_parse_forward("tcp:9:9", &f, err, sizeof(err));
+    net_parse_forward("tcp:9:9", &f, &err);
     CHECK_EQ(net_add_default_forward(&o, &f), -ENOSPC);
 }
 
@@ -101,7 +101,8 @@ static void default_forward_yields_to_same_guest_port(void)
  * replaces its 22 and keeps its 80; --net none drops them. */
 static void appliance_forwards_merge(void)
 {
-    char dir[] = "/tmp/hostel-fwd-XXXXXX", p[512], err[512];
+    char dir[] = "/tmp/hostel-fwd-XXXXXX", p[512];
+    struct err err = ERR_INIT;
     CHECK(mkdtemp(dir) != NULL);
     snprintf(p, sizeof(p), "%s/vmlinuz", dir);
     FILE *f = fopen(p, "w");
@@ -113,7 +114,7 @@ static void appliance_forwards_merge(void)
           "\"forwards\":[\"tcp:127.0.0.1:0:22\",\"tcp:0:80\"]}", f);
     fclose(f);
     struct appliance a;
-    CHECK_EQ(appliance_open(dir, &a, err, sizeof(err)), 0);
+    CHECK_EQ(appliance_open(dir, &a, &err), 0);
     /* As `hostel run` lays them: defaults, the appliance, the flags. */
     struct machine_spec app, flags, s;
     struct net_options o;
@@ -162,8 +163,7 @@ static void appliance_forwards_merge(void)
 
 /* Writes an appliance with the given "ssh" value (NULL: none) into dir and
  * opens it; returns appliance_open's result. */
-static int open_with_ssh(const char *dir, const char *ssh, struct appliance *a, char *err,
-                         size_t errlen)
+static int open_with_ssh(const char *dir, const char *ssh, struct appliance *a, struct err *e)
 {
     char p[512];
     snprintf(p, sizeof(p), "%s/appliance.json", dir);
@@ -171,30 +171,31 @@ static int open_with_ssh(const char *dir, const char *ssh, struct appliance *a, 
     fprintf(f, "{\"format\":1,\"name\":\"t\",\"kernel\":\"vmlinuz\"%s%s}",
             ssh ? ",\"ssh\":" : "", ssh ? ssh : "");
     fclose(f);
-    return appliance_open(dir, a, err, errlen);
+    return appliance_open(dir, a, e);
 }
 
 /* The manifest's "ssh" object: optional, defaults root and port 22, the key
  * must lie inside the appliance, the user must be a plain login name. */
 static void appliance_ssh_object(void)
 {
-    char dir[] = "/tmp/hostel-ssh-XXXXXX", p[512], err[512];
+    char dir[] = "/tmp/hostel-ssh-XXXXXX", p[512];
+    struct err err = ERR_INIT;
     CHECK(mkdtemp(dir) != NULL);
     snprintf(p, sizeof(p), "mkdir -p '%s/ssh' && echo k > '%s/vmlinuz' && echo key > "
              "'%s/ssh/id_ed25519'", dir, dir, dir);
     CHECK_EQ(system(p), 0);
     struct appliance a;
-    CHECK_EQ(open_with_ssh(dir, NULL, &a, err, sizeof(err)), 0);
+    CHECK_EQ(open_with_ssh(dir, NULL, &a, &err), 0);
     CHECK(!a.has_ssh);
     appliance_free(&a);
-    CHECK_EQ(open_with_ssh(dir, "{}", &a, err, sizeof(err)), 0);
+    CHECK_EQ(open_with_ssh(dir, "{}", &a, &err), 0);
     CHECK(a.has_ssh);
     CHECK(a.ssh_user && !strcmp(a.ssh_user, "root"));
     CHECK_EQ(a.ssh_port, 22);
     CHECK(a.ssh_key == NULL);
     appliance_free(&a);
     CHECK_EQ(open_with_ssh(dir, "{\"user\":\"debian\",\"key\":\"ssh/id_ed25519\",\"port\":2222}",
-                           &a, err, sizeof(err)), 0);
+                           &a, &err), 0);
     CHECK(a.ssh_user && !strcmp(a.ssh_user, "debian"));
     CHECK_EQ(a.ssh_port, 2222);
     snprintf(p, sizeof(p), "%s/ssh/id_ed25519", dir);
@@ -205,9 +206,9 @@ static void appliance_ssh_object(void)
                           "{\"key\":\"ssh/missing\"}", "{\"key\":7}", "{\"port\":0}",
                           "{\"port\":\"22\"}", "{\"port\":70000}" };
     for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        err[0] = 0;
-        CHECK(open_with_ssh(dir, bad[i], &a, err, sizeof(err)) < 0);
-        CHECK(strstr(err, "ssh") != NULL);
+        err_clear(&err);
+        CHECK(open_with_ssh(dir, bad[i], &a, &err) < 0);
+        CHECK(strstr(err.msg, "ssh") != NULL);
     }
     snprintf(p, sizeof(p), "rm -rf '%s'", dir);
     CHECK_EQ(system(p), 0);
@@ -230,18 +231,18 @@ static void slirp_binds_port_zero_and_reports_it(void)
 {
     struct net_options o;
     struct net_forward bound[NET_MAX_FORWARDS];
-    char err[512] = "";
+    struct err err = ERR_INIT;
     memset(&o, 0, sizeof(o));
     memset(bound, 0, sizeof(bound));
     o.mode = NET_MODE_USER;
     o.bound = bound;
-    net_parse_forward("tcp:0:22", &o.forwards[o.nforwards++], err, sizeof(err));
-    net_parse_forward("udp:0:53", &o.forwards[o.nforwards++], err, sizeof(err));
+    net_parse_forward("tcp:0:22", &o.forwards[o.nforwards++], &err);
+    net_parse_forward("udp:0:53", &o.forwards[o.nforwards++], &err);
     struct net_backend *nb;
-    int r = net_backend_open(&o, NULL, NULL, &nb, err, sizeof(err));
+    int r = net_backend_open(&o, NULL, NULL, &nb, &err);
     CHECK_EQ(r, 0);
     if (r < 0) {
-        printf("  %s\n", err);
+        printf("  %s\n", err.msg);
         return;
     }
     CHECK(bound[0].host_port != 0);
@@ -252,7 +253,7 @@ static void slirp_binds_port_zero_and_reports_it(void)
     uint16_t first = bound[0].host_port;
     net_backend_close(nb);
     CHECK(tcp_connects(first) < 0);                     /* closed with the backend */
-    CHECK_EQ(net_backend_open(&o, NULL, NULL, &nb, err, sizeof(err)), 0);
+    CHECK_EQ(net_backend_open(&o, NULL, NULL, &nb, &err), 0);
     CHECK_EQ(bound[0].host_port, first);
     net_backend_close(nb);
 
@@ -267,19 +268,19 @@ static void slirp_binds_port_zero_and_reports_it(void)
     o.mode = NET_MODE_USER;
     char spec[64];
     snprintf(spec, sizeof(spec), "tcp:%u:22", ntohs(sa.sin_port));
-    net_parse_forward(spec, &o.forwards[o.nforwards++], err, sizeof(err));
-    err[0] = 0;
-    CHECK(net_backend_open(&o, NULL, NULL, &nb, err, sizeof(err)) < 0);
-    CHECK(strstr(err, "cannot listen") != NULL);
+    net_parse_forward(spec, &o.forwards[o.nforwards++], &err);
+    err_clear(&err);
+    CHECK(net_backend_open(&o, NULL, NULL, &nb, &err) < 0);
+    CHECK(strstr(err.msg, "cannot listen") != NULL);
     /* ...and the same taken port as the one to reuse is passed over. */
     memset(&o, 0, sizeof(o));
     memset(bound, 0, sizeof(bound));
     o.mode = NET_MODE_USER;
     o.bound = bound;
-    net_parse_forward("tcp:0:22", &o.forwards[o.nforwards++], err, sizeof(err));
+    net_parse_forward("tcp:0:22", &o.forwards[o.nforwards++], &err);
     bound[0] = o.forwards[0];
     bound[0].host_port = ntohs(sa.sin_port);
-    CHECK_EQ(net_backend_open(&o, NULL, NULL, &nb, err, sizeof(err)), 0);
+    CHECK_EQ(net_backend_open(&o, NULL, NULL, &nb, &err), 0);
     CHECK(bound[0].host_port != ntohs(sa.sin_port) && bound[0].host_port != 0);
     net_backend_close(nb);
     close(fd);

@@ -45,14 +45,14 @@ static void post_rx(uint16_t id)
 
 static int setup_opts(const struct net_options *o, bool want_mrg, uint32_t bufsize, unsigned nbufs)
 {
-    char err[512] = "";
+    struct err err = ERR_INIT;
     vt_init(&t);
     rx_seen = tx_next = 0;
     rx_buf_size = bufsize;
     mrg = want_mrg;
-    int r = virtio_net_create(&t.dh.mem, t.bus, o, guest_mac, &nic, err, sizeof(err));
+    int r = virtio_net_create(&t.dh.mem, t.bus, o, guest_mac, &nic, &err);
     if (r < 0) {
-        printf("# virtio_net_create: %s\n", err);
+        printf("# virtio_net_create: %s\n", err.msg);
         vt_destroy(&t);
         return r;
     }
@@ -470,10 +470,10 @@ static void virtio_net_forward_port_in_use(void)
     struct net_options o = { .mode = NET_MODE_USER, .nforwards = 1 };
     o.forwards[0] = (struct net_forward){ .host_addr = htonl(INADDR_LOOPBACK),
                                           .host_port = port, .guest_port = 80 };
-    char err[512] = "";
+    struct err err = ERR_INIT;
     vt_init(&t);
-    CHECK(virtio_net_create(&t.dh.mem, t.bus, &o, guest_mac, &nic, err, sizeof(err)) < 0);
-    CHECK(strstr(err, "--forward") != NULL);
+    CHECK(virtio_net_create(&t.dh.mem, t.bus, &o, guest_mac, &nic, &err) < 0);
+    CHECK(strstr(err.msg, "--forward") != NULL);
     vt_destroy(&t);
     close(lfd);
 }

@@ -14,7 +14,7 @@
 #include "check.h"
 
 static char dir[64];
-static char err[1024];
+static struct err err;
 
 static const char *p(const char *name)
 {
@@ -28,9 +28,9 @@ static const char *p(const char *name)
 static int mk(const char *name, enum block_format f, uint64_t size, const char *backing, uint32_t cs)
 {
     struct block_create_opts o = { .format = f, .size = size, .backing = backing, .cluster_size = cs };
-    int r = block_create(p(name), &o, err, sizeof(err));
+    int r = block_create(p(name), &o, &err);
     if (r < 0)
-        printf("  create %s: %s\n", name, err);
+        printf("  create %s: %s\n", name, err.msg);
     return r;
 }
 
@@ -38,8 +38,8 @@ static struct blockdev *op(const char *name, bool ro)
 {
     struct block_open_opts o = { .format = BLOCK_FORMAT_AUTO, .readonly = ro };
     struct blockdev *bd = NULL;
-    if (block_open(p(name), &o, &bd, err, sizeof(err)) < 0) {
-        printf("  open %s: %s\n", name, err);
+    if (block_open(p(name), &o, &bd, &err) < 0) {
+        printf("  open %s: %s\n", name, err.msg);
         return NULL;
     }
     return bd;
@@ -74,7 +74,7 @@ static bool is_zero(const uint8_t *b, size_t n)
 static void expect_clean(struct blockdev *bd)
 {
     struct block_check_report r;
-    CHECK_EQ(block_check(bd, false, &r, err, sizeof(err)), 0);
+    CHECK_EQ(block_check(bd, false, &r, &err), 0);
     CHECK_EQ(r.leaks, 0);
     CHECK_EQ(r.errors, 0);
 }
@@ -355,10 +355,10 @@ static void expect_refused(const char *what, unsigned off, const void *bytes, si
     close(fd);
     struct block_open_opts o = { .format = BLOCK_FORMAT_QCOW2, .readonly = ro };
     struct blockdev *bd = NULL;
-    err[0] = 0;
-    int r = block_open(p("h.qcow2"), &o, &bd, err, sizeof(err));
-    if (r == 0 || !strstr(err, want)) {
-        printf("  %s: r=%d err='%s', expected '%s'\n", what, r, err, want);
+    err_clear(&err);
+    int r = block_open(p("h.qcow2"), &o, &bd, &err);
+    if (r == 0 || !strstr(err.msg, want)) {
+        printf("  %s: r=%d err='%s', expected '%s'\n", what, r, err.msg, want);
         check_failed_now = 1;
     }
     if (bd)
@@ -436,7 +436,7 @@ static void test_hostile_tables(void)
         CHECK_EQ(rd(bd, 0, a, 512), -EIO);
         CHECK_EQ(wr(bd, 0, a, 512), -EIO);
         struct block_check_report r;
-        CHECK_EQ(block_check(bd, false, &r, err, sizeof(err)), 0);
+        CHECK_EQ(block_check(bd, false, &r, &err), 0);
         CHECK(r.errors > 0);
         block_close(bd);
     }
@@ -466,13 +466,13 @@ static void test_check_leak(void)
     uint64_t off;
     CHECK_EQ(qcow2_alloc_cluster((struct qcow2 *)bd, &off), 0);   /* referenced by nothing */
     struct block_check_report r;
-    CHECK_EQ(block_check(bd, false, &r, err, sizeof(err)), 0);
+    CHECK_EQ(block_check(bd, false, &r, &err), 0);
     CHECK_EQ(r.leaks, 1);
     CHECK_EQ(r.errors, 0);
     CHECK_EQ(qcow2_refcount_set((struct qcow2 *)bd, 0, 0), 0);    /* header cluster unaccounted */
-    CHECK_EQ(block_check(bd, false, &r, err, sizeof(err)), 0);
+    CHECK_EQ(block_check(bd, false, &r, &err), 0);
     CHECK_EQ(r.errors, 1);
-    CHECK_EQ(block_check(bd, true, &r, err, sizeof(err)), 0);
+    CHECK_EQ(block_check(bd, true, &r, &err), 0);
     CHECK_EQ(r.leaks_fixed, 1);
     CHECK_EQ(r.errors_fixed, 1);
     expect_clean(bd);
@@ -494,12 +494,12 @@ static void test_detect(void)
     block_close(b);
     struct block_open_opts o = { .format = BLOCK_FORMAT_QCOW2, .readonly = true };
     struct blockdev *c;
-    CHECK(block_open(p("d.raw"), &o, &c, err, sizeof(err)) < 0);
-    CHECK(block_open(p("missing.img"), &o, &c, err, sizeof(err)) == -ENOENT);
-    CHECK(strstr(err, "missing.img") != NULL);
+    CHECK(block_open(p("d.raw"), &o, &c, &err) < 0);
+    CHECK(block_open(p("missing.img"), &o, &c, &err) == -ENOENT);
+    CHECK(strstr(err.msg, "missing.img") != NULL);
     struct block_create_opts own = { .format = BLOCK_FORMAT_QCOW2, .backing = "d.qcow2" };
-    CHECK(block_create(p("d.qcow2"), &own, err, sizeof(err)) == -EINVAL);   /* own backing */
-    CHECK(strstr(err, "its own backing file") != NULL);
+    CHECK(block_create(p("d.qcow2"), &own, &err) == -EINVAL);   /* own backing */
+    CHECK(strstr(err.msg, "its own backing file") != NULL);
     b = op("d.qcow2", true);                                /* still intact */
     CHECK(b != NULL);
     block_close(b);

@@ -19,13 +19,13 @@ static char outpath[] = "/tmp/hostel-test-uart-XXXXXX";
 
 static void setup(void)
 {
-    char err[256];
+    struct err err = ERR_INIT;
     dev_harness_init(&dh);
     int fd = mkstemp(outpath);
     close(fd);
     char spec[300];
     snprintf(spec, sizeof(spec), "file:%s", outpath);
-    CHECK_EQ(chardev_open(spec, &cd, err, sizeof(err)), 0);
+    CHECK_EQ(chardev_open(spec, &cd, &err), 0);
     CHECK_EQ(uart_create(&dh.pio, COM1, dev_harness_line(&dh, IRQ_COM1), cd, &u), 0);
 }
 

@@ -26,11 +26,11 @@ static char path[64];
 static void setup_disk(bool readonly)
 {
     vt_init(&t);
-    char err[256];
+    struct err err = ERR_INIT;
     snprintf(path, sizeof(path), "/tmp/hostel-vblk-%d.img", (int)getpid());
     unlink(path);
     struct block_create_opts co = { .format = BLOCK_FORMAT_RAW, .size = DISK_SECTORS * 512 };
-    CHECK_EQ(block_create(path, &co, err, sizeof(err)), 0);
+    CHECK_EQ(block_create(path, &co, &err), 0);
     /* Sector s holds the byte s & 0xff everywhere, so reads are checkable. */
     FILE *f = fopen(path, "r+b");
     for (unsigned s = 0; s < DISK_SECTORS; s++)
@@ -38,7 +38,7 @@ static void setup_disk(bool readonly)
             fputc((int)(s & 0xff), f);
     fclose(f);
     struct block_open_opts oo = { .format = BLOCK_FORMAT_RAW, .readonly = readonly };
-    CHECK_EQ(block_open(path, &oo, &bd, err, sizeof(err)), 0);
+    CHECK_EQ(block_open(path, &oo, &bd, &err), 0);
     CHECK_EQ(virtio_blk_create(&t.dh.mem, t.bus, bd, "hostel-test-disk", &blk), 0);
     CHECK_EQ(vt_probe(&t, 0x1042), 0);
     uint64_t f_dev = vt_device_features(&t);

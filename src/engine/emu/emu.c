@@ -70,10 +70,9 @@ void emu_vcpu_sipi(struct emu_cpu *c, uint8_t vector)
     emu_vcpu_wake(c, EMU_EV_SIPI);
 }
 
-static int emu_probe(char *why, size_t len)
+static int emu_probe(struct err *e)
 {
-    (void)why;
-    (void)len;
+    (void)e;
     return 0;
 }
 

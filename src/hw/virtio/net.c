@@ -272,27 +272,27 @@ static const struct virtio_device_ops net_ops = {
 };
 
 int virtio_net_create(struct guest_mem *mem, struct pci_bus *bus, const struct net_options *o,
-                      const uint8_t mac[6], struct virtio_net **out, char *err, size_t errlen)
+                      const uint8_t mac[6], struct virtio_net **out, struct err *e)
 {
     struct virtio_net *n = calloc(1, sizeof(*n));
     *out = NULL;
     if (!n)
-        return -ENOMEM;
+        return err_set(e, -ENOMEM, "virtio-net: out of memory");
     memcpy(n->mac, mac, 6);
     n->rx_first = malloc(sizeof(*n->rx_first));
     n->rx_more = malloc(sizeof(*n->rx_more));
-    int r = -ENOMEM;
+    int r;
     if (!n->rx_first || !n->rx_more) {
-        snprintf(err, errlen, "virtio-net: out of memory");
+        r = err_set(e, -ENOMEM, "virtio-net: out of memory");
         goto fail;
     }
     r = virtio_pci_create(mem, bus, &net_ops, n, &n->vp);
     if (r < 0) {
-        snprintf(err, errlen, "virtio-net: cannot create its PCI device: %s", strerror(-r));
+        err_set(e, r, "virtio-net: cannot create its PCI device: %s", strerror(-r));
         goto fail;
     }
     n->vd = virtio_pci_dev(n->vp);
-    r = net_backend_open(o, net_receive, n, &n->nb, err, errlen);
+    r = net_backend_open(o, net_receive, n, &n->nb, e);
     if (r < 0)
         goto fail;
     *out = n;

@@ -11,6 +11,7 @@ struct pci_bus;
 struct net_options;
 struct net_backend;
 struct virtio_net;
+struct err;
 
 #define VIRTIO_ID_NET 1
 
@@ -21,10 +22,10 @@ struct virtio_net;
 #define VIRTIO_NET_S_LINK_UP   1
 #define VIRTIO_NET_HDR_LEN     12      /* with VERSION_1, always the num_buffers form */
 
-/* Creates the NIC with address mac and opens the backend o asks for (its
- * messages go to err). */
+/* Creates the NIC with address mac and opens the backend o asks for; on
+ * failure e says why (the backend's own message when it could not open). */
 int virtio_net_create(struct guest_mem *mem, struct pci_bus *bus, const struct net_options *o,
-                      const uint8_t mac[6], struct virtio_net **out, char *err, size_t errlen);
+                      const uint8_t mac[6], struct virtio_net **out, struct err *e);
 void virtio_net_destroy(struct virtio_net *n);
 
 /* The backend (counters, tests). */
