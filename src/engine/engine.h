@@ -20,7 +20,8 @@ struct engine_ops {
     /* 0 when the engine can run on this host, else -errno and e says why
      * not (what `hostel engines` shows as the reason it is unavailable). */
     int (*probe)(struct err *e);
-    int (*vm_init)(struct vm *vm);             /* after guest RAM exists */
+    /* After guest RAM exists; -errno with e saying what failed. */
+    int (*vm_init)(struct vm *vm, struct err *e);
     void (*vm_destroy)(struct vm *vm);
     int (*vcpu_init)(struct vcpu *vcpu);
     void (*vcpu_destroy)(struct vcpu *vcpu);

@@ -191,54 +191,48 @@ static void kvm_vm_destroy(struct vm *vm)
     vm->engine_data = NULL;
 }
 
-static int kvm_vm_init(struct vm *vm)
+static int kvm_vm_init(struct vm *vm, struct err *e)
 {
-    struct err e = ERR_INIT;
     struct kvm_vm *k = calloc(1, sizeof(*k));
     int r;
 
     if (!k)
-        return -ENOMEM;
+        return err_set(e, -ENOMEM, "out of memory");
     k->vm_fd = -1;
     vm->engine_data = k;
-    k->sys_fd = kvm_open_checked(&e);
+    k->sys_fd = kvm_open_checked(e);
     if (k->sys_fd < 0) {
-        log_error("%s", e.msg);
         r = k->sys_fd;
         goto fail;
     }
     k->vm_fd = ioctl(k->sys_fd, KVM_CREATE_VM, 0);
     if (k->vm_fd < 0) {
-        r = -errno;
-        log_error("KVM_CREATE_VM failed: %s", strerror(errno));
+        r = err_set(e, -errno, "KVM_CREATE_VM failed: %s", strerror(errno));
         goto fail;
     }
     k->run_size = ioctl(k->sys_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
     if (k->run_size <= 0) {
-        r = -EINVAL;
+        r = err_set(e, -EINVAL, "KVM_GET_VCPU_MMAP_SIZE failed");
         goto fail;
     }
     if (ioctl(k->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)KVM_TSS_ADDR) < 0 ||
         ioctl(k->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &(uint64_t){ KVM_IDENT_MAP_ADDR }) < 0) {
-        r = -errno;
-        log_error("cannot place KVM's TSS / identity map: %s", strerror(errno));
+        r = err_set(e, -errno, "cannot place KVM's TSS / identity map: %s", strerror(errno));
         goto fail;
     }
     if (ioctl(k->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0) {
-        r = -errno;
-        log_error("KVM_CREATE_IRQCHIP failed: %s", strerror(errno));
+        r = err_set(e, -errno, "KVM_CREATE_IRQCHIP failed: %s", strerror(errno));
         goto fail;
     }
     r = set_gsi_routing(k->vm_fd);
     if (r < 0) {
-        log_error("cannot route interrupts to KVM's IOAPIC (KVM_SET_GSI_ROUTING): %s",
-                  strerror(-r));
+        err_set(e, r, "cannot route interrupts to KVM's IOAPIC (KVM_SET_GSI_ROUTING): %s",
+                strerror(-r));
         goto fail;
     }
     struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
     if (ioctl(k->vm_fd, KVM_CREATE_PIT2, &pit) < 0) {
-        r = -errno;
-        log_error("KVM_CREATE_PIT2 failed: %s", strerror(errno));
+        r = err_set(e, -errno, "KVM_CREATE_PIT2 failed: %s", strerror(errno));
         goto fail;
     }
     r = set_region(k->vm_fd, 0, 0, vm->mem.low_size, vm->mem.host);
@@ -246,13 +240,12 @@ static int kvm_vm_init(struct vm *vm)
         r = set_region(k->vm_fd, 1, MEM_HIGH_START, vm->mem.high_size,
                        vm->mem.host + vm->mem.low_size);
     if (r < 0) {
-        log_error("cannot give guest memory to KVM: %s", strerror(-r));
+        err_set(e, r, "cannot give guest memory to KVM: %s", strerror(-r));
         goto fail;
     }
     k->cpuid = get_supported_cpuid(k->sys_fd);
     if (!k->cpuid) {
-        r = -errno ? -errno : -EIO;
-        log_error("KVM_GET_SUPPORTED_CPUID failed");
+        r = err_set(e, errno ? -errno : -EIO, "KVM_GET_SUPPORTED_CPUID failed");
         goto fail;
     }
     install_kick_handler();

@@ -184,9 +184,9 @@ int vm_create(int ncpus, uint64_t memory, const struct engine_ops *engine, struc
                 (unsigned long long)memory, strerror(-r));
         goto fail;
     }
-    r = engine->vm_init(vm);
+    r = engine->vm_init(vm, e);
     if (r < 0) {
-        err_set(e, r, "engine %s could not create the machine: %s", engine->name, strerror(-r));
+        err_wrap(e, "engine %s could not create the machine", engine->name);
         mem_destroy(&vm->mem);
         goto fail;
     }

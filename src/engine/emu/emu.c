@@ -76,8 +76,9 @@ static int emu_probe(struct err *e)
     return 0;
 }
 
-static int emu_vm_init(struct vm *vm)
+static int emu_vm_init(struct vm *vm, struct err *e)
 {
+    (void)e;
     pthread_once(&ops_once, ops_init_once);
     vm->engine_data = NULL;
     return 0;
