@@ -9,10 +9,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct err;
-struct state_in;
-struct state_out;
-
 /* Largest Ethernet frame either way (no offloads: MTU 1500 plus header and
  * a VLAN tag, with room for jumbo frames on tap). */
 #define NET_MAX_FRAME  65550
@@ -62,6 +58,9 @@ struct net_options {
 typedef void (*net_receive_fn)(void *opaque, const uint8_t *frame, size_t len);
 
 struct net_backend;
+struct err;
+struct state_in;
+struct state_out;
 
 struct net_backend_ops {
     const char *name;
