@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
+#include "lib/err.h"
+#include "lib/state.h"
 #include "machine/bus.h"
 #include "machine/irq.h"
 #include "machine/stop.h"
@@ -42,6 +44,8 @@ struct acpi_pm {
     uint64_t start_ns;
     uint64_t last_ticks;            /* for TMR_STS: has bit 23 flipped since? */
     int sci_level;
+    bool paused;                    /* acpi_pm_pause: button presses wait */
+    bool button_pending;            /* pressed while paused */
 };
 
 /* The PM timer runs on guest time: it stands still while the machine is
@@ -247,12 +251,91 @@ void acpi_pm_destroy(struct acpi_pm *pm)
 void acpi_pm_power_button(struct acpi_pm *pm)
 {
     pthread_mutex_lock(&pm->lock);
-    pm->sts |= PWRBTN_STS;
-    update_sci(pm);
+    if (pm->paused) {
+        pm->button_pending = true;
+    } else {
+        pm->sts |= PWRBTN_STS;
+        update_sci(pm);
+    }
     pthread_mutex_unlock(&pm->lock);
 }
 
 uint32_t acpi_pm_timer(struct acpi_pm *pm)
 {
     return timer_now(pm);
+}
+
+/* ---- snapshots ------------------------------------------------------------ */
+
+/* About 160 000 years of ticks: more than any machine runs, and small enough
+ * that rebasing the timer cannot overflow. */
+#define MAX_TICKS (1ULL << 54)
+
+int acpi_pm_save(struct acpi_pm *pm, struct state_out *o)
+{
+    pthread_mutex_lock(&pm->lock);
+    st_put_u16(o, (uint16_t)(pm->sts | (pm->button_pending ? PWRBTN_STS : 0)));
+    st_put_u16(o, pm->en);
+    st_put_u16(o, pm->cnt);
+    st_put_u64(o, timer_ticks(pm));
+    st_put_u64(o, pm->last_ticks);
+    pthread_mutex_unlock(&pm->lock);
+    return state_out_ok(o) ? 0 : -ENOMEM;
+}
+
+int acpi_pm_load(struct acpi_pm *pm, struct state_in *in, struct err *e)
+{
+    unsigned port = pm->base;
+    uint16_t sts = st_get_u16(in), en = st_get_u16(in), cnt = st_get_u16(in);
+    uint64_t ticks = st_get_u64(in), last = st_get_u64(in);
+    if (in->bad)
+        return err_set(e, -EINVAL, "acpi-pm 0x%x: the saved state is cut short", port);
+    if (sts & ~STS_MASK)
+        return err_set(e, -EINVAL, "acpi-pm 0x%x: PM1 status 0x%04x has bits the block does "
+                       "not have", port, sts);
+    if (en & ~EN_MASK)
+        return err_set(e, -EINVAL, "acpi-pm 0x%x: PM1 enable 0x%04x has bits the block does "
+                       "not have", port, en);
+    if (cnt & ~(SLP_TYP_MASK | 0x0002))
+        return err_set(e, -EINVAL, "acpi-pm 0x%x: PM1 control 0x%04x keeps bits that are "
+                       "never stored", port, cnt);
+    if (ticks > MAX_TICKS || last > ticks)
+        return err_set(e, -EINVAL, "acpi-pm 0x%x: PM timer count %llu (last looked at %llu) "
+                       "is out of range", port, (unsigned long long)ticks,
+                       (unsigned long long)last);
+    /* The start that makes the count read `ticks` now; rounded up, so the
+     * count read back is ticks, not one less. */
+    uint64_t ns = (uint64_t)(((unsigned __int128)ticks * 1000000000ULL + ACPI_PM_TIMER_HZ - 1) /
+                             ACPI_PM_TIMER_HZ);
+    pthread_mutex_lock(&pm->lock);
+    pm->sts = sts;
+    pm->en = en;
+    pm->cnt = cnt;
+    pm->start_ns = now_ns(pm) - ns;     /* modulo 2^64, as timer_ticks reads it */
+    pm->last_ticks = last;
+    pm->button_pending = false;
+    /* Driven even when it looks unchanged: what is behind it is new too. */
+    pm->sci_level = -1;
+    update_sci(pm);
+    pthread_mutex_unlock(&pm->lock);
+    return 0;
+}
+
+void acpi_pm_pause(struct acpi_pm *pm)
+{
+    pthread_mutex_lock(&pm->lock);
+    pm->paused = true;
+    pthread_mutex_unlock(&pm->lock);
+}
+
+void acpi_pm_resume(struct acpi_pm *pm)
+{
+    pthread_mutex_lock(&pm->lock);
+    pm->paused = false;
+    if (pm->button_pending) {
+        pm->button_pending = false;
+        pm->sts |= PWRBTN_STS;
+        update_sci(pm);
+    }
+    pthread_mutex_unlock(&pm->lock);
 }

@@ -12,6 +12,9 @@
 #include "machine/timer.h"
 
 struct acpi_pm;
+struct err;
+struct state_in;
+struct state_out;
 
 #define ACPI_PM_TIMER_HZ   3579545
 #define ACPI_SLP_TYP_S5    5          /* the DSDT's _S5_ package must say 5 */
@@ -34,5 +37,20 @@ void acpi_pm_power_button(struct acpi_pm *pm);
 
 /* The PM timer's 24-bit count now (for tests). */
 uint32_t acpi_pm_timer(struct acpi_pm *pm);
+
+/* Snapshots: PM1 status, enable and control, and the PM timer as a count of
+ * ticks (field order in docs/snapshot-state.md).  A loaded timer goes on
+ * from the saved count on this machine's guest clock; the SCI level follows
+ * from status and enable and is driven on load.  Save fails only with
+ * -ENOMEM; load goes into a fresh block with the same wiring, refuses what
+ * it could not hold (-EINVAL, e says which) and then leaves it as it was. */
+#define ACPI_PM_STATE_VERSION 1
+int acpi_pm_save(struct acpi_pm *pm, struct state_out *o);
+int acpi_pm_load(struct acpi_pm *pm, struct state_in *in, struct err *e);
+
+/* A power button pressed while paused raises nothing until acpi_pm_resume
+ * (a snapshot taken meanwhile carries the press). */
+void acpi_pm_pause(struct acpi_pm *pm);
+void acpi_pm_resume(struct acpi_pm *pm);
 
 #endif

@@ -10,7 +10,9 @@
 
 struct debugexit;
 
-/* Four ports at port on pio; a write stops the machine through stop. */
+/* Four ports at port on pio; a write stops the machine through stop.
+ * Snapshots: no state (reads are 0, a write acts at once), so nothing to
+ * save or load, and no thread to pause. */
 int debugexit_create(struct bus *pio, uint16_t port, struct stop_request stop,
                      struct debugexit **out);
 void debugexit_destroy(struct debugexit *d);

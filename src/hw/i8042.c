@@ -8,7 +8,10 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "lib/err.h"
+#include "lib/state.h"
 #include "machine/bus.h"
 #include "machine/irq.h"
 #include "machine/stop.h"
@@ -383,4 +386,107 @@ void i8042_destroy(struct i8042 *k)
         bus_unregister(k->pio, k->cmd_port);
     pthread_mutex_destroy(&k->lock);
     free(k);
+}
+
+/* ---- snapshots ------------------------------------------------------------ */
+
+int i8042_save(struct i8042 *k, struct state_out *o)
+{
+    pthread_mutex_lock(&k->lock);
+    st_put_bytes(o, k->ram, sizeof(k->ram));
+    st_put_u8(o, k->status);
+    st_put_u8(o, k->outport);
+    st_put_u8(o, (uint8_t)k->target);
+    st_put_u8(o, k->ram_index);
+    st_put_u8(o, k->kbd_pending_cmd);
+    st_put_u8(o, k->aux_pending_cmd);
+    st_put_bool(o, k->aux_wrap);
+    st_put_u8(o, k->aux_rate);
+    st_put_u8(o, k->aux_resolution);
+    st_put_u8(o, k->aux_scaling);
+    st_put_bool(o, k->aux_reporting);
+    st_put_u8(o, (uint8_t)k->count);
+    for (unsigned i = 0; i < k->count; i++) {
+        unsigned at = (k->head + i) % QUEUE_SIZE;
+        st_put_u8(o, k->queue[at]);
+        st_put_bool(o, k->queue_aux[at]);
+    }
+    pthread_mutex_unlock(&k->lock);
+    return state_out_ok(o) ? 0 : -ENOMEM;
+}
+
+int i8042_load(struct i8042 *k, struct state_in *in, struct err *e)
+{
+    uint8_t ram[32], queue[QUEUE_SIZE];
+    bool queue_aux[QUEUE_SIZE];
+    unsigned port = k->data_port;
+
+    st_get_bytes(in, ram, sizeof(ram));
+    uint8_t status = st_get_u8(in);
+    uint8_t outport = st_get_u8(in);
+    uint8_t target = st_get_u8(in);
+    uint8_t ram_index = st_get_u8(in);
+    uint8_t kbd_cmd = st_get_u8(in);
+    uint8_t aux_cmd = st_get_u8(in);
+    bool aux_wrap = st_get_bool(in);
+    uint8_t aux_rate = st_get_u8(in);
+    uint8_t aux_resolution = st_get_u8(in);
+    uint8_t aux_scaling = st_get_u8(in);
+    bool aux_reporting = st_get_bool(in);
+    unsigned count = st_get_u8(in);
+    if (in->bad)
+        return err_set(e, -EINVAL, "i8042 0x%x: the saved state is cut short or holds a bool "
+                       "that is neither 0 nor 1", port);
+    if (status & ~(ST_SYS | ST_CMD))
+        return err_set(e, -EINVAL, "i8042 0x%x: status 0x%02x keeps bits that are computed, "
+                       "never stored", port, status);
+    if (target > TO_AUX)
+        return err_set(e, -EINVAL, "i8042 0x%x: data port target %u is not one of the six",
+                       port, target);
+    if (ram_index >= sizeof(ram))
+        return err_set(e, -EINVAL, "i8042 0x%x: RAM index %u is past its 32 bytes", port,
+                       ram_index);
+    if (kbd_cmd != 0 && kbd_cmd != 0xed && kbd_cmd != 0xf0 && kbd_cmd != 0xf3)
+        return err_set(e, -EINVAL, "i8042 0x%x: keyboard command 0x%02x takes no parameter",
+                       port, kbd_cmd);
+    if (aux_cmd != 0 && aux_cmd != 0xf3 && aux_cmd != 0xe8)
+        return err_set(e, -EINVAL, "i8042 0x%x: mouse command 0x%02x takes no parameter", port,
+                       aux_cmd);
+    if (aux_resolution > 3 || aux_scaling > 1)
+        return err_set(e, -EINVAL, "i8042 0x%x: mouse resolution %u or scaling %u out of range",
+                       port, aux_resolution, aux_scaling);
+    if (count > QUEUE_SIZE)
+        return err_set(e, -EINVAL, "i8042 0x%x: %u bytes waiting in a queue of %u", port, count,
+                       QUEUE_SIZE);
+    for (unsigned i = 0; i < count; i++) {
+        queue[i] = st_get_u8(in);
+        queue_aux[i] = st_get_bool(in);
+    }
+    if (in->bad)
+        return err_set(e, -EINVAL, "i8042 0x%x: the saved state is cut short, or a queued "
+                       "byte's source is neither 0 nor 1", port);
+
+    pthread_mutex_lock(&k->lock);
+    memcpy(k->ram, ram, sizeof(ram));
+    k->status = status;
+    k->outport = outport;
+    k->target = (enum data_target)target;
+    k->ram_index = ram_index;
+    k->kbd_pending_cmd = kbd_cmd;
+    k->aux_pending_cmd = aux_cmd;
+    k->aux_wrap = aux_wrap;
+    k->aux_rate = aux_rate;
+    k->aux_resolution = aux_resolution;
+    k->aux_scaling = aux_scaling;
+    k->aux_reporting = aux_reporting;
+    memcpy(k->queue, queue, count);
+    memcpy(k->queue_aux, queue_aux, count * sizeof(bool));
+    k->head = 0;
+    k->count = count;
+    /* Driven even when they look unchanged: what is behind the lines was
+     * built fresh too. */
+    k->kbd_level = k->aux_level = -1;
+    update_irq(k);
+    pthread_mutex_unlock(&k->lock);
+    return 0;
 }

@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/err.h"
 #include "lib/log.h"
+#include "lib/state.h"
 
 #define PCI_SLOTS 32
 #define CONFIG_ENABLE 0x80000000u
@@ -448,4 +450,130 @@ void pci_bus_destroy(struct pci_bus *bus)
     pthread_mutex_destroy(&bus->lock);
     pthread_mutex_destroy(&bus->irq_lock);
     free(bus);
+}
+
+/* ---- snapshots ------------------------------------------------------------ */
+
+void pci_device_save_config(struct pci_device *d, uint8_t cfg[PCI_CONFIG_SIZE])
+{
+    struct pci_bus *bus = d->bus;
+    if (bus)
+        pthread_mutex_lock(&bus->lock);
+    memcpy(cfg, d->config, PCI_CONFIG_SIZE);
+    if (bus)
+        pthread_mutex_unlock(&bus->lock);
+}
+
+int pci_device_check_config(struct pci_device *d, const uint8_t cfg[PCI_CONFIG_SIZE],
+                            struct err *e)
+{
+    struct pci_bus *bus = d->bus;
+    int r = 0;
+    if (bus)
+        pthread_mutex_lock(&bus->lock);
+    for (unsigned i = 0; i < PCI_CONFIG_SIZE && r == 0; i++) {
+        uint8_t fixed = (uint8_t)~(d->wmask[i] | d->w1cmask[i]);
+        if ((cfg[i] ^ d->config[i]) & fixed)
+            r = err_set(e, -EINVAL, "%s 00:%02x.0: config byte 0x%02x is 0x%02x in the saved "
+                        "state, but its read-only bits are 0x%02x here (is this machine built "
+                        "the same?)", d->name, d->slot, i, cfg[i], d->config[i] & fixed);
+        else if (cfg[i] & d->w1cmask[i] & ~d->config[i])
+            r = err_set(e, -EINVAL, "%s 00:%02x.0: config byte 0x%02x is 0x%02x in the saved "
+                        "state, with status bits this device never sets", d->name, d->slot, i,
+                        cfg[i]);
+    }
+    if (bus)
+        pthread_mutex_unlock(&bus->lock);
+    return r;
+}
+
+void pci_device_load_config(struct pci_device *d, const uint8_t cfg[PCI_CONFIG_SIZE])
+{
+    struct pci_bus *bus = d->bus;
+    if (!bus) {
+        memcpy(d->config, cfg, PCI_CONFIG_SIZE);
+        return;
+    }
+    pthread_mutex_lock(&bus->lock);
+    memcpy(d->config, cfg, PCI_CONFIG_SIZE);
+    pthread_mutex_lock(&bus->irq_lock);
+    drive_intx_locked(bus, d);
+    pthread_mutex_unlock(&bus->irq_lock);
+    update_bars(bus, d);
+    pthread_mutex_unlock(&bus->lock);
+}
+
+static uint32_t slot_map(struct pci_bus *bus)
+{
+    uint32_t map = 0;
+    for (unsigned s = 0; s < PCI_SLOTS; s++)
+        if (bus->devices[s])
+            map |= 1u << s;
+    return map;
+}
+
+int pci_bus_save(struct pci_bus *bus, struct state_out *o)
+{
+    uint8_t cfg[PCI_CONFIG_SIZE];
+    pthread_mutex_lock(&bus->lock);
+    st_put_u32(o, bus->address);
+    st_put_u8(o, bus->reset_control);
+    uint32_t map = slot_map(bus);
+    st_put_u32(o, map);
+    for (unsigned s = 0; s < PCI_SLOTS; s++)
+        if (map >> s & 1)
+            st_put_u32(o, pci_config_get32(bus->devices[s], PCI_VENDOR_ID));
+    pthread_mutex_unlock(&bus->lock);
+    pci_device_save_config(&bus->host_bridge, cfg);
+    st_put_bytes(o, cfg, sizeof(cfg));
+    return state_out_ok(o) ? 0 : -ENOMEM;
+}
+
+int pci_bus_load(struct pci_bus *bus, struct state_in *in, struct err *e)
+{
+    uint8_t cfg[PCI_CONFIG_SIZE];
+    uint32_t address = st_get_u32(in);
+    uint8_t reset_control = st_get_u8(in);
+    uint32_t map = st_get_u32(in);
+    if (in->bad)
+        return err_set(e, -EINVAL, "pci bus: the saved state is cut short");
+    if (address & ~0x80fffffcu)
+        return err_set(e, -EINVAL, "pci bus: config address 0x%08x has bits the register "
+                       "does not keep", address);
+    if (reset_control & ~0x0au)
+        return err_set(e, -EINVAL, "pci bus: reset control 0x%02x has bits the register does "
+                       "not keep", reset_control);
+    pthread_mutex_lock(&bus->lock);
+    uint32_t here = slot_map(bus);
+    uint32_t ids[PCI_SLOTS] = {0};
+    for (unsigned s = 0; s < PCI_SLOTS; s++)
+        if (here >> s & 1)
+            ids[s] = pci_config_get32(bus->devices[s], PCI_VENDOR_ID);
+    pthread_mutex_unlock(&bus->lock);
+    if (map != here)
+        return err_set(e, -EINVAL, "pci bus: the saved machine has devices in slots 0x%08x, "
+                       "this one in 0x%08x (it must be built with the same devices)", map, here);
+    for (unsigned s = 0; s < PCI_SLOTS; s++) {
+        if (!(map >> s & 1))
+            continue;
+        uint32_t id = st_get_u32(in);
+        if (in->bad)
+            return err_set(e, -EINVAL, "pci bus: the saved state is cut short");
+        if (id != ids[s])
+            return err_set(e, -EINVAL, "pci bus: slot %u held device %04x:%04x in the saved "
+                           "machine, %04x:%04x in this one", s, id & 0xffff, id >> 16,
+                           ids[s] & 0xffff, ids[s] >> 16);
+    }
+    st_get_bytes(in, cfg, sizeof(cfg));
+    if (in->bad)
+        return err_set(e, -EINVAL, "pci bus: the saved state is cut short");
+    int r = pci_device_check_config(&bus->host_bridge, cfg, e);
+    if (r < 0)
+        return r;
+    pthread_mutex_lock(&bus->lock);
+    bus->address = address;
+    bus->reset_control = reset_control;
+    pthread_mutex_unlock(&bus->lock);
+    pci_device_load_config(&bus->host_bridge, cfg);
+    return 0;
 }

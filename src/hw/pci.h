@@ -18,8 +18,11 @@
 #include "machine/irq.h"
 #include "machine/stop.h"
 
+struct err;
 struct pci_bus;
 struct pci_device;
+struct state_in;
+struct state_out;
 
 #define PCI_CONFIG_SIZE   256       /* 4096 once extended config (MMCONFIG) exists */
 #define PCI_NUM_BARS      6
@@ -143,6 +146,32 @@ unsigned pci_intx_gsi(unsigned slot, unsigned pin);
 
 /* The address a BAR is programmed with (0 when unset). */
 uint64_t pci_device_bar_address(const struct pci_device *d, int n);
+
+/* Snapshots.  The bus's own state: the address register, the reset control
+ * register, which slots hold which device (checked on load: the machine
+ * must be built the same), and the host bridge's config space; field order
+ * in docs/snapshot-state.md.  Every other device's config space is in that
+ * device's own state (pci_device_*_config below), so a model loads its
+ * config and the state that depends on it together.  Save fails only with
+ * -ENOMEM; load goes into a fresh bus with the same devices, refuses what it
+ * could not hold (-EINVAL, e says which) and then leaves it as it was. */
+#define PCI_BUS_STATE_VERSION 1
+int pci_bus_save(struct pci_bus *bus, struct state_out *o);
+int pci_bus_load(struct pci_bus *bus, struct state_in *in, struct err *e);
+
+/* A device's stored config space, all PCI_CONFIG_SIZE bytes whatever the
+ * write masks say (computed bits, such as the status register's interrupt
+ * bit, are not stored). */
+void pci_device_save_config(struct pci_device *d, uint8_t cfg[PCI_CONFIG_SIZE]);
+/* Whether cfg could be this device's: every read-only bit as this device
+ * has it (identity, capabilities, BAR types), no error bit that the device
+ * never sets.  -EINVAL with e naming the device, the byte and both values. */
+int pci_device_check_config(struct pci_device *d, const uint8_t cfg[PCI_CONFIG_SIZE],
+                            struct err *e);
+/* Installs a checked config space: BARs are placed on the buses as it
+ * says, INTx follows its command register.  The device's config_write hook
+ * is not called: the model restores what depends on config itself. */
+void pci_device_load_config(struct pci_device *d, const uint8_t cfg[PCI_CONFIG_SIZE]);
 
 /* Little-endian accessors for a device's own config space. */
 static inline uint16_t pci_config_get16(const struct pci_device *d, unsigned off)

@@ -7,6 +7,7 @@
 
 #include "machine/bus.h"
 
+/* No state: snapshots have nothing to save or load for it. */
 int post_create(struct bus *pio, uint16_t port);
 void post_destroy(struct bus *pio, uint16_t port);
 

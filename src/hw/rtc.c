@@ -17,6 +17,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "lib/err.h"
+#include "lib/state.h"
 #include "machine/bus.h"
 #include "machine/irq.h"
 
@@ -59,6 +61,7 @@ struct rtc {
     /* The interrupt timer. */
     pthread_t thread;
     bool thread_started, stopping;
+    bool paused;                  /* rtc_pause: no flags, no interrupt */
     pthread_cond_t wake;          /* register A/B changed, or stop */
     int64_t next_periodic;        /* CLOCK_MONOTONIC ns; 0 = not running */
     int64_t last_update;          /* guest second of the last update cycle; -1 = none */
@@ -334,6 +337,10 @@ static void *timer_thread(void *arg)
     struct rtc *r = arg;
     pthread_mutex_lock(&r->lock);
     while (!r->stopping) {
+        if (r->paused) {
+            pthread_cond_wait(&r->wake, &r->lock);
+            continue;
+        }
         int64_t next = timer_pass(r);
         if (next == INT64_MAX) {
             pthread_cond_wait(&r->wake, &r->lock);
@@ -470,4 +477,116 @@ uint8_t rtc_cmos_byte(struct rtc *r, unsigned index)
     uint8_t v = read_cmos(r, index & 0x7f);
     pthread_mutex_unlock(&r->lock);
     return v;
+}
+
+/* ---- snapshots ------------------------------------------------------------ */
+
+/* Further than any guest can set the clock (years 0-9999 from now), and far
+ * inside what time_t arithmetic and gmtime handle. */
+#define MAX_OFFSET_S     1000000000000LL
+/* Host times (CLOCK_REALTIME) from 1970 to 2242: the span between two of
+ * them in nanoseconds still fits an int64_t (events_since_last_c). */
+#define MAX_REALTIME_S   (1LL << 33)
+
+int rtc_save(struct rtc *r, struct state_out *o)
+{
+    pthread_mutex_lock(&r->lock);
+    st_put_u8(o, r->index);
+    st_put_bool(o, r->nmi_disabled);
+    st_put_bytes(o, r->cmos, CMOS_SIZE);
+    st_put_u64(o, (uint64_t)r->offset);
+    st_put_u32(o, (uint32_t)(r->frozen.tm_year + 1900));
+    st_put_u8(o, (uint8_t)r->frozen.tm_mon);
+    st_put_u8(o, (uint8_t)r->frozen.tm_mday);
+    st_put_u8(o, (uint8_t)r->frozen.tm_hour);
+    st_put_u8(o, (uint8_t)r->frozen.tm_min);
+    st_put_u8(o, (uint8_t)r->frozen.tm_sec);
+    st_put_u8(o, (uint8_t)r->frozen.tm_wday);
+    st_put_u64(o, (uint64_t)(int64_t)r->last_c.tv_sec);
+    st_put_u32(o, (uint32_t)r->last_c.tv_nsec);
+    pthread_mutex_unlock(&r->lock);
+    return state_out_ok(o) ? 0 : -ENOMEM;
+}
+
+int rtc_load(struct rtc *r, struct state_in *in, struct err *e)
+{
+    uint8_t cmos[CMOS_SIZE];
+    struct tm frozen;
+    unsigned port = r->port;
+
+    uint8_t index = st_get_u8(in);
+    bool nmi_disabled = st_get_bool(in);
+    st_get_bytes(in, cmos, CMOS_SIZE);
+    int64_t offset = (int64_t)st_get_u64(in);
+    int32_t year = (int32_t)st_get_u32(in);
+    uint8_t mon = st_get_u8(in), mday = st_get_u8(in), hour = st_get_u8(in);
+    uint8_t min = st_get_u8(in), sec = st_get_u8(in), wday = st_get_u8(in);
+    int64_t c_sec = (int64_t)st_get_u64(in);
+    uint32_t c_nsec = st_get_u32(in);
+    if (in->bad)
+        return err_set(e, -EINVAL, "rtc 0x%x: the saved state is cut short or holds a bool "
+                       "that is neither 0 nor 1", port);
+    if (index & 0x80)
+        return err_set(e, -EINVAL, "rtc 0x%x: index 0x%02x is past the 128 CMOS bytes", port,
+                       index);
+    if (cmos[REG_A] & A_UIP)
+        return err_set(e, -EINVAL, "rtc 0x%x: register A 0x%02x keeps UIP, which is never "
+                       "stored", port, cmos[REG_A]);
+    if (cmos[REG_C] & 0x0f)
+        return err_set(e, -EINVAL, "rtc 0x%x: register C 0x%02x has bits the chip does not "
+                       "have", port, cmos[REG_C]);
+    if (offset > MAX_OFFSET_S || offset < -MAX_OFFSET_S)
+        return err_set(e, -EINVAL, "rtc 0x%x: the clock offset %lld s is further from host "
+                       "time than a guest can set it", port, (long long)offset);
+    if (year < -100000 || year > 100000 || mon > 11 || mday > 31 || hour > 23 || min > 59 ||
+        sec > 60 || wday > 6)
+        return err_set(e, -EINVAL, "rtc 0x%x: the held time %d-%u-%u %u:%u:%u (weekday %u) "
+                       "is not a time", port, year, mon + 1u, mday, hour, min, sec, wday);
+    if (c_sec < 0 || c_sec >= MAX_REALTIME_S || c_nsec >= 1000000000u)
+        return err_set(e, -EINVAL, "rtc 0x%x: the last read of register C (%lld s, %u ns) "
+                       "is not a time", port, (long long)c_sec, c_nsec);
+    memset(&frozen, 0, sizeof(frozen));
+    frozen.tm_year = year - 1900;
+    frozen.tm_mon = mon;
+    frozen.tm_mday = mday;
+    frozen.tm_hour = hour;
+    frozen.tm_min = min;
+    frozen.tm_sec = sec;
+    frozen.tm_wday = wday;
+
+    pthread_mutex_lock(&r->lock);
+    r->index = index;
+    r->nmi_disabled = nmi_disabled;
+    memcpy(r->cmos, cmos, CMOS_SIZE);
+    r->offset = offset;
+    r->frozen = frozen;
+    r->last_c.tv_sec = (time_t)c_sec;
+    r->last_c.tv_nsec = (long)c_nsec;
+    /* The interrupt timer plans afresh from register A and B. */
+    r->next_periodic = 0;
+    r->last_update = -1;
+    /* Driven even when it looks unchanged: what is behind the line was built
+     * fresh too. */
+    r->irq_level = -1;
+    update_irq(r);
+    pthread_cond_signal(&r->wake);
+    pthread_mutex_unlock(&r->lock);
+    return 0;
+}
+
+void rtc_pause(struct rtc *r)
+{
+    /* The thread sets flags only under the lock: once we hold it, it is
+     * waiting, and it looks at paused before its next pass. */
+    pthread_mutex_lock(&r->lock);
+    r->paused = true;
+    pthread_mutex_unlock(&r->lock);
+}
+
+void rtc_resume(struct rtc *r)
+{
+    pthread_mutex_lock(&r->lock);
+    r->paused = false;
+    pthread_cond_signal(&r->wake);
+    pthread_mutex_unlock(&r->lock);
 }

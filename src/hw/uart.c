@@ -7,9 +7,12 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "machine/bus.h"
 #include "host/chardev.h"
+#include "lib/err.h"
+#include "lib/state.h"
 
 #define UART_FIFO_SIZE 16
 
@@ -69,6 +72,7 @@ struct uart {
     unsigned rx_head, rx_count;
     bool thr_ipending;    /* THRE interrupt latched, until IIR read or THR write */
     bool input_blocked;   /* we refused input: tell the chardev when room appears */
+    bool paused;          /* uart_pause: input refused until uart_resume */
     int irq_level;
 };
 
@@ -316,7 +320,7 @@ static size_t uart_receive(void *opaque, const uint8_t *buf, size_t len)
     struct uart *u = opaque;
     size_t taken = 0;
     pthread_mutex_lock(&u->lock);
-    if (!(u->mcr & MCR_LOOP)) {
+    if (!(u->mcr & MCR_LOOP) && !u->paused) {
         while (taken < len && u->rx_count < rx_capacity(u))
             rx_push(u, buf[taken++]);
     }
@@ -381,4 +385,110 @@ void uart_destroy(struct uart *u)
         irq_set(&u->irq, 0);
     pthread_mutex_destroy(&u->lock);
     free(u);
+}
+
+/* ---- snapshots ------------------------------------------------------------ */
+
+int uart_save(struct uart *u, struct state_out *o)
+{
+    pthread_mutex_lock(&u->lock);
+    st_put_u8(o, u->ier);
+    st_put_u8(o, u->fcr);
+    st_put_u8(o, u->lcr);
+    st_put_u8(o, u->mcr);
+    st_put_u8(o, u->lsr);
+    st_put_u8(o, u->msr);
+    st_put_u8(o, u->scr);
+    st_put_u16(o, u->divisor);
+    st_put_bool(o, u->thr_ipending);
+    st_put_u8(o, (uint8_t)u->rx_count);
+    for (unsigned i = 0; i < u->rx_count; i++)
+        st_put_u8(o, u->rx[(u->rx_head + i) % UART_FIFO_SIZE]);
+    pthread_mutex_unlock(&u->lock);
+    return state_out_ok(o) ? 0 : -ENOMEM;
+}
+
+int uart_load(struct uart *u, struct state_in *in, struct err *e)
+{
+    struct uart n;   /* the registers as loaded; only they are copied over */
+    unsigned base = u->base;
+
+    n.ier = st_get_u8(in);
+    n.fcr = st_get_u8(in);
+    n.lcr = st_get_u8(in);
+    n.mcr = st_get_u8(in);
+    n.lsr = st_get_u8(in);
+    n.msr = st_get_u8(in);
+    n.scr = st_get_u8(in);
+    n.divisor = st_get_u16(in);
+    n.thr_ipending = st_get_bool(in);
+    n.rx_count = st_get_u8(in);
+    if (in->bad)
+        return err_set(e, -EINVAL, "uart 0x%x: the saved state is cut short or holds a "
+                       "bool that is neither 0 nor 1", base);
+    if (n.ier & ~0x0fu)
+        return err_set(e, -EINVAL, "uart 0x%x: IER 0x%02x has bits the chip does not keep",
+                       base, n.ier);
+    if (n.fcr & ~0xc1u)
+        return err_set(e, -EINVAL, "uart 0x%x: FCR 0x%02x has bits the chip does not keep",
+                       base, n.fcr);
+    if (n.mcr & ~0x1fu)
+        return err_set(e, -EINVAL, "uart 0x%x: MCR 0x%02x has bits the chip does not keep",
+                       base, n.mcr);
+    if (n.lsr & ~LSR_ERRORS)
+        return err_set(e, -EINVAL, "uart 0x%x: LSR 0x%02x holds more than error bits", base,
+                       n.lsr);
+    if ((n.msr & 0xf0) != modem_lines(&n))
+        return err_set(e, -EINVAL, "uart 0x%x: MSR 0x%02x does not match the modem lines "
+                       "of MCR 0x%02x", base, n.msr, n.mcr);
+    if (n.rx_count > rx_capacity(&n))
+        return err_set(e, -EINVAL, "uart 0x%x: %u bytes in a receive FIFO that holds %u", base,
+                       n.rx_count, rx_capacity(&n));
+    st_get_bytes(in, n.rx, n.rx_count);
+    if (in->bad)
+        return err_set(e, -EINVAL, "uart 0x%x: the saved state is cut short in the receive "
+                       "FIFO", base);
+
+    pthread_mutex_lock(&u->lock);
+    u->ier = n.ier;
+    u->fcr = n.fcr;
+    u->lcr = n.lcr;
+    u->mcr = n.mcr;
+    u->lsr = n.lsr;
+    u->msr = n.msr;
+    u->scr = n.scr;
+    u->divisor = n.divisor;
+    u->thr_ipending = n.thr_ipending;
+    memcpy(u->rx, n.rx, n.rx_count);
+    u->rx_head = 0;
+    u->rx_count = n.rx_count;
+    /* The line is driven even when it looks unchanged: whatever is behind
+     * it was built fresh too. */
+    u->irq_level = -1;
+    update_irq(u);
+    /* Input the chardev holds may fit now. */
+    bool room = u->rx_count < rx_capacity(u) && !u->paused;
+    u->input_blocked = false;
+    pthread_mutex_unlock(&u->lock);
+    if (room && u->cd)
+        chardev_input_ready(u->cd);
+    return 0;
+}
+
+void uart_pause(struct uart *u)
+{
+    pthread_mutex_lock(&u->lock);
+    u->paused = true;
+    pthread_mutex_unlock(&u->lock);
+}
+
+void uart_resume(struct uart *u)
+{
+    pthread_mutex_lock(&u->lock);
+    u->paused = false;
+    bool wake = u->input_blocked;
+    u->input_blocked = false;
+    pthread_mutex_unlock(&u->lock);
+    if (wake && u->cd)
+        chardev_input_ready(u->cd);
 }

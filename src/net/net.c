@@ -14,6 +14,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "lib/err.h"
+#include "lib/state.h"
+
 static int parse_port(const char *s, uint16_t *port, long min)
 {
     char *end;
@@ -299,4 +302,53 @@ size_t net_frame_queue_get(struct net_frame_queue *q, uint8_t *buf)
     memcpy(buf, data, len);
     free(data);
     return len;
+}
+
+/* ---- snapshots ---- */
+
+/* The kind as a snapshot stores it: numbers of the format, not of the enum. */
+enum { STATE_KIND_NONE = 0, STATE_KIND_USER = 1, STATE_KIND_TAP = 2 };
+
+static uint8_t state_kind(const struct net_backend *nb)
+{
+    if (!nb)
+        return STATE_KIND_NONE;
+    return nb->ops->mode == NET_MODE_TAP ? STATE_KIND_TAP : STATE_KIND_USER;
+}
+
+static const char *kind_name(unsigned kind)
+{
+    switch (kind) {
+    case STATE_KIND_NONE: return "no network (--net none)";
+    case STATE_KIND_USER: return "user networking (--net user)";
+    case STATE_KIND_TAP: return "a tap device (--net tap=NAME)";
+    }
+    return "an unknown kind";
+}
+
+int net_backend_save(struct net_backend *nb, struct state_out *o)
+{
+    st_put_u8(o, state_kind(nb));
+    if (nb && nb->ops->save) {
+        int r = nb->ops->save(nb, o);
+        if (r < 0)
+            return r;
+    }
+    return state_out_ok(o) ? 0 : -ENOMEM;
+}
+
+int net_backend_load(struct net_backend *nb, struct state_in *in, struct err *e)
+{
+    unsigned kind = st_get_u8(in), here = state_kind(nb);
+    if (in->bad)
+        return err_set(e, -EINVAL, "network: the saved state is cut short");
+    if (kind > STATE_KIND_TAP)
+        return err_set(e, -EINVAL, "network: the saved state is of kind %u, which this hostel "
+                       "does not know", kind);
+    if (kind != here)
+        return err_set(e, -EINVAL, "network: the saved machine had %s, this one has %s; give "
+                       "it the same network to restore it", kind_name(kind), kind_name(here));
+    if (nb && nb->ops->load)
+        return nb->ops->load(nb, in, e);
+    return 0;
 }

@@ -60,12 +60,20 @@ struct net_options {
 typedef void (*net_receive_fn)(void *opaque, const uint8_t *frame, size_t len);
 
 struct net_backend;
+struct err;
+struct state_in;
+struct state_out;
 
 struct net_backend_ops {
     const char *name;
     /* Takes a copy of the frame; drops it (returns -EAGAIN) when full. */
     int (*send)(struct net_backend *nb, const uint8_t *frame, size_t len);
     void (*close)(struct net_backend *nb);
+    enum net_mode mode;            /* NET_MODE_USER or NET_MODE_TAP: what a snapshot records */
+    /* Optional (a backend without state has none): the backend's own part
+     * of net_backend_save and net_backend_load, after the kind. */
+    int (*save)(struct net_backend *nb, struct state_out *o);
+    int (*load)(struct net_backend *nb, struct state_in *in, struct err *e);
 };
 
 struct net_backend {
@@ -122,6 +130,20 @@ enum net_mode net_effective_mode(const struct net_options *o);
  * what to do. */
 int net_backend_open(const struct net_options *o, net_receive_fn receive, void *opaque,
                      struct net_backend **out, struct err *e);
+
+/* Snapshots of a backend (docs/snapshot-state.md): its kind (none, user,
+ * tap), then what that kind keeps.  User networking keeps libslirp's state
+ * (slirp_state_save: the DHCP leases and the IP ID counter; libslirp saves
+ * host connections only for guest forwards, which hostel does not make, so
+ * a guest's TCP connections through the NAT do not survive a restore: the
+ * guest sees them reset).  A tap keeps nothing.  nb may be NULL (no
+ * network: kind none).  Save fails only with -ENOMEM; load goes into a
+ * freshly opened backend of the same kind, and refuses a stream of another
+ * kind, or one libslirp could not read, with -EINVAL and a message in e.
+ * Both briefly stop the backend's thread (libslirp is not thread-safe). */
+#define NET_BACKEND_STATE_VERSION 1
+int net_backend_save(struct net_backend *nb, struct state_out *o);
+int net_backend_load(struct net_backend *nb, struct state_in *in, struct err *e);
 
 static inline int net_send(struct net_backend *nb, const uint8_t *frame, size_t len)
 {

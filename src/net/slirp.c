@@ -20,7 +20,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/err.h"
 #include "lib/log.h"
+#include "lib/state.h"
 
 #define TX_QUEUE_FRAMES 512
 #define MAX_POLLFDS     4096
@@ -43,8 +45,16 @@ struct net_slirp {
     struct slirp_timer *timers;
     struct pollfd *pfd;
     unsigned npfd;
+    /* Parking the thread, so another may call libslirp (snapshots). */
+    pthread_mutex_t park_lock;
+    pthread_cond_t park_cond;
+    _Atomic int park_req;           /* under park_lock: callers wanting it parked */
+    bool parked, thread_done;       /* under park_lock */
+    pthread_mutex_t state_lock;     /* one save or load at a time */
     uint8_t frame[NET_MAX_FRAME];
 };
+
+static void park_here(struct net_slirp *s);
 
 bool net_user_available(void)
 {
@@ -213,6 +223,8 @@ static void *slirp_thread(void *opaque)
 {
     struct net_slirp *s = opaque;
     while (!atomic_load(&s->stop)) {
+        if (atomic_load(&s->park_req))
+            park_here(s);
         int timeout = run_timers(s);
         uint32_t slirp_timeout = timeout < 0 ? UINT32_MAX : (uint32_t)timeout;
         s->npfd = 0;
@@ -240,6 +252,10 @@ static void *slirp_thread(void *opaque)
             slirp_input(s->slirp, s->frame, (int)len);
         }
     }
+    pthread_mutex_lock(&s->park_lock);
+    s->thread_done = true;
+    pthread_cond_broadcast(&s->park_cond);
+    pthread_mutex_unlock(&s->park_lock);
     return NULL;
 }
 
@@ -259,6 +275,9 @@ static void slirp_close(struct net_backend *nb)
     struct net_slirp *s = (struct net_slirp *)nb;
     if (s->thread_started) {
         atomic_store(&s->stop, true);
+        pthread_mutex_lock(&s->park_lock);
+        pthread_cond_broadcast(&s->park_cond);    /* a parked thread sees stop */
+        pthread_mutex_unlock(&s->park_lock);
         cb_notify(s);
         pthread_join(s->thread, NULL);
     }
@@ -273,13 +292,22 @@ static void slirp_close(struct net_backend *nb)
     if (s->wake_fd >= 0)
         close(s->wake_fd);
     free(s->pfd);
+    pthread_mutex_destroy(&s->park_lock);
+    pthread_cond_destroy(&s->park_cond);
+    pthread_mutex_destroy(&s->state_lock);
     free(s);
 }
+
+static int slirp_save(struct net_backend *nb, struct state_out *o);
+static int slirp_load(struct net_backend *nb, struct state_in *in, struct err *e);
 
 static const struct net_backend_ops slirp_ops = {
     .name = "user",
     .send = slirp_send,
     .close = slirp_close,
+    .mode = NET_MODE_USER,
+    .save = slirp_save,
+    .load = slirp_load,
 };
 
 /* Host port 0 asks for a free port: we pick one and bind it through slirp,
@@ -357,6 +385,9 @@ int net_slirp_open(const struct net_options *o, net_receive_fn receive, void *op
     if (!s)
         return err_set(e, -ENOMEM, "user network: out of memory");
     s->nb.ops = &slirp_ops;
+    pthread_mutex_init(&s->park_lock, NULL);
+    pthread_cond_init(&s->park_cond, NULL);
+    pthread_mutex_init(&s->state_lock, NULL);
     s->nb.receive = receive;
     s->nb.receive_opaque = opaque;
     s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -404,6 +435,138 @@ int net_slirp_open(const struct net_options *o, net_receive_fn receive, void *op
     return 0;
 fail:
     slirp_close(&s->nb);
+    return r;
+}
+
+/* ---- snapshots ---- */
+
+/* On the backend's thread, at the top of its loop: waits while someone
+ * else uses libslirp. */
+static void park_here(struct net_slirp *s)
+{
+    pthread_mutex_lock(&s->park_lock);
+    s->parked = true;
+    pthread_cond_broadcast(&s->park_cond);
+    while (atomic_load(&s->park_req) && !atomic_load(&s->stop))
+        pthread_cond_wait(&s->park_cond, &s->park_lock);
+    s->parked = false;
+    pthread_mutex_unlock(&s->park_lock);
+}
+
+/* Returns once the thread is parked (or not running): libslirp is ours. */
+static void park(struct net_slirp *s)
+{
+    pthread_mutex_lock(&s->park_lock);
+    atomic_fetch_add(&s->park_req, 1);
+    if (s->thread_started) {
+        cb_notify(s);
+        while (!s->parked && !s->thread_done)
+            pthread_cond_wait(&s->park_cond, &s->park_lock);
+    }
+    pthread_mutex_unlock(&s->park_lock);
+}
+
+static void unpark(struct net_slirp *s)
+{
+    pthread_mutex_lock(&s->park_lock);
+    atomic_fetch_sub(&s->park_req, 1);
+    pthread_cond_broadcast(&s->park_cond);
+    pthread_mutex_unlock(&s->park_lock);
+}
+
+static ssize_t write_out(const void *buf, size_t len, void *opaque)
+{
+    st_put_bytes(opaque, buf, len);
+    return (ssize_t)len;
+}
+
+struct reader {
+    const uint8_t *p;
+    size_t len, off;
+};
+
+/* Never past the end: a short read is what libslirp sees as the end. */
+static ssize_t read_in(void *buf, size_t len, void *opaque)
+{
+    struct reader *r = opaque;
+    size_t n = len < r->len - r->off ? len : r->len - r->off;
+    memcpy(buf, r->p + r->off, n);
+    r->off += n;
+    return (ssize_t)n;
+}
+
+/* The largest libslirp state we take: its own is about a hundred bytes. */
+#define SLIRP_STATE_MAX 65536
+
+/* Fields: libslirp's state version (u32), the length of its bytes (u32),
+ * the bytes of slirp_state_save. */
+static int slirp_save(struct net_backend *nb, struct state_out *o)
+{
+    struct net_slirp *s = (struct net_slirp *)nb;
+    struct state_out tmp;
+    state_out_init(&tmp);
+    pthread_mutex_lock(&s->state_lock);
+    park(s);
+    slirp_state_save(s->slirp, write_out, &tmp);
+    unpark(s);
+    pthread_mutex_unlock(&s->state_lock);
+    st_put_u32(o, (uint32_t)slirp_state_version());
+    st_put_u32(o, (uint32_t)tmp.len);
+    st_put_bytes(o, tmp.data, tmp.len);
+    bool ok = state_out_ok(&tmp);
+    state_out_free(&tmp);
+    return ok && state_out_ok(o) ? 0 : -ENOMEM;
+}
+
+static int slirp_load(struct net_backend *nb, struct state_in *in, struct err *e)
+{
+    struct net_slirp *s = (struct net_slirp *)nb;
+    uint32_t version = st_get_u32(in), len = st_get_u32(in);
+    if (in->bad)
+        return err_set(e, -EINVAL, "user network: the saved state is cut short");
+    if (version != (uint32_t)slirp_state_version())
+        return err_set(e, -EINVAL, "user network: the state was saved by a libslirp with state "
+                       "version %u; this one (%s) reads version %d", version,
+                       slirp_version_string(), slirp_state_version());
+    if (len > SLIRP_STATE_MAX || len > in->len - in->off)
+        return err_set(e, -EINVAL, "user network: the saved state claims %u bytes of libslirp "
+                       "state, more than %s", len,
+                       len > SLIRP_STATE_MAX ? "libslirp ever saves" : "there are");
+    uint8_t *bytes = malloc(len ? len : 1);
+    if (!bytes)
+        return err_set(e, -ENOMEM, "user network: out of memory loading its state");
+    st_get_bytes(in, bytes, len);
+
+    struct state_out fresh;
+    state_out_init(&fresh);
+    int r = 0;
+    pthread_mutex_lock(&s->state_lock);
+    park(s);
+    /* libslirp's reader trusts its input (a short read yields zeros, and a
+     * saved connection's buffer sizes are taken as they come), so we only
+     * hand it what we can vouch for: no connections (libslirp keeps them
+     * for guest forwards only, and hostel makes none), and exactly as many
+     * bytes as this libslirp writes for a state without them. */
+    slirp_state_save(s->slirp, write_out, &fresh);
+    if (!state_out_ok(&fresh)) {
+        r = err_set(e, -ENOMEM, "user network: out of memory loading its state");
+    } else if (len == 0 || bytes[0] != 0) {
+        r = err_set(e, -EINVAL, "user network: the saved state holds guest-forward "
+                    "connections (or none of libslirp's), which hostel never makes");
+    } else if (len != fresh.len) {
+        r = err_set(e, -EINVAL, "user network: the saved libslirp state has %u bytes; this "
+                    "libslirp writes %zu for the same version", len, fresh.len);
+    } else {
+        struct reader rd = { bytes, len, 0 };
+        int lr = slirp_state_load(s->slirp, (int)version, read_in, &rd);
+        if (lr < 0 || rd.off != len)
+            r = err_set(e, -EINVAL, "user network: libslirp refused the saved state (%s)",
+                        lr < 0 ? strerror(-lr) : "not all of it was read");
+    }
+    unpark(s);
+    pthread_mutex_unlock(&s->state_lock);
+    state_out_free(&fresh);
+    free(bytes);
     return r;
 }
 

@@ -98,6 +98,7 @@ static const struct net_backend_ops tap_ops = {
     .name = "tap",
     .send = tap_send,
     .close = tap_close,
+    .mode = NET_MODE_TAP,          /* nothing to save: the host kernel keeps the rest */
 };
 
 int net_tap_open(const char *name, net_receive_fn receive, void *opaque,

@@ -10,6 +10,8 @@
 
 #include "block/block.h"
 #include "hw/virtio/virtio_pci.h"
+#include "lib/err.h"
+#include "lib/state.h"
 
 #define SECTOR 512ULL
 
@@ -234,4 +236,43 @@ void virtio_blk_destroy(struct virtio_blk *b)
         return;
     virtio_pci_destroy(b->vp);
     free(b);
+}
+
+/* ---- snapshots and pausing ------------------------------------------------ */
+
+int virtio_blk_save(struct virtio_blk *b, struct state_out *o)
+{
+    int r = virtio_pci_save(b->vp, o);
+    st_put_u64(o, b->capacity);
+    return r < 0 || !state_out_ok(o) ? -ENOMEM : 0;
+}
+
+int virtio_blk_load(struct virtio_blk *b, struct state_in *in, struct err *e)
+{
+    struct virtio_pci_loaded *l;
+    char name[64];
+    int r = virtio_pci_load_check(b->vp, in, e, &l);
+    if (r < 0)
+        return r;
+    uint64_t capacity = st_get_u64(in);
+    if (in->bad || capacity != b->capacity) {
+        virtio_pci_name(b->vp, name, sizeof(name));
+        virtio_pci_load_abandon(l);
+        if (in->bad)
+            return err_set(e, -EINVAL, "%s: the saved state is cut short", name);
+        return err_set(e, -EINVAL, "%s: the saved disk had %llu sectors, this one has %llu",
+                       name, (unsigned long long)capacity, (unsigned long long)b->capacity);
+    }
+    virtio_pci_load_commit(b->vp, l, NULL, NULL);
+    return 0;
+}
+
+void virtio_blk_pause(struct virtio_blk *b)
+{
+    virtio_pci_pause(b->vp);
+}
+
+void virtio_blk_resume(struct virtio_blk *b)
+{
+    virtio_pci_resume(b->vp);
 }

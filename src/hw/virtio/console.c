@@ -20,6 +20,7 @@ struct virtio_console {
     struct chardev *cd;
     bool input_blocked;           /* we refused input for lack of buffers */
     bool wake_input;              /* after_notify must call chardev_input_ready */
+    bool paused;                  /* virtio_console_pause: input refused */
     struct virtq_chain *rx_chain; /* the chardev thread's own scratch */
 };
 
@@ -39,7 +40,7 @@ static size_t console_receive(void *opaque, const uint8_t *buf, size_t len)
     pthread_mutex_lock(&vd->lock);
     struct virtq *vq = &vd->vq[RX_QUEUE];
     bool live = (vd->status & VIRTIO_STATUS_DRIVER_OK) &&
-                !(vd->status & VIRTIO_STATUS_NEEDS_RESET) && vq->ready;
+                !(vd->status & VIRTIO_STATUS_NEEDS_RESET) && vq->ready && !con->paused;
     while (live && taken < len) {
         struct virtq_chain *c = con->rx_chain;
         if (virtio_pop(vd, RX_QUEUE, c) <= 0)
@@ -139,4 +140,44 @@ void virtio_console_destroy(struct virtio_console *con)
     virtio_pci_destroy(con->vp);
     free(con->rx_chain);
     free(con);
+}
+
+/* ---- snapshots and pausing ------------------------------------------------ */
+
+int virtio_console_save(struct virtio_console *con, struct state_out *o)
+{
+    return virtio_pci_save(con->vp, o);
+}
+
+int virtio_console_load(struct virtio_console *con, struct state_in *in, struct err *e)
+{
+    int r = virtio_pci_load(con->vp, in, e);
+    if (r < 0)
+        return r;
+    pthread_mutex_lock(&con->vd->lock);
+    bool offer = !con->paused;
+    con->input_blocked = con->paused;
+    pthread_mutex_unlock(&con->vd->lock);
+    if (offer && con->cd)
+        chardev_input_ready(con->cd);
+    return 0;
+}
+
+void virtio_console_pause(struct virtio_console *con)
+{
+    pthread_mutex_lock(&con->vd->lock);
+    con->paused = true;
+    pthread_mutex_unlock(&con->vd->lock);
+    virtio_pci_pause(con->vp);
+}
+
+void virtio_console_resume(struct virtio_console *con)
+{
+    virtio_pci_resume(con->vp);
+    pthread_mutex_lock(&con->vd->lock);
+    con->paused = false;
+    bool wake = con->input_blocked;
+    pthread_mutex_unlock(&con->vd->lock);
+    if (wake && con->cd)
+        chardev_input_ready(con->cd);
 }

@@ -12,7 +12,9 @@
 #include <string.h>
 
 #include "hw/virtio/virtio_pci.h"
+#include "lib/err.h"
 #include "lib/log.h"
+#include "lib/state.h"
 #include "net/net.h"
 
 #define RX_QUEUE 0
@@ -36,6 +38,7 @@ struct virtio_net {
     /* Under vd->lock: */
     struct pending_frame pending[PENDING_FRAMES];
     unsigned pend_head, pend_count;
+    bool rx_paused;                           /* virtio_net_pause: frames dropped */
     struct virtq_chain *rx_first, *rx_more;   /* receive scratch (backend thread) */
     _Atomic uint64_t dropped;
     uint8_t txbuf[NET_MAX_FRAME];             /* the worker's */
@@ -193,8 +196,8 @@ static void net_receive(void *opaque, const uint8_t *frame, size_t len)
     if (len < NET_MIN_FRAME || len > NET_MAX_FRAME)
         return;
     pthread_mutex_lock(&vd->lock);
-    if (!rx_live(vd)) {
-        n->dropped++;                /* no driver yet: the wire is dead */
+    if (!rx_live(vd) || n->rx_paused) {
+        n->dropped++;                /* no driver yet, or paused: the wire is dead */
     } else {
         flush_pending(n);
         int r = n->pend_count ? 0 : deliver(n, frame, len);
@@ -333,4 +336,121 @@ struct net_backend *virtio_net_backend(struct virtio_net *n)
 uint64_t virtio_net_dropped(struct virtio_net *n)
 {
     return n->dropped;
+}
+
+/* ---- snapshots and pausing ------------------------------------------------ */
+
+int virtio_net_save(struct virtio_net *n, struct state_out *o)
+{
+    int r = virtio_pci_save(n->vp, o);
+    pthread_mutex_lock(&n->vd->lock);
+    st_put_u16(o, (uint16_t)n->pend_count);
+    for (unsigned i = 0; i < n->pend_count; i++) {
+        const struct pending_frame *p = &n->pending[(n->pend_head + i) % PENDING_FRAMES];
+        st_put_u32(o, (uint32_t)p->len);
+        st_put_bytes(o, p->data, p->len);
+    }
+    pthread_mutex_unlock(&n->vd->lock);
+    return r < 0 || !state_out_ok(o) ? -ENOMEM : 0;
+}
+
+struct loaded_frames {
+    struct pending_frame f[PENDING_FRAMES];
+    unsigned count;
+};
+
+static void loaded_frames_free(struct loaded_frames *lf)
+{
+    for (unsigned i = 0; i < lf->count; i++)
+        free(lf->f[i].data);
+    lf->count = 0;
+}
+
+/* Under vd->lock, from virtio_pci_load_commit: the frames replace any. */
+static void install_frames(struct virtio_dev *vd, void *arg)
+{
+    struct virtio_net *n = vd->opaque;
+    struct loaded_frames *lf = arg;
+    pending_drop_all(n);
+    memcpy(n->pending, lf->f, lf->count * sizeof(lf->f[0]));
+    n->pend_head = 0;
+    n->pend_count = lf->count;
+    lf->count = 0;
+}
+
+int virtio_net_load(struct virtio_net *n, struct state_in *in, struct err *e)
+{
+    struct virtio_pci_loaded *l;
+    char name[64];
+    int r = virtio_pci_load_check(n->vp, in, e, &l);
+    if (r < 0)
+        return r;
+    virtio_pci_name(n->vp, name, sizeof(name));
+    struct loaded_frames *lf = calloc(1, sizeof(*lf));
+    if (!lf) {
+        r = err_set(e, -ENOMEM, "%s: out of memory loading its state", name);
+        goto fail;
+    }
+    unsigned count = st_get_u16(in);
+    r = -EINVAL;
+    if (in->bad) {
+        err_set(e, r, "%s: the saved state is cut short", name);
+        goto fail;
+    }
+    if (count > PENDING_FRAMES) {
+        err_set(e, r, "%s: %u frames wait for receive buffers, more than the %u it keeps",
+                name, count, PENDING_FRAMES);
+        goto fail;
+    }
+    for (unsigned i = 0; i < count; i++) {
+        uint32_t len = st_get_u32(in);
+        if (in->bad) {
+            err_set(e, r, "%s: the saved state is cut short in waiting frame %u", name, i);
+            goto fail;
+        }
+        if (len < NET_MIN_FRAME || len > NET_MAX_FRAME) {
+            err_set(e, r, "%s: waiting frame %u has %u bytes; a frame has %u to %u", name, i,
+                    len, NET_MIN_FRAME, NET_MAX_FRAME);
+            goto fail;
+        }
+        if (len > in->len - in->off) {
+            err_set(e, r, "%s: the saved state is cut short in waiting frame %u", name, i);
+            goto fail;
+        }
+        uint8_t *data = malloc(len);
+        if (!data) {
+            r = err_set(e, -ENOMEM, "%s: out of memory loading its state", name);
+            goto fail;
+        }
+        st_get_bytes(in, data, len);
+        lf->f[lf->count].data = data;
+        lf->f[lf->count].len = len;
+        lf->count++;
+    }
+    virtio_pci_load_commit(n->vp, l, install_frames, lf);
+    free(lf);
+    return 0;
+fail:
+    if (lf) {
+        loaded_frames_free(lf);
+        free(lf);
+    }
+    virtio_pci_load_abandon(l);
+    return r;
+}
+
+void virtio_net_pause(struct virtio_net *n)
+{
+    pthread_mutex_lock(&n->vd->lock);
+    n->rx_paused = true;
+    pthread_mutex_unlock(&n->vd->lock);
+    virtio_pci_pause(n->vp);
+}
+
+void virtio_net_resume(struct virtio_net *n)
+{
+    virtio_pci_resume(n->vp);
+    pthread_mutex_lock(&n->vd->lock);
+    n->rx_paused = false;
+    pthread_mutex_unlock(&n->vd->lock);
 }

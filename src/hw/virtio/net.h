@@ -6,10 +6,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct err;
 struct guest_mem;
 struct pci_bus;
 struct net_options;
 struct net_backend;
+struct state_in;
+struct state_out;
 struct virtio_net;
 struct err;
 
@@ -31,7 +34,25 @@ void virtio_net_destroy(struct virtio_net *n);
 /* The backend (counters, tests). */
 struct net_backend *virtio_net_backend(struct virtio_net *n);
 
-/* Frames dropped by the device: malformed by the guest, or no room. */
+/* Frames dropped by the device: malformed by the guest, no room, or
+ * arriving while paused. */
 uint64_t virtio_net_dropped(struct virtio_net *n);
+
+/* Snapshots: the transport's state (virtio_pci_save), then the frames that
+ * arrived for the guest and wait for receive buffers, oldest first (field
+ * order in docs/snapshot-state.md).  The MAC address is wiring, not state:
+ * a clone may be given a new one.  The backend's own state (user
+ * networking's DHCP leases) is net_backend_save's.  Save fails only with
+ * -ENOMEM; load goes into a fresh NIC, refuses what it could not hold
+ * (-EINVAL, e says which) and then changes nothing. */
+#define VIRTIO_NET_STATE_VERSION 1
+int virtio_net_save(struct virtio_net *n, struct state_out *o);
+int virtio_net_load(struct virtio_net *n, struct state_in *in, struct err *e);
+
+/* While paused, frames from the backend are dropped and counted in
+ * virtio_net_dropped (a wire loses them; the guest's TCP resends), and the
+ * worker sends nothing (virtio_pci_pause). */
+void virtio_net_pause(struct virtio_net *n);
+void virtio_net_resume(struct virtio_net *n);
 
 #endif

@@ -70,3 +70,25 @@ void virtio_rng_destroy(struct virtio_rng *rng)
     virtio_pci_destroy(rng->vp);
     free(rng);
 }
+
+/* ---- snapshots and pausing ------------------------------------------------ */
+
+int virtio_rng_save(struct virtio_rng *rng, struct state_out *o)
+{
+    return virtio_pci_save(rng->vp, o);
+}
+
+int virtio_rng_load(struct virtio_rng *rng, struct state_in *in, struct err *e)
+{
+    return virtio_pci_load(rng->vp, in, e);
+}
+
+void virtio_rng_pause(struct virtio_rng *rng)
+{
+    virtio_pci_pause(rng->vp);
+}
+
+void virtio_rng_resume(struct virtio_rng *rng)
+{
+    virtio_pci_resume(rng->vp);
+}

@@ -5,6 +5,7 @@
 #define HOSTEL_VIRTIO_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -72,6 +73,11 @@ struct virtio_dev {
     uint8_t config_generation;
     struct virtq vq[VIRTIO_MAX_QUEUES];
     struct virtq_chain *chain;    /* scratch for the worker (large) */
+    /* A pause is waiting for the worker: device loops take no further
+     * request (virtio_pop says the queue is empty), so the pause waits for
+     * one request, not a whole queue; the transport notifies the queue
+     * again on resume. */
+    _Atomic bool quiescing;
 };
 
 static inline bool virtio_has_feature(const struct virtio_dev *vd, unsigned bit)
@@ -98,9 +104,11 @@ static inline void virtio_set_needs_reset(struct virtio_dev *vd)
 }
 
 /* Pops the next chain of queue q; on a broken queue sets NEEDS_RESET and
- * returns 0, so device loops just stop. */
+ * returns 0, so device loops just stop (as they do while quiescing). */
 static inline int virtio_pop(struct virtio_dev *vd, unsigned q, struct virtq_chain *c)
 {
+    if (atomic_load_explicit(&vd->quiescing, memory_order_relaxed))
+        return 0;
     int r = virtq_pop(&vd->vq[q], c);
     if (r < 0) {
         virtio_set_needs_reset(vd);

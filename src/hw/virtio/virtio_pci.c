@@ -7,11 +7,14 @@
 
 #include <errno.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "hw/pci.h"
+#include "lib/err.h"
 #include "lib/log.h"
+#include "lib/state.h"
 
 #define VIRTIO_PCI_VENDOR   0x1af4
 #define VIRTIO_PCI_DEVICE_BASE 0x1040
@@ -53,6 +56,9 @@ struct virtio_pci {
     pthread_cond_t wake;
     _Atomic uint32_t pending;      /* queues notified since the worker last looked */
     bool stopping;                 /* under wake_lock */
+    bool paused;                   /* under wake_lock: take no new round */
+    bool busy;                     /* under wake_lock: a round is running */
+    pthread_cond_t idle;           /* busy went false */
 };
 
 struct virtio_dev *virtio_pci_dev(struct virtio_pci *vp)
@@ -149,11 +155,13 @@ static void *worker_main(void *arg)
     struct virtio_pci *vp = arg;
     struct virtio_dev *vd = &vp->vd;
     for (;;) {
-        uint32_t queues;
+        uint32_t queues = 0;
         pthread_mutex_lock(&vp->wake_lock);
-        while (!(queues = atomic_exchange(&vp->pending, 0)) && !vp->stopping)
+        /* While paused, notifications stay in pending, untaken. */
+        while (!vp->stopping && (vp->paused || !(queues = atomic_exchange(&vp->pending, 0))))
             pthread_cond_wait(&vp->wake, &vp->wake_lock);
         bool stop = vp->stopping;
+        vp->busy = !stop;
         pthread_mutex_unlock(&vp->wake_lock);
         if (stop)
             break;
@@ -167,8 +175,36 @@ static void *worker_main(void *arg)
         pthread_mutex_unlock(&vd->lock);
         if (vd->ops->after_notify)
             vd->ops->after_notify(vd);
+        pthread_mutex_lock(&vp->wake_lock);
+        /* A pause cut the round short: its queues may hold requests not
+         * taken, so they count as notified again (a spurious notification
+         * costs one look at an empty ring). */
+        if (atomic_load(&vd->quiescing))
+            atomic_fetch_or(&vp->pending, queues);
+        vp->busy = false;
+        pthread_cond_broadcast(&vp->idle);
+        pthread_mutex_unlock(&vp->wake_lock);
     }
     return NULL;
+}
+
+void virtio_pci_pause(struct virtio_pci *vp)
+{
+    pthread_mutex_lock(&vp->wake_lock);
+    vp->paused = true;
+    atomic_store(&vp->vd.quiescing, true);
+    while (vp->busy)
+        pthread_cond_wait(&vp->idle, &vp->wake_lock);
+    pthread_mutex_unlock(&vp->wake_lock);
+}
+
+void virtio_pci_resume(struct virtio_pci *vp)
+{
+    pthread_mutex_lock(&vp->wake_lock);
+    vp->paused = false;
+    atomic_store(&vp->vd.quiescing, false);
+    pthread_cond_signal(&vp->wake);
+    pthread_mutex_unlock(&vp->wake_lock);
 }
 
 /* ---- common configuration ------------------------------------------------ */
@@ -564,6 +600,7 @@ int virtio_pci_create(struct guest_mem *mem, struct pci_bus *bus, const struct v
     pthread_mutex_init(&vd->lock, NULL);
     pthread_mutex_init(&vp->wake_lock, NULL);
     pthread_cond_init(&vp->wake, NULL);
+    pthread_cond_init(&vp->idle, NULL);
     for (unsigned v = 0; v < vp->nvec; v++)
         vp->msix[v].ctrl = MSIX_ENTRY_MASKED;
 
@@ -604,6 +641,306 @@ void virtio_pci_destroy(struct virtio_pci *vp)
     pthread_mutex_destroy(&vp->vd.lock);
     pthread_mutex_destroy(&vp->wake_lock);
     pthread_cond_destroy(&vp->wake);
+    pthread_cond_destroy(&vp->idle);
     free(vp->vd.chain);
     free(vp);
+}
+
+/* ---- snapshots ------------------------------------------------------------ */
+
+const char *virtio_pci_name(struct virtio_pci *vp, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s 00:%02x.0", vp->vd.ops->name, vp->pci.slot);
+    return buf;
+}
+
+/* One queue as saved: what struct virtq holds apart from its host views. */
+struct saved_queue {
+    uint16_t vector, size;
+    bool ready, broken, event_idx, indirect;
+    uint64_t desc, avail, used;
+    uint16_t last_avail, used_idx, signalled_used;
+    bool signalled_valid, pushed;
+};
+
+struct virtio_pci_loaded {
+    uint8_t config[PCI_CONFIG_SIZE];
+    uint64_t guest_features;
+    uint32_t device_feature_select, driver_feature_select;
+    uint8_t status, config_generation;
+    uint16_t queue_select, config_vector;
+    uint8_t isr;
+    struct msix_entry msix[VIRTIO_MAX_QUEUES + 1];
+    uint64_t pba;
+    uint32_t pending;
+    bool msix_enabled, msix_masked;
+    struct virtq vq[VIRTIO_MAX_QUEUES];    /* checked, host views resolved */
+    uint16_t queue_vector[VIRTIO_MAX_QUEUES];
+};
+
+int virtio_pci_save(struct virtio_pci *vp, struct state_out *o)
+{
+    struct virtio_dev *vd = &vp->vd;
+    uint8_t cfg[PCI_CONFIG_SIZE];
+    pci_device_save_config(&vp->pci, cfg);
+    st_put_bytes(o, cfg, sizeof(cfg));
+    pthread_mutex_lock(&vd->lock);
+    st_put_u64(o, vd->host_features);
+    st_put_u64(o, vd->guest_features);
+    st_put_u32(o, vp->device_feature_select);
+    st_put_u32(o, vp->driver_feature_select);
+    st_put_u8(o, vd->status);
+    st_put_u8(o, vd->config_generation);
+    st_put_u16(o, vp->queue_select);
+    st_put_u16(o, vp->config_vector);
+    st_put_u8(o, vp->isr);
+    st_put_u8(o, (uint8_t)vd->ops->num_queues);
+    for (unsigned v = 0; v < vp->nvec; v++) {
+        st_put_u32(o, vp->msix[v].addr_lo);
+        st_put_u32(o, vp->msix[v].addr_hi);
+        st_put_u32(o, vp->msix[v].data);
+        st_put_u32(o, vp->msix[v].ctrl);
+    }
+    st_put_u64(o, vp->pba);
+    st_put_u32(o, atomic_load(&vp->pending));
+    for (unsigned q = 0; q < vd->ops->num_queues; q++) {
+        const struct virtq *vq = &vd->vq[q];
+        st_put_u16(o, vp->queue_vector[q]);
+        st_put_u16(o, vq->size);
+        st_put_bool(o, vq->ready);
+        st_put_bool(o, vq->broken);
+        st_put_bool(o, vq->event_idx);
+        st_put_bool(o, vq->indirect);
+        st_put_u64(o, vq->desc_addr);
+        st_put_u64(o, vq->avail_addr);
+        st_put_u64(o, vq->used_addr);
+        st_put_u16(o, vq->last_avail);
+        st_put_u16(o, vq->used_idx);
+        st_put_u16(o, vq->signalled_used);
+        st_put_bool(o, vq->signalled_valid);
+        st_put_bool(o, vq->pushed);
+    }
+    pthread_mutex_unlock(&vd->lock);
+    return state_out_ok(o) ? 0 : -ENOMEM;
+}
+
+static bool vector_ok(const struct virtio_pci *vp, uint16_t v)
+{
+    return v == VIRTIO_MSI_NO_VECTOR || v < vp->nvec;
+}
+
+/* Checks one saved queue and resolves its rings into *vq. */
+static int check_queue(struct virtio_pci *vp, const char *name, unsigned q,
+                       const struct saved_queue *sq, struct virtq *vq, struct err *e)
+{
+    const struct virtio_device_ops *ops = vp->vd.ops;
+    if (!vector_ok(vp, sq->vector))
+        return err_set(e, -EINVAL, "%s: queue %u: MSI-X vector %u is not one of its %u", name,
+                       q, sq->vector, vp->nvec);
+    virtq_reset(vq, vp->mem);
+    vq->size = sq->size;
+    vq->desc_addr = sq->desc;
+    vq->avail_addr = sq->avail;
+    vq->used_addr = sq->used;
+    vq->event_idx = sq->event_idx;
+    vq->indirect = sq->indirect;
+    if (!sq->ready) {
+        /* Indices move only once a queue is enabled, and reset clears them. */
+        if (sq->broken || sq->last_avail || sq->used_idx || sq->signalled_used ||
+            sq->signalled_valid || sq->pushed)
+            return err_set(e, -EINVAL, "%s: queue %u: not enabled, yet it has ring indices or "
+                           "is marked broken", name, q);
+        return 0;
+    }
+    if (sq->size == 0 || (sq->size & (sq->size - 1)))
+        return err_set(e, -EINVAL, "%s: queue %u: size %u is not a power of two", name, q,
+                       sq->size);
+    if (sq->size > ops->queue_max)
+        return err_set(e, -EINVAL, "%s: queue %u: size %u is larger than the %u it offers",
+                       name, q, sq->size, ops->queue_max);
+    if (virtq_enable(vq) < 0)
+        return err_set(e, -EINVAL, "%s: queue %u: its rings (descriptors at 0x%llx, driver "
+                       "area at 0x%llx, device area at 0x%llx, %u entries) are misaligned or "
+                       "not in guest RAM", name, q, (unsigned long long)sq->desc,
+                       (unsigned long long)sq->avail, (unsigned long long)sq->used, sq->size);
+    if ((uint16_t)(sq->last_avail - sq->used_idx) > sq->size)
+        return err_set(e, -EINVAL, "%s: queue %u: %u requests taken (available index %u, used "
+                       "index %u) but only %u fit", name, q,
+                       (uint16_t)(sq->last_avail - sq->used_idx), sq->last_avail, sq->used_idx,
+                       sq->size);
+    vq->broken = sq->broken;
+    vq->last_avail = sq->last_avail;
+    vq->used_idx = sq->used_idx;
+    vq->signalled_used = sq->signalled_used;
+    vq->signalled_valid = sq->signalled_valid;
+    vq->pushed = sq->pushed;
+    return 0;
+}
+
+int virtio_pci_load_check(struct virtio_pci *vp, struct state_in *in, struct err *e,
+                          struct virtio_pci_loaded **out)
+{
+    struct virtio_dev *vd = &vp->vd;
+    char name[64];
+    int r = -EINVAL;
+    virtio_pci_name(vp, name, sizeof(name));
+    *out = NULL;
+    struct virtio_pci_loaded *l = calloc(1, sizeof(*l));
+    if (!l)
+        return err_set(e, -ENOMEM, "%s: out of memory loading its state", name);
+
+    st_get_bytes(in, l->config, sizeof(l->config));
+    uint64_t host_features = st_get_u64(in);
+    l->guest_features = st_get_u64(in);
+    l->device_feature_select = st_get_u32(in);
+    l->driver_feature_select = st_get_u32(in);
+    l->status = st_get_u8(in);
+    l->config_generation = st_get_u8(in);
+    l->queue_select = st_get_u16(in);
+    l->config_vector = st_get_u16(in);
+    l->isr = st_get_u8(in);
+    unsigned nq = st_get_u8(in);
+    if (in->bad) {
+        err_set(e, -EINVAL, "%s: the saved state is cut short", name);
+        goto fail;
+    }
+    if ((r = pci_device_check_config(&vp->pci, l->config, e)) < 0)
+        goto fail;
+    r = -EINVAL;
+    if (nq != vd->ops->num_queues) {
+        err_set(e, -EINVAL, "%s: the saved device has %u queues, this one %u", name, nq,
+                vd->ops->num_queues);
+        goto fail;
+    }
+    if (host_features != vd->host_features) {
+        err_set(e, -EINVAL, "%s: the saved device offered features 0x%llx, this one offers "
+                "0x%llx (is its backend set up the same, read-only or not?)", name,
+                (unsigned long long)host_features, (unsigned long long)vd->host_features);
+        goto fail;
+    }
+    if ((l->status & VIRTIO_STATUS_FEATURES_OK) &&
+        ((l->guest_features & ~vd->host_features) ||
+         !(l->guest_features >> VIRTIO_F_VERSION_1 & 1))) {
+        err_set(e, -EINVAL, "%s: FEATURES_OK with driver features 0x%llx, which this device "
+                "would have refused", name, (unsigned long long)l->guest_features);
+        goto fail;
+    }
+    if (!vector_ok(vp, l->config_vector)) {
+        err_set(e, -EINVAL, "%s: config MSI-X vector %u is not one of its %u", name,
+                l->config_vector, vp->nvec);
+        goto fail;
+    }
+    uint16_t ctl = (uint16_t)(l->config[vp->msix_cap + 2] | l->config[vp->msix_cap + 3] << 8);
+    l->msix_enabled = ctl & MSIX_ENABLE;
+    l->msix_masked = ctl & MSIX_FUNCTION_MASK;
+    if (l->isr & ~(ISR_QUEUE | ISR_CONFIG)) {
+        err_set(e, -EINVAL, "%s: ISR 0x%02x has bits the device does not have", name, l->isr);
+        goto fail;
+    }
+    if (l->isr && l->msix_enabled) {
+        err_set(e, -EINVAL, "%s: ISR 0x%02x pending while MSI-X is on, which never happens",
+                name, l->isr);
+        goto fail;
+    }
+    for (unsigned v = 0; v < vp->nvec; v++) {
+        l->msix[v].addr_lo = st_get_u32(in);
+        l->msix[v].addr_hi = st_get_u32(in);
+        l->msix[v].data = st_get_u32(in);
+        l->msix[v].ctrl = st_get_u32(in);
+    }
+    l->pba = st_get_u64(in);
+    l->pending = st_get_u32(in);
+    if (in->bad) {
+        err_set(e, -EINVAL, "%s: the saved state is cut short", name);
+        goto fail;
+    }
+    if (l->pba >> vp->nvec) {
+        err_set(e, -EINVAL, "%s: MSI-X pending bits 0x%llx go past its %u vectors", name,
+                (unsigned long long)l->pba, vp->nvec);
+        goto fail;
+    }
+    if (l->pending >> nq) {
+        err_set(e, -EINVAL, "%s: notifications 0x%x waiting for queues it does not have", name,
+                l->pending);
+        goto fail;
+    }
+    for (unsigned q = 0; q < nq; q++) {
+        struct saved_queue sq;
+        sq.vector = st_get_u16(in);
+        sq.size = st_get_u16(in);
+        sq.ready = st_get_bool(in);
+        sq.broken = st_get_bool(in);
+        sq.event_idx = st_get_bool(in);
+        sq.indirect = st_get_bool(in);
+        sq.desc = st_get_u64(in);
+        sq.avail = st_get_u64(in);
+        sq.used = st_get_u64(in);
+        sq.last_avail = st_get_u16(in);
+        sq.used_idx = st_get_u16(in);
+        sq.signalled_used = st_get_u16(in);
+        sq.signalled_valid = st_get_bool(in);
+        sq.pushed = st_get_bool(in);
+        if (in->bad) {
+            err_set(e, -EINVAL, "%s: queue %u: the saved state is cut short or holds a bool "
+                    "that is neither 0 nor 1", name, q);
+            goto fail;
+        }
+        if ((r = check_queue(vp, name, q, &sq, &l->vq[q], e)) < 0)
+            goto fail;
+        r = -EINVAL;
+        l->queue_vector[q] = sq.vector;
+    }
+    *out = l;
+    return 0;
+fail:
+    free(l);
+    return r;
+}
+
+void virtio_pci_load_abandon(struct virtio_pci_loaded *l)
+{
+    free(l);
+}
+
+void virtio_pci_load_commit(struct virtio_pci *vp, struct virtio_pci_loaded *l,
+                            void (*apply)(struct virtio_dev *vd, void *arg), void *arg)
+{
+    struct virtio_dev *vd = &vp->vd;
+    /* The bus lock comes before ours: config (and the BARs) first. */
+    pci_device_load_config(&vp->pci, l->config);
+    pthread_mutex_lock(&vd->lock);
+    vd->guest_features = l->guest_features;
+    vd->status = l->status;
+    vd->config_generation = l->config_generation;
+    vp->device_feature_select = l->device_feature_select;
+    vp->driver_feature_select = l->driver_feature_select;
+    vp->queue_select = l->queue_select;
+    vp->config_vector = l->config_vector;
+    vp->isr = l->isr;
+    memcpy(vp->msix, l->msix, sizeof(vp->msix));
+    vp->pba = l->pba;
+    vp->msix_enabled = l->msix_enabled;
+    vp->msix_masked = l->msix_masked;
+    for (unsigned q = 0; q < vd->ops->num_queues; q++) {
+        vd->vq[q] = l->vq[q];
+        vp->queue_vector[q] = l->queue_vector[q];
+    }
+    /* INTx asks for what ISR holds (reading ISR is what lowers it). */
+    pci_device_set_irq(&vp->pci, vp->isr != 0);
+    if (apply)
+        apply(vd, arg);
+    pthread_mutex_unlock(&vd->lock);
+    if (l->pending)
+        kick(vp, l->pending);
+    free(l);
+}
+
+int virtio_pci_load(struct virtio_pci *vp, struct state_in *in, struct err *e)
+{
+    struct virtio_pci_loaded *l;
+    int r = virtio_pci_load_check(vp, in, e, &l);
+    if (r < 0)
+        return r;
+    virtio_pci_load_commit(vp, l, NULL, NULL);
+    return 0;
 }
