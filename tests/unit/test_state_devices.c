@@ -1105,10 +1105,10 @@ static char blk_path[64];
 
 static void blk_make_disk(const char *path, uint64_t sectors)
 {
-    char err[256];
+    struct err e = ERR_INIT;
     unlink(path);
     struct block_create_opts co = { .format = BLOCK_FORMAT_RAW, .size = sectors * 512 };
-    CHECK_EQ(block_create(path, &co, err, sizeof(err)), 0);
+    CHECK_EQ(block_create(path, &co, &e), 0);
     FILE *f = fopen(path, "r+b");
     for (unsigned s = 0; s < sectors; s++)
         for (int i = 0; i < 512; i++)
@@ -1118,10 +1118,10 @@ static void blk_make_disk(const char *path, uint64_t sectors)
 
 static struct blockdev *blk_open(const char *path, bool readonly)
 {
-    char err[256];
+    struct err e = ERR_INIT;
     struct blockdev *bd = NULL;
     struct block_open_opts oo = { .format = BLOCK_FORMAT_RAW, .readonly = readonly };
-    CHECK_EQ(block_open(path, &oo, &bd, err, sizeof(err)), 0);
+    CHECK_EQ(block_open(path, &oo, &bd, &e), 0);
     return bd;
 }
 
@@ -1759,9 +1759,9 @@ static struct virtio_net *nic_create(struct vt *t, enum net_mode mode)
 {
     struct virtio_net *n = NULL;
     struct net_options o = { .mode = mode };
-    char err[256] = "";
-    if (virtio_net_create(&t->dh.mem, t->bus, &o, guest_mac, &n, err, sizeof(err)) < 0)
-        printf("  virtio_net_create: %s\n", err);
+    struct err e = ERR_INIT;
+    if (virtio_net_create(&t->dh.mem, t->bus, &o, guest_mac, &n, &e) < 0)
+        printf("  virtio_net_create: %s\n", e.msg);
     return n;
 }
 
@@ -1962,10 +1962,10 @@ static struct net_backend *user_open(void)
 {
     struct net_backend *nb = NULL;
     struct net_options o = { .mode = NET_MODE_USER };
-    char err[256] = "";
-    int r = net_backend_open(&o, count_offers, NULL, &nb, err, sizeof(err));
+    struct err e = ERR_INIT;
+    int r = net_backend_open(&o, count_offers, NULL, &nb, &e);
     if (r < 0)
-        printf("  %s\n", err);
+        printf("  %s\n", e.msg);
     CHECK_EQ(r, 0);
     return nb;
 }
@@ -2008,8 +2008,7 @@ static void net_backend_state_roundtrip(void)
     CHECK_EQ(net_backend_load(NULL, &in, NULL), 0);
     /* A tap where one can be made. */
     struct net_backend *tap = NULL;
-    char err[256];
-    if (net_tap_open("hostelst0", NULL, NULL, &tap, err, sizeof(err)) == 0) {
+    if (net_tap_open("hostelst0", NULL, NULL, &tap, NULL) == 0) {
         struct blob ts;
         SAVE(net_backend_save, tap, &ts);
         CHECK_EQ(ts.len, 1);
