@@ -10,7 +10,9 @@
 
 #include "engine/cpu_state.h"
 #include "lib/err.h"
+#include "lib/state.h"
 #include "machine/irq.h"
+#include "machine/irqstate.h"
 
 struct vm;
 struct vcpu;
@@ -34,6 +36,25 @@ struct engine_ops {
     void (*vcpu_kick)(struct vcpu *vcpu);
     int (*get_state)(struct vcpu *vcpu, struct cpu_state *out);
     int (*set_state)(struct vcpu *vcpu, const struct cpu_state *in);
+    /* Snapshots (docs/snapshot-cpu.md), with the machine paused: the vCPU's
+     * whole state in the engine-neutral format of engine/vcpu_snap.h
+     * (VCPU_STATE_VERSION), the same bytes whichever engine ran it.  A save
+     * fails with -ENOMEM, or where the engine cannot read or express its
+     * state (e says why).  A load goes into a vCPU of a machine that has not
+     * run since it was built (load the guest clock first), checks every
+     * field before it changes anything and says which one is wrong; it reads
+     * exactly one vCPU's bytes (the caller checks that the section ends). */
+    int (*save_vcpu)(struct vcpu *vcpu, struct state_out *o, struct err *e);
+    int (*load_vcpu)(struct vcpu *vcpu, struct state_in *in, struct err *e);
+    /* Engines that keep the interrupt controllers and timers (irqchip_in_engine):
+     * one part at a time in the very formats our own models write
+     * (machine/irqstate.h: irqchip_save, pit_save, guest_clock_save), so a
+     * board writes the same sections whichever engine ran the machine.
+     * NULL for emu, whose board saves hw/irqchip, hw/pit and vm->clock. */
+    int (*save_irqchip)(struct vm *vm, enum irqstate_part part, struct state_out *o,
+                        struct err *e);
+    int (*load_irqchip)(struct vm *vm, enum irqstate_part part, struct state_in *in,
+                        struct err *e);
     /* Optional: the machine pauses (every vCPU parked) or resumes, for time
      * the engine keeps itself (kvm's kvmclock); emu reads vm->clock instead. */
     void (*vm_pause)(struct vm *vm);
