@@ -15,6 +15,7 @@
 
 void emu_mtrr_power_on(struct emu_cpu *c)
 {
+    c->mtrr_set = true;
     c->msr_mtrr_def_type = 0xc06;   /* enabled, fixed ranges enabled, default WB */
     for (int i = 0; i < 11; i++)
         c->msr_mtrr_fixed[i] = 0x0606060606060606ULL;
@@ -187,6 +188,7 @@ static void fxsave_to(struct emu_cpu *c, const uint8_t *f)
 
 static void load_msr(struct emu_cpu *c, uint32_t idx, uint64_t v)
 {
+    c->mtrr_set = true;
     if (idx >= 0x200 && idx <= 0x20f) {
         c->msr_mtrr_var[idx - 0x200] = v;
         return;

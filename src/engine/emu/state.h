@@ -19,7 +19,8 @@ int emu_state_check(struct emu_cpu *c, const struct vcpu_snap *s, struct err *e)
 void emu_state_load(struct emu_cpu *c, const struct vcpu_snap *s);
 
 /* The MTRRs firmware would leave behind (enabled, default write-back),
- * set once at power-on: INIT keeps MTRRs. */
+ * set once at power-on (INIT keeps MTRRs), or on the first MTRR access of
+ * a CPU built without a machine. */
 void emu_mtrr_power_on(struct emu_cpu *c);
 
 #endif

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "engine/emu/lapic.h"
+#include "engine/emu/state.h"
 #include "engine/emu/system.h"
 
 enum {
@@ -97,6 +98,8 @@ static bool mtrr_valid(struct emu_cpu *c, uint32_t msr, uint64_t v)
 
 int emu_rdmsr(struct emu_cpu *c, uint32_t msr, uint64_t *val)
 {
+    if (!c->mtrr_set)
+        emu_mtrr_power_on(c);
     switch (msr) {
     case MSR_TSC: *val = emu_rdtsc(c); return 0;
     case MSR_APIC_BASE: *val = c->msr_apic_base; return 0;
@@ -228,6 +231,8 @@ int emu_wrmsr(struct emu_cpu *c, uint32_t msr, uint64_t v)
         break;
     }
     if (is_mtrr(msr)) {
+        if (!c->mtrr_set)
+            emu_mtrr_power_on(c);
         if (!mtrr_valid(c, msr, v))
             return -1;
         if (msr == MSR_MTRR_DEF_TYPE)
