@@ -392,6 +392,14 @@ static int kvm_check(const struct kvm_vm *k, int id, const struct vcpu_snap *s, 
                (unsigned long long)(k->has_xcrs ? xcr0_ok : 1));
     if (s->has_ymm && !k->has_xsave)
         REFUSE("YMM state, but this host's KVM has no XSAVE interface");
+    /* Physical addresses fit the guest's width (CPUID 0x80000008). */
+    unsigned phys = cpuid_reg(k, 0x80000008, 0, 0) & 0xff;
+    if (phys < 32 || phys > 52)
+        phys = 36;
+    uint64_t above = ~((1ULL << phys) - 1);
+    if ((s->efer & EFER_LMA) && (s->cr3 & above))
+        REFUSE("CR3 %#llx is above the guest's %u-bit physical addresses",
+               (unsigned long long)s->cr3, phys);
     uint32_t lvtt = apic_page_get(s->lapic, APIC_REG_LVT_TIMER);
     if (((lvtt >> 17) & 3) == 2 && !(ecx1 & (1u << 24)))
         REFUSE("the APIC timer is in TSC-deadline mode, which this host's KVM does not offer");
@@ -402,7 +410,14 @@ static int kvm_check(const struct kvm_vm *k, int id, const struct vcpu_snap *s, 
         if (x && val != x->reset && !has_msr_index(k, idx))
             REFUSE("MSR %#x (%s) is %#llx, but this host's KVM does not have it", idx, x->what,
                    (unsigned long long)val);
+        if ((idx >= 0x200 && idx <= 0x20f) && (val & above))
+            REFUSE("MTRR %s %u: %#llx is above the guest's %u-bit physical addresses",
+                   (idx & 1) ? "PHYSMASK" : "PHYSBASE", (idx - 0x200) / 2,
+                   (unsigned long long)val, phys);
         if (idx == MSR_APIC_BASE) {
+            if (val & above)
+                REFUSE("IA32_APIC_BASE %#llx is above the guest's %u-bit physical addresses",
+                       (unsigned long long)val, phys);
             if ((val & (1ULL << 10)) && !(ecx1 & (1u << 21)))
                 REFUSE("IA32_APIC_BASE %#llx: x2APIC mode, which this host's KVM does not offer",
                        (unsigned long long)val);

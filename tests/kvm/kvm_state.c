@@ -401,6 +401,74 @@ static void guest_moves(void)
     vm_destroy(a);
 }
 
+/* ---- hostile input into KVM ---------------------------------------------------------- */
+
+static uint64_t rng = 0x2545f4914f6cdd1dULL;
+static uint64_t next_rand(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+}
+
+/* Whatever passes the format's checks and the kvm engine's is taken by
+ * KVM: no KVM_SET_* ioctl refuses a load that was not refused before. */
+static void hostile_into_kvm(void)
+{
+    struct vm *a = machine(&engine_emu);
+    struct vm *b = machine(&engine_kvm);
+    if (!a || !b)
+        goto out;
+    guest_clock_pause(&a->clock);
+    make_rich(a, true);
+    struct state_out good;
+    CHECK_EQ(save_vcpu(a, &good), 0);
+    struct err e = ERR_INIT;
+    uint8_t *buf = malloc(good.len);
+    int loaded = 0, refused = 0, kvm_refused = 0;
+    for (size_t len = 0; len < good.len; len += 7) {
+        struct state_in in;
+        state_in_init(&in, good.data, len);
+        CHECK(b->engine->load_vcpu(&b->vcpus[0], &in, &e) < 0);
+    }
+    for (int i = 0; i < 2000; i++) {
+        memcpy(buf, good.data, good.len);
+        int flips = 1 + (int)(next_rand() % 3);
+        for (int f = 0; f < flips; f++) {
+            size_t span = (next_rand() & 3) ? 1460 : good.len;
+            size_t at = next_rand() % span;
+            if (next_rand() & 1)
+                buf[at] ^= (uint8_t)(1u << (next_rand() % 8));
+            else
+                buf[at] = (uint8_t)next_rand();
+        }
+        struct state_in in;
+        state_in_init(&in, buf, good.len);
+        err_clear(&e);
+        int r = b->engine->load_vcpu(&b->vcpus[0], &in, &e);
+        if (r == 0) {
+            loaded++;
+        } else if (strstr(e.msg, "vCPU state:") || strstr(e.msg, "does not offer") ||
+                   strstr(e.msg, "does not have")) {
+            refused++;
+        } else {
+            if (kvm_refused++ < 5)
+                printf("  KVM refused a load the checks let through: %s\n", e.msg);
+        }
+    }
+    printf("  2000 mutations: %d loaded into kvm, %d refused by the checks, %d by KVM\n", loaded,
+           refused, kvm_refused);
+    CHECK_EQ(kvm_refused, 0);
+    free(buf);
+    state_out_free(&good);
+out:
+    if (a)
+        vm_destroy(a);
+    if (b)
+        vm_destroy(b);
+}
+
 int main(void)
 {
     struct err e = ERR_INIT;
@@ -410,5 +478,6 @@ int main(void)
     }
     RUN_TEST(cross_emu_to_kvm);
     RUN_TEST(guest_moves);
+    RUN_TEST(hostile_into_kvm);
     return CHECK_DONE();
 }
