@@ -17,6 +17,7 @@
 
 #define MSR_TSC        0x10
 #define MSR_APIC_BASE  0x1b
+#define MSR_TSC_DEADLINE 0x6e0
 /* The APIC timer's clock under KVM: one bus cycle a nanosecond (KVM's
  * APIC_BUS_CYCLE_NS, unless a VMM changes it; we do not). */
 #define KVM_APIC_BUS_NS 1
@@ -93,14 +94,23 @@ int kvm_vcpu_get_tsc(struct kvm_vcpu *kv, uint64_t *tsc)
     return 0;
 }
 
+/* KVM arms a TSC deadline against the TSC it sees when the deadline is
+ * written: one armed before the TSC goes back is written again after it,
+ * so it stays where the guest put it on the guest's TSC. */
 int kvm_vcpu_set_tsc(struct kvm_vcpu *kv, uint64_t tsc)
 {
-    struct { struct kvm_msrs h; struct kvm_msr_entry e; } m;
+    struct { struct kvm_msrs h; struct kvm_msr_entry e[2]; } m;
     memset(&m, 0, sizeof(m));
     m.h.nmsrs = 1;
-    m.e.index = MSR_TSC;
-    m.e.data = tsc;
-    if (ioctl(kv->fd, KVM_SET_MSRS, &m) != 1)
+    m.e[0].index = MSR_TSC_DEADLINE;
+    uint64_t deadline = ioctl(kv->fd, KVM_GET_MSRS, &m) == 1 ? m.e[0].data : 0;
+    memset(&m, 0, sizeof(m));
+    m.e[0].index = MSR_TSC;
+    m.e[0].data = tsc;
+    m.e[1].index = MSR_TSC_DEADLINE;
+    m.e[1].data = deadline;
+    m.h.nmsrs = deadline ? 2 : 1;
+    if (ioctl(kv->fd, KVM_SET_MSRS, &m) != (int)m.h.nmsrs)
         return errno ? -errno : -EIO;
     return 0;
 }
