@@ -126,6 +126,45 @@ out:
         vm_destroy(b);
 }
 
+/* An application processor waiting for SIPI (KVM: UNINITIALIZED) moves
+ * between kvm machines and to emu as the same bytes. */
+static void ap_moves(void)
+{
+    struct vm *m[3] = { NULL, NULL, NULL };
+    const struct engine_ops *eng[3] = { &engine_kvm, &engine_kvm, &engine_emu };
+    struct err e = ERR_INIT;
+    struct state_out s[3];
+    for (int i = 0; i < 3; i++) {
+        state_out_init(&s[i]);
+        if (vm_create(2, MEM, eng[i], &m[i], &e) < 0 || vm_create_vcpus(m[i], &e) < 0) {
+            printf("  machine: %s\n", e.msg);
+            CHECK(0);
+            goto out;
+        }
+        guest_clock_pause(&m[i]->clock);
+    }
+    CHECK_EQ(m[0]->engine->save_vcpu(&m[0]->vcpus[1], &s[0], &e), 0);
+    for (int i = 1; i < 3; i++) {
+        struct state_in in;
+        state_in_init(&in, s[0].data, s[0].len);
+        err_clear(&e);
+        int r = m[i]->engine->load_vcpu(&m[i]->vcpus[1], &in, &e);
+        if (r < 0)
+            printf("  %s load: %s\n", eng[i]->name, e.msg);
+        CHECK_EQ(r, 0);
+        CHECK_EQ(m[i]->engine->save_vcpu(&m[i]->vcpus[1], &s[i], &e), 0);
+        if (!same(&s[0], &s[i]))
+            show_diff(eng[i]->name, &s[0], &s[i]);
+        CHECK(same(&s[0], &s[i]));
+    }
+out:
+    for (int i = 0; i < 3; i++) {
+        state_out_free(&s[i]);
+        if (m[i])
+            vm_destroy(m[i]);
+    }
+}
+
 /* ---- a guest run on kvm, paused and moved ----------------------------------------- */
 
 
@@ -502,6 +541,7 @@ int main(void)
         return 0;
     }
     RUN_TEST(cross_emu_to_kvm);
+    RUN_TEST(ap_moves);
     RUN_TEST(guest_moves);
     RUN_TEST(hostile_into_kvm);
     return CHECK_DONE();

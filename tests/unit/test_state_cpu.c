@@ -227,6 +227,45 @@ static void vcpu_events_roundtrip(void)
     vm_destroy(b);
 }
 
+/* An application processor waiting for its startup IPI moves as such, and
+ * only into an application processor's place. */
+static void ap_roundtrip(void)
+{
+    struct vm *a = NULL, *b = NULL;
+    struct err e = ERR_INIT;
+    CHECK_EQ(vm_create(2, MEM, &engine_emu, &a, &e), 0);
+    CHECK_EQ(vm_create(2, MEM, &engine_emu, &b, &e), 0);
+    if (!a || !b)
+        return;
+    CHECK_EQ(vm_create_vcpus(a, &e), 0);
+    CHECK_EQ(vm_create_vcpus(b, &e), 0);
+    guest_clock_pause(&a->clock);
+    guest_clock_pause(&b->clock);
+    guest_clock_set(&b->clock, guest_clock_now(&a->clock));
+    struct state_out s1, s2, s0;
+    state_out_init(&s1);
+    state_out_init(&s2);
+    state_out_init(&s0);
+    CHECK_EQ(a->engine->save_vcpu(&a->vcpus[1], &s1, &e), 0);
+    CHECK_EQ(a->engine->save_vcpu(&a->vcpus[0], &s0, &e), 0);
+    struct state_in in;
+    state_in_init(&in, s1.data, s1.len);
+    CHECK_EQ(b->engine->load_vcpu(&b->vcpus[1], &in, &e), 0);
+    CHECK_EQ(b->engine->save_vcpu(&b->vcpus[1], &s2, &e), 0);
+    CHECK(same(&s1, &s2));
+    CHECK_EQ(emu_cpu_of(&b->vcpus[1])->state, EMU_WAIT_SIPI);
+    /* The boot processor's state does not go into an AP. */
+    state_in_init(&in, s0.data, s0.len);
+    err_clear(&e);
+    CHECK(b->engine->load_vcpu(&b->vcpus[1], &in, &e) == -EINVAL);
+    CHECK(strstr(e.msg, "BSP") != NULL);
+    state_out_free(&s0);
+    state_out_free(&s1);
+    state_out_free(&s2);
+    vm_destroy(a);
+    vm_destroy(b);
+}
+
 /* ---- the 8259 pair and the IOAPIC ------------------------------------------------ */
 
 static int nsent;
@@ -539,6 +578,7 @@ int main(void)
 {
     RUN_TEST(vcpu_roundtrip);
     RUN_TEST(vcpu_events_roundtrip);
+    RUN_TEST(ap_roundtrip);
     RUN_TEST(irqchip_roundtrip);
     RUN_TEST(pit_roundtrip);
     RUN_TEST(clock_continues);
