@@ -346,7 +346,7 @@ static void print_forward_line(FILE *f, json_t *fw)
 
 static int console_attach(const char *name);
 
-static int start_machine(const char *name)
+int machine_start(const char *name, const char *restore)
 {
     char why[256];
     enum machine_state st = machine_state_get(name, why, sizeof(why));
@@ -388,7 +388,7 @@ static int start_machine(const char *name)
         pid_t inner = fork();   /* not a child of the CLI: it outlives it */
         if (inner != 0)
             _exit(inner < 0 ? 1 : 0);
-        _exit(machine_daemon_run(name, pipefd[1]));
+        _exit(machine_daemon_run(name, pipefd[1], restore));
     }
     close(pipefd[1]);
     waitpid(pid, NULL, 0);
@@ -440,7 +440,7 @@ static int cmd_start(int argc, char **argv)
     }
     if (need_name(argc, argv, "start", &name) < 0)
         return 1;
-    int r = start_machine(name);
+    int r = machine_start(name, NULL);
     if (r)
         return r;
     printf("started %s\n", name);
@@ -673,6 +673,16 @@ static bool wait_stopped(const char *name, int timeout_s)
     return !machine_lock_held(name);
 }
 
+int machine_kill_wait(const char *name, int timeout_s)
+{
+    if (!machine_lock_held(name))
+        return 0;
+    struct err e = ERR_INIT;
+    json_t *reply = client_request(name, "kill", &e);
+    json_decref(reply);
+    return wait_stopped(name, timeout_s) ? 0 : -ETIMEDOUT;
+}
+
 static int stop_machine(const char *name, bool force, int timeout)
 {
     char why[256];
@@ -730,7 +740,7 @@ static int cmd_restart(int argc, char **argv)
     char why[256];
     if (is_live(machine_state_get(name, why, sizeof(why))) && stop_machine(name, true, 60))
         return 1;
-    int r = start_machine(name);
+    int r = machine_start(name, NULL);
     if (!r)
         printf("restarted %s\n", name);
     return r;
@@ -1222,7 +1232,7 @@ static int cmd_vmm(int argc, char **argv)
     optind = 1;
     if (need_name(argc, argv, "vmm", &name) < 0)
         return 1;
-    return machine_daemon_run(name, -1);
+    return machine_daemon_run(name, -1, NULL);
 }
 
 /* `hostel info --help` and the like: the machine commands' usage, for the

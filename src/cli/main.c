@@ -14,6 +14,7 @@
 #include "cli/engines_cmd.h"
 #include "cli/image.h"
 #include "cli/machines.h"
+#include "cli/snapshot_cmd.h"
 #include "cli/spec_flags.h"
 #include "mgmt/appliance.h"
 #include "lib/log.h"
@@ -38,6 +39,8 @@ static void usage_main(FILE *f)
             "  image     create, inspect, check and convert disk images\n"
             "  appliance list, pack and import appliances\n"
             "  engines   which engines can run here, and what --engine auto picks\n"
+            "  snapshot  take, list and remove snapshots of a named machine\n"
+            "  restore   bring a named machine back to a snapshot\n"
             "\n");
     machines_usage(f);
     fprintf(f, "\n"
@@ -201,6 +204,10 @@ int main(int argc, char **argv)
         return cmd_appliance(argc - 1, argv + 1);
     if (!strcmp(cmd, "engines"))
         return cmd_engines(argc - 1, argv + 1);
+    if (!strcmp(cmd, "snapshot"))
+        return cmd_snapshot(argc - 1, argv + 1);
+    if (!strcmp(cmd, "restore"))
+        return cmd_restore(argc - 1, argv + 1);
     int status;
     if (machines_dispatch(argc - 1, argv + 1, &status))
         return status;

@@ -10,6 +10,7 @@
 
 #include "engine/cpu_state.h"
 #include "lib/err.h"
+#include "lib/state.h"
 #include "machine/irq.h"
 
 struct vm;
@@ -38,6 +39,16 @@ struct engine_ops {
      * the engine keeps itself (kvm's kvmclock); emu reads vm->clock instead. */
     void (*vm_pause)(struct vm *vm);
     void (*vm_resume)(struct vm *vm);
+
+    /* Snapshots (docs/snapshot-cpu.md): a vCPU's whole state, and with an
+     * in-kernel irqchip its PIC/IOAPIC/PIT, in the engine-neutral format, so
+     * a state saved on one engine loads on the other.  The machine is
+     * paused.  load refuses what it cannot hold (-EINVAL, e says which
+     * field).  NULL: the engine cannot save yet. */
+    int (*save_vcpu)(struct vcpu *vcpu, struct state_out *o);
+    int (*load_vcpu)(struct vcpu *vcpu, struct state_in *in, struct err *e);
+    int (*save_irqchip)(struct vm *vm, struct state_out *o);
+    int (*load_irqchip)(struct vm *vm, struct state_in *in, struct err *e);
 
     /* true: PIC, IOAPIC, LAPIC and PIT live inside the engine (kvm's in-kernel
      * irqchip) and the board wires device lines to set_irq/signal_msi.  false:

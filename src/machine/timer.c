@@ -147,6 +147,19 @@ void guest_clock_resume(struct guest_clock *gc)
     pthread_mutex_unlock(&registry_lock);
 }
 
+void guest_clock_set(struct guest_clock *gc, uint64_t guest_ns)
+{
+    pthread_mutex_lock(&registry_lock);
+    atomic_fetch_add(&gc->seq, 1);
+    if (atomic_load(&gc->paused))
+        atomic_store(&gc->frozen_ns, guest_ns);
+    else   /* modular: right even when guest time is ahead of this host's clock */
+        atomic_store(&gc->offset_ns, timer_now_ns() - guest_ns);
+    atomic_fetch_add(&gc->seq, 1);
+    wake_clock_service(gc);
+    pthread_mutex_unlock(&registry_lock);
+}
+
 /* ---- the service ------------------------------------------------------------- */
 
 uint64_t timer_service_now(struct timer_service *ts)

@@ -29,6 +29,9 @@ uint64_t guest_clock_now(const struct guest_clock *gc);
 void guest_clock_pause(struct guest_clock *gc);
 void guest_clock_resume(struct guest_clock *gc);
 bool guest_clock_paused(const struct guest_clock *gc);
+/* Makes guest time read guest_ns now (and go on from there): a restored
+ * machine's time continues from its snapshot, not from this host's boot. */
+void guest_clock_set(struct guest_clock *gc, uint64_t guest_ns);
 /* Host CLOCK_MONOTONIC time of the last resume, 0 if never paused. */
 uint64_t guest_clock_resumed_at(const struct guest_clock *gc);
 

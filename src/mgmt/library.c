@@ -290,24 +290,11 @@ int machine_remove(const char *name, struct err *e)
         r = -errno;
         return err_set(e, r, r == -ENOENT ? "no machine named '%s'" : "cannot open '%s'", name);
     }
-    struct dirent *ent;
-    while ((ent = readdir(d))) {
-        if (!strcmp(ent->d_name, ".") || !strcmp(ent->d_name, ".."))
-            continue;
-        char p[4352];
-        snprintf(p, sizeof(p), "%s/%s", dir, ent->d_name);
-        if (unlink(p) < 0 && errno != ENOENT) {
-            r = -errno;
-            err_set(e, r, "cannot remove %s: %s", p, strerror(-r));
-            closedir(d);
-            return r;
-        }
-    }
     closedir(d);
-    if (rmdir(dir) < 0) {
-        r = -errno;
+    /* Its snapshots and frozen disk layers go with it. */
+    r = file_remove_tree(dir);
+    if (r < 0)
         return err_set(e, r, "cannot remove %s: %s", dir, strerror(-r));
-    }
     return 0;
 }
 
