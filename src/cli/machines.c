@@ -29,6 +29,7 @@
 #include "mgmt/daemon.h"
 #include "mgmt/appliance.h"
 #include "mgmt/library.h"
+#include "mgmt/snapshots.h"
 #include "cli/spec_flags.h"
 
 void machines_usage(void *stdio_file)
@@ -271,6 +272,7 @@ static int cmd_create(int argc, char **argv)
     }
     snprintf(mc.name, sizeof(mc.name), "%s", name);
     mc.created = time(NULL);
+    machine_new_id(mc.id);
     if (o.appliance) {
         if ((r = appliance_open(o.appliance, &app, &e)) < 0)
             goto fail;
@@ -839,6 +841,12 @@ static int cmd_rm(int argc, char **argv)
         return 1;
     }
     machine_config_free(&mc);
+    char clones[1024];
+    if (snapshot_dependants(name, clones, sizeof(clones)) > 0) {
+        log_error("machine '%s' has linked clones that use its disk layers: %s (remove them "
+                  "first)", name, clones);
+        return 1;
+    }
     if (is_live(machine_state_get(name, why, sizeof(why)))) {
         if (!force) {
             log_error("machine '%s' is running: stop it first, or use 'hostel rm --force'", name);
@@ -906,7 +914,9 @@ static int console_attach(const char *name)
     }
     bool escape = false, stdin_open = true;
     for (;;) {
-        struct pollfd p[2] = { { fd, POLLIN, 0 }, { 0, stdin_open ? POLLIN : 0, 0 } };
+        /* A closed stdin leaves the set: poll reports POLLHUP on it whatever
+         * events asks for, which would spin. */
+        struct pollfd p[2] = { { fd, POLLIN, 0 }, { stdin_open ? 0 : -1, POLLIN, 0 } };
         if (poll(p, 2, -1) < 0) {
             if (errno == EINTR)
                 continue;
@@ -942,7 +952,7 @@ static int console_attach(const char *name)
                     if (buf[i] != 0x01)
                         out[o++] = 0x01;
                     out[o++] = buf[i];
-                } else if (buf[i] == 0x01 && tty) {
+                } else if (buf[i] == 0x01) {   /* from a pipe too: scripts detach */
                     escape = true;
                 } else {
                     out[o++] = buf[i];

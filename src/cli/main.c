@@ -41,6 +41,8 @@ static void usage_main(FILE *f)
             "  engines   which engines can run here, and what --engine auto picks\n"
             "  snapshot  take, list and remove snapshots of a named machine\n"
             "  restore   bring a named machine back to a snapshot\n"
+            "  clone     a linked clone of a named machine\n"
+            "  backup    one self-contained file of a named machine (restore-backup)\n"
             "\n");
     machines_usage(f);
     fprintf(f, "\n"
@@ -208,6 +210,12 @@ int main(int argc, char **argv)
         return cmd_snapshot(argc - 1, argv + 1);
     if (!strcmp(cmd, "restore"))
         return cmd_restore(argc - 1, argv + 1);
+    if (!strcmp(cmd, "clone"))
+        return cmd_clone(argc - 1, argv + 1);
+    if (!strcmp(cmd, "backup"))
+        return cmd_backup(argc - 1, argv + 1);
+    if (!strcmp(cmd, "restore-backup"))
+        return cmd_restore_backup(argc - 1, argv + 1);
     int status;
     if (machines_dispatch(argc - 1, argv + 1, &status))
         return status;

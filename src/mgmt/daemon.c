@@ -270,6 +270,22 @@ int machine_daemon_run(const char *name, int ready_fd, const char *restore)
     }
     d.spec = &mc.spec;
     d.folder_spec = &folder_spec;
+    /* The guest learns who it is (an appliance makes new host keys when it
+     * finds it has been cloned): hostel.id= on its command line. */
+    if (mc.spec.kernel) {
+        if (!(mc.spec.set & SPEC_MAC)) {
+            /* Older machines have no stored MAC: keep the one they had. */
+            net_default_mac(mc.spec.kernel, mc.spec.cmdline, mc.spec.mac);
+            mc.spec.set |= SPEC_MAC;
+        }
+        char *cmd = NULL;
+        if (asprintf(&cmd, "%s%shostel.id=%s", mc.spec.cmdline ? mc.spec.cmdline : "",
+                     mc.spec.cmdline && *mc.spec.cmdline ? " " : "", mc.id) > 0) {
+            free(mc.spec.cmdline);
+            mc.spec.cmdline = cmd;
+            mc.spec.set |= SPEC_CMDLINE;
+        }
+    }
     r = machine_lock_acquire(name, &lock_fd);
     if (r < 0) {
         tell_ready(&d, r == -EBUSY ? "error: the machine is already running"
