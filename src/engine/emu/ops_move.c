@@ -247,7 +247,7 @@ static bool cas16(void *p, uint64_t *lo, uint64_t *hi, uint64_t nlo, uint64_t nh
 static HANDLER(op_grp9)   /* 0F C7: /1 CMPXCHG8B/16B, /6 RDRAND (RDSEED is not advertised: #UD) */
 {
     unsigned g = GRP(i);
-    if (g == 1 && i->mod != 3 && !(i->prefix & (PFX_REP | PFX_REPNE))) {
+    if (g == 1 && i->mod != 3) {   /* F2/F3 are ignored (XACQUIRE/XRELEASE hints with LOCK) */
         uint64_t la = ea(c, i, i->opsize == 8 ? 16u : 8u, true);
         bool wide = i->opsize == 8;
         bool eq;
