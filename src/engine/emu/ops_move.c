@@ -430,13 +430,6 @@ static HANDLER(op_nop)
     (void)i;
 }
 
-/* 0F 0D (PREFETCH/PREFETCHW): a hint on memory; a register operand is #UD. */
-static HANDLER(op_prefetchw)
-{
-    if (i->mod == 3)
-        emu_raise(c, EXC_UD, EMU_NO_ERRCODE);
-}
-
 static HANDLER(op_wait)
 {
     (void)i;
@@ -522,7 +515,9 @@ void emu_move_register(void)
     emu_ops[MAP_1][0xd7] = op_xlat;
     if (!emu_ops[MAP_1][0x9b])   /* x87.c owns FWAIT when it checks pending exceptions */
         emu_ops[MAP_1][0x9b] = op_wait;
-    emu_ops[MAP_0F][0x0d] = op_prefetchw;
+    /* 0F 0D: PREFETCH/PREFETCHW hints, which Intel CPUs (emu is one) run as
+     * NOPs even with a register operand; AMD's raise #UD for that form. */
+    emu_ops[MAP_0F][0x0d] = op_nop;
     for (int op = 0x18; op <= 0x1f; op++)
         emu_ops[MAP_0F][op] = op_nop;
     emu_ops[MAP_0F][0x0b] = op_ud2;
