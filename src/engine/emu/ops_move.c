@@ -138,6 +138,8 @@ static HANDLER(op_xchg)
     if (i->op >= 0x90) {   /* 90+r: xchg rAX, r (90 without REX.B is NOP/PAUSE) */
         if (i->rm == 0)
             return;
+        if (i->op == 0x90 && (i->prefix & PFX_REP))
+            return;        /* F3 REX.B 90 is PAUSE too on Intel CPUs: no exchange */
         unsigned size = i->opsize;
         uint64_t a = reg_get(c, R_RAX, size, PFX_REX), b = reg_get(c, i->rm, size, PFX_REX);
         reg_set(c, R_RAX, size, PFX_REX, b);
