@@ -94,18 +94,37 @@ mkdir -p "$out.new/ssh" "$r/root/.ssh"
 ssh-keygen -q -t ed25519 -N "" -C "hostel debian appliance" -f "$out.new/ssh/id_ed25519"
 install -m 0600 "$out.new/ssh/id_ed25519.pub" "$r/root/.ssh/authorized_keys"
 chmod 0700 "$r/root/.ssh"
-# Each machine makes its own host key on first boot (ed25519: fast on emu).
+# Each machine makes its own host key on first boot (ed25519: fast on emu),
+# and again when it finds it is another machine than last time: hostel gives
+# every named machine (and each clone) its own hostel.id= on the command
+# line, so a linked clone does not share its source's host key or machine-id.
 rm -f "$r"/etc/ssh/ssh_host_*
 printf 'HostKey /etc/ssh/ssh_host_ed25519_key\n' > "$r/etc/ssh/sshd_config.d/hostel.conf"
+cat > "$r/usr/local/sbin/hostel-identity" <<'IDENT'
+#!/bin/sh
+# A new identity (hostel.id= changed, or no host key yet): new SSH host key,
+# new machine-id.
+id=$(sed -n 's/.*hostel\.id=\([0-9a-f]*\).*/\1/p' /proc/cmdline)
+old=$(cat /var/lib/hostel-id 2>/dev/null)
+if [ -f /etc/ssh/ssh_host_ed25519_key ] && [ "$id" = "$old" ]; then exit 0; fi
+rm -f /etc/ssh/ssh_host_*
+ssh-keygen -q -t ed25519 -N "" -f /etc/ssh/ssh_host_ed25519_key
+if [ -n "$old" ] && [ "$id" != "$old" ]; then
+  rm -f /etc/machine-id /var/lib/dbus/machine-id
+  systemd-machine-id-setup >/dev/null 2>&1
+fi
+[ -n "$id" ] && echo "$id" > /var/lib/hostel-id
+exit 0
+IDENT
+chmod 0755 "$r/usr/local/sbin/hostel-identity"
 cat > "$r/etc/systemd/system/hostel-ssh-hostkey.service" <<'UNIT'
 [Unit]
-Description=Make this machine's SSH host key
+Description=This machine's SSH host key and machine-id (new for each hostel machine and clone)
 Before=ssh.service
-ConditionPathExists=!/etc/ssh/ssh_host_ed25519_key
 
 [Service]
 Type=oneshot
-ExecStart=/usr/bin/ssh-keygen -q -t ed25519 -N "" -f /etc/ssh/ssh_host_ed25519_key
+ExecStart=/usr/local/sbin/hostel-identity
 
 [Install]
 WantedBy=multi-user.target

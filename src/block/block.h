@@ -47,4 +47,8 @@ struct block_create_opts {
 };
 int block_create(const char *path, const struct block_create_opts *opts, struct err *e);
 
+/* Creates dst (of format, the same size) holding what src reads, its
+ * backing chain flattened; zeros stay holes. */
+int block_copy_image(const char *src, const char *dst, enum block_format format, struct err *e);
+
 #endif

@@ -11,6 +11,7 @@
 
 #include "block/block.h"
 #include "board/layout.h"
+#include "board/snapfile.h"
 #include "host/chardev.h"
 #include "hw/acpi_pm.h"
 #include "hw/debugexit.h"
@@ -100,6 +101,42 @@ static bool console_quit(void *opaque)
         return false;
     vm_request_stop(vm, VM_STOP_QUIT, 0);
     return true;
+}
+
+/* vm->quiesce: every device thread stops touching RAM and lines while the
+ * machine is paused, and starts again in reverse order. */
+static void quiesce(struct vm *vm, bool pause)
+{
+    struct board *b = vm->board;
+    if (!b)
+        return;
+    if (pause) {
+        uart_pause(b->com1);
+        rtc_pause(b->rtc);
+        acpi_pm_pause(b->acpi_pm);
+        for (int i = 0; i < SPEC_MAX_DISKS; i++)
+            if (b->blks[i])
+                virtio_blk_pause(b->blks[i]);
+        if (b->rng)
+            virtio_rng_pause(b->rng);
+        if (b->vcon)
+            virtio_console_pause(b->vcon);
+        if (b->net)
+            virtio_net_pause(b->net);
+    } else {
+        if (b->net)
+            virtio_net_resume(b->net);
+        if (b->vcon)
+            virtio_console_resume(b->vcon);
+        if (b->rng)
+            virtio_rng_resume(b->rng);
+        for (int i = SPEC_MAX_DISKS - 1; i >= 0; i--)
+            if (b->blks[i])
+                virtio_blk_resume(b->blks[i]);
+        acpi_pm_resume(b->acpi_pm);
+        rtc_resume(b->rtc);
+        uart_resume(b->com1);
+    }
 }
 
 /* ---- the device list ------------------------------------------------------ */
@@ -242,6 +279,7 @@ int board_create(struct vm *vm, const struct machine_spec *spec, const struct bo
         goto fail;
     }
     vm->power_button = press_power_button;
+    vm->quiesce = quiesce;
     /* Last: from here on Ctrl-A x stops this machine. */
     chardev_attach(console, console_quit, vm);
     return 0;
@@ -258,6 +296,7 @@ void board_destroy(struct vm *vm)
         return;
     chardev_attach(b->console, NULL, NULL);
     vm->power_button = NULL;
+    vm->quiesce = NULL;
     acpi_pm_destroy(b->acpi_pm);
     virtio_net_destroy(b->net);
     virtio_console_destroy(b->vcon);
@@ -282,4 +321,192 @@ void board_destroy(struct vm *vm)
     }
     free(b);
     vm->board = NULL;
+}
+
+/* ---- state ------------------------------------------------------------------ */
+
+/* Every device's state, by section name, in one table: what save writes
+ * and load expects.  The names carry the wiring (port, disk index), so a
+ * snapshot of another board shape is refused by name, not misread. */
+enum dev_kind { D_PCI, D_UART, D_RTC, D_I8042, D_ACPI_PM, D_BLK, D_RNG, D_VCON, D_NET,
+                D_NET_BACKEND };
+
+struct dev_ref {
+    enum dev_kind kind;
+    int index;
+    char name[SNAP_NAME_MAX + 1];
+    uint32_t version;
+};
+
+static int board_devices(struct board *b, struct dev_ref *out, int max)
+{
+    int n = 0;
+#define ADD(k, i, v, ...)                                                        \
+    do {                                                                         \
+        if (n < max) {                                                           \
+            out[n] = (struct dev_ref){ .kind = (k), .index = (i), .version = (v) }; \
+            snprintf(out[n].name, sizeof(out[n].name), __VA_ARGS__);             \
+            n++;                                                                 \
+        }                                                                        \
+    } while (0)
+    ADD(D_PCI, 0, PCI_BUS_STATE_VERSION, "pci@%x", PORT_PCI_CONFIG_ADDR);
+    ADD(D_UART, 0, UART_STATE_VERSION, "uart@%x", PORT_COM1);
+    ADD(D_RTC, 0, RTC_STATE_VERSION, "rtc@%x", PORT_RTC);
+    ADD(D_I8042, 0, I8042_STATE_VERSION, "i8042@%x", PORT_I8042_DATA);
+    ADD(D_ACPI_PM, 0, ACPI_PM_STATE_VERSION, "acpi-pm@%x", PORT_ACPI_PM);
+    for (int i = 0; i < SPEC_MAX_DISKS; i++)
+        if (b->blks[i])
+            ADD(D_BLK, i, VIRTIO_BLK_STATE_VERSION, "virtio-blk%d", i);
+    if (b->rng)
+        ADD(D_RNG, 0, VIRTIO_RNG_STATE_VERSION, "virtio-rng");
+    if (b->vcon)
+        ADD(D_VCON, 0, VIRTIO_CONSOLE_STATE_VERSION, "virtio-console");
+    if (b->net) {
+        ADD(D_NET, 0, VIRTIO_NET_STATE_VERSION, "virtio-net");
+        ADD(D_NET_BACKEND, 0, NET_BACKEND_STATE_VERSION, "net-backend");
+    }
+#undef ADD
+    return n;
+}
+
+static int dev_save(struct board *b, const struct dev_ref *d, struct state_out *o)
+{
+    switch (d->kind) {
+    case D_PCI: return pci_bus_save(b->pci, o);
+    case D_UART: return uart_save(b->com1, o);
+    case D_RTC: return rtc_save(b->rtc, o);
+    case D_I8042: return i8042_save(b->i8042, o);
+    case D_ACPI_PM: return acpi_pm_save(b->acpi_pm, o);
+    case D_BLK: return virtio_blk_save(b->blks[d->index], o);
+    case D_RNG: return virtio_rng_save(b->rng, o);
+    case D_VCON: return virtio_console_save(b->vcon, o);
+    case D_NET: return virtio_net_save(b->net, o);
+    case D_NET_BACKEND: return net_backend_save(virtio_net_backend(b->net), o);
+    }
+    return -EINVAL;
+}
+
+static int dev_load(struct board *b, const struct dev_ref *d, struct state_in *in, struct err *e)
+{
+    switch (d->kind) {
+    case D_PCI: return pci_bus_load(b->pci, in, e);
+    case D_UART: return uart_load(b->com1, in, e);
+    case D_RTC: return rtc_load(b->rtc, in, e);
+    case D_I8042: return i8042_load(b->i8042, in, e);
+    case D_ACPI_PM: return acpi_pm_load(b->acpi_pm, in, e);
+    case D_BLK: return virtio_blk_load(b->blks[d->index], in, e);
+    case D_RNG: return virtio_rng_load(b->rng, in, e);
+    case D_VCON: return virtio_console_load(b->vcon, in, e);
+    case D_NET: return virtio_net_load(b->net, in, e);
+    case D_NET_BACKEND: return net_backend_load(virtio_net_backend(b->net), in, e);
+    }
+    return -EINVAL;
+}
+
+int board_irqchip_save(struct vm *vm, struct state_out *o)
+{
+    struct board *b = vm->board;
+    if (!b->irqchip || !b->pit)
+        return -EINVAL;
+    int r = irqchip_save(b->irqchip, o);
+    return r < 0 ? r : pit_save(b->pit, o);
+}
+
+int board_irqchip_load(struct vm *vm, struct state_in *in, struct err *e)
+{
+    struct board *b = vm->board;
+    if (!b->irqchip || !b->pit)
+        return err_set(e, -EINVAL, "this machine has no interrupt controllers of hostel's own");
+    int r = irqchip_load(b->irqchip, in, e);
+    return r < 0 ? r : pit_load(b->pit, in, e);
+}
+
+int board_save(struct vm *vm, struct snap_writer *w, struct err *e)
+{
+    struct board *b = vm->board;
+    struct dev_ref devs[32];
+    int n = board_devices(b, devs, 32);
+    for (int i = 0; i < n; i++) {
+        struct state_out o;
+        state_out_init(&o);
+        int r = dev_save(b, &devs[i], &o);
+        if (r < 0 || !state_out_ok(&o)) {
+            state_out_free(&o);
+            return err_set(e, r < 0 ? r : -ENOMEM, "cannot save %s: %s", devs[i].name,
+                           strerror(r < 0 ? -r : ENOMEM));
+        }
+        snap_write_section(w, devs[i].name, devs[i].version, &o);
+        state_out_free(&o);
+    }
+    return 0;
+}
+
+int board_load(struct vm *vm, const struct snapshot_file *s, struct err *e)
+{
+    struct board *b = vm->board;
+    struct dev_ref devs[32];
+    int n = board_devices(b, devs, 32);
+    for (int i = 0; i < n; i++) {
+        const struct snap_section *sec = snap_find(s, devs[i].name);
+        if (!sec)
+            return err_set(e, -EINVAL, "the snapshot has no state for %s: it is of a machine "
+                           "with other devices", devs[i].name);
+        if (sec->version != devs[i].version)
+            return err_set(e, -EINVAL, "%s: state version %u, this hostel reads version %u",
+                           devs[i].name, sec->version, devs[i].version);
+        struct state_in in;
+        state_in_init(&in, sec->data, sec->len);
+        int r = dev_load(b, &devs[i], &in, e);
+        if (r < 0)
+            return r;
+        if (!state_in_done(&in))
+            return err_set(e, -EINVAL, "%s: %zu bytes of state left over (a newer or damaged "
+                           "snapshot)", devs[i].name, in.len - in.off);
+    }
+    return 0;
+}
+
+bool board_owns_section(struct vm *vm, const char *name)
+{
+    struct dev_ref devs[32];
+    int n = board_devices(vm->board, devs, 32);
+    for (int i = 0; i < n; i++)
+        if (!strcmp(devs[i].name, name))
+            return true;
+    return false;
+}
+
+int board_swap_disk(struct vm *vm, int index, const char *path, int format, struct err *e)
+{
+    struct board *b = vm->board;
+    if (index < 0 || index >= SPEC_MAX_DISKS || !b->blks[index])
+        return err_set(e, -ENOENT, "the machine has no disk %d", index);
+    struct block_open_opts o = { .format = (enum block_format)format };
+    struct blockdev *bd;
+    int r = block_open(path, &o, &bd, e);
+    if (r < 0)
+        return r;
+    if (block_size(bd) != block_size(b->disks[index])) {
+        block_close(bd);
+        return err_set(e, -EINVAL, "%s: %llu bytes, but disk %d has %llu", path,
+                       (unsigned long long)block_size(bd), index,
+                       (unsigned long long)block_size(b->disks[index]));
+    }
+    struct blockdev *old = virtio_blk_swap_image(b->blks[index], bd);
+    b->disks[index] = bd;
+    block_close(old);
+    return 0;
+}
+
+int board_flush_disks(struct vm *vm, struct err *e)
+{
+    struct board *b = vm->board;
+    for (int i = 0; i < SPEC_MAX_DISKS; i++) {
+        if (!b->disks[i])
+            continue;
+        int r = block_flush(b->disks[i]);
+        if (r < 0)
+            return err_set(e, r, "cannot flush disk %d: %s", i, strerror(-r));
+    }
+    return 0;
 }

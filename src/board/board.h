@@ -4,6 +4,8 @@
 #ifndef HOSTEL_BOARD_H
 #define HOSTEL_BOARD_H
 
+#include <stdbool.h>
+
 #include "board/spec.h"
 #include "lib/err.h"
 
@@ -27,5 +29,27 @@ struct board_host {
 int board_create(struct vm *vm, const struct machine_spec *spec, const struct board_host *host,
                  struct err *e);
 void board_destroy(struct vm *vm);
+
+/* The devices' state as snapshot sections (one per device, named by its
+ * wiring: "uart@3f8", "virtio-blk0", ...), and back into a freshly created
+ * board of the same spec.  Both while the machine is paused (its devices
+ * quiesced).  A missing, extra-version or left-over section is refused
+ * with e naming the device. */
+struct snap_writer;
+struct snapshot_file;
+/* The "irqchip" section of a machine whose engine has no in-kernel irqchip:
+ * our 8259s/IOAPIC then our PIT, the same bytes engine_ops.save_irqchip
+ * writes on kvm (machine/irqstate.h).  Load after the guest clock. */
+int board_irqchip_save(struct vm *vm, struct state_out *o);
+int board_irqchip_load(struct vm *vm, struct state_in *in, struct err *e);
+int board_save(struct vm *vm, struct snap_writer *w, struct err *e);
+int board_load(struct vm *vm, const struct snapshot_file *s, struct err *e);
+/* Live disk work while the machine is paused: flush every disk's image to
+ * its file, and move disk index onto another image of the same size (a new
+ * overlay on top of the one it had, for snapshots). */
+int board_flush_disks(struct vm *vm, struct err *e);
+int board_swap_disk(struct vm *vm, int index, const char *path, int format, struct err *e);
+/* Whether a section belongs to one of the board's devices. */
+bool board_owns_section(struct vm *vm, const char *name);
 
 #endif

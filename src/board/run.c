@@ -15,6 +15,7 @@
 #include "board/board.h"
 #include "board/e820.h"
 #include "board/layout.h"
+#include "board/snapshot.h"
 #include "boot/loader.h"
 #include "host/chardev.h"
 #include "host/console_hub.h"
@@ -112,10 +113,11 @@ static int stop_status(struct vm *vm, enum vm_stop why)
  * -errno with e set when it could not start. */
 static int boot_once(const struct machine_spec *spec, const struct engine_ops *engine,
                      const struct loaded_files *files, const struct run_host *host,
+                     const struct snapshot_file *restore, int ram_fd,
                      struct chardev *console, int *status, struct err *e)
 {
     struct vm *vm;
-    int r = vm_create(spec->cpus, spec->memory, engine, &vm, e);
+    int r = vm_create_with_ram(spec->cpus, spec->memory, restore ? ram_fd : -1, engine, &vm, e);
     if (r < 0)
         return r;
     struct board_host bh = { .console = console, .bound = host->bound };
@@ -123,6 +125,18 @@ static int boot_once(const struct machine_spec *spec, const struct engine_ops *e
     if (r < 0) {
         err_wrap(e, "could not create the board's devices");
         goto out;
+    }
+    if (restore) {
+        /* RAM holds the guest as it was; the tables and kernel with it. */
+        r = vm_create_vcpus(vm, e);
+        if (r == 0)
+            r = machine_snapshot_load(vm, restore, e);
+        if (r < 0) {
+            err_wrap(e, "cannot restore %s", host->restore_state);
+            goto out;
+        }
+        log_info("restored from %s", host->restore_state);
+        goto run;
     }
     struct acpi_config acfg = { .ncpus = vm->ncpus };
     r = acpi_build(&vm->mem, &acfg, e);
@@ -157,6 +171,7 @@ static int boot_once(const struct machine_spec *spec, const struct engine_ops *e
         err_set(e, r, "cannot set the boot CPU's state: %s", strerror(-r));
         goto out;
     }
+run:;
     struct err start_err = ERR_INIT;
     if (vm_start(vm, &start_err) < 0)
         log_error("%s", start_err.msg);   /* the machine stops at once; we still report */
@@ -277,8 +292,30 @@ int machine_run(const struct machine_spec *in_spec, const struct run_host *host,
     }
     if (r < 0)
         goto out;
+    struct snapshot_file snap;
+    bool restoring = false;
+    int ram_fd = -1;
+    if (host->restore_state) {
+        r = machine_snapshot_open(host->restore_state, host->restore_ram, &spec, &snap, e);
+        if (r == 0 && (ram_fd = open(host->restore_ram, O_RDONLY | O_CLOEXEC)) < 0) {
+            r = err_set(e, -errno, "cannot open %s: %s", host->restore_ram, strerror(errno));
+            snap_free(&snap);
+        }
+        if (r < 0) {
+            chardev_close(console);
+            goto out;
+        }
+        restoring = true;
+    }
     for (;;) {
-        r = boot_once(&spec, engine, &files, host, console, status, e);
+        r = boot_once(&spec, engine, &files, host, restoring ? &snap : NULL, ram_fd, console,
+                      status, e);
+        if (restoring) {
+            restoring = false;
+            snap_free(&snap);
+            close(ram_fd);
+            ram_fd = -1;
+        }
         if (r != VM_STOP_RESET || spec.no_reboot)
             break;
         log_info("rebooting");

@@ -29,6 +29,10 @@ struct run_host {
     /* Where the user network records the host ports it really listens on
      * (NET_MAX_FORWARDS entries; NULL: not needed). */
     struct net_forward *bound;
+    /* A restore: the first boot loads this state file and maps this RAM
+     * image instead of loading the kernel (a guest reboot later boots it
+     * afresh).  Both NULL: a normal boot. */
+    const char *restore_state, *restore_ram;
 };
 
 /* Runs the machine until it stops for good and returns 0, with *status the

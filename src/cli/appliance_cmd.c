@@ -1,6 +1,7 @@
 /* `hostel appliance ls|pack|import`: lists the appliances hostel can find,
  * packs one into a single tar file and unpacks such a file into the library. */
 #include "cli/appliance_cmd.h"
+#include "mgmt/pack.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -253,89 +254,6 @@ static int cmd_ls(int argc, char **argv)
     return 0;
 }
 
-/* The temporary file being packed, removed if we are interrupted. */
-static char pack_tmp[PATH_MAX];
-static void pack_interrupted(int sig)
-{
-    unlink(pack_tmp);
-    signal(sig, SIG_DFL);
-    raise(sig);
-}
-
-/* A file's data regions, so that holes in a sparse disk are not stored. */
-static void add_sparse_map(int fd, const struct stat *st, struct archive_entry *e)
-{
-    if ((uint64_t)st->st_blocks * 512 >= (uint64_t)st->st_size)
-        return;   /* not sparse */
-    off_t pos = 0;
-    while (pos < st->st_size) {
-        off_t data = lseek(fd, pos, SEEK_DATA);
-        if (data < 0)
-            break;   /* only a hole is left (ENXIO), or no SEEK_DATA here */
-        off_t hole = lseek(fd, data, SEEK_HOLE);
-        if (hole < 0)
-            hole = st->st_size;
-        if (hole >= st->st_size)
-            hole = st->st_size;
-        archive_entry_sparse_add_entry(e, data, hole - data);
-        pos = hole;
-    }
-    /* A trailing hole is stored as one data byte at the end, because some
-     * unpackers (libarchive's into-fd, used by `hostel run FILE`) seek over
-     * holes and would leave the file short. */
-    if (pos < st->st_size)
-        archive_entry_sparse_add_entry(e, st->st_size - 1, 1);
-    lseek(fd, 0, SEEK_SET);
-}
-
-static int add_file(struct archive *aw, const char *dir, const char *rel, char *buf,
-                    size_t buflen)
-{
-    char path[PATH_MAX];
-    snprintf(path, sizeof(path), "%s/%s", dir, rel);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-        log_error("appliance pack: %s: %s", path, fd < 0 ? strerror(errno) : "not a file");
-        if (fd >= 0)
-            close(fd);
-        return -EINVAL;
-    }
-    struct archive_entry *e = archive_entry_new();
-    archive_entry_set_pathname(e, rel);
-    archive_entry_set_filetype(e, AE_IFREG);
-    archive_entry_set_perm(e, st.st_mode & 0777);
-    archive_entry_set_size(e, st.st_size);
-    archive_entry_set_mtime(e, st.st_mtime, 0);
-    archive_entry_set_uid(e, 0);
-    archive_entry_set_gid(e, 0);
-    add_sparse_map(fd, &st, e);
-    int r = 0;
-    if (archive_write_header(aw, e) != ARCHIVE_OK) {
-        log_error("appliance pack: %s: %s", rel, archive_error_string(aw));
-        r = -EIO;
-    }
-    /* Holes are read as zeros and fed on: the writer skips what its sparse
-     * map calls a hole. */
-    off_t left = st.st_size;
-    while (r == 0 && left > 0) {
-        ssize_t got = read(fd, buf, buflen);
-        if (got <= 0) {
-            log_error("appliance pack: reading %s: %s", path,
-                      got < 0 ? strerror(errno) : "it shrank while being packed");
-            r = -EIO;
-        } else if (archive_write_data(aw, buf, (size_t)got) < 0) {
-            log_error("appliance pack: writing %s: %s", rel, archive_error_string(aw));
-            r = -EIO;
-        } else {
-            left -= got;
-        }
-    }
-    archive_entry_free(e);
-    close(fd);
-    return r;
-}
-
 static int cmd_pack(int argc, char **argv)
 {
     const char *pos[2] = { NULL, NULL };
@@ -361,16 +279,9 @@ static int cmd_pack(int argc, char **argv)
         return 1;
     }
     const char *out = pos[1];
-    int filter;
-    if (ends_with(out, ".tar"))
-        filter = ARCHIVE_FILTER_NONE;
-    else if (ends_with(out, ".tar.gz") || ends_with(out, ".tgz"))
-        filter = ARCHIVE_FILTER_GZIP;
-    else if (ends_with(out, ".tar.zst") || ends_with(out, ".hostel"))
-        filter = ARCHIVE_FILTER_ZSTD;
-    else {
-        log_error("appliance pack: %s: the name must end in .tar, .tar.gz, .tar.zst or .hostel "
-                  "(it picks the compression)", out);
+    struct err fe = ERR_INIT;
+    if (pack_filter_for(out, NULL, &fe) < 0) {
+        log_error("appliance pack: %s", fe.msg);
         return 1;
     }
     if (!force && access(out, F_OK) == 0) {
@@ -402,47 +313,9 @@ static int cmd_pack(int argc, char **argv)
         if (!seen)
             files[nfiles++] = rel;
     }
-    snprintf(pack_tmp, sizeof(pack_tmp), "%s.tmp", out);
-    int fd = open(pack_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        log_error("appliance pack: cannot create %s: %s", pack_tmp, strerror(errno));
-        appliance_free(&a);
-        return 1;
-    }
-    struct sigaction sa = { .sa_handler = pack_interrupted };
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-    struct archive *aw = archive_write_new();
-    int r = archive_write_set_format_pax_restricted(aw) == ARCHIVE_OK &&
-            archive_write_add_filter(aw, filter) == ARCHIVE_OK &&
-            archive_write_open_fd(aw, fd) == ARCHIVE_OK ? 0 : -EIO;
+    int r = pack_files(out, a.dir, files, nfiles, &e);
     if (r < 0)
-        log_error("appliance pack: %s: %s", pack_tmp, archive_error_string(aw));
-    size_t buflen = 1 << 20;
-    char *buf = malloc(buflen);
-    for (int i = 0; r == 0 && i < nfiles; i++)
-        r = add_file(aw, a.dir, files[i], buf, buflen);
-    free(buf);
-    if (r == 0 && archive_write_close(aw) != ARCHIVE_OK) {
-        log_error("appliance pack: finishing %s: %s", pack_tmp, archive_error_string(aw));
-        r = -EIO;
-    }
-    archive_write_free(aw);
-    if (r == 0 && fsync(fd) < 0) {
-        log_error("appliance pack: writing %s: %s", pack_tmp, strerror(errno));
-        r = -EIO;
-    }
-    close(fd);
-    if (r == 0 && rename(pack_tmp, out) < 0) {
-        log_error("appliance pack: cannot rename %s to %s: %s", pack_tmp, out, strerror(errno));
-        r = -EIO;
-    }
-    if (r < 0)
-        unlink(pack_tmp);
-    signal(SIGINT, SIG_DFL);
-    signal(SIGTERM, SIG_DFL);
-    signal(SIGHUP, SIG_DFL);
+        log_error("appliance pack: %s", e.msg);
     if (r == 0) {
         struct stat st;
         double mib = stat(out, &st) == 0 ? (double)st.st_size / (1 << 20) : 0;

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -81,6 +82,39 @@ json_t *client_request(const char *name, const char *op, struct err *e)
         close(fd);
         return NULL;
     }
+    json_t *reply = client_read_reply(fd, e);
+    close(fd);
+    return reply;
+}
+
+json_t *client_call(const char *name, json_t *req, struct err *e)
+{
+    int fd;
+    int r = client_connect(name, &fd);
+    if (r < 0) {
+        json_decref(req);
+        err_set(e, r, "machine '%s' is not running", name);
+        return NULL;
+    }
+    char *text = json_dumps(req, JSON_COMPACT);
+    json_decref(req);
+    char *line = NULL;
+    if (!text || asprintf(&line, "%s\n", text) < 0) {
+        free(text);
+        close(fd);
+        err_set(e, -ENOMEM, "out of memory");
+        return NULL;
+    }
+    free(text);
+    size_t n = strlen(line);
+    if (write(fd, line, n) != (ssize_t)n) {
+        err_set(e, errno ? -errno : -EIO, "cannot talk to the VMM of '%s': %s", name,
+                strerror(errno));
+        free(line);
+        close(fd);
+        return NULL;
+    }
+    free(line);
     json_t *reply = client_read_reply(fd, e);
     close(fd);
     return reply;

@@ -12,6 +12,8 @@
 int client_connect(const char *name, int *fd_out);
 /* Sends {"op": op} and returns the parsed reply (NULL with e set on failure). */
 json_t *client_request(const char *name, const char *op, struct err *e);
+/* Sends the request object (taking it) and returns the parsed reply. */
+json_t *client_call(const char *name, json_t *req, struct err *e);
 /* Reads one JSON line from fd (blocking, bounded); NULL with e set on failure. */
 json_t *client_read_reply(int fd, struct err *e);
 

@@ -29,6 +29,7 @@
 #include "mgmt/daemon.h"
 #include "mgmt/appliance.h"
 #include "mgmt/library.h"
+#include "mgmt/snapshots.h"
 #include "cli/spec_flags.h"
 
 void machines_usage(void *stdio_file)
@@ -271,6 +272,7 @@ static int cmd_create(int argc, char **argv)
     }
     snprintf(mc.name, sizeof(mc.name), "%s", name);
     mc.created = time(NULL);
+    machine_new_id(mc.id);
     if (o.appliance) {
         if ((r = appliance_open(o.appliance, &app, &e)) < 0)
             goto fail;
@@ -346,7 +348,7 @@ static void print_forward_line(FILE *f, json_t *fw)
 
 static int console_attach(const char *name);
 
-static int start_machine(const char *name)
+int machine_start(const char *name, const char *restore)
 {
     char why[256];
     enum machine_state st = machine_state_get(name, why, sizeof(why));
@@ -388,7 +390,7 @@ static int start_machine(const char *name)
         pid_t inner = fork();   /* not a child of the CLI: it outlives it */
         if (inner != 0)
             _exit(inner < 0 ? 1 : 0);
-        _exit(machine_daemon_run(name, pipefd[1]));
+        _exit(machine_daemon_run(name, pipefd[1], restore));
     }
     close(pipefd[1]);
     waitpid(pid, NULL, 0);
@@ -440,7 +442,7 @@ static int cmd_start(int argc, char **argv)
     }
     if (need_name(argc, argv, "start", &name) < 0)
         return 1;
-    int r = start_machine(name);
+    int r = machine_start(name, NULL);
     if (r)
         return r;
     printf("started %s\n", name);
@@ -673,6 +675,16 @@ static bool wait_stopped(const char *name, int timeout_s)
     return !machine_lock_held(name);
 }
 
+int machine_kill_wait(const char *name, int timeout_s)
+{
+    if (!machine_lock_held(name))
+        return 0;
+    struct err e = ERR_INIT;
+    json_t *reply = client_request(name, "kill", &e);
+    json_decref(reply);
+    return wait_stopped(name, timeout_s) ? 0 : -ETIMEDOUT;
+}
+
 static int stop_machine(const char *name, bool force, int timeout)
 {
     char why[256];
@@ -730,7 +742,7 @@ static int cmd_restart(int argc, char **argv)
     char why[256];
     if (is_live(machine_state_get(name, why, sizeof(why))) && stop_machine(name, true, 60))
         return 1;
-    int r = start_machine(name);
+    int r = machine_start(name, NULL);
     if (!r)
         printf("restarted %s\n", name);
     return r;
@@ -829,6 +841,12 @@ static int cmd_rm(int argc, char **argv)
         return 1;
     }
     machine_config_free(&mc);
+    char clones[1024];
+    if (snapshot_dependants(name, clones, sizeof(clones)) > 0) {
+        log_error("machine '%s' has linked clones that use its disk layers: %s (remove them "
+                  "first)", name, clones);
+        return 1;
+    }
     if (is_live(machine_state_get(name, why, sizeof(why)))) {
         if (!force) {
             log_error("machine '%s' is running: stop it first, or use 'hostel rm --force'", name);
@@ -896,7 +914,9 @@ static int console_attach(const char *name)
     }
     bool escape = false, stdin_open = true;
     for (;;) {
-        struct pollfd p[2] = { { fd, POLLIN, 0 }, { 0, stdin_open ? POLLIN : 0, 0 } };
+        /* A closed stdin leaves the set: poll reports POLLHUP on it whatever
+         * events asks for, which would spin. */
+        struct pollfd p[2] = { { fd, POLLIN, 0 }, { stdin_open ? 0 : -1, POLLIN, 0 } };
         if (poll(p, 2, -1) < 0) {
             if (errno == EINTR)
                 continue;
@@ -932,7 +952,7 @@ static int console_attach(const char *name)
                     if (buf[i] != 0x01)
                         out[o++] = 0x01;
                     out[o++] = buf[i];
-                } else if (buf[i] == 0x01 && tty) {
+                } else if (buf[i] == 0x01) {   /* from a pipe too: scripts detach */
                     escape = true;
                 } else {
                     out[o++] = buf[i];
@@ -1222,7 +1242,7 @@ static int cmd_vmm(int argc, char **argv)
     optind = 1;
     if (need_name(argc, argv, "vmm", &name) < 0)
         return 1;
-    return machine_daemon_run(name, -1);
+    return machine_daemon_run(name, -1, NULL);
 }
 
 /* `hostel info --help` and the like: the machine commands' usage, for the

@@ -14,6 +14,8 @@
 #include "cli/engines_cmd.h"
 #include "cli/image.h"
 #include "cli/machines.h"
+#include "cli/run_control.h"
+#include "cli/snapshot_cmd.h"
 #include "cli/spec_flags.h"
 #include "mgmt/appliance.h"
 #include "lib/log.h"
@@ -38,6 +40,10 @@ static void usage_main(FILE *f)
             "  image     create, inspect, check and convert disk images\n"
             "  appliance list, pack and import appliances\n"
             "  engines   which engines can run here, and what --engine auto picks\n"
+            "  snapshot  take, list and remove snapshots of a named machine\n"
+            "  restore   bring a named machine back to a snapshot\n"
+            "  clone     a linked clone of a named machine\n"
+            "  backup    one self-contained file of a named machine (restore-backup)\n"
             "\n");
     machines_usage(f);
     fprintf(f, "\n"
@@ -58,6 +64,10 @@ static void usage_run(FILE *f)
             "\n");
     spec_flags_usage(f);
     fprintf(f,
+            "      --control SOCKET  a control socket for this machine (docs/api.md): status,\n"
+            "                        pause, resume, stop, and save {\"path\": DIR}\n"
+            "      --restore DIR     start the machine a \"save\" wrote into DIR, running as it\n"
+            "                        was (its disks must be as they were then)\n"
             "  -v, --verbose         say what hostel does (engine choice, exits); -vv for more\n"
             "  -h, --help            this text\n"
             "\n"
@@ -90,10 +100,20 @@ static void print_ssh_hint(void *opaque, struct vm *vm)
     }
 }
 
+struct run_opts {
+    const char *control, *restore;
+};
+
 static int run_flag(void *ctx, int val, const char *arg, struct err *e)
 {
-    (void)ctx; (void)arg; (void)e;
+    struct run_opts *o = ctx;
     switch (val) {
+    case 'C':
+        o->control = arg;
+        return 0;
+    case 'S':
+        o->restore = arg;
+        return 0;
     case 'v':
         log_verbosity++;
         return 0;
@@ -109,9 +129,14 @@ static int cmd_run(int argc, char **argv)
     static const struct option own[] = {
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
+        { "control", required_argument, NULL, 'C' },
+        { "restore", required_argument, NULL, 'S' },
         { 0 }
     };
-    const struct cmd_flags flags = { own, "vh", run_flag, NULL };
+    struct run_opts ro = { 0 };
+    const struct cmd_flags flags = { own, "vh", run_flag, &ro };
+    struct run_control *control = NULL;
+    char restore_state[4200], restore_ram[4200];
     struct machine_spec flags_layer, spec, app_layer;
     struct err e = ERR_INIT;
     struct appliance app;
@@ -131,6 +156,21 @@ static int cmd_run(int argc, char **argv)
         log_error("unexpected argument '%s' (see 'hostel run --help')", argv[optind + 1]);
         r = -1;
         goto out;
+    }
+    if (ro.restore) {
+        if (optind < argc) {
+            log_error("--restore starts the saved machine: give no appliance");
+            r = -1;
+            goto out;
+        }
+        spec_free(&spec);
+        r = run_restore_spec(ro.restore, &flags_layer, &spec, restore_state, restore_ram,
+                             sizeof(restore_state), &e);
+        if (r < 0) {
+            log_error("%s", e.msg);
+            goto out;
+        }
+        goto ready;
     }
     if (optind < argc) {
         if (flags_layer.set & SPEC_KERNEL) {
@@ -156,6 +196,7 @@ static int cmd_run(int argc, char **argv)
         r = -1;
         goto out;
     }
+ready:;
     struct net_forward bound[NET_MAX_FORWARDS];
     memset(bound, 0, sizeof(bound));
     struct ssh_hint hint = { have_app ? &app : NULL, &spec, bound };
@@ -163,9 +204,24 @@ static int cmd_run(int argc, char **argv)
     struct run_host host = { .bound = bound };
     if (have_app && app.has_ssh)
         host.hooks = &hooks;
+    struct run_hooks control_hooks = { 0 };
+    if (ro.control) {
+        if (spec_check(&spec, &e) < 0 ||
+            run_control_start(ro.control, &spec, &control_hooks, &control, &e) < 0) {
+            log_error("%s", e.msg);
+            r = -1;
+            goto out;
+        }
+        host.hooks = &control_hooks;   /* the ssh hint is for appliances run without one */
+    }
+    if (ro.restore) {
+        host.restore_state = restore_state;
+        host.restore_ram = restore_ram;
+    }
     r = machine_run(&spec, &host, &status, &e);
     if (r < 0)
         log_error("%s", e.msg);
+    run_control_stop(control);
 out:
     if (have_app)
         appliance_free(&app);
@@ -201,6 +257,16 @@ int main(int argc, char **argv)
         return cmd_appliance(argc - 1, argv + 1);
     if (!strcmp(cmd, "engines"))
         return cmd_engines(argc - 1, argv + 1);
+    if (!strcmp(cmd, "snapshot"))
+        return cmd_snapshot(argc - 1, argv + 1);
+    if (!strcmp(cmd, "restore"))
+        return cmd_restore(argc - 1, argv + 1);
+    if (!strcmp(cmd, "clone"))
+        return cmd_clone(argc - 1, argv + 1);
+    if (!strcmp(cmd, "backup"))
+        return cmd_backup(argc - 1, argv + 1);
+    if (!strcmp(cmd, "restore-backup"))
+        return cmd_restore_backup(argc - 1, argv + 1);
     int status;
     if (machines_dispatch(argc - 1, argv + 1, &status))
         return status;

@@ -12,7 +12,6 @@
 #include "lib/err.h"
 #include "lib/state.h"
 #include "machine/irq.h"
-#include "machine/irqstate.h"
 
 struct vm;
 struct vcpu;
@@ -36,29 +35,26 @@ struct engine_ops {
     void (*vcpu_kick)(struct vcpu *vcpu);
     int (*get_state)(struct vcpu *vcpu, struct cpu_state *out);
     int (*set_state)(struct vcpu *vcpu, const struct cpu_state *in);
-    /* Snapshots (docs/snapshot-cpu.md), with the machine paused: the vCPU's
-     * whole state in the engine-neutral format of engine/vcpu_snap.h
-     * (VCPU_STATE_VERSION), the same bytes whichever engine ran it.  A save
-     * fails with -ENOMEM, or where the engine cannot read or express its
-     * state (e says why).  A load goes into a vCPU of a machine that has not
-     * run since it was built (load the guest clock first), checks every
-     * field before it changes anything and says which one is wrong; it reads
-     * exactly one vCPU's bytes (the caller checks that the section ends). */
-    int (*save_vcpu)(struct vcpu *vcpu, struct state_out *o, struct err *e);
-    int (*load_vcpu)(struct vcpu *vcpu, struct state_in *in, struct err *e);
-    /* Engines that keep the interrupt controllers and timers (irqchip_in_engine):
-     * one part at a time in the very formats our own models write
-     * (machine/irqstate.h: irqchip_save, pit_save, guest_clock_save), so a
-     * board writes the same sections whichever engine ran the machine.
-     * NULL for emu, whose board saves hw/irqchip, hw/pit and vm->clock. */
-    int (*save_irqchip)(struct vm *vm, enum irqstate_part part, struct state_out *o,
-                        struct err *e);
-    int (*load_irqchip)(struct vm *vm, enum irqstate_part part, struct state_in *in,
-                        struct err *e);
     /* Optional: the machine pauses (every vCPU parked) or resumes, for time
      * the engine keeps itself (kvm's kvmclock); emu reads vm->clock instead. */
     void (*vm_pause)(struct vm *vm);
     void (*vm_resume)(struct vm *vm);
+
+    /* Snapshots (docs/snapshot-cpu.md), with the machine paused: a vCPU's
+     * whole state in the engine-neutral format of engine/vcpu_snap.h, and,
+     * with an in-kernel irqchip, its 8259s/IOAPIC then its PIT in the
+     * formats of machine/irqstate.h: the very bytes our own models write
+     * (irqchip_save, pit_save), so a state saved on one engine loads on the
+     * other.  Load after the guest clock (guest_clock_set), into a machine
+     * that has not run; it reads exactly its fields, checks every one before
+     * it changes anything and refuses what the engine cannot hold (-EINVAL,
+     * e says which field).  Save fails with -ENOMEM, or on kvm with the
+     * errno of an ioctl or -ENOTSUP for state the format cannot hold.  NULL:
+     * the engine cannot save. */
+    int (*save_vcpu)(struct vcpu *vcpu, struct state_out *o);
+    int (*load_vcpu)(struct vcpu *vcpu, struct state_in *in, struct err *e);
+    int (*save_irqchip)(struct vm *vm, struct state_out *o);
+    int (*load_irqchip)(struct vm *vm, struct state_in *in, struct err *e);
 
     /* true: PIC, IOAPIC, LAPIC and PIT live inside the engine (kvm's in-kernel
      * irqchip) and the board wires device lines to set_irq/signal_msi.  false:

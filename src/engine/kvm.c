@@ -245,6 +245,12 @@ static int kvm_vm_init(struct vm *vm, struct err *e)
         err_set(e, r, "KVM_GET_MSR_INDEX_LIST failed: %s", strerror(-r));
         goto fail;
     }
+    /* kvmclock starts where the machine's guest clock is (docs/snapshot-cpu.md). */
+    struct kvm_clock_data cd;
+    memset(&cd, 0, sizeof(cd));
+    cd.clock = guest_clock_now(&vm->clock);
+    if (ioctl(k->vm_fd, KVM_SET_CLOCK, &cd) < 0)
+        log_debug("KVM_SET_CLOCK failed: %s; kvmclock starts at 0", strerror(errno));
     install_kick_handler();
     return 0;
 fail:
@@ -505,9 +511,18 @@ static void kvm_vm_pause(struct vm *vm)
             kv->tsc_frozen = kvm_vcpu_get_tsc(kv, &kv->tsc_frozen_value) == 0;
     }
     k->clock_saved = ioctl(k->vm_fd, KVM_GET_CLOCK, &k->paused_clock) == 0;
-    if (!k->clock_saved)
+    if (!k->clock_saved) {
         log_warn("KVM_GET_CLOCK failed: %s; the guest's clock will jump by the pause",
                  strerror(errno));
+        return;
+    }
+    /* One guest time for the machine (what a snapshot saves): the later of
+     * kvmclock and the guest clock, so neither goes backwards. */
+    uint64_t g = guest_clock_now(&vm->clock);
+    if (k->paused_clock.clock < g)
+        k->paused_clock.clock = g;
+    else
+        guest_clock_set(&vm->clock, k->paused_clock.clock);
 }
 
 static void kvm_vm_resume(struct vm *vm)

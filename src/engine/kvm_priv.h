@@ -16,8 +16,9 @@ struct kvm_vm {
     int vm_fd;
     int run_size;
     struct kvm_cpuid2 *cpuid;  /* supported CPUID, adjusted per vCPU */
-    /* Guest time the engine keeps while the machine is paused or has just
-     * been loaded: kvmclock goes back to it at the resume. */
+    /* kvmclock while the machine is paused or has just been loaded: it goes
+     * back to it at the resume.  kvmclock and the machine's guest clock
+     * (vm->clock) are kept equal at creation, pauses, resumes and loads. */
     struct kvm_clock_data paused_clock;
     bool clock_saved;
     uint32_t *msr_index;       /* KVM_GET_MSR_INDEX_LIST */
@@ -43,9 +44,9 @@ int kvm_vcpu_set_tsc(struct kvm_vcpu *kv, uint64_t tsc);
 int kvm_read_msr_index(struct kvm_vm *k);
 
 /* kvm_snap.c: engine_ops.save_vcpu/load_vcpu/save_irqchip/load_irqchip. */
-int kvm_save_vcpu(struct vcpu *vcpu, struct state_out *o, struct err *e);
+int kvm_save_vcpu(struct vcpu *vcpu, struct state_out *o);
 int kvm_load_vcpu(struct vcpu *vcpu, struct state_in *in, struct err *e);
-int kvm_save_irqchip(struct vm *vm, enum irqstate_part part, struct state_out *o, struct err *e);
-int kvm_load_irqchip(struct vm *vm, enum irqstate_part part, struct state_in *in, struct err *e);
+int kvm_save_irqchip(struct vm *vm, struct state_out *o);
+int kvm_load_irqchip(struct vm *vm, struct state_in *in, struct err *e);
 
 #endif

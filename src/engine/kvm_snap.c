@@ -12,6 +12,7 @@
 #include "engine/kvm_priv.h"
 #include "engine/kvm_state.h"
 #include "engine/vcpu_snap.h"
+#include "machine/irqstate.h"
 #include "machine/timer.h"
 #include "machine/vm.h"
 
@@ -211,7 +212,7 @@ static void lapic_from_kvm(const struct kvm_lapic_state *ls, bool x2apic, struct
     s->cr8 = apic_page_get(s->lapic, APIC_REG_TPR) >> 4;
 }
 
-int kvm_save_vcpu(struct vcpu *v, struct state_out *o, struct err *e)
+static int kvm_save_vcpu_e(struct vcpu *v, struct state_out *o, struct err *e)
 {
     struct kvm_vm *k = v->vm->engine_data;
     struct kvm_vcpu *kv = v->engine_data;
@@ -363,6 +364,13 @@ out:
     free(ls);
     free(mb);
     return r;
+}
+
+/* engine_ops.save_vcpu has no struct err: the errno says what failed. */
+int kvm_save_vcpu(struct vcpu *v, struct state_out *o)
+{
+    struct err e = ERR_INIT;
+    return kvm_save_vcpu_e(v, o, &e);
 }
 
 /* ---- vCPU: load ---------------------------------------------------------------------- */
@@ -828,28 +836,32 @@ static int load_pit(struct kvm_vm *k, struct state_in *in, struct err *e)
     return 0;
 }
 
-static int save_clock(struct kvm_vm *k, struct state_out *o, struct err *e)
+/* The 8259s and IOAPIC, then the PIT: the "irqchip" section our own models
+ * write too (machine/irqstate.h). */
+static int kvm_save_irqchip_e(struct vm *vm, struct state_out *o, struct err *e)
 {
-    uint64_t t;
-    if (k->clock_saved) {
-        t = k->paused_clock.clock;
-    } else {
-        struct kvm_clock_data d;
-        memset(&d, 0, sizeof(d));
-        errno = 0;
-        if (ioctl(k->vm_fd, KVM_GET_CLOCK, &d) < 0)
-            return FAIL("KVM_GET_CLOCK");
-        t = d.clock;
-    }
-    st_put_u64(o, t);
-    return state_out_ok(o) ? 0 : err_set(e, -ENOMEM, "out of memory saving the clock");
+    struct kvm_vm *k = vm->engine_data;
+    int r = save_chips(k, o, e);
+    if (r == 0)
+        r = save_pit(k, o, e);
+    return r;
 }
 
-/* The guest clock section sets both clocks the machine has under kvm:
- * kvmclock, and the machine's own guest clock (the ACPI PM timer's). */
-static int load_clock(struct vm *vm, struct kvm_vm *k, struct state_in *in, struct err *e)
+int kvm_save_irqchip(struct vm *vm, struct state_out *o)
 {
-    int r = guest_clock_load(&vm->clock, in, e);
+    struct err e = ERR_INIT;
+    return kvm_save_irqchip_e(vm, o, &e);
+}
+
+/* kvmclock follows the machine's guest clock, which the snapshot carried
+ * and the board loaded first: set now, and again at the resume when the
+ * guest clock is held until then. */
+int kvm_load_irqchip(struct vm *vm, struct state_in *in, struct err *e)
+{
+    struct kvm_vm *k = vm->engine_data;
+    int r = load_chips(k, in, e);
+    if (r == 0)
+        r = load_pit(k, in, e);
     if (r < 0)
         return r;
     struct kvm_clock_data d;
@@ -858,30 +870,7 @@ static int load_clock(struct vm *vm, struct kvm_vm *k, struct state_in *in, stru
     errno = 0;
     if (ioctl(k->vm_fd, KVM_SET_CLOCK, &d) < 0)
         return FAIL("KVM_SET_CLOCK");
-    /* Held until the machine resumes, as after a pause. */
     k->paused_clock = d;
-    k->clock_saved = true;
+    k->clock_saved = guest_clock_paused(&vm->clock);
     return 0;
-}
-
-int kvm_save_irqchip(struct vm *vm, enum irqstate_part part, struct state_out *o, struct err *e)
-{
-    struct kvm_vm *k = vm->engine_data;
-    switch (part) {
-    case IRQSTATE_IRQCHIP: return save_chips(k, o, e);
-    case IRQSTATE_PIT: return save_pit(k, o, e);
-    case IRQSTATE_CLOCK: return save_clock(k, o, e);
-    }
-    return err_set(e, -EINVAL, "no interrupt state part %d", (int)part);
-}
-
-int kvm_load_irqchip(struct vm *vm, enum irqstate_part part, struct state_in *in, struct err *e)
-{
-    struct kvm_vm *k = vm->engine_data;
-    switch (part) {
-    case IRQSTATE_IRQCHIP: return load_chips(k, in, e);
-    case IRQSTATE_PIT: return load_pit(k, in, e);
-    case IRQSTATE_CLOCK: return load_clock(vm, k, in, e);
-    }
-    return err_set(e, -EINVAL, "no interrupt state part %d", (int)part);
 }

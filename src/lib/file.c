@@ -1,6 +1,7 @@
 /* Whole-file helpers. */
 #include "lib/file.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -108,4 +109,31 @@ int file_write_atomic(const char *path, const void *data, size_t len)
         return -e;
     }
     return 0;
+}
+
+int file_remove_tree(const char *path)
+{
+    DIR *d = opendir(path);
+    if (!d)
+        return errno == ENOENT ? 0 : errno == ENOTDIR ? (unlink(path) < 0 ? -errno : 0) : -errno;
+    struct dirent *de;
+    int r = 0;
+    while ((de = readdir(d))) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        char p[4352];
+        snprintf(p, sizeof(p), "%s/%s", path, de->d_name);
+        struct stat st;
+        int rr = 0;
+        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
+            rr = file_remove_tree(p);
+        else if (unlink(p) < 0 && errno != ENOENT)
+            rr = -errno;
+        if (rr < 0 && r == 0)
+            r = rr;
+    }
+    closedir(d);
+    if (rmdir(path) < 0 && r == 0)
+        r = -errno;
+    return r;
 }

@@ -17,4 +17,8 @@ void file_buf_free(struct file_buf *b);
 /* Writes path.tmp, fsyncs, renames over path: readers see old or new, never half. */
 int file_write_atomic(const char *path, const void *data, size_t len);
 
+/* Removes a folder and everything under it (no symlink is followed);
+ * 0 when it did not exist. */
+int file_remove_tree(const char *path);
+
 #endif

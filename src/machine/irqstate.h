@@ -16,13 +16,11 @@
 #define IRQCHIP_STATE_VERSION 1
 #define PIT_STATE_VERSION 1
 
-/* The parts of a machine's interrupt and timer state, one snapshot section
- * each (engine_ops.save_irqchip when the engine keeps them). */
-enum irqstate_part {
-    IRQSTATE_IRQCHIP,        /* struct irqchip_snap: what irqchip_save writes */
-    IRQSTATE_PIT,            /* struct pit_snap: what pit_save writes */
-    IRQSTATE_CLOCK,          /* guest time: what guest_clock_save writes (machine/timer.h) */
-};
+/* A snapshot's "irqchip" section is the 8259s/IOAPIC (232 bytes) followed
+ * by the PIT (106 bytes), whichever engine wrote it: engine_ops.save_irqchip
+ * with an in-kernel irqchip, irqchip_save then pit_save with ours. */
+#define IRQSTATE_IRQCHIP_BYTES 232
+#define IRQSTATE_PIT_BYTES 106
 
 /* One 8259A. */
 struct pic_snap {

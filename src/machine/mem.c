@@ -50,7 +50,8 @@ int mem_init_from_file(struct guest_mem *m, uint64_t size, int fd)
     memset(m, 0, sizeof(*m));
     m->fd = -1;
     struct stat st;
-    if (size < (2ULL << 20) || (size & 0x1fffff))
+    size = (size + 0x1fffff) & ~0x1fffffULL;
+    if (size < (2ULL << 20))
         return -EINVAL;
     if (fstat(fd, &st) < 0)
         return -errno;

@@ -10,9 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "lib/err.h"
 #include "lib/log.h"
-#include "lib/state.h"
 
 struct timer {
     struct timer_service *ts;
@@ -149,36 +147,17 @@ void guest_clock_resume(struct guest_clock *gc)
     pthread_mutex_unlock(&registry_lock);
 }
 
-void guest_clock_set(struct guest_clock *gc, uint64_t now_ns)
+void guest_clock_set(struct guest_clock *gc, uint64_t guest_ns)
 {
     pthread_mutex_lock(&registry_lock);
     atomic_fetch_add(&gc->seq, 1);
     if (atomic_load(&gc->paused))
-        atomic_store(&gc->frozen_ns, now_ns);
-    else
-        atomic_store(&gc->offset_ns, timer_now_ns() - now_ns);   /* modulo 2^64 */
+        atomic_store(&gc->frozen_ns, guest_ns);
+    else   /* modular: right even when guest time is ahead of this host's clock */
+        atomic_store(&gc->offset_ns, timer_now_ns() - guest_ns);
     atomic_fetch_add(&gc->seq, 1);
     wake_clock_service(gc);
     pthread_mutex_unlock(&registry_lock);
-}
-
-int guest_clock_save(const struct guest_clock *gc, struct state_out *o)
-{
-    st_put_u64(o, guest_clock_now(gc));
-    return state_out_ok(o) ? 0 : -ENOMEM;
-}
-
-int guest_clock_load(struct guest_clock *gc, struct state_in *in, struct err *e)
-{
-    uint64_t now = st_get_u64(in);
-    if (in->bad)
-        return err_set(e, -EINVAL, "clock state: cut short");
-    /* Beyond 2^62 ns (146 years) every relative time would overflow. */
-    if (now > (1ULL << 62))
-        return err_set(e, -EINVAL, "clock state: guest time %llu ns is out of range",
-                       (unsigned long long)now);
-    guest_clock_set(gc, now);
-    return 0;
 }
 
 /* ---- the service ------------------------------------------------------------- */

@@ -29,22 +29,11 @@ uint64_t guest_clock_now(const struct guest_clock *gc);
 void guest_clock_pause(struct guest_clock *gc);
 void guest_clock_resume(struct guest_clock *gc);
 bool guest_clock_paused(const struct guest_clock *gc);
+/* Makes guest time read guest_ns now (and go on from there): a restored
+ * machine's time continues from its snapshot, not from this host's boot. */
+void guest_clock_set(struct guest_clock *gc, uint64_t guest_ns);
 /* Host CLOCK_MONOTONIC time of the last resume, 0 if never paused. */
 uint64_t guest_clock_resumed_at(const struct guest_clock *gc);
-/* Makes guest time read now_ns from here on (a paused clock stays paused at
- * it), for a machine taking loaded state: the only time guest time may go
- * backwards.  The clock's timer service re-plans. */
-void guest_clock_set(struct guest_clock *gc, uint64_t now_ns);
-
-/* The guest clock as snapshot state (IRQSTATE_CLOCK, docs/snapshot-cpu.md):
- * guest time now, 8 bytes.  Load it before anything whose times are relative
- * to it (PIT, vCPUs, devices); take both with the machine paused. */
-#define CLOCK_STATE_VERSION 1
-struct state_out;
-struct state_in;
-struct err;
-int guest_clock_save(const struct guest_clock *gc, struct state_out *o);
-int guest_clock_load(struct guest_clock *gc, struct state_in *in, struct err *e);
 
 struct timer_service;
 struct timer;

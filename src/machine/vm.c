@@ -75,9 +75,11 @@ void vm_stats_print(void)
 
 int vm_pause(struct vm *vm)
 {
+    pthread_mutex_lock(&vm->quiesce_lock);
     pthread_mutex_lock(&vm->stop_lock);
     if (atomic_load(&vm->stop) != VM_RUNNING) {
         pthread_mutex_unlock(&vm->stop_lock);
+        pthread_mutex_unlock(&vm->quiesce_lock);
         return -ESRCH;
     }
     atomic_store(&vm->pause_req, true);
@@ -96,12 +98,25 @@ int vm_pause(struct vm *vm)
         if (vm->engine->vm_pause)
             vm->engine->vm_pause(vm);
     }
+    bool paused = atomic_load(&vm->pause_req) && atomic_load(&vm->stop) == VM_RUNNING;
     pthread_mutex_unlock(&vm->stop_lock);
+    /* Then the devices' threads, outside stop_lock (a device finishing its
+     * request may ask the machine to stop, which takes it). */
+    if (paused && vm->quiesce && !vm->quiesced) {
+        vm->quiesce(vm, true);
+        vm->quiesced = true;
+    }
+    pthread_mutex_unlock(&vm->quiesce_lock);
     return 0;
 }
 
 int vm_resume(struct vm *vm)
 {
+    pthread_mutex_lock(&vm->quiesce_lock);
+    if (vm->quiesced) {
+        vm->quiesce(vm, false);
+        vm->quiesced = false;
+    }
     pthread_mutex_lock(&vm->stop_lock);
     if (guest_clock_paused(&vm->clock)) {
         if (vm->engine->vm_resume)
@@ -111,6 +126,7 @@ int vm_resume(struct vm *vm)
     atomic_store(&vm->pause_req, false);
     pthread_cond_broadcast(&vm->stop_cond);
     pthread_mutex_unlock(&vm->stop_lock);
+    pthread_mutex_unlock(&vm->quiesce_lock);
     return 0;
 }
 
@@ -162,6 +178,12 @@ struct stop_request vm_stop_request(struct vm *vm)
 int vm_create(int ncpus, uint64_t memory, const struct engine_ops *engine, struct vm **out,
               struct err *e)
 {
+    return vm_create_with_ram(ncpus, memory, -1, engine, out, e);
+}
+
+int vm_create_with_ram(int ncpus, uint64_t memory, int ram_fd, const struct engine_ops *engine,
+                       struct vm **out, struct err *e)
+{
     if (ncpus < 1 || ncpus > VM_MAX_CPUS)
         return err_set(e, -EINVAL, "--cpus %d is out of range (1 to %d)", ncpus, VM_MAX_CPUS);
     struct vm *vm = calloc(1, sizeof(*vm));
@@ -171,6 +193,7 @@ int vm_create(int ncpus, uint64_t memory, const struct engine_ops *engine, struc
     vm->ncpus = ncpus;
     atomic_init(&vm->stop, VM_RUNNING);
     pthread_mutex_init(&vm->stop_lock, NULL);
+    pthread_mutex_init(&vm->quiesce_lock, NULL);
     pthread_cond_init(&vm->stop_cond, NULL);
     bus_init(&vm->pio, "port I/O");
     bus_init(&vm->mmio, "MMIO");
@@ -178,9 +201,10 @@ int vm_create(int ncpus, uint64_t memory, const struct engine_ops *engine, struc
         vm->vcpus[i].vm = vm;
         vm->vcpus[i].id = i;
     }
-    int r = mem_init(&vm->mem, memory);
+    int r = ram_fd >= 0 ? mem_init_from_file(&vm->mem, memory, ram_fd) : mem_init(&vm->mem, memory);
     if (r < 0) {
-        err_set(e, r, "cannot allocate %llu bytes of guest memory: %s",
+        err_set(e, r, ram_fd >= 0 ? "cannot map the saved guest RAM (%llu bytes): %s"
+                                  : "cannot allocate %llu bytes of guest memory: %s",
                 (unsigned long long)memory, strerror(-r));
         goto fail;
     }
@@ -196,6 +220,7 @@ fail:
     bus_destroy(&vm->pio);
     bus_destroy(&vm->mmio);
     pthread_mutex_destroy(&vm->stop_lock);
+    pthread_mutex_destroy(&vm->quiesce_lock);
     pthread_cond_destroy(&vm->stop_cond);
     free(vm);
     return r;
@@ -272,6 +297,7 @@ void vm_destroy(struct vm *vm)
     bus_destroy(&vm->pio);
     bus_destroy(&vm->mmio);
     pthread_mutex_destroy(&vm->stop_lock);
+    pthread_mutex_destroy(&vm->quiesce_lock);
     pthread_cond_destroy(&vm->stop_cond);
     free(vm);
 }

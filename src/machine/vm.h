@@ -52,6 +52,11 @@ struct vm {
 
     /* Set by the board when it has an ACPI power button. */
     void (*power_button)(struct vm *vm);
+    /* Set by the board: stops (pause) or restarts its device threads, so a
+     * paused machine's RAM and interrupt lines do not change (snapshots). */
+    void (*quiesce)(struct vm *vm, bool pause);
+    pthread_mutex_t quiesce_lock;   /* pause/resume of the devices, in order */
+    bool quiesced;                  /* under quiesce_lock */
     void *board;                /* the board's devices (board/board.c) */
 
     /* Guest time: stands still while the machine is paused (machine/timer.h). */
@@ -63,6 +68,10 @@ struct vm {
 int vm_create(int ncpus, uint64_t memory, const struct engine_ops *engine, struct vm **out,
               struct err *e);
 int vm_create_vcpus(struct vm *vm, struct err *e);
+/* The same with guest RAM mapped copy-on-write from a saved image (a
+ * restore): memory must be its size, rounded up to 2 MiB. */
+int vm_create_with_ram(int ncpus, uint64_t memory, int ram_fd, const struct engine_ops *engine,
+                       struct vm **out, struct err *e);
 /* Starts every vCPU thread; -errno (the machine is then stopping). */
 int vm_start(struct vm *vm, struct err *e);
 /* Waits until the machine stops, calling tick(opaque) about once a second

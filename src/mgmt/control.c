@@ -30,6 +30,8 @@ struct control {
     struct control_info info;
     pthread_mutex_t lock;
     struct vm *vm;              /* under lock */
+    int busy;                   /* snapshot ops using vm without the lock; under lock */
+    pthread_cond_t idle;        /* busy dropped to 0 */
     json_t *forwards;           /* under lock; NULL: none */
     time_t booted_at;
     int subscribers[MAX_SUBSCRIBERS];
@@ -136,6 +138,20 @@ static int handle_request(struct control *c, int fd, const char *line)
             vm->power_button(vm);
             send_json(fd, json_pack("{s:b}", "ok", 1));
         }
+    } else if (!strcmp(op, "snapshot") || !strcmp(op, "save")) {
+        if (!vm || atomic_load(&vm->stop) != VM_RUNNING) {
+            send_json(fd, error_reply("the machine is not running", NULL));
+        } else if (!c->info.snapshot) {
+            send_json(fd, error_reply("this machine cannot save its state here", NULL));
+        } else {
+            c->busy++;   /* vm stays until we are done (control_set_vm waits) */
+            pthread_mutex_unlock(&c->lock);
+            json_t *reply = c->info.snapshot(c->info.opaque, vm, op, req);
+            send_json(fd, reply);
+            pthread_mutex_lock(&c->lock);
+            if (--c->busy == 0)
+                pthread_cond_broadcast(&c->idle);
+        }
     } else if (!strcmp(op, "kill")) {
         if (vm)
             vm_request_stop(vm, VM_STOP_QUIT, 0);
@@ -158,7 +174,7 @@ static int handle_request(struct control *c, int fd, const char *line)
         }
     } else {
         send_json(fd, error_reply("unknown op '%s' (status, pause, resume, stop, kill, console, "
-                                  "subscribe)", op));
+                                  "subscribe, snapshot, save)", op));
     }
     pthread_mutex_unlock(&c->lock);
     json_decref(req);
@@ -258,6 +274,7 @@ int control_start(const char *socket_path, const struct control_info *info,
     c->info = *info;
     c->path = strdup(socket_path);
     pthread_mutex_init(&c->lock, NULL);
+    pthread_cond_init(&c->idle, NULL);
     c->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     /* The caller holds the machine's lock, so a socket file left here is stale. */
     unlink(socket_path);
@@ -296,6 +313,8 @@ void control_set_forwards(struct control *c, const char *json_list)
 void control_set_vm(struct control *c, struct vm *vm)
 {
     pthread_mutex_lock(&c->lock);
+    while (!vm && c->busy)
+        pthread_cond_wait(&c->idle, &c->lock);
     c->vm = vm;
     if (vm)
         c->booted_at = time(NULL);

@@ -4,6 +4,7 @@
 #ifndef HOSTEL_CONTROL_H
 #define HOSTEL_CONTROL_H
 
+#include <jansson.h>
 #include <stddef.h>
 
 #include "lib/err.h"
@@ -20,6 +21,11 @@ struct control_info {
     int cpus;
     unsigned long long memory;
     struct console_hub *hub;   /* for "console" requests */
+    /* "snapshot" and "save" (docs/api.md): done by the machine's owner (the
+     * daemon, or hostel run) on the machine; returns the reply object.  The
+     * control lock is not held.  NULL: the ops are not offered. */
+    json_t *(*snapshot)(void *opaque, struct vm *vm, const char *op, json_t *req);
+    void *opaque;
 };
 
 int control_start(const char *socket_path, const struct control_info *info,

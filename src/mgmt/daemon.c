@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "block/block.h"
@@ -21,7 +23,10 @@
 #include "host/console_hub.h"
 #include "mgmt/control.h"
 #include "mgmt/library.h"
+#include "board/board.h"
 #include "board/run.h"
+#include "board/snapshot.h"
+#include "mgmt/snapshots.h"
 #include "machine/vm.h"
 
 struct daemon {
@@ -29,7 +34,8 @@ struct daemon {
     const char *name;
     int ready_fd;
     struct control *control;
-    const struct machine_spec *spec;
+    const struct machine_spec *spec;              /* resolved: what runs */
+    const struct machine_spec *folder_spec;       /* as config.json keeps it */
     struct net_forward bound[NET_MAX_FORWARDS];   /* what user networking listens on */
 };
 
@@ -101,6 +107,123 @@ static void tell_ready(struct daemon *d, const char *msg)
     d->ready_fd = -1;
 }
 
+/* ---- snapshots of the running machine --------------------------------------- */
+
+static json_t *fail_reply(struct err *e)
+{
+    return json_pack("{s:b, s:s}", "ok", 0, "error", e->msg);
+}
+
+/* Writes the spec as config.json keeps it beside a snapshot, so a restore
+ * gives the machine back the settings it had. */
+static int save_folder_spec(const char *path, const struct machine_spec *s, struct err *e)
+{
+    json_t *o = spec_to_json(s);
+    char *text = o ? json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL, *line = NULL;
+    json_decref(o);
+    if (!text || asprintf(&line, "%s\n", text) < 0) {
+        free(text);
+        return err_set(e, -ENOMEM, "out of memory");
+    }
+    free(text);
+    int r = file_write_atomic(path, line, strlen(line));
+    free(line);
+    return r < 0 ? err_set(e, r, "cannot write %s: %s", path, strerror(-r)) : 0;
+}
+
+/* "snapshot" {"name"}: pause, flush, freeze the machine's own disks onto new
+ * overlays (the VMM moves onto them), save CPUs, devices and RAM, resume. */
+static json_t *take_snapshot(struct daemon *d, struct vm *vm, const char *snap)
+{
+    struct err e = ERR_INIT;
+    struct snapshot_info info;
+    char dir[4096], path[4096];
+    memset(&info, 0, sizeof(info));
+    if (snapshot_name_check(snap, &e) < 0)
+        return fail_reply(&e);
+    snprintf(info.name, sizeof(info.name), "%s", snap);
+    snapshot_read_head(d->name, info.parent, sizeof(info.parent));
+    info.created = (long long)time(NULL);
+    snprintf(info.id, sizeof(info.id), "%llx%04x", (unsigned long long)info.created,
+             (unsigned)(getpid() ^ (unsigned)clock()) & 0xffff);
+    snapshot_path(d->name, NULL, NULL, dir, sizeof(dir));
+    mkdir(dir, 0755);
+    snapshot_path(d->name, snap, NULL, dir, sizeof(dir));
+    if (mkdir(dir, 0755) < 0) {
+        err_set(&e, -errno, errno == EEXIST ? "machine '%s' already has a snapshot named '%s'"
+                : "cannot create the snapshot's folder", d->name, snap);
+        return fail_reply(&e);
+    }
+    bool was_paused = vm_paused(vm);
+    int r = vm_pause(vm);
+    if (r < 0) {
+        err_set(&e, r, "the machine is stopping");
+        goto fail;
+    }
+    if ((r = board_flush_disks(vm, &e)) < 0 ||
+        (r = snapshot_freeze_disks(d->name, d->folder_spec, &info, &e)) < 0)
+        goto fail_resume;
+    for (int i = 0; i < d->spec->ndisks; i++) {
+        if (!info.layers[i][0])
+            continue;
+        r = board_swap_disk(vm, i, d->spec->disks[i].path, BLOCK_FORMAT_QCOW2, &e);
+        if (r < 0) {
+            /* The VMM is still on the frozen file: nothing can be frozen. */
+            snapshot_unfreeze_disks(d->name, d->folder_spec, &info);
+            goto fail_resume;
+        }
+    }
+    struct snapshot_sizes sizes = { 0 };
+    char state[4200], ram[4200];
+    snapshot_path(d->name, snap, "state.bin", state, sizeof(state));
+    snapshot_path(d->name, snap, "ram.bin", ram, sizeof(ram));
+    r = machine_snapshot_save(vm, d->spec, state, ram, &sizes, &e);
+    if (r == 0) {
+        info.has_state = true;
+        info.state_bytes = sizes.state_bytes;
+        info.ram_bytes = sizes.ram_bytes;
+        snapshot_path(d->name, snap, "spec.json", path, sizeof(path));
+        r = save_folder_spec(path, d->folder_spec, &e);
+    }
+    if (r == 0)
+        r = snapshot_info_save(d->name, &info, &e);
+    if (!was_paused)
+        vm_resume(vm);
+    if (r < 0) {
+        /* The disks stay frozen (the machine runs on the new overlays); a
+         * record without state would lie, so none is left. */
+        file_remove_tree(dir);
+        snapshot_collect_layers(d->name, NULL);
+        return fail_reply(&e);
+    }
+    snapshot_write_head(d->name, snap);
+    log_info("snapshot %s: %llu bytes of state, %llu of RAM", snap,
+             (unsigned long long)info.state_bytes, (unsigned long long)info.ram_bytes);
+    return json_pack("{s:b, s:s, s:I, s:I}", "ok", 1, "name", snap,
+                     "state_bytes", (json_int_t)info.state_bytes,
+                     "ram_bytes", (json_int_t)info.ram_bytes);
+fail_resume:
+    if (!was_paused)
+        vm_resume(vm);
+fail:
+    file_remove_tree(dir);
+    return fail_reply(&e);
+}
+
+static json_t *on_snapshot(void *opaque, struct vm *vm, const char *op, json_t *req)
+{
+    struct daemon *d = opaque;
+    const char *name = json_string_value(json_object_get(req, "name"));
+    if (!strcmp(op, "snapshot")) {
+        if (!name)
+            return json_pack("{s:b, s:s}", "ok", 0, "error", "snapshot needs a \"name\"");
+        return take_snapshot(d, vm, name);
+    }
+    return json_pack("{s:b, s:s}", "ok", 0, "error",
+                     "\"save\" is for machines run with hostel run; a named machine takes "
+                     "\"snapshot\"");
+}
+
 static void on_booted(void *opaque, struct vm *vm)
 {
     struct daemon *d = opaque;
@@ -119,7 +242,7 @@ static void on_stopping(void *opaque, struct vm *vm)
     control_set_vm(d->control, NULL);
 }
 
-int machine_daemon_run(const char *name, int ready_fd)
+int machine_daemon_run(const char *name, int ready_fd, const char *restore)
 {
     struct daemon d = { .name = name, .ready_fd = ready_fd };
     struct machine_config mc;
@@ -128,8 +251,12 @@ int machine_daemon_run(const char *name, int ready_fd)
     int lock_fd = -1;
     int r;
 
+    struct machine_spec folder_spec;
+    spec_init(&folder_spec);
     signal(SIGPIPE, SIG_IGN);
     r = machine_config_load(name, &mc, &e);
+    if (r == 0)
+        spec_copy(&folder_spec, &mc.spec);
     if (r == 0)
         r = machine_spec_resolve(name, &mc.spec, &e);
     if (r == 0)
@@ -142,6 +269,23 @@ int machine_daemon_run(const char *name, int ready_fd)
         return 1;
     }
     d.spec = &mc.spec;
+    d.folder_spec = &folder_spec;
+    /* The guest learns who it is (an appliance makes new host keys when it
+     * finds it has been cloned): hostel.id= on its command line. */
+    if (mc.spec.kernel) {
+        if (!(mc.spec.set & SPEC_MAC)) {
+            /* Older machines have no stored MAC: keep the one they had. */
+            net_default_mac(mc.spec.kernel, mc.spec.cmdline, mc.spec.mac);
+            mc.spec.set |= SPEC_MAC;
+        }
+        char *cmd = NULL;
+        if (asprintf(&cmd, "%s%shostel.id=%s", mc.spec.cmdline ? mc.spec.cmdline : "",
+                     mc.spec.cmdline && *mc.spec.cmdline ? " " : "", mc.id) > 0) {
+            free(mc.spec.cmdline);
+            mc.spec.cmdline = cmd;
+            mc.spec.set |= SPEC_CMDLINE;
+        }
+    }
     r = machine_lock_acquire(name, &lock_fd);
     if (r < 0) {
         tell_ready(&d, r == -EBUSY ? "error: the machine is already running"
@@ -182,7 +326,8 @@ int machine_daemon_run(const char *name, int ready_fd)
     machine_path(name, "control.sock", sock, sizeof(sock));
     struct control_info info = { .name = name, .engine = engine->name,
                                  .engine_requested = requested, .engine_why = engine_why,
-                                 .cpus = mc.spec.cpus, .memory = mc.spec.memory, .hub = hub };
+                                 .cpus = mc.spec.cpus, .memory = mc.spec.memory, .hub = hub,
+                                 .snapshot = on_snapshot, .opaque = &d };
     r = control_start(sock, &info, &d.control, &e);
     if (r < 0) {
         snprintf(msg, sizeof(msg), "error: %s", e.msg);
@@ -196,6 +341,13 @@ int machine_daemon_run(const char *name, int ready_fd)
 
     struct run_hooks hooks = { .opaque = &d, .booted = on_booted, .stopping = on_stopping };
     struct run_host host = { .hooks = &hooks, .hub = hub, .bound = d.bound };
+    char restore_state[4200], restore_ram[4200];
+    if (restore) {
+        snapshot_path(name, restore, "state.bin", restore_state, sizeof(restore_state));
+        snapshot_path(name, restore, "ram.bin", restore_ram, sizeof(restore_ram));
+        host.restore_state = restore_state;
+        host.restore_ram = restore_ram;
+    }
     int status = 1;
     r = machine_run(&mc.spec, &host, &status, &e);
     if (r < 0)
@@ -217,6 +369,7 @@ int machine_daemon_run(const char *name, int ready_fd)
         write_state(name, "stopped");
     console_hub_destroy(hub);
     free(requested);
+    spec_free(&folder_spec);
     machine_config_free(&mc);
     close(lock_fd);
     return status;

@@ -6,6 +6,7 @@
 
 /* Runs the machine.  Writes one line to ready_fd (when >= 0): "ok" once the
  * vCPUs run, or "error: ..." — then closes it.  Returns the exit status. */
-int machine_daemon_run(const char *name, int ready_fd);
+/* restore: the name of a snapshot with state to start from, or NULL. */
+int machine_daemon_run(const char *name, int ready_fd, const char *restore);
 
 #endif

@@ -175,6 +175,27 @@ fail:
     return r;
 }
 
+/* Machines from before identities: a stable one from the name. */
+static void id_from_name(const char *name, char id[33])
+{
+    uint64_t h1 = 1469598103934665603ULL, h2 = 0x9e3779b97f4a7c15ULL;
+    for (const char *p = name; *p; p++) {
+        h1 = (h1 ^ (uint8_t)*p) * 1099511628211ULL;
+        h2 = (h2 ^ (uint8_t)*p) * 0xff51afd7ed558ccdULL;
+    }
+    snprintf(id, 33, "%016llx%016llx", (unsigned long long)h1, (unsigned long long)h2);
+}
+
+static bool id_ok(const char *s)
+{
+    if (!s || strlen(s) != 32)
+        return false;
+    for (int i = 0; i < 32; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return false;
+    return true;
+}
+
 int machine_config_load(const char *name, struct machine_config *cfg, struct err *e)
 {
     char path[4096];
@@ -190,6 +211,11 @@ int machine_config_load(const char *name, struct machine_config *cfg, struct err
         return err_set(e, -EINVAL, "%s: line %d: %s", path, je.line, je.text);
     snprintf(cfg->name, sizeof(cfg->name), "%s", name);
     cfg->created = json_integer_value(json_object_get(root, "created"));
+    const char *id = json_string_value(json_object_get(root, "id"));
+    if (id_ok(id))
+        snprintf(cfg->id, sizeof(cfg->id), "%s", id);
+    else
+        id_from_name(name, cfg->id);
     int version = (int)json_integer_value(json_object_get(root, "version"));
     if (version == 1) {
         r = load_v1(root, path, &cfg->spec, e);
@@ -209,6 +235,23 @@ int machine_config_load(const char *name, struct machine_config *cfg, struct err
     return r;
 }
 
+void machine_new_id(char id[33])
+{
+    uint8_t b[16] = { 0 };
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || read(fd, b, sizeof(b)) != (ssize_t)sizeof(b)) {
+        struct timespec t;
+        clock_gettime(CLOCK_REALTIME, &t);
+        uint64_t x = (uint64_t)t.tv_nsec ^ ((uint64_t)t.tv_sec << 20) ^ (uint64_t)getpid() << 40;
+        for (int i = 0; i < 16; i++, x = x * 6364136223846793005ULL + 1442695040888963407ULL)
+            b[i] = (uint8_t)(x >> 56);
+    }
+    if (fd >= 0)
+        close(fd);
+    for (int i = 0; i < 16; i++)
+        snprintf(id + 2 * i, 3, "%02x", b[i]);
+}
+
 int machine_config_save(const struct machine_config *cfg, struct err *e)
 {
     char path[4096];
@@ -219,6 +262,8 @@ int machine_config_save(const struct machine_config *cfg, struct err *e)
     json_object_set_new(root, "version", json_integer(MACHINE_CONFIG_VERSION));
     json_object_set_new(root, "name", json_string(cfg->name));
     json_object_set_new(root, "created", json_integer(cfg->created));
+    if (id_ok(cfg->id))
+        json_object_set_new(root, "id", json_string(cfg->id));
     json_object_set_new(root, "spec", spec_to_json(&cfg->spec));
     char *text = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS), *line = NULL;
     json_decref(root);
@@ -290,24 +335,11 @@ int machine_remove(const char *name, struct err *e)
         r = -errno;
         return err_set(e, r, r == -ENOENT ? "no machine named '%s'" : "cannot open '%s'", name);
     }
-    struct dirent *ent;
-    while ((ent = readdir(d))) {
-        if (!strcmp(ent->d_name, ".") || !strcmp(ent->d_name, ".."))
-            continue;
-        char p[4352];
-        snprintf(p, sizeof(p), "%s/%s", dir, ent->d_name);
-        if (unlink(p) < 0 && errno != ENOENT) {
-            r = -errno;
-            err_set(e, r, "cannot remove %s: %s", p, strerror(-r));
-            closedir(d);
-            return r;
-        }
-    }
     closedir(d);
-    if (rmdir(dir) < 0) {
-        r = -errno;
+    /* Its snapshots and frozen disk layers go with it. */
+    r = file_remove_tree(dir);
+    if (r < 0)
         return err_set(e, r, "cannot remove %s: %s", dir, strerror(-r));
-    }
     return 0;
 }
 

@@ -28,8 +28,15 @@
 struct machine_config {
     char name[MACHINE_NAME_MAX + 1];
     long long created;                 /* unix time */
+    /* The machine's identity, 32 hex digits: new for every machine and every
+     * clone, handed to the guest as hostel.id= on its kernel command line so
+     * an appliance can make its own host keys when it finds itself cloned. */
+    char id[33];
     struct machine_spec spec;
 };
+
+/* A fresh random identity (32 hex digits). */
+void machine_new_id(char id[33]);
 
 enum machine_state { MACHINE_STOPPED, MACHINE_RUNNING, MACHINE_PAUSED, MACHINE_CRASHED,
                      MACHINE_STARTING };

@@ -43,6 +43,7 @@
 #define K_BMI1    (1 << 19)   /* needs BMI1 advertised by emu's CPUID */
 #define K_FUZZ    (1 << 20)   /* a random instruction (small RCX) */
 #define K_SMC     (1 << 21)   /* modifies its own code: restored before every run */
+#define K_VENDOR  (1 << 22)   /* Intel and AMD differ (emu is Intel): compared on Intel hosts */
 
 /* For R_SHIFT/R_ROT/R_SHD: the count comes from CL when arg is CNT_CL. */
 #define CNT_CL    (-1)

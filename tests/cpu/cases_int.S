@@ -415,17 +415,34 @@ CASE popf_66_rexw, 0          ; and $0xcd5, %ebx ; push %rbx ; .byte 0x66, 0x48,
 CASE cmpxchg8b_rep_prefixes, W64 ; .byte 0xf3, 0xf2, 0x0f, 0xc7, 0x0e ; ENDC
 CASE btc_rbp_noncanonical_ss, R_BT|W64 ; movabs $0x4000000000000000, %rcx ; btc %rcx, (%rbp) ; ENDC
 CASE bt_rsi_noncanonical_gp, R_BT|W64 ; movabs $0x4000000000000000, %rcx ; bt %rcx, (%rsi) ; ENDC
+CASE btr_rsp_noncanonical_ss, R_BT|W64 ; movabs $0x4000000000000000, %rcx ; btr %rcx, (%rsp) ; ENDC
+CASE lock_bts_rbp_noncanonical_ss, R_BT|W64 ; movabs $0x4000000000000000, %rcx ; lock bts %rcx, 8(%rbp) ; ENDC
+CASE bts_rbp_neg_offset, R_BT|W64 ; mov $-0x1001, %rcx ; bts %rcx, 0x400(%rbp) ; ENDC
 CASE mov_rbp_noncanonical_ss, W64 ; movabs $0x4000000000000000, %rcx ; mov (%rbp,%rcx), %rax ; ENDC
 CASE mov_rsp_index_noncanonical_ss, W64 ; movabs $0x4000000000000000, %rcx ; mov (%rsp,%rcx), %rax ; ENDC
 CASE add_rbp_noncanonical_ss, W64 ; movabs $0x4000000000000000, %rcx ; add %rax, 8(%rbp,%rcx) ; ENDC
+/* 64-bit mode ignores ES/CS/SS/DS overrides: the base register picks #SS or #GP. */
+CASE mov_es_rbp_noncanonical_ss, W64 ; movabs $0x4000000000000000, %rcx ; .byte 0x26 ; mov (%rbp,%rcx), %rax ; ENDC
+CASE mov_ss_rsi_noncanonical_gp, W64 ; movabs $0x4000000000000000, %rcx ; .byte 0x36 ; mov (%rsi,%rcx), %rax ; ENDC
+CASE bt_cs_rbp_noncanonical_ss, R_BT|W64 ; movabs $0x4000000000000000, %rcx ; .byte 0x2e ; bt %rcx, (%rbp) ; ENDC
+CASE btc_ss_rip_noncanonical_gp, R_BT|W64 ; movabs $0x4000000000000000, %rcx ; .byte 0x36 ; btc %rcx, 0x40(%rip) ; ENDC
+CASE mov_ds_rsp_ok, W64      ; .byte 0x3e ; mov 8(%rsp), %rax ; .byte 0x26 ; mov 16(%rsp), %rbx ; ENDC
 CASE bt_adsize32_wrap, R_BT|W64 ; movabs $0x800000000, %rcx ; addr32 bt %rcx, (%edi) ; ENDC
 CASE bts_adsize32_wrap, R_BT|W64 ; movabs $0x800000008, %rcx ; addr32 bts %rcx, 4(%edi) ; ENDC
-CASE prefetch_reg_ud, 0      ; .byte 0x0f, 0x0d, 0xc0 ; ENDC
+CASE prefetch_reg, K_VENDOR  ; .byte 0x0f, 0x0d, 0xc0 ; .byte 0x0f, 0x0d, 0xc9 ; .byte 0x48, 0x0f, 0x0d, 0xd7 ; ENDC
+CASE pause_rex_b, K_VENDOR   ; .byte 0xf3, 0x41, 0x90 ; .byte 0xf3, 0x49, 0x90 ; .byte 0xf3, 0x47, 0x90 ; ENDC
+CASE xchg_r9_f3, W64         ; .byte 0xf3, 0x41, 0x91 ; .byte 0xf3, 0x49, 0x92 ; ENDC
+CASE xchg_r8_rex_b, W64      ; .byte 0x41, 0x90 ; .byte 0x49, 0x90 ; ENDC
+CASE or_sib_noindex_scale2, R_LOGIC|W64 ; .byte 0x48, 0x09, 0x14, 0x67 ; ENDC
+CASE mov_wrap_top_pf, W64    ; mov $-1, %rdx ; mov (%rdx), %rax ; ENDC
 CASE push_pf, 0              ; lea CT_END+8, %rsp ; push %rax ; ENDC
 CASE jmp_to_unmapped_pf, 0   ; lea CT_END+0x40, %rax ; jmp *%rax ; ENDC
 CASE length_16_gp, 0         ; .fill 15, 1, 0x66 ; nop ; ENDC
 CASE length_15_ok, 0         ; .fill 14, 1, 0x66 ; nop ; ENDC
 CASE int3_bp, 0              ; int3 ; ENDC
+CASE int_3_bp, 0             ; .byte 0xcd, 0x03 ; ENDC
+CASE int_4_of, 0             ; .byte 0xcd, 0x04 ; ENDC
+CASE int_0e_gp, 0            ; .byte 0xcd, 0x0e ; ENDC
 CASE into_ud, 0              ; .byte 0xce ; ENDC
 CASE aaa_ud, 0               ; .byte 0x37 ; ENDC
 CASE push_es_ud, 0           ; .byte 0x06 ; ENDC

@@ -280,6 +280,23 @@ CASE x87_fyl2x, K_SSE|K_X87  ; fldl 24(%rsi) ; fldl 16(%rsi) ; fabs ; fyl2x ; fs
 CASE x87_fyl2xp1, K_SSE|K_X87 ; fldl 24(%rsi) ; fldz ; fyl2xp1 ; fstpt 48(%rsi) ; fnstsw %ax ; ENDC
 CASE x87_fprem1, K_SSE|K_X87 ; fldl 24(%rsi) ; fldl 16(%rsi) ; fprem1 ; fnstsw %ax ; fstpt 48(%rsi) ; fstp %st(0) ; ENDC
 CASE x87_fbstp_fbld, K_SSE|K_X87 ; fildl 4(%rsi) ; fbstp 48(%rsi) ; fbld 48(%rsi) ; fistpq 64(%rsi) ; fnstsw %ax ; ENDC
+.macro x87_alias name, op, modrm
+CASE x87_alias_\name, K_SSE|K_X87|K_VENDOR ; fldl 16(%rsi) ; fldl 24(%rsi) ; .byte \op, \modrm ; fnstsw %ax ; mov %eax, %ebx ; fstpt 48(%rsi) ; fstpt 64(%rsi) ; fnstsw %ax ; ENDC
+CASE x87_alias_\name\()_empty, K_SSE|K_X87|K_VENDOR ; .byte \op, \modrm ; fnstsw %ax ; mov %eax, %ebx ; fstpt 48(%rsi) ; fnstsw %ax ; ENDC
+.endm
+/* Undocumented x87 aliases (FSTP1 D9 D8+i, FCOM2 DC D0+i, FCOMP3 DC D8+i,
+ * FXCH4 DD C8+i, FCOMP5 DE D0+i, FXCH7 DF C8+i, FSTP8 DF D0+i, FSTP9 DF D8+i):
+ * on two loaded values and on an empty stack. */
+x87_alias fstp1, 0xd9, 0xd9
+x87_alias fcom2, 0xdc, 0xd1
+x87_alias fcomp3, 0xdc, 0xd9
+x87_alias fxch4, 0xdd, 0xc9
+x87_alias fcomp5, 0xde, 0xd1
+x87_alias fxch7, 0xdf, 0xc9
+x87_alias fstp8, 0xdf, 0xd1
+x87_alias fstp9, 0xdf, 0xd9
+CASE phsubw_mm_wrap_top_pf, K_SSE ; mov $-1, %rdx ; phsubw (%rdx), %mm4 ; ENDC
+CASE movdqu_wrap_top_pf, K_SSE ; mov $-8, %rdx ; movdqu (%rdx), %xmm4 ; ENDC
 CASE fxsave_mxcsr, K_SSE     ; fxsave 64(%rsi) ; movl 24+64(%rsi), %eax ; movl $0, 64(%rsi) ; movl $0, 28+64(%rsi) ; ENDC
 
         .section .note.GNU-stack,"",@progbits

@@ -10,13 +10,12 @@ $(BUILD)/tests/cpu/%.o: tests/cpu/%.S
 	@mkdir -p $(dir $@)
 	$(CC) -c -MMD -MP -Itests/cpu $< -o $@
 
-# --whole-archive: the test binaries reach emu only through weak references
-# (so they build before the emu core exists), which do not pull archive members.
+# Plain links: a missing emu entry point is a link error, never a skipped test.
 $(CPU_DIFF): $(CPU_DIFF_OBJS) $(BUILD)/libhostel.a
-	$(CC) $(LDFLAGS) -o $@ $(CPU_DIFF_OBJS) -Wl,--whole-archive $(BUILD)/libhostel.a -Wl,--no-whole-archive $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $(CPU_DIFF_OBJS) $(BUILD)/libhostel.a $(LDLIBS)
 
 $(EMU_USER): $(BUILD)/tests/cpu/emu_user.o $(BUILD)/libhostel.a
-	$(CC) $(LDFLAGS) -o $@ $< -Wl,--whole-archive $(BUILD)/libhostel.a -Wl,--no-whole-archive $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/libhostel.a $(LDLIBS)
 
 # Guest programs for hostel-emu-user: static (ET_EXEC) and static-PIE.
 $(BUILD)/tests/cpu/user_libc: tests/cpu/user_libc.c

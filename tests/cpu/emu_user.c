@@ -25,9 +25,6 @@
 #include "engine/emu/cpu.h"
 #include "engine/emu/emu.h"
 
-#pragma weak emu_execute
-#pragma weak emu_cpu_init_flat
-
 #define RAM_SIZE    (1ULL << 30)
 #define PAGE        4096ULL
 #define STACK_TOP   (RAM_SIZE - PAGE)
@@ -517,10 +514,6 @@ int main(int argc, char **argv)
     if (first >= argc) {
         fprintf(stderr, "usage: hostel-emu-user [-s] [-v] PROGRAM [ARGS...]\n");
         return 2;
-    }
-    if (!emu_execute || !emu_cpu_init_flat) {
-        fprintf(stderr, "hostel-emu-user: the emu core is not built into this binary yet\n");
-        return 3;
     }
     u.ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (u.ram == MAP_FAILED) {

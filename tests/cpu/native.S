@@ -80,8 +80,10 @@ ct_native_exit:
         .irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
         movdqu %xmm\n, ct_nat_out+XMM+16*\n(%rip)
         .endr
-        /* Back to the C ABI's expectations. */
-        cld
+        /* Back to the C ABI's expectations: clean flags (a snippet's POPF
+         * may have set AC or TF, which would fault in the harness's code). */
+        pushq $0x202
+        popfq
         movl $0x1f80, scratch(%rip)
         ldmxcsr scratch(%rip)
         fninit

@@ -1,19 +1,34 @@
 #!/usr/bin/env bash
-# Runs Debian's static busybox on emu through hostel-emu-user and compares
-# every output byte for byte with the same busybox run natively.
+# Runs static programs on emu through hostel-emu-user (tests/cpu/user_libc and
+# Debian's static busybox) and compares every output byte with the same
+# programs run natively.
 set -u
 BUILD=${BUILD:-build}
 EMU="$BUILD/hostel-emu-user"
 BB=${BUSYBOX:-/bin/busybox}
-if [ ! -x "$BB" ]; then
-  echo "SKIP: emu_user (no static busybox at $BB: install busybox-static)"; exit 0
-fi
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-if ! "$EMU" "$BB" true 2>"$tmp/err"; then
-  if grep -q 'not built into' "$tmp/err"; then echo "SKIP: emu_user (emu core not built yet)"; exit 0; fi
-  if grep -q 'dynamically linked' "$tmp/err"; then
-    echo "SKIP: emu_user ($BB is dynamically linked: install busybox-static)"; exit 0
+UL="$BUILD/tests/cpu/user_libc"
+
+# Workloads emu cannot run yet, by name, each with its reason: their guest
+# #UD (an instruction emu lacks) is reported as SKIP.  A #UD in any other
+# workload is a FAIL, and so is a listed workload that no longer raises one
+# (remove it from the list then).  Empty: every workload runs.
+declare -A known_gaps=(
+  # [workload]="why emu cannot run it yet"
+)
+
+for f in "$EMU" "$UL" "${UL}_pie"; do
+  if [ ! -x "$f" ]; then
+    echo "FAIL: emu_user ($f is missing: build it with make all)"; exit 1
   fi
+done
+
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+# Why busybox workloads cannot run here (empty: they can).
+no_bb=""
+if [ ! -x "$BB" ]; then
+  no_bb="no static busybox at $BB: install busybox-static"
+elif ! "$EMU" "$BB" true 2>"$tmp/err" && grep -q 'dynamically linked' "$tmp/err"; then
+  no_bb="$BB is dynamically linked: install busybox-static"
 fi
 
 # Small, deterministic inputs: the emulator is slow.
@@ -32,11 +47,26 @@ PY
 # check NAME CMD...: CMD is a shell snippet using $R (the runner: emu or nothing).
 check() {
   local name=$1 cmd=$2
-  local rn re
+  local rn re gap=${known_gaps[$1]:-}
+  if [ -n "$no_bb" ] && [[ "$cmd" == *'$BB'* ]]; then
+    echo "SKIP: emu_user/$name ($no_bb)"; return
+  fi
   R="" bash -c "$cmd" >"$tmp/n.out" 2>"$tmp/n.err"; rn=$?
   R="$EMU" bash -c "$cmd" >"$tmp/e.out" 2>"$tmp/e.err"; re=$?
-  if grep -q 'guest exception 6 ' "$tmp/e.err"; then
-    echo "SKIP: emu_user/$name (emu lacks an instruction: $(grep -m1 'guest exception' "$tmp/e.err" | sed 's/^hostel-emu-user: //'))"
+  if [ "$rn" -ne 0 ] || [ -s "$tmp/n.err" ] || [ ! -s "$tmp/n.out" ]; then
+    # A workload that fails natively (a missing applet, a bad option) would
+    # compare only two identical error messages: fix the workload.
+    echo "FAIL: emu_user/$name (the workload does not work natively: status $rn, $(head -c 200 "$tmp/n.err"))"
+  elif grep -q 'guest exception 6 ' "$tmp/e.err"; then
+    local ud
+    ud=$(grep -m1 'guest exception' "$tmp/e.err" | sed 's/^hostel-emu-user: //')
+    if [ -n "$gap" ]; then
+      echo "SKIP: emu_user/$name (known gap: $gap; $ud)"
+    else
+      echo "FAIL: emu_user/$name (emu lacks an instruction: $ud)"
+    fi
+  elif [ -n "$gap" ]; then
+    echo "FAIL: emu_user/$name (listed as a known gap, $gap, but raised no #UD: remove it from known_gaps)"
   elif grep -q 'hostel-emu-user:' "$tmp/e.err"; then
     echo "FAIL: emu_user/$name ($(grep -m1 'hostel-emu-user:' "$tmp/e.err"))"
   elif [ "$rn" != "$re" ]; then
@@ -49,8 +79,7 @@ check() {
     echo "PASS: emu_user/$name"
   fi
 }
-export BB tmp EMU
-export UL="$BUILD/tests/cpu/user_libc"
+export BB tmp EMU UL
 check libc_static '$R $UL'
 check libc_static_pie '$R ${UL}_pie'
 check sha256sum   '$R $BB sha256sum $tmp/bin $tmp/text'
@@ -59,7 +88,8 @@ check gzip        '$R $BB gzip -c $tmp/text'
 check gzip_pipe   '$R $BB gzip -c $tmp/text | $R $BB gunzip'
 check sort        '$R $BB sort $tmp/text'
 check sort_n      '$R $BB sort -n -k 2 $tmp/text | $R $BB head -c 20000'
-check awk_sqrt    '$R $BB awk '"'"'BEGIN{for(i=1;i<=200;i++) s+=sqrt(i)*1.5; printf "%.6f\n", s}'"'"
+# Debian's busybox awk has no math functions (sqrt is an error): square roots by Newton's method.
+check awk_sqrt    '$R $BB awk '"'"'BEGIN{for(i=1;i<=200;i++){x=i; for(k=0;k<30;k++) x=(x+i/x)/2; s+=x*1.5}; printf "%.6f %.17g\n", s, x}'"'"
 check awk_float   '$R $BB awk '"'"'BEGIN{for(i=1;i<=300;i++) s+=i*1.5/7+1e-3*i*i; printf "%.6f %g %e\n", s, s/3, 1/s}'"'"
 check awk_fields  '$R $BB awk '"'"'{n+=NF; t+=$NF} END{print n, t, NR}'"'"' $tmp/text'
 check sed         '$R $BB sed -e s/a/X/g -e /q/d $tmp/text | $R $BB tail -n 50'
@@ -69,6 +99,6 @@ check bzip2_pipe  '$R $BB bzip2 -c $tmp/text | $R $BB bunzip2 | $R $BB md5sum'
 check base64_tr   '$R $BB base64 $tmp/bin | $R $BB tr a-m n-z | $R $BB cut -c 3-40 | $R $BB sort | $R $BB uniq -c | $R $BB tail -n 20'
 mkdir -p "$tmp/tree/sub" && cp "$tmp/text" "$tmp/tree/" && head -c 5000 "$tmp/bin" > "$tmp/tree/sub/b"
 check factor_dc   '$R $BB factor 1234567890123 999999999989 600851475143; $R $BB dc -e "2 100 ^ p 17 k 2 v p"'
-check sha3_cksum  '$R $BB sha3sum $tmp/text; $R $BB cksum $tmp/bin'
+check sha3_crc32  '$R $BB sha3sum $tmp/text; $R $BB crc32 $tmp/bin'
 check find_tar    '$R $BB find $tmp/tree | $R $BB sort; $R $BB tar -cf - -C $tmp/tree . | $R $BB md5sum'
-check od          '$R $BB od -A x -t x1z $tmp/bin | $R $BB head -n 300'
+check od          '$R $BB od -A x -c -t x1 $tmp/bin | $R $BB head -n 300'

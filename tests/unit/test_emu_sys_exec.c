@@ -142,6 +142,7 @@ static void test_int_iret_round_trip(void)
 {
     setup64();
     to_user64();
+    cpu->exc_to_caller = false;                     /* INT n enters the IDT only then */
     gate64(0x80, KCODE, 3);
     code(CODE, "\xcd\x80", 2);                      /* int 0x80 */
     code(KCODE, "\x48\xcf", 2);                     /* iretq */
@@ -152,6 +153,29 @@ static void test_int_iret_round_trip(void)
     CHECK_EQ(run(1), -1);
     CHECK_EQ(cpu->cpl, 3);
     CHECK_EQ(cpu->rip, CODE + 2);
+    CHECK_EQ(cpu->gpr[R_RSP], USTACK);
+}
+
+/* With exc_to_caller the caller takes INT n as it takes faults: after the
+ * gate's DPL check, with RIP after the instruction and no state changed. */
+static void test_int_to_caller(void)
+{
+    setup64();
+    to_user64();
+    gate64(0x80, KCODE, 3);
+    gate64(0x81, KCODE, 0);
+    gate64(EXC_BP, KCODE, 3);
+    code(CODE, "\xcd\x80\xcc\xcd\x81", 5);      /* int 0x80; int3; int 0x81 */
+    CHECK_EQ(run(1), 0x80);
+    CHECK_EQ(cpu->exc.errcode, EMU_NO_ERRCODE);
+    CHECK_EQ(cpu->rip, CODE + 2);
+    CHECK_EQ(cpu->cpl, 3);
+    CHECK_EQ(cpu->gpr[R_RSP], USTACK);
+    CHECK_EQ(run(1), EXC_BP);
+    CHECK_EQ(cpu->rip, CODE + 3);
+    CHECK_EQ(run(1), EXC_GP);                       /* DPL 0 gate from CPL 3 */
+    CHECK_EQ(cpu->exc.errcode, 0x81 * 8 + 2);
+    CHECK_EQ(cpu->rip, CODE + 3);
     CHECK_EQ(cpu->gpr[R_RSP], USTACK);
 }
 
@@ -410,6 +434,7 @@ int main(void)
     RUN_TEST(test_iretq_to_user);
     RUN_TEST(test_iretq_to_compat);
     RUN_TEST(test_int_iret_round_trip);
+    RUN_TEST(test_int_to_caller);
     RUN_TEST(test_int_fault_delivery);
     RUN_TEST(test_syscall_sysret);
     RUN_TEST(test_user_privilege);

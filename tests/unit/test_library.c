@@ -410,12 +410,14 @@ static void v2_config_round_trips_every_field(void)
             CHECK_EQ(set(s, "forward", "tcp:0:80"), 0);
         }
         CHECK_EQ(set(s, "mac", "52:54:00:aa:bb:0c"), 0);
+        machine_new_id(mc.id);
         CHECK_EQ(machine_create(&mc, &e), 0);
         struct machine_config back;
         CHECK_EQ(machine_config_load(mc.name, &back, &e), 0);
         if (err_is_set(&e))
             printf("  %s: %s\n", nets[n], e.msg);
         CHECK(!strcmp(back.name, mc.name));
+        CHECK(!strcmp(back.id, mc.id));
         CHECK_EQ(back.created, mc.created);
         check_same_spec(&mc.spec, &back.spec);
         /* A second save of what was loaded writes the same file. */

@@ -175,7 +175,9 @@ struct emu_cpu {
     void (*syscall_hook)(struct emu_cpu *c);
     void *user;
     /* Test and user-mode: emu_execute() returns with exc.vector >= 0
-     * instead of delivering exceptions through the IDT. */
+     * instead of delivering exceptions through the IDT, RIP at the faulting
+     * instruction; INT n/INT3/INTO (traps) return with RIP after theirs,
+     * once the IDT gate's DPL let them through (else #GP(vec * 8 + 2)). */
     bool exc_to_caller;
 };
 

@@ -245,6 +245,10 @@ int emu_decode_bytes(const uint8_t *p, unsigned avail, unsigned csize, struct em
 opcode:
     if (rex)
         pfx |= PFX_REX;
+    /* 64-bit mode ignores ES, CS, SS and DS overrides: the base register
+     * still picks the segment a fault names (#SS for RBP/RSP, else #GP). */
+    if (csize == 8 && seg >= 0 && seg != S_FS && seg != S_GS)
+        seg = -1;
     if (seg >= 0)
         pfx |= PFX_SEG;
     d->map = MAP_1;

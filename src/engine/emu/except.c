@@ -74,21 +74,43 @@ static uint64_t gate_target(struct emu_cpu *c, uint16_t sel, int *new_cpl, struc
     return d;
 }
 
-static void deliver_prot(struct emu_cpu *c, int vec, int err, bool soft, uint64_t ret)
+/* The IDT gate of vec (protected or long mode), checked as every delivery
+ * begins: inside the IDT, an interrupt or trap gate (16- or 32-bit outside
+ * long mode; task gates are not supported), DPL >= CPL for a software
+ * interrupt, present.  hi gets the upper 8 bytes of a long-mode gate. */
+static uint64_t idt_gate(struct emu_cpu *c, int vec, bool soft, uint64_t *hi)
 {
-    uint64_t off = (uint64_t)vec * 8;
+    bool lm = c->efer & EFER_LMA;
+    uint64_t off = (uint64_t)vec * (lm ? 16 : 8);
     int idt_err = vec * 8 + 2 + (soft ? 0 : 1);
-    if (off + 7 > c->idtr.limit)
+    if (off + (lm ? 15 : 7) > c->idtr.limit)
         emu_raise(c, EXC_GP, idt_err);
-    uint64_t g = sys_read_sup(c, (uint32_t)(c->idtr.base + off), 8);
+    uint64_t g, la = c->idtr.base + off;
+    if (lm) {
+        g = sys_read_sup(c, la, 8);
+        *hi = sys_read_sup(c, la + 8, 8);
+    } else {
+        g = sys_read_sup(c, (uint32_t)la, 8);
+        *hi = 0;
+    }
     unsigned type = (g >> 40) & 0x1f;   /* s bit included: must be 0 */
     unsigned dpl = (g >> 45) & 3;
-    if (type != 0x6 && type != 0x7 && type != 0xe && type != 0xf)
-        emu_raise(c, EXC_GP, idt_err);   /* task gates are not supported */
+    bool gate = type == DESC_INT_GATE || type == DESC_TRAP_GATE ||
+                (!lm && (type == 0x6 || type == 0x7));
+    if (!gate)
+        emu_raise(c, EXC_GP, idt_err);
     if (soft && dpl < c->cpl)
         emu_raise(c, EXC_GP, idt_err);
     if (!((g >> 47) & 1))
         emu_raise(c, EXC_NP, idt_err);
+    return g;
+}
+
+static void deliver_prot(struct emu_cpu *c, int vec, int err, bool soft, uint64_t ret)
+{
+    uint64_t hi;
+    uint64_t g = idt_gate(c, vec, soft, &hi);
+    unsigned type = (g >> 40) & 0x1f;
     unsigned gsize = (type & 8) ? 4 : 2;
     uint16_t sel = (uint16_t)(g >> 16);
     uint64_t target = (g & 0xffff) | (gsize == 4 ? ((g >> 32) & 0xffff0000) : 0);
@@ -150,20 +172,9 @@ static void deliver_prot(struct emu_cpu *c, int vec, int err, bool soft, uint64_
 
 static void deliver_long(struct emu_cpu *c, int vec, int err, bool soft, uint64_t ret)
 {
-    uint64_t off = (uint64_t)vec * 16;
-    int idt_err = vec * 8 + 2 + (soft ? 0 : 1);
-    if (off + 15 > c->idtr.limit)
-        emu_raise(c, EXC_GP, idt_err);
-    uint64_t lo = sys_read_sup(c, c->idtr.base + off, 8);
-    uint64_t hi = sys_read_sup(c, c->idtr.base + off + 8, 8);
+    uint64_t hi;
+    uint64_t lo = idt_gate(c, vec, soft, &hi);
     unsigned type = (lo >> 40) & 0x1f;
-    unsigned dpl = (lo >> 45) & 3;
-    if (type != DESC_INT_GATE && type != DESC_TRAP_GATE)
-        emu_raise(c, EXC_GP, idt_err);
-    if (soft && dpl < c->cpl)
-        emu_raise(c, EXC_GP, idt_err);
-    if (!((lo >> 47) & 1))
-        emu_raise(c, EXC_NP, idt_err);
     uint16_t sel = (uint16_t)(lo >> 16);
     uint64_t target = (lo & 0xffff) | ((lo >> 32) & 0xffff0000) | (hi << 32);
     unsigned ist = (lo >> 32) & 7;
@@ -293,6 +304,26 @@ void emu_deliver_exception(struct emu_cpu *c, int vector, int errcode, bool is_s
     c->exc_nesting = 0;
     if (c->state == EMU_HALTED)
         c->state = EMU_RUNNING;
+}
+
+/* INT n, INT3 and INTO (a trap: the return address is the next instruction).
+ * With exc_to_caller the caller takes the interrupt the way it takes every
+ * exception, after the checks the instruction itself makes (the gate's DPL
+ * against CPL: #GP(vec * 8 + 2)); it gets exc.vector = vec, no error code,
+ * and RIP at the next instruction, where a handler's frame would point. */
+void emu_soft_interrupt(struct emu_cpu *c, int vec)
+{
+    if (c->exc_to_caller) {
+        uint64_t hi;
+        if (c->mode != MODE_REAL)
+            idt_gate(c, vec, true, &hi);
+        else if ((uint64_t)vec * 4 + 3 > c->idtr.limit)
+            emu_raise(c, EXC_GP, vec * 8 + 2);
+        c->rip = c->next_rip;
+        emu_raise(c, vec, EMU_NO_ERRCODE);
+    }
+    emu_deliver_exception(c, vec, EMU_NO_ERRCODE, true, c->next_rip);
+    c->next_rip = c->rip;
 }
 
 bool emu_check_interrupts(struct emu_cpu *c)

@@ -414,13 +414,16 @@ void emu_write(struct emu_cpu *c, uint64_t la, unsigned size, uint64_t val)
 static void rw_buf(struct emu_cpu *c, uint64_t la, void *buf, unsigned len, int access)
 {
     uint8_t *b = buf;
+    /* Linear addresses wrap: at 2^64 in 64-bit mode, else at 4 GiB, so an
+     * access at the top continues at page 0 (the first byte faults first). */
+    uint64_t wrap = c->mode == MODE_LONG64 ? ~0ULL : 0xffffffffULL;
     /* Translate every page first so that a fault leaves memory untouched. */
     uint64_t pas[3];
-    unsigned npg = 0;
-    for (uint64_t p = la & ~0xfffULL; p < la + len && npg < 3; p += 4096, npg++)
-        pas[npg] = emu_translate(c, npg ? p : la, access) & ~0xfffULL;
+    unsigned npg = (unsigned)(((la & 0xfff) + len + 0xfff) >> 12);
+    for (unsigned k = 0; k < npg && k < 3; k++)
+        pas[k] = emu_translate(c, k ? ((la & ~0xfffULL) + 4096ULL * k) & wrap : la, access) & ~0xfffULL;
     for (unsigned done = 0, k = 0; done < len; k++) {
-        uint64_t cur = la + done;
+        uint64_t cur = (la + done) & wrap;
         unsigned chunk = 4096 - (cur & 0xfff);
         if (chunk > len - done) chunk = len - done;
         uint64_t pa = k < 3 ? pas[k] | (cur & 0xfff) : emu_translate(c, cur, access);

@@ -19,14 +19,20 @@ static void bit_op(struct emu_cpu *c, const struct emu_insn *i, int op, uint64_t
         if (op)
             reg_set(c, i->rm, size, i->prefix, v);
     } else {
-        uint64_t la = ea(c, i, size, op != 0);
+        uint64_t la;
         if (reg_off) {
-            /* The register offset is signed and may reach outside the operand. */
+            /* The register offset is signed and may reach outside the
+             * operand: its byte displacement is part of the effective
+             * address, so it wraps with the address size and the segment
+             * checks see it (#SS for an RBP/RSP base in 64-bit mode). */
             int64_t soff = (int64_t)sext(off, size);
             int64_t word = soff >> (bits == 64 ? 6 : bits == 32 ? 5 : 4);
-            la += (uint64_t)(word * (int64_t)size);
-            if (i->adsize != 8 || c->mode != MODE_LONG64)
-                la &= c->mode == MODE_LONG64 ? ~0ULL : 0xffffffffULL;
+            uint64_t a = ea_off(c, i) + (uint64_t)(word * (int64_t)size);
+            if (i->adsize != 8)
+                a &= emu_size_mask(i->adsize);
+            la = emu_linear(c, i->seg, a, size, op != 0);
+        } else {
+            la = ea(c, i, size, op != 0);
         }
         uint64_t m = 1ULL << (off & (bits - 1));
         void *p;

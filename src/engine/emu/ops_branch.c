@@ -1,6 +1,7 @@
 /* Near control transfer and condition codes: Jcc, JMP, CALL, RET, LOOP,
  * JCXZ, group 5 (FF), CMOVcc and SETcc.  Far transfers belong to system.c. */
 #include "engine/emu/ops.h"
+#include "engine/emu/system.h"   /* far CALL/JMP: emu_far_call, emu_far_jmp */
 
 #define GRP(i) (((i)->modrm >> 3) & 7)
 
@@ -49,16 +50,10 @@ static HANDLER(op_loop)
         jump_to(c, i, c->next_rip + i->imm);
 }
 
-/* Far CALL/JMP are system.c's (system.h); referenced weakly so emu-core
- * builds on its own (#UD while they are missing). */
-void emu_far_jmp(struct emu_cpu *c, uint16_t sel, uint64_t off) __attribute__((weak));
-void emu_far_call(struct emu_cpu *c, uint16_t sel, uint64_t off, unsigned opsize,
-                  uint64_t next_rip) __attribute__((weak));
-
 /* FF /3 and FF /5: the m16:16, m16:32 or m16:64 pointer is read here. */
 static void far_indirect(struct emu_cpu *c, const struct emu_insn *i, bool call)
 {
-    if (i->mod == 3 || !(call ? (void *)emu_far_call : (void *)emu_far_jmp))
+    if (i->mod == 3)
         emu_raise(c, EXC_UD, EMU_NO_ERRCODE);
     uint64_t la = ea(c, i, i->opsize + 2u, false);
     uint64_t off = lin_read(c, la, i->opsize);

@@ -138,6 +138,8 @@ static HANDLER(op_xchg)
     if (i->op >= 0x90) {   /* 90+r: xchg rAX, r (90 without REX.B is NOP/PAUSE) */
         if (i->rm == 0)
             return;
+        if (i->op == 0x90 && (i->prefix & PFX_REP))
+            return;        /* F3 REX.B 90 is PAUSE too on Intel CPUs: no exchange */
         unsigned size = i->opsize;
         uint64_t a = reg_get(c, R_RAX, size, PFX_REX), b = reg_get(c, i->rm, size, PFX_REX);
         reg_set(c, R_RAX, size, PFX_REX, b);
@@ -247,7 +249,7 @@ static bool cas16(void *p, uint64_t *lo, uint64_t *hi, uint64_t nlo, uint64_t nh
 static HANDLER(op_grp9)   /* 0F C7: /1 CMPXCHG8B/16B, /6 RDRAND (RDSEED is not advertised: #UD) */
 {
     unsigned g = GRP(i);
-    if (g == 1 && i->mod != 3 && !(i->prefix & (PFX_REP | PFX_REPNE))) {
+    if (g == 1 && i->mod != 3) {   /* F2/F3 are ignored (XACQUIRE/XRELEASE hints with LOCK) */
         uint64_t la = ea(c, i, i->opsize == 8 ? 16u : 8u, true);
         bool wide = i->opsize == 8;
         bool eq;
@@ -430,13 +432,6 @@ static HANDLER(op_nop)
     (void)i;
 }
 
-/* 0F 0D (PREFETCH/PREFETCHW): a hint on memory; a register operand is #UD. */
-static HANDLER(op_prefetchw)
-{
-    if (i->mod == 3)
-        emu_raise(c, EXC_UD, EMU_NO_ERRCODE);
-}
-
 static HANDLER(op_wait)
 {
     (void)i;
@@ -522,7 +517,9 @@ void emu_move_register(void)
     emu_ops[MAP_1][0xd7] = op_xlat;
     if (!emu_ops[MAP_1][0x9b])   /* x87.c owns FWAIT when it checks pending exceptions */
         emu_ops[MAP_1][0x9b] = op_wait;
-    emu_ops[MAP_0F][0x0d] = op_prefetchw;
+    /* 0F 0D: PREFETCH/PREFETCHW hints, which Intel CPUs (emu is one) run as
+     * NOPs even with a register operand; AMD's raise #UD for that form. */
+    emu_ops[MAP_0F][0x0d] = op_nop;
     for (int op = 0x18; op <= 0x1f; op++)
         emu_ops[MAP_0F][op] = op_nop;
     emu_ops[MAP_0F][0x0b] = op_ud2;

@@ -387,14 +387,12 @@ static void op_popf(struct emu_cpu *c, const struct emu_insn *i)
 static void op_int3(struct emu_cpu *c, const struct emu_insn *i)
 {
     (void)i;
-    emu_deliver_exception(c, EXC_BP, EMU_NO_ERRCODE, true, c->next_rip);
-    c->next_rip = c->rip;
+    emu_soft_interrupt(c, EXC_BP);
 }
 
 static void op_int(struct emu_cpu *c, const struct emu_insn *i)
 {
-    emu_deliver_exception(c, (int)(i->imm & 0xff), EMU_NO_ERRCODE, true, c->next_rip);
-    c->next_rip = c->rip;
+    emu_soft_interrupt(c, (int)(i->imm & 0xff));
 }
 
 static void op_into(struct emu_cpu *c, const struct emu_insn *i)
@@ -402,10 +400,8 @@ static void op_into(struct emu_cpu *c, const struct emu_insn *i)
     (void)i;
     if (c->mode == MODE_LONG64)
         emu_raise(c, EXC_UD, EMU_NO_ERRCODE);
-    if (emu_get_rflags(c) & RFLAGS_OF) {
-        emu_deliver_exception(c, EXC_OF, EMU_NO_ERRCODE, true, c->next_rip);
-        c->next_rip = c->rip;
-    }
+    if (emu_get_rflags(c) & RFLAGS_OF)
+        emu_soft_interrupt(c, EXC_OF);
 }
 
 /* 0F 01: memory forms in sys_seg.c, register forms decoded here. */

@@ -128,6 +128,10 @@ void emu_sys_io_register(void);
 int emu_rdmsr(struct emu_cpu *c, uint32_t msr, uint64_t *val);
 int emu_wrmsr(struct emu_cpu *c, uint32_t msr, uint64_t val);
 
+/* INT n, INT3, INTO: delivers vec as a software interrupt returning to the
+ * next instruction, or with c->exc_to_caller hands it to the caller (except.c). */
+void emu_soft_interrupt(struct emu_cpu *c, int vec);
+
 /* Reports a triple fault: the CPU shuts down (halted, IF clear) and
  * c->exc.vector is EMU_EXC_TRIPLE; with a machine, it is asked to stop with
  * VM_STOP_TRIPLE_FAULT. */

@@ -920,13 +920,15 @@ static void h_d9(struct emu_cpu *c, const struct emu_insn *i)
         return;
     }
     case 0xd8: {                                   /* fstp1 st(i) (alias) */
-        long double v;
-        if (!st_read(c, 0, &v)) {
-            if (!(c->x87.fcw & FSW_IE))
-                return;
-            v = indefinite();
+        /* Intel CPUs copy an empty ST(0) to ST(i), empty tag and all,
+         * without a stack fault (FSTP8/FSTP9, DF D0+i/D8+i, do fault). */
+        unsigned r = i->rm & 7;
+        if (is_empty(c, 0)) {
+            c->x87.st[phys(c, r)] = st_get(c, 0);
+            set_tag(c, phys(c, r), TAG_EMPTY);
+        } else {
+            st_set(c, r, st_get(c, 0));
         }
-        st_set(c, i->rm & 7, v);
         x87_pop(c);
         return;
     }
@@ -1084,8 +1086,12 @@ static void h_de(struct emu_cpu *c, const struct emu_insn *i)
         compare_st0(c, b, ok, 2, false);
         return;
     }
-    if ((i->reg & 7) == OP_COM)                    /* fcomp5 alias */
-        emu_sse_ud(c, i);
+    if ((i->reg & 7) == OP_COM) {                  /* fcomp5 st(i) (alias of fcomp) */
+        struct emu_insn j = *i;
+        j.reg = (uint8_t)((i->reg & ~7u) | OP_COMP);
+        arith_reg(c, &j, true, true);
+        return;
+    }
     arith_reg(c, i, true, true);
 }
 
@@ -1390,6 +1396,18 @@ static void h_df(struct emu_cpu *c, const struct emu_insn *i)
         c->x87.fsw &= ~FSW_C1;
         x87_pop(c);
         return;
+    case 1: case 2: case 3: {                      /* fxch7, fstp8, fstp9 (aliases) */
+        /* As FXCH (D9 C8+i) and FSTP st(i) (DD D8+i) */
+        struct emu_insn j = *i;
+        j.modrm = (uint8_t)((op == 1 ? 0xc8 : 0xd8) | (i->rm & 7));
+        j.reg = (uint8_t)((i->reg & ~7u) | (op == 1 ? 1 : 3));
+        if (op == 1)
+            h_d9(c, &j);
+        else
+            h_dd(c, &j);
+        note_insn(c, i, 0);                        /* FOP: this instruction's bytes */
+        return;
+    }
     case 5: case 6:                                /* fucomip, fcomip */
         fucomi(c, i, op == 5, true);
         return;

@@ -276,3 +276,10 @@ void virtio_blk_resume(struct virtio_blk *b)
 {
     virtio_pci_resume(b->vp);
 }
+
+struct blockdev *virtio_blk_swap_image(struct virtio_blk *b, struct blockdev *bd)
+{
+    struct blockdev *old = b->bd;
+    b->bd = bd;
+    return old;
+}

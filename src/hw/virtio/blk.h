@@ -32,4 +32,9 @@ int virtio_blk_load(struct virtio_blk *blk, struct state_in *in, struct err *e);
 void virtio_blk_pause(struct virtio_blk *blk);
 void virtio_blk_resume(struct virtio_blk *blk);
 
+/* Puts another image behind the disk, of the same size, while the device is
+ * paused (virtio_blk_pause): a live snapshot moves a running machine onto a
+ * new overlay this way.  Returns the old image for the caller to close. */
+struct blockdev *virtio_blk_swap_image(struct virtio_blk *blk, struct blockdev *bd);
+
 #endif

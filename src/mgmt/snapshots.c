@@ -1,0 +1,500 @@
+/* Snapshots of named machines on disk: records, frozen disk layers, and
+ * collecting the layers nothing needs (mgmt/snapshots.h). */
+#include "mgmt/snapshots.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "block/block.h"
+#include "block/block_info.h"
+#include "lib/file.h"
+#include "mgmt/library.h"
+
+int snapshot_name_check(const char *name, struct err *e)
+{
+    size_t n = name ? strlen(name) : 0;
+    if (n == 0)
+        return err_set(e, -EINVAL, "a snapshot needs a name");
+    if (n > SNAPSHOT_NAME_MAX)
+        return err_set(e, -EINVAL, "snapshot name '%.20s...' is longer than %d characters",
+                       name, SNAPSHOT_NAME_MAX);
+    if (name[0] == '.' || name[0] == '-')
+        return err_set(e, -EINVAL, "snapshot name '%s' must start with a letter or digit", name);
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.'))
+            return err_set(e, -EINVAL, "snapshot name '%s': use letters, digits, '-', '_' and "
+                           "'.'", name);
+    }
+    return 0;
+}
+
+int snapshot_path(const char *machine, const char *snap, const char *file, char *buf,
+                  size_t len)
+{
+    char rel[256];
+    snprintf(rel, sizeof(rel), "snapshots%s%s%s%s", snap ? "/" : "", snap ? snap : "",
+             file && *file ? "/" : "", file ? file : "");
+    return machine_path(machine, rel, buf, len);
+}
+
+bool snapshot_disk_is_own(const struct spec_disk *d)
+{
+    return d->path && !strchr(d->path, '/');
+}
+
+/* ---- records ---------------------------------------------------------------- */
+
+int snapshot_info_save(const char *machine, const struct snapshot_info *in, struct err *e)
+{
+    char path[4096];
+    snapshot_path(machine, in->name, "info.json", path, sizeof(path));
+    json_t *layers = json_array();
+    for (int i = 0; i < in->ndisks; i++)
+        json_array_append_new(layers, in->layers[i][0] ? json_string(in->layers[i]) : json_null());
+    json_t *o = json_pack("{s:i, s:s, s:s, s:I, s:s, s:b, s:I, s:I, s:I, s:o}", "version", 1,
+                          "name", in->name, "id", in->id, "created", (json_int_t)in->created,
+                          "parent", in->parent, "has_state", in->has_state,
+                          "state_bytes", (json_int_t)in->state_bytes,
+                          "ram_bytes", (json_int_t)in->ram_bytes,
+                          "layer_bytes", (json_int_t)in->layer_bytes, "layers", layers);
+    char *text = o ? json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL, *line = NULL;
+    json_decref(o);
+    if (!text || asprintf(&line, "%s\n", text) < 0) {
+        free(text);
+        return err_set(e, -ENOMEM, "out of memory");
+    }
+    free(text);
+    int r = file_write_atomic(path, line, strlen(line));
+    free(line);
+    if (r < 0)
+        return err_set(e, r, "cannot write %s: %s", path, strerror(-r));
+    return 0;
+}
+
+static bool layer_name_ok(const char *s)
+{
+    return s[0] && s[0] != '.' && !strchr(s, '/') && strlen(s) < SNAPSHOT_LAYER_MAX;
+}
+
+int snapshot_info_load(const char *machine, const char *snap, struct snapshot_info *out,
+                       struct err *e)
+{
+    char path[4096];
+    json_error_t je;
+    memset(out, 0, sizeof(*out));
+    int r = snapshot_name_check(snap, e);
+    if (r < 0)
+        return r;
+    snapshot_path(machine, snap, "info.json", path, sizeof(path));
+    if (access(path, F_OK) < 0)
+        return err_set(e, -ENOENT, "machine '%s' has no snapshot named '%s' (see 'hostel "
+                       "snapshot ls %s')", machine, snap, machine);
+    json_t *o = json_load_file(path, 0, &je);
+    if (!o)
+        return err_set(e, -EINVAL, "%s: line %d: %s", path, je.line, je.text);
+    const char *name = json_string_value(json_object_get(o, "name"));
+    const char *id = json_string_value(json_object_get(o, "id"));
+    const char *parent = json_string_value(json_object_get(o, "parent"));
+    json_t *layers = json_object_get(o, "layers");
+    r = 0;
+    if (json_integer_value(json_object_get(o, "version")) != 1 || !name || strcmp(name, snap) ||
+        !id || strlen(id) >= sizeof(out->id) || !json_is_array(layers) ||
+        json_array_size(layers) > SPEC_MAX_DISKS || (parent && strlen(parent) > SNAPSHOT_NAME_MAX)) {
+        r = err_set(e, -EINVAL, "%s: not a hostel snapshot record (version 1 with name, id "
+                    "and layers)", path);
+        goto out;
+    }
+    snprintf(out->name, sizeof(out->name), "%s", name);
+    snprintf(out->id, sizeof(out->id), "%s", id);
+    snprintf(out->parent, sizeof(out->parent), "%s", parent ? parent : "");
+    out->created = json_integer_value(json_object_get(o, "created"));
+    out->has_state = json_is_true(json_object_get(o, "has_state"));
+    out->state_bytes = (uint64_t)json_integer_value(json_object_get(o, "state_bytes"));
+    out->ram_bytes = (uint64_t)json_integer_value(json_object_get(o, "ram_bytes"));
+    out->layer_bytes = (uint64_t)json_integer_value(json_object_get(o, "layer_bytes"));
+    size_t i;
+    json_t *l;
+    json_array_foreach(layers, i, l) {
+        if (json_is_null(l))
+            continue;
+        if (!json_is_string(l) || !layer_name_ok(json_string_value(l))) {
+            r = err_set(e, -EINVAL, "%s: layer %zu is not a file name in the machine's folder",
+                        path, i);
+            goto out;
+        }
+        snprintf(out->layers[i], sizeof(out->layers[i]), "%s", json_string_value(l));
+    }
+    out->ndisks = (int)json_array_size(layers);
+out:
+    json_decref(o);
+    return r;
+}
+
+static int cmp_created(const void *a, const void *b)
+{
+    const struct snapshot_info *x = a, *y = b;
+    if (x->created != y->created)
+        return x->created < y->created ? -1 : 1;
+    return strcmp(x->id, y->id);
+}
+
+int snapshot_list(const char *machine, struct snapshot_info **out, int *count, struct err *e)
+{
+    char dir[4096];
+    *out = NULL;
+    *count = 0;
+    snapshot_path(machine, NULL, NULL, dir, sizeof(dir));
+    DIR *d = opendir(dir);
+    if (!d)
+        return errno == ENOENT ? 0 : err_set(e, -errno, "cannot read %s: %s", dir,
+                                             strerror(errno));
+    struct dirent *de;
+    int n = 0, cap = 0;
+    struct snapshot_info *list = NULL;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        struct snapshot_info info;
+        if (snapshot_info_load(machine, de->d_name, &info, NULL) < 0)
+            continue;   /* half made or damaged: not a snapshot */
+        if (n == cap) {
+            cap = cap ? cap * 2 : 8;
+            struct snapshot_info *nl = realloc(list, (size_t)cap * sizeof(*nl));
+            if (!nl) {
+                closedir(d);
+                free(list);
+                return err_set(e, -ENOMEM, "out of memory");
+            }
+            list = nl;
+        }
+        list[n++] = info;
+    }
+    closedir(d);
+    if (n)
+        qsort(list, (size_t)n, sizeof(*list), cmp_created);
+    *out = list;
+    *count = n;
+    return 0;
+}
+
+/* ---- layers --------------------------------------------------------------- */
+
+/* "disk.qcow2" + id -> "disk.L<id>.qcow2" */
+static void layer_name(const char *active, const char *id, char *buf, size_t len)
+{
+    const char *dot = strrchr(active, '.');
+    size_t stem = dot ? (size_t)(dot - active) : strlen(active);
+    snprintf(buf, len, "%.*s.L%s%s", (int)stem, active, id, dot ? dot : "");
+}
+
+static uint64_t file_bytes(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (uint64_t)st.st_blocks * 512 : 0;
+}
+
+int snapshot_freeze_disks(const char *machine, const struct machine_spec *spec,
+                          struct snapshot_info *info, struct err *e)
+{
+    int done = 0, r = 0;
+    info->ndisks = spec->ndisks;
+    for (int i = 0; i < spec->ndisks; i++)
+        info->layers[i][0] = 0;
+    for (int i = 0; i < spec->ndisks; i++) {
+        const struct spec_disk *d = &spec->disks[i];
+        if (!snapshot_disk_is_own(d)) {
+            if (!d->readonly)
+                return err_set(e, -EINVAL, "disk %d (%s) is not the machine's own and is "
+                               "writable: a snapshot cannot freeze it (give it with "
+                               "readonly=on, or as a disk of the machine: --disk size=)", i,
+                               d->path ? d->path : "blank");
+        }
+    }
+    for (int i = 0; i < spec->ndisks; i++, done = i) {
+        const struct spec_disk *d = &spec->disks[i];
+        if (!snapshot_disk_is_own(d))
+            continue;
+        char active[4096], frozen[4096], lname[SNAPSHOT_LAYER_MAX];
+        layer_name(d->path, info->id, lname, sizeof(lname));
+        machine_path(machine, d->path, active, sizeof(active));
+        machine_path(machine, lname, frozen, sizeof(frozen));
+        if (access(frozen, F_OK) == 0) {
+            r = err_set(e, -EEXIST, "%s exists already", frozen);
+            break;
+        }
+        if (rename(active, frozen) < 0) {
+            r = err_set(e, -errno, "cannot freeze %s: %s", active, strerror(errno));
+            break;
+        }
+        chmod(frozen, 0444);   /* a frozen layer is never written again */
+        struct block_create_opts o = { .format = BLOCK_FORMAT_QCOW2, .backing = lname };
+        r = block_create(active, &o, e);
+        if (r < 0) {
+            rename(frozen, active);
+            chmod(active, 0644);
+            break;
+        }
+        snprintf(info->layers[i], sizeof(info->layers[i]), "%s", lname);
+        info->layer_bytes += file_bytes(frozen);
+    }
+    if (r < 0) {
+        (void)done;
+        snapshot_unfreeze_disks(machine, spec, info);
+    }
+    return r;
+}
+
+void snapshot_unfreeze_disks(const char *machine, const struct machine_spec *spec,
+                             struct snapshot_info *info)
+{
+    for (int i = 0; i < spec->ndisks && i < info->ndisks; i++) {
+        if (!info->layers[i][0])
+            continue;
+        char active[4096], frozen[4096];
+        machine_path(machine, spec->disks[i].path, active, sizeof(active));
+        machine_path(machine, info->layers[i], frozen, sizeof(frozen));
+        unlink(active);
+        chmod(frozen, 0644);
+        rename(frozen, active);
+        info->layers[i][0] = 0;
+    }
+}
+
+void snapshot_read_head(const char *machine, char *buf, size_t len)
+{
+    char path[4096];
+    buf[0] = 0;
+    snapshot_path(machine, NULL, ".head", path, sizeof(path));
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return;
+    if (fgets(buf, (int)len, f))
+        buf[strcspn(buf, "\n")] = 0;
+    fclose(f);
+    if (snapshot_name_check(buf, NULL) < 0)
+        buf[0] = 0;
+}
+
+void snapshot_write_head(const char *machine, const char *snap)
+{
+    char path[4096], line[128];
+    snapshot_path(machine, NULL, ".head", path, sizeof(path));
+    snprintf(line, sizeof(line), "%s\n", snap ? snap : "");
+    file_write_atomic(path, line, strlen(line));
+}
+
+int snapshot_restore_disks(const char *machine, const struct machine_spec *spec,
+                           const struct snapshot_info *info, struct err *e)
+{
+    if (info->ndisks != spec->ndisks)
+        return err_set(e, -EINVAL, "snapshot '%s' has %d disks, the machine now %d: its disks "
+                       "changed since (hostel set --disk)", info->name, info->ndisks,
+                       spec->ndisks);
+    for (int i = 0; i < spec->ndisks; i++) {
+        bool own = snapshot_disk_is_own(&spec->disks[i]);
+        if (own != (info->layers[i][0] != 0))
+            return err_set(e, -EINVAL, "snapshot '%s': disk %d changed since it was taken",
+                           info->name, i);
+        if (own) {
+            char frozen[4096];
+            machine_path(machine, info->layers[i], frozen, sizeof(frozen));
+            if (access(frozen, R_OK) < 0)
+                return err_set(e, -ENOENT, "snapshot '%s': its disk layer %s is missing",
+                               info->name, frozen);
+        }
+    }
+    for (int i = 0; i < spec->ndisks; i++) {
+        if (!info->layers[i][0])
+            continue;
+        char active[4096], tmp[4200];
+        machine_path(machine, spec->disks[i].path, active, sizeof(active));
+        snprintf(tmp, sizeof(tmp), "%s.new", active);
+        unlink(tmp);
+        struct block_create_opts o = { .format = BLOCK_FORMAT_QCOW2, .backing = info->layers[i] };
+        int r = block_create(tmp, &o, e);
+        if (r < 0)
+            return r;
+        if (rename(tmp, active) < 0) {
+            r = -errno;
+            unlink(tmp);
+            return err_set(e, r, "cannot replace %s: %s", active, strerror(-r));
+        }
+    }
+    return 0;
+}
+
+/* ---- what still needs a layer ----------------------------------------------- */
+
+/* Adds every file of an image's backing chain (real paths) to the set. */
+struct path_set {
+    char **v;
+    int n, cap;
+};
+
+static void set_add(struct path_set *s, const char *p)
+{
+    for (int i = 0; i < s->n; i++)
+        if (!strcmp(s->v[i], p))
+            return;
+    if (s->n == s->cap) {
+        int cap = s->cap ? s->cap * 2 : 16;
+        char **nv = realloc(s->v, (size_t)cap * sizeof(*nv));
+        if (!nv)
+            return;
+        s->v = nv;
+        s->cap = cap;
+    }
+    char *d = strdup(p);
+    if (d)
+        s->v[s->n++] = d;
+}
+
+static bool set_has(const struct path_set *s, const char *p)
+{
+    for (int i = 0; i < s->n; i++)
+        if (!strcmp(s->v[i], p))
+            return true;
+    return false;
+}
+
+static void set_free(struct path_set *s)
+{
+    for (int i = 0; i < s->n; i++)
+        free(s->v[i]);
+    free(s->v);
+    memset(s, 0, sizeof(*s));
+}
+
+static void add_chain(struct path_set *s, const char *image)
+{
+    struct blockdev *bd;
+    struct block_open_opts o = { .format = BLOCK_FORMAT_AUTO, .readonly = true };
+    if (block_open(image, &o, &bd, NULL) < 0) {
+        char real[PATH_MAX];
+        if (realpath(image, real))
+            set_add(s, real);   /* unreadable now: keep what it names, at least */
+        return;
+    }
+    for (struct blockdev *b = bd; b; b = block_backing(b)) {
+        char real[PATH_MAX];
+        if (realpath(block_path(b), real))
+            set_add(s, real);
+    }
+    block_close(bd);
+}
+
+/* Everything some machine's active disks or this machine's snapshots need. */
+static int needed_layers(const char *machine, struct path_set *need, char *dependants,
+                         size_t dlen)
+{
+    char **names;
+    int n;
+    if (machine_list(&names, &n) < 0)
+        return -EIO;
+    char mydir[4096], mydir_real[PATH_MAX] = "";
+    machine_path(machine, "", mydir, sizeof(mydir));
+    if (!realpath(mydir, mydir_real))
+        mydir_real[0] = 0;
+    if (dependants && dlen)
+        dependants[0] = 0;
+    for (int m = 0; m < n; m++) {
+        struct machine_config mc;
+        if (machine_config_load(names[m], &mc, NULL) == 0) {
+            machine_spec_resolve(names[m], &mc.spec, NULL);
+            struct path_set one = { 0 };
+            for (int i = 0; i < mc.spec.ndisks; i++)
+                if (mc.spec.disks[i].path)
+                    add_chain(&one, mc.spec.disks[i].path);
+            bool reaches = false;
+            for (int i = 0; i < one.n; i++) {
+                set_add(need, one.v[i]);
+                size_t dl = strlen(mydir_real);
+                if (strcmp(names[m], machine) && dl && !strncmp(one.v[i], mydir_real, dl) &&
+                    one.v[i][dl] == '/')
+                    reaches = true;
+            }
+            if (reaches && dependants && dlen) {
+                size_t used = strlen(dependants);
+                snprintf(dependants + used, dlen - used, "%s%s", used ? ", " : "", names[m]);
+            }
+            set_free(&one);
+            machine_config_free(&mc);
+        }
+        free(names[m]);
+    }
+    free(names);
+    struct snapshot_info *snaps;
+    int ns;
+    if (snapshot_list(machine, &snaps, &ns, NULL) == 0) {
+        for (int i = 0; i < ns; i++) {
+            for (int k = 0; k < snaps[i].ndisks; k++) {
+                if (!snaps[i].layers[k][0])
+                    continue;
+                char p[4096];
+                machine_path(machine, snaps[i].layers[k], p, sizeof(p));
+                add_chain(need, p);
+            }
+        }
+        free(snaps);
+    }
+    return 0;
+}
+
+int snapshot_dependants(const char *machine, char *buf, size_t len)
+{
+    struct path_set need = { 0 };
+    int r = needed_layers(machine, &need, buf, len);
+    set_free(&need);
+    return r < 0 ? r : (buf[0] ? 1 : 0);
+}
+
+int snapshot_collect_layers(const char *machine, struct err *e)
+{
+    struct path_set need = { 0 };
+    if (needed_layers(machine, &need, NULL, 0) < 0) {
+        set_free(&need);
+        return err_set(e, -EIO, "cannot list the machines to see which disk layers are in use");
+    }
+    char dir[4096];
+    machine_path(machine, "", dir, sizeof(dir));
+    DIR *d = opendir(dir);
+    if (!d) {
+        set_free(&need);
+        return err_set(e, -errno, "cannot read %s: %s", dir, strerror(errno));
+    }
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (!strstr(de->d_name, ".L") || !strstr(de->d_name, ".qcow2"))
+            continue;
+        char p[4352], real[PATH_MAX];
+        snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+        if (realpath(p, real) && !set_has(&need, real))
+            unlink(p);
+    }
+    closedir(d);
+    set_free(&need);
+    return 0;
+}
+
+int snapshot_remove(const char *machine, const char *snap, struct err *e)
+{
+    struct snapshot_info info;
+    int r = snapshot_info_load(machine, snap, &info, e);
+    if (r < 0)
+        return r;
+    char dir[4096];
+    snapshot_path(machine, snap, NULL, dir, sizeof(dir));
+    r = file_remove_tree(dir);
+    if (r < 0)
+        return err_set(e, r, "cannot remove %s: %s", dir, strerror(-r));
+    return snapshot_collect_layers(machine, e);
+}
