@@ -130,7 +130,7 @@ static int boot_once(const struct machine_spec *spec, const struct engine_ops *e
         /* RAM holds the guest as it was; the tables and kernel with it. */
         r = vm_create_vcpus(vm, e);
         if (r == 0)
-            r = machine_snapshot_load(vm, restore, e);
+            r = machine_snapshot_load(vm, restore, false, e);
         if (r < 0) {
             err_wrap(e, "cannot restore %s", host->restore_state);
             goto out;

@@ -231,7 +231,7 @@ static int irqchip_load_fn(void *obj, struct state_in *in, struct err *e)
     return board_irqchip_load(vm, in, e);
 }
 
-int machine_snapshot_load(struct vm *vm, const struct snapshot_file *s, struct err *e)
+int machine_snapshot_load(struct vm *vm, const struct snapshot_file *s, bool live, struct err *e)
 {
     if (!vm->engine->load_vcpu || (vm->engine->irqchip_in_engine && !vm->engine->load_irqchip))
         return err_set(e, -ENOTSUP, "engine %s cannot load a saved machine yet",
@@ -254,5 +254,14 @@ int machine_snapshot_load(struct vm *vm, const struct snapshot_file *s, struct e
     int r = load_section(s, "irqchip", IRQCHIP_SECTION_VERSION, irqchip_load_fn, vm, e);
     if (r < 0)
         return r;
-    return board_load(vm, s, e);
+    return board_load(vm, s, live, e);
+}
+
+int machine_snapshot_restore_live(struct vm *vm, const struct snapshot_file *s, int ram_fd,
+                                  struct err *e)
+{
+    int r = mem_remap_file(&vm->mem, ram_fd);
+    if (r < 0)
+        return err_set(e, r, "cannot map the saved guest RAM: %s", strerror(-r));
+    return machine_snapshot_load(vm, s, true, e);
 }

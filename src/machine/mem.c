@@ -72,6 +72,31 @@ int mem_init_from_file(struct guest_mem *m, uint64_t size, int fd)
     return 0;
 }
 
+int mem_remap_file(struct guest_mem *m, int fd)
+{
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return -errno;
+    if ((uint64_t)st.st_size != m->size)
+        return -EINVAL;
+    int dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (dup_fd < 0)
+        return -errno;
+    /* Over the same addresses: every user of m->host (and KVM's memory
+     * slots) sees the new contents without being told. */
+    void *p = mmap(m->host, m->size, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE, fd, 0);
+    if (p == MAP_FAILED) {
+        int e = errno;
+        close(dup_fd);
+        return -e;
+    }
+    if (m->fd >= 0)
+        close(m->fd);
+    m->fd = dup_fd;
+    return 0;
+}
+
 static bool page_is_zero(const uint8_t *p)
 {
     const uint64_t *w = (const uint64_t *)p;

@@ -24,6 +24,9 @@ int mem_init(struct guest_mem *m, uint64_t size);
  * copy-on-write, so a restore reads only the pages the guest touches and
  * the file itself is never written.  size must be what was saved. */
 int mem_init_from_file(struct guest_mem *m, uint64_t size, int fd);
+/* The same into RAM a machine already has (a restore in place, the machine
+ * paused): the image is mapped copy-on-write over the old contents. */
+int mem_remap_file(struct guest_mem *m, int fd);
 /* Writes guest RAM to fd as a sparse image of m->size bytes: pages that
  * are all zero are left as holes.  *stored gets the bytes written. */
 int mem_save_sparse(const struct guest_mem *m, int fd, uint64_t *stored);
