@@ -74,7 +74,8 @@ def state():
     except Exception:
         return "?"
 
-rc, out = hostel("create", "c", "--appliance", "tiny", "--engine", ENGINE, "--memory", "256M")
+rc, out = hostel("create", "c", "--appliance", "tiny", "--engine", ENGINE, "--memory", "256M",
+                 "--forward", "tcp:0:7777")
 if rc:
     report("create", False, out); sys.exit(0)
 rc, out = hostel("start", "c")
@@ -150,6 +151,35 @@ for what, data in (("truncated", good[: len(good) // 2]), ("damaged", good[:100]
     report("refuse-%s-state" % what, rc != 0 and "s1" in out and state() == "running" and
            max(counts(log())) >= before, out)
 open(st, "wb").write(good)
+
+# A TCP connection from the host through a forward stays open across a
+# snapshot and a restore (the VMM restores in place and keeps its sockets).
+import socket
+def host_port():
+    rc, out = hostel("info", "c", "--json")
+    try:
+        return [f["host_port"] for f in json.loads(out).get("forwards", []) if f["guest_port"] == 7777][0]
+    except Exception:
+        return None
+type_lines("kill %1 2>/dev/null; nc -l -p 7777 | while read l; do echo \"got: $l\"; done &")
+time.sleep(2)
+port = host_port()
+try:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    sock.sendall(b"before-snapshot\n")
+    ok = wait_for(lambda: "got: before-snapshot" in log(), 30) is not None
+    rc, out = hostel("snapshot", "c", "tcp")
+    mark = len(log())
+    rc2, out2 = hostel("restore", "c", "tcp")
+    sock.sendall(b"after-restore\n")
+    ok2 = wait_for(lambda: "got: after-restore" in log()[mark:], 30) is not None
+    report("tcp-open-across-restore", ok and rc == 0 and rc2 == 0 and ok2,
+           "before %s, snapshot %s %s, restore %s %s, after %s" % (ok, rc, out, rc2, out2, ok2))
+    sock.close()
+except Exception as ex:
+    report("tcp-open-across-restore", False, "port %s: %s" % (port, ex))
+hostel("snapshot", "rm", "c", "tcp")
+type_lines("kill %1 2>/dev/null")
 
 # Restore the same snapshot 20 times in a row.
 ok = True
