@@ -22,49 +22,18 @@ python3 - "$H" "$HOSTEL_HOME" "$OTHER" "$engine" <<'PY'
 import json, os, re, subprocess, sys, time
 
 H, HOME, OTHER, ENGINE = sys.argv[1:5]
-def report(name, ok, why=""):
-    print(("PASS: clone/%s" % name) if ok else ("FAIL: clone/%s (%s)" % (name, str(why)[-600:])))
-    sys.stdout.flush()
-
+sys.path.insert(0, os.path.join(os.getcwd(), "tests/lib"))
+from machines import Library, wait_for
+here, there = Library(H, HOME, "clone"), Library(H, OTHER, "clone")
+report = here.report
 def hostel(*args, home=HOME, timeout=300):
-    env = dict(os.environ, HOSTEL_HOME=home)
-    r = subprocess.run([H, *args], capture_output=True, text=True, timeout=timeout, env=env)
-    return r.returncode, r.stdout + r.stderr
-
+    return (here if home == HOME else there).hostel(*args, timeout=timeout)
 def log(m, home=HOME):
-    try:
-        return open(os.path.join(home, "machines", m, "console.log"), errors="replace").read().replace("\r", "")
-    except OSError:
-        return ""
-
-def wait_for(pred, timeout, step=0.3):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    return None
-
+    return (here if home == HOME else there).log(m)
 def type_lines(m, *lines, home=HOME):
-    env = dict(os.environ, HOSTEL_HOME=home)
-    p = subprocess.Popen([H, "console", m], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL, env=env)
-    time.sleep(0.5)
-    for l in lines:
-        p.stdin.write(l.encode() + b"\r")
-        p.stdin.flush()
-        time.sleep(0.2)
-    p.stdin.write(b"\x01d")
-    p.stdin.flush()
-    try:
-        p.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        p.kill()
-
+    (here if home == HOME else there).type_lines(m, *lines)
 def answer(m, key, timeout=60, home=HOME, start=0):
-    g = wait_for(lambda: re.search(r"^%s: (\S+)" % key, log(m, home)[start:], re.M), timeout)
-    return g.group(1) if g else None
+    return (here if home == HOME else there).answer(m, key, timeout=timeout, start=start)
 
 rc, out = hostel("create", "src", "--appliance", "tiny", "--engine", ENGINE, "--memory", "192M")
 rc2, out2 = hostel("start", "src")

@@ -22,57 +22,22 @@ python3 - "$H" "$HOSTEL_HOME" "$engine" <<'PY'
 import json, os, re, subprocess, sys, time
 
 H, HOME, ENGINE = sys.argv[1:4]
-LOG = os.path.join(HOME, "machines/c/console.log")
-results = []
-def report(name, ok, why=""):
-    print(("PASS: snapshot/%s" % name) if ok else ("FAIL: snapshot/%s (%s)" % (name, why)))
-    sys.stdout.flush()
-
+sys.path.insert(0, os.path.join(os.getcwd(), "tests/lib"))
+from machines import Library, wait_for
+lib = Library(H, HOME, "snapshot")
+report = lib.report
 def hostel(*args, timeout=120):
-    r = subprocess.run([H, *args], capture_output=True, text=True, timeout=timeout)
-    return r.returncode, r.stdout + r.stderr
-
+    return lib.hostel(*args, timeout=timeout)
 def log():
-    try:
-        return open(LOG, errors="replace").read().replace("\r", "")
-    except OSError:
-        return ""
-
-def wait_for(pred, timeout, step=0.2):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    return None
-
+    return lib.log("c")
 def type_lines(*lines):
-    """Types lines at the console through `hostel console` and detaches."""
-    p = subprocess.Popen([H, "console", "c"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL)
-    time.sleep(0.5)
-    for l in lines:
-        p.stdin.write(l.encode() + b"\r")
-        p.stdin.flush()
-        time.sleep(0.2)
-    p.stdin.write(b"\x01d")   # Ctrl-A d detaches
-    p.stdin.flush()
-    try:
-        p.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        p.kill()
+    lib.type_lines("c", *lines)
+def state():
+    return lib.state("c")
 
 COUNT = re.compile(r"^count (\d+)$", re.M)
 def counts(text):
     return [int(x) for x in COUNT.findall(text)]
-
-def state():
-    rc, out = hostel("info", "c", "--json")
-    try:
-        return json.loads(out)["state"]
-    except Exception:
-        return "?"
 
 rc, out = hostel("create", "c", "--appliance", "tiny", "--engine", ENGINE, "--memory", "256M",
                  "--forward", "tcp:0:7777")
