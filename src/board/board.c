@@ -24,11 +24,13 @@
 #include "hw/uart.h"
 #include "hw/virtio/blk.h"
 #include "hw/virtio/console.h"
+#include "hw/virtio/fs.h"
 #include "hw/virtio/net.h"
 #include "hw/virtio/rng.h"
 #include "lib/log.h"
 #include "machine/vm.h"
 #include "net/net.h"
+#include "share/server.h"
 
 struct board {
     struct vm *vm;
@@ -46,6 +48,9 @@ struct board {
     struct virtio_rng *rng;
     struct virtio_console *vcon;
     struct virtio_net *net;
+    struct share_server *share_srv[SPEC_MAX_SHARES];
+    struct virtio_fs *fs[SPEC_MAX_SHARES];
+    char share_tag[SPEC_MAX_SHARES][SPEC_SHARE_TAG_MAX + 1];
     struct chardev *console;
 };
 
@@ -123,7 +128,13 @@ static void quiesce(struct vm *vm, bool pause)
             virtio_console_pause(b->vcon);
         if (b->net)
             virtio_net_pause(b->net);
+        for (int i = 0; i < SPEC_MAX_SHARES; i++)
+            if (b->fs[i])
+                virtio_fs_pause(b->fs[i]);
     } else {
+        for (int i = SPEC_MAX_SHARES - 1; i >= 0; i--)
+            if (b->fs[i])
+                virtio_fs_resume(b->fs[i]);
         if (b->net)
             virtio_net_resume(b->net);
         if (b->vcon)
@@ -271,6 +282,25 @@ int board_create(struct vm *vm, const struct machine_spec *spec, const struct bo
                  mac[2], mac[3], mac[4], mac[5],
                  net_effective_mode(&net) == NET_MODE_TAP ? "tap" : "user");
     }
+    /* Shared folders: one virtio-fs device and server per share. */
+    for (int i = 0; i < spec->nshares && i < SPEC_MAX_SHARES; i++) {
+        const struct spec_share *sh = &spec->shares[i];
+        struct share_options so = { .dir = sh->dir, .readonly = sh->readonly,
+                                    .guest_uid = sh->uid, .guest_gid = sh->gid };
+        r = share_server_open(&so, &b->share_srv[i], e);
+        if (r < 0) {
+            err_wrap(e, "--share %s:%s", sh->dir, sh->tag);
+            goto fail;
+        }
+        snprintf(b->share_tag[i], sizeof(b->share_tag[i]), "%s", sh->tag);
+        r = virtio_fs_create(&vm->mem, b->pci, b->share_srv[i], sh->tag, &b->fs[i]);
+        if (r < 0) {
+            err_set(e, r, "cannot create virtio-fs for the share '%s' (%s): %s", sh->tag,
+                    sh->dir, strerror(-r));
+            goto fail;
+        }
+        log_info("share '%s': %s%s", sh->tag, sh->dir, sh->readonly ? " (read-only)" : "");
+    }
     r = acpi_pm_create(&vm->pio, PORT_ACPI_PM, line(b, IRQ_SCI), &vm->clock, stop,
                        &b->acpi_pm);
     if (r < 0) {
@@ -298,6 +328,10 @@ void board_destroy(struct vm *vm)
     vm->power_button = NULL;
     vm->quiesce = NULL;
     acpi_pm_destroy(b->acpi_pm);
+    for (int i = SPEC_MAX_SHARES - 1; i >= 0; i--) {
+        virtio_fs_destroy(b->fs[i]);
+        share_server_close(b->share_srv[i]);
+    }
     virtio_net_destroy(b->net);
     virtio_console_destroy(b->vcon);
     virtio_rng_destroy(b->rng);
@@ -424,6 +458,13 @@ int board_irqchip_load(struct vm *vm, struct state_in *in, struct err *e)
 int board_save(struct vm *vm, struct snap_writer *w, struct err *e)
 {
     struct board *b = vm->board;
+    /* A share's state is host descriptors and what the guest's kernel
+     * caches about host files that may change meanwhile: not saved. */
+    if (b->fs[0])
+        return err_set(e, -EOPNOTSUPP, "this machine has a shared folder ('%s'): a running "
+                       "machine with shares cannot be snapshotted, saved or moved (its open "
+                       "host files cannot be saved); stop it for a disk-only snapshot, or "
+                       "drop the shares (--share none) and restart it", b->share_tag[0]);
     struct dev_ref devs[32];
     int n = board_devices(b, devs, 32);
     for (int i = 0; i < n; i++) {

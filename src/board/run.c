@@ -152,11 +152,21 @@ static int boot_once(const struct machine_spec *spec, const struct engine_ops *e
     }
     struct cpu_state bsp;
     memset(&bsp, 0, sizeof(bsp));
+    /* The guest learns its shares' tags from hostel.shares= (the tiny and
+     * debian appliances mount each at /mnt/TAG). */
+    char cmdline[2048];
+    if (spec->nshares) {
+        int n = snprintf(cmdline, sizeof(cmdline), "%s%shostel.shares=",
+                         spec->cmdline ? spec->cmdline : "", spec->cmdline ? " " : "");
+        for (int i = 0; i < spec->nshares && n > 0 && n < (int)sizeof(cmdline); i++)
+            n += snprintf(cmdline + n, sizeof(cmdline) - (size_t)n, "%s%s", i ? "," : "",
+                          spec->shares[i].tag);
+    }
     struct boot_input in = {
         .e820 = map, .e820_count = nmap, .acpi_rsdp = LAYOUT_ACPI,
         .kernel = files->kernel.data, .kernel_len = files->kernel.len,
         .initrd = files->initrd.data, .initrd_len = files->initrd.len,
-        .cmdline = spec->cmdline, .kernel_name = spec->kernel, .initrd_name = spec->initrd,
+        .cmdline = spec->nshares ? cmdline : spec->cmdline, .kernel_name = spec->kernel, .initrd_name = spec->initrd,
     };
     r = load_kernel(&vm->mem, &in, &bsp, e);
     if (r < 0) {

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "block/block.h"
 #include "lib/size.h"
@@ -54,6 +55,8 @@ void spec_free(struct machine_spec *s)
     free(s->tap);
     for (int i = 0; i < s->ndisks; i++)
         free(s->disks[i].path);
+    for (int i = 0; i < s->nshares; i++)
+        free(s->shares[i].dir);
     spec_init(s);
 }
 
@@ -69,6 +72,8 @@ int spec_copy(struct machine_spec *dst, const struct machine_spec *src)
     dst->tap = dup_or_null(src->tap);
     for (int i = 0; i < src->ndisks; i++)
         dst->disks[i].path = dup_or_null(src->disks[i].path);
+    for (int i = 0; i < src->nshares; i++)
+        dst->shares[i].dir = dup_or_null(src->shares[i].dir);
     return 0;
 }
 
@@ -87,8 +92,38 @@ static int add_forward(struct machine_spec *s, const struct net_forward *f, stru
     return 0;
 }
 
+static int find_share(const struct machine_spec *s, int n, const char *tag)
+{
+    for (int i = 0; i < n; i++)
+        if (!strcmp(s->shares[i].tag, tag))
+            return i;
+    return -1;
+}
+
+/* Adds sh (its dir is taken), or replaces the share with its tag. */
+static int add_share(struct machine_spec *s, struct spec_share *sh, struct err *e)
+{
+    int i = find_share(s, s->nshares, sh->tag);
+    if (i < 0 && s->nshares == SPEC_MAX_SHARES) {
+        free(sh->dir);
+        return err_set(e, -EINVAL, "--share: at most %d shares", SPEC_MAX_SHARES);
+    }
+    if (i < 0)
+        i = s->nshares++;
+    else
+        free(s->shares[i].dir);
+    s->shares[i] = *sh;
+    return 0;
+}
+
 int spec_apply(struct machine_spec *s, const struct machine_spec *l, struct err *e)
 {
+    int keep_shares = l->shares_clear ? 0 : s->nshares, new_shares = 0;
+    for (int i = 0; i < l->nshares; i++)
+        new_shares += find_share(s, keep_shares, l->shares[i].tag) < 0;
+    if (keep_shares + new_shares > SPEC_MAX_SHARES)
+        return err_set(e, -EINVAL, "--share: at most %d shares (%d given and %d from before)",
+                       SPEC_MAX_SHARES, l->nshares, s->nshares);
     if (s->ndisks + l->ndisks > SPEC_MAX_DISKS)
         return err_set(e, -EINVAL, "--disk: at most %d disks (%d given and %d from before)",
                        SPEC_MAX_DISKS, l->ndisks, s->ndisks);
@@ -150,6 +185,16 @@ int spec_apply(struct machine_spec *s, const struct machine_spec *l, struct err 
         s->disks[s->ndisks].path = dup_or_null(l->disks[i].path);
         s->ndisks++;
     }
+    if (l->shares_clear) {
+        for (int i = 0; i < s->nshares; i++)
+            free(s->shares[i].dir);
+        s->nshares = 0;
+    }
+    for (int i = 0; i < l->nshares; i++) {
+        struct spec_share sh = l->shares[i];
+        sh.dir = dup_or_null(l->shares[i].dir);
+        add_share(s, &sh, NULL);    /* counted above: cannot fail */
+    }
     s->set |= l->set;
     return 0;
 }
@@ -181,6 +226,16 @@ int spec_check(const struct machine_spec *s, struct err *e)
     enum net_mode m = net_effective_mode(&o);
     if (s->nforwards && m != NET_MODE_USER)
         return err_set(e, -EINVAL, "--forward needs user networking (--net user)");
+    for (int i = 0; i < s->nshares; i++) {
+        struct stat st;
+        const struct spec_share *sh = &s->shares[i];
+        if (stat(sh->dir, &st) < 0)
+            return err_set(e, -errno, "--share %s:%s: %s: %s", sh->dir, sh->tag, sh->dir,
+                           strerror(errno));
+        if (!S_ISDIR(st.st_mode))
+            return err_set(e, -ENOTDIR, "--share %s:%s: %s is not a directory", sh->dir, sh->tag,
+                           sh->dir);
+    }
     if (m == NET_MODE_USER && !net_user_available())
         return err_set(e, -ENOTSUP, "user networking needs libslirp, which this hostel was "
                        "built without: install libslirp-dev (scripts/deps.sh) and rebuild, or "
@@ -253,6 +308,89 @@ void spec_format_disk(const struct spec_disk *d, char *buf, size_t len)
              d->format == BLOCK_FORMAT_RAW ? ",format=raw"
              : d->format == BLOCK_FORMAT_QCOW2 ? ",format=qcow2" : "",
              d->readonly ? ",readonly=on" : "", "");
+}
+
+static bool tag_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '_' || c == '-' || c == '.';
+}
+
+static int parse_id(const char *s, uint32_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno || end == s || *end || *s == '-' || v > 0xfffffffeUL)
+        return -EINVAL;
+    *out = (uint32_t)v;
+    return 0;
+}
+
+/* HOSTDIR:TAG[,ro][,uid=N][,gid=N]: the tag (no ':' in it) follows the last
+ * ':', so a directory may have ':' and ',' in its name. */
+int spec_parse_share(const char *text, struct spec_share *sh, struct err *e)
+{
+    char buf[4200];
+    memset(sh, 0, sizeof(*sh));
+    if (snprintf(buf, sizeof(buf), "%s", text) >= (int)sizeof(buf))
+        return err_set(e, -EINVAL, "--share: '%.40s...' is too long", text);
+    char *colon = strrchr(buf, ':');
+    if (!colon || colon == buf)
+        return err_set(e, -EINVAL, "--share '%s': give HOSTDIR:TAG[,ro] (for example "
+                       "~/src:src), or none", text);
+    *colon = 0;
+    char *save = NULL, *tag = strtok_r(colon + 1, ",", &save);
+    size_t n = tag ? strlen(tag) : 0;
+    if (n == 0 || n > SPEC_SHARE_TAG_MAX)
+        return err_set(e, -EINVAL, "--share '%s': the tag (after the last ':') must be 1 to %d "
+                       "characters", text, SPEC_SHARE_TAG_MAX);
+    for (size_t i = 0; i < n; i++)
+        if (!tag_char(tag[i]))
+            return err_set(e, -EINVAL, "--share '%s': the tag '%s' may hold only letters, "
+                           "digits, '_', '-' and '.'", text, tag);
+    memcpy(sh->tag, tag, n + 1);
+    for (char *o = strtok_r(NULL, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+        if (!strcmp(o, "ro") || !strcmp(o, "readonly") || !strcmp(o, "readonly=on"))
+            sh->readonly = true;
+        else if (!strcmp(o, "rw") || !strcmp(o, "readonly=off"))
+            sh->readonly = false;
+        else if (!strncmp(o, "uid=", 4) && parse_id(o + 4, &sh->uid) == 0)
+            ;
+        else if (!strncmp(o, "gid=", 4) && parse_id(o + 4, &sh->gid) == 0)
+            ;
+        else
+            return err_set(e, -EINVAL, "--share '%s': cannot understand '%s' (ro, uid=N, gid=N)",
+                           text, o);
+    }
+    /* Absolute, so a named machine finds it from anywhere; resolved when it
+     * exists (spec_check says when it does not). */
+    char *dir = realpath(buf, NULL);
+    if (!dir) {
+        if (buf[0] == '/') {
+            dir = strdup(buf);
+        } else {
+            char cwd[4096];
+            if (!getcwd(cwd, sizeof(cwd)))
+                return err_set(e, -errno, "--share %s: %s", buf, strerror(errno));
+            size_t len = strlen(cwd) + strlen(buf) + 2;
+            if ((dir = malloc(len)))
+                snprintf(dir, len, "%s/%s", cwd, buf);
+        }
+    }
+    if (!dir)
+        return err_set(e, -ENOMEM, "out of memory");
+    sh->dir = dir;
+    return 0;
+}
+
+void spec_format_share(const struct spec_share *sh, char *buf, size_t len)
+{
+    char ids[48] = "";
+    if (sh->uid || sh->gid)
+        snprintf(ids, sizeof(ids), ",uid=%u,gid=%u", sh->uid, sh->gid);
+    snprintf(buf, len, "%s:%s%s%s", sh->dir ? sh->dir : "", sh->tag, sh->readonly ? ",ro" : "",
+             ids);
 }
 
 /* user[,restrict=on|off], tap=NAME or none. */
@@ -400,6 +538,18 @@ int spec_set_option(struct machine_spec *s, const char *name, const char *arg, s
         s->ndisks++;
         return 0;
     }
+    if (!strcmp(name, "share")) {
+        if (!strcmp(arg, "none")) {
+            for (int i = 0; i < s->nshares; i++)
+                free(s->shares[i].dir);
+            s->nshares = 0;
+            s->shares_clear = true;
+            return 0;
+        }
+        struct spec_share sh;
+        int r = spec_parse_share(arg, &sh, e);
+        return r < 0 ? r : add_share(s, &sh, e);
+    }
     if (!strcmp(name, "net"))
         return spec_parse_net(arg, s, e);
     if (!strcmp(name, "forward")) {
@@ -498,6 +648,21 @@ json_t *spec_to_json(const struct machine_spec *s)
                  s->mac[2], s->mac[3], s->mac[4], s->mac[5]);
         json_object_set_new(o, "mac", json_string(buf));
     }
+    if (s->nshares || s->shares_clear) {
+        json_t *a = json_array();
+        for (int i = 0; i < s->nshares; i++) {
+            const struct spec_share *sh = &s->shares[i];
+            json_t *sj = json_pack("{s:s, s:s}", "dir", sh->dir, "tag", sh->tag);
+            if (sh->readonly)
+                json_object_set_new(sj, "readonly", json_true());
+            if (sh->uid)
+                json_object_set_new(sj, "uid", json_integer(sh->uid));
+            if (sh->gid)
+                json_object_set_new(sj, "gid", json_integer(sh->gid));
+            json_array_append_new(a, sj);
+        }
+        json_object_set_new(o, "shares", a);
+    }
     return o;
 }
 
@@ -523,6 +688,40 @@ static int json_arg(json_t *v, const char *key, unsigned kinds, char *buf, size_
                        : kinds == (JK_STRING | JK_BOOL) ? "true, false, \"on\" or \"off\""
                        : "true or false");
     return 0;
+}
+
+/* {"dir", "tag", "readonly", "uid", "gid"} or a --share string. */
+static int share_from_json(json_t *v, struct machine_spec *s, struct err *e)
+{
+    if (json_is_string(v))
+        return spec_set_option(s, "share", json_string_value(v), e);
+    const char *key;
+    json_t *x;
+    if (!json_is_object(v))
+        return err_set(e, -EINVAL, "\"shares\": each share is an object {\"dir\", \"tag\", "
+                       "\"readonly\", \"uid\", \"gid\"} or a --share string");
+    json_object_foreach(v, key, x) {
+        if (strcmp(key, "dir") && strcmp(key, "tag") && strcmp(key, "readonly") &&
+            strcmp(key, "uid") && strcmp(key, "gid"))
+            return err_set(e, -EINVAL, "\"shares\": unknown key \"%s\" (dir, tag, readonly, "
+                           "uid, gid)", key);
+    }
+    json_t *dir = json_object_get(v, "dir"), *tag = json_object_get(v, "tag");
+    json_t *ro = json_object_get(v, "readonly");
+    json_t *uid = json_object_get(v, "uid"), *gid = json_object_get(v, "gid");
+    if (!json_is_string(dir) || !json_is_string(tag) || (ro && !json_is_boolean(ro)) ||
+        (uid && !json_is_integer(uid)) || (gid && !json_is_integer(gid)))
+        return err_set(e, -EINVAL, "\"shares\": dir and tag are strings, readonly is true or "
+                       "false, uid and gid are numbers");
+    if (strchr(json_string_value(tag), ':') || strchr(json_string_value(tag), ','))
+        return err_set(e, -EINVAL, "\"shares\": the tag '%s' may hold only letters, digits, "
+                       "'_', '-' and '.'", json_string_value(tag));
+    char text[4300];
+    snprintf(text, sizeof(text), "%s:%s%s,uid=%lld,gid=%lld", json_string_value(dir),
+             json_string_value(tag), ro && json_is_true(ro) ? ",ro" : "",
+             uid ? (long long)json_integer_value(uid) : 0LL,
+             gid ? (long long)json_integer_value(gid) : 0LL);
+    return spec_set_option(s, "share", text, e);
 }
 
 static int disk_from_json(json_t *v, struct spec_disk *d, struct err *e)
@@ -597,6 +796,18 @@ int spec_from_json(json_t *o, struct machine_spec *s, struct err *e)
             }
             replace_str(&s->appliance, json_string_value(v));
             s->set |= SPEC_APPLIANCE;
+        } else if (!strcmp(key, "shares")) {
+            if (!json_is_array(v)) {
+                r = err_set(e, -EINVAL, "\"shares\": give a list");
+                goto fail;
+            }
+            size_t n;
+            json_t *x;
+            s->shares_clear = true;     /* the list is the machine's whole set */
+            json_array_foreach(v, n, x) {
+                if ((r = share_from_json(x, s, e)) < 0)
+                    goto fail;
+            }
         } else if (!strcmp(key, "disks") || !strcmp(key, "forwards")) {
             if (!json_is_array(v)) {
                 r = err_set(e, -EINVAL, "\"%s\": give a list", key);

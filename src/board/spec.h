@@ -16,6 +16,8 @@
 #include "net/net.h"
 
 #define SPEC_MAX_DISKS 8
+#define SPEC_MAX_SHARES 8
+#define SPEC_SHARE_TAG_MAX 36    /* virtio-fs config tag bytes */
 #define SPEC_MAX_CPUS 64
 #define SPEC_MIN_MEMORY (16ULL << 20)
 #define SPEC_MAX_MEMORY (1ULL << 40)
@@ -48,6 +50,16 @@ struct spec_disk {
     bool readonly;
 };
 
+/* A shared folder (virtio-fs): the host directory, the tag the guest
+ * mounts it by, read-only, and the guest ids the hostel user's files
+ * appear as (docs/shares.md). */
+struct spec_share {
+    char *dir;               /* absolute */
+    char tag[SPEC_SHARE_TAG_MAX + 1];
+    bool readonly;
+    uint32_t uid, gid;
+};
+
 struct machine_spec {
     uint32_t set;            /* SPEC_* fields this layer gives */
     char *appliance;         /* the appliance it was made from (a folder), or NULL */
@@ -69,6 +81,11 @@ struct machine_spec {
     int nforwards;
     struct net_forward forwards[NET_MAX_FORWARDS];
     uint8_t mac[6];
+    /* Shares by tag: a layer's share replaces the one with its tag;
+     * shares_clear (--share none) drops those from below first. */
+    int nshares;
+    struct spec_share shares[SPEC_MAX_SHARES];
+    bool shares_clear;
 };
 
 /* An empty layer; spec_defaults gives hostel run's defaults, every field set. */
@@ -105,5 +122,8 @@ int spec_parse_disk(const char *text, struct spec_disk *d, struct err *e);
 void spec_format_disk(const struct spec_disk *d, char *buf, size_t len);
 int spec_parse_net(const char *text, struct machine_spec *s, struct err *e);
 void spec_format_net(const struct machine_spec *s, char *buf, size_t len);
+/* HOSTDIR:TAG[,ro][,uid=N][,gid=N]; a relative HOSTDIR is made absolute. */
+int spec_parse_share(const char *text, struct spec_share *sh, struct err *e);
+void spec_format_share(const struct spec_share *sh, char *buf, size_t len);
 
 #endif

@@ -28,6 +28,7 @@ static const struct {
     { "net", required_argument, 0 },
     { "forward", required_argument, 0 },
     { "mac", required_argument, 0 },
+    { "share", required_argument, 0 },
 };
 #define NSPEC (sizeof(spec_flags) / sizeof(spec_flags[0]))
 
@@ -63,6 +64,12 @@ void spec_flags_usage(FILE *f)
             "      --mac ADDR        the NIC's address (default: 52:54:00 plus a hash of the\n"
             "                        kernel path and command line, stable across boots; a\n"
             "                        named machine gets its own at create)\n"
+            "      --share DIR:TAG[,ro][,uid=N][,gid=N]\n"
+            "                        share a host directory (repeatable, one per tag): the\n"
+            "                        guest mounts it with 'mount -t virtiofs TAG /mnt/TAG'\n"
+            "                        (tiny and debian do so themselves); ro refuses writes;\n"
+            "                        the hostel user's files appear as uid/gid N (default\n"
+            "                        0); --share none drops the shares (docs/shares.md)\n"
             "      --no-reboot       exit when the guest reboots instead of restarting it\n"
             "      --watchdog SECS   say where the guest stands when it prints nothing for\n"
             "                        SECS seconds and is not at a prompt (default 120, 0 off)\n");
