@@ -1,0 +1,152 @@
+/* libFuzzer target for the shared-folder server's request parser
+ * (src/share/server.c): the input is a run of FUSE requests, each as the
+ * guest's virtio-fs driver would lay it in a chain (split into segments,
+ * with a writable part of some size), answered by a read-write or a
+ * read-only share of a scratch directory.  Besides crashes and sanitizer
+ * reports it aborts when a reply claims more bytes than the writable part
+ * holds, and when anything beside the share changed (a sentinel file and
+ * the directory around the share): an escape.  Built by `make fuzz-share`
+ * (clang); replayed by tests/unit/test_share_fuzz.c in every `make test`. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/fuse.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/err.h"
+#include "share/server.h"
+
+#define FUZZ_OUT_MAX (1u << 17)
+
+static char fuzz_base[64], fuzz_dir[96], fuzz_sentinel[96];
+static struct share_server *fuzz_rw, *fuzz_ro;
+static uint8_t *fuzz_out, *fuzz_req;
+
+static void fuzz_sh(const char *cmd)
+{
+    if (system(cmd) != 0)
+        abort();
+}
+
+/* The share: a file, a directory with a file, a symlink out of the share. */
+static void fuzz_fill(void)
+{
+    char cmd[1024];
+    /* The directory itself stays: the servers hold it open. */
+    snprintf(cmd, sizeof(cmd),
+             "chmod -R u+rwX %s 2>/dev/null; find %s -mindepth 1 -delete && mkdir -p %s/d && "
+             "echo hello > %s/f && echo x > %s/d/g && ln -s .. %s/up && ln -s / %s/root",
+             fuzz_dir, fuzz_dir, fuzz_dir, fuzz_dir, fuzz_dir, fuzz_dir, fuzz_dir);
+    fuzz_sh(cmd);
+}
+
+/* Nothing beside the share changed: only "share" and "sentinel" in the
+ * base directory, and the sentinel as it was. */
+static void fuzz_check_outside(void)
+{
+    struct stat st;
+    if (stat(fuzz_sentinel, &st) < 0 || st.st_size != 7 || (st.st_mode & 07777) != 0600)
+        abort();
+    DIR *d = opendir(fuzz_base);
+    if (!d)
+        abort();
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
+            strcmp(de->d_name, "share") && strcmp(de->d_name, "sentinel"))
+            abort();
+    }
+    closedir(d);
+}
+
+static void fuzz_setup(void)
+{
+    snprintf(fuzz_base, sizeof(fuzz_base), "/tmp/hostel-fuzz-share-XXXXXX");
+    if (!mkdtemp(fuzz_base))
+        abort();
+    snprintf(fuzz_dir, sizeof(fuzz_dir), "%s/share", fuzz_base);
+    snprintf(fuzz_sentinel, sizeof(fuzz_sentinel), "%s/sentinel", fuzz_base);
+    int fd = open(fuzz_sentinel, O_CREAT | O_WRONLY, 0600);
+    if (fd < 0 || write(fd, "secret\n", 7) != 7)
+        abort();
+    close(fd);
+    if (mkdir(fuzz_dir, 0755) < 0)
+        abort();
+    fuzz_fill();
+    struct share_options rw = { .dir = fuzz_dir, .max_inodes = 32, .max_handles = 8 };
+    struct share_options ro = rw;
+    ro.readonly = true;
+    struct err e = ERR_INIT;
+    if (share_server_open(&rw, &fuzz_rw, &e) < 0 || share_server_open(&ro, &fuzz_ro, &e) < 0)
+        abort();
+    fuzz_out = malloc(FUZZ_OUT_MAX);
+    fuzz_req = malloc(1 << 16);
+    if (!fuzz_out || !fuzz_req)
+        abort();
+}
+
+/* One request: in (len bytes) cut at `cut` into two segments, a writable
+ * part of outlen bytes (itself in two segments). */
+static void fuzz_one(struct share_server *s, const uint8_t *in, size_t len, size_t cut,
+                     size_t outlen)
+{
+    memcpy(fuzz_req, in, len);
+    if (cut > len)
+        cut = len;
+    struct iovec iv[2] = { { fuzz_req, cut }, { fuzz_req + cut, len - cut } };
+    struct iovec ov[2] = { { fuzz_out, outlen / 2 }, { fuzz_out + outlen / 2, outlen - outlen / 2 } };
+    size_t n = share_server_handle(s, iv, 2, ov, 2);
+    if (n > outlen)
+        abort();
+    if (n) {
+        struct fuse_out_header oh;
+        memcpy(&oh, fuzz_out, sizeof(oh));
+        if (oh.len != n || oh.error > 0 || oh.error < -4095)
+            abort();
+    }
+}
+
+static void fuzz_init(struct share_server *s)
+{
+    uint8_t buf[sizeof(struct fuse_in_header) + sizeof(struct fuse_init_in)];
+    struct fuse_in_header h = { .len = sizeof(buf), .opcode = FUSE_INIT, .unique = 1 };
+    struct fuse_init_in in = { .major = 7, .minor = 38, .max_readahead = 65536,
+                               .flags = FUSE_ASYNC_READ | FUSE_BIG_WRITES | FUSE_MAX_PAGES };
+    memcpy(buf, &h, sizeof(h));
+    memcpy(buf + sizeof(h), &in, sizeof(in));
+    fuzz_one(s, buf, sizeof(buf), 7, 256);
+}
+
+/* Input: byte 0 picks the share (bit 0: read-only); then records of
+ * [u16 len][u8 cut][u8 out size class][len bytes of request]. */
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static const size_t out_sizes[8] = { 0, 8, 16, 17, 64, 200, 4096, FUZZ_OUT_MAX };
+    if (!fuzz_rw)
+        fuzz_setup();
+    if (size < 1)
+        return 0;
+    struct share_server *s = (data[0] & 1) ? fuzz_ro : fuzz_rw;
+    fuzz_init(s);
+    size_t off = 1;
+    while (off + 4 <= size) {
+        size_t len = (size_t)data[off] | (size_t)data[off + 1] << 8;
+        size_t cut = data[off + 2];
+        size_t outlen = out_sizes[data[off + 3] & 7];
+        off += 4;
+        if (len > size - off)
+            len = size - off;
+        fuzz_one(s, data + off, len, cut, outlen);
+        off += len;
+    }
+    share_server_reset(s);
+    fuzz_check_outside();
+    if (s == fuzz_rw)
+        fuzz_fill();
+    return 0;
+}

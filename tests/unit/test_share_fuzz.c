@@ -1,0 +1,158 @@
+/* Replays the shared-folder fuzz target (tests/fuzz/fuzz_share.c) over a
+ * deterministic corpus of request runs made here: every opcode (and some
+ * that do not exist), node ids and handles that are real, stale or made up,
+ * names that try to leave the share, argument structs of random bytes cut
+ * short or padded, header lengths that lie, and writable parts from none
+ * to large.  Under `make test-all` it also runs the libFuzzer build for a
+ * few seconds. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "../fuzz/fuzz_share.c"
+
+#define ITERATIONS 1500
+
+static uint64_t rng = 0x9e3779b97f4a7c15ULL;
+
+static uint64_t next(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+}
+
+static const char *const names[] = { "f", "d", "g", "up", "root", "new", "n2", "..", ".",
+                                     "d/g", "/etc", "", "fifo", "sentinel", "../sentinel" };
+
+static size_t put_name(uint8_t *p, size_t room)
+{
+    size_t n;
+    if (next() % 16 == 0) {                 /* a long one */
+        n = 200 + next() % 200;
+        if (n + 1 > room)
+            n = room - 1;
+        memset(p, 'a', n);
+    } else {
+        const char *s = names[next() % (sizeof(names) / sizeof(names[0]))];
+        n = strlen(s);
+        memcpy(p, s, n);
+    }
+    if (next() % 8)                         /* mostly terminated */
+        p[n++] = 0;
+    return n;
+}
+
+static uint64_t some_id(void)
+{
+    switch (next() % 6) {
+    case 0: return next();
+    case 1: return FUSE_ROOT_ID;
+    case 2: return (next() % 3) << 32 | (1 + next() % 40);
+    default: return 1 + next() % 12;
+    }
+}
+
+/* One request into r: a header, an argument struct of random bytes with
+ * plausible ids, maybe names. */
+static size_t make_request(uint8_t *r, size_t room)
+{
+    static const uint32_t ops[] = {
+        FUSE_LOOKUP, FUSE_FORGET, FUSE_GETATTR, FUSE_SETATTR, FUSE_READLINK, FUSE_SYMLINK,
+        FUSE_MKNOD, FUSE_MKDIR, FUSE_UNLINK, FUSE_RMDIR, FUSE_RENAME, FUSE_LINK, FUSE_OPEN,
+        FUSE_READ, FUSE_WRITE, FUSE_STATFS, FUSE_RELEASE, FUSE_FSYNC, FUSE_SETXATTR,
+        FUSE_GETXATTR, FUSE_FLUSH, FUSE_INIT, FUSE_OPENDIR, FUSE_READDIR, FUSE_RELEASEDIR,
+        FUSE_FSYNCDIR, FUSE_ACCESS, FUSE_CREATE, FUSE_INTERRUPT, FUSE_DESTROY,
+        FUSE_BATCH_FORGET, FUSE_FALLOCATE, FUSE_READDIRPLUS, FUSE_RENAME2, FUSE_LSEEK,
+        FUSE_COPY_FILE_RANGE, FUSE_SETUPMAPPING, 0, 77, 4096, 0xffffffff,
+    };
+    struct fuse_in_header h = {
+        .opcode = ops[next() % (sizeof(ops) / sizeof(ops[0]))],
+        .unique = next(), .nodeid = some_id(), .uid = (uint32_t)next(), .gid = (uint32_t)next(),
+    };
+    size_t len = sizeof(h);
+    size_t st = next() % 5 == 0 ? next() % 80 : 40 + next() % 24;     /* the struct */
+    for (size_t i = 0; i < st && len < room; i++)
+        r[len++] = (uint8_t)next();
+    /* Plausible handles and ids at the usual places (fh first, newdir first...). */
+    if (len >= sizeof(h) + 8 && next() % 2) {
+        uint64_t id = some_id();
+        memcpy(r + sizeof(h), &id, 8);
+    }
+    if (len >= sizeof(h) + 24 && next() % 2) {          /* read/write size */
+        uint32_t sz = next() % 3 ? (uint32_t)(next() % 9000) : (uint32_t)next();
+        memcpy(r + sizeof(h) + 16, &sz, 4);
+    }
+    if (h.opcode == FUSE_SETATTR && len >= sizeof(h) + 4 && next() % 2) {
+        uint32_t valid = (uint32_t)next() & 0x3ff;
+        memcpy(r + sizeof(h), &valid, 4);
+    }
+    unsigned nnames = (unsigned)(next() % 3);
+    for (unsigned i = 0; i < nnames && room - len > 600; i++)
+        len += put_name(r + len, room - len);
+    if (h.opcode == FUSE_WRITE)
+        for (size_t i = next() % 300; i && len < room; i--)
+            r[len++] = (uint8_t)next();
+    h.len = (uint32_t)len;
+    if (next() % 10 == 0)
+        h.len = (uint32_t)(next() % 4 ? len + next() % 64 - 32 : next());
+    memcpy(r, &h, sizeof(h));
+    return len;
+}
+
+static void share_fuzz_replay(void)
+{
+    static uint8_t in[1 << 15];
+    for (int it = 0; it < ITERATIONS; it++) {
+        size_t n = 0;
+        in[n++] = (uint8_t)(next() % 3 == 0);          /* a third read-only */
+        unsigned reqs = 1 + (unsigned)(next() % 12);
+        for (unsigned k = 0; k < reqs && sizeof(in) - n > 1200; k++) {
+            size_t len = make_request(in + n + 4, 1100);
+            if (next() % 20 == 0)
+                len = next() % (len + 1);               /* cut short */
+            in[n] = (uint8_t)len;
+            in[n + 1] = (uint8_t)(len >> 8);
+            in[n + 2] = (uint8_t)next();
+            in[n + 3] = (uint8_t)(next() % 8 ? 6 + next() % 2 : next() % 6);
+            n += 4 + len;
+        }
+        LLVMFuzzerTestOneInput(in, n);
+    }
+    CHECK(1);   /* reaching here without a crash, an abort or an escape is the test */
+}
+
+static void share_libfuzzer_brief(void)
+{
+    const char *build = getenv("BUILD") ? getenv("BUILD") : "build";
+    char bin[512], cmd[1200];
+    snprintf(bin, sizeof(bin), "%s/fuzz/fuzz_share", build);
+    if (!getenv("HOSTEL_TEST_ALL")) {
+        printf("SKIP: share_libfuzzer_brief (runs under make test-all)\n");
+        return;
+    }
+    if (access(bin, X_OK) != 0) {
+        printf("SKIP: share_libfuzzer_brief (no %s: clang missing?)\n", bin);
+        return;
+    }
+    snprintf(cmd, sizeof(cmd), "%s -max_total_time=20 -max_len=8192 >/dev/null 2>&1", bin);
+    check_failed_now = 0;
+    CHECK_EQ(system(cmd), 0);
+    printf("%s: share_libfuzzer_brief\n", check_failed_now ? "FAIL" : "PASS");
+    check_failures += check_failed_now;
+}
+
+int main(void)
+{
+    RUN_TEST(share_fuzz_replay);
+    share_libfuzzer_brief();
+    if (fuzz_base[0]) {
+        char cmd[256];
+        snprintf(cmd, sizeof(cmd), "chmod -R u+rwX %s 2>/dev/null; rm -rf %s", fuzz_base, fuzz_base);
+        if (system(cmd) != 0)
+            printf("  could not remove %s\n", fuzz_base);
+    }
+    return CHECK_DONE();
+}
