@@ -8,6 +8,7 @@
  * the directory around the share): an escape.  Built by `make fuzz-share`
  * (clang); replayed by tests/unit/test_share_fuzz.c in every `make test`. */
 #include <dirent.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <linux/fuse.h>
 #include <stdint.h>
@@ -134,6 +135,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct share_server *s = (data[0] & 1) ? fuzz_ro : fuzz_rw;
     fuzz_init(s);
     size_t off = 1;
+    bool changes = false;
     while (off + 4 <= size) {
         size_t len = (size_t)data[off] | (size_t)data[off + 1] << 8;
         size_t cut = data[off + 2];
@@ -141,12 +143,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         off += 4;
         if (len > size - off)
             len = size - off;
+        if (len >= 8) {
+            uint32_t op;
+            memcpy(&op, data + off + 4, 4);
+            changes |= op != FUSE_LOOKUP && op != FUSE_GETATTR && op != FUSE_READ &&
+                       op != FUSE_READDIR && op != FUSE_READLINK && op != FUSE_STATFS &&
+                       op != FUSE_OPENDIR && op != FUSE_FORGET && op != FUSE_BATCH_FORGET;
+        }
         fuzz_one(s, data + off, len, cut, outlen);
         off += len;
     }
     share_server_reset(s);
     fuzz_check_outside();
-    if (s == fuzz_rw)
+    if (s == fuzz_rw && changes)     /* the tree back as it was, for the next input */
         fuzz_fill();
     return 0;
 }
