@@ -799,13 +799,42 @@ static int op_create(struct share_server *s, struct req *r, struct inode *dir)
         return -EINVAL;
     if (s->free_handle < 0 || s->free_inode < 0)
         return -ENFILE;
-    int flags = host_open_flags(a.flags) | O_CREAT | (int)(a.flags & O_EXCL);
+    /* An existing name must be a regular file: opening a FIFO would block
+     * the device, a host device node would be the host's device.  Requests
+     * are answered one at a time, so the guest cannot swap the name between
+     * this look and the open; O_NONBLOCK and the check after are for the
+     * host doing so. */
+    int pfd = open_beneath(s, dir->fd, name, O_PATH, 0);
+    if (pfd >= 0) {
+        struct stat st;
+        e = stat_fd(pfd, &st);
+        close(pfd);
+        if (e < 0)
+            return e;
+        if (a.flags & O_EXCL)
+            return -EEXIST;
+        if (S_ISLNK(st.st_mode))
+            return -ELOOP;
+        if (S_ISDIR(st.st_mode))
+            return -EISDIR;
+        if (!S_ISREG(st.st_mode))
+            return -EACCES;
+    } else if (pfd != -ENOENT) {
+        return pfd;
+    }
+    int flags = host_open_flags(a.flags) | O_CREAT | O_NONBLOCK | (int)(a.flags & O_EXCL);
     int fd = open_beneath(s, dir->fd, name, flags, safe_mode(a.mode, false));
     if (fd < 0)
         return fd;
+    struct stat fst;
+    if (fstat(fd, &fst) < 0 || !S_ISREG(fst.st_mode)) {
+        close(fd);
+        return -EACCES;
+    }
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     /* The inode is the file we opened, not whatever the name is by now. */
     proc_name(fd, p, sizeof(p));
-    int pfd = openat(s->proc_fd, p, O_PATH | O_CLOEXEC);
+    pfd = openat(s->proc_fd, p, O_PATH | O_CLOEXEC);
     struct stat st;
     if (pfd < 0 || (e = stat_fd(pfd, &st)) < 0) {
         e = pfd < 0 ? -errno : e;

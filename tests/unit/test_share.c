@@ -330,6 +330,12 @@ static void share_escapes_refused(void)
     CHECK_EQ(create(s, id, "made2", O_WRONLY, 0644, NULL, NULL), -ENOTDIR);
     /* Creating over a symlink does not write through it. */
     CHECK_EQ(create(s, FUSE_ROOT_ID, "out", O_WRONLY | O_TRUNC, 0644, NULL, NULL), -ELOOP);
+    /* A FIFO the host made: CREATE over it neither blocks nor opens it. */
+    snprintf(from, sizeof(from), "%s/hostfifo", shared);
+    CHECK(mkfifo(from, 0644) == 0);
+    CHECK_EQ(create(s, FUSE_ROOT_ID, "hostfifo", O_WRONLY, 0644, NULL, NULL), -EACCES);
+    CHECK_EQ(create(s, FUSE_ROOT_ID, "sub.old", O_WRONLY, 0644, NULL, NULL), -EISDIR);
+    CHECK_EQ(create(s, FUSE_ROOT_ID, "a.txt", O_WRONLY | O_EXCL, 0644, NULL, NULL), -EEXIST);
     /* Device nodes, whiteouts. */
     struct fuse_mknod_in mk = { .mode = S_IFCHR | 0666, .rdev = (1 << 8) | 3 };
     CHECK_EQ(req(s, FUSE_MKNOD, FUSE_ROOT_ID, buf, args2(buf, &mk, sizeof(mk), "null", NULL)), -EPERM);
