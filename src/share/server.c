@@ -433,7 +433,7 @@ static int op_init(struct share_server *s, struct req *r)
     o.minor = s->minor;
     o.max_readahead = in.max_readahead;
     uint32_t want = FUSE_ASYNC_READ | FUSE_BIG_WRITES | FUSE_ATOMIC_O_TRUNC | FUSE_MAX_PAGES |
-                    FUSE_PARALLEL_DIROPS;
+                    FUSE_PARALLEL_DIROPS | FUSE_DO_READDIRPLUS | FUSE_READDIRPLUS_AUTO;
     o.flags = in.flags & want;
     o.max_background = 64;
     o.congestion_threshold = 48;
@@ -962,7 +962,9 @@ struct host_dirent64 {
     char d_name[];
 };
 
-static int op_readdir(struct share_server *s, struct req *r)
+/* READDIR, and READDIRPLUS (each entry also looked up, as LOOKUP would:
+ * the guest then needs no LOOKUP per entry for ls -l or find). */
+static int op_readdir(struct share_server *s, struct req *r, bool plus)
 {
     struct fuse_read_in a;
     NEED(a);
@@ -989,17 +991,37 @@ static int op_readdir(struct share_server *s, struct req *r)
         if (d->d_reclen == 0)
             break;
         size_t namelen = strnlen(d->d_name, (size_t)d->d_reclen - offsetof(struct host_dirent64, d_name));
-        size_t ent = FUSE_DIRENT_ALIGN(FUSE_NAME_OFFSET + namelen);
+        size_t head = plus ? FUSE_NAME_OFFSET_DIRENTPLUS : FUSE_NAME_OFFSET;
+        size_t ent = FUSE_DIRENT_ALIGN(head + namelen);
         if (used + ent > room)
             break;
+        uint8_t *p = s->rep + used;
+        memset(p, 0, ent);
+        if (plus) {
+            /* "." and "..", and a name that is gone or past our bounds, go
+             * without an entry (node id 0): the guest looks it up if it
+             * needs it. */
+            bool dots = (namelen == 1 && d->d_name[0] == '.') ||
+                        (namelen == 2 && d->d_name[0] == '.' && d->d_name[1] == '.');
+            struct stat st;
+            int slot = dots ? -1 : lookup_name(s, &(struct inode){ .fd = h->fd }, d->d_name, &st);
+            if (slot >= 0) {
+                struct fuse_entry_out eo;
+                memset(&eo, 0, sizeof(eo));
+                eo.nodeid = node_id(s, (unsigned)slot);
+                eo.entry_valid = eo.attr_valid = s->cache_s;
+                fill_attr(s, &st, &eo.attr);
+                memcpy(p, &eo, sizeof(eo));
+            }
+            p += offsetof(struct fuse_direntplus, dirent);
+        }
         struct fuse_dirent fd;
         fd.ino = d->d_ino;
         fd.off = (uint64_t)d->d_off;
         fd.namelen = (uint32_t)namelen;
         fd.type = d->d_type;
-        memcpy(s->rep + used, &fd, FUSE_NAME_OFFSET);
-        memcpy(s->rep + used + FUSE_NAME_OFFSET, d->d_name, namelen);
-        memset(s->rep + used + FUSE_NAME_OFFSET + namelen, 0, ent - FUSE_NAME_OFFSET - namelen);
+        memcpy(p, &fd, FUSE_NAME_OFFSET);
+        memcpy(p + FUSE_NAME_OFFSET, d->d_name, namelen);
         used += ent;
         pos += d->d_reclen;
     }
@@ -1112,7 +1134,9 @@ static int dispatch(struct share_server *s, struct req *r, size_t write_data_off
     case FUSE_FLUSH:
         return op_flush(s, r);
     case FUSE_READDIR:
-        return op_readdir(s, r);
+        return op_readdir(s, r, false);
+    case FUSE_READDIRPLUS:
+        return op_readdir(s, r, true);
     case FUSE_FALLOCATE:
         return op_fallocate(s, r);
     case FUSE_LSEEK:
@@ -1136,7 +1160,7 @@ static int dispatch(struct share_server *s, struct req *r, size_t write_data_off
     default:
         /* xattrs (host security labels and capabilities stay the host's),
          * locks (the guest's kernel keeps them), DAX mappings, ioctl, poll,
-         * READDIRPLUS, copy_file_range, tmpfile, syncfs, and whatever comes
+         * copy_file_range, tmpfile, syncfs, and whatever comes
          * later: ENOSYS, which the kernel remembers. */
         return -ENOSYS;
     }

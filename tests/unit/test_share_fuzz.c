@@ -102,32 +102,37 @@ static size_t make_request(uint8_t *r, size_t room)
     return len;
 }
 
+/* One input: the share to use, then a run of requests. */
+static size_t make_input(uint8_t *in, size_t room)
+{
+    size_t n = 0;
+    in[n++] = (uint8_t)(next() % 3 == 0);          /* a third read-only */
+    unsigned reqs = 1 + (unsigned)(next() % 12);
+    for (unsigned k = 0; k < reqs && room - n > 1200; k++) {
+        size_t len = make_request(in + n + 4, 1100);
+        if (next() % 20 == 0)
+            len = next() % (len + 1);               /* cut short */
+        in[n] = (uint8_t)len;
+        in[n + 1] = (uint8_t)(len >> 8);
+        in[n + 2] = (uint8_t)next();
+        in[n + 3] = (uint8_t)(next() % 8 ? 6 + next() % 2 : next() % 6);
+        n += 4 + len;
+    }
+    return n;
+}
+
 static void share_fuzz_replay(void)
 {
     static uint8_t in[1 << 15];
-    for (int it = 0; it < ITERATIONS; it++) {
-        size_t n = 0;
-        in[n++] = (uint8_t)(next() % 3 == 0);          /* a third read-only */
-        unsigned reqs = 1 + (unsigned)(next() % 12);
-        for (unsigned k = 0; k < reqs && sizeof(in) - n > 1200; k++) {
-            size_t len = make_request(in + n + 4, 1100);
-            if (next() % 20 == 0)
-                len = next() % (len + 1);               /* cut short */
-            in[n] = (uint8_t)len;
-            in[n + 1] = (uint8_t)(len >> 8);
-            in[n + 2] = (uint8_t)next();
-            in[n + 3] = (uint8_t)(next() % 8 ? 6 + next() % 2 : next() % 6);
-            n += 4 + len;
-        }
-        LLVMFuzzerTestOneInput(in, n);
-    }
+    for (int it = 0; it < ITERATIONS; it++)
+        LLVMFuzzerTestOneInput(in, make_input(in, sizeof(in)));
     CHECK(1);   /* reaching here without a crash, an abort or an escape is the test */
 }
 
 static void share_libfuzzer_brief(void)
 {
     const char *build = getenv("BUILD") ? getenv("BUILD") : "build";
-    char bin[512], cmd[1200];
+    char bin[512], cmd[1400];
     snprintf(bin, sizeof(bin), "%s/fuzz/fuzz_share", build);
     if (!getenv("HOSTEL_TEST_ALL")) {
         printf("SKIP: share_libfuzzer_brief (runs under make test-all)\n");
@@ -137,7 +142,26 @@ static void share_libfuzzer_brief(void)
         printf("SKIP: share_libfuzzer_brief (no %s: clang missing?)\n", bin);
         return;
     }
-    snprintf(cmd, sizeof(cmd), "%s -max_total_time=20 -max_len=8192 >/dev/null 2>&1", bin);
+    /* Seeded with inputs of the replay's kind, so it starts from requests
+     * that reach the handlers. */
+    char corpus[] = "/tmp/hostel-share-corpus-XXXXXX";
+    if (!mkdtemp(corpus)) {
+        printf("FAIL: share_libfuzzer_brief (mkdtemp)\n");
+        check_failures++;
+        return;
+    }
+    static uint8_t in[1 << 15];
+    for (int i = 0; i < 64; i++) {
+        char f[96];
+        snprintf(f, sizeof(f), "%s/seed%d", corpus, i);
+        FILE *fp = fopen(f, "wb");
+        if (fp) {
+            fwrite(in, 1, make_input(in, 8192), fp);
+            fclose(fp);
+        }
+    }
+    snprintf(cmd, sizeof(cmd), "%s -max_total_time=20 -max_len=8192 %s >/dev/null 2>&1; r=$?; "
+             "rm -rf %s; exit $r", bin, corpus, corpus);
     check_failed_now = 0;
     CHECK_EQ(system(cmd), 0);
     printf("%s: share_libfuzzer_brief\n", check_failed_now ? "FAIL" : "PASS");
