@@ -790,6 +790,78 @@ static void json_is_strict(void)
     JSON_FAILS("{\"kernel\":\"/k\",\"disks\":[\"/a.img\"],\"zzz\":1}", "unknown key \"zzz\"");
 }
 
+/* --share: syntax, the tag after the last ':', options, by-tag layering,
+ * none, the check and the JSON form. */
+static void option_share(void)
+{
+    struct machine_spec s, l, base;
+    struct err e = ERR_INIT;
+    spec_init(&s);
+    CHECK_EQ(spec_set_option(&s, "share", "/tmp:t1", &e), 0);
+    CHECK_EQ(spec_set_option(&s, "share", "/tmp/a:b:c,ro,uid=1000,gid=100", &e), 0);
+    CHECK_EQ(s.nshares, 2);
+    CHECK(!strcmp(s.shares[1].dir, "/tmp/a:b") && !strcmp(s.shares[1].tag, "c"));
+    CHECK(s.shares[1].readonly && s.shares[1].uid == 1000 && s.shares[1].gid == 100);
+    CHECK_EQ(spec_set_option(&s, "share", "/var:t1", &e), 0);    /* same tag: replaced */
+    CHECK_EQ(s.nshares, 2);
+    CHECK(!strcmp(s.shares[0].dir, "/var"));
+    CHECK_EQ(spec_set_option(&s, "share", "/tmp", &e), -EINVAL);
+    CHECK_MSG_HAS(&e, "give HOSTDIR:TAG");
+    CHECK_EQ(spec_set_option(&s, "share", "/tmp:a/b", &e), -EINVAL);
+    CHECK_MSG_HAS(&e, "may hold only");
+    CHECK_EQ(spec_set_option(&s, "share", "/tmp:0123456789012345678901234567890123456", &e), -EINVAL);
+    CHECK_MSG_HAS(&e, "1 to 36");
+    CHECK_EQ(spec_set_option(&s, "share", "/tmp:t,rx", &e), -EINVAL);
+    CHECK_MSG_HAS(&e, "cannot understand 'rx'");
+    CHECK_EQ(spec_set_option(&s, "share", "/tmp:t,uid=-1", &e), -EINVAL);
+    /* A relative directory is made absolute. */
+    CHECK_EQ(spec_set_option(&s, "share", "no-such-dir-here:rel", &e), 0);
+    CHECK(s.shares[2].dir[0] == '/');
+    spec_defaults(&base);
+    base.kernel = strdup("/k");
+    CHECK_EQ(spec_apply(&base, &s, &e), 0);
+    CHECK_EQ(spec_check(&base, &e), -ENOENT);
+    CHECK_MSG_HAS(&e, "--share");
+    CHECK_MSG_HAS(&e, "No such file or directory");
+    /* none drops what was below, then its own shares apply. */
+    spec_init(&l);
+    CHECK_EQ(spec_set_option(&l, "share", "none", &e), 0);
+    CHECK_EQ(spec_set_option(&l, "share", "/tmp:only", &e), 0);
+    CHECK_EQ(spec_apply(&base, &l, &e), 0);
+    CHECK_EQ(base.nshares, 1);
+    CHECK(!strcmp(base.shares[0].tag, "only"));
+    CHECK_EQ(spec_check(&base, &e), 0);
+    /* JSON: written as objects, read back; strings accepted; strict. */
+    json_t *j = spec_to_json(&s);
+    struct machine_spec back;
+    CHECK_EQ(spec_from_json(j, &back, &e), 0);
+    CHECK_EQ(back.nshares, 3);
+    CHECK(!strcmp(back.shares[1].tag, "c") && back.shares[1].readonly && back.shares[1].uid == 1000);
+    json_decref(j);
+    spec_free(&back);
+    j = json_loads("{\"shares\": [\"/tmp:s\", {\"dir\": \"/tmp\", \"tag\": \"o\", \"readonly\": true}]}", 0, NULL);
+    CHECK_EQ(spec_from_json(j, &back, &e), 0);
+    CHECK_EQ(back.nshares, 2);
+    spec_free(&back);
+    json_decref(j);
+    j = json_loads("{\"shares\": [{\"dir\": \"/tmp\", \"tag\": \"o\", \"mode\": 1}]}", 0, NULL);
+    CHECK_EQ(spec_from_json(j, &back, &e), -EINVAL);
+    CHECK_MSG_HAS(&e, "unknown key \"mode\"");
+    json_decref(j);
+    /* At most 8. */
+    spec_init(&l);
+    for (int i = 0; i < SPEC_MAX_SHARES; i++) {
+        char a[32];
+        snprintf(a, sizeof(a), "/tmp:t%d", i);
+        CHECK_EQ(spec_set_option(&l, "share", a, &e), 0);
+    }
+    CHECK_EQ(spec_set_option(&l, "share", "/tmp:t9", &e), -EINVAL);
+    CHECK_MSG_HAS(&e, "at most 8");
+    spec_free(&l);
+    spec_free(&s);
+    spec_free(&base);
+}
+
 int main(void)
 {
     RUN_TEST(defaults_are_hostel_runs);
@@ -800,6 +872,7 @@ int main(void)
     RUN_TEST(option_switches);
     RUN_TEST(option_disk);
     RUN_TEST(option_net_forward_mac);
+    RUN_TEST(option_share);
     RUN_TEST(unknown_option_is_enoent);
     RUN_TEST(apply_scalars_override_only_what_is_set);
     RUN_TEST(apply_disks_append);
