@@ -619,6 +619,12 @@ static int cmd_info(int argc, char **argv)
         json_t *fw, *disk;
         json_array_foreach(json_object_get(o, "disks"), i, disk)
             printf("%-8s %s\n", "disk", json_string_value(disk));
+        json_t *share;
+        json_array_foreach(json_object_get(json_object_get(o, "spec"), "shares"), i, share) {
+            const char *tag = json_string_value(json_object_get(share, "tag"));
+            printf("%-8s %s:%s%s\n", "share", json_string_value(json_object_get(share, "dir")),
+                   tag ? tag : "", json_is_true(json_object_get(share, "readonly")) ? ",ro" : "");
+        }
         json_array_foreach(json_object_get(o, "forwards"), i, fw) {
             printf("%-8s ", "forward");
             print_forward_line(stdout, fw);
