@@ -79,9 +79,9 @@ struct share_server {
     struct handle *handles;
     unsigned max_handles, nhandles;
     int32_t free_handle;
-    uint8_t req[REQ_MAX];
-    uint8_t rep[REP_MAX];
-    uint8_t dents[REP_MAX];
+    _Alignas(8) uint8_t req[REQ_MAX];
+    _Alignas(8) uint8_t rep[REP_MAX];
+    _Alignas(8) uint8_t dents[REP_MAX];
     struct iovec slice[IOV_SLICE];
 };
 

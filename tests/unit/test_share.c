@@ -194,7 +194,7 @@ static void share_basic_io(void)
     make_tree();
     struct share_server *s = open_share(false, 0, 0, 0);
     uint64_t fh, id, a;
-    CHECK_EQ(req(s, FUSE_GETATTR, FUSE_ROOT_ID, &(struct fuse_getattr_in){0}, 24), -EIO);  /* before INIT */
+    CHECK_EQ(req(s, FUSE_GETATTR, FUSE_ROOT_ID, &(struct fuse_getattr_in){0}, sizeof(struct fuse_getattr_in)), -EIO);  /* before INIT */
     CHECK_EQ(init(s), 0);
     struct fuse_init_out io;
     memcpy(&io, out + 16, sizeof(io));
@@ -449,8 +449,8 @@ static void share_bounds(void)
     uint64_t ids[10], fh[4];
     int ok = 0;
     for (int i = 0; i < 10; i++) {
-        char n[8];
-        snprintf(n, sizeof(n), "f%d", i);
+        char n[16];
+        snprintf(n, sizeof(n), "f%u", (unsigned)i % 10);
         int r = lookup(s, FUSE_ROOT_ID, n, &ids[i], NULL);
         if (r == 0)
             ok++;

@@ -849,7 +849,7 @@ static void option_share(void)
     CHECK_MSG_HAS(&e, "unknown key \"mode\"");
     json_decref(j);
     /* At most 8. */
-    spec_init(&l);
+    spec_free(&l);
     for (int i = 0; i < SPEC_MAX_SHARES; i++) {
         char a[32];
         snprintf(a, sizeof(a), "/tmp:t%d", i);

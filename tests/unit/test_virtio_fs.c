@@ -106,7 +106,8 @@ static void virtio_fs_config_and_requests(void)
     CHECK_EQ(ni, 2);
     CHECK_EQ(nh, 1);
     /* No writable part: returned with nothing written. */
-    CHECK_EQ(request(1, FUSE_GETATTR, FUSE_ROOT_ID, &oi, 16, 0), 0);
+    struct fuse_getattr_in gi = {0};
+    CHECK_EQ(request(1, FUSE_GETATTR, FUSE_ROOT_ID, &gi, sizeof(gi), 0), 0);
     /* FORGET on the high-priority queue: no reply. */
     struct fuse_forget_in fg = { .nlookup = 1 };
     CHECK_EQ(request(0, FUSE_FORGET, eo.nodeid, &fg, sizeof(fg), 0), 0);
