@@ -11,7 +11,9 @@
 #define MEM_HIGH_START  0x100000000ULL  /* 4 GiB */
 
 struct guest_mem {
-    int fd;              /* memfd holding all guest RAM (for snapshots, migration) */
+    int fd;              /* memfd holding all guest RAM, or the RAM image it was
+                            restored from (mapped copy-on-write: private) */
+    bool private_file;   /* fd is a saved image mapped MAP_PRIVATE, not the RAM */
     uint8_t *host;       /* mapping of the whole memfd */
     uint64_t size;       /* total RAM bytes */
     uint64_t low_size;   /* RAM below the hole */
@@ -54,6 +56,10 @@ static inline bool mem_is_ram(const struct guest_mem *m, uint64_t gpa)
 {
     return mem_ptr(m, gpa, 1) != NULL;
 }
+
+/* Whether [lo, hi) of this process is guest RAM (hostel's own memory use,
+ * for HOSTEL_STATS, leaves it out). */
+bool mem_is_guest_mapping(uintptr_t lo, uintptr_t hi);
 
 /* Copy to/from guest RAM; -EFAULT when any byte is outside RAM. */
 int mem_read(const struct guest_mem *m, uint64_t gpa, void *buf, uint64_t len);

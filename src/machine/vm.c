@@ -60,7 +60,7 @@ void vm_stats_print(void)
         long kb;
         unsigned long lo, hi;
         if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2)
-            in_guest = strstr(line, "hostel-ram") != NULL;
+            in_guest = mem_is_guest_mapping(lo, hi);
         else if (sscanf(line, "Rss: %ld kB", &kb) == 1) {
             total_kb += kb;
             if (in_guest)
