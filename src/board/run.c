@@ -166,7 +166,8 @@ static int boot_once(const struct machine_spec *spec, const struct engine_ops *e
         .e820 = map, .e820_count = nmap, .acpi_rsdp = LAYOUT_ACPI,
         .kernel = files->kernel.data, .kernel_len = files->kernel.len,
         .initrd = files->initrd.data, .initrd_len = files->initrd.len,
-        .cmdline = spec->nshares ? cmdline : spec->cmdline, .kernel_name = spec->kernel, .initrd_name = spec->initrd,
+        .cmdline = spec->nshares ? cmdline : spec->cmdline,
+        .kernel_name = spec->kernel, .initrd_name = spec->initrd,
     };
     r = load_kernel(&vm->mem, &in, &bsp, e);
     if (r < 0) {
