@@ -269,7 +269,7 @@ int board_create(struct vm *vm, const struct machine_spec *spec, const struct bo
         }
         log_info("virtio-net %02x:%02x:%02x:%02x:%02x:%02x on %s networking", mac[0], mac[1],
                  mac[2], mac[3], mac[4], mac[5],
-                 net_effective_mode(&net) == NET_MODE_TAP ? "tap" : "user");
+                 net_mode_name(net_effective_mode(&net)));
     }
     r = acpi_pm_create(&vm->pio, PORT_ACPI_PM, line(b, IRQ_SCI), &vm->clock, stop,
                        &b->acpi_pm);
