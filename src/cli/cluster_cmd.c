@@ -428,22 +428,6 @@ static int cmd_up(int argc, char **argv)
             log_error("%s", e.msg);
         goto out;
     }
-    bool was_up = cluster_up(d->name);
-    if (was_up) {
-        struct cluster_def old;
-        if (cluster_def_load(d->name, &old, &e) == 0) {
-            char *a = def_text(d), *b = def_text(&old);
-            bool same = a && b && !strcmp(a, b);
-            free(a);
-            free(b);
-            cluster_def_free(&old);
-            if (!same) {
-                log_error("cluster '%s' is up with another definition: take it down first "
-                          "('hostel cluster down %s')", d->name, d->name);
-                goto out;
-            }
-        }
-    }
     /* Everything is checked before anything is made: the machines' names,
      * the appliances and their readiness text. */
     uint64_t total = 0;
@@ -465,10 +449,29 @@ static int cmd_up(int argc, char **argv)
             log_error("machine '%s': %s", m->name, e.msg);
             goto out;
         }
+        /* Kept as a folder: a later 'up NAME' may run from anywhere. */
+        free(m->appliance);
+        m->appliance = strdup(app.dir);
         const char *ready = m->ready ? m->ready : app.ready;
         w[i].ready = ready ? strdup(ready) : NULL;
         total += m->memory ? m->memory : app.memory;
         appliance_free(&app);
+    }
+    bool was_up = cluster_up(d->name);
+    if (was_up) {
+        struct cluster_def old;
+        if (cluster_def_load(d->name, &old, &e) == 0) {
+            char *a = def_text(d), *b = def_text(&old);
+            bool same = a && b && !strcmp(a, b);
+            free(a);
+            free(b);
+            cluster_def_free(&old);
+            if (!same) {
+                log_error("cluster '%s' is up with another definition: take it down first "
+                          "('hostel cluster down %s')", d->name, d->name);
+                goto out;
+            }
+        }
     }
     if (cluster_def_save(d, &e) < 0) {
         log_error("%s", e.msg);
@@ -629,9 +632,11 @@ static int cmd_down(int argc, char **argv)
     }
     if (still)
         goto out;
-    if (killed)
-        fprintf(stderr, "hostel: %d machines did not power off in time and were stopped by "
-                "force\n", killed);
+    if (killed && force)
+        fprintf(stderr, "hostel: %d machines stopped at once (--force)\n", killed);
+    else if (killed)
+        fprintf(stderr, "hostel: %d machines did not power off within %d s and were stopped by "
+                "force\n", killed, timeout);
     printf("cluster %s is down%s\n", name, rm ? " and removed" : "");
     r = 0;
 out:
