@@ -318,11 +318,8 @@ static int heap_push(struct net_switch *sw, const struct sw_delayed *d)
     return 0;
 }
 
-static void heap_pop(struct net_switch *sw, struct sw_delayed *out)
+static void heap_down(struct net_switch *sw, unsigned i)
 {
-    *out = sw->heap[0];
-    sw->heap[0] = sw->heap[--sw->heap_len];
-    unsigned i = 0;
     for (;;) {
         unsigned l = 2 * i + 1, r = l + 1, m = i;
         if (l < sw->heap_len && heap_before(&sw->heap[l], &sw->heap[m]))
@@ -336,6 +333,13 @@ static void heap_pop(struct net_switch *sw, struct sw_delayed *out)
         sw->heap[m] = t;
         i = m;
     }
+}
+
+static void heap_pop(struct net_switch *sw, struct sw_delayed *out)
+{
+    *out = sw->heap[0];
+    sw->heap[0] = sw->heap[--sw->heap_len];
+    heap_down(sw, 0);
 }
 
 /* ---- ports --------------------------------------------------------------- */
@@ -432,12 +436,16 @@ static bool fault_has_peer(const struct sw_fault *f, int node)
     return false;
 }
 
-/* The links as the faults, in the order given, make them. */
+/* The links as the faults, in the order given, make them.  Frames held
+ * back under a rule that changed leave at once (as when a netem qdisc is
+ * replaced): a heal never leaves a backlog behind. */
 static void recompute_links(struct net_switch *sw)
 {
+    static struct switch_rule old[SWITCH_MAX_NODES][SWITCH_MAX_NODES];   /* switch thread + lock */
     for (int s = 0; s < SWITCH_MAX_NODES; s++)
         for (int d = 0; d < SWITCH_MAX_NODES; d++) {
             struct sw_link *l = sw_link(sw, s, d);
+            old[s][d] = l->rule;
             l->partitioned = false;
             memset(&l->rule, 0, sizeof(l->rule));
         }
@@ -456,6 +464,24 @@ static void recompute_links(struct net_switch *sw)
             }
         }
     }
+    bool any = false;
+    for (int s = 0; s < SWITCH_MAX_NODES; s++)
+        for (int d = 0; d < SWITCH_MAX_NODES; d++) {
+            struct sw_link *l = sw_link(sw, s, d);
+            l->retime = memcmp(&old[s][d], &l->rule, sizeof(l->rule)) != 0;
+            if (l->retime) {
+                l->next_free_ns = 0;
+                any |= l->queued > 0;
+            }
+        }
+    if (!any)
+        return;
+    int64_t now = sw_now_ns();
+    for (unsigned i = 0; i < sw->heap_len; i++)
+        if (sw_link(sw, sw->heap[i].src, sw->heap[i].dst)->retime)
+            sw->heap[i].when_ns = now;
+    for (unsigned i = sw->heap_len / 2; i-- > 0; )
+        heap_down(sw, i);
 }
 
 /* ---- forwarding ----------------------------------------------------------- */

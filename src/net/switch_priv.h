@@ -34,6 +34,7 @@ struct sw_node {
 struct sw_link {
     bool partitioned;
     struct switch_rule rule;
+    bool retime;                    /* the rule changed: what waits leaves now */
     int64_t next_free_ns;           /* rate limit: when the wire is free again */
     unsigned queued;                /* frames in the delay queue */
     uint64_t sent, bytes, dropped, delayed, duplicated;
