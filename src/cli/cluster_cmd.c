@@ -585,7 +585,8 @@ static int cmd_down(int argc, char **argv)
         return 1;
     }
     int killed = 0;
-    if (cluster_up(name)) {
+    bool was_up = cluster_up(name);
+    if (was_up) {
         json_t *rep = call(name, json_pack("{s:s, s:b, s:i}", "op", "down", "rm", rm, "timeout",
                                            force ? 0 : timeout));
         if (rep) {
@@ -625,6 +626,8 @@ static int cmd_down(int argc, char **argv)
     if (!still && rm) {
         char dir[4096];
         cluster_path(name, NULL, dir, sizeof(dir));
+        for (int i = 0; i < 50 && access(dir, F_OK) == 0 && was_up; i++)
+            usleep(100000);          /* the daemon removes it as it exits */
         if (access(dir, F_OK) == 0 && cluster_remove(d, &e) < 0) {
             log_error("%s", e.msg);
             goto out;

@@ -1041,7 +1041,7 @@ int cluster_remove(const struct cluster_def *d, struct err *e)
     char dir[4096];
     if (r == 0 && cluster_path(d->name, NULL, dir, sizeof(dir)) == 0) {
         int fr = file_remove_tree(dir);
-        if (fr < 0)
+        if (fr < 0 && fr != -ENOENT)      /* a daemon that removes it at the same time */
             r = err_set(e, fr, "cannot remove %s: %s", dir, strerror(-fr));
     }
     return r;
