@@ -513,9 +513,9 @@ static int cmd_up(int argc, char **argv)
     char avail[32], tot[32];
     human_size(total, tot, sizeof(tot));
     human_size(host_available(), avail, sizeof(avail));
-    fprintf(stderr, "hostel: cluster %s: %d machines (%d created, %d started), guest memory "
-            "%s in all, %s available on the host\n", d->name, d->nmachines, made, started, tot,
-            avail);
+    fprintf(stderr, "hostel: cluster %s: %d machine%s (%d created, %d started), guest memory "
+            "%s in all, %s available on the host\n", d->name, d->nmachines,
+            d->nmachines == 1 ? "" : "s", made, started, tot, avail);
     if (!no_wait && (r = wait_ready(d, w, t0, timeout)) != 0)
         goto out;
     printf("%-20s %-15s %-17s %8s %s\n", "MACHINE", "ADDRESS", "MAC", "MEMORY",
@@ -533,7 +533,8 @@ static int cmd_up(int argc, char **argv)
     }
     char netw[40];
     switch_format_ip(d->network, netw, sizeof(netw));
-    printf("cluster %s is up: %d machines on %s/%d, %s (%.1f s)\n", d->name, d->nmachines,
+    printf("cluster %s is up: %d machine%s on %s/%d, %s (%.1f s)\n", d->name, d->nmachines,
+           d->nmachines == 1 ? "" : "s",
            netw, d->prefix, no_wait ? "started" : "all ready", now_s() - t0);
     r = 0;
 out:
