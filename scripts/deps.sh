@@ -4,7 +4,7 @@
 set -euo pipefail
 what=${1:-all}
 build_pkgs=(build-essential pkg-config zlib1g-dev libzstd-dev libjansson-dev
-            libslirp-dev libseccomp-dev libarchive-dev)
+            libslirp-dev libseccomp-dev libarchive-dev libyaml-dev)
 test_pkgs=(busybox-static cpio gzip xz-utils python3 qemu-utils bc acpica-tools openssh-client
            debootstrap e2fsprogs git rsync)
 case "$what" in

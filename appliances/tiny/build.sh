@@ -26,7 +26,7 @@ done
 cp "$mods"/*.ko "$tmp/root/lib/modules/" 2>/dev/null || true
 cat > "$tmp/root/usr/share/udhcpc/default.script" <<'DHCP'
 #!/bin/sh
-# udhcpc hook: configure the interface, the default route and DNS.
+# udhcpc hook: configure the interface, the default route, DNS and the name.
 case "$1" in
   deconfig) ip addr flush dev "$interface"; ip link set "$interface" up ;;
   bound|renew)
@@ -34,7 +34,10 @@ case "$1" in
     ip addr add "$ip/${mask:-24}" dev "$interface"
     for r in $router; do ip route add default via "$r" dev "$interface"; break; done
     : > /etc/resolv.conf
-    for d in $dns; do echo "nameserver $d" >> /etc/resolv.conf; done ;;
+    [ -n "$domain" ] && echo "search $domain" >> /etc/resolv.conf
+    for d in $dns; do echo "nameserver $d" >> /etc/resolv.conf; done
+    # A cluster's switch names the machine (docs/clusters.md).
+    [ -n "$hostname" ] && hostname "$hostname" ;;
 esac
 DHCP
 chmod +x "$tmp/root/usr/share/udhcpc/default.script"
@@ -160,7 +163,8 @@ cat > "$out/appliance.json" <<JSON
   "cpus": 1,
   "memory": "256M",
   "disks": [ { "file": "disk.img", "format": "raw" } ],
-  "net": "user"
+  "net": "user",
+  "ready": "tiny: ready"
 }
 JSON
 echo "$recipe_hash" > "$out/.recipe"

@@ -280,7 +280,7 @@ int board_create(struct vm *vm, const struct machine_spec *spec, const struct bo
         }
         log_info("virtio-net %02x:%02x:%02x:%02x:%02x:%02x on %s networking", mac[0], mac[1],
                  mac[2], mac[3], mac[4], mac[5],
-                 net_effective_mode(&net) == NET_MODE_TAP ? "tap" : "user");
+                 net_mode_name(net_effective_mode(&net)));
     }
     /* Shared folders: one virtio-fs device and server per share. */
     for (int i = 0; i < spec->nshares && i < SPEC_MAX_SHARES; i++) {

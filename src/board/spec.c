@@ -53,6 +53,7 @@ void spec_free(struct machine_spec *s)
     free(s->engine);
     free(s->serial);
     free(s->tap);
+    free(s->net_switch);
     for (int i = 0; i < s->ndisks; i++)
         free(s->disks[i].path);
     for (int i = 0; i < s->nshares; i++)
@@ -70,6 +71,7 @@ int spec_copy(struct machine_spec *dst, const struct machine_spec *src)
     dst->engine = dup_or_null(src->engine);
     dst->serial = dup_or_null(src->serial);
     dst->tap = dup_or_null(src->tap);
+    dst->net_switch = dup_or_null(src->net_switch);
     for (int i = 0; i < src->ndisks; i++)
         dst->disks[i].path = dup_or_null(src->disks[i].path);
     for (int i = 0; i < src->nshares; i++)
@@ -130,7 +132,8 @@ int spec_apply(struct machine_spec *s, const struct machine_spec *l, struct err 
     /* Forwards that will be added, not replaced: checked before anything
      * changes, so a refused layer leaves s as it was. */
     int kept = (l->set & SPEC_NET) && (l->net_mode == NET_MODE_NONE ||
-                                       l->net_mode == NET_MODE_TAP) ? 0 : s->nforwards;
+                                       l->net_mode == NET_MODE_TAP ||
+                                       l->net_mode == NET_MODE_SWITCH) ? 0 : s->nforwards;
     int added = 0;
     for (int i = 0; i < l->nforwards; i++) {
         bool replaces = false;
@@ -172,7 +175,9 @@ int spec_apply(struct machine_spec *s, const struct machine_spec *l, struct err 
         s->net_mode = l->net_mode;
         s->net_restrict = l->net_restrict;
         replace_str(&s->tap, l->tap);
-        if (l->net_mode == NET_MODE_NONE || l->net_mode == NET_MODE_TAP)
+        replace_str(&s->net_switch, l->net_switch);
+        if (l->net_mode == NET_MODE_NONE || l->net_mode == NET_MODE_TAP ||
+            l->net_mode == NET_MODE_SWITCH)
             s->nforwards = 0;   /* forwards need user networking: a new mode drops them */
     }
     for (int i = 0; i < l->nforwards; i++) {
@@ -205,6 +210,7 @@ void spec_net_options(const struct machine_spec *s, struct net_options *o)
     o->mode = s->net_mode;
     o->restrict_outbound = s->net_restrict;
     o->tap_name = s->tap;
+    o->switch_spec = s->net_switch;
     o->nforwards = s->nforwards;
     memcpy(o->forwards, s->forwards, sizeof(s->forwards[0]) * (size_t)s->nforwards);
     o->mac_set = s->set & SPEC_MAC;
@@ -407,6 +413,7 @@ int spec_parse_net(const char *text, struct machine_spec *s, struct err *e)
     s->net_mode = o.mode;
     s->net_restrict = o.restrict_outbound;
     replace_str(&s->tap, o.mode == NET_MODE_TAP ? o.tap_name : NULL);
+    replace_str(&s->net_switch, o.mode == NET_MODE_SWITCH ? o.switch_spec : NULL);
     s->set |= SPEC_NET;
     return 0;
 }
@@ -419,6 +426,9 @@ void spec_format_net(const struct machine_spec *s, char *buf, size_t len)
         break;
     case NET_MODE_TAP:
         snprintf(buf, len, "tap=%s", s->tap ? s->tap : "");
+        break;
+    case NET_MODE_SWITCH:
+        snprintf(buf, len, "switch=%s", s->net_switch ? s->net_switch : "");
         break;
     case NET_MODE_NONE:
         snprintf(buf, len, "none");

@@ -78,6 +78,7 @@ struct machine_spec {
     enum net_mode net_mode;
     bool net_restrict;
     char *tap;
+    char *net_switch;        /* --net switch=NAME[,name=LABEL]: what follows "switch=" */
     int nforwards;
     struct net_forward forwards[NET_MAX_FORWARDS];
     uint8_t mac[6];

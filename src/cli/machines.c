@@ -22,6 +22,7 @@
 
 #include "block/block.h"
 #include "cli/client.h"
+#include "cli/cluster_cmd.h"
 #include "lib/file.h"
 #include "lib/log.h"
 #include "lib/size.h"
@@ -521,6 +522,7 @@ static json_t *machine_json(const char *name)
         if (fw)
             json_object_set_new(o, "forwards", fw);
     }
+    cluster_info_json(name, sp, o);   /* its cluster, address and link counters */
     machine_config_free(&mc);
     return o;
 }

@@ -385,6 +385,15 @@ int machine_daemon_run(const char *name, int ready_fd, const char *restore)
             mc.spec.set |= SPEC_CMDLINE;
         }
     }
+    /* On a switch the machine is known by its name (DNS, faults, counters). */
+    if (mc.spec.net_mode == NET_MODE_SWITCH && mc.spec.net_switch &&
+        !strstr(mc.spec.net_switch, ",name=")) {
+        char *sw = NULL;
+        if (asprintf(&sw, "%s,name=%s", mc.spec.net_switch, name) > 0) {
+            free(mc.spec.net_switch);
+            mc.spec.net_switch = sw;
+        }
+    }
     r = machine_lock_acquire(name, &lock_fd);
     if (r < 0) {
         tell_ready(&d, r == -EBUSY ? "error: the machine is already running"

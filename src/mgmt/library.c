@@ -17,6 +17,7 @@
 
 #include "block/block.h"
 #include "lib/file.h"
+#include "lib/home.h"
 #include "mgmt/appliance.h"
 
 const char *machine_state_name(enum machine_state s)
@@ -33,21 +34,7 @@ const char *machine_state_name(enum machine_state s)
 
 int library_home(char *buf, size_t len)
 {
-    const char *h = getenv("HOSTEL_HOME");
-    int n;
-    if (h && *h) {
-        n = snprintf(buf, len, "%s", h);
-    } else if ((h = getenv("XDG_DATA_HOME")) && *h) {
-        n = snprintf(buf, len, "%s/hostel", h);
-    } else {
-        h = getenv("HOME");
-        if (!h || !*h) {
-            struct passwd *pw = getpwuid(getuid());
-            h = pw ? pw->pw_dir : "/tmp";
-        }
-        n = snprintf(buf, len, "%s/.local/share/hostel", h);
-    }
-    return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+    return hostel_home(buf, len);
 }
 
 int machine_name_check(const char *name, struct err *e)

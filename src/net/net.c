@@ -16,6 +16,7 @@
 
 #include "lib/err.h"
 #include "lib/state.h"
+#include "net/switch.h"
 
 static int parse_port(const char *s, uint16_t *port, long min)
 {
@@ -112,6 +113,14 @@ int net_parse_mode(const char *spec, struct net_options *o, struct err *e)
         o->mode = NET_MODE_NONE;
         return 0;
     }
+    if (!strncmp(spec, "switch=", 7)) {
+        int r = net_switch_parse(spec + 7, NULL, 0, NULL, 0, e);
+        if (r < 0)
+            return r;
+        o->mode = NET_MODE_SWITCH;
+        o->switch_spec = spec + 7;
+        return 0;
+    }
     if (!strncmp(spec, "tap=", 4)) {
         if (!spec[4] || strlen(spec + 4) > 15 || strchr(spec + 4, ','))
             return err_set(e, -EINVAL, "--net '%s': tap=NAME takes an interface name of 1 to "
@@ -122,7 +131,8 @@ int net_parse_mode(const char *spec, struct net_options *o, struct err *e)
     }
     const char *p = spec;
     if (strncmp(p, "user", 4) || (p[4] && p[4] != ','))
-        return err_set(e, -EINVAL, "--net '%s': choose user, user,restrict=on, tap=NAME or none",
+        return err_set(e, -EINVAL, "--net '%s': choose user, user,restrict=on, tap=NAME, switch=NAME or "
+                           "none",
                        spec);
     bool restrict_outbound = false;
     for (p += 4; *p; ) {
@@ -203,8 +213,23 @@ int net_backend_open(const struct net_options *o, net_receive_fn receive, void *
             return err_set(e, -EINVAL, "--forward works with --net user only (a tap device is "
                            "reached directly from the host)");
         return net_tap_open(o->tap_name, receive, opaque, out, e);
+    case NET_MODE_SWITCH:
+        if (o->nforwards)
+            return err_set(e, -EINVAL, "--forward works with --net user only (on a switch, "
+                           "forwards belong to the cluster file: docs/clusters.md)");
+        return net_switch_open(o, receive, opaque, out, e);
     }
     return err_set(e, -EINVAL, "unknown network mode %d", (int)o->mode);
+}
+
+const char *net_mode_name(enum net_mode m)
+{
+    switch (m) {
+    case NET_MODE_USER: return "user";
+    case NET_MODE_TAP: return "tap";
+    case NET_MODE_SWITCH: return "switch";
+    default: return "none";
+    }
 }
 
 /* ---- the frame queue ---- */
@@ -307,12 +332,14 @@ size_t net_frame_queue_get(struct net_frame_queue *q, uint8_t *buf)
 /* ---- snapshots ---- */
 
 /* The kind as a snapshot stores it: numbers of the format, not of the enum. */
-enum { STATE_KIND_NONE = 0, STATE_KIND_USER = 1, STATE_KIND_TAP = 2 };
+enum { STATE_KIND_NONE = 0, STATE_KIND_USER = 1, STATE_KIND_TAP = 2, STATE_KIND_SWITCH = 3 };
 
 static uint8_t state_kind(const struct net_backend *nb)
 {
     if (!nb)
         return STATE_KIND_NONE;
+    if (nb->ops->mode == NET_MODE_SWITCH)
+        return STATE_KIND_SWITCH;
     return nb->ops->mode == NET_MODE_TAP ? STATE_KIND_TAP : STATE_KIND_USER;
 }
 
@@ -322,6 +349,7 @@ static const char *kind_name(unsigned kind)
     case STATE_KIND_NONE: return "no network (--net none)";
     case STATE_KIND_USER: return "user networking (--net user)";
     case STATE_KIND_TAP: return "a tap device (--net tap=NAME)";
+    case STATE_KIND_SWITCH: return "a switch port (--net switch=NAME)";
     }
     return "an unknown kind";
 }
@@ -342,7 +370,7 @@ int net_backend_load(struct net_backend *nb, struct state_in *in, struct err *e)
     unsigned kind = st_get_u8(in), here = state_kind(nb);
     if (in->bad)
         return err_set(e, -EINVAL, "network: the saved state is cut short");
-    if (kind > STATE_KIND_TAP)
+    if (kind > STATE_KIND_SWITCH)
         return err_set(e, -EINVAL, "network: the saved state is of kind %u, which this hostel "
                        "does not know", kind);
     if (kind != here)

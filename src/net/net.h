@@ -21,6 +21,7 @@ enum net_mode {
     NET_MODE_NONE,
     NET_MODE_USER,
     NET_MODE_TAP,
+    NET_MODE_SWITCH,               /* a port on hostel's own switch (net/switch_port.c) */
 };
 
 #define NET_MAX_FORWARDS 16
@@ -31,12 +32,14 @@ struct net_forward {
     uint32_t host_addr;            /* network byte order; 127.0.0.1 by default */
     uint16_t host_port;            /* 0: a free port, chosen when the network opens */
     uint16_t guest_port;
+    uint32_t guest_addr;           /* network byte order; 0: the user network's guest */
 };
 
 struct net_options {
     enum net_mode mode;
     bool restrict_outbound;        /* user mode: the guest reaches nothing but forwards */
     const char *tap_name;          /* tap mode */
+    const char *switch_spec;       /* switch mode: "NAME[,name=LABEL]" */
     struct net_forward forwards[NET_MAX_FORWARDS];
     int nforwards;
     bool mac_set;
@@ -47,6 +50,14 @@ struct net_options {
      * forward (from the boot before a reboot) is tried first, so a chosen
      * port stays put across guest reboots. */
     struct net_forward *bound;
+    /* User mode on another network than QEMU's 10.0.2.0/24, as a cluster's
+     * gateway on its switch (net/switch.c) runs it: addresses in network
+     * byte order (network 0: the defaults above), and libslirp's own DHCP
+     * and DNS off (the switch answers those). */
+    struct {
+        uint32_t network, netmask, host;
+        bool no_dhcp_dns;
+    } user_net;
 };
 
 /* User-mode network addresses (the same as QEMU's, which guests expect). */
@@ -104,8 +115,9 @@ int net_add_default_forward(struct net_options *o, const struct net_forward *f);
  * else may take it before we bind it again; callers retry. */
 int net_pick_free_port(bool udp, uint32_t host_addr, uint16_t *port);
 
-/* Parses a --net MODE: "user[,restrict=on|off]", "tap=NAME" or "none".
- * tap_name points into spec, which must outlive o. */
+/* Parses a --net MODE: "user[,restrict=on|off]", "tap=NAME",
+ * "switch=NAME[,name=LABEL]" or "none".  tap_name and switch_spec point into
+ * spec, which must outlive o. */
 int net_parse_mode(const char *spec, struct net_options *o, struct err *e);
 
 /* Parses "52:54:00:12:34:56"; rejects multicast addresses. */
@@ -156,11 +168,17 @@ static inline void net_backend_close(struct net_backend *nb)
         nb->ops->close(nb);
 }
 
-/* The two backends (net_backend_open picks). */
+/* The backends (net_backend_open picks). */
 int net_slirp_open(const struct net_options *o, net_receive_fn receive, void *opaque,
                    struct net_backend **out, struct err *e);
 int net_tap_open(const char *name, net_receive_fn receive, void *opaque,
                  struct net_backend **out, struct err *e);
+/* A port on the switch o->switch_spec names, announced with o->mac. */
+int net_switch_open(const struct net_options *o, net_receive_fn receive, void *opaque,
+                    struct net_backend **out, struct err *e);
+
+/* "user", "tap", "switch" or "none": for messages. */
+const char *net_mode_name(enum net_mode m);
 
 /* A bounded queue of frames from a device thread to a backend thread,
  * with an eventfd the backend polls. */

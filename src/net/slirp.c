@@ -320,6 +320,8 @@ static int add_forward(struct net_slirp *s, const struct net_forward *f, uint16_
     struct in_addr host = { f->host_addr }, guest;
     char spec[64];
     inet_pton(AF_INET, NET_USER_GUEST, &guest);
+    if (f->guest_addr)
+        guest.s_addr = f->guest_addr;
     net_format_forward(f, spec, sizeof(spec));
     if (f->host_port) {
         if (slirp_add_hostfwd(s->slirp, f->udp, host, f->host_port, guest, f->guest_port) < 0)
@@ -404,7 +406,7 @@ int net_slirp_open(const struct net_options *o, net_receive_fn receive, void *op
     }
 
     SlirpConfig cfg = {
-        .version = 3,
+        .version = o->user_net.network ? 4 : 3,
         .restricted = o->restrict_outbound,
         .in_enabled = true,
         .in6_enabled = false,
@@ -417,6 +419,17 @@ int net_slirp_open(const struct net_options *o, net_receive_fn receive, void *op
     inet_pton(AF_INET, NET_USER_HOST, &cfg.vhost);
     inet_pton(AF_INET, NET_USER_GUEST, &cfg.vdhcp_start);
     inet_pton(AF_INET, NET_USER_DNS, &cfg.vnameserver);
+    if (o->user_net.network) {
+        /* A gateway on a cluster's switch: its network, and the switch's
+         * own DHCP and DNS instead of libslirp's. */
+        cfg.vnetwork.s_addr = o->user_net.network;
+        cfg.vnetmask.s_addr = o->user_net.netmask;
+        cfg.vhost.s_addr = o->user_net.host;
+        cfg.vdhcp_start.s_addr = htonl(ntohl(o->user_net.network) | 2);
+        cfg.vnameserver.s_addr = o->user_net.host;
+        cfg.disable_dns = o->user_net.no_dhcp_dns;
+        cfg.disable_dhcp = o->user_net.no_dhcp_dns;
+    }
     s->slirp = slirp_new(&cfg, &slirp_callbacks, s);
     if (!s->slirp) {
         r = err_set(e, -ENOMEM, "user network: libslirp refused its configuration");

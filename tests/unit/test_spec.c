@@ -312,7 +312,38 @@ static void option_net_forward_mac(void)
     spec_format_net(&s, buf, sizeof(buf));
     CHECK(!strcmp(buf, "default"));
     spec_free(&s);
-    OPTION_FAILS("net", "bridge", "--net 'bridge': choose user, user,restrict=on, tap=NAME or none");
+    OPTION_FAILS("net", "bridge", "--net 'bridge': choose user, user,restrict=on, tap=NAME, "
+                                  "switch=NAME or none");
+    /* A switch port: the name (and an optional label) kept as given. */
+    spec_init(&s);
+    CHECK_EQ(set(&s, "forward", "tcp:2222:22"), 0);
+    CHECK_EQ(set(&s, "net", "switch=db,name=web1"), 0);
+    CHECK_EQ(s.net_mode, NET_MODE_SWITCH);
+    CHECK(str_eq(s.net_switch, "db,name=web1"));
+    spec_format_net(&s, buf, sizeof(buf));
+    CHECK(!strcmp(buf, "switch=db,name=web1"));
+    struct machine_spec both;
+    struct err ae = ERR_INIT;
+    spec_init(&both);
+    CHECK_EQ(set(&both, "forward", "tcp:2222:22"), 0);
+    CHECK_EQ(spec_apply(&both, &s, &ae), 0);
+    CHECK_EQ(both.nforwards, 1);                 /* a layer's own forwards stay ... */
+    struct machine_spec sw_layer;
+    spec_init(&sw_layer);
+    CHECK_EQ(set(&sw_layer, "net", "switch=db"), 0);
+    CHECK_EQ(spec_apply(&both, &sw_layer, &ae), 0);
+    CHECK_EQ(both.nforwards, 0);                 /* ... a switch drops earlier ones */
+    CHECK(str_eq(both.net_switch, "db"));
+    spec_free(&sw_layer);
+    spec_free(&both);
+    spec_free(&s);
+    OPTION_FAILS("net", "switch=", "--net switch=NAME: the switch: give a name (the switch of "
+                                   "cluster NAME: docs/clusters.md)");
+    OPTION_FAILS("net", "switch=a/b", "--net switch=NAME: the switch 'a/b': use letters, "
+                                      "digits, '-', '_' and '.' only (the switch of cluster "
+                                      "NAME: docs/clusters.md)");
+    OPTION_FAILS("net", "switch=db,speed=1", "--net switch=db,speed=1: cannot understand "
+                                             "'speed=1' (name=LABEL)");
     OPTION_FAILS("net", "tap=", "--net 'tap=': tap=NAME takes an interface name of 1 to 15 "
                                 "characters");
     OPTION_FAILS("net", "user,fast=on", "--net 'user,fast=on': cannot understand 'fast=on' "

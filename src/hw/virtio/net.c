@@ -295,7 +295,10 @@ int virtio_net_create(struct guest_mem *mem, struct pci_bus *bus, const struct n
         goto fail;
     }
     n->vd = virtio_pci_dev(n->vp);
-    r = net_backend_open(o, net_receive, n, &n->nb, e);
+    struct net_options with_mac = *o;   /* the backend may announce the NIC's address */
+    memcpy(with_mac.mac, mac, 6);
+    with_mac.mac_set = true;
+    r = net_backend_open(&with_mac, net_receive, n, &n->nb, e);
     if (r < 0)
         goto fail;
     *out = n;
