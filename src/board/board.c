@@ -10,16 +10,19 @@
 #include <string.h>
 
 #include "block/block.h"
+#include "board/firmware.h"
 #include "board/layout.h"
 #include "board/snapfile.h"
 #include "host/chardev.h"
 #include "hw/acpi_pm.h"
 #include "hw/debugexit.h"
+#include "hw/fw_cfg.h"
 #include "hw/i8042.h"
 #include "hw/irqchip.h"
 #include "hw/pci.h"
 #include "hw/pit.h"
 #include "hw/post.h"
+#include "hw/rom.h"
 #include "hw/rtc.h"
 #include "hw/uart.h"
 #include "hw/virtio/blk.h"
@@ -47,6 +50,8 @@ struct board {
     struct virtio_console *vcon;
     struct virtio_net *net;
     struct chardev *console;
+    struct rom *bios;            /* the firmware at the top of 4 GiB (firmware boot) */
+    struct fw_cfg *fw_cfg;
 };
 
 /* ---- interrupt wiring ---------------------------------------------------- */
@@ -137,6 +142,48 @@ static void quiesce(struct vm *vm, bool pause)
         rtc_resume(b->rtc);
         uart_resume(b->com1);
     }
+}
+
+/* ---- firmware boot ---------------------------------------------------------- */
+
+/* The BIOS at the top of 4 GiB (read-only: through the engine's ROM mapping
+ * where it has one, else the MMIO bus), its last 128 KiB in RAM at 0xE0000
+ * where the reset vector's far jump lands (the i440FX's shadow RAM, as the
+ * firmware finds it after a reset), fw_cfg with what it reads, and the
+ * CMOS bytes it looks at. */
+static int board_firmware(struct board *b, const struct machine_spec *spec,
+                          const struct board_host *host, struct err *e)
+{
+    struct vm *vm = b->vm;
+    uint64_t base = MEM_HIGH_START - host->bios_len;
+    int r = rom_create(&vm->mmio, base, host->bios, host->bios_len, &b->bios);
+    if (r < 0)
+        return err_set(e, r, "cannot map the BIOS at %#llx: %s", (unsigned long long)base,
+                       strerror(-r));
+    if (vm->engine->map_rom) {
+        r = vm->engine->map_rom(vm, base, rom_host(b->bios), host->bios_len);
+        if (r < 0)
+            return err_set(e, r, "engine %s cannot map the BIOS read-only at %#llx: %s",
+                           vm->engine->name, (unsigned long long)base, strerror(-r));
+    }
+    size_t low = host->bios_len < FIRMWARE_LOW_ALIAS ? host->bios_len : FIRMWARE_LOW_ALIAS;
+    if (mem_write(&vm->mem, 0x100000 - low, host->bios + host->bios_len - low, low) < 0)
+        return err_set(e, -EFAULT, "no guest RAM below 1 MiB for the BIOS");
+    r = fw_cfg_create(&vm->pio, FW_CFG_PORT_SEL, &vm->mem, &b->fw_cfg);
+    if (r < 0)
+        return err_set(e, r, "cannot create fw_cfg at 0x%x: %s", FW_CFG_PORT_SEL, strerror(-r));
+    struct firmware_devices devs = { .cdrom_slot = -1, .net_slot = -1 };
+    for (int i = 0; i < spec->ndisks && i < SPEC_MAX_DISKS; i++)
+        if (b->blks[i] && !spec->disks[i].seed)
+            devs.disk_slot[devs.ndisks++] = virtio_blk_slot(b->blks[i]);
+    if (b->net)
+        devs.net_slot = virtio_net_slot(b->net);
+    uint8_t r3d, r38;
+    firmware_cmos_boot(spec, &r3d, &r38);
+    rtc_set_cmos(b->rtc, 0x3d, r3d);
+    rtc_set_cmos(b->rtc, 0x38, r38);
+    rtc_set_cmos(b->rtc, 0x5f, (uint8_t)(vm->ncpus - 1));   /* CPUs besides the first */
+    return firmware_configure(b->fw_cfg, &vm->mem, spec, &devs, e);
 }
 
 /* ---- the device list ------------------------------------------------------ */
@@ -278,6 +325,11 @@ int board_create(struct vm *vm, const struct machine_spec *spec, const struct bo
                 strerror(-r));
         goto fail;
     }
+    if (host->bios) {
+        r = board_firmware(b, spec, host, e);
+        if (r < 0)
+            goto fail;
+    }
     vm->power_button = press_power_button;
     vm->quiesce = quiesce;
     /* Last: from here on Ctrl-A x stops this machine. */
@@ -297,6 +349,8 @@ void board_destroy(struct vm *vm)
     chardev_attach(b->console, NULL, NULL);
     vm->power_button = NULL;
     vm->quiesce = NULL;
+    fw_cfg_destroy(b->fw_cfg);
+    rom_destroy(b->bios);
     acpi_pm_destroy(b->acpi_pm);
     virtio_net_destroy(b->net);
     virtio_console_destroy(b->vcon);

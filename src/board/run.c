@@ -14,6 +14,7 @@
 #include "board/acpi.h"
 #include "board/board.h"
 #include "board/e820.h"
+#include "board/firmware.h"
 #include "board/layout.h"
 #include "board/snapshot.h"
 #include "boot/loader.h"
@@ -44,15 +45,35 @@ struct watchdog {
     uint64_t boot_ns;
     int secs;
     bool spoke;
+    bool firmware;           /* a firmware boot: watch for its "no bootable device" */
+    const struct machine_spec *spec;
 };
+
+/* The firmware tried every device in the boot order and none booted: it
+ * waits forever, so stop with what it said and where it looked. */
+static bool firmware_gave_up(struct watchdog *w, const char *line)
+{
+    if (!w->firmware || strncmp(line, FIRMWARE_NO_BOOT_LINE, strlen(FIRMWARE_NO_BOOT_LINE)))
+        return false;
+    char order[64];
+    spec_format_boot(w->spec, order, sizeof(order));
+    log_error("the firmware found no bootable device (boot order %s%s%s%s): is the disk or ISO "
+              "bootable (a boot loader such as GRUB installed)?", order,
+              w->spec->ndisks ? "" : "; no --disk", w->spec->cdrom ? "" : "; no --cdrom",
+              w->spec->tftp || w->spec->bootfile ? "" : "; no tftp=/bootfile= for network boot");
+    vm_request_stop(w->vm, VM_STOP_ERROR, 0);
+    return true;
+}
 
 static void watchdog_tick(void *opaque)
 {
     struct watchdog *w = opaque;
-    if (w->spoke || w->secs <= 0)
-        return;
     char line[160] = "";
     uint64_t last = chardev_last_output(w->console, line, sizeof(line));
+    if (firmware_gave_up(w, line))
+        return;
+    if (w->spoke || w->secs <= 0)
+        return;
     uint64_t ref = last > w->boot_ns ? last : w->boot_ns;
     uint64_t resumed = guest_clock_resumed_at(&w->vm->clock);
     if (resumed > ref)
@@ -75,6 +96,7 @@ static void watchdog_tick(void *opaque)
 
 struct loaded_files {
     struct file_buf kernel, initrd;
+    struct file_buf bios;        /* firmware boot: the BIOS image instead of a kernel */
 };
 
 /* The exit status for a stop reason, with the message -v shows. */
@@ -120,7 +142,8 @@ static int boot_once(const struct machine_spec *spec, const struct engine_ops *e
     int r = vm_create_with_ram(spec->cpus, spec->memory, restore ? ram_fd : -1, engine, &vm, e);
     if (r < 0)
         return r;
-    struct board_host bh = { .console = console, .bound = host->bound };
+    struct board_host bh = { .console = console, .bound = host->bound,
+                             .bios = files->bios.data, .bios_len = files->bios.len };
     r = board_create(vm, spec, &bh, e);
     if (r < 0) {
         err_wrap(e, "could not create the board's devices");
@@ -136,6 +159,14 @@ static int boot_once(const struct machine_spec *spec, const struct engine_ops *e
             goto out;
         }
         log_info("restored from %s", host->restore_state);
+        goto run;
+    }
+    if (files->bios.data) {
+        /* The firmware builds the rest from fw_cfg; every vCPU starts at the
+         * reset vector (APs wait for the firmware's INIT/SIPI). */
+        r = vm_create_vcpus(vm, e);
+        if (r < 0)
+            goto out;
         goto run;
     }
     struct acpi_config acfg = { .ncpus = vm->ncpus };
@@ -178,7 +209,8 @@ run:;
     if (host->hooks && host->hooks->booted)
         host->hooks->booted(host->hooks->opaque, vm);
     struct watchdog wd = { .vm = vm, .console = console, .boot_ns = now_ns(),
-                           .secs = spec->watchdog_s };
+                           .secs = spec->watchdog_s, .firmware = files->bios.data != NULL,
+                           .spec = spec };
     enum vm_stop stop = vm_wait(vm, watchdog_tick, &wd);
     if (host->hooks && host->hooks->stopping)
         host->hooks->stopping(host->hooks->opaque, vm);
@@ -259,10 +291,18 @@ int machine_run(const struct machine_spec *in_spec, const struct run_host *host,
             goto out;
         d->format = BLOCK_FORMAT_RAW;
     }
-    r = file_read_all(spec.kernel, &files.kernel);
-    if (r < 0) {
-        err_set(e, r, "cannot read kernel %s: %s", spec.kernel, strerror(-r));
-        goto out;
+    if (spec_firmware(&spec) == SPEC_FW_BIOS) {
+        char bios_path[4096];
+        r = firmware_load_bios(&files.bios, bios_path, sizeof(bios_path), e);
+        if (r < 0)
+            goto out;
+        log_info("firmware %s (%zu KiB)", bios_path, files.bios.len >> 10);
+    } else {
+        r = file_read_all(spec.kernel, &files.kernel);
+        if (r < 0) {
+            err_set(e, r, "cannot read kernel %s: %s", spec.kernel, strerror(-r));
+            goto out;
+        }
     }
     if (spec.initrd) {
         r = file_read_all(spec.initrd, &files.initrd);
@@ -327,6 +367,7 @@ int machine_run(const struct machine_spec *in_spec, const struct run_host *host,
 out:
     file_buf_free(&files.kernel);
     file_buf_free(&files.initrd);
+    file_buf_free(&files.bios);
     spec_free(&spec);
     return r < 0 ? r : 0;
 }

@@ -28,6 +28,11 @@ static const struct {
     { "net", required_argument, 0 },
     { "forward", required_argument, 0 },
     { "mac", required_argument, 0 },
+    { "firmware", required_argument, 0 },
+    { "boot", required_argument, 0 },
+    { "cdrom", required_argument, 0 },
+    { "cloud-init", required_argument, 0 },
+    { "ssh-key", required_argument, 0 },
 };
 #define NSPEC (sizeof(spec_flags) / sizeof(spec_flags[0]))
 
@@ -54,6 +59,7 @@ void spec_flags_usage(FILE *f)
             "      --net MODE        virtio-net eth0: user (NAT through libslirp; guest\n"
             "                        10.0.2.15 by DHCP, host 10.0.2.2, DNS 10.0.2.3),\n"
             "                        user,restrict=on (no outbound traffic, only forwards),\n"
+            "                        user,tftp=DIR,bootfile=FILE (PXE: TFTP from DIR),\n"
             "                        tap=NAME (a host tap device) or none (the default)\n"
             "      --forward SPEC    forward a host port to the guest (repeatable; implies\n"
             "                        --net user): tcp:HOSTPORT:GUESTPORT, udp:..., or\n"
@@ -63,6 +69,16 @@ void spec_flags_usage(FILE *f)
             "      --mac ADDR        the NIC's address (default: 52:54:00 plus a hash of the\n"
             "                        kernel path and command line, stable across boots; a\n"
             "                        named machine gets its own at create)\n"
+            "      --firmware KIND   bios (SeaBIOS, the default when no --kernel is given),\n"
+            "                        none (boot --kernel directly) or auto (docs/boot.md)\n"
+            "      --cdrom ISO       an ISO image in a CD-ROM drive (virtio-scsi) the\n"
+            "                        firmware boots from and installers find\n"
+            "      --boot ORDER      boot devices in order: disk, cdrom, network, or several\n"
+            "                        (cdrom,disk); default disk,cdrom,network\n"
+            "      --cloud-init FILE user-data for a cloud-init NoCloud seed hostel makes (a\n"
+            "                        small 'cidata' CD): stock cloud images configure\n"
+            "                        themselves from it\n"
+            "      --ssh-key FILE    a public key for the seed's default user (and root)\n"
             "      --no-reboot       exit when the guest reboots instead of restarting it\n"
             "      --watchdog SECS   say where the guest stands when it prints nothing for\n"
             "                        SECS seconds and is not at a prompt (default 120, 0 off)\n");

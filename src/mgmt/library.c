@@ -228,7 +228,7 @@ int machine_config_load(const char *name, struct machine_config *cfg, struct err
                     "reads 1 and %d)", path, version, MACHINE_CONFIG_VERSION);
     }
     json_decref(root);
-    if (r == 0 && !(cfg->spec.set & SPEC_KERNEL))
+    if (r == 0 && !(cfg->spec.set & SPEC_KERNEL) && cfg->spec.firmware == SPEC_FW_NONE)
         r = err_set(e, -EINVAL, "%s: the machine has no kernel", path);
     if (r < 0)
         machine_config_free(cfg);

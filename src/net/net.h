@@ -37,6 +37,10 @@ struct net_options {
     enum net_mode mode;
     bool restrict_outbound;        /* user mode: the guest reaches nothing but forwards */
     const char *tap_name;          /* tap mode */
+    /* User mode: libslirp's TFTP server serves this folder ("" for none) and
+     * its DHCP answers name bootfile as the boot file (PXE). */
+    char tftp_root[1024];
+    char bootfile[256];
     struct net_forward forwards[NET_MAX_FORWARDS];
     int nforwards;
     bool mac_set;
@@ -104,7 +108,8 @@ int net_add_default_forward(struct net_options *o, const struct net_forward *f);
  * else may take it before we bind it again; callers retry. */
 int net_pick_free_port(bool udp, uint32_t host_addr, uint16_t *port);
 
-/* Parses a --net MODE: "user[,restrict=on|off]", "tap=NAME" or "none".
+/* Parses a --net MODE: "user[,restrict=on|off][,tftp=DIR][,bootfile=FILE]",
+ * "tap=NAME" or "none".
  * tap_name points into spec, which must outlive o. */
 int net_parse_mode(const char *spec, struct net_options *o, struct err *e);
 

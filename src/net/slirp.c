@@ -417,6 +417,11 @@ int net_slirp_open(const struct net_options *o, net_receive_fn receive, void *op
     inet_pton(AF_INET, NET_USER_HOST, &cfg.vhost);
     inet_pton(AF_INET, NET_USER_GUEST, &cfg.vdhcp_start);
     inet_pton(AF_INET, NET_USER_DNS, &cfg.vnameserver);
+    if (o->tftp_root[0]) {
+        cfg.tftp_path = o->tftp_root;
+    }
+    if (o->bootfile[0])
+        cfg.bootfile = o->bootfile;
     s->slirp = slirp_new(&cfg, &slirp_callbacks, s);
     if (!s->slirp) {
         r = err_set(e, -ENOMEM, "user network: libslirp refused its configuration");
