@@ -316,7 +316,7 @@ static void option_net_forward_mac(void)
     OPTION_FAILS("net", "tap=", "--net 'tap=': tap=NAME takes an interface name of 1 to 15 "
                                 "characters");
     OPTION_FAILS("net", "user,fast=on", "--net 'user,fast=on': cannot understand 'fast=on' "
-                                            "(restrict=on|off)");
+                                            "(restrict=on|off, tftp=DIR, bootfile=FILE)");
 
     /* Forwards: added, or replacing the one for the same protocol and guest port. */
     spec_init(&s);
