@@ -29,6 +29,8 @@
 #include "hw/virtio/console.h"
 #include "hw/virtio/net.h"
 #include "hw/virtio/rng.h"
+#include "hw/virtio/scsi.h"
+#include "hw/scsi_cd.h"
 #include "lib/log.h"
 #include "machine/vm.h"
 #include "net/net.h"
@@ -46,6 +48,8 @@ struct board {
     struct acpi_pm *acpi_pm;
     struct blockdev *disks[SPEC_MAX_DISKS];
     struct virtio_blk *blks[SPEC_MAX_DISKS];
+    struct blockdev *cdrom_image;
+    struct virtio_scsi *cdrom;   /* --cdrom: a CD-ROM drive on virtio-scsi */
     struct virtio_rng *rng;
     struct virtio_console *vcon;
     struct virtio_net *net;
@@ -122,6 +126,8 @@ static void quiesce(struct vm *vm, bool pause)
         for (int i = 0; i < SPEC_MAX_DISKS; i++)
             if (b->blks[i])
                 virtio_blk_pause(b->blks[i]);
+        if (b->cdrom)
+            virtio_scsi_pause(b->cdrom);
         if (b->rng)
             virtio_rng_pause(b->rng);
         if (b->vcon)
@@ -135,6 +141,8 @@ static void quiesce(struct vm *vm, bool pause)
             virtio_console_resume(b->vcon);
         if (b->rng)
             virtio_rng_resume(b->rng);
+        if (b->cdrom)
+            virtio_scsi_resume(b->cdrom);
         for (int i = SPEC_MAX_DISKS - 1; i >= 0; i--)
             if (b->blks[i])
                 virtio_blk_resume(b->blks[i]);
@@ -178,6 +186,8 @@ static int board_firmware(struct board *b, const struct machine_spec *spec,
             devs.disk_slot[devs.ndisks++] = virtio_blk_slot(b->blks[i]);
     if (b->net)
         devs.net_slot = virtio_net_slot(b->net);
+    if (b->cdrom)
+        devs.cdrom_slot = virtio_scsi_slot(b->cdrom);
     uint8_t r3d, r38;
     firmware_cmos_boot(spec, &r3d, &r38);
     rtc_set_cmos(b->rtc, 0x3d, r3d);
@@ -286,6 +296,23 @@ int board_create(struct vm *vm, const struct machine_spec *spec, const struct bo
             goto fail;
         }
     }
+    if (spec->cdrom) {
+        struct block_open_opts o = { .format = BLOCK_FORMAT_RAW, .readonly = true };
+        r = block_open(spec->cdrom, &o, &b->cdrom_image, e);
+        if (r < 0) {
+            err_wrap(e, "--cdrom");
+            goto fail;
+        }
+        r = scsi_cd_check_image(b->cdrom_image, spec->cdrom, e);
+        if (r < 0)
+            goto fail;
+        r = virtio_scsi_create(&vm->mem, b->pci, b->cdrom_image, &b->cdrom);
+        if (r < 0) {
+            err_set(e, r, "cannot create the CD-ROM drive (virtio-scsi) for %s: %s", spec->cdrom,
+                    strerror(-r));
+            goto fail;
+        }
+    }
     if (spec->rng) {
         r = virtio_rng_create(&vm->mem, b->pci, &b->rng);
         if (r < 0) {
@@ -355,6 +382,9 @@ void board_destroy(struct vm *vm)
     virtio_net_destroy(b->net);
     virtio_console_destroy(b->vcon);
     virtio_rng_destroy(b->rng);
+    virtio_scsi_destroy(b->cdrom);
+    if (b->cdrom_image)
+        block_close(b->cdrom_image);
     for (int i = SPEC_MAX_DISKS - 1; i >= 0; i--) {
         virtio_blk_destroy(b->blks[i]);
         if (b->disks[i])
@@ -383,7 +413,7 @@ void board_destroy(struct vm *vm)
  * and load expects.  The names carry the wiring (port, disk index), so a
  * snapshot of another board shape is refused by name, not misread. */
 enum dev_kind { D_PCI, D_UART, D_RTC, D_I8042, D_ACPI_PM, D_BLK, D_RNG, D_VCON, D_NET,
-                D_NET_BACKEND };
+                D_NET_BACKEND, D_SCSI };
 
 struct dev_ref {
     enum dev_kind kind;
@@ -411,6 +441,8 @@ static int board_devices(struct board *b, struct dev_ref *out, int max)
     for (int i = 0; i < SPEC_MAX_DISKS; i++)
         if (b->blks[i])
             ADD(D_BLK, i, VIRTIO_BLK_STATE_VERSION, "virtio-blk%d", i);
+    if (b->cdrom)
+        ADD(D_SCSI, 0, VIRTIO_SCSI_STATE_VERSION, "virtio-scsi-cd");
     if (b->rng)
         ADD(D_RNG, 0, VIRTIO_RNG_STATE_VERSION, "virtio-rng");
     if (b->vcon)
@@ -433,6 +465,7 @@ static int dev_save(struct board *b, const struct dev_ref *d, struct state_out *
     case D_ACPI_PM: return acpi_pm_save(b->acpi_pm, o);
     case D_BLK: return virtio_blk_save(b->blks[d->index], o);
     case D_RNG: return virtio_rng_save(b->rng, o);
+    case D_SCSI: return virtio_scsi_save(b->cdrom, o);
     case D_VCON: return virtio_console_save(b->vcon, o);
     case D_NET: return virtio_net_save(b->net, o);
     case D_NET_BACKEND: return net_backend_save(virtio_net_backend(b->net), o);
@@ -450,6 +483,7 @@ static int dev_load(struct board *b, const struct dev_ref *d, struct state_in *i
     case D_ACPI_PM: return acpi_pm_load(b->acpi_pm, in, e);
     case D_BLK: return virtio_blk_load(b->blks[d->index], in, e);
     case D_RNG: return virtio_rng_load(b->rng, in, e);
+    case D_SCSI: return virtio_scsi_load(b->cdrom, in, e);
     case D_VCON: return virtio_console_load(b->vcon, in, e);
     case D_NET: return virtio_net_load(b->net, in, e);
     case D_NET_BACKEND: return net_backend_load(virtio_net_backend(b->net), in, e);
