@@ -195,8 +195,11 @@ static bool bar_placement_valid(const struct pci_bar *b, uint64_t addr)
     case PCI_BAR_MEM32:
         return addr + b->size <= 0x100000000ULL && addr != ((uint32_t)~(b->size - 1) & ~0xfu);
     case PCI_BAR_MEM64:
+        /* A sizing probe of either half: the low dword all ones (firmware
+         * sizes it while the high dword still holds 0), or the high one. */
         return addr + b->size > addr && addr != (~(b->size - 1) & ~0xfULL) &&
-               (addr >> 32) != 0xffffffffu;
+               (addr >> 32) != 0xffffffffu &&
+               (uint32_t)addr != ((uint32_t)~(b->size - 1) & ~0xfu);
     default:
         return false;
     }
