@@ -13,6 +13,7 @@
 #include "block/block.h"
 #include "board/acpi.h"
 #include "board/board.h"
+#include "board/cloud_init.h"
 #include "board/e820.h"
 #include "board/firmware.h"
 #include "board/layout.h"
@@ -249,6 +250,29 @@ static int make_scratch_disk(uint64_t size, char **path, struct err *e)
     return 0;
 }
 
+/* --cloud-init / --ssh-key: the NoCloud seed, in a deleted temporary file
+ * like a blank disk, attached as one more (read-only) disk. */
+static int add_seed_disk(struct machine_spec *spec, const struct run_host *host, struct err *e)
+{
+    if (spec->ndisks == SPEC_MAX_DISKS)
+        return err_set(e, -EINVAL, "--cloud-init/--ssh-key: the seed needs a disk slot, and the "
+                       "machine has %d disks already", SPEC_MAX_DISKS);
+    char *path;
+    int r = make_scratch_disk(0, &path, e);
+    if (r < 0)
+        return err_wrap(e, "the cloud-init seed");
+    int fd = atoi(path + strlen("/proc/self/fd/"));
+    struct seed_identity who = { .hostname = host->name, .id = host->id };
+    r = cloud_init_write_seed(spec, &who, fd, e);
+    if (r < 0) {
+        free(path);
+        return r;
+    }
+    spec->disks[spec->ndisks++] = (struct spec_disk){ .path = path, .format = BLOCK_FORMAT_RAW,
+                                                      .readonly = true, .seed = true };
+    return 0;
+}
+
 static void hub_output(void *opaque, const uint8_t *buf, size_t len)
 {
     console_hub_output(opaque, buf, len);
@@ -290,6 +314,11 @@ int machine_run(const struct machine_spec *in_spec, const struct run_host *host,
         if (r < 0)
             goto out;
         d->format = BLOCK_FORMAT_RAW;
+    }
+    if (spec.cloud_init || spec.ssh_key) {
+        r = add_seed_disk(&spec, host, e);
+        if (r < 0)
+            goto out;
     }
     if (spec_firmware(&spec) == SPEC_FW_BIOS) {
         char bios_path[4096];

@@ -98,6 +98,7 @@ static char *absolute(const char *path)
 struct create_set_opts {
     const char *cmd;
     const char *appliance;       /* create */
+    const char *image;           /* create: a disk image the machine's own disk overlays */
     uint64_t disk_size;          /* create: the size of the machine's own disk */
     bool no_forwards;            /* set */
 };
@@ -111,6 +112,11 @@ static int create_set_flag(void *ctx, int val, const char *arg, struct err *e)
             return err_set(e, -EINVAL, "--appliance is chosen at 'hostel create'"), -1;
         o->appliance = arg;
         return 0;
+    case 'I':
+        if (strcmp(o->cmd, "create"))
+            return err_set(e, -EINVAL, "--image is chosen at 'hostel create'"), -1;
+        o->image = arg;
+        return 0;
     case 'S':
         if (strcmp(o->cmd, "create"))
             return err_set(e, -EINVAL, "--disk-size is chosen at 'hostel create'"), -1;
@@ -123,13 +129,17 @@ static int create_set_flag(void *ctx, int val, const char *arg, struct err *e)
         return 0;
     case 'h':
         if (!strcmp(o->cmd, "create"))
-            printf("usage: hostel create NAME (--appliance NAME|PATH | --kernel PATH) [options]\n"
+            printf("usage: hostel create NAME (--appliance NAME|PATH | --image IMG | --kernel PATH\n"
+                   "                           | --disk ... | --cdrom ISO) [options]\n"
                    "\n"
-                   "Makes a named machine from an appliance (its own disk is a qcow2 overlay\n"
-                   "on the appliance's first disk) or from a kernel.  Every 'hostel run'\n"
-                   "option works here and is kept in the machine's folder.\n"
+                   "Makes a named machine from an appliance or a disk image (its own disk is a\n"
+                   "qcow2 overlay on the appliance's first disk or on the image, which stays\n"
+                   "untouched), from a kernel, or from disks and an ISO the firmware boots.\n"
+                   "Every 'hostel run' option works here and is kept in the machine's folder.\n"
                    "\n"
                    "      --appliance A     a built appliance's name, folder or packed file\n"
+                   "      --image IMG       a disk image (raw or qcow2, such as a stock cloud\n"
+                   "                        image) booted through the firmware\n"
                    "      --disk-size SIZE  the size of the machine's own disk (the overlay)\n");
         else
             printf("usage: hostel set NAME [options]\n"
@@ -153,6 +163,7 @@ static int parse_create_set(int argc, char **argv, struct create_set_opts *o,
 {
     static const struct option own[] = {
         { "appliance", required_argument, NULL, 'A' },
+        { "image", required_argument, NULL, 'I' },
         { "disk-size", required_argument, NULL, 'S' },
         { "no-forwards", no_argument, NULL, 'X' },
         { "help", no_argument, NULL, 'h' },
@@ -176,14 +187,15 @@ static int parse_create_set(int argc, char **argv, struct create_set_opts *o,
  * disk's index).  used[] marks folder names already taken. */
 static int absolute_paths(struct machine_spec *l, int first_index, struct err *e)
 {
-    char **paths[] = { &l->kernel, &l->initrd };
-    for (size_t i = 0; i < 2; i++) {
+    char **paths[] = { &l->kernel, &l->initrd, &l->cdrom, &l->cloud_init, &l->ssh_key, &l->tftp };
+    static const char *const what[] = { "kernel", "initrd", "--cdrom", "--cloud-init", "--ssh-key",
+                                        "--net tftp=" };
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
         if (!*paths[i])
             continue;
         char *a = absolute(*paths[i]);
         if (!a)
-            return err_set(e, -errno, "%s %s: %s", i ? "initrd" : "kernel", *paths[i],
-                           strerror(errno));
+            return err_set(e, -errno, "%s %s: %s", what[i], *paths[i], strerror(errno));
         free(*paths[i]);
         *paths[i] = a;
     }
@@ -254,6 +266,7 @@ static int cmd_create(int argc, char **argv)
     struct err e = ERR_INIT;
     const char *name;
     int own = -1, r;
+    char *image = NULL;
 
     spec_init(&layer);
     spec_init(&app_layer);
@@ -262,13 +275,26 @@ static int cmd_create(int argc, char **argv)
     r = parse_create_set(argc, argv, &o, &layer, &name);
     if (r)
         goto out;
-    if (!(layer.set & SPEC_KERNEL) && !o.appliance) {
-        r = err_set(&e, -EINVAL, "'hostel create' needs --appliance NAME or --kernel PATH");
+    if (!(layer.set & SPEC_KERNEL) && !o.appliance && !o.image && !layer.ndisks && !layer.cdrom) {
+        r = err_set(&e, -EINVAL, "'hostel create' needs --appliance NAME, --image IMG, "
+                    "--kernel PATH, or a --disk or --cdrom for the firmware to boot");
         goto fail;
     }
-    if ((layer.set & SPEC_KERNEL) && o.appliance) {
-        r = err_set(&e, -EINVAL, "give either --appliance or --kernel, not both");
+    if (!!(layer.set & SPEC_KERNEL) + !!o.appliance + !!o.image > 1) {
+        r = err_set(&e, -EINVAL, "give one of --appliance, --image and --kernel");
         goto fail;
+    }
+    if (o.image && !(image = absolute(o.image))) {
+        r = err_set(&e, -errno, "--image %s: %s", o.image, strerror(errno));
+        goto fail;
+    }
+    if (image) {
+        /* The machine's own disk overlays the image, which stays as it is
+         * (a stock cloud image serves many machines). */
+        own = 0;
+        mc.spec.disks[0] = (struct spec_disk){ .path = strdup("disk.qcow2"),
+                                               .format = BLOCK_FORMAT_QCOW2 };
+        mc.spec.ndisks = 1;
     }
     snprintf(mc.name, sizeof(mc.name), "%s", name);
     mc.created = time(NULL);
@@ -303,8 +329,8 @@ static int cmd_create(int argc, char **argv)
     if ((r = machine_create(&mc, &e)) < 0)
         goto fail;
     made = true;
-    if ((r = make_disks(name, &mc.spec, own, own >= 0 ? app.disks[0].path : NULL, o.disk_size,
-                        &e)) < 0 || (r = machine_config_save(&mc, &e)) < 0)
+    if ((r = make_disks(name, &mc.spec, own, image ? image : own >= 0 ? app.disks[0].path : NULL,
+                        o.disk_size, &e)) < 0 || (r = machine_config_save(&mc, &e)) < 0)
         goto fail;
     printf("created %s\n", name);
     goto out;
@@ -314,6 +340,7 @@ fail:
     log_error("%s", e.msg);
     r = -1;
 out:
+    free(image);
     if (have_app)
         appliance_free(&app);
     spec_free(&app_layer);
