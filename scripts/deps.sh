@@ -8,7 +8,8 @@ what=${1:-all}
 build_pkgs=(build-essential pkg-config zlib1g-dev libzstd-dev libjansson-dev
             libslirp-dev libseccomp-dev libarchive-dev seabios ipxe-qemu)
 test_pkgs=(busybox-static cpio gzip xz-utils python3 qemu-utils bc acpica-tools openssh-client
-           debootstrap e2fsprogs grub-pc-bin grub-common xorriso mtools fdisk)
+           debootstrap e2fsprogs grub-pc-bin grub-common xorriso mtools fdisk isolinux pxelinux
+           syslinux-common)
 case "$what" in
   build) pkgs=("${build_pkgs[@]}") ;;
   test)  pkgs=("${test_pkgs[@]}") ;;

@@ -4,8 +4,11 @@
 #   disk      a raw disk with GRUB (grub-pc-bin) in its MBR loading the hello
 #             test guest (Multiboot) from an ext4 partition
 #   cdrom     an ISO made by grub-mkrescue + xorriso (El Torito), --cdrom
+#   isolinux  an ISO booted by Debian's isolinux, the guest loaded by mboot.c32
 #   pxe       iPXE (ipxe-qemu's ROM, from fw_cfg) loading the guest over
 #             libslirp's TFTP: --net user,tftp=DIR,bootfile=F --boot network
+#   pxelinux  the same with pxelinux.0 as the boot file (a PXE program using
+#             iPXE's PXE API from real mode)
 #   order     --boot cdrom,disk with both present boots the CD
 #   acpi      the acpi test guest from the CD: hostel's ACPI tables as the
 #             firmware's table loader placed them (2 CPUs)
@@ -36,7 +39,9 @@ media_ok=1
 make_grub_disk "$work/grub.img" "$GUEST" 2>"$work/err" || { echo "FAIL: firmware/make-disk ($(tail -1 "$work/err"))"; media_ok=0; }
 make_grub_iso "$work/hello.iso" "$GUEST" 2>"$work/err" || { echo "FAIL: firmware/make-iso ($(tail -1 "$work/err"))"; media_ok=0; }
 make_grub_iso "$work/acpi.iso" "$BUILD/guests/acpi.elf" "cpus=2" 2>"$work/err" || { echo "FAIL: firmware/make-iso-acpi ($(tail -1 "$work/err"))"; media_ok=0; }
+make_isolinux_iso "$work/isolinux.iso" "$GUEST" "from-isolinux" 2>"$work/err" || { echo "FAIL: firmware/make-isolinux ($(tail -1 "$work/err"))"; media_ok=0; }
 make_pxe_dir "$work/tftp" "$GUEST"
+make_pxelinux_dir "$work/pxelinux" "$GUEST" "from-pxelinux" 2>"$work/err" || { echo "FAIL: firmware/make-pxelinux ($(tail -1 "$work/err"))"; media_ok=0; }
 truncate -s 8M "$work/blank.img"
 head -c 8M /dev/urandom > "$work/garbage.img"
 head -c 1M /dev/urandom > "$work/notiso.iso"
@@ -87,11 +92,13 @@ for engine in emu kvm; do
   [ "$media_ok" = 1 ] || continue
   RUN_LIMIT=180 run disk "$engine" 1 "$hello|Booting from Hard Disk" -- --disk "$work/grub.img"
   if [ "$all" = 0 ]; then
-    echo "SKIP: firmware/{cdrom,pxe,order,acpi,blank,garbage,notiso,badiso}@kvm (kvm is slow here ($(engine_speed kvm)): they run under make test-all)"
+    echo "SKIP: firmware/{cdrom,isolinux,pxe,pxelinux,order,acpi,blank,garbage,notiso,badiso}@kvm (kvm is slow here ($(engine_speed kvm)): they run under make test-all)"
     continue
   fi
   run cdrom "$engine" 1 "$hello|Booting from DVD/CD" -- --cdrom "$work/hello.iso"
+  run isolinux "$engine" 1 "$hello|ISOLINUX|^cmdline: /guest from-isolinux" -- --cdrom "$work/isolinux.iso"
   RUN_LIMIT=180 run pxe "$engine" 1 "$hello|iPXE|tftp://10.0.2.2/guest" -- --net user,tftp="$work/tftp",bootfile=guest --boot network
+  RUN_LIMIT=180 run pxelinux "$engine" 1 "$hello|PXELINUX|^cmdline: guest from-pxelinux" -- --net user,tftp="$work/pxelinux",bootfile=pxelinux.0 --boot network
   run order "$engine" 1 "$hello|Booting from DVD/CD" -- --disk "$work/grub.img" --cdrom "$work/hello.iso" --boot cdrom,disk
   run acpi "$engine" 1 "^MADT: 2 enabled CPUs, 1 I/O APICs, IRQ 0 -> GSI 2|^DSDT: [0-9]+ bytes ok|^acpi: ok" -- --cpus 2 --cdrom "$work/acpi.iso"
   run blank "$engine" 1 "$nothing" -- --disk "$work/blank.img"

@@ -70,3 +70,30 @@ CFG
 make_pxe_dir() {   # DIR FILE
   mkdir -p "$1" && cp "$2" "$1/guest"
 }
+
+# SYSLINUX's loaders (Debian's isolinux, pxelinux, syslinux-common) with
+# mboot.c32 loading FILE: real-mode code and COM32 modules no one here wrote.
+_syslinux_cfg() {   # FILE ARGS -> config on stdout
+  printf 'SERIAL 0 115200\nDEFAULT guest\nPROMPT 0\nTIMEOUT 1\nLABEL guest\n  KERNEL mboot.c32\n  APPEND %s %s\n' "$1" "$2"
+}
+make_isolinux_iso() {   # ISO FILE [ARGS]
+  local iso=$1 file=$2 args=${3:-} work m=/usr/lib/syslinux/modules/bios
+  _need xorriso || return 1
+  [ -f /usr/lib/ISOLINUX/isolinux.bin ] || { echo "missing isolinux (scripts/deps.sh test installs it)" >&2; return 1; }
+  work=$(mktemp -d) || return 1
+  mkdir -p "$work/root/isolinux"
+  cp /usr/lib/ISOLINUX/isolinux.bin "$m/ldlinux.c32" "$m/mboot.c32" "$m/libcom32.c32" "$work/root/isolinux/"
+  cp "$file" "$work/root/guest"
+  _syslinux_cfg /guest "$args" > "$work/root/isolinux/isolinux.cfg"
+  xorriso -as mkisofs -quiet -o "$iso" -b isolinux/isolinux.bin -c isolinux/boot.cat -no-emul-boot \
+    -boot-load-size 4 -boot-info-table "$work/root" 2>"$work/log" || { tail -3 "$work/log" >&2; rm -rf "$work"; return 1; }
+  rm -rf "$work"
+}
+make_pxelinux_dir() {   # DIR FILE [ARGS]: boot file pxelinux.0
+  local dir=$1 m=/usr/lib/syslinux/modules/bios
+  [ -f /usr/lib/PXELINUX/pxelinux.0 ] || { echo "missing pxelinux (scripts/deps.sh test installs it)" >&2; return 1; }
+  mkdir -p "$dir/pxelinux.cfg"
+  cp /usr/lib/PXELINUX/pxelinux.0 "$m/ldlinux.c32" "$m/mboot.c32" "$m/libcom32.c32" "$dir/"
+  cp "$2" "$dir/guest"
+  _syslinux_cfg guest "${3:-}" > "$dir/pxelinux.cfg/default"
+}
