@@ -42,14 +42,24 @@ trap cleanup EXIT
 log=$work/build.log
 fail() { done_progress "appliances/debian-cloud/build.sh: $1 (last lines of the log follow)"; tail -15 "$log" >&2; exit 1; }
 
-step "debootstrap bookworm with cloud-init and a kernel from $mirror"
-pkgs=systemd-sysv,udev,dbus,openssh-server,iproute2,kmod,procps,e2fsprogs,netbase,less,sudo,cloud-init,linux-image-cloud-amd64,initramfs-tools,ifupdown,isc-dhcp-client
-base_cache=${HOSTEL_APPLIANCE_CACHE:-$here/build/appliances/.cache}/debian-cloud-base-$(echo "$mirror $pkgs" | sha256sum | cut -c1-16).tar
+step "debootstrap bookworm, then cloud-init and a kernel, from $mirror"
+# debootstrap takes the base only (cloud-init's Python stack does not
+# configure inside debootstrap's own ordering); apt-get in the chroot adds
+# the rest, with /proc, /sys and /dev mounted as its scripts expect.
+pkgs=systemd-sysv,udev,dbus,openssh-server,iproute2,kmod,procps,e2fsprogs,netbase,less,sudo
+extra="cloud-init linux-image-cloud-amd64 initramfs-tools ifupdown isc-dhcp-client"
+base_cache=${HOSTEL_APPLIANCE_CACHE:-$here/build/appliances/.cache}/debian-cloud-base-$(echo "$mirror $pkgs $extra" | sha256sum | cut -c1-16).tar
 if [ -s "$base_cache" ]; then
   mkdir -p "$work/root" && tar -C "$work/root" -xpf "$base_cache" || fail "cannot unpack $base_cache"
 else
   debootstrap --variant=minbase --include="$pkgs" bookworm "$work/root" "$mirror" 2>&1 | follow "$log" ||
     fail "debootstrap failed"
+  for m in proc sys dev; do mount --bind "/$m" "$work/root/$m"; done
+  cp /etc/resolv.conf "$work/root/etc/resolv.conf" 2>/dev/null || true
+  echo "deb $mirror bookworm main" > "$work/root/etc/apt/sources.list"
+  chroot "$work/root" sh -c "export DEBIAN_FRONTEND=noninteractive; apt-get update -qq &&
+    apt-get install -y -qq --no-install-recommends $extra" 2>&1 | follow "$log" || fail "apt-get install in the chroot failed"
+  for m in proc sys dev; do umount -l "$work/root/$m"; done
   mkdir -p "$(dirname "$base_cache")"
   tar -C "$work/root" -cpf "$base_cache.tmp" . && mv "$base_cache.tmp" "$base_cache"
 fi
