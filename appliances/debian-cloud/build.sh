@@ -80,6 +80,7 @@ rm -f "$r/etc/machine-id" "$r/var/lib/dbus/machine-id"; : > "$r/etc/machine-id"
 # server on the network) and renders the network for ifupdown.
 cat > "$r/etc/cloud/cloud.cfg.d/90-hostel-test.cfg" <<'CFG'
 datasource_list: [ NoCloud, None ]
+manage_etc_hosts: true
 CFG
 for u in apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer e2scrub_all.timer fstrim.timer \
          e2scrub_reap.service; do

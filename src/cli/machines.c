@@ -324,6 +324,18 @@ static int cmd_create(int argc, char **argv)
         (r = spec_apply(&mc.spec, &layer, &e)) < 0)
         goto fail;
     machine_mac(name, &mc.spec);
+    /* A cloud image given a key is reached over SSH: unless the network was
+     * chosen, it gets user networking with guest port 22 forwarded (to a
+     * free host port, shown by `hostel start` and used by `hostel ssh`). */
+    if ((image || mc.spec.ssh_key) && !have_app && mc.spec.net_mode == NET_MODE_DEFAULT &&
+        !mc.spec.nforwards && net_user_available()) {
+        struct net_forward f;
+        if ((r = net_parse_forward("tcp:0:22", &f, &e)) < 0)
+            goto fail;
+        mc.spec.net_mode = NET_MODE_USER;
+        mc.spec.forwards[mc.spec.nforwards++] = f;
+        mc.spec.set |= SPEC_NET;
+    }
     if ((r = spec_check(&mc.spec, &e)) < 0)
         goto fail;
     if ((r = machine_create(&mc, &e)) < 0)
