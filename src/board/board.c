@@ -175,7 +175,8 @@ static int board_firmware(struct board *b, const struct machine_spec *spec,
                            vm->engine->name, (unsigned long long)base, strerror(-r));
     }
     size_t low = host->bios_len < FIRMWARE_LOW_ALIAS ? host->bios_len : FIRMWARE_LOW_ALIAS;
-    if (mem_write(&vm->mem, 0x100000 - low, host->bios + host->bios_len - low, low) < 0)
+    if (!host->ram_restored &&
+        mem_write(&vm->mem, 0x100000 - low, host->bios + host->bios_len - low, low) < 0)
         return err_set(e, -EFAULT, "no guest RAM below 1 MiB for the BIOS");
     r = fw_cfg_create(&vm->pio, FW_CFG_PORT_SEL, &vm->mem, &b->fw_cfg);
     if (r < 0)

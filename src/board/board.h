@@ -26,6 +26,9 @@ struct board_host {
      * kernel the loaders start directly. */
     const uint8_t *bios;
     size_t bios_len;
+    /* RAM already holds the guest (a restore): the BIOS's RAM copy at
+     * 0xE0000 and everything the firmware built there are left as saved. */
+    bool ram_restored;
 };
 
 /* Creates every device on vm's buses for spec (disks already resolved to

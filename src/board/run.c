@@ -144,7 +144,8 @@ static int boot_once(const struct machine_spec *spec, const struct engine_ops *e
     if (r < 0)
         return r;
     struct board_host bh = { .console = console, .bound = host->bound,
-                             .bios = files->bios.data, .bios_len = files->bios.len };
+                             .bios = files->bios.data, .bios_len = files->bios.len,
+                             .ram_restored = restore != NULL };
     r = board_create(vm, spec, &bh, e);
     if (r < 0) {
         err_wrap(e, "could not create the board's devices");
