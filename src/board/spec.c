@@ -529,15 +529,16 @@ int spec_set_option(struct machine_spec *s, const char *name, const char *arg, s
     }
     if (!strcmp(name, "cdrom") || !strcmp(name, "cloud-init") || !strcmp(name, "ssh-key")) {
         if (!*arg)
-            return err_set(e, -EINVAL, "--%s: give a file", name);
+            return err_set(e, -EINVAL, "--%s: give a file (or none to take it out)", name);
+        const char *v = strcmp(arg, "none") ? arg : NULL;   /* none: eject, drop */
         if (name[1] == 'd') {
-            replace_str(&s->cdrom, arg);
+            replace_str(&s->cdrom, v);
             s->set |= SPEC_CDROM;
         } else if (name[1] == 'l') {
-            replace_str(&s->cloud_init, arg);
+            replace_str(&s->cloud_init, v);
             s->set |= SPEC_CLOUD_INIT;
         } else {
-            replace_str(&s->ssh_key, arg);
+            replace_str(&s->ssh_key, v);
             s->set |= SPEC_SSH_KEY;
         }
         return 0;
