@@ -10,16 +10,19 @@
 #include <string.h>
 
 #include "block/block.h"
+#include "board/firmware.h"
 #include "board/layout.h"
 #include "board/snapfile.h"
 #include "host/chardev.h"
 #include "hw/acpi_pm.h"
 #include "hw/debugexit.h"
+#include "hw/fw_cfg.h"
 #include "hw/i8042.h"
 #include "hw/irqchip.h"
 #include "hw/pci.h"
 #include "hw/pit.h"
 #include "hw/post.h"
+#include "hw/rom.h"
 #include "hw/rtc.h"
 #include "hw/uart.h"
 #include "hw/virtio/blk.h"
@@ -27,6 +30,8 @@
 #include "hw/virtio/fs.h"
 #include "hw/virtio/net.h"
 #include "hw/virtio/rng.h"
+#include "hw/virtio/scsi.h"
+#include "hw/scsi_cd.h"
 #include "lib/log.h"
 #include "machine/vm.h"
 #include "net/net.h"
@@ -45,6 +50,8 @@ struct board {
     struct acpi_pm *acpi_pm;
     struct blockdev *disks[SPEC_MAX_DISKS];
     struct virtio_blk *blks[SPEC_MAX_DISKS];
+    struct blockdev *cdrom_image;
+    struct virtio_scsi *cdrom;   /* --cdrom: a CD-ROM drive on virtio-scsi */
     struct virtio_rng *rng;
     struct virtio_console *vcon;
     struct virtio_net *net;
@@ -52,6 +59,8 @@ struct board {
     struct virtio_fs *fs[SPEC_MAX_SHARES];
     char share_tag[SPEC_MAX_SHARES][SPEC_SHARE_TAG_MAX + 1];
     struct chardev *console;
+    struct rom *bios;            /* the firmware at the top of 4 GiB (firmware boot) */
+    struct fw_cfg *fw_cfg;
 };
 
 /* ---- interrupt wiring ---------------------------------------------------- */
@@ -122,6 +131,8 @@ static void quiesce(struct vm *vm, bool pause)
         for (int i = 0; i < SPEC_MAX_DISKS; i++)
             if (b->blks[i])
                 virtio_blk_pause(b->blks[i]);
+        if (b->cdrom)
+            virtio_scsi_pause(b->cdrom);
         if (b->rng)
             virtio_rng_pause(b->rng);
         if (b->vcon)
@@ -141,6 +152,8 @@ static void quiesce(struct vm *vm, bool pause)
             virtio_console_resume(b->vcon);
         if (b->rng)
             virtio_rng_resume(b->rng);
+        if (b->cdrom)
+            virtio_scsi_resume(b->cdrom);
         for (int i = SPEC_MAX_DISKS - 1; i >= 0; i--)
             if (b->blks[i])
                 virtio_blk_resume(b->blks[i]);
@@ -148,6 +161,51 @@ static void quiesce(struct vm *vm, bool pause)
         rtc_resume(b->rtc);
         uart_resume(b->com1);
     }
+}
+
+/* ---- firmware boot ---------------------------------------------------------- */
+
+/* The BIOS at the top of 4 GiB (read-only: through the engine's ROM mapping
+ * where it has one, else the MMIO bus), its last 128 KiB in RAM at 0xE0000
+ * where the reset vector's far jump lands (the i440FX's shadow RAM, as the
+ * firmware finds it after a reset), fw_cfg with what it reads, and the
+ * CMOS bytes it looks at. */
+static int board_firmware(struct board *b, const struct machine_spec *spec,
+                          const struct board_host *host, struct err *e)
+{
+    struct vm *vm = b->vm;
+    uint64_t base = MEM_HIGH_START - host->bios_len;
+    int r = rom_create(&vm->mmio, base, host->bios, host->bios_len, &b->bios);
+    if (r < 0)
+        return err_set(e, r, "cannot map the BIOS at %#llx: %s", (unsigned long long)base,
+                       strerror(-r));
+    if (vm->engine->map_rom) {
+        r = vm->engine->map_rom(vm, base, rom_host(b->bios), host->bios_len);
+        if (r < 0)
+            return err_set(e, r, "engine %s cannot map the BIOS read-only at %#llx: %s",
+                           vm->engine->name, (unsigned long long)base, strerror(-r));
+    }
+    size_t low = host->bios_len < FIRMWARE_LOW_ALIAS ? host->bios_len : FIRMWARE_LOW_ALIAS;
+    if (!host->ram_restored &&
+        mem_write(&vm->mem, 0x100000 - low, host->bios + host->bios_len - low, low) < 0)
+        return err_set(e, -EFAULT, "no guest RAM below 1 MiB for the BIOS");
+    r = fw_cfg_create(&vm->pio, FW_CFG_PORT_SEL, &vm->mem, &b->fw_cfg);
+    if (r < 0)
+        return err_set(e, r, "cannot create fw_cfg at 0x%x: %s", FW_CFG_PORT_SEL, strerror(-r));
+    struct firmware_devices devs = { .cdrom_slot = -1, .net_slot = -1 };
+    for (int i = 0; i < spec->ndisks && i < SPEC_MAX_DISKS; i++)
+        if (b->blks[i] && !spec->disks[i].seed)
+            devs.disk_slot[devs.ndisks++] = virtio_blk_slot(b->blks[i]);
+    if (b->net)
+        devs.net_slot = virtio_net_slot(b->net);
+    if (b->cdrom)
+        devs.cdrom_slot = virtio_scsi_slot(b->cdrom);
+    uint8_t r3d, r38;
+    firmware_cmos_boot(spec, &r3d, &r38);
+    rtc_set_cmos(b->rtc, 0x3d, r3d);
+    rtc_set_cmos(b->rtc, 0x38, r38);
+    rtc_set_cmos(b->rtc, 0x5f, (uint8_t)(vm->ncpus - 1));   /* CPUs besides the first */
+    return firmware_configure(b->fw_cfg, &vm->mem, spec, &devs, e);
 }
 
 /* ---- the device list ------------------------------------------------------ */
@@ -250,6 +308,23 @@ int board_create(struct vm *vm, const struct machine_spec *spec, const struct bo
             goto fail;
         }
     }
+    if (spec->cdrom) {
+        struct block_open_opts o = { .format = BLOCK_FORMAT_RAW, .readonly = true };
+        r = block_open(spec->cdrom, &o, &b->cdrom_image, e);
+        if (r < 0) {
+            err_wrap(e, "--cdrom");
+            goto fail;
+        }
+        r = scsi_cd_check_image(b->cdrom_image, spec->cdrom, e);
+        if (r < 0)
+            goto fail;
+        r = virtio_scsi_create(&vm->mem, b->pci, b->cdrom_image, &b->cdrom);
+        if (r < 0) {
+            err_set(e, r, "cannot create the CD-ROM drive (virtio-scsi) for %s: %s", spec->cdrom,
+                    strerror(-r));
+            goto fail;
+        }
+    }
     if (spec->rng) {
         r = virtio_rng_create(&vm->mem, b->pci, &b->rng);
         if (r < 0) {
@@ -308,6 +383,11 @@ int board_create(struct vm *vm, const struct machine_spec *spec, const struct bo
                 strerror(-r));
         goto fail;
     }
+    if (host->bios) {
+        r = board_firmware(b, spec, host, e);
+        if (r < 0)
+            goto fail;
+    }
     vm->power_button = press_power_button;
     vm->quiesce = quiesce;
     /* Last: from here on Ctrl-A x stops this machine. */
@@ -327,6 +407,8 @@ void board_destroy(struct vm *vm)
     chardev_attach(b->console, NULL, NULL);
     vm->power_button = NULL;
     vm->quiesce = NULL;
+    fw_cfg_destroy(b->fw_cfg);
+    rom_destroy(b->bios);
     acpi_pm_destroy(b->acpi_pm);
     for (int i = SPEC_MAX_SHARES - 1; i >= 0; i--) {
         virtio_fs_destroy(b->fs[i]);
@@ -335,6 +417,9 @@ void board_destroy(struct vm *vm)
     virtio_net_destroy(b->net);
     virtio_console_destroy(b->vcon);
     virtio_rng_destroy(b->rng);
+    virtio_scsi_destroy(b->cdrom);
+    if (b->cdrom_image)
+        block_close(b->cdrom_image);
     for (int i = SPEC_MAX_DISKS - 1; i >= 0; i--) {
         virtio_blk_destroy(b->blks[i]);
         if (b->disks[i])
@@ -363,7 +448,7 @@ void board_destroy(struct vm *vm)
  * and load expects.  The names carry the wiring (port, disk index), so a
  * snapshot of another board shape is refused by name, not misread. */
 enum dev_kind { D_PCI, D_UART, D_RTC, D_I8042, D_ACPI_PM, D_BLK, D_RNG, D_VCON, D_NET,
-                D_NET_BACKEND };
+                D_NET_BACKEND, D_SCSI };
 
 struct dev_ref {
     enum dev_kind kind;
@@ -391,6 +476,8 @@ static int board_devices(struct board *b, struct dev_ref *out, int max)
     for (int i = 0; i < SPEC_MAX_DISKS; i++)
         if (b->blks[i])
             ADD(D_BLK, i, VIRTIO_BLK_STATE_VERSION, "virtio-blk%d", i);
+    if (b->cdrom)
+        ADD(D_SCSI, 0, VIRTIO_SCSI_STATE_VERSION, "virtio-scsi-cd");
     if (b->rng)
         ADD(D_RNG, 0, VIRTIO_RNG_STATE_VERSION, "virtio-rng");
     if (b->vcon)
@@ -413,6 +500,7 @@ static int dev_save(struct board *b, const struct dev_ref *d, struct state_out *
     case D_ACPI_PM: return acpi_pm_save(b->acpi_pm, o);
     case D_BLK: return virtio_blk_save(b->blks[d->index], o);
     case D_RNG: return virtio_rng_save(b->rng, o);
+    case D_SCSI: return virtio_scsi_save(b->cdrom, o);
     case D_VCON: return virtio_console_save(b->vcon, o);
     case D_NET: return virtio_net_save(b->net, o);
     case D_NET_BACKEND: return net_backend_save(virtio_net_backend(b->net), o);
@@ -430,6 +518,7 @@ static int dev_load(struct board *b, const struct dev_ref *d, struct state_in *i
     case D_ACPI_PM: return acpi_pm_load(b->acpi_pm, in, e);
     case D_BLK: return virtio_blk_load(b->blks[d->index], in, e);
     case D_RNG: return virtio_rng_load(b->rng, in, e);
+    case D_SCSI: return virtio_scsi_load(b->cdrom, in, e);
     case D_VCON: return virtio_console_load(b->vcon, in, e);
     case D_NET: return virtio_net_load(b->net, in, e);
     case D_NET_BACKEND: return net_backend_load(virtio_net_backend(b->net), in, e);

@@ -5,6 +5,8 @@
 #define HOSTEL_BOARD_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "board/spec.h"
 #include "lib/err.h"
@@ -20,6 +22,13 @@ struct net_forward;
 struct board_host {
     struct chardev *console;
     struct net_forward *bound;
+    /* The firmware image to boot from (board/firmware.h), or NULL for a
+     * kernel the loaders start directly. */
+    const uint8_t *bios;
+    size_t bios_len;
+    /* RAM already holds the guest (a restore): the BIOS's RAM copy at
+     * 0xE0000 and everything the firmware built there are left as saved. */
+    bool ram_restored;
 };
 
 /* Creates every device on vm's buses for spec (disks already resolved to

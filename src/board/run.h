@@ -33,6 +33,10 @@ struct run_host {
      * image instead of loading the kernel (a guest reboot later boots it
      * afresh).  Both NULL: a normal boot. */
     const char *restore_state, *restore_ram;
+    /* A named machine's name and identity: the cloud-init seed's hostname
+     * and instance id (NULL for `hostel run`: "hostel", and an id made from
+     * the seed's content). */
+    const char *name, *id;
 };
 
 /* Runs the machine until it stops for good and returns 0, with *status the

@@ -54,6 +54,11 @@ void spec_free(struct machine_spec *s)
     free(s->serial);
     free(s->tap);
     free(s->net_switch);
+    free(s->tftp);
+    free(s->bootfile);
+    free(s->cdrom);
+    free(s->cloud_init);
+    free(s->ssh_key);
     for (int i = 0; i < s->ndisks; i++)
         free(s->disks[i].path);
     for (int i = 0; i < s->nshares; i++)
@@ -72,6 +77,11 @@ int spec_copy(struct machine_spec *dst, const struct machine_spec *src)
     dst->serial = dup_or_null(src->serial);
     dst->tap = dup_or_null(src->tap);
     dst->net_switch = dup_or_null(src->net_switch);
+    dst->tftp = dup_or_null(src->tftp);
+    dst->bootfile = dup_or_null(src->bootfile);
+    dst->cdrom = dup_or_null(src->cdrom);
+    dst->cloud_init = dup_or_null(src->cloud_init);
+    dst->ssh_key = dup_or_null(src->ssh_key);
     for (int i = 0; i < src->ndisks; i++)
         dst->disks[i].path = dup_or_null(src->disks[i].path);
     for (int i = 0; i < src->nshares; i++)
@@ -171,11 +181,23 @@ int spec_apply(struct machine_spec *s, const struct machine_spec *l, struct err 
         s->watchdog_s = l->watchdog_s;
     if (l->set & SPEC_MAC)
         memcpy(s->mac, l->mac, 6);
+    if (l->set & SPEC_FIRMWARE)
+        s->firmware = l->firmware;
+    if (l->set & SPEC_BOOT)
+        memcpy(s->boot, l->boot, sizeof(s->boot));
+    if (l->set & SPEC_CDROM)
+        replace_str(&s->cdrom, l->cdrom);
+    if (l->set & SPEC_CLOUD_INIT)
+        replace_str(&s->cloud_init, l->cloud_init);
+    if (l->set & SPEC_SSH_KEY)
+        replace_str(&s->ssh_key, l->ssh_key);
     if (l->set & SPEC_NET) {
         s->net_mode = l->net_mode;
         s->net_restrict = l->net_restrict;
         replace_str(&s->tap, l->tap);
         replace_str(&s->net_switch, l->net_switch);
+        replace_str(&s->tftp, l->tftp);
+        replace_str(&s->bootfile, l->bootfile);
         if (l->net_mode == NET_MODE_NONE || l->net_mode == NET_MODE_TAP ||
             l->net_mode == NET_MODE_SWITCH)
             s->nforwards = 0;   /* forwards need user networking: a new mode drops them */
@@ -211,16 +233,60 @@ void spec_net_options(const struct machine_spec *s, struct net_options *o)
     o->restrict_outbound = s->net_restrict;
     o->tap_name = s->tap;
     o->switch_spec = s->net_switch;
+    if (s->tftp)
+        snprintf(o->tftp_root, sizeof(o->tftp_root), "%s", s->tftp);
+    if (s->bootfile)
+        snprintf(o->bootfile, sizeof(o->bootfile), "%s", s->bootfile);
     o->nforwards = s->nforwards;
     memcpy(o->forwards, s->forwards, sizeof(s->forwards[0]) * (size_t)s->nforwards);
     o->mac_set = s->set & SPEC_MAC;
     memcpy(o->mac, s->mac, 6);
 }
 
+int spec_firmware(const struct machine_spec *s)
+{
+    if (s->firmware != SPEC_FW_AUTO)
+        return s->firmware;
+    return s->kernel && *s->kernel ? SPEC_FW_NONE : SPEC_FW_BIOS;
+}
+
+int spec_boot_order(const struct machine_spec *s, uint8_t order[SPEC_BOOT_MAX])
+{
+    int n = 0;
+    for (; n < SPEC_BOOT_MAX && s->boot[n]; n++)
+        order[n] = s->boot[n];
+    if (n)
+        return n;
+    order[0] = SPEC_BOOT_DISK;
+    order[1] = SPEC_BOOT_CDROM;
+    order[2] = SPEC_BOOT_NETWORK;
+    return 3;
+}
+
 int spec_check(const struct machine_spec *s, struct err *e)
 {
-    if (!s->kernel || !*s->kernel)
-        return err_set(e, -EINVAL, "no kernel given: name an appliance or use --kernel PATH");
+    int fw = spec_firmware(s);
+    bool has_kernel = s->kernel && *s->kernel;
+    if (fw == SPEC_FW_NONE && !has_kernel)
+        return err_set(e, -EINVAL, "no kernel given: name an appliance or use --kernel PATH "
+                       "(or boot a --disk or --cdrom image through the firmware: leave out "
+                       "--firmware none)");
+    if (fw != SPEC_FW_NONE && has_kernel)
+        return err_set(e, -EINVAL, "--kernel boots without firmware: leave out --firmware %s, "
+                       "or boot a disk or --cdrom image instead of a kernel",
+                       fw == SPEC_FW_UEFI ? "uefi" : "bios");
+    if (fw == SPEC_FW_BIOS && !has_kernel && !s->ndisks && !s->cdrom &&
+        !(s->set & SPEC_NET && s->net_mode != NET_MODE_NONE && s->net_mode != NET_MODE_DEFAULT) &&
+        !s->nforwards)
+        return err_set(e, -EINVAL, "nothing to boot: give --kernel PATH, a --disk or --cdrom image "
+                       "for the firmware to boot, --net user,tftp=DIR,bootfile=FILE for a network "
+                       "boot, or name an appliance");
+    if (fw == SPEC_FW_UEFI)
+        return err_set(e, -ENOTSUP, "--firmware uefi: this hostel has no UEFI firmware support "
+                       "yet; use --firmware bios");
+    if ((s->cloud_init || s->ssh_key) && fw == SPEC_FW_NONE && !s->ndisks)
+        return err_set(e, -EINVAL, "--cloud-init/--ssh-key make a seed disk for cloud-init in a "
+                       "disk image: give the image with --disk");
     if (s->cpus < 1 || s->cpus > SPEC_MAX_CPUS)
         return err_set(e, -EINVAL, "--cpus %d: give a number from 1 to %d", s->cpus,
                        SPEC_MAX_CPUS);
@@ -414,6 +480,8 @@ int spec_parse_net(const char *text, struct machine_spec *s, struct err *e)
     s->net_restrict = o.restrict_outbound;
     replace_str(&s->tap, o.mode == NET_MODE_TAP ? o.tap_name : NULL);
     replace_str(&s->net_switch, o.mode == NET_MODE_SWITCH ? o.switch_spec : NULL);
+    replace_str(&s->tftp, o.tftp_root[0] ? o.tftp_root : NULL);
+    replace_str(&s->bootfile, o.bootfile[0] ? o.bootfile : NULL);
     s->set |= SPEC_NET;
     return 0;
 }
@@ -422,7 +490,9 @@ void spec_format_net(const struct machine_spec *s, char *buf, size_t len)
 {
     switch (s->net_mode) {
     case NET_MODE_USER:
-        snprintf(buf, len, "user%s", s->net_restrict ? ",restrict=on" : "");
+        snprintf(buf, len, "user%s%s%s%s%s", s->net_restrict ? ",restrict=on" : "",
+                 s->tftp ? ",tftp=" : "", s->tftp ? s->tftp : "",
+                 s->bootfile ? ",bootfile=" : "", s->bootfile ? s->bootfile : "");
         break;
     case NET_MODE_TAP:
         snprintf(buf, len, "tap=%s", s->tap ? s->tap : "");
@@ -437,6 +507,17 @@ void spec_format_net(const struct machine_spec *s, char *buf, size_t len)
         snprintf(buf, len, "default");
         break;
     }
+}
+
+void spec_format_boot(const struct machine_spec *s, char *buf, size_t len)
+{
+    static const char *names[] = { "", "disk", "cdrom", "network" };
+    uint8_t order[SPEC_BOOT_MAX];
+    int n = spec_boot_order(s, order);
+    size_t at = 0;
+    buf[0] = 0;
+    for (int i = 0; i < n && at < len; i++)
+        at += (size_t)snprintf(buf + at, len - at, "%s%s", i ? "," : "", names[order[i] & 3]);
 }
 
 static int parse_count(const char *s, long lo, long hi, long *out)
@@ -569,6 +650,59 @@ int spec_set_option(struct machine_spec *s, const char *name, const char *arg, s
             return r;
         return add_forward(s, &f, e);
     }
+    if (!strcmp(name, "firmware")) {
+        static const char *names[] = { [SPEC_FW_AUTO] = "auto", [SPEC_FW_NONE] = "none",
+                                       [SPEC_FW_BIOS] = "bios", [SPEC_FW_UEFI] = "uefi" };
+        for (int i = 0; i < 4; i++)
+            if (!strcmp(arg, names[i])) {
+                s->firmware = i;
+                s->set |= SPEC_FIRMWARE;
+                return 0;
+            }
+        return err_set(e, -EINVAL, "--firmware '%s': choose bios, uefi, none (a --kernel "
+                       "booted directly) or auto", arg);
+    }
+    if (!strcmp(name, "boot")) {
+        uint8_t order[SPEC_BOOT_MAX] = { 0 };
+        int n = 0;
+        char buf[64];
+        if (snprintf(buf, sizeof(buf), "%s", arg) >= (int)sizeof(buf))
+            return err_set(e, -EINVAL, "--boot '%.40s...': too long", arg);
+        char *save = NULL;
+        for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+            uint8_t d = !strcmp(t, "disk") || !strcmp(t, "hd") ? SPEC_BOOT_DISK
+                        : !strcmp(t, "cdrom") || !strcmp(t, "cd") ? SPEC_BOOT_CDROM
+                        : !strcmp(t, "network") || !strcmp(t, "net") ? SPEC_BOOT_NETWORK : 0;
+            if (!d)
+                return err_set(e, -EINVAL, "--boot '%s': '%s' is not a boot device (disk, cdrom, "
+                               "network; several in order: cdrom,disk)", arg, t);
+            for (int k = 0; k < n; k++)
+                if (order[k] == d)
+                    return err_set(e, -EINVAL, "--boot '%s': '%s' is listed twice", arg, t);
+            order[n++] = d;
+        }
+        if (!n)
+            return err_set(e, -EINVAL, "--boot '%s': name disk, cdrom or network", arg);
+        memcpy(s->boot, order, sizeof(s->boot));
+        s->set |= SPEC_BOOT;
+        return 0;
+    }
+    if (!strcmp(name, "cdrom") || !strcmp(name, "cloud-init") || !strcmp(name, "ssh-key")) {
+        if (!*arg)
+            return err_set(e, -EINVAL, "--%s: give a file (or none to take it out)", name);
+        const char *v = strcmp(arg, "none") ? arg : NULL;   /* none: eject, drop */
+        if (name[1] == 'd') {
+            replace_str(&s->cdrom, v);
+            s->set |= SPEC_CDROM;
+        } else if (name[1] == 'l') {
+            replace_str(&s->cloud_init, v);
+            s->set |= SPEC_CLOUD_INIT;
+        } else {
+            replace_str(&s->ssh_key, v);
+            s->set |= SPEC_SSH_KEY;
+        }
+        return 0;
+    }
     if (!strcmp(name, "mac")) {
         if (net_parse_mac(arg, s->mac) < 0)
             return err_set(e, -EINVAL, "--mac '%s': give six hex bytes such as "
@@ -653,6 +787,20 @@ json_t *spec_to_json(const struct machine_spec *s)
         }
         json_object_set_new(o, "forwards", a);
     }
+    if (s->set & SPEC_FIRMWARE) {
+        static const char *fw[] = { "auto", "none", "bios", "uefi" };
+        json_object_set_new(o, "firmware", json_string(fw[s->firmware & 3]));
+    }
+    if ((s->set & SPEC_BOOT) && s->boot[0]) {
+        spec_format_boot(s, buf, sizeof(buf));
+        json_object_set_new(o, "boot", json_string(buf));
+    }
+    if ((s->set & SPEC_CDROM) && s->cdrom)
+        json_object_set_new(o, "cdrom", json_string(s->cdrom));
+    if ((s->set & SPEC_CLOUD_INIT) && s->cloud_init)
+        json_object_set_new(o, "cloud_init", json_string(s->cloud_init));
+    if ((s->set & SPEC_SSH_KEY) && s->ssh_key)
+        json_object_set_new(o, "ssh_key", json_string(s->ssh_key));
     if (s->set & SPEC_MAC) {
         snprintf(buf, sizeof(buf), "%02x:%02x:%02x:%02x:%02x:%02x", s->mac[0], s->mac[1],
                  s->mac[2], s->mac[3], s->mac[4], s->mac[5]);
@@ -778,7 +926,9 @@ int spec_from_json(json_t *o, struct machine_spec *s, struct err *e)
         { "serial", "serial", JK_STRING }, { "console", "console", JK_STRING },
         { "rng", "rng", JK_BOOL | JK_STRING }, { "no_reboot", "no-reboot", JK_BOOL | JK_STRING },
         { "watchdog", "watchdog", JK_INT }, { "net", "net", JK_STRING },
-        { "mac", "mac", JK_STRING },
+        { "mac", "mac", JK_STRING }, { "firmware", "firmware", JK_STRING },
+        { "boot", "boot", JK_STRING }, { "cdrom", "cdrom", JK_STRING },
+        { "cloud_init", "cloud-init", JK_STRING }, { "ssh_key", "ssh-key", JK_STRING },
     };
     spec_init(s);
     if (!json_is_object(o))

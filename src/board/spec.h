@@ -38,7 +38,21 @@ enum spec_field {
     SPEC_NET       = 1u << 11,
     SPEC_MAC       = 1u << 12,
     SPEC_APPLIANCE = 1u << 13,
+    SPEC_FIRMWARE  = 1u << 14,
+    SPEC_BOOT      = 1u << 15,
+    SPEC_CDROM     = 1u << 16,
+    SPEC_CLOUD_INIT = 1u << 17,
+    SPEC_SSH_KEY   = 1u << 18,
 };
+
+/* What runs first: the PC firmware (SeaBIOS from Debian's seabios package),
+ * or hostel's own loaders handing the kernel its boot state directly.  Auto:
+ * the firmware unless a kernel is given (docs/boot.md). */
+enum spec_firmware { SPEC_FW_AUTO = 0, SPEC_FW_NONE, SPEC_FW_BIOS, SPEC_FW_UEFI };
+
+/* Boot devices, in the order --boot lists them (at most one of each). */
+enum spec_boot_dev { SPEC_BOOT_DISK = 1, SPEC_BOOT_CDROM, SPEC_BOOT_NETWORK };
+#define SPEC_BOOT_MAX 3
 
 /* A virtio-blk disk.  With path NULL it is a blank disk of size bytes:
  * `hostel run` backs it with a deleted temporary file, `hostel create` makes
@@ -48,6 +62,7 @@ struct spec_disk {
     uint64_t size;
     int format;              /* enum block_format (block/block.h) */
     bool readonly;
+    bool seed;               /* the cloud-init seed hostel made (not a boot disk) */
 };
 
 /* A shared folder (virtio-fs): the host directory, the tag the guest
@@ -87,7 +102,21 @@ struct machine_spec {
     int nshares;
     struct spec_share shares[SPEC_MAX_SHARES];
     bool shares_clear;
+    char *tftp, *bootfile;   /* user networking: TFTP root and BOOTP file name (PXE) */
+    /* Firmware boot (docs/boot.md). */
+    int firmware;            /* enum spec_firmware */
+    uint8_t boot[SPEC_BOOT_MAX];   /* enum spec_boot_dev, 0-terminated; empty: disk, cdrom, network */
+    char *cdrom;             /* an ISO image on the CD-ROM drive */
+    char *cloud_init;        /* user-data for a cloud-init NoCloud seed hostel makes */
+    char *ssh_key;           /* a public key file: the seed's default user gets it */
 };
+
+/* The firmware a spec boots with: SPEC_FW_NONE or SPEC_FW_BIOS/UEFI, auto
+ * resolved (the firmware unless a kernel is given). */
+int spec_firmware(const struct machine_spec *s);
+/* The boot order (fills order, returns its length): --boot, or the default
+ * disk, cdrom, network. */
+int spec_boot_order(const struct machine_spec *s, uint8_t order[SPEC_BOOT_MAX]);
 
 /* An empty layer; spec_defaults gives hostel run's defaults, every field set. */
 void spec_init(struct machine_spec *s);
@@ -126,5 +155,7 @@ void spec_format_net(const struct machine_spec *s, char *buf, size_t len);
 /* HOSTDIR:TAG[,ro][,uid=N][,gid=N]; a relative HOSTDIR is made absolute. */
 int spec_parse_share(const char *text, struct spec_share *sh, struct err *e);
 void spec_format_share(const struct spec_share *sh, char *buf, size_t len);
+/* "cdrom,disk": the boot order as --boot takes it. */
+void spec_format_boot(const struct machine_spec *s, char *buf, size_t len);
 
 #endif

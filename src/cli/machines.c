@@ -99,6 +99,7 @@ static char *absolute(const char *path)
 struct create_set_opts {
     const char *cmd;
     const char *appliance;       /* create */
+    const char *image;           /* create: a disk image the machine's own disk overlays */
     uint64_t disk_size;          /* create: the size of the machine's own disk */
     bool no_forwards;            /* set */
 };
@@ -112,6 +113,11 @@ static int create_set_flag(void *ctx, int val, const char *arg, struct err *e)
             return err_set(e, -EINVAL, "--appliance is chosen at 'hostel create'"), -1;
         o->appliance = arg;
         return 0;
+    case 'I':
+        if (strcmp(o->cmd, "create"))
+            return err_set(e, -EINVAL, "--image is chosen at 'hostel create'"), -1;
+        o->image = arg;
+        return 0;
     case 'S':
         if (strcmp(o->cmd, "create"))
             return err_set(e, -EINVAL, "--disk-size is chosen at 'hostel create'"), -1;
@@ -124,13 +130,17 @@ static int create_set_flag(void *ctx, int val, const char *arg, struct err *e)
         return 0;
     case 'h':
         if (!strcmp(o->cmd, "create"))
-            printf("usage: hostel create NAME (--appliance NAME|PATH | --kernel PATH) [options]\n"
+            printf("usage: hostel create NAME (--appliance NAME|PATH | --image IMG | --kernel PATH\n"
+                   "                           | --disk ... | --cdrom ISO) [options]\n"
                    "\n"
-                   "Makes a named machine from an appliance (its own disk is a qcow2 overlay\n"
-                   "on the appliance's first disk) or from a kernel.  Every 'hostel run'\n"
-                   "option works here and is kept in the machine's folder.\n"
+                   "Makes a named machine from an appliance or a disk image (its own disk is a\n"
+                   "qcow2 overlay on the appliance's first disk or on the image, which stays\n"
+                   "untouched), from a kernel, or from disks and an ISO the firmware boots.\n"
+                   "Every 'hostel run' option works here and is kept in the machine's folder.\n"
                    "\n"
                    "      --appliance A     a built appliance's name, folder or packed file\n"
+                   "      --image IMG       a disk image (raw or qcow2, such as a stock cloud\n"
+                   "                        image) booted through the firmware\n"
                    "      --disk-size SIZE  the size of the machine's own disk (the overlay)\n");
         else
             printf("usage: hostel set NAME [options]\n"
@@ -154,6 +164,7 @@ static int parse_create_set(int argc, char **argv, struct create_set_opts *o,
 {
     static const struct option own[] = {
         { "appliance", required_argument, NULL, 'A' },
+        { "image", required_argument, NULL, 'I' },
         { "disk-size", required_argument, NULL, 'S' },
         { "no-forwards", no_argument, NULL, 'X' },
         { "help", no_argument, NULL, 'h' },
@@ -177,14 +188,15 @@ static int parse_create_set(int argc, char **argv, struct create_set_opts *o,
  * disk's index).  used[] marks folder names already taken. */
 static int absolute_paths(struct machine_spec *l, int first_index, struct err *e)
 {
-    char **paths[] = { &l->kernel, &l->initrd };
-    for (size_t i = 0; i < 2; i++) {
+    char **paths[] = { &l->kernel, &l->initrd, &l->cdrom, &l->cloud_init, &l->ssh_key, &l->tftp };
+    static const char *const what[] = { "kernel", "initrd", "--cdrom", "--cloud-init", "--ssh-key",
+                                        "--net tftp=" };
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
         if (!*paths[i])
             continue;
         char *a = absolute(*paths[i]);
         if (!a)
-            return err_set(e, -errno, "%s %s: %s", i ? "initrd" : "kernel", *paths[i],
-                           strerror(errno));
+            return err_set(e, -errno, "%s %s: %s", what[i], *paths[i], strerror(errno));
         free(*paths[i]);
         *paths[i] = a;
     }
@@ -255,6 +267,7 @@ static int cmd_create(int argc, char **argv)
     struct err e = ERR_INIT;
     const char *name;
     int own = -1, r;
+    char *image = NULL;
 
     spec_init(&layer);
     spec_init(&app_layer);
@@ -263,13 +276,26 @@ static int cmd_create(int argc, char **argv)
     r = parse_create_set(argc, argv, &o, &layer, &name);
     if (r)
         goto out;
-    if (!(layer.set & SPEC_KERNEL) && !o.appliance) {
-        r = err_set(&e, -EINVAL, "'hostel create' needs --appliance NAME or --kernel PATH");
+    if (!(layer.set & SPEC_KERNEL) && !o.appliance && !o.image && !layer.ndisks && !layer.cdrom) {
+        r = err_set(&e, -EINVAL, "'hostel create' needs --appliance NAME, --image IMG, "
+                    "--kernel PATH, or a --disk or --cdrom for the firmware to boot");
         goto fail;
     }
-    if ((layer.set & SPEC_KERNEL) && o.appliance) {
-        r = err_set(&e, -EINVAL, "give either --appliance or --kernel, not both");
+    if (!!(layer.set & SPEC_KERNEL) + !!o.appliance + !!o.image > 1) {
+        r = err_set(&e, -EINVAL, "give one of --appliance, --image and --kernel");
         goto fail;
+    }
+    if (o.image && !(image = absolute(o.image))) {
+        r = err_set(&e, -errno, "--image %s: %s", o.image, strerror(errno));
+        goto fail;
+    }
+    if (image) {
+        /* The machine's own disk overlays the image, which stays as it is
+         * (a stock cloud image serves many machines). */
+        own = 0;
+        mc.spec.disks[0] = (struct spec_disk){ .path = strdup("disk.qcow2"),
+                                               .format = BLOCK_FORMAT_QCOW2 };
+        mc.spec.ndisks = 1;
     }
     snprintf(mc.name, sizeof(mc.name), "%s", name);
     mc.created = time(NULL);
@@ -299,13 +325,25 @@ static int cmd_create(int argc, char **argv)
         (r = spec_apply(&mc.spec, &layer, &e)) < 0)
         goto fail;
     machine_mac(name, &mc.spec);
+    /* A cloud image given a key is reached over SSH: unless the network was
+     * chosen, it gets user networking with guest port 22 forwarded (to a
+     * free host port, shown by `hostel start` and used by `hostel ssh`). */
+    if ((image || mc.spec.ssh_key) && !have_app && mc.spec.net_mode == NET_MODE_DEFAULT &&
+        !mc.spec.nforwards && net_user_available()) {
+        struct net_forward f;
+        if ((r = net_parse_forward("tcp:0:22", &f, &e)) < 0)
+            goto fail;
+        mc.spec.net_mode = NET_MODE_USER;
+        mc.spec.forwards[mc.spec.nforwards++] = f;
+        mc.spec.set |= SPEC_NET;
+    }
     if ((r = spec_check(&mc.spec, &e)) < 0)
         goto fail;
     if ((r = machine_create(&mc, &e)) < 0)
         goto fail;
     made = true;
-    if ((r = make_disks(name, &mc.spec, own, own >= 0 ? app.disks[0].path : NULL, o.disk_size,
-                        &e)) < 0 || (r = machine_config_save(&mc, &e)) < 0)
+    if ((r = make_disks(name, &mc.spec, own, image ? image : own >= 0 ? app.disks[0].path : NULL,
+                        o.disk_size, &e)) < 0 || (r = machine_config_save(&mc, &e)) < 0)
         goto fail;
     printf("created %s\n", name);
     goto out;
@@ -315,6 +353,7 @@ fail:
     log_error("%s", e.msg);
     r = -1;
 out:
+    free(image);
     if (have_app)
         appliance_free(&app);
     spec_free(&app_layer);

@@ -29,6 +29,11 @@ static const struct {
     { "forward", required_argument, 0 },
     { "mac", required_argument, 0 },
     { "share", required_argument, 0 },
+    { "firmware", required_argument, 0 },
+    { "boot", required_argument, 0 },
+    { "cdrom", required_argument, 0 },
+    { "cloud-init", required_argument, 0 },
+    { "ssh-key", required_argument, 0 },
 };
 #define NSPEC (sizeof(spec_flags) / sizeof(spec_flags[0]))
 
@@ -58,6 +63,8 @@ void spec_flags_usage(FILE *f)
             "                        tap=NAME (a host tap device), switch=NAME[,name=LABEL]\n"
             "                        (a port on cluster NAME's switch: docs/clusters.md)\n"
             "                        or none (the default)\n"
+            "                        user,tftp=DIR,bootfile=FILE (PXE: TFTP from DIR),\n"
+            "                        tap=NAME (a host tap device) or none (the default)\n"
             "      --forward SPEC    forward a host port to the guest (repeatable; implies\n"
             "                        --net user): tcp:HOSTPORT:GUESTPORT, udp:..., or\n"
             "                        tcp:ADDR:HOSTPORT:GUESTPORT; the host side listens on\n"
@@ -72,6 +79,17 @@ void spec_flags_usage(FILE *f)
             "                        (tiny and debian do so themselves); ro refuses writes;\n"
             "                        the hostel user's files appear as uid/gid N (default\n"
             "                        0); --share none drops the shares (docs/shares.md)\n"
+            "      --firmware KIND   bios (SeaBIOS, the default when no --kernel is given),\n"
+            "                        none (boot --kernel directly) or auto (docs/boot.md)\n"
+            "      --cdrom ISO       an ISO image in a CD-ROM drive (virtio-scsi) the\n"
+            "                        firmware boots from and installers find ('hostel set\n"
+            "                        NAME --cdrom none' ejects it)\n"
+            "      --boot ORDER      boot devices in order: disk, cdrom, network, or several\n"
+            "                        (cdrom,disk); default disk,cdrom,network\n"
+            "      --cloud-init FILE user-data for a cloud-init NoCloud seed hostel makes (a\n"
+            "                        small 'cidata' CD): stock cloud images configure\n"
+            "                        themselves from it\n"
+            "      --ssh-key FILE    a public key for the seed's default user (and root)\n"
             "      --no-reboot       exit when the guest reboots instead of restarting it\n"
             "      --watchdog SECS   say where the guest stands when it prints nothing for\n"
             "                        SECS seconds and is not at a prompt (default 120, 0 off)\n");

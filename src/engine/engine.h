@@ -56,6 +56,12 @@ struct engine_ops {
     int (*save_irqchip)(struct vm *vm, struct state_out *o);
     int (*load_irqchip)(struct vm *vm, struct state_in *in, struct err *e);
 
+    /* Optional: maps len bytes at host (page-aligned, kept alive by the
+     * caller) read-only at guest physical gpa, so code runs from it at
+     * native speed; writes there still reach vm->mmio.  NULL: the engine
+     * reads such memory through vm->mmio (emu). */
+    int (*map_rom)(struct vm *vm, uint64_t gpa, void *host, uint64_t len);
+
     /* true: PIC, IOAPIC, LAPIC and PIT live inside the engine (kvm's in-kernel
      * irqchip) and the board wires device lines to set_irq/signal_msi.  false:
      * the board creates our own models (hw/irqchip, hw/pit), points the

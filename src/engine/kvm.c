@@ -558,7 +558,29 @@ static void kvm_vm_resume(struct vm *vm)
     }
 }
 
+/* A ROM (the firmware at the top of 4 GiB): a read-only memory slot, so the
+ * CPU fetches and reads it natively and only writes exit (as MMIO, which
+ * the board's ROM device drops). */
+static int kvm_map_rom(struct vm *vm, uint64_t gpa, void *host, uint64_t len)
+{
+    struct kvm_vm *k = vm->engine_data;
+    if (ioctl(k->sys_fd, KVM_CHECK_EXTENSION, KVM_CAP_READONLY_MEM) <= 0)
+        return -ENOTSUP;
+    struct kvm_userspace_memory_region r = {
+        .slot = 2 + k->next_rom_slot,
+        .flags = KVM_MEM_READONLY,
+        .guest_phys_addr = gpa,
+        .memory_size = len,
+        .userspace_addr = (uint64_t)(uintptr_t)host,
+    };
+    if (ioctl(k->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
+        return -errno;
+    k->next_rom_slot++;
+    return 0;
+}
+
 const struct engine_ops engine_kvm = {
+    .map_rom = kvm_map_rom,
     .name = "kvm",
     .probe = kvm_probe,
     .vm_init = kvm_vm_init,

@@ -24,6 +24,7 @@ struct kvm_vm {
     uint32_t *msr_index;       /* KVM_GET_MSR_INDEX_LIST */
     uint32_t nmsr_index;
     bool has_xsave, has_xcrs, has_debugregs, has_events;
+    uint32_t next_rom_slot;    /* memory slots after RAM's 0 and 1: ROMs (map_rom) */
 };
 
 struct kvm_vcpu {

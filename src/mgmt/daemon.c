@@ -448,7 +448,8 @@ int machine_daemon_run(const char *name, int ready_fd, const char *restore)
     }
 
     struct run_hooks hooks = { .opaque = &d, .booted = on_booted, .stopping = on_stopping };
-    struct run_host host = { .hooks = &hooks, .hub = hub, .bound = d.bound };
+    struct run_host host = { .hooks = &hooks, .hub = hub, .bound = d.bound, .name = name,
+                             .id = mc.id };
     char restore_state[4200], restore_ram[4200];
     if (restore) {
         snapshot_path(name, restore, "state.bin", restore_state, sizeof(restore_state));

@@ -215,8 +215,11 @@ int machine_config_load(const char *name, struct machine_config *cfg, struct err
                     "reads 1 and %d)", path, version, MACHINE_CONFIG_VERSION);
     }
     json_decref(root);
-    if (r == 0 && !(cfg->spec.set & SPEC_KERNEL))
-        r = err_set(e, -EINVAL, "%s: the machine has no kernel", path);
+    if (r == 0 && !(cfg->spec.set & SPEC_KERNEL) &&
+        (cfg->spec.firmware == SPEC_FW_NONE || (!cfg->spec.ndisks && !cfg->spec.cdrom &&
+                                                !cfg->spec.bootfile)))
+        r = err_set(e, -EINVAL, "%s: the machine has no kernel (nor a disk or CD-ROM for the "
+                    "firmware to boot)", path);
     if (r < 0)
         machine_config_free(cfg);
     return r;

@@ -142,9 +142,19 @@ int net_parse_mode(const char *spec, struct net_options *o, struct err *e)
             restrict_outbound = true;
         } else if (n == strlen("restrict=off") && !strncmp(p, "restrict=off", n)) {
             restrict_outbound = false;
+        } else if (!strncmp(p, "tftp=", 5) || !strncmp(p, "bootfile=", 9)) {
+            bool tftp = p[0] == 't';
+            size_t k = tftp ? 5 : 9;
+            char *dst = tftp ? o->tftp_root : o->bootfile;
+            size_t cap = tftp ? sizeof(o->tftp_root) : sizeof(o->bootfile);
+            if (n == k || n - k >= cap)
+                return err_set(e, -EINVAL, "--net '%s': %.*s takes a %s of 1 to %zu characters",
+                               spec, (int)k - 1, p, tftp ? "folder" : "file name", cap - 1);
+            memcpy(dst, p + k, n - k);
+            dst[n - k] = 0;
         } else {
-            return err_set(e, -EINVAL, "--net '%s': cannot understand '%.*s' (restrict=on|off)",
-                           spec, (int)n, p);
+            return err_set(e, -EINVAL, "--net '%s': cannot understand '%.*s' (restrict=on|off, "
+                           "tftp=DIR, bootfile=FILE)", spec, (int)n, p);
         }
         p += n;
     }

@@ -40,6 +40,10 @@ struct net_options {
     bool restrict_outbound;        /* user mode: the guest reaches nothing but forwards */
     const char *tap_name;          /* tap mode */
     const char *switch_spec;       /* switch mode: "NAME[,name=LABEL]" */
+    /* User mode: libslirp's TFTP server serves this folder ("" for none) and
+     * its DHCP answers name bootfile as the boot file (PXE). */
+    char tftp_root[1024];
+    char bootfile[256];
     struct net_forward forwards[NET_MAX_FORWARDS];
     int nforwards;
     bool mac_set;
@@ -115,9 +119,9 @@ int net_add_default_forward(struct net_options *o, const struct net_forward *f);
  * else may take it before we bind it again; callers retry. */
 int net_pick_free_port(bool udp, uint32_t host_addr, uint16_t *port);
 
-/* Parses a --net MODE: "user[,restrict=on|off]", "tap=NAME",
- * "switch=NAME[,name=LABEL]" or "none".  tap_name and switch_spec point into
- * spec, which must outlive o. */
+/* Parses a --net MODE: "user[,restrict=on|off][,tftp=DIR][,bootfile=FILE]",
+ * "tap=NAME", "switch=NAME[,name=LABEL]" or "none".  tap_name and
+ * switch_spec point into spec, which must outlive o. */
 int net_parse_mode(const char *spec, struct net_options *o, struct err *e);
 
 /* Parses "52:54:00:12:34:56"; rejects multicast addresses. */

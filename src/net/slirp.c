@@ -430,6 +430,11 @@ int net_slirp_open(const struct net_options *o, net_receive_fn receive, void *op
         cfg.disable_dns = o->user_net.no_dhcp_dns;
         cfg.disable_dhcp = o->user_net.no_dhcp_dns;
     }
+    if (o->tftp_root[0]) {
+        cfg.tftp_path = o->tftp_root;
+    }
+    if (o->bootfile[0])
+        cfg.bootfile = o->bootfile;
     s->slirp = slirp_new(&cfg, &slirp_callbacks, s);
     if (!s->slirp) {
         r = err_set(e, -ENOMEM, "user network: libslirp refused its configuration");

@@ -347,7 +347,7 @@ static void option_net_forward_mac(void)
     OPTION_FAILS("net", "tap=", "--net 'tap=': tap=NAME takes an interface name of 1 to 15 "
                                 "characters");
     OPTION_FAILS("net", "user,fast=on", "--net 'user,fast=on': cannot understand 'fast=on' "
-                                            "(restrict=on|off)");
+                                            "(restrict=on|off, tftp=DIR, bootfile=FILE)");
 
     /* Forwards: added, or replacing the one for the same protocol and guest port. */
     spec_init(&s);
@@ -591,11 +591,33 @@ static void check_names_what_to_change(void)
     struct err e = ERR_INIT;
     spec_defaults(&s);
     CHECK_EQ(spec_check(&s, &e), -EINVAL);
-    CHECK_MSG(&e, "no kernel given: name an appliance or use --kernel PATH");
+    CHECK_MSG(&e, "nothing to boot: give --kernel PATH, a --disk or --cdrom image for the "
+              "firmware to boot, --net user,tftp=DIR,bootfile=FILE for a network boot, or name "
+              "an appliance");
     CHECK_EQ(set(&s, "kernel", ""), 0);
     err_clear(&e);
     CHECK_EQ(spec_check(&s, &e), -EINVAL);
-    CHECK_MSG(&e, "no kernel given: name an appliance or use --kernel PATH");
+    CHECK_MSG(&e, "nothing to boot: give --kernel PATH, a --disk or --cdrom image for the "
+              "firmware to boot, --net user,tftp=DIR,bootfile=FILE for a network boot, or name "
+              "an appliance");
+    CHECK_EQ(set(&s, "firmware", "none"), 0);
+    err_clear(&e);
+    CHECK_EQ(spec_check(&s, &e), -EINVAL);
+    CHECK_MSG(&e, "no kernel given: name an appliance or use --kernel PATH (or boot a --disk or "
+              "--cdrom image through the firmware: leave out --firmware none)");
+    CHECK_EQ(set(&s, "firmware", "bios"), 0);
+    CHECK_EQ(set(&s, "disk", "/dev/null"), 0);
+    err_clear(&e);
+    CHECK_EQ(spec_check(&s, &e), 0);
+    CHECK_EQ(set(&s, "kernel", "/boot/vmlinuz"), 0);
+    err_clear(&e);
+    CHECK_EQ(spec_check(&s, &e), -EINVAL);
+    CHECK_MSG(&e, "--kernel boots without firmware: leave out --firmware bios, or boot a disk or "
+              "--cdrom image instead of a kernel");
+    CHECK_EQ(set(&s, "firmware", "auto"), 0);
+    s.ndisks--;
+    free(s.disks[s.ndisks].path);
+    s.disks[s.ndisks].path = NULL;
     CHECK_EQ(set(&s, "kernel", "/boot/vmlinuz"), 0);
     err_clear(&e);
     CHECK_EQ(spec_check(&s, &e), 0);

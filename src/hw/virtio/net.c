@@ -308,6 +308,11 @@ fail:
     return r;
 }
 
+int virtio_net_slot(const struct virtio_net *n)
+{
+    return virtio_pci_slot(n->vp);
+}
+
 void virtio_net_destroy(struct virtio_net *n)
 {
     if (!n)
