@@ -20,6 +20,8 @@ struct net_forward;
 struct board_host {
     struct chardev *console;
     struct net_forward *bound;
+    /* Live migration's receiver: the forwards listen later (net/net.h). */
+    bool defer_forwards;
 };
 
 /* Creates every device on vm's buses for spec (disks already resolved to
@@ -52,6 +54,13 @@ int board_load(struct vm *vm, const struct snapshot_file *s, bool live, struct e
  * overlay on top of the one it had, for snapshots). */
 int board_flush_disks(struct vm *vm, struct err *e);
 int board_swap_disk(struct vm *vm, int index, const char *path, int format, struct err *e);
+/* Live migration: disk index's image, and the NIC's network backend (taken:
+ * the board no longer closes it; the sender keeps its old connections). */
+struct blockdev;
+struct net_backend;
+struct blockdev *board_disk(struct vm *vm, int index);
+struct net_backend *board_net_backend(struct vm *vm);
+struct net_backend *board_take_net_backend(struct vm *vm);
 /* Whether a section belongs to one of the board's devices. */
 bool board_owns_section(struct vm *vm, const char *name);
 

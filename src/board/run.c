@@ -104,6 +104,9 @@ static int stop_status(struct vm *vm, enum vm_stop why)
     case VM_STOP_QUIT:
         log_info("quit from the console");
         return 0;
+    case VM_STOP_MIGRATED:
+        log_info("the machine was migrated: it runs on the receiver now");
+        return 0;
     default:
         return 1;
     }
@@ -113,18 +116,27 @@ static int stop_status(struct vm *vm, enum vm_stop why)
  * -errno with e set when it could not start. */
 static int boot_once(const struct machine_spec *spec, const struct engine_ops *engine,
                      const struct loaded_files *files, const struct run_host *host,
-                     const struct snapshot_file *restore, int ram_fd,
+                     const struct snapshot_file *restore, int ram_fd, bool incoming,
                      struct chardev *console, int *status, struct err *e)
 {
     struct vm *vm;
     int r = vm_create_with_ram(spec->cpus, spec->memory, restore ? ram_fd : -1, engine, &vm, e);
     if (r < 0)
         return r;
-    struct board_host bh = { .console = console, .bound = host->bound };
+    struct board_host bh = { .console = console, .bound = host->bound,
+                             .defer_forwards = incoming };
     r = board_create(vm, spec, &bh, e);
     if (r < 0) {
         err_wrap(e, "could not create the board's devices");
         goto out;
+    }
+    if (incoming) {
+        /* Live migration: the sender fills RAM and every model; this
+         * returns once the guest is to run here (board/migrate.h). */
+        r = host->incoming(host->incoming_opaque, vm, e);
+        if (r < 0)
+            goto out;
+        goto run;
     }
     if (restore) {
         /* RAM holds the guest as it was; the tables and kernel with it. */
@@ -307,9 +319,11 @@ int machine_run(const struct machine_spec *in_spec, const struct run_host *host,
         }
         restoring = true;
     }
+    bool incoming = host->incoming != NULL;
     for (;;) {
-        r = boot_once(&spec, engine, &files, host, restoring ? &snap : NULL, ram_fd, console,
-                      status, e);
+        r = boot_once(&spec, engine, &files, host, restoring ? &snap : NULL, ram_fd, incoming,
+                      console, status, e);
+        incoming = false;
         if (restoring) {
             restoring = false;
             snap_free(&snap);

@@ -33,6 +33,11 @@ struct run_host {
      * image instead of loading the kernel (a guest reboot later boots it
      * afresh).  Both NULL: a normal boot. */
     const char *restore_state, *restore_ram;
+    /* Live migration's receiver (board/migrate.h): the first boot builds
+     * the machine without its forwards listening and calls incoming, which
+     * fills it from the sender and returns 0 when it is to start. */
+    int (*incoming)(void *opaque, struct vm *vm, struct err *e);
+    void *incoming_opaque;
 };
 
 /* Runs the machine until it stops for good and returns 0, with *status the

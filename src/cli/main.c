@@ -14,6 +14,7 @@
 #include "cli/engines_cmd.h"
 #include "cli/image.h"
 #include "cli/machines.h"
+#include "cli/migrate_cmd.h"
 #include "cli/run_control.h"
 #include "cli/snapshot_cmd.h"
 #include "cli/spec_flags.h"
@@ -44,6 +45,8 @@ static void usage_main(FILE *f)
             "  restore   bring a named machine back to a snapshot\n"
             "  clone     a linked clone of a named machine\n"
             "  backup    one self-contained file of a named machine (restore-backup)\n"
+            "  migrate   move a running machine to another host, HOSTEL_HOME or engine\n"
+            "  receive   wait for a machine migrating here\n"
             "\n");
     machines_usage(f);
     fprintf(f, "\n"
@@ -267,6 +270,10 @@ int main(int argc, char **argv)
         return cmd_backup(argc - 1, argv + 1);
     if (!strcmp(cmd, "restore-backup"))
         return cmd_restore_backup(argc - 1, argv + 1);
+    if (!strcmp(cmd, "migrate"))
+        return cmd_migrate(argc - 1, argv + 1);
+    if (!strcmp(cmd, "receive"))
+        return cmd_receive(argc - 1, argv + 1);
     int status;
     if (machines_dispatch(argc - 1, argv + 1, &status))
         return status;

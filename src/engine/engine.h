@@ -15,6 +15,7 @@
 
 struct vm;
 struct vcpu;
+struct cpuid_model;
 
 struct engine_ops {
     const char *name;
@@ -55,6 +56,24 @@ struct engine_ops {
     int (*load_vcpu)(struct vcpu *vcpu, struct state_in *in, struct err *e);
     int (*save_irqchip)(struct vm *vm, struct state_out *o);
     int (*load_irqchip)(struct vm *vm, struct state_in *in, struct err *e);
+
+    /* Live migration (machine/dirty.h, docs/migration.md).  dirty_start:
+     * from its return, pages the vCPUs write are recorded; dirty_sync: ORs
+     * into bitmap (a bit per 4 KiB page of vm->mem's mapping) the pages the
+     * vCPUs wrote since the last sync and starts afresh, so that a page
+     * written after it returns is reported next time (emu also drops its
+     * vCPUs' write permissions: its marks go to vm->mem's own bitmap);
+     * dirty_stop.  NULL: the engine cannot track. */
+    int (*dirty_start)(struct vm *vm);
+    int (*dirty_sync)(struct vm *vm, uint64_t *bitmap);
+    void (*dirty_stop)(struct vm *vm);
+    /* The CPUID the guest sees (vCPU 0's, engine-neutral: engine/cpuid_model.h),
+     * and making a machine present another one, before its vCPUs exist: a
+     * migrated guest keeps what it saw at boot.  cpuid_set refuses (-ENOTSUP,
+     * e naming the features) a model with features this engine or host
+     * cannot give.  NULL: the engine has one fixed model (get) / cannot. */
+    int (*cpuid_get)(struct vm *vm, struct cpuid_model *out);
+    int (*cpuid_set)(struct vm *vm, const struct cpuid_model *m, struct err *e);
 
     /* true: PIC, IOAPIC, LAPIC and PIT live inside the engine (kvm's in-kernel
      * irqchip) and the board wires device lines to set_irq/signal_msi.  false:

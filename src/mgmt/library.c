@@ -27,6 +27,8 @@ const char *machine_state_name(enum machine_state s)
     case MACHINE_PAUSED: return "paused";
     case MACHINE_CRASHED: return "crashed";
     case MACHINE_STARTING: return "starting";
+    case MACHINE_INCOMING: return "incoming";
+    case MACHINE_MIGRATED: return "migrated";
     }
     return "unknown";
 }
@@ -443,14 +445,22 @@ enum machine_state machine_state_get(const char *name, char *why, size_t len)
         s = MACHINE_STARTING;
     else if (!strcmp(word, "crashed"))
         s = MACHINE_CRASHED;
+    else if (!strcmp(word, "incoming"))
+        s = MACHINE_INCOMING;
+    else if (!strcmp(word, "migrated"))
+        s = MACHINE_MIGRATED;
     else
         s = MACHINE_STOPPED;
-    if (!held && (s == MACHINE_RUNNING || s == MACHINE_PAUSED || s == MACHINE_STARTING)) {
+    if (!held && s == MACHINE_INCOMING) {
+        /* A receiver that went without a machine: nothing runs. */
+        s = MACHINE_STOPPED;
+    } else if (!held && (s == MACHINE_RUNNING || s == MACHINE_PAUSED || s == MACHINE_STARTING)) {
         /* The state file says alive, but nobody holds the lock: the VMM died. */
         s = MACHINE_CRASHED;
         if (why)
             snprintf(why, len, "its VMM process died without stopping the machine");
-    } else if (s == MACHINE_CRASHED && why && rest) {
+    } else if ((s == MACHINE_CRASHED || s == MACHINE_MIGRATED || s == MACHINE_INCOMING) && why &&
+               rest) {
         snprintf(why, len, "%s", rest + 1);
         why[strcspn(why, "\n")] = 0;
     }
