@@ -17,6 +17,7 @@
 #include "board/layout.h"
 #include "board/snapshot.h"
 #include "boot/loader.h"
+#include "engine/cpuid_model.h"
 #include "host/chardev.h"
 #include "host/console_hub.h"
 #include "lib/file.h"
@@ -129,6 +130,23 @@ static int boot_once(const struct machine_spec *spec, const struct engine_ops *e
     if (r < 0) {
         err_wrap(e, "could not create the board's devices");
         goto out;
+    }
+    if (spec->cpu && !strcmp(spec->cpu, "portable")) {
+        /* A CPU every engine can show, so the machine can move between them. */
+        struct cpuid_model *m = calloc(1, sizeof(*m));
+        r = !m ? err_set(e, -ENOMEM, "out of memory")
+               : !engine->cpuid_set ? err_set(e, -ENOTSUP, "engine %s has one CPU model only",
+                                              engine->name)
+               : engine_portable_cpuid(spec->cpus, m);
+        if (r == 0)
+            r = engine->cpuid_set(vm, m, e);
+        else if (!err_is_set(e))
+            err_set(e, r, "cannot build the portable CPU model: %s", strerror(-r));
+        free(m);
+        if (r < 0) {
+            err_wrap(e, "--cpu portable");
+            goto out;
+        }
     }
     if (incoming) {
         /* Live migration: the sender fills RAM and every model; this

@@ -36,6 +36,7 @@ enum spec_field {
     SPEC_NET       = 1u << 11,
     SPEC_MAC       = 1u << 12,
     SPEC_APPLIANCE = 1u << 13,
+    SPEC_CPU       = 1u << 14,
 };
 
 /* A virtio-blk disk.  With path NULL it is a blank disk of size bytes:
@@ -55,6 +56,8 @@ struct machine_spec {
     int cpus;
     uint64_t memory;
     char *engine;            /* auto, kvm or emu */
+    char *cpu;               /* the CPU model: NULL or "host" (the engine's own), or
+                              * "portable" (one every engine shows: docs/migration.md) */
     char *serial;            /* stdio, none or file:PATH */
     bool virtio_console;     /* --console virtio */
     bool rng;

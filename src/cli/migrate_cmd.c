@@ -78,6 +78,11 @@ static int read_line(int fd, char *buf, size_t len, int timeout_ms)
     return -EMSGSIZE;
 }
 
+static void mib(json_t *v, char *buf, size_t len)
+{
+    snprintf(buf, len, "%.1f MiB", (double)json_integer_value(v) / 1048576.0);
+}
+
 static void print_progress(json_t *ev, bool tty, const char *name, const char *to)
 {
     const char *phase = json_string_value(json_object_get(ev, "phase")) ?: "?";
@@ -87,7 +92,7 @@ static void print_progress(json_t *ev, bool tty, const char *name, const char *t
     double rate = json_real_value(json_object_get(ev, "dirty_rate"));
     double exp = json_real_value(json_object_get(ev, "expected_downtime_ms"));
     char bytes[32];
-    format_size((uint64_t)json_integer_value(json_object_get(ev, "bytes")), bytes, sizeof(bytes));
+    mib(json_object_get(ev, "bytes"), bytes, sizeof(bytes));
     int round = (int)json_integer_value(json_object_get(ev, "round"));
     int thr = (int)json_integer_value(json_object_get(ev, "throttle_pct"));
     char line[1400];
@@ -136,8 +141,7 @@ static int follow(int sub, const char *name, const char *to, bool as_json)
             if (tty)
                 fprintf(stderr, "\r\033[K");
             char bytes[32];
-            format_size((uint64_t)json_integer_value(json_object_get(ev, "bytes")), bytes,
-                        sizeof(bytes));
+            mib(json_object_get(ev, "bytes"), bytes, sizeof(bytes));
             if (!as_json)
                 printf("migrated %s to %s in %.2f s: paused %.0f ms, %s sent, %d round%s\n",
                        name, to, json_real_value(json_object_get(ev, "elapsed_ms")) / 1000,
@@ -404,7 +408,7 @@ int cmd_receive(int argc, char **argv)
         { "help", no_argument, NULL, 'h' },
         { 0 }
     };
-    struct receive_opts o = { 0 };
+    struct receive_opts o = { .log_in_folder = true };
     bool wait = false, as_json = false, allow_given = false;
     struct err e = ERR_INIT;
     int c;

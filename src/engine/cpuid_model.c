@@ -215,3 +215,34 @@ int cpuid_model_missing(const struct cpuid_model *want, const struct cpuid_model
     }
     return n;
 }
+
+void cpuid_model_portable(struct cpuid_model *m)
+{
+    /* fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36
+     * clflush mmx fxsr sse sse2 */
+    const uint32_t d1 = 0x078bfbffu;
+    const uint32_t c1 = (1u << 13) | (1u << 31);          /* cx16, hypervisor */
+    const uint32_t e1c = 1u << 0;                         /* lahf_lm */
+    const uint32_t e1d = (1u << 11) | (1u << 20) | (1u << 29);   /* syscall nx lm */
+    for (uint32_t i = 0; i < m->n; i++) {
+        struct cpuid_leaf *l = &m->e[i];
+        switch (l->leaf) {
+        case 1:
+            l->ecx &= c1;
+            l->edx &= d1;
+            break;
+        case 7:
+            l->eax = l->ebx = l->ecx = l->edx = 0;   /* no subleaves either */
+            break;
+        case 0xd:
+            l->eax = l->ebx = l->ecx = l->edx = 0;
+            break;
+        case 0x80000001:
+            l->ecx &= e1c;
+            l->edx &= e1d;
+            break;
+        default:
+            break;
+        }
+    }
+}

@@ -43,6 +43,10 @@ bool cpuid_model_equal(const struct cpuid_model *a, const struct cpuid_model *b)
  * 0x80000001, 0x80000007, 0x80000008 EBX) are compared. */
 int cpuid_model_missing(const struct cpuid_model *want, const struct cpuid_model *have,
                         char *buf, size_t len);
+/* Masks a model's feature flags down to a baseline x86-64 CPU (what any
+ * engine on any x86-64 host can run: the SSE2-era set plus CX16, LAHF in
+ * 64-bit mode, NX, SYSCALL): the "portable" CPU. */
+void cpuid_model_portable(struct cpuid_model *m);
 /* Per-vCPU bits a model leaves to each vCPU (for cpuid_model_equal and the
  * engines that present a model): mask of the bits of (leaf, reg) that are
  * per vCPU or dynamic.  reg: 0 EAX, 1 EBX, 2 ECX, 3 EDX. */

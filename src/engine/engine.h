@@ -86,6 +86,10 @@ struct engine_ops {
     void (*apic_deliver)(struct vm *vm, const struct apic_msg *msg);
 };
 
+/* The "portable" CPU model (spec --cpu portable): emu's identity and table,
+ * its features masked to a baseline every engine runs (cpuid_model_portable). */
+int engine_portable_cpuid(int ncpus, struct cpuid_model *out);
+
 extern const struct engine_ops engine_kvm;
 extern const struct engine_ops engine_emu;
 

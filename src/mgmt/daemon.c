@@ -537,7 +537,17 @@ static int daemon_main(const char *name, int ready_fd, const char *restore,
          * away), listen, wait for the sender and read what it sends. */
         struct mig_addr addr, bound;
         if (!recv->same_folder) {
-            if ((r = receive_claim(recv, &d.stage, &e)) < 0 ||
+            r = receive_claim(recv, &d.stage, &e);
+            if (r == 0 && recv->log_in_folder) {
+                char lp[4096];
+                machine_path(name, "vmm.log", lp, sizeof(lp));
+                int lfd = open(lp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+                if (lfd >= 0) {
+                    dup2(lfd, 2);
+                    close(lfd);
+                }
+            }
+            if (r < 0 ||
                 (r = machine_lock_acquire(name, &d.lock_fd)) < 0) {
                 snprintf(msg, sizeof(msg), "error: %s", r == -EBUSY ? "the machine is busy"
                          : e.msg[0] ? e.msg : "cannot lock the machine");

@@ -369,8 +369,11 @@ int machine_list(char ***names, int *count)
         char cfgp[4096];
         if (e->d_name[0] == '.' || machine_name_check(e->d_name, NULL) < 0)
             continue;
-        if (machine_path(e->d_name, "config.json", cfgp, sizeof(cfgp)) < 0 || access(cfgp, F_OK))
-            continue;
+        if (machine_path(e->d_name, "config.json", cfgp, sizeof(cfgp)) < 0 || access(cfgp, F_OK)) {
+            /* ... or a receiver waiting for its machine (live migration). */
+            if (machine_state_get(e->d_name, NULL, 0) != MACHINE_INCOMING)
+                continue;
+        }
         if (n == cap) {
             cap = cap ? cap * 2 : 16;
             char **nv = realloc(v, (size_t)cap * sizeof(*v));
@@ -452,8 +455,11 @@ enum machine_state machine_state_get(const char *name, char *why, size_t len)
     else
         s = MACHINE_STOPPED;
     if (!held && s == MACHINE_INCOMING) {
-        /* A receiver that went without a machine: nothing runs. */
-        s = MACHINE_STOPPED;
+        /* A receiver that died mid-way: nothing runs, nothing is kept. */
+        s = MACHINE_CRASHED;
+        if (why)
+            snprintf(why, len, "an interrupted migration left this: 'hostel rm %s', or receive "
+                     "it again", name);
     } else if (!held && (s == MACHINE_RUNNING || s == MACHINE_PAUSED || s == MACHINE_STARTING)) {
         /* The state file says alive, but nobody holds the lock: the VMM died. */
         s = MACHINE_CRASHED;

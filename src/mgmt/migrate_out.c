@@ -96,6 +96,10 @@ static void *migrate_main(void *opaque)
     if (r < 0) {
         log_error("migration to %s failed: %s", m->to, e.msg);
         migrate_sender_free(s);
+        pthread_mutex_lock(&m->lock);
+        m->active = false;   /* another may start */
+        pthread_cond_broadcast(&m->cond);
+        pthread_mutex_unlock(&m->lock);
         return NULL;
     }
     /* The guest runs there; say so before lingering for old connections. */
@@ -108,6 +112,10 @@ static void *migrate_main(void *opaque)
         m->h.moved(m->h.opaque, same, m->to);
     }
     migrate_drain(s);
+    pthread_mutex_lock(&m->lock);
+    m->active = false;
+    pthread_cond_broadcast(&m->cond);
+    pthread_mutex_unlock(&m->lock);
     return NULL;
 }
 
@@ -199,7 +207,9 @@ json_t *migrate_out_request(struct migrate_out *m, struct vm *vm, const char *op
     pthread_mutex_unlock(&m->lock);
     control_set_busy_reason(*m->h.control, "a migration is in progress ('hostel migrate NAME "
                             "--cancel' stops it)");
-    if (pthread_create(&m->thread, NULL, migrate_main, m)) {
+    if (pthread_create(&m->thread, NULL, migrate_main, m) == 0) {
+        pthread_detach(m->thread);
+    } else {
         pthread_mutex_lock(&m->lock);
         m->active = m->using_vm = false;
         pthread_mutex_unlock(&m->lock);
@@ -246,8 +256,10 @@ bool migrate_out_finish(struct migrate_out *m, bool *same_folder)
 {
     if (!m)
         return false;
-    if (m->active)
-        pthread_join(m->thread, NULL);
+    pthread_mutex_lock(&m->lock);
+    while (m->active)
+        pthread_cond_wait(&m->cond, &m->lock);
+    pthread_mutex_unlock(&m->lock);
     bool moved = m->moved;
     if (same_folder)
         *same_folder = m->same_folder;

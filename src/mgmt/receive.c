@@ -14,6 +14,9 @@
 #include "lib/file.h"
 #include "lib/log.h"
 
+/* In a folder a receiver made, until the commit (a leftover with it goes). */
+#define NEW_MARKER "incoming.new"
+
 static int folder_of(const char *name, char *buf, size_t len)
 {
     char p[4096];
@@ -41,8 +44,22 @@ int receive_claim(const struct receive_opts *o, struct receive_stage *st, struct
         if (machine_lock_held(o->name))
             return err_set(e, -EBUSY, "machine '%s' is %s here", o->name,
                            machine_state_name(s));
+        char sp0[4096];
+        struct file_buf b0;
+        machine_path(o->name, "state", sp0, sizeof(sp0));
+        bool leftover = file_read_all(sp0, &b0) == 0 && b0.len >= 8 &&
+                        !memcmp(b0.data, "incoming", 8);
+        if (leftover)
+            file_buf_free(&b0);
         st->had_config = access(cfg, F_OK) == 0;
-        if (st->had_config && s != MACHINE_MIGRATED)
+        char marker[4096];
+        machine_path(o->name, NEW_MARKER, marker, sizeof(marker));
+        if (leftover && (!st->had_config || access(marker, F_OK) == 0)) {
+            /* What a receiver that died mid-way left: nothing to keep. */
+            machine_remove(o->name, NULL);
+            return receive_claim(o, st, e);
+        }
+        if (st->had_config && s != MACHINE_MIGRATED && !leftover)
             return err_set(e, -EEXIST, "a machine named '%s' exists here (%s): remove it, or "
                            "receive the machine under another name", o->name,
                            machine_state_name(s));
@@ -77,6 +94,10 @@ int receive_claim(const struct receive_opts *o, struct receive_stage *st, struct
     if (mkdir(dir, 0755) < 0)
         return err_set(e, -errno, "cannot create %s: %s", dir, strerror(errno));
     st->created_folder = true;
+    /* Until the commit: what is here came with this migration only. */
+    char marker[4096];
+    machine_path(o->name, NEW_MARKER, marker, sizeof(marker));
+    file_write_atomic(marker, "", 0);
     return 0;
 }
 
@@ -227,7 +248,9 @@ int receive_commit(const struct receive_opts *o, const struct machine_config *mc
     }
     st->nstaged = 0;
     st->fetched[0][0] = st->fetched[1][0] = 0;
-    (void)o;
+    char marker[4096];
+    machine_path(o->name, NEW_MARKER, marker, sizeof(marker));
+    unlink(marker);
     return machine_config_save(mc, e);
 }
 

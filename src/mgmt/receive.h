@@ -18,6 +18,7 @@ struct receive_opts {
     const char *engine;          /* NULL: the machine's own (its config) */
     bool same_folder;            /* the sender is this folder's VMM (an engine switch) */
     int timeout_s;               /* for a sender to come; 0: forever */
+    bool log_in_folder;          /* stderr to the folder's vmm.log once it exists */
 };
 
 /* What the receiver made, to finish at the commit or undo. */

@@ -317,3 +317,17 @@ void emu_cpuid_model_free(struct vm *vm)
     free(vm->engine_data);
     vm->engine_data = NULL;
 }
+
+int engine_portable_cpuid(int ncpus, struct cpuid_model *out)
+{
+    struct vm *vm = calloc(1, sizeof(*vm));   /* only its CPU count is read */
+    if (!vm)
+        return -ENOMEM;
+    vm->ncpus = ncpus;
+    enumerate(vm, out);
+    free(vm);
+    if (!out->n)
+        return -ENOMEM;
+    cpuid_model_portable(out);
+    return 0;
+}
