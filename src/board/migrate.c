@@ -549,6 +549,8 @@ static int switch_over(struct mig_sender *s, struct err *e)
     uint64_t t_pause = mig_now_ns();
     int r = vm_pause(s->vm);
     throttle_end(s);
+    uint64_t t_paused = mig_now_ns();
+    s->prog.pause_ms = (double)(t_paused - t_pause) / 1e6;
     if (r < 0) {
         err_set(e, r, "the machine is stopping");
         return 1;
@@ -592,10 +594,14 @@ static int switch_over(struct mig_sender *s, struct err *e)
     }
     const uint8_t *p;
     size_t len;
+    uint64_t t_sent = mig_now_ns();
+    s->prog.final_ms = (double)(t_sent - t_paused) / 1e6;
     if (r == 0)
         r = expect(s, MIG_READY, 120000, &p, &len, e);
     if (r < 0)
         return 1;   /* nothing committed: the guest runs here again */
+    uint64_t t_ready = mig_now_ns();
+    s->prog.load_ms = (double)(t_ready - t_sent) / 1e6;
 
     /* The commit: from GO on, the guest never runs here unless the
      * receiver says it will not run it. */
@@ -608,6 +614,7 @@ static int switch_over(struct mig_sender *s, struct err *e)
     if (r == 0)
         r = expect(s, MIG_RUNNING, 120000, &p, &len, e);
     if (r == 0) {
+        s->prog.commit_ms = (double)(mig_now_ns() - t_ready) / 1e6;
         s->prog.downtime_ms = (double)(mig_now_ns() - t_pause) / 1e6;
         return 0;
     }

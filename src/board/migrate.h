@@ -47,6 +47,9 @@ struct mig_progress {
     int throttle_pct;         /* auto-converge: share of the vCPUs' time taken */
     double elapsed_ms;
     double downtime_ms;       /* at the end: paused until the receiver ran */
+    /* ... in parts: pausing, sending the rest and the state, the receiver
+     * loading it (until READY), the commit (GO until RUNNING). */
+    double pause_ms, final_ms, load_ms, commit_ms;
     char message[1024];       /* something to say ("cannot converge: throttling ...") */
 };
 

@@ -41,8 +41,13 @@ json_t *migrate_progress_json(const struct mig_progress *p, const char *side)
                           "page_rate", p->page_rate,
                           "expected_downtime_ms", p->expected_downtime_ms,
                           "throttle_pct", p->throttle_pct, "elapsed_ms", p->elapsed_ms);
-    if (o && p->downtime_ms > 0)
+    if (o && p->downtime_ms > 0) {
         json_object_set_new(o, "downtime_ms", json_real(p->downtime_ms));
+        json_object_set_new(o, "switchover", json_pack("{s:f, s:f, s:f, s:f}", "pause_ms",
+                                                       p->pause_ms, "final_ms", p->final_ms,
+                                                       "load_ms", p->load_ms,
+                                                       "commit_ms", p->commit_ms));
+    }
     if (o && p->message[0])
         json_object_set_new(o, "message", json_string(p->message));
     return o;
