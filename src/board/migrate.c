@@ -871,6 +871,15 @@ fail:
     throttle_end(s);
     if (dirty_on)
         vm_dirty_stop(s->vm);
+    /* A receiver that gave up says why before it goes: better than "closed". */
+    if (s->conn.fd >= 0 && (r == -EPIPE || r == -ECONNRESET)) {
+        uint32_t type;
+        const uint8_t *rp;
+        size_t rlen;
+        if (mig_recv(&s->conn, &type, &rp, &rlen, 200, NULL) == 0 && type == MIG_REFUSE)
+            err_set(e, -ECONNREFUSED, "the receiver refused: %.*s", (int)(rlen < 600 ? rlen : 600),
+                    (const char *)rp);
+    }
     if (s->vm && vm_paused(s->vm) && atomic_load(&s->vm->stop) == VM_RUNNING)
         vm_resume(s->vm);
     if (s->conn.fd >= 0) {
