@@ -348,6 +348,7 @@ int board_create(struct vm *vm, const struct machine_spec *spec, const struct bo
         else
             net_default_mac(spec->kernel, spec->cmdline, mac);
         net.bound = host->bound;
+        net.defer_forwards = host->defer_forwards;
         r = virtio_net_create(&vm->mem, b->pci, &net, mac, &b->net, e);
         if (r < 0) {
             err_wrap(e, "cannot create virtio-net");
@@ -606,6 +607,24 @@ bool board_owns_section(struct vm *vm, const char *name)
         if (!strcmp(devs[i].name, name))
             return true;
     return false;
+}
+
+struct blockdev *board_disk(struct vm *vm, int index)
+{
+    struct board *b = vm->board;
+    return b && index >= 0 && index < SPEC_MAX_DISKS ? b->disks[index] : NULL;
+}
+
+struct net_backend *board_net_backend(struct vm *vm)
+{
+    struct board *b = vm->board;
+    return b && b->net ? virtio_net_backend(b->net) : NULL;
+}
+
+struct net_backend *board_take_net_backend(struct vm *vm)
+{
+    struct board *b = vm->board;
+    return b && b->net ? virtio_net_take_backend(b->net) : NULL;
 }
 
 int board_swap_disk(struct vm *vm, int index, const char *path, int format, struct err *e)

@@ -29,6 +29,8 @@ struct board_host {
     /* RAM already holds the guest (a restore): the BIOS's RAM copy at
      * 0xE0000 and everything the firmware built there are left as saved. */
     bool ram_restored;
+    /* Live migration's receiver: the forwards listen later (net/net.h). */
+    bool defer_forwards;
 };
 
 /* Creates every device on vm's buses for spec (disks already resolved to
@@ -61,6 +63,13 @@ int board_load(struct vm *vm, const struct snapshot_file *s, bool live, struct e
  * overlay on top of the one it had, for snapshots). */
 int board_flush_disks(struct vm *vm, struct err *e);
 int board_swap_disk(struct vm *vm, int index, const char *path, int format, struct err *e);
+/* Live migration: disk index's image, and the NIC's network backend (taken:
+ * the board no longer closes it; the sender keeps its old connections). */
+struct blockdev;
+struct net_backend;
+struct blockdev *board_disk(struct vm *vm, int index);
+struct net_backend *board_net_backend(struct vm *vm);
+struct net_backend *board_take_net_backend(struct vm *vm);
 /* Whether a section belongs to one of the board's devices. */
 bool board_owns_section(struct vm *vm, const char *name);
 

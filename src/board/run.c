@@ -19,6 +19,7 @@
 #include "board/layout.h"
 #include "board/snapshot.h"
 #include "boot/loader.h"
+#include "engine/cpuid_model.h"
 #include "host/chardev.h"
 #include "host/console_hub.h"
 #include "lib/file.h"
@@ -128,6 +129,9 @@ static int stop_status(struct vm *vm, enum vm_stop why)
     case VM_STOP_QUIT:
         log_info("quit from the console");
         return 0;
+    case VM_STOP_MIGRATED:
+        log_info("the machine was migrated: it runs on the receiver now");
+        return 0;
     default:
         return 1;
     }
@@ -137,7 +141,7 @@ static int stop_status(struct vm *vm, enum vm_stop why)
  * -errno with e set when it could not start. */
 static int boot_once(const struct machine_spec *spec, const struct engine_ops *engine,
                      const struct loaded_files *files, const struct run_host *host,
-                     const struct snapshot_file *restore, int ram_fd,
+                     const struct snapshot_file *restore, int ram_fd, bool incoming,
                      struct chardev *console, int *status, struct err *e)
 {
     struct vm *vm;
@@ -146,11 +150,36 @@ static int boot_once(const struct machine_spec *spec, const struct engine_ops *e
         return r;
     struct board_host bh = { .console = console, .bound = host->bound,
                              .bios = files->bios.data, .bios_len = files->bios.len,
-                             .ram_restored = restore != NULL };
+                             .ram_restored = restore != NULL, .defer_forwards = incoming };
     r = board_create(vm, spec, &bh, e);
     if (r < 0) {
         err_wrap(e, "could not create the board's devices");
         goto out;
+    }
+    if (spec->cpu && !strcmp(spec->cpu, "portable")) {
+        /* A CPU every engine can show, so the machine can move between them. */
+        struct cpuid_model *m = calloc(1, sizeof(*m));
+        r = !m ? err_set(e, -ENOMEM, "out of memory")
+               : !engine->cpuid_set ? err_set(e, -ENOTSUP, "engine %s has one CPU model only",
+                                              engine->name)
+               : engine_portable_cpuid(spec->cpus, m);
+        if (r == 0)
+            r = engine->cpuid_set(vm, m, e);
+        else if (!err_is_set(e))
+            err_set(e, r, "cannot build the portable CPU model: %s", strerror(-r));
+        free(m);
+        if (r < 0) {
+            err_wrap(e, "--cpu portable");
+            goto out;
+        }
+    }
+    if (incoming) {
+        /* Live migration: the sender fills RAM and every model; this
+         * returns once the guest is to run here (board/migrate.h). */
+        r = host->incoming(host->incoming_opaque, vm, e);
+        if (r < 0)
+            goto out;
+        goto run;
     }
     if (restore) {
         /* RAM holds the guest as it was; the tables and kernel with it. */
@@ -403,11 +432,13 @@ int machine_run(const struct machine_spec *in_spec, const struct run_host *host,
         }
         restoring = true;
     }
+    bool incoming = host->incoming != NULL;
     for (;;) {
         if (!restoring && !files.loaded && (r = load_files(&spec, &files, e)) < 0)
             break;
-        r = boot_once(&spec, engine, &files, host, restoring ? &snap : NULL, ram_fd, console,
-                      status, e);
+        r = boot_once(&spec, engine, &files, host, restoring ? &snap : NULL, ram_fd, incoming,
+                      console, status, e);
+        incoming = false;
         if (restoring) {
             restoring = false;
             snap_free(&snap);

@@ -51,6 +51,7 @@ void spec_free(struct machine_spec *s)
     free(s->initrd);
     free(s->cmdline);
     free(s->engine);
+    free(s->cpu);
     free(s->serial);
     free(s->tap);
     free(s->net_switch);
@@ -74,6 +75,7 @@ int spec_copy(struct machine_spec *dst, const struct machine_spec *src)
     dst->initrd = dup_or_null(src->initrd);
     dst->cmdline = dup_or_null(src->cmdline);
     dst->engine = dup_or_null(src->engine);
+    dst->cpu = dup_or_null(src->cpu);
     dst->serial = dup_or_null(src->serial);
     dst->tap = dup_or_null(src->tap);
     dst->net_switch = dup_or_null(src->net_switch);
@@ -169,6 +171,8 @@ int spec_apply(struct machine_spec *s, const struct machine_spec *l, struct err 
         s->memory = l->memory;
     if (l->set & SPEC_ENGINE)
         replace_str(&s->engine, l->engine);
+    if (l->set & SPEC_CPU)
+        replace_str(&s->cpu, l->cpu);
     if (l->set & SPEC_SERIAL)
         replace_str(&s->serial, l->serial);
     if (l->set & SPEC_CONSOLE)
@@ -584,6 +588,13 @@ int spec_set_option(struct machine_spec *s, const char *name, const char *arg, s
         s->set |= SPEC_ENGINE;
         return 0;
     }
+    if (!strcmp(name, "cpu")) {
+        if (strcmp(arg, "host") && strcmp(arg, "portable"))
+            return err_set(e, -EINVAL, "--cpu '%s': choose host or portable", arg);
+        replace_str(&s->cpu, arg);
+        s->set |= SPEC_CPU;
+        return 0;
+    }
     if (!strcmp(name, "serial")) {
         if (strcmp(arg, "stdio") && strcmp(arg, "none") &&
             (strncmp(arg, "file:", 5) || !arg[5]))
@@ -740,6 +751,8 @@ json_t *spec_to_json(const struct machine_spec *s)
     }
     if ((s->set & SPEC_ENGINE) && s->engine)
         json_object_set_new(o, "engine", json_string(s->engine));
+    if ((s->set & SPEC_CPU) && s->cpu)
+        json_object_set_new(o, "cpu", json_string(s->cpu));
     if ((s->set & SPEC_SERIAL) && s->serial)
         json_object_set_new(o, "serial", json_string(s->serial));
     if (s->set & SPEC_CONSOLE)
@@ -923,7 +936,7 @@ int spec_from_json(json_t *o, struct machine_spec *s, struct err *e)
         { "kernel", "kernel", JK_STRING }, { "initrd", "initrd", JK_STRING },
         { "cmdline", "cmdline", JK_STRING }, { "cpus", "cpus", JK_INT },
         { "memory", "memory", JK_STRING | JK_INT }, { "engine", "engine", JK_STRING },
-        { "serial", "serial", JK_STRING }, { "console", "console", JK_STRING },
+        { "cpu", "cpu", JK_STRING }, { "serial", "serial", JK_STRING }, { "console", "console", JK_STRING },
         { "rng", "rng", JK_BOOL | JK_STRING }, { "no_reboot", "no-reboot", JK_BOOL | JK_STRING },
         { "watchdog", "watchdog", JK_INT }, { "net", "net", JK_STRING },
         { "mac", "mac", JK_STRING }, { "firmware", "firmware", JK_STRING },

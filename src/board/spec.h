@@ -43,6 +43,7 @@ enum spec_field {
     SPEC_CDROM     = 1u << 16,
     SPEC_CLOUD_INIT = 1u << 17,
     SPEC_SSH_KEY   = 1u << 18,
+    SPEC_CPU       = 1u << 19,
 };
 
 /* What runs first: the PC firmware (SeaBIOS from Debian's seabios package),
@@ -82,6 +83,8 @@ struct machine_spec {
     int cpus;
     uint64_t memory;
     char *engine;            /* auto, kvm or emu */
+    char *cpu;               /* the CPU model: NULL or "host" (the engine's own), or
+                              * "portable" (one every engine shows: docs/migration.md) */
     char *serial;            /* stdio, none or file:PATH */
     bool virtio_console;     /* --console virtio */
     bool rng;

@@ -42,7 +42,9 @@ void machines_usage(void *stdio_file)
             "                           the machine's disk is a qcow2 overlay on the\n"
             "                           appliance's (--disk-size: its size); 'hostel create\n"
             "                           --help' lists the options\n"
-            "  start NAME [--console]   start detached (returns once it runs)\n"
+            "  start NAME [--console] [--force]\n"
+            "                           start detached (returns once it runs; --force: even\n"
+            "                           a machine that was migrated away)\n"
             "  ls [--json]              list machines with their state\n"
             "  console NAME             attach the serial console (Ctrl-A d detaches)\n"
             "  stop NAME [--force] [--timeout SECONDS]\n"
@@ -81,7 +83,8 @@ static int need_name(int argc, char **argv, const char *cmd, const char **name)
 
 static bool is_live(enum machine_state s)
 {
-    return s == MACHINE_RUNNING || s == MACHINE_PAUSED || s == MACHINE_STARTING;
+    return s == MACHINE_RUNNING || s == MACHINE_PAUSED || s == MACHINE_STARTING ||
+           s == MACHINE_INCOMING;
 }
 
 static char *absolute(const char *path)
@@ -466,14 +469,17 @@ int machine_start(const char *name, const char *restore)
 static int cmd_start(int argc, char **argv)
 {
     static const struct option opts[] = { { "console", no_argument, NULL, 'c' },
+                                          { "force", no_argument, NULL, 'f' },
                                           { "help", no_argument, NULL, 'h' }, { 0 } };
-    bool console = false;
+    bool console = false, force = false;
     int c;
     const char *name;
     optind = 1;
     while ((c = getopt_long(argc, argv, "ch", opts, NULL)) != -1) {
         if (c == 'c')
             console = true;
+        else if (c == 'f')
+            force = true;
         else if (c == 'h') {
             machines_usage(stdout);
             return 0;
@@ -482,6 +488,14 @@ static int cmd_start(int argc, char **argv)
     }
     if (need_name(argc, argv, "start", &name) < 0)
         return 1;
+    char why[256];
+    if (!force && machine_state_get(name, why, sizeof(why)) == MACHINE_MIGRATED) {
+        /* Its guest runs elsewhere, maybe on these very disks (shared). */
+        log_error("machine '%s' was migrated %s: it runs there, and its disks here are as they were "
+                  "then (or are that machine's own, when shared).  'hostel start --force %s' "
+                  "boots it here anyway", name, why[0] ? why : "away", name);
+        return 1;
+    }
     int r = machine_start(name, NULL);
     if (r)
         return r;
@@ -505,8 +519,16 @@ static json_t *machine_json(const char *name)
 {
     struct machine_config mc;
     char why[256];
-    if (machine_config_load(name, &mc, NULL) < 0)
-        return NULL;
+    if (machine_config_load(name, &mc, NULL) < 0) {
+        /* A receiver waiting for its machine has no config yet. */
+        if (machine_state_get(name, why, sizeof(why)) != MACHINE_INCOMING)
+            return NULL;
+        json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:I}", "name", name, "state", "incoming",
+                              "engine", "-", "cpus", 0, "memory", (json_int_t)0);
+        if (why[0])
+            json_object_set_new(o, "reason", json_string(why));
+        return o;
+    }
     const struct machine_spec *sp = &mc.spec;
     enum machine_state st = machine_state_get(name, why, sizeof(why));
     json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:I}", "name", name, "state",
@@ -555,6 +577,16 @@ static json_t *machine_json(const char *name)
             }
             if (json_is_string(json_object_get(live, "engine_why")))
                 json_object_set(o, "engine_why", json_object_get(live, "engine_why"));
+            /* A migration, this side's view (docs/migration.md). */
+            json_t *mig = json_object_get(live, "migration");
+            if (json_is_object(mig)) {
+                json_object_set(o, "migration", mig);
+                const char *ph = json_string_value(json_object_get(mig, "phase"));
+                const char *side = json_string_value(json_object_get(mig, "side"));
+                if (ph && side && !strcmp(side, "sender") && strcmp(ph, "completed") &&
+                    strcmp(ph, "failed"))
+                    json_object_set_new(o, "state", json_string("migrating"));
+            }
         }
         json_decref(live);
         json_t *fw = live_forwards(name);
@@ -884,10 +916,41 @@ static int cmd_rm(int argc, char **argv)
     struct machine_config mc;
     struct err le = ERR_INIT;
     if (machine_config_load(name, &mc, &le) < 0) {
+        /* What an interrupted migration left has no config. */
+        char sp[4096];
+        machine_path(name, "state", sp, sizeof(sp));
+        if (access(sp, F_OK) == 0 && machine_lock_held(name) && force &&
+            machine_state_get(name, why, sizeof(why)) == MACHINE_INCOMING) {
+            /* A receiver still waiting for its machine: it goes first. */
+            struct file_buf b;
+            int pid = 0;
+            if (file_read_all(sp, &b) == 0) {
+                sscanf((const char *)b.data, "incoming %d", &pid);
+                file_buf_free(&b);
+            }
+            if (pid > 1)
+                kill(pid, SIGTERM);
+            for (int i = 0; i < 50 && machine_lock_held(name); i++)
+                usleep(100000);
+            if (pid > 1 && machine_lock_held(name))
+                kill(pid, SIGKILL);
+            for (int i = 0; i < 20 && machine_lock_held(name); i++)
+                usleep(100000);
+        }
+        if (access(sp, F_OK) == 0 && !machine_lock_held(name) && machine_remove(name, NULL) == 0) {
+            printf("removed %s\n", name);
+            return 0;
+        }
         log_error("%s", le.msg);
         return 1;
     }
     machine_config_free(&mc);
+    if (!force && machine_state_get(name, why, sizeof(why)) == MACHINE_MIGRATED) {
+        log_error("machine '%s' was migrated %s: when its disks were shared, the machine that "
+                  "runs there uses the disks in this folder.  'hostel rm --force %s' removes "
+                  "them anyway", name, why[0] ? why : "away", name);
+        return 1;
+    }
     char clones[1024];
     if (snapshot_dependants(name, clones, sizeof(clones)) > 0) {
         log_error("machine '%s' has linked clones that use its disk layers: %s (remove them "

@@ -15,6 +15,7 @@
 #include "cli/engines_cmd.h"
 #include "cli/image.h"
 #include "cli/machines.h"
+#include "cli/migrate_cmd.h"
 #include "cli/run_control.h"
 #include "cli/snapshot_cmd.h"
 #include "cli/spec_flags.h"
@@ -47,6 +48,8 @@ static void usage_main(FILE *f)
             "  backup    one self-contained file of a named machine (restore-backup)\n"
             "  cluster   machines on a private switch, with faults on demand (up, down,\n"
             "            status, partition, degrade, heal)\n"
+            "  migrate   move a running machine to another host, HOSTEL_HOME or engine\n"
+            "  receive   wait for a machine migrating here\n"
             "\n");
     machines_usage(f);
     fprintf(f, "\n"
@@ -272,6 +275,10 @@ int main(int argc, char **argv)
         return cmd_cluster(argc - 1, argv + 1);
     if (!strcmp(cmd, "restore-backup"))
         return cmd_restore_backup(argc - 1, argv + 1);
+    if (!strcmp(cmd, "migrate"))
+        return cmd_migrate(argc - 1, argv + 1);
+    if (!strcmp(cmd, "receive"))
+        return cmd_receive(argc - 1, argv + 1);
     int status;
     if (machines_dispatch(argc - 1, argv + 1, &status))
         return status;

@@ -19,6 +19,7 @@ static const struct {
     { "cpus", required_argument, 'c' },
     { "memory", required_argument, 'm' },
     { "engine", required_argument, 'e' },
+    { "cpu", required_argument, 0 },
     { "serial", required_argument, 's' },
     { "no-reboot", no_argument, 0 },
     { "watchdog", required_argument, 0 },
@@ -47,6 +48,9 @@ void spec_flags_usage(FILE *f)
             "  -m, --memory SIZE     guest memory, e.g. 512M, 2G (default 512M)\n"
             "  -e, --engine NAME     auto, kvm or emu (default auto: kvm where it is fast;\n"
             "                        'hostel engines' shows what auto picks and why)\n"
+            "      --cpu MODEL       host (default: the engine's own CPU) or portable (a\n"
+            "                        baseline x86-64 CPU every engine shows, so the machine\n"
+            "                        can migrate between kvm and emu: docs/migration.md)\n"
             "  -s, --serial WHERE    stdio, file:PATH or none (default stdio; for a named\n"
             "                        machine stdio is its console: console.log and\n"
             "                        'hostel console')\n"

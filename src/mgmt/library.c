@@ -28,6 +28,8 @@ const char *machine_state_name(enum machine_state s)
     case MACHINE_PAUSED: return "paused";
     case MACHINE_CRASHED: return "crashed";
     case MACHINE_STARTING: return "starting";
+    case MACHINE_INCOMING: return "incoming";
+    case MACHINE_MIGRATED: return "migrated";
     }
     return "unknown";
 }
@@ -357,8 +359,11 @@ int machine_list(char ***names, int *count)
         char cfgp[4096];
         if (e->d_name[0] == '.' || machine_name_check(e->d_name, NULL) < 0)
             continue;
-        if (machine_path(e->d_name, "config.json", cfgp, sizeof(cfgp)) < 0 || access(cfgp, F_OK))
-            continue;
+        if (machine_path(e->d_name, "config.json", cfgp, sizeof(cfgp)) < 0 || access(cfgp, F_OK)) {
+            /* ... or a receiver waiting for its machine (live migration). */
+            if (machine_state_get(e->d_name, NULL, 0) != MACHINE_INCOMING)
+                continue;
+        }
         if (n == cap) {
             cap = cap ? cap * 2 : 16;
             char **nv = realloc(v, (size_t)cap * sizeof(*v));
@@ -433,14 +438,25 @@ enum machine_state machine_state_get(const char *name, char *why, size_t len)
         s = MACHINE_STARTING;
     else if (!strcmp(word, "crashed"))
         s = MACHINE_CRASHED;
+    else if (!strcmp(word, "incoming"))
+        s = MACHINE_INCOMING;
+    else if (!strcmp(word, "migrated"))
+        s = MACHINE_MIGRATED;
     else
         s = MACHINE_STOPPED;
-    if (!held && (s == MACHINE_RUNNING || s == MACHINE_PAUSED || s == MACHINE_STARTING)) {
+    if (!held && s == MACHINE_INCOMING) {
+        /* A receiver that died mid-way: nothing runs, nothing is kept. */
+        s = MACHINE_CRASHED;
+        if (why)
+            snprintf(why, len, "an interrupted migration left this: 'hostel rm %s', or receive "
+                     "it again", name);
+    } else if (!held && (s == MACHINE_RUNNING || s == MACHINE_PAUSED || s == MACHINE_STARTING)) {
         /* The state file says alive, but nobody holds the lock: the VMM died. */
         s = MACHINE_CRASHED;
         if (why)
             snprintf(why, len, "its VMM process died without stopping the machine");
-    } else if (s == MACHINE_CRASHED && why && rest) {
+    } else if ((s == MACHINE_CRASHED || s == MACHINE_MIGRATED || s == MACHINE_INCOMING) && why &&
+               rest) {
         snprintf(why, len, "%s", rest + 1);
         why[strcspn(why, "\n")] = 0;
     }

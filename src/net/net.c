@@ -390,3 +390,47 @@ int net_backend_load(struct net_backend *nb, struct state_in *in, struct err *e)
         return nb->ops->load(nb, in, e);
     return 0;
 }
+
+/* ---- live migration ---------------------------------------------------------- */
+
+void net_backend_set_hook(struct net_backend *nb, const struct net_hook *h)
+{
+    atomic_store_explicit(&nb->hook, h, memory_order_release);
+}
+
+void net_backend_inject(struct net_backend *nb, const uint8_t *frame, size_t len)
+{
+    if (len >= NET_MIN_FRAME && len <= NET_MAX_FRAME && nb->receive)
+        nb->receive(nb->receive_opaque, frame, len);
+}
+
+int net_backend_set_receive(struct net_backend *nb, net_receive_fn fn, void *opaque)
+{
+    if (!nb->ops->set_receive)
+        return -ENOTSUP;
+    nb->ops->set_receive(nb, fn, opaque);
+    return 0;
+}
+
+void net_backend_release_forwards(struct net_backend *nb)
+{
+    if (nb && nb->ops->release_forwards)
+        nb->ops->release_forwards(nb);
+}
+
+int net_backend_add_forwards(struct net_backend *nb, const struct net_options *o,
+                             struct err *e)
+{
+    if (!nb || !o->nforwards)
+        return 0;
+    if (!nb->ops->add_forwards)
+        return err_set(e, -ENOTSUP, "the %s network has no forwards", nb->ops->name);
+    return nb->ops->add_forwards(nb, o, e);
+}
+
+int net_backend_connections(struct net_backend *nb)
+{
+    if (!nb || !nb->ops->connections)
+        return -ENOTSUP;
+    return nb->ops->connections(nb);
+}

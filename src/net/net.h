@@ -5,6 +5,7 @@
 #ifndef HOSTEL_NET_H
 #define HOSTEL_NET_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -62,6 +63,10 @@ struct net_options {
         uint32_t network, netmask, host;
         bool no_dhcp_dns;
     } user_net;
+    /* Live migration's receiver: open without listening on the forwards'
+     * host ports, which the sender still holds (net_backend_add_forwards
+     * later, with bound holding the ports to take over). */
+    bool defer_forwards;
 };
 
 /* User-mode network addresses (the same as QEMU's, which guests expect). */
@@ -89,6 +94,20 @@ struct net_backend_ops {
      * of net_backend_save and net_backend_load, after the kind. */
     int (*save)(struct net_backend *nb, struct state_out *o);
     int (*load)(struct net_backend *nb, struct state_in *in, struct err *e);
+    /* Optional, for live migration (below). */
+    void (*set_receive)(struct net_backend *nb, net_receive_fn fn, void *opaque);
+    int (*add_forwards)(struct net_backend *nb, const struct net_options *o, struct err *e);
+    void (*release_forwards)(struct net_backend *nb);
+    int (*connections)(struct net_backend *nb);
+};
+
+/* Live migration's look at a backend's frames (net/split.c): from_guest
+ * may take a frame the guest sends (true: the backend never sees it);
+ * to_guest sees each frame the backend hands the guest. */
+struct net_hook {
+    bool (*from_guest)(void *opaque, const uint8_t *frame, size_t len);
+    void (*to_guest)(void *opaque, const uint8_t *frame, size_t len);
+    void *opaque;
 };
 
 struct net_backend {
@@ -97,6 +116,8 @@ struct net_backend {
     void *receive_opaque;
     /* Counters for messages and tests (relaxed atomics). */
     _Atomic uint64_t tx_frames, tx_dropped, rx_frames;
+    /* Set once, kept until the backend closes. */
+    const struct net_hook *_Atomic hook;
 };
 
 /* Parses "tcp:HOSTPORT:GUESTPORT", "udp:ADDR:HOSTPORT:GUESTPORT", ... into
@@ -163,8 +184,31 @@ int net_backend_load(struct net_backend *nb, struct state_in *in, struct err *e)
 
 static inline int net_send(struct net_backend *nb, const uint8_t *frame, size_t len)
 {
+    const struct net_hook *h = atomic_load_explicit(&nb->hook, memory_order_acquire);
+    if (h && h->from_guest && h->from_guest(h->opaque, frame, len))
+        return 0;
     return nb->ops->send(nb, frame, len);
 }
+
+/* ---- live migration (docs/migration.md) ---- */
+
+/* Installs the hook (it must outlive the backend). */
+void net_backend_set_hook(struct net_backend *nb, const struct net_hook *h);
+/* Hands the guest a frame as if the backend had received it; any thread. */
+void net_backend_inject(struct net_backend *nb, const uint8_t *frame, size_t len);
+/* The sender after switch-over: the backend outlives its NIC and hands its
+ * frames to fn (user networking only; -ENOTSUP otherwise). */
+int net_backend_set_receive(struct net_backend *nb, net_receive_fn fn, void *opaque);
+/* Stops listening on the forwards' host ports (the sender, so that the
+ * receiver on the same host can take them); connections already made stay. */
+void net_backend_release_forwards(struct net_backend *nb);
+/* Listens on o's forwards now (a backend opened with defer_forwards), with
+ * o->bound as for net_backend_open. */
+int net_backend_add_forwards(struct net_backend *nb, const struct net_options *o,
+                             struct err *e);
+/* TCP connections the backend still carries, not counting listeners:
+ * the sender's drain ends at 0.  -ENOTSUP when the backend cannot tell. */
+int net_backend_connections(struct net_backend *nb);
 
 static inline void net_backend_close(struct net_backend *nb)
 {

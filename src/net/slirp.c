@@ -51,6 +51,9 @@ struct net_slirp {
     _Atomic int park_req;           /* under park_lock: callers wanting it parked */
     bool parked, thread_done;       /* under park_lock */
     pthread_mutex_t state_lock;     /* one save or load at a time */
+    /* The forwards listening now (for release_forwards). */
+    struct net_forward listening[NET_MAX_FORWARDS];
+    int nlistening;
     uint8_t frame[NET_MAX_FRAME];
 };
 
@@ -76,6 +79,9 @@ static ssize_t cb_send_packet(const void *buf, size_t len, void *opaque)
     if (len < NET_MIN_FRAME || len > NET_MAX_FRAME)
         return (ssize_t)len;
     s->nb.rx_frames++;
+    const struct net_hook *h = atomic_load(&s->nb.hook);
+    if (h && h->to_guest)
+        h->to_guest(h->opaque, buf, len);
     if (s->nb.receive)
         s->nb.receive(s->nb.receive_opaque, buf, len);
     return (ssize_t)len;
@@ -300,6 +306,11 @@ static void slirp_close(struct net_backend *nb)
 
 static int slirp_save(struct net_backend *nb, struct state_out *o);
 static int slirp_load(struct net_backend *nb, struct state_in *in, struct err *e);
+static void slirp_set_receive(struct net_backend *nb, net_receive_fn fn, void *opaque);
+static int slirp_add_forwards(struct net_backend *nb, const struct net_options *o,
+                              struct err *e);
+static void slirp_release_forwards(struct net_backend *nb);
+static int slirp_connections(struct net_backend *nb);
 
 static const struct net_backend_ops slirp_ops = {
     .name = "user",
@@ -308,6 +319,10 @@ static const struct net_backend_ops slirp_ops = {
     .mode = NET_MODE_USER,
     .save = slirp_save,
     .load = slirp_load,
+    .set_receive = slirp_set_receive,
+    .add_forwards = slirp_add_forwards,
+    .release_forwards = slirp_release_forwards,
+    .connections = slirp_connections,
 };
 
 /* Host port 0 asks for a free port: we pick one and bind it through slirp,
@@ -365,6 +380,10 @@ static int add_forwards(struct net_slirp *s, const struct net_options *o, struct
         int r = add_forward(s, f, reuse, &done[i].host_port, e);
         if (r < 0)
             return r;
+    }
+    for (int i = 0; i < n; i++) {
+        s->listening[i] = done[i];
+        s->nlistening = i + 1;
     }
     for (int i = 0; i < n; i++) {
         char a[INET_ADDRSTRLEN];
@@ -440,7 +459,7 @@ int net_slirp_open(const struct net_options *o, net_receive_fn receive, void *op
         r = err_set(e, -ENOMEM, "user network: libslirp refused its configuration");
         goto fail;
     }
-    r = add_forwards(s, o, e);
+    r = o->defer_forwards ? 0 : add_forwards(s, o, e);
     if (r < 0)
         goto fail;
     r = -pthread_create(&s->thread, NULL, slirp_thread, s);
@@ -586,6 +605,64 @@ static int slirp_load(struct net_backend *nb, struct state_in *in, struct err *e
     state_out_free(&fresh);
     free(bytes);
     return r;
+}
+
+/* ---- live migration ---- */
+
+static void slirp_set_receive(struct net_backend *nb, net_receive_fn fn, void *opaque)
+{
+    struct net_slirp *s = (struct net_slirp *)nb;
+    park(s);
+    s->nb.receive = fn;
+    s->nb.receive_opaque = opaque;
+    unpark(s);
+}
+
+static int slirp_add_forwards(struct net_backend *nb, const struct net_options *o,
+                              struct err *e)
+{
+    struct net_slirp *s = (struct net_slirp *)nb;
+    park(s);
+    int r = add_forwards(s, o, e);
+    unpark(s);
+    return r;
+}
+
+static void slirp_release_forwards(struct net_backend *nb)
+{
+    struct net_slirp *s = (struct net_slirp *)nb;
+    park(s);
+    for (int i = 0; i < s->nlistening; i++) {
+        struct in_addr host = { s->listening[i].host_addr };
+        slirp_remove_hostfwd(s->slirp, s->listening[i].udp, host, s->listening[i].host_port);
+    }
+    s->nlistening = 0;
+    unpark(s);
+}
+
+/* libslirp keeps its connections to itself; its report for people
+ * (slirp_connection_info) is all it says, one line each:
+ * "  TCP[ESTABLISHED]   23  127.0.0.1 45678  10.0.2.15  22  0  0". */
+static int slirp_connections(struct net_backend *nb)
+{
+    struct net_slirp *s = (struct net_slirp *)nb;
+    park(s);
+    char *info = slirp_connection_info(s->slirp);
+    unpark(s);
+    if (!info)
+        return -ENOMEM;
+    int n = 0;
+    for (char *l = info; (l = strstr(l, "TCP[")); l += 4) {
+        static const char *const idle[] = { "HOST_FORWARD]", "NONE]", "CLOSED]", "LISTEN]",
+                                            "TIME_WAIT]" };
+        bool counts = true;
+        for (size_t i = 0; i < sizeof(idle) / sizeof(idle[0]); i++)
+            if (!strncmp(l + 4, idle[i], strlen(idle[i])))
+                counts = false;
+        n += counts;
+    }
+    free(info);
+    return n;
 }
 
 #else /* !HOSTEL_HAVE_SLIRP */

@@ -139,7 +139,7 @@ static bool handle_events(struct emu_cpu *c)
      * shadow and single-stepping alone do not end the epoch. */
     if (ev)
         c->mmu.epoch++;
-    if (ev & (EMU_EV_STOP | EMU_EV_INIT | EMU_EV_SIPI))
+    if (ev & (EMU_EV_STOP | EMU_EV_INIT | EMU_EV_SIPI | EMU_EV_DIRTY))
         return true;
     if (ev & EMU_EV_FLUSH) {
         atomic_fetch_and(&c->events, ~EMU_EV_FLUSH);

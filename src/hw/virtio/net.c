@@ -341,6 +341,15 @@ struct net_backend *virtio_net_backend(struct virtio_net *n)
     return n->nb;
 }
 
+struct net_backend *virtio_net_take_backend(struct virtio_net *n)
+{
+    pthread_mutex_lock(&n->vd->lock);
+    struct net_backend *nb = n->nb;
+    n->nb = NULL;
+    pthread_mutex_unlock(&n->vd->lock);
+    return nb;
+}
+
 uint64_t virtio_net_dropped(struct virtio_net *n)
 {
     return n->dropped;

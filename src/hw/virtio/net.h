@@ -35,6 +35,9 @@ int virtio_net_slot(const struct virtio_net *n);
 
 /* The backend (counters, tests). */
 struct net_backend *virtio_net_backend(struct virtio_net *n);
+/* Takes the backend away from the NIC, which then drops what the guest
+ * sends; the caller closes it (live migration's sender keeps it). */
+struct net_backend *virtio_net_take_backend(struct virtio_net *n);
 
 /* Frames dropped by the device: malformed by the guest, no room, or
  * arriving while paused. */
