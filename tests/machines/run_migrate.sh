@@ -132,7 +132,7 @@ if rc or not wait_for(lambda: "tiny: ready" in log(H1), 300):
     report("boot", False, out + log(H1)[-500:]); sys.exit(0)
 # The stream's listener first: typing while the counter prints mixes the lines.
 type_lines(H1, "nc -l -p 7777 | while read l; do echo \"got: $l\"; done &",
-           "i=0; while :; do i=$((i+1)); echo \"count $i\"; echo $i >> /mnt/disk/count; sleep 0.1; done &")
+           "i=0; while :; do i=$((i+1)); echo \"count $i\"; echo $i >> /mnt/disk/count; sleep 0.1; done & cpid=$!")
 if not wait_for(lambda: len(counts(log(H1))) >= 10, 120):
     report("counter", False, log(H1)[-500:]); sys.exit(0)
 sender_pid = info(H1).get("pid")
@@ -325,7 +325,7 @@ if tcp:
 
 # Every number on the disk, the disks clean.
 mark = len(log(H2))
-type_lines(H2, "kill %1; sleep 0.3; awk 'NR==1{f=$1} NR>1 && $1!=p+1{bad++} {p=$1} END{print \"fil\" \"e: first \" f \" bad \" bad+0 \" last \" p}' /mnt/disk/count; sync")
+type_lines(H2, "kill $cpid; sleep 0.3; awk 'NR==1{f=$1} NR>1 && $1!=p+1{bad++} {p=$1} END{print \"fil\" \"e: first \" f \" bad \" bad+0 \" last \" p}' /mnt/disk/count; sync")
 g = wait_for(lambda: re.search(r"^file: first (\d+) bad (\d+) last (\d+)", log(H2)[mark:], re.M), 60)
 shown = max(counts(log(H2)))
 report("disk-has-every-write", g and g.group(1) == "1" and g.group(2) == "0" and
