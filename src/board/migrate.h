@@ -162,6 +162,8 @@ int migrate_incoming_run(void *opaque, struct vm *vm, struct err *e);
 void migrate_started(struct mig_incoming *in, struct vm *vm);
 /* Before the vm goes: stops relaying. */
 void migrate_incoming_stop(struct mig_incoming *in);
+/* After the vm that received the machine is destroyed (its network backend
+ * holds a hook into what this frees), or when none was built. */
 void migrate_incoming_free(struct mig_incoming *in);
 
 /* Size and CRC-32 of a file (is a kernel or initrd here the sender's?); -errno. */

@@ -707,8 +707,9 @@ void migrate_incoming_free(struct mig_incoming *in)
         return;
     migrate_incoming_stop(in);
     if (in->relay) {
-        /* The split's hook stays on the backend until it closes: its
-         * memory goes with this process. */
+        /* The split's hook was on the machine's network backend, which
+         * is closed by now (migrate.h). */
+        net_split_destroy(in->relay->split);
         free(in->relay);
     }
     mig_conn_free(&in->conn);
