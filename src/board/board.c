@@ -545,7 +545,7 @@ int board_irqchip_load(struct vm *vm, struct state_in *in, struct err *e)
     return r < 0 ? r : pit_load(b->pit, in, e);
 }
 
-int board_save(struct vm *vm, struct snap_writer *w, struct err *e)
+int board_savable(struct vm *vm, struct err *e)
 {
     struct board *b = vm->board;
     /* A share's state is host descriptors and what the guest's kernel
@@ -555,6 +555,15 @@ int board_save(struct vm *vm, struct snap_writer *w, struct err *e)
                        "machine with shares cannot be snapshotted, saved or moved (its open "
                        "host files cannot be saved); stop it for a disk-only snapshot, or "
                        "drop the shares (--share none) and restart it", b->share_tag[0]);
+    return 0;
+}
+
+int board_save(struct vm *vm, struct snap_writer *w, struct err *e)
+{
+    struct board *b = vm->board;
+    int r0 = board_savable(vm, e);
+    if (r0 < 0)
+        return r0;
     struct dev_ref devs[32];
     int n = board_devices(b, devs, 32);
     for (int i = 0; i < n; i++) {

@@ -727,7 +727,7 @@ static int daemon_main(const char *name, int ready_fd, const char *restore,
     bool same_folder = false;
     bool moved = migrate_out_finish(d.out, &same_folder);
     if (d.in && !d.booted && r < 0 && e.msg[0])
-        mig_send(&d.in->conn, MIG_REFUSE, e.msg, strlen(e.msg), NULL);   /* why, if it listens */
+        mig_refuse_linger(&d.in->conn, e.msg, 2000);   /* why, if it listens */
     if (d.in && !d.booted) {
         /* The migration did not happen: the sender keeps the guest. */
         log_error("the migration did not complete: the machine runs on the sender");

@@ -795,7 +795,10 @@ static void json_reads_what_it_writes(void)
 static void json_is_strict(void)
 {
     JSON_FAILS("[1, 2]", "a machine spec is a JSON object");
-    JSON_FAILS("{\"kernel\":\"/k\",\"cpux\":2}", "unknown key \"cpux\" in a machine spec");
+    /* "cpu" is a key now (--cpu host|portable): a typo of "cpus" elsewhere. */
+    JSON_FAILS("{\"kernel\":\"/k\",\"cpuss\":2}", "unknown key \"cpuss\" in a machine spec");
+    JSON_FAILS("{\"kernel\":\"/k\",\"cpu\":2}", "\"cpu\": give a string");
+    JSON_FAILS("{\"kernel\":\"/k\",\"cpu\":\"fast\"}", "--cpu 'fast': choose host or portable");
     JSON_FAILS("{\"cpus\":[2]}", "\"cpus\": give a whole number");
     JSON_FAILS("{\"memory\":{\"size\":1}}", "\"memory\": give a string or a number");
     JSON_FAILS("{\"cpus\":2.5}", "\"cpus\": give a whole number");
