@@ -407,9 +407,13 @@ static int parse_forwards(struct ctx *c, const yaml_node_t *list, struct cluster
         const char *s = scalar(c, v, path_of(p, sizeof(p), base, "machine"));
         if (!s)
             return -EINVAL;
-        if (cluster_find_machine(d, s) < 0)
+        int mi = cluster_find_machine(d, s);
+        if (mi < 0)
             return fail(c, v, p, "no machine named '%s' in this cluster", s);
-        snprintf(sf->machine, sizeof(sf->machine), "%s", d->machines[cluster_find_machine(d, s)].name);
+        const char *canon = d->machines[mi].name;   /* as the machine spells it */
+        size_t cl = strnlen(canon, sizeof(sf->machine) - 1);
+        memcpy(sf->machine, canon, cl);
+        sf->machine[cl] = 0;
         long n;
         if (!(v = get(c, f, "guest")))
             return fail(c, f, base, "a forward needs the \"guest\" port");
