@@ -22,6 +22,7 @@
 
 #include "block/block.h"
 #include "cli/client.h"
+#include "cli/spawn.h"
 #include "cli/cluster_cmd.h"
 #include "lib/file.h"
 #include "lib/log.h"
@@ -391,6 +392,17 @@ static void print_forward_line(FILE *f, json_t *fw)
 
 static int console_attach(const char *name);
 
+/* The VMM of hostel start, in the detached process cli_spawn_daemon makes. */
+struct vmm_start {
+    const char *name, *restore;
+};
+
+static int run_vmm(void *opaque, int ready_fd)
+{
+    const struct vmm_start *vs = opaque;
+    return machine_daemon_run(vs->name, ready_fd, vs->restore);
+}
+
 int machine_start(const char *name, const char *restore)
 {
     char why[256];
@@ -406,53 +418,16 @@ int machine_start(const char *name, const char *restore)
         log_error("machine '%s' is already %s", name, machine_state_name(st));
         return 1;
     }
-    int pipefd[2];
-    if (pipe2(pipefd, O_CLOEXEC) < 0) {
-        log_error("pipe: %s", strerror(errno));
-        return 1;
-    }
     char log_path[4096];
     machine_path(name, "vmm.log", log_path, sizeof(log_path));
-    pid_t pid = fork();
-    if (pid < 0) {
-        log_error("fork: %s", strerror(errno));
-        return 1;
-    }
-    if (pid == 0) {
-        /* The VMM: its own session, no terminal, stderr into vmm.log. */
-        close(pipefd[0]);
-        setsid();
-        int devnull = open("/dev/null", O_RDWR);
-        int logfd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (devnull >= 0) {
-            dup2(devnull, 0);
-            dup2(devnull, 1);
-        }
-        if (logfd >= 0)
-            dup2(logfd, 2);
-        pid_t inner = fork();   /* not a child of the CLI: it outlives it */
-        if (inner != 0)
-            _exit(inner < 0 ? 1 : 0);
-        _exit(machine_daemon_run(name, pipefd[1], restore));
-    }
-    close(pipefd[1]);
-    waitpid(pid, NULL, 0);
+    struct vmm_start vs = { .name = name, .restore = restore };
     char buf[1024];
-    size_t have = 0;
-    for (;;) {
-        ssize_t n = read(pipefd[0], buf + have, sizeof(buf) - 1 - have);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        have += (size_t)n;
-    }
-    close(pipefd[0]);
-    buf[have] = 0;
-    buf[strcspn(buf, "\n")] = 0;
+    ssize_t have = cli_spawn_daemon(log_path, -1, run_vmm, &vs, buf, sizeof(buf));
+    if (have < 0)
+        return 1;
     if (strcmp(buf, "ok")) {
         log_error("machine '%s' did not start: %s", name,
-                  have ? (strncmp(buf, "error: ", 7) ? buf : buf + 7) : "its VMM died (see vmm.log)");
+                  cli_daemon_why(buf, have, "its VMM died (see vmm.log)"));
         return 1;
     }
     /* Where its forwards listen (host port 0 is chosen at start). */
