@@ -22,8 +22,10 @@
 #include "engine/cpuid_model.h"
 #include "host/chardev.h"
 #include "host/console_hub.h"
+#include "lib/cgroup.h"
 #include "lib/file.h"
 #include "lib/log.h"
+#include "lib/size.h"
 #include "machine/vm.h"
 
 static uint64_t now_ns(void)
@@ -134,6 +136,40 @@ static int stop_status(struct vm *vm, enum vm_stop why)
         return 0;
     default:
         return 1;
+    }
+}
+
+/* --cpu-limit and --memory-limit: this process into a cgroup of its own,
+ * before guest RAM is allocated (so it is charged there).  What cannot be
+ * enforced is said, loudly, and the machine runs anyway. */
+static void apply_limits(const struct machine_spec *spec, const struct run_host *host,
+                         struct cgroup_place *cg)
+{
+    struct cgroup_limits lim = { .cpu_milli = spec->cpu_limit_milli,
+                                 .memory_max = spec->memory_limit };
+    char cpu[700], mem[700], what[64];
+    if (!lim.cpu_milli && !lim.memory_max)
+        return;
+    cgroup_confine(host->name, &lim, cg, cpu, mem, sizeof(cpu));
+    if (lim.cpu_milli) {
+        spec_format_cpu_limit(lim.cpu_milli, what, sizeof(what));
+        if (!strncmp(cpu, "not", 3))
+            log_warn("--cpu-limit %s is %s", what, cpu);
+        else
+            log_info("--cpu-limit %s %s", what, cpu);
+        if (host->isolation)
+            snprintf(host->isolation->cpu_limit, sizeof(host->isolation->cpu_limit), "%s: %s",
+                     what, cpu);
+    }
+    if (lim.memory_max) {
+        format_size(lim.memory_max, what, sizeof(what));
+        if (!strncmp(mem, "not", 3))
+            log_warn("--memory-limit %s is %s", what, mem);
+        else
+            log_info("--memory-limit %s %s", what, mem);
+        if (host->isolation)
+            snprintf(host->isolation->memory_limit, sizeof(host->isolation->memory_limit),
+                     "%s: %s", what, mem);
     }
 }
 
@@ -372,6 +408,8 @@ int machine_run(const struct machine_spec *in_spec, const struct run_host *host,
     if (r < 0)
         return r;
     spec_copy(&spec, in_spec);
+    struct cgroup_place cg = { 0 };
+    apply_limits(&spec, host, &cg);
     for (int i = 0; i < spec.ndisks; i++) {
         struct spec_disk *d = &spec.disks[i];
         if (d->path)
@@ -454,6 +492,7 @@ int machine_run(const struct machine_spec *in_spec, const struct run_host *host,
     chardev_close(console);
     vm_stats_print();
 out:
+    cgroup_leave(&cg);
     file_buf_free(&files.kernel);
     file_buf_free(&files.initrd);
     file_buf_free(&files.bios);
