@@ -25,6 +25,7 @@
 #include "lib/cgroup.h"
 #include "lib/file.h"
 #include "lib/log.h"
+#include "lib/sandbox.h"
 #include "lib/size.h"
 #include "machine/vm.h"
 
@@ -137,6 +138,39 @@ static int stop_status(struct vm *vm, enum vm_stop why)
     default:
         return 1;
     }
+}
+
+static int enter_sandbox(const struct machine_spec *spec, const struct run_host *host,
+                         struct err *e)
+{
+    char *report = host->isolation ? host->isolation->sandbox : NULL;
+    size_t len = host->isolation ? sizeof(host->isolation->sandbox) : 0;
+    if (sandbox_active())
+        return 0;
+    if (!spec->sandbox) {
+        log_warn("the VMM runs WITHOUT its sandbox (--no-sandbox): a guest that breaks out of a "
+                 "device model gets every right this process has");
+        if (report)
+            snprintf(report, len, "off (--no-sandbox)");
+        return 0;
+    }
+    struct err le = ERR_INIT;
+    int r = sandbox_enter(&le);
+    if (r == -ENOTSUP) {
+        log_warn("the VMM runs WITHOUT its sandbox: %s", le.msg);
+        if (report)
+            snprintf(report, len, "off: %s", le.msg);
+        return 0;
+    }
+    if (r < 0)
+        return err_set(e, r, "%s", le.msg);
+    log_info("sandbox: seccomp allow-list of %d system calls on every thread, no new "
+             "privileges", sandbox_allowed_count());
+    if (report)
+        snprintf(report, len, "on (seccomp: %d system calls allowed, the rest kill the VMM; "
+                 "no new privileges)", sandbox_allowed_count());
+    sandbox_test_hook();
+    return 0;
 }
 
 /* --cpu-limit and --memory-limit: this process into a cgroup of its own,
@@ -281,7 +315,13 @@ static int boot_once(const struct machine_spec *spec, const struct engine_ops *e
         err_set(e, r, "cannot set the boot CPU's state: %s", strerror(-r));
         goto out;
     }
-run:;
+run:
+    /* Everything is built and open: from here on the process makes only
+     * the system calls a running machine needs (a reboot rebuilds the board
+     * inside the sandbox; docs/isolation.md). */
+    r = enter_sandbox(spec, host, e);
+    if (r < 0)
+        goto out;
     struct err start_err = ERR_INIT;
     if (vm_start(vm, &start_err) < 0)
         log_error("%s", start_err.msg);   /* the machine stops at once; we still report */

@@ -1,0 +1,234 @@
+/* The VMM's seccomp allow-list (lib/sandbox.h), through libseccomp. */
+#include "lib/sandbox.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifdef HOSTEL_HAVE_SECCOMP
+#include <linux/netlink.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#endif
+
+static bool active;
+static int allowed;
+
+bool sandbox_active(void)
+{
+    return active;
+}
+
+int sandbox_allowed_count(void)
+{
+    return allowed;
+}
+
+void sandbox_test_hook(void)
+{
+    const char *v = getenv("HOSTEL_TEST_FORBIDDEN_SYSCALL");
+    if (!v || !*v || !active)
+        return;
+    /* personality(0xffffffff) only asks; harmless where it is allowed. */
+    syscall(SYS_personality, 0xffffffffUL);
+}
+
+#ifndef HOSTEL_HAVE_SECCOMP
+
+int sandbox_enter(struct err *e)
+{
+    return err_set(e, -ENOTSUP, "this hostel was built without libseccomp (install "
+                   "libseccomp-dev: scripts/deps.sh, and rebuild)");
+}
+
+#else
+
+/* Every system call the running VMM makes, by what needs it.  Arguments
+ * are narrowed below for the ones that take a dangerous one. */
+static const char *const allow_plain[] = {
+    /* files: disk images, snapshots, save and migration files, logs, the
+     * share server (beneath its directory: share/server.c confines it) */
+    "read", "write", "readv", "writev", "pread64", "pwrite64", "preadv", "pwritev", "preadv2",
+    "pwritev2", "lseek", "close", "open", "openat", "openat2", "creat", "stat", "fstat",
+    "lstat", "newfstatat", "statx", "access", "faccessat", "faccessat2", "readlink",
+    "readlinkat", "getdents64", "getcwd", "mkdir", "mkdirat", "unlink", "unlinkat", "rename",
+    "renameat", "renameat2", "rmdir", "link", "linkat", "symlink", "symlinkat", "chmod",
+    "fchmod", "fchmodat", "fchown", "fchownat", "lchown", "chown", "utimensat", "truncate",
+    "ftruncate", "fallocate", "fsync", "fdatasync", "sync_file_range", "syncfs", "fadvise64",
+    "flock", "fcntl", "dup", "dup2", "dup3", "pipe", "pipe2", "statfs", "fstatfs", "mknodat",
+    "getxattr", "lgetxattr", "fgetxattr", "setxattr", "lsetxattr", "fsetxattr", "listxattr",
+    "llistxattr", "flistxattr", "removexattr", "lremovexattr", "fremovexattr",
+    "copy_file_range", "sendfile", "umask", "fchdir",
+    /* waiting and waking: device workers, timers, backends */
+    "eventfd2", "timerfd_create", "timerfd_settime", "timerfd_gettime", "epoll_create1",
+    "epoll_ctl", "epoll_wait", "epoll_pwait", "epoll_pwait2", "poll", "ppoll", "select",
+    "pselect6", "futex", "nanosleep", "clock_nanosleep", "clock_gettime", "clock_getres",
+    "gettimeofday", "time", "sched_yield", "sched_getaffinity", "restart_syscall",
+    /* memory: guest RAM (memfd), the emu translator, malloc */
+    "mmap", "munmap", "mprotect", "mremap", "madvise", "mincore", "brk", "msync", "memfd_create",
+    "membarrier",
+    /* threads and signals (the kvm engine kicks vCPUs with a signal) */
+    "set_robust_list", "get_robust_list", "rseq", "exit", "exit_group", "gettid", "getpid",
+    "getppid", "rt_sigprocmask", "rt_sigreturn", "sigaltstack", "rt_sigtimedwait",
+    "rt_sigpending", "set_tid_address",
+    /* identity and the host (asked, never changed) */
+    "getuid", "geteuid", "getgid", "getegid", "getresuid", "getresgid", "getgroups",
+    "uname", "sysinfo", "getrusage", "times", "getrandom", "getpriority", "getrlimit",
+    /* sockets: the control socket, slirp, tap, switch ports, migration */
+    "socketpair", "bind", "listen", "accept", "accept4", "connect", "getsockname",
+    "getpeername", "setsockopt", "getsockopt", "sendto", "recvfrom", "sendmsg", "recvmsg",
+    "sendmmsg", "recvmmsg", "shutdown",
+};
+
+static int rule(scmp_filter_ctx ctx, uint32_t action, const char *name, unsigned n,
+                struct scmp_arg_cmp a, struct scmp_arg_cmp b)
+{
+    int nr = seccomp_syscall_resolve_name(name);
+    if (nr == __NR_SCMP_ERROR)
+        return 0;    /* not on this architecture */
+    int r = n == 0 ? seccomp_rule_add(ctx, action, nr, 0)
+          : n == 1 ? seccomp_rule_add(ctx, action, nr, 1, a)
+                   : seccomp_rule_add(ctx, action, nr, 2, a, b);
+    if (r == 0 && action == SCMP_ACT_ALLOW)
+        allowed++;
+    return r;
+}
+
+#define NO_ARG SCMP_A0(SCMP_CMP_EQ, 0)
+
+/* The system calls allowed only with some arguments. */
+static int narrowed_rules(scmp_filter_ctx ctx)
+{
+    int r = 0;
+    /* Threads, never processes: no fork. */
+    r |= rule(ctx, SCMP_ACT_ALLOW, "clone", 1,
+              SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD), NO_ARG);
+    /* clone3 hides its flags in memory the filter cannot read: glibc falls
+     * back to clone, which it can. */
+    r |= rule(ctx, SCMP_ACT_ERRNO(ENOSYS), "clone3", 0, NO_ARG, NO_ARG);
+    /* ioctl: KVM's (type 0xAE), and type 'T': the terminal's, tun's
+     * TUNSETIFF, FIONBIO and FIONREAD. */
+    r |= rule(ctx, SCMP_ACT_ALLOW, "ioctl", 1, SCMP_A1(SCMP_CMP_MASKED_EQ, 0xff00, 0xAE00), NO_ARG);
+    r |= rule(ctx, SCMP_ACT_ALLOW, "ioctl", 1, SCMP_A1(SCMP_CMP_MASKED_EQ, 0xff00, 0x5400), NO_ARG);
+    /* Sockets of the families hostel uses; netlink only for routes
+     * (getaddrinfo asks which addresses the host has). */
+    r |= rule(ctx, SCMP_ACT_ALLOW, "socket", 1, SCMP_A0(SCMP_CMP_EQ, AF_UNIX), NO_ARG);
+    r |= rule(ctx, SCMP_ACT_ALLOW, "socket", 1, SCMP_A0(SCMP_CMP_EQ, AF_INET), NO_ARG);
+    r |= rule(ctx, SCMP_ACT_ALLOW, "socket", 1, SCMP_A0(SCMP_CMP_EQ, AF_INET6), NO_ARG);
+    r |= rule(ctx, SCMP_ACT_ALLOW, "socket", 2, SCMP_A0(SCMP_CMP_EQ, AF_NETLINK),
+              SCMP_A2(SCMP_CMP_EQ, NETLINK_ROUTE));
+    /* Signals only to our own threads. */
+    pid_t self = getpid();
+    r |= rule(ctx, SCMP_ACT_ALLOW, "tgkill", 1, SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)self), NO_ARG);
+    /* Any handler but SIGSYS's: the one that names a forbidden call stays.
+     * Setting SIGSYS is how that handler ends the process. */
+    r |= rule(ctx, SCMP_ACT_ALLOW, "rt_sigaction", 1, SCMP_A0(SCMP_CMP_NE, SIGSYS), NO_ARG);
+    r |= rule(ctx, SCMP_ACT_KILL_PROCESS, "rt_sigaction", 1, SCMP_A0(SCMP_CMP_EQ, SIGSYS),
+              NO_ARG);
+    /* Thread names only. */
+    r |= rule(ctx, SCMP_ACT_ALLOW, "prctl", 1, SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME), NO_ARG);
+    r |= rule(ctx, SCMP_ACT_ALLOW, "prctl", 1, SCMP_A0(SCMP_CMP_EQ, PR_GET_NAME), NO_ARG);
+    /* Limits: read any of our own; raise only the open-file limit (the
+     * share server does, when a reboot builds it anew). */
+    r |= rule(ctx, SCMP_ACT_ALLOW, "prlimit64", 2, SCMP_A0(SCMP_CMP_EQ, 0),
+              SCMP_A2(SCMP_CMP_EQ, 0));
+    r |= rule(ctx, SCMP_ACT_ALLOW, "prlimit64", 2, SCMP_A0(SCMP_CMP_EQ, 0),
+              SCMP_A1(SCMP_CMP_EQ, RLIMIT_NOFILE));
+    r |= rule(ctx, SCMP_ACT_ALLOW, "setrlimit", 1, SCMP_A0(SCMP_CMP_EQ, RLIMIT_NOFILE), NO_ARG);
+    return r;
+}
+
+/* Names of system calls by number, resolved before the filter is in: the
+ * SIGSYS handler may not call into libseccomp. */
+#define NAMES_MAX 512
+static char *names[NAMES_MAX];
+
+static size_t put(char *buf, size_t at, size_t len, const char *s)
+{
+    while (*s && at + 1 < len)
+        buf[at++] = *s++;
+    return at;
+}
+
+static size_t put_num(char *buf, size_t at, size_t len, long v)
+{
+    char d[24];
+    int n = 0;
+    unsigned long u = v < 0 ? (unsigned long)-v : (unsigned long)v;
+    do
+        d[n++] = (char)('0' + u % 10);
+    while ((u /= 10) && n < 23);
+    if (v < 0 && at + 1 < len)
+        buf[at++] = '-';
+    while (n && at + 1 < len)
+        buf[at++] = d[--n];
+    return at;
+}
+
+/* A forbidden call: one line naming it (async-signal-safe: write only),
+ * then the process ends; setting SIGSYS's handler is itself fatal under
+ * the filter, so nothing in the process can keep running. */
+static void on_sigsys(int sig, siginfo_t *si, void *uc)
+{
+    (void)sig;
+    (void)uc;
+    char line[256], thread[17] = "";
+    int nr = si->si_syscall;
+    const char *name = nr >= 0 && nr < NAMES_MAX && names[nr] ? names[nr] : "unknown";
+    prctl(PR_GET_NAME, thread, 0, 0, 0);
+    size_t at = put(line, 0, sizeof(line), "hostel: error: sandbox: the VMM made system call ");
+    at = put(line, at, sizeof(line), name);
+    at = put(line, at, sizeof(line), " (");
+    at = put_num(line, at, sizeof(line), nr);
+    at = put(line, at, sizeof(line), ") on thread ");
+    at = put(line, at, sizeof(line), thread[0] ? thread : "?");
+    at = put(line, at, sizeof(line), ", which its seccomp allow-list forbids: killing it "
+             "(docs/isolation.md)\r\n");
+    ssize_t w = write(2, line, at);
+    (void)w;
+    syscall(SYS_rt_sigaction, SIGSYS, NULL, NULL, 8);
+    _exit(128 + SIGSYS);
+}
+
+int sandbox_enter(struct err *e)
+{
+    if (active)
+        return 0;
+    for (int nr = 0; nr < NAMES_MAX; nr++)
+        if (!names[nr])
+            names[nr] = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_sigaction = on_sigsys;
+    sa.sa_flags = SA_SIGINFO;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGSYS, &sa, NULL) < 0)
+        return err_set(e, -errno, "sandbox: cannot set the SIGSYS handler: %s", strerror(errno));
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        return err_set(e, -errno, "sandbox: PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
+    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
+    if (!ctx)
+        return err_set(e, -ENOMEM, "sandbox: seccomp_init failed");
+    int r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
+    allowed = 0;
+    for (size_t i = 0; r == 0 && i < sizeof(allow_plain) / sizeof(allow_plain[0]); i++)
+        r = rule(ctx, SCMP_ACT_ALLOW, allow_plain[i], 0, NO_ARG, NO_ARG);
+    if (r == 0)
+        r = narrowed_rules(ctx) ? -EINVAL : 0;
+    if (r == 0)
+        r = seccomp_load(ctx);
+    seccomp_release(ctx);
+    if (r < 0)
+        return err_set(e, r, "sandbox: cannot install the seccomp filter: %s (--no-sandbox runs "
+                       "without it)", strerror(-r));
+    active = true;
+    return 0;
+}
+
+#endif
