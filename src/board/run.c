@@ -164,11 +164,11 @@ static int enter_sandbox(const struct machine_spec *spec, const struct run_host 
     }
     if (r < 0)
         return err_set(e, r, "%s", le.msg);
-    log_info("sandbox: seccomp allow-list of %d system calls on every thread, no new "
-             "privileges", sandbox_allowed_count());
+    log_info("sandbox: seccomp allow-list of %d system calls on every thread (fewer on vCPU "
+             "threads), no new privileges", sandbox_allowed_count());
     if (report)
-        snprintf(report, len, "on (seccomp: %d system calls allowed, the rest kill the VMM; "
-                 "no new privileges)", sandbox_allowed_count());
+        snprintf(report, len, "on (seccomp: %d system calls allowed, fewer on vCPU threads, the "
+                 "rest kill the VMM; no new privileges)", sandbox_allowed_count());
     sandbox_test_hook();
     return 0;
 }

@@ -2,6 +2,7 @@
 #include "lib/sandbox.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 
 #ifdef HOSTEL_HAVE_SECCOMP
 #include <linux/netlink.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <sys/resource.h>
@@ -19,6 +21,8 @@
 
 static bool active;
 static int allowed;
+/* What kind of thread this is, for the kill line (read in the handler). */
+static __thread char thread_kind[24];
 
 bool sandbox_active(void)
 {
@@ -30,11 +34,17 @@ int sandbox_allowed_count(void)
     return allowed;
 }
 
+static bool test_vcpu;
+
 void sandbox_test_hook(void)
 {
     const char *v = getenv("HOSTEL_TEST_FORBIDDEN_SYSCALL");
     if (!v || !*v || !active)
         return;
+    if (!strcmp(v, "vcpu")) {
+        test_vcpu = true;    /* vCPU 0 does it, under its own filter */
+        return;
+    }
     /* personality(0xffffffff) only asks; harmless where it is allowed. */
     syscall(SYS_personality, 0xffffffffUL);
 }
@@ -45,6 +55,13 @@ int sandbox_enter(struct err *e)
 {
     return err_set(e, -ENOTSUP, "this hostel was built without libseccomp (install "
                    "libseccomp-dev: scripts/deps.sh, and rebuild)");
+}
+
+int sandbox_enter_vcpu(int id, struct err *e)
+{
+    (void)id;
+    (void)e;
+    return 0;
 }
 
 #else
@@ -86,6 +103,18 @@ static const char *const allow_plain[] = {
     "sendmmsg", "recvmmsg", "shutdown",
 };
 
+/* A vCPU thread: the engine's run loop (KVM_RUN, or the software CPU), the
+ * device register handlers it calls (console output, waking device
+ * workers, timers, stop requests), malloc, logging, and the kvm engine's
+ * kick signal.  Stacked on the process's list, so each call must pass both. */
+static const char *const allow_vcpu[] = {
+    "read", "write", "writev", "pread64", "pwrite64", "futex", "mmap", "munmap", "mprotect",
+    "madvise", "mremap", "brk", "clock_gettime", "clock_nanosleep", "nanosleep",
+    "gettimeofday", "sched_yield", "rt_sigprocmask", "rt_sigreturn", "rt_sigtimedwait",
+    "sigaltstack", "gettid", "getpid", "exit", "exit_group", "restart_syscall", "getrandom",
+    "poll", "ppoll", "sendto", "sendmsg", "lseek", "fstat", "newfstatat", "close",
+};
+
 static int rule(scmp_filter_ctx ctx, uint32_t action, const char *name, unsigned n,
                 struct scmp_arg_cmp a, struct scmp_arg_cmp b)
 {
@@ -95,34 +124,21 @@ static int rule(scmp_filter_ctx ctx, uint32_t action, const char *name, unsigned
     int r = n == 0 ? seccomp_rule_add(ctx, action, nr, 0)
           : n == 1 ? seccomp_rule_add(ctx, action, nr, 1, a)
                    : seccomp_rule_add(ctx, action, nr, 2, a, b);
-    if (r == 0 && action == SCMP_ACT_ALLOW)
-        allowed++;
+    if (r == 0 && action == SCMP_ACT_ALLOW && !active)
+        allowed++;      /* the process's list (a vCPU's is built once it is active) */
     return r;
 }
 
 #define NO_ARG SCMP_A0(SCMP_CMP_EQ, 0)
 
-/* The system calls allowed only with some arguments. */
-static int narrowed_rules(scmp_filter_ctx ctx)
+/* The narrowed rules every thread shares, clone and socket aside. */
+static int shared_narrowed_rules(scmp_filter_ctx ctx)
 {
     int r = 0;
-    /* Threads, never processes: no fork. */
-    r |= rule(ctx, SCMP_ACT_ALLOW, "clone", 1,
-              SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD), NO_ARG);
-    /* clone3 hides its flags in memory the filter cannot read: glibc falls
-     * back to clone, which it can. */
-    r |= rule(ctx, SCMP_ACT_ERRNO(ENOSYS), "clone3", 0, NO_ARG, NO_ARG);
     /* ioctl: KVM's (type 0xAE), and type 'T': the terminal's, tun's
      * TUNSETIFF, FIONBIO and FIONREAD. */
     r |= rule(ctx, SCMP_ACT_ALLOW, "ioctl", 1, SCMP_A1(SCMP_CMP_MASKED_EQ, 0xff00, 0xAE00), NO_ARG);
     r |= rule(ctx, SCMP_ACT_ALLOW, "ioctl", 1, SCMP_A1(SCMP_CMP_MASKED_EQ, 0xff00, 0x5400), NO_ARG);
-    /* Sockets of the families hostel uses; netlink only for routes
-     * (getaddrinfo asks which addresses the host has). */
-    r |= rule(ctx, SCMP_ACT_ALLOW, "socket", 1, SCMP_A0(SCMP_CMP_EQ, AF_UNIX), NO_ARG);
-    r |= rule(ctx, SCMP_ACT_ALLOW, "socket", 1, SCMP_A0(SCMP_CMP_EQ, AF_INET), NO_ARG);
-    r |= rule(ctx, SCMP_ACT_ALLOW, "socket", 1, SCMP_A0(SCMP_CMP_EQ, AF_INET6), NO_ARG);
-    r |= rule(ctx, SCMP_ACT_ALLOW, "socket", 2, SCMP_A0(SCMP_CMP_EQ, AF_NETLINK),
-              SCMP_A2(SCMP_CMP_EQ, NETLINK_ROUTE));
     /* Signals only to our own threads. */
     pid_t self = getpid();
     r |= rule(ctx, SCMP_ACT_ALLOW, "tgkill", 1, SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)self), NO_ARG);
@@ -134,6 +150,30 @@ static int narrowed_rules(scmp_filter_ctx ctx)
     /* Thread names only. */
     r |= rule(ctx, SCMP_ACT_ALLOW, "prctl", 1, SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME), NO_ARG);
     r |= rule(ctx, SCMP_ACT_ALLOW, "prctl", 1, SCMP_A0(SCMP_CMP_EQ, PR_GET_NAME), NO_ARG);
+    return r;
+}
+
+/* The system calls allowed only with some arguments. */
+static int narrowed_rules(scmp_filter_ctx ctx)
+{
+    int r = shared_narrowed_rules(ctx);
+    /* Threads, never processes: no fork. */
+    r |= rule(ctx, SCMP_ACT_ALLOW, "clone", 1,
+              SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD), NO_ARG);
+    /* clone3 hides its flags in memory the filter cannot read: glibc falls
+     * back to clone, which it can. */
+    r |= rule(ctx, SCMP_ACT_ERRNO(ENOSYS), "clone3", 0, NO_ARG, NO_ARG);
+    /* Sockets of the families hostel uses; netlink only for routes
+     * (getaddrinfo asks which addresses the host has). */
+    r |= rule(ctx, SCMP_ACT_ALLOW, "socket", 1, SCMP_A0(SCMP_CMP_EQ, AF_UNIX), NO_ARG);
+    r |= rule(ctx, SCMP_ACT_ALLOW, "socket", 1, SCMP_A0(SCMP_CMP_EQ, AF_INET), NO_ARG);
+    r |= rule(ctx, SCMP_ACT_ALLOW, "socket", 1, SCMP_A0(SCMP_CMP_EQ, AF_INET6), NO_ARG);
+    r |= rule(ctx, SCMP_ACT_ALLOW, "socket", 2, SCMP_A0(SCMP_CMP_EQ, AF_NETLINK),
+              SCMP_A2(SCMP_CMP_EQ, NETLINK_ROUTE));
+    /* A vCPU thread adds its own, narrower filter when it starts (a filter
+     * only ever takes rights away). */
+    r |= rule(ctx, SCMP_ACT_ALLOW, "seccomp", 1, SCMP_A0(SCMP_CMP_EQ, SECCOMP_SET_MODE_FILTER),
+              NO_ARG);
     /* Limits: read any of our own; raise only the open-file limit (the
      * share server does, when a reboot builds it anew). */
     r |= rule(ctx, SCMP_ACT_ALLOW, "prlimit64", 2, SCMP_A0(SCMP_CMP_EQ, 0),
@@ -181,7 +221,10 @@ static void on_sigsys(int sig, siginfo_t *si, void *uc)
     char line[256], thread[17] = "";
     int nr = si->si_syscall;
     const char *name = nr >= 0 && nr < NAMES_MAX && names[nr] ? names[nr] : "unknown";
-    prctl(PR_GET_NAME, thread, 0, 0, 0);
+    if (thread_kind[0])
+        memcpy(thread, thread_kind, sizeof(thread) - 1);
+    else
+        prctl(PR_GET_NAME, thread, 0, 0, 0);
     size_t at = put(line, 0, sizeof(line), "hostel: error: sandbox: the VMM made system call ");
     at = put(line, at, sizeof(line), name);
     at = put(line, at, sizeof(line), " (");
@@ -228,6 +271,42 @@ int sandbox_enter(struct err *e)
         return err_set(e, r, "sandbox: cannot install the seccomp filter: %s (--no-sandbox runs "
                        "without it)", strerror(-r));
     active = true;
+    return 0;
+}
+
+int sandbox_enter_vcpu(int id, struct err *e)
+{
+    if (!active)
+        return 0;
+    size_t at = 5;
+    memcpy(thread_kind, "vCPU ", at);
+    if (id >= 10)
+        thread_kind[at++] = (char)('0' + id / 10 % 10);
+    thread_kind[at++] = (char)('0' + id % 10);
+    thread_kind[at] = 0;
+    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
+    if (!ctx)
+        return err_set(e, -ENOMEM, "sandbox: seccomp_init failed");
+    /* No new privileges came with the thread (the process set it), and
+     * asking again is a prctl the process's list refuses. */
+    int r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+    for (size_t i = 0; r == 0 && i < sizeof(allow_vcpu) / sizeof(allow_vcpu[0]); i++)
+        r = rule(ctx, SCMP_ACT_ALLOW, allow_vcpu[i], 0, NO_ARG, NO_ARG);
+    if (r == 0)
+        r = shared_narrowed_rules(ctx) ? -EINVAL : 0;
+    if (r == 0)
+        r = seccomp_load(ctx);
+    seccomp_release(ctx);
+    if (r < 0)
+        return err_set(e, r, "sandbox: cannot install vCPU %d's seccomp filter: %s", id,
+                       strerror(-r));
+    if (id == 0 && test_vcpu) {
+        /* The test hook's vCPU form: a call the process may make but a
+         * vCPU may not. */
+        int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (fd >= 0)
+            close(fd);
+    }
     return 0;
 }
 

@@ -2,11 +2,12 @@
 # Isolation and limits (docs/isolation.md): the VMM's seccomp sandbox is on
 # by default and kills the VMM, naming the system call, when it makes one
 # the allow-list forbids (the HOSTEL_TEST_FORBIDDEN_SYSCALL test hook), on
-# every engine that runs here; --no-sandbox runs without it, loudly; a
+# every engine that runs here; a vCPU thread's narrower list refuses what
+# the process may do (open a file); --no-sandbox runs without it, loudly; a
 # named machine's VMM shows Seccomp 2 and NoNewPrivs in /proc; --cpu-limit
 # and --memory-limit are applied through cgroups or reported as not
 # enforced with the reason, and --cpu-limit 0.5 holds a busy guest near
-# half a core over 10 s.
+# half a core over 10 s (at most 0.6; at least 0.1, as a busy host may give less).
 set -u
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
@@ -43,6 +44,13 @@ for e in $engines; do
     pass "forbidden-syscall-killed-$e"
   else
     fail "forbidden-syscall-killed-$e" "exit status $rc, not 159 (SIGSYS), or no line naming personality: $(tail -3 <<<"$out")"
+  fi
+  out=$(HOSTEL_TEST_FORBIDDEN_SYSCALL=vcpu timeout 120 "$H" run --engine "$e" --kernel "$HELLO" 2>&1)
+  rc=$?
+  if [ $rc -eq 159 ] && grep -q 'sandbox: the VMM made system call openat (257) on thread vCPU 0' <<<"$out"; then
+    pass "vcpu-narrower-$e"
+  else
+    fail "vcpu-narrower-$e" "exit status $rc, not 159 (SIGSYS), or no line naming openat on vCPU 0: $(tail -3 <<<"$out")"
   fi
   out=$(timeout 120 "$H" run --engine "$e" --kernel "$HELLO" -v 2>&1)
   rc=$?
@@ -86,10 +94,10 @@ if [[ $cpu == "0.5: enforced"* ]]; then
   t0=$(cpu_ticks "$pid"); sleep 10; t1=$(cpu_ticks "$pid")
   share=$(python3 -c "print(round(($t1 - $t0) / $hz / 10, 3))")
   echo "# --cpu-limit 0.5: the busy guest's VMM used $share of a core over 10 s"
-  if python3 -c "import sys; sys.exit(0 if 0.2 <= $share <= 0.6 else 1)"; then
+  if python3 -c "import sys; sys.exit(0 if 0.1 <= $share <= 0.6 else 1)"; then
     pass cpu-limit-holds
   else
-    fail cpu-limit-holds "$share of a core over 10 s, not within 0.2..0.6"
+    fail cpu-limit-holds "$share of a core over 10 s, not within 0.1..0.6 (below: a host too busy to give it even that)"
   fi
 else
   skip cpu-limit-holds "not enforced here: $cpu"
