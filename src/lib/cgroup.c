@@ -138,7 +138,7 @@ static int try_v2(const char *leaf, const struct cgroup_limits *lim, struct cgro
     for (int i = 0; i < 2; i++)
         if (need[i] && !read_has_word(parent, "cgroup.controllers", need[i]))
             return fmt(why, len, "cgroup v2 at %s does not offer the %s controller to "
-                            "this process (not delegated to it)", parent, need[i]), -ENOTSUP;
+                       "this process (not delegated to it)", parent, need[i]), -ENOTSUP;
     fmt(dir, sizeof(dir), "%s/%s", parent, leaf);
     int r = make_dir(dir);
     if (r < 0)
@@ -148,17 +148,23 @@ static int try_v2(const char *leaf, const struct cgroup_limits *lim, struct cgro
         return fmt(why, len, "cannot move into cgroup %s: %s", dir, strerror(-r)), r;
     }
     char ctl[32];
+    bool had[2] = { need[0] && read_has_word(parent, "cgroup.subtree_control", "cpu"),
+                    need[1] && read_has_word(parent, "cgroup.subtree_control", "memory") };
     fmt(ctl, sizeof(ctl), "%s%s%s", need[0] ? "+cpu" : "", need[0] && need[1] ? " " : "",
-             need[1] ? "+memory" : "");
+        need[1] ? "+memory" : "");
     r = write_text(parent, "cgroup.subtree_control", ctl);
     if (r < 0) {
         join(parent);
         rmdir(dir);
-        return fmt(why, len, "cgroup v2 at %s cannot hand %s to a child: %s%s", parent,
-                        ctl, strerror(-r), r == -EBUSY ? " (other processes share this cgroup)"
-                                                       : ""), r;
+        return fmt(why, len, "cgroup v2 at %s cannot hand %s to a child: %s%s", parent, ctl,
+                   strerror(-r), r == -EBUSY ? " (other processes share this cgroup)" : ""), r;
     }
     p->version = 2;
+    /* What leaving must hand back: the parent takes processes again only
+     * once the controllers we enabled for its children are off. */
+    fmt(p->handed_down, sizeof(p->handed_down), "%s%s%s",
+        need[0] && !had[0] ? "-cpu" : "", need[0] && !had[0] && need[1] && !had[1] ? " " : "",
+        need[1] && !had[1] ? "-memory" : "");
     fmt(p->dir[0], sizeof(p->dir[0]), "%s", dir);
     fmt(p->parent[0], sizeof(p->parent[0]), "%s", parent);
     return 0;
@@ -177,11 +183,11 @@ int cgroup_confine(const char *name, const struct cgroup_limits *lim, struct cgr
     if (try_v2(leaf, lim, p, why, sizeof(why)) == 0) {
         if (lim->cpu_milli) {
             fmt(text, sizeof(text), "%llu %u",
-                     (unsigned long long)lim->cpu_milli * CPU_PERIOD_US / 1000, CPU_PERIOD_US);
+                (unsigned long long)lim->cpu_milli * CPU_PERIOD_US / 1000, CPU_PERIOD_US);
             int r = write_text(p->dir[0], "cpu.max", text);
             if (r < 0)
                 failed++, fmt(cpu_report, len, "not enforced: cannot write %s/cpu.max: %s",
-                                   p->dir[0], strerror(-r));
+                              p->dir[0], strerror(-r));
             else
                 fmt(cpu_report, len, "enforced (cgroup v2 %s, cpu.max %s)", p->dir[0], text);
         }
@@ -192,10 +198,10 @@ int cgroup_confine(const char *name, const struct cgroup_limits *lim, struct cgr
                 write_text(p->dir[0], "memory.swap.max", "0");   /* a cap, not a push to swap */
             if (r < 0)
                 failed++, fmt(mem_report, len, "not enforced: cannot write "
-                                   "%s/memory.max: %s", p->dir[0], strerror(-r));
+                              "%s/memory.max: %s", p->dir[0], strerror(-r));
             else
                 fmt(mem_report, len, "enforced (cgroup v2 %s, memory.max %s)", p->dir[0],
-                         text);
+                    text);
         }
         return failed ? -ENOTSUP : 0;
     }
@@ -209,7 +215,7 @@ int cgroup_confine(const char *name, const struct cgroup_limits *lim, struct cgr
         if (!find_mount(ctl[i], mnt, sizeof(mnt)) || !own_path(ctl[i], own, sizeof(own))) {
             failed++;
             fmt(report, len, "not enforced: %s; no cgroup v1 %s hierarchy either", why,
-                     ctl[i]);
+                ctl[i]);
             continue;
         }
         fmt(parent, sizeof(parent), "%s%s", mnt, strcmp(own, "/") ? own : "");
@@ -218,13 +224,13 @@ int cgroup_confine(const char *name, const struct cgroup_limits *lim, struct cgr
         if (r < 0) {
             failed++;
             fmt(report, len, "not enforced: %s; cannot make cgroup v1 %s: %s%s", why, dir,
-                     strerror(-r), r == -EACCES || r == -EROFS || r == -EPERM
-                                       ? " (cgroups are not writable for this user)" : "");
+                strerror(-r), r == -EACCES || r == -EROFS || r == -EPERM
+                ? " (cgroups are not writable for this user)" : "");
             continue;
         }
         if (i == 0) {
             fmt(text, sizeof(text), "%llu",
-                     (unsigned long long)lim->cpu_milli * CPU_PERIOD_US / 1000);
+                (unsigned long long)lim->cpu_milli * CPU_PERIOD_US / 1000);
             r = write_text(dir, "cpu.cfs_period_us", "100000");
             if (r == 0)
                 r = write_text(dir, "cpu.cfs_quota_us", text);
@@ -247,7 +253,7 @@ int cgroup_confine(const char *name, const struct cgroup_limits *lim, struct cgr
         fmt(p->parent[i], sizeof(p->parent[i]), "%s", parent);
         if (i == 0)
             fmt(report, len, "enforced (cgroup v1 %s, cfs_quota_us %s per %u)", dir, text,
-                     CPU_PERIOD_US);
+                CPU_PERIOD_US);
         else
             fmt(report, len, "enforced (cgroup v1 %s, limit_in_bytes %s)", dir, text);
     }
@@ -256,6 +262,8 @@ int cgroup_confine(const char *name, const struct cgroup_limits *lim, struct cgr
 
 void cgroup_leave(struct cgroup_place *p)
 {
+    if (p->version == 2 && p->handed_down[0])
+        write_text(p->parent[0], "cgroup.subtree_control", p->handed_down);
     for (int i = 0; i < 2; i++) {
         if (!p->dir[i][0])
             continue;

@@ -20,6 +20,7 @@ struct cgroup_place {
     int version;               /* 0: nowhere, 1 or 2 */
     char dir[2][512];          /* the cgroups made (v1: cpu, memory; v2: one) */
     char parent[2][512];       /* where the process came from */
+    char handed_down[32];      /* v2: controllers we enabled in the parent ("-cpu -memory") */
 };
 
 /* Moves this process (all its threads) into a new cgroup "hostel-NAME-PID"
