@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -246,6 +247,9 @@ int sandbox_enter(struct err *e)
     for (int nr = 0; nr < NAMES_MAX; nr++)
         if (!names[nr])
             names[nr] = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+    /* What libc loads lazily, loaded now: the first gmtime_r (the RTC, on a
+     * vCPU thread) would open /etc/localtime, which a vCPU may not. */
+    tzset();
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_sigaction = on_sigsys;
