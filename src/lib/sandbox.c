@@ -13,7 +13,9 @@
 
 #ifdef HOSTEL_HAVE_SECCOMP
 #include <linux/netlink.h>
+#include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <sys/mman.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <sys/resource.h>
@@ -22,6 +24,7 @@
 
 static bool active;
 static int allowed;
+static bool counting;
 /* What kind of thread this is, for the kill line (read in the handler). */
 static __thread char thread_kind[24];
 
@@ -125,8 +128,8 @@ static int rule(scmp_filter_ctx ctx, uint32_t action, const char *name, unsigned
     int r = n == 0 ? seccomp_rule_add(ctx, action, nr, 0)
           : n == 1 ? seccomp_rule_add(ctx, action, nr, 1, a)
                    : seccomp_rule_add(ctx, action, nr, 2, a, b);
-    if (r == 0 && action == SCMP_ACT_ALLOW && !active)
-        allowed++;      /* the process's list (a vCPU's is built once it is active) */
+    if (r == 0 && action == SCMP_ACT_ALLOW && counting)
+        allowed++;      /* the process's list, not the vCPUs' */
     return r;
 }
 
@@ -240,6 +243,46 @@ static void on_sigsys(int sig, siginfo_t *si, void *uc)
     _exit(128 + SIGSYS);
 }
 
+/* The vCPU threads' filter, compiled once by sandbox_enter: a vCPU thread
+ * only hands it to the kernel (no libseccomp, no allocation on its way in). */
+static struct sock_filter *vcpu_bpf;
+static unsigned short vcpu_bpf_len;
+
+static int build_vcpu_filter(struct err *e)
+{
+    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
+    if (!ctx)
+        return err_set(e, -ENOMEM, "sandbox: seccomp_init failed");
+    int r = 0;
+    for (size_t i = 0; r == 0 && i < sizeof(allow_vcpu) / sizeof(allow_vcpu[0]); i++)
+        r = rule(ctx, SCMP_ACT_ALLOW, allow_vcpu[i], 0, NO_ARG, NO_ARG);
+    if (r == 0)
+        r = shared_narrowed_rules(ctx) ? -EINVAL : 0;
+    int fd = r == 0 ? memfd_create("hostel-vcpu-filter", MFD_CLOEXEC) : -1;
+    if (r == 0 && fd < 0)
+        r = -errno;
+    if (r == 0)
+        r = seccomp_export_bpf(ctx, fd);
+    seccomp_release(ctx);
+    off_t size = r == 0 ? lseek(fd, 0, SEEK_END) : 0;
+    if (r == 0 && (size <= 0 || size % (off_t)sizeof(struct sock_filter) ||
+                   size / (off_t)sizeof(struct sock_filter) > 0xffff))
+        r = -EINVAL;
+    if (r == 0 && !(vcpu_bpf = malloc((size_t)size)))
+        r = -ENOMEM;
+    if (r == 0 && pread(fd, vcpu_bpf, (size_t)size, 0) != size)
+        r = -EIO;
+    if (fd >= 0)
+        close(fd);
+    if (r < 0) {
+        free(vcpu_bpf);
+        vcpu_bpf = NULL;
+        return err_set(e, r, "sandbox: cannot build the vCPU threads' filter: %s", strerror(-r));
+    }
+    vcpu_bpf_len = (unsigned short)(size / (off_t)sizeof(struct sock_filter));
+    return 0;
+}
+
 int sandbox_enter(struct err *e)
 {
     if (active)
@@ -259,15 +302,19 @@ int sandbox_enter(struct err *e)
         return err_set(e, -errno, "sandbox: cannot set the SIGSYS handler: %s", strerror(errno));
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         return err_set(e, -errno, "sandbox: PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
+    if (!vcpu_bpf && build_vcpu_filter(e) < 0)
+        return e ? e->code : -EINVAL;
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
     if (!ctx)
         return err_set(e, -ENOMEM, "sandbox: seccomp_init failed");
     int r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
     allowed = 0;
+    counting = true;
     for (size_t i = 0; r == 0 && i < sizeof(allow_plain) / sizeof(allow_plain[0]); i++)
         r = rule(ctx, SCMP_ACT_ALLOW, allow_plain[i], 0, NO_ARG, NO_ARG);
     if (r == 0)
         r = narrowed_rules(ctx) ? -EINVAL : 0;
+    counting = false;
     if (r == 0)
         r = seccomp_load(ctx);
     seccomp_release(ctx);
@@ -288,22 +335,12 @@ int sandbox_enter_vcpu(int id, struct err *e)
         thread_kind[at++] = (char)('0' + id / 10 % 10);
     thread_kind[at++] = (char)('0' + id % 10);
     thread_kind[at] = 0;
-    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
-    if (!ctx)
-        return err_set(e, -ENOMEM, "sandbox: seccomp_init failed");
-    /* No new privileges came with the thread (the process set it), and
-     * asking again is a prctl the process's list refuses. */
-    int r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
-    for (size_t i = 0; r == 0 && i < sizeof(allow_vcpu) / sizeof(allow_vcpu[0]); i++)
-        r = rule(ctx, SCMP_ACT_ALLOW, allow_vcpu[i], 0, NO_ARG, NO_ARG);
-    if (r == 0)
-        r = shared_narrowed_rules(ctx) ? -EINVAL : 0;
-    if (r == 0)
-        r = seccomp_load(ctx);
-    seccomp_release(ctx);
-    if (r < 0)
-        return err_set(e, r, "sandbox: cannot install vCPU %d's seccomp filter: %s", id,
-                       strerror(-r));
+    /* No new privileges came with the thread (the process set them before
+     * it was made), which is what lets it add a filter. */
+    struct sock_fprog prog = { .len = vcpu_bpf_len, .filter = vcpu_bpf };
+    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
+        return err_set(e, -errno, "sandbox: cannot install vCPU %d's seccomp filter: %s", id,
+                       strerror(errno));
     if (id == 0 && test_vcpu) {
         /* The test hook's vCPU form: a call the process may make but a
          * vCPU may not. */
