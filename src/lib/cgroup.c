@@ -135,10 +135,13 @@ static int try_v2(const char *leaf, const struct cgroup_limits *lim, struct cgro
         return fmt(why, len, "no cgroup v2 hierarchy for this process"), -ENOENT;
     fmt(parent, sizeof(parent), "%s%s", mnt, strcmp(own, "/") ? own : "");
     const char *need[2] = { lim->cpu_milli ? "cpu" : NULL, lim->memory_max ? "memory" : NULL };
-    for (int i = 0; i < 2; i++)
-        if (need[i] && !read_has_word(parent, "cgroup.controllers", need[i]))
-            return fmt(why, len, "cgroup v2 at %s does not offer the %s controller to "
-                       "this process (not delegated to it)", parent, need[i]), -ENOTSUP;
+    bool lacks[2] = { need[0] && !read_has_word(parent, "cgroup.controllers", "cpu"),
+                      need[1] && !read_has_word(parent, "cgroup.controllers", "memory") };
+    if (lacks[0] || lacks[1])
+        return fmt(why, len, "cgroup v2 at %s does not offer %s to this process (not "
+                   "delegated to it)", parent,
+                   lacks[0] && lacks[1] ? "cpu and memory" : lacks[0] ? "cpu" : "memory"),
+               -ENOTSUP;
     fmt(dir, sizeof(dir), "%s/%s", parent, leaf);
     int r = make_dir(dir);
     if (r < 0)
