@@ -143,6 +143,11 @@ int spec_apply(struct machine_spec *s, const struct machine_spec *l, struct err 
     if (s->ndisks + l->ndisks > SPEC_MAX_DISKS)
         return err_set(e, -EINVAL, "--disk: at most %d disks (%d given and %d from before)",
                        SPEC_MAX_DISKS, l->ndisks, s->ndisks);
+    for (int i = 0; i < SPEC_MAX_DISKS; i++)
+        if (l->disk_limit[i].set && i >= s->ndisks + l->ndisks)
+            return err_set(e, -EINVAL, "--disk-limit %d: the machine has %d disk%s (numbered from "
+                           "0, as 'hostel info' lists them)", i, s->ndisks + l->ndisks,
+                           s->ndisks + l->ndisks == 1 ? "" : "s");
     /* Forwards that will be added, not replaced: checked before anything
      * changes, so a refused layer leaves s as it was. */
     int kept = (l->set & SPEC_NET) && (l->net_mode == NET_MODE_NONE ||
@@ -227,6 +232,12 @@ int spec_apply(struct machine_spec *s, const struct machine_spec *l, struct err 
         s->disks[s->ndisks] = l->disks[i];
         s->disks[s->ndisks].path = dup_or_null(l->disks[i].path);
         s->ndisks++;
+    }
+    for (int i = 0; i < s->ndisks; i++) {
+        if (l->disk_limit[i].set) {
+            s->disks[i].bps = l->disk_limit[i].bps;
+            s->disks[i].iops = l->disk_limit[i].iops;
+        }
     }
     if (l->shares_clear) {
         for (int i = 0; i < s->nshares; i++)
@@ -803,6 +814,31 @@ int spec_set_option(struct machine_spec *s, const char *name, const char *arg, s
     }
     if (!strcmp(name, "net-limit"))
         return spec_parse_net_limit(arg, s, e);
+    if (!strcmp(name, "disk-limit")) {
+        /* N,bps=SIZE,iops=N or N,none: parsed as a disk's options. */
+        char *end;
+        errno = 0;
+        long n = strtol(arg, &end, 10);
+        if (errno || end == arg || *end != ',' || n < 0 || n >= SPEC_MAX_DISKS)
+            return err_set(e, -EINVAL, "--disk-limit '%s': give the disk's number (from 0, as "
+                           "'hostel info' lists them) and bps=SIZE, iops=N or none, such as "
+                           "0,bps=10M", arg);
+        struct spec_disk d = { 0 };
+        if (strcmp(end + 1, "none")) {
+            char text[256];
+            if (snprintf(text, sizeof(text), "x,%s", end + 1) >= (int)sizeof(text))
+                return err_set(e, -EINVAL, "--disk-limit '%.40s...': too long", arg);
+            int r = spec_parse_disk(text, &d, e);
+            free(d.path);
+            if (r < 0 || d.format != BLOCK_FORMAT_AUTO || d.readonly || d.size || !(d.bps || d.iops))
+                return err_set(e, -EINVAL, "--disk-limit '%s': after the disk's number give only "
+                               "bps=SIZE and iops=N, or none", arg);
+        }
+        s->disk_limit[n].set = true;
+        s->disk_limit[n].bps = d.bps;
+        s->disk_limit[n].iops = d.iops;
+        return 0;
+    }
     if (!strcmp(name, "cpu-limit")) {
         char *end;
         double cores = 0;

@@ -124,6 +124,12 @@ struct machine_spec {
     uint32_t cpu_limit_milli;       /* host CPU, thousandths of a core (0: none) */
     uint64_t memory_limit;          /* the VMM process's hard memory cap (0: none) */
     bool sandbox;                   /* seccomp confinement (default on) */
+    /* --disk-limit N,bps=..,iops=..: new limits for disk N of the spec
+     * below (a layer's change to a disk it does not list). */
+    struct {
+        bool set;
+        uint64_t bps, iops;
+    } disk_limit[SPEC_MAX_DISKS];
 };
 
 /* The firmware a spec boots with: SPEC_FW_NONE or SPEC_FW_BIOS/UEFI, auto

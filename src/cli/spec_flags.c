@@ -36,6 +36,7 @@ static const struct {
     { "cloud-init", required_argument, 0 },
     { "ssh-key", required_argument, 0 },
     { "net-limit", required_argument, 0 },
+    { "disk-limit", required_argument, 0 },
     { "cpu-limit", required_argument, 0 },
     { "memory-limit", required_argument, 0 },
     { "sandbox", required_argument, 0 },
@@ -101,6 +102,9 @@ void spec_flags_usage(FILE *f)
             "                        small 'cidata' CD): stock cloud images configure\n"
             "                        themselves from it\n"
             "      --ssh-key FILE    a public key for the seed's default user (and root)\n"
+            "      --disk-limit N,LIMITS  rate limits for disk N (from 0, as 'hostel info'\n"
+            "                        lists them: an appliance's disks too): bps=SIZE,iops=N,\n"
+            "                        or none\n"
             "      --net-limit LIMITS  the NIC's rate, each way: bps=SIZE (bytes per second,\n"
             "                        10M is 10 MiB/s) and/or pps=N (packets per second); none\n"
             "                        drops it (docs/isolation.md)\n"

@@ -480,6 +480,31 @@ static void option_limits_and_sandbox(void)
     OPTION_FAILS("memory-limit", "lots", "--memory-limit 'lots': give a size such as 1G (the "
                  "guest's RAM and the VMM together), or none");
     OPTION_FAILS("sandbox", "maybe", "--sandbox 'maybe': choose on or off");
+
+    /* --disk-limit N: a later layer's limits for a disk from below. */
+    struct machine_spec base, lay;
+    spec_init(&base);
+    spec_init(&lay);
+    CHECK_EQ(set(&base, "disk", "/a.img"), 0);
+    CHECK_EQ(set(&base, "disk", "/b.img,iops=7"), 0);
+    CHECK_EQ(set(&lay, "disk-limit", "0,bps=2M"), 0);
+    CHECK_EQ(set(&lay, "disk-limit", "1,none"), 0);
+    CHECK_EQ(spec_apply(&base, &lay, &e), 0);
+    CHECK_EQ(base.disks[0].bps, 2 << 20);
+    CHECK_EQ(base.disks[0].iops, 0);
+    CHECK_EQ(base.disks[1].iops, 0);
+    spec_free(&lay);
+    CHECK_EQ(set(&lay, "disk-limit", "2,iops=5"), 0);
+    CHECK_EQ(spec_apply(&base, &lay, &e), -EINVAL);
+    CHECK_MSG(&e, "--disk-limit 2: the machine has 2 disks (numbered from 0, as 'hostel info' "
+              "lists them)");
+    CHECK_EQ(base.disks[1].iops, 0);           /* refused: nothing changed */
+    spec_free(&lay);
+    spec_free(&base);
+    OPTION_FAILS("disk-limit", "bps=1M", "--disk-limit 'bps=1M': give the disk's number (from 0, "
+                 "as 'hostel info' lists them) and bps=SIZE, iops=N or none, such as 0,bps=10M");
+    OPTION_FAILS("disk-limit", "0,readonly=on", "--disk-limit '0,readonly=on': after the disk's "
+                 "number give only bps=SIZE and iops=N, or none");
 }
 
 static void unknown_option_is_enoent(void)
