@@ -159,7 +159,7 @@ static int enter_sandbox(const struct machine_spec *spec, const struct run_host 
     if (r == -ENOTSUP) {
         log_warn("the VMM runs WITHOUT its sandbox: %s", le.msg);
         if (report)
-            snprintf(report, len, "off: %s", le.msg);
+            snprintf(report, len, "off: %.180s", le.msg);
         return 0;
     }
     if (r < 0)
