@@ -33,6 +33,7 @@
 #include "hw/virtio/scsi.h"
 #include "hw/scsi_cd.h"
 #include "lib/log.h"
+#include "lib/ratelimit.h"
 #include "machine/vm.h"
 #include "net/net.h"
 #include "share/server.h"
@@ -307,6 +308,10 @@ int board_create(struct vm *vm, const struct machine_spec *spec, const struct bo
             err_set(e, r, "cannot create virtio-blk for %s: %s", dk->path, strerror(-r));
             goto fail;
         }
+        if (dk->bps || dk->iops) {
+            struct rate_limits lim = { .bytes_per_s = dk->bps, .ops_per_s = dk->iops };
+            virtio_blk_set_limits(b->blks[i], &lim);
+        }
     }
     if (spec->cdrom) {
         struct block_open_opts o = { .format = BLOCK_FORMAT_RAW, .readonly = true };
@@ -353,6 +358,10 @@ int board_create(struct vm *vm, const struct machine_spec *spec, const struct bo
         if (r < 0) {
             err_wrap(e, "cannot create virtio-net");
             goto fail;
+        }
+        if (spec->net_bps || spec->net_pps) {
+            struct rate_limits lim = { .bytes_per_s = spec->net_bps, .ops_per_s = spec->net_pps };
+            virtio_net_set_limits(b->net, &lim);
         }
         log_info("virtio-net %02x:%02x:%02x:%02x:%02x:%02x on %s networking", mac[0], mac[1],
                  mac[2], mac[3], mac[4], mac[5],

@@ -552,6 +552,8 @@ static json_t *machine_json(const char *name)
             }
             if (json_is_string(json_object_get(live, "engine_why")))
                 json_object_set(o, "engine_why", json_object_get(live, "engine_why"));
+            if (json_is_object(json_object_get(live, "isolation")))
+                json_object_set(o, "isolation", json_object_get(live, "isolation"));
             /* A migration, this side's view (docs/migration.md). */
             json_t *mig = json_object_get(live, "migration");
             if (json_is_object(mig)) {
@@ -621,6 +623,35 @@ static int cmd_ls(int argc, char **argv)
     return 0;
 }
 
+/* The sandbox and the limits: as the running VMM reports them (enforced or
+ * why not), else as the spec asks (docs/isolation.md). */
+static void print_isolation(json_t *o)
+{
+    json_t *spec = json_object_get(o, "spec"), *live = json_object_get(o, "isolation");
+    const char *sandbox = json_string_value(json_object_get(live, "sandbox"));
+    const char *cpu = json_string_value(json_object_get(live, "cpu_limit"));
+    const char *mem = json_string_value(json_object_get(live, "memory_limit"));
+    json_t *want_sandbox = json_object_get(spec, "sandbox");
+    const char *want_cpu = json_string_value(json_object_get(spec, "cpu_limit"));
+    const char *want_mem = json_string_value(json_object_get(spec, "memory_limit"));
+    const char *net = json_string_value(json_object_get(spec, "net_limit"));
+    if (sandbox)
+        printf("%-8s %s\n", "sandbox", sandbox);
+    else
+        printf("%-8s %s (when it runs)\n", "sandbox",
+               want_sandbox && json_is_false(want_sandbox) ? "off (--no-sandbox)" : "on");
+    if (cpu)
+        printf("%-8s %s\n", "cpu-limit", cpu);
+    else if (want_cpu && strcmp(want_cpu, "none"))
+        printf("%-8s %s (when it runs)\n", "cpu-limit", want_cpu);
+    if (mem)
+        printf("%-8s %s\n", "mem-limit", mem);
+    else if (want_mem && strcmp(want_mem, "none"))
+        printf("%-8s %s (when it runs)\n", "mem-limit", want_mem);
+    if (net && strcmp(net, "none"))
+        printf("%-8s %s each way\n", "net-limit", net);
+}
+
 static int cmd_info(int argc, char **argv)
 {
     bool as_json = false;
@@ -673,6 +704,7 @@ static int cmd_info(int argc, char **argv)
             printf("%-8s %s:%s%s\n", "share", json_string_value(json_object_get(share, "dir")),
                    tag ? tag : "", json_is_true(json_object_get(share, "readonly")) ? ",ro" : "");
         }
+        print_isolation(o);
         json_array_foreach(json_object_get(o, "forwards"), i, fw) {
             printf("%-8s ", "forward");
             print_forward_line(stdout, fw);
