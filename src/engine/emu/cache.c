@@ -68,38 +68,7 @@ static struct emu_block *build(struct emu_cpu *c, struct emu_block_cache *bc, ui
     if (off > avail)
         off = avail;
 
-    /* Dead flags: an instruction whose flags are overwritten by a later
-     * one, with only flag-neutral, non-faulting instructions between,
-     * need not compute them.  (Blocks only ever run whole, or up to a
-     * taken branch: exec.c runs partial runs instruction by instruction.) */
-    for (unsigned k = 0; k + 1 < n; k++) {
-        emu_handler nf = emu_flags_dead_variant(&insn[k]);
-        if (!nf)
-            continue;
-        for (unsigned j = k + 1; j < n; j++) {
-            int e = emu_flag_effect(&insn[j]);
-            if (e == EMU_FLAGS_KILL) {
-                insn[k].fn = nf;
-                break;
-            }
-            if (e != EMU_FLAGS_NONE)
-                break;
-        }
-    }
-
-    /* Compare and branch pairs become one entry (ops_fast.c). */
-    unsigned m = 0;
-    for (unsigned k = 0; k < n; k++, m++) {
-        insn[m] = insn[k];
-        emu_handler f = k + 1 < n ? emu_fuse(&insn[k], &insn[k + 1]) : NULL;
-        if (f) {
-            insn[m].fn = f;
-            insn[m].len = (uint8_t)(insn[k].len + insn[k + 1].len);
-            insn[m].imm2 = insn[k + 1].imm;
-            k++;
-        }
-    }
-    n = m;
+    n = emu_block_optimize(insn, n);   /* opt.c */
 
     size_t size = sizeof(struct emu_block) + n * sizeof(struct emu_insn) + off;
     size = (size + 15) & ~(size_t)15;

@@ -218,6 +218,7 @@ struct emu_insn {
     uint8_t base;         /* memory operand: base register, 0xff none, 0xfe RIP */
     uint8_t index;        /* index register, 0xff none */
     uint8_t scale;        /* 0..3 */
+    uint8_t kind;         /* enum emu_kind (ops.h): what the instruction does */
     int64_t disp;
     uint64_t imm;         /* first immediate (sign- or zero-extended per opcode) */
     uint64_t imm2;        /* second immediate (ENTER, far pointers) */
