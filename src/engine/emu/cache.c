@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 
 #include "engine/emu/cache.h"
+#include "engine/emu/jit.h"
 #include "engine/emu/ops.h"
 
 #define ARENA_SIZE (32u << 20)
@@ -31,6 +32,7 @@ void emu_cache_destroy(struct emu_block_cache *bc)
     if (!bc)
         return;
     munmap(bc->arena, ARENA_SIZE);
+    emu_jit_destroy(bc->jit);
     free(bc);
 }
 
@@ -40,6 +42,7 @@ void emu_cache_flush(struct emu_block_cache *bc)
     memset(bc->xcache, 0, sizeof(bc->xcache));
     bc->used = 0;
     bc->flushes++;
+    emu_jit_flush(bc->jit);   /* translations hang off the blocks */
 }
 
 static struct emu_block *build(struct emu_cpu *c, struct emu_block_cache *bc, uint64_t pa,
@@ -89,6 +92,12 @@ static struct emu_block *build(struct emu_cpu *c, struct emu_block_cache *bc, ui
     b->succ[0] = b->succ[1] = NULL;
     b->succ_epoch[0] = b->succ_epoch[1] = c->mmu.epoch - 1;
     b->succ_next = 0;
+    b->jit = NULL;
+    b->jit_gen = 0;
+    b->jit_hits = 0;
+    b->jit_never = 0;
+    b->jit_ninsn = 0;
+    b->jit_cpl = 0;
     unsigned h = hash_pa(pa);
     b->next = bc->hash[h];
     bc->hash[h] = b;

@@ -36,6 +36,14 @@ struct emu_block {
     uint64_t succ_rip[2];
     uint32_t succ_epoch[2];
     uint8_t succ_cpl[2];
+    /* jit.c: the translation, valid while jit_gen is the code cache's
+     * generation and for privilege level jit_cpl. */
+    uint8_t jit_cpl;
+    uint8_t jit_never;         /* nothing in it can be translated */
+    uint8_t jit_ninsn;         /* instructions the translation runs at most */
+    uint32_t jit_gen;
+    uint32_t jit_hits;         /* interpreted runs, toward translation */
+    void *jit;
     /* Entries: insn[].fn may be a flag-free variant or a fused compare and
      * branch, which are only right when the block runs from its start (to
      * its end or a taken branch); partial runs decode one at a time. */
@@ -72,6 +80,8 @@ struct emu_block_cache {
     uint8_t *arena;
     size_t used;
     uint64_t builds, flushes;
+    struct emu_jit *jit;       /* jit.c: the translations, made on first use */
+    bool jit_failed;           /* no code cache could be made: interpret */
 };
 
 /* Are the block's bytes still what is in RAM?  Blocks are short: compare
