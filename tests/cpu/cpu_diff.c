@@ -386,10 +386,13 @@ static struct emu_cpu *ecpu;
 /* Runs one case on emu; returns false when it ran past the step budget. */
 #define BLOCK_END (CT_END + 0x10000ULL)
 /* How emu runs a case: instruction by instruction, in whole interpreted
- * blocks, or in blocks translated to host code (jit.c, translated at once). */
-enum { RUN_STEP, RUN_BLOCK, RUN_JIT, RUN_MODES };
+ * blocks, or in blocks translated to host code (jit.c, translated at once),
+ * whose memory accesses take their fast paths (a TLB hit, inline) or, in
+ * the last mode, all their slow paths (the handler, out of line). */
+enum { RUN_STEP, RUN_BLOCK, RUN_JIT, RUN_JIT_SLOW, RUN_MODES };
 static int run_mode;
-static const char *const run_mode_name[RUN_MODES] = { "", "block mode: ", "translated mode: " };
+static const char *const run_mode_name[RUN_MODES] = { "", "block mode: ", "translated mode: ",
+                                                      "translated mode, slow paths: " };
 static void place_emu_tail(uint8_t *where);
 
 /* emu's IDT, as the host kernel's looks to a CPL 3 process: Linux gives
@@ -462,7 +465,8 @@ static bool emu_run_case(const struct ct_case *f, uint64_t code, const struct ct
     uint64_t tail_target = BLOCK_END;
     if (f->kind & K_FUZZ)
         memcpy(&tail_target, emu_ram + end + 6, 8);
-    emu_jit_configure(run_mode == RUN_JIT, 0);
+    emu_jit_test_slow_paths(run_mode == RUN_JIT_SLOW);
+    emu_jit_configure(run_mode >= RUN_JIT, 0);
     if (run_mode != RUN_STEP) {
         /* Whole blocks at once (emu's block-level shortcuts: flags skipped
          * when overwritten later, runs past untaken branches).  The snippet's
@@ -1272,7 +1276,7 @@ int main(int argc, char **argv)
                     break;
             }
             if (run_mode == RUN_MODES)
-                run_mode = RUN_JIT;
+                run_mode = RUN_JIT_SLOW;
             ncases++;
             char why0[256], why[300];
             const char *diff0 = finished ? compare(f, &in, &nres[k], &eres, why0, sizeof(why0))

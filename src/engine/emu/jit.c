@@ -45,6 +45,9 @@ static int cfg_threshold = 16;
 /* Debugging: HOSTEL_EMU_JIT_KINDS=MASK (hex, bit per enum emu_kind) limits
  * code generation to those kinds; the others run by their handlers. */
 static uint64_t cfg_kinds = ~0ULL;
+/* Tests: every inline TLB lookup misses, so each memory access runs the
+ * out-of-line path (the instruction's handler). */
+static bool cfg_all_slow;
 
 static void cfg_init(void)
 {
@@ -59,6 +62,11 @@ static void cfg_init(void)
     const char *k = getenv("HOSTEL_EMU_JIT_KINDS");
     if (k && *k)
         cfg_kinds = strtoull(k, NULL, 16);
+}
+
+void emu_jit_test_slow_paths(bool on)
+{
+    cfg_all_slow = on;
 }
 
 void emu_jit_configure(int on, int threshold)
@@ -104,6 +112,7 @@ struct emu_jit {
     struct jit_exit *pending; /* the exit taken last, to be linked */
     uint64_t pending_rip;
     int memfd;
+    bool all_slow;            /* made under emu_jit_test_slow_paths */
     struct emu_jit_stats st;
     struct jctx *ctx;         /* translation scratch */
 };
@@ -517,6 +526,8 @@ static void emit_tlb(struct jctx *t, unsigned size, bool write, bool sets_flags)
     int32_t field = write ? (int32_t)offsetof(struct emu_tlb_entry, vpn_write)
                           : (int32_t)offsetof(struct emu_tlb_entry, vpn_read);
     x_alu_rm(b, 8, ALU_CMP, XDX, xmi(RCPU, XAX, 0, t->tlb + field));
+    if (cfg_all_slow)
+        x_alu_ri(b, 4, ALU_CMP, XAX, -1);   /* EAX is an index * 64: never equal */
     struct stub *s = stub_new(t, ST_INTERP, x_jcc32(b, 5));   /* jne */
     s->restore_flags = sets_flags;
     t->sets_flags = sets_flags;
@@ -524,10 +535,13 @@ static void emit_tlb(struct jctx *t, unsigned size, bool write, bool sets_flags)
     t->hf = 0;
 }
 
-/* The point after an instruction with a memory stub: the stubs recorded
- * for this instruction resume here. */
+/* The end of an instruction with a memory stub: the stubs recorded for
+ * it resume here, after the handler did all the instruction does. */
 static void mem_done(struct jctx *t)
 {
+    /* The stub gives the host flags back only for flag-setting ones. */
+    if (!t->sets_flags)
+        t->hf = 0;
     for (unsigned s = 0; s < t->nstubs; s++)
         if (t->stubs[s].kind == ST_INTERP && t->stubs[s].k == t->k && !t->stubs[s].resume) {
             t->stubs[s].resume = t->b.p;
@@ -1279,10 +1293,10 @@ static bool emit_cmov(struct jctx *t, const struct emu_insn *i)
      * slot while the flags are made valid (which may call a helper). */
     x_load(b, size, XDX, xm(XCX, 0));
     x_store(b, 8, xm(XSP, 0), XDX);
-    mem_done(t);
     need_flags(t, cc_need[cc]);
     x_rm(b, size, (uint32_t)(0x400f | (cc << 8)), hd, xm(XSP, 0), 0);
     ra_dirty(t, i->reg);
+    mem_done(t);
     return true;
 }
 
@@ -1678,6 +1692,10 @@ bool emu_jit_run(struct emu_cpu *c, struct emu_block *b, uint64_t limit)
             return false;
         }
         j = bc->jit;
+    }
+    if (j->all_slow != cfg_all_slow) {
+        emu_jit_flush(j);   /* tests switched the kind of memory access */
+        j->all_slow = cfg_all_slow;
     }
     if (b->jit_gen != j->gen || b->jit_cpl != c->cpl) {
         if (b->jit_never)

@@ -27,6 +27,9 @@ void emu_jit_flush(struct emu_jit *j);
  * runs a block is translated (0: at once, for tests); -1 keeps a value.
  * The defaults come from HOSTEL_EMU_JIT and HOSTEL_EMU_JIT_THRESHOLD. */
 void emu_jit_configure(int on, int threshold);
+/* Tests: make every memory access of translated code take its slow path
+ * (the instruction's handler, out of line), which a warm TLB rarely does. */
+void emu_jit_test_slow_paths(bool on);
 bool emu_jit_enabled(void);
 
 /* Counters, for statistics and tests. */
