@@ -16,6 +16,11 @@ struct guest_mem {
     uint64_t size;       /* total RAM bytes */
     uint64_t low_size;   /* RAM below the hole */
     uint64_t high_size;  /* RAM at 4 GiB and up */
+    /* Set by an engine that keeps decoded or translated guest code (emu):
+     * called after a device wrote guest RAM (DMA), before the guest can
+     * learn that it did, so that no CPU runs code the write replaced. */
+    void (*dma_written)(void *opaque);
+    void *dma_opaque;
 };
 
 /* Creates and maps guest RAM of the given size (rounded up to 2 MiB). */
@@ -50,6 +55,13 @@ static inline void *mem_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t le
 static inline bool mem_is_ram(const struct guest_mem *m, uint64_t gpa)
 {
     return mem_ptr(m, gpa, 1) != NULL;
+}
+
+/* A device wrote guest RAM (see dma_written). */
+static inline void mem_dma_written(const struct guest_mem *m)
+{
+    if (m->dma_written)
+        m->dma_written(m->dma_opaque);
 }
 
 /* Copy to/from guest RAM; -EFAULT when any byte is outside RAM. */

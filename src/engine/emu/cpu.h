@@ -185,6 +185,7 @@ struct emu_cpu {
 #define EMU_EV_SIPI    (1u << 3)
 #define EMU_EV_NMI     (1u << 4)
 #define EMU_EV_FLUSH   (1u << 5)   /* code cache or TLB must be flushed */
+#define EMU_EV_CODE    (1u << 6)   /* a device wrote RAM (DMA): check code before running it */
 
 /* ---- decoded instructions ------------------------------------------------ */
 

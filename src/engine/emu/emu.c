@@ -76,11 +76,25 @@ static int emu_probe(struct err *e)
     return 0;
 }
 
+/* A device wrote guest RAM (mem.h): every vCPU starts a new epoch before
+ * its next block, so code a DMA replaced is decoded again (cache.h). */
+static void emu_dma_written(void *opaque)
+{
+    struct vm *vm = opaque;
+    for (int i = 0; i < vm->ncpus; i++) {
+        struct emu_vcpu *ev = vm->vcpus[i].engine_data;
+        if (ev)
+            atomic_fetch_or(&ev->cpu.events, EMU_EV_CODE);
+    }
+}
+
 static int emu_vm_init(struct vm *vm, struct err *e)
 {
     (void)e;
     pthread_once(&ops_once, ops_init_once);
     vm->engine_data = NULL;
+    vm->mem.dma_written = emu_dma_written;
+    vm->mem.dma_opaque = vm;
     return 0;
 }
 

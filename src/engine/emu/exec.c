@@ -143,6 +143,8 @@ static bool handle_events(struct emu_cpu *c)
         c->mmu.epoch++;
     if (ev & (EMU_EV_STOP | EMU_EV_INIT | EMU_EV_SIPI))
         return true;
+    if (ev & EMU_EV_CODE)   /* the new epoch is all it asks for */
+        atomic_fetch_and(&c->events, ~EMU_EV_CODE);
     if (ev & EMU_EV_FLUSH) {
         atomic_fetch_and(&c->events, ~EMU_EV_FLUSH);
         emu_tlb_flush(c, true);
