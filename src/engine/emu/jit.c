@@ -33,9 +33,8 @@
 #include "engine/emu/jit.h"
 #include "engine/emu/x86emit.h"
 
-#define JIT_CODE_SIZE (32u << 20)
-#define JIT_DATA_SIZE (16u << 20)
-#define JIT_BLOCK_ROOM (64u << 10)     /* most code one block may need */
+#define JIT_CODE_SIZE (32u << 20)    /* per vCPU; the data area is half as big */
+#define JIT_BLOCK_ROOM (32u << 10)     /* most code one block may need */
 #define JIT_MAX_STUBS 192
 
 /* ---- configuration ----------------------------------------------------------- */
@@ -48,6 +47,7 @@ static uint64_t cfg_kinds = ~0ULL;
 /* Tests: every inline TLB lookup misses, so each memory access runs the
  * out-of-line path (the instruction's handler). */
 static bool cfg_all_slow;
+static size_t cfg_code_size = JIT_CODE_SIZE;
 
 static void cfg_init(void)
 {
@@ -67,6 +67,11 @@ static void cfg_init(void)
 void emu_jit_test_slow_paths(bool on)
 {
     cfg_all_slow = on;
+}
+
+void emu_jit_test_code_size(size_t bytes)
+{
+    cfg_code_size = bytes ? (bytes + 4095) & ~(size_t)4095 : JIT_CODE_SIZE;
 }
 
 void emu_jit_configure(int on, int threshold)
@@ -104,6 +109,7 @@ struct jit_exit {
 
 struct emu_jit {
     uint8_t *rx, *rw, *data;  /* code: executable view, writable view; data */
+    size_t code_size, data_size;
     intptr_t delta;           /* rx - rw */
     size_t code_base, code_used, data_used;
     uint64_t exit_common;     /* rx address: back to C */
@@ -120,7 +126,7 @@ struct emu_jit {
 static void *jit_data_alloc(struct emu_jit *j, size_t size)
 {
     size = (size + 15) & ~(size_t)15;
-    if (j->data_used + size > JIT_DATA_SIZE)
+    if (j->data_used + size > j->data_size)
         return NULL;
     void *p = j->data + j->data_used;
     j->data_used += size;
@@ -189,28 +195,29 @@ static int jit_create(struct emu_jit **out)
     struct emu_jit *j = calloc(1, sizeof(*j));
     if (!j)
         return -ENOMEM;
+    j->code_size = cfg_code_size;
+    j->data_size = cfg_code_size / 2;
+    size_t total = j->code_size + j->data_size;
     j->memfd = memfd_create("hostel-emu-jit", MFD_CLOEXEC);
-    if (j->memfd < 0 || ftruncate(j->memfd, JIT_CODE_SIZE) < 0)
+    if (j->memfd < 0 || ftruncate(j->memfd, (off_t)j->code_size) < 0)
         goto fail;
     /* One reservation for the executable view and the data area, so that
      * code reaches its exit records RIP-relative. */
-    uint8_t *base = mmap(NULL, JIT_CODE_SIZE + JIT_DATA_SIZE, PROT_NONE,
-                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    uint8_t *base = mmap(NULL, total, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (base == MAP_FAILED)
         goto fail;
-    j->rx = mmap(base, JIT_CODE_SIZE, PROT_READ | PROT_EXEC, MAP_SHARED | MAP_FIXED, j->memfd, 0);
-    j->data = mmap(base + JIT_CODE_SIZE, JIT_DATA_SIZE, PROT_READ | PROT_WRITE,
+    j->rx = mmap(base, j->code_size, PROT_READ | PROT_EXEC, MAP_SHARED | MAP_FIXED, j->memfd, 0);
+    j->data = mmap(base + j->code_size, j->data_size, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
-    j->rw = mmap(NULL, JIT_CODE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, j->memfd, 0);
+    j->rw = mmap(NULL, j->code_size, PROT_READ | PROT_WRITE, MAP_SHARED, j->memfd, 0);
     if (j->rx == MAP_FAILED || j->data == MAP_FAILED || j->rw == MAP_FAILED) {
-        munmap(base, JIT_CODE_SIZE + JIT_DATA_SIZE);
+        munmap(base, total);
         if (j->rw != MAP_FAILED)
-            munmap(j->rw, JIT_CODE_SIZE);
+            munmap(j->rw, j->code_size);
         goto fail;
     }
     j->delta = j->rx - j->rw;
     j->gen = 1;
-
     emit_trampolines(j);
     *out = j;
     return 0;
@@ -225,8 +232,8 @@ void emu_jit_destroy(struct emu_jit *j)
 {
     if (!j)
         return;
-    munmap(j->rx, JIT_CODE_SIZE + JIT_DATA_SIZE);
-    munmap(j->rw, JIT_CODE_SIZE);
+    munmap(j->rx, j->code_size + j->data_size);
+    munmap(j->rw, j->code_size);
     close(j->memfd);
     free(j->ctx);
     free(j);
@@ -1591,10 +1598,10 @@ static void *translate(struct emu_cpu *c, struct emu_jit *j, struct emu_block *b
     t->n = jit_decode(t, blk);
     if (t->n == 0)
         return NULL;
-    if (j->code_used + JIT_BLOCK_ROOM > JIT_CODE_SIZE || j->data_used + (64u << 10) > JIT_DATA_SIZE)
+    if (j->code_used + JIT_BLOCK_ROOM > j->code_size || j->data_used + JIT_BLOCK_ROOM > j->data_size)
         return NULL;
     t->b.p = j->rw + j->code_used;
-    t->b.end = j->rw + JIT_CODE_SIZE;
+    t->b.end = j->rw + j->code_size;
     t->b.rx_delta = j->delta;
     t->tlb = OFF_TLB(c->cpl == 3);
     t->mem_op = -1;
@@ -1705,7 +1712,8 @@ bool emu_jit_run(struct emu_cpu *c, struct emu_block *b, uint64_t limit)
             return false;
         }
         void *code = translate(c, j, b);
-        if (!code && j->code_used + JIT_BLOCK_ROOM > JIT_CODE_SIZE) {
+        if (!code && (j->code_used + JIT_BLOCK_ROOM > j->code_size ||
+                      j->data_used + JIT_BLOCK_ROOM > j->data_size)) {
             /* Full: drop every translation and start again. */
             emu_jit_flush(j);
             j->st.flushes++;

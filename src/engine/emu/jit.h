@@ -6,6 +6,7 @@
 #define HOSTEL_EMU_JIT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct emu_cpu;
@@ -30,6 +31,8 @@ void emu_jit_configure(int on, int threshold);
 /* Tests: make every memory access of translated code take its slow path
  * (the instruction's handler, out of line), which a warm TLB rarely does. */
 void emu_jit_test_slow_paths(bool on);
+/* Tests: the size of code caches made from now on (0: the default). */
+void emu_jit_test_code_size(size_t bytes);
 bool emu_jit_enabled(void);
 
 /* Counters, for statistics and tests. */
