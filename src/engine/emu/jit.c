@@ -1542,21 +1542,16 @@ static void emit_stubs(struct jctx *t)
     }
 }
 
-/* Liveness of each instruction's flags: dead when the next instruction
- * that is not flag-neutral overwrites all of them (opt.c's rule). */
+/* Which instructions' flags someone can see (opt.c's liveness): only
+ * theirs are stored in the lazy record. */
 static void flags_liveness(struct jctx *t)
 {
+    uint8_t live[EMU_BLOCK_MAX_INSNS];
+    emu_flags_live(t->insn, t->n, live);
     for (unsigned k = 0; k < t->n; k++) {
-        t->live[k] = true;
-        for (unsigned j = k + 1; j < t->n; j++) {
-            int e = emu_flag_effect(&t->insn[j]);
-            if (e == EMU_FLAGS_KILL) {
-                t->live[k] = false;
-                break;
-            }
-            if (e != EMU_FLAGS_NONE)
-                break;
-        }
+        struct emu_flag_use u;
+        emu_flag_use(&t->insn[k], &u);
+        t->live[k] = (live[k] & u.may) != 0;
     }
 }
 

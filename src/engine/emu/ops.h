@@ -346,9 +346,19 @@ HANDLER(emu_op_ud);
 /* opt.c: the passes over a decoded block (n <= EMU_BLOCK_MAX_INSNS), which
  * may replace handlers and fuse entries; returns the new entry count. */
 unsigned emu_block_optimize(struct emu_insn *insn, unsigned n);
-/* opt.c: how an instruction touches the arithmetic flags. */
-enum { EMU_FLAGS_OTHER, EMU_FLAGS_KILL, EMU_FLAGS_NONE };
-int emu_flag_effect(const struct emu_insn *i);
+/* opt.c: how an instruction uses the arithmetic flags, by group, and which
+ * groups are live (may be read later) after each instruction of a block
+ * (n <= EMU_BLOCK_MAX_INSNS; anything may read them after the block). */
+enum { FG_C = 1, FG_O = 2, FG_S = 4, FG_ALL = 7 };   /* CF; OF; SF ZF PF AF */
+struct emu_flag_use {
+    uint8_t reads;      /* groups it reads in any case (Jcc, ADC, ...) */
+    uint8_t rec_reads;  /* groups its lazy record takes from before it, when kept */
+    uint8_t must;       /* groups it always writes */
+    uint8_t may;        /* groups it may write */
+    bool barrier;       /* may fault or leave the block: all flags are visible there */
+};
+void emu_flag_use(const struct emu_insn *i, struct emu_flag_use *u);
+void emu_flags_live(const struct emu_insn *insn, unsigned n, uint8_t *live_after);
 /* ops_arith.c: the flag-free variant of a generic register-only handler. */
 emu_handler emu_arith_nf(const struct emu_insn *i);
 /* ops_move.c: a faster equivalent handler for a decoded instruction. */

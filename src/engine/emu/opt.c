@@ -1,47 +1,87 @@
 /* The optimisation passes over a decoded block, by semantic kind (ops.h):
- * how each instruction touches the arithmetic flags, dead flags (a
- * flag-free handler where a later instruction overwrites the flags before
- * anything can see them) and compare-and-branch fusion.  The block builder
- * (cache.c) runs them for the interpreter; the translator (jit.c) asks the
- * same flag question of each instruction it compiles. */
+ * how each instruction uses the arithmetic flags, which flags are live
+ * after each instruction, dead flags (a flag-free handler where nothing can
+ * see the flags an instruction writes) and compare-and-branch fusion.  The
+ * block builder (cache.c) runs them for the interpreter; the translator
+ * (jit.c) uses the same liveness to store only the flags someone can see. */
 #include "engine/emu/alu.h"
 #include "engine/emu/cache.h"
 
-/* How i touches the arithmetic flags: EMU_FLAGS_KILL writes all six
- * without reading any and cannot fault; EMU_FLAGS_NONE neither reads nor
- * writes them and cannot fault; everything else (EMU_FLAGS_OTHER) may read
- * them, or fault, which shows them to an exception handler. */
-int emu_flag_effect(const struct emu_insn *i)
+/* The groups of arithmetic flags a condition reads (Jcc/SETcc/CMOVcc). */
+static const uint8_t cc_groups[8] = {
+    FG_O, FG_C, FG_S, FG_C | FG_S, FG_S, FG_S, FG_S | FG_O, FG_S | FG_O,
+};
+
+void emu_flag_use(const struct emu_insn *i, struct emu_flag_use *u)
 {
-    if (i->prefix & PFX_LOCK)
-        return EMU_FLAGS_OTHER;
     bool reg = i->mod == 3;   /* also the forms without ModRM (04, A8, B8+r, ...) */
+    *u = (struct emu_flag_use){ 0, 0, 0, 0, !reg };
+    if (i->prefix & PFX_LOCK)
+        goto handler;
     switch (i->kind) {
-    case EK_ALU: {
-        int op = emu_alu_op(i);
-        return reg && op != ALU_ADC && op != ALU_SBB ? EMU_FLAGS_KILL : EMU_FLAGS_OTHER;
-    }
-    case EK_TEST: case EK_IMUL: case EK_NEG: case EK_MUL:
-        return reg ? EMU_FLAGS_KILL : EMU_FLAGS_OTHER;
+    case EK_ALU:
+        u->must = u->may = FG_ALL;
+        if (emu_alu_op(i) == ALU_ADC || emu_alu_op(i) == ALU_SBB)
+            u->reads = FG_C;
+        return;
+    case EK_TEST: case EK_NEG: case EK_MUL: case EK_IMUL:
+        u->must = u->may = FG_ALL;
+        return;
+    case EK_INC: case EK_DEC:
+        /* CF is kept: the lazy record carries the one before. */
+        u->must = u->may = FG_S | FG_O;
+        u->rec_reads = FG_C;
+        return;
     case EK_SHIFT: {
-        /* Shifts by a non-zero count write all six (AF is kept at 0);
-         * rotates only CF and OF, and a zero count writes none. */
-        if (!reg || GRP_OF(i) < SH_SHL)
-            return EMU_FLAGS_OTHER;
-        if (i->op == 0xd0 || i->op == 0xd1)
-            return EMU_FLAGS_KILL;
-        if (i->op == 0xc0 || i->op == 0xc1)
-            return (i->imm & (op_size_w(i) == 8 ? 63 : 31)) ? EMU_FLAGS_KILL : EMU_FLAGS_OTHER;
-        return EMU_FLAGS_OTHER;
+        int g = GRP_OF(i);
+        bool byimm = i->op == 0xc0 || i->op == 0xc1, bycl = i->op == 0xd2 || i->op == 0xd3;
+        unsigned cnt = byimm ? (unsigned)i->imm & (op_size_w(i) == 8 ? 63 : 31) : 1;
+        if (byimm && cnt == 0)
+            return;                       /* no flag changes */
+        uint8_t w = g < SH_SHL ? FG_C | FG_O : FG_ALL;
+        u->may = w;
+        u->must = bycl ? 0 : w;           /* a count of 0 in CL changes nothing */
+        if (g < SH_SHL)
+            u->rec_reads = FG_S;          /* rotates keep SF ZF PF AF */
+        if (g == SH_RCL || g == SH_RCR)
+            u->reads = FG_C;
+        return;
     }
-    case EK_NOT: case EK_MOV: case EK_XCHG: case EK_MOVZX: case EK_MOVSX:
-        return reg ? EMU_FLAGS_NONE : EMU_FLAGS_OTHER;
+    case EK_NOT: case EK_MOV: case EK_XCHG: case EK_MOVZX: case EK_MOVSX: case EK_MOVSXD:
+        return;
     case EK_LEA:
-        return reg ? EMU_FLAGS_OTHER : EMU_FLAGS_NONE;   /* LEA with a register is #UD */
+        u->barrier = reg;                 /* LEA with a register is #UD */
+        return;
     case EK_MOV_IMM: case EK_CBW: case EK_CWD: case EK_BSWAP: case EK_NOP:
-        return EMU_FLAGS_NONE;
+        u->barrier = false;
+        return;
+    case EK_SETCC: case EK_CMOV:
+        u->reads = cc_groups[emu_cc(i) >> 1];
+        return;
+    case EK_JCC:
+        u->reads = cc_groups[emu_cc(i) >> 1];
+        u->barrier = true;                /* taken, it leaves the block */
+        return;
     default:
-        return EMU_FLAGS_OTHER;   /* INC/DEC keep CF: they read it */
+        break;
+    }
+handler:
+    /* Only its handler knows: it may read or write any flag, or fault. */
+    u->reads = u->may = FG_ALL;
+    u->barrier = true;
+}
+
+void emu_flags_live(const struct emu_insn *insn, unsigned n, uint8_t *live_after)
+{
+    uint8_t live = FG_ALL;   /* after the block, anything may read them */
+    for (unsigned k = n; k-- > 0;) {
+        struct emu_flag_use u;
+        emu_flag_use(&insn[k], &u);
+        live_after[k] = live;
+        bool kept = (live & u.may) != 0;
+        live = (uint8_t)((live & ~u.must) | u.reads | (kept ? u.rec_reads : 0));
+        if (u.barrier)
+            live = FG_ALL;
     }
 }
 
@@ -56,24 +96,22 @@ static emu_handler dead_flags_variant(const struct emu_insn *i)
 
 unsigned emu_block_optimize(struct emu_insn *insn, unsigned n)
 {
-    /* Dead flags: an instruction whose flags are overwritten by a later
-     * one, with only flag-neutral, non-faulting instructions between,
-     * need not compute them.  (Blocks only ever run whole, or up to a
-     * taken branch: exec.c runs partial runs instruction by instruction.) */
+    /* Dead flags: an instruction whose flags nothing can see before a
+     * later one overwrites them (emu_flags_live) need not compute them.
+     * (Blocks only ever run whole, or up to a taken branch: exec.c runs
+     * partial runs instruction by instruction.) */
     bool dead[EMU_BLOCK_MAX_INSNS] = { false };
-    for (unsigned k = 0; k + 1 < n && k < EMU_BLOCK_MAX_INSNS; k++) {
-        emu_handler nf = dead_flags_variant(&insn[k]);
-        if (!nf)
+    uint8_t live[EMU_BLOCK_MAX_INSNS];
+    emu_flags_live(insn, n, live);
+    for (unsigned k = 0; k < n; k++) {
+        struct emu_flag_use u;
+        emu_flag_use(&insn[k], &u);
+        if (!u.may || (live[k] & u.may) || u.barrier)
             continue;
-        for (unsigned j = k + 1; j < n; j++) {
-            int e = emu_flag_effect(&insn[j]);
-            if (e == EMU_FLAGS_KILL) {
-                insn[k].fn = nf;
-                dead[k] = true;
-                break;
-            }
-            if (e != EMU_FLAGS_NONE)
-                break;
+        emu_handler nf = dead_flags_variant(&insn[k]);
+        if (nf) {
+            insn[k].fn = nf;
+            dead[k] = true;
         }
     }
 
