@@ -21,6 +21,7 @@
  *  - Code is written through one mapping of a memfd and run through
  *    another (W^X); when the cache is full everything is dropped. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +48,29 @@ static uint64_t cfg_kinds = ~0ULL;
 /* Tests: every inline TLB lookup misses, so each memory access runs the
  * out-of-line path (the instruction's handler). */
 static bool cfg_all_slow;
+/* Debugging: HOSTEL_EMU_JIT_DUMP=PREFIX writes PREFIX.idx (code offset,
+ * guest RIP, instructions of every translation) as it goes and PREFIX.bin
+ * (the code cache) when a vCPU's cache is destroyed; perf reports offsets
+ * into the memfd, which are offsets into PREFIX.bin. */
+static const char *cfg_dump;
+/* With HOSTEL_EMU_JIT_DUMP: how often each opcode ran through its handler
+ * from translated code (printed at exit to PREFIX.interp). */
+static uint64_t dump_interp[4][256][8];
+
+static void dump_interp_print(void)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s.interp", cfg_dump);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return;
+    for (int m = 0; m < 4; m++)
+        for (int o = 0; o < 256; o++)
+            for (int g = 0; g < 8; g++)
+                if (dump_interp[m][o][g])
+                    fprintf(f, "%llu map %d op %02x /%d\n", (unsigned long long)dump_interp[m][o][g], m, o, g);
+    fclose(f);
+}
 static size_t cfg_code_size = JIT_CODE_SIZE;
 
 static void cfg_init(void)
@@ -59,6 +83,9 @@ static void cfg_init(void)
     const char *t = getenv("HOSTEL_EMU_JIT_THRESHOLD");
     if (t && *t)
         cfg_threshold = atoi(t) < 0 ? 0 : atoi(t);
+    cfg_dump = getenv("HOSTEL_EMU_JIT_DUMP");
+    if (cfg_dump)
+        atexit(dump_interp_print);
     const char *k = getenv("HOSTEL_EMU_JIT_KINDS");
     if (k && *k)
         cfg_kinds = strtoull(k, NULL, 16);
@@ -107,8 +134,28 @@ struct jit_exit {
     struct emu_block *src;    /* the block it leaves (successor hints, exec.c) */
 };
 
+/* The jump cache: translations by guest RIP for indirect transfers (RET,
+ * JMP/CALL through a register or memory), one table per privilege level
+ * (user, supervisor), valid while its epoch is the CPU's (cache.h). */
+#define JC_BITS 10
+#define JC_SIZE (1u << JC_BITS)
+struct jc_entry {
+    uint64_t rip;
+    uint64_t code;            /* executable address of the translation */
+};
+struct jump_cache {
+    struct jc_entry e[2][JC_SIZE];   /* [user][index] */
+    uint32_t epoch;
+};
+
+static inline unsigned jc_index(uint64_t rip)
+{
+    return (unsigned)((rip ^ (rip >> JC_BITS)) & (JC_SIZE - 1));
+}
+
 struct emu_jit {
     uint8_t *rx, *rw, *data;  /* code: executable view, writable view; data */
+    struct jump_cache *jc;    /* at the start of the data area */
     size_t code_size, data_size;
     intptr_t delta;           /* rx - rw */
     size_t code_base, code_used, data_used;
@@ -218,6 +265,9 @@ static int jit_create(struct emu_jit **out)
     }
     j->delta = j->rx - j->rw;
     j->gen = 1;
+    j->jc = (struct jump_cache *)j->data;
+    j->jc->epoch = ~0u;
+    j->data_used = (sizeof(struct jump_cache) + 63) & ~(size_t)63;
     emit_trampolines(j);
     *out = j;
     return 0;
@@ -228,10 +278,26 @@ fail:
     return -ENOMEM;
 }
 
+static void dump_file(const char *suffix, const char *mode, const void *data, size_t len,
+                      const char *line)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s.%s", cfg_dump, suffix);
+    FILE *f = fopen(path, mode);
+    if (!f)
+        return;
+    if (data)
+        fwrite(data, 1, len, f);
+    if (line)
+        fputs(line, f);
+    fclose(f);
+}
+
 void emu_jit_destroy(struct emu_jit *j)
 {
     if (!j)
         return;
+
     munmap(j->rx, j->code_size + j->data_size);
     munmap(j->rw, j->code_size);
     close(j->memfd);
@@ -245,7 +311,8 @@ void emu_jit_flush(struct emu_jit *j)
         return;
     j->gen++;
     j->code_used = j->code_base;
-    j->data_used = 0;
+    j->data_used = (sizeof(struct jump_cache) + 63) & ~(size_t)63;
+    j->jc->epoch = ~0u;   /* entries of an older generation are never used */
     j->pending = NULL;
     j->st.code_bytes = 0;
 }
@@ -665,8 +732,27 @@ static void emit_exit_dynamic(struct jctx *t, const struct ra *r, unsigned done)
     x_alu_rm(b, 4, ALU_CMP, XAX, xmrip(&x->epoch));
     uint8_t *jne2 = x_jcc32(b, 5);
     x_jmp_mem(b, xmrip(&x->target));
+    /* Not the last target: the jump cache, when it belongs to this epoch. */
     x_patch32(b, jne1, x_rx(b));
     x_patch32(b, jne2, x_rx(b));
+    struct jump_cache *jc = t->j->jc;
+    x_load(b, 4, XAX, xm(RCPU, OFF_EPOCH));
+    x_alu_rm(b, 4, ALU_CMP, XAX, xmrip(&jc->epoch));
+    uint8_t *jne3 = x_jcc32(b, 5);
+    x_mov_rr(b, 4, XAX, XDX);
+    x_mov_rr(b, 4, XCX, XDX);
+    x_rr(b, 4, 0xc1, 5, XCX);                 /* shr ecx, JC_BITS */
+    x8(b, JC_BITS);
+    x_alu_rr(b, 4, ALU_XOR, XAX, XCX);
+    x_alu_ri(b, 4, ALU_AND, XAX, JC_SIZE - 1);
+    x_rr(b, 4, 0xc1, 4, XAX);                 /* shl eax, 4 */
+    x8(b, 4);
+    x_lea(b, 8, XCX, xmrip(&jc->e[t->c->cpl == 3][0]));
+    x_alu_rm(b, 8, ALU_CMP, XDX, xmi(XCX, XAX, 0, 0));
+    uint8_t *jne4 = x_jcc32(b, 5);
+    x_jmp_mem(b, xmi(XCX, XAX, 0, 8));
+    x_patch32(b, jne3, x_rx(b));
+    x_patch32(b, jne4, x_rx(b));
     x->target = x_rx(b);
     x_store(b, 8, xm(RCPU, OFF_RIP), XDX);
     x_lea(b, 8, XAX, xmrip(x));
@@ -718,6 +804,11 @@ static void emit_handler_call(struct jctx *t, unsigned k)
 static void emit_interp(struct jctx *t)
 {
     ra_flush(t);
+    if (cfg_dump) {
+        const struct emu_insn *i = &t->insn[t->k];
+        x_mov_ri(&t->b, XAX, (uint64_t)(uintptr_t)&dump_interp[i->map & 3][i->op][(i->modrm >> 3) & 7]);
+        x_rm(&t->b, 8, 0xff, 0, xm(XAX, 0), 0);   /* inc qword [rax] */
+    }
     emit_handler_call(t, t->k);
     t->hf = 0;
     t->mem_op = -1;
@@ -960,13 +1051,14 @@ static bool emit_notneg(struct jctx *t, const struct emu_insn *i)
 
 static bool emit_shift(struct jctx *t, const struct emu_insn *i)
 {
-    if (i->mod != 3)
-        return false;
     unsigned size = op_size_w(i), bits = size * 8;
     int g = GRP_OF(i);
+    bool mem = i->mod != 3;
     if (g == SH_RCL || g == SH_RCR)
         return false;
-    if (high_byte(i, size, i->rm))
+    if (!mem && high_byte(i, size, i->rm))
+        return false;
+    if (mem && (i->op == 0xd2 || i->op == 0xd3))
         return false;
     struct xbuf *b = &t->b;
     bool live = t->live[t->k];
@@ -1004,31 +1096,50 @@ static bool emit_shift(struct jctx *t, const struct emu_insn *i)
         return true;
     }
     unsigned cnt = i->op <= 0xc1 ? (unsigned)i->imm & mask : 1;
-    int h = ra_get(t, i->rm, true);
-    if (cnt == 0) {
-        if (size == 4)
-            x_mov_rr(b, 4, h, h);
-        ra_dirty(t, i->rm);
-        return true;
+    if (cnt >= bits && g != SH_ROL && g != SH_ROR)
+        return false;   /* byte/word shifts by 8..31: CF as emu defines it */
+    int h;
+    if (mem) {
+        /* Read-modify-write: the shifted value in RDX, stored back below. */
+        emit_ea(t, i);
+        emit_tlb(t, size, cnt != 0, cnt != 0);
+        h = XDX;
+        x_load(b, size, XDX, xm(XCX, 0));
+        if (cnt == 0) {
+            mem_done(t);
+            return true;
+        }
+    } else {
+        h = ra_get(t, i->rm, true);
+        if (cnt == 0) {
+            if (size == 4)
+                x_mov_rr(b, 4, h, h);
+            ra_dirty(t, i->rm);
+            return true;
+        }
     }
     if (g == SH_ROL || g == SH_ROR) {
         x_shift_ri(b, size, g, h, cnt);
-        ra_dirty(t, i->rm);
+        if (mem)
+            x_store(b, size, xm(XCX, 0), XDX);
+        else
+            ra_dirty(t, i->rm);
         if (live) {
             /* Only CF and OF change: the record becomes materialized flags. */
             call_begin(t);
-            x_mov_ri(b, XDX, (uint64_t)g | (uint64_t)size << 8);
             x_mov_rr(b, 8, XSI, h);
+            x_mov_ri(b, XDX, (uint64_t)g | (uint64_t)size << 8);
             x_mov_rr(b, 8, XDI, RCPU);
             call_end(t, (const void *)jit_rotate_flags);
             t->mem_op = CC_OP_EFLAGS;
             t->mem_size = 0;
+            t->stored_record = true;
         }
+        if (mem)
+            mem_done(t);
         t->hf = 0;
         return true;
     }
-    if (cnt >= bits)
-        return false;   /* byte/word shifts by 8..31: CF as emu defines it */
     if (live) {
         x_store(b, 8, xm(RCPU, OFF_LAZY_S1), h);
         x_store_imm(b, 8, xm(RCPU, OFF_LAZY_S2), cnt);
@@ -1038,8 +1149,13 @@ static bool emit_shift(struct jctx *t, const struct emu_insn *i)
         x_store(b, 8, xm(RCPU, OFF_LAZY_RES), h);
         flags_op(t, g == SH_SHR ? CC_OP_SHR : g == SH_SAR ? CC_OP_SAR : CC_OP_SHL, size);
     }
-    ra_dirty(t, i->rm);
     t->hf = cnt == 1 ? HF_ALL : (HF_C | HF_ZSP);
+    if (mem) {
+        x_store(b, size, xm(XCX, 0), XDX);
+        mem_done(t);
+    } else {
+        ra_dirty(t, i->rm);
+    }
     return true;
 }
 
@@ -1676,6 +1792,25 @@ static void *translate(struct emu_cpu *c, struct emu_jit *j, struct emu_block *b
     j->code_used = (j->code_used + used + 15) & ~(size_t)15;
     j->st.blocks++;
     j->st.code_bytes = j->code_used - j->code_base;
+    if (cfg_dump) {
+        char line[128];
+        snprintf(line, sizeof(line), "%#zx %#llx %u %zu\n", (size_t)(entry - (uint64_t)(uintptr_t)j->rx),
+                 (unsigned long long)t->rips[0], t->n, used);
+        dump_file("idx", "a", NULL, 0, line);
+        static int bin = -1;
+        if (bin < 0) {
+            char path[512];
+            snprintf(path, sizeof(path), "%s.bin", cfg_dump);
+            bin = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+            if (bin >= 0 && pwrite(bin, j->rw, j->code_base, 0) < 0) {
+                close(bin);
+                bin = -1;
+            }
+        }
+        if (bin >= 0 && pwrite(bin, j->rw + (entry - (uint64_t)(uintptr_t)j->rx), used,
+                               (off_t)(entry - (uint64_t)(uintptr_t)j->rx)) < 0)
+            bin = -1;
+    }
     blk->jit_ninsn = (uint8_t)t->n;
     return (void *)(uintptr_t)entry;
 }
@@ -1733,6 +1868,15 @@ bool emu_jit_run(struct emu_cpu *c, struct emu_block *b, uint64_t limit)
         j->st.links++;
     }
     j->st.entries++;
+    /* The jump cache learns every translation run from here. */
+    struct jump_cache *jc = j->jc;
+    if (jc->epoch != c->mmu.epoch) {
+        memset(jc->e, 0, sizeof(jc->e));
+        jc->epoch = c->mmu.epoch;
+    }
+    struct jc_entry *je = &jc->e[c->cpl == 3][jc_index(c->rip)];
+    je->rip = c->rip;
+    je->code = (uint64_t)(uintptr_t)b->jit;
     /* Events that make translated code leave: the ones the dispatcher acts
      * on now (IF and NMI blocking cannot change inside translated code). */
     uint64_t evmask = EMU_EV_STOP | EMU_EV_INIT | EMU_EV_SIPI | EMU_EV_FLUSH | EMU_EV_CODE;

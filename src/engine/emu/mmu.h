@@ -13,7 +13,7 @@ struct emu_cpu;
 struct emu_block_cache;
 struct emu_block;
 
-#define EMU_TLB_BITS 8
+#define EMU_TLB_BITS 10
 #define EMU_TLB_SIZE (1u << EMU_TLB_BITS)
 /* A TLB tag is the page-aligned linear address with this bit set; 0 (the
  * state of a zeroed entry) never matches. */
