@@ -343,14 +343,35 @@ static void jit_rotate_flags(struct emu_cpu *c, uint64_t r, uint64_t g_size)
 
 /* ---- translation state ------------------------------------------------------------- */
 
-/* Host registers that cache guest registers; the first four survive calls. */
-static const int8_t cache_regs[] = { XBX, X12, X13, X14, XSI, XDI, X8, X9, X10, X11 };
+/* Host registers that cache guest registers; the first two survive calls.
+ * R13 and R14 hold the operands of a lazy record not stored yet (struct
+ * pend): they survive calls too. */
+static const int8_t cache_regs[] = { XBX, X12, XSI, XDI, X8, X9, X10, X11 };
 #define NCACHE ((int)(sizeof(cache_regs) / sizeof(cache_regs[0])))
+#define PF1 X13
+#define PF2 X14
 
 static bool callee_saved(int h)
 {
-    return h == XBX || h == X12 || h == X13 || h == X14;
+    return h == XBX || h == X12;
 }
+
+/* The lazy record of the last register instruction that set flags, kept
+ * in PF1/PF2 instead of memory until something may look at the flags in
+ * memory: an exit, a handler, a slow path (where a fault shows them).
+ *   ADD, SUB (also CMP): PF1 = src1, src2 = PF2 or imm
+ *   LOGIC: PF1 = result        NEG: PF1 = the operand
+ *   INC, DEC: PF1 = src1, the CF before in PF2 (0/1) or, with aux_mem, in
+ *             the record stored in memory
+ *   SHL, SHR, SAR: PF1 = src1, the count in imm
+ *   IMUL: PF1 = result, PF2 = CF = OF (0/1) */
+struct pend {
+    int8_t op;                /* CC_OP_*, -1: none */
+    uint8_t size;
+    bool imm2;                /* ADD/SUB: src2 is imm */
+    bool aux_mem;
+    int64_t imm;
+};
 
 struct ra {
     int8_t host[16];          /* guest register -> host register, -1 */
@@ -372,6 +393,8 @@ static const uint8_t cc_need[16] = {
 enum { ST_EXIT, ST_INTERP };
 
 struct stub {
+    struct pend pend;         /* the record to store before leaving or calling */
+    int mem_op, mem_size;
     uint8_t kind;
     bool restore_flags;       /* ST_INTERP: the instruction sets flags; give host flags back */
     uint8_t *from;            /* the rel32 jumping here */
@@ -390,6 +413,7 @@ struct jctx {
     unsigned n, k;
     int32_t tlb;              /* OFF_TLB of the block's privilege level */
     struct ra ra;
+    struct pend pend;         /* a lazy record not stored yet */
     uint8_t hf;               /* HF_*: host flags that equal the guest's */
     int mem_op, mem_size;     /* the lazy record in memory, when known (else -1) */
     bool sets_flags;          /* the instruction being emitted writes the flags */
@@ -414,6 +438,9 @@ static struct stub *stub_new(struct jctx *t, int kind, uint8_t *from)
     s->kind = (uint8_t)kind;
     s->from = from;
     s->ra = t->ra;
+    s->pend = t->pend;
+    s->mem_op = t->mem_op;
+    s->mem_size = t->mem_size;
     s->k = t->k;
     return s;
 }
@@ -622,6 +649,10 @@ static void mem_done(struct jctx *t)
             /* The allocation must be as the stub saw it. */
             if (memcmp(t->stubs[s].ra.host, t->ra.host, sizeof(t->ra.host)))
                 t->fail = true;
+            /* The stub stored the pending record: memory may hold it or
+             * the one before. */
+            if (t->stubs[s].pend.op >= 0)
+                t->mem_op = -1;
         }
     /* The handler always stores the lazy record of a flag-setting
      * instruction; the fast path only when live: then both agree. */
@@ -647,14 +678,149 @@ static void flags_op(struct jctx *t, int op, unsigned size)
     t->mem_size = (int)size;
 }
 
+static uint64_t jit_get_cf(struct emu_cpu *c)
+{
+    return emu_get_cf(c);
+}
+
+/* Stores the pending record p (emitted where it is needed: uses RAX, and
+ * for an INC/DEC whose CF comes from memory, calls a helper; keep_regs
+ * keeps the cached registers across that call). */
+static void materialize(struct jctx *t, const struct pend *p, bool keep_regs)
+{
+    struct xbuf *b = &t->b;
+    unsigned sz = p->size;
+    switch (p->op) {
+    case -1:
+        return;
+    case CC_OP_ADD: case CC_OP_SUB:
+        x_store(b, 8, xm(RCPU, OFF_LAZY_S1), PF1);
+        x_mov_rr(b, 8, XAX, PF1);
+        if (p->imm2) {
+            x_store_imm(b, 8, xm(RCPU, OFF_LAZY_S2), (uint64_t)p->imm);
+            x_alu_ri(b, sz, p->op == CC_OP_ADD ? ALU_ADD : ALU_SUB, XAX, p->imm);
+        } else {
+            x_store(b, 8, xm(RCPU, OFF_LAZY_S2), PF2);
+            x_alu_rr(b, sz, p->op == CC_OP_ADD ? ALU_ADD : ALU_SUB, XAX, PF2);
+        }
+        x_store(b, 8, xm(RCPU, OFF_LAZY_RES), XAX);
+        break;
+    case CC_OP_LOGIC:
+        x_store(b, 8, xm(RCPU, OFF_LAZY_RES), PF1);
+        break;
+    case CC_OP_INC: case CC_OP_DEC:
+        if (p->aux_mem) {
+            /* The CF before, from the record still in memory. */
+            if (keep_regs)
+                call_begin(t);
+            x_mov_rr(b, 8, XDI, RCPU);
+            if (keep_regs)
+                call_end(t, (const void *)jit_get_cf);
+            else
+                x_call_abs(b, (const void *)jit_get_cf);
+            x_movzx_rr(b, 1, XAX, XAX);
+            x_store(b, 8, xm(RCPU, OFF_LAZY_AUX), XAX);
+        } else {
+            x_store(b, 8, xm(RCPU, OFF_LAZY_AUX), PF2);
+        }
+        x_store(b, 8, xm(RCPU, OFF_LAZY_S1), PF1);
+        x_store_imm(b, 8, xm(RCPU, OFF_LAZY_S2), 1);
+        x_lea(b, 8, XAX, xm(PF1, p->op == CC_OP_DEC ? -1 : 1));
+        x_store(b, 8, xm(RCPU, OFF_LAZY_RES), XAX);
+        break;
+    case CC_OP_NEG:
+        x_store(b, 8, xm(RCPU, OFF_LAZY_S2), PF1);
+        x_mov_rr(b, 8, XAX, PF1);
+        x_grp3(b, 8, 3, XAX);
+        x_store(b, 8, xm(RCPU, OFF_LAZY_RES), XAX);
+        break;
+    case CC_OP_SHL: case CC_OP_SHR: case CC_OP_SAR:
+        x_store(b, 8, xm(RCPU, OFF_LAZY_S1), PF1);
+        x_store_imm(b, 8, xm(RCPU, OFF_LAZY_S2), (uint64_t)p->imm);
+        x_mov_rr(b, 8, XAX, PF1);
+        x_shift_ri(b, sz, p->op == CC_OP_SHL ? SH_SHL : p->op == CC_OP_SHR ? SH_SHR : SH_SAR, XAX,
+                   (unsigned)p->imm);
+        x_store(b, 8, xm(RCPU, OFF_LAZY_RES), XAX);
+        break;
+    case CC_OP_IMUL:
+        x_store(b, 8, xm(RCPU, OFF_LAZY_RES), PF1);
+        x_store(b, 8, xm(RCPU, OFF_LAZY_AUX), PF2);
+        break;
+    default:
+        t->fail = true;
+        return;
+    }
+    bool saved = t->stored_record;
+    flags_op(t, p->op, sz);
+    t->stored_record = saved;
+}
+
+/* Stores the pending record now (inline, the registers stay cached). */
+static void pend_flush(struct jctx *t)
+{
+    if (t->pend.op < 0)
+        return;
+    struct pend p = t->pend;
+    t->pend.op = -1;
+    materialize(t, &p, true);
+}
+
 /* Makes the host flags those of the guest (for a consumer of the flags
- * in `need`), from the lazy record in memory. */
+ * in `need`): from the pending record, or the one in memory. */
 static void need_flags(struct jctx *t, uint8_t need)
 {
     if ((t->hf & need) == need)
         return;
     struct xbuf *b = &t->b;
-    unsigned sz = (unsigned)t->mem_size;
+    const struct pend *p = &t->pend;
+    unsigned sz = p->size;
+    switch (p->op) {
+    case CC_OP_SUB:
+        if (p->imm2)
+            x_alu_ri(b, sz, ALU_CMP, PF1, p->imm);
+        else
+            x_alu_rr(b, sz, ALU_CMP, PF1, PF2);
+        t->hf = HF_ALL;
+        return;
+    case CC_OP_ADD:
+        x_mov_rr(b, 8, XAX, PF1);
+        if (p->imm2)
+            x_alu_ri(b, sz, ALU_ADD, XAX, p->imm);
+        else
+            x_alu_rr(b, sz, ALU_ADD, XAX, PF2);
+        t->hf = HF_ALL;
+        return;
+    case CC_OP_LOGIC:
+        x_test_rr(b, sz, PF1, PF1);
+        t->hf = HF_ALL;
+        return;
+    case CC_OP_INC: case CC_OP_DEC:
+        if (p->aux_mem)
+            break;
+        x_rr(b, 8, 0xba0f, 4, PF2);                /* bt r14, 0: CF */
+        x8(b, 0);
+        x_mov_rr(b, 8, XAX, PF1);
+        x_incdec(b, sz, p->op == CC_OP_DEC, XAX);   /* keeps CF */
+        t->hf = HF_ALL;
+        return;
+    case CC_OP_NEG:
+        x_mov_rr(b, 8, XAX, PF1);
+        x_grp3(b, sz, 3, XAX);
+        t->hf = HF_ALL;
+        return;
+    case CC_OP_SHL: case CC_OP_SHR: case CC_OP_SAR:
+        if ((need & HF_O) && p->imm != 1)
+            break;
+        x_mov_rr(b, 8, XAX, PF1);
+        x_shift_ri(b, sz, p->op == CC_OP_SHL ? SH_SHL : p->op == CC_OP_SHR ? SH_SHR : SH_SAR, XAX,
+                   (unsigned)p->imm);
+        t->hf = p->imm == 1 ? HF_ALL : (HF_C | HF_ZSP);
+        return;
+    default:
+        break;
+    }
+    pend_flush(t);
+    sz = (unsigned)t->mem_size;
     switch (t->mem_op) {
     case CC_OP_SUB:
         x_load(b, 8, XAX, xm(RCPU, OFF_LAZY_S1));
@@ -679,6 +845,13 @@ static void need_flags(struct jctx *t, uint8_t need)
     t->hf = HF_ALL;
 }
 
+/* The record of a register instruction that just set flags becomes
+ * pending (its operands are in PF1/PF2 already). */
+static void pend_set(struct jctx *t, int op, unsigned size, bool imm2, int64_t imm, bool aux_mem)
+{
+    t->pend = (struct pend){ (int8_t)op, (uint8_t)size, imm2, aux_mem, imm };
+}
+
 /* ---- exits ----------------------------------------------------------------------------- */
 
 static struct jit_exit *exit_new(struct jctx *t, int kind, uint64_t rip)
@@ -699,10 +872,13 @@ static struct jit_exit *exit_new(struct jctx *t, int kind, uint64_t rip)
 
 /* Leaves to guest RIP `rip` after `done` instructions, through the link
  * when it holds, else back to C (RAX = the exit record). */
-static void emit_exit_static(struct jctx *t, const struct ra *r, uint64_t rip, unsigned done)
+static void emit_exit_static(struct jctx *t, const struct ra *r, const struct pend *p, uint64_t rip,
+                             unsigned done)
 {
     struct xbuf *b = &t->b;
     emit_writeback(t, r);
+    if (p)
+        materialize(t, p, false);
     if (done)
         x_lea(b, 8, RCOUNT, xm(RCOUNT, (int32_t)done));
     struct jit_exit *x = exit_new(t, JX_STATIC, rip);
@@ -719,10 +895,15 @@ static void emit_exit_static(struct jctx *t, const struct ra *r, uint64_t rip, u
 
 /* Leaves to the guest RIP in RDX (RET, indirect branches, handlers that
  * moved RIP); the record remembers the last target it was linked for. */
-static void emit_exit_dynamic(struct jctx *t, const struct ra *r, unsigned done)
+static void emit_exit_dynamic(struct jctx *t, const struct ra *r, const struct pend *p, unsigned done)
 {
     struct xbuf *b = &t->b;
     emit_writeback(t, r);
+    if (p && p->op >= 0) {
+        x_store(b, 8, xm(XSP, 0), XDX);   /* the target, across the record's store */
+        materialize(t, p, false);
+        x_load(b, 8, XDX, xm(XSP, 0));
+    }
     if (done)
         x_lea(b, 8, RCOUNT, xm(RCOUNT, (int32_t)done));
     struct jit_exit *x = exit_new(t, JX_DYNAMIC, ~0ULL);
@@ -797,13 +978,18 @@ static void emit_handler_call(struct jctx *t, unsigned k)
     x_patch32(b, j1, x_rx(b));
     struct ra none;
     ra_reset(&none);
-    emit_exit_dynamic(t, &none, k + 1);
+    emit_exit_dynamic(t, &none, NULL, k + 1);
     x_patch32(b, j2, x_rx(b));
 }
 
 static void emit_interp(struct jctx *t)
 {
     ra_flush(t);
+    if (t->pend.op >= 0) {
+        struct pend p = t->pend;
+        t->pend.op = -1;
+        materialize(t, &p, false);
+    }
     if (cfg_dump) {
         const struct emu_insn *i = &t->insn[t->k];
         x_mov_ri(&t->b, XAX, (uint64_t)(uintptr_t)&dump_interp[i->map & 3][i->op][(i->modrm >> 3) & 7]);
@@ -816,23 +1002,19 @@ static void emit_interp(struct jctx *t)
 
 /* ---- integer instructions ---------------------------------------------------------- */
 
-/* Guest register operand of size bytes for reading (and writing back when
- * partial); -1: not translatable (AH..BH). */
-static int reg_src(struct jctx *t, const struct emu_insn *i, unsigned r, unsigned size)
-{
-    if (high_byte(i, size, r))
-        return -1;
-    return ra_get(t, (int)r, true);
-}
-
 /* Emits dst op= src (src a host register or, when sreg < 0, imm) for an
- * ALU op with the lazy record when live; CMP/TEST leave dst. */
-static void alu_core(struct jctx *t, int op, unsigned size, int dst, int sreg, int64_t imm, bool test)
+ * ALU operation; TEST is AND and CMP is SUB without the result.  When its
+ * flags are live, a register form's lazy record becomes pending (PF1/PF2),
+ * a memory form's (mem) or ADC/SBB's is stored now. */
+static void alu_core(struct jctx *t, int op, unsigned size, int dst, int sreg, int64_t imm, bool test,
+                     bool mem)
 {
     struct xbuf *b = &t->b;
     bool live = t->live[t->k];
     bool writes = op != ALU_CMP && !test;
-    if (op == ALU_ADC || op == ALU_SBB) {
+    bool carry = op == ALU_ADC || op == ALU_SBB;
+    int cc = test ? CC_OP_LOGIC : alu_cc_op(op);
+    if (carry) {
         need_flags(t, HF_C);
         if (live) {
             x_setcc(b, 2, XAX);                         /* setc al */
@@ -840,38 +1022,62 @@ static void alu_core(struct jctx *t, int op, unsigned size, int dst, int sreg, i
             x_store(b, 8, xm(RCPU, OFF_LAZY_AUX), XAX);
         }
     }
-    if (live) {
-        x_store(b, 8, xm(RCPU, OFF_LAZY_S1), dst);
-        if (sreg >= 0)
-            x_store(b, 8, xm(RCPU, OFF_LAZY_S2), sreg);
-        else
-            x_store_imm(b, 8, xm(RCPU, OFF_LAZY_S2), (uint64_t)imm);
+    t->pend.op = -1;   /* every flag is written: an older pending record is done with */
+    t->hf = HF_ALL;
+    if (!live) {
+        if (test) {
+            if (sreg >= 0) x_test_rr(b, size, dst, sreg);
+            else x_test_ri(b, size, dst, (uint64_t)imm);
+        } else {
+            if (sreg >= 0) x_alu_rr(b, size, op, dst, sreg);
+            else x_alu_ri(b, size, op, dst, imm);
+        }
+        return;
     }
+    if (!carry && !mem) {
+        /* The record waits in PF1/PF2. */
+        if (cc == CC_OP_LOGIC) {
+            if (test) {
+                x_mov_rr(b, 8, PF1, dst);
+                if (sreg >= 0) x_alu_rr(b, size, ALU_AND, PF1, sreg);
+                else x_alu_ri(b, size, ALU_AND, PF1, imm);
+            } else {
+                if (sreg >= 0) x_alu_rr(b, size, op, dst, sreg);
+                else x_alu_ri(b, size, op, dst, imm);
+                x_mov_rr(b, 8, PF1, dst);
+            }
+            pend_set(t, CC_OP_LOGIC, size, false, 0, false);
+            return;
+        }
+        x_mov_rr(b, 8, PF1, dst);
+        if (sreg >= 0)
+            x_mov_rr(b, 8, PF2, sreg);
+        if (sreg >= 0) x_alu_rr(b, size, op, dst, sreg);
+        else x_alu_ri(b, size, op, dst, imm);
+        pend_set(t, cc, size, sreg < 0, imm, false);
+        return;
+    }
+    /* Stored now. */
+    x_store(b, 8, xm(RCPU, OFF_LAZY_S1), dst);
+    if (sreg >= 0)
+        x_store(b, 8, xm(RCPU, OFF_LAZY_S2), sreg);
+    else
+        x_store_imm(b, 8, xm(RCPU, OFF_LAZY_S2), (uint64_t)imm);
     int r = dst;
-    if (!writes && live) {
+    if (!writes) {
         x_mov_rr(b, 8, XAX, dst);
         r = XAX;
     }
     if (test) {
-        if (!live) {
-            if (sreg >= 0) x_test_rr(b, size, r, sreg);
-            else x_test_ri(b, size, r, (uint64_t)imm);
-        } else {
-            if (sreg >= 0) x_alu_rr(b, size, ALU_AND, r, sreg);
-            else x_alu_ri(b, size, ALU_AND, r, imm);
-        }
+        if (sreg >= 0) x_alu_rr(b, size, ALU_AND, r, sreg);
+        else x_alu_ri(b, size, ALU_AND, r, imm);
     } else {
-        int hop = !writes && live ? ALU_SUB : op;
+        int hop = !writes ? ALU_SUB : op;
         if (sreg >= 0) x_alu_rr(b, size, hop, r, sreg);
         else x_alu_ri(b, size, hop, r, imm);
     }
-    if (live) {
-        x_store(b, 8, xm(RCPU, OFF_LAZY_RES), r);
-        flags_op(t, test ? CC_OP_LOGIC : alu_cc_op(op), size);
-        if (!(op == ALU_ADC || op == ALU_SBB) && !test && alu_cc_op(op) != CC_OP_LOGIC)
-            (void)0;
-    }
-    t->hf = HF_ALL;
+    x_store(b, 8, xm(RCPU, OFF_LAZY_RES), r);
+    flags_op(t, cc, size);
 }
 
 static bool emit_alu(struct jctx *t, const struct emu_insn *i)
@@ -901,8 +1107,7 @@ static bool emit_alu(struct jctx *t, const struct emu_insn *i)
             return false;
         int hs = imm_form ? -1 : ra_get(t, (int)s, true);
         int hd = ra_get(t, (int)d, true);
-        /* A 32-bit XOR/SUB of a register with itself: a zero idiom. */
-        alu_core(t, op, size, hd, hs, imm, false);
+        alu_core(t, op, size, hd, hs, imm, false, false);
         if (op != ALU_CMP)
             ra_dirty(t, (int)d);
         return true;
@@ -917,7 +1122,7 @@ static bool emit_alu(struct jctx *t, const struct emu_insn *i)
         emit_ea(t, i);
         emit_tlb(t, size, false, true);
         x_load(&t->b, size, XDX, xm(XCX, 0));
-        alu_core(t, op, size, hd, XDX, 0, false);
+        alu_core(t, op, size, hd, XDX, 0, false, true);
         if (op != ALU_CMP)
             ra_dirty(t, i->reg);
         mem_done(t);
@@ -934,7 +1139,7 @@ static bool emit_alu(struct jctx *t, const struct emu_insn *i)
     emit_tlb(t, size, op != ALU_CMP, true);
     /* RDX = [mem]; op; store (CMP: no store). */
     x_load(&t->b, size, XDX, xm(XCX, 0));
-    alu_core(t, op, size, XDX, hs, imm, false);
+    alu_core(t, op, size, XDX, hs, imm, false, true);
     if (op != ALU_CMP)
         x_store(&t->b, size, xm(XCX, 0), XDX);
     mem_done(t);
@@ -956,7 +1161,7 @@ static bool emit_test(struct jctx *t, const struct emu_insn *i)
             return false;
         int hs = imm_form ? -1 : ra_get(t, i->reg, true);
         int ha = ra_get(t, (int)a, true);
-        alu_core(t, ALU_AND, size, ha, hs, imm, true);
+        alu_core(t, ALU_AND, size, ha, hs, imm, true, false);
         return true;
     }
     int hs = -1;
@@ -968,14 +1173,14 @@ static bool emit_test(struct jctx *t, const struct emu_insn *i)
     emit_ea(t, i);
     emit_tlb(t, size, false, true);
     x_load(&t->b, size, XDX, xm(XCX, 0));
-    alu_core(t, ALU_AND, size, XDX, hs, imm, true);
+    alu_core(t, ALU_AND, size, XDX, hs, imm, true, true);
     mem_done(t);
     return true;
 }
 
-/* INC/DEC of a register or memory: CF is kept, so the lazy record (when
- * live) needs the CF before, which the caller left in [rsp + SLOT_TMP]. */
-static void incdec_core(struct jctx *t, unsigned size, bool dec, int r)
+/* INC/DEC of memory: CF is kept, so the lazy record (when live, stored
+ * now) needs the CF before, which the caller left in [rsp + SLOT_TMP]. */
+static void incdec_mem_core(struct jctx *t, unsigned size, bool dec, int r)
 {
     struct xbuf *b = &t->b;
     if (t->live[t->k]) {
@@ -986,11 +1191,11 @@ static void incdec_core(struct jctx *t, unsigned size, bool dec, int r)
         x_store(b, 8, xm(RCPU, OFF_LAZY_RES), r);
         x_store_imm(b, 8, xm(RCPU, OFF_LAZY_S2), 1);
         flags_op(t, dec ? CC_OP_DEC : CC_OP_INC, size);
-        t->hf = (uint8_t)((t->hf & HF_C) | HF_O | HF_ZSP);
+        t->pend.op = -1;
     } else {
         x_incdec(b, size, dec, r);
-        t->hf = (uint8_t)((t->hf & HF_C) | HF_O | HF_ZSP);
     }
+    t->hf = (uint8_t)((t->hf & HF_C) | HF_O | HF_ZSP);
 }
 
 static bool emit_incdec(struct jctx *t, const struct emu_insn *i)
@@ -999,26 +1204,44 @@ static bool emit_incdec(struct jctx *t, const struct emu_insn *i)
         return false;
     unsigned size = i->op == 0xfe ? 1 : i->opsize;
     bool dec = i->kind == EK_DEC;
+    struct xbuf *b = &t->b;
     if (i->op >= 0x40 && i->op <= 0x4f)
         return false;   /* not in 64-bit mode */
-    if (t->live[t->k]) {
-        /* The CF that INC/DEC keep, saved before anything clobbers it. */
-        need_flags(t, HF_C);
-        x_rm(&t->b, 1, 0x920f, 0, xm(XSP, SLOT_TMP), 0);   /* setc byte [rsp+8] */
-    }
     if (i->mod == 3) {
-        int h = reg_src(t, i, i->rm, size);
-        if (h < 0)
+        if (high_byte(i, size, i->rm))
             return false;
-        incdec_core(t, size, dec, h);
+        int h = ra_get(t, i->rm, true);
+        if (!t->live[t->k]) {
+            /* An older pending record keeps the CF it had. */
+            x_incdec(b, size, dec, h);
+            t->hf = (uint8_t)((t->hf & HF_C) | HF_O | HF_ZSP);
+            ra_dirty(t, i->rm);
+            return true;
+        }
+        /* The CF before goes to PF2, or stays in the record in memory. */
+        bool aux_mem = !(t->hf & HF_C) && t->pend.op < 0;
+        if (!aux_mem) {
+            need_flags(t, HF_C);
+            x_setcc(b, 2, XAX);
+            x_movzx_rr(b, 1, PF2, XAX);
+        }
+        x_mov_rr(b, 8, PF1, h);
+        x_incdec(b, size, dec, h);
+        pend_set(t, dec ? CC_OP_DEC : CC_OP_INC, size, false, 0, aux_mem);
+        t->hf = aux_mem ? (HF_O | HF_ZSP) : HF_ALL;
         ra_dirty(t, i->rm);
         return true;
     }
+    if (t->live[t->k]) {
+        /* The CF that INC/DEC keep, saved before anything clobbers it. */
+        need_flags(t, HF_C);
+        x_rm(b, 1, 0x920f, 0, xm(XSP, SLOT_TMP), 0);   /* setc byte [rsp+8] */
+    }
     emit_ea(t, i);
     emit_tlb(t, size, true, true);
-    x_load(&t->b, size, XDX, xm(XCX, 0));
-    incdec_core(t, size, dec, XDX);
-    x_store(&t->b, size, xm(XCX, 0), XDX);
+    x_load(b, size, XDX, xm(XCX, 0));
+    incdec_mem_core(t, size, dec, XDX);
+    x_store(b, size, xm(XCX, 0), XDX);
     mem_done(t);
     return true;
 }
@@ -1035,14 +1258,12 @@ static bool emit_notneg(struct jctx *t, const struct emu_insn *i)
     if (i->kind == EK_NOT) {
         x_grp3(b, size, 2, h);
     } else {
-        bool live = t->live[t->k];
-        if (live)
-            x_store(b, 8, xm(RCPU, OFF_LAZY_S2), h);
-        x_grp3(b, size, 3, h);
-        if (live) {
-            x_store(b, 8, xm(RCPU, OFF_LAZY_RES), h);
-            flags_op(t, CC_OP_NEG, size);
+        t->pend.op = -1;
+        if (t->live[t->k]) {
+            x_mov_rr(b, 8, PF1, h);
+            pend_set(t, CC_OP_NEG, size, false, 0, false);
         }
+        x_grp3(b, size, 3, h);
         t->hf = HF_ALL;
     }
     ra_dirty(t, i->rm);
@@ -1068,6 +1289,8 @@ static bool emit_shift(struct jctx *t, const struct emu_insn *i)
             return false;
         int hc = ra_get(t, R_RCX, true);
         int h = ra_get(t, i->rm, true);
+        if (live)
+            pend_flush(t);   /* a count of 0 keeps the record before: in memory */
         x_mov_rr(b, 4, XCX, hc);
         x_alu_ri(b, 4, ALU_AND, XCX, mask);
         uint8_t *jz = x_jcc32(b, 4);
@@ -1093,12 +1316,16 @@ static bool emit_shift(struct jctx *t, const struct emu_insn *i)
         ra_dirty(t, i->rm);
         t->hf = 0;
         t->mem_op = -1;
+        if (!live)
+            t->pend.op = -1;   /* dead: nothing reads what it leaves */
         return true;
     }
     unsigned cnt = i->op <= 0xc1 ? (unsigned)i->imm & mask : 1;
     if (cnt >= bits && g != SH_ROL && g != SH_ROR)
         return false;   /* byte/word shifts by 8..31: CF as emu defines it */
     int h;
+    if (live && (g == SH_ROL || g == SH_ROR))
+        pend_flush(t);   /* the rotate's record starts from the one in memory */
     if (mem) {
         /* Read-modify-write: the shifted value in RDX, stored back below. */
         emit_ea(t, i);
@@ -1140,14 +1367,19 @@ static bool emit_shift(struct jctx *t, const struct emu_insn *i)
         t->hf = 0;
         return true;
     }
-    if (live) {
+    int cc = g == SH_SHR ? CC_OP_SHR : g == SH_SAR ? CC_OP_SAR : CC_OP_SHL;
+    t->pend.op = -1;   /* every flag is written */
+    if (live && !mem) {
+        x_mov_rr(b, 8, PF1, h);
+        pend_set(t, cc, size, true, cnt, false);
+    } else if (live) {
         x_store(b, 8, xm(RCPU, OFF_LAZY_S1), h);
         x_store_imm(b, 8, xm(RCPU, OFF_LAZY_S2), cnt);
     }
     x_shift_ri(b, size, g, h, cnt);
-    if (live) {
+    if (live && mem) {
         x_store(b, 8, xm(RCPU, OFF_LAZY_RES), h);
-        flags_op(t, g == SH_SHR ? CC_OP_SHR : g == SH_SAR ? CC_OP_SAR : CC_OP_SHL, size);
+        flags_op(t, cc, size);
     }
     t->hf = cnt == 1 ? HF_ALL : (HF_C | HF_ZSP);
     if (mem) {
@@ -1182,8 +1414,14 @@ static bool emit_imul(struct jctx *t, const struct emu_insn *i)
         x_imul_rri(b, size, hd, hs, (int32_t)i->imm);
     else
         x_imul_rr(b, size, hd, hs);
-    if (t->live[t->k]) {
+    t->pend.op = -1;   /* every flag is written */
+    if (t->live[t->k] && i->mod == 3) {
         x_setcc(b, 0, XAX);                /* seto al */
+        x_movzx_rr(b, 1, PF2, XAX);
+        x_mov_rr(b, 8, PF1, hd);
+        pend_set(t, CC_OP_IMUL, size, false, 0, false);
+    } else if (t->live[t->k]) {
+        x_setcc(b, 0, XAX);
         x_movzx_rr(b, 1, XAX, XAX);
         x_store(b, 8, xm(RCPU, OFF_LAZY_AUX), XAX);
         x_store(b, 8, xm(RCPU, OFF_LAZY_RES), hd);
@@ -1534,13 +1772,13 @@ static bool emit_transfer(struct jctx *t, const struct emu_insn *i)
     case EK_JMP:
         if (i->opsize != 8)
             return false;
-        emit_exit_static(t, &t->ra, t->rips[t->k + 1] + i->imm, done);
+        emit_exit_static(t, &t->ra, &t->pend, t->rips[t->k + 1] + i->imm, done);
         return true;
     case EK_CALL:
         if (i->opsize != 8)
             return false;
         emit_call_push(t);
-        emit_exit_static(t, &t->ra, t->rips[t->k + 1] + i->imm, done);
+        emit_exit_static(t, &t->ra, &t->pend, t->rips[t->k + 1] + i->imm, done);
         return true;
     case EK_RET: {
         if (i->opsize != 8 || i->op != 0xc3)
@@ -1552,7 +1790,7 @@ static bool emit_transfer(struct jctx *t, const struct emu_insn *i)
         x_lea(b, 8, hsp, xm(hsp, 8));
         ra_dirty(t, R_RSP);
         mem_done(t);
-        emit_exit_dynamic(t, &t->ra, done);
+        emit_exit_dynamic(t, &t->ra, &t->pend, done);
         return true;
     }
     case EK_JMP_IND: case EK_CALL_IND: {
@@ -1571,7 +1809,7 @@ static bool emit_transfer(struct jctx *t, const struct emu_insn *i)
             } else {
                 x_mov_rr(b, 8, XDX, h);
             }
-            emit_exit_dynamic(t, &t->ra, done);
+            emit_exit_dynamic(t, &t->ra, &t->pend, done);
             return true;
         }
         if (i->kind == EK_CALL_IND)
@@ -1580,7 +1818,7 @@ static bool emit_transfer(struct jctx *t, const struct emu_insn *i)
         emit_tlb(t, 8, false, false);
         x_load(b, 8, XDX, xm(XCX, 0));
         mem_done(t);
-        emit_exit_dynamic(t, &t->ra, done);
+        emit_exit_dynamic(t, &t->ra, &t->pend, done);
         return true;
     }
     default:
@@ -1636,7 +1874,9 @@ static void emit_stubs(struct jctx *t)
         struct stub *st = &t->stubs[s];
         x_patch32(b, st->from, x_rx(b));
         if (st->kind == ST_EXIT) {
-            emit_exit_static(t, &st->ra, st->rip, st->done);
+            t->mem_op = st->mem_op;
+            t->mem_size = st->mem_size;
+            emit_exit_static(t, &st->ra, &st->pend, st->rip, st->done);
             continue;
         }
         /* ST_INTERP: the instruction's handler does it all (TLB miss,
@@ -1646,6 +1886,9 @@ static void emit_stubs(struct jctx *t)
             break;
         }
         emit_writeback(t, &st->ra);
+        t->mem_op = st->mem_op;
+        t->mem_size = st->mem_size;
+        materialize(t, &st->pend, false);   /* the flags a fault must show */
         emit_handler_call(t, st->k);
         if (st->restore_flags) {
             x_mov_rr(b, 8, XDI, RCPU);
@@ -1716,6 +1959,7 @@ static void *translate(struct emu_cpu *c, struct emu_jit *j, struct emu_block *b
     t->b.rx_delta = j->delta;
     t->tlb = OFF_TLB(c->cpl == 3);
     t->mem_op = -1;
+    t->pend.op = -1;
     ra_reset(&t->ra);
     flags_liveness(t);
     size_t data_mark = j->data_used;
@@ -1743,6 +1987,8 @@ static void *translate(struct emu_cpu *c, struct emu_jit *j, struct emu_block *b
             uint8_t *mark = b->p;
             struct ra saved = t->ra;
             unsigned ns = t->nstubs;
+            int mop = t->mem_op, msz = t->mem_size;
+            struct pend pend = t->pend;
             if ((cfg_kinds >> i->kind & 1) && emit_transfer(t, i)) {
                 ended = true;
                 break;
@@ -1750,13 +1996,16 @@ static void *translate(struct emu_cpu *c, struct emu_jit *j, struct emu_block *b
             b->p = mark;
             t->ra = saved;
             t->nstubs = ns;
+            t->mem_op = mop;
+            t->mem_size = msz;
+            t->pend = pend;
             /* Run by its handler: it moves next_rip, the call leaves. */
             emit_interp(t);
             ended = true;   /* a transfer always leaves: the handler call exits */
             struct ra none;
             ra_reset(&none);
             x_load(b, 8, XDX, xm(RCPU, OFF_NEXT_RIP));
-            emit_exit_dynamic(t, &none, t->k + 1);
+            emit_exit_dynamic(t, &none, NULL, t->k + 1);
             break;
         }
         uint8_t *mark = b->p;
@@ -1764,6 +2013,7 @@ static void *translate(struct emu_cpu *c, struct emu_jit *j, struct emu_block *b
         unsigned ns = t->nstubs;
         int mop = t->mem_op, msz = t->mem_size;
         uint8_t hf = t->hf;
+        struct pend pend = t->pend;
         if (!emit_insn(t, i)) {
             b->p = mark;
             t->ra = saved;
@@ -1771,11 +2021,12 @@ static void *translate(struct emu_cpu *c, struct emu_jit *j, struct emu_block *b
             t->mem_op = mop;
             t->mem_size = msz;
             t->hf = hf;
+            t->pend = pend;
             emit_interp(t);
         }
     }
     if (!ended && !t->fail)
-        emit_exit_static(t, &t->ra, t->rips[t->n], t->n);
+        emit_exit_static(t, &t->ra, &t->pend, t->rips[t->n], t->n);
     /* Entry exit: events or budget; RIP is the block's. */
     x_patch32(b, jev, x_rx(b));
     x_patch32(b, jbud, x_rx(b));
