@@ -256,6 +256,10 @@ static uint8_t classify(const struct emu_insn *d, unsigned csize)
         if (op >= 0xc8)
             return op <= 0xcf ? EK_BSWAP : EK_OTHER;
         switch (op) {
+        case 0xa3: case 0xab: case 0xb3: case 0xbb: return EK_BT;
+        case 0xba: return g >= 4 ? EK_BT : EK_OTHER;
+        case 0xbc: return EK_BITSCAN;
+        case 0xbd: return (d->prefix & PFX_REP) ? EK_OTHER : EK_BITSCAN;   /* F3: LZCNT */
         case 0xaf: return EK_IMUL;
         case 0xb6: case 0xb7: return EK_MOVZX;
         case 0xbe: case 0xbf: return EK_MOVSX;

@@ -200,6 +200,9 @@ static void *jit_data_alloc(struct emu_jit *j, size_t size)
 #define OFF_EPOCH    ((int32_t)offsetof(struct emu_cpu, mmu.epoch))
 #define OFF_STOP     ((int32_t)offsetof(struct emu_cpu, mmu.blk_stop))
 #define OFF_TLB(u)   ((int32_t)(offsetof(struct emu_cpu, mmu.tlb) + (u) * sizeof(((struct emu_cpu *)0)->mmu.tlb[0])))
+#define OFF_XMM(n)   ((int32_t)(offsetof(struct emu_cpu, xmm) + 16 * (n)))
+#define OFF_CR0      ((int32_t)offsetof(struct emu_cpu, cr0))
+#define OFF_CR4      ((int32_t)offsetof(struct emu_cpu, cr4))
 #define OFF_SEGBASE(s) ((int32_t)(offsetof(struct emu_cpu, seg) + (s) * sizeof(struct seg_state) + offsetof(struct seg_state, base)))
 
 _Static_assert(offsetof(struct emu_lazy_flags, size) == offsetof(struct emu_lazy_flags, op) + 1,
@@ -333,6 +336,13 @@ static uint64_t jit_flags_ah(struct emu_cpu *c)
     return ((f & 0xd5) | 2) << 8 | ((f & RFLAGS_OF) ? 1 : 0);
 }
 
+/* Flags one instruction changes alone (BT: CF, BSF/BSR: ZF): the bits
+ * in mask (bits 16-31 of arg) get the values of bits 0-15 of arg. */
+static void jit_patch_flags(struct emu_cpu *c, uint64_t arg)
+{
+    flags_update(c, (arg >> 16) & 0xffff, arg & 0xffff);
+}
+
 /* The lazy flags of a rotate (ROL/ROR change only CF and OF). */
 static void jit_rotate_flags(struct emu_cpu *c, uint64_t r, uint64_t g_size)
 {
@@ -417,6 +427,7 @@ struct jctx {
     uint8_t hf;               /* HF_*: host flags that equal the guest's */
     int mem_op, mem_size;     /* the lazy record in memory, when known (else -1) */
     bool sets_flags;          /* the instruction being emitted writes the flags */
+    bool sse_checked;         /* CR0.EM/TS and CR4.OSFXSR were checked in this block */
     bool stored_record;       /* ... and stored its lazy record */
     unsigned nstubs;
     bool fail;
@@ -992,6 +1003,10 @@ static void emit_interp(struct jctx *t)
     }
     if (cfg_dump) {
         const struct emu_insn *i = &t->insn[t->k];
+        char line[96];
+        snprintf(line, sizeof(line), "interp %#llx map %d op %02x /%d mod %d\n",
+                 (unsigned long long)t->rips[t->k], i->map, i->op, (i->modrm >> 3) & 7, i->mod);
+        dump_file("idx", "a", NULL, 0, line);
         x_mov_ri(&t->b, XAX, (uint64_t)(uintptr_t)&dump_interp[i->map & 3][i->op][(i->modrm >> 3) & 7]);
         x_rm(&t->b, 8, 0xff, 0, xm(XAX, 0), 0);   /* inc qword [rax] */
     }
@@ -1730,6 +1745,392 @@ static bool emit_leave(struct jctx *t, const struct emu_insn *i)
     return true;
 }
 
+/* Stores the flag changes of BT (CF) or BSF/BSR (ZF) when live: the
+ * host flag `cc` (setcc) becomes the guest flag `bit`; everything else is
+ * kept, so the record in memory is updated by a helper. */
+static void patch_flag(struct jctx *t, unsigned cc, uint64_t bit)
+{
+    struct xbuf *b = &t->b;
+    x_setcc(b, cc, XAX);
+    x_movzx_rr(b, 1, XAX, XAX);
+    if (bit != 1) {
+        x_rr(b, 4, 0xc1, 4, XAX);            /* shl eax, log2(bit) */
+        x8(b, (uint8_t)__builtin_ctzll(bit));
+    }
+    x_alu_ri(b, 4, ALU_OR, XAX, (int64_t)(bit << 16));
+    x_store(b, 8, xm(XSP, 0), XAX);          /* across the stores of pend_flush */
+    pend_flush(t);
+    call_begin(t);
+    x_load(b, 8, XSI, xm(XSP, 0));
+    x_mov_rr(b, 8, XDI, RCPU);
+    call_end(t, (const void *)jit_patch_flags);
+    t->mem_op = CC_OP_EFLAGS;
+    t->mem_size = 0;
+    t->stored_record = true;
+}
+
+/* BT BTS BTR BTC of a register (by an immediate or a register) or of
+ * memory by an immediate (a register offset into memory is a bit string:
+ * its handler). */
+static bool emit_bt(struct jctx *t, const struct emu_insn *i)
+{
+    unsigned size = i->opsize;
+    bool byimm = i->op == 0xba;
+    int g = byimm ? GRP_OF(i) - 4 : (i->op >> 3) & 3;   /* 0 BT, 1 BTS, 2 BTR, 3 BTC */
+    if (size < 2 || (i->prefix & PFX_LOCK) || (!byimm && i->mod != 3))
+        return false;
+    struct xbuf *b = &t->b;
+    bool live = t->live[t->k];
+    static const uint32_t host_op[4] = { 0xa30f, 0xab0f, 0xb30f, 0xbb0f };
+    unsigned bitoff = (unsigned)i->imm & (size * 8 - 1);
+    int hs = byimm ? -1 : ra_get(t, i->reg, true);
+    int h;
+    if (i->mod == 3) {
+        h = ra_get(t, i->rm, true);
+    } else {
+        emit_ea(t, i);
+        emit_tlb(t, size, g != 0, true);
+        x_load(b, size, XDX, xm(XCX, 0));
+        h = XDX;
+    }
+    if (byimm) {
+        x_rr(b, size, 0xba0f, 4 + g, h);
+        x8(b, (uint8_t)bitoff);
+    } else {
+        x_rr(b, size, host_op[g], hs, h);
+    }
+    if (i->mod != 3 && g != 0)
+        x_store(b, size, xm(XCX, 0), XDX);
+    else if (i->mod == 3 && g != 0)
+        ra_dirty(t, i->rm);
+    if (live)
+        patch_flag(t, 2, RFLAGS_CF);     /* setc */
+    t->hf = live ? 0 : (uint8_t)HF_C;
+    if (i->mod != 3)
+        mem_done(t);
+    return true;
+}
+
+/* BSF/BSR (and TZCNT, which runs as BSF) of a 32/64-bit register or
+ * memory: a zero source leaves the destination and sets ZF. */
+static bool emit_bitscan(struct jctx *t, const struct emu_insn *i)
+{
+    unsigned size = i->opsize;
+    if (size < 4)
+        return false;
+    struct xbuf *b = &t->b;
+    uint32_t op = i->op == 0xbc ? 0xbc0f : 0xbd0f;
+    int hd = ra_get(t, i->reg, true);
+    if (i->mod == 3) {
+        int hs = ra_get(t, i->rm, true);
+        x_rr(b, size, op, XAX, hs);
+    } else {
+        emit_ea(t, i);
+        emit_tlb(t, size, false, true);
+        x_rm(b, size, op, XAX, xm(XCX, 0), 0);
+    }
+    x_cmov(b, 8, 5, hd, XAX);            /* cmovnz: a 32-bit result is zero-extended */
+    ra_dirty(t, i->reg);
+    if (t->live[t->k])
+        patch_flag(t, 4, RFLAGS_ZF);     /* setz */
+    t->hf = 0;
+    if (i->mod != 3)
+        mem_done(t);
+    return true;
+}
+
+/* ---- SSE ------------------------------------------------------------------------------
+ * Integer, bitwise and move forms run as the same host instruction (the
+ * host is x86-64 too) on XMM0/XMM1 loaded from c->xmm; the MXCSR-dependent
+ * floating-point forms keep their handlers. */
+
+/* A host SSE instruction: mandatory prefix (0, 0x66, 0xf3, 0xf2), opcode
+ * (0F xx, 0F 38 xx, 0F 3A xx as in x_ops), reg field, and a register
+ * (rm_reg >= 0) or memory operand; w: REX.W. */
+static void x_sse(struct xbuf *b, uint8_t mp, uint32_t op, int reg, int rm_reg, struct xmem m, bool w,
+                  int imm)
+{
+    if (mp)
+        x8(b, mp);
+    if (rm_reg >= 0) {
+        x_prefix(b, w ? 8 : 4, reg, XNONE, rm_reg, false);
+        x_ops(b, op);
+        x8(b, (uint8_t)(0xc0 | ((reg & 7) << 3) | (rm_reg & 7)));
+    } else {
+        x_prefix(b, w ? 8 : 4, reg, m.index, m.base == XRIP ? XNONE : m.base, false);
+        x_ops(b, op);
+        x_modrm_mem(b, reg, m, imm >= 0 ? 1 : 0);
+    }
+    if (imm >= 0)
+        x8(b, (uint8_t)imm);
+}
+
+#define XMM0 0
+#define XMM1 1
+#define OP_MOVDQU_LOAD  0x6f0f     /* F3 */
+#define OP_MOVDQU_STORE 0x7f0f     /* F3 */
+
+static void xmm_load(struct xbuf *b, int x, int g)
+{
+    x_sse(b, 0xf3, OP_MOVDQU_LOAD, x, -1, xm(RCPU, OFF_XMM(g)), false, -1);
+}
+
+static void xmm_store(struct xbuf *b, int g, int x)
+{
+    x_sse(b, 0xf3, OP_MOVDQU_STORE, x, -1, xm(RCPU, OFF_XMM(g)), false, -1);
+}
+
+/* CR0.EM, CR0.TS and CR4.OSFXSR (sse_check) once a block: they change only
+ * through instructions that end blocks.  A failure runs the handler, which
+ * raises #UD or #NM. */
+static void sse_check_once(struct jctx *t)
+{
+    if (t->sse_checked)
+        return;
+    struct xbuf *b = &t->b;
+    x_rm(b, 1, 0xf6, 0, xm(RCPU, OFF_CR0), 1);          /* test byte [cr0], EM|TS */
+    x8(b, (uint8_t)(CR0_EM | CR0_TS));
+    stub_new(t, ST_INTERP, x_jcc32(b, 5));
+    x_rm(b, 1, 0xf6, 0, xm(RCPU, OFF_CR4 + 1), 1);      /* test byte [cr4 + 1], OSFXSR >> 8 */
+    x8(b, (uint8_t)(CR4_OSFXSR >> 8));
+    stub_new(t, ST_INTERP, x_jcc32(b, 4));
+    t->sse_checked = true;
+    t->hf = 0;
+}
+
+/* The memory operand of an SSE instruction: RCX = host address of size
+ * bytes, a 16-byte alignment check first when aligned. */
+static void sse_mem(struct jctx *t, const struct emu_insn *i, unsigned size, bool write, bool aligned)
+{
+    struct xbuf *b = &t->b;
+    emit_ea(t, i);
+    sse_check_once(t);
+    if (aligned) {
+        x_test_ri(b, 1, XCX, 15);
+        stub_new(t, ST_INTERP, x_jcc32(b, 5));
+    }
+    emit_tlb(t, size, write, false);
+}
+
+/* 66-prefixed (and for a few, unprefixed) xmm, xmm/m128 operations the
+ * host runs the same way: integer arithmetic, compares, logic, shuffles,
+ * unpacks, packs.  imm: they take an imm8. */
+static bool sse_binary(const struct emu_insn *i, uint8_t mp, bool *imm, bool *m128)
+{
+    uint8_t op = i->op;
+    *imm = false;
+    *m128 = true;
+    if (i->map == MAP_0F) {
+        if (mp == 0x66 && ((op >= 0x60 && op <= 0x6d) || (op >= 0x74 && op <= 0x76) ||
+                           (op >= 0xd1 && op <= 0xd5) || (op >= 0xd8 && op <= 0xdf) ||
+                           (op >= 0xe0 && op <= 0xe5) || (op >= 0xe8 && op <= 0xef) ||
+                           (op >= 0xf1 && op <= 0xf6) || (op >= 0xf8 && op <= 0xfe)))
+            return true;
+        if ((mp == 0 || mp == 0x66) && ((op >= 0x54 && op <= 0x57) || op == 0x14 || op == 0x15))
+            return true;
+        if ((mp == 0 || mp == 0x66) && op == 0xc6)
+            return *imm = true;
+        if (op == 0x70 && mp)            /* pshufd, pshufhw, pshuflw */
+            return *imm = true;
+        return false;
+    }
+    if (mp != 0x66)
+        return false;
+    if (i->map == MAP_0F38) {
+        if (op <= 0x0b || (op >= 0x1c && op <= 0x1e) || op == 0x28 || op == 0x29 || op == 0x2b ||
+            (op >= 0x37 && op <= 0x40))
+            return true;
+        if ((op >= 0x20 && op <= 0x25) || (op >= 0x30 && op <= 0x35)) {
+            *m128 = false;               /* pmovsx/zx read 16..64 bits: registers only */
+            return i->mod == 3;
+        }
+        return false;
+    }
+    if (i->map == MAP_0F3A && (op == 0x0c || op == 0x0d || op == 0x0e || op == 0x0f))
+        return *imm = true;
+    return false;
+}
+
+static bool emit_sse(struct jctx *t, const struct emu_insn *i)
+{
+    if (i->map == MAP_1)
+        return false;
+    /* The mandatory prefix as emu's SSE decoding picks it (sse_mp). */
+    uint8_t mp = (i->prefix & PFX_REPNE) ? 0xf2 : (i->prefix & PFX_REP) ? 0xf3
+               : (i->prefix & PFX_OPSIZE) ? 0x66 : 0;
+    struct xbuf *b = &t->b;
+    bool imm, m128;
+    bool w = i->rex & 8;
+    uint32_t map_op = i->map == MAP_0F ? 0x0f | (uint32_t)i->op << 8
+                    : i->map == MAP_0F38 ? 0x380f | (uint32_t)i->op << 16
+                                         : 0x3a0f | (uint32_t)i->op << 16;
+    if (sse_binary(i, mp, &imm, &m128)) {
+        if (i->mod != 3 && !m128)
+            return false;
+        if (i->mod != 3) {
+            sse_mem(t, i, 16, false, true);
+            x_sse(b, 0xf3, OP_MOVDQU_LOAD, XMM1, -1, xm(XCX, 0), false, -1);
+        } else {
+            sse_check_once(t);
+            xmm_load(b, XMM1, i->rm);
+        }
+        xmm_load(b, XMM0, i->reg);
+        x_sse(b, mp, map_op, XMM0, XMM1, xm(0, 0), false, imm ? (int)(i->imm & 0xff) : -1);
+        xmm_store(b, i->reg, XMM0);
+        mem_done(t);
+        return true;
+    }
+    if (i->map != MAP_0F)
+        return false;
+    switch (i->op) {
+    case 0x71: case 0x72: case 0x73:     /* 66: shifts of xmm by imm8 */
+        if (mp != 0x66 || i->mod != 3)
+            return false;
+        sse_check_once(t);
+        xmm_load(b, XMM0, i->rm);
+        x_sse(b, 0x66, map_op, GRP_OF(i), XMM0, xm(0, 0), false, (int)(i->imm & 0xff));
+        xmm_store(b, i->rm, XMM0);
+        mem_done(t);
+        return true;
+    case 0x10: case 0x28: case 0x6f: {   /* loads: movups/movupd/movss/movsd, movaps/pd, movdqa/u */
+        bool full = i->op == 0x10 ? (mp == 0 || mp == 0x66) : true;
+        if (i->op == 0x6f && mp != 0x66 && mp != 0xf3)
+            return false;
+        if (i->op == 0x28 && mp != 0 && mp != 0x66)
+            return false;
+        bool aligned = i->op == 0x28 || (i->op == 0x6f && mp == 0x66);
+        if (full) {
+            if (i->mod != 3) {
+                sse_mem(t, i, 16, false, aligned);
+                x_sse(b, 0xf3, OP_MOVDQU_LOAD, XMM0, -1, xm(XCX, 0), false, -1);
+            } else {
+                sse_check_once(t);
+                xmm_load(b, XMM0, i->rm);
+            }
+            xmm_store(b, i->reg, XMM0);
+        } else if (i->mod != 3) {        /* movss/movsd from memory: the rest is zeroed */
+            sse_mem(t, i, mp == 0xf3 ? 4 : 8, false, false);
+            x_sse(b, mp, 0x100f, XMM0, -1, xm(XCX, 0), false, -1);
+            xmm_store(b, i->reg, XMM0);
+        } else {                         /* register: the low lane only */
+            sse_check_once(t);
+            xmm_load(b, XMM0, i->reg);
+            xmm_load(b, XMM1, i->rm);
+            x_sse(b, mp, 0x100f, XMM0, XMM1, xm(0, 0), false, -1);
+            xmm_store(b, i->reg, XMM0);
+        }
+        mem_done(t);
+        return true;
+    }
+    case 0x11: case 0x29: case 0x7f: {   /* stores */
+        bool full = i->op == 0x11 ? (mp == 0 || mp == 0x66) : true;
+        if (i->op == 0x7f && mp != 0x66 && mp != 0xf3)
+            return false;
+        if (i->op == 0x29 && mp != 0 && mp != 0x66)
+            return false;
+        bool aligned = i->op == 0x29 || (i->op == 0x7f && mp == 0x66);
+        if (full) {
+            if (i->mod != 3) {
+                sse_mem(t, i, 16, true, aligned);
+                xmm_load(b, XMM0, i->reg);
+                x_sse(b, 0xf3, OP_MOVDQU_STORE, XMM0, -1, xm(XCX, 0), false, -1);
+            } else {
+                sse_check_once(t);
+                xmm_load(b, XMM0, i->reg);
+                xmm_store(b, i->rm, XMM0);
+            }
+        } else if (i->mod != 3) {
+            sse_mem(t, i, mp == 0xf3 ? 4 : 8, true, false);
+            xmm_load(b, XMM0, i->reg);
+            x_sse(b, mp, 0x110f, XMM0, -1, xm(XCX, 0), false, -1);
+        } else {
+            sse_check_once(t);
+            xmm_load(b, XMM0, i->rm);
+            xmm_load(b, XMM1, i->reg);
+            x_sse(b, mp, 0x100f, XMM0, XMM1, xm(0, 0), false, -1);
+            xmm_store(b, i->rm, XMM0);
+        }
+        mem_done(t);
+        return true;
+    }
+    case 0x6e: {                         /* 66: movd/movq xmm, r/m32|64 */
+        if (mp != 0x66)
+            return false;
+        unsigned size = w ? 8 : 4;
+        if (i->mod == 3) {
+            int h = ra_get(t, i->rm, true);
+            sse_check_once(t);
+            x_sse(b, 0x66, 0x6e0f, XMM0, h, xm(0, 0), w, -1);
+        } else {
+            sse_mem(t, i, size, false, false);
+            x_sse(b, 0x66, 0x6e0f, XMM0, -1, xm(XCX, 0), w, -1);
+        }
+        xmm_store(b, i->reg, XMM0);
+        mem_done(t);
+        return true;
+    }
+    case 0x7e: {                         /* 66: movd/movq r/m32|64, xmm; F3: movq xmm, xmm/m64 */
+        if (mp == 0xf3) {
+            if (i->mod == 3) {
+                sse_check_once(t);
+                xmm_load(b, XMM1, i->rm);
+                x_sse(b, 0xf3, 0x7e0f, XMM0, XMM1, xm(0, 0), false, -1);
+            } else {
+                sse_mem(t, i, 8, false, false);
+                x_sse(b, 0xf3, 0x7e0f, XMM0, -1, xm(XCX, 0), false, -1);
+            }
+            xmm_store(b, i->reg, XMM0);
+            mem_done(t);
+            return true;
+        }
+        if (mp != 0x66)
+            return false;
+        unsigned size = w ? 8 : 4;
+        if (i->mod == 3) {
+            int h = ra_get(t, i->rm, false);
+            sse_check_once(t);
+            xmm_load(b, XMM0, i->reg);
+            x_sse(b, 0x66, 0x7e0f, XMM0, h, xm(0, 0), w, -1);
+            ra_dirty(t, i->rm);
+        } else {
+            sse_mem(t, i, size, true, false);
+            xmm_load(b, XMM0, i->reg);
+            x_sse(b, 0x66, 0x7e0f, XMM0, -1, xm(XCX, 0), w, -1);
+        }
+        mem_done(t);
+        return true;
+    }
+    case 0xd6:                           /* 66: movq xmm/m64, xmm */
+        if (mp != 0x66)
+            return false;
+        if (i->mod == 3) {
+            sse_check_once(t);
+            xmm_load(b, XMM1, i->reg);
+            x_sse(b, 0xf3, 0x7e0f, XMM0, XMM1, xm(0, 0), false, -1);
+            xmm_store(b, i->rm, XMM0);
+        } else {
+            sse_mem(t, i, 8, true, false);
+            xmm_load(b, XMM0, i->reg);
+            x_sse(b, 0x66, 0xd60f, XMM0, -1, xm(XCX, 0), false, -1);
+        }
+        mem_done(t);
+        return true;
+    case 0xd7: case 0x50: {              /* pmovmskb r32, xmm (66); movmskps/pd (none/66) */
+        if (i->mod != 3 || (i->op == 0xd7 ? mp != 0x66 : (mp != 0 && mp != 0x66)))
+            return false;
+        int h = ra_get(t, i->reg, false);
+        sse_check_once(t);
+        xmm_load(b, XMM0, i->rm);
+        x_sse(b, mp, map_op, h, XMM0, xm(0, 0), false, -1);
+        ra_dirty(t, i->reg);
+        mem_done(t);
+        return true;
+    }
+    default:
+        return false;
+    }
+}
+
 /* ---- control transfer: these end the translation ----------------------------------- */
 
 static void emit_jcc(struct jctx *t, const struct emu_insn *i)
@@ -1862,6 +2263,9 @@ static bool emit_insn(struct jctx *t, const struct emu_insn *i)
     case EK_PUSH: return emit_push(t, i);
     case EK_POP: return emit_pop(t, i);
     case EK_LEAVE: return emit_leave(t, i);
+    case EK_BT: return emit_bt(t, i);
+    case EK_BITSCAN: return emit_bitscan(t, i);
+    case EK_OTHER: return emit_sse(t, i);
     default: return false;
     }
 }
@@ -1960,6 +2364,7 @@ static void *translate(struct emu_cpu *c, struct emu_jit *j, struct emu_block *b
     t->tlb = OFF_TLB(c->cpl == 3);
     t->mem_op = -1;
     t->pend.op = -1;
+    t->sse_checked = false;
     ra_reset(&t->ra);
     flags_liveness(t);
     size_t data_mark = j->data_used;
@@ -2014,6 +2419,7 @@ static void *translate(struct emu_cpu *c, struct emu_jit *j, struct emu_block *b
         int mop = t->mem_op, msz = t->mem_size;
         uint8_t hf = t->hf;
         struct pend pend = t->pend;
+        bool ssec = t->sse_checked;
         if (!emit_insn(t, i)) {
             b->p = mark;
             t->ra = saved;
@@ -2022,6 +2428,7 @@ static void *translate(struct emu_cpu *c, struct emu_jit *j, struct emu_block *b
             t->mem_size = msz;
             t->hf = hf;
             t->pend = pend;
+            t->sse_checked = ssec;
             emit_interp(t);
         }
     }

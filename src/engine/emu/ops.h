@@ -64,6 +64,8 @@ enum emu_kind {
     EK_CMOV,        /* 0F 40-4F */
     EK_SETCC,       /* 0F 90-9F */
     EK_BSWAP,       /* 0F C8-CF */
+    EK_BT,          /* BT BTS BTR BTC: 0F A3 AB B3 BB, 0F BA /4-/7 (CF only) */
+    EK_BITSCAN,     /* BSF BSR: 0F BC BD, F3 0F BC (TZCNT runs as BSF) (ZF only) */
     EK_COUNT
 };
 

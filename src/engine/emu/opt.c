@@ -49,6 +49,17 @@ void emu_flag_use(const struct emu_insn *i, struct emu_flag_use *u)
     }
     case EK_NOT: case EK_MOV: case EK_XCHG: case EK_MOVZX: case EK_MOVSX: case EK_MOVSXD:
         return;
+    case EK_BT:
+        /* CF only; the other flags stay (the record takes them from before).
+         * A register bit offset into memory is a bit string: any address. */
+        u->must = u->may = FG_C;
+        u->rec_reads = FG_O | FG_S;
+        return;
+    case EK_BITSCAN:
+        /* ZF only (part of the SF ZF PF AF group): the rest stay. */
+        u->may = FG_S;
+        u->rec_reads = FG_ALL;
+        return;
     case EK_LEA:
         u->barrier = reg;                 /* LEA with a register is #UD */
         return;
