@@ -4,10 +4,12 @@
  * Stale code: a store by this vCPU into a page it runs code from stops the
  * running block (mmu.c sets mmu.blk_stop) and starts a new epoch.  A block
  * is compared with the bytes in RAM when it is first entered in an epoch.
- * Epochs also end at every emu_execute() call, interrupt or event, MMIO
- * access, TLB flush and CPUID, which is where a guest can learn that
- * another vCPU or a device (DMA) wrote code: x86 requires such a
- * serializing event before cross-modified code runs. */
+ * Epochs also end at every emu_execute() call, event, TLB flush and CPUID,
+ * at a device's write into RAM (EMU_EV_CODE, before the guest can learn of
+ * it) and, with more than one vCPU, at every interrupt taken: that is
+ * where a guest can learn that another vCPU wrote code (x86 requires such
+ * a serializing event, an IPI in practice, before cross-modified code
+ * runs). */
 #ifndef HOSTEL_EMU_CACHE_H
 #define HOSTEL_EMU_CACHE_H
 
@@ -44,6 +46,7 @@ struct emu_block {
     uint32_t jit_gen;
     uint32_t jit_hits;         /* interpreted runs, toward translation */
     void *jit;
+    void *jit_data;            /* its struct jit_block_data */
     /* Entries: insn[].fn may be a flag-free variant or a fused compare and
      * branch, which are only right when the block runs from its start (to
      * its end or a taken branch); partial runs decode one at a time. */

@@ -11,6 +11,7 @@
 
 #include "engine/emu/cpu.h"
 #include "engine/emu/emu.h"
+#include "engine/emu/jit.h"
 #include "engine/emu/lapic.h"
 #include "engine/emu/system.h"
 #include "engine/engine.h"
@@ -245,10 +246,15 @@ static void print_stats(struct emu_cpu *c, uint64_t *last_ns, uint64_t *last_ins
     if (t - *last_ns < 1000000000ULL)
         return;
     double mips = (double)(c->insn_count - *last_insns) * 1e3 / (double)(t - *last_ns);
-    fprintf(stderr, "emu: vCPU %d %.1f MIPS, %llu insns, rip %016llx cpl %u %s%s\r\n", c->id,
+    struct emu_jit_stats js;
+    emu_jit_get_stats(c, &js);
+    fprintf(stderr, "emu: vCPU %d %.1f MIPS, %llu insns, rip %016llx cpl %u %s%s; translated %llu blocks "
+            "(%llu KiB, %llu flushes), %llu entries, %llu links\r\n", c->id,
             mips, (unsigned long long)c->insn_count, (unsigned long long)c->rip, c->cpl,
             mode_name(c->mode),
-            c->state == EMU_HALTED ? " halted" : c->state == EMU_WAIT_SIPI ? " wait-sipi" : "");
+            c->state == EMU_HALTED ? " halted" : c->state == EMU_WAIT_SIPI ? " wait-sipi" : "",
+            (unsigned long long)js.blocks, (unsigned long long)(js.code_bytes >> 10),
+            (unsigned long long)js.flushes, (unsigned long long)js.entries, (unsigned long long)js.links);
     *last_ns = t;
     *last_insns = c->insn_count;
 }

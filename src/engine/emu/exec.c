@@ -154,7 +154,11 @@ static bool handle_events(struct emu_cpu *c)
     if ((ev & EMU_EV_NMI) || ((ev & EMU_EV_IRQ) && if_on && !c->irq_shadow)) {
         if (ev & EMU_EV_IRQ)
             atomic_fetch_and(&c->events, ~EMU_EV_IRQ);
-        c->mmu.epoch++;
+        /* Another vCPU that wrote code makes the others take an interrupt
+         * (an IPI) before they may run it; with one vCPU, and for devices
+         * (EMU_EV_CODE), an interrupt tells nothing about code. */
+        if (c->mmu.smp)
+            c->mmu.epoch++;
         emu_check_interrupts(c);
         if (c->state != EMU_RUNNING)
             return true;

@@ -122,6 +122,13 @@ enum { JX_NONE, JX_STATIC, JX_DYNAMIC };
 
 struct jctx;
 
+/* What a translation's entry checks: the block it was made from must
+ * still hold the same bytes, compared once an epoch (cache.h). */
+struct jit_block_data {
+    uint32_t verified;        /* the epoch in which the bytes were last compared */
+    struct emu_block *blk;
+};
+
 /* An exit of a translated block, in the data area (the code reaches it
  * RIP-relative).  The code jumps to target when the guest goes to rip and
  * the epoch is still the one the link was made in. */
@@ -198,6 +205,7 @@ static void *jit_data_alloc(struct emu_jit *j, size_t size)
 #define OFF_EVENTS   ((int32_t)offsetof(struct emu_cpu, events))
 #define OFF_COUNT    ((int32_t)offsetof(struct emu_cpu, insn_count))
 #define OFF_EPOCH    ((int32_t)offsetof(struct emu_cpu, mmu.epoch))
+#define OFF_MAP_EPOCH ((int32_t)offsetof(struct emu_cpu, mmu.map_epoch))
 #define OFF_STOP     ((int32_t)offsetof(struct emu_cpu, mmu.blk_stop))
 #define OFF_TLB(u)   ((int32_t)(offsetof(struct emu_cpu, mmu.tlb) + (u) * sizeof(((struct emu_cpu *)0)->mmu.tlb[0])))
 #define OFF_XMM(n)   ((int32_t)(offsetof(struct emu_cpu, xmm) + 16 * (n)))
@@ -328,6 +336,16 @@ void emu_jit_get_stats(struct emu_cpu *c, struct emu_jit_stats *s)
 }
 
 /* ---- helpers called from translated code ------------------------------------------ */
+
+/* A chained entry in a new epoch: are the block's bytes still the ones
+ * translated?  (1: yes, run it; 0: leave, the dispatcher decodes again.) */
+static uint64_t jit_verify(struct emu_cpu *c, struct jit_block_data *bd)
+{
+    if (!emu_block_enter(c, bd->blk))
+        return 0;
+    bd->verified = c->mmu.epoch;
+    return 1;
+}
 
 /* The arithmetic flags for SAHF: AH = SF ZF 0 AF 0 PF 1 CF, AL = OF. */
 static uint64_t jit_flags_ah(struct emu_cpu *c)
@@ -875,7 +893,7 @@ static struct jit_exit *exit_new(struct jctx *t, int kind, uint64_t rip)
     }
     x->kind = (uint8_t)kind;
     x->rip = rip;
-    x->epoch = t->c->mmu.epoch - 1;
+    x->epoch = t->c->mmu.map_epoch - 1;
     x->cpl = t->c->cpl;
     x->src = t->blk;
     return x;
@@ -893,7 +911,7 @@ static void emit_exit_static(struct jctx *t, const struct ra *r, const struct pe
     if (done)
         x_lea(b, 8, RCOUNT, xm(RCOUNT, (int32_t)done));
     struct jit_exit *x = exit_new(t, JX_STATIC, rip);
-    x_load(b, 4, XAX, xm(RCPU, OFF_EPOCH));
+    x_load(b, 4, XAX, xm(RCPU, OFF_MAP_EPOCH));
     x_alu_rm(b, 4, ALU_CMP, XAX, xmrip(&x->epoch));
     uint8_t *jne = x_jcc32(b, 5);
     x_jmp_mem(b, xmrip(&x->target));
@@ -920,7 +938,7 @@ static void emit_exit_dynamic(struct jctx *t, const struct ra *r, const struct p
     struct jit_exit *x = exit_new(t, JX_DYNAMIC, ~0ULL);
     x_alu_rm(b, 8, ALU_CMP, XDX, xmrip(&x->rip));
     uint8_t *jne1 = x_jcc32(b, 5);
-    x_load(b, 4, XAX, xm(RCPU, OFF_EPOCH));
+    x_load(b, 4, XAX, xm(RCPU, OFF_MAP_EPOCH));
     x_alu_rm(b, 4, ALU_CMP, XAX, xmrip(&x->epoch));
     uint8_t *jne2 = x_jcc32(b, 5);
     x_jmp_mem(b, xmrip(&x->target));
@@ -928,7 +946,7 @@ static void emit_exit_dynamic(struct jctx *t, const struct ra *r, const struct p
     x_patch32(b, jne1, x_rx(b));
     x_patch32(b, jne2, x_rx(b));
     struct jump_cache *jc = t->j->jc;
-    x_load(b, 4, XAX, xm(RCPU, OFF_EPOCH));
+    x_load(b, 4, XAX, xm(RCPU, OFF_MAP_EPOCH));
     x_alu_rm(b, 4, ALU_CMP, XAX, xmrip(&jc->epoch));
     uint8_t *jne3 = x_jcc32(b, 5);
     x_mov_rr(b, 4, XAX, XDX);
@@ -2378,6 +2396,17 @@ static void *translate(struct emu_cpu *c, struct emu_jit *j, struct emu_block *b
     x_lea(b, 8, XAX, xm(RCOUNT, (int32_t)t->n));
     x_alu_rm(b, 8, ALU_CMP, XAX, xm(XSP, SLOT_LIMIT));
     uint8_t *jbud = x_jcc32(b, 7);                      /* ja */
+    /* Entered in a new epoch (chained): the bytes are compared again. */
+    struct jit_block_data *bd = jit_data_alloc(j, sizeof(*bd));
+    if (!bd)
+        return NULL;
+    bd->blk = blk;
+    bd->verified = c->mmu.epoch;
+    blk->jit_data = bd;
+    x_load(b, 4, XAX, xm(RCPU, OFF_EPOCH));
+    x_alu_rm(b, 4, ALU_CMP, XAX, xmrip(&bd->verified));
+    uint8_t *jver = x_jcc32(b, 5);
+    uint8_t *verified_at = b->p;
 
     bool ended = false;
     for (t->k = 0; t->k < t->n && !t->fail; t->k++) {
@@ -2434,7 +2463,16 @@ static void *translate(struct emu_cpu *c, struct emu_jit *j, struct emu_block *b
     }
     if (!ended && !t->fail)
         emit_exit_static(t, &t->ra, &t->pend, t->rips[t->n], t->n);
-    /* Entry exit: events or budget; RIP is the block's. */
+    /* The bytes compared again in a new epoch: unchanged, on; changed,
+     * leave (the dispatcher decodes the block again). */
+    x_patch32(b, jver, x_rx(b));
+    x_mov_rr(b, 8, XDI, RCPU);
+    x_lea(b, 8, XSI, xmrip(bd));
+    x_call_abs(b, (const void *)jit_verify);
+    x_test_rr(b, 4, XAX, XAX);
+    uint8_t *jok = x_jcc32(b, 5);
+    x_patch32(b, jok, (uint64_t)((intptr_t)verified_at + b->rx_delta));
+    /* Entry exit: events, budget or stale bytes; RIP is the block's. */
     x_patch32(b, jev, x_rx(b));
     x_patch32(b, jbud, x_rx(b));
     store_imm64(t, OFF_RIP, t->rips[0]);
@@ -2511,7 +2549,7 @@ bool emu_jit_run(struct emu_cpu *c, struct emu_block *b, uint64_t limit)
             b->jit_never = 1;
             return false;
         }
-        b->jit = code;
+        b->jit = code;   /* translate() set b->jit_data */
         b->jit_gen = j->gen;
         b->jit_cpl = c->cpl;
     }
@@ -2522,15 +2560,17 @@ bool emu_jit_run(struct emu_cpu *c, struct emu_block *b, uint64_t limit)
     if (p && j->pending_rip == c->rip && p->cpl == c->cpl && p->kind != JX_NONE) {
         p->target = (uint64_t)(uintptr_t)b->jit;
         p->rip = c->rip;
-        p->epoch = c->mmu.epoch;
+        p->epoch = c->mmu.map_epoch;
         j->st.links++;
     }
     j->st.entries++;
+    /* exec.c found b for this RIP and compared it in this epoch. */
+    ((struct jit_block_data *)b->jit_data)->verified = c->mmu.epoch;
     /* The jump cache learns every translation run from here. */
     struct jump_cache *jc = j->jc;
-    if (jc->epoch != c->mmu.epoch) {
+    if (jc->epoch != c->mmu.map_epoch) {
         memset(jc->e, 0, sizeof(jc->e));
-        jc->epoch = c->mmu.epoch;
+        jc->epoch = c->mmu.map_epoch;
     }
     struct jc_entry *je = &jc->e[c->cpl == 3][jc_index(c->rip)];
     je->rip = c->rip;
