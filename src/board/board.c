@@ -403,6 +403,24 @@ static int dev_load(struct board *b, const struct dev_ref *d, struct state_in *i
     return -EINVAL;
 }
 
+int board_irqchip_save(struct vm *vm, struct state_out *o)
+{
+    struct board *b = vm->board;
+    if (!b->irqchip || !b->pit)
+        return -EINVAL;
+    int r = irqchip_save(b->irqchip, o);
+    return r < 0 ? r : pit_save(b->pit, o);
+}
+
+int board_irqchip_load(struct vm *vm, struct state_in *in, struct err *e)
+{
+    struct board *b = vm->board;
+    if (!b->irqchip || !b->pit)
+        return err_set(e, -EINVAL, "this machine has no interrupt controllers of hostel's own");
+    int r = irqchip_load(b->irqchip, in, e);
+    return r < 0 ? r : pit_load(b->pit, in, e);
+}
+
 int board_save(struct vm *vm, struct snap_writer *w, struct err *e)
 {
     struct board *b = vm->board;
@@ -423,12 +441,14 @@ int board_save(struct vm *vm, struct snap_writer *w, struct err *e)
     return 0;
 }
 
-int board_load(struct vm *vm, const struct snapshot_file *s, struct err *e)
+int board_load(struct vm *vm, const struct snapshot_file *s, bool live, struct err *e)
 {
     struct board *b = vm->board;
     struct dev_ref devs[32];
     int n = board_devices(b, devs, 32);
     for (int i = 0; i < n; i++) {
+        if (live && devs[i].kind == D_NET_BACKEND)
+            continue;   /* the running backend keeps its host sockets */
         const struct snap_section *sec = snap_find(s, devs[i].name);
         if (!sec)
             return err_set(e, -EINVAL, "the snapshot has no state for %s: it is of a machine "

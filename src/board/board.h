@@ -37,8 +37,16 @@ void board_destroy(struct vm *vm);
  * with e naming the device. */
 struct snap_writer;
 struct snapshot_file;
+/* The "irqchip" section of a machine whose engine has no in-kernel irqchip:
+ * our 8259s/IOAPIC then our PIT, the same bytes engine_ops.save_irqchip
+ * writes on kvm (machine/irqstate.h).  Load after the guest clock. */
+int board_irqchip_save(struct vm *vm, struct state_out *o);
+int board_irqchip_load(struct vm *vm, struct state_in *in, struct err *e);
 int board_save(struct vm *vm, struct snap_writer *w, struct err *e);
-int board_load(struct vm *vm, const struct snapshot_file *s, struct err *e);
+/* live: into the board a running (paused) machine already has, whose user
+ * network backend keeps its own state (its host sockets: a connection
+ * through a forward survives a restore when nothing crossed it since). */
+int board_load(struct vm *vm, const struct snapshot_file *s, bool live, struct err *e);
 /* Live disk work while the machine is paused: flush every disk's image to
  * its file, and move disk index onto another image of the same size (a new
  * overlay on top of the one it had, for snapshots). */

@@ -130,7 +130,7 @@ static int boot_once(const struct machine_spec *spec, const struct engine_ops *e
         /* RAM holds the guest as it was; the tables and kernel with it. */
         r = vm_create_vcpus(vm, e);
         if (r == 0)
-            r = machine_snapshot_load(vm, restore, e);
+            r = machine_snapshot_load(vm, restore, false, e);
         if (r < 0) {
             err_wrap(e, "cannot restore %s", host->restore_state);
             goto out;
@@ -217,6 +217,21 @@ static int make_scratch_disk(uint64_t size, char **path, struct err *e)
     return 0;
 }
 
+static int load_files(const struct machine_spec *spec, struct loaded_files *files, struct err *e)
+{
+    int r = file_read_all(spec->kernel, &files->kernel);
+    if (r < 0)
+        return err_set(e, r, "cannot read kernel %s: %s", spec->kernel, strerror(-r));
+    if (spec->initrd) {
+        r = file_read_all(spec->initrd, &files->initrd);
+        if (r < 0) {
+            file_buf_free(&files->kernel);
+            return err_set(e, r, "cannot read initrd %s: %s", spec->initrd, strerror(-r));
+        }
+    }
+    return 0;
+}
+
 static void hub_output(void *opaque, const uint8_t *buf, size_t len)
 {
     console_hub_output(opaque, buf, len);
@@ -259,18 +274,11 @@ int machine_run(const struct machine_spec *in_spec, const struct run_host *host,
             goto out;
         d->format = BLOCK_FORMAT_RAW;
     }
-    r = file_read_all(spec.kernel, &files.kernel);
-    if (r < 0) {
-        err_set(e, r, "cannot read kernel %s: %s", spec.kernel, strerror(-r));
+    /* A restore has the kernel in its RAM already: the files are read when
+     * the guest first reboots (a restore must not wait for them, nor fail
+     * when they moved). */
+    if (!host->restore_state && (r = load_files(&spec, &files, e)) < 0)
         goto out;
-    }
-    if (spec.initrd) {
-        r = file_read_all(spec.initrd, &files.initrd);
-        if (r < 0) {
-            err_set(e, r, "cannot read initrd %s: %s", spec.initrd, strerror(-r));
-            goto out;
-        }
-    }
     r = engine_select(spec.engine, &engine, why, sizeof(why), e);
     if (r < 0)
         goto out;
@@ -308,6 +316,8 @@ int machine_run(const struct machine_spec *in_spec, const struct run_host *host,
         restoring = true;
     }
     for (;;) {
+        if (!restoring && !files.kernel.data && (r = load_files(&spec, &files, e)) < 0)
+            break;
         r = boot_once(&spec, engine, &files, host, restoring ? &snap : NULL, ram_fd, console,
                       status, e);
         if (restoring) {

@@ -13,11 +13,14 @@
 #include <unistd.h>
 
 #include "board/board.h"
+#include "engine/vcpu_snap.h"
 #include "machine/vm.h"
 
 /* "machine": what the machine was (checked at restore) and its guest time. */
 #define MACHINE_STATE_VERSION 1
-#define VCPU_SECTION_VERSION 1
+#define VCPU_SECTION_VERSION VCPU_STATE_VERSION
+/* IRQCHIP_STATE_VERSION's bytes then PIT_STATE_VERSION's: a new version of
+ * either is a new version of the section. */
 #define IRQCHIP_SECTION_VERSION 1
 
 static int save_machine_section(struct vm *vm, struct snap_writer *w)
@@ -58,10 +61,14 @@ static int vcpu_save_fn(void *obj, struct state_out *o)
     return v->vm->engine->save_vcpu(v, o);
 }
 
-static int kernel_irqchip_save_fn(void *obj, struct state_out *o)
+/* The same "irqchip" section whichever engine keeps the interrupt
+ * controllers and the PIT (docs/snapshot-cpu.md). */
+static int irqchip_save_fn(void *obj, struct state_out *o)
 {
     struct vm *vm = obj;
-    return vm->engine->save_irqchip(vm, o);
+    if (vm->engine->irqchip_in_engine)
+        return vm->engine->save_irqchip(vm, o);
+    return board_irqchip_save(vm, o);
 }
 
 static int write_ram(struct vm *vm, const char *ram_path, uint64_t *stored, struct err *e)
@@ -104,8 +111,8 @@ int machine_snapshot_save(struct vm *vm, const struct machine_spec *spec, const 
         snprintf(name, sizeof(name), "vcpu%d", i);
         r = save_section(&w, name, VCPU_SECTION_VERSION, vcpu_save_fn, &vm->vcpus[i], e);
     }
-    if (r == 0 && vm->engine->irqchip_in_engine)
-        r = save_section(&w, "irqchip", IRQCHIP_SECTION_VERSION, kernel_irqchip_save_fn, vm, e);
+    if (r == 0)
+        r = save_section(&w, "irqchip", IRQCHIP_SECTION_VERSION, irqchip_save_fn, vm, e);
     if (r == 0)
         r = board_save(vm, &w, e);
     uint64_t stored = 0;
@@ -216,13 +223,15 @@ static int vcpu_load_fn(void *obj, struct state_in *in, struct err *e)
     return v->vm->engine->load_vcpu(v, in, e);
 }
 
-static int kernel_irqchip_load_fn(void *obj, struct state_in *in, struct err *e)
+static int irqchip_load_fn(void *obj, struct state_in *in, struct err *e)
 {
     struct vm *vm = obj;
-    return vm->engine->load_irqchip(vm, in, e);
+    if (vm->engine->irqchip_in_engine)
+        return vm->engine->load_irqchip(vm, in, e);
+    return board_irqchip_load(vm, in, e);
 }
 
-int machine_snapshot_load(struct vm *vm, const struct snapshot_file *s, struct err *e)
+int machine_snapshot_load(struct vm *vm, const struct snapshot_file *s, bool live, struct err *e)
 {
     if (!vm->engine->load_vcpu || (vm->engine->irqchip_in_engine && !vm->engine->load_irqchip))
         return err_set(e, -ENOTSUP, "engine %s cannot load a saved machine yet",
@@ -242,11 +251,17 @@ int machine_snapshot_load(struct vm *vm, const struct snapshot_file *s, struct e
         if (r < 0)
             return r;
     }
-    if (vm->engine->irqchip_in_engine) {
-        int r = load_section(s, "irqchip", IRQCHIP_SECTION_VERSION, kernel_irqchip_load_fn, vm,
-                             e);
-        if (r < 0)
-            return r;
-    }
-    return board_load(vm, s, e);
+    int r = load_section(s, "irqchip", IRQCHIP_SECTION_VERSION, irqchip_load_fn, vm, e);
+    if (r < 0)
+        return r;
+    return board_load(vm, s, live, e);
+}
+
+int machine_snapshot_restore_live(struct vm *vm, const struct snapshot_file *s, int ram_fd,
+                                  struct err *e)
+{
+    int r = mem_remap_file(&vm->mem, ram_fd);
+    if (r < 0)
+        return err_set(e, r, "cannot map the saved guest RAM: %s", strerror(-r));
+    return machine_snapshot_load(vm, s, true, e);
 }

@@ -37,7 +37,16 @@ int machine_snapshot_open(const char *state_path, const char *ram_path,
 int machine_snapshot_spec(const char *state_path, struct machine_spec *out, struct err *e);
 
 /* Loads everything but RAM (which vm_create maps from ram.bin) into a
- * machine built from the same spec, before its vCPUs start. */
-int machine_snapshot_load(struct vm *vm, const struct snapshot_file *s, struct err *e);
+ * machine built from the same spec, before its vCPUs start (live: see
+ * machine_snapshot_restore_live). */
+int machine_snapshot_load(struct vm *vm, const struct snapshot_file *s, bool live, struct err *e);
+
+/* Restores a running machine in place, while it is paused: its RAM becomes
+ * the saved image (mapped copy-on-write over the old), then every vCPU,
+ * controller and device is loaded; the user network backend keeps its host
+ * sockets.  The snapshot must have been checked (machine_snapshot_open).  A
+ * failure leaves the machine unusable: the caller stops it. */
+int machine_snapshot_restore_live(struct vm *vm, const struct snapshot_file *s, int ram_fd,
+                                  struct err *e);
 
 #endif

@@ -40,11 +40,17 @@ struct engine_ops {
     void (*vm_pause)(struct vm *vm);
     void (*vm_resume)(struct vm *vm);
 
-    /* Snapshots (docs/snapshot-cpu.md): a vCPU's whole state, and with an
-     * in-kernel irqchip its PIC/IOAPIC/PIT, in the engine-neutral format, so
-     * a state saved on one engine loads on the other.  The machine is
-     * paused.  load refuses what it cannot hold (-EINVAL, e says which
-     * field).  NULL: the engine cannot save yet. */
+    /* Snapshots (docs/snapshot-cpu.md), with the machine paused: a vCPU's
+     * whole state in the engine-neutral format of engine/vcpu_snap.h, and,
+     * with an in-kernel irqchip, its 8259s/IOAPIC then its PIT in the
+     * formats of machine/irqstate.h: the very bytes our own models write
+     * (irqchip_save, pit_save), so a state saved on one engine loads on the
+     * other.  Load after the guest clock (guest_clock_set), into a machine
+     * that has not run; it reads exactly its fields, checks every one before
+     * it changes anything and refuses what the engine cannot hold (-EINVAL,
+     * e says which field).  Save fails with -ENOMEM, or on kvm with the
+     * errno of an ioctl or -ENOTSUP for state the format cannot hold.  NULL:
+     * the engine cannot save. */
     int (*save_vcpu)(struct vcpu *vcpu, struct state_out *o);
     int (*load_vcpu)(struct vcpu *vcpu, struct state_in *in, struct err *e);
     int (*save_irqchip)(struct vm *vm, struct state_out *o);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "engine/engine.h"
+#include "engine/kvm_priv.h"
 #include "engine/kvm_state.h"
 #include "lib/log.h"
 #include "machine/vm.h"
@@ -23,21 +24,6 @@
 #define KVM_IDENT_MAP_ADDR 0xfffbc000ULL
 #define KVM_KICK_SIGNAL    SIGUSR1
 
-struct kvm_vm {
-    int sys_fd;                /* /dev/kvm */
-    int vm_fd;
-    int run_size;
-    struct kvm_cpuid2 *cpuid;  /* supported CPUID, adjusted per vCPU */
-    struct kvm_clock_data paused_clock;   /* kvmclock when the machine paused */
-    bool clock_saved;
-};
-
-struct kvm_vcpu {
-    int fd;
-    struct kvm_run *run;
-    _Atomic bool thread_known;
-    pthread_t thread;
-};
 
 /* HOSTEL_NO_KVM=1 makes hostel behave as on a host without /dev/kvm: how
  * tests and CI prove the emu-only path on a host that has one. */
@@ -187,6 +173,7 @@ static void kvm_vm_destroy(struct vm *vm)
     if (k->sys_fd >= 0)
         close(k->sys_fd);
     free(k->cpuid);
+    free(k->msr_index);
     free(k);
     vm->engine_data = NULL;
 }
@@ -248,6 +235,22 @@ static int kvm_vm_init(struct vm *vm, struct err *e)
         r = err_set(e, errno ? -errno : -EIO, "KVM_GET_SUPPORTED_CPUID failed");
         goto fail;
     }
+    /* What snapshots use when the host has it (kvm_snap.c). */
+    k->has_xsave = ioctl(k->sys_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE) > 0;
+    k->has_xcrs = ioctl(k->sys_fd, KVM_CHECK_EXTENSION, KVM_CAP_XCRS) > 0;
+    k->has_debugregs = ioctl(k->sys_fd, KVM_CHECK_EXTENSION, KVM_CAP_DEBUGREGS) > 0;
+    k->has_events = ioctl(k->sys_fd, KVM_CHECK_EXTENSION, KVM_CAP_VCPU_EVENTS) > 0;
+    r = kvm_read_msr_index(k);
+    if (r < 0) {
+        err_set(e, r, "KVM_GET_MSR_INDEX_LIST failed: %s", strerror(-r));
+        goto fail;
+    }
+    /* kvmclock starts where the machine's guest clock is (docs/snapshot-cpu.md). */
+    struct kvm_clock_data cd;
+    memset(&cd, 0, sizeof(cd));
+    cd.clock = guest_clock_now(&vm->clock);
+    if (ioctl(k->vm_fd, KVM_SET_CLOCK, &cd) < 0)
+        log_debug("KVM_SET_CLOCK failed: %s; kvmclock starts at 0", strerror(errno));
     install_kick_handler();
     return 0;
 fail:
@@ -382,6 +385,14 @@ static int kvm_vcpu_run(struct vcpu *vcpu)
 
     kv->thread = pthread_self();
     atomic_store(&kv->thread_known, true);
+    /* Loaded (or paused) and started without a resume: the TSC goes on from
+     * the value it was given, not from when that was. */
+    if (kv->tsc_frozen) {
+        kv->tsc_frozen = false;
+        if (kvm_vcpu_set_tsc(kv, kv->tsc_frozen_value) < 0)
+            log_warn("vCPU %d: cannot put its TSC back: %s; it jumps by the pause", vcpu->id,
+                     strerror(errno));
+    }
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, KVM_KICK_SIGNAL);
@@ -486,20 +497,46 @@ static int kvm_signal_msi(struct vm *vm, uint64_t addr, uint32_t data)
 /* A pause parks our vCPU threads, but the host kernel's clocks go on: the
  * guest's kvmclock (Linux's clocksource under KVM), its TSC, and the in-kernel
  * PIT and LAPIC timers.  Like QEMU, put kvmclock back where the pause found
- * it, so guest time does not jump; the TSC and the in-kernel timers still
- * follow host time (docs/irq.md).  Written without /dev/kvm to test on. */
+ * it, so guest time does not jump, and the TSCs too (a snapshot of the paused
+ * machine saves those values); the in-kernel timers still follow host time
+ * (docs/irq.md). */
 static void kvm_vm_pause(struct vm *vm)
 {
     struct kvm_vm *k = vm->engine_data;
+    /* Every vCPU is parked: hold their TSCs (a snapshot taken now saves
+     * these), and put them back at the resume. */
+    for (int i = 0; i < vm->ncpus; i++) {
+        struct kvm_vcpu *kv = vm->vcpus[i].engine_data;
+        if (kv && !kv->tsc_frozen)
+            kv->tsc_frozen = kvm_vcpu_get_tsc(kv, &kv->tsc_frozen_value) == 0;
+    }
     k->clock_saved = ioctl(k->vm_fd, KVM_GET_CLOCK, &k->paused_clock) == 0;
-    if (!k->clock_saved)
+    if (!k->clock_saved) {
         log_warn("KVM_GET_CLOCK failed: %s; the guest's clock will jump by the pause",
                  strerror(errno));
+        return;
+    }
+    /* One guest time for the machine (what a snapshot saves): the later of
+     * kvmclock and the guest clock, so neither goes backwards. */
+    uint64_t g = guest_clock_now(&vm->clock);
+    if (k->paused_clock.clock < g)
+        k->paused_clock.clock = g;
+    else
+        guest_clock_set(&vm->clock, k->paused_clock.clock);
 }
 
 static void kvm_vm_resume(struct vm *vm)
 {
     struct kvm_vm *k = vm->engine_data;
+    for (int i = 0; i < vm->ncpus; i++) {
+        struct kvm_vcpu *kv = vm->vcpus[i].engine_data;
+        if (kv && kv->tsc_frozen) {
+            kv->tsc_frozen = false;
+            if (kvm_vcpu_set_tsc(kv, kv->tsc_frozen_value) < 0)
+                log_warn("vCPU %d: cannot put its TSC back: %s; it jumps by the pause", i,
+                         strerror(errno));
+        }
+    }
     if (!k->clock_saved)
         return;
     k->clock_saved = false;
@@ -532,6 +569,10 @@ const struct engine_ops engine_kvm = {
     .vcpu_kick = kvm_vcpu_kick,
     .get_state = kvm_get_state,
     .set_state = kvm_set_state,
+    .save_vcpu = kvm_save_vcpu,
+    .load_vcpu = kvm_load_vcpu,
+    .save_irqchip = kvm_save_irqchip,
+    .load_irqchip = kvm_load_irqchip,
     .vm_pause = kvm_vm_pause,
     .vm_resume = kvm_vm_resume,
     .irqchip_in_engine = true,

@@ -624,6 +624,88 @@ void irqchip_on_unmask(struct irqchip *ic, unsigned gsi, void (*fn)(void *opaque
     pthread_mutex_unlock(&ic->lock);
 }
 
+/* ---- state ----------------------------------------------------------------- */
+
+int irqchip_save(struct irqchip *ic, struct state_out *o)
+{
+    struct irqchip_snap sn;
+    memset(&sn, 0, sizeof(sn));
+    pthread_mutex_lock(&ic->lock);
+    for (int i = 0; i < 2; i++) {
+        const struct pic *p = &ic->pic[i];
+        struct pic_snap *d = &sn.pic[i];
+        d->irr = p->irr;
+        d->isr = p->isr;
+        d->imr = p->imr;
+        d->elcr = p->elcr;
+        d->lines = p->lines;
+        d->base = p->base;
+        d->prio_add = p->prio_add;
+        d->init_step = p->init_step;
+        d->initialized = p->initialized;
+        d->init4 = p->init4;
+        d->single = p->single;
+        d->read_isr = p->read_isr;
+        d->poll = p->poll;
+        d->auto_eoi = p->auto_eoi;
+        d->rotate_aeoi = p->rotate_aeoi;
+        d->special_mask = p->special_mask;
+        d->sfnm = p->sfnm;
+    }
+    sn.io.id = (uint8_t)ic->io.id;
+    sn.io.sel = (uint8_t)ic->io.sel;
+    sn.io.lines = ic->io.lines;
+    memcpy(sn.io.redir, ic->io.redir, sizeof(sn.io.redir));
+    pthread_mutex_unlock(&ic->lock);
+    irqchip_snap_encode(&sn, o);
+    return state_out_ok(o) ? 0 : -ENOMEM;
+}
+
+int irqchip_load(struct irqchip *ic, struct state_in *in, struct err *e)
+{
+    struct irqchip_snap sn;
+    int r = irqchip_snap_decode(in, &sn, e);
+    if (r < 0)
+        return r;
+    ic_lock(ic);
+    for (int i = 0; i < 2; i++) {
+        struct pic *p = &ic->pic[i];
+        const struct pic_snap *d = &sn.pic[i];
+        p->irr = d->irr;
+        p->isr = d->isr;
+        p->imr = d->imr;
+        p->elcr = d->elcr;
+        p->lines = d->lines;
+        p->base = d->base;
+        p->prio_add = d->prio_add;
+        p->init_step = d->init_step;
+        p->initialized = d->initialized;
+        p->init4 = d->init4;
+        p->single = d->single;
+        p->read_isr = d->read_isr;
+        p->poll = d->poll;
+        p->auto_eoi = d->auto_eoi;
+        p->rotate_aeoi = d->rotate_aeoi;
+        p->special_mask = d->special_mask;
+        p->sfnm = d->sfnm;
+    }
+    ic->io.id = sn.io.id;
+    ic->io.sel = sn.io.sel;
+    ic->io.lines = sn.io.lines;
+    memcpy(ic->io.redir, sn.io.redir, sizeof(ic->io.redir));
+    /* What the CPUs must hear from the loaded chips: the 8259's output (it
+     * was low in the fresh chip), and level pins asserted, unmasked and not
+     * yet delivered. */
+    ic->output = false;
+    pic_update(ic);
+    for (int pin = 0; pin < IOAPIC_PINS; pin++)
+        if ((ic->io.redir[pin] & RTE_LEVEL) && (ic->io.lines & (1u << pin)))
+            ioapic_service(ic, pin);
+    ic->masks_written = true;
+    ic_unlock(ic);
+    return 0;
+}
+
 /* ---- life ----------------------------------------------------------------- */
 
 int irqchip_create(const struct irqchip_wiring *w, struct irqchip **out)

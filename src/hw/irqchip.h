@@ -7,8 +7,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "lib/err.h"
+#include "lib/state.h"
 #include "machine/bus.h"
 #include "machine/irq.h"
+#include "machine/irqstate.h"
 
 struct irqchip;
 
@@ -41,6 +44,15 @@ bool irqchip_gsi_masked(struct irqchip *ic, unsigned gsi);
 /* fn(opaque) is called, with no irqchip lock held, when the line stops being
  * masked everywhere.  One watcher a line; fn NULL removes it. */
 void irqchip_on_unmask(struct irqchip *ic, unsigned gsi, void (*fn)(void *opaque), void *opaque);
+
+/* State (IRQCHIP_STATE_VERSION, struct irqchip_snap, docs/snapshot-cpu.md):
+ * the 8259 pair and the IOAPIC, the same bytes the kvm engine writes for its
+ * in-kernel chips.  Save fails only with -ENOMEM.  Load checks everything
+ * before it changes anything (-EINVAL with e naming the field), then tells
+ * the CPUs what the loaded chips signal (the 8259's INT, level-triggered
+ * IOAPIC pins still asserted) and re-checks the masks the PIT waits on. */
+int irqchip_save(struct irqchip *ic, struct state_out *o);
+int irqchip_load(struct irqchip *ic, struct state_in *in, struct err *e);
 
 /* The board's connectors: a GSI as a device's irq_line, the MSI sink, and the
  * 8259 side of LINT0 that the emu engine's local APICs take. */

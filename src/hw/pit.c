@@ -38,9 +38,9 @@ struct pit_channel {
     /* the byte flip-flops of the data port */
     bool write_msb_next, read_msb_next;
     uint8_t write_lsb;
-    bool latched;            /* a latched count waits to be read */
+    uint8_t latch_state;     /* a latched count to read: 0 none, else the byte(s) left,
+                              * RW_LSB, RW_MSB or RW_WORD (LSB, then RW_MSB) */
     uint16_t latch;
-    uint8_t latch_left;      /* bytes of it still unread */
     bool status_latched;
     uint8_t status;
 };
@@ -281,10 +281,9 @@ static void write_control(struct pit *p, uint8_t v, uint64_t now)
             if (!(v & (2u << i)))
                 continue;
             struct pit_channel *c = &p->ch[i];
-            if (!(v & 0x20) && !c->latched) {
+            if (!(v & 0x20) && !c->latch_state) {
                 c->latch = counter_value(c, now);
-                c->latched = true;
-                c->latch_left = c->rw == RW_WORD ? 2 : 1;
+                c->latch_state = c->rw;
             }
             if (!(v & 0x10) && !c->status_latched) {
                 c->status = (uint8_t)(out_level(c, now) << 7 | (!c->loaded) << 6 |
@@ -297,10 +296,10 @@ static void write_control(struct pit *p, uint8_t v, uint64_t now)
     struct pit_channel *c = &p->ch[sel];
     int rw = (v >> 4) & 3;
     if (rw == RW_LATCH) {
-        if (!c->latched) {
+        /* Before any mode word there is nothing to latch in. */
+        if (!c->latch_state && c->rw) {
             c->latch = counter_value(c, now);
-            c->latched = true;
-            c->latch_left = c->rw == RW_WORD ? 2 : 1;
+            c->latch_state = c->rw;
         }
         return;
     }
@@ -313,7 +312,8 @@ static void write_control(struct pit *p, uint8_t v, uint64_t now)
     c->loaded = false;
     c->counting = false;
     c->paused = false;
-    c->latched = false;
+    c->latch_state = 0;
+    c->latch = 0;
     c->status_latched = false;
     c->write_msb_next = c->read_msb_next = false;
     if (sel == 0) {
@@ -355,14 +355,10 @@ static uint8_t read_data(struct pit *p, int idx, uint64_t now)
     }
     uint16_t v;
     bool msb;
-    if (c->latched) {
+    if (c->latch_state) {
         v = c->latch;
-        if (c->rw == RW_WORD)
-            msb = c->latch_left == 1;
-        else
-            msb = c->rw == RW_MSB;
-        if (--c->latch_left == 0)
-            c->latched = false;
+        msb = c->latch_state == RW_MSB;
+        c->latch_state = c->latch_state == RW_WORD ? RW_MSB : 0;
     } else {
         v = counter_value(c, now);
         if (c->rw == RW_WORD) {
@@ -429,6 +425,78 @@ static void sysctl_write(void *opaque, uint64_t off, unsigned size, uint64_t val
 
 static const struct bus_ops pit_ops = { pit_read, pit_write };
 static const struct bus_ops sysctl_ops = { sysctl_read, sysctl_write };
+
+/* ---- state ------------------------------------------------------------------ */
+
+int pit_save(struct pit *p, struct state_out *o)
+{
+    struct pit_snap sn;
+    memset(&sn, 0, sizeof(sn));
+    pthread_mutex_lock(&p->lock);
+    uint64_t now = timer_service_now(p->ts);
+    for (int i = 0; i < 3; i++) {
+        const struct pit_channel *c = &p->ch[i];
+        struct pit_channel_snap *d = &sn.ch[i];
+        d->mode = c->mode;
+        d->rw = c->rw;
+        d->bcd = c->bcd;
+        d->gate = c->gate;
+        d->count = c->count;
+        d->loaded = c->loaded;
+        d->counting = c->counting;
+        if (c->loaded && !c->paused && (int64_t)(now - c->start_ns) > 0)
+            d->elapsed_ns = now - c->start_ns;
+        d->paused = c->paused;
+        d->paused_ticks = c->paused ? c->paused_ticks : 0;
+        d->latch_state = c->latch_state;
+        d->latch = c->latch_state ? c->latch : 0;
+        d->status_latched = c->status_latched;
+        d->status = c->status_latched ? c->status : 0;
+        d->write_msb_next = c->write_msb_next;
+        d->write_lsb = c->write_msb_next ? c->write_lsb : 0;
+        d->read_msb_next = c->read_msb_next;
+    }
+    sn.port61 = p->sysctl & 0x0f;
+    pthread_mutex_unlock(&p->lock);
+    pit_snap_encode(&sn, o);
+    return state_out_ok(o) ? 0 : -ENOMEM;
+}
+
+int pit_load(struct pit *p, struct state_in *in, struct err *e)
+{
+    struct pit_snap sn;
+    int r = pit_snap_decode(in, &sn, e);
+    if (r < 0)
+        return r;
+    pthread_mutex_lock(&p->lock);
+    uint64_t now = timer_service_now(p->ts);
+    for (int i = 0; i < 3; i++) {
+        struct pit_channel *c = &p->ch[i];
+        const struct pit_channel_snap *d = &sn.ch[i];
+        c->mode = d->mode;
+        c->rw = d->rw;
+        c->bcd = d->bcd;
+        c->gate = d->gate;
+        c->count = d->count;
+        c->loaded = d->loaded;
+        c->counting = d->counting;
+        c->start_ns = now - d->elapsed_ns;
+        c->paused = d->paused;
+        c->paused_ticks = d->paused_ticks;
+        c->latch_state = d->latch_state;
+        c->latch = d->latch;
+        c->status_latched = d->status_latched;
+        c->status = d->status;
+        c->write_msb_next = d->write_msb_next;
+        c->write_lsb = d->write_lsb;
+        c->read_msb_next = d->read_msb_next;
+    }
+    p->sysctl = sn.port61;
+    p->edges = 0;
+    ch0_replan(p, now);
+    pthread_mutex_unlock(&p->lock);
+    return 0;
+}
 
 int pit_create(struct bus *pio, uint16_t port, uint16_t sysctl_port, struct guest_clock *clock,
                struct irq_line irq0, struct irqchip *ic, struct pit **out)

@@ -5,8 +5,11 @@
 
 #include <stdint.h>
 
+#include "lib/err.h"
+#include "lib/state.h"
 #include "machine/bus.h"
 #include "machine/irq.h"
+#include "machine/irqstate.h"
 #include "machine/timer.h"
 
 struct pit;
@@ -18,5 +21,14 @@ struct irqchip;
 int pit_create(struct bus *pio, uint16_t port, uint16_t sysctl_port, struct guest_clock *clock,
                struct irq_line irq0, struct irqchip *ic, struct pit **out);
 void pit_destroy(struct pit *p);
+
+/* State (PIT_STATE_VERSION, struct pit_snap, docs/snapshot-cpu.md): the three
+ * channels with their counts as guest time elapsed since each started, and
+ * port 0x61; the same bytes the kvm engine writes for its in-kernel PIT.
+ * Save fails only with -ENOMEM.  Load the guest clock first: a loaded count
+ * goes on from where it was on this machine's clock.  Load checks
+ * everything before it changes anything (-EINVAL, e names the field). */
+int pit_save(struct pit *p, struct state_out *o);
+int pit_load(struct pit *p, struct state_in *in, struct err *e);
 
 #endif

@@ -4,11 +4,26 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* Where guest RAM is mapped (one machine a process, so the last mapping). */
+static _Atomic uintptr_t guest_lo, guest_hi;
+
+static void guest_mapping(void *p, uint64_t size)
+{
+    atomic_store(&guest_lo, (uintptr_t)p);
+    atomic_store(&guest_hi, (uintptr_t)p + size);
+}
+
+bool mem_is_guest_mapping(uintptr_t lo, uintptr_t hi)
+{
+    return lo >= atomic_load(&guest_lo) && hi <= atomic_load(&guest_hi) && lo < hi;
+}
 
 static void mem_set_sizes(struct guest_mem *m, uint64_t size)
 {
@@ -40,7 +55,9 @@ int mem_init(struct guest_mem *m, uint64_t size)
     }
     madvise(p, size, MADV_MERGEABLE);
     m->fd = fd;
+    m->private_file = false;
     m->host = p;
+    guest_mapping(p, size);
     mem_set_sizes(m, size);
     return 0;
 }
@@ -67,8 +84,36 @@ int mem_init_from_file(struct guest_mem *m, uint64_t size, int fd)
         return -e;
     }
     m->fd = dup_fd;
+    m->private_file = true;
     m->host = p;
     mem_set_sizes(m, size);
+    guest_mapping(p, size);
+    return 0;
+}
+
+int mem_remap_file(struct guest_mem *m, int fd)
+{
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return -errno;
+    if ((uint64_t)st.st_size != m->size)
+        return -EINVAL;
+    int dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (dup_fd < 0)
+        return -errno;
+    /* Over the same addresses: every user of m->host (and KVM's memory
+     * slots) sees the new contents without being told. */
+    void *p = mmap(m->host, m->size, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE, fd, 0);
+    if (p == MAP_FAILED) {
+        int e = errno;
+        close(dup_fd);
+        return -e;
+    }
+    if (m->fd >= 0)
+        close(m->fd);
+    m->fd = dup_fd;
+    m->private_file = true;
     return 0;
 }
 
@@ -81,30 +126,81 @@ static bool page_is_zero(const uint8_t *p)
     return true;
 }
 
-int mem_save_sparse(const struct guest_mem *m, int fd, uint64_t *stored)
+/* Writes the non-zero pages of [off, end) at their offsets. */
+static int save_range(const struct guest_mem *m, int fd, uint64_t off, uint64_t end,
+                      uint64_t *written)
 {
-    uint64_t written = 0;
-    if (ftruncate(fd, 0) < 0 || ftruncate(fd, (off_t)m->size) < 0)
-        return -errno;
-    /* Runs of non-zero pages, written with one pwrite each. */
-    for (uint64_t off = 0; off < m->size;) {
+    while (off < end) {
         if (page_is_zero(m->host + off)) {
             off += 4096;
             continue;
         }
-        uint64_t end = off + 4096;
-        while (end < m->size && end - off < (8ULL << 20) && !page_is_zero(m->host + end))
-            end += 4096;
-        for (uint64_t at = off; at < end;) {
-            ssize_t n = pwrite(fd, m->host + at, end - at, (off_t)at);
+        uint64_t run = off + 4096;
+        while (run < end && run - off < (8ULL << 20) && !page_is_zero(m->host + run))
+            run += 4096;
+        for (uint64_t at = off; at < run;) {
+            ssize_t n = pwrite(fd, m->host + at, run - at, (off_t)at);
             if (n < 0 && errno == EINTR)
                 continue;
             if (n <= 0)
                 return n < 0 ? -errno : -EIO;
             at += (uint64_t)n;
         }
-        written += end - off;
-        off = end;
+        *written += run - off;
+        off = run;
+    }
+    return 0;
+}
+
+/* The next region of [off, size) that may hold data: for a memfd, where it
+ * has pages (SEEK_DATA; reading a hole would allocate one); for RAM mapped
+ * from a saved image, its data regions and the pages the guest has written
+ * since (resident, mincore).  Returns false when none is left. */
+static bool next_region(const struct guest_mem *m, uint64_t off, uint64_t *start, uint64_t *end)
+{
+    if (m->fd >= 0 && !m->private_file) {
+        off_t d = lseek(m->fd, (off_t)off, SEEK_DATA);
+        if (d < 0)
+            return errno != ENXIO && (*start = off, *end = m->size, true);
+        off_t h = lseek(m->fd, d, SEEK_HOLE);
+        *start = (uint64_t)d & ~4095ULL;
+        *end = h < 0 || (uint64_t)h > m->size ? m->size : ((uint64_t)h + 4095) & ~4095ULL;
+        return true;
+    }
+    /* Private file mapping: 2 MiB windows that have file data or resident pages. */
+    for (uint64_t w = off & ~0x1fffffULL; w < m->size; w += 0x200000) {
+        uint64_t wend = w + 0x200000 < m->size ? w + 0x200000 : m->size;
+        bool any = false;
+        if (m->fd >= 0) {
+            off_t d = lseek(m->fd, (off_t)w, SEEK_DATA);
+            any = d >= 0 && (uint64_t)d < wend;
+        }
+        if (!any) {
+            unsigned char vec[512];
+            size_t pages = (wend - w) / 4096;
+            if (mincore(m->host + w, wend - w, vec) < 0)
+                any = true;   /* cannot tell: look */
+            for (size_t i = 0; !any && i < pages; i++)
+                any = vec[i] & 1;
+        }
+        if (any) {
+            *start = w > off ? w : off;
+            *end = wend;
+            return true;
+        }
+    }
+    return false;
+}
+
+int mem_save_sparse(const struct guest_mem *m, int fd, uint64_t *stored)
+{
+    uint64_t written = 0, start, end;
+    if (ftruncate(fd, 0) < 0 || ftruncate(fd, (off_t)m->size) < 0)
+        return -errno;
+    for (uint64_t off = 0; off < m->size && next_region(m, off, &start, &end); off = end) {
+        int r = save_range(m, fd, start, end, &written);
+        if (r < 0)
+            return r;
     }
     if (stored)
         *stored = written;

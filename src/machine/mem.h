@@ -11,7 +11,9 @@
 #define MEM_HIGH_START  0x100000000ULL  /* 4 GiB */
 
 struct guest_mem {
-    int fd;              /* memfd holding all guest RAM (for snapshots, migration) */
+    int fd;              /* memfd holding all guest RAM, or the RAM image it was
+                            restored from (mapped copy-on-write: private) */
+    bool private_file;   /* fd is a saved image mapped MAP_PRIVATE, not the RAM */
     uint8_t *host;       /* mapping of the whole memfd */
     uint64_t size;       /* total RAM bytes */
     uint64_t low_size;   /* RAM below the hole */
@@ -29,6 +31,9 @@ int mem_init(struct guest_mem *m, uint64_t size);
  * copy-on-write, so a restore reads only the pages the guest touches and
  * the file itself is never written.  size must be what was saved. */
 int mem_init_from_file(struct guest_mem *m, uint64_t size, int fd);
+/* The same into RAM a machine already has (a restore in place, the machine
+ * paused): the image is mapped copy-on-write over the old contents. */
+int mem_remap_file(struct guest_mem *m, int fd);
 /* Writes guest RAM to fd as a sparse image of m->size bytes: pages that
  * are all zero are left as holes.  *stored gets the bytes written. */
 int mem_save_sparse(const struct guest_mem *m, int fd, uint64_t *stored);
@@ -63,6 +68,10 @@ static inline void mem_dma_written(const struct guest_mem *m)
     if (m->dma_written)
         m->dma_written(m->dma_opaque);
 }
+
+/* Whether [lo, hi) of this process is guest RAM (hostel's own memory use,
+ * for HOSTEL_STATS, leaves it out). */
+bool mem_is_guest_mapping(uintptr_t lo, uintptr_t hi);
 
 /* Copy to/from guest RAM; -EFAULT when any byte is outside RAM. */
 int mem_read(const struct guest_mem *m, uint64_t gpa, void *buf, uint64_t len);

@@ -60,7 +60,7 @@ void vm_stats_print(void)
         long kb;
         unsigned long lo, hi;
         if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2)
-            in_guest = strstr(line, "hostel-ram") != NULL;
+            in_guest = mem_is_guest_mapping(lo, hi);
         else if (sscanf(line, "Rss: %ld kB", &kb) == 1) {
             total_kb += kb;
             if (in_guest)
@@ -175,6 +175,17 @@ struct stop_request vm_stop_request(struct vm *vm)
     return (struct stop_request){ .stop = stop_request_vm, .opaque = vm };
 }
 
+/* The buses, locks and the struct itself: what vm_create makes first. */
+static void vm_free_shell(struct vm *vm)
+{
+    bus_destroy(&vm->pio);
+    bus_destroy(&vm->mmio);
+    pthread_mutex_destroy(&vm->stop_lock);
+    pthread_mutex_destroy(&vm->quiesce_lock);
+    pthread_cond_destroy(&vm->stop_cond);
+    free(vm);
+}
+
 int vm_create(int ncpus, uint64_t memory, const struct engine_ops *engine, struct vm **out,
               struct err *e)
 {
@@ -217,12 +228,7 @@ int vm_create_with_ram(int ncpus, uint64_t memory, int ram_fd, const struct engi
     *out = vm;
     return 0;
 fail:
-    bus_destroy(&vm->pio);
-    bus_destroy(&vm->mmio);
-    pthread_mutex_destroy(&vm->stop_lock);
-    pthread_mutex_destroy(&vm->quiesce_lock);
-    pthread_cond_destroy(&vm->stop_cond);
-    free(vm);
+    vm_free_shell(vm);
     return r;
 }
 
@@ -294,10 +300,5 @@ void vm_destroy(struct vm *vm)
         vm->engine->vcpu_destroy(&vm->vcpus[i]);
     vm->engine->vm_destroy(vm);
     mem_destroy(&vm->mem);
-    bus_destroy(&vm->pio);
-    bus_destroy(&vm->mmio);
-    pthread_mutex_destroy(&vm->stop_lock);
-    pthread_mutex_destroy(&vm->quiesce_lock);
-    pthread_cond_destroy(&vm->stop_cond);
-    free(vm);
+    vm_free_shell(vm);
 }

@@ -138,7 +138,7 @@ static int handle_request(struct control *c, int fd, const char *line)
             vm->power_button(vm);
             send_json(fd, json_pack("{s:b}", "ok", 1));
         }
-    } else if (!strcmp(op, "snapshot") || !strcmp(op, "save")) {
+    } else if (!strcmp(op, "snapshot") || !strcmp(op, "save") || !strcmp(op, "restore")) {
         if (!vm || atomic_load(&vm->stop) != VM_RUNNING) {
             send_json(fd, error_reply("the machine is not running", NULL));
         } else if (!c->info.snapshot) {

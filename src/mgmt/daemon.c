@@ -210,10 +210,109 @@ fail:
     return fail_reply(&e);
 }
 
+/* Whether a snapshot's spec is the machine this VMM runs: then it can be
+ * restored in place.  (Another shape needs a new VMM: the CLI does that.) */
+static bool same_machine(const struct machine_spec *a, const struct machine_spec *b)
+{
+    if (a->cpus != b->cpus || a->memory != b->memory || a->ndisks != b->ndisks ||
+        a->rng != b->rng || a->virtio_console != b->virtio_console ||
+        a->net_mode != b->net_mode || a->net_restrict != b->net_restrict ||
+        a->nforwards != b->nforwards || memcmp(a->mac, b->mac, 6))
+        return false;
+    for (int i = 0; i < a->ndisks; i++)
+        if (!a->disks[i].path != !b->disks[i].path ||
+            (a->disks[i].path && strcmp(a->disks[i].path, b->disks[i].path)))
+            return false;
+    for (int i = 0; i < a->nforwards; i++)
+        if (memcmp(&a->forwards[i], &b->forwards[i], sizeof(a->forwards[i])))
+            return false;
+    return true;
+}
+
+/* "restore" {"name"}: back to a snapshot in this VMM, without a restart:
+ * checked, paused, disks onto new overlays on the snapshot's layers, RAM
+ * and every model loaded, resumed.  Connections through user networking
+ * forwards stay open.  {"ok": false, "cold": true} when the snapshot needs
+ * another VMM (its machine has another shape); nothing changed then. */
+static json_t *restore_live(struct daemon *d, struct vm *vm, const char *snap)
+{
+    struct err e = ERR_INIT;
+    struct snapshot_info info;
+    struct machine_spec then;
+    struct snapshot_file sf;
+    char path[4200], state[4200], ram[4200];
+    spec_init(&then);
+    if (snapshot_info_load(d->name, snap, &info, &e) < 0)
+        return fail_reply(&e);
+    snapshot_path(d->name, snap, "spec.json", path, sizeof(path));
+    json_error_t je;
+    json_t *sj = json_load_file(path, 0, &je);
+    int r = sj ? spec_from_json(sj, &then, &e) : err_set(&e, -EINVAL, "%s: %s", path, je.text);
+    json_decref(sj);
+    if (r < 0)
+        return fail_reply(&e);
+    if (!info.has_state || !same_machine(&then, d->folder_spec)) {
+        spec_free(&then);
+        return json_pack("{s:b, s:b, s:s}", "ok", 0, "cold", 1, "error",
+                         info.has_state ? "the machine's settings changed since the snapshot"
+                                        : "the snapshot holds no running state");
+    }
+    spec_free(&then);
+    snapshot_path(d->name, snap, "state.bin", state, sizeof(state));
+    snapshot_path(d->name, snap, "ram.bin", ram, sizeof(ram));
+    if ((r = machine_snapshot_open(state, ram, d->spec, &sf, &e)) < 0)
+        return fail_reply(&e);
+    int fd = open(ram, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        err_set(&e, -errno, "cannot open %s: %s", ram, strerror(errno));
+        snap_free(&sf);
+        return fail_reply(&e);
+    }
+    bool was_paused = vm_paused(vm);
+    if ((r = vm_pause(vm)) < 0) {
+        err_set(&e, r, "the machine is stopping");
+        goto out;
+    }
+    /* From here a failure leaves a machine half restored: it is stopped. */
+    if ((r = board_flush_disks(vm, &e)) < 0 ||
+        (r = snapshot_restore_disks(d->name, d->folder_spec, &info, &e)) < 0) {
+        if (!was_paused)
+            vm_resume(vm);
+        goto out;   /* nothing of the machine changed yet */
+    }
+    for (int i = 0; r == 0 && i < d->spec->ndisks; i++)
+        if (info.layers[i][0])
+            r = board_swap_disk(vm, i, d->spec->disks[i].path, BLOCK_FORMAT_QCOW2, &e);
+    if (r == 0)
+        r = machine_snapshot_restore_live(vm, &sf, fd, &e);
+    if (r < 0) {
+        log_error("restore of %s failed half way: %s; stopping the machine", snap, e.msg);
+        vm_request_stop(vm, VM_STOP_ERROR, r);
+        err_wrap(&e, "the restore failed half way and the machine was stopped");
+        goto out;
+    }
+    snapshot_write_head(d->name, snap);
+    snapshot_collect_layers(d->name, NULL);
+    if (!was_paused)
+        vm_resume(vm);
+    log_info("restored snapshot %s in place", snap);
+out:
+    close(fd);
+    snap_free(&sf);
+    if (r < 0)
+        return fail_reply(&e);
+    return json_pack("{s:b, s:s}", "ok", 1, "name", snap);
+}
+
 static json_t *on_snapshot(void *opaque, struct vm *vm, const char *op, json_t *req)
 {
     struct daemon *d = opaque;
     const char *name = json_string_value(json_object_get(req, "name"));
+    if (!strcmp(op, "restore")) {
+        if (!name)
+            return json_pack("{s:b, s:s}", "ok", 0, "error", "restore needs a \"name\"");
+        return restore_live(d, vm, name);
+    }
     if (!strcmp(op, "snapshot")) {
         if (!name)
             return json_pack("{s:b, s:s}", "ok", 0, "error", "snapshot needs a \"name\"");

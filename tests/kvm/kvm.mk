@@ -6,3 +6,15 @@ TEST_BINS  += $(KVM_QUIRKS)
 
 $(KVM_QUIRKS): $(BUILD)/tests/kvm/kvm_quirks.o
 	$(CC) $(LDFLAGS) -o $@ $< -ljansson
+
+# kvm_state: vCPU, irqchip, PIT and clock state saved on kvm and loaded into
+# kvm and into emu (tests/kvm/run_kvm_state.sh; docs/snapshot-cpu.md).
+KVM_STATE := $(BUILD)/tests/kvm_state
+TEST_BINS += $(KVM_STATE)
+
+$(BUILD)/tests/kvm/kvm_state_guest.o: tests/kvm/kvm_state_guest.S
+	@mkdir -p $(dir $@)
+	$(CC) -c $< -o $@
+
+$(KVM_STATE): $(BUILD)/tests/kvm/kvm_state.o $(BUILD)/tests/kvm/kvm_state_guest.o $(BUILD)/libhostel.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

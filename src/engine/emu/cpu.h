@@ -145,6 +145,8 @@ struct emu_cpu {
     uint64_t msr_tsc_aux, msr_pat, msr_apic_base, msr_misc_enable;
     uint64_t msr_sysenter_cs, msr_sysenter_esp, msr_sysenter_eip;
     uint64_t msr_tsc_deadline;
+    uint64_t msr_mtrr_def_type, msr_mtrr_fixed[11], msr_mtrr_var[16];   /* kept across INIT */
+    bool mtrr_set;                /* false: the MTRRs read their power-on values (emu/state.c) */
     int64_t tsc_offset;           /* guest TSC = host-clock-derived TSC + offset */
 
     emu_xmm xmm[16];

@@ -13,6 +13,7 @@
 #include "engine/emu/emu.h"
 #include "engine/emu/jit.h"
 #include "engine/emu/lapic.h"
+#include "engine/emu/state.h"
 #include "engine/emu/system.h"
 #include "engine/engine.h"
 #include "lib/log.h"
@@ -25,11 +26,21 @@
  * wake-up, so a device that forgets to kick it only adds latency. */
 #define EMU_IDLE_POLL_NS 10000000L
 
+/* An event another engine was delivering when its state was saved (emu's
+ * own are delivered within one instruction): delivered first on the next run. */
+enum { HELD_NONE, HELD_EXCEPTION, HELD_NMI, HELD_INTERRUPT };
+struct held_event {
+    uint8_t kind, vector;
+    bool has_error;
+    uint32_t error;
+};
+
 struct emu_vcpu {
     struct emu_cpu cpu;          /* first: emu_vcpu_wake finds the rest from it */
     pthread_mutex_t lock;
     pthread_cond_t cond;
     _Atomic int sipi_vector;
+    struct held_event held;      /* only the vCPU's thread, or a paused machine, touches it */
 };
 
 static pthread_once_t ops_once = PTHREAD_ONCE_INIT;
@@ -153,6 +164,7 @@ static int emu_vcpu_init(struct vcpu *v)
         return r;
     }
     emu_cpu_reset(c);
+    emu_mtrr_power_on(c);
     /* Application processors wait for INIT/SIPI from the boot processor. */
     c->state = v->id == 0 ? EMU_RUNNING : EMU_WAIT_SIPI;
     return 0;
@@ -179,6 +191,7 @@ static void handle_init(struct emu_vcpu *ev)
     uint64_t apic_base = c->msr_apic_base;
     emu_cpu_reset(c);
     c->msr_apic_base = apic_base;
+    ev->held.kind = HELD_NONE;
     /* A startup IPI may already be recorded: the guest sent it after this
      * INIT, and the thread only now gets to both.  Keep it. */
     c->state = c->id == 0 ? EMU_RUNNING : EMU_WAIT_SIPI;
@@ -196,6 +209,28 @@ static void handle_sipi(struct emu_vcpu *ev)
     c->rip = c->next_rip = 0;
     c->state = EMU_RUNNING;
     atomic_fetch_or(&c->events, EMU_EV_FLUSH);
+}
+
+static void deliver_held(struct emu_vcpu *ev)
+{
+    struct emu_cpu *c = &ev->cpu;
+    struct held_event h = ev->held;
+    ev->held.kind = HELD_NONE;
+    switch (h.kind) {
+    case HELD_EXCEPTION:
+        emu_deliver_exception(c, h.vector, h.has_error ? (int)h.error : EMU_NO_ERRCODE, false,
+                              c->rip);
+        break;
+    case HELD_NMI:
+        c->nmi_blocked = true;
+        emu_deliver_exception(c, EXC_NMI, EMU_NO_ERRCODE, false, c->rip);
+        break;
+    case HELD_INTERRUPT:
+        emu_deliver_exception(c, h.vector, EMU_NO_ERRCODE, false, c->rip);
+        break;
+    default:
+        break;
+    }
 }
 
 /* Sleeps until an event arrives, the machine stops, or the poll interval
@@ -278,6 +313,8 @@ static int emu_vcpu_run(struct vcpu *v)
             handle_init(ev);
         if (e & EMU_EV_SIPI)
             handle_sipi(ev);
+        if (ev->held.kind != HELD_NONE)
+            deliver_held(ev);
         if (c->state == EMU_WAIT_SIPI) {
             idle_wait(ev);
             continue;
@@ -318,6 +355,70 @@ static int emu_set_state(struct vcpu *v, const struct cpu_state *in)
     return 0;
 }
 
+/* Like KVM_GET_MP_STATE, a save first takes an INIT or startup IPI that
+ * arrived while the vCPU was parked: the format has no "INIT pending". */
+static int emu_save_vcpu(struct vcpu *v, struct state_out *o)
+{
+    struct emu_vcpu *ev = v->engine_data;
+    if (!ev)
+        return -EINVAL;
+    struct emu_cpu *c = &ev->cpu;
+    uint32_t pending = atomic_fetch_and(&c->events, ~(EMU_EV_INIT | EMU_EV_SIPI));
+    if (pending & EMU_EV_INIT)
+        handle_init(ev);
+    if (pending & EMU_EV_SIPI)
+        handle_sipi(ev);
+    struct vcpu_snap *s = malloc(sizeof(*s));
+    if (!s)
+        return -ENOMEM;
+    emu_state_save(c, s);
+    const struct held_event *h = &ev->held;
+    s->exc_valid = h->kind == HELD_EXCEPTION;
+    s->irq_valid = h->kind == HELD_INTERRUPT;
+    s->nmi_injected = h->kind == HELD_NMI;
+    if (s->exc_valid) {
+        s->exc_vector = h->vector;
+        s->exc_has_error = h->has_error;
+        s->exc_error = h->has_error ? h->error : 0;
+    } else if (s->irq_valid) {
+        s->irq_vector = h->vector;
+    }
+    vcpu_snap_encode(s, o);
+    free(s);
+    return state_out_ok(o) ? 0 : -ENOMEM;
+}
+
+static int emu_load_vcpu(struct vcpu *v, struct state_in *in, struct err *e)
+{
+    struct emu_vcpu *ev = v->engine_data;
+    if (!ev)
+        return err_set(e, -EINVAL, "vCPU %d does not exist", v->id);
+    struct emu_cpu *c = &ev->cpu;
+    struct vcpu_snap *s = malloc(sizeof(*s));
+    if (!s)
+        return err_set(e, -ENOMEM, "out of memory loading vCPU %d", v->id);
+    int r = vcpu_snap_decode(in, s, e);
+    if (r == 0)
+        r = emu_state_check(c, s, e);
+    if (r < 0) {
+        free(s);
+        return err_wrap(e, "vCPU %d", v->id);
+    }
+    atomic_fetch_and(&c->events, ~(EMU_EV_INIT | EMU_EV_SIPI));
+    atomic_store(&ev->sipi_vector, -1);
+    emu_state_load(c, s);
+    ev->held = (struct held_event){ HELD_NONE, 0, false, 0 };
+    if (s->exc_valid)
+        ev->held = (struct held_event){ HELD_EXCEPTION, s->exc_vector, s->exc_has_error,
+                                        s->exc_error };
+    else if (s->nmi_injected)
+        ev->held.kind = HELD_NMI;
+    else if (s->irq_valid)
+        ev->held = (struct held_event){ HELD_INTERRUPT, s->irq_vector, false, 0 };
+    free(s);
+    return 0;
+}
+
 const struct engine_ops engine_emu = {
     .name = "emu",
     .probe = emu_probe,
@@ -329,6 +430,8 @@ const struct engine_ops engine_emu = {
     .vcpu_kick = emu_vcpu_kick,
     .get_state = emu_get_state,
     .set_state = emu_set_state,
+    .save_vcpu = emu_save_vcpu,
+    .load_vcpu = emu_load_vcpu,
     .irqchip_in_engine = false,
     .apic_deliver = lapic_deliver,
 };

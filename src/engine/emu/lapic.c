@@ -13,6 +13,7 @@
 
 #include "engine/emu/cpu.h"
 #include "engine/emu/emu.h"
+#include "engine/vcpu_snap.h"
 #include "lib/log.h"
 #include "machine/timer.h"
 #include "machine/vm.h"
@@ -171,12 +172,21 @@ static uint64_t tick_ns(const struct emu_lapic *l)
     return timer_divisor(l) * (1000000000ULL / EMU_LAPIC_TIMER_HZ);
 }
 
+/* Guest ns since the current count was loaded; negative when a loaded
+ * timer's count starts later (docs/snapshot-cpu.md: another engine's
+ * faster timer left more time than this one's full count takes). */
+static int64_t since_start(const struct emu_lapic *l, uint64_t now)
+{
+    return (int64_t)(now - l->timer_start_ns);
+}
+
 static uint32_t current_count(const struct emu_lapic *l, uint64_t now)
 {
     uint32_t mode = TIMER_MODE(l->lvt[LVT_TIMER]);
     if (l->timer_icr == 0 || mode == TIMER_TSC_DEADLINE)
         return 0;
-    uint64_t ticks = now > l->timer_start_ns ? (now - l->timer_start_ns) / tick_ns(l) : 0;
+    int64_t el = since_start(l, now);
+    uint64_t ticks = el > 0 ? (uint64_t)el / tick_ns(l) : 0;
     if (mode == TIMER_PERIODIC)
         return (uint32_t)(l->timer_icr - ticks % l->timer_icr);
     return ticks >= l->timer_icr ? 0 : (uint32_t)(l->timer_icr - ticks);
@@ -223,14 +233,15 @@ static void timer_replan(struct emu_lapic *l, uint64_t now)
     case TIMER_ONESHOT:
         if (l->timer_icr) {
             at = l->timer_start_ns + (uint64_t)l->timer_icr * tick_ns(l);
-            if (at <= now)
+            if ((int64_t)(at - now) <= 0)
                 at = 0;               /* expired already (perhaps while masked) */
         }
         break;
     case TIMER_PERIODIC:
         if (l->timer_icr) {
             uint64_t p = period_ns(l);
-            uint64_t k = now > l->timer_start_ns ? (now - l->timer_start_ns) / p + 1 : 1;
+            int64_t el = since_start(l, now);
+            uint64_t k = el > 0 ? (uint64_t)el / p + 1 : 1;
             at = l->timer_start_ns + k * p;
         }
         break;
@@ -378,6 +389,91 @@ void lapic_reset(struct emu_lapic *l)
     pthread_mutex_lock(&l->lock);
     reset_locked(l);
     pthread_mutex_unlock(&l->lock);
+}
+
+/* ---- state ------------------------------------------------------------------ */
+
+static const uint16_t lvt_offset[LVT_COUNT] = {
+    [LVT_TIMER] = R_LVT_TIMER, [LVT_THERMAL] = R_LVT_THERMAL, [LVT_PERF] = R_LVT_PERF,
+    [LVT_LINT0] = R_LVT_LINT0, [LVT_LINT1] = R_LVT_LINT1, [LVT_ERROR] = R_LVT_ERROR,
+    [LVT_CMCI] = R_LVT_CMCI,
+};
+
+void lapic_save(struct emu_lapic *l, uint8_t *page, uint64_t *timer_ns, uint32_t *esr_pending)
+{
+    memset(page, 0, APIC_PAGE_SIZE);
+    pthread_mutex_lock(&l->lock);
+    uint64_t now = lapic_now(l);
+    apic_page_set(page, R_ID, l->id);
+    apic_page_set(page, R_TPR, l->tpr);
+    apic_page_set(page, R_LDR, l->ldr);
+    apic_page_set(page, R_DFR, l->dfr);
+    apic_page_set(page, R_SVR, l->svr);
+    for (int i = 0; i < 8; i++) {
+        apic_page_set(page, R_ISR + 16 * i, l->isr[i]);
+        apic_page_set(page, R_TMR + 16 * i, l->tmr[i]);
+        apic_page_set(page, R_IRR + 16 * i, l->irr[i]);
+    }
+    apic_page_set(page, R_ESR, l->esr);
+    apic_page_set(page, R_ICR_LO, l->icr_lo & APIC_ICR_LO_VALID);
+    apic_page_set(page, R_ICR_HI, l->icr_hi);
+    for (int i = 0; i < LVT_COUNT; i++)
+        apic_page_set(page, lvt_offset[i], l->lvt[i]);
+    apic_page_set(page, R_TIMER_ICR, l->timer_icr);
+    apic_page_set(page, R_TIMER_DCR, l->timer_dcr);
+    uint64_t left = 0;
+    uint32_t mode = TIMER_MODE(l->lvt[LVT_TIMER]);
+    if (l->timer_icr && (mode == TIMER_ONESHOT || mode == TIMER_PERIODIC)) {
+        uint64_t period = (uint64_t)l->timer_icr * tick_ns(l);
+        int64_t el = since_start(l, now);
+        if (el < 0)
+            left = period + (uint64_t)-el;
+        else if (mode == TIMER_ONESHOT)
+            left = (uint64_t)el >= period ? 0 : period - (uint64_t)el;
+        else
+            left = period - (uint64_t)el % period;
+    }
+    *timer_ns = left;
+    *esr_pending = l->esr_pending;
+    pthread_mutex_unlock(&l->lock);
+}
+
+void lapic_load(struct emu_lapic *l, const uint8_t *page, uint64_t timer_ns, uint32_t esr_pending)
+{
+    pthread_mutex_lock(&l->lock);
+    uint64_t now = lapic_now(l);
+    l->id = apic_page_get(page, R_ID);
+    l->tpr = apic_page_get(page, R_TPR);
+    l->ldr = apic_page_get(page, R_LDR);
+    l->dfr = apic_page_get(page, R_DFR);
+    l->svr = apic_page_get(page, R_SVR);
+    for (int i = 0; i < 8; i++) {
+        l->isr[i] = apic_page_get(page, R_ISR + 16 * i);
+        l->tmr[i] = apic_page_get(page, R_TMR + 16 * i);
+        l->irr[i] = apic_page_get(page, R_IRR + 16 * i);
+    }
+    l->esr = apic_page_get(page, R_ESR);
+    l->esr_pending = esr_pending;
+    l->icr_lo = apic_page_get(page, R_ICR_LO);
+    l->icr_hi = apic_page_get(page, R_ICR_HI);
+    for (int i = 0; i < LVT_COUNT; i++)
+        l->lvt[i] = apic_page_get(page, lvt_offset[i]);
+    l->timer_icr = apic_page_get(page, R_TIMER_ICR);
+    l->timer_dcr = apic_page_get(page, R_TIMER_DCR);
+    l->tsc_deadline = 0;
+    l->timer_start_ns = now;
+    uint32_t mode = TIMER_MODE(l->lvt[LVT_TIMER]);
+    if (l->timer_icr && (mode == TIMER_ONESHOT || mode == TIMER_PERIODIC)) {
+        uint64_t period = (uint64_t)l->timer_icr * tick_ns(l);
+        if (mode == TIMER_PERIODIC && timer_ns == 0)
+            timer_ns = period;                       /* reloading this instant */
+        l->timer_start_ns = now - (period - timer_ns);   /* modulo 2^64: may lie ahead */
+    }
+    timer_replan(l, now);
+    bool more = fixed_pending(l) >= 0;
+    pthread_mutex_unlock(&l->lock);
+    if (more)
+        wake(l, EMU_EV_IRQ);
 }
 
 /* ---- acceptance ------------------------------------------------------------- */
@@ -698,7 +794,7 @@ static int write_reg(struct emu_lapic *l, uint32_t reg, uint32_t val)
         l->timer_dcr = val & 0xb;
         if (l->timer_icr && cur) {
             uint64_t done = (uint64_t)(l->timer_icr - cur) * tick_ns(l);
-            l->timer_start_ns = now > done ? now - done : 0;
+            l->timer_start_ns = now - done;
             timer_replan(l, now);
         }
         break;

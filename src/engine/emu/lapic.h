@@ -47,6 +47,15 @@ uint8_t lapic_get_tpr(struct emu_lapic *l);
 void lapic_set_tsc_deadline(struct emu_lapic *l, uint64_t tsc);
 uint64_t lapic_get_tsc_deadline(struct emu_lapic *l);
 
+/* The local APIC as the vCPU state format holds it (engine/vcpu_snap.h):
+ * the architectural register page with the derived registers (VER, APR,
+ * PPR, TMCCT) 0, the guest time left until a one-shot or periodic count
+ * next reaches 0, and errors the next ESR write makes visible. */
+void lapic_save(struct emu_lapic *l, uint8_t *page, uint64_t *timer_ns, uint32_t *esr_pending);
+/* Takes values vcpu_snap_decode() checked; IA32_APIC_BASE must be loaded
+ * first, the TSC deadline comes after (lapic_set_tsc_deadline). */
+void lapic_load(struct emu_lapic *l, const uint8_t *page, uint64_t timer_ns, uint32_t esr_pending);
+
 /* Routes a message to the addressed CPUs' LAPICs (from the IOAPIC, MSI, or
  * an ICR write): fixed/lowest-priority set IRR, NMI/INIT set events, a
  * STARTUP goes to emu_vcpu_sipi() (emu.c keeps the vector); each target is

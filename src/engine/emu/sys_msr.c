@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "engine/emu/lapic.h"
+#include "engine/emu/state.h"
 #include "engine/emu/system.h"
 
 enum {
@@ -41,11 +42,6 @@ enum {
     MSR_TSC_AUX = 0xc0000103,
 };
 
-/* Every memory range is write-back: MTRRs enabled, default type WB, no
- * variable ranges in use. */
-#define MTRR_DEF_TYPE_VALUE 0xc06ULL
-#define MTRR_FIXED_WB 0x0606060606060606ULL
-
 static uint32_t cpuid_reg(struct emu_cpu *c, uint32_t leaf, int reg)
 {
     uint32_t r[4] = { 0, 0, 0, 0 };
@@ -63,8 +59,47 @@ static bool pat_valid(uint64_t v)
     return true;
 }
 
+/* MTRRs hold what the guest writes (memory types mean nothing to emu, but a
+ * guest reads its settings back, and a snapshot carries them); power-on is
+ * what firmware leaves: enabled, default write-back (emu/state.c). */
+static int mtrr_fixed_slot(uint32_t msr)
+{
+    if (msr == MSR_MTRR_FIX64K)
+        return 0;
+    if (msr == MSR_MTRR_FIX16K_80000 || msr == MSR_MTRR_FIX16K_A0000)
+        return 1 + (int)(msr - MSR_MTRR_FIX16K_80000);
+    if (msr >= MSR_MTRR_FIX4K_FIRST && msr <= MSR_MTRR_FIX4K_LAST)
+        return 3 + (int)(msr - MSR_MTRR_FIX4K_FIRST);
+    return -1;
+}
+
+static bool mtrr_type_ok(unsigned t)
+{
+    return t == 0 || t == 1 || t == 4 || t == 5 || t == 6;
+}
+
+/* Reserved bits and memory types, with the physical address width of CPUID
+ * leaf 0x80000008. */
+static bool mtrr_valid(struct emu_cpu *c, uint32_t msr, uint64_t v)
+{
+    uint64_t above = ~((1ULL << (cpuid_reg(c, 0x80000008, 0) & 0xff)) - 1);
+    if (msr == MSR_MTRR_DEF_TYPE)
+        return !(v & ~0xcffULL) && mtrr_type_ok(v & 0xff);
+    if (msr >= MSR_MTRR_PHYS_FIRST && msr <= MSR_MTRR_PHYS_LAST) {
+        if (msr & 1)
+            return !(v & (0x7ffULL | above));
+        return !(v & (0xf00ULL | above)) && mtrr_type_ok(v & 0xff);
+    }
+    for (int k = 0; k < 8; k++)
+        if (!mtrr_type_ok((v >> (8 * k)) & 0xff))
+            return false;
+    return true;
+}
+
 int emu_rdmsr(struct emu_cpu *c, uint32_t msr, uint64_t *val)
 {
+    if (!c->mtrr_set)
+        emu_mtrr_power_on(c);
     switch (msr) {
     case MSR_TSC: *val = emu_rdtsc(c); return 0;
     case MSR_APIC_BASE: *val = c->msr_apic_base; return 0;
@@ -79,10 +114,7 @@ int emu_rdmsr(struct emu_cpu *c, uint32_t msr, uint64_t *val)
     case MSR_MISC_ENABLE: *val = c->msr_misc_enable; return 0;
     case MSR_DEBUGCTL: *val = 0; return 0;
     case MSR_PAT: *val = c->msr_pat; return 0;
-    case MSR_MTRR_DEF_TYPE: *val = MTRR_DEF_TYPE_VALUE; return 0;
-    case MSR_MTRR_FIX64K: case MSR_MTRR_FIX16K_80000: case MSR_MTRR_FIX16K_A0000:
-        *val = MTRR_FIXED_WB;
-        return 0;
+    case MSR_MTRR_DEF_TYPE: *val = c->msr_mtrr_def_type; return 0;
     case MSR_TSC_DEADLINE:
         *val = c->lapic ? lapic_get_tsc_deadline(c->lapic) : c->msr_tsc_deadline;
         return 0;
@@ -97,12 +129,12 @@ int emu_rdmsr(struct emu_cpu *c, uint32_t msr, uint64_t *val)
     case MSR_TSC_AUX: *val = c->msr_tsc_aux; return 0;
     default: break;
     }
-    if (msr >= MSR_MTRR_FIX4K_FIRST && msr <= MSR_MTRR_FIX4K_LAST) {
-        *val = MTRR_FIXED_WB;
+    if (mtrr_fixed_slot(msr) >= 0) {
+        *val = c->msr_mtrr_fixed[mtrr_fixed_slot(msr)];
         return 0;
     }
     if (msr >= MSR_MTRR_PHYS_FIRST && msr <= MSR_MTRR_PHYS_LAST) {
-        *val = 0;   /* no variable range is valid */
+        *val = c->msr_mtrr_var[msr - MSR_MTRR_PHYS_FIRST];
         return 0;
     }
     return -1;
@@ -198,10 +230,19 @@ int emu_wrmsr(struct emu_cpu *c, uint32_t msr, uint64_t v)
     default:
         break;
     }
-    /* MTRRs read back as "all write-back"; writing the same value (what
-     * Linux does when it re-syncs them) is accepted, anything else ignored. */
-    if (is_mtrr(msr))
+    if (is_mtrr(msr)) {
+        if (!c->mtrr_set)
+            emu_mtrr_power_on(c);
+        if (!mtrr_valid(c, msr, v))
+            return -1;
+        if (msr == MSR_MTRR_DEF_TYPE)
+            c->msr_mtrr_def_type = v;
+        else if (mtrr_fixed_slot(msr) >= 0)
+            c->msr_mtrr_fixed[mtrr_fixed_slot(msr)] = v;
+        else
+            c->msr_mtrr_var[msr - MSR_MTRR_PHYS_FIRST] = v;
         return 0;
+    }
     return -1;
 }
 
