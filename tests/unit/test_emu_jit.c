@@ -3,7 +3,8 @@
  * the budget is exact, a pending event stops a translated loop that never
  * leaves by itself, a fault inside translated code leaves the state the
  * interpreter leaves, stores into the running block take effect, a full
- * code cache is emptied and filled again, and no mapping is ever writable
+ * code cache is emptied and filled again, a restored vCPU drops what was
+ * translated from RAM the restore replaced, and no mapping is ever writable
  * and executable at once. */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -17,6 +18,8 @@
 #include "engine/emu/cpu.h"
 #include "engine/emu/emu.h"
 #include "engine/emu/jit.h"
+#include "engine/emu/state.h"
+#include "engine/vcpu_snap.h"
 
 #define RAM_SIZE (8u << 20)
 #define CODE 0x1000
@@ -233,6 +236,37 @@ static void test_cache_full(void)
     CHECK(st.blocks >= 3 * N / 2);
 }
 
+/* A restore in place maps the saved RAM over the running machine's and
+ * loads the vCPU: nothing the CPU translated (or decoded) from the old
+ * bytes may run afterwards, though no store told it of the change. */
+static void test_restore_drops_translations(void)
+{
+    for (int jit = 0; jit < 2; jit++) {
+        SETUP(jit, 0xb9, 0xe8, 0x03, 0, 0,      /* mov ecx, 1000 */
+              0x48, 0x83, 0xc0, 0x01,           /* 1: add rax, 1 */
+              0xff, 0xc9,                       /* dec ecx */
+              0x75, 0xf8,                       /* jnz 1b */
+              0x0f, 0x0b);                      /* ud2 */
+        CHECK_EQ(emu_execute(cpu, 1 + 3 * 400), 1 + 3 * 400);   /* translated, linked */
+        CHECK_EQ(cpu->gpr[R_RAX], 400);
+        struct vcpu_snap *snap = malloc(sizeof(*snap));
+        CHECK(snap != NULL);
+        if (!snap)
+            return;
+        emu_state_save(cpu, snap);
+        /* The machine runs on, then its snapshot comes back with other
+         * code at the same address (add rax, 5). */
+        emu_execute(cpu, 3 * 100);
+        ram[CODE + 8] = 0x05;
+        emu_state_load(cpu, snap);
+        free(snap);
+        emu_execute(cpu, 100000);
+        CHECK_EQ(cpu->exc.vector, EXC_UD);
+        CHECK_EQ(cpu->gpr[R_RAX], 400 + 5 * 600);
+        atomic_store(&cpu->events, 0);
+    }
+}
+
 /* W^X: no mapping of the process is writable and executable at once. */
 static void test_no_writable_executable_mapping(void)
 {
@@ -268,6 +302,7 @@ int main(void)
     RUN_TEST(test_divide_fault_precise);
     RUN_TEST(test_store_into_running_block);
     RUN_TEST(test_cache_full);
+    RUN_TEST(test_restore_drops_translations);
     RUN_TEST(test_no_writable_executable_mapping);
     return CHECK_DONE();
 }
