@@ -4,7 +4,8 @@
  * leaves by itself, a fault inside translated code leaves the state the
  * interpreter leaves, stores into the running block take effect, a full
  * code cache is emptied and filled again, a restored vCPU drops what was
- * translated from RAM the restore replaced, and no mapping is ever writable
+ * translated from RAM the restore replaced, code mapped at two addresses
+ * runs at each, and no mapping is ever writable
  * and executable at once. */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -267,6 +268,51 @@ static void test_restore_drops_translations(void)
     }
 }
 
+static void put_pte(uint64_t at, uint64_t v)
+{
+    memcpy(ram + at, &v, 8);
+}
+
+/* One physical page of code mapped at two linear addresses (a shared
+ * library at different places in two processes): translated code has its
+ * RIPs built in, so each address needs its own translation.  The loop
+ * adds its own RIP-relative address up; run at the second alias it must
+ * add the second address, and its back edge must stay there. */
+static void test_same_page_two_addresses(void)
+{
+    enum { PML4 = 0x10000, PDPT = 0x11000, PD = 0x12000, PT = 0x13000,
+           A1 = 0x400000, A2 = 0x600000 };
+    for (int jit = 0; jit < 2; jit++) {
+        SETUP(jit, 0xb9, 0x64, 0, 0, 0,         /* mov ecx, 100 */
+              0x48, 0x8d, 0x05, 0, 0, 0, 0,     /* 1: lea rax, [rip] */
+              0x48, 0x01, 0xc3,                 /* add rbx, rax */
+              0xff, 0xc9,                       /* dec ecx */
+              0x75, 0xf2,                       /* jnz 1b */
+              0x0f, 0x0b);                      /* ud2 */
+        /* The first 2 MiB identity-mapped (stack, tables); the code page
+         * at A1 and at A2 (the same page table). */
+        put_pte(PML4, PDPT | 7);
+        put_pte(PDPT, PD | 7);
+        put_pte(PD, 0x87);
+        put_pte(PD + 8 * (A1 >> 21), PT | 7);
+        put_pte(PD + 8 * (A2 >> 21), PT | 7);
+        put_pte(PT, CODE | 7);
+        cpu->cr3 = PML4;
+        cpu->cr0 |= CR0_PG;
+        emu_tlb_flush(cpu, true);
+        for (int round = 0; round < 3; round++) {
+            uint64_t base = round == 1 ? A2 : A1;
+            cpu->rip = base;
+            cpu->gpr[R_RBX] = 0;
+            cpu->exc.vector = -1;
+            emu_execute(cpu, 100000);
+            CHECK_EQ(cpu->exc.vector, EXC_UD);
+            CHECK_EQ(cpu->rip, base + 19);
+            CHECK_EQ(cpu->gpr[R_RBX], 100 * (base + 12));
+        }
+    }
+}
+
 /* W^X: no mapping of the process is writable and executable at once. */
 static void test_no_writable_executable_mapping(void)
 {
@@ -303,6 +349,7 @@ int main(void)
     RUN_TEST(test_store_into_running_block);
     RUN_TEST(test_cache_full);
     RUN_TEST(test_restore_drops_translations);
+    RUN_TEST(test_same_page_two_addresses);
     RUN_TEST(test_no_writable_executable_mapping);
     return CHECK_DONE();
 }

@@ -92,13 +92,11 @@ static struct emu_block *build(struct emu_cpu *c, struct emu_block_cache *bc, ui
     b->succ[0] = b->succ[1] = NULL;
     b->succ_epoch[0] = b->succ_epoch[1] = c->mmu.epoch - 1;
     b->succ_next = 0;
-    b->jit = NULL;
     b->jit_data = NULL;
     b->jit_gen = 0;
     b->jit_hits = 0;
     b->jit_never = 0;
     b->jit_ninsn = 0;
-    b->jit_cpl = 0;
     unsigned h = hash_pa(pa);
     b->next = bc->hash[h];
     bc->hash[h] = b;

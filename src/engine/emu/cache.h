@@ -38,15 +38,16 @@ struct emu_block {
     uint64_t succ_rip[2];
     uint32_t succ_epoch[2];
     uint8_t succ_cpl[2];
-    /* jit.c: the translation, valid while jit_gen is the code cache's
-     * generation and for privilege level jit_cpl. */
-    uint8_t jit_cpl;
+    /* jit.c: the translations of this block, valid while jit_gen is the
+     * code cache's generation.  One per guest RIP and privilege level: the
+     * same physical page can be mapped at several linear addresses (a
+     * shared library in two processes), and translated code has its RIPs
+     * built in. */
     uint8_t jit_never;         /* nothing in it can be translated */
-    uint8_t jit_ninsn;         /* instructions the translation runs at most */
+    uint8_t jit_ninsn;         /* instructions a translation runs at most */
     uint32_t jit_gen;
     uint32_t jit_hits;         /* interpreted runs, toward translation */
-    void *jit;
-    void *jit_data;            /* its struct jit_block_data */
+    void *jit_data;            /* list of struct jit_block_data, newest first */
     /* Entries: insn[].fn may be a flag-free variant or a fused compare and
      * branch, which are only right when the block runs from its start (to
      * its end or a taken branch); partial runs decode one at a time. */

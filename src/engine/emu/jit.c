@@ -3,7 +3,7 @@
  * docs/emu-jit.md has the design and the invariants; in short:
  *
  *  - Guest state stays in struct emu_cpu.  Inside a block, guest registers
- *    are cached in host registers (rbx r12-r14 rsi rdi r8-r11) and written
+ *    are cached in host registers (rbx r12 rsi rdi r8-r11) and written
  *    back before anything that can fault or leave; rbp holds the CPU, r15
  *    the retired-instruction count, [rsp] the instruction limit.
  *  - Memory accesses look up emu's TLB inline; a miss, MMIO, a store into
@@ -14,10 +14,14 @@
  *  - Instructions without a code generator run their interpreter handler
  *    the same way, inline; system instructions (HLT, I/O, CR/MSR, far
  *    transfers, ...) are never translated: a block ends before them.
- *  - Every block entry checks pending events and the instruction budget;
- *    exits chain to translated successors through a record in the data
- *    area that holds only while the epoch (cache.h) it was made in lasts:
- *    no TLB flush, store into code, event or device access since.
+ *  - Every block entry checks pending events and the instruction budget,
+ *    then, entered in a new epoch (cache.h: a store into code, an event, a
+ *    device's DMA, CPUID...), compares its block's bytes with RAM once
+ *    (jit_verify) and leaves if they changed.  Exits chain to translated
+ *    successors through a record in the data area that holds while the
+ *    map epoch it was made in lasts (no TLB flush: the same RIP still
+ *    fetches from the same physical page); the jump cache for indirect
+ *    transfers is kept by the same rule.
  *  - Code is written through one mapping of a memfd and run through
  *    another (W^X); when the cache is full everything is dropped. */
 #include <errno.h>
@@ -122,16 +126,22 @@ enum { JX_NONE, JX_STATIC, JX_DYNAMIC };
 
 struct jctx;
 
-/* What a translation's entry checks: the block it was made from must
- * still hold the same bytes, compared once an epoch (cache.h). */
+/* One translation of a block, for one guest RIP and privilege level, in
+ * the data area.  Its entry checks that the block still holds the bytes
+ * it was made from, compared once an epoch (cache.h). */
 struct jit_block_data {
-    uint32_t verified;        /* the epoch in which the bytes were last compared */
+    uint64_t rip;             /* guest RIP of its first instruction */
+    uint64_t code;            /* executable address of its entry */
     struct emu_block *blk;
+    struct jit_block_data *next;   /* the block's other translations */
+    uint32_t verified;        /* the epoch in which the bytes were last compared */
+    uint8_t cpl;
 };
+#define JIT_MAX_PER_BLOCK 8   /* translations a block keeps findable */
 
 /* An exit of a translated block, in the data area (the code reaches it
  * RIP-relative).  The code jumps to target when the guest goes to rip and
- * the epoch is still the one the link was made in. */
+ * the map epoch is still the one the link was made in. */
 struct jit_exit {
     uint64_t target;          /* executable address: linked block, or the exit path */
     uint64_t rip;             /* JX_STATIC: where it goes; JX_DYNAMIC: the last link's RIP */
@@ -143,7 +153,7 @@ struct jit_exit {
 
 /* The jump cache: translations by guest RIP for indirect transfers (RET,
  * JMP/CALL through a register or memory), one table per privilege level
- * (user, supervisor), valid while its epoch is the CPU's (cache.h). */
+ * (user, supervisor), valid while its epoch is the CPU's map epoch. */
 #define JC_BITS 10
 #define JC_SIZE (1u << JC_BITS)
 struct jc_entry {
@@ -2362,7 +2372,7 @@ static unsigned jit_decode(struct jctx *t, const struct emu_block *blk)
     return n;
 }
 
-static void *translate(struct emu_cpu *c, struct emu_jit *j, struct emu_block *blk)
+static struct jit_block_data *translate(struct emu_cpu *c, struct emu_jit *j, struct emu_block *blk)
 {
     if (!j->ctx && !(j->ctx = malloc(sizeof(*j->ctx))))
         return NULL;
@@ -2402,7 +2412,9 @@ static void *translate(struct emu_cpu *c, struct emu_jit *j, struct emu_block *b
         return NULL;
     bd->blk = blk;
     bd->verified = c->mmu.epoch;
-    blk->jit_data = bd;
+    bd->rip = t->rips[0];
+    bd->cpl = c->cpl;
+    bd->code = entry;
     x_load(b, 4, XAX, xm(RCPU, OFF_EPOCH));
     x_alu_rm(b, 4, ALU_CMP, XAX, xmrip(&bd->verified));
     uint8_t *jver = x_jcc32(b, 5);
@@ -2508,7 +2520,21 @@ static void *translate(struct emu_cpu *c, struct emu_jit *j, struct emu_block *b
             bin = -1;
     }
     blk->jit_ninsn = (uint8_t)t->n;
-    return (void *)(uintptr_t)entry;
+    /* Findable from the block (newest first, the oldest forgotten: links
+     * and the jump cache may still reach it, which is harmless). */
+    bd->next = NULL;
+    if (blk->jit_gen == j->gen) {
+        bd->next = blk->jit_data;
+        struct jit_block_data *o = bd;
+        for (int k = 1; o->next; k++, o = o->next)
+            if (k == JIT_MAX_PER_BLOCK) {
+                o->next = NULL;
+                break;
+            }
+    }
+    blk->jit_data = bd;
+    blk->jit_gen = j->gen;
+    return bd;
 }
 
 /* ---- running ------------------------------------------------------------------------- */
@@ -2530,42 +2556,44 @@ bool emu_jit_run(struct emu_cpu *c, struct emu_block *b, uint64_t limit)
         emu_jit_flush(j);   /* tests switched the kind of memory access */
         j->all_slow = cfg_all_slow;
     }
-    if (b->jit_gen != j->gen || b->jit_cpl != c->cpl) {
+    /* The translation made for this RIP and privilege level. */
+    struct jit_block_data *bd = NULL;
+    if (b->jit_gen == j->gen)
+        for (bd = b->jit_data; bd && (bd->rip != c->rip || bd->cpl != c->cpl); bd = bd->next)
+            ;
+    if (!bd) {
         if (b->jit_never)
             return false;
         if (b->jit_hits < (uint32_t)cfg_threshold) {
             b->jit_hits++;
             return false;
         }
-        void *code = translate(c, j, b);
-        if (!code && (j->code_used + JIT_BLOCK_ROOM > j->code_size ||
-                      j->data_used + JIT_BLOCK_ROOM > j->data_size)) {
+        bd = translate(c, j, b);
+        if (!bd && (j->code_used + JIT_BLOCK_ROOM > j->code_size ||
+                    j->data_used + JIT_BLOCK_ROOM > j->data_size)) {
             /* Full: drop every translation and start again. */
             emu_jit_flush(j);
             j->st.flushes++;
-            code = translate(c, j, b);
+            bd = translate(c, j, b);
         }
-        if (!code) {
+        if (!bd) {
             b->jit_never = 1;
             return false;
         }
-        b->jit = code;   /* translate() set b->jit_data */
-        b->jit_gen = j->gen;
-        b->jit_cpl = c->cpl;
     }
     if (c->insn_count + b->jit_ninsn > limit)
         return false;
     /* Link the exit that led here, when it went to this very RIP. */
     struct jit_exit *p = j->pending;
     if (p && j->pending_rip == c->rip && p->cpl == c->cpl && p->kind != JX_NONE) {
-        p->target = (uint64_t)(uintptr_t)b->jit;
+        p->target = bd->code;
         p->rip = c->rip;
         p->epoch = c->mmu.map_epoch;
         j->st.links++;
     }
     j->st.entries++;
     /* exec.c found b for this RIP and compared it in this epoch. */
-    ((struct jit_block_data *)b->jit_data)->verified = c->mmu.epoch;
+    bd->verified = c->mmu.epoch;
     /* The jump cache learns every translation run from here. */
     struct jump_cache *jc = j->jc;
     if (jc->epoch != c->mmu.map_epoch) {
@@ -2574,7 +2602,7 @@ bool emu_jit_run(struct emu_cpu *c, struct emu_block *b, uint64_t limit)
     }
     struct jc_entry *je = &jc->e[c->cpl == 3][jc_index(c->rip)];
     je->rip = c->rip;
-    je->code = (uint64_t)(uintptr_t)b->jit;
+    je->code = bd->code;
     /* Events that make translated code leave: the ones the dispatcher acts
      * on now (IF and NMI blocking cannot change inside translated code). */
     uint64_t evmask = EMU_EV_STOP | EMU_EV_INIT | EMU_EV_SIPI | EMU_EV_FLUSH | EMU_EV_CODE;
@@ -2582,7 +2610,7 @@ bool emu_jit_run(struct emu_cpu *c, struct emu_block *b, uint64_t limit)
         evmask |= EMU_EV_NMI;
     if (c->rflags & RFLAGS_IF)
         evmask |= EMU_EV_IRQ;
-    struct jit_exit *x = (struct jit_exit *)(uintptr_t)j->enter(c, (uint64_t)(uintptr_t)b->jit, limit, evmask);
+    struct jit_exit *x = (struct jit_exit *)(uintptr_t)j->enter(c, bd->code, limit, evmask);
     c->mmu.blk_stop = 0;
     j->pending = x;
     j->pending_rip = c->rip;
