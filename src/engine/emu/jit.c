@@ -81,9 +81,10 @@ static void cfg_init(void)
 {
     if (cfg_on >= 0)
         return;
-    /* Off until proven on every test (HOSTEL_EMU_JIT=1 turns it on). */
+    /* On unless HOSTEL_EMU_JIT=0 (or off, no): the interpreter alone, for
+     * differential debugging. */
     const char *e = getenv("HOSTEL_EMU_JIT");
-    cfg_on = e && (!strcmp(e, "1") || !strcmp(e, "on") || !strcmp(e, "yes"));
+    cfg_on = !(e && (!strcmp(e, "0") || !strcmp(e, "off") || !strcmp(e, "no")));
     const char *t = getenv("HOSTEL_EMU_JIT_THRESHOLD");
     if (t && *t)
         cfg_threshold = atoi(t) < 0 ? 0 : atoi(t);
