@@ -2524,7 +2524,7 @@ static struct jit_block_data *translate(struct emu_cpu *c, struct emu_jit *j, st
     /* Findable from the block (newest first, the oldest forgotten: links
      * and the jump cache may still reach it, which is harmless). */
     bd->next = NULL;
-    if (blk->jit_gen == j->gen) {
+    if (blk->jit_gen == j->gen && blk->jit_data) {
         bd->next = blk->jit_data;
         struct jit_block_data *o = bd;
         for (int k = 1; o->next; k++, o = o->next)
@@ -2557,11 +2557,18 @@ bool emu_jit_run(struct emu_cpu *c, struct emu_block *b, uint64_t limit)
         emu_jit_flush(j);   /* tests switched the kind of memory access */
         j->all_slow = cfg_all_slow;
     }
+    /* Translations of an older generation are gone: the block must become
+     * hot again before it is translated again (after a full cache, only
+     * the code that still runs often comes back). */
+    if (b->jit_gen != j->gen) {
+        b->jit_gen = j->gen;
+        b->jit_data = NULL;
+        b->jit_hits = 0;
+    }
     /* The translation made for this RIP and privilege level. */
-    struct jit_block_data *bd = NULL;
-    if (b->jit_gen == j->gen)
-        for (bd = b->jit_data; bd && (bd->rip != c->rip || bd->cpl != c->cpl); bd = bd->next)
-            ;
+    struct jit_block_data *bd = b->jit_data;
+    while (bd && (bd->rip != c->rip || bd->cpl != c->cpl))
+        bd = bd->next;
     if (!bd) {
         if (b->jit_never)
             return false;
@@ -2581,6 +2588,10 @@ bool emu_jit_run(struct emu_cpu *c, struct emu_block *b, uint64_t limit)
             b->jit_never = 1;
             return false;
         }
+        /* Another RIP for the same bytes (the page mapped elsewhere, as a
+         * shared library in the next process) must be as hot on its own:
+         * code a process runs once is not translated again for each. */
+        b->jit_hits = 0;
     }
     if (c->insn_count + b->jit_ninsn > limit)
         return false;
