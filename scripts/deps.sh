@@ -3,10 +3,13 @@
 # Usage: scripts/deps.sh [build|test|all]   (default: all)
 set -euo pipefail
 what=${1:-all}
+# seabios and ipxe-qemu are what hostel runs, not what it builds with: the
+# PC firmware (--firmware bios) and the virtio-net option ROM for PXE.
 build_pkgs=(build-essential pkg-config zlib1g-dev libzstd-dev libjansson-dev
-            libslirp-dev libseccomp-dev libarchive-dev)
+            libslirp-dev libseccomp-dev libarchive-dev libyaml-dev seabios ipxe-qemu)
 test_pkgs=(busybox-static cpio gzip xz-utils python3 qemu-utils bc acpica-tools openssh-client
-           debootstrap e2fsprogs)
+           debootstrap e2fsprogs git rsync grub-pc-bin grub-common xorriso mtools fdisk isolinux
+           pxelinux syslinux-common)
 case "$what" in
   build) pkgs=("${build_pkgs[@]}") ;;
   test)  pkgs=("${test_pkgs[@]}") ;;

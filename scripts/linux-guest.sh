@@ -33,11 +33,12 @@ kver=${pkg#linux-image-}
 
 # Only the modules the guests need: virtio transport and devices, ext4, and
 # the ACPI power button with the event interface it reports through (so a
-# guest can power off when `hostel stop` presses the button).  The list is
+# guest can power off when `hostel stop` presses the button), and virtiofs
+# (with fuse, which it needs) for shared folders.  The list is
 # kept beside the modules: a new list extracts them again.
 modlist="virtio virtio_ring virtio_pci virtio_pci_modern_dev virtio_pci_legacy_dev
   virtio_blk virtio_net net_failover failover virtio_console virtio-rng
-  crc16 mbcache jbd2 ext4 crc32c_generic libcrc32c evdev button"
+  crc16 mbcache jbd2 ext4 crc32c_generic libcrc32c evdev button fuse virtiofs"
 if [ ! -s "$out/vmlinuz" ] || [ "$(cat "$out/modules/.list" 2>/dev/null)" != "$modlist" ]; then
   echo "linux-guest.sh: downloading $pkg" >&2
   tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT

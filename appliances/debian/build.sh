@@ -130,6 +130,34 @@ ExecStart=/usr/local/sbin/hostel-identity
 WantedBy=multi-user.target
 UNIT
 ln -sf /etc/systemd/system/hostel-ssh-hostkey.service "$r/etc/systemd/system/multi-user.target.wants/hostel-ssh-hostkey.service"
+# Shared folders (hostel --share DIR:TAG): hostel names the tags on the
+# command line as hostel.shares=; each is mounted at /mnt/TAG (virtiofs,
+# loaded on demand from the kernel's modules).
+cat > "$r/usr/local/sbin/hostel-shares" <<'SHARES'
+#!/bin/sh
+# Mounts each shared folder hostel gives this machine at /mnt/TAG.
+for tag in $(sed -n 's/.*hostel\.shares=\([^ ]*\).*/\1/p' /proc/cmdline | tr ',' ' '); do
+  mkdir -p "/mnt/$tag"
+  mountpoint -q "/mnt/$tag" || mount -t virtiofs "$tag" "/mnt/$tag" || echo "hostel-shares: cannot mount $tag" >&2
+done
+exit 0
+SHARES
+chmod 0755 "$r/usr/local/sbin/hostel-shares"
+cat > "$r/etc/systemd/system/hostel-shares.service" <<'UNIT'
+[Unit]
+Description=Shared folders from hostel at /mnt/TAG
+After=local-fs.target
+Before=multi-user.target
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/usr/local/sbin/hostel-shares
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+ln -sf /etc/systemd/system/hostel-shares.service "$r/etc/systemd/system/multi-user.target.wants/hostel-shares.service"
 echo "Debian 12 in hostel. 'poweroff' powers the machine off." > "$r/etc/motd"
 # Smaller disk: no package caches, lists, docs or translations.
 rm -rf "$r"/var/cache/apt/*.bin "$r"/var/cache/apt/archives/*.deb "$r"/var/lib/apt/lists/* \

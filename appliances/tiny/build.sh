@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The `tiny` appliance: Debian's cloud kernel and a busybox initramfs that
-# loads the virtio modules, mounts its data disk, gets an address by DHCP,
+# loads the virtio modules, mounts its data disk and shared folders, gets an address by DHCP,
 # gives a shell on the console and powers off cleanly on the ACPI power
 # button.  Built from Debian packages only, in seconds.
 # Usage: appliances/tiny/build.sh [OUT]   (default build/appliances/tiny)
@@ -26,7 +26,7 @@ done
 cp "$mods"/*.ko "$tmp/root/lib/modules/" 2>/dev/null || true
 cat > "$tmp/root/usr/share/udhcpc/default.script" <<'DHCP'
 #!/bin/sh
-# udhcpc hook: configure the interface, the default route and DNS.
+# udhcpc hook: configure the interface, the default route, DNS and the name.
 case "$1" in
   deconfig) ip addr flush dev "$interface"; ip link set "$interface" up ;;
   bound|renew)
@@ -34,7 +34,10 @@ case "$1" in
     ip addr add "$ip/${mask:-24}" dev "$interface"
     for r in $router; do ip route add default via "$r" dev "$interface"; break; done
     : > /etc/resolv.conf
-    for d in $dns; do echo "nameserver $d" >> /etc/resolv.conf; done ;;
+    [ -n "$domain" ] && echo "search $domain" >> /etc/resolv.conf
+    for d in $dns; do echo "nameserver $d" >> /etc/resolv.conf; done
+    # A cluster's switch names the machine (docs/clusters.md).
+    [ -n "$hostname" ] && hostname "$hostname" ;;
 esac
 DHCP
 chmod +x "$tmp/root/usr/share/udhcpc/default.script"
@@ -57,7 +60,8 @@ mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev 2>/dev/null || mdev -s
 mkdir -p /dev/pts && mount -t devpts devpts /dev/pts
 for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci \
-         virtio_blk failover net_failover virtio_net virtio_console virtio-rng evdev button; do
+         virtio_blk failover net_failover virtio_net virtio_console virtio-rng evdev button \
+         fuse virtiofs; do
   for f in /lib/modules/$m.ko*; do [ -e "$f" ] && insmod "$f" 2>/dev/null; done
 done
 hostname tiny
@@ -65,6 +69,13 @@ ip link set lo up
 if [ -b /dev/vda ]; then
   mount -t ext4 /dev/vda /mnt/disk && echo "tiny: disk /dev/vda mounted on /mnt/disk"
 fi
+# Shared folders (hostel --share DIR:TAG): hostel names the tags on the
+# command line; each is mounted at /mnt/TAG.
+for tag in $(sed -n 's/.*hostel\.shares=\([^ ]*\).*/\1/p' /proc/cmdline | tr ',' ' '); do
+  mkdir -p "/mnt/$tag"
+  mount -t virtiofs "$tag" "/mnt/$tag" && echo "tiny: share $tag mounted on /mnt/$tag" \
+    || echo "tiny: share $tag could not be mounted"
+done
 if [ -e /sys/class/net/eth0 ]; then
   ip link set eth0 up
   udhcpc -i eth0 -q -n -t 5 -s /usr/share/udhcpc/default.script >/dev/null 2>&1 && echo "tiny: eth0 $(ip -4 addr show eth0 | sed -n 's/.*inet \([0-9./]*\).*/\1/p')" \
@@ -87,6 +98,7 @@ echo "tiny: shutting down"
 kill -TERM -1 2>/dev/null; sleep 0.3
 kill -KILL -1 2>/dev/null; sleep 0.1
 sync
+for m in $(awk '$3 == "virtiofs" {print $2}' /proc/mounts); do umount "$m" 2>/dev/null; done
 if grep -q ' /mnt/disk ' /proc/mounts; then
   for i in 1 2 3 4 5; do umount /mnt/disk 2>/dev/null && break; sleep 0.2; done
   if grep -q ' /mnt/disk ' /proc/mounts; then
@@ -151,7 +163,8 @@ cat > "$out/appliance.json" <<JSON
   "cpus": 1,
   "memory": "256M",
   "disks": [ { "file": "disk.img", "format": "raw" } ],
-  "net": "user"
+  "net": "user",
+  "ready": "tiny: ready"
 }
 JSON
 echo "$recipe_hash" > "$out/.recipe"

@@ -120,6 +120,7 @@ void block_close(struct blockdev *bd)
         return;
     int fd = bd->fd;
     char *path = bd->path;
+    free(bd->dirty);
     pthread_mutex_destroy(&bd->lock);
     bd->drv->close(bd);         /* frees bd */
     if (fd >= 0)
@@ -141,6 +142,58 @@ static int check_range(const struct blockdev *bd, uint64_t off, uint64_t len)
     if (off > bd->size || len > bd->size - off)
         return -EINVAL;
     return 0;
+}
+
+/* Under bd->lock, after a write to [off, off + len). */
+static void mark_dirty(struct blockdev *bd, uint64_t off, uint64_t len)
+{
+    if (!bd->dirty || !len)
+        return;
+    for (uint64_t g = off >> bd->dirty_shift; g <= (off + len - 1) >> bd->dirty_shift; g++)
+        bd->dirty[g >> 6] |= 1ULL << (g & 63);
+}
+
+uint64_t block_dirty_granules(const struct blockdev *bd)
+{
+    return bd->dirty_shift ? (bd->size + (1ULL << bd->dirty_shift) - 1) >> bd->dirty_shift : 0;
+}
+
+int block_dirty_start(struct blockdev *bd, unsigned shift)
+{
+    if (shift < 9 || shift > 30)
+        return -EINVAL;
+    pthread_mutex_lock(&bd->lock);
+    free(bd->dirty);
+    bd->dirty_shift = shift;
+    uint64_t words = (block_dirty_granules(bd) + 63) / 64;
+    bd->dirty = calloc(words ? words : 1, sizeof(uint64_t));
+    int r = bd->dirty ? 0 : -ENOMEM;
+    pthread_mutex_unlock(&bd->lock);
+    return r;
+}
+
+int block_dirty_take(struct blockdev *bd, uint64_t *bitmap)
+{
+    pthread_mutex_lock(&bd->lock);
+    if (!bd->dirty) {
+        pthread_mutex_unlock(&bd->lock);
+        return -EINVAL;
+    }
+    uint64_t words = (block_dirty_granules(bd) + 63) / 64;
+    for (uint64_t w = 0; w < words; w++) {
+        bitmap[w] |= bd->dirty[w];
+        bd->dirty[w] = 0;
+    }
+    pthread_mutex_unlock(&bd->lock);
+    return 0;
+}
+
+void block_dirty_stop(struct blockdev *bd)
+{
+    pthread_mutex_lock(&bd->lock);
+    free(bd->dirty);
+    bd->dirty = NULL;
+    pthread_mutex_unlock(&bd->lock);
 }
 
 int block_preadv(struct blockdev *bd, uint64_t offset, const struct iovec *iov, int iovcnt)
@@ -167,6 +220,7 @@ int block_pwritev(struct blockdev *bd, uint64_t offset, const struct iovec *iov,
         return r;
     pthread_mutex_lock(&bd->lock);
     r = bd->drv->pwritev(bd, offset, iov, iovcnt);
+    mark_dirty(bd, offset, bdev_iov_total(iov, iovcnt));
     pthread_mutex_unlock(&bd->lock);
     return r;
 }
@@ -192,6 +246,7 @@ static int range_op(struct blockdev *bd, uint64_t offset, uint64_t len,
         return r;
     pthread_mutex_lock(&bd->lock);
     r = op(bd, offset, len);
+    mark_dirty(bd, offset, len);
     pthread_mutex_unlock(&bd->lock);
     return r;
 }

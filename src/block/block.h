@@ -37,6 +37,15 @@ int block_flush(struct blockdev *bd);                  /* reaches stable storage
 int block_discard(struct blockdev *bd, uint64_t offset, uint64_t len);
 int block_write_zeroes(struct blockdev *bd, uint64_t offset, uint64_t len);
 
+/* Live migration with --disks copy: which parts of the disk were written.
+ * After block_dirty_start, every write, discard and write-zeroes sets the
+ * bits of the granules (2^shift bytes) it touched; block_dirty_take ORs
+ * them into bitmap (block_dirty_granules bits) and clears them. */
+int block_dirty_start(struct blockdev *bd, unsigned shift);
+uint64_t block_dirty_granules(const struct blockdev *bd);
+int block_dirty_take(struct blockdev *bd, uint64_t *bitmap);
+void block_dirty_stop(struct blockdev *bd);
+
 /* Creates a new image: raw (sparse) or qcow2 (cluster size 64 KiB unless
  * given; backing file optional, its format detected). */
 struct block_create_opts {

@@ -31,6 +31,9 @@ struct blockdev {
     uint64_t size;
     bool readonly;
     pthread_mutex_t lock;       /* one request at a time per image */
+    /* Live migration (block_dirty_*): a bit per granule written, under lock. */
+    uint64_t *dirty;
+    unsigned dirty_shift;
 };
 
 /* Opens with the mutex and fd set up by block.c; the drivers fill the rest. */

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "board/aml.h"
@@ -44,20 +45,45 @@ static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(
 static void put32(uint8_t *p, uint32_t v) { put16(p, (uint16_t)v); put16(p + 2, (uint16_t)(v >> 16)); }
 static void put64(uint8_t *p, uint64_t v) { put32(p, (uint32_t)v); put32(p + 4, (uint32_t)(v >> 32)); }
 
-/* Bump allocator over the ACPI area of guest RAM. */
+/* Bump allocator over the buffer the tables are built in: the ACPI area of
+ * guest RAM (direct kernel boot), or a buffer handed to the firmware, whose
+ * guest address is only known once the firmware placed it (base 0, and each
+ * pointer field recorded for the firmware's table loader). */
 struct area {
-    uint8_t *host;        /* host view of [LAYOUT_ACPI, LAYOUT_ACPI_END) */
+    uint8_t *host;        /* host view of the buffer */
+    uint64_t base;        /* its guest address (0: relocated by the firmware) */
+    uint64_t cap;
     uint64_t next;        /* offset of the next free byte */
+    struct acpi_firmware_tables *rel;   /* NULL: direct boot, nothing to record */
 };
 
 static uint8_t *area_alloc(struct area *a, size_t size, size_t align, uint64_t *gpa)
 {
     uint64_t at = (a->next + align - 1) & ~(uint64_t)(align - 1);
-    if (at + size > LAYOUT_ACPI_END - LAYOUT_ACPI)
+    if (at + size > a->cap)
         return NULL;
     a->next = at + size;
-    *gpa = LAYOUT_ACPI + at;
+    *gpa = a->base + at;
     return a->host + at;
+}
+
+/* A pointer field at p (size 4 or 8) whose value is an address in the
+ * buffer: the firmware adds the buffer's real address to it. */
+static void note_pointer(struct area *a, const uint8_t *p, unsigned size)
+{
+    struct acpi_firmware_tables *r = a->rel;
+    if (r && r->npointers < ACPI_FW_MAX_RELOCS)
+        r->pointers[r->npointers++] = (struct acpi_fw_pointer){
+            .offset = (uint32_t)(p - a->host), .size = (uint8_t)size };
+}
+
+/* A table whose checksum (byte 9) the firmware recomputes after the pointers. */
+static void note_table(struct area *a, const uint8_t *t, uint32_t len)
+{
+    struct acpi_firmware_tables *r = a->rel;
+    if (r && r->ntables < ACPI_FW_MAX_RELOCS)
+        r->tables[r->ntables++] = (struct acpi_fw_table){
+            .offset = (uint32_t)(t - a->host), .len = len };
 }
 
 static void table_header(uint8_t *t, const char *sig, uint32_t len, uint8_t rev)
@@ -117,7 +143,7 @@ static void build_prt(struct aml *a)
     aml_close(a, outer);
 }
 
-static int build_dsdt(uint8_t *buf, size_t cap, int ncpus, size_t *len)
+static int build_dsdt(uint8_t *buf, size_t cap, const struct acpi_config *cfg, size_t *len)
 {
     struct aml a;
     aml_init(&a, buf, cap);
@@ -136,7 +162,8 @@ static int build_dsdt(uint8_t *buf, size_t cap, int ncpus, size_t *len)
     res_io(&r, 0xcf8, 8);
     res_word_io(&r, 0x0000, 0x0cf7);
     res_word_io(&r, 0x0d00, 0xffff);
-    res_dword_mem(&r, (uint32_t)LAYOUT_PCI_MMIO, (uint32_t)(LAYOUT_PCI_MMIO_END - 1));
+    res_dword_mem(&r, (uint32_t)(cfg->pci_mmio_start ? cfg->pci_mmio_start : LAYOUT_PCI_MMIO),
+                  (uint32_t)(LAYOUT_PCI_MMIO_END - 1));
     aml_name_resources(&a, "_CRS", &r);
     build_prt(&a);
     aml_close(&a, pci);
@@ -151,7 +178,7 @@ static int build_dsdt(uint8_t *buf, size_t cap, int ncpus, size_t *len)
     aml_close(&a, com);
 
     /* Processor devices whose _UID matches the MADT's ACPI processor id. */
-    for (int i = 0; i < ncpus; i++) {
+    for (int i = 0; i < cfg->ncpus; i++) {
         char name[8];
         snprintf(name, sizeof(name), "C%03X", (unsigned)i & 0xfff);
         size_t cpu = aml_device(&a, name);
@@ -182,18 +209,16 @@ static int build_dsdt(uint8_t *buf, size_t cap, int ncpus, size_t *len)
 }
 
 /* err, not e: e walks the MADT's entries below. */
-int acpi_build(struct guest_mem *m, const struct acpi_config *cfg, struct err *err)
+static int build_tables(struct area *a_, const struct acpi_config *cfg, uint64_t *dsdt_end,
+                        struct err *err)
 {
+    struct area a = *a_;
     int ncpus = cfg->ncpus;
     if (ncpus < 1 || ncpus > 254)
         return err_set(err, -EINVAL, "cannot describe %d CPUs in the MADT (1 to 254)", ncpus);
-    struct area a = { .host = mem_ptr(m, LAYOUT_ACPI, LAYOUT_ACPI_END - LAYOUT_ACPI), .next = 0 };
-    if (!a.host)
-        return err_set(err, -EFAULT, "no guest RAM at %#llx for the ACPI tables",
-                       (unsigned long long)LAYOUT_ACPI);
-    memset(a.host, 0, LAYOUT_ACPI_END - LAYOUT_ACPI);
+    memset(a.host, 0, a.cap);
 
-    uint64_t rsdp_at, rsdt_at, xsdt_at, fadt_at, facs_at, madt_at, dsdt_at;
+    uint64_t rsdp_at = 0, rsdt_at = 0, xsdt_at = 0, fadt_at = 0, facs_at = 0, madt_at = 0, dsdt_at = 0;
     uint32_t madt_len = 44 + 8 * (uint32_t)ncpus + 12 + 10 * 2 + 6;
     uint8_t *rsdp = area_alloc(&a, 36, 16, &rsdp_at);
     uint8_t *rsdt = area_alloc(&a, 36 + 2 * 4, 16, &rsdt_at);
@@ -204,11 +229,12 @@ int acpi_build(struct guest_mem *m, const struct acpi_config *cfg, struct err *e
     uint8_t *dsdt = area_alloc(&a, 0, 16, &dsdt_at);
     size_t dsdt_len = 0;
     if (!rsdp || !rsdt || !xsdt || !fadt || !facs || !madt || !dsdt ||
-        build_dsdt(dsdt, LAYOUT_ACPI_END - dsdt_at, ncpus, &dsdt_len) < 0)
-        return err_set(err, -ENOSPC, "ACPI tables for %d CPUs do not fit in %#llx-%#llx", ncpus,
-                       (unsigned long long)LAYOUT_ACPI, (unsigned long long)LAYOUT_ACPI_END - 1);
+        build_dsdt(dsdt, a.cap - (dsdt_at - a.base), cfg, &dsdt_len) < 0)
+        return err_set(err, -ENOSPC, "ACPI tables for %d CPUs do not fit in %llu bytes", ncpus,
+                       (unsigned long long)a.cap);
     table_header(dsdt, "DSDT", (uint32_t)dsdt_len, 2);
     table_finish(dsdt);
+    note_table(&a, dsdt, (uint32_t)dsdt_len);
 
     /* FACS: no checksum; the firmware waking vector stays 0 (no S3). */
     memcpy(facs, "FACS", 4);
@@ -218,6 +244,8 @@ int acpi_build(struct guest_mem *m, const struct acpi_config *cfg, struct err *e
     table_header(fadt, "FACP", FADT_SIZE, 6);
     put32(fadt + 36, (uint32_t)facs_at);
     put32(fadt + 40, (uint32_t)dsdt_at);
+    note_pointer(&a, fadt + 36, 4);
+    note_pointer(&a, fadt + 40, 4);
     put16(fadt + 46, IRQ_SCI);
     /* SMI_CMD, ACPI_ENABLE, ACPI_DISABLE all 0: the board is always in ACPI mode. */
     put32(fadt + 56, PORT_ACPI_PM1A_EVT);
@@ -235,11 +263,14 @@ int acpi_build(struct guest_mem *m, const struct acpi_config *cfg, struct err *e
     fadt[131] = 0;                      /* FADT minor version: 6.0 */
     put64(fadt + 132, facs_at);
     put64(fadt + 140, dsdt_at);
+    note_pointer(&a, fadt + 132, 8);
+    note_pointer(&a, fadt + 140, 8);
     gas_io(fadt + 148, PORT_ACPI_PM1A_EVT, 32, 0);
     gas_io(fadt + 172, PORT_ACPI_PM1A_CNT, 16, 0);
     gas_io(fadt + 208, PORT_ACPI_PM_TMR, 32, 0);
     memcpy(fadt + 268, "HOSTEL\0\0", 8);   /* hypervisor vendor identity */
     table_finish(fadt);
+    note_table(&a, fadt, FADT_SIZE);
 
     table_header(madt, "APIC", madt_len, 5);
     put32(madt + 36, (uint32_t)LAYOUT_LAPIC);
@@ -278,15 +309,22 @@ int acpi_build(struct guest_mem *m, const struct acpi_config *cfg, struct err *e
     put16(e + 3, 0);
     e[5] = 1;
     table_finish(madt);
+    note_table(&a, madt, madt_len);
 
     table_header(rsdt, "RSDT", 36 + 2 * 4, 1);
     put32(rsdt + 36, (uint32_t)fadt_at);
     put32(rsdt + 40, (uint32_t)madt_at);
+    note_pointer(&a, rsdt + 36, 4);
+    note_pointer(&a, rsdt + 40, 4);
     table_finish(rsdt);
+    note_table(&a, rsdt, 36 + 2 * 4);
     table_header(xsdt, "XSDT", 36 + 2 * 8, 1);
     put64(xsdt + 36, fadt_at);
     put64(xsdt + 44, madt_at);
+    note_pointer(&a, xsdt + 36, 8);
+    note_pointer(&a, xsdt + 44, 8);
     table_finish(xsdt);
+    note_table(&a, xsdt, 36 + 2 * 8);
 
     memcpy(rsdp, "RSD PTR ", 8);
     memcpy(rsdp + 9, OEM_ID, 6);
@@ -296,14 +334,63 @@ int acpi_build(struct guest_mem *m, const struct acpi_config *cfg, struct err *e
     put64(rsdp + 24, xsdt_at);
     rsdp[8] = (uint8_t)-acpi_checksum(rsdp, 20);
     rsdp[32] = (uint8_t)-acpi_checksum(rsdp, 36);
+    if (rsdp_at != a.base)
+        return err_set(err, -EINVAL, "the RSDP must come first");   /* the layout below relies on it */
+    *dsdt_end = dsdt_at - a.base + dsdt_len;
+    *a_ = a;
+    return 0;
+}
+
+int acpi_build(struct guest_mem *m, const struct acpi_config *cfg, struct err *err)
+{
+    struct area a = { .host = mem_ptr(m, LAYOUT_ACPI, LAYOUT_ACPI_END - LAYOUT_ACPI),
+                      .base = LAYOUT_ACPI, .cap = LAYOUT_ACPI_END - LAYOUT_ACPI };
+    if (!a.host)
+        return err_set(err, -EFAULT, "no guest RAM at %#llx for the ACPI tables",
+                       (unsigned long long)LAYOUT_ACPI);
+    uint64_t dsdt_end;
+    int r = build_tables(&a, cfg, &dsdt_end, err);
+    if (r < 0)
+        return r;
+    int ncpus = cfg->ncpus;
 
     /* The MP table sits in the EBDA after its floating pointer when it fits
      * there (up to 39 CPUs), else after the ACPI tables. */
     uint64_t mp_at = LAYOUT_MPTABLE + 16;
     if (mp_at + mptable_size(ncpus) > 0xa0000) {
-        a.next = dsdt_at - LAYOUT_ACPI + dsdt_len;
+        a.next = dsdt_end;
         if (!area_alloc(&a, mptable_size(ncpus), 16, &mp_at))
             return err_set(err, -ENOSPC, "no room for the MP table of %d CPUs", ncpus);
     }
     return mptable_build(m, ncpus, mp_at, err);
+}
+
+int acpi_build_for_firmware(const struct acpi_config *cfg, struct acpi_firmware_tables *out,
+                            struct err *err)
+{
+    memset(out, 0, sizeof(*out));
+    struct area a = { .host = calloc(1, ACPI_FW_TABLES_MAX), .base = 0,
+                      .cap = ACPI_FW_TABLES_MAX, .rel = out };
+    if (!a.host)
+        return err_set(err, -ENOMEM, "out of memory for the ACPI tables");
+    uint64_t end;
+    int r = build_tables(&a, cfg, &end, err);
+    if (r < 0) {
+        free(a.host);
+        return r;
+    }
+    /* The RSDP goes to the firmware as a file of its own (it must sit in
+     * the BIOS area, the tables anywhere); its two pointers are into the
+     * tables, and its place in the tables is left blank. */
+    memcpy(out->rsdp, a.host, 36);
+    memset(a.host, 0, 36);
+    out->tables_data = a.host;
+    out->tables_len = (size_t)end;
+    return 0;
+}
+
+void acpi_firmware_tables_free(struct acpi_firmware_tables *t)
+{
+    free(t->tables_data);
+    t->tables_data = NULL;
 }

@@ -10,25 +10,32 @@
 #include <string.h>
 
 #include "block/block.h"
+#include "board/firmware.h"
 #include "board/layout.h"
 #include "board/snapfile.h"
 #include "host/chardev.h"
 #include "hw/acpi_pm.h"
 #include "hw/debugexit.h"
+#include "hw/fw_cfg.h"
 #include "hw/i8042.h"
 #include "hw/irqchip.h"
 #include "hw/pci.h"
 #include "hw/pit.h"
 #include "hw/post.h"
+#include "hw/rom.h"
 #include "hw/rtc.h"
 #include "hw/uart.h"
 #include "hw/virtio/blk.h"
 #include "hw/virtio/console.h"
+#include "hw/virtio/fs.h"
 #include "hw/virtio/net.h"
 #include "hw/virtio/rng.h"
+#include "hw/virtio/scsi.h"
+#include "hw/scsi_cd.h"
 #include "lib/log.h"
 #include "machine/vm.h"
 #include "net/net.h"
+#include "share/server.h"
 
 struct board {
     struct vm *vm;
@@ -43,10 +50,17 @@ struct board {
     struct acpi_pm *acpi_pm;
     struct blockdev *disks[SPEC_MAX_DISKS];
     struct virtio_blk *blks[SPEC_MAX_DISKS];
+    struct blockdev *cdrom_image;
+    struct virtio_scsi *cdrom;   /* --cdrom: a CD-ROM drive on virtio-scsi */
     struct virtio_rng *rng;
     struct virtio_console *vcon;
     struct virtio_net *net;
+    struct share_server *share_srv[SPEC_MAX_SHARES];
+    struct virtio_fs *fs[SPEC_MAX_SHARES];
+    char share_tag[SPEC_MAX_SHARES][SPEC_SHARE_TAG_MAX + 1];
     struct chardev *console;
+    struct rom *bios;            /* the firmware at the top of 4 GiB (firmware boot) */
+    struct fw_cfg *fw_cfg;
 };
 
 /* ---- interrupt wiring ---------------------------------------------------- */
@@ -117,19 +131,29 @@ static void quiesce(struct vm *vm, bool pause)
         for (int i = 0; i < SPEC_MAX_DISKS; i++)
             if (b->blks[i])
                 virtio_blk_pause(b->blks[i]);
+        if (b->cdrom)
+            virtio_scsi_pause(b->cdrom);
         if (b->rng)
             virtio_rng_pause(b->rng);
         if (b->vcon)
             virtio_console_pause(b->vcon);
         if (b->net)
             virtio_net_pause(b->net);
+        for (int i = 0; i < SPEC_MAX_SHARES; i++)
+            if (b->fs[i])
+                virtio_fs_pause(b->fs[i]);
     } else {
+        for (int i = SPEC_MAX_SHARES - 1; i >= 0; i--)
+            if (b->fs[i])
+                virtio_fs_resume(b->fs[i]);
         if (b->net)
             virtio_net_resume(b->net);
         if (b->vcon)
             virtio_console_resume(b->vcon);
         if (b->rng)
             virtio_rng_resume(b->rng);
+        if (b->cdrom)
+            virtio_scsi_resume(b->cdrom);
         for (int i = SPEC_MAX_DISKS - 1; i >= 0; i--)
             if (b->blks[i])
                 virtio_blk_resume(b->blks[i]);
@@ -137,6 +161,51 @@ static void quiesce(struct vm *vm, bool pause)
         rtc_resume(b->rtc);
         uart_resume(b->com1);
     }
+}
+
+/* ---- firmware boot ---------------------------------------------------------- */
+
+/* The BIOS at the top of 4 GiB (read-only: through the engine's ROM mapping
+ * where it has one, else the MMIO bus), its last 128 KiB in RAM at 0xE0000
+ * where the reset vector's far jump lands (the i440FX's shadow RAM, as the
+ * firmware finds it after a reset), fw_cfg with what it reads, and the
+ * CMOS bytes it looks at. */
+static int board_firmware(struct board *b, const struct machine_spec *spec,
+                          const struct board_host *host, struct err *e)
+{
+    struct vm *vm = b->vm;
+    uint64_t base = MEM_HIGH_START - host->bios_len;
+    int r = rom_create(&vm->mmio, base, host->bios, host->bios_len, &b->bios);
+    if (r < 0)
+        return err_set(e, r, "cannot map the BIOS at %#llx: %s", (unsigned long long)base,
+                       strerror(-r));
+    if (vm->engine->map_rom) {
+        r = vm->engine->map_rom(vm, base, rom_host(b->bios), host->bios_len);
+        if (r < 0)
+            return err_set(e, r, "engine %s cannot map the BIOS read-only at %#llx: %s",
+                           vm->engine->name, (unsigned long long)base, strerror(-r));
+    }
+    size_t low = host->bios_len < FIRMWARE_LOW_ALIAS ? host->bios_len : FIRMWARE_LOW_ALIAS;
+    if (!host->ram_restored &&
+        mem_write(&vm->mem, 0x100000 - low, host->bios + host->bios_len - low, low) < 0)
+        return err_set(e, -EFAULT, "no guest RAM below 1 MiB for the BIOS");
+    r = fw_cfg_create(&vm->pio, FW_CFG_PORT_SEL, &vm->mem, &b->fw_cfg);
+    if (r < 0)
+        return err_set(e, r, "cannot create fw_cfg at 0x%x: %s", FW_CFG_PORT_SEL, strerror(-r));
+    struct firmware_devices devs = { .cdrom_slot = -1, .net_slot = -1 };
+    for (int i = 0; i < spec->ndisks && i < SPEC_MAX_DISKS; i++)
+        if (b->blks[i] && !spec->disks[i].seed)
+            devs.disk_slot[devs.ndisks++] = virtio_blk_slot(b->blks[i]);
+    if (b->net)
+        devs.net_slot = virtio_net_slot(b->net);
+    if (b->cdrom)
+        devs.cdrom_slot = virtio_scsi_slot(b->cdrom);
+    uint8_t r3d, r38;
+    firmware_cmos_boot(spec, &r3d, &r38);
+    rtc_set_cmos(b->rtc, 0x3d, r3d);
+    rtc_set_cmos(b->rtc, 0x38, r38);
+    rtc_set_cmos(b->rtc, 0x5f, (uint8_t)(vm->ncpus - 1));   /* CPUs besides the first */
+    return firmware_configure(b->fw_cfg, &vm->mem, spec, &devs, e);
 }
 
 /* ---- the device list ------------------------------------------------------ */
@@ -239,6 +308,23 @@ int board_create(struct vm *vm, const struct machine_spec *spec, const struct bo
             goto fail;
         }
     }
+    if (spec->cdrom) {
+        struct block_open_opts o = { .format = BLOCK_FORMAT_RAW, .readonly = true };
+        r = block_open(spec->cdrom, &o, &b->cdrom_image, e);
+        if (r < 0) {
+            err_wrap(e, "--cdrom");
+            goto fail;
+        }
+        r = scsi_cd_check_image(b->cdrom_image, spec->cdrom, e);
+        if (r < 0)
+            goto fail;
+        r = virtio_scsi_create(&vm->mem, b->pci, b->cdrom_image, &b->cdrom);
+        if (r < 0) {
+            err_set(e, r, "cannot create the CD-ROM drive (virtio-scsi) for %s: %s", spec->cdrom,
+                    strerror(-r));
+            goto fail;
+        }
+    }
     if (spec->rng) {
         r = virtio_rng_create(&vm->mem, b->pci, &b->rng);
         if (r < 0) {
@@ -262,6 +348,7 @@ int board_create(struct vm *vm, const struct machine_spec *spec, const struct bo
         else
             net_default_mac(spec->kernel, spec->cmdline, mac);
         net.bound = host->bound;
+        net.defer_forwards = host->defer_forwards;
         r = virtio_net_create(&vm->mem, b->pci, &net, mac, &b->net, e);
         if (r < 0) {
             err_wrap(e, "cannot create virtio-net");
@@ -269,7 +356,26 @@ int board_create(struct vm *vm, const struct machine_spec *spec, const struct bo
         }
         log_info("virtio-net %02x:%02x:%02x:%02x:%02x:%02x on %s networking", mac[0], mac[1],
                  mac[2], mac[3], mac[4], mac[5],
-                 net_effective_mode(&net) == NET_MODE_TAP ? "tap" : "user");
+                 net_mode_name(net_effective_mode(&net)));
+    }
+    /* Shared folders: one virtio-fs device and server per share. */
+    for (int i = 0; i < spec->nshares && i < SPEC_MAX_SHARES; i++) {
+        const struct spec_share *sh = &spec->shares[i];
+        struct share_options so = { .dir = sh->dir, .readonly = sh->readonly,
+                                    .guest_uid = sh->uid, .guest_gid = sh->gid };
+        r = share_server_open(&so, &b->share_srv[i], e);
+        if (r < 0) {
+            err_wrap(e, "--share %s:%s", sh->dir, sh->tag);
+            goto fail;
+        }
+        snprintf(b->share_tag[i], sizeof(b->share_tag[i]), "%s", sh->tag);
+        r = virtio_fs_create(&vm->mem, b->pci, b->share_srv[i], sh->tag, &b->fs[i]);
+        if (r < 0) {
+            err_set(e, r, "cannot create virtio-fs for the share '%s' (%s): %s", sh->tag,
+                    sh->dir, strerror(-r));
+            goto fail;
+        }
+        log_info("share '%s': %s%s", sh->tag, sh->dir, sh->readonly ? " (read-only)" : "");
     }
     r = acpi_pm_create(&vm->pio, PORT_ACPI_PM, line(b, IRQ_SCI), &vm->clock, stop,
                        &b->acpi_pm);
@@ -277,6 +383,11 @@ int board_create(struct vm *vm, const struct machine_spec *spec, const struct bo
         err_set(e, r, "cannot create the ACPI PM block at 0x%x: %s", PORT_ACPI_PM,
                 strerror(-r));
         goto fail;
+    }
+    if (host->bios) {
+        r = board_firmware(b, spec, host, e);
+        if (r < 0)
+            goto fail;
     }
     vm->power_button = press_power_button;
     vm->quiesce = quiesce;
@@ -297,10 +408,19 @@ void board_destroy(struct vm *vm)
     chardev_attach(b->console, NULL, NULL);
     vm->power_button = NULL;
     vm->quiesce = NULL;
+    fw_cfg_destroy(b->fw_cfg);
+    rom_destroy(b->bios);
     acpi_pm_destroy(b->acpi_pm);
+    for (int i = SPEC_MAX_SHARES - 1; i >= 0; i--) {
+        virtio_fs_destroy(b->fs[i]);
+        share_server_close(b->share_srv[i]);
+    }
     virtio_net_destroy(b->net);
     virtio_console_destroy(b->vcon);
     virtio_rng_destroy(b->rng);
+    virtio_scsi_destroy(b->cdrom);
+    if (b->cdrom_image)
+        block_close(b->cdrom_image);
     for (int i = SPEC_MAX_DISKS - 1; i >= 0; i--) {
         virtio_blk_destroy(b->blks[i]);
         if (b->disks[i])
@@ -329,7 +449,7 @@ void board_destroy(struct vm *vm)
  * and load expects.  The names carry the wiring (port, disk index), so a
  * snapshot of another board shape is refused by name, not misread. */
 enum dev_kind { D_PCI, D_UART, D_RTC, D_I8042, D_ACPI_PM, D_BLK, D_RNG, D_VCON, D_NET,
-                D_NET_BACKEND };
+                D_NET_BACKEND, D_SCSI };
 
 struct dev_ref {
     enum dev_kind kind;
@@ -357,6 +477,8 @@ static int board_devices(struct board *b, struct dev_ref *out, int max)
     for (int i = 0; i < SPEC_MAX_DISKS; i++)
         if (b->blks[i])
             ADD(D_BLK, i, VIRTIO_BLK_STATE_VERSION, "virtio-blk%d", i);
+    if (b->cdrom)
+        ADD(D_SCSI, 0, VIRTIO_SCSI_STATE_VERSION, "virtio-scsi-cd");
     if (b->rng)
         ADD(D_RNG, 0, VIRTIO_RNG_STATE_VERSION, "virtio-rng");
     if (b->vcon)
@@ -379,6 +501,7 @@ static int dev_save(struct board *b, const struct dev_ref *d, struct state_out *
     case D_ACPI_PM: return acpi_pm_save(b->acpi_pm, o);
     case D_BLK: return virtio_blk_save(b->blks[d->index], o);
     case D_RNG: return virtio_rng_save(b->rng, o);
+    case D_SCSI: return virtio_scsi_save(b->cdrom, o);
     case D_VCON: return virtio_console_save(b->vcon, o);
     case D_NET: return virtio_net_save(b->net, o);
     case D_NET_BACKEND: return net_backend_save(virtio_net_backend(b->net), o);
@@ -396,6 +519,7 @@ static int dev_load(struct board *b, const struct dev_ref *d, struct state_in *i
     case D_ACPI_PM: return acpi_pm_load(b->acpi_pm, in, e);
     case D_BLK: return virtio_blk_load(b->blks[d->index], in, e);
     case D_RNG: return virtio_rng_load(b->rng, in, e);
+    case D_SCSI: return virtio_scsi_load(b->cdrom, in, e);
     case D_VCON: return virtio_console_load(b->vcon, in, e);
     case D_NET: return virtio_net_load(b->net, in, e);
     case D_NET_BACKEND: return net_backend_load(virtio_net_backend(b->net), in, e);
@@ -421,9 +545,25 @@ int board_irqchip_load(struct vm *vm, struct state_in *in, struct err *e)
     return r < 0 ? r : pit_load(b->pit, in, e);
 }
 
+int board_savable(struct vm *vm, struct err *e)
+{
+    struct board *b = vm->board;
+    /* A share's state is host descriptors and what the guest's kernel
+     * caches about host files that may change meanwhile: not saved. */
+    if (b->fs[0])
+        return err_set(e, -EOPNOTSUPP, "this machine has a shared folder ('%s'): a running "
+                       "machine with shares cannot be snapshotted, saved or moved (its open "
+                       "host files cannot be saved); stop it for a disk-only snapshot, or "
+                       "drop the shares (--share none) and restart it", b->share_tag[0]);
+    return 0;
+}
+
 int board_save(struct vm *vm, struct snap_writer *w, struct err *e)
 {
     struct board *b = vm->board;
+    int r0 = board_savable(vm, e);
+    if (r0 < 0)
+        return r0;
     struct dev_ref devs[32];
     int n = board_devices(b, devs, 32);
     for (int i = 0; i < n; i++) {
@@ -476,6 +616,24 @@ bool board_owns_section(struct vm *vm, const char *name)
         if (!strcmp(devs[i].name, name))
             return true;
     return false;
+}
+
+struct blockdev *board_disk(struct vm *vm, int index)
+{
+    struct board *b = vm->board;
+    return b && index >= 0 && index < SPEC_MAX_DISKS ? b->disks[index] : NULL;
+}
+
+struct net_backend *board_net_backend(struct vm *vm)
+{
+    struct board *b = vm->board;
+    return b && b->net ? virtio_net_backend(b->net) : NULL;
+}
+
+struct net_backend *board_take_net_backend(struct vm *vm)
+{
+    struct board *b = vm->board;
+    return b && b->net ? virtio_net_take_backend(b->net) : NULL;
 }
 
 int board_swap_disk(struct vm *vm, int index, const char *path, int format, struct err *e)

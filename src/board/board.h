@@ -5,6 +5,8 @@
 #define HOSTEL_BOARD_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "board/spec.h"
 #include "lib/err.h"
@@ -20,6 +22,15 @@ struct net_forward;
 struct board_host {
     struct chardev *console;
     struct net_forward *bound;
+    /* The firmware image to boot from (board/firmware.h), or NULL for a
+     * kernel the loaders start directly. */
+    const uint8_t *bios;
+    size_t bios_len;
+    /* RAM already holds the guest (a restore): the BIOS's RAM copy at
+     * 0xE0000 and everything the firmware built there are left as saved. */
+    bool ram_restored;
+    /* Live migration's receiver: the forwards listen later (net/net.h). */
+    bool defer_forwards;
 };
 
 /* Creates every device on vm's buses for spec (disks already resolved to
@@ -43,6 +54,9 @@ struct snapshot_file;
 int board_irqchip_save(struct vm *vm, struct state_out *o);
 int board_irqchip_load(struct vm *vm, struct state_in *in, struct err *e);
 int board_save(struct vm *vm, struct snap_writer *w, struct err *e);
+/* 0 when board_save can save this machine's devices; else why not (a
+ * shared folder): what snapshots and migrations check before they start. */
+int board_savable(struct vm *vm, struct err *e);
 /* live: into the board a running (paused) machine already has, whose user
  * network backend keeps its own state (its host sockets: a connection
  * through a forward survives a restore when nothing crossed it since). */
@@ -52,6 +66,13 @@ int board_load(struct vm *vm, const struct snapshot_file *s, bool live, struct e
  * overlay on top of the one it had, for snapshots). */
 int board_flush_disks(struct vm *vm, struct err *e);
 int board_swap_disk(struct vm *vm, int index, const char *path, int format, struct err *e);
+/* Live migration: disk index's image, and the NIC's network backend (taken:
+ * the board no longer closes it; the sender keeps its old connections). */
+struct blockdev;
+struct net_backend;
+struct blockdev *board_disk(struct vm *vm, int index);
+struct net_backend *board_net_backend(struct vm *vm);
+struct net_backend *board_take_net_backend(struct vm *vm);
 /* Whether a section belongs to one of the board's devices. */
 bool board_owns_section(struct vm *vm, const char *name);
 

@@ -13,10 +13,13 @@
 #include "block/block.h"
 #include "board/acpi.h"
 #include "board/board.h"
+#include "board/cloud_init.h"
 #include "board/e820.h"
+#include "board/firmware.h"
 #include "board/layout.h"
 #include "board/snapshot.h"
 #include "boot/loader.h"
+#include "engine/cpuid_model.h"
 #include "host/chardev.h"
 #include "host/console_hub.h"
 #include "lib/file.h"
@@ -44,15 +47,35 @@ struct watchdog {
     uint64_t boot_ns;
     int secs;
     bool spoke;
+    bool firmware;           /* a firmware boot: watch for its "no bootable device" */
+    const struct machine_spec *spec;
 };
+
+/* The firmware tried every device in the boot order and none booted: it
+ * waits forever, so stop with what it said and where it looked. */
+static bool firmware_gave_up(struct watchdog *w, const char *line)
+{
+    if (!w->firmware || strncmp(line, FIRMWARE_NO_BOOT_LINE, strlen(FIRMWARE_NO_BOOT_LINE)))
+        return false;
+    char order[64];
+    spec_format_boot(w->spec, order, sizeof(order));
+    log_error("the firmware found no bootable device (boot order %s%s%s%s): is the disk or ISO "
+              "bootable (a boot loader such as GRUB installed)?", order,
+              w->spec->ndisks ? "" : "; no --disk", w->spec->cdrom ? "" : "; no --cdrom",
+              w->spec->tftp || w->spec->bootfile ? "" : "; no tftp=/bootfile= for network boot");
+    vm_request_stop(w->vm, VM_STOP_ERROR, 0);
+    return true;
+}
 
 static void watchdog_tick(void *opaque)
 {
     struct watchdog *w = opaque;
-    if (w->spoke || w->secs <= 0)
-        return;
     char line[160] = "";
     uint64_t last = chardev_last_output(w->console, line, sizeof(line));
+    if (firmware_gave_up(w, line))
+        return;
+    if (w->spoke || w->secs <= 0)
+        return;
     uint64_t ref = last > w->boot_ns ? last : w->boot_ns;
     uint64_t resumed = guest_clock_resumed_at(&w->vm->clock);
     if (resumed > ref)
@@ -75,6 +98,8 @@ static void watchdog_tick(void *opaque)
 
 struct loaded_files {
     struct file_buf kernel, initrd;
+    struct file_buf bios;        /* firmware boot: the BIOS image instead of a kernel */
+    bool loaded;
 };
 
 /* The exit status for a stop reason, with the message -v shows. */
@@ -104,6 +129,9 @@ static int stop_status(struct vm *vm, enum vm_stop why)
     case VM_STOP_QUIT:
         log_info("quit from the console");
         return 0;
+    case VM_STOP_MIGRATED:
+        log_info("the machine was migrated: it runs on the receiver now");
+        return 0;
     default:
         return 1;
     }
@@ -113,18 +141,45 @@ static int stop_status(struct vm *vm, enum vm_stop why)
  * -errno with e set when it could not start. */
 static int boot_once(const struct machine_spec *spec, const struct engine_ops *engine,
                      const struct loaded_files *files, const struct run_host *host,
-                     const struct snapshot_file *restore, int ram_fd,
+                     const struct snapshot_file *restore, int ram_fd, bool incoming,
                      struct chardev *console, int *status, struct err *e)
 {
     struct vm *vm;
     int r = vm_create_with_ram(spec->cpus, spec->memory, restore ? ram_fd : -1, engine, &vm, e);
     if (r < 0)
         return r;
-    struct board_host bh = { .console = console, .bound = host->bound };
+    struct board_host bh = { .console = console, .bound = host->bound,
+                             .bios = files->bios.data, .bios_len = files->bios.len,
+                             .ram_restored = restore != NULL, .defer_forwards = incoming };
     r = board_create(vm, spec, &bh, e);
     if (r < 0) {
         err_wrap(e, "could not create the board's devices");
         goto out;
+    }
+    if (spec->cpu && !strcmp(spec->cpu, "portable")) {
+        /* A CPU every engine can show, so the machine can move between them. */
+        struct cpuid_model *m = calloc(1, sizeof(*m));
+        r = !m ? err_set(e, -ENOMEM, "out of memory")
+               : !engine->cpuid_set ? err_set(e, -ENOTSUP, "engine %s has one CPU model only",
+                                              engine->name)
+               : engine_portable_cpuid(spec->cpus, m);
+        if (r == 0)
+            r = engine->cpuid_set(vm, m, e);
+        else if (!err_is_set(e))
+            err_set(e, r, "cannot build the portable CPU model: %s", strerror(-r));
+        free(m);
+        if (r < 0) {
+            err_wrap(e, "--cpu portable");
+            goto out;
+        }
+    }
+    if (incoming) {
+        /* Live migration: the sender fills RAM and every model; this
+         * returns once the guest is to run here (board/migrate.h). */
+        r = host->incoming(host->incoming_opaque, vm, e);
+        if (r < 0)
+            goto out;
+        goto run;
     }
     if (restore) {
         /* RAM holds the guest as it was; the tables and kernel with it. */
@@ -136,6 +191,14 @@ static int boot_once(const struct machine_spec *spec, const struct engine_ops *e
             goto out;
         }
         log_info("restored from %s", host->restore_state);
+        goto run;
+    }
+    if (files->bios.data) {
+        /* The firmware builds the rest from fw_cfg; every vCPU starts at the
+         * reset vector (APs wait for the firmware's INIT/SIPI). */
+        r = vm_create_vcpus(vm, e);
+        if (r < 0)
+            goto out;
         goto run;
     }
     struct acpi_config acfg = { .ncpus = vm->ncpus };
@@ -152,11 +215,22 @@ static int boot_once(const struct machine_spec *spec, const struct engine_ops *e
     }
     struct cpu_state bsp;
     memset(&bsp, 0, sizeof(bsp));
+    /* The guest learns its shares' tags from hostel.shares= (the tiny and
+     * debian appliances mount each at /mnt/TAG). */
+    char cmdline[2048];
+    if (spec->nshares) {
+        int n = snprintf(cmdline, sizeof(cmdline), "%s%shostel.shares=",
+                         spec->cmdline ? spec->cmdline : "", spec->cmdline ? " " : "");
+        for (int i = 0; i < spec->nshares && n > 0 && n < (int)sizeof(cmdline); i++)
+            n += snprintf(cmdline + n, sizeof(cmdline) - (size_t)n, "%s%s", i ? "," : "",
+                          spec->shares[i].tag);
+    }
     struct boot_input in = {
         .e820 = map, .e820_count = nmap, .acpi_rsdp = LAYOUT_ACPI,
         .kernel = files->kernel.data, .kernel_len = files->kernel.len,
         .initrd = files->initrd.data, .initrd_len = files->initrd.len,
-        .cmdline = spec->cmdline, .kernel_name = spec->kernel, .initrd_name = spec->initrd,
+        .cmdline = spec->nshares ? cmdline : spec->cmdline,
+        .kernel_name = spec->kernel, .initrd_name = spec->initrd,
     };
     r = load_kernel(&vm->mem, &in, &bsp, e);
     if (r < 0) {
@@ -178,7 +252,8 @@ run:;
     if (host->hooks && host->hooks->booted)
         host->hooks->booted(host->hooks->opaque, vm);
     struct watchdog wd = { .vm = vm, .console = console, .boot_ns = now_ns(),
-                           .secs = spec->watchdog_s };
+                           .secs = spec->watchdog_s, .firmware = files->bios.data != NULL,
+                           .spec = spec };
     enum vm_stop stop = vm_wait(vm, watchdog_tick, &wd);
     if (host->hooks && host->hooks->stopping)
         host->hooks->stopping(host->hooks->opaque, vm);
@@ -217,18 +292,54 @@ static int make_scratch_disk(uint64_t size, char **path, struct err *e)
     return 0;
 }
 
+/* The firmware, or the kernel and initrd, once per run (a reboot reuses them). */
 static int load_files(const struct machine_spec *spec, struct loaded_files *files, struct err *e)
 {
-    int r = file_read_all(spec->kernel, &files->kernel);
-    if (r < 0)
-        return err_set(e, r, "cannot read kernel %s: %s", spec->kernel, strerror(-r));
+    if (files->loaded)
+        return 0;
+    if (spec_firmware(spec) == SPEC_FW_BIOS) {
+        char bios_path[4096];
+        int r = firmware_load_bios(&files->bios, bios_path, sizeof(bios_path), e);
+        if (r < 0)
+            return r;
+        log_info("firmware %s (%zu KiB)", bios_path, files->bios.len >> 10);
+    } else {
+        int r = file_read_all(spec->kernel, &files->kernel);
+        if (r < 0)
+            return err_set(e, r, "cannot read kernel %s: %s", spec->kernel, strerror(-r));
+    }
     if (spec->initrd) {
-        r = file_read_all(spec->initrd, &files->initrd);
+        int r = file_read_all(spec->initrd, &files->initrd);
         if (r < 0) {
             file_buf_free(&files->kernel);
+            file_buf_free(&files->bios);
             return err_set(e, r, "cannot read initrd %s: %s", spec->initrd, strerror(-r));
         }
     }
+    files->loaded = true;
+    return 0;
+}
+
+/* --cloud-init / --ssh-key: the NoCloud seed, in a deleted temporary file
+ * like a blank disk, attached as one more (read-only) disk. */
+static int add_seed_disk(struct machine_spec *spec, const struct run_host *host, struct err *e)
+{
+    if (spec->ndisks == SPEC_MAX_DISKS)
+        return err_set(e, -EINVAL, "--cloud-init/--ssh-key: the seed needs a disk slot, and the "
+                       "machine has %d disks already", SPEC_MAX_DISKS);
+    char *path;
+    int r = make_scratch_disk(0, &path, e);
+    if (r < 0)
+        return err_wrap(e, "the cloud-init seed");
+    int fd = atoi(path + strlen("/proc/self/fd/"));
+    struct seed_identity who = { .hostname = host->name, .id = host->id };
+    r = cloud_init_write_seed(spec, &who, fd, e);
+    if (r < 0) {
+        free(path);
+        return r;
+    }
+    spec->disks[spec->ndisks++] = (struct spec_disk){ .path = path, .format = BLOCK_FORMAT_RAW,
+                                                      .readonly = true, .seed = true };
     return 0;
 }
 
@@ -274,10 +385,16 @@ int machine_run(const struct machine_spec *in_spec, const struct run_host *host,
             goto out;
         d->format = BLOCK_FORMAT_RAW;
     }
+    if (spec.cloud_init || spec.ssh_key) {
+        r = add_seed_disk(&spec, host, e);
+        if (r < 0)
+            goto out;
+    }
     /* A restore has the kernel in its RAM already: the files are read when
      * the guest first reboots (a restore must not wait for them, nor fail
-     * when they moved). */
-    if (!host->restore_state && (r = load_files(&spec, &files, e)) < 0)
+     * when they moved). The firmware's ROM is part of the board, read now. */
+    if ((!host->restore_state || spec_firmware(&spec) == SPEC_FW_BIOS) &&
+        (r = load_files(&spec, &files, e)) < 0)
         goto out;
     r = engine_select(spec.engine, &engine, why, sizeof(why), e);
     if (r < 0)
@@ -315,11 +432,13 @@ int machine_run(const struct machine_spec *in_spec, const struct run_host *host,
         }
         restoring = true;
     }
+    bool incoming = host->incoming != NULL;
     for (;;) {
-        if (!restoring && !files.kernel.data && (r = load_files(&spec, &files, e)) < 0)
+        if (!restoring && !files.loaded && (r = load_files(&spec, &files, e)) < 0)
             break;
-        r = boot_once(&spec, engine, &files, host, restoring ? &snap : NULL, ram_fd, console,
-                      status, e);
+        r = boot_once(&spec, engine, &files, host, restoring ? &snap : NULL, ram_fd, incoming,
+                      console, status, e);
+        incoming = false;
         if (restoring) {
             restoring = false;
             snap_free(&snap);
@@ -337,6 +456,7 @@ int machine_run(const struct machine_spec *in_spec, const struct run_host *host,
 out:
     file_buf_free(&files.kernel);
     file_buf_free(&files.initrd);
+    file_buf_free(&files.bios);
     spec_free(&spec);
     return r < 0 ? r : 0;
 }

@@ -33,6 +33,15 @@ struct run_host {
      * image instead of loading the kernel (a guest reboot later boots it
      * afresh).  Both NULL: a normal boot. */
     const char *restore_state, *restore_ram;
+    /* A named machine's name and identity: the cloud-init seed's hostname
+     * and instance id (NULL for `hostel run`: "hostel", and an id made from
+     * the seed's content). */
+    const char *name, *id;
+    /* Live migration's receiver (board/migrate.h): the first boot builds
+     * the machine without its forwards listening and calls incoming, which
+     * fills it from the sender and returns 0 when it is to start. */
+    int (*incoming)(void *opaque, struct vm *vm, struct err *e);
+    void *incoming_opaque;
 };
 
 /* Runs the machine until it stops for good and returns 0, with *status the

@@ -55,17 +55,25 @@ void snap_write_section(struct snap_writer *w, const char *name, uint32_t versio
     w->nsections++;
 }
 
-int snap_write_finish(struct snap_writer *w, const char *path, struct err *e)
+int snap_write_end(struct snap_writer *w, struct err *e)
 {
     if (!state_out_ok(&w->out) || w->nsections > SNAP_MAX_SECTIONS)
-        return err_set(e, -ENOMEM, "%s: out of memory, or a section too large, while "
-                       "saving the machine's state", path);
+        return err_set(e, -ENOMEM, "out of memory, or a section too large, while saving the "
+                       "machine's state");
     for (int i = 0; i < 4; i++)
         w->out.data[w->count_at + (size_t)i] = (uint8_t)(w->nsections >> (8 * i));
     st_put_u32(&w->out, crc(w->out.data, w->out.len));
     if (!state_out_ok(&w->out))
-        return err_set(e, -ENOMEM, "%s: out of memory while saving the machine's state", path);
-    int r = file_write_atomic(path, w->out.data, w->out.len);
+        return err_set(e, -ENOMEM, "out of memory while saving the machine's state");
+    return 0;
+}
+
+int snap_write_finish(struct snap_writer *w, const char *path, struct err *e)
+{
+    int r = snap_write_end(w, e);
+    if (r < 0)
+        return err_wrap(e, "%s", path);
+    r = file_write_atomic(path, w->out.data, w->out.len);
     if (r < 0)
         return err_set(e, r, "cannot write %s: %s", path, strerror(-r));
     return 0;

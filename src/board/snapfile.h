@@ -34,6 +34,9 @@ void snap_write_begin(struct snap_writer *w, const char *spec_json, uint64_t ram
  * state version, the bytes. */
 void snap_write_section(struct snap_writer *w, const char *name, uint32_t version,
                         const struct state_out *payload);
+/* Finishes the bytes in w->out (section count, CRC) without writing them
+ * anywhere (live migration sends them).  -errno with e. */
+int snap_write_end(struct snap_writer *w, struct err *e);
 /* Finishes and writes the file (path.tmp, fsync, rename).  -errno with e. */
 int snap_write_finish(struct snap_writer *w, const char *path, struct err *e);
 void snap_writer_free(struct snap_writer *w);

@@ -91,9 +91,11 @@ static int write_ram(struct vm *vm, const char *ram_path, uint64_t *stored, stru
     return 0;
 }
 
-int machine_snapshot_save(struct vm *vm, const struct machine_spec *spec, const char *state_path,
-                          const char *ram_path, struct snapshot_sizes *sizes, struct err *e)
+int machine_snapshot_state(struct vm *vm, const struct machine_spec *spec,
+                           struct snap_writer *w, struct err *e)
 {
+    memset(w, 0, sizeof(*w));
+    state_out_init(&w->out);
     if (!vm->engine->save_vcpu || (vm->engine->irqchip_in_engine && !vm->engine->save_irqchip))
         return err_set(e, -ENOTSUP, "engine %s cannot save a running machine's state yet",
                        vm->engine->name);
@@ -102,19 +104,29 @@ int machine_snapshot_save(struct vm *vm, const struct machine_spec *spec, const 
     json_decref(sj);
     if (!spec_text)
         return err_set(e, -ENOMEM, "out of memory");
-    struct snap_writer w;
-    snap_write_begin(&w, spec_text, vm->mem.size, (uint64_t)time(NULL));
+    state_out_free(&w->out);
+    snap_write_begin(w, spec_text, vm->mem.size, (uint64_t)time(NULL));
     free(spec_text);
-    int r = save_machine_section(vm, &w);
+    int r = save_machine_section(vm, w);
+    if (r < 0)
+        err_set(e, r, "cannot save the machine section: %s", strerror(-r));
     char name[32];
     for (int i = 0; r == 0 && i < vm->ncpus; i++) {
         snprintf(name, sizeof(name), "vcpu%d", i);
-        r = save_section(&w, name, VCPU_SECTION_VERSION, vcpu_save_fn, &vm->vcpus[i], e);
+        r = save_section(w, name, VCPU_SECTION_VERSION, vcpu_save_fn, &vm->vcpus[i], e);
     }
     if (r == 0)
-        r = save_section(&w, "irqchip", IRQCHIP_SECTION_VERSION, irqchip_save_fn, vm, e);
+        r = save_section(w, "irqchip", IRQCHIP_SECTION_VERSION, irqchip_save_fn, vm, e);
     if (r == 0)
-        r = board_save(vm, &w, e);
+        r = board_save(vm, w, e);
+    return r;
+}
+
+int machine_snapshot_save(struct vm *vm, const struct machine_spec *spec, const char *state_path,
+                          const char *ram_path, struct snapshot_sizes *sizes, struct err *e)
+{
+    struct snap_writer w;
+    int r = machine_snapshot_state(vm, spec, &w, e);
     uint64_t stored = 0;
     if (r == 0)
         r = write_ram(vm, ram_path, &stored, e);
@@ -149,6 +161,30 @@ int machine_snapshot_spec(const char *state_path, struct machine_spec *out, stru
     return r;
 }
 
+int machine_snapshot_check(const struct snapshot_file *s, const struct machine_spec *spec,
+                           const char *what, struct err *e)
+{
+    const struct snap_section *m = snap_find(s, "machine");
+    struct state_in in;
+    if (!m || m->version != MACHINE_STATE_VERSION)
+        return err_set(e, -EINVAL, "%s: no machine section of version %d", what,
+                       MACHINE_STATE_VERSION);
+    state_in_init(&in, m->data, m->len);
+    uint32_t ncpus = st_get_u32(&in);
+    uint64_t memory = st_get_u64(&in);
+    st_get_u64(&in);
+    if (in.bad)
+        return err_set(e, -EINVAL, "%s: the machine section is truncated", what);
+    /* The machine it will be loaded into must be the same shape. */
+    uint64_t want_mem = (spec->memory + 0x1fffff) & ~0x1fffffULL;
+    if ((int)ncpus != spec->cpus || memory != want_mem || memory != s->ram_size)
+        return err_set(e, -EINVAL, "%s: saved from a machine with %u CPUs and %llu MiB, but "
+                       "this one has %d CPUs and %llu MiB", what, ncpus,
+                       (unsigned long long)(memory >> 20), spec->cpus,
+                       (unsigned long long)(want_mem >> 20));
+    return 0;
+}
+
 int machine_snapshot_open(const char *state_path, const char *ram_path,
                           const struct machine_spec *spec, struct snapshot_file *out,
                           struct err *e)
@@ -156,29 +192,10 @@ int machine_snapshot_open(const char *state_path, const char *ram_path,
     int r = snap_read(state_path, out, e);
     if (r < 0)
         return r;
-    const struct snap_section *m = snap_find(out, "machine");
-    struct state_in in;
-    if (!m || m->version != MACHINE_STATE_VERSION) {
-        r = err_set(e, -EINVAL, "%s: no machine section of version %d", state_path,
-                    MACHINE_STATE_VERSION);
+    r = machine_snapshot_check(out, spec, state_path, e);
+    if (r < 0)
         goto fail;
-    }
-    state_in_init(&in, m->data, m->len);
-    uint32_t ncpus = st_get_u32(&in);
-    uint64_t memory = st_get_u64(&in);
-    if (in.bad) {
-        r = err_set(e, -EINVAL, "%s: the machine section is truncated", state_path);
-        goto fail;
-    }
-    /* The machine it will be loaded into must be the same shape. */
-    uint64_t want_mem = (spec->memory + 0x1fffff) & ~0x1fffffULL;
-    if ((int)ncpus != spec->cpus || memory != want_mem || memory != out->ram_size) {
-        r = err_set(e, -EINVAL, "%s: saved from a machine with %u CPUs and %llu MiB, but this "
-                    "one has %d CPUs and %llu MiB", state_path, ncpus,
-                    (unsigned long long)(memory >> 20), spec->cpus,
-                    (unsigned long long)(want_mem >> 20));
-        goto fail;
-    }
+    uint64_t memory = out->ram_size;
     struct stat st;
     if (stat(ram_path, &st) < 0) {
         r = err_set(e, -errno, "%s: %s", ram_path, strerror(errno));

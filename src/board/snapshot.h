@@ -26,6 +26,16 @@ struct snapshot_sizes {
 int machine_snapshot_save(struct vm *vm, const struct machine_spec *spec, const char *state_path,
                           const char *ram_path, struct snapshot_sizes *sizes, struct err *e);
 
+/* The state file's bytes of a paused machine, without its RAM (live
+ * migration sends them): w is begun here; the caller ends it
+ * (snap_write_end) and frees it. */
+int machine_snapshot_state(struct vm *vm, const struct machine_spec *spec,
+                           struct snap_writer *w, struct err *e);
+/* Checks a state file's machine section against the machine it goes into
+ * (CPUs, memory); what: the file's name for messages. */
+int machine_snapshot_check(const struct snapshot_file *s, const struct machine_spec *spec,
+                           const char *what, struct err *e);
+
 /* Reads and checks a state file and its RAM image against the spec a
  * machine will be built from (same CPUs, memory, devices).  On success the
  * caller owns *out (snap_free). */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "block/block.h"
 #include "lib/size.h"
@@ -50,10 +51,19 @@ void spec_free(struct machine_spec *s)
     free(s->initrd);
     free(s->cmdline);
     free(s->engine);
+    free(s->cpu);
     free(s->serial);
     free(s->tap);
+    free(s->net_switch);
+    free(s->tftp);
+    free(s->bootfile);
+    free(s->cdrom);
+    free(s->cloud_init);
+    free(s->ssh_key);
     for (int i = 0; i < s->ndisks; i++)
         free(s->disks[i].path);
+    for (int i = 0; i < s->nshares; i++)
+        free(s->shares[i].dir);
     spec_init(s);
 }
 
@@ -65,10 +75,19 @@ int spec_copy(struct machine_spec *dst, const struct machine_spec *src)
     dst->initrd = dup_or_null(src->initrd);
     dst->cmdline = dup_or_null(src->cmdline);
     dst->engine = dup_or_null(src->engine);
+    dst->cpu = dup_or_null(src->cpu);
     dst->serial = dup_or_null(src->serial);
     dst->tap = dup_or_null(src->tap);
+    dst->net_switch = dup_or_null(src->net_switch);
+    dst->tftp = dup_or_null(src->tftp);
+    dst->bootfile = dup_or_null(src->bootfile);
+    dst->cdrom = dup_or_null(src->cdrom);
+    dst->cloud_init = dup_or_null(src->cloud_init);
+    dst->ssh_key = dup_or_null(src->ssh_key);
     for (int i = 0; i < src->ndisks; i++)
         dst->disks[i].path = dup_or_null(src->disks[i].path);
+    for (int i = 0; i < src->nshares; i++)
+        dst->shares[i].dir = dup_or_null(src->shares[i].dir);
     return 0;
 }
 
@@ -87,15 +106,46 @@ static int add_forward(struct machine_spec *s, const struct net_forward *f, stru
     return 0;
 }
 
+static int find_share(const struct machine_spec *s, int n, const char *tag)
+{
+    for (int i = 0; i < n; i++)
+        if (!strcmp(s->shares[i].tag, tag))
+            return i;
+    return -1;
+}
+
+/* Adds sh (its dir is taken), or replaces the share with its tag. */
+static int add_share(struct machine_spec *s, struct spec_share *sh, struct err *e)
+{
+    int i = find_share(s, s->nshares, sh->tag);
+    if (i < 0 && s->nshares == SPEC_MAX_SHARES) {
+        free(sh->dir);
+        return err_set(e, -EINVAL, "--share: at most %d shares", SPEC_MAX_SHARES);
+    }
+    if (i < 0)
+        i = s->nshares++;
+    else
+        free(s->shares[i].dir);
+    s->shares[i] = *sh;
+    return 0;
+}
+
 int spec_apply(struct machine_spec *s, const struct machine_spec *l, struct err *e)
 {
+    int keep_shares = l->shares_clear ? 0 : s->nshares, new_shares = 0;
+    for (int i = 0; i < l->nshares; i++)
+        new_shares += find_share(s, keep_shares, l->shares[i].tag) < 0;
+    if (keep_shares + new_shares > SPEC_MAX_SHARES)
+        return err_set(e, -EINVAL, "--share: at most %d shares (%d given and %d from before)",
+                       SPEC_MAX_SHARES, l->nshares, s->nshares);
     if (s->ndisks + l->ndisks > SPEC_MAX_DISKS)
         return err_set(e, -EINVAL, "--disk: at most %d disks (%d given and %d from before)",
                        SPEC_MAX_DISKS, l->ndisks, s->ndisks);
     /* Forwards that will be added, not replaced: checked before anything
      * changes, so a refused layer leaves s as it was. */
     int kept = (l->set & SPEC_NET) && (l->net_mode == NET_MODE_NONE ||
-                                       l->net_mode == NET_MODE_TAP) ? 0 : s->nforwards;
+                                       l->net_mode == NET_MODE_TAP ||
+                                       l->net_mode == NET_MODE_SWITCH) ? 0 : s->nforwards;
     int added = 0;
     for (int i = 0; i < l->nforwards; i++) {
         bool replaces = false;
@@ -121,6 +171,8 @@ int spec_apply(struct machine_spec *s, const struct machine_spec *l, struct err 
         s->memory = l->memory;
     if (l->set & SPEC_ENGINE)
         replace_str(&s->engine, l->engine);
+    if (l->set & SPEC_CPU)
+        replace_str(&s->cpu, l->cpu);
     if (l->set & SPEC_SERIAL)
         replace_str(&s->serial, l->serial);
     if (l->set & SPEC_CONSOLE)
@@ -133,11 +185,25 @@ int spec_apply(struct machine_spec *s, const struct machine_spec *l, struct err 
         s->watchdog_s = l->watchdog_s;
     if (l->set & SPEC_MAC)
         memcpy(s->mac, l->mac, 6);
+    if (l->set & SPEC_FIRMWARE)
+        s->firmware = l->firmware;
+    if (l->set & SPEC_BOOT)
+        memcpy(s->boot, l->boot, sizeof(s->boot));
+    if (l->set & SPEC_CDROM)
+        replace_str(&s->cdrom, l->cdrom);
+    if (l->set & SPEC_CLOUD_INIT)
+        replace_str(&s->cloud_init, l->cloud_init);
+    if (l->set & SPEC_SSH_KEY)
+        replace_str(&s->ssh_key, l->ssh_key);
     if (l->set & SPEC_NET) {
         s->net_mode = l->net_mode;
         s->net_restrict = l->net_restrict;
         replace_str(&s->tap, l->tap);
-        if (l->net_mode == NET_MODE_NONE || l->net_mode == NET_MODE_TAP)
+        replace_str(&s->net_switch, l->net_switch);
+        replace_str(&s->tftp, l->tftp);
+        replace_str(&s->bootfile, l->bootfile);
+        if (l->net_mode == NET_MODE_NONE || l->net_mode == NET_MODE_TAP ||
+            l->net_mode == NET_MODE_SWITCH)
             s->nforwards = 0;   /* forwards need user networking: a new mode drops them */
     }
     for (int i = 0; i < l->nforwards; i++) {
@@ -150,6 +216,16 @@ int spec_apply(struct machine_spec *s, const struct machine_spec *l, struct err 
         s->disks[s->ndisks].path = dup_or_null(l->disks[i].path);
         s->ndisks++;
     }
+    if (l->shares_clear) {
+        for (int i = 0; i < s->nshares; i++)
+            free(s->shares[i].dir);
+        s->nshares = 0;
+    }
+    for (int i = 0; i < l->nshares; i++) {
+        struct spec_share sh = l->shares[i];
+        sh.dir = dup_or_null(l->shares[i].dir);
+        add_share(s, &sh, NULL);    /* counted above: cannot fail */
+    }
     s->set |= l->set;
     return 0;
 }
@@ -160,16 +236,61 @@ void spec_net_options(const struct machine_spec *s, struct net_options *o)
     o->mode = s->net_mode;
     o->restrict_outbound = s->net_restrict;
     o->tap_name = s->tap;
+    o->switch_spec = s->net_switch;
+    if (s->tftp)
+        snprintf(o->tftp_root, sizeof(o->tftp_root), "%s", s->tftp);
+    if (s->bootfile)
+        snprintf(o->bootfile, sizeof(o->bootfile), "%s", s->bootfile);
     o->nforwards = s->nforwards;
     memcpy(o->forwards, s->forwards, sizeof(s->forwards[0]) * (size_t)s->nforwards);
     o->mac_set = s->set & SPEC_MAC;
     memcpy(o->mac, s->mac, 6);
 }
 
+int spec_firmware(const struct machine_spec *s)
+{
+    if (s->firmware != SPEC_FW_AUTO)
+        return s->firmware;
+    return s->kernel && *s->kernel ? SPEC_FW_NONE : SPEC_FW_BIOS;
+}
+
+int spec_boot_order(const struct machine_spec *s, uint8_t order[SPEC_BOOT_MAX])
+{
+    int n = 0;
+    for (; n < SPEC_BOOT_MAX && s->boot[n]; n++)
+        order[n] = s->boot[n];
+    if (n)
+        return n;
+    order[0] = SPEC_BOOT_DISK;
+    order[1] = SPEC_BOOT_CDROM;
+    order[2] = SPEC_BOOT_NETWORK;
+    return 3;
+}
+
 int spec_check(const struct machine_spec *s, struct err *e)
 {
-    if (!s->kernel || !*s->kernel)
-        return err_set(e, -EINVAL, "no kernel given: name an appliance or use --kernel PATH");
+    int fw = spec_firmware(s);
+    bool has_kernel = s->kernel && *s->kernel;
+    if (fw == SPEC_FW_NONE && !has_kernel)
+        return err_set(e, -EINVAL, "no kernel given: name an appliance or use --kernel PATH "
+                       "(or boot a --disk or --cdrom image through the firmware: leave out "
+                       "--firmware none)");
+    if (fw != SPEC_FW_NONE && has_kernel)
+        return err_set(e, -EINVAL, "--kernel boots without firmware: leave out --firmware %s, "
+                       "or boot a disk or --cdrom image instead of a kernel",
+                       fw == SPEC_FW_UEFI ? "uefi" : "bios");
+    if (fw == SPEC_FW_BIOS && !has_kernel && !s->ndisks && !s->cdrom &&
+        !(s->set & SPEC_NET && s->net_mode != NET_MODE_NONE && s->net_mode != NET_MODE_DEFAULT) &&
+        !s->nforwards)
+        return err_set(e, -EINVAL, "nothing to boot: give --kernel PATH, a --disk or --cdrom image "
+                       "for the firmware to boot, --net user,tftp=DIR,bootfile=FILE for a network "
+                       "boot, or name an appliance");
+    if (fw == SPEC_FW_UEFI)
+        return err_set(e, -ENOTSUP, "--firmware uefi: this hostel has no UEFI firmware support "
+                       "yet; use --firmware bios");
+    if ((s->cloud_init || s->ssh_key) && fw == SPEC_FW_NONE && !s->ndisks)
+        return err_set(e, -EINVAL, "--cloud-init/--ssh-key make a seed disk for cloud-init in a "
+                       "disk image: give the image with --disk");
     if (s->cpus < 1 || s->cpus > SPEC_MAX_CPUS)
         return err_set(e, -EINVAL, "--cpus %d: give a number from 1 to %d", s->cpus,
                        SPEC_MAX_CPUS);
@@ -181,6 +302,16 @@ int spec_check(const struct machine_spec *s, struct err *e)
     enum net_mode m = net_effective_mode(&o);
     if (s->nforwards && m != NET_MODE_USER)
         return err_set(e, -EINVAL, "--forward needs user networking (--net user)");
+    for (int i = 0; i < s->nshares; i++) {
+        struct stat st;
+        const struct spec_share *sh = &s->shares[i];
+        if (stat(sh->dir, &st) < 0)
+            return err_set(e, -errno, "--share %s:%s: %s: %s", sh->dir, sh->tag, sh->dir,
+                           strerror(errno));
+        if (!S_ISDIR(st.st_mode))
+            return err_set(e, -ENOTDIR, "--share %s:%s: %s is not a directory", sh->dir, sh->tag,
+                           sh->dir);
+    }
     if (m == NET_MODE_USER && !net_user_available())
         return err_set(e, -ENOTSUP, "user networking needs libslirp, which this hostel was "
                        "built without: install libslirp-dev (scripts/deps.sh) and rebuild, or "
@@ -255,6 +386,89 @@ void spec_format_disk(const struct spec_disk *d, char *buf, size_t len)
              d->readonly ? ",readonly=on" : "", "");
 }
 
+static bool tag_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '_' || c == '-' || c == '.';
+}
+
+static int parse_id(const char *s, uint32_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno || end == s || *end || *s == '-' || v > 0xfffffffeUL)
+        return -EINVAL;
+    *out = (uint32_t)v;
+    return 0;
+}
+
+/* HOSTDIR:TAG[,ro][,uid=N][,gid=N]: the tag (no ':' in it) follows the last
+ * ':', so a directory may have ':' and ',' in its name. */
+int spec_parse_share(const char *text, struct spec_share *sh, struct err *e)
+{
+    char buf[4200];
+    memset(sh, 0, sizeof(*sh));
+    if (snprintf(buf, sizeof(buf), "%s", text) >= (int)sizeof(buf))
+        return err_set(e, -EINVAL, "--share: '%.40s...' is too long", text);
+    char *colon = strrchr(buf, ':');
+    if (!colon || colon == buf)
+        return err_set(e, -EINVAL, "--share '%s': give HOSTDIR:TAG[,ro] (for example "
+                       "~/src:src), or none", text);
+    *colon = 0;
+    char *save = NULL, *tag = strtok_r(colon + 1, ",", &save);
+    size_t n = tag ? strlen(tag) : 0;
+    if (n == 0 || n > SPEC_SHARE_TAG_MAX)
+        return err_set(e, -EINVAL, "--share '%s': the tag (after the last ':') must be 1 to %d "
+                       "characters", text, SPEC_SHARE_TAG_MAX);
+    for (size_t i = 0; i < n; i++)
+        if (!tag_char(tag[i]))
+            return err_set(e, -EINVAL, "--share '%s': the tag '%s' may hold only letters, "
+                           "digits, '_', '-' and '.'", text, tag);
+    memcpy(sh->tag, tag, n + 1);
+    for (char *o = strtok_r(NULL, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+        if (!strcmp(o, "ro") || !strcmp(o, "readonly") || !strcmp(o, "readonly=on"))
+            sh->readonly = true;
+        else if (!strcmp(o, "rw") || !strcmp(o, "readonly=off"))
+            sh->readonly = false;
+        else if (!strncmp(o, "uid=", 4) && parse_id(o + 4, &sh->uid) == 0)
+            ;
+        else if (!strncmp(o, "gid=", 4) && parse_id(o + 4, &sh->gid) == 0)
+            ;
+        else
+            return err_set(e, -EINVAL, "--share '%s': cannot understand '%s' (ro, uid=N, gid=N)",
+                           text, o);
+    }
+    /* Absolute, so a named machine finds it from anywhere; resolved when it
+     * exists (spec_check says when it does not). */
+    char *dir = realpath(buf, NULL);
+    if (!dir) {
+        if (buf[0] == '/') {
+            dir = strdup(buf);
+        } else {
+            char cwd[4096];
+            if (!getcwd(cwd, sizeof(cwd)))
+                return err_set(e, -errno, "--share %s: %s", buf, strerror(errno));
+            size_t len = strlen(cwd) + strlen(buf) + 2;
+            if ((dir = malloc(len)))
+                snprintf(dir, len, "%s/%s", cwd, buf);
+        }
+    }
+    if (!dir)
+        return err_set(e, -ENOMEM, "out of memory");
+    sh->dir = dir;
+    return 0;
+}
+
+void spec_format_share(const struct spec_share *sh, char *buf, size_t len)
+{
+    char ids[48] = "";
+    if (sh->uid || sh->gid)
+        snprintf(ids, sizeof(ids), ",uid=%u,gid=%u", sh->uid, sh->gid);
+    snprintf(buf, len, "%s:%s%s%s", sh->dir ? sh->dir : "", sh->tag, sh->readonly ? ",ro" : "",
+             ids);
+}
+
 /* user[,restrict=on|off], tap=NAME or none. */
 int spec_parse_net(const char *text, struct machine_spec *s, struct err *e)
 {
@@ -269,6 +483,9 @@ int spec_parse_net(const char *text, struct machine_spec *s, struct err *e)
     s->net_mode = o.mode;
     s->net_restrict = o.restrict_outbound;
     replace_str(&s->tap, o.mode == NET_MODE_TAP ? o.tap_name : NULL);
+    replace_str(&s->net_switch, o.mode == NET_MODE_SWITCH ? o.switch_spec : NULL);
+    replace_str(&s->tftp, o.tftp_root[0] ? o.tftp_root : NULL);
+    replace_str(&s->bootfile, o.bootfile[0] ? o.bootfile : NULL);
     s->set |= SPEC_NET;
     return 0;
 }
@@ -277,10 +494,15 @@ void spec_format_net(const struct machine_spec *s, char *buf, size_t len)
 {
     switch (s->net_mode) {
     case NET_MODE_USER:
-        snprintf(buf, len, "user%s", s->net_restrict ? ",restrict=on" : "");
+        snprintf(buf, len, "user%s%s%s%s%s", s->net_restrict ? ",restrict=on" : "",
+                 s->tftp ? ",tftp=" : "", s->tftp ? s->tftp : "",
+                 s->bootfile ? ",bootfile=" : "", s->bootfile ? s->bootfile : "");
         break;
     case NET_MODE_TAP:
         snprintf(buf, len, "tap=%s", s->tap ? s->tap : "");
+        break;
+    case NET_MODE_SWITCH:
+        snprintf(buf, len, "switch=%s", s->net_switch ? s->net_switch : "");
         break;
     case NET_MODE_NONE:
         snprintf(buf, len, "none");
@@ -289,6 +511,17 @@ void spec_format_net(const struct machine_spec *s, char *buf, size_t len)
         snprintf(buf, len, "default");
         break;
     }
+}
+
+void spec_format_boot(const struct machine_spec *s, char *buf, size_t len)
+{
+    static const char *names[] = { "", "disk", "cdrom", "network" };
+    uint8_t order[SPEC_BOOT_MAX];
+    int n = spec_boot_order(s, order);
+    size_t at = 0;
+    buf[0] = 0;
+    for (int i = 0; i < n && at < len; i++)
+        at += (size_t)snprintf(buf + at, len - at, "%s%s", i ? "," : "", names[order[i] & 3]);
 }
 
 static int parse_count(const char *s, long lo, long hi, long *out)
@@ -355,6 +588,13 @@ int spec_set_option(struct machine_spec *s, const char *name, const char *arg, s
         s->set |= SPEC_ENGINE;
         return 0;
     }
+    if (!strcmp(name, "cpu")) {
+        if (strcmp(arg, "host") && strcmp(arg, "portable"))
+            return err_set(e, -EINVAL, "--cpu '%s': choose host or portable", arg);
+        replace_str(&s->cpu, arg);
+        s->set |= SPEC_CPU;
+        return 0;
+    }
     if (!strcmp(name, "serial")) {
         if (strcmp(arg, "stdio") && strcmp(arg, "none") &&
             (strncmp(arg, "file:", 5) || !arg[5]))
@@ -400,6 +640,18 @@ int spec_set_option(struct machine_spec *s, const char *name, const char *arg, s
         s->ndisks++;
         return 0;
     }
+    if (!strcmp(name, "share")) {
+        if (!strcmp(arg, "none")) {
+            for (int i = 0; i < s->nshares; i++)
+                free(s->shares[i].dir);
+            s->nshares = 0;
+            s->shares_clear = true;
+            return 0;
+        }
+        struct spec_share sh;
+        int r = spec_parse_share(arg, &sh, e);
+        return r < 0 ? r : add_share(s, &sh, e);
+    }
     if (!strcmp(name, "net"))
         return spec_parse_net(arg, s, e);
     if (!strcmp(name, "forward")) {
@@ -408,6 +660,59 @@ int spec_set_option(struct machine_spec *s, const char *name, const char *arg, s
         if (r < 0)
             return r;
         return add_forward(s, &f, e);
+    }
+    if (!strcmp(name, "firmware")) {
+        static const char *names[] = { [SPEC_FW_AUTO] = "auto", [SPEC_FW_NONE] = "none",
+                                       [SPEC_FW_BIOS] = "bios", [SPEC_FW_UEFI] = "uefi" };
+        for (int i = 0; i < 4; i++)
+            if (!strcmp(arg, names[i])) {
+                s->firmware = i;
+                s->set |= SPEC_FIRMWARE;
+                return 0;
+            }
+        return err_set(e, -EINVAL, "--firmware '%s': choose bios, uefi, none (a --kernel "
+                       "booted directly) or auto", arg);
+    }
+    if (!strcmp(name, "boot")) {
+        uint8_t order[SPEC_BOOT_MAX] = { 0 };
+        int n = 0;
+        char buf[64];
+        if (snprintf(buf, sizeof(buf), "%s", arg) >= (int)sizeof(buf))
+            return err_set(e, -EINVAL, "--boot '%.40s...': too long", arg);
+        char *save = NULL;
+        for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+            uint8_t d = !strcmp(t, "disk") || !strcmp(t, "hd") ? SPEC_BOOT_DISK
+                        : !strcmp(t, "cdrom") || !strcmp(t, "cd") ? SPEC_BOOT_CDROM
+                        : !strcmp(t, "network") || !strcmp(t, "net") ? SPEC_BOOT_NETWORK : 0;
+            if (!d)
+                return err_set(e, -EINVAL, "--boot '%s': '%s' is not a boot device (disk, cdrom, "
+                               "network; several in order: cdrom,disk)", arg, t);
+            for (int k = 0; k < n; k++)
+                if (order[k] == d)
+                    return err_set(e, -EINVAL, "--boot '%s': '%s' is listed twice", arg, t);
+            order[n++] = d;
+        }
+        if (!n)
+            return err_set(e, -EINVAL, "--boot '%s': name disk, cdrom or network", arg);
+        memcpy(s->boot, order, sizeof(s->boot));
+        s->set |= SPEC_BOOT;
+        return 0;
+    }
+    if (!strcmp(name, "cdrom") || !strcmp(name, "cloud-init") || !strcmp(name, "ssh-key")) {
+        if (!*arg)
+            return err_set(e, -EINVAL, "--%s: give a file (or none to take it out)", name);
+        const char *v = strcmp(arg, "none") ? arg : NULL;   /* none: eject, drop */
+        if (name[1] == 'd') {
+            replace_str(&s->cdrom, v);
+            s->set |= SPEC_CDROM;
+        } else if (name[1] == 'l') {
+            replace_str(&s->cloud_init, v);
+            s->set |= SPEC_CLOUD_INIT;
+        } else {
+            replace_str(&s->ssh_key, v);
+            s->set |= SPEC_SSH_KEY;
+        }
+        return 0;
     }
     if (!strcmp(name, "mac")) {
         if (net_parse_mac(arg, s->mac) < 0)
@@ -446,6 +751,8 @@ json_t *spec_to_json(const struct machine_spec *s)
     }
     if ((s->set & SPEC_ENGINE) && s->engine)
         json_object_set_new(o, "engine", json_string(s->engine));
+    if ((s->set & SPEC_CPU) && s->cpu)
+        json_object_set_new(o, "cpu", json_string(s->cpu));
     if ((s->set & SPEC_SERIAL) && s->serial)
         json_object_set_new(o, "serial", json_string(s->serial));
     if (s->set & SPEC_CONSOLE)
@@ -493,10 +800,39 @@ json_t *spec_to_json(const struct machine_spec *s)
         }
         json_object_set_new(o, "forwards", a);
     }
+    if (s->set & SPEC_FIRMWARE) {
+        static const char *fw[] = { "auto", "none", "bios", "uefi" };
+        json_object_set_new(o, "firmware", json_string(fw[s->firmware & 3]));
+    }
+    if ((s->set & SPEC_BOOT) && s->boot[0]) {
+        spec_format_boot(s, buf, sizeof(buf));
+        json_object_set_new(o, "boot", json_string(buf));
+    }
+    if ((s->set & SPEC_CDROM) && s->cdrom)
+        json_object_set_new(o, "cdrom", json_string(s->cdrom));
+    if ((s->set & SPEC_CLOUD_INIT) && s->cloud_init)
+        json_object_set_new(o, "cloud_init", json_string(s->cloud_init));
+    if ((s->set & SPEC_SSH_KEY) && s->ssh_key)
+        json_object_set_new(o, "ssh_key", json_string(s->ssh_key));
     if (s->set & SPEC_MAC) {
         snprintf(buf, sizeof(buf), "%02x:%02x:%02x:%02x:%02x:%02x", s->mac[0], s->mac[1],
                  s->mac[2], s->mac[3], s->mac[4], s->mac[5]);
         json_object_set_new(o, "mac", json_string(buf));
+    }
+    if (s->nshares || s->shares_clear) {
+        json_t *a = json_array();
+        for (int i = 0; i < s->nshares; i++) {
+            const struct spec_share *sh = &s->shares[i];
+            json_t *sj = json_pack("{s:s, s:s}", "dir", sh->dir, "tag", sh->tag);
+            if (sh->readonly)
+                json_object_set_new(sj, "readonly", json_true());
+            if (sh->uid)
+                json_object_set_new(sj, "uid", json_integer(sh->uid));
+            if (sh->gid)
+                json_object_set_new(sj, "gid", json_integer(sh->gid));
+            json_array_append_new(a, sj);
+        }
+        json_object_set_new(o, "shares", a);
     }
     return o;
 }
@@ -523,6 +859,40 @@ static int json_arg(json_t *v, const char *key, unsigned kinds, char *buf, size_
                        : kinds == (JK_STRING | JK_BOOL) ? "true, false, \"on\" or \"off\""
                        : "true or false");
     return 0;
+}
+
+/* {"dir", "tag", "readonly", "uid", "gid"} or a --share string. */
+static int share_from_json(json_t *v, struct machine_spec *s, struct err *e)
+{
+    if (json_is_string(v))
+        return spec_set_option(s, "share", json_string_value(v), e);
+    const char *key;
+    json_t *x;
+    if (!json_is_object(v))
+        return err_set(e, -EINVAL, "\"shares\": each share is an object {\"dir\", \"tag\", "
+                       "\"readonly\", \"uid\", \"gid\"} or a --share string");
+    json_object_foreach(v, key, x) {
+        if (strcmp(key, "dir") && strcmp(key, "tag") && strcmp(key, "readonly") &&
+            strcmp(key, "uid") && strcmp(key, "gid"))
+            return err_set(e, -EINVAL, "\"shares\": unknown key \"%s\" (dir, tag, readonly, "
+                           "uid, gid)", key);
+    }
+    json_t *dir = json_object_get(v, "dir"), *tag = json_object_get(v, "tag");
+    json_t *ro = json_object_get(v, "readonly");
+    json_t *uid = json_object_get(v, "uid"), *gid = json_object_get(v, "gid");
+    if (!json_is_string(dir) || !json_is_string(tag) || (ro && !json_is_boolean(ro)) ||
+        (uid && !json_is_integer(uid)) || (gid && !json_is_integer(gid)))
+        return err_set(e, -EINVAL, "\"shares\": dir and tag are strings, readonly is true or "
+                       "false, uid and gid are numbers");
+    if (strchr(json_string_value(tag), ':') || strchr(json_string_value(tag), ','))
+        return err_set(e, -EINVAL, "\"shares\": the tag '%s' may hold only letters, digits, "
+                       "'_', '-' and '.'", json_string_value(tag));
+    char text[4300];
+    snprintf(text, sizeof(text), "%s:%s%s,uid=%lld,gid=%lld", json_string_value(dir),
+             json_string_value(tag), ro && json_is_true(ro) ? ",ro" : "",
+             uid ? (long long)json_integer_value(uid) : 0LL,
+             gid ? (long long)json_integer_value(gid) : 0LL);
+    return spec_set_option(s, "share", text, e);
 }
 
 static int disk_from_json(json_t *v, struct spec_disk *d, struct err *e)
@@ -566,10 +936,12 @@ int spec_from_json(json_t *o, struct machine_spec *s, struct err *e)
         { "kernel", "kernel", JK_STRING }, { "initrd", "initrd", JK_STRING },
         { "cmdline", "cmdline", JK_STRING }, { "cpus", "cpus", JK_INT },
         { "memory", "memory", JK_STRING | JK_INT }, { "engine", "engine", JK_STRING },
-        { "serial", "serial", JK_STRING }, { "console", "console", JK_STRING },
+        { "cpu", "cpu", JK_STRING }, { "serial", "serial", JK_STRING }, { "console", "console", JK_STRING },
         { "rng", "rng", JK_BOOL | JK_STRING }, { "no_reboot", "no-reboot", JK_BOOL | JK_STRING },
         { "watchdog", "watchdog", JK_INT }, { "net", "net", JK_STRING },
-        { "mac", "mac", JK_STRING },
+        { "mac", "mac", JK_STRING }, { "firmware", "firmware", JK_STRING },
+        { "boot", "boot", JK_STRING }, { "cdrom", "cdrom", JK_STRING },
+        { "cloud_init", "cloud-init", JK_STRING }, { "ssh_key", "ssh-key", JK_STRING },
     };
     spec_init(s);
     if (!json_is_object(o))
@@ -597,6 +969,18 @@ int spec_from_json(json_t *o, struct machine_spec *s, struct err *e)
             }
             replace_str(&s->appliance, json_string_value(v));
             s->set |= SPEC_APPLIANCE;
+        } else if (!strcmp(key, "shares")) {
+            if (!json_is_array(v)) {
+                r = err_set(e, -EINVAL, "\"shares\": give a list");
+                goto fail;
+            }
+            size_t n;
+            json_t *x;
+            s->shares_clear = true;     /* the list is the machine's whole set */
+            json_array_foreach(v, n, x) {
+                if ((r = share_from_json(x, s, e)) < 0)
+                    goto fail;
+            }
         } else if (!strcmp(key, "disks") || !strcmp(key, "forwards")) {
             if (!json_is_array(v)) {
                 r = err_set(e, -EINVAL, "\"%s\": give a list", key);

@@ -16,6 +16,8 @@
 #include "net/net.h"
 
 #define SPEC_MAX_DISKS 8
+#define SPEC_MAX_SHARES 8
+#define SPEC_SHARE_TAG_MAX 36    /* virtio-fs config tag bytes */
 #define SPEC_MAX_CPUS 64
 #define SPEC_MIN_MEMORY (16ULL << 20)
 #define SPEC_MAX_MEMORY (1ULL << 40)
@@ -36,7 +38,22 @@ enum spec_field {
     SPEC_NET       = 1u << 11,
     SPEC_MAC       = 1u << 12,
     SPEC_APPLIANCE = 1u << 13,
+    SPEC_FIRMWARE  = 1u << 14,
+    SPEC_BOOT      = 1u << 15,
+    SPEC_CDROM     = 1u << 16,
+    SPEC_CLOUD_INIT = 1u << 17,
+    SPEC_SSH_KEY   = 1u << 18,
+    SPEC_CPU       = 1u << 19,
 };
+
+/* What runs first: the PC firmware (SeaBIOS from Debian's seabios package),
+ * or hostel's own loaders handing the kernel its boot state directly.  Auto:
+ * the firmware unless a kernel is given (docs/boot.md). */
+enum spec_firmware { SPEC_FW_AUTO = 0, SPEC_FW_NONE, SPEC_FW_BIOS, SPEC_FW_UEFI };
+
+/* Boot devices, in the order --boot lists them (at most one of each). */
+enum spec_boot_dev { SPEC_BOOT_DISK = 1, SPEC_BOOT_CDROM, SPEC_BOOT_NETWORK };
+#define SPEC_BOOT_MAX 3
 
 /* A virtio-blk disk.  With path NULL it is a blank disk of size bytes:
  * `hostel run` backs it with a deleted temporary file, `hostel create` makes
@@ -46,6 +63,17 @@ struct spec_disk {
     uint64_t size;
     int format;              /* enum block_format (block/block.h) */
     bool readonly;
+    bool seed;               /* the cloud-init seed hostel made (not a boot disk) */
+};
+
+/* A shared folder (virtio-fs): the host directory, the tag the guest
+ * mounts it by, read-only, and the guest ids the hostel user's files
+ * appear as (docs/shares.md). */
+struct spec_share {
+    char *dir;               /* absolute */
+    char tag[SPEC_SHARE_TAG_MAX + 1];
+    bool readonly;
+    uint32_t uid, gid;
 };
 
 struct machine_spec {
@@ -55,6 +83,8 @@ struct machine_spec {
     int cpus;
     uint64_t memory;
     char *engine;            /* auto, kvm or emu */
+    char *cpu;               /* the CPU model: NULL or "host" (the engine's own), or
+                              * "portable" (one every engine shows: docs/migration.md) */
     char *serial;            /* stdio, none or file:PATH */
     bool virtio_console;     /* --console virtio */
     bool rng;
@@ -66,10 +96,30 @@ struct machine_spec {
     enum net_mode net_mode;
     bool net_restrict;
     char *tap;
+    char *net_switch;        /* --net switch=NAME[,name=LABEL]: what follows "switch=" */
     int nforwards;
     struct net_forward forwards[NET_MAX_FORWARDS];
     uint8_t mac[6];
+    /* Shares by tag: a layer's share replaces the one with its tag;
+     * shares_clear (--share none) drops those from below first. */
+    int nshares;
+    struct spec_share shares[SPEC_MAX_SHARES];
+    bool shares_clear;
+    char *tftp, *bootfile;   /* user networking: TFTP root and BOOTP file name (PXE) */
+    /* Firmware boot (docs/boot.md). */
+    int firmware;            /* enum spec_firmware */
+    uint8_t boot[SPEC_BOOT_MAX];   /* enum spec_boot_dev, 0-terminated; empty: disk, cdrom, network */
+    char *cdrom;             /* an ISO image on the CD-ROM drive */
+    char *cloud_init;        /* user-data for a cloud-init NoCloud seed hostel makes */
+    char *ssh_key;           /* a public key file: the seed's default user gets it */
 };
+
+/* The firmware a spec boots with: SPEC_FW_NONE or SPEC_FW_BIOS/UEFI, auto
+ * resolved (the firmware unless a kernel is given). */
+int spec_firmware(const struct machine_spec *s);
+/* The boot order (fills order, returns its length): --boot, or the default
+ * disk, cdrom, network. */
+int spec_boot_order(const struct machine_spec *s, uint8_t order[SPEC_BOOT_MAX]);
 
 /* An empty layer; spec_defaults gives hostel run's defaults, every field set. */
 void spec_init(struct machine_spec *s);
@@ -105,5 +155,10 @@ int spec_parse_disk(const char *text, struct spec_disk *d, struct err *e);
 void spec_format_disk(const struct spec_disk *d, char *buf, size_t len);
 int spec_parse_net(const char *text, struct machine_spec *s, struct err *e);
 void spec_format_net(const struct machine_spec *s, char *buf, size_t len);
+/* HOSTDIR:TAG[,ro][,uid=N][,gid=N]; a relative HOSTDIR is made absolute. */
+int spec_parse_share(const char *text, struct spec_share *sh, struct err *e);
+void spec_format_share(const struct spec_share *sh, char *buf, size_t len);
+/* "cdrom,disk": the boot order as --boot takes it. */
+void spec_format_boot(const struct machine_spec *s, char *buf, size_t len);
 
 #endif

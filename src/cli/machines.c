@@ -22,6 +22,8 @@
 
 #include "block/block.h"
 #include "cli/client.h"
+#include "cli/spawn.h"
+#include "cli/cluster_cmd.h"
 #include "lib/file.h"
 #include "lib/log.h"
 #include "lib/size.h"
@@ -41,7 +43,9 @@ void machines_usage(void *stdio_file)
             "                           the machine's disk is a qcow2 overlay on the\n"
             "                           appliance's (--disk-size: its size); 'hostel create\n"
             "                           --help' lists the options\n"
-            "  start NAME [--console]   start detached (returns once it runs)\n"
+            "  start NAME [--console] [--force]\n"
+            "                           start detached (returns once it runs; --force: even\n"
+            "                           a machine that was migrated away)\n"
             "  ls [--json]              list machines with their state\n"
             "  console NAME             attach the serial console (Ctrl-A d detaches)\n"
             "  stop NAME [--force] [--timeout SECONDS]\n"
@@ -80,7 +84,8 @@ static int need_name(int argc, char **argv, const char *cmd, const char **name)
 
 static bool is_live(enum machine_state s)
 {
-    return s == MACHINE_RUNNING || s == MACHINE_PAUSED || s == MACHINE_STARTING;
+    return s == MACHINE_RUNNING || s == MACHINE_PAUSED || s == MACHINE_STARTING ||
+           s == MACHINE_INCOMING;
 }
 
 static char *absolute(const char *path)
@@ -98,6 +103,7 @@ static char *absolute(const char *path)
 struct create_set_opts {
     const char *cmd;
     const char *appliance;       /* create */
+    const char *image;           /* create: a disk image the machine's own disk overlays */
     uint64_t disk_size;          /* create: the size of the machine's own disk */
     bool no_forwards;            /* set */
 };
@@ -111,6 +117,11 @@ static int create_set_flag(void *ctx, int val, const char *arg, struct err *e)
             return err_set(e, -EINVAL, "--appliance is chosen at 'hostel create'"), -1;
         o->appliance = arg;
         return 0;
+    case 'I':
+        if (strcmp(o->cmd, "create"))
+            return err_set(e, -EINVAL, "--image is chosen at 'hostel create'"), -1;
+        o->image = arg;
+        return 0;
     case 'S':
         if (strcmp(o->cmd, "create"))
             return err_set(e, -EINVAL, "--disk-size is chosen at 'hostel create'"), -1;
@@ -123,13 +134,17 @@ static int create_set_flag(void *ctx, int val, const char *arg, struct err *e)
         return 0;
     case 'h':
         if (!strcmp(o->cmd, "create"))
-            printf("usage: hostel create NAME (--appliance NAME|PATH | --kernel PATH) [options]\n"
+            printf("usage: hostel create NAME (--appliance NAME|PATH | --image IMG | --kernel PATH\n"
+                   "                           | --disk ... | --cdrom ISO) [options]\n"
                    "\n"
-                   "Makes a named machine from an appliance (its own disk is a qcow2 overlay\n"
-                   "on the appliance's first disk) or from a kernel.  Every 'hostel run'\n"
-                   "option works here and is kept in the machine's folder.\n"
+                   "Makes a named machine from an appliance or a disk image (its own disk is a\n"
+                   "qcow2 overlay on the appliance's first disk or on the image, which stays\n"
+                   "untouched), from a kernel, or from disks and an ISO the firmware boots.\n"
+                   "Every 'hostel run' option works here and is kept in the machine's folder.\n"
                    "\n"
                    "      --appliance A     a built appliance's name, folder or packed file\n"
+                   "      --image IMG       a disk image (raw or qcow2, such as a stock cloud\n"
+                   "                        image) booted through the firmware\n"
                    "      --disk-size SIZE  the size of the machine's own disk (the overlay)\n");
         else
             printf("usage: hostel set NAME [options]\n"
@@ -153,6 +168,7 @@ static int parse_create_set(int argc, char **argv, struct create_set_opts *o,
 {
     static const struct option own[] = {
         { "appliance", required_argument, NULL, 'A' },
+        { "image", required_argument, NULL, 'I' },
         { "disk-size", required_argument, NULL, 'S' },
         { "no-forwards", no_argument, NULL, 'X' },
         { "help", no_argument, NULL, 'h' },
@@ -176,14 +192,15 @@ static int parse_create_set(int argc, char **argv, struct create_set_opts *o,
  * disk's index).  used[] marks folder names already taken. */
 static int absolute_paths(struct machine_spec *l, int first_index, struct err *e)
 {
-    char **paths[] = { &l->kernel, &l->initrd };
-    for (size_t i = 0; i < 2; i++) {
+    char **paths[] = { &l->kernel, &l->initrd, &l->cdrom, &l->cloud_init, &l->ssh_key, &l->tftp };
+    static const char *const what[] = { "kernel", "initrd", "--cdrom", "--cloud-init", "--ssh-key",
+                                        "--net tftp=" };
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
         if (!*paths[i])
             continue;
         char *a = absolute(*paths[i]);
         if (!a)
-            return err_set(e, -errno, "%s %s: %s", i ? "initrd" : "kernel", *paths[i],
-                           strerror(errno));
+            return err_set(e, -errno, "%s %s: %s", what[i], *paths[i], strerror(errno));
         free(*paths[i]);
         *paths[i] = a;
     }
@@ -254,6 +271,7 @@ static int cmd_create(int argc, char **argv)
     struct err e = ERR_INIT;
     const char *name;
     int own = -1, r;
+    char *image = NULL;
 
     spec_init(&layer);
     spec_init(&app_layer);
@@ -262,13 +280,26 @@ static int cmd_create(int argc, char **argv)
     r = parse_create_set(argc, argv, &o, &layer, &name);
     if (r)
         goto out;
-    if (!(layer.set & SPEC_KERNEL) && !o.appliance) {
-        r = err_set(&e, -EINVAL, "'hostel create' needs --appliance NAME or --kernel PATH");
+    if (!(layer.set & SPEC_KERNEL) && !o.appliance && !o.image && !layer.ndisks && !layer.cdrom) {
+        r = err_set(&e, -EINVAL, "'hostel create' needs --appliance NAME, --image IMG, "
+                    "--kernel PATH, or a --disk or --cdrom for the firmware to boot");
         goto fail;
     }
-    if ((layer.set & SPEC_KERNEL) && o.appliance) {
-        r = err_set(&e, -EINVAL, "give either --appliance or --kernel, not both");
+    if (!!(layer.set & SPEC_KERNEL) + !!o.appliance + !!o.image > 1) {
+        r = err_set(&e, -EINVAL, "give one of --appliance, --image and --kernel");
         goto fail;
+    }
+    if (o.image && !(image = absolute(o.image))) {
+        r = err_set(&e, -errno, "--image %s: %s", o.image, strerror(errno));
+        goto fail;
+    }
+    if (image) {
+        /* The machine's own disk overlays the image, which stays as it is
+         * (a stock cloud image serves many machines). */
+        own = 0;
+        mc.spec.disks[0] = (struct spec_disk){ .path = strdup("disk.qcow2"),
+                                               .format = BLOCK_FORMAT_QCOW2 };
+        mc.spec.ndisks = 1;
     }
     snprintf(mc.name, sizeof(mc.name), "%s", name);
     mc.created = time(NULL);
@@ -298,13 +329,25 @@ static int cmd_create(int argc, char **argv)
         (r = spec_apply(&mc.spec, &layer, &e)) < 0)
         goto fail;
     machine_mac(name, &mc.spec);
+    /* A cloud image given a key is reached over SSH: unless the network was
+     * chosen, it gets user networking with guest port 22 forwarded (to a
+     * free host port, shown by `hostel start` and used by `hostel ssh`). */
+    if ((image || mc.spec.ssh_key) && !have_app && mc.spec.net_mode == NET_MODE_DEFAULT &&
+        !mc.spec.nforwards && net_user_available()) {
+        struct net_forward f;
+        if ((r = net_parse_forward("tcp:0:22", &f, &e)) < 0)
+            goto fail;
+        mc.spec.net_mode = NET_MODE_USER;
+        mc.spec.forwards[mc.spec.nforwards++] = f;
+        mc.spec.set |= SPEC_NET;
+    }
     if ((r = spec_check(&mc.spec, &e)) < 0)
         goto fail;
     if ((r = machine_create(&mc, &e)) < 0)
         goto fail;
     made = true;
-    if ((r = make_disks(name, &mc.spec, own, own >= 0 ? app.disks[0].path : NULL, o.disk_size,
-                        &e)) < 0 || (r = machine_config_save(&mc, &e)) < 0)
+    if ((r = make_disks(name, &mc.spec, own, image ? image : own >= 0 ? app.disks[0].path : NULL,
+                        o.disk_size, &e)) < 0 || (r = machine_config_save(&mc, &e)) < 0)
         goto fail;
     printf("created %s\n", name);
     goto out;
@@ -314,6 +357,7 @@ fail:
     log_error("%s", e.msg);
     r = -1;
 out:
+    free(image);
     if (have_app)
         appliance_free(&app);
     spec_free(&app_layer);
@@ -348,6 +392,17 @@ static void print_forward_line(FILE *f, json_t *fw)
 
 static int console_attach(const char *name);
 
+/* The VMM of hostel start, in the detached process cli_spawn_daemon makes. */
+struct vmm_start {
+    const char *name, *restore;
+};
+
+static int run_vmm(void *opaque, int ready_fd)
+{
+    const struct vmm_start *vs = opaque;
+    return machine_daemon_run(vs->name, ready_fd, vs->restore);
+}
+
 int machine_start(const char *name, const char *restore)
 {
     char why[256];
@@ -363,53 +418,16 @@ int machine_start(const char *name, const char *restore)
         log_error("machine '%s' is already %s", name, machine_state_name(st));
         return 1;
     }
-    int pipefd[2];
-    if (pipe2(pipefd, O_CLOEXEC) < 0) {
-        log_error("pipe: %s", strerror(errno));
-        return 1;
-    }
     char log_path[4096];
     machine_path(name, "vmm.log", log_path, sizeof(log_path));
-    pid_t pid = fork();
-    if (pid < 0) {
-        log_error("fork: %s", strerror(errno));
-        return 1;
-    }
-    if (pid == 0) {
-        /* The VMM: its own session, no terminal, stderr into vmm.log. */
-        close(pipefd[0]);
-        setsid();
-        int devnull = open("/dev/null", O_RDWR);
-        int logfd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (devnull >= 0) {
-            dup2(devnull, 0);
-            dup2(devnull, 1);
-        }
-        if (logfd >= 0)
-            dup2(logfd, 2);
-        pid_t inner = fork();   /* not a child of the CLI: it outlives it */
-        if (inner != 0)
-            _exit(inner < 0 ? 1 : 0);
-        _exit(machine_daemon_run(name, pipefd[1], restore));
-    }
-    close(pipefd[1]);
-    waitpid(pid, NULL, 0);
+    struct vmm_start vs = { .name = name, .restore = restore };
     char buf[1024];
-    size_t have = 0;
-    for (;;) {
-        ssize_t n = read(pipefd[0], buf + have, sizeof(buf) - 1 - have);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        have += (size_t)n;
-    }
-    close(pipefd[0]);
-    buf[have] = 0;
-    buf[strcspn(buf, "\n")] = 0;
+    ssize_t have = cli_spawn_daemon(log_path, -1, run_vmm, &vs, buf, sizeof(buf));
+    if (have < 0)
+        return 1;
     if (strcmp(buf, "ok")) {
         log_error("machine '%s' did not start: %s", name,
-                  have ? (strncmp(buf, "error: ", 7) ? buf : buf + 7) : "its VMM died (see vmm.log)");
+                  cli_daemon_why(buf, have, "its VMM died (see vmm.log)"));
         return 1;
     }
     /* Where its forwards listen (host port 0 is chosen at start). */
@@ -426,14 +444,17 @@ int machine_start(const char *name, const char *restore)
 static int cmd_start(int argc, char **argv)
 {
     static const struct option opts[] = { { "console", no_argument, NULL, 'c' },
+                                          { "force", no_argument, NULL, 'f' },
                                           { "help", no_argument, NULL, 'h' }, { 0 } };
-    bool console = false;
+    bool console = false, force = false;
     int c;
     const char *name;
     optind = 1;
     while ((c = getopt_long(argc, argv, "ch", opts, NULL)) != -1) {
         if (c == 'c')
             console = true;
+        else if (c == 'f')
+            force = true;
         else if (c == 'h') {
             machines_usage(stdout);
             return 0;
@@ -442,6 +463,14 @@ static int cmd_start(int argc, char **argv)
     }
     if (need_name(argc, argv, "start", &name) < 0)
         return 1;
+    char why[256];
+    if (!force && machine_state_get(name, why, sizeof(why)) == MACHINE_MIGRATED) {
+        /* Its guest runs elsewhere, maybe on these very disks (shared). */
+        log_error("machine '%s' was migrated %s: it runs there, and its disks here are as they were "
+                  "then (or are that machine's own, when shared).  'hostel start --force %s' "
+                  "boots it here anyway", name, why[0] ? why : "away", name);
+        return 1;
+    }
     int r = machine_start(name, NULL);
     if (r)
         return r;
@@ -465,8 +494,16 @@ static json_t *machine_json(const char *name)
 {
     struct machine_config mc;
     char why[256];
-    if (machine_config_load(name, &mc, NULL) < 0)
-        return NULL;
+    if (machine_config_load(name, &mc, NULL) < 0) {
+        /* A receiver waiting for its machine has no config yet. */
+        if (machine_state_get(name, why, sizeof(why)) != MACHINE_INCOMING)
+            return NULL;
+        json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:I}", "name", name, "state", "incoming",
+                              "engine", "-", "cpus", 0, "memory", (json_int_t)0);
+        if (why[0])
+            json_object_set_new(o, "reason", json_string(why));
+        return o;
+    }
     const struct machine_spec *sp = &mc.spec;
     enum machine_state st = machine_state_get(name, why, sizeof(why));
     json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:I}", "name", name, "state",
@@ -515,12 +552,23 @@ static json_t *machine_json(const char *name)
             }
             if (json_is_string(json_object_get(live, "engine_why")))
                 json_object_set(o, "engine_why", json_object_get(live, "engine_why"));
+            /* A migration, this side's view (docs/migration.md). */
+            json_t *mig = json_object_get(live, "migration");
+            if (json_is_object(mig)) {
+                json_object_set(o, "migration", mig);
+                const char *ph = json_string_value(json_object_get(mig, "phase"));
+                const char *side = json_string_value(json_object_get(mig, "side"));
+                if (ph && side && !strcmp(side, "sender") && strcmp(ph, "completed") &&
+                    strcmp(ph, "failed"))
+                    json_object_set_new(o, "state", json_string("migrating"));
+            }
         }
         json_decref(live);
         json_t *fw = live_forwards(name);
         if (fw)
             json_object_set_new(o, "forwards", fw);
     }
+    cluster_info_json(name, sp, o);   /* its cluster, address and link counters */
     machine_config_free(&mc);
     return o;
 }
@@ -619,6 +667,12 @@ static int cmd_info(int argc, char **argv)
         json_t *fw, *disk;
         json_array_foreach(json_object_get(o, "disks"), i, disk)
             printf("%-8s %s\n", "disk", json_string_value(disk));
+        json_t *share;
+        json_array_foreach(json_object_get(json_object_get(o, "spec"), "shares"), i, share) {
+            const char *tag = json_string_value(json_object_get(share, "tag"));
+            printf("%-8s %s:%s%s\n", "share", json_string_value(json_object_get(share, "dir")),
+                   tag ? tag : "", json_is_true(json_object_get(share, "readonly")) ? ",ro" : "");
+        }
         json_array_foreach(json_object_get(o, "forwards"), i, fw) {
             printf("%-8s ", "forward");
             print_forward_line(stdout, fw);
@@ -837,10 +891,41 @@ static int cmd_rm(int argc, char **argv)
     struct machine_config mc;
     struct err le = ERR_INIT;
     if (machine_config_load(name, &mc, &le) < 0) {
+        /* What an interrupted migration left has no config. */
+        char sp[4096];
+        machine_path(name, "state", sp, sizeof(sp));
+        if (access(sp, F_OK) == 0 && machine_lock_held(name) && force &&
+            machine_state_get(name, why, sizeof(why)) == MACHINE_INCOMING) {
+            /* A receiver still waiting for its machine: it goes first. */
+            struct file_buf b;
+            int pid = 0;
+            if (file_read_all(sp, &b) == 0) {
+                sscanf((const char *)b.data, "incoming %d", &pid);
+                file_buf_free(&b);
+            }
+            if (pid > 1)
+                kill(pid, SIGTERM);
+            for (int i = 0; i < 50 && machine_lock_held(name); i++)
+                usleep(100000);
+            if (pid > 1 && machine_lock_held(name))
+                kill(pid, SIGKILL);
+            for (int i = 0; i < 20 && machine_lock_held(name); i++)
+                usleep(100000);
+        }
+        if (access(sp, F_OK) == 0 && !machine_lock_held(name) && machine_remove(name, NULL) == 0) {
+            printf("removed %s\n", name);
+            return 0;
+        }
         log_error("%s", le.msg);
         return 1;
     }
     machine_config_free(&mc);
+    if (!force && machine_state_get(name, why, sizeof(why)) == MACHINE_MIGRATED) {
+        log_error("machine '%s' was migrated %s: when its disks were shared, the machine that "
+                  "runs there uses the disks in this folder.  'hostel rm --force %s' removes "
+                  "them anyway", name, why[0] ? why : "away", name);
+        return 1;
+    }
     char clones[1024];
     if (snapshot_dependants(name, clones, sizeof(clones)) > 0) {
         log_error("machine '%s' has linked clones that use its disk layers: %s (remove them "

@@ -11,9 +11,11 @@
 #include "board/run.h"
 #include "board/spec.h"
 #include "cli/appliance_cmd.h"
+#include "cli/cluster_cmd.h"
 #include "cli/engines_cmd.h"
 #include "cli/image.h"
 #include "cli/machines.h"
+#include "cli/migrate_cmd.h"
 #include "cli/run_control.h"
 #include "cli/snapshot_cmd.h"
 #include "cli/spec_flags.h"
@@ -44,6 +46,10 @@ static void usage_main(FILE *f)
             "  restore   bring a named machine back to a snapshot\n"
             "  clone     a linked clone of a named machine\n"
             "  backup    one self-contained file of a named machine (restore-backup)\n"
+            "  cluster   machines on a private switch, with faults on demand (up, down,\n"
+            "            status, partition, degrade, heal)\n"
+            "  migrate   move a running machine to another host, HOSTEL_HOME or engine\n"
+            "  receive   wait for a machine migrating here\n"
             "\n");
     machines_usage(f);
     fprintf(f, "\n"
@@ -265,8 +271,14 @@ int main(int argc, char **argv)
         return cmd_clone(argc - 1, argv + 1);
     if (!strcmp(cmd, "backup"))
         return cmd_backup(argc - 1, argv + 1);
+    if (!strcmp(cmd, "cluster"))
+        return cmd_cluster(argc - 1, argv + 1);
     if (!strcmp(cmd, "restore-backup"))
         return cmd_restore_backup(argc - 1, argv + 1);
+    if (!strcmp(cmd, "migrate"))
+        return cmd_migrate(argc - 1, argv + 1);
+    if (!strcmp(cmd, "receive"))
+        return cmd_receive(argc - 1, argv + 1);
     int status;
     if (machines_dispatch(argc - 1, argv + 1, &status))
         return status;

@@ -157,7 +157,8 @@ int run_restore_spec(const char *dir, const struct machine_spec *flags, struct m
     snprintf(ram, len, "%s/ram.bin", dir);
     /* Only what is the host's, not the guest's, may change across a restore. */
     const uint32_t host_side = SPEC_SERIAL | SPEC_WATCHDOG | SPEC_ENGINE;
-    if (flags->set & ~host_side || flags->ndisks || flags->nforwards)
+    if (flags->set & ~host_side || flags->ndisks || flags->nforwards || flags->nshares ||
+        flags->shares_clear)
         return err_set(e, -EINVAL, "--restore brings the machine back as it was saved: only "
                        "--serial, --watchdog and --engine may be given with it");
     struct machine_spec saved;

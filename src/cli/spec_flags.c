@@ -19,6 +19,7 @@ static const struct {
     { "cpus", required_argument, 'c' },
     { "memory", required_argument, 'm' },
     { "engine", required_argument, 'e' },
+    { "cpu", required_argument, 0 },
     { "serial", required_argument, 's' },
     { "no-reboot", no_argument, 0 },
     { "watchdog", required_argument, 0 },
@@ -28,6 +29,12 @@ static const struct {
     { "net", required_argument, 0 },
     { "forward", required_argument, 0 },
     { "mac", required_argument, 0 },
+    { "share", required_argument, 0 },
+    { "firmware", required_argument, 0 },
+    { "boot", required_argument, 0 },
+    { "cdrom", required_argument, 0 },
+    { "cloud-init", required_argument, 0 },
+    { "ssh-key", required_argument, 0 },
 };
 #define NSPEC (sizeof(spec_flags) / sizeof(spec_flags[0]))
 
@@ -41,6 +48,9 @@ void spec_flags_usage(FILE *f)
             "  -m, --memory SIZE     guest memory, e.g. 512M, 2G (default 512M)\n"
             "  -e, --engine NAME     auto, kvm or emu (default auto: kvm where it is fast;\n"
             "                        'hostel engines' shows what auto picks and why)\n"
+            "      --cpu MODEL       host (default: the engine's own CPU) or portable (a\n"
+            "                        baseline x86-64 CPU every engine shows, so the machine\n"
+            "                        can migrate between kvm and emu: docs/migration.md)\n"
             "  -s, --serial WHERE    stdio, file:PATH or none (default stdio; for a named\n"
             "                        machine stdio is its console: console.log and\n"
             "                        'hostel console')\n"
@@ -54,6 +64,10 @@ void spec_flags_usage(FILE *f)
             "      --net MODE        virtio-net eth0: user (NAT through libslirp; guest\n"
             "                        10.0.2.15 by DHCP, host 10.0.2.2, DNS 10.0.2.3),\n"
             "                        user,restrict=on (no outbound traffic, only forwards),\n"
+            "                        tap=NAME (a host tap device), switch=NAME[,name=LABEL]\n"
+            "                        (a port on cluster NAME's switch: docs/clusters.md)\n"
+            "                        or none (the default)\n"
+            "                        user,tftp=DIR,bootfile=FILE (PXE: TFTP from DIR),\n"
             "                        tap=NAME (a host tap device) or none (the default)\n"
             "      --forward SPEC    forward a host port to the guest (repeatable; implies\n"
             "                        --net user): tcp:HOSTPORT:GUESTPORT, udp:..., or\n"
@@ -63,6 +77,23 @@ void spec_flags_usage(FILE *f)
             "      --mac ADDR        the NIC's address (default: 52:54:00 plus a hash of the\n"
             "                        kernel path and command line, stable across boots; a\n"
             "                        named machine gets its own at create)\n"
+            "      --share DIR:TAG[,ro][,uid=N][,gid=N]\n"
+            "                        share a host directory (repeatable, one per tag): the\n"
+            "                        guest mounts it with 'mount -t virtiofs TAG /mnt/TAG'\n"
+            "                        (tiny and debian do so themselves); ro refuses writes;\n"
+            "                        the hostel user's files appear as uid/gid N (default\n"
+            "                        0); --share none drops the shares (docs/shares.md)\n"
+            "      --firmware KIND   bios (SeaBIOS, the default when no --kernel is given),\n"
+            "                        none (boot --kernel directly) or auto (docs/boot.md)\n"
+            "      --cdrom ISO       an ISO image in a CD-ROM drive (virtio-scsi) the\n"
+            "                        firmware boots from and installers find ('hostel set\n"
+            "                        NAME --cdrom none' ejects it)\n"
+            "      --boot ORDER      boot devices in order: disk, cdrom, network, or several\n"
+            "                        (cdrom,disk); default disk,cdrom,network\n"
+            "      --cloud-init FILE user-data for a cloud-init NoCloud seed hostel makes (a\n"
+            "                        small 'cidata' CD): stock cloud images configure\n"
+            "                        themselves from it\n"
+            "      --ssh-key FILE    a public key for the seed's default user (and root)\n"
             "      --no-reboot       exit when the guest reboots instead of restarting it\n"
             "      --watchdog SECS   say where the guest stands when it prints nothing for\n"
             "                        SECS seconds and is not at a prompt (default 120, 0 off)\n");

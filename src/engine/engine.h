@@ -15,6 +15,7 @@
 
 struct vm;
 struct vcpu;
+struct cpuid_model;
 
 struct engine_ops {
     const char *name;
@@ -56,6 +57,29 @@ struct engine_ops {
     int (*save_irqchip)(struct vm *vm, struct state_out *o);
     int (*load_irqchip)(struct vm *vm, struct state_in *in, struct err *e);
 
+    /* Optional: maps len bytes at host (page-aligned, kept alive by the
+     * caller) read-only at guest physical gpa, so code runs from it at
+     * native speed; writes there still reach vm->mmio.  NULL: the engine
+     * reads such memory through vm->mmio (emu). */
+    int (*map_rom)(struct vm *vm, uint64_t gpa, void *host, uint64_t len);
+    /* Live migration (machine/dirty.h, docs/migration.md).  dirty_start:
+     * from its return, pages the vCPUs write are recorded; dirty_sync: ORs
+     * into bitmap (a bit per 4 KiB page of vm->mem's mapping) the pages the
+     * vCPUs wrote since the last sync and starts afresh, so that a page
+     * written after it returns is reported next time (emu also drops its
+     * vCPUs' write permissions: its marks go to vm->mem's own bitmap);
+     * dirty_stop.  NULL: the engine cannot track. */
+    int (*dirty_start)(struct vm *vm);
+    int (*dirty_sync)(struct vm *vm, uint64_t *bitmap);
+    void (*dirty_stop)(struct vm *vm);
+    /* The CPUID the guest sees (vCPU 0's, engine-neutral: engine/cpuid_model.h),
+     * and making a machine present another one, before its vCPUs exist: a
+     * migrated guest keeps what it saw at boot.  cpuid_set refuses (-ENOTSUP,
+     * e naming the features) a model with features this engine or host
+     * cannot give.  NULL: the engine has one fixed model (get) / cannot. */
+    int (*cpuid_get)(struct vm *vm, struct cpuid_model *out);
+    int (*cpuid_set)(struct vm *vm, const struct cpuid_model *m, struct err *e);
+
     /* true: PIC, IOAPIC, LAPIC and PIT live inside the engine (kvm's in-kernel
      * irqchip) and the board wires device lines to set_irq/signal_msi.  false:
      * the board creates our own models (hw/irqchip, hw/pit), points the
@@ -66,6 +90,10 @@ struct engine_ops {
     int (*signal_msi)(struct vm *vm, uint64_t addr, uint32_t data);
     void (*apic_deliver)(struct vm *vm, const struct apic_msg *msg);
 };
+
+/* The "portable" CPU model (spec --cpu portable): emu's identity and table,
+ * its features masked to a baseline every engine runs (cpuid_model_portable). */
+int engine_portable_cpuid(int ncpus, struct cpuid_model *out);
 
 extern const struct engine_ops engine_kvm;
 extern const struct engine_ops engine_emu;

@@ -173,6 +173,7 @@ static void kvm_vm_destroy(struct vm *vm)
     if (k->sys_fd >= 0)
         close(k->sys_fd);
     free(k->cpuid);
+    free(k->model);
     free(k->msr_index);
     free(k);
     vm->engine_data = NULL;
@@ -262,17 +263,16 @@ fail:
  * ID and the hypervisor bit. */
 static int set_vcpu_cpuid(struct kvm_vm *k, int fd, int id)
 {
-    size_t sz = sizeof(*k->cpuid) + k->cpuid->nent * sizeof(k->cpuid->entries[0]);
-    struct kvm_cpuid2 *c = malloc(sz);
+    struct kvm_cpuid2 *c = kvm_vcpu_cpuid_table(k);
     if (!c)
         return -ENOMEM;
-    memcpy(c, k->cpuid, sz);
     for (uint32_t i = 0; i < c->nent; i++) {
         struct kvm_cpuid_entry2 *e = &c->entries[i];
         switch (e->function) {
         case 1:
             e->ebx = (e->ebx & 0x00ffffff) | ((uint32_t)id << 24);
-            e->ecx |= 1u << 31;          /* running under a hypervisor */
+            if (!k->model)
+                e->ecx |= 1u << 31;      /* running under a hypervisor */
             break;
         case 0xb:
         case 0x1f:
@@ -284,6 +284,8 @@ static int set_vcpu_cpuid(struct kvm_vm *k, int fd, int id)
     }
     int r = ioctl(fd, KVM_SET_CPUID2, c) < 0 ? -errno : 0;
     free(c);
+    if (r == 0 && k->model)
+        kvm_vcpu_model_tsc(k, fd, id);
     return r;
 }
 
@@ -558,7 +560,29 @@ static void kvm_vm_resume(struct vm *vm)
     }
 }
 
+/* A ROM (the firmware at the top of 4 GiB): a read-only memory slot, so the
+ * CPU fetches and reads it natively and only writes exit (as MMIO, which
+ * the board's ROM device drops). */
+static int kvm_map_rom(struct vm *vm, uint64_t gpa, void *host, uint64_t len)
+{
+    struct kvm_vm *k = vm->engine_data;
+    if (ioctl(k->sys_fd, KVM_CHECK_EXTENSION, KVM_CAP_READONLY_MEM) <= 0)
+        return -ENOTSUP;
+    struct kvm_userspace_memory_region r = {
+        .slot = 2 + k->next_rom_slot,
+        .flags = KVM_MEM_READONLY,
+        .guest_phys_addr = gpa,
+        .memory_size = len,
+        .userspace_addr = (uint64_t)(uintptr_t)host,
+    };
+    if (ioctl(k->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
+        return -errno;
+    k->next_rom_slot++;
+    return 0;
+}
+
 const struct engine_ops engine_kvm = {
+    .map_rom = kvm_map_rom,
     .name = "kvm",
     .probe = kvm_probe,
     .vm_init = kvm_vm_init,
@@ -575,6 +599,11 @@ const struct engine_ops engine_kvm = {
     .load_irqchip = kvm_load_irqchip,
     .vm_pause = kvm_vm_pause,
     .vm_resume = kvm_vm_resume,
+    .dirty_start = kvm_dirty_start,
+    .dirty_sync = kvm_dirty_sync,
+    .dirty_stop = kvm_dirty_stop,
+    .cpuid_get = kvm_cpuid_get,
+    .cpuid_set = kvm_cpuid_set,
     .irqchip_in_engine = true,
     .set_irq = kvm_set_irq,
     .signal_msi = kvm_signal_msi,

@@ -24,6 +24,11 @@ struct kvm_vm {
     uint32_t *msr_index;       /* KVM_GET_MSR_INDEX_LIST */
     uint32_t nmsr_index;
     bool has_xsave, has_xcrs, has_debugregs, has_events;
+    uint32_t next_rom_slot;    /* memory slots after RAM's 0 and 1: ROMs (map_rom) */
+    /* A CPUID model the guest saw elsewhere (a migrated machine), shown
+     * instead of the host's: kvm_migrate.c. */
+    struct cpuid_model *model;
+    bool dirty_logging;
 };
 
 struct kvm_vcpu {
@@ -42,6 +47,18 @@ int kvm_vcpu_get_tsc(struct kvm_vcpu *kv, uint64_t *tsc);
 int kvm_vcpu_set_tsc(struct kvm_vcpu *kv, uint64_t tsc);
 /* The list of MSRs KVM saves, for the snapshot's optional MSRs; 0 or -errno. */
 int kvm_read_msr_index(struct kvm_vm *k);
+
+/* kvm_migrate.c: dirty logging, CPUID models (engine_ops), and the CPUID a
+ * vCPU gets: the model's when one is set, else the host's supported one
+ * (NULL, errno set, on failure; the caller frees it). */
+int kvm_dirty_start(struct vm *vm);
+int kvm_dirty_sync(struct vm *vm, uint64_t *bitmap);
+void kvm_dirty_stop(struct vm *vm);
+int kvm_cpuid_get(struct vm *vm, struct cpuid_model *out);
+int kvm_cpuid_set(struct vm *vm, const struct cpuid_model *m, struct err *e);
+struct kvm_cpuid2 *kvm_vcpu_cpuid_table(struct kvm_vm *k);
+/* After KVM_SET_CPUID2: the model's TSC frequency, where KVM can scale. */
+void kvm_vcpu_model_tsc(struct kvm_vm *k, int vcpu_fd, int id);
 
 /* kvm_snap.c: engine_ops.save_vcpu/load_vcpu/save_irqchip/load_irqchip. */
 int kvm_save_vcpu(struct vcpu *vcpu, struct state_out *o);

@@ -195,8 +195,11 @@ static bool bar_placement_valid(const struct pci_bar *b, uint64_t addr)
     case PCI_BAR_MEM32:
         return addr + b->size <= 0x100000000ULL && addr != ((uint32_t)~(b->size - 1) & ~0xfu);
     case PCI_BAR_MEM64:
+        /* A sizing probe of either half: the low dword all ones (firmware
+         * sizes it while the high dword still holds 0), or the high one. */
         return addr + b->size > addr && addr != (~(b->size - 1) & ~0xfULL) &&
-               (addr >> 32) != 0xffffffffu;
+               (addr >> 32) != 0xffffffffu &&
+               (uint32_t)addr != ((uint32_t)~(b->size - 1) & ~0xfu);
     default:
         return false;
     }
@@ -418,6 +421,14 @@ int pci_bus_create(const struct pci_host_wiring *w, struct pci_bus **out)
 
     /* An i440FX-style host bridge: the most familiar one to every guest. */
     pci_device_init(&bus->host_bridge, "host bridge", 0x8086, 0x1237, 0x060000, 0x02);
+    /* The i440FX's PAM registers (0x59-0x5f) for 0xC0000-0xFFFFF read back
+     * what the firmware writes.  They start at 0, "ROM", as after a reset:
+     * SeaBIOS then copies itself from the top of 4 GiB into that area (a
+     * 256 KiB image reaches below 0xE0000), which is RAM here throughout
+     * (docs/boot.md). */
+    bus->host_bridge.wmask[0x59] = 0x30;
+    for (unsigned i = 0x5a; i <= 0x5f; i++)
+        bus->host_bridge.wmask[i] = 0x33;
     r = pci_bus_add_device(bus, &bus->host_bridge, 0);
     if (r < 0)
         goto fail;

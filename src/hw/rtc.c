@@ -451,6 +451,15 @@ int rtc_create(struct bus *pio, uint16_t port, struct irq_line irq, uint64_t low
     return 0;
 }
 
+void rtc_set_cmos(struct rtc *r, unsigned index, uint8_t value)
+{
+    if (index < 0x0e || index >= CMOS_SIZE || index == REG_CENTURY)
+        return;
+    pthread_mutex_lock(&r->lock);
+    r->cmos[index] = value;
+    pthread_mutex_unlock(&r->lock);
+}
+
 void rtc_destroy(struct rtc *r)
 {
     if (!r)

@@ -19,6 +19,9 @@ struct state_out;
 int rtc_create(struct bus *pio, uint16_t port, struct irq_line irq, uint64_t low_mem,
                uint64_t high_mem, struct rtc **out);
 void rtc_destroy(struct rtc *r);
+/* A CMOS byte the firmware reads (boot order, CPU count), set before the
+ * machine runs; index 0x0e-0x7f (the clock registers are computed). */
+void rtc_set_cmos(struct rtc *r, unsigned index, uint8_t value);
 
 /* CMOS RAM contents, for tests. */
 uint8_t rtc_cmos_byte(struct rtc *r, unsigned index);

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -209,6 +210,9 @@ int mem_save_sparse(const struct guest_mem *m, int fd, uint64_t *stored)
 
 void mem_destroy(struct guest_mem *m)
 {
+    m->dirty = NULL;
+    free(m->dirty_alloc);
+    m->dirty_alloc = NULL;
     if (m->host)
         munmap(m->host, m->size);
     if (m->fd >= 0)
@@ -232,5 +236,6 @@ int mem_write(const struct guest_mem *m, uint64_t gpa, const void *buf, uint64_t
     if (!p)
         return -EFAULT;
     memcpy(p, buf, len);
+    mem_mark_dirty_ptr(m, p, len);
     return 0;
 }

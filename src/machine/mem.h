@@ -23,6 +23,12 @@ struct guest_mem {
      * learn that it did, so that no CPU runs code the write replaced. */
     void (*dma_written)(void *opaque);
     void *dma_opaque;
+    /* Live migration (machine/dirty.h): while set, one bit per 4 KiB page of
+     * the mapping (low RAM, then high), which whoever writes guest RAM
+     * outside a vCPU (devices, emu's slow paths) sets after writing.  Read
+     * with atomics; the bitmap itself lives until mem_destroy. */
+    uint64_t *dirty;
+    uint64_t *dirty_alloc;
 };
 
 /* Creates and maps guest RAM of the given size (rounded up to 2 MiB). */
@@ -55,6 +61,29 @@ static inline void *mem_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t le
         return m->host + m->low_size + off;
     }
     return NULL;
+}
+
+/* Records that [off, off + len) of the mapping (host offset, not guest
+ * physical) was written, when dirty tracking is on; nothing otherwise. */
+static inline void mem_mark_dirty_off(const struct guest_mem *m, uint64_t off, uint64_t len)
+{
+    uint64_t *bits = __atomic_load_n(&m->dirty, __ATOMIC_ACQUIRE);
+    if (!bits || !len || off >= m->size)
+        return;
+    if (len > m->size - off)
+        len = m->size - off;
+    for (uint64_t pg = off >> 12, last = (off + len - 1) >> 12; pg <= last; pg++) {
+        uint64_t bit = 1ULL << (pg & 63);
+        if (!(__atomic_load_n(&bits[pg >> 6], __ATOMIC_RELAXED) & bit))
+            __atomic_fetch_or(&bits[pg >> 6], bit, __ATOMIC_SEQ_CST);
+    }
+}
+
+/* The same for a host pointer into guest RAM (from mem_ptr). */
+static inline void mem_mark_dirty_ptr(const struct guest_mem *m, const void *p, uint64_t len)
+{
+    if (__atomic_load_n(&m->dirty, __ATOMIC_RELAXED))
+        mem_mark_dirty_off(m, (uint64_t)((const uint8_t *)p - m->host), len);
 }
 
 static inline bool mem_is_ram(const struct guest_mem *m, uint64_t gpa)

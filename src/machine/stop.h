@@ -13,6 +13,7 @@ enum vm_stop {
     VM_STOP_TRIPLE_FAULT,  /* status = vCPU id */
     VM_STOP_QUIT,          /* the user quit from the console (Ctrl-A x) */
     VM_STOP_ERROR,         /* engine or device failure; message already printed */
+    VM_STOP_MIGRATED,      /* live migration: the guest runs elsewhere now */
 };
 
 struct stop_request {

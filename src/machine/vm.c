@@ -135,6 +135,17 @@ bool vm_paused(struct vm *vm)
     return atomic_load(&vm->pause_req);
 }
 
+void vm_throttle(struct vm *vm, bool park)
+{
+    pthread_mutex_lock(&vm->stop_lock);
+    atomic_store(&vm->throttle, park);
+    if (!park)
+        pthread_cond_broadcast(&vm->stop_cond);
+    pthread_mutex_unlock(&vm->stop_lock);
+    if (park)
+        kick_all(vm);
+}
+
 static void *vcpu_thread(void *arg)
 {
     struct vcpu *vcpu = arg;
@@ -157,7 +168,8 @@ static void *vcpu_thread(void *arg)
         /* Paused: park until resumed or stopped. */
         vm->parked++;
         pthread_cond_broadcast(&vm->stop_cond);
-        while (atomic_load(&vm->pause_req) && atomic_load(&vm->stop) == VM_RUNNING)
+        while ((atomic_load(&vm->pause_req) || atomic_load(&vm->throttle)) &&
+               atomic_load(&vm->stop) == VM_RUNNING)
             pthread_cond_wait(&vm->stop_cond, &vm->stop_lock);
         vm->parked--;
         pthread_mutex_unlock(&vm->stop_lock);

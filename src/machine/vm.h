@@ -49,6 +49,8 @@ struct vm {
     int parked;                 /* vCPUs parked; under stop_lock */
     int running_threads;        /* vCPU threads alive; under stop_lock */
     int started;                /* vCPU threads created */
+    /* Live migration's auto-converge: vCPUs park while set, guest time runs on. */
+    _Atomic bool throttle;
 
     /* Set by the board when it has an ACPI power button. */
     void (*power_button)(struct vm *vm);
@@ -91,7 +93,8 @@ struct stop_request vm_stop_request(struct vm *vm);
 static inline bool vm_stopping(const struct vm *vm)
 {
     return atomic_load_explicit(&vm->stop, memory_order_relaxed) != VM_RUNNING ||
-           atomic_load_explicit(&vm->pause_req, memory_order_relaxed);
+           atomic_load_explicit(&vm->pause_req, memory_order_relaxed) ||
+           atomic_load_explicit(&vm->throttle, memory_order_relaxed);
 }
 
 /* Pause returns once every vCPU is parked, with guest time (vm->clock)
@@ -99,6 +102,10 @@ static inline bool vm_stopping(const struct vm *vm)
 int vm_pause(struct vm *vm);
 int vm_resume(struct vm *vm);
 bool vm_paused(struct vm *vm);
+/* Live migration's auto-converge: park (true) or release (false) every
+ * vCPU without pausing the machine (guest time and devices run on); the
+ * caller alternates to take a share of the vCPUs' time. */
+void vm_throttle(struct vm *vm, bool park);
 
 /* HOSTEL_STATS=1: start-up time and hostel's own memory, printed at exit for
  * bench/startup.  vm_stats_mark_start is called first thing in main(). */

@@ -202,6 +202,13 @@ static int load_manifest(const char *dir, struct appliance *a, struct err *e)
     }
     if (load_ssh(dir, p, json_object_get(m, "ssh"), a, e) < 0)
         goto out;
+    json_t *ready = json_object_get(m, "ready");
+    if (ready && (!json_is_string(ready) || !*json_string_value(ready))) {
+        err_set(e, -EINVAL, "%s: \"ready\" must be the console text that shows the machine "
+                "is up, such as \"login:\"", p);
+        goto out;
+    }
+    a->ready = ready ? strdup(json_string_value(ready)) : NULL;
     r = 0;
 out:
     json_decref(m);
@@ -379,6 +386,7 @@ void appliance_free(struct appliance *a)
     free(a->kernel);
     free(a->initrd);
     free(a->cmdline);
+    free(a->ready);
     for (int i = 0; i < APPLIANCE_MAX_DISKS; i++) {
         free(a->disks[i].path);
         free(a->disks[i].format);

@@ -34,6 +34,9 @@ struct appliance {
     char *ssh_user;         /* default "root" */
     char *ssh_key;          /* absolute path of a private key in the appliance, or NULL */
     int ssh_port;           /* the guest's SSH port, default 22 */
+    /* "ready": console text that shows the machine is up (its prompt), for
+     * `hostel cluster up`, which waits for it; NULL when the manifest says none. */
+    char *ready;
 };
 
 /* Resolves what the user typed: a folder with appliance.json, a .tar file

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -36,6 +37,10 @@ struct control {
     time_t booted_at;
     int subscribers[MAX_SUBSCRIBERS];
     int nsub;
+    char phase[32];             /* under lock: the state before a machine runs */
+    char busy_reason[256];      /* under lock: "" when ops may change the machine */
+    dev_t sock_dev;             /* the socket file we made: removed at the end only */
+    ino_t sock_ino;             /* if it is still ours */
 };
 
 static void send_json(int fd, json_t *obj)
@@ -68,7 +73,7 @@ static json_t *error_reply(const char *fmt, const char *arg)
 static const char *state_of(struct control *c)
 {
     if (!c->vm)
-        return "starting";
+        return c->phase[0] ? c->phase : "starting";
     if (atomic_load(&c->vm->stop) != VM_RUNNING)
         return "stopping";
     return vm_paused(c->vm) ? "paused" : "running";
@@ -108,7 +113,30 @@ static int handle_request(struct control *c, int fd, const char *line)
             json_object_set_new(st, "engine_why", json_string(c->info.engine_why));
         if (st && c->forwards)
             json_object_set_new(st, "forwards", json_deep_copy(c->forwards));
+        json_t *mig = c->info.migration_status ? c->info.migration_status(c->info.opaque) : NULL;
+        if (st && mig)
+            json_object_set_new(st, "migration", mig);
+        else
+            json_decref(mig);
         send_json(fd, st);
+    } else if (c->busy_reason[0] &&
+               (!strcmp(op, "pause") || !strcmp(op, "resume") || !strcmp(op, "stop") ||
+                !strcmp(op, "snapshot") || !strcmp(op, "save") || !strcmp(op, "restore"))) {
+        send_json(fd, error_reply("%s", c->busy_reason));
+    } else if (!strcmp(op, "migrate") || !strcmp(op, "migrate_cancel")) {
+        if (!c->info.migrate) {
+            send_json(fd, error_reply("this machine cannot be migrated from here", NULL));
+        } else if (!vm || atomic_load(&vm->stop) != VM_RUNNING) {
+            send_json(fd, error_reply("the machine is not running", NULL));
+        } else {
+            c->busy++;
+            pthread_mutex_unlock(&c->lock);
+            json_t *reply = c->info.migrate(c->info.opaque, vm, op, req);
+            send_json(fd, reply);
+            pthread_mutex_lock(&c->lock);
+            if (--c->busy == 0)
+                pthread_cond_broadcast(&c->idle);
+        }
     } else if (!strcmp(op, "pause") || !strcmp(op, "resume")) {
         bool pause = !strcmp(op, "pause");
         if (!vm || atomic_load(&vm->stop) != VM_RUNNING) {
@@ -174,7 +202,7 @@ static int handle_request(struct control *c, int fd, const char *line)
         }
     } else {
         send_json(fd, error_reply("unknown op '%s' (status, pause, resume, stop, kill, console, "
-                                  "subscribe, snapshot, save)", op));
+                                  "subscribe, snapshot, save, migrate, migrate_cancel)", op));
     }
     pthread_mutex_unlock(&c->lock);
     json_decref(req);
@@ -287,6 +315,11 @@ int control_start(const char *socket_path, const struct control_info *info,
         free(c);
         return err_set(e, -en, "cannot listen on %s: %s", socket_path, strerror(en));
     }
+    struct stat st;
+    if (stat(socket_path, &st) == 0) {
+        c->sock_dev = st.st_dev;
+        c->sock_ino = st.st_ino;
+    }
     if (pthread_create(&c->thread, NULL, accept_main, c)) {
         close(c->listen_fd);
         free(c->path);
@@ -323,19 +356,44 @@ void control_set_vm(struct control *c, struct vm *vm)
 
 void control_event_state(struct control *c, const char *state)
 {
+    control_event(c, json_pack("{s:s, s:s}", "event", "state", "state", state));
+}
+
+void control_set_phase(struct control *c, const char *phase)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock(&c->lock);
+    snprintf(c->phase, sizeof(c->phase), "%s", phase ? phase : "");
+    pthread_mutex_unlock(&c->lock);
+}
+
+void control_set_busy_reason(struct control *c, const char *why)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock(&c->lock);
+    snprintf(c->busy_reason, sizeof(c->busy_reason), "%s", why ? why : "");
+    pthread_mutex_unlock(&c->lock);
+}
+
+void control_event(struct control *c, json_t *ev)
+{
+    if (!c || !ev) {
+        json_decref(ev);
+        return;
+    }
+    char *text = json_dumps(ev, JSON_COMPACT);
+    json_decref(ev);
+    if (!text)
+        return;
+    size_t len = strlen(text);
+    text[len] = '\n';
     pthread_mutex_lock(&c->lock);
     for (int i = 0; i < c->nsub;) {
-        json_t *ev = json_pack("{s:s, s:s}", "event", "state", "state", state);
-        char *text = json_dumps(ev, JSON_COMPACT);
-        json_decref(ev);
         bool ok = false;
-        if (text) {
-            size_t len = strlen(text);
-            text[len] = '\n';
-            ok = send(c->subscribers[i], text, len + 1, MSG_NOSIGNAL | MSG_DONTWAIT) ==
-                 (ssize_t)(len + 1);
-            free(text);
-        }
+        ok = send(c->subscribers[i], text, len + 1, MSG_NOSIGNAL | MSG_DONTWAIT) ==
+             (ssize_t)(len + 1);
         if (!ok) {
             close(c->subscribers[i]);
             c->subscribers[i] = c->subscribers[--c->nsub];
@@ -344,6 +402,7 @@ void control_event_state(struct control *c, const char *state)
         }
     }
     pthread_mutex_unlock(&c->lock);
+    free(text);
 }
 
 void control_stop(struct control *c)
@@ -353,7 +412,11 @@ void control_stop(struct control *c)
     if (write(c->wake[1], "x", 1) < 0) { }
     pthread_join(c->thread, NULL);
     close(c->listen_fd);
-    unlink(c->path);
+    /* Only our own socket: after a migration in the same folder the file
+     * is the receiver's. */
+    struct stat st;
+    if (stat(c->path, &st) == 0 && st.st_dev == c->sock_dev && st.st_ino == c->sock_ino)
+        unlink(c->path);
     close(c->wake[0]);
     close(c->wake[1]);
     pthread_mutex_lock(&c->lock);

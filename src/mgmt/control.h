@@ -25,6 +25,11 @@ struct control_info {
      * daemon, or hostel run) on the machine; returns the reply object.  The
      * control lock is not held.  NULL: the ops are not offered. */
     json_t *(*snapshot)(void *opaque, struct vm *vm, const char *op, json_t *req);
+    /* "migrate" and "migrate_cancel" (docs/api.md): the same way; NULL: not
+     * offered.  migration_status: what "status" shows as "migration" (a
+     * new reference or NULL). */
+    json_t *(*migrate)(void *opaque, struct vm *vm, const char *op, json_t *req);
+    json_t *(*migration_status)(void *opaque);
     void *opaque;
 };
 
@@ -37,6 +42,14 @@ void control_set_vm(struct control *c, struct vm *vm);
 void control_set_forwards(struct control *c, const char *json_list);
 /* Broadcasts {"event":"state","state":S} to subscribers. */
 void control_event_state(struct control *c, const char *state);
+/* Broadcasts an event object (taking it) to subscribers. */
+void control_event(struct control *c, json_t *event);
+/* What "status" says before a machine runs ("starting" by default; a
+ * receiver waiting for a migration says "incoming"). */
+void control_set_phase(struct control *c, const char *phase);
+/* While set, requests that would change the machine (pause, resume, stop,
+ * snapshot, save, restore) are refused with this reason; NULL clears it. */
+void control_set_busy_reason(struct control *c, const char *why);
 void control_stop(struct control *c);
 
 #endif

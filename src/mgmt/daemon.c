@@ -6,6 +6,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,6 +28,8 @@
 #include "board/run.h"
 #include "board/snapshot.h"
 #include "mgmt/snapshots.h"
+#include "mgmt/migrate_out.h"
+#include "mgmt/receive.h"
 #include "machine/vm.h"
 
 struct daemon {
@@ -34,9 +37,20 @@ struct daemon {
     const char *name;
     int ready_fd;
     struct control *control;
-    const struct machine_spec *spec;              /* resolved: what runs */
+    struct machine_spec *spec;                    /* resolved: what runs */
     const struct machine_spec *folder_spec;       /* as config.json keeps it */
     struct net_forward bound[NET_MAX_FORWARDS];   /* what user networking listens on */
+    int lock_fd;
+    /* Live migration, sending (mgmt/migrate_out.h) */
+    struct migrate_out *out;
+    bool moved;
+    /* ... and receiving (mgmt/receive.h) */
+    const struct receive_opts *recv;
+    struct receive_stage stage;
+    struct mig_incoming *in;
+    struct machine_config *mc;
+    struct control_info cinfo;                    /* started at the commit, same folder */
+    char sock[4096];
 };
 
 /* The forwards' real host ports, for `hostel info`, `hostel ssh` and the
@@ -217,7 +231,7 @@ static bool same_machine(const struct machine_spec *a, const struct machine_spec
     if (a->cpus != b->cpus || a->memory != b->memory || a->ndisks != b->ndisks ||
         a->rng != b->rng || a->virtio_console != b->virtio_console ||
         a->net_mode != b->net_mode || a->net_restrict != b->net_restrict ||
-        a->nforwards != b->nforwards || memcmp(a->mac, b->mac, 6))
+        a->nforwards != b->nforwards || memcmp(a->mac, b->mac, 6) || a->nshares != b->nshares)
         return false;
     for (int i = 0; i < a->ndisks; i++)
         if (!a->disks[i].path != !b->disks[i].path ||
@@ -341,19 +355,243 @@ static void on_stopping(void *opaque, struct vm *vm)
     control_set_vm(d->control, NULL);
 }
 
-int machine_daemon_run(const char *name, int ready_fd, const char *restore)
+static void stop_forwards_record(struct daemon *d)
 {
-    struct daemon d = { .name = name, .ready_fd = ready_fd };
+    char path[4096];
+    if (machine_path(d->name, MACHINE_FORWARDS_FILE, path, sizeof(path)) == 0)
+        unlink(path);
+    control_set_forwards(d->control, NULL);
+}
+
+/* ---- live migration, sending ------------------------------------------------------- */
+
+static json_t *on_migrate(void *opaque, struct vm *vm, const char *op, json_t *req)
+{
+    struct daemon *d = opaque;
+    return migrate_out_request(d->out, vm, op, req);
+}
+
+static json_t *on_migration_status(void *opaque)
+{
+    struct daemon *d = opaque;
+    if (d->in && d->in->prog.phase) {
+        json_t *o = migrate_progress_json(&d->in->prog, "receiver");
+        json_object_del(o, "event");
+        return o;
+    }
+    return migrate_out_status(d->out);
+}
+
+/* At the commit: the forwards' ports go (the receiver on this host takes
+ * them), and the machine's lock when the receiver is this folder's VMM. */
+static void on_release(void *opaque, struct vm *vm, bool same_folder)
+{
+    struct daemon *d = opaque;
+    net_backend_release_forwards(board_net_backend(vm));
+    stop_forwards_record(d);
+    if (same_folder && d->lock_fd >= 0) {
+        close(d->lock_fd);
+        d->lock_fd = -1;
+    }
+}
+
+static int on_reclaim(void *opaque, struct vm *vm, bool same_folder)
+{
+    struct daemon *d = opaque;
+    if (same_folder && d->lock_fd < 0 && machine_lock_acquire(d->name, &d->lock_fd) < 0) {
+        d->lock_fd = -1;
+        return -EBUSY;   /* the receiver holds the machine */
+    }
+    struct net_options no;
+    struct err e = ERR_INIT;
+    spec_net_options(d->spec, &no);
+    no.bound = d->bound;
+    if (net_backend_add_forwards(board_net_backend(vm), &no, &e) < 0)
+        log_warn("after the failed migration: %s", e.msg);
+    record_forwards(d);
+    write_state(d->name, "running %d", (int)getpid());
+    return 0;
+}
+
+static void on_moved(void *opaque, bool same_folder, const char *to)
+{
+    struct daemon *d = opaque;
+    d->moved = true;
+    if (!same_folder) {
+        char when[64];
+        time_t t = time(NULL);
+        struct tm tm;
+        strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime_r(&t, &tm));
+        write_state(d->name, "migrated to %s at %s", to, when);
+        control_event_state(d->control, "migrated");
+    }
+    /* Nothing of the machine runs here any more. */
+    if (d->lock_fd >= 0) {
+        close(d->lock_fd);
+        d->lock_fd = -1;
+    }
+}
+
+/* config.json as the receiver should keep it. */
+static char *config_text(const struct machine_config *mc, const struct machine_spec *folder_spec)
+{
+    json_t *o = json_pack("{s:i, s:s, s:I, s:s, s:o}", "version", MACHINE_CONFIG_VERSION,
+                          "name", mc->name, "created", (json_int_t)mc->created, "id", mc->id,
+                          "spec", spec_to_json(folder_spec));
+    char *t = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(o);
+    return t;
+}
+
+/* ---- live migration, receiving ---------------------------------------------------------- */
+
+static void on_receive_progress(void *opaque, const struct mig_progress *p)
+{
+    struct daemon *d = opaque;
+    if (d->control)
+        control_event(d->control, migrate_progress_json(p, "receiver"));
+}
+
+/* GO: this VMM takes the machine on. */
+static int on_commit(void *opaque, struct vm *vm, struct err *e)
+{
+    struct daemon *d = opaque;
+    int r;
+    if (d->recv->same_folder) {
+        /* The sender let go of the lock just before GO. */
+        for (int i = 0; i < 100; i++) {
+            r = machine_lock_acquire(d->name, &d->lock_fd);
+            if (r != -EBUSY)
+                break;
+            usleep(50000);
+        }
+        if (r < 0) {
+            d->lock_fd = -1;
+            return err_set(e, r, "cannot take the machine's lock: %s",
+                           r == -EBUSY ? "another VMM holds it" : strerror(-r));
+        }
+        if ((r = control_start(d->sock, &d->cinfo, &d->control, e)) < 0)
+            return r;
+        struct err ce = ERR_INIT;
+        if (machine_config_save(d->mc, &ce) < 0)
+            log_warn("%s", ce.msg);
+    } else if ((r = receive_commit(d->recv, d->mc, d->spec, &d->stage, e)) < 0) {
+        return r;
+    }
+    struct net_options no;
+    struct err fe = ERR_INIT;
+    spec_net_options(d->spec, &no);
+    no.bound = d->bound;
+    if (net_backend_add_forwards(board_net_backend(vm), &no, &fe) < 0)
+        log_warn("the machine's forwards: %s", fe.msg);
+    return 0;
+}
+
+static void on_booted_incoming(void *opaque, struct vm *vm)
+{
+    struct daemon *d = opaque;
+    on_booted(opaque, vm);
+    if (d->in)
+        migrate_started(d->in, vm);
+}
+
+static void on_stopping_any(void *opaque, struct vm *vm)
+{
+    struct daemon *d = opaque;
+    migrate_out_vm_gone(d->out);
+    if (d->in)
+        migrate_incoming_stop(d->in);
+    on_stopping(opaque, vm);
+}
+
+/* The sender's forwards' ports, in the order of this spec's forwards: the
+ * receiver listens on the same ones. */
+static void bound_from_sender(struct daemon *d, const struct mig_incoming *in)
+{
+    for (int i = 0; i < d->spec->nforwards && i < NET_MAX_FORWARDS; i++) {
+        const struct net_forward *f = &d->spec->forwards[i];
+        for (int k = 0; k < in->nbound; k++)
+            if (in->bound[k].udp == f->udp && in->bound[k].guest_port == f->guest_port &&
+                in->bound[k].host_addr == f->host_addr)
+                d->bound[i] = in->bound[k];
+    }
+}
+
+static int daemon_main(const char *name, int ready_fd, const char *restore,
+                       const struct receive_opts *recv)
+{
+    struct daemon d = { .name = name, .ready_fd = ready_fd, .lock_fd = -1, .recv = recv };
     struct machine_config mc;
     struct err e = ERR_INIT;
-    char path[4096], sock[4096], msg[4200];
-    int lock_fd = -1;
+    char path[4096], msg[4200];
+    int listen_fd = -1;
     int r;
 
     struct machine_spec folder_spec;
     spec_init(&folder_spec);
+    memset(&mc, 0, sizeof(mc));
     signal(SIGPIPE, SIG_IGN);
-    r = machine_config_load(name, &mc, &e);
+    d.mc = &mc;
+    if (recv) {
+        /* A receiver: claim the folder (a new machine, or one that moved
+         * away), listen, wait for the sender and read what it sends. */
+        struct mig_addr addr, bound;
+        if (!recv->same_folder) {
+            r = receive_claim(recv, &d.stage, &e);
+            if (r == 0 && recv->log_in_folder) {
+                char lp[4096];
+                machine_path(name, "vmm.log", lp, sizeof(lp));
+                int lfd = open(lp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+                if (lfd >= 0) {
+                    dup2(lfd, 2);
+                    close(lfd);
+                }
+            }
+            if (r < 0 ||
+                (r = machine_lock_acquire(name, &d.lock_fd)) < 0) {
+                snprintf(msg, sizeof(msg), "error: %s", r == -EBUSY ? "the machine is busy"
+                         : e.msg[0] ? e.msg : "cannot lock the machine");
+                tell_ready(&d, msg);
+                return 1;
+            }
+        }
+        if ((r = mig_parse_addr(recv->listen, &addr, &e)) < 0 ||
+            (r = mig_listen(&addr, &listen_fd, &bound, &e)) < 0) {
+            snprintf(msg, sizeof(msg), "error: %s", e.msg);
+            tell_ready(&d, msg);
+            receive_undo(recv, &d.stage);
+            return 1;
+        }
+        if (!recv->same_folder)
+            write_state(name, "incoming %d %s", (int)getpid(), bound.text);
+        snprintf(msg, sizeof(msg), "ok %s", bound.text);
+        tell_ready(&d, msg);
+        log_info("waiting for machine %s on %s", name, bound.text);
+        r = migrate_accept(listen_fd, &recv->allow, recv->timeout_s ? recv->timeout_s * 1000 : -1,
+                           &d.in, &e);
+        if (r == 0) {
+            log_info("receiving machine %s from %s (engine %s)", name, d.in->sender_host,
+                     d.in->sender_engine);
+            d.in->opaque = &d;
+            d.in->commit = on_commit;
+            d.in->progress = on_receive_progress;
+            r = receive_prepare(recv, d.in, &mc, &d.stage, &e);
+            if (r < 0) {
+                migrate_refuse(d.in, e.msg);
+                d.in = NULL;
+            }
+        }
+        if (r < 0) {
+            log_error("no machine received: %s", e.msg);
+            receive_undo(recv, &d.stage);
+            if (mc.name[0])
+                machine_config_free(&mc);
+            close(listen_fd);
+            return 1;
+        }
+    } else {
+        r = machine_config_load(name, &mc, &e);
+    }
     if (r == 0)
         spec_copy(&folder_spec, &mc.spec);
     if (r == 0)
@@ -363,10 +601,17 @@ int machine_daemon_run(const char *name, int ready_fd, const char *restore)
     if (r < 0) {
         snprintf(msg, sizeof(msg), "error: %s", e.msg);
         tell_ready(&d, msg);
+        if (d.in) {
+            migrate_refuse(d.in, e.msg);
+            d.in = NULL;
+            receive_undo(recv, &d.stage);
+        }
         if (mc.name[0])
             machine_config_free(&mc);
         return 1;
     }
+    if (recv)
+        receive_run_paths(&d.stage, &mc.spec);
     d.spec = &mc.spec;
     d.folder_spec = &folder_spec;
     /* The guest learns who it is (an appliance makes new host keys when it
@@ -385,67 +630,88 @@ int machine_daemon_run(const char *name, int ready_fd, const char *restore)
             mc.spec.set |= SPEC_CMDLINE;
         }
     }
-    r = machine_lock_acquire(name, &lock_fd);
-    if (r < 0) {
-        tell_ready(&d, r == -EBUSY ? "error: the machine is already running"
-                                   : "error: cannot lock the machine");
-        machine_config_free(&mc);
-        return 1;
+    /* On a switch the machine is known by its name (DNS, faults, counters). */
+    if (mc.spec.net_mode == NET_MODE_SWITCH && mc.spec.net_switch &&
+        !strstr(mc.spec.net_switch, ",name=")) {
+        char *sw = NULL;
+        if (asprintf(&sw, "%s,name=%s", mc.spec.net_switch, name) > 0) {
+            free(mc.spec.net_switch);
+            mc.spec.net_switch = sw;
+        }
     }
-    write_state(name, "starting %d", (int)getpid());
+    if (d.in)
+        memcpy(mc.spec.mac, d.in->sent_spec.mac, 6);   /* the NIC the guest knows */
+    if (!recv) {
+        r = machine_lock_acquire(name, &d.lock_fd);
+        if (r < 0) {
+            tell_ready(&d, r == -EBUSY ? "error: the machine is already running"
+                                       : "error: cannot lock the machine");
+            machine_config_free(&mc);
+            return 1;
+        }
+        write_state(name, "starting %d", (int)getpid());
+    }
 
     struct console_hub *hub = NULL;
     machine_path(name, "console.log", path, sizeof(path));
     r = console_hub_create(path, &hub);
+    const struct engine_ops *engine = NULL;
+    char engine_why[700];
+    char *requested = strdup(mc.spec.engine ? mc.spec.engine : "auto");
     if (r < 0) {
-        snprintf(msg, sizeof(msg), "error: cannot open %s: %s", path, strerror(-r));
-        tell_ready(&d, msg);
-        write_state(name, "stopped");
-        machine_config_free(&mc);
-        return 1;
+        err_set(&e, r, "cannot open %s: %s", path, strerror(-r));
+        goto fail_early;
     }
     /* The engine is chosen here, not inside machine_run, so the control
      * socket can say which one runs the machine ("auto" is a request). */
-    const struct engine_ops *engine;
-    char engine_why[700];
-    char *requested = strdup(mc.spec.engine ? mc.spec.engine : "auto");
     r = engine_select(requested, &engine, engine_why, sizeof(engine_why), &e);
-    if (r < 0) {
-        snprintf(msg, sizeof(msg), "error: %s", e.msg);
-        tell_ready(&d, msg);
-        console_hub_destroy(hub);
-        write_state(name, "stopped");
-        free(requested);
-        machine_config_free(&mc);
-        return 1;
-    }
+    if (r < 0)
+        goto fail_early;
     log_info("engine %s: %s", engine->name, engine_why);
     free(mc.spec.engine);
     mc.spec.engine = strdup(engine->name);
-    machine_path(name, "control.sock", sock, sizeof(sock));
-    struct control_info info = { .name = name, .engine = engine->name,
-                                 .engine_requested = requested, .engine_why = engine_why,
-                                 .cpus = mc.spec.cpus, .memory = mc.spec.memory, .hub = hub,
-                                 .snapshot = on_snapshot, .opaque = &d };
-    r = control_start(sock, &info, &d.control, &e);
-    if (r < 0) {
-        snprintf(msg, sizeof(msg), "error: %s", e.msg);
-        tell_ready(&d, msg);
-        console_hub_destroy(hub);
-        write_state(name, "stopped");
-        free(requested);
-        machine_config_free(&mc);
-        return 1;
+    machine_path(name, "control.sock", d.sock, sizeof(d.sock));
+    d.cinfo = (struct control_info){ .name = name, .engine = engine->name,
+                                     .engine_requested = requested, .engine_why = engine_why,
+                                     .cpus = mc.spec.cpus, .memory = mc.spec.memory, .hub = hub,
+                                     .snapshot = on_snapshot, .migrate = on_migrate,
+                                     .migration_status = on_migration_status, .opaque = &d };
+    if (!(recv && recv->same_folder)) {
+        r = control_start(d.sock, &d.cinfo, &d.control, &e);
+        if (r < 0)
+            goto fail_early;
+        if (recv)
+            control_set_phase(d.control, "incoming");
     }
+    char folder[4096], real[PATH_MAX];
+    machine_path(name, "", folder, sizeof(folder));
+    size_t fl = strlen(folder);
+    if (fl > 1 && folder[fl - 1] == '/')
+        folder[fl - 1] = 0;
+    struct migrate_out_host oh = {
+        .name = name, .control = &d.control, .spec = &mc.spec,
+        .config_json = config_text(&mc, &folder_spec),
+        .folder = strdup(realpath(folder, real) ? real : folder),
+        .bound = d.bound, .nbound = mc.spec.nforwards, .opaque = &d,
+        .release = on_release, .reclaim = on_reclaim, .moved = on_moved,
+    };
+    d.out = migrate_out_create(&oh);
 
-    struct run_hooks hooks = { .opaque = &d, .booted = on_booted, .stopping = on_stopping };
-    struct run_host host = { .hooks = &hooks, .hub = hub, .bound = d.bound };
+    struct run_hooks hooks = { .opaque = &d, .booted = on_booted_incoming,
+                               .stopping = on_stopping_any };
+    struct run_host host = { .hooks = &hooks, .hub = hub, .bound = d.bound, .name = name,
+                             .id = mc.id };
     char restore_state[4200], restore_ram[4200];
     if (restore) {
         snapshot_path(name, restore, "state.bin", restore_state, sizeof(restore_state));
         snapshot_path(name, restore, "ram.bin", restore_ram, sizeof(restore_ram));
         host.restore_state = restore_state;
         host.restore_ram = restore_ram;
+    }
+    if (d.in) {
+        bound_from_sender(&d, d.in);
+        host.incoming = migrate_incoming_run;
+        host.incoming_opaque = d.in;
     }
     int status = 1;
     r = machine_run(&mc.spec, &host, &status, &e);
@@ -458,18 +724,71 @@ int machine_daemon_run(const char *name, int ready_fd, const char *restore)
                                                      : "the machine did not start (see vmm.log)");
         tell_ready(&d, msg);
     }
-    control_event_state(d.control, "stopped");
-    control_stop(d.control);
-    if (machine_path(name, MACHINE_FORWARDS_FILE, path, sizeof(path)) == 0)
+    bool same_folder = false;
+    bool moved = migrate_out_finish(d.out, &same_folder);
+    if (d.in && !d.booted && r < 0 && e.msg[0])
+        mig_refuse_linger(&d.in->conn, e.msg, 2000);   /* why, if it listens */
+    if (d.in && !d.booted) {
+        /* The migration did not happen: the sender keeps the guest. */
+        log_error("the migration did not complete: the machine runs on the sender");
+        receive_undo(recv, &d.stage);
+    }
+    if (d.control) {
+        if (!moved)
+            control_event_state(d.control, "stopped");
+        control_stop(d.control);
+    }
+    if (!(moved && same_folder) && machine_path(name, MACHINE_FORWARDS_FILE, path,
+                                                sizeof(path)) == 0)
         unlink(path);   /* nothing listens any more */
-    if (d.booted && (r < 0 || status == 2))
+    if (moved)
+        ;   /* the state says where it went (or, in this folder, the receiver's) */
+    else if (d.in && !d.booted)
+        ;   /* receive_undo put the folder back */
+    else if (recv && recv->same_folder && !d.booted)
+        ;   /* the sender's state stands */
+    else if (d.booted && (r < 0 || status == 2))
         write_state(name, "crashed %s", status == 2 ? "triple fault" : "VMM error (see vmm.log)");
     else
         write_state(name, "stopped");
+    migrate_incoming_free(d.in);
+    if (listen_fd >= 0)
+        close(listen_fd);
     console_hub_destroy(hub);
     free(requested);
     spec_free(&folder_spec);
     machine_config_free(&mc);
-    close(lock_fd);
-    return status;
+    if (d.lock_fd >= 0)
+        close(d.lock_fd);
+    return moved ? 0 : status;
+
+fail_early:
+    snprintf(msg, sizeof(msg), "error: %s", e.msg);
+    tell_ready(&d, msg);
+    if (d.in) {
+        migrate_refuse(d.in, e.msg);
+        d.in = NULL;
+        receive_undo(recv, &d.stage);
+    } else if (!recv) {
+        write_state(name, "stopped");
+    }
+    if (listen_fd >= 0)
+        close(listen_fd);
+    console_hub_destroy(hub);
+    free(requested);
+    spec_free(&folder_spec);
+    machine_config_free(&mc);
+    if (d.lock_fd >= 0)
+        close(d.lock_fd);
+    return 1;
+}
+
+int machine_daemon_run(const char *name, int ready_fd, const char *restore)
+{
+    return daemon_main(name, ready_fd, restore, NULL);
+}
+
+int machine_daemon_receive(const struct receive_opts *o, int ready_fd)
+{
+    return daemon_main(o->name, ready_fd, NULL, o);
 }

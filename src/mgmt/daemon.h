@@ -9,4 +9,10 @@
 /* restore: the name of a snapshot with state to start from, or NULL. */
 int machine_daemon_run(const char *name, int ready_fd, const char *restore);
 
+/* A VMM receiving a migrated machine (mgmt/receive.h): writes "ok ADDR"
+ * once it listens, then runs the machine it receives as machine_daemon_run
+ * does.  Returns the exit status (1 when no machine came). */
+struct receive_opts;
+int machine_daemon_receive(const struct receive_opts *o, int ready_fd);
+
 #endif

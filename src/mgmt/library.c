@@ -17,6 +17,7 @@
 
 #include "block/block.h"
 #include "lib/file.h"
+#include "lib/home.h"
 #include "mgmt/appliance.h"
 
 const char *machine_state_name(enum machine_state s)
@@ -27,27 +28,15 @@ const char *machine_state_name(enum machine_state s)
     case MACHINE_PAUSED: return "paused";
     case MACHINE_CRASHED: return "crashed";
     case MACHINE_STARTING: return "starting";
+    case MACHINE_INCOMING: return "incoming";
+    case MACHINE_MIGRATED: return "migrated";
     }
     return "unknown";
 }
 
 int library_home(char *buf, size_t len)
 {
-    const char *h = getenv("HOSTEL_HOME");
-    int n;
-    if (h && *h) {
-        n = snprintf(buf, len, "%s", h);
-    } else if ((h = getenv("XDG_DATA_HOME")) && *h) {
-        n = snprintf(buf, len, "%s/hostel", h);
-    } else {
-        h = getenv("HOME");
-        if (!h || !*h) {
-            struct passwd *pw = getpwuid(getuid());
-            h = pw ? pw->pw_dir : "/tmp";
-        }
-        n = snprintf(buf, len, "%s/.local/share/hostel", h);
-    }
-    return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+    return hostel_home(buf, len);
 }
 
 int machine_name_check(const char *name, struct err *e)
@@ -228,8 +217,11 @@ int machine_config_load(const char *name, struct machine_config *cfg, struct err
                     "reads 1 and %d)", path, version, MACHINE_CONFIG_VERSION);
     }
     json_decref(root);
-    if (r == 0 && !(cfg->spec.set & SPEC_KERNEL))
-        r = err_set(e, -EINVAL, "%s: the machine has no kernel", path);
+    if (r == 0 && !(cfg->spec.set & SPEC_KERNEL) &&
+        (cfg->spec.firmware == SPEC_FW_NONE || (!cfg->spec.ndisks && !cfg->spec.cdrom &&
+                                                !cfg->spec.bootfile)))
+        r = err_set(e, -EINVAL, "%s: the machine has no kernel (nor a disk or CD-ROM for the "
+                    "firmware to boot)", path);
     if (r < 0)
         machine_config_free(cfg);
     return r;
@@ -343,52 +335,22 @@ int machine_remove(const char *name, struct err *e)
     return 0;
 }
 
-static int cmp_names(const void *a, const void *b)
+/* A machine's folder has its config, or is a receiver waiting for its
+ * machine (live migration). */
+static bool is_machine(const char *name, void *opaque)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    (void)opaque;
+    char cfgp[4096];
+    if (machine_name_check(name, NULL) < 0)
+        return false;
+    if (machine_path(name, "config.json", cfgp, sizeof(cfgp)) == 0 && access(cfgp, F_OK) == 0)
+        return true;
+    return machine_state_get(name, NULL, 0) == MACHINE_INCOMING;
 }
 
 int machine_list(char ***names, int *count)
 {
-    char home[3072], dir[3200];
-    *names = NULL;
-    *count = 0;
-    int r = library_home(home, sizeof(home));
-    if (r < 0)
-        return r;
-    snprintf(dir, sizeof(dir), "%s/machines", home);
-    DIR *d = opendir(dir);
-    if (!d)
-        return errno == ENOENT ? 0 : -errno;
-    struct dirent *e;
-    char **v = NULL;
-    int n = 0, cap = 0;
-    while ((e = readdir(d))) {
-        char cfgp[4096];
-        if (e->d_name[0] == '.' || machine_name_check(e->d_name, NULL) < 0)
-            continue;
-        if (machine_path(e->d_name, "config.json", cfgp, sizeof(cfgp)) < 0 || access(cfgp, F_OK))
-            continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 16;
-            char **nv = realloc(v, (size_t)cap * sizeof(*v));
-            if (!nv) {
-                closedir(d);
-                for (int i = 0; i < n; i++)
-                    free(v[i]);
-                free(v);
-                return -ENOMEM;
-            }
-            v = nv;
-        }
-        v[n++] = strdup(e->d_name);
-    }
-    closedir(d);
-    if (n)
-        qsort(v, (size_t)n, sizeof(*v), cmp_names);
-    *names = v;
-    *count = n;
-    return 0;
+    return hostel_home_list("machines", is_machine, NULL, names, count);
 }
 
 int machine_lock_acquire(const char *name, int *fd_out)
@@ -443,14 +405,25 @@ enum machine_state machine_state_get(const char *name, char *why, size_t len)
         s = MACHINE_STARTING;
     else if (!strcmp(word, "crashed"))
         s = MACHINE_CRASHED;
+    else if (!strcmp(word, "incoming"))
+        s = MACHINE_INCOMING;
+    else if (!strcmp(word, "migrated"))
+        s = MACHINE_MIGRATED;
     else
         s = MACHINE_STOPPED;
-    if (!held && (s == MACHINE_RUNNING || s == MACHINE_PAUSED || s == MACHINE_STARTING)) {
+    if (!held && s == MACHINE_INCOMING) {
+        /* A receiver that died mid-way: nothing runs, nothing is kept. */
+        s = MACHINE_CRASHED;
+        if (why)
+            snprintf(why, len, "an interrupted migration left this: 'hostel rm %s', or receive "
+                     "it again", name);
+    } else if (!held && (s == MACHINE_RUNNING || s == MACHINE_PAUSED || s == MACHINE_STARTING)) {
         /* The state file says alive, but nobody holds the lock: the VMM died. */
         s = MACHINE_CRASHED;
         if (why)
             snprintf(why, len, "its VMM process died without stopping the machine");
-    } else if (s == MACHINE_CRASHED && why && rest) {
+    } else if ((s == MACHINE_CRASHED || s == MACHINE_MIGRATED || s == MACHINE_INCOMING) && why &&
+               rest) {
         snprintf(why, len, "%s", rest + 1);
         why[strcspn(why, "\n")] = 0;
     }

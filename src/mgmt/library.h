@@ -39,7 +39,9 @@ struct machine_config {
 void machine_new_id(char id[33]);
 
 enum machine_state { MACHINE_STOPPED, MACHINE_RUNNING, MACHINE_PAUSED, MACHINE_CRASHED,
-                     MACHINE_STARTING };
+                     MACHINE_STARTING,
+                     MACHINE_INCOMING,    /* a receiver waits for, or receives, a migration */
+                     MACHINE_MIGRATED };  /* it moved away (live migration): stopped here */
 const char *machine_state_name(enum machine_state s);
 
 /* $HOSTEL_HOME, else $XDG_DATA_HOME/hostel, else ~/.local/share/hostel. */

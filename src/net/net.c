@@ -16,6 +16,7 @@
 
 #include "lib/err.h"
 #include "lib/state.h"
+#include "net/switch.h"
 
 static int parse_port(const char *s, uint16_t *port, long min)
 {
@@ -112,6 +113,14 @@ int net_parse_mode(const char *spec, struct net_options *o, struct err *e)
         o->mode = NET_MODE_NONE;
         return 0;
     }
+    if (!strncmp(spec, "switch=", 7)) {
+        int r = net_switch_parse(spec + 7, NULL, 0, NULL, 0, e);
+        if (r < 0)
+            return r;
+        o->mode = NET_MODE_SWITCH;
+        o->switch_spec = spec + 7;
+        return 0;
+    }
     if (!strncmp(spec, "tap=", 4)) {
         if (!spec[4] || strlen(spec + 4) > 15 || strchr(spec + 4, ','))
             return err_set(e, -EINVAL, "--net '%s': tap=NAME takes an interface name of 1 to "
@@ -122,7 +131,8 @@ int net_parse_mode(const char *spec, struct net_options *o, struct err *e)
     }
     const char *p = spec;
     if (strncmp(p, "user", 4) || (p[4] && p[4] != ','))
-        return err_set(e, -EINVAL, "--net '%s': choose user, user,restrict=on, tap=NAME or none",
+        return err_set(e, -EINVAL, "--net '%s': choose user, user,restrict=on, tap=NAME, switch=NAME or "
+                           "none",
                        spec);
     bool restrict_outbound = false;
     for (p += 4; *p; ) {
@@ -132,9 +142,19 @@ int net_parse_mode(const char *spec, struct net_options *o, struct err *e)
             restrict_outbound = true;
         } else if (n == strlen("restrict=off") && !strncmp(p, "restrict=off", n)) {
             restrict_outbound = false;
+        } else if (!strncmp(p, "tftp=", 5) || !strncmp(p, "bootfile=", 9)) {
+            bool tftp = p[0] == 't';
+            size_t k = tftp ? 5 : 9;
+            char *dst = tftp ? o->tftp_root : o->bootfile;
+            size_t cap = tftp ? sizeof(o->tftp_root) : sizeof(o->bootfile);
+            if (n == k || n - k >= cap)
+                return err_set(e, -EINVAL, "--net '%s': %.*s takes a %s of 1 to %zu characters",
+                               spec, (int)k - 1, p, tftp ? "folder" : "file name", cap - 1);
+            memcpy(dst, p + k, n - k);
+            dst[n - k] = 0;
         } else {
-            return err_set(e, -EINVAL, "--net '%s': cannot understand '%.*s' (restrict=on|off)",
-                           spec, (int)n, p);
+            return err_set(e, -EINVAL, "--net '%s': cannot understand '%.*s' (restrict=on|off, "
+                           "tftp=DIR, bootfile=FILE)", spec, (int)n, p);
         }
         p += n;
     }
@@ -203,8 +223,23 @@ int net_backend_open(const struct net_options *o, net_receive_fn receive, void *
             return err_set(e, -EINVAL, "--forward works with --net user only (a tap device is "
                            "reached directly from the host)");
         return net_tap_open(o->tap_name, receive, opaque, out, e);
+    case NET_MODE_SWITCH:
+        if (o->nforwards)
+            return err_set(e, -EINVAL, "--forward works with --net user only (on a switch, "
+                           "forwards belong to the cluster file: docs/clusters.md)");
+        return net_switch_open(o, receive, opaque, out, e);
     }
     return err_set(e, -EINVAL, "unknown network mode %d", (int)o->mode);
+}
+
+const char *net_mode_name(enum net_mode m)
+{
+    switch (m) {
+    case NET_MODE_USER: return "user";
+    case NET_MODE_TAP: return "tap";
+    case NET_MODE_SWITCH: return "switch";
+    default: return "none";
+    }
 }
 
 /* ---- the frame queue ---- */
@@ -307,12 +342,14 @@ size_t net_frame_queue_get(struct net_frame_queue *q, uint8_t *buf)
 /* ---- snapshots ---- */
 
 /* The kind as a snapshot stores it: numbers of the format, not of the enum. */
-enum { STATE_KIND_NONE = 0, STATE_KIND_USER = 1, STATE_KIND_TAP = 2 };
+enum { STATE_KIND_NONE = 0, STATE_KIND_USER = 1, STATE_KIND_TAP = 2, STATE_KIND_SWITCH = 3 };
 
 static uint8_t state_kind(const struct net_backend *nb)
 {
     if (!nb)
         return STATE_KIND_NONE;
+    if (nb->ops->mode == NET_MODE_SWITCH)
+        return STATE_KIND_SWITCH;
     return nb->ops->mode == NET_MODE_TAP ? STATE_KIND_TAP : STATE_KIND_USER;
 }
 
@@ -322,6 +359,7 @@ static const char *kind_name(unsigned kind)
     case STATE_KIND_NONE: return "no network (--net none)";
     case STATE_KIND_USER: return "user networking (--net user)";
     case STATE_KIND_TAP: return "a tap device (--net tap=NAME)";
+    case STATE_KIND_SWITCH: return "a switch port (--net switch=NAME)";
     }
     return "an unknown kind";
 }
@@ -342,7 +380,7 @@ int net_backend_load(struct net_backend *nb, struct state_in *in, struct err *e)
     unsigned kind = st_get_u8(in), here = state_kind(nb);
     if (in->bad)
         return err_set(e, -EINVAL, "network: the saved state is cut short");
-    if (kind > STATE_KIND_TAP)
+    if (kind > STATE_KIND_SWITCH)
         return err_set(e, -EINVAL, "network: the saved state is of kind %u, which this hostel "
                        "does not know", kind);
     if (kind != here)
@@ -351,4 +389,48 @@ int net_backend_load(struct net_backend *nb, struct state_in *in, struct err *e)
     if (nb && nb->ops->load)
         return nb->ops->load(nb, in, e);
     return 0;
+}
+
+/* ---- live migration ---------------------------------------------------------- */
+
+void net_backend_set_hook(struct net_backend *nb, const struct net_hook *h)
+{
+    atomic_store_explicit(&nb->hook, h, memory_order_release);
+}
+
+void net_backend_inject(struct net_backend *nb, const uint8_t *frame, size_t len)
+{
+    if (len >= NET_MIN_FRAME && len <= NET_MAX_FRAME && nb->receive)
+        nb->receive(nb->receive_opaque, frame, len);
+}
+
+int net_backend_set_receive(struct net_backend *nb, net_receive_fn fn, void *opaque)
+{
+    if (!nb->ops->set_receive)
+        return -ENOTSUP;
+    nb->ops->set_receive(nb, fn, opaque);
+    return 0;
+}
+
+void net_backend_release_forwards(struct net_backend *nb)
+{
+    if (nb && nb->ops->release_forwards)
+        nb->ops->release_forwards(nb);
+}
+
+int net_backend_add_forwards(struct net_backend *nb, const struct net_options *o,
+                             struct err *e)
+{
+    if (!nb || !o->nforwards)
+        return 0;
+    if (!nb->ops->add_forwards)
+        return err_set(e, -ENOTSUP, "the %s network has no forwards", nb->ops->name);
+    return nb->ops->add_forwards(nb, o, e);
+}
+
+int net_backend_connections(struct net_backend *nb)
+{
+    if (!nb || !nb->ops->connections)
+        return -ENOTSUP;
+    return nb->ops->connections(nb);
 }

@@ -5,6 +5,7 @@
 #ifndef HOSTEL_NET_H
 #define HOSTEL_NET_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -21,6 +22,7 @@ enum net_mode {
     NET_MODE_NONE,
     NET_MODE_USER,
     NET_MODE_TAP,
+    NET_MODE_SWITCH,               /* a port on hostel's own switch (net/switch_port.c) */
 };
 
 #define NET_MAX_FORWARDS 16
@@ -31,12 +33,18 @@ struct net_forward {
     uint32_t host_addr;            /* network byte order; 127.0.0.1 by default */
     uint16_t host_port;            /* 0: a free port, chosen when the network opens */
     uint16_t guest_port;
+    uint32_t guest_addr;           /* network byte order; 0: the user network's guest */
 };
 
 struct net_options {
     enum net_mode mode;
     bool restrict_outbound;        /* user mode: the guest reaches nothing but forwards */
     const char *tap_name;          /* tap mode */
+    const char *switch_spec;       /* switch mode: "NAME[,name=LABEL]" */
+    /* User mode: libslirp's TFTP server serves this folder ("" for none) and
+     * its DHCP answers name bootfile as the boot file (PXE). */
+    char tftp_root[1024];
+    char bootfile[256];
     struct net_forward forwards[NET_MAX_FORWARDS];
     int nforwards;
     bool mac_set;
@@ -47,6 +55,18 @@ struct net_options {
      * forward (from the boot before a reboot) is tried first, so a chosen
      * port stays put across guest reboots. */
     struct net_forward *bound;
+    /* User mode on another network than QEMU's 10.0.2.0/24, as a cluster's
+     * gateway on its switch (net/switch.c) runs it: addresses in network
+     * byte order (network 0: the defaults above), and libslirp's own DHCP
+     * and DNS off (the switch answers those). */
+    struct {
+        uint32_t network, netmask, host;
+        bool no_dhcp_dns;
+    } user_net;
+    /* Live migration's receiver: open without listening on the forwards'
+     * host ports, which the sender still holds (net_backend_add_forwards
+     * later, with bound holding the ports to take over). */
+    bool defer_forwards;
 };
 
 /* User-mode network addresses (the same as QEMU's, which guests expect). */
@@ -74,6 +94,20 @@ struct net_backend_ops {
      * of net_backend_save and net_backend_load, after the kind. */
     int (*save)(struct net_backend *nb, struct state_out *o);
     int (*load)(struct net_backend *nb, struct state_in *in, struct err *e);
+    /* Optional, for live migration (below). */
+    void (*set_receive)(struct net_backend *nb, net_receive_fn fn, void *opaque);
+    int (*add_forwards)(struct net_backend *nb, const struct net_options *o, struct err *e);
+    void (*release_forwards)(struct net_backend *nb);
+    int (*connections)(struct net_backend *nb);
+};
+
+/* Live migration's look at a backend's frames (net/split.c): from_guest
+ * may take a frame the guest sends (true: the backend never sees it);
+ * to_guest sees each frame the backend hands the guest. */
+struct net_hook {
+    bool (*from_guest)(void *opaque, const uint8_t *frame, size_t len);
+    void (*to_guest)(void *opaque, const uint8_t *frame, size_t len);
+    void *opaque;
 };
 
 struct net_backend {
@@ -82,6 +116,8 @@ struct net_backend {
     void *receive_opaque;
     /* Counters for messages and tests (relaxed atomics). */
     _Atomic uint64_t tx_frames, tx_dropped, rx_frames;
+    /* Set once, kept until the backend closes. */
+    const struct net_hook *_Atomic hook;
 };
 
 /* Parses "tcp:HOSTPORT:GUESTPORT", "udp:ADDR:HOSTPORT:GUESTPORT", ... into
@@ -104,8 +140,9 @@ int net_add_default_forward(struct net_options *o, const struct net_forward *f);
  * else may take it before we bind it again; callers retry. */
 int net_pick_free_port(bool udp, uint32_t host_addr, uint16_t *port);
 
-/* Parses a --net MODE: "user[,restrict=on|off]", "tap=NAME" or "none".
- * tap_name points into spec, which must outlive o. */
+/* Parses a --net MODE: "user[,restrict=on|off][,tftp=DIR][,bootfile=FILE]",
+ * "tap=NAME", "switch=NAME[,name=LABEL]" or "none".  tap_name and
+ * switch_spec point into spec, which must outlive o. */
 int net_parse_mode(const char *spec, struct net_options *o, struct err *e);
 
 /* Parses "52:54:00:12:34:56"; rejects multicast addresses. */
@@ -147,8 +184,31 @@ int net_backend_load(struct net_backend *nb, struct state_in *in, struct err *e)
 
 static inline int net_send(struct net_backend *nb, const uint8_t *frame, size_t len)
 {
+    const struct net_hook *h = atomic_load_explicit(&nb->hook, memory_order_acquire);
+    if (h && h->from_guest && h->from_guest(h->opaque, frame, len))
+        return 0;
     return nb->ops->send(nb, frame, len);
 }
+
+/* ---- live migration (docs/migration.md) ---- */
+
+/* Installs the hook (it must outlive the backend). */
+void net_backend_set_hook(struct net_backend *nb, const struct net_hook *h);
+/* Hands the guest a frame as if the backend had received it; any thread. */
+void net_backend_inject(struct net_backend *nb, const uint8_t *frame, size_t len);
+/* The sender after switch-over: the backend outlives its NIC and hands its
+ * frames to fn (user networking only; -ENOTSUP otherwise). */
+int net_backend_set_receive(struct net_backend *nb, net_receive_fn fn, void *opaque);
+/* Stops listening on the forwards' host ports (the sender, so that the
+ * receiver on the same host can take them); connections already made stay. */
+void net_backend_release_forwards(struct net_backend *nb);
+/* Listens on o's forwards now (a backend opened with defer_forwards), with
+ * o->bound as for net_backend_open. */
+int net_backend_add_forwards(struct net_backend *nb, const struct net_options *o,
+                             struct err *e);
+/* TCP connections the backend still carries, not counting listeners:
+ * the sender's drain ends at 0.  -ENOTSUP when the backend cannot tell. */
+int net_backend_connections(struct net_backend *nb);
 
 static inline void net_backend_close(struct net_backend *nb)
 {
@@ -156,11 +216,17 @@ static inline void net_backend_close(struct net_backend *nb)
         nb->ops->close(nb);
 }
 
-/* The two backends (net_backend_open picks). */
+/* The backends (net_backend_open picks). */
 int net_slirp_open(const struct net_options *o, net_receive_fn receive, void *opaque,
                    struct net_backend **out, struct err *e);
 int net_tap_open(const char *name, net_receive_fn receive, void *opaque,
                  struct net_backend **out, struct err *e);
+/* A port on the switch o->switch_spec names, announced with o->mac. */
+int net_switch_open(const struct net_options *o, net_receive_fn receive, void *opaque,
+                    struct net_backend **out, struct err *e);
+
+/* "user", "tap", "switch" or "none": for messages. */
+const char *net_mode_name(enum net_mode m);
 
 /* A bounded queue of frames from a device thread to a backend thread,
  * with an eventfd the backend polls. */

@@ -51,6 +51,9 @@ struct net_slirp {
     _Atomic int park_req;           /* under park_lock: callers wanting it parked */
     bool parked, thread_done;       /* under park_lock */
     pthread_mutex_t state_lock;     /* one save or load at a time */
+    /* The forwards listening now (for release_forwards). */
+    struct net_forward listening[NET_MAX_FORWARDS];
+    int nlistening;
     uint8_t frame[NET_MAX_FRAME];
 };
 
@@ -76,6 +79,9 @@ static ssize_t cb_send_packet(const void *buf, size_t len, void *opaque)
     if (len < NET_MIN_FRAME || len > NET_MAX_FRAME)
         return (ssize_t)len;
     s->nb.rx_frames++;
+    const struct net_hook *h = atomic_load(&s->nb.hook);
+    if (h && h->to_guest)
+        h->to_guest(h->opaque, buf, len);
     if (s->nb.receive)
         s->nb.receive(s->nb.receive_opaque, buf, len);
     return (ssize_t)len;
@@ -300,6 +306,11 @@ static void slirp_close(struct net_backend *nb)
 
 static int slirp_save(struct net_backend *nb, struct state_out *o);
 static int slirp_load(struct net_backend *nb, struct state_in *in, struct err *e);
+static void slirp_set_receive(struct net_backend *nb, net_receive_fn fn, void *opaque);
+static int slirp_add_forwards(struct net_backend *nb, const struct net_options *o,
+                              struct err *e);
+static void slirp_release_forwards(struct net_backend *nb);
+static int slirp_connections(struct net_backend *nb);
 
 static const struct net_backend_ops slirp_ops = {
     .name = "user",
@@ -308,6 +319,10 @@ static const struct net_backend_ops slirp_ops = {
     .mode = NET_MODE_USER,
     .save = slirp_save,
     .load = slirp_load,
+    .set_receive = slirp_set_receive,
+    .add_forwards = slirp_add_forwards,
+    .release_forwards = slirp_release_forwards,
+    .connections = slirp_connections,
 };
 
 /* Host port 0 asks for a free port: we pick one and bind it through slirp,
@@ -320,6 +335,8 @@ static int add_forward(struct net_slirp *s, const struct net_forward *f, uint16_
     struct in_addr host = { f->host_addr }, guest;
     char spec[64];
     inet_pton(AF_INET, NET_USER_GUEST, &guest);
+    if (f->guest_addr)
+        guest.s_addr = f->guest_addr;
     net_format_forward(f, spec, sizeof(spec));
     if (f->host_port) {
         if (slirp_add_hostfwd(s->slirp, f->udp, host, f->host_port, guest, f->guest_port) < 0)
@@ -365,6 +382,10 @@ static int add_forwards(struct net_slirp *s, const struct net_options *o, struct
             return r;
     }
     for (int i = 0; i < n; i++) {
+        s->listening[i] = done[i];
+        s->nlistening = i + 1;
+    }
+    for (int i = 0; i < n; i++) {
         char a[INET_ADDRSTRLEN];
         struct in_addr in = { done[i].host_addr };
         inet_ntop(AF_INET, &in, a, sizeof(a));
@@ -404,7 +425,7 @@ int net_slirp_open(const struct net_options *o, net_receive_fn receive, void *op
     }
 
     SlirpConfig cfg = {
-        .version = 3,
+        .version = o->user_net.network ? 4 : 3,
         .restricted = o->restrict_outbound,
         .in_enabled = true,
         .in6_enabled = false,
@@ -417,12 +438,28 @@ int net_slirp_open(const struct net_options *o, net_receive_fn receive, void *op
     inet_pton(AF_INET, NET_USER_HOST, &cfg.vhost);
     inet_pton(AF_INET, NET_USER_GUEST, &cfg.vdhcp_start);
     inet_pton(AF_INET, NET_USER_DNS, &cfg.vnameserver);
+    if (o->user_net.network) {
+        /* A gateway on a cluster's switch: its network, and the switch's
+         * own DHCP and DNS instead of libslirp's. */
+        cfg.vnetwork.s_addr = o->user_net.network;
+        cfg.vnetmask.s_addr = o->user_net.netmask;
+        cfg.vhost.s_addr = o->user_net.host;
+        cfg.vdhcp_start.s_addr = htonl(ntohl(o->user_net.network) | 2);
+        cfg.vnameserver.s_addr = o->user_net.host;
+        cfg.disable_dns = o->user_net.no_dhcp_dns;
+        cfg.disable_dhcp = o->user_net.no_dhcp_dns;
+    }
+    if (o->tftp_root[0]) {
+        cfg.tftp_path = o->tftp_root;
+    }
+    if (o->bootfile[0])
+        cfg.bootfile = o->bootfile;
     s->slirp = slirp_new(&cfg, &slirp_callbacks, s);
     if (!s->slirp) {
         r = err_set(e, -ENOMEM, "user network: libslirp refused its configuration");
         goto fail;
     }
-    r = add_forwards(s, o, e);
+    r = o->defer_forwards ? 0 : add_forwards(s, o, e);
     if (r < 0)
         goto fail;
     r = -pthread_create(&s->thread, NULL, slirp_thread, s);
@@ -568,6 +605,64 @@ static int slirp_load(struct net_backend *nb, struct state_in *in, struct err *e
     state_out_free(&fresh);
     free(bytes);
     return r;
+}
+
+/* ---- live migration ---- */
+
+static void slirp_set_receive(struct net_backend *nb, net_receive_fn fn, void *opaque)
+{
+    struct net_slirp *s = (struct net_slirp *)nb;
+    park(s);
+    s->nb.receive = fn;
+    s->nb.receive_opaque = opaque;
+    unpark(s);
+}
+
+static int slirp_add_forwards(struct net_backend *nb, const struct net_options *o,
+                              struct err *e)
+{
+    struct net_slirp *s = (struct net_slirp *)nb;
+    park(s);
+    int r = add_forwards(s, o, e);
+    unpark(s);
+    return r;
+}
+
+static void slirp_release_forwards(struct net_backend *nb)
+{
+    struct net_slirp *s = (struct net_slirp *)nb;
+    park(s);
+    for (int i = 0; i < s->nlistening; i++) {
+        struct in_addr host = { s->listening[i].host_addr };
+        slirp_remove_hostfwd(s->slirp, s->listening[i].udp, host, s->listening[i].host_port);
+    }
+    s->nlistening = 0;
+    unpark(s);
+}
+
+/* libslirp keeps its connections to itself; its report for people
+ * (slirp_connection_info) is all it says, one line each:
+ * "  TCP[ESTABLISHED]   23  127.0.0.1 45678  10.0.2.15  22  0  0". */
+static int slirp_connections(struct net_backend *nb)
+{
+    struct net_slirp *s = (struct net_slirp *)nb;
+    park(s);
+    char *info = slirp_connection_info(s->slirp);
+    unpark(s);
+    if (!info)
+        return -ENOMEM;
+    int n = 0;
+    for (char *l = info; (l = strstr(l, "TCP[")); l += 4) {
+        static const char *const idle[] = { "HOST_FORWARD]", "NONE]", "CLOSED]", "LISTEN]",
+                                            "TIME_WAIT]" };
+        bool counts = true;
+        for (size_t i = 0; i < sizeof(idle) / sizeof(idle[0]); i++)
+            if (!strncmp(l + 4, idle[i], strlen(idle[i])))
+                counts = false;
+        n += counts;
+    }
+    free(info);
+    return n;
 }
 
 #else /* !HOSTEL_HAVE_SLIRP */

@@ -11,7 +11,7 @@ cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 H="$(pwd)/$BUILD/hostel"
 A="$(pwd)/$BUILD/appliances/debian"
-cases="boot console-login ssh-hint ssh-login ssh-write guest-mkfs poweroff disk-persists machine-ssh machine-stop base-untouched"
+cases="boot console-login share ssh-hint ssh-login ssh-write guest-mkfs poweroff disk-persists machine-ssh machine-stop base-untouched"
 skip_all() { for t in build $cases; do echo "SKIP: debian/$t ($1)"; done; exit 0; }
 [ "$(id -u)" = 0 ] || skip_all "building it needs root for debootstrap and chroot"
 blog=$(mktemp); trap 'rm -f "$blog"' EXIT
@@ -37,15 +37,19 @@ ssh="ssh -p $port -i $work/key -o StrictHostKeyChecking=no -o UserKnownHostsFile
 sshwait="for i in \$(seq 36); do $ssh true 2>/dev/null && exit 0; sleep 5; done; exit 1"
 mark="persisted-$$-$RANDOM"
 run=("$H" run --engine "$engine" "$work/debian" --forward "tcp:127.0.0.1:$port:22")
+# A shared folder the appliance mounts at /mnt/hs by itself.
+mkdir -p "$work/shared" && echo "host-$mark" > "$work/shared/from-host"
 # A blank second disk the guest formats itself (ext4 on a qcow2 image).
 "$H" image create -f qcow2 "$work/blank.qcow2" 64M >/dev/null
 
-log1=$(tests/e2e/console.py 900 -- "${run[@]}" --disk "$work/blank.qcow2" <<STEPS
+log1=$(tests/e2e/console.py 900 -- "${run[@]}" --disk "$work/blank.qcow2" --share "$work/shared:hs" <<STEPS
 expect login:
 send root
 expect root@debian:~#
 send echo console-ok-\$((6*7))
 expect console-ok-42
+send cat /mnt/hs/from-host && echo guest > /mnt/hs/from-guest && echo share-\$((2+3))-ok
+expect share-5-ok
 host $sshwait
 host $ssh 'echo $mark > /root/note && sync && echo ssh-ok-\$(hostname) && cat /etc/debian_version'
 send echo wrote-\$(cat /root/note)
@@ -58,6 +62,11 @@ STEPS
 rc=$?
 grep -q 'debian login:' <<<"$log1" && echo "PASS: debian/boot" || echo "FAIL: debian/boot (no login prompt on the console)"
 grep -q 'console-ok-42' <<<"$log1" && echo "PASS: debian/console-login" || echo "FAIL: debian/console-login (no shell after logging in as root)"
+if grep -q "host-$mark" <<<"$log1" && [ "$(cat "$work/shared/from-guest" 2>/dev/null)" = guest ]; then
+  echo "PASS: debian/share"
+else
+  echo "FAIL: debian/share (the appliance did not mount --share at /mnt/hs, or a file did not cross it)"
+fi
 grep -q "hostel: ssh: ssh -p $port -i .*/ssh/id_ed25519 root@127.0.0.1" <<<"$log1" && echo "PASS: debian/ssh-hint" ||
   echo "FAIL: debian/ssh-hint (hostel run did not say how to ssh in)"
 grep -q 'host: ssh-ok-debian' <<<"$log1" && echo "PASS: debian/ssh-login" || echo "FAIL: debian/ssh-login (ssh through the forwarded port $port failed)"

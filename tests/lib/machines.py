@@ -59,6 +59,24 @@ class Library:
         except subprocess.TimeoutExpired:
             p.kill()
 
+    def run(self, machine, cmd, timeout=60):
+        """Types a shell command at the machine's console and returns (exit
+        status, output lines), or (None, lines so far) on a timeout.  The
+        output is tagged line by line, so the command's own echo never
+        matches."""
+        self.seq = getattr(self, "seq", 0) + 1
+        tag = "q%dx%d" % (os.getpid() % 1000, self.seq)
+        half = len(tag) // 2
+        split = '%s""%s' % (tag[:half], tag[half:])
+        start = len(self.log(machine))
+        self.type_lines(machine, '{ %s ; } >/tmp/%s 2>&1; r=$?; sed "s/^/%s: /" /tmp/%s; '
+                        'echo "%s-end $r"' % (cmd, tag, split, tag, split))
+        end = wait_for(lambda: re.search(r"^%s-end (\d+)$" % tag, self.log(machine)[start:], re.M),
+                       timeout)
+        text = self.log(machine)[start:]
+        lines = re.findall(r"^%s: (.*)$" % tag, text, re.M)
+        return (int(end.group(1)) if end else None), lines
+
     def answer(self, machine, key, timeout=60, start=0):
         """The word after "KEY: " at the start of a console line (type the
         key split, e.g. \\"ke\\"\\"y: \\", so the echo of the command does not

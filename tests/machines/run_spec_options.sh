@@ -15,6 +15,7 @@ pass() { echo "PASS: machines/spec/$1"; }
 fail() { echo "FAIL: machines/spec/$1 ($2)"; }
 spec() { "$H" info "$1" --json 2>/dev/null | python3 -c "import json,sys; s=json.load(sys.stdin)['spec']; print(json.dumps($2))"; }
 img="$HOSTEL_HOME/extra.img"; truncate -s 8M "$img"
+sdir="$HOSTEL_HOME/shared"; mkdir -p "$sdir"
 
 # option, value, python expression over s (the stored spec), expected JSON
 cases=(
@@ -33,6 +34,7 @@ cases=(
   "mac|52:54:00:aa:bb:cc|s.get('mac')|\"52:54:00:aa:bb:cc\""
   "disk|$img,format=raw,readonly=on|s.get('disks')|[{\"format\": \"raw\", \"path\": \"$img\", \"readonly\": true}]"
   "disk=blank|size=2M|[d.get('path') for d in s.get('disks', [])]|[\"disk.qcow2\"]"
+  "share|$sdir:data,ro|s.get('shares')|[{\"dir\": \"$sdir\", \"readonly\": true, \"tag\": \"data\"}]"
 )
 i=0
 for c in "${cases[@]}"; do
@@ -58,7 +60,8 @@ if out=$("$H" image info "$HOSTEL_HOME/machines/blank/disk.qcow2" 2>&1) && grep 
 # Bad values: the same message from run, create and set.
 "$H" create plain --kernel "$K" >/dev/null 2>&1
 bad=( "cpus|0" "memory|12X" "engine|frob" "serial|tty" "watchdog|-1" "console|vga" "rng|maybe"
-      "net|wifi" "forward|tcp:x:22" "mac|01:00:00:00:00:00" "disk|/no/such,format=vmdk" )
+      "net|wifi" "forward|tcp:x:22" "mac|01:00:00:00:00:00" "disk|/no/such,format=vmdk"
+      "share|/no/such/dir:data" "share|$sdir:bad/tag" )
 for c in "${bad[@]}"; do
   IFS='|' read -r opt val <<<"$c"
   r=$("$H" run --kernel "$K" "--$opt" "$val" 2>&1 </dev/null | head -1 | sed 's/ (see .*//')
@@ -73,7 +76,7 @@ done
 # Many options at once: the machine starts, runs its guest and stops.
 if out=$("$H" create all --kernel "$K" --cpus 2 --memory 64M --engine emu --cmdline "x=1" \
          --watchdog 0 --rng off --console virtio --disk size=1M --mac 52:54:00:01:02:03 \
-         --net user --forward tcp:0:2323 2>&1) && "$H" start all >/dev/null 2>&1; then
+         --net user --forward tcp:0:2323 --share "$sdir:data" 2>&1) && "$H" start all >/dev/null 2>&1; then
   ok=0
   for _ in $(seq 100); do grep -q 'idle: ready' "$HOSTEL_HOME/machines/all/console.log" 2>/dev/null && { ok=1; break; }; sleep 0.2; done
   info=$("$H" info all --json)

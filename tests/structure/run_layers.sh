@@ -15,13 +15,14 @@ ALLOWED = {
     "block":   {"lib"},
     "net":     {"lib"},
     "host":    {"lib"},
+    "share":   {"lib"},
     "engine":  {"machine", "lib"},
     "machine": {"engine", "lib"},
-    "hw":      {"machine", "block", "net", "host", "lib"},
+    "hw":      {"machine", "block", "net", "host", "share", "lib"},
     "boot":    {"machine", "engine", "lib"},
-    "board":   {"machine", "hw", "engine", "boot", "block", "net", "host", "lib"},
-    "mgmt":    {"board", "machine", "engine", "boot", "block", "net", "host", "lib"},
-    "cli":     {"mgmt", "board", "machine", "engine", "boot", "hw", "block", "net", "host", "lib"},
+    "board":   {"machine", "hw", "engine", "boot", "block", "net", "host", "share", "lib"},
+    "mgmt":    {"board", "machine", "engine", "boot", "block", "net", "host", "share", "lib"},
+    "cli":     {"mgmt", "board", "machine", "engine", "boot", "hw", "block", "net", "host", "share", "lib"},
 }
 # Finer rules: (folder, included header) pairs that the folder rule allows
 # but the design does not.

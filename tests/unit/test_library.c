@@ -361,7 +361,7 @@ static void bad_configs_are_named(void)
     CHECK(strstr(e.msg, "\"cpus\": give a whole number") != NULL);
     write_config("bad", "{\"version\":2,\"name\":\"bad\",\"spec\":{\"cpus\":2}}");
     CHECK_EQ(machine_config_load("bad", &mc, &e), -EINVAL);
-    CHECK(strstr(e.msg, "bad/config.json: the machine has no kernel") != NULL);
+    CHECK(strstr(e.msg, "bad/config.json: the machine has no kernel (nor a disk") != NULL);
     write_config("bad", "{\"version\":2,\"name\":\"bad\"}");
     CHECK_EQ(machine_config_load("bad", &mc, &e), -EINVAL);
     CHECK(strstr(e.msg, "a machine spec is a JSON object") != NULL);

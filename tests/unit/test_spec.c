@@ -312,11 +312,42 @@ static void option_net_forward_mac(void)
     spec_format_net(&s, buf, sizeof(buf));
     CHECK(!strcmp(buf, "default"));
     spec_free(&s);
-    OPTION_FAILS("net", "bridge", "--net 'bridge': choose user, user,restrict=on, tap=NAME or none");
+    OPTION_FAILS("net", "bridge", "--net 'bridge': choose user, user,restrict=on, tap=NAME, "
+                                  "switch=NAME or none");
+    /* A switch port: the name (and an optional label) kept as given. */
+    spec_init(&s);
+    CHECK_EQ(set(&s, "forward", "tcp:2222:22"), 0);
+    CHECK_EQ(set(&s, "net", "switch=db,name=web1"), 0);
+    CHECK_EQ(s.net_mode, NET_MODE_SWITCH);
+    CHECK(str_eq(s.net_switch, "db,name=web1"));
+    spec_format_net(&s, buf, sizeof(buf));
+    CHECK(!strcmp(buf, "switch=db,name=web1"));
+    struct machine_spec both;
+    struct err ae = ERR_INIT;
+    spec_init(&both);
+    CHECK_EQ(set(&both, "forward", "tcp:2222:22"), 0);
+    CHECK_EQ(spec_apply(&both, &s, &ae), 0);
+    CHECK_EQ(both.nforwards, 1);                 /* a layer's own forwards stay ... */
+    struct machine_spec sw_layer;
+    spec_init(&sw_layer);
+    CHECK_EQ(set(&sw_layer, "net", "switch=db"), 0);
+    CHECK_EQ(spec_apply(&both, &sw_layer, &ae), 0);
+    CHECK_EQ(both.nforwards, 0);                 /* ... a switch drops earlier ones */
+    CHECK(str_eq(both.net_switch, "db"));
+    spec_free(&sw_layer);
+    spec_free(&both);
+    spec_free(&s);
+    OPTION_FAILS("net", "switch=", "--net switch=NAME: the switch: give a name (the switch of "
+                                   "cluster NAME: docs/clusters.md)");
+    OPTION_FAILS("net", "switch=a/b", "--net switch=NAME: the switch 'a/b': use letters, "
+                                      "digits, '-', '_' and '.' only (the switch of cluster "
+                                      "NAME: docs/clusters.md)");
+    OPTION_FAILS("net", "switch=db,speed=1", "--net switch=db,speed=1: cannot understand "
+                                             "'speed=1' (name=LABEL)");
     OPTION_FAILS("net", "tap=", "--net 'tap=': tap=NAME takes an interface name of 1 to 15 "
                                 "characters");
     OPTION_FAILS("net", "user,fast=on", "--net 'user,fast=on': cannot understand 'fast=on' "
-                                            "(restrict=on|off)");
+                                            "(restrict=on|off, tftp=DIR, bootfile=FILE)");
 
     /* Forwards: added, or replacing the one for the same protocol and guest port. */
     spec_init(&s);
@@ -560,11 +591,33 @@ static void check_names_what_to_change(void)
     struct err e = ERR_INIT;
     spec_defaults(&s);
     CHECK_EQ(spec_check(&s, &e), -EINVAL);
-    CHECK_MSG(&e, "no kernel given: name an appliance or use --kernel PATH");
+    CHECK_MSG(&e, "nothing to boot: give --kernel PATH, a --disk or --cdrom image for the "
+              "firmware to boot, --net user,tftp=DIR,bootfile=FILE for a network boot, or name "
+              "an appliance");
     CHECK_EQ(set(&s, "kernel", ""), 0);
     err_clear(&e);
     CHECK_EQ(spec_check(&s, &e), -EINVAL);
-    CHECK_MSG(&e, "no kernel given: name an appliance or use --kernel PATH");
+    CHECK_MSG(&e, "nothing to boot: give --kernel PATH, a --disk or --cdrom image for the "
+              "firmware to boot, --net user,tftp=DIR,bootfile=FILE for a network boot, or name "
+              "an appliance");
+    CHECK_EQ(set(&s, "firmware", "none"), 0);
+    err_clear(&e);
+    CHECK_EQ(spec_check(&s, &e), -EINVAL);
+    CHECK_MSG(&e, "no kernel given: name an appliance or use --kernel PATH (or boot a --disk or "
+              "--cdrom image through the firmware: leave out --firmware none)");
+    CHECK_EQ(set(&s, "firmware", "bios"), 0);
+    CHECK_EQ(set(&s, "disk", "/dev/null"), 0);
+    err_clear(&e);
+    CHECK_EQ(spec_check(&s, &e), 0);
+    CHECK_EQ(set(&s, "kernel", "/boot/vmlinuz"), 0);
+    err_clear(&e);
+    CHECK_EQ(spec_check(&s, &e), -EINVAL);
+    CHECK_MSG(&e, "--kernel boots without firmware: leave out --firmware bios, or boot a disk or "
+              "--cdrom image instead of a kernel");
+    CHECK_EQ(set(&s, "firmware", "auto"), 0);
+    s.ndisks--;
+    free(s.disks[s.ndisks].path);
+    s.disks[s.ndisks].path = NULL;
     CHECK_EQ(set(&s, "kernel", "/boot/vmlinuz"), 0);
     err_clear(&e);
     CHECK_EQ(spec_check(&s, &e), 0);
@@ -742,7 +795,10 @@ static void json_reads_what_it_writes(void)
 static void json_is_strict(void)
 {
     JSON_FAILS("[1, 2]", "a machine spec is a JSON object");
-    JSON_FAILS("{\"kernel\":\"/k\",\"cpu\":2}", "unknown key \"cpu\" in a machine spec");
+    /* "cpu" is a key now (--cpu host|portable): a typo of "cpus" elsewhere. */
+    JSON_FAILS("{\"kernel\":\"/k\",\"cpuss\":2}", "unknown key \"cpuss\" in a machine spec");
+    JSON_FAILS("{\"kernel\":\"/k\",\"cpu\":2}", "\"cpu\": give a string");
+    JSON_FAILS("{\"kernel\":\"/k\",\"cpu\":\"fast\"}", "--cpu 'fast': choose host or portable");
     JSON_FAILS("{\"cpus\":[2]}", "\"cpus\": give a whole number");
     JSON_FAILS("{\"memory\":{\"size\":1}}", "\"memory\": give a string or a number");
     JSON_FAILS("{\"cpus\":2.5}", "\"cpus\": give a whole number");
@@ -790,6 +846,78 @@ static void json_is_strict(void)
     JSON_FAILS("{\"kernel\":\"/k\",\"disks\":[\"/a.img\"],\"zzz\":1}", "unknown key \"zzz\"");
 }
 
+/* --share: syntax, the tag after the last ':', options, by-tag layering,
+ * none, the check and the JSON form. */
+static void option_share(void)
+{
+    struct machine_spec s, l, base;
+    struct err e = ERR_INIT;
+    spec_init(&s);
+    CHECK_EQ(spec_set_option(&s, "share", "/tmp:t1", &e), 0);
+    CHECK_EQ(spec_set_option(&s, "share", "/tmp/a:b:c,ro,uid=1000,gid=100", &e), 0);
+    CHECK_EQ(s.nshares, 2);
+    CHECK(!strcmp(s.shares[1].dir, "/tmp/a:b") && !strcmp(s.shares[1].tag, "c"));
+    CHECK(s.shares[1].readonly && s.shares[1].uid == 1000 && s.shares[1].gid == 100);
+    CHECK_EQ(spec_set_option(&s, "share", "/var:t1", &e), 0);    /* same tag: replaced */
+    CHECK_EQ(s.nshares, 2);
+    CHECK(!strcmp(s.shares[0].dir, "/var"));
+    CHECK_EQ(spec_set_option(&s, "share", "/tmp", &e), -EINVAL);
+    CHECK_MSG_HAS(&e, "give HOSTDIR:TAG");
+    CHECK_EQ(spec_set_option(&s, "share", "/tmp:a/b", &e), -EINVAL);
+    CHECK_MSG_HAS(&e, "may hold only");
+    CHECK_EQ(spec_set_option(&s, "share", "/tmp:0123456789012345678901234567890123456", &e), -EINVAL);
+    CHECK_MSG_HAS(&e, "1 to 36");
+    CHECK_EQ(spec_set_option(&s, "share", "/tmp:t,rx", &e), -EINVAL);
+    CHECK_MSG_HAS(&e, "cannot understand 'rx'");
+    CHECK_EQ(spec_set_option(&s, "share", "/tmp:t,uid=-1", &e), -EINVAL);
+    /* A relative directory is made absolute. */
+    CHECK_EQ(spec_set_option(&s, "share", "no-such-dir-here:rel", &e), 0);
+    CHECK(s.shares[2].dir[0] == '/');
+    spec_defaults(&base);
+    base.kernel = strdup("/k");
+    CHECK_EQ(spec_apply(&base, &s, &e), 0);
+    CHECK_EQ(spec_check(&base, &e), -ENOENT);
+    CHECK_MSG_HAS(&e, "--share");
+    CHECK_MSG_HAS(&e, "No such file or directory");
+    /* none drops what was below, then its own shares apply. */
+    spec_init(&l);
+    CHECK_EQ(spec_set_option(&l, "share", "none", &e), 0);
+    CHECK_EQ(spec_set_option(&l, "share", "/tmp:only", &e), 0);
+    CHECK_EQ(spec_apply(&base, &l, &e), 0);
+    CHECK_EQ(base.nshares, 1);
+    CHECK(!strcmp(base.shares[0].tag, "only"));
+    CHECK_EQ(spec_check(&base, &e), 0);
+    /* JSON: written as objects, read back; strings accepted; strict. */
+    json_t *j = spec_to_json(&s);
+    struct machine_spec back;
+    CHECK_EQ(spec_from_json(j, &back, &e), 0);
+    CHECK_EQ(back.nshares, 3);
+    CHECK(!strcmp(back.shares[1].tag, "c") && back.shares[1].readonly && back.shares[1].uid == 1000);
+    json_decref(j);
+    spec_free(&back);
+    j = json_loads("{\"shares\": [\"/tmp:s\", {\"dir\": \"/tmp\", \"tag\": \"o\", \"readonly\": true}]}", 0, NULL);
+    CHECK_EQ(spec_from_json(j, &back, &e), 0);
+    CHECK_EQ(back.nshares, 2);
+    spec_free(&back);
+    json_decref(j);
+    j = json_loads("{\"shares\": [{\"dir\": \"/tmp\", \"tag\": \"o\", \"mode\": 1}]}", 0, NULL);
+    CHECK_EQ(spec_from_json(j, &back, &e), -EINVAL);
+    CHECK_MSG_HAS(&e, "unknown key \"mode\"");
+    json_decref(j);
+    /* At most 8. */
+    spec_free(&l);
+    for (int i = 0; i < SPEC_MAX_SHARES; i++) {
+        char a[32];
+        snprintf(a, sizeof(a), "/tmp:t%d", i);
+        CHECK_EQ(spec_set_option(&l, "share", a, &e), 0);
+    }
+    CHECK_EQ(spec_set_option(&l, "share", "/tmp:t9", &e), -EINVAL);
+    CHECK_MSG_HAS(&e, "at most 8");
+    spec_free(&l);
+    spec_free(&s);
+    spec_free(&base);
+}
+
 int main(void)
 {
     RUN_TEST(defaults_are_hostel_runs);
@@ -800,6 +928,7 @@ int main(void)
     RUN_TEST(option_switches);
     RUN_TEST(option_disk);
     RUN_TEST(option_net_forward_mac);
+    RUN_TEST(option_share);
     RUN_TEST(unknown_option_is_enoent);
     RUN_TEST(apply_scalars_override_only_what_is_set);
     RUN_TEST(apply_disks_append);

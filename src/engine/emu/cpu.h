@@ -187,7 +187,9 @@ struct emu_cpu {
 #define EMU_EV_SIPI    (1u << 3)
 #define EMU_EV_NMI     (1u << 4)
 #define EMU_EV_FLUSH   (1u << 5)   /* code cache or TLB must be flushed */
-#define EMU_EV_CODE    (1u << 6)   /* a device wrote RAM (DMA): check code before running it */
+#define EMU_EV_DIRTY   (1u << 6)   /* migration: drop TLB write permissions before the
+                                    * next instruction (emu_vcpu_run does it) */
+#define EMU_EV_CODE    (1u << 7)   /* a device wrote RAM (DMA): check code before running it */
 
 /* ---- decoded instructions ------------------------------------------------ */
 

@@ -1,9 +1,13 @@
 /* The one CPUID table hostel's software CPU advertises (docs/cpuid.md).
  * Every bit set here is implemented by some part of emu; a feature that is
  * not implemented is not advertised, so guests never take a path we lack. */
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "engine/cpuid_model.h"
 #include "engine/emu/cpu.h"
+#include "engine/emu/emu.h"
 #include "machine/vm.h"
 
 #define MAX_BASIC    0x16u
@@ -59,9 +63,45 @@ static int cpu_count(const struct emu_cpu *c)
     return c->vm && c->vm->ncpus > 0 ? c->vm->ncpus : 1;
 }
 
+/* A model another engine showed the guest (a migrated machine keeps it):
+ * in vm->engine_data, set before the vCPUs run. */
+struct emu_vm_cpuid {
+    struct cpuid_model model;
+};
+
+static bool model_cpuid(struct emu_cpu *c, uint32_t leaf, uint32_t sub, uint32_t out[4])
+{
+    const struct emu_vm_cpuid *v = c->vm ? c->vm->engine_data : NULL;
+    if (!v)
+        return false;
+    const struct cpuid_model *m = &v->model;
+    const struct cpuid_leaf *max_basic = cpuid_model_find(m, 0, 0);
+    uint32_t maxb = max_basic ? max_basic->eax : 0;
+    if (leaf > maxb && leaf < HV_BASE)
+        leaf = maxb;   /* as Intel CPUs do */
+    const struct cpuid_leaf *l = cpuid_model_find(m, leaf, sub);
+    out[0] = l ? l->eax : 0;
+    out[1] = l ? l->ebx : 0;
+    out[2] = l ? l->ecx : 0;
+    out[3] = l ? l->edx : 0;
+    /* What each vCPU, or the guest's own settings, decide. */
+    if (leaf == 1) {
+        out[1] = (out[1] & 0x00ffffffu) | ((uint32_t)c->id << 24);
+        if (!(c->lapic && (c->msr_apic_base & (1ULL << 11))))
+            out[3] &= ~D1_APIC;
+        out[2] &= ~(1u << 27);   /* OSXSAVE: emu has no XSAVE */
+    } else if (leaf == 0xb || leaf == 0x1f) {
+        out[3] = (uint32_t)c->id;
+    }
+    return true;
+}
+
 void emu_cpuid(struct emu_cpu *c, uint32_t leaf, uint32_t sub, uint32_t out[4])
 {
     uint32_t a = 0, b = 0, cx = 0, d = 0;
+
+    if (model_cpuid(c, leaf, sub, out))
+        return;
 
     if (leaf >= HV_BASE && leaf < HV_BASE + 0x100) {
         if (leaf == HV_BASE) {
@@ -168,4 +208,126 @@ done:
     out[1] = b;
     out[2] = cx;
     out[3] = d;
+}
+
+/* ---- the model as data (engine_ops.cpuid_get / cpuid_set) ----------------- */
+
+static void add_leaf(struct cpuid_model *m, struct emu_cpu *c, uint32_t leaf, uint32_t sub,
+                     bool indexed, uint32_t r[4])
+{
+    emu_cpuid(c, leaf, sub, r);
+    struct cpuid_leaf l = { leaf, indexed ? sub : 0, indexed ? CPUID_F_INDEXED : 0,
+                            r[0], r[1], r[2], r[3] };
+    cpuid_model_add(m, &l);
+}
+
+/* Every leaf a guest can read, as emu_cpuid answers them for vCPU 0. */
+static void enumerate(struct vm *vm, struct cpuid_model *m)
+{
+    struct emu_cpu *c = calloc(1, sizeof(*c));
+    uint32_t r[4];
+    memset(m, 0, sizeof(*m));
+    if (!c)
+        return;
+    c->vm = vm;
+    c->id = 0;
+    emu_cpuid(c, 0, 0, r);
+    uint32_t maxb = r[0] > 0x40 ? 0x40 : r[0];
+    for (uint32_t leaf = 0; leaf <= maxb; leaf++) {
+        switch (leaf) {
+        case 4:
+            for (uint32_t sub = 0; sub < 16; sub++) {
+                add_leaf(m, c, leaf, sub, true, r);
+                if (!(r[0] & 0x1f))
+                    break;
+            }
+            break;
+        case 7: {
+            add_leaf(m, c, leaf, 0, true, r);
+            uint32_t n = r[0] > 8 ? 8 : r[0];
+            for (uint32_t sub = 1; sub <= n; sub++)
+                add_leaf(m, c, leaf, sub, true, r);
+            break;
+        }
+        case 0xb:
+        case 0x1f:
+            for (uint32_t sub = 0; sub < 8; sub++) {
+                add_leaf(m, c, leaf, sub, true, r);
+                if (!(r[2] & 0xff00))
+                    break;
+            }
+            break;
+        case 0xd:
+            add_leaf(m, c, leaf, 0, true, r);
+            add_leaf(m, c, leaf, 1, true, r);
+            break;
+        default:
+            add_leaf(m, c, leaf, 0, false, r);
+            break;
+        }
+    }
+    emu_cpuid(c, HV_BASE, 0, r);
+    uint32_t maxh = r[0] >= HV_BASE && r[0] < HV_BASE + 0x10 ? r[0] : HV_BASE;
+    for (uint32_t leaf = HV_BASE; leaf <= maxh; leaf++)
+        add_leaf(m, c, leaf, 0, false, r);
+    emu_cpuid(c, 0x80000000u, 0, r);
+    uint32_t maxe = r[0] >= 0x80000000u && r[0] < 0x80000040u ? r[0] : 0x80000000u;
+    for (uint32_t leaf = 0x80000000u; leaf <= maxe; leaf++)
+        add_leaf(m, c, leaf, 0, false, r);
+    free(c);
+}
+
+int emu_cpuid_get(struct vm *vm, struct cpuid_model *out)
+{
+    enumerate(vm, out);
+    return out->n ? 0 : -ENOMEM;
+}
+
+int emu_cpuid_set(struct vm *vm, const struct cpuid_model *m, struct err *e)
+{
+    struct cpuid_model *own = malloc(sizeof(*own));
+    if (!own)
+        return err_set(e, -ENOMEM, "out of memory");
+    void *prev = vm->engine_data;
+    vm->engine_data = NULL;            /* our own table, not an earlier model */
+    enumerate(vm, own);
+    vm->engine_data = prev;
+    int r = 0;
+    char missing[512];
+    if (cpuid_model_equal(m, own)) {
+        emu_cpuid_model_free(vm);      /* the guest saw our own table */
+    } else if (cpuid_model_missing(m, own, missing, sizeof(missing)) > 0) {
+        r = err_set(e, -ENOTSUP, "the guest's CPU has features the software CPU (emu) lacks: "
+                    "%s", missing);
+    } else {
+        struct emu_vm_cpuid *v = vm->engine_data ? vm->engine_data : malloc(sizeof(*v));
+        if (!v) {
+            r = err_set(e, -ENOMEM, "out of memory");
+        } else {
+            v->model = *m;
+            vm->engine_data = v;
+        }
+    }
+    free(own);
+    return r;
+}
+
+void emu_cpuid_model_free(struct vm *vm)
+{
+    free(vm->engine_data);
+    vm->engine_data = NULL;
+}
+
+int engine_portable_cpuid(int ncpus, struct cpuid_model *out)
+{
+    struct vm *vm = calloc(1, sizeof(*vm));   /* only its CPU count is read */
+    if (!vm)
+        return -ENOMEM;
+    vm->ncpus = ncpus;
+    enumerate(vm, out);
+    free(vm);
+    if (!out->n)
+        return -ENOMEM;
+    cpuid_model_portable(out);
+    return 0;
 }

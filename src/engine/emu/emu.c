@@ -41,6 +41,9 @@ struct emu_vcpu {
     pthread_cond_t cond;
     _Atomic int sipi_vector;
     struct held_event held;      /* only the vCPU's thread, or a paused machine, touches it */
+    /* Between taking its events and sleeping or parking: the vCPU may store
+     * to guest RAM (a dirty-log sync waits for it to take EMU_EV_DIRTY). */
+    _Atomic bool active;
 };
 
 static pthread_once_t ops_once = PTHREAD_ONCE_INIT;
@@ -112,7 +115,7 @@ static int emu_vm_init(struct vm *vm, struct err *e)
 
 static void emu_vm_destroy(struct vm *vm)
 {
-    (void)vm;
+    emu_cpuid_model_free(vm);
 }
 
 static int emu_vcpu_init(struct vcpu *v)
@@ -308,7 +311,11 @@ static int emu_vcpu_run(struct vcpu *v)
     while (!vm_stopping(vm)) {
         if (stats)
             print_stats(c, &last_ns, &last_insns);
-        uint32_t e = atomic_fetch_and(&c->events, ~(EMU_EV_INIT | EMU_EV_SIPI | EMU_EV_IRQ));
+        atomic_store(&ev->active, true);
+        uint32_t e = atomic_fetch_and(&c->events,
+                                      ~(EMU_EV_INIT | EMU_EV_SIPI | EMU_EV_IRQ | EMU_EV_DIRTY));
+        if (e & EMU_EV_DIRTY)
+            emu_tlb_drop_writes(c);   /* before any store: see emu_dirty_sync */
         if (e & EMU_EV_INIT)
             handle_init(ev);
         if (e & EMU_EV_SIPI)
@@ -316,17 +323,58 @@ static int emu_vcpu_run(struct vcpu *v)
         if (ev->held.kind != HELD_NONE)
             deliver_held(ev);
         if (c->state == EMU_WAIT_SIPI) {
+            atomic_store(&ev->active, false);
             idle_wait(ev);
             continue;
         }
         emu_check_interrupts(c);
         if (c->state == EMU_HALTED) {
+            atomic_store(&ev->active, false);
             idle_wait(ev);
             continue;
         }
         emu_execute(c, EMU_SLICE);
     }
+    atomic_store(&ev->active, false);
     return 0;
+}
+
+/* ---- live migration -------------------------------------------------------- */
+
+/* Stores to RAM mark vm->mem's bitmap themselves (mmu.c): a fill of a TLB
+ * entry with write permission marks its page, so dropping every such
+ * permission makes the next store to any page mark it again.  A vCPU
+ * drops its own at its next instruction boundary (EMU_EV_DIRTY); this
+ * returns once each vCPU has, or is asleep or parked (then it drops them
+ * before it next runs a store). */
+static int emu_dirty_sync(struct vm *vm, uint64_t *bitmap)
+{
+    (void)bitmap;   /* the marks are in vm->mem's bitmap, which the caller took */
+    for (int i = 0; i < vm->ncpus; i++) {
+        struct emu_cpu *c = emu_cpu_of(&vm->vcpus[i]);
+        if (c)
+            atomic_fetch_or(&c->events, EMU_EV_DIRTY);
+    }
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (int i = 0; i < vm->ncpus; i++) {
+        struct emu_vcpu *ev = vm->vcpus[i].engine_data;
+        if (!ev)
+            continue;
+        while ((atomic_load(&ev->cpu.events) & EMU_EV_DIRTY) && atomic_load(&ev->active)) {
+            struct timespec now, nap = { 0, 20000 };
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            if (now.tv_sec - t0.tv_sec > 5)
+                return -ETIMEDOUT;   /* a vCPU stuck inside one instruction */
+            nanosleep(&nap, NULL);
+        }
+    }
+    return 0;
+}
+
+static int emu_dirty_start(struct vm *vm)
+{
+    return emu_dirty_sync(vm, NULL);
 }
 
 static void emu_vcpu_kick(struct vcpu *v)
@@ -432,6 +480,10 @@ const struct engine_ops engine_emu = {
     .set_state = emu_set_state,
     .save_vcpu = emu_save_vcpu,
     .load_vcpu = emu_load_vcpu,
+    .dirty_start = emu_dirty_start,
+    .dirty_sync = emu_dirty_sync,
+    .cpuid_get = emu_cpuid_get,
+    .cpuid_set = emu_cpuid_set,
     .irqchip_in_engine = false,
     .apic_deliver = lapic_deliver,
 };

@@ -5,7 +5,10 @@
 #include <stdint.h>
 
 struct vcpu;
+struct vm;
 struct emu_cpu;
+struct cpuid_model;
+struct err;
 
 /* The software CPU behind a vCPU of a machine run by emu. */
 struct emu_cpu *emu_cpu_of(struct vcpu *v);
@@ -19,5 +22,11 @@ void emu_vcpu_sipi(struct emu_cpu *c, uint8_t vector);
  * paging off, linear = physical = offset into ram[0, size).  Accesses
  * outside raise #PF as an unmapped page would. */
 void emu_cpu_init_flat(struct emu_cpu *c, uint8_t *ram, uint64_t size, int cpl);
+
+/* The CPUID model (cpuid.c): emu's own table, or one another engine showed
+ * a migrated guest, kept in vm->engine_data (freed by emu_cpuid_model_free). */
+int emu_cpuid_get(struct vm *vm, struct cpuid_model *out);
+int emu_cpuid_set(struct vm *vm, const struct cpuid_model *m, struct err *e);
+void emu_cpuid_model_free(struct vm *vm);
 
 #endif

@@ -141,7 +141,7 @@ static bool handle_events(struct emu_cpu *c)
      * interrupt that waits (IF = 0) until it is taken. */
     if (ev & ~(EMU_EV_IRQ | EMU_EV_NMI))
         c->mmu.epoch++;
-    if (ev & (EMU_EV_STOP | EMU_EV_INIT | EMU_EV_SIPI))
+    if (ev & (EMU_EV_STOP | EMU_EV_INIT | EMU_EV_SIPI | EMU_EV_DIRTY))
         return true;
     if (ev & EMU_EV_CODE)   /* the new epoch is all it asks for */
         atomic_fetch_and(&c->events, ~EMU_EV_CODE);

@@ -54,6 +54,14 @@ uint8_t *emu_ram_ptr(struct emu_cpu *c, uint64_t pa, uint64_t len)
     return NULL;
 }
 
+/* Live migration's record of written pages (machine/dirty.h): a no-op
+ * unless tracking is on. */
+static inline void mark_dirty(struct emu_cpu *c, const uint8_t *host, uint64_t len)
+{
+    if (c->vm)
+        mem_mark_dirty_ptr(&c->vm->mem, host, len);
+}
+
 static inline int64_t ram_page_index(struct emu_cpu *c, uint64_t pa)
 {
     uint8_t *p = emu_ram_ptr(c, pa, 1);
@@ -88,6 +96,7 @@ static bool phys_rw(struct emu_cpu *c, uint64_t pa, unsigned size, uint64_t *val
         if (write) {
             note_code_write(c, pa);
             memcpy(p, val, size);
+            mark_dirty(c, p, size);
         } else {
             *val = 0;
             memcpy(val, p, size);
@@ -136,6 +145,7 @@ bool emu_phys_write(struct emu_cpu *c, uint64_t pa, const void *buf, unsigned le
         for (uint64_t pg = pa & ~0xfffULL; pg < pa + len; pg += 4096)
             note_code_write(c, pg);
         memcpy(p, buf, len);
+        mark_dirty(c, p, len);
         return true;
     }
     for (unsigned k = 0; k < len; k++) {
@@ -172,7 +182,7 @@ static uint64_t pte_load(struct emu_cpu *c, uint64_t addr, bool wide, struct pte
     return v;
 }
 
-static void pte_set_bits(struct pte_ref *ref, uint64_t bits)
+static void pte_set_bits(struct emu_cpu *c, struct pte_ref *ref, uint64_t bits)
 {
     if (!ref->host)
         return;
@@ -184,6 +194,7 @@ static void pte_set_bits(struct pte_ref *ref, uint64_t bits)
         __atomic_fetch_or((uint64_t *)ref->host, bits, __ATOMIC_SEQ_CST);
     else
         __atomic_fetch_or((uint32_t *)ref->host, (uint32_t)bits, __ATOMIC_SEQ_CST);
+    mark_dirty(c, ref->host, ref->wide ? 8 : 4);
 }
 
 static _Noreturn void page_fault(struct emu_cpu *c, uint64_t la, uint32_t err, int access, bool user)
@@ -274,7 +285,7 @@ static void walk(struct emu_cpu *c, uint64_t la, int access, bool user, struct w
         page_fault(c, la, PF_P, access, user);
 
     for (int k = 0; k < n; k++)
-        pte_set_bits(&refs[k], PTE_A | (k == n - 1 && access == ACC_W ? PTE_D : 0));
+        pte_set_bits(c, &refs[k], PTE_A | (k == n - 1 && access == ACC_W ? PTE_D : 0));
     w->pa = pa;
     w->w = wr;
     w->u = us;
@@ -327,8 +338,10 @@ static uint64_t translate(struct emu_cpu *c, uint64_t la, int access)
     bool writable = user ? w.w : (w.w || !(c->cr0 & CR0_WP));
     int64_t idx = (host - c->mmu.ram) >> 12;
     bool code = c->mmu.code_pages && c->mmu.code_pages[idx];
-    if (writable && dirty && !code)
+    if (writable && dirty && !code) {
         e->vpn_write = tag;
+        mark_dirty(c, host, 4096);   /* stores through this entry mark nothing */
+    }
     if (!w.nx)
         e->vpn_exec = tag;
     return w.pa;
@@ -364,6 +377,13 @@ void emu_tlb_flush_page(struct emu_cpu *c, uint64_t la)
         struct emu_tlb_entry *e = &c->mmu.tlb[u][(la >> 12) & (EMU_TLB_SIZE - 1)];
         e->vpn_read = e->vpn_write = e->vpn_exec = 0;
     }
+}
+
+void emu_tlb_drop_writes(struct emu_cpu *c)
+{
+    for (int u = 0; u < 2; u++)
+        for (unsigned k = 0; k < EMU_TLB_SIZE; k++)
+            c->mmu.tlb[u][k].vpn_write = 0;
 }
 
 void emu_mmu_mark_code(struct emu_cpu *c, uint64_t pa)
@@ -457,8 +477,12 @@ void *emu_rmw_ptr(struct emu_cpu *c, uint64_t la, unsigned size)
         return NULL;
     uint64_t pa = emu_translate(c, la, ACC_W);
     uint8_t *p = emu_ram_ptr(c, pa, size);
-    if (p)
+    if (p) {
         note_code_write(c, pa);
+        /* Before the caller's store, but within its instruction: a sync
+         * waits for every vCPU to reach an instruction boundary. */
+        mark_dirty(c, p, size);
+    }
     return p;
 }
 

@@ -66,6 +66,12 @@ uint64_t emu_translate(struct emu_cpu *c, uint64_t la, int access);
 
 void emu_tlb_flush(struct emu_cpu *c, bool include_global);
 void emu_tlb_flush_page(struct emu_cpu *c, uint64_t la);
+/* Live migration: takes write permission from every TLB entry, so the next
+ * store to each page fills again, and a fill with write permission marks
+ * the page in vm->mem's dirty bitmap (machine/dirty.h).  Every store to
+ * RAM goes through a vpn_write entry or the slow paths here, which mark
+ * too: a translator must keep it so (docs/migration.md). */
+void emu_tlb_drop_writes(struct emu_cpu *c);
 
 /* Physical accessors (page walks, descriptor tables in real mode, DMA-less). */
 bool emu_phys_read(struct emu_cpu *c, uint64_t pa, void *buf, unsigned len);

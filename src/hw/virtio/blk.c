@@ -230,6 +230,11 @@ int virtio_blk_create(struct guest_mem *mem, struct pci_bus *bus, struct blockde
     return 0;
 }
 
+int virtio_blk_slot(const struct virtio_blk *b)
+{
+    return virtio_pci_slot(b->vp);
+}
+
 void virtio_blk_destroy(struct virtio_blk *b)
 {
     if (!b)

@@ -15,6 +15,8 @@ struct virtio_blk;
 int virtio_blk_create(struct guest_mem *mem, struct pci_bus *bus, struct blockdev *bd, const char *serial,
                       struct virtio_blk **out);
 void virtio_blk_destroy(struct virtio_blk *blk);
+/* Its PCI slot (the firmware's boot order names it). */
+int virtio_blk_slot(const struct virtio_blk *blk);
 
 /* Snapshots: the transport's state (virtio_pci_save), then the capacity in
  * sectors, which a load checks against this disk; a request is never half

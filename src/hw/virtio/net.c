@@ -295,7 +295,10 @@ int virtio_net_create(struct guest_mem *mem, struct pci_bus *bus, const struct n
         goto fail;
     }
     n->vd = virtio_pci_dev(n->vp);
-    r = net_backend_open(o, net_receive, n, &n->nb, e);
+    struct net_options with_mac = *o;   /* the backend may announce the NIC's address */
+    memcpy(with_mac.mac, mac, 6);
+    with_mac.mac_set = true;
+    r = net_backend_open(&with_mac, net_receive, n, &n->nb, e);
     if (r < 0)
         goto fail;
     *out = n;
@@ -303,6 +306,11 @@ int virtio_net_create(struct guest_mem *mem, struct pci_bus *bus, const struct n
 fail:
     virtio_net_destroy(n);
     return r;
+}
+
+int virtio_net_slot(const struct virtio_net *n)
+{
+    return virtio_pci_slot(n->vp);
 }
 
 void virtio_net_destroy(struct virtio_net *n)
@@ -331,6 +339,15 @@ void virtio_net_destroy(struct virtio_net *n)
 struct net_backend *virtio_net_backend(struct virtio_net *n)
 {
     return n->nb;
+}
+
+struct net_backend *virtio_net_take_backend(struct virtio_net *n)
+{
+    pthread_mutex_lock(&n->vd->lock);
+    struct net_backend *nb = n->nb;
+    n->nb = NULL;
+    pthread_mutex_unlock(&n->vd->lock);
+    return nb;
 }
 
 uint64_t virtio_net_dropped(struct virtio_net *n)

@@ -30,9 +30,14 @@ struct err;
 int virtio_net_create(struct guest_mem *mem, struct pci_bus *bus, const struct net_options *o,
                       const uint8_t mac[6], struct virtio_net **out, struct err *e);
 void virtio_net_destroy(struct virtio_net *n);
+/* Its PCI slot (the firmware's boot order names it). */
+int virtio_net_slot(const struct virtio_net *n);
 
 /* The backend (counters, tests). */
 struct net_backend *virtio_net_backend(struct virtio_net *n);
+/* Takes the backend away from the NIC, which then drops what the guest
+ * sends; the caller closes it (live migration's sender keeps it). */
+struct net_backend *virtio_net_take_backend(struct virtio_net *n);
 
 /* Frames dropped by the device: malformed by the guest, no room, or
  * arriving while paused. */

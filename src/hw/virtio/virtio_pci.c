@@ -66,6 +66,11 @@ struct virtio_dev *virtio_pci_dev(struct virtio_pci *vp)
     return &vp->vd;
 }
 
+int virtio_pci_slot(const struct virtio_pci *vp)
+{
+    return vp->pci.slot;
+}
+
 /* ---- interrupts (vd.lock held) ------------------------------------------ */
 
 static void msix_deliver(struct virtio_pci *vp, unsigned vec)

@@ -45,6 +45,8 @@ int virtio_pci_create(struct guest_mem *mem, struct pci_bus *bus, const struct v
                       void *opaque, struct virtio_pci **out);
 void virtio_pci_destroy(struct virtio_pci *vp);
 struct virtio_dev *virtio_pci_dev(struct virtio_pci *vp);
+/* The PCI slot it sits in (for the firmware's boot order). */
+int virtio_pci_slot(const struct virtio_pci *vp);
 
 /* "virtio-blk 00:03.0": how messages name the device. */
 const char *virtio_pci_name(struct virtio_pci *vp, char *buf, size_t len);

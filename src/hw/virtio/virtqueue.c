@@ -128,6 +128,7 @@ int virtq_pop(struct virtq *vq, struct virtq_chain *c)
         /* Ask to be notified for the next entry, then look again: the driver
          * may have added one before it could see our avail_event. */
         store16(vq->used + 4 + 8 * (size_t)size, vq->last_avail);
+        mem_mark_dirty_ptr(vq->mem, vq->used + 4 + 8 * (size_t)size, 2);
         atomic_thread_fence(memory_order_seq_cst);
         avail_idx = load16(vq->avail + 2);
         if (avail_idx == vq->last_avail)
@@ -173,10 +174,46 @@ int virtq_pop(struct virtq *vq, struct virtq_chain *c)
     return 1;
 }
 
+/* Live migration: the pages the device wrote for a chain, found again from
+ * its head (the guest does not touch a chain it handed over; if it does,
+ * only its own copy of RAM suffers), up to the bytes written. */
+static void mark_written(struct virtq *vq, uint16_t head, uint32_t written)
+{
+    uint16_t size = vq->size;
+    unsigned i = head;
+    const uint8_t *table = vq->desc;
+    unsigned n = size;
+    bool in_indirect = false;
+    for (unsigned count = 0; written && count < 2u * VIRTQ_MAX_SIZE && i < n; count++) {
+        struct virtq_desc d = read_desc(table, i);
+        if ((d.flags & VIRTQ_DESC_F_INDIRECT) && !in_indirect) {
+            if (d.len % 16 || d.len / 16 > VIRTQ_MAX_SIZE || !d.len ||
+                !(table = mem_ptr(vq->mem, d.addr, d.len)))
+                return;
+            n = d.len / 16;
+            i = 0;
+            in_indirect = true;
+            continue;
+        }
+        if (d.flags & VIRTQ_DESC_F_WRITE) {
+            uint32_t len = d.len < written ? d.len : written;
+            void *p = mem_ptr(vq->mem, d.addr, len);
+            if (p)
+                mem_mark_dirty_ptr(vq->mem, p, len);
+            written -= len;
+        }
+        if (!(d.flags & VIRTQ_DESC_F_NEXT))
+            return;
+        i = d.next;
+    }
+}
+
 void virtq_push(struct virtq *vq, uint16_t head, uint32_t written)
 {
     if (!vq->ready)
         return;
+    if (written && __atomic_load_n(&vq->mem->dirty, __ATOMIC_RELAXED) && head < vq->size)
+        mark_written(vq, head, written);
     /* The guest may run code the device just wrote (a disk read into a
      * code page): the CPUs must know before the used index tells it. */
     if (written)
@@ -188,6 +225,8 @@ void virtq_push(struct virtq *vq, uint16_t head, uint32_t written)
     atomic_thread_fence(memory_order_release);
     vq->used_idx++;
     store16(vq->used + 2, vq->used_idx);
+    mem_mark_dirty_ptr(vq->mem, vq->used, 4);
+    mem_mark_dirty_ptr(vq->mem, elem, 8);
     vq->pushed = true;
 }
 
