@@ -2617,7 +2617,8 @@ bool emu_jit_run(struct emu_cpu *c, struct emu_block *b, uint64_t limit)
     je->code = bd->code;
     /* Events that make translated code leave: the ones the dispatcher acts
      * on now (IF and NMI blocking cannot change inside translated code). */
-    uint64_t evmask = EMU_EV_STOP | EMU_EV_INIT | EMU_EV_SIPI | EMU_EV_FLUSH | EMU_EV_CODE;
+    uint64_t evmask = EMU_EV_STOP | EMU_EV_INIT | EMU_EV_SIPI | EMU_EV_FLUSH | EMU_EV_CODE |
+                      EMU_EV_DIRTY;
     if (!c->nmi_blocked)
         evmask |= EMU_EV_NMI;
     if (c->rflags & RFLAGS_IF)
