@@ -2540,6 +2540,12 @@ static struct jit_block_data *translate(struct emu_cpu *c, struct emu_jit *j, st
 
 /* ---- running ------------------------------------------------------------------------- */
 
+void emu_jit_prepare(struct emu_block_cache *bc)
+{
+    if (emu_jit_enabled() && !bc->jit && !bc->jit_failed && jit_create(&bc->jit) < 0)
+        bc->jit_failed = true;
+}
+
 bool emu_jit_run(struct emu_cpu *c, struct emu_block *b, uint64_t limit)
 {
     if (!emu_jit_enabled() || b->csize != 8 || c->mode != MODE_LONG64)

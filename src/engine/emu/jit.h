@@ -12,6 +12,7 @@
 struct emu_cpu;
 struct emu_block;
 struct emu_jit;
+struct emu_block_cache;
 
 /* Runs block b (just found and checked by exec.c for this RIP in this
  * epoch) as translated code, translating it once it is hot, and the
@@ -19,6 +20,10 @@ struct emu_jit;
  * below limit.  False: b has no translation (the interpreter runs it). */
 bool emu_jit_run(struct emu_cpu *c, struct emu_block *b, uint64_t limit);
 
+/* Makes bc's code cache now, when translation is on: vcpu_init calls it
+ * before the sandbox forbids the memfd it needs on vCPU threads.  A
+ * failure is remembered (the interpreter runs everything), not fatal. */
+void emu_jit_prepare(struct emu_block_cache *bc);
 /* The per-vCPU code cache (owned by the block cache, cache.c). */
 void emu_jit_destroy(struct emu_jit *j);
 /* Drops every translation (with the decoded blocks they were made from). */

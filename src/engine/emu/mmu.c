@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "engine/emu/cache.h"
+#include "engine/emu/jit.h"
 #include "engine/emu/emu.h"
 #include "engine/emu/lapic.h"
 #include "engine/emu/ops.h"
@@ -504,6 +505,7 @@ int emu_mmu_init(struct emu_cpu *c)
         m->code_pages = calloc(m->npages ? m->npages : 1, 1);
     if (!m->code_pages || (!m->cache && emu_cache_create(&m->cache) < 0))
         return -ENOMEM;   /* the caller reports it: vcpu_init, before the guest runs */
+    emu_jit_prepare(m->cache);   /* its memfd, before the sandbox (lib/sandbox.h) */
     m->ready = true;
     return 0;
 }
