@@ -35,6 +35,7 @@ static const struct {
     { "cdrom", required_argument, 0 },
     { "cloud-init", required_argument, 0 },
     { "ssh-key", required_argument, 0 },
+    { "display", required_argument, 0 },
 };
 #define NSPEC (sizeof(spec_flags) / sizeof(spec_flags[0]))
 
@@ -94,6 +95,10 @@ void spec_flags_usage(FILE *f)
             "                        small 'cidata' CD): stock cloud images configure\n"
             "                        themselves from it\n"
             "      --ssh-key FILE    a public key for the seed's default user (and root)\n"
+            "      --display WHERE   none (the default) or vnc[=ADDR:PORT]: a VGA screen\n"
+            "                        with PS/2 keyboard and mouse, shown over VNC (default\n"
+            "                        127.0.0.1, the first free port from 5900; printed at\n"
+            "                        start; docs/display.md)\n"
             "      --no-reboot       exit when the guest reboots instead of restarting it\n"
             "      --watchdog SECS   say where the guest stands when it prints nothing for\n"
             "                        SECS seconds and is not at a prompt (default 120, 0 off)\n");

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# The screen (docs/display.md): the display test guest booted with
+# --display vnc, directly and through SeaBIOS + GRUB, on each engine that
+# runs here, checked by two VNC viewers written in Python (rfb.py): text
+# mode read back glyph by glyph, colours and cursor, keys typed in a viewer
+# reaching the guest's PS/2 keyboard, the VBE framebuffer pixel for pixel,
+# an idle screen sending nothing (display_check.py).  And who may connect:
+# a password is asked for when given, and VNC beyond loopback without one
+# is refused.  One PASS:/FAIL:/SKIP: line per check.
+set -u
+cd "$(dirname "$0")/../.."
+BUILD=${BUILD:-build}
+H="$BUILD/hostel"
+GUEST=$BUILD/guests/display.elf
+. tests/lib/engines.sh
+. tests/lib/boot_media.sh
+work=$(mktemp -d "${TMPDIR:-/tmp}/hostel-display-XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+[ -f "$GUEST" ] || { echo "FAIL: display/guest (no $GUEST: run make)"; exit 0; }
+[ -f /usr/share/seabios/vgabios-stdvga.bin ] || {
+  echo "FAIL: display/vgabios (no /usr/share/seabios/vgabios-stdvga.bin: scripts/deps.sh installs Debian's seabios)"; exit 0; }
+
+disk_ok=1
+make_grub_disk "$work/grub.img" "$GUEST" 2>"$work/err" || { echo "FAIL: display/make-disk ($(tail -1 "$work/err"))"; disk_ok=0; }
+
+for engine in emu kvm; do
+  why_not=$(engine_unavailable "$engine")
+  if [ -n "$why_not" ]; then
+    [ "$engine" = emu ] && { echo "FAIL: display/engine (emu must always run: $why_not)"; continue; }
+    echo "SKIP: display/*@kvm ($why_not)"; continue
+  fi
+  timeout 150 python3 tests/display/display_check.py "$H" "$engine" direct "$GUEST" ||
+    echo "FAIL: display/direct@$engine (the check itself failed or timed out: status $?)"
+  if [ "$disk_ok" = 1 ]; then
+    timeout 300 python3 tests/display/display_check.py "$H" "$engine" firmware "$work/grub.img" ||
+      echo "FAIL: display/firmware@$engine (the check itself failed or timed out: status $?)"
+  fi
+done
+
+# Beyond loopback without a password: refused before the machine starts.
+timeout 30 "$H" run --engine emu --kernel "$GUEST" --display vnc=0.0.0.0:0 </dev/null >"$work/out" 2>"$work/err"
+rc=$?
+if [ "$rc" = 1 ] && grep -q "would let anyone on the network" "$work/err"; then
+  echo "PASS: display/refuses-open-vnc"
+else
+  echo "FAIL: display/refuses-open-vnc (status $rc: $(tail -1 "$work/err"))"
+fi
+timeout 10 "$H" run --kernel "$GUEST" --display vnc=127.0.0.1 </dev/null >"$work/out" 2>"$work/err"
+if grep -q "give vnc=ADDR:PORT" "$work/err"; then echo "PASS: display/bad-option"
+else echo "FAIL: display/bad-option ($(tail -1 "$work/err"))"; fi
+
+# A password: a viewer without it is turned away, one with it gets in.
+if python3 -c 'import cryptography' 2>/dev/null; then
+  echo "s3cret-pw" > "$work/pw"
+  timeout 60 python3 - "$H" "$GUEST" "$work/pw" <<'PY'
+import os, re, subprocess, sys, time
+sys.path.insert(0, "tests/display")
+import rfb
+h, guest, pw = sys.argv[1:4]
+p = subprocess.Popen([h, "run", "--engine", "emu", "--kernel", guest, "--display",
+                      "vnc=127.0.0.1:0,password-file=" + pw], stdin=subprocess.DEVNULL,
+                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+port = None
+for line in p.stderr:
+    m = re.search(r"VNC on 127\.0\.0\.1:(\d+)", line)
+    if m:
+        port = int(m.group(1))
+        break
+try:
+    try:
+        rfb.Client("127.0.0.1", port)
+        print("FAIL: display/password-required (a viewer without the password got in)")
+    except PermissionError:
+        print("PASS: display/password-required")
+    try:
+        rfb.Client("127.0.0.1", port, password="wrong").close()
+        print("FAIL: display/password-wrong (a wrong password got in)")
+    except PermissionError:
+        print("PASS: display/password-wrong")
+    c = rfb.Client("127.0.0.1", port, password="s3cret-pw")
+    c.refresh()
+    print("PASS: display/password-right" if c.width > 0 else "FAIL: display/password-right")
+    c.close()
+finally:
+    p.kill()
+    p.wait()
+PY
+else
+  echo "SKIP: display/password-* (python3-cryptography is missing: scripts/deps.sh test installs it)"
+fi
