@@ -50,6 +50,28 @@ timeout 10 "$H" run --kernel "$GUEST" --display vnc=127.0.0.1 </dev/null >"$work
 if grep -q "give vnc=ADDR:PORT" "$work/err"; then echo "PASS: display/bad-option"
 else echo "FAIL: display/bad-option ($(tail -1 "$work/err"))"; fi
 
+# A named machine: `hostel console NAME --vnc` says where its screen is.
+export HOSTEL_HOME="$work/home"
+if "$H" create scr --kernel "$GUEST" --display vnc=127.0.0.1:0 --engine emu >"$work/out" 2>&1 &&
+   "$H" start scr >>"$work/out" 2>&1; then
+  where=$("$H" console scr --vnc 2>>"$work/out")
+  if [[ $where =~ ^vnc\ 127\.0\.0\.1:([0-9]+)$ ]] &&
+     python3 -c 'import sys; sys.path.insert(0, "tests/display"); import rfb
+c = rfb.Client("127.0.0.1", int(sys.argv[1])); c.refresh(); sys.exit(0 if (c.width, c.height) == (640, 400) else 1)' "${BASH_REMATCH[1]}"; then
+    echo "PASS: display/console-vnc"
+  else
+    echo "FAIL: display/console-vnc (console --vnc said '$where'; $(tail -1 "$work/out"))"
+  fi
+  "$H" stop scr --force >/dev/null 2>&1
+  if "$H" console scr --vnc >/dev/null 2>"$work/err"; then
+    echo "FAIL: display/console-vnc-stopped (a stopped machine's display was reported)"
+  elif grep -q "is not running" "$work/err"; then echo "PASS: display/console-vnc-stopped"
+  else echo "FAIL: display/console-vnc-stopped ($(tail -1 "$work/err"))"; fi
+else
+  echo "FAIL: display/console-vnc (could not create and start a machine: $(tail -1 "$work/out"))"
+fi
+unset HOSTEL_HOME
+
 # A password: a viewer without it is turned away, one with it gets in.
 if python3 -c 'import cryptography' 2>/dev/null; then
   echo "s3cret-pw" > "$work/pw"
