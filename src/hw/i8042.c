@@ -19,6 +19,7 @@
 #include "machine/stop.h"
 
 #define QUEUE_SIZE 32
+#define HOST_QUEUE_SIZE 256   /* keys and packets from viewers, not yet sent */
 
 /* Status register. */
 #define ST_OBF      0x01   /* output buffer full */
@@ -75,6 +76,12 @@ struct i8042 {
     int kbd_level, aux_level;
     struct display *display;   /* runtime: where keys come from */
     bool paused;               /* runtime: host input is dropped */
+    /* Runtime: bytes of host input the devices have yet to send, one at a
+     * time when the output buffer is empty (as a keyboard sends from its
+     * own buffer): fast typing is not lost to the 32-byte queue.  Not
+     * saved: input is dropped while paused, and these are sent by then. */
+    uint8_t host_kbd[HOST_QUEUE_SIZE], host_aux[HOST_QUEUE_SIZE];
+    unsigned hk_head, hk_count, ha_head, ha_count;
 };
 
 /* Set 1 make code -> set 2 make code (0: none).  Extended keys (0xe0xx)
@@ -105,6 +112,23 @@ static void queue_byte(struct i8042 *k, uint8_t b, bool aux)
     k->queue[i] = b;
     k->queue_aux[i] = aux;
     k->count++;
+}
+
+/* Host input moves on when the output buffer is empty: one byte, one
+ * interrupt, as from a real device. */
+static void feed_host_input(struct i8042 *k)
+{
+    if (k->count)
+        return;
+    if (k->hk_count && !(k->ram[0] & CFG_KBD_OFF)) {
+        queue_byte(k, k->host_kbd[k->hk_head], false);
+        k->hk_head = (k->hk_head + 1) % HOST_QUEUE_SIZE;
+        k->hk_count--;
+    } else if (k->ha_count && !(k->ram[0] & CFG_AUX_OFF)) {
+        queue_byte(k, k->host_aux[k->ha_head], true);
+        k->ha_head = (k->ha_head + 1) % HOST_QUEUE_SIZE;
+        k->ha_count--;
+    }
 }
 
 static void update_irq(struct i8042 *k)
@@ -330,6 +354,7 @@ static uint64_t i8042_read(struct i8042 *k, bool data_port)
             /* Drop the line so the next byte (if any) is a fresh edge. */
             if (k->kbd_level) { k->kbd_level = 0; irq_set(&k->kbd_irq, 0); }
             if (k->aux_level) { k->aux_level = 0; irq_set(&k->aux_irq, 0); }
+            feed_host_input(k);
         } else {
             v = 0;   /* an empty buffer holds its last value; 0 is as good */
         }
@@ -351,6 +376,7 @@ static void i8042_write(struct i8042 *k, bool data_port, uint64_t value)
         k->status |= ST_CMD;
         controller_command(k, (uint8_t)value);
     }
+    feed_host_input(k);
     update_irq(k);
     pthread_mutex_unlock(&k->lock);
 }
@@ -437,9 +463,14 @@ void i8042_destroy(struct i8042 *k)
 
 /* ---- host input ----------------------------------------------------------- */
 
-static bool queue_room(const struct i8042 *k, unsigned n)
+static bool host_push(uint8_t *q, unsigned head, unsigned *count, const uint8_t *b, unsigned n)
 {
-    return k->count + n <= QUEUE_SIZE;
+    if (*count + n > HOST_QUEUE_SIZE)
+        return false;   /* the whole event is dropped, never half of it */
+    for (unsigned i = 0; i < n; i++)
+        q[(head + *count + i) % HOST_QUEUE_SIZE] = b[i];
+    *count += n;
+    return true;
 }
 
 void i8042_key(struct i8042 *k, uint16_t scancode, bool down)
@@ -463,11 +494,10 @@ void i8042_key(struct i8042 *k, uint16_t scancode, bool down)
             bytes[n++] = 0xf0;
         bytes[n++] = set1_to_set2[code];
     }
-    if (!queue_room(k, n))
-        goto out;
-    for (unsigned i = 0; i < n; i++)
-        queue_byte(k, bytes[i], false);
-    update_irq(k);
+    if (host_push(k->host_kbd, k->hk_head, &k->hk_count, bytes, n)) {
+        feed_host_input(k);
+        update_irq(k);
+    }
 out:
     pthread_mutex_unlock(&k->lock);
 }
@@ -487,14 +517,14 @@ void i8042_pointer(struct i8042 *k, int dx, int dy, unsigned buttons)
     dy = -dy;
     do {
         int x = clamp(dx, -255, 255), y = clamp(dy, -255, 255);
-        if (!queue_room(k, 3))
+        uint8_t packet[3] = { (uint8_t)(0x08 | b | (x < 0 ? 0x10 : 0) | (y < 0 ? 0x20 : 0)),
+                              (uint8_t)x, (uint8_t)y };
+        if (!host_push(k->host_aux, k->ha_head, &k->ha_count, packet, 3))
             break;
-        queue_byte(k, (uint8_t)(0x08 | b | (x < 0 ? 0x10 : 0) | (y < 0 ? 0x20 : 0)), true);
-        queue_byte(k, (uint8_t)x, true);
-        queue_byte(k, (uint8_t)y, true);
         dx -= x;
         dy -= y;
     } while (dx || dy);
+    feed_host_input(k);
     update_irq(k);
 out:
     pthread_mutex_unlock(&k->lock);
@@ -504,6 +534,7 @@ void i8042_pause(struct i8042 *k)
 {
     pthread_mutex_lock(&k->lock);
     k->paused = true;
+    k->hk_count = k->ha_count = 0;   /* not part of a snapshot: dropped */
     pthread_mutex_unlock(&k->lock);
 }
 

@@ -26,16 +26,17 @@ void i8042_destroy(struct i8042 *k);
 
 /* Keys and pointer from d's viewers reach the keyboard and the mouse (NULL
  * detaches).  They are sent only as a real device would: the keyboard when
- * scanning and its port enabled, the mouse when reporting is on; an event
- * that does not fit in the output queue is dropped whole. */
+ * scanning and its port enabled, the mouse when reporting is on, a byte at
+ * a time when the output buffer is empty, from a 256-byte buffer per
+ * device; an event that does not fit in it is dropped whole. */
 void i8042_attach_display(struct i8042 *k, struct display *d);
 /* The same events directly (tests): set-1 scan codes as host/display.h
  * says; the keyboard sends them in the scan code set the guest chose (set 2
  * unless the controller translates); buttons bit 0 left, 1 middle, 2 right. */
 void i8042_key(struct i8042 *k, uint16_t scancode, bool down);
 void i8042_pointer(struct i8042 *k, int dx, int dy, unsigned buttons);
-/* While the machine is paused, host input is dropped (a snapshot never
- * sees a key arrive halfway). */
+/* While the machine is paused, host input is dropped, and so are bytes of
+ * it not yet sent (a snapshot never sees a key arrive halfway). */
 void i8042_pause(struct i8042 *k);
 void i8042_resume(struct i8042 *k);
 

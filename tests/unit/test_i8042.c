@@ -224,13 +224,21 @@ static void i8042_keys_in_scan_code_sets(void)
     i8042_key(kbc, 0x10, true);
     CHECK_EQ(next_byte(), -1);
     command(0xae);
-    /* A full queue drops a whole event, never half of one. */
-    for (int i = 0; i < 40; i++)
+    /* Bytes go out one at a time: a second is there once the first is
+     * read.  A full buffer (256 bytes) drops a whole event, never half. */
+    i8042_key(kbc, 0x10, true);
+    i8042_key(kbc, 0x11, true);
+    CHECK_EQ(next_byte(), 0x10);
+    CHECK_EQ(next_byte(), 0x11);
+    for (int i = 0; i < 200; i++)
         i8042_key(kbc, 0xe048, true);
-    int n = 0;
-    while (next_byte() >= 0)
+    int n = 0, b, last = -1;
+    while ((b = next_byte()) >= 0) {
         n++;
-    CHECK_EQ(n, 32);
+        last = b;
+    }
+    CHECK_EQ(n, 256);
+    CHECK_EQ(last, 0x48);
     teardown();
 }
 
