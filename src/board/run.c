@@ -235,6 +235,7 @@ static int boot_once(const struct machine_spec *spec, const struct engine_ops *e
         .initrd = files->initrd.data, .initrd_len = files->initrd.len,
         .cmdline = spec->nshares ? cmdline : spec->cmdline,
         .kernel_name = spec->kernel, .initrd_name = spec->initrd,
+        .vga_text = spec_has_display(spec),
     };
     r = load_kernel(&vm->mem, &in, &bsp, e);
     if (r < 0) {

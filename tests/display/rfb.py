@@ -141,6 +141,19 @@ class Client:
         self.key(keysym, True)
         self.key(keysym, False)
 
+    def type_text(self, text, pause=0.02):
+        """Types text as a viewer on a US keyboard does: Shift held around
+        the characters that need it, Return for a newline."""
+        shifted = set('~!@#$%^&*()_+{}|:"<>?ABCDEFGHIJKLMNOPQRSTUVWXYZ')
+        for ch in text:
+            sym = 0xff0d if ch in "\r\n" else ord(ch)
+            if ch in shifted:
+                self.key(0xffe1, True)
+            self.type_key(sym)
+            if ch in shifted:
+                self.key(0xffe1, False)
+            time.sleep(pause)
+
     def pointer(self, x, y, buttons=0):
         self.sock.sendall(struct.pack(">BBHH", 5, buttons, x, y))
 

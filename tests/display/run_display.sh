@@ -4,7 +4,9 @@
 # runs here, checked by two VNC viewers written in Python (rfb.py): text
 # mode read back glyph by glyph, colours and cursor, keys typed in a viewer
 # reaching the guest's PS/2 keyboard, the VBE framebuffer pixel for pixel,
-# an idle screen sending nothing (display_check.py).  And who may connect:
+# an idle screen sending nothing (display_check.py).  The tiny appliance's
+# Linux shell on the screen, typed into from a viewer (linux_check.py).  And
+# who may connect:
 # a password is asked for when given, and VNC beyond loopback without one
 # is refused.  One PASS:/FAIL:/SKIP: line per check.
 set -u
@@ -37,6 +39,19 @@ for engine in emu kvm; do
       echo "FAIL: display/firmware@$engine (the check itself failed or timed out: status $?)"
   fi
 done
+
+# Linux: the tiny appliance's shell on tty1 (vgacon), typed into over VNC.
+if appliances/tiny/build.sh "$(pwd)/$BUILD/appliances/tiny" >/dev/null 2>&1; then
+  if engine=$(test_engine); then
+    cp -r --sparse=always "$BUILD/appliances/tiny" "$work/tiny"
+    timeout 700 python3 tests/display/linux_check.py "$H" "$engine" "$work/tiny" ||
+      echo "FAIL: display/linux@$engine (the check itself failed or timed out: status $?)"
+  else
+    echo "FAIL: display/linux (hostel engines found no engine that can run here: $(engine_why))"
+  fi
+else
+  echo "FAIL: display/linux (appliances/tiny/build.sh failed)"
+fi
 
 # Beyond loopback without a password: refused before the machine starts.
 timeout 30 "$H" run --engine emu --kernel "$GUEST" --display vnc=0.0.0.0:0 </dev/null >"$work/out" 2>"$work/err"
