@@ -65,7 +65,8 @@ timeout 10 "$H" run --kernel "$GUEST" --display vnc=127.0.0.1 </dev/null >"$work
 if grep -q "give vnc=ADDR:PORT" "$work/err"; then echo "PASS: display/bad-option"
 else echo "FAIL: display/bad-option ($(tail -1 "$work/err"))"; fi
 
-# A named machine: `hostel console NAME --vnc` says where its screen is.
+# A named machine: `hostel console NAME --vnc` says where its screen is;
+# a snapshot and restore keep the screen (snapshot_check.py).
 export HOSTEL_HOME="$work/home"
 if "$H" create scr --kernel "$GUEST" --display vnc=127.0.0.1:0 --engine emu >"$work/out" 2>&1 &&
    "$H" start scr >>"$work/out" 2>&1; then
@@ -77,6 +78,8 @@ c = rfb.Client("127.0.0.1", int(sys.argv[1])); c.refresh(); sys.exit(0 if (c.wid
   else
     echo "FAIL: display/console-vnc (console --vnc said '$where'; $(tail -1 "$work/out"))"
   fi
+  timeout 200 python3 tests/display/snapshot_check.py "$H" scr ||
+    echo "FAIL: display/snapshot (the check itself failed or timed out: status $?)"
   "$H" stop scr --force >/dev/null 2>&1
   if "$H" console scr --vnc >/dev/null 2>"$work/err"; then
     echo "FAIL: display/console-vnc-stopped (a stopped machine's display was reported)"
