@@ -329,6 +329,8 @@ int board_create(struct vm *vm, const struct machine_spec *spec, const struct bo
         r = board_display(b, host->display, e);
         if (r < 0)
             goto fail;
+        if (!host->bios && !host->ram_restored)
+            vga_clear_text(b->vga);   /* what the VGA BIOS would have done */
     }
     /* virtio devices: disks first, so they take the lowest PCI slots. */
     for (int i = 0; i < spec->ndisks && i < SPEC_MAX_DISKS; i++) {

@@ -445,6 +445,18 @@ void vga_destroy(struct vga *v)
     free(v);
 }
 
+void vga_clear_text(struct vga *v)
+{
+    uint8_t *text = mem_ptr(v->mem, VGA_TEXT_BASE, 0x8000);
+    if (!text)
+        return;
+    for (unsigned i = 0; i < 0x8000; i += 2) {
+        text[i] = ' ';
+        text[i + 1] = 0x07;
+    }
+    mem_mark_dirty_ptr(v->mem, text, 0x8000);
+}
+
 int vga_slot(const struct vga *v)
 {
     return v->pci.slot;

@@ -59,6 +59,11 @@ struct vga_wiring {
 /* -errno: ports taken, no PCI slot, out of memory. */
 int vga_create(const struct vga_wiring *w, struct vga **out);
 void vga_destroy(struct vga *v);
+/* Blank text memory as a VGA BIOS's mode set leaves it (grey spaces on
+ * black, 0x0720), for a kernel started without firmware: the cells it
+ * never writes then show the cursor.  Not for a restored machine. */
+void vga_clear_text(struct vga *v);
+
 /* The PCI slot it was given (the firmware's boot messages, tests). */
 int vga_slot(const struct vga *v);
 

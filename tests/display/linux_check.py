@@ -74,6 +74,8 @@ c.type_text("echo $((6*7))-on-screen\n")
 if not c.wait_for(screen_has("42-on-screen"), 60):
     fail("typing", "the command's output is not on the screen: %r" % [r.rstrip() for r in rfb.read_text(c, glyphs) if r.strip()][-5:])
 print("PASS: display/typing-%s" % tag)
+if os.environ.get("HOSTEL_SCREENSHOT"):
+    rfb.save_png(c, os.environ["HOSTEL_SCREENSHOT"])
 c.close()
 proc.stdin.write("poweroff\n")
 proc.stdin.flush()

@@ -161,6 +161,24 @@ class Client:
         return self.pixels[y * self.width + x]
 
 
+def save_png(client, path):
+    """The screen as a PNG file (for docs and failed tests)."""
+    import zlib
+    w, h = client.width, client.height
+    raw = bytearray()
+    for y in range(h):
+        raw.append(0)
+        for p in client.pixels[y * w:(y + 1) * w]:
+            raw += bytes(((p >> 16) & 255, (p >> 8) & 255, p & 255))
+
+    def chunk(kind, data):
+        c = struct.pack(">I", len(data)) + kind + data
+        return c + struct.pack(">I", zlib.crc32(kind + data) & 0xffffffff)
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) +
+                chunk(b"IDAT", zlib.compress(bytes(raw), 9)) + chunk(b"IEND", b""))
+
+
 def load_font(rom="/usr/share/seabios/vgabios-stdvga.bin"):
     """The VGA BIOS's 8x16 font: {glyph bytes: character code}."""
     data = open(rom, "rb").read()

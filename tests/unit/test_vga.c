@@ -200,6 +200,9 @@ static void vga_text_mode_draws_and_tracks_cells(void)
     r = refresh(false);
     CHECK_EQ(r.w, 640);
     CHECK_EQ(px(0, 5), 0xff0000u);
+    /* Cleared as a BIOS does: grey spaces, so the cursor shows anywhere. */
+    vga_clear_text(vga);
+    CHECK_EQ(text[1999], 0x0720);
     teardown();
 }
 
