@@ -178,6 +178,20 @@ static void accept_viewer(struct vnc_server *s)
         close(fd);
         return;
     }
+    /* A VNC viewer waits for the server to speak first.  Whatever talks
+     * first is a browser (HTTP, a WebSocket upgrade, TLS): libvncserver
+     * would speak WebSocket to it, and then any web page the user opens
+     * could reach this loopback port and type into the machine.  Refused. */
+    struct pollfd pf = { .fd = fd, .events = POLLIN };
+    if (poll(&pf, 1, 50) > 0) {
+        char peek[4] = "";
+        ssize_t n = recv(fd, peek, sizeof(peek), MSG_PEEK);
+        log_warn("vnc: refused a connection to %s that spoke first (%s): only VNC viewers "
+                 "are served, not web pages", s->address,
+                 n >= 3 && !memcmp(peek, "GET", 3) ? "HTTP" : "not VNC");
+        close(fd);
+        return;
+    }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     update(s, true);

@@ -118,6 +118,25 @@ try:
         print("FAIL: display/password-wrong (a wrong password got in)")
     except PermissionError:
         print("PASS: display/password-wrong")
+    # A web page (a WebSocket upgrade) is not served: cross-site pages
+    # could otherwise reach the loopback port.
+    import socket
+    w = socket.create_connection(("127.0.0.1", port), timeout=10)
+    w.sendall(b"GET /websockify HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+              b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+              b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: binary\r\n"
+              b"Origin: http://elsewhere.example\r\n\r\n")
+    got = b""
+    try:
+        while True:
+            chunk = w.recv(100)
+            if not chunk:
+                break
+            got += chunk
+    except OSError:
+        pass
+    print("PASS: display/refuses-web-pages" if not got else
+          "FAIL: display/refuses-web-pages (a WebSocket upgrade got %r)" % got[:40])
     c = rfb.Client("127.0.0.1", port, password="s3cret-pw")
     c.refresh()
     print("PASS: display/password-right" if c.width > 0 else "FAIL: display/password-right")
