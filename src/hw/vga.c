@@ -547,11 +547,15 @@ int vga_load(struct vga *v, struct state_in *in, struct err *e)
                     n->gc_index, n->crtc_index, n->attr_index, n->dac_sub);
         goto out;
     }
+    bool enabled = n->vbe[VBE_ENABLE] & VBE_ENABLED;
     if (n->vbe[VBE_VIDEO_MEMORY_64K] != (VGA_VRAM_SIZE >> 16) ||
-        ((n->vbe[VBE_ENABLE] & VBE_ENABLED) && !vbe_mode_ok(n))) {
-        r = err_set(e, -EINVAL, "vga: VBE memory %u x 64 KiB or mode %ux%ux%u is not one this "
-                    "device shows", n->vbe[VBE_VIDEO_MEMORY_64K], n->vbe[VBE_XRES],
-                    n->vbe[VBE_YRES], n->vbe[VBE_BPP]);
+        (enabled && (!vbe_mode_ok(n) || n->vbe[VBE_VIRT_WIDTH] < n->vbe[VBE_XRES] ||
+                     (uint64_t)n->vbe[VBE_VIRT_WIDTH] * bytes_per_pixel(n->vbe[VBE_BPP]) *
+                         n->vbe[VBE_YRES] > VGA_VRAM_SIZE))) {
+        r = err_set(e, -EINVAL, "vga: VBE memory %u x 64 KiB or mode %ux%ux%u (virtual width "
+                    "%u) is not one this device shows", n->vbe[VBE_VIDEO_MEMORY_64K],
+                    n->vbe[VBE_XRES], n->vbe[VBE_YRES], n->vbe[VBE_BPP],
+                    n->vbe[VBE_VIRT_WIDTH]);
         goto out;
     }
     if ((r = pci_device_check_config(&v->pci, cfg, e)) < 0)
@@ -565,6 +569,7 @@ int vga_load(struct vga *v, struct state_in *in, struct err *e)
     COPY(dac_write); COPY(dac_sub); COPY(dac_state); COPY(pel_mask); COPY(palette);
     COPY(vbe_index); COPY(vbe); COPY(qext_endian);
 #undef COPY
+    vbe_update_virtual(v);   /* computed, never taken from the stream */
     v->mode_gen++;
     v->palette_gen++;
     vga_mark_dirty(v, 0, VGA_VRAM_SIZE);

@@ -179,8 +179,9 @@ static void refresh_vbe(struct vga *v, struct display *d, bool full)
     uint32_t *px = display_pixels(d, &w, &h, &stride);
     uint64_t pitch = (uint64_t)v->vbe[VBE_VIRT_WIDTH] * bytes;
     uint64_t start = (uint64_t)v->vbe[VBE_Y_OFFSET] * pitch + (uint64_t)v->vbe[VBE_X_OFFSET] * bytes;
-    if (start + (uint64_t)(yres - 1) * pitch + (uint64_t)xres * bytes > VGA_VRAM_SIZE) {
-        /* Panned past the memory: a black picture. */
+    if (pitch < (uint64_t)xres * bytes ||
+        start + (uint64_t)(yres - 1) * pitch + (uint64_t)xres * bytes > VGA_VRAM_SIZE) {
+        /* Lines overlapping, or panned past the memory: a black picture. */
         memset(px, 0, (size_t)w * (size_t)h * sizeof(*px));
         display_damage(d, 0, 0, w, h);
         return;
