@@ -4,7 +4,7 @@ CC        ?= gcc
 OPT       ?= -O2
 CFLAGS    := -std=gnu11 $(OPT) -g -Wall -Wextra -Werror -Isrc -MMD -MP -D_GNU_SOURCE $(EXTRA_CFLAGS)
 LDFLAGS   := $(EXTRA_LDFLAGS)
-LDLIBS    := -lpthread -lm -ljansson -larchive -lyaml -lvncserver
+LDLIBS    := -lpthread -lm -ljansson -larchive -lyaml -lvncserver -lmicrohttpd
 
 SRCS      := $(shell find src -name '*.c' | sort)
 LIB_SRCS  := $(filter-out src/cli/main.c,$(SRCS))

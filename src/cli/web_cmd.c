@@ -1,0 +1,290 @@
+/* `hostel web`: a web page served by hostel itself (libmicrohttpd) that
+ * lists the machines of the library with their state and where their
+ * screens listen, and starts, stops, pauses and resumes them through the
+ * same functions and control socket the CLI uses.  Every request carries
+ * a random token printed at start (in the URL, then a header), so neither
+ * another user nor another web page can drive it.  docs/display.md. */
+#include "cli/web_cmd.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "cli/client.h"
+#include "cli/machines.h"
+#include "lib/file.h"
+#include "lib/log.h"
+#include "mgmt/library.h"
+
+struct web {
+    char token[33];
+    pthread_mutex_t lock;        /* one action at a time: start/stop fork and wait */
+};
+
+static const char page[] =
+    "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>hostel</title>\n"
+    "<meta name=\"referrer\" content=\"no-referrer\">\n"
+    "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
+    "td,th{padding:.3em 1em;border-bottom:1px solid #ccc;text-align:left}"
+    "#err{color:#b00}</style></head><body>\n"
+    "<h1>hostel</h1><p id=\"err\"></p>\n"
+    "<table><thead><tr><th>machine</th><th>state</th><th>screen</th><th></th></tr></thead>"
+    "<tbody id=\"machines\"></tbody></table>\n"
+    "<script>\n"
+    "const token = new URLSearchParams(location.search).get('token') || '';\n"
+    "const hdr = {'X-Hostel-Token': token};\n"
+    "function el(t, text) { const e = document.createElement(t); e.textContent = text; return e; }\n"
+    "async function act(name, op) {\n"
+    "  document.getElementById('err').textContent = op + ' ' + name + '...';\n"
+    "  const r = await fetch('/api/machines/' + encodeURIComponent(name) + '/' + op,\n"
+    "                        {method: 'POST', headers: hdr});\n"
+    "  const j = await r.json();\n"
+    "  document.getElementById('err').textContent = j.error || '';\n"
+    "  load();\n"
+    "}\n"
+    "async function load() {\n"
+    "  const r = await fetch('/api/machines', {headers: hdr});\n"
+    "  if (!r.ok) { document.getElementById('err').textContent = 'refused: ' + r.status; return; }\n"
+    "  const list = await r.json(), tb = document.getElementById('machines');\n"
+    "  tb.replaceChildren();\n"
+    "  for (const m of list) {\n"
+    "    const tr = document.createElement('tr');\n"
+    "    tr.append(el('td', m.name), el('td', m.state), el('td', m.display || ''));\n"
+    "    const td = document.createElement('td');\n"
+    "    const live = ['running', 'paused', 'starting'].includes(m.state);\n"
+    "    for (const op of live ? (m.state == 'paused' ? ['resume', 'stop'] : ['pause', 'stop'])\n"
+    "                          : ['start']) {\n"
+    "      const b = el('button', op); b.onclick = () => act(m.name, op); td.append(b);\n"
+    "    }\n"
+    "    tr.append(td); tb.append(tr);\n"
+    "  }\n"
+    "}\n"
+    "load(); setInterval(load, 2000);\n"
+    "</script></body></html>\n";
+
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *type,
+                             const char *body)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), (void *)body,
+                                                             MHD_RESPMEM_MUST_COPY);
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, "Content-Type", type);
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header(r, "X-Frame-Options", "DENY");
+    enum MHD_Result ret = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result reply_json(struct MHD_Connection *c, unsigned status, json_t *j)
+{
+    char *text = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    if (!text)
+        return MHD_NO;
+    enum MHD_Result r = reply(c, status, "application/json", text);
+    free(text);
+    return r;
+}
+
+/* Constant time, so the token cannot be guessed a byte at a time. */
+static bool token_ok(const struct web *w, const char *given)
+{
+    if (!given || strlen(given) != strlen(w->token))
+        return false;
+    unsigned char diff = 0;
+    for (size_t i = 0; given[i]; i++)
+        diff |= (unsigned char)(given[i] ^ w->token[i]);
+    return diff == 0;
+}
+
+static json_t *machines_json(void)
+{
+    char **names = NULL;
+    int n = 0;
+    json_t *list = json_array();
+    if (machine_list(&names, &n) < 0)
+        return list;
+    for (int i = 0; i < n; i++) {
+        char why[256], path[4096];
+        enum machine_state st = machine_state_get(names[i], why, sizeof(why));
+        json_t *m = json_pack("{s:s, s:s}", "name", names[i], "state", machine_state_name(st));
+        if (st == MACHINE_RUNNING || st == MACHINE_PAUSED) {
+            /* The VMM knows best (as `hostel ls` asks it). */
+            json_t *live = client_request(names[i], "status", NULL);
+            if (live && json_is_string(json_object_get(live, "state")))
+                json_object_set(m, "state", json_object_get(live, "state"));
+            json_decref(live);
+        }
+        struct file_buf b;
+        if ((st == MACHINE_RUNNING || st == MACHINE_PAUSED) &&
+            machine_path(names[i], MACHINE_DISPLAY_FILE, path, sizeof(path)) == 0 &&
+            file_read_all(path, &b) == 0) {
+            size_t len = strcspn((const char *)b.data, "\n");
+            json_object_set_new(m, "display", json_stringn((const char *)b.data,
+                                                           len < b.len ? len : b.len));
+            file_buf_free(&b);
+        }
+        json_array_append_new(list, m);
+        free(names[i]);
+    }
+    free(names);
+    return list;
+}
+
+static json_t *machine_action(struct web *w, const char *name, const char *op)
+{
+    struct err e = ERR_INIT;
+    if (machine_name_check(name, &e) < 0)
+        return json_pack("{s:s}", "error", e.msg);
+    char path[4096];
+    if (machine_path(name, "config.json", path, sizeof(path)) < 0 || access(path, F_OK) < 0)
+        return json_pack("{s:s}", "error", "no such machine");
+    int r;
+    pthread_mutex_lock(&w->lock);
+    if (!strcmp(op, "start")) {
+        r = machine_start(name, NULL);
+    } else if (!strcmp(op, "stop")) {
+        r = machine_stop(name, true, 30);
+    } else if (!strcmp(op, "pause") || !strcmp(op, "resume")) {
+        json_t *ans = client_request(name, op, &e);
+        r = ans && json_is_true(json_object_get(ans, "ok")) ? 0 : 1;
+        if (ans && r) {
+            const char *m = json_string_value(json_object_get(ans, "error"));
+            err_set(&e, -EINVAL, "%s", m ? m : "refused");
+        }
+        json_decref(ans);
+    } else {
+        pthread_mutex_unlock(&w->lock);
+        return json_pack("{s:s}", "error", "unknown action: start, stop, pause or resume");
+    }
+    pthread_mutex_unlock(&w->lock);
+    if (r)
+        return json_pack("{s:s}", "error",
+                         e.msg[0] ? e.msg : log_last_error() ? log_last_error() : "failed");
+    return json_pack("{s:b}", "ok", 1);
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
+                              const char *method, const char *version, const char *upload,
+                              size_t *upload_size, void **state)
+{
+    struct web *w = cls;
+    (void)version; (void)upload;
+    if (!*state) {                      /* headers only so far */
+        *state = w;
+        return MHD_YES;
+    }
+    if (*upload_size) {                 /* a body is not used: skipped */
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    const char *tok = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Hostel-Token");
+    if (!tok)
+        tok = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "token");
+    if (!token_ok(w, tok))
+        return reply(c, MHD_HTTP_FORBIDDEN, "text/plain",
+                     "hostel web: the token is missing or wrong (use the URL 'hostel web' "
+                     "printed)\n");
+    if (!strcmp(method, "GET") && !strcmp(url, "/"))
+        return reply(c, MHD_HTTP_OK, "text/html; charset=utf-8", page);
+    if (!strcmp(method, "GET") && !strcmp(url, "/api/machines"))
+        return reply_json(c, MHD_HTTP_OK, machines_json());
+    if (!strcmp(method, "POST") && !strncmp(url, "/api/machines/", 14)) {
+        char name[256];
+        const char *slash = strchr(url + 14, '/');
+        if (slash && (size_t)(slash - url - 14) < sizeof(name)) {
+            memcpy(name, url + 14, (size_t)(slash - url - 14));
+            name[slash - url - 14] = 0;
+            json_t *ans = machine_action(w, name, slash + 1);
+            unsigned status = json_object_get(ans, "error") ? MHD_HTTP_CONFLICT : MHD_HTTP_OK;
+            return reply_json(c, status, ans);
+        }
+    }
+    return reply(c, MHD_HTTP_NOT_FOUND, "text/plain", "not found\n");
+}
+
+static volatile sig_atomic_t quit;
+static void on_signal(int sig)
+{
+    (void)sig;
+    quit = 1;
+}
+
+int cmd_web(int argc, char **argv)
+{
+    static const struct option opts[] = { { "listen", required_argument, NULL, 'l' },
+                                          { "help", no_argument, NULL, 'h' }, { 0 } };
+    const char *listen = "127.0.0.1:8080";
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == 'l') {
+            listen = optarg;
+        } else if (c == 'h') {
+            printf("usage: hostel web [--listen ADDR:PORT]\n\n"
+                   "A web page of the machine library: state, where screens listen, start,\n"
+                   "stop, pause, resume.  Listens on 127.0.0.1:8080 unless told; every\n"
+                   "request needs the token in the URL it prints.  Ctrl-C stops it.\n");
+            return 0;
+        } else {
+            return 1;
+        }
+    }
+    char addr[64];
+    const char *colon = strrchr(listen, ':');
+    char *end;
+    long port = colon ? strtol(colon + 1, &end, 10) : -1;
+    struct sockaddr_in sa = { .sin_family = AF_INET };
+    if (!colon || (size_t)(colon - listen) >= sizeof(addr) || *end || port < 1 || port > 65535) {
+        log_error("--listen '%s': give ADDR:PORT, such as 127.0.0.1:8080", listen);
+        return 1;
+    }
+    memcpy(addr, listen, (size_t)(colon - listen));
+    addr[colon - listen] = 0;
+    if (inet_pton(AF_INET, addr[0] ? addr : "127.0.0.1", &sa.sin_addr) != 1) {
+        log_error("--listen '%s': '%s' is not an IPv4 address", listen, addr);
+        return 1;
+    }
+    sa.sin_port = htons((uint16_t)port);
+    struct web w;
+    unsigned char raw[16];
+    if (getrandom(raw, sizeof(raw), 0) != sizeof(raw)) {
+        log_error("cannot make a token: getrandom: %s", strerror(errno));
+        return 1;
+    }
+    for (int i = 0; i < 16; i++)
+        snprintf(w.token + 2 * i, 3, "%02x", raw[i]);
+    pthread_mutex_init(&w.lock, NULL);
+    struct MHD_Daemon *d = MHD_start_daemon(
+        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL,
+        handle, &w, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+        MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_END);
+    if (!d) {
+        log_error("cannot listen on %s (in use, or not an address of this host)", listen);
+        return 1;
+    }
+    char shown[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, &sa.sin_addr, shown, sizeof(shown));
+    printf("hostel: web console on http://%s:%ld/?token=%s (Ctrl-C stops it)\n", shown, port,
+           w.token);
+    fflush(stdout);
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    while (!quit)
+        pause();
+    MHD_stop_daemon(d);
+    pthread_mutex_destroy(&w.lock);
+    return 0;
+}
