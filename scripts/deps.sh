@@ -8,9 +8,8 @@ what=${1:-all}
 # text with) and the virtio-net option ROM for PXE.  libvncserver: --display vnc;
 # libmicrohttpd: hostel web.
 build_pkgs=(build-essential pkg-config zlib1g-dev libzstd-dev libjansson-dev
-            libslirp-dev libseccomp-dev libarchive-dev libyaml-dev libvncserver-dev libmicrohttpd-dev
-            seabios
-            ipxe-qemu)
+            libslirp-dev libseccomp-dev libarchive-dev libyaml-dev libvncserver-dev
+            libmicrohttpd-dev seabios ipxe-qemu)
 test_pkgs=(busybox-static cpio gzip xz-utils python3 qemu-utils bc acpica-tools openssh-client
            debootstrap e2fsprogs git rsync grub-pc-bin grub-common xorriso mtools fdisk isolinux
            pxelinux syslinux-common python3-cryptography)
