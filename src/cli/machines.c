@@ -765,13 +765,6 @@ int machine_kill_wait(const char *name, int timeout_s)
     return wait_stopped(name, timeout_s) ? 0 : -ETIMEDOUT;
 }
 
-static int stop_machine(const char *name, bool force, int timeout);
-
-int machine_stop(const char *name, bool force, int timeout_s)
-{
-    return stop_machine(name, force, timeout_s);
-}
-
 static int stop_machine(const char *name, bool force, int timeout)
 {
     char why[256];

@@ -13,9 +13,6 @@ void machines_usage(void *stdio_file);
  * why not); restore names a snapshot with state to start from, or NULL.
  * 0, or 1 after printing the error. */
 int machine_start(const char *name, const char *restore);
-/* `hostel stop NAME`: the ACPI power button, then (force) the VMM told to
- * quit after timeout_s; 0 once it is stopped, 1 after printing why not. */
-int machine_stop(const char *name, bool force, int timeout_s);
 /* Asks a running machine's VMM to quit at once and waits until it has
  * (its lock is free); 0 when it is stopped. */
 int machine_kill_wait(const char *name, int timeout_s);

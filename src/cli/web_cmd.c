@@ -8,11 +8,14 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <microhttpd.h>
 #include <pthread.h>
 #include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +23,6 @@
 #include <unistd.h>
 
 #include "cli/client.h"
-#include "cli/machines.h"
 #include "lib/file.h"
 #include "lib/log.h"
 #include "mgmt/library.h"
@@ -143,6 +145,60 @@ static json_t *machines_json(void)
     return list;
 }
 
+extern char **environ;
+
+/* `hostel start|stop NAME` as a user would type it, in a child process:
+ * the VMM a start forks must not inherit this server's threads and
+ * sockets (it would keep the web port open for its whole life).  0, or
+ * its exit status with its last error line in e. */
+static int run_hostel(const char *verb, const char *name, struct err *e)
+{
+    char *argv[] = { "hostel", (char *)verb, (char *)name, NULL, NULL };
+    if (!strcmp(verb, "stop"))
+        argv[3] = "--force";
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0)
+        return err_set(e, -errno, "pipe: %s", strerror(errno)), 1;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, p[1], 2);
+    pid_t pid;
+    int r = posix_spawn(&pid, "/proc/self/exe", &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(p[1]);
+    if (r != 0) {
+        close(p[0]);
+        return err_set(e, -r, "cannot run hostel %s: %s", verb, strerror(r)), 1;
+    }
+    char buf[4096], scratch[512];
+    size_t n = 0;
+    for (;;) {                          /* its stderr: the first 4 KiB kept, the rest read */
+        ssize_t k = n < sizeof(buf) - 1 ? read(p[0], buf + n, sizeof(buf) - 1 - n)
+                                        : read(p[0], scratch, sizeof(scratch));
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            break;
+        if (n < sizeof(buf) - 1)
+            n += (size_t)k;
+    }
+    close(p[0]);
+    buf[n] = 0;
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+    if (code) {
+        while (n && buf[n - 1] == '\n')
+            buf[--n] = 0;
+        const char *last = strrchr(buf, '\n');
+        err_set(e, -EINVAL, "%s", last ? last + 1 : buf[0] ? buf : "failed");
+    }
+    return code;
+}
+
 static json_t *machine_action(struct web *w, const char *name, const char *op)
 {
     struct err e = ERR_INIT;
@@ -153,10 +209,8 @@ static json_t *machine_action(struct web *w, const char *name, const char *op)
         return json_pack("{s:s}", "error", "no such machine");
     int r;
     pthread_mutex_lock(&w->lock);
-    if (!strcmp(op, "start")) {
-        r = machine_start(name, NULL);
-    } else if (!strcmp(op, "stop")) {
-        r = machine_stop(name, true, 30);
+    if (!strcmp(op, "start") || !strcmp(op, "stop")) {
+        r = run_hostel(op, name, &e);
     } else if (!strcmp(op, "pause") || !strcmp(op, "resume")) {
         json_t *ans = client_request(name, op, &e);
         r = ans && json_is_true(json_object_get(ans, "ok")) ? 0 : 1;
@@ -171,8 +225,7 @@ static json_t *machine_action(struct web *w, const char *name, const char *op)
     }
     pthread_mutex_unlock(&w->lock);
     if (r)
-        return json_pack("{s:s}", "error",
-                         e.msg[0] ? e.msg : log_last_error() ? log_last_error() : "failed");
+        return json_pack("{s:s}", "error", e.msg[0] ? e.msg : "failed");
     return json_pack("{s:b}", "ok", 1);
 }
 
