@@ -40,6 +40,16 @@ for engine in emu kvm; do
   fi
 done
 
+# Saved on one engine, restored on the other: the picture comes back.
+if [ -z "$(engine_unavailable kvm)" ]; then
+  for pair in "emu kvm" "kvm emu"; do
+    timeout 200 python3 tests/display/xengine_check.py "$H" "$GUEST" $pair ||
+      echo "FAIL: display/save-${pair// /-to-} (the check itself failed: status $?)"
+  done
+else
+  echo "SKIP: display/save-emu-to-kvm, save-kvm-to-emu (kvm: $(engine_unavailable kvm))"
+fi
+
 # Linux: the tiny appliance's shell on tty1 (vgacon), typed into over VNC.
 if appliances/tiny/build.sh "$(pwd)/$BUILD/appliances/tiny" >/dev/null 2>&1; then
   if engine=$(test_engine); then
