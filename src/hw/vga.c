@@ -73,7 +73,7 @@ static void reset_registers(struct vga *v)
 static uint8_t vga_port_read(struct vga *v, unsigned port)
 {
     switch (port) {
-    case 0x3c0: return (uint8_t)(v->attr_index | (v->attr_flip ? 0 : 0));
+    case 0x3c0: return v->attr_index;
     case 0x3c1: return v->attr[v->attr_index & 0x1f];
     case 0x3c2: return 0;                                  /* input status 0 */
     case 0x3c4: return v->seq_index;

@@ -71,8 +71,7 @@ int vga_slot(const struct vga *v);
  * carry it): a pointer into rom, or NULL when it is not found. */
 const uint8_t *vga_find_font(const uint8_t *rom, size_t len);
 
-/* Text mode as the device shows it (tests): columns, rows, and the cell
- * at (col, row): character in the low byte, attribute in the high. */
+/* Text mode's geometry as the device draws it (tests): columns, rows. */
 void vga_text_size(struct vga *v, int *cols, int *rows);
 
 /* Snapshots: the VGA registers, the palette, the VBE registers, the PCI
