@@ -2,8 +2,8 @@
 # `hostel web` (docs/display.md): the page and its API over HTTP, as a
 # browser would use them: refused without the token or with a wrong one;
 # with it, the page, the machine list with states, start (the machine
-# runs, its screen's address is listed), pause, resume, stop.  A named
-# machine runs the display test guest on emu.
+# runs, its screen's address is listed), pause, resume, stop; the serial
+# console's output as events and a line sent to it (the tiny appliance).
 set -u
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
@@ -16,11 +16,16 @@ pid=""
 cleanup() {
   [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
   "$H" stop w1 --force >/dev/null 2>&1
+  "$H" stop t1 --force >/dev/null 2>&1
   rm -rf "$work"
 }
 trap cleanup EXIT
 "$H" create w1 --kernel "$GUEST" --display vnc=127.0.0.1:0 --engine emu >/dev/null ||
   { echo "FAIL: web/create"; exit 0; }
+appliances/tiny/build.sh "$(pwd)/$BUILD/appliances/tiny" >/dev/null 2>&1 ||
+  { echo "FAIL: web/tiny (appliances/tiny/build.sh failed)"; exit 0; }
+"$H" create t1 --appliance "$(pwd)/$BUILD/appliances/tiny" --net none >/dev/null ||
+  { echo "FAIL: web/create-tiny"; exit 0; }
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 "$H" web --listen "127.0.0.1:$port" >"$work/out" 2>"$work/err" &
 pid=$!
@@ -34,8 +39,8 @@ url = sys.argv[1]
 base = url.split("/?")[0]
 token = urllib.parse.parse_qs(urllib.parse.urlparse(url).query)["token"][0]
 
-def call(path, method="GET", tok=token, header=True):
-    req = urllib.request.Request(base + path, method=method, data=b"" if method == "POST" else None)
+def call(path, method="GET", tok=token, header=True, data=b""):
+    req = urllib.request.Request(base + path, method=method, data=data if method == "POST" else None)
     if tok is not None and header:
         req.add_header("X-Hostel-Token", tok)
     try:
@@ -78,6 +83,30 @@ check("stop", st == 200 and machine("stopped").get("state") == "stopped", "statu
 st, body = call("/api/machines/nosuch/start", "POST")
 check("unknown-machine", st == 409 and "no such machine" in body, "status %d %s" % (st, body))
 st, body = call("/api/machines/w1/start", "POST")   # left running for the port check
+
+# The serial console: tiny's output as events, a line sent back in.
+if call("/api/machines/t1/start", "POST")[0] != 200:
+    check("console", False, "t1 did not start")
+    sys.exit(0)
+req = urllib.request.Request(base + "/api/machines/t1/console?token=" + token)
+stream = urllib.request.urlopen(req, timeout=300)
+seen = b""
+def read_until(text, limit):
+    global seen
+    end = time.time() + limit
+    while text not in seen and time.time() < end:
+        line = stream.readline()
+        if not line:
+            break
+        if line.startswith(b"data: "):
+            seen += bytes.fromhex(line[6:].strip().decode())
+    return text in seen
+check("console-output", read_until(b"tiny: ready", 300), "no 'tiny: ready' in %r" % seen[-200:])
+read_until(b"tiny:/# ", 30)                          # the shell is reading
+st, body = call("/api/machines/t1/console", "POST", data=b"echo web-$((6*7))\r")
+check("console-input", st == 200 and read_until(b"web-42", 60), "status %d %s; saw %r" % (st, body, seen[-200:]))
+stream.close()
+call("/api/machines/t1/stop", "POST")
 PY
 # A machine started from the page does not keep the page's port: once
 # hostel web is gone, the port is free while the machine runs on.
