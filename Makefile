@@ -6,6 +6,12 @@ CFLAGS    := -std=gnu11 $(OPT) -g -Wall -Wextra -Werror -Isrc -MMD -MP -D_GNU_SO
 LDFLAGS   := $(EXTRA_LDFLAGS)
 LDLIBS    := -lpthread -lm -ljansson -larchive -lyaml -lvncserver -lmicrohttpd
 
+# The VMM's sandbox (lib/sandbox.c): libseccomp, where its headers are.
+ifneq ($(wildcard /usr/include/seccomp.h),)
+CFLAGS += -DHOSTEL_HAVE_SECCOMP
+LDLIBS += -lseccomp
+endif
+
 SRCS      := $(shell find src -name '*.c' | sort)
 LIB_SRCS  := $(filter-out src/cli/main.c,$(SRCS))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)

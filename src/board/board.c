@@ -36,6 +36,7 @@
 #include "hw/scsi_cd.h"
 #include "lib/file.h"
 #include "lib/log.h"
+#include "lib/ratelimit.h"
 #include "machine/vm.h"
 #include "net/net.h"
 #include "share/server.h"
@@ -351,6 +352,10 @@ int board_create(struct vm *vm, const struct machine_spec *spec, const struct bo
             err_set(e, r, "cannot create virtio-blk for %s: %s", dk->path, strerror(-r));
             goto fail;
         }
+        if (dk->bps || dk->iops) {
+            struct rate_limits lim = { .bytes_per_s = dk->bps, .ops_per_s = dk->iops };
+            virtio_blk_set_limits(b->blks[i], &lim);
+        }
     }
     if (spec->cdrom) {
         struct block_open_opts o = { .format = BLOCK_FORMAT_RAW, .readonly = true };
@@ -397,6 +402,10 @@ int board_create(struct vm *vm, const struct machine_spec *spec, const struct bo
         if (r < 0) {
             err_wrap(e, "cannot create virtio-net");
             goto fail;
+        }
+        if (spec->net_bps || spec->net_pps) {
+            struct rate_limits lim = { .bytes_per_s = spec->net_bps, .ops_per_s = spec->net_pps };
+            virtio_net_set_limits(b->net, &lim);
         }
         log_info("virtio-net %02x:%02x:%02x:%02x:%02x:%02x on %s networking", mac[0], mac[1],
                  mac[2], mac[3], mac[4], mac[5],
@@ -596,7 +605,7 @@ int board_irqchip_load(struct vm *vm, struct state_in *in, struct err *e)
     return r < 0 ? r : pit_load(b->pit, in, e);
 }
 
-int board_save(struct vm *vm, struct snap_writer *w, struct err *e)
+int board_savable(struct vm *vm, struct err *e)
 {
     struct board *b = vm->board;
     /* A share's state is host descriptors and what the guest's kernel
@@ -606,6 +615,15 @@ int board_save(struct vm *vm, struct snap_writer *w, struct err *e)
                        "machine with shares cannot be snapshotted, saved or moved (its open "
                        "host files cannot be saved); stop it for a disk-only snapshot, or "
                        "drop the shares (--share none) and restart it", b->share_tag[0]);
+    return 0;
+}
+
+int board_save(struct vm *vm, struct snap_writer *w, struct err *e)
+{
+    struct board *b = vm->board;
+    int r0 = board_savable(vm, e);
+    if (r0 < 0)
+        return r0;
     struct dev_ref devs[32];
     int n = board_devices(b, devs, 32);
     for (int i = 0; i < n; i++) {

@@ -59,6 +59,9 @@ struct snapshot_file;
 int board_irqchip_save(struct vm *vm, struct state_out *o);
 int board_irqchip_load(struct vm *vm, struct state_in *in, struct err *e);
 int board_save(struct vm *vm, struct snap_writer *w, struct err *e);
+/* 0 when board_save can save this machine's devices; else why not (a
+ * shared folder): what snapshots and migrations check before they start. */
+int board_savable(struct vm *vm, struct err *e);
 /* live: into the board a running (paused) machine already has, whose user
  * network backend keeps its own state (its host sockets: a connection
  * through a forward survives a restore when nothing crossed it since). */

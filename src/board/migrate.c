@@ -215,7 +215,8 @@ static int flush_batch(struct mig_sender *s, struct err *e)
             w[4 + 8 * i + b] = (uint8_t)(s->desc[i] >> (8 * b));
     memcpy(w + 4 + 8 * s->nbatch, s->data, 4096 * (size_t)s->ndata);
     s->nbatch = s->ndata = 0;
-    return mig_send_packed(&s->conn, MIG_RAM, w, len, e);
+    int r = mig_send_packed(&s->conn, MIG_RAM, w, len, e);
+    return r < 0 ? r : mig_peer_refused(&s->conn, e);
 }
 
 /* Adds one page to the batch: its bytes, or a mark that it is all zeros
@@ -361,6 +362,8 @@ static int send_granules(struct mig_sender *s, int d, const uint64_t *which, boo
                     w[at + b] = (uint8_t)(descs[i] >> (8 * b));
             memcpy(w + at, payload, plen);
             int r = mig_send_packed(&s->conn, MIG_DISK, w, at + plen, e);
+            if (r == 0)
+                r = mig_peer_refused(&s->conn, e);
             if (r < 0)
                 return r;
             count = 0;
@@ -423,8 +426,9 @@ static int send_hello(struct mig_sender *s, struct err *e)
         st_put_u8(&o, d->readonly);
         mig_put_str(&o, d->path);
     }
-    const char *files[2] = { s->src.spec->kernel, s->src.spec->initrd };
-    for (int k = 0; k < 2; k++) {
+    const char *files[MIG_NFILES] = { s->src.spec->kernel, s->src.spec->initrd,
+                                      s->src.spec->cdrom };
+    for (int k = 0; k < MIG_NFILES; k++) {
         struct mig_file_desc f = { 0 };
         if (files[k] && mig_file_summary(files[k], &f.size, &f.crc) < 0) {
             state_out_free(&o);
@@ -449,8 +453,9 @@ static int send_hello(struct mig_sender *s, struct err *e)
 
 static int send_files(struct mig_sender *s, const uint8_t *need, struct err *e)
 {
-    const char *files[2] = { s->src.spec->kernel, s->src.spec->initrd };
-    for (int k = 0; k < 2; k++) {
+    const char *files[MIG_NFILES] = { s->src.spec->kernel, s->src.spec->initrd,
+                                      s->src.spec->cdrom };
+    for (int k = 0; k < MIG_NFILES; k++) {
         if (!need[k] || !files[k])
             continue;
         int fd = open(files[k], O_RDONLY | O_CLOEXEC);
@@ -707,6 +712,9 @@ int migrate_send(const struct mig_source *src, const char *addr, const struct mi
     s->memfd = s->vm->mem.fd >= 0 && fcntl(s->vm->mem.fd, F_GET_SEALS) >= 0;
     if ((r = mig_parse_addr(addr, &s->addr, e)) < 0)
         goto fail;
+    /* What cannot move is refused before a page is copied. */
+    if ((r = board_savable(s->vm, e)) < 0)
+        goto fail;
     int fd;
     if ((r = mig_connect(&s->addr, 10000, &fd, e)) < 0)
         goto fail;
@@ -725,7 +733,9 @@ int migrate_send(const struct mig_source *src, const char *addr, const struct mi
     state_in_init(&in, ap, alen);
     uint32_t version = st_get_u32(&in);
     char *rhost = mig_get_str(&in, 4096), *rfolder = mig_get_str(&in, 4096);
-    uint8_t need[2] = { st_get_u8(&in), st_get_u8(&in) };
+    uint8_t need[MIG_NFILES];
+    for (int k = 0; k < MIG_NFILES; k++)
+        need[k] = st_get_u8(&in);
     if (in.bad || version != MIG_VERSION) {
         free(rhost);
         free(rfolder);

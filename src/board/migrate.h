@@ -29,6 +29,8 @@ struct vm;
 #define MIG_DEFAULT_DOWNTIME_MS 300
 #define MIG_DISK_SHIFT 16               /* disks are copied in 64 KiB granules */
 #define MIG_MAX_FILE (512u << 20)       /* a kernel or initrd the receiver lacks */
+#define MIG_MAX_CDROM (4ull << 30)      /* a CD image the receiver lacks */
+#define MIG_NFILES 3                    /* the kernel, the initrd, the CD image */
 
 /* What a migration is doing, for progress lines, events and status. */
 struct mig_progress {
@@ -128,7 +130,7 @@ struct mig_incoming {
     struct cpuid_model model;
     int ndisks;
     struct mig_disk_desc disks[SPEC_MAX_DISKS];
-    struct mig_file_desc kernel, initrd;
+    struct mig_file_desc kernel, initrd, cdrom;
     struct net_forward bound[NET_MAX_FORWARDS];
     int nbound;
     bool same_folder;          /* set by the owner before migrate_accept_reply */
@@ -160,6 +162,8 @@ int migrate_incoming_run(void *opaque, struct vm *vm, struct err *e);
 void migrate_started(struct mig_incoming *in, struct vm *vm);
 /* Before the vm goes: stops relaying. */
 void migrate_incoming_stop(struct mig_incoming *in);
+/* After the vm that received the machine is destroyed (its network backend
+ * holds a hook into what this frees), or when none was built. */
 void migrate_incoming_free(struct mig_incoming *in);
 
 /* Size and CRC-32 of a file (is a kernel or initrd here the sender's?); -errno. */

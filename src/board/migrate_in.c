@@ -59,6 +59,11 @@ int mig_file_summary(const char *path, uint64_t *size, uint32_t *crc)
 
 /* ---- the sender's HELLO ------------------------------------------------------------ */
 
+static const char *mig_file_name(int k)
+{
+    return k == 0 ? "kernel" : k == 1 ? "initrd" : "CD image";
+}
+
 static int parse_hello(struct mig_incoming *in, const uint8_t *p, size_t len, struct err *e)
 {
     struct state_in s;
@@ -114,14 +119,15 @@ static int parse_hello(struct mig_incoming *in, const uint8_t *p, size_t len, st
         if (s.bad || !d->path || !d->size || d->size % 512 || d->size > (1ULL << 50))
             return err_set(e, -EPROTO, "the sender's disk %d is malformed", i);
     }
-    struct mig_file_desc *files[2] = { &in->kernel, &in->initrd };
-    for (int k = 0; k < 2; k++) {
+    struct mig_file_desc *files[MIG_NFILES] = { &in->kernel, &in->initrd, &in->cdrom };
+    for (int k = 0; k < MIG_NFILES; k++) {
         files[k]->path = mig_get_str(&s, 4096);
         files[k]->size = st_get_u64(&s);
         files[k]->crc = st_get_u32(&s);
-        if (s.bad || files[k]->size > MIG_MAX_FILE)
-            return err_set(e, -EPROTO, "the sender's %s is malformed or larger than %u bytes",
-                           k ? "initrd" : "kernel", MIG_MAX_FILE);
+        uint64_t max = k == 2 ? MIG_MAX_CDROM : MIG_MAX_FILE;
+        if (s.bad || files[k]->size > max)
+            return err_set(e, -EPROTO, "the sender's %s is malformed or larger than %llu bytes",
+                           mig_file_name(k), (unsigned long long)max);
         if (files[k]->path && !files[k]->path[0]) {
             free(files[k]->path);
             files[k]->path = NULL;
@@ -156,6 +162,8 @@ static void incoming_free_fields(struct mig_incoming *in)
     free(in->kernel.dest);
     free(in->initrd.path);
     free(in->initrd.dest);
+    free(in->cdrom.path);
+    free(in->cdrom.dest);
 }
 
 static void answer_query(int fd, const struct mig_allow *allow, int answer)
@@ -259,14 +267,14 @@ int migrate_accept(int listen_fd, const struct mig_allow *allow, int timeout_ms,
 
 void migrate_refuse(struct mig_incoming *in, const char *why)
 {
-    mig_send(&in->conn, MIG_REFUSE, why, strlen(why), NULL);
+    mig_refuse_linger(&in->conn, why, 2000);
     migrate_incoming_free(in);
 }
 
 static int receive_files(struct mig_incoming *in, struct err *e)
 {
-    struct mig_file_desc *files[2] = { &in->kernel, &in->initrd };
-    for (int k = 0; k < 2; k++) {
+    struct mig_file_desc *files[MIG_NFILES] = { &in->kernel, &in->initrd, &in->cdrom };
+    for (int k = 0; k < MIG_NFILES; k++) {
         struct mig_file_desc *f = files[k];
         if (!f->need)
             continue;
@@ -293,7 +301,7 @@ static int receive_files(struct mig_incoming *in, struct err *e)
                 off |= (uint64_t)raw[1 + b] << (8 * b);
             if (rlen < 9 || raw[0] != k || off != have || rlen - 9 > f->size - have) {
                 r = err_set(e, -EPROTO, "a piece of the %s is out of place",
-                            k ? "initrd" : "kernel");
+                            mig_file_name(k));
                 break;
             }
             size_t n = rlen - 9;
@@ -305,7 +313,7 @@ static int receive_files(struct mig_incoming *in, struct err *e)
         }
         if (r == 0 && crc != f->crc)
             r = err_set(e, -EBADMSG, "the %s arrived damaged (checksum)",
-                        k ? "initrd" : "kernel");
+                        mig_file_name(k));
         if (r == 0 && fsync(fd) < 0)
             r = err_set(e, -errno, "cannot write %s: %s", f->dest, strerror(errno));
         close(fd);
@@ -327,10 +335,11 @@ int migrate_accept_reply(struct mig_incoming *in, const char *my_host, const cha
     mig_put_str(&o, my_folder);
     st_put_u8(&o, in->kernel.need);
     st_put_u8(&o, in->initrd.need);
+    st_put_u8(&o, in->cdrom.need);
     int r = state_out_ok(&o) ? mig_send(&in->conn, MIG_ACCEPT, o.data, o.len, e)
                              : err_set(e, -ENOMEM, "out of memory");
     state_out_free(&o);
-    if (r == 0 && (in->kernel.need || in->initrd.need)) {
+    if (r == 0 && (in->kernel.need || in->initrd.need || in->cdrom.need)) {
         in->prog.phase = "files";
         r = receive_files(in, e);
     }
@@ -618,7 +627,7 @@ int migrate_incoming_run(void *opaque, struct vm *vm, struct err *e)
 
 refuse:
     *e = why;
-    mig_send(&in->conn, MIG_REFUSE, why.msg, strlen(why.msg), NULL);
+    mig_refuse_linger(&in->conn, why.msg, 2000);
 fail:
     free(state);
     in->prog.phase = "failed";
@@ -698,8 +707,9 @@ void migrate_incoming_free(struct mig_incoming *in)
         return;
     migrate_incoming_stop(in);
     if (in->relay) {
-        /* The split's hook stays on the backend until it closes: its
-         * memory goes with this process. */
+        /* The split's hook was on the machine's network backend, which
+         * is closed by now (migrate.h). */
+        net_split_destroy(in->relay->split);
         free(in->relay);
     }
     mig_conn_free(&in->conn);

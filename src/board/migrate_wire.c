@@ -81,6 +81,54 @@ void mig_conn_shutdown(struct mig_conn *c)
         shutdown(c->fd, SHUT_RDWR);
 }
 
+void mig_refuse_linger(struct mig_conn *c, const char *why, int ms)
+{
+    if (c->fd < 0)
+        return;
+    mig_send(c, MIG_REFUSE, why, strlen(why), NULL);
+    /* Closing with the sender's bytes unread would reset the connection
+     * and take the REFUSE with it: end our side, read theirs away until
+     * they close (they stop at the REFUSE) or the time is up. */
+    shutdown(c->fd, SHUT_WR);
+    uint64_t until = mig_now_ns() + (uint64_t)ms * 1000000ull;
+    static uint8_t sink[65536];
+    while (mig_now_ns() < until) {
+        struct pollfd p = { c->fd, POLLIN, 0 };
+        int left = (int)((until - mig_now_ns()) / 1000000ull) + 1;
+        int r = poll(&p, 1, left);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        ssize_t n = recv(c->fd, sink, sizeof(sink), MSG_DONTWAIT);
+        if (n < 0 && (errno == EINTR || errno == EAGAIN))
+            continue;
+        if (n <= 0)
+            break;
+    }
+}
+
+int mig_peer_refused(struct mig_conn *c, struct err *e)
+{
+    struct pollfd p = { c->fd, POLLIN, 0 };
+    if (c->fd < 0 || poll(&p, 1, 0) <= 0)
+        return 0;
+    uint32_t type;
+    const uint8_t *payload;
+    size_t len;
+    struct err e2 = ERR_INIT;
+    int r = mig_recv(c, &type, &payload, &len, 2000, &e2);
+    if (r < 0) {
+        *e = e2;
+        return r;
+    }
+    if (type == MIG_REFUSE)
+        return err_set(e, -ECONNREFUSED, "the receiver refused: %.*s",
+                       (int)(len < 600 ? len : 600), (const char *)payload);
+    return err_set(e, -EPROTO, "migration: the receiver sent %s during the copy",
+                   mig_type_name(type));
+}
+
 static int grow(uint8_t **buf, size_t *cap, size_t need)
 {
     if (*cap >= need)

@@ -60,6 +60,14 @@ void mig_conn_free(struct mig_conn *c);
 /* Ends the stream at once: a blocked send or receive on another thread returns. */
 void mig_conn_shutdown(struct mig_conn *c);
 
+/* Sends REFUSE with why, then ends the stream so that it arrives: reads
+ * and drops what the peer still sends, for up to ms (the caller frees). */
+void mig_refuse_linger(struct mig_conn *c, const char *why, int ms);
+/* The sender, between batches: has the receiver said something (it says
+ * nothing during the copy unless it refuses)?  0: nothing waits; else
+ * -ECONNREFUSED with its reason, or why the stream broke. */
+int mig_peer_refused(struct mig_conn *c, struct err *e);
+
 int mig_send(struct mig_conn *c, uint32_t type, const void *payload, size_t len, struct err *e);
 /* A batch: codec (u8: 0 raw, 1 zstd), its raw length (u32), then the
  * bytes, compressed when that saves at least an eighth. */

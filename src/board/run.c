@@ -24,8 +24,11 @@
 #include "host/console_hub.h"
 #include "host/display.h"
 #include "host/vnc.h"
+#include "lib/cgroup.h"
 #include "lib/file.h"
 #include "lib/log.h"
+#include "lib/sandbox.h"
+#include "lib/size.h"
 #include "machine/vm.h"
 
 static uint64_t now_ns(void)
@@ -136,6 +139,73 @@ static int stop_status(struct vm *vm, enum vm_stop why)
         return 0;
     default:
         return 1;
+    }
+}
+
+static int enter_sandbox(const struct machine_spec *spec, const struct run_host *host,
+                         struct err *e)
+{
+    char *report = host->isolation ? host->isolation->sandbox : NULL;
+    size_t len = host->isolation ? sizeof(host->isolation->sandbox) : 0;
+    if (sandbox_active())
+        return 0;
+    if (!spec->sandbox) {
+        log_warn("the VMM runs WITHOUT its sandbox (--no-sandbox): a guest that breaks out of a "
+                 "device model gets every right this process has");
+        if (report)
+            snprintf(report, len, "off (--no-sandbox)");
+        return 0;
+    }
+    struct err le = ERR_INIT;
+    int r = sandbox_enter(&le);
+    if (r == -ENOTSUP) {
+        log_warn("the VMM runs WITHOUT its sandbox: %s", le.msg);
+        if (report)
+            snprintf(report, len, "off: %.180s", le.msg);
+        return 0;
+    }
+    if (r < 0)
+        return err_set(e, r, "%s", le.msg);
+    log_info("sandbox: seccomp allow-list of %d system calls on every thread (fewer on vCPU "
+             "threads), no new privileges", sandbox_allowed_count());
+    if (report)
+        snprintf(report, len, "on (seccomp: %d system calls allowed, fewer on vCPU threads, the "
+                 "rest kill the VMM; no new privileges)", sandbox_allowed_count());
+    sandbox_test_hook();
+    return 0;
+}
+
+/* --cpu-limit and --memory-limit: this process into a cgroup of its own,
+ * before guest RAM is allocated (so it is charged there).  What cannot be
+ * enforced is said, loudly, and the machine runs anyway. */
+static void apply_limits(const struct machine_spec *spec, const struct run_host *host,
+                         struct cgroup_place *cg)
+{
+    struct cgroup_limits lim = { .cpu_milli = spec->cpu_limit_milli,
+                                 .memory_max = spec->memory_limit };
+    char cpu[700], mem[700], what[64];
+    if (!lim.cpu_milli && !lim.memory_max)
+        return;
+    cgroup_confine(host->name, &lim, cg, cpu, mem, sizeof(cpu));
+    if (lim.cpu_milli) {
+        spec_format_cpu_limit(lim.cpu_milli, what, sizeof(what));
+        if (!strncmp(cpu, "not", 3))
+            log_warn("--cpu-limit %s is %s", what, cpu);
+        else
+            log_info("--cpu-limit %s %s", what, cpu);
+        if (host->isolation)
+            snprintf(host->isolation->cpu_limit, sizeof(host->isolation->cpu_limit), "%s: %s",
+                     what, cpu);
+    }
+    if (lim.memory_max) {
+        format_size(lim.memory_max, what, sizeof(what));
+        if (!strncmp(mem, "not", 3))
+            log_warn("--memory-limit %s is %s", what, mem);
+        else
+            log_info("--memory-limit %s %s", what, mem);
+        if (host->isolation)
+            snprintf(host->isolation->memory_limit, sizeof(host->isolation->memory_limit),
+                     "%s: %s", what, mem);
     }
 }
 
@@ -250,7 +320,13 @@ static int boot_once(const struct machine_spec *spec, const struct engine_ops *e
         err_set(e, r, "cannot set the boot CPU's state: %s", strerror(-r));
         goto out;
     }
-run:;
+run:
+    /* Everything is built and open: from here on the process makes only
+     * the system calls a running machine needs (a reboot rebuilds the board
+     * inside the sandbox; docs/isolation.md). */
+    r = enter_sandbox(spec, host, e);
+    if (r < 0)
+        goto out;
     struct err start_err = ERR_INIT;
     if (vm_start(vm, &start_err) < 0)
         log_error("%s", start_err.msg);   /* the machine stops at once; we still report */
@@ -432,6 +508,8 @@ int machine_run(const struct machine_spec *in_spec, const struct run_host *host,
     if (r < 0)
         return r;
     spec_copy(&spec, in_spec);
+    struct cgroup_place cg = { 0 };
+    apply_limits(&spec, host, &cg);
     for (int i = 0; i < spec.ndisks; i++) {
         struct spec_disk *d = &spec.disks[i];
         if (d->path)
@@ -520,6 +598,7 @@ int machine_run(const struct machine_spec *in_spec, const struct run_host *host,
     stop_display(host, display, vnc);
     vm_stats_print();
 out:
+    cgroup_leave(&cg);
     file_buf_free(&files.kernel);
     file_buf_free(&files.initrd);
     file_buf_free(&files.bios);

@@ -23,6 +23,15 @@ struct run_hooks {
     void (*display)(void *opaque, const char *where);
 };
 
+/* How the machine is confined, as it runs (docs/isolation.md): each is ""
+ * when not asked for, else what happened ("enforced (...)", "not enforced:
+ * WHY", "on (...)", "off (...)"); `hostel info` shows them. */
+struct run_isolation {
+    char sandbox[200];
+    char cpu_limit[800];
+    char memory_limit[800];
+};
+
 /* Where the machine meets the host beyond what its spec says. */
 struct run_host {
     const struct run_hooks *hooks;
@@ -45,6 +54,8 @@ struct run_host {
      * fills it from the sender and returns 0 when it is to start. */
     int (*incoming)(void *opaque, struct vm *vm, struct err *e);
     void *incoming_opaque;
+    /* Filled in as the machine is confined (NULL: not needed). */
+    struct run_isolation *isolation;
 };
 
 /* Runs the machine until it stops for good and returns 0, with *status the

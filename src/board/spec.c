@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "block/block.h"
+#include "lib/ratelimit.h"
 #include "lib/size.h"
 
 static char *dup_or_null(const char *s)
@@ -34,7 +35,8 @@ void spec_defaults(struct machine_spec *s)
 {
     spec_init(s);
     s->set = SPEC_CPUS | SPEC_MEMORY | SPEC_ENGINE | SPEC_SERIAL | SPEC_CONSOLE | SPEC_RNG |
-             SPEC_NO_REBOOT | SPEC_WATCHDOG | SPEC_NET;
+             SPEC_NO_REBOOT | SPEC_WATCHDOG | SPEC_NET | SPEC_SANDBOX;
+    s->sandbox = true;
     s->cpus = 1;
     s->memory = 512ULL << 20;
     s->engine = strdup("auto");
@@ -143,6 +145,11 @@ int spec_apply(struct machine_spec *s, const struct machine_spec *l, struct err 
     if (s->ndisks + l->ndisks > SPEC_MAX_DISKS)
         return err_set(e, -EINVAL, "--disk: at most %d disks (%d given and %d from before)",
                        SPEC_MAX_DISKS, l->ndisks, s->ndisks);
+    for (int i = 0; i < SPEC_MAX_DISKS; i++)
+        if (l->disk_limit[i].set && i >= s->ndisks + l->ndisks)
+            return err_set(e, -EINVAL, "--disk-limit %d: the machine has %d disk%s (numbered from "
+                           "0, as 'hostel info' lists them)", i, s->ndisks + l->ndisks,
+                           s->ndisks + l->ndisks == 1 ? "" : "s");
     /* Forwards that will be added, not replaced: checked before anything
      * changes, so a refused layer leaves s as it was. */
     int kept = (l->set & SPEC_NET) && (l->net_mode == NET_MODE_NONE ||
@@ -199,6 +206,16 @@ int spec_apply(struct machine_spec *s, const struct machine_spec *l, struct err 
         replace_str(&s->cloud_init, l->cloud_init);
     if (l->set & SPEC_SSH_KEY)
         replace_str(&s->ssh_key, l->ssh_key);
+    if (l->set & SPEC_NET_LIMIT) {
+        s->net_bps = l->net_bps;
+        s->net_pps = l->net_pps;
+    }
+    if (l->set & SPEC_CPU_LIMIT)
+        s->cpu_limit_milli = l->cpu_limit_milli;
+    if (l->set & SPEC_MEMORY_LIMIT)
+        s->memory_limit = l->memory_limit;
+    if (l->set & SPEC_SANDBOX)
+        s->sandbox = l->sandbox;
     if (l->set & SPEC_NET) {
         s->net_mode = l->net_mode;
         s->net_restrict = l->net_restrict;
@@ -219,6 +236,12 @@ int spec_apply(struct machine_spec *s, const struct machine_spec *l, struct err 
         s->disks[s->ndisks] = l->disks[i];
         s->disks[s->ndisks].path = dup_or_null(l->disks[i].path);
         s->ndisks++;
+    }
+    for (int i = 0; i < s->ndisks; i++) {
+        if (l->disk_limit[i].set) {
+            s->disks[i].bps = l->disk_limit[i].bps;
+            s->disks[i].iops = l->disk_limit[i].iops;
+        }
     }
     if (l->shares_clear) {
         for (int i = 0; i < s->nshares; i++)
@@ -301,6 +324,12 @@ int spec_check(const struct machine_spec *s, struct err *e)
     if (s->memory < SPEC_MIN_MEMORY || s->memory > SPEC_MAX_MEMORY)
         return err_set(e, -EINVAL, "--memory %llu bytes: give between 16M and 1T",
                        (unsigned long long)s->memory);
+    if (s->memory_limit && s->memory_limit < s->memory + SPEC_VMM_OVERHEAD) {
+        char mem[32];
+        format_size(s->memory + SPEC_VMM_OVERHEAD, mem, sizeof(mem));
+        return err_set(e, -EINVAL, "--memory-limit: the cap holds the guest's RAM and the VMM "
+                       "too: give at least %s (--memory plus 64M), or none", mem);
+    }
     struct net_options o;
     spec_net_options(s, &o);
     enum net_mode m = net_effective_mode(&o);
@@ -354,6 +383,14 @@ int spec_parse_disk(const char *text, struct spec_disk *d, struct err *e)
             if (strcmp(item + 9, "on") && strcmp(item + 9, "off"))
                 return err_set(e, -EINVAL, "--disk: readonly '%s': choose on or off", item + 9);
             d->readonly = !strcmp(item + 9, "on");
+        } else if (!strncmp(item, "bps=", 4)) {
+            if (parse_rate_bytes(item + 4, &d->bps) < 0)
+                return err_set(e, -EINVAL, "--disk: bps '%s': give bytes per second such as "
+                               "10M", item + 4);
+        } else if (!strncmp(item, "iops=", 5)) {
+            if (parse_rate_count(item + 5, &d->iops) < 0)
+                return err_set(e, -EINVAL, "--disk: iops '%s': give requests per second such "
+                               "as 500", item + 5);
         } else if (!strncmp(item, "size=", 5)) {
             if (parse_size(item + 5, &d->size) < 0 || d->size < 512)
                 return err_set(e, -EINVAL, "--disk: size '%s': give a size such as 8G", item + 5);
@@ -361,7 +398,8 @@ int spec_parse_disk(const char *text, struct spec_disk *d, struct err *e)
             path = item;
         } else {
             return err_set(e, -EINVAL,
-                           "--disk: cannot understand '%s' (PATH, format=, readonly=, size=)", item);
+                           "--disk: cannot understand '%s' (PATH, format=, readonly=, size=, bps=, "
+                           "iops=)", item);
         }
     }
     uint64_t bare;
@@ -384,10 +422,70 @@ void spec_format_disk(const struct spec_disk *d, char *buf, size_t len)
     char size[32] = "";
     if (!d->path)
         format_size(d->size, size, sizeof(size));
-    snprintf(buf, len, "%s%s%s%s%s", d->path ? d->path : "size=", d->path ? "" : size,
+    char bps[40] = "", iops[40] = "";
+    if (d->bps) {
+        memcpy(bps, ",bps=", 5);
+        format_size(d->bps, bps + 5, sizeof(bps) - 5);
+    }
+    if (d->iops)
+        snprintf(iops, sizeof(iops), ",iops=%llu", (unsigned long long)d->iops);
+    snprintf(buf, len, "%s%s%s%s%s%s", d->path ? d->path : "size=", d->path ? "" : size,
              d->format == BLOCK_FORMAT_RAW ? ",format=raw"
              : d->format == BLOCK_FORMAT_QCOW2 ? ",format=qcow2" : "",
-             d->readonly ? ",readonly=on" : "", "");
+             d->readonly ? ",readonly=on" : "", bps, iops);
+}
+
+int spec_parse_net_limit(const char *text, struct machine_spec *s, struct err *e)
+{
+    char buf[128];
+    uint64_t bps = 0, pps = 0;
+    if (snprintf(buf, sizeof(buf), "%s", text) >= (int)sizeof(buf))
+        return err_set(e, -EINVAL, "--net-limit '%.40s...': too long", text);
+    if (strcmp(buf, "none")) {
+        char *save = NULL;
+        for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+            if (!strncmp(t, "bps=", 4) && parse_rate_bytes(t + 4, &bps) == 0)
+                continue;
+            if (!strncmp(t, "pps=", 4) && parse_rate_count(t + 4, &pps) == 0)
+                continue;
+            return err_set(e, -EINVAL, "--net-limit '%s': cannot understand '%s' (bps=SIZE for "
+                           "bytes per second such as 10M, pps=N for packets per second, or "
+                           "none)", text, t);
+        }
+        if (!bps && !pps)
+            return err_set(e, -EINVAL, "--net-limit '%s': give bps=SIZE, pps=N or none", text);
+    }
+    s->net_bps = bps;
+    s->net_pps = pps;
+    s->set |= SPEC_NET_LIMIT;
+    return 0;
+}
+
+void spec_format_net_limit(const struct machine_spec *s, char *buf, size_t len)
+{
+    char bps[32] = "";
+    if (s->net_bps)
+        format_size(s->net_bps, bps, sizeof(bps));
+    if (s->net_bps && s->net_pps)
+        snprintf(buf, len, "bps=%s,pps=%llu", bps, (unsigned long long)s->net_pps);
+    else if (s->net_bps)
+        snprintf(buf, len, "bps=%s", bps);
+    else if (s->net_pps)
+        snprintf(buf, len, "pps=%llu", (unsigned long long)s->net_pps);
+    else
+        snprintf(buf, len, "%s", "");
+}
+
+void spec_format_cpu_limit(uint32_t milli, char *buf, size_t len)
+{
+    if (milli % 1000 == 0)
+        snprintf(buf, len, "%u", milli / 1000);
+    else if (milli % 100 == 0)
+        snprintf(buf, len, "%u.%u", milli / 1000, milli / 100 % 10);
+    else if (milli % 10 == 0)
+        snprintf(buf, len, "%u.%02u", milli / 1000, milli / 10 % 100);
+    else
+        snprintf(buf, len, "%u.%03u", milli / 1000, milli % 1000);
 }
 
 static bool tag_char(char c)
@@ -772,6 +870,64 @@ int spec_set_option(struct machine_spec *s, const char *name, const char *arg, s
         }
         return 0;
     }
+    if (!strcmp(name, "net-limit"))
+        return spec_parse_net_limit(arg, s, e);
+    if (!strcmp(name, "disk-limit")) {
+        /* N,bps=SIZE,iops=N or N,none: parsed as a disk's options. */
+        char *end;
+        errno = 0;
+        long n = strtol(arg, &end, 10);
+        if (errno || end == arg || *end != ',' || n < 0 || n >= SPEC_MAX_DISKS)
+            return err_set(e, -EINVAL, "--disk-limit '%s': give the disk's number (from 0, as "
+                           "'hostel info' lists them) and bps=SIZE, iops=N or none, such as "
+                           "0,bps=10M", arg);
+        struct spec_disk d = { 0 };
+        if (strcmp(end + 1, "none")) {
+            char text[256];
+            if (snprintf(text, sizeof(text), "x,%s", end + 1) >= (int)sizeof(text))
+                return err_set(e, -EINVAL, "--disk-limit '%.40s...': too long", arg);
+            int r = spec_parse_disk(text, &d, e);
+            free(d.path);
+            if (r < 0 || d.format != BLOCK_FORMAT_AUTO || d.readonly || d.size || !(d.bps || d.iops))
+                return err_set(e, -EINVAL, "--disk-limit '%s': after the disk's number give only "
+                               "bps=SIZE and iops=N, or none", arg);
+        }
+        s->disk_limit[n].set = true;
+        s->disk_limit[n].bps = d.bps;
+        s->disk_limit[n].iops = d.iops;
+        return 0;
+    }
+    if (!strcmp(name, "cpu-limit")) {
+        char *end;
+        double cores = 0;
+        if (strcmp(arg, "none")) {
+            errno = 0;
+            cores = strtod(arg, &end);
+            if (errno || end == arg || *end || !(cores >= 0.01 && cores <= 1024))
+                return err_set(e, -EINVAL, "--cpu-limit '%s': give host cores from 0.01 to "
+                               "1024 (0.5 is half a core), or none", arg);
+        }
+        s->cpu_limit_milli = (uint32_t)(cores * 1000 + 0.5);
+        s->set |= SPEC_CPU_LIMIT;
+        return 0;
+    }
+    if (!strcmp(name, "memory-limit")) {
+        uint64_t m = 0;
+        if (strcmp(arg, "none") && (parse_size(arg, &m) < 0 || m == 0))
+            return err_set(e, -EINVAL, "--memory-limit '%s': give a size such as 1G (the "
+                           "guest's RAM and the VMM together), or none", arg);
+        s->memory_limit = m;
+        s->set |= SPEC_MEMORY_LIMIT;
+        return 0;
+    }
+    if (!strcmp(name, "sandbox") || !strcmp(name, "no-sandbox")) {
+        bool on = false;
+        if (name[0] == 's' && on_off(arg, &on) < 0)
+            return err_set(e, -EINVAL, "--sandbox '%s': choose on or off", arg);
+        s->sandbox = on;
+        s->set |= SPEC_SANDBOX;
+        return 0;
+    }
     if (!strcmp(name, "mac")) {
         if (net_parse_mac(arg, s->mac) < 0)
             return err_set(e, -EINVAL, "--mac '%s': give six hex bytes such as "
@@ -839,6 +995,12 @@ json_t *spec_to_json(const struct machine_spec *s)
                                     json_string(d->format == BLOCK_FORMAT_QCOW2 ? "qcow2" : "raw"));
             if (d->readonly)
                 json_object_set_new(dj, "readonly", json_true());
+            if (d->bps) {
+                format_size(d->bps, buf, sizeof(buf));
+                json_object_set_new(dj, "bps", json_string(buf));
+            }
+            if (d->iops)
+                json_object_set_new(dj, "iops", json_integer((json_int_t)d->iops));
             json_array_append_new(a, dj);
         }
         json_object_set_new(o, "disks", a);
@@ -879,6 +1041,20 @@ json_t *spec_to_json(const struct machine_spec *s)
                  s->mac[2], s->mac[3], s->mac[4], s->mac[5]);
         json_object_set_new(o, "mac", json_string(buf));
     }
+    if (s->set & SPEC_NET_LIMIT) {
+        spec_format_net_limit(s, buf, sizeof(buf));
+        json_object_set_new(o, "net_limit", json_string(buf[0] ? buf : "none"));
+    }
+    if (s->set & SPEC_CPU_LIMIT) {
+        spec_format_cpu_limit(s->cpu_limit_milli, buf, sizeof(buf));
+        json_object_set_new(o, "cpu_limit", json_string(s->cpu_limit_milli ? buf : "none"));
+    }
+    if (s->set & SPEC_MEMORY_LIMIT) {
+        format_size(s->memory_limit, buf, sizeof(buf));
+        json_object_set_new(o, "memory_limit", json_string(s->memory_limit ? buf : "none"));
+    }
+    if (s->set & SPEC_SANDBOX)
+        json_object_set_new(o, "sandbox", json_boolean(s->sandbox));
     if (s->nshares || s->shares_clear) {
         json_t *a = json_array();
         for (int i = 0; i < s->nshares; i++) {
@@ -967,9 +1143,9 @@ static int disk_from_json(json_t *v, struct spec_disk *d, struct err *e)
     json_t *x;
     json_object_foreach(v, key, x) {
         if (strcmp(key, "path") && strcmp(key, "size") && strcmp(key, "format") &&
-            strcmp(key, "readonly"))
+            strcmp(key, "readonly") && strcmp(key, "bps") && strcmp(key, "iops"))
             return err_set(e, -EINVAL, "\"disks\": unknown key \"%s\" (path, size, format, "
-                           "readonly)", key);
+                           "readonly, bps, iops)", key);
     }
     json_t *path = json_object_get(v, "path"), *size = json_object_get(v, "size");
     json_t *format = json_object_get(v, "format"), *ro = json_object_get(v, "readonly");
@@ -983,10 +1159,22 @@ static int disk_from_json(json_t *v, struct spec_disk *d, struct err *e)
     if (path && strchr(json_string_value(path), ','))
         return err_set(e, -EINVAL, "\"disks\": the path \"%s\" has a comma, which hostel's disk "
                        "syntax cannot carry", json_string_value(path));
-    snprintf(text, sizeof(text), "%s%s%s%s%s%s", path ? json_string_value(path) : "",
+    char bps[64] = "", iops[64] = "";
+    json_t *bv = json_object_get(v, "bps"), *iv = json_object_get(v, "iops");
+    if (bv) {
+        memcpy(bps, ",bps=", 6);
+        if (json_arg(bv, "bps", JK_STRING | JK_INT, bps + 5, sizeof(bps) - 5, e) < 0)
+            return e ? e->code : -EINVAL;
+    }
+    if (iv) {
+        memcpy(iops, ",iops=", 7);
+        if (json_arg(iv, "iops", JK_INT, iops + 6, sizeof(iops) - 6, e) < 0)
+            return e ? e->code : -EINVAL;
+    }
+    snprintf(text, sizeof(text), "%s%s%s%s%s%s%s%s", path ? json_string_value(path) : "",
              size ? (path ? ",size=" : "size=") : "", sz,
              format ? ",format=" : "", format ? json_string_value(format) : "",
-             ro && json_is_true(ro) ? ",readonly=on" : "");
+             ro && json_is_true(ro) ? ",readonly=on" : "", bps, iops);
     return spec_parse_disk(text[0] == ',' ? text + 1 : text, d, e);
 }
 
@@ -1003,6 +1191,8 @@ int spec_from_json(json_t *o, struct machine_spec *s, struct err *e)
         { "boot", "boot", JK_STRING }, { "cdrom", "cdrom", JK_STRING },
         { "cloud_init", "cloud-init", JK_STRING }, { "ssh_key", "ssh-key", JK_STRING },
         { "display", "display", JK_STRING },
+        { "net_limit", "net-limit", JK_STRING }, { "cpu_limit", "cpu-limit", JK_STRING },
+        { "memory_limit", "memory-limit", JK_STRING }, { "sandbox", "sandbox", JK_BOOL },
     };
     spec_init(s);
     if (!json_is_object(o))

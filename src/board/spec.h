@@ -21,6 +21,8 @@
 #define SPEC_MAX_CPUS 64
 #define SPEC_MIN_MEMORY (16ULL << 20)
 #define SPEC_MAX_MEMORY (1ULL << 40)
+/* What --memory-limit must leave the VMM above the guest's RAM. */
+#define SPEC_VMM_OVERHEAD (64ULL << 20)
 
 /* Which scalar fields a layer sets. */
 enum spec_field {
@@ -44,7 +46,11 @@ enum spec_field {
     SPEC_CLOUD_INIT = 1u << 17,
     SPEC_SSH_KEY   = 1u << 18,
     SPEC_CPU       = 1u << 19,
-    SPEC_DISPLAY   = 1u << 20,
+    SPEC_NET_LIMIT = 1u << 20,
+    SPEC_CPU_LIMIT = 1u << 21,
+    SPEC_MEMORY_LIMIT = 1u << 22,
+    SPEC_SANDBOX   = 1u << 23,
+    SPEC_DISPLAY   = 1u << 24,
 };
 
 /* What runs first: the PC firmware (SeaBIOS from Debian's seabios package),
@@ -65,6 +71,7 @@ struct spec_disk {
     int format;              /* enum block_format (block/block.h) */
     bool readonly;
     bool seed;               /* the cloud-init seed hostel made (not a boot disk) */
+    uint64_t bps, iops;      /* rate limits, bytes/s and requests/s (0: none) */
 };
 
 /* A shared folder (virtio-fs): the host directory, the tag the guest
@@ -117,6 +124,17 @@ struct machine_spec {
      * "vnc" / "vnc=ADDR:PORT" (a VGA with the Bochs VBE extension, shown
      * over VNC; the default listens on 127.0.0.1:5900 and up). */
     char *display;
+    /* Isolation and limits (docs/isolation.md). */
+    uint64_t net_bps, net_pps;      /* the NIC's rate limits each way (0: none) */
+    uint32_t cpu_limit_milli;       /* host CPU, thousandths of a core (0: none) */
+    uint64_t memory_limit;          /* the VMM process's hard memory cap (0: none) */
+    bool sandbox;                   /* seccomp confinement (default on) */
+    /* --disk-limit N,bps=..,iops=..: new limits for disk N of the spec
+     * below (a layer's change to a disk it does not list). */
+    struct {
+        bool set;
+        uint64_t bps, iops;
+    } disk_limit[SPEC_MAX_DISKS];
 };
 
 /* The firmware a spec boots with: SPEC_FW_NONE or SPEC_FW_BIOS/UEFI, auto
@@ -176,6 +194,11 @@ void spec_format_net(const struct machine_spec *s, char *buf, size_t len);
 /* HOSTDIR:TAG[,ro][,uid=N][,gid=N]; a relative HOSTDIR is made absolute. */
 int spec_parse_share(const char *text, struct spec_share *sh, struct err *e);
 void spec_format_share(const struct spec_share *sh, char *buf, size_t len);
+/* --net-limit bps=SIZE[,pps=N] or none; its text back ("" when none). */
+int spec_parse_net_limit(const char *text, struct machine_spec *s, struct err *e);
+void spec_format_net_limit(const struct machine_spec *s, char *buf, size_t len);
+/* --cpu-limit 0.5: "0.5" back. */
+void spec_format_cpu_limit(uint32_t milli, char *buf, size_t len);
 /* "cdrom,disk": the boot order as --boot takes it. */
 void spec_format_boot(const struct machine_spec *s, char *buf, size_t len);
 

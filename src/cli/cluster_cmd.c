@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cli/machines.h"
+#include "cli/spawn.h"
 #include "lib/file.h"
 #include "lib/log.h"
 #include "lib/size.h"
@@ -165,56 +166,23 @@ static uint64_t host_available(void)
 
 /* Starts the cluster daemon detached (its stderr in daemon.log) and waits
  * for its "ok".  0, or 1 after saying why. */
+static int run_switch(void *opaque, int ready_fd)
+{
+    return cluster_daemon_run(opaque, ready_fd);
+}
+
 static int start_daemon(const char *name)
 {
-    int pipefd[2];
     char log_path[4096];
-    if (pipe2(pipefd, O_CLOEXEC) < 0) {
-        log_error("pipe: %s", strerror(errno));
-        return 1;
-    }
     cluster_path(name, "daemon.log", log_path, sizeof(log_path));
-    pid_t pid = fork();
-    if (pid < 0) {
-        log_error("fork: %s", strerror(errno));
-        return 1;
-    }
-    if (pid == 0) {
-        close(pipefd[0]);
-        setsid();
-        int devnull = open("/dev/null", O_RDWR);
-        int logfd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (devnull >= 0) {
-            dup2(devnull, 0);
-            dup2(devnull, 1);
-        }
-        if (logfd >= 0)
-            dup2(logfd, 2);
-        log_verbosity = 1;           /* joins, leases and faults go to daemon.log */
-        pid_t inner = fork();
-        if (inner != 0)
-            _exit(inner < 0 ? 1 : 0);
-        _exit(cluster_daemon_run(name, pipefd[1]));
-    }
-    close(pipefd[1]);
-    waitpid(pid, NULL, 0);
     char buf[1400];
-    size_t have = 0;
-    for (;;) {
-        ssize_t n = read(pipefd[0], buf + have, sizeof(buf) - 1 - have);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        have += (size_t)n;
-    }
-    close(pipefd[0]);
-    buf[have] = 0;
-    buf[strcspn(buf, "\n")] = 0;
+    /* -v: joins, leases and faults go to daemon.log. */
+    ssize_t have = cli_spawn_daemon(log_path, 1, run_switch, (void *)name, buf, sizeof(buf));
+    if (have < 0)
+        return 1;
     if (strcmp(buf, "ok")) {
         log_error("cluster '%s': the switch did not start: %s", name,
-                  have ? (strncmp(buf, "error: ", 7) ? buf : buf + 7)
-                       : "its daemon died (see daemon.log in the cluster's folder)");
+                  cli_daemon_why(buf, have, "its daemon died (see daemon.log in the cluster's folder)"));
         return 1;
     }
     return 0;

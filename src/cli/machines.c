@@ -22,6 +22,7 @@
 
 #include "block/block.h"
 #include "cli/client.h"
+#include "cli/spawn.h"
 #include "cli/cluster_cmd.h"
 #include "lib/file.h"
 #include "lib/log.h"
@@ -392,6 +393,17 @@ static void print_forward_line(FILE *f, json_t *fw)
 
 static int console_attach(const char *name);
 
+/* The VMM of hostel start, in the detached process cli_spawn_daemon makes. */
+struct vmm_start {
+    const char *name, *restore;
+};
+
+static int run_vmm(void *opaque, int ready_fd)
+{
+    const struct vmm_start *vs = opaque;
+    return machine_daemon_run(vs->name, ready_fd, vs->restore);
+}
+
 int machine_start(const char *name, const char *restore)
 {
     char why[256];
@@ -407,53 +419,16 @@ int machine_start(const char *name, const char *restore)
         log_error("machine '%s' is already %s", name, machine_state_name(st));
         return 1;
     }
-    int pipefd[2];
-    if (pipe2(pipefd, O_CLOEXEC) < 0) {
-        log_error("pipe: %s", strerror(errno));
-        return 1;
-    }
     char log_path[4096];
     machine_path(name, "vmm.log", log_path, sizeof(log_path));
-    pid_t pid = fork();
-    if (pid < 0) {
-        log_error("fork: %s", strerror(errno));
-        return 1;
-    }
-    if (pid == 0) {
-        /* The VMM: its own session, no terminal, stderr into vmm.log. */
-        close(pipefd[0]);
-        setsid();
-        int devnull = open("/dev/null", O_RDWR);
-        int logfd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (devnull >= 0) {
-            dup2(devnull, 0);
-            dup2(devnull, 1);
-        }
-        if (logfd >= 0)
-            dup2(logfd, 2);
-        pid_t inner = fork();   /* not a child of the CLI: it outlives it */
-        if (inner != 0)
-            _exit(inner < 0 ? 1 : 0);
-        _exit(machine_daemon_run(name, pipefd[1], restore));
-    }
-    close(pipefd[1]);
-    waitpid(pid, NULL, 0);
+    struct vmm_start vs = { .name = name, .restore = restore };
     char buf[1024];
-    size_t have = 0;
-    for (;;) {
-        ssize_t n = read(pipefd[0], buf + have, sizeof(buf) - 1 - have);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        have += (size_t)n;
-    }
-    close(pipefd[0]);
-    buf[have] = 0;
-    buf[strcspn(buf, "\n")] = 0;
+    ssize_t have = cli_spawn_daemon(log_path, -1, run_vmm, &vs, buf, sizeof(buf));
+    if (have < 0)
+        return 1;
     if (strcmp(buf, "ok")) {
         log_error("machine '%s' did not start: %s", name,
-                  have ? (strncmp(buf, "error: ", 7) ? buf : buf + 7) : "its VMM died (see vmm.log)");
+                  cli_daemon_why(buf, have, "its VMM died (see vmm.log)"));
         return 1;
     }
     /* Where its forwards listen (host port 0 is chosen at start). */
@@ -578,6 +553,8 @@ static json_t *machine_json(const char *name)
             }
             if (json_is_string(json_object_get(live, "engine_why")))
                 json_object_set(o, "engine_why", json_object_get(live, "engine_why"));
+            if (json_is_object(json_object_get(live, "isolation")))
+                json_object_set(o, "isolation", json_object_get(live, "isolation"));
             /* A migration, this side's view (docs/migration.md). */
             json_t *mig = json_object_get(live, "migration");
             if (json_is_object(mig)) {
@@ -647,6 +624,35 @@ static int cmd_ls(int argc, char **argv)
     return 0;
 }
 
+/* The sandbox and the limits: as the running VMM reports them (enforced or
+ * why not), else as the spec asks (docs/isolation.md). */
+static void print_isolation(json_t *o)
+{
+    json_t *spec = json_object_get(o, "spec"), *live = json_object_get(o, "isolation");
+    const char *sandbox = json_string_value(json_object_get(live, "sandbox"));
+    const char *cpu = json_string_value(json_object_get(live, "cpu_limit"));
+    const char *mem = json_string_value(json_object_get(live, "memory_limit"));
+    json_t *want_sandbox = json_object_get(spec, "sandbox");
+    const char *want_cpu = json_string_value(json_object_get(spec, "cpu_limit"));
+    const char *want_mem = json_string_value(json_object_get(spec, "memory_limit"));
+    const char *net = json_string_value(json_object_get(spec, "net_limit"));
+    if (sandbox)
+        printf("%-8s %s\n", "sandbox", sandbox);
+    else
+        printf("%-8s %s (when it runs)\n", "sandbox",
+               want_sandbox && json_is_false(want_sandbox) ? "off (--no-sandbox)" : "on");
+    if (cpu)
+        printf("%-8s %s\n", "cpu-limit", cpu);
+    else if (want_cpu && strcmp(want_cpu, "none"))
+        printf("%-8s %s (when it runs)\n", "cpu-limit", want_cpu);
+    if (mem)
+        printf("%-8s %s\n", "mem-limit", mem);
+    else if (want_mem && strcmp(want_mem, "none"))
+        printf("%-8s %s (when it runs)\n", "mem-limit", want_mem);
+    if (net && strcmp(net, "none"))
+        printf("%-8s %s each way\n", "net-limit", net);
+}
+
 static int cmd_info(int argc, char **argv)
 {
     bool as_json = false;
@@ -699,6 +705,7 @@ static int cmd_info(int argc, char **argv)
             printf("%-8s %s:%s%s\n", "share", json_string_value(json_object_get(share, "dir")),
                    tag ? tag : "", json_is_true(json_object_get(share, "readonly")) ? ",ro" : "");
         }
+        print_isolation(o);
         json_array_foreach(json_object_get(o, "forwards"), i, fw) {
             printf("%-8s ", "forward");
             print_forward_line(stdout, fw);

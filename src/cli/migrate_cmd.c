@@ -21,6 +21,7 @@
 
 #include "board/migrate.h"
 #include "cli/client.h"
+#include "cli/spawn.h"
 #include "lib/log.h"
 #include "lib/size.h"
 #include "mgmt/daemon.h"
@@ -200,61 +201,26 @@ static int subscribe(const char *name, int *fd_out)
 
 /* ---- a receiver VMM, detached (like hostel start) ---------------------------------- */
 
+static int run_receiver(void *opaque, int ready_fd)
+{
+    return machine_daemon_receive(opaque, ready_fd);
+}
+
 static int spawn_receiver(const struct receive_opts *o, char *addr, size_t len)
 {
-    int pipefd[2];
-    if (pipe2(pipefd, O_CLOEXEC) < 0) {
-        log_error("pipe: %s", strerror(errno));
-        return -1;
-    }
-    pid_t pid = fork();
-    if (pid < 0) {
-        log_error("fork: %s", strerror(errno));
-        return -1;
-    }
-    if (pid == 0) {
-        close(pipefd[0]);
-        setsid();
-        int devnull = open("/dev/null", O_RDWR);
-        if (devnull >= 0) {
-            dup2(devnull, 0);
-            dup2(devnull, 1);
-        }
-        /* vmm.log in the machine's folder once there is one. */
-        char dir[4096], log_path[4096];
-        machine_path(o->name, "", dir, sizeof(dir));
-        machine_path(o->name, "vmm.log", log_path, sizeof(log_path));
-        struct stat sb;
-        int logfd = stat(dir, &sb) == 0 ? open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644)
-                                        : -1;
-        if (logfd >= 0)
-            dup2(logfd, 2);
-        else if (devnull >= 0)
-            dup2(devnull, 2);
-        pid_t inner = fork();
-        if (inner != 0)
-            _exit(inner < 0 ? 1 : 0);
-        _exit(machine_daemon_receive(o, pipefd[1]));
-    }
-    close(pipefd[1]);
-    waitpid(pid, NULL, 0);
+    /* vmm.log in the machine's folder once there is one. */
+    char dir[4096], log_path[4096];
+    machine_path(o->name, "", dir, sizeof(dir));
+    machine_path(o->name, "vmm.log", log_path, sizeof(log_path));
+    struct stat sb;
     char buf[1024];
-    size_t have = 0;
-    for (;;) {
-        ssize_t n = read(pipefd[0], buf + have, sizeof(buf) - 1 - have);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        have += (size_t)n;
-    }
-    close(pipefd[0]);
-    buf[have] = 0;
-    buf[strcspn(buf, "\n")] = 0;
+    ssize_t have = cli_spawn_daemon(stat(dir, &sb) == 0 ? log_path : NULL, -1, run_receiver,
+                                    (void *)o, buf, sizeof(buf));
+    if (have < 0)
+        return -1;
     if (strncmp(buf, "ok ", 3)) {
         log_error("cannot receive machine '%s': %s", o->name,
-                  have ? (strncmp(buf, "error: ", 7) ? buf : buf + 7)
-                       : "the receiving VMM died (see its vmm.log)");
+                  cli_daemon_why(buf, have, "the receiving VMM died (see its vmm.log)"));
         return -1;
     }
     snprintf(addr, len, "%.390s", buf + 3);

@@ -36,6 +36,12 @@ static const struct {
     { "cloud-init", required_argument, 0 },
     { "ssh-key", required_argument, 0 },
     { "display", required_argument, 0 },
+    { "net-limit", required_argument, 0 },
+    { "disk-limit", required_argument, 0 },
+    { "cpu-limit", required_argument, 0 },
+    { "memory-limit", required_argument, 0 },
+    { "sandbox", required_argument, 0 },
+    { "no-sandbox", no_argument, 0 },
 };
 #define NSPEC (sizeof(spec_flags) / sizeof(spec_flags[0]))
 
@@ -56,9 +62,11 @@ void spec_flags_usage(FILE *f)
             "                        machine stdio is its console: console.log and\n"
             "                        'hostel console')\n"
             "      --disk SPEC       a virtio-blk disk (repeatable): PATH[,format=raw|qcow2]\n"
-            "                        [,readonly=on], or size=SIZE (or just SIZE) for a blank\n"
-            "                        one: with run a deleted temporary raw file (gone at\n"
-            "                        exit), with create a qcow2 file in the machine's folder\n"
+            "                        [,readonly=on][,bps=SIZE][,iops=N] (rate limits: bytes\n"
+            "                        and requests per second), or size=SIZE (or just\n"
+            "                        SIZE) for a blank one: with run a deleted temporary\n"
+            "                        raw file (gone at exit), with create a qcow2 file in\n"
+            "                        the machine's folder\n"
             "      --console KIND    serial (default) or virtio: the console also becomes\n"
             "                        virtio-console hvc0 (console=hvc0), which takes input\n"
             "      --rng on|off      virtio-rng, entropy from the host (default on)\n"
@@ -100,6 +108,18 @@ void spec_flags_usage(FILE *f)
             "                        VNC (default 127.0.0.1, the first free port from 5900,\n"
             "                        printed at start; beyond loopback only with a\n"
             "                        password; docs/display.md)\n"
+            "      --disk-limit N,LIMITS  rate limits for disk N (from 0, as 'hostel info'\n"
+            "                        lists them: an appliance's disks too): bps=SIZE,iops=N,\n"
+            "                        or none\n"
+            "      --net-limit LIMITS  the NIC's rate, each way: bps=SIZE (bytes per second,\n"
+            "                        10M is 10 MiB/s) and/or pps=N (packets per second); none\n"
+            "                        drops it (docs/isolation.md)\n"
+            "      --cpu-limit CORES host CPU the machine may use: 0.5 is half a core, 2 two\n"
+            "                        cores (cgroups; none drops it)\n"
+            "      --memory-limit SIZE  a hard cap on the VMM's memory, guest RAM included\n"
+            "                        (at least --memory plus 64M; cgroups; none drops it)\n"
+            "      --no-sandbox      run the VMM without its seccomp confinement (for\n"
+            "                        debugging; also --sandbox on|off); on by default\n"
             "      --no-reboot       exit when the guest reboots instead of restarting it\n"
             "      --watchdog SECS   say where the guest stands when it prints nothing for\n"
             "                        SECS seconds and is not at a prompt (default 120, 0 off)\n");

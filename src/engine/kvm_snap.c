@@ -565,6 +565,13 @@ int kvm_load_vcpu(struct vcpu *v, struct state_in *in, struct err *e)
     if (tmcct > tmict)
         tmcct = tmict;
     apic_page_set(regs_page, APIC_REG_TMCCT, (uint32_t)tmcct);
+    /* The 8259 reaches a BSP whose APIC is software-disabled directly on
+     * emu (engine/emu/lapic.c, virtual wire); KVM passes it only through
+     * an unmasked ExtINT LINT0, which its own reset gives the BSP.  A guest
+     * that never enabled its APIC (one whose CPUID shows none, such as
+     * --cpu portable's) would otherwise never see a PIC interrupt again. */
+    if ((cs.apic_base & (1ULL << 8)) && !(apic_page_get(s->lapic, APIC_REG_SVR) & 0x100))
+        apic_page_set(regs_page, APIC_REG_LVT_LINT0, 0x700);
     if (ioctl(kv->fd, KVM_SET_LAPIC, ls) < 0) { r = FAIL("KVM_SET_LAPIC"); goto out; }
 
     /* MSRs in ascending order: the TSC before the TSC deadline, which KVM

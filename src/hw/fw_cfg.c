@@ -243,6 +243,10 @@ static void dma_run(struct fw_cfg *f, uint64_t gpa)
         }
         if (!error)
             f->offset += n;
+        /* The guest may run what was just loaded (a kernel, a ROM): CPUs
+         * that keep decoded code must look again before it learns. */
+        if (control & DMA_READ)
+            mem_dma_written(f->mem);
     }
     uint8_t out[4];
     put_be32(out, error ? DMA_ERROR : 0);

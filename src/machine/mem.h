@@ -18,6 +18,11 @@ struct guest_mem {
     uint64_t size;       /* total RAM bytes */
     uint64_t low_size;   /* RAM below the hole */
     uint64_t high_size;  /* RAM at 4 GiB and up */
+    /* Set by an engine that keeps decoded or translated guest code (emu):
+     * called after a device wrote guest RAM (DMA), before the guest can
+     * learn that it did, so that no CPU runs code the write replaced. */
+    void (*dma_written)(void *opaque);
+    void *dma_opaque;
     /* Live migration (machine/dirty.h): while set, one bit per 4 KiB page of
      * the mapping (low RAM, then high), which whoever writes guest RAM
      * outside a vCPU (devices, emu's slow paths) sets after writing.  Read
@@ -84,6 +89,13 @@ static inline void mem_mark_dirty_ptr(const struct guest_mem *m, const void *p, 
 static inline bool mem_is_ram(const struct guest_mem *m, uint64_t gpa)
 {
     return mem_ptr(m, gpa, 1) != NULL;
+}
+
+/* A device wrote guest RAM (see dma_written). */
+static inline void mem_dma_written(const struct guest_mem *m)
+{
+    if (m->dma_written)
+        m->dma_written(m->dma_opaque);
 }
 
 /* Whether [lo, hi) of this process is guest RAM (hostel's own memory use,

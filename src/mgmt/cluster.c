@@ -407,9 +407,13 @@ static int parse_forwards(struct ctx *c, const yaml_node_t *list, struct cluster
         const char *s = scalar(c, v, path_of(p, sizeof(p), base, "machine"));
         if (!s)
             return -EINVAL;
-        if (cluster_find_machine(d, s) < 0)
+        int mi = cluster_find_machine(d, s);
+        if (mi < 0)
             return fail(c, v, p, "no machine named '%s' in this cluster", s);
-        snprintf(sf->machine, sizeof(sf->machine), "%s", d->machines[cluster_find_machine(d, s)].name);
+        const char *canon = d->machines[mi].name;   /* as the machine spells it */
+        size_t cl = strnlen(canon, sizeof(sf->machine) - 1);
+        memcpy(sf->machine, canon, cl);
+        sf->machine[cl] = 0;
         long n;
         if (!(v = get(c, f, "guest")))
             return fail(c, f, base, "a forward needs the \"guest\" port");
@@ -776,47 +780,17 @@ void cluster_switch_config(const struct cluster_def *d, struct switch_config *c)
     c->lease_s = 86400;
 }
 
-static int cmp_str(const void *a, const void *b)
+static bool is_cluster(const char *name, void *opaque)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    (void)opaque;
+    char f[4096];
+    return net_switch_name_check(name, "cluster", NULL) == 0 &&
+           cluster_path(name, CLUSTER_DEF_FILE, f, sizeof(f)) == 0 && access(f, F_OK) == 0;
 }
 
 int cluster_list(char ***names, int *count)
 {
-    char home[4096], dir[4200];
-    *names = NULL;
-    *count = 0;
-    int r = hostel_home(home, sizeof(home));
-    if (r < 0)
-        return r;
-    snprintf(dir, sizeof(dir), "%s/clusters", home);
-    DIR *dp = opendir(dir);
-    if (!dp)
-        return errno == ENOENT ? 0 : -errno;
-    struct dirent *de;
-    int n = 0, cap = 0;
-    char **v = NULL;
-    while ((de = readdir(dp))) {
-        if (de->d_name[0] == '.' || net_switch_name_check(de->d_name, "cluster", NULL) < 0)
-            continue;
-        char f[4600];
-        snprintf(f, sizeof(f), "%s/%s/%s", dir, de->d_name, CLUSTER_DEF_FILE);
-        if (access(f, F_OK) < 0)
-            continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 8;
-            char **nv = realloc(v, sizeof(*v) * (size_t)cap);
-            if (!nv)
-                break;
-            v = nv;
-        }
-        v[n++] = strdup(de->d_name);
-    }
-    closedir(dp);
-    qsort(v, (size_t)n, sizeof(*v), cmp_str);
-    *names = v;
-    *count = n;
-    return 0;
+    return hostel_home_list("clusters", is_cluster, NULL, names, count);
 }
 
 bool cluster_up(const char *name)

@@ -113,6 +113,17 @@ static int handle_request(struct control *c, int fd, const char *line)
             json_object_set_new(st, "engine_why", json_string(c->info.engine_why));
         if (st && c->forwards)
             json_object_set_new(st, "forwards", json_deep_copy(c->forwards));
+        const struct run_isolation *iso = c->info.isolation;
+        if (st && iso) {
+            json_t *io = json_object();
+            if (iso->sandbox[0])
+                json_object_set_new(io, "sandbox", json_string(iso->sandbox));
+            if (iso->cpu_limit[0])
+                json_object_set_new(io, "cpu_limit", json_string(iso->cpu_limit));
+            if (iso->memory_limit[0])
+                json_object_set_new(io, "memory_limit", json_string(iso->memory_limit));
+            json_object_set_new(st, "isolation", io);
+        }
         json_t *mig = c->info.migration_status ? c->info.migration_status(c->info.opaque) : NULL;
         if (st && mig)
             json_object_set_new(st, "migration", mig);

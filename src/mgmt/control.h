@@ -7,6 +7,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "board/run.h"
 #include "lib/err.h"
 
 struct vm;
@@ -21,6 +22,9 @@ struct control_info {
     int cpus;
     unsigned long long memory;
     struct console_hub *hub;   /* for "console" requests */
+    /* How the machine is confined (filled in by machine_run): "status"
+     * shows it as "isolation".  NULL: not shown. */
+    const struct run_isolation *isolation;
     /* "snapshot" and "save" (docs/api.md): done by the machine's owner (the
      * daemon, or hostel run) on the machine; returns the reply object.  The
      * control lock is not held.  NULL: the ops are not offered. */

@@ -51,6 +51,7 @@ struct daemon {
     struct machine_config *mc;
     struct control_info cinfo;                    /* started at the commit, same folder */
     char sock[4096];
+    struct run_isolation isolation;               /* filled in by machine_run */
 };
 
 /* The forwards' real host ports, for `hostel info`, `hostel ssh` and the
@@ -691,6 +692,7 @@ static int daemon_main(const char *name, int ready_fd, const char *restore,
     d.cinfo = (struct control_info){ .name = name, .engine = engine->name,
                                      .engine_requested = requested, .engine_why = engine_why,
                                      .cpus = mc.spec.cpus, .memory = mc.spec.memory, .hub = hub,
+                                     .isolation = &d.isolation,
                                      .snapshot = on_snapshot, .migrate = on_migrate,
                                      .migration_status = on_migration_status, .opaque = &d };
     if (!(recv && recv->same_folder)) {
@@ -717,7 +719,7 @@ static int daemon_main(const char *name, int ready_fd, const char *restore,
     struct run_hooks hooks = { .opaque = &d, .booted = on_booted_incoming,
                                .stopping = on_stopping_any, .display = on_display };
     struct run_host host = { .hooks = &hooks, .hub = hub, .bound = d.bound, .name = name,
-                             .id = mc.id };
+                             .id = mc.id, .isolation = &d.isolation };
     char restore_state[4200], restore_ram[4200];
     if (restore) {
         snapshot_path(name, restore, "state.bin", restore_state, sizeof(restore_state));
@@ -745,7 +747,7 @@ static int daemon_main(const char *name, int ready_fd, const char *restore,
     bool same_folder = false;
     bool moved = migrate_out_finish(d.out, &same_folder);
     if (d.in && !d.booted && r < 0 && e.msg[0])
-        mig_send(&d.in->conn, MIG_REFUSE, e.msg, strlen(e.msg), NULL);   /* why, if it listens */
+        mig_refuse_linger(&d.in->conn, e.msg, 2000);   /* why, if it listens */
     if (d.in && !d.booted) {
         /* The migration did not happen: the sender keeps the guest. */
         log_error("the migration did not complete: the machine runs on the sender");

@@ -335,55 +335,22 @@ int machine_remove(const char *name, struct err *e)
     return 0;
 }
 
-static int cmp_names(const void *a, const void *b)
+/* A machine's folder has its config, or is a receiver waiting for its
+ * machine (live migration). */
+static bool is_machine(const char *name, void *opaque)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    (void)opaque;
+    char cfgp[4096];
+    if (machine_name_check(name, NULL) < 0)
+        return false;
+    if (machine_path(name, "config.json", cfgp, sizeof(cfgp)) == 0 && access(cfgp, F_OK) == 0)
+        return true;
+    return machine_state_get(name, NULL, 0) == MACHINE_INCOMING;
 }
 
 int machine_list(char ***names, int *count)
 {
-    char home[3072], dir[3200];
-    *names = NULL;
-    *count = 0;
-    int r = library_home(home, sizeof(home));
-    if (r < 0)
-        return r;
-    snprintf(dir, sizeof(dir), "%s/machines", home);
-    DIR *d = opendir(dir);
-    if (!d)
-        return errno == ENOENT ? 0 : -errno;
-    struct dirent *e;
-    char **v = NULL;
-    int n = 0, cap = 0;
-    while ((e = readdir(d))) {
-        char cfgp[4096];
-        if (e->d_name[0] == '.' || machine_name_check(e->d_name, NULL) < 0)
-            continue;
-        if (machine_path(e->d_name, "config.json", cfgp, sizeof(cfgp)) < 0 || access(cfgp, F_OK)) {
-            /* ... or a receiver waiting for its machine (live migration). */
-            if (machine_state_get(e->d_name, NULL, 0) != MACHINE_INCOMING)
-                continue;
-        }
-        if (n == cap) {
-            cap = cap ? cap * 2 : 16;
-            char **nv = realloc(v, (size_t)cap * sizeof(*v));
-            if (!nv) {
-                closedir(d);
-                for (int i = 0; i < n; i++)
-                    free(v[i]);
-                free(v);
-                return -ENOMEM;
-            }
-            v = nv;
-        }
-        v[n++] = strdup(e->d_name);
-    }
-    closedir(d);
-    if (n)
-        qsort(v, (size_t)n, sizeof(*v), cmp_names);
-    *names = v;
-    *count = n;
-    return 0;
+    return hostel_home_list("machines", is_machine, NULL, names, count);
 }
 
 int machine_lock_acquire(const char *name, int *fd_out)

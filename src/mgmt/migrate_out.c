@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "board/board.h"
 #include "lib/log.h"
 #include "lib/size.h"
 #include "machine/vm.h"
@@ -195,6 +196,9 @@ json_t *migrate_out_request(struct migrate_out *m, struct vm *vm, const char *op
     p.no_auto_converge = json_is_false(json_object_get(req, "auto_converge"));
     if (vm_paused(vm))
         return fail("the machine is paused: resume it before migrating it", NULL);
+    struct err se = ERR_INIT;
+    if (board_savable(vm, &se) < 0)
+        return fail("%s", se.msg);
     pthread_mutex_lock(&m->lock);
     if (m->active) {
         pthread_mutex_unlock(&m->lock);

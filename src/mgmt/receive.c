@@ -13,6 +13,7 @@
 #include "block/block.h"
 #include "lib/file.h"
 #include "lib/log.h"
+#include "net/switch.h"
 
 /* In a folder a receiver made, until the commit (a leftover with it goes). */
 #define NEW_MARKER "incoming.new"
@@ -189,10 +190,12 @@ int receive_prepare(const struct receive_opts *o, struct mig_incoming *in,
                 sd->format = in->sent_spec.disks[i].format;
             }
         }
-        struct mig_file_desc *files[2] = { &in->kernel, &in->initrd };
-        char **paths[2] = { &mc->spec.kernel, &mc->spec.initrd };
-        static const char *const names[2] = { "kernel", "initrd" };
-        for (int k = 0; k < 2; k++) {
+        /* The kernel, initrd and CD image by the same path when they are
+         * the same bytes here; else sent into the machine's folder. */
+        struct mig_file_desc *files[MIG_NFILES] = { &in->kernel, &in->initrd, &in->cdrom };
+        char **paths[MIG_NFILES] = { &mc->spec.kernel, &mc->spec.initrd, &mc->spec.cdrom };
+        static const char *const names[MIG_NFILES] = { "kernel", "initrd", "cdrom.iso" };
+        for (int k = 0; k < MIG_NFILES; k++) {
             struct mig_file_desc *f = files[k];
             if (!f->path)
                 continue;
@@ -201,14 +204,33 @@ int receive_prepare(const struct receive_opts *o, struct mig_incoming *in,
                 *paths[k] = strdup(f->path);
                 continue;
             }
+            if (f->size > (k == 2 ? MIG_MAX_CDROM : MIG_MAX_FILE))
+                return err_set(e, -EFBIG, "the %s %s is not here and is too large to send "
+                               "(%llu MiB): put the same file at the same path here",
+                               k == 2 ? "CD image" : names[k], f->path,
+                               (unsigned long long)(f->size >> 20));
             f->need = true;
             machine_path(o->name, names[k], st->fetched[k], sizeof(st->fetched[k]));
             f->dest = strdup(st->fetched[k]);
             free(*paths[k]);
             *paths[k] = strdup(st->fetched[k]);
         }
-        if (!mc->spec.kernel)
-            return err_set(e, -EPROTO, "the sender's machine has no kernel");
+        if (!mc->spec.kernel && spec_firmware(&mc->spec) == SPEC_FW_NONE)
+            return err_set(e, -EPROTO, "the sender's machine has neither a kernel nor "
+                           "firmware to boot");
+        /* A switch is a cluster's, reached through this HOSTEL_HOME: the
+         * guest's network (its address, its neighbours) is there only. */
+        if (mc->spec.net_mode == NET_MODE_SWITCH && mc->spec.net_switch) {
+            char sw[128], sock[4096];
+            snprintf(sw, sizeof(sw), "%.*s", (int)strcspn(mc->spec.net_switch, ","),
+                     mc->spec.net_switch);
+            if (net_switch_path(sw, SWITCH_SOCKET_FILE, sock, sizeof(sock)) < 0 ||
+                access(sock, F_OK) < 0)
+                return err_set(e, -EOPNOTSUPP, "the machine is on the switch of cluster '%s' "
+                               "(--net switch=%s), which does not run here: a machine on a "
+                               "cluster's switch moves only where that switch runs (within its "
+                               "HOSTEL_HOME, e.g. hostel migrate NAME --engine kvm|emu)", sw, sw);
+        }
     }
     if (o->engine) {
         free(mc->spec.engine);

@@ -724,8 +724,8 @@ static void port_hello(struct net_switch *sw, int port, const uint8_t *msg, size
         if (h.label[0] && by_label < 0)
             snprintf(name, sizeof(name), "%s", h.label);
         else
-            snprintf(name, sizeof(name), "%s%s%02x%02x%02x", h.label[0] ? h.label : "mac",
-                     h.label[0] ? "-" : "-", h.mac[3], h.mac[4], h.mac[5]);
+            snprintf(name, sizeof(name), "%.*s-%02x%02x%02x", SWITCH_NAME_MAX - 7,
+                     h.label[0] ? h.label : "mac", h.mac[3], h.mac[4], h.mac[5]);
         snprintf(sw->nodes[n].name, sizeof(sw->nodes[n].name), "%s", name);
     }
     struct sw_node *nd = &sw->nodes[n];

@@ -60,7 +60,7 @@ for engine in emu kvm; do
   t0=$(date +%s) ok=""
   while [ $(( $(date +%s) - t0 )) -lt "$limit" ]; do
     "$H" logs web 2>/dev/null | tr -d '\r' > "$work/console.txt"
-    grep -q "^web login:" "$work/console.txt" && grep -q "hostel-user-data-ran on web" "$work/console.txt" && { ok=1; break; }
+    grep -q "^web login:" "$work/console.txt" && grep -q "hostel-user-data-ran on web" "$work/console.txt" && grep -q "DataSourceNoCloud" "$work/console.txt" && { ok=1; break; }
     "$H" ls --json 2>/dev/null | grep -q '"running"' || break
     sleep 5
   done
@@ -70,7 +70,7 @@ for engine in emu kvm; do
     echo "FAIL: cloud/login@$engine (no 'web login:' prompt after $(( $(date +%s) - t0 )) s)"; tail -25 "$work/console.txt"
   fi
   if [ -n "$ok" ] && grep -q "DataSourceNoCloud" "$work/console.txt"; then echo "PASS: cloud/cloud-init@$engine"
-  else echo "FAIL: cloud/cloud-init@$engine (no 'hostel-user-data-ran on web' from the seed's user-data)"; grep -i cloud-init "$work/console.txt" | tail -5; fi
+  else echo "FAIL: cloud/cloud-init@$engine (the seed's user-data did not print 'hostel-user-data-ran on web', or cloud-init did not name DataSourceNoCloud)"; grep -i cloud-init "$work/console.txt" | tail -5; fi
   out=$("$H" ssh web --wait 300 --user debian --identity "$work/key" -- 'echo ssh-$(hostname)-$(id -un)' 2>&1)
   if [ "$out" = "ssh-web-debian" ]; then echo "PASS: cloud/ssh@$engine"
   else echo "FAIL: cloud/ssh@$engine (hostel ssh web gave: $out)"; fi

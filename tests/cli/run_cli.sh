@@ -16,7 +16,7 @@ t help 0 'usage: hostel' "$H" --help
 t run-help 0 'hostel run APPLIANCE' "$H" run --help
 t version 0 '^hostel [0-9]' "$H" --version
 t unknown-command 1 "unknown command 'frob'" "$H" frob
-t no-kernel 1 'no kernel given' "$H" run
+t no-kernel 1 'nothing to boot: give --kernel PATH' "$H" run
 t bad-memory 1 "--memory '12X'" "$H" run --kernel "$BUILD/guests/hello.elf" --memory 12X
 t bad-cpus 1 "--cpus '0'" "$H" run --kernel "$BUILD/guests/hello.elf" --cpus 0
 t bad-engine 1 "--engine 'frob'" "$H" run --kernel "$BUILD/guests/hello.elf" --engine frob

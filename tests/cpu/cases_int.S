@@ -241,6 +241,17 @@ CASE movsx_r32_rm16, W32     ; movswl %bx, %eax ; ENDC
 CASE movsx_r64_rm16, W64     ; movswq %bx, %rax ; ENDC
 CASE movsxd_r64_rm32, W64    ; movslq %ebx, %rax ; ENDC
 CASE movsxd_r64_m32, W64     ; movslq 4(%rsi), %rax ; ENDC
+/* A destination that is also the address's base or index register: the
+ * address uses the old value (the translator must load it first). */
+CASE mov_dst_is_base, W64     ; mov %rsi, %rcx ; mov 8(%rcx), %rcx ; ENDC
+CASE mov32_dst_is_index, W32  ; xor %ecx, %ecx ; mov (%rsi,%rcx,4), %ecx ; ENDC
+CASE movsxd_dst_is_index, W64 ; mov $1, %eax ; movslq (%rsi,%rax,4), %rax ; ENDC
+CASE movzx_dst_is_base, W32   ; mov %rsi, %rdx ; movzbl 3(%rdx), %edx ; ENDC
+CASE movsx_dst_is_base, W32   ; mov %rsi, %rdx ; movswq 2(%rdx), %rdx ; ENDC
+CASE imul3_dst_is_base, R_MUL|W64 ; mov %rsi, %rcx ; imul $7, 8(%rcx), %rcx ; ENDC
+CASE cmovz_dst_is_base, W64   ; mov %rsi, %rcx ; test %eax, %eax ; cmovz 8(%rcx), %rcx ; ENDC
+CASE lea_dst_is_index, W64    ; lea 8(%rax,%rax,2), %rax ; ENDC
+CASE pop_dst_is_rsp, W64      ; push %rbx ; pop %rsp ; mov %rsp, %rax ; lea 0(%rbp), %rsp ; ENDC
 CASE movbe_r32_m32, W32      ; movbe (%rsi), %eax ; ENDC
 CASE movbe_m64_r64, W64      ; movbe %rax, (%rsi) ; ENDC
 CASE lea_r64, W64            ; lea 0x12(%rax,%rbx,8), %rcx ; ENDC

@@ -22,6 +22,7 @@
 
 #include "engine/emu/cpu.h"
 #include "engine/emu/emu.h"
+#include "engine/emu/jit.h"
 #include "cases.h"
 
 struct ct_case {
@@ -384,7 +385,14 @@ static struct emu_cpu *ecpu;
 
 /* Runs one case on emu; returns false when it ran past the step budget. */
 #define BLOCK_END (CT_END + 0x10000ULL)
-static bool block_mode;
+/* How emu runs a case: instruction by instruction, in whole interpreted
+ * blocks, or in blocks translated to host code (jit.c, translated at once),
+ * whose memory accesses take their fast paths (a TLB hit, inline) or, in
+ * the last mode, all their slow paths (the handler, out of line). */
+enum { RUN_STEP, RUN_BLOCK, RUN_JIT, RUN_JIT_SLOW, RUN_MODES };
+static int run_mode;
+static const char *const run_mode_name[RUN_MODES] = { "", "block mode: ", "translated mode: ",
+                                                      "translated mode, slow paths: " };
 static void place_emu_tail(uint8_t *where);
 
 /* emu's IDT, as the host kernel's looks to a CPL 3 process: Linux gives
@@ -452,14 +460,21 @@ static bool emu_run_case(const struct ct_case *f, uint64_t code, const struct ct
     c->exc.vector = -1;
     uint64_t end = code + (f->end - f->start);
     bool done = false;
-    if (block_mode) {
+    /* The jump after the snippet: to BLOCK_END, or for random instructions
+     * back to the host harness, outside emu's RAM. */
+    uint64_t tail_target = BLOCK_END;
+    if (f->kind & K_FUZZ)
+        memcpy(&tail_target, emu_ram + end + 6, 8);
+    emu_jit_test_slow_paths(run_mode == RUN_JIT_SLOW);
+    emu_jit_configure(run_mode >= RUN_JIT, 0);
+    if (run_mode != RUN_STEP) {
         /* Whole blocks at once (emu's block-level shortcuts: flags skipped
          * when overwritten later, runs past untaken branches).  The snippet's
          * trailing jump leads to BLOCK_END, outside RAM: the fetch there
          * faults, which marks the end. */
         for (unsigned runs = 0; runs < 64; runs++) {
             emu_execute(c, 200000);
-            if (c->exc.vector == EXC_PF && c->rip == BLOCK_END && c->exc.cr2 == BLOCK_END) {
+            if (c->exc.vector == EXC_PF && c->rip == tail_target && c->exc.cr2 == tail_target) {
                 c->exc.vector = -1;
                 c->rip = end;
                 done = true;
@@ -531,7 +546,7 @@ static const char *known_mismatch(const char *name)
     return NULL;
 }
 
-/* After emu's copy of a snippet: jmp *0(%rip) to BLOCK_END (see block_mode). */
+/* After emu's copy of a snippet: jmp *0(%rip) to BLOCK_END (see run_mode). */
 static void place_emu_tail(uint8_t *where)
 {
     static const uint8_t jmp[6] = { 0xff, 0x25, 0, 0, 0, 0 };
@@ -959,6 +974,11 @@ static int fuzz_run(unsigned count, uint64_t seed, struct ct_result *nres, unsig
             continue;
         }
         place_code(emu_ram + code, &forms[i]);
+        /* A RIP-relative store may change the code around the slot, as it
+         * does on the host, case after case; each case runs three times on
+         * emu, and each run starts from what the case before left. */
+        static uint8_t around[8192];
+        uint64_t around_at = code >= CT_CODE + 4096 ? code - 4096 : CT_CODE;
         unsigned modrm_reg = 0;
         for (unsigned k = 0; k < cases; k++) {
             struct ct_state in;
@@ -969,6 +989,10 @@ static int fuzz_run(unsigned count, uint64_t seed, struct ct_result *nres, unsig
             /* It wrote into the jump back to the harness (RIP-relative store). */
             if (nr->st.vec >= 0 && (nr->st.rip < code || nr->st.rip >= code + (unsigned)len)) { uncomparable++; continue; }
             static struct ct_result er;
+            memcpy(around, emu_ram + around_at, sizeof(around));
+            for (run_mode = RUN_STEP; run_mode < RUN_MODES; run_mode++) {
+            if (memcmp(around, emu_ram + around_at, sizeof(around)))
+                emu_write_buf(ecpu, around_at, around, sizeof(around));
             bool finished = emu_run_case(&forms[i], code, &in, mem_in_buf, &er);
             compared++;
             const char *feature;
@@ -979,7 +1003,7 @@ static int fuzz_run(unsigned count, uint64_t seed, struct ct_result *nres, unsig
                 snprintf(name, sizeof(name), " %s", feature);
                 if (!strstr(hostonly_list, name) && strlen(hostonly_list) + strlen(name) < sizeof(hostonly_list))
                     strcat(hostonly_list, name);
-                break;
+                goto next_insn;
             }
             char why[256];
             const char *diff = finished ? compare(&forms[i], &in, nr, &er, why, sizeof(why))
@@ -1002,18 +1026,21 @@ static int fuzz_run(unsigned count, uint64_t seed, struct ct_result *nres, unsig
                     printf("   by design (%s): %s\n", known_fuzz(fi->bytes, (unsigned)len), diff);
                     print_bytes(&forms[i]);
                 }
-                break;
+                goto next_insn;
             }
             if (diff) {
                 mism++;
                 if (mism <= 12) {
-                    printf("   fuzz mismatch %u (case %u): %s\n", mism, k, diff);
+                    printf("   fuzz mismatch %u (case %u): %s%s\n", mism, k, run_mode_name[run_mode], diff);
                     print_bytes(&forms[i]);
                     print_input(&in);
                 }
-                break;
+                goto next_insn;
+            }
             }
         }
+    next_insn:
+        run_mode = RUN_STEP;
     }
     printf("cpu_diff fuzz: %u random instructions, %" PRIu64 " cases compared, %u uncomparable, "
            "%u different by design (TZCNT is BSF), %u host-only (emu #UD, features it does not advertise:%s)\n",
@@ -1107,9 +1134,8 @@ static int chain_run(unsigned count, uint64_t seed, struct ct_result *nres, unsi
             struct ct_state in;
             make_input(&forms[i], k, code, &in, mem_in_buf);
             static struct ct_result er;
-            block_mode = k & 1;
+            run_mode = (int)(k % RUN_MODES);
             bool finished = emu_run_case(&forms[i], code, &in, mem_in_buf, &er);
-            block_mode = false;
             compared++;
             char why[256];
             const char *diff = finished ? compare(&forms[i], &in, &nres[k], &er, why, sizeof(why))
@@ -1118,13 +1144,14 @@ static int chain_run(unsigned count, uint64_t seed, struct ct_result *nres, unsi
                 mism++;
                 if (mism <= 8) {
                     printf("   chain mismatch %u (case %u, %s): %s\n   pieces:%s\n", mism, k,
-                           k & 1 ? "block mode" : "single steps", diff, desc);
+                           run_mode == RUN_STEP ? "single steps" : run_mode_name[run_mode], diff, desc);
                     print_bytes(&forms[i]);
                     print_input(&in);
                 }
                 break;
             }
         }
+        run_mode = RUN_STEP;
     }
     printf("cpu_diff chains: %u random sequences of %u chainable forms, %" PRIu64 " cases compared\n",
            count, npool, compared);
@@ -1238,17 +1265,19 @@ int main(int argc, char **argv)
         for (k = 0; k < n; k++) {
             struct ct_state in;
             make_input(f, k, code, &in, mem_in);
-            block_mode = false;
-            bool finished = emu_run_case(f, code, &in, mem_in, &eres);
-            ncases++;
+            /* Single steps, then (while they agree) whole interpreted blocks,
+             * then translated blocks. */
+            bool finished = false;
             const char *mode = "";
-            if (finished && !compare(f, &in, &nres[k], &eres, why_block, sizeof(why_block))) {
-                /* Single steps agree: now the same case in whole blocks. */
-                block_mode = true;
+            for (run_mode = RUN_STEP; run_mode < RUN_MODES; run_mode++) {
                 finished = emu_run_case(f, code, &in, mem_in, &eres);
-                block_mode = false;
-                mode = "block mode: ";
+                mode = run_mode_name[run_mode];
+                if (!finished || compare(f, &in, &nres[k], &eres, why_block, sizeof(why_block)))
+                    break;
             }
+            if (run_mode == RUN_MODES)
+                run_mode = RUN_JIT_SLOW;
+            ncases++;
             char why0[256], why[300];
             const char *diff0 = finished ? compare(f, &in, &nres[k], &eres, why0, sizeof(why0))
                                          : "emu did not reach the end of the snippet";
@@ -1284,6 +1313,10 @@ int main(int argc, char **argv)
     }
     printf("cpu_diff: %u forms, %" PRIu64 " cases compared: %u passed, %u failed, %u skipped\n",
            forms, ncases, pass, fail, skip);
+    struct emu_jit_stats js;
+    emu_jit_get_stats(ecpu, &js);
+    printf("cpu_diff: translated mode: %" PRIu64 " blocks translated, %" PRIu64 " runs of translated code\n",
+           js.blocks, js.entries);
     int frc = 0;
     if (fuzz_count && (first >= argc || fuzz_forced) && !native_only) {
         frc = fuzz_run(fuzz_count, fuzz_seed, nres, nforms + 1);

@@ -24,6 +24,7 @@
 
 #include "engine/emu/cpu.h"
 #include "engine/emu/emu.h"
+#include "engine/emu/jit.h"
 
 #define RAM_SIZE    (1ULL << 30)
 #define PAGE        4096ULL
@@ -579,6 +580,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "hostel-emu-user: %" PRIu64 " instructions, %.3f s wall, %.3f s cpu: "
                 "%.1f million instructions per cpu second\n",
                 c->insn_count, w, cs, cs > 0 ? (double)c->insn_count / cs / 1e6 : 0.0);
+        struct emu_jit_stats js;
+        emu_jit_get_stats(c, &js);
+        if (js.blocks)
+            fprintf(stderr, "hostel-emu-user: translated %" PRIu64 " blocks (%" PRIu64 " KiB of code, %"
+                    PRIu64 " cache flushes), %" PRIu64 " entries from the dispatcher, %" PRIu64 " links\n",
+                    js.blocks, js.code_bytes >> 10, js.flushes, js.entries, js.links);
     }
     return u.status;
 }

@@ -42,7 +42,21 @@ EXPECT=(
   "acpi         2     1       cpus=2                  ^MADT: 2 enabled CPUs, 1 I/O APICs, IRQ 0 -> GSI 2|^DSDT: [0-9]+ bytes ok|^PM timer: [0-9]+ ticks|^acpi: ok"
   "poweroff     1     0       -                       ^._S5_ SLP_TYPa [0-7]|^poweroff: writing"
   "reset        1     0       -                       ^reset: pulsing the reset line"
+  "smc          1     1       -                       ^patched next instruction: 20000 calls ok|^patched later instruction: 20000 calls ok|^rewritten routine: 5000 versions ok|^generated code: 2000 versions ok|^smc: ok"
+  "irqlatency   1     1       -                       ^jump to itself: [0-9]+ ticks|^count: [0-9]+ ticks|^countdown: [0-9]+ ticks|^call in a loop: [0-9]+ ticks|^memory: [0-9]+ ticks|^irqlatency: ok"
+  "dmacode      1     1       -                       ^dma into code: 300 reads ok|^dmacode: ok"
 )
+
+# Guests that need a disk: the image is made here (make_disk_NAME).
+# dmacode: sector k holds "mov $(0x5a000000 + k), %eax; ret" (B8 imm32 C3).
+make_disk_dmacode() {
+  python3 - "$1" <<'PY'
+import struct, sys
+with open(sys.argv[1], "wb") as f:
+    for k in range(2048):
+        f.write((b"\xb8" + struct.pack("<I", 0x5a000000 + k) + b"\xc3").ljust(512, b"\xcc"))
+PY
+}
 
 # Host quirks (docs/kvm-hosts.md): some nested /dev/kvm hosts get an
 # architectural behaviour wrong that a guest checks.  A guest@kvm that FAILS
@@ -79,13 +93,14 @@ run_hostel() {
 # resets) tells, and we report 2 as
 # hostel does.
 run_qemu() {
-  local kernel="" cpus=1 cmdline="" serial=stdio
+  local kernel="" cpus=1 cmdline="" serial=stdio drive=()
   while [ $# -gt 0 ]; do
     case $1 in
       --kernel) kernel=$2; shift ;;
       --cpus) cpus=$2; shift ;;
       --cmdline) cmdline=$2; shift ;;
       --serial) serial=$2; shift ;;
+      --disk) drive=(-drive "file=$2,format=raw,if=none,id=d0" -device virtio-blk-pci,drive=d0,disable-legacy=on); shift ;;
       --engine) shift ;;
     esac
     shift
@@ -94,7 +109,7 @@ run_qemu() {
   [ "$serial" = none ] && sargs=(-serial null)
   timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -nodefaults -no-reboot -display none -m 256 \
     -machine pc -smp "$cpus" -kernel "$kernel" -append "$cmdline" "${sargs[@]}" -monitor none \
-    -device isa-debug-exit,iobase=0xf4,iosize=4 -d int,cpu_reset -D "$tmp/qemu.log" \
+    -device isa-debug-exit,iobase=0xf4,iosize=4 "${drive[@]}" -d int,cpu_reset -D "$tmp/qemu.log" \
     <"$stdin_file" >"$tmp/out.raw" 2>"$tmp/err.raw"
   rc=$?
   if [ "$rc" -eq 0 ] && grep -q "Triple fault" "$tmp/qemu.log" 2>/dev/null; then
@@ -256,6 +271,10 @@ for engine in $ENGINES; do
     fi
     args=(--engine "$engine" --kernel "$image" --cpus "$cpus" --serial stdio --no-reboot)
     [ "$cmdline" != "-" ] && args+=(--cmdline "$cmdline")
+    if declare -F "make_disk_$name" >/dev/null; then
+      "make_disk_$name" "$tmp/$name.img"
+      args+=(--disk "$tmp/$name.img")
+    fi
     stdin_file=/dev/null
     run_hostel "${args[@]}"
     why="" quirk=""

@@ -125,6 +125,50 @@ out:
         vm_destroy(b);
 }
 
+/* A BSP whose APIC was never enabled (a guest whose CPUID shows no APIC,
+ * such as --cpu portable's, runs on the 8259 alone): emu hands it the PIC
+ * directly, KVM only through an unmasked ExtINT LINT0.  Loaded into KVM,
+ * LINT0 says so, or the guest would never see a timer tick again; loaded
+ * back into emu, the PIC still reaches it. */
+static void pic_reaches_bsp_on_kvm(void)
+{
+    struct vm *a = machine(&engine_emu);
+    struct vm *b = machine(&engine_kvm);
+    if (!a || !b)
+        goto out;
+    guest_clock_pause(&a->clock);
+    struct state_out s1, s2;
+    CHECK_EQ(save_vcpu(a, &s1), 0);
+    struct vcpu_snap *v = calloc(1, sizeof(*v));
+    struct state_in in;
+    struct err e = ERR_INIT;
+    state_in_init(&in, s1.data, s1.len);
+    CHECK(v && vcpu_snap_decode(&in, v, &e) == 0);
+    if (v) {
+        /* emu's reset state: software-disabled, LINT0 masked */
+        CHECK(!(apic_page_get(v->lapic, APIC_REG_SVR) & 0x100));
+        CHECK(apic_page_get(v->lapic, APIC_REG_LVT_LINT0) & 0x10000);
+    }
+    CHECK_EQ(load_vcpu(b, &s1), 0);
+    CHECK_EQ(save_vcpu(b, &s2), 0);
+    state_in_init(&in, s2.data, s2.len);
+    CHECK(v && vcpu_snap_decode(&in, v, &e) == 0);
+    if (v) {
+        uint32_t lint0 = apic_page_get(v->lapic, APIC_REG_LVT_LINT0);
+        if (lint0 != 0x700)
+            printf("  LINT0 on kvm: %#x\n", lint0);
+        CHECK_EQ(lint0, 0x700);
+    }
+    free(v);
+    state_out_free(&s1);
+    state_out_free(&s2);
+out:
+    if (a)
+        vm_destroy(a);
+    if (b)
+        vm_destroy(b);
+}
+
 /* An application processor waiting for SIPI (KVM: UNINITIALIZED) moves
  * between kvm machines and to emu as the same bytes. */
 static void ap_moves(void)
@@ -497,6 +541,7 @@ int main(void)
         return 0;
     }
     RUN_TEST(cross_emu_to_kvm);
+    RUN_TEST(pic_reaches_bsp_on_kvm);
     RUN_TEST(ap_moves);
     RUN_TEST(guest_moves);
     RUN_TEST(hostile_into_kvm);

@@ -35,6 +35,12 @@ cases=(
   "disk|$img,format=raw,readonly=on|s.get('disks')|[{\"format\": \"raw\", \"path\": \"$img\", \"readonly\": true}]"
   "disk=blank|size=2M|[d.get('path') for d in s.get('disks', [])]|[\"disk.qcow2\"]"
   "share|$sdir:data,ro|s.get('shares')|[{\"dir\": \"$sdir\", \"readonly\": true, \"tag\": \"data\"}]"
+  "disk=limited|$img,bps=4M,iops=200|[(d.get('bps'), d.get('iops')) for d in s.get('disks', [])]|[[\"4M\", 200]]"
+  "net-limit|bps=1M,pps=300|s.get('net_limit')|\"bps=1M,pps=300\""
+  "cpu-limit|0.25|s.get('cpu_limit')|\"0.25\""
+  "memory-limit|1G|s.get('memory_limit')|\"1G\""
+  "no-sandbox||s.get('sandbox')|false"
+  "sandbox|off|s.get('sandbox')|false"
 )
 i=0
 for c in "${cases[@]}"; do
@@ -61,7 +67,8 @@ if out=$("$H" image info "$HOSTEL_HOME/machines/blank/disk.qcow2" 2>&1) && grep 
 "$H" create plain --kernel "$K" >/dev/null 2>&1
 bad=( "cpus|0" "memory|12X" "engine|frob" "serial|tty" "watchdog|-1" "console|vga" "rng|maybe"
       "net|wifi" "forward|tcp:x:22" "mac|01:00:00:00:00:00" "disk|/no/such,format=vmdk"
-      "share|/no/such/dir:data" "share|$sdir:bad/tag" )
+      "share|/no/such/dir:data" "share|$sdir:bad/tag" "net-limit|bps=fast" "cpu-limit|half"
+      "memory-limit|lots" "sandbox|maybe" "disk-limit|x" )
 for c in "${bad[@]}"; do
   IFS='|' read -r opt val <<<"$c"
   r=$("$H" run --kernel "$K" "--$opt" "$val" 2>&1 </dev/null | head -1 | sed 's/ (see .*//')

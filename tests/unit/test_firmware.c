@@ -438,14 +438,11 @@ static void seed_from_key_and_user_data(void)
     char *all = malloc((size_t)end + 1);
     CHECK_EQ(pread(fd, all, (size_t)end, 0), end);
     all[end] = 0;
-    bool meta = false, user = false;
-    for (off_t i = 0; i + 40 < end; i++) {
-        if (!memcmp(all + i, "instance-id: hostel-abc123\nlocal-hostname: web\npublic-keys:\n"
-                             "  - \"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFTQ test@host\"", 112))
-            meta = true;
-        if (!memcmp(all + i, "#cloud-config\nhostname: x\n", 26))
-            user = true;
-    }
+    static const char want_meta[] = "instance-id: hostel-abc123\nlocal-hostname: web\npublic-keys:\n"
+                                    "  - \"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFTQ test@host\"";
+    static const char want_user[] = "#cloud-config\nhostname: x\n";
+    bool meta = memmem(all, (size_t)end, want_meta, sizeof(want_meta) - 1) != NULL;
+    bool user = memmem(all, (size_t)end, want_user, sizeof(want_user) - 1) != NULL;
     CHECK(meta);
     CHECK(user);
     free(all);

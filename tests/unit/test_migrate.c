@@ -414,7 +414,10 @@ static uint8_t *stream;
 static size_t stream_len;
 
 /* Receives one machine on listen_fd into a fresh machine; 0 when it loaded. */
-static int receive_one(int listen_fd, const char *kernel, struct vm **out, struct chardev **cd)
+/* *out (when given) gets the machine and *inp what received it: the
+ * caller frees the machine first, then migrate_incoming_free(*inp). */
+static int receive_one(int listen_fd, const char *kernel, struct vm **out, struct chardev **cd,
+                       struct mig_incoming **inp)
 {
     struct mig_allow al;
     mig_allow_default(&al);
@@ -431,11 +434,15 @@ static int receive_one(int listen_fd, const char *kernel, struct vm **out, struc
         r = migrate_incoming_run(in, vm, &e);
     if (r == 0)
         migrate_started(in, vm);
-    migrate_incoming_free(in);
-    if (vm && (r < 0 || !out))
-        free_machine(vm, *cd);
-    else if (out)
+    if (vm && r == 0 && out) {
         *out = vm;
+        *inp = in;
+        return r;
+    }
+    migrate_incoming_stop(in);
+    if (vm)
+        free_machine(vm, *cd);
+    migrate_incoming_free(in);
     return r;
 }
 
@@ -474,7 +481,8 @@ static void whole_migration(void)
     snprintf(sr.to, sizeof(sr.to), "%s", rbound.text);
     pthread_create(&stt, NULL, sender_main, &sr);
     struct vm *dst = NULL;
-    int r = receive_one(lfd, kernel, &dst, &cd2);
+    struct mig_incoming *din = NULL;
+    int r = receive_one(lfd, kernel, &dst, &cd2, &din);
     pthread_join(stt, NULL);
     pthread_join(rt, NULL);
     CHECK_EQ(r, 0);
@@ -487,8 +495,10 @@ static void whole_migration(void)
         struct cpu_state d;
         engine_emu.get_state(&dst->vcpus[0], &d);
         CHECK(d.gpr[0] == 0xfeedfacecafebeefULL && d.rip == 0x1234);
+        migrate_incoming_stop(din);
         free_machine(dst, cd2);
     }
+    migrate_incoming_free(din);
     stream = rl.rec;
     stream_len = rl.len;
     close(lfd);
@@ -581,7 +591,7 @@ static void damaged_streams(void)
         pthread_t t;
         pthread_create(&t, NULL, feed_main, &f);
         struct chardev *cd = NULL;
-        int r = receive_one(lfd, kernel, NULL, &cd);
+        int r = receive_one(lfd, kernel, NULL, &cd, NULL);
         pthread_join(t, NULL);
         r == 0 ? loaded++ : refused++;
     }

@@ -70,7 +70,8 @@ static void defaults_are_hostel_runs(void)
     struct machine_spec s;
     spec_defaults(&s);
     CHECK_EQ(s.set, SPEC_CPUS | SPEC_MEMORY | SPEC_ENGINE | SPEC_SERIAL | SPEC_CONSOLE |
-                    SPEC_RNG | SPEC_NO_REBOOT | SPEC_WATCHDOG | SPEC_NET);
+                    SPEC_RNG | SPEC_NO_REBOOT | SPEC_WATCHDOG | SPEC_NET | SPEC_SANDBOX);
+    CHECK(s.sandbox);
     CHECK_EQ(s.cpus, 1);
     CHECK_EQ(s.memory, 512ULL << 20);
     CHECK(str_eq(s.engine, "auto"));
@@ -304,9 +305,11 @@ static void option_disk(void)
     OPTION_FAILS("disk", "size=big", "--disk: size 'big': give a size such as 8G");
     OPTION_FAILS("disk", "size=100", "--disk: size '100': give a size such as 8G");
     OPTION_FAILS("disk", "/a.img,cache=none",
-                 "--disk: cannot understand 'cache=none' (PATH, format=, readonly=, size=)");
+                 "--disk: cannot understand 'cache=none' (PATH, format=, readonly=, size=, bps=, "
+                 "iops=)");
     OPTION_FAILS("disk", "/a.img,/b.img",
-                 "--disk: cannot understand '/b.img' (PATH, format=, readonly=, size=)");
+                 "--disk: cannot understand '/b.img' (PATH, format=, readonly=, size=, bps=, "
+                 "iops=)");
     OPTION_FAILS("disk", "/a.img,size=8G", "--disk: give either a PATH or size=, not both");
     OPTION_FAILS("disk", "format=raw", "--disk: give an image PATH or size=SIZE");
     OPTION_FAILS("disk", "", "--disk: give an image PATH or size=SIZE");
@@ -441,6 +444,110 @@ static void option_net_forward_mac(void)
                  "as 52:54:00:12:34:56 (the first byte even: not a multicast address)");
     OPTION_FAILS("mac", "52:54:00:12:34", "--mac '52:54:00:12:34': give six hex bytes such "
                  "as 52:54:00:12:34:56 (the first byte even: not a multicast address)");
+}
+
+static void option_limits_and_sandbox(void)
+{
+    struct machine_spec s;
+    char buf[256];
+    spec_init(&s);
+    CHECK_EQ(set(&s, "disk", "/d.img,bps=10M,iops=500"), 0);
+    CHECK_EQ(s.disks[0].bps, 10 << 20);
+    CHECK_EQ(s.disks[0].iops, 500);
+    spec_format_disk(&s.disks[0], buf, sizeof(buf));
+    CHECK(!strcmp(buf, "/d.img,bps=10M,iops=500"));
+    CHECK_EQ(set(&s, "net-limit", "bps=1M,pps=2000"), 0);
+    CHECK_EQ(s.net_bps, 1 << 20);
+    CHECK_EQ(s.net_pps, 2000);
+    spec_format_net_limit(&s, buf, sizeof(buf));
+    CHECK(!strcmp(buf, "bps=1M,pps=2000"));
+    CHECK_EQ(set(&s, "cpu-limit", "0.5"), 0);
+    CHECK_EQ(s.cpu_limit_milli, 500);
+    spec_format_cpu_limit(s.cpu_limit_milli, buf, sizeof(buf));
+    CHECK(!strcmp(buf, "0.5"));
+    CHECK_EQ(set(&s, "memory-limit", "1G"), 0);
+    CHECK_EQ(s.memory_limit, 1 << 30);
+    CHECK_EQ(set(&s, "no-sandbox", NULL), 0);
+    CHECK(!s.sandbox);
+    CHECK(s.set & SPEC_SANDBOX);
+    CHECK_EQ(s.set, SPEC_NET_LIMIT | SPEC_CPU_LIMIT | SPEC_MEMORY_LIMIT | SPEC_SANDBOX);
+    /* The JSON form keeps them all. */
+    json_t *j = spec_to_json(&s);
+    struct machine_spec back;
+    struct err e = ERR_INIT;
+    CHECK_EQ(spec_from_json(j, &back, &e), 0);
+    CHECK_EQ(back.disks[0].bps, 10 << 20);
+    CHECK_EQ(back.disks[0].iops, 500);
+    CHECK_EQ(back.net_bps, 1 << 20);
+    CHECK_EQ(back.net_pps, 2000);
+    CHECK_EQ(back.cpu_limit_milli, 500);
+    CHECK_EQ(back.memory_limit, 1 << 30);
+    CHECK(!back.sandbox && (back.set & SPEC_SANDBOX));
+    json_decref(j);
+    spec_free(&back);
+    /* none drops a limit in a later layer. */
+    struct machine_spec l;
+    spec_init(&l);
+    CHECK_EQ(set(&l, "net-limit", "none"), 0);
+    CHECK_EQ(set(&l, "cpu-limit", "none"), 0);
+    CHECK_EQ(set(&l, "memory-limit", "none"), 0);
+    CHECK_EQ(set(&l, "sandbox", "on"), 0);
+    CHECK_EQ(spec_apply(&s, &l, &e), 0);
+    CHECK_EQ(s.net_bps, 0);
+    CHECK_EQ(s.net_pps, 0);
+    CHECK_EQ(s.cpu_limit_milli, 0);
+    CHECK_EQ(s.memory_limit, 0);
+    CHECK(s.sandbox);
+    spec_free(&l);
+    spec_free(&s);
+    /* The sandbox is on unless asked otherwise. */
+    spec_defaults(&s);
+    CHECK(s.sandbox);
+    /* A cap below the guest's RAM (plus the VMM's) is refused. */
+    CHECK_EQ(set(&s, "kernel", "/k"), 0);
+    CHECK_EQ(set(&s, "memory", "512M"), 0);
+    CHECK_EQ(set(&s, "memory-limit", "520M"), 0);
+    CHECK_EQ(spec_check(&s, &e), -EINVAL);
+    CHECK_MSG_HAS(&e, "give at least 576M (--memory plus 64M)");
+    spec_free(&s);
+    OPTION_FAILS("disk", "/d.img,bps=0", "--disk: bps '0': give bytes per second such as 10M");
+    OPTION_FAILS("disk", "/d.img,iops=many",
+                 "--disk: iops 'many': give requests per second such as 500");
+    OPTION_FAILS("net-limit", "bps=fast", "--net-limit 'bps=fast': cannot understand 'bps=fast' "
+                 "(bps=SIZE for bytes per second such as 10M, pps=N for packets per second, or "
+                 "none)");
+    OPTION_FAILS("cpu-limit", "0", "--cpu-limit '0': give host cores from 0.01 to 1024 (0.5 is "
+                 "half a core), or none");
+    OPTION_FAILS("cpu-limit", "half", "--cpu-limit 'half': give host cores from 0.01 to 1024 "
+                 "(0.5 is half a core), or none");
+    OPTION_FAILS("memory-limit", "lots", "--memory-limit 'lots': give a size such as 1G (the "
+                 "guest's RAM and the VMM together), or none");
+    OPTION_FAILS("sandbox", "maybe", "--sandbox 'maybe': choose on or off");
+
+    /* --disk-limit N: a later layer's limits for a disk from below. */
+    struct machine_spec base, lay;
+    spec_init(&base);
+    spec_init(&lay);
+    CHECK_EQ(set(&base, "disk", "/a.img"), 0);
+    CHECK_EQ(set(&base, "disk", "/b.img,iops=7"), 0);
+    CHECK_EQ(set(&lay, "disk-limit", "0,bps=2M"), 0);
+    CHECK_EQ(set(&lay, "disk-limit", "1,none"), 0);
+    CHECK_EQ(spec_apply(&base, &lay, &e), 0);
+    CHECK_EQ(base.disks[0].bps, 2 << 20);
+    CHECK_EQ(base.disks[0].iops, 0);
+    CHECK_EQ(base.disks[1].iops, 0);
+    spec_free(&lay);
+    CHECK_EQ(set(&lay, "disk-limit", "2,iops=5"), 0);
+    CHECK_EQ(spec_apply(&base, &lay, &e), -EINVAL);
+    CHECK_MSG(&e, "--disk-limit 2: the machine has 2 disks (numbered from 0, as 'hostel info' "
+              "lists them)");
+    CHECK_EQ(base.disks[1].iops, 0);           /* refused: nothing changed */
+    spec_free(&lay);
+    spec_free(&base);
+    OPTION_FAILS("disk-limit", "bps=1M", "--disk-limit 'bps=1M': give the disk's number (from 0, "
+                 "as 'hostel info' lists them) and bps=SIZE, iops=N or none, such as 0,bps=10M");
+    OPTION_FAILS("disk-limit", "0,readonly=on", "--disk-limit '0,readonly=on': after the disk's "
+                 "number give only bps=SIZE and iops=N, or none");
 }
 
 static void unknown_option_is_enoent(void)
@@ -838,7 +945,10 @@ static void json_reads_what_it_writes(void)
 static void json_is_strict(void)
 {
     JSON_FAILS("[1, 2]", "a machine spec is a JSON object");
-    JSON_FAILS("{\"kernel\":\"/k\",\"cpu\":2}", "unknown key \"cpu\" in a machine spec");
+    /* "cpu" is a key now (--cpu host|portable): a typo of "cpus" elsewhere. */
+    JSON_FAILS("{\"kernel\":\"/k\",\"cpuss\":2}", "unknown key \"cpuss\" in a machine spec");
+    JSON_FAILS("{\"kernel\":\"/k\",\"cpu\":2}", "\"cpu\": give a string");
+    JSON_FAILS("{\"kernel\":\"/k\",\"cpu\":\"fast\"}", "--cpu 'fast': choose host or portable");
     JSON_FAILS("{\"cpus\":[2]}", "\"cpus\": give a whole number");
     JSON_FAILS("{\"memory\":{\"size\":1}}", "\"memory\": give a string or a number");
     JSON_FAILS("{\"cpus\":2.5}", "\"cpus\": give a whole number");
@@ -867,7 +977,7 @@ static void json_is_strict(void)
     JSON_FAILS("{\"forwards\":[\"tcp:22\"]}", "--forward 'tcp:22'");
     JSON_FAILS("{\"disks\":[7]}", "\"disks\": each disk is an object");
     JSON_FAILS("{\"disks\":[{\"path\":\"/a.img\",\"cache\":\"none\"}]}",
-               "\"disks\": unknown key \"cache\" (path, size, format, readonly)");
+               "\"disks\": unknown key \"cache\" (path, size, format, readonly, bps, iops)");
     JSON_FAILS("{\"disks\":[{\"path\":\"/a.img\",\"readonly\":\"yes\"}]}",
                "\"disks\": path and format are strings, readonly is true or false");
     JSON_FAILS("{\"disks\":[{\"path\":5}]}",
@@ -970,6 +1080,7 @@ int main(void)
     RUN_TEST(option_disk);
     RUN_TEST(option_net_forward_mac);
     RUN_TEST(option_share);
+    RUN_TEST(option_limits_and_sandbox);
     RUN_TEST(unknown_option_is_enoent);
     RUN_TEST(apply_scalars_override_only_what_is_set);
     RUN_TEST(apply_disks_append);

@@ -2,11 +2,13 @@
  * reads, writes, flush, GET_ID, discard, write-zeroes, and the requests it
  * must refuse (out of range, read-only disk, bad header, unknown type). */
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "block/block.h"
 #include "check.h"
 #include "hw/virtio/blk.h"
+#include "lib/ratelimit.h"
 #include "virtio_test_driver.h"
 
 #define F_VERSION_1 (1ULL << 32)
@@ -244,6 +246,51 @@ static void virtio_blk_two_disks(void)
     teardown();
 }
 
+static double seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Rate limits: requests over the limit wait in the ring and complete later,
+ * correctly; taking the limit off makes the disk fast again. */
+static void virtio_blk_rate_limited(void)
+{
+    setup_disk(false);
+    uint32_t len;
+    uint8_t *data = mem_ptr(&t.dh.mem, DATA, 16384);
+    struct rate_limits ops = { .ops_per_s = 20 };
+    virtio_blk_set_limits(blk, &ops);
+    double t0 = seconds();
+    bool ok = true;
+    for (unsigned i = 0; i < 12; i++)          /* 12 at 20/s, a burst of 2: 0.5 s */
+        ok &= request(0, i, 512, true, &len) == 0 && data[0] == i;
+    double took = seconds() - t0;
+    CHECK(ok);
+    CHECK(took >= 0.4 && took <= 1.5);
+    printf("  12 requests at iops=20: %.2f s\n", took);
+
+    struct rate_limits bytes = { .bytes_per_s = 64 << 10 };
+    virtio_blk_set_limits(blk, &bytes);
+    t0 = seconds();
+    for (unsigned i = 0; i < 6; i++)           /* 6 x 16 KiB at 64 KiB/s: 1.15 s */
+        ok &= request(0, i * 32, 16384, true, &len) == 0 && len == 16385 &&
+              data[0] == (uint8_t)(i * 32) && data[16383] == (uint8_t)(i * 32 + 31);
+    took = seconds() - t0;
+    CHECK(ok);
+    CHECK(took >= 1.0 && took <= 2.5);
+    printf("  6 x 16 KiB at bps=64K: %.2f s\n", took);
+
+    virtio_blk_set_limits(blk, NULL);
+    t0 = seconds();
+    for (unsigned i = 0; i < 12; i++)
+        ok &= request(0, i, 512, true, &len) == 0;
+    CHECK(ok);
+    CHECK(seconds() - t0 < 0.3);
+    teardown();
+}
+
 int main(void)
 {
     RUN_TEST(virtio_blk_config);
@@ -254,5 +301,6 @@ int main(void)
     RUN_TEST(virtio_blk_discard_and_write_zeroes);
     RUN_TEST(virtio_blk_malformed_requests);
     RUN_TEST(virtio_blk_two_disks);
+    RUN_TEST(virtio_blk_rate_limited);
     return CHECK_DONE();
 }

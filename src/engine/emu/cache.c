@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 
 #include "engine/emu/cache.h"
+#include "engine/emu/jit.h"
 #include "engine/emu/ops.h"
 
 #define ARENA_SIZE (32u << 20)
@@ -31,6 +32,7 @@ void emu_cache_destroy(struct emu_block_cache *bc)
     if (!bc)
         return;
     munmap(bc->arena, ARENA_SIZE);
+    emu_jit_destroy(bc->jit);
     free(bc);
 }
 
@@ -40,6 +42,7 @@ void emu_cache_flush(struct emu_block_cache *bc)
     memset(bc->xcache, 0, sizeof(bc->xcache));
     bc->used = 0;
     bc->flushes++;
+    emu_jit_flush(bc->jit);   /* translations hang off the blocks */
 }
 
 static struct emu_block *build(struct emu_cpu *c, struct emu_block_cache *bc, uint64_t pa,
@@ -68,38 +71,7 @@ static struct emu_block *build(struct emu_cpu *c, struct emu_block_cache *bc, ui
     if (off > avail)
         off = avail;
 
-    /* Dead flags: an instruction whose flags are overwritten by a later
-     * one, with only flag-neutral, non-faulting instructions between,
-     * need not compute them.  (Blocks only ever run whole, or up to a
-     * taken branch: exec.c runs partial runs instruction by instruction.) */
-    for (unsigned k = 0; k + 1 < n; k++) {
-        emu_handler nf = emu_flags_dead_variant(&insn[k]);
-        if (!nf)
-            continue;
-        for (unsigned j = k + 1; j < n; j++) {
-            int e = emu_flag_effect(&insn[j]);
-            if (e == EMU_FLAGS_KILL) {
-                insn[k].fn = nf;
-                break;
-            }
-            if (e != EMU_FLAGS_NONE)
-                break;
-        }
-    }
-
-    /* Compare and branch pairs become one entry (ops_fast.c). */
-    unsigned m = 0;
-    for (unsigned k = 0; k < n; k++, m++) {
-        insn[m] = insn[k];
-        emu_handler f = k + 1 < n ? emu_fuse(&insn[k], &insn[k + 1]) : NULL;
-        if (f) {
-            insn[m].fn = f;
-            insn[m].len = (uint8_t)(insn[k].len + insn[k + 1].len);
-            insn[m].imm2 = insn[k + 1].imm;
-            k++;
-        }
-    }
-    n = m;
+    n = emu_block_optimize(insn, n);   /* opt.c */
 
     size_t size = sizeof(struct emu_block) + n * sizeof(struct emu_insn) + off;
     size = (size + 15) & ~(size_t)15;
@@ -120,6 +92,11 @@ static struct emu_block *build(struct emu_cpu *c, struct emu_block_cache *bc, ui
     b->succ[0] = b->succ[1] = NULL;
     b->succ_epoch[0] = b->succ_epoch[1] = c->mmu.epoch - 1;
     b->succ_next = 0;
+    b->jit_data = NULL;
+    b->jit_gen = 0;
+    b->jit_hits = 0;
+    b->jit_never = 0;
+    b->jit_ninsn = 0;
     unsigned h = hash_pa(pa);
     b->next = bc->hash[h];
     bc->hash[h] = b;

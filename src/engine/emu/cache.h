@@ -4,10 +4,12 @@
  * Stale code: a store by this vCPU into a page it runs code from stops the
  * running block (mmu.c sets mmu.blk_stop) and starts a new epoch.  A block
  * is compared with the bytes in RAM when it is first entered in an epoch.
- * Epochs also end at every emu_execute() call, interrupt or event, MMIO
- * access, TLB flush and CPUID, which is where a guest can learn that
- * another vCPU or a device (DMA) wrote code: x86 requires such a
- * serializing event before cross-modified code runs. */
+ * Epochs also end at every emu_execute() call, event, TLB flush and CPUID,
+ * at a device's write into RAM (EMU_EV_CODE, before the guest can learn of
+ * it) and, with more than one vCPU, at every interrupt taken: that is
+ * where a guest can learn that another vCPU wrote code (x86 requires such
+ * a serializing event, an IPI in practice, before cross-modified code
+ * runs). */
 #ifndef HOSTEL_EMU_CACHE_H
 #define HOSTEL_EMU_CACHE_H
 
@@ -36,6 +38,16 @@ struct emu_block {
     uint64_t succ_rip[2];
     uint32_t succ_epoch[2];
     uint8_t succ_cpl[2];
+    /* jit.c: the translations of this block, valid while jit_gen is the
+     * code cache's generation.  One per guest RIP and privilege level: the
+     * same physical page can be mapped at several linear addresses (a
+     * shared library in two processes), and translated code has its RIPs
+     * built in. */
+    uint8_t jit_never;         /* nothing in it can be translated */
+    uint8_t jit_ninsn;         /* instructions a translation runs at most */
+    uint32_t jit_gen;
+    uint32_t jit_hits;         /* interpreted runs, toward translation */
+    void *jit_data;            /* list of struct jit_block_data, newest first */
     /* Entries: insn[].fn may be a flag-free variant or a fused compare and
      * branch, which are only right when the block runs from its start (to
      * its end or a taken branch); partial runs decode one at a time. */
@@ -72,6 +84,8 @@ struct emu_block_cache {
     uint8_t *arena;
     size_t used;
     uint64_t builds, flushes;
+    struct emu_jit *jit;       /* jit.c: the translations, made on first use */
+    bool jit_failed;           /* no code cache could be made: interpret */
 };
 
 /* Are the block's bytes still what is in RAM?  Blocks are short: compare

@@ -189,6 +189,7 @@ struct emu_cpu {
 #define EMU_EV_FLUSH   (1u << 5)   /* code cache or TLB must be flushed */
 #define EMU_EV_DIRTY   (1u << 6)   /* migration: drop TLB write permissions before the
                                     * next instruction (emu_vcpu_run does it) */
+#define EMU_EV_CODE    (1u << 7)   /* a device wrote RAM (DMA): check code before running it */
 
 /* ---- decoded instructions ------------------------------------------------ */
 
@@ -222,6 +223,7 @@ struct emu_insn {
     uint8_t base;         /* memory operand: base register, 0xff none, 0xfe RIP */
     uint8_t index;        /* index register, 0xff none */
     uint8_t scale;        /* 0..3 */
+    uint8_t kind;         /* enum emu_kind (ops.h): what the instruction does */
     int64_t disp;
     uint64_t imm;         /* first immediate (sign- or zero-extended per opcode) */
     uint64_t imm2;        /* second immediate (ENTER, far pointers) */

@@ -171,7 +171,7 @@ static bool lock_ok(const struct emu_insn *d, uint16_t a)
 
 bool emu_insn_ends_block(const struct emu_insn *d)
 {
-    if (d->fn == emu_op_ud || d->fn == op_too_long)
+    if (d->kind == EK_INVALID)
         return true;
     if (attr[d->map][d->op] & A_END)
         return true;
@@ -182,6 +182,91 @@ bool emu_insn_ends_block(const struct emu_insn *d)
         }
     }
     return false;
+}
+
+/* What an instruction does (enum emu_kind in ops.h), from its opcode. */
+static uint8_t classify(const struct emu_insn *d, unsigned csize)
+{
+    unsigned g = (d->modrm >> 3) & 7;
+    uint8_t op = d->op;
+    if (d->map == MAP_1) {
+        if (op < 0x40)
+            return (op & 7) < 6 ? EK_ALU : EK_OTHER;
+        if (op < 0x48)
+            return EK_INC;   /* REX prefixes in 64-bit mode: never an opcode there */
+        if (op < 0x50)
+            return EK_DEC;
+        if (op < 0x58)
+            return EK_PUSH;
+        if (op < 0x60)
+            return EK_POP;
+        if (op >= 0x70 && op <= 0x7f)
+            return EK_JCC;
+        if (op >= 0x80 && op <= 0x83)
+            return EK_ALU;
+        if (op >= 0x88 && op <= 0x8b)
+            return EK_MOV;
+        if (op >= 0x90 && op <= 0x97)
+            return EK_XCHG;
+        if (op >= 0xa0 && op <= 0xa3)
+            return EK_MOV_MOFFS;
+        if (op >= 0xb0 && op <= 0xbf)
+            return EK_MOV_IMM;
+        if (op >= 0xd0 && op <= 0xd3)
+            return EK_SHIFT;
+        switch (op) {
+        case 0x63: return csize == 8 ? EK_MOVSXD : EK_OTHER;   /* ARPL elsewhere */
+        case 0x68: case 0x6a: return EK_PUSH;
+        case 0x69: case 0x6b: return EK_IMUL;
+        case 0x84: case 0x85: case 0xa8: case 0xa9: return EK_TEST;
+        case 0x86: case 0x87: return EK_XCHG;
+        case 0x8d: return EK_LEA;
+        case 0x8f: return g == 0 ? EK_POP : EK_OTHER;
+        case 0x98: return EK_CBW;
+        case 0x99: return EK_CWD;
+        case 0xc0: case 0xc1: return EK_SHIFT;
+        case 0xc2: case 0xc3: return EK_RET;
+        case 0xc6: case 0xc7: return g == 0 ? EK_MOV : EK_OTHER;
+        case 0xc9: return EK_LEAVE;
+        case 0xe8: return EK_CALL;
+        case 0xe9: case 0xeb: return EK_JMP;
+        case 0xf6: case 0xf7: {
+            static const uint8_t grp3[8] = { EK_TEST, EK_TEST, EK_NOT, EK_NEG,
+                                             EK_MUL, EK_MUL, EK_DIV, EK_DIV };
+            return grp3[g];
+        }
+        case 0xfe: return g == 0 ? EK_INC : g == 1 ? EK_DEC : EK_OTHER;
+        case 0xff: {
+            static const uint8_t grp5[8] = { EK_INC, EK_DEC, EK_CALL_IND, EK_OTHER,
+                                             EK_JMP_IND, EK_OTHER, EK_PUSH, EK_OTHER };
+            return grp5[g];
+        }
+        default: return EK_OTHER;
+        }
+    }
+    if (d->map == MAP_0F) {
+        if (op == 0x0d || (op >= 0x18 && op <= 0x1f))
+            return EK_NOP;
+        if (op >= 0x40 && op <= 0x4f)
+            return EK_CMOV;
+        if (op >= 0x80 && op <= 0x8f)
+            return EK_JCC;
+        if (op >= 0x90 && op <= 0x9f)
+            return EK_SETCC;
+        if (op >= 0xc8)
+            return op <= 0xcf ? EK_BSWAP : EK_OTHER;
+        switch (op) {
+        case 0xa3: case 0xab: case 0xb3: case 0xbb: return EK_BT;
+        case 0xba: return g >= 4 ? EK_BT : EK_OTHER;
+        case 0xbc: return EK_BITSCAN;
+        case 0xbd: return (d->prefix & PFX_REP) ? EK_OTHER : EK_BITSCAN;   /* F3: LZCNT */
+        case 0xaf: return EK_IMUL;
+        case 0xb6: case 0xb7: return EK_MOVZX;
+        case 0xbe: case 0xbf: return EK_MOVSX;
+        default: return EK_OTHER;
+        }
+    }
+    return EK_OTHER;
 }
 
 #define NEXT(v)                                          \
@@ -429,6 +514,7 @@ opcode:
     if ((pfx & PFX_LOCK) && !lock_ok(d, a))
         fn = emu_op_ud;
     d->fn = fn;
+    d->kind = fn == emu_op_ud ? EK_INVALID : classify(d, csize);
     d->fn = emu_specialize(d);
     return (int)n;
 
@@ -436,6 +522,7 @@ too_long:
     memset(d, 0, sizeof(*d));
     d->len = 15;
     d->fn = op_too_long;
+    d->kind = EK_INVALID;
     d->base = d->index = 0xff;
     return EMU_DECODE_TOO_LONG;
 }

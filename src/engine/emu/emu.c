@@ -11,6 +11,7 @@
 
 #include "engine/emu/cpu.h"
 #include "engine/emu/emu.h"
+#include "engine/emu/jit.h"
 #include "engine/emu/lapic.h"
 #include "engine/emu/state.h"
 #include "engine/emu/system.h"
@@ -90,11 +91,25 @@ static int emu_probe(struct err *e)
     return 0;
 }
 
+/* A device wrote guest RAM (mem.h): every vCPU starts a new epoch before
+ * its next block, so code a DMA replaced is decoded again (cache.h). */
+static void emu_dma_written(void *opaque)
+{
+    struct vm *vm = opaque;
+    for (int i = 0; i < vm->ncpus; i++) {
+        struct emu_vcpu *ev = vm->vcpus[i].engine_data;
+        if (ev)
+            atomic_fetch_or(&ev->cpu.events, EMU_EV_CODE);
+    }
+}
+
 static int emu_vm_init(struct vm *vm, struct err *e)
 {
     (void)e;
     pthread_once(&ops_once, ops_init_once);
     vm->engine_data = NULL;
+    vm->mem.dma_written = emu_dma_written;
+    vm->mem.dma_opaque = vm;
     return 0;
 }
 
@@ -269,10 +284,15 @@ static void print_stats(struct emu_cpu *c, uint64_t *last_ns, uint64_t *last_ins
     if (t - *last_ns < 1000000000ULL)
         return;
     double mips = (double)(c->insn_count - *last_insns) * 1e3 / (double)(t - *last_ns);
-    fprintf(stderr, "emu: vCPU %d %.1f MIPS, %llu insns, rip %016llx cpl %u %s%s\r\n", c->id,
+    struct emu_jit_stats js;
+    emu_jit_get_stats(c, &js);
+    fprintf(stderr, "emu: vCPU %d %.1f MIPS, %llu insns, rip %016llx cpl %u %s%s; translated %llu blocks "
+            "(%llu KiB, %llu flushes), %llu entries, %llu links\r\n", c->id,
             mips, (unsigned long long)c->insn_count, (unsigned long long)c->rip, c->cpl,
             mode_name(c->mode),
-            c->state == EMU_HALTED ? " halted" : c->state == EMU_WAIT_SIPI ? " wait-sipi" : "");
+            c->state == EMU_HALTED ? " halted" : c->state == EMU_WAIT_SIPI ? " wait-sipi" : "",
+            (unsigned long long)js.blocks, (unsigned long long)(js.code_bytes >> 10),
+            (unsigned long long)js.flushes, (unsigned long long)js.entries, (unsigned long long)js.links);
     *last_ns = t;
     *last_insns = c->insn_count;
 }

@@ -12,6 +12,7 @@
 
 #include "engine/emu/cache.h"
 #include "engine/emu/emu.h"
+#include "engine/emu/jit.h"
 #include "engine/emu/ops.h"
 
 emu_handler emu_ops[4][256];
@@ -136,11 +137,14 @@ static bool handle_events(struct emu_cpu *c)
     uint32_t ev = atomic_load_explicit(&c->events, memory_order_acquire);
     /* Only an event from outside (another vCPU, a device) can tell this
      * vCPU that code was written behind its back (cache.h); the interrupt
-     * shadow and single-stepping alone do not end the epoch. */
-    if (ev)
+     * shadow and single-stepping alone do not end the epoch, nor does an
+     * interrupt that waits (IF = 0) until it is taken. */
+    if (ev & ~(EMU_EV_IRQ | EMU_EV_NMI))
         c->mmu.epoch++;
     if (ev & (EMU_EV_STOP | EMU_EV_INIT | EMU_EV_SIPI | EMU_EV_DIRTY))
         return true;
+    if (ev & EMU_EV_CODE)   /* the new epoch is all it asks for */
+        atomic_fetch_and(&c->events, ~EMU_EV_CODE);
     if (ev & EMU_EV_FLUSH) {
         atomic_fetch_and(&c->events, ~EMU_EV_FLUSH);
         emu_tlb_flush(c, true);
@@ -150,6 +154,11 @@ static bool handle_events(struct emu_cpu *c)
     if ((ev & EMU_EV_NMI) || ((ev & EMU_EV_IRQ) && if_on && !c->irq_shadow)) {
         if (ev & EMU_EV_IRQ)
             atomic_fetch_and(&c->events, ~EMU_EV_IRQ);
+        /* Another vCPU that wrote code makes the others take an interrupt
+         * (an IPI) before they may run it; with one vCPU, and for devices
+         * (EMU_EV_CODE), an interrupt tells nothing about code. */
+        if (c->mmu.smp)
+            c->mmu.epoch++;
         emu_check_interrupts(c);
         if (c->state != EMU_RUNNING)
             return true;
@@ -220,7 +229,7 @@ uint64_t emu_execute(struct emu_cpu *c, uint64_t max_insns)
         struct emu_insn one;
         const struct emu_insn *i, *end, *x = NULL;
         bool xput = false;
-        const struct emu_block *b = c->mode == MODE_LONG64 ? emu_cache_linked(c) : NULL;
+        struct emu_block *b = c->mode == MODE_LONG64 ? emu_cache_linked(c) : NULL;
         if (!b) {
             if (unlikely(c->mode != MODE_LONG64 && c->rip > c->seg[S_CS].limit))
                 emu_raise(c, EXC_GP, 0);   /* fetch beyond the code segment limit */
@@ -238,6 +247,10 @@ uint64_t emu_execute(struct emu_cpu *c, uint64_t max_insns)
                 b = emu_cache_next(c, pa, csize);
             xput = near_end && !b;
         }
+        /* Translated code (jit.c) runs whole blocks and the ones chained
+         * to them; it leaves on events and before the budget ends. */
+        if (b && !single && !trap && emu_jit_run(c, b, start + max_insns))
+            continue;
         if (likely(b && !single && !trap && 2u * b->ninsn <= budget)) {   /* entries: 1 or 2 insns */
             i = b->insn;
             end = i + b->ninsn;

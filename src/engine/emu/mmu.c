@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "engine/emu/cache.h"
+#include "engine/emu/jit.h"
 #include "engine/emu/emu.h"
 #include "engine/emu/lapic.h"
 #include "engine/emu/ops.h"
@@ -103,7 +104,6 @@ static bool phys_rw(struct emu_cpu *c, uint64_t pa, unsigned size, uint64_t *val
         }
         return true;
     }
-    c->mmu.epoch++;   /* device access: see cache.h */
     if (is_apic_page(c, pa)) {
         if (write)
             lapic_mmio_write(c->lapic, pa & 0xfff, size, *val);
@@ -361,6 +361,7 @@ uint64_t emu_translate(struct emu_cpu *c, uint64_t la, int access)
 void emu_tlb_flush(struct emu_cpu *c, bool include_global)
 {
     c->mmu.epoch++;
+    c->mmu.map_epoch++;
     for (int u = 0; u < 2; u++)
         for (unsigned k = 0; k < EMU_TLB_SIZE; k++) {
             struct emu_tlb_entry *e = &c->mmu.tlb[u][k];
@@ -372,6 +373,7 @@ void emu_tlb_flush(struct emu_cpu *c, bool include_global)
 void emu_tlb_flush_page(struct emu_cpu *c, uint64_t la)
 {
     c->mmu.epoch++;
+    c->mmu.map_epoch++;
     for (int u = 0; u < 2; u++) {
         struct emu_tlb_entry *e = &c->mmu.tlb[u][(la >> 12) & (EMU_TLB_SIZE - 1)];
         e->vpn_read = e->vpn_write = e->vpn_exec = 0;
@@ -498,10 +500,12 @@ int emu_mmu_init(struct emu_cpu *c)
         m->ram_high = c->vm->mem.high_size;
     }
     m->npages = (m->ram_low + m->ram_high + 4095) >> 12;
+    m->smp = c->vm && c->vm->ncpus > 1;
     if (!m->code_pages)
         m->code_pages = calloc(m->npages ? m->npages : 1, 1);
     if (!m->code_pages || (!m->cache && emu_cache_create(&m->cache) < 0))
         return -ENOMEM;   /* the caller reports it: vcpu_init, before the guest runs */
+    emu_jit_prepare(m->cache);   /* its memfd, before the sandbox (lib/sandbox.h) */
     m->ready = true;
     return 0;
 }

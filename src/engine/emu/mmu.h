@@ -13,7 +13,7 @@ struct emu_cpu;
 struct emu_block_cache;
 struct emu_block;
 
-#define EMU_TLB_BITS 8
+#define EMU_TLB_BITS 10
 #define EMU_TLB_SIZE (1u << EMU_TLB_BITS)
 /* A TLB tag is the page-aligned linear address with this bit set; 0 (the
  * state of a zeroed entry) never matches. */
@@ -36,11 +36,14 @@ struct emu_mmu {
     /* Set up lazily by emu_mmu_init() (first emu_execute). */
     bool ready;
     bool flat_pf;        /* emu_cpu_init_flat: outside RAM is a #PF, not MMIO */
+    bool smp;            /* the machine has other vCPUs (that may write our code) */
     uint8_t *code_pages; /* one byte per RAM page: this CPU cached code from it */
     uint64_t npages;
     struct emu_block_cache *cache;   /* cache.c */
     uint8_t blk_stop;               /* a store hit cached code: leave the block */
     uint32_t epoch;      /* cache.c: blocks are rechecked against RAM once an epoch */
+    uint32_t map_epoch;  /* jit.c: ends when linear -> physical may change (TLB flush):
+                          * links between translations hold within one */
     struct emu_block *prev_block;    /* the block run last (successor hint) */
     uint64_t prev_gen;               /* cache flush count when it was */
 };

@@ -21,6 +21,68 @@
 
 #define HANDLER(name) void name(struct emu_cpu *c, const struct emu_insn *i)
 
+/* ---- semantic kinds -------------------------------------------------------
+ * The decoder classifies every instruction by what it does (struct
+ * emu_insn.kind); the operand form stays in the other fields (mod, op, the
+ * size).  The block passes (opt.c), the choice of specialized handlers
+ * (ops_fast.c) and the translator (jit.c) work from the kind, never from
+ * handler addresses.  EK_OTHER is everything only its handler knows:
+ * system, string, SSE and x87 instructions and the rarer integer ones. */
+enum emu_kind {
+    EK_OTHER = 0,
+    EK_INVALID,     /* #UD or longer than 15 bytes: the handler raises */
+    EK_ALU,         /* ADD OR ADC SBB AND SUB XOR CMP: 00-3D, 80-83 (emu_alu_op) */
+    EK_TEST,        /* 84 85 A8 A9, F6/F7 /0 /1 */
+    EK_INC,         /* 40-47 (not 64-bit), FE/FF /0 */
+    EK_DEC,         /* 48-4F (not 64-bit), FE/FF /1 */
+    EK_NOT,         /* F6/F7 /2 */
+    EK_NEG,         /* F6/F7 /3 */
+    EK_MUL,         /* F6/F7 /4 /5: MUL, one-operand IMUL */
+    EK_DIV,         /* F6/F7 /6 /7: DIV, IDIV */
+    EK_IMUL,        /* 0F AF, 69, 6B */
+    EK_SHIFT,       /* C0 C1 D0-D3: ROL ROR RCL RCR SHL SHR SAL SAR (emu_grp) */
+    EK_MOV,         /* 88-8B, C6/C7 /0 */
+    EK_MOV_IMM,     /* B0-BF: immediate to a register from the opcode */
+    EK_MOV_MOFFS,   /* A0-A3 */
+    EK_MOVZX,       /* 0F B6 B7 */
+    EK_MOVSX,       /* 0F BE BF */
+    EK_MOVSXD,      /* 63 in 64-bit mode */
+    EK_LEA,         /* 8D */
+    EK_XCHG,        /* 86 87, 90-97 (90 without REX.B: NOP, F3 90: PAUSE) */
+    EK_CBW,         /* 98: CBW CWDE CDQE */
+    EK_CWD,         /* 99: CWD CDQ CQO */
+    EK_NOP,         /* 0F 0D, 0F 18-1F: hints and long NOPs */
+    EK_PUSH,        /* 50-57, 68, 6A, FF /6 */
+    EK_POP,         /* 58-5F, 8F /0 */
+    EK_LEAVE,       /* C9 */
+    EK_JCC,         /* 70-7F, 0F 80-8F (emu_cc) */
+    EK_JMP,         /* E9 EB */
+    EK_CALL,        /* E8 */
+    EK_RET,         /* C3, C2 */
+    EK_JMP_IND,     /* FF /4 */
+    EK_CALL_IND,    /* FF /2 */
+    EK_CMOV,        /* 0F 40-4F */
+    EK_SETCC,       /* 0F 90-9F */
+    EK_BSWAP,       /* 0F C8-CF */
+    EK_BT,          /* BT BTS BTR BTC: 0F A3 AB B3 BB, 0F BA /4-/7 (CF only) */
+    EK_BITSCAN,     /* BSF BSR: 0F BC BD, F3 0F BC (TZCNT runs as BSF) (ZF only) */
+    EK_COUNT
+};
+
+#define GRP_OF(i) (((i)->modrm >> 3) & 7)
+
+/* The ALU operation (ALU_ADD.. in alu.h) of an EK_ALU instruction. */
+static inline int emu_alu_op(const struct emu_insn *i)
+{
+    return i->map == MAP_1 && i->op >= 0x80 ? GRP_OF(i) : (i->op >> 3) & 7;
+}
+
+/* The condition (0-15) of EK_JCC, EK_CMOV, EK_SETCC. */
+static inline unsigned emu_cc(const struct emu_insn *i)
+{
+    return i->op & 15;
+}
+
 /* ---- registers ----------------------------------------------------------- */
 
 static inline uint64_t reg_get(const struct emu_cpu *c, unsigned r, unsigned size, unsigned pfx)
@@ -283,14 +345,28 @@ void emu_string_register(void);  /* ops_string.c */
 /* exec.c */
 HANDLER(emu_op_ud);
 
-/* ops_arith.c: dead-flag optimization of decoded blocks (cache.c). */
-enum { EMU_FLAGS_OTHER, EMU_FLAGS_KILL, EMU_FLAGS_NONE };
-int emu_flag_effect(const struct emu_insn *i);
-emu_handler emu_flags_dead_variant(const struct emu_insn *i);
+/* opt.c: the passes over a decoded block (n <= EMU_BLOCK_MAX_INSNS), which
+ * may replace handlers and fuse entries; returns the new entry count. */
+unsigned emu_block_optimize(struct emu_insn *insn, unsigned n);
+/* opt.c: how an instruction uses the arithmetic flags, by group, and which
+ * groups are live (may be read later) after each instruction of a block
+ * (n <= EMU_BLOCK_MAX_INSNS; anything may read them after the block). */
+enum { FG_C = 1, FG_O = 2, FG_S = 4, FG_ALL = 7 };   /* CF; OF; SF ZF PF AF */
+struct emu_flag_use {
+    uint8_t reads;      /* groups it reads in any case (Jcc, ADC, ...) */
+    uint8_t rec_reads;  /* groups its lazy record takes from before it, when kept */
+    uint8_t must;       /* groups it always writes */
+    uint8_t may;        /* groups it may write */
+    bool barrier;       /* may fault or leave the block: all flags are visible there */
+};
+void emu_flag_use(const struct emu_insn *i, struct emu_flag_use *u);
+void emu_flags_live(const struct emu_insn *insn, unsigned n, uint8_t *live_after);
+/* ops_arith.c: the flag-free variant of a generic register-only handler. */
+emu_handler emu_arith_nf(const struct emu_insn *i);
 /* ops_move.c: a faster equivalent handler for a decoded instruction. */
 emu_handler emu_specialize(const struct emu_insn *i);
 /* ops_fast.c: the specialized handler of a frequent form (NULL: none), and
- * the flag-free variant of a specialized register handler (NULL: none). */
+ * its flag-free variant (NULL: none). */
 emu_handler emu_fast_handler(const struct emu_insn *i);
 emu_handler emu_fast_nf(const struct emu_insn *i);
 /* ops_fast.c: the handler running a flag-setting register operation a and

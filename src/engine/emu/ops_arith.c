@@ -2,11 +2,9 @@
  * NEG/NOT, MUL/IMUL/DIV/IDIV, shifts and rotates, SHLD/SHRD, decimal
  * adjust, and the flag instructions.  LOCK forms use host atomics on the
  * guest RAM (emu_rmw_ptr) so SMP guests see real atomicity. */
-#include "engine/emu/ops.h"
+#include "engine/emu/alu.h"
 
-#define GRP(i) (((i)->modrm >> 3) & 7)
-
-enum { ALU_ADD, ALU_OR, ALU_ADC, ALU_SBB, ALU_AND, ALU_SUB, ALU_XOR, ALU_CMP };
+#define GRP(i) GRP_OF(i)
 
 /* Host compare-and-swap of size bytes; on failure *old is refreshed. */
 static bool cas(void *p, unsigned size, uint64_t *old, uint64_t nv)
@@ -29,36 +27,12 @@ static uint64_t atomic_load_sz(void *p, unsigned size)
     }
 }
 
-static inline uint64_t alu_calc(int op, unsigned size, uint64_t a, uint64_t b, unsigned cin)
-{
-    uint64_t r;
-    switch (op) {
-    case ALU_ADD: r = a + b; break;
-    case ALU_OR:  r = a | b; break;
-    case ALU_ADC: r = a + b + cin; break;
-    case ALU_SBB: r = a - b - cin; break;
-    case ALU_AND: r = a & b; break;
-    case ALU_XOR: r = a ^ b; break;
-    default:      r = a - b; break;
-    }
-    return r & emu_size_mask(size);
-}
-
-static inline void alu_flags(struct emu_cpu *c, int op, unsigned size, uint64_t r, uint64_t a,
-                             uint64_t b, unsigned cin)
-{
-    static const uint8_t ccop[8] = { CC_OP_ADD, CC_OP_LOGIC, CC_OP_ADC, CC_OP_SBB,
-                                     CC_OP_LOGIC, CC_OP_SUB, CC_OP_LOGIC, CC_OP_SUB };
-    cc_set(c, ccop[op], size, r, a, b);
-    c->lazy.aux = cin;
-}
-
 /* dst (ModRM r/m) op= src, memory forms atomic under LOCK. */
 static void alu_rm(struct emu_cpu *c, const struct emu_insn *i, int op, unsigned size, uint64_t b)
 {
     uint64_t mask = emu_size_mask(size);
     b &= mask;
-    unsigned cin = (op == ALU_ADC || op == ALU_SBB) ? emu_get_cf(c) : 0;
+    unsigned cin = alu_cin(c, op);
     uint64_t a, r;
     if (i->mod == 3) {
         a = reg_get(c, i->rm, size, i->prefix);
@@ -93,22 +67,15 @@ static HANDLER(op_alu)
         return;
     case 2: case 3: {
         uint64_t b = rm_get(c, i, size);
-        uint64_t a = reg_get(c, i->reg, size, i->prefix);
-        unsigned cin = (op == ALU_ADC || op == ALU_SBB) ? emu_get_cf(c) : 0;
-        uint64_t r = alu_calc(op, size, a, b, cin);
+        uint64_t r = alu_exec(c, op, size, reg_get(c, i->reg, size, i->prefix), b, true);
         if (op != ALU_CMP)
             reg_set(c, i->reg, size, i->prefix, r);
-        alu_flags(c, op, size, r, a, b, cin);
         return;
     }
     default: {
-        uint64_t a = reg_get(c, R_RAX, size, PFX_REX);
-        uint64_t b = i->imm & emu_size_mask(size);
-        unsigned cin = (op == ALU_ADC || op == ALU_SBB) ? emu_get_cf(c) : 0;
-        uint64_t r = alu_calc(op, size, a, b, cin);
+        uint64_t r = alu_exec(c, op, size, reg_get(c, R_RAX, size, PFX_REX), i->imm, true);
         if (op != ALU_CMP)
             reg_set(c, R_RAX, size, PFX_REX, r);
-        alu_flags(c, op, size, r, a, b, cin);
         return;
     }
     }
@@ -378,63 +345,29 @@ static HANDLER(op_imul_rm)
 
 static uint64_t shift_rotate(struct emu_cpu *c, unsigned g, unsigned size, uint64_t v, unsigned cnt)
 {
+    if (g != SH_RCL && g != SH_RCR)
+        return shift_exec(c, (int)g, size, v, cnt, true);
     unsigned bits = size * 8;
     uint64_t mask = emu_size_mask(size), sign = 1ULL << (bits - 1);
-    uint64_t r = v;
-    bool cf, of;
     v &= mask;
-    switch (g) {
-    case 0: { /* ROL */
-        unsigned k = cnt % bits;
-        r = k ? ((v << k) | (v >> (bits - k))) & mask : v;
-        cf = r & 1;
+    unsigned k = cnt % (bits + 1);
+    bool cin = emu_get_cf(c);
+    if (k == 0)
+        return v;
+    unsigned __int128 x = ((unsigned __int128)cin << bits) | v;
+    unsigned __int128 wmask = (((unsigned __int128)1) << (bits + 1)) - 1;
+    if (g == SH_RCL)
+        x = ((x << k) | (x >> (bits + 1 - k))) & wmask;
+    else
+        x = ((x >> k) | (x << (bits + 1 - k))) & wmask;
+    uint64_t r = (uint64_t)x & mask;
+    bool cf = (x >> bits) & 1, of;
+    if (g == SH_RCL)
         of = ((r & sign) != 0) != cf;
-        flags_update(c, RFLAGS_CF | RFLAGS_OF, (cf ? RFLAGS_CF : 0) | (of ? RFLAGS_OF : 0));
-        return r;
-    }
-    case 1: { /* ROR */
-        unsigned k = cnt % bits;
-        r = k ? ((v >> k) | (v << (bits - k))) & mask : v;
-        cf = r & sign;
-        of = ((r >> (bits - 1)) ^ (r >> (bits - 2))) & 1;
-        flags_update(c, RFLAGS_CF | RFLAGS_OF, (cf ? RFLAGS_CF : 0) | (of ? RFLAGS_OF : 0));
-        return r;
-    }
-    case 2: case 3: { /* RCL, RCR */
-        unsigned k = cnt % (bits + 1);
-        bool cin = emu_get_cf(c);
-        if (k == 0)
-            return v;
-        unsigned __int128 x = ((unsigned __int128)cin << bits) | v;
-        unsigned __int128 wmask = (((unsigned __int128)1) << (bits + 1)) - 1;
-        if (g == 2)
-            x = ((x << k) | (x >> (bits + 1 - k))) & wmask;
-        else
-            x = ((x >> k) | (x << (bits + 1 - k))) & wmask;
-        r = (uint64_t)x & mask;
-        cf = (x >> bits) & 1;
-        if (g == 2)
-            of = ((r & sign) != 0) != cf;
-        else
-            of = ((v & sign) != 0) != cin;
-        flags_update(c, RFLAGS_CF | RFLAGS_OF, (cf ? RFLAGS_CF : 0) | (of ? RFLAGS_OF : 0));
-        return r;
-    }
-    case 4: case 6: /* SHL/SAL */
-        r = cnt < bits ? (v << cnt) & mask : 0;
-        cc_set(c, CC_OP_SHL, size, r, v, cnt);
-        return r;
-    case 5: /* SHR */
-        r = cnt < bits ? v >> cnt : 0;
-        cc_set(c, CC_OP_SHR, size, r, v, cnt);
-        return r;
-    default: { /* SAR */
-        int64_t sv = (int64_t)sext(v, size);
-        r = (uint64_t)(sv >> (cnt < bits ? cnt : bits - 1)) & mask;
-        cc_set(c, CC_OP_SAR, size, r, v, cnt);
-        return r;
-    }
-    }
+    else
+        of = ((v & sign) != 0) != cin;
+    flags_update(c, RFLAGS_CF | RFLAGS_OF, (cf ? RFLAGS_CF : 0) | (of ? RFLAGS_OF : 0));
+    return r;
 }
 
 static HANDLER(op_grp2)
@@ -641,34 +574,32 @@ void emu_arith_register(void)
 
 static HANDLER(op_alu_nf)
 {
-    int op = (i->op >> 3) & 7;
+    int op = emu_alu_op(i);
     if (op == ALU_CMP)
         return;
     unsigned size = op_size_w(i);
-    unsigned cin = (op == ALU_ADC || op == ALU_SBB) ? emu_get_cf(c) : 0;
     switch (i->op & 7) {
     case 0: case 1:
         reg_set(c, i->rm, size, i->prefix,
-                alu_calc(op, size, reg_get(c, i->rm, size, i->prefix), reg_get(c, i->reg, size, i->prefix), cin));
+                alu_exec(c, op, size, reg_get(c, i->rm, size, i->prefix), reg_get(c, i->reg, size, i->prefix), false));
         return;
     case 2: case 3:
         reg_set(c, i->reg, size, i->prefix,
-                alu_calc(op, size, reg_get(c, i->reg, size, i->prefix), reg_get(c, i->rm, size, i->prefix), cin));
+                alu_exec(c, op, size, reg_get(c, i->reg, size, i->prefix), reg_get(c, i->rm, size, i->prefix), false));
         return;
     default:
-        reg_set(c, R_RAX, size, PFX_REX, alu_calc(op, size, reg_get(c, R_RAX, size, PFX_REX), i->imm, cin));
+        reg_set(c, R_RAX, size, PFX_REX, alu_exec(c, op, size, reg_get(c, R_RAX, size, PFX_REX), i->imm, false));
         return;
     }
 }
 
 static HANDLER(op_grp1_nf)
 {
-    int op = GRP(i);
+    int op = emu_alu_op(i);
     if (op == ALU_CMP)
         return;
     unsigned size = i->op == 0x81 || i->op == 0x83 ? i->opsize : 1;
-    unsigned cin = (op == ALU_ADC || op == ALU_SBB) ? emu_get_cf(c) : 0;
-    reg_set(c, i->rm, size, i->prefix, alu_calc(op, size, reg_get(c, i->rm, size, i->prefix), i->imm, cin));
+    reg_set(c, i->rm, size, i->prefix, alu_exec(c, op, size, reg_get(c, i->rm, size, i->prefix), i->imm, false));
 }
 
 static HANDLER(op_flags_only_nf)   /* TEST and CMP whose flags are dead */
@@ -679,47 +610,33 @@ static HANDLER(op_flags_only_nf)   /* TEST and CMP whose flags are dead */
 
 static HANDLER(op_grp2_nf)
 {
-    unsigned size = op_size_w(i), bits = size * 8;
+    unsigned size = op_size_w(i);
     unsigned cnt = i->op <= 0xc1 ? (unsigned)i->imm : i->op <= 0xd1 ? 1 : (unsigned)(c->gpr[R_RCX] & 0xff);
     cnt &= size == 8 ? 63 : 31;
-    uint64_t mask = emu_size_mask(size);
     uint64_t v = reg_get(c, i->rm, size, i->prefix), r;
     if (!cnt) {
         if (size == 4)
             c->gpr[i->rm] &= 0xffffffffULL;
         return;
     }
-    switch (GRP(i)) {
-    case 0: { unsigned k = cnt % bits; r = k ? ((v << k) | (v >> (bits - k))) & mask : v; break; }
-    case 1: { unsigned k = cnt % bits; r = k ? ((v >> k) | (v << (bits - k))) & mask : v; break; }
-    case 2: case 3:
-        r = shift_rotate(c, GRP(i), size, v, cnt);   /* needs CF in anyway */
-        break;
-    case 4: case 6: r = cnt < bits ? (v << cnt) & mask : 0; break;
-    case 5: r = cnt < bits ? v >> cnt : 0; break;
-    default: {
-        int64_t sv = (int64_t)sext(v, size);
-        r = (uint64_t)(sv >> (cnt < bits ? cnt : bits - 1)) & mask;
-        break;
-    }
-    }
+    int g = GRP(i);
+    if (g == SH_RCL || g == SH_RCR)
+        r = shift_rotate(c, (unsigned)g, size, v, cnt);   /* needs CF in anyway */
+    else
+        r = shift_result(g, size, v, cnt);
     reg_set(c, i->rm, size, i->prefix, r);
 }
 
 static HANDLER(op_incdec_nf)   /* 40-4F, FE/FF /0 /1 with a register */
 {
-    unsigned r, size;
-    bool dec;
+    bool dec = i->kind == EK_DEC;
     if (i->op >= 0x40 && i->op <= 0x4f) {
-        r = i->op & 7;
-        size = i->opsize;
-        dec = i->op & 8;
-        reg_set(c, r, size, PFX_REX, reg_get(c, r, size, PFX_REX) + (dec ? ~0ULL : 1));
+        unsigned r = i->op & 7;
+        reg_set(c, r, i->opsize, PFX_REX, incdec_exec(c, i->opsize, c->gpr[r], dec, false));
         return;
     }
-    size = i->op == 0xfe ? 1 : i->opsize;
-    dec = GRP(i) == 1;
-    reg_set(c, i->rm, size, i->prefix, reg_get(c, i->rm, size, i->prefix) + (dec ? ~0ULL : 1));
+    unsigned size = i->op == 0xfe ? 1 : i->opsize;
+    reg_set(c, i->rm, size, i->prefix, incdec_exec(c, size, reg_get(c, i->rm, size, i->prefix), dec, false));
 }
 
 static HANDLER(op_imul_nf)   /* IMUL r, r (0F AF), r, r, imm (69, 6B) */
@@ -731,105 +648,18 @@ static HANDLER(op_imul_nf)   /* IMUL r, r (0F AF), r, r, imm (69, 6B) */
     reg_set(c, i->reg, size, PFX_REX, a * b);
 }
 
-static bool alu_form_regonly(const struct emu_insn *i)
+/* The flag-free variant of a generic register-only handler (opt.c uses it
+ * when a later instruction of the block overwrites the flags), or NULL. */
+emu_handler emu_arith_nf(const struct emu_insn *i)
 {
-    return (i->op & 7) >= 4 || i->mod == 3;
-}
-
-/* A valid instruction (not #UD); its handler may be a specialized one. */
-static bool decoded(const struct emu_insn *i)
-{
-    return i->fn != emu_op_ud && i->len < 15;
-}
-
-emu_handler emu_flags_dead_variant(const struct emu_insn *i)
-{
-    if (i->prefix & PFX_LOCK)
+    if ((i->prefix & PFX_LOCK) || i->mod != 3)
         return NULL;
-    emu_handler fast = emu_fast_nf(i);
-    if (fast)
-        return fast;
-    if (i->map == MAP_1) {
-        uint8_t op = i->op;
-        if (op < 0x40 && (op & 7) < 6 && alu_form_regonly(i) && decoded(i))
-            return op_alu_nf;
-        if (op >= 0x80 && op <= 0x83 && i->mod == 3)
-            return op_grp1_nf;
-        if ((op == 0x84 || op == 0x85) && i->mod == 3)
-            return op_flags_only_nf;
-        if (op == 0xa8 || op == 0xa9)
-            return op_flags_only_nf;
-        if ((op == 0xc0 || op == 0xc1 || (op >= 0xd0 && op <= 0xd3)) && i->mod == 3)
-            return op_grp2_nf;
-        if (op >= 0x40 && op <= 0x4f && decoded(i))
-            return op_incdec_nf;
-        if ((op == 0xfe || op == 0xff) && i->mod == 3 && GRP(i) <= 1)
-            return op_incdec_nf;
-        if ((op == 0x69 || op == 0x6b) && i->mod == 3)
-            return op_imul_nf;
+    switch (i->kind) {
+    case EK_ALU: return i->op < 0x40 ? op_alu_nf : op_grp1_nf;
+    case EK_TEST: return i->op == 0xf6 || i->op == 0xf7 ? NULL : op_flags_only_nf;
+    case EK_SHIFT: return op_grp2_nf;
+    case EK_INC: case EK_DEC: return op_incdec_nf;
+    case EK_IMUL: return op_imul_nf;
+    default: return NULL;
     }
-    if (i->map == MAP_0F && i->op == 0xaf && i->mod == 3)
-        return op_imul_nf;
-    return NULL;
-}
-
-/* How an instruction touches the arithmetic flags, for the block's
- * dead-flag scan: EMU_FLAGS_KILL writes all six without reading any and
- * cannot fault; EMU_FLAGS_NONE neither reads nor writes them and cannot
- * fault; everything else may read them (or fault, which exposes them). */
-int emu_flag_effect(const struct emu_insn *i)
-{
-    if (i->prefix & PFX_LOCK)
-        return EMU_FLAGS_OTHER;
-    bool reg = i->mod == 3;
-    if (i->map == MAP_1) {
-        uint8_t op = i->op;
-        if (op < 0x40 && (op & 7) < 6) {
-            int alu = (op >> 3) & 7;
-            if (alu == ALU_ADC || alu == ALU_SBB || !alu_form_regonly(i))
-                return EMU_FLAGS_OTHER;
-            return decoded(i) ? EMU_FLAGS_KILL : EMU_FLAGS_OTHER;
-        }
-        if (op >= 0x80 && op <= 0x83)
-            return reg && GRP(i) != ALU_ADC && GRP(i) != ALU_SBB ? EMU_FLAGS_KILL : EMU_FLAGS_OTHER;
-        if (op == 0x84 || op == 0x85)
-            return reg ? EMU_FLAGS_KILL : EMU_FLAGS_OTHER;
-        if (op == 0xa8 || op == 0xa9)
-            return EMU_FLAGS_KILL;
-        if ((op == 0xc0 || op == 0xc1) && reg) {
-            unsigned g = GRP(i);
-            unsigned cnt = (unsigned)i->imm & (op_size_w(i) == 8 ? 63 : 31);
-            return cnt && g >= 4 ? EMU_FLAGS_KILL : EMU_FLAGS_OTHER;
-        }
-        if ((op == 0xd0 || op == 0xd1) && reg)
-            return GRP(i) >= 4 ? EMU_FLAGS_KILL : EMU_FLAGS_OTHER;
-        if ((op == 0x69 || op == 0x6b) && reg)
-            return EMU_FLAGS_KILL;
-        if ((op == 0xf6 || op == 0xf7) && reg) {
-            unsigned g = GRP(i);
-            if (g == 2)
-                return EMU_FLAGS_NONE;           /* NOT */
-            if (g <= 1 || g == 3 || g == 4 || g == 5)
-                return EMU_FLAGS_KILL;           /* TEST NEG MUL IMUL */
-            return EMU_FLAGS_OTHER;              /* DIV faults */
-        }
-        if ((op >= 0x88 && op <= 0x8b && reg) || (op >= 0xb0 && op <= 0xbf) ||
-            ((op == 0xc6 || op == 0xc7) && reg && GRP(i) == 0) || (op == 0x8d && !reg) ||
-            ((op == 0x86 || op == 0x87) && reg) || (op >= 0x90 && op <= 0x97) ||
-            op == 0x98 || op == 0x99)
-            return decoded(i) ? EMU_FLAGS_NONE : EMU_FLAGS_OTHER;
-        return EMU_FLAGS_OTHER;
-    }
-    if (i->map == MAP_0F) {
-        uint8_t op = i->op;
-        if ((op == 0xaf) && reg)
-            return EMU_FLAGS_KILL;
-        if ((op == 0xb6 || op == 0xb7 || op == 0xbe || op == 0xbf) && reg)
-            return EMU_FLAGS_NONE;
-        if (op >= 0xc8 && op <= 0xcf)
-            return EMU_FLAGS_NONE;
-        if (op == 0x1f || (op >= 0x18 && op <= 0x1e))
-            return EMU_FLAGS_NONE;
-    }
-    return EMU_FLAGS_OTHER;
 }

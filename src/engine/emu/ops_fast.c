@@ -5,40 +5,13 @@
  * exactly what the generic handler in ops_*.c computes for that form;
  * anything unusual (LOCK, 8/16-bit operands, byte registers) keeps the
  * generic handler. */
-#include "engine/emu/ops.h"
+#include "engine/emu/alu.h"
 
-#define GRP(i) (((i)->modrm >> 3) & 7)
+#define GRP(i) GRP_OF(i)
 
-enum { F_ADD, F_OR, F_ADC, F_SBB, F_AND, F_SUB, F_XOR, F_CMP };
+/* ---- ALU (the core is alu.h) ----------------------------------------------- */
 
-/* ---- ALU ----------------------------------------------------------------- */
-
-static inline __attribute__((always_inline)) uint64_t
-alu(struct emu_cpu *c, int op, unsigned size, uint64_t a, uint64_t b, bool flags)
-{
-    if (size == 4) {
-        a = (uint32_t)a;
-        b = (uint32_t)b;
-    }
-    uint64_t r, cin = 0;
-    int cc;
-    switch (op) {
-    case F_ADD: r = a + b; cc = CC_OP_ADD; break;
-    case F_OR:  r = a | b; cc = CC_OP_LOGIC; break;
-    case F_ADC: cin = emu_get_cf(c); r = a + b + cin; cc = CC_OP_ADC; break;
-    case F_SBB: cin = emu_get_cf(c); r = a - b - cin; cc = CC_OP_SBB; break;
-    case F_AND: r = a & b; cc = CC_OP_LOGIC; break;
-    case F_XOR: r = a ^ b; cc = CC_OP_LOGIC; break;
-    default:    r = a - b; cc = CC_OP_SUB; break;
-    }
-    if (size == 4)
-        r = (uint32_t)r;
-    if (flags) {
-        cc_set(c, cc, size, r, a, b);
-        c->lazy.aux = cin;
-    }
-    return r;
-}
+#define alu(c, op, size, a, b, flags) alu_exec(c, op, size, a, b, flags)
 
 /* Addressing forms of a memory operand, told apart at decode time.  The
  * three special ones only occur with a 64-bit address size, that is in
@@ -82,34 +55,34 @@ static int addressing(const struct emu_insn *i)
     static HANDLER(NAME##_rm_r)                                                        \
     {                                                                                  \
         uint64_t r = alu(c, OP, SZ, c->gpr[i->rm], c->gpr[i->reg], true);              \
-        if (OP != F_CMP) c->gpr[i->rm] = r;                                            \
+        if (OP != ALU_CMP) c->gpr[i->rm] = r;                                            \
     }                                                                                  \
     static HANDLER(NAME##_r_rm)                                                        \
     {                                                                                  \
         uint64_t r = alu(c, OP, SZ, c->gpr[i->reg], c->gpr[i->rm], true);              \
-        if (OP != F_CMP) c->gpr[i->reg] = r;                                           \
+        if (OP != ALU_CMP) c->gpr[i->reg] = r;                                           \
     }                                                                                  \
     static HANDLER(NAME##_r_i)                                                         \
     {                                                                                  \
         unsigned d = i->map == MAP_1 && i->op < 0x40 ? R_RAX : i->rm;                  \
         uint64_t r = alu(c, OP, SZ, c->gpr[d], i->imm, true);                          \
-        if (OP != F_CMP) c->gpr[d] = r;                                                \
+        if (OP != ALU_CMP) c->gpr[d] = r;                                                \
     }                                                                                  \
     static HANDLER(NAME##_rm_r_nf)                                                     \
     {                                                                                  \
         uint64_t r = alu(c, OP, SZ, c->gpr[i->rm], c->gpr[i->reg], false);             \
-        if (OP != F_CMP) c->gpr[i->rm] = r;                                            \
+        if (OP != ALU_CMP) c->gpr[i->rm] = r;                                            \
     }                                                                                  \
     static HANDLER(NAME##_r_rm_nf)                                                     \
     {                                                                                  \
         uint64_t r = alu(c, OP, SZ, c->gpr[i->reg], c->gpr[i->rm], false);             \
-        if (OP != F_CMP) c->gpr[i->reg] = r;                                           \
+        if (OP != ALU_CMP) c->gpr[i->reg] = r;                                           \
     }                                                                                  \
     static HANDLER(NAME##_r_i_nf)                                                      \
     {                                                                                  \
         unsigned d = i->map == MAP_1 && i->op < 0x40 ? R_RAX : i->rm;                  \
         uint64_t r = alu(c, OP, SZ, c->gpr[d], i->imm, false);                         \
-        if (OP != F_CMP) c->gpr[d] = r;                                                \
+        if (OP != ALU_CMP) c->gpr[d] = r;                                                \
     }
 
 /* Memory forms, per addressing form AM (flags are set after the store, so
@@ -122,24 +95,24 @@ static int addressing(const struct emu_insn *i)
     {                                                                                  \
         uint64_t b = lin_read(c, mem_la(c, i, AM, SZ, false), SZ);                     \
         uint64_t r = alu(c, OP, SZ, c->gpr[i->reg], b, true);                          \
-        if (OP != F_CMP) c->gpr[i->reg] = r;                                           \
+        if (OP != ALU_CMP) c->gpr[i->reg] = r;                                           \
     }                                                                                  \
     static HANDLER(NAME##_m_r_##AM)                                                    \
     {                                                                                  \
-        uint64_t la = mem_la(c, i, AM, SZ, OP != F_CMP);                               \
-        uint64_t a = OP != F_CMP ? lin_read_rmw(c, la, SZ) : lin_read(c, la, SZ);      \
-        uint64_t r = alu(c, OP, SZ, a, c->gpr[i->reg], OP == F_CMP);                   \
-        if (OP != F_CMP) {                                                             \
+        uint64_t la = mem_la(c, i, AM, SZ, OP != ALU_CMP);                               \
+        uint64_t a = OP != ALU_CMP ? lin_read_rmw(c, la, SZ) : lin_read(c, la, SZ);      \
+        uint64_t r = alu(c, OP, SZ, a, c->gpr[i->reg], OP == ALU_CMP);                   \
+        if (OP != ALU_CMP) {                                                             \
             lin_write(c, la, SZ, r);                                                   \
             alu(c, OP, SZ, a, c->gpr[i->reg], true);                                   \
         }                                                                              \
     }                                                                                  \
     static HANDLER(NAME##_m_i_##AM)                                                    \
     {                                                                                  \
-        uint64_t la = mem_la(c, i, AM, SZ, OP != F_CMP);                               \
-        uint64_t a = OP != F_CMP ? lin_read_rmw(c, la, SZ) : lin_read(c, la, SZ);      \
-        uint64_t r = alu(c, OP, SZ, a, i->imm, OP == F_CMP);                           \
-        if (OP != F_CMP) {                                                             \
+        uint64_t la = mem_la(c, i, AM, SZ, OP != ALU_CMP);                               \
+        uint64_t a = OP != ALU_CMP ? lin_read_rmw(c, la, SZ) : lin_read(c, la, SZ);      \
+        uint64_t r = alu(c, OP, SZ, a, i->imm, OP == ALU_CMP);                           \
+        if (OP != ALU_CMP) {                                                             \
             lin_write(c, la, SZ, r);                                                   \
             alu(c, OP, SZ, a, i->imm, true);                                           \
         }                                                                              \
@@ -150,14 +123,14 @@ static int addressing(const struct emu_insn *i)
     ALU_MEM(NAME, OP, SZ, 0) ALU_MEM(NAME, OP, SZ, 1)                                  \
     ALU_MEM(NAME, OP, SZ, 2) ALU_MEM(NAME, OP, SZ, 3)
 #define ALU_SIZES(NAME, OP) ALU_SIZE(NAME##32, OP, 4) ALU_SIZE(NAME##64, OP, 8)
-ALU_SIZES(add, F_ADD)
-ALU_SIZES(or, F_OR)
-ALU_SIZES(adc, F_ADC)
-ALU_SIZES(sbb, F_SBB)
-ALU_SIZES(and, F_AND)
-ALU_SIZES(sub, F_SUB)
-ALU_SIZES(xor, F_XOR)
-ALU_SIZES(cmp, F_CMP)
+ALU_SIZES(add, ALU_ADD)
+ALU_SIZES(or, ALU_OR)
+ALU_SIZES(adc, ALU_ADC)
+ALU_SIZES(sbb, ALU_SBB)
+ALU_SIZES(and, ALU_AND)
+ALU_SIZES(sub, ALU_SUB)
+ALU_SIZES(xor, ALU_XOR)
+ALU_SIZES(cmp, ALU_CMP)
 
 /* [op][size 0: 32, 1: 64][form] */
 enum { FM_RM_R, FM_R_RM, FM_R_I, FM_RM_R_NF, FM_R_RM_NF, FM_R_I_NF, FM_N };
@@ -184,131 +157,56 @@ static const emu_handler alu_mem_tab[8][2][3][AM_N] = {
 static HANDLER(test32_rr) { cc_set(c, CC_OP_LOGIC, 4, (uint32_t)(c->gpr[i->rm] & c->gpr[i->reg]), 0, 0); }
 static HANDLER(test64_rr) { cc_set(c, CC_OP_LOGIC, 8, c->gpr[i->rm] & c->gpr[i->reg], 0, 0); }
 
-#define INCDEC(NAME, SZ, DELTA, CCOP)                                        \
-    static HANDLER(NAME)                                                     \
-    {                                                                        \
-        bool cf = emu_get_cf(c);                                             \
-        uint64_t a = c->gpr[i->rm] & emu_size_mask(SZ);                      \
-        uint64_t r = (a + (DELTA)) & emu_size_mask(SZ);                      \
-        c->gpr[i->rm] = r;                                                   \
-        cc_set(c, CCOP, SZ, r, a, 1);                                        \
-        c->lazy.aux = cf;                                                    \
-    }                                                                        \
-    static HANDLER(NAME##_nf)                                                \
-    {                                                                        \
-        c->gpr[i->rm] = (c->gpr[i->rm] + (DELTA)) & emu_size_mask(SZ);      \
-    }
-INCDEC(inc32, 4, 1, CC_OP_INC)
-INCDEC(inc64, 8, 1, CC_OP_INC)
-INCDEC(dec32, 4, ~0ULL, CC_OP_DEC)
-INCDEC(dec64, 8, ~0ULL, CC_OP_DEC)
+#define INCDEC(NAME, SZ, DEC)                                                \
+    static HANDLER(NAME) { c->gpr[i->rm] = incdec_exec(c, SZ, c->gpr[i->rm], DEC, true); }  \
+    static HANDLER(NAME##_nf) { c->gpr[i->rm] = incdec_exec(c, SZ, c->gpr[i->rm], DEC, false); }
+INCDEC(inc32, 4, false)
+INCDEC(inc64, 8, false)
+INCDEC(dec32, 4, true)
+INCDEC(dec64, 8, true)
 
-/* SHL/SHR/SAR r, imm8 (C1 /4 /5 /7) with a non-zero count. */
-#define SHIFT(NAME, SZ, EXPR, CCOP)                                          \
-    static HANDLER(NAME)                                                     \
-    {                                                                        \
-        unsigned n = (unsigned)i->imm & (SZ == 8 ? 63 : 31);                 \
-        uint64_t v = c->gpr[i->rm] & emu_size_mask(SZ);                      \
-        uint64_t r = (EXPR) & emu_size_mask(SZ);                             \
-        c->gpr[i->rm] = r;                                                   \
-        cc_set(c, CCOP, SZ, r, v, n);                                        \
-    }                                                                        \
-    static HANDLER(NAME##_nf)                                                \
-    {                                                                        \
-        unsigned n = (unsigned)i->imm & (SZ == 8 ? 63 : 31);                 \
-        uint64_t v = c->gpr[i->rm] & emu_size_mask(SZ);                      \
-        c->gpr[i->rm] = (EXPR) & emu_size_mask(SZ);                          \
-    }
-SHIFT(shl32, 4, v << n, CC_OP_SHL)
-SHIFT(shl64, 8, v << n, CC_OP_SHL)
-SHIFT(shr32, 4, v >> n, CC_OP_SHR)
-SHIFT(shr64, 8, v >> n, CC_OP_SHR)
-SHIFT(sar32, 4, (uint64_t)((int64_t)(int32_t)v >> n), CC_OP_SAR)
-SHIFT(sar64, 8, (uint64_t)((int64_t)v >> n), CC_OP_SAR)
-
-/* SHL/SHR/SAR r, 1 (D1 /4 /5 /7). */
-#define SHIFT1(NAME, SZ, EXPR, CCOP)                                         \
-    static HANDLER(NAME)                                                     \
-    {                                                                        \
-        const unsigned n = 1;                                                \
-        uint64_t v = c->gpr[i->rm] & emu_size_mask(SZ);                      \
-        uint64_t r = (EXPR) & emu_size_mask(SZ);                             \
-        c->gpr[i->rm] = r;                                                   \
-        cc_set(c, CCOP, SZ, r, v, n);                                        \
-    }                                                                        \
-    static HANDLER(NAME##_nf)                                                \
-    {                                                                        \
-        const unsigned n = 1;                                                \
-        uint64_t v = c->gpr[i->rm] & emu_size_mask(SZ);                      \
-        c->gpr[i->rm] = (EXPR) & emu_size_mask(SZ);                          \
-    }
-SHIFT1(shl1_32, 4, v << n, CC_OP_SHL)
-SHIFT1(shl1_64, 8, v << n, CC_OP_SHL)
-SHIFT1(shr1_32, 4, v >> n, CC_OP_SHR)
-SHIFT1(shr1_64, 8, v >> n, CC_OP_SHR)
-SHIFT1(sar1_32, 4, (uint64_t)((int64_t)(int32_t)v >> n), CC_OP_SAR)
-SHIFT1(sar1_64, 8, (uint64_t)((int64_t)v >> n), CC_OP_SAR)
-
-/* ROL/ROR r, imm8 (C1 /0 /1) with a count that is not zero after masking:
- * CF and OF change, the other flags stay. */
-#define ROT(NAME, SZ, LEFT)                                                             \
-    static inline uint64_t NAME##_calc(uint64_t v, unsigned n)                          \
-    {                                                                                   \
-        const unsigned bits = SZ * 8;                                                   \
-        v &= emu_size_mask(SZ);                                                         \
-        return (LEFT ? (v << n) | (v >> (bits - n)) : (v >> n) | (v << (bits - n))) &   \
-               emu_size_mask(SZ);                                                       \
-    }                                                                                   \
+/* Shifts and rotates of a register by an immediate (C1), by 1 (D1) and by
+ * CL (D3), per group G (SH_* in alu.h).  An immediate count is checked at
+ * decode time to be non-zero after masking; by CL a zero count changes no
+ * flag, but a 32-bit destination is still written. */
+#define SHIFT_IMM(NAME, SZ, G)                                                          \
     static HANDLER(NAME)                                                                \
     {                                                                                   \
-        const unsigned bits = SZ * 8;                                                   \
-        uint64_t r = NAME##_calc(c->gpr[i->rm], (unsigned)i->imm & (bits - 1));         \
-        bool msb = (r >> (bits - 1)) & 1, cf, of;                                       \
-        if (LEFT) {                                                                     \
-            cf = r & 1;                                                                 \
-            of = msb != cf;                                                             \
-        } else {                                                                        \
-            cf = msb;                                                                   \
-            of = msb != ((r >> (bits - 2)) & 1);                                        \
-        }                                                                               \
-        c->gpr[i->rm] = r;                                                              \
-        flags_update(c, RFLAGS_CF | RFLAGS_OF, (cf ? RFLAGS_CF : 0) | (of ? RFLAGS_OF : 0)); \
+        unsigned n = (unsigned)i->imm & (SZ == 8 ? 63 : 31);                            \
+        c->gpr[i->rm] = shift_exec(c, G, SZ, c->gpr[i->rm], n, true);                   \
     }                                                                                   \
     static HANDLER(NAME##_nf)                                                           \
     {                                                                                   \
-        c->gpr[i->rm] = NAME##_calc(c->gpr[i->rm], (unsigned)i->imm & (SZ * 8 - 1));    \
+        unsigned n = (unsigned)i->imm & (SZ == 8 ? 63 : 31);                            \
+        c->gpr[i->rm] = shift_result(G, SZ, c->gpr[i->rm], n);                         \
     }
-ROT(rol32, 4, 1)
-ROT(rol64, 8, 1)
-ROT(ror32, 4, 0)
-ROT(ror64, 8, 0)
-
-/* SHL/SHR/SAR r, CL (D3 /4 /5 /7): a zero count changes no flag. */
-#define SHIFT_CL(NAME, SZ, EXPR, CCOP)                                       \
-    static HANDLER(NAME)                                                     \
-    {                                                                        \
-        unsigned n = (unsigned)c->gpr[R_RCX] & (SZ == 8 ? 63 : 31);          \
-        uint64_t v = c->gpr[i->rm] & emu_size_mask(SZ);                      \
-        if (!n) {                                                            \
-            c->gpr[i->rm] = v;   /* a 32-bit destination is still written */ \
-            return;                                                          \
-        }                                                                    \
-        uint64_t r = (EXPR) & emu_size_mask(SZ);                             \
-        c->gpr[i->rm] = r;                                                   \
-        cc_set(c, CCOP, SZ, r, v, n);                                        \
-    }                                                                        \
-    static HANDLER(NAME##_nf)                                                \
-    {                                                                        \
-        unsigned n = (unsigned)c->gpr[R_RCX] & (SZ == 8 ? 63 : 31);          \
-        uint64_t v = c->gpr[i->rm] & emu_size_mask(SZ);                      \
-        c->gpr[i->rm] = (EXPR) & emu_size_mask(SZ);                          \
+#define SHIFT_ONE(NAME, SZ, G)                                                          \
+    static HANDLER(NAME) { c->gpr[i->rm] = shift_exec(c, G, SZ, c->gpr[i->rm], 1, true); } \
+    static HANDLER(NAME##_nf) { c->gpr[i->rm] = shift_result(G, SZ, c->gpr[i->rm], 1); }
+#define SHIFT_CL(NAME, SZ, G)                                                           \
+    static HANDLER(NAME)                                                                \
+    {                                                                                   \
+        unsigned n = (unsigned)c->gpr[R_RCX] & (SZ == 8 ? 63 : 31);                     \
+        uint64_t v = c->gpr[i->rm] & emu_size_mask(SZ);                                 \
+        c->gpr[i->rm] = n ? shift_exec(c, G, SZ, v, n, true) : v;                       \
+    }                                                                                   \
+    static HANDLER(NAME##_nf)                                                           \
+    {                                                                                   \
+        unsigned n = (unsigned)c->gpr[R_RCX] & (SZ == 8 ? 63 : 31);                     \
+        uint64_t v = c->gpr[i->rm] & emu_size_mask(SZ);                                 \
+        c->gpr[i->rm] = n ? shift_result(G, SZ, v, n) : v;                              \
     }
-SHIFT_CL(shlcl32, 4, v << n, CC_OP_SHL)
-SHIFT_CL(shlcl64, 8, v << n, CC_OP_SHL)
-SHIFT_CL(shrcl32, 4, v >> n, CC_OP_SHR)
-SHIFT_CL(shrcl64, 8, v >> n, CC_OP_SHR)
-SHIFT_CL(sarcl32, 4, (uint64_t)((int64_t)(int32_t)v >> n), CC_OP_SAR)
-SHIFT_CL(sarcl64, 8, (uint64_t)((int64_t)v >> n), CC_OP_SAR)
+SHIFT_IMM(shl32, 4, SH_SHL) SHIFT_IMM(shl64, 8, SH_SHL)
+SHIFT_IMM(shr32, 4, SH_SHR) SHIFT_IMM(shr64, 8, SH_SHR)
+SHIFT_IMM(sar32, 4, SH_SAR) SHIFT_IMM(sar64, 8, SH_SAR)
+SHIFT_IMM(rol32, 4, SH_ROL) SHIFT_IMM(rol64, 8, SH_ROL)
+SHIFT_IMM(ror32, 4, SH_ROR) SHIFT_IMM(ror64, 8, SH_ROR)
+SHIFT_ONE(shl1_32, 4, SH_SHL) SHIFT_ONE(shl1_64, 8, SH_SHL)
+SHIFT_ONE(shr1_32, 4, SH_SHR) SHIFT_ONE(shr1_64, 8, SH_SHR)
+SHIFT_ONE(sar1_32, 4, SH_SAR) SHIFT_ONE(sar1_64, 8, SH_SAR)
+SHIFT_CL(shlcl32, 4, SH_SHL) SHIFT_CL(shlcl64, 8, SH_SHL)
+SHIFT_CL(shrcl32, 4, SH_SHR) SHIFT_CL(shrcl64, 8, SH_SHR)
+SHIFT_CL(sarcl32, 4, SH_SAR) SHIFT_CL(sarcl64, 8, SH_SAR)
 
 /* IMUL r, r/m (0F AF) with a register or memory operand. */
 static inline __attribute__((always_inline)) void imul2(struct emu_cpu *c, const struct emu_insn *i,
@@ -530,95 +428,151 @@ FUSED_ALL(dec32) FUSED_ALL(dec64)
     { FIRST##_j0, FIRST##_j1, FIRST##_j2, FIRST##_j3, FIRST##_j4, FIRST##_j5,       \
       FIRST##_j6, FIRST##_j7, FIRST##_j8, FIRST##_j9, FIRST##_j10, FIRST##_j11,     \
       FIRST##_j12, FIRST##_j13, FIRST##_j14, FIRST##_j15 }
-static const struct {
-    emu_handler first;
-    emu_handler fused[16];
-} fuse_tab[] = {
-    { add32_rm_r, FUSED_ROW(add32_rm_r) },
-    { add32_r_rm, FUSED_ROW(add32_r_rm) },
-    { add32_r_i, FUSED_ROW(add32_r_i) },
-    { add64_rm_r, FUSED_ROW(add64_rm_r) },
-    { add64_r_rm, FUSED_ROW(add64_r_rm) },
-    { add64_r_i, FUSED_ROW(add64_r_i) },
-    { or32_rm_r, FUSED_ROW(or32_rm_r) },
-    { or32_r_rm, FUSED_ROW(or32_r_rm) },
-    { or32_r_i, FUSED_ROW(or32_r_i) },
-    { or64_rm_r, FUSED_ROW(or64_rm_r) },
-    { or64_r_rm, FUSED_ROW(or64_r_rm) },
-    { or64_r_i, FUSED_ROW(or64_r_i) },
-    { and32_rm_r, FUSED_ROW(and32_rm_r) },
-    { and32_r_rm, FUSED_ROW(and32_r_rm) },
-    { and32_r_i, FUSED_ROW(and32_r_i) },
-    { and64_rm_r, FUSED_ROW(and64_rm_r) },
-    { and64_r_rm, FUSED_ROW(and64_r_rm) },
-    { and64_r_i, FUSED_ROW(and64_r_i) },
-    { sub32_rm_r, FUSED_ROW(sub32_rm_r) },
-    { sub32_r_rm, FUSED_ROW(sub32_r_rm) },
-    { sub32_r_i, FUSED_ROW(sub32_r_i) },
-    { sub64_rm_r, FUSED_ROW(sub64_rm_r) },
-    { sub64_r_rm, FUSED_ROW(sub64_r_rm) },
-    { sub64_r_i, FUSED_ROW(sub64_r_i) },
-    { xor32_rm_r, FUSED_ROW(xor32_rm_r) },
-    { xor32_r_rm, FUSED_ROW(xor32_r_rm) },
-    { xor32_r_i, FUSED_ROW(xor32_r_i) },
-    { xor64_rm_r, FUSED_ROW(xor64_rm_r) },
-    { xor64_r_rm, FUSED_ROW(xor64_r_rm) },
-    { xor64_r_i, FUSED_ROW(xor64_r_i) },
-    { cmp32_rm_r, FUSED_ROW(cmp32_rm_r) },
-    { cmp32_r_rm, FUSED_ROW(cmp32_r_rm) },
-    { cmp32_r_i, FUSED_ROW(cmp32_r_i) },
-    { cmp64_rm_r, FUSED_ROW(cmp64_rm_r) },
-    { cmp64_r_rm, FUSED_ROW(cmp64_r_rm) },
-    { cmp64_r_i, FUSED_ROW(cmp64_r_i) },
-    { test32_rr, FUSED_ROW(test32_rr) },
-    { test64_rr, FUSED_ROW(test64_rr) },
-    { inc32, FUSED_ROW(inc32) },
-    { inc64, FUSED_ROW(inc64) },
-    { dec32, FUSED_ROW(dec32) },
-    { dec64, FUSED_ROW(dec64) },
+#define FUSED_ALU(NAME)                                                             \
+    FUSED_ROW(NAME##32_rm_r), FUSED_ROW(NAME##32_r_rm), FUSED_ROW(NAME##32_r_i),    \
+    FUSED_ROW(NAME##64_rm_r), FUSED_ROW(NAME##64_r_rm), FUSED_ROW(NAME##64_r_i)
+/* Rows by fuse_row(): the ALU operations without carry-in, each 32- then
+ * 64-bit in the forms rm_r, r_rm, r_i; then TEST, INC, DEC, 32 then 64. */
+enum { FUSE_TEST = 36, FUSE_INC = 38, FUSE_DEC = 40, FUSE_ROWS = 42 };
+static const emu_handler fuse_tab[FUSE_ROWS][16] = {
+    FUSED_ALU(add), FUSED_ALU(or), FUSED_ALU(and), FUSED_ALU(sub), FUSED_ALU(xor), FUSED_ALU(cmp),
+    FUSED_ROW(test32_rr), FUSED_ROW(test64_rr), FUSED_ROW(inc32), FUSED_ROW(inc64),
+    FUSED_ROW(dec32), FUSED_ROW(dec64),
 };
-
-emu_handler emu_fuse(const struct emu_insn *a, const struct emu_insn *j)
-{
-    unsigned cc = j->op & 15;
-    bool jcc = (j->map == MAP_1 && j->op >= 0x70 && j->op <= 0x7f) ||
-               (j->map == MAP_0F && j->op >= 0x80 && j->op <= 0x8f);
-    if (!jcc || j->fn != jcc_tab[cc] || j->opsize != 8)
-        return NULL;
-    for (unsigned k = 0; k < sizeof(fuse_tab) / sizeof(fuse_tab[0]); k++)
-        if (a->fn == fuse_tab[k].first)
-            return fuse_tab[k].fused[cc];
-    return NULL;
-}
 
 /* ---- selection ------------------------------------------------------------- */
 
-/* Is i still the generic handler of its opcode (not #UD or special)? */
-static bool generic(const struct emu_insn *i)
+/* Forms of the fast paths: 32/64-bit operands, no LOCK, a valid decode. */
+static bool fast_ok(const struct emu_insn *i)
 {
-    return i->fn == emu_ops[i->map][i->op];
+    return i->kind != EK_INVALID && !(i->prefix & PFX_LOCK) &&
+           (i->opsize == 8 || i->opsize == 4);
 }
 
-emu_handler emu_fast_handler(const struct emu_insn *i)
+/* The register form of an EK_ALU instruction (FM_RM_R, FM_R_RM, FM_R_I),
+ * -1 for a memory form; *mem gets the row of alu_mem_tab for those. */
+static int alu_form(const struct emu_insn *i, int *mem)
 {
-    if (!generic(i) || (i->prefix & PFX_LOCK))
+    bool reg = i->mod == 3;
+    if (i->op >= 0x80) {   /* 81 83: ALU r/m, imm (80 and 82 are byte forms) */
+        *mem = 2;
+        return reg ? FM_R_I : -1;
+    }
+    switch (i->op & 7) {
+    case 1: *mem = 1; return reg ? FM_RM_R : -1;
+    case 3: *mem = 0; return reg ? FM_R_RM : -1;
+    case 5: *mem = -1; return FM_R_I;
+    default: *mem = -1; return -2;   /* byte forms */
+    }
+}
+
+/* The row of fuse_tab for a flag-setting register form, or -1. */
+static int fuse_row(const struct emu_insn *i)
+{
+    static const int8_t alu_row[8] = { 0, 1, -1, -1, 2, 3, 4, 5 };   /* no ADC, SBB */
+    if (!fast_ok(i))
+        return -1;
+    bool wide = i->opsize == 8;
+    int mem;
+    switch (i->kind) {
+    case EK_ALU: {
+        int f = alu_form(i, &mem), r = alu_row[emu_alu_op(i)];
+        if (f < 0 || r < 0 || (i->op >= 0x80 && i->op != 0x81 && i->op != 0x83))
+            return -1;
+        return r * 6 + wide * 3 + f;
+    }
+    case EK_TEST:
+        return i->op == 0x85 && i->mod == 3 ? FUSE_TEST + wide : -1;
+    case EK_INC: case EK_DEC:
+        if (i->op != 0xff || i->mod != 3)
+            return -1;
+        return (i->kind == EK_INC ? FUSE_INC : FUSE_DEC) + wide;
+    default:
+        return -1;
+    }
+}
+
+emu_handler emu_fuse(const struct emu_insn *a, const struct emu_insn *j)
+{
+    if (j->kind != EK_JCC || j->opsize != 8)
         return NULL;
+    int r = fuse_row(a);
+    return r < 0 ? NULL : fuse_tab[r][emu_cc(j)];
+}
+
+/* The specialized handler of i, or its flag-free variant (nf), or NULL. */
+static emu_handler fast_select(const struct emu_insn *i, bool nf)
+{
     bool reg = i->mod == 3, wide = i->opsize == 8;
-    bool sz = i->opsize == 8 || i->opsize == 4;
+    bool sz = fast_ok(i);
     int am = addressing(i);
     uint8_t op = i->op;
-    if (i->map == MAP_1) {
-        if (op < 0x40 && (op & 7) < 6 && sz) {
-            int a = (op >> 3) & 7;
-            switch (op & 7) {
-            case 1: return reg ? alu_tab[a][wide][FM_RM_R] : alu_mem_tab[a][wide][1][am];
-            case 3: return reg ? alu_tab[a][wide][FM_R_RM] : alu_mem_tab[a][wide][0][am];
-            case 5: return alu_tab[a][wide][FM_R_I];
-            default: return NULL;
-            }
-        }
-        if ((op == 0x81 || op == 0x83) && sz)
-            return reg ? alu_tab[GRP(i)][wide][FM_R_I] : alu_mem_tab[GRP(i)][wide][2][am];
+    if (i->kind == EK_INVALID || (i->prefix & PFX_LOCK))
+        return NULL;
+    switch (i->kind) {
+    case EK_ALU: {
+        int mem, f = alu_form(i, &mem);
+        if (!sz || f == -2 || (op >= 0x80 && op != 0x81 && op != 0x83))
+            return NULL;
+        if (f >= 0)
+            return alu_tab[emu_alu_op(i)][wide][nf ? f + FM_RM_R_NF : f];
+        return nf ? NULL : alu_mem_tab[emu_alu_op(i)][wide][mem][am];
+    }
+    case EK_TEST:
+        if (op == 0x85 && reg && sz && !nf)
+            return wide ? test64_rr : test32_rr;
+        return NULL;
+    case EK_INC: case EK_DEC:
+        if (op != 0xff || !reg || !sz)
+            return NULL;
+        if (i->kind == EK_DEC)
+            return nf ? (wide ? dec64_nf : dec32_nf) : (wide ? dec64 : dec32);
+        return nf ? (wide ? inc64_nf : inc32_nf) : (wide ? inc64 : inc32);
+    case EK_SHIFT: {
+        if (!reg || !sz)
+            return NULL;
+        static const emu_handler imm[8][2][2] = {
+            [SH_ROL] = { { rol32, rol32_nf }, { rol64, rol64_nf } },
+            [SH_ROR] = { { ror32, ror32_nf }, { ror64, ror64_nf } },
+            [SH_SHL] = { { shl32, shl32_nf }, { shl64, shl64_nf } },
+            [SH_SAL] = { { shl32, shl32_nf }, { shl64, shl64_nf } },
+            [SH_SHR] = { { shr32, shr32_nf }, { shr64, shr64_nf } },
+            [SH_SAR] = { { sar32, sar32_nf }, { sar64, sar64_nf } },
+        };
+        static const emu_handler one[8][2][2] = {
+            [SH_SHL] = { { shl1_32, shl1_32_nf }, { shl1_64, shl1_64_nf } },
+            [SH_SAL] = { { shl1_32, shl1_32_nf }, { shl1_64, shl1_64_nf } },
+            [SH_SHR] = { { shr1_32, shr1_32_nf }, { shr1_64, shr1_64_nf } },
+            [SH_SAR] = { { sar1_32, sar1_32_nf }, { sar1_64, sar1_64_nf } },
+        };
+        static const emu_handler cl[8][2][2] = {
+            [SH_SHL] = { { shlcl32, shlcl32_nf }, { shlcl64, shlcl64_nf } },
+            [SH_SAL] = { { shlcl32, shlcl32_nf }, { shlcl64, shlcl64_nf } },
+            [SH_SHR] = { { shrcl32, shrcl32_nf }, { shrcl64, shrcl64_nf } },
+            [SH_SAR] = { { sarcl32, sarcl32_nf }, { sarcl64, sarcl64_nf } },
+        };
+        int g = GRP(i);
+        if (op == 0xc1 && ((unsigned)i->imm & (wide ? 63 : 31)))
+            return imm[g][wide][nf];
+        if (op == 0xd1)
+            return one[g][wide][nf];
+        if (op == 0xd3)
+            return cl[g][wide][nf];
+        return NULL;
+    }
+    case EK_IMUL:
+        if (i->map != MAP_0F || !sz)
+            return NULL;
+        if (reg)
+            return nf ? (wide ? imul64_rr_nf : imul32_rr_nf) : (wide ? imul64_rr : imul32_rr);
+        return nf ? NULL : imul_m_tab[wide][am];
+    default:
+        break;
+    }
+    if (nf)
+        return NULL;
+    switch (i->kind) {
+    case EK_MOV:
         if ((op == 0x89 || op == 0x8b) && sz) {
             if (reg)
                 return op == 0x89 ? (wide ? mov_rr64 : mov_rr32) : NULL;
@@ -626,121 +580,56 @@ emu_handler emu_fast_handler(const struct emu_insn *i)
         }
         if (op == 0x89 && !reg && i->opsize == 2)
             return st16_tab[am];
-        if (op == 0xc7 && !reg && GRP(i) == 0 && i->opsize == 2)
+        if (op == 0xc7 && !reg && i->opsize == 2)
             return sti16_tab[am];
-        if (op == 0x85 && reg && sz)
-            return wide ? test64_rr : test32_rr;
-        if (op == 0xff && reg && sz && GRP(i) <= 1)
-            return GRP(i) ? (wide ? dec64 : dec32) : (wide ? inc64 : inc32);
-        if (op == 0xd1 && reg && sz) {
-            switch (GRP(i)) {
-            case 4: case 6: return wide ? shl1_64 : shl1_32;
-            case 5: return wide ? shr1_64 : shr1_32;
-            case 7: return wide ? sar1_64 : sar1_32;
-            default: return NULL;
-            }
-        }
         if (op == 0x88 && !reg && ((i->prefix & PFX_REX) || i->reg < 4))
             return st8_tab[am];
         if (op == 0x8a && !reg && ((i->prefix & PFX_REX) || i->reg < 4))
             return ld8_tab[am];
-        if (op == 0xc6 && !reg && GRP(i) == 0)
+        if (op == 0xc6 && !reg)
             return sti8_tab[am];
-        if (op == 0xc1 && reg && sz && ((unsigned)i->imm & (wide ? 63 : 31))) {
-            switch (GRP(i)) {
-            case 0: return wide ? rol64 : rol32;
-            case 1: return wide ? ror64 : ror32;
-            case 4: case 6: return wide ? shl64 : shl32;
-            case 5: return wide ? shr64 : shr32;
-            case 7: return wide ? sar64 : sar32;
-            default: return NULL;
-            }
-        }
-        if (op == 0xd3 && reg && sz) {
-            switch (GRP(i)) {
-            case 4: case 6: return wide ? shlcl64 : shlcl32;
-            case 5: return wide ? shrcl64 : shrcl32;
-            case 7: return wide ? sarcl64 : sarcl32;
-            default: return NULL;
-            }
-        }
-        if (op >= 0x70 && op <= 0x7f)
-            return jcc_tab[op & 15];
-        if (op == 0xe8 && wide)
-            return call64;
-        if (op == 0xc3 && wide)
-            return ret64;
-        if (op == 0x63 && wide)   /* MOVSXD: REX.W only exists in 64-bit mode */
-            return reg ? movsxd_r : movsxd_tab[am];
-        if (op == 0xc7 && GRP(i) == 0 && sz)
+        if (op == 0xc7 && sz)
             return reg ? (wide ? mov_ri64 : mov_ri32) : sti_tab[wide][am];
-        if (op >= 0xb8 && op <= 0xbf && sz)
-            return wide ? mov_ri64 : mov_ri32;
-        if (op == 0x8d && !reg && sz)
-            return wide ? lea64 : lea32;
-        if (op >= 0x50 && op <= 0x57 && wide)
-            return push64;
-        if (op >= 0x58 && op <= 0x5f && wide)
-            return pop64;
+        return NULL;
+    case EK_MOV_IMM:
+        return op >= 0xb8 && sz ? (wide ? mov_ri64 : mov_ri32) : NULL;
+    case EK_JCC:
+        return jcc_tab[emu_cc(i)];
+    case EK_CALL:
+        return wide ? call64 : NULL;
+    case EK_RET:
+        return op == 0xc3 && wide ? ret64 : NULL;
+    case EK_MOVSXD:   /* REX.W only exists in 64-bit mode */
+        return wide ? (reg ? movsxd_r : movsxd_tab[am]) : NULL;
+    case EK_LEA:
+        return !reg && sz ? (wide ? lea64 : lea32) : NULL;
+    case EK_PUSH:
+        return op >= 0x50 && op <= 0x57 && wide ? push64 : NULL;
+    case EK_POP:
+        return op >= 0x58 && op <= 0x5f && wide ? pop64 : NULL;
+    case EK_MOVZX:
+        if (!sz)
+            return NULL;
+        if (op == 0xb7)
+            return reg ? movzw_r : movzw_tab[am];
+        if (!reg)
+            return movzb_tab[am];
+        return (i->prefix & PFX_REX) || i->rm < 4 ? movzb_r : NULL;
+    case EK_CMOV:
+        return reg && sz ? (wide ? cmov64_tab : cmov32_tab)[emu_cc(i)] : NULL;
+    case EK_SETCC:
+        return reg && ((i->prefix & PFX_REX) || i->rm < 4) ? setcc_tab[emu_cc(i)] : NULL;
+    default:
         return NULL;
     }
-    if (i->map == MAP_0F) {
-        if (op >= 0x80 && op <= 0x8f)
-            return jcc_tab[op & 15];
-        if (op == 0xaf && sz)
-            return reg ? (wide ? imul64_rr : imul32_rr) : imul_m_tab[wide][am];
-        if ((op == 0xb6 || op == 0xb7) && sz) {
-            if (op == 0xb7)
-                return reg ? movzw_r : movzw_tab[am];
-            if (!reg)
-                return movzb_tab[am];
-            return (i->prefix & PFX_REX) || i->rm < 4 ? movzb_r : NULL;
-        }
-        if (op >= 0x40 && op <= 0x4f && reg && sz)
-            return (wide ? cmov64_tab : cmov32_tab)[op & 15];
-        if (op >= 0x90 && op <= 0x9f && reg && ((i->prefix & PFX_REX) || i->rm < 4))
-            return setcc_tab[op & 15];
-    }
-    return NULL;
 }
 
-/* The flag-free form of a specialized register handler, or NULL. */
+emu_handler emu_fast_handler(const struct emu_insn *i)
+{
+    return fast_select(i, false);
+}
+
 emu_handler emu_fast_nf(const struct emu_insn *i)
 {
-    for (int a = 0; a < 8; a++)
-        for (int w = 0; w < 2; w++) {
-            const emu_handler *t = alu_tab[a][w];
-            if (i->fn == t[FM_RM_R]) return t[FM_RM_R_NF];
-            if (i->fn == t[FM_R_RM]) return t[FM_R_RM_NF];
-            if (i->fn == t[FM_R_I]) return t[FM_R_I_NF];
-        }
-    if (i->fn == imul32_rr) return imul32_rr_nf;
-    if (i->fn == imul64_rr) return imul64_rr_nf;
-    if (i->fn == inc32) return inc32_nf;
-    if (i->fn == inc64) return inc64_nf;
-    if (i->fn == dec32) return dec32_nf;
-    if (i->fn == dec64) return dec64_nf;
-    if (i->fn == shl32) return shl32_nf;
-    if (i->fn == shl64) return shl64_nf;
-    if (i->fn == shr32) return shr32_nf;
-    if (i->fn == shr64) return shr64_nf;
-    if (i->fn == sar32) return sar32_nf;
-    if (i->fn == sar64) return sar64_nf;
-    if (i->fn == shl1_32) return shl1_32_nf;
-    if (i->fn == shl1_64) return shl1_64_nf;
-    if (i->fn == shr1_32) return shr1_32_nf;
-    if (i->fn == shr1_64) return shr1_64_nf;
-    if (i->fn == sar1_32) return sar1_32_nf;
-    if (i->fn == sar1_64) return sar1_64_nf;
-    if (i->fn == rol32) return rol32_nf;
-    if (i->fn == rol64) return rol64_nf;
-    if (i->fn == ror32) return ror32_nf;
-    if (i->fn == ror64) return ror64_nf;
-    if (i->fn == shlcl32) return shlcl32_nf;
-    if (i->fn == shlcl64) return shlcl64_nf;
-    if (i->fn == shrcl32) return shrcl32_nf;
-    if (i->fn == shrcl64) return shrcl64_nf;
-    if (i->fn == sarcl32) return sarcl32_nf;
-    if (i->fn == sarcl64) return sarcl64_nf;
-    return NULL;
+    return fast_select(i, true);
 }

@@ -48,8 +48,7 @@ emu_handler emu_specialize(const struct emu_insn *i)
     emu_handler fast = emu_fast_handler(i);
     if (fast)
         return fast;
-    if (i->map == MAP_1 && (i->op == 0x89 || i->op == 0x8b) && i->fn == op_mov &&
-        (i->opsize == 8 || i->opsize == 4)) {
+    if (i->kind == EK_MOV && (i->op == 0x89 || i->op == 0x8b) && (i->opsize == 8 || i->opsize == 4)) {
         bool q = i->opsize == 8, st = i->op == 0x89;
         if (i->mod == 3)
             return st ? (q ? op_mov_st_r64 : op_mov_st_r32) : (q ? op_mov_ld_r64 : op_mov_ld_r32);

@@ -11,7 +11,9 @@
 #include "block/block.h"
 #include "hw/virtio/virtio_pci.h"
 #include "lib/err.h"
+#include "lib/ratelimit.h"
 #include "lib/state.h"
+#include "machine/timer.h"
 
 #define SECTOR 512ULL
 
@@ -48,6 +50,7 @@ struct virtio_blk {
     uint64_t capacity;            /* in 512-byte sectors */
     bool readonly;
     char serial[ID_BYTES];
+    struct rate_limiter limit;    /* under vd->lock */
     struct iovec data[VIRTQ_MAX_SIZE];
 };
 
@@ -182,7 +185,22 @@ static void blk_notify(struct virtio_dev *vd, unsigned q)
 {
     struct virtio_blk *b = vd->opaque;
     struct virtq_chain *c = vd->chain;
-    while (virtio_pop(vd, q, c) > 0) {
+    for (;;) {
+        if (rate_limiter_active(&b->limit)) {
+            uint64_t wait = rate_limiter_wait_ns(&b->limit, timer_now_ns());
+            if (wait) {
+                virtio_queue_retry(vd, q, wait);   /* the rest stay in the ring */
+                break;
+            }
+        }
+        if (virtio_pop(vd, q, c) <= 0)
+            break;
+        /* Charged by its data: what follows the header, what precedes the
+         * status byte. */
+        rate_limiter_charge(&b->limit,
+                            (c->out_len > sizeof(struct blk_header)
+                                 ? c->out_len - sizeof(struct blk_header) : 0) +
+                            (c->in_len > 1 ? c->in_len - 1 : 0));
         if (c->in_len == 0) {
             /* No room for a status byte: nothing we can answer with. */
             virtq_push(&vd->vq[q], c->head, 0);
@@ -228,6 +246,14 @@ int virtio_blk_create(struct guest_mem *mem, struct pci_bus *bus, struct blockde
     }
     *out = b;
     return 0;
+}
+
+void virtio_blk_set_limits(struct virtio_blk *b, const struct rate_limits *lim)
+{
+    struct virtio_dev *vd = virtio_pci_dev(b->vp);
+    pthread_mutex_lock(&vd->lock);
+    rate_limiter_init(&b->limit, lim, timer_now_ns());
+    pthread_mutex_unlock(&vd->lock);
 }
 
 int virtio_blk_slot(const struct virtio_blk *b)

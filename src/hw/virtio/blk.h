@@ -9,12 +9,17 @@ struct blockdev;
 struct state_in;
 struct state_out;
 struct virtio_blk;
+struct rate_limits;
 
 /* The device uses bd (it does not close it); serial is what GET_ID returns
  * (at most 20 bytes are used). */
 int virtio_blk_create(struct guest_mem *mem, struct pci_bus *bus, struct blockdev *bd, const char *serial,
                       struct virtio_blk **out);
 void virtio_blk_destroy(struct virtio_blk *blk);
+/* Rate limits (bytes/s and requests/s; NULL or zeros: none): a request
+ * over the limit waits in the ring until its tokens are there, and the
+ * guest sees a slower disk, never an error. */
+void virtio_blk_set_limits(struct virtio_blk *blk, const struct rate_limits *lim);
 /* Its PCI slot (the firmware's boot order names it). */
 int virtio_blk_slot(const struct virtio_blk *blk);
 

@@ -14,7 +14,9 @@
 #include "hw/virtio/virtio_pci.h"
 #include "lib/err.h"
 #include "lib/log.h"
+#include "lib/ratelimit.h"
 #include "lib/state.h"
+#include "machine/timer.h"
 #include "net/net.h"
 
 #define RX_QUEUE 0
@@ -41,6 +43,10 @@ struct virtio_net {
     bool rx_paused;                           /* virtio_net_pause: frames dropped */
     struct virtq_chain *rx_first, *rx_more;   /* receive scratch (backend thread) */
     _Atomic uint64_t dropped;
+    /* Rate limits each way (under vd->lock): frames for the guest over the
+     * limit wait with the pending ones; the guest's frames wait in the
+     * transmit ring. */
+    struct rate_limiter rx_limit, tx_limit;
     uint8_t txbuf[NET_MAX_FRAME];             /* the worker's */
 };
 
@@ -167,7 +173,19 @@ static void pending_drop_all(struct virtio_net *n)
     }
 }
 
-/* Delivers waiting frames in order while buffers last (vd->lock held). */
+/* The receive limit says wait: the worker flushes again when it allows. */
+static bool rx_must_wait(struct virtio_net *n)
+{
+    if (!rate_limiter_active(&n->rx_limit))
+        return false;
+    uint64_t wait = rate_limiter_wait_ns(&n->rx_limit, timer_now_ns());
+    if (wait)
+        virtio_queue_retry(n->vd, RX_QUEUE, wait);
+    return wait != 0;
+}
+
+/* Delivers waiting frames in order while buffers (and the receive limit)
+ * last (vd->lock held). */
 static void flush_pending(struct virtio_net *n)
 {
     while (n->pend_count) {
@@ -176,12 +194,16 @@ static void flush_pending(struct virtio_net *n)
             pending_drop_all(n);
             return;
         }
+        if (rx_must_wait(n))
+            return;
         struct pending_frame *p = &n->pending[n->pend_head];
         int r = deliver(n, p->data, p->len);
         if (r == 0)
             return;
         if (r < 0)
             n->dropped++;
+        else
+            rate_limiter_charge(&n->rx_limit, p->len);
         free(p->data);
         n->pend_head = (n->pend_head + 1) % PENDING_FRAMES;
         n->pend_count--;
@@ -200,10 +222,12 @@ static void net_receive(void *opaque, const uint8_t *frame, size_t len)
         n->dropped++;                /* no driver yet, or paused: the wire is dead */
     } else {
         flush_pending(n);
-        int r = n->pend_count ? 0 : deliver(n, frame, len);
+        int r = n->pend_count || rx_must_wait(n) ? 0 : deliver(n, frame, len);
         if (r < 0) {
             n->dropped++;
-        } else if (r == 0) {
+        } else if (r > 0) {
+            rate_limiter_charge(&n->rx_limit, len);
+        } else {
             uint8_t *copy = n->pend_count < PENDING_FRAMES ? malloc(len) : NULL;
             if (!copy) {
                 n->dropped++;        /* the guest is not keeping up: like a full NIC ring */
@@ -224,7 +248,18 @@ static void transmit(struct virtio_net *n)
 {
     struct virtio_dev *vd = n->vd;
     struct virtq_chain *c = vd->chain;
-    while (virtio_pop(vd, TX_QUEUE, c) > 0) {
+    for (;;) {
+        if (rate_limiter_active(&n->tx_limit)) {
+            uint64_t wait = rate_limiter_wait_ns(&n->tx_limit, timer_now_ns());
+            if (wait) {
+                virtio_queue_retry(vd, TX_QUEUE, wait);   /* the rest stay in the ring */
+                break;
+            }
+        }
+        if (virtio_pop(vd, TX_QUEUE, c) <= 0)
+            break;
+        rate_limiter_charge(&n->tx_limit,
+                            c->out_len > VIRTIO_NET_HDR_LEN ? c->out_len - VIRTIO_NET_HDR_LEN : 0);
         uint8_t hdr[VIRTIO_NET_HDR_LEN];
         uint64_t len = c->out_len >= VIRTIO_NET_HDR_LEN ? c->out_len - VIRTIO_NET_HDR_LEN : 0;
         bool ok = c->out_len >= VIRTIO_NET_HDR_LEN && len >= NET_MIN_FRAME &&
@@ -306,6 +341,14 @@ int virtio_net_create(struct guest_mem *mem, struct pci_bus *bus, const struct n
 fail:
     virtio_net_destroy(n);
     return r;
+}
+
+void virtio_net_set_limits(struct virtio_net *n, const struct rate_limits *lim)
+{
+    pthread_mutex_lock(&n->vd->lock);
+    rate_limiter_init(&n->rx_limit, lim, timer_now_ns());
+    rate_limiter_init(&n->tx_limit, lim, timer_now_ns());
+    pthread_mutex_unlock(&n->vd->lock);
 }
 
 int virtio_net_slot(const struct virtio_net *n)

@@ -30,6 +30,12 @@ struct err;
 int virtio_net_create(struct guest_mem *mem, struct pci_bus *bus, const struct net_options *o,
                       const uint8_t mac[6], struct virtio_net **out, struct err *e);
 void virtio_net_destroy(struct virtio_net *n);
+/* Rate limits (bytes/s and packets/s; NULL or zeros: none), each way
+ * alike: the guest's frames over the limit wait in its transmit ring, and
+ * frames for it wait with those that wait for buffers (dropped, like a full
+ * NIC ring's, when too many wait). */
+struct rate_limits;
+void virtio_net_set_limits(struct virtio_net *n, const struct rate_limits *lim);
 /* Its PCI slot (the firmware's boot order names it). */
 int virtio_net_slot(const struct virtio_net *n);
 

@@ -59,6 +59,8 @@ struct virtio_device_ops {
 struct virtio_transport_ops {
     void (*signal_queue)(struct virtio_dev *vd, unsigned q);
     void (*signal_config)(struct virtio_dev *vd);
+    /* Notify queue q again in ns nanoseconds (a rate limit's wait). */
+    void (*retry_after)(struct virtio_dev *vd, unsigned q, uint64_t ns);
 };
 
 struct virtio_dev {
@@ -90,6 +92,14 @@ static inline void virtio_queue_done(struct virtio_dev *vd, unsigned q)
 {
     if (virtq_should_signal(&vd->vq[q]))
         vd->transport->signal_queue(vd, q);
+}
+
+/* The device leaves queue q's requests in the ring for now (its rate limit
+ * says wait): the worker notifies it again in ns nanoseconds, or at once on
+ * the driver's next notification. */
+static inline void virtio_queue_retry(struct virtio_dev *vd, unsigned q, uint64_t ns)
+{
+    vd->transport->retry_after(vd, q, ns);
 }
 
 /* A queue the guest broke: the device needs a reset (spec 2.1.2); tells the

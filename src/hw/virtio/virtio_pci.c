@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "hw/pci.h"
 #include "lib/err.h"
@@ -55,6 +56,10 @@ struct virtio_pci {
     pthread_mutex_t wake_lock;
     pthread_cond_t wake;
     _Atomic uint32_t pending;      /* queues notified since the worker last looked */
+    /* Queues a device asked to look at again later (a rate limit's wait),
+     * and when: they join pending at retry_at.  Under wake_lock. */
+    _Atomic uint32_t retry;
+    uint64_t retry_at;
     bool stopping;                 /* under wake_lock */
     bool paused;                   /* under wake_lock: take no new round */
     bool busy;                     /* under wake_lock: a round is running */
@@ -119,9 +124,33 @@ static void transport_signal_config(struct virtio_dev *vd)
     signal_vector(vp, vp->config_vector, ISR_CONFIG);
 }
 
+static uint64_t monotonic_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+/* A device that must wait (its rate limit) leaves the queue's requests in
+ * the ring and has the worker notify it again after ns; the earliest asked
+ * for wins.  The lock on the device's state may be held (the order is
+ * vd->lock, then wake_lock). */
+static void transport_retry_after(struct virtio_dev *vd, unsigned q, uint64_t ns)
+{
+    struct virtio_pci *vp = vd->transport_data;
+    uint64_t at = monotonic_ns() + ns;
+    pthread_mutex_lock(&vp->wake_lock);
+    if (!atomic_load(&vp->retry) || at < vp->retry_at)
+        vp->retry_at = at;
+    atomic_fetch_or(&vp->retry, 1u << q);
+    pthread_cond_signal(&vp->wake);
+    pthread_mutex_unlock(&vp->wake_lock);
+}
+
 static const struct virtio_transport_ops pci_transport = {
     .signal_queue = transport_signal_queue,
     .signal_config = transport_signal_config,
+    .retry_after = transport_retry_after,
 };
 
 /* ---- reset and the worker ----------------------------------------------- */
@@ -143,6 +172,7 @@ static void device_reset(struct virtio_pci *vp)
     vp->isr = 0;
     pci_device_set_irq(&vp->pci, 0);
     atomic_store(&vp->pending, 0);
+    atomic_store(&vp->retry, 0);
     if (vd->ops->reset)
         vd->ops->reset(vd);
 }
@@ -163,8 +193,21 @@ static void *worker_main(void *arg)
         uint32_t queues = 0;
         pthread_mutex_lock(&vp->wake_lock);
         /* While paused, notifications stay in pending, untaken. */
-        while (!vp->stopping && (vp->paused || !(queues = atomic_exchange(&vp->pending, 0))))
-            pthread_cond_wait(&vp->wake, &vp->wake_lock);
+        for (;;) {
+            if (vp->stopping)
+                break;
+            if (atomic_load(&vp->retry) && monotonic_ns() >= vp->retry_at)
+                atomic_fetch_or(&vp->pending, atomic_exchange(&vp->retry, 0));
+            if (!vp->paused && (queues = atomic_exchange(&vp->pending, 0)))
+                break;
+            if (atomic_load(&vp->retry)) {
+                struct timespec until = { .tv_sec = (time_t)(vp->retry_at / 1000000000ull),
+                                          .tv_nsec = (long)(vp->retry_at % 1000000000ull) };
+                pthread_cond_timedwait(&vp->wake, &vp->wake_lock, &until);
+            } else {
+                pthread_cond_wait(&vp->wake, &vp->wake_lock);
+            }
+        }
         bool stop = vp->stopping;
         vp->busy = !stop;
         pthread_mutex_unlock(&vp->wake_lock);
@@ -604,7 +647,11 @@ int virtio_pci_create(struct guest_mem *mem, struct pci_bus *bus, const struct v
         vd->host_features |= ops->features(vd);
     pthread_mutex_init(&vd->lock, NULL);
     pthread_mutex_init(&vp->wake_lock, NULL);
-    pthread_cond_init(&vp->wake, NULL);
+    pthread_condattr_t ca;      /* retry_at is on the monotonic clock */
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&vp->wake, &ca);
+    pthread_condattr_destroy(&ca);
     pthread_cond_init(&vp->idle, NULL);
     for (unsigned v = 0; v < vp->nvec; v++)
         vp->msix[v].ctrl = MSIX_ENTRY_MASKED;
@@ -707,7 +754,9 @@ int virtio_pci_save(struct virtio_pci *vp, struct state_out *o)
         st_put_u32(o, vp->msix[v].ctrl);
     }
     st_put_u64(o, vp->pba);
-    st_put_u32(o, atomic_load(&vp->pending));
+    /* A queue waiting out a rate limit has requests the device has not
+     * taken: as notified, so the restored device looks at them. */
+    st_put_u32(o, atomic_load(&vp->pending) | atomic_load(&vp->retry));
     for (unsigned q = 0; q < vd->ops->num_queues; q++) {
         const struct virtq *vq = &vd->vq[q];
         st_put_u16(o, vp->queue_vector[q]);

@@ -214,6 +214,10 @@ void virtq_push(struct virtq *vq, uint16_t head, uint32_t written)
         return;
     if (written && __atomic_load_n(&vq->mem->dirty, __ATOMIC_RELAXED) && head < vq->size)
         mark_written(vq, head, written);
+    /* The guest may run code the device just wrote (a disk read into a
+     * code page): the CPUs must know before the used index tells it. */
+    if (written)
+        mem_dma_written(vq->mem);
     uint8_t *elem = vq->used + 4 + 8 * (size_t)(vq->used_idx % vq->size);
     store32(elem, head);
     store32(elem + 4, written);

@@ -1,0 +1,2640 @@
+/* The translating tier of emu: decoded blocks of 64-bit code become host
+ * x86-64 code, emitted directly (x86emit.h) into a per-vCPU code cache.
+ * docs/emu-jit.md has the design and the invariants; in short:
+ *
+ *  - Guest state stays in struct emu_cpu.  Inside a block, guest registers
+ *    are cached in host registers (rbx r12 rsi rdi r8-r11) and written
+ *    back before anything that can fault or leave; rbp holds the CPU, r15
+ *    the retired-instruction count, [rsp] the instruction limit.
+ *  - Memory accesses look up emu's TLB inline; a miss, MMIO, a store into
+ *    a page holding code or any fault runs the instruction's interpreter
+ *    handler from an out-of-line stub, after writing back every register,
+ *    the flags, RIP and the instruction count: faults are precise by
+ *    construction, and a store into code leaves the block after it.
+ *  - Instructions without a code generator run their interpreter handler
+ *    the same way, inline; system instructions (HLT, I/O, CR/MSR, far
+ *    transfers, ...) are never translated: a block ends before them.
+ *  - Every block entry checks pending events and the instruction budget,
+ *    then, entered in a new epoch (cache.h: a store into code, an event, a
+ *    device's DMA, CPUID...), compares its block's bytes with RAM once
+ *    (jit_verify) and leaves if they changed.  Exits chain to translated
+ *    successors through a record in the data area that holds while the
+ *    map epoch it was made in lasts (no TLB flush: the same RIP still
+ *    fetches from the same physical page); the jump cache for indirect
+ *    transfers is kept by the same rule.
+ *  - Code is written through one mapping of a memfd and run through
+ *    another (W^X); when the cache is full everything is dropped. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "engine/emu/alu.h"
+#include "engine/emu/cache.h"
+#include "engine/emu/jit.h"
+#include "engine/emu/x86emit.h"
+
+#define JIT_CODE_SIZE (32u << 20)    /* per vCPU; the data area is half as big */
+#define JIT_BLOCK_ROOM (32u << 10)     /* most code one block may need */
+#define JIT_MAX_STUBS 192
+
+/* ---- configuration ----------------------------------------------------------- */
+
+static int cfg_on = -1;            /* -1: not read from the environment yet */
+static int cfg_threshold = 16;
+/* Debugging: HOSTEL_EMU_JIT_KINDS=MASK (hex, bit per enum emu_kind) limits
+ * code generation to those kinds; the others run by their handlers. */
+static uint64_t cfg_kinds = ~0ULL;
+/* Tests: every inline TLB lookup misses, so each memory access runs the
+ * out-of-line path (the instruction's handler). */
+static bool cfg_all_slow;
+/* Debugging: HOSTEL_EMU_JIT_DUMP=PREFIX writes PREFIX.idx (code offset,
+ * guest RIP, instructions of every translation) as it goes and PREFIX.bin
+ * (the code cache) when a vCPU's cache is destroyed; perf reports offsets
+ * into the memfd, which are offsets into PREFIX.bin. */
+static const char *cfg_dump;
+/* With HOSTEL_EMU_JIT_DUMP: how often each opcode ran through its handler
+ * from translated code (printed at exit to PREFIX.interp). */
+static uint64_t dump_interp[4][256][8];
+
+static void dump_interp_print(void)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s.interp", cfg_dump);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return;
+    for (int m = 0; m < 4; m++)
+        for (int o = 0; o < 256; o++)
+            for (int g = 0; g < 8; g++)
+                if (dump_interp[m][o][g])
+                    fprintf(f, "%llu map %d op %02x /%d\n", (unsigned long long)dump_interp[m][o][g], m, o, g);
+    fclose(f);
+}
+static size_t cfg_code_size = JIT_CODE_SIZE;
+
+static void cfg_init(void)
+{
+    if (cfg_on >= 0)
+        return;
+    /* On unless HOSTEL_EMU_JIT=0 (or off, no): the interpreter alone, for
+     * differential debugging. */
+    const char *e = getenv("HOSTEL_EMU_JIT");
+    cfg_on = !(e && (!strcmp(e, "0") || !strcmp(e, "off") || !strcmp(e, "no")));
+    const char *t = getenv("HOSTEL_EMU_JIT_THRESHOLD");
+    if (t && *t)
+        cfg_threshold = atoi(t) < 0 ? 0 : atoi(t);
+    cfg_dump = getenv("HOSTEL_EMU_JIT_DUMP");
+    if (cfg_dump)
+        atexit(dump_interp_print);
+    const char *k = getenv("HOSTEL_EMU_JIT_KINDS");
+    if (k && *k)
+        cfg_kinds = strtoull(k, NULL, 16);
+}
+
+void emu_jit_test_slow_paths(bool on)
+{
+    cfg_all_slow = on;
+}
+
+void emu_jit_test_code_size(size_t bytes)
+{
+    cfg_code_size = bytes ? (bytes + 4095) & ~(size_t)4095 : JIT_CODE_SIZE;
+}
+
+void emu_jit_configure(int on, int threshold)
+{
+    cfg_init();
+    if (on >= 0)
+        cfg_on = on;
+    if (threshold >= 0)
+        cfg_threshold = threshold;
+}
+
+bool emu_jit_enabled(void)
+{
+    cfg_init();
+    return cfg_on > 0;
+}
+
+/* ---- the code cache ------------------------------------------------------------ */
+
+enum { JX_NONE, JX_STATIC, JX_DYNAMIC };
+
+struct jctx;
+
+/* One translation of a block, for one guest RIP and privilege level, in
+ * the data area.  Its entry checks that the block still holds the bytes
+ * it was made from, compared once an epoch (cache.h). */
+struct jit_block_data {
+    uint64_t rip;             /* guest RIP of its first instruction */
+    uint64_t code;            /* executable address of its entry */
+    struct emu_block *blk;
+    struct jit_block_data *next;   /* the block's other translations */
+    uint32_t verified;        /* the epoch in which the bytes were last compared */
+    uint8_t cpl;
+};
+#define JIT_MAX_PER_BLOCK 8   /* translations a block keeps findable */
+
+/* An exit of a translated block, in the data area (the code reaches it
+ * RIP-relative).  The code jumps to target when the guest goes to rip and
+ * the map epoch is still the one the link was made in. */
+struct jit_exit {
+    uint64_t target;          /* executable address: linked block, or the exit path */
+    uint64_t rip;             /* JX_STATIC: where it goes; JX_DYNAMIC: the last link's RIP */
+    uint32_t epoch;
+    uint8_t kind;             /* JX_* */
+    uint8_t cpl;              /* privilege level of the code it leaves */
+    struct emu_block *src;    /* the block it leaves (successor hints, exec.c) */
+};
+
+/* The jump cache: translations by guest RIP for indirect transfers (RET,
+ * JMP/CALL through a register or memory), one table per privilege level
+ * (user, supervisor), valid while its epoch is the CPU's map epoch. */
+#define JC_BITS 10
+#define JC_SIZE (1u << JC_BITS)
+struct jc_entry {
+    uint64_t rip;
+    uint64_t code;            /* executable address of the translation */
+};
+struct jump_cache {
+    struct jc_entry e[2][JC_SIZE];   /* [user][index] */
+    uint32_t epoch;
+};
+
+static inline unsigned jc_index(uint64_t rip)
+{
+    return (unsigned)((rip ^ (rip >> JC_BITS)) & (JC_SIZE - 1));
+}
+
+struct emu_jit {
+    uint8_t *rx, *rw, *data;  /* code: executable view, writable view; data */
+    struct jump_cache *jc;    /* at the start of the data area */
+    size_t code_size, data_size;
+    intptr_t delta;           /* rx - rw */
+    size_t code_base, code_used, data_used;
+    uint64_t exit_common;     /* rx address: back to C */
+    uint64_t (*enter)(struct emu_cpu *c, uint64_t code, uint64_t limit, uint64_t evmask);
+    uint32_t gen;             /* translations of older generations are gone */
+    struct jit_exit *pending; /* the exit taken last, to be linked */
+    uint64_t pending_rip;
+    int memfd;
+    bool all_slow;            /* made under emu_jit_test_slow_paths */
+    struct emu_jit_stats st;
+    struct jctx *ctx;         /* translation scratch */
+};
+
+static void *jit_data_alloc(struct emu_jit *j, size_t size)
+{
+    size = (size + 15) & ~(size_t)15;
+    if (j->data_used + size > j->data_size)
+        return NULL;
+    void *p = j->data + j->data_used;
+    j->data_used += size;
+    return p;
+}
+
+/* Host register conventions of translated code. */
+#define RCPU XBP          /* struct emu_cpu * */
+#define RCOUNT X15        /* c->insn_count while translated code runs */
+#define SLOT_TMP 8        /* [rsp + 8]: a scratch byte (CF across a TLB lookup) */
+#define SLOT_LIMIT 24     /* [rsp + 24]: the instruction limit */
+#define SLOT_EVMASK 32    /* [rsp + 32]: the events that end translated code */
+
+#define OFF_GPR(g)   ((int32_t)(offsetof(struct emu_cpu, gpr) + 8 * (g)))
+#define OFF_RIP      ((int32_t)offsetof(struct emu_cpu, rip))
+#define OFF_NEXT_RIP ((int32_t)offsetof(struct emu_cpu, next_rip))
+#define OFF_LAZY_OP  ((int32_t)offsetof(struct emu_cpu, lazy.op))
+#define OFF_LAZY_RES ((int32_t)offsetof(struct emu_cpu, lazy.res))
+#define OFF_LAZY_S1  ((int32_t)offsetof(struct emu_cpu, lazy.src1))
+#define OFF_LAZY_S2  ((int32_t)offsetof(struct emu_cpu, lazy.src2))
+#define OFF_LAZY_AUX ((int32_t)offsetof(struct emu_cpu, lazy.aux))
+#define OFF_EVENTS   ((int32_t)offsetof(struct emu_cpu, events))
+#define OFF_COUNT    ((int32_t)offsetof(struct emu_cpu, insn_count))
+#define OFF_EPOCH    ((int32_t)offsetof(struct emu_cpu, mmu.epoch))
+#define OFF_MAP_EPOCH ((int32_t)offsetof(struct emu_cpu, mmu.map_epoch))
+#define OFF_STOP     ((int32_t)offsetof(struct emu_cpu, mmu.blk_stop))
+#define OFF_TLB(u)   ((int32_t)(offsetof(struct emu_cpu, mmu.tlb) + (u) * sizeof(((struct emu_cpu *)0)->mmu.tlb[0])))
+#define OFF_XMM(n)   ((int32_t)(offsetof(struct emu_cpu, xmm) + 16 * (n)))
+#define OFF_CR0      ((int32_t)offsetof(struct emu_cpu, cr0))
+#define OFF_CR4      ((int32_t)offsetof(struct emu_cpu, cr4))
+#define OFF_SEGBASE(s) ((int32_t)(offsetof(struct emu_cpu, seg) + (s) * sizeof(struct seg_state) + offsetof(struct seg_state, base)))
+
+_Static_assert(offsetof(struct emu_lazy_flags, size) == offsetof(struct emu_lazy_flags, op) + 1,
+               "lazy op and size are stored together");
+_Static_assert(sizeof(struct emu_tlb_entry) == 64, "TLB index arithmetic assumes 64-byte entries");
+
+/* The trampolines: enter(c, code, limit, evmask) saves the callee-saved
+ * registers, keeps limit and evmask at [rsp + 24] and [rsp + 32] ([rsp]
+ * and [rsp + 8] are scratch) and jumps to code; exit_common (RAX = the exit
+ * record) stores the count and returns RAX. */
+static void emit_trampolines(struct emu_jit *j)
+{
+    struct xbuf b = { j->rw, j->rw + 4096, j->delta, false };
+    j->enter = (uint64_t (*)(struct emu_cpu *, uint64_t, uint64_t, uint64_t))(uintptr_t)x_rx(&b);
+    static const int saved[] = { XBP, XBX, X12, X13, X14, X15 };
+    for (int k = 0; k < 6; k++) {
+        x_prefix(&b, 4, XNONE, XNONE, saved[k], false);
+        x8(&b, (uint8_t)(0x50 + (saved[k] & 7)));            /* push */
+    }
+    x8(&b, 0x51);                                             /* push rcx: the event mask */
+    x8(&b, 0x52);                                             /* push rdx: the limit */
+    x_alu_ri(&b, 8, ALU_SUB, XSP, 24);   /* scratch; calls from translated code see RSP 16-aligned */
+    x_mov_rr(&b, 8, RCPU, XDI);
+    x_load(&b, 8, RCOUNT, xm(RCPU, OFF_COUNT));
+    x_rr(&b, 4, 0xff, 4, XSI);                                /* jmp rsi */
+    j->exit_common = x_rx(&b);
+    x_store(&b, 8, xm(RCPU, OFF_COUNT), RCOUNT);
+    x_alu_ri(&b, 8, ALU_ADD, XSP, 40);
+    for (int k = 5; k >= 0; k--) {
+        x_prefix(&b, 4, XNONE, XNONE, saved[k], false);
+        x8(&b, (uint8_t)(0x58 + (saved[k] & 7)));            /* pop */
+    }
+    x8(&b, 0xc3);
+    j->code_base = (size_t)(b.p - j->rw + 63) & ~(size_t)63;
+    j->code_used = j->code_base;
+}
+
+static int jit_create(struct emu_jit **out)
+{
+    struct emu_jit *j = calloc(1, sizeof(*j));
+    if (!j)
+        return -ENOMEM;
+    j->code_size = cfg_code_size;
+    j->data_size = cfg_code_size / 2;
+    size_t total = j->code_size + j->data_size;
+    j->memfd = memfd_create("hostel-emu-jit", MFD_CLOEXEC);
+    if (j->memfd < 0 || ftruncate(j->memfd, (off_t)j->code_size) < 0)
+        goto fail;
+    /* One reservation for the executable view and the data area, so that
+     * code reaches its exit records RIP-relative. */
+    uint8_t *base = mmap(NULL, total, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (base == MAP_FAILED)
+        goto fail;
+    j->rx = mmap(base, j->code_size, PROT_READ | PROT_EXEC, MAP_SHARED | MAP_FIXED, j->memfd, 0);
+    j->data = mmap(base + j->code_size, j->data_size, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+    j->rw = mmap(NULL, j->code_size, PROT_READ | PROT_WRITE, MAP_SHARED, j->memfd, 0);
+    if (j->rx == MAP_FAILED || j->data == MAP_FAILED || j->rw == MAP_FAILED) {
+        munmap(base, total);
+        if (j->rw != MAP_FAILED)
+            munmap(j->rw, j->code_size);
+        goto fail;
+    }
+    j->delta = j->rx - j->rw;
+    j->gen = 1;
+    j->jc = (struct jump_cache *)j->data;
+    j->jc->epoch = ~0u;
+    j->data_used = (sizeof(struct jump_cache) + 63) & ~(size_t)63;
+    emit_trampolines(j);
+    *out = j;
+    return 0;
+fail:
+    if (j->memfd >= 0)
+        close(j->memfd);
+    free(j);
+    return -ENOMEM;
+}
+
+static void dump_file(const char *suffix, const char *mode, const void *data, size_t len,
+                      const char *line)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s.%s", cfg_dump, suffix);
+    FILE *f = fopen(path, mode);
+    if (!f)
+        return;
+    if (data)
+        fwrite(data, 1, len, f);
+    if (line)
+        fputs(line, f);
+    fclose(f);
+}
+
+void emu_jit_destroy(struct emu_jit *j)
+{
+    if (!j)
+        return;
+
+    munmap(j->rx, j->code_size + j->data_size);
+    munmap(j->rw, j->code_size);
+    close(j->memfd);
+    free(j->ctx);
+    free(j);
+}
+
+void emu_jit_flush(struct emu_jit *j)
+{
+    if (!j)
+        return;
+    j->gen++;
+    j->code_used = j->code_base;
+    j->data_used = (sizeof(struct jump_cache) + 63) & ~(size_t)63;
+    j->jc->epoch = ~0u;   /* entries of an older generation are never used */
+    j->pending = NULL;
+    j->st.code_bytes = 0;
+}
+
+void emu_jit_get_stats(struct emu_cpu *c, struct emu_jit_stats *s)
+{
+    memset(s, 0, sizeof(*s));
+    if (c->mmu.cache && c->mmu.cache->jit)
+        *s = c->mmu.cache->jit->st;
+}
+
+/* ---- helpers called from translated code ------------------------------------------ */
+
+/* A chained entry in a new epoch: are the block's bytes still the ones
+ * translated?  (1: yes, run it; 0: leave, the dispatcher decodes again.) */
+static uint64_t jit_verify(struct emu_cpu *c, struct jit_block_data *bd)
+{
+    if (!emu_block_enter(c, bd->blk))
+        return 0;
+    bd->verified = c->mmu.epoch;
+    return 1;
+}
+
+/* The arithmetic flags for SAHF: AH = SF ZF 0 AF 0 PF 1 CF, AL = OF. */
+static uint64_t jit_flags_ah(struct emu_cpu *c)
+{
+    uint64_t f = emu_get_rflags(c);
+    return ((f & 0xd5) | 2) << 8 | ((f & RFLAGS_OF) ? 1 : 0);
+}
+
+/* Flags one instruction changes alone (BT: CF, BSF/BSR: ZF): the bits
+ * in mask (bits 16-31 of arg) get the values of bits 0-15 of arg. */
+static void jit_patch_flags(struct emu_cpu *c, uint64_t arg)
+{
+    flags_update(c, (arg >> 16) & 0xffff, arg & 0xffff);
+}
+
+/* The lazy flags of a rotate (ROL/ROR change only CF and OF). */
+static void jit_rotate_flags(struct emu_cpu *c, uint64_t r, uint64_t g_size)
+{
+    int g = (int)(g_size & 0xff);
+    unsigned size = (unsigned)(g_size >> 8);
+    flags_update(c, RFLAGS_CF | RFLAGS_OF, rotate_flags(g, size, r & emu_size_mask(size)));
+}
+
+/* ---- translation state ------------------------------------------------------------- */
+
+/* Host registers that cache guest registers; the first two survive calls.
+ * R13 and R14 hold the operands of a lazy record not stored yet (struct
+ * pend): they survive calls too. */
+static const int8_t cache_regs[] = { XBX, X12, XSI, XDI, X8, X9, X10, X11 };
+#define NCACHE ((int)(sizeof(cache_regs) / sizeof(cache_regs[0])))
+#define PF1 X13
+#define PF2 X14
+
+static bool callee_saved(int h)
+{
+    return h == XBX || h == X12;
+}
+
+/* The lazy record of the last register instruction that set flags, kept
+ * in PF1/PF2 instead of memory until something may look at the flags in
+ * memory: an exit, a handler, a slow path (where a fault shows them).
+ *   ADD, SUB (also CMP): PF1 = src1, src2 = PF2 or imm
+ *   LOGIC: PF1 = result        NEG: PF1 = the operand
+ *   INC, DEC: PF1 = src1, the CF before in PF2 (0/1) or, with aux_mem, in
+ *             the record stored in memory
+ *   SHL, SHR, SAR: PF1 = src1, the count in imm
+ *   IMUL: PF1 = result, PF2 = CF = OF (0/1) */
+struct pend {
+    int8_t op;                /* CC_OP_*, -1: none */
+    uint8_t size;
+    bool imm2;                /* ADD/SUB: src2 is imm */
+    bool aux_mem;
+    int64_t imm;
+};
+
+struct ra {
+    int8_t host[16];          /* guest register -> host register, -1 */
+    int8_t guest[16];         /* host register -> guest register, -1 */
+    uint16_t dirty;           /* guest registers newer in the host register */
+    uint16_t pinned;          /* host registers the current instruction uses */
+    uint16_t fresh;           /* guest registers mapped for writing, not loaded yet */
+    uint32_t use[16];         /* host register: last use (eviction order) */
+    uint32_t clock;
+};
+
+enum { HF_C = 1, HF_O = 2, HF_ZSP = 4, HF_ALL = 7 };
+/* Host flags a condition (Jcc/SETcc/CMOVcc low nibble) reads. */
+static const uint8_t cc_need[16] = {
+    HF_O, HF_O, HF_C, HF_C, HF_ZSP, HF_ZSP, HF_C | HF_ZSP, HF_C | HF_ZSP,
+    HF_ZSP, HF_ZSP, HF_ZSP, HF_ZSP, HF_ZSP | HF_O, HF_ZSP | HF_O, HF_ZSP | HF_O, HF_ZSP | HF_O,
+};
+
+enum { ST_EXIT, ST_INTERP };
+
+struct stub {
+    struct pend pend;         /* the record to store before leaving or calling */
+    int mem_op, mem_size;
+    uint8_t kind;
+    bool restore_flags;       /* ST_INTERP: the instruction sets flags; give host flags back */
+    uint8_t *from;            /* the rel32 jumping here */
+    uint8_t *resume;          /* ST_INTERP: where to continue (writable view) */
+    unsigned k, done;         /* instruction index; ST_EXIT: instructions retired */
+    uint64_t rip;             /* ST_EXIT: guest target */
+    struct ra ra;
+};
+
+struct jctx {
+    /* Reset for every block (up to `insn`). */
+    struct emu_cpu *c;
+    struct emu_jit *j;
+    struct emu_block *blk;
+    struct xbuf b;
+    unsigned n, k;
+    int32_t tlb;              /* OFF_TLB of the block's privilege level */
+    struct ra ra;
+    struct pend pend;         /* a lazy record not stored yet */
+    uint8_t hf;               /* HF_*: host flags that equal the guest's */
+    int mem_op, mem_size;     /* the lazy record in memory, when known (else -1) */
+    bool sets_flags;          /* the instruction being emitted writes the flags */
+    bool sse_checked;         /* CR0.EM/TS and CR4.OSFXSR were checked in this block */
+    bool stored_record;       /* ... and stored its lazy record */
+    unsigned nstubs;
+    bool fail;
+    /* Filled as needed. */
+    struct emu_insn insn[EMU_BLOCK_MAX_INSNS];
+    uint64_t rips[EMU_BLOCK_MAX_INSNS + 1];
+    bool live[EMU_BLOCK_MAX_INSNS];   /* the flags instruction k sets are read later */
+    struct stub stubs[JIT_MAX_STUBS];
+};
+
+static struct stub *stub_new(struct jctx *t, int kind, uint8_t *from)
+{
+    if (t->nstubs >= JIT_MAX_STUBS) {
+        t->fail = true;
+        return &t->stubs[0];
+    }
+    struct stub *s = &t->stubs[t->nstubs++];
+    memset(s, 0, sizeof(*s));
+    s->kind = (uint8_t)kind;
+    s->from = from;
+    s->ra = t->ra;
+    s->pend = t->pend;
+    s->mem_op = t->mem_op;
+    s->mem_size = t->mem_size;
+    s->k = t->k;
+    return s;
+}
+
+/* ---- registers ------------------------------------------------------------------- */
+
+static void ra_reset(struct ra *r)
+{
+    memset(r->host, -1, sizeof(r->host));
+    memset(r->guest, -1, sizeof(r->guest));
+    r->dirty = r->pinned = r->fresh = 0;
+}
+
+static void emit_writeback(struct jctx *t, const struct ra *r)
+{
+    for (int g = 0; g < 16; g++)
+        if (r->host[g] >= 0 && (r->dirty & (1u << g)))
+            x_store(&t->b, 8, xm(RCPU, OFF_GPR(g)), r->host[g]);
+}
+
+static void emit_reload(struct jctx *t, const struct ra *r, bool caller_saved_only)
+{
+    for (int g = 0; g < 16; g++)
+        if (r->host[g] >= 0 && (!caller_saved_only || !callee_saved(r->host[g])))
+            x_load(&t->b, 8, r->host[g], xm(RCPU, OFF_GPR(g)));
+}
+
+static void ra_unmap(struct jctx *t, int h)
+{
+    int g = t->ra.guest[h];
+    if (g < 0)
+        return;
+    if (t->ra.dirty & (1u << g))
+        x_store(&t->b, 8, xm(RCPU, OFF_GPR(g)), h);
+    t->ra.dirty &= (uint16_t)~(1u << g);
+    t->ra.fresh &= (uint16_t)~(1u << g);
+    t->ra.host[g] = -1;
+    t->ra.guest[h] = -1;
+}
+
+/* Writes back and forgets every cached register (before a handler runs). */
+static void ra_flush(struct jctx *t)
+{
+    for (int h = 0; h < 16; h++)
+        ra_unmap(t, h);
+}
+
+static int ra_alloc(struct jctx *t)
+{
+    int best = -1;
+    for (int k = 0; k < NCACHE; k++) {
+        int h = cache_regs[k];
+        if (t->ra.guest[h] < 0)
+            return h;
+        if (t->ra.pinned & (1u << h))
+            continue;
+        if (best < 0 || t->ra.use[h] < t->ra.use[best])
+            best = h;
+    }
+    if (best < 0) {
+        t->fail = true;   /* cannot happen: an instruction pins at most four */
+        return XBX;
+    }
+    ra_unmap(t, best);
+    return best;
+}
+
+/* The host register of guest register g, loaded when load is set (a
+ * register got for writing is loaded when the same instruction then reads
+ * it); it stays pinned for the current instruction. */
+static int ra_get(struct jctx *t, int g, bool load)
+{
+    int h = t->ra.host[g];
+    if (h < 0) {
+        h = ra_alloc(t);
+        t->ra.host[g] = (int8_t)h;
+        t->ra.guest[h] = (int8_t)g;
+        if (load)
+            x_load(&t->b, 8, h, xm(RCPU, OFF_GPR(g)));
+        else
+            t->ra.fresh |= (uint16_t)(1u << g);
+    } else if (load && (t->ra.fresh & (1u << g))) {
+        x_load(&t->b, 8, h, xm(RCPU, OFF_GPR(g)));
+        t->ra.fresh &= (uint16_t)~(1u << g);
+    }
+    t->ra.pinned |= (uint16_t)(1u << h);
+    t->ra.use[h] = ++t->ra.clock;
+    return h;
+}
+
+static void ra_dirty(struct jctx *t, int g)
+{
+    t->ra.dirty |= (uint16_t)(1u << g);
+}
+
+/* A call of a C helper that keeps the cached registers: call_begin stores
+ * the dirty caller-saved ones, the caller then sets the arguments (RDX,
+ * RSI, then RDI: sources are cache registers, which stay valid until
+ * overwritten), call_end calls and reloads the caller-saved ones. */
+static void call_begin(struct jctx *t)
+{
+    for (int g = 0; g < 16; g++) {
+        int h = t->ra.host[g];
+        if (h >= 0 && !callee_saved(h) && (t->ra.dirty & (1u << g)))
+            x_store(&t->b, 8, xm(RCPU, OFF_GPR(g)), h);
+    }
+}
+
+static void call_end(struct jctx *t, const void *fn)
+{
+    x_call_abs(&t->b, fn);
+    emit_reload(t, &t->ra, true);
+}
+
+/* ---- guest operands --------------------------------------------------------------- */
+
+/* A byte register operand that is AH..BH (no REX, 4-7): not translated. */
+static bool high_byte(const struct emu_insn *i, unsigned size, unsigned r)
+{
+    return size == 1 && !(i->prefix & PFX_REX) && r >= 4 && r < 8;
+}
+
+static void store_imm64(struct jctx *t, int32_t off, uint64_t v)
+{
+    if (x_fits32((int64_t)v)) {
+        x_store_imm(&t->b, 8, xm(RCPU, off), v);
+    } else {
+        x_mov_ri(&t->b, XAX, v);
+        x_store(&t->b, 8, xm(RCPU, off), XAX);
+    }
+}
+
+/* RCX = the linear address of i's memory operand (64-bit mode: no limits;
+ * a non-canonical address misses the TLB and faults in the handler). */
+static void emit_ea(struct jctx *t, const struct emu_insn *i)
+{
+    struct xbuf *b = &t->b;
+    uint64_t next = t->rips[t->k] + i->len;
+    if (i->base == 0xfe) {
+        uint64_t a = next + (uint64_t)i->disp;
+        if (i->adsize != 8)
+            a &= 0xffffffffULL;
+        x_mov_ri(b, XCX, a);
+    } else if (i->base == 0xff && i->index == 0xff) {
+        uint64_t a = (uint64_t)i->disp;
+        if (i->adsize != 8)
+            a &= 0xffffffffULL;
+        x_mov_ri(b, XCX, a);
+    } else {
+        int hb = i->base < 16 ? ra_get(t, i->base, true) : XNONE;
+        int hi = i->index < 16 ? ra_get(t, i->index, true) : XNONE;
+        int64_t d = i->disp;
+        if (x_fits32(d)) {
+            x_lea(b, i->adsize == 8 ? 8 : 4, XCX, xmi(hb, hi, i->scale, (int32_t)d));
+        } else {
+            x_lea(b, 8, XCX, xmi(hb, hi, i->scale, 0));
+            x_mov_ri(b, XDX, (uint64_t)d);
+            x_alu_rr(b, 8, ALU_ADD, XCX, XDX);
+            if (i->adsize != 8)
+                x_mov_rr(b, 4, XCX, XCX);
+        }
+    }
+    if (i->seg == S_FS || i->seg == S_GS)
+        x_alu_rm(b, 8, ALU_ADD, XCX, xm(RCPU, OFF_SEGBASE(i->seg)));
+}
+
+/* The TLB lookup of a size-byte access at RCX: on a hit RCX becomes the
+ * host address; a miss goes to a stub that runs the instruction's
+ * handler.  No register allocation may happen after this in the
+ * instruction (the stub restores the allocation as it is here). */
+static void emit_tlb(struct jctx *t, unsigned size, bool write, bool sets_flags)
+{
+    struct xbuf *b = &t->b;
+    x_mov_rr(b, 4, XAX, XCX);
+    x_rr(b, 4, 0xc1, 5, XAX);                 /* shr eax, 6 */
+    x8(b, 6);
+    x_alu_ri(b, 4, ALU_AND, XAX, (EMU_TLB_SIZE - 1) << 6);
+    if (size == 1)
+        x_mov_rr(b, 8, XDX, XCX);
+    else
+        x_lea(b, 8, XDX, xm(XCX, (int32_t)size - 1));
+    x_alu_ri(b, 8, ALU_AND, XDX, -4096);
+    x_alu_ri(b, 8, ALU_OR, XDX, 1);
+    int32_t field = write ? (int32_t)offsetof(struct emu_tlb_entry, vpn_write)
+                          : (int32_t)offsetof(struct emu_tlb_entry, vpn_read);
+    x_alu_rm(b, 8, ALU_CMP, XDX, xmi(RCPU, XAX, 0, t->tlb + field));
+    if (cfg_all_slow)
+        x_alu_ri(b, 4, ALU_CMP, XAX, -1);   /* EAX is an index * 64: never equal */
+    struct stub *s = stub_new(t, ST_INTERP, x_jcc32(b, 5));   /* jne */
+    s->restore_flags = sets_flags;
+    t->sets_flags = sets_flags;
+    x_alu_rm(b, 8, ALU_ADD, XCX, xmi(RCPU, XAX, 0, t->tlb + (int32_t)offsetof(struct emu_tlb_entry, addend)));
+    t->hf = 0;
+}
+
+/* The end of an instruction with a memory stub: the stubs recorded for
+ * it resume here, after the handler did all the instruction does. */
+static void mem_done(struct jctx *t)
+{
+    /* The stub gives the host flags back only for flag-setting ones. */
+    if (!t->sets_flags)
+        t->hf = 0;
+    for (unsigned s = 0; s < t->nstubs; s++)
+        if (t->stubs[s].kind == ST_INTERP && t->stubs[s].k == t->k && !t->stubs[s].resume) {
+            t->stubs[s].resume = t->b.p;
+            /* The allocation must be as the stub saw it. */
+            if (memcmp(t->stubs[s].ra.host, t->ra.host, sizeof(t->ra.host)))
+                t->fail = true;
+            /* The stub stored the pending record: memory may hold it or
+             * the one before. */
+            if (t->stubs[s].pend.op >= 0)
+                t->mem_op = -1;
+        }
+    /* The handler always stores the lazy record of a flag-setting
+     * instruction; the fast path only when live: then both agree. */
+    if (t->sets_flags && !t->stored_record)
+        t->mem_op = -1;
+}
+
+/* ---- flags --------------------------------------------------------------------------- */
+
+/* Stores the lazy record's operation and size (when the memory does not
+ * hold it already). */
+static void flags_op(struct jctx *t, int op, unsigned size)
+{
+    t->stored_record = true;
+    if (t->mem_op == op && t->mem_size == (int)size)
+        return;
+    struct xbuf *b = &t->b;
+    x8(b, 0x66);
+    x_rm(b, 4, 0xc7, 0, xm(RCPU, OFF_LAZY_OP), 2);
+    x8(b, (uint8_t)op);
+    x8(b, (uint8_t)size);
+    t->mem_op = op;
+    t->mem_size = (int)size;
+}
+
+static uint64_t jit_get_cf(struct emu_cpu *c)
+{
+    return emu_get_cf(c);
+}
+
+/* Stores the pending record p (emitted where it is needed: uses RAX, and
+ * for an INC/DEC whose CF comes from memory, calls a helper; keep_regs
+ * keeps the cached registers across that call). */
+static void materialize(struct jctx *t, const struct pend *p, bool keep_regs)
+{
+    struct xbuf *b = &t->b;
+    unsigned sz = p->size;
+    switch (p->op) {
+    case -1:
+        return;
+    case CC_OP_ADD: case CC_OP_SUB:
+        x_store(b, 8, xm(RCPU, OFF_LAZY_S1), PF1);
+        x_mov_rr(b, 8, XAX, PF1);
+        if (p->imm2) {
+            x_store_imm(b, 8, xm(RCPU, OFF_LAZY_S2), (uint64_t)p->imm);
+            x_alu_ri(b, sz, p->op == CC_OP_ADD ? ALU_ADD : ALU_SUB, XAX, p->imm);
+        } else {
+            x_store(b, 8, xm(RCPU, OFF_LAZY_S2), PF2);
+            x_alu_rr(b, sz, p->op == CC_OP_ADD ? ALU_ADD : ALU_SUB, XAX, PF2);
+        }
+        x_store(b, 8, xm(RCPU, OFF_LAZY_RES), XAX);
+        break;
+    case CC_OP_LOGIC:
+        x_store(b, 8, xm(RCPU, OFF_LAZY_RES), PF1);
+        break;
+    case CC_OP_INC: case CC_OP_DEC:
+        if (p->aux_mem) {
+            /* The CF before, from the record still in memory. */
+            if (keep_regs)
+                call_begin(t);
+            x_mov_rr(b, 8, XDI, RCPU);
+            if (keep_regs)
+                call_end(t, (const void *)jit_get_cf);
+            else
+                x_call_abs(b, (const void *)jit_get_cf);
+            x_movzx_rr(b, 1, XAX, XAX);
+            x_store(b, 8, xm(RCPU, OFF_LAZY_AUX), XAX);
+        } else {
+            x_store(b, 8, xm(RCPU, OFF_LAZY_AUX), PF2);
+        }
+        x_store(b, 8, xm(RCPU, OFF_LAZY_S1), PF1);
+        x_store_imm(b, 8, xm(RCPU, OFF_LAZY_S2), 1);
+        x_lea(b, 8, XAX, xm(PF1, p->op == CC_OP_DEC ? -1 : 1));
+        x_store(b, 8, xm(RCPU, OFF_LAZY_RES), XAX);
+        break;
+    case CC_OP_NEG:
+        x_store(b, 8, xm(RCPU, OFF_LAZY_S2), PF1);
+        x_mov_rr(b, 8, XAX, PF1);
+        x_grp3(b, 8, 3, XAX);
+        x_store(b, 8, xm(RCPU, OFF_LAZY_RES), XAX);
+        break;
+    case CC_OP_SHL: case CC_OP_SHR: case CC_OP_SAR:
+        x_store(b, 8, xm(RCPU, OFF_LAZY_S1), PF1);
+        x_store_imm(b, 8, xm(RCPU, OFF_LAZY_S2), (uint64_t)p->imm);
+        x_mov_rr(b, 8, XAX, PF1);
+        x_shift_ri(b, sz, p->op == CC_OP_SHL ? SH_SHL : p->op == CC_OP_SHR ? SH_SHR : SH_SAR, XAX,
+                   (unsigned)p->imm);
+        x_store(b, 8, xm(RCPU, OFF_LAZY_RES), XAX);
+        break;
+    case CC_OP_IMUL:
+        x_store(b, 8, xm(RCPU, OFF_LAZY_RES), PF1);
+        x_store(b, 8, xm(RCPU, OFF_LAZY_AUX), PF2);
+        break;
+    default:
+        t->fail = true;
+        return;
+    }
+    bool saved = t->stored_record;
+    flags_op(t, p->op, sz);
+    t->stored_record = saved;
+}
+
+/* Stores the pending record now (inline, the registers stay cached). */
+static void pend_flush(struct jctx *t)
+{
+    if (t->pend.op < 0)
+        return;
+    struct pend p = t->pend;
+    t->pend.op = -1;
+    materialize(t, &p, true);
+}
+
+/* Makes the host flags those of the guest (for a consumer of the flags
+ * in `need`): from the pending record, or the one in memory. */
+static void need_flags(struct jctx *t, uint8_t need)
+{
+    if ((t->hf & need) == need)
+        return;
+    struct xbuf *b = &t->b;
+    const struct pend *p = &t->pend;
+    unsigned sz = p->size;
+    switch (p->op) {
+    case CC_OP_SUB:
+        if (p->imm2)
+            x_alu_ri(b, sz, ALU_CMP, PF1, p->imm);
+        else
+            x_alu_rr(b, sz, ALU_CMP, PF1, PF2);
+        t->hf = HF_ALL;
+        return;
+    case CC_OP_ADD:
+        x_mov_rr(b, 8, XAX, PF1);
+        if (p->imm2)
+            x_alu_ri(b, sz, ALU_ADD, XAX, p->imm);
+        else
+            x_alu_rr(b, sz, ALU_ADD, XAX, PF2);
+        t->hf = HF_ALL;
+        return;
+    case CC_OP_LOGIC:
+        x_test_rr(b, sz, PF1, PF1);
+        t->hf = HF_ALL;
+        return;
+    case CC_OP_INC: case CC_OP_DEC:
+        if (p->aux_mem)
+            break;
+        x_rr(b, 8, 0xba0f, 4, PF2);                /* bt r14, 0: CF */
+        x8(b, 0);
+        x_mov_rr(b, 8, XAX, PF1);
+        x_incdec(b, sz, p->op == CC_OP_DEC, XAX);   /* keeps CF */
+        t->hf = HF_ALL;
+        return;
+    case CC_OP_NEG:
+        x_mov_rr(b, 8, XAX, PF1);
+        x_grp3(b, sz, 3, XAX);
+        t->hf = HF_ALL;
+        return;
+    case CC_OP_SHL: case CC_OP_SHR: case CC_OP_SAR:
+        if ((need & HF_O) && p->imm != 1)
+            break;
+        x_mov_rr(b, 8, XAX, PF1);
+        x_shift_ri(b, sz, p->op == CC_OP_SHL ? SH_SHL : p->op == CC_OP_SHR ? SH_SHR : SH_SAR, XAX,
+                   (unsigned)p->imm);
+        t->hf = p->imm == 1 ? HF_ALL : (HF_C | HF_ZSP);
+        return;
+    default:
+        break;
+    }
+    pend_flush(t);
+    sz = (unsigned)t->mem_size;
+    switch (t->mem_op) {
+    case CC_OP_SUB:
+        x_load(b, 8, XAX, xm(RCPU, OFF_LAZY_S1));
+        x_alu_rm(b, sz, ALU_CMP, XAX, xm(RCPU, OFF_LAZY_S2));
+        break;
+    case CC_OP_ADD:
+        x_load(b, 8, XAX, xm(RCPU, OFF_LAZY_S1));
+        x_alu_rm(b, sz, ALU_ADD, XAX, xm(RCPU, OFF_LAZY_S2));
+        break;
+    case CC_OP_LOGIC:
+        x_load(b, 8, XAX, xm(RCPU, OFF_LAZY_RES));
+        x_test_rr(b, sz, XAX, XAX);
+        break;
+    default:
+        call_begin(t);
+        x_mov_rr(b, 8, XDI, RCPU);
+        call_end(t, (const void *)jit_flags_ah);
+        x8(b, 0x04); x8(b, 0x7f);    /* add al, 0x7f: OF from AL */
+        x8(b, 0x9e);                  /* sahf */
+        break;
+    }
+    t->hf = HF_ALL;
+}
+
+/* The record of a register instruction that just set flags becomes
+ * pending (its operands are in PF1/PF2 already). */
+static void pend_set(struct jctx *t, int op, unsigned size, bool imm2, int64_t imm, bool aux_mem)
+{
+    t->pend = (struct pend){ (int8_t)op, (uint8_t)size, imm2, aux_mem, imm };
+}
+
+/* ---- exits ----------------------------------------------------------------------------- */
+
+static struct jit_exit *exit_new(struct jctx *t, int kind, uint64_t rip)
+{
+    struct jit_exit *x = jit_data_alloc(t->j, sizeof(*x));
+    if (!x) {
+        t->fail = true;
+        static struct jit_exit dummy;
+        return &dummy;
+    }
+    x->kind = (uint8_t)kind;
+    x->rip = rip;
+    x->epoch = t->c->mmu.map_epoch - 1;
+    x->cpl = t->c->cpl;
+    x->src = t->blk;
+    return x;
+}
+
+/* Leaves to guest RIP `rip` after `done` instructions, through the link
+ * when it holds, else back to C (RAX = the exit record). */
+static void emit_exit_static(struct jctx *t, const struct ra *r, const struct pend *p, uint64_t rip,
+                             unsigned done)
+{
+    struct xbuf *b = &t->b;
+    emit_writeback(t, r);
+    if (p)
+        materialize(t, p, false);
+    if (done)
+        x_lea(b, 8, RCOUNT, xm(RCOUNT, (int32_t)done));
+    struct jit_exit *x = exit_new(t, JX_STATIC, rip);
+    x_load(b, 4, XAX, xm(RCPU, OFF_MAP_EPOCH));
+    x_alu_rm(b, 4, ALU_CMP, XAX, xmrip(&x->epoch));
+    uint8_t *jne = x_jcc32(b, 5);
+    x_jmp_mem(b, xmrip(&x->target));
+    x_patch32(b, jne, x_rx(b));
+    x->target = x_rx(b);
+    store_imm64(t, OFF_RIP, rip);
+    x_lea(b, 8, XAX, xmrip(x));
+    x_jmp_abs(b, t->j->exit_common);
+}
+
+/* Leaves to the guest RIP in RDX (RET, indirect branches, handlers that
+ * moved RIP); the record remembers the last target it was linked for. */
+static void emit_exit_dynamic(struct jctx *t, const struct ra *r, const struct pend *p, unsigned done)
+{
+    struct xbuf *b = &t->b;
+    emit_writeback(t, r);
+    if (p && p->op >= 0) {
+        x_store(b, 8, xm(XSP, 0), XDX);   /* the target, across the record's store */
+        materialize(t, p, false);
+        x_load(b, 8, XDX, xm(XSP, 0));
+    }
+    if (done)
+        x_lea(b, 8, RCOUNT, xm(RCOUNT, (int32_t)done));
+    struct jit_exit *x = exit_new(t, JX_DYNAMIC, ~0ULL);
+    x_alu_rm(b, 8, ALU_CMP, XDX, xmrip(&x->rip));
+    uint8_t *jne1 = x_jcc32(b, 5);
+    x_load(b, 4, XAX, xm(RCPU, OFF_MAP_EPOCH));
+    x_alu_rm(b, 4, ALU_CMP, XAX, xmrip(&x->epoch));
+    uint8_t *jne2 = x_jcc32(b, 5);
+    x_jmp_mem(b, xmrip(&x->target));
+    /* Not the last target: the jump cache, when it belongs to this epoch. */
+    x_patch32(b, jne1, x_rx(b));
+    x_patch32(b, jne2, x_rx(b));
+    struct jump_cache *jc = t->j->jc;
+    x_load(b, 4, XAX, xm(RCPU, OFF_MAP_EPOCH));
+    x_alu_rm(b, 4, ALU_CMP, XAX, xmrip(&jc->epoch));
+    uint8_t *jne3 = x_jcc32(b, 5);
+    x_mov_rr(b, 4, XAX, XDX);
+    x_mov_rr(b, 4, XCX, XDX);
+    x_rr(b, 4, 0xc1, 5, XCX);                 /* shr ecx, JC_BITS */
+    x8(b, JC_BITS);
+    x_alu_rr(b, 4, ALU_XOR, XAX, XCX);
+    x_alu_ri(b, 4, ALU_AND, XAX, JC_SIZE - 1);
+    x_rr(b, 4, 0xc1, 4, XAX);                 /* shl eax, 4 */
+    x8(b, 4);
+    x_lea(b, 8, XCX, xmrip(&jc->e[t->c->cpl == 3][0]));
+    x_alu_rm(b, 8, ALU_CMP, XDX, xmi(XCX, XAX, 0, 0));
+    uint8_t *jne4 = x_jcc32(b, 5);
+    x_jmp_mem(b, xmi(XCX, XAX, 0, 8));
+    x_patch32(b, jne3, x_rx(b));
+    x_patch32(b, jne4, x_rx(b));
+    x->target = x_rx(b);
+    x_store(b, 8, xm(RCPU, OFF_RIP), XDX);
+    x_lea(b, 8, XAX, xmrip(x));
+    x_jmp_abs(b, t->j->exit_common);
+}
+
+/* ---- instructions run by their handler ----------------------------------------------- */
+
+/* Calls instruction k's interpreter handler with RIP, next RIP and the
+ * count as the interpreter would have them (registers written back by
+ * the caller), then leaves when it moved RIP or stopped the block. */
+static void emit_handler_call(struct jctx *t, unsigned k)
+{
+    struct xbuf *b = &t->b;
+    struct emu_insn *copy = jit_data_alloc(t->j, sizeof(*copy));
+    if (!copy) {
+        t->fail = true;
+        return;
+    }
+    *copy = t->insn[k];
+    uint64_t next = t->rips[k + 1];
+    store_imm64(t, OFF_RIP, t->rips[k]);
+    store_imm64(t, OFF_NEXT_RIP, next);
+    x_lea(b, 8, XAX, xm(RCOUNT, (int32_t)k));
+    x_store(b, 8, xm(RCPU, OFF_COUNT), XAX);
+    x_mov_rr(b, 8, XDI, RCPU);
+    x_mov_ri(b, XSI, (uint64_t)(uintptr_t)copy);
+    x_call_abs(b, (const void *)copy->fn);
+    /* Went elsewhere (a taken LOOP, a REP slice) or stopped the block
+     * (a store into code): leave, RIP from next_rip. */
+    x_load(b, 8, XDX, xm(RCPU, OFF_NEXT_RIP));
+    if (x_fits32((int64_t)next)) {
+        x_alu_ri(b, 8, ALU_CMP, XDX, (int64_t)next);
+    } else {
+        x_mov_ri(b, XAX, next);
+        x_alu_rr(b, 8, ALU_CMP, XDX, XAX);
+    }
+    uint8_t *j1 = x_jcc32(b, 5);
+    x_rm(b, 1, 0x80, 7, xm(RCPU, OFF_STOP), 1);   /* cmp byte [blk_stop], 0 */
+    x8(b, 0);
+    uint8_t *j2 = x_jcc32(b, 4);                  /* je: continue */
+    x_patch32(b, j1, x_rx(b));
+    struct ra none;
+    ra_reset(&none);
+    emit_exit_dynamic(t, &none, NULL, k + 1);
+    x_patch32(b, j2, x_rx(b));
+}
+
+static void emit_interp(struct jctx *t)
+{
+    ra_flush(t);
+    if (t->pend.op >= 0) {
+        struct pend p = t->pend;
+        t->pend.op = -1;
+        materialize(t, &p, false);
+    }
+    if (cfg_dump) {
+        const struct emu_insn *i = &t->insn[t->k];
+        char line[96];
+        snprintf(line, sizeof(line), "interp %#llx map %d op %02x /%d mod %d\n",
+                 (unsigned long long)t->rips[t->k], i->map, i->op, (i->modrm >> 3) & 7, i->mod);
+        dump_file("idx", "a", NULL, 0, line);
+        x_mov_ri(&t->b, XAX, (uint64_t)(uintptr_t)&dump_interp[i->map & 3][i->op][(i->modrm >> 3) & 7]);
+        x_rm(&t->b, 8, 0xff, 0, xm(XAX, 0), 0);   /* inc qword [rax] */
+    }
+    emit_handler_call(t, t->k);
+    t->hf = 0;
+    t->mem_op = -1;
+}
+
+/* ---- integer instructions ---------------------------------------------------------- */
+
+/* Emits dst op= src (src a host register or, when sreg < 0, imm) for an
+ * ALU operation; TEST is AND and CMP is SUB without the result.  When its
+ * flags are live, a register form's lazy record becomes pending (PF1/PF2),
+ * a memory form's (mem) or ADC/SBB's is stored now. */
+static void alu_core(struct jctx *t, int op, unsigned size, int dst, int sreg, int64_t imm, bool test,
+                     bool mem)
+{
+    struct xbuf *b = &t->b;
+    bool live = t->live[t->k];
+    bool writes = op != ALU_CMP && !test;
+    bool carry = op == ALU_ADC || op == ALU_SBB;
+    int cc = test ? CC_OP_LOGIC : alu_cc_op(op);
+    if (carry) {
+        need_flags(t, HF_C);
+        if (live) {
+            x_setcc(b, 2, XAX);                         /* setc al */
+            x_movzx_rr(b, 1, XAX, XAX);
+            x_store(b, 8, xm(RCPU, OFF_LAZY_AUX), XAX);
+        }
+    }
+    t->pend.op = -1;   /* every flag is written: an older pending record is done with */
+    t->hf = HF_ALL;
+    if (!live) {
+        if (test) {
+            if (sreg >= 0) x_test_rr(b, size, dst, sreg);
+            else x_test_ri(b, size, dst, (uint64_t)imm);
+        } else {
+            if (sreg >= 0) x_alu_rr(b, size, op, dst, sreg);
+            else x_alu_ri(b, size, op, dst, imm);
+        }
+        return;
+    }
+    if (!carry && !mem) {
+        /* The record waits in PF1/PF2. */
+        if (cc == CC_OP_LOGIC) {
+            if (test) {
+                x_mov_rr(b, 8, PF1, dst);
+                if (sreg >= 0) x_alu_rr(b, size, ALU_AND, PF1, sreg);
+                else x_alu_ri(b, size, ALU_AND, PF1, imm);
+            } else {
+                if (sreg >= 0) x_alu_rr(b, size, op, dst, sreg);
+                else x_alu_ri(b, size, op, dst, imm);
+                x_mov_rr(b, 8, PF1, dst);
+            }
+            pend_set(t, CC_OP_LOGIC, size, false, 0, false);
+            return;
+        }
+        x_mov_rr(b, 8, PF1, dst);
+        if (sreg >= 0)
+            x_mov_rr(b, 8, PF2, sreg);
+        if (sreg >= 0) x_alu_rr(b, size, op, dst, sreg);
+        else x_alu_ri(b, size, op, dst, imm);
+        pend_set(t, cc, size, sreg < 0, imm, false);
+        return;
+    }
+    /* Stored now. */
+    x_store(b, 8, xm(RCPU, OFF_LAZY_S1), dst);
+    if (sreg >= 0)
+        x_store(b, 8, xm(RCPU, OFF_LAZY_S2), sreg);
+    else
+        x_store_imm(b, 8, xm(RCPU, OFF_LAZY_S2), (uint64_t)imm);
+    int r = dst;
+    if (!writes) {
+        x_mov_rr(b, 8, XAX, dst);
+        r = XAX;
+    }
+    if (test) {
+        if (sreg >= 0) x_alu_rr(b, size, ALU_AND, r, sreg);
+        else x_alu_ri(b, size, ALU_AND, r, imm);
+    } else {
+        int hop = !writes ? ALU_SUB : op;
+        if (sreg >= 0) x_alu_rr(b, size, hop, r, sreg);
+        else x_alu_ri(b, size, hop, r, imm);
+    }
+    x_store(b, 8, xm(RCPU, OFF_LAZY_RES), r);
+    flags_op(t, cc, size);
+}
+
+static bool emit_alu(struct jctx *t, const struct emu_insn *i)
+{
+    int op = emu_alu_op(i);
+    bool imm_form = (i->map == MAP_1 && i->op >= 0x80) || (i->op & 7) >= 4;
+    unsigned size = i->op >= 0x80 ? (i->op == 0x81 || i->op == 0x83 ? i->opsize : 1) : op_size_w(i);
+    if ((i->prefix & PFX_LOCK) || ((op == ALU_ADC || op == ALU_SBB) && i->mod != 3))
+        return false;
+    int64_t imm = (int64_t)(i->imm & emu_size_mask(size));
+    if (size == 8 || size == 4)
+        imm = size == 8 ? (int64_t)i->imm : (int64_t)(int32_t)i->imm;
+    if (size == 8 && !x_fits32(imm))
+        return false;
+    if (i->mod == 3) {
+        unsigned d, s = 0;
+        if (i->op < 0x40 && (i->op & 7) >= 4)
+            d = R_RAX;
+        else if (i->op < 0x40 && (i->op & 7) >= 2) {
+            d = i->reg;
+            s = i->rm;
+        } else {
+            d = i->rm;
+            s = i->reg;
+        }
+        if (high_byte(i, size, d) || (!imm_form && high_byte(i, size, s)))
+            return false;
+        int hs = imm_form ? -1 : ra_get(t, (int)s, true);
+        int hd = ra_get(t, (int)d, true);
+        alu_core(t, op, size, hd, hs, imm, false, false);
+        if (op != ALU_CMP)
+            ra_dirty(t, (int)d);
+        return true;
+    }
+    /* Memory forms. */
+    bool to_mem = i->op >= 0x80 || (i->op & 7) < 2;
+    bool live = t->live[t->k];
+    if (!to_mem) {   /* op reg, [mem] */
+        if (high_byte(i, size, i->reg))
+            return false;
+        int hd = ra_get(t, i->reg, true);
+        emit_ea(t, i);
+        emit_tlb(t, size, false, true);
+        x_load(&t->b, size, XDX, xm(XCX, 0));
+        alu_core(t, op, size, hd, XDX, 0, false, true);
+        if (op != ALU_CMP)
+            ra_dirty(t, i->reg);
+        mem_done(t);
+        (void)live;
+        return true;
+    }
+    int hs = -1;
+    if (!imm_form) {
+        if (high_byte(i, size, i->reg))
+            return false;
+        hs = ra_get(t, i->reg, true);
+    }
+    emit_ea(t, i);
+    emit_tlb(t, size, op != ALU_CMP, true);
+    /* RDX = [mem]; op; store (CMP: no store). */
+    x_load(&t->b, size, XDX, xm(XCX, 0));
+    alu_core(t, op, size, XDX, hs, imm, false, true);
+    if (op != ALU_CMP)
+        x_store(&t->b, size, xm(XCX, 0), XDX);
+    mem_done(t);
+    return true;
+}
+
+static bool emit_test(struct jctx *t, const struct emu_insn *i)
+{
+    unsigned size = op_size_w(i);
+    int64_t imm = size == 8 ? (int64_t)i->imm : (int64_t)(i->imm & emu_size_mask(size));
+    if (size == 4)
+        imm = (int64_t)(int32_t)(uint32_t)i->imm;
+    if (size == 8 && !x_fits32(imm))
+        return false;
+    bool imm_form = i->op == 0xa8 || i->op == 0xa9 || i->op == 0xf6 || i->op == 0xf7;
+    unsigned a = i->op == 0xa8 || i->op == 0xa9 ? R_RAX : i->rm;
+    if (i->mod == 3) {
+        if (high_byte(i, size, a) || (!imm_form && high_byte(i, size, i->reg)))
+            return false;
+        int hs = imm_form ? -1 : ra_get(t, i->reg, true);
+        int ha = ra_get(t, (int)a, true);
+        alu_core(t, ALU_AND, size, ha, hs, imm, true, false);
+        return true;
+    }
+    int hs = -1;
+    if (!imm_form) {
+        if (high_byte(i, size, i->reg))
+            return false;
+        hs = ra_get(t, i->reg, true);
+    }
+    emit_ea(t, i);
+    emit_tlb(t, size, false, true);
+    x_load(&t->b, size, XDX, xm(XCX, 0));
+    alu_core(t, ALU_AND, size, XDX, hs, imm, true, true);
+    mem_done(t);
+    return true;
+}
+
+/* INC/DEC of memory: CF is kept, so the lazy record (when live, stored
+ * now) needs the CF before, which the caller left in [rsp + SLOT_TMP]. */
+static void incdec_mem_core(struct jctx *t, unsigned size, bool dec, int r)
+{
+    struct xbuf *b = &t->b;
+    if (t->live[t->k]) {
+        x_rm(b, 4, 0xb60f, XAX, xm(XSP, SLOT_TMP), 0);   /* movzx eax, byte [rsp+8] */
+        x_store(b, 8, xm(RCPU, OFF_LAZY_AUX), XAX);
+        x_store(b, 8, xm(RCPU, OFF_LAZY_S1), r);
+        x_incdec(b, size, dec, r);
+        x_store(b, 8, xm(RCPU, OFF_LAZY_RES), r);
+        x_store_imm(b, 8, xm(RCPU, OFF_LAZY_S2), 1);
+        flags_op(t, dec ? CC_OP_DEC : CC_OP_INC, size);
+        t->pend.op = -1;
+    } else {
+        x_incdec(b, size, dec, r);
+    }
+    t->hf = (uint8_t)((t->hf & HF_C) | HF_O | HF_ZSP);
+}
+
+static bool emit_incdec(struct jctx *t, const struct emu_insn *i)
+{
+    if (i->prefix & PFX_LOCK)
+        return false;
+    unsigned size = i->op == 0xfe ? 1 : i->opsize;
+    bool dec = i->kind == EK_DEC;
+    struct xbuf *b = &t->b;
+    if (i->op >= 0x40 && i->op <= 0x4f)
+        return false;   /* not in 64-bit mode */
+    if (i->mod == 3) {
+        if (high_byte(i, size, i->rm))
+            return false;
+        int h = ra_get(t, i->rm, true);
+        if (!t->live[t->k]) {
+            /* An older pending record keeps the CF it had. */
+            x_incdec(b, size, dec, h);
+            t->hf = (uint8_t)((t->hf & HF_C) | HF_O | HF_ZSP);
+            ra_dirty(t, i->rm);
+            return true;
+        }
+        /* The CF before goes to PF2, or stays in the record in memory. */
+        bool aux_mem = !(t->hf & HF_C) && t->pend.op < 0;
+        if (!aux_mem) {
+            need_flags(t, HF_C);
+            x_setcc(b, 2, XAX);
+            x_movzx_rr(b, 1, PF2, XAX);
+        }
+        x_mov_rr(b, 8, PF1, h);
+        x_incdec(b, size, dec, h);
+        pend_set(t, dec ? CC_OP_DEC : CC_OP_INC, size, false, 0, aux_mem);
+        t->hf = aux_mem ? (HF_O | HF_ZSP) : HF_ALL;
+        ra_dirty(t, i->rm);
+        return true;
+    }
+    if (t->live[t->k]) {
+        /* The CF that INC/DEC keep, saved before anything clobbers it. */
+        need_flags(t, HF_C);
+        x_rm(b, 1, 0x920f, 0, xm(XSP, SLOT_TMP), 0);   /* setc byte [rsp+8] */
+    }
+    emit_ea(t, i);
+    emit_tlb(t, size, true, true);
+    x_load(b, size, XDX, xm(XCX, 0));
+    incdec_mem_core(t, size, dec, XDX);
+    x_store(b, size, xm(XCX, 0), XDX);
+    mem_done(t);
+    return true;
+}
+
+static bool emit_notneg(struct jctx *t, const struct emu_insn *i)
+{
+    if (i->mod != 3)
+        return false;
+    unsigned size = op_size_w(i);
+    if (high_byte(i, size, i->rm))
+        return false;
+    int h = ra_get(t, i->rm, true);
+    struct xbuf *b = &t->b;
+    if (i->kind == EK_NOT) {
+        x_grp3(b, size, 2, h);
+    } else {
+        t->pend.op = -1;
+        if (t->live[t->k]) {
+            x_mov_rr(b, 8, PF1, h);
+            pend_set(t, CC_OP_NEG, size, false, 0, false);
+        }
+        x_grp3(b, size, 3, h);
+        t->hf = HF_ALL;
+    }
+    ra_dirty(t, i->rm);
+    return true;
+}
+
+static bool emit_shift(struct jctx *t, const struct emu_insn *i)
+{
+    unsigned size = op_size_w(i), bits = size * 8;
+    int g = GRP_OF(i);
+    bool mem = i->mod != 3;
+    if (g == SH_RCL || g == SH_RCR)
+        return false;
+    if (!mem && high_byte(i, size, i->rm))
+        return false;
+    if (mem && (i->op == 0xd2 || i->op == 0xd3))
+        return false;
+    struct xbuf *b = &t->b;
+    bool live = t->live[t->k];
+    unsigned mask = size == 8 ? 63 : 31;
+    if (i->op == 0xd2 || i->op == 0xd3) {   /* by CL */
+        if (size < 4 || g == SH_ROL || g == SH_ROR)
+            return false;
+        int hc = ra_get(t, R_RCX, true);
+        int h = ra_get(t, i->rm, true);
+        if (live)
+            pend_flush(t);   /* a count of 0 keeps the record before: in memory */
+        x_mov_rr(b, 4, XCX, hc);
+        x_alu_ri(b, 4, ALU_AND, XCX, mask);
+        uint8_t *jz = x_jcc32(b, 4);
+        if (live) {
+            x_store(b, 8, xm(RCPU, OFF_LAZY_S1), h);
+            x_store(b, 8, xm(RCPU, OFF_LAZY_S2), XCX);
+        }
+        x_shift_cl(b, size, g, h);
+        if (live) {
+            x_store(b, 8, xm(RCPU, OFF_LAZY_RES), h);
+            /* not flags_op: the zero-count path keeps the old record */
+            int saved_op = t->mem_op, saved_size = t->mem_size;
+            t->mem_op = -1;
+            flags_op(t, g == SH_SHR ? CC_OP_SHR : g == SH_SAR ? CC_OP_SAR : CC_OP_SHL, size);
+            (void)saved_op;
+            (void)saved_size;
+        }
+        uint8_t *jdone = x_jmp32(b);
+        x_patch32(b, jz, x_rx(b));
+        if (size == 4)
+            x_mov_rr(b, 4, h, h);
+        x_patch32(b, jdone, x_rx(b));
+        ra_dirty(t, i->rm);
+        t->hf = 0;
+        t->mem_op = -1;
+        if (!live)
+            t->pend.op = -1;   /* dead: nothing reads what it leaves */
+        return true;
+    }
+    unsigned cnt = i->op <= 0xc1 ? (unsigned)i->imm & mask : 1;
+    if (cnt >= bits && g != SH_ROL && g != SH_ROR)
+        return false;   /* byte/word shifts by 8..31: CF as emu defines it */
+    int h;
+    if (live && (g == SH_ROL || g == SH_ROR))
+        pend_flush(t);   /* the rotate's record starts from the one in memory */
+    if (mem) {
+        /* Read-modify-write: the shifted value in RDX, stored back below. */
+        emit_ea(t, i);
+        emit_tlb(t, size, cnt != 0, cnt != 0);
+        h = XDX;
+        x_load(b, size, XDX, xm(XCX, 0));
+        if (cnt == 0) {
+            mem_done(t);
+            return true;
+        }
+    } else {
+        h = ra_get(t, i->rm, true);
+        if (cnt == 0) {
+            if (size == 4)
+                x_mov_rr(b, 4, h, h);
+            ra_dirty(t, i->rm);
+            return true;
+        }
+    }
+    if (g == SH_ROL || g == SH_ROR) {
+        x_shift_ri(b, size, g, h, cnt);
+        if (mem)
+            x_store(b, size, xm(XCX, 0), XDX);
+        else
+            ra_dirty(t, i->rm);
+        if (live) {
+            /* Only CF and OF change: the record becomes materialized flags. */
+            call_begin(t);
+            x_mov_rr(b, 8, XSI, h);
+            x_mov_ri(b, XDX, (uint64_t)g | (uint64_t)size << 8);
+            x_mov_rr(b, 8, XDI, RCPU);
+            call_end(t, (const void *)jit_rotate_flags);
+            t->mem_op = CC_OP_EFLAGS;
+            t->mem_size = 0;
+            t->stored_record = true;
+        }
+        if (mem)
+            mem_done(t);
+        t->hf = 0;
+        return true;
+    }
+    int cc = g == SH_SHR ? CC_OP_SHR : g == SH_SAR ? CC_OP_SAR : CC_OP_SHL;
+    t->pend.op = -1;   /* every flag is written */
+    if (live && !mem) {
+        x_mov_rr(b, 8, PF1, h);
+        pend_set(t, cc, size, true, cnt, false);
+    } else if (live) {
+        x_store(b, 8, xm(RCPU, OFF_LAZY_S1), h);
+        x_store_imm(b, 8, xm(RCPU, OFF_LAZY_S2), cnt);
+    }
+    x_shift_ri(b, size, g, h, cnt);
+    if (live && mem) {
+        x_store(b, 8, xm(RCPU, OFF_LAZY_RES), h);
+        flags_op(t, cc, size);
+    }
+    t->hf = cnt == 1 ? HF_ALL : (HF_C | HF_ZSP);
+    if (mem) {
+        x_store(b, size, xm(XCX, 0), XDX);
+        mem_done(t);
+    } else {
+        ra_dirty(t, i->rm);
+    }
+    return true;
+}
+
+static bool emit_imul(struct jctx *t, const struct emu_insn *i)
+{
+    unsigned size = i->opsize;
+    if (size < 2)
+        return false;
+    struct xbuf *b = &t->b;
+    bool three = i->map == MAP_1;
+    int hs;
+    if (i->mod == 3) {
+        hs = ra_get(t, i->rm, true);
+    } else {
+        hs = XDX;
+    }
+    int hd = ra_get(t, i->reg, !three || size == 2);
+    if (i->mod != 3) {
+        emit_ea(t, i);
+        emit_tlb(t, size, false, true);
+        x_load(b, size, XDX, xm(XCX, 0));
+    }
+    if (three)
+        x_imul_rri(b, size, hd, hs, (int32_t)i->imm);
+    else
+        x_imul_rr(b, size, hd, hs);
+    t->pend.op = -1;   /* every flag is written */
+    if (t->live[t->k] && i->mod == 3) {
+        x_setcc(b, 0, XAX);                /* seto al */
+        x_movzx_rr(b, 1, PF2, XAX);
+        x_mov_rr(b, 8, PF1, hd);
+        pend_set(t, CC_OP_IMUL, size, false, 0, false);
+    } else if (t->live[t->k]) {
+        x_setcc(b, 0, XAX);
+        x_movzx_rr(b, 1, XAX, XAX);
+        x_store(b, 8, xm(RCPU, OFF_LAZY_AUX), XAX);
+        x_store(b, 8, xm(RCPU, OFF_LAZY_RES), hd);
+        flags_op(t, CC_OP_IMUL, size);
+    }
+    ra_dirty(t, i->reg);
+    t->hf = HF_C | HF_O;
+    if (i->mod != 3)
+        mem_done(t);
+    return true;
+}
+
+static bool emit_mov(struct jctx *t, const struct emu_insn *i)
+{
+    struct xbuf *b = &t->b;
+    unsigned size = op_size_w(i);
+    switch (i->op) {
+    case 0x88: case 0x89:
+        if (high_byte(i, size, i->reg) || (i->mod == 3 && high_byte(i, size, i->rm)))
+            return false;
+        if (i->mod == 3) {
+            int hs = ra_get(t, i->reg, true);
+            int hd = ra_get(t, i->rm, size < 4);
+            if (size >= 4 || hs != hd)
+                x_mov_rr(b, size, hd, hs);
+            ra_dirty(t, i->rm);
+            return true;
+        } else {
+            int hs = ra_get(t, i->reg, true);
+            emit_ea(t, i);
+            emit_tlb(t, size, true, false);
+            x_store(b, size, xm(XCX, 0), hs);
+            mem_done(t);
+            return true;
+        }
+    case 0x8a: case 0x8b:
+        if (high_byte(i, size, i->reg) || (i->mod == 3 && high_byte(i, size, i->rm)))
+            return false;
+        if (i->mod == 3) {
+            int hs = ra_get(t, i->rm, true);
+            int hd = ra_get(t, i->reg, size < 4);
+            if (size >= 4 || hs != hd)
+                x_mov_rr(b, size, hd, hs);
+            ra_dirty(t, i->reg);
+            return true;
+        } else {
+            int hd = ra_get(t, i->reg, size < 4);
+            emit_ea(t, i);
+            emit_tlb(t, size, false, false);
+            if (size >= 4)
+                x_load(b, size, hd, xm(XCX, 0));
+            else
+                x_rm(b, size, size == 1 ? 0x8a : 0x8b, hd, xm(XCX, 0), 0);
+            ra_dirty(t, i->reg);
+            mem_done(t);
+            return true;
+        }
+    case 0xc6: case 0xc7: {
+        uint64_t imm = size == 8 ? i->imm : i->imm & emu_size_mask(size);
+        if (i->mod == 3) {
+            if (high_byte(i, size, i->rm))
+                return false;
+            int hd = ra_get(t, i->rm, size < 4);
+            if (size >= 4)
+                x_mov_ri(b, hd, size == 8 ? imm : (uint32_t)imm);
+            else {
+                x_rr(b, size, size == 1 ? 0xc6 : 0xc7, 0, hd);
+                x_imm(b, size, imm);
+            }
+            ra_dirty(t, i->rm);
+            return true;
+        }
+        emit_ea(t, i);
+        emit_tlb(t, size, true, false);
+        x_store_imm(b, size, xm(XCX, 0), imm);
+        mem_done(t);
+        return true;
+    }
+    default:
+        return false;
+    }
+}
+
+static bool emit_mov_imm(struct jctx *t, const struct emu_insn *i)
+{
+    struct xbuf *b = &t->b;
+    if (i->op < 0xb8) {
+        if (high_byte(i, 1, i->rm))
+            return false;
+        int h = ra_get(t, i->rm, true);
+        x_rr(b, 1, 0xc6, 0, h);
+        x8(b, (uint8_t)i->imm);
+    } else if (i->opsize == 2) {
+        int h = ra_get(t, i->rm, true);
+        x_rr(b, 2, 0xc7, 0, h);
+        x_imm(b, 2, i->imm);
+    } else {
+        int h = ra_get(t, i->rm, false);
+        x_mov_ri(b, h, i->opsize == 8 ? i->imm : (uint32_t)i->imm);
+    }
+    ra_dirty(t, i->rm);
+    return true;
+}
+
+static bool emit_movx(struct jctx *t, const struct emu_insn *i)
+{
+    struct xbuf *b = &t->b;
+    unsigned ss = i->kind == EK_MOVSXD ? 4 : (i->op & 1) ? 2 : 1;
+    unsigned ds = i->opsize;
+    bool sx = i->kind != EK_MOVZX;
+    if (ds == 2 || (i->kind == EK_MOVSXD && ds != 8))
+        return false;
+    if (i->mod == 3) {
+        if (high_byte(i, ss, i->rm))
+            return false;
+        int hs = ra_get(t, i->rm, true);
+        int hd = ra_get(t, i->reg, false);
+        if (sx)
+            x_movsx_rr(b, ss, ds, hd, hs);
+        else
+            x_movzx_rr(b, ss, hd, hs);
+        ra_dirty(t, i->reg);
+        return true;
+    }
+    int hd = ra_get(t, i->reg, false);
+    emit_ea(t, i);
+    emit_tlb(t, ss, false, false);
+    if (sx)
+        x_load_sx(b, ss, ds, hd, xm(XCX, 0));
+    else
+        x_load(b, ss, hd, xm(XCX, 0));
+    ra_dirty(t, i->reg);
+    mem_done(t);
+    return true;
+}
+
+static bool emit_lea(struct jctx *t, const struct emu_insn *i)
+{
+    if (i->mod == 3 || i->opsize == 2)
+        return false;
+    struct xbuf *b = &t->b;
+    unsigned size = i->opsize == 8 && i->adsize == 8 ? 8 : 4;
+    if (i->base == 0xfe || (i->base == 0xff && i->index == 0xff) || !x_fits32(i->disp)) {
+        uint64_t a = i->base == 0xfe ? t->rips[t->k + 1] + (uint64_t)i->disp : (uint64_t)i->disp;
+        if (i->base != 0xfe && i->base != 0xff)
+            return false;
+        if (i->index != 0xff)
+            return false;
+        int hd = ra_get(t, i->reg, false);
+        x_mov_ri(b, hd, size == 8 ? a : (uint32_t)a);
+        ra_dirty(t, i->reg);
+        return true;
+    }
+    int hb = i->base < 16 ? ra_get(t, i->base, true) : XNONE;
+    int hi = i->index < 16 ? ra_get(t, i->index, true) : XNONE;
+    int hd = ra_get(t, i->reg, false);
+    x_lea(b, size, hd, xmi(hb, hi, i->scale, (int32_t)i->disp));
+    ra_dirty(t, i->reg);
+    return true;
+}
+
+static bool emit_xchg(struct jctx *t, const struct emu_insn *i)
+{
+    if (i->mod != 3)
+        return false;   /* with memory: always locked, the handler's atomics */
+    unsigned size = i->op >= 0x90 ? i->opsize : op_size_w(i);
+    unsigned a = i->op >= 0x90 ? R_RAX : i->reg, c = i->rm;
+    if (i->op == 0x90 && (i->rm == 0 || (i->prefix & PFX_REP)))
+        return true;   /* NOP, PAUSE */
+    if (size < 4 || a == c)
+        return false;
+    int ha = ra_get(t, (int)a, true), hc = ra_get(t, (int)c, true);
+    x_rr(&t->b, size, 0x87, ha, hc);
+    ra_dirty(t, (int)a);
+    ra_dirty(t, (int)c);
+    return true;
+}
+
+static bool emit_cbw_cwd(struct jctx *t, const struct emu_insn *i)
+{
+    struct xbuf *b = &t->b;
+    unsigned size = i->opsize;
+    if (size < 4)
+        return false;
+    int ha = ra_get(t, R_RAX, true);
+    if (i->kind == EK_CBW) {
+        x_movsx_rr(b, size == 8 ? 4 : 2, size, ha, ha);
+        ra_dirty(t, R_RAX);
+        return true;
+    }
+    int hd = ra_get(t, R_RDX, false);
+    x_mov_rr(b, 8, XAX, ha);
+    if (size == 8)
+        x8(b, 0x48);
+    x8(b, 0x99);                         /* cdq / cqo on host RAX:RDX */
+    x_mov_rr(b, size, hd, XDX);
+    ra_dirty(t, R_RDX);
+    return true;
+}
+
+static bool emit_bswap(struct jctx *t, const struct emu_insn *i)
+{
+    if (i->opsize < 4)
+        return false;
+    int h = ra_get(t, i->rm, true);
+    x_bswap(&t->b, i->opsize, h);
+    ra_dirty(t, i->rm);
+    return true;
+}
+
+static bool emit_cmov(struct jctx *t, const struct emu_insn *i)
+{
+    unsigned size = i->opsize;
+    if (size < 4)
+        return false;
+    unsigned cc = emu_cc(i);
+    struct xbuf *b = &t->b;
+    if (i->mod == 3) {
+        int hs = ra_get(t, i->rm, true);
+        int hd = ra_get(t, i->reg, true);
+        need_flags(t, cc_need[cc]);
+        x_cmov(b, size, cc, hd, hs);
+        ra_dirty(t, i->reg);
+        return true;
+    }
+    int hd = ra_get(t, i->reg, true);
+    emit_ea(t, i);
+    emit_tlb(t, size, false, false);
+    /* The operand is read whatever the condition; it waits in a stack
+     * slot while the flags are made valid (which may call a helper). */
+    x_load(b, size, XDX, xm(XCX, 0));
+    x_store(b, 8, xm(XSP, 0), XDX);
+    need_flags(t, cc_need[cc]);
+    x_rm(b, size, (uint32_t)(0x400f | (cc << 8)), hd, xm(XSP, 0), 0);
+    ra_dirty(t, i->reg);
+    mem_done(t);
+    return true;
+}
+
+static bool emit_setcc(struct jctx *t, const struct emu_insn *i)
+{
+    if (i->mod != 3 || high_byte(i, 1, i->rm))
+        return false;
+    unsigned cc = emu_cc(i);
+    int h = ra_get(t, i->rm, true);
+    need_flags(t, cc_need[cc]);
+    x_setcc(&t->b, cc, h);
+    ra_dirty(t, i->rm);
+    return true;
+}
+
+/* PUSH of a 64-bit register or immediate. */
+static bool emit_push(struct jctx *t, const struct emu_insn *i)
+{
+    if (i->opsize != 8 || (i->op == 0xff))
+        return false;
+    struct xbuf *b = &t->b;
+    bool imm = i->op == 0x68 || i->op == 0x6a;
+    int hs = imm ? -1 : ra_get(t, i->rm, true);
+    int hsp = ra_get(t, R_RSP, true);
+    x_lea(b, 8, XCX, xm(hsp, -8));
+    emit_tlb(t, 8, true, false);
+    if (imm)
+        x_store_imm(b, 8, xm(XCX, 0), i->imm);
+    else
+        x_store(b, 8, xm(XCX, 0), hs);
+    x_lea(b, 8, hsp, xm(hsp, -8));
+    ra_dirty(t, R_RSP);
+    mem_done(t);
+    return true;
+}
+
+static bool emit_pop(struct jctx *t, const struct emu_insn *i)
+{
+    if (i->opsize != 8 || i->op == 0x8f)
+        return false;
+    struct xbuf *b = &t->b;
+    int hsp = ra_get(t, R_RSP, true);
+    int hd = ra_get(t, i->rm, false);
+    x_mov_rr(b, 8, XCX, hsp);
+    emit_tlb(t, 8, false, false);
+    x_load(b, 8, XDX, xm(XCX, 0));
+    x_lea(b, 8, hsp, xm(hsp, 8));
+    x_mov_rr(b, 8, hd, XDX);             /* POP RSP: the popped value wins */
+    ra_dirty(t, R_RSP);
+    ra_dirty(t, i->rm);
+    mem_done(t);
+    return true;
+}
+
+static bool emit_leave(struct jctx *t, const struct emu_insn *i)
+{
+    if (i->opsize != 8)
+        return false;
+    struct xbuf *b = &t->b;
+    int hbp = ra_get(t, R_RBP, true);
+    int hsp = ra_get(t, R_RSP, false);
+    x_mov_rr(b, 8, XCX, hbp);
+    emit_tlb(t, 8, false, false);
+    x_load(b, 8, XDX, xm(XCX, 0));
+    x_lea(b, 8, hsp, xm(hbp, 8));
+    x_mov_rr(b, 8, hbp, XDX);
+    ra_dirty(t, R_RSP);
+    ra_dirty(t, R_RBP);
+    mem_done(t);
+    return true;
+}
+
+/* Stores the flag changes of BT (CF) or BSF/BSR (ZF) when live: the
+ * host flag `cc` (setcc) becomes the guest flag `bit`; everything else is
+ * kept, so the record in memory is updated by a helper. */
+static void patch_flag(struct jctx *t, unsigned cc, uint64_t bit)
+{
+    struct xbuf *b = &t->b;
+    x_setcc(b, cc, XAX);
+    x_movzx_rr(b, 1, XAX, XAX);
+    if (bit != 1) {
+        x_rr(b, 4, 0xc1, 4, XAX);            /* shl eax, log2(bit) */
+        x8(b, (uint8_t)__builtin_ctzll(bit));
+    }
+    x_alu_ri(b, 4, ALU_OR, XAX, (int64_t)(bit << 16));
+    x_store(b, 8, xm(XSP, 0), XAX);          /* across the stores of pend_flush */
+    pend_flush(t);
+    call_begin(t);
+    x_load(b, 8, XSI, xm(XSP, 0));
+    x_mov_rr(b, 8, XDI, RCPU);
+    call_end(t, (const void *)jit_patch_flags);
+    t->mem_op = CC_OP_EFLAGS;
+    t->mem_size = 0;
+    t->stored_record = true;
+}
+
+/* BT BTS BTR BTC of a register (by an immediate or a register) or of
+ * memory by an immediate (a register offset into memory is a bit string:
+ * its handler). */
+static bool emit_bt(struct jctx *t, const struct emu_insn *i)
+{
+    unsigned size = i->opsize;
+    bool byimm = i->op == 0xba;
+    int g = byimm ? GRP_OF(i) - 4 : (i->op >> 3) & 3;   /* 0 BT, 1 BTS, 2 BTR, 3 BTC */
+    if (size < 2 || (i->prefix & PFX_LOCK) || (!byimm && i->mod != 3))
+        return false;
+    struct xbuf *b = &t->b;
+    bool live = t->live[t->k];
+    static const uint32_t host_op[4] = { 0xa30f, 0xab0f, 0xb30f, 0xbb0f };
+    unsigned bitoff = (unsigned)i->imm & (size * 8 - 1);
+    int hs = byimm ? -1 : ra_get(t, i->reg, true);
+    int h;
+    if (i->mod == 3) {
+        h = ra_get(t, i->rm, true);
+    } else {
+        emit_ea(t, i);
+        emit_tlb(t, size, g != 0, true);
+        x_load(b, size, XDX, xm(XCX, 0));
+        h = XDX;
+    }
+    if (byimm) {
+        x_rr(b, size, 0xba0f, 4 + g, h);
+        x8(b, (uint8_t)bitoff);
+    } else {
+        x_rr(b, size, host_op[g], hs, h);
+    }
+    if (i->mod != 3 && g != 0)
+        x_store(b, size, xm(XCX, 0), XDX);
+    else if (i->mod == 3 && g != 0)
+        ra_dirty(t, i->rm);
+    if (live)
+        patch_flag(t, 2, RFLAGS_CF);     /* setc */
+    t->hf = live ? 0 : (uint8_t)HF_C;
+    if (i->mod != 3)
+        mem_done(t);
+    return true;
+}
+
+/* BSF/BSR (and TZCNT, which runs as BSF) of a 32/64-bit register or
+ * memory: a zero source leaves the destination and sets ZF. */
+static bool emit_bitscan(struct jctx *t, const struct emu_insn *i)
+{
+    unsigned size = i->opsize;
+    if (size < 4)
+        return false;
+    struct xbuf *b = &t->b;
+    uint32_t op = i->op == 0xbc ? 0xbc0f : 0xbd0f;
+    int hd = ra_get(t, i->reg, true);
+    if (i->mod == 3) {
+        int hs = ra_get(t, i->rm, true);
+        x_rr(b, size, op, XAX, hs);
+    } else {
+        emit_ea(t, i);
+        emit_tlb(t, size, false, true);
+        x_rm(b, size, op, XAX, xm(XCX, 0), 0);
+    }
+    x_cmov(b, 8, 5, hd, XAX);            /* cmovnz: a 32-bit result is zero-extended */
+    ra_dirty(t, i->reg);
+    if (t->live[t->k])
+        patch_flag(t, 4, RFLAGS_ZF);     /* setz */
+    t->hf = 0;
+    if (i->mod != 3)
+        mem_done(t);
+    return true;
+}
+
+/* ---- SSE ------------------------------------------------------------------------------
+ * Integer, bitwise and move forms run as the same host instruction (the
+ * host is x86-64 too) on XMM0/XMM1 loaded from c->xmm; the MXCSR-dependent
+ * floating-point forms keep their handlers. */
+
+/* A host SSE instruction: mandatory prefix (0, 0x66, 0xf3, 0xf2), opcode
+ * (0F xx, 0F 38 xx, 0F 3A xx as in x_ops), reg field, and a register
+ * (rm_reg >= 0) or memory operand; w: REX.W. */
+static void x_sse(struct xbuf *b, uint8_t mp, uint32_t op, int reg, int rm_reg, struct xmem m, bool w,
+                  int imm)
+{
+    if (mp)
+        x8(b, mp);
+    if (rm_reg >= 0) {
+        x_prefix(b, w ? 8 : 4, reg, XNONE, rm_reg, false);
+        x_ops(b, op);
+        x8(b, (uint8_t)(0xc0 | ((reg & 7) << 3) | (rm_reg & 7)));
+    } else {
+        x_prefix(b, w ? 8 : 4, reg, m.index, m.base == XRIP ? XNONE : m.base, false);
+        x_ops(b, op);
+        x_modrm_mem(b, reg, m, imm >= 0 ? 1 : 0);
+    }
+    if (imm >= 0)
+        x8(b, (uint8_t)imm);
+}
+
+#define XMM0 0
+#define XMM1 1
+#define OP_MOVDQU_LOAD  0x6f0f     /* F3 */
+#define OP_MOVDQU_STORE 0x7f0f     /* F3 */
+
+static void xmm_load(struct xbuf *b, int x, int g)
+{
+    x_sse(b, 0xf3, OP_MOVDQU_LOAD, x, -1, xm(RCPU, OFF_XMM(g)), false, -1);
+}
+
+static void xmm_store(struct xbuf *b, int g, int x)
+{
+    x_sse(b, 0xf3, OP_MOVDQU_STORE, x, -1, xm(RCPU, OFF_XMM(g)), false, -1);
+}
+
+/* CR0.EM, CR0.TS and CR4.OSFXSR (sse_check) once a block: they change only
+ * through instructions that end blocks.  A failure runs the handler, which
+ * raises #UD or #NM. */
+static void sse_check_once(struct jctx *t)
+{
+    if (t->sse_checked)
+        return;
+    struct xbuf *b = &t->b;
+    x_rm(b, 1, 0xf6, 0, xm(RCPU, OFF_CR0), 1);          /* test byte [cr0], EM|TS */
+    x8(b, (uint8_t)(CR0_EM | CR0_TS));
+    stub_new(t, ST_INTERP, x_jcc32(b, 5));
+    x_rm(b, 1, 0xf6, 0, xm(RCPU, OFF_CR4 + 1), 1);      /* test byte [cr4 + 1], OSFXSR >> 8 */
+    x8(b, (uint8_t)(CR4_OSFXSR >> 8));
+    stub_new(t, ST_INTERP, x_jcc32(b, 4));
+    t->sse_checked = true;
+    t->hf = 0;
+}
+
+/* The memory operand of an SSE instruction: RCX = host address of size
+ * bytes, a 16-byte alignment check first when aligned. */
+static void sse_mem(struct jctx *t, const struct emu_insn *i, unsigned size, bool write, bool aligned)
+{
+    struct xbuf *b = &t->b;
+    emit_ea(t, i);
+    sse_check_once(t);
+    if (aligned) {
+        x_test_ri(b, 1, XCX, 15);
+        stub_new(t, ST_INTERP, x_jcc32(b, 5));
+    }
+    emit_tlb(t, size, write, false);
+}
+
+/* 66-prefixed (and for a few, unprefixed) xmm, xmm/m128 operations the
+ * host runs the same way: integer arithmetic, compares, logic, shuffles,
+ * unpacks, packs.  imm: they take an imm8. */
+static bool sse_binary(const struct emu_insn *i, uint8_t mp, bool *imm, bool *m128)
+{
+    uint8_t op = i->op;
+    *imm = false;
+    *m128 = true;
+    if (i->map == MAP_0F) {
+        if (mp == 0x66 && ((op >= 0x60 && op <= 0x6d) || (op >= 0x74 && op <= 0x76) ||
+                           (op >= 0xd1 && op <= 0xd5) || (op >= 0xd8 && op <= 0xdf) ||
+                           (op >= 0xe0 && op <= 0xe5) || (op >= 0xe8 && op <= 0xef) ||
+                           (op >= 0xf1 && op <= 0xf6) || (op >= 0xf8 && op <= 0xfe)))
+            return true;
+        if ((mp == 0 || mp == 0x66) && ((op >= 0x54 && op <= 0x57) || op == 0x14 || op == 0x15))
+            return true;
+        if ((mp == 0 || mp == 0x66) && op == 0xc6)
+            return *imm = true;
+        if (op == 0x70 && mp)            /* pshufd, pshufhw, pshuflw */
+            return *imm = true;
+        return false;
+    }
+    if (mp != 0x66)
+        return false;
+    if (i->map == MAP_0F38) {
+        if (op <= 0x0b || (op >= 0x1c && op <= 0x1e) || op == 0x28 || op == 0x29 || op == 0x2b ||
+            (op >= 0x37 && op <= 0x40))
+            return true;
+        if ((op >= 0x20 && op <= 0x25) || (op >= 0x30 && op <= 0x35)) {
+            *m128 = false;               /* pmovsx/zx read 16..64 bits: registers only */
+            return i->mod == 3;
+        }
+        return false;
+    }
+    if (i->map == MAP_0F3A && (op == 0x0c || op == 0x0d || op == 0x0e || op == 0x0f))
+        return *imm = true;
+    return false;
+}
+
+static bool emit_sse(struct jctx *t, const struct emu_insn *i)
+{
+    if (i->map == MAP_1)
+        return false;
+    /* The mandatory prefix as emu's SSE decoding picks it (sse_mp). */
+    uint8_t mp = (i->prefix & PFX_REPNE) ? 0xf2 : (i->prefix & PFX_REP) ? 0xf3
+               : (i->prefix & PFX_OPSIZE) ? 0x66 : 0;
+    struct xbuf *b = &t->b;
+    bool imm, m128;
+    bool w = i->rex & 8;
+    uint32_t map_op = i->map == MAP_0F ? 0x0f | (uint32_t)i->op << 8
+                    : i->map == MAP_0F38 ? 0x380f | (uint32_t)i->op << 16
+                                         : 0x3a0f | (uint32_t)i->op << 16;
+    if (sse_binary(i, mp, &imm, &m128)) {
+        if (i->mod != 3 && !m128)
+            return false;
+        if (i->mod != 3) {
+            sse_mem(t, i, 16, false, true);
+            x_sse(b, 0xf3, OP_MOVDQU_LOAD, XMM1, -1, xm(XCX, 0), false, -1);
+        } else {
+            sse_check_once(t);
+            xmm_load(b, XMM1, i->rm);
+        }
+        xmm_load(b, XMM0, i->reg);
+        x_sse(b, mp, map_op, XMM0, XMM1, xm(0, 0), false, imm ? (int)(i->imm & 0xff) : -1);
+        xmm_store(b, i->reg, XMM0);
+        mem_done(t);
+        return true;
+    }
+    if (i->map != MAP_0F)
+        return false;
+    switch (i->op) {
+    case 0x71: case 0x72: case 0x73:     /* 66: shifts of xmm by imm8 */
+        if (mp != 0x66 || i->mod != 3)
+            return false;
+        sse_check_once(t);
+        xmm_load(b, XMM0, i->rm);
+        x_sse(b, 0x66, map_op, GRP_OF(i), XMM0, xm(0, 0), false, (int)(i->imm & 0xff));
+        xmm_store(b, i->rm, XMM0);
+        mem_done(t);
+        return true;
+    case 0x10: case 0x28: case 0x6f: {   /* loads: movups/movupd/movss/movsd, movaps/pd, movdqa/u */
+        bool full = i->op == 0x10 ? (mp == 0 || mp == 0x66) : true;
+        if (i->op == 0x6f && mp != 0x66 && mp != 0xf3)
+            return false;
+        if (i->op == 0x28 && mp != 0 && mp != 0x66)
+            return false;
+        bool aligned = i->op == 0x28 || (i->op == 0x6f && mp == 0x66);
+        if (full) {
+            if (i->mod != 3) {
+                sse_mem(t, i, 16, false, aligned);
+                x_sse(b, 0xf3, OP_MOVDQU_LOAD, XMM0, -1, xm(XCX, 0), false, -1);
+            } else {
+                sse_check_once(t);
+                xmm_load(b, XMM0, i->rm);
+            }
+            xmm_store(b, i->reg, XMM0);
+        } else if (i->mod != 3) {        /* movss/movsd from memory: the rest is zeroed */
+            sse_mem(t, i, mp == 0xf3 ? 4 : 8, false, false);
+            x_sse(b, mp, 0x100f, XMM0, -1, xm(XCX, 0), false, -1);
+            xmm_store(b, i->reg, XMM0);
+        } else {                         /* register: the low lane only */
+            sse_check_once(t);
+            xmm_load(b, XMM0, i->reg);
+            xmm_load(b, XMM1, i->rm);
+            x_sse(b, mp, 0x100f, XMM0, XMM1, xm(0, 0), false, -1);
+            xmm_store(b, i->reg, XMM0);
+        }
+        mem_done(t);
+        return true;
+    }
+    case 0x11: case 0x29: case 0x7f: {   /* stores */
+        bool full = i->op == 0x11 ? (mp == 0 || mp == 0x66) : true;
+        if (i->op == 0x7f && mp != 0x66 && mp != 0xf3)
+            return false;
+        if (i->op == 0x29 && mp != 0 && mp != 0x66)
+            return false;
+        bool aligned = i->op == 0x29 || (i->op == 0x7f && mp == 0x66);
+        if (full) {
+            if (i->mod != 3) {
+                sse_mem(t, i, 16, true, aligned);
+                xmm_load(b, XMM0, i->reg);
+                x_sse(b, 0xf3, OP_MOVDQU_STORE, XMM0, -1, xm(XCX, 0), false, -1);
+            } else {
+                sse_check_once(t);
+                xmm_load(b, XMM0, i->reg);
+                xmm_store(b, i->rm, XMM0);
+            }
+        } else if (i->mod != 3) {
+            sse_mem(t, i, mp == 0xf3 ? 4 : 8, true, false);
+            xmm_load(b, XMM0, i->reg);
+            x_sse(b, mp, 0x110f, XMM0, -1, xm(XCX, 0), false, -1);
+        } else {
+            sse_check_once(t);
+            xmm_load(b, XMM0, i->rm);
+            xmm_load(b, XMM1, i->reg);
+            x_sse(b, mp, 0x100f, XMM0, XMM1, xm(0, 0), false, -1);
+            xmm_store(b, i->rm, XMM0);
+        }
+        mem_done(t);
+        return true;
+    }
+    case 0x6e: {                         /* 66: movd/movq xmm, r/m32|64 */
+        if (mp != 0x66)
+            return false;
+        unsigned size = w ? 8 : 4;
+        if (i->mod == 3) {
+            int h = ra_get(t, i->rm, true);
+            sse_check_once(t);
+            x_sse(b, 0x66, 0x6e0f, XMM0, h, xm(0, 0), w, -1);
+        } else {
+            sse_mem(t, i, size, false, false);
+            x_sse(b, 0x66, 0x6e0f, XMM0, -1, xm(XCX, 0), w, -1);
+        }
+        xmm_store(b, i->reg, XMM0);
+        mem_done(t);
+        return true;
+    }
+    case 0x7e: {                         /* 66: movd/movq r/m32|64, xmm; F3: movq xmm, xmm/m64 */
+        if (mp == 0xf3) {
+            if (i->mod == 3) {
+                sse_check_once(t);
+                xmm_load(b, XMM1, i->rm);
+                x_sse(b, 0xf3, 0x7e0f, XMM0, XMM1, xm(0, 0), false, -1);
+            } else {
+                sse_mem(t, i, 8, false, false);
+                x_sse(b, 0xf3, 0x7e0f, XMM0, -1, xm(XCX, 0), false, -1);
+            }
+            xmm_store(b, i->reg, XMM0);
+            mem_done(t);
+            return true;
+        }
+        if (mp != 0x66)
+            return false;
+        unsigned size = w ? 8 : 4;
+        if (i->mod == 3) {
+            int h = ra_get(t, i->rm, false);
+            sse_check_once(t);
+            xmm_load(b, XMM0, i->reg);
+            x_sse(b, 0x66, 0x7e0f, XMM0, h, xm(0, 0), w, -1);
+            ra_dirty(t, i->rm);
+        } else {
+            sse_mem(t, i, size, true, false);
+            xmm_load(b, XMM0, i->reg);
+            x_sse(b, 0x66, 0x7e0f, XMM0, -1, xm(XCX, 0), w, -1);
+        }
+        mem_done(t);
+        return true;
+    }
+    case 0xd6:                           /* 66: movq xmm/m64, xmm */
+        if (mp != 0x66)
+            return false;
+        if (i->mod == 3) {
+            sse_check_once(t);
+            xmm_load(b, XMM1, i->reg);
+            x_sse(b, 0xf3, 0x7e0f, XMM0, XMM1, xm(0, 0), false, -1);
+            xmm_store(b, i->rm, XMM0);
+        } else {
+            sse_mem(t, i, 8, true, false);
+            xmm_load(b, XMM0, i->reg);
+            x_sse(b, 0x66, 0xd60f, XMM0, -1, xm(XCX, 0), false, -1);
+        }
+        mem_done(t);
+        return true;
+    case 0xd7: case 0x50: {              /* pmovmskb r32, xmm (66); movmskps/pd (none/66) */
+        if (i->mod != 3 || (i->op == 0xd7 ? mp != 0x66 : (mp != 0 && mp != 0x66)))
+            return false;
+        int h = ra_get(t, i->reg, false);
+        sse_check_once(t);
+        xmm_load(b, XMM0, i->rm);
+        x_sse(b, mp, map_op, h, XMM0, xm(0, 0), false, -1);
+        ra_dirty(t, i->reg);
+        mem_done(t);
+        return true;
+    }
+    default:
+        return false;
+    }
+}
+
+/* ---- control transfer: these end the translation ----------------------------------- */
+
+static void emit_jcc(struct jctx *t, const struct emu_insn *i)
+{
+    unsigned cc = emu_cc(i);
+    need_flags(t, cc_need[cc]);
+    uint64_t target = t->rips[t->k + 1] + i->imm;
+    struct stub *s = stub_new(t, ST_EXIT, x_jcc32(&t->b, cc));
+    s->rip = target;
+    s->done = t->k + 1;
+}
+
+/* CALL rel32 / CALL r/m64 push the return address first. */
+static bool emit_call_push(struct jctx *t)
+{
+    struct xbuf *b = &t->b;
+    int hsp = ra_get(t, R_RSP, true);
+    x_lea(b, 8, XCX, xm(hsp, -8));
+    emit_tlb(t, 8, true, false);
+    uint64_t ret = t->rips[t->k + 1];
+    if (x_fits32((int64_t)ret)) {
+        x_store_imm(b, 8, xm(XCX, 0), ret);
+    } else {
+        x_mov_ri(b, XAX, ret);
+        x_store(b, 8, xm(XCX, 0), XAX);
+    }
+    x_lea(b, 8, hsp, xm(hsp, -8));
+    ra_dirty(t, R_RSP);
+    mem_done(t);
+    return true;
+}
+
+/* Translates a control transfer at the end of the block; false: run it
+ * by its handler. */
+static bool emit_transfer(struct jctx *t, const struct emu_insn *i)
+{
+    struct xbuf *b = &t->b;
+    unsigned done = t->k + 1;
+    switch (i->kind) {
+    case EK_JMP:
+        if (i->opsize != 8)
+            return false;
+        emit_exit_static(t, &t->ra, &t->pend, t->rips[t->k + 1] + i->imm, done);
+        return true;
+    case EK_CALL:
+        if (i->opsize != 8)
+            return false;
+        emit_call_push(t);
+        emit_exit_static(t, &t->ra, &t->pend, t->rips[t->k + 1] + i->imm, done);
+        return true;
+    case EK_RET: {
+        if (i->opsize != 8 || i->op != 0xc3)
+            return false;
+        int hsp = ra_get(t, R_RSP, true);
+        x_mov_rr(b, 8, XCX, hsp);
+        emit_tlb(t, 8, false, false);
+        x_load(b, 8, XDX, xm(XCX, 0));
+        x_lea(b, 8, hsp, xm(hsp, 8));
+        ra_dirty(t, R_RSP);
+        mem_done(t);
+        emit_exit_dynamic(t, &t->ra, &t->pend, done);
+        return true;
+    }
+    case EK_JMP_IND: case EK_CALL_IND: {
+        if (i->opsize != 8)
+            return false;
+        if (i->mod == 3) {
+            if (i->rm == R_RSP)
+                return false;
+            int h = ra_get(t, i->rm, true);
+            if (i->kind == EK_CALL_IND) {
+                x_mov_rr(b, 8, XDX, h);
+                /* emit_call_push uses RCX/RDX/RAX: keep the target in R11's
+                 * memory slot? Simpler: push first, then reload the target. */
+                emit_call_push(t);
+                x_mov_rr(b, 8, XDX, h);
+            } else {
+                x_mov_rr(b, 8, XDX, h);
+            }
+            emit_exit_dynamic(t, &t->ra, &t->pend, done);
+            return true;
+        }
+        if (i->kind == EK_CALL_IND)
+            return false;   /* two memory accesses: the handler does both */
+        emit_ea(t, i);
+        emit_tlb(t, 8, false, false);
+        x_load(b, 8, XDX, xm(XCX, 0));
+        mem_done(t);
+        emit_exit_dynamic(t, &t->ra, &t->pend, done);
+        return true;
+    }
+    default:
+        return false;
+    }
+}
+
+/* ---- the block ----------------------------------------------------------------------- */
+
+static bool is_transfer(const struct emu_insn *i)
+{
+    switch (i->kind) {
+    case EK_JMP: case EK_CALL: case EK_RET: case EK_JMP_IND: case EK_CALL_IND:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static bool emit_insn(struct jctx *t, const struct emu_insn *i)
+{
+    if (!(cfg_kinds >> i->kind & 1))
+        return false;
+    switch (i->kind) {
+    case EK_ALU: return emit_alu(t, i);
+    case EK_TEST: return i->op == 0xf6 || i->op == 0xf7 ? (i->mod == 3 ? emit_test(t, i) : emit_test(t, i)) : emit_test(t, i);
+    case EK_INC: case EK_DEC: return emit_incdec(t, i);
+    case EK_NOT: case EK_NEG: return emit_notneg(t, i);
+    case EK_SHIFT: return emit_shift(t, i);
+    case EK_IMUL: return emit_imul(t, i);
+    case EK_MOV: return emit_mov(t, i);
+    case EK_MOV_IMM: return emit_mov_imm(t, i);
+    case EK_MOVZX: case EK_MOVSX: case EK_MOVSXD: return emit_movx(t, i);
+    case EK_LEA: return emit_lea(t, i);
+    case EK_XCHG: return emit_xchg(t, i);
+    case EK_CBW: case EK_CWD: return emit_cbw_cwd(t, i);
+    case EK_NOP: return true;
+    case EK_BSWAP: return emit_bswap(t, i);
+    case EK_CMOV: return emit_cmov(t, i);
+    case EK_SETCC: return emit_setcc(t, i);
+    case EK_PUSH: return emit_push(t, i);
+    case EK_POP: return emit_pop(t, i);
+    case EK_LEAVE: return emit_leave(t, i);
+    case EK_BT: return emit_bt(t, i);
+    case EK_BITSCAN: return emit_bitscan(t, i);
+    case EK_OTHER: return emit_sse(t, i);
+    default: return false;
+    }
+}
+
+/* Emits the out-of-line stubs recorded while emitting the block. */
+static void emit_stubs(struct jctx *t)
+{
+    struct xbuf *b = &t->b;
+    for (unsigned s = 0; s < t->nstubs && !t->fail; s++) {
+        struct stub *st = &t->stubs[s];
+        x_patch32(b, st->from, x_rx(b));
+        if (st->kind == ST_EXIT) {
+            t->mem_op = st->mem_op;
+            t->mem_size = st->mem_size;
+            emit_exit_static(t, &st->ra, &st->pend, st->rip, st->done);
+            continue;
+        }
+        /* ST_INTERP: the instruction's handler does it all (TLB miss,
+         * MMIO, code page, fault), then the fast path continues. */
+        if (!st->resume) {
+            t->fail = true;
+            break;
+        }
+        emit_writeback(t, &st->ra);
+        t->mem_op = st->mem_op;
+        t->mem_size = st->mem_size;
+        materialize(t, &st->pend, false);   /* the flags a fault must show */
+        emit_handler_call(t, st->k);
+        if (st->restore_flags) {
+            x_mov_rr(b, 8, XDI, RCPU);
+            x_call_abs(b, (const void *)jit_flags_ah);
+            x8(b, 0x04); x8(b, 0x7f);
+            x8(b, 0x9e);
+        }
+        emit_reload(t, &st->ra, false);
+        x_jmp_abs(b, (uint64_t)((intptr_t)st->resume + b->rx_delta));
+    }
+}
+
+/* Which instructions' flags someone can see (opt.c's liveness): only
+ * theirs are stored in the lazy record. */
+static void flags_liveness(struct jctx *t)
+{
+    uint8_t live[EMU_BLOCK_MAX_INSNS];
+    emu_flags_live(t->insn, t->n, live);
+    for (unsigned k = 0; k < t->n; k++) {
+        struct emu_flag_use u;
+        emu_flag_use(&t->insn[k], &u);
+        t->live[k] = (live[k] & u.may) != 0;
+    }
+}
+
+/* Decodes the block again (entries in b may be fused) and picks the
+ * translated prefix: up to a system instruction or the end. */
+static unsigned jit_decode(struct jctx *t, const struct emu_block *blk)
+{
+    unsigned off = 0, n = 0;
+    uint64_t rip = t->c->rip;
+    while (n < EMU_BLOCK_MAX_INSNS && off < blk->nbytes) {
+        struct emu_insn *i = &t->insn[n];
+        unsigned left = blk->nbytes - off;
+        int r = emu_decode_bytes(blk->bytes + off, left < 15 ? left : 15, 8, i);
+        if (r <= 0 || i->kind == EK_INVALID)
+            break;
+        bool end = emu_insn_ends_block(i);
+        if (end && !is_transfer(i))
+            break;   /* HLT, I/O, CR/MSR, far transfers, INT, ...: the interpreter's */
+        t->rips[n] = rip;
+        off += (unsigned)r;
+        rip += (unsigned)r;
+        n++;
+        if (end)
+            break;
+    }
+    t->rips[n] = rip;
+    return n;
+}
+
+static struct jit_block_data *translate(struct emu_cpu *c, struct emu_jit *j, struct emu_block *blk)
+{
+    if (!j->ctx && !(j->ctx = malloc(sizeof(*j->ctx))))
+        return NULL;
+    struct jctx *t = j->ctx;
+    memset(t, 0, offsetof(struct jctx, insn));
+    t->c = c;
+    t->j = j;
+    t->blk = blk;
+    t->n = jit_decode(t, blk);
+    if (t->n == 0)
+        return NULL;
+    if (j->code_used + JIT_BLOCK_ROOM > j->code_size || j->data_used + JIT_BLOCK_ROOM > j->data_size)
+        return NULL;
+    t->b.p = j->rw + j->code_used;
+    t->b.end = j->rw + j->code_size;
+    t->b.rx_delta = j->delta;
+    t->tlb = OFF_TLB(c->cpl == 3);
+    t->mem_op = -1;
+    t->pend.op = -1;
+    t->sse_checked = false;
+    ra_reset(&t->ra);
+    flags_liveness(t);
+    size_t data_mark = j->data_used;
+
+    struct xbuf *b = &t->b;
+    uint64_t entry = x_rx(b);
+    /* Entry: pending events and the budget (chained jumps come here too). */
+    x_load(b, 4, XAX, xm(XSP, SLOT_EVMASK));
+    x_rm(b, 4, 0x85, XAX, xm(RCPU, OFF_EVENTS), 0);    /* test [events], eax */
+    uint8_t *jev = x_jcc32(b, 5);
+    x_lea(b, 8, XAX, xm(RCOUNT, (int32_t)t->n));
+    x_alu_rm(b, 8, ALU_CMP, XAX, xm(XSP, SLOT_LIMIT));
+    uint8_t *jbud = x_jcc32(b, 7);                      /* ja */
+    /* Entered in a new epoch (chained): the bytes are compared again. */
+    struct jit_block_data *bd = jit_data_alloc(j, sizeof(*bd));
+    if (!bd)
+        return NULL;
+    bd->blk = blk;
+    bd->verified = c->mmu.epoch;
+    bd->rip = t->rips[0];
+    bd->cpl = c->cpl;
+    bd->code = entry;
+    x_load(b, 4, XAX, xm(RCPU, OFF_EPOCH));
+    x_alu_rm(b, 4, ALU_CMP, XAX, xmrip(&bd->verified));
+    uint8_t *jver = x_jcc32(b, 5);
+    uint8_t *verified_at = b->p;
+
+    bool ended = false;
+    for (t->k = 0; t->k < t->n && !t->fail; t->k++) {
+        const struct emu_insn *i = &t->insn[t->k];
+        t->ra.pinned = t->ra.fresh = 0;
+        t->sets_flags = t->stored_record = false;
+        if (i->kind == EK_JCC && i->opsize == 8 && (cfg_kinds >> EK_JCC & 1)) {
+            emit_jcc(t, i);
+            continue;
+        }
+        if (is_transfer(i)) {
+            uint8_t *mark = b->p;
+            struct ra saved = t->ra;
+            unsigned ns = t->nstubs;
+            int mop = t->mem_op, msz = t->mem_size;
+            struct pend pend = t->pend;
+            if ((cfg_kinds >> i->kind & 1) && emit_transfer(t, i)) {
+                ended = true;
+                break;
+            }
+            b->p = mark;
+            t->ra = saved;
+            t->nstubs = ns;
+            t->mem_op = mop;
+            t->mem_size = msz;
+            t->pend = pend;
+            /* Run by its handler: it moves next_rip, the call leaves. */
+            emit_interp(t);
+            ended = true;   /* a transfer always leaves: the handler call exits */
+            struct ra none;
+            ra_reset(&none);
+            x_load(b, 8, XDX, xm(RCPU, OFF_NEXT_RIP));
+            emit_exit_dynamic(t, &none, NULL, t->k + 1);
+            break;
+        }
+        uint8_t *mark = b->p;
+        struct ra saved = t->ra;
+        unsigned ns = t->nstubs;
+        int mop = t->mem_op, msz = t->mem_size;
+        uint8_t hf = t->hf;
+        struct pend pend = t->pend;
+        bool ssec = t->sse_checked;
+        if (!emit_insn(t, i)) {
+            b->p = mark;
+            t->ra = saved;
+            t->nstubs = ns;
+            t->mem_op = mop;
+            t->mem_size = msz;
+            t->hf = hf;
+            t->pend = pend;
+            t->sse_checked = ssec;
+            emit_interp(t);
+        }
+    }
+    if (!ended && !t->fail)
+        emit_exit_static(t, &t->ra, &t->pend, t->rips[t->n], t->n);
+    /* The bytes compared again in a new epoch: unchanged, on; changed,
+     * leave (the dispatcher decodes the block again). */
+    x_patch32(b, jver, x_rx(b));
+    x_mov_rr(b, 8, XDI, RCPU);
+    x_lea(b, 8, XSI, xmrip(bd));
+    x_call_abs(b, (const void *)jit_verify);
+    x_test_rr(b, 4, XAX, XAX);
+    uint8_t *jok = x_jcc32(b, 5);
+    x_patch32(b, jok, (uint64_t)((intptr_t)verified_at + b->rx_delta));
+    /* Entry exit: events, budget or stale bytes; RIP is the block's. */
+    x_patch32(b, jev, x_rx(b));
+    x_patch32(b, jbud, x_rx(b));
+    store_imm64(t, OFF_RIP, t->rips[0]);
+    struct jit_exit *x = exit_new(t, JX_NONE, t->rips[0]);
+    x_lea(b, 8, XAX, xmrip(x));
+    x_jmp_abs(b, j->exit_common);
+    emit_stubs(t);
+    if (t->fail || b->full) {
+        j->data_used = data_mark;
+        return NULL;
+    }
+    size_t used = (size_t)(b->p - (j->rw + j->code_used));
+    j->code_used = (j->code_used + used + 15) & ~(size_t)15;
+    j->st.blocks++;
+    j->st.code_bytes = j->code_used - j->code_base;
+    if (cfg_dump) {
+        char line[128];
+        snprintf(line, sizeof(line), "%#zx %#llx %u %zu\n", (size_t)(entry - (uint64_t)(uintptr_t)j->rx),
+                 (unsigned long long)t->rips[0], t->n, used);
+        dump_file("idx", "a", NULL, 0, line);
+        static int bin = -1;
+        if (bin < 0) {
+            char path[512];
+            snprintf(path, sizeof(path), "%s.bin", cfg_dump);
+            bin = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+            if (bin >= 0 && pwrite(bin, j->rw, j->code_base, 0) < 0) {
+                close(bin);
+                bin = -1;
+            }
+        }
+        if (bin >= 0 && pwrite(bin, j->rw + (entry - (uint64_t)(uintptr_t)j->rx), used,
+                               (off_t)(entry - (uint64_t)(uintptr_t)j->rx)) < 0)
+            bin = -1;
+    }
+    blk->jit_ninsn = (uint8_t)t->n;
+    /* Findable from the block (newest first, the oldest forgotten: links
+     * and the jump cache may still reach it, which is harmless). */
+    bd->next = NULL;
+    if (blk->jit_gen == j->gen && blk->jit_data) {
+        bd->next = blk->jit_data;
+        struct jit_block_data *o = bd;
+        for (int k = 1; o->next; k++, o = o->next)
+            if (k == JIT_MAX_PER_BLOCK) {
+                o->next = NULL;
+                break;
+            }
+    }
+    blk->jit_data = bd;
+    blk->jit_gen = j->gen;
+    return bd;
+}
+
+/* ---- running ------------------------------------------------------------------------- */
+
+void emu_jit_prepare(struct emu_block_cache *bc)
+{
+    if (emu_jit_enabled() && !bc->jit && !bc->jit_failed && jit_create(&bc->jit) < 0)
+        bc->jit_failed = true;
+}
+
+bool emu_jit_run(struct emu_cpu *c, struct emu_block *b, uint64_t limit)
+{
+    if (!emu_jit_enabled() || b->csize != 8 || c->mode != MODE_LONG64)
+        return false;
+    struct emu_block_cache *bc = c->mmu.cache;
+    struct emu_jit *j = bc->jit;
+    if (!j) {
+        if (bc->jit_failed || jit_create(&bc->jit) < 0) {
+            bc->jit_failed = true;
+            return false;
+        }
+        j = bc->jit;
+    }
+    if (j->all_slow != cfg_all_slow) {
+        emu_jit_flush(j);   /* tests switched the kind of memory access */
+        j->all_slow = cfg_all_slow;
+    }
+    /* Translations of an older generation are gone: the block must become
+     * hot again before it is translated again (after a full cache, only
+     * the code that still runs often comes back). */
+    if (b->jit_gen != j->gen) {
+        b->jit_gen = j->gen;
+        b->jit_data = NULL;
+        b->jit_hits = 0;
+    }
+    /* The translation made for this RIP and privilege level. */
+    struct jit_block_data *bd = b->jit_data;
+    while (bd && (bd->rip != c->rip || bd->cpl != c->cpl))
+        bd = bd->next;
+    if (!bd) {
+        if (b->jit_never)
+            return false;
+        if (b->jit_hits < (uint32_t)cfg_threshold) {
+            b->jit_hits++;
+            return false;
+        }
+        bd = translate(c, j, b);
+        if (!bd && (j->code_used + JIT_BLOCK_ROOM > j->code_size ||
+                    j->data_used + JIT_BLOCK_ROOM > j->data_size)) {
+            /* Full: drop every translation and start again. */
+            emu_jit_flush(j);
+            j->st.flushes++;
+            bd = translate(c, j, b);
+        }
+        if (!bd) {
+            b->jit_never = 1;
+            return false;
+        }
+        /* Another RIP for the same bytes (the page mapped elsewhere, as a
+         * shared library in the next process) must be as hot on its own:
+         * code a process runs once is not translated again for each. */
+        b->jit_hits = 0;
+    }
+    if (c->insn_count + b->jit_ninsn > limit)
+        return false;
+    /* Link the exit that led here, when it went to this very RIP. */
+    struct jit_exit *p = j->pending;
+    if (p && j->pending_rip == c->rip && p->cpl == c->cpl && p->kind != JX_NONE) {
+        p->target = bd->code;
+        p->rip = c->rip;
+        p->epoch = c->mmu.map_epoch;
+        j->st.links++;
+    }
+    j->st.entries++;
+    /* exec.c found b for this RIP and compared it in this epoch. */
+    bd->verified = c->mmu.epoch;
+    /* The jump cache learns every translation run from here. */
+    struct jump_cache *jc = j->jc;
+    if (jc->epoch != c->mmu.map_epoch) {
+        memset(jc->e, 0, sizeof(jc->e));
+        jc->epoch = c->mmu.map_epoch;
+    }
+    struct jc_entry *je = &jc->e[c->cpl == 3][jc_index(c->rip)];
+    je->rip = c->rip;
+    je->code = bd->code;
+    /* Events that make translated code leave: the ones the dispatcher acts
+     * on now (IF and NMI blocking cannot change inside translated code). */
+    uint64_t evmask = EMU_EV_STOP | EMU_EV_INIT | EMU_EV_SIPI | EMU_EV_FLUSH | EMU_EV_CODE |
+                      EMU_EV_DIRTY;
+    if (!c->nmi_blocked)
+        evmask |= EMU_EV_NMI;
+    if (c->rflags & RFLAGS_IF)
+        evmask |= EMU_EV_IRQ;
+    struct jit_exit *x = (struct jit_exit *)(uintptr_t)j->enter(c, bd->code, limit, evmask);
+    c->mmu.blk_stop = 0;
+    j->pending = x;
+    j->pending_rip = c->rip;
+    /* The successor hints of the block left (exec.c's fast lookup). */
+    c->mmu.prev_block = x->src;
+    c->mmu.prev_gen = bc->flushes;
+    return true;
+}

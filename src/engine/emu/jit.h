@@ -1,0 +1,53 @@
+/* The translating tier of emu (jit.c, docs/emu-jit.md): hot decoded blocks
+ * of 64-bit code become host x86-64 code, chained block to block.  The
+ * interpreter stays the reference: everything the translator does not
+ * cover runs there, and HOSTEL_EMU_JIT=0 turns translation off. */
+#ifndef HOSTEL_EMU_JIT_H
+#define HOSTEL_EMU_JIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct emu_cpu;
+struct emu_block;
+struct emu_jit;
+struct emu_block_cache;
+
+/* Runs block b (just found and checked by exec.c for this RIP in this
+ * epoch) as translated code, translating it once it is hot, and the
+ * blocks chained after it while no event is pending and insn_count stays
+ * below limit.  False: b has no translation (the interpreter runs it). */
+bool emu_jit_run(struct emu_cpu *c, struct emu_block *b, uint64_t limit);
+
+/* Makes bc's code cache now, when translation is on: vcpu_init calls it
+ * before the sandbox forbids the memfd it needs on vCPU threads.  A
+ * failure is remembered (the interpreter runs everything), not fatal. */
+void emu_jit_prepare(struct emu_block_cache *bc);
+/* The per-vCPU code cache (owned by the block cache, cache.c). */
+void emu_jit_destroy(struct emu_jit *j);
+/* Drops every translation (with the decoded blocks they were made from). */
+void emu_jit_flush(struct emu_jit *j);
+
+/* Translation on (1) or off (0) for the whole process, and after how many
+ * runs a block is translated (0: at once, for tests); -1 keeps a value.
+ * The defaults come from HOSTEL_EMU_JIT and HOSTEL_EMU_JIT_THRESHOLD. */
+void emu_jit_configure(int on, int threshold);
+/* Tests: make every memory access of translated code take its slow path
+ * (the instruction's handler, out of line), which a warm TLB rarely does. */
+void emu_jit_test_slow_paths(bool on);
+/* Tests: the size of code caches made from now on (0: the default). */
+void emu_jit_test_code_size(size_t bytes);
+bool emu_jit_enabled(void);
+
+/* Counters, for statistics and tests. */
+struct emu_jit_stats {
+    uint64_t blocks;        /* translations made */
+    uint64_t flushes;       /* times the code cache filled and was emptied */
+    uint64_t code_bytes;    /* code in the cache now */
+    uint64_t entries;       /* runs entered from the dispatcher */
+    uint64_t links;         /* exits linked to a translation */
+};
+void emu_jit_get_stats(struct emu_cpu *c, struct emu_jit_stats *s);
+
+#endif

@@ -1,0 +1,355 @@
+/* Unit tests of emu's translating tier (jit.c) in the flat test setup:
+ * translated loops give the interpreter's results and instruction counts,
+ * the budget is exact, a pending event stops a translated loop that never
+ * leaves by itself, a fault inside translated code leaves the state the
+ * interpreter leaves, stores into the running block take effect, a full
+ * code cache is emptied and filled again, a restored vCPU drops what was
+ * translated from RAM the restore replaced, code mapped at two addresses
+ * runs at each, and no mapping is ever writable
+ * and executable at once. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "engine/emu/cpu.h"
+#include "engine/emu/emu.h"
+#include "engine/emu/jit.h"
+#include "engine/emu/state.h"
+#include "engine/vcpu_snap.h"
+
+#define RAM_SIZE (8u << 20)
+#define CODE 0x1000
+#define STACK 0x80000
+#define DATA 0x90000
+
+static struct emu_cpu *cpu;
+static uint8_t *ram;
+
+static void setup_len(const void *code, size_t len, bool jit)
+{
+    if (!cpu)
+        cpu = calloc(1, sizeof(*cpu));
+    if (!ram)
+        ram = calloc(1, RAM_SIZE);
+    memset(ram, 0, RAM_SIZE);
+    memcpy(ram + CODE, code, len);
+    emu_cpu_init_flat(cpu, ram, RAM_SIZE, 0);   /* a fresh code cache too */
+    cpu->exc_to_caller = true;
+    cpu->rip = CODE;
+    cpu->gpr[R_RSP] = STACK;
+    cpu->insn_count = 0;
+    emu_jit_configure(jit, 0);   /* translated at first run */
+}
+#define SETUP(jit, ...) do { static const uint8_t p_[] = { __VA_ARGS__ }; setup_len(p_, sizeof(p_), jit); } while (0)
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* sum = 1000 + 999 + ... + 1 in a translated loop. */
+static void test_loop_translated(void)
+{
+    SETUP(true, 0x31, 0xc0,                     /* xor eax, eax */
+          0xb9, 0xe8, 0x03, 0, 0,               /* mov ecx, 1000 */
+          0x48, 0x01, 0xc8,                     /* 1: add rax, rcx */
+          0xff, 0xc9,                           /* dec ecx */
+          0x75, 0xf9,                           /* jnz 1b */
+          0x0f, 0x0b);                          /* ud2 */
+    emu_execute(cpu, 100000);
+    CHECK_EQ(cpu->exc.vector, EXC_UD);
+    CHECK_EQ(cpu->gpr[R_RAX], 500500);
+    CHECK_EQ(cpu->insn_count, 2 + 3 * 1000);
+    struct emu_jit_stats st;
+    emu_jit_get_stats(cpu, &st);
+    CHECK(st.blocks >= 1);
+    CHECK(st.entries >= 1);
+}
+
+/* emu_execute(n) retires exactly n instructions, translated or not. */
+static void test_budget_exact(void)
+{
+    static const unsigned steps[] = { 1, 2, 3, 17, 1000, 12345, 5, 99999 };
+    for (int jit = 0; jit < 2; jit++) {
+        SETUP(jit, 0x48, 0xff, 0xc0,            /* 1: inc rax */
+              0xeb, 0xfb);                      /* jmp 1b */
+        uint64_t total = 0;
+        for (unsigned k = 0; k < sizeof(steps) / sizeof(steps[0]); k++) {
+            CHECK_EQ(emu_execute(cpu, steps[k]), steps[k]);
+            total += steps[k];
+            CHECK_EQ(cpu->insn_count, total);
+            CHECK_EQ(cpu->gpr[R_RAX], (total + 1) / 2);
+        }
+    }
+}
+
+static void *stop_later(void *arg)
+{
+    (void)arg;
+    usleep(20000);
+    atomic_fetch_or(&cpu->events, EMU_EV_STOP);
+    return NULL;
+}
+
+/* A loop that never leaves, with no budget to speak of: only the event
+ * check at every (chained) block entry ends it. */
+static void test_event_stops_translated_loop(void)
+{
+    SETUP(true, 0x48, 0xff, 0xc0,               /* 1: inc rax */
+          0xeb, 0xfb);                          /* jmp 1b */
+    emu_execute(cpu, 1000);                     /* translated now */
+    pthread_t t;
+    pthread_create(&t, NULL, stop_later, NULL);
+    double t0 = now_s();
+    uint64_t n = emu_execute(cpu, ~0ULL >> 2);
+    double dt = now_s() - t0;
+    pthread_join(t, NULL);
+    CHECK(dt < 5.0);
+    CHECK(n > 0 && n < (~0ULL >> 2));
+    CHECK(cpu->rip == CODE || cpu->rip == CODE + 3);
+    atomic_store(&cpu->events, 0);
+}
+
+/* Runs code from the same start with the JIT off and on; everything the
+ * guest can see must be equal. */
+static void same_with_and_without(const uint8_t *code, size_t len, uint64_t budget)
+{
+    struct emu_cpu a;
+    static uint8_t mem_a[0x1000];
+    setup_len(code, len, false);
+    emu_execute(cpu, budget);
+    a = *cpu;
+    memcpy(mem_a, ram + DATA, sizeof(mem_a));
+    uint64_t fa = emu_get_rflags(cpu);
+    setup_len(code, len, true);
+    emu_execute(cpu, budget);
+    for (int r = 0; r < 16; r++)
+        CHECK_EQ(cpu->gpr[r], a.gpr[r]);
+    CHECK_EQ(cpu->rip, a.rip);
+    CHECK_EQ(emu_get_rflags(cpu), fa);
+    CHECK_EQ(cpu->insn_count, a.insn_count);
+    CHECK_EQ(cpu->exc.vector, a.exc.vector);
+    CHECK_EQ(cpu->exc.errcode, a.exc.errcode);
+    CHECK_EQ(cpu->exc.cr2, a.exc.cr2);
+    CHECK(!memcmp(mem_a, ram + DATA, sizeof(mem_a)));
+}
+
+/* A store walks up through memory inside a translated loop until it
+ * leaves RAM: #PF at the store, with the registers and flags of the
+ * iteration that faulted. */
+static void test_fault_precise(void)
+{
+    static const uint8_t code[] = {
+        0xbf, 0x00, 0x00, 0x09, 0x00,           /* mov edi, DATA */
+        0x31, 0xc9,                             /* xor ecx, ecx */
+        0x48, 0x83, 0xc1, 0x03,                 /* 1: add rcx, 3 */
+        0x48, 0x39, 0xf9,                       /* cmp rcx, rdi */
+        0x48, 0x89, 0x0f,                       /* mov [rdi], rcx */
+        0x48, 0x81, 0xc7, 0x00, 0x40, 0, 0,     /* add rdi, 0x4000 */
+        0xeb, 0xed,                             /* jmp 1b */
+    };
+    same_with_and_without(code, sizeof(code), 10000000);
+    CHECK_EQ(cpu->exc.vector, EXC_PF);
+    CHECK_EQ(cpu->rip, CODE + 14);
+    CHECK_EQ(cpu->exc.cr2, RAM_SIZE);
+}
+
+/* A division by zero after a few hundred good ones in a translated loop. */
+static void test_divide_fault_precise(void)
+{
+    static const uint8_t code[] = {
+        0xb9, 0x00, 0x02, 0, 0,                 /* mov ecx, 512 */
+        0x31, 0xdb,                             /* xor ebx, ebx */
+        0x89, 0xc8,                             /* 1: mov eax, ecx */
+        0x31, 0xd2,                             /* xor edx, edx */
+        0x48, 0x01, 0xcb,                       /* add rbx, rcx */
+        0x8d, 0x71, 0xc0,                       /* lea esi, [rcx-64] */
+        0xf7, 0xf6,                             /* div esi */
+        0xff, 0xc9,                             /* dec ecx */
+        0xeb, 0xf0,                             /* jmp 1b */
+    };
+    same_with_and_without(code, sizeof(code), 10000000);
+    CHECK_EQ(cpu->exc.vector, EXC_DE);
+    CHECK_EQ(cpu->rip, CODE + 17);
+    CHECK_EQ(cpu->gpr[R_RCX], 64);
+}
+
+/* Each run of the loop stores a new immediate into the instruction right
+ * after the store; the translated block must run the new one. */
+static void test_store_into_running_block(void)
+{
+    SETUP(true, 0x31, 0xdb,                     /* xor ebx, ebx */
+          0xb9, 0x64, 0, 0, 0,                  /* mov ecx, 100 */
+          0x88, 0x0d, 0x01, 0, 0, 0,            /* 1: mov [rip+1], cl: the imm8 below */
+          0xb0, 0x00,                           /* mov al, 0 */
+          0x0f, 0xb6, 0xc0,                     /* movzx eax, al */
+          0x48, 0x01, 0xc3,                     /* add rbx, rax */
+          0xff, 0xc9,                           /* dec ecx */
+          0x75, 0xee,                           /* jnz 1b */
+          0x0f, 0x0b);                          /* ud2 */
+    emu_execute(cpu, 100000);
+    CHECK_EQ(cpu->exc.vector, EXC_UD);
+    CHECK_EQ(cpu->gpr[R_RBX], 5050);
+}
+
+/* 3000 distinct blocks, each translated, through a code cache that holds
+ * a few hundred: it fills, is emptied, and the results stay right. */
+static void test_cache_full(void)
+{
+    enum { N = 3000 };
+    static uint8_t code[N * 12 + 16];
+    size_t o = 0;
+    for (unsigned k = 0; k < N; k++) {
+        code[o++] = 0x48; code[o++] = 0x05;     /* add rax, imm32 */
+        uint32_t imm = k + 1;
+        memcpy(code + o, &imm, 4);
+        o += 4;
+        code[o++] = 0xe9;                       /* jmp next (a block each) */
+        uint32_t rel = 1;
+        memcpy(code + o, &rel, 4);
+        o += 4;
+        code[o++] = 0x90;
+    }
+    code[o++] = 0xff; code[o++] = 0xc9;         /* dec ecx */
+    code[o++] = 0x0f; code[o++] = 0x85;         /* jnz start */
+    int32_t back = -(int32_t)(o + 4);
+    memcpy(code + o, &back, 4);
+    o += 4;
+    code[o++] = 0x0f; code[o++] = 0x0b;
+    emu_jit_test_code_size(256u << 10);
+    setup_len(code, o, true);
+    cpu->gpr[R_RCX] = 3;
+    emu_execute(cpu, 100000000);
+    emu_jit_test_code_size(0);
+    CHECK_EQ(cpu->exc.vector, EXC_UD);
+    CHECK_EQ(cpu->gpr[R_RAX], 3ull * N * (N + 1) / 2);
+    struct emu_jit_stats st;
+    emu_jit_get_stats(cpu, &st);
+    CHECK(st.flushes >= 1);
+    CHECK(st.code_bytes <= (256u << 10));
+    CHECK(st.blocks >= 3 * N / 2);
+}
+
+/* A restore in place maps the saved RAM over the running machine's and
+ * loads the vCPU: nothing the CPU translated (or decoded) from the old
+ * bytes may run afterwards, though no store told it of the change. */
+static void test_restore_drops_translations(void)
+{
+    for (int jit = 0; jit < 2; jit++) {
+        SETUP(jit, 0xb9, 0xe8, 0x03, 0, 0,      /* mov ecx, 1000 */
+              0x48, 0x83, 0xc0, 0x01,           /* 1: add rax, 1 */
+              0xff, 0xc9,                       /* dec ecx */
+              0x75, 0xf8,                       /* jnz 1b */
+              0x0f, 0x0b);                      /* ud2 */
+        CHECK_EQ(emu_execute(cpu, 1 + 3 * 400), 1 + 3 * 400);   /* translated, linked */
+        CHECK_EQ(cpu->gpr[R_RAX], 400);
+        struct vcpu_snap *snap = malloc(sizeof(*snap));
+        CHECK(snap != NULL);
+        if (!snap)
+            return;
+        emu_state_save(cpu, snap);
+        /* The machine runs on, then its snapshot comes back with other
+         * code at the same address (add rax, 5). */
+        emu_execute(cpu, 3 * 100);
+        ram[CODE + 8] = 0x05;
+        emu_state_load(cpu, snap);
+        free(snap);
+        emu_execute(cpu, 100000);
+        CHECK_EQ(cpu->exc.vector, EXC_UD);
+        CHECK_EQ(cpu->gpr[R_RAX], 400 + 5 * 600);
+        atomic_store(&cpu->events, 0);
+    }
+}
+
+static void put_pte(uint64_t at, uint64_t v)
+{
+    memcpy(ram + at, &v, 8);
+}
+
+/* One physical page of code mapped at two linear addresses (a shared
+ * library at different places in two processes): translated code has its
+ * RIPs built in, so each address needs its own translation.  The loop
+ * adds its own RIP-relative address up; run at the second alias it must
+ * add the second address, and its back edge must stay there. */
+static void test_same_page_two_addresses(void)
+{
+    enum { PML4 = 0x10000, PDPT = 0x11000, PD = 0x12000, PT = 0x13000,
+           A1 = 0x400000, A2 = 0x600000 };
+    for (int jit = 0; jit < 2; jit++) {
+        SETUP(jit, 0xb9, 0x64, 0, 0, 0,         /* mov ecx, 100 */
+              0x48, 0x8d, 0x05, 0, 0, 0, 0,     /* 1: lea rax, [rip] */
+              0x48, 0x01, 0xc3,                 /* add rbx, rax */
+              0xff, 0xc9,                       /* dec ecx */
+              0x75, 0xf2,                       /* jnz 1b */
+              0x0f, 0x0b);                      /* ud2 */
+        /* The first 2 MiB identity-mapped (stack, tables); the code page
+         * at A1 and at A2 (the same page table). */
+        put_pte(PML4, PDPT | 7);
+        put_pte(PDPT, PD | 7);
+        put_pte(PD, 0x87);
+        put_pte(PD + 8 * (A1 >> 21), PT | 7);
+        put_pte(PD + 8 * (A2 >> 21), PT | 7);
+        put_pte(PT, CODE | 7);
+        cpu->cr3 = PML4;
+        cpu->cr0 |= CR0_PG;
+        emu_tlb_flush(cpu, true);
+        for (int round = 0; round < 3; round++) {
+            uint64_t base = round == 1 ? A2 : A1;
+            cpu->rip = base;
+            cpu->gpr[R_RBX] = 0;
+            cpu->exc.vector = -1;
+            emu_execute(cpu, 100000);
+            CHECK_EQ(cpu->exc.vector, EXC_UD);
+            CHECK_EQ(cpu->rip, base + 19);
+            CHECK_EQ(cpu->gpr[R_RBX], 100 * (base + 12));
+        }
+    }
+}
+
+/* W^X: no mapping of the process is writable and executable at once. */
+static void test_no_writable_executable_mapping(void)
+{
+    SETUP(true, 0x48, 0xff, 0xc0, 0xeb, 0xfb);
+    emu_execute(cpu, 1000);
+    FILE *f = fopen("/proc/self/maps", "r");
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    char line[512];
+    int views = 0;
+    while (fgets(line, sizeof(line), f)) {
+        char perms[8] = "";
+        if (sscanf(line, "%*s %7s", perms) != 1)
+            continue;
+        if (perms[1] == 'w' && perms[2] == 'x') {
+            printf("  writable and executable: %s", line);
+            CHECK(0);
+        }
+        if (strstr(line, "hostel-emu-jit"))
+            views++;
+    }
+    fclose(f);
+    CHECK(views >= 2);   /* the executable and the writable view */
+}
+
+int main(void)
+{
+    RUN_TEST(test_loop_translated);
+    RUN_TEST(test_budget_exact);
+    RUN_TEST(test_event_stops_translated_loop);
+    RUN_TEST(test_fault_precise);
+    RUN_TEST(test_divide_fault_precise);
+    RUN_TEST(test_store_into_running_block);
+    RUN_TEST(test_cache_full);
+    RUN_TEST(test_restore_drops_translations);
+    RUN_TEST(test_same_page_two_addresses);
+    RUN_TEST(test_no_writable_executable_mapping);
+    return CHECK_DONE();
+}
