@@ -4,7 +4,7 @@ CC        ?= gcc
 OPT       ?= -O2
 CFLAGS    := -std=gnu11 $(OPT) -g -Wall -Wextra -Werror -Isrc -MMD -MP -D_GNU_SOURCE $(EXTRA_CFLAGS)
 LDFLAGS   := $(EXTRA_LDFLAGS)
-LDLIBS    := -lpthread -lm -ljansson -larchive -lyaml
+LDLIBS    := -lpthread -lm -ljansson -larchive -lyaml -lvncserver -lmicrohttpd
 
 # The VMM's sandbox (lib/sandbox.c): libseccomp, where its headers are.
 ifneq ($(wildcard /usr/include/seccomp.h),)

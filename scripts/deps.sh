@@ -4,12 +4,15 @@
 set -euo pipefail
 what=${1:-all}
 # seabios and ipxe-qemu are what hostel runs, not what it builds with: the
-# PC firmware (--firmware bios) and the virtio-net option ROM for PXE.
+# PC firmware (--firmware bios, and the VGA BIOS whose font --display draws
+# text with) and the virtio-net option ROM for PXE.  libvncserver: --display vnc;
+# libmicrohttpd: hostel web.
 build_pkgs=(build-essential pkg-config zlib1g-dev libzstd-dev libjansson-dev
-            libslirp-dev libseccomp-dev libarchive-dev libyaml-dev seabios ipxe-qemu)
+            libslirp-dev libseccomp-dev libarchive-dev libyaml-dev libvncserver-dev
+            libmicrohttpd-dev seabios ipxe-qemu)
 test_pkgs=(busybox-static cpio gzip xz-utils python3 qemu-utils bc acpica-tools openssh-client
            debootstrap e2fsprogs git rsync grub-pc-bin grub-common xorriso mtools fdisk isolinux
-           pxelinux syslinux-common)
+           pxelinux syslinux-common python3-cryptography)
 case "$what" in
   build) pkgs=("${build_pkgs[@]}") ;;
   test)  pkgs=("${test_pkgs[@]}") ;;

@@ -209,7 +209,7 @@ cat > "$out.new/appliance.json" <<JSON
   "version": "12",
   "kernel": "vmlinuz",
   "initrd": "initrd.img",
-  "cmdline": "console=ttyS0 root=/dev/vda rw quiet panic=-1",
+  "cmdline": "console=tty0 console=ttyS0 root=/dev/vda rw quiet panic=-1",
   "cpus": 1,
   "memory": "512M",
   "disks": [ { "file": "root.qcow2", "format": "qcow2" } ],

@@ -46,9 +46,11 @@ chmod +x "$tmp/root/usr/share/udhcpc/default.script"
 ln -s bin/busybox "$tmp/root/init"
 mkdir -p "$tmp/root/etc/init.d" "$tmp/root/etc/acpi/PWRF"
 cat > "$tmp/root/etc/inittab" <<'INITTAB'
-# tiny: set up, a shell on the console, a clean shutdown.
+# tiny: set up, a shell on the console (and one on the screen, tty1, which
+# --display shows), a clean shutdown.
 ::sysinit:/etc/init.d/rcS
 ::respawn:/bin/cttyhack /bin/sh -l
+tty1::respawn:/bin/sh -l
 ::shutdown:/etc/init.d/rcK
 INITTAB
 cat > "$tmp/root/etc/init.d/rcS" <<'RCS'
@@ -159,7 +161,7 @@ cat > "$out/appliance.json" <<JSON
   "version": "1",
   "kernel": "vmlinuz",
   "initrd": "initrd.img",
-  "cmdline": "console=ttyS0 quiet panic=-1",
+  "cmdline": "console=tty0 console=ttyS0 quiet panic=-1",
   "cpus": 1,
   "memory": "256M",
   "disks": [ { "file": "disk.img", "format": "raw" } ],

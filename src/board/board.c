@@ -14,6 +14,7 @@
 #include "board/layout.h"
 #include "board/snapfile.h"
 #include "host/chardev.h"
+#include "host/display.h"
 #include "hw/acpi_pm.h"
 #include "hw/debugexit.h"
 #include "hw/fw_cfg.h"
@@ -25,6 +26,7 @@
 #include "hw/rom.h"
 #include "hw/rtc.h"
 #include "hw/uart.h"
+#include "hw/vga.h"
 #include "hw/virtio/blk.h"
 #include "hw/virtio/console.h"
 #include "hw/virtio/fs.h"
@@ -32,6 +34,7 @@
 #include "hw/virtio/rng.h"
 #include "hw/virtio/scsi.h"
 #include "hw/scsi_cd.h"
+#include "lib/file.h"
 #include "lib/log.h"
 #include "lib/ratelimit.h"
 #include "machine/vm.h"
@@ -62,6 +65,8 @@ struct board {
     struct chardev *console;
     struct rom *bios;            /* the firmware at the top of 4 GiB (firmware boot) */
     struct fw_cfg *fw_cfg;
+    struct vga *vga;             /* --display: the VGA, its keys through the i8042 */
+    struct display *display;
 };
 
 /* ---- interrupt wiring ---------------------------------------------------- */
@@ -127,6 +132,7 @@ static void quiesce(struct vm *vm, bool pause)
         return;
     if (pause) {
         uart_pause(b->com1);
+        i8042_pause(b->i8042);
         rtc_pause(b->rtc);
         acpi_pm_pause(b->acpi_pm);
         for (int i = 0; i < SPEC_MAX_DISKS; i++)
@@ -160,6 +166,7 @@ static void quiesce(struct vm *vm, bool pause)
                 virtio_blk_resume(b->blks[i]);
         acpi_pm_resume(b->acpi_pm);
         rtc_resume(b->rtc);
+        i8042_resume(b->i8042);
         uart_resume(b->com1);
     }
 }
@@ -201,12 +208,41 @@ static int board_firmware(struct board *b, const struct machine_spec *spec,
         devs.net_slot = virtio_net_slot(b->net);
     if (b->cdrom)
         devs.cdrom_slot = virtio_scsi_slot(b->cdrom);
+    devs.vga = b->vga != NULL;
     uint8_t r3d, r38;
     firmware_cmos_boot(spec, &r3d, &r38);
     rtc_set_cmos(b->rtc, 0x3d, r3d);
     rtc_set_cmos(b->rtc, 0x38, r38);
     rtc_set_cmos(b->rtc, 0x5f, (uint8_t)(vm->ncpus - 1));   /* CPUs besides the first */
     return firmware_configure(b->fw_cfg, &vm->mem, spec, &devs, e);
+}
+
+/* ---- the display ------------------------------------------------------------ */
+
+/* The VGA on the PCI bus, drawing with the 8x16 font of the VGA BIOS the
+ * firmware runs; the display's keys and pointer go to the i8042. */
+static int board_display(struct board *b, struct display *d, struct err *e)
+{
+    struct vm *vm = b->vm;
+    struct file_buf rom;
+    int r = file_read_all(FIRMWARE_VGA_ROM, &rom);
+    if (r < 0)
+        return err_set(e, r, "--display: cannot read the VGA BIOS %s (its font draws text "
+                       "mode): %s (install Debian's seabios package; scripts/deps.sh does)",
+                       FIRMWARE_VGA_ROM, strerror(-r));
+    struct vga_wiring w = { .pio = &vm->pio, .pci = b->pci, .mem = &vm->mem, .display = d,
+                            .font = vga_find_font(rom.data, rom.len) };
+    if (!w.font)
+        log_warn("--display: no 8x16 font found in %s: text is drawn as boxes",
+                 FIRMWARE_VGA_ROM);
+    r = vga_create(&w, &b->vga);
+    file_buf_free(&rom);
+    if (r < 0)
+        return err_set(e, r, "cannot create the VGA (ports 0x%x and 0x%x, PCI 1234:1111): %s",
+                       VGA_PORT_BASE, VBE_PORT_INDEX, strerror(-r));
+    b->display = d;
+    i8042_attach_display(b->i8042, d);
+    return 0;
 }
 
 /* ---- the device list ------------------------------------------------------ */
@@ -288,6 +324,14 @@ int board_create(struct vm *vm, const struct machine_spec *spec, const struct bo
         err_set(e, r, "cannot create the PCI host bridge at 0x%x: %s", PORT_PCI_CONFIG_ADDR,
                 strerror(-r));
         goto fail;
+    }
+    /* The display first: the lowest free slot, as on a PC. */
+    if (host->display) {
+        r = board_display(b, host->display, e);
+        if (r < 0)
+            goto fail;
+        if (!host->bios && !host->ram_restored)
+            vga_clear_text(b->vga);   /* what the VGA BIOS would have done */
     }
     /* virtio devices: disks first, so they take the lowest PCI slots. */
     for (int i = 0; i < spec->ndisks && i < SPEC_MAX_DISKS; i++) {
@@ -435,6 +479,9 @@ void board_destroy(struct vm *vm)
         if (b->disks[i])
             block_close(b->disks[i]);
     }
+    if (b->display)
+        i8042_attach_display(b->i8042, NULL);
+    vga_destroy(b->vga);
     pci_bus_destroy(b->pci);
     if (b->post)
         post_destroy(&vm->pio, PORT_POST);
@@ -458,7 +505,7 @@ void board_destroy(struct vm *vm)
  * and load expects.  The names carry the wiring (port, disk index), so a
  * snapshot of another board shape is refused by name, not misread. */
 enum dev_kind { D_PCI, D_UART, D_RTC, D_I8042, D_ACPI_PM, D_BLK, D_RNG, D_VCON, D_NET,
-                D_NET_BACKEND, D_SCSI };
+                D_NET_BACKEND, D_SCSI, D_VGA };
 
 struct dev_ref {
     enum dev_kind kind;
@@ -483,6 +530,8 @@ static int board_devices(struct board *b, struct dev_ref *out, int max)
     ADD(D_RTC, 0, RTC_STATE_VERSION, "rtc@%x", PORT_RTC);
     ADD(D_I8042, 0, I8042_STATE_VERSION, "i8042@%x", PORT_I8042_DATA);
     ADD(D_ACPI_PM, 0, ACPI_PM_STATE_VERSION, "acpi-pm@%x", PORT_ACPI_PM);
+    if (b->vga)
+        ADD(D_VGA, 0, VGA_STATE_VERSION, "vga@%x", VGA_PORT_BASE);
     for (int i = 0; i < SPEC_MAX_DISKS; i++)
         if (b->blks[i])
             ADD(D_BLK, i, VIRTIO_BLK_STATE_VERSION, "virtio-blk%d", i);
@@ -511,6 +560,7 @@ static int dev_save(struct board *b, const struct dev_ref *d, struct state_out *
     case D_BLK: return virtio_blk_save(b->blks[d->index], o);
     case D_RNG: return virtio_rng_save(b->rng, o);
     case D_SCSI: return virtio_scsi_save(b->cdrom, o);
+    case D_VGA: return vga_save(b->vga, o);
     case D_VCON: return virtio_console_save(b->vcon, o);
     case D_NET: return virtio_net_save(b->net, o);
     case D_NET_BACKEND: return net_backend_save(virtio_net_backend(b->net), o);
@@ -529,6 +579,7 @@ static int dev_load(struct board *b, const struct dev_ref *d, struct state_in *i
     case D_BLK: return virtio_blk_load(b->blks[d->index], in, e);
     case D_RNG: return virtio_rng_load(b->rng, in, e);
     case D_SCSI: return virtio_scsi_load(b->cdrom, in, e);
+    case D_VGA: return vga_load(b->vga, in, e);
     case D_VCON: return virtio_console_load(b->vcon, in, e);
     case D_NET: return virtio_net_load(b->net, in, e);
     case D_NET_BACKEND: return net_backend_load(virtio_net_backend(b->net), in, e);

@@ -13,6 +13,7 @@
 
 struct vm;
 struct chardev;
+struct display;
 struct net_forward;
 
 /* The host side a board is plugged into: the console chardev (COM1, and
@@ -31,6 +32,10 @@ struct board_host {
     bool ram_restored;
     /* Live migration's receiver: the forwards listen later (net/net.h). */
     bool defer_forwards;
+    /* The screen a display device draws on and whose keys and pointer go
+     * to the PS/2 keyboard and mouse (host/display.h); NULL: no display
+     * device (spec->display none). */
+    struct display *display;
 };
 
 /* Creates every device on vm's buses for spec (disks already resolved to

@@ -277,5 +277,17 @@ int firmware_configure(struct fw_cfg *fw, const struct guest_mem *mem,
         if (r < 0)
             return err_set(e, r, "fw_cfg: cannot add the iPXE ROM: %s", strerror(-r));
     }
+    if (devs->vga) {
+        struct file_buf rom;
+        r = file_read_all(FIRMWARE_VGA_ROM, &rom);
+        if (r < 0)
+            return err_set(e, r, "--display: cannot read the VGA BIOS %s: %s (install Debian's "
+                           "seabios package; scripts/deps.sh does)", FIRMWARE_VGA_ROM,
+                           strerror(-r));
+        r = fw_cfg_add_file(fw, FIRMWARE_VGA_ROM_ID, rom.data, rom.len);
+        file_buf_free(&rom);
+        if (r < 0)
+            return err_set(e, r, "fw_cfg: cannot add the VGA BIOS: %s", strerror(-r));
+    }
     return 0;
 }

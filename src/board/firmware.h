@@ -7,6 +7,7 @@
 #ifndef HOSTEL_FIRMWARE_H
 #define HOSTEL_FIRMWARE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,7 +33,13 @@ struct firmware_devices {
     int disk_slot[SPEC_MAX_DISKS];   /* the user's disks, in order (the seed is not listed) */
     int cdrom_slot;                  /* virtio-scsi, target 0 lun 0; -1: none */
     int net_slot;                    /* -1: none */
+    bool vga;                        /* the display (hw/vga.h): its VGA BIOS is added */
 };
+
+/* The VGA BIOS for hw/vga.h's device, from Debian's seabios package: the
+ * firmware runs it, and its 8x16 font draws text mode for every boot. */
+#define FIRMWARE_VGA_ROM     "/usr/share/seabios/vgabios-stdvga.bin"
+#define FIRMWARE_VGA_ROM_ID  "pci1234,1111.rom"   /* what SeaBIOS looks up for it */
 
 /* Fills fw_cfg for spec: CPUs, RAM, the e820 map, the boot order, the ACPI
  * tables and their loader script, the serial console, the iPXE ROM when

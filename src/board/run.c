@@ -22,6 +22,8 @@
 #include "engine/cpuid_model.h"
 #include "host/chardev.h"
 #include "host/console_hub.h"
+#include "host/display.h"
+#include "host/vnc.h"
 #include "lib/cgroup.h"
 #include "lib/file.h"
 #include "lib/log.h"
@@ -212,7 +214,8 @@ static void apply_limits(const struct machine_spec *spec, const struct run_host 
 static int boot_once(const struct machine_spec *spec, const struct engine_ops *engine,
                      const struct loaded_files *files, const struct run_host *host,
                      const struct snapshot_file *restore, int ram_fd, bool incoming,
-                     struct chardev *console, int *status, struct err *e)
+                     struct chardev *console, struct display *display, int *status,
+                     struct err *e)
 {
     struct vm *vm;
     int r = vm_create_with_ram(spec->cpus, spec->memory, restore ? ram_fd : -1, engine, &vm, e);
@@ -220,7 +223,8 @@ static int boot_once(const struct machine_spec *spec, const struct engine_ops *e
         return r;
     struct board_host bh = { .console = console, .bound = host->bound,
                              .bios = files->bios.data, .bios_len = files->bios.len,
-                             .ram_restored = restore != NULL, .defer_forwards = incoming };
+                             .ram_restored = restore != NULL, .defer_forwards = incoming,
+                             .display = display };
     r = board_create(vm, spec, &bh, e);
     if (r < 0) {
         err_wrap(e, "could not create the board's devices");
@@ -301,6 +305,7 @@ static int boot_once(const struct machine_spec *spec, const struct engine_ops *e
         .initrd = files->initrd.data, .initrd_len = files->initrd.len,
         .cmdline = spec->nshares ? cmdline : spec->cmdline,
         .kernel_name = spec->kernel, .initrd_name = spec->initrd,
+        .vga_text = spec_has_display(spec),
     };
     r = load_kernel(&vm->mem, &in, &bsp, e);
     if (r < 0) {
@@ -429,9 +434,64 @@ static void hub_input(void *opaque, const uint8_t *buf, size_t len)
     chardev_push_input(opaque, buf, len);
 }
 
+/* --display vnc: the screen and its VNC server, kept across reboots. */
+static int start_display(const struct machine_spec *spec, const struct run_host *host,
+                         struct display **d, struct vnc_server **vnc, struct err *e)
+{
+    struct spec_display sd;
+    char password[256] = "";
+    int r = spec_parse_display(spec->display, &sd, e);
+    if (r < 0)
+        return r;
+    if (sd.password_file[0]) {
+        struct file_buf pw;
+        r = file_read_all(sd.password_file, &pw);
+        if (r < 0)
+            return err_set(e, r, "--display: cannot read the password file %s: %s",
+                           sd.password_file, strerror(-r));
+        size_t n = strcspn((const char *)pw.data, "\r\n");
+        if (n > pw.len)
+            n = pw.len;
+        if (n >= sizeof(password))
+            n = sizeof(password) - 1;
+        memcpy(password, pw.data, n);
+        password[n] = 0;
+        file_buf_free(&pw);
+        if (!password[0])
+            return err_set(e, -EINVAL, "--display: the password file %s is empty",
+                           sd.password_file);
+    }
+    r = display_create(d);
+    if (r < 0)
+        return err_set(e, r, "out of memory for the display");
+    struct vnc_options vo = { .addr = sd.addr, .port = sd.port,
+                              .password = password[0] ? password : NULL };
+    r = vnc_server_start(*d, &vo, vnc, e);
+    explicit_bzero(password, sizeof(password));
+    if (r < 0) {
+        display_destroy(*d);
+        *d = NULL;
+        return r;
+    }
+    fprintf(stderr, "hostel: display: VNC on %s\n", vnc_server_address(*vnc));
+    if (host->hooks && host->hooks->display)
+        host->hooks->display(host->hooks->opaque, vnc_server_address(*vnc));
+    return 0;
+}
+
+static void stop_display(const struct run_host *host, struct display *d, struct vnc_server *vnc)
+{
+    if (vnc && host->hooks && host->hooks->display)
+        host->hooks->display(host->hooks->opaque, NULL);
+    vnc_server_stop(vnc);
+    display_destroy(d);
+}
+
 int machine_run(const struct machine_spec *in_spec, const struct run_host *host, int *status,
                 struct err *e)
 {
+    struct display *display = NULL;
+    struct vnc_server *vnc = NULL;
     static const struct run_host no_host;
     const struct engine_ops *engine;
     struct machine_spec spec;
@@ -495,6 +555,10 @@ int machine_run(const struct machine_spec *in_spec, const struct run_host *host,
     }
     if (r < 0)
         goto out;
+    if (spec_has_display(&spec) && (r = start_display(&spec, host, &display, &vnc, e)) < 0) {
+        chardev_close(console);
+        goto out;
+    }
     struct snapshot_file snap;
     bool restoring = false;
     int ram_fd = -1;
@@ -506,6 +570,7 @@ int machine_run(const struct machine_spec *in_spec, const struct run_host *host,
         }
         if (r < 0) {
             chardev_close(console);
+            stop_display(host, display, vnc);
             goto out;
         }
         restoring = true;
@@ -515,7 +580,7 @@ int machine_run(const struct machine_spec *in_spec, const struct run_host *host,
         if (!restoring && !files.loaded && (r = load_files(&spec, &files, e)) < 0)
             break;
         r = boot_once(&spec, engine, &files, host, restoring ? &snap : NULL, ram_fd, incoming,
-                      console, status, e);
+                      console, display, status, e);
         incoming = false;
         if (restoring) {
             restoring = false;
@@ -530,6 +595,7 @@ int machine_run(const struct machine_spec *in_spec, const struct run_host *host,
     if (use_hub)
         console_hub_set_input(host->hub, NULL, NULL);
     chardev_close(console);
+    stop_display(host, display, vnc);
     vm_stats_print();
 out:
     cgroup_leave(&cg);

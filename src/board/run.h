@@ -18,6 +18,9 @@ struct run_hooks {
     void *opaque;
     void (*booted)(void *opaque, struct vm *vm);       /* vCPUs started */
     void (*stopping)(void *opaque, struct vm *vm);     /* before the vm is torn down */
+    /* --display: where its VNC server listens ("ADDR:PORT"), once it does;
+     * NULL when it stops.  Optional. */
+    void (*display)(void *opaque, const char *where);
 };
 
 /* How the machine is confined, as it runs (docs/isolation.md): each is ""

@@ -54,6 +54,7 @@ void spec_free(struct machine_spec *s)
     free(s->cmdline);
     free(s->engine);
     free(s->cpu);
+    free(s->display);
     free(s->serial);
     free(s->tap);
     free(s->net_switch);
@@ -78,6 +79,7 @@ int spec_copy(struct machine_spec *dst, const struct machine_spec *src)
     dst->cmdline = dup_or_null(src->cmdline);
     dst->engine = dup_or_null(src->engine);
     dst->cpu = dup_or_null(src->cpu);
+    dst->display = dup_or_null(src->display);
     dst->serial = dup_or_null(src->serial);
     dst->tap = dup_or_null(src->tap);
     dst->net_switch = dup_or_null(src->net_switch);
@@ -180,6 +182,8 @@ int spec_apply(struct machine_spec *s, const struct machine_spec *l, struct err 
         replace_str(&s->engine, l->engine);
     if (l->set & SPEC_CPU)
         replace_str(&s->cpu, l->cpu);
+    if (l->set & SPEC_DISPLAY)
+        replace_str(&s->display, l->display);
     if (l->set & SPEC_SERIAL)
         replace_str(&s->serial, l->serial);
     if (l->set & SPEC_CONSOLE)
@@ -644,6 +648,51 @@ static int on_off(const char *arg, bool *out)
     return 0;
 }
 
+bool spec_has_display(const struct machine_spec *s)
+{
+    return s->display && strcmp(s->display, "none");
+}
+
+int spec_parse_display(const char *text, struct spec_display *out, struct err *e)
+{
+    memset(out, 0, sizeof(*out));
+    snprintf(out->addr, sizeof(out->addr), "127.0.0.1");
+    if (!strcmp(text, "none") || !strcmp(text, "vnc"))
+        return 0;
+    if (strncmp(text, "vnc=", 4))
+        return err_set(e, -EINVAL, "--display '%s': give none, vnc or vnc=ADDR:PORT", text);
+    char where[128];
+    const char *a = text + 4, *comma = strchr(a, ',');
+    size_t wlen = comma ? (size_t)(comma - a) : strlen(a);
+    if (comma) {
+        if (strncmp(comma, ",password-file=", 15) || !comma[15] ||
+            strlen(comma + 15) >= sizeof(out->password_file))
+            return err_set(e, -EINVAL, "--display '%s': after the address only "
+                           "password-file=FILE may follow", text);
+        snprintf(out->password_file, sizeof(out->password_file), "%s", comma + 15);
+    }
+    if (wlen >= sizeof(where))
+        return err_set(e, -EINVAL, "--display '%s': the address is too long", text);
+    memcpy(where, a, wlen);
+    where[wlen] = 0;
+    char *colon = strrchr(where, ':'), *end;
+    long p;
+    struct in_addr in;
+    if (!colon || (p = strtol(colon + 1, &end, 10), *end || end == colon + 1 || p < 0 ||
+                   p > 65535))
+        return err_set(e, -EINVAL, "--display '%s': give vnc=ADDR:PORT, such as "
+                       "vnc=127.0.0.1:5901 (port 0: the first free one from 5900)", text);
+    *colon = 0;
+    if (*where) {
+        if (inet_pton(AF_INET, where, &in) != 1)
+            return err_set(e, -EINVAL, "--display '%s': '%s' is not an IPv4 address", text,
+                           where);
+        inet_ntop(AF_INET, &in, out->addr, sizeof(out->addr));
+    }
+    out->port = (int)p;
+    return 0;
+}
+
 int spec_set_option(struct machine_spec *s, const char *name, const char *arg, struct err *e)
 {
     long v;
@@ -691,6 +740,15 @@ int spec_set_option(struct machine_spec *s, const char *name, const char *arg, s
             return err_set(e, -EINVAL, "--cpu '%s': choose host or portable", arg);
         replace_str(&s->cpu, arg);
         s->set |= SPEC_CPU;
+        return 0;
+    }
+    if (!strcmp(name, "display")) {
+        struct spec_display dsp;
+        int r = spec_parse_display(arg, &dsp, e);
+        if (r < 0)
+            return r;
+        replace_str(&s->display, arg);
+        s->set |= SPEC_DISPLAY;
         return 0;
     }
     if (!strcmp(name, "serial")) {
@@ -909,6 +967,8 @@ json_t *spec_to_json(const struct machine_spec *s)
         json_object_set_new(o, "engine", json_string(s->engine));
     if ((s->set & SPEC_CPU) && s->cpu)
         json_object_set_new(o, "cpu", json_string(s->cpu));
+    if ((s->set & SPEC_DISPLAY) && s->display)
+        json_object_set_new(o, "display", json_string(s->display));
     if ((s->set & SPEC_SERIAL) && s->serial)
         json_object_set_new(o, "serial", json_string(s->serial));
     if (s->set & SPEC_CONSOLE)
@@ -1130,6 +1190,7 @@ int spec_from_json(json_t *o, struct machine_spec *s, struct err *e)
         { "mac", "mac", JK_STRING }, { "firmware", "firmware", JK_STRING },
         { "boot", "boot", JK_STRING }, { "cdrom", "cdrom", JK_STRING },
         { "cloud_init", "cloud-init", JK_STRING }, { "ssh_key", "ssh-key", JK_STRING },
+        { "display", "display", JK_STRING },
         { "net_limit", "net-limit", JK_STRING }, { "cpu_limit", "cpu-limit", JK_STRING },
         { "memory_limit", "memory-limit", JK_STRING }, { "sandbox", "sandbox", JK_BOOL },
     };

@@ -50,6 +50,7 @@ enum spec_field {
     SPEC_CPU_LIMIT = 1u << 21,
     SPEC_MEMORY_LIMIT = 1u << 22,
     SPEC_SANDBOX   = 1u << 23,
+    SPEC_DISPLAY   = 1u << 24,
 };
 
 /* What runs first: the PC firmware (SeaBIOS from Debian's seabios package),
@@ -119,6 +120,10 @@ struct machine_spec {
     char *cdrom;             /* an ISO image on the CD-ROM drive */
     char *cloud_init;        /* user-data for a cloud-init NoCloud seed hostel makes */
     char *ssh_key;           /* a public key file: the seed's default user gets it */
+    /* The screen (docs/display.md): NULL or "none" (no display device), or
+     * "vnc" / "vnc=ADDR:PORT" (a VGA with the Bochs VBE extension, shown
+     * over VNC; the default listens on 127.0.0.1:5900 and up). */
+    char *display;
     /* Isolation and limits (docs/isolation.md). */
     uint64_t net_bps, net_pps;      /* the NIC's rate limits each way (0: none) */
     uint32_t cpu_limit_milli;       /* host CPU, thousandths of a core (0: none) */
@@ -154,6 +159,19 @@ int spec_apply(struct machine_spec *s, const struct machine_spec *layer, struct 
 /* A complete spec makes sense: a kernel, sizes in range, forwards only with
  * user networking.  Messages name the flag a user would change. */
 int spec_check(const struct machine_spec *s, struct err *e);
+
+/* Whether the spec has a display, and where its VNC server listens:
+ * "none", "vnc" or "vnc=[ADDR]:PORT[,password-file=FILE]": the address
+ * (127.0.0.1 unless given), the TCP port (0: the first free one from 5900)
+ * and the file holding the VNC password ("" for none).  -EINVAL with e
+ * for text --display refuses. */
+struct spec_display {
+    char addr[64];
+    int port;
+    char password_file[4096];
+};
+bool spec_has_display(const struct machine_spec *s);
+int spec_parse_display(const char *text, struct spec_display *out, struct err *e);
 
 /* The network as net/ wants it; tap_name points into s. */
 void spec_net_options(const struct machine_spec *s, struct net_options *o);

@@ -3,6 +3,7 @@
 #ifndef HOSTEL_LOADER_H
 #define HOSTEL_LOADER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,6 +33,8 @@ struct boot_input {
     const struct e820_entry *e820;                /* the board's memory map */
     int e820_count;
     uint64_t acpi_rsdp;                           /* where the RSDP is, 0: no ACPI */
+    bool vga_text;                                /* a VGA in 80x25 text mode (hw/vga.h):
+                                                     Linux's boot_params say so, for vgacon */
 };
 
 /* Each loader writes the kernel (and what its format hands the kernel) into

@@ -10,6 +10,12 @@
 
 /* Offsets in the file's first sector and in boot_params (the same bytes). */
 #define BP_ACPI_RSDP       0x070
+/* screen_info, at the start of boot_params. */
+#define SI_ORIG_VIDEO_MODE   0x06
+#define SI_ORIG_VIDEO_COLS   0x07
+#define SI_ORIG_VIDEO_LINES  0x0e
+#define SI_ORIG_VIDEO_ISVGA  0x0f
+#define SI_ORIG_VIDEO_POINTS 0x10
 #define BP_SETUP_SECTS     0x1f1
 #define BP_SYSSIZE         0x1f4
 #define BP_JUMP            0x200
@@ -129,6 +135,15 @@ int load_bzimage(struct guest_mem *m, const struct boot_input *in, struct cpu_st
     wr32(zp + BP_RAMDISK_IMAGE, (uint32_t)initrd_at);
     wr32(zp + BP_RAMDISK_SIZE, initrd_at ? (uint32_t)in->initrd_len : 0);
 
+    if (in->vga_text) {
+        /* screen_info as a BIOS leaves it in mode 3: 80x25 colour VGA text,
+         * 16-line characters, the cursor at the top left. */
+        zp[SI_ORIG_VIDEO_MODE] = 3;
+        zp[SI_ORIG_VIDEO_COLS] = 80;
+        zp[SI_ORIG_VIDEO_LINES] = 25;
+        zp[SI_ORIG_VIDEO_ISVGA] = 1;
+        wr16(zp + SI_ORIG_VIDEO_POINTS, 16);
+    }
     r = loader_zero_page_e820(in, zp, e);
     if (r < 0)
         return r;

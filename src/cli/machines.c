@@ -48,6 +48,7 @@ void machines_usage(void *stdio_file)
             "                           a machine that was migrated away)\n"
             "  ls [--json]              list machines with their state\n"
             "  console NAME             attach the serial console (Ctrl-A d detaches)\n"
+            "  console NAME --vnc       print where its screen listens (vnc ADDR:PORT)\n"
             "  stop NAME [--force] [--timeout SECONDS]\n"
             "                           ACPI power button, wait for power-off\n"
             "  pause NAME, resume NAME, restart NAME\n"
@@ -1084,13 +1085,48 @@ static int console_attach(const char *name)
     return 0;
 }
 
+/* `console --vnc`: where the machine's screen listens, from its daemon. */
+static int print_display(const char *name)
+{
+    char path[4096], why[256];
+    enum machine_state st = machine_state_get(name, why, sizeof(why));
+    if (!is_live(st)) {
+        log_error("machine '%s' is not running: its display listens only while it runs "
+                  "('hostel start %s')", name, name);
+        return 1;
+    }
+    struct file_buf b;
+    if (machine_path(name, MACHINE_DISPLAY_FILE, path, sizeof(path)) < 0 ||
+        file_read_all(path, &b) < 0) {
+        log_error("machine '%s' has no display: give it one with 'hostel set %s --display vnc' "
+                  "and restart it", name, name);
+        return 1;
+    }
+    fwrite(b.data, 1, b.len, stdout);
+    file_buf_free(&b);
+    return 0;
+}
+
 static int cmd_console(int argc, char **argv)
 {
+    static const struct option opts[] = { { "vnc", no_argument, NULL, 'V' },
+                                          { "help", no_argument, NULL, 'h' }, { 0 } };
+    bool vnc = false;
+    int c;
     const char *name;
     optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == 'V')
+            vnc = true;
+        else if (c == 'h') {
+            machines_usage(stdout);
+            return 0;
+        } else
+            return 1;
+    }
     if (need_name(argc, argv, "console", &name) < 0)
         return 1;
-    return console_attach(name);
+    return vnc ? print_display(name) : console_attach(name);
 }
 
 /* ---- ssh ---- */

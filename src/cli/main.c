@@ -19,6 +19,7 @@
 #include "cli/run_control.h"
 #include "cli/snapshot_cmd.h"
 #include "cli/spec_flags.h"
+#include "cli/web_cmd.h"
 #include "mgmt/appliance.h"
 #include "lib/log.h"
 #include "lib/size.h"
@@ -50,6 +51,7 @@ static void usage_main(FILE *f)
             "            status, partition, degrade, heal)\n"
             "  migrate   move a running machine to another host, HOSTEL_HOME or engine\n"
             "  receive   wait for a machine migrating here\n"
+            "  web       the machines in a web page: state, screens, start/stop\n"
             "\n");
     machines_usage(f);
     fprintf(f, "\n"
@@ -279,6 +281,8 @@ int main(int argc, char **argv)
         return cmd_migrate(argc - 1, argv + 1);
     if (!strcmp(cmd, "receive"))
         return cmd_receive(argc - 1, argv + 1);
+    if (!strcmp(cmd, "web"))
+        return cmd_web(argc - 1, argv + 1);
     int status;
     if (machines_dispatch(argc - 1, argv + 1, &status))
         return status;

@@ -35,6 +35,7 @@ static const struct {
     { "cdrom", required_argument, 0 },
     { "cloud-init", required_argument, 0 },
     { "ssh-key", required_argument, 0 },
+    { "display", required_argument, 0 },
     { "net-limit", required_argument, 0 },
     { "disk-limit", required_argument, 0 },
     { "cpu-limit", required_argument, 0 },
@@ -102,6 +103,11 @@ void spec_flags_usage(FILE *f)
             "                        small 'cidata' CD): stock cloud images configure\n"
             "                        themselves from it\n"
             "      --ssh-key FILE    a public key for the seed's default user (and root)\n"
+            "      --display WHERE   none (the default) or vnc[=ADDR:PORT][,password-file=F]:\n"
+            "                        a VGA screen with PS/2 keyboard and mouse, shown over\n"
+            "                        VNC (default 127.0.0.1, the first free port from 5900,\n"
+            "                        printed at start; beyond loopback only with a\n"
+            "                        password; docs/display.md)\n"
             "      --disk-limit N,LIMITS  rate limits for disk N (from 0, as 'hostel info'\n"
             "                        lists them: an appliance's disks too): bps=SIZE,iops=N,\n"
             "                        or none\n"

@@ -1,7 +1,8 @@
-/* The 8042 controller with a keyboard and a mouse behind it.  No key is ever
- * typed (the console is the serial port); the devices only answer commands,
- * so Linux's i8042, atkbd and psmouse probes finish quickly and quietly.
- * Pulsing the reset line (command 0xFE, or output port bit 0 clear) reboots. */
+/* The 8042 controller with a keyboard and a mouse behind it.  The devices
+ * answer commands, so Linux's i8042, atkbd and psmouse probes finish quickly
+ * and quietly, and carry a display's keys (in scan code set 2, or set 1 when
+ * the controller translates) and relative mouse packets.  Pulsing the reset
+ * line (command 0xFE, or output port bit 0 clear) reboots. */
 #include "hw/i8042.h"
 
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "host/display.h"
 #include "lib/err.h"
 #include "lib/state.h"
 #include "machine/bus.h"
@@ -17,6 +19,7 @@
 #include "machine/stop.h"
 
 #define QUEUE_SIZE 32
+#define HOST_QUEUE_SIZE 256   /* keys and packets from viewers, not yet sent */
 
 /* Status register. */
 #define ST_OBF      0x01   /* output buffer full */
@@ -31,6 +34,7 @@
 #define CFG_SYS       0x04
 #define CFG_KBD_OFF   0x10
 #define CFG_AUX_OFF   0x20
+#define CFG_XLATE     0x40   /* translate the keyboard's set 2 to set 1 */
 
 /* Where the next byte written to port 0x60 goes. */
 enum data_target {
@@ -66,8 +70,38 @@ struct i8042 {
     bool aux_wrap;             /* mouse wrap (echo) mode */
     uint8_t aux_rate, aux_resolution, aux_scaling;
     bool aux_reporting;
+    bool kbd_scanning;         /* the keyboard sends keys (0xf4 / 0xf5) */
+    uint8_t kbd_set;           /* scan code set 1, 2 or 3 (0xf0) */
 
     int kbd_level, aux_level;
+    struct display *display;   /* runtime: where keys come from */
+    bool paused;               /* runtime: host input is dropped */
+    /* Runtime: bytes of host input the devices have yet to send, one at a
+     * time when the output buffer is empty (as a keyboard sends from its
+     * own buffer): fast typing is not lost to the 32-byte queue.  Not
+     * saved: input is dropped while paused, and these are sent by then. */
+    uint8_t host_kbd[HOST_QUEUE_SIZE], host_aux[HOST_QUEUE_SIZE];
+    unsigned hk_head, hk_count, ha_head, ha_count;
+};
+
+/* Set 1 make code -> set 2 make code (0: none).  Extended keys (0xe0xx)
+ * use the same table behind an 0xe0 prefix in both sets. */
+static const uint8_t set1_to_set2[0x60] = {
+    [0x01] = 0x76, [0x02] = 0x16, [0x03] = 0x1e, [0x04] = 0x26, [0x05] = 0x25, [0x06] = 0x2e,
+    [0x07] = 0x36, [0x08] = 0x3d, [0x09] = 0x3e, [0x0a] = 0x46, [0x0b] = 0x45, [0x0c] = 0x4e,
+    [0x0d] = 0x55, [0x0e] = 0x66, [0x0f] = 0x0d, [0x10] = 0x15, [0x11] = 0x1d, [0x12] = 0x24,
+    [0x13] = 0x2d, [0x14] = 0x2c, [0x15] = 0x35, [0x16] = 0x3c, [0x17] = 0x43, [0x18] = 0x44,
+    [0x19] = 0x4d, [0x1a] = 0x54, [0x1b] = 0x5b, [0x1c] = 0x5a, [0x1d] = 0x14, [0x1e] = 0x1c,
+    [0x1f] = 0x1b, [0x20] = 0x23, [0x21] = 0x2b, [0x22] = 0x34, [0x23] = 0x33, [0x24] = 0x3b,
+    [0x25] = 0x42, [0x26] = 0x4b, [0x27] = 0x4c, [0x28] = 0x52, [0x29] = 0x0e, [0x2a] = 0x12,
+    [0x2b] = 0x5d, [0x2c] = 0x1a, [0x2d] = 0x22, [0x2e] = 0x21, [0x2f] = 0x2a, [0x30] = 0x32,
+    [0x31] = 0x31, [0x32] = 0x3a, [0x33] = 0x41, [0x34] = 0x49, [0x35] = 0x4a, [0x36] = 0x59,
+    [0x37] = 0x7c, [0x38] = 0x11, [0x39] = 0x29, [0x3a] = 0x58, [0x3b] = 0x05, [0x3c] = 0x06,
+    [0x3d] = 0x04, [0x3e] = 0x0c, [0x3f] = 0x03, [0x40] = 0x0b, [0x41] = 0x83, [0x42] = 0x0a,
+    [0x43] = 0x01, [0x44] = 0x09, [0x45] = 0x77, [0x46] = 0x7e, [0x47] = 0x6c, [0x48] = 0x75,
+    [0x49] = 0x7d, [0x4a] = 0x7b, [0x4b] = 0x6b, [0x4c] = 0x73, [0x4d] = 0x74, [0x4e] = 0x79,
+    [0x4f] = 0x69, [0x50] = 0x72, [0x51] = 0x7a, [0x52] = 0x70, [0x53] = 0x71, [0x56] = 0x61,
+    [0x57] = 0x78, [0x58] = 0x07, [0x5b] = 0x1f, [0x5c] = 0x27, [0x5d] = 0x2f,
 };
 
 static void queue_byte(struct i8042 *k, uint8_t b, bool aux)
@@ -78,6 +112,23 @@ static void queue_byte(struct i8042 *k, uint8_t b, bool aux)
     k->queue[i] = b;
     k->queue_aux[i] = aux;
     k->count++;
+}
+
+/* Host input moves on when the output buffer is empty: one byte, one
+ * interrupt, as from a real device. */
+static void feed_host_input(struct i8042 *k)
+{
+    if (k->count)
+        return;
+    if (k->hk_count && !(k->ram[0] & CFG_KBD_OFF)) {
+        queue_byte(k, k->host_kbd[k->hk_head], false);
+        k->hk_head = (k->hk_head + 1) % HOST_QUEUE_SIZE;
+        k->hk_count--;
+    } else if (k->ha_count && !(k->ram[0] & CFG_AUX_OFF)) {
+        queue_byte(k, k->host_aux[k->ha_head], true);
+        k->ha_head = (k->ha_head + 1) % HOST_QUEUE_SIZE;
+        k->ha_count--;
+    }
 }
 
 static void update_irq(struct i8042 *k)
@@ -111,13 +162,29 @@ static void keyboard_command(struct i8042 *k, uint8_t b)
         k->kbd_pending_cmd = 0;
         queue_byte(k, 0xfa, false);
         if (cmd == 0xf0 && b == 0)
-            queue_byte(k, 0x02, false);   /* "which scan code set": set 2 */
+            queue_byte(k, k->kbd_set, false);   /* "which scan code set" */
+        else if (cmd == 0xf0 && b <= 3)
+            k->kbd_set = b;
         return;
     }
     switch (b) {
     case 0xff:                            /* reset and self test */
+        k->kbd_scanning = true;
+        k->kbd_set = 2;
         queue_byte(k, 0xfa, false);
         queue_byte(k, 0xaa, false);
+        break;
+    case 0xf4:                            /* enable scanning */
+        k->kbd_scanning = true;
+        queue_byte(k, 0xfa, false);
+        break;
+    case 0xf5:                            /* disable scanning, defaults */
+        k->kbd_scanning = false;
+        queue_byte(k, 0xfa, false);
+        break;
+    case 0xf6:                            /* defaults, scanning on */
+        k->kbd_scanning = true;
+        queue_byte(k, 0xfa, false);
         break;
     case 0xf2:                            /* identify: an MF2 keyboard */
         queue_byte(k, 0xfa, false);
@@ -287,6 +354,7 @@ static uint64_t i8042_read(struct i8042 *k, bool data_port)
             /* Drop the line so the next byte (if any) is a fresh edge. */
             if (k->kbd_level) { k->kbd_level = 0; irq_set(&k->kbd_irq, 0); }
             if (k->aux_level) { k->aux_level = 0; irq_set(&k->aux_irq, 0); }
+            feed_host_input(k);
         } else {
             v = 0;   /* an empty buffer holds its last value; 0 is as good */
         }
@@ -308,6 +376,7 @@ static void i8042_write(struct i8042 *k, bool data_port, uint64_t value)
         k->status |= ST_CMD;
         controller_command(k, (uint8_t)value);
     }
+    feed_host_input(k);
     update_irq(k);
     pthread_mutex_unlock(&k->lock);
 }
@@ -360,6 +429,8 @@ int i8042_create(struct bus *pio, uint16_t data_port, uint16_t cmd_port, struct 
     k->outport = 0x03;   /* reset line high, A20 on */
     k->aux_rate = 100;
     k->aux_resolution = 2;
+    k->kbd_scanning = true;
+    k->kbd_set = 2;
     /* Two separate ports: 0x61-0x63 belong to others (0x61 is the PIT gate). */
     r = bus_register(pio, data_port, 1, &data_ops, k, "i8042 data");
     if (r < 0)
@@ -380,12 +451,122 @@ void i8042_destroy(struct i8042 *k)
 {
     if (!k)
         return;
+    if (k->display)
+        display_set_input(k->display, NULL, NULL);
     if (k->registered_data)
         bus_unregister(k->pio, k->data_port);
     if (k->registered_cmd)
         bus_unregister(k->pio, k->cmd_port);
     pthread_mutex_destroy(&k->lock);
     free(k);
+}
+
+/* ---- host input ----------------------------------------------------------- */
+
+static bool host_push(uint8_t *q, unsigned head, unsigned *count, const uint8_t *b, unsigned n)
+{
+    if (*count + n > HOST_QUEUE_SIZE)
+        return false;   /* the whole event is dropped, never half of it */
+    for (unsigned i = 0; i < n; i++)
+        q[(head + *count + i) % HOST_QUEUE_SIZE] = b[i];
+    *count += n;
+    return true;
+}
+
+void i8042_key(struct i8042 *k, uint16_t scancode, bool down)
+{
+    uint8_t code = scancode & 0x7f, bytes[4];
+    bool ext = (scancode >> 8) == 0xe0;
+    unsigned n = 0;
+    if ((scancode >> 8) && !ext)
+        return;
+    pthread_mutex_lock(&k->lock);
+    if (k->paused || !k->kbd_scanning || (k->ram[0] & CFG_KBD_OFF))
+        goto out;
+    if (ext)
+        bytes[n++] = 0xe0;
+    if ((k->ram[0] & CFG_XLATE) || k->kbd_set == 1) {
+        bytes[n++] = (uint8_t)(code | (down ? 0 : 0x80));
+    } else {
+        if (code >= sizeof(set1_to_set2) || !set1_to_set2[code])
+            goto out;
+        if (!down)
+            bytes[n++] = 0xf0;
+        bytes[n++] = set1_to_set2[code];
+    }
+    if (host_push(k->host_kbd, k->hk_head, &k->hk_count, bytes, n)) {
+        feed_host_input(k);
+        update_irq(k);
+    }
+out:
+    pthread_mutex_unlock(&k->lock);
+}
+
+static int clamp(int v, int lo, int hi)
+{
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+void i8042_pointer(struct i8042 *k, int dx, int dy, unsigned buttons)
+{
+    pthread_mutex_lock(&k->lock);
+    if (k->paused || !k->aux_reporting || (k->ram[0] & CFG_AUX_OFF) || k->aux_wrap)
+        goto out;
+    /* PS/2 buttons: left, right, middle; y grows upwards. */
+    uint8_t b = (uint8_t)((buttons & 1) | (buttons & 4) >> 1 | (buttons & 2) << 1);
+    dy = -dy;
+    do {
+        int x = clamp(dx, -255, 255), y = clamp(dy, -255, 255);
+        uint8_t packet[3] = { (uint8_t)(0x08 | b | (x < 0 ? 0x10 : 0) | (y < 0 ? 0x20 : 0)),
+                              (uint8_t)x, (uint8_t)y };
+        if (!host_push(k->host_aux, k->ha_head, &k->ha_count, packet, 3))
+            break;
+        dx -= x;
+        dy -= y;
+    } while (dx || dy);
+    feed_host_input(k);
+    update_irq(k);
+out:
+    pthread_mutex_unlock(&k->lock);
+}
+
+void i8042_pause(struct i8042 *k)
+{
+    pthread_mutex_lock(&k->lock);
+    k->paused = true;
+    k->hk_count = k->ha_count = 0;   /* not part of a snapshot: dropped */
+    pthread_mutex_unlock(&k->lock);
+}
+
+void i8042_resume(struct i8042 *k)
+{
+    pthread_mutex_lock(&k->lock);
+    k->paused = false;
+    pthread_mutex_unlock(&k->lock);
+}
+
+static void display_key_in(void *opaque, uint16_t scancode, bool down)
+{
+    i8042_key(opaque, scancode, down);
+}
+
+static void display_pointer_in(void *opaque, int dx, int dy, int dz, unsigned buttons)
+{
+    (void)dz;   /* a plain PS/2 mouse has no wheel */
+    i8042_pointer(opaque, dx, dy, buttons);
+}
+
+static const struct display_input_ops input_ops = {
+    .key = display_key_in, .pointer = display_pointer_in,
+};
+
+void i8042_attach_display(struct i8042 *k, struct display *d)
+{
+    if (k->display)
+        display_set_input(k->display, NULL, NULL);
+    k->display = d;
+    if (d)
+        display_set_input(d, &input_ops, k);
 }
 
 /* ---- snapshots ------------------------------------------------------------ */
@@ -405,6 +586,8 @@ int i8042_save(struct i8042 *k, struct state_out *o)
     st_put_u8(o, k->aux_resolution);
     st_put_u8(o, k->aux_scaling);
     st_put_bool(o, k->aux_reporting);
+    st_put_bool(o, k->kbd_scanning);
+    st_put_u8(o, k->kbd_set);
     st_put_u8(o, (uint8_t)k->count);
     for (unsigned i = 0; i < k->count; i++) {
         unsigned at = (k->head + i) % QUEUE_SIZE;
@@ -433,6 +616,8 @@ int i8042_load(struct i8042 *k, struct state_in *in, struct err *e)
     uint8_t aux_resolution = st_get_u8(in);
     uint8_t aux_scaling = st_get_u8(in);
     bool aux_reporting = st_get_bool(in);
+    bool kbd_scanning = st_get_bool(in);
+    uint8_t kbd_set = st_get_u8(in);
     unsigned count = st_get_u8(in);
     if (in->bad)
         return err_set(e, -EINVAL, "i8042 0x%x: the saved state is cut short or holds a bool "
@@ -455,6 +640,9 @@ int i8042_load(struct i8042 *k, struct state_in *in, struct err *e)
     if (aux_resolution > 3 || aux_scaling > 1)
         return err_set(e, -EINVAL, "i8042 0x%x: mouse resolution %u or scaling %u out of range",
                        port, aux_resolution, aux_scaling);
+    if (kbd_set < 1 || kbd_set > 3)
+        return err_set(e, -EINVAL, "i8042 0x%x: keyboard scan code set %u is not 1, 2 or 3",
+                       port, kbd_set);
     if (count > QUEUE_SIZE)
         return err_set(e, -EINVAL, "i8042 0x%x: %u bytes waiting in a queue of %u", port, count,
                        QUEUE_SIZE);
@@ -479,6 +667,8 @@ int i8042_load(struct i8042 *k, struct state_in *in, struct err *e)
     k->aux_resolution = aux_resolution;
     k->aux_scaling = aux_scaling;
     k->aux_reporting = aux_reporting;
+    k->kbd_scanning = kbd_scanning;
+    k->kbd_set = kbd_set;
     memcpy(k->queue, queue, count);
     memcpy(k->queue_aux, queue_aux, count * sizeof(bool));
     k->head = 0;

@@ -496,6 +496,23 @@ static void on_booted_incoming(void *opaque, struct vm *vm)
         migrate_started(d->in, vm);
 }
 
+/* --display: where `hostel console NAME --vnc` finds the screen. */
+static void on_display(void *opaque, const char *where)
+{
+    struct daemon *d = opaque;
+    char path[4096], text[128];
+    if (machine_path(d->name, MACHINE_DISPLAY_FILE, path, sizeof(path)) < 0)
+        return;
+    if (!where) {
+        unlink(path);
+        return;
+    }
+    int n = snprintf(text, sizeof(text), "vnc %s\n", where);
+    int r = file_write_atomic(path, text, (size_t)n);
+    if (r < 0)
+        log_warn("cannot write %s: %s", path, strerror(-r));
+}
+
 static void on_stopping_any(void *opaque, struct vm *vm)
 {
     struct daemon *d = opaque;
@@ -700,7 +717,7 @@ static int daemon_main(const char *name, int ready_fd, const char *restore,
     d.out = migrate_out_create(&oh);
 
     struct run_hooks hooks = { .opaque = &d, .booted = on_booted_incoming,
-                               .stopping = on_stopping_any };
+                               .stopping = on_stopping_any, .display = on_display };
     struct run_host host = { .hooks = &hooks, .hub = hub, .bound = d.bound, .name = name,
                              .id = mc.id, .isolation = &d.isolation };
     char restore_state[4200], restore_ram[4200];
@@ -716,6 +733,7 @@ static int daemon_main(const char *name, int ready_fd, const char *restore,
         host.incoming_opaque = d.in;
     }
     int status = 1;
+    on_display(&d, NULL);   /* a killed VMM's stale address goes */
     r = machine_run(&mc.spec, &host, &status, &e);
     if (r < 0)
         log_error("%s", e.msg);

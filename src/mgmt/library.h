@@ -18,6 +18,8 @@
 /* The file in the machine folder where the running VMM records the ports
  * its forwards really listen on (a JSON list; see docs/machines.md). */
 #define MACHINE_FORWARDS_FILE "forwards.json"
+/* Where a running machine's display listens ("vnc ADDR:PORT\n"), while it does. */
+#define MACHINE_DISPLAY_FILE "display"
 
 /* A machine's folder holds config.json: {"version": 2, "name", "created",
  * "spec": the machine spec (board/spec.h) complete, as create resolved it

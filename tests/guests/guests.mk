@@ -13,7 +13,7 @@ GUEST_LDFLAGS := -nostdlib -T $(GUEST_SRC)/guest.ld -z max-page-size=0x1000 -z n
                  --no-warn-rwx-segments
 
 # Guests that stay in 32-bit protected mode, and guests entering long mode.
-GUESTS_32 := hello realmode pm32 reset
+GUESTS_32 := hello realmode pm32 reset display
 GUESTS_64 := longmode interrupts rtc pci smp triplefault pagefault gp doublefault syscall ioapic acpi poweroff \
              smc irqlatency dmacode
 

@@ -166,6 +166,110 @@ static void i8042_reset_line(void)
     teardown();
 }
 
+/* The bytes waiting, as a string of hex pairs ("e0 f0 75"). */
+static void drain(char *out, size_t len)
+{
+    size_t n = 0;
+    int b;
+    out[0] = 0;
+    while ((b = next_byte()) >= 0 && n + 4 < len)
+        n += (size_t)snprintf(out + n, len - n, n ? " %02x" : "%02x", b);
+}
+
+static void i8042_keys_in_scan_code_sets(void)
+{
+    char got[128];
+    setup();
+    /* No translation (as hostel's direct boot leaves it): set 2. */
+    i8042_key(kbc, 0x1e, true);                 /* 'a' */
+    CHECK_EQ(fake_irq_level[IRQ_KBD], 1);
+    i8042_key(kbc, 0x1e, false);
+    i8042_key(kbc, 0xe048, true);               /* up arrow */
+    i8042_key(kbc, 0xe048, false);
+    drain(got, sizeof(got));
+    CHECK(!strcmp(got, "1c f0 1c e0 75 e0 f0 75"));
+    CHECK_EQ(fake_irq_level[IRQ_KBD], 0);
+    i8042_key(kbc, 0x7f, true);                 /* no such key: nothing */
+    i8042_key(kbc, 0x1234, true);
+    CHECK_EQ(next_byte(), -1);
+    /* The controller translates (config bit 6, as firmware sets it): set 1. */
+    command(0x60);
+    data(0x45);
+    i8042_key(kbc, 0x1e, true);
+    i8042_key(kbc, 0x1e, false);
+    i8042_key(kbc, 0xe01d, false);              /* right Ctrl released */
+    drain(got, sizeof(got));
+    CHECK(!strcmp(got, "1e 9e e0 9d"));
+    /* Set 1 chosen by the guest (0xf0 0x01), and asked back. */
+    command(0x60);
+    data(0x05);
+    data(0xf0);
+    data(0x01);
+    data(0xf0);
+    data(0x00);
+    drain(got, sizeof(got));
+    CHECK(!strcmp(got, "fa fa fa fa 01"));
+    i8042_key(kbc, 0x10, true);                 /* 'q' */
+    drain(got, sizeof(got));
+    CHECK(!strcmp(got, "10"));
+    /* Scanning off (0xf5): keys are not sent; on again (0xf4). */
+    data(0xf5);
+    CHECK_EQ(next_byte(), 0xfa);
+    i8042_key(kbc, 0x10, true);
+    CHECK_EQ(next_byte(), -1);
+    data(0xf4);
+    CHECK_EQ(next_byte(), 0xfa);
+    /* The keyboard port disabled (0xad): not sent either. */
+    command(0xad);
+    i8042_key(kbc, 0x10, true);
+    CHECK_EQ(next_byte(), -1);
+    command(0xae);
+    /* Bytes go out one at a time: a second is there once the first is
+     * read.  A full buffer (256 bytes) drops a whole event, never half. */
+    i8042_key(kbc, 0x10, true);
+    i8042_key(kbc, 0x11, true);
+    CHECK_EQ(next_byte(), 0x10);
+    CHECK_EQ(next_byte(), 0x11);
+    for (int i = 0; i < 200; i++)
+        i8042_key(kbc, 0xe048, true);
+    int n = 0, b, last = -1;
+    while ((b = next_byte()) >= 0) {
+        n++;
+        last = b;
+    }
+    CHECK_EQ(n, 256);
+    CHECK_EQ(last, 0x48);
+    teardown();
+}
+
+static void i8042_mouse_packets(void)
+{
+    char got[128];
+    setup();
+    i8042_pointer(kbc, 5, 5, 1);                /* reporting off: nothing */
+    CHECK_EQ(next_byte(), -1);
+    command(0x60);
+    data(0x47);                                 /* both interrupts on */
+    command(0xd4);
+    data(0xf4);                                 /* enable reporting */
+    CHECK_EQ(next_byte(), 0xfa);
+    i8042_pointer(kbc, 5, -3, 1);               /* right 5, up 3, left button */
+    CHECK_EQ(fake_irq_level[IRQ_AUX], 1);
+    CHECK(status() & 0x20);                     /* from the mouse */
+    drain(got, sizeof(got));
+    CHECK(!strcmp(got, "09 05 03"));
+    i8042_pointer(kbc, -300, 2, 4);             /* left 300, down 2, right button */
+    drain(got, sizeof(got));
+    CHECK(!strcmp(got, "3a 01 fe 1a d3 00"));
+    i8042_pointer(kbc, 0, 0, 2);                /* middle button */
+    drain(got, sizeof(got));
+    CHECK(!strcmp(got, "0c 00 00"));
+    command(0xa7);                              /* mouse port off */
+    i8042_pointer(kbc, 1, 1, 0);
+    CHECK_EQ(next_byte(), -1);
+    teardown();
+}
+
 static void debugexit_reports_value(void)
 {
     struct debugexit *d;
@@ -207,6 +311,8 @@ int main(void)
     RUN_TEST(i8042_keyboard_interrupt);
     RUN_TEST(i8042_aux_loopback_and_mouse);
     RUN_TEST(i8042_reset_line);
+    RUN_TEST(i8042_keys_in_scan_code_sets);
+    RUN_TEST(i8042_mouse_packets);
     RUN_TEST(debugexit_reports_value);
     RUN_TEST(post_port_is_quiet);
     return CHECK_DONE();

@@ -188,6 +188,49 @@ static void option_engine_serial_console(void)
     OPTION_FAILS("console", "vga", "--console 'vga': choose serial or virtio");
 }
 
+static void option_display(void)
+{
+    struct machine_spec s;
+    spec_init(&s);
+    CHECK(!spec_has_display(&s));
+    CHECK_EQ(set(&s, "display", "vnc"), 0);
+    CHECK(spec_has_display(&s));
+    CHECK_EQ(s.set, SPEC_DISPLAY);
+    struct spec_display d;
+    struct err e = ERR_INIT;
+    CHECK_EQ(spec_parse_display("vnc", &d, &e), 0);
+    CHECK(str_eq(d.addr, "127.0.0.1"));
+    CHECK_EQ(d.port, 0);
+    CHECK_EQ(spec_parse_display("vnc=10.1.2.3:5905,password-file=/tmp/pw", &d, &e), 0);
+    CHECK(str_eq(d.addr, "10.1.2.3"));
+    CHECK_EQ(d.port, 5905);
+    CHECK(str_eq(d.password_file, "/tmp/pw"));
+    CHECK_EQ(spec_parse_display("vnc=:5901", &d, &e), 0);
+    CHECK(str_eq(d.addr, "127.0.0.1"));
+    CHECK_EQ(d.port, 5901);
+    /* JSON keeps it; "none" turns it off. */
+    CHECK_EQ(set(&s, "display", "vnc=127.0.0.1:5901"), 0);
+    json_t *j = spec_to_json(&s);
+    CHECK(str_eq(json_string_value(json_object_get(j, "display")), "vnc=127.0.0.1:5901"));
+    struct machine_spec back;
+    CHECK_EQ(spec_from_json(j, &back, &e), 0);
+    CHECK(str_eq(back.display, "vnc=127.0.0.1:5901"));
+    json_decref(j);
+    spec_free(&back);
+    CHECK_EQ(set(&s, "display", "none"), 0);
+    CHECK(!spec_has_display(&s));
+    spec_free(&s);
+    OPTION_FAILS("display", "sdl", "--display 'sdl': give none, vnc or vnc=ADDR:PORT");
+    OPTION_FAILS("display", "vnc=127.0.0.1", "--display 'vnc=127.0.0.1': give vnc=ADDR:PORT, "
+                 "such as vnc=127.0.0.1:5901 (port 0: the first free one from 5900)");
+    OPTION_FAILS("display", "vnc=host:5900", "--display 'vnc=host:5900': 'host' is not an IPv4 "
+                 "address");
+    OPTION_FAILS("display", "vnc=:70000", "--display 'vnc=:70000': give vnc=ADDR:PORT, such as "
+                 "vnc=127.0.0.1:5901 (port 0: the first free one from 5900)");
+    OPTION_FAILS("display", "vnc=:1,password=x", "--display 'vnc=:1,password=x': after the "
+                 "address only password-file=FILE may follow");
+}
+
 static void option_switches(void)
 {
     struct machine_spec s;
@@ -1032,6 +1075,7 @@ int main(void)
     RUN_TEST(option_strings);
     RUN_TEST(option_cpus_and_memory);
     RUN_TEST(option_engine_serial_console);
+    RUN_TEST(option_display);
     RUN_TEST(option_switches);
     RUN_TEST(option_disk);
     RUN_TEST(option_net_forward_mac);

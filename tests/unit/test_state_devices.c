@@ -16,6 +16,8 @@
 #include "host/chardev.h"
 #include "hw/acpi_pm.h"
 #include "hw/i8042.h"
+#include "hw/vga.h"
+#include "host/display.h"
 #include "hw/pci.h"
 #include "hw/rtc.h"
 #include "hw/uart.h"
@@ -570,6 +572,96 @@ static void rtc_state_hostile(void)
     refused_with(rtc_subject_load, d, bad, good.len, "offset");
     free(bad);
     rtc_unmake(d);
+    blob_free(&good);
+}
+
+/* ---- vga --------------------------------------------------------------------- */
+
+struct vga_subject {
+    struct dev_harness h;
+    struct pci_bus *bus;
+    struct display *d;
+    struct vga *v;
+};
+
+static void *vga_make(void)
+{
+    struct vga_subject *s = calloc(1, sizeof(*s));
+    hinit(&s->h);
+    dev_harness_mem(&s->h, 1 << 20);
+    struct pci_host_wiring w = {
+        .pio = &s->h.pio, .mmio = &s->h.mmio, .config_port = PORT_PCI_CONFIG_ADDR,
+        .intx = { dev_harness_line(&s->h, PCI_IRQ_A + COPY),
+                  dev_harness_line(&s->h, PCI_IRQ_B + COPY) },
+        .msi = dev_harness_msi(&s->h), .reset = dev_harness_stop(&s->h),
+    };
+    pci_bus_create(&w, &s->bus);
+    display_create(&s->d);
+    struct vga_wiring vw = { .pio = &s->h.pio, .pci = s->bus, .mem = &s->h.mem, .display = s->d };
+    vga_create(&vw, &s->v);
+    return s;
+}
+
+static void vga_unmake(void *p)
+{
+    struct vga_subject *s = p;
+    vga_destroy(s->v);
+    display_destroy(s->d);
+    pci_bus_destroy(s->bus);
+    dev_harness_destroy(&s->h);
+    free(s);
+}
+
+static int vga_subject_load(void *p, struct state_in *in, struct err *e)
+{
+    return vga_load(((struct vga_subject *)p)->v, in, e);
+}
+
+static void vga_cfg_write(struct dev_harness *h, unsigned reg, uint32_t v)
+{
+    pio_out(h, PORT_PCI_CONFIG_ADDR, 4, 0x80000000u | 1u << 11 | reg);
+    pio_out(h, PORT_PCI_CONFIG_DATA, 4, v);
+}
+
+/* Draws whatever the loaded state says, and uses every register bank. */
+static void vga_poke(void *p)
+{
+    struct vga_subject *s = p;
+    for (int full = 0; full < 2; full++) {
+        display_lock(s->d);
+        display_refresh(s->d, full);
+        display_unlock(s->d);
+    }
+    for (unsigned port = 0x3c0; port < 0x3e0; port++)
+        pio_in(&s->h, port, 1);
+    pio_out(&s->h, 0x1ce, 2, 4);
+    pio_in(&s->h, 0x1cf, 2);
+    uint64_t v;
+    bus_read(&s->h.mmio, 0xe0000000, 4, &v);
+    bus_write(&s->h.mmio, 0xe0000000 + 100, 4, 0x123456);
+    display_lock(s->d);
+    display_refresh(s->d, false);
+    display_unlock(s->d);
+}
+
+static void vga_state_hostile(void)
+{
+    struct vga_subject *s = vga_make();
+    struct blob good;
+    vga_cfg_write(&s->h, 0x10, 0xe0000000u);
+    vga_cfg_write(&s->h, 0x04, 0x3);
+    pio_out(&s->h, 0x1ce, 2, 1); pio_out(&s->h, 0x1cf, 2, 64);
+    pio_out(&s->h, 0x1ce, 2, 2); pio_out(&s->h, 0x1cf, 2, 32);
+    pio_out(&s->h, 0x1ce, 2, 3); pio_out(&s->h, 0x1cf, 2, 32);
+    pio_out(&s->h, 0x1ce, 2, 4); pio_out(&s->h, 0x1cf, 2, 0x41);
+    bus_write(&s->h.mmio, 0xe0000000 + 40, 4, 0xabcdef);
+    pio_out(&s->h, 0x3c8, 1, 3);
+    pio_out(&s->h, 0x3c9, 1, 0x3f);
+    SAVE(vga_save, s->v, &good);
+    printf("  vga: %zu bytes (43 of them framebuffer)\n", good.len);
+    vga_unmake(s);
+    const struct subject subj = { "vga", vga_make, vga_unmake, vga_subject_load, vga_poke };
+    hostile(&subj, &good, MUTATIONS);
     blob_free(&good);
 }
 
@@ -2097,6 +2189,7 @@ int main(void)
     RUN_TEST(rtc_state_hostile);
     RUN_TEST(i8042_state_roundtrip);
     RUN_TEST(i8042_state_hostile);
+    RUN_TEST(vga_state_hostile);
     RUN_TEST(acpi_pm_state_roundtrip);
     RUN_TEST(acpi_pm_state_hostile);
     RUN_TEST(pci_state_roundtrip);

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# `hostel web` (docs/display.md): the page and its API over HTTP, as a
+# browser would use them: refused without the token or with a wrong one;
+# with it, the page, the machine list with states, start (the machine
+# runs, its screen's address is listed), pause, resume, stop; the serial
+# console's output as events and a line sent to it (the tiny appliance).
+set -u
+cd "$(dirname "$0")/../.."
+BUILD=${BUILD:-build}
+H="$(pwd)/$BUILD/hostel"
+GUEST=$(pwd)/$BUILD/guests/display.elf
+[ -f "$GUEST" ] || { echo "FAIL: web/guest (no $GUEST: run make)"; exit 0; }
+work=$(mktemp -d "${TMPDIR:-/tmp}/hostel-web-XXXXXX")
+export HOSTEL_HOME="$work/home"
+pid=""
+cleanup() {
+  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+  "$H" stop w1 --force >/dev/null 2>&1
+  "$H" stop t1 --force >/dev/null 2>&1
+  rm -rf "$work"
+}
+trap cleanup EXIT
+"$H" create w1 --kernel "$GUEST" --display vnc=127.0.0.1:0 --engine emu >/dev/null ||
+  { echo "FAIL: web/create"; exit 0; }
+appliances/tiny/build.sh "$(pwd)/$BUILD/appliances/tiny" >/dev/null 2>&1 ||
+  { echo "FAIL: web/tiny (appliances/tiny/build.sh failed)"; exit 0; }
+"$H" create t1 --appliance "$(pwd)/$BUILD/appliances/tiny" --net none >/dev/null ||
+  { echo "FAIL: web/create-tiny"; exit 0; }
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$H" web --listen "127.0.0.1:$port" >"$work/out" 2>"$work/err" &
+pid=$!
+for _ in $(seq 50); do grep -q "token=" "$work/out" && break; sleep 0.1; done
+url=$(grep -o 'http://[^ ]*' "$work/out")
+[ -n "$url" ] || { echo "FAIL: web/listens (no URL printed: $(cat "$work/err"))"; exit 0; }
+echo "PASS: web/listens"
+python3 - "$url" <<'PY'
+import json, sys, time, urllib.error, urllib.parse, urllib.request
+url = sys.argv[1]
+base = url.split("/?")[0]
+token = urllib.parse.parse_qs(urllib.parse.urlparse(url).query)["token"][0]
+
+def call(path, method="GET", tok=token, header=True, data=b""):
+    req = urllib.request.Request(base + path, method=method, data=data if method == "POST" else None)
+    if tok is not None and header:
+        req.add_header("X-Hostel-Token", tok)
+    try:
+        with urllib.request.urlopen(req, timeout=120) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+def check(name, ok, why=""):
+    print("PASS: web/%s" % name if ok else "FAIL: web/%s (%s)" % (name, why))
+
+st, _ = call("/api/machines", tok=None)
+check("no-token-refused", st == 403, "status %d" % st)
+st, _ = call("/api/machines", tok="0" * 32)
+check("wrong-token-refused", st == 403, "status %d" % st)
+st, body = call("/?token=" + token, header=False)
+check("page", st == 200 and "<table>" in body, "status %d" % st)
+
+def machine(want=None):
+    # The VMM records a new state just after it answers: a moment to settle.
+    for _ in range(50):
+        st, body = call("/api/machines")
+        m = {m["name"]: m for m in json.loads(body)}.get("w1", {})
+        if want is None or m.get("state") == want:
+            break
+        time.sleep(0.1)
+    return m
+
+check("lists", machine().get("state") == "stopped", "w1 is %r" % machine())
+st, body = call("/api/machines/w1/start", "POST")
+m = machine("running")
+check("start", st == 200 and m.get("state") == "running", "status %d %s; w1 is %r" % (st, body, m))
+check("lists-screen", m.get("display", "").startswith("vnc 127.0.0.1:"), "w1 is %r" % m)
+st, body = call("/api/machines/w1/pause", "POST")
+check("pause", st == 200 and machine("paused").get("state") == "paused", "status %d %s" % (st, body))
+st, body = call("/api/machines/w1/resume", "POST")
+check("resume", st == 200 and machine("running").get("state") == "running", "status %d %s" % (st, body))
+st, body = call("/api/machines/w1/stop", "POST")
+check("stop", st == 200 and machine("stopped").get("state") == "stopped", "status %d %s; w1 is %r" % (st, body, machine()))
+st, body = call("/api/machines/nosuch/start", "POST")
+check("unknown-machine", st == 409 and "no such machine" in body, "status %d %s" % (st, body))
+st, body = call("/api/machines/w1/start", "POST")   # left running for the port check
+
+# The serial console: tiny's output as events, a line sent back in.
+if call("/api/machines/t1/start", "POST")[0] != 200:
+    check("console", False, "t1 did not start")
+    sys.exit(0)
+req = urllib.request.Request(base + "/api/machines/t1/console?token=" + token)
+stream = urllib.request.urlopen(req, timeout=300)
+seen = b""
+def read_until(text, limit):
+    global seen
+    end = time.time() + limit
+    while text not in seen and time.time() < end:
+        line = stream.readline()
+        if not line:
+            break
+        if line.startswith(b"data: "):
+            seen += bytes.fromhex(line[6:].strip().decode())
+    return text in seen
+check("console-output", read_until(b"tiny: ready", 300), "no 'tiny: ready' in %r" % seen[-200:])
+read_until(b"tiny:/# ", 30)                          # the shell is reading
+st, body = call("/api/machines/t1/console", "POST", data=b"echo web-$((6*7))\r")
+check("console-input", st == 200 and read_until(b"web-42", 60), "status %d %s; saw %r" % (st, body, seen[-200:]))
+stream.close()
+call("/api/machines/t1/stop", "POST")
+PY
+# A machine started from the page does not keep the page's port: once
+# hostel web is gone, the port is free while the machine runs on.
+kill "$pid"; wait "$pid" 2>/dev/null; pid=""
+if python3 -c 'import socket, sys; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen()' "$port" 2>/dev/null; then
+  echo "PASS: web/port-freed"
+else
+  echo "FAIL: web/port-freed (port $port is still held: the VMM inherited the server's socket)"
+fi
