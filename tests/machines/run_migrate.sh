@@ -166,14 +166,22 @@ report("receive-listens", addr is not None and state(H2) == "incoming",
 host, port = addr.rsplit(":", 1)
 def raw(data):
     s = socket.create_connection((host, int(port)), timeout=10)
+    got = b""
     try:
         s.sendall(data)
         s.settimeout(3)
-        return s.recv(4096)
+        # The receiver writes a refusal's header and its text apart: read
+        # until it closes (or goes quiet).
+        while len(got) < 65536:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            got += chunk
     except (socket.timeout, OSError):
-        return b""
+        pass
     finally:
         s.close()
+    return got
 import struct, zlib, random
 def msg(t, payload):
     h = struct.pack("<II", t, len(payload))
