@@ -587,20 +587,32 @@ static mode_t safe_mode(mode_t m, bool dir)
     return dir ? m & ~(mode_t)S_ISUID : m & ~(mode_t)(S_ISUID | S_ISGID);
 }
 
-static int op_mknod(struct share_server *s, struct req *r, struct inode *dir)
+/* The start of a request that makes or removes a name in dir: its fixed
+ * arguments (arglen bytes, copied to arg), then the name.  Refused on a
+ * read-only share, or when dir is not a directory. */
+static int name_in_dir(struct share_server *s, struct req *r, struct inode *dir, void *arg,
+                       size_t arglen, const char **name)
 {
-    struct fuse_mknod_in a;
-    const char *name;
-    size_t off = sizeof(a);
-    NEED(a);
-    memcpy(&a, r->arg, sizeof(a));
-    int e = get_name(r, &off, &name);
+    if (r->arglen < arglen)
+        return -EINVAL;
+    if (arglen)
+        memcpy(arg, r->arg, arglen);
+    size_t off = arglen;
+    int e = get_name(r, &off, name);
     if (e < 0)
         return e;
     if (s->ro)
         return -EROFS;
-    if (!S_ISDIR(dir->type))
-        return -ENOTDIR;
+    return S_ISDIR(dir->type) ? 0 : -ENOTDIR;
+}
+
+static int op_mknod(struct share_server *s, struct req *r, struct inode *dir)
+{
+    struct fuse_mknod_in a;
+    const char *name;
+    int e = name_in_dir(s, r, dir, &a, sizeof(a), &name);
+    if (e < 0)
+        return e;
     mode_t type = a.mode & S_IFMT;
     /* Device nodes never: a guest must not reach host devices. */
     if (type != S_IFREG && type != S_IFIFO && type != S_IFSOCK)
@@ -614,16 +626,9 @@ static int op_mkdir(struct share_server *s, struct req *r, struct inode *dir)
 {
     struct fuse_mkdir_in a;
     const char *name;
-    size_t off = sizeof(a);
-    NEED(a);
-    memcpy(&a, r->arg, sizeof(a));
-    int e = get_name(r, &off, &name);
+    int e = name_in_dir(s, r, dir, &a, sizeof(a), &name);
     if (e < 0)
         return e;
-    if (s->ro)
-        return -EROFS;
-    if (!S_ISDIR(dir->type))
-        return -ENOTDIR;
     if (mkdirat(dir->fd, name, safe_mode(a.mode, true)) < 0)
         return -errno;
     return made(s, dir, name);
@@ -656,14 +661,9 @@ static int op_symlink(struct share_server *s, struct req *r, struct inode *dir)
 static int op_unlink(struct share_server *s, struct req *r, struct inode *dir, bool rmdir)
 {
     const char *name;
-    size_t off = 0;
-    int e = get_name(r, &off, &name);
+    int e = name_in_dir(s, r, dir, NULL, 0, &name);
     if (e < 0)
         return e;
-    if (s->ro)
-        return -EROFS;
-    if (!S_ISDIR(dir->type))
-        return -ENOTDIR;
     return unlinkat(dir->fd, name, rmdir ? AT_REMOVEDIR : 0) < 0 ? -errno : 0;
 }
 
@@ -784,17 +784,10 @@ static int op_create(struct share_server *s, struct req *r, struct inode *dir)
 {
     struct fuse_create_in a;
     const char *name;
-    size_t off = sizeof(a);
     char p[16];
-    NEED(a);
-    memcpy(&a, r->arg, sizeof(a));
-    int e = get_name(r, &off, &name);
+    int e = name_in_dir(s, r, dir, &a, sizeof(a), &name);
     if (e < 0)
         return e;
-    if (s->ro)
-        return -EROFS;
-    if (!S_ISDIR(dir->type))
-        return -ENOTDIR;
     if ((a.flags & O_ACCMODE) == O_ACCMODE)
         return -EINVAL;
     if (s->free_handle < 0 || s->free_inode < 0)
