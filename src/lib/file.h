@@ -21,4 +21,7 @@ int file_write_atomic(const char *path, const void *data, size_t len);
  * 0 when it did not exist. */
 int file_remove_tree(const char *path);
 
+/* mkdir -p, mode 0755: every missing folder of path.  0, or -errno. */
+int file_mkdir_p(const char *path);
+
 #endif

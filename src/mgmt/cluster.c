@@ -692,29 +692,11 @@ int cluster_path(const char *name, const char *file, char *buf, size_t len)
     return net_switch_path(name, file, buf, len);
 }
 
-static int mkdir_p(const char *path)
-{
-    char tmp[4096];
-    if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
-        return -ENAMETOOLONG;
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p == '/') {
-            *p = 0;
-            if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
-                return -errno;
-            *p = '/';
-        }
-    }
-    if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
-        return -errno;
-    return 0;
-}
-
 int cluster_def_save(const struct cluster_def *d, struct err *e)
 {
     char dir[4096], path[4200];
     int r = cluster_path(d->name, NULL, dir, sizeof(dir));
-    if (r < 0 || (r = mkdir_p(dir)) < 0)
+    if (r < 0 || (r = file_mkdir_p(dir)) < 0)
         return err_set(e, r, "cannot create the cluster's folder %s: %s", dir, strerror(-r));
     snprintf(path, sizeof(path), "%s/%s", dir, CLUSTER_DEF_FILE);
     json_t *o = cluster_def_to_json(d);

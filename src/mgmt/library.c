@@ -73,24 +73,6 @@ int machine_path(const char *name, const char *file, char *buf, size_t len)
     return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-static int mkdir_p(const char *path)
-{
-    char tmp[4096];
-    if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
-        return -ENAMETOOLONG;
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p == '/') {
-            *p = 0;
-            if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
-                return -errno;
-            *p = '/';
-        }
-    }
-    if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
-        return -errno;
-    return 0;
-}
-
 void machine_config_free(struct machine_config *cfg)
 {
     spec_free(&cfg->spec);
@@ -300,7 +282,7 @@ int machine_create(const struct machine_config *cfg, struct err *e)
      * atomic claim on the name. */
     char *slash = strrchr(dir, '/');
     *slash = 0;
-    r = mkdir_p(dir);
+    r = file_mkdir_p(dir);
     *slash = '/';
     if (r < 0)
         return err_set(e, r, "cannot create the library folder %s: %s", dir, strerror(-r));
