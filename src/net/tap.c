@@ -20,6 +20,7 @@
 
 #include "lib/jail.h"
 #include "lib/log.h"
+#include "lib/sandbox.h"
 
 struct net_tap {
     struct net_backend nb;          /* first: the net_backend * is this */
@@ -37,6 +38,7 @@ static void *tap_thread(void *opaque)
     struct net_tap *t = opaque;
     struct pollfd pfd[2] = { { .fd = t->fd, .events = POLLIN }, { .fd = t->wake_fd, .events = POLLIN } };
     while (!atomic_load(&t->stop)) {
+        sandbox_net_thread_check();
         if (poll(pfd, 2, -1) < 0) {
             if (errno == EINTR)
                 continue;
