@@ -24,16 +24,7 @@ export HOSTEL_HOME=$(mktemp -d /tmp/hostel-jail-XXXXXX)
 OUTSIDE=$(mktemp -d /tmp/hostel-jail-disk-XXXXXX)
 trap 'for m in $("$H" ls --json 2>/dev/null | python3 -c "import json,sys; [print(m[\"name\"]) for m in json.load(sys.stdin)]" 2>/dev/null); do "$H" rm --force "$m" >/dev/null 2>&1; done; rm -rf "$HOSTEL_HOME" "$OUTSIDE"' EXIT
 unset HOSTEL_JAIL_USER
-state() { "$H" info "$1" --json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])'; }
-vmm_pid() { "$H" info "$1" --json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin).get("pid",""))'; }
-live_iso() {
-  "$H" info "$1" --json 2>/dev/null |
-    python3 -c 'import json,sys; print(json.load(sys.stdin).get("isolation",{}).get(sys.argv[1],""))' "$2"
-}
-wait_log() {  # name, pattern, seconds
-  for _ in $(seq $(( $3 * 10 ))); do grep -q "$2" "$HOSTEL_HOME/machines/$1/console.log" 2>/dev/null && return 0; sleep 0.1; done
-  return 1
-}
+. tests/lib/machine_info.sh
 
 . tests/lib/engines.sh
 engines=$(engines_available)
