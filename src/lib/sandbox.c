@@ -41,7 +41,7 @@ int sandbox_allowed_count(void)
     return allowed;
 }
 
-static bool test_vcpu, test_net;
+static bool test_vcpu, test_net, test_worker;
 
 #define WAKE_MAX 8
 static int wake_fds[WAKE_MAX] = { -1, -1, -1, -1, -1, -1, -1, -1 };
@@ -87,8 +87,8 @@ void sandbox_test_hook(void)
         test_vcpu = true;    /* vCPU 0 does it, under its own filter */
         return;
     }
-    if (!strcmp(v, "net"))
-        return;              /* a network backend's thread, under its own (sandbox_enter) */
+    if (!strcmp(v, "net") || !strcmp(v, "worker"))
+        return;              /* that kind of thread, under its own (sandbox_enter) */
     /* personality(0xffffffff) only asks; harmless where it is allowed. */
     syscall(SYS_personality, 0xffffffffUL);
 }
@@ -109,6 +109,10 @@ int sandbox_enter_vcpu(int id, struct err *e)
 }
 
 void sandbox_net_thread_check(void)
+{
+}
+
+void sandbox_worker_thread_check(void)
 {
 }
 
@@ -179,6 +183,25 @@ static const char *const allow_net[] = {
     "exit", "exit_group", "rt_sigprocmask", "rt_sigreturn", "rt_sigtimedwait", "sigaltstack",
     "restart_syscall", "sched_yield", "open", "openat", "stat", "newfstatat", "statx",
     "fstat", "lseek", "uname",
+};
+
+/* A virtio device's worker: the guest's requests against disk images
+ * (positioned and vector I/O, flush, discard, a qcow2 image growing),
+ * console output to the log and to `hostel console` clients, frames to a
+ * network backend (its queue's eventfd, a tap's fd, a switch port's
+ * socket), random bytes, interrupts (KVM ioctls, a signal to a vCPU),
+ * timers for rate limits, malloc, log lines.  No open, no mkdir, unlink,
+ * rename, link, chmod, chown; no socket, connect, bind or accept; no memfd,
+ * no clone, no seccomp. */
+static const char *const allow_worker[] = {
+    "read", "write", "readv", "writev", "pread64", "pwrite64", "preadv", "pwritev", "preadv2",
+    "pwritev2", "lseek", "fstat", "newfstatat", "fsync", "fdatasync", "fallocate",
+    "ftruncate", "sync_file_range", "fadvise64", "close", "sendto", "sendmsg", "recvfrom",
+    "recvmsg", "poll", "ppoll", "futex", "clock_gettime", "clock_nanosleep", "nanosleep",
+    "gettimeofday", "time", "sched_yield", "mmap", "munmap", "mprotect", "madvise", "mremap",
+    "brk", "getrandom", "gettid", "getpid", "exit", "exit_group", "rt_sigprocmask",
+    "rt_sigreturn", "rt_sigtimedwait", "sigaltstack", "restart_syscall", "fcntl",
+    "eventfd2", "timerfd_settime", "timerfd_gettime", "epoll_ctl", "epoll_wait",
 };
 
 static int rule(scmp_filter_ctx ctx, uint32_t action, const char *name, unsigned n,
@@ -319,6 +342,9 @@ static struct thread_filter vcpu_filter = { "the vCPU threads'", allow_vcpu,
                                             sizeof(allow_vcpu) / sizeof(allow_vcpu[0]), NULL, 0 };
 static struct thread_filter net_filter = { "the network backends' threads'", allow_net,
                                            sizeof(allow_net) / sizeof(allow_net[0]), NULL, 0 };
+static struct thread_filter worker_filter = { "the device workers'", allow_worker,
+                                              sizeof(allow_worker) / sizeof(allow_worker[0]),
+                                              NULL, 0 };
 
 static int build_thread_filter(struct thread_filter *tf, struct err *e)
 {
@@ -385,7 +411,8 @@ int sandbox_enter(struct err *e)
         return err_set(e, -errno, "sandbox: cannot set the SIGSYS handler: %s", strerror(errno));
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         return err_set(e, -errno, "sandbox: PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
-    if (build_thread_filter(&vcpu_filter, e) < 0 || build_thread_filter(&net_filter, e) < 0)
+    if (build_thread_filter(&vcpu_filter, e) < 0 || build_thread_filter(&net_filter, e) < 0 ||
+        build_thread_filter(&worker_filter, e) < 0)
         return e ? e->code : -EINVAL;
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
     if (!ctx)
@@ -412,6 +439,7 @@ int sandbox_enter(struct err *e)
      * see the sandbox active. */
     const char *hook = getenv("HOSTEL_TEST_FORBIDDEN_SYSCALL");
     test_net = hook && !strcmp(hook, "net");
+    test_worker = hook && !strcmp(hook, "worker");
     __atomic_store_n(&active, true, __ATOMIC_RELEASE);
     wake_all();
     return 0;
@@ -444,23 +472,33 @@ int sandbox_enter_vcpu(int id, struct err *e)
 /* Whether this thread has its own filter in (read only by itself). */
 static __thread bool thread_filtered;
 
-void sandbox_net_thread_check(void)
+static void thread_check(const struct thread_filter *tf, const char *kind, bool test)
 {
     if (thread_filtered || !__atomic_load_n(&active, __ATOMIC_ACQUIRE))
         return;
     thread_filtered = true;
-    memcpy(thread_kind, "net backend", sizeof("net backend"));
-    int r = install_thread_filter(&net_filter);
+    snprintf(thread_kind, sizeof(thread_kind), "%s", kind);
+    int r = install_thread_filter(tf);
     if (r < 0) {
         char line[160];
-        int n = snprintf(line, sizeof(line), "hostel: warning: sandbox: cannot install a network "
-                         "backend thread's filter: %s\n", strerror(-r));
+        int n = snprintf(line, sizeof(line), "hostel: warning: sandbox: cannot install %s "
+                         "filter: %s\n", tf->what, strerror(-r));
         ssize_t w = write(2, line, n > 0 ? (size_t)n : 0);
         (void)w;
         return;
     }
-    if (test_net)
+    if (test)
         syscall(SYS_unlinkat, AT_FDCWD, "", 0);    /* the test hook: allowed to the process only */
+}
+
+void sandbox_net_thread_check(void)
+{
+    thread_check(&net_filter, "net backend", test_net);
+}
+
+void sandbox_worker_thread_check(void)
+{
+    thread_check(&worker_filter, "device worker", test_worker);
 }
 
 #endif

@@ -33,6 +33,11 @@ int sandbox_enter_vcpu(int id, struct err *e);
  * at once.  A failure is logged and the thread runs under the process's
  * list alone. */
 void sandbox_net_thread_check(void);
+/* The same for a virtio device's worker thread (called before it reads
+ * the guest's requests): file I/O on open fds only (no open, no making or
+ * removing files), no socket or connect, no memfd, no clone, no seccomp.
+ * Not for virtio-fs, whose requests name files. */
+void sandbox_worker_thread_check(void);
 /* An eventfd that sandbox_enter writes 1 to once the process is in (a
  * backend thread's wake-up, so it takes its filter without waiting for
  * traffic); forgotten before it is closed.  At most 8 at a time. */
@@ -47,7 +52,8 @@ int sandbox_allowed_count(void);
  * to "vcpu", vCPU 0 opens /dev/null (allowed to the process, not to a
  * vCPU) right after its own filter is in; set to "net", a network
  * backend's thread removes a file (unlinkat of "", allowed to the process,
- * not to it) right after its filter is in. */
+ * not to it) right after its filter is in; "worker": the same on a virtio
+ * device's worker. */
 void sandbox_test_hook(void);
 
 #endif

@@ -5,7 +5,8 @@
 # every engine here: hostel stays up, the device marks itself broken
 # (NEEDS_RESET, which the guest sees) and the log says so, the device works
 # again after the guest resets it, and a named machine running beside it
-# goes on ticking (docs/security.md).
+# goes on ticking (docs/security.md).  The same guest proves the device
+# workers' narrower seccomp list kills with the name (its test hook).
 set -u
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
@@ -39,6 +40,12 @@ for e in $engines; do
   [ "$n" -ge 3 ] && pass "logged-$e" || fail "logged-$e" "$n log lines naming the broken device, not 3 or more"
   grep -q '^hostile: after-reset: answered, status 0' <<<"$out" && pass "works-after-reset-$e" ||
     fail "works-after-reset-$e" "$(grep after-reset <<<"$out")"
+  # The device worker's own seccomp list (docs/security.md): its test hook.
+  out=$(HOSTEL_TEST_FORBIDDEN_SYSCALL=worker timeout 120 "$H" run --engine "$e" --kernel "$G" --disk "$HOSTEL_HOME/disk.img" 2>&1)
+  rc=$?
+  [ $rc -eq 159 ] && grep -q 'sandbox: the VMM made system call unlinkat (263) on thread device worker' <<<"$out" &&
+    pass "worker-thread-narrower-$e" ||
+    fail "worker-thread-narrower-$e" "exit status $rc, not 159 (SIGSYS), or no line naming unlinkat on the device worker: $(tail -2 <<<"$out")"
   for _ in $(seq 50); do [ "$(ticks)" -gt "${t0:-0}" ] && break; sleep 0.1; done
   [ "$(state beside)" = running ] && [ "$(ticks)" -gt "${t0:-0}" ] && pass "beside-unaffected-$e" ||
     fail "beside-unaffected-$e" "state $(state beside), ticks ${t0:-0} -> $(ticks)"

@@ -54,6 +54,10 @@ struct virtio_device_ops {
     void (*after_notify)(struct virtio_dev *vd);
     /* Optional: the driver reset the device (vd->lock held). */
     void (*reset)(struct virtio_dev *vd);
+    /* Its requests open, make and remove files by name (virtio-fs): its
+     * worker keeps the process's seccomp list, not the device workers'
+     * narrower one (docs/security.md). */
+    bool worker_names_files;
 };
 
 /* Hooks the transport fills in. */
