@@ -38,6 +38,7 @@ EXPECT=(
   "gp           1     1       -                       ^non-canonical read: vector 13 error 0 ok|^selector beyond the GDT limit: vector 13 error 1238 ok|^gp: ok"
   "doublefault  1     1       -                       ^#DF on IST stack ok|^doublefault: ok"
   "syscall      1     1       -                       ^fault from CPL 3: vector 13 error 0 cs 33: ok|^back at CPL 0 .* user result 0|^syscall: ok"
+  "sysret       1     1       -                       ^EFER.SCE clear: SYSCALL #UD, SYSRET #UD ok|^SYSCALL: SFMASK .* ok|^SYSCALL after IRETQ with RF: R11 without RF ok|^STAR selectors: CS 18 SS 20 ok|^SYSRET to non-canonical RCX: #GP\\(0\\) in ring 0 at the SYSRET ok|^SYSRETQ to CPL 3: cs 33 ss 2b rflags 3c7cd7 ok|^TF from R11: #DB at CPL 3 before the first user instruction ok|^SYSRETL to compatibility mode: cs 23 ss 2b eflags 40cd7, RCX upper half ignored ok|^compatibility mode at CPL 0: |^sysret: ok"
   "ioapic       1     1       -                       ^pit ticks via ioapic pin 2: [0-9]+|^rtc ticks via ioapic pin 8: [0-9]+|^ioapic: ok"
   "acpi         2     1       cpus=2                  ^MADT: 2 enabled CPUs, 1 I/O APICs, IRQ 0 -> GSI 2|^DSDT: [0-9]+ bytes ok|^PM timer: [0-9]+ ticks|^acpi: ok"
   "poweroff     1     0       -                       ^._S5_ SLP_TYPa [0-7]|^poweroff: writing"
@@ -68,6 +69,7 @@ KVM_QUIRKS_OF=(
   "interrupts   int3-64"
   "doublefault  df-cr2"
   "syscall      syscall-cpl"
+  "sysret       syscall-cpl"
 )
 
 # Guests that run on a slow nested kvm (not engine_fast) only under make
