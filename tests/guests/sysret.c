@@ -5,9 +5,9 @@
  * SYSRETQ and SYSRETL (compatibility mode, upper RCX ignored) loading
  * CS/SS/RFLAGS for CPL 3, TF from R11 trapping at once (before the first
  * user instruction, unlike IRET); on Intel's model both #UD outside 64-bit
- * mode.  User code (lib/sysret_asm.S) comes back with INT 0x80 through a
- * DPL 3 gate. */
-#include "lib/cpu64.h"
+ * mode.  User code (lib/sysret_asm.S) comes back with INT 0x80 through
+ * lib/user.c's DPL 3 gate. */
+#include "lib/user.h"
 
 #define FL_CF 0x1ull
 #define FL_PF 0x4ull
@@ -21,33 +21,17 @@
 #define SYSRET_FLAGS 0x3c7fd7ull   /* the RFLAGS bits SYSRET takes from R11 */
 #define MSR_CSTAR 0xc0000083
 
-extern char k_syscall_next[], k_syscall_rf_next[], probe_entry[], int80_return[];
+extern char k_syscall_next[], k_syscall_rf_next[], probe_entry[];
 extern char user64[], user_tf[], user32[];
-extern volatile uint64_t kernel_rsp;
 extern volatile struct { uint64_t rcx, r11, rflags; uint16_t cs, ss; } probe;
 extern volatile struct { uint16_t cs, ss; uint32_t pad; uint64_t rflags; } user_seen;
 void k_syscall(uint64_t rflags);
 void k_syscall_rf(void);
-uint64_t sysret_to(uint64_t rip, uint64_t r11, uint64_t rsp, int compat);
 void k_compat_try(int which);
 
 static uint8_t user_stack[8192] __attribute__((aligned(16)));
 static uint8_t kernel_stack[8192] __attribute__((aligned(16)));
-static struct { uint64_t cs, rip; int count; } int80_seen, db_seen;
-
-/* INT 0x80 from CPL 3: note where it came from and resume in the kernel
- * at int80_return (sysret_to's epilogue), with the user's RAX. */
-static void on_int80(struct frame *f)
-{
-    int80_seen.cs = f->cs;
-    int80_seen.rip = f->rip;
-    int80_seen.count++;
-    f->rip = (uint64_t)(uintptr_t)int80_return;
-    f->cs = SEL_KCODE;
-    f->ss = SEL_KDATA;
-    f->rsp = kernel_rsp;
-    f->rflags = 2;
-}
+static struct { uint64_t cs, rip; int count; } db_seen;
 
 static void on_db(struct frame *f)
 {
@@ -152,20 +136,20 @@ static void sysret_64(void)
     uint64_t r11 = ~(FL_TF | 0x200ull);   /* everything but TF and IF */
     uint64_t want = (r11 & SYSRET_FLAGS) | 2;
     uint64_t r = sysret_to((uint64_t)(uintptr_t)user64, r11, user_top(), 0);
-    if (r != 64 || int80_seen.count != 1 || int80_seen.cs != (SEL_UCODE | 3))
+    if (r != 64 || user_return_seen.count != 1 || user_return_seen.cs != (SEL_UCODE | 3))
         fail(6, "SYSRETQ: the user program came back with %lu, %d times, from cs %lx", r,
-             int80_seen.count, int80_seen.cs);
+             user_return_seen.count, user_return_seen.cs);
     if (user_seen.cs != (SEL_UCODE | 3) || user_seen.ss != (SEL_UDATA | 3) || user_seen.rflags != want)
         fail(7, "SYSRETQ with R11 %lx: cs %x ss %x rflags %lx; expected 33 2b %lx", r11,
              user_seen.cs, user_seen.ss, user_seen.rflags, want);
     gprintf("SYSRETQ to CPL 3: cs %x ss %x rflags %lx ok\n", user_seen.cs, user_seen.ss,
             user_seen.rflags);
 
-    int80_seen.count = 0;
+    user_return_seen.count = 0;
     r = sysret_to((uint64_t)(uintptr_t)user_tf, FL_TF | 2, user_top(), 0);
-    if (r != 65 || int80_seen.count != 1)
+    if (r != 65 || user_return_seen.count != 1)
         fail(8, "SYSRETQ with TF: the user program came back with %lu, %d times", r,
-             int80_seen.count);
+             user_return_seen.count);
     if (db_seen.count != 1 || db_seen.rip != (uint64_t)(uintptr_t)user_tf ||
         db_seen.cs != (SEL_UCODE | 3))
         fail(8, "TF from R11: %d #DB, at rip %lx cs %lx; expected one at %p cs 33", db_seen.count,
@@ -178,11 +162,11 @@ static void sysret_compat(void)
     uint64_t r11 = 0xffffffff00000000ull | FL_AC | FL_DF | FL_OF | 0xd7;
     uint64_t want = (r11 & SYSRET_FLAGS) | 2;
     uint64_t rip = 0xdeadbeef00000000ull | (uint32_t)(uintptr_t)user32;
-    int80_seen.count = 0;
+    user_return_seen.count = 0;
     uint64_t r = sysret_to(rip, r11, user_top(), 1);
-    if (r != 32 || int80_seen.count != 1 || int80_seen.cs != (SEL_UCODE32 | 3))
+    if (r != 32 || user_return_seen.count != 1 || user_return_seen.cs != (SEL_UCODE32 | 3))
         fail(9, "SYSRETL: the user program came back with %lu, %d times, from cs %lx", r,
-             int80_seen.count, int80_seen.cs);
+             user_return_seen.count, user_return_seen.cs);
     if (user_seen.cs != (SEL_UCODE32 | 3) || user_seen.ss != (SEL_UDATA | 3) ||
         user_seen.rflags != want)
         fail(9, "SYSRETL with R11 %lx: cs %x ss %x eflags %lx; expected 23 2b %lx", r11,
@@ -219,19 +203,8 @@ void guest_main(uint32_t magic, uint32_t mbi)
     gprintf("sysret: start\n");
     idt_init();
     tss_install((uint64_t)(uintptr_t)(kernel_stack + sizeof(kernel_stack)), 0);
-    idt_set_gate_opts(0x80, 0, 3, 1);
-    idt_set_handler(0x80, on_int80);
+    user_init();
     idt_set_handler(1, on_db);
-
-    /* User access to the first 2 MiB (this image). */
-    if ((uint64_t)(uintptr_t)(user_stack + sizeof(user_stack)) > 0x200000)
-        fail(1, "the image does not fit the first 2 MiB page");
-    boot_pml4[0] |= PTE_U;
-    boot_pdpt[0] |= PTE_U;
-    boot_pd[0] |= PTE_U;
-    WRITE_CR(3, READ_CR(3));
-
-    wrmsr(MSR_STAR, star(SEL_UCODE32 | 3, SEL_KCODE));
     wrmsr(MSR_LSTAR, (uint64_t)(uintptr_t)probe_entry);
     wrmsr(MSR_CSTAR, (uint64_t)(uintptr_t)probe_entry);
 

@@ -1,8 +1,7 @@
 /* The sysret guest's assembly: a SYSCALL probe at CPL 0 (probe_entry
- * records what SYSCALL loaded and returns through RCX), SYSRET into CPL 3
- * code (64-bit and compatibility mode) that comes back with INT 0x80, a
- * CPL 0 visit to compatibility mode, and the user programs themselves
- * (they live in the 2 MiB page the guest marks user-accessible). */
+ * records what SYSCALL loaded and returns through RCX), a CPL 0 visit to
+ * compatibility mode, and the user programs (64-bit and compatibility
+ * mode) that lib/user.c's sysret_to() enters; they come back with INT 0x80. */
     .text
     .code64
 
@@ -46,36 +45,6 @@ probe_entry:
     mov $0x10, %eax
     mov %eax, %ss
     jmp *%rcx
-
-/* uint64_t sysret_to(uint64_t rip, uint64_t r11, uint64_t rsp, int compat):
- * SYSRETQ (compat 0) or SYSRETL to rip at CPL 3; returns the RAX the user
- * program had at its INT 0x80 (int80_return puts us back here). */
-    .globl sysret_to, int80_return, kernel_rsp
-sysret_to:
-    push %rbx
-    push %rbp
-    push %r12
-    push %r13
-    push %r14
-    push %r15
-    mov %rsp, kernel_rsp(%rip)
-    mov %ecx, %r8d              /* compat */
-    mov %rdi, %rcx
-    mov %rsi, %r11
-    mov %rdx, %rsp
-    test %r8d, %r8d
-    jnz 1f
-    sysretq
-1:  sysretl
-int80_return:
-    mov kernel_rsp(%rip), %rsp
-    pop %r15
-    pop %r14
-    pop %r13
-    pop %r12
-    pop %rbp
-    pop %rbx
-    ret
 
 /* void k_compat_try(int which): far jump to 32-bit code at CPL 0
  * (selector 0x18), run SYSCALL (which 0) or SYSRET (which 1) there with
@@ -149,8 +118,6 @@ user32:
 
     .data
     .align 8
-kernel_rsp:
-    .quad 0
 probe:
     .quad 0, 0, 0, 0
 user_seen:
