@@ -40,6 +40,7 @@ EXPECT=(
   "syscall      1     1       -                       ^fault from CPL 3: vector 13 error 0 cs 33: ok|^back at CPL 0 .* user result 0|^syscall: ok"
   "sysret       1     1       -                       ^EFER.SCE clear: SYSCALL #UD, SYSRET #UD ok|^SYSCALL: SFMASK .* ok|^SYSCALL after IRETQ with RF: R11 without RF ok|^STAR selectors: CS 18 SS 20 ok|^SYSRET to non-canonical RCX: #GP\\(0\\) in ring 0 at the SYSRET ok|^SYSRETQ to CPL 3: cs 33 ss 2b rflags 3c7cd7 ok|^TF from R11: #DB at CPL 3 before the first user instruction ok|^SYSRETL to compatibility mode: cs 23 ss 2b eflags 40cd7, RCX upper half ignored ok|^compatibility mode at CPL 0: |^sysret: ok"
   "idt          1     1       -                       ^interrupt gate clears IF, trap gate keeps it ok|^IST gate at CPL 0: aligned IST stack, old RSP and SS pushed ok|^INT from CPL 3: RSP0 stack, user SS:RSP and CS pushed, null SS ok|^INT 0x44 from CPL 3 to a DPL 0 gate: #GP: vector 13 error 222 ok|^INT 0x45 to a not-present gate: #NP: vector 11 error 22a ok|^#UD through a not-present gate: #NP: vector 11 error 33 ok|^INT 0x46 to a call-gate type: #GP: vector 13 error 232 ok|^INT 0x50 beyond the IDT limit: #GP: vector 13 error 282 ok|^#GP through a not-present gate: #DF: vector 8 error 0 ok|^INT 0x47 with IST3 beyond the TSS limit: #TS: vector 10 error 38 ok|^#UD with IST3 beyond the TSS limit: #TS: vector 10 error 39 ok|^INT from CPL 3 with a non-canonical RSP0: #SS\\(0\\) on IST1, then the INT ok|^#UD at CPL 3 with a non-canonical RSP0: #SS\\(EXT\\) ok|^idt: ok"
+  "smap         1     1       -                       ^CPUID 7: SMEP 1 SMAP 1 UMIP 1|^SMEP: supervisor fetch from a user page: #PF error 11 ok|^SMAP: supervisor read #PF error 1, write #PF error 3 ok|^SMAP: STAC allows, CLAC forbids again ok|^SMAP: POPF clearing AC forbids again ok|^STAC and CLAC at CPL 3: #UD ok|^UMIP: SGDT SIDT SLDT STR SMSW m/r at CPL 3: 6 #GP\\(0\\), CPL 0 unaffected ok|^smap: ok"
   "ioapic       1     1       -                       ^pit ticks via ioapic pin 2: [0-9]+|^rtc ticks via ioapic pin 8: [0-9]+|^ioapic: ok"
   "acpi         2     1       cpus=2                  ^MADT: 2 enabled CPUs, 1 I/O APICs, IRQ 0 -> GSI 2|^DSDT: [0-9]+ bytes ok|^PM timer: [0-9]+ ticks|^acpi: ok"
   "poweroff     1     0       -                       ^._S5_ SLP_TYPa [0-7]|^poweroff: writing"
@@ -72,6 +73,7 @@ KVM_QUIRKS_OF=(
   "syscall      syscall-cpl"
   "sysret       syscall-cpl"
   "idt          int3-64 syscall-cpl"
+  "smap         stac"
 )
 
 # Guests that run on a slow nested kvm (not engine_fast) only under make

@@ -27,6 +27,11 @@ void user_init(void)
     boot_pdpt[0] |= PTE_U;
     boot_pd[0] |= PTE_U;
     WRITE_CR(3, READ_CR(3));
+    user_entry_init();
+}
+
+void user_entry_init(void)
+{
     wrmsr(MSR_EFER, rdmsr(MSR_EFER) | 1);
     wrmsr(MSR_STAR, (uint64_t)(SEL_UCODE32 | 3) << 48 | (uint64_t)SEL_KCODE << 32);
     idt_set_gate_opts(USER_RETURN_VEC, 0, 3, 1);

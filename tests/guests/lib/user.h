@@ -16,6 +16,9 @@ struct user_return {
 extern volatile struct user_return user_return_seen;
 
 void user_init(void);
+/* The same without touching the page tables: for guests whose user code
+ * lives in pages they map with PTE_U themselves (map_page). */
+void user_entry_init(void);
 /* SYSRETQ (compat 0) or SYSRETL to rip with R11 = r11 and RSP = rsp. */
 uint64_t sysret_to(uint64_t rip, uint64_t r11, uint64_t rsp, int compat);
 
