@@ -26,7 +26,7 @@ KVM_QUIRKS=${KVM_QUIRKS:-$BUILD/tests/kvm_quirks}
 #  name         cpus  status  cmdline                 patterns
 EXPECT=(
   "hello        1     1       hostel-hello-test       Hello from hostel guest|^cmdline: .*hostel-hello-test|^hello: ok"
-  "realmode     1     1       -                       ^real mode: hello from 16-bit code|^int 0x30: 1 calls, pushed cs 1000; alias 1; eax 23456789|^realmode: ok"
+  "realmode     1     1       -                       ^real mode: hello from 16-bit code|^int 0x30: 1 calls, pushed cs 1000; alias 1; eax 23456789|^CPUID, RDMSR, IN/OUT, MOV from CR0, INVLPG agree in pm16, real mode and pm32|^realmode: ok"
   "pm32         1     1       -                       ^pse alias ok|^#PF not present: error 0 cr2 c00123|^#PF read-only: error 3 ok|^pm32: ok"
   "longmode     1     1       -                       ^longmode: ok"
   "interrupts   1     1       -                       ^int3 ok|^#DE ok|^#PF ok|^pit ticks: [0-9]+|^lapic timer ticks: [0-9]+|^self-ipi ok|^interrupts: ok"
