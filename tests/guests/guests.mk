@@ -55,6 +55,6 @@ $(GUEST_OUT)/smp.elf: $(GUEST_OUT)/lib64/smp_ap.o
 $(GUEST_OUT)/acpi.elf $(GUEST_OUT)/poweroff.elf: $(GUEST_OUT)/lib64/acpitab.o
 $(GUEST_OUT)/syscall.elf: $(GUEST_OUT)/lib64/syscall_user.o
 $(GUEST_OUT)/sysret.elf: $(GUEST_OUT)/lib64/sysret_asm.o
-$(GUEST_OUT)/sysret.elf $(GUEST_OUT)/idt.elf $(GUEST_OUT)/smap.elf: $(GUEST_OUT)/lib64/user.o $(GUEST_OUT)/lib64/user_asm.o
+$(GUEST_OUT)/syscall.elf $(GUEST_OUT)/sysret.elf $(GUEST_OUT)/idt.elf $(GUEST_OUT)/smap.elf: $(GUEST_OUT)/lib64/user.o $(GUEST_OUT)/lib64/user_asm.o
 $(GUEST_OUT)/realmode.elf: $(GUEST_OUT)/lib32/realmode.o
 $(GUEST_OUT)/pm32.elf: $(GUEST_OUT)/lib32/pm32_pf.o

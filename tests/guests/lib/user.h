@@ -21,5 +21,7 @@ void user_init(void);
 void user_entry_init(void);
 /* SYSRETQ (compat 0) or SYSRETL to rip with R11 = r11 and RSP = rsp. */
 uint64_t sysret_to(uint64_t rip, uint64_t r11, uint64_t rsp, int compat);
+/* IRETQ to 64-bit rip at CPL 3 with RSP = rsp and IF clear. */
+uint64_t enter_user(uint64_t rip, uint64_t rsp);
 
 #endif
