@@ -5,7 +5,9 @@
  * error codes (IDT bit 1, EXT bit 0): #GP for a DPL 0 gate from CPL 3, for
  * a vector beyond the IDT limit and for a non-gate type; #NP for a
  * not-present gate; #DF when a #GP's own gate is not present; #TS for an
- * IST slot beyond the TSS limit; #SS for a non-canonical RSP0. */
+ * IST slot beyond the TSS limit; #SS for a non-canonical RSP0; #SS(0) for a
+ * push with a non-canonical RSP, and #DF when that #SS cannot be pushed on
+ * the same stack. */
 #include "lib/user.h"
 
 #define FL_IF 0x200ull
@@ -237,6 +239,56 @@ static void rsp0_noncanonical(void)
     gprintf("#UD at CPL 3 with a non-canonical RSP0: #SS(EXT) ok\n");
 }
 
+/* Stack faults: the handler puts back the RSP kept in RBX and resumes at
+ * RCX (the faulting frame's RSP is the non-canonical one). */
+static volatile struct { uint64_t vector, error, frame; int count; } stack_seen;
+static void on_stack_fault(struct frame *f)
+{
+    stack_seen.vector = f->vector;
+    stack_seen.error = f->error;
+    stack_seen.frame = (uint64_t)(uintptr_t)f;
+    stack_seen.count++;
+    f->rsp = f->rbx;
+    f->rip = f->rcx;
+}
+
+static void push_noncanonical(void)
+{
+    __asm__ volatile("mov %%rsp, %%rbx; lea 1f(%%rip), %%rcx; movabs $0x8000000000001000, %%rax;"
+                     "mov %%rax, %%rsp; push %%rax; 1: mov %%rbx, %%rsp"
+                     ::: "rax", "rbx", "rcx", "memory");
+}
+
+static void stack_faults(void)
+{
+    uint64_t ist2 = (uint64_t)(uintptr_t)(ist2_stack + sizeof(ist2_stack));
+    tss_set_stack(2, ist2);
+    idt_set_handler(12, on_stack_fault);
+    idt_set_handler(8, on_stack_fault);
+
+    idt_set_gate_opts(12, 2, 0, 1);      /* #SS on IST2: it can be delivered */
+    stack_seen.count = 0;
+    push_noncanonical();
+    if (stack_seen.count != 1 || stack_seen.vector != 12 || stack_seen.error != 0 ||
+        stack_seen.frame >= ist2 || stack_seen.frame < ist2 - sizeof(ist2_stack))
+        fail(9, "PUSH with RSP 0x8000000000001000: %d faults, vector %lu error %lx frame %lx; "
+             "expected #SS(0) on IST2", stack_seen.count, stack_seen.vector, stack_seen.error,
+             stack_seen.frame);
+    gprintf("PUSH with a non-canonical RSP: #SS(0) on the IST stack ok\n");
+
+    idt_set_gate_opts(12, 0, 0, 1);      /* #SS on the same bad stack: #DF, on IST2 */
+    idt_set_gate_opts(8, 2, 0, 1);
+    stack_seen.count = 0;
+    push_noncanonical();
+    idt_set_gate_opts(8, 0, 0, 1);
+    idt_set_handler(8, 0);
+    idt_set_handler(12, 0);
+    if (stack_seen.count != 1 || stack_seen.vector != 8 || stack_seen.error != 0)
+        fail(9, "PUSH with a non-canonical RSP, #SS gate without IST: %d faults, vector %lu "
+             "error %lx; expected #DF(0)", stack_seen.count, stack_seen.vector, stack_seen.error);
+    gprintf("#SS that cannot be delivered on the same stack: #DF(0) ok\n");
+}
+
 void guest_main(uint32_t magic, uint32_t mbi)
 {
     (void)magic; (void)mbi;
@@ -251,6 +303,7 @@ void guest_main(uint32_t magic, uint32_t mbi)
     from_user();
     gate_faults();
     tss_faults();
+    stack_faults();
     rsp0_noncanonical();
     gprintf("idt: ok\n");
 }
