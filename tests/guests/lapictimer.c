@@ -25,13 +25,6 @@ static void on_spurious(struct frame *f)
     (void)f;
 }
 
-static uint64_t rdtsc(void)
-{
-    uint32_t lo, hi;
-    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-    return (uint64_t)hi << 32 | lo;
-}
-
 static void spin(uint64_t cycles, int irqs_on)
 {
     if (irqs_on)
