@@ -41,8 +41,16 @@ struct ct_state {
     uint8_t xmm[16][16];
     int32_t vec, err;        /* vec -1: no exception */
     uint64_t cr2;
+    uint8_t ymm_hi[16][16];  /* bits 255:128 of YMM0-15 (hosts with AVX) */
 };
 _Static_assert(__builtin_offsetof(struct ct_state, xmm) == 160, "native.S layout");
+_Static_assert(__builtin_offsetof(struct ct_state, ymm_hi) == 432, "native.S layout");
+/* native.S: load and store YMM upper halves (host has AVX enabled by its
+ * OS); ct_nat_ymm_load 0 runs VZEROUPPER instead (AVX state back to its
+ * initial configuration, as emu reports all-zero upper halves). */
+extern uint8_t ct_nat_avx, ct_nat_ymm_load;
+/* XCR0 as the host's OS set it, limited to what emu models (x87 SSE AVX). */
+static uint64_t host_xcr0 = 1;
 extern struct ct_state ct_nat_in, ct_nat_out;
 void ct_native_run(void);
 extern char ct_native_exit[];
@@ -179,6 +187,16 @@ static void make_input(const struct ct_case *f, unsigned k, uint64_t code,
         memcpy(&in->xmm[0][0], &x0, 8); memcpy(&in->xmm[0][8], &x1, 8);
         memcpy(&in->xmm[1][0], &x1, 8); memcpy(&in->xmm[1][8], &x0, 8);
     }
+    /* YMM upper halves from their own stream (the other inputs stay as they
+     * were before YMM was compared); all zero in every third case. */
+    if (ct_nat_avx && k % 3 != 0) {
+        uint64_t ys = name_hash(f->name) ^ (0x9e37ULL + k * 0x3001ULL);
+        for (int x = 0; x < 16; x++)
+            for (int q = 0; q < 2; q++) {
+                uint64_t v = splitmix(&ys);
+                memcpy(&in->ymm_hi[x][q * 8], &v, 8);
+            }
+    }
     /* A fixed random image, with the words near the pointers varied per case. */
     static uint8_t image[MEM_SZ];
     static bool image_ready;
@@ -232,6 +250,16 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
     if (uc->uc_mcontext.fpregs) {
         ct_nat_out.mxcsr = uc->uc_mcontext.fpregs->mxcsr;
         memcpy(ct_nat_out.xmm, uc->uc_mcontext.fpregs->_xmm, sizeof(ct_nat_out.xmm));
+        /* The kernel's signal frame is an XSAVE image (standard format) when
+         * its software-reserved bytes carry FP_XSTATE_MAGIC1. */
+        const uint8_t *fp = (const uint8_t *)uc->uc_mcontext.fpregs;
+        uint32_t magic;
+        uint64_t bv;
+        memcpy(&magic, fp + 464, 4);
+        memcpy(&bv, fp + 512, 8);
+        memset(ct_nat_out.ymm_hi, 0, sizeof(ct_nat_out.ymm_hi));
+        if (ct_nat_avx && magic == 0x46505853u && (bv & 4))
+            memcpy(ct_nat_out.ymm_hi, fp + 576, sizeof(ct_nat_out.ymm_hi));
     }
     siglongjmp(nat_jmp, 1);
 }
@@ -278,6 +306,9 @@ static void native_child(const struct ct_case *f, uint64_t code, unsigned n,
         if (f->kind & K_SMC)
             place_code((uint8_t *)(uintptr_t)code, f);
         make_input(f, k, code, &ct_nat_in, mem);
+        ct_nat_ymm_load = 0;
+        for (unsigned b = 0; b < sizeof(ct_nat_in.ymm_hi); b++)
+            ct_nat_ymm_load |= ct_nat_in.ymm_hi[b / 16][b % 16] != 0;
         memset(&ct_nat_out, 0, sizeof(ct_nat_out));
         ct_nat_out.vec = -1;
         if (sigsetjmp(nat_jmp, 1) == 0) {
@@ -447,6 +478,8 @@ static bool emu_run_case(const struct ct_case *f, uint64_t code, const struct ct
     c->rip = in->rip;
     emu_set_rflags(c, in->rflags);
     memcpy(c->xmm, in->xmm, sizeof(in->xmm));
+    memcpy(c->ymm_hi, in->ymm_hi, sizeof(in->ymm_hi));
+    c->xcr0 = host_xcr0;
     c->mxcsr = in->mxcsr;
     c->x87.fcw = 0x37f;
     c->x87.fsw = 0;
@@ -495,6 +528,8 @@ static bool emu_run_case(const struct ct_case *f, uint64_t code, const struct ct
     out->st.rflags = emu_get_rflags(c);
     out->st.mxcsr = c->mxcsr;
     memcpy(out->st.xmm, c->xmm, sizeof(out->st.xmm));
+    if (ct_nat_avx)
+        memcpy(out->st.ymm_hi, c->ymm_hi, sizeof(out->st.ymm_hi));
     out->st.vec = c->exc.vector;
     out->st.err = c->exc.errcode;
     out->st.cr2 = c->exc.cr2;
@@ -647,6 +682,16 @@ static const char *compare(const struct ct_case *f, const struct ct_state *in,
             memcpy(eq, e->xmm[x], 16);
             snprintf(why, len, "xmm%d: host %016" PRIx64 ":%016" PRIx64 ", emu %016" PRIx64 ":%016" PRIx64,
                      x, nq[1], nq[0], eq[1], eq[0]);
+            return why;
+        }
+    }
+    for (int x = 0; x < 16; x++) {
+        if (memcmp(n->ymm_hi[x], e->ymm_hi[x], 16)) {
+            uint64_t nq[2], eq[2];
+            memcpy(nq, n->ymm_hi[x], 16);
+            memcpy(eq, e->ymm_hi[x], 16);
+            snprintf(why, len, "ymm%d[255:128]: host %016" PRIx64 ":%016" PRIx64 ", emu %016" PRIx64
+                     ":%016" PRIx64, x, nq[1], nq[0], eq[1], eq[0]);
             return why;
         }
     }
@@ -1175,6 +1220,20 @@ static bool selected(const char *name, int argc, char **argv, int first)
     return false;
 }
 
+/* Does the host run AVX with its state enabled by the OS (OSXSAVE, XCR0
+ * bits 1 and 2)?  Then YMM upper halves are compared, and emu's XCR0 is
+ * the host's, limited to the components emu models. */
+static void host_avx_probe(void)
+{
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27)))
+        return;
+    uint32_t lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    host_xcr0 = lo & 7;
+    ct_nat_avx = (c & (1u << 28)) && (lo & 6) == 6;
+}
+
 int main(int argc, char **argv)
 {
     int first = 1;
@@ -1190,6 +1249,7 @@ int main(int argc, char **argv)
         first++;
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
+    host_avx_probe();
     const char *all = getenv("HOSTEL_TEST_ALL");
     if (all && *all == '1' && cases_per_form < NPAIRS + 48)
         cases_per_form = NPAIRS + 48;
