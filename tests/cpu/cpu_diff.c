@@ -3,7 +3,8 @@
  * memory mapped at the same addresses) and on emu (flat 64-bit mode, CPL 3),
  * and registers, flags, XMM/MXCSR, memory and exceptions must match.
  * Usage: cpu_diff [-v] [-a] [-u] [-x] [-n cases] [-f fuzz-count] [-S seed] [name-substring...]
- *   -u also unmasks random SSE exceptions (known emu-sse mismatches, see docs/cpu-tests.md) */
+ *   -u also unmasks random SSE exceptions (known emu-sse mismatches, see docs/cpu-tests.md)
+ *   -x runs the host side only (also forms emu does not advertise) and prints it */
 #include <cpuid.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -41,9 +42,14 @@ struct ct_state {
     uint8_t xmm[16][16];
     int32_t vec, err;        /* vec -1: no exception */
     uint64_t cr2;
+    uint64_t pad3[2];
+    uint8_t ymmh[16][16];    /* YMM0-15 bits 255:128 */
 };
 _Static_assert(__builtin_offsetof(struct ct_state, xmm) == 160, "native.S layout");
+_Static_assert(__builtin_offsetof(struct ct_state, ymmh) == 448, "native.S layout");
+_Static_assert(sizeof(struct ct_state) == 704, "native.S layout");
 extern struct ct_state ct_nat_in, ct_nat_out;
+extern uint8_t ct_nat_avx;
 void ct_native_run(void);
 extern char ct_native_exit[];
 
@@ -114,6 +120,14 @@ static int verbose, native_only, fuzz_forced, unmask_random;
 static unsigned fuzz_count = 1500, chain_count = 1000;
 static uint64_t fuzz_seed = 0x600dcafe;
 
+/* YMM upper halves.  emu keeps them once it implements AVX: cpu.h then
+ * defines EMU_YMM_UPPER(c, x), a pointer to register x's bits 255:128 (16
+ * bytes).  Until then (and on a host without AVX) every upper half starts
+ * zero on both sides and stays so: the comparison still catches a host
+ * instruction that writes one.  With both, inputs fill them randomly, so
+ * legacy SSE forms are checked to keep them and VEX.128 forms to zero them. */
+static bool host_avx, ymm_live;
+
 /* Builds input k of a form: registers, flags, XMM and the data/stack bytes. */
 static void make_input(const struct ct_case *f, unsigned k, uint64_t code,
                        struct ct_state *in, uint8_t *mem)
@@ -173,11 +187,23 @@ static void make_input(const struct ct_case *f, unsigned k, uint64_t code,
             }
             memcpy(&in->xmm[x][q * 8], &v, 8);
         }
+    for (int x = 0; x < 16 && ymm_live; x++)
+        for (int q = 0; q < 2; q++) {
+            uint64_t v = splitmix(&s);
+            if ((f->kind & K_SSE) && (splitmix(&s) & 1))
+                v = xedge[splitmix(&s) % NXEDGE];
+            memcpy(&in->ymmh[x][q * 8], &v, 8);
+        }
     if ((f->kind & K_SSE) && k < npairs) {
-        /* xmm0/xmm1 get pairs of edge values in both lanes. */
+        /* xmm0/xmm1 get pairs of edge values in both lanes (and, for 256-bit
+         * forms, the upper lanes too, swapped). */
         uint64_t x0 = xedge[pair % NXEDGE], x1 = xedge[(pair / NXEDGE) % NXEDGE];
         memcpy(&in->xmm[0][0], &x0, 8); memcpy(&in->xmm[0][8], &x1, 8);
         memcpy(&in->xmm[1][0], &x1, 8); memcpy(&in->xmm[1][8], &x0, 8);
+        if (ymm_live) {
+            memcpy(&in->ymmh[0][0], &x1, 8); memcpy(&in->ymmh[0][8], &x0, 8);
+            memcpy(&in->ymmh[1][0], &x0, 8); memcpy(&in->ymmh[1][8], &x1, 8);
+        }
     }
     /* A fixed random image, with the words near the pointers varied per case. */
     static uint8_t image[MEM_SZ];
@@ -210,6 +236,24 @@ static void make_input(const struct ct_case *f, unsigned k, uint64_t code,
 
 static sigjmp_buf nat_jmp;
 
+/* The YMM upper halves at a fault, from the XSAVE image the kernel puts in
+ * the signal frame (after the 512-byte FXSAVE part: FP_XSTATE_MAGIC1 in its
+ * software-reserved bytes, then the XSAVE header).  A component absent from
+ * XSTATE_BV is in its initial state: zero. */
+static unsigned ymm_xsave_offset;   /* CPUID 0xD.2 EBX, read before any fault */
+static void native_fault_ymm(const uint8_t *fx)
+{
+    uint32_t magic;
+    uint64_t bv;
+    memcpy(&magic, fx + 464, 4);
+    memset(ct_nat_out.ymmh, 0, sizeof(ct_nat_out.ymmh));
+    if (!host_avx || magic != 0x46505853u || !ymm_xsave_offset)
+        return;
+    memcpy(&bv, fx + 512, 8);
+    if (bv & 4)
+        memcpy(ct_nat_out.ymmh, fx + ymm_xsave_offset, sizeof(ct_nat_out.ymmh));
+}
+
 static void on_fault(int sig, siginfo_t *si, void *ucv)
 {
     (void)sig; (void)si;
@@ -232,6 +276,7 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
     if (uc->uc_mcontext.fpregs) {
         ct_nat_out.mxcsr = uc->uc_mcontext.fpregs->mxcsr;
         memcpy(ct_nat_out.xmm, uc->uc_mcontext.fpregs->_xmm, sizeof(ct_nat_out.xmm));
+        native_fault_ymm((const uint8_t *)uc->uc_mcontext.fpregs);
     }
     siglongjmp(nat_jmp, 1);
 }
@@ -447,6 +492,10 @@ static bool emu_run_case(const struct ct_case *f, uint64_t code, const struct ct
     c->rip = in->rip;
     emu_set_rflags(c, in->rflags);
     memcpy(c->xmm, in->xmm, sizeof(in->xmm));
+#ifdef EMU_YMM_UPPER
+    for (int x = 0; x < 16; x++)
+        memcpy(EMU_YMM_UPPER(c, x), in->ymmh[x], 16);
+#endif
     c->mxcsr = in->mxcsr;
     c->x87.fcw = 0x37f;
     c->x87.fsw = 0;
@@ -495,11 +544,49 @@ static bool emu_run_case(const struct ct_case *f, uint64_t code, const struct ct
     out->st.rflags = emu_get_rflags(c);
     out->st.mxcsr = c->mxcsr;
     memcpy(out->st.xmm, c->xmm, sizeof(out->st.xmm));
+#ifdef EMU_YMM_UPPER
+    for (int x = 0; x < 16; x++)
+        memcpy(out->st.ymmh[x], EMU_YMM_UPPER(c, x), 16);
+#endif
     out->st.vec = c->exc.vector;
     out->st.err = c->exc.errcode;
     out->st.cr2 = c->exc.cr2;
     memcpy(out->mem, emu_ram + CT_DATA, MEM_SZ);
     return done;
+}
+
+/* Host AVX (CPUID.1:ECX.AVX with the OS saving YMM state: OSXSAVE and
+ * XCR0 bits 1-2) decides whether native.S touches YMM at all. */
+static int ymm_setup(void)
+{
+    unsigned a, b, c, d;
+    __cpuid(1, a, b, c, d);
+    if ((c & (1u << 27)) && (c & (1u << 28))) {
+        uint32_t lo, hi;
+        __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+        host_avx = (lo & 6) == 6;
+    }
+    if (host_avx) {
+        __cpuid_count(0xd, 2, a, b, c, d);
+        ymm_xsave_offset = b;
+    }
+    ct_nat_avx = host_avx;
+    uint32_t r[4] = { 0, 0, 0, 0 };
+    emu_cpuid(ecpu, 1, 0, r);
+    bool emu_avx = r[2] & (1u << 28);
+#ifdef EMU_YMM_UPPER
+    ymm_live = host_avx;
+#else
+    if (emu_avx) {
+        printf("FAIL: cpu_diff (emu advertises AVX but cpu.h has no EMU_YMM_UPPER: "
+               "the YMM upper halves could not be compared)\n");
+        return -1;
+    }
+#endif
+    (void)emu_avx;
+    if (native_only)
+        ymm_live = host_avx;   /* -x: the host's upper halves with random inputs */
+    return 0;
 }
 
 /* Is the host CPU of emu's vendor (GenuineIntel)? */
@@ -516,15 +603,47 @@ static bool host_is_emu_vendor(void)
     return same;
 }
 
+/* CPUID features a form needs (its kind bits): the leaf (sub-leaf 0),
+ * register (0 EAX .. 3 EDX) and bit.  A form is compared only when the host
+ * has the feature and emu advertises it: a program must not use it otherwise. */
+#define K_VEX_ALL (K_AVX | K_AVX2 | K_FMA | K_F16C)
+static const struct case_feature {
+    int64_t kind;
+    uint32_t leaf, reg, bit;
+    const char *name, *note;
+} case_features[] = {
+    { K_BMI1, 7, 1, 3, "BMI1", ", so F3 0F BC is BSF there, as on CPUs without BMI1, and VEX forms are #UD" },
+    { K_BMI2, 7, 1, 8, "BMI2", "" },
+    { K_LZCNT, 0x80000001u, 2, 5, "LZCNT (ABM)", ", so F3 0F BD is BSR there" },
+    { K_MOVBE, 1, 2, 22, "MOVBE", "" },
+    { K_AVX, 1, 2, 28, "AVX", "" },
+    { K_AVX2, 7, 1, 5, "AVX2", "" },
+    { K_FMA, 1, 2, 12, "FMA", "" },
+    { K_F16C, 1, 2, 29, "F16C", "" },
+};
+
 /* Forms that cannot be compared here, and why: their behaviour depends on a
- * CPUID feature emu rightly does not advertise, or on the CPU vendor. */
+ * CPUID feature emu rightly does not advertise (or the host lacks), or on the
+ * CPU vendor. */
 static const char *skip_reason(const struct ct_case *f)
 {
-    uint32_t r[4] = { 0, 0, 0, 0 };
-    if (f->kind & K_BMI1) {
-        emu_cpuid(ecpu, 7, 0, r);
-        if (!(r[1] & (1u << 3)))
-            return "emu does not advertise BMI1, so F3 0F BC is BSF there, as on CPUs without BMI1";
+    static char why[160];
+    for (unsigned i = 0; i < sizeof(case_features) / sizeof(case_features[0]); i++) {
+        const struct case_feature *cf = &case_features[i];
+        if (!(f->kind & cf->kind))
+            continue;
+        uint32_t r[4] = { 0, 0, 0, 0 };
+        unsigned h[4] = { 0, 0, 0, 0 };
+        __cpuid_count(cf->leaf, 0, h[0], h[1], h[2], h[3]);
+        if (!(h[cf->reg] & (1u << cf->bit)) || ((cf->kind & K_VEX_ALL) && !host_avx)) {
+            snprintf(why, sizeof(why), "the host CPU lacks %s", cf->name);
+            return why;
+        }
+        emu_cpuid(ecpu, cf->leaf, 0, r);
+        if (!(r[cf->reg] & (1u << cf->bit)) && !native_only) {
+            snprintf(why, sizeof(why), "emu does not advertise %s%s", cf->name, cf->note);
+            return why;
+        }
     }
     if ((f->kind & K_VENDOR) && !host_is_emu_vendor())
         return "vendor-specific: emu behaves as an Intel CPU and the host is not one";
@@ -582,6 +701,7 @@ static uint64_t undefined_flags(const struct ct_case *f, const struct ct_state *
     case R_BSF: return F_CF | F_OF | F_SF | F_AF | F_PF;
     case R_LZCNT: return F_OF | F_SF | F_AF | F_PF;
     case R_BMI: return F_AF | F_PF;
+    case R_BEXTR: return F_AF | F_SF | F_PF;
     default: return 0;
     }
 }
@@ -646,6 +766,16 @@ static const char *compare(const struct ct_case *f, const struct ct_state *in,
             memcpy(nq, n->xmm[x], 16);
             memcpy(eq, e->xmm[x], 16);
             snprintf(why, len, "xmm%d: host %016" PRIx64 ":%016" PRIx64 ", emu %016" PRIx64 ":%016" PRIx64,
+                     x, nq[1], nq[0], eq[1], eq[0]);
+            return why;
+        }
+    }
+    for (int x = 0; x < 16; x++) {
+        if (memcmp(n->ymmh[x], e->ymmh[x], 16)) {
+            uint64_t nq[2], eq[2];
+            memcpy(nq, n->ymmh[x], 16);
+            memcpy(eq, e->ymmh[x], 16);
+            snprintf(why, len, "ymm%d bits 255:128: host %016" PRIx64 ":%016" PRIx64 ", emu %016" PRIx64 ":%016" PRIx64,
                      x, nq[1], nq[0], eq[1], eq[0]);
             return why;
         }
@@ -1070,7 +1200,7 @@ static bool chainable(const struct ct_case *f)
                                  "cmpxchg8b", "length", "rex_before", "wrap", "noncanonical", "mxcsr",
                                  "unmasked", "_mem_rmw", "mov_r13_base", "mov_r12_base", "bt", "lock_on" };
     unsigned rule = f->kind & 0xff;
-    if (f->kind & (K_SSE | K_X87 | K_BMI1 | K_FUZZ | K_SMC | K_VENDOR))
+    if (f->kind & (K_SSE | K_X87 | K_BMI1 | K_FUZZ | K_SMC | K_VENDOR | K_FEATURES))
         return false;
     if (rule != R_NONE && rule != R_LOGIC)
         return false;
@@ -1215,6 +1345,8 @@ int main(int argc, char **argv)
     if (!ecpu) return 1;
     memset(ecpu, 0, sizeof(*ecpu));
     emu_setup();
+    if (ymm_setup() < 0)
+        return 1;
     static struct ct_result eres;
     static uint8_t mem_in[MEM_SZ];
     static char why_block[256];
@@ -1254,6 +1386,13 @@ int main(int argc, char **argv)
                        " rsp=%#" PRIx64 " rip=%#" PRIx64 " fl=%#" PRIx64 " exc=%s err=%#x cr2=%#" PRIx64 "\n",
                        f->name, k, r->gpr[0], r->gpr[3], r->gpr[1], r->gpr[2], r->gpr[4], r->rip,
                        r->rflags, vec_name(r->vec), r->err, r->cr2);
+                if (host_avx) {
+                    uint64_t h0[2], h3[2];
+                    memcpy(h0, r->ymmh[0], 16);
+                    memcpy(h3, r->ymmh[3], 16);
+                    printf("%s #%u: ymm0 255:128=%016" PRIx64 ":%016" PRIx64 " ymm3 255:128=%016" PRIx64
+                           ":%016" PRIx64 "\n", f->name, k, h0[1], h0[0], h3[1], h3[0]);
+                }
             }
             continue;
         }
