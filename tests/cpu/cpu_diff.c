@@ -42,14 +42,17 @@ struct ct_state {
     uint8_t xmm[16][16];
     int32_t vec, err;        /* vec -1: no exception */
     uint64_t cr2;
-    uint64_t pad3[2];
-    uint8_t ymmh[16][16];    /* YMM0-15 bits 255:128 */
+    uint8_t ymm_hi[16][16];  /* bits 255:128 of YMM0-15 (hosts with AVX) */
 };
 _Static_assert(__builtin_offsetof(struct ct_state, xmm) == 160, "native.S layout");
-_Static_assert(__builtin_offsetof(struct ct_state, ymmh) == 448, "native.S layout");
-_Static_assert(sizeof(struct ct_state) == 704, "native.S layout");
+_Static_assert(__builtin_offsetof(struct ct_state, ymm_hi) == 432, "native.S layout");
+/* native.S: load and store YMM upper halves (host has AVX enabled by its
+ * OS); ct_nat_ymm_load 0 runs VZEROUPPER instead (AVX state back to its
+ * initial configuration, as emu reports all-zero upper halves). */
+extern uint8_t ct_nat_avx, ct_nat_ymm_load;
+/* XCR0 as the host's OS set it, limited to what emu models (x87 SSE AVX). */
+static uint64_t host_xcr0 = 1;
 extern struct ct_state ct_nat_in, ct_nat_out;
-extern uint8_t ct_nat_avx;
 void ct_native_run(void);
 extern char ct_native_exit[];
 
@@ -120,14 +123,6 @@ static int verbose, native_only, fuzz_forced, unmask_random;
 static unsigned fuzz_count = 1500, chain_count = 1000;
 static uint64_t fuzz_seed = 0x600dcafe;
 
-/* YMM upper halves.  emu keeps them once it implements AVX: cpu.h then
- * defines EMU_YMM_UPPER(c, x), a pointer to register x's bits 255:128 (16
- * bytes).  Until then (and on a host without AVX) every upper half starts
- * zero on both sides and stays so: the comparison still catches a host
- * instruction that writes one.  With both, inputs fill them randomly, so
- * legacy SSE forms are checked to keep them and VEX.128 forms to zero them. */
-static bool host_avx, ymm_live;
-
 /* Builds input k of a form: registers, flags, XMM and the data/stack bytes. */
 static void make_input(const struct ct_case *f, unsigned k, uint64_t code,
                        struct ct_state *in, uint8_t *mem)
@@ -187,23 +182,21 @@ static void make_input(const struct ct_case *f, unsigned k, uint64_t code,
             }
             memcpy(&in->xmm[x][q * 8], &v, 8);
         }
-    for (int x = 0; x < 16 && ymm_live; x++)
-        for (int q = 0; q < 2; q++) {
-            uint64_t v = splitmix(&s);
-            if ((f->kind & K_SSE) && (splitmix(&s) & 1))
-                v = xedge[splitmix(&s) % NXEDGE];
-            memcpy(&in->ymmh[x][q * 8], &v, 8);
-        }
     if ((f->kind & K_SSE) && k < npairs) {
-        /* xmm0/xmm1 get pairs of edge values in both lanes (and, for 256-bit
-         * forms, the upper lanes too, swapped). */
+        /* xmm0/xmm1 get pairs of edge values in both lanes. */
         uint64_t x0 = xedge[pair % NXEDGE], x1 = xedge[(pair / NXEDGE) % NXEDGE];
         memcpy(&in->xmm[0][0], &x0, 8); memcpy(&in->xmm[0][8], &x1, 8);
         memcpy(&in->xmm[1][0], &x1, 8); memcpy(&in->xmm[1][8], &x0, 8);
-        if (ymm_live) {
-            memcpy(&in->ymmh[0][0], &x1, 8); memcpy(&in->ymmh[0][8], &x0, 8);
-            memcpy(&in->ymmh[1][0], &x0, 8); memcpy(&in->ymmh[1][8], &x1, 8);
-        }
+    }
+    /* YMM upper halves from their own stream (the other inputs stay as they
+     * were before YMM was compared); all zero in every third case. */
+    if (ct_nat_avx && k % 3 != 0) {
+        uint64_t ys = name_hash(f->name) ^ (0x9e37ULL + k * 0x3001ULL);
+        for (int x = 0; x < 16; x++)
+            for (int q = 0; q < 2; q++) {
+                uint64_t v = splitmix(&ys);
+                memcpy(&in->ymm_hi[x][q * 8], &v, 8);
+            }
     }
     /* A fixed random image, with the words near the pointers varied per case. */
     static uint8_t image[MEM_SZ];
@@ -236,24 +229,6 @@ static void make_input(const struct ct_case *f, unsigned k, uint64_t code,
 
 static sigjmp_buf nat_jmp;
 
-/* The YMM upper halves at a fault, from the XSAVE image the kernel puts in
- * the signal frame (after the 512-byte FXSAVE part: FP_XSTATE_MAGIC1 in its
- * software-reserved bytes, then the XSAVE header).  A component absent from
- * XSTATE_BV is in its initial state: zero. */
-static unsigned ymm_xsave_offset;   /* CPUID 0xD.2 EBX, read before any fault */
-static void native_fault_ymm(const uint8_t *fx)
-{
-    uint32_t magic;
-    uint64_t bv;
-    memcpy(&magic, fx + 464, 4);
-    memset(ct_nat_out.ymmh, 0, sizeof(ct_nat_out.ymmh));
-    if (!host_avx || magic != 0x46505853u || !ymm_xsave_offset)
-        return;
-    memcpy(&bv, fx + 512, 8);
-    if (bv & 4)
-        memcpy(ct_nat_out.ymmh, fx + ymm_xsave_offset, sizeof(ct_nat_out.ymmh));
-}
-
 static void on_fault(int sig, siginfo_t *si, void *ucv)
 {
     (void)sig; (void)si;
@@ -276,7 +251,16 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
     if (uc->uc_mcontext.fpregs) {
         ct_nat_out.mxcsr = uc->uc_mcontext.fpregs->mxcsr;
         memcpy(ct_nat_out.xmm, uc->uc_mcontext.fpregs->_xmm, sizeof(ct_nat_out.xmm));
-        native_fault_ymm((const uint8_t *)uc->uc_mcontext.fpregs);
+        /* The kernel's signal frame is an XSAVE image (standard format) when
+         * its software-reserved bytes carry FP_XSTATE_MAGIC1. */
+        const uint8_t *fp = (const uint8_t *)uc->uc_mcontext.fpregs;
+        uint32_t magic;
+        uint64_t bv;
+        memcpy(&magic, fp + 464, 4);
+        memcpy(&bv, fp + 512, 8);
+        memset(ct_nat_out.ymm_hi, 0, sizeof(ct_nat_out.ymm_hi));
+        if (ct_nat_avx && magic == 0x46505853u && (bv & 4))
+            memcpy(ct_nat_out.ymm_hi, fp + 576, sizeof(ct_nat_out.ymm_hi));
     }
     siglongjmp(nat_jmp, 1);
 }
@@ -323,6 +307,9 @@ static void native_child(const struct ct_case *f, uint64_t code, unsigned n,
         if (f->kind & K_SMC)
             place_code((uint8_t *)(uintptr_t)code, f);
         make_input(f, k, code, &ct_nat_in, mem);
+        ct_nat_ymm_load = 0;
+        for (unsigned b = 0; b < sizeof(ct_nat_in.ymm_hi); b++)
+            ct_nat_ymm_load |= ct_nat_in.ymm_hi[b / 16][b % 16] != 0;
         memset(&ct_nat_out, 0, sizeof(ct_nat_out));
         ct_nat_out.vec = -1;
         if (sigsetjmp(nat_jmp, 1) == 0) {
@@ -492,10 +479,8 @@ static bool emu_run_case(const struct ct_case *f, uint64_t code, const struct ct
     c->rip = in->rip;
     emu_set_rflags(c, in->rflags);
     memcpy(c->xmm, in->xmm, sizeof(in->xmm));
-#ifdef EMU_YMM_UPPER
-    for (int x = 0; x < 16; x++)
-        memcpy(EMU_YMM_UPPER(c, x), in->ymmh[x], 16);
-#endif
+    memcpy(c->ymm_hi, in->ymm_hi, sizeof(in->ymm_hi));
+    c->xcr0 = host_xcr0;
     c->mxcsr = in->mxcsr;
     c->x87.fcw = 0x37f;
     c->x87.fsw = 0;
@@ -544,49 +529,13 @@ static bool emu_run_case(const struct ct_case *f, uint64_t code, const struct ct
     out->st.rflags = emu_get_rflags(c);
     out->st.mxcsr = c->mxcsr;
     memcpy(out->st.xmm, c->xmm, sizeof(out->st.xmm));
-#ifdef EMU_YMM_UPPER
-    for (int x = 0; x < 16; x++)
-        memcpy(out->st.ymmh[x], EMU_YMM_UPPER(c, x), 16);
-#endif
+    if (ct_nat_avx)
+        memcpy(out->st.ymm_hi, c->ymm_hi, sizeof(out->st.ymm_hi));
     out->st.vec = c->exc.vector;
     out->st.err = c->exc.errcode;
     out->st.cr2 = c->exc.cr2;
     memcpy(out->mem, emu_ram + CT_DATA, MEM_SZ);
     return done;
-}
-
-/* Host AVX (CPUID.1:ECX.AVX with the OS saving YMM state: OSXSAVE and
- * XCR0 bits 1-2) decides whether native.S touches YMM at all. */
-static int ymm_setup(void)
-{
-    unsigned a, b, c, d;
-    __cpuid(1, a, b, c, d);
-    if ((c & (1u << 27)) && (c & (1u << 28))) {
-        uint32_t lo, hi;
-        __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-        host_avx = (lo & 6) == 6;
-    }
-    if (host_avx) {
-        __cpuid_count(0xd, 2, a, b, c, d);
-        ymm_xsave_offset = b;
-    }
-    ct_nat_avx = host_avx;
-    uint32_t r[4] = { 0, 0, 0, 0 };
-    emu_cpuid(ecpu, 1, 0, r);
-    bool emu_avx = r[2] & (1u << 28);
-#ifdef EMU_YMM_UPPER
-    ymm_live = host_avx;
-#else
-    if (emu_avx) {
-        printf("FAIL: cpu_diff (emu advertises AVX but cpu.h has no EMU_YMM_UPPER: "
-               "the YMM upper halves could not be compared)\n");
-        return -1;
-    }
-#endif
-    (void)emu_avx;
-    if (native_only)
-        ymm_live = host_avx;   /* -x: the host's upper halves with random inputs */
-    return 0;
 }
 
 /* Is the host CPU of emu's vendor (GenuineIntel)? */
@@ -605,7 +554,8 @@ static bool host_is_emu_vendor(void)
 
 /* CPUID features a form needs (its kind bits): the leaf (sub-leaf 0),
  * register (0 EAX .. 3 EDX) and bit.  A form is compared only when the host
- * has the feature and emu advertises it: a program must not use it otherwise. */
+ * has the feature (VEX forms: with AVX state enabled by its OS) and emu
+ * advertises it: a program must not use it otherwise. */
 #define K_VEX_ALL (K_AVX | K_AVX2 | K_FMA | K_F16C)
 static const struct case_feature {
     int64_t kind;
@@ -623,8 +573,8 @@ static const struct case_feature {
 };
 
 /* Forms that cannot be compared here, and why: their behaviour depends on a
- * CPUID feature emu rightly does not advertise (or the host lacks), or on the
- * CPU vendor. */
+ * CPUID feature emu rightly does not advertise (or the host lacks), or on
+ * the CPU vendor. */
 static const char *skip_reason(const struct ct_case *f)
 {
     static char why[160];
@@ -635,7 +585,7 @@ static const char *skip_reason(const struct ct_case *f)
         uint32_t r[4] = { 0, 0, 0, 0 };
         unsigned h[4] = { 0, 0, 0, 0 };
         __cpuid_count(cf->leaf, 0, h[0], h[1], h[2], h[3]);
-        if (!(h[cf->reg] & (1u << cf->bit)) || ((cf->kind & K_VEX_ALL) && !host_avx)) {
+        if (!(h[cf->reg] & (1u << cf->bit)) || ((cf->kind & K_VEX_ALL) && !ct_nat_avx)) {
             snprintf(why, sizeof(why), "the host CPU lacks %s", cf->name);
             return why;
         }
@@ -771,12 +721,12 @@ static const char *compare(const struct ct_case *f, const struct ct_state *in,
         }
     }
     for (int x = 0; x < 16; x++) {
-        if (memcmp(n->ymmh[x], e->ymmh[x], 16)) {
+        if (memcmp(n->ymm_hi[x], e->ymm_hi[x], 16)) {
             uint64_t nq[2], eq[2];
-            memcpy(nq, n->ymmh[x], 16);
-            memcpy(eq, e->ymmh[x], 16);
-            snprintf(why, len, "ymm%d bits 255:128: host %016" PRIx64 ":%016" PRIx64 ", emu %016" PRIx64 ":%016" PRIx64,
-                     x, nq[1], nq[0], eq[1], eq[0]);
+            memcpy(nq, n->ymm_hi[x], 16);
+            memcpy(eq, e->ymm_hi[x], 16);
+            snprintf(why, len, "ymm%d[255:128]: host %016" PRIx64 ":%016" PRIx64 ", emu %016" PRIx64
+                     ":%016" PRIx64, x, nq[1], nq[0], eq[1], eq[0]);
             return why;
         }
     }
@@ -1305,6 +1255,20 @@ static bool selected(const char *name, int argc, char **argv, int first)
     return false;
 }
 
+/* Does the host run AVX with its state enabled by the OS (OSXSAVE, XCR0
+ * bits 1 and 2)?  Then YMM upper halves are compared, and emu's XCR0 is
+ * the host's, limited to the components emu models. */
+static void host_avx_probe(void)
+{
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27)))
+        return;
+    uint32_t lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    host_xcr0 = lo & 7;
+    ct_nat_avx = (c & (1u << 28)) && (lo & 6) == 6;
+}
+
 int main(int argc, char **argv)
 {
     int first = 1;
@@ -1320,6 +1284,7 @@ int main(int argc, char **argv)
         first++;
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
+    host_avx_probe();
     const char *all = getenv("HOSTEL_TEST_ALL");
     if (all && *all == '1' && cases_per_form < NPAIRS + 48)
         cases_per_form = NPAIRS + 48;
@@ -1345,8 +1310,6 @@ int main(int argc, char **argv)
     if (!ecpu) return 1;
     memset(ecpu, 0, sizeof(*ecpu));
     emu_setup();
-    if (ymm_setup() < 0)
-        return 1;
     static struct ct_result eres;
     static uint8_t mem_in[MEM_SZ];
     static char why_block[256];
@@ -1386,10 +1349,10 @@ int main(int argc, char **argv)
                        " rsp=%#" PRIx64 " rip=%#" PRIx64 " fl=%#" PRIx64 " exc=%s err=%#x cr2=%#" PRIx64 "\n",
                        f->name, k, r->gpr[0], r->gpr[3], r->gpr[1], r->gpr[2], r->gpr[4], r->rip,
                        r->rflags, vec_name(r->vec), r->err, r->cr2);
-                if (host_avx) {
+                if (ct_nat_avx) {
                     uint64_t h0[2], h3[2];
-                    memcpy(h0, r->ymmh[0], 16);
-                    memcpy(h3, r->ymmh[3], 16);
+                    memcpy(h0, r->ymm_hi[0], 16);
+                    memcpy(h3, r->ymm_hi[3], 16);
                     printf("%s #%u: ymm0 255:128=%016" PRIx64 ":%016" PRIx64 " ymm3 255:128=%016" PRIx64
                            ":%016" PRIx64 "\n", f->name, k, h0[1], h0[0], h3[1], h3[0]);
                 }

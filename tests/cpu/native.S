@@ -1,20 +1,21 @@
-/* Runs one test snippet on the host CPU: loads every GPR, RFLAGS, XMM (and,
- * when ct_nat_avx is set, the YMM upper halves) and MXCSR from ct_nat_in,
- * jumps to the snippet, and (reached through the jump the runner appends to
- * the snippet) stores the state into ct_nat_out. */
+/* Runs one test snippet on the host CPU: loads every GPR, RFLAGS, XMM and
+ * MXCSR from ct_nat_in, jumps to the snippet, and (reached through the jump
+ * the runner appends to the snippet) stores the state into ct_nat_out. */
         .set GPR, 0
         .set RIP, 128
         .set RFL, 136
         .set MXCSR, 144
         .set XMM, 160
-        .set YMMH, 448
+        .set YMMHI, 432
 
         .bss
         .balign 16
-        .globl ct_nat_in, ct_nat_out, ct_nat_avx
+        .globl ct_nat_in, ct_nat_out
 ct_nat_in:  .skip 704
 ct_nat_out: .skip 704
+        .globl ct_nat_avx, ct_nat_ymm_load
 ct_nat_avx: .skip 1
+ct_nat_ymm_load: .skip 1
 host_rsp:   .skip 8
 scratch:    .skip 8
 
@@ -39,11 +40,15 @@ ct_native_run:
         .irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
         movdqu ct_nat_in+XMM+16*\n(%rip), %xmm\n
         .endr
-        /* Upper halves only on a host with AVX (the flags are loaded below). */
+        /* YMM upper halves (AVX hosts): loaded, or with all of them zero
+         * VZEROUPPER, which also puts AVX state in its initial configuration. */
         cmpb $0, ct_nat_avx(%rip)
         je 1f
+        vzeroupper
+        cmpb $0, ct_nat_ymm_load(%rip)
+        je 1f
         .irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
-        vinsertf128 $1, ct_nat_in+YMMH+16*\n(%rip), %ymm\n, %ymm\n
+        vinsertf128 $1, ct_nat_in+YMMHI+16*\n(%rip), %ymm\n, %ymm\n
         .endr
 1:
         pushq ct_nat_in+RFL(%rip)
@@ -93,7 +98,7 @@ ct_native_exit:
         cmpb $0, ct_nat_avx(%rip)
         je 1f
         .irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
-        vextractf128 $1, %ymm\n, ct_nat_out+YMMH+16*\n(%rip)
+        vextractf128 $1, %ymm\n, ct_nat_out+YMMHI+16*\n(%rip)
         .endr
         vzeroupper
 1:

@@ -150,6 +150,8 @@ struct emu_cpu {
     int64_t tsc_offset;           /* guest TSC = host-clock-derived TSC + offset */
 
     emu_xmm xmm[16];
+    emu_xmm ymm_hi[16];           /* bits 255:128 of YMM0-15 (xsave.c, docs/emu-simd.md) */
+    uint64_t xcr0;                /* XSETBV/XGETBV; 1 at reset */
     uint32_t mxcsr;
     struct emu_x87 x87;
 
@@ -246,6 +248,15 @@ void emu_sse_register(void);    /* sse.c: fills the SSE entries of emu_ops */
 void emu_x87_register(void);    /* x87.c: fills D8..DF */
 void emu_system_register(void); /* system.c: fills the privileged/system entries */
 void emu_ops_init(void);        /* exec.c: fills everything, once (calls the three above) */
+
+/* xsave.c: the XSAVE feature set.  0F AE /4 /5 /6 (XSAVE, XRSTOR, XSAVEOPT),
+ * 0F C7 /4 (XSAVEC), 0F 01 D0/D1 (XGETBV, XSETBV); the XCR0 bits this CPU
+ * accepts (CPUID 0xD.0). */
+void emu_xsave_0fae(struct emu_cpu *c, const struct emu_insn *i);
+void emu_xsavec(struct emu_cpu *c, const struct emu_insn *i);
+void emu_xgetbv(struct emu_cpu *c);
+void emu_xsetbv(struct emu_cpu *c);
+uint64_t emu_xcr0_supported(struct emu_cpu *c);
 
 /* ---- execution ----------------------------------------------------------- */
 

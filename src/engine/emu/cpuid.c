@@ -40,9 +40,15 @@
 #define C1_SSE42  (1u << 20)
 #define C1_MOVBE  (1u << 22)
 #define C1_POPCNT (1u << 23)
+#define C1_XSAVE   (1u << 26)
+#define C1_OSXSAVE (1u << 27)
 #define C1_RDRAND (1u << 30)
 #define C1_HV     (1u << 31)
 /* CPUID.80000001 */
+/* XCR0 components emu implements (xsave.c): x87 and SSE.  AVX (bit 2) joins
+ * when the AVX instructions do; its storage is already there. */
+#define XCR0_EMU 0x3u
+
 #define E1C_LAHF  (1u << 0)
 #define E1C_ABM   (1u << 5)
 #define E1D_SYSCALL (1u << 11)
@@ -89,7 +95,11 @@ static bool model_cpuid(struct emu_cpu *c, uint32_t leaf, uint32_t sub, uint32_t
         out[1] = (out[1] & 0x00ffffffu) | ((uint32_t)c->id << 24);
         if (!(c->lapic && (c->msr_apic_base & (1ULL << 11))))
             out[3] &= ~D1_APIC;
-        out[2] &= ~(1u << 27);   /* OSXSAVE: emu has no XSAVE */
+        out[2] &= ~C1_OSXSAVE;   /* mirrors CR4.OSXSAVE */
+        if ((out[2] & C1_XSAVE) && (c->cr4 & CR4_OSXSAVE))
+            out[2] |= C1_OSXSAVE;
+    } else if (leaf == 0xd && sub == 0 && (out[0] & 4)) {
+        out[1] = 576 + ((c->xcr0 & 4) ? 256 : 0);   /* size for the XCR0 now set */
     } else if (leaf == 0xb || leaf == 0x1f) {
         out[3] = (uint32_t)c->id;
     }
@@ -124,7 +134,9 @@ void emu_cpuid(struct emu_cpu *c, uint32_t leaf, uint32_t sub, uint32_t out[4])
         a = 0x000606a6;   /* family 6, model 0x6a (Ice Lake server), stepping 6: no RETBleed */
         b = (8u << 8) | ((uint32_t)c->id << 24);   /* CLFLUSH line 64 bytes, APIC ID */
         cx = C1_SSE3 | C1_SSSE3 | C1_CX16 | C1_SSE41 | C1_SSE42 | C1_MOVBE | C1_POPCNT |
-             C1_RDRAND | C1_HV;
+             C1_XSAVE | C1_RDRAND | C1_HV;
+        if (c->cr4 & CR4_OSXSAVE)
+            cx |= C1_OSXSAVE;
         d = D1_FPU | D1_PSE | D1_TSC | D1_MSR | D1_PAE | D1_CX8 | D1_MTRR | D1_PGE | D1_CMOV |
             D1_PAT | D1_PSE36 | D1_CLFSH | D1_MMX | D1_FXSR | D1_SSE | D1_SSE2;
         if (c->lapic && (c->msr_apic_base & (1ULL << 11)))
@@ -167,6 +179,22 @@ void emu_cpuid(struct emu_cpu *c, uint32_t leaf, uint32_t sub, uint32_t out[4])
         d = (uint32_t)c->id;
         break;
     }
+    case 0xd:
+        /* XSAVE: sub-leaf 0 the XCR0 bits and area sizes (standard format),
+         * 1 XSAVEOPT and XSAVEC (no XSAVES, no XGETBV with ECX = 1), 2 the
+         * AVX component when offered. */
+        if (sub == 0) {
+            a = XCR0_EMU;
+            b = 576 + ((c->xcr0 & XCR0_EMU & 4) ? 256 : 0);
+            cx = 576 + ((XCR0_EMU & 4) ? 256 : 0);
+        } else if (sub == 1) {
+            a = 1u << 0 | 1u << 1;
+            b = 576 + ((c->xcr0 & XCR0_EMU & 4) ? 256 : 0);
+        } else if (sub == 2 && (XCR0_EMU & 4)) {
+            a = 256;
+            b = 576;
+        }
+        break;
     case 0x15:
         a = 1;
         b = (uint32_t)(EMU_TSC_HZ / 25000000ULL);
@@ -258,8 +286,8 @@ static void enumerate(struct vm *vm, struct cpuid_model *m)
             }
             break;
         case 0xd:
-            add_leaf(m, c, leaf, 0, true, r);
-            add_leaf(m, c, leaf, 1, true, r);
+            for (uint32_t sub = 0; sub < 3; sub++)
+                add_leaf(m, c, leaf, sub, true, r);
             break;
         default:
             add_leaf(m, c, leaf, 0, false, r);
