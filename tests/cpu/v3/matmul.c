@@ -8,37 +8,24 @@
 /* Rows are computed in blocks of BW columns kept in a local accumulator:
  * a fixed trip count that gcc's -O2 vectoriser accepts, no aliasing. */
 #define BW 16
-static void mm_f(int n, const float *a, const float *b, float *c)
-{
-    for (int i = 0; i < n; i++)
-        for (int jb = 0; jb < n; jb += BW) {
-            float acc[BW] = { 0 };
-            for (int k = 0; k < n; k++) {
-                float aik = a[i * n + k];
-                const float *bk = b + k * n + jb;
-                for (int j = 0; j < BW; j++)
-                    acc[j] += aik * bk[j];
-            }
-            for (int j = 0; j < BW; j++)
-                c[i * n + jb + j] = acc[j];
-        }
-}
-
-static void mm_d(int n, const double *a, const double *b, double *c)
-{
-    for (int i = 0; i < n; i++)
-        for (int jb = 0; jb < n; jb += BW) {
-            double acc[BW] = { 0 };
-            for (int k = 0; k < n; k++) {
-                double aik = a[i * n + k];
-                const double *bk = b + k * n + jb;
-                for (int j = 0; j < BW; j++)
-                    acc[j] += aik * bk[j];
-            }
-            for (int j = 0; j < BW; j++)
-                c[i * n + jb + j] = acc[j];
-        }
-}
+#define DEFINE_MM(name, T)                                                 \
+    static void name(int n, const T *a, const T *b, T *c)                  \
+    {                                                                      \
+        for (int i = 0; i < n; i++)                                        \
+            for (int jb = 0; jb < n; jb += BW) {                           \
+                T acc[BW] = { 0 };                                         \
+                for (int k = 0; k < n; k++) {                              \
+                    T aik = a[i * n + k];                                  \
+                    const T *bk = b + k * n + jb;                          \
+                    for (int j = 0; j < BW; j++)                           \
+                        acc[j] += aik * bk[j];                             \
+                }                                                          \
+                for (int j = 0; j < BW; j++)                               \
+                    c[i * n + jb + j] = acc[j];                            \
+            }                                                              \
+    }
+DEFINE_MM(mm_f, float)
+DEFINE_MM(mm_d, double)
 
 int main(int argc, char **argv)
 {
