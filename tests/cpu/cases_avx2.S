@@ -150,6 +150,26 @@ CASE v_vpinsrw, KA         ; vpinsrw $3, %ebx, %xmm1, %xmm3 ; ENDC
 CASE v_vpinsrd_m, KA       ; vpinsrd $2, 4(%rsi), %xmm0, %xmm3 ; ENDC
 CASE v_vpinsrq, KA         ; vpinsrq $1, %rax, %xmm1, %xmm3 ; ENDC
 
+/* ---- SSE4.2 string compares, VEX.128 only ---- */
+.irp imm, 0x00, 0x0c, 0x18, 0x1a, 0x3a, 0x44, 0x4c, 0x70
+CASE v_vpcmpistri_\imm, KA ; vpcmpistri $\imm, %xmm1, %xmm0 ; ENDC
+CASE v_vpcmpistrm_\imm, KA ; vpcmpistrm $\imm, %xmm1, %xmm0 ; ENDC
+CASE v_vpcmpestri_\imm, KA ; and $31, %eax ; and $31, %edx ; vpcmpestri $\imm, %xmm1, %xmm0 ; ENDC
+CASE v_vpcmpestrm_\imm, KA ; and $15, %eax ; and $31, %edx ; vpcmpestrm $\imm, %xmm1, %xmm0 ; ENDC
+.endr
+CASE v_vpcmpistri_m, KA    ; vpcmpistri $0x1a, 16(%rsi), %xmm0 ; ENDC
+CASE v_ud_vpcmpistri_l1, KA ; .byte 0xc4, 0xe3, 0x7d, 0x63, 0xc1, 0x0c ; ENDC
+
+/* ---- non-temporal and whole-register loads ---- */
+CASE v_vmovntdqa_x, KA     ; vmovntdqa 16(%rsi), %xmm3 ; ENDC
+CASE v_vmovntdqa_y, K2     ; vmovntdqa 64(%rsi), %ymm3 ; ENDC
+CASE v_vmovntdqa_y_gp, K2  ; vmovntdqa 16(%rsi), %ymm3 ; ENDC
+CASE v_vlddqu_x, KA        ; vlddqu 3(%rsi), %xmm3 ; ENDC
+CASE v_vpslldq_3_x, KA     ; vpslldq $3, %xmm0, %xmm3 ; ENDC
+CASE v_vmovmskpd_x, KA     ; vmovmskpd %xmm1, %eax ; ENDC
+CASE v_vcvttss2si_r32, KA  ; vcvttss2si %xmm0, %eax ; ENDC
+CASE v_vcvtsd2ss_m, KA     ; vcvtsd2ss 16(%rsi), %xmm0, %xmm3 ; ENDC
+
 /* ---- masked integer moves ---- */
 CASE v_vpmaskmovd_ld_y, K2 ; vpmaskmovd 16(%rsi), %ymm1, %ymm3 ; ENDC
 CASE v_vpmaskmovq_ld_x, K2 ; vpmaskmovq 8(%rsi), %xmm0, %xmm3 ; ENDC
