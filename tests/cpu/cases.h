@@ -30,7 +30,7 @@
 #define R_LZCNT   9   /* OF SF AF PF undefined */
 #define R_ALL     10  /* all arithmetic flags undefined */
 #define R_BMI     11  /* AF PF undefined (ANDN/BLSx/BZHI) */
-#define R_BEXTR   12  /* AF SF PF undefined */
+#define R_BEXTR   12  /* AF SF PF undefined (BEXTR) */
 
 #define W8   (8 << 8)
 #define W16  (16 << 8)
