@@ -7,28 +7,28 @@
         .text
 
 .macro V3 op
-CASE v_\op\()_x, K_SSE          ; \op %xmm1, %xmm0, %xmm2 ; ENDC
-CASE v_\op\()_y, K_SSE          ; \op %ymm1, %ymm0, %ymm2 ; ENDC
-CASE v_\op\()_ym, K_SSE         ; \op 1(%rsi), %ymm0, %ymm9 ; ENDC
-CASE v_\op\()_xm, K_SSE         ; \op 3(%rsi), %xmm13, %xmm0 ; ENDC
+CASE v_\op\()_x, K_SSE|K_HOSTAVX          ; \op %xmm1, %xmm0, %xmm2 ; ENDC
+CASE v_\op\()_y, K_SSE|K_HOSTAVX          ; \op %ymm1, %ymm0, %ymm2 ; ENDC
+CASE v_\op\()_ym, K_SSE|K_HOSTAVX         ; \op 1(%rsi), %ymm0, %ymm9 ; ENDC
+CASE v_\op\()_xm, K_SSE|K_HOSTAVX         ; \op 3(%rsi), %xmm13, %xmm0 ; ENDC
 .endm
 .macro V3X op
-CASE v_\op\()_x, K_SSE          ; \op %xmm1, %xmm0, %xmm2 ; ENDC
-CASE v_\op\()_xm, K_SSE         ; \op 3(%rsi), %xmm13, %xmm0 ; ENDC
+CASE v_\op\()_x, K_SSE|K_HOSTAVX          ; \op %xmm1, %xmm0, %xmm2 ; ENDC
+CASE v_\op\()_xm, K_SSE|K_HOSTAVX         ; \op 3(%rsi), %xmm13, %xmm0 ; ENDC
 .endm
 .macro V3I op, imm
-CASE v_\op\()_x_\imm, K_SSE     ; \op $\imm, %xmm1, %xmm0, %xmm2 ; ENDC
-CASE v_\op\()_y_\imm, K_SSE     ; \op $\imm, %ymm1, %ymm0, %ymm2 ; ENDC
-CASE v_\op\()_ym_\imm, K_SSE    ; \op $\imm, 5(%rsi), %ymm0, %ymm11 ; ENDC
+CASE v_\op\()_x_\imm, K_SSE|K_HOSTAVX     ; \op $\imm, %xmm1, %xmm0, %xmm2 ; ENDC
+CASE v_\op\()_y_\imm, K_SSE|K_HOSTAVX     ; \op $\imm, %ymm1, %ymm0, %ymm2 ; ENDC
+CASE v_\op\()_ym_\imm, K_SSE|K_HOSTAVX    ; \op $\imm, 5(%rsi), %ymm0, %ymm11 ; ENDC
 .endm
 .macro V2 op
-CASE v_\op\()_x, K_SSE          ; \op %xmm1, %xmm2 ; ENDC
-CASE v_\op\()_y, K_SSE          ; \op %ymm1, %ymm2 ; ENDC
-CASE v_\op\()_ym, K_SSE         ; \op 1(%rsi), %ymm12 ; ENDC
+CASE v_\op\()_x, K_SSE|K_HOSTAVX          ; \op %xmm1, %xmm2 ; ENDC
+CASE v_\op\()_y, K_SSE|K_HOSTAVX          ; \op %ymm1, %ymm2 ; ENDC
+CASE v_\op\()_ym, K_SSE|K_HOSTAVX         ; \op 1(%rsi), %ymm12 ; ENDC
 .endm
 /* A scalar form with VEX.L = 1 (ignored): vaddss/vaddsd %xmm1, %xmm0, %xmm0. */
 .macro VS name, pp
-CASE v_\name, K_SSE              ; .byte 0xc5, 0xfc | (\pp), 0x58, 0xc1 ; ENDC
+CASE v_\name, K_SSE|K_HOSTAVX              ; .byte 0xc5, 0xfc | (\pp), 0x58, 0xc1 ; ENDC
 .endm
 
 /* ---- float (AVX) ---- */
@@ -51,12 +51,12 @@ V3I vshufpd, 0x5
 V3I vblendps, 0xa5
 V3I vblendpd, 0x6
 V3I vdpps, 0xf1
-CASE v_vroundps_y, K_SSE        ; vroundps $1, %ymm1, %ymm2 ; ENDC
-CASE v_vroundsd_x, K_SSE        ; vroundsd $2, %xmm1, %xmm0, %xmm2 ; ENDC
-CASE v_vucomiss, K_SSE          ; vucomiss %xmm1, %xmm0 ; ENDC
-CASE v_vcomisd_m, K_SSE         ; vcomisd 16(%rsi), %xmm0 ; ENDC
-CASE v_vcvtss2sd, K_SSE         ; vcvtss2sd %xmm1, %xmm0, %xmm2 ; ENDC
-CASE v_vcvtsd2ss, K_SSE         ; vcvtsd2ss %xmm1, %xmm0, %xmm2 ; ENDC
+CASE v_vroundps_y, K_SSE|K_HOSTAVX        ; vroundps $1, %ymm1, %ymm2 ; ENDC
+CASE v_vroundsd_x, K_SSE|K_HOSTAVX        ; vroundsd $2, %xmm1, %xmm0, %xmm2 ; ENDC
+CASE v_vucomiss, K_SSE|K_HOSTAVX          ; vucomiss %xmm1, %xmm0 ; ENDC
+CASE v_vcomisd_m, K_SSE|K_HOSTAVX         ; vcomisd 16(%rsi), %xmm0 ; ENDC
+CASE v_vcvtss2sd, K_SSE|K_HOSTAVX         ; vcvtss2sd %xmm1, %xmm0, %xmm2 ; ENDC
+CASE v_vcvtsd2ss, K_SSE|K_HOSTAVX         ; vcvtsd2ss %xmm1, %xmm0, %xmm2 ; ENDC
 
 /* ---- integer (AVX2 at 256 bits) ---- */
 .irp op, vpaddb, vpaddw, vpaddd, vpaddq, vpsubb, vpsubq, vpaddsb, vpsubusw
@@ -78,99 +78,99 @@ V3 \op
 V3 \op
 .endr
 .irp op, vpsllw, vpslld, vpsllq, vpsrlw, vpsrld, vpsrlq, vpsraw, vpsrad
-CASE v_\op\()_cnt_x, K_SSE      ; \op %xmm3, %xmm0, %xmm2 ; ENDC
-CASE v_\op\()_cnt_y, K_SSE      ; \op %xmm3, %ymm0, %ymm2 ; ENDC
-CASE v_\op\()_cnt_small, K_SSE  ; vmovq %rcx, %xmm3 ; vpand 0(%rsi), %xmm3, %xmm4 ; \op %xmm8, %ymm0, %ymm2 ; ENDC
+CASE v_\op\()_cnt_x, K_SSE|K_HOSTAVX      ; \op %xmm3, %xmm0, %xmm2 ; ENDC
+CASE v_\op\()_cnt_y, K_SSE|K_HOSTAVX      ; \op %xmm3, %ymm0, %ymm2 ; ENDC
+CASE v_\op\()_cnt_small, K_SSE|K_HOSTAVX  ; vmovq %rcx, %xmm3 ; vpand 0(%rsi), %xmm3, %xmm4 ; \op %xmm8, %ymm0, %ymm2 ; ENDC
 .endr
 .irp op, vpsllw, vpslld, vpsllq, vpsrlw, vpsrld, vpsrlq, vpsraw, vpsrad, vpslldq, vpsrldq
-CASE v_\op\()_imm_x, K_SSE      ; \op $3, %xmm1, %xmm2 ; ENDC
-CASE v_\op\()_imm_y, K_SSE      ; \op $9, %ymm1, %ymm2 ; ENDC
+CASE v_\op\()_imm_x, K_SSE|K_HOSTAVX      ; \op $3, %xmm1, %xmm2 ; ENDC
+CASE v_\op\()_imm_y, K_SSE|K_HOSTAVX      ; \op $9, %ymm1, %ymm2 ; ENDC
 .endr
 V3I vpalignr, 5
 V3I vpblendw, 0x5a
 V3I vpblendd, 0x96
-CASE v_vpshufd_y, K_SSE         ; vpshufd $0x1b, %ymm1, %ymm2 ; ENDC
-CASE v_vpshufhw_y, K_SSE        ; vpshufhw $0x4e, %ymm1, %ymm2 ; ENDC
-CASE v_vpshuflw_x, K_SSE        ; vpshuflw $0x4e, %xmm1, %xmm2 ; ENDC
-CASE v_vpabsb_y, K_SSE          ; vpabsb %ymm1, %ymm2 ; ENDC
-CASE v_vpabsd_x, K_SSE          ; vpabsd 2(%rsi), %xmm2 ; ENDC
-CASE v_vpmovzxbw, K_SSE         ; vpmovzxbw %xmm1, %xmm2 ; ENDC
-CASE v_vpmovsxdq_m, K_SSE       ; vpmovsxdq 4(%rsi), %xmm2 ; ENDC
-CASE v_vpmovzxbq_m, K_SSE       ; vpmovzxbq 6(%rsi), %xmm2 ; ENDC
+CASE v_vpshufd_y, K_SSE|K_HOSTAVX         ; vpshufd $0x1b, %ymm1, %ymm2 ; ENDC
+CASE v_vpshufhw_y, K_SSE|K_HOSTAVX        ; vpshufhw $0x4e, %ymm1, %ymm2 ; ENDC
+CASE v_vpshuflw_x, K_SSE|K_HOSTAVX        ; vpshuflw $0x4e, %xmm1, %xmm2 ; ENDC
+CASE v_vpabsb_y, K_SSE|K_HOSTAVX          ; vpabsb %ymm1, %ymm2 ; ENDC
+CASE v_vpabsd_x, K_SSE|K_HOSTAVX          ; vpabsd 2(%rsi), %xmm2 ; ENDC
+CASE v_vpmovzxbw, K_SSE|K_HOSTAVX         ; vpmovzxbw %xmm1, %xmm2 ; ENDC
+CASE v_vpmovsxdq_m, K_SSE|K_HOSTAVX       ; vpmovsxdq 4(%rsi), %xmm2 ; ENDC
+CASE v_vpmovzxbq_m, K_SSE|K_HOSTAVX       ; vpmovzxbq 6(%rsi), %xmm2 ; ENDC
 
 /* ---- moves ---- */
-CASE v_vmovdqu_load_y, K_SSE    ; vmovdqu 1(%rsi), %ymm3 ; ENDC
-CASE v_vmovdqu_load_x, K_SSE    ; vmovdqu 1(%rsi), %xmm3 ; ENDC
-CASE v_vmovdqu_store_y, K_SSE   ; vmovdqu %ymm1, 3(%rdi) ; ENDC
-CASE v_vmovdqu_rr_x, K_SSE      ; vmovdqu %xmm1, %xmm2 ; ENDC
-CASE v_vmovdqa_load_y, K_SSE    ; vmovdqa (%rdi), %ymm3 ; ENDC
-CASE v_vmovdqa_store_y, K_SSE   ; vmovdqa %ymm1, 32(%rdi) ; ENDC
-CASE v_vmovdqa_gp, K_SSE        ; vmovdqa 16(%rdi), %ymm3 ; ENDC
-CASE v_vmovdqa_store_gp, K_SSE  ; vmovdqa %xmm1, 8(%rdi) ; ENDC
-CASE v_vmovups_y, K_SSE         ; vmovups 7(%rsi), %ymm5 ; ENDC
-CASE v_vmovaps_x, K_SSE         ; vmovaps 16(%rsi), %xmm5 ; ENDC
-CASE v_vmovapd_store, K_SSE     ; vmovapd %ymm1, (%rdi) ; ENDC
-CASE v_vmovupd_rr_y, K_SSE      ; vmovupd %ymm1, %ymm14 ; ENDC
-CASE v_vmovss_load, K_SSE       ; vmovss 4(%rsi), %xmm2 ; ENDC
-CASE v_vmovsd_store, K_SSE      ; vmovsd %xmm1, 4(%rdi) ; ENDC
-CASE v_vmovss_merge, K_SSE      ; vmovss %xmm1, %xmm0, %xmm2 ; ENDC
-CASE v_vmovsd_merge11, K_SSE    ; .byte 0xc5, 0xfb, 0x11, 0xca ; ENDC
-CASE v_vmovd_in, K_SSE          ; vmovd %eax, %xmm2 ; ENDC
-CASE v_vmovq_in, K_SSE          ; vmovq %rbx, %xmm12 ; ENDC
-CASE v_vmovd_out, K_SSE         ; vmovd %xmm1, %eax ; ENDC
-CASE v_vmovq_out_m, K_SSE       ; vmovq %xmm1, 8(%rdi) ; ENDC
-CASE v_vmovq_xx, K_SSE          ; vmovq %xmm1, %xmm2 ; ENDC
-CASE v_vmovq_load, K_SSE        ; vmovq 4(%rsi), %xmm2 ; ENDC
-CASE v_vlddqu_y, K_SSE          ; vlddqu 9(%rsi), %ymm2 ; ENDC
-CASE v_vmovntdq_y, K_SSE        ; vmovntdq %ymm1, (%rdi) ; ENDC
-CASE v_vmovntdqa_x, K_SSE       ; vmovntdqa (%rdi), %xmm4 ; ENDC
-CASE v_vzeroupper, K_SSE        ; vzeroupper ; ENDC
-CASE v_vzeroall, K_SSE          ; vzeroall ; ENDC
+CASE v_vmovdqu_load_y, K_SSE|K_HOSTAVX    ; vmovdqu 1(%rsi), %ymm3 ; ENDC
+CASE v_vmovdqu_load_x, K_SSE|K_HOSTAVX    ; vmovdqu 1(%rsi), %xmm3 ; ENDC
+CASE v_vmovdqu_store_y, K_SSE|K_HOSTAVX   ; vmovdqu %ymm1, 3(%rdi) ; ENDC
+CASE v_vmovdqu_rr_x, K_SSE|K_HOSTAVX      ; vmovdqu %xmm1, %xmm2 ; ENDC
+CASE v_vmovdqa_load_y, K_SSE|K_HOSTAVX    ; vmovdqa (%rdi), %ymm3 ; ENDC
+CASE v_vmovdqa_store_y, K_SSE|K_HOSTAVX   ; vmovdqa %ymm1, 32(%rdi) ; ENDC
+CASE v_vmovdqa_gp, K_SSE|K_HOSTAVX        ; vmovdqa 16(%rdi), %ymm3 ; ENDC
+CASE v_vmovdqa_store_gp, K_SSE|K_HOSTAVX  ; vmovdqa %xmm1, 8(%rdi) ; ENDC
+CASE v_vmovups_y, K_SSE|K_HOSTAVX         ; vmovups 7(%rsi), %ymm5 ; ENDC
+CASE v_vmovaps_x, K_SSE|K_HOSTAVX         ; vmovaps 16(%rsi), %xmm5 ; ENDC
+CASE v_vmovapd_store, K_SSE|K_HOSTAVX     ; vmovapd %ymm1, (%rdi) ; ENDC
+CASE v_vmovupd_rr_y, K_SSE|K_HOSTAVX      ; vmovupd %ymm1, %ymm14 ; ENDC
+CASE v_vmovss_load, K_SSE|K_HOSTAVX       ; vmovss 4(%rsi), %xmm2 ; ENDC
+CASE v_vmovsd_store, K_SSE|K_HOSTAVX      ; vmovsd %xmm1, 4(%rdi) ; ENDC
+CASE v_vmovss_merge, K_SSE|K_HOSTAVX      ; vmovss %xmm1, %xmm0, %xmm2 ; ENDC
+CASE v_vmovsd_merge11, K_SSE|K_HOSTAVX    ; .byte 0xc5, 0xfb, 0x11, 0xca ; ENDC
+CASE v_vmovd_in, K_SSE|K_HOSTAVX          ; vmovd %eax, %xmm2 ; ENDC
+CASE v_vmovq_in, K_SSE|K_HOSTAVX          ; vmovq %rbx, %xmm12 ; ENDC
+CASE v_vmovd_out, K_SSE|K_HOSTAVX         ; vmovd %xmm1, %eax ; ENDC
+CASE v_vmovq_out_m, K_SSE|K_HOSTAVX       ; vmovq %xmm1, 8(%rdi) ; ENDC
+CASE v_vmovq_xx, K_SSE|K_HOSTAVX          ; vmovq %xmm1, %xmm2 ; ENDC
+CASE v_vmovq_load, K_SSE|K_HOSTAVX        ; vmovq 4(%rsi), %xmm2 ; ENDC
+CASE v_vlddqu_y, K_SSE|K_HOSTAVX          ; vlddqu 9(%rsi), %ymm2 ; ENDC
+CASE v_vmovntdq_y, K_SSE|K_HOSTAVX        ; vmovntdq %ymm1, (%rdi) ; ENDC
+CASE v_vmovntdqa_x, K_SSE|K_HOSTAVX       ; vmovntdqa (%rdi), %xmm4 ; ENDC
+CASE v_vzeroupper, K_SSE|K_HOSTAVX        ; vzeroupper ; ENDC
+CASE v_vzeroall, K_SSE|K_HOSTAVX          ; vzeroall ; ENDC
 
 /* ---- masks, tests ---- */
-CASE v_vpmovmskb_y, K_SSE       ; vpmovmskb %ymm1, %eax ; ENDC
-CASE v_vpmovmskb_x, K_SSE       ; vpmovmskb %xmm1, %rax ; ENDC
-CASE v_vmovmskps_y, K_SSE       ; vmovmskps %ymm1, %eax ; ENDC
-CASE v_vmovmskpd_y, K_SSE       ; vmovmskpd %ymm1, %eax ; ENDC
-CASE v_vptest_y, K_SSE          ; vptest %ymm1, %ymm0 ; ENDC
-CASE v_vptest_x, K_SSE          ; vptest %xmm1, %xmm0 ; ENDC
-CASE v_vptest_same, K_SSE       ; vptest %ymm1, %ymm1 ; ENDC
-CASE v_vptest_m, K_SSE          ; vptest 2(%rsi), %ymm0 ; ENDC
-CASE v_vtestps_y, K_SSE         ; vtestps %ymm1, %ymm0 ; ENDC
-CASE v_vtestpd_x, K_SSE         ; vtestpd %xmm1, %xmm0 ; ENDC
+CASE v_vpmovmskb_y, K_SSE|K_HOSTAVX       ; vpmovmskb %ymm1, %eax ; ENDC
+CASE v_vpmovmskb_x, K_SSE|K_HOSTAVX       ; vpmovmskb %xmm1, %rax ; ENDC
+CASE v_vmovmskps_y, K_SSE|K_HOSTAVX       ; vmovmskps %ymm1, %eax ; ENDC
+CASE v_vmovmskpd_y, K_SSE|K_HOSTAVX       ; vmovmskpd %ymm1, %eax ; ENDC
+CASE v_vptest_y, K_SSE|K_HOSTAVX          ; vptest %ymm1, %ymm0 ; ENDC
+CASE v_vptest_x, K_SSE|K_HOSTAVX          ; vptest %xmm1, %xmm0 ; ENDC
+CASE v_vptest_same, K_SSE|K_HOSTAVX       ; vptest %ymm1, %ymm1 ; ENDC
+CASE v_vptest_m, K_SSE|K_HOSTAVX          ; vptest 2(%rsi), %ymm0 ; ENDC
+CASE v_vtestps_y, K_SSE|K_HOSTAVX         ; vtestps %ymm1, %ymm0 ; ENDC
+CASE v_vtestpd_x, K_SSE|K_HOSTAVX         ; vtestpd %xmm1, %xmm0 ; ENDC
 
 /* ---- broadcasts, lanes, permutes ---- */
-CASE v_vpbroadcastb_y, K_SSE    ; vpbroadcastb %xmm1, %ymm2 ; ENDC
-CASE v_vpbroadcastw_x, K_SSE    ; vpbroadcastw 3(%rsi), %xmm2 ; ENDC
-CASE v_vpbroadcastd_y, K_SSE    ; vpbroadcastd 5(%rsi), %ymm2 ; ENDC
-CASE v_vpbroadcastq_y, K_SSE    ; vpbroadcastq %xmm1, %ymm2 ; ENDC
-CASE v_vbroadcastss_y, K_SSE    ; vbroadcastss 4(%rsi), %ymm2 ; ENDC
-CASE v_vbroadcastss_r, K_SSE    ; vbroadcastss %xmm1, %xmm2 ; ENDC
-CASE v_vbroadcastsd_y, K_SSE    ; vbroadcastsd 8(%rsi), %ymm2 ; ENDC
-CASE v_vbroadcastf128, K_SSE    ; vbroadcastf128 16(%rsi), %ymm2 ; ENDC
-CASE v_vbroadcasti128, K_SSE    ; vbroadcasti128 1(%rsi), %ymm2 ; ENDC
-CASE v_vinserti128_1, K_SSE     ; vinserti128 $1, %xmm1, %ymm0, %ymm2 ; ENDC
-CASE v_vinsertf128_0m, K_SSE    ; vinsertf128 $0, 3(%rsi), %ymm0, %ymm2 ; ENDC
-CASE v_vextracti128_1, K_SSE    ; vextracti128 $1, %ymm1, %xmm2 ; ENDC
-CASE v_vextractf128_m, K_SSE    ; vextractf128 $1, %ymm1, 5(%rdi) ; ENDC
+CASE v_vpbroadcastb_y, K_SSE|K_HOSTAVX    ; vpbroadcastb %xmm1, %ymm2 ; ENDC
+CASE v_vpbroadcastw_x, K_SSE|K_HOSTAVX    ; vpbroadcastw 3(%rsi), %xmm2 ; ENDC
+CASE v_vpbroadcastd_y, K_SSE|K_HOSTAVX    ; vpbroadcastd 5(%rsi), %ymm2 ; ENDC
+CASE v_vpbroadcastq_y, K_SSE|K_HOSTAVX    ; vpbroadcastq %xmm1, %ymm2 ; ENDC
+CASE v_vbroadcastss_y, K_SSE|K_HOSTAVX    ; vbroadcastss 4(%rsi), %ymm2 ; ENDC
+CASE v_vbroadcastss_r, K_SSE|K_HOSTAVX    ; vbroadcastss %xmm1, %xmm2 ; ENDC
+CASE v_vbroadcastsd_y, K_SSE|K_HOSTAVX    ; vbroadcastsd 8(%rsi), %ymm2 ; ENDC
+CASE v_vbroadcastf128, K_SSE|K_HOSTAVX    ; vbroadcastf128 16(%rsi), %ymm2 ; ENDC
+CASE v_vbroadcasti128, K_SSE|K_HOSTAVX    ; vbroadcasti128 1(%rsi), %ymm2 ; ENDC
+CASE v_vinserti128_1, K_SSE|K_HOSTAVX     ; vinserti128 $1, %xmm1, %ymm0, %ymm2 ; ENDC
+CASE v_vinsertf128_0m, K_SSE|K_HOSTAVX    ; vinsertf128 $0, 3(%rsi), %ymm0, %ymm2 ; ENDC
+CASE v_vextracti128_1, K_SSE|K_HOSTAVX    ; vextracti128 $1, %ymm1, %xmm2 ; ENDC
+CASE v_vextractf128_m, K_SSE|K_HOSTAVX    ; vextractf128 $1, %ymm1, 5(%rdi) ; ENDC
 .irp imm, 0x20, 0x31, 0x03, 0x12, 0x88, 0x8a
-CASE v_vperm2i128_\imm, K_SSE   ; vperm2i128 $\imm, %ymm1, %ymm0, %ymm2 ; ENDC
+CASE v_vperm2i128_\imm, K_SSE|K_HOSTAVX   ; vperm2i128 $\imm, %ymm1, %ymm0, %ymm2 ; ENDC
 .endr
-CASE v_vperm2f128_m, K_SSE      ; vperm2f128 $0x13, 1(%rsi), %ymm0, %ymm2 ; ENDC
-CASE v_vpermq, K_SSE            ; vpermq $0x1b, %ymm1, %ymm2 ; ENDC
-CASE v_vpermpd_m, K_SSE         ; vpermpd $0xd8, 1(%rsi), %ymm2 ; ENDC
-CASE v_vpermd, K_SSE            ; vpermd %ymm1, %ymm0, %ymm2 ; ENDC
-CASE v_vpermps, K_SSE           ; vpermps 2(%rsi), %ymm0, %ymm2 ; ENDC
+CASE v_vperm2f128_m, K_SSE|K_HOSTAVX      ; vperm2f128 $0x13, 1(%rsi), %ymm0, %ymm2 ; ENDC
+CASE v_vpermq, K_SSE|K_HOSTAVX            ; vpermq $0x1b, %ymm1, %ymm2 ; ENDC
+CASE v_vpermpd_m, K_SSE|K_HOSTAVX         ; vpermpd $0xd8, 1(%rsi), %ymm2 ; ENDC
+CASE v_vpermd, K_SSE|K_HOSTAVX            ; vpermd %ymm1, %ymm0, %ymm2 ; ENDC
+CASE v_vpermps, K_SSE|K_HOSTAVX           ; vpermps 2(%rsi), %ymm0, %ymm2 ; ENDC
 .irp op, vpsllvd, vpsllvq, vpsrlvd, vpsrlvq, vpsravd
-CASE v_\op\()_y, K_SSE          ; \op %ymm1, %ymm0, %ymm2 ; ENDC
-CASE v_\op\()_small, K_SSE      ; vpbroadcastq %xmm1, %ymm4 ; vpsrlq $58, %ymm4, %ymm4 ; \op %ymm4, %ymm0, %ymm2 ; ENDC
-CASE v_\op\()_x, K_SSE          ; \op %xmm1, %xmm0, %xmm2 ; ENDC
+CASE v_\op\()_y, K_SSE|K_HOSTAVX          ; \op %ymm1, %ymm0, %ymm2 ; ENDC
+CASE v_\op\()_small, K_SSE|K_HOSTAVX      ; vpbroadcastq %xmm1, %ymm4 ; vpsrlq $58, %ymm4, %ymm4 ; \op %ymm4, %ymm0, %ymm2 ; ENDC
+CASE v_\op\()_x, K_SSE|K_HOSTAVX          ; \op %xmm1, %xmm0, %xmm2 ; ENDC
 .endr
 
 /* ---- #UD forms ---- */
-CASE v_vperm2i128_l0_ud, K_SSE  ; .byte 0xc4, 0xe3, 0x79, 0x46, 0xd1, 0x20 ; ENDC
-CASE v_vmovdqu_vvvv_ud, K_SSE   ; .byte 0xc5, 0xf2, 0x6f, 0xd1 ; ENDC
-CASE v_vpmovmskb_mem_ud, K_SSE  ; .byte 0xc5, 0xfd, 0xd7, 0x06 ; ENDC
-CASE v_vdppd_l1_ud, K_SSE       ; .byte 0xc4, 0xe3, 0x7d, 0x41, 0xd1, 0x31 ; ENDC
+CASE v_vperm2i128_l0_ud, K_SSE|K_HOSTAVX  ; .byte 0xc4, 0xe3, 0x79, 0x46, 0xd1, 0x20 ; ENDC
+CASE v_vmovdqu_vvvv_ud, K_SSE|K_HOSTAVX   ; .byte 0xc5, 0xf2, 0x6f, 0xd1 ; ENDC
+CASE v_vpmovmskb_mem_ud, K_SSE|K_HOSTAVX  ; .byte 0xc5, 0xfd, 0xd7, 0x06 ; ENDC
+CASE v_vdppd_l1_ud, K_SSE|K_HOSTAVX       ; .byte 0xc4, 0xe3, 0x7d, 0x41, 0xd1, 0x31 ; ENDC
 
         .section .note.GNU-stack,"",@progbits

@@ -3,7 +3,8 @@
  * memory mapped at the same addresses) and on emu (flat 64-bit mode, CPL 3),
  * and registers, flags, XMM/MXCSR, memory and exceptions must match.
  * Usage: cpu_diff [-v] [-a] [-u] [-x] [-n cases] [-f fuzz-count] [-S seed] [name-substring...]
- *   -u also unmasks random SSE exceptions (known emu-sse mismatches, see docs/cpu-tests.md) */
+ *   -u also unmasks random SSE exceptions (known emu-sse mismatches, see docs/cpu-tests.md)
+ *   -x runs the host side only (also forms emu does not advertise) and prints it */
 #include <cpuid.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -119,6 +120,9 @@ static uint64_t name_hash(const char *s)
 #define NRANDOM 24
 static unsigned cases_per_form = 112 + NRANDOM;
 static int verbose, native_only, fuzz_forced, unmask_random;
+/* -F: also compare forms of features emu implements but does not advertise
+ * yet (development: which of them already match the host). */
+static int force_unadvertised;
 static unsigned fuzz_count = 1500, chain_count = 1000;
 static uint64_t fuzz_seed = 0x600dcafe;
 
@@ -551,16 +555,51 @@ static bool host_is_emu_vendor(void)
     return same;
 }
 
+/* CPUID features a form needs (its kind bits): the leaf (sub-leaf 0),
+ * register (0 EAX .. 3 EDX) and bit.  A form is compared only when the host
+ * has the feature (VEX forms: with AVX state enabled by its OS) and emu
+ * advertises it: a program must not use it otherwise. */
+#define K_VEX_ALL (K_AVX | K_AVX2 | K_FMA | K_F16C)
+static const struct case_feature {
+    int64_t kind;
+    uint32_t leaf, reg, bit;
+    const char *name, *note;
+} case_features[] = {
+    { K_BMI1, 7, 1, 3, "BMI1", ", so F3 0F BC is BSF there, as on CPUs without BMI1, and VEX forms are #UD" },
+    { K_BMI2, 7, 1, 8, "BMI2", "" },
+    { K_LZCNT, 0x80000001u, 2, 5, "LZCNT (ABM)", ", so F3 0F BD is BSR there" },
+    { K_MOVBE, 1, 2, 22, "MOVBE", "" },
+    { K_AVX, 1, 2, 28, "AVX", "" },
+    { K_AVX2, 7, 1, 5, "AVX2", "" },
+    { K_FMA, 1, 2, 12, "FMA", "" },
+    { K_F16C, 1, 2, 29, "F16C", "" },
+};
+
 /* Forms that cannot be compared here, and why: their behaviour depends on a
- * CPUID feature emu rightly does not advertise, or on the CPU vendor. */
+ * CPUID feature emu rightly does not advertise (or the host lacks), or on
+ * the CPU vendor. */
 static const char *skip_reason(const struct ct_case *f)
 {
-    uint32_t r[4] = { 0, 0, 0, 0 };
-    if (f->kind & K_BMI1) {
-        emu_cpuid(ecpu, 7, 0, r);
-        if (!(r[1] & (1u << 3)))
-            return "emu does not advertise BMI1, so F3 0F BC is BSF there, as on CPUs without BMI1";
+    static char why[160];
+    for (unsigned i = 0; i < sizeof(case_features) / sizeof(case_features[0]); i++) {
+        const struct case_feature *cf = &case_features[i];
+        if (!(f->kind & cf->kind))
+            continue;
+        uint32_t r[4] = { 0, 0, 0, 0 };
+        unsigned h[4] = { 0, 0, 0, 0 };
+        __cpuid_count(cf->leaf, 0, h[0], h[1], h[2], h[3]);
+        if (!(h[cf->reg] & (1u << cf->bit)) || ((cf->kind & K_VEX_ALL) && !ct_nat_avx)) {
+            snprintf(why, sizeof(why), "the host CPU lacks %s", cf->name);
+            return why;
+        }
+        emu_cpuid(ecpu, cf->leaf, 0, r);
+        if (!(r[cf->reg] & (1u << cf->bit)) && !native_only && !force_unadvertised) {
+            snprintf(why, sizeof(why), "emu does not advertise %s%s", cf->name, cf->note);
+            return why;
+        }
     }
+    if ((f->kind & K_HOSTAVX) && !ct_nat_avx)
+        return "the host runs no AVX (CPU or OS)";
     if ((f->kind & K_VENDOR) && !host_is_emu_vendor())
         return "vendor-specific: emu behaves as an Intel CPU and the host is not one";
     return NULL;
@@ -1118,7 +1157,7 @@ static bool chainable(const struct ct_case *f)
                                  "cmpxchg8b", "length", "rex_before", "wrap", "noncanonical", "mxcsr",
                                  "unmasked", "_mem_rmw", "mov_r13_base", "mov_r12_base", "bt", "lock_on" };
     unsigned rule = f->kind & 0xff;
-    if (f->kind & (K_SSE | K_X87 | K_BMI1 | K_FUZZ | K_SMC | K_VENDOR))
+    if (f->kind & (K_SSE | K_X87 | K_BMI1 | K_FUZZ | K_SMC | K_VENDOR | K_FEATURES))
         return false;
     if (rule != R_NONE && rule != R_LOGIC)
         return false;
@@ -1244,6 +1283,7 @@ int main(int argc, char **argv)
         if (!strcmp(argv[first], "-v")) verbose = 1;
         else if (!strcmp(argv[first], "-x")) native_only = 1;
         else if (!strcmp(argv[first], "-u")) unmask_random = 1;
+        else if (!strcmp(argv[first], "-F")) force_unadvertised = 1;
         else if (!strcmp(argv[first], "-c") && first + 1 < argc) chain_count = (unsigned)atoi(argv[++first]);
         else if (!strcmp(argv[first], "-a")) cases_per_form = NPAIRS + 48;
         else if (!strcmp(argv[first], "-f") && first + 1 < argc) { fuzz_count = (unsigned)atoi(argv[++first]); fuzz_forced = 1; }
@@ -1317,6 +1357,13 @@ int main(int argc, char **argv)
                        " rsp=%#" PRIx64 " rip=%#" PRIx64 " fl=%#" PRIx64 " exc=%s err=%#x cr2=%#" PRIx64 "\n",
                        f->name, k, r->gpr[0], r->gpr[3], r->gpr[1], r->gpr[2], r->gpr[4], r->rip,
                        r->rflags, vec_name(r->vec), r->err, r->cr2);
+                if (ct_nat_avx) {
+                    uint64_t h0[2], h3[2];
+                    memcpy(h0, r->ymm_hi[0], 16);
+                    memcpy(h3, r->ymm_hi[3], 16);
+                    printf("%s #%u: ymm0 255:128=%016" PRIx64 ":%016" PRIx64 " ymm3 255:128=%016" PRIx64
+                           ":%016" PRIx64 "\n", f->name, k, h0[1], h0[0], h3[1], h3[0]);
+                }
             }
             continue;
         }
