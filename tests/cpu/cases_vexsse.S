@@ -173,4 +173,46 @@ CASE v_vmovdqu_vvvv_ud, K_SSE|K_HOSTAVX   ; .byte 0xc5, 0xf2, 0x6f, 0xd1 ; ENDC
 CASE v_vpmovmskb_mem_ud, K_SSE|K_HOSTAVX  ; .byte 0xc5, 0xfd, 0xd7, 0x06 ; ENDC
 CASE v_vdppd_l1_ud, K_SSE|K_HOSTAVX       ; .byte 0xc4, 0xe3, 0x7d, 0x41, 0xd1, 0x31 ; ENDC
 
+/* ---- more element moves ---- */
+CASE v_own_vstmxcsr, K_SSE|K_HOSTAVX      ; vstmxcsr 4(%rdi) ; ENDC
+CASE v_own_vldmxcsr, K_SSE|K_HOSTAVX      ; movl $0x7f80, 4(%rdi) ; vldmxcsr 4(%rdi) ; vaddps %ymm1, %ymm0, %ymm2 ; ENDC
+CASE v_own_vldmxcsr_gp, K_SSE|K_HOSTAVX   ; movl $0x10000, 4(%rdi) ; vldmxcsr 4(%rdi) ; ENDC
+CASE v_own_vdivpd_unmasked, K_SSE|K_HOSTAVX ; movl $0x1d00, 4(%rdi) ; vldmxcsr 4(%rdi) ; vdivpd %ymm1, %ymm0, %ymm3 ; ENDC
+CASE v_own_vmovddup_x, K_SSE|K_HOSTAVX    ; vmovddup %xmm1, %xmm2 ; ENDC
+CASE v_own_vmovddup_ym, K_SSE|K_HOSTAVX   ; vmovddup 3(%rsi), %ymm2 ; ENDC
+CASE v_own_vmovddup_xm, K_SSE|K_HOSTAVX   ; vmovddup 3(%rsi), %xmm2 ; ENDC
+CASE v_own_vmovsldup_y, K_SSE|K_HOSTAVX   ; vmovsldup %ymm1, %ymm2 ; ENDC
+CASE v_own_vmovshdup_ym, K_SSE|K_HOSTAVX  ; vmovshdup 1(%rsi), %ymm2 ; ENDC
+.irp imm, 0x1b, 0xb1, 0x4e
+CASE v_own_vpermilps_\imm, K_SSE|K_HOSTAVX ; vpermilps $\imm, %ymm1, %ymm2 ; ENDC
+.endr
+.irp imm, 0x5, 0xa, 0x6, 0xf
+CASE v_own_vpermilpd_\imm, K_SSE|K_HOSTAVX ; vpermilpd $\imm, %ymm1, %ymm2 ; ENDC
+.endr
+CASE v_own_vpermilpd_x, K_SSE|K_HOSTAVX   ; vpermilpd $1, 3(%rsi), %xmm2 ; ENDC
+CASE v_own_vpermilps_v, K_SSE|K_HOSTAVX   ; vpermilps %ymm1, %ymm0, %ymm2 ; ENDC
+CASE v_own_vpermilpd_v, K_SSE|K_HOSTAVX   ; vpermilpd 1(%rsi), %ymm0, %ymm2 ; ENDC
+.irp op, vpmovsxbw, vpmovsxbd, vpmovsxbq, vpmovsxwd, vpmovsxwq, vpmovsxdq, vpmovzxbw, vpmovzxbd, vpmovzxbq, vpmovzxwd, vpmovzxwq, vpmovzxdq
+CASE v_own_\op\()_y, K_SSE|K_HOSTAVX     ; \op %xmm1, %ymm2 ; ENDC
+CASE v_own_\op\()_ym, K_SSE|K_HOSTAVX    ; \op 1(%rsi), %ymm2 ; ENDC
+.endr
+CASE v_own_vblendvps_y, K_SSE|K_HOSTAVX   ; vblendvps %ymm3, %ymm1, %ymm0, %ymm2 ; ENDC
+CASE v_own_vblendvpd_x, K_SSE|K_HOSTAVX   ; vblendvpd %xmm0, 1(%rsi), %xmm1, %xmm2 ; ENDC
+CASE v_own_vpblendvb_y, K_SSE|K_HOSTAVX   ; vpblendvb %ymm1, %ymm3, %ymm0, %ymm12 ; ENDC
+.irp imm, 0x00, 0x1c, 0x4d, 0xf0, 0x3f
+CASE v_own_vinsertps_\imm, K_SSE|K_HOSTAVX ; vinsertps $\imm, %xmm1, %xmm0, %xmm2 ; ENDC
+CASE v_own_vinsertps_m_\imm, K_SSE|K_HOSTAVX ; vinsertps $\imm, 4(%rsi), %xmm0, %xmm2 ; ENDC
+.endr
+CASE v_own_vextractps_r, K_SSE|K_HOSTAVX  ; vextractps $2, %xmm1, %eax ; ENDC
+CASE v_own_vextractps_m, K_SSE|K_HOSTAVX  ; vextractps $3, %xmm1, 2(%rdi) ; ENDC
+CASE v_own_vpextrb, K_SSE|K_HOSTAVX       ; vpextrb $13, %xmm1, %eax ; ENDC
+CASE v_own_vpextrw, K_SSE|K_HOSTAVX       ; vpextrw $5, %xmm1, %ecx ; ENDC
+CASE v_own_vpextrw_m, K_SSE|K_HOSTAVX     ; vpextrw $7, %xmm1, 3(%rdi) ; ENDC
+CASE v_own_vpextrd, K_SSE|K_HOSTAVX       ; vpextrd $3, %xmm1, %eax ; ENDC
+CASE v_own_vpextrq, K_SSE|K_HOSTAVX       ; vpextrq $1, %xmm1, %rax ; ENDC
+CASE v_own_vpinsrb, K_SSE|K_HOSTAVX       ; vpinsrb $9, %eax, %xmm0, %xmm2 ; ENDC
+CASE v_own_vpinsrw, K_SSE|K_HOSTAVX       ; vpinsrw $3, %ebx, %xmm0, %xmm2 ; ENDC
+CASE v_own_vpinsrd_m, K_SSE|K_HOSTAVX     ; vpinsrd $2, 1(%rsi), %xmm0, %xmm2 ; ENDC
+CASE v_own_vpinsrq, K_SSE|K_HOSTAVX       ; vpinsrq $1, %rbx, %xmm0, %xmm2 ; ENDC
+
         .section .note.GNU-stack,"",@progbits

@@ -20,10 +20,12 @@ enum {
     V_IMMS2 = 1 << 5,    /* the high lane takes imm8 >> 2 (shufpd, blendpd) */
     V_IMMS4 = 1 << 6,    /* the high lane takes imm8 >> 4 (blendps) */
     V_GRP   = 1 << 7,    /* 0F 71-73 shifts by imm8: r/m in, VEX.vvvv out */
+    V_PD2D  = 1 << 8,    /* VPERMILPD imm: two bits a lane, run as PSHUFD */
+    V_INSPS = 1 << 9,    /* VINSERTPS: a memory source is element 0 (imm[7:6] unused) */
 };
 struct vex_form {
     emu_handler legacy;
-    uint8_t flags;
+    uint16_t flags;
     uint8_t msize;       /* memory operand bytes a lane (16, or a scalar's 2/4/8) */
 };
 static struct vex_form forms[4][256][4];
@@ -78,6 +80,16 @@ static emu_xmm run_lane(struct emu_cpu *c, const struct emu_insn *i, const struc
     return c->xmm[i->reg];
 }
 
+/* VPERMILPD's two selector bits of a lane as the PSHUFD immediate that
+ * moves the same quadwords. */
+static uint64_t lane_imm(const struct vex_form *f, uint64_t imm)
+{
+    if (!(f->flags & V_PD2D))
+        return imm;
+    unsigned s0 = (unsigned)imm & 1, s1 = (unsigned)(imm >> 1) & 1;
+    return (2 * s0) | (2 * s0 + 1) << 2 | (2 * s1) << 4 | (2 * s1 + 1) << 6;
+}
+
 static void vex_lanes(struct emu_cpu *c, const struct emu_insn *i)
 {
     unsigned pp = sse_mp(i) == MP_66 ? 1 : sse_mp(i) == MP_F3 ? 2 : sse_mp(i) == MP_F2 ? 3 : 0;
@@ -105,18 +117,39 @@ static void vex_lanes(struct emu_cpu *c, const struct emu_insn *i)
     /* A fault in a lane (an unmasked SIMD exception) leaves the registers as
      * they were: catch it, put them back, raise it again. */
     const emu_xmm keep_reg = c->xmm[reg], keep_borrow = c->xmm[borrow];
+    const uint32_t keep_mx = c->mxcsr;
+    const uint64_t imm_hi = f->flags & (V_IMMS2 | V_PD2D) ? i->imm >> 2
+                          : f->flags & V_IMMS4 ? i->imm >> 4 : i->imm;
+    volatile unsigned lane = 0;
     jmp_buf outer;
     memcpy(outer, c->jmp, sizeof(jmp_buf));
     if (setjmp(c->jmp)) {
+        if (wide && lane == 0) {
+            /* The low lane faulted: hardware checks every element first, so
+             * the high lane's flags count too (found with all masked). */
+            uint32_t mx = c->mxcsr;
+            c->mxcsr = (keep_mx & ~MXCSR_FLAGS) | MXCSR_MASKS;
+            run_lane(c, i, f, &s1[1], &s2[1], borrow, lane_imm(f, imm_hi));
+            mx |= c->mxcsr & MXCSR_FLAGS;
+            c->mxcsr = mx;
+        }
         c->xmm[reg] = keep_reg;
         c->xmm[borrow] = keep_borrow;
+        /* An unmasked invalid, denormal or zero-divide operand stops the
+         * whole instruction before it computes: overflow/underflow/precision
+         * flags of the other elements are not reported either. */
+        if (c->mxcsr & ~(c->mxcsr >> 7) & 0x7)
+            c->mxcsr = (c->mxcsr & ~0x38u) | (keep_mx & 0x38u);
         memcpy(c->jmp, outer, sizeof(jmp_buf));
         longjmp(c->jmp, 1);
     }
-    emu_xmm lo = run_lane(c, i, f, &s1[0], &s2[0], borrow, i->imm), hi;
+    uint64_t imm0 = i->imm;
+    if ((f->flags & V_INSPS) && i->mod != 3)
+        imm0 &= 0x3f;
+    emu_xmm lo = run_lane(c, i, f, &s1[0], &s2[0], borrow, lane_imm(f, imm0)), hi;
     if (wide) {
-        uint64_t imm = f->flags & V_IMMS2 ? i->imm >> 2 : f->flags & V_IMMS4 ? i->imm >> 4 : i->imm;
-        hi = run_lane(c, i, f, &s1[1], &s2[1], borrow, imm);
+        lane = 1;
+        hi = run_lane(c, i, f, &s1[1], &s2[1], borrow, lane_imm(f, imm_hi));
     }
     memcpy(c->jmp, outer, sizeof(jmp_buf));
     c->xmm[borrow] = keep_borrow;
@@ -126,13 +159,14 @@ static void vex_lanes(struct emu_cpu *c, const struct emu_insn *i)
         avx_set(c, reg, &lo, wide ? &hi : NULL);
 }
 
-static void form(unsigned map, unsigned op, unsigned pp, uint8_t flags, uint8_t msize)
+static struct vex_form *form(unsigned map, unsigned op, unsigned pp, uint16_t flags, uint8_t msize)
 {
     struct vex_form *f = &forms[map][op][pp];
     f->legacy = emu_ops[map][op];
     f->flags = flags;
     f->msize = msize;
     emu_vex_ops[map][op] = vex_lanes;
+    return f;
 }
 
 /* Packed (none/66: 128 or 256) and scalar (F3 ss / F2 sd) float forms. */
@@ -226,6 +260,14 @@ void emu_avx_register(void)
     form(MAP_0F3A, 0x0e, 1, V_256, 16);                    /* pblendw */
     form(MAP_0F3A, 0x0f, 1, V_256, 16);                    /* palignr */
     form(MAP_0F3A, 0x42, 1, 0, 16);                        /* mpsadbw (128) */
+
+    form(MAP_0F, 0x12, 2, V_256 | V_UNARY, 16);            /* movsldup */
+    form(MAP_0F, 0x16, 2, V_256 | V_UNARY, 16);            /* movshdup */
+    form(MAP_0F, 0x12, 3, V_256 | V_UNARY, 8);             /* movddup (m64; m256 at 256) */
+    /* VPERMILPS/PD with imm8: PSHUFD within each lane. */
+    form(MAP_0F3A, 0x04, 1, V_256 | V_UNARY, 16)->legacy = emu_ops[MAP_0F][0x70];
+    form(MAP_0F3A, 0x05, 1, V_256 | V_UNARY | V_PD2D, 16)->legacy = emu_ops[MAP_0F][0x70];
+    form(MAP_0F3A, 0x21, 1, V_INSPS, 4);                   /* insertps */
 
     emu_avx_move_register();
 }

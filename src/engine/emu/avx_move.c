@@ -403,6 +403,135 @@ static void h_shiftv(struct emu_cpu *c, const struct emu_insn *i)
     avx_set(c, i->reg, &v[0], VEX_L(i) ? &v[1] : NULL);
 }
 
+/* ---- VLDMXCSR / VSTMXCSR (0F AE /2 /3) ---- */
+
+static void h_mxcsr(struct emu_cpu *c, const struct emu_insn *i)
+{
+    unsigned g = i->reg & 7;
+    if (pp_of(i) != MP_NONE || i->mod == 3 || (g != 2 && g != 3))
+        ud(c);
+    enter(c, i, true, 0, -1);
+    uint64_t la = emu_ea(c, i);
+    if (g == 3) {
+        lin_write(c, la, 4, c->mxcsr);
+        return;
+    }
+    uint32_t v = (uint32_t)lin_read(c, la, 4);
+    if (v & ~MXCSR_VALID)
+        emu_raise(c, EXC_GP, 0);
+    c->mxcsr = v;
+}
+
+/* ---- element moves across lanes and into/out of general registers ---- */
+
+/* VPMOVSX/ZX (66 0F38 20-25, 30-35): the source's low elements widened. */
+static void h_pmovx(struct emu_cpu *c, const struct emu_insn *i)
+{
+    static const uint8_t ssz[6] = { 1, 1, 1, 2, 2, 4 }, dsz[6] = { 2, 4, 8, 4, 8, 8 };
+    unsigned k = i->op & 7;
+    if (pp_of(i) != MP_66 || k > 5)
+        ud(c);
+    enter(c, i, true, -1, -1);
+    bool sx = i->op < 0x30;
+    unsigned len = VEX_L(i) ? 32 : 16, n = len / dsz[k];
+    uint8_t src[16] = { 0 }, out[32];
+    avx_src(c, i, src, i->mod == 3 ? 16 : n * ssz[k], 0);
+    for (unsigned e = 0; e < n; e++) {
+        uint64_t v = 0;
+        memcpy(&v, src + e * ssz[k], ssz[k]);
+        if (sx)
+            v = (uint64_t)((int64_t)(v << (64 - 8 * ssz[k])) >> (64 - 8 * ssz[k]));
+        memcpy(out + e * dsz[k], &v, dsz[k]);
+    }
+    avx_set(c, i->reg, (const emu_xmm *)(const void *)out,
+            VEX_L(i) ? (const emu_xmm *)(const void *)(out + 16) : NULL);
+}
+
+/* VPERMILPS/PD with a control vector (66 0F38 0C/0D, W0): within lanes. */
+static void h_permilv(struct emu_cpu *c, const struct emu_insn *i)
+{
+    if (pp_of(i) != MP_66)
+        ud(c);
+    enter(c, i, false, -1, 0);
+    unsigned len = VEX_L(i) ? 32 : 16;
+    uint32_t a[8], ctl[8] = { 0 }, r[8];
+    memcpy(a, &c->xmm[VEX_VVVV(i)], 16);
+    memcpy(a + 4, &c->ymm_hi[VEX_VVVV(i)], 16);
+    avx_src(c, i, ctl, len, 0);
+    if (i->op == 0x0c) {
+        for (unsigned e = 0; e < len / 4; e++)
+            r[e] = a[(e & ~3u) + (ctl[e] & 3)];
+    } else {
+        const uint64_t *a64 = (const uint64_t *)(const void *)a, *c64 = (const uint64_t *)(const void *)ctl;
+        uint64_t *r64 = (uint64_t *)(void *)r;
+        for (unsigned e = 0; e < len / 8; e++)
+            r64[e] = a64[(e & ~1u) + ((c64[e] >> 1) & 1)];
+    }
+    avx_set(c, i->reg, (const emu_xmm *)(const void *)r,
+            VEX_L(i) ? (const emu_xmm *)(const void *)(r + 4) : NULL);
+}
+
+/* VBLENDVPS/PD, VPBLENDVB (66 0F3A 4A/4B/4C, W0): by the sign bits of the
+ * register in imm8[7:4]. */
+static void h_blendv(struct emu_cpu *c, const struct emu_insn *i)
+{
+    if (pp_of(i) != MP_66)
+        ud(c);
+    enter(c, i, false, -1, 0);
+    unsigned len = VEX_L(i) ? 32 : 16, esz = i->op == 0x4a ? 4 : i->op == 0x4b ? 8 : 1;
+    unsigned mreg = (unsigned)(i->imm >> 4) & (c->mode == MODE_LONG64 ? 15 : 7);
+    uint8_t a[32], b[32] = { 0 }, m[32];
+    memcpy(a, &c->xmm[VEX_VVVV(i)], 16);
+    memcpy(a + 16, &c->ymm_hi[VEX_VVVV(i)], 16);
+    memcpy(m, &c->xmm[mreg], 16);
+    memcpy(m + 16, &c->ymm_hi[mreg], 16);
+    avx_src(c, i, b, len, 0);
+    for (unsigned e = 0; e < len; e += esz)
+        if (m[e + esz - 1] & 0x80)
+            memcpy(a + e, b + e, esz);
+    avx_set(c, i->reg, (const emu_xmm *)(const void *)a,
+            VEX_L(i) ? (const emu_xmm *)(const void *)(a + 16) : NULL);
+}
+
+/* VPEXTRB/W/D/Q (66 0F3A 14/15/16, 66 0F C5) and VEXTRACTPS (66 0F3A 17):
+ * an element to a general register (zero-extended) or memory. */
+static void h_extr(struct emu_cpu *c, const struct emu_insn *i)
+{
+    bool c5 = i->map == MAP_0F;
+    if (pp_of(i) != MP_66 || (c5 && i->mod != 3))
+        ud(c);
+    enter(c, i, true, 0, -1);
+    unsigned esz = c5 || i->op == 0x15 ? 2 : i->op == 0x14 ? 1 : i->op == 0x17 ? 4
+                 : (VEX_W(i) && c->mode == MODE_LONG64) ? 8 : 4;
+    unsigned n = 16 / esz, e = (unsigned)i->imm & (n - 1);
+    uint64_t v = 0;
+    memcpy(&v, &c->xmm[c5 ? i->rm : i->reg].b[e * esz], esz);
+    if (c5) {
+        sse_set_gpr(c, i->reg, 8, v);
+        return;
+    }
+    if (i->mod == 3)
+        sse_set_gpr(c, i->rm, esz == 8 ? 8 : 4, v);
+    else
+        lin_write(c, emu_ea(c, i), esz, v);
+}
+
+/* VPINSRB/W/D/Q (66 0F3A 20/22, 66 0F C4): the first source with one
+ * element from a general register or memory. */
+static void h_insr(struct emu_cpu *c, const struct emu_insn *i)
+{
+    if (pp_of(i) != MP_66)
+        ud(c);
+    enter(c, i, false, 0, -1);
+    unsigned esz = i->map == MAP_0F ? 2 : i->op == 0x20 ? 1
+                 : (VEX_W(i) && c->mode == MODE_LONG64) ? 8 : 4;
+    unsigned n = 16 / esz, e = (unsigned)i->imm & (n - 1);
+    uint64_t v = sse_gpr_src(c, i, esz);
+    emu_xmm r = c->xmm[VEX_VVVV(i)];
+    memcpy(&r.b[e * esz], &v, esz);
+    avx_set(c, i->reg, &r, NULL);
+}
+
 void emu_avx_move_register(void)
 {
     emu_handler *m = emu_vex_ops[MAP_0F], *m38 = emu_vex_ops[MAP_0F38], *m3a = emu_vex_ops[MAP_0F3A];
@@ -422,4 +551,11 @@ void emu_avx_move_register(void)
     m38[0x36] = h_permd; m38[0x16] = h_permd;
     m3a[0x02] = h_pblendd;
     m38[0x45] = h_shiftv; m38[0x46] = h_shiftv; m38[0x47] = h_shiftv;
+    m[0xae] = h_mxcsr;
+    for (unsigned k = 0; k < 6; k++)
+        m38[0x20 + k] = m38[0x30 + k] = h_pmovx;
+    m38[0x0c] = h_permilv; m38[0x0d] = h_permilv;
+    m3a[0x4a] = h_blendv; m3a[0x4b] = h_blendv; m3a[0x4c] = h_blendv;
+    m3a[0x14] = h_extr; m3a[0x15] = h_extr; m3a[0x16] = h_extr; m3a[0x17] = h_extr; m[0xc5] = h_extr;
+    m3a[0x20] = h_insr; m3a[0x22] = h_insr; m[0xc4] = h_insr;
 }
