@@ -131,7 +131,9 @@ static void vex_lanes(struct emu_cpu *c, const struct emu_insn *i)
     if (f->flags & V_WIDEN)
         memcpy(src2 + 16, src2 + 8, 8);   /* elements 2-3 (or the second 8 bytes) widen in lane 1 */
     unsigned reg = f->flags & V_GRP ? VEX_VVVV(i) : i->reg, borrow = (reg + 1) & 15;
-    emu_xmm s1[2] = { c->xmm[VEX_VVVV(i)], c->ymm_hi[VEX_VVVV(i)] }, s2[2];
+    /* The first source: VEX.vvvv, or for VCOMIS (flags only) ModRM.reg. */
+    unsigned src1 = f->flags & V_NODST ? i->reg : VEX_VVVV(i);
+    emu_xmm s1[2] = { c->xmm[src1], c->ymm_hi[src1] }, s2[2];
     memcpy(s2, src2, 32);
 
     /* A fault in a lane (an unmasked SIMD exception) leaves the registers as
