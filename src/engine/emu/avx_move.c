@@ -653,6 +653,59 @@ static void h_maskmov(struct emu_cpu *c, const struct emu_insn *i)
             VEX_L(i) ? (const emu_xmm *)(const void *)(v + 16) : NULL);
 }
 
+/* ---- gathers (AVX2) ---- */
+
+/* VPGATHERDD/DQ (66 0F38 90), QD/QQ (91), VGATHERDPS/DPD (92), QPS/QPD (93):
+ * VSIB addressing (a vector index register), VEX.vvvv the mask, W the data
+ * size.  Elements load in order, each clearing its mask element, so a
+ * fault leaves the ones before it done, as on hardware; at the end the
+ * mask is zero and the destination's unused upper part too. */
+static void h_gather(struct emu_cpu *c, const struct emu_insn *i)
+{
+    bool qidx = i->op & 1, qdata = VEX_W(i) && c->mode == MODE_LONG64;
+    unsigned idx = i->index == 0xff ? 4 : i->index, mask = VEX_VVVV(i), dst = i->reg;
+    if (pp_of(i) != MP_66 || i->mod == 3 || (i->modrm & 7) != 4 || dst == idx || dst == mask ||
+        idx == mask)
+        ud(c);
+    enter(c, i, false, -1, -1);
+    unsigned isz = qidx ? 8 : 4, dsz = qdata ? 8 : 4, len = VEX_L(i) ? 32 : 16;
+    unsigned n = len / (isz > dsz ? isz : dsz);
+    uint8_t ix[32], m[32], d[32];
+    memcpy(ix, &c->xmm[idx], 16);
+    memcpy(ix + 16, &c->ymm_hi[idx], 16);
+    memcpy(m, &c->xmm[mask], 16);
+    memcpy(m + 16, &c->ymm_hi[mask], 16);
+    memcpy(d, &c->xmm[dst], 16);
+    memcpy(d + 16, &c->ymm_hi[dst], 16);
+    uint64_t base = (i->base < 16 ? c->gpr[i->base] : 0) + (uint64_t)i->disp;
+    for (unsigned e = 0; e < n; e++) {
+        if (!(m[e * dsz + dsz - 1] & 0x80))
+            continue;
+        int64_t off;
+        if (qidx) {
+            memcpy(&off, ix + e * 8, 8);
+        } else {
+            int32_t o32;
+            memcpy(&o32, ix + e * 4, 4);
+            off = o32;
+        }
+        uint64_t ea = (base + ((uint64_t)off << i->scale)) & emu_size_mask(i->adsize);
+        uint64_t v = lin_read(c, emu_linear(c, i->seg, ea, dsz, false), dsz);
+        memcpy(d + e * dsz, &v, dsz);
+        memset(m + e * dsz, 0, dsz);
+        /* Progress is architectural: a later fault keeps it. */
+        memcpy(&c->xmm[dst], d, 16);
+        memcpy(&c->ymm_hi[dst], d + 16, 16);
+        memcpy(&c->xmm[mask], m, 16);
+        memcpy(&c->ymm_hi[mask], m + 16, 16);
+    }
+    unsigned used = n * dsz;
+    memset(d + used, 0, 32 - used);
+    memset(m, 0, 32);
+    avx_set(c, dst, (const emu_xmm *)(const void *)d, (const emu_xmm *)(const void *)(d + 16));
+    avx_set(c, mask, (const emu_xmm *)(const void *)m, NULL);
+}
+
 void emu_avx_move_register(void)
 {
     emu_handler *m = emu_vex_ops[MAP_0F], *m38 = emu_vex_ops[MAP_0F38], *m3a = emu_vex_ops[MAP_0F3A];
@@ -682,4 +735,6 @@ void emu_avx_move_register(void)
     m[0xc2] = h_vcmp;
     m38[0x2c] = m38[0x2d] = m38[0x2e] = m38[0x2f] = h_maskmov;
     m38[0x8c] = m38[0x8e] = h_maskmov;
+    for (unsigned op = 0x90; op <= 0x93; op++)
+        m38[op] = h_gather;
 }

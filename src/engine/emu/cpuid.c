@@ -47,6 +47,7 @@
 #define C1_HV     (1u << 31)
 /* CPUID.7.0:EBX */
 #define B7_BMI1   (1u << 3)
+#define B7_AVX2   (1u << 5)
 #define B7_BMI2   (1u << 8)
 /* CPUID.80000001 */
 /* XCR0 components emu implements (xsave.c): x87, SSE and AVX. */
@@ -166,7 +167,7 @@ void emu_cpuid(struct emu_cpu *c, uint32_t leaf, uint32_t sub, uint32_t out[4])
         break;
     case 7:
         if (sub == 0)
-            b = B7_BMI1 | B7_BMI2;   /* ops_bmi.c */
+            b = B7_BMI1 | B7_AVX2 | B7_BMI2;   /* ops_bmi.c, avx.c, avx_move.c */
         break;
     case 0xb: {
         int n = cpu_count(c), shift = 0;
