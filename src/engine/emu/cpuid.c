@@ -374,14 +374,5 @@ int engine_named_cpuid(int ncpus, const char *name, struct cpuid_model *out)
 
 int engine_portable_cpuid(int ncpus, struct cpuid_model *out)
 {
-    struct vm *vm = calloc(1, sizeof(*vm));   /* only its CPU count is read */
-    if (!vm)
-        return -ENOMEM;
-    vm->ncpus = ncpus;
-    enumerate(vm, out);
-    free(vm);
-    if (!out->n)
-        return -ENOMEM;
-    cpuid_model_portable(out);
-    return 0;
+    return engine_named_cpuid(ncpus, "portable", out);
 }
