@@ -698,6 +698,10 @@ static int cmd_info(int argc, char **argv)
             } else if (json_is_integer(v))
                 printf("%-8s %lld\n", key, (long long)json_integer_value(v));
         }
+        if (!json_object_get(o, "cpu")) {   /* the CPU model (docs/cpuid.md) */
+            const char *model = json_string_value(json_object_get(json_object_get(o, "spec"), "cpu"));
+            printf("%-8s %s\n", "cpu", model ? model : "host");
+        }
         size_t i;
         json_t *fw, *disk;
         json_array_foreach(json_object_get(o, "disks"), i, disk)

@@ -3,7 +3,8 @@
  * memory mapped at the same addresses) and on emu (flat 64-bit mode, CPL 3),
  * and registers, flags, XMM/MXCSR, memory and exceptions must match.
  * Usage: cpu_diff [-v] [-a] [-u] [-x] [-n cases] [-f fuzz-count] [-S seed] [name-substring...]
- *   -u also unmasks random SSE exceptions (known emu-sse mismatches, see docs/cpu-tests.md) */
+ *   -u also unmasks random SSE exceptions (known emu-sse mismatches, see docs/cpu-tests.md)
+ *   -x runs the host side only (also forms emu does not advertise) and prints it */
 #include <cpuid.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -41,8 +42,16 @@ struct ct_state {
     uint8_t xmm[16][16];
     int32_t vec, err;        /* vec -1: no exception */
     uint64_t cr2;
+    uint8_t ymm_hi[16][16];  /* bits 255:128 of YMM0-15 (hosts with AVX) */
 };
 _Static_assert(__builtin_offsetof(struct ct_state, xmm) == 160, "native.S layout");
+_Static_assert(__builtin_offsetof(struct ct_state, ymm_hi) == 432, "native.S layout");
+/* native.S: load and store YMM upper halves (host has AVX enabled by its
+ * OS); ct_nat_ymm_load 0 runs VZEROUPPER instead (AVX state back to its
+ * initial configuration, as emu reports all-zero upper halves). */
+extern uint8_t ct_nat_avx, ct_nat_ymm_load;
+/* XCR0 as the host's OS set it, limited to what emu models (x87 SSE AVX). */
+static uint64_t host_xcr0 = 1;
 extern struct ct_state ct_nat_in, ct_nat_out;
 void ct_native_run(void);
 extern char ct_native_exit[];
@@ -111,6 +120,9 @@ static uint64_t name_hash(const char *s)
 #define NRANDOM 24
 static unsigned cases_per_form = 112 + NRANDOM;
 static int verbose, native_only, fuzz_forced, unmask_random;
+/* -F: also compare forms of features emu implements but does not advertise
+ * yet (development: which of them already match the host). */
+static int force_unadvertised;
 static unsigned fuzz_count = 1500, chain_count = 1000;
 static uint64_t fuzz_seed = 0x600dcafe;
 
@@ -179,6 +191,16 @@ static void make_input(const struct ct_case *f, unsigned k, uint64_t code,
         memcpy(&in->xmm[0][0], &x0, 8); memcpy(&in->xmm[0][8], &x1, 8);
         memcpy(&in->xmm[1][0], &x1, 8); memcpy(&in->xmm[1][8], &x0, 8);
     }
+    /* YMM upper halves from their own stream (the other inputs stay as they
+     * were before YMM was compared); all zero in every third case. */
+    if (ct_nat_avx && k % 3 != 0) {
+        uint64_t ys = name_hash(f->name) ^ (0x9e37ULL + k * 0x3001ULL);
+        for (int x = 0; x < 16; x++)
+            for (int q = 0; q < 2; q++) {
+                uint64_t v = splitmix(&ys);
+                memcpy(&in->ymm_hi[x][q * 8], &v, 8);
+            }
+    }
     /* A fixed random image, with the words near the pointers varied per case. */
     static uint8_t image[MEM_SZ];
     static bool image_ready;
@@ -232,6 +254,16 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
     if (uc->uc_mcontext.fpregs) {
         ct_nat_out.mxcsr = uc->uc_mcontext.fpregs->mxcsr;
         memcpy(ct_nat_out.xmm, uc->uc_mcontext.fpregs->_xmm, sizeof(ct_nat_out.xmm));
+        /* The kernel's signal frame is an XSAVE image (standard format) when
+         * its software-reserved bytes carry FP_XSTATE_MAGIC1. */
+        const uint8_t *fp = (const uint8_t *)uc->uc_mcontext.fpregs;
+        uint32_t magic;
+        uint64_t bv;
+        memcpy(&magic, fp + 464, 4);
+        memcpy(&bv, fp + 512, 8);
+        memset(ct_nat_out.ymm_hi, 0, sizeof(ct_nat_out.ymm_hi));
+        if (ct_nat_avx && magic == 0x46505853u && (bv & 4))
+            memcpy(ct_nat_out.ymm_hi, fp + 576, sizeof(ct_nat_out.ymm_hi));
     }
     siglongjmp(nat_jmp, 1);
 }
@@ -278,6 +310,9 @@ static void native_child(const struct ct_case *f, uint64_t code, unsigned n,
         if (f->kind & K_SMC)
             place_code((uint8_t *)(uintptr_t)code, f);
         make_input(f, k, code, &ct_nat_in, mem);
+        ct_nat_ymm_load = 0;
+        for (unsigned b = 0; b < sizeof(ct_nat_in.ymm_hi); b++)
+            ct_nat_ymm_load |= ct_nat_in.ymm_hi[b / 16][b % 16] != 0;
         memset(&ct_nat_out, 0, sizeof(ct_nat_out));
         ct_nat_out.vec = -1;
         if (sigsetjmp(nat_jmp, 1) == 0) {
@@ -447,6 +482,8 @@ static bool emu_run_case(const struct ct_case *f, uint64_t code, const struct ct
     c->rip = in->rip;
     emu_set_rflags(c, in->rflags);
     memcpy(c->xmm, in->xmm, sizeof(in->xmm));
+    memcpy(c->ymm_hi, in->ymm_hi, sizeof(in->ymm_hi));
+    c->xcr0 = host_xcr0;
     c->mxcsr = in->mxcsr;
     c->x87.fcw = 0x37f;
     c->x87.fsw = 0;
@@ -495,6 +532,8 @@ static bool emu_run_case(const struct ct_case *f, uint64_t code, const struct ct
     out->st.rflags = emu_get_rflags(c);
     out->st.mxcsr = c->mxcsr;
     memcpy(out->st.xmm, c->xmm, sizeof(out->st.xmm));
+    if (ct_nat_avx)
+        memcpy(out->st.ymm_hi, c->ymm_hi, sizeof(out->st.ymm_hi));
     out->st.vec = c->exc.vector;
     out->st.err = c->exc.errcode;
     out->st.cr2 = c->exc.cr2;
@@ -516,16 +555,51 @@ static bool host_is_emu_vendor(void)
     return same;
 }
 
+/* CPUID features a form needs (its kind bits): the leaf (sub-leaf 0),
+ * register (0 EAX .. 3 EDX) and bit.  A form is compared only when the host
+ * has the feature (VEX forms: with AVX state enabled by its OS) and emu
+ * advertises it: a program must not use it otherwise. */
+#define K_VEX_ALL (K_AVX | K_AVX2 | K_FMA | K_F16C)
+static const struct case_feature {
+    int64_t kind;
+    uint32_t leaf, reg, bit;
+    const char *name, *note;
+} case_features[] = {
+    { K_BMI1, 7, 1, 3, "BMI1", ", so F3 0F BC is BSF there, as on CPUs without BMI1, and VEX forms are #UD" },
+    { K_BMI2, 7, 1, 8, "BMI2", "" },
+    { K_LZCNT, 0x80000001u, 2, 5, "LZCNT (ABM)", ", so F3 0F BD is BSR there" },
+    { K_MOVBE, 1, 2, 22, "MOVBE", "" },
+    { K_AVX, 1, 2, 28, "AVX", "" },
+    { K_AVX2, 7, 1, 5, "AVX2", "" },
+    { K_FMA, 1, 2, 12, "FMA", "" },
+    { K_F16C, 1, 2, 29, "F16C", "" },
+};
+
 /* Forms that cannot be compared here, and why: their behaviour depends on a
- * CPUID feature emu rightly does not advertise, or on the CPU vendor. */
+ * CPUID feature emu rightly does not advertise (or the host lacks), or on
+ * the CPU vendor. */
 static const char *skip_reason(const struct ct_case *f)
 {
-    uint32_t r[4] = { 0, 0, 0, 0 };
-    if (f->kind & K_BMI1) {
-        emu_cpuid(ecpu, 7, 0, r);
-        if (!(r[1] & (1u << 3)))
-            return "emu does not advertise BMI1, so F3 0F BC is BSF there, as on CPUs without BMI1";
+    static char why[160];
+    for (unsigned i = 0; i < sizeof(case_features) / sizeof(case_features[0]); i++) {
+        const struct case_feature *cf = &case_features[i];
+        if (!(f->kind & cf->kind))
+            continue;
+        uint32_t r[4] = { 0, 0, 0, 0 };
+        unsigned h[4] = { 0, 0, 0, 0 };
+        __cpuid_count(cf->leaf, 0, h[0], h[1], h[2], h[3]);
+        if (!(h[cf->reg] & (1u << cf->bit)) || ((cf->kind & K_VEX_ALL) && !ct_nat_avx)) {
+            snprintf(why, sizeof(why), "the host CPU lacks %s", cf->name);
+            return why;
+        }
+        emu_cpuid(ecpu, cf->leaf, 0, r);
+        if (!(r[cf->reg] & (1u << cf->bit)) && !native_only && !force_unadvertised) {
+            snprintf(why, sizeof(why), "emu does not advertise %s%s", cf->name, cf->note);
+            return why;
+        }
     }
+    if ((f->kind & K_HOSTAVX) && !ct_nat_avx)
+        return "the host runs no AVX (CPU or OS)";
     if ((f->kind & K_VENDOR) && !host_is_emu_vendor())
         return "vendor-specific: emu behaves as an Intel CPU and the host is not one";
     return NULL;
@@ -582,6 +656,7 @@ static uint64_t undefined_flags(const struct ct_case *f, const struct ct_state *
     case R_BSF: return F_CF | F_OF | F_SF | F_AF | F_PF;
     case R_LZCNT: return F_OF | F_SF | F_AF | F_PF;
     case R_BMI: return F_AF | F_PF;
+    case R_BEXTR: return F_AF | F_SF | F_PF;
     default: return 0;
     }
 }
@@ -647,6 +722,16 @@ static const char *compare(const struct ct_case *f, const struct ct_state *in,
             memcpy(eq, e->xmm[x], 16);
             snprintf(why, len, "xmm%d: host %016" PRIx64 ":%016" PRIx64 ", emu %016" PRIx64 ":%016" PRIx64,
                      x, nq[1], nq[0], eq[1], eq[0]);
+            return why;
+        }
+    }
+    for (int x = 0; x < 16; x++) {
+        if (memcmp(n->ymm_hi[x], e->ymm_hi[x], 16)) {
+            uint64_t nq[2], eq[2];
+            memcpy(nq, n->ymm_hi[x], 16);
+            memcpy(eq, e->ymm_hi[x], 16);
+            snprintf(why, len, "ymm%d[255:128]: host %016" PRIx64 ":%016" PRIx64 ", emu %016" PRIx64
+                     ":%016" PRIx64, x, nq[1], nq[0], eq[1], eq[0]);
             return why;
         }
     }
@@ -866,8 +951,10 @@ static const char *known_fuzz(const uint8_t *p, unsigned len)
     struct fuzz_op o;
     if (!fuzz_parse(p, len, &o))
         return NULL;
-    if (o.map == 1 && o.op == 0xbc && o.pfx == 0xf3)
-        return "tzcnt-without-bmi1";   /* by design: emu does not advertise BMI1 */
+    uint32_t r[4] = { 0, 0, 0, 0 };
+    emu_cpuid(ecpu, 7, 0, r);
+    if (o.map == 1 && o.op == 0xbc && o.pfx == 0xf3 && !(r[1] & (1u << 3)))
+        return "tzcnt-without-bmi1";   /* by design when emu does not advertise BMI1 */
     if (!host_is_emu_vendor()) {
         /* emu behaves as an Intel CPU; other vendors differ here. */
         if (o.map == 1 && o.op == 0x0d && o.modrm >= 0xc0)
@@ -1070,7 +1157,7 @@ static bool chainable(const struct ct_case *f)
                                  "cmpxchg8b", "length", "rex_before", "wrap", "noncanonical", "mxcsr",
                                  "unmasked", "_mem_rmw", "mov_r13_base", "mov_r12_base", "bt", "lock_on" };
     unsigned rule = f->kind & 0xff;
-    if (f->kind & (K_SSE | K_X87 | K_BMI1 | K_FUZZ | K_SMC | K_VENDOR))
+    if (f->kind & (K_SSE | K_X87 | K_BMI1 | K_FUZZ | K_SMC | K_VENDOR | K_FEATURES))
         return false;
     if (rule != R_NONE && rule != R_LOGIC)
         return false;
@@ -1175,6 +1262,20 @@ static bool selected(const char *name, int argc, char **argv, int first)
     return false;
 }
 
+/* Does the host run AVX with its state enabled by the OS (OSXSAVE, XCR0
+ * bits 1 and 2)?  Then YMM upper halves are compared, and emu's XCR0 is
+ * the host's, limited to the components emu models. */
+static void host_avx_probe(void)
+{
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27)))
+        return;
+    uint32_t lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    host_xcr0 = lo & 7;
+    ct_nat_avx = (c & (1u << 28)) && (lo & 6) == 6;
+}
+
 int main(int argc, char **argv)
 {
     int first = 1;
@@ -1182,6 +1283,7 @@ int main(int argc, char **argv)
         if (!strcmp(argv[first], "-v")) verbose = 1;
         else if (!strcmp(argv[first], "-x")) native_only = 1;
         else if (!strcmp(argv[first], "-u")) unmask_random = 1;
+        else if (!strcmp(argv[first], "-F")) force_unadvertised = 1;
         else if (!strcmp(argv[first], "-c") && first + 1 < argc) chain_count = (unsigned)atoi(argv[++first]);
         else if (!strcmp(argv[first], "-a")) cases_per_form = NPAIRS + 48;
         else if (!strcmp(argv[first], "-f") && first + 1 < argc) { fuzz_count = (unsigned)atoi(argv[++first]); fuzz_forced = 1; }
@@ -1190,6 +1292,7 @@ int main(int argc, char **argv)
         first++;
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
+    host_avx_probe();
     const char *all = getenv("HOSTEL_TEST_ALL");
     if (all && *all == '1' && cases_per_form < NPAIRS + 48)
         cases_per_form = NPAIRS + 48;
@@ -1254,6 +1357,13 @@ int main(int argc, char **argv)
                        " rsp=%#" PRIx64 " rip=%#" PRIx64 " fl=%#" PRIx64 " exc=%s err=%#x cr2=%#" PRIx64 "\n",
                        f->name, k, r->gpr[0], r->gpr[3], r->gpr[1], r->gpr[2], r->gpr[4], r->rip,
                        r->rflags, vec_name(r->vec), r->err, r->cr2);
+                if (ct_nat_avx) {
+                    uint64_t h0[2], h3[2];
+                    memcpy(h0, r->ymm_hi[0], 16);
+                    memcpy(h3, r->ymm_hi[3], 16);
+                    printf("%s #%u: ymm0 255:128=%016" PRIx64 ":%016" PRIx64 " ymm3 255:128=%016" PRIx64
+                           ":%016" PRIx64 "\n", f->name, k, h0[1], h0[0], h3[1], h3[0]);
+                }
             }
             continue;
         }

@@ -6,12 +6,16 @@
         .set RFL, 136
         .set MXCSR, 144
         .set XMM, 160
+        .set YMMHI, 432
 
         .bss
         .balign 16
         .globl ct_nat_in, ct_nat_out
-ct_nat_in:  .skip 448
-ct_nat_out: .skip 448
+ct_nat_in:  .skip 704
+ct_nat_out: .skip 704
+        .globl ct_nat_avx, ct_nat_ymm_load
+ct_nat_avx: .skip 1
+ct_nat_ymm_load: .skip 1
 host_rsp:   .skip 8
 scratch:    .skip 8
 
@@ -36,6 +40,17 @@ ct_native_run:
         .irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
         movdqu ct_nat_in+XMM+16*\n(%rip), %xmm\n
         .endr
+        /* YMM upper halves (AVX hosts): loaded, or with all of them zero
+         * VZEROUPPER, which also puts AVX state in its initial configuration. */
+        cmpb $0, ct_nat_avx(%rip)
+        je 1f
+        vzeroupper
+        cmpb $0, ct_nat_ymm_load(%rip)
+        je 1f
+        .irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
+        vinsertf128 $1, ct_nat_in+YMMHI+16*\n(%rip), %ymm\n, %ymm\n
+        .endr
+1:
         pushq ct_nat_in+RFL(%rip)
         popfq
         mov ct_nat_in+GPR+0*8(%rip), %rax
@@ -80,6 +95,13 @@ ct_native_exit:
         .irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
         movdqu %xmm\n, ct_nat_out+XMM+16*\n(%rip)
         .endr
+        cmpb $0, ct_nat_avx(%rip)
+        je 1f
+        .irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
+        vextractf128 $1, %ymm\n, ct_nat_out+YMMHI+16*\n(%rip)
+        .endr
+        vzeroupper
+1:
         /* Back to the C ABI's expectations: clean flags (a snippet's POPF
          * may have set AC or TF, which would fault in the harness's code). */
         pushq $0x202

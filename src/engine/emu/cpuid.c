@@ -35,14 +35,26 @@
 /* CPUID.1:ECX */
 #define C1_SSE3   (1u << 0)
 #define C1_SSSE3  (1u << 9)
+#define C1_FMA    (1u << 12)
 #define C1_CX16   (1u << 13)
 #define C1_SSE41  (1u << 19)
 #define C1_SSE42  (1u << 20)
 #define C1_MOVBE  (1u << 22)
 #define C1_POPCNT (1u << 23)
+#define C1_XSAVE   (1u << 26)
+#define C1_OSXSAVE (1u << 27)
+#define C1_AVX     (1u << 28)
+#define C1_F16C    (1u << 29)
 #define C1_RDRAND (1u << 30)
 #define C1_HV     (1u << 31)
+/* CPUID.7.0:EBX */
+#define B7_BMI1   (1u << 3)
+#define B7_AVX2   (1u << 5)
+#define B7_BMI2   (1u << 8)
 /* CPUID.80000001 */
+/* XCR0 components emu implements (xsave.c): x87, SSE and AVX. */
+#define XCR0_EMU 0x7u
+
 #define E1C_LAHF  (1u << 0)
 #define E1C_ABM   (1u << 5)
 #define E1D_SYSCALL (1u << 11)
@@ -87,9 +99,16 @@ static bool model_cpuid(struct emu_cpu *c, uint32_t leaf, uint32_t sub, uint32_t
     /* What each vCPU, or the guest's own settings, decide. */
     if (leaf == 1) {
         out[1] = (out[1] & 0x00ffffffu) | ((uint32_t)c->id << 24);
-        if (!(c->lapic && (c->msr_apic_base & (1ULL << 11))))
-            out[3] &= ~D1_APIC;
-        out[2] &= ~(1u << 27);   /* OSXSAVE: emu has no XSAVE */
+        /* APIC follows IA32_APIC_BASE here too (the model was enumerated
+         * without a local APIC, so it never has the bit). */
+        out[3] &= ~D1_APIC;
+        if (c->lapic && (c->msr_apic_base & (1ULL << 11)))
+            out[3] |= D1_APIC;
+        out[2] &= ~C1_OSXSAVE;   /* mirrors CR4.OSXSAVE */
+        if ((out[2] & C1_XSAVE) && (c->cr4 & CR4_OSXSAVE))
+            out[2] |= C1_OSXSAVE;
+    } else if (leaf == 0xd && sub <= 1 && out[0]) {
+        out[1] = 576 + ((c->xcr0 & 4) ? 256 : 0);   /* size for the XCR0 now set */
     } else if (leaf == 0xb || leaf == 0x1f) {
         out[3] = (uint32_t)c->id;
     }
@@ -123,8 +142,10 @@ void emu_cpuid(struct emu_cpu *c, uint32_t leaf, uint32_t sub, uint32_t out[4])
     case 1:
         a = 0x000606a6;   /* family 6, model 0x6a (Ice Lake server), stepping 6: no RETBleed */
         b = (8u << 8) | ((uint32_t)c->id << 24);   /* CLFLUSH line 64 bytes, APIC ID */
-        cx = C1_SSE3 | C1_SSSE3 | C1_CX16 | C1_SSE41 | C1_SSE42 | C1_MOVBE | C1_POPCNT |
-             C1_RDRAND | C1_HV;
+        cx = C1_SSE3 | C1_SSSE3 | C1_FMA | C1_CX16 | C1_SSE41 | C1_SSE42 | C1_MOVBE | C1_POPCNT |
+             C1_XSAVE | C1_AVX | C1_F16C | C1_RDRAND | C1_HV;
+        if (c->cr4 & CR4_OSXSAVE)
+            cx |= C1_OSXSAVE;
         d = D1_FPU | D1_PSE | D1_TSC | D1_MSR | D1_PAE | D1_CX8 | D1_MTRR | D1_PGE | D1_CMOV |
             D1_PAT | D1_PSE36 | D1_CLFSH | D1_MMX | D1_FXSR | D1_SSE | D1_SSE2;
         if (c->lapic && (c->msr_apic_base & (1ULL << 11)))
@@ -151,8 +172,9 @@ void emu_cpuid(struct emu_cpu *c, uint32_t leaf, uint32_t sub, uint32_t out[4])
         break;
     case 7:
         if (sub == 0) {
-            b = (1u << 7) | (1u << 20);   /* SMEP, SMAP */
-            cx = 1u << 2;                 /* UMIP */
+            b = B7_BMI1 | B7_AVX2 | B7_BMI2;   /* ops_bmi.c, avx.c, avx_move.c */
+            b |= (1u << 7) | (1u << 20);        /* SMEP, SMAP: mmu.c, system.c */
+            cx = 1u << 2;                       /* UMIP: sys_seg.c */
         }
         break;
     case 0xb: {
@@ -173,6 +195,22 @@ void emu_cpuid(struct emu_cpu *c, uint32_t leaf, uint32_t sub, uint32_t out[4])
         d = (uint32_t)c->id;
         break;
     }
+    case 0xd:
+        /* XSAVE: sub-leaf 0 the XCR0 bits and area sizes (standard format),
+         * 1 XSAVEOPT and XSAVEC (no XSAVES, no XGETBV with ECX = 1), 2 the
+         * AVX component when offered. */
+        if (sub == 0) {
+            a = XCR0_EMU;
+            b = 576 + ((c->xcr0 & XCR0_EMU & 4) ? 256 : 0);
+            cx = 576 + ((XCR0_EMU & 4) ? 256 : 0);
+        } else if (sub == 1) {
+            a = 1u << 0 | 1u << 1;
+            b = 576 + ((c->xcr0 & XCR0_EMU & 4) ? 256 : 0);
+        } else if (sub == 2 && (XCR0_EMU & 4)) {
+            a = 256;
+            b = 576;
+        }
+        break;
     case 0x15:
         a = 1;
         b = (uint32_t)(EMU_TSC_HZ / 25000000ULL);
@@ -264,8 +302,8 @@ static void enumerate(struct vm *vm, struct cpuid_model *m)
             }
             break;
         case 0xd:
-            add_leaf(m, c, leaf, 0, true, r);
-            add_leaf(m, c, leaf, 1, true, r);
+            for (uint32_t sub = 0; sub < 3; sub++)
+                add_leaf(m, c, leaf, sub, true, r);
             break;
         default:
             add_leaf(m, c, leaf, 0, false, r);
@@ -324,7 +362,7 @@ void emu_cpuid_model_free(struct vm *vm)
     vm->engine_data = NULL;
 }
 
-int engine_portable_cpuid(int ncpus, struct cpuid_model *out)
+int engine_named_cpuid(int ncpus, const char *name, struct cpuid_model *out)
 {
     struct vm *vm = calloc(1, sizeof(*vm));   /* only its CPU count is read */
     if (!vm)
@@ -334,6 +372,10 @@ int engine_portable_cpuid(int ncpus, struct cpuid_model *out)
     free(vm);
     if (!out->n)
         return -ENOMEM;
-    cpuid_model_portable(out);
-    return 0;
+    return cpuid_model_level(out, name);
+}
+
+int engine_portable_cpuid(int ncpus, struct cpuid_model *out)
+{
+    return engine_named_cpuid(ncpus, "portable", out);
 }

@@ -578,7 +578,8 @@ void emu_cpu_init_flat(struct emu_cpu *c, uint8_t *ram, uint64_t size, int cpl)
         sg->selector = (uint16_t)((s == S_CS ? 0x08 : 0x10) | (cpl ? 0x23 - 0x20 + (s == S_CS ? 0x20 : 0x18) : 0));
     }
     c->cr0 = CR0_PE | CR0_ET | CR0_NE | CR0_MP;
-    c->cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT;
+    c->cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_OSXSAVE;
+    c->xcr0 = emu_xcr0_supported(c);   /* as Linux sets it for a process */
     c->efer = EFER_LME | EFER_LMA | EFER_SCE | EFER_NXE;
     c->cr2 = c->cr3 = c->cr8 = 0;
     c->mxcsr = 0x1f80;

@@ -245,7 +245,7 @@ static bool cas16(void *p, uint64_t *lo, uint64_t *hi, uint64_t nlo, uint64_t nh
     return ok;
 }
 
-static HANDLER(op_grp9)   /* 0F C7: /1 CMPXCHG8B/16B, /6 RDRAND (RDSEED is not advertised: #UD) */
+static HANDLER(op_grp9)   /* 0F C7: /1 CMPXCHG8B/16B, /4 XSAVEC, /6 RDRAND (RDSEED is not advertised: #UD) */
 {
     unsigned g = GRP(i);
     if (g == 1 && i->mod != 3) {   /* F2/F3 are ignored (XACQUIRE/XRELEASE hints with LOCK) */
@@ -293,6 +293,10 @@ static HANDLER(op_grp9)   /* 0F C7: /1 CMPXCHG8B/16B, /6 RDRAND (RDSEED is not a
             }
         }
         flags_update(c, RFLAGS_ZF, eq ? RFLAGS_ZF : 0);
+        return;
+    }
+    if (g == 4 && i->mod != 3 && !(i->prefix & (PFX_OPSIZE | PFX_REP | PFX_REPNE))) {
+        emu_xsavec(c, i);   /* xsave.c */
         return;
     }
     if (g == 6 && i->mod == 3 && !(i->prefix & (PFX_REP | PFX_REPNE))) {

@@ -26,20 +26,21 @@ void sse_fp_flags(struct emu_cpu *c, uint32_t flags)
         emu_raise(c, (c->cr4 & CR4_OSXMMEXCPT) ? EXC_XM : EXC_UD, EMU_NO_ERRCODE);
 }
 
-/* ---- FXSAVE / FXRSTOR (the 512-byte legacy area) ---- */
+/* ---- FXSAVE / FXRSTOR (the 512-byte legacy area, shared with XSAVE) ---- */
 
-static void fxsave(struct emu_cpu *c, const struct emu_insn *i)
+unsigned sse_xmm_count(const struct emu_cpu *c)
 {
-    uint8_t img[416];
-    uint64_t la;
+    return c->mode == MODE_LONG64 ? 16 : 8;
+}
+
+/* The x87 part of the legacy area: bytes 0-23 (MXCSR excluded) and 32-159.
+ * wide: REX.W, the 64-bit FIP/FDP form. */
+void sse_legacy_put_x87(const struct emu_cpu *c, uint8_t *img, bool wide)
+{
     uint16_t w;
     uint32_t d;
-    bool wide = i->rex & 8;
-    unsigned nxmm = c->mode == MODE_LONG64 ? 16 : 8;
-
-    sse_check(c);
-    la = sse_ea_aligned(c, i, 16);
-    memset(img, 0, sizeof(img));
+    memset(img, 0, 24);
+    memset(img + 32, 0, 128);
     w = c->x87.fcw;
     memcpy(img + 0, &w, 2);
     w = emu_x87_fsw(c);
@@ -55,32 +56,27 @@ static void fxsave(struct emu_cpu *c, const struct emu_insn *i)
         d = (uint32_t)c->x87.fdp;
         memcpy(img + 16, &d, 4);
     }
-    memcpy(img + 24, &c->mxcsr, 4);
-    d = MXCSR_VALID;
-    memcpy(img + 28, &d, 4);
     for (unsigned k = 0; k < 8; k++)
         memcpy(img + 32 + 16 * k, &c->x87.st[(c->x87.top + k) & 7], 10);
-    for (unsigned k = 0; k < nxmm; k++)
-        memcpy(img + 160 + 16 * k, &c->xmm[k], 16);
-    sse_write_buf(c, la, img, 160 + 16 * nxmm);
 }
 
-static void fxrstor(struct emu_cpu *c, const struct emu_insn *i)
+/* MXCSR and MXCSR_MASK (bytes 24-31). */
+void sse_legacy_put_mxcsr(const struct emu_cpu *c, uint8_t *img)
 {
-    uint8_t img[416];
-    uint64_t la;
-    uint16_t w;
-    uint32_t mx;
-    bool wide = i->rex & 8;
-    unsigned nxmm = c->mode == MODE_LONG64 ? 16 : 8;
+    uint32_t d = MXCSR_VALID;
+    memcpy(img + 24, &c->mxcsr, 4);
+    memcpy(img + 28, &d, 4);
+}
 
-    sse_check(c);
-    la = sse_ea_aligned(c, i, 16);
-    sse_read_buf(c, la, img, 160 + 16 * nxmm);
-    memcpy(&mx, img + 24, 4);
-    if (mx & ~MXCSR_VALID)
-        emu_raise(c, EXC_GP, 0);
-    c->mxcsr = mx;
+void sse_legacy_put_xmm(const struct emu_cpu *c, uint8_t *img)
+{
+    for (unsigned k = 0; k < sse_xmm_count(c); k++)
+        memcpy(img + 160 + 16 * k, &c->xmm[k], 16);
+}
+
+void sse_legacy_get_x87(struct emu_cpu *c, const uint8_t *img, bool wide)
+{
+    uint16_t w;
     memcpy(&w, img + 0, 2);
     c->x87.fcw = emu_x87_fcw_norm(w);
     memcpy(&w, img + 2, 2);
@@ -103,8 +99,43 @@ static void fxrstor(struct emu_cpu *c, const struct emu_insn *i)
         memcpy(r, img + 32 + 16 * k, 10);
     }
     emu_x87_set_abridged_tags(c, img[4]);
-    for (unsigned k = 0; k < nxmm; k++)
+}
+
+void sse_legacy_get_xmm(struct emu_cpu *c, const uint8_t *img)
+{
+    for (unsigned k = 0; k < sse_xmm_count(c); k++)
         memcpy(&c->xmm[k], img + 160 + 16 * k, 16);
+}
+
+static void fxsave(struct emu_cpu *c, const struct emu_insn *i)
+{
+    uint8_t img[416];
+    uint64_t la;
+
+    sse_check(c);
+    la = sse_ea_aligned(c, i, 16);
+    memset(img, 0, sizeof(img));
+    sse_legacy_put_x87(c, img, i->rex & 8);
+    sse_legacy_put_mxcsr(c, img);
+    sse_legacy_put_xmm(c, img);
+    sse_write_buf(c, la, img, 160 + 16 * sse_xmm_count(c));
+}
+
+static void fxrstor(struct emu_cpu *c, const struct emu_insn *i)
+{
+    uint8_t img[416];
+    uint64_t la;
+    uint32_t mx;
+
+    sse_check(c);
+    la = sse_ea_aligned(c, i, 16);
+    sse_read_buf(c, la, img, 160 + 16 * sse_xmm_count(c));
+    memcpy(&mx, img + 24, 4);
+    if (mx & ~MXCSR_VALID)
+        emu_raise(c, EXC_GP, 0);
+    c->mxcsr = mx;
+    sse_legacy_get_x87(c, img, i->rex & 8);
+    sse_legacy_get_xmm(c, img);
 }
 
 static void ldmxcsr(struct emu_cpu *c, const struct emu_insn *i)
@@ -169,8 +200,8 @@ static void h_0fae(struct emu_cpu *c, const struct emu_insn *i)
     case 7:                  /* clflush / clflushopt: caches are coherent here */
         (void)emu_translate(c, emu_ea(c, i), 0);
         return;
-    default:                 /* XSAVE family: not advertised */
-        emu_sse_ud(c, i);
+    default:                 /* 4 XSAVE, 5 XRSTOR, 6 XSAVEOPT */
+        emu_xsave_0fae(c, i);
     }
 }
 

@@ -241,6 +241,14 @@ static inline emu_xmm sse_x(sse_v4sf v)
     SSE_IMM16(192, X) SSE_IMM16(208, X) SSE_IMM16(224, X) SSE_IMM16(240, X)
 
 /* Registration, one file a group. */
+/* The FXSAVE legacy area (sse.c), also the first 512 bytes of an XSAVE area. */
+unsigned sse_xmm_count(const struct emu_cpu *c);   /* 16 in 64-bit mode, else 8 */
+void sse_legacy_put_x87(const struct emu_cpu *c, uint8_t *img, bool wide);
+void sse_legacy_put_mxcsr(const struct emu_cpu *c, uint8_t *img);
+void sse_legacy_put_xmm(const struct emu_cpu *c, uint8_t *img);
+void sse_legacy_get_x87(struct emu_cpu *c, const uint8_t *img, bool wide);
+void sse_legacy_get_xmm(struct emu_cpu *c, const uint8_t *img);
+
 void emu_sse_move_register(void);
 void emu_sse_int_register(void);
 void emu_sse_float_register(void);

@@ -66,7 +66,10 @@ void emu_state_save(struct emu_cpu *c, struct vcpu_snap *s)
     s->cr4 = c->cr4;
     s->cr8 = c->lapic ? lapic_get_tpr(c->lapic) : c->cr8;
     s->efer = c->efer;
-    s->xcr0 = 1;                                 /* no XSAVE: x87 only */
+    s->xcr0 = c->xcr0;
+    s->has_ymm = (c->xcr0 & 4) != 0;             /* AVX enabled: upper halves follow */
+    if (s->has_ymm)
+        memcpy(s->ymm_hi, c->ymm_hi, sizeof(s->ymm_hi));
     for (int i = 0; i < 4; i++)
         s->dr[i] = c->dr[i];
     s->dr6 = c->dr[6];
@@ -130,9 +133,9 @@ static uint64_t cr4_valid(struct emu_cpu *c)
 
 int emu_state_check(struct emu_cpu *c, const struct vcpu_snap *s, struct err *e)
 {
-    if (s->xcr0 != 1 || s->has_ymm)
-        REFUSE("XCR0 %#llx%s: emu has no XSAVE (x87 and SSE state only)",
-               (unsigned long long)s->xcr0, s->has_ymm ? " with YMM state" : "");
+    if (s->xcr0 & ~emu_xcr0_supported(c))
+        REFUSE("XCR0 %#llx has state components emu's CPU does not offer (it takes %#llx)",
+               (unsigned long long)s->xcr0, (unsigned long long)emu_xcr0_supported(c));
     if (s->cr4 & ~cr4_valid(c))
         REFUSE("CR4 %#llx has bits emu's CPU does not offer (it takes %#llx)",
                (unsigned long long)s->cr4, (unsigned long long)cr4_valid(c));
@@ -251,6 +254,11 @@ void emu_state_load(struct emu_cpu *c, const struct vcpu_snap *s)
     c->dr[6] = s->dr6;
     c->dr[7] = s->dr7;
     fxsave_to(c, s->fxsave);
+    c->xcr0 = s->xcr0;
+    if (s->has_ymm)
+        memcpy(c->ymm_hi, s->ymm_hi, sizeof(c->ymm_hi));
+    else
+        memset(c->ymm_hi, 0, sizeof(c->ymm_hi));
     if (c->lapic)
         lapic_load(c->lapic, s->lapic, s->lapic_timer_ns, s->lapic_esr_pending);
     else

@@ -81,6 +81,8 @@ void emu_cpu_reset(struct emu_cpu *c)
     c->msr_tsc_deadline = 0;
 
     memset(c->xmm, 0, sizeof(c->xmm));
+    memset(c->ymm_hi, 0, sizeof(c->ymm_hi));
+    c->xcr0 = 1;
     c->mxcsr = 0x1f80;
     memset(&c->x87, 0, sizeof(c->x87));
     c->x87.fcw = 0x37f;
@@ -415,6 +417,17 @@ static void op_grp7(struct emu_cpu *c, const struct emu_insn *i)
     }
     unsigned op = i->reg & 7, rm = i->modrm & 7;
     switch (op) {
+    case 2:
+        if (rm == 0 || rm == 1) {   /* XGETBV / XSETBV (xsave.c) */
+            if (i->prefix & (PFX_OPSIZE | PFX_REP | PFX_REPNE))
+                break;
+            if (rm == 0)
+                emu_xgetbv(c);
+            else
+                emu_xsetbv(c);
+            return;
+        }
+        break;
     case 1:
         if (rm == 2 || rm == 3) {   /* CLAC / STAC, only with SMAP */
             if (!(cpuid_reg(c, 7, 1) & (1u << 20)) || c->cpl != 0)
