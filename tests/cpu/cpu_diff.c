@@ -946,8 +946,10 @@ static const char *known_fuzz(const uint8_t *p, unsigned len)
     struct fuzz_op o;
     if (!fuzz_parse(p, len, &o))
         return NULL;
-    if (o.map == 1 && o.op == 0xbc && o.pfx == 0xf3)
-        return "tzcnt-without-bmi1";   /* by design: emu does not advertise BMI1 */
+    uint32_t r[4] = { 0, 0, 0, 0 };
+    emu_cpuid(ecpu, 7, 0, r);
+    if (o.map == 1 && o.op == 0xbc && o.pfx == 0xf3 && !(r[1] & (1u << 3)))
+        return "tzcnt-without-bmi1";   /* by design when emu does not advertise BMI1 */
     if (!host_is_emu_vendor()) {
         /* emu behaves as an Intel CPU; other vendors differ here. */
         if (o.map == 1 && o.op == 0x0d && o.modrm >= 0xc0)

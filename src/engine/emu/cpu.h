@@ -204,7 +204,7 @@ typedef void (*emu_handler)(struct emu_cpu *c, const struct emu_insn *i);
 #define PFX_ADSIZE (1u << 4)   /* 67 */
 #define PFX_REX    (1u << 5)   /* a REX prefix was present (byte regs: SPL.. not AH..) */
 #define PFX_SEG    (1u << 6)   /* explicit segment override */
-#define PFX_VEX    (1u << 7)   /* reserved */
+#define PFX_VEX    (1u << 7)   /* VEX-encoded (C4/C5): pp is in REP/REPNE/OPSIZE, R X B W in rex */
 
 enum emu_map { MAP_1 = 0, MAP_0F = 1, MAP_0F38 = 2, MAP_0F3A = 3 };
 
@@ -228,8 +228,13 @@ struct emu_insn {
     uint8_t kind;         /* enum emu_kind (ops.h): what the instruction does */
     int64_t disp;
     uint64_t imm;         /* first immediate (sign- or zero-extended per opcode) */
-    uint64_t imm2;        /* second immediate (ENTER, far pointers) */
+    uint64_t imm2;        /* second immediate (ENTER, far pointers); with PFX_VEX:
+                           * VEX.vvvv in bits 3:0, VEX.L in bit 4 (VEX_VVVV, VEX_L) */
 };
+
+#define VEX_VVVV(i) ((unsigned)((i)->imm2 & 15))
+#define VEX_L(i)    ((unsigned)(((i)->imm2 >> 4) & 1))
+#define VEX_W(i)    (((i)->rex & 8) != 0)
 
 /* Linear address of the memory operand (segment base added, address-size
  * wrap and, outside 64-bit mode, limit checks for len bytes). */
@@ -244,6 +249,9 @@ int emu_decode(struct emu_cpu *c, uint64_t rip, struct emu_insn *out);
 /* Handler tables, by map and opcode byte.  Prefix-selected forms (66/F2/F3)
  * are told apart inside the handler.  NULL entries are #UD. */
 extern emu_handler emu_ops[4][256];
+/* VEX-encoded instructions (maps 0F, 0F38, 0F3A; MAP_1 unused).  NULL is #UD. */
+extern emu_handler emu_vex_ops[4][256];
+void emu_bmi_register(void);    /* ops_bmi.c: BMI1/BMI2 (VEX) and TZCNT */
 void emu_sse_register(void);    /* sse.c: fills the SSE entries of emu_ops */
 void emu_x87_register(void);    /* x87.c: fills D8..DF */
 void emu_system_register(void); /* system.c: fills the privileged/system entries */

@@ -44,6 +44,9 @@
 #define C1_OSXSAVE (1u << 27)
 #define C1_RDRAND (1u << 30)
 #define C1_HV     (1u << 31)
+/* CPUID.7.0:EBX */
+#define B7_BMI1   (1u << 3)
+#define B7_BMI2   (1u << 8)
 /* CPUID.80000001 */
 /* XCR0 components emu implements (xsave.c): x87 and SSE.  AVX (bit 2) joins
  * when the AVX instructions do; its storage is already there. */
@@ -160,6 +163,10 @@ void emu_cpuid(struct emu_cpu *c, uint32_t leaf, uint32_t sub, uint32_t out[4])
     }
     case 6:
         a = 1u << 2;   /* ARAT: the emulated APIC timer never stops */
+        break;
+    case 7:
+        if (sub == 0)
+            b = B7_BMI1 | B7_BMI2;   /* ops_bmi.c */
         break;
     case 0xb: {
         int n = cpu_count(c), shift = 0;

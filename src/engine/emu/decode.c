@@ -189,6 +189,8 @@ static uint8_t classify(const struct emu_insn *d, unsigned csize)
 {
     unsigned g = (d->modrm >> 3) & 7;
     uint8_t op = d->op;
+    if (d->prefix & PFX_VEX)
+        return EK_OTHER;   /* the translator runs VEX forms through their handlers */
     if (d->map == MAP_1) {
         if (op < 0x40)
             return (op & 7) < 6 ? EK_ALU : EK_OTHER;
@@ -258,7 +260,7 @@ static uint8_t classify(const struct emu_insn *d, unsigned csize)
         switch (op) {
         case 0xa3: case 0xab: case 0xb3: case 0xbb: return EK_BT;
         case 0xba: return g >= 4 ? EK_BT : EK_OTHER;
-        case 0xbc: return EK_BITSCAN;
+        case 0xbc: return (d->prefix & PFX_REP) ? EK_OTHER : EK_BITSCAN;   /* F3: TZCNT */
         case 0xbd: return (d->prefix & PFX_REP) ? EK_OTHER : EK_BITSCAN;   /* F3: LZCNT */
         case 0xaf: return EK_IMUL;
         case 0xb6: case 0xb7: return EK_MOVZX;
@@ -328,14 +330,49 @@ int emu_decode_bytes(const uint8_t *p, unsigned avail, unsigned csize, struct em
         rex = 0;   /* a REX prefix counts only right before the opcode */
     }
 opcode:
-    if (rex)
-        pfx |= PFX_REX;
     /* 64-bit mode ignores ES, CS, SS and DS overrides: the base register
      * still picks the segment a fault names (#SS for RBP/RSP, else #GP). */
     if (csize == 8 && seg >= 0 && seg != S_FS && seg != S_GS)
         seg = -1;
     if (seg >= 0)
         pfx |= PFX_SEG;
+    /* VEX: C4/C5 in 64-bit mode; elsewhere only when the next byte's top
+     * two bits are set (a register operand, which LES/LDS cannot have). */
+    unsigned vex = 0, vex_bits = 0;
+    if (b == 0xc4 || b == 0xc5) {
+        if (n >= avail)
+            return EMU_DECODE_MORE;
+        if (csize == 8 || (p[n] & 0xc0) == 0xc0) {
+            uint8_t v1, v2;
+            unsigned map = 1;
+            NEXT(v1);
+            if (b == 0xc5) {
+                v2 = v1;
+                v1 = (uint8_t)((v1 & 0x80) | 0x61);   /* R; X = B = 1 (absent); map 0F */
+            } else {
+                NEXT(v2);
+                map = v1 & 0x1f;
+            }
+            /* 66/F2/F3/LOCK/REX before VEX, or a reserved map: #UD. */
+            vex = (pfx & (PFX_LOCK | PFX_OPSIZE | PFX_REP | PFX_REPNE)) || rex || map < 1 || map > 3
+                      ? 2 : 1;
+            unsigned vvvv = (~v2 >> 3) & 15;
+            if (csize != 8)
+                vvvv &= 7;
+            vex_bits = vvvv | ((v2 >> 2) & 1) << 4;
+            rex = 0x40 | ((v2 >> 7) << 3);
+            if (csize == 8)
+                rex |= (~v1 >> 5) & 7;      /* R X B, inverted in the prefix */
+            pfx |= PFX_VEX | ((v2 & 3) == 1 ? PFX_OPSIZE : (v2 & 3) == 2 ? PFX_REP
+                                        : (v2 & 3) == 3 ? PFX_REPNE : 0);
+            NEXT(b);
+            d->map = (uint8_t)(map <= 3 ? map : 0);
+            d->op = b;
+            goto vex_opcode;
+        }
+    }
+    if (rex)
+        pfx |= PFX_REX;
     d->map = MAP_1;
     d->op = b;
     if (b == 0x0f) {
@@ -348,11 +385,18 @@ opcode:
         }
         d->op = b;
     }
+vex_opcode:;
     uint16_t a = attr[d->map][d->op];
+    if (vex)
+        a &= (uint16_t)(A_M | A_IMM);       /* ModRM and immediates as the legacy map */
 
     /* Operand and address size. */
     unsigned os, as;
-    if (csize == 8) {
+    if (vex) {
+        os = (rex & 8) && csize == 8 ? 8 : 4;     /* VEX.W; pp is no operand size */
+        as = csize == 8 ? ((pfx & PFX_ADSIZE) ? 4 : 8) : csize == 4 ? ((pfx & PFX_ADSIZE) ? 2 : 4)
+                                                                    : ((pfx & PFX_ADSIZE) ? 4 : 2);
+    } else if (csize == 8) {
         os = (rex & 8) ? 8 : (pfx & PFX_OPSIZE) ? 2 : 4;
         as = (pfx & PFX_ADSIZE) ? 4 : 8;
     } else if (csize == 4) {
@@ -503,14 +547,16 @@ opcode:
         break;
     }
     d->len = (uint8_t)n;
+    if (vex)
+        d->imm2 = vex_bits;
 
-    emu_handler fn = emu_ops[d->map][d->op];
+    emu_handler fn = vex ? (vex == 1 ? emu_vex_ops[d->map][d->op] : NULL) : emu_ops[d->map][d->op];
     if (!fn)
         fn = emu_op_ud;
-    if ((a & A_I64) && csize == 8)
+    if ((a & A_I64) && csize == 8 && !vex)
         fn = emu_op_ud;
-    if (d->map == MAP_1 && (d->op == 0xc4 || d->op == 0xc5) && d->mod == 3)
-        fn = emu_op_ud;   /* VEX: not implemented (and not advertised) */
+    if (!vex && d->map == MAP_1 && (d->op == 0xc4 || d->op == 0xc5) && d->mod == 3)
+        fn = emu_op_ud;   /* LES/LDS with a register operand */
     if ((pfx & PFX_LOCK) && !lock_ok(d, a))
         fn = emu_op_ud;
     d->fn = fn;

@@ -16,6 +16,7 @@
 #include "engine/emu/ops.h"
 
 emu_handler emu_ops[4][256];
+emu_handler emu_vex_ops[4][256];
 static emu_handler sys_syscall;
 
 _Noreturn void emu_raise(struct emu_cpu *c, int vector, int errcode)
@@ -60,6 +61,7 @@ static void ops_init_once(void)
     emu_move_register();
     emu_branch_register();
     emu_string_register();
+    emu_bmi_register();
     sys_syscall = emu_ops[MAP_0F][0x05];
     emu_ops[MAP_0F][0x05] = op_syscall;
     emu_decode_init();
