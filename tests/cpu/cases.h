@@ -54,6 +54,9 @@
 #define K_FMA     (1 << 28)
 #define K_F16C    (1 << 29)
 #define K_FEATURES (K_BMI2 | K_LZCNT | K_MOVBE | K_AVX | K_AVX2 | K_FMA | K_F16C)
+/* VEX forms emu implements before it advertises them (cases_vexsse.S):
+ * compared whenever the host runs AVX with its state enabled. */
+#define K_HOSTAVX (1 << 30)
 
 /* For R_SHIFT/R_ROT/R_SHD: the count comes from CL when arg is CNT_CL. */
 #define CNT_CL    (-1)

@@ -2,8 +2,9 @@
 # and the user-mode harness that runs static Linux programs on emu.
 CPU_DIFF      := $(BUILD)/tests/cpu/cpu_diff
 EMU_USER      := $(BUILD)/hostel-emu-user
-CPU_DIFF_OBJS := $(addprefix $(BUILD)/tests/cpu/,cpu_diff.o native.o cases_int.o cases_sse.o cases_xsave.o cases_bmi.o \
-                 cases_avx.o cases_avx2.o cases_fma.o cases_gpr_v3.o)
+CPU_DIFF_OBJS := $(addprefix $(BUILD)/tests/cpu/,cpu_diff.o native.o cases_int.o cases_sse.o cases_xsave.o \
+                 cases_avx.o cases_avx2.o cases_fma.o cases_gpr_v3.o \
+                 cases_bmi.o cases_vexsse.o)
 USER_LIBC     := $(BUILD)/tests/cpu/user_libc $(BUILD)/tests/cpu/user_libc_pie
 TEST_BINS     += $(CPU_DIFF) $(EMU_USER) $(USER_LIBC)
 

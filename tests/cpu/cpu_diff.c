@@ -120,6 +120,9 @@ static uint64_t name_hash(const char *s)
 #define NRANDOM 24
 static unsigned cases_per_form = 112 + NRANDOM;
 static int verbose, native_only, fuzz_forced, unmask_random;
+/* -F: also compare forms of features emu implements but does not advertise
+ * yet (development: which of them already match the host). */
+static int force_unadvertised;
 static unsigned fuzz_count = 1500, chain_count = 1000;
 static uint64_t fuzz_seed = 0x600dcafe;
 
@@ -597,11 +600,13 @@ static const char *skip_reason(const struct ct_case *f)
             return why;
         }
         emu_cpuid(ecpu, cf->leaf, 0, r);
-        if (!(r[cf->reg] & (1u << cf->bit)) && !native_only) {
+        if (!(r[cf->reg] & (1u << cf->bit)) && !native_only && !force_unadvertised) {
             snprintf(why, sizeof(why), "emu does not advertise %s%s", cf->name, cf->note);
             return why;
         }
     }
+    if ((f->kind & K_HOSTAVX) && !ct_nat_avx)
+        return "the host runs no AVX (CPU or OS)";
     if ((f->kind & K_VENDOR) && !host_is_emu_vendor())
         return "vendor-specific: emu behaves as an Intel CPU and the host is not one";
     return NULL;
@@ -1322,6 +1327,7 @@ int main(int argc, char **argv)
         if (!strcmp(argv[first], "-v")) verbose = 1;
         else if (!strcmp(argv[first], "-x")) native_only = 1;
         else if (!strcmp(argv[first], "-u")) unmask_random = 1;
+        else if (!strcmp(argv[first], "-F")) force_unadvertised = 1;
         else if (!strcmp(argv[first], "-c") && first + 1 < argc) chain_count = (unsigned)atoi(argv[++first]);
         else if (!strcmp(argv[first], "-a")) cases_per_form = NPAIRS + 48;
         else if (!strcmp(argv[first], "-f") && first + 1 < argc) { fuzz_count = (unsigned)atoi(argv[++first]); fuzz_forced = 1; }

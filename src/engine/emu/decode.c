@@ -360,7 +360,7 @@ opcode:
             if (csize != 8)
                 vvvv &= 7;
             vex_bits = vvvv | ((v2 >> 2) & 1) << 4;
-            rex = 0x40 | ((v2 >> 7) << 3);
+            rex = 0x40 | (b == 0xc4 ? (v2 >> 7) << 3 : 0);   /* W (C5: 0) */
             if (csize == 8)
                 rex |= (~v1 >> 5) & 7;      /* R X B, inverted in the prefix */
             pfx |= PFX_VEX | ((v2 & 3) == 1 ? PFX_OPSIZE : (v2 & 3) == 2 ? PFX_REP

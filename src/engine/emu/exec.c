@@ -14,6 +14,7 @@
 #include "engine/emu/emu.h"
 #include "engine/emu/jit.h"
 #include "engine/emu/ops.h"
+#include "engine/emu/avx.h"
 
 emu_handler emu_ops[4][256];
 emu_handler emu_vex_ops[4][256];
@@ -62,6 +63,7 @@ static void ops_init_once(void)
     emu_branch_register();
     emu_string_register();
     emu_bmi_register();
+    emu_avx_register();
     sys_syscall = emu_ops[MAP_0F][0x05];
     emu_ops[MAP_0F][0x05] = op_syscall;
     emu_decode_init();

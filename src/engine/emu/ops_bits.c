@@ -86,10 +86,11 @@ static HANDLER(op_bsf_bsr)   /* 0F BC BD; F3 0F BD is LZCNT */
     if ((i->prefix & PFX_REP) && i->op == 0xbd) {
         uint64_t r = v ? (uint64_t)(__builtin_clzll(v) - (64 - bits)) : bits;
         reg_set(c, i->reg, size, i->prefix, r);
-        flags_update(c, RFLAGS_CF | RFLAGS_ZF, (v ? 0 : RFLAGS_CF) | (r ? 0 : RFLAGS_ZF));
+        /* OF SF AF PF are undefined: cleared, as Intel CPUs do. */
+        flags_update(c, FLAGS_ARITH, (v ? 0 : RFLAGS_CF) | (r ? 0 : RFLAGS_ZF));
         return;
     }
-    /* F3 0F BC (TZCNT) executes as BSF: BMI1 is not advertised. */
+    /* F3 0F BC (TZCNT) is ops_bmi.c. */
     if (!v) {
         flags_update(c, RFLAGS_ZF, RFLAGS_ZF);
         return;

@@ -160,7 +160,8 @@ static HANDLER(op_tzcnt)
     uint64_t v = rm_get(c, i, size);
     uint64_t r = v ? (uint64_t)__builtin_ctzll(v) : bits;
     reg_set(c, i->reg, size, i->prefix, r);
-    flags_update(c, RFLAGS_CF | RFLAGS_ZF, (v ? 0 : RFLAGS_CF) | (r ? 0 : RFLAGS_ZF));
+    /* OF SF AF PF are undefined: cleared, as Intel CPUs do. */
+    flags_update(c, FLAGS_ARITH, (v ? 0 : RFLAGS_CF) | (r ? 0 : RFLAGS_ZF));
 }
 
 void emu_bmi_register(void)
