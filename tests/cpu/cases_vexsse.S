@@ -55,6 +55,9 @@ CASE v_vroundps_y, K_SSE|K_HOSTAVX        ; vroundps $1, %ymm1, %ymm2 ; ENDC
 CASE v_vroundsd_x, K_SSE|K_HOSTAVX        ; vroundsd $2, %xmm1, %xmm0, %xmm2 ; ENDC
 CASE v_vucomiss, K_SSE|K_HOSTAVX          ; vucomiss %xmm1, %xmm0 ; ENDC
 CASE v_vcomisd_m, K_SSE|K_HOSTAVX         ; vcomisd 16(%rsi), %xmm0 ; ENDC
+CASE v_vucomisd_reg, K_SSE|K_HOSTAVX      ; vucomisd %xmm1, %xmm2 ; ENDC
+CASE v_vcomiss_reg_m, K_SSE|K_HOSTAVX     ; vcomiss 16(%rsi), %xmm5 ; ENDC
+CASE v_vcomisd_same, K_SSE|K_HOSTAVX      ; vcomisd %xmm3, %xmm3 ; ENDC
 CASE v_vcvtss2sd, K_SSE|K_HOSTAVX         ; vcvtss2sd %xmm1, %xmm0, %xmm2 ; ENDC
 CASE v_vcvtsd2ss, K_SSE|K_HOSTAVX         ; vcvtsd2ss %xmm1, %xmm0, %xmm2 ; ENDC
 

@@ -22,10 +22,17 @@ enum {
     V_GRP   = 1 << 7,    /* 0F 71-73 shifts by imm8: r/m in, VEX.vvvv out */
     V_PD2D  = 1 << 8,    /* VPERMILPD imm: two bits a lane, run as PSHUFD */
     V_INSPS = 1 << 9,    /* VINSERTPS: a memory source is element 0 (imm[7:6] unused) */
+    V_KEEPM = 1 << 10,   /* the handler reads a memory operand itself (VMOVLPS/HPS, VCVTSI2SS) */
+    V_GPR   = 1 << 11,   /* r/m is a general register (VCVTSI2SS/SD): passed on as is */
+    V_DIRECT = 1 << 12,  /* the legacy handler does it all (stores, to-GPR conversions) */
+    V_WIDEN = 1 << 13,   /* 256-bit: the source's high half feeds the high lane (VCVTPS2PD) */
+    V_NARROW = 1 << 14,  /* each lane yields 64 bits, packed into bits 127:0 (VCVTPD2PS) */
+    V_IMMS3 = 1 << 15,   /* the high lane takes imm8 >> 3 (VMPSADBW) */
+    V_XMM0  = 1 << 16,   /* V_DIRECT that writes XMM0 (VPCMPxSTRM): bits 255:128 zeroed */
 };
 struct vex_form {
     emu_handler legacy;
-    uint16_t flags;
+    uint32_t flags;
     uint8_t msize;       /* memory operand bytes a lane (16, or a scalar's 2/4/8) */
 };
 static struct vex_form forms[4][256][4];
@@ -66,8 +73,10 @@ static emu_xmm run_lane(struct emu_cpu *c, const struct emu_insn *i, const struc
                         const emu_xmm *s1, const emu_xmm *s2, unsigned borrow, uint64_t imm)
 {
     struct emu_insn li = *i;
-    li.mod = 3;
-    li.rm = (uint8_t)borrow;
+    if (!(f->flags & V_GPR) && (i->mod == 3 || !(f->flags & V_KEEPM))) {
+        li.mod = 3;
+        li.rm = (uint8_t)borrow;
+    }
     li.imm = imm;
     li.prefix &= (uint8_t)~PFX_VEX;
     c->xmm[borrow] = *s2;
@@ -101,17 +110,30 @@ static void vex_lanes(struct emu_cpu *c, const struct emu_insn *i)
         ((f->flags & V_GRP) && i->mod != 3))
         emu_raise(c, EXC_UD, EMU_NO_ERRCODE);
     avx_check(c);
+    if (f->flags & V_DIRECT) {
+        struct emu_insn li = *i;
+        li.prefix &= (uint8_t)~PFX_VEX;
+        f->legacy(c, &li);
+        if (f->flags & V_XMM0)
+            memset(&c->ymm_hi[0], 0, 16);
+        return;
+    }
 
     uint8_t src2[32];
     memset(src2, 0, sizeof(src2));
     unsigned len = f->msize;
     if (wide && !(f->flags & V_COUNT))
-        len = 32;
-    avx_src(c, i, src2, i->mod == 3 ? (wide ? 32 : 16) : len, 0);
+        len = f->flags & V_WIDEN ? 16 : 32;
+    if (!(f->flags & V_GPR) && (i->mod == 3 || !(f->flags & V_KEEPM)))
+        avx_src(c, i, src2, i->mod == 3 ? (wide ? 32 : 16) : len, 0);
     if (f->flags & V_COUNT)
         memcpy(src2 + 16, src2, 16);
+    if (f->flags & V_WIDEN)
+        memcpy(src2 + 16, src2 + 8, 8);   /* elements 2-3 (or the second 8 bytes) widen in lane 1 */
     unsigned reg = f->flags & V_GRP ? VEX_VVVV(i) : i->reg, borrow = (reg + 1) & 15;
-    emu_xmm s1[2] = { c->xmm[VEX_VVVV(i)], c->ymm_hi[VEX_VVVV(i)] }, s2[2];
+    /* The first source: VEX.vvvv, or for VCOMIS (flags only) ModRM.reg. */
+    unsigned src1 = f->flags & V_NODST ? i->reg : VEX_VVVV(i);
+    emu_xmm s1[2] = { c->xmm[src1], c->ymm_hi[src1] }, s2[2];
     memcpy(s2, src2, 32);
 
     /* A fault in a lane (an unmasked SIMD exception) leaves the registers as
@@ -119,6 +141,7 @@ static void vex_lanes(struct emu_cpu *c, const struct emu_insn *i)
     const emu_xmm keep_reg = c->xmm[reg], keep_borrow = c->xmm[borrow];
     const uint32_t keep_mx = c->mxcsr;
     const uint64_t imm_hi = f->flags & (V_IMMS2 | V_PD2D) ? i->imm >> 2
+                          : f->flags & V_IMMS3 ? i->imm >> 3
                           : f->flags & V_IMMS4 ? i->imm >> 4 : i->imm;
     volatile unsigned lane = 0;
     jmp_buf outer;
@@ -153,13 +176,17 @@ static void vex_lanes(struct emu_cpu *c, const struct emu_insn *i)
     }
     memcpy(c->jmp, outer, sizeof(jmp_buf));
     c->xmm[borrow] = keep_borrow;
-    if (f->flags & V_NODST)
+    if (f->flags & V_NODST) {
         c->xmm[reg] = keep_reg;
-    else
+    } else if (f->flags & V_NARROW) {
+        lo.q[1] = wide ? hi.q[0] : 0;
+        avx_set(c, reg, &lo, NULL);
+    } else {
         avx_set(c, reg, &lo, wide ? &hi : NULL);
+    }
 }
 
-static struct vex_form *form(unsigned map, unsigned op, unsigned pp, uint16_t flags, uint8_t msize)
+static struct vex_form *form(unsigned map, unsigned op, unsigned pp, uint32_t flags, uint8_t msize)
 {
     struct vex_form *f = &forms[map][op][pp];
     f->legacy = emu_ops[map][op];
@@ -201,6 +228,25 @@ void emu_avx_register(void)
     }
     form(MAP_0F, 0xc6, 0, V_256, 16);                      /* shufps */
     form(MAP_0F, 0xc6, 1, V_256 | V_IMMS2, 16);            /* shufpd */
+    form(MAP_0F, 0x5a, 0, V_256 | V_UNARY | V_WIDEN, 8);   /* cvtps2pd */
+    form(MAP_0F, 0xe6, 2, V_256 | V_UNARY | V_WIDEN, 8);   /* cvtdq2pd */
+    form(MAP_0F, 0x5a, 1, V_256 | V_UNARY | V_NARROW, 16); /* cvtpd2ps */
+    form(MAP_0F, 0xe6, 1, V_256 | V_UNARY | V_NARROW, 16); /* cvttpd2dq */
+    form(MAP_0F, 0xe6, 3, V_256 | V_UNARY | V_NARROW, 16); /* cvtpd2dq */
+    form(MAP_0F, 0x2a, 2, V_LIG | V_GPR, 4);               /* cvtsi2ss */
+    form(MAP_0F, 0x2a, 3, V_LIG | V_GPR, 4);               /* cvtsi2sd */
+    for (unsigned op = 0x2c; op <= 0x2d; op++) {           /* cvt(t)ss2si, cvt(t)sd2si */
+        form(MAP_0F, op, 2, V_LIG | V_UNARY | V_DIRECT, 4);
+        form(MAP_0F, op, 3, V_LIG | V_UNARY | V_DIRECT, 8);
+    }
+    for (unsigned op = 0x12; op <= 0x16; op += 4) {        /* movlps/hps/lpd/hpd, movhlps/lhps */
+        form(MAP_0F, op, 0, V_KEEPM, 8);
+        form(MAP_0F, op, 1, V_KEEPM, 8);
+    }
+    for (unsigned op = 0x13; op <= 0x17; op += 4) {        /* their stores */
+        form(MAP_0F, op, 0, V_UNARY | V_DIRECT, 8);
+        form(MAP_0F, op, 1, V_UNARY | V_DIRECT, 8);
+    }
     form(MAP_0F, 0x5a, 2, V_LIG, 4);                       /* cvtss2sd */
     form(MAP_0F, 0x5a, 3, V_LIG, 8);                       /* cvtsd2ss */
     form(MAP_0F, 0x5b, 0, V_256 | V_UNARY, 16);            /* cvtdq2ps */
@@ -259,7 +305,10 @@ void emu_avx_register(void)
     form(MAP_0F38, 0x41, 1, V_UNARY, 16);                  /* phminposuw */
     form(MAP_0F3A, 0x0e, 1, V_256, 16);                    /* pblendw */
     form(MAP_0F3A, 0x0f, 1, V_256, 16);                    /* palignr */
-    form(MAP_0F3A, 0x42, 1, 0, 16);                        /* mpsadbw (128) */
+    form(MAP_0F3A, 0x42, 1, V_256 | V_IMMS3, 16);          /* mpsadbw */
+    for (unsigned op = 0x60; op <= 0x63; op++)             /* pcmpestrm/i, pcmpistrm/i */
+        form(MAP_0F3A, op, 1, V_UNARY | V_DIRECT | (op & 1 ? 0 : V_XMM0), 16);
+    form(MAP_0F, 0xf7, 1, V_UNARY | V_DIRECT, 16);         /* maskmovdqu */
 
     form(MAP_0F, 0x12, 2, V_256 | V_UNARY, 16);            /* movsldup */
     form(MAP_0F, 0x16, 2, V_256 | V_UNARY, 16);            /* movshdup */

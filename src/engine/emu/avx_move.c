@@ -532,6 +532,127 @@ static void h_insr(struct emu_cpu *c, const struct emu_insn *i)
     avx_set(c, i->reg, &r, NULL);
 }
 
+/* ---- VCMPPS/PD/SS/SD (0F C2): the 32 predicates ---- */
+
+enum { R_LT = 1, R_EQ = 2, R_GT = 4, R_UN = 8 };
+
+/* Which relations make predicate p (0-15; 16-31 are the same sets with
+ * signalling flipped) true. */
+static const uint8_t cmp_true[16] = {
+    R_EQ, R_LT, R_LT | R_EQ, R_UN, R_LT | R_GT | R_UN, R_EQ | R_GT | R_UN, R_GT | R_UN,
+    R_LT | R_EQ | R_GT, R_EQ | R_UN, R_LT | R_UN, R_LT | R_EQ | R_UN, 0, R_LT | R_GT,
+    R_EQ | R_GT, R_GT, R_LT | R_EQ | R_GT | R_UN,
+};
+/* Predicates that raise invalid for a QNaN operand too (0-15 as the SDM
+ * lists them; 16-31 flip it). */
+static const uint16_t cmp_signalling = 0x6666;
+
+/* One element: its relation and the flags it raises (IE, DE). */
+static unsigned cmp_elem(const struct emu_cpu *c, const uint8_t *a, const uint8_t *b, bool dbl,
+                         bool sig, uint32_t *flags)
+{
+    double x, y;
+    bool nan_a, nan_b, snan = false, den = false;
+    if (dbl) {
+        uint64_t u, v;
+        memcpy(&u, a, 8);
+        memcpy(&v, b, 8);
+        uint64_t ea = (u >> 52) & 0x7ff, eb = (v >> 52) & 0x7ff, ma = u << 12, mb = v << 12;
+        nan_a = ea == 0x7ff && ma;
+        nan_b = eb == 0x7ff && mb;
+        snan = (nan_a && !((u >> 51) & 1)) || (nan_b && !((v >> 51) & 1));
+        if (ea == 0 && ma) { den = true; if (c->mxcsr & MXCSR_DAZ) u &= 1ULL << 63; }
+        if (eb == 0 && mb) { den = true; if (c->mxcsr & MXCSR_DAZ) v &= 1ULL << 63; }
+        memcpy(&x, &u, 8);
+        memcpy(&y, &v, 8);
+    } else {
+        uint32_t u, v;
+        memcpy(&u, a, 4);
+        memcpy(&v, b, 4);
+        uint32_t ea = (u >> 23) & 0xff, eb = (v >> 23) & 0xff, ma = u << 9, mb = v << 9;
+        nan_a = ea == 0xff && ma;
+        nan_b = eb == 0xff && mb;
+        snan = (nan_a && !((u >> 22) & 1)) || (nan_b && !((v >> 22) & 1));
+        if (ea == 0 && ma) { den = true; if (c->mxcsr & MXCSR_DAZ) u &= 1u << 31; }
+        if (eb == 0 && mb) { den = true; if (c->mxcsr & MXCSR_DAZ) v &= 1u << 31; }
+        float fx, fy;
+        memcpy(&fx, &u, 4);
+        memcpy(&fy, &v, 4);
+        x = fx;
+        y = fy;
+    }
+    if (nan_a || nan_b) {
+        if (snan || sig)
+            *flags |= 1;                     /* IE */
+        return R_UN;
+    }
+    if (den && !(c->mxcsr & MXCSR_DAZ))
+        *flags |= 2;                         /* DE */
+    return x < y ? R_LT : x > y ? R_GT : R_EQ;
+}
+
+static void h_vcmp(struct emu_cpu *c, const struct emu_insn *i)
+{
+    int mp = pp_of(i);
+    bool scalar = mp == MP_F3 || mp == MP_F2, dbl = mp == MP_66 || mp == MP_F2;
+    enter(c, i, false, -1, -1);
+    unsigned p = (unsigned)i->imm & 31, esz = dbl ? 8 : 4;
+    bool sig = ((cmp_signalling >> (p & 15)) & 1) ^ (p >= 16);
+    unsigned len = scalar ? esz : VEX_L(i) ? 32 : 16;
+    uint8_t a[32], b[32] = { 0 }, r[32];
+    memcpy(a, &c->xmm[VEX_VVVV(i)], 16);
+    memcpy(a + 16, &c->ymm_hi[VEX_VVVV(i)], 16);
+    avx_src(c, i, b, i->mod == 3 ? 32 : len, 0);
+    memcpy(r, a, 32);
+    uint32_t flags = 0;
+    for (unsigned e = 0; e < len; e += esz) {
+        unsigned rel = cmp_elem(c, a + e, b + e, dbl, sig, &flags);
+        memset(r + e, (cmp_true[p & 15] & rel) ? 0xff : 0, esz);
+    }
+    sse_fp_flags(c, flags);   /* raises #XM/#UD for an unmasked one: nothing written */
+    avx_set(c, i->reg, (const emu_xmm *)(const void *)r,
+            !scalar && VEX_L(i) ? (const emu_xmm *)(const void *)(r + 16) : NULL);
+}
+
+/* ---- masked loads and stores ---- */
+
+/* VMASKMOVPS/PD (66 0F38 2C/2D load, 2E/2F store, W0) and VPMASKMOVD/Q
+ * (66 0F38 8C load, 8E store; W picks Q): only the elements whose mask
+ * (VEX.vvvv) sign bit is set are accessed, so only they can fault; a store
+ * checks every such element before it writes one. */
+static void h_maskmov(struct emu_cpu *c, const struct emu_insn *i)
+{
+    bool pm = i->op >= 0x8c, store = pm ? i->op == 0x8e : i->op >= 0x2e;
+    bool q = pm ? (VEX_W(i) && c->mode == MODE_LONG64) : (i->op & 1);
+    if (pp_of(i) != MP_66 || i->mod == 3)
+        ud(c);
+    enter(c, i, false, -1, pm ? -1 : 0);
+    unsigned esz = q ? 8 : 4, len = VEX_L(i) ? 32 : 16;
+    uint8_t m[32], v[32];
+    memcpy(m, &c->xmm[VEX_VVVV(i)], 16);
+    memcpy(m + 16, &c->ymm_hi[VEX_VVVV(i)], 16);
+    uint64_t la = emu_ea(c, i);
+    if (store) {
+        memcpy(v, &c->xmm[i->reg], 16);
+        memcpy(v + 16, &c->ymm_hi[i->reg], 16);
+        for (unsigned e = 0; e < len; e += esz)
+            if (m[e + esz - 1] & 0x80)
+                lin_probe_write(c, la + e, esz);
+        for (unsigned e = 0; e < len; e += esz)
+            if (m[e + esz - 1] & 0x80)
+                lin_write(c, la + e, esz, host_load(v + e, esz));
+        return;
+    }
+    memset(v, 0, sizeof(v));
+    for (unsigned e = 0; e < len; e += esz)
+        if (m[e + esz - 1] & 0x80) {
+            uint64_t x = lin_read(c, la + e, esz);
+            memcpy(v + e, &x, esz);
+        }
+    avx_set(c, i->reg, (const emu_xmm *)(const void *)v,
+            VEX_L(i) ? (const emu_xmm *)(const void *)(v + 16) : NULL);
+}
+
 void emu_avx_move_register(void)
 {
     emu_handler *m = emu_vex_ops[MAP_0F], *m38 = emu_vex_ops[MAP_0F38], *m3a = emu_vex_ops[MAP_0F3A];
@@ -558,4 +679,7 @@ void emu_avx_move_register(void)
     m3a[0x4a] = h_blendv; m3a[0x4b] = h_blendv; m3a[0x4c] = h_blendv;
     m3a[0x14] = h_extr; m3a[0x15] = h_extr; m3a[0x16] = h_extr; m3a[0x17] = h_extr; m[0xc5] = h_extr;
     m3a[0x20] = h_insr; m3a[0x22] = h_insr; m[0xc4] = h_insr;
+    m[0xc2] = h_vcmp;
+    m38[0x2c] = m38[0x2d] = m38[0x2e] = m38[0x2f] = h_maskmov;
+    m38[0x8c] = m38[0x8e] = h_maskmov;
 }

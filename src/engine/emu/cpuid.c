@@ -42,15 +42,15 @@
 #define C1_POPCNT (1u << 23)
 #define C1_XSAVE   (1u << 26)
 #define C1_OSXSAVE (1u << 27)
+#define C1_AVX     (1u << 28)
 #define C1_RDRAND (1u << 30)
 #define C1_HV     (1u << 31)
 /* CPUID.7.0:EBX */
 #define B7_BMI1   (1u << 3)
 #define B7_BMI2   (1u << 8)
 /* CPUID.80000001 */
-/* XCR0 components emu implements (xsave.c): x87 and SSE.  AVX (bit 2) joins
- * when the AVX instructions do; its storage is already there. */
-#define XCR0_EMU 0x3u
+/* XCR0 components emu implements (xsave.c): x87, SSE and AVX. */
+#define XCR0_EMU 0x7u
 
 #define E1C_LAHF  (1u << 0)
 #define E1C_ABM   (1u << 5)
@@ -137,7 +137,7 @@ void emu_cpuid(struct emu_cpu *c, uint32_t leaf, uint32_t sub, uint32_t out[4])
         a = 0x000606a6;   /* family 6, model 0x6a (Ice Lake server), stepping 6: no RETBleed */
         b = (8u << 8) | ((uint32_t)c->id << 24);   /* CLFLUSH line 64 bytes, APIC ID */
         cx = C1_SSE3 | C1_SSSE3 | C1_CX16 | C1_SSE41 | C1_SSE42 | C1_MOVBE | C1_POPCNT |
-             C1_XSAVE | C1_RDRAND | C1_HV;
+             C1_XSAVE | C1_AVX | C1_RDRAND | C1_HV;
         if (c->cr4 & CR4_OSXSAVE)
             cx |= C1_OSXSAVE;
         d = D1_FPU | D1_PSE | D1_TSC | D1_MSR | D1_PAE | D1_CX8 | D1_MTRR | D1_PGE | D1_CMOV |
