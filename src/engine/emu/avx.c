@@ -319,4 +319,6 @@ void emu_avx_register(void)
     form(MAP_0F3A, 0x21, 1, V_INSPS, 4);                   /* insertps */
 
     emu_avx_move_register();
+    emu_avx_fma_register();
+    emu_avx_f16c_register();
 }

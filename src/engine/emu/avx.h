@@ -16,5 +16,7 @@ void avx_set(struct emu_cpu *c, unsigned r, const emu_xmm *lo, const emu_xmm *hi
 
 void emu_avx_register(void);       /* avx.c, after the SSE handlers exist */
 void emu_avx_move_register(void);  /* avx_move.c */
+void emu_avx_fma_register(void);   /* avx_fma.c */
+void emu_avx_f16c_register(void);  /* avx_f16c.c */
 
 #endif

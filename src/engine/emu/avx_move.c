@@ -30,6 +30,13 @@ static void ymm_get(const struct emu_cpu *c, unsigned r, emu_xmm v[2])
     v[1] = c->ymm_hi[r];
 }
 
+/* A YMM register's 32 bytes, as an array of any element type. */
+static void ymm_bytes(const struct emu_cpu *c, unsigned r, void *out)
+{
+    memcpy(out, &c->xmm[r], 16);
+    memcpy((uint8_t *)out + 16, &c->ymm_hi[r], 16);
+}
+
 static uint64_t mem_ea(struct emu_cpu *c, const struct emu_insn *i, unsigned align)
 {
     uint64_t la = emu_ea(c, i);
@@ -228,8 +235,7 @@ static void h_test(struct emu_cpu *c, const struct emu_insn *i)
     unsigned len = VEX_L(i) ? 32 : 16;
     uint64_t s[4] = { 0, 0, 0, 0 }, d[4];
     avx_src(c, i, s, len, 0);
-    memcpy(d, &c->xmm[i->reg], 16);
-    memcpy(d + 2, &c->ymm_hi[i->reg], 16);
+    ymm_bytes(c, i->reg, d);
     uint64_t mask = i->op == 0x17 ? ~0ULL : i->op == 0x0e ? 0x8000000080000000ULL : 1ULL << 63;
     uint64_t zf = 0, cf = 0;
     for (unsigned k = 0; k < len / 8; k++) {
@@ -343,8 +349,7 @@ static void h_permd(struct emu_cpu *c, const struct emu_insn *i)
     enter(c, i, false, 1, 0);
     uint32_t s[8], idx[8], r[8];
     avx_src(c, i, s, 32, 0);
-    memcpy(idx, &c->xmm[VEX_VVVV(i)], 16);
-    memcpy(idx + 4, &c->ymm_hi[VEX_VVVV(i)], 16);
+    ymm_bytes(c, VEX_VVVV(i), idx);
     for (unsigned k = 0; k < 8; k++)
         r[k] = s[idx[k] & 7];
     emu_xmm v[2];
@@ -359,8 +364,7 @@ static void h_pblendd(struct emu_cpu *c, const struct emu_insn *i)   /* 66 0F3A 
     enter(c, i, false, -1, 0);
     unsigned n = VEX_L(i) ? 8 : 4;
     uint32_t a[8], b[8] = { 0 };
-    memcpy(a, &c->xmm[VEX_VVVV(i)], 16);
-    memcpy(a + 4, &c->ymm_hi[VEX_VVVV(i)], 16);
+    ymm_bytes(c, VEX_VVVV(i), a);
     avx_src(c, i, b, n * 4, 0);
     for (unsigned k = 0; k < n; k++)
         if ((i->imm >> k) & 1)
@@ -379,8 +383,7 @@ static void h_shiftv(struct emu_cpu *c, const struct emu_insn *i)
     enter(c, i, false, -1, -1);
     unsigned len = VEX_L(i) ? 32 : 16;
     uint64_t a[4], s[4] = { 0, 0, 0, 0 }, r[4] = { 0, 0, 0, 0 };
-    memcpy(a, &c->xmm[VEX_VVVV(i)], 16);
-    memcpy(a + 2, &c->ymm_hi[VEX_VVVV(i)], 16);
+    ymm_bytes(c, VEX_VVVV(i), a);
     avx_src(c, i, s, len, 0);
     if (q) {
         for (unsigned k = 0; k < len / 8; k++) {
@@ -455,8 +458,7 @@ static void h_permilv(struct emu_cpu *c, const struct emu_insn *i)
     enter(c, i, false, -1, 0);
     unsigned len = VEX_L(i) ? 32 : 16;
     uint32_t a[8], ctl[8] = { 0 }, r[8];
-    memcpy(a, &c->xmm[VEX_VVVV(i)], 16);
-    memcpy(a + 4, &c->ymm_hi[VEX_VVVV(i)], 16);
+    ymm_bytes(c, VEX_VVVV(i), a);
     avx_src(c, i, ctl, len, 0);
     if (i->op == 0x0c) {
         for (unsigned e = 0; e < len / 4; e++)
@@ -481,10 +483,8 @@ static void h_blendv(struct emu_cpu *c, const struct emu_insn *i)
     unsigned len = VEX_L(i) ? 32 : 16, esz = i->op == 0x4a ? 4 : i->op == 0x4b ? 8 : 1;
     unsigned mreg = (unsigned)(i->imm >> 4) & (c->mode == MODE_LONG64 ? 15 : 7);
     uint8_t a[32], b[32] = { 0 }, m[32];
-    memcpy(a, &c->xmm[VEX_VVVV(i)], 16);
-    memcpy(a + 16, &c->ymm_hi[VEX_VVVV(i)], 16);
-    memcpy(m, &c->xmm[mreg], 16);
-    memcpy(m + 16, &c->ymm_hi[mreg], 16);
+    ymm_bytes(c, VEX_VVVV(i), a);
+    ymm_bytes(c, mreg, m);
     avx_src(c, i, b, len, 0);
     for (unsigned e = 0; e < len; e += esz)
         if (m[e + esz - 1] & 0x80)
@@ -600,8 +600,7 @@ static void h_vcmp(struct emu_cpu *c, const struct emu_insn *i)
     bool sig = ((cmp_signalling >> (p & 15)) & 1) ^ (p >= 16);
     unsigned len = scalar ? esz : VEX_L(i) ? 32 : 16;
     uint8_t a[32], b[32] = { 0 }, r[32];
-    memcpy(a, &c->xmm[VEX_VVVV(i)], 16);
-    memcpy(a + 16, &c->ymm_hi[VEX_VVVV(i)], 16);
+    ymm_bytes(c, VEX_VVVV(i), a);
     avx_src(c, i, b, i->mod == 3 ? 32 : len, 0);
     memcpy(r, a, 32);
     uint32_t flags = 0;
@@ -629,12 +628,10 @@ static void h_maskmov(struct emu_cpu *c, const struct emu_insn *i)
     enter(c, i, false, -1, pm ? -1 : 0);
     unsigned esz = q ? 8 : 4, len = VEX_L(i) ? 32 : 16;
     uint8_t m[32], v[32];
-    memcpy(m, &c->xmm[VEX_VVVV(i)], 16);
-    memcpy(m + 16, &c->ymm_hi[VEX_VVVV(i)], 16);
+    ymm_bytes(c, VEX_VVVV(i), m);
     uint64_t la = emu_ea(c, i);
     if (store) {
-        memcpy(v, &c->xmm[i->reg], 16);
-        memcpy(v + 16, &c->ymm_hi[i->reg], 16);
+        ymm_bytes(c, i->reg, v);
         for (unsigned e = 0; e < len; e += esz)
             if (m[e + esz - 1] & 0x80)
                 lin_probe_write(c, la + e, esz);
@@ -651,6 +648,56 @@ static void h_maskmov(struct emu_cpu *c, const struct emu_insn *i)
         }
     avx_set(c, i->reg, (const emu_xmm *)(const void *)v,
             VEX_L(i) ? (const emu_xmm *)(const void *)(v + 16) : NULL);
+}
+
+/* ---- gathers (AVX2) ---- */
+
+/* VPGATHERDD/DQ (66 0F38 90), QD/QQ (91), VGATHERDPS/DPD (92), QPS/QPD (93):
+ * VSIB addressing (a vector index register), VEX.vvvv the mask, W the data
+ * size.  Elements load in order, each clearing its mask element, so a
+ * fault leaves the ones before it done, as on hardware; at the end the
+ * mask is zero and the destination's unused upper part too. */
+static void h_gather(struct emu_cpu *c, const struct emu_insn *i)
+{
+    bool qidx = i->op & 1, qdata = VEX_W(i) && c->mode == MODE_LONG64;
+    unsigned idx = i->index == 0xff ? 4 : i->index, mask = VEX_VVVV(i), dst = i->reg;
+    if (pp_of(i) != MP_66 || i->mod == 3 || (i->modrm & 7) != 4 || dst == idx || dst == mask ||
+        idx == mask)
+        ud(c);
+    enter(c, i, false, -1, -1);
+    unsigned isz = qidx ? 8 : 4, dsz = qdata ? 8 : 4, len = VEX_L(i) ? 32 : 16;
+    unsigned n = len / (isz > dsz ? isz : dsz);
+    uint8_t ix[32], m[32], d[32];
+    ymm_bytes(c, idx, ix);
+    ymm_bytes(c, mask, m);
+    ymm_bytes(c, dst, d);
+    uint64_t base = (i->base < 16 ? c->gpr[i->base] : 0) + (uint64_t)i->disp;
+    for (unsigned e = 0; e < n; e++) {
+        if (!(m[e * dsz + dsz - 1] & 0x80))
+            continue;
+        int64_t off;
+        if (qidx) {
+            memcpy(&off, ix + e * 8, 8);
+        } else {
+            int32_t o32;
+            memcpy(&o32, ix + e * 4, 4);
+            off = o32;
+        }
+        uint64_t ea = (base + ((uint64_t)off << i->scale)) & emu_size_mask(i->adsize);
+        uint64_t v = lin_read(c, emu_linear(c, i->seg, ea, dsz, false), dsz);
+        memcpy(d + e * dsz, &v, dsz);
+        memset(m + e * dsz, 0, dsz);
+        /* Progress is architectural: a later fault keeps it. */
+        memcpy(&c->xmm[dst], d, 16);
+        memcpy(&c->ymm_hi[dst], d + 16, 16);
+        memcpy(&c->xmm[mask], m, 16);
+        memcpy(&c->ymm_hi[mask], m + 16, 16);
+    }
+    unsigned used = n * dsz;
+    memset(d + used, 0, 32 - used);
+    memset(m, 0, 32);
+    avx_set(c, dst, (const emu_xmm *)(const void *)d, (const emu_xmm *)(const void *)(d + 16));
+    avx_set(c, mask, (const emu_xmm *)(const void *)m, NULL);
 }
 
 void emu_avx_move_register(void)
@@ -682,4 +729,6 @@ void emu_avx_move_register(void)
     m[0xc2] = h_vcmp;
     m38[0x2c] = m38[0x2d] = m38[0x2e] = m38[0x2f] = h_maskmov;
     m38[0x8c] = m38[0x8e] = h_maskmov;
+    for (unsigned op = 0x90; op <= 0x93; op++)
+        m38[op] = h_gather;
 }

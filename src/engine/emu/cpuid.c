@@ -35,6 +35,7 @@
 /* CPUID.1:ECX */
 #define C1_SSE3   (1u << 0)
 #define C1_SSSE3  (1u << 9)
+#define C1_FMA    (1u << 12)
 #define C1_CX16   (1u << 13)
 #define C1_SSE41  (1u << 19)
 #define C1_SSE42  (1u << 20)
@@ -43,10 +44,12 @@
 #define C1_XSAVE   (1u << 26)
 #define C1_OSXSAVE (1u << 27)
 #define C1_AVX     (1u << 28)
+#define C1_F16C    (1u << 29)
 #define C1_RDRAND (1u << 30)
 #define C1_HV     (1u << 31)
 /* CPUID.7.0:EBX */
 #define B7_BMI1   (1u << 3)
+#define B7_AVX2   (1u << 5)
 #define B7_BMI2   (1u << 8)
 /* CPUID.80000001 */
 /* XCR0 components emu implements (xsave.c): x87, SSE and AVX. */
@@ -136,8 +139,8 @@ void emu_cpuid(struct emu_cpu *c, uint32_t leaf, uint32_t sub, uint32_t out[4])
     case 1:
         a = 0x000606a6;   /* family 6, model 0x6a (Ice Lake server), stepping 6: no RETBleed */
         b = (8u << 8) | ((uint32_t)c->id << 24);   /* CLFLUSH line 64 bytes, APIC ID */
-        cx = C1_SSE3 | C1_SSSE3 | C1_CX16 | C1_SSE41 | C1_SSE42 | C1_MOVBE | C1_POPCNT |
-             C1_XSAVE | C1_AVX | C1_RDRAND | C1_HV;
+        cx = C1_SSE3 | C1_SSSE3 | C1_FMA | C1_CX16 | C1_SSE41 | C1_SSE42 | C1_MOVBE | C1_POPCNT |
+             C1_XSAVE | C1_AVX | C1_F16C | C1_RDRAND | C1_HV;
         if (c->cr4 & CR4_OSXSAVE)
             cx |= C1_OSXSAVE;
         d = D1_FPU | D1_PSE | D1_TSC | D1_MSR | D1_PAE | D1_CX8 | D1_MTRR | D1_PGE | D1_CMOV |
@@ -166,7 +169,7 @@ void emu_cpuid(struct emu_cpu *c, uint32_t leaf, uint32_t sub, uint32_t out[4])
         break;
     case 7:
         if (sub == 0)
-            b = B7_BMI1 | B7_BMI2;   /* ops_bmi.c */
+            b = B7_BMI1 | B7_AVX2 | B7_BMI2;   /* ops_bmi.c, avx.c, avx_move.c */
         break;
     case 0xb: {
         int n = cpu_count(c), shift = 0;
