@@ -230,20 +230,21 @@ static int boot_once(const struct machine_spec *spec, const struct engine_ops *e
         err_wrap(e, "could not create the board's devices");
         goto out;
     }
-    if (spec->cpu && !strcmp(spec->cpu, "portable")) {
-        /* A CPU every engine can show, so the machine can move between them. */
+    if (spec->cpu && strcmp(spec->cpu, "host")) {
+        /* A named model: portable (every engine can show it, so the machine
+         * can move between them), v2 or v3 (an x86-64 level). */
         struct cpuid_model *m = calloc(1, sizeof(*m));
         r = !m ? err_set(e, -ENOMEM, "out of memory")
                : !engine->cpuid_set ? err_set(e, -ENOTSUP, "engine %s has one CPU model only",
                                               engine->name)
-               : engine_portable_cpuid(spec->cpus, m);
+               : engine_named_cpuid(spec->cpus, spec->cpu, m);
         if (r == 0)
             r = engine->cpuid_set(vm, m, e);
         else if (!err_is_set(e))
-            err_set(e, r, "cannot build the portable CPU model: %s", strerror(-r));
+            err_set(e, r, "cannot build the CPU model: %s", strerror(-r));
         free(m);
         if (r < 0) {
-            err_wrap(e, "--cpu portable");
+            err_wrap(e, "--cpu %s", spec->cpu);
             goto out;
         }
     }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "block/block.h"
+#include "engine/cpuid_model.h"
 #include "lib/ratelimit.h"
 #include "lib/size.h"
 
@@ -736,8 +737,9 @@ int spec_set_option(struct machine_spec *s, const char *name, const char *arg, s
         return 0;
     }
     if (!strcmp(name, "cpu")) {
-        if (strcmp(arg, "host") && strcmp(arg, "portable"))
-            return err_set(e, -EINVAL, "--cpu '%s': choose host or portable", arg);
+        if (strcmp(arg, "host") && strcmp(arg, "portable") && strcmp(arg, "v2") && strcmp(arg, "v3"))
+            return err_set(e, -EINVAL, "--cpu '%s': unknown CPU model; choose " CPUID_MODEL_NAMES,
+                           arg);
         replace_str(&s->cpu, arg);
         s->set |= SPEC_CPU;
         return 0;

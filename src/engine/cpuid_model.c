@@ -216,14 +216,18 @@ int cpuid_model_missing(const struct cpuid_model *want, const struct cpuid_model
     return n;
 }
 
-void cpuid_model_portable(struct cpuid_model *m)
+/* Keeps the baseline every engine runs plus the given extra bits of
+ * CPUID.1:ECX, CPUID.7.0:EBX and CPUID.80000001:ECX; leaf 0xD only with
+ * XSAVE kept. */
+static void keep_level(struct cpuid_model *m, uint32_t c1_more, uint32_t b7, uint32_t e1c_more)
 {
     /* fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36
      * clflush mmx fxsr sse sse2 */
     const uint32_t d1 = 0x078bfbffu;
-    const uint32_t c1 = (1u << 13) | (1u << 31);          /* cx16, hypervisor */
-    const uint32_t e1c = 1u << 0;                         /* lahf_lm */
+    const uint32_t c1 = (1u << 13) | (1u << 31) | c1_more;   /* cx16, hypervisor */
+    const uint32_t e1c = (1u << 0) | e1c_more;              /* lahf_lm */
     const uint32_t e1d = (1u << 11) | (1u << 20) | (1u << 29);   /* syscall nx lm */
+    bool xsave = c1_more & (1u << 26);
     for (uint32_t i = 0; i < m->n; i++) {
         struct cpuid_leaf *l = &m->e[i];
         switch (l->leaf) {
@@ -232,10 +236,12 @@ void cpuid_model_portable(struct cpuid_model *m)
             l->edx &= d1;
             break;
         case 7:
-            l->eax = l->ebx = l->ecx = l->edx = 0;   /* no subleaves either */
+            l->ebx = l->sub == 0 ? l->ebx & b7 : 0;
+            l->eax = l->ecx = l->edx = 0;            /* no subleaves either */
             break;
         case 0xd:
-            l->eax = l->ebx = l->ecx = l->edx = 0;
+            if (!xsave)
+                l->eax = l->ebx = l->ecx = l->edx = 0;
             break;
         case 0x80000001:
             l->ecx &= e1c;
@@ -245,4 +251,27 @@ void cpuid_model_portable(struct cpuid_model *m)
             break;
         }
     }
+}
+
+void cpuid_model_portable(struct cpuid_model *m)
+{
+    keep_level(m, 0, 0, 0);
+}
+
+int cpuid_model_level(struct cpuid_model *m, const char *name)
+{
+    /* x86-64-v2: SSE3 SSSE3 SSE4.1 SSE4.2 POPCNT (CX16 and LAHF are in the baseline). */
+    const uint32_t v2 = (1u << 0) | (1u << 9) | (1u << 19) | (1u << 20) | (1u << 23);
+    /* x86-64-v3: FMA MOVBE XSAVE OSXSAVE AVX F16C; BMI1 AVX2 BMI2; LZCNT. */
+    const uint32_t v3 = v2 | (1u << 12) | (1u << 22) | (1u << 26) | (1u << 27) | (1u << 28) |
+                        (1u << 29);
+    if (!strcmp(name, "portable"))
+        keep_level(m, 0, 0, 0);
+    else if (!strcmp(name, "v2"))
+        keep_level(m, v2, 0, 0);
+    else if (!strcmp(name, "v3"))
+        keep_level(m, v3, (1u << 3) | (1u << 5) | (1u << 8), 1u << 5);
+    else
+        return -EINVAL;
+    return 0;
 }

@@ -47,6 +47,11 @@ int cpuid_model_missing(const struct cpuid_model *want, const struct cpuid_model
  * engine on any x86-64 host can run: the SSE2-era set plus CX16, LAHF in
  * 64-bit mode, NX, SYSCALL): the "portable" CPU. */
 void cpuid_model_portable(struct cpuid_model *m);
+/* The named models: "portable", "v2" (x86-64-v2) and "v3" (x86-64-v3): the
+ * baseline plus that level's features (of those the model has).  -EINVAL
+ * for another name. */
+int cpuid_model_level(struct cpuid_model *m, const char *name);
+#define CPUID_MODEL_NAMES "host, v3, v2 or portable"
 /* Per-vCPU bits a model leaves to each vCPU (for cpuid_model_equal and the
  * engines that present a model): mask of the bits of (leaf, reg) that are
  * per vCPU or dynamic.  reg: 0 EAX, 1 EBX, 2 ECX, 3 EDX. */

@@ -94,6 +94,9 @@ struct engine_ops {
 /* The "portable" CPU model (spec --cpu portable): emu's identity and table,
  * its features masked to a baseline every engine runs (cpuid_model_portable). */
 int engine_portable_cpuid(int ncpus, struct cpuid_model *out);
+/* A named model (spec --cpu: portable, v2, v3; cpuid_model_level): emu's
+ * table masked to that level.  -EINVAL for an unknown name. */
+int engine_named_cpuid(int ncpus, const char *name, struct cpuid_model *out);
 
 extern const struct engine_ops engine_kvm;
 extern const struct engine_ops engine_emu;

@@ -99,12 +99,15 @@ static bool model_cpuid(struct emu_cpu *c, uint32_t leaf, uint32_t sub, uint32_t
     /* What each vCPU, or the guest's own settings, decide. */
     if (leaf == 1) {
         out[1] = (out[1] & 0x00ffffffu) | ((uint32_t)c->id << 24);
-        if (!(c->lapic && (c->msr_apic_base & (1ULL << 11))))
-            out[3] &= ~D1_APIC;
+        /* APIC follows IA32_APIC_BASE here too (the model was enumerated
+         * without a local APIC, so it never has the bit). */
+        out[3] &= ~D1_APIC;
+        if (c->lapic && (c->msr_apic_base & (1ULL << 11)))
+            out[3] |= D1_APIC;
         out[2] &= ~C1_OSXSAVE;   /* mirrors CR4.OSXSAVE */
         if ((out[2] & C1_XSAVE) && (c->cr4 & CR4_OSXSAVE))
             out[2] |= C1_OSXSAVE;
-    } else if (leaf == 0xd && sub == 0 && (out[0] & 4)) {
+    } else if (leaf == 0xd && sub <= 1 && out[0]) {
         out[1] = 576 + ((c->xcr0 & 4) ? 256 : 0);   /* size for the XCR0 now set */
     } else if (leaf == 0xb || leaf == 0x1f) {
         out[3] = (uint32_t)c->id;
@@ -354,6 +357,19 @@ void emu_cpuid_model_free(struct vm *vm)
 {
     free(vm->engine_data);
     vm->engine_data = NULL;
+}
+
+int engine_named_cpuid(int ncpus, const char *name, struct cpuid_model *out)
+{
+    struct vm *vm = calloc(1, sizeof(*vm));   /* only its CPU count is read */
+    if (!vm)
+        return -ENOMEM;
+    vm->ncpus = ncpus;
+    enumerate(vm, out);
+    free(vm);
+    if (!out->n)
+        return -ENOMEM;
+    return cpuid_model_level(out, name);
 }
 
 int engine_portable_cpuid(int ncpus, struct cpuid_model *out)
