@@ -12,15 +12,15 @@
 #define KH K_SSE|K_F16C
 
 .macro FMAP op
-CASE v_\op\()_x, KF        ; \op %xmm1, %xmm0, %xmm3 ; ENDC
-CASE v_\op\()_y, KF        ; \op %ymm1, %ymm0, %ymm3 ; ENDC
-CASE v_\op\()_ym, KF       ; \op 16(%rsi), %ymm0, %ymm3 ; ENDC
-CASE v_\op\()_yrex, KF     ; \op %ymm9, %ymm14, %ymm11 ; ENDC
-CASE v_\op\()_yalias, KF   ; \op %ymm0, %ymm1, %ymm0 ; ENDC
+CASE fma_\op\()_x, KF        ; \op %xmm1, %xmm0, %xmm3 ; ENDC
+CASE fma_\op\()_y, KF        ; \op %ymm1, %ymm0, %ymm3 ; ENDC
+CASE fma_\op\()_ym, KF       ; \op 16(%rsi), %ymm0, %ymm3 ; ENDC
+CASE fma_\op\()_yrex, KF     ; \op %ymm9, %ymm14, %ymm11 ; ENDC
+CASE fma_\op\()_yalias, KF   ; \op %ymm0, %ymm1, %ymm0 ; ENDC
 .endm
 .macro FMAS op
-CASE v_\op, KF             ; \op %xmm1, %xmm0, %xmm3 ; ENDC
-CASE v_\op\()_m, KF        ; \op 16(%rsi), %xmm0, %xmm3 ; ENDC
+CASE fma_\op, KF             ; \op %xmm1, %xmm0, %xmm3 ; ENDC
+CASE fma_\op\()_m, KF        ; \op 16(%rsi), %xmm0, %xmm3 ; ENDC
 .endm
 
 .irp op, vfmadd132ps, vfmadd132pd, vfmadd213ps, vfmadd213pd, vfmadd231ps, vfmadd231pd
@@ -56,7 +56,7 @@ FMAS \op
 /* A fused multiply-add is rounded once: a*b+c with a*b exact only to 2x the
  * precision (1+2^-23)*(1-2^-23) - 1 = -2^-46, which an unfused sequence
  * rounds to 0. */
-CASE v_vfmadd_single_rounding, KF
+CASE fma_vfmadd_single_rounding, KF
         mov $0x3f800001, %eax ; vmovd %eax, %xmm3
         mov $0x3f7ffffe, %eax ; vmovd %eax, %xmm4
         mov $0xbf800000, %eax ; vmovd %eax, %xmm5
@@ -64,22 +64,22 @@ CASE v_vfmadd_single_rounding, KF
         vmovd %xmm5, %eax
 ENDC
 .irp mx, 0x3f80, 0x5f80, 0x7f80, 0x9fc0, 0x1d00
-CASE v_mxcsr_\mx\()_vfmadd231pd, KF ; pushq $\mx ; vldmxcsr (%rsp) ; vfmadd231pd %ymm1, %ymm0, %ymm3 ; vstmxcsr (%rsp) ; popq %rax ; ENDC
-CASE v_mxcsr_\mx\()_vfnmsub132ss, KF ; pushq $\mx ; vldmxcsr (%rsp) ; vfnmsub132ss %xmm1, %xmm0, %xmm3 ; ENDC
+CASE fma_mxcsr_\mx\()_vfmadd231pd, KF ; pushq $\mx ; vldmxcsr (%rsp) ; vfmadd231pd %ymm1, %ymm0, %ymm3 ; vstmxcsr (%rsp) ; popq %rax ; ENDC
+CASE fma_mxcsr_\mx\()_vfnmsub132ss, KF ; pushq $\mx ; vldmxcsr (%rsp) ; vfnmsub132ss %xmm1, %xmm0, %xmm3 ; ENDC
 .endr
-CASE v_vfmadd213ps_pf, KF  ; lea CT_END-16, %rax ; vfmadd213ps (%rax), %ymm0, %ymm3 ; ENDC
+CASE fma_vfmadd213ps_pf, KF  ; lea CT_END-16, %rax ; vfmadd213ps (%rax), %ymm0, %ymm3 ; ENDC
 
 /* ---- F16C: half precision (denormals, NaNs, every rounding immediate,
  * and imm bit 2: MXCSR's mode) ---- */
-CASE v_vcvtph2ps_x, KH     ; vcvtph2ps %xmm1, %xmm3 ; ENDC
-CASE v_vcvtph2ps_y, KH     ; vcvtph2ps %xmm0, %ymm3 ; ENDC
-CASE v_vcvtph2ps_m, KH     ; vcvtph2ps 16(%rsi), %ymm3 ; ENDC
-CASE v_vcvtph2ps_rand, KH  ; vmovq %rax, %xmm2 ; vpinsrq $1, %rbx, %xmm2, %xmm2 ; vcvtph2ps %xmm2, %ymm3 ; ENDC
+CASE fma_vcvtph2ps_x, KH     ; vcvtph2ps %xmm1, %xmm3 ; ENDC
+CASE fma_vcvtph2ps_y, KH     ; vcvtph2ps %xmm0, %ymm3 ; ENDC
+CASE fma_vcvtph2ps_m, KH     ; vcvtph2ps 16(%rsi), %ymm3 ; ENDC
+CASE fma_vcvtph2ps_rand, KH  ; vmovq %rax, %xmm2 ; vpinsrq $1, %rbx, %xmm2, %xmm2 ; vcvtph2ps %xmm2, %ymm3 ; ENDC
 .irp imm, 0, 1, 2, 3, 4
-CASE v_vcvtps2ph_\imm\()_x, KH ; vcvtps2ph $\imm, %xmm1, %xmm3 ; ENDC
-CASE v_vcvtps2ph_\imm\()_y, KH ; vcvtps2ph $\imm, %ymm0, %xmm3 ; ENDC
+CASE fma_vcvtps2ph_\imm\()_x, KH ; vcvtps2ph $\imm, %xmm1, %xmm3 ; ENDC
+CASE fma_vcvtps2ph_\imm\()_y, KH ; vcvtps2ph $\imm, %ymm0, %xmm3 ; ENDC
 .endr
-CASE v_vcvtps2ph_m, KH     ; vcvtps2ph $0, %ymm1, 4(%rsi) ; ENDC
-CASE v_vcvtps2ph_round_trip, KH ; vcvtps2ph $4, %ymm0, %xmm3 ; vcvtph2ps %xmm3, %ymm4 ; ENDC
+CASE fma_vcvtps2ph_m, KH     ; vcvtps2ph $0, %ymm1, 4(%rsi) ; ENDC
+CASE fma_vcvtps2ph_round_trip, KH ; vcvtps2ph $4, %ymm0, %xmm3 ; vcvtph2ps %xmm3, %ymm4 ; ENDC
 
         .section .note.GNU-stack,"",@progbits

@@ -457,6 +457,9 @@ static void emu_setup(void)
     emu_build_idt(ecpu);
 }
 
+/* AVX state disabled the ways an OS can (emu side only; see vex_disabled_fail). */
+static struct { uint64_t xcr0; bool no_osxsave; } avx_off;
+
 static bool emu_run_case(const struct ct_case *f, uint64_t code, const struct ct_state *in,
                          const uint8_t *mem_in, struct ct_result *out)
 {
@@ -483,7 +486,11 @@ static bool emu_run_case(const struct ct_case *f, uint64_t code, const struct ct
     emu_set_rflags(c, in->rflags);
     memcpy(c->xmm, in->xmm, sizeof(in->xmm));
     memcpy(c->ymm_hi, in->ymm_hi, sizeof(in->ymm_hi));
-    c->xcr0 = host_xcr0;
+    c->xcr0 = avx_off.xcr0 ? avx_off.xcr0 : host_xcr0;
+    if (avx_off.no_osxsave)
+        c->cr4 &= ~(uint64_t)CR4_OSXSAVE;
+    else
+        c->cr4 |= CR4_OSXSAVE;
     c->mxcsr = in->mxcsr;
     c->x87.fcw = 0x37f;
     c->x87.fsw = 0;
@@ -1254,6 +1261,43 @@ static int chain_run(unsigned count, uint64_t seed, struct ct_result *nres, unsi
     return 0;
 }
 
+/* VEX forms with AVX state disabled: every AVX/AVX2/FMA/F16C snippet must
+ * raise #UD on emu when XCR0 lacks the AVX (or SSE) component or CR4.OSXSAVE
+ * is clear.  The host cannot be put in that state from a Linux process, so
+ * this is checked against the SDM's rule, not compared: the snippets reach
+ * a VEX instruction before anything else can fault.  NULL when all raise #UD. */
+static const char *vex_disabled_fail(const struct ct_case *f, uint64_t code, char *why, size_t len)
+{
+    static const struct { uint64_t xcr0; bool no_osxsave; const char *what; } ways[] = {
+        { 3, false, "XCR0 without AVX state (x87|SSE)" },
+        { 1, false, "XCR0 = x87 only" },
+        { 0, true, "CR4.OSXSAVE clear" },
+    };
+    if (!(f->kind & K_VEX_ALL))
+        return NULL;
+    static struct ct_result res;
+    static uint8_t mem[MEM_SZ];
+    struct ct_state in;
+    make_input(f, 0, code, &in, mem);
+    int saved_mode = run_mode;
+    run_mode = RUN_STEP;
+    const char *fail = NULL;
+    for (unsigned w = 0; w < sizeof(ways) / sizeof(ways[0]) && !fail; w++) {
+        avx_off.xcr0 = ways[w].xcr0;
+        avx_off.no_osxsave = ways[w].no_osxsave;
+        bool done = emu_run_case(f, code, &in, mem, &res);
+        if (!done || res.st.vec != EXC_UD) {
+            snprintf(why, len, "with %s emu raised %s at rip %#" PRIx64 ", not #UD", ways[w].what,
+                     done ? vec_name(res.st.vec) : "nothing (did not finish)", res.st.rip);
+            fail = why;
+        }
+    }
+    avx_off.xcr0 = 0;
+    avx_off.no_osxsave = false;
+    run_mode = saved_mode;
+    return fail;
+}
+
 static bool selected(const char *name, int argc, char **argv, int first)
 {
     if (first >= argc) return true;
@@ -1412,8 +1456,12 @@ int main(int argc, char **argv)
                 break;
             }
         }
+        const char *ud_why = NULL;
         if (!bad && known_mismatch(f->name)) {
             printf("FAIL: cpu/%s (matches the host now: remove it from known[])\n", f->name);
+            fail++;
+        } else if (!bad && (ud_why = vex_disabled_fail(f, code, why_block, sizeof(why_block)))) {
+            printf("FAIL: cpu/%s (%s)\n", f->name, ud_why);
             fail++;
         } else if (!bad) {
             if (verbose) printf("PASS: cpu/%s (%u cases)\n", f->name, n);
