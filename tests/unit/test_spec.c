@@ -948,7 +948,7 @@ static void json_is_strict(void)
     /* "cpu" is a key now (--cpu host|portable): a typo of "cpus" elsewhere. */
     JSON_FAILS("{\"kernel\":\"/k\",\"cpuss\":2}", "unknown key \"cpuss\" in a machine spec");
     JSON_FAILS("{\"kernel\":\"/k\",\"cpu\":2}", "\"cpu\": give a string");
-    JSON_FAILS("{\"kernel\":\"/k\",\"cpu\":\"fast\"}", "--cpu 'fast': choose host or portable");
+    JSON_FAILS("{\"kernel\":\"/k\",\"cpu\":\"fast\"}", "--cpu 'fast': unknown CPU model; choose host, v3, v2 or portable");
     JSON_FAILS("{\"cpus\":[2]}", "\"cpus\": give a whole number");
     JSON_FAILS("{\"memory\":{\"size\":1}}", "\"memory\": give a string or a number");
     JSON_FAILS("{\"cpus\":2.5}", "\"cpus\": give a whole number");
