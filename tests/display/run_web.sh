@@ -3,7 +3,9 @@
 # browser would use them: refused without the token or with a wrong one;
 # with it, the page, the machine list with states, start (the machine
 # runs, its screen's address is listed), pause, resume, stop; the serial
-# console's output as events and a line sent to it (the tiny appliance).
+# console's output as events and a line sent to it (the tiny appliance);
+# then the page in headless Chromium, its terminal and screen
+# (web_browser.py; HOSTEL_WEB_SCREENSHOT=FILE keeps a picture of it).
 set -u
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
@@ -24,7 +26,8 @@ trap cleanup EXIT
   { echo "FAIL: web/create"; exit 0; }
 appliances/tiny/build.sh "$(pwd)/$BUILD/appliances/tiny" >/dev/null 2>&1 ||
   { echo "FAIL: web/tiny (appliances/tiny/build.sh failed)"; exit 0; }
-"$H" create t1 --appliance "$(pwd)/$BUILD/appliances/tiny" --net none >/dev/null ||
+"$H" create t1 --appliance "$(pwd)/$BUILD/appliances/tiny" --net none \
+  --display vnc=127.0.0.1:0 >/dev/null ||
   { echo "FAIL: web/create-tiny"; exit 0; }
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 "$H" web --listen "127.0.0.1:$port" >"$work/out" 2>"$work/err" &
@@ -74,6 +77,10 @@ st, body = call("/api/machines/w1/start", "POST")
 m = machine("running")
 check("start", st == 200 and m.get("state") == "running", "status %d %s; w1 is %r" % (st, body, m))
 check("lists-screen", m.get("display", "").startswith("vnc 127.0.0.1:"), "w1 is %r" % m)
+st, body = call("/api/machines/w1/screen")          # the screen is a WebSocket only
+check("screen-not-websocket", st == 400 and "WebSocket" in body, "status %d %s" % (st, body))
+st, body = call("/api/machines/t1/screen")          # t1 is stopped
+check("screen-not-running", st == 409 and "not running" in body, "status %d %s" % (st, body))
 st, body = call("/api/machines/w1/pause", "POST")
 check("pause", st == 200 and machine("paused").get("state") == "paused", "status %d %s" % (st, body))
 st, body = call("/api/machines/w1/resume", "POST")
@@ -108,6 +115,15 @@ check("console-input", st == 200 and read_until(b"web-42", 60), "status %d %s; s
 stream.close()
 call("/api/machines/t1/stop", "POST")
 PY
+# The page in a browser: Debian's chromium, headless (web_browser.py).
+if ! command -v chromium >/dev/null; then
+  echo "SKIP: web/browser (no chromium: scripts/deps.sh test installs it)"
+elif [ ! -f "$BUILD/web/novnc.js" ] || [ ! -f "$BUILD/web/xterm.js" ]; then
+  echo "FAIL: web/browser (no $BUILD/web/novnc.js or xterm.js: scripts/web-vendor.sh did not bundle them)"
+else
+  timeout 300 python3 tests/display/web_browser.py "$url" t1 ${HOSTEL_WEB_SCREENSHOT:-} ||
+    echo "FAIL: web/browser (web_browser.py failed)"
+fi
 # A machine started from the page does not keep the page's port: once
 # hostel web is gone, the port is free while the machine runs on.
 kill "$pid"; wait "$pid" 2>/dev/null; pid=""
