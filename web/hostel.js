@@ -73,6 +73,9 @@ function showScreen(name) {
   const ws = (location.protocol == 'https:' ? 'wss://' : 'ws://') + location.host +
              api(name, 'screen') + '?token=' + token;
   rfb = new NoVNC.default($('screen'), ws, {wsProtocols: ['binary']});
+  rfb.addEventListener('credentialsrequired', () => {
+    rfb.sendCredentials({password: prompt(name + ': the screen\'s VNC password') || ''});
+  });
   rfb.addEventListener('connect', () => { $('screen').dataset.state = 'connected'; });
   rfb.addEventListener('disconnect', (e) => {
     $('screen').dataset.state = 'disconnected';
