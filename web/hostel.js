@@ -72,12 +72,19 @@ function showScreen(name) {
   }
   const ws = (location.protocol == 'https:' ? 'wss://' : 'ws://') + location.host +
              api(name, 'screen') + '?token=' + token;
-  rfb = new NoVNC.default($('screen'), ws, {wsProtocols: ['binary']});
-  rfb.addEventListener('credentialsrequired', () => {
-    rfb.sendCredentials({password: prompt(name + ': the screen\'s VNC password') || ''});
+  const mine = rfb = new NoVNC.default($('screen'), ws, {wsProtocols: ['binary']});
+  mine.addEventListener('credentialsrequired', () => {
+    mine.sendCredentials({password: prompt(name + ': the screen\'s VNC password') || ''});
   });
-  rfb.addEventListener('connect', () => { $('screen').dataset.state = 'connected'; });
-  rfb.addEventListener('disconnect', (e) => {
+  mine.addEventListener('securityfailure', (e) => {
+    say(name + ': the screen refused: ' + (e.detail.reason || 'wrong password'));
+  });
+  // A screen closed for the next one says nothing.
+  mine.addEventListener('connect', () => {
+    if (rfb === mine) $('screen').dataset.state = 'connected';
+  });
+  mine.addEventListener('disconnect', (e) => {
+    if (rfb !== mine) return;
     $('screen').dataset.state = 'disconnected';
     if (!e.detail.clean) say(name + ': the screen connection failed');
   });
