@@ -14,6 +14,7 @@
 #include <strings.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "host/websocket.h"
@@ -84,26 +85,41 @@ int web_screen_connect(const char *name, struct err *e)
     return fd;
 }
 
-static int write_all(int fd, const void *data, size_t n)
+/* Writes all of iov (changing it): 0, or -1 when the peer is gone. */
+static int writev_all(int fd, struct iovec *iov, int cnt)
 {
-    const uint8_t *p = data;
-    while (n) {
-        ssize_t k = write(fd, p, n);
+    while (cnt) {
+        ssize_t k = writev(fd, iov, cnt);
         if (k < 0 && errno == EINTR)
             continue;
         if (k <= 0)
             return -1;
-        p += k;
-        n -= (size_t)k;
+        while (cnt && (size_t)k >= iov->iov_len) {
+            k -= (ssize_t)iov->iov_len;
+            iov++;
+            cnt--;
+        }
+        if (cnt) {
+            iov->iov_base = (uint8_t *)iov->iov_base + k;
+            iov->iov_len -= (size_t)k;
+        }
     }
     return 0;
 }
 
+static int write_all(int fd, const void *data, size_t n)
+{
+    struct iovec iov = { (void *)data, n };
+    return writev_all(fd, &iov, 1);
+}
+
+/* Header and payload in one write: two would leave the payload waiting
+ * for the header's acknowledgement (Nagle), a screen update late. */
 static int send_frame(int ws, unsigned opcode, const uint8_t *data, size_t n)
 {
     uint8_t h[WS_MAX_HEADER];
-    size_t hl = ws_write_header(h, opcode, n);
-    return write_all(ws, h, hl) < 0 || write_all(ws, data, n) < 0 ? -1 : 0;
+    struct iovec iov[2] = { { h, ws_write_header(h, opcode, n) }, { (void *)data, n } };
+    return writev_all(ws, iov, 2);
 }
 
 /* The browser's frames: data frames' payloads go to the VNC server as

@@ -83,6 +83,43 @@ st, body = call("/api/machines/w1/screen")          # the screen is a WebSocket 
 check("screen-not-websocket", st == 400 and "WebSocket" in body, "status %d %s" % (st, body))
 st, body = call("/api/machines/t1/screen")          # t1 is stopped
 check("screen-not-running", st == 409 and "not running" in body, "status %d %s" % (st, body))
+
+# The screen's WebSocket by hand: the VNC greeting arrives in a binary
+# frame, a ping is answered, a frame a client may not send (unmasked) ends
+# it with a protocol-error close.
+import socket
+def ws_open():
+    s = socket.create_connection((urllib.parse.urlparse(base).hostname,
+                                  urllib.parse.urlparse(base).port), timeout=10)
+    s.sendall(("GET /api/machines/w1/screen?token=%s HTTP/1.1\r\nHost: x\r\n"
+               "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+               "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n" % token).encode())
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += s.recv(4096)
+    head, rest = data.split(b"\r\n\r\n", 1)
+    while len(rest) < 14:
+        rest += s.recv(4096)
+    return s, head, rest
+s, head, rest = ws_open()
+check("screen-websocket", head.startswith(b"HTTP/1.1 101") and
+      b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" in head and rest[:2] == b"\x82\x0c" and
+      rest[2:14].startswith(b"RFB 003."), "%r %r" % (head, rest[:14]))
+s.sendall(b"\x89\x84\x01\x02\x03\x04" + bytes(c ^ m for c, m in zip(b"ping", b"\x01\x02\x03\x04")))
+def recv_exact(n):
+    got = b""
+    while len(got) < n:
+        k = s.recv(n - len(got))
+        if not k:
+            break
+        got += k
+    return got
+pong = recv_exact(6)
+check("screen-websocket-ping", pong == b"\x8a\x04ping", "%r" % pong)
+s.sendall(b"\x82\x01x")                            # unmasked
+bye = recv_exact(4)
+check("screen-websocket-bad-frame", bye == b"\x88\x02\x03\xea", "%r" % bye)
+s.close()
 st, body = call("/api/machines/w1/pause", "POST")
 check("pause", st == 200 and machine("paused").get("state") == "paused", "status %d %s" % (st, body))
 st, body = call("/api/machines/w1/resume", "POST")
