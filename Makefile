@@ -4,7 +4,7 @@ CC        ?= gcc
 OPT       ?= -O2
 CFLAGS    := -std=gnu11 $(OPT) -g -Wall -Wextra -Werror -Isrc -MMD -MP -D_GNU_SOURCE $(EXTRA_CFLAGS)
 LDFLAGS   := $(EXTRA_LDFLAGS)
-LDLIBS    := -lpthread -lm -ljansson -larchive -lyaml -lvncserver -lmicrohttpd
+LDLIBS    := -lpthread -lm -ljansson -larchive -lyaml -lvncserver -lmicrohttpd -lnettle
 
 # The VMM's sandbox (lib/sandbox.c): libseccomp, where its headers are.
 ifneq ($(wildcard /usr/include/seccomp.h),)
@@ -27,7 +27,14 @@ RUN_ARGS  ?=
 .PHONY: all deps run run-guest test test-all asan clean
 # Keep intermediate objects (unit-test .o files): no relinking on every make.
 .SECONDARY:
-all: $(BUILD)/hostel
+all: $(BUILD)/hostel $(BUILD)/web/index.html
+
+# hostel web's page, and the browser libraries it serves (noVNC, xterm.js)
+# bundled from Debian's packages (scripts/web-vendor.sh).
+$(BUILD)/web/index.html: web/index.html web/hostel.js scripts/web-vendor.sh
+	@scripts/web-vendor.sh $(BUILD)/web
+	cp web/hostel.js $(BUILD)/web/hostel.js
+	cp web/index.html $@
 
 -include tests/*/*.mk bench/*.mk
 

@@ -6,13 +6,15 @@ what=${1:-all}
 # seabios and ipxe-qemu are what hostel runs, not what it builds with: the
 # PC firmware (--firmware bios, and the VGA BIOS whose font --display draws
 # text with) and the virtio-net option ROM for PXE.  libvncserver: --display vnc;
-# libmicrohttpd: hostel web.
+# libmicrohttpd, nettle (WebSocket handshake): hostel web; esbuild, novnc and
+# node-xterm: the screen and terminal in its page (scripts/web-vendor.sh).
+# chromium: the headless browser tests/display/web_browser.py drives.
 build_pkgs=(build-essential pkg-config zlib1g-dev libzstd-dev libjansson-dev
             libslirp-dev libseccomp-dev libarchive-dev libyaml-dev libvncserver-dev
-            libmicrohttpd-dev seabios ipxe-qemu)
+            libmicrohttpd-dev nettle-dev esbuild novnc node-xterm seabios ipxe-qemu)
 test_pkgs=(busybox-static cpio gzip xz-utils python3 qemu-utils bc acpica-tools openssh-client
            debootstrap e2fsprogs git rsync grub-pc-bin grub-common xorriso mtools fdisk isolinux
-           pxelinux syslinux-common python3-cryptography)
+           pxelinux syslinux-common python3-cryptography chromium)
 case "$what" in
   build) pkgs=("${build_pkgs[@]}") ;;
   test)  pkgs=("${test_pkgs[@]}") ;;

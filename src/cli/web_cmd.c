@@ -2,9 +2,11 @@
  * lists the machines of the library with their state and where their
  * screens listen, starts, stops, pauses and resumes them (as `hostel
  * start`/`stop` and the control socket do), and shows a machine's serial
- * console (its output as Server-Sent Events, input by POST).  Every request carries
- * a random token printed at start (in the URL, then a header), so neither
- * another user nor another web page can drive it.  docs/display.md. */
+ * console (its output as Server-Sent Events, input by POST) in xterm.js
+ * and its screen in noVNC (a WebSocket to its VNC server, web_screen.c).
+ * Every request carries a random token printed at start (in the URL, then
+ * a header), so neither another user nor another web page can drive it.
+ * docs/display.md. */
 #include "cli/web_cmd.h"
 
 #include <arpa/inet.h>
@@ -25,6 +27,8 @@
 #include <unistd.h>
 
 #include "cli/client.h"
+#include "cli/web_screen.h"
+#include "cli/web_static.h"
 #include "lib/file.h"
 #include "lib/log.h"
 #include "mgmt/library.h"
@@ -45,71 +49,6 @@ struct web {
     pthread_mutex_t cons_lock;
     struct web_console cons[WEB_MAX_CONSOLES];
 };
-
-static const char page[] =
-    "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>hostel</title>\n"
-    "<meta name=\"referrer\" content=\"no-referrer\">\n"
-    "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-    "td,th{padding:.3em 1em;border-bottom:1px solid #ccc;text-align:left}"
-    "#err{color:#b00}</style></head><body>\n"
-    "<h1>hostel</h1><p id=\"err\"></p>\n"
-    "<table><thead><tr><th>machine</th><th>state</th><th>screen</th><th></th></tr></thead>"
-    "<tbody id=\"machines\"></tbody></table>\n"
-    "<h2 id=\"contitle\"></h2><pre id=\"console\" style=\"background:#000;color:#ccc;"
-    "padding:.5em;height:24em;overflow:auto;white-space:pre-wrap\"></pre>\n"
-    "<input id=\"line\" size=\"80\" placeholder=\"a line for the serial console, Enter sends\">\n"
-    "<script>\n"
-    "const token = new URLSearchParams(location.search).get('token') || '';\n"
-    "const hdr = {'X-Hostel-Token': token};\n"
-    "function el(t, text) { const e = document.createElement(t); e.textContent = text; return e; }\n"
-    "async function act(name, op) {\n"
-    "  document.getElementById('err').textContent = op + ' ' + name + '...';\n"
-    "  const r = await fetch('/api/machines/' + encodeURIComponent(name) + '/' + op,\n"
-    "                        {method: 'POST', headers: hdr});\n"
-    "  const j = await r.json();\n"
-    "  document.getElementById('err').textContent = j.error || '';\n"
-    "  load();\n"
-    "}\n"
-    "let es = null, conName = '';\n"
-    "function attach(name) {\n"
-    "  if (es) es.close();\n"
-    "  conName = name; document.getElementById('contitle').textContent = name + ': serial console';\n"
-    "  const out = document.getElementById('console'); out.textContent = '';\n"
-    "  es = new EventSource('/api/machines/' + encodeURIComponent(name) + '/console?token=' + token);\n"
-    "  const dec = new TextDecoder();\n"
-    "  es.onmessage = (ev) => {\n"
-    "    const b = new Uint8Array(ev.data.match(/../g).map(h => parseInt(h, 16)));\n"
-    "    out.textContent += dec.decode(b, {stream: true}).replace(/\\r/g, '');\n"
-    "    out.scrollTop = out.scrollHeight;\n"
-    "  };\n"
-    "}\n"
-    "document.getElementById('line').onkeydown = async (ev) => {\n"
-    "  if (ev.key != 'Enter' || !conName) return;\n"
-    "  const t = ev.target.value + '\\r'; ev.target.value = '';   // Enter, as a terminal sends it\n"
-    "  await fetch('/api/machines/' + encodeURIComponent(conName) + '/console',\n"
-    "              {method: 'POST', headers: hdr, body: t});\n"
-    "};\n"
-    "async function load() {\n"
-    "  const r = await fetch('/api/machines', {headers: hdr});\n"
-    "  if (!r.ok) { document.getElementById('err').textContent = 'refused: ' + r.status; return; }\n"
-    "  const list = await r.json(), tb = document.getElementById('machines');\n"
-    "  tb.replaceChildren();\n"
-    "  for (const m of list) {\n"
-    "    const tr = document.createElement('tr');\n"
-    "    tr.append(el('td', m.name), el('td', m.state), el('td', m.display || ''));\n"
-    "    const td = document.createElement('td');\n"
-    "    const live = ['running', 'paused', 'starting'].includes(m.state);\n"
-    "    for (const op of live ? (m.state == 'paused' ? ['resume', 'stop', 'console']\n"
-    "                                                 : ['pause', 'stop', 'console'])\n"
-    "                          : ['start']) {\n"
-    "      const b = el('button', op);\n"
-    "      b.onclick = () => op == 'console' ? attach(m.name) : act(m.name, op); td.append(b);\n"
-    "    }\n"
-    "    tr.append(td); tb.append(tr);\n"
-    "  }\n"
-    "}\n"
-    "load(); setInterval(load, 2000);\n"
-    "</script></body></html>\n";
 
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *type,
                              const char *body)
@@ -399,6 +338,64 @@ static json_t *console_input(struct web *w, const char *name, const struct body 
     return json_pack("{s:b, s:I}", "ok", 1, "bytes", (json_int_t)b->len);
 }
 
+/* The page: web/index.html from the build, the token put in its script
+ * addresses (the browser sends no header for <script src>). */
+static enum MHD_Result page(struct MHD_Connection *c, const struct web *w)
+{
+    char path[4096];
+    struct file_buf b;
+    snprintf(path, sizeof(path), "%s/index.html", web_static_dir());
+    if (file_read_all(path, &b) < 0)
+        return reply(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain",
+                     "hostel web: the page is not in this build (make builds build/web)\n");
+    size_t cap = b.len * 7 + 1, o = 0;   /* "TOKEN" (5) becomes 32 characters */
+    char *out = malloc(cap);
+    for (size_t i = 0; out && i < b.len;) {
+        if (b.len - i >= 5 && !memcmp(b.data + i, "TOKEN", 5)) {
+            o += (size_t)snprintf(out + o, cap - o, "%s", w->token);
+            i += 5;
+        } else {
+            out[o++] = (char)b.data[i++];
+        }
+    }
+    file_buf_free(&b);
+    if (!out)
+        return MHD_NO;
+    out[o] = 0;
+    enum MHD_Result r = reply(c, MHD_HTTP_OK, "text/html; charset=utf-8", out);
+    free(out);
+    return r;
+}
+
+static enum MHD_Result static_file(struct MHD_Connection *c, const char *file)
+{
+    bool missing;
+    struct MHD_Response *r = web_static(file, &missing);
+    if (!r)
+        return missing ? reply(c, MHD_HTTP_NOT_FOUND, "text/plain",
+                               "not in this build: scripts/web-vendor.sh bundles it from "
+                               "Debian's novnc and node-xterm (scripts/deps.sh build)\n")
+                       : reply(c, MHD_HTTP_NOT_FOUND, "text/plain", "not found\n");
+    enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+/* The screen: a WebSocket carrying the machine's VNC server. */
+static enum MHD_Result screen(struct MHD_Connection *c, const char *name)
+{
+    struct err e = ERR_INIT;
+    int vnc = web_screen_connect(name, &e);
+    if (vnc < 0)
+        return reply_json(c, MHD_HTTP_CONFLICT, json_pack("{s:s}", "error", e.msg));
+    struct MHD_Response *r = web_screen_upgrade(c, vnc, &e);
+    if (!r)
+        return reply_json(c, MHD_HTTP_BAD_REQUEST, json_pack("{s:s}", "error", e.msg));
+    enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_SWITCHING_PROTOCOLS, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
 static void request_done(void *cls, struct MHD_Connection *c, void **state,
                          enum MHD_RequestTerminationCode why)
 {
@@ -439,7 +436,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
                      "hostel web: the token is missing or wrong (use the URL 'hostel web' "
                      "printed)\n");
     if (!strcmp(method, "GET") && !strcmp(url, "/"))
-        return reply(c, MHD_HTTP_OK, "text/html; charset=utf-8", page);
+        return page(c, w);
+    if (!strcmp(method, "GET") && !strncmp(url, "/static/", 8))
+        return static_file(c, url + 8);
     if (!strcmp(method, "GET") && !strcmp(url, "/api/machines"))
         return reply_json(c, MHD_HTTP_OK, machines_json());
     char name[256];
@@ -450,6 +449,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     } else {
         slash = NULL;
     }
+    if (slash && !strcmp(method, "GET") && !strcmp(slash + 1, "screen"))
+        return screen(c, name);
     if (slash && !strcmp(method, "GET") && !strcmp(slash + 1, "console"))
         return console_stream(w, c, name);
     if (slash && !strcmp(method, "POST") && !strcmp(slash + 1, "console")) {
@@ -524,8 +525,12 @@ int cmd_web(int argc, char **argv)
         w.cons[i].w = &w;
         w.cons[i].fd = -1;
     }
+    if (web_screen_init() < 0) {
+        log_error("cannot make an eventfd: %s", strerror(errno));
+        return 1;
+    }
     struct MHD_Daemon *d = MHD_start_daemon(
-        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL,
+        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_ALLOW_UPGRADE, 0, NULL, NULL,
         handle, &w, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
         MHD_OPTION_NOTIFY_COMPLETED, request_done, &w,
         MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_END);
@@ -543,6 +548,7 @@ int cmd_web(int argc, char **argv)
     signal(SIGTERM, on_signal);
     while (!quit)
         pause();
+    web_screen_stop();
     MHD_stop_daemon(d);
     pthread_mutex_destroy(&w.lock);
     pthread_mutex_destroy(&w.cons_lock);
