@@ -387,17 +387,33 @@ void emu_tlb_drop_writes(struct emu_cpu *c)
             c->mmu.tlb[u][k].vpn_write = 0;
 }
 
+/* The mark is published before the caller reads the code's bytes (the
+ * fence), so that a device thread's DMA into the page either came before
+ * that read or sees the mark (emu_mmu_holds_code). */
 void emu_mmu_mark_code(struct emu_cpu *c, uint64_t pa)
 {
     int64_t idx = ram_page_index(c, pa);
     if (idx < 0 || c->mmu.code_pages[idx])
         return;
-    c->mmu.code_pages[idx] = 1;
+    __atomic_store_n(&c->mmu.code_pages[idx], 1, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
     uint64_t ppn = pa & ~0xfffULL;
     for (int u = 0; u < 2; u++)
         for (unsigned k = 0; k < EMU_TLB_SIZE; k++)
             if (c->mmu.tlb[u][k].ppn == ppn)
                 c->mmu.tlb[u][k].vpn_write = 0;
+}
+
+bool emu_mmu_holds_code(struct emu_cpu *c, uint64_t off, uint64_t len)
+{
+    const uint8_t *marks = __atomic_load_n(&c->mmu.code_pages, __ATOMIC_ACQUIRE);
+    uint64_t npages = c->mmu.npages;
+    if (!marks || !len)
+        return false;
+    for (uint64_t pg = off >> 12, last = (off + len - 1) >> 12; pg <= last && pg < npages; pg++)
+        if (__atomic_load_n(&marks[pg], __ATOMIC_RELAXED))
+            return true;
+    return false;
 }
 
 /* ---- linear accessors (slow paths) --------------------------------------- */
@@ -502,7 +518,7 @@ int emu_mmu_init(struct emu_cpu *c)
     m->npages = (m->ram_low + m->ram_high + 4095) >> 12;
     m->smp = c->vm && c->vm->ncpus > 1;
     if (!m->code_pages)
-        m->code_pages = calloc(m->npages ? m->npages : 1, 1);
+        __atomic_store_n(&m->code_pages, calloc(m->npages ? m->npages : 1, 1), __ATOMIC_RELEASE);
     if (!m->code_pages || (!m->cache && emu_cache_create(&m->cache) < 0))
         return -ENOMEM;   /* the caller reports it: vcpu_init, before the guest runs */
     emu_jit_prepare(m->cache);   /* its memfd, before the sandbox (lib/sandbox.h) */

@@ -37,7 +37,8 @@ struct emu_mmu {
     bool ready;
     bool flat_pf;        /* emu_cpu_init_flat: outside RAM is a #PF, not MMIO */
     bool smp;            /* the machine has other vCPUs (that may write our code) */
-    uint8_t *code_pages; /* one byte per RAM page: this CPU cached code from it */
+    uint8_t *code_pages; /* one byte per RAM page: this CPU cached code from it
+                          * (read by device threads: see emu_mmu_holds_code) */
     uint64_t npages;
     struct emu_block_cache *cache;   /* cache.c */
     uint8_t blk_stop;               /* a store hit cached code: leave the block */
@@ -87,5 +88,9 @@ uint8_t *emu_ram_ptr(struct emu_cpu *c, uint64_t pa, uint64_t len);
 /* Marks a RAM page as holding cached code (cache.c): this CPU's stores to it
  * then take the slow path, which stops a block that modifies itself. */
 void emu_mmu_mark_code(struct emu_cpu *c, uint64_t pa);
+/* Whether [off, off + len) of guest RAM (offsets into the mapping) shares a
+ * page with code this CPU keeps decoded: safe from any thread (a device's,
+ * after its DMA; see emu.c). */
+bool emu_mmu_holds_code(struct emu_cpu *c, uint64_t off, uint64_t len);
 
 #endif
