@@ -142,7 +142,7 @@ static bool xpages(struct emu_cpu *c, uint64_t la, const uint8_t **h1, const uin
 {
     uint64_t p1 = la & ~0xfffULL, p2 = p1 + 4096;
     struct emu_tlb_entry *e1 = tlb_entry(c, p1), *e2 = tlb_entry(c, p2);
-    if (e1->vpn_exec != (p1 | EMU_TLB_VALID) || e2->vpn_exec != (p2 | EMU_TLB_VALID))
+    if (e1->vpn_exec != tlb_page_tag(c, p1) || e2->vpn_exec != tlb_page_tag(c, p2))
         return false;
     *h1 = (const uint8_t *)(uintptr_t)(la + e1->addend);
     *h2 = (const uint8_t *)(uintptr_t)(p2 + e2->addend);

@@ -217,6 +217,7 @@ static void *jit_data_alloc(struct emu_jit *j, size_t size)
 #define OFF_COUNT    ((int32_t)offsetof(struct emu_cpu, insn_count))
 #define OFF_EPOCH    ((int32_t)offsetof(struct emu_cpu, mmu.epoch))
 #define OFF_MAP_EPOCH ((int32_t)offsetof(struct emu_cpu, mmu.map_epoch))
+#define OFF_TLB_SLOT ((int32_t)offsetof(struct emu_cpu, mmu.tlb_slot))
 #define OFF_STOP     ((int32_t)offsetof(struct emu_cpu, mmu.blk_stop))
 #define OFF_TLB(u)   ((int32_t)(offsetof(struct emu_cpu, mmu.tlb) + (u) * sizeof(((struct emu_cpu *)0)->mmu.tlb[0])))
 #define OFF_XMM(n)   ((int32_t)(offsetof(struct emu_cpu, xmm) + 16 * (n)))
@@ -663,7 +664,8 @@ static void emit_tlb(struct jctx *t, unsigned size, bool write, bool sets_flags)
     else
         x_lea(b, 8, XDX, xm(XCX, (int32_t)size - 1));
     x_alu_ri(b, 8, ALU_AND, XDX, -4096);
-    x_alu_ri(b, 8, ALU_OR, XDX, 1);
+    x_alu_ri(b, 8, ALU_OR, XDX, EMU_TLB_VALID);
+    x_alu_rm(b, 8, ALU_OR, XDX, xm(RCPU, OFF_TLB_SLOT));   /* the PCID slot (mmu.c) */
     int32_t field = write ? (int32_t)offsetof(struct emu_tlb_entry, vpn_write)
                           : (int32_t)offsetof(struct emu_tlb_entry, vpn_read);
     x_alu_rm(b, 8, ALU_CMP, XDX, xmi(RCPU, XAX, 0, t->tlb + field));
