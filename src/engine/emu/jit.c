@@ -45,7 +45,7 @@
 /* ---- configuration ----------------------------------------------------------- */
 
 static int cfg_on = -1;            /* -1: not read from the environment yet */
-static int cfg_threshold = 16;
+static int cfg_threshold = 64;   /* see docs/emu-jit.md: fewer translations of code run a few times */
 /* Debugging: HOSTEL_EMU_JIT_KINDS=MASK (hex, bit per enum emu_kind) limits
  * code generation to those kinds; the others run by their handlers. */
 static uint64_t cfg_kinds = ~0ULL;
