@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "block/block_priv.h"
+#include "lib/jail.h"
 
 size_t bdev_iov_total(const struct iovec *iov, int iovcnt)
 {
@@ -72,7 +73,8 @@ int block_open_internal(const char *path, const struct block_open_opts *opts, bo
     enum block_format fmt = opts ? opts->format : BLOCK_FORMAT_AUTO;
     *out = NULL;
     /* O_NONBLOCK: a FIFO named as an image (or a backing file) must not hang us. */
-    int fd = open(path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK);
+    /* In the root jail, the image's fd kept before it (lib/jail.h). */
+    int fd = jail_open(path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         int en = errno;
         return err_set(e, -en, "cannot open disk image %s: %s%s", path, strerror(en),

@@ -100,15 +100,24 @@ char *mig_get_str(struct state_in *in, size_t max)
 
 void migrate_host_id(char *buf, size_t len)
 {
-    char host[256] = "?", boot[64] = "";
-    gethostname(host, sizeof(host) - 1);
-    FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
-    if (f) {
-        if (fgets(boot, sizeof(boot), f))
-            boot[strcspn(boot, "\n")] = 0;
-        fclose(f);
+    /* Read once: a VMM in its root jail has no /proc (board/jail_setup.c
+     * asks before it enters). */
+    static char id[330];
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_lock(&lock);
+    if (!id[0]) {
+        char host[256] = "?", boot[64] = "";
+        gethostname(host, sizeof(host) - 1);
+        FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
+        if (f) {
+            if (fgets(boot, sizeof(boot), f))
+                boot[strcspn(boot, "\n")] = 0;
+            fclose(f);
+        }
+        snprintf(id, sizeof(id), "%s/%s", host, boot);
     }
-    snprintf(buf, len, "%s/%s", host, boot);
+    snprintf(buf, len, "%s", id);
+    pthread_mutex_unlock(&lock);
 }
 
 static bool page_zero(const uint8_t *p)

@@ -16,6 +16,7 @@
 #include "board/cloud_init.h"
 #include "board/e820.h"
 #include "board/firmware.h"
+#include "board/jail_setup.h"
 #include "board/layout.h"
 #include "board/snapshot.h"
 #include "boot/loader.h"
@@ -323,7 +324,7 @@ static int boot_once(const struct machine_spec *spec, const struct engine_ops *e
 run:
     /* Everything is built and open: from here on the process makes only
      * the system calls a running machine needs (a reboot rebuilds the board
-     * inside the sandbox; docs/isolation.md). */
+     * inside the sandbox; docs/security.md). */
     r = enter_sandbox(spec, host, e);
     if (r < 0)
         goto out;
@@ -538,6 +539,32 @@ int machine_run(const struct machine_spec *in_spec, const struct run_host *host,
     if (r < 0)
         goto out;
     log_info("engine %s: %s", engine->name, why);
+    /* A restore's files, opened before the jail (they lie anywhere). */
+    struct snapshot_file snap;
+    bool restoring = false;
+    int ram_fd = -1;
+    if (host->restore_state) {
+        r = machine_snapshot_open(host->restore_state, host->restore_ram, &spec, &snap, e);
+        if (r == 0 && (ram_fd = open(host->restore_ram, O_RDONLY | O_CLOEXEC)) < 0) {
+            r = err_set(e, -errno, "cannot open %s: %s", host->restore_ram, strerror(errno));
+            snap_free(&snap);
+        }
+        if (r < 0)
+            goto out;
+        restoring = true;
+    }
+    /* As root: into the jail now, while this is the only thread (console
+     * input, backends and devices make more). */
+    if (host->no_jail && host->isolation)
+        snprintf(host->isolation->jail, sizeof(host->isolation->jail), "off: %s", host->no_jail);
+    if (host->no_jail && geteuid() == 0 && spec.sandbox)
+        log_warn("the VMM runs as root WITHOUT its jail: %s", host->no_jail);
+    if (!host->incoming && !host->no_jail) {
+        r = machine_jail(&spec, host->folder, host->isolation ? host->isolation->jail : NULL,
+                         host->isolation ? sizeof(host->isolation->jail) : 0, e);
+        if (r < 0)
+            goto out_restore;
+    }
     log_info("%d vCPU%s, %llu MiB of memory", spec.cpus, spec.cpus > 1 ? "s" : "",
              (unsigned long long)(spec.memory >> 20));
 
@@ -554,26 +581,10 @@ int machine_run(const struct machine_spec *in_spec, const struct run_host *host,
             err_wrap(e, "serial console");
     }
     if (r < 0)
-        goto out;
+        goto out_restore;
     if (spec_has_display(&spec) && (r = start_display(&spec, host, &display, &vnc, e)) < 0) {
         chardev_close(console);
-        goto out;
-    }
-    struct snapshot_file snap;
-    bool restoring = false;
-    int ram_fd = -1;
-    if (host->restore_state) {
-        r = machine_snapshot_open(host->restore_state, host->restore_ram, &spec, &snap, e);
-        if (r == 0 && (ram_fd = open(host->restore_ram, O_RDONLY | O_CLOEXEC)) < 0) {
-            r = err_set(e, -errno, "cannot open %s: %s", host->restore_ram, strerror(errno));
-            snap_free(&snap);
-        }
-        if (r < 0) {
-            chardev_close(console);
-            stop_display(host, display, vnc);
-            goto out;
-        }
-        restoring = true;
+        goto out_restore;
     }
     bool incoming = host->incoming != NULL;
     for (;;) {
@@ -597,6 +608,11 @@ int machine_run(const struct machine_spec *in_spec, const struct run_host *host,
     chardev_close(console);
     stop_display(host, display, vnc);
     vm_stats_print();
+out_restore:
+    if (restoring) {
+        snap_free(&snap);
+        close(ram_fd);
+    }
 out:
     cgroup_leave(&cg);
     file_buf_free(&files.kernel);

@@ -23,11 +23,12 @@ struct run_hooks {
     void (*display)(void *opaque, const char *where);
 };
 
-/* How the machine is confined, as it runs (docs/isolation.md): each is ""
+/* How the machine is confined, as it runs (docs/security.md): each is ""
  * when not asked for, else what happened ("enforced (...)", "not enforced:
  * WHY", "on (...)", "off (...)"); `hostel info` shows them. */
 struct run_isolation {
     char sandbox[200];
+    char jail[200];
     char cpu_limit[800];
     char memory_limit[800];
 };
@@ -49,6 +50,11 @@ struct run_host {
      * and instance id (NULL for `hostel run`: "hostel", and an id made from
      * the seed's content). */
     const char *name, *id;
+    /* A named machine's folder: writable in the root jail (NULL for
+     * `hostel run`; board/jail_setup.h). */
+    const char *folder;
+    /* Why this machine must not enter the root jail (NULL: it may). */
+    const char *no_jail;
     /* Live migration's receiver (board/migrate.h): the first boot builds
      * the machine without its forwards listening and calls incoming, which
      * fills it from the sender and returns 0 when it is to start. */

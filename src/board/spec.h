@@ -124,7 +124,7 @@ struct machine_spec {
      * "vnc" / "vnc=ADDR:PORT" (a VGA with the Bochs VBE extension, shown
      * over VNC; the default listens on 127.0.0.1:5900 and up). */
     char *display;
-    /* Isolation and limits (docs/isolation.md). */
+    /* Isolation and limits (docs/security.md). */
     uint64_t net_bps, net_pps;      /* the NIC's rate limits each way (0: none) */
     uint32_t cpu_limit_milli;       /* host CPU, thousandths of a core (0: none) */
     uint64_t memory_limit;          /* the VMM process's hard memory cap (0: none) */

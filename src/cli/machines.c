@@ -625,7 +625,7 @@ static int cmd_ls(int argc, char **argv)
 }
 
 /* The sandbox and the limits: as the running VMM reports them (enforced or
- * why not), else as the spec asks (docs/isolation.md). */
+ * why not), else as the spec asks (docs/security.md). */
 static void print_isolation(json_t *o)
 {
     json_t *spec = json_object_get(o, "spec"), *live = json_object_get(o, "isolation");
@@ -641,6 +641,9 @@ static void print_isolation(json_t *o)
     else
         printf("%-8s %s (when it runs)\n", "sandbox",
                want_sandbox && json_is_false(want_sandbox) ? "off (--no-sandbox)" : "on");
+    const char *jail = json_string_value(json_object_get(live, "jail"));
+    if (jail)
+        printf("%-8s %s\n", "jail", jail);
     if (cpu)
         printf("%-8s %s\n", "cpu-limit", cpu);
     else if (want_cpu && strcmp(want_cpu, "none"))

@@ -113,7 +113,7 @@ void spec_flags_usage(FILE *f)
             "                        or none\n"
             "      --net-limit LIMITS  the NIC's rate, each way: bps=SIZE (bytes per second,\n"
             "                        10M is 10 MiB/s) and/or pps=N (packets per second); none\n"
-            "                        drops it (docs/isolation.md)\n"
+            "                        drops it (docs/security.md)\n"
             "      --cpu-limit CORES host CPU the machine may use: 0.5 is half a core, 2 two\n"
             "                        cores (cgroups; none drops it)\n"
             "      --memory-limit SIZE  a hard cap on the VMM's memory, guest RAM included\n"

@@ -74,6 +74,7 @@ void cpu_state_flat_seg(struct seg_state *seg, uint16_t selector, bool code, boo
 #define CR4_PGE (1ULL << 7)
 #define CR4_OSFXSR (1ULL << 9)
 #define CR4_OSXMMEXCPT (1ULL << 10)
+#define CR4_UMIP (1ULL << 11)
 #define CR4_FSGSBASE (1ULL << 16)
 #define CR4_PCIDE (1ULL << 17)
 #define CR4_OSXSAVE (1ULL << 18)

@@ -17,6 +17,7 @@
 #include "engine/engine.h"
 #include "engine/kvm_priv.h"
 #include "engine/kvm_state.h"
+#include "lib/jail.h"
 #include "lib/log.h"
 #include "machine/vm.h"
 
@@ -39,7 +40,7 @@ static int kvm_open_checked(struct err *e)
 {
     if (kvm_hidden())
         return err_set(e, -ENOENT, "/dev/kvm is hidden from hostel (HOSTEL_NO_KVM is set)");
-    int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    int fd = jail_open("/dev/kvm", O_RDWR | O_CLOEXEC);    /* kept for the root jail */
     if (fd < 0) {
         int en = errno;
         if (en == ENOENT)

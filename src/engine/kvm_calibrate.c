@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "lib/err.h"
+#include "lib/jail.h"
 
 /* Guest instructions per second, or -errno with e saying what failed. */
 int kvm_calibrate(double *insns_per_sec, struct err *e);
@@ -47,7 +48,7 @@ int kvm_calibrate(double *insns_per_sec, struct err *e)
     *insns_per_sec = 0;
     if (kvm_hidden())
         return err_set(e, -ENOENT, "/dev/kvm is hidden from hostel (HOSTEL_NO_KVM is set)");
-    sys = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    sys = jail_open("/dev/kvm", O_RDWR | O_CLOEXEC);
     if (sys < 0) {
         r = err_set(e, -errno, "cannot open /dev/kvm: %s", strerror(errno));
         goto out;

@@ -2,7 +2,7 @@
  * this process's cgroup can take a child with the controllers (a delegated
  * subtree, or root), else the v1 cpu and memory hierarchies where they are
  * writable.  Where neither works the limit is not enforced and the report
- * says why (docs/isolation.md). */
+ * says why (docs/security.md). */
 #ifndef HOSTEL_CGROUP_H
 #define HOSTEL_CGROUP_H
 

@@ -3,6 +3,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +41,42 @@ int sandbox_allowed_count(void)
     return allowed;
 }
 
-static bool test_vcpu;
+static bool test_vcpu, test_net, test_worker;
+
+#define WAKE_MAX 8
+static int wake_fds[WAKE_MAX] = { -1, -1, -1, -1, -1, -1, -1, -1 };
+static pthread_mutex_t wake_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void sandbox_wake_on_enter(int fd)
+{
+    pthread_mutex_lock(&wake_lock);
+    for (int i = 0; i < WAKE_MAX; i++)
+        if (wake_fds[i] < 0) {
+            wake_fds[i] = fd;
+            break;
+        }
+    pthread_mutex_unlock(&wake_lock);
+}
+
+void sandbox_wake_forget(int fd)
+{
+    pthread_mutex_lock(&wake_lock);
+    for (int i = 0; i < WAKE_MAX; i++)
+        if (wake_fds[i] == fd)
+            wake_fds[i] = -1;
+    pthread_mutex_unlock(&wake_lock);
+}
+
+__attribute__((unused)) static void wake_all(void)
+{
+    uint64_t one = 1;
+    pthread_mutex_lock(&wake_lock);
+    for (int i = 0; i < WAKE_MAX; i++)
+        if (wake_fds[i] >= 0 && write(wake_fds[i], &one, sizeof(one)) < 0) {
+            /* full: it is awake already */
+        }
+    pthread_mutex_unlock(&wake_lock);
+}
 
 void sandbox_test_hook(void)
 {
@@ -49,6 +87,8 @@ void sandbox_test_hook(void)
         test_vcpu = true;    /* vCPU 0 does it, under its own filter */
         return;
     }
+    if (!strcmp(v, "net") || !strcmp(v, "worker"))
+        return;              /* that kind of thread, under its own (sandbox_enter) */
     /* personality(0xffffffff) only asks; harmless where it is allowed. */
     syscall(SYS_personality, 0xffffffffUL);
 }
@@ -66,6 +106,14 @@ int sandbox_enter_vcpu(int id, struct err *e)
     (void)id;
     (void)e;
     return 0;
+}
+
+void sandbox_net_thread_check(void)
+{
+}
+
+void sandbox_worker_thread_check(void)
+{
 }
 
 #else
@@ -117,6 +165,43 @@ static const char *const allow_vcpu[] = {
     "gettimeofday", "sched_yield", "rt_sigprocmask", "rt_sigreturn", "rt_sigtimedwait",
     "sigaltstack", "gettid", "getpid", "exit", "exit_group", "restart_syscall", "getrandom",
     "poll", "ppoll", "sendto", "sendmsg", "lseek", "fstat", "newfstatat", "close",
+};
+
+/* A network backend's thread: its sockets (libslirp makes and connects
+ * them for the guest's connections; a switch port reconnects), the host's
+ * DNS servers read from /etc/resolv.conf (libslirp, by name: hence open
+ * and stat), frames to the guest (guest memory, interrupts through KVM
+ * ioctls or a signal), timers, malloc.  No mkdir, unlink, rename, link,
+ * chmod, chown, truncate, fallocate; no memfd, no clone, no seccomp. */
+static const char *const allow_net[] = {
+    "read", "write", "readv", "writev", "pread64", "recvfrom", "sendto", "recvmsg", "sendmsg",
+    "recvmmsg", "sendmmsg", "poll", "ppoll", "select", "pselect6", "epoll_wait", "epoll_pwait",
+    "epoll_ctl", "futex", "clock_gettime", "clock_nanosleep", "nanosleep", "gettimeofday",
+    "time", "mmap", "munmap", "mprotect", "madvise", "mremap", "brk", "close", "socket",
+    "connect", "bind", "listen", "accept", "accept4", "setsockopt", "getsockopt",
+    "getsockname", "getpeername", "shutdown", "fcntl", "getrandom", "gettid", "getpid",
+    "exit", "exit_group", "rt_sigprocmask", "rt_sigreturn", "rt_sigtimedwait", "sigaltstack",
+    "restart_syscall", "sched_yield", "open", "openat", "stat", "newfstatat", "statx",
+    "fstat", "lseek", "uname",
+};
+
+/* A virtio device's worker: the guest's requests against disk images
+ * (positioned and vector I/O, flush, discard, a qcow2 image growing),
+ * console output to the log and to `hostel console` clients, frames to a
+ * network backend (its queue's eventfd, a tap's fd, a switch port's
+ * socket), random bytes, interrupts (KVM ioctls, a signal to a vCPU),
+ * timers for rate limits, malloc, log lines.  No open, no mkdir, unlink,
+ * rename, link, chmod, chown; no socket, connect, bind or accept; no memfd,
+ * no clone, no seccomp. */
+static const char *const allow_worker[] = {
+    "read", "write", "readv", "writev", "pread64", "pwrite64", "preadv", "pwritev", "preadv2",
+    "pwritev2", "lseek", "fstat", "newfstatat", "fsync", "fdatasync", "fallocate",
+    "ftruncate", "sync_file_range", "fadvise64", "close", "sendto", "sendmsg", "recvfrom",
+    "recvmsg", "poll", "ppoll", "futex", "clock_gettime", "clock_nanosleep", "nanosleep",
+    "gettimeofday", "time", "sched_yield", "mmap", "munmap", "mprotect", "madvise", "mremap",
+    "brk", "getrandom", "gettid", "getpid", "exit", "exit_group", "rt_sigprocmask",
+    "rt_sigreturn", "rt_sigtimedwait", "sigaltstack", "restart_syscall", "fcntl",
+    "eventfd2", "timerfd_settime", "timerfd_gettime", "epoll_ctl", "epoll_wait",
 };
 
 static int rule(scmp_filter_ctx ctx, uint32_t action, const char *name, unsigned n,
@@ -236,29 +321,44 @@ static void on_sigsys(int sig, siginfo_t *si, void *uc)
     at = put(line, at, sizeof(line), ") on thread ");
     at = put(line, at, sizeof(line), thread[0] ? thread : "?");
     at = put(line, at, sizeof(line), ", which its seccomp allow-list forbids: killing it "
-             "(docs/isolation.md)\r\n");
+             "(docs/security.md)\r\n");
     ssize_t w = write(2, line, at);
     (void)w;
     syscall(SYS_rt_sigaction, SIGSYS, NULL, NULL, 8);
     _exit(128 + SIGSYS);
 }
 
-/* The vCPU threads' filter, compiled once by sandbox_enter: a vCPU thread
- * only hands it to the kernel (no libseccomp, no allocation on its way in). */
-static struct sock_filter *vcpu_bpf;
-static unsigned short vcpu_bpf_len;
+/* The threads' own filters, compiled once by sandbox_enter: a thread only
+ * hands its program to the kernel (no libseccomp, no allocation on its
+ * way in). */
+struct thread_filter {
+    const char *what;
+    const char *const *allow;
+    size_t nallow;
+    struct sock_filter *bpf;
+    unsigned short len;
+};
+static struct thread_filter vcpu_filter = { "the vCPU threads'", allow_vcpu,
+                                            sizeof(allow_vcpu) / sizeof(allow_vcpu[0]), NULL, 0 };
+static struct thread_filter net_filter = { "the network backends' threads'", allow_net,
+                                           sizeof(allow_net) / sizeof(allow_net[0]), NULL, 0 };
+static struct thread_filter worker_filter = { "the device workers'", allow_worker,
+                                              sizeof(allow_worker) / sizeof(allow_worker[0]),
+                                              NULL, 0 };
 
-static int build_vcpu_filter(struct err *e)
+static int build_thread_filter(struct thread_filter *tf, struct err *e)
 {
+    if (tf->bpf)
+        return 0;
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
     if (!ctx)
         return err_set(e, -ENOMEM, "sandbox: seccomp_init failed");
     int r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
-    for (size_t i = 0; r == 0 && i < sizeof(allow_vcpu) / sizeof(allow_vcpu[0]); i++)
-        r = rule(ctx, SCMP_ACT_ALLOW, allow_vcpu[i], 0, NO_ARG, NO_ARG);
+    for (size_t i = 0; r == 0 && i < tf->nallow; i++)
+        r = rule(ctx, SCMP_ACT_ALLOW, tf->allow[i], 0, NO_ARG, NO_ARG);
     if (r == 0)
         r = shared_narrowed_rules(ctx) ? -EINVAL : 0;
-    int fd = r == 0 ? memfd_create("hostel-vcpu-filter", MFD_CLOEXEC) : -1;
+    int fd = r == 0 ? memfd_create("hostel-thread-filter", MFD_CLOEXEC) : -1;
     if (r == 0 && fd < 0)
         r = -errno;
     if (r == 0)
@@ -268,19 +368,28 @@ static int build_vcpu_filter(struct err *e)
     if (r == 0 && (size <= 0 || size % (off_t)sizeof(struct sock_filter) ||
                    size / (off_t)sizeof(struct sock_filter) > 0xffff))
         r = -EINVAL;
-    if (r == 0 && !(vcpu_bpf = malloc((size_t)size)))
+    if (r == 0 && !(tf->bpf = malloc((size_t)size)))
         r = -ENOMEM;
-    if (r == 0 && pread(fd, vcpu_bpf, (size_t)size, 0) != size)
+    if (r == 0 && pread(fd, tf->bpf, (size_t)size, 0) != size)
         r = -EIO;
     if (fd >= 0)
         close(fd);
     if (r < 0) {
-        free(vcpu_bpf);
-        vcpu_bpf = NULL;
-        return err_set(e, r, "sandbox: cannot build the vCPU threads' filter: %s", strerror(-r));
+        free(tf->bpf);
+        tf->bpf = NULL;
+        return err_set(e, r, "sandbox: cannot build %s filter: %s", tf->what, strerror(-r));
     }
-    vcpu_bpf_len = (unsigned short)(size / (off_t)sizeof(struct sock_filter));
+    tf->len = (unsigned short)(size / (off_t)sizeof(struct sock_filter));
     return 0;
+}
+
+/* This thread's own filter, stacked on the process's.  No new privileges
+ * came with the thread (the process set them before), which is what lets
+ * it add a filter. */
+static int install_thread_filter(const struct thread_filter *tf)
+{
+    struct sock_fprog prog = { .len = tf->len, .filter = tf->bpf };
+    return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0 ? -errno : 0;
 }
 
 int sandbox_enter(struct err *e)
@@ -302,7 +411,8 @@ int sandbox_enter(struct err *e)
         return err_set(e, -errno, "sandbox: cannot set the SIGSYS handler: %s", strerror(errno));
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         return err_set(e, -errno, "sandbox: PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
-    if (!vcpu_bpf && build_vcpu_filter(e) < 0)
+    if (build_thread_filter(&vcpu_filter, e) < 0 || build_thread_filter(&net_filter, e) < 0 ||
+        build_thread_filter(&worker_filter, e) < 0)
         return e ? e->code : -EINVAL;
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
     if (!ctx)
@@ -325,7 +435,13 @@ int sandbox_enter(struct err *e)
     if (r < 0)
         return err_set(e, r, "sandbox: cannot install the seccomp filter: %s (--no-sandbox runs "
                        "without it)", strerror(-r));
-    active = true;
+    /* The test hook's network form, known before any backend thread can
+     * see the sandbox active. */
+    const char *hook = getenv("HOSTEL_TEST_FORBIDDEN_SYSCALL");
+    test_net = hook && !strcmp(hook, "net");
+    test_worker = hook && !strcmp(hook, "worker");
+    __atomic_store_n(&active, true, __ATOMIC_RELEASE);
+    wake_all();
     return 0;
 }
 
@@ -339,12 +455,10 @@ int sandbox_enter_vcpu(int id, struct err *e)
         thread_kind[at++] = (char)('0' + id / 10 % 10);
     thread_kind[at++] = (char)('0' + id % 10);
     thread_kind[at] = 0;
-    /* No new privileges came with the thread (the process set them before
-     * it was made), which is what lets it add a filter. */
-    struct sock_fprog prog = { .len = vcpu_bpf_len, .filter = vcpu_bpf };
-    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
-        return err_set(e, -errno, "sandbox: cannot install vCPU %d's seccomp filter: %s", id,
-                       strerror(errno));
+    int r = install_thread_filter(&vcpu_filter);
+    if (r < 0)
+        return err_set(e, r, "sandbox: cannot install vCPU %d's seccomp filter: %s", id,
+                       strerror(-r));
     if (id == 0 && test_vcpu) {
         /* The test hook's vCPU form: a call the process may make but a
          * vCPU may not. */
@@ -353,6 +467,38 @@ int sandbox_enter_vcpu(int id, struct err *e)
             close(fd);
     }
     return 0;
+}
+
+/* Whether this thread has its own filter in (read only by itself). */
+static __thread bool thread_filtered;
+
+static void thread_check(const struct thread_filter *tf, const char *kind, bool test)
+{
+    if (thread_filtered || !__atomic_load_n(&active, __ATOMIC_ACQUIRE))
+        return;
+    thread_filtered = true;
+    snprintf(thread_kind, sizeof(thread_kind), "%s", kind);
+    int r = install_thread_filter(tf);
+    if (r < 0) {
+        char line[160];
+        int n = snprintf(line, sizeof(line), "hostel: warning: sandbox: cannot install %s "
+                         "filter: %s\n", tf->what, strerror(-r));
+        ssize_t w = write(2, line, n > 0 ? (size_t)n : 0);
+        (void)w;
+        return;
+    }
+    if (test)
+        syscall(SYS_unlinkat, AT_FDCWD, "", 0);    /* the test hook: allowed to the process only */
+}
+
+void sandbox_net_thread_check(void)
+{
+    thread_check(&net_filter, "net backend", test_net);
+}
+
+void sandbox_worker_thread_check(void)
+{
+    thread_check(&worker_filter, "device worker", test_worker);
 }
 
 #endif

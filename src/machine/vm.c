@@ -4,6 +4,7 @@
 #include "machine/vm.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "lib/jail.h"
 #include "lib/sandbox.h"
 
 static void kick_all(struct vm *vm)
@@ -53,7 +55,13 @@ void vm_stats_print(void)
 {
     if (!getenv("HOSTEL_STATS"))
         return;
-    FILE *f = fopen("/proc/self/smaps", "r");
+    /* In the root jail, through the fd kept before it (no /proc there). */
+    int fd = jail_open("/proc/self/smaps", O_RDONLY);
+    if (fd >= 0)
+        lseek(fd, 0, SEEK_SET);
+    FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+    if (!f && fd >= 0)
+        close(fd);
     long total_kb = 0, guest_kb = 0;
     bool in_guest = false;
     char line[512];

@@ -118,6 +118,8 @@ static int handle_request(struct control *c, int fd, const char *line)
             json_t *io = json_object();
             if (iso->sandbox[0])
                 json_object_set_new(io, "sandbox", json_string(iso->sandbox));
+            if (iso->jail[0])
+                json_object_set_new(io, "jail", json_string(iso->jail));
             if (iso->cpu_limit[0])
                 json_object_set_new(io, "cpu_limit", json_string(iso->cpu_limit));
             if (iso->memory_limit[0])

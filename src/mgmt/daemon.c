@@ -25,6 +25,7 @@
 #include "mgmt/control.h"
 #include "mgmt/library.h"
 #include "board/board.h"
+#include "board/jail_setup.h"
 #include "board/run.h"
 #include "board/snapshot.h"
 #include "mgmt/snapshots.h"
@@ -453,6 +454,20 @@ static void on_receive_progress(void *opaque, const struct mig_progress *p)
         control_event(d->control, migrate_progress_json(p, "receiver"));
 }
 
+/* `hostel migrate --engine`: the sender, in its root jail, runs as the
+ * owner of the machine's folder, and connecting to a socket needs write
+ * permission on it. */
+static void give_socket_to_folder_owner(const char *name, const char *listen)
+{
+    char folder[4096];
+    struct stat st;
+    if (geteuid() != 0 || strncmp(listen, "unix:", 5))
+        return;
+    machine_path(name, "", folder, sizeof(folder));
+    if (stat(folder, &st) == 0 && st.st_uid != 0 && chown(listen + 5, st.st_uid, st.st_gid) < 0)
+        log_warn("cannot give %s to uid %u: %s", listen + 5, (unsigned)st.st_uid, strerror(errno));
+}
+
 /* GO: this VMM takes the machine on. */
 static int on_commit(void *opaque, struct vm *vm, struct err *e)
 {
@@ -582,6 +597,8 @@ static int daemon_main(const char *name, int ready_fd, const char *restore,
         }
         if (!recv->same_folder)
             write_state(name, "incoming %d %s", (int)getpid(), bound.text);
+        else
+            give_socket_to_folder_owner(name, recv->listen);
         snprintf(msg, sizeof(msg), "ok %s", bound.text);
         tell_ready(&d, msg);
         log_info("waiting for machine %s on %s", name, bound.text);
@@ -671,11 +688,28 @@ static int daemon_main(const char *name, int ready_fd, const char *restore,
     }
 
     struct console_hub *hub = NULL;
-    machine_path(name, "console.log", path, sizeof(path));
-    r = console_hub_create(path, &hub);
     const struct engine_ops *engine = NULL;
     char engine_why[700];
     char *requested = strdup(mc.spec.engine ? mc.spec.engine : "auto");
+    char folder[4096], real[PATH_MAX];
+    machine_path(name, "", folder, sizeof(folder));
+    size_t fl = strlen(folder);
+    if (fl > 1 && folder[fl - 1] == '/')
+        folder[fl - 1] = 0;
+    /* As root: into the jail before the first thread (the console hub's)
+     * is made.  A machine received by live migration is not jailed
+     * (docs/security.md). */
+    if (recv) {
+        snprintf(d.isolation.jail, sizeof(d.isolation.jail), "off: received by live migration");
+    } else {
+        char *rf = realpath(folder, real);
+        r = machine_jail(&mc.spec, rf ? rf : folder, d.isolation.jail, sizeof(d.isolation.jail),
+                         &e);
+        if (r < 0)
+            goto fail_early;
+    }
+    machine_path(name, "console.log", path, sizeof(path));
+    r = console_hub_create(path, &hub);
     if (r < 0) {
         err_set(&e, r, "cannot open %s: %s", path, strerror(-r));
         goto fail_early;
@@ -702,11 +736,6 @@ static int daemon_main(const char *name, int ready_fd, const char *restore,
         if (recv)
             control_set_phase(d.control, "incoming");
     }
-    char folder[4096], real[PATH_MAX];
-    machine_path(name, "", folder, sizeof(folder));
-    size_t fl = strlen(folder);
-    if (fl > 1 && folder[fl - 1] == '/')
-        folder[fl - 1] = 0;
     struct migrate_out_host oh = {
         .name = name, .control = &d.control, .spec = &mc.spec,
         .config_json = config_text(&mc, &folder_spec),

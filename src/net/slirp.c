@@ -22,6 +22,7 @@
 
 #include "lib/err.h"
 #include "lib/log.h"
+#include "lib/sandbox.h"
 #include "lib/state.h"
 
 #define TX_QUEUE_FRAMES 512
@@ -229,6 +230,7 @@ static void *slirp_thread(void *opaque)
 {
     struct net_slirp *s = opaque;
     while (!atomic_load(&s->stop)) {
+        sandbox_net_thread_check();
         if (atomic_load(&s->park_req))
             park_here(s);
         int timeout = run_timers(s);
@@ -295,8 +297,10 @@ static void slirp_close(struct net_backend *nb)
         free(t);
     }
     net_frame_queue_destroy(s->txq);
-    if (s->wake_fd >= 0)
+    if (s->wake_fd >= 0) {
+        sandbox_wake_forget(s->wake_fd);
         close(s->wake_fd);
+    }
     free(s->pfd);
     pthread_mutex_destroy(&s->park_lock);
     pthread_cond_destroy(&s->park_cond);
@@ -462,6 +466,8 @@ int net_slirp_open(const struct net_options *o, net_receive_fn receive, void *op
     r = o->defer_forwards ? 0 : add_forwards(s, o, e);
     if (r < 0)
         goto fail;
+    /* Woken when the sandbox comes, to put its own filter in at once. */
+    sandbox_wake_on_enter(s->wake_fd);
     r = -pthread_create(&s->thread, NULL, slirp_thread, s);
     if (r < 0) {
         err_set(e, r, "user network: cannot start its thread: %s", strerror(-r));

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "lib/sandbox.h"
 
 #define PORT_SOCKBUF (2 << 20)
 #define WELCOME_MS   5000
@@ -105,6 +106,7 @@ static void *port_thread(void *opaque)
     struct net_swport *p = opaque;
     bool told = false;
     while (!atomic_load(&p->stop)) {
+        sandbox_net_thread_check();
         if (p->fd < 0) {
             /* Gone: wait a second (or the stop), then try to join again. */
             struct pollfd w = { .fd = p->wake_fd, .events = POLLIN };

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Rate limits in a Linux guest (docs/isolation.md), in the tiny appliance
+# Rate limits in a Linux guest (docs/security.md), in the tiny appliance
 # under its sandbox:
 # - two blank extra disks, one of them --disk size=80M,bps=10M: dd reading
 #   64 MiB from the limited one takes 6.4 s give or take 20 % (the guest's

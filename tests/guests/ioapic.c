@@ -4,8 +4,8 @@
  * APIC; 20 ticks each with STI/HLT.  Also checks the I/O APIC's version
  * register and that a redirection entry reads back. */
 #include "lib/cpu64.h"
+#include "lib/ioapic.h"
 
-#define IOAPIC_BASE 0xfec00000ull
 #define VEC_PIT 0x30
 #define VEC_RTC 0x38
 #define PIN_PIT 2
@@ -13,37 +13,6 @@
 #define TICKS_WANTED 20
 
 static volatile int pit_ticks, rtc_ticks, rtc_bad_flags;
-
-static uint32_t ioapic_read(uint32_t reg)
-{
-    *(volatile uint32_t *)(uintptr_t)IOAPIC_BASE = reg;
-    return *(volatile uint32_t *)(uintptr_t)(IOAPIC_BASE + 0x10);
-}
-
-static void ioapic_write(uint32_t reg, uint32_t v)
-{
-    *(volatile uint32_t *)(uintptr_t)IOAPIC_BASE = reg;
-    *(volatile uint32_t *)(uintptr_t)(IOAPIC_BASE + 0x10) = v;
-}
-
-/* Fixed delivery, physical destination, edge, active high (ISA lines). */
-static void route(int pin, uint8_t vector, uint32_t apic_id, int masked)
-{
-    ioapic_write(0x11 + 2 * (uint32_t)pin, apic_id << 24);
-    ioapic_write(0x10 + 2 * (uint32_t)pin, vector | (masked ? 1u << 16 : 0));
-}
-
-static uint8_t cmos_read(uint8_t reg)
-{
-    outb(0x70, reg);
-    return inb(0x71);
-}
-
-static void cmos_write(uint8_t reg, uint8_t v)
-{
-    outb(0x70, reg);
-    outb(0x71, v);
-}
 
 static void on_pit(struct frame *f)
 {
@@ -94,7 +63,7 @@ void guest_main(uint32_t magic, uint32_t mbi)
     if ((ver & 0xff) < 0x11 || pins < 24)
         fail(1, "I/O APIC version register %x: expected version >= 0x11 and 24 pins", ver);
 
-    route(PIN_PIT, VEC_PIT, bsp, 1);
+    ioapic_route(PIN_PIT, VEC_PIT, bsp, 1);
     uint32_t lo = ioapic_read(0x10 + 2 * PIN_PIT), hi = ioapic_read(0x11 + 2 * PIN_PIT);
     if ((lo & 0x1ffff) != (VEC_PIT | 1u << 16) || hi >> 24 != bsp)
         fail(2, "redirection entry %d reads %x:%x, expected vector %x masked, dest %u",
@@ -103,9 +72,9 @@ void guest_main(uint32_t magic, uint32_t mbi)
     outb(0x43, 0x34);                   /* PIT channel 0, mode 2, ~1 kHz */
     outb(0x40, 1193 & 0xff);
     outb(0x40, 1193 >> 8);
-    route(PIN_PIT, VEC_PIT, bsp, 0);
+    ioapic_route(PIN_PIT, VEC_PIT, bsp, 0);
     int n = wait_ticks(&pit_ticks, TICKS_WANTED);
-    route(PIN_PIT, VEC_PIT, bsp, 1);
+    ioapic_route(PIN_PIT, VEC_PIT, bsp, 1);
     gprintf("pit ticks via ioapic pin %d: %d\n", PIN_PIT, n);
     if (n < TICKS_WANTED)
         fail(3, "the PIT gave %d ticks through I/O APIC pin %d, expected %d", n, PIN_PIT,
@@ -115,11 +84,11 @@ void guest_main(uint32_t magic, uint32_t mbi)
     uint8_t a = cmos_read(0x0a), b = cmos_read(0x0b);
     cmos_write(0x0a, (uint8_t)((a & 0xf0) | 0x06));
     (void)cmos_read(0x0c);
-    route(PIN_RTC, VEC_RTC, bsp, 0);
+    ioapic_route(PIN_RTC, VEC_RTC, bsp, 0);
     cmos_write(0x0b, (uint8_t)(b | 0x40));          /* PIE */
     n = wait_ticks(&rtc_ticks, TICKS_WANTED);
     cmos_write(0x0b, b);
-    route(PIN_RTC, VEC_RTC, bsp, 1);
+    ioapic_route(PIN_RTC, VEC_RTC, bsp, 1);
     (void)cmos_read(0x0c);
     gprintf("rtc ticks via ioapic pin %d: %d\n", PIN_RTC, n);
     if (n < TICKS_WANTED)

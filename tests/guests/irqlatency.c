@@ -14,13 +14,6 @@
 static volatile int ticks;
 static volatile uint64_t escape_to, escape_rsp, last_tsc, max_gap;
 
-static inline uint64_t rdtsc(void)
-{
-    uint32_t lo, hi;
-    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-    return ((uint64_t)hi << 32) | lo;
-}
-
 static void on_timer(struct frame *f)
 {
     uint64_t now = rdtsc();

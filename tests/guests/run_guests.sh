@@ -26,18 +26,24 @@ KVM_QUIRKS=${KVM_QUIRKS:-$BUILD/tests/kvm_quirks}
 #  name         cpus  status  cmdline                 patterns
 EXPECT=(
   "hello        1     1       hostel-hello-test       Hello from hostel guest|^cmdline: .*hostel-hello-test|^hello: ok"
-  "realmode     1     1       -                       ^real mode: hello from 16-bit code|^int 0x30: 1 calls, pushed cs 1000; alias 1; eax 23456789|^realmode: ok"
+  "realmode     1     1       -                       ^real mode: hello from 16-bit code|^int 0x30: 1 calls, pushed cs 1000; alias 1; eax 23456789|^CPUID, RDMSR, IN/OUT, MOV from CR0, INVLPG agree in pm16, real mode and pm32|^realmode: ok"
   "pm32         1     1       -                       ^pse alias ok|^#PF not present: error 0 cr2 c00123|^#PF read-only: error 3 ok|^pm32: ok"
   "longmode     1     1       -                       ^longmode: ok"
   "interrupts   1     1       -                       ^int3 ok|^#DE ok|^#PF ok|^pit ticks: [0-9]+|^lapic timer ticks: [0-9]+|^self-ipi ok|^interrupts: ok"
   "rtc          1     1       -                       ^date: 20[0-9][0-9]-[01][0-9]-[0-3][0-9] [0-2][0-9]:[0-5][0-9]:[0-5][0-9]|^rtc: ok"
   "pci          1     1       -                       ^00:00\\.0 [0-9a-f]{4}:[0-9a-f]{4} class 0600|^host bridge|^absent slot|^pci: ok"
-  "smp          2     1       cpus=2                  ^cpu 1 hello|^cpus checked in: 2 of 2|^cpu 1 got ipi|^smp: ok"
+  "smp          2     1       cpus=2                  ^cpu 1 hello|^cpus checked in: 2 of 2|^cpu 1 got ipi|^ipi stress: 2 cpus, 100 rounds, 200 IPIs, every count exact|^smp: ok"
   "triplefault  1     2       -                       ^triplefault: loading|err:triple|err:[Rr][Ii][Pp]=[0-9a-fA-F]+"
   "pagefault    1     1       -                       ^supervisor write, read-only, CR0.WP=1: #PF error 3 ok|^fetch from a no-execute page: #PF error 11 ok|^pagefault: ok"
   "gp           1     1       -                       ^non-canonical read: vector 13 error 0 ok|^selector beyond the GDT limit: vector 13 error 1238 ok|^gp: ok"
   "doublefault  1     1       -                       ^#DF on IST stack ok|^doublefault: ok"
   "syscall      1     1       -                       ^fault from CPL 3: vector 13 error 0 cs 33: ok|^back at CPL 0 .* user result 0|^syscall: ok"
+  "sysret       1     1       -                       ^EFER.SCE clear: SYSCALL #UD, SYSRET #UD ok|^SYSCALL: SFMASK .* ok|^SYSCALL after IRETQ with RF: R11 without RF ok|^STAR selectors: CS 18 SS 20 ok|^SYSRET to non-canonical RCX: #GP\\(0\\) in ring 0 at the SYSRET ok|^SYSRETQ to CPL 3: cs 33 ss 2b rflags 3c7cd7 ok|^TF from R11: #DB at CPL 3 before the first user instruction ok|^SYSRETL to compatibility mode: cs 23 ss 2b eflags 40cd7, RCX upper half ignored ok|^compatibility mode at CPL 0: |^sysret: ok"
+  "idt          1     1       -                       ^interrupt gate clears IF, trap gate keeps it ok|^IST gate at CPL 0: aligned IST stack, old RSP and SS pushed ok|^INT from CPL 3: RSP0 stack, user SS:RSP and CS pushed, null SS ok|^INT 0x44 from CPL 3 to a DPL 0 gate: #GP: vector 13 error 222 ok|^INT 0x45 to a not-present gate: #NP: vector 11 error 22a ok|^#UD through a not-present gate: #NP: vector 11 error 33 ok|^INT 0x46 to a call-gate type: #GP: vector 13 error 232 ok|^INT 0x50 beyond the IDT limit: #GP: vector 13 error 282 ok|^#GP through a not-present gate: #DF: vector 8 error 0 ok|^INT 0x47 with IST3 beyond the TSS limit: #TS: vector 10 error 38 ok|^#UD with IST3 beyond the TSS limit: #TS: vector 10 error 39 ok|^INT from CPL 3 with a non-canonical RSP0: #SS\\(0\\) on IST1, then the INT ok|^#UD at CPL 3 with a non-canonical RSP0: #SS\\(EXT\\) ok|^PUSH with a non-canonical RSP: #SS\\(0\\) on the IST stack ok|^#SS that cannot be delivered on the same stack: #DF\\(0\\) ok|^idt: ok"
+  "smap         1     1       -                       ^CPUID 7: SMEP 1 SMAP 1 UMIP 1|^SMEP: supervisor fetch from a user page: #PF error 11 ok|^SMAP: supervisor read #PF error 1, write #PF error 3 ok|^SMAP: STAC allows, CLAC forbids again ok|^SMAP: POPF clearing AC forbids again ok|^STAC and CLAC at CPL 3: #UD ok|^UMIP: SGDT SIDT SLDT STR SMSW m/r at CPL 3: 6 #GP\\(0\\), CPL 0 unaffected ok|^smap: ok"
+  "irqtrigger   1     1       -                       ^edge pin 8, IRQ 8 held: 1 interrupt|^level pin 8: 1 interrupt\\(s\\) remote IRR 1; after EOI 2 remote IRR 1; line low, after EOI 2 remote IRR 0|^irqtrigger: ok"
+  "exits        1     1       -                       ^CPUID 0 and 1 agree|^RDMSR/WRMSR agree|^IN/OUT, MOV CR agree|^INVLPG and HLT woken by a self-IPI in compatibility mode ok|^exits: ok"
+  "lapictimer   1     1       -                       ^masked LVT: counted to 0, no interrupt ok|^initial count 0 stops the timer ok|^periodic: 3 or more interrupts, the count reloads ok|^periodic switched to one-shot: counts out once ok|^lapictimer: ok"
   "ioapic       1     1       -                       ^pit ticks via ioapic pin 2: [0-9]+|^rtc ticks via ioapic pin 8: [0-9]+|^ioapic: ok"
   "acpi         2     1       cpus=2                  ^MADT: 2 enabled CPUs, 1 I/O APICs, IRQ 0 -> GSI 2|^DSDT: [0-9]+ bytes ok|^PM timer: [0-9]+ ticks|^acpi: ok"
   "poweroff     1     0       -                       ^._S5_ SLP_TYPa [0-7]|^poweroff: writing"
@@ -68,14 +74,20 @@ KVM_QUIRKS_OF=(
   "interrupts   int3-64"
   "doublefault  df-cr2"
   "syscall      syscall-cpl"
+  "sysret       syscall-cpl"
+  "idt          int3-64 syscall-cpl"
+  "smap         stac"
 )
 
 # Guests that run on a slow nested kvm (not engine_fast) only under make
 # test-all: irqlatency there got vector 0 inside its memory read-modify-write
 # loop in 5 of 6 runs, with translation on and off, never on emu; until a
 # kvm_quirks probe tells the host's part from ours, it is not a verdict
-# either way (docs/kvm-hosts.md).
-KVM_SLOW_TEST_ALL=" irqlatency "
+# either way (docs/kvm-hosts.md).  irqtrigger there saw pin 8, level-
+# triggered, deliver 9 times in 5 ms although its handler never EOIs (the
+# vector stays in service); hostel's RTC line or the host's in-kernel
+# IOAPIC/LAPIC, not yet told apart.
+KVM_SLOW_TEST_ALL=" irqlatency irqtrigger "
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/hostel-guests.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT

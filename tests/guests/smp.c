@@ -5,7 +5,10 @@
  * which this guest reads before starting APs).  Each AP prints "cpu N
  * hello" under a spinlock, enables its LAPIC and interrupts and checks in
  * with LOCK XADD; the BSP waits, bounded, for all of them, then sends each
- * a fixed IPI that must wake it from HLT.  The CPU count comes from "cpus=N" on the
+ * a fixed IPI that must wake it from HLT.  Then every CPU sends every other
+ * STRESS_ROUNDS fixed IPIs at once, each sender with its own vector, waiting
+ * for each to be taken before the next to the same CPU (so none may merge):
+ * every count must come out exact.  The CPU count comes from "cpus=N" on the
  * command line; APIC IDs are assumed to be 0..N-1, as hostel and QEMU
  * number them. */
 #include "lib/cpu64.h"
@@ -13,6 +16,8 @@
 #define TRAMPOLINE 0x10000u     /* SIPI vector 0x10 */
 #define MAX_CPUS 16
 #define VEC_IPI 0x50
+#define VEC_STRESS 0x60         /* + the sender's APIC ID */
+#define STRESS_ROUNDS 100
 
 extern char ap_tramp_start[], ap_tramp_end[];
 void ap_main(int slot) __attribute__((noreturn));
@@ -21,6 +26,9 @@ static volatile int uart_lock;
 static volatile uint32_t checked_in;
 static volatile uint32_t ap_ids[MAX_CPUS];
 static volatile uint32_t ipis_taken;
+static volatile uint32_t ncpus_all, stress_go, stress_done, stress_timeouts;
+static volatile uint32_t stress_recv[MAX_CPUS][MAX_CPUS];   /* [receiver][sender] */
+static void stress(uint32_t me);
 
 static void lock_uart(void)
 {
@@ -53,6 +61,9 @@ void ap_main(int slot)
     idt_load();
     lapic_write(LAPIC_SVR, 0x100 | 0xff);
     lock_xadd(&checked_in, 1);
+    while (!stress_go)
+        sti_hlt();
+    stress(id);
     for (;;)
         sti_hlt();
 }
@@ -78,6 +89,32 @@ static void send_ipi(uint32_t apic_id, uint32_t icr_lo)
     fail(3, "ICR delivery status stayed pending for %x to APIC %u", icr_lo, apic_id);
 }
 
+static void on_stress(struct frame *f)
+{
+    uint32_t me = lapic_read(LAPIC_ID) >> 24, from = (uint32_t)f->vector - VEC_STRESS;
+    if (me < MAX_CPUS && from < MAX_CPUS)
+        stress_recv[me][from]++;
+    lapic_write(LAPIC_EOI, 0);
+}
+
+static void stress(uint32_t me)
+{
+    sti();
+    for (uint32_t r = 0; r < STRESS_ROUNDS; r++)
+        for (uint32_t to = 0; to < ncpus_all; to++) {
+            if (to == me)
+                continue;
+            send_ipi(to, VEC_STRESS + me);
+            long spins = 0;
+            while (stress_recv[to][me] <= r && ++spins < 50000000)
+                cpu_pause();
+            if (stress_recv[to][me] <= r)
+                lock_xadd(&stress_timeouts, 1);
+        }
+    /* Interrupts stay on: the others may still be sending to this CPU. */
+    lock_xadd(&stress_done, 1);
+}
+
 void guest_main(uint32_t magic, uint32_t mbi)
 {
     const char *cmdline = mb_cmdline(magic, mbi);
@@ -87,7 +124,11 @@ void guest_main(uint32_t magic, uint32_t mbi)
         fail(1, "cpus=%lu on the command line: give 1 to %d", ncpus, MAX_CPUS);
 
     idt_init();
+    pic_init();
     idt_set_handler(VEC_IPI, on_ipi);
+    for (int v = 0; v < MAX_CPUS; v++)
+        idt_set_handler(VEC_STRESS + v, on_stress);
+    ncpus_all = (uint32_t)ncpus;
     lapic_enable();
     uint32_t bsp = lapic_read(LAPIC_ID) >> 24;
     gprintf("bsp apic id %u\n", bsp);
@@ -121,6 +162,7 @@ void guest_main(uint32_t magic, uint32_t mbi)
             if ((j < i && ap_ids[i] == ap_ids[j]) || ap_ids[i] == bsp)
                 fail(5, "two CPUs report APIC ID %u", ap_ids[i]);
 
+    stress_go = 1;                                      /* (the APs see it after the IPI) */
     for (uint32_t id = 0; id < ncpus; id++)
         if (id != bsp)
             send_ipi(id, VEC_IPI);                      /* fixed, physical */
@@ -129,5 +171,22 @@ void guest_main(uint32_t magic, uint32_t mbi)
     if (ipis_taken != want)
         fail(6, "%u of %u application processors took the IPI", ipis_taken, want);
     gprintf("ipis taken: %u\n", ipis_taken);
+
+    stress(bsp);
+    for (int ms = 0; ms < 20000 && stress_done < ncpus; ms++)
+        pit_delay_us(1000);                 /* (IF on: the 8259s are masked) */
+    cli();
+    if (stress_done != ncpus || stress_timeouts)
+        fail(7, "IPI stress: %u of %lu CPUs finished, %u waits timed out", stress_done, ncpus,
+             stress_timeouts);
+    for (uint32_t to = 0; to < ncpus; to++)
+        for (uint32_t from = 0; from < ncpus; from++) {
+            uint32_t want = to == from ? 0 : STRESS_ROUNDS;
+            if (stress_recv[to][from] != want)
+                fail(8, "IPI stress: cpu %u took %u IPIs from cpu %u, expected %u", to,
+                     stress_recv[to][from], from, want);
+        }
+    gprintf("ipi stress: %lu cpus, %u rounds, %lu IPIs, every count exact\n", ncpus,
+            STRESS_ROUNDS, ncpus * (ncpus - 1) * STRESS_ROUNDS);
     gprintf("smp: ok\n");
 }

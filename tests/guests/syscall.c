@@ -4,12 +4,11 @@
  * system calls (the kernel checks RCX, R11, CS, SS and SFMASK), takes a #GP
  * from HLT and a #PF from a supervisor page through the TSS's RSP0, and
  * returns with system call 0. */
-#include "lib/cpu64.h"
+#include "lib/user.h"
 
 #define SUPERVISOR_VA 0x4000000000ull
 
 extern char user_prog[], user_after_syscall[];
-uint64_t enter_user(uint64_t rip, uint64_t rsp);
 void syscall_entry(void);
 uint64_t syscall_c(uint64_t nr, uint64_t arg, uint64_t rcx, uint64_t r11);
 
@@ -56,17 +55,11 @@ void guest_main(uint32_t magic, uint32_t mbi)
     idt_init();
     tss_install((uint64_t)(uintptr_t)(kernel_stack + sizeof(kernel_stack)), 0);
 
-    /* User access to the first 2 MiB (this image); the rest stays supervisor. */
-    if ((uint64_t)(uintptr_t)(secret_page + 4096) > 0x200000)
-        fail(1, "the image does not fit the first 2 MiB page");
-    boot_pml4[0] |= PTE_U;
-    boot_pdpt[0] |= PTE_U;
-    boot_pd[0] |= PTE_U;
-    WRITE_CR(3, READ_CR(3));
+    /* User access to the first 2 MiB (this image), EFER.SCE and STAR; the
+     * rest stays supervisor. */
+    user_init();
     map_page(SUPERVISOR_VA, (uint64_t)(uintptr_t)secret_page, PTE_P | PTE_W);
 
-    wrmsr(MSR_EFER, rdmsr(MSR_EFER) | 1);                       /* SCE */
-    wrmsr(MSR_STAR, (uint64_t)(SEL_UCODE32 | 3) << 48 | (uint64_t)SEL_KCODE << 32);
     wrmsr(MSR_LSTAR, (uint64_t)(uintptr_t)syscall_entry);
     wrmsr(MSR_FMASK, 0x40700);                                  /* AC DF IF TF */
     fault_reset();

@@ -602,6 +602,35 @@ static void probe_int3_64(struct quirk *q)
             fails[0] ? "; the same for " : "", fails, works);
 }
 
+/* smap@kvm: STAC at CPL 0 sets EFLAGS.AC when CPUID.(7,0):EBX.SMAP is set
+ * (SDM Vol. 2B, STAC); without SMAP it is #UD, which says nothing here. */
+static void probe_stac(struct quirk *q)
+{
+    static const uint8_t stac[] = { 0x0f, 0x01, 0xcb, 0xe6, PORT_DONE };   /* stac */
+    static const uint8_t ud2[] = { 0x0f, 0x0b, 0xe6, PORT_DONE };
+    struct exit_info x, c;
+
+    if (run_code(q, "stac: ud2 (control)", M_LONG, ud2, sizeof(ud2), &c) == X_ERROR)
+        return;
+    if (c.kind != X_VECTOR || c.vector != 6 || frame64(&c, 0) != CODE_ADDR) {
+        verdict(q, -1, "the control, UD2 in 64-bit mode, %s instead of #UD through its gate",
+                c.what);
+        return;
+    }
+    if (run_code(q, "stac: stac", M_LONG, stac, sizeof(stac), &x) == X_ERROR)
+        return;
+    if (x.kind == X_DONE && (x.regs.rflags & (1u << 18))) {
+        verdict(q, 0, "STAC at CPL 0 in 64-bit mode set AC");
+        return;
+    }
+    if (x.kind == X_VECTOR && x.vector == 6) {
+        verdict(q, -1, "STAC is #UD: the host's CPUID does not advertise SMAP");
+        return;
+    }
+    verdict(q, 1, "STAC (0F 01 CB) at CPL 0 in 64-bit mode: %s at rip "
+            "%#llx, not EFLAGS.AC set", x.what, x.regs.rip);
+}
+
 /* pm32@kvm: MOV to CR0 setting PG in protected mode with EFER.LME=0 turns
  * on 32-bit paging (CR4.PAE=0) or PAE paging (CR4.PAE=1); neither is a #GP
  * condition of MOV CR0 (SDM Vol. 3A, paging modes; Vol. 2B, MOV to/from
@@ -843,6 +872,7 @@ static struct quirk quirks[] = {
     { "int3-64", "INT3 in 64-bit mode through the IDT", probe_int3_64, -1, "" },
     { "df-cr2", "CR2 after a #PF whose delivery page-faults (#DF)", probe_df_cr2, -1, "" },
     { "syscall-cpl", "SYSCALL from CPL 3 loads CS from STAR", probe_syscall_cpl, -1, "" },
+    { "stac", "STAC at CPL 0 with SMAP advertised", probe_stac, -1, "" },
 };
 #define NQUIRKS (sizeof(quirks) / sizeof(quirks[0]))
 

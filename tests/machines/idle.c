@@ -12,13 +12,6 @@
 #define PWRBTN    (1u << 8)
 #define PM_HZ     3579545u
 
-static uint64_t rdtsc(void)
-{
-    uint32_t lo, hi;
-    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-    return (uint64_t)hi << 32 | lo;
-}
-
 void guest_main(uint32_t magic, uint32_t mbi)
 {
     (void)magic;

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Isolation and limits (docs/isolation.md): the VMM's seccomp sandbox is on
+# Isolation and limits (docs/security.md): the VMM's seccomp sandbox is on
 # by default and kills the VMM, naming the system call, when it makes one
 # the allow-list forbids (the HOSTEL_TEST_FORBIDDEN_SYSCALL test hook), on
 # every engine that runs here; a vCPU thread's narrower list refuses what
-# the process may do (open a file); --no-sandbox runs without it, loudly; a
+# the process may do (open a file), and so does a network backend's thread
+# (remove a file); --no-sandbox runs without it, loudly; a
 # named machine's VMM shows Seccomp 2 and NoNewPrivs in /proc; --cpu-limit
 # and --memory-limit are applied through cgroups or reported as not
 # enforced with the reason, and --cpu-limit 0.5 holds a busy guest near
@@ -20,16 +21,7 @@ trap 'for m in $("$H" ls --json 2>/dev/null | python3 -c "import json,sys; [prin
 pass() { echo "PASS: isolation/$1"; }
 fail() { echo "FAIL: isolation/$1 ($2)"; }
 skip() { echo "SKIP: isolation/$1 ($2)"; }
-state() { "$H" info "$1" --json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])'; }
-vmm_pid() { "$H" info "$1" --json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin).get("pid",""))'; }
-live_iso() {  # name, key: the running VMM's isolation report
-  "$H" info "$1" --json 2>/dev/null |
-    python3 -c 'import json,sys; print(json.load(sys.stdin).get("isolation",{}).get(sys.argv[1],""))' "$2"
-}
-wait_log() {  # name, pattern, seconds
-  for _ in $(seq $(( $3 * 10 ))); do grep -q "$2" "$HOSTEL_HOME/machines/$1/console.log" 2>/dev/null && return 0; sleep 0.1; done
-  return 1
-}
+. tests/lib/machine_info.sh
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null; }
 
 . tests/lib/engines.sh
@@ -51,6 +43,14 @@ for e in $engines; do
     pass "vcpu-narrower-$e"
   else
     fail "vcpu-narrower-$e" "exit status $rc, not 159 (SIGSYS), or no line naming openat on vCPU 0: $(tail -3 <<<"$out")"
+  fi
+  # The idle guest runs until killed: 30 s is long enough for the hook.
+  out=$(HOSTEL_TEST_FORBIDDEN_SYSCALL=net timeout 30 "$H" run --engine "$e" --kernel "$K" --net user 2>&1)
+  rc=$?
+  if [ $rc -eq 159 ] && grep -q 'sandbox: the VMM made system call unlinkat (263) on thread net backend' <<<"$out"; then
+    pass "net-thread-narrower-$e"
+  else
+    fail "net-thread-narrower-$e" "exit status $rc, not 159 (SIGSYS), or no line naming unlinkat on the net backend: $(tail -3 <<<"$out")"
   fi
   out=$(timeout 120 "$H" run --engine "$e" --kernel "$HELLO" -v 2>&1)
   rc=$?

@@ -150,6 +150,12 @@ void emu_cpuid(struct emu_cpu *c, uint32_t leaf, uint32_t sub, uint32_t out[4])
     case 6:
         a = 1u << 2;   /* ARAT: the emulated APIC timer never stops */
         break;
+    case 7:
+        if (sub == 0) {
+            b = (1u << 7) | (1u << 20);   /* SMEP, SMAP */
+            cx = 1u << 2;                 /* UMIP */
+        }
+        break;
     case 0xb: {
         int n = cpu_count(c), shift = 0;
         while ((1 << shift) < n)

@@ -195,7 +195,7 @@ static void deliver_long(struct emu_cpu *c, int vec, int err, bool soft, uint64_
     else if (new_cpl < c->cpl)
         rsp = sys_tss_rsp(c, new_cpl);
     if (!SYS_CANONICAL(rsp))
-        emu_raise(c, ist || new_cpl < c->cpl ? EXC_TS : EXC_SS, 0);
+        emu_raise(c, EXC_SS, 0);   /* from the TSS too: #SS, not #TS (EXT added above) */
     rsp &= ~0xfULL;
 
     uint64_t fl = emu_get_rflags(c);
@@ -275,6 +275,11 @@ void emu_deliver_exception(struct emu_cpu *c, int vector, int errcode, bool is_s
         int nv = c->exc.vector, ne = c->exc.errcode;
         if (nv == EXC_PF)
             c->cr2 = c->exc.cr2;   /* CR2 names the failed access even when #DF results */
+        /* A fault while delivering an event from outside the program (an
+         * exception or interrupt, not INT n/INT3/INTO) sets EXT in its
+         * selector-format error code (SDM vol. 3A §6.13). */
+        if (!soft && ne >= 0 && (nv == EXC_TS || nv == EXC_NP || nv == EXC_SS || nv == EXC_GP))
+            ne |= 1;
         bool first_exc = !soft && vec < 32;
         if (first_exc && vec == EXC_DF) {
             triple = true;

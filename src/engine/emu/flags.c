@@ -100,6 +100,8 @@ uint64_t emu_get_rflags(struct emu_cpu *c)
 
 void emu_set_rflags(struct emu_cpu *c, uint64_t rflags)
 {
+    if (unlikely(c->mmu.smap_n) && !(rflags & RFLAGS_AC))
+        emu_tlb_drop_smap(c);
     c->rflags = rflags | RFLAGS_FIXED;
     c->lazy.op = CC_OP_EFLAGS;
 }

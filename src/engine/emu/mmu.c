@@ -202,7 +202,7 @@ static _Noreturn void page_fault(struct emu_cpu *c, uint64_t la, uint32_t err, i
 {
     if (access == ACC_W) err |= PF_W;
     if (user) err |= PF_U;
-    if (access == ACC_X && (c->efer & EFER_NXE)) err |= PF_I;
+    if (access == ACC_X && (c->efer & EFER_NXE || c->cr4 & CR4_SMEP)) err |= PF_I;
     emu_raise_pf(c, la, err);
 }
 
@@ -296,6 +296,28 @@ static void walk(struct emu_cpu *c, uint64_t la, int access, bool user, struct w
 
 /* ---- translation and the TLB --------------------------------------------- */
 
+static void note_smap(struct emu_cpu *c, uint64_t la)
+{
+    if (c->mmu.smap_n < 8)
+        c->mmu.smap_idx[c->mmu.smap_n] = (uint16_t)((la >> 12) & (EMU_TLB_SIZE - 1));
+    if (c->mmu.smap_n <= 8)
+        c->mmu.smap_n++;
+}
+
+void emu_tlb_drop_smap(struct emu_cpu *c)
+{
+    struct emu_tlb_entry *sup = c->mmu.tlb[0];
+    unsigned n = c->mmu.smap_n;
+    for (unsigned k = 0; k < (n > 8 ? EMU_TLB_SIZE : n); k++) {
+        struct emu_tlb_entry *e = &sup[n > 8 ? k : c->mmu.smap_idx[k]];
+        if (e->smap) {   /* (fetches are SMEP's business: vpn_exec stays) */
+            e->vpn_read = e->vpn_write = 0;
+            e->smap = 0;
+        }
+    }
+    c->mmu.smap_n = 0;
+}
+
 static uint64_t translate(struct emu_cpu *c, uint64_t la, int access)
 {
     bool user = c->cpl == 3;
@@ -319,6 +341,16 @@ static uint64_t translate(struct emu_cpu *c, uint64_t la, int access)
         dirty = true;
     }
 
+    /* SMEP: no supervisor fetch from a user page.  SMAP: no supervisor
+     * data access to one, unless EFLAGS.AC allows an explicit access
+     * (implicit ones, system tables and stack switches, never). */
+    bool sup_user = !user && w.u && (c->cr0 & CR0_PG);
+    bool fetch_ok = !w.nx && !(sup_user && (c->cr4 & CR4_SMEP));
+    bool smap_ac = sup_user && (c->cr4 & CR4_SMAP);
+    bool data_ok = !smap_ac || ((c->rflags & RFLAGS_AC) && !c->mmu.implicit);
+    if (access == ACC_X ? !fetch_ok : !data_ok)
+        page_fault(c, la, PF_P, access, user);
+
     uint8_t *host = emu_ram_ptr(c, w.pa & ~0xfffULL, 4096);
     if (!host) {
         if (c->mmu.flat_pf || (!c->vm && !is_apic_page(c, w.pa)))
@@ -335,16 +367,18 @@ static uint64_t translate(struct emu_cpu *c, uint64_t la, int access)
     e->ppn = ppn;
     e->addend = (uintptr_t)host - (la & ~0xfffULL);
     e->global = w.g;
-    e->vpn_read = tag;
+    e->smap = smap_ac && data_ok;
+    if (e->smap)
+        note_smap(c, la);
+    e->vpn_read = data_ok ? tag : 0;
     bool writable = user ? w.w : (w.w || !(c->cr0 & CR0_WP));
     int64_t idx = (host - c->mmu.ram) >> 12;
     bool code = c->mmu.code_pages && c->mmu.code_pages[idx];
-    if (writable && dirty && !code) {
+    if (writable && dirty && !code && data_ok) {
         e->vpn_write = tag;
         mark_dirty(c, host, 4096);   /* stores through this entry mark nothing */
     }
-    if (!w.nx)
-        e->vpn_exec = tag;
+    e->vpn_exec = fetch_ok ? tag : 0;
     return w.pa;
 }
 
@@ -353,7 +387,7 @@ uint64_t emu_translate(struct emu_cpu *c, uint64_t la, int access)
     struct emu_tlb_entry *e = tlb_entry(c, la);
     uint64_t tag = tlb_page_tag(c, la & ~0xfffULL);
     uint64_t t = access == ACC_R ? e->vpn_read : access == ACC_W ? e->vpn_write : e->vpn_exec;
-    if (t == tag)
+    if (t == tag && !(e->smap && c->mmu.implicit))
         return e->ppn | (la & 0xfff);
     return translate(c, la, access);
 }

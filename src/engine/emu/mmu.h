@@ -36,7 +36,9 @@ struct emu_tlb_entry {
     uintptr_t addend;    /* host = guest linear + addend (RAM pages only) */
     uint64_t ppn;        /* guest physical page address (pa & ~0xfff) */
     uint64_t global;     /* the translation came from a global page */
-    uint64_t pad[2];     /* 64 bytes: the entry address is a shift of the index */
+    uint64_t smap;       /* a supervisor translation of a user page, made with
+                          * CR4.SMAP and EFLAGS.AC set: dropped when AC clears */
+    uint64_t pad[1];     /* 64 bytes: the entry address is a shift of the index */
 };
 
 struct emu_mmu {
@@ -63,7 +65,16 @@ struct emu_mmu {
     struct emu_pcid_slot pcid[EMU_PCID_SLOTS];
     struct emu_block *prev_block;    /* the block run last (successor hint) */
     uint64_t prev_gen;               /* cache flush count when it was */
+    /* SMAP: supervisor TLB entries of user pages exist only while AC is
+     * set; these name them (smap_n > 8: too many, scan them all). */
+    bool implicit;       /* a system-table or stack-switch access (sys_seg.c) */
+    uint8_t smap_n;
+    uint16_t smap_idx[8];
 };
+
+/* EFLAGS.AC went from 1 to 0: drop the supervisor translations of user
+ * pages that SMAP allowed only because of it. */
+void emu_tlb_drop_smap(struct emu_cpu *c);
 
 /* Data accessors by linear address.  size 1, 2, 4, 8; unaligned and
  * page-crossing accesses are handled. */

@@ -123,6 +123,8 @@ static uint64_t cr4_valid(struct emu_cpu *c)
         v |= CR4_SMEP;
     if (ebx7 & (1u << 20))
         v |= CR4_SMAP;
+    if (cpuid_reg(c, 7, 2) & (1u << 2))
+        v |= CR4_UMIP;
     return v;
 }
 

@@ -282,13 +282,22 @@ static void flat_seg(struct seg_state *s, uint16_t sel, bool code, bool long64, 
     s->db = !(code && long64);
 }
 
+/* Intel CPUs know SYSCALL and SYSRET only in 64-bit mode (#UD in
+ * compatibility and legacy modes, SDM vol. 2B); AMD's also run them there,
+ * SYSCALL from compatibility mode entering at CSTAR.  Which one we are
+ * follows the vendor CPUID leaf 0 presents. */
+static bool syscall_vendor_intel(struct emu_cpu *c)
+{
+    return cpuid_reg(c, 0, 1) == 0x756e6547;   /* "Genu" */
+}
+
 static void op_syscall(struct emu_cpu *c, const struct emu_insn *i)
 {
     (void)i;
     if (!(c->efer & EFER_SCE))
         emu_raise(c, EXC_UD, EMU_NO_ERRCODE);
     uint64_t next = c->next_rip;   /* (exec.c runs c->syscall_hook before this) */
-    if (c->mode == MODE_REAL)
+    if (c->mode == MODE_REAL || (c->mode != MODE_LONG64 && syscall_vendor_intel(c)))
         emu_raise(c, EXC_UD, EMU_NO_ERRCODE);
     uint16_t sel = (uint16_t)(c->msr_star >> 32) & 0xfffc;
     uint64_t fl = emu_get_rflags(c);
@@ -313,11 +322,12 @@ static void op_syscall(struct emu_cpu *c, const struct emu_insn *i)
 static void op_sysret(struct emu_cpu *c, const struct emu_insn *i)
 {
     (void)i;
-    if (!(c->efer & EFER_SCE))
+    if (!(c->efer & EFER_SCE) || (c->mode != MODE_LONG64 && syscall_vendor_intel(c)))
         emu_raise(c, EXC_UD, EMU_NO_ERRCODE);
     if (c->mode == MODE_REAL || c->cpl != 0)
         emu_raise(c, EXC_GP, 0);
     uint16_t base = (uint16_t)(c->msr_star >> 48);
+    bool stepping = (c->rflags & RFLAGS_TF) != 0;
     bool to64 = (i->rex & 8) != 0 && c->mode == MODE_LONG64;
     if (to64 && !SYS_CANONICAL(c->gpr[R_RCX]))
         emu_raise(c, EXC_GP, 0);
@@ -340,6 +350,16 @@ static void op_sysret(struct emu_cpu *c, const struct emu_insn *i)
     c->cpl = 3;
     emu_update_mode(c);
     atomic_fetch_or(&c->events, EMU_EV_IRQ);
+    /* Unlike IRET and POPF, a SYSRET that sets TF traps at once, before the
+     * first user instruction (Linux avoids SYSRET with TF for this reason).
+     * With TF already set, the loop's single step (exec.c) delivers it. */
+    if ((c->rflags & RFLAGS_TF) && !stepping) {
+        c->dr[6] |= 1ULL << 14;   /* BS */
+        c->rip = c->next_rip;     /* a trap: the frame holds the user RIP */
+        if (c->exc_to_caller)
+            emu_raise(c, EXC_DB, EMU_NO_ERRCODE);
+        emu_deliver_exception(c, EXC_DB, EMU_NO_ERRCODE, false, c->next_rip);
+    }
 }
 
 static bool sep_advertised(struct emu_cpu *c)

@@ -9,23 +9,19 @@
 
 /* The MMU checks user pages against c->cpl; the CPU's own accesses to its
  * tables are supervisor accesses whatever the CPL, so run them at CPL 0 and
- * put the CPL back even when they fault. */
+ * put the CPL back even when they fault.  They are implicit accesses too,
+ * which SMAP stops at user pages whatever EFLAGS.AC says (mmu.c). */
 static void sup_access(struct emu_cpu *c, uint64_t la, unsigned size, uint64_t *val, bool write)
 {
     jmp_buf saved;
     uint8_t cpl = c->cpl;
 
-    if (cpl == 0) {
-        if (write)
-            emu_write(c, la, size, *val);
-        else
-            *val = emu_read(c, la, size);
-        return;
-    }
     memcpy(saved, c->jmp, sizeof(saved));
     c->cpl = 0;
+    c->mmu.implicit = true;
     if (setjmp(c->jmp)) {
         c->cpl = cpl;
+        c->mmu.implicit = false;
         memcpy(c->jmp, saved, sizeof(saved));
         longjmp(c->jmp, 1);
     }
@@ -34,6 +30,7 @@ static void sup_access(struct emu_cpu *c, uint64_t la, unsigned size, uint64_t *
     else
         *val = emu_read(c, la, size);
     c->cpl = cpl;
+    c->mmu.implicit = false;
     memcpy(c->jmp, saved, sizeof(saved));
 }
 
@@ -772,6 +769,13 @@ static bool verify_seg(struct emu_cpu *c, uint16_t sel, bool write)
     return s.dpl >= c->cpl && s.dpl >= (sel & 3);
 }
 
+/* UMIP: SGDT, SIDT, SLDT, SMSW and STR are privileged when CR4.UMIP is set. */
+static void umip_check(struct emu_cpu *c)
+{
+    if ((c->cr4 & CR4_UMIP) && c->cpl > 0)
+        emu_raise(c, EXC_GP, 0);
+}
+
 static void op_grp6(struct emu_cpu *c, const struct emu_insn *i)
 {
     if (c->mode == MODE_REAL)
@@ -780,6 +784,7 @@ static void op_grp6(struct emu_cpu *c, const struct emu_insn *i)
     switch (op) {
     case 0:   /* SLDT */
     case 1: { /* STR */
+        umip_check(c);
         uint16_t sel = op == 0 ? c->ldtr.selector : c->tr.selector;
         if (i->mod == 3)
             sys_set_reg(c, i->rm, i->opsize, sel);
@@ -820,6 +825,7 @@ void emu_sys_grp7_mem(struct emu_cpu *c, const struct emu_insn *i)
     switch (op) {
     case 0:   /* SGDT */
     case 1: { /* SIDT */
+        umip_check(c);
         const struct dtable_state *t = op == 0 ? &c->gdtr : &c->idtr;
         uint64_t ea = emu_ea(c, i);
         uint64_t base = long64 ? t->base : (uint32_t)t->base;
@@ -843,6 +849,7 @@ void emu_sys_grp7_mem(struct emu_cpu *c, const struct emu_insn *i)
         break;
     }
     case 4:   /* SMSW m16 */
+        umip_check(c);
         emu_write(c, emu_ea(c, i), 2, (uint16_t)c->cr0);
         break;
     case 6: { /* LMSW m16 */
@@ -868,6 +875,7 @@ void emu_sys_msw_reg(struct emu_cpu *c, const struct emu_insn *i);
 void emu_sys_msw_reg(struct emu_cpu *c, const struct emu_insn *i)
 {
     if ((i->reg & 7) == 4) {
+        umip_check(c);
         sys_set_reg(c, i->rm, i->opsize, c->cr0 & emu_size_mask(i->opsize));
     } else {
         sys_require_cpl0(c);

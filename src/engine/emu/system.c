@@ -186,6 +186,8 @@ static uint64_t cr4_valid(struct emu_cpu *c)
         v |= CR4_SMEP;
     if (ebx7 & (1u << 20))
         v |= CR4_SMAP;
+    if (cpuid_reg(c, 7, 2) & (1u << 2))
+        v |= CR4_UMIP;
     return v;
 }
 
@@ -418,9 +420,8 @@ static void op_grp7(struct emu_cpu *c, const struct emu_insn *i)
     switch (op) {
     case 1:
         if (rm == 2 || rm == 3) {   /* CLAC / STAC, only with SMAP */
-            if (!(cpuid_reg(c, 7, 1) & (1u << 20)))
-                break;
-            sys_require_cpl0(c);
+            if (!(cpuid_reg(c, 7, 1) & (1u << 20)) || c->cpl != 0)
+                break;   /* #UD, not #GP, above CPL 0 */
             uint64_t fl = emu_get_rflags(c);
             emu_set_rflags(c, rm == 2 ? fl & ~RFLAGS_AC : fl | RFLAGS_AC);
             return;

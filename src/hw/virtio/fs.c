@@ -56,6 +56,7 @@ static void fs_reset(struct virtio_dev *vd)
 
 static const struct virtio_device_ops fs_ops = {
     .name = "virtio-fs",
+    .worker_names_files = true,
     .device_id = VIRTIO_ID_FS,
     .pci_class = 0x018000,        /* mass storage, other (as QEMU's vhost-user-fs) */
     .num_queues = 2,              /* hiprio, one request queue */

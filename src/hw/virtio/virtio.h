@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "hw/virtio/virtqueue.h"
+#include "lib/log.h"
 
 /* Device status bits (spec 2.1). */
 #define VIRTIO_STATUS_ACKNOWLEDGE   1
@@ -53,6 +54,10 @@ struct virtio_device_ops {
     void (*after_notify)(struct virtio_dev *vd);
     /* Optional: the driver reset the device (vd->lock held). */
     void (*reset)(struct virtio_dev *vd);
+    /* Its requests open, make and remove files by name (virtio-fs): its
+     * worker keeps the process's seccomp list, not the device workers'
+     * narrower one (docs/security.md). */
+    bool worker_names_files;
 };
 
 /* Hooks the transport fills in. */
@@ -114,13 +119,18 @@ static inline void virtio_set_needs_reset(struct virtio_dev *vd)
 }
 
 /* Pops the next chain of queue q; on a broken queue sets NEEDS_RESET and
- * returns 0, so device loops just stop (as they do while quiescing). */
+ * returns 0, so device loops just stop (as they do while quiescing).  The
+ * first time, the log says which device the guest broke. */
 static inline int virtio_pop(struct virtio_dev *vd, unsigned q, struct virtq_chain *c)
 {
     if (atomic_load_explicit(&vd->quiescing, memory_order_relaxed))
         return 0;
     int r = virtq_pop(&vd->vq[q], c);
     if (r < 0) {
+        if (!(vd->status & VIRTIO_STATUS_NEEDS_RESET))
+            log_warn("%s: queue %u: the guest gave a malformed descriptor chain (a loop, longer "
+                     "than the queue, or a buffer outside its RAM); the device is marked "
+                     "broken (NEEDS_RESET) until the guest resets it", vd->ops->name, q);
         virtio_set_needs_reset(vd);
         return 0;
     }

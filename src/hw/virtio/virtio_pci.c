@@ -15,6 +15,7 @@
 #include "hw/pci.h"
 #include "lib/err.h"
 #include "lib/log.h"
+#include "lib/sandbox.h"
 #include "lib/state.h"
 
 #define VIRTIO_PCI_VENDOR   0x1af4
@@ -213,6 +214,10 @@ static void *worker_main(void *arg)
         pthread_mutex_unlock(&vp->wake_lock);
         if (stop)
             break;
+        /* The guest's requests are read here: this thread's own, narrower
+         * seccomp list goes in before the first once the VMM is confined. */
+        if (!vd->ops->worker_names_files)
+            sandbox_worker_thread_check();
         pthread_mutex_lock(&vd->lock);
         /* Buffers are the device's only between DRIVER_OK and a reset. */
         if ((vd->status & VIRTIO_STATUS_DRIVER_OK) && !(vd->status & VIRTIO_STATUS_NEEDS_RESET)) {

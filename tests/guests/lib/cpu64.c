@@ -76,6 +76,12 @@ void idt_set_gate_opts(int vec, int ist, int dpl, int present)
     g->zero = 0;
 }
 
+void idt_set_gate_type(int vec, int type)
+{
+    struct idt_gate *g = &idt[vec & 0xff];
+    g->type = (uint8_t)((g->type & 0xe0) | (type & 0x1f));
+}
+
 void idt_init(void)
 {
     for (int i = 0; i < 256; i++)
@@ -106,6 +112,14 @@ void tss_install(uint64_t rsp0, uint64_t ist1)
                  ((limit >> 16) & 0xf) << 48 | ((base >> 24) & 0xff) << 56;
     gdt_tss[1] = base >> 32;
     __asm__ volatile("ltr %w0" :: "r"(SEL_TSS) : "memory");
+}
+
+void tss_set_stack(int which, uint64_t rsp)
+{
+    if (which == 0)
+        tss.rsp[0] = rsp;
+    else if (which >= 1 && which <= 7)
+        tss.ist[which - 1] = rsp;
 }
 
 static uint64_t table_pool[16][512] __attribute__((aligned(4096)));

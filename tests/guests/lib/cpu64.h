@@ -44,6 +44,9 @@ void idt_set_handler(int vec, isr_fn fn);
 /* Loads the IDT idt_init() built: for application processors. */
 void idt_load(void);
 void idt_set_gate_opts(int vec, int ist, int dpl, int present);
+/* The gate's type field: 0xe interrupt gate, 0xf trap gate (others are
+ * not gates in long mode). */
+void idt_set_gate_type(int vec, int type);
 
 /* Expected faults: the inline assembly stores a recovery address in
  * fault_recover before the faulting instruction; the dispatcher then
@@ -58,6 +61,8 @@ void fault_reset(void);
 
 /* TSS with RSP0 and IST1 stacks, loaded with LTR. */
 void tss_install(uint64_t rsp0, uint64_t ist1);
+/* Changes one stack of the loaded TSS: which 0 is RSP0, 1-7 are IST1-7. */
+void tss_set_stack(int which, uint64_t rsp);
 
 /* Maps one 4 KiB page at va (outside the boot identity map's 2 MiB
  * pages: e.g. above 4 GiB) to pa with the leaf flags given; tables come

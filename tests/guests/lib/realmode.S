@@ -1,8 +1,10 @@
 /* The realmode guest's assembly.  rm_run() (32-bit, called from C) loads
  * its own GDT, drops through 16-bit protected mode to real mode in a blob
  * the C code copied to RM_BASE, runs checks there (software interrupt
- * through the IVT, segment aliasing, 32-bit operands, UART output) and
- * comes back to 32-bit protected mode.  Results are words inside the copy. */
+ * through the IVT, segment aliasing, 32-bit operands, UART output, and the
+ * intercepted instructions CPUID, RDMSR, IN/OUT and MOV from CR0, also in
+ * 16-bit protected mode) and comes back to 32-bit protected mode.  Results
+ * are words inside the copy. */
 #define RM_BASE 0x10000
 #define RM_SEG  0x1000
 #define OFF(x)  ((x) - rm_blob_start)
@@ -56,6 +58,7 @@ rm_back32:
 /* Copied to RM_BASE; runs at CS base RM_BASE, so addresses are OFF(). */
     .section .data
     .globl rm_blob_start, rm_blob_end, rm_int_count, rm_int_cs, rm_alias_ok, rm_math
+    .globl rm_exits16, rm_exits_real
 rm_blob_start:
     .code16
 rm_pm16:
@@ -65,6 +68,8 @@ rm_pm16:
     mov %ax, %ss
     mov %ax, %fs
     mov %ax, %gs
+    mov $OFF(rm_exits16), %di
+    call exits16
     mov %cr0, %eax
     and $~1, %eax
     mov %eax, %cr0
@@ -79,6 +84,8 @@ rm_real:
     /* Real mode uses IDTR too: the loader may have left limit 0 there
      * (hostel does; SeaBIOS leaves the IVT's 0/0x3ff). */
     lidtl OFF(rm_ivt_desc)
+    mov $OFF(rm_exits_real), %di
+    call exits16
 
     /* IVT entry 0x30 -> RM_SEG:rm_isr, then INT 0x30. */
     xor %ax, %ax
@@ -125,6 +132,39 @@ rm_real:
     mov %eax, %cr0
     ljmpl $0x08, $rm_back32
 
+/* The intercepted instructions from 16-bit code, results at DS:DI:
+ * CPUID 0 and 1 (8 longs), RDMSR IA32_APIC_BASE (2), CMOS register A by
+ * OUT/IN (1), CR0 (1); then INVLPG, which must simply go on (1 = done). */
+exits16:
+    xor %eax, %eax
+    xor %ecx, %ecx
+    cpuid
+    mov %eax, 0(%di)
+    mov %ebx, 4(%di)
+    mov %ecx, 8(%di)
+    mov %edx, 12(%di)
+    mov $1, %eax
+    xor %ecx, %ecx
+    cpuid
+    mov %eax, 16(%di)
+    mov %ebx, 20(%di)
+    mov %ecx, 24(%di)
+    mov %edx, 28(%di)
+    mov $0x1b, %ecx
+    rdmsr
+    mov %eax, 32(%di)
+    mov %edx, 36(%di)
+    mov $0x0a, %al
+    out %al, $0x70
+    in $0x71, %al
+    movzbl %al, %eax
+    mov %eax, 40(%di)
+    mov %cr0, %eax
+    mov %eax, 44(%di)
+    invlpg (%di)
+    movl $1, 48(%di)
+    ret
+
 rm_isr:
     push %bp
     mov %sp, %bp
@@ -146,5 +186,7 @@ rm_int_cs:    .word 0
 rm_alias_ok:  .word 0
     .align 4
 rm_math:      .long 0
+rm_exits16:   .fill 13, 4, 0
+rm_exits_real: .fill 13, 4, 0
 rm_msg:       .asciz "real mode: hello from 16-bit code\r\n"
 rm_blob_end:

@@ -1,27 +1,9 @@
-/* The syscall guest's assembly: enter_user() drops to CPL 3 with IRETQ and
- * returns when the user program makes system call 0; syscall_entry is the
- * LSTAR target; user_prog is the CPL 3 program (it lives in the 2 MiB page
+/* The syscall guest's assembly: syscall_entry is the LSTAR target, and
+ * system call 0 ends enter_user() (lib/user_asm.S) with the value user code
+ * passed in RDI; user_prog is the CPL 3 program (it lives in the 2 MiB page
  * the guest marks user-accessible). */
     .text
     .code64
-
-/* uint64_t enter_user(uint64_t rip, uint64_t rsp): the value user code
- * passed in RDI to system call 0. */
-    .globl enter_user
-enter_user:
-    push %rbx
-    push %rbp
-    push %r12
-    push %r13
-    push %r14
-    push %r15
-    mov %rsp, kernel_rsp(%rip)
-    pushq $0x2b                 /* SS: user data, RPL 3 */
-    pushq %rsi                  /* RSP */
-    pushq $0x2                  /* RFLAGS: IF clear */
-    pushq $0x33                 /* CS: user 64-bit code, RPL 3 */
-    pushq %rdi                  /* RIP */
-    iretq
 
 /* SYSCALL leaves RSP alone: we run on the user stack at CPL 0. */
     .globl syscall_entry
@@ -38,15 +20,8 @@ syscall_entry:
     pop %r11
     pop %rcx
     sysretq
-1:  mov kernel_rsp(%rip), %rsp
-    mov %rdi, %rax
-    pop %r15
-    pop %r14
-    pop %r13
-    pop %r12
-    pop %rbp
-    pop %rbx
-    ret
+1:  mov %rdi, %rax
+    jmp user_return
 
 /* The CPL 3 program.  Each failed check ends with system call 0 and a
  * nonzero code; success is code 0. */
@@ -106,8 +81,3 @@ user_after_syscall:
 9:  xor %eax, %eax
     syscall
     ud2
-
-    .data
-    .align 8
-kernel_rsp:
-    .quad 0

@@ -1,0 +1,198 @@
+/* The root jail for a machine (board/jail_setup.h): what its spec names,
+ * shown and kept open, then lib/jail.c's namespace, user and capability drop. */
+#include "board/jail_setup.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "block/block.h"
+#include "block/block_info.h"
+#include "board/migrate.h"
+#include "lib/jail.h"
+#include "lib/log.h"
+
+/* The device nodes a running VMM opens: /dev/kvm again at every guest
+ * reboot (kept open), libc's and libslirp's randomness, /dev/null. */
+static const char *const dev_nodes[] = {
+    "/dev/null", "/dev/zero", "/dev/urandom", "/dev/random", "/dev/kvm",
+};
+
+static const char *const firmware_dirs[] = {
+    "/usr/share/seabios", "/usr/share/qemu", "/usr/lib/ipxe/qemu",
+};
+
+static int threads_now(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    int n = 0;
+    if (!d)
+        return -1;
+    for (struct dirent *de; (de = readdir(d));)
+        n += de->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+/* What the jail cannot serve yet: the machine runs without it, said loudly
+ * (docs/security.md, "Not covered"). */
+static const char *unsupported(const struct machine_spec *spec)
+{
+    if (spec->nshares)
+        return "its shares are served with the jail user's rights, which the shared folders "
+               "do not grant";
+    if (spec->net_switch)
+        return "a switch port reconnects to the switch's socket, which the jail user may not";
+    if (spec->display)
+        return "--display reads its password file and listens from threads made before the "
+               "jail";
+    if (spec->serial && !strncmp(spec->serial, "file:", 5))
+        return "--serial file: is opened after the jail would be entered";
+    return NULL;
+}
+
+static bool beneath(const char *p, const char *folder)
+{
+    size_t fl = folder ? strlen(folder) : 0;
+    return fl && !strncmp(p, folder, fl) && p[fl] == '/';
+}
+
+/* A qcow2 disk's backing chain is opened by name at every boot: each
+ * image in it is kept and shown (read-only) too. */
+static int add_backing_chain(struct jail_config *c, const char *disk, const char *folder,
+                             struct err *e)
+{
+    struct block_open_opts o = { .readonly = true };
+    struct blockdev *bd;
+    if (block_open(disk, &o, &bd, e) < 0)
+        return err_wrap(e, "jail: the backing chain of %s", disk);
+    int r = 0;
+    for (struct blockdev *b = block_backing(bd); b && r == 0; b = block_backing(b)) {
+        const char *p = block_path(b);
+        r = jail_keep(p, O_RDONLY | O_NONBLOCK);
+        if (r < 0) {
+            err_set(e, r, "jail: cannot open backing image %s: %s", p, strerror(-r));
+            break;
+        }
+        if (!beneath(p, folder) && (r = jail_add(c, p, false)) < 0)
+            err_set(e, r, "jail: more than %d paths to show", JAIL_MAX_PATHS);
+    }
+    block_close(bd);
+    return r;
+}
+
+static void say(char *report, size_t len, const char *fmt, const char *what)
+{
+    if (report)
+        snprintf(report, len, fmt, what);
+}
+
+/* What the spec names: shown in c, and kept open where it is opened again. */
+static int collect(const struct machine_spec *spec, const char *folder, struct jail_config *c,
+                   struct err *e)
+{
+    int r = jail_add(c, folder, true);
+    for (int i = 0; r == 0 && i < spec->ndisks; i++) {
+        const char *p = spec->disks[i].path;
+        if (!p)
+            continue;
+        /* A guest reboot opens the disks again: from these fds. */
+        int kr = jail_keep(p, (spec->disks[i].readonly ? O_RDONLY : O_RDWR) | O_NONBLOCK);
+        if (kr < 0)
+            return err_set(e, kr, "jail: cannot open disk image %s: %s", p, strerror(-kr));
+        if (strncmp(p, "/proc/", 6) && !beneath(p, folder))
+            r = jail_add(c, p, false);
+        if (r == 0 && (kr = add_backing_chain(c, p, folder, e)) < 0)
+            return kr;
+    }
+    if (r == 0)
+        r = jail_add(c, spec->kernel, false);
+    if (r == 0)
+        r = jail_add(c, spec->initrd, false);
+    if (r == 0 && spec->cdrom) {
+        jail_keep(spec->cdrom, O_RDONLY | O_NONBLOCK);    /* read-only, as a disk */
+        r = jail_add(c, spec->cdrom, false);
+    }
+    /* User networking forwards the guest's DNS to the host's servers:
+     * libslirp reads them from here when the guest first asks. */
+    struct net_options no;
+    spec_net_options(spec, &no);
+    if (r == 0 && net_effective_mode(&no) == NET_MODE_USER)
+        r = jail_add(c, "/etc/resolv.conf", false);
+    /* A firmware boot reads SeaBIOS, its VGA BIOS and iPXE's virtio ROM
+     * at each (re)boot: Debian's packaged files, shown read-only. */
+    for (size_t i = 0; r == 0 && spec_firmware(spec) == SPEC_FW_BIOS &&
+                       i < sizeof(firmware_dirs) / sizeof(firmware_dirs[0]); i++)
+        r = jail_add(c, firmware_dirs[i], false);
+    if (r == 0 && spec_firmware(spec) == SPEC_FW_BIOS)
+        r = jail_add(c, getenv("HOSTEL_BIOS"), false);
+    for (size_t i = 0; r == 0 && i < sizeof(dev_nodes) / sizeof(dev_nodes[0]); i++)
+        r = jail_add(c, dev_nodes[i], false);
+    if (r < 0)
+        return err_set(e, r, "jail: more than %d paths to show", JAIL_MAX_PATHS);
+    if (getenv("HOSTEL_STATS"))
+        jail_keep("/proc/self/smaps", O_RDONLY);    /* bench/startup's memory figure */
+    if (access("/dev/kvm", R_OK | W_OK) == 0)
+        jail_keep("/dev/kvm", O_RDWR);
+    if (spec->tap) {
+        /* TUNSETIFF on the kept /dev/net/tun needs CAP_NET_ADMIN: kept,
+         * alone (docs/security.md). */
+        int kr = jail_keep("/dev/net/tun", O_RDWR);
+        if (kr < 0)
+            return err_set(e, kr, "jail: cannot open /dev/net/tun: %s", strerror(-kr));
+        c->keep_net_admin = true;
+    }
+    return 0;
+}
+
+int machine_jail(const struct machine_spec *spec, const char *folder, char *report,
+                 size_t report_len, struct err *e)
+{
+    if (jail_active())
+        return 0;
+    if (report && report_len)
+        report[0] = 0;
+    if (geteuid() != 0 || !spec->sandbox)
+        return 0;
+    struct jail_config c = { 0 };
+    int r = jail_user(&c.uid, &c.gid, e);
+    if (r < 0)
+        return r;
+    if (r > 0) {
+        log_warn("the VMM runs as root WITHOUT its jail (HOSTEL_JAIL_USER=off): a guest that "
+                 "breaks out of a device model reaches every file root can");
+        say(report, report_len, "off (%s)", "HOSTEL_JAIL_USER=off");
+        return 0;
+    }
+    const char *why = unsupported(spec);
+    if (why) {
+        log_warn("the VMM runs as root WITHOUT its jail: %s", why);
+        say(report, report_len, "off: %.150s", why);
+        return 0;
+    }
+    int n = threads_now();
+    if (n != 1)
+        return err_set(e, -EBUSY, "jail: the VMM has %d threads already; it must enter the jail "
+                       "with one (a hostel bug)", n);
+    char host_id[330];
+    migrate_host_id(host_id, sizeof(host_id));   /* read now: /proc is not in the jail */
+    r = collect(spec, folder, &c, e);
+    int npaths = c.npaths;
+    if (r == 0)
+        r = jail_enter(&c, e);
+    jail_config_free(&c);
+    if (r < 0)
+        return r;
+    log_info("jail: uid %u gid %u, no capabilities%s, a mount namespace showing %d paths",
+             (unsigned)c.uid, (unsigned)c.gid, c.keep_net_admin ? " but CAP_NET_ADMIN (tap)" : "",
+             npaths);
+    if (report)
+        snprintf(report, report_len, "on (uid %u gid %u, %s, %d paths in its mount namespace)",
+                 (unsigned)c.uid, (unsigned)c.gid,
+                 c.keep_net_admin ? "only CAP_NET_ADMIN (tap)" : "no capabilities", npaths);
+    return 0;
+}

@@ -1,0 +1,315 @@
+/* The VMM's root jail (lib/jail.h): a mount namespace, a dropped user, no
+ * capabilities. */
+#include "lib/jail.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <pwd.h>
+#include <grp.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/capability.h>
+
+/* Where the jail's tmpfs is mounted (in the VMM's own namespace only; on
+ * the host it stays an empty folder every VMM shares). */
+#define JAIL_MOUNTPOINT "/run/hostel-jail"
+
+static bool active;
+
+bool jail_active(void)
+{
+    return active;
+}
+
+int jail_user(uid_t *uid, gid_t *gid, struct err *e)
+{
+    const char *v = getenv("HOSTEL_JAIL_USER");
+    if (v && !strcmp(v, "off"))
+        return 1;
+    if (!v || !*v) {
+        struct passwd *pw = getpwnam("hostel");
+        *uid = pw ? pw->pw_uid : JAIL_DEFAULT_ID;
+        *gid = pw ? pw->pw_gid : JAIL_DEFAULT_ID;
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    unsigned long u = strtoul(v, &end, 10);
+    if (end != v && (!*end || *end == ':')) {
+        unsigned long g = u;
+        if (*end == ':') {
+            const char *gs = end + 1;
+            g = strtoul(gs, &end, 10);
+            if (end == gs || *end)
+                return err_set(e, -EINVAL, "HOSTEL_JAIL_USER '%s': the group after ':' must be "
+                               "a number", v);
+        }
+        if (errno || u == 0 || g == 0 || u > 0xfffffffeUL || g > 0xfffffffeUL)
+            return err_set(e, -EINVAL, "HOSTEL_JAIL_USER '%s': choose an unprivileged uid and "
+                           "gid (not 0), or 'off'", v);
+        *uid = (uid_t)u;
+        *gid = (gid_t)g;
+        return 0;
+    }
+    struct passwd *pw = getpwnam(v);
+    if (!pw)
+        return err_set(e, -EINVAL, "HOSTEL_JAIL_USER '%s': no such user (give a user name, "
+                       "UID[:GID], or 'off')", v);
+    if (pw->pw_uid == 0 || pw->pw_gid == 0)
+        return err_set(e, -EINVAL, "HOSTEL_JAIL_USER '%s' is root: the jail needs an "
+                       "unprivileged user", v);
+    *uid = pw->pw_uid;
+    *gid = pw->pw_gid;
+    return 0;
+}
+
+int jail_add(struct jail_config *c, const char *path, bool writable)
+{
+    struct stat st;
+    if (!path || path[0] != '/' || stat(path, &st) < 0)
+        return 0;
+    for (int i = 0; i < c->npaths; i++)
+        if (!strcmp(c->paths[i], path)) {
+            c->writable[i] |= writable;
+            return 0;
+        }
+    if (c->npaths == JAIL_MAX_PATHS)
+        return -E2BIG;
+    if (!(c->paths[c->npaths] = strdup(path)))
+        return -ENOMEM;
+    c->writable[c->npaths++] = writable;
+    return 0;
+}
+
+void jail_config_free(struct jail_config *c)
+{
+    for (int i = 0; i < c->npaths; i++)
+        free(c->paths[i]);
+    c->npaths = 0;
+}
+
+/* ---- fds kept for what is opened again after confinement --------------- */
+
+#define KEPT_MAX 64
+static struct kept {
+    char *path;
+    int fd;
+    int acc;    /* O_RDONLY, O_WRONLY or O_RDWR */
+} kept[KEPT_MAX];
+static int nkept;
+
+int jail_keep(const char *path, int flags)
+{
+    int acc = flags & O_ACCMODE;
+    for (int i = 0; i < nkept; i++)
+        if (!strcmp(kept[i].path, path) && (kept[i].acc == acc || kept[i].acc == O_RDWR))
+            return 0;
+    if (nkept == KEPT_MAX)
+        return -E2BIG;
+    int fd = open(path, flags | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    char *p = strdup(path);
+    if (!p) {
+        close(fd);
+        return -ENOMEM;
+    }
+    kept[nkept++] = (struct kept){ .path = p, .fd = fd, .acc = acc };
+    return 0;
+}
+
+int jail_open(const char *path, int flags)
+{
+    int acc = flags & O_ACCMODE;
+    for (int i = 0; i < nkept; i++) {
+        if (strcmp(kept[i].path, path) || (kept[i].acc != acc && kept[i].acc != O_RDWR))
+            continue;
+        /* A copy shares the file offset and status flags: hostel's users
+         * of these use pread/pwrite and ioctls, never the offset. */
+        int fd = fcntl(kept[i].fd, F_DUPFD_CLOEXEC, 3);
+        if (fd >= 0 && (flags & O_NONBLOCK))
+            fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+        return fd;
+    }
+    return open(path, flags | O_CLOEXEC);
+}
+
+/* ---- entering ---------------------------------------------------------- */
+
+static uid_t chown_uid;
+static gid_t chown_gid;
+
+static int chown_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    if (lchown(path, chown_uid, chown_gid) < 0 && errno != ENOENT)
+        return -errno;
+    return 0;
+}
+
+/* Makes DIR and the folders above it inside the new root. */
+static int mkdirs(char *p)
+{
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/')
+            continue;
+        *s = 0;
+        int r = mkdir(p, 0755);
+        *s = '/';
+        if (r < 0 && errno != EEXIST)
+            return -errno;
+    }
+    return 0;
+}
+
+/* Binds the host's PATH (an O_PATH fd, taken before the tmpfs hid
+ * anything) at the same name under ROOT. */
+static int bind_one(const char *root, const char *path, int fd, bool writable, struct err *e)
+{
+    char target[4200], src[64];
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return err_set(e, -errno, "jail: %s: %s", path, strerror(errno));
+    snprintf(target, sizeof(target), "%s%s", root, path);
+    int r = mkdirs(target);
+    if (r == 0 && S_ISDIR(st.st_mode) && mkdir(target, 0755) < 0 && errno != EEXIST)
+        r = -errno;
+    if (r == 0 && !S_ISDIR(st.st_mode)) {
+        int t = open(target, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+        if (t < 0 && errno != EEXIST)
+            r = -errno;
+        if (t >= 0)
+            close(t);
+    }
+    if (r < 0)
+        return err_set(e, r, "jail: cannot make %s: %s", target, strerror(-r));
+    snprintf(src, sizeof(src), "/proc/self/fd/%d", fd);
+    if (mount(src, target, NULL, MS_BIND | MS_REC, NULL) < 0)
+        return err_set(e, -errno, "jail: cannot bind %s: %s", path, strerror(errno));
+    unsigned long ro = writable ? 0 : MS_RDONLY;
+    if (mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_NOSUID | ro, NULL) < 0)
+        return err_set(e, -errno, "jail: cannot remount %s: %s", path, strerror(errno));
+    return 0;
+}
+
+/* Every capability out of every set, the bounding and ambient sets too. */
+static int drop_capabilities(bool keep_net_admin, struct err *e)
+{
+    for (int cap = 0; cap <= 63; cap++)
+        if (!(keep_net_admin && cap == CAP_NET_ADMIN) &&
+            prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+            return err_set(e, -errno, "jail: cannot drop capability %d from the bounding set: "
+                           "%s", cap, strerror(errno));
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+        return err_set(e, -errno, "jail: cannot clear the ambient capabilities: %s",
+                       strerror(errno));
+    return 0;
+}
+
+static int clear_capabilities(bool keep_net_admin, struct err *e)
+{
+    struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+    struct __user_cap_data_struct d[2];
+    memset(d, 0, sizeof(d));
+    if (keep_net_admin)
+        d[0].permitted = d[0].effective = 1u << CAP_NET_ADMIN;
+    if (syscall(SYS_capset, &h, d) < 0)
+        return err_set(e, -errno, "jail: cannot clear the capabilities: %s", strerror(errno));
+    return 0;
+}
+
+int jail_enter(const struct jail_config *c, struct err *e)
+{
+    if (active)
+        return 0;
+    if (geteuid() != 0)
+        return err_set(e, -EPERM, "jail: only root can enter it (it runs unprivileged already)");
+    int fds[JAIL_MAX_PATHS];
+    int n = 0, r = 0;
+    /* The user's files the VMM writes (its machine folder) become the
+     * jail user's, as Firecracker's jailer gives its chroot to its user. */
+    chown_uid = c->uid;
+    chown_gid = c->gid;
+    for (int i = 0; i < c->npaths; i++)
+        if (c->writable[i] && nftw(c->paths[i], chown_one, 16, FTW_PHYS) != 0)
+            return err_set(e, -EPERM, "jail: cannot give %s to uid %u: %s", c->paths[i],
+                           (unsigned)c->uid, strerror(errno));
+    if (mkdir(JAIL_MOUNTPOINT, 0700) < 0 && errno != EEXIST) {
+        r = err_set(e, -errno, "jail: cannot make %s: %s", JAIL_MOUNTPOINT, strerror(errno));
+        goto out;
+    }
+    if (unshare(CLONE_NEWNS) < 0) {
+        r = err_set(e, -errno, "jail: cannot make a mount namespace: %s", strerror(errno));
+        goto out;
+    }
+    /* Nothing done here reaches the host's mounts. */
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+        r = err_set(e, -errno, "jail: cannot make the mounts private: %s", strerror(errno));
+        goto out;
+    }
+    /* The paths, opened in the new namespace (a bind's source must be
+     * there) and before the tmpfs can hide any of them. */
+    for (; n < c->npaths; n++) {
+        fds[n] = open(c->paths[n], O_PATH | O_CLOEXEC);
+        if (fds[n] < 0) {
+            r = err_set(e, -errno, "jail: cannot open %s: %s", c->paths[n], strerror(errno));
+            goto out;
+        }
+    }
+    if (mount("hostel-jail", JAIL_MOUNTPOINT, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+              "size=64k,nr_inodes=256,mode=0755") < 0) {
+        r = err_set(e, -errno, "jail: cannot mount its tmpfs: %s", strerror(errno));
+        goto out;
+    }
+    for (int i = 0; i < n && r == 0; i++)
+        r = bind_one(JAIL_MOUNTPOINT, c->paths[i], fds[i], c->writable[i], e);
+    if (r < 0)
+        goto out;
+    /* The jail's own folders read-only from now on. */
+    if (mount(NULL, JAIL_MOUNTPOINT, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID |
+              MS_NODEV | MS_NOEXEC, NULL) < 0) {
+        r = err_set(e, -errno, "jail: cannot make its root read-only: %s", strerror(errno));
+        goto out;
+    }
+    /* pivot_root(".", "."): the old root stacks under the new one and is
+     * then detached, so no path leads back to the host's files. */
+    if (chdir(JAIL_MOUNTPOINT) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 ||
+        umount2(".", MNT_DETACH) < 0 || chdir("/") < 0) {
+        r = err_set(e, -errno, "jail: cannot move into it (pivot_root): %s", strerror(errno));
+        goto out;
+    }
+    r = drop_capabilities(c->keep_net_admin, e);
+    /* Keeping CAP_NET_ADMIN across the change of user needs KEEPCAPS. */
+    if (r == 0 && c->keep_net_admin && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+        r = err_set(e, -errno, "jail: PR_SET_KEEPCAPS: %s", strerror(errno));
+    if (r == 0 && setgroups(0, NULL) < 0)
+        r = err_set(e, -errno, "jail: cannot drop the supplementary groups: %s", strerror(errno));
+    if (r == 0 && setresgid(c->gid, c->gid, c->gid) < 0)
+        r = err_set(e, -errno, "jail: cannot become gid %u: %s", (unsigned)c->gid,
+                    strerror(errno));
+    if (r == 0 && setresuid(c->uid, c->uid, c->uid) < 0)
+        r = err_set(e, -errno, "jail: cannot become uid %u: %s", (unsigned)c->uid,
+                    strerror(errno));
+    if (r == 0)
+        r = clear_capabilities(c->keep_net_admin, e);
+    if (r == 0 && c->keep_net_admin)
+        prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
+    if (r == 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        r = err_set(e, -errno, "jail: PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
+    if (r == 0)
+        active = true;
+out:
+    for (int i = 0; i < n; i++)
+        close(fds[i]);
+    return r;
+}
