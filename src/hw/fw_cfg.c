@@ -246,7 +246,7 @@ static void dma_run(struct fw_cfg *f, uint64_t gpa)
         /* The guest may run what was just loaded (a kernel, a ROM): CPUs
          * that keep decoded code must look again before it learns. */
         if (control & DMA_READ)
-            mem_dma_written(f->mem);
+            mem_dma_written(f->mem, addr, length);
     }
     uint8_t out[4];
     put_be32(out, error ? DMA_ERROR : 0);

@@ -19,9 +19,10 @@ struct guest_mem {
     uint64_t low_size;   /* RAM below the hole */
     uint64_t high_size;  /* RAM at 4 GiB and up */
     /* Set by an engine that keeps decoded or translated guest code (emu):
-     * called after a device wrote guest RAM (DMA), before the guest can
-     * learn that it did, so that no CPU runs code the write replaced. */
-    void (*dma_written)(void *opaque);
+     * called after a device wrote [off, off + len) of the mapping (DMA),
+     * before the guest can learn that it did, so that no CPU runs code the
+     * write replaced.  The engine acts only when the range holds code. */
+    void (*dma_written)(void *opaque, uint64_t off, uint64_t len);
     void *dma_opaque;
     /* Live migration (machine/dirty.h): while set, one bit per 4 KiB page of
      * the mapping (low RAM, then high), which whoever writes guest RAM
@@ -91,11 +92,17 @@ static inline bool mem_is_ram(const struct guest_mem *m, uint64_t gpa)
     return mem_ptr(m, gpa, 1) != NULL;
 }
 
-/* A device wrote guest RAM (see dma_written). */
-static inline void mem_dma_written(const struct guest_mem *m)
+/* A device wrote [gpa, gpa + len) of guest RAM (see dma_written).  A range
+ * that is not all RAM is announced as the whole of RAM. */
+static inline void mem_dma_written(const struct guest_mem *m, uint64_t gpa, uint64_t len)
 {
-    if (m->dma_written)
-        m->dma_written(m->dma_opaque);
+    if (!m->dma_written || !len)
+        return;
+    const uint8_t *p = mem_ptr(m, gpa, len);
+    if (p)
+        m->dma_written(m->dma_opaque, (uint64_t)(p - m->host), len);
+    else
+        m->dma_written(m->dma_opaque, 0, m->size);
 }
 
 /* Whether [lo, hi) of this process is guest RAM (hostel's own memory use,

@@ -5,8 +5,8 @@
  * interpreter leaves, stores into the running block take effect, a full
  * code cache is emptied and filled again, a restored vCPU drops what was
  * translated from RAM the restore replaced, code mapped at two addresses
- * runs at each, and no mapping is ever writable
- * and executable at once. */
+ * runs at each, a device's DMA is announced only when it touches a page
+ * code ran from, and no mapping is ever writable and executable at once. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -199,6 +199,27 @@ static void test_store_into_running_block(void)
     CHECK_EQ(cpu->gpr[R_RBX], 5050);
 }
 
+/* A device's DMA (emu_dma_written) asks a vCPU to look at its code again
+ * only when the range shares a page with code it decoded: the loop's page
+ * and ranges reaching into it do, data pages and the end of RAM do not. */
+static void test_dma_sees_only_code_pages(void)
+{
+    SETUP(true, 0xb9, 0x10, 0, 0, 0,            /* mov ecx, 16 */
+          0xff, 0xc9,                           /* 1: dec ecx */
+          0x75, 0xfc,                           /* jnz 1b */
+          0x0f, 0x0b);                          /* ud2 */
+    emu_execute(cpu, 1000);
+    CHECK_EQ(cpu->exc.vector, EXC_UD);
+    CHECK(emu_mmu_holds_code(cpu, CODE + 0x800, 4));
+    CHECK(emu_mmu_holds_code(cpu, 0, CODE + 1));          /* ends in the code page */
+    CHECK(emu_mmu_holds_code(cpu, CODE - 16, 4096));      /* reaches into it */
+    CHECK(!emu_mmu_holds_code(cpu, 0, CODE));             /* ends just before it */
+    CHECK(!emu_mmu_holds_code(cpu, CODE + 4096, 65536));  /* the pages after it */
+    CHECK(!emu_mmu_holds_code(cpu, DATA, 4096));
+    CHECK(!emu_mmu_holds_code(cpu, RAM_SIZE - 4096, 1 << 20));   /* past the end */
+    CHECK(!emu_mmu_holds_code(cpu, CODE, 0));
+}
+
 /* 3000 distinct blocks, each translated, through a code cache that holds
  * a few hundred: it fills, is emptied, and the results stay right. */
 static void test_cache_full(void)
@@ -348,6 +369,7 @@ int main(void)
     RUN_TEST(test_divide_fault_precise);
     RUN_TEST(test_store_into_running_block);
     RUN_TEST(test_cache_full);
+    RUN_TEST(test_dma_sees_only_code_pages);
     RUN_TEST(test_restore_drops_translations);
     RUN_TEST(test_same_page_two_addresses);
     RUN_TEST(test_no_writable_executable_mapping);

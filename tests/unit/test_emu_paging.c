@@ -1,6 +1,6 @@
 /* Unit tests of emu's MMU: 4-level paging with 4K, 2M and 1G pages, #PF
  * error codes and CR2, U/S, R/W with CR0.WP, NX, reserved bits, accessed
- * and dirty bits, TLB flushes; and LOCK atomicity across two threads
+ * and dirty bits, TLB flushes, PCID-tagged TLB entries; and LOCK atomicity across two threads
  * running two emu CPUs on one RAM buffer. */
 #include <pthread.h>
 #include <stdlib.h>
@@ -180,6 +180,59 @@ static void test_tlb(void)
     CHECK_EQ(cpu->gpr[0], 2);
 }
 
+/* With CR4.PCIDE, a MOV CR3 with bit 63 keeps the TLB entries of the PCID
+ * it switches to (and of the one it leaves); without bit 63 the new PCID's
+ * entries go.  Shown with a page remapped without INVLPG: a kept entry
+ * still reads the old frame, a fresh one the new. */
+static void test_pcid(void)
+{
+    /* mov cr3, rdi; mov rax, [rbx]; ud2 */
+    SETUP(0, 0x0f, 0x22, 0xdf, 0x48, 0x8b, 0x03, 0x0f, 0x0b);
+    cpu->cr4 |= CR4_PCIDE;
+    cpu->cr3 = PML4 | 1;
+    emu_tlb_flush(cpu, true);
+    ram[0x20000] = 1;
+    ram[0x22000] = 2;
+    cpu->gpr[3] = 0x400000;
+    const uint64_t keep = 1ULL << 63;
+    cpu->gpr[7] = PML4 | 1 | keep;
+    CHECK_EQ(run(), 6);
+    CHECK_EQ(cpu->gpr[0], 1);                 /* PCID 1 caches 0x400000 -> 0x20000 */
+    *pte(PT2, 0) = 0x22000 | P | U;           /* remapped, no INVLPG */
+    cpu->gpr[3] = 0x1000;                     /* PCID 2 reads another page */
+    cpu->gpr[7] = PML4 | 2 | keep;
+    cpu->rip = CODE;
+    CHECK_EQ(run(), 6);
+    CHECK_EQ(cpu->cr3, PML4 | 2);             /* bit 63 is not kept in CR3 */
+    cpu->gpr[3] = 0x400000;
+    cpu->gpr[7] = PML4 | 1 | keep;            /* back to PCID 1: its entry is kept */
+    cpu->rip = CODE;
+    CHECK_EQ(run(), 6);
+    CHECK_EQ(cpu->gpr[0], 1);
+    cpu->gpr[7] = PML4 | 3 | keep;            /* a PCID never used walks the tables */
+    cpu->rip = CODE;
+    CHECK_EQ(run(), 6);
+    CHECK_EQ(cpu->gpr[0], 2);
+    *pte(PT2, 0) = 0x20000 | P | U;
+    cpu->gpr[7] = PML4 | 3;                   /* no bit 63: PCID 3's entries go */
+    cpu->rip = CODE;
+    CHECK_EQ(run(), 6);
+    CHECK_EQ(cpu->gpr[0], 1);
+    *pte(PT2, 0) = 0x22000 | P | U;
+    cpu->gpr[7] = PML4 | 3;
+    cpu->rip = CODE;
+    CHECK_EQ(run(), 6);
+    CHECK_EQ(cpu->gpr[0], 2);
+    /* More PCIDs than the TLB keeps slots for: each still sees its tables. */
+    for (unsigned pcid = 10; pcid < 10 + 2 * EMU_PCID_SLOTS; pcid++) {
+        *pte(PT2, 0) = (pcid & 1 ? 0x20000 : 0x22000) | P | U;
+        cpu->gpr[7] = PML4 | pcid | keep;
+        cpu->rip = CODE;
+        CHECK_EQ(run(), 6);
+        CHECK_EQ(cpu->gpr[0], pcid & 1 ? 1 : 2);
+    }
+}
+
 static void test_legacy_paging(void)
 {
     /* 32-bit paging: PD at 0x70000, 4K PT at 0x73000 for 0..4M (identity),
@@ -321,6 +374,7 @@ int main(void)
     RUN_TEST(test_translation);
     RUN_TEST(test_faults);
     RUN_TEST(test_tlb);
+    RUN_TEST(test_pcid);
     RUN_TEST(test_legacy_paging);
     RUN_TEST(test_mmio);
     RUN_TEST(test_lock_two_threads);

@@ -52,6 +52,9 @@ static struct emu_block *build(struct emu_cpu *c, struct emu_block_cache *bc, ui
     unsigned avail = 4096 - (unsigned)(pa & 0xfff);
     unsigned n = 0, off = 0;
 
+    /* Marked before the bytes are read: a device's DMA into the page from
+     * now on is announced to this vCPU (emu_mmu_holds_code). */
+    emu_mmu_mark_code(c, pa);
     while (n < EMU_BLOCK_MAX_INSNS && off < avail) {
         unsigned left = avail - off;
         int r = emu_decode_bytes(host + off, left < 15 ? left : 15, csize, &insn[n]);
@@ -101,7 +104,6 @@ static struct emu_block *build(struct emu_cpu *c, struct emu_block_cache *bc, ui
     b->next = bc->hash[h];
     bc->hash[h] = b;
     bc->builds++;
-    emu_mmu_mark_code(c, pa);
     return b;
 }
 
@@ -112,9 +114,9 @@ struct emu_block *emu_cache_get_slow(struct emu_cpu *c, uint64_t pa, unsigned cs
     for (struct emu_block *b = *pp; b; pp = &b->next, b = b->next) {
         if (b->pa != pa || b->csize != csize)
             continue;
+        emu_mmu_mark_code(c, pa);   /* before the bytes are read: see build() */
         if (likely(same_bytes(b->host, b->bytes, b->nbytes))) {
             b->checked = c->mmu.epoch;
-            emu_mmu_mark_code(c, pa);
             if (pp != &bc->hash[hash_pa(pa)]) {   /* move to the front */
                 *pp = b->next;
                 b->next = bc->hash[hash_pa(pa)];
@@ -140,7 +142,7 @@ static bool xpages(struct emu_cpu *c, uint64_t la, const uint8_t **h1, const uin
 {
     uint64_t p1 = la & ~0xfffULL, p2 = p1 + 4096;
     struct emu_tlb_entry *e1 = tlb_entry(c, p1), *e2 = tlb_entry(c, p2);
-    if (e1->vpn_exec != (p1 | EMU_TLB_VALID) || e2->vpn_exec != (p2 | EMU_TLB_VALID))
+    if (e1->vpn_exec != tlb_page_tag(c, p1) || e2->vpn_exec != tlb_page_tag(c, p2))
         return false;
     *h1 = (const uint8_t *)(uintptr_t)(la + e1->addend);
     *h2 = (const uint8_t *)(uintptr_t)(p2 + e2->addend);

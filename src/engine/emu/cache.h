@@ -125,17 +125,18 @@ static inline unsigned hash_pa(uint64_t pa)
 struct emu_block *emu_cache_get_slow(struct emu_cpu *c, uint64_t pa, unsigned csize);
 
 /* Entering a cached block: compare it with RAM once per epoch, and mark its
- * page as code again if a store dropped the mark.  False: it is stale.
+ * page as code again (first) if a store dropped the mark.  False: it is stale.
  * Within an epoch the mark stays: dropping it (a store into the page)
  * starts a new epoch. */
 static inline bool emu_block_enter(struct emu_cpu *c, struct emu_block *b)
 {
     if (__builtin_expect(b->checked != c->mmu.epoch, 0)) {
+        /* Marked before the bytes are compared (see emu_mmu_mark_code). */
+        if (!c->mmu.code_pages[(uint64_t)(b->host - c->mmu.ram) >> 12])
+            emu_mmu_mark_code(c, b->pa);
         if (!same_bytes(b->host, b->bytes, b->nbytes))
             return false;
         b->checked = c->mmu.epoch;
-        if (!c->mmu.code_pages[(uint64_t)(b->host - c->mmu.ram) >> 12])
-            emu_mmu_mark_code(c, b->pa);
     }
     return true;
 }

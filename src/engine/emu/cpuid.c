@@ -37,6 +37,7 @@
 #define C1_SSSE3  (1u << 9)
 #define C1_FMA    (1u << 12)
 #define C1_CX16   (1u << 13)
+#define C1_PCID   (1u << 17)   /* TLB entries tagged by PCID: mmu.c */
 #define C1_SSE41  (1u << 19)
 #define C1_SSE42  (1u << 20)
 #define C1_MOVBE  (1u << 22)
@@ -142,7 +143,7 @@ void emu_cpuid(struct emu_cpu *c, uint32_t leaf, uint32_t sub, uint32_t out[4])
     case 1:
         a = 0x000606a6;   /* family 6, model 0x6a (Ice Lake server), stepping 6: no RETBleed */
         b = (8u << 8) | ((uint32_t)c->id << 24);   /* CLFLUSH line 64 bytes, APIC ID */
-        cx = C1_SSE3 | C1_SSSE3 | C1_FMA | C1_CX16 | C1_SSE41 | C1_SSE42 | C1_MOVBE | C1_POPCNT |
+        cx = C1_SSE3 | C1_SSSE3 | C1_FMA | C1_CX16 | C1_PCID | C1_SSE41 | C1_SSE42 | C1_MOVBE | C1_POPCNT |
              C1_XSAVE | C1_AVX | C1_F16C | C1_RDRAND | C1_HV;
         if (c->cr4 & CR4_OSXSAVE)
             cx |= C1_OSXSAVE;

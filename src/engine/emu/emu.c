@@ -91,14 +91,21 @@ static int emu_probe(struct err *e)
     return 0;
 }
 
-/* A device wrote guest RAM (mem.h): every vCPU starts a new epoch before
- * its next block, so code a DMA replaced is decoded again (cache.h). */
-static void emu_dma_written(void *opaque)
+/* A device wrote [off, off + len) of guest RAM (mem.h): a vCPU that keeps
+ * code decoded from a page in the range starts a new epoch before its next
+ * block, so that code is compared with RAM again (cache.h); a write into
+ * pages no vCPU runs code from (nearly every disk read and packet) costs
+ * nothing.  The device's stores come before the fence here and a vCPU
+ * marks a page before it reads the bytes of a block in it
+ * (emu_mmu_mark_code): either the vCPU read the new bytes or this sees
+ * its mark. */
+static void emu_dma_written(void *opaque, uint64_t off, uint64_t len)
 {
     struct vm *vm = opaque;
+    atomic_thread_fence(memory_order_seq_cst);
     for (int i = 0; i < vm->ncpus; i++) {
         struct emu_vcpu *ev = vm->vcpus[i].engine_data;
-        if (ev)
+        if (ev && emu_mmu_holds_code(&ev->cpu, off, len))
             atomic_fetch_or(&ev->cpu.events, EMU_EV_CODE);
     }
 }

@@ -240,7 +240,7 @@ uint64_t emu_execute(struct emu_cpu *c, uint64_t max_insns)
             uint64_t la = emu_code_linear(c, c->rip);
             unsigned csize = emu_code_size(c);
             struct emu_tlb_entry *e = tlb_entry(c, la);
-            uint64_t pa = e->vpn_exec == ((la & ~0xfffULL) | EMU_TLB_VALID)
+            uint64_t pa = e->vpn_exec == tlb_page_tag(c, la & ~0xfffULL)
                               ? e->ppn | (la & 0xfff) : emu_translate(c, la, 2);
             /* Near the end of a page the instruction may cross it: blocks
              * cannot hold those, the cross-page cache does (cache.c). */

@@ -45,7 +45,7 @@
 /* ---- configuration ----------------------------------------------------------- */
 
 static int cfg_on = -1;            /* -1: not read from the environment yet */
-static int cfg_threshold = 16;
+static int cfg_threshold = 64;   /* see docs/emu-jit.md: fewer translations of code run a few times */
 /* Debugging: HOSTEL_EMU_JIT_KINDS=MASK (hex, bit per enum emu_kind) limits
  * code generation to those kinds; the others run by their handlers. */
 static uint64_t cfg_kinds = ~0ULL;
@@ -154,17 +154,30 @@ struct jit_exit {
 
 /* The jump cache: translations by guest RIP for indirect transfers (RET,
  * JMP/CALL through a register or memory), one table per privilege level
- * (user, supervisor), valid while its epoch is the CPU's map epoch. */
+ * (user, supervisor).  An entry holds while its epoch is the CPU's map
+ * epoch: entries of several address spaces (PCID slots, mmu.c) live side
+ * by side, and a CR3 switch back to one finds its entries again. */
 #define JC_BITS 10
 #define JC_SIZE (1u << JC_BITS)
+#define JC_SHIFT 5                /* log2 of the entry size */
 struct jc_entry {
     uint64_t rip;
     uint64_t code;            /* executable address of the translation */
+    uint32_t epoch;           /* map epoch it was made in; odd: empty */
+    uint32_t pad[3];
 };
+_Static_assert(sizeof(struct jc_entry) == 1u << JC_SHIFT, "jump cache index arithmetic");
 struct jump_cache {
     struct jc_entry e[2][JC_SIZE];   /* [user][index] */
-    uint32_t epoch;
 };
+
+/* Empties the jump cache (a new code cache generation). */
+static void jc_clear(struct jump_cache *jc)
+{
+    for (int u = 0; u < 2; u++)
+        for (unsigned k = 0; k < JC_SIZE; k++)
+            jc->e[u][k] = (struct jc_entry){ .epoch = 1 };
+}
 
 static inline unsigned jc_index(uint64_t rip)
 {
@@ -217,6 +230,7 @@ static void *jit_data_alloc(struct emu_jit *j, size_t size)
 #define OFF_COUNT    ((int32_t)offsetof(struct emu_cpu, insn_count))
 #define OFF_EPOCH    ((int32_t)offsetof(struct emu_cpu, mmu.epoch))
 #define OFF_MAP_EPOCH ((int32_t)offsetof(struct emu_cpu, mmu.map_epoch))
+#define OFF_TLB_SLOT ((int32_t)offsetof(struct emu_cpu, mmu.tlb_slot))
 #define OFF_STOP     ((int32_t)offsetof(struct emu_cpu, mmu.blk_stop))
 #define OFF_TLB(u)   ((int32_t)(offsetof(struct emu_cpu, mmu.tlb) + (u) * sizeof(((struct emu_cpu *)0)->mmu.tlb[0])))
 #define OFF_XMM(n)   ((int32_t)(offsetof(struct emu_cpu, xmm) + 16 * (n)))
@@ -288,7 +302,7 @@ static int jit_create(struct emu_jit **out)
     j->delta = j->rx - j->rw;
     j->gen = 1;
     j->jc = (struct jump_cache *)j->data;
-    j->jc->epoch = ~0u;
+    jc_clear(j->jc);
     j->data_used = (sizeof(struct jump_cache) + 63) & ~(size_t)63;
     emit_trampolines(j);
     *out = j;
@@ -334,7 +348,7 @@ void emu_jit_flush(struct emu_jit *j)
     j->gen++;
     j->code_used = j->code_base;
     j->data_used = (sizeof(struct jump_cache) + 63) & ~(size_t)63;
-    j->jc->epoch = ~0u;   /* entries of an older generation are never used */
+    jc_clear(j->jc);   /* entries of an older generation are never used */
     j->pending = NULL;
     j->st.code_bytes = 0;
 }
@@ -663,7 +677,8 @@ static void emit_tlb(struct jctx *t, unsigned size, bool write, bool sets_flags)
     else
         x_lea(b, 8, XDX, xm(XCX, (int32_t)size - 1));
     x_alu_ri(b, 8, ALU_AND, XDX, -4096);
-    x_alu_ri(b, 8, ALU_OR, XDX, 1);
+    x_alu_ri(b, 8, ALU_OR, XDX, EMU_TLB_VALID);
+    x_alu_rm(b, 8, ALU_OR, XDX, xm(RCPU, OFF_TLB_SLOT));   /* the PCID slot (mmu.c) */
     int32_t field = write ? (int32_t)offsetof(struct emu_tlb_entry, vpn_write)
                           : (int32_t)offsetof(struct emu_tlb_entry, vpn_read);
     x_alu_rm(b, 8, ALU_CMP, XDX, xmi(RCPU, XAX, 0, t->tlb + field));
@@ -953,25 +968,27 @@ static void emit_exit_dynamic(struct jctx *t, const struct ra *r, const struct p
     x_alu_rm(b, 4, ALU_CMP, XAX, xmrip(&x->epoch));
     uint8_t *jne2 = x_jcc32(b, 5);
     x_jmp_mem(b, xmrip(&x->target));
-    /* Not the last target: the jump cache, when it belongs to this epoch. */
+    /* Not the last target: the jump cache entry, when it has this RIP and
+     * belongs to this map epoch. */
     x_patch32(b, jne1, x_rx(b));
     x_patch32(b, jne2, x_rx(b));
     struct jump_cache *jc = t->j->jc;
-    x_load(b, 4, XAX, xm(RCPU, OFF_MAP_EPOCH));
-    x_alu_rm(b, 4, ALU_CMP, XAX, xmrip(&jc->epoch));
-    uint8_t *jne3 = x_jcc32(b, 5);
     x_mov_rr(b, 4, XAX, XDX);
     x_mov_rr(b, 4, XCX, XDX);
     x_rr(b, 4, 0xc1, 5, XCX);                 /* shr ecx, JC_BITS */
     x8(b, JC_BITS);
     x_alu_rr(b, 4, ALU_XOR, XAX, XCX);
     x_alu_ri(b, 4, ALU_AND, XAX, JC_SIZE - 1);
-    x_rr(b, 4, 0xc1, 4, XAX);                 /* shl eax, 4 */
-    x8(b, 4);
+    x_rr(b, 4, 0xc1, 4, XAX);                 /* shl eax, JC_SHIFT */
+    x8(b, JC_SHIFT);
     x_lea(b, 8, XCX, xmrip(&jc->e[t->c->cpl == 3][0]));
-    x_alu_rm(b, 8, ALU_CMP, XDX, xmi(XCX, XAX, 0, 0));
+    x_alu_rr(b, 8, ALU_ADD, XCX, XAX);        /* the entry */
+    x_alu_rm(b, 8, ALU_CMP, XDX, xm(XCX, 0));
+    uint8_t *jne3 = x_jcc32(b, 5);
+    x_load(b, 4, XAX, xm(RCPU, OFF_MAP_EPOCH));
+    x_alu_rm(b, 4, ALU_CMP, XAX, xm(XCX, (int32_t)offsetof(struct jc_entry, epoch)));
     uint8_t *jne4 = x_jcc32(b, 5);
-    x_jmp_mem(b, xmi(XCX, XAX, 0, 8));
+    x_jmp_mem(b, xm(XCX, (int32_t)offsetof(struct jc_entry, code)));
     x_patch32(b, jne3, x_rx(b));
     x_patch32(b, jne4, x_rx(b));
     x->target = x_rx(b);
@@ -2614,11 +2631,8 @@ bool emu_jit_run(struct emu_cpu *c, struct emu_block *b, uint64_t limit)
     bd->verified = c->mmu.epoch;
     /* The jump cache learns every translation run from here. */
     struct jump_cache *jc = j->jc;
-    if (jc->epoch != c->mmu.map_epoch) {
-        memset(jc->e, 0, sizeof(jc->e));
-        jc->epoch = c->mmu.map_epoch;
-    }
     struct jc_entry *je = &jc->e[c->cpl == 3][jc_index(c->rip)];
+    je->epoch = c->mmu.map_epoch;
     je->rip = c->rip;
     je->code = bd->code;
     /* Events that make translated code leave: the ones the dispatcher acts

@@ -359,7 +359,7 @@ static uint64_t translate(struct emu_cpu *c, uint64_t la, int access)
     }
 
     struct emu_tlb_entry *e = tlb_entry(c, la);
-    uint64_t tag = (la & ~0xfffULL) | EMU_TLB_VALID;
+    uint64_t tag = tlb_page_tag(c, la & ~0xfffULL);
     uint64_t ppn = w.pa & ~0xfffULL;
     if ((e->vpn_read != tag && e->vpn_write != tag && e->vpn_exec != tag) || e->ppn != ppn) {
         e->vpn_read = e->vpn_write = e->vpn_exec = 0;
@@ -385,33 +385,124 @@ static uint64_t translate(struct emu_cpu *c, uint64_t la, int access)
 uint64_t emu_translate(struct emu_cpu *c, uint64_t la, int access)
 {
     struct emu_tlb_entry *e = tlb_entry(c, la);
-    uint64_t tag = (la & ~0xfffULL) | EMU_TLB_VALID;
+    uint64_t tag = tlb_page_tag(c, la & ~0xfffULL);
     uint64_t t = access == ACC_R ? e->vpn_read : access == ACC_W ? e->vpn_write : e->vpn_exec;
     if (t == tag && !(e->smap && c->mmu.implicit))
         return e->ppn | (la & 0xfff);
     return translate(c, la, access);
 }
 
+/* ---- PCID slots --------------------------------------------------------------
+ * Entries carry the slot of the PCID they were filled for in their tags, so
+ * a CR3 write to another PCID leaves them for when CR3 comes back (as a
+ * CPU's TLB does; Linux's page-table isolation switches PCID twice per
+ * system call).  Each slot has its own map epoch: links between
+ * translations and the jump cache made while it was current hold again
+ * when it is current again, for the same linear -> physical map (x86 lets
+ * a CPU keep using a PCID's translations until they are invalidated). */
+
+static uint32_t new_map_epoch(struct emu_cpu *c)
+{
+    c->mmu.map_next += 2;   /* even: jit.c marks unlinked exits with an odd one */
+    return c->mmu.map_next;
+}
+
+static void set_slot(struct emu_cpu *c, unsigned s)
+{
+    c->mmu.pcid_cur = (uint8_t)s;
+    c->mmu.tlb_slot = (uint64_t)s << 1;
+    c->mmu.map_epoch = c->mmu.pcid[s].map_epoch;
+}
+
+/* Drops slot s's entries (all, or the non-global ones). */
+static void drop_slot(struct emu_cpu *c, unsigned s, bool include_global)
+{
+    uint64_t low = EMU_TLB_VALID | (uint64_t)s << 1;
+    for (int u = 0; u < 2; u++)
+        for (unsigned k = 0; k < EMU_TLB_SIZE; k++) {
+            struct emu_tlb_entry *e = &c->mmu.tlb[u][k];
+            uint64_t t = e->vpn_read | e->vpn_write | e->vpn_exec;
+            if (t && (t & 0xfff) == low && (include_global || !e->global))
+                e->vpn_read = e->vpn_write = e->vpn_exec = 0;
+        }
+    c->mmu.pcid[s].map_epoch = new_map_epoch(c);
+}
+
+static unsigned current_pcid(const struct emu_cpu *c)
+{
+    return (c->cr4 & CR4_PCIDE) ? (unsigned)(c->cr3 & 0xfff) : 0;
+}
+
+/* The slot of the current PCID; a new one (its old entries dropped) when
+ * it has none. */
+static unsigned find_slot(struct emu_cpu *c, bool *fresh)
+{
+    unsigned pcid = current_pcid(c);
+    for (unsigned s = 0; s < EMU_PCID_SLOTS; s++)
+        if (c->mmu.pcid[s].used && c->mmu.pcid[s].pcid == pcid) {
+            *fresh = false;
+            return s;
+        }
+    unsigned s = c->mmu.pcid_victim;
+    for (unsigned k = 0; k < EMU_PCID_SLOTS; k++)
+        if (!c->mmu.pcid[k].used) {
+            s = k;
+            break;
+        }
+    if (s == c->mmu.pcid_victim)
+        c->mmu.pcid_victim = (uint8_t)((s + 1) % EMU_PCID_SLOTS);
+    drop_slot(c, s, true);
+    c->mmu.pcid[s].used = true;
+    c->mmu.pcid[s].pcid = (uint16_t)pcid;
+    *fresh = true;
+    return s;
+}
+
+void emu_mmu_load_cr3(struct emu_cpu *c, bool keep)
+{
+    c->mmu.epoch++;   /* serializing (cache.h) */
+    bool fresh;
+    unsigned s = find_slot(c, &fresh);
+    if (!fresh && !keep)
+        drop_slot(c, s, false);
+    set_slot(c, s);
+}
+
 void emu_tlb_flush(struct emu_cpu *c, bool include_global)
 {
     c->mmu.epoch++;
-    c->mmu.map_epoch++;
     for (int u = 0; u < 2; u++)
         for (unsigned k = 0; k < EMU_TLB_SIZE; k++) {
             struct emu_tlb_entry *e = &c->mmu.tlb[u][k];
             if (include_global || !e->global)
                 e->vpn_read = e->vpn_write = e->vpn_exec = 0;
         }
+    if (include_global) {
+        /* Everything goes, PCIDs included (CR0/CR4 changes, restores):
+         * the current PCID starts again in slot 0. */
+        memset(c->mmu.pcid, 0, sizeof(c->mmu.pcid));
+        c->mmu.pcid_victim = 0;
+        bool fresh;
+        set_slot(c, find_slot(c, &fresh));
+        return;
+    }
+    for (unsigned s = 0; s < EMU_PCID_SLOTS; s++)
+        c->mmu.pcid[s].map_epoch = new_map_epoch(c);
+    c->mmu.map_epoch = c->mmu.pcid[c->mmu.pcid_cur].map_epoch;
 }
 
+/* INVLPG: the page goes from every PCID (more than x86 asks), and no
+ * link made before holds. */
 void emu_tlb_flush_page(struct emu_cpu *c, uint64_t la)
 {
     c->mmu.epoch++;
-    c->mmu.map_epoch++;
     for (int u = 0; u < 2; u++) {
         struct emu_tlb_entry *e = &c->mmu.tlb[u][(la >> 12) & (EMU_TLB_SIZE - 1)];
         e->vpn_read = e->vpn_write = e->vpn_exec = 0;
     }
+    for (unsigned s = 0; s < EMU_PCID_SLOTS; s++)
+        c->mmu.pcid[s].map_epoch = new_map_epoch(c);
+    c->mmu.map_epoch = c->mmu.pcid[c->mmu.pcid_cur].map_epoch;
 }
 
 void emu_tlb_drop_writes(struct emu_cpu *c)
@@ -421,17 +512,33 @@ void emu_tlb_drop_writes(struct emu_cpu *c)
             c->mmu.tlb[u][k].vpn_write = 0;
 }
 
+/* The mark is published before the caller reads the code's bytes (the
+ * fence), so that a device thread's DMA into the page either came before
+ * that read or sees the mark (emu_mmu_holds_code). */
 void emu_mmu_mark_code(struct emu_cpu *c, uint64_t pa)
 {
     int64_t idx = ram_page_index(c, pa);
     if (idx < 0 || c->mmu.code_pages[idx])
         return;
-    c->mmu.code_pages[idx] = 1;
+    __atomic_store_n(&c->mmu.code_pages[idx], 1, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
     uint64_t ppn = pa & ~0xfffULL;
     for (int u = 0; u < 2; u++)
         for (unsigned k = 0; k < EMU_TLB_SIZE; k++)
             if (c->mmu.tlb[u][k].ppn == ppn)
                 c->mmu.tlb[u][k].vpn_write = 0;
+}
+
+bool emu_mmu_holds_code(struct emu_cpu *c, uint64_t off, uint64_t len)
+{
+    const uint8_t *marks = __atomic_load_n(&c->mmu.code_pages, __ATOMIC_ACQUIRE);
+    uint64_t npages = c->mmu.npages;
+    if (!marks || !len)
+        return false;
+    for (uint64_t pg = off >> 12, last = (off + len - 1) >> 12; pg <= last && pg < npages; pg++)
+        if (__atomic_load_n(&marks[pg], __ATOMIC_RELAXED))
+            return true;
+    return false;
 }
 
 /* ---- linear accessors (slow paths) --------------------------------------- */
@@ -536,7 +643,7 @@ int emu_mmu_init(struct emu_cpu *c)
     m->npages = (m->ram_low + m->ram_high + 4095) >> 12;
     m->smp = c->vm && c->vm->ncpus > 1;
     if (!m->code_pages)
-        m->code_pages = calloc(m->npages ? m->npages : 1, 1);
+        __atomic_store_n(&m->code_pages, calloc(m->npages ? m->npages : 1, 1), __ATOMIC_RELEASE);
     if (!m->code_pages || (!m->cache && emu_cache_create(&m->cache) < 0))
         return -ENOMEM;   /* the caller reports it: vcpu_init, before the guest runs */
     emu_jit_prepare(m->cache);   /* its memfd, before the sandbox (lib/sandbox.h) */

@@ -15,9 +15,19 @@ struct emu_block;
 
 #define EMU_TLB_BITS 10
 #define EMU_TLB_SIZE (1u << EMU_TLB_BITS)
-/* A TLB tag is the page-aligned linear address with this bit set; 0 (the
- * state of a zeroed entry) never matches. */
+/* A TLB tag is the page-aligned linear address with this bit set, and the
+ * PCID slot it was filled for (mmu.tlb_slot); 0 (the state of a zeroed
+ * entry) never matches. */
 #define EMU_TLB_VALID 1ULL
+/* PCIDs whose TLB entries are kept at once (tag bits 1-4); CR3 writes
+ * between them keep entries and links (see emu_mmu_load_cr3). */
+#define EMU_PCID_SLOTS 16
+
+struct emu_pcid_slot {
+    uint16_t pcid;
+    bool used;
+    uint32_t map_epoch;  /* map epoch of this address space (even numbers) */
+};
 
 struct emu_tlb_entry {
     uint64_t vpn_read;   /* (linear page address | EMU_TLB_VALID), or 0 */
@@ -39,13 +49,20 @@ struct emu_mmu {
     bool ready;
     bool flat_pf;        /* emu_cpu_init_flat: outside RAM is a #PF, not MMIO */
     bool smp;            /* the machine has other vCPUs (that may write our code) */
-    uint8_t *code_pages; /* one byte per RAM page: this CPU cached code from it */
+    uint8_t *code_pages; /* one byte per RAM page: this CPU cached code from it
+                          * (read by device threads: see emu_mmu_holds_code) */
     uint64_t npages;
     struct emu_block_cache *cache;   /* cache.c */
     uint8_t blk_stop;               /* a store hit cached code: leave the block */
     uint32_t epoch;      /* cache.c: blocks are rechecked against RAM once an epoch */
     uint32_t map_epoch;  /* jit.c: ends when linear -> physical may change (TLB flush):
-                          * links between translations hold within one */
+                          * links between translations hold within one; each
+                          * PCID slot has its own (even), restored when CR3
+                          * returns to it unflushed */
+    uint32_t map_next;   /* the last map epoch handed out */
+    uint64_t tlb_slot;   /* current PCID slot << 1: part of every TLB tag */
+    uint8_t pcid_cur, pcid_victim;
+    struct emu_pcid_slot pcid[EMU_PCID_SLOTS];
     struct emu_block *prev_block;    /* the block run last (successor hint) */
     uint64_t prev_gen;               /* cache flush count when it was */
     /* SMAP: supervisor TLB entries of user pages exist only while AC is
@@ -76,6 +93,10 @@ void *emu_rmw_ptr(struct emu_cpu *c, uint64_t la, unsigned size);
 uint64_t emu_translate(struct emu_cpu *c, uint64_t la, int access);
 
 void emu_tlb_flush(struct emu_cpu *c, bool include_global);
+/* After a CR3 write: switches to the TLB entries of the new PCID (0 without
+ * CR4.PCIDE), dropping its non-global ones unless keep (bit 63 of the
+ * written value with CR4.PCIDE). */
+void emu_mmu_load_cr3(struct emu_cpu *c, bool keep);
 void emu_tlb_flush_page(struct emu_cpu *c, uint64_t la);
 /* Live migration: takes write permission from every TLB entry, so the next
  * store to each page fills again, and a fill with write permission marks
@@ -98,5 +119,9 @@ uint8_t *emu_ram_ptr(struct emu_cpu *c, uint64_t pa, uint64_t len);
 /* Marks a RAM page as holding cached code (cache.c): this CPU's stores to it
  * then take the slow path, which stops a block that modifies itself. */
 void emu_mmu_mark_code(struct emu_cpu *c, uint64_t pa);
+/* Whether [off, off + len) of guest RAM (offsets into the mapping) shares a
+ * page with code this CPU keeps decoded: safe from any thread (a device's,
+ * after its DMA; see emu.c). */
+bool emu_mmu_holds_code(struct emu_cpu *c, uint64_t off, uint64_t len);
 
 #endif

@@ -140,9 +140,15 @@ static inline struct emu_tlb_entry *tlb_entry(struct emu_cpu *c, uint64_t la)
  * last byte.  An access that crosses into the next page never matches the
  * entry of its first page (the next page has another index), so one
  * compare checks both the hit and that the access stays in the page. */
-static inline uint64_t tlb_tag(uint64_t la, unsigned size)
+static inline uint64_t tlb_tag(const struct emu_cpu *c, uint64_t la, unsigned size)
 {
-    return ((la + size - 1) & ~0xfffULL) | EMU_TLB_VALID;
+    return ((la + size - 1) & ~0xfffULL) | EMU_TLB_VALID | c->mmu.tlb_slot;
+}
+
+/* The tag of the page at page-aligned linear address page. */
+static inline uint64_t tlb_page_tag(const struct emu_cpu *c, uint64_t page)
+{
+    return page | EMU_TLB_VALID | c->mmu.tlb_slot;
 }
 
 /* A guest access of 1, 2, 4 or 8 bytes at its host address (after a TLB hit). */
@@ -159,7 +165,7 @@ static inline uint64_t host_load(const uint8_t *p, unsigned size)
 static inline uint64_t lin_read(struct emu_cpu *c, uint64_t la, unsigned size)
 {
     struct emu_tlb_entry *e = tlb_entry(c, la);
-    if (likely(e->vpn_read == tlb_tag(la, size))) {
+    if (likely(e->vpn_read == tlb_tag(c, la, size))) {
         return host_load((const uint8_t *)(uintptr_t)(la + e->addend), size);
     }
     return emu_read(c, la, size);
@@ -168,7 +174,7 @@ static inline uint64_t lin_read(struct emu_cpu *c, uint64_t la, unsigned size)
 static inline void lin_write(struct emu_cpu *c, uint64_t la, unsigned size, uint64_t val)
 {
     struct emu_tlb_entry *e = tlb_entry(c, la);
-    if (likely(e->vpn_write == tlb_tag(la, size))) {
+    if (likely(e->vpn_write == tlb_tag(c, la, size))) {
         uint8_t *p = (uint8_t *)(uintptr_t)(la + e->addend);
         switch (size) {
         case 1: *p = (uint8_t)val; return;
@@ -185,7 +191,7 @@ static inline void lin_write(struct emu_cpu *c, uint64_t la, unsigned size, uint
 static inline void lin_probe_write(struct emu_cpu *c, uint64_t la, unsigned size)
 {
     struct emu_tlb_entry *e = tlb_entry(c, la);
-    if (likely(e->vpn_write == tlb_tag(la, size)))
+    if (likely(e->vpn_write == tlb_tag(c, la, size)))
         return;
     emu_translate(c, la, 1);
     if ((la & 0xfff) > 4096 - size)
@@ -197,7 +203,7 @@ static inline void lin_probe_write(struct emu_cpu *c, uint64_t la, unsigned size
 static inline uint64_t lin_read_rmw(struct emu_cpu *c, uint64_t la, unsigned size)
 {
     struct emu_tlb_entry *e = tlb_entry(c, la);
-    if (likely(e->vpn_write == tlb_tag(la, size))) {   /* writable: one lookup */
+    if (likely(e->vpn_write == tlb_tag(c, la, size))) {   /* writable: one lookup */
         return host_load((const uint8_t *)(uintptr_t)(la + e->addend), size);
     }
     lin_probe_write(c, la, size);

@@ -62,7 +62,7 @@ static inline void mmx_check(struct emu_cpu *c)
 static inline void sse_read_buf(struct emu_cpu *c, uint64_t la, void *out, unsigned len)
 {
     struct emu_tlb_entry *e = tlb_entry(c, la);
-    if (likely(e->vpn_read == ((la & ~0xfffULL) | EMU_TLB_VALID) && (la & 0xfff) <= 4096 - len)) {
+    if (likely(e->vpn_read == tlb_page_tag(c, la & ~0xfffULL) && (la & 0xfff) <= 4096 - len)) {
         memcpy(out, (const void *)(uintptr_t)(la + e->addend), len);
         return;
     }
@@ -72,7 +72,7 @@ static inline void sse_read_buf(struct emu_cpu *c, uint64_t la, void *out, unsig
 static inline void sse_write_buf(struct emu_cpu *c, uint64_t la, const void *in, unsigned len)
 {
     struct emu_tlb_entry *e = tlb_entry(c, la);
-    if (likely(e->vpn_write == ((la & ~0xfffULL) | EMU_TLB_VALID) && (la & 0xfff) <= 4096 - len)) {
+    if (likely(e->vpn_write == tlb_page_tag(c, la & ~0xfffULL) && (la & 0xfff) <= 4096 - len)) {
         memcpy((void *)(uintptr_t)(la + e->addend), in, len);
         return;
     }

@@ -223,13 +223,16 @@ static void write_cr0(struct emu_cpu *c, uint64_t v)
 
 static void write_cr3(struct emu_cpu *c, uint64_t v)
 {
+    /* With PCIDE, bit 63 asks to keep the new PCID's TLB entries. */
+    bool keep = false;
+    if (c->cr4 & CR4_PCIDE) {
+        keep = v >> 63;
+        v &= ~(1ULL << 63);
+    }
     if ((c->efer & EFER_LMA) && (v >> 52))
         emu_raise(c, EXC_GP, 0);
-    /* With PCIDE, bit 63 asks to keep the TLB; flushing anyway is allowed. */
-    if (c->cr4 & CR4_PCIDE)
-        v &= ~(1ULL << 63);
     c->cr3 = v;
-    emu_tlb_flush(c, false);
+    emu_mmu_load_cr3(c, keep);
 }
 
 static void write_cr4(struct emu_cpu *c, uint64_t v)

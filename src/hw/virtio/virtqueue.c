@@ -174,30 +174,36 @@ int virtq_pop(struct virtq *vq, struct virtq_chain *c)
     return 1;
 }
 
-/* Live migration: the pages the device wrote for a chain, found again from
- * its head (the guest does not touch a chain it handed over; if it does,
- * only its own copy of RAM suffers), up to the bytes written. */
-static void mark_written(struct virtq *vq, uint16_t head, uint32_t written)
+/* The device wrote into a chain: found again from its head (the guest does
+ * not touch a chain it handed over; if it does, only its own copy of RAM
+ * suffers).  Live migration marks the pages of the first `written` bytes
+ * dirty; the CPU engine hears of every device-writable buffer in full (a
+ * device may write past what it reports), so that code a DMA replaced is
+ * not run stale (mem_dma_written: it costs nothing unless the buffer
+ * shares a page with code a CPU keeps decoded). */
+static void note_written(struct virtq *vq, uint16_t head, uint32_t written)
 {
+    bool dirty = __atomic_load_n(&vq->mem->dirty, __ATOMIC_RELAXED) != NULL;
     uint16_t size = vq->size;
     unsigned i = head;
     const uint8_t *table = vq->desc;
     unsigned n = size;
     bool in_indirect = false;
-    for (unsigned count = 0; written && count < 2u * VIRTQ_MAX_SIZE && i < n; count++) {
+    for (unsigned count = 0; count < 2u * VIRTQ_MAX_SIZE && i < n; count++) {
         struct virtq_desc d = read_desc(table, i);
         if ((d.flags & VIRTQ_DESC_F_INDIRECT) && !in_indirect) {
             if (d.len % 16 || d.len / 16 > VIRTQ_MAX_SIZE || !d.len ||
                 !(table = mem_ptr(vq->mem, d.addr, d.len)))
-                return;
+                break;
             n = d.len / 16;
             i = 0;
             in_indirect = true;
             continue;
         }
         if (d.flags & VIRTQ_DESC_F_WRITE) {
+            mem_dma_written(vq->mem, d.addr, d.len);
             uint32_t len = d.len < written ? d.len : written;
-            void *p = mem_ptr(vq->mem, d.addr, len);
+            void *p = dirty && len ? mem_ptr(vq->mem, d.addr, len) : NULL;
             if (p)
                 mem_mark_dirty_ptr(vq->mem, p, len);
             written -= len;
@@ -206,18 +212,19 @@ static void mark_written(struct virtq *vq, uint16_t head, uint32_t written)
             return;
         i = d.next;
     }
+    /* A chain we could not walk again: say that all of RAM may have changed. */
+    if (vq->mem->dma_written)
+        vq->mem->dma_written(vq->mem->dma_opaque, 0, vq->mem->size);
 }
 
 void virtq_push(struct virtq *vq, uint16_t head, uint32_t written)
 {
     if (!vq->ready)
         return;
-    if (written && __atomic_load_n(&vq->mem->dirty, __ATOMIC_RELAXED) && head < vq->size)
-        mark_written(vq, head, written);
     /* The guest may run code the device just wrote (a disk read into a
      * code page): the CPUs must know before the used index tells it. */
-    if (written)
-        mem_dma_written(vq->mem);
+    if (written && head < vq->size)
+        note_written(vq, head, written);
     uint8_t *elem = vq->used + 4 + 8 * (size_t)(vq->used_idx % vq->size);
     store32(elem, head);
     store32(elem + 4, written);
