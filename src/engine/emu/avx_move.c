@@ -200,12 +200,9 @@ static void h_pmovmskb(struct emu_cpu *c, const struct emu_insn *i)   /* 66 0F D
     if (pp_of(i) != MP_66 || i->mod != 3)
         ud(c);
     enter(c, i, true, -1, -1);
-    emu_xmm v[2];
-    ymm_get(c, i->rm, v);
-    uint32_t m = 0;
-    unsigned n = VEX_L(i) ? 32 : 16;
-    for (unsigned k = 0; k < n; k++)
-        m |= (uint32_t)(v[k / 16].b[k % 16] >> 7) << k;
+    uint32_t m = sse_byte_signs(&c->xmm[i->rm]);
+    if (VEX_L(i))
+        m |= (uint32_t)sse_byte_signs(&c->ymm_hi[i->rm]) << 16;
     sse_set_gpr(c, i->reg, 8, m);
 }
 

@@ -79,6 +79,20 @@ static inline void sse_write_buf(struct emu_cpu *c, uint64_t la, const void *in,
     emu_write_buf(c, la, in, len);
 }
 
+/* PMOVMSKB's element code: the top bit of each of the 8 bytes of q, byte k
+ * to bit k (the multiply gathers the masked bits, no two partial products
+ * share a bit position). */
+static inline unsigned sse_byte_signs64(uint64_t q)
+{
+    return (unsigned)(((q & 0x8080808080808080ULL) >> 7) * 0x0102040810204080ULL >> 56);
+}
+
+/* The same for a 128-bit lane: 16 mask bits. */
+static inline unsigned sse_byte_signs(const emu_xmm *x)
+{
+    return sse_byte_signs64(x->q[0]) | sse_byte_signs64(x->q[1]) << 8;
+}
+
 /* Memory operand address; 16-byte operands of legacy SSE must be aligned. */
 static inline uint64_t sse_ea_aligned(struct emu_cpu *c, const struct emu_insn *i, unsigned align)
 {

@@ -50,9 +50,12 @@ static inline __attribute__((always_inline)) void int_op(struct emu_cpu *c, cons
     {                                                                            \
         int_op(c, i, f_##name, mmx);                                             \
     }                                                                            \
-    static __attribute__((unused)) void l_##name(emu_xmm *d, const emu_xmm *s)   \
+    /* On local copies (no aliasing) and at O3, so the lane vectorizes. */    \
+    static __attribute__((unused, optimize("O3"))) void l_##name(emu_xmm *d, const emu_xmm *s) \
     {                                                                            \
-        f_##name(d, s, 16);                                                      \
+        emu_xmm x = *d, y = *s;                                                  \
+        f_##name(&x, &y, 16);                                                    \
+        *d = x;                                                                  \
     }
 
 static inline int8_t sat8s(int v) { return v > 127 ? 127 : v < -128 ? -128 : v; }
