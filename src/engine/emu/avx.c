@@ -43,37 +43,6 @@ struct vex_form {
 };
 static struct vex_form forms[4][256][4];
 
-void avx_check(struct emu_cpu *c)
-{
-    /* VEX needs the OS to manage SSE and AVX state: CR4.OSXSAVE and XCR0
-     * with both bits; CR0.TS is #NM as for SSE. */
-    if (c->mode == MODE_REAL || !(c->cr4 & CR4_OSXSAVE) || (c->xcr0 & 6) != 6)
-        emu_raise(c, EXC_UD, EMU_NO_ERRCODE);
-    if (c->cr0 & CR0_TS)
-        emu_raise(c, EXC_NM, EMU_NO_ERRCODE);
-}
-
-void avx_src(struct emu_cpu *c, const struct emu_insn *i, void *out, unsigned len, unsigned align)
-{
-    if (i->mod == 3) {
-        memcpy(out, &c->xmm[i->rm], len < 16 ? len : 16);
-        if (len > 16)
-            memcpy((uint8_t *)out + 16, &c->ymm_hi[i->rm], 16);
-        return;
-    }
-    uint64_t la = emu_ea(c, i);
-    if (align && (la & (align - 1)))
-        emu_raise(c, EXC_GP, 0);
-    sse_read_buf(c, la, out, len);
-}
-
-void avx_set(struct emu_cpu *c, unsigned r, const emu_xmm *lo, const emu_xmm *hi)
-{
-    static const emu_xmm zero;
-    c->xmm[r] = *lo;
-    c->ymm_hi[r] = hi ? *hi : zero;
-}
-
 /* One lane through the legacy handler; returns the destination's value. */
 static emu_xmm run_lane(struct emu_cpu *c, const struct emu_insn *i, const struct vex_form *f,
                         const emu_xmm *s1, const emu_xmm *s2, unsigned borrow, uint64_t imm)
@@ -124,6 +93,26 @@ static void vex_int(struct emu_cpu *c, const struct emu_insn *i, const struct ve
         f->lane(&d[1], &s[1]);
     }
     avx_set(c, i->reg, &d[0], wide ? &d[1] : NULL);
+}
+
+static void vex_lanes(struct emu_cpu *c, const struct emu_insn *i);
+
+/* The handler of opcodes whose 66 form has lane code: the checks of
+ * vex_lanes for that form, inline, then vex_int; other prefixes (and a
+ * machine the legacy handlers would #UD) go to vex_lanes. */
+static void vex_int_op(struct emu_cpu *c, const struct emu_insn *i)
+{
+    const struct vex_form *f = &forms[i->map][i->op][1];
+    if (unlikely(sse_mp(i) != MP_66 || !f->lane || (c->cr0 & CR0_EM) ||
+                 ((c->cr0 & CR0_PE) && !(c->cr4 & CR4_OSFXSR)))) {
+        vex_lanes(c, i);
+        return;
+    }
+    bool wide = VEX_L(i);
+    if ((wide && !(f->flags & V_256)) || ((f->flags & V_UNARY) && VEX_VVVV(i)))
+        emu_raise(c, EXC_UD, EMU_NO_ERRCODE);
+    avx_check(c);
+    vex_int(c, i, f, wide);
 }
 
 static void vex_lanes(struct emu_cpu *c, const struct emu_insn *i)
@@ -237,7 +226,7 @@ static struct vex_form *form(unsigned map, unsigned op, unsigned pp, uint32_t fl
     f->flags = flags;
     f->lane = pp == 1 && !(flags & (V_COUNT | V_GRP)) ? sse_int_lane[map][op] : NULL;
     f->msize = msize;
-    emu_vex_ops[map][op] = vex_lanes;
+    emu_vex_ops[map][op] = f->lane || emu_vex_ops[map][op] == vex_int_op ? vex_int_op : vex_lanes;
     return f;
 }
 

@@ -248,11 +248,13 @@ static void broadcast(struct emu_cpu *c, const struct emu_insn *i, unsigned esz,
 {
     if (i->mod == 3 && !reg_ok)
         ud(c);
-    uint8_t e[16] = { 0 };
+    uint64_t e[2] = { 0, 0 };
     avx_src(c, i, e, i->mod == 3 ? 16 : esz, 0);
-    emu_xmm v[2];
-    for (unsigned k = 0; k < 32; k += esz)
-        memcpy(&v[k / 16].b[k % 16], e, esz);
+    /* The element repeated over a quadword, then four quadwords. */
+    static const uint64_t rep[9] = { [1] = 0x0101010101010101ULL, [2] = 0x0001000100010001ULL,
+                                     [4] = 0x0000000100000001ULL, [8] = 1 };
+    uint64_t q = (esz == 8 ? e[0] : e[0] & ((1ULL << (8 * esz)) - 1)) * rep[esz];
+    emu_xmm v[2] = { { .q = { q, q } }, { .q = { q, q } } };
     avx_set(c, i->reg, &v[0], VEX_L(i) ? &v[1] : NULL);
 }
 
