@@ -83,8 +83,10 @@ static void vex_int(struct emu_cpu *c, const struct emu_insn *i, const struct ve
     if (i->mod == 3) {
         s[0] = c->xmm[i->rm];
         s[1] = c->ymm_hi[i->rm];
+    } else if (wide) {             /* constant lengths: whole-register copies */
+        sse_read_buf(c, emu_ea(c, i), s, 32);
     } else {
-        sse_read_buf(c, emu_ea(c, i), s, wide ? 32 : 16);
+        sse_read_buf(c, emu_ea(c, i), s, 16);
     }
     d[0] = c->xmm[v];
     f->lane(&d[0], &s[0]);

@@ -54,18 +54,26 @@ static void mov_full(struct emu_cpu *c, const struct emu_insn *i, bool store, bo
     enter(c, i, true, -1, -1);
     if (mem_only && i->mod == 3)
         ud(c);
-    unsigned len = VEX_L(i) ? 32 : 16;
     emu_xmm v[2] = { { .q = { 0, 0 } }, { .q = { 0, 0 } } };
+    /* Constant lengths in each branch: the copies become whole-register
+     * moves (a variable one is a byte loop that stalls the reload). */
     if (!store) {
-        avx_src(c, i, v, len, aligned ? len : 0);
-        avx_set(c, i->reg, &v[0], VEX_L(i) ? &v[1] : NULL);
+        if (VEX_L(i)) {
+            avx_src(c, i, v, 32, aligned ? 32 : 0);
+            avx_set(c, i->reg, &v[0], &v[1]);
+        } else {
+            avx_src(c, i, v, 16, aligned ? 16 : 0);
+            avx_set(c, i->reg, &v[0], NULL);
+        }
         return;
     }
     ymm_get(c, i->reg, v);
     if (i->mod == 3)
         avx_set(c, i->rm, &v[0], VEX_L(i) ? &v[1] : NULL);
+    else if (VEX_L(i))
+        sse_write_buf(c, mem_ea(c, i, aligned ? 32 : 0), v, 32);
     else
-        sse_write_buf(c, mem_ea(c, i, aligned ? len : 0), v, len);
+        sse_write_buf(c, mem_ea(c, i, aligned ? 16 : 0), v, 16);
 }
 
 /* VMOVSS/VMOVSD (F3/F2 0F 10/11): memory loads zero the rest; the register
