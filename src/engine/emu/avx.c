@@ -76,7 +76,7 @@ static uint64_t lane_imm(const struct vex_form *f, uint64_t imm)
 
 /* A two-operand integer form: both lanes through sse_int.c's element code
  * on copies, then one write of the destination. */
-static void vex_int(struct emu_cpu *c, const struct emu_insn *i, const struct vex_form *f, bool wide)
+static inline void vex_int(struct emu_cpu *c, const struct emu_insn *i, const struct vex_form *f, bool wide)
 {
     emu_xmm s[2], d[2];
     unsigned v = VEX_VVVV(i);
@@ -89,11 +89,8 @@ static void vex_int(struct emu_cpu *c, const struct emu_insn *i, const struct ve
         sse_read_buf(c, emu_ea(c, i), s, 16);
     }
     d[0] = c->xmm[v];
-    f->lane(&d[0], &s[0]);
-    if (wide) {
-        d[1] = c->ymm_hi[v];
-        f->lane(&d[1], &s[1]);
-    }
+    d[1] = c->ymm_hi[v];
+    f->lane(d, s, wide ? 2 : 1);
     avx_set(c, i->reg, &d[0], wide ? &d[1] : NULL);
 }
 

@@ -265,10 +265,10 @@ void sse_legacy_get_xmm(struct emu_cpu *c, const uint8_t *img);
 
 void emu_sse_move_register(void);
 void emu_sse_int_register(void);
-/* One 128-bit lane of a two-operand packed-integer operation (d op= s),
- * by (map, opcode) of its 66-prefixed form; NULL where the form has an
- * immediate, a shift count or no such shape (sse_int.c, used by avx.c). */
-typedef void (*sse_lane_fn)(emu_xmm *d, const emu_xmm *s);
+/* A two-operand packed-integer operation (d[k] op= s[k]) on 1 or 2 128-bit
+ * lanes, by (map, opcode) of its 66-prefixed form; NULL where the form has
+ * an immediate, a shift count or no such shape (sse_int.c, used by avx.c). */
+typedef void (*sse_lane_fn)(emu_xmm *d, const emu_xmm *s, unsigned lanes);
 extern sse_lane_fn sse_int_lane[4][256];
 void emu_sse_float_register(void);
 void emu_sse_str_register(void);

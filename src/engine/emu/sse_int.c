@@ -51,11 +51,14 @@ static inline __attribute__((always_inline)) void int_op(struct emu_cpu *c, cons
         int_op(c, i, f_##name, mmx);                                             \
     }                                                                            \
     /* On local copies (no aliasing) and at O3, so the lane vectorizes. */    \
-    static __attribute__((unused, optimize("O3"))) void l_##name(emu_xmm *d, const emu_xmm *s) \
+    static __attribute__((unused, optimize("O3"))) void l_##name(emu_xmm *d, const emu_xmm *s, \
+                                                                 unsigned lanes) \
     {                                                                            \
-        emu_xmm x = *d, y = *s;                                                  \
-        f_##name(&x, &y, 16);                                                    \
-        *d = x;                                                                  \
+        for (unsigned k = 0; k < lanes; k++) {                                   \
+            emu_xmm x = d[k], y = s[k];                                          \
+            f_##name(&x, &y, 16);                                                \
+            d[k] = x;                                                            \
+        }                                                                        \
     }
 
 static inline int8_t sat8s(int v) { return v > 127 ? 127 : v < -128 ? -128 : v; }
