@@ -4,8 +4,12 @@
  * the destination register and the second (r/m, read once, unaligned unless
  * the form says otherwise) in a borrowed register, so a 256-bit form is two
  * lanes of the same code.  Then bits 255:128 get the high lane's result, or
- * zero for a 128-bit form.  The special forms (moves, broadcasts, lane
- * permutes, masks) are avx_move.c.  docs/emu-simd.md lists what is here. */
+ * zero for a 128-bit form.  Two shortcuts keep the integer forms cheap:
+ * the two-operand packed-integer ones run sse_int.c's element code on
+ * copies (vex_int: no borrowing, no legacy handler), and forms that cannot
+ * raise an SIMD exception (V_NOFP) skip the fault catch.  The special forms
+ * (moves, broadcasts, lane permutes, masks) are avx_move.c.
+ * docs/emu-simd.md lists what is here. */
 #include <setjmp.h>
 
 #include "engine/emu/avx.h"
@@ -29,44 +33,15 @@ enum {
     V_NARROW = 1 << 14,  /* each lane yields 64 bits, packed into bits 127:0 (VCVTPD2PS) */
     V_IMMS3 = 1 << 15,   /* the high lane takes imm8 >> 3 (VMPSADBW) */
     V_XMM0  = 1 << 16,   /* V_DIRECT that writes XMM0 (VPCMPxSTRM): bits 255:128 zeroed */
+    V_NOFP  = 1 << 17,   /* cannot raise an SIMD exception: lanes run without the catch */
 };
 struct vex_form {
     emu_handler legacy;
+    sse_lane_fn lane;    /* two-operand integer forms: sse_int.c's element code, no legacy handler */
     uint32_t flags;
     uint8_t msize;       /* memory operand bytes a lane (16, or a scalar's 2/4/8) */
 };
 static struct vex_form forms[4][256][4];
-
-void avx_check(struct emu_cpu *c)
-{
-    /* VEX needs the OS to manage SSE and AVX state: CR4.OSXSAVE and XCR0
-     * with both bits; CR0.TS is #NM as for SSE. */
-    if (c->mode == MODE_REAL || !(c->cr4 & CR4_OSXSAVE) || (c->xcr0 & 6) != 6)
-        emu_raise(c, EXC_UD, EMU_NO_ERRCODE);
-    if (c->cr0 & CR0_TS)
-        emu_raise(c, EXC_NM, EMU_NO_ERRCODE);
-}
-
-void avx_src(struct emu_cpu *c, const struct emu_insn *i, void *out, unsigned len, unsigned align)
-{
-    if (i->mod == 3) {
-        memcpy(out, &c->xmm[i->rm], len < 16 ? len : 16);
-        if (len > 16)
-            memcpy((uint8_t *)out + 16, &c->ymm_hi[i->rm], 16);
-        return;
-    }
-    uint64_t la = emu_ea(c, i);
-    if (align && (la & (align - 1)))
-        emu_raise(c, EXC_GP, 0);
-    sse_read_buf(c, la, out, len);
-}
-
-void avx_set(struct emu_cpu *c, unsigned r, const emu_xmm *lo, const emu_xmm *hi)
-{
-    static const emu_xmm zero;
-    c->xmm[r] = *lo;
-    c->ymm_hi[r] = hi ? *hi : zero;
-}
 
 /* One lane through the legacy handler; returns the destination's value. */
 static emu_xmm run_lane(struct emu_cpu *c, const struct emu_insn *i, const struct vex_form *f,
@@ -99,6 +74,46 @@ static uint64_t lane_imm(const struct vex_form *f, uint64_t imm)
     return (2 * s0) | (2 * s0 + 1) << 2 | (2 * s1) << 4 | (2 * s1 + 1) << 6;
 }
 
+/* A two-operand integer form: both lanes through sse_int.c's element code
+ * on copies, then one write of the destination. */
+static inline void vex_int(struct emu_cpu *c, const struct emu_insn *i, const struct vex_form *f, bool wide)
+{
+    emu_xmm s[2], d[2];
+    unsigned v = VEX_VVVV(i);
+    if (i->mod == 3) {
+        s[0] = c->xmm[i->rm];
+        s[1] = c->ymm_hi[i->rm];
+    } else if (wide) {             /* constant lengths: whole-register copies */
+        sse_read_buf(c, emu_ea(c, i), s, 32);
+    } else {
+        sse_read_buf(c, emu_ea(c, i), s, 16);
+    }
+    d[0] = c->xmm[v];
+    d[1] = c->ymm_hi[v];
+    f->lane(d, s, wide ? 2 : 1);
+    avx_set(c, i->reg, &d[0], wide ? &d[1] : NULL);
+}
+
+static void vex_lanes(struct emu_cpu *c, const struct emu_insn *i);
+
+/* The handler of opcodes whose 66 form has lane code: the checks of
+ * vex_lanes for that form, inline, then vex_int; other prefixes (and a
+ * machine the legacy handlers would #UD) go to vex_lanes. */
+static void vex_int_op(struct emu_cpu *c, const struct emu_insn *i)
+{
+    const struct vex_form *f = &forms[i->map][i->op][1];
+    if (unlikely(sse_mp(i) != MP_66 || !f->lane || (c->cr0 & CR0_EM) ||
+                 ((c->cr0 & CR0_PE) && !(c->cr4 & CR4_OSFXSR)))) {
+        vex_lanes(c, i);
+        return;
+    }
+    bool wide = VEX_L(i);
+    if ((wide && !(f->flags & V_256)) || ((f->flags & V_UNARY) && VEX_VVVV(i)))
+        emu_raise(c, EXC_UD, EMU_NO_ERRCODE);
+    avx_check(c);
+    vex_int(c, i, f, wide);
+}
+
 static void vex_lanes(struct emu_cpu *c, const struct emu_insn *i)
 {
     unsigned pp = sse_mp(i) == MP_66 ? 1 : sse_mp(i) == MP_F3 ? 2 : sse_mp(i) == MP_F2 ? 3 : 0;
@@ -116,6 +131,14 @@ static void vex_lanes(struct emu_cpu *c, const struct emu_insn *i)
         f->legacy(c, &li);
         if (f->flags & V_XMM0)
             memset(&c->ymm_hi[0], 0, 16);
+        return;
+    }
+
+    /* Legacy handlers #UD on CR0.EM or a missing CR4.OSFXSR: the direct
+     * paths below leave such a machine to them, to raise what they raise. */
+    bool plain = !(c->cr0 & CR0_EM) && (!(c->cr0 & CR0_PE) || (c->cr4 & CR4_OSFXSR));
+    if (f->lane && plain) {
+        vex_int(c, i, f, wide);
         return;
     }
 
@@ -143,6 +166,18 @@ static void vex_lanes(struct emu_cpu *c, const struct emu_insn *i)
     const uint64_t imm_hi = f->flags & (V_IMMS2 | V_PD2D) ? i->imm >> 2
                           : f->flags & V_IMMS3 ? i->imm >> 3
                           : f->flags & V_IMMS4 ? i->imm >> 4 : i->imm;
+    uint64_t imm0 = i->imm;
+    if ((f->flags & V_INSPS) && i->mod != 3)
+        imm0 &= 0x3f;
+    if ((f->flags & V_NOFP) && plain) {
+        /* Nothing in the lanes can fault: no catch, no jmp_buf copies. */
+        emu_xmm lo = run_lane(c, i, f, &s1[0], &s2[0], borrow, lane_imm(f, imm0)), hi;
+        if (wide)
+            hi = run_lane(c, i, f, &s1[1], &s2[1], borrow, lane_imm(f, imm_hi));
+        c->xmm[borrow] = keep_borrow;
+        avx_set(c, reg, &lo, wide ? &hi : NULL);
+        return;
+    }
     volatile unsigned lane = 0;
     jmp_buf outer;
     memcpy(outer, c->jmp, sizeof(jmp_buf));
@@ -166,9 +201,6 @@ static void vex_lanes(struct emu_cpu *c, const struct emu_insn *i)
         memcpy(c->jmp, outer, sizeof(jmp_buf));
         longjmp(c->jmp, 1);
     }
-    uint64_t imm0 = i->imm;
-    if ((f->flags & V_INSPS) && i->mod != 3)
-        imm0 &= 0x3f;
     emu_xmm lo = run_lane(c, i, f, &s1[0], &s2[0], borrow, lane_imm(f, imm0)), hi;
     if (wide) {
         lane = 1;
@@ -191,9 +223,17 @@ static struct vex_form *form(unsigned map, unsigned op, unsigned pp, uint32_t fl
     struct vex_form *f = &forms[map][op][pp];
     f->legacy = emu_ops[map][op];
     f->flags = flags;
+    f->lane = pp == 1 && !(flags & (V_COUNT | V_GRP)) ? sse_int_lane[map][op] : NULL;
     f->msize = msize;
-    emu_vex_ops[map][op] = vex_lanes;
+    emu_vex_ops[map][op] = f->lane || emu_vex_ops[map][op] == vex_int_op ? vex_int_op : vex_lanes;
     return f;
+}
+
+/* Forms whose lanes cannot raise an SIMD exception (integer, logic, moves,
+ * shuffles): set here, where the tables are built. */
+static struct vex_form *int_form(unsigned map, unsigned op, unsigned pp, uint32_t flags, uint8_t msize)
+{
+    return form(map, op, pp, flags | V_NOFP, msize);
 }
 
 /* Packed (none/66: 128 or 256) and scalar (F3 ss / F2 sd) float forms. */
@@ -219,15 +259,15 @@ void emu_avx_register(void)
     form(MAP_0F, 0x53, 0, V_256 | V_UNARY, 16);            /* rcpps */
     form(MAP_0F, 0x53, 2, V_LIG, 4);
     for (unsigned op = 0x54; op <= 0x57; op++) {           /* and, andn, or, xor */
-        form(MAP_0F, op, 0, V_256, 16);
-        form(MAP_0F, op, 1, V_256, 16);
+        int_form(MAP_0F, op, 0, V_256, 16);
+        int_form(MAP_0F, op, 1, V_256, 16);
     }
     for (unsigned op = 0x14; op <= 0x15; op++) {           /* unpck[lh]p[sd] */
-        form(MAP_0F, op, 0, V_256, 16);
-        form(MAP_0F, op, 1, V_256, 16);
+        int_form(MAP_0F, op, 0, V_256, 16);
+        int_form(MAP_0F, op, 1, V_256, 16);
     }
-    form(MAP_0F, 0xc6, 0, V_256, 16);                      /* shufps */
-    form(MAP_0F, 0xc6, 1, V_256 | V_IMMS2, 16);            /* shufpd */
+    int_form(MAP_0F, 0xc6, 0, V_256, 16);                  /* shufps */
+    int_form(MAP_0F, 0xc6, 1, V_256 | V_IMMS2, 16);        /* shufpd */
     form(MAP_0F, 0x5a, 0, V_256 | V_UNARY | V_WIDEN, 8);   /* cvtps2pd */
     form(MAP_0F, 0xe6, 2, V_256 | V_UNARY | V_WIDEN, 8);   /* cvtdq2pd */
     form(MAP_0F, 0x5a, 1, V_256 | V_UNARY | V_NARROW, 16); /* cvtpd2ps */
@@ -266,8 +306,8 @@ void emu_avx_register(void)
     form(MAP_0F3A, 0x09, 1, V_256 | V_UNARY, 16);          /* roundpd */
     form(MAP_0F3A, 0x0a, 1, V_LIG, 4);                     /* roundss */
     form(MAP_0F3A, 0x0b, 1, V_LIG, 8);                     /* roundsd */
-    form(MAP_0F3A, 0x0c, 1, V_256 | V_IMMS4, 16);          /* blendps */
-    form(MAP_0F3A, 0x0d, 1, V_256 | V_IMMS2, 16);          /* blendpd */
+    int_form(MAP_0F3A, 0x0c, 1, V_256 | V_IMMS4, 16);      /* blendps */
+    int_form(MAP_0F3A, 0x0d, 1, V_256 | V_IMMS2, 16);      /* blendpd */
     form(MAP_0F3A, 0x40, 1, V_256, 16);                    /* dpps */
     form(MAP_0F3A, 0x41, 1, 0, 16);                        /* dppd */
 
@@ -279,44 +319,44 @@ void emu_avx_register(void)
         0xf4, 0xf5, 0xf6, 0xf8, 0xf9, 0xfa, 0xfb, 0xfc, 0xfd, 0xfe,
     };
     for (unsigned k = 0; k < sizeof(int0f); k++)
-        form(MAP_0F, int0f[k], 1, V_256, 16);
+        int_form(MAP_0F, int0f[k], 1, V_256, 16);
     static const uint8_t count0f[] = { 0xd1, 0xd2, 0xd3, 0xe1, 0xe2, 0xf1, 0xf2, 0xf3 };
     for (unsigned k = 0; k < sizeof(count0f); k++)
-        form(MAP_0F, count0f[k], 1, V_256 | V_COUNT, 16);
+        int_form(MAP_0F, count0f[k], 1, V_256 | V_COUNT, 16);
     for (unsigned op = 0x71; op <= 0x73; op++)            /* psrl/psra/psll/psrldq/pslldq imm */
-        form(MAP_0F, op, 1, V_256 | V_GRP, 16);
-    form(MAP_0F, 0x70, 1, V_256 | V_UNARY, 16);            /* pshufd */
-    form(MAP_0F, 0x70, 2, V_256 | V_UNARY, 16);            /* pshufhw */
-    form(MAP_0F, 0x70, 3, V_256 | V_UNARY, 16);            /* pshuflw */
+        int_form(MAP_0F, op, 1, V_256 | V_GRP, 16);
+    int_form(MAP_0F, 0x70, 1, V_256 | V_UNARY, 16);            /* pshufd */
+    int_form(MAP_0F, 0x70, 2, V_256 | V_UNARY, 16);            /* pshufhw */
+    int_form(MAP_0F, 0x70, 3, V_256 | V_UNARY, 16);            /* pshuflw */
     static const uint8_t int38[] = {
         0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b,
         0x28, 0x29, 0x2b, 0x37, 0x38, 0x39, 0x3a, 0x3b, 0x3c, 0x3d, 0x3e, 0x3f, 0x40,
     };
     for (unsigned k = 0; k < sizeof(int38); k++)
-        form(MAP_0F38, int38[k], 1, V_256, 16);
+        int_form(MAP_0F38, int38[k], 1, V_256, 16);
     for (unsigned op = 0x1c; op <= 0x1e; op++)             /* pabs */
-        form(MAP_0F38, op, 1, V_256 | V_UNARY, 16);
+        int_form(MAP_0F38, op, 1, V_256 | V_UNARY, 16);
     /* pmovsx/zx: 128-bit forms (their 256-bit ones cross lanes). */
     static const uint8_t ext_size[6] = { 8, 4, 2, 8, 4, 8 };
     for (unsigned k = 0; k < 6; k++) {
-        form(MAP_0F38, 0x20 + k, 1, V_UNARY, ext_size[k]);
-        form(MAP_0F38, 0x30 + k, 1, V_UNARY, ext_size[k]);
+        int_form(MAP_0F38, 0x20 + k, 1, V_UNARY, ext_size[k]);
+        int_form(MAP_0F38, 0x30 + k, 1, V_UNARY, ext_size[k]);
     }
-    form(MAP_0F38, 0x41, 1, V_UNARY, 16);                  /* phminposuw */
-    form(MAP_0F3A, 0x0e, 1, V_256, 16);                    /* pblendw */
-    form(MAP_0F3A, 0x0f, 1, V_256, 16);                    /* palignr */
-    form(MAP_0F3A, 0x42, 1, V_256 | V_IMMS3, 16);          /* mpsadbw */
+    int_form(MAP_0F38, 0x41, 1, V_UNARY, 16);                  /* phminposuw */
+    int_form(MAP_0F3A, 0x0e, 1, V_256, 16);                    /* pblendw */
+    int_form(MAP_0F3A, 0x0f, 1, V_256, 16);                    /* palignr */
+    int_form(MAP_0F3A, 0x42, 1, V_256 | V_IMMS3, 16);          /* mpsadbw */
     for (unsigned op = 0x60; op <= 0x63; op++)             /* pcmpestrm/i, pcmpistrm/i */
-        form(MAP_0F3A, op, 1, V_UNARY | V_DIRECT | (op & 1 ? 0 : V_XMM0), 16);
-    form(MAP_0F, 0xf7, 1, V_UNARY | V_DIRECT, 16);         /* maskmovdqu */
+        int_form(MAP_0F3A, op, 1, V_UNARY | V_DIRECT | (op & 1 ? 0 : V_XMM0), 16);
+    int_form(MAP_0F, 0xf7, 1, V_UNARY | V_DIRECT, 16);         /* maskmovdqu */
 
-    form(MAP_0F, 0x12, 2, V_256 | V_UNARY, 16);            /* movsldup */
-    form(MAP_0F, 0x16, 2, V_256 | V_UNARY, 16);            /* movshdup */
-    form(MAP_0F, 0x12, 3, V_256 | V_UNARY, 8);             /* movddup (m64; m256 at 256) */
+    int_form(MAP_0F, 0x12, 2, V_256 | V_UNARY, 16);            /* movsldup */
+    int_form(MAP_0F, 0x16, 2, V_256 | V_UNARY, 16);            /* movshdup */
+    int_form(MAP_0F, 0x12, 3, V_256 | V_UNARY, 8);             /* movddup (m64; m256 at 256) */
     /* VPERMILPS/PD with imm8: PSHUFD within each lane. */
-    form(MAP_0F3A, 0x04, 1, V_256 | V_UNARY, 16)->legacy = emu_ops[MAP_0F][0x70];
-    form(MAP_0F3A, 0x05, 1, V_256 | V_UNARY | V_PD2D, 16)->legacy = emu_ops[MAP_0F][0x70];
-    form(MAP_0F3A, 0x21, 1, V_INSPS, 4);                   /* insertps */
+    int_form(MAP_0F3A, 0x04, 1, V_256 | V_UNARY, 16)->legacy = emu_ops[MAP_0F][0x70];
+    int_form(MAP_0F3A, 0x05, 1, V_256 | V_UNARY | V_PD2D, 16)->legacy = emu_ops[MAP_0F][0x70];
+    int_form(MAP_0F3A, 0x21, 1, V_INSPS, 4);                   /* insertps */
 
     emu_avx_move_register();
     emu_avx_fma_register();

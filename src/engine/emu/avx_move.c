@@ -54,18 +54,26 @@ static void mov_full(struct emu_cpu *c, const struct emu_insn *i, bool store, bo
     enter(c, i, true, -1, -1);
     if (mem_only && i->mod == 3)
         ud(c);
-    unsigned len = VEX_L(i) ? 32 : 16;
     emu_xmm v[2] = { { .q = { 0, 0 } }, { .q = { 0, 0 } } };
+    /* Constant lengths in each branch: the copies become whole-register
+     * moves (a variable one is a byte loop that stalls the reload). */
     if (!store) {
-        avx_src(c, i, v, len, aligned ? len : 0);
-        avx_set(c, i->reg, &v[0], VEX_L(i) ? &v[1] : NULL);
+        if (VEX_L(i)) {
+            avx_src(c, i, v, 32, aligned ? 32 : 0);
+            avx_set(c, i->reg, &v[0], &v[1]);
+        } else {
+            avx_src(c, i, v, 16, aligned ? 16 : 0);
+            avx_set(c, i->reg, &v[0], NULL);
+        }
         return;
     }
     ymm_get(c, i->reg, v);
     if (i->mod == 3)
         avx_set(c, i->rm, &v[0], VEX_L(i) ? &v[1] : NULL);
+    else if (VEX_L(i))
+        sse_write_buf(c, mem_ea(c, i, aligned ? 32 : 0), v, 32);
     else
-        sse_write_buf(c, mem_ea(c, i, aligned ? len : 0), v, len);
+        sse_write_buf(c, mem_ea(c, i, aligned ? 16 : 0), v, 16);
 }
 
 /* VMOVSS/VMOVSD (F3/F2 0F 10/11): memory loads zero the rest; the register
@@ -200,12 +208,9 @@ static void h_pmovmskb(struct emu_cpu *c, const struct emu_insn *i)   /* 66 0F D
     if (pp_of(i) != MP_66 || i->mod != 3)
         ud(c);
     enter(c, i, true, -1, -1);
-    emu_xmm v[2];
-    ymm_get(c, i->rm, v);
-    uint32_t m = 0;
-    unsigned n = VEX_L(i) ? 32 : 16;
-    for (unsigned k = 0; k < n; k++)
-        m |= (uint32_t)(v[k / 16].b[k % 16] >> 7) << k;
+    uint32_t m = sse_byte_signs(&c->xmm[i->rm]);
+    if (VEX_L(i))
+        m |= (uint32_t)sse_byte_signs(&c->ymm_hi[i->rm]) << 16;
     sse_set_gpr(c, i->reg, 8, m);
 }
 
@@ -251,11 +256,13 @@ static void broadcast(struct emu_cpu *c, const struct emu_insn *i, unsigned esz,
 {
     if (i->mod == 3 && !reg_ok)
         ud(c);
-    uint8_t e[16] = { 0 };
+    uint64_t e[2] = { 0, 0 };
     avx_src(c, i, e, i->mod == 3 ? 16 : esz, 0);
-    emu_xmm v[2];
-    for (unsigned k = 0; k < 32; k += esz)
-        memcpy(&v[k / 16].b[k % 16], e, esz);
+    /* The element repeated over a quadword, then four quadwords. */
+    static const uint64_t rep[9] = { [1] = 0x0101010101010101ULL, [2] = 0x0001000100010001ULL,
+                                     [4] = 0x0000000100000001ULL, [8] = 1 };
+    uint64_t q = (esz == 8 ? e[0] : e[0] & ((1ULL << (8 * esz)) - 1)) * rep[esz];
+    emu_xmm v[2] = { { .q = { q, q } }, { .q = { q, q } } };
     avx_set(c, i->reg, &v[0], VEX_L(i) ? &v[1] : NULL);
 }
 

@@ -79,6 +79,20 @@ static inline void sse_write_buf(struct emu_cpu *c, uint64_t la, const void *in,
     emu_write_buf(c, la, in, len);
 }
 
+/* PMOVMSKB's element code: the top bit of each of the 8 bytes of q, byte k
+ * to bit k (the multiply gathers the masked bits, no two partial products
+ * share a bit position). */
+static inline unsigned sse_byte_signs64(uint64_t q)
+{
+    return (unsigned)(((q & 0x8080808080808080ULL) >> 7) * 0x0102040810204080ULL >> 56);
+}
+
+/* The same for a 128-bit lane: 16 mask bits. */
+static inline unsigned sse_byte_signs(const emu_xmm *x)
+{
+    return sse_byte_signs64(x->q[0]) | sse_byte_signs64(x->q[1]) << 8;
+}
+
 /* Memory operand address; 16-byte operands of legacy SSE must be aligned. */
 static inline uint64_t sse_ea_aligned(struct emu_cpu *c, const struct emu_insn *i, unsigned align)
 {
@@ -251,6 +265,11 @@ void sse_legacy_get_xmm(struct emu_cpu *c, const uint8_t *img);
 
 void emu_sse_move_register(void);
 void emu_sse_int_register(void);
+/* A two-operand packed-integer operation (d[k] op= s[k]) on 1 or 2 128-bit
+ * lanes, by (map, opcode) of its 66-prefixed form; NULL where the form has
+ * an immediate, a shift count or no such shape (sse_int.c, used by avx.c). */
+typedef void (*sse_lane_fn)(emu_xmm *d, const emu_xmm *s, unsigned lanes);
+extern sse_lane_fn sse_int_lane[4][256];
 void emu_sse_float_register(void);
 void emu_sse_str_register(void);
 

@@ -49,6 +49,16 @@ static inline __attribute__((always_inline)) void int_op(struct emu_cpu *c, cons
     static void h_##name(struct emu_cpu *c, const struct emu_insn *i)            \
     {                                                                            \
         int_op(c, i, f_##name, mmx);                                             \
+    }                                                                            \
+    /* On local copies (no aliasing) and at O3, so the lane vectorizes. */    \
+    static __attribute__((unused, optimize("O3"))) void l_##name(emu_xmm *d, const emu_xmm *s, \
+                                                                 unsigned lanes) \
+    {                                                                            \
+        for (unsigned k = 0; k < lanes; k++) {                                   \
+            emu_xmm x = d[k], y = s[k];                                          \
+            f_##name(&x, &y, 16);                                                \
+            d[k] = x;                                                            \
+        }                                                                        \
     }
 
 static inline int8_t sat8s(int v) { return v > 127 ? 127 : v < -128 ? -128 : v; }
@@ -502,8 +512,41 @@ static void h_mpsadbw(struct emu_cpu *c, const struct emu_insn *i)
     c->xmm[i->reg] = r;
 }
 
+sse_lane_fn sse_int_lane[4][256];
+
+/* The element code of the two-operand xmm forms, one 128-bit lane a call,
+ * for the VEX forms (avx.c) to run without the legacy handler. */
+static void lane_register(void)
+{
+    sse_lane_fn *m = sse_int_lane[MAP_0F], *m38 = sse_int_lane[MAP_0F38];
+    m[0x60] = l_punpcklbw; m[0x61] = l_punpcklwd; m[0x62] = l_punpckldq; m[0x63] = l_packsswb;
+    m[0x64] = l_pcmpgtb; m[0x65] = l_pcmpgtw; m[0x66] = l_pcmpgtd; m[0x67] = l_packuswb;
+    m[0x68] = l_punpckhbw; m[0x69] = l_punpckhwd; m[0x6a] = l_punpckhdq; m[0x6b] = l_packssdw;
+    m[0x6c] = l_punpcklqdq; m[0x6d] = l_punpckhqdq;
+    m[0x74] = l_pcmpeqb; m[0x75] = l_pcmpeqw; m[0x76] = l_pcmpeqd;
+    m[0xd4] = l_paddq; m[0xd5] = l_pmullw;
+    m[0xd8] = l_psubusb; m[0xd9] = l_psubusw; m[0xda] = l_pminub; m[0xdb] = l_pand;
+    m[0xdc] = l_paddusb; m[0xdd] = l_paddusw; m[0xde] = l_pmaxub; m[0xdf] = l_pandn;
+    m[0xe0] = l_pavgb; m[0xe3] = l_pavgw; m[0xe4] = l_pmulhuw; m[0xe5] = l_pmulhw;
+    m[0xe8] = l_psubsb; m[0xe9] = l_psubsw; m[0xea] = l_pminsw; m[0xeb] = l_por;
+    m[0xec] = l_paddsb; m[0xed] = l_paddsw; m[0xee] = l_pmaxsw; m[0xef] = l_pxor;
+    m[0xf4] = l_pmuludq; m[0xf5] = l_pmaddwd; m[0xf6] = l_psadbw;
+    m[0xf8] = l_psubb; m[0xf9] = l_psubw; m[0xfa] = l_psubd; m[0xfb] = l_psubq;
+    m[0xfc] = l_paddb; m[0xfd] = l_paddw; m[0xfe] = l_paddd;
+
+    m38[0x00] = l_pshufb; m38[0x01] = l_phaddw; m38[0x02] = l_phaddd; m38[0x03] = l_phaddsw;
+    m38[0x04] = l_pmaddubsw; m38[0x05] = l_phsubw; m38[0x06] = l_phsubd; m38[0x07] = l_phsubsw;
+    m38[0x08] = l_psignb; m38[0x09] = l_psignw; m38[0x0a] = l_psignd; m38[0x0b] = l_pmulhrsw;
+    m38[0x1c] = l_pabsb; m38[0x1d] = l_pabsw; m38[0x1e] = l_pabsd;
+    m38[0x28] = l_pmuldq; m38[0x29] = l_pcmpeqq; m38[0x2b] = l_packusdw; m38[0x37] = l_pcmpgtq;
+    m38[0x38] = l_pminsb; m38[0x39] = l_pminsd; m38[0x3a] = l_pminuw; m38[0x3b] = l_pminud;
+    m38[0x3c] = l_pmaxsb; m38[0x3d] = l_pmaxsd; m38[0x3e] = l_pmaxuw; m38[0x3f] = l_pmaxud;
+    m38[0x40] = l_pmulld;
+}
+
 void emu_sse_int_register(void)
 {
+    lane_register();
     emu_handler *m = emu_ops[MAP_0F], *m38 = emu_ops[MAP_0F38], *m3a = emu_ops[MAP_0F3A];
     m[0x60] = h_punpcklbw; m[0x61] = h_punpcklwd; m[0x62] = h_punpckldq; m[0x63] = h_packsswb;
     m[0x64] = h_pcmpgtb; m[0x65] = h_pcmpgtw; m[0x66] = h_pcmpgtd; m[0x67] = h_packuswb;

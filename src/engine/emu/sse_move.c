@@ -360,14 +360,12 @@ static void h_pmovmskb(struct emu_cpu *c, const struct emu_insn *i)
     need_reg(c, i);
     if (mp == MP_66) {
         sse_check(c);
-        for (unsigned k = 0; k < 16; k++)
-            m |= (unsigned)(c->xmm[i->rm].b[k] >> 7) << k;
+        m = sse_byte_signs(&c->xmm[i->rm]);
     } else if (mp == MP_NONE) {
         uint64_t v;
         mmx_enter(c);
         v = mmx_get(c, i->rm);
-        for (unsigned k = 0; k < 8; k++)
-            m |= (unsigned)((v >> (8 * k + 7)) & 1) << k;
+        m = sse_byte_signs64(v);
     } else {
         emu_sse_ud(c, i);
     }
