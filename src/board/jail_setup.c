@@ -113,6 +113,11 @@ static int collect(const struct machine_spec *spec, const char *folder, struct j
         r = jail_add(c, spec->kernel, false);
     if (r == 0)
         r = jail_add(c, spec->initrd, false);
+    /* The cloud-init seed is written when the machine starts, in the jail. */
+    if (r == 0)
+        r = jail_add(c, spec->cloud_init, false);
+    if (r == 0)
+        r = jail_add(c, spec->ssh_key, false);
     if (r == 0 && spec->cdrom) {
         jail_keep(spec->cdrom, O_RDONLY | O_NONBLOCK);    /* read-only, as a disk */
         r = jail_add(c, spec->cdrom, false);
@@ -123,6 +128,9 @@ static int collect(const struct machine_spec *spec, const char *folder, struct j
     spec_net_options(spec, &no);
     if (r == 0 && net_effective_mode(&no) == NET_MODE_USER)
         r = jail_add(c, "/etc/resolv.conf", false);
+    /* Its TFTP server (network boot) serves files from this folder. */
+    if (r == 0 && net_effective_mode(&no) == NET_MODE_USER && no.tftp_root[0])
+        r = jail_add(c, no.tftp_root, false);
     /* A firmware boot reads SeaBIOS, its VGA BIOS and iPXE's virtio ROM
      * at each (re)boot: Debian's packaged files, shown read-only. */
     for (size_t i = 0; r == 0 && spec_firmware(spec) == SPEC_FW_BIOS &&
@@ -187,6 +195,10 @@ int machine_jail(const struct machine_spec *spec, const char *folder, char *repo
     jail_config_free(&c);
     if (r < 0)
         return r;
+    /* The machine's folder is the one writable place in the jail: temporary
+     * files (libarchive's, for the cloud-init seed) go there. */
+    if (folder)
+        setenv("TMPDIR", folder, 1);
     log_info("jail: uid %u gid %u, no capabilities%s, a mount namespace showing %d paths",
              (unsigned)c.uid, (unsigned)c.gid, c.keep_net_admin ? " but CAP_NET_ADMIN (tap)" : "",
              npaths);

@@ -352,9 +352,13 @@ out:
 /* --disk size=SIZE on `hostel run`: a sparse raw file that is unlinked at
  * once and reached through /proc/self/fd, so nothing is left behind however
  * hostel ends.  The fd stays open until exit. */
-static int make_scratch_disk(uint64_t size, char **path, struct err *e)
+static int make_scratch_disk(uint64_t size, const struct run_host *host, char **path,
+                             struct err *e)
 {
-    const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    /* A named machine's own folder: its VMM may be in its root jail, where
+     * that folder is the one place it can write. */
+    const char *dir = host->folder ? host->folder
+                    : getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
     char tmpl[4096];
     snprintf(tmpl, sizeof(tmpl), "%s/hostel-disk-XXXXXX", dir);
     int fd = mkstemp(tmpl);
@@ -411,7 +415,7 @@ static int add_seed_disk(struct machine_spec *spec, const struct run_host *host,
         return err_set(e, -EINVAL, "--cloud-init/--ssh-key: the seed needs a disk slot, and the "
                        "machine has %d disks already", SPEC_MAX_DISKS);
     char *path;
-    int r = make_scratch_disk(0, &path, e);
+    int r = make_scratch_disk(0, host, &path, e);
     if (r < 0)
         return err_wrap(e, "the cloud-init seed");
     int fd = atoi(path + strlen("/proc/self/fd/"));
@@ -520,7 +524,7 @@ int machine_run(const struct machine_spec *in_spec, const struct run_host *host,
             r = err_set(e, -EINVAL, "--disk size=: blank disks are raw; leave out format=qcow2");
             goto out;
         }
-        r = make_scratch_disk(d->size, &d->path, e);
+        r = make_scratch_disk(d->size, host, &d->path, e);
         if (r < 0)
             goto out;
         d->format = BLOCK_FORMAT_RAW;

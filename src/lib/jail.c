@@ -126,19 +126,29 @@ int jail_keep(const char *path, int flags)
     return 0;
 }
 
+/* A copy of fd n: it shares the file offset and status flags (hostel's
+ * users of these use pread/pwrite and ioctls, never the offset). */
+static int copy_fd(int n, int flags)
+{
+    int fd = fcntl(n, F_DUPFD_CLOEXEC, 3);
+    if (fd >= 0 && (flags & O_NONBLOCK))
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    return fd;
+}
+
 int jail_open(const char *path, int flags)
 {
     int acc = flags & O_ACCMODE;
     for (int i = 0; i < nkept; i++) {
         if (strcmp(kept[i].path, path) || (kept[i].acc != acc && kept[i].acc != O_RDWR))
             continue;
-        /* A copy shares the file offset and status flags: hostel's users
-         * of these use pread/pwrite and ioctls, never the offset. */
-        int fd = fcntl(kept[i].fd, F_DUPFD_CLOEXEC, 3);
-        if (fd >= 0 && (flags & O_NONBLOCK))
-            fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-        return fd;
+        return copy_fd(kept[i].fd, flags);
     }
+    /* /proc is not in the jail: a file hostel made and named by its fd
+     * (a scratch disk, the cloud-init seed) is reached through that fd. */
+    int n, end = 0;
+    if (jail_active() && sscanf(path, "/proc/self/fd/%d%n", &n, &end) == 1 && !path[end])
+        return copy_fd(n, flags);
     return open(path, flags | O_CLOEXEC);
 }
 

@@ -748,7 +748,7 @@ static int daemon_main(const char *name, int ready_fd, const char *restore,
     struct run_hooks hooks = { .opaque = &d, .booted = on_booted_incoming,
                                .stopping = on_stopping_any, .display = on_display };
     struct run_host host = { .hooks = &hooks, .hub = hub, .bound = d.bound, .name = name,
-                             .id = mc.id, .isolation = &d.isolation };
+                             .id = mc.id, .isolation = &d.isolation, .folder = oh.folder };
     char restore_state[4200], restore_ram[4200];
     if (restore) {
         snapshot_path(name, restore, "state.bin", restore_state, sizeof(restore_state));

@@ -133,9 +133,12 @@ static uint64_t cr4_valid(struct emu_cpu *c)
 
 int emu_state_check(struct emu_cpu *c, const struct vcpu_snap *s, struct err *e)
 {
-    if (s->xcr0 & ~emu_xcr0_supported(c))
+    /* XCR0 = 1 (x87 only) is the reset value on every CPU, with or without
+     * XSAVE: a CPU model without leaf 0xD (one a kvm host showed) still has it. */
+    uint64_t xcr0_ok = emu_xcr0_supported(c) | 1;
+    if (s->xcr0 & ~xcr0_ok)
         REFUSE("XCR0 %#llx has state components emu's CPU does not offer (it takes %#llx)",
-               (unsigned long long)s->xcr0, (unsigned long long)emu_xcr0_supported(c));
+               (unsigned long long)s->xcr0, (unsigned long long)xcr0_ok);
     if (s->cr4 & ~cr4_valid(c))
         REFUSE("CR4 %#llx has bits emu's CPU does not offer (it takes %#llx)",
                (unsigned long long)s->cr4, (unsigned long long)cr4_valid(c));
@@ -254,7 +257,7 @@ void emu_state_load(struct emu_cpu *c, const struct vcpu_snap *s)
     c->dr[6] = s->dr6;
     c->dr[7] = s->dr7;
     fxsave_to(c, s->fxsave);
-    c->xcr0 = s->xcr0;
+    c->xcr0 = s->xcr0 | 1;   /* bit 0 (x87) is always set; a state written before XSAVE has 0 */
     if (s->has_ymm)
         memcpy(c->ymm_hi, s->ymm_hi, sizeof(c->ymm_hi));
     else
