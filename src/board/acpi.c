@@ -12,6 +12,7 @@
 #include "board/aml.h"
 #include "board/layout.h"
 #include "board/mptable.h"
+#include "hw/hpet.h"
 
 #define OEM_ID        "HOSTEL"
 #define OEM_TABLE_ID  "HOSTELVM"
@@ -19,6 +20,7 @@
 
 #define FADT_SIZE     276
 #define FACS_SIZE     64
+#define HPET_TABLE_SIZE 56
 
 /* FADT flags. */
 #define FADT_WBINVD         (1u << 0)
@@ -221,14 +223,17 @@ static int build_tables(struct area *a_, const struct acpi_config *cfg, uint64_t
     uint64_t rsdp_at = 0, rsdt_at = 0, xsdt_at = 0, fadt_at = 0, facs_at = 0, madt_at = 0, dsdt_at = 0;
     uint32_t madt_len = 44 + 8 * (uint32_t)ncpus + 12 + 10 * 2 + 6;
     uint8_t *rsdp = area_alloc(&a, 36, 16, &rsdp_at);
-    uint8_t *rsdt = area_alloc(&a, 36 + 2 * 4, 16, &rsdt_at);
-    uint8_t *xsdt = area_alloc(&a, 36 + 2 * 8, 16, &xsdt_at);
+    uint32_t ntables = cfg->hpet ? 3 : 2, rsdt_len = 36 + 4 * ntables, xsdt_len = 36 + 8 * ntables;
+    uint8_t *rsdt = area_alloc(&a, rsdt_len, 16, &rsdt_at);
+    uint8_t *xsdt = area_alloc(&a, xsdt_len, 16, &xsdt_at);
     uint8_t *fadt = area_alloc(&a, FADT_SIZE, 16, &fadt_at);
     uint8_t *facs = area_alloc(&a, FACS_SIZE, 64, &facs_at);
     uint8_t *madt = area_alloc(&a, madt_len, 16, &madt_at);
+    uint64_t hpet_at = 0;
+    uint8_t *hpet = cfg->hpet ? area_alloc(&a, HPET_TABLE_SIZE, 16, &hpet_at) : NULL;
     uint8_t *dsdt = area_alloc(&a, 0, 16, &dsdt_at);
     size_t dsdt_len = 0;
-    if (!rsdp || !rsdt || !xsdt || !fadt || !facs || !madt || !dsdt ||
+    if (!rsdp || !rsdt || !xsdt || !fadt || !facs || !madt || !dsdt || (cfg->hpet && !hpet) ||
         build_dsdt(dsdt, a.cap - (dsdt_at - a.base), cfg, &dsdt_len) < 0)
         return err_set(err, -ENOSPC, "ACPI tables for %d CPUs do not fit in %llu bytes", ncpus,
                        (unsigned long long)a.cap);
@@ -311,20 +316,34 @@ static int build_tables(struct area *a_, const struct acpi_config *cfg, uint64_t
     table_finish(madt);
     note_table(&a, madt, madt_len);
 
-    table_header(rsdt, "RSDT", 36 + 2 * 4, 1);
-    put32(rsdt + 36, (uint32_t)fadt_at);
-    put32(rsdt + 40, (uint32_t)madt_at);
-    note_pointer(&a, rsdt + 36, 4);
-    note_pointer(&a, rsdt + 40, 4);
+    if (hpet) {
+        /* The HPET: its capabilities' low half, the block in memory space. */
+        table_header(hpet, "HPET", HPET_TABLE_SIZE, 1);
+        put32(hpet + 36, HPET_VENDOR_ID << 16 | 1u << 15 | 1u << 13 |
+                         (HPET_TIMERS - 1) << 8 | 1);
+        hpet[40] = 0;                   /* GAS: system memory, 64 bits wide */
+        hpet[41] = 64;
+        put64(hpet + 44, LAYOUT_HPET);
+        hpet[52] = 0;                   /* HPET number */
+        put16(hpet + 53, 0x80);         /* minimum periodic tick, in counter ticks */
+        hpet[55] = 0;                   /* no page protection */
+        table_finish(hpet);
+        note_table(&a, hpet, HPET_TABLE_SIZE);
+    }
+
+    uint64_t listed[3] = { fadt_at, madt_at, hpet_at };
+    table_header(rsdt, "RSDT", rsdt_len, 1);
+    table_header(xsdt, "XSDT", xsdt_len, 1);
+    for (uint32_t i = 0; i < ntables; i++) {
+        put32(rsdt + 36 + 4 * i, (uint32_t)listed[i]);
+        note_pointer(&a, rsdt + 36 + 4 * i, 4);
+        put64(xsdt + 36 + 8 * i, listed[i]);
+        note_pointer(&a, xsdt + 36 + 8 * i, 8);
+    }
     table_finish(rsdt);
-    note_table(&a, rsdt, 36 + 2 * 4);
-    table_header(xsdt, "XSDT", 36 + 2 * 8, 1);
-    put64(xsdt + 36, fadt_at);
-    put64(xsdt + 44, madt_at);
-    note_pointer(&a, xsdt + 36, 8);
-    note_pointer(&a, xsdt + 44, 8);
+    note_table(&a, rsdt, rsdt_len);
     table_finish(xsdt);
-    note_table(&a, xsdt, 36 + 2 * 8);
+    note_table(&a, xsdt, xsdt_len);
 
     memcpy(rsdp, "RSD PTR ", 8);
     memcpy(rsdp + 9, OEM_ID, 6);

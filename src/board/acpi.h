@@ -1,8 +1,9 @@
 /* ACPI tables built by hostel: RSDP, XSDT, FADT (PM1 block for poweroff),
- * MADT (every vCPU, the IOAPIC, IRQ0 -> pin 2), DSDT, plus an MP table. */
+ * MADT (every vCPU, the IOAPIC, IRQ0 -> pin 2), DSDT, HPET when asked, plus an MP table. */
 #ifndef HOSTEL_ACPI_H
 #define HOSTEL_ACPI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -12,6 +13,7 @@
 struct acpi_config {
     int ncpus;
     uint64_t pci_mmio_start;   /* the PCI host bridge's 32-bit window; 0: LAYOUT_PCI_MMIO */
+    bool hpet;                 /* an HPET table for the HPET at LAYOUT_HPET */
 };
 
 /* Writes the tables at LAYOUT_ACPI (and the MP table at LAYOUT_MPTABLE). */

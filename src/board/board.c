@@ -18,6 +18,7 @@
 #include "hw/acpi_pm.h"
 #include "hw/debugexit.h"
 #include "hw/fw_cfg.h"
+#include "hw/hpet.h"
 #include "hw/i8042.h"
 #include "hw/irqchip.h"
 #include "hw/pci.h"
@@ -47,6 +48,7 @@ struct board {
     struct pit *pit;
     struct uart *com1;
     struct rtc *rtc;
+    struct hpet *hpet;           /* spec->hpet: on both engines, in user space */
     struct i8042 *i8042;
     struct debugexit *debugexit;
     bool post;
@@ -96,6 +98,11 @@ static struct irq_line line(struct board *b, unsigned gsi)
     if (b->irqchip)
         return irqchip_line(b->irqchip, gsi);
     return (struct irq_line){ .set = engine_line_set, .opaque = b->vm, .n = gsi };
+}
+
+static struct irq_line hpet_line(void *opaque, unsigned gsi)
+{
+    return line(opaque, gsi);
 }
 
 static struct msi_sink msi(struct board *b)
@@ -296,6 +303,14 @@ int board_create(struct vm *vm, const struct machine_spec *spec, const struct bo
         err_set(e, r, "cannot create the RTC at 0x%x: %s", PORT_RTC, strerror(-r));
         goto fail;
     }
+    if (spec->hpet) {
+        r = hpet_create(&vm->mmio, LAYOUT_HPET, &vm->clock, hpet_line, b, &b->hpet);
+        if (r < 0) {
+            err_set(e, r, "cannot create the HPET at %#llx: %s",
+                    (unsigned long long)LAYOUT_HPET, strerror(-r));
+            goto fail;
+        }
+    }
     r = i8042_create(&vm->pio, PORT_I8042_DATA, PORT_I8042_CMD, line(b, IRQ_KBD),
                      line(b, IRQ_AUX), stop, &b->i8042);
     if (r < 0) {
@@ -487,6 +502,7 @@ void board_destroy(struct vm *vm)
         post_destroy(&vm->pio, PORT_POST);
     debugexit_destroy(b->debugexit);
     i8042_destroy(b->i8042);
+    hpet_destroy(b->hpet);
     rtc_destroy(b->rtc);
     uart_destroy(b->com1);
     if (b->pit)
@@ -505,13 +521,14 @@ void board_destroy(struct vm *vm)
  * and load expects.  The names carry the wiring (port, disk index), so a
  * snapshot of another board shape is refused by name, not misread. */
 enum dev_kind { D_PCI, D_UART, D_RTC, D_I8042, D_ACPI_PM, D_BLK, D_RNG, D_VCON, D_NET,
-                D_NET_BACKEND, D_SCSI, D_VGA };
+                D_NET_BACKEND, D_SCSI, D_VGA, D_HPET };
 
 struct dev_ref {
     enum dev_kind kind;
     int index;
     char name[SNAP_NAME_MAX + 1];
     uint32_t version;
+    bool optional;       /* a snapshot from before the device leaves it reset */
 };
 
 static int board_devices(struct board *b, struct dev_ref *out, int max)
@@ -530,6 +547,10 @@ static int board_devices(struct board *b, struct dev_ref *out, int max)
     ADD(D_RTC, 0, RTC_STATE_VERSION, "rtc@%x", PORT_RTC);
     ADD(D_I8042, 0, I8042_STATE_VERSION, "i8042@%x", PORT_I8042_DATA);
     ADD(D_ACPI_PM, 0, ACPI_PM_STATE_VERSION, "acpi-pm@%x", PORT_ACPI_PM);
+    if (b->hpet) {
+        ADD(D_HPET, 0, HPET_STATE_VERSION, "hpet@%llx", (unsigned long long)LAYOUT_HPET);
+        out[n - 1].optional = true;
+    }
     if (b->vga)
         ADD(D_VGA, 0, VGA_STATE_VERSION, "vga@%x", VGA_PORT_BASE);
     for (int i = 0; i < SPEC_MAX_DISKS; i++)
@@ -561,6 +582,7 @@ static int dev_save(struct board *b, const struct dev_ref *d, struct state_out *
     case D_RNG: return virtio_rng_save(b->rng, o);
     case D_SCSI: return virtio_scsi_save(b->cdrom, o);
     case D_VGA: return vga_save(b->vga, o);
+    case D_HPET: return hpet_save(b->hpet, o);
     case D_VCON: return virtio_console_save(b->vcon, o);
     case D_NET: return virtio_net_save(b->net, o);
     case D_NET_BACKEND: return net_backend_save(virtio_net_backend(b->net), o);
@@ -580,6 +602,7 @@ static int dev_load(struct board *b, const struct dev_ref *d, struct state_in *i
     case D_RNG: return virtio_rng_load(b->rng, in, e);
     case D_SCSI: return virtio_scsi_load(b->cdrom, in, e);
     case D_VGA: return vga_load(b->vga, in, e);
+    case D_HPET: return hpet_load(b->hpet, in, e);
     case D_VCON: return virtio_console_load(b->vcon, in, e);
     case D_NET: return virtio_net_load(b->net, in, e);
     case D_NET_BACKEND: return net_backend_load(virtio_net_backend(b->net), in, e);
@@ -650,6 +673,8 @@ int board_load(struct vm *vm, const struct snapshot_file *s, bool live, struct e
         if (live && devs[i].kind == D_NET_BACKEND)
             continue;   /* the running backend keeps its host sockets */
         const struct snap_section *sec = snap_find(s, devs[i].name);
+        if (!sec && devs[i].optional)
+            continue;   /* saved before hostel had it: it stays as reset */
         if (!sec)
             return err_set(e, -EINVAL, "the snapshot has no state for %s: it is of a machine "
                            "with other devices", devs[i].name);

@@ -150,6 +150,7 @@ static int add_acpi(struct fw_cfg *fw, const struct machine_spec *spec,
 {
     struct acpi_config cfg = {
         .ncpus = spec->cpus,
+        .hpet = spec->hpet,
         /* Where SeaBIOS puts 32-bit BARs on an i440FX: above low RAM, from
          * 2 GiB when low RAM fits below it, else from 3 GiB. */
         .pci_mmio_start = mem->low_size <= 0x80000000ULL ? 0x80000000ULL : 0xc0000000ULL,

@@ -277,7 +277,7 @@ static int boot_once(const struct machine_spec *spec, const struct engine_ops *e
             goto out;
         goto run;
     }
-    struct acpi_config acfg = { .ncpus = vm->ncpus };
+    struct acpi_config acfg = { .ncpus = vm->ncpus, .hpet = spec->hpet };
     r = acpi_build(&vm->mem, &acfg, e);
     if (r < 0) {
         err_wrap(e, "ACPI tables");

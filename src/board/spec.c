@@ -36,13 +36,14 @@ void spec_defaults(struct machine_spec *s)
 {
     spec_init(s);
     s->set = SPEC_CPUS | SPEC_MEMORY | SPEC_ENGINE | SPEC_SERIAL | SPEC_CONSOLE | SPEC_RNG |
-             SPEC_NO_REBOOT | SPEC_WATCHDOG | SPEC_NET | SPEC_SANDBOX;
+             SPEC_NO_REBOOT | SPEC_WATCHDOG | SPEC_NET | SPEC_SANDBOX | SPEC_HPET;
     s->sandbox = true;
     s->cpus = 1;
     s->memory = 512ULL << 20;
     s->engine = strdup("auto");
     s->serial = strdup("stdio");
     s->rng = true;
+    s->hpet = true;
     s->watchdog_s = 120;
     s->net_mode = NET_MODE_DEFAULT;
 }
@@ -191,6 +192,8 @@ int spec_apply(struct machine_spec *s, const struct machine_spec *l, struct err 
         s->virtio_console = l->virtio_console;
     if (l->set & SPEC_RNG)
         s->rng = l->rng;
+    if (l->set & SPEC_HPET)
+        s->hpet = l->hpet;
     if (l->set & SPEC_NO_REBOOT)
         s->no_reboot = l->no_reboot;
     if (l->set & SPEC_WATCHDOG)
@@ -783,6 +786,12 @@ int spec_set_option(struct machine_spec *s, const char *name, const char *arg, s
         s->set |= SPEC_CONSOLE;
         return 0;
     }
+    if (!strcmp(name, "hpet")) {
+        if (on_off(arg, &s->hpet) < 0)
+            return err_set(e, -EINVAL, "--hpet '%s': choose on or off", arg);
+        s->set |= SPEC_HPET;
+        return 0;
+    }
     if (!strcmp(name, "rng")) {
         if (on_off(arg, &s->rng) < 0)
             return err_set(e, -EINVAL, "--rng '%s': choose on or off", arg);
@@ -977,6 +986,8 @@ json_t *spec_to_json(const struct machine_spec *s)
         json_object_set_new(o, "console", json_string(s->virtio_console ? "virtio" : "serial"));
     if (s->set & SPEC_RNG)
         json_object_set_new(o, "rng", json_boolean(s->rng));
+    if (s->set & SPEC_HPET)
+        json_object_set_new(o, "hpet", json_boolean(s->hpet));
     if (s->set & SPEC_NO_REBOOT)
         json_object_set_new(o, "no_reboot", json_boolean(s->no_reboot));
     if (s->set & SPEC_WATCHDOG)
@@ -1187,7 +1198,8 @@ int spec_from_json(json_t *o, struct machine_spec *s, struct err *e)
         { "cmdline", "cmdline", JK_STRING }, { "cpus", "cpus", JK_INT },
         { "memory", "memory", JK_STRING | JK_INT }, { "engine", "engine", JK_STRING },
         { "cpu", "cpu", JK_STRING }, { "serial", "serial", JK_STRING }, { "console", "console", JK_STRING },
-        { "rng", "rng", JK_BOOL | JK_STRING }, { "no_reboot", "no-reboot", JK_BOOL | JK_STRING },
+        { "rng", "rng", JK_BOOL | JK_STRING }, { "hpet", "hpet", JK_BOOL | JK_STRING },
+        { "no_reboot", "no-reboot", JK_BOOL | JK_STRING },
         { "watchdog", "watchdog", JK_INT }, { "net", "net", JK_STRING },
         { "mac", "mac", JK_STRING }, { "firmware", "firmware", JK_STRING },
         { "boot", "boot", JK_STRING }, { "cdrom", "cdrom", JK_STRING },

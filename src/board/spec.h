@@ -51,6 +51,7 @@ enum spec_field {
     SPEC_MEMORY_LIMIT = 1u << 22,
     SPEC_SANDBOX   = 1u << 23,
     SPEC_DISPLAY   = 1u << 24,
+    SPEC_HPET      = 1u << 25,
 };
 
 /* What runs first: the PC firmware (SeaBIOS from Debian's seabios package),
@@ -96,6 +97,7 @@ struct machine_spec {
     char *serial;            /* stdio, none or file:PATH */
     bool virtio_console;     /* --console virtio */
     bool rng;
+    bool hpet;               /* the HPET at 0xfed00000 and its ACPI table (default on) */
     bool no_reboot;
     int watchdog_s;          /* 0: off */
     int ndisks;

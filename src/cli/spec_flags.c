@@ -26,6 +26,7 @@ static const struct {
     { "disk", required_argument, 0 },
     { "console", required_argument, 0 },
     { "rng", required_argument, 0 },
+    { "hpet", required_argument, 0 },
     { "net", required_argument, 0 },
     { "forward", required_argument, 0 },
     { "mac", required_argument, 0 },
@@ -72,6 +73,7 @@ void spec_flags_usage(FILE *f)
             "      --console KIND    serial (default) or virtio: the console also becomes\n"
             "                        virtio-console hvc0 (console=hvc0), which takes input\n"
             "      --rng on|off      virtio-rng, entropy from the host (default on)\n"
+            "      --hpet on|off     the HPET timer and its ACPI table (default on)\n"
             "      --net MODE        virtio-net eth0: user (NAT through libslirp; guest\n"
             "                        10.0.2.15 by DHCP, host 10.0.2.2, DNS 10.0.2.3),\n"
             "                        user,restrict=on (no outbound traffic, only forwards),\n"

@@ -37,7 +37,7 @@ for flavour in $flavours; do
       name="linux/$flavour@$engine/cpus=$cpus"
       log=$(mktemp)
       timeout "$limit" "$H" run --engine "$engine" --cpus "$cpus" --memory 512M --kernel "$KERNEL" --initrd "$INITRD" \
-        --cmdline "console=ttyS0 panic=-1 hostel.script=uname_-a,nproc,cat_/proc/cpuinfo,dmesg" --no-reboot \
+        --cmdline "console=ttyS0 panic=-1 hostel.script=uname_-a,nproc,cat_/proc/cpuinfo,cat_/sys/devices/system/clocksource/clocksource0/avail*,dmesg" --no-reboot \
         --serial stdio </dev/null >"$log" 2>&1
       rc=$?
       tr -d '\r' <"$log" >"$log.txt"
@@ -47,7 +47,11 @@ for flavour in $flavours; do
       grep -q '^Linux hostel ' "$log.txt" || why="${why:+$why; }no uname output"
       n=$(sed -n '/^== nproc/{n;p}' "$log.txt" | head -1)
       [ "$n" = "$cpus" ] || why="${why:+$why; }nproc printed '$n', expected $cpus"
+      # The board's HPET (on by default): a clocksource, and no complaint about it.
+      cs=$(sed -n '/^== cat \/sys\/devices\/system\/clocksource/{n;p}' "$log.txt" | head -1)
+      case " $cs " in *" hpet "*) ;; *) why="${why:+$why; }available clocksources '$cs' lack hpet" ;; esac
       bad=$(grep -E 'WARNING:|BUG:|Oops|timer doesn.t work|Failed to|Kernel panic' "$log.txt" | head -3)
+      bad=${bad:-$(grep -iE 'hpet.*(not counting|fail|broken|error|warn)' "$log.txt" | head -3)}
       [ -z "$bad" ] || why="${why:+$why; }kernel log: $bad"
       if [ -z "$why" ]; then echo "PASS: $name"; else echo "FAIL: $name ($why)"; tail -n 25 "$log.txt"; fi
       rm -f "$log" "$log.txt"

@@ -44,6 +44,7 @@ EXPECT=(
   "irqtrigger   1     1       -                       ^edge pin 8, IRQ 8 held: 1 interrupt|^level pin 8: 1 interrupt\\(s\\) remote IRR 1; after EOI 2 remote IRR 1; line low, after EOI 2 remote IRR 0|^irqtrigger: ok"
   "exits        1     1       -                       ^CPUID 0 and 1 agree|^RDMSR/WRMSR agree|^IN/OUT, MOV CR agree|^INVLPG and HLT woken by a self-IPI in compatibility mode ok|^exits: ok"
   "lapictimer   1     1       -                       ^masked LVT: counted to 0, no interrupt ok|^initial count 0 stops the timer ok|^periodic: 3 or more interrupts, the count reloads ok|^periodic switched to one-shot: counts out once ok|^lapictimer: ok"
+  "hpet         1     1       -                       ^capabilities: rev 1, 3 timers, 64-bit counter, legacy yes|^counter runs at the advertised period ok|^one-shot: timer 2 via IOAPIC pin [0-9]+: 1 interrupt|^periodic: 5 interrupts, the comparator steps by the period ok|^level: status bit held until cleared, 1 interrupt ok|^32-bit mode: the comparator wraps, the counter goes on ok|^legacy: timer 0 on IOAPIC pin 2: 1 interrupt\\(s\\), on its own route: 0|^hpet: ok"
   "ioapic       1     1       -                       ^pit ticks via ioapic pin 2: [0-9]+|^rtc ticks via ioapic pin 8: [0-9]+|^ioapic: ok"
   "acpi         2     1       cpus=2                  ^MADT: 2 enabled CPUs, 1 I/O APICs, IRQ 0 -> GSI 2|^DSDT: [0-9]+ bytes ok|^PM timer: [0-9]+ ticks|^acpi: ok"
   "poweroff     1     0       -                       ^._S5_ SLP_TYPa [0-7]|^poweroff: writing"
@@ -86,8 +87,11 @@ KVM_QUIRKS_OF=(
 # either way (docs/kvm-hosts.md).  irqtrigger there saw pin 8, level-
 # triggered, deliver 9 times in 5 ms although its handler never EOIs (the
 # vector stays in service); hostel's RTC line or the host's in-kernel
-# IOAPIC/LAPIC, not yet told apart.
-KVM_SLOW_TEST_ALL=" irqlatency irqtrigger "
+# IOAPIC/LAPIC, not yet told apart.  hpet there passes everything but its
+# level-triggered case: a handler that clears the HPET status (line low,
+# KVM_IRQ_LINE 0) and then EOIs got the vector twice, the same re-delivery
+# of a level pin irqtrigger sees, never on emu.
+KVM_SLOW_TEST_ALL=" irqlatency irqtrigger hpet "
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/hostel-guests.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT

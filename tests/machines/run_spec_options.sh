@@ -29,6 +29,7 @@ cases=(
   "watchdog|7|s.get('watchdog')|7"
   "console|virtio|s.get('console')|\"virtio\""
   "rng|off|s.get('rng')|false"
+  "hpet|off|s.get('hpet')|false"
   "net|user,restrict=on|s.get('net')|\"user,restrict=on\""
   "forward|tcp:0:8080|s.get('forwards')|[\"tcp:0:8080\"]"
   "mac|52:54:00:aa:bb:cc|s.get('mac')|\"52:54:00:aa:bb:cc\""
@@ -65,7 +66,7 @@ if out=$("$H" image info "$HOSTEL_HOME/machines/blank/disk.qcow2" 2>&1) && grep 
 
 # Bad values: the same message from run, create and set.
 "$H" create plain --kernel "$K" >/dev/null 2>&1
-bad=( "cpus|0" "memory|12X" "engine|frob" "serial|tty" "watchdog|-1" "console|vga" "rng|maybe"
+bad=( "cpus|0" "memory|12X" "engine|frob" "serial|tty" "watchdog|-1" "console|vga" "rng|maybe" "hpet|maybe"
       "net|wifi" "forward|tcp:x:22" "mac|01:00:00:00:00:00" "disk|/no/such,format=vmdk"
       "share|/no/such/dir:data" "share|$sdir:bad/tag" "net-limit|bps=fast" "cpu-limit|half"
       "memory-limit|lots" "sandbox|maybe" "disk-limit|x" )

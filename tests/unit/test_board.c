@@ -4,11 +4,13 @@
  * on the emu engine, with no vCPU running: the board wires our own
  * interrupt controllers for it, which is what these tests look through. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
 #include "board/board.h"
 #include "board/layout.h"
+#include "board/snapfile.h"
 #include "board/spec.h"
 #include "engine/engine.h"
 #include "host/chardev.h"
@@ -203,11 +205,101 @@ static void board_failure_names_the_disk_and_cleans_up(void)
     vm_destroy(vm);
 }
 
+/* The HPET answers at 0xfed00000 (or, with --hpet off, nothing does); its
+ * state goes into a snapshot section, and a snapshot without that section
+ * (from before hostel had one) restores with the HPET as reset. */
+static struct vm *board_with(bool hpet, struct chardev *cd, struct machine_spec *spec)
+{
+    struct vm *vm = machine();
+    struct err e = ERR_INIT;
+    spec_defaults(spec);
+    spec->hpet = hpet;
+    struct board_host host = { .console = cd };
+    if (vm)
+        CHECK_EQ(board_create(vm, spec, &host, &e), 0);
+    return vm;
+}
+
+static uint64_t mmio_in(struct vm *vm, uint64_t addr)
+{
+    uint64_t v = 0;
+    bus_read(&vm->mmio, addr, 8, &v);
+    return v;
+}
+
+static void board_hpet_state_and_old_snapshots(void)
+{
+    struct chardev *cd;
+    struct err e = ERR_INIT;
+    struct machine_spec spec;
+    CHECK_EQ(chardev_open("none", &cd, &e), 0);
+
+    struct vm *off = board_with(false, cd, &spec);
+    if (!off)
+        return;
+    CHECK_EQ(mmio_in(off, LAYOUT_HPET), ~0ull);                  /* unclaimed */
+    board_destroy(off);
+    vm_destroy(off);
+    spec_free(&spec);
+
+    struct vm *a = board_with(true, cd, &spec);
+    if (!a)
+        return;
+    CHECK_EQ(mmio_in(a, LAYOUT_HPET) >> 32, 10000000);           /* 10 ns period */
+    bus_write(&a->mmio, LAYOUT_HPET + 0xf0, 8, 0x4242);          /* halted counter */
+    bus_write(&a->mmio, LAYOUT_HPET + 0x10, 8, 2);               /* legacy, halted */
+    struct snap_writer w;
+    snap_write_begin(&w, "{}", 64ULL << 20, 0);
+    CHECK_EQ(board_save(a, &w, &e), 0);
+    CHECK_EQ(snap_write_end(&w, &e), 0);
+    struct snapshot_file sf;
+    CHECK_EQ(snap_parse(w.out.data, w.out.len, "test", &sf, &e), 0);
+    snap_writer_free(&w);
+    board_destroy(a);
+    vm_destroy(a);
+    spec_free(&spec);
+    CHECK(snap_find(&sf, "hpet@fed00000") != NULL);
+
+    struct vm *b = board_with(true, cd, &spec);
+    if (b) {
+        CHECK_EQ(board_load(b, &sf, false, &e), 0);
+        CHECK_EQ(mmio_in(b, LAYOUT_HPET + 0x10), 2);
+        CHECK_EQ(mmio_in(b, LAYOUT_HPET + 0xf0), 0x4242);
+        board_destroy(b);
+        vm_destroy(b);
+    }
+    spec_free(&spec);
+
+    /* The same snapshot without the section: loads, the HPET stays reset. */
+    struct snap_section *kept = calloc(sf.nsections, sizeof(*kept));
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < sf.nsections; i++)
+        if (strcmp(sf.sections[i].name, "hpet@fed00000"))
+            kept[n++] = sf.sections[i];
+    struct snapshot_file old = sf;
+    old.sections = kept;
+    old.nsections = n;
+    CHECK_EQ(n, sf.nsections - 1);
+    struct vm *c = board_with(true, cd, &spec);
+    if (c) {
+        CHECK_EQ(board_load(c, &old, false, &e), 0);
+        CHECK_EQ(mmio_in(c, LAYOUT_HPET + 0x10), 0);
+        CHECK_EQ(mmio_in(c, LAYOUT_HPET + 0xf0), 0);
+        board_destroy(c);
+        vm_destroy(c);
+    }
+    spec_free(&spec);
+    free(kept);
+    snap_free(&sf);
+    chardev_close(cd);
+}
+
 int main(void)
 {
     RUN_TEST(board_creates_every_device);
     RUN_TEST(board_works_without_a_console);
     RUN_TEST(board_brings_its_own_irqchip);
     RUN_TEST(board_failure_names_the_disk_and_cleans_up);
+    RUN_TEST(board_hpet_state_and_old_snapshots);
     return CHECK_DONE();
 }

@@ -70,8 +70,10 @@ static void defaults_are_hostel_runs(void)
     struct machine_spec s;
     spec_defaults(&s);
     CHECK_EQ(s.set, SPEC_CPUS | SPEC_MEMORY | SPEC_ENGINE | SPEC_SERIAL | SPEC_CONSOLE |
-                    SPEC_RNG | SPEC_NO_REBOOT | SPEC_WATCHDOG | SPEC_NET | SPEC_SANDBOX);
+                    SPEC_RNG | SPEC_NO_REBOOT | SPEC_WATCHDOG | SPEC_NET | SPEC_SANDBOX |
+                    SPEC_HPET);
     CHECK(s.sandbox);
+    CHECK(s.hpet);
     CHECK_EQ(s.cpus, 1);
     CHECK_EQ(s.memory, 512ULL << 20);
     CHECK(str_eq(s.engine, "auto"));
@@ -245,14 +247,19 @@ static void option_switches(void)
     CHECK(!s.rng);
     CHECK_EQ(set(&s, "rng", "on"), 0);
     CHECK(s.rng);
+    CHECK_EQ(set(&s, "hpet", "off"), 0);
+    CHECK(!s.hpet && (s.set & SPEC_HPET));
+    CHECK_EQ(set(&s, "hpet", "on"), 0);
+    CHECK(s.hpet);
     CHECK_EQ(set(&s, "watchdog", "0"), 0);
     CHECK_EQ(s.watchdog_s, 0);
     CHECK_EQ(set(&s, "watchdog", "30"), 0);
     CHECK_EQ(s.watchdog_s, 30);
-    CHECK_EQ(s.set, SPEC_NO_REBOOT | SPEC_RNG | SPEC_WATCHDOG);
+    CHECK_EQ(s.set, SPEC_NO_REBOOT | SPEC_RNG | SPEC_WATCHDOG | SPEC_HPET);
     spec_free(&s);
     OPTION_FAILS("no-reboot", "maybe", "--no-reboot 'maybe': choose on or off");
     OPTION_FAILS("rng", "yes", "--rng 'yes': choose on or off");
+    OPTION_FAILS("hpet", "maybe", "--hpet 'maybe': choose on or off");
     OPTION_FAILS("watchdog", "-1", "--watchdog '-1': give seconds, or 0 to turn it off");
     OPTION_FAILS("watchdog", "soon", "--watchdog 'soon': give seconds, or 0 to turn it off");
 }
@@ -959,6 +966,7 @@ static void json_is_strict(void)
     JSON_FAILS("{\"kernel\":5}", "\"kernel\": give a string");
     JSON_FAILS("{\"cmdline\":true}", "\"cmdline\": give a string");
     JSON_FAILS("{\"rng\":3}", "\"rng\": give true, false, \"on\" or \"off\"");
+    JSON_FAILS("{\"hpet\":3}", "\"hpet\": give true, false, \"on\" or \"off\"");
     JSON_FAILS("{\"memory\":\"lots\"}", "--memory 'lots'");
     JSON_FAILS("{\"memory\":1024}", "--memory '1024': give between 16M and 1T");
     JSON_FAILS("{\"engine\":\"qemu\"}", "--engine 'qemu'");
