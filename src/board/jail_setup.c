@@ -167,13 +167,14 @@ int machine_jail(const struct machine_spec *spec, const char *folder, char *repo
     if (geteuid() != 0 || !spec->sandbox)
         return 0;
     struct jail_config c = { 0 };
-    int r = jail_user(&c.uid, &c.gid, e);
+    int r = jail_user_for(spec->jail_user, &c.uid, &c.gid, e);
     if (r < 0)
         return r;
     if (r > 0) {
-        log_warn("the VMM runs as root WITHOUT its jail (HOSTEL_JAIL_USER=off): a guest that "
-                 "breaks out of a device model reaches every file root can");
-        say(report, report_len, "off (%s)", "HOSTEL_JAIL_USER=off");
+        const char *how = spec->jail_user ? "--jail-user off" : "HOSTEL_JAIL_USER=off";
+        log_warn("the VMM runs as root WITHOUT its jail (%s): a guest that breaks out of a "
+                 "device model reaches every file root can", how);
+        say(report, report_len, "off (%s)", how);
         return 0;
     }
     const char *why = unsupported(spec);

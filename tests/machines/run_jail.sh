@@ -7,7 +7,8 @@
 # outside its folder is reached through the fd kept before the jail, and a
 # restore (disks reopened) works; HOSTEL_JAIL_USER=off runs without, loudly;
 # a bad HOSTEL_JAIL_USER is refused by name; --serial file: and --display
-# vnc (with a root-only password file) run jailed.  Skipped when not root.
+# vnc (with a root-only password file) run jailed; create --jail-user sets
+# a machine's own user.  Skipped when not root.
 set -u
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
@@ -151,4 +152,19 @@ s.recv(12); s.sendall(b'RFB 003.008\n'); n = s.recv(1)[0]; print(list(s.recv(n))
   fi
 fi
 kill $vpid 2>/dev/null; wait $vpid 2>/dev/null
+# A machine's own jail user (create --jail-user), shown by info and used.
+"$H" create ju --kernel "$K" --engine "$engine" --memory 64M --jail-user 1234:4321 >/dev/null
+"$H" info ju | grep -q '^jail     user 1234:4321 (when it runs as root)' && pass jail-user-info ||
+  fail jail-user-info "$("$H" info ju | grep jail)"
+"$H" start ju >/dev/null && wait_log ju 'idle: ready' 60
+pid=$(vmm_pid ju)
+if [ -n "$pid" ] && grep -q $'^Uid:\t1234\t1234' /proc/$pid/status && grep -q $'^Gid:\t4321\t4321' /proc/$pid/status &&
+   grep -q $'^CapEff:\t0000000000000000' /proc/$pid/status; then
+  pass jail-user-setting
+else
+  fail jail-user-setting "pid '$pid': $(grep -E '^(Uid|Gid|CapEff)' /proc/$pid/status 2>/dev/null | tr '\n' ' ')"
+fi
+"$H" stop ju >/dev/null 2>&1
+out=$("$H" create ju0 --kernel "$K" --jail-user 0 2>&1) && fail jail-user-refused "created with uid 0" ||
+  { grep -q "jail-user '0': choose an unprivileged" <<<"$out" && pass jail-user-refused || fail jail-user-refused "$out"; }
 exit 0
