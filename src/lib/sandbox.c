@@ -195,6 +195,8 @@ static const char *const allow_net[] = {
     "exit", "exit_group", "rt_sigprocmask", "rt_sigreturn", "rt_sigtimedwait", "sigaltstack",
     "restart_syscall", "sched_yield", "open", "openat", "stat", "newfstatat", "statx",
     "fstat", "lseek", "uname",
+    /* the VNC server, which takes this list, on a viewer's failed password */
+    "access", "faccessat", "faccessat2",
 };
 
 /* A virtio device's worker: the guest's requests against disk images
@@ -387,7 +389,8 @@ static struct thread_filter worker_filter = { "the device workers'", allow_worke
 /* By enum sandbox_thread.  The timer threads run device callbacks (a rate
  * limit's refill restarting a queue, the RTC's interrupt): a worker's list.
  * The VNC server's thread accepts viewers and talks to them: a network
- * backend's list (libvncserver may read /dev/urandom for its challenge). */
+ * backend's list (libvncserver may read /dev/urandom for its challenge,
+ * and calls access() when a viewer's password is wrong). */
 static struct thread_filter kind_filter[SANDBOX_THREAD_KINDS] = {
     [SANDBOX_CONTROL] = { "the control socket's threads'", NULL, 0, NULL, 0, LIST(deny_control) },
     [SANDBOX_CONSOLE] = { "the console reader's", LIST(allow_console), NULL, 0, NULL, 0 },
