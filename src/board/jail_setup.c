@@ -142,6 +142,16 @@ static int collect(const struct machine_spec *spec, const char *folder, struct j
         if (kr < 0)
             return err_set(e, kr, "cannot open %s for writing: %s", p, strerror(-kr));
     }
+    /* --display's password file, read after the jail (a named machine's
+     * daemon enters it before the display is made). */
+    struct spec_display sd;
+    if (spec_has_display(spec) && spec_parse_display(spec->display, &sd, NULL) == 0 &&
+        sd.password_file[0]) {
+        int kr = jail_keep(sd.password_file, O_RDONLY);
+        if (kr < 0)
+            return err_set(e, kr, "--display: cannot read the password file %s: %s",
+                           sd.password_file, strerror(-kr));
+    }
     if (getenv("HOSTEL_STATS"))
         jail_keep("/proc/self/smaps", O_RDONLY);    /* bench/startup's memory figure */
     if (access("/dev/kvm", R_OK | W_OK) == 0)

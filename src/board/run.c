@@ -17,6 +17,7 @@
 #include "board/e820.h"
 #include "board/firmware.h"
 #include "board/jail_setup.h"
+#include "lib/jail.h"
 #include "board/layout.h"
 #include "board/snapshot.h"
 #include "boot/loader.h"
@@ -437,8 +438,8 @@ static void hub_input(void *opaque, const uint8_t *buf, size_t len)
 }
 
 /* --display vnc: the screen and its VNC server, kept across reboots. */
-/* --display's password, read from its file before the root jail (the
- * file is root's and not shown inside).  "" when none was given. */
+/* --display's password, read from its file (root's, and not shown in the
+ * root jail: kept open before it).  "" when none was given. */
 static int read_display_password(const struct machine_spec *spec, char *password, size_t len,
                                  struct err *e)
 {
@@ -447,20 +448,18 @@ static int read_display_password(const struct machine_spec *spec, char *password
     int r = spec_parse_display(spec->display, &sd, e);
     if (r < 0 || !sd.password_file[0])
         return r;
-    struct file_buf pw;
-    r = file_read_all(sd.password_file, &pw);
-    if (r < 0)
-        return err_set(e, r, "--display: cannot read the password file %s: %s",
-                       sd.password_file, strerror(-r));
-    size_t n = strcspn((const char *)pw.data, "\r\n");
-    if (n > pw.len)
-        n = pw.len;
-    if (n >= len)
-        n = len - 1;
-    memcpy(password, pw.data, n);
-    password[n] = 0;
-    explicit_bzero(pw.data, pw.len);
-    file_buf_free(&pw);
+    /* In the root jail (a named machine's daemon enters it first), the fd
+     * kept before it (board/jail_setup.c). */
+    int fd = jail_open(sd.password_file, O_RDONLY);
+    ssize_t got = fd < 0 ? -1 : pread(fd, password, len - 1, 0);
+    int en = errno;
+    if (fd >= 0)
+        close(fd);
+    if (got < 0)
+        return err_set(e, -en, "--display: cannot read the password file %s: %s",
+                       sd.password_file, strerror(en));
+    password[got] = 0;
+    password[strcspn(password, "\r\n")] = 0;
     if (!password[0])
         return err_set(e, -EINVAL, "--display: the password file %s is empty",
                        sd.password_file);

@@ -152,6 +152,25 @@ s.recv(12); s.sendall(b'RFB 003.008\n'); n = s.recv(1)[0]; print(list(s.recv(n))
   fi
 fi
 kill $vpid 2>/dev/null; wait $vpid 2>/dev/null
+# The same for a named machine, whose daemon enters the jail before the
+# display is made: the password file is read through the fd kept before it.
+port=$(python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
+"$H" create jd --kernel "$K" --engine "$engine" --memory 64M \
+  --display "vnc=127.0.0.1:$port,password-file=$OUTSIDE/pw" >/dev/null
+"$H" start jd >/dev/null 2>&1
+sec=$(python3 -c "
+import socket, sys, time
+for _ in range(100):
+    try:
+        s = socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=10); break
+    except OSError:
+        time.sleep(0.1)
+s.recv(12); s.sendall(b'RFB 003.008\n'); n = s.recv(1)[0]; print(list(s.recv(n)))" "$port" 2>&1 | tail -1)
+j=$("$H" info jd | grep '^jail')
+[ "$sec" = "[2]" ] && [[ $j == "jail     on (uid 64434 gid 64434, no capabilities"* ]] && pass display-named-jailed ||
+  fail display-named-jailed "security types '$sec'; $j; $(tail -2 "$HOSTEL_HOME/machines/jd/vmm.log")"
+"$H" rm --force jd >/dev/null 2>&1
+
 # A machine's own jail user (create --jail-user), shown by info and used.
 "$H" create ju --kernel "$K" --engine "$engine" --memory 64M --jail-user 1234:4321 >/dev/null
 "$H" info ju | grep -q '^jail     user 1234:4321 (when it runs as root)' && pass jail-user-info ||
