@@ -47,11 +47,6 @@ static const char *unsupported(const struct machine_spec *spec)
                "do not grant";
     if (spec->net_switch)
         return "a switch port reconnects to the switch's socket, which the jail user may not";
-    if (spec->display)
-        return "--display reads its password file and listens from threads made before the "
-               "jail";
-    if (spec->serial && !strncmp(spec->serial, "file:", 5))
-        return "--serial file: is opened after the jail would be entered";
     return NULL;
 }
 
@@ -132,9 +127,11 @@ static int collect(const struct machine_spec *spec, const char *folder, struct j
     if (r == 0 && net_effective_mode(&no) == NET_MODE_USER && no.tftp_root[0])
         r = jail_add(c, no.tftp_root, false);
     /* A firmware boot reads SeaBIOS, its VGA BIOS and iPXE's virtio ROM
-     * at each (re)boot: Debian's packaged files, shown read-only. */
-    for (size_t i = 0; r == 0 && spec_firmware(spec) == SPEC_FW_BIOS &&
-                       i < sizeof(firmware_dirs) / sizeof(firmware_dirs[0]); i++)
+     * at each (re)boot, and a display the VGA BIOS (its font): Debian's
+     * packaged files, shown read-only. */
+    bool firmware = spec_firmware(spec) == SPEC_FW_BIOS || spec_has_display(spec);
+    for (size_t i = 0; r == 0 && firmware && i < sizeof(firmware_dirs) / sizeof(firmware_dirs[0]);
+         i++)
         r = jail_add(c, firmware_dirs[i], false);
     if (r == 0 && spec_firmware(spec) == SPEC_FW_BIOS)
         r = jail_add(c, getenv("HOSTEL_BIOS"), false);
@@ -142,6 +139,27 @@ static int collect(const struct machine_spec *spec, const char *folder, struct j
         r = jail_add(c, dev_nodes[i], false);
     if (r < 0)
         return err_set(e, r, "jail: more than %d paths to show", JAIL_MAX_PATHS);
+    /* --serial file:PATH, made (as the user asked) and kept for writing:
+     * the console opens it after the jail, from this fd. */
+    if (spec->serial && !strncmp(spec->serial, "file:", 5) && spec->serial[5]) {
+        const char *p = spec->serial + 5;
+        int fd = open(p, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        int kr = fd < 0 ? -errno : jail_keep(p, O_WRONLY | O_APPEND);
+        if (fd >= 0)
+            close(fd);
+        if (kr < 0)
+            return err_set(e, kr, "cannot open %s for writing: %s", p, strerror(-kr));
+    }
+    /* --display's password file, read after the jail (a named machine's
+     * daemon enters it before the display is made). */
+    struct spec_display sd;
+    if (spec_has_display(spec) && spec_parse_display(spec->display, &sd, NULL) == 0 &&
+        sd.password_file[0]) {
+        int kr = jail_keep(sd.password_file, O_RDONLY);
+        if (kr < 0)
+            return err_set(e, kr, "--display: cannot read the password file %s: %s",
+                           sd.password_file, strerror(-kr));
+    }
     if (getenv("HOSTEL_STATS"))
         jail_keep("/proc/self/smaps", O_RDONLY);    /* bench/startup's memory figure */
     if (access("/dev/kvm", R_OK | W_OK) == 0)
@@ -167,13 +185,14 @@ int machine_jail(const struct machine_spec *spec, const char *folder, char *repo
     if (geteuid() != 0 || !spec->sandbox)
         return 0;
     struct jail_config c = { 0 };
-    int r = jail_user(&c.uid, &c.gid, e);
+    int r = jail_user_for(spec->jail_user, &c.uid, &c.gid, e);
     if (r < 0)
         return r;
     if (r > 0) {
-        log_warn("the VMM runs as root WITHOUT its jail (HOSTEL_JAIL_USER=off): a guest that "
-                 "breaks out of a device model reaches every file root can");
-        say(report, report_len, "off (%s)", "HOSTEL_JAIL_USER=off");
+        const char *how = spec->jail_user ? "--jail-user off" : "HOSTEL_JAIL_USER=off";
+        log_warn("the VMM runs as root WITHOUT its jail (%s): a guest that breaks out of a "
+                 "device model reaches every file root can", how);
+        say(report, report_len, "off (%s)", how);
         return 0;
     }
     const char *why = unsupported(spec);

@@ -17,6 +17,7 @@
 #include "board/e820.h"
 #include "board/firmware.h"
 #include "board/jail_setup.h"
+#include "lib/jail.h"
 #include "board/layout.h"
 #include "board/snapshot.h"
 #include "boot/loader.h"
@@ -441,39 +442,48 @@ static void hub_input(void *opaque, const uint8_t *buf, size_t len)
 }
 
 /* --display vnc: the screen and its VNC server, kept across reboots. */
-static int start_display(const struct machine_spec *spec, const struct run_host *host,
-                         struct display **d, struct vnc_server **vnc, struct err *e)
+/* --display's password, read from its file (root's, and not shown in the
+ * root jail: kept open before it).  "" when none was given. */
+static int read_display_password(const struct machine_spec *spec, char *password, size_t len,
+                                 struct err *e)
 {
     struct spec_display sd;
-    char password[256] = "";
+    password[0] = 0;
+    int r = spec_parse_display(spec->display, &sd, e);
+    if (r < 0 || !sd.password_file[0])
+        return r;
+    /* In the root jail (a named machine's daemon enters it first), the fd
+     * kept before it (board/jail_setup.c). */
+    int fd = jail_open(sd.password_file, O_RDONLY);
+    ssize_t got = fd < 0 ? -1 : pread(fd, password, len - 1, 0);
+    int en = errno;
+    if (fd >= 0)
+        close(fd);
+    if (got < 0)
+        return err_set(e, -en, "--display: cannot read the password file %s: %s",
+                       sd.password_file, strerror(en));
+    password[got] = 0;
+    password[strcspn(password, "\r\n")] = 0;
+    if (!password[0])
+        return err_set(e, -EINVAL, "--display: the password file %s is empty",
+                       sd.password_file);
+    return 0;
+}
+
+static int start_display(const struct machine_spec *spec, const struct run_host *host,
+                         const char *password, struct display **d, struct vnc_server **vnc,
+                         struct err *e)
+{
+    struct spec_display sd;
     int r = spec_parse_display(spec->display, &sd, e);
     if (r < 0)
         return r;
-    if (sd.password_file[0]) {
-        struct file_buf pw;
-        r = file_read_all(sd.password_file, &pw);
-        if (r < 0)
-            return err_set(e, r, "--display: cannot read the password file %s: %s",
-                           sd.password_file, strerror(-r));
-        size_t n = strcspn((const char *)pw.data, "\r\n");
-        if (n > pw.len)
-            n = pw.len;
-        if (n >= sizeof(password))
-            n = sizeof(password) - 1;
-        memcpy(password, pw.data, n);
-        password[n] = 0;
-        file_buf_free(&pw);
-        if (!password[0])
-            return err_set(e, -EINVAL, "--display: the password file %s is empty",
-                           sd.password_file);
-    }
     r = display_create(d);
     if (r < 0)
         return err_set(e, r, "out of memory for the display");
     struct vnc_options vo = { .addr = sd.addr, .port = sd.port,
                               .password = password[0] ? password : NULL };
     r = vnc_server_start(*d, &vo, vnc, e);
-    explicit_bzero(password, sizeof(password));
     if (r < 0) {
         display_destroy(*d);
         *d = NULL;
@@ -558,6 +568,10 @@ int machine_run(const struct machine_spec *in_spec, const struct run_host *host,
             goto out;
         restoring = true;
     }
+    char display_password[256] = "";
+    if (spec_has_display(&spec) &&
+        (r = read_display_password(&spec, display_password, sizeof(display_password), e)) < 0)
+        goto out_restore;
     /* As root: into the jail now, while this is the only thread (console
      * input, backends and devices make more). */
     if (host->no_jail && host->isolation)
@@ -587,7 +601,10 @@ int machine_run(const struct machine_spec *in_spec, const struct run_host *host,
     }
     if (r < 0)
         goto out_restore;
-    if (spec_has_display(&spec) && (r = start_display(&spec, host, &display, &vnc, e)) < 0) {
+    if (spec_has_display(&spec))
+        r = start_display(&spec, host, display_password, &display, &vnc, e);
+    explicit_bzero(display_password, sizeof(display_password));
+    if (r < 0) {
         chardev_close(console);
         goto out_restore;
     }

@@ -12,6 +12,7 @@
 
 #include "block/block.h"
 #include "engine/cpuid_model.h"
+#include "lib/jail.h"
 #include "lib/ratelimit.h"
 #include "lib/size.h"
 
@@ -57,6 +58,7 @@ void spec_free(struct machine_spec *s)
     free(s->engine);
     free(s->cpu);
     free(s->display);
+    free(s->jail_user);
     free(s->serial);
     free(s->tap);
     free(s->net_switch);
@@ -82,6 +84,7 @@ int spec_copy(struct machine_spec *dst, const struct machine_spec *src)
     dst->engine = dup_or_null(src->engine);
     dst->cpu = dup_or_null(src->cpu);
     dst->display = dup_or_null(src->display);
+    dst->jail_user = dup_or_null(src->jail_user);
     dst->serial = dup_or_null(src->serial);
     dst->tap = dup_or_null(src->tap);
     dst->net_switch = dup_or_null(src->net_switch);
@@ -220,6 +223,8 @@ int spec_apply(struct machine_spec *s, const struct machine_spec *l, struct err 
         s->memory_limit = l->memory_limit;
     if (l->set & SPEC_SANDBOX)
         s->sandbox = l->sandbox;
+    if (l->set & SPEC_JAIL_USER)
+        replace_str(&s->jail_user, l->jail_user);
     if (l->set & SPEC_NET) {
         s->net_mode = l->net_mode;
         s->net_restrict = l->net_restrict;
@@ -931,6 +936,18 @@ int spec_set_option(struct machine_spec *s, const char *name, const char *arg, s
         s->set |= SPEC_MEMORY_LIMIT;
         return 0;
     }
+    if (!strcmp(name, "jail-user")) {
+        uid_t u;
+        gid_t g;
+        if (!*arg)
+            return err_set(e, -EINVAL, "--jail-user '': give a user name, UID[:GID], or 'off'");
+        int r = jail_user_for(arg, &u, &g, e);
+        if (r < 0)
+            return r;
+        replace_str(&s->jail_user, arg);
+        s->set |= SPEC_JAIL_USER;
+        return 0;
+    }
     if (!strcmp(name, "sandbox") || !strcmp(name, "no-sandbox")) {
         bool on = false;
         if (name[0] == 's' && on_off(arg, &on) < 0)
@@ -1068,6 +1085,8 @@ json_t *spec_to_json(const struct machine_spec *s)
     }
     if (s->set & SPEC_SANDBOX)
         json_object_set_new(o, "sandbox", json_boolean(s->sandbox));
+    if ((s->set & SPEC_JAIL_USER) && s->jail_user)
+        json_object_set_new(o, "jail_user", json_string(s->jail_user));
     if (s->nshares || s->shares_clear) {
         json_t *a = json_array();
         for (int i = 0; i < s->nshares; i++) {
@@ -1207,6 +1226,7 @@ int spec_from_json(json_t *o, struct machine_spec *s, struct err *e)
         { "display", "display", JK_STRING },
         { "net_limit", "net-limit", JK_STRING }, { "cpu_limit", "cpu-limit", JK_STRING },
         { "memory_limit", "memory-limit", JK_STRING }, { "sandbox", "sandbox", JK_BOOL },
+        { "jail_user", "jail-user", JK_STRING },
     };
     spec_init(s);
     if (!json_is_object(o))

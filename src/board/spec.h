@@ -52,6 +52,7 @@ enum spec_field {
     SPEC_SANDBOX   = 1u << 23,
     SPEC_DISPLAY   = 1u << 24,
     SPEC_HPET      = 1u << 25,
+    SPEC_JAIL_USER = 1u << 26,
 };
 
 /* What runs first: the PC firmware (SeaBIOS from Debian's seabios package),
@@ -131,6 +132,8 @@ struct machine_spec {
     uint32_t cpu_limit_milli;       /* host CPU, thousandths of a core (0: none) */
     uint64_t memory_limit;          /* the VMM process's hard memory cap (0: none) */
     bool sandbox;                   /* seccomp confinement (default on) */
+    char *jail_user;                /* the root jail's user: a name, UID[:GID] or "off";
+                                     * NULL: $HOSTEL_JAIL_USER or the default */
     /* --disk-limit N,bps=..,iops=..: new limits for disk N of the spec
      * below (a layer's change to a disk it does not list). */
     struct {

@@ -642,8 +642,13 @@ static void print_isolation(json_t *o)
         printf("%-8s %s (when it runs)\n", "sandbox",
                want_sandbox && json_is_false(want_sandbox) ? "off (--no-sandbox)" : "on");
     const char *jail = json_string_value(json_object_get(live, "jail"));
+    const char *jail_user = json_string_value(json_object_get(spec, "jail_user"));
     if (jail)
         printf("%-8s %s\n", "jail", jail);
+    else if (jail_user && !strcmp(jail_user, "off"))
+        printf("%-8s off (--jail-user off; when it runs as root)\n", "jail");
+    else if (jail_user)
+        printf("%-8s user %s (when it runs as root)\n", "jail", jail_user);
     if (cpu)
         printf("%-8s %s\n", "cpu-limit", cpu);
     else if (want_cpu && strcmp(want_cpu, "none"))

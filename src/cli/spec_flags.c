@@ -43,6 +43,7 @@ static const struct {
     { "memory-limit", required_argument, 0 },
     { "sandbox", required_argument, 0 },
     { "no-sandbox", no_argument, 0 },
+    { "jail-user", required_argument, 0 },
 };
 #define NSPEC (sizeof(spec_flags) / sizeof(spec_flags[0]))
 
@@ -124,6 +125,8 @@ void spec_flags_usage(FILE *f)
             "                        (at least --memory plus 64M; cgroups; none drops it)\n"
             "      --no-sandbox      run the VMM without its seccomp confinement (for\n"
             "                        debugging; also --sandbox on|off); on by default\n"
+            "      --jail-user USER  as root, the user the VMM becomes: a name, UID[:GID],\n"
+            "                        or off (default: $HOSTEL_JAIL_USER, else hostel/64434)\n"
             "      --no-reboot       exit when the guest reboots instead of restarting it\n"
             "      --watchdog SECS   say where the guest stands when it prints nothing for\n"
             "                        SECS seconds and is not at a prompt (default 120, 0 off)\n");

@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/jail.h"
+
 
 #define INPUT_BUFFER 4096
 
@@ -344,7 +346,9 @@ int chardev_open(const char *spec, struct chardev **out, struct err *e)
             goto fail;
     } else if (!strncmp(spec, "file:", 5) && spec[5]) {
         cd->kind = CD_FILE;
-        cd->out_fd = open(spec + 5, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        /* In the root jail, the fd kept before it (board/jail_setup.c). */
+        cd->out_fd = jail_active() ? jail_open(spec + 5, O_WRONLY | O_APPEND)
+                                   : open(spec + 5, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
         if (cd->out_fd < 0) {
             r = err_set(e, -errno, "cannot open %s for writing: %s", spec + 5, strerror(errno));
             goto fail;

@@ -1,6 +1,7 @@
 /* Console hub for detached machines: log file with rotation, one attached
  * client, input forwarded to the guest. */
 #include "host/console_hub.h"
+#include "lib/sandbox.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -122,6 +123,7 @@ static void *reader_main(void *arg)
     pthread_mutex_lock(&h->lock);
     int fd = h->client_fd;
     pthread_mutex_unlock(&h->lock);
+    sandbox_thread_check(SANDBOX_CONSOLE);
     for (;;) {
         struct pollfd p[2] = { { fd, POLLIN, 0 }, { h->wake[0], POLLIN, 0 } };
         if (poll(p, 2, -1) < 0) {

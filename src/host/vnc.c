@@ -4,6 +4,7 @@
  * library, and runs the library's event loop on one thread, which is also
  * the only one that asks the display to redraw. */
 #include "host/vnc.h"
+#include "lib/sandbox.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -203,6 +204,7 @@ static void *vnc_thread(void *opaque)
     struct vnc_server *s = opaque;
     long period_us = 1000000L / s->fps;
     while (!atomic_load(&s->stop)) {
+        sandbox_thread_check(SANDBOX_DISPLAY);
         bool watched = atomic_load(&s->viewers) > 0;
         /* Nobody watching: sleep until a viewer knocks (no redraws at all). */
         struct pollfd p[2] = { { .fd = s->listen_fd, .events = POLLIN },

@@ -8,6 +8,7 @@
  * keeps running on its battery, QEMU's default does the same, and a guest
  * that re-reads it after a resume gets the right date and time. */
 #include "hw/rtc.h"
+#include "lib/sandbox.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -337,6 +338,7 @@ static void *timer_thread(void *arg)
     struct rtc *r = arg;
     pthread_mutex_lock(&r->lock);
     while (!r->stopping) {
+        sandbox_thread_check(SANDBOX_TIMER);
         if (r->paused) {
             pthread_cond_wait(&r->wake, &r->lock);
             continue;

@@ -1,7 +1,9 @@
 /* CPU and memory limits through cgroup v2 or v1 (lib/cgroup.h). */
 #include "lib/cgroup.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -125,6 +127,31 @@ static int make_dir(const char *dir)
     return mkdir(dir, 0755) < 0 && errno != EEXIST ? -errno : 0;
 }
 
+int cgroup_sweep(const char *parent)
+{
+    DIR *d = opendir(parent);
+    if (!d)
+        return 0;
+    int removed = 0;
+    for (struct dirent *de; (de = readdir(d));) {
+        if (strncmp(de->d_name, "hostel-", 7))
+            continue;
+        const char *dash = strrchr(de->d_name, '-');
+        char *end;
+        long pid = strtol(dash + 1, &end, 10);
+        if (dash < de->d_name + 7 || end == dash + 1 || *end || pid <= 0 || pid == getpid())
+            continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;    /* its VMM still runs (or its pid was reused): kept */
+        char dir[800];
+        fmt(dir, sizeof(dir), "%s/%s", parent, de->d_name);
+        if (rmdir(dir) == 0)    /* a cgroup with processes in it refuses (EBUSY) */
+            removed++;
+    }
+    closedir(d);
+    return removed;
+}
+
 /* v2: a child of our cgroup; we move into it first, so the parent may be
  * empty and can hand the controllers down ("no internal processes"). */
 static int try_v2(const char *leaf, const struct cgroup_limits *lim, struct cgroup_place *p,
@@ -143,6 +170,7 @@ static int try_v2(const char *leaf, const struct cgroup_limits *lim, struct cgro
                    lacks[0] && lacks[1] ? "cpu and memory" : lacks[0] ? "cpu" : "memory"),
                -ENOTSUP;
     fmt(dir, sizeof(dir), "%s/%s", parent, leaf);
+    cgroup_sweep(parent);
     int r = make_dir(dir);
     if (r < 0)
         return fmt(why, len, "cannot make cgroup %s: %s", dir, strerror(-r)), r;
@@ -223,6 +251,7 @@ int cgroup_confine(const char *name, const struct cgroup_limits *lim, struct cgr
         }
         fmt(parent, sizeof(parent), "%s%s", mnt, strcmp(own, "/") ? own : "");
         fmt(dir, sizeof(dir), "%s/%s", parent, leaf);
+        cgroup_sweep(parent);
         int r = make_dir(dir);
         if (r < 0) {
             failed++;

@@ -30,6 +30,12 @@ struct cgroup_place {
  * which); never fails the machine. */
 int cgroup_confine(const char *name, const struct cgroup_limits *lim, struct cgroup_place *out,
                    char *cpu_report, char *mem_report, size_t report_len);
+/* Removes, under PARENT, the cgroups "hostel-NAME-PID" whose VMM (PID) is
+ * gone: a jailed VMM cannot remove its own when it ends (the jail user may
+ * not write the parent), so the next VMM made there, before its jail,
+ * does.  A cgroup with a process still in it is kept (rmdir refuses).
+ * cgroup_confine calls it; returns how many went. */
+int cgroup_sweep(const char *parent);
 /* Moves the process back and removes the cgroups made. */
 void cgroup_leave(struct cgroup_place *p);
 

@@ -29,9 +29,8 @@ bool jail_active(void)
     return active;
 }
 
-int jail_user(uid_t *uid, gid_t *gid, struct err *e)
+static int parse_user(const char *v, const char *what, uid_t *uid, gid_t *gid, struct err *e)
 {
-    const char *v = getenv("HOSTEL_JAIL_USER");
     if (v && !strcmp(v, "off"))
         return 1;
     if (!v || !*v) {
@@ -49,26 +48,38 @@ int jail_user(uid_t *uid, gid_t *gid, struct err *e)
             const char *gs = end + 1;
             g = strtoul(gs, &end, 10);
             if (end == gs || *end)
-                return err_set(e, -EINVAL, "HOSTEL_JAIL_USER '%s': the group after ':' must be "
-                               "a number", v);
+                return err_set(e, -EINVAL, "%s '%s': the group after ':' must be "
+                               "a number", what, v);
         }
         if (errno || u == 0 || g == 0 || u > 0xfffffffeUL || g > 0xfffffffeUL)
-            return err_set(e, -EINVAL, "HOSTEL_JAIL_USER '%s': choose an unprivileged uid and "
-                           "gid (not 0), or 'off'", v);
+            return err_set(e, -EINVAL, "%s '%s': choose an unprivileged uid and "
+                           "gid (not 0), or 'off'", what, v);
         *uid = (uid_t)u;
         *gid = (gid_t)g;
         return 0;
     }
     struct passwd *pw = getpwnam(v);
     if (!pw)
-        return err_set(e, -EINVAL, "HOSTEL_JAIL_USER '%s': no such user (give a user name, "
-                       "UID[:GID], or 'off')", v);
+        return err_set(e, -EINVAL, "%s '%s': no such user (give a user name, "
+                       "UID[:GID], or 'off')", what, v);
     if (pw->pw_uid == 0 || pw->pw_gid == 0)
-        return err_set(e, -EINVAL, "HOSTEL_JAIL_USER '%s' is root: the jail needs an "
-                       "unprivileged user", v);
+        return err_set(e, -EINVAL, "%s '%s' is root: the jail needs an "
+                       "unprivileged user", what, v);
     *uid = pw->pw_uid;
     *gid = pw->pw_gid;
     return 0;
+}
+
+int jail_user(uid_t *uid, gid_t *gid, struct err *e)
+{
+    return parse_user(getenv("HOSTEL_JAIL_USER"), "HOSTEL_JAIL_USER", uid, gid, e);
+}
+
+int jail_user_for(const char *setting, uid_t *uid, gid_t *gid, struct err *e)
+{
+    if (!setting)
+        return jail_user(uid, gid, e);
+    return parse_user(setting, "--jail-user", uid, gid, e);
 }
 
 int jail_add(struct jail_config *c, const char *path, bool writable)

@@ -32,6 +32,9 @@ struct jail_config {
  * "off" in $HOSTEL_JAIL_USER: no jail (returns 1).  0, or -EINVAL with e
  * naming the bad value. */
 int jail_user(uid_t *uid, gid_t *gid, struct err *e);
+/* The same for a machine's own setting (its spec's jail_user, the same
+ * forms, named --jail-user in errors); NULL: as jail_user. */
+int jail_user_for(const char *setting, uid_t *uid, gid_t *gid, struct err *e);
 #define JAIL_DEFAULT_ID 64434
 
 /* Adds (a copy of) a path to show (ignored when NULL, empty, missing, or

@@ -42,6 +42,10 @@ int sandbox_allowed_count(void)
 }
 
 static bool test_vcpu, test_net, test_worker;
+/* The hook's form per sandbox_thread kind (lib/sandbox.h). */
+static bool test_kind[SANDBOX_THREAD_KINDS];
+static const char *const kind_hook[SANDBOX_THREAD_KINDS] = { "control", "console", "timer",
+                                                              "display" };
 
 #define WAKE_MAX 8
 static int wake_fds[WAKE_MAX] = { -1, -1, -1, -1, -1, -1, -1, -1 };
@@ -89,6 +93,9 @@ void sandbox_test_hook(void)
     }
     if (!strcmp(v, "net") || !strcmp(v, "worker"))
         return;              /* that kind of thread, under its own (sandbox_enter) */
+    for (int k = 0; k < SANDBOX_THREAD_KINDS; k++)
+        if (!strcmp(v, kind_hook[k]))
+            return;          /* the same */
     /* personality(0xffffffff) only asks; harmless where it is allowed. */
     syscall(SYS_personality, 0xffffffffUL);
 }
@@ -114,6 +121,11 @@ void sandbox_net_thread_check(void)
 
 void sandbox_worker_thread_check(void)
 {
+}
+
+void sandbox_thread_check(enum sandbox_thread kind)
+{
+    (void)kind;
 }
 
 #else
@@ -183,6 +195,8 @@ static const char *const allow_net[] = {
     "exit", "exit_group", "rt_sigprocmask", "rt_sigreturn", "rt_sigtimedwait", "sigaltstack",
     "restart_syscall", "sched_yield", "open", "openat", "stat", "newfstatat", "statx",
     "fstat", "lseek", "uname",
+    /* the VNC server, which takes this list, on a viewer's failed password */
+    "access", "faccessat", "faccessat2",
 };
 
 /* A virtio device's worker: the guest's requests against disk images
@@ -202,6 +216,30 @@ static const char *const allow_worker[] = {
     "brk", "getrandom", "gettid", "getpid", "exit", "exit_group", "rt_sigprocmask",
     "rt_sigreturn", "rt_sigtimedwait", "sigaltstack", "restart_syscall", "fcntl",
     "eventfd2", "timerfd_settime", "timerfd_gettime", "epoll_ctl", "epoll_wait",
+};
+
+/* The console hub's reader (a `hostel console` client's keys into the
+ * guest's serial port or virtio console): reading its socket, the device
+ * model's input path (interrupts through KVM ioctls or a signal, a
+ * worker's eventfd), malloc, log lines.  No files opened or made, no
+ * sockets made, no memfd, no clone, no seccomp. */
+static const char *const allow_console[] = {
+    "read", "write", "writev", "poll", "ppoll", "futex", "close", "clock_gettime",
+    "clock_nanosleep", "nanosleep", "gettimeofday", "time", "sched_yield", "mmap", "munmap",
+    "mprotect", "madvise", "mremap", "brk", "getrandom", "gettid", "getpid", "exit",
+    "exit_group", "rt_sigprocmask", "rt_sigreturn", "rt_sigtimedwait", "sigaltstack",
+    "restart_syscall", "sendto", "sendmsg", "lseek", "fstat", "newfstatat",
+};
+
+/* The control socket's threads run the control API (snapshots, saves,
+ * restores, migration: files in the machine's folder, sockets, threads),
+ * so they keep the process's list but for what no command does: device
+ * nodes, links, owners and extended attributes.  The accept thread takes
+ * it; each client's thread inherits it. */
+static const char *const deny_control[] = {
+    "mknodat", "link", "linkat", "symlink", "symlinkat", "chown", "fchown", "fchownat",
+    "lchown", "setxattr", "lsetxattr", "fsetxattr", "removexattr", "lremovexattr",
+    "fremovexattr",
 };
 
 static int rule(scmp_filter_ctx ctx, uint32_t action, const char *name, unsigned n,
@@ -333,18 +371,42 @@ static void on_sigsys(int sig, siginfo_t *si, void *uc)
  * way in). */
 struct thread_filter {
     const char *what;
-    const char *const *allow;
+    const char *const *allow;    /* NULL: the process's list less deny */
     size_t nallow;
     struct sock_filter *bpf;
     unsigned short len;
+    const char *const *deny;
+    size_t ndeny;
 };
+#define LIST(a) a, sizeof(a) / sizeof(a[0])
 static struct thread_filter vcpu_filter = { "the vCPU threads'", allow_vcpu,
-                                            sizeof(allow_vcpu) / sizeof(allow_vcpu[0]), NULL, 0 };
+                                            sizeof(allow_vcpu) / sizeof(allow_vcpu[0]), NULL, 0, NULL, 0 };
 static struct thread_filter net_filter = { "the network backends' threads'", allow_net,
-                                           sizeof(allow_net) / sizeof(allow_net[0]), NULL, 0 };
+                                           sizeof(allow_net) / sizeof(allow_net[0]), NULL, 0, NULL, 0 };
 static struct thread_filter worker_filter = { "the device workers'", allow_worker,
                                               sizeof(allow_worker) / sizeof(allow_worker[0]),
-                                              NULL, 0 };
+                                              NULL, 0, NULL, 0 };
+/* By enum sandbox_thread.  The timer threads run device callbacks (a rate
+ * limit's refill restarting a queue, the RTC's interrupt): a worker's list.
+ * The VNC server's thread accepts viewers and talks to them: a network
+ * backend's list (libvncserver may read /dev/urandom for its challenge,
+ * and calls access() when a viewer's password is wrong). */
+static struct thread_filter kind_filter[SANDBOX_THREAD_KINDS] = {
+    [SANDBOX_CONTROL] = { "the control socket's threads'", NULL, 0, NULL, 0, LIST(deny_control) },
+    [SANDBOX_CONSOLE] = { "the console reader's", LIST(allow_console), NULL, 0, NULL, 0 },
+    [SANDBOX_TIMER] = { "the timer threads'", LIST(allow_worker), NULL, 0, NULL, 0 },
+    [SANDBOX_DISPLAY] = { "the display server's", LIST(allow_net), NULL, 0, NULL, 0 },
+};
+static const char *const kind_name[SANDBOX_THREAD_KINDS] = { "control", "console", "timer",
+                                                             "display" };
+
+static bool denied(const struct thread_filter *tf, const char *name)
+{
+    for (size_t i = 0; i < tf->ndeny; i++)
+        if (!strcmp(tf->deny[i], name))
+            return true;
+    return false;
+}
 
 static int build_thread_filter(struct thread_filter *tf, struct err *e)
 {
@@ -354,10 +416,14 @@ static int build_thread_filter(struct thread_filter *tf, struct err *e)
     if (!ctx)
         return err_set(e, -ENOMEM, "sandbox: seccomp_init failed");
     int r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
-    for (size_t i = 0; r == 0 && i < tf->nallow; i++)
+    for (size_t i = 0; r == 0 && tf->allow && i < tf->nallow; i++)
         r = rule(ctx, SCMP_ACT_ALLOW, tf->allow[i], 0, NO_ARG, NO_ARG);
+    for (size_t i = 0; r == 0 && !tf->allow && i < sizeof(allow_plain) / sizeof(allow_plain[0]);
+         i++)
+        if (!denied(tf, allow_plain[i]))
+            r = rule(ctx, SCMP_ACT_ALLOW, allow_plain[i], 0, NO_ARG, NO_ARG);
     if (r == 0)
-        r = shared_narrowed_rules(ctx) ? -EINVAL : 0;
+        r = (tf->allow ? shared_narrowed_rules(ctx) : narrowed_rules(ctx)) ? -EINVAL : 0;
     int fd = r == 0 ? memfd_create("hostel-thread-filter", MFD_CLOEXEC) : -1;
     if (r == 0 && fd < 0)
         r = -errno;
@@ -414,6 +480,9 @@ int sandbox_enter(struct err *e)
     if (build_thread_filter(&vcpu_filter, e) < 0 || build_thread_filter(&net_filter, e) < 0 ||
         build_thread_filter(&worker_filter, e) < 0)
         return e ? e->code : -EINVAL;
+    for (int k = 0; k < SANDBOX_THREAD_KINDS; k++)
+        if (build_thread_filter(&kind_filter[k], e) < 0)
+            return e ? e->code : -EINVAL;
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
     if (!ctx)
         return err_set(e, -ENOMEM, "sandbox: seccomp_init failed");
@@ -440,6 +509,8 @@ int sandbox_enter(struct err *e)
     const char *hook = getenv("HOSTEL_TEST_FORBIDDEN_SYSCALL");
     test_net = hook && !strcmp(hook, "net");
     test_worker = hook && !strcmp(hook, "worker");
+    for (int k = 0; k < SANDBOX_THREAD_KINDS; k++)
+        test_kind[k] = hook && !strcmp(hook, kind_hook[k]);
     __atomic_store_n(&active, true, __ATOMIC_RELEASE);
     wake_all();
     return 0;
@@ -472,7 +543,8 @@ int sandbox_enter_vcpu(int id, struct err *e)
 /* Whether this thread has its own filter in (read only by itself). */
 static __thread bool thread_filtered;
 
-static void thread_check(const struct thread_filter *tf, const char *kind, bool test)
+static void thread_check(const struct thread_filter *tf, const char *kind, bool test,
+                         bool control)
 {
     if (thread_filtered || !__atomic_load_n(&active, __ATOMIC_ACQUIRE))
         return;
@@ -487,18 +559,27 @@ static void thread_check(const struct thread_filter *tf, const char *kind, bool 
         (void)w;
         return;
     }
-    if (test)
-        syscall(SYS_unlinkat, AT_FDCWD, "", 0);    /* the test hook: allowed to the process only */
+    /* The test hook: a call allowed to the process only. */
+    if (test && control)
+        syscall(SYS_mknodat, AT_FDCWD, "", 0, 0);
+    else if (test)
+        syscall(SYS_unlinkat, AT_FDCWD, "", 0);
 }
 
 void sandbox_net_thread_check(void)
 {
-    thread_check(&net_filter, "net backend", test_net);
+    thread_check(&net_filter, "net backend", test_net, false);
 }
 
 void sandbox_worker_thread_check(void)
 {
-    thread_check(&worker_filter, "device worker", test_worker);
+    thread_check(&worker_filter, "device worker", test_worker, false);
+}
+
+void sandbox_thread_check(enum sandbox_thread kind)
+{
+    if (kind >= 0 && kind < SANDBOX_THREAD_KINDS)
+        thread_check(&kind_filter[kind], kind_name[kind], test_kind[kind], kind == SANDBOX_CONTROL);
 }
 
 #endif

@@ -38,6 +38,19 @@ void sandbox_net_thread_check(void);
  * removing files), no socket or connect, no memfd, no clone, no seccomp.
  * Not for virtio-fs, whose requests name files. */
 void sandbox_worker_thread_check(void);
+/* The other thread kinds, each with its own list stacked on the
+ * process's (docs/security.md): the control socket's accept thread (its
+ * clients' threads inherit it), the console hub's reader, the timer
+ * threads (the timer service's, the RTC's), the VNC server's thread.
+ * Called at the top of the thread's loop, like the two above. */
+enum sandbox_thread {
+    SANDBOX_CONTROL,
+    SANDBOX_CONSOLE,
+    SANDBOX_TIMER,
+    SANDBOX_DISPLAY,
+    SANDBOX_THREAD_KINDS
+};
+void sandbox_thread_check(enum sandbox_thread kind);
 /* An eventfd that sandbox_enter writes 1 to once the process is in (a
  * backend thread's wake-up, so it takes its filter without waiting for
  * traffic); forgotten before it is closed.  At most 8 at a time. */
@@ -53,7 +66,9 @@ int sandbox_allowed_count(void);
  * vCPU) right after its own filter is in; set to "net", a network
  * backend's thread removes a file (unlinkat of "", allowed to the process,
  * not to it) right after its filter is in; "worker": the same on a virtio
- * device's worker. */
+ * device's worker; "control", "console", "timer", "display": the same on
+ * that kind of thread (sandbox_thread_check; mknodat for control, whose
+ * list keeps unlinkat). */
 void sandbox_test_hook(void);
 
 #endif

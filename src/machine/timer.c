@@ -2,6 +2,7 @@
  * runs timer callbacks, so emulated timers never spin a host CPU; and the
  * machine's guest clock, which a pause stops. */
 #include "machine/timer.h"
+#include "lib/sandbox.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -183,6 +184,7 @@ static void *service_thread(void *arg)
     struct timer_service *ts = arg;
     pthread_mutex_lock(&ts->lock);
     while (!ts->stopping) {
+        sandbox_thread_check(SANDBOX_TIMER);
         struct timer *t = ts->armed;
         if (!t) {
             pthread_cond_wait(&ts->cond, &ts->lock);

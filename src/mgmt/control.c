@@ -2,6 +2,7 @@
  * requests line by line and answers each; "console" turns the connection
  * into the machine's console, "subscribe" into a stream of events. */
 #include "mgmt/control.h"
+#include "lib/sandbox.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -280,6 +281,7 @@ static void *accept_main(void *arg)
         }
         if (p[1].revents)
             break;
+        sandbox_thread_check(SANDBOX_CONTROL);
         int fd = accept4(c->listen_fd, NULL, NULL, SOCK_CLOEXEC);
         if (fd < 0)
             continue;

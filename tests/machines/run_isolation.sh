@@ -4,7 +4,9 @@
 # the allow-list forbids (the HOSTEL_TEST_FORBIDDEN_SYSCALL test hook), on
 # every engine that runs here; a vCPU thread's narrower list refuses what
 # the process may do (open a file), and so does a network backend's thread
-# (remove a file); --no-sandbox runs without it, loudly; a
+# (remove a file), and so do the control socket's, the console reader's,
+# the timer threads' and the VNC server's (each its own list); --no-sandbox
+# runs without it, loudly; a
 # named machine's VMM shows Seccomp 2 and NoNewPrivs in /proc; --cpu-limit
 # and --memory-limit are applied through cgroups or reported as not
 # enforced with the reason, and --cpu-limit 0.5 holds a busy guest near
@@ -134,4 +136,45 @@ fi
 for _ in $(seq 50); do [ "$(state bad)" != running ] && break; sleep 0.1; done
 st=$(state bad)
 [ "$st" != running ] && pass named-machine-not-running || fail named-machine-not-running "state $st"
+# The other thread kinds' own lists (HOSTEL_TEST_FORBIDDEN_SYSCALL=control,
+# console, timer, display): each kills with the call and the thread named.
+killed_on() {  # file, call, thread
+  for _ in $(seq 100); do grep -q 'made system call' "$1" 2>/dev/null && break; sleep 0.1; done
+  grep -q "sandbox: the VMM made system call $2 ([0-9]*) on thread $3," "$1" 2>/dev/null
+}
+for kind in control console; do
+  "$H" create "k$kind" --kernel "$K" --engine "$engine" --memory 64M >/dev/null
+  HOSTEL_TEST_FORBIDDEN_SYSCALL=$kind "$H" start "k$kind" >/dev/null 2>&1
+  wait_log "k$kind" 'idle: ready' 60
+  if [ $kind = control ]; then call=mknodat; "$H" info "k$kind" >/dev/null 2>&1   # a control client
+  else call=unlinkat; (sleep 0.5; printf 'x') | timeout 5 "$H" console "k$kind" >/dev/null 2>&1; fi
+  if killed_on "$HOSTEL_HOME/machines/k$kind/vmm.log" $call $kind; then
+    pass "$kind-thread-narrower"
+  else
+    fail "$kind-thread-narrower" "vmm.log: $(tail -2 "$HOSTEL_HOME/machines/k$kind/vmm.log" 2>/dev/null)"
+  fi
+done
+# emu's LAPIC timer runs on the timer service's thread.
+out=$(HOSTEL_TEST_FORBIDDEN_SYSCALL=timer timeout 60 "$H" run --engine emu --kernel "$(pwd)/$BUILD/guests/lapictimer.elf" 2>&1)
+rc=$?
+[ $rc -eq 159 ] && grep -q 'made system call unlinkat (263) on thread timer,' <<<"$out" && pass timer-thread-narrower ||
+  fail timer-thread-narrower "exit status $rc: $(tail -2 <<<"$out")"
+# The VNC server's thread takes its list when a viewer comes.
+log=$HOSTEL_HOME/vnc.out
+# (its exit status through a file: the subshell's stderr takes the shell's
+# "Bad system call" report)
+(HOSTEL_TEST_FORBIDDEN_SYSCALL=display timeout 60 "$H" run --engine "$engine" --kernel "$K" --display vnc >"$log" 2>&1
+ echo $? >"$log.rc") 2>/dev/null &
+vpid=$!
+for _ in $(seq 100); do grep -q 'VNC on \|error' "$log" 2>/dev/null && break; sleep 0.1; done
+port=$(sed -n 's/.*VNC on 127.0.0.1:\([0-9]*\).*/\1/p' "$log" | head -1)
+if [ -z "$port" ]; then
+  skip display-thread-narrower "no VNC server here: $(tail -1 "$log")"
+  kill $vpid 2>/dev/null
+else
+  python3 -c "import socket,sys; s=socket.create_connection(('127.0.0.1', int(sys.argv[1]))); s.recv(12)" "$port" 2>/dev/null
+  wait $vpid; rc=$(cat "$log.rc" 2>/dev/null)
+  [ "$rc" = 159 ] && killed_on "$log" unlinkat display && pass display-thread-narrower ||
+    fail display-thread-narrower "exit status $rc: $(tail -2 "$log")"
+fi
 exit 0

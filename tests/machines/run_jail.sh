@@ -6,7 +6,9 @@
 # (snapshots, state, console log, the control socket) still works, a disk
 # outside its folder is reached through the fd kept before the jail, and a
 # restore (disks reopened) works; HOSTEL_JAIL_USER=off runs without, loudly;
-# a bad HOSTEL_JAIL_USER is refused by name.  Skipped when not root.
+# a bad HOSTEL_JAIL_USER is refused by name; --serial file: and --display
+# vnc (with a root-only password file) run jailed; create --jail-user sets
+# a machine's own user.  Skipped when not root.
 set -u
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
@@ -109,4 +111,79 @@ grep -q "HOSTEL_JAIL_USER '0': choose an unprivileged" <<<"$out" && ! grep -q 'h
 out=$(HOSTEL_JAIL_USER=1234:4321 timeout 120 "$H" run --engine "$engine" --kernel "$HELLO" -v 2>&1)
 grep -q 'jail: uid 1234 gid 4321' <<<"$out" && grep -q 'hello: ok' <<<"$out" && pass user-configurable ||
   fail user-configurable "$(grep -E 'jail|error' <<<"$out" | tail -2)"
+# Cases that ran un-jailed before: --serial file: (kept open before the
+# jail) and --display vnc with a password file only root may read (read
+# before it); each VMM shows the jail user and no capabilities.
+proc_ok() {  # pid of timeout: its child, the VMM, is the jail user with no capabilities
+  set -- "$(pgrep -P "$1" | head -1)"
+  grep -q $'^Uid:\t64434\t64434' "/proc/$1/status" 2>/dev/null &&
+    grep -q $'^CapEff:\t0000000000000000' "/proc/$1/status"
+}
+proc_says() { set -- "$(pgrep -P "$1" | head -1)"; grep -E '^(Uid|CapEff)' "/proc/$1/status" 2>/dev/null | tr '\n' ' '; }
+ser=$OUTSIDE/serial.log
+timeout 60 "$H" run --engine "$engine" --kernel "$K" --serial "file:$ser" >"$OUTSIDE/ser.out" 2>&1 &
+vpid=$!
+for _ in $(seq 100); do grep -q 'idle: ready' "$ser" 2>/dev/null && break; sleep 0.1; done
+if grep -q 'idle: ready' "$ser" 2>/dev/null && proc_ok $vpid && ! grep -q 'WITHOUT its jail' "$OUTSIDE/ser.out"; then
+  pass serial-file-jailed
+else
+  fail serial-file-jailed "$(proc_says $vpid); $(tail -2 "$OUTSIDE/ser.out")"
+fi
+kill $vpid 2>/dev/null; wait $vpid 2>/dev/null
+echo sesame >"$OUTSIDE/pw"; chmod 600 "$OUTSIDE/pw"
+port=$(python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
+timeout 60 "$H" run --engine "$engine" --kernel "$K" \
+  --display "vnc=127.0.0.1:$port,password-file=$OUTSIDE/pw" >"$OUTSIDE/vnc.out" 2>&1 &
+vpid=$!
+for _ in $(seq 100); do grep -q 'VNC on\|error' "$OUTSIDE/vnc.out" && break; sleep 0.1; done
+if ! grep -q 'VNC on' "$OUTSIDE/vnc.out"; then
+  grep -q 'built without\|libvncserver' "$OUTSIDE/vnc.out" && skip display-jailed "no VNC here: $(tail -1 "$OUTSIDE/vnc.out")" ||
+    fail display-jailed "$(tail -2 "$OUTSIDE/vnc.out")"
+else
+  # RFB 3.8: the server offers VNC authentication (type 2): it read the password.
+  sec=$(python3 -c "
+import socket, sys
+s = socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=10)
+s.recv(12); s.sendall(b'RFB 003.008\n'); n = s.recv(1)[0]; print(list(s.recv(n)))" "$port" 2>&1)
+  if [ "$sec" = "[2]" ] && proc_ok $vpid && ! grep -q 'WITHOUT its jail' "$OUTSIDE/vnc.out"; then
+    pass display-jailed
+  else
+    fail display-jailed "security types '$sec'; $(proc_says $vpid); $(tail -2 "$OUTSIDE/vnc.out")"
+  fi
+fi
+kill $vpid 2>/dev/null; wait $vpid 2>/dev/null
+# The same for a named machine, whose daemon enters the jail before the
+# display is made: the password file is read through the fd kept before it.
+port=$(python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
+"$H" create jd --kernel "$K" --engine "$engine" --memory 64M \
+  --display "vnc=127.0.0.1:$port,password-file=$OUTSIDE/pw" >/dev/null
+"$H" start jd >/dev/null 2>&1
+sec=$(python3 -c "
+import socket, sys, time
+for _ in range(100):
+    try:
+        s = socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=10); break
+    except OSError:
+        time.sleep(0.1)
+s.recv(12); s.sendall(b'RFB 003.008\n'); n = s.recv(1)[0]; print(list(s.recv(n)))" "$port" 2>&1 | tail -1)
+j=$("$H" info jd | grep '^jail')
+[ "$sec" = "[2]" ] && [[ $j == "jail     on (uid 64434 gid 64434, no capabilities"* ]] && pass display-named-jailed ||
+  fail display-named-jailed "security types '$sec'; $j; $(tail -2 "$HOSTEL_HOME/machines/jd/vmm.log")"
+"$H" rm --force jd >/dev/null 2>&1
+
+# A machine's own jail user (create --jail-user), shown by info and used.
+"$H" create ju --kernel "$K" --engine "$engine" --memory 64M --jail-user 1234:4321 >/dev/null
+"$H" info ju | grep -q '^jail     user 1234:4321 (when it runs as root)' && pass jail-user-info ||
+  fail jail-user-info "$("$H" info ju | grep jail)"
+"$H" start ju >/dev/null && wait_log ju 'idle: ready' 60
+pid=$(vmm_pid ju)
+if [ -n "$pid" ] && grep -q $'^Uid:\t1234\t1234' /proc/$pid/status && grep -q $'^Gid:\t4321\t4321' /proc/$pid/status &&
+   grep -q $'^CapEff:\t0000000000000000' /proc/$pid/status; then
+  pass jail-user-setting
+else
+  fail jail-user-setting "pid '$pid': $(grep -E '^(Uid|Gid|CapEff)' /proc/$pid/status 2>/dev/null | tr '\n' ' ')"
+fi
+"$H" stop ju >/dev/null 2>&1
+out=$("$H" create ju0 --kernel "$K" --jail-user 0 2>&1) && fail jail-user-refused "created with uid 0" ||
+  { grep -q "jail-user '0': choose an unprivileged" <<<"$out" && pass jail-user-refused || fail jail-user-refused "$out"; }
 exit 0

@@ -38,6 +38,18 @@ static void user_choice(void)
     unsetenv("HOSTEL_JAIL_USER");
     CHECK_EQ(jail_user(&u, &g, &e), 0);
     CHECK(u != 0 && g != 0);
+    /* A machine's own setting wins over the environment, and is named. */
+    setenv("HOSTEL_JAIL_USER", "5000", 1);
+    CHECK_EQ(jail_user_for("8000:9000", &u, &g, &e), 0);
+    CHECK_EQ(u, 8000);
+    CHECK_EQ(g, 9000);
+    CHECK_EQ(jail_user_for("off", &u, &g, &e), 1);
+    CHECK_EQ(jail_user_for(NULL, &u, &g, &e), 0);
+    CHECK_EQ(u, 5000);
+    struct err be = ERR_INIT;
+    CHECK_EQ(jail_user_for("0:7", &u, &g, &be), -EINVAL);
+    CHECK(strstr(be.msg, "--jail-user '0:7'") != NULL);
+    unsetenv("HOSTEL_JAIL_USER");
 }
 
 static void kept_fd_answers(void)
