@@ -223,7 +223,8 @@ void virtq_push(struct virtq *vq, uint16_t head, uint32_t written)
         return;
     /* The guest may run code the device just wrote (a disk read into a
      * code page): the CPUs must know before the used index tells it. */
-    if (written && head < vq->size)
+    if (written && head < vq->size &&
+        (vq->mem->dma_written || __atomic_load_n(&vq->mem->dirty, __ATOMIC_RELAXED)))
         note_written(vq, head, written);
     uint8_t *elem = vq->used + 4 + 8 * (size_t)(vq->used_idx % vq->size);
     store32(elem, head);
