@@ -159,7 +159,9 @@ ok = True
 for i in range(20):
     mark = len(log())
     rc, out = hostel("restore", "c", "s1")
-    c = wait_for(lambda: counts(log()[mark:]), 60)
+    # As above: what the guest printed between the mark and the pause
+    # (the previous round's counter going on) comes first.
+    c = wait_for(lambda: restored(log()[mark:]), 60)
     if rc or not c or not (n_at - 1 <= c[0] <= n_at + 2):
         ok = False
         report("restore-20-times", False, "round %d: %s %s" % (i, out, c[:3] if c else None))
