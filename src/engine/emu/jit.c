@@ -2002,7 +2002,7 @@ static bool sse_binary(const struct emu_insn *i, uint8_t mp, bool *imm, bool *m1
 static bool emit_sse(struct jctx *t, const struct emu_insn *i)
 {
     if (i->map == MAP_1 || (i->prefix & PFX_VEX))
-        return false;   /* VEX forms run through their handlers (avx.c) */
+        return false;   /* VEX forms: jit_vex.c */
     /* The mandatory prefix as emu's SSE decoding picks it (sse_mp). */
     uint8_t mp = (i->prefix & PFX_REPNE) ? 0xf2 : (i->prefix & PFX_REP) ? 0xf3
                : (i->prefix & PFX_OPSIZE) ? 0x66 : 0;
