@@ -177,7 +177,8 @@ enum vclass {
     VC_MOVD_FROM,  /* VMOVD/VMOVQ r/m32|64, xmm */
     VC_MOVQ_LOAD,  /* VMOVQ xmm, xmm/m64 (F3 0F 7E) */
     VC_MOVQ_STORE, /* VMOVQ xmm/m64, xmm (66 0F D6) */
-    VC_BCAST,      /* VPBROADCASTB/W/D/Q */
+    VC_BCAST,      /* VPBROADCASTB/W/D/Q, VBROADCASTSS/SD */
+    VC_MOVS,       /* VMOVSS/VMOVSD: scalar loads and stores, the register merge */
     VC_PTEST,      /* VPTEST: flags only */
 };
 
@@ -219,6 +220,8 @@ static struct vform vclassify(const struct emu_insn *i, unsigned pp)
             f.cls = VC_MOVQ_LOAD;
         else if (op == 0xd6 && pp == VP_66)
             f.cls = VC_MOVQ_STORE;
+        else if ((op == 0x10 || op == 0x11) && (pp == VP_F3 || pp == VP_F2))
+            f = (struct vform){ VC_MOVS, false, false, false, false, (uint8_t)(pp == VP_F3 ? 4 : 8) };
         return f;
     }
     if (pp != VP_66)
@@ -226,9 +229,9 @@ static struct vform vclassify(const struct emu_insn *i, unsigned pp)
     if (i->map == MAP_0F38) {
         if (op <= 0x0b || op == 0x28 || op == 0x29 || op == 0x2b || (op >= 0x37 && op <= 0x40))
             f.cls = VC_BIN;
-        else if (op == 0x78 || op == 0x79 || op == 0x58 || op == 0x59)
+        else if (op == 0x78 || op == 0x79 || op == 0x58 || op == 0x59 || op == 0x18 || op == 0x19)
             f = (struct vform){ VC_BCAST, false, false, false, false,
-                                (uint8_t)(op == 0x78 ? 1 : op == 0x79 ? 2 : op == 0x58 ? 4 : 8) };
+                                (uint8_t)(op == 0x78 ? 1 : op == 0x79 ? 2 : op == 0x58 || op == 0x18 ? 4 : 8) };
         else if (op == 0x17)
             f.cls = VC_PTEST;
         return f;
@@ -253,8 +256,10 @@ static bool vform_ok(const struct emu_insn *i, const struct vform *f)
         return v == 0;
     case VC_MOVD_TO: case VC_MOVD_FROM: case VC_MOVQ_LOAD: case VC_MOVQ_STORE:
         return v == 0 && !l;
-    case VC_BCAST:
-        return v == 0 && !VEX_W(i);
+    case VC_BCAST:                   /* VBROADCASTSD is 256-bit only */
+        return v == 0 && !VEX_W(i) && (i->op != 0x19 || l);
+    case VC_MOVS:                    /* VEX.L ignored; the memory forms have no vvvv */
+        return !mem || v == 0;
     case VC_LOAD: case VC_STORE: case VC_MOVMSK: case VC_PTEST:
         return v == 0;
     default:
@@ -406,6 +411,23 @@ static bool emit_vector(struct jctx *t, const struct emu_insn *i)
         y_store(b, i->reg, 0, l);
         break;
     }
+    case VC_MOVS:
+        if (mem && i->op == 0x10) {            /* the rest of the register zeroed */
+            vmem(t, i, f.esize, false, false);
+            x_vex_rm(b, xv(VM_0F, pp, false, false), 0x10, 0, 0, xm(XCX, 0), -1);
+            y_store(b, i->reg, 0, false);
+        } else if (mem) {
+            vmem(t, i, f.esize, true, false);
+            x_load(b, f.esize, XAX, xm(RC, OFF_X(i->reg)));
+            x_store(b, f.esize, xm(XCX, 0), XAX);
+        } else {                               /* dst = vvvv with the low element of src */
+            unsigned dst = i->op == 0x10 ? i->reg : i->rm, src = i->op == 0x10 ? i->rm : i->reg;
+            y_load(b, 1, v, false);
+            x_vmovdqu_load(b, 2, xm(RC, OFF_X(src)));
+            x_vex_rr(b, xv(VM_0F, pp, false, false), 0x10, 0, 1, 2, -1);
+            y_store(b, dst, 0, false);
+        }
+        break;
     case VC_PTEST:
         if (mem)
             vmem(t, i, n, false, false);
