@@ -105,17 +105,21 @@ static void y_store(struct xbuf *b, unsigned g, int y, bool l)
         hi_zero(b, g);
 }
 
+/* 16 bytes from s to d, through XMM0. */
+static void copy16(struct xbuf *b, struct xmem d, struct xmem s)
+{
+    x_vmovdqu_load(b, 0, s);
+    x_vmovdqu_store(b, d, 0);
+}
+
 /* Copies YMM register s to d (128 bits and zeroes above, or 256). */
 static void y_copy(struct xbuf *b, unsigned d, unsigned s, bool l)
 {
-    x_vmovdqu_load(b, 0, xm(RC, OFF_X(s)));
-    x_vmovdqu_store(b, xm(RC, OFF_X(d)), 0);
-    if (l) {
-        x_vmovdqu_load(b, 0, xm(RC, OFF_H(s)));
-        x_vmovdqu_store(b, xm(RC, OFF_H(d)), 0);
-    } else {
+    copy16(b, xm(RC, OFF_X(d)), xm(RC, OFF_X(s)));
+    if (l)
+        copy16(b, xm(RC, OFF_H(d)), xm(RC, OFF_H(s)));
+    else
         hi_zero(b, d);
-    }
 }
 
 /* RAX = the host's arithmetic flags in mask (what the form defines on
@@ -316,14 +320,11 @@ static bool emit_vector(struct jctx *t, const struct emu_insn *i)
             break;
         }
         vmem(t, i, n, false, f.aligned);
-        x_vmovdqu_load(b, 0, xm(XCX, 0));
-        x_vmovdqu_store(b, xm(RC, OFF_X(i->reg)), 0);
-        if (l) {
-            x_vmovdqu_load(b, 0, xm(XCX, 16));
-            x_vmovdqu_store(b, xm(RC, OFF_H(i->reg)), 0);
-        } else {
+        copy16(b, xm(RC, OFF_X(i->reg)), xm(XCX, 0));
+        if (l)
+            copy16(b, xm(RC, OFF_H(i->reg)), xm(XCX, 16));
+        else
             hi_zero(b, i->reg);
-        }
         break;
     case VC_STORE:
         if (!mem) {
@@ -331,12 +332,9 @@ static bool emit_vector(struct jctx *t, const struct emu_insn *i)
             break;
         }
         vmem(t, i, n, true, f.aligned);
-        x_vmovdqu_load(b, 0, xm(RC, OFF_X(i->reg)));
-        x_vmovdqu_store(b, xm(XCX, 0), 0);
-        if (l) {
-            x_vmovdqu_load(b, 0, xm(RC, OFF_H(i->reg)));
-            x_vmovdqu_store(b, xm(XCX, 16), 0);
-        }
+        copy16(b, xm(XCX, 0), xm(RC, OFF_X(i->reg)));
+        if (l)
+            copy16(b, xm(XCX, 16), xm(RC, OFF_H(i->reg)));
         break;
     case VC_MOVMSK: {
         int hd = jit_gpr(t, i->reg, false);
