@@ -190,7 +190,7 @@ static uint8_t classify(const struct emu_insn *d, unsigned csize)
     unsigned g = (d->modrm >> 3) & 7;
     uint8_t op = d->op;
     if (d->prefix & PFX_VEX)
-        return EK_OTHER;   /* the translator runs VEX forms through their handlers */
+        return EK_OTHER;   /* the translator's VEX forms are jit_vex.c's, by opcode */
     if (d->map == MAP_1) {
         if (op < 0x40)
             return (op & 7) < 6 ? EK_ALU : EK_OTHER;

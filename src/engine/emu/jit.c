@@ -35,6 +35,7 @@
 
 #include "engine/emu/alu.h"
 #include "engine/emu/cache.h"
+#include "engine/emu/jit_internal.h"
 #include "engine/emu/jit.h"
 #include "engine/emu/x86emit.h"
 
@@ -471,6 +472,7 @@ struct jctx {
     int mem_op, mem_size;     /* the lazy record in memory, when known (else -1) */
     bool sets_flags;          /* the instruction being emitted writes the flags */
     bool sse_checked;         /* CR0.EM/TS and CR4.OSFXSR were checked in this block */
+    bool vex_checked;         /* jit_vex.c: the AVX state was checked in this block */
     bool stored_record;       /* ... and stored its lazy record */
     unsigned nstubs;
     bool fail;
@@ -2000,7 +2002,7 @@ static bool sse_binary(const struct emu_insn *i, uint8_t mp, bool *imm, bool *m1
 static bool emit_sse(struct jctx *t, const struct emu_insn *i)
 {
     if (i->map == MAP_1 || (i->prefix & PFX_VEX))
-        return false;   /* VEX forms run through their handlers (avx.c) */
+        return false;   /* VEX forms: jit_vex.c */
     /* The mandatory prefix as emu's SSE decoding picks it (sse_mp). */
     uint8_t mp = (i->prefix & PFX_REPNE) ? 0xf2 : (i->prefix & PFX_REP) ? 0xf3
                : (i->prefix & PFX_OPSIZE) ? 0x66 : 0;
@@ -2177,6 +2179,56 @@ static bool emit_sse(struct jctx *t, const struct emu_insn *i)
     }
 }
 
+/* ---- for jit_vex.c (jit_internal.h): the same steps, by name ------------------------ */
+
+struct xbuf *jit_buf(struct jctx *t) { return &t->b; }
+int jit_gpr(struct jctx *t, unsigned g, bool load) { return ra_get(t, (int)g, load); }
+void jit_gpr_written(struct jctx *t, unsigned g) { ra_dirty(t, (int)g); }
+void jit_mem_addr(struct jctx *t, const struct emu_insn *i) { emit_ea(t, i); }
+void jit_mem_lookup(struct jctx *t, unsigned size, bool write) { emit_tlb(t, size, write, false); }
+void jit_slow_if(struct jctx *t, unsigned cc) { stub_new(t, ST_INTERP, x_jcc32(&t->b, cc)); }
+bool jit_flags_live(struct jctx *t) { return t->live[t->k]; }
+bool *jit_vex_checked(struct jctx *t) { return &t->vex_checked; }
+
+void jit_insn_end(struct jctx *t, bool wrote_flags)
+{
+    mem_done(t);
+    t->hf = 0;
+    if (wrote_flags) {
+        /* Live or not, a slow path's handler stored its own record. */
+        t->pend.op = -1;
+        t->mem_op = -1;
+    }
+}
+
+/* EAX = the arithmetic flags (every other bit 0): the instruction's
+ * record becomes "materialized" (CC_OP_EFLAGS), as flags_update leaves it. */
+void jit_flags_store(struct jctx *t)
+{
+    struct xbuf *b = &t->b;
+    t->pend.op = -1;   /* every arithmetic flag is written */
+    x_alu_mi(b, 8, ALU_AND, xm(RCPU, (int32_t)offsetof(struct emu_cpu, rflags)), ~(int64_t)FLAGS_ARITH);
+    x_alu_mr(b, 8, ALU_OR, xm(RCPU, (int32_t)offsetof(struct emu_cpu, rflags)), XAX);
+    flags_op(t, CC_OP_EFLAGS, 0);
+}
+
+/* Out of line of the fast path (the caller jumps over it): instruction k
+ * runs by its handler and the translation leaves after it. */
+void jit_handler_then_leave(struct jctx *t)
+{
+    int mop = t->mem_op, msz = t->mem_size;
+    bool stored = t->stored_record;
+    emit_writeback(t, &t->ra);
+    materialize(t, &t->pend, false);
+    emit_handler_call(t, t->k);
+    struct ra none;
+    ra_reset(&none);
+    emit_exit_static(t, &none, NULL, t->rips[t->k + 1], t->k + 1);
+    t->mem_op = mop;
+    t->mem_size = msz;
+    t->stored_record = stored;
+}
+
 /* ---- control transfer: these end the translation ----------------------------------- */
 
 static void emit_jcc(struct jctx *t, const struct emu_insn *i)
@@ -2311,7 +2363,7 @@ static bool emit_insn(struct jctx *t, const struct emu_insn *i)
     case EK_LEAVE: return emit_leave(t, i);
     case EK_BT: return emit_bt(t, i);
     case EK_BITSCAN: return emit_bitscan(t, i);
-    case EK_OTHER: return emit_sse(t, i);
+    case EK_OTHER: return emit_sse(t, i) || jit_vex_emit(t, i);
     default: return false;
     }
 }

@@ -1,0 +1,49 @@
+/* What jit.c lends the translator's other generators (jit_vex.c): the
+ * steps of one instruction's code (registers, the memory operand, the
+ * out-of-line handler path, flags), by name, over jit.c's private
+ * context.  docs/emu-jit.md says how an instruction is generated. */
+#ifndef HOSTEL_EMU_JIT_INTERNAL_H
+#define HOSTEL_EMU_JIT_INTERNAL_H
+
+#include <stdbool.h>
+
+#include "engine/emu/cpu.h"
+#include "engine/emu/x86emit.h"
+
+struct jctx;
+
+/* Host registers while translated code runs (jit.c): RBP the CPU; RAX,
+ * RCX, RDX and every XMM/YMM register are free within one instruction. */
+#define JIT_RCPU XBP
+
+struct xbuf *jit_buf(struct jctx *t);
+/* Guest register g in a host register (loaded when load is set); call
+ * every jit_gpr of an instruction before its jit_mem_lookup. */
+int jit_gpr(struct jctx *t, unsigned g, bool load);
+void jit_gpr_written(struct jctx *t, unsigned g);
+/* RCX = the linear address of i's memory operand. */
+void jit_mem_addr(struct jctx *t, const struct emu_insn *i);
+/* RCX (linear) becomes the host address of size bytes, or a TLB miss,
+ * MMIO, code page or fault runs the instruction's handler out of line. */
+void jit_mem_lookup(struct jctx *t, unsigned size, bool write);
+/* Host condition cc (Jcc's low nibble) runs the instruction's handler
+ * out of line, then continues after it. */
+void jit_slow_if(struct jctx *t, unsigned cc);
+/* Host condition code: the caller emits jcc over this; instruction k runs
+ * by its handler and the translation leaves after it. */
+void jit_handler_then_leave(struct jctx *t);
+/* Does anyone read the flags this instruction writes? */
+bool jit_flags_live(struct jctx *t);
+/* EAX = the arithmetic flags, every other bit 0: stored as the guest's. */
+void jit_flags_store(struct jctx *t);
+/* The end of a generated instruction (host flags clobbered). */
+void jit_insn_end(struct jctx *t, bool wrote_flags);
+/* Per translation: the AVX state check is done (jit_vex.c). */
+bool *jit_vex_checked(struct jctx *t);
+
+/* jit_vex.c: VEX (AVX/AVX2, BMI1/BMI2) forms and TZCNT LZCNT POPCNT MOVBE
+ * as host instructions; false: not generated (nothing emitted), the
+ * caller runs the handler. */
+bool jit_vex_emit(struct jctx *t, const struct emu_insn *i);
+
+#endif

@@ -1,0 +1,611 @@
+/* The translator's generators for VEX and BMI forms: the AVX/AVX2 vector
+ * forms glibc's string functions and qsort run (moves, compares, logic,
+ * min/max, byte masks, broadcasts, shuffles), the BMI1/BMI2
+ * general-register forms, and TZCNT, LZCNT, POPCNT and MOVBE, each run as
+ * the same host instruction on copies of the guest's operands.  YMM state
+ * stays in struct emu_cpu (xmm[] for bits 127:0, ymm_hi[] for 255:128),
+ * loaded and stored around each instruction.  A form the host lacks, or
+ * any encoding not listed here, runs its interpreter handler (jit.c).
+ * docs/emu-jit.md ("VEX and BMI forms") has the rules. */
+#include <cpuid.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/emu/alu.h"
+#include "engine/emu/jit_internal.h"
+#include "engine/emu/x86emit_vex.h"
+
+#define OFF_X(n)  ((int32_t)(offsetof(struct emu_cpu, xmm) + 16 * (n)))
+#define OFF_H(n)  ((int32_t)(offsetof(struct emu_cpu, ymm_hi) + 16 * (n)))
+#define OFF_CR0   ((int32_t)offsetof(struct emu_cpu, cr0))
+#define OFF_CR4   ((int32_t)offsetof(struct emu_cpu, cr4))
+#define OFF_XCR0  ((int32_t)offsetof(struct emu_cpu, xcr0))
+#define RC JIT_RCPU
+
+/* ---- what the host runs ------------------------------------------------------------- */
+
+enum { H_AVX2 = 1, H_BMI1 = 2, H_BMI2 = 4, H_LZCNT = 8, H_POPCNT = 16, H_MOVBE = 32 };
+
+static unsigned host_probe(void)
+{
+    unsigned a, b, c, d, f = 0;
+    if (__get_cpuid(1, &a, &b, &c, &d)) {
+        if (c & (1u << 22))
+            f |= H_MOVBE;
+        if (c & (1u << 23))
+            f |= H_POPCNT;
+        bool avx_os = false;
+        if ((c & (1u << 27)) && (c & (1u << 28))) {   /* OSXSAVE, AVX: the OS keeps YMM state? */
+            uint32_t lo, hi;
+            __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+            avx_os = (lo & 6) == 6;
+        }
+        if (__get_cpuid_max(0, NULL) >= 7) {
+            __cpuid_count(7, 0, a, b, c, d);
+            if (avx_os && (b & (1u << 5)))
+                f |= H_AVX2;
+            if (b & (1u << 3))
+                f |= H_BMI1;
+            if (b & (1u << 8))
+                f |= H_BMI2;
+        }
+    }
+    if (__get_cpuid(0x80000001, &a, &b, &c, &d) && (c & (1u << 5)))
+        f |= H_LZCNT;
+    /* HOSTEL_EMU_JIT_VEX=0: every form here runs its handler (differential
+     * debugging, and the tests of the fallback). */
+    const char *e = getenv("HOSTEL_EMU_JIT_VEX");
+    if (e && (!strcmp(e, "0") || !strcmp(e, "off") || !strcmp(e, "no")))
+        f = 0;
+    return f;
+}
+
+static unsigned host_has(void)
+{
+    static int cached = -1;   /* vCPU threads may race here: they store the same value */
+    int f = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (f < 0) {
+        f = (int)host_probe();
+        __atomic_store_n(&cached, f, __ATOMIC_RELAXED);
+    }
+    return (unsigned)f;
+}
+
+/* ---- helpers -------------------------------------------------------------------------- */
+
+static unsigned vex_pp(const struct emu_insn *i)
+{
+    return (i->prefix & PFX_REPNE) ? VP_F2 : (i->prefix & PFX_REP) ? VP_F3
+         : (i->prefix & PFX_OPSIZE) ? VP_66 : VP_NONE;
+}
+
+/* Guest YMM register g into host register y (bits 255:128 only when l). */
+static void y_load(struct xbuf *b, int y, unsigned g, bool l)
+{
+    x_vmovdqu_load(b, y, xm(RC, OFF_X(g)));
+    if (l)
+        x_vinserti128_hi(b, y, xm(RC, OFF_H(g)));
+}
+
+static void hi_zero(struct xbuf *b, unsigned g)
+{
+    x_store_imm(b, 8, xm(RC, OFF_H(g)), 0);
+    x_store_imm(b, 8, xm(RC, OFF_H(g) + 8), 0);
+}
+
+/* Host register y into guest YMM register g: a 128-bit form zeroes
+ * bits 255:128 (VEX.128 writes them). */
+static void y_store(struct xbuf *b, unsigned g, int y, bool l)
+{
+    x_vmovdqu_store(b, xm(RC, OFF_X(g)), y);
+    if (l)
+        x_vextracti128_hi(b, xm(RC, OFF_H(g)), y);
+    else
+        hi_zero(b, g);
+}
+
+/* 16 bytes from s to d, through XMM0. */
+static void copy16(struct xbuf *b, struct xmem d, struct xmem s)
+{
+    x_vmovdqu_load(b, 0, s);
+    x_vmovdqu_store(b, d, 0);
+}
+
+/* Copies YMM register s to d (128 bits and zeroes above, or 256). */
+static void y_copy(struct xbuf *b, unsigned d, unsigned s, bool l)
+{
+    copy16(b, xm(RC, OFF_X(d)), xm(RC, OFF_X(s)));
+    if (l)
+        copy16(b, xm(RC, OFF_H(d)), xm(RC, OFF_H(s)));
+    else
+        hi_zero(b, d);
+}
+
+/* RAX = the host's arithmetic flags in mask (what the form defines on
+ * both host and guest), stored as the guest's when someone reads them. */
+static void flags_from_host(struct jctx *t, uint64_t mask)
+{
+    if (!jit_flags_live(t))
+        return;
+    struct xbuf *b = jit_buf(t);
+    x8(b, 0x9c);                                   /* pushfq */
+    x8(b, 0x58);                                   /* pop rax */
+    x_alu_ri(b, 4, ALU_AND, XAX, (int64_t)mask);
+    jit_flags_store(t);
+}
+
+/* The AVX rules of avx_check (#UD without CR4.OSXSAVE or XCR0 SSE|AVX;
+ * #NM with CR0.TS), and CR0.EM / CR4.OSFXSR, which send some forms
+ * through the legacy handlers: checked once a translation, before its
+ * first vector form.  These change only through instructions that end a
+ * block, so one check holds for the rest of the translation.  A failed
+ * check runs that instruction's handler (which raises, or does what the
+ * interpreter does) and leaves; the next run of the block does the same,
+ * so every vector form then runs in the interpreter. */
+static void avx_guard(struct jctx *t)
+{
+    bool *done = jit_vex_checked(t);
+    if (*done)
+        return;
+    struct xbuf *b = jit_buf(t);
+    const int64_t cr4 = (int64_t)(CR4_OSXSAVE | CR4_OSFXSR);
+    x_load(b, 4, XAX, xm(RC, OFF_CR4));
+    x_alu_ri(b, 4, ALU_AND, XAX, cr4);
+    x_alu_ri(b, 4, ALU_CMP, XAX, cr4);
+    uint8_t *j1 = x_jcc32(b, 5);                   /* jne: not enabled */
+    x_load(b, 4, XAX, xm(RC, OFF_XCR0));
+    x_alu_ri(b, 4, ALU_AND, XAX, 6);
+    x_alu_ri(b, 4, ALU_CMP, XAX, 6);
+    uint8_t *j2 = x_jcc32(b, 5);
+    x_rm(b, 1, 0xf6, 0, xm(RC, OFF_CR0), 1);        /* test byte [cr0], TS|EM */
+    x8(b, (uint8_t)(CR0_TS | CR0_EM));
+    uint8_t *ok = x_jcc32(b, 4);                   /* je: the fast path */
+    x_patch32(b, j1, x_rx(b));
+    x_patch32(b, j2, x_rx(b));
+    jit_handler_then_leave(t);
+    x_patch32(b, ok, x_rx(b));
+    *done = true;
+}
+
+/* ---- vector forms --------------------------------------------------------------------- */
+
+enum vclass {
+    VC_NONE,
+    VC_BIN,        /* reg = vvvv op r/m (16 << L bytes), lane-wise or not: the host's own form */
+    VC_LOAD,       /* reg = r/m: VMOVDQU/DQA, VMOVUPS/UPD/APS/APD */
+    VC_STORE,      /* r/m = reg */
+    VC_MOVMSK,     /* r32 = sign bits of a register (VPMOVMSKB, VMOVMSKPS/PD) */
+    VC_ZERO,       /* VZEROUPPER, VZEROALL */
+    VC_MOVD_TO,    /* VMOVD/VMOVQ xmm, r/m32|64 */
+    VC_MOVD_FROM,  /* VMOVD/VMOVQ r/m32|64, xmm */
+    VC_MOVQ_LOAD,  /* VMOVQ xmm, xmm/m64 (F3 0F 7E) */
+    VC_MOVQ_STORE, /* VMOVQ xmm/m64, xmm (66 0F D6) */
+    VC_BCAST,      /* VPBROADCASTB/W/D/Q, VBROADCASTSS/SD */
+    VC_MOVS,       /* VMOVSS/VMOVSD: scalar loads and stores, the register merge */
+    VC_PTEST,      /* VPTEST: flags only */
+};
+
+struct vform {
+    uint8_t cls;
+    bool aligned;      /* a memory operand must be aligned to its size (#GP) */
+    bool mem_only, reg_only;
+    bool imm;          /* an imm8 follows */
+    uint8_t esize;     /* VC_BCAST: element bytes */
+};
+
+static struct vform vclassify(const struct emu_insn *i, unsigned pp)
+{
+    struct vform f = { VC_NONE, false, false, false, false, 0 };
+    uint8_t op = i->op;
+    if (i->map == MAP_0F) {
+        if (pp == VP_66 && ((op >= 0x60 && op <= 0x6d) || (op >= 0x74 && op <= 0x76) ||
+                            op == 0xd4 || op == 0xd5 || (op >= 0xd8 && op <= 0xe0) ||
+                            (op >= 0xe3 && op <= 0xe5) || (op >= 0xe8 && op <= 0xef) ||
+                            (op >= 0xf4 && op <= 0xf6) || (op >= 0xf8 && op <= 0xfe)))
+            f.cls = VC_BIN;
+        else if ((pp == VP_NONE || pp == VP_66) && op >= 0x54 && op <= 0x57)
+            f.cls = VC_BIN;                          /* and/andn/or/xor ps/pd: no exceptions */
+        else if ((op == 0x6f && (pp == VP_F3 || pp == VP_66)) || ((op == 0x10 || op == 0x28) && pp <= VP_66))
+            f = (struct vform){ VC_LOAD, (op == 0x6f && pp == VP_66) || op == 0x28, false, false, false, 0 };
+        else if ((op == 0x7f && (pp == VP_F3 || pp == VP_66)) || ((op == 0x11 || op == 0x29) && pp <= VP_66))
+            f = (struct vform){ VC_STORE, (op == 0x7f && pp == VP_66) || op == 0x29, false, false, false, 0 };
+        else if ((op == 0xe7 && pp == VP_66) || (op == 0x2b && pp <= VP_66))
+            f = (struct vform){ VC_STORE, true, true, false, false, 0 };   /* VMOVNTDQ/PS/PD */
+        else if ((op == 0xd7 && pp == VP_66) || (op == 0x50 && pp <= VP_66))
+            f = (struct vform){ VC_MOVMSK, false, false, true, false, 0 };
+        else if (op == 0x77 && pp == VP_NONE)
+            f.cls = VC_ZERO;
+        else if (op == 0x6e && pp == VP_66)
+            f.cls = VC_MOVD_TO;
+        else if (op == 0x7e && pp == VP_66)
+            f.cls = VC_MOVD_FROM;
+        else if (op == 0x7e && pp == VP_F3)
+            f.cls = VC_MOVQ_LOAD;
+        else if (op == 0xd6 && pp == VP_66)
+            f.cls = VC_MOVQ_STORE;
+        else if ((op == 0x10 || op == 0x11) && (pp == VP_F3 || pp == VP_F2))
+            f = (struct vform){ VC_MOVS, false, false, false, false, (uint8_t)(pp == VP_F3 ? 4 : 8) };
+        return f;
+    }
+    if (pp != VP_66)
+        return f;
+    if (i->map == MAP_0F38) {
+        if (op <= 0x0b || op == 0x28 || op == 0x29 || op == 0x2b || (op >= 0x37 && op <= 0x40))
+            f.cls = VC_BIN;
+        else if (op == 0x78 || op == 0x79 || op == 0x58 || op == 0x59 || op == 0x18 || op == 0x19)
+            f = (struct vform){ VC_BCAST, false, false, false, false,
+                                (uint8_t)(op == 0x78 ? 1 : op == 0x79 ? 2 : op == 0x58 || op == 0x18 ? 4 : 8) };
+        else if (op == 0x17)
+            f.cls = VC_PTEST;
+        return f;
+    }
+    if (i->map == MAP_0F3A && (op == 0x0f || op == 0x0e || op == 0x0c || op == 0x0d || op == 0x02))
+        f = (struct vform){ VC_BIN, false, false, false, true, 0 };
+    return f;
+}
+
+/* Which encodings the generator takes (the rest, #UD ones included, run
+ * their handlers). */
+static bool vform_ok(const struct emu_insn *i, const struct vform *f)
+{
+    bool l = VEX_L(i), mem = i->mod != 3;
+    unsigned v = VEX_VVVV(i);
+    if ((f->mem_only && !mem) || (f->reg_only && mem))
+        return false;
+    switch (f->cls) {
+    case VC_BIN:
+        return !(i->map == MAP_0F3A && i->op == 0x02 && VEX_W(i));   /* VPBLENDD is W0 */
+    case VC_ZERO:
+        return v == 0;
+    case VC_MOVD_TO: case VC_MOVD_FROM: case VC_MOVQ_LOAD: case VC_MOVQ_STORE:
+        return v == 0 && !l;
+    case VC_BCAST:                   /* VBROADCASTSD is 256-bit only */
+        return v == 0 && !VEX_W(i) && (i->op != 0x19 || l);
+    case VC_MOVS:                    /* VEX.L ignored; the memory forms have no vvvv */
+        return !mem || v == 0;
+    case VC_LOAD: case VC_STORE: case VC_MOVMSK: case VC_PTEST:
+        return v == 0;
+    default:
+        return false;
+    }
+}
+
+/* The memory operand of a vector form: RCX = host address of size bytes. */
+static void vmem(struct jctx *t, const struct emu_insn *i, unsigned size, bool write, bool aligned)
+{
+    struct xbuf *b = jit_buf(t);
+    jit_mem_addr(t, i);
+    if (aligned) {
+        x_test_ri(b, 1, XCX, size - 1);
+        jit_slow_if(t, 5);                         /* jne: the handler raises #GP */
+    }
+    jit_mem_lookup(t, size, write);
+}
+
+static bool emit_vector(struct jctx *t, const struct emu_insn *i)
+{
+    if (!(host_has() & H_AVX2))
+        return false;
+    unsigned pp = vex_pp(i);
+    struct vform f = vclassify(i, pp);
+    if (f.cls == VC_NONE || !vform_ok(i, &f))
+        return false;
+    struct xbuf *b = jit_buf(t);
+    bool l = VEX_L(i), mem = i->mod != 3, w = VEX_W(i);
+    unsigned v = VEX_VVVV(i), n = l ? 32 : 16;
+    bool wrote_flags = false;
+    avx_guard(t);
+    switch (f.cls) {
+    case VC_BIN: {
+        int imm = f.imm ? (int)(i->imm & 0xff) : -1;
+        struct xvex hv = xv(i->map == MAP_0F ? VM_0F : i->map == MAP_0F38 ? VM_0F38 : VM_0F3A, pp, false, l);
+        if (mem)
+            vmem(t, i, n, false, false);
+        y_load(b, 1, v, l);
+        if (mem) {
+            x_vex_rm(b, hv, i->op, 0, 1, xm(XCX, 0), imm);
+        } else if (!l) {
+            x_vex_rm(b, hv, i->op, 0, 1, xm(RC, OFF_X(i->rm)), imm);
+        } else {
+            y_load(b, 2, i->rm, true);
+            x_vex_rr(b, hv, i->op, 0, 1, 2, imm);
+        }
+        y_store(b, i->reg, 0, l);
+        break;
+    }
+    case VC_LOAD:
+        if (!mem) {
+            y_copy(b, i->reg, i->rm, l);
+            break;
+        }
+        vmem(t, i, n, false, f.aligned);
+        copy16(b, xm(RC, OFF_X(i->reg)), xm(XCX, 0));
+        if (l)
+            copy16(b, xm(RC, OFF_H(i->reg)), xm(XCX, 16));
+        else
+            hi_zero(b, i->reg);
+        break;
+    case VC_STORE:
+        if (!mem) {
+            y_copy(b, i->rm, i->reg, l);
+            break;
+        }
+        vmem(t, i, n, true, f.aligned);
+        copy16(b, xm(XCX, 0), xm(RC, OFF_X(i->reg)));
+        if (l)
+            copy16(b, xm(XCX, 16), xm(RC, OFF_H(i->reg)));
+        break;
+    case VC_MOVMSK: {
+        int hd = jit_gpr(t, i->reg, false);
+        y_load(b, 0, i->rm, l);
+        x_vex_rr(b, xv(VM_0F, pp, false, l), i->op, hd, 0, 0, -1);
+        jit_gpr_written(t, i->reg);
+        break;
+    }
+    case VC_ZERO:
+        x_vex_rr(b, xv(VM_0F, VP_66, false, false), 0xef, 0, 0, 0, -1);   /* vpxor xmm0, xmm0, xmm0 */
+        for (unsigned g = 0; g < 16; g++) {
+            x_vmovdqu_store(b, xm(RC, OFF_H(g)), 0);
+            if (l)
+                x_vmovdqu_store(b, xm(RC, OFF_X(g)), 0);
+        }
+        break;
+    case VC_MOVD_TO: {
+        struct xvex hv = xv(VM_0F, VP_66, w, false);
+        if (mem) {
+            vmem(t, i, w ? 8 : 4, false, false);
+            x_vex_rm(b, hv, 0x6e, 0, 0, xm(XCX, 0), -1);
+        } else {
+            int hs = jit_gpr(t, i->rm, true);
+            x_vex_rr(b, hv, 0x6e, 0, 0, hs, -1);
+        }
+        y_store(b, i->reg, 0, false);
+        break;
+    }
+    case VC_MOVD_FROM: {
+        unsigned size = w ? 8 : 4;
+        if (mem) {
+            vmem(t, i, size, true, false);
+            x_load(b, size, XAX, xm(RC, OFF_X(i->reg)));
+            x_store(b, size, xm(XCX, 0), XAX);
+        } else {
+            int hd = jit_gpr(t, i->rm, false);
+            x_load(b, size, hd, xm(RC, OFF_X(i->reg)));   /* a 32-bit load zero-extends */
+            jit_gpr_written(t, i->rm);
+        }
+        break;
+    }
+    case VC_MOVQ_LOAD:
+        if (mem) {
+            vmem(t, i, 8, false, false);
+            x_load(b, 8, XAX, xm(XCX, 0));
+        } else {
+            x_load(b, 8, XAX, xm(RC, OFF_X(i->rm)));
+        }
+        x_store(b, 8, xm(RC, OFF_X(i->reg)), XAX);
+        x_store_imm(b, 8, xm(RC, OFF_X(i->reg) + 8), 0);
+        hi_zero(b, i->reg);
+        break;
+    case VC_MOVQ_STORE:
+        if (mem) {
+            vmem(t, i, 8, true, false);
+            x_load(b, 8, XAX, xm(RC, OFF_X(i->reg)));
+            x_store(b, 8, xm(XCX, 0), XAX);
+        } else {
+            x_load(b, 8, XAX, xm(RC, OFF_X(i->reg)));
+            x_store(b, 8, xm(RC, OFF_X(i->rm)), XAX);
+            x_store_imm(b, 8, xm(RC, OFF_X(i->rm) + 8), 0);
+            hi_zero(b, i->rm);
+        }
+        break;
+    case VC_BCAST: {
+        struct xmem src = xm(RC, OFF_X(i->rm));   /* the low element of a register */
+        if (mem) {
+            vmem(t, i, f.esize, false, false);
+            src = xm(XCX, 0);
+        }
+        x_vex_rm(b, xv(VM_0F38, VP_66, false, l), i->op, 0, 0, src, -1);
+        y_store(b, i->reg, 0, l);
+        break;
+    }
+    case VC_MOVS:
+        if (mem && i->op == 0x10) {            /* the rest of the register zeroed */
+            vmem(t, i, f.esize, false, false);
+            x_vex_rm(b, xv(VM_0F, pp, false, false), 0x10, 0, 0, xm(XCX, 0), -1);
+            y_store(b, i->reg, 0, false);
+        } else if (mem) {
+            vmem(t, i, f.esize, true, false);
+            x_load(b, f.esize, XAX, xm(RC, OFF_X(i->reg)));
+            x_store(b, f.esize, xm(XCX, 0), XAX);
+        } else {                               /* dst = vvvv with the low element of src */
+            unsigned dst = i->op == 0x10 ? i->reg : i->rm, src = i->op == 0x10 ? i->rm : i->reg;
+            y_load(b, 1, v, false);
+            x_vmovdqu_load(b, 2, xm(RC, OFF_X(src)));
+            x_vex_rr(b, xv(VM_0F, pp, false, false), 0x10, 0, 1, 2, -1);
+            y_store(b, dst, 0, false);
+        }
+        break;
+    case VC_PTEST:
+        if (mem)
+            vmem(t, i, n, false, false);
+        y_load(b, 0, i->reg, l);
+        if (mem) {
+            x_vex_rm(b, xv(VM_0F38, VP_66, false, l), 0x17, 0, 0, xm(XCX, 0), -1);
+        } else if (!l) {
+            x_vex_rm(b, xv(VM_0F38, VP_66, false, false), 0x17, 0, 0, xm(RC, OFF_X(i->rm)), -1);
+        } else {
+            y_load(b, 1, i->rm, true);
+            x_vex_rr(b, xv(VM_0F38, VP_66, false, true), 0x17, 0, 0, 1, -1);
+        }
+        flags_from_host(t, RFLAGS_ZF | RFLAGS_CF);   /* the others: cleared on both */
+        wrote_flags = true;
+        break;
+    default:
+        return false;   /* not reached: vform_ok took only the classes above */
+    }
+    if (l)
+        x_vzeroupper(b);
+    jit_insn_end(t, wrote_flags);
+    return true;
+}
+
+/* ---- BMI1/BMI2 (VEX general-register forms) ------------------------------------------- */
+
+/* Operand roles by ModRM.reg, VEX.vvvv and ModRM.r/m. */
+enum { R_NO, R_SRC, R_DST };
+struct gform {
+    uint8_t need;          /* H_* */
+    uint8_t reg, vvvv, rm; /* R_*; rm is always a source */
+    bool group;            /* ModRM.reg is an opcode extension (BLSR/BLSMSK/BLSI) */
+    bool rdx;              /* MULX: RDX is a source */
+    bool imm;
+    uint64_t flags;        /* the flags host and guest both define: the rest are 0 on both */
+};
+
+static bool gclassify(const struct emu_insn *i, unsigned pp, struct gform *f)
+{
+    const uint64_t szco = RFLAGS_SF | RFLAGS_ZF | RFLAGS_CF | RFLAGS_OF;
+    memset(f, 0, sizeof(*f));
+    f->rm = R_SRC;
+    if (i->map == MAP_0F3A) {
+        if (i->op != 0xf0 || pp != VP_F2 || VEX_VVVV(i))
+            return false;                     /* RORX: VEX.vvvv must be 1111b */
+        *f = (struct gform){ H_BMI2, R_DST, R_NO, R_SRC, false, false, true, 0 };
+        return true;
+    }
+    if (i->map != MAP_0F38)
+        return false;
+    switch (i->op) {
+    case 0xf2:                                /* ANDN */
+        if (pp != VP_NONE)
+            return false;
+        *f = (struct gform){ H_BMI1, R_DST, R_SRC, R_SRC, false, false, false, szco };
+        return true;
+    case 0xf3: {                              /* BLSR /1, BLSMSK /2, BLSI /3 */
+        unsigned g = GRP_OF(i);
+        if (pp != VP_NONE || g < 1 || g > 3)
+            return false;
+        *f = (struct gform){ H_BMI1, R_NO, R_DST, R_SRC, true, false, false, szco };
+        return true;
+    }
+    case 0xf5:                                /* BZHI; PEXT (F3), PDEP (F2) */
+        if (pp == VP_66)
+            return false;
+        *f = (struct gform){ H_BMI2, R_DST, R_SRC, R_SRC, false, false, false, pp == VP_NONE ? szco : 0 };
+        return true;
+    case 0xf6:                                /* MULX */
+        if (pp != VP_F2)
+            return false;
+        *f = (struct gform){ H_BMI2, R_DST, R_DST, R_SRC, false, true, false, 0 };
+        return true;
+    case 0xf7:                                /* BEXTR; SHLX (66), SARX (F3), SHRX (F2) */
+        *f = (struct gform){ pp == VP_NONE ? H_BMI1 : H_BMI2, R_DST, R_SRC, R_SRC, false, false, false,
+                             pp == VP_NONE ? (uint64_t)(RFLAGS_ZF | RFLAGS_CF | RFLAGS_OF) : 0 };
+        return true;
+    default:
+        return false;
+    }
+}
+
+static bool emit_bmi(struct jctx *t, const struct emu_insn *i)
+{
+    struct gform f;
+    unsigned size = VEX_W(i) ? 8 : 4;
+    if (VEX_L(i) || i->opsize != size || !gclassify(i, vex_pp(i), &f) || !(host_has() & f.need))
+        return false;
+    struct xbuf *b = jit_buf(t);
+    bool mem = i->mod != 3;
+    unsigned v = VEX_VVVV(i);
+    /* Sources first (loaded), then destinations (the same guest register
+     * keeps its host register), all before the memory lookup. */
+    int hv = f.vvvv == R_SRC ? jit_gpr(t, v, true) : 0;
+    int hs = mem ? XNONE : jit_gpr(t, i->rm, true);
+    int hrdx = f.rdx ? jit_gpr(t, R_RDX, true) : XNONE;
+    int hr = f.group ? (int)GRP_OF(i) : f.reg == R_DST ? jit_gpr(t, i->reg, false) : 0;
+    if (f.vvvv == R_DST)
+        hv = jit_gpr(t, v, false);
+    if (mem) {
+        jit_mem_addr(t, i);
+        jit_mem_lookup(t, size, false);
+    }
+    if (f.rdx)
+        x_mov_rr(b, 8, XDX, hrdx);
+    struct xvex hx = xv(i->map == MAP_0F38 ? VM_0F38 : VM_0F3A, vex_pp(i), size == 8, false);
+    int imm = f.imm ? (int)(i->imm & 0xff) : -1;
+    if (mem)
+        x_vex_rm(b, hx, i->op, hr, hv, xm(XCX, 0), imm);
+    else
+        x_vex_rr(b, hx, i->op, hr, hv, hs, imm);
+    if (f.flags)
+        flags_from_host(t, f.flags);
+    if (f.vvvv == R_DST)
+        jit_gpr_written(t, v);
+    if (f.reg == R_DST)
+        jit_gpr_written(t, i->reg);
+    jit_insn_end(t, f.flags != 0);
+    return true;
+}
+
+/* ---- TZCNT LZCNT POPCNT (F3 0F BC BD B8), MOVBE (0F 38 F0 F1) ------------------------- */
+
+static bool emit_count(struct jctx *t, const struct emu_insn *i)
+{
+    unsigned need = i->op == 0xb8 ? H_POPCNT : i->op == 0xbc ? H_BMI1 : H_LZCNT;
+    unsigned size = i->opsize;
+    if ((i->prefix & (PFX_REP | PFX_REPNE | PFX_LOCK)) != PFX_REP || size < 2 || !(host_has() & need))
+        return false;
+    struct xbuf *b = jit_buf(t);
+    bool mem = i->mod != 3;
+    int hs = mem ? XNONE : jit_gpr(t, i->rm, true);
+    int hd = jit_gpr(t, i->reg, size == 2);        /* a 16-bit result keeps bits 63:16 */
+    if (mem) {
+        jit_mem_addr(t, i);
+        jit_mem_lookup(t, size, false);
+    }
+    uint32_t op = 0x0f | (uint32_t)i->op << 8;
+    x8(b, 0xf3);
+    if (mem)
+        x_rm(b, size, op, hd, xm(XCX, 0), 0);
+    else
+        x_rr(b, size, op, hd, hs);
+    /* TZCNT/LZCNT define CF and ZF (the interpreter clears the others);
+     * POPCNT defines them all. */
+    flags_from_host(t, i->op == 0xb8 ? FLAGS_ARITH : RFLAGS_CF | RFLAGS_ZF);
+    jit_gpr_written(t, i->reg);
+    jit_insn_end(t, true);
+    return true;
+}
+
+static bool emit_movbe(struct jctx *t, const struct emu_insn *i)
+{
+    unsigned size = i->opsize;
+    if ((i->prefix & (PFX_REP | PFX_REPNE | PFX_LOCK)) || i->mod == 3 || size < 2 || !(host_has() & H_MOVBE))
+        return false;
+    struct xbuf *b = jit_buf(t);
+    bool load = i->op == 0xf0;
+    int h = jit_gpr(t, i->reg, !load || size == 2);
+    jit_mem_addr(t, i);
+    jit_mem_lookup(t, size, !load);
+    x_rm(b, size, 0x380f | (uint32_t)i->op << 16, h, xm(XCX, 0), 0);
+    if (load)
+        jit_gpr_written(t, i->reg);
+    jit_insn_end(t, false);
+    return true;
+}
+
+bool jit_vex_emit(struct jctx *t, const struct emu_insn *i)
+{
+    if (i->prefix & PFX_VEX) {
+        if (i->map == MAP_0F3A && i->op == 0xf0)
+            return emit_bmi(t, i);
+        if (i->map == MAP_0F38 && i->op >= 0xf2 && i->op <= 0xf7)
+            return emit_bmi(t, i);
+        return emit_vector(t, i);
+    }
+    if (i->map == MAP_0F && (i->op == 0xbc || i->op == 0xbd || i->op == 0xb8))
+        return emit_count(t, i);
+    if (i->map == MAP_0F38 && (i->op == 0xf0 || i->op == 0xf1))
+        return emit_movbe(t, i);
+    return false;
+}
