@@ -58,4 +58,4 @@ $(GUEST_OUT)/sysret.elf: $(GUEST_OUT)/lib64/sysret_asm.o
 $(GUEST_OUT)/syscall.elf $(GUEST_OUT)/sysret.elf $(GUEST_OUT)/idt.elf $(GUEST_OUT)/smap.elf: $(GUEST_OUT)/lib64/user.o $(GUEST_OUT)/lib64/user_asm.o
 $(GUEST_OUT)/realmode.elf: $(GUEST_OUT)/lib32/realmode.o
 $(GUEST_OUT)/pm32.elf: $(GUEST_OUT)/lib32/pm32_pf.o
-$(GUEST_OUT)/dmacode.elf $(GUEST_OUT)/hostile.elf: $(GUEST_OUT)/lib64/virtio_blk_min.o
+$(GUEST_OUT)/dmacode.elf $(GUEST_OUT)/hostile.elf: $(GUEST_OUT)/lib64/virtio_blk_min.o $(GUEST_OUT)/lib64/virtio_min.o
