@@ -9,7 +9,10 @@
 # workers' narrower seccomp list kills with the name (its test hook).
 # tests/guests/hostile_dev.c does the same to virtio-net, virtio-console and
 # virtio-rng, and lies in their own ways (frames too short or too long,
-# receive buffers read-only or over the rings).
+# receive buffers read-only or over the rings).  tests/guests/hostile_bar.c
+# places a BAR over RAM, the LAPIC, the IOAPIC and another device's BAR: RAM
+# stays RAM, the others keep their place, one log line, and the device works
+# once the BAR is moved back.
 set -u
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
@@ -17,6 +20,7 @@ H="$(pwd)/$BUILD/hostel"
 K="$(pwd)/$BUILD/guests/idle.elf"
 G="$(pwd)/$BUILD/guests/hostile.elf"
 D="$(pwd)/$BUILD/guests/hostile_dev.elf"
+B="$(pwd)/$BUILD/guests/hostile_bar.elf"
 export HOSTEL_HOME=$(mktemp -d /tmp/hostel-hostile-XXXXXX)
 trap '"$H" rm --force beside >/dev/null 2>&1; rm -rf "$HOSTEL_HOME"' EXIT
 pass() { echo "PASS: hostile/$1"; }
@@ -81,6 +85,21 @@ for e in $engines; do
     grep -q "^hostile-dev: $d" <<<"$out" && pass "works-after-reset-${d%% *}-$e" ||
       fail "works-after-reset-${d%% *}-$e" "no line '$d'"
   done
+  # BARs where they must not decode.
+  out=$(timeout 120 "$H" run --engine "$e" --kernel "$B" --console virtio --rng on </dev/null 2>&1)
+  rc=$?
+  if [ $rc -eq 1 ] && grep -q '^hostile-bar: ok' <<<"$out"; then pass "bar-survives-$e"
+  else fail "bar-survives-$e" "exit status $rc: $(tail -2 <<<"$out")"; fi
+  for c in "over-ram: RAM stays RAM" "over-lapic: the LAPIC stays" "over-ioapic: the IOAPIC stays" \
+           "over-another: the first device keeps its BAR"; do
+    grep -q "^hostile-bar: $c" <<<"$out" && pass "bar-${c%%:*}-$e" || fail "bar-${c%%:*}-$e" "no line '$c'"
+  done
+  n=$(grep -c '^hostile-bar: rng works after' <<<"$out")
+  [ "$n" -eq 4 ] && pass "bar-works-when-moved-back-$e" || fail "bar-works-when-moved-back-$e" "$n of 4 moves back worked"
+  n=$(grep -c 'PCI virtio-rng: the guest placed BAR 4 at 0x800000, over guest RAM; it stays unmapped' <<<"$out")
+  m=$(grep -c 'PCI virtio-rng: ' <<<"$out")
+  [ "$n" -eq 1 ] && [ "$m" -eq 1 ] && pass "bar-logged-once-$e" ||
+    fail "bar-logged-once-$e" "$n lines naming the BAR over RAM, $m about the rng's BARs in all; 1 each expected"
   for _ in $(seq 50); do [ "$(ticks)" -gt "${t0:-0}" ] && break; sleep 0.1; done
   [ "$(state beside)" = running ] && [ "$(ticks)" -gt "${t0:-0}" ] && pass "beside-unaffected-$e" ||
     fail "beside-unaffected-$e" "state $(state beside), ticks ${t0:-0} -> $(ticks)"
