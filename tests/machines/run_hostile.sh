@@ -35,6 +35,9 @@ ticks() { grep -c '^tick ' "$HOSTEL_HOME/machines/beside/console.log" 2>/dev/nul
 "$H" create beside --kernel "$K" --engine "$engine" --memory 64M >/dev/null &&
   "$H" start beside >/dev/null && wait_log beside 'idle: ready' 60 || fail beside "the machine beside did not start"
 truncate -s 1M "$HOSTEL_HOME/disk.img"
+# Sector k's byte i is 37k + i (mod 256): the overlapping read's order shows.
+python3 -c 'import sys; open(sys.argv[1], "r+b").write(bytes((37 * k + i) & 255 for k in range(2) for i in range(512)))' \
+  "$HOSTEL_HOME/disk.img"
 for e in $engines; do
   t0=$(ticks)
   out=$(timeout 120 "$H" run --engine "$e" --kernel "$G" --disk "$HOSTEL_HOME/disk.img" 2>&1)
@@ -46,6 +49,9 @@ for e in $engines; do
   [ -z "$miss" ] && pass "needs-reset-$e" || fail "needs-reset-$e" "no NEEDS_RESET for:$miss"
   n=$(grep -c 'virtio-blk: queue 0: the guest gave a malformed descriptor chain.*marked broken (NEEDS_RESET)' <<<"$out")
   [ "$n" -ge 3 ] && pass "logged-$e" || fail "logged-$e" "$n log lines naming the broken device, not 3 or more"
+  # Overlapping DMA: answered in chain order, or refused with NEEDS_RESET.
+  grep -Eq '^hostile: overlapping-dma: (in chain order|needs reset)' <<<"$out" && pass "overlapping-dma-$e" ||
+    fail "overlapping-dma-$e" "$(grep overlapping-dma <<<"$out" | tail -1)"
   grep -q '^hostile: after-reset: answered, status 0' <<<"$out" && pass "works-after-reset-$e" ||
     fail "works-after-reset-$e" "$(grep after-reset <<<"$out")"
   # The device worker's own seccomp list (docs/security.md): its test hook.
