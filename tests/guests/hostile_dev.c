@@ -1,7 +1,8 @@
 /* hostile_dev: a guest that breaks the rules of its virtio-net,
  * virtio-console and virtio-rng on purpose (issue 20).  On each queue it
  * lays a chain that loops, one whose buffer lies outside RAM and one whose
- * buffer is the device's own BAR: each must end in NEEDS_RESET (with the
+ * buffer is the device's own BAR (the console's receive queue only with
+ * conin=1, when the host types "console-input"): each must end in NEEDS_RESET (with the
  * config-change bit in the ISR).  Then the device-specific lies: a frame too
  * short for its header, one too long, a receive buffer the device may not
  * write, receive buffers over the queue's own rings; these are answered
@@ -11,6 +12,8 @@
  * prints a line, the rng gives bytes (tests/machines/run_hostile_dev.sh). */
 #include "lib/cpu64.h"
 #include "lib/virtio_min.h"
+
+#include <stdbool.h>
 
 #define NET_BAR     0xc0100000u
 #define CONSOLE_BAR 0xc0200000u
@@ -179,11 +182,39 @@ static void net(void)
     gprintf("hostile-dev: net works after reset: ARP reply from 10.0.2.2\n");
 }
 
-static void console(void)
+/* With conin=1 the host gives the console input ("console-input"), which
+ * walks the receive queue: the three bad chains there too, then a good
+ * buffer gets the input. */
+static void console_rx(void)
+{
+    refused(RX);
+    setup();
+    memset(buf, 0, 64);
+    desc(RX)[0] = (struct vdesc){ (uint64_t)(uintptr_t)buf, 64, VDESC_WRITE, 0 };
+    expect("rx-after-reset", RX, 0);
+    /* The typed text, or its end: whether a first byte reaches the console
+     * before the driver is ready is not this test's business. */
+    static const char want[] = "input";
+    bool found = false;
+    for (unsigned at = 0; at + sizeof(want) - 1 <= used_len(RX) && !found; at++) {
+        unsigned differ = 0;
+        for (unsigned i = 0; i < sizeof(want) - 1; i++)
+            differ += buf[at + i] != (uint8_t)want[i];
+        found = !differ;
+    }
+    if (!found)
+        fail(27, "console: after a reset, %u bytes of input came (%.16s), not 'console-input'",
+             used_len(RX), (const char *)buf);
+    gprintf("hostile-dev: console rx works after reset\n");
+}
+
+static void console(bool input)
 {
     static const char hello[] = "hostile-dev: console tx works after reset\n";
     dev_id = VIRTIO_PCI_CONSOLE, dev_name = "console";
     refused(TX);
+    if (input)
+        console_rx();
 
     setup();                                 /* only device-writable: nothing to print */
     desc(TX)[0] = (struct vdesc){ (uint64_t)(uintptr_t)buf, 64, VDESC_WRITE, 0 };
@@ -228,10 +259,10 @@ static void rng(void)
 
 void guest_main(uint32_t magic, uint32_t mbi)
 {
-    (void)magic; (void)mbi;
+    bool input = cmdline_uint(mb_cmdline(magic, mbi), "conin=", 0) != 0;
     gprintf("hostile-dev: start\n");
     net();
-    console();
+    console(input);
     rng();
     gprintf("hostile-dev: ok\n");
 }

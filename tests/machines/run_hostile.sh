@@ -7,8 +7,9 @@
 # again after the guest resets it, and a named machine running beside it
 # goes on ticking (docs/security.md).  The same guest proves the device
 # workers' narrower seccomp list kills with the name (its test hook).
-# tests/guests/hostile_dev.c does the same to virtio-net, virtio-console and
-# virtio-rng, and lies in their own ways (frames too short or too long,
+# tests/guests/hostile_dev.c does the same to virtio-net, virtio-console
+# (its receive queue walked by input the script types) and virtio-rng, and
+# lies in their own ways (frames too short or too long,
 # receive buffers read-only or over the rings).  tests/guests/hostile_bar.c
 # places a BAR over RAM, the LAPIC, the IOAPIC and another device's BAR: RAM
 # stays RAM, the others keep their place, one log line, and the device works
@@ -62,20 +63,20 @@ for e in $engines; do
     fail "worker-thread-narrower-$e" "exit status $rc, not 159 (SIGSYS), or no line naming unlinkat on the device worker: $(tail -2 <<<"$out")"
   # The other devices: each refused chain marks its device broken once, with
   # a config interrupt; each device works after the guest resets it.
-  out=$(timeout 120 "$H" run --engine "$e" --kernel "$D" --net user --console virtio --rng on \
-        </dev/null 2>&1)
+  out=$(timeout 120 "$H" run --engine "$e" --kernel "$D" --cmdline conin=1 --net user --console virtio \
+        --rng on <<<"console-input" 2>&1)
   rc=$?
   if [ $rc -eq 1 ] && grep -q '^hostile-dev: ok' <<<"$out"; then pass "devices-survive-$e"
   else fail "devices-survive-$e" "exit status $rc: $(grep -v '^hostel: warning' <<<"$out" | tail -2)"; fi
   miss=""
-  for c in "net tx-" "net rx-" "console tx-" "rng "; do
+  for c in "net tx-" "net rx-" "console tx-" "console rx-" "rng "; do
     for k in loop outside-ram mmio; do
       grep -q "^hostile-dev: $c$k: needs reset, config interrupt" <<<"$out" || miss="$miss '$c$k'"
     done
   done
   [ -z "$miss" ] && pass "devices-needs-reset-$e" || fail "devices-needs-reset-$e" "no NEEDS_RESET with a config interrupt for:$miss"
   logs=""
-  for d in net:6 console:3 rng:3; do
+  for d in net:6 console:6 rng:3; do
     n=$(grep -c "virtio-${d%:*}: queue [01]: the guest gave a malformed descriptor chain.*marked broken (NEEDS_RESET)" <<<"$out")
     [ "$n" -eq "${d#*:}" ] || logs="$logs virtio-${d%:*}: $n lines, not ${d#*:};"
   done
@@ -87,9 +88,11 @@ for e in $engines; do
     grep -q "^hostile-dev: $c" <<<"$out" || lies="$lies '$c'"
   done
   [ -z "$lies" ] && pass "devices-lies-answered-$e" || fail "devices-lies-answered-$e" "missing:$lies"
-  for d in "net works after reset: ARP reply" "console tx works after reset" "rng works after reset"; do
-    grep -q "^hostile-dev: $d" <<<"$out" && pass "works-after-reset-${d%% *}-$e" ||
-      fail "works-after-reset-${d%% *}-$e" "no line '$d'"
+  for d in "net works after reset: ARP reply" "console tx works after reset" "console rx works after reset" \
+           "rng works after reset"; do
+    k=$(awk '{print $1 ($2 ~ /^[rt]x$/ ? "-" $2 : "")}' <<<"$d")
+    grep -q "^hostile-dev: $d" <<<"$out" && pass "works-after-reset-$k-$e" ||
+      fail "works-after-reset-$k-$e" "no line '$d'"
   done
   # BARs where they must not decode.
   out=$(timeout 120 "$H" run --engine "$e" --kernel "$B" --console virtio --rng on </dev/null 2>&1)
