@@ -7,7 +7,8 @@
  * short for its header, one too long, a receive buffer the device may not
  * write, receive buffers over the queue's own rings; these are answered
  * (dropped, or filled as told) or mark the device broken, never crash
- * hostel.  After each, the guest resets the device and proves it works: an
+ * hostel.  The rng is broken and reset 100 times over (the log names only
+ * the first 10).  After each, the guest resets the device and proves it works: an
  * ARP request to the user network's gateway gets its reply, the console
  * prints a line, the rng gives bytes (tests/machines/run_hostile_dev.sh). */
 #include "lib/cpu64.h"
@@ -244,6 +245,16 @@ static void rng(void)
             *(volatile uint16_t *)&dev.vr[0]->used.idx == 1)
             break;
     gprintf("hostile-dev: rng over-used: done, status 0x%x\n", vdev_status(&dev));
+
+    /* Break it and reset it, 100 times over: the log must not grow with it. */
+    for (unsigned i = 0; i < 100; i++) {
+        setup();
+        desc(0)[0] = (struct vdesc){ FAR_AWAY, 64, VDESC_WRITE, 0 };
+        vdev_submit(&dev, 0, 0);
+        if (!vdev_wait(&dev, 0))
+            fail(28, "rng: breakage %u of 100 was answered", i);
+    }
+    gprintf("hostile-dev: rng broken and reset 100 times\n");
 
     setup();
     memset(buf, 0, 64);
