@@ -229,10 +229,28 @@ static void warn_placement(struct pci_device *d, int n, uint64_t addr, const cha
              "overlaps (said once per BAR)", d->name, n, (unsigned long long)addr, what);
 }
 
+/* A BAR left the bus: BARs that wanted its range (placed over it, so left
+ * unmapped) decode now, as they would on real hardware; bus->lock held. */
+static void map_waiting_bars(struct pci_bus *bus)
+{
+    for (int slot = 0; slot < PCI_SLOTS; slot++) {
+        struct pci_device *d = bus->devices[slot];
+        for (int n = 0; d && n < PCI_NUM_BARS; n++) {
+            struct pci_bar *b = &d->bars[n];
+            if (b->type == PCI_BAR_NONE || b->mapped || !b->mapped_addr || !b->ops)
+                continue;
+            struct bus *target = b->type == PCI_BAR_IO ? bus->w.pio : bus->w.mmio;
+            if (bus_register(target, b->mapped_addr, b->size, b->ops, b->opaque, d->name) == 0)
+                b->mapped = true;
+        }
+    }
+}
+
 /* Brings every BAR's bus range in line with the command register and the
  * BAR values; bus->lock held. */
 static void update_bars(struct pci_bus *bus, struct pci_device *d)
 {
+    bool freed = false;
     uint16_t cmd = pci_config_get16(d, PCI_COMMAND);
     for (int n = 0; n < PCI_NUM_BARS; n++) {
         struct pci_bar *b = &d->bars[n];
@@ -258,6 +276,7 @@ static void update_bars(struct pci_bus *bus, struct pci_device *d)
         if (b->mapped) {
             bus_unregister(target, b->mapped_addr);
             b->mapped = false;
+            freed = true;
         }
         b->mapped_addr = valid ? addr : 0;
         if (valid && b->ops) {
@@ -272,6 +291,8 @@ static void update_bars(struct pci_bus *bus, struct pci_device *d)
         if (b->type == PCI_BAR_MEM64)
             n++;
     }
+    if (freed)
+        map_waiting_bars(bus);
 }
 
 /* ---- configuration access ----------------------------------------------- */

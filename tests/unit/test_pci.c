@@ -207,6 +207,35 @@ static void pci_bar_over_ram_stays_unmapped(void)
     teardown();
 }
 
+/* A BAR placed over another device's stays off the bus (the first keeps
+ * the range) and decodes once the other moves away, as on real hardware. */
+static void pci_bar_over_another_waits_for_it(void)
+{
+    struct pci_device a, b;
+    uint64_t v;
+    setup();
+    make_test_device(&a, 3);
+    pci_device_init(&b, "second", 0x1af4, 0x1235, 0xff0000, 1);
+    CHECK_EQ(pci_device_set_bar(&b, 0, PCI_BAR_MEM32, false, 4096, &tdev_ops, (void *)0x9000), 0);
+    CHECK_EQ(pci_bus_add_device(pbus, &b, 4), 0);
+    cfg_write(3, 0x10, 4, 0xc0001000);
+    cfg_write(3, 0x04, 2, PCI_COMMAND_MEMORY);
+    cfg_write(4, 0x10, 4, 0xc0001000);                    /* over a's BAR 0 */
+    cfg_write(4, 0x04, 2, PCI_COMMAND_MEMORY);
+    CHECK_EQ(bus_read(&dh.mmio, 0xc0001010, 4, &v), 0);
+    CHECK_EQ(v, 0x1010);                                   /* a keeps it */
+    CHECK(b.bars[0].warned);
+    cfg_write(3, 0x10, 4, 0xc0100000);                    /* a moves away */
+    CHECK_EQ(bus_read(&dh.mmio, 0xc0001010, 4, &v), 0);
+    CHECK_EQ(v, 0x9010);                                   /* b decodes now */
+    CHECK_EQ(bus_read(&dh.mmio, 0xc0100010, 4, &v), 0);
+    CHECK_EQ(v, 0x1010);
+    pci_bus_remove_device(pbus, &b);
+    pci_bus_remove_device(pbus, &a);
+    CHECK_EQ(bus_read(&dh.mmio, 0xc0001010, 4, &v), -ENOENT);
+    teardown();
+}
+
 static void pci_capabilities(void)
 {
     struct pci_device d;
@@ -336,6 +365,7 @@ int main(void)
     RUN_TEST(pci_bar_sizing);
     RUN_TEST(pci_bar_placement_moves_ranges);
     RUN_TEST(pci_bar_over_ram_stays_unmapped);
+    RUN_TEST(pci_bar_over_another_waits_for_it);
     RUN_TEST(pci_capabilities);
     RUN_TEST(pci_intx_shared_lines);
     RUN_TEST(pci_intx_lines_reach_their_wiring);
