@@ -119,6 +119,13 @@ static void over_another(void)
     if (vdev_wait(&con, 1))
         fail(38, "the console asked for a reset after a BAR landed on its own");
     gprintf("hostile-bar: over-another: the first device keeps its BAR\n");
+    /* The console moves away: the rng's BAR, still there, decodes now (its
+     * common config says 1 queue). */
+    pci_cfg_write32(con.pci, 0x20, CONSOLE_BAR + 0x200000);
+    if (*num_queues != 1)
+        fail(39, "the console's BAR moved away, yet the rng's does not decode there (%u queues)",
+             *num_queues);
+    gprintf("hostile-bar: over-another: the second decodes once the first moves away\n");
 }
 
 void guest_main(uint32_t magic, uint32_t mbi)
