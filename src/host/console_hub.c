@@ -4,10 +4,10 @@
 #include "lib/sandbox.h"
 
 #include <errno.h>
-#include <stdbool.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,8 +89,9 @@ void console_hub_destroy(struct console_hub *h)
 }
 
 /* console.log's bytes become console.log.1's, and console.log starts
- * empty, through the descriptors alone (copy, then truncate).  When that
- * fails the log stops rather than grow past its bound. */
+ * empty, through the descriptors alone (copy, then truncate).  A failed
+ * copy loses the older bytes; a failed truncation stops the log rather
+ * than let it grow past its bound. */
 static void rotate_locked(struct console_hub *h)
 {
     uint8_t buf[16384];
