@@ -16,7 +16,6 @@
 
 struct console_hub {
     pthread_mutex_t lock;
-    char *log_path;
     int log_fd;                 /* console.log, read-write, appending */
     int old_fd;                 /* console.log.1, opened with it */
     size_t log_size;
@@ -30,15 +29,18 @@ struct console_hub {
 
 int console_hub_create(const char *log_path, struct console_hub **out)
 {
+    char old[4200];
+    size_t len = strlen(log_path);
+    if (len + sizeof(".1") > sizeof(old))
+        return -ENAMETOOLONG;
+    memcpy(old, log_path, len);
+    memcpy(old + len, ".1", sizeof(".1"));
     struct console_hub *h = calloc(1, sizeof(*h));
     if (!h)
         return -ENOMEM;
     pthread_mutex_init(&h->lock, NULL);
     h->client_fd = -1;
     h->old_fd = -1;
-    h->log_path = strdup(log_path);
-    char old[4200];
-    snprintf(old, sizeof(old), "%s.1", log_path);
     /* Both files now: rotating later runs on a vCPU or device worker of a
      * confined VMM, which may not open or rename files (docs/security.md). */
     h->log_fd = open(log_path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -50,7 +52,6 @@ int console_hub_create(const char *log_path, struct console_hub **out)
             close(h->log_fd);
         if (h->old_fd >= 0)
             close(h->old_fd);
-        free(h->log_path);
         free(h);
         return -e;
     }
@@ -83,7 +84,6 @@ void console_hub_destroy(struct console_hub *h)
     close(h->old_fd);
     close(h->wake[0]);
     close(h->wake[1]);
-    free(h->log_path);
     pthread_mutex_destroy(&h->lock);
     free(h);
 }
