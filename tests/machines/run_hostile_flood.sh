@@ -70,7 +70,7 @@ else:
 # when that took under 15 s and it is stopped.
 stop_hard() {
   local t0=$(now_ms)
-  timeout 30 "$H" stop "$1" --timeout 2 --force >/dev/null 2>&1
+  timeout 30 "$H" stop "$1" --timeout 1 --force >/dev/null 2>&1
   local ms=$(( $(now_ms) - t0 ))
   [ "$(state "$1")" = stopped ] && [ "$ms" -lt 15000 ] && echo ok || echo "state $(state "$1") after $ms ms"
 }
