@@ -50,21 +50,22 @@ slowest_info() {
   echo "$worst"
 }
 # The guest's time (ms, by the ACPI PM timer) of the last "flood-net: sent N
-# at T ms" of machine $1, and its frames/s from its first line at 1.5 s or
-# later to its last ("R frames/s over S ms").
+# at T ms, dry D" of machine $1, and its frames/s from its first line at
+# 1.5 s or later to its last ("R frames/s over S ms, dry D": D the times in
+# between the guest found its transmit ring empty).
 flood_lines() { cat "$HOSTEL_HOME/machines/$1/console.log.1" "$HOSTEL_HOME/machines/$1/console.log" 2>/dev/null |
                   grep -a '^flood-net: sent [0-9]* at [0-9]* ms'; }
 last_at() { local t; t=$(flood_lines "$1" | tail -1 | awk '{print $5}'); echo "${t:-0}"; }
 net_rate() {
   flood_lines "$1" | python3 -c '
 import sys
-pts = [(int(l.split()[2]), int(l.split()[4])) for l in sys.stdin]
+pts = [(int(w[2]), int(w[4]), int(w[7]) if len(w) > 7 else 0) for w in map(str.split, sys.stdin)]
 pts = [p for p in pts if p[1] >= 1500]
 if len(pts) < 2 or pts[-1][1] - pts[0][1] < 2000:
-    print("0 frames/s (too few lines: %d)" % len(pts))
+    print("0 frames/s (too few lines: %d), dry 0" % len(pts))
 else:
-    (n0, t0), (n1, t1) = pts[0], pts[-1]
-    print("%.0f frames/s over %d ms" % ((n1 - n0) * 1000.0 / (t1 - t0), t1 - t0))'
+    (n0, t0, d0), (n1, t1, d1) = pts[0], pts[-1]
+    print("%.0f frames/s over %d ms, dry %d" % ((n1 - n0) * 1000.0 / (t1 - t0), t1 - t0, d1 - d0))'
 }
 # Stops machine $1 the hard way (the flood ignores the power button); "ok"
 # when that took under 15 s and it is stopped.
@@ -148,9 +149,15 @@ for e in $engines; do
     fi
     for _ in $(seq 200); do [ "$(last_at "$m")" -ge 5500 ] && break; sleep 0.1; done
     rate=$(net_rate "$m")
+    r=${rate%% *} dry=${rate##* }
     lo=$((want * 8 / 10)) hi=$((want * 12 / 10))
-    [ "${rate%% *}" -ge $lo ] && [ "${rate%% *}" -le $hi ] && pass "net-limit-${limit%%=*}-$e" ||
-      fail "net-limit-${limit%%=*}-$e" "$rate under --net-limit $limit with $size-byte frames, not $want +-20 %"
+    # Over the limit is always a failure.  Under it is the limit's fault only
+    # if the guest kept its ring full (never found it empty): otherwise this
+    # host was too busy to let the guest flood (a loaded host, not hostel).
+    if [ "$r" -ge $lo ] && [ "$r" -le $hi ]; then pass "net-limit-${limit%%=*}-$e"
+    elif [ "$r" -lt $lo ] && [ "$dry" -gt 0 ]; then
+      echo "SKIP: flood/net-limit-${limit%%=*}-$e ($rate under --net-limit $limit: the guest found its ring empty $dry times, so this host was too busy for it to flood; load $(cut -d' ' -f1 /proc/loadavg))"
+    else fail "net-limit-${limit%%=*}-$e" "$rate under --net-limit $limit with $size-byte frames, not $want +-20 %"; fi
     echo "flood/net-$e: $rate under --net-limit $limit, $size-byte frames (limit: $want frames/s)"
     r=$(stop_hard "$m")
     [ "$r" = ok ] && pass "net-stop-$m-$e" || fail "net-stop-$m-$e" "$r"

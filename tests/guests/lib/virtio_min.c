@@ -109,6 +109,7 @@ void vdev_setup(struct vdev *d, uint16_t id, uint32_t bar, struct vring **rings,
         w64(common, 0x30, (uint64_t)(uintptr_t)&vr->used);
         w16(common, 0x1a, 0xffff);           /* no MSI-X vector: we poll */
         w16(common, 0x1c, 1);
+        d->notify[q] = (volatile uint16_t *)(base + d->notify_off + r16(common, 0x1e) * d->mult);
     }
     w16(common, 0x10, 0xffff);               /* nor for config changes */
     common[0x14] = 1 | 2 | 8 | 4;            /* DRIVER_OK */
@@ -121,10 +122,7 @@ void vdev_submit(struct vdev *d, unsigned q, uint16_t head)
     __asm__ volatile("" ::: "memory");
     vr->avail.idx++;
     __asm__ volatile("mfence" ::: "memory");
-    w16(d->common, 0x16, (uint16_t)q);
-    volatile uint8_t *at = (volatile uint8_t *)(uintptr_t)d->bar + d->notify_off +
-                           r16(d->common, 0x1e) * d->mult;
-    *(volatile uint16_t *)at = (uint16_t)q;
+    *d->notify[q] = (uint16_t)q;
     d->next_used[q]++;
 }
 

@@ -36,6 +36,7 @@ struct vdev {
     uint32_t common_off, notify_off, isr_off, mult;
     volatile uint8_t *common, *isr;
     struct vring *vr[VQ_MAX];
+    volatile uint16_t *notify[VQ_MAX];  /* each queue's doorbell */
     unsigned nq;
     uint16_t next_used[VQ_MAX];    /* used.idx once every submitted chain is back */
 };
