@@ -333,6 +333,13 @@ int board_create(struct vm *vm, const struct machine_spec *spec, const struct bo
     struct pci_host_wiring pw = {
         .pio = &vm->pio, .mmio = &vm->mmio, .config_port = PORT_PCI_CONFIG_ADDR,
         .intx = { line(b, PCI_IRQ_A), line(b, PCI_IRQ_B) }, .msi = msi(b), .reset = stop,
+        .fixed = {
+            { 0, vm->mem.low_size, "guest RAM" },
+            { 1ULL << 32, vm->mem.high_size, "guest RAM" },
+            { LAYOUT_PCI_MMIO_END, (1ULL << 32) - LAYOUT_PCI_MMIO_END,
+              "the IOAPIC, HPET, LAPIC and firmware range" },
+        },
+        .nfixed = 3,
     };
     r = pci_bus_create(&pw, &b->pci);
     if (r < 0) {

@@ -205,10 +205,52 @@ static bool bar_placement_valid(const struct pci_bar *b, uint64_t addr)
     }
 }
 
+/* The fixed range a memory BAR at [addr, addr + size) overlaps, or NULL. */
+static const struct pci_fixed_range *fixed_overlap(const struct pci_bus *bus, uint64_t addr,
+                                                   uint64_t size)
+{
+    for (unsigned i = 0; i < bus->w.nfixed && i < PCI_MAX_FIXED; i++) {
+        const struct pci_fixed_range *f = &bus->w.fixed[i];
+        if (f->len && addr < f->base + f->len && f->base < addr + size)
+            return f;
+    }
+    return NULL;
+}
+
+/* A guest may move a BAR onto something else in a loop: the log says so
+ * once per BAR, not once per move. */
+static void warn_placement(struct pci_device *d, int n, uint64_t addr, const char *what)
+{
+    struct pci_bar *b = &d->bars[n];
+    if (b->warned)
+        return;
+    b->warned = true;
+    log_warn("PCI %s: the guest placed BAR %d at 0x%llx, over %s; it stays unmapped while it "
+             "overlaps (said once per BAR)", d->name, n, (unsigned long long)addr, what);
+}
+
+/* A BAR left the bus: BARs that wanted its range (placed over it, so left
+ * unmapped) decode now, as they would on real hardware; bus->lock held. */
+static void map_waiting_bars(struct pci_bus *bus)
+{
+    for (int slot = 0; slot < PCI_SLOTS; slot++) {
+        struct pci_device *d = bus->devices[slot];
+        for (int n = 0; d && n < PCI_NUM_BARS; n++) {
+            struct pci_bar *b = &d->bars[n];
+            if (b->type == PCI_BAR_NONE || b->mapped || !b->mapped_addr || !b->ops)
+                continue;
+            struct bus *target = b->type == PCI_BAR_IO ? bus->w.pio : bus->w.mmio;
+            if (bus_register(target, b->mapped_addr, b->size, b->ops, b->opaque, d->name) == 0)
+                b->mapped = true;
+        }
+    }
+}
+
 /* Brings every BAR's bus range in line with the command register and the
  * BAR values; bus->lock held. */
 static void update_bars(struct pci_bus *bus, struct pci_device *d)
 {
+    bool freed = false;
     uint16_t cmd = pci_config_get16(d, PCI_COMMAND);
     for (int n = 0; n < PCI_NUM_BARS; n++) {
         struct pci_bar *b = &d->bars[n];
@@ -218,6 +260,12 @@ static void update_bars(struct pci_bus *bus, struct pci_device *d)
         bool enabled = cmd & (b->type == PCI_BAR_IO ? PCI_COMMAND_IO : PCI_COMMAND_MEMORY);
         uint64_t addr = pci_device_bar_address(d, n);
         bool valid = enabled && bar_placement_valid(b, addr);
+        const struct pci_fixed_range *f = valid && b->type != PCI_BAR_IO ?
+                                          fixed_overlap(bus, addr, b->size) : NULL;
+        if (f) {
+            warn_placement(d, n, addr, f->what);
+            valid = false;
+        }
         bool was_valid = b->mapped_addr != 0;
 
         if (valid == was_valid && (!valid || addr == b->mapped_addr)) {
@@ -228,6 +276,7 @@ static void update_bars(struct pci_bus *bus, struct pci_device *d)
         if (b->mapped) {
             bus_unregister(target, b->mapped_addr);
             b->mapped = false;
+            freed = true;
         }
         b->mapped_addr = valid ? addr : 0;
         if (valid && b->ops) {
@@ -235,14 +284,15 @@ static void update_bars(struct pci_bus *bus, struct pci_device *d)
             if (r == 0)
                 b->mapped = true;
             else
-                log_warn("PCI %s: BAR %d at 0x%llx overlaps another device; it stays unmapped",
-                         d->name, n, (unsigned long long)addr);
+                warn_placement(d, n, addr, "another device");
         }
         if (d->ops && d->ops->bar_moved)
             d->ops->bar_moved(d, n, valid, addr);
         if (b->type == PCI_BAR_MEM64)
             n++;
     }
+    if (freed)
+        map_waiting_bars(bus);
 }
 
 /* ---- configuration access ----------------------------------------------- */

@@ -81,6 +81,7 @@ struct pci_bar {
     void *opaque;
     bool mapped;                     /* currently registered on the bus */
     uint64_t mapped_addr;
+    bool warned;                     /* said once that the guest placed it badly */
 };
 
 struct pci_device {
@@ -102,13 +103,24 @@ struct pci_device {
 /* What the board gives the bus: the buses BARs land on, the configuration
  * ports (address at config_port, data at config_port + 4, the reset control
  * register at config_port + 1), the two shared INTx lines (GSI PCI_IRQ_A and
- * PCI_IRQ_B), where devices' MSIs go, and the reset line of port 0xcf9. */
+ * PCI_IRQ_B), where devices' MSIs go, the reset line of port 0xcf9, and
+ * the guest-physical ranges no memory BAR decodes over. */
+#define PCI_MAX_FIXED 4
+struct pci_fixed_range {
+    uint64_t base, len;
+    const char *what;                /* for the log: "guest RAM" */
+};
 struct pci_host_wiring {
     struct bus *pio, *mmio;
     uint16_t config_port;
     struct irq_line intx[2];
     struct msi_sink msi;
     struct stop_request reset;
+    /* RAM and the chipset's fixed decodes (the interrupt controllers): on
+     * a real PC they win over a BAR the guest places on them, so a BAR
+     * overlapping one stays unmapped while it does. */
+    struct pci_fixed_range fixed[PCI_MAX_FIXED];
+    unsigned nfixed;
 };
 
 /* Creates bus 0 with the host bridge at 00:00.0 and claims the config ports. */

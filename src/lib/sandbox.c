@@ -170,13 +170,14 @@ static const char *const allow_plain[] = {
 /* A vCPU thread: the engine's run loop (KVM_RUN, or the software CPU), the
  * device register handlers it calls (console output, waking device
  * workers, timers, stop requests), malloc, logging, and the kvm engine's
- * kick signal.  Stacked on the process's list, so each call must pass both. */
+ * kick signal.  Stacked on the process's list, so each call must pass both.
+ * ftruncate: serial output rotates console.log through its open descriptors. */
 static const char *const allow_vcpu[] = {
     "read", "write", "writev", "pread64", "pwrite64", "futex", "mmap", "munmap", "mprotect",
     "madvise", "mremap", "brk", "clock_gettime", "clock_nanosleep", "nanosleep",
     "gettimeofday", "sched_yield", "rt_sigprocmask", "rt_sigreturn", "rt_sigtimedwait",
     "sigaltstack", "gettid", "getpid", "exit", "exit_group", "restart_syscall", "getrandom",
-    "poll", "ppoll", "sendto", "sendmsg", "lseek", "fstat", "newfstatat", "close",
+    "poll", "ppoll", "sendto", "sendmsg", "lseek", "fstat", "newfstatat", "close", "ftruncate",
 };
 
 /* A network backend's thread: its sockets (libslirp makes and connects

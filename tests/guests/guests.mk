@@ -15,7 +15,7 @@ GUEST_LDFLAGS := -nostdlib -T $(GUEST_SRC)/guest.ld -z max-page-size=0x1000 -z n
 # Guests that stay in 32-bit protected mode, and guests entering long mode.
 GUESTS_32 := hello realmode pm32 reset display
 GUESTS_64 := longmode interrupts rtc pci smp triplefault pagefault gp doublefault syscall ioapic acpi poweroff \
-             smc irqlatency dmacode hostile sysret idt smap irqtrigger exits lapictimer hpet
+             smc irqlatency dmacode hostile hostile_dev hostile_bar flood sysret idt smap irqtrigger exits lapictimer hpet
 
 GUEST_LIB32 := $(addprefix $(GUEST_OUT)/lib32/,multiboot.o boot32.o lib.o)
 GUEST_LIB64 := $(addprefix $(GUEST_OUT)/lib64/,multiboot.o boot64.o isr64.o lib.o cpu64.o)
@@ -58,4 +58,5 @@ $(GUEST_OUT)/sysret.elf: $(GUEST_OUT)/lib64/sysret_asm.o
 $(GUEST_OUT)/syscall.elf $(GUEST_OUT)/sysret.elf $(GUEST_OUT)/idt.elf $(GUEST_OUT)/smap.elf: $(GUEST_OUT)/lib64/user.o $(GUEST_OUT)/lib64/user_asm.o
 $(GUEST_OUT)/realmode.elf: $(GUEST_OUT)/lib32/realmode.o
 $(GUEST_OUT)/pm32.elf: $(GUEST_OUT)/lib32/pm32_pf.o
-$(GUEST_OUT)/dmacode.elf $(GUEST_OUT)/hostile.elf: $(GUEST_OUT)/lib64/virtio_blk_min.o
+$(GUEST_OUT)/dmacode.elf $(GUEST_OUT)/hostile.elf: $(GUEST_OUT)/lib64/virtio_blk_min.o $(GUEST_OUT)/lib64/virtio_min.o
+$(GUEST_OUT)/hostile_dev.elf $(GUEST_OUT)/hostile_bar.elf $(GUEST_OUT)/flood.elf: $(GUEST_OUT)/lib64/virtio_min.o

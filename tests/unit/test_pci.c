@@ -10,15 +10,22 @@
 static struct dev_harness dh;
 static struct pci_bus *pbus;
 
-static void setup(void)
+/* A bus whose wiring says RAM is [0, 64 MiB) (fixed ranges), as the board's does. */
+static void setup_ram(bool with_ram)
 {
     dev_harness_init(&dh);
     struct pci_host_wiring w = {
         .pio = &dh.pio, .mmio = &dh.mmio, .config_port = PORT_PCI_CONFIG_ADDR,
         .intx = { dev_harness_line(&dh, PCI_IRQ_A), dev_harness_line(&dh, PCI_IRQ_B) },
         .msi = dev_harness_msi(&dh), .reset = dev_harness_stop(&dh),
+        .fixed = { { 0, 64 << 20, "guest RAM" } }, .nfixed = with_ram,
     };
     CHECK_EQ(pci_bus_create(&w, &pbus), 0);
+}
+
+static void setup(void)
+{
+    setup_ram(false);
 }
 
 static void teardown(void)
@@ -173,6 +180,62 @@ static void pci_bar_placement_moves_ranges(void)
     teardown();
 }
 
+/* A BAR the guest places over RAM stays off the bus (RAM wins, as on a
+ * real chipset) and comes back when moved away; the log says so once. */
+static void pci_bar_over_ram_stays_unmapped(void)
+{
+    struct pci_device d;
+    uint64_t v;
+    setup_ram(true);
+    make_test_device(&d, 3);
+    cfg_write(3, 0x04, 2, PCI_COMMAND_MEMORY);
+    cfg_write(3, 0x10, 4, 0x00800000);                    /* 8 MiB: RAM */
+    CHECK_EQ(bus_read(&dh.mmio, 0x00800010, 4, &v), -ENOENT);
+    CHECK_EQ(last_move, 0);
+    CHECK(d.bars[0].warned);
+    cfg_write(3, 0x10, 4, 0x03fff000);                    /* its last page still overlaps */
+    CHECK_EQ(bus_read(&dh.mmio, 0x03fff010, 4, &v), -ENOENT);
+    cfg_write(3, 0x10, 4, 0x04000000);                    /* just past RAM: decodes */
+    CHECK_EQ(bus_read(&dh.mmio, 0x04000010, 4, &v), 0);
+    CHECK_EQ(v, 0x1010);
+    CHECK_EQ(last_move, 0x04000000);
+    cfg_write(3, 0x10, 4, 0x00800000);                    /* and over RAM again: off */
+    CHECK_EQ(bus_read(&dh.mmio, 0x04000010, 4, &v), -ENOENT);
+    CHECK_EQ(bus_read(&dh.mmio, 0x00800010, 4, &v), -ENOENT);
+    cfg_write(3, 0x10, 4, 0xc0000000);
+    CHECK_EQ(bus_read(&dh.mmio, 0xc0000010, 4, &v), 0);
+    teardown();
+}
+
+/* A BAR placed over another device's stays off the bus (the first keeps
+ * the range) and decodes once the other moves away, as on real hardware. */
+static void pci_bar_over_another_waits_for_it(void)
+{
+    struct pci_device a, b;
+    uint64_t v;
+    setup();
+    make_test_device(&a, 3);
+    pci_device_init(&b, "second", 0x1af4, 0x1235, 0xff0000, 1);
+    CHECK_EQ(pci_device_set_bar(&b, 0, PCI_BAR_MEM32, false, 4096, &tdev_ops, (void *)0x9000), 0);
+    CHECK_EQ(pci_bus_add_device(pbus, &b, 4), 0);
+    cfg_write(3, 0x10, 4, 0xc0001000);
+    cfg_write(3, 0x04, 2, PCI_COMMAND_MEMORY);
+    cfg_write(4, 0x10, 4, 0xc0001000);                    /* over a's BAR 0 */
+    cfg_write(4, 0x04, 2, PCI_COMMAND_MEMORY);
+    CHECK_EQ(bus_read(&dh.mmio, 0xc0001010, 4, &v), 0);
+    CHECK_EQ(v, 0x1010);                                   /* a keeps it */
+    CHECK(b.bars[0].warned);
+    cfg_write(3, 0x10, 4, 0xc0100000);                    /* a moves away */
+    CHECK_EQ(bus_read(&dh.mmio, 0xc0001010, 4, &v), 0);
+    CHECK_EQ(v, 0x9010);                                   /* b decodes now */
+    CHECK_EQ(bus_read(&dh.mmio, 0xc0100010, 4, &v), 0);
+    CHECK_EQ(v, 0x1010);
+    pci_bus_remove_device(pbus, &b);
+    pci_bus_remove_device(pbus, &a);
+    CHECK_EQ(bus_read(&dh.mmio, 0xc0001010, 4, &v), -ENOENT);
+    teardown();
+}
+
 static void pci_capabilities(void)
 {
     struct pci_device d;
@@ -301,6 +364,8 @@ int main(void)
     RUN_TEST(pci_byte_and_word_access);
     RUN_TEST(pci_bar_sizing);
     RUN_TEST(pci_bar_placement_moves_ranges);
+    RUN_TEST(pci_bar_over_ram_stays_unmapped);
+    RUN_TEST(pci_bar_over_another_waits_for_it);
     RUN_TEST(pci_capabilities);
     RUN_TEST(pci_intx_shared_lines);
     RUN_TEST(pci_intx_lines_reach_their_wiring);

@@ -85,6 +85,7 @@ struct virtio_dev {
      * one request, not a whole queue; the transport notifies the queue
      * again on resume. */
     _Atomic bool quiescing;
+    unsigned breakages;           /* times the guest broke it (for the log's bound) */
 };
 
 static inline bool virtio_has_feature(const struct virtio_dev *vd, unsigned bit)
@@ -118,16 +119,32 @@ static inline void virtio_set_needs_reset(struct virtio_dev *vd)
         vd->transport->signal_config(vd);
 }
 
+/* The log names a device the guest broke this many times, then says it
+ * stops: a guest that breaks and resets its device in a loop must not fill
+ * the host's disk with vmm.log. */
+#define VIRTIO_BREAKAGES_LOGGED 10
+
+/* Counts a breakage; true when the log should say so (vd->lock held). */
+static inline bool virtio_log_breakage(struct virtio_dev *vd)
+{
+    unsigned n = ++vd->breakages;
+    if (n == VIRTIO_BREAKAGES_LOGGED + 1)
+        log_warn("%s: the guest broke the device %u times; further breakages are not logged",
+                 vd->ops->name, n);
+    return n <= VIRTIO_BREAKAGES_LOGGED;
+}
+
 /* Pops the next chain of queue q; on a broken queue sets NEEDS_RESET and
  * returns 0, so device loops just stop (as they do while quiescing).  The
- * first time, the log says which device the guest broke. */
+ * first time, the log says which device the guest broke (up to
+ * VIRTIO_BREAKAGES_LOGGED breakages). */
 static inline int virtio_pop(struct virtio_dev *vd, unsigned q, struct virtq_chain *c)
 {
     if (atomic_load_explicit(&vd->quiescing, memory_order_relaxed))
         return 0;
     int r = virtq_pop(&vd->vq[q], c);
     if (r < 0) {
-        if (!(vd->status & VIRTIO_STATUS_NEEDS_RESET))
+        if (!(vd->status & VIRTIO_STATUS_NEEDS_RESET) && virtio_log_breakage(vd))
             log_warn("%s: queue %u: the guest gave a malformed descriptor chain (a loop, longer "
                      "than the queue, or a buffer outside its RAM); the device is marked "
                      "broken (NEEDS_RESET) until the guest resets it", vd->ops->name, q);

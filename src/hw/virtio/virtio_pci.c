@@ -359,9 +359,10 @@ static void common_set(struct virtio_pci *vp, unsigned off, uint64_t v)
             vq->event_idx = virtio_has_feature(vd, VIRTIO_F_RING_EVENT_IDX);
             vq->indirect = virtio_has_feature(vd, VIRTIO_F_RING_INDIRECT_DESC);
             if (vq->size > vd->ops->queue_max || virtq_enable(vq) < 0) {
-                log_warn("%s: the guest enabled queue %u with a bad size (%u) or rings outside "
-                         "RAM; the device needs a reset", vd->ops->name, vp->queue_select,
-                         vq->size);
+                if (!(vd->status & VIRTIO_STATUS_NEEDS_RESET) && virtio_log_breakage(vd))
+                    log_warn("%s: the guest enabled queue %u with a bad size (%u) or rings "
+                             "outside RAM; the device needs a reset", vd->ops->name,
+                             vp->queue_select, vq->size);
                 vq->ready = false;
                 virtio_set_needs_reset(vd);
             }

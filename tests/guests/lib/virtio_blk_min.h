@@ -1,28 +1,16 @@
-/* A minimal modern virtio-pci driver for the test guests: finds the first
- * virtio-blk, puts BAR 4 at VBLK_BAR, negotiates VERSION_1 only and sets
- * up queue 0 (VBLK_QSIZE entries, no interrupts: the guest polls).  The
- * guest lays its own descriptors, hostile ones included. */
+/* The test guests' virtio-blk, on the minimal driver (virtio_min.h): BAR 4
+ * at VBLK_BAR, queue 0 only. */
 #ifndef GUEST_VIRTIO_BLK_MIN_H
 #define GUEST_VIRTIO_BLK_MIN_H
 
-#include "guest.h"
+#include "virtio_min.h"
 
 #define VBLK_BAR   0xc0000000u     /* where BAR 4 goes (the board's PCI window) */
-#define VBLK_QSIZE 8
-#define VIRTIO_STATUS_NEEDS_RESET 0x40
-
-struct vdesc { uint64_t addr; uint32_t len; uint16_t flags, next; };
-struct vring {
-    struct vdesc desc[VBLK_QSIZE];
-    struct { uint16_t flags, idx, ring[VBLK_QSIZE], event; } avail;
-    uint8_t pad[2048];
-    struct { uint16_t flags, idx; struct { uint32_t id, len; } ring[VBLK_QSIZE]; uint16_t event; } used;
-} __attribute__((aligned(4096)));
+#define VBLK_QSIZE VQ_SIZE
 
 struct vblk {
-    struct vring *vr;
-    volatile uint8_t *common, *notify_at;
-    uint16_t next_used;
+    struct vdev dev;
+    uint16_t next_used;            /* queue 0's used.idx once all came back */
 };
 
 /* Resets the device and sets it up afresh on vr (fail()s when it cannot). */
