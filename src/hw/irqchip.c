@@ -61,6 +61,7 @@ struct irqchip {
      * irqchip_pic_pending() while holding them. */
     struct apic_msg outbox[OUTBOX_MAX];
     int nout;
+    bool said_overflow;
     struct pic pic[2];          /* 0: master, 1: slave on master IR2 */
     bool output;                /* master INT, as last seen */
     struct ioapic io;
@@ -116,10 +117,14 @@ static void ic_unlock(struct irqchip *ic)
 
 static void ic_send(struct irqchip *ic, const struct apic_msg *m)
 {
-    if (ic->nout < OUTBOX_MAX)
+    if (ic->nout < OUTBOX_MAX) {
         ic->outbox[ic->nout++] = *m;
-    else
-        log_error("irqchip: more than %d APIC messages at once; one dropped", OUTBOX_MAX);
+    } else if (!ic->said_overflow) {
+        /* Said once: a guest must not be able to grow the log. */
+        ic->said_overflow = true;
+        log_error("irqchip: more than %d APIC messages at once; dropping the extra ones (said once)",
+                  OUTBOX_MAX);
+    }
 }
 
 /* Priority 0 is the highest; with rotation IR(prio_add) is the highest. */
