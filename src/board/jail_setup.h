@@ -11,12 +11,14 @@
 
 /* Enters the jail when this process is root and the spec keeps its sandbox
  * on: FOLDER (a named machine's, or NULL) is given to the jail user and
- * stays writable; the rest of what the spec names is shown read-only and
+ * stays writable; SAVE_FOLDER (`hostel run --control`'s, or NULL) stays
+ * writable and its owner's, reached through the file capabilities the
+ * control socket's threads alone raise; the rest of what the spec names is shown read-only and
  * its disks are kept open for reopening.  Must run while the process has
  * one thread.  REPORT (may be NULL) gets what happened, for `hostel info`.
  * 0 when in or not applicable (the report and a log line say why);
  * -errno with e set when the jail was due and could not be entered. */
-int machine_jail(const struct machine_spec *spec, const char *folder, char *report,
-                 size_t report_len, struct err *e);
+int machine_jail(const struct machine_spec *spec, const char *folder, const char *save_folder,
+                 char *report, size_t report_len, struct err *e);
 
 #endif

@@ -579,11 +579,15 @@ int machine_run(const struct machine_spec *in_spec, const struct run_host *host,
     if (host->no_jail && geteuid() == 0 && spec.sandbox)
         log_warn("the VMM runs as root WITHOUT its jail: %s", host->no_jail);
     if (!host->incoming && !host->no_jail) {
-        r = machine_jail(&spec, host->folder, host->isolation ? host->isolation->jail : NULL,
+        r = machine_jail(&spec, host->folder, host->save_folder,
+                         host->isolation ? host->isolation->jail : NULL,
                          host->isolation ? sizeof(host->isolation->jail) : 0, e);
         if (r < 0)
             goto out_restore;
     }
+    if (host->hooks && host->hooks->confined &&
+        (r = host->hooks->confined(host->hooks->opaque, e)) < 0)
+        goto out_restore;
     log_info("%d vCPU%s, %llu MiB of memory", spec.cpus, spec.cpus > 1 ? "s" : "",
              (unsigned long long)(spec.memory >> 20));
 

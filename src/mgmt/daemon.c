@@ -703,7 +703,7 @@ static int daemon_main(const char *name, int ready_fd, const char *restore,
         snprintf(d.isolation.jail, sizeof(d.isolation.jail), "off: received by live migration");
     } else {
         char *rf = realpath(folder, real);
-        r = machine_jail(&mc.spec, rf ? rf : folder, d.isolation.jail, sizeof(d.isolation.jail),
+        r = machine_jail(&mc.spec, rf ? rf : folder, NULL, d.isolation.jail, sizeof(d.isolation.jail),
                          &e);
         if (r < 0)
             goto fail_early;

@@ -965,6 +965,12 @@ static int listen_on(struct net_switch *sw, const char *path, struct err *e)
         listen(sw->listen_fd, 64) < 0)
         return err_set(e, -errno, "switch %s: cannot listen on %s: %s", sw->cfg.name, path,
                        strerror(errno));
+    /* Machines in a root jail connect as the jail user (connect needs write
+     * permission on the socket): who may join is decided by who can reach
+     * the folder ($HOSTEL_HOME's), as for the machines' own sockets. */
+    if (chmod(path, 0666) < 0)
+        return err_set(e, -errno, "switch %s: cannot open %s to jailed machines: %s",
+                       sw->cfg.name, path, strerror(errno));
     return 0;
 }
 
