@@ -200,8 +200,8 @@ static int collect(const struct machine_spec *spec, const char *folder, struct j
     return 0;
 }
 
-int machine_jail(const struct machine_spec *spec, const char *folder, const char *save_folder,
-                 char *report, size_t report_len, struct err *e)
+int machine_jail(const struct machine_spec *spec, const char *folder,
+                 const struct jail_extra *x, char *report, size_t report_len, struct err *e)
 {
     if (jail_active())
         return 0;
@@ -227,11 +227,13 @@ int machine_jail(const struct machine_spec *spec, const char *folder, const char
     char host_id[330];
     migrate_host_id(host_id, sizeof(host_id));   /* read now: /proc is not in the jail */
     r = collect(spec, folder, &c, e);
-    if (r == 0 && save_folder) {
-        if (jail_add_foreign(&c, save_folder, true) < 0)
+    if (r == 0 && x && x->save_folder) {
+        if (jail_add_foreign(&c, x->save_folder, true) < 0)
             r = err_set(e, -E2BIG, "jail: more than %d paths to show", JAIL_MAX_PATHS);
         c.keep_file_caps = true;
     }
+    if (x && x->file_caps)
+        c.keep_file_caps = true;
     int npaths = c.npaths;
     if (r == 0)
         r = jail_enter(&c, e);
@@ -242,9 +244,13 @@ int machine_jail(const struct machine_spec *spec, const char *folder, const char
      * files (libarchive's, for the cloud-init seed) go there. */
     if (folder)
         setenv("TMPDIR", folder, 1);
+    bool ctl = x && x->save_folder;
     const char *files = !c.keep_file_caps ? ""
-                        : spec->nshares ? ", file capabilities on its share and control threads alone"
-                        : ", file capabilities on its control threads alone";
+                        : spec->nshares && ctl ? ", file capabilities on its share and control "
+                                                 "threads alone"
+                        : spec->nshares ? ", file capabilities on its share threads alone"
+                        : ctl ? ", file capabilities on its control threads alone"
+                        : ", file capabilities permitted, not effective";
     log_info("jail: uid %u gid %u, no capabilities%s%s, a mount namespace showing %d paths",
              (unsigned)c.uid, (unsigned)c.gid, c.keep_net_admin ? " but CAP_NET_ADMIN (tap)" : "",
              files, npaths);

@@ -579,7 +579,8 @@ int machine_run(const struct machine_spec *in_spec, const struct run_host *host,
     if (host->no_jail && geteuid() == 0 && spec.sandbox)
         log_warn("the VMM runs as root WITHOUT its jail: %s", host->no_jail);
     if (!host->incoming && !host->no_jail) {
-        r = machine_jail(&spec, host->folder, host->save_folder,
+        struct jail_extra x = { .save_folder = host->save_folder };
+        r = machine_jail(&spec, host->folder, &x,
                          host->isolation ? host->isolation->jail : NULL,
                          host->isolation ? sizeof(host->isolation->jail) : 0, e);
         if (r < 0)

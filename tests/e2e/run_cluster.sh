@@ -190,17 +190,9 @@ rc, out = hostel("cluster", "degrade", "db", "n2")
 report("refuse-empty-degrade", rc != 0 and "--loss" in out, out)
 
 # -- the API: the same operations on the cluster's control socket
+from control import request
 def api(req):
-    s = socket.socket(socket.AF_UNIX)
-    s.connect(os.path.join(HOME, "clusters", "db", "control.sock"))
-    s.sendall((json.dumps(req) + "\n").encode())
-    buf = b""
-    while not buf.endswith(b"\n"):
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        buf += chunk
-    return json.loads(buf)
+    return request(os.path.join(HOME, "clusters", "db", "control.sock"), req)
 r1 = api({"op": "partition", "machine": "n3", "from": ["n2"]})
 cut = not pings("n2", "n3")
 r2 = api({"op": "status"})

@@ -9,6 +9,10 @@
 #  - a switch NIC (`--net switch=NAME`): it joins the switch from inside
 #    the jail, and joins again by name when the switch restarts (the
 #    guests' pings over a switch, jailed, are tests/e2e/run_cluster.sh's);
+#  - a machine received by live migration: the receiving VMM jailed and
+#    running, stopped from inside its jail; a migration cancelled mid-copy
+#    leaves no folder behind (the jailed receiver removes the one it made
+#    from root's machines folder);
 #  - a tap NIC: attached (the tap has a carrier) with CAP_NET_ADMIN alone,
 #    where this host lets root make a tap.
 # Shares run jailed in tests/machines/run_share.sh ("jailed").  Skipped
@@ -32,6 +36,7 @@ pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
   "$H" cluster down j2 --force >/dev/null 2>&1
+  for h in "$D/h1" "$D/h2"; do HOSTEL_HOME=$h "$H" rm --force m >/dev/null 2>&1; done
   ip tuntap del dev "$TAP" mode tap >/dev/null 2>&1
   rm -rf "$D"
 }
@@ -57,22 +62,7 @@ wait_for() {  # file, pattern, seconds
   return 1
 }
 # ctl SOCK JSON: one request, the reply on stdout.
-ctl() {
-  python3 - "$1" "$2" <<'PY'
-import json, socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.settimeout(60)
-s.connect(sys.argv[1])
-s.sendall((sys.argv[2] + "\n").encode())
-data = b""
-while not data.endswith(b"\n"):
-    chunk = s.recv(65536)
-    if not chunk:
-        break
-    data += chunk
-print(data.decode().strip())
-PY
-}
+ctl() { python3 tests/lib/control.py "$1" "$2"; }
 field() {  # JSON KEY...: the value at that path
   python3 -c 'import json, sys
 v = json.loads(sys.argv[1])
@@ -155,6 +145,56 @@ else
   kill $vpid 2>/dev/null; wait $vpid 2>/dev/null
   "$H" cluster down j2 >/dev/null 2>&1
 fi
+
+# ---- live migration's receiver: jailed once it knows the machine -----------
+# Two HOSTEL_HOMEs on loopback, the idle guest and its 16 MiB disk copied.  First
+# a migration cancelled mid-copy (a slow link): the receiver, in its jail
+# by then, gives up and removes the folder it made from root's machines
+# folder; then one that completes.
+H1=$D/h1 H2=$D/h2
+recv_pid() { field "$(HOSTEL_HOME=$H2 "$H" info m --json 2>/dev/null)" pid; }
+mkdir -p "$D/disks"
+head -c 16M /dev/urandom >"$D/disks/data.raw"     # 16 s at 1 MB/s
+HOSTEL_HOME=$H1 "$H" create m --kernel "$K" --engine "$engine" --memory 64M --watchdog 0 \
+  --disk "$D/disks/data.raw" >/dev/null 2>&1
+HOSTEL_HOME=$H1 "$H" start m >/dev/null 2>&1
+addr=$(field "$(HOSTEL_HOME=$H2 "$H" receive m --listen 127.0.0.1:0 --json 2>&1 | head -1)" listen)
+HOSTEL_HOME=$H1 timeout 120 "$H" migrate m "$addr" --disks copy --bandwidth 1M >"$D/mig1.out" 2>&1 &
+mpid=$!
+rp=
+for _ in $(seq 300); do
+  # (its seccomp filter goes in when the machine starts, after the copy)
+  rp=$(recv_pid); [ -n "$rp" ] && grep -q $'^Uid:\t64434' "/proc/$rp/status" 2>/dev/null && break
+  sleep 0.1
+done
+seen="$(says "$rp")"
+HOSTEL_HOME=$H1 "$H" migrate m --cancel >/dev/null 2>&1
+wait $mpid
+for _ in $(seq 300); do [ -e "$H2/machines/m" ] || break; sleep 0.1; done
+s1=$(HOSTEL_HOME=$H1 "$H" info m --json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])' 2>/dev/null)
+if [ -n "$rp" ] && [[ $seen == *$'Uid:\t64434'* ]] &&
+   [[ $seen == *$'CapEff:\t0000000000000000'* ]] && [[ $seen == *$'NoNewPrivs:\t1'* ]] && [ ! -e "$H2/machines/m" ] && [ "$s1" = running ]; then
+  pass receiver-cancelled-in-jail
+else
+  fail receiver-cancelled-in-jail "receiver pid '$rp': $seen; folder: $(ls -A "$H2/machines/m" 2>&1 | tr '\n' ' '); sender $s1; $(tail -1 "$D/mig1.out")"
+fi
+addr=$(field "$(HOSTEL_HOME=$H2 "$H" receive m --listen 127.0.0.1:0 --json 2>&1 | head -1)" listen)
+out=$(HOSTEL_HOME=$H1 timeout 120 "$H" migrate m "$addr" --disks copy 2>&1)
+rc=$?
+rinfo=$(HOSTEL_HOME=$H2 "$H" info m --json 2>/dev/null)
+rpid=$(field "$rinfo" pid)
+rstate=$(field "$rinfo" state)
+rjail=$(HOSTEL_HOME=$H2 "$H" info m 2>/dev/null | grep '^jail')
+if [ $rc -eq 0 ] && [ "$rstate" = running ] && jailed "$rpid" &&
+   [[ $rjail == "jail     on (uid 64434 gid 64434"* ]]; then
+  pass receiver-jailed
+else
+  fail receiver-jailed "migrate rc $rc: $(tail -1 <<<"$out"); receiver $rstate pid '$rpid' $(says "$rpid"); $rjail; $(tail -2 "$H2/machines/m/vmm.log" 2>/dev/null)"
+fi
+# The migrated machine stops, from inside its jail.
+HOSTEL_HOME=$H2 "$H" stop m >/dev/null 2>&1
+rstate=$(field "$(HOSTEL_HOME=$H2 "$H" info m --json 2>/dev/null)" state)
+[ "$rstate" = stopped ] && pass receiver-stops || fail receiver-stops "state '$rstate'"
 
 # ---- a tap NIC: opened before the jail, CAP_NET_ADMIN alone kept ------------
 if ! out=$(ip tuntap add dev "$TAP" mode tap 2>&1); then
