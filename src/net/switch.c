@@ -1038,6 +1038,8 @@ int switch_create(const struct switch_config *c, const char *socket_path,
         sw->dns_fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         sw->dns_upstream = host_resolver();
     }
+    if (c->confine && (r = c->confine(c->confine_opaque, e)) < 0)
+        goto fail;
     r = -pthread_create(&sw->thread, NULL, switch_thread, sw);
     if (r < 0) {
         err_set(e, r, "switch %s: cannot start its thread: %s", c->name, strerror(-r));

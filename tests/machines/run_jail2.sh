@@ -9,6 +9,8 @@
 #  - a switch NIC (`--net switch=NAME`): it joins the switch from inside
 #    the jail, and joins again by name when the switch restarts (the
 #    guests' pings over a switch, jailed, are tests/e2e/run_cluster.sh's);
+#    the switch's daemon jailed too, its control socket closed to the jail
+#    user, and `down --rm` still removes the cluster's folder;
 #  - a machine received by live migration: the receiving VMM jailed and
 #    running, stopped from inside its jail; a migration cancelled mid-copy
 #    leaves no folder behind (the jailed receiver removes the one it made
@@ -143,7 +145,26 @@ else
     fail switch-rejoins-jailed "$out; $(grep -E 'switch|error' "$D/sw.out" | tail -3)"
   fi
   kill $vpid 2>/dev/null; wait $vpid 2>/dev/null
-  "$H" cluster down j2 >/dev/null 2>&1
+  # The switch's daemon itself: the jail user, nothing, in a mount
+  # namespace with its folder; its control socket stays root's, so the
+  # jail user (every jailed VMM) cannot drive the cluster.
+  set -- $(cat "$HOSTEL_HOME/clusters/j2/state" 2>/dev/null)
+  sp=${2:-}
+  st=$(grep -E '^(Uid|CapEff|CapPrm|NoNewPrivs):' "/proc/$sp/status" 2>/dev/null | tr '\n' ' ')
+  mounts=$(awk '{print $5}' "/proc/$sp/mountinfo" 2>/dev/null | sort | tr '\n' ' ')
+  if [[ $st == *$'Uid:\t64434\t64434'*$'CapPrm:\t0000000000000000'*$'CapEff:\t0000000000000000'*$'NoNewPrivs:\t1'* ]] &&
+     [ "$mounts" = "/ /dev/null /dev/urandom /etc/resolv.conf $(readlink -f "$HOSTEL_HOME/clusters/j2") " ]; then
+    pass switch-daemon-jailed
+  else
+    fail switch-daemon-jailed "pid '$sp': $st; mounts: $mounts"
+  fi
+  ctl_sock=$HOSTEL_HOME/clusters/j2/control.sock
+  # (connecting needs write permission on the socket: root's, 0755)
+  own=$(stat -c '%u %a' "$ctl_sock" 2>&1)
+  [ "$own" = "0 755" ] && pass switch-control-not-jail-users ||
+    fail switch-control-not-jail-users "$ctl_sock: owner and mode '$own'"
+  out=$("$H" cluster down j2 --rm 2>&1)
+  [ ! -e "$HOSTEL_HOME/clusters/j2" ] && pass switch-down-rm || fail switch-down-rm "$out; $(ls -A "$HOSTEL_HOME/clusters/j2" 2>&1)"
 fi
 
 # ---- live migration's receiver: jailed once it knows the machine -----------
