@@ -573,12 +573,9 @@ int machine_run(const struct machine_spec *in_spec, const struct run_host *host,
         (r = read_display_password(&spec, display_password, sizeof(display_password), e)) < 0)
         goto out_restore;
     /* As root: into the jail now, while this is the only thread (console
-     * input, backends and devices make more). */
-    if (host->no_jail && host->isolation)
-        snprintf(host->isolation->jail, sizeof(host->isolation->jail), "off: %s", host->no_jail);
-    if (host->no_jail && geteuid() == 0 && spec.sandbox)
-        log_warn("the VMM runs as root WITHOUT its jail: %s", host->no_jail);
-    if (!host->incoming && !host->no_jail) {
+     * input, backends and devices make more).  A migration receiver's
+     * daemon entered it already, once it knew the machine. */
+    if (!host->incoming) {
         struct jail_extra x = { .save_folder = host->save_folder };
         r = machine_jail(&spec, host->folder, &x,
                          host->isolation ? host->isolation->jail : NULL,

@@ -60,8 +60,6 @@ struct run_host {
     /* `hostel run --control`: the folder its saves may go beneath, shown
      * writable in the root jail (NULL: none; jail_setup.h). */
     const char *save_folder;
-    /* Why this machine must not enter the root jail (NULL: it may). */
-    const char *no_jail;
     /* Live migration's receiver (board/migrate.h): the first boot builds
      * the machine without its forwards listening and calls incoming, which
      * fills it from the sender and returns 0 when it is to start. */
