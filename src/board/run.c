@@ -252,8 +252,11 @@ static int boot_once(const struct machine_spec *spec, const struct engine_ops *e
     }
     if (incoming) {
         /* Live migration: the sender fills RAM and every model; this
-         * returns once the guest is to run here (board/migrate.h). */
-        r = host->incoming(host->incoming_opaque, vm, e);
+         * returns once the guest is to run here (board/migrate.h).  The
+         * stream is the network's: it is parsed inside the sandbox. */
+        r = enter_sandbox(spec, host, e);
+        if (r == 0)
+            r = host->incoming(host->incoming_opaque, vm, e);
         if (r < 0)
             goto out;
         goto run;

@@ -184,8 +184,8 @@ HOSTEL_HOME=$H1 timeout 120 "$H" migrate m "$addr" --disks copy --bandwidth 1M >
 mpid=$!
 rp=
 for _ in $(seq 300); do
-  # (its seccomp filter goes in when the machine starts, after the copy)
-  rp=$(recv_pid); [ -n "$rp" ] && grep -q $'^Uid:\t64434' "/proc/$rp/status" 2>/dev/null && break
+  # (jailed, and in its seccomp sandbox, while the stream comes in)
+  rp=$(recv_pid); [ -n "$rp" ] && jailed "$rp" && break
   sleep 0.1
 done
 seen="$(says "$rp")"
@@ -194,7 +194,8 @@ wait $mpid
 for _ in $(seq 300); do [ -e "$H2/machines/m" ] || break; sleep 0.1; done
 s1=$(HOSTEL_HOME=$H1 "$H" info m --json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])' 2>/dev/null)
 if [ -n "$rp" ] && [[ $seen == *$'Uid:\t64434'* ]] &&
-   [[ $seen == *$'CapEff:\t0000000000000000'* ]] && [[ $seen == *$'NoNewPrivs:\t1'* ]] && [ ! -e "$H2/machines/m" ] && [ "$s1" = running ]; then
+   [[ $seen == *$'CapEff:\t0000000000000000'* ]] && [[ $seen == *$'NoNewPrivs:\t1'* ]] &&
+   [[ $seen == *$'Seccomp:\t2'* ]] && [ ! -e "$H2/machines/m" ] && [ "$s1" = running ]; then
   pass receiver-cancelled-in-jail
 else
   fail receiver-cancelled-in-jail "receiver pid '$rp': $seen; folder: $(ls -A "$H2/machines/m" 2>&1 | tr '\n' ' '); sender $s1; $(tail -1 "$D/mig1.out")"
