@@ -4,6 +4,7 @@
 #include "board/board.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,7 @@
 #include "hw/virtio/scsi.h"
 #include "hw/scsi_cd.h"
 #include "lib/file.h"
+#include "lib/jail.h"
 #include "lib/log.h"
 #include "lib/ratelimit.h"
 #include "machine/vm.h"
@@ -438,6 +440,17 @@ int board_create(struct vm *vm, const struct machine_spec *spec, const struct bo
         const struct spec_share *sh = &spec->shares[i];
         struct share_options so = { .dir = sh->dir, .readonly = sh->readonly,
                                     .guest_uid = sh->uid, .guest_gid = sh->gid };
+        if (jail_active()) {
+            /* Its /proc/self/fd was kept before the jail (jail_setup.c). */
+            so.jailed = true;
+            jail_outside_ids(&so.owner_uid, &so.owner_gid);
+            so.proc_fd = jail_open("/proc/self/fd", O_PATH | O_DIRECTORY);
+            if (so.proc_fd < 0) {
+                r = err_set(e, -errno, "--share %s:%s: no /proc/self/fd kept for the jail: %s",
+                            sh->dir, sh->tag, strerror(errno));
+                goto fail;
+            }
+        }
         r = share_server_open(&so, &b->share_srv[i], e);
         if (r < 0) {
             err_wrap(e, "--share %s:%s", sh->dir, sh->tag);

@@ -15,6 +15,7 @@
 #include "board/migrate.h"
 #include "lib/jail.h"
 #include "lib/log.h"
+#include "net/switch.h"
 
 /* The device nodes a running VMM opens: /dev/kvm again at every guest
  * reboot (kept open), libc's and libslirp's randomness, /dev/null. */
@@ -38,16 +39,38 @@ static int threads_now(void)
     return n;
 }
 
-/* What the jail cannot serve yet: the machine runs without it, said loudly
- * (docs/security.md, "Not covered"). */
-static const char *unsupported(const struct machine_spec *spec)
+/* Shared folders: each shown at its own name, writable unless read-only,
+ * and left to its owner.  The server reopens the guest's inodes through
+ * /proc/self/fd (kept: /proc is not in the jail) and makes files with the
+ * file capabilities its thread alone raises (lib/jail.h). */
+static int add_shares(const struct machine_spec *spec, struct jail_config *c, struct err *e)
 {
-    if (spec->nshares)
-        return "its shares are served with the jail user's rights, which the shared folders "
-               "do not grant";
-    if (spec->net_switch)
-        return "a switch port reconnects to the switch's socket, which the jail user may not";
-    return NULL;
+    for (int i = 0; i < spec->nshares && i < SPEC_MAX_SHARES; i++)
+        if (jail_add_foreign(c, spec->shares[i].dir, !spec->shares[i].readonly) < 0)
+            return err_set(e, -E2BIG, "jail: more than %d paths to show", JAIL_MAX_PATHS);
+    if (!spec->nshares)
+        return 0;
+    int r = jail_keep("/proc/self/fd", O_PATH | O_DIRECTORY);
+    if (r < 0)
+        return err_set(e, r, "jail: shares need /proc/self/fd: %s", strerror(-r));
+    c->keep_file_caps = true;
+    return 0;
+}
+
+/* A switch NIC joins (and rejoins, and joins again at a guest reboot) the
+ * switch's socket by name: its cluster's folder is shown read-only
+ * (connecting needs no write on the folder; the switch makes its socket
+ * connectable by any user who can reach it, net/switch.c). */
+static int add_switch(const struct machine_spec *spec, struct jail_config *c, struct err *e)
+{
+    char name[SWITCH_NAME_MAX + 1], label[64], dir[4096];
+    if (spec->net_mode != NET_MODE_SWITCH || !spec->net_switch ||
+        net_switch_parse(spec->net_switch, name, sizeof(name), label, sizeof(label), e) < 0 ||
+        net_switch_path(name, NULL, dir, sizeof(dir)) < 0)
+        return 0;     /* a bad spec is refused, by name, when the NIC is made */
+    if (jail_add(c, dir, false) < 0)
+        return err_set(e, -E2BIG, "jail: more than %d paths to show", JAIL_MAX_PATHS);
+    return 0;
 }
 
 static bool beneath(const char *p, const char *folder)
@@ -104,6 +127,8 @@ static int collect(const struct machine_spec *spec, const char *folder, struct j
         if (r == 0 && (kr = add_backing_chain(c, p, folder, e)) < 0)
             return kr;
     }
+    if (r == 0 && ((r = add_shares(spec, c, e)) < 0 || (r = add_switch(spec, c, e)) < 0))
+        return r;
     if (r == 0)
         r = jail_add(c, spec->kernel, false);
     if (r == 0)
@@ -175,8 +200,8 @@ static int collect(const struct machine_spec *spec, const char *folder, struct j
     return 0;
 }
 
-int machine_jail(const struct machine_spec *spec, const char *folder, char *report,
-                 size_t report_len, struct err *e)
+int machine_jail(const struct machine_spec *spec, const char *folder,
+                 const struct jail_extra *x, char *report, size_t report_len, struct err *e)
 {
     if (jail_active())
         return 0;
@@ -195,12 +220,6 @@ int machine_jail(const struct machine_spec *spec, const char *folder, char *repo
         say(report, report_len, "off (%s)", how);
         return 0;
     }
-    const char *why = unsupported(spec);
-    if (why) {
-        log_warn("the VMM runs as root WITHOUT its jail: %s", why);
-        say(report, report_len, "off: %.150s", why);
-        return 0;
-    }
     int n = threads_now();
     if (n != 1)
         return err_set(e, -EBUSY, "jail: the VMM has %d threads already; it must enter the jail "
@@ -208,6 +227,13 @@ int machine_jail(const struct machine_spec *spec, const char *folder, char *repo
     char host_id[330];
     migrate_host_id(host_id, sizeof(host_id));   /* read now: /proc is not in the jail */
     r = collect(spec, folder, &c, e);
+    if (r == 0 && x && x->save_folder) {
+        if (jail_add_foreign(&c, x->save_folder, true) < 0)
+            r = err_set(e, -E2BIG, "jail: more than %d paths to show", JAIL_MAX_PATHS);
+        c.keep_file_caps = true;
+    }
+    if (x && x->file_caps)
+        c.keep_file_caps = true;
     int npaths = c.npaths;
     if (r == 0)
         r = jail_enter(&c, e);
@@ -218,12 +244,19 @@ int machine_jail(const struct machine_spec *spec, const char *folder, char *repo
      * files (libarchive's, for the cloud-init seed) go there. */
     if (folder)
         setenv("TMPDIR", folder, 1);
-    log_info("jail: uid %u gid %u, no capabilities%s, a mount namespace showing %d paths",
+    bool ctl = x && x->save_folder;
+    const char *files = !c.keep_file_caps ? ""
+                        : spec->nshares && ctl ? ", file capabilities on its share and control "
+                                                 "threads alone"
+                        : spec->nshares ? ", file capabilities on its share threads alone"
+                        : ctl ? ", file capabilities on its control threads alone"
+                        : ", file capabilities permitted, not effective";
+    log_info("jail: uid %u gid %u, no capabilities%s%s, a mount namespace showing %d paths",
              (unsigned)c.uid, (unsigned)c.gid, c.keep_net_admin ? " but CAP_NET_ADMIN (tap)" : "",
-             npaths);
+             files, npaths);
     if (report)
-        snprintf(report, report_len, "on (uid %u gid %u, %s, %d paths in its mount namespace)",
+        snprintf(report, report_len, "on (uid %u gid %u, %s%s, %d paths in its mount namespace)",
                  (unsigned)c.uid, (unsigned)c.gid,
-                 c.keep_net_admin ? "only CAP_NET_ADMIN (tap)" : "no capabilities", npaths);
+                 c.keep_net_admin ? "only CAP_NET_ADMIN (tap)" : "no capabilities", files, npaths);
     return 0;
 }

@@ -252,8 +252,11 @@ static int boot_once(const struct machine_spec *spec, const struct engine_ops *e
     }
     if (incoming) {
         /* Live migration: the sender fills RAM and every model; this
-         * returns once the guest is to run here (board/migrate.h). */
-        r = host->incoming(host->incoming_opaque, vm, e);
+         * returns once the guest is to run here (board/migrate.h).  The
+         * stream is the network's: it is parsed inside the sandbox. */
+        r = enter_sandbox(spec, host, e);
+        if (r == 0)
+            r = host->incoming(host->incoming_opaque, vm, e);
         if (r < 0)
             goto out;
         goto run;
@@ -573,17 +576,19 @@ int machine_run(const struct machine_spec *in_spec, const struct run_host *host,
         (r = read_display_password(&spec, display_password, sizeof(display_password), e)) < 0)
         goto out_restore;
     /* As root: into the jail now, while this is the only thread (console
-     * input, backends and devices make more). */
-    if (host->no_jail && host->isolation)
-        snprintf(host->isolation->jail, sizeof(host->isolation->jail), "off: %s", host->no_jail);
-    if (host->no_jail && geteuid() == 0 && spec.sandbox)
-        log_warn("the VMM runs as root WITHOUT its jail: %s", host->no_jail);
-    if (!host->incoming && !host->no_jail) {
-        r = machine_jail(&spec, host->folder, host->isolation ? host->isolation->jail : NULL,
+     * input, backends and devices make more).  A migration receiver's
+     * daemon entered it already, once it knew the machine. */
+    if (!host->incoming) {
+        struct jail_extra x = { .save_folder = host->save_folder };
+        r = machine_jail(&spec, host->folder, &x,
+                         host->isolation ? host->isolation->jail : NULL,
                          host->isolation ? sizeof(host->isolation->jail) : 0, e);
         if (r < 0)
             goto out_restore;
     }
+    if (host->hooks && host->hooks->confined &&
+        (r = host->hooks->confined(host->hooks->opaque, e)) < 0)
+        goto out_restore;
     log_info("%d vCPU%s, %llu MiB of memory", spec.cpus, spec.cpus > 1 ? "s" : "",
              (unsigned long long)(spec.memory >> 20));
 

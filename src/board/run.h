@@ -21,6 +21,10 @@ struct run_hooks {
     /* --display: where its VNC server listens ("ADDR:PORT"), once it does;
      * NULL when it stops.  Optional. */
     void (*display)(void *opaque, const char *where);
+    /* The VMM is in its root jail, or will not enter one: threads may
+     * start (`hostel run --control` starts its socket's).  Optional; an
+     * error stops the start. */
+    int (*confined)(void *opaque, struct err *e);
 };
 
 /* How the machine is confined, as it runs (docs/security.md): each is ""
@@ -53,8 +57,9 @@ struct run_host {
     /* A named machine's folder: writable in the root jail (NULL for
      * `hostel run`; board/jail_setup.h). */
     const char *folder;
-    /* Why this machine must not enter the root jail (NULL: it may). */
-    const char *no_jail;
+    /* `hostel run --control`: the folder its saves may go beneath, shown
+     * writable in the root jail (NULL: none; jail_setup.h). */
+    const char *save_folder;
     /* Live migration's receiver (board/migrate.h): the first boot builds
      * the machine without its forwards listening and calls incoming, which
      * fills it from the sender and returns 0 when it is to start. */

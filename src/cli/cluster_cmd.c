@@ -595,8 +595,10 @@ static int cmd_down(int argc, char **argv)
     if (!still && rm) {
         char dir[4096];
         cluster_path(name, NULL, dir, sizeof(dir));
-        for (int i = 0; i < 50 && access(dir, F_OK) == 0 && was_up; i++)
-            usleep(100000);          /* the daemon removes it as it exits */
+        /* The daemon empties it as it exits, and removes it unless it is
+         * in its root jail (then the folder stays, to be removed here). */
+        for (int i = 0; i < 50 && access(dir, F_OK) == 0 && was_up && cluster_up(name); i++)
+            usleep(100000);
         if (access(dir, F_OK) == 0 && cluster_remove(d, &e) < 0) {
             log_error("%s", e.msg);
             goto out;

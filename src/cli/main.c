@@ -221,9 +221,9 @@ ready:;
             goto out;
         }
         host.hooks = &control_hooks;   /* the ssh hint is for appliances run without one */
-        /* Its thread runs already, and "save" writes wherever it is told. */
-        host.no_jail = "hostel run --control saves to any path it is given (a named machine is "
-                       "jailed)";
+        /* Its thread starts once the VMM is confined; in the root jail
+         * "save" writes beneath the socket's folder. */
+        host.save_folder = run_control_save_folder(control);
     }
     if (ro.restore) {
         host.restore_state = restore_state;

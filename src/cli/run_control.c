@@ -5,6 +5,7 @@
 #include "cli/run_control.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 
 #include "board/board.h"
 #include "board/snapshot.h"
+#include "lib/jail.h"
 #include "lib/log.h"
 #include "machine/vm.h"
 #include "mgmt/control.h"
@@ -24,6 +26,9 @@ struct run_control {
     struct control *control;
     const struct machine_spec *spec;
     char engine_why[700];
+    /* The socket's folder, where saves may go in a root jail; "" when it
+     * is shared with other users (world-writable, as /tmp): then none. */
+    char save_folder[PATH_MAX];
 };
 
 /* A path the user gave must not be a file of theirs: only a socket nobody
@@ -45,6 +50,26 @@ static int socket_path_free(const char *path, struct err *e)
     if (in_use)
         return err_set(e, -EBUSY, "--control %s: another machine listens there", path);
     return 0;
+}
+
+/* The folder holding the socket, unless other users may write in it: a
+ * jailed VMM shows it, writable through its control threads' file
+ * capabilities, and a shared one (/tmp) would show everybody's files. */
+static void pick_save_folder(const char *sock, char out[PATH_MAX])
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof(dir), "%s", sock);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        snprintf(dir, sizeof(dir), ".");
+    else if (slash == dir)
+        dir[1] = 0;
+    else
+        *slash = 0;
+    struct stat st;
+    out[0] = 0;
+    if (!realpath(dir, out) || stat(out, &st) < 0 || (st.st_mode & S_IWOTH) || !strcmp(out, "/"))
+        out[0] = 0;
 }
 
 static json_t *fail(struct err *e)
@@ -70,7 +95,15 @@ static json_t *on_save(void *opaque, struct vm *vm, const char *op, json_t *req)
         return fail(&e);
     }
     if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
-        err_set(&e, -errno, "cannot create %s: %s", dir, strerror(errno));
+        int en = errno;
+        if (jail_active())
+            err_set(&e, -en, "cannot create %s: %s (the VMM is in its root jail, where only "
+                    "%s%s can take saves: docs/security.md)", dir, strerror(en),
+                    rc->save_folder[0] ? "the folder of its control socket, " : "no folder",
+                    rc->save_folder[0] ? rc->save_folder : " (its control socket's folder is "
+                    "shared with other users: give the socket a folder of its own)");
+        else
+            err_set(&e, -en, "cannot create %s: %s", dir, strerror(en));
         return fail(&e);
     }
     char state[4200], ram[4200];
@@ -102,6 +135,14 @@ static void on_booted(void *opaque, struct vm *vm)
     control_event_state(rc->control, "running");
 }
 
+/* In the root jail (or not entering one): the socket, listening since the
+ * start, is answered from now on. */
+static int on_confined(void *opaque, struct err *e)
+{
+    struct run_control *rc = opaque;
+    return control_serve(rc->control, e);
+}
+
 static void on_stopping(void *opaque, struct vm *vm)
 {
     struct run_control *rc = opaque;
@@ -127,9 +168,10 @@ int run_control_start(const char *path, const struct machine_spec *spec,
     struct control_info info = {
         .name = "run", .engine = name, .engine_requested = spec->engine,
         .engine_why = rc->engine_why, .cpus = spec->cpus, .memory = spec->memory,
-        .snapshot = on_save, .opaque = rc,
+        .snapshot = on_save, .opaque = rc, .file_caps = true,
     };
-    r = control_start(path, &info, &rc->control, e);
+    pick_save_folder(path, rc->save_folder);
+    r = control_open(path, &info, &rc->control, e);
     if (r < 0) {
         free(rc);
         return r;
@@ -137,14 +179,21 @@ int run_control_start(const char *path, const struct machine_spec *spec,
     hooks->opaque = rc;
     hooks->booted = on_booted;
     hooks->stopping = on_stopping;
+    hooks->confined = on_confined;
     *out = rc;
     return 0;
+}
+
+const char *run_control_save_folder(const struct run_control *rc)
+{
+    return rc && rc->save_folder[0] ? rc->save_folder : NULL;
 }
 
 void run_control_stop(struct run_control *rc)
 {
     if (!rc)
         return;
+    jail_raise_file_caps();     /* in the jail: removing the socket from a folder not ours */
     control_event_state(rc->control, "stopped");
     control_stop(rc->control);
     free(rc);

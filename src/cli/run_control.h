@@ -15,6 +15,9 @@ struct run_control;
 int run_control_start(const char *path, const struct machine_spec *spec,
                       struct run_hooks *hooks, struct run_control **out, struct err *e);
 void run_control_stop(struct run_control *rc);
+/* Where its saves may go when the VMM enters its root jail: the socket's
+ * folder, or NULL when that folder is shared with other users. */
+const char *run_control_save_folder(const struct run_control *rc);
 
 /* The spec a saved folder holds (DIR/state.bin), with the few host-side
  * flags a restore may change laid over it; the paths of its state and RAM

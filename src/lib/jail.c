@@ -8,6 +8,7 @@
 #include <pwd.h>
 #include <grp.h>
 #include <sched.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,11 +24,27 @@
 #define JAIL_MOUNTPOINT "/run/hostel-jail"
 
 static bool active;
+static bool file_caps_kept;
+static uid_t outside_uid;
+static gid_t outside_gid;
 
 bool jail_active(void)
 {
     return active;
 }
+
+void jail_outside_ids(uid_t *uid, gid_t *gid)
+{
+    *uid = active ? outside_uid : geteuid();
+    *gid = active ? outside_gid : getegid();
+}
+
+/* Acting as the user outside on the files a share or a save names: reading
+ * and writing them, changing their modes and times, giving what it makes
+ * to that user, keeping a folder's set-group-ID bit (the share server
+ * strips set-id bits on files itself). */
+#define FILE_CAPS ((1u << CAP_DAC_OVERRIDE) | (1u << CAP_FOWNER) | (1u << CAP_CHOWN) | \
+                   (1u << CAP_FSETID))
 
 static int parse_user(const char *v, const char *what, uid_t *uid, gid_t *gid, struct err *e)
 {
@@ -82,7 +99,7 @@ int jail_user_for(const char *setting, uid_t *uid, gid_t *gid, struct err *e)
     return parse_user(setting, "--jail-user", uid, gid, e);
 }
 
-int jail_add(struct jail_config *c, const char *path, bool writable)
+static int add(struct jail_config *c, const char *path, bool writable, bool foreign)
 {
     struct stat st;
     if (!path || path[0] != '/' || stat(path, &st) < 0)
@@ -90,14 +107,26 @@ int jail_add(struct jail_config *c, const char *path, bool writable)
     for (int i = 0; i < c->npaths; i++)
         if (!strcmp(c->paths[i], path)) {
             c->writable[i] |= writable;
+            c->foreign[i] |= foreign;
             return 0;
         }
     if (c->npaths == JAIL_MAX_PATHS)
         return -E2BIG;
     if (!(c->paths[c->npaths] = strdup(path)))
         return -ENOMEM;
+    c->foreign[c->npaths] = foreign;
     c->writable[c->npaths++] = writable;
     return 0;
+}
+
+int jail_add(struct jail_config *c, const char *path, bool writable)
+{
+    return add(c, path, writable, false);
+}
+
+int jail_add_foreign(struct jail_config *c, const char *path, bool writable)
+{
+    return add(c, path, writable, true);
 }
 
 void jail_config_free(struct jail_config *c)
@@ -170,9 +199,13 @@ static gid_t chown_gid;
 
 static int chown_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
-    (void)st;
     (void)flag;
     (void)ftw;
+    /* A socket made before the jail stays its maker's: who may connect to
+     * it does not change (a cluster's control socket stays root's, though
+     * the jail user's machines are shown its folder). */
+    if (S_ISSOCK(st->st_mode))
+        return 0;
     if (lchown(path, chown_uid, chown_gid) < 0 && errno != ENOENT)
         return -errno;
     return 0;
@@ -223,11 +256,12 @@ static int bind_one(const char *root, const char *path, int fd, bool writable, s
     return 0;
 }
 
-/* Every capability out of every set, the bounding and ambient sets too. */
-static int drop_capabilities(bool keep_net_admin, struct err *e)
+/* Every capability out of every set, the bounding and ambient sets too,
+ * but those in keep (a mask of the first 32). */
+static int drop_capabilities(uint32_t keep, struct err *e)
 {
     for (int cap = 0; cap <= 63; cap++)
-        if (!(keep_net_admin && cap == CAP_NET_ADMIN) &&
+        if (!(cap < 32 && (keep & (1u << cap))) &&
             prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
             return err_set(e, -errno, "jail: cannot drop capability %d from the bounding set: "
                            "%s", cap, strerror(errno));
@@ -237,16 +271,26 @@ static int drop_capabilities(bool keep_net_admin, struct err *e)
     return 0;
 }
 
-static int clear_capabilities(bool keep_net_admin, struct err *e)
+/* Permitted: keep; effective: the part of it this thread uses. */
+static int set_capabilities(uint32_t permitted, uint32_t effective)
 {
     struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
     struct __user_cap_data_struct d[2];
     memset(d, 0, sizeof(d));
-    if (keep_net_admin)
-        d[0].permitted = d[0].effective = 1u << CAP_NET_ADMIN;
-    if (syscall(SYS_capset, &h, d) < 0)
-        return err_set(e, -errno, "jail: cannot clear the capabilities: %s", strerror(errno));
-    return 0;
+    d[0].permitted = permitted;
+    d[0].effective = effective;
+    return syscall(SYS_capset, &h, d) < 0 ? -errno : 0;
+}
+
+int jail_raise_file_caps(void)
+{
+    if (!active || !file_caps_kept)
+        return 0;
+    struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+    struct __user_cap_data_struct d[2];
+    if (syscall(SYS_capget, &h, d) < 0)
+        return -errno;
+    return set_capabilities(d[0].permitted, d[0].effective | FILE_CAPS);
 }
 
 int jail_enter(const struct jail_config *c, struct err *e)
@@ -257,12 +301,14 @@ int jail_enter(const struct jail_config *c, struct err *e)
         return err_set(e, -EPERM, "jail: only root can enter it (it runs unprivileged already)");
     int fds[JAIL_MAX_PATHS];
     int n = 0, r = 0;
+    uid_t ou = geteuid();
+    gid_t og = getegid();
     /* The user's files the VMM writes (its machine folder) become the
      * jail user's, as Firecracker's jailer gives its chroot to its user. */
     chown_uid = c->uid;
     chown_gid = c->gid;
     for (int i = 0; i < c->npaths; i++)
-        if (c->writable[i] && nftw(c->paths[i], chown_one, 16, FTW_PHYS) != 0)
+        if (c->writable[i] && !c->foreign[i] && nftw(c->paths[i], chown_one, 16, FTW_PHYS) != 0)
             return err_set(e, -EPERM, "jail: cannot give %s to uid %u: %s", c->paths[i],
                            (unsigned)c->uid, strerror(errno));
     if (mkdir(JAIL_MOUNTPOINT, 0700) < 0 && errno != EEXIST) {
@@ -309,9 +355,11 @@ int jail_enter(const struct jail_config *c, struct err *e)
         r = err_set(e, -errno, "jail: cannot move into it (pivot_root): %s", strerror(errno));
         goto out;
     }
-    r = drop_capabilities(c->keep_net_admin, e);
-    /* Keeping CAP_NET_ADMIN across the change of user needs KEEPCAPS. */
-    if (r == 0 && c->keep_net_admin && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+    uint32_t keep = (c->keep_net_admin ? 1u << CAP_NET_ADMIN : 0) |
+                    (c->keep_file_caps ? FILE_CAPS : 0);
+    r = drop_capabilities(keep, e);
+    /* Keeping a capability across the change of user needs KEEPCAPS. */
+    if (r == 0 && keep && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
         r = err_set(e, -errno, "jail: PR_SET_KEEPCAPS: %s", strerror(errno));
     if (r == 0 && setgroups(0, NULL) < 0)
         r = err_set(e, -errno, "jail: cannot drop the supplementary groups: %s", strerror(errno));
@@ -321,14 +369,20 @@ int jail_enter(const struct jail_config *c, struct err *e)
     if (r == 0 && setresuid(c->uid, c->uid, c->uid) < 0)
         r = err_set(e, -errno, "jail: cannot become uid %u: %s", (unsigned)c->uid,
                     strerror(errno));
-    if (r == 0)
-        r = clear_capabilities(c->keep_net_admin, e);
-    if (r == 0 && c->keep_net_admin)
+    /* The file capabilities stay permitted, not effective: only the
+     * threads that need them raise them, for themselves. */
+    if (r == 0 && (r = set_capabilities(keep, keep & ~FILE_CAPS)) < 0)
+        err_set(e, r, "jail: cannot clear the capabilities: %s", strerror(-r));
+    if (r == 0 && keep)
         prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
     if (r == 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         r = err_set(e, -errno, "jail: PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
-    if (r == 0)
+    if (r == 0) {
         active = true;
+        file_caps_kept = c->keep_file_caps;
+        outside_uid = ou;
+        outside_gid = og;
+    }
 out:
     for (int i = 0; i < n; i++)
         close(fds[i]);

@@ -22,9 +22,17 @@ struct jail_config {
     int npaths;
     char *paths[JAIL_MAX_PATHS];       /* copies (jail_add), freed by jail_config_free */
     bool writable[JAIL_MAX_PATHS];
+    /* Shown writable but left to its owner (a share, --control's folder):
+     * not given to the jail user as the machine's folder is. */
+    bool foreign[JAIL_MAX_PATHS];
     /* A tap NIC: TUNSETIFF (at every guest reboot) needs CAP_NET_ADMIN, the
      * one capability kept then. */
     bool keep_net_admin;
+    /* Shares: CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_CHOWN and CAP_FSETID
+     * stay permitted (never effective) so that the thread that
+     * serves a share or a control client raises them for itself alone
+     * (jail_raise_file_caps); the mount namespace bounds what they reach. */
+    bool keep_file_caps;
 };
 
 /* The user the VMM becomes: $HOSTEL_JAIL_USER (a user name, or UID[:GID]),
@@ -40,6 +48,9 @@ int jail_user_for(const char *setting, uid_t *uid, gid_t *gid, struct err *e);
 /* Adds (a copy of) a path to show (ignored when NULL, empty, missing, or
  * already there).  -E2BIG when the list is full. */
 int jail_add(struct jail_config *c, const char *path, bool writable);
+/* The same for a folder that stays its owner's although the VMM writes in
+ * it (a share, the folder of --control's socket). */
+int jail_add_foreign(struct jail_config *c, const char *path, bool writable);
 void jail_config_free(struct jail_config *c);
 
 /* Keeps an fd of PATH open with FLAGS' access mode, for jail_open to hand
@@ -56,5 +67,11 @@ int jail_open(const char *path, int flags);
  * no new privileges.  Needs root; once in, there is no way out. */
 int jail_enter(const struct jail_config *c, struct err *e);
 bool jail_active(void);
+/* The user and group the VMM ran as before the jail (its own now when
+ * not jailed): whom a share's new files belong to. */
+void jail_outside_ids(uid_t *uid, gid_t *gid);
+/* On the calling thread alone, raises the file capabilities the jail kept
+ * permitted (keep_file_caps); a no-op otherwise.  0 or -errno. */
+int jail_raise_file_caps(void);
 
 #endif

@@ -161,6 +161,10 @@ static const char *const allow_plain[] = {
     /* identity and the host (asked, never changed) */
     "getuid", "geteuid", "getgid", "getegid", "getresuid", "getresgid", "getgroups",
     "uname", "sysinfo", "getrusage", "times", "getrandom", "getpriority", "getrlimit",
+    /* a share's worker or a control client raising, for itself, the file
+     * capabilities a root jail kept permitted (lib/jail.h); the other
+     * threads' lists leave it out */
+    "capget", "capset",
     /* sockets: the control socket, slirp, tap, switch ports, migration */
     "socketpair", "bind", "listen", "accept", "accept4", "connect", "getsockname",
     "getpeername", "setsockopt", "getsockopt", "sendto", "recvfrom", "sendmsg", "recvmsg",
@@ -240,7 +244,7 @@ static const char *const allow_console[] = {
 static const char *const deny_control[] = {
     "mknodat", "link", "linkat", "symlink", "symlinkat", "chown", "fchown", "fchownat",
     "lchown", "setxattr", "lsetxattr", "fsetxattr", "removexattr", "lremovexattr",
-    "fremovexattr",
+    "fremovexattr", "capset",
 };
 
 static int rule(scmp_filter_ctx ctx, uint32_t action, const char *name, unsigned n,

@@ -5,6 +5,7 @@
 #include "mgmt/cluster.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "lib/file.h"
+#include "lib/jail.h"
 #include "lib/log.h"
 
 #define MAX_CLIENTS  32
@@ -39,6 +41,43 @@ struct cdaemon {
 };
 
 static volatile sig_atomic_t got_term;
+
+/* As root the switch's daemon drops, like a VMM, into a root jail
+ * (lib/jail.h) once its sockets listen and before its thread starts: a
+ * mount namespace showing only the cluster's folder (given to the jail
+ * user), the host's DNS servers and /dev/null and /dev/urandom; the jail
+ * user; no capabilities; no new privileges.  It parses every machine's
+ * frames, DHCP and DNS.  `down --rm` cannot remove the folder itself from
+ * root's clusters folder: it empties it, and the hostel command removes
+ * what is left. */
+static int confine(void *opaque, struct err *e)
+{
+    const char *name = opaque;
+    if (geteuid() != 0)
+        return 0;
+    struct jail_config c = { 0 };
+    int r = jail_user(&c.uid, &c.gid, e);
+    if (r < 0)
+        return r;
+    if (r > 0) {
+        log_warn("cluster %s: the switch runs as root WITHOUT its jail (HOSTEL_JAIL_USER=off)",
+                 name);
+        return 0;
+    }
+    char dir[4096], real[PATH_MAX];
+    cluster_path(name, NULL, dir, sizeof(dir));
+    const char *shown[] = { realpath(dir, real) ? real : dir, "/etc/resolv.conf", "/dev/null",
+                            "/dev/urandom" };
+    for (size_t i = 0; i < sizeof(shown) / sizeof(shown[0]); i++)
+        jail_add(&c, shown[i], i == 0);
+    r = jail_enter(&c, e);
+    int n = c.npaths;
+    jail_config_free(&c);
+    if (r == 0)
+        log_info("cluster %s: switch jailed: uid %u gid %u, no capabilities, a mount namespace "
+                 "showing %d paths", name, (unsigned)c.uid, (unsigned)c.gid, n);
+    return r;
+}
 
 static void on_term(int sig)
 {
@@ -349,14 +388,17 @@ int cluster_daemon_run(const char *name, int ready_fd)
         goto out;
     }
     cluster_switch_config(&d.def, sc);
-    cluster_path(name, SWITCH_SOCKET_FILE, path, sizeof(path));
-    if (switch_create(sc, path, &d.sw, &e) < 0) {
+    /* Both sockets listen before the switch confines itself. */
+    cluster_path(name, CLUSTER_CONTROL_FILE, path, sizeof(path));
+    if ((ctl = listen_control(path, &e)) < 0) {
         snprintf(msg, sizeof(msg), "error: %s", e.msg);
         tell(&ready_fd, msg);
         goto out;
     }
-    cluster_path(name, CLUSTER_CONTROL_FILE, path, sizeof(path));
-    if ((ctl = listen_control(path, &e)) < 0) {
+    sc->confine = confine;
+    sc->confine_opaque = (void *)name;
+    cluster_path(name, SWITCH_SOCKET_FILE, path, sizeof(path));
+    if (switch_create(sc, path, &d.sw, &e) < 0) {
         snprintf(msg, sizeof(msg), "error: %s", e.msg);
         tell(&ready_fd, msg);
         goto out;

@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #include "host/console_hub.h"
+#include "lib/jail.h"
+#include "lib/log.h"
 #include "machine/vm.h"
 
 #define MAX_SUBSCRIBERS 16
@@ -28,6 +30,7 @@ struct control {
     int listen_fd;
     int wake[2];
     pthread_t thread;
+    bool serving;               /* thread started */
     char *path;
     struct control_info info;
     pthread_mutex_t lock;
@@ -272,6 +275,11 @@ static void *client_main(void *arg)
 static void *accept_main(void *arg)
 {
     struct control *c = arg;
+    /* Before this thread's seccomp list (which forbids capset); its
+     * clients' threads inherit them. */
+    int cr = c->info.file_caps ? jail_raise_file_caps() : 0;
+    if (cr < 0)
+        log_warn("control socket: cannot take its file capabilities: %s", strerror(-cr));
     for (;;) {
         struct pollfd p[2] = { { c->listen_fd, POLLIN, 0 }, { c->wake[0], POLLIN, 0 } };
         if (poll(p, 2, -1) < 0) {
@@ -303,8 +311,8 @@ static void *accept_main(void *arg)
     return NULL;
 }
 
-int control_start(const char *socket_path, const struct control_info *info,
-                  struct control **out, struct err *e)
+int control_open(const char *socket_path, const struct control_info *info,
+                 struct control **out, struct err *e)
 {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
     if (strlen(socket_path) >= sizeof(sa.sun_path))
@@ -335,14 +343,29 @@ int control_start(const char *socket_path, const struct control_info *info,
         c->sock_dev = st.st_dev;
         c->sock_ino = st.st_ino;
     }
-    if (pthread_create(&c->thread, NULL, accept_main, c)) {
-        close(c->listen_fd);
-        free(c->path);
-        free(c);
-        return err_set(e, -EAGAIN, "cannot start the control thread");
-    }
     *out = c;
     return 0;
+}
+
+int control_serve(struct control *c, struct err *e)
+{
+    if (c->serving)
+        return 0;
+    if (pthread_create(&c->thread, NULL, accept_main, c))
+        return err_set(e, -EAGAIN, "cannot start the control thread");
+    c->serving = true;
+    return 0;
+}
+
+int control_start(const char *socket_path, const struct control_info *info,
+                  struct control **out, struct err *e)
+{
+    int r = control_open(socket_path, info, out, e);
+    if (r == 0 && (r = control_serve(*out, e)) < 0) {
+        control_stop(*out);
+        *out = NULL;
+    }
+    return r;
 }
 
 void control_set_forwards(struct control *c, const char *json_list)
@@ -425,7 +448,8 @@ void control_stop(struct control *c)
     if (!c)
         return;
     if (write(c->wake[1], "x", 1) < 0) { }
-    pthread_join(c->thread, NULL);
+    if (c->serving)
+        pthread_join(c->thread, NULL);
     close(c->listen_fd);
     /* Only our own socket: after a migration in the same folder the file
      * is the receiver's. */

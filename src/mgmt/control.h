@@ -5,6 +5,7 @@
 #define HOSTEL_CONTROL_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "board/run.h"
@@ -35,10 +36,21 @@ struct control_info {
     json_t *(*migrate)(void *opaque, struct vm *vm, const char *op, json_t *req);
     json_t *(*migration_status)(void *opaque);
     void *opaque;
+    /* Its threads take the file capabilities a root jail kept permitted
+     * (lib/jail.h): `hostel run --control`'s saves, beneath a folder that
+     * is not the jail user's. */
+    bool file_caps;
 };
 
 int control_start(const char *socket_path, const struct control_info *info,
                   struct control **out, struct err *e);
+/* control_start in two steps: the socket listens (connections wait), then
+ * the thread that answers starts; between them the VMM may enter its root
+ * jail, which needs the process to have one thread.  control_stop works
+ * after either. */
+int control_open(const char *socket_path, const struct control_info *info,
+                 struct control **out, struct err *e);
+int control_serve(struct control *c, struct err *e);
 /* The machine the requests act on (NULL between boots). */
 void control_set_vm(struct control *c, struct vm *vm);
 /* The machine's port forwards as a JSON list (see docs/api.md), shown by

@@ -697,17 +697,15 @@ static int daemon_main(const char *name, int ready_fd, const char *restore,
     if (fl > 1 && folder[fl - 1] == '/')
         folder[fl - 1] = 0;
     /* As root: into the jail before the first thread (the console hub's)
-     * is made.  A machine received by live migration is not jailed
-     * (docs/security.md). */
-    if (recv) {
-        snprintf(d.isolation.jail, sizeof(d.isolation.jail), "off: received by live migration");
-    } else {
-        char *rf = realpath(folder, real);
-        r = machine_jail(&mc.spec, rf ? rf : folder, d.isolation.jail, sizeof(d.isolation.jail),
-                         &e);
-        if (r < 0)
-            goto fail_early;
-    }
+     * is made; a receiver too, now that the machine's folder and files are
+     * known (receive_prepare).  One that made the folder keeps the file
+     * capabilities, to remove it if the migration fails (receive_undo). */
+    struct jail_extra jx = { .file_caps = recv && d.stage.created_folder };
+    char *rf = realpath(folder, real);
+    r = machine_jail(&mc.spec, rf ? rf : folder, &jx, d.isolation.jail, sizeof(d.isolation.jail),
+                     &e);
+    if (r < 0)
+        goto fail_early;
     machine_path(name, "console.log", path, sizeof(path));
     r = console_hub_create(path, &hub);
     if (r < 0) {

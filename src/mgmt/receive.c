@@ -2,6 +2,7 @@
 #include "mgmt/receive.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 
 #include "block/block.h"
 #include "lib/file.h"
+#include "lib/jail.h"
 #include "lib/log.h"
 #include "net/switch.h"
 
@@ -95,6 +97,8 @@ int receive_claim(const struct receive_opts *o, struct receive_stage *st, struct
     if (mkdir(dir, 0755) < 0)
         return err_set(e, -errno, "cannot create %s: %s", dir, strerror(errno));
     st->created_folder = true;
+    st->parent_fd = open(slash ? parent : ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    st->have_parent = st->parent_fd >= 0;
     /* Until the commit: what is here came with this migration only. */
     char marker[4096];
     machine_path(o->name, NEW_MARKER, marker, sizeof(marker));
@@ -281,7 +285,15 @@ void receive_undo(const struct receive_opts *o, struct receive_stage *st)
     if (o->same_folder)
         return;
     if (st->created_folder) {
+        /* In the root jail: what is in the folder is the jail user's; the
+         * folder itself goes from root's machines folder, through the fd
+         * kept from before the jail and the file capabilities kept for
+         * this (mgmt/daemon.c). */
+        jail_raise_file_caps();
         machine_remove(o->name, NULL);
+        if (st->have_parent && unlinkat(st->parent_fd, o->name, AT_REMOVEDIR) < 0 &&
+            errno != ENOENT)
+            log_warn("cannot remove the folder of machine '%s': %s", o->name, strerror(errno));
         return;
     }
     for (int k = 0; k < st->nstaged; k++)

@@ -29,6 +29,11 @@ struct receive_stage {
     int nstaged;
     char staged[SPEC_MAX_DISKS][4096], final[SPEC_MAX_DISKS][4096];
     char fetched[2][4096];       /* a kernel or initrd the sender sent */
+    /* The machines folder (O_PATH), when created_folder: a receiver in
+     * its root jail, where that folder is not shown, removes the one it
+     * made through it (receive_undo). */
+    bool have_parent;
+    int parent_fd;
 };
 
 /* Claims the folder for an incoming machine (not for same_folder): the

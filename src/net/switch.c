@@ -965,6 +965,12 @@ static int listen_on(struct net_switch *sw, const char *path, struct err *e)
         listen(sw->listen_fd, 64) < 0)
         return err_set(e, -errno, "switch %s: cannot listen on %s: %s", sw->cfg.name, path,
                        strerror(errno));
+    /* Machines in a root jail connect as the jail user (connect needs write
+     * permission on the socket): who may join is decided by who can reach
+     * the folder ($HOSTEL_HOME's), as for the machines' own sockets. */
+    if (chmod(path, 0666) < 0)
+        return err_set(e, -errno, "switch %s: cannot open %s to jailed machines: %s",
+                       sw->cfg.name, path, strerror(errno));
     return 0;
 }
 
@@ -1032,6 +1038,8 @@ int switch_create(const struct switch_config *c, const char *socket_path,
         sw->dns_fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         sw->dns_upstream = host_resolver();
     }
+    if (c->confine && (r = c->confine(c->confine_opaque, e)) < 0)
+        goto fail;
     r = -pthread_create(&sw->thread, NULL, switch_thread, sw);
     if (r < 0) {
         err_set(e, r, "switch %s: cannot start its thread: %s", c->name, strerror(-r));

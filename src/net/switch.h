@@ -79,6 +79,11 @@ struct switch_config {
     int nforwards;
     struct switch_forward forwards[NET_MAX_FORWARDS];
     uint32_t lease_s;                /* DHCP lease time */
+    /* Called once the switch's socket listens and its gateway is open,
+     * before its thread starts (a root jail needs one thread); an error
+     * stops the switch.  Optional. */
+    int (*confine)(void *opaque, struct err *e);
+    void *confine_opaque;
 };
 
 /* What a fault does to the frames on a link (from one machine to another).
@@ -94,7 +99,8 @@ struct switch_rule {
 struct net_switch;
 
 /* Opens the switch: listens on socket_path (replacing a stale socket),
- * starts its thread, and the gateway when the config asks for one.  The
+ * opens the gateway when the config asks for one, calls confine, starts
+ * its thread.  The
  * forwards' host ports are chosen here (port 0: any free one); see
  * switch_status_json.  On failure e says what failed. */
 int switch_create(const struct switch_config *c, const char *socket_path,

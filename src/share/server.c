@@ -572,8 +572,30 @@ static int op_readlink(struct share_server *s, struct inode *in)
 }
 
 /* After making name in dir: its entry, or the error. */
+/* In a root jail this thread makes files as the jail user: what the guest
+ * makes goes to the user hostel runs as (the one outside the jail), as
+ * without it (docs/shares.md).  name "" means dirfd itself.  An id the
+ * directory gave (set-group-ID) stays. */
+static void own(const struct share_server *s, int dirfd, const char *name)
+{
+    uid_t me = geteuid();
+    gid_t my = getegid();
+    if (s->host_uid == me && s->host_gid == my)
+        return;
+    int at = AT_SYMLINK_NOFOLLOW | (name[0] ? 0 : AT_EMPTY_PATH);
+    struct stat st;
+    if (fstatat(dirfd, name, &st, at) < 0)
+        return;
+    uid_t u = st.st_uid == me ? s->host_uid : (uid_t)-1;
+    gid_t g = st.st_gid == my ? s->host_gid : (gid_t)-1;
+    /* CAP_CHOWN is this thread's (lib/jail.h): this does not fail. */
+    if ((u != (uid_t)-1 || g != (gid_t)-1) && fchownat(dirfd, name, u, g, at) < 0)
+        return;
+}
+
 static int made(struct share_server *s, struct inode *dir, const char *name)
 {
+    own(s, dir->fd, name);
     struct stat st;
     int slot = lookup_name(s, dir, name, &st);
     if (slot < 0)
@@ -819,6 +841,8 @@ static int op_create(struct share_server *s, struct req *r, struct inode *dir)
     int fd = open_beneath(s, dir->fd, name, flags, safe_mode(a.mode, false));
     if (fd < 0)
         return fd;
+    if (pfd == -ENOENT)
+        own(s, fd, "");
     struct stat fst;
     if (fstat(fd, &fst) < 0 || !S_ISREG(fst.st_mode)) {
         close(fd);
@@ -1275,13 +1299,13 @@ int share_server_open(const struct share_options *o, struct share_server **out, 
     struct share_server *s = calloc(1, sizeof(*s));
     if (!s)
         return err_set(e, -ENOMEM, "out of memory for the share of %s", o->dir);
-    s->proc_fd = -1;
+    s->proc_fd = o->jailed ? o->proc_fd : -1;
     s->dir = strdup(o->dir);
     s->ro = o->readonly;
     s->guest_uid = o->guest_uid;
     s->guest_gid = o->guest_gid;
-    s->host_uid = geteuid();
-    s->host_gid = getegid();
+    s->host_uid = o->jailed ? o->owner_uid : geteuid();
+    s->host_gid = o->jailed ? o->owner_gid : getegid();
     s->cache_s = o->cache_s < 0 ? 0 : o->cache_s == 0 ? 1 : (uint64_t)o->cache_s;
     s->have_openat2 = true;
     rlim_t budget = fd_budget();
@@ -1336,7 +1360,9 @@ int share_server_open(const struct share_options *o, struct share_server **out, 
     s->inodes[ROOT_SLOT].nlookup = 1;
     hash_insert(s, ROOT_SLOT);
     s->ninodes = 1;
-    s->proc_fd = open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    /* In a root jail (no /proc there): the one kept before it. */
+    if (!o->jailed)
+        s->proc_fd = open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (s->proc_fd < 0) {
         r = -errno;
         share_server_close(s);

@@ -28,6 +28,15 @@ struct share_options {
     unsigned max_inodes, max_handles;
     /* Seconds the guest may cache names and attributes (default 1; -1: 0). */
     int cache_s;
+    /* In a root jail (lib/jail.h): the server runs as the jail user with
+     * the file capabilities on its thread; new files go to owner_uid and
+     * owner_gid (the user hostel runs as), and proc_fd, an O_PATH fd of
+     * /proc/self/fd kept before the jail, is taken over (closed with the
+     * server, or on failure). */
+    bool jailed;
+    uid_t owner_uid;
+    gid_t owner_gid;
+    int proc_fd;
 };
 
 /* Opens the directory and gets ready for FUSE_INIT.  -errno with e set. */

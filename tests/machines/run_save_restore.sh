@@ -22,18 +22,8 @@ def report(name, ok, why=""):
     print(("PASS: save/%s" % name) if ok else ("FAIL: save/%s (%s)" % (name, str(why)[-500:])))
     sys.stdout.flush()
 
-def control(sock, req):
-    s = socket.socket(socket.AF_UNIX)
-    s.connect(sock)
-    s.sendall((json.dumps(req) + "\n").encode())
-    data = b""
-    while not data.endswith(b"\n"):
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-    s.close()
-    return json.loads(data)
+sys.path.insert(0, os.path.join(os.getcwd(), "tests/lib"))
+from control import request as control
 
 TICK = re.compile(rb"^tick (\d+) pm=(\d+) tsc=\d+", re.M)
 class Run:

@@ -1,9 +1,15 @@
 /* Unit tests for the root jail (lib/jail.h): which user it chooses, that a
  * kept fd answers a later open of its name (even once the name points
  * elsewhere), and, as root, in a child: the user, capabilities and mounts
- * after jail_enter.  (The whole VMM in its jail: tests/machines/run_jail.sh.) */
+ * after jail_enter; a folder left to its owner, written only by a thread
+ * that raised the file capabilities kept for it; a socket not given to the
+ * jail user with its folder.  (The whole VMM in its jail:
+ * tests/machines/run_jail.sh and run_jail2.sh.) */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -138,10 +144,92 @@ static void enter_as_root(void)
     rmdir(dir);
 }
 
+/* A thread that raises the file capabilities, then makes a file in a
+ * folder that is not the jail user's. */
+static void *make_with_caps(void *arg)
+{
+    static int r;
+    r = jail_raise_file_caps();
+    if (r == 0) {
+        int fd = open(arg, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+        r = fd < 0 ? -errno : 0;
+        if (fd >= 0)
+            close(fd);
+    }
+    return &r;
+}
+
+/* As root, in a child: FOREIGN (root's, 0755) is shown writable but left
+ * to root; the main thread cannot write in it, a thread that raised the
+ * file capabilities can, and the main thread still has none in effect. */
+static int file_caps_child(const char *dir, const char *foreign)
+{
+    struct jail_config c = { .uid = JAIL_DEFAULT_ID, .gid = JAIL_DEFAULT_ID,
+                             .keep_file_caps = true };
+    struct err e = ERR_INIT;
+    jail_add(&c, dir, true);
+    jail_add_foreign(&c, foreign, true);
+    if (jail_enter(&c, &e) < 0) {
+        printf("  enter: %s\n", e.msg);
+        return 20;
+    }
+    char p[160];
+    snprintf(p, sizeof(p), "%s/by-main", foreign);
+    if (open(p, O_CREAT | O_WRONLY | O_CLOEXEC, 0600) >= 0 || errno != EACCES)
+        return 21;    /* no capability in effect on this thread */
+    snprintf(p, sizeof(p), "%s/by-thread", foreign);
+    pthread_t t;
+    void *res = NULL;
+    if (pthread_create(&t, NULL, make_with_caps, p) || pthread_join(t, &res) || *(int *)res)
+        return 22;
+    snprintf(p, sizeof(p), "%s/by-main-after", foreign);
+    if (open(p, O_CREAT | O_WRONLY | O_CLOEXEC, 0600) >= 0)
+        return 23;    /* the thread's capabilities stayed its own */
+    return 0;
+}
+
+static void file_caps_as_root(void)
+{
+    if (geteuid() != 0) {
+        printf("SKIP: file_caps_as_root (not root: the jail needs it)\n");
+        return;
+    }
+    char dir[] = "/tmp/hostel-test-jail-XXXXXX", foreign[] = "/tmp/hostel-test-jail-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL && mkdtemp(foreign) != NULL);
+    CHECK_EQ(chmod(foreign, 0755), 0);
+    /* A socket in the folder given away stays root's. */
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/s.sock", dir);
+    const char *sp = sa.sun_path;
+    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    CHECK(s >= 0 && bind(s, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(file_caps_child(dir, foreign));
+    int st = 0;
+    waitpid(pid, &st, 0);
+    CHECK(WIFEXITED(st));
+    CHECK_EQ(WEXITSTATUS(st), 0);
+    struct stat sb;
+    char p[160];
+    snprintf(p, sizeof(p), "%s/by-thread", foreign);
+    CHECK(stat(p, &sb) == 0 && sb.st_uid == JAIL_DEFAULT_ID);
+    CHECK(stat(foreign, &sb) == 0 && sb.st_uid == 0);     /* left to its owner */
+    CHECK(stat(dir, &sb) == 0 && sb.st_uid == JAIL_DEFAULT_ID);
+    CHECK(stat(sp, &sb) == 0 && sb.st_uid == 0);          /* the socket too */
+    close(s);
+    unlink(p);
+    unlink(sp);
+    rmdir(foreign);
+    rmdir(dir);
+}
+
 int main(void)
 {
     RUN_TEST(user_choice);
     RUN_TEST(kept_fd_answers);
     RUN_TEST(enter_as_root);
+    RUN_TEST(file_caps_as_root);
     return CHECK_DONE();
 }

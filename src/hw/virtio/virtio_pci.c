@@ -14,6 +14,7 @@
 
 #include "hw/pci.h"
 #include "lib/err.h"
+#include "lib/jail.h"
 #include "lib/log.h"
 #include "lib/sandbox.h"
 #include "lib/state.h"
@@ -190,6 +191,12 @@ static void *worker_main(void *arg)
 {
     struct virtio_pci *vp = arg;
     struct virtio_dev *vd = &vp->vd;
+    /* A share's server makes and opens the files the guest names: in a
+     * root jail, this thread alone takes the file capabilities kept for it
+     * (lib/jail.h). */
+    int cr = vd->ops->worker_names_files ? jail_raise_file_caps() : 0;
+    if (cr < 0)
+        log_warn("%s: cannot take its file capabilities: %s", vd->ops->name, strerror(-cr));
     for (;;) {
         uint32_t queues = 0;
         pthread_mutex_lock(&vp->wake_lock);
