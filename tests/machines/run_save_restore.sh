@@ -60,8 +60,13 @@ def save_and_restore(src, dst, label):
         report(label, False, "the guest did not tick on %s: %r" % (src, a.text()[-300:]))
         a.stop()
         return
-    reply = control(sock, {"op": "save", "path": state})
-    saved_tick, saved_pm = a.ticks()[-1]
+    # Paused first, so the last tick read is the last one the saved state
+    # printed (a running machine goes on ticking after the save's reply).
+    reply = control(sock, {"op": "pause"})
+    if reply.get("ok"):
+        time.sleep(0.2)
+        saved_tick, saved_pm = a.ticks()[-1]
+        reply = control(sock, {"op": "save", "path": state})
     if not reply.get("ok"):
         report(label, False, reply)
         a.stop()
