@@ -627,6 +627,26 @@ static void store_imm64(struct jctx *t, int32_t off, uint64_t v)
     }
 }
 
+/* AH..BH (guest register g = 4..7 without REX): bits 8-15 of guest
+ * register g - 4, cached in host register h.  hb_extract: dst = the byte,
+ * zero-extended.  hb_insert: bits 8-15 of h = the low byte of src (uses
+ * RAX; the host flags are lost). */
+static void hb_extract(struct jctx *t, int dst, int h)
+{
+    x_movzx_rr(&t->b, 2, dst, h);
+    x_shift_ri(&t->b, 4, SH_SHR, dst, 8);
+}
+
+static void hb_insert(struct jctx *t, int h, int src)
+{
+    struct xbuf *b = &t->b;
+    x_movzx_rr(b, 1, XAX, src);
+    x_shift_ri(b, 4, SH_SHL, XAX, 8);
+    x_alu_ri(b, 8, ALU_AND, h, (int64_t)(int32_t)0xffff00ffu);
+    x_alu_rr(b, 8, ALU_OR, h, XAX);
+    t->hf = 0;
+}
+
 /* RCX = the linear address of i's memory operand (64-bit mode: no limits;
  * a non-canonical address misses the TLB and faults in the handler). */
 static void emit_ea(struct jctx *t, const struct emu_insn *i)
@@ -797,7 +817,7 @@ static void materialize(struct jctx *t, const struct pend *p, bool keep_regs)
                    (unsigned)p->imm);
         x_store(b, 8, xm(RCPU, OFF_LAZY_RES), XAX);
         break;
-    case CC_OP_IMUL:
+    case CC_OP_IMUL: case CC_OP_MUL:
         x_store(b, 8, xm(RCPU, OFF_LAZY_RES), PF1);
         x_store(b, 8, xm(RCPU, OFF_LAZY_AUX), PF2);
         break;
@@ -1141,6 +1161,37 @@ static void alu_core(struct jctx *t, int op, unsigned size, int dst, int sreg, i
     flags_op(t, cc, size);
 }
 
+/* A byte ALU operation of registers where one operand is AH..BH: on
+ * copies in RAX (destination) and RDX (source), the result put back. */
+static bool emit_alu_high(struct jctx *t, int op, unsigned d, unsigned s, bool imm_form, int64_t imm,
+                          bool dh, bool sh)
+{
+    if (op == ALU_ADC || op == ALU_SBB)
+        return false;   /* their flags code uses RAX */
+    int hs = -1;
+    if (!imm_form) {
+        hs = ra_get(t, (int)(sh ? s - 4 : s), true);
+        if (sh) {
+            hb_extract(t, XDX, hs);
+            hs = XDX;
+        }
+    }
+    int gd = (int)(dh ? d - 4 : d);
+    int hd = ra_get(t, gd, true);
+    int r = hd;
+    if (dh) {
+        hb_extract(t, XAX, hd);
+        r = XAX;
+    }
+    alu_core(t, op, 1, r, hs, imm, false, false);
+    if (op != ALU_CMP) {
+        if (dh)
+            hb_insert(t, hd, XAX);
+        ra_dirty(t, gd);
+    }
+    return true;
+}
+
 static bool emit_alu(struct jctx *t, const struct emu_insn *i)
 {
     int op = emu_alu_op(i);
@@ -1164,8 +1215,9 @@ static bool emit_alu(struct jctx *t, const struct emu_insn *i)
             d = i->rm;
             s = i->reg;
         }
-        if (high_byte(i, size, d) || (!imm_form && high_byte(i, size, s)))
-            return false;
+        bool dh = high_byte(i, size, d), sh = !imm_form && high_byte(i, size, s);
+        if (dh || sh)
+            return emit_alu_high(t, op, d, s, imm_form, imm, dh, sh);
         int hs = imm_form ? -1 : ra_get(t, (int)s, true);
         int hd = ra_get(t, (int)d, true);
         alu_core(t, op, size, hd, hs, imm, false, false);
@@ -1495,13 +1547,79 @@ static bool emit_imul(struct jctx *t, const struct emu_insn *i)
     return true;
 }
 
+/* MUL and one-operand IMUL (F7 /4 /5) of 32 and 64 bits: RDX:RAX =
+ * RAX * r/m on the host's own RAX and RDX; CF = OF = the high half is
+ * more than the low half's extension (the host computes it the same way). */
+static bool emit_mul(struct jctx *t, const struct emu_insn *i)
+{
+    unsigned size = i->opsize;
+    if (i->op != 0xf7 || size < 4)
+        return false;
+    struct xbuf *b = &t->b;
+    int g = GRP_OF(i);   /* 4: MUL, 5: IMUL */
+    int hs = i->mod == 3 ? ra_get(t, i->rm, true) : -1;
+    int ha = ra_get(t, R_RAX, true);
+    int hd = ra_get(t, R_RDX, false);
+    if (i->mod != 3) {
+        emit_ea(t, i);
+        emit_tlb(t, size, false, true);
+        x_mov_rr(b, 8, XAX, ha);
+        x_rm(b, size, 0xf7, g, xm(XCX, 0), 0);
+    } else {
+        x_mov_rr(b, 8, XAX, ha);
+        x_grp3(b, size, g, hs);
+    }
+    x_mov_rr(b, 8, ha, XAX);
+    x_mov_rr(b, 8, hd, XDX);
+    ra_dirty(t, R_RAX);
+    ra_dirty(t, R_RDX);
+    int cc = g == 4 ? CC_OP_MUL : CC_OP_IMUL;
+    t->pend.op = -1;   /* every flag is written */
+    if (t->live[t->k] && i->mod == 3) {
+        x_setcc(b, 0, XAX);                /* seto al */
+        x_movzx_rr(b, 1, PF2, XAX);
+        x_mov_rr(b, 8, PF1, ha);
+        pend_set(t, cc, size, false, 0, false);
+    } else if (t->live[t->k]) {
+        x_setcc(b, 0, XAX);
+        x_movzx_rr(b, 1, XAX, XAX);
+        x_store(b, 8, xm(RCPU, OFF_LAZY_AUX), XAX);
+        x_store(b, 8, xm(RCPU, OFF_LAZY_RES), ha);
+        flags_op(t, cc, size);
+    }
+    t->hf = HF_C | HF_O;
+    if (i->mod != 3)
+        mem_done(t);
+    return true;
+}
+
+/* MOV r8, r8 where either is AH..BH (sh, dh). */
+static bool emit_mov_high(struct jctx *t, unsigned s, unsigned d, bool sh, bool dh)
+{
+    int src = ra_get(t, (int)(sh ? s - 4 : s), true);
+    if (sh) {
+        hb_extract(t, XDX, src);
+        src = XDX;
+    }
+    int gd = (int)(dh ? d - 4 : d);
+    int hd = ra_get(t, gd, true);
+    if (dh)
+        hb_insert(t, hd, src);
+    else
+        x_mov_rr(&t->b, 1, hd, src);
+    ra_dirty(t, gd);
+    return true;
+}
+
 static bool emit_mov(struct jctx *t, const struct emu_insn *i)
 {
     struct xbuf *b = &t->b;
     unsigned size = op_size_w(i);
     switch (i->op) {
     case 0x88: case 0x89:
-        if (high_byte(i, size, i->reg) || (i->mod == 3 && high_byte(i, size, i->rm)))
+        if (i->mod == 3 && (high_byte(i, size, i->reg) || high_byte(i, size, i->rm)))
+            return emit_mov_high(t, i->reg, i->rm, high_byte(i, size, i->reg), high_byte(i, size, i->rm));
+        if (high_byte(i, size, i->reg))
             return false;
         if (i->mod == 3) {
             int hs = ra_get(t, i->reg, true);
@@ -1519,7 +1637,9 @@ static bool emit_mov(struct jctx *t, const struct emu_insn *i)
             return true;
         }
     case 0x8a: case 0x8b:
-        if (high_byte(i, size, i->reg) || (i->mod == 3 && high_byte(i, size, i->rm)))
+        if (i->mod == 3 && (high_byte(i, size, i->reg) || high_byte(i, size, i->rm)))
+            return emit_mov_high(t, i->rm, i->reg, high_byte(i, size, i->rm), high_byte(i, size, i->reg));
+        if (high_byte(i, size, i->reg))
             return false;
         if (i->mod == 3) {
             int hs = ra_get(t, i->rm, true);
@@ -1569,9 +1689,15 @@ static bool emit_mov(struct jctx *t, const struct emu_insn *i)
 static bool emit_mov_imm(struct jctx *t, const struct emu_insn *i)
 {
     struct xbuf *b = &t->b;
+    if (i->op < 0xb8 && high_byte(i, 1, i->rm)) {   /* MOV AH..BH, imm8 */
+        int h = ra_get(t, i->rm - 4, true);
+        x_alu_ri(b, 8, ALU_AND, h, (int64_t)(int32_t)0xffff00ffu);
+        x_alu_ri(b, 8, ALU_OR, h, (int64_t)((i->imm & 0xff) << 8));
+        t->hf = 0;
+        ra_dirty(t, i->rm - 4);
+        return true;
+    }
     if (i->op < 0xb8) {
-        if (high_byte(i, 1, i->rm))
-            return false;
         int h = ra_get(t, i->rm, true);
         x_rr(b, 1, 0xc6, 0, h);
         x8(b, (uint8_t)i->imm);
@@ -1595,9 +1721,17 @@ static bool emit_movx(struct jctx *t, const struct emu_insn *i)
     bool sx = i->kind != EK_MOVZX;
     if (ds == 2 || (i->kind == EK_MOVSXD && ds != 8))
         return false;
+    if (i->mod == 3 && high_byte(i, ss, i->rm)) {   /* from AH..BH */
+        hb_extract(t, XAX, ra_get(t, i->rm - 4, true));
+        int hd = ra_get(t, i->reg, false);
+        if (sx)
+            x_movsx_rr(b, 1, ds, hd, XAX);
+        else
+            x_mov_rr(b, 4, hd, XAX);
+        ra_dirty(t, i->reg);
+        return true;
+    }
     if (i->mod == 3) {
-        if (high_byte(i, ss, i->rm))
-            return false;
         int hs = ra_get(t, i->rm, true);
         int hd = ra_get(t, i->reg, false);
         if (sx)
@@ -2296,6 +2430,7 @@ static bool emit_insn(struct jctx *t, const struct emu_insn *i)
     case EK_NOT: case EK_NEG: return emit_notneg(t, i);
     case EK_SHIFT: return emit_shift(t, i);
     case EK_IMUL: return emit_imul(t, i);
+    case EK_MUL: return emit_mul(t, i);
     case EK_MOV: return emit_mov(t, i);
     case EK_MOV_IMM: return emit_mov_imm(t, i);
     case EK_MOVZX: case EK_MOVSX: case EK_MOVSXD: return emit_movx(t, i);
