@@ -417,7 +417,10 @@ static bool callee_saved(int h)
  *   INC, DEC: PF1 = src1, the CF before in PF2 (0/1) or, with aux_mem, in
  *             the record stored in memory
  *   SHL, SHR, SAR: PF1 = src1, the count in imm
- *   IMUL: PF1 = result, PF2 = CF = OF (0/1) */
+ *   IMUL, MUL: PF1 = result, PF2 = CF = OF (0/1)
+ *   PEND_CF (BT): PF2 = CF (0/1); the other flags are those of the
+ *             record in memory (stored before) */
+#define PEND_CF 0x40   /* not a CC_OP: CF patched into the record in memory */
 struct pend {
     int8_t op;                /* CC_OP_*, -1: none */
     uint8_t size;
@@ -444,12 +447,17 @@ static const uint8_t cc_need[16] = {
 };
 
 enum { ST_EXIT, ST_INTERP };
+/* What a memory form's stub loads into PF1/PF2 from the record its
+ * handler stored, so that the pending record of the fast path holds
+ * after the slow path too. */
+enum { PF_NONE, PF_S1_S2, PF_S1, PF_RES };
 
 struct stub {
     struct pend pend;         /* the record to store before leaving or calling */
     int mem_op, mem_size;
     uint8_t kind;
     bool restore_flags;       /* ST_INTERP: the instruction sets flags; give host flags back */
+    uint8_t reload_pf;        /* ST_INTERP: the fast path leaves a pending record: PF_* */
     uint8_t *from;            /* the rel32 jumping here */
     uint8_t *resume;          /* ST_INTERP: where to continue (writable view) */
     unsigned k, done;         /* instruction index; ST_EXIT: instructions retired */
@@ -817,6 +825,18 @@ static void materialize(struct jctx *t, const struct pend *p, bool keep_regs)
                    (unsigned)p->imm);
         x_store(b, 8, xm(RCPU, OFF_LAZY_RES), XAX);
         break;
+    case PEND_CF:
+        if (keep_regs)
+            call_begin(t);
+        x_lea(b, 8, XSI, xm(PF2, (int32_t)(RFLAGS_CF << 16)));
+        x_mov_rr(b, 8, XDI, RCPU);
+        if (keep_regs)
+            call_end(t, (const void *)jit_patch_flags);
+        else
+            x_call_abs(b, (const void *)jit_patch_flags);
+        t->mem_op = CC_OP_EFLAGS;
+        t->mem_size = 0;
+        return;
     case CC_OP_IMUL: case CC_OP_MUL:
         x_store(b, 8, xm(RCPU, OFF_LAZY_RES), PF1);
         x_store(b, 8, xm(RCPU, OFF_LAZY_AUX), PF2);
@@ -882,6 +902,13 @@ static void need_flags(struct jctx *t, uint8_t need)
         x_mov_rr(b, 8, XAX, PF1);
         x_grp3(b, sz, 3, XAX);
         t->hf = HF_ALL;
+        return;
+    case PEND_CF:
+        if (need != HF_C)
+            break;
+        x_rr(b, 8, 0xba0f, 4, PF2);                /* bt r14, 0: CF */
+        x8(b, 0);
+        t->hf = HF_C;
         return;
     case CC_OP_SHL: case CC_OP_SHR: case CC_OP_SAR:
         if ((need & HF_O) && p->imm != 1)
@@ -1115,7 +1142,15 @@ static void alu_core(struct jctx *t, int op, unsigned size, int dst, int sreg, i
         }
         return;
     }
-    if (!carry && !mem) {
+    if (mem && !carry) {
+        /* The slow path (the handler) stores the record: its stub loads
+         * PF1/PF2 back from it, and the record waits in them the same. */
+        uint8_t pf = cc == CC_OP_LOGIC ? PF_RES : sreg >= 0 ? PF_S1_S2 : PF_S1;
+        for (unsigned s = 0; s < t->nstubs; s++)
+            if (t->stubs[s].kind == ST_INTERP && t->stubs[s].k == t->k && !t->stubs[s].resume)
+                t->stubs[s].reload_pf = pf;
+    }
+    if (!carry) {
         /* The record waits in PF1/PF2. */
         if (cc == CC_OP_LOGIC) {
             if (test) {
@@ -1963,6 +1998,8 @@ static bool emit_bt(struct jctx *t, const struct emu_insn *i)
     bool live = t->live[t->k];
     static const uint32_t host_op[4] = { 0xa30f, 0xab0f, 0xb30f, 0xbb0f };
     unsigned bitoff = (unsigned)i->imm & (size * 8 - 1);
+    if (live)
+        pend_flush(t);   /* the record BT's CF goes into (PEND_CF) */
     int hs = byimm ? -1 : ra_get(t, i->reg, true);
     int h;
     if (i->mod == 3) {
@@ -1983,11 +2020,16 @@ static bool emit_bt(struct jctx *t, const struct emu_insn *i)
         x_store(b, size, xm(XCX, 0), XDX);
     else if (i->mod == 3 && g != 0)
         ra_dirty(t, i->rm);
-    if (live)
-        patch_flag(t, 2, RFLAGS_CF);     /* setc */
-    t->hf = live ? 0 : (uint8_t)HF_C;
+    /* After the slow path too, the host CF is BT's (the stub gives the
+     * host flags back). */
     if (i->mod != 3)
         mem_done(t);
+    if (live) {
+        x_setcc(b, 2, XAX);                        /* setc al */
+        x_movzx_rr(b, 1, PF2, XAX);
+        pend_set(t, PEND_CF, size, false, 0, false);
+    }
+    t->hf = HF_C;
     return true;
 }
 
@@ -2482,6 +2524,13 @@ static void emit_stubs(struct jctx *t)
             x8(b, 0x9e);
         }
         emit_reload(t, &st->ra, false);
+        if (st->reload_pf == PF_RES) {
+            x_load(b, 8, PF1, xm(RCPU, OFF_LAZY_RES));
+        } else if (st->reload_pf) {
+            x_load(b, 8, PF1, xm(RCPU, OFF_LAZY_S1));
+            if (st->reload_pf == PF_S1_S2)
+                x_load(b, 8, PF2, xm(RCPU, OFF_LAZY_S2));
+        }
         x_jmp_abs(b, (uint64_t)((intptr_t)st->resume + b->rx_delta));
     }
 }
