@@ -215,6 +215,7 @@ static void *jit_data_alloc(struct emu_jit *j, size_t size)
 #define RCPU XBP          /* struct emu_cpu * */
 #define RCOUNT X15        /* c->insn_count while translated code runs */
 #define SLOT_TMP 8        /* [rsp + 8]: a scratch byte (CF across a TLB lookup) */
+#define SLOT_TAG 16       /* [rsp + 16]: EMU_TLB_VALID | mmu.tlb_slot, for TLB tags */
 #define SLOT_LIMIT 24     /* [rsp + 24]: the instruction limit */
 #define SLOT_EVMASK 32    /* [rsp + 32]: the events that end translated code */
 
@@ -226,6 +227,7 @@ static void *jit_data_alloc(struct emu_jit *j, size_t size)
 #define OFF_LAZY_S1  ((int32_t)offsetof(struct emu_cpu, lazy.src1))
 #define OFF_LAZY_S2  ((int32_t)offsetof(struct emu_cpu, lazy.src2))
 #define OFF_LAZY_AUX ((int32_t)offsetof(struct emu_cpu, lazy.aux))
+#define OFF_RFLAGS   ((int32_t)offsetof(struct emu_cpu, rflags))
 #define OFF_EVENTS   ((int32_t)offsetof(struct emu_cpu, events))
 #define OFF_COUNT    ((int32_t)offsetof(struct emu_cpu, insn_count))
 #define OFF_EPOCH    ((int32_t)offsetof(struct emu_cpu, mmu.epoch))
@@ -242,8 +244,19 @@ _Static_assert(offsetof(struct emu_lazy_flags, size) == offsetof(struct emu_lazy
                "lazy op and size are stored together");
 _Static_assert(sizeof(struct emu_tlb_entry) == 64, "TLB index arithmetic assumes 64-byte entries");
 
+/* [rsp + SLOT_TAG] = the bits every TLB tag of the current PCID slot has
+ * (mmu.c): at entry, and again after a handler ran (translated code
+ * itself never switches PCID: CR3 writes end translations). */
+static void emit_tag_slot(struct xbuf *b)
+{
+    x_load(b, 8, XAX, xm(RCPU, OFF_TLB_SLOT));
+    x_alu_ri(b, 8, ALU_OR, XAX, EMU_TLB_VALID);
+    x_store(b, 8, xm(XSP, SLOT_TAG), XAX);
+}
+
 /* The trampolines: enter(c, code, limit, evmask) saves the callee-saved
- * registers, keeps limit and evmask at [rsp + 24] and [rsp + 32] ([rsp]
+ * registers, keeps limit and evmask at [rsp + 24] and [rsp + 32], the TLB tag bits at
+ * [rsp + 16] ([rsp]
  * and [rsp + 8] are scratch) and jumps to code; exit_common (RAX = the exit
  * record) stores the count and returns RAX. */
 static void emit_trampolines(struct emu_jit *j)
@@ -260,6 +273,7 @@ static void emit_trampolines(struct emu_jit *j)
     x_alu_ri(&b, 8, ALU_SUB, XSP, 24);   /* scratch; calls from translated code see RSP 16-aligned */
     x_mov_rr(&b, 8, RCPU, XDI);
     x_load(&b, 8, RCOUNT, xm(RCPU, OFF_COUNT));
+    emit_tag_slot(&b);
     x_rr(&b, 4, 0xff, 4, XSI);                                /* jmp rsi */
     j->exit_common = x_rx(&b);
     x_store(&b, 8, xm(RCPU, OFF_COUNT), RCOUNT);
@@ -705,8 +719,7 @@ static void emit_tlb(struct jctx *t, unsigned size, bool write, bool sets_flags)
     else
         x_lea(b, 8, XDX, xm(XCX, (int32_t)size - 1));
     x_alu_ri(b, 8, ALU_AND, XDX, -4096);
-    x_alu_ri(b, 8, ALU_OR, XDX, EMU_TLB_VALID);
-    x_alu_rm(b, 8, ALU_OR, XDX, xm(RCPU, OFF_TLB_SLOT));   /* the PCID slot (mmu.c) */
+    x_alu_rm(b, 8, ALU_OR, XDX, xm(XSP, SLOT_TAG));   /* valid, the PCID slot (mmu.c) */
     int32_t field = write ? (int32_t)offsetof(struct emu_tlb_entry, vpn_write)
                           : (int32_t)offsetof(struct emu_tlb_entry, vpn_read);
     x_alu_rm(b, 8, ALU_CMP, XDX, xmi(RCPU, XAX, 0, t->tlb + field));
@@ -1066,6 +1079,7 @@ static void emit_handler_call(struct jctx *t, unsigned k)
     x_mov_rr(b, 8, XDI, RCPU);
     x_mov_ri(b, XSI, (uint64_t)(uintptr_t)copy);
     x_call_abs(b, (const void *)copy->fn);
+    emit_tag_slot(b);
     /* Went elsewhere (a taken LOOP, a REP slice) or stopped the block
      * (a store into code): leave, RIP from next_rip. */
     x_load(b, 8, XDX, xm(RCPU, OFF_NEXT_RIP));
@@ -2353,6 +2367,73 @@ static bool emit_sse(struct jctx *t, const struct emu_insn *i)
     }
 }
 
+/* ---- string instructions ------------------------------------------------------------ */
+
+/* REP STOS (64-bit addresses): when DF is clear and the whole store lies
+ * in one page the TLB lets us write, it is the host's REP STOS on the
+ * host address (the host RDI saved around it); else, and for a count
+ * over a page, the handler (ops_string.c, which also slices long ones). */
+static bool emit_rep_stos(struct jctx *t, const struct emu_insn *i)
+{
+    if (!(i->prefix & (PFX_REP | PFX_REPNE)) || i->adsize != 8)
+        return false;
+    struct xbuf *b = &t->b;
+    unsigned size = op_size_w(i), sh = (unsigned)__builtin_ctz(size);
+    int hc = ra_get(t, R_RCX, true);
+    int hd = ra_get(t, R_RDI, true);
+    int ha = ra_get(t, R_RAX, true);
+    t->hf = 0;
+    x_test_rr(b, 8, hc, hc);
+    uint8_t *jzero = x_jcc32(b, 4);                     /* je: nothing to store */
+    x_rm(b, 4, 0xf7, 0, xm(RCPU, OFF_RFLAGS), 4);       /* test dword [rflags], DF */
+    x32(b, RFLAGS_DF);
+    stub_new(t, ST_INTERP, x_jcc32(b, 5));
+    x_alu_ri(b, 8, ALU_CMP, hc, 4096 >> sh);
+    stub_new(t, ST_INTERP, x_jcc32(b, 7));              /* ja: more than a page */
+    x_mov_rr(b, 4, XAX, hc);
+    if (sh)
+        x_shift_ri(b, 4, SH_SHL, XAX, sh);
+    x_mov_rr(b, 4, XDX, hd);
+    x_alu_ri(b, 4, ALU_AND, XDX, 0xfff);
+    x_alu_rr(b, 4, ALU_ADD, XAX, XDX);
+    x_alu_ri(b, 4, ALU_CMP, XAX, 4096);
+    stub_new(t, ST_INTERP, x_jcc32(b, 7));              /* ja: crosses into the next page */
+    /* The TLB entry of the page, for writing. */
+    x_mov_rr(b, 8, XDX, hd);
+    x_mov_rr(b, 4, XAX, XDX);
+    x_shift_ri(b, 4, SH_SHR, XAX, 6);
+    x_alu_ri(b, 4, ALU_AND, XAX, (EMU_TLB_SIZE - 1) << 6);
+    x_alu_ri(b, 8, ALU_AND, XDX, -4096);
+    x_alu_rm(b, 8, ALU_OR, XDX, xm(XSP, SLOT_TAG));
+    x_alu_rm(b, 8, ALU_CMP, XDX, xmi(RCPU, XAX, 0, t->tlb + (int32_t)offsetof(struct emu_tlb_entry, vpn_write)));
+    if (cfg_all_slow)
+        x_alu_ri(b, 4, ALU_CMP, XAX, -1);   /* never equal: the handler's path */
+    stub_new(t, ST_INTERP, x_jcc32(b, 5));
+    x_mov_rr(b, 8, XDX, hd);
+    x_alu_rm(b, 8, ALU_ADD, XDX, xmi(RCPU, XAX, 0, t->tlb + (int32_t)offsetof(struct emu_tlb_entry, addend)));
+    /* The host's REP STOS: RAX = the value, RCX = the count, RDI = where
+     * (read from the cache registers before RDI changes). */
+    x_store(b, 8, xm(XSP, 0), XDI);
+    x_mov_rr(b, 8, XAX, ha);
+    x_mov_rr(b, 8, XCX, hc);
+    x_mov_rr(b, 8, XDI, XDX);
+    if (size == 2)
+        x8(b, 0x66);
+    x8(b, 0xf3);
+    if (size == 8)
+        x8(b, 0x48);                                    /* REX.W: after the legacy prefixes */
+    x8(b, size == 1 ? 0xaa : 0xab);
+    x_load(b, 8, XDI, xm(XSP, 0));
+    x_lea(b, 8, hd, xmi(hd, hc, sh, 0));
+    x_alu_rr(b, 4, ALU_XOR, hc, hc);
+    ra_dirty(t, R_RDI);
+    ra_dirty(t, R_RCX);
+    x_patch32(b, jzero, x_rx(b));
+    t->sets_flags = false;
+    mem_done(t);
+    return true;
+}
+
 /* ---- control transfer: these end the translation ----------------------------------- */
 
 static void emit_jcc(struct jctx *t, const struct emu_insn *i)
@@ -2488,7 +2569,10 @@ static bool emit_insn(struct jctx *t, const struct emu_insn *i)
     case EK_LEAVE: return emit_leave(t, i);
     case EK_BT: return emit_bt(t, i);
     case EK_BITSCAN: return emit_bitscan(t, i);
-    case EK_OTHER: return emit_sse(t, i);
+    case EK_OTHER:
+        if (i->map == MAP_1 && (i->op == 0xaa || i->op == 0xab))
+            return emit_rep_stos(t, i);
+        return emit_sse(t, i);
     default: return false;
     }
 }
