@@ -487,6 +487,7 @@ struct jctx {
     struct xbuf b;
     unsigned n, k;
     int32_t tlb;              /* OFF_TLB of the block's privilege level */
+    uint64_t entry;           /* executable address of the translation's entry */
     struct ra ra;
     struct pend pend;         /* a lazy record not stored yet */
     uint8_t hf;               /* HF_*: host flags that equal the guest's */
@@ -996,6 +997,15 @@ static void emit_exit_static(struct jctx *t, const struct ra *r, const struct pe
         materialize(t, p, false);
     if (done)
         x_lea(b, 8, RCOUNT, xm(RCOUNT, (int32_t)done));
+    if (rip == t->rips[0]) {
+        /* Back to its own start (a loop): straight to the entry's checks
+         * (events, budget, bytes), no link needed.  The map epoch cannot
+         * change inside translated code (CR3 writes, INVLPG and flushes
+         * end translations), so this RIP still fetches these bytes. */
+        uint8_t *jmp = x_jmp32(b);
+        x_patch32(b, jmp, t->entry);
+        return;
+    }
     struct jit_exit *x = exit_new(t, JX_STATIC, rip);
     x_load(b, 4, XAX, xm(RCPU, OFF_MAP_EPOCH));
     x_alu_rm(b, 4, ALU_CMP, XAX, xmrip(&x->epoch));
@@ -2685,6 +2695,7 @@ static struct jit_block_data *translate(struct emu_cpu *c, struct emu_jit *j, st
 
     struct xbuf *b = &t->b;
     uint64_t entry = x_rx(b);
+    t->entry = entry;
     /* Entry: pending events and the budget (chained jumps come here too). */
     x_load(b, 4, XAX, xm(XSP, SLOT_EVMASK));
     x_rm(b, 4, 0x85, XAX, xm(RCPU, OFF_EVENTS), 0);    /* test [events], eax */
