@@ -362,6 +362,9 @@ CASE repe_scas\s, 0          ; and $0x3f, %ecx ; repe scas\s ; ENDC
 .endr
 CASE rep_movsb_zero_count, 0 ; xor %ecx, %ecx ; rep movsb ; ENDC
 CASE rep_stosq_zero_count, 0 ; xor %ecx, %ecx ; rep stosq ; ENDC
+CASE rep_movsb_overlap_up, 0 ; and $0x3f, %ecx ; lea 3(%rsi), %rdi ; rep movsb ; ENDC
+CASE rep_movsq_overlap_down, 0 ; and $0x1f, %ecx ; lea 8(%rsi), %rdi ; xchg %rsi, %rdi ; rep movsq ; ENDC
+CASE rep_movsb_fault_pf_src, 0 ; mov $0x100, %ecx ; lea CT_END-0x80, %rsi ; rep movsb ; ENDC
 CASE rep_movsb_adsize32, 0   ; and $0x3f, %ecx ; addr32 rep movsb ; ENDC
 CASE rep_stosb_fault_pf, 0   ; mov $0x100, %ecx ; lea CT_END-0x80, %rdi ; rep stosb ; ENDC
 CASE movsb_fault_pf_src, 0   ; lea CT_END, %rsi ; movsb ; ENDC

@@ -2379,65 +2379,97 @@ static bool emit_sse(struct jctx *t, const struct emu_insn *i)
 
 /* ---- string instructions ------------------------------------------------------------ */
 
-/* REP STOS (64-bit addresses): when DF is clear and the whole store lies
- * in one page the TLB lets us write, it is the host's REP STOS on the
- * host address (the host RDI saved around it); else, and for a count
- * over a page, the handler (ops_string.c, which also slices long ones). */
-static bool emit_rep_stos(struct jctx *t, const struct emu_insn *i)
+/* For REP STOS/MOVS: out = the host address of guest address h (a
+ * cached register) when the count*size bytes from there stay in one page
+ * and the TLB has it for reading or writing; else to the stub (the
+ * handler).  Uses RAX and out. */
+static void rep_page(struct jctx *t, int h, int hc, unsigned sh, bool write, int out)
 {
-    if (!(i->prefix & (PFX_REP | PFX_REPNE)) || i->adsize != 8)
+    struct xbuf *b = &t->b;
+    x_mov_rr(b, 4, XAX, hc);
+    if (sh)
+        x_shift_ri(b, 4, SH_SHL, XAX, sh);
+    x_mov_rr(b, 4, out, h);
+    x_alu_ri(b, 4, ALU_AND, out, 0xfff);
+    x_alu_rr(b, 4, ALU_ADD, XAX, out);
+    x_alu_ri(b, 4, ALU_CMP, XAX, 4096);
+    stub_new(t, ST_INTERP, x_jcc32(b, 7));              /* ja: crosses into the next page */
+    x_mov_rr(b, 8, out, h);
+    x_mov_rr(b, 4, XAX, out);
+    x_shift_ri(b, 4, SH_SHR, XAX, 6);
+    x_alu_ri(b, 4, ALU_AND, XAX, (EMU_TLB_SIZE - 1) << 6);
+    x_alu_ri(b, 8, ALU_AND, out, -4096);
+    x_alu_rm(b, 8, ALU_OR, out, xm(XSP, SLOT_TAG));
+    int32_t field = write ? (int32_t)offsetof(struct emu_tlb_entry, vpn_write)
+                          : (int32_t)offsetof(struct emu_tlb_entry, vpn_read);
+    x_alu_rm(b, 8, ALU_CMP, out, xmi(RCPU, XAX, 0, t->tlb + field));
+    if (cfg_all_slow)
+        x_alu_ri(b, 4, ALU_CMP, XAX, -1);   /* never equal: the handler's path */
+    stub_new(t, ST_INTERP, x_jcc32(b, 5));
+    x_mov_rr(b, 8, out, h);
+    x_alu_rm(b, 8, ALU_ADD, out, xmi(RCPU, XAX, 0, t->tlb + (int32_t)offsetof(struct emu_tlb_entry, addend)));
+}
+
+/* REP STOS and REP MOVS (64-bit addresses, no FS/GS source): when DF is
+ * clear and the whole destination (and source) lies in one page the TLB
+ * lets us write (read), it is the host's own REP STOS/MOVS on the host
+ * addresses, which keeps x86's element order for overlaps too (the host
+ * RSI/RDI saved around it); else, and for more than a page, the handler
+ * (ops_string.c, which also slices long ones). */
+static bool emit_rep_string(struct jctx *t, const struct emu_insn *i)
+{
+    bool movs = i->op == 0xa4 || i->op == 0xa5;
+    if (!(i->prefix & (PFX_REP | PFX_REPNE)) || i->adsize != 8 ||
+        (movs && (i->seg == S_FS || i->seg == S_GS)))
         return false;
     struct xbuf *b = &t->b;
     unsigned size = op_size_w(i), sh = (unsigned)__builtin_ctz(size);
     int hc = ra_get(t, R_RCX, true);
     int hd = ra_get(t, R_RDI, true);
-    int ha = ra_get(t, R_RAX, true);
+    int ha = movs ? ra_get(t, R_RSI, true) : ra_get(t, R_RAX, true);
     t->hf = 0;
     x_test_rr(b, 8, hc, hc);
-    uint8_t *jzero = x_jcc32(b, 4);                     /* je: nothing to store */
+    uint8_t *jzero = x_jcc32(b, 4);                     /* je: nothing to do */
     x_rm(b, 4, 0xf7, 0, xm(RCPU, OFF_RFLAGS), 4);       /* test dword [rflags], DF */
     x32(b, RFLAGS_DF);
     stub_new(t, ST_INTERP, x_jcc32(b, 5));
     x_alu_ri(b, 8, ALU_CMP, hc, 4096 >> sh);
     stub_new(t, ST_INTERP, x_jcc32(b, 7));              /* ja: more than a page */
-    x_mov_rr(b, 4, XAX, hc);
-    if (sh)
-        x_shift_ri(b, 4, SH_SHL, XAX, sh);
-    x_mov_rr(b, 4, XDX, hd);
-    x_alu_ri(b, 4, ALU_AND, XDX, 0xfff);
-    x_alu_rr(b, 4, ALU_ADD, XAX, XDX);
-    x_alu_ri(b, 4, ALU_CMP, XAX, 4096);
-    stub_new(t, ST_INTERP, x_jcc32(b, 7));              /* ja: crosses into the next page */
-    /* The TLB entry of the page, for writing. */
-    x_mov_rr(b, 8, XDX, hd);
-    x_mov_rr(b, 4, XAX, XDX);
-    x_shift_ri(b, 4, SH_SHR, XAX, 6);
-    x_alu_ri(b, 4, ALU_AND, XAX, (EMU_TLB_SIZE - 1) << 6);
-    x_alu_ri(b, 8, ALU_AND, XDX, -4096);
-    x_alu_rm(b, 8, ALU_OR, XDX, xm(XSP, SLOT_TAG));
-    x_alu_rm(b, 8, ALU_CMP, XDX, xmi(RCPU, XAX, 0, t->tlb + (int32_t)offsetof(struct emu_tlb_entry, vpn_write)));
-    if (cfg_all_slow)
-        x_alu_ri(b, 4, ALU_CMP, XAX, -1);   /* never equal: the handler's path */
-    stub_new(t, ST_INTERP, x_jcc32(b, 5));
-    x_mov_rr(b, 8, XDX, hd);
-    x_alu_rm(b, 8, ALU_ADD, XDX, xmi(RCPU, XAX, 0, t->tlb + (int32_t)offsetof(struct emu_tlb_entry, addend)));
-    /* The host's REP STOS: RAX = the value, RCX = the count, RDI = where
-     * (read from the cache registers before RDI changes). */
+    rep_page(t, hd, hc, sh, true, XCX);                 /* RCX = the host destination */
+    if (movs)
+        rep_page(t, ha, hc, sh, false, XDX);            /* RDX = the host source */
+    /* The host's REP STOS/MOVS: RCX = the count, RDI (RSI) = where, RAX
+     * = the value (STOS), taken from the cache registers before RSI and
+     * RDI (cache registers themselves) change. */
     x_store(b, 8, xm(XSP, 0), XDI);
-    x_mov_rr(b, 8, XAX, ha);
-    x_mov_rr(b, 8, XCX, hc);
-    x_mov_rr(b, 8, XDI, XDX);
+    x_store(b, 8, xm(XSP, SLOT_TMP), XSI);
+    if (movs) {
+        x_mov_rr(b, 8, XAX, hc);
+        x_mov_rr(b, 8, XDI, XCX);
+        x_mov_rr(b, 8, XSI, XDX);
+        x_mov_rr(b, 8, XCX, XAX);
+    } else {
+        x_mov_rr(b, 8, XDX, hc);
+        x_mov_rr(b, 8, XAX, ha);
+        x_mov_rr(b, 8, XDI, XCX);
+        x_mov_rr(b, 8, XCX, XDX);
+    }
     if (size == 2)
         x8(b, 0x66);
     x8(b, 0xf3);
     if (size == 8)
         x8(b, 0x48);                                    /* REX.W: after the legacy prefixes */
-    x8(b, size == 1 ? 0xaa : 0xab);
+    x8(b, (uint8_t)((movs ? 0xa4 : 0xaa) | (size > 1)));
     x_load(b, 8, XDI, xm(XSP, 0));
+    x_load(b, 8, XSI, xm(XSP, SLOT_TMP));
     x_lea(b, 8, hd, xmi(hd, hc, sh, 0));
+    if (movs)
+        x_lea(b, 8, ha, xmi(ha, hc, sh, 0));
     x_alu_rr(b, 4, ALU_XOR, hc, hc);
     ra_dirty(t, R_RDI);
     ra_dirty(t, R_RCX);
+    if (movs)
+        ra_dirty(t, R_RSI);
     x_patch32(b, jzero, x_rx(b));
     t->sets_flags = false;
     mem_done(t);
@@ -2580,8 +2612,8 @@ static bool emit_insn(struct jctx *t, const struct emu_insn *i)
     case EK_BT: return emit_bt(t, i);
     case EK_BITSCAN: return emit_bitscan(t, i);
     case EK_OTHER:
-        if (i->map == MAP_1 && (i->op == 0xaa || i->op == 0xab))
-            return emit_rep_stos(t, i);
+        if (i->map == MAP_1 && (i->op == 0xaa || i->op == 0xab || i->op == 0xa4 || i->op == 0xa5))
+            return emit_rep_string(t, i);
         return emit_sse(t, i);
     default: return false;
     }
