@@ -1563,6 +1563,28 @@ static bool emit_shift(struct jctx *t, const struct emu_insn *i)
     return true;
 }
 
+/* The record of a multiply whose low half is in host register res and
+ * whose CF = OF the host flags hold: pending for a register form, stored
+ * for a memory form (its slow path stores it too), when live. */
+static void mul_record(struct jctx *t, int cc, unsigned size, int res, bool mem)
+{
+    struct xbuf *b = &t->b;
+    t->pend.op = -1;   /* every flag is written */
+    if (t->live[t->k] && !mem) {
+        x_setcc(b, 0, XAX);                /* seto al */
+        x_movzx_rr(b, 1, PF2, XAX);
+        x_mov_rr(b, 8, PF1, res);
+        pend_set(t, cc, size, false, 0, false);
+    } else if (t->live[t->k]) {
+        x_setcc(b, 0, XAX);
+        x_movzx_rr(b, 1, XAX, XAX);
+        x_store(b, 8, xm(RCPU, OFF_LAZY_AUX), XAX);
+        x_store(b, 8, xm(RCPU, OFF_LAZY_RES), res);
+        flags_op(t, cc, size);
+    }
+    t->hf = HF_C | HF_O;
+}
+
 static bool emit_imul(struct jctx *t, const struct emu_insn *i)
 {
     unsigned size = i->opsize;
@@ -1586,21 +1608,8 @@ static bool emit_imul(struct jctx *t, const struct emu_insn *i)
         x_imul_rri(b, size, hd, hs, (int32_t)i->imm);
     else
         x_imul_rr(b, size, hd, hs);
-    t->pend.op = -1;   /* every flag is written */
-    if (t->live[t->k] && i->mod == 3) {
-        x_setcc(b, 0, XAX);                /* seto al */
-        x_movzx_rr(b, 1, PF2, XAX);
-        x_mov_rr(b, 8, PF1, hd);
-        pend_set(t, CC_OP_IMUL, size, false, 0, false);
-    } else if (t->live[t->k]) {
-        x_setcc(b, 0, XAX);
-        x_movzx_rr(b, 1, XAX, XAX);
-        x_store(b, 8, xm(RCPU, OFF_LAZY_AUX), XAX);
-        x_store(b, 8, xm(RCPU, OFF_LAZY_RES), hd);
-        flags_op(t, CC_OP_IMUL, size);
-    }
+    mul_record(t, CC_OP_IMUL, size, hd, i->mod != 3);
     ra_dirty(t, i->reg);
-    t->hf = HF_C | HF_O;
     if (i->mod != 3)
         mem_done(t);
     return true;
@@ -1632,21 +1641,7 @@ static bool emit_mul(struct jctx *t, const struct emu_insn *i)
     x_mov_rr(b, 8, hd, XDX);
     ra_dirty(t, R_RAX);
     ra_dirty(t, R_RDX);
-    int cc = g == 4 ? CC_OP_MUL : CC_OP_IMUL;
-    t->pend.op = -1;   /* every flag is written */
-    if (t->live[t->k] && i->mod == 3) {
-        x_setcc(b, 0, XAX);                /* seto al */
-        x_movzx_rr(b, 1, PF2, XAX);
-        x_mov_rr(b, 8, PF1, ha);
-        pend_set(t, cc, size, false, 0, false);
-    } else if (t->live[t->k]) {
-        x_setcc(b, 0, XAX);
-        x_movzx_rr(b, 1, XAX, XAX);
-        x_store(b, 8, xm(RCPU, OFF_LAZY_AUX), XAX);
-        x_store(b, 8, xm(RCPU, OFF_LAZY_RES), ha);
-        flags_op(t, cc, size);
-    }
-    t->hf = HF_C | HF_O;
+    mul_record(t, g == 4 ? CC_OP_MUL : CC_OP_IMUL, size, ha, i->mod != 3);
     if (i->mod != 3)
         mem_done(t);
     return true;
