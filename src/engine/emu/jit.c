@@ -228,6 +228,7 @@ static void *jit_data_alloc(struct emu_jit *j, size_t size)
 #define OFF_LAZY_S2  ((int32_t)offsetof(struct emu_cpu, lazy.src2))
 #define OFF_LAZY_AUX ((int32_t)offsetof(struct emu_cpu, lazy.aux))
 #define OFF_RFLAGS   ((int32_t)offsetof(struct emu_cpu, rflags))
+#define OFF_MXCSR    ((int32_t)offsetof(struct emu_cpu, mxcsr))
 #define OFF_EVENTS   ((int32_t)offsetof(struct emu_cpu, events))
 #define OFF_COUNT    ((int32_t)offsetof(struct emu_cpu, insn_count))
 #define OFF_EPOCH    ((int32_t)offsetof(struct emu_cpu, mmu.epoch))
@@ -2153,6 +2154,87 @@ static void sse_mem(struct jctx *t, const struct emu_insn *i, unsigned size, boo
     emit_tlb(t, size, write, false);
 }
 
+/* Scalar floating point: ADD SUB MUL DIV MIN MAX SQRT of SS/SD, CVTSI2SS/SD
+ * and (U)COMISS/SD, as the same host instruction when the guest's MXCSR
+ * controls are the host's (0x1f80: every exception masked, round to
+ * nearest, no DAZ/FZ), so results and raised flags are the same; else the
+ * handler.  The host's MXCSR flags are cleared before, and the ones the
+ * instruction raised go into the guest's MXCSR after (sse.c does the same
+ * around its host operations). */
+static bool emit_sse_scalar(struct jctx *t, const struct emu_insn *i, uint8_t mp)
+{
+    bool comis = (i->op == 0x2e || i->op == 0x2f) && (mp == 0 || mp == 0x66);
+    bool arith = (mp == 0xf2 || mp == 0xf3) &&
+                 (i->op == 0x51 || (i->op >= 0x58 && i->op <= 0x5f && i->op != 0x5a && i->op != 0x5b));
+    bool cvt = (mp == 0xf2 || mp == 0xf3) && i->op == 0x2a;
+    if (!comis && !arith && !cvt)
+        return false;
+    struct xbuf *b = &t->b;
+    bool w = cvt && (i->rex & 8);
+    bool dbl = comis ? mp == 0x66 : mp == 0xf2;
+    unsigned size = cvt ? (w ? 8 : 4) : dbl ? 8 : 4;
+    uint32_t map_op = 0x0f | (uint32_t)i->op << 8;
+    int hs = cvt && i->mod == 3 ? ra_get(t, i->rm, true) : -1;
+    if (i->mod != 3) {
+        emit_ea(t, i);
+        sse_check_once(t);
+        emit_tlb(t, size, false, comis);
+    } else {
+        sse_check_once(t);
+    }
+    x_load(b, 4, XAX, xm(RCPU, OFF_MXCSR));
+    x_alu_ri(b, 4, ALU_AND, XAX, ~0x3f);
+    x_alu_ri(b, 4, ALU_CMP, XAX, 0x1f80);
+    struct stub *st = stub_new(t, ST_INTERP, x_jcc32(b, 5));
+    st->restore_flags = comis;
+    t->sets_flags = comis;
+    /* No flags in the host's MXCSR (host code may have left some). */
+    x_rm(b, 4, 0xae0f, 3, xm(XSP, SLOT_TMP), 0);            /* stmxcsr [rsp+8] */
+    x_rm(b, 4, 0x81, 7, xm(XSP, SLOT_TMP), 4);              /* cmp dword [rsp+8], 0x1f80 */
+    x32(b, 0x1f80);
+    uint8_t *jclean = x_jcc32(b, 4);
+    x_store_imm(b, 4, xm(XSP, SLOT_TMP), 0x1f80);
+    x_rm(b, 4, 0xae0f, 2, xm(XSP, SLOT_TMP), 0);            /* ldmxcsr [rsp+8] */
+    x_patch32(b, jclean, x_rx(b));
+    xmm_load(b, XMM0, i->reg);
+    if (i->mod == 3 && !cvt)
+        xmm_load(b, XMM1, i->rm);
+    if (i->mod != 3)
+        x_sse(b, mp, map_op, XMM0, -1, xm(XCX, 0), w, -1);
+    else
+        x_sse(b, mp, map_op, XMM0, cvt ? hs : XMM1, xm(0, 0), w, -1);
+    if (comis)
+        x8(b, 0x9f);                                         /* lahf: ZF PF CF */
+    else
+        xmm_store(b, i->reg, XMM0);
+    x_rm(b, 4, 0xae0f, 3, xm(XSP, SLOT_TMP), 0);            /* stmxcsr [rsp+8] */
+    x_load(b, 4, XDX, xm(XSP, SLOT_TMP));
+    x_alu_ri(b, 4, ALU_AND, XDX, 0x3f);
+    uint8_t *jnone = x_jcc32(b, 4);
+    x_alu_mr(b, 4, ALU_OR, xm(RCPU, OFF_MXCSR), XDX);
+    x_store_imm(b, 4, xm(XSP, SLOT_TMP), 0x1f80);
+    x_rm(b, 4, 0xae0f, 2, xm(XSP, SLOT_TMP), 0);            /* ldmxcsr [rsp+8] */
+    x_patch32(b, jnone, x_rx(b));
+    if (comis) {
+        /* The arithmetic flags: ZF PF CF as compared, OF SF AF clear.  After
+         * the stores, SAHF gives the host those flags back (OF: the OR). */
+        t->pend.op = -1;
+        x8(b, 0x0f); x8(b, 0xb6); x8(b, 0xd4);               /* movzx edx, ah */
+        x_alu_ri(b, 4, ALU_AND, XDX, RFLAGS_ZF | RFLAGS_PF | RFLAGS_CF);
+        x_load(b, 8, XCX, xm(RCPU, OFF_RFLAGS));
+        x_alu_ri(b, 8, ALU_AND, XCX, ~(int64_t)(RFLAGS_OF | RFLAGS_SF | RFLAGS_ZF | RFLAGS_AF | RFLAGS_PF | RFLAGS_CF));
+        x_alu_rr(b, 8, ALU_OR, XCX, XDX);
+        x_store(b, 8, xm(RCPU, OFF_RFLAGS), XCX);
+        x8(b, 0x9e);                                         /* sahf: the host flags again */
+        t->mem_op = -1;
+        flags_op(t, CC_OP_EFLAGS, 0);
+        t->stored_record = false;   /* the slow path's handler stores its own kind */
+        t->hf = HF_ALL;   /* OF: cleared by the OR above */
+    }
+    mem_done(t);
+    return true;
+}
+
 /* 66-prefixed (and for a few, unprefixed) xmm, xmm/m128 operations the
  * host runs the same way: integer arithmetic, compares, logic, shuffles,
  * unpacks, packs.  imm: they take an imm8. */
@@ -2223,6 +2305,8 @@ static bool emit_sse(struct jctx *t, const struct emu_insn *i)
     }
     if (i->map != MAP_0F)
         return false;
+    if (emit_sse_scalar(t, i, mp))
+        return true;
     switch (i->op) {
     case 0x71: case 0x72: case 0x73:     /* 66: shifts of xmm by imm8 */
         if (mp != 0x66 || i->mod != 3)
