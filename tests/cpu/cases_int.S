@@ -231,6 +231,11 @@ CASE mov_r12_base, W64       ; lea 0x10(%rsi), %r12 ; mov -16(%r12), %rax ; ENDC
 CASE mov_abs_disp32, W64     ; mov CT_DATA+0x808, %rax ; ENDC
 CASE movzx_r16_rm8, W16      ; movzbw %bl, %ax ; ENDC
 CASE movzx_r32_rm8, W32      ; movzbl %bh, %eax ; ENDC
+CASE movzx_r32_ah_self, W32  ; movzbl %ah, %eax ; ENDC
+CASE movsx_r32_rm8_hi, W32   ; movsbl %ch, %eax ; ENDC
+CASE mov_r8hi_imm, W64       ; mov $0x5a, %ah ; mov $0x81, %dh ; ENDC
+CASE mov_r8_from_hi, W64     ; mov %ah, %cl ; mov %dl, %bh ; mov %ch, %ch ; ENDC
+CASE alu_r8_hi_lo_mix, 0     ; add %al, %ah ; sub %bh, %cl ; cmp %ah, %bl ; setc %dl ; xor %ch, %ch ; ENDC
 CASE movzx_r64_rm8, W64      ; movzbq (%rsi), %rax ; ENDC
 CASE movzx_r32_rm16, W32     ; movzwl %bx, %eax ; ENDC
 CASE movzx_r64_rm16, W64     ; movzwq 1(%rsi), %rax ; ENDC
@@ -345,6 +350,7 @@ CASE rep_movs\s, 0           ; and $0x3f, %ecx ; rep movs\s ; ENDC
 CASE rep_movs\s\()_down, 0   ; and $0x3f, %ecx ; std ; rep movs\s ; cld ; ENDC
 CASE stos\s, 0               ; stos\s ; ENDC
 CASE rep_stos\s, 0           ; and $0x3f, %ecx ; rep stos\s ; ENDC
+CASE rep_stos\s\()_down, 0   ; and $0x3f, %ecx ; std ; rep stos\s ; cld ; ENDC
 CASE lods\s, 0               ; lods\s ; ENDC
 CASE rep_lods\s, 0           ; and $0x7, %ecx ; rep lods\s ; ENDC
 CASE cmps\s, 0               ; cmps\s ; ENDC
@@ -355,6 +361,10 @@ CASE repne_scas\s, 0         ; and $0x3f, %ecx ; movb %al, 0x13(%rdi) ; repne sc
 CASE repe_scas\s, 0          ; and $0x3f, %ecx ; repe scas\s ; ENDC
 .endr
 CASE rep_movsb_zero_count, 0 ; xor %ecx, %ecx ; rep movsb ; ENDC
+CASE rep_stosq_zero_count, 0 ; xor %ecx, %ecx ; rep stosq ; ENDC
+CASE rep_movsb_overlap_up, 0 ; and $0x3f, %ecx ; lea 3(%rsi), %rdi ; rep movsb ; ENDC
+CASE rep_movsq_overlap_down, 0 ; and $0x1f, %ecx ; lea 8(%rsi), %rdi ; xchg %rsi, %rdi ; rep movsq ; ENDC
+CASE rep_movsb_fault_pf_src, 0 ; mov $0x100, %ecx ; lea CT_END-0x80, %rsi ; rep movsb ; ENDC
 CASE rep_movsb_adsize32, 0   ; and $0x3f, %ecx ; addr32 rep movsb ; ENDC
 CASE rep_stosb_fault_pf, 0   ; mov $0x100, %ecx ; lea CT_END-0x80, %rdi ; rep stosb ; ENDC
 CASE movsb_fault_pf_src, 0   ; lea CT_END, %rsi ; movsb ; ENDC
@@ -373,6 +383,10 @@ CASE rex_before_66_ignored, W16 ; .byte 0x48, 0x66, 0x01, 0xd8 ; ENDC
 /* ---- flag chains: which instruction's flags a later one reads (emu's block
  *      mode skips computing flags that are overwritten before use) ---- */
 CASE chain_add_adc_sbb, 0      ; add %rbx, %rax ; adc %rcx, %rdx ; sbb %rax, %rbx ; setc %cl ; cmp %rbx, %rax ; cmovl %rdx, %r9 ; ENDC
+CASE chain_bt_jc, 0            ; cmp %rbx, %rax ; bt $3, %rcx ; jc 1f ; inc %rdx ; 1: setc %r8b ; seto %r9b ; sete %r10b ; ENDC
+CASE chain_bt_m_jc, 0          ; sub %rbx, %rax ; btl $5, (%rsi) ; setc %r8b ; adc $0, %rdx ; jz 1f ; inc %r9 ; 1: ENDC
+CASE chain_mul_flags, R_MUL    ; mul %rbx ; setc %r8b ; jo 1f ; inc %r9 ; 1: imul %ecx ; seto %r10b ; ENDC
+CASE chain_cmp_m_jcc, 0        ; cmp (%rsi), %rax ; jbe 1f ; inc %rdx ; 1: testb $4, 3(%rsi) ; setnz %r8b ; orl %ecx, (%rsi) ; sets %r9b ; ENDC
 CASE chain_inc_keeps_cf, 0     ; add %rbx, %rax ; inc %rdx ; adc $0, %rcx ; dec %r9 ; sbb %r10, %r10 ; ENDC
 CASE chain_sub_dec_jc, 0       ; sub %rbx, %rax ; dec %rcx ; jc 1f ; inc %rdx ; 1: setbe %r8b ; seto %r9b ; ENDC
 CASE chain_shift_zero_count, R_ALL ; cmp %rbx, %rax ; and $0x1f, %ecx ; shl %cl, %rdx ; setc %r9b ; setz %r10b ; sets %r11b ; ENDC

@@ -235,6 +235,8 @@ CASE mxcsr_\mx\()_sqrtsd, K_SSE ; pushq $\mx ; ldmxcsr (%rsp) ; sqrtsd %xmm1, %x
 .endr
 CASE ldmxcsr_reserved_gp, K_SSE ; pushq $0x11f80 ; ldmxcsr (%rsp) ; ENDC
 CASE stmxcsr, K_SSE          ; stmxcsr 4(%rsi) ; ENDC
+CASE mxcsr_flags_cleared, K_SSE ; pushq $0x1f80 ; ldmxcsr (%rsp) ; divsd %xmm1, %xmm0 ; ldmxcsr (%rsp) ; xorpd %xmm2, %xmm2 ; addsd %xmm2, %xmm2 ; ucomisd %xmm2, %xmm2 ; stmxcsr (%rsp) ; popq %rax ; ENDC
+CASE chain_ucomisd_jcc, K_SSE ; ucomisd %xmm1, %xmm0 ; jp 1f ; jb 1f ; cvtsi2sd %rbx, %xmm3 ; mulsd %xmm3, %xmm0 ; 1: setbe %r8b ; setnp %r9b ; ENDC
 CASE divsd_unmasked_xm, K_SSE ; pushq $0x1d00 ; ldmxcsr (%rsp) ; divsd %xmm1, %xmm0 ; ENDC
 CASE mulss_tiny_exact_um_xm, K_SSE ; pushq $0x1780 ; ldmxcsr (%rsp) ; mov $0x00800000, %eax ; movd %eax, %xmm0 ; mov $0x3f000000, %eax ; movd %eax, %xmm1 ; mulss %xmm1, %xmm0 ; ENDC
 CASE divss_zero_zm_flags, K_SSE ; pushq $0x1d80 ; ldmxcsr (%rsp) ; mov $0x3f800000, %eax ; movd %eax, %xmm0 ; xorps %xmm1, %xmm1 ; divss %xmm1, %xmm0 ; ENDC

@@ -216,6 +216,7 @@ static void *jit_data_alloc(struct emu_jit *j, size_t size)
 #define RCPU XBP          /* struct emu_cpu * */
 #define RCOUNT X15        /* c->insn_count while translated code runs */
 #define SLOT_TMP 8        /* [rsp + 8]: a scratch byte (CF across a TLB lookup) */
+#define SLOT_TAG 16       /* [rsp + 16]: EMU_TLB_VALID | mmu.tlb_slot, for TLB tags */
 #define SLOT_LIMIT 24     /* [rsp + 24]: the instruction limit */
 #define SLOT_EVMASK 32    /* [rsp + 32]: the events that end translated code */
 
@@ -227,6 +228,8 @@ static void *jit_data_alloc(struct emu_jit *j, size_t size)
 #define OFF_LAZY_S1  ((int32_t)offsetof(struct emu_cpu, lazy.src1))
 #define OFF_LAZY_S2  ((int32_t)offsetof(struct emu_cpu, lazy.src2))
 #define OFF_LAZY_AUX ((int32_t)offsetof(struct emu_cpu, lazy.aux))
+#define OFF_RFLAGS   ((int32_t)offsetof(struct emu_cpu, rflags))
+#define OFF_MXCSR    ((int32_t)offsetof(struct emu_cpu, mxcsr))
 #define OFF_EVENTS   ((int32_t)offsetof(struct emu_cpu, events))
 #define OFF_COUNT    ((int32_t)offsetof(struct emu_cpu, insn_count))
 #define OFF_EPOCH    ((int32_t)offsetof(struct emu_cpu, mmu.epoch))
@@ -243,8 +246,19 @@ _Static_assert(offsetof(struct emu_lazy_flags, size) == offsetof(struct emu_lazy
                "lazy op and size are stored together");
 _Static_assert(sizeof(struct emu_tlb_entry) == 64, "TLB index arithmetic assumes 64-byte entries");
 
+/* [rsp + SLOT_TAG] = the bits every TLB tag of the current PCID slot has
+ * (mmu.c): at entry, and again after a handler ran (translated code
+ * itself never switches PCID: CR3 writes end translations). */
+static void emit_tag_slot(struct xbuf *b)
+{
+    x_load(b, 8, XAX, xm(RCPU, OFF_TLB_SLOT));
+    x_alu_ri(b, 8, ALU_OR, XAX, EMU_TLB_VALID);
+    x_store(b, 8, xm(XSP, SLOT_TAG), XAX);
+}
+
 /* The trampolines: enter(c, code, limit, evmask) saves the callee-saved
- * registers, keeps limit and evmask at [rsp + 24] and [rsp + 32] ([rsp]
+ * registers, keeps limit and evmask at [rsp + 24] and [rsp + 32], the TLB tag bits at
+ * [rsp + 16] ([rsp]
  * and [rsp + 8] are scratch) and jumps to code; exit_common (RAX = the exit
  * record) stores the count and returns RAX. */
 static void emit_trampolines(struct emu_jit *j)
@@ -261,6 +275,7 @@ static void emit_trampolines(struct emu_jit *j)
     x_alu_ri(&b, 8, ALU_SUB, XSP, 24);   /* scratch; calls from translated code see RSP 16-aligned */
     x_mov_rr(&b, 8, RCPU, XDI);
     x_load(&b, 8, RCOUNT, xm(RCPU, OFF_COUNT));
+    emit_tag_slot(&b);
     x_rr(&b, 4, 0xff, 4, XSI);                                /* jmp rsi */
     j->exit_common = x_rx(&b);
     x_store(&b, 8, xm(RCPU, OFF_COUNT), RCOUNT);
@@ -418,7 +433,10 @@ static bool callee_saved(int h)
  *   INC, DEC: PF1 = src1, the CF before in PF2 (0/1) or, with aux_mem, in
  *             the record stored in memory
  *   SHL, SHR, SAR: PF1 = src1, the count in imm
- *   IMUL: PF1 = result, PF2 = CF = OF (0/1) */
+ *   IMUL, MUL: PF1 = result, PF2 = CF = OF (0/1)
+ *   PEND_CF (BT): PF2 = CF (0/1); the other flags are those of the
+ *             record in memory (stored before) */
+#define PEND_CF 0x40   /* not a CC_OP: CF patched into the record in memory */
 struct pend {
     int8_t op;                /* CC_OP_*, -1: none */
     uint8_t size;
@@ -445,12 +463,17 @@ static const uint8_t cc_need[16] = {
 };
 
 enum { ST_EXIT, ST_INTERP };
+/* What a memory form's stub loads into PF1/PF2 from the record its
+ * handler stored, so that the pending record of the fast path holds
+ * after the slow path too. */
+enum { PF_NONE, PF_S1_S2, PF_S1, PF_RES };
 
 struct stub {
     struct pend pend;         /* the record to store before leaving or calling */
     int mem_op, mem_size;
     uint8_t kind;
     bool restore_flags;       /* ST_INTERP: the instruction sets flags; give host flags back */
+    uint8_t reload_pf;        /* ST_INTERP: the fast path leaves a pending record: PF_* */
     uint8_t *from;            /* the rel32 jumping here */
     uint8_t *resume;          /* ST_INTERP: where to continue (writable view) */
     unsigned k, done;         /* instruction index; ST_EXIT: instructions retired */
@@ -466,6 +489,7 @@ struct jctx {
     struct xbuf b;
     unsigned n, k;
     int32_t tlb;              /* OFF_TLB of the block's privilege level */
+    uint64_t entry;           /* executable address of the translation's entry */
     struct ra ra;
     struct pend pend;         /* a lazy record not stored yet */
     uint8_t hf;               /* HF_*: host flags that equal the guest's */
@@ -629,6 +653,26 @@ static void store_imm64(struct jctx *t, int32_t off, uint64_t v)
     }
 }
 
+/* AH..BH (guest register g = 4..7 without REX): bits 8-15 of guest
+ * register g - 4, cached in host register h.  hb_extract: dst = the byte,
+ * zero-extended.  hb_insert: bits 8-15 of h = the low byte of src (uses
+ * RAX; the host flags are lost). */
+static void hb_extract(struct jctx *t, int dst, int h)
+{
+    x_movzx_rr(&t->b, 2, dst, h);
+    x_shift_ri(&t->b, 4, SH_SHR, dst, 8);
+}
+
+static void hb_insert(struct jctx *t, int h, int src)
+{
+    struct xbuf *b = &t->b;
+    x_movzx_rr(b, 1, XAX, src);
+    x_shift_ri(b, 4, SH_SHL, XAX, 8);
+    x_alu_ri(b, 8, ALU_AND, h, (int64_t)(int32_t)0xffff00ffu);
+    x_alu_rr(b, 8, ALU_OR, h, XAX);
+    t->hf = 0;
+}
+
 /* RCX = the linear address of i's memory operand (64-bit mode: no limits;
  * a non-canonical address misses the TLB and faults in the handler). */
 static void emit_ea(struct jctx *t, const struct emu_insn *i)
@@ -679,8 +723,7 @@ static void emit_tlb(struct jctx *t, unsigned size, bool write, bool sets_flags)
     else
         x_lea(b, 8, XDX, xm(XCX, (int32_t)size - 1));
     x_alu_ri(b, 8, ALU_AND, XDX, -4096);
-    x_alu_ri(b, 8, ALU_OR, XDX, EMU_TLB_VALID);
-    x_alu_rm(b, 8, ALU_OR, XDX, xm(RCPU, OFF_TLB_SLOT));   /* the PCID slot (mmu.c) */
+    x_alu_rm(b, 8, ALU_OR, XDX, xm(XSP, SLOT_TAG));   /* valid, the PCID slot (mmu.c) */
     int32_t field = write ? (int32_t)offsetof(struct emu_tlb_entry, vpn_write)
                           : (int32_t)offsetof(struct emu_tlb_entry, vpn_read);
     x_alu_rm(b, 8, ALU_CMP, XDX, xmi(RCPU, XAX, 0, t->tlb + field));
@@ -799,7 +842,19 @@ static void materialize(struct jctx *t, const struct pend *p, bool keep_regs)
                    (unsigned)p->imm);
         x_store(b, 8, xm(RCPU, OFF_LAZY_RES), XAX);
         break;
-    case CC_OP_IMUL:
+    case PEND_CF:
+        if (keep_regs)
+            call_begin(t);
+        x_lea(b, 8, XSI, xm(PF2, (int32_t)(RFLAGS_CF << 16)));
+        x_mov_rr(b, 8, XDI, RCPU);
+        if (keep_regs)
+            call_end(t, (const void *)jit_patch_flags);
+        else
+            x_call_abs(b, (const void *)jit_patch_flags);
+        t->mem_op = CC_OP_EFLAGS;
+        t->mem_size = 0;
+        return;
+    case CC_OP_IMUL: case CC_OP_MUL:
         x_store(b, 8, xm(RCPU, OFF_LAZY_RES), PF1);
         x_store(b, 8, xm(RCPU, OFF_LAZY_AUX), PF2);
         break;
@@ -864,6 +919,13 @@ static void need_flags(struct jctx *t, uint8_t need)
         x_mov_rr(b, 8, XAX, PF1);
         x_grp3(b, sz, 3, XAX);
         t->hf = HF_ALL;
+        return;
+    case PEND_CF:
+        if (need != HF_C)
+            break;
+        x_rr(b, 8, 0xba0f, 4, PF2);                /* bt r14, 0: CF */
+        x8(b, 0);
+        t->hf = HF_C;
         return;
     case CC_OP_SHL: case CC_OP_SHR: case CC_OP_SAR:
         if ((need & HF_O) && p->imm != 1)
@@ -938,6 +1000,15 @@ static void emit_exit_static(struct jctx *t, const struct ra *r, const struct pe
         materialize(t, p, false);
     if (done)
         x_lea(b, 8, RCOUNT, xm(RCOUNT, (int32_t)done));
+    if (rip == t->rips[0]) {
+        /* Back to its own start (a loop): straight to the entry's checks
+         * (events, budget, bytes), no link needed.  The map epoch cannot
+         * change inside translated code (CR3 writes, INVLPG and flushes
+         * end translations), so this RIP still fetches these bytes. */
+        uint8_t *jmp = x_jmp32(b);
+        x_patch32(b, jmp, t->entry);
+        return;
+    }
     struct jit_exit *x = exit_new(t, JX_STATIC, rip);
     x_load(b, 4, XAX, xm(RCPU, OFF_MAP_EPOCH));
     x_alu_rm(b, 4, ALU_CMP, XAX, xmrip(&x->epoch));
@@ -1021,6 +1092,7 @@ static void emit_handler_call(struct jctx *t, unsigned k)
     x_mov_rr(b, 8, XDI, RCPU);
     x_mov_ri(b, XSI, (uint64_t)(uintptr_t)copy);
     x_call_abs(b, (const void *)copy->fn);
+    emit_tag_slot(b);
     /* Went elsewhere (a taken LOOP, a REP slice) or stopped the block
      * (a store into code): leave, RIP from next_rip. */
     x_load(b, 8, XDX, xm(RCPU, OFF_NEXT_RIP));
@@ -1097,7 +1169,15 @@ static void alu_core(struct jctx *t, int op, unsigned size, int dst, int sreg, i
         }
         return;
     }
-    if (!carry && !mem) {
+    if (mem && !carry) {
+        /* The slow path (the handler) stores the record: its stub loads
+         * PF1/PF2 back from it, and the record waits in them the same. */
+        uint8_t pf = cc == CC_OP_LOGIC ? PF_RES : sreg >= 0 ? PF_S1_S2 : PF_S1;
+        for (unsigned s = 0; s < t->nstubs; s++)
+            if (t->stubs[s].kind == ST_INTERP && t->stubs[s].k == t->k && !t->stubs[s].resume)
+                t->stubs[s].reload_pf = pf;
+    }
+    if (!carry) {
         /* The record waits in PF1/PF2. */
         if (cc == CC_OP_LOGIC) {
             if (test) {
@@ -1143,6 +1223,37 @@ static void alu_core(struct jctx *t, int op, unsigned size, int dst, int sreg, i
     flags_op(t, cc, size);
 }
 
+/* A byte ALU operation of registers where one operand is AH..BH: on
+ * copies in RAX (destination) and RDX (source), the result put back. */
+static bool emit_alu_high(struct jctx *t, int op, unsigned d, unsigned s, bool imm_form, int64_t imm,
+                          bool dh, bool sh)
+{
+    if (op == ALU_ADC || op == ALU_SBB)
+        return false;   /* their flags code uses RAX */
+    int hs = -1;
+    if (!imm_form) {
+        hs = ra_get(t, (int)(sh ? s - 4 : s), true);
+        if (sh) {
+            hb_extract(t, XDX, hs);
+            hs = XDX;
+        }
+    }
+    int gd = (int)(dh ? d - 4 : d);
+    int hd = ra_get(t, gd, true);
+    int r = hd;
+    if (dh) {
+        hb_extract(t, XAX, hd);
+        r = XAX;
+    }
+    alu_core(t, op, 1, r, hs, imm, false, false);
+    if (op != ALU_CMP) {
+        if (dh)
+            hb_insert(t, hd, XAX);
+        ra_dirty(t, gd);
+    }
+    return true;
+}
+
 static bool emit_alu(struct jctx *t, const struct emu_insn *i)
 {
     int op = emu_alu_op(i);
@@ -1166,8 +1277,9 @@ static bool emit_alu(struct jctx *t, const struct emu_insn *i)
             d = i->rm;
             s = i->reg;
         }
-        if (high_byte(i, size, d) || (!imm_form && high_byte(i, size, s)))
-            return false;
+        bool dh = high_byte(i, size, d), sh = !imm_form && high_byte(i, size, s);
+        if (dh || sh)
+            return emit_alu_high(t, op, d, s, imm_form, imm, dh, sh);
         int hs = imm_form ? -1 : ra_get(t, (int)s, true);
         int hd = ra_get(t, (int)d, true);
         alu_core(t, op, size, hd, hs, imm, false, false);
@@ -1454,6 +1566,28 @@ static bool emit_shift(struct jctx *t, const struct emu_insn *i)
     return true;
 }
 
+/* The record of a multiply whose low half is in host register res and
+ * whose CF = OF the host flags hold: pending for a register form, stored
+ * for a memory form (its slow path stores it too), when live. */
+static void mul_record(struct jctx *t, int cc, unsigned size, int res, bool mem)
+{
+    struct xbuf *b = &t->b;
+    t->pend.op = -1;   /* every flag is written */
+    if (t->live[t->k] && !mem) {
+        x_setcc(b, 0, XAX);                /* seto al */
+        x_movzx_rr(b, 1, PF2, XAX);
+        x_mov_rr(b, 8, PF1, res);
+        pend_set(t, cc, size, false, 0, false);
+    } else if (t->live[t->k]) {
+        x_setcc(b, 0, XAX);
+        x_movzx_rr(b, 1, XAX, XAX);
+        x_store(b, 8, xm(RCPU, OFF_LAZY_AUX), XAX);
+        x_store(b, 8, xm(RCPU, OFF_LAZY_RES), res);
+        flags_op(t, cc, size);
+    }
+    t->hf = HF_C | HF_O;
+}
+
 static bool emit_imul(struct jctx *t, const struct emu_insn *i)
 {
     unsigned size = i->opsize;
@@ -1477,23 +1611,60 @@ static bool emit_imul(struct jctx *t, const struct emu_insn *i)
         x_imul_rri(b, size, hd, hs, (int32_t)i->imm);
     else
         x_imul_rr(b, size, hd, hs);
-    t->pend.op = -1;   /* every flag is written */
-    if (t->live[t->k] && i->mod == 3) {
-        x_setcc(b, 0, XAX);                /* seto al */
-        x_movzx_rr(b, 1, PF2, XAX);
-        x_mov_rr(b, 8, PF1, hd);
-        pend_set(t, CC_OP_IMUL, size, false, 0, false);
-    } else if (t->live[t->k]) {
-        x_setcc(b, 0, XAX);
-        x_movzx_rr(b, 1, XAX, XAX);
-        x_store(b, 8, xm(RCPU, OFF_LAZY_AUX), XAX);
-        x_store(b, 8, xm(RCPU, OFF_LAZY_RES), hd);
-        flags_op(t, CC_OP_IMUL, size);
-    }
+    mul_record(t, CC_OP_IMUL, size, hd, i->mod != 3);
     ra_dirty(t, i->reg);
-    t->hf = HF_C | HF_O;
     if (i->mod != 3)
         mem_done(t);
+    return true;
+}
+
+/* MUL and one-operand IMUL (F7 /4 /5) of 32 and 64 bits: RDX:RAX =
+ * RAX * r/m on the host's own RAX and RDX; CF = OF = the high half is
+ * more than the low half's extension (the host computes it the same way). */
+static bool emit_mul(struct jctx *t, const struct emu_insn *i)
+{
+    unsigned size = i->opsize;
+    if (i->op != 0xf7 || size < 4)
+        return false;
+    struct xbuf *b = &t->b;
+    int g = GRP_OF(i);   /* 4: MUL, 5: IMUL */
+    int hs = i->mod == 3 ? ra_get(t, i->rm, true) : -1;
+    int ha = ra_get(t, R_RAX, true);
+    int hd = ra_get(t, R_RDX, false);
+    if (i->mod != 3) {
+        emit_ea(t, i);
+        emit_tlb(t, size, false, true);
+        x_mov_rr(b, 8, XAX, ha);
+        x_rm(b, size, 0xf7, g, xm(XCX, 0), 0);
+    } else {
+        x_mov_rr(b, 8, XAX, ha);
+        x_grp3(b, size, g, hs);
+    }
+    x_mov_rr(b, 8, ha, XAX);
+    x_mov_rr(b, 8, hd, XDX);
+    ra_dirty(t, R_RAX);
+    ra_dirty(t, R_RDX);
+    mul_record(t, g == 4 ? CC_OP_MUL : CC_OP_IMUL, size, ha, i->mod != 3);
+    if (i->mod != 3)
+        mem_done(t);
+    return true;
+}
+
+/* MOV r8, r8 where either is AH..BH (sh, dh). */
+static bool emit_mov_high(struct jctx *t, unsigned s, unsigned d, bool sh, bool dh)
+{
+    int src = ra_get(t, (int)(sh ? s - 4 : s), true);
+    if (sh) {
+        hb_extract(t, XDX, src);
+        src = XDX;
+    }
+    int gd = (int)(dh ? d - 4 : d);
+    int hd = ra_get(t, gd, true);
+    if (dh)
+        hb_insert(t, hd, src);
+    else
+        x_mov_rr(&t->b, 1, hd, src);
+    ra_dirty(t, gd);
     return true;
 }
 
@@ -1503,7 +1674,9 @@ static bool emit_mov(struct jctx *t, const struct emu_insn *i)
     unsigned size = op_size_w(i);
     switch (i->op) {
     case 0x88: case 0x89:
-        if (high_byte(i, size, i->reg) || (i->mod == 3 && high_byte(i, size, i->rm)))
+        if (i->mod == 3 && (high_byte(i, size, i->reg) || high_byte(i, size, i->rm)))
+            return emit_mov_high(t, i->reg, i->rm, high_byte(i, size, i->reg), high_byte(i, size, i->rm));
+        if (high_byte(i, size, i->reg))
             return false;
         if (i->mod == 3) {
             int hs = ra_get(t, i->reg, true);
@@ -1521,7 +1694,9 @@ static bool emit_mov(struct jctx *t, const struct emu_insn *i)
             return true;
         }
     case 0x8a: case 0x8b:
-        if (high_byte(i, size, i->reg) || (i->mod == 3 && high_byte(i, size, i->rm)))
+        if (i->mod == 3 && (high_byte(i, size, i->reg) || high_byte(i, size, i->rm)))
+            return emit_mov_high(t, i->rm, i->reg, high_byte(i, size, i->rm), high_byte(i, size, i->reg));
+        if (high_byte(i, size, i->reg))
             return false;
         if (i->mod == 3) {
             int hs = ra_get(t, i->rm, true);
@@ -1571,9 +1746,15 @@ static bool emit_mov(struct jctx *t, const struct emu_insn *i)
 static bool emit_mov_imm(struct jctx *t, const struct emu_insn *i)
 {
     struct xbuf *b = &t->b;
+    if (i->op < 0xb8 && high_byte(i, 1, i->rm)) {   /* MOV AH..BH, imm8 */
+        int h = ra_get(t, i->rm - 4, true);
+        x_alu_ri(b, 8, ALU_AND, h, (int64_t)(int32_t)0xffff00ffu);
+        x_alu_ri(b, 8, ALU_OR, h, (int64_t)((i->imm & 0xff) << 8));
+        t->hf = 0;
+        ra_dirty(t, i->rm - 4);
+        return true;
+    }
     if (i->op < 0xb8) {
-        if (high_byte(i, 1, i->rm))
-            return false;
         int h = ra_get(t, i->rm, true);
         x_rr(b, 1, 0xc6, 0, h);
         x8(b, (uint8_t)i->imm);
@@ -1597,9 +1778,17 @@ static bool emit_movx(struct jctx *t, const struct emu_insn *i)
     bool sx = i->kind != EK_MOVZX;
     if (ds == 2 || (i->kind == EK_MOVSXD && ds != 8))
         return false;
+    if (i->mod == 3 && high_byte(i, ss, i->rm)) {   /* from AH..BH */
+        hb_extract(t, XAX, ra_get(t, i->rm - 4, true));
+        int hd = ra_get(t, i->reg, false);
+        if (sx)
+            x_movsx_rr(b, 1, ds, hd, XAX);
+        else
+            x_mov_rr(b, 4, hd, XAX);
+        ra_dirty(t, i->reg);
+        return true;
+    }
     if (i->mod == 3) {
-        if (high_byte(i, ss, i->rm))
-            return false;
         int hs = ra_get(t, i->rm, true);
         int hd = ra_get(t, i->reg, false);
         if (sx)
@@ -1831,6 +2020,8 @@ static bool emit_bt(struct jctx *t, const struct emu_insn *i)
     bool live = t->live[t->k];
     static const uint32_t host_op[4] = { 0xa30f, 0xab0f, 0xb30f, 0xbb0f };
     unsigned bitoff = (unsigned)i->imm & (size * 8 - 1);
+    if (live)
+        pend_flush(t);   /* the record BT's CF goes into (PEND_CF) */
     int hs = byimm ? -1 : ra_get(t, i->reg, true);
     int h;
     if (i->mod == 3) {
@@ -1851,11 +2042,16 @@ static bool emit_bt(struct jctx *t, const struct emu_insn *i)
         x_store(b, size, xm(XCX, 0), XDX);
     else if (i->mod == 3 && g != 0)
         ra_dirty(t, i->rm);
-    if (live)
-        patch_flag(t, 2, RFLAGS_CF);     /* setc */
-    t->hf = live ? 0 : (uint8_t)HF_C;
+    /* After the slow path too, the host CF is BT's (the stub gives the
+     * host flags back). */
     if (i->mod != 3)
         mem_done(t);
+    if (live) {
+        x_setcc(b, 2, XAX);                        /* setc al */
+        x_movzx_rr(b, 1, PF2, XAX);
+        pend_set(t, PEND_CF, size, false, 0, false);
+    }
+    t->hf = HF_C;
     return true;
 }
 
@@ -1960,6 +2156,87 @@ static void sse_mem(struct jctx *t, const struct emu_insn *i, unsigned size, boo
     emit_tlb(t, size, write, false);
 }
 
+/* Scalar floating point: ADD SUB MUL DIV MIN MAX SQRT of SS/SD, CVTSI2SS/SD
+ * and (U)COMISS/SD, as the same host instruction when the guest's MXCSR
+ * controls are the host's (0x1f80: every exception masked, round to
+ * nearest, no DAZ/FZ), so results and raised flags are the same; else the
+ * handler.  The host's MXCSR flags are cleared before, and the ones the
+ * instruction raised go into the guest's MXCSR after (sse.c does the same
+ * around its host operations). */
+static bool emit_sse_scalar(struct jctx *t, const struct emu_insn *i, uint8_t mp)
+{
+    bool comis = (i->op == 0x2e || i->op == 0x2f) && (mp == 0 || mp == 0x66);
+    bool arith = (mp == 0xf2 || mp == 0xf3) &&
+                 (i->op == 0x51 || (i->op >= 0x58 && i->op <= 0x5f && i->op != 0x5a && i->op != 0x5b));
+    bool cvt = (mp == 0xf2 || mp == 0xf3) && i->op == 0x2a;
+    if (!comis && !arith && !cvt)
+        return false;
+    struct xbuf *b = &t->b;
+    bool w = cvt && (i->rex & 8);
+    bool dbl = comis ? mp == 0x66 : mp == 0xf2;
+    unsigned size = cvt ? (w ? 8 : 4) : dbl ? 8 : 4;
+    uint32_t map_op = 0x0f | (uint32_t)i->op << 8;
+    int hs = cvt && i->mod == 3 ? ra_get(t, i->rm, true) : -1;
+    if (i->mod != 3) {
+        emit_ea(t, i);
+        sse_check_once(t);
+        emit_tlb(t, size, false, comis);
+    } else {
+        sse_check_once(t);
+    }
+    x_load(b, 4, XAX, xm(RCPU, OFF_MXCSR));
+    x_alu_ri(b, 4, ALU_AND, XAX, ~0x3f);
+    x_alu_ri(b, 4, ALU_CMP, XAX, 0x1f80);
+    struct stub *st = stub_new(t, ST_INTERP, x_jcc32(b, 5));
+    st->restore_flags = comis;
+    t->sets_flags = comis;
+    /* No flags in the host's MXCSR (host code may have left some). */
+    x_rm(b, 4, 0xae0f, 3, xm(XSP, SLOT_TMP), 0);            /* stmxcsr [rsp+8] */
+    x_rm(b, 4, 0x81, 7, xm(XSP, SLOT_TMP), 4);              /* cmp dword [rsp+8], 0x1f80 */
+    x32(b, 0x1f80);
+    uint8_t *jclean = x_jcc32(b, 4);
+    x_store_imm(b, 4, xm(XSP, SLOT_TMP), 0x1f80);
+    x_rm(b, 4, 0xae0f, 2, xm(XSP, SLOT_TMP), 0);            /* ldmxcsr [rsp+8] */
+    x_patch32(b, jclean, x_rx(b));
+    xmm_load(b, XMM0, i->reg);
+    if (i->mod == 3 && !cvt)
+        xmm_load(b, XMM1, i->rm);
+    if (i->mod != 3)
+        x_sse(b, mp, map_op, XMM0, -1, xm(XCX, 0), w, -1);
+    else
+        x_sse(b, mp, map_op, XMM0, cvt ? hs : XMM1, xm(0, 0), w, -1);
+    if (comis)
+        x8(b, 0x9f);                                         /* lahf: ZF PF CF */
+    else
+        xmm_store(b, i->reg, XMM0);
+    x_rm(b, 4, 0xae0f, 3, xm(XSP, SLOT_TMP), 0);            /* stmxcsr [rsp+8] */
+    x_load(b, 4, XDX, xm(XSP, SLOT_TMP));
+    x_alu_ri(b, 4, ALU_AND, XDX, 0x3f);
+    uint8_t *jnone = x_jcc32(b, 4);
+    x_alu_mr(b, 4, ALU_OR, xm(RCPU, OFF_MXCSR), XDX);
+    x_store_imm(b, 4, xm(XSP, SLOT_TMP), 0x1f80);
+    x_rm(b, 4, 0xae0f, 2, xm(XSP, SLOT_TMP), 0);            /* ldmxcsr [rsp+8] */
+    x_patch32(b, jnone, x_rx(b));
+    if (comis) {
+        /* The arithmetic flags: ZF PF CF as compared, OF SF AF clear.  After
+         * the stores, SAHF gives the host those flags back (OF: the OR). */
+        t->pend.op = -1;
+        x8(b, 0x0f); x8(b, 0xb6); x8(b, 0xd4);               /* movzx edx, ah */
+        x_alu_ri(b, 4, ALU_AND, XDX, RFLAGS_ZF | RFLAGS_PF | RFLAGS_CF);
+        x_load(b, 8, XCX, xm(RCPU, OFF_RFLAGS));
+        x_alu_ri(b, 8, ALU_AND, XCX, ~(int64_t)(RFLAGS_OF | RFLAGS_SF | RFLAGS_ZF | RFLAGS_AF | RFLAGS_PF | RFLAGS_CF));
+        x_alu_rr(b, 8, ALU_OR, XCX, XDX);
+        x_store(b, 8, xm(RCPU, OFF_RFLAGS), XCX);
+        x8(b, 0x9e);                                         /* sahf: the host flags again */
+        t->mem_op = -1;
+        flags_op(t, CC_OP_EFLAGS, 0);
+        t->stored_record = false;   /* the slow path's handler stores its own kind */
+        t->hf = HF_ALL;   /* OF: cleared by the OR above */
+    }
+    mem_done(t);
+    return true;
+}
+
 /* 66-prefixed (and for a few, unprefixed) xmm, xmm/m128 operations the
  * host runs the same way: integer arithmetic, compares, logic, shuffles,
  * unpacks, packs.  imm: they take an imm8. */
@@ -2030,6 +2307,8 @@ static bool emit_sse(struct jctx *t, const struct emu_insn *i)
     }
     if (i->map != MAP_0F)
         return false;
+    if (emit_sse_scalar(t, i, mp))
+        return true;
     switch (i->op) {
     case 0x71: case 0x72: case 0x73:     /* 66: shifts of xmm by imm8 */
         if (mp != 0x66 || i->mod != 3)
@@ -2229,6 +2508,105 @@ void jit_handler_then_leave(struct jctx *t)
     t->stored_record = stored;
 }
 
+/* ---- string instructions ------------------------------------------------------------ */
+
+/* For REP STOS/MOVS: out = the host address of guest address h (a
+ * cached register) when the count*size bytes from there stay in one page
+ * and the TLB has it for reading or writing; else to the stub (the
+ * handler).  Uses RAX and out. */
+static void rep_page(struct jctx *t, int h, int hc, unsigned sh, bool write, int out)
+{
+    struct xbuf *b = &t->b;
+    x_mov_rr(b, 4, XAX, hc);
+    if (sh)
+        x_shift_ri(b, 4, SH_SHL, XAX, sh);
+    x_mov_rr(b, 4, out, h);
+    x_alu_ri(b, 4, ALU_AND, out, 0xfff);
+    x_alu_rr(b, 4, ALU_ADD, XAX, out);
+    x_alu_ri(b, 4, ALU_CMP, XAX, 4096);
+    stub_new(t, ST_INTERP, x_jcc32(b, 7));              /* ja: crosses into the next page */
+    x_mov_rr(b, 8, out, h);
+    x_mov_rr(b, 4, XAX, out);
+    x_shift_ri(b, 4, SH_SHR, XAX, 6);
+    x_alu_ri(b, 4, ALU_AND, XAX, (EMU_TLB_SIZE - 1) << 6);
+    x_alu_ri(b, 8, ALU_AND, out, -4096);
+    x_alu_rm(b, 8, ALU_OR, out, xm(XSP, SLOT_TAG));
+    int32_t field = write ? (int32_t)offsetof(struct emu_tlb_entry, vpn_write)
+                          : (int32_t)offsetof(struct emu_tlb_entry, vpn_read);
+    x_alu_rm(b, 8, ALU_CMP, out, xmi(RCPU, XAX, 0, t->tlb + field));
+    if (cfg_all_slow)
+        x_alu_ri(b, 4, ALU_CMP, XAX, -1);   /* never equal: the handler's path */
+    stub_new(t, ST_INTERP, x_jcc32(b, 5));
+    x_mov_rr(b, 8, out, h);
+    x_alu_rm(b, 8, ALU_ADD, out, xmi(RCPU, XAX, 0, t->tlb + (int32_t)offsetof(struct emu_tlb_entry, addend)));
+}
+
+/* REP STOS and REP MOVS (64-bit addresses, no FS/GS source): when DF is
+ * clear and the whole destination (and source) lies in one page the TLB
+ * lets us write (read), it is the host's own REP STOS/MOVS on the host
+ * addresses, which keeps x86's element order for overlaps too (the host
+ * RSI/RDI saved around it); else, and for more than a page, the handler
+ * (ops_string.c, which also slices long ones). */
+static bool emit_rep_string(struct jctx *t, const struct emu_insn *i)
+{
+    bool movs = i->op == 0xa4 || i->op == 0xa5;
+    if (!(i->prefix & (PFX_REP | PFX_REPNE)) || i->adsize != 8 ||
+        (movs && (i->seg == S_FS || i->seg == S_GS)))
+        return false;
+    struct xbuf *b = &t->b;
+    unsigned size = op_size_w(i), sh = (unsigned)__builtin_ctz(size);
+    int hc = ra_get(t, R_RCX, true);
+    int hd = ra_get(t, R_RDI, true);
+    int ha = movs ? ra_get(t, R_RSI, true) : ra_get(t, R_RAX, true);
+    t->hf = 0;
+    x_test_rr(b, 8, hc, hc);
+    uint8_t *jzero = x_jcc32(b, 4);                     /* je: nothing to do */
+    x_rm(b, 4, 0xf7, 0, xm(RCPU, OFF_RFLAGS), 4);       /* test dword [rflags], DF */
+    x32(b, RFLAGS_DF);
+    stub_new(t, ST_INTERP, x_jcc32(b, 5));
+    x_alu_ri(b, 8, ALU_CMP, hc, 4096 >> sh);
+    stub_new(t, ST_INTERP, x_jcc32(b, 7));              /* ja: more than a page */
+    rep_page(t, hd, hc, sh, true, XCX);                 /* RCX = the host destination */
+    if (movs)
+        rep_page(t, ha, hc, sh, false, XDX);            /* RDX = the host source */
+    /* The host's REP STOS/MOVS: RCX = the count, RDI (RSI) = where, RAX
+     * = the value (STOS), taken from the cache registers before RSI and
+     * RDI (cache registers themselves) change. */
+    x_store(b, 8, xm(XSP, 0), XDI);
+    x_store(b, 8, xm(XSP, SLOT_TMP), XSI);
+    if (movs) {
+        x_mov_rr(b, 8, XAX, hc);
+        x_mov_rr(b, 8, XDI, XCX);
+        x_mov_rr(b, 8, XSI, XDX);
+        x_mov_rr(b, 8, XCX, XAX);
+    } else {
+        x_mov_rr(b, 8, XDX, hc);
+        x_mov_rr(b, 8, XAX, ha);
+        x_mov_rr(b, 8, XDI, XCX);
+        x_mov_rr(b, 8, XCX, XDX);
+    }
+    if (size == 2)
+        x8(b, 0x66);
+    x8(b, 0xf3);
+    if (size == 8)
+        x8(b, 0x48);                                    /* REX.W: after the legacy prefixes */
+    x8(b, (uint8_t)((movs ? 0xa4 : 0xaa) | (size > 1)));
+    x_load(b, 8, XDI, xm(XSP, 0));
+    x_load(b, 8, XSI, xm(XSP, SLOT_TMP));
+    x_lea(b, 8, hd, xmi(hd, hc, sh, 0));
+    if (movs)
+        x_lea(b, 8, ha, xmi(ha, hc, sh, 0));
+    x_alu_rr(b, 4, ALU_XOR, hc, hc);
+    ra_dirty(t, R_RDI);
+    ra_dirty(t, R_RCX);
+    if (movs)
+        ra_dirty(t, R_RSI);
+    x_patch32(b, jzero, x_rx(b));
+    t->sets_flags = false;
+    mem_done(t);
+    return true;
+}
+
 /* ---- control transfer: these end the translation ----------------------------------- */
 
 static void emit_jcc(struct jctx *t, const struct emu_insn *i)
@@ -2348,6 +2726,7 @@ static bool emit_insn(struct jctx *t, const struct emu_insn *i)
     case EK_NOT: case EK_NEG: return emit_notneg(t, i);
     case EK_SHIFT: return emit_shift(t, i);
     case EK_IMUL: return emit_imul(t, i);
+    case EK_MUL: return emit_mul(t, i);
     case EK_MOV: return emit_mov(t, i);
     case EK_MOV_IMM: return emit_mov_imm(t, i);
     case EK_MOVZX: case EK_MOVSX: case EK_MOVSXD: return emit_movx(t, i);
@@ -2363,7 +2742,10 @@ static bool emit_insn(struct jctx *t, const struct emu_insn *i)
     case EK_LEAVE: return emit_leave(t, i);
     case EK_BT: return emit_bt(t, i);
     case EK_BITSCAN: return emit_bitscan(t, i);
-    case EK_OTHER: return emit_sse(t, i) || jit_vex_emit(t, i);
+    case EK_OTHER:
+        if (i->map == MAP_1 && (i->op == 0xaa || i->op == 0xab || i->op == 0xa4 || i->op == 0xa5))
+            return emit_rep_string(t, i);
+        return emit_sse(t, i) || jit_vex_emit(t, i);
     default: return false;
     }
 }
@@ -2399,6 +2781,13 @@ static void emit_stubs(struct jctx *t)
             x8(b, 0x9e);
         }
         emit_reload(t, &st->ra, false);
+        if (st->reload_pf == PF_RES) {
+            x_load(b, 8, PF1, xm(RCPU, OFF_LAZY_RES));
+        } else if (st->reload_pf) {
+            x_load(b, 8, PF1, xm(RCPU, OFF_LAZY_S1));
+            if (st->reload_pf == PF_S1_S2)
+                x_load(b, 8, PF2, xm(RCPU, OFF_LAZY_S2));
+        }
         x_jmp_abs(b, (uint64_t)((intptr_t)st->resume + b->rx_delta));
     }
 }
@@ -2469,6 +2858,7 @@ static struct jit_block_data *translate(struct emu_cpu *c, struct emu_jit *j, st
 
     struct xbuf *b = &t->b;
     uint64_t entry = x_rx(b);
+    t->entry = entry;
     /* Entry: pending events and the budget (chained jumps come here too). */
     x_load(b, 4, XAX, xm(XSP, SLOT_EVMASK));
     x_rm(b, 4, 0x85, XAX, xm(RCPU, OFF_EVENTS), 0);    /* test [events], eax */
