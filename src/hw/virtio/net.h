@@ -19,6 +19,8 @@ struct err;
 #define VIRTIO_ID_NET 1
 
 /* Feature bits (virtio 1.x, 5.1.3); we offer no offloads. */
+#define VIRTIO_NET_F_GUEST_CSUM 1
+#define VIRTIO_NET_F_MTU       3
 #define VIRTIO_NET_F_MAC       5
 #define VIRTIO_NET_F_MRG_RXBUF 15
 #define VIRTIO_NET_F_STATUS    16
