@@ -107,6 +107,16 @@ int net_pick_free_port(bool udp, uint32_t host_addr, uint16_t *port)
     return r;
 }
 
+unsigned net_link_mtu(const struct net_options *o)
+{
+    return net_effective_mode(o) == NET_MODE_USER && !o->user_net.network ? NET_USER_MTU : 1500;
+}
+
+bool net_link_checksummed(const struct net_options *o)
+{
+    return net_effective_mode(o) == NET_MODE_USER;
+}
+
 int net_parse_mode(const char *spec, struct net_options *o, struct err *e)
 {
     if (!strcmp(spec, "none")) {

@@ -75,6 +75,13 @@ struct net_options {
 #define NET_USER_HOST     "10.0.2.2"
 #define NET_USER_DNS      "10.0.2.3"
 #define NET_USER_GUEST    "10.0.2.15"
+/* User mode's link MTU, told to the guest by its NIC: libslirp ends every
+ * connection in this process, so no wire limits the packets, and 11 times
+ * fewer, larger ones cost the guest's stack (on emu, the guest's CPU is
+ * the limit) less per byte.  Not passt's 65520: libslirp's send buffer
+ * then holds only a few segments, and transfers stalled for seconds.  A
+ * cluster's gateway stays at 1500 (its switch's). */
+#define NET_USER_MTU      16384
 
 /* Called on the backend's thread with one frame for the guest. */
 typedef void (*net_receive_fn)(void *opaque, const uint8_t *frame, size_t len);
@@ -119,6 +126,17 @@ struct net_backend {
     /* Set once, kept until the backend closes. */
     const struct net_hook *_Atomic hook;
 };
+
+/* The largest IP packet the backend o opens takes and sends: NET_USER_MTU
+ * for user mode on its own network, else Ethernet's 1500.  A NIC that can
+ * tell its guest (virtio-net's F_MTU) does. */
+unsigned net_link_mtu(const struct net_options *o);
+
+/* Every frame the backend o opens hands the guest carries correct IP, TCP
+ * and UDP checksums, made in this process (user mode: libslirp builds every
+ * packet itself), so a NIC may tell the guest they need no checking
+ * (virtio-net's DATA_VALID).  Not so for frames from a wire or other guests. */
+bool net_link_checksummed(const struct net_options *o);
 
 /* Parses "tcp:HOSTPORT:GUESTPORT", "udp:ADDR:HOSTPORT:GUESTPORT", ... into
  * *f; 0 or -EINVAL with a message in e. */

@@ -428,14 +428,15 @@ int net_slirp_open(const struct net_options *o, net_receive_fn receive, void *op
         goto fail;
     }
 
+    unsigned mtu = net_link_mtu(o);
     SlirpConfig cfg = {
         .version = o->user_net.network ? 4 : 3,
         .restricted = o->restrict_outbound,
         .in_enabled = true,
         .in6_enabled = false,
         .vhostname = "hostel",
-        .if_mtu = 1500,
-        .if_mru = 1500,
+        .if_mtu = mtu,
+        .if_mru = mtu,
     };
     inet_pton(AF_INET, NET_USER_NETWORK, &cfg.vnetwork);
     inet_pton(AF_INET, NET_USER_NETMASK, &cfg.vnetmask);

@@ -40,6 +40,31 @@ static void net_parses_forwards(void)
     }
 }
 
+/* The link each backend gives a NIC: user mode's own network gets the
+ * larger MTU and checked sums; a cluster's gateway, tap and the switch
+ * keep Ethernet's 1500 and unchecked frames. */
+static void net_link_properties_by_mode(void)
+{
+    struct net_options user = { .mode = NET_MODE_USER };
+    struct net_options fwd = { .mode = NET_MODE_DEFAULT, .nforwards = 1 };
+    struct net_options gateway = { .mode = NET_MODE_USER };
+    gateway.user_net.network = htonl(0x0a000100);
+    struct net_options tap = { .mode = NET_MODE_TAP, .tap_name = "tap0" };
+    struct net_options sw = { .mode = NET_MODE_SWITCH, .switch_spec = "lab" };
+    struct net_options none = { .mode = NET_MODE_NONE };
+    CHECK_EQ(net_link_mtu(&user), NET_USER_MTU);
+    CHECK(NET_USER_MTU > 1500 && NET_USER_MTU + 18 <= NET_MAX_FRAME);
+    CHECK_EQ(net_link_mtu(&fwd), NET_USER_MTU);
+    CHECK_EQ(net_link_mtu(&gateway), 1500);
+    CHECK_EQ(net_link_mtu(&tap), 1500);
+    CHECK_EQ(net_link_mtu(&sw), 1500);
+    CHECK(net_link_checksummed(&user));
+    CHECK(net_link_checksummed(&gateway));
+    CHECK(!net_link_checksummed(&tap));
+    CHECK(!net_link_checksummed(&sw));
+    CHECK(!net_link_checksummed(&none));
+}
+
 static void net_parses_macs(void)
 {
     uint8_t mac[6];
@@ -185,6 +210,7 @@ int main(void)
 {
     RUN_TEST(net_parses_forwards);
     RUN_TEST(net_parses_macs);
+    RUN_TEST(net_link_properties_by_mode);
     RUN_TEST(net_default_mac_is_stable);
     RUN_TEST(net_frame_queue_bounds_and_order);
     RUN_TEST(net_tap_errors_are_clear);

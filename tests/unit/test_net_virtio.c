@@ -21,6 +21,8 @@
 #define F_MAC       (1ULL << VIRTIO_NET_F_MAC)
 #define F_STATUS    (1ULL << VIRTIO_NET_F_STATUS)
 #define F_MRG       (1ULL << VIRTIO_NET_F_MRG_RXBUF)
+#define F_GUEST_CSUM (1ULL << VIRTIO_NET_F_GUEST_CSUM)
+#define F_MTU       (1ULL << VIRTIO_NET_F_MTU)
 #define QSIZE   64
 #define RXBUF   0x100000ULL      /* QSIZE receive buffers of rx_buf_size */
 #define TXBUF   0x300000ULL      /* QSIZE transmit slots of TX_SLOT */
@@ -35,6 +37,8 @@ static struct virtio_net *nic;
 static uint32_t rx_buf_size;
 static uint16_t rx_seen, tx_next;
 static bool mrg;
+static uint64_t extra_features;   /* negotiated besides the usual (setup_opts) */
+static uint8_t rx_flags;          /* the header flags every received frame must carry */
 
 /* ---- the driver ---- */
 
@@ -64,7 +68,9 @@ static int setup_opts(const struct net_options *o, bool want_mrg, uint32_t bufsi
     CHECK(df & F_MRG);
     CHECK(!(df & 1));                     /* no CSUM offload */
     CHECK_EQ(vt_rd(&t, t.common + VT_NUMQ, 2), 2);
-    CHECK_EQ(vt_negotiate(&t, F_VERSION_1 | F_MAC | F_STATUS | (want_mrg ? F_MRG : 0)), 0x0b);
+    CHECK_EQ(vt_negotiate(&t, F_VERSION_1 | F_MAC | F_STATUS | (want_mrg ? F_MRG : 0) |
+                                  (extra_features & df)), 0x0b);
+    rx_flags = (extra_features & df & F_GUEST_CSUM) ? 2 : 0;   /* DATA_VALID */
     uint8_t mac[6];
     for (int i = 0; i < 6; i++)
         mac[i] = (uint8_t)vt_rd(&t, t.device + (unsigned)i, 1);
@@ -139,7 +145,7 @@ static size_t rx(uint8_t *out, size_t max, int ms)
         unsigned nbuf = hdr[10] | hdr[11] << 8;
         CHECK(nbuf >= 1);
         CHECK(mrg || nbuf == 1);
-        CHECK_EQ(hdr[0], 0);
+        CHECK_EQ(hdr[0], rx_flags);
         CHECK_EQ(hdr[1], 0);
         while ((uint16_t)(tq_used_idx(&t.q[0]) - rx_seen) < nbuf && waited++ < ms)
             nanosleep(&(struct timespec){0, 1000000}, NULL);
@@ -562,6 +568,30 @@ static void virtio_net_small_buffers_without_merging(void)
     teardown();
 }
 
+/* User networking's link: the device offers F_MTU with a larger MTU in its
+ * config and GUEST_CSUM; a driver that takes GUEST_CSUM gets every frame
+ * marked DATA_VALID (rx checks the flag), one that does not gets plain
+ * frames (the other tests). */
+static void virtio_net_user_link_mtu_and_checked_sums(void)
+{
+    NEED_SLIRP();
+    extra_features = F_GUEST_CSUM | F_MTU;
+    int r = setup(true, 2048);
+    extra_features = 0;
+    if (r < 0) { CHECK(0); return; }
+    uint64_t df = vt_device_features(&t);
+    CHECK(df & F_MTU);
+    CHECK(df & F_GUEST_CSUM);
+    CHECK_EQ(rx_flags, 2);
+    CHECK_EQ(vt_rd(&t, t.device + 10, 2), NET_USER_MTU);
+    uint8_t f[600];
+    tx(f, (uint32_t)dhcp_discover(f));
+    CHECK(rx_until(pred_offer, NULL, 3000));
+    tx(f, (uint32_t)arp_request(f, NET_USER_HOST));
+    CHECK(rx_until(pred_arp_reply_host, NULL, 3000));
+    teardown();
+}
+
 /* --net-limit: the guest's frames over the limit wait in the transmit ring
  * and all go, at the rate; without the limit they go at once. */
 static void virtio_net_transmit_rate_limited(void)
@@ -609,5 +639,6 @@ int main(void)
     RUN_TEST(virtio_net_hostile_receive_buffers);
     RUN_TEST(virtio_net_small_buffers_without_merging);
     RUN_TEST(virtio_net_transmit_rate_limited);
+    RUN_TEST(virtio_net_user_link_mtu_and_checked_sums);
     return CHECK_DONE();
 }

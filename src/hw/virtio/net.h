@@ -18,7 +18,9 @@ struct err;
 
 #define VIRTIO_ID_NET 1
 
-/* Feature bits (virtio 1.x, 5.1.3); we offer no offloads. */
+/* Feature bits (virtio 1.x, 5.1.3); no transmit offloads (net.c). */
+#define VIRTIO_NET_F_GUEST_CSUM 1
+#define VIRTIO_NET_F_MTU       3
 #define VIRTIO_NET_F_MAC       5
 #define VIRTIO_NET_F_MRG_RXBUF 15
 #define VIRTIO_NET_F_STATUS    16
