@@ -321,6 +321,8 @@ static const struct virtio_device_ops net_ops = {
     .queue_max = 256,
     .config_size = CONFIG_SIZE,
     .features = net_features,
+    /* Offered since the larger user-mode link: an older state loads. */
+    .newer_features = (1ULL << VIRTIO_NET_F_MTU) | (1ULL << VIRTIO_NET_F_GUEST_CSUM),
     .config_read = net_config_read,
     .queue_notify = net_notify,
     .reset = net_reset,

@@ -42,6 +42,10 @@ struct virtio_device_ops {
     size_t config_size;
     /* Device-specific feature bits (the transport adds its own). */
     uint64_t (*features)(struct virtio_dev *vd);
+    /* Feature bits a later build began to offer: a saved state whose offer
+     * lacks only these loads, and the device keeps offering what it did
+     * then (the guest negotiated against that), instead of being refused. */
+    uint64_t newer_features;
     /* The device config space; len bytes at off, both inside config_size. */
     void (*config_read)(struct virtio_dev *vd, unsigned off, void *buf, unsigned len);
     void (*config_write)(struct virtio_dev *vd, unsigned off, const void *buf, unsigned len);

@@ -730,7 +730,7 @@ struct saved_queue {
 
 struct virtio_pci_loaded {
     uint8_t config[PCI_CONFIG_SIZE];
-    uint64_t guest_features;
+    uint64_t host_features, guest_features;
     uint32_t device_feature_select, driver_feature_select;
     uint8_t status, config_generation;
     uint16_t queue_select, config_vector;
@@ -879,14 +879,21 @@ int virtio_pci_load_check(struct virtio_pci *vp, struct state_in *in, struct err
                 vd->ops->num_queues);
         goto fail;
     }
-    if (host_features != vd->host_features) {
+    /* A state saved before this build offered newer_features keeps its
+     * own offer (virtio_pci_load_commit); nothing else may differ. */
+    uint64_t newer = vd->ops->newer_features;
+    l->host_features = vd->host_features;
+    if ((host_features & ~newer) == (vd->host_features & ~newer) &&
+        !(host_features & newer & ~vd->host_features))
+        l->host_features = host_features;
+    else {
         err_set(e, -EINVAL, "%s: the saved device offered features 0x%llx, this one offers "
                 "0x%llx (is its backend set up the same, read-only or not?)", name,
                 (unsigned long long)host_features, (unsigned long long)vd->host_features);
         goto fail;
     }
     if ((l->status & VIRTIO_STATUS_FEATURES_OK) &&
-        ((l->guest_features & ~vd->host_features) ||
+        ((l->guest_features & ~l->host_features) ||
          !(l->guest_features >> VIRTIO_F_VERSION_1 & 1))) {
         err_set(e, -EINVAL, "%s: FEATURES_OK with driver features 0x%llx, which this device "
                 "would have refused", name, (unsigned long long)l->guest_features);
@@ -976,6 +983,7 @@ void virtio_pci_load_commit(struct virtio_pci *vp, struct virtio_pci_loaded *l,
     /* The bus lock comes before ours: config (and the BARs) first. */
     pci_device_load_config(&vp->pci, l->config);
     pthread_mutex_lock(&vd->lock);
+    vd->host_features = l->host_features;
     vd->guest_features = l->guest_features;
     vd->status = l->status;
     vd->config_generation = l->config_generation;
