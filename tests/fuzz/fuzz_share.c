@@ -6,7 +6,7 @@
  * reports it aborts when a reply claims more bytes than the writable part
  * holds, and when anything beside the share changed (a sentinel file and
  * the directory around the share): an escape.  Built by `make fuzz-share`
- * (clang); replayed by tests/unit/test_share_fuzz.c in every `make test`. */
+ * (clang); replayed by tests/fuzz/run_fuzz.sh and tests/unit/test_share_fuzz.c. */
 #include <dirent.h>
 #include <stdbool.h>
 #include <fcntl.h>

@@ -1,6 +1,6 @@
 /* libFuzzer target for the qcow2 opener, reader, writer and checker: the
- * input is an image file.  Built by `make fuzz-qcow2` (clang), run briefly
- * by tests/block/run_fuzz.sh under `make test-all`. */
+ * input is an image file.  Built by `make fuzz-qcow2` (clang); replayed by
+ * tests/fuzz/run_fuzz.sh. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Makes the seed inputs of tests/fuzz/corpus/T from real inputs: what a
+# guest driver, hostel itself or qemu-img would produce.  Run once by hand
+# (after `make all`); the seeds, and what the campaign found (merged with
+# -merge=1), are kept in the repo.  Usage: make_seeds.sh [TARGET...]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BUILD=${BUILD:-build}
+C=tests/fuzz/corpus
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(virtq share qcow2 blk)
+T=$(mktemp -d /tmp/hostel-seeds.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+
+seed_virtq() {   # rings as a guest driver lays them (layout in fuzz_virtq.c)
+  python3 - "$C/virtq" <<'EOF'
+import struct, sys, os
+out = sys.argv[1]
+def img(qlog, flags, last, avail, descs, tables={}):
+    ram = bytearray(0x1000 + 16 * len(descs))
+    struct.pack_into('<HH', ram, 0, 0, avail[0])
+    for i, h in enumerate(avail[1]):
+        struct.pack_into('<H', ram, 4 + 2 * i, h)
+    for i, (a, l, f, n) in enumerate(descs):
+        struct.pack_into('<QIHH', ram, 0x1000 + 16 * i, a, l, f, n)
+    for at, ents in tables.items():
+        if len(ram) < at + 16 * len(ents):
+            ram += bytes(at + 16 * len(ents) - len(ram))
+        for i, (a, l, f, n) in enumerate(ents):
+            struct.pack_into('<QIHH', ram, at + 16 * i, a, l, f, n)
+    return bytes([qlog, flags]) + struct.pack('<H', last) + bytes(ram)
+N, W, I = 1, 2, 4
+seeds = {
+    'two-chains': img(2, 0, 0, (2, [0, 2]), [(0x8000, 16, N, 1), (0x9000, 512, W, 0),
+                                               (0x8100, 16, N, 3), (0x9400, 1, W, 0)]),
+    'indirect': img(3, 1, 0, (1, [0]), [(0x2000, 48, I, 0)],
+                    {0x2000: [(0x8000, 16, N, 1), (0x9000, 4096, N | W, 2), (0x9f00, 1, W, 0)]}),
+    'event-idx-wrap': img(1, 2, 0xffff, (0, [1, 0]), [(0x8000, 64, 0, 0), (0x8100, 64, W, 0)]),
+    'ring-at-ram-end': img(4, 4, 0, (1, [0]), [(0x1ffff0, 16, 0, 0)]),
+}
+for k, v in seeds.items():
+    open(os.path.join(out, k), 'wb').write(v)
+EOF
+}
+
+# Virtio requests in fuzz_virtio.h's format: byte 0 the features, then runs
+# of [queue][segment records] separated by 0xff; a record is [flags][len
+# le16] then, for a readable segment, its bytes (flags: 1 writable, 2 last).
+VIRTIO_PY='
+import struct, sys, os
+def seg(data=None, wlen=0, last=False):
+    if data is None:
+        return bytes([1 | (2 if last else 0)]) + struct.pack("<H", wlen)
+    return bytes([2 if last else 0]) + struct.pack("<H", len(data)) + data
+def req(*segs):
+    return b"".join(segs)
+def run(q, *reqs):
+    return bytes([q]) + b"".join(reqs)
+def write(out, seeds, features=0xff):
+    for k, v in seeds.items():
+        open(os.path.join(out, k), "wb").write(bytes([features]) + b"\xff".join(v))
+'
+
+seed_blk() {     # what Linux's virtio_blk sends
+  python3 - "$C/blk" <<EOF
+$VIRTIO_PY
+out = sys.argv[1]
+def hdr(t, sector=0): return struct.pack("<IIQ", t, 0, sector)
+st = seg(wlen=1, last=True)
+write(out, {
+  "read": [run(0, req(seg(hdr(0, 1)), seg(wlen=512), st), req(seg(hdr(0, 8)), seg(wlen=4096), st))],
+  "write-then-read": [run(0, req(seg(hdr(1, 2)), seg(b"hostel" * 100 + bytes(912)), st)),
+                      run(0, req(seg(hdr(0, 2)), seg(wlen=1024), st))],
+  "flush-getid": [run(0, req(seg(hdr(4)), st), req(seg(hdr(8)), seg(wlen=20), st))],
+  "discard-wz": [run(0, req(seg(hdr(11) + struct.pack("<QII", 4, 8, 0)), st),
+                        req(seg(hdr(13) + struct.pack("<QII", 16, 8, 1) + struct.pack("<QII", 100, 2, 0)), st))],
+  "bad": [run(0, req(seg(hdr(99)), st), req(seg(hdr(0, 1 << 40)), seg(wlen=512), st),
+                 req(seg(b"short"), st))],
+})
+EOF
+}
+
+seed_share() {   # FUSE request runs, from tests/unit/test_share_fuzz.c's generator
+  "$BUILD/tests/unit/test_share_fuzz" --seeds "$C/share" 24
+}
+
+seed_qcow2() {   # small images from qemu-img (and hostel, when built)
+  if [ -x "$BUILD/hostel" ]; then
+    "$BUILD/hostel" image create -c 512 "$C/qcow2/hostel-64k.qcow2" 64K >/dev/null
+  fi
+  head -c 3000 /dev/urandom > "$T/r.raw"; { yes hostel || true; } | head -c 2000 >> "$T/r.raw"
+  truncate -s 16K "$T/r.raw"
+  qemu-img convert -c -O qcow2 -o cluster_size=512 "$T/r.raw" "$C/qcow2/compressed.qcow2"
+  qemu-img convert -O qcow2 -o compat=0.10,cluster_size=512 "$T/r.raw" "$C/qcow2/v2.qcow2"
+  qemu-img convert -O qcow2 -o cluster_size=512,lazy_refcounts=on "$T/r.raw" "$C/qcow2/lazy.qcow2"
+  qemu-img create -q -f qcow2 -o cluster_size=512 "$C/qcow2/empty.qcow2" 1M
+  qemu-img create -q -f qcow2 -o cluster_size=512 -b "$T/r.raw" -F raw "$C/qcow2/backing.qcow2"
+}
+
+for t in "${targets[@]}"; do
+  mkdir -p "$C/$t"
+  "seed_$t"
+  echo "$t: $(ls "$C/$t" | wc -l) inputs, $(du -sk "$C/$t" | cut -f1) KiB"
+done
