@@ -47,6 +47,15 @@ FUZZ_VIRTIO_SRCS := src/hw/virtio/virtio_pci.c src/hw/virtio/virtqueue.c src/hw/
 FUZZ_TARGETS += blk
 FUZZ_blk_SRCS   := $(FUZZ_VIRTIO_SRCS) $(filter-out src/block/copy.c,$(wildcard src/block/*.c)) src/lib/jail.c
 FUZZ_blk_MAXLEN := 16384
+FUZZ_TARGETS += rng
+FUZZ_rng_SRCS   := $(FUZZ_VIRTIO_SRCS)
+FUZZ_rng_MAXLEN := 4096
+FUZZ_TARGETS += console
+FUZZ_console_SRCS   := $(FUZZ_VIRTIO_SRCS) src/host/chardev.c src/lib/jail.c src/lib/home.c
+FUZZ_console_MAXLEN := 8192
+FUZZ_TARGETS += net
+FUZZ_net_SRCS   := $(FUZZ_VIRTIO_SRCS) $(wildcard src/net/*.c) src/lib/jail.c src/lib/home.c
+FUZZ_net_MAXLEN := 16384
 
 define FUZZ_TARGET_RULES
 $$(FUZZ_OUT)/fuzz_$(1): tests/fuzz/fuzz_$(1).c $$(FUZZ_$(1)_SRCS) $$(FUZZ_DEPS)

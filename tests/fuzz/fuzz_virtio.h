@@ -38,6 +38,9 @@ struct fz_virtio {
     unsigned nqueues;
     uint64_t in_len[FZ_QUEUE_SIZE];    /* by head: writable bytes offered */
     uint32_t offered;                  /* bit per head made available */
+    /* Optional: bytes from the host side (a frame for the guest, console
+     * input), handed to the device as its backend would. */
+    void (*host_in)(struct fz_virtio *f, const uint8_t *p, size_t n);
 };
 
 /* The device is on t's bus already (the target created it): find it, keep
@@ -166,7 +169,9 @@ static inline unsigned fz_virtio_requests(struct fz_virtio *f, unsigned q, const
 
 /* One input: byte 0 picks the features (bit i keeps the device's feature
  * i of those the target lists), then runs of [queue byte][requests...] up
- * to a 0xff separator; each run is made available and notified. */
+ * to a 0xff separator; each run is made available and notified.  A queue
+ * byte with bit 7 set (on a device with host_in) makes the run host input
+ * instead, delivered into the buffers the guest offered before. */
 static inline void fz_virtio_input(struct fz_virtio *f, const uint8_t *data, size_t size)
 {
     if (size < 2)
@@ -183,6 +188,7 @@ static inline void fz_virtio_input(struct fz_virtio *f, const uint8_t *data, siz
     data++;
     size--;
     for (int round = 0; round < 8 && size >= 4; round++) {
+        bool host = (data[0] & 0x80) && f->host_in;
         unsigned q = data[0] % f->nqueues;
         data++;
         size--;
@@ -192,9 +198,15 @@ static inline void fz_virtio_input(struct fz_virtio *f, const uint8_t *data, siz
         size_t left = part;
         struct tq *tq = &f->t.q[q];
         tq->used_seen = tq_used_idx(tq);
-        if (fz_virtio_requests(f, q, &p, &left))
-            fz_virtio_notify(f, q);
-        fz_virtio_check_used(f, q);
+        if (host) {
+            f->host_in(f, p, left);
+            for (unsigned i = 0; i < f->nqueues; i++)
+                fz_virtio_check_used(f, i);
+        } else {
+            if (fz_virtio_requests(f, q, &p, &left))
+                fz_virtio_notify(f, q);
+            fz_virtio_check_used(f, q);
+        }
         data += part + (sep ? 1 : 0);
         size -= part + (sep ? 1 : 0);
     }

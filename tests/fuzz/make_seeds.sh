@@ -8,7 +8,7 @@ cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 C=tests/fuzz/corpus
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(virtq share qcow2 blk)
+[ ${#targets[@]} -gt 0 ] || targets=(virtq share qcow2 blk rng console net)
 T=$(mktemp -d /tmp/hostel-seeds.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 
@@ -77,6 +77,45 @@ write(out, {
   "bad": [run(0, req(seg(hdr(99)), st), req(seg(hdr(0, 1 << 40)), seg(wlen=512), st),
                  req(seg(b"short"), st))],
 })
+EOF
+}
+
+seed_rng() {     # hwrng reads: one writable buffer, or several
+  python3 - "$C/rng" <<EOF
+$VIRTIO_PY
+write(sys.argv[1], {
+  "read": [run(0, req(seg(wlen=64, last=True)), req(seg(wlen=4096, last=True)))],
+  "odd": [run(0, req(seg(b"readable"), seg(wlen=16), seg(wlen=3, last=True)),
+               req(seg(b"only-readable", last=True)))],
+})
+EOF
+}
+
+seed_console() { # hvc: receive buffers, output, then input arriving (queue 0x80)
+  python3 - "$C/console" <<EOF
+$VIRTIO_PY
+write(sys.argv[1], {
+  "output": [run(1, req(seg(b"hello from the guest\n", last=True)), req(seg(b"a"), seg(b"b", last=True)))],
+  "input": [run(0, req(seg(wlen=64, last=True)), req(seg(wlen=1, last=True))),
+            run(0x80, b"typed on the host\n" * 5)],
+})
+EOF
+}
+
+seed_net() {     # frames out (header + Ethernet), receive buffers, frames in (queue 0x81)
+  python3 - "$C/net" <<EOF
+$VIRTIO_PY
+hdr = bytes(12)
+arp = bytes.fromhex("ffffffffffff525400123456 0806 0001 0800 06 04 0001 525400123456 0a00020f 000000000000 0a000202".replace(" ", ""))
+udp = bytes.fromhex("525400123456 525500000002 0800".replace(" ", "")) + bytes.fromhex("4500001c000100004011000000000000ffffffff") + bytes(8)
+write(sys.argv[1], {
+  "tx": [run(1, req(seg(hdr + arp, last=True)), req(seg(hdr), seg(udp, last=True)))],
+  "rx-merge": [run(0, req(seg(wlen=1526, last=True)), req(seg(wlen=64, last=True)), req(seg(wlen=64, last=True))),
+               run(0x81, arp + bytes(100)), run(0x81, udp * 20)],
+}, features=0xff)
+write(sys.argv[1], {
+  "rx-plain": [run(0, req(seg(wlen=12), seg(wlen=1514, last=True))), run(0x81, arp + bytes(40))],
+}, features=0xfd)   # no MRG_RXBUF
 EOF
 }
 
