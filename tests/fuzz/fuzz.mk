@@ -57,6 +57,11 @@ FUZZ_TARGETS += net
 FUZZ_net_SRCS   := $(FUZZ_VIRTIO_SRCS) $(wildcard src/net/*.c) src/lib/jail.c src/lib/home.c
 FUZZ_net_MAXLEN := 16384
 
+# PCI config cycles and BAR placement, and the virtio-pci registers behind.
+FUZZ_TARGETS += pci
+FUZZ_pci_SRCS   := $(FUZZ_blk_SRCS) src/hw/virtio/blk.c src/hw/virtio/rng.c
+FUZZ_pci_MAXLEN := 4096
+
 define FUZZ_TARGET_RULES
 $$(FUZZ_OUT)/fuzz_$(1): tests/fuzz/fuzz_$(1).c $$(FUZZ_$(1)_SRCS) $$(FUZZ_DEPS)
 	@mkdir -p $$(dir $$@)

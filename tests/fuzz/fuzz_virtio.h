@@ -29,6 +29,7 @@
 #define FZ_SEG_LAST   0x02             /* ends the chain */
 #define FZ_SEG_RAW    0x04             /* the next 8 bytes are its guest address */
 #define FZ_SEG_SHARE  0x08             /* same address as the segment before (overlap) */
+#define FZ_SEG_INDIR  0x10             /* an indirect table: its bytes are the entries */
 
 struct fz_virtio {
     struct vt t;
@@ -38,6 +39,7 @@ struct fz_virtio {
     unsigned nqueues;
     uint64_t in_len[FZ_QUEUE_SIZE];    /* by head: writable bytes offered */
     uint32_t offered;                  /* bit per head made available */
+    bool rings_exposed;                /* a writable segment covers the rings: no checks */
     /* Optional: bytes from the host side (a frame for the guest, console
      * input), handed to the device as its backend would. */
     void (*host_in)(struct fz_virtio *f, const uint8_t *p, size_t n);
@@ -65,6 +67,7 @@ static inline bool fz_virtio_start(struct fz_virtio *f, uint64_t want)
     uint64_t use = offer & (f->features | (1ULL << VIRTIO_F_VERSION_1)) & want;
     use |= 1ULL << VIRTIO_F_VERSION_1;
     f->offered = 0;
+    f->rings_exposed = false;
     memset(f->in_len, 0, sizeof(f->in_len));
     if (!(vt_negotiate(&f->t, use) & VIRTIO_STATUS_FEATURES_OK))
         return false;
@@ -94,7 +97,8 @@ static inline void fz_virtio_check_used(struct fz_virtio *f, unsigned q)
 {
     struct tq *tq = &f->t.q[q];
     uint16_t idx = tq_used_idx(tq);
-    for (uint16_t i = tq->used_seen; i != idx; i++) {
+    /* The device may have written its data over the used ring itself. */
+    for (uint16_t i = tq->used_seen; i != idx && !f->rings_exposed; i++) {
         uint8_t *e = mem_ptr(tq->mem, tq->used + 4 + 8u * (i % tq->size), 8);
         uint32_t id, len;
         memcpy(&id, e, 4);
@@ -139,18 +143,26 @@ static inline unsigned fz_virtio_requests(struct fz_virtio *f, unsigned q, const
                 at = (at + len + 15) & ~15ULL;
             }
             if (!(fl & FZ_SEG_WRITE)) {
+                /* Contents only in the data area: a raw address may be the
+                 * rings, and the checks rely on the descriptors we wrote. */
                 size_t n = len < left ? len : left;
-                if (mem_is_ram(mem, addr) && addr + n <= mem->size && addr + n >= addr)
+                if (!(fl & FZ_SEG_RAW) && addr + n <= FZ_DATA_END)
                     mem_write(mem, addr, p, n);
                 p += n;
                 left -= n;
             } else {
                 in_len += len;
+                uint64_t rings_end = FZ_RING_BASE + f->nqueues * 0x2000ULL;
+                if (addr < rings_end && addr + len > FZ_RING_BASE)
+                    f->rings_exposed = true;
             }
+            if (fl & FZ_SEG_INDIR)
+                in_len = UINT32_MAX;           /* whatever the table offers */
             prev = addr;
             bool last = (fl & FZ_SEG_LAST) || left < 3 || nd + 1 == FZ_QUEUE_SIZE;
             tq_desc(tq, nd, addr, len, (uint16_t)((last ? 0 : VIRTQ_DESC_F_NEXT) |
-                                                 ((fl & FZ_SEG_WRITE) ? VIRTQ_DESC_F_WRITE : 0)),
+                                                 ((fl & FZ_SEG_WRITE) ? VIRTQ_DESC_F_WRITE : 0) |
+                                                 ((fl & FZ_SEG_INDIR) ? VIRTQ_DESC_F_INDIRECT : 0)),
                     (uint16_t)(nd + 1));
             nd++;
             if (last)

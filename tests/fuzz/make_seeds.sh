@@ -8,7 +8,7 @@ cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 C=tests/fuzz/corpus
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(virtq share qcow2 blk rng console net)
+[ ${#targets[@]} -gt 0 ] || targets=(virtq share qcow2 blk rng console net pci)
 T=$(mktemp -d /tmp/hostel-seeds.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 
@@ -116,6 +116,32 @@ write(sys.argv[1], {
 write(sys.argv[1], {
   "rx-plain": [run(0, req(seg(wlen=12), seg(wlen=1514, last=True))), run(0x81, arp + bytes(40))],
 }, features=0xfd)   # no MRG_RXBUF
+EOF
+}
+
+seed_pci() {     # what firmware and Linux do: size and place BARs, enable, set up a queue
+  python3 - "$C/pci" <<'EOF'
+import struct, sys, os
+out = sys.argv[1]
+def op(o, size, off, v): return struct.pack("<BBHI", o, {1: 0, 2: 1, 4: 2, 8: 3}[size], off, v & 0xffffffff)
+def cfg(slot, reg): return op(0, 4, 0, 0x80000000 | slot << 11 | reg)
+def place(slot, base):
+    return (cfg(slot, 0) + op(2, 4, 0, 0) + cfg(slot, 0x20) + op(1, 4, 0, 0xffffffff) + op(2, 4, 0, 0) +
+            op(1, 4, 0, base) + cfg(slot, 0x24) + op(1, 4, 0, 0) + cfg(slot, 0x04) + op(1, 2, 0, 6) +
+            cfg(slot, 0x34) + op(2, 1, 0, 0))
+def mmio(off, size, v): return op(3, size, off, v)
+queue = (mmio(0x14, 1, 0) + mmio(0x14, 1, 1) + mmio(0x14, 1, 3) + mmio(0x08, 4, 1) + mmio(0x0c, 4, 1) +
+         mmio(0x14, 1, 11) + mmio(0x16, 2, 0) + mmio(0x18, 2, 16) + mmio(0x20, 4, 0x10000) +
+         mmio(0x28, 4, 0x10100) + mmio(0x30, 4, 0x11000) + mmio(0x1c, 2, 1) + mmio(0x14, 1, 15) +
+         mmio(0x3000, 2, 0) + op(4, 1, 0x1000, 0) + mmio(0x4000, 4, 0xfee00000) + mmio(0x400c, 4, 0))
+seeds = {
+  "place-bars": place(1, 0xe0000000) + place(2, 0xe0008000),
+  "rng-queue": place(1, 0xe0000000) + queue,
+  "blk-queue-reset": place(2, 0xe0000000) + queue + mmio(0x14, 1, 0) + op(5, 1, 0xcf9, 6),
+  "sizing-probe": place(1, 0xfffffff0) + cfg(1, 0x10) + op(1, 4, 0, 0xffffffff) + cfg(1, 0x24) + op(1, 4, 0, 0xffffffff),
+}
+for k, v in seeds.items():
+    open(os.path.join(out, k), "wb").write(v)
 EOF
 }
 
