@@ -62,6 +62,12 @@ FUZZ_TARGETS += pci
 FUZZ_pci_SRCS   := $(FUZZ_blk_SRCS) src/hw/virtio/blk.c src/hw/virtio/rng.c
 FUZZ_pci_MAXLEN := 4096
 
+# The kernel loaders: bzImage, ELF64/PVH, Multiboot.
+FUZZ_TARGETS += loader
+FUZZ_loader_SRCS   := $(wildcard src/boot/*.c) src/board/e820.c src/machine/mem.c src/lib/err.c \
+                      src/lib/log.c src/engine/cpu_state.c
+FUZZ_loader_MAXLEN := 65536
+
 define FUZZ_TARGET_RULES
 $$(FUZZ_OUT)/fuzz_$(1): tests/fuzz/fuzz_$(1).c $$(FUZZ_$(1)_SRCS) $$(FUZZ_DEPS)
 	@mkdir -p $$(dir $$@)

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 C=tests/fuzz/corpus
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(virtq share qcow2 blk rng console net pci)
+[ ${#targets[@]} -gt 0 ] || targets=(virtq share qcow2 blk rng console net pci loader)
 T=$(mktemp -d /tmp/hostel-seeds.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 
@@ -143,6 +143,59 @@ seeds = {
 for k, v in seeds.items():
     open(os.path.join(out, k), "wb").write(v)
 EOF
+}
+
+seed_loader() {  # the unit tests' images (loader_images.h) and stripped test guests
+  cat > "$T/seeds.c" <<'EOF'
+#include <stdio.h>
+#include "loader_images.h"
+static void put(const char *dir, const char *name, uint8_t pre, const uint8_t *b, size_t len)
+{
+    char p[512];
+    snprintf(p, sizeof(p), "%s/%s", dir, name);
+    FILE *f = fopen(p, "wb");
+    if (!f || fwrite(&pre, 1, 1, f) != 1 || fwrite(b, 1, len, f) != len || fclose(f))
+        exit(1);
+}
+int main(int argc, char **argv)
+{
+    (void)argc;
+    size_t len;
+    uint8_t *b = t_make_bzimage(&len);
+    put(argv[1], "bzimage", 0, b, len);
+    put(argv[1], "bzimage-initrd", 4 | 16, b, len);
+    struct t_seg s64[2] = {
+        { .offset = 0x1000, .vaddr = 0xffffffff81000000ULL, .paddr = 0x1000000, .filesz = 0x800, .memsz = 0x3000, .fill = 0xaa },
+        { .offset = 0x2000, .vaddr = 0xffffffff81400000ULL, .paddr = 0x1400000, .filesz = 0x100, .memsz = 0x100, .fill = 0xbb },
+    };
+    uint8_t *e = t_make_elf(1, 62, 2, 0xffffffff81000040ULL, s64, 2, &len);
+    put(argv[1], "elf64", 0, e, len);
+    struct t_seg s32[2] = {
+        { .offset = 0x1000, .vaddr = 0x100000, .paddr = 0x100000, .filesz = 0x1000, .memsz = 0x1000, .fill = 0x90 },
+        { .offset = 0x2000, .vaddr = 0x200000, .paddr = 0x200000, .filesz = 0x10, .memsz = 0x2000, .fill = 0x91 },
+    };
+    uint8_t *m = t_make_elf(0, 3, 2, 0x100010, s32, 2, &len);
+    t_mb_header(m + 0x1000, 0x3);
+    put(argv[1], "multiboot-elf32", 2, m, len);
+    uint8_t *k = calloc(1, 0x2000);
+    t_mb_header(k + 0x40, 0x10003);
+    t_w32(k + 0x4c, 0x100040);
+    t_w32(k + 0x50, 0x100000);
+    t_w32(k + 0x54, 0x101800);
+    t_w32(k + 0x58, 0x104000);
+    t_w32(k + 0x5c, 0x100080);
+    put(argv[1], "multiboot-kludge", 0, k, 0x2000);
+    return 0;
+}
+EOF
+  gcc -std=gnu11 -Isrc -Itests/unit -D_GNU_SOURCE -o "$T/seeds" "$T/seeds.c" "$BUILD/libhostel.a" -lpthread -lm
+  "$T/seeds" "$C/loader"
+  for g in hello acpi; do     # real kernels: the 32-bit Multiboot and a 64-bit test guest
+    if [ -f "$BUILD/guests/$g.elf" ]; then
+      strip -o "$T/$g" "$BUILD/guests/$g.elf"
+      { printf '\0'; cat "$T/$g"; } > "$C/loader/guest-$g"
+    fi
+  done
 }
 
 seed_share() {   # FUSE request runs, from tests/unit/test_share_fuzz.c's generator
