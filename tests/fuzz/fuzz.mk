@@ -12,7 +12,7 @@ FUZZ_OUT     := $(BUILD)/fuzz
 FUZZ_CC      ?= clang
 FUZZ_GCC     ?= gcc
 FUZZ_SECONDS ?= 60
-FUZZ_FLAGS   ?=
+FUZZ_FLAGS   ?= -close_fd_mask=2
 FUZZ_CFLAGS   = -std=gnu11 -g -O1 -Wall -Wextra -Werror -Isrc -Itests/unit -Itests/fuzz -D_GNU_SOURCE \
                 -DHOSTEL_FUZZ $(filter -DHOSTEL_HAVE_%,$(CFLAGS)) -fno-omit-frame-pointer \
                 -Wno-missing-field-initializers
@@ -67,6 +67,11 @@ FUZZ_TARGETS += loader
 FUZZ_loader_SRCS   := $(wildcard src/boot/*.c) src/board/e820.c src/machine/mem.c src/lib/err.c \
                       src/lib/log.c src/engine/cpu_state.c
 FUZZ_loader_MAXLEN := 65536
+
+# The control socket: framing, JSON parsing and dispatch (no machine).
+FUZZ_TARGETS += control
+FUZZ_control_SRCS   := src/mgmt/control.c src/lib/err.c src/lib/log.c src/lib/sandbox.c
+FUZZ_control_MAXLEN := 70000
 
 define FUZZ_TARGET_RULES
 $$(FUZZ_OUT)/fuzz_$(1): tests/fuzz/fuzz_$(1).c $$(FUZZ_$(1)_SRCS) $$(FUZZ_DEPS)

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 C=tests/fuzz/corpus
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(virtq share qcow2 blk rng console net pci loader)
+[ ${#targets[@]} -gt 0 ] || targets=(virtq share qcow2 blk rng console net pci loader control)
 T=$(mktemp -d /tmp/hostel-seeds.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 
@@ -196,6 +196,24 @@ EOF
       { printf '\0'; cat "$T/$g"; } > "$C/loader/guest-$g"
     fi
   done
+}
+
+seed_control() { # what hostel's CLI sends (docs/api.md), and some that it never would
+  python3 - "$C/control" <<'EOF'
+import sys, os
+out = sys.argv[1]
+seeds = {
+  "status": b'{"op":"status"}\n',
+  "every-op": b"".join(b'{"op":"%s"}\n' % op for op in
+      [b"status", b"pause", b"resume", b"stop", b"kill", b"console", b"snapshot", b"save",
+       b"restore", b"migrate", b"migrate_cancel", b"nope"]),
+  "snapshot-args": b'{"op":"snapshot","name":"before-upgrade"}\n{"op":"migrate","to":"tcp:10.0.0.2:4444","live":true}\n',
+  "malformed": b'{"op":\n[1,2]\n{"op":7}\n\n"status"\n{"op":"status","x":{"y":[null,1e999,"\\u0000"]}}\n',
+  "subscribe": b'{"op":"subscribe"}\n{"op":"status"}\n',
+}
+for k, v in seeds.items():
+    open(os.path.join(out, k), "wb").write(v)
+EOF
 }
 
 seed_share() {   # FUSE request runs, from tests/unit/test_share_fuzz.c's generator
