@@ -8,7 +8,7 @@ cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 C=tests/fuzz/corpus
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(virtq share qcow2 blk rng console net pci loader control)
+[ ${#targets[@]} -gt 0 ] || targets=(virtq share qcow2 blk rng console net pci loader control snapshot)
 T=$(mktemp -d /tmp/hostel-seeds.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 
@@ -214,6 +214,14 @@ seeds = {
 for k, v in seeds.items():
     open(os.path.join(out, k), "wb").write(v)
 EOF
+}
+
+LINK=(-lpthread -lm -ljansson -larchive -lyaml -lvncserver -lmicrohttpd -lnettle -lseccomp -lz -lzstd -lslirp)
+
+seed_snapshot() { # the state file hostel saves of fuzz_snapshot.h's machine
+  gcc -std=gnu11 -O1 -Isrc -Itests/unit -Itests/fuzz -D_GNU_SOURCE -o "$T/seed_snapshot" \
+    tests/fuzz/seed_snapshot.c "$BUILD/libhostel.a" "${LINK[@]}"
+  "$T/seed_snapshot" "$C/snapshot/fresh-machine"
 }
 
 seed_share() {   # FUSE request runs, from tests/unit/test_share_fuzz.c's generator
