@@ -85,6 +85,12 @@ FUZZ_TARGETS += snapshot
 FUZZ_snapshot_SRCS   := $(FUZZ_LOADER_SRCS)
 FUZZ_snapshot_LIB    := $(BUILD)/libhostel.a
 FUZZ_snapshot_MAXLEN := 65536
+# The live migration receiver: framing, HELLO, RAM/disk/state batches (the
+# target includes migrate_in.c).
+FUZZ_TARGETS += migrate
+FUZZ_migrate_SRCS   := $(FUZZ_LOADER_SRCS) src/board/migrate_wire.c src/board/migrate.c src/engine/cpuid_model.c
+FUZZ_migrate_LIB    := $(BUILD)/libhostel.a
+FUZZ_migrate_MAXLEN := 65536
 
 define FUZZ_TARGET_RULES
 $$(FUZZ_OUT)/fuzz_$(1): tests/fuzz/fuzz_$(1).c $$(FUZZ_$(1)_SRCS) $$(FUZZ_$(1)_LIB) $$(FUZZ_DEPS)

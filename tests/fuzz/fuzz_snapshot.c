@@ -99,7 +99,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (machine_snapshot_check(&s, &spec, "fuzz", &e) == 0) {
         struct chardev *cd;
-        struct vm *vm = fz_machine(&spec, &cd, &e);
+        struct vm *vm = fz_machine(&spec, true, &cd, &e);
         if (!vm)
             abort();
         if (machine_snapshot_load(vm, &s, false, &e) < 0 && !e.msg[0])

@@ -37,9 +37,10 @@ static inline void fz_machine_free_board(struct vm *vm, struct chardev *cd)
     chardev_close(cd);
 }
 
-/* A machine built from spec, or NULL (e says why). */
-static inline struct vm *fz_machine(const struct machine_spec *spec, struct chardev **cd,
-                                    struct err *e)
+/* A machine built from spec, or NULL (e says why); its vCPUs too when
+ * vcpus (a migration's receiver makes them itself, after the CPU model). */
+static inline struct vm *fz_machine(const struct machine_spec *spec, bool vcpus,
+                                    struct chardev **cd, struct err *e)
 {
     struct vm *vm;
     if (vm_create(spec->cpus, spec->memory, &engine_emu, &vm, e) < 0)
@@ -55,7 +56,7 @@ static inline struct vm *fz_machine(const struct machine_spec *spec, struct char
         return NULL;
     }
     /* As a restore does (board/run.c): the vCPUs after the board. */
-    if (vm_create_vcpus(vm, e) < 0) {
+    if (vcpus && vm_create_vcpus(vm, e) < 0) {
         fz_machine_free_board(vm, *cd);
         return NULL;
     }

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 C=tests/fuzz/corpus
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(virtq share qcow2 blk rng console net pci loader control snapshot)
+[ ${#targets[@]} -gt 0 ] || targets=(virtq share qcow2 blk rng console net pci loader control snapshot migrate)
 T=$(mktemp -d /tmp/hostel-seeds.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 
@@ -222,6 +222,12 @@ seed_snapshot() { # the state file hostel saves of fuzz_snapshot.h's machine
   gcc -std=gnu11 -O1 -Isrc -Itests/unit -Itests/fuzz -D_GNU_SOURCE -o "$T/seed_snapshot" \
     tests/fuzz/seed_snapshot.c "$BUILD/libhostel.a" "${LINK[@]}"
   "$T/seed_snapshot" "$C/snapshot/fresh-machine"
+}
+
+seed_migrate() { # a sender's stream for that machine: HELLO, a RAM batch, the state
+  gcc -std=gnu11 -O1 -Isrc -Itests/unit -Itests/fuzz -D_GNU_SOURCE -o "$T/seed_migrate" \
+    tests/fuzz/seed_migrate.c "$BUILD/libhostel.a" "${LINK[@]}"
+  "$T/seed_migrate" "$C/migrate/hello-ram-state"
 }
 
 seed_share() {   # FUSE request runs, from tests/unit/test_share_fuzz.c's generator

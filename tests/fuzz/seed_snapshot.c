@@ -13,7 +13,7 @@ int main(int argc, char **argv)
     fz_machine_spec(&spec);
     struct chardev *cd;
     struct err e = ERR_INIT;
-    struct vm *vm = argc == 2 ? fz_machine(&spec, &cd, &e) : NULL;
+    struct vm *vm = argc == 2 ? fz_machine(&spec, true, &cd, &e) : NULL;
     struct snap_writer w;
     if (!vm || machine_snapshot_state(vm, &spec, &w, &e) < 0 || snap_write_end(&w, &e) < 0) {
         fprintf(stderr, "seed_snapshot: %s\n", e.msg[0] ? e.msg : "usage: seed_snapshot OUT");
