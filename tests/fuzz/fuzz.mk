@@ -91,11 +91,16 @@ FUZZ_TARGETS += migrate
 FUZZ_migrate_SRCS   := $(FUZZ_LOADER_SRCS) src/board/migrate_wire.c src/board/migrate.c src/engine/cpuid_model.c
 FUZZ_migrate_LIB    := $(BUILD)/libhostel.a
 FUZZ_migrate_MAXLEN := 65536
+# Appliance archives: unpacking (libarchive) and the manifest inside.
+FUZZ_TARGETS += archive
+FUZZ_archive_SRCS   := src/mgmt/appliance.c src/board/spec.c
+FUZZ_archive_LIB    := $(BUILD)/libhostel.a
+FUZZ_archive_MAXLEN := 65536
 
 define FUZZ_TARGET_RULES
 $$(FUZZ_OUT)/fuzz_$(1): tests/fuzz/fuzz_$(1).c $$(FUZZ_$(1)_SRCS) $$(FUZZ_$(1)_LIB) $$(FUZZ_DEPS)
 	@mkdir -p $$(dir $$@)
-	$$(FUZZ_CC) $$(FUZZ_CFLAGS) -fsanitize=fuzzer $$(FUZZ_SAN) -o $$@ \
+	$$(FUZZ_CC) $$(FUZZ_CFLAGS) -Wno-unknown-warning-option -fsanitize=fuzzer $$(FUZZ_SAN) -o $$@ \
 	  tests/fuzz/fuzz_$(1).c $$(FUZZ_$(1)_SRCS) $$(FUZZ_$(1)_LIB) $$(FUZZ_LDLIBS)
 
 $$(FUZZ_OUT)/replay_$(1): tests/fuzz/fuzz_$(1).c tests/fuzz/replay_main.c $$(FUZZ_$(1)_SRCS) $$(FUZZ_$(1)_LIB) $$(FUZZ_DEPS)

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <sanitizer/common_interface_defs.h>
+#include <sanitizer/lsan_interface.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
@@ -73,8 +74,13 @@ static int replay_file(const char *path)
     free(buf);
     snprintf(replay_current, sizeof(replay_current), "%s", path);
     LLVMFuzzerTestOneInput(exact, len);
-    replay_current[0] = 0;
     free(exact);
+    /* A leak is this input's: look now, not at exit. */
+    if (__lsan_do_recoverable_leak_check()) {
+        replay_name_culprit();
+        exit(1);
+    }
+    replay_current[0] = 0;
     return 0;
 }
 
