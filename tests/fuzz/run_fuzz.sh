@@ -41,7 +41,7 @@ else
     fi
     art=$BUILD/fuzz/found-$t
     mkdir -p "$T/new-$t" "$art"
-    if "$bin" -max_total_time="${HOSTEL_FUZZ_SECONDS:-5}" -timeout=10 -rss_limit_mb=2048 \
+    if "$bin" -max_total_time="${HOSTEL_FUZZ_SECONDS:-5}" -timeout=10 -rss_limit_mb=2048 -close_fd_mask=2 \
          -artifact_prefix="$art/" "$T/new-$t" "$dir" >"$T/$t.fuzz.log" 2>&1; then
       echo "PASS: fuzz/$t-libfuzzer ($(grep -o 'Done [0-9]* runs' "$T/$t.fuzz.log"))"
     else
