@@ -246,11 +246,11 @@ int main(int argc, char **argv)
     if (argc == 4 && !strcmp(argv[1], "--seeds"))
         return share_write_seeds(argv[2], atoi(argv[3]));
     RUN_TEST(share_fuzz_replay);
-    if (fuzz_base[0]) {
+    if (fuzz_scr.base[0]) {
         char cmd[256];
-        snprintf(cmd, sizeof(cmd), "chmod -R u+rwX %s 2>/dev/null; rm -rf %s", fuzz_base, fuzz_base);
+        snprintf(cmd, sizeof(cmd), "chmod -R u+rwX %s 2>/dev/null; rm -rf %s", fuzz_scr.base, fuzz_scr.base);
         if (system(cmd) != 0)
-            printf("  could not remove %s\n", fuzz_base);
+            printf("  could not remove %s\n", fuzz_scr.base);
     }
     return CHECK_DONE();
 }
