@@ -164,27 +164,12 @@ int main(int argc, char **argv)
     uint8_t *b = t_make_bzimage(&len);
     put(argv[1], "bzimage", 0, b, len);
     put(argv[1], "bzimage-initrd", 4 | 16, b, len);
-    struct t_seg s64[2] = {
-        { .offset = 0x1000, .vaddr = 0xffffffff81000000ULL, .paddr = 0x1000000, .filesz = 0x800, .memsz = 0x3000, .fill = 0xaa },
-        { .offset = 0x2000, .vaddr = 0xffffffff81400000ULL, .paddr = 0x1400000, .filesz = 0x100, .memsz = 0x100, .fill = 0xbb },
-    };
-    uint8_t *e = t_make_elf(1, 62, 2, 0xffffffff81000040ULL, s64, 2, &len);
+    uint8_t *e = t_sample_elf64(&len);
     put(argv[1], "elf64", 0, e, len);
-    struct t_seg s32[2] = {
-        { .offset = 0x1000, .vaddr = 0x100000, .paddr = 0x100000, .filesz = 0x1000, .memsz = 0x1000, .fill = 0x90 },
-        { .offset = 0x2000, .vaddr = 0x200000, .paddr = 0x200000, .filesz = 0x10, .memsz = 0x2000, .fill = 0x91 },
-    };
-    uint8_t *m = t_make_elf(0, 3, 2, 0x100010, s32, 2, &len);
-    t_mb_header(m + 0x1000, 0x3);
+    uint8_t *m = t_sample_multiboot_elf32(&len);
     put(argv[1], "multiboot-elf32", 2, m, len);
-    uint8_t *k = calloc(1, 0x2000);
-    t_mb_header(k + 0x40, 0x10003);
-    t_w32(k + 0x4c, 0x100040);
-    t_w32(k + 0x50, 0x100000);
-    t_w32(k + 0x54, 0x101800);
-    t_w32(k + 0x58, 0x104000);
-    t_w32(k + 0x5c, 0x100080);
-    put(argv[1], "multiboot-kludge", 0, k, 0x2000);
+    uint8_t *k = t_sample_multiboot_kludge(&len);
+    put(argv[1], "multiboot-kludge", 0, k, len);
     return 0;
 }
 EOF
