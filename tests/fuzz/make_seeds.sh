@@ -203,57 +203,15 @@ EOF
 
 LINK=(-lpthread -lm -ljansson -larchive -lyaml -lvncserver -lmicrohttpd -lnettle -lseccomp -lz -lzstd -lslirp)
 
-seed_snapshot() { # the state file hostel saves of fuzz_snapshot.h's machine
-  gcc -std=gnu11 -O1 -Isrc -Itests/unit -Itests/fuzz -D_GNU_SOURCE -o "$T/seed_snapshot" \
-    tests/fuzz/seed_snapshot.c "$BUILD/libhostel.a" "${LINK[@]}"
-  "$T/seed_snapshot" "$C/snapshot/fresh-machine"
+# The state file hostel saves of fuzz_snapshot.h's machine; a sender's stream
+# for it (HELLO, a RAM batch, the state).
+seed_state() {
+  [ -x "$T/seed_state" ] || gcc -std=gnu11 -O1 -Isrc -Itests/unit -Itests/fuzz -D_GNU_SOURCE \
+    -o "$T/seed_state" tests/fuzz/seed_state.c "$BUILD/libhostel.a" "${LINK[@]}"
+  "$T/seed_state" "$@"
 }
-
-seed_migrate() { # a sender's stream for that machine: HELLO, a RAM batch, the state
-  gcc -std=gnu11 -O1 -Isrc -Itests/unit -Itests/fuzz -D_GNU_SOURCE -o "$T/seed_migrate" \
-    tests/fuzz/seed_migrate.c "$BUILD/libhostel.a" "${LINK[@]}"
-  "$T/seed_migrate" "$C/migrate/hello-ram-state"
-}
-
-seed_archive() { # appliance tars as `hostel export` lays them out (docs/appliances.md)
-  python3 - "$C/archive" <<'EOF'
-import io, json, os, sys, tarfile, gzip
-out = sys.argv[1]
-manifest = {"format": 1, "name": "tiny", "version": "1", "kernel": "vmlinuz", "initrd": "initrd.img",
-            "cmdline": "console=ttyS0 quiet", "cpus": 1, "memory": "256M",
-            "disks": [{"file": "disk.img", "format": "raw", "readonly": False}], "net": "user",
-            "forwards": ["tcp:127.0.0.1:0:22"], "ssh": {"user": "root", "key": "ssh/id_ed25519", "port": 22},
-            "ready": "login:"}
-def tar(members, fmt=tarfile.GNU_FORMAT):
-    b = io.BytesIO()
-    with tarfile.open(fileobj=b, mode="w", format=fmt) as t:
-        for name, data, kind in members:
-            ti = tarfile.TarInfo(name)
-            ti.type = kind
-            if kind == tarfile.SYMTYPE:
-                ti.linkname = data.decode()
-                t.addfile(ti)
-            elif kind == tarfile.DIRTYPE:
-                ti.mode = 0o755
-                t.addfile(ti)
-            else:
-                ti.size, ti.mode = len(data), 0o644
-                t.addfile(ti, io.BytesIO(data))
-    return b.getvalue()
-R, D, L = tarfile.REGTYPE, tarfile.DIRTYPE, tarfile.SYMTYPE
-app = [("appliance.json", json.dumps(manifest).encode(), R), ("vmlinuz", b"\x7fELF" + bytes(60), R),
-       ("initrd.img", b"070701" + bytes(100), R), ("disk.img", bytes(512), R), ("ssh", b"", D),
-       ("ssh/id_ed25519", b"-----BEGIN OPENSSH PRIVATE KEY-----\n", R)]
-seeds = {
-    "appliance.tar": b"\0" + tar(app),
-    "appliance-import.tar.gz": b"\1" + gzip.compress(tar(app, tarfile.PAX_FORMAT), mtime=0),
-    "escape.tar": b"\1" + tar([("appliance.json", b"{}", R), ("../sentinel", b"x", R), ("up", b"..", L)]),
-    "minimal.tar": b"\0" + tar([("./appliance.json", json.dumps({"format": 1, "kernel": "k"}).encode(), R), ("k", b"k", R)]),
-}
-for k, v in seeds.items():
-    open(os.path.join(out, k), "wb").write(v)
-EOF
-}
+seed_snapshot() { seed_state snapshot "$C/snapshot/fresh-machine"; }
+seed_migrate() { seed_state migrate "$C/migrate/hello-ram-state"; }
 
 seed_share() {   # FUSE request runs, from tests/unit/test_share_fuzz.c's generator
   "$BUILD/tests/unit/test_share_fuzz" --seeds "$C/share" 24
