@@ -56,6 +56,9 @@ FUZZ_console_MAXLEN := 8192
 FUZZ_TARGETS += net
 FUZZ_net_SRCS   := $(FUZZ_VIRTIO_SRCS) $(wildcard src/net/*.c) src/lib/jail.c src/lib/home.c
 FUZZ_net_MAXLEN := 16384
+FUZZ_TARGETS += scsi
+FUZZ_scsi_SRCS   := $(FUZZ_blk_SRCS) src/hw/scsi_cd.c
+FUZZ_scsi_MAXLEN := 16384
 
 # PCI config cycles and BAR placement, and the virtio-pci registers behind.
 FUZZ_TARGETS += pci

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 C=tests/fuzz/corpus
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(virtq share qcow2 blk rng console net pci loader control snapshot migrate archive)
+[ ${#targets[@]} -gt 0 ] || targets=(virtq share qcow2 blk rng console net scsi pci loader control snapshot migrate archive)
 T=$(mktemp -d /tmp/hostel-seeds.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 
@@ -116,6 +116,26 @@ write(sys.argv[1], {
 write(sys.argv[1], {
   "rx-plain": [run(0, req(seg(wlen=12), seg(wlen=1514, last=True))), run(0x81, arp + bytes(40))],
 }, features=0xfd)   # no MRG_RXBUF
+EOF
+}
+
+seed_scsi() {    # what Linux's virtio_scsi and sr drivers send a CD-ROM (queue 2: requests)
+  python3 - "$C/scsi" <<EOF
+$VIRTIO_PY
+lun = bytes([1, 0, 0, 0, 0, 0, 0, 0])
+def cmd(cdb, data_in):
+    h = lun + struct.pack("<Q", 7) + bytes(3) + cdb + bytes(32 - len(cdb))
+    return req(seg(h), seg(wlen=108), seg(wlen=data_in, last=True)) if data_in else req(seg(h), seg(wlen=108, last=True))
+write(sys.argv[1], {
+  "probe": [run(2, cmd(bytes([0x12, 0, 0, 0, 36, 0]), 36), cmd(bytes(6), 0), cmd(bytes([0x25]) + bytes(9), 8),
+                 cmd(bytes([0x03, 0, 0, 0, 96, 0]), 96))],
+  "read-toc": [run(2, cmd(bytes([0x28, 0, 0, 0, 0, 16, 0, 0, 1, 0]), 2048),
+                    cmd(bytes([0x43, 0, 0, 0, 0, 0, 0, 0x03, 0x24, 0]), 804),
+                    cmd(bytes([0x46, 0x02, 0, 0, 0, 0, 0, 0, 0x20, 0]), 32),
+                    cmd(bytes([0x5a, 0, 0x2a, 0, 0, 0, 0, 0, 0x80, 0]), 128))],
+  "control-write": [run(0, req(seg(struct.pack("<II", 0, 0) + lun + struct.pack("<Q", 9)), seg(wlen=1, last=True))),
+                    run(2, req(seg(lun + bytes(11) + bytes([0x2a]) + bytes(31)), seg(b"data" * 128), seg(wlen=108, last=True)))],
+})
 EOF
 }
 
