@@ -111,6 +111,17 @@ $$(FUZZ_OUT)/replay_$(1): tests/fuzz/fuzz_$(1).c tests/fuzz/replay_main.c $$(FUZ
 	$$(FUZZ_GCC) $$(FUZZ_CFLAGS) $$(FUZZ_SAN) -o $$@ \
 	  tests/fuzz/replay_main.c tests/fuzz/fuzz_$(1).c $$(FUZZ_$(1)_SRCS) $$(FUZZ_$(1)_LIB) $$(FUZZ_LDLIBS)
 
+.PHONY: fuzz-$(1)
+fuzz-$(1): $$(FUZZ_OUT)/fuzz_$(1)
+	@mkdir -p $$(FUZZ_OUT)/corpus-$(1)
+	cd $$(FUZZ_OUT) && ./fuzz_$(1) -max_total_time=$$(FUZZ_SECONDS) -max_len=$$(FUZZ_$(1)_MAXLEN) \
+	  -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 $$(FUZZ_FLAGS) \
+	  corpus-$(1) $$(abspath tests/fuzz/corpus/$(1))
+
+TEST_BINS += $$(FUZZ_OUT)/replay_$(1)
+ifneq ($$(HAVE_FUZZ_CC),)
+TEST_BINS += $$(FUZZ_OUT)/fuzz_$(1)
+endif
 endef
 
 .PHONY: fuzz
