@@ -37,7 +37,6 @@ struct fz_virtio {
     uint16_t device_id;
     uint64_t features;
     unsigned nqueues;
-    uint64_t in_len[FZ_QUEUE_SIZE];    /* by head: writable bytes offered */
     uint32_t offered;                  /* bit per head made available */
     bool rings_exposed;                /* a writable segment covers the rings: no checks */
     /* Optional: bytes from the host side (a frame for the guest, console
@@ -68,7 +67,6 @@ static inline bool fz_virtio_start(struct fz_virtio *f, uint64_t want)
     use |= 1ULL << VIRTIO_F_VERSION_1;
     f->offered = 0;
     f->rings_exposed = false;
-    memset(f->in_len, 0, sizeof(f->in_len));
     if (!(vt_negotiate(&f->t, use) & VIRTIO_STATUS_FEATURES_OK))
         return false;
     for (unsigned q = 0; q < f->nqueues; q++)
@@ -90,9 +88,38 @@ static inline void fz_virtio_notify(struct fz_virtio *f, unsigned q)
         vd->ops->after_notify(vd);
 }
 
+/* The writable bytes of the chain at head as the descriptor table holds it
+ * now (the device read it within this run: nothing rewrote it since);
+ * UINT64_MAX where the harness does not follow it (an indirect table, a
+ * link out of the table, a loop: the device refuses or bounds those). */
+static inline uint64_t fz_virtio_chain_in_len(struct tq *tq, uint16_t head)
+{
+    uint64_t in_len = 0;
+    uint16_t i = head;
+    for (unsigned n = 0; n < tq->size; n++) {
+        const uint8_t *d = mem_ptr(tq->mem, tq->desc + 16u * i, 16);
+        uint32_t len;
+        uint16_t flags, next;
+        memcpy(&len, d + 8, 4);
+        memcpy(&flags, d + 12, 2);
+        memcpy(&next, d + 14, 2);
+        if (flags & VIRTQ_DESC_F_INDIRECT)
+            return UINT64_MAX;
+        if (flags & VIRTQ_DESC_F_WRITE)
+            in_len += len;
+        if (!(flags & VIRTQ_DESC_F_NEXT))
+            return in_len;
+        if (next >= tq->size)
+            return UINT64_MAX;
+        i = next;
+    }
+    return UINT64_MAX;
+}
+
 /* Every used entry the device added on queue q names a head offered since
- * the reset and a length the chain could take (the largest offer made with
- * that head: descriptors are reused from run to run). */
+ * the reset and a length the chain could take.  A guest may rewrite a
+ * descriptor while its head still waits on the ring (the harness reuses
+ * them from run to run), so the chain is measured as it is now. */
 static inline void fz_virtio_check_used(struct fz_virtio *f, unsigned q)
 {
     struct tq *tq = &f->t.q[q];
@@ -103,7 +130,8 @@ static inline void fz_virtio_check_used(struct fz_virtio *f, unsigned q)
         uint32_t id, len;
         memcpy(&id, e, 4);
         memcpy(&len, e + 4, 4);
-        if (id >= FZ_QUEUE_SIZE || !(f->offered >> id & 1) || len > f->in_len[id])
+        if (id >= FZ_QUEUE_SIZE || !(f->offered >> id & 1) ||
+            len > fz_virtio_chain_in_len(tq, (uint16_t)id))
             abort();
     }
     tq->used_seen = idx;
@@ -123,7 +151,6 @@ static inline unsigned fz_virtio_requests(struct fz_virtio *f, unsigned q, const
     unsigned nd = 0, nreq = 0;
     while (left >= 3 && nd < FZ_QUEUE_SIZE) {
         uint16_t head = (uint16_t)nd;
-        uint64_t in_len = 0;
         for (;;) {
             uint8_t fl = p[0];
             uint32_t len = (uint32_t)p[1] | (uint32_t)p[2] << 8;
@@ -151,13 +178,10 @@ static inline unsigned fz_virtio_requests(struct fz_virtio *f, unsigned q, const
                 p += n;
                 left -= n;
             } else {
-                in_len += len;
                 uint64_t rings_end = FZ_RING_BASE + f->nqueues * 0x2000ULL;
                 if (addr < rings_end && addr + len > FZ_RING_BASE)
                     f->rings_exposed = true;
             }
-            if (fl & FZ_SEG_INDIR)
-                in_len = UINT32_MAX;           /* whatever the table offers */
             prev = addr;
             bool last = (fl & FZ_SEG_LAST) || left < 3 || nd + 1 == FZ_QUEUE_SIZE;
             tq_desc(tq, nd, addr, len, (uint16_t)((last ? 0 : VIRTQ_DESC_F_NEXT) |
@@ -168,8 +192,6 @@ static inline unsigned fz_virtio_requests(struct fz_virtio *f, unsigned q, const
             if (last)
                 break;
         }
-        if (in_len > f->in_len[head])      /* a head reused: its largest offer */
-            f->in_len[head] = in_len;
         f->offered |= 1u << head;
         tq_submit(tq, head);
         nreq++;
