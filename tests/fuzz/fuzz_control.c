@@ -4,6 +4,7 @@
  * (its accept thread and a client thread) on a Unix socket, for a machine
  * between boots (no vm: the machine stubs below must never be reached).
  * Every reply must be a JSON object on its own line. */
+#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
 #include <poll.h>
@@ -26,6 +27,20 @@ void vm_request_stop(struct vm *vm, enum vm_stop why, int status) { (void)vm; (v
 int console_hub_attach(struct console_hub *h, int fd) { (void)h; (void)fd; abort(); }
 
 static struct control *fz_ctl;
+static int fz_ctl_threads;        /* this process's threads between inputs */
+
+static int fz_ctl_count_threads(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    if (!d)
+        abort();
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)))
+        n += de->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
 static struct sockaddr_un fz_ctl_addr = { .sun_family = AF_UNIX };
 
 static void fz_ctl_cleanup(void)
@@ -46,6 +61,7 @@ static void fz_ctl_setup(void)
         abort();
     control_set_forwards(fz_ctl, "[{\"proto\":\"tcp\",\"host\":2222,\"guest\":22}]");
     atexit(fz_ctl_cleanup);
+    fz_ctl_threads = fz_ctl_count_threads();
 }
 
 /* Every line of the replies parses as a JSON object. */
@@ -103,6 +119,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     close(fd);
+    /* The server's client thread frees its buffer after closing its end:
+     * wait for it to go, so the input's allocations are all settled (a
+     * leak check would otherwise race it). */
+    for (int i = 0; i < 2000 && fz_ctl_count_threads() > fz_ctl_threads; i++)
+        usleep(500);
     /* A reply cut short by the server closing after a too-long request is
      * still whole lines; a last partial line cannot happen. */
     fz_ctl_check(reply, got);
