@@ -73,9 +73,7 @@ static void *fz_mig_writer(void *arg)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static struct machine_spec spec;
-    if (!spec.memory)
-        fz_machine_spec(&spec);
+    const struct machine_spec *spec = fz_spec();
     if (size < 1)
         return 0;
     int sv[2];
@@ -101,7 +99,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int r = mig_recv(&in->conn, &type, &p, &len, 5000, &e);
     if (r == 0 && type == MIG_HELLO && parse_hello(in, p, len, &e) == 0) {
         struct chardev *cd;
-        struct vm *vm = fz_machine(&spec, false, &cd, &e);
+        struct vm *vm = fz_machine(spec, false, &cd, &e);
         if (!vm)
             abort();
         if (migrate_incoming_run(in, vm, &e) == 0)

@@ -63,9 +63,7 @@ whole:
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static struct machine_spec spec;
-    if (!spec.memory)
-        fz_machine_spec(&spec);
+    const struct machine_spec *spec = fz_spec();
     if (size < 1)
         return 0;
     size_t len = size - 1;
@@ -97,9 +95,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         spec_free(&fs);
         json_decref(o);
     }
-    if (machine_snapshot_check(&s, &spec, "fuzz", &e) == 0) {
+    if (machine_snapshot_check(&s, spec, "fuzz", &e) == 0) {
         struct chardev *cd;
-        struct vm *vm = fz_machine(&spec, true, &cd, &e);
+        struct vm *vm = fz_machine(spec, true, &cd, &e);
         if (!vm)
             abort();
         if (machine_snapshot_load(vm, &s, false, &e) < 0 && !e.msg[0])

@@ -30,6 +30,15 @@ static inline void fz_machine_spec(struct machine_spec *spec)
     spec->ndisks = 1;
 }
 
+/* The spec of the fuzzed machine, made on first use. */
+static inline const struct machine_spec *fz_spec(void)
+{
+    static struct machine_spec spec;
+    if (!spec.memory)
+        fz_machine_spec(&spec);
+    return &spec;
+}
+
 static inline void fz_machine_free_board(struct vm *vm, struct chardev *cd)
 {
     board_destroy(vm);
