@@ -19,7 +19,8 @@ FUZZ_CFLAGS   = -std=gnu11 -g -O1 -Wall -Wextra -Werror -Isrc -Itests/unit -Ites
 FUZZ_SAN      = -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_LDLIBS   = $(LDLIBS) -lz -lzstd -lslirp
 FUZZ_DEPS    := $(shell find src -name '*.h') $(wildcard tests/fuzz/*.h) tests/unit/dev_harness.h \
-                tests/unit/virtio_test_driver.h tests/unit/virtq_driver.h tests/fuzz/fuzz.mk
+                tests/unit/virtio_test_driver.h tests/unit/virtq_driver.h tests/unit/loader_images.h \
+                tests/fuzz/fuzz.mk
 HAVE_FUZZ_CC := $(shell command -v $(FUZZ_CC) 2>/dev/null)
 
 FUZZ_TARGETS :=
