@@ -182,6 +182,9 @@ static inline unsigned fz_virtio_requests(struct fz_virtio *f, unsigned q, const
                 if (addr < rings_end && addr + len > FZ_RING_BASE)
                     f->rings_exposed = true;
             }
+            /* An indirect table's entries may point anywhere, the rings too. */
+            if (fl & FZ_SEG_INDIR)
+                f->rings_exposed = true;
             prev = addr;
             bool last = (fl & FZ_SEG_LAST) || left < 3 || nd + 1 == FZ_QUEUE_SIZE;
             tq_desc(tq, nd, addr, len, (uint16_t)((last ? 0 : VIRTQ_DESC_F_NEXT) |
