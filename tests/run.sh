@@ -49,7 +49,7 @@ if want unit; then
   done
 fi
 # Every other suite is a script tests/<suite>/run_*.sh (guests, cpu, e2e...).
-for suite in structure guests kvm cpu machines e2e boot cli block net display bench; do
+for suite in structure guests kvm cpu machines e2e boot cli block net display fuzz bench; do
   want "$suite" || continue
   for t in tests/"$suite"/run_*.sh; do
     if [ -x "$t" ]; then run_one "$suite/$(basename "$t" .sh)" "$t"

@@ -302,9 +302,6 @@ int qcow2_open(const char *path, int fd, bool readonly, bool repair, struct bloc
         memcpy(s->backing_name, hdr + boff, bsize);
         if (strlen(s->backing_name) != bsize)
             FAIL(-EINVAL, "%s: corrupt header: backing file name contains a NUL byte", path);
-        char *bpath = resolve_backing(path, s->backing_name);
-        if (!bpath)
-            FAIL(-ENOMEM, "out of memory opening %s", path);
         struct block_open_opts bo = { .format = BLOCK_FORMAT_AUTO, .readonly = true };
         if (!strcmp(s->backing_fmt, "raw"))
             bo.format = BLOCK_FORMAT_RAW;
@@ -313,6 +310,10 @@ int qcow2_open(const char *path, int fd, bool readonly, bool repair, struct bloc
         else if (s->backing_fmt[0])
             FAIL(-ENOTSUP, "%s: backing file %s has format '%s', which hostel cannot read", path,
                  s->backing_name, s->backing_fmt);
+        /* After the checks that fail: nothing to free on their way out. */
+        char *bpath = resolve_backing(path, s->backing_name);
+        if (!bpath)
+            FAIL(-ENOMEM, "out of memory opening %s", path);
         open_depth++;
         r = block_open(bpath, &bo, &s->backing, e);
         open_depth--;

@@ -6,7 +6,7 @@
  * reports it aborts when a reply claims more bytes than the writable part
  * holds, and when anything beside the share changed (a sentinel file and
  * the directory around the share): an escape.  Built by `make fuzz-share`
- * (clang); replayed by tests/unit/test_share_fuzz.c in every `make test`. */
+ * (clang); replayed by tests/fuzz/run_fuzz.sh and tests/unit/test_share_fuzz.c. */
 #include <dirent.h>
 #include <stdbool.h>
 #include <fcntl.h>
@@ -19,39 +19,14 @@
 #include <unistd.h>
 
 #include "lib/err.h"
+#include "fuzz_scratch.h"
 #include "share/server.h"
 
 #define FUZZ_OUT_MAX (1u << 17)
 
-static char fuzz_base[64], fuzz_dir[96], fuzz_sentinel[96];
+static struct fz_scratch fuzz_scr;
 static struct share_server *fuzz_rw, *fuzz_ro;
 static uint8_t *fuzz_out, *fuzz_req;
-
-/* Empties directory fd (closing it), whatever modes the guest left. */
-static void fuzz_clear(int fd)
-{
-    DIR *d = fdopendir(fd);
-    if (!d)
-        abort();
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-            continue;
-        struct stat st;
-        if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-            continue;
-        if (S_ISDIR(st.st_mode)) {
-            fchmodat(fd, de->d_name, 0700, 0);
-            int sub = openat(fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
-            if (sub >= 0)
-                fuzz_clear(sub);
-            unlinkat(fd, de->d_name, AT_REMOVEDIR);
-        } else {
-            unlinkat(fd, de->d_name, 0);
-        }
-    }
-    closedir(d);
-}
 
 static void fuzz_put(const char *dir, const char *name, const char *text)
 {
@@ -68,62 +43,26 @@ static void fuzz_put(const char *dir, const char *name, const char *text)
 static void fuzz_fill(void)
 {
     char p[160];
-    chmod(fuzz_dir, 0755);
-    int fd = open(fuzz_dir, O_RDONLY | O_DIRECTORY);
-    if (fd < 0)
-        abort();
-    fuzz_clear(fd);
-    snprintf(p, sizeof(p), "%s/d", fuzz_dir);
+    fz_scratch_empty(&fuzz_scr, false);
+    snprintf(p, sizeof(p), "%s/d", fuzz_scr.dir);
     if (mkdir(p, 0755) < 0)
         abort();
-    fuzz_put(fuzz_dir, "f", "hello\n");
-    fuzz_put(fuzz_dir, "d/g", "x\n");
-    snprintf(p, sizeof(p), "%s/up", fuzz_dir);
+    fuzz_put(fuzz_scr.dir, "f", "hello\n");
+    fuzz_put(fuzz_scr.dir, "d/g", "x\n");
+    snprintf(p, sizeof(p), "%s/up", fuzz_scr.dir);
     if (symlink("..", p) < 0)
         abort();
-    snprintf(p, sizeof(p), "%s/root", fuzz_dir);
+    snprintf(p, sizeof(p), "%s/root", fuzz_scr.dir);
     if (symlink("/", p) < 0)
         abort();
-}
-
-/* Nothing beside the share changed: only "share" and "sentinel" in the
- * base directory, and the sentinel as it was. */
-static void fuzz_check_outside(void)
-{
-    struct stat st;
-    if (stat(fuzz_sentinel, &st) < 0 || st.st_size != 7 || (st.st_mode & 07777) != 0600)
-        abort();
-    DIR *d = opendir(fuzz_base);
-    if (!d)
-        abort();
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
-            strcmp(de->d_name, "share") && strcmp(de->d_name, "sentinel"))
-            abort();
-    }
-    closedir(d);
 }
 
 static void fuzz_setup(void)
 {
     /* On tmpfs where there is one: the guest's FSYNCs then cost nothing. */
-    struct stat shm;
-    snprintf(fuzz_base, sizeof(fuzz_base), "%s/hostel-fuzz-share-XXXXXX",
-             stat("/dev/shm", &shm) == 0 && S_ISDIR(shm.st_mode) && access("/dev/shm", W_OK) == 0
-                 ? "/dev/shm" : "/tmp");
-    if (!mkdtemp(fuzz_base))
-        abort();
-    snprintf(fuzz_dir, sizeof(fuzz_dir), "%s/share", fuzz_base);
-    snprintf(fuzz_sentinel, sizeof(fuzz_sentinel), "%s/sentinel", fuzz_base);
-    int fd = open(fuzz_sentinel, O_CREAT | O_WRONLY, 0600);
-    if (fd < 0 || write(fd, "secret\n", 7) != 7)
-        abort();
-    close(fd);
-    if (mkdir(fuzz_dir, 0755) < 0)
-        abort();
+    fz_scratch_make(&fuzz_scr, "share", "share");
     fuzz_fill();
-    struct share_options rw = { .dir = fuzz_dir, .max_inodes = 32, .max_handles = 8 };
+    struct share_options rw = { .dir = fuzz_scr.dir, .max_inodes = 32, .max_handles = 8 };
     struct share_options ro = rw;
     ro.readonly = true;
     struct err e = ERR_INIT;
@@ -199,7 +138,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         off += len;
     }
     share_server_reset(s);
-    fuzz_check_outside();
+    fz_scratch_check_outside(&fuzz_scr);
     if (s == fuzz_rw && changes)     /* the tree back as it was, for the next input */
         fuzz_fill();
     return 0;

@@ -1,7 +1,8 @@
 /* libFuzzer target for the split virtqueue parser: the input becomes the
  * guest's descriptor table, rings and indirect tables; the parser must
  * never crash, hang or hand out a segment outside guest RAM.  Built by
- * `make fuzz-virtq` (clang), and replayed by tests/unit/test_virtq_fuzz.c. */
+ * `make fuzz-virtq` (clang); replayed by tests/fuzz/run_fuzz.sh and
+ * tests/unit/test_virtq_fuzz.c. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,8 +11,9 @@
 #include "machine/mem.h"
 
 #define FUZZ_RAM   (2ULL << 20)
-#define FUZZ_DESC  0x0000ULL
-#define FUZZ_AVAIL 0x4000ULL
+/* The available ring first, so short inputs reach it and the table. */
+#define FUZZ_AVAIL 0x0000ULL
+#define FUZZ_DESC  0x1000ULL
 #define FUZZ_USED  0x6000ULL
 #define FUZZ_IMAGE 0x10000ULL      /* bytes of RAM the input may fill */
 

@@ -130,4 +130,44 @@ static inline void t_mb_header(uint8_t *p, uint32_t flags)
     t_w32(p + 8, (uint32_t)-(0x1BADB002u + flags));
 }
 
+/* The sample kernels the loader fuzz tests mutate (and tests/fuzz seeds
+ * from): a 64-bit ELF kernel at 16 MiB, a Multiboot ELF32 and a Multiboot
+ * a.out kludge image. */
+static inline uint8_t *t_sample_elf64(size_t *len)
+{
+    struct t_seg segs[2] = {
+        { .offset = 0x1000, .vaddr = 0xffffffff81000000ULL, .paddr = 0x1000000,
+          .filesz = 0x800, .memsz = 0x3000, .fill = 0xaa },
+        { .offset = 0x2000, .vaddr = 0xffffffff81400000ULL, .paddr = 0x1400000,
+          .filesz = 0x100, .memsz = 0x100, .fill = 0xbb },
+    };
+    return t_make_elf(1, 62, 2, 0xffffffff81000040ULL, segs, 2, len);
+}
+
+static inline uint8_t *t_sample_multiboot_elf32(size_t *len)
+{
+    struct t_seg segs[2] = {
+        { .offset = 0x1000, .vaddr = 0x100000, .paddr = 0x100000, .filesz = 0x1000,
+          .memsz = 0x1000, .fill = 0x90 },
+        { .offset = 0x2000, .vaddr = 0x200000, .paddr = 0x200000, .filesz = 0x10,
+          .memsz = 0x2000, .fill = 0x91 },
+    };
+    uint8_t *e = t_make_elf(0, 3, 2, 0x100010, segs, 2, len);
+    t_mb_header(e + 0x1000, 0x3);
+    return e;
+}
+
+static inline uint8_t *t_sample_multiboot_kludge(size_t *len)
+{
+    uint8_t *k = calloc(1, 0x2000);
+    t_mb_header(k + 0x40, 0x10003);
+    t_w32(k + 0x4c, 0x100040);
+    t_w32(k + 0x50, 0x100000);
+    t_w32(k + 0x54, 0x101800);
+    t_w32(k + 0x58, 0x104000);
+    t_w32(k + 0x5c, 0x100080);
+    *len = 0x2000;
+    return k;
+}
+
 #endif

@@ -82,29 +82,16 @@ static void fuzz_bzimage(void)
 
 static void fuzz_elf64(void)
 {
-    struct t_seg segs[2] = {
-        { .offset = 0x1000, .vaddr = 0xffffffff81000000ULL, .paddr = 0x1000000,
-          .filesz = 0x800, .memsz = 0x3000, .fill = 0xaa },
-        { .offset = 0x2000, .vaddr = 0xffffffff81400000ULL, .paddr = 0x1400000,
-          .filesz = 0x100, .memsz = 0x100, .fill = 0xbb },
-    };
     size_t len;
-    uint8_t *e = t_make_elf(1, 62, 2, 0xffffffff81000040ULL, segs, 2, &len);
+    uint8_t *e = t_sample_elf64(&len);
     CHECK_EQ(run_mutations(e, len, 0, 64 + 2 * 56, "ELF64"), 0);
     free(e);
 }
 
 static void fuzz_multiboot_elf32(void)
 {
-    struct t_seg segs[2] = {
-        { .offset = 0x1000, .vaddr = 0x100000, .paddr = 0x100000, .filesz = 0x1000,
-          .memsz = 0x1000, .fill = 0x90 },
-        { .offset = 0x2000, .vaddr = 0x200000, .paddr = 0x200000, .filesz = 0x10,
-          .memsz = 0x2000, .fill = 0x91 },
-    };
     size_t len;
-    uint8_t *e = t_make_elf(0, 3, 2, 0x100010, segs, 2, &len);
-    t_mb_header(e + 0x1000, 0x3);
+    uint8_t *e = t_sample_multiboot_elf32(&len);
     CHECK_EQ(run_mutations(e, len, 0, 52 + 2 * 32, "Multiboot ELF32 headers"), 0);
     CHECK_EQ(run_mutations(e, len, 0x1000, 0x100c, "Multiboot ELF32 magic"), 0);
     free(e);
@@ -112,14 +99,9 @@ static void fuzz_multiboot_elf32(void)
 
 static void fuzz_multiboot_kludge(void)
 {
-    uint8_t *k = calloc(1, 0x2000);
-    t_mb_header(k + 0x40, 0x10003);
-    t_w32(k + 0x4c, 0x100040);
-    t_w32(k + 0x50, 0x100000);
-    t_w32(k + 0x54, 0x101800);
-    t_w32(k + 0x58, 0x104000);
-    t_w32(k + 0x5c, 0x100080);
-    CHECK_EQ(run_mutations(k, 0x2000, 0x44, 0x60, "Multiboot kludge"), 0);
+    size_t len;
+    uint8_t *k = t_sample_multiboot_kludge(&len);
+    CHECK_EQ(run_mutations(k, len, 0x44, 0x60, "Multiboot kludge"), 0);
     free(k);
 }
 
