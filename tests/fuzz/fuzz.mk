@@ -44,18 +44,19 @@ FUZZ_qcow2_MAXLEN := 200000
 # (tests/fuzz/fuzz_virtio.h; each target includes its device's .c file).
 FUZZ_VIRTIO_SRCS := src/hw/virtio/virtio_pci.c src/hw/virtio/virtqueue.c src/hw/pci.c \
                     src/machine/mem.c src/machine/bus.c src/lib/err.c src/lib/log.c src/lib/state.c \
-                    src/lib/sandbox.c src/lib/iov.c src/lib/ratelimit.c src/machine/timer.c src/lib/size.c
+                    src/lib/sandbox.c src/lib/iov.c src/lib/ratelimit.c src/machine/timer.c src/lib/size.c \
+                    src/lib/jail.c
 FUZZ_TARGETS += blk
-FUZZ_blk_SRCS   := $(FUZZ_VIRTIO_SRCS) $(filter-out src/block/copy.c,$(wildcard src/block/*.c)) src/lib/jail.c
+FUZZ_blk_SRCS   := $(FUZZ_VIRTIO_SRCS) $(filter-out src/block/copy.c,$(wildcard src/block/*.c))
 FUZZ_blk_MAXLEN := 16384
 FUZZ_TARGETS += rng
 FUZZ_rng_SRCS   := $(FUZZ_VIRTIO_SRCS)
 FUZZ_rng_MAXLEN := 4096
 FUZZ_TARGETS += console
-FUZZ_console_SRCS   := $(FUZZ_VIRTIO_SRCS) src/host/chardev.c src/lib/jail.c src/lib/home.c
+FUZZ_console_SRCS   := $(FUZZ_VIRTIO_SRCS) src/host/chardev.c src/lib/home.c
 FUZZ_console_MAXLEN := 8192
 FUZZ_TARGETS += net
-FUZZ_net_SRCS   := $(FUZZ_VIRTIO_SRCS) $(wildcard src/net/*.c) src/lib/jail.c src/lib/home.c
+FUZZ_net_SRCS   := $(FUZZ_VIRTIO_SRCS) $(wildcard src/net/*.c) src/lib/home.c
 FUZZ_net_MAXLEN := 16384
 FUZZ_TARGETS += scsi
 FUZZ_scsi_SRCS   := $(FUZZ_blk_SRCS) src/hw/scsi_cd.c
@@ -74,7 +75,7 @@ FUZZ_loader_MAXLEN := 65536
 
 # The control socket: framing, JSON parsing and dispatch (no machine).
 FUZZ_TARGETS += control
-FUZZ_control_SRCS   := src/mgmt/control.c src/lib/err.c src/lib/log.c src/lib/sandbox.c
+FUZZ_control_SRCS   := src/mgmt/control.c src/lib/err.c src/lib/log.c src/lib/sandbox.c src/lib/jail.c
 FUZZ_control_MAXLEN := 70000
 
 # Targets over a whole machine list the parsers they fuzz as sources (those
