@@ -1008,6 +1008,24 @@ static bool loop_keeps(const struct ra *head, const struct ra *r)
     return true;
 }
 
+/* The checks every entry runs (chained jumps and self loops too): pending
+ * events, the budget for the translation's instructions, and the epoch
+ * its bytes were last compared in; fail[] gets the three jumps taken when
+ * one fails (events, budget, epoch). */
+static void emit_entry_checks(struct jctx *t, uint8_t *fail[3])
+{
+    struct xbuf *b = &t->b;
+    x_load(b, 4, XAX, xm(XSP, SLOT_EVMASK));
+    x_rm(b, 4, 0x85, XAX, xm(RCPU, OFF_EVENTS), 0);    /* test [events], eax */
+    fail[0] = x_jcc32(b, 5);
+    x_lea(b, 8, XAX, xm(RCOUNT, (int32_t)t->n));
+    x_alu_rm(b, 8, ALU_CMP, XAX, xm(XSP, SLOT_LIMIT));
+    fail[1] = x_jcc32(b, 7);                            /* ja */
+    x_load(b, 4, XAX, xm(RCPU, OFF_EPOCH));
+    x_alu_rm(b, 4, ALU_CMP, XAX, xmrip(&t->bd->verified));
+    fail[2] = x_jcc32(b, 5);
+}
+
 /* A self loop's jump back with allocation r (which holds the head's):
  * the registers the head does not keep, and the ones it keeps clean, are
  * stored, the pending record too; then the entry's checks (events,
@@ -1032,19 +1050,11 @@ static void emit_loop_edge(struct jctx *t, const struct ra *r, const struct pend
     }
     if (done)
         x_lea(b, 8, RCOUNT, xm(RCOUNT, (int32_t)done));
-    x_load(b, 4, XAX, xm(XSP, SLOT_EVMASK));
-    x_rm(b, 4, 0x85, XAX, xm(RCPU, OFF_EVENTS), 0);    /* test [events], eax */
-    uint8_t *jev = x_jcc32(b, 5);
-    x_lea(b, 8, XAX, xm(RCOUNT, (int32_t)t->n));
-    x_alu_rm(b, 8, ALU_CMP, XAX, xm(XSP, SLOT_LIMIT));
-    uint8_t *jbud = x_jcc32(b, 7);                      /* ja */
-    x_load(b, 4, XAX, xm(RCPU, OFF_EPOCH));
-    x_alu_rm(b, 4, ALU_CMP, XAX, xmrip(&t->bd->verified));
-    uint8_t *jver = x_jcc32(b, 5);
+    uint8_t *fail[3];
+    emit_entry_checks(t, fail);
     x_patch32(b, x_jmp32(b), t->loop_head);
-    x_patch32(b, jev, x_rx(b));
-    x_patch32(b, jbud, x_rx(b));
-    x_patch32(b, jver, x_rx(b));
+    for (int k = 0; k < 3; k++)
+        x_patch32(b, fail[k], x_rx(b));
     emit_writeback(t, head);
     x_patch32(b, x_jmp32(b), t->entry);
 }
@@ -2941,14 +2951,6 @@ again:
     struct xbuf *b = &t->b;
     uint64_t entry = x_rx(b);
     t->entry = entry;
-    /* Entry: pending events and the budget (chained jumps come here too). */
-    x_load(b, 4, XAX, xm(XSP, SLOT_EVMASK));
-    x_rm(b, 4, 0x85, XAX, xm(RCPU, OFF_EVENTS), 0);    /* test [events], eax */
-    uint8_t *jev = x_jcc32(b, 5);
-    x_lea(b, 8, XAX, xm(RCOUNT, (int32_t)t->n));
-    x_alu_rm(b, 8, ALU_CMP, XAX, xm(XSP, SLOT_LIMIT));
-    uint8_t *jbud = x_jcc32(b, 7);                      /* ja */
-    /* Entered in a new epoch (chained): the bytes are compared again. */
     struct jit_block_data *bd = jit_data_alloc(j, sizeof(*bd));
     if (!bd)
         return NULL;
@@ -2958,9 +2960,11 @@ again:
     bd->cpl = c->cpl;
     bd->code = entry;
     t->bd = bd;
-    x_load(b, 4, XAX, xm(RCPU, OFF_EPOCH));
-    x_alu_rm(b, 4, ALU_CMP, XAX, xmrip(&bd->verified));
-    uint8_t *jver = x_jcc32(b, 5);
+    /* Entry: pending events, the budget, and, entered in a new epoch
+     * (chained), the bytes compared again. */
+    uint8_t *fail[3];
+    emit_entry_checks(t, fail);
+    uint8_t *jev = fail[0], *jbud = fail[1], *jver = fail[2];
     uint8_t *verified_at = b->p;
     if (t->head) {
         /* A self loop: the registers its jump back keeps (emit_loop_edge). */
