@@ -2,7 +2,8 @@
  * translated loops give the interpreter's results and instruction counts,
  * the budget is exact, a pending event stops a translated loop that never
  * leaves by itself, a fault inside translated code leaves the state the
- * interpreter leaves, stores into the running block take effect, a full
+ * interpreter leaves (self loops that keep registers across the jump back
+ * too), stores into the running block take effect, a full
  * code cache is emptied and filled again, a restored vCPU drops what was
  * translated from RAM the restore replaced, code mapped at two addresses
  * runs at each, a device's DMA is announced only when it touches a page
@@ -179,6 +180,46 @@ static void test_divide_fault_precise(void)
     CHECK_EQ(cpu->exc.vector, EXC_DE);
     CHECK_EQ(cpu->rip, CODE + 17);
     CHECK_EQ(cpu->gpr[R_RCX], 64);
+}
+
+/* Self loops keep their registers in host registers across the jump
+ * back (jit.c, emit_loop_edge): stopped by the budget anywhere in the
+ * loop, they leave what the interpreter leaves.  One loop uses more
+ * guest registers than the translator caches (evictions), one ends with
+ * a BT's CF and an INC's record pending, one with a store. */
+static void test_loop_keeps_registers(void)
+{
+    static const uint8_t many[] = {
+        0xb9, 0x00, 0x10, 0, 0,                 /* mov ecx, 4096 */
+        0x48, 0x01, 0xd8,                       /* 1: add rax, rbx */
+        0x48, 0x01, 0xf2,                       /* add rdx, rsi */
+        0x4c, 0x31, 0xc7,                       /* xor rdi, r8 */
+        0x4d, 0x01, 0xd1,                       /* add r9, r10 */
+        0x49, 0x01, 0xc3,                       /* add r11, rax */
+        0x48, 0x8d, 0x5c, 0x13, 0x01,           /* lea rbx, [rbx+rdx+1] */
+        0x4d, 0x01, 0xd8,                       /* add r8, r11 */
+        0x49, 0xff, 0xc2,                       /* inc r10 */
+        0x48, 0x8d, 0x72, 0x07,                 /* lea rsi, [rdx+7] */
+        0x4c, 0x89, 0x4c, 0x24, 0xf8,           /* mov [rsp-8], r9 */
+        0xff, 0xc9,                             /* dec ecx */
+        0x75, 0xd9,                             /* jnz 1b */
+        0x0f, 0x0b,                             /* ud2 */
+    };
+    static const uint8_t cf[] = {
+        0x48, 0x01, 0xc3,                       /* 1: add rbx, rax */
+        0x48, 0x0f, 0xba, 0xe3, 0x05,           /* bt rbx, 5 */
+        0x48, 0xff, 0xc0,                       /* inc rax */
+        0x48, 0x0f, 0xba, 0xe0, 0x02,           /* bt rax, 2 */
+        0xeb, 0xee,                             /* jmp 1b */
+    };
+    static const uint64_t budgets[] = { 1, 13, 14, 15, 1000, 4099, 12345, 99999 };
+    for (unsigned k = 0; k < sizeof(budgets) / sizeof(budgets[0]); k++) {
+        same_with_and_without(many, sizeof(many), budgets[k]);
+        same_with_and_without(cf, sizeof(cf), budgets[k]);
+    }
+    same_with_and_without(many, sizeof(many), 10000000);
+    CHECK_EQ(cpu->exc.vector, EXC_UD);
+    CHECK_EQ(cpu->insn_count, 1 + 12 * 4096);
 }
 
 /* Each run of the loop stores a new immediate into the instruction right
@@ -367,6 +408,7 @@ int main(void)
     RUN_TEST(test_event_stops_translated_loop);
     RUN_TEST(test_fault_precise);
     RUN_TEST(test_divide_fault_precise);
+    RUN_TEST(test_loop_keeps_registers);
     RUN_TEST(test_store_into_running_block);
     RUN_TEST(test_cache_full);
     RUN_TEST(test_dma_sees_only_code_pages);

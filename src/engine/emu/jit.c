@@ -500,6 +500,15 @@ struct jctx {
     bool stored_record;       /* ... and stored its lazy record */
     unsigned nstubs;
     bool fail;
+    /* Self loops (emit_loop_edge): the first pass records the allocation
+     * at the first jump back to the start; the second starts its body
+     * with that allocation loaded (`head`), and a jump back that still
+     * has it goes to `loop_head` with the registers kept. */
+    bool loop_seen;
+    struct ra loop_ra;
+    const struct ra *head;
+    uint64_t loop_head;
+    struct jit_block_data *bd;
     /* Filled as needed. */
     struct emu_insn insn[EMU_BLOCK_MAX_INSNS];
     uint64_t rips[EMU_BLOCK_MAX_INSNS + 1];
@@ -989,12 +998,81 @@ static struct jit_exit *exit_new(struct jctx *t, int kind, uint64_t rip)
     return x;
 }
 
+/* Whether allocation r holds every register of the loop head's
+ * allocation in the same host register. */
+static bool loop_keeps(const struct ra *head, const struct ra *r)
+{
+    for (int g = 0; g < 16; g++)
+        if (head->host[g] >= 0 && r->host[g] != head->host[g])
+            return false;
+    return true;
+}
+
+/* The checks every entry runs (chained jumps and self loops too): pending
+ * events, the budget for the translation's instructions, and the epoch
+ * its bytes were last compared in; fail[] gets the three jumps taken when
+ * one fails (events, budget, epoch). */
+static void emit_entry_checks(struct jctx *t, uint8_t *fail[3])
+{
+    struct xbuf *b = &t->b;
+    x_load(b, 4, XAX, xm(XSP, SLOT_EVMASK));
+    x_rm(b, 4, 0x85, XAX, xm(RCPU, OFF_EVENTS), 0);    /* test [events], eax */
+    fail[0] = x_jcc32(b, 5);
+    x_lea(b, 8, XAX, xm(RCOUNT, (int32_t)t->n));
+    x_alu_rm(b, 8, ALU_CMP, XAX, xm(XSP, SLOT_LIMIT));
+    fail[1] = x_jcc32(b, 7);                            /* ja */
+    x_load(b, 4, XAX, xm(RCPU, OFF_EPOCH));
+    x_alu_rm(b, 4, ALU_CMP, XAX, xmrip(&t->bd->verified));
+    fail[2] = x_jcc32(b, 5);
+}
+
+/* A self loop's jump back with allocation r (which holds the head's):
+ * the registers the head does not keep, and the ones it keeps clean, are
+ * stored, the pending record too; then the entry's checks (events,
+ * budget, epoch) run with the registers kept, and the body starts again
+ * after its loads.  When a check fails, the head's dirty registers are
+ * stored and the entry runs its checks again and leaves (or compares the
+ * bytes and loads them again). */
+static void emit_loop_edge(struct jctx *t, const struct ra *r, const struct pend *p, unsigned done)
+{
+    struct xbuf *b = &t->b;
+    const struct ra *head = t->head;
+    for (int g = 0; g < 16; g++) {
+        uint16_t bit = (uint16_t)(1u << g);
+        if (r->host[g] >= 0 && (r->dirty & bit) && (head->host[g] < 0 || !(head->dirty & bit)))
+            x_store(b, 8, xm(RCPU, OFF_GPR(g)), r->host[g]);
+    }
+    if (p) {
+        struct ra saved = t->ra;
+        t->ra = *r;   /* a helper call keeps the registers r holds */
+        materialize(t, p, true);
+        t->ra = saved;
+    }
+    if (done)
+        x_lea(b, 8, RCOUNT, xm(RCOUNT, (int32_t)done));
+    uint8_t *fail[3];
+    emit_entry_checks(t, fail);
+    x_patch32(b, x_jmp32(b), t->loop_head);
+    for (int k = 0; k < 3; k++)
+        x_patch32(b, fail[k], x_rx(b));
+    emit_writeback(t, head);
+    x_patch32(b, x_jmp32(b), t->entry);
+}
+
 /* Leaves to guest RIP `rip` after `done` instructions, through the link
  * when it holds, else back to C (RAX = the exit record). */
 static void emit_exit_static(struct jctx *t, const struct ra *r, const struct pend *p, uint64_t rip,
                              unsigned done)
 {
     struct xbuf *b = &t->b;
+    if (rip == t->rips[0] && !t->head && !t->loop_seen) {
+        t->loop_seen = true;
+        t->loop_ra = *r;
+    }
+    if (rip == t->rips[0] && t->head && loop_keeps(t->head, r)) {
+        emit_loop_edge(t, r, p, done);
+        return;
+    }
     emit_writeback(t, r);
     if (p)
         materialize(t, p, false);
@@ -2831,12 +2909,26 @@ static unsigned jit_decode(struct jctx *t, const struct emu_block *blk)
     return n;
 }
 
+/* A self loop is translated again with its registers kept across the
+ * jump back when that jump holds any cached register. */
+static bool loop_worth(const struct ra *r)
+{
+    for (int g = 0; g < 16; g++)
+        if (r->host[g] >= 0)
+            return true;
+    return false;
+}
+
 static struct jit_block_data *translate(struct emu_cpu *c, struct emu_jit *j, struct emu_block *blk)
 {
     if (!j->ctx && !(j->ctx = malloc(sizeof(*j->ctx))))
         return NULL;
     struct jctx *t = j->ctx;
+    struct ra head;
+    bool use_head = false, tried_head = false;
+again:
     memset(t, 0, offsetof(struct jctx, insn));
+    t->head = use_head ? &head : NULL;
     t->c = c;
     t->j = j;
     t->blk = blk;
@@ -2859,14 +2951,6 @@ static struct jit_block_data *translate(struct emu_cpu *c, struct emu_jit *j, st
     struct xbuf *b = &t->b;
     uint64_t entry = x_rx(b);
     t->entry = entry;
-    /* Entry: pending events and the budget (chained jumps come here too). */
-    x_load(b, 4, XAX, xm(XSP, SLOT_EVMASK));
-    x_rm(b, 4, 0x85, XAX, xm(RCPU, OFF_EVENTS), 0);    /* test [events], eax */
-    uint8_t *jev = x_jcc32(b, 5);
-    x_lea(b, 8, XAX, xm(RCOUNT, (int32_t)t->n));
-    x_alu_rm(b, 8, ALU_CMP, XAX, xm(XSP, SLOT_LIMIT));
-    uint8_t *jbud = x_jcc32(b, 7);                      /* ja */
-    /* Entered in a new epoch (chained): the bytes are compared again. */
     struct jit_block_data *bd = jit_data_alloc(j, sizeof(*bd));
     if (!bd)
         return NULL;
@@ -2875,10 +2959,21 @@ static struct jit_block_data *translate(struct emu_cpu *c, struct emu_jit *j, st
     bd->rip = t->rips[0];
     bd->cpl = c->cpl;
     bd->code = entry;
-    x_load(b, 4, XAX, xm(RCPU, OFF_EPOCH));
-    x_alu_rm(b, 4, ALU_CMP, XAX, xmrip(&bd->verified));
-    uint8_t *jver = x_jcc32(b, 5);
+    t->bd = bd;
+    /* Entry: pending events, the budget, and, entered in a new epoch
+     * (chained), the bytes compared again. */
+    uint8_t *fail[3];
+    emit_entry_checks(t, fail);
+    uint8_t *jev = fail[0], *jbud = fail[1], *jver = fail[2];
     uint8_t *verified_at = b->p;
+    if (t->head) {
+        /* A self loop: the registers its jump back keeps (emit_loop_edge). */
+        for (int g = 0; g < 16; g++)
+            if (head.host[g] >= 0)
+                x_load(b, 8, head.host[g], xm(RCPU, OFF_GPR(g)));
+        t->ra = head;
+        t->loop_head = x_rx(b);
+    }
 
     bool ended = false;
     for (t->k = 0; t->k < t->n && !t->fail; t->k++) {
@@ -2954,7 +3049,17 @@ static struct jit_block_data *translate(struct emu_cpu *c, struct emu_jit *j, st
     emit_stubs(t);
     if (t->fail || b->full) {
         j->data_used = data_mark;
-        return NULL;
+        if (!use_head)
+            return NULL;
+        use_head = false;   /* the second pass failed: the first one's code */
+        goto again;
+    }
+    if (!use_head && !tried_head && t->loop_seen && loop_worth(&t->loop_ra)) {
+        head = t->loop_ra;
+        head.pinned = head.fresh = 0;
+        use_head = tried_head = true;
+        j->data_used = data_mark;
+        goto again;
     }
     size_t used = (size_t)(b->p - (j->rw + j->code_used));
     j->code_used = (j->code_used + used + 15) & ~(size_t)15;
