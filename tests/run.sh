@@ -9,13 +9,22 @@ only=${HOSTEL_TEST_ONLY:-}
 pass=0 fail=0 skip=0
 failed_names=()
 
+# A program that hangs is stopped and counted as a failure instead of
+# holding up the run for ever (HOSTEL_TEST_TIMEOUT seconds a program).
+if [ -n "${HOSTEL_TEST_ALL:-}" ]; then limit=${HOSTEL_TEST_TIMEOUT:-10800}
+else limit=${HOSTEL_TEST_TIMEOUT:-1800}; fi
+
 run_one() {   # label, command...
   local label=$1; shift
   local out rc
-  out=$("$@" 2>&1); rc=$?
+  # No terminal on stdin: timeout runs the program in a process group of
+  # its own, which must never stop on reading or setting a terminal.
+  out=$(timeout -k 10 "$limit" "$@" </dev/null 2>&1); rc=$?
   local p f s
   p=$(grep -c '^PASS: ' <<<"$out"); f=$(grep -c '^FAIL: ' <<<"$out"); s=$(grep -c '^SKIP: ' <<<"$out")
-  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+  if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+    f=$((f + 1)); out+=$'\n'"FAIL: $label (exit status $rc: still running after ${limit} s and stopped, or killed)"
+  elif [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
     f=1; out+=$'\n'"FAIL: $label (exit status $rc)"
   elif [ "$p" -eq 0 ] && [ "$f" -eq 0 ] && [ "$s" -eq 0 ]; then
     # A test that checked nothing has not passed.

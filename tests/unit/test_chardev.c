@@ -301,6 +301,12 @@ static void terminal_child(bool wait_for_quit)
     struct fake_machine m;
     struct chardev *cd;
     struct err err = ERR_INIT;
+    /* A terminal session's dispositions: under nohup SIGHUP comes ignored,
+     * the console rightly leaves it so, and the SIGHUP case would wait
+     * for ever. */
+    signal(SIGHUP, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGABRT, SIG_DFL);
     machine_init(&m);
     if (chardev_open("stdio", &cd, &err) < 0)
         _exit(10);
