@@ -879,19 +879,17 @@ int virtio_pci_load_check(struct virtio_pci *vp, struct state_in *in, struct err
                 vd->ops->num_queues);
         goto fail;
     }
-    /* A state saved before this build offered newer_features keeps its
-     * own offer (virtio_pci_load_commit); nothing else may differ. */
-    uint64_t newer = vd->ops->newer_features;
-    l->host_features = vd->host_features;
-    if ((host_features & ~newer) == (vd->host_features & ~newer) &&
-        !(host_features & newer & ~vd->host_features))
-        l->host_features = host_features;
-    else {
+    /* The saved offer may lack only bits a later build began to offer
+     * (newer_features): the device then keeps that older offer
+     * (virtio_pci_load_commit); nothing else may differ. */
+    uint64_t lacking = vd->host_features & ~host_features;
+    if ((host_features & ~vd->host_features) || (lacking & ~vd->ops->newer_features)) {
         err_set(e, -EINVAL, "%s: the saved device offered features 0x%llx, this one offers "
                 "0x%llx (is its backend set up the same, read-only or not?)", name,
                 (unsigned long long)host_features, (unsigned long long)vd->host_features);
         goto fail;
     }
+    l->host_features = host_features;
     if ((l->status & VIRTIO_STATUS_FEATURES_OK) &&
         ((l->guest_features & ~l->host_features) ||
          !(l->guest_features >> VIRTIO_F_VERSION_1 & 1))) {
