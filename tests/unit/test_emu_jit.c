@@ -7,7 +7,9 @@
  * code cache is emptied and filled again, a restored vCPU drops what was
  * translated from RAM the restore replaced, code mapped at two addresses
  * runs at each, a device's DMA is announced only when it touches a page
- * code ran from, and no mapping is ever writable and executable at once. */
+ * code ran from, loops of two blocks run as one translation (results,
+ * budgets, stores into and faults in the second range, events), and no
+ * mapping is ever writable and executable at once. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -222,6 +224,187 @@ static void test_loop_keeps_registers(void)
     CHECK_EQ(cpu->insn_count, 1 + 12 * 4096);
 }
 
+/* ---- loops of two blocks (jit.c, jit_follow) -------------------------------- */
+
+/* A translation whose jump back goes below its start, to code that jumps
+ * back to its start, takes that code in (a second range): the loop runs
+ * as one translation, and budgets that stop it anywhere leave what the
+ * interpreter leaves.  The back edge is a Jcc in one loop, a JMP in the
+ * other (and a JMP closes it). */
+static void test_two_block_loop(void)
+{
+    static const uint8_t jcc[] = {
+        0xb9, 0xe8, 0x03, 0, 0,                 /* mov ecx, 1000 */
+        0x31, 0xc0,                             /* xor eax, eax */
+        0xeb, 0x0b,                             /* jmp 2f */
+        0x48, 0x01, 0xc8,                       /* 1: add rax, rcx */
+        0x48, 0x83, 0xf8, 0xff,                 /* cmp rax, -1 */
+        0x75, 0x02,                             /* jne 2f (always) */
+        0x0f, 0x0b,                             /* ud2 */
+        0xff, 0xc9,                             /* 2: dec ecx */
+        0x75, 0xf1,                             /* jnz 1b */
+        0x0f, 0x0b,                             /* ud2 */
+    };
+    static const uint8_t jmp[] = {
+        0xb9, 0xe8, 0x03, 0, 0,                 /* mov ecx, 1000 */
+        0x31, 0xc0,                             /* xor eax, eax */
+        0xeb, 0x05,                             /* jmp 2f */
+        0x48, 0x01, 0xc8,                       /* 1: add rax, rcx */
+        0xeb, 0x00,                             /* jmp 2f */
+        0xff, 0xc9,                             /* 2: dec ecx */
+        0x74, 0x02,                             /* jz 3f */
+        0xeb, 0xf5,                             /* jmp 1b */
+        0x0f, 0x0b,                             /* 3: ud2 */
+    };
+    static const uint64_t budgets[] = { 1, 3, 4, 5, 6, 7, 8, 9, 10, 13, 999, 4099 };
+    for (unsigned k = 0; k < sizeof(budgets) / sizeof(budgets[0]); k++) {
+        same_with_and_without(jcc, sizeof(jcc), budgets[k]);
+        same_with_and_without(jmp, sizeof(jmp), budgets[k]);
+    }
+    same_with_and_without(jcc, sizeof(jcc), 1000000);
+    CHECK_EQ(cpu->exc.vector, EXC_UD);
+    CHECK_EQ(cpu->rip, CODE + 24);
+    CHECK_EQ(cpu->gpr[R_RAX], 499500);
+    struct emu_jit_stats st;
+    emu_jit_get_stats(cpu, &st);
+    CHECK(st.followed >= 1);
+    uint64_t entries = st.entries;
+    same_with_and_without(jmp, sizeof(jmp), 1000000);
+    CHECK_EQ(cpu->exc.vector, EXC_UD);
+    CHECK_EQ(cpu->rip, CODE + 20);
+    CHECK_EQ(cpu->gpr[R_RAX], 499500);
+    emu_jit_get_stats(cpu, &st);
+    CHECK(st.followed >= 1);
+    /* One loop, one translation: entered from the dispatcher a few times,
+     * not once per iteration. */
+    CHECK(st.entries < 10 && entries < 10);
+    /* Off (HOSTEL_EMU_JIT_FOLLOW=0): the same results, nothing followed. */
+    emu_jit_test_follow(false);
+    same_with_and_without(jcc, sizeof(jcc), 1000000);
+    emu_jit_get_stats(cpu, &st);
+    CHECK_EQ(st.followed, 0);
+    CHECK_EQ(cpu->gpr[R_RAX], 499500);
+    emu_jit_test_follow(true);
+}
+
+/* Stores into the second range take effect: the second range stores CL
+ * into the immediate of its own ADD, every iteration; and bytes changed
+ * there between runs (a new epoch) make a new translation. */
+static void test_two_block_loop_smc(void)
+{
+    static const uint8_t code[] = {
+        0x31, 0xdb,                             /* xor ebx, ebx */
+        0xb9, 0x64, 0, 0, 0,                    /* mov ecx, 100 */
+        0xeb, 0x0c,                             /* jmp 2f */
+        0x48, 0x83, 0xc3, 0x00,                 /* 1: add rbx, imm8 */
+        0x88, 0x0d, 0xf9, 0xff, 0xff, 0xff,     /* mov [rip-7], cl: the imm8 */
+        0xeb, 0x00,                             /* jmp 2f */
+        0xff, 0xc9,                             /* 2: dec ecx */
+        0x75, 0xf0,                             /* jnz 1b */
+        0x0f, 0x0b,                             /* ud2 */
+    };
+    same_with_and_without(code, sizeof(code), 100000);
+    CHECK_EQ(cpu->exc.vector, EXC_UD);
+    CHECK_EQ(cpu->gpr[R_RBX], 4949);   /* 0 + 99 + 98 + ... + 2 */
+
+    /* Translated with ADD RAX, RCX in the second range; then SUB. */
+    static const uint8_t loop[] = {
+        0xb9, 0xe8, 0x03, 0, 0,                 /* mov ecx, 1000 */
+        0x31, 0xc0,                             /* xor eax, eax */
+        0xeb, 0x0b,                             /* jmp 2f */
+        0x48, 0x01, 0xc8,                       /* 1: add rax, rcx */
+        0x48, 0x83, 0xf8, 0xff,                 /* cmp rax, -1 */
+        0x75, 0x02,                             /* jne 2f */
+        0x0f, 0x0b,                             /* ud2 */
+        0xff, 0xc9,                             /* 2: dec ecx */
+        0x75, 0xf1,                             /* jnz 1b */
+        0x0f, 0x0b,                             /* ud2 */
+    };
+    setup_len(loop, sizeof(loop), true);
+    emu_execute(cpu, 100000);
+    CHECK_EQ(cpu->exc.vector, EXC_UD);
+    CHECK_EQ(cpu->gpr[R_RAX], 499500);
+    struct emu_jit_stats st0, st;
+    emu_jit_get_stats(cpu, &st0);
+    ram[CODE + 10] = 0x29;                      /* sub rax, rcx */
+    cpu->rip = CODE;
+    cpu->exc.vector = -1;
+    emu_execute(cpu, 100000);
+    CHECK_EQ(cpu->exc.vector, EXC_UD);
+    CHECK_EQ(cpu->gpr[R_RAX], (uint64_t)-499500);
+    emu_jit_get_stats(cpu, &st);
+    CHECK(st.blocks > st0.blocks);   /* translated again */
+}
+
+/* A fault in the second range is precise: the store there walks up
+ * until it leaves RAM. */
+static void test_two_block_loop_fault(void)
+{
+    static const uint8_t code[] = {
+        0xbf, 0x00, 0x00, 0x09, 0x00,           /* mov edi, DATA */
+        0x31, 0xc9,                             /* xor ecx, ecx */
+        0xeb, 0x0c,                             /* jmp 2f */
+        0x48, 0x89, 0x0f,                       /* 1: mov [rdi], rcx */
+        0x48, 0x81, 0xc7, 0x00, 0x40, 0, 0,     /* add rdi, 0x4000 */
+        0xeb, 0x00,                             /* jmp 2f */
+        0x48, 0x83, 0xc1, 0x03,                 /* 2: add rcx, 3 */
+        0x48, 0x39, 0xf9,                       /* cmp rcx, rdi */
+        0x75, 0xeb,                             /* jne 1b */
+        0x0f, 0x0b,                             /* ud2 */
+    };
+    same_with_and_without(code, sizeof(code), 10000000);
+    CHECK_EQ(cpu->exc.vector, EXC_PF);
+    CHECK_EQ(cpu->rip, CODE + 9);
+    CHECK_EQ(cpu->exc.cr2, RAM_SIZE);
+    struct emu_jit_stats st;
+    emu_jit_get_stats(cpu, &st);
+    CHECK(st.followed >= 1);
+}
+
+/* A pending event stops a two-block loop that never leaves. */
+static void test_two_block_loop_event(void)
+{
+    SETUP(true, 0xeb, 0x05,                     /* jmp 2f */
+          0x48, 0xff, 0xc0,                     /* 1: inc rax */
+          0xeb, 0x00,                           /* jmp 2f */
+          0x48, 0xff, 0xc3,                     /* 2: inc rbx */
+          0xeb, 0xf6);                          /* jmp 1b */
+    emu_execute(cpu, 1000);                     /* translated now */
+    pthread_t t;
+    pthread_create(&t, NULL, stop_later, NULL);
+    double t0 = now_s();
+    uint64_t n = emu_execute(cpu, ~0ULL >> 2);
+    double dt = now_s() - t0;
+    pthread_join(t, NULL);
+    CHECK(dt < 5.0);
+    CHECK(n > 0 && n < (~0ULL >> 2));
+    CHECK(cpu->rip == CODE + 7 || cpu->rip == CODE + 2);
+    CHECK(cpu->gpr[R_RBX] - cpu->gpr[R_RAX] <= 1);
+    struct emu_jit_stats st;
+    emu_jit_get_stats(cpu, &st);
+    CHECK(st.followed >= 1);
+    atomic_store(&cpu->events, 0);
+}
+
+/* A self loop whose body overwrites every flag first leaves the record of
+ * its jump back unstored; stopped at that jump (the budget), the flags are
+ * the interpreter's. */
+static void test_loop_flags_dead(void)
+{
+    static const uint8_t code[] = {
+        0xb9, 0x00, 0x10, 0, 0,                 /* mov ecx, 4096 */
+        0x48, 0x01, 0xd8,                       /* 1: add rax, rbx */
+        0x48, 0x31, 0xc2,                       /* xor rdx, rax */
+        0x48, 0xff, 0xc3,                       /* inc rbx */
+        0x48, 0x83, 0xe9, 0x01,                 /* sub rcx, 1 */
+        0x75, 0xf1,                             /* jnz 1b */
+        0x0f, 0x0b,                             /* ud2 */
+    };
+    static const uint64_t budgets[] = { 1, 5, 6, 11, 16, 21, 1001, 99999 };
+    for (unsigned k = 0; k < sizeof(budgets) / sizeof(budgets[0]); k++)
+        same_with_and_without(code, sizeof(code), budgets[k]);
+}
+
 /* Each run of the loop stores a new immediate into the instruction right
  * after the store; the translated block must run the new one. */
 static void test_store_into_running_block(void)
@@ -410,6 +593,11 @@ int main(void)
     RUN_TEST(test_divide_fault_precise);
     RUN_TEST(test_loop_keeps_registers);
     RUN_TEST(test_store_into_running_block);
+    RUN_TEST(test_two_block_loop);
+    RUN_TEST(test_two_block_loop_smc);
+    RUN_TEST(test_two_block_loop_fault);
+    RUN_TEST(test_two_block_loop_event);
+    RUN_TEST(test_loop_flags_dead);
     RUN_TEST(test_cache_full);
     RUN_TEST(test_dma_sees_only_code_pages);
     RUN_TEST(test_restore_drops_translations);

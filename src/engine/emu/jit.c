@@ -42,6 +42,8 @@
 #define JIT_CODE_SIZE (32u << 20)    /* per vCPU; the data area is half as big */
 #define JIT_BLOCK_ROOM (32u << 10)     /* most code one block may need */
 #define JIT_MAX_STUBS 192
+#define JIT_FOLLOW_BYTES 256         /* most bytes a followed jump decodes */
+#define JIT_FOLLOW_INSNS 24          /* most instructions it adds */
 
 /* ---- configuration ----------------------------------------------------------- */
 
@@ -77,6 +79,9 @@ static void dump_interp_print(void)
     fclose(f);
 }
 static size_t cfg_code_size = JIT_CODE_SIZE;
+/* HOSTEL_EMU_JIT_FOLLOW=0 (debugging, measuring): translations do not
+ * follow a jump back into their page (jit_follow). */
+static bool cfg_follow = true;
 
 static void cfg_init(void)
 {
@@ -95,6 +100,15 @@ static void cfg_init(void)
     const char *k = getenv("HOSTEL_EMU_JIT_KINDS");
     if (k && *k)
         cfg_kinds = strtoull(k, NULL, 16);
+    const char *f = getenv("HOSTEL_EMU_JIT_FOLLOW");
+    if (f && (!strcmp(f, "0") || !strcmp(f, "off") || !strcmp(f, "no")))
+        cfg_follow = false;
+}
+
+void emu_jit_test_follow(bool on)
+{
+    cfg_init();
+    cfg_follow = on;
 }
 
 void emu_jit_test_slow_paths(bool on)
@@ -138,6 +152,12 @@ struct jit_block_data {
     struct jit_block_data *next;   /* the block's other translations */
     uint32_t verified;        /* the epoch in which the bytes were last compared */
     uint8_t cpl;
+    /* A followed jump (jit_follow): the second range of guest code it was
+     * made from, in the same page as blk, compared with its copy whenever
+     * blk's bytes are (n2 == 0: none). */
+    uint16_t n2;
+    const uint8_t *host2;     /* the range in guest RAM */
+    const uint8_t *bytes2;    /* the copy translated (data area) */
 };
 #define JIT_MAX_PER_BLOCK 8   /* translations a block keeps findable */
 
@@ -378,11 +398,19 @@ void emu_jit_get_stats(struct emu_cpu *c, struct emu_jit_stats *s)
 
 /* ---- helpers called from translated code ------------------------------------------ */
 
-/* A chained entry in a new epoch: are the block's bytes still the ones
- * translated?  (1: yes, run it; 0: leave, the dispatcher decodes again.) */
+/* The second range a translation was made from (a followed jump) still
+ * holds the bytes it was translated from.  Same page as the block, whose
+ * code mark emu_block_enter has just set or found. */
+static bool jit_same_range2(const struct jit_block_data *bd)
+{
+    return !bd->n2 || same_bytes(bd->host2, bd->bytes2, bd->n2);
+}
+
+/* A chained entry in a new epoch: are the block's bytes (both ranges, when
+ * it follows a jump) still the ones translated?  (1: yes, run it; 0: leave, the dispatcher decodes again.) */
 static uint64_t jit_verify(struct emu_cpu *c, struct jit_block_data *bd)
 {
-    if (!emu_block_enter(c, bd->blk))
+    if (!emu_block_enter(c, bd->blk) || !jit_same_range2(bd))
         return 0;
     bd->verified = c->mmu.epoch;
     return 1;
@@ -508,13 +536,26 @@ struct jctx {
     struct ra loop_ra;
     const struct ra *head;
     uint64_t loop_head;
+    uint8_t live_in;          /* flag groups someone may read before the first instruction */
     struct jit_block_data *bd;
+    /* A followed jump (jit_follow): instruction follow_k jumps to rip2,
+     * where the translation goes on with n2 bytes copied into bytes2. */
+    unsigned follow_k, n2;
+    uint64_t rip2;
     /* Filled as needed. */
     struct emu_insn insn[EMU_BLOCK_MAX_INSNS];
+    uint8_t bytes2[JIT_FOLLOW_BYTES];
     uint64_t rips[EMU_BLOCK_MAX_INSNS + 1];
     bool live[EMU_BLOCK_MAX_INSNS];   /* the flags instruction k sets are read later */
     struct stub stubs[JIT_MAX_STUBS];
 };
+
+/* The RIP after instruction k: with a followed jump the translation's
+ * instructions are not one contiguous range, so not rips[k + 1]. */
+static inline uint64_t next_rip(const struct jctx *t, unsigned k)
+{
+    return t->rips[k] + t->insn[k].len;
+}
 
 static struct stub *stub_new(struct jctx *t, int kind, uint8_t *from)
 {
@@ -998,16 +1039,6 @@ static struct jit_exit *exit_new(struct jctx *t, int kind, uint64_t rip)
     return x;
 }
 
-/* Whether allocation r holds every register of the loop head's
- * allocation in the same host register. */
-static bool loop_keeps(const struct ra *head, const struct ra *r)
-{
-    for (int g = 0; g < 16; g++)
-        if (head->host[g] >= 0 && r->host[g] != head->host[g])
-            return false;
-    return true;
-}
-
 /* The checks every entry runs (chained jumps and self loops too): pending
  * events, the budget for the translation's instructions, and the epoch
  * its bytes were last compared in; fail[] gets the three jumps taken when
@@ -1026,28 +1057,35 @@ static void emit_entry_checks(struct jctx *t, uint8_t *fail[3])
     fail[2] = x_jcc32(b, 5);
 }
 
-/* A self loop's jump back with allocation r (which holds the head's):
- * the registers the head does not keep, and the ones it keeps clean, are
- * stored, the pending record too; then the entry's checks (events,
- * budget, epoch) run with the registers kept, and the body starts again
- * after its loads.  When a check fails, the head's dirty registers are
- * stored and the entry runs its checks again and leaves (or compares the
- * bytes and loads them again). */
+/* A self loop's jump back with allocation r: the registers the head does
+ * not keep in the same host register, dirty or not, and the ones it keeps
+ * clean are stored; the pending record too, unless the body overwrites
+ * every flag before anything can look (live_in); the head's registers
+ * that r holds elsewhere or not at all are loaded.  Then the entry's
+ * checks (events, budget, epoch) run with the registers kept, and the
+ * body starts again after its loads.  When a check fails, the head's
+ * dirty registers and the record are stored and the entry runs its checks
+ * again and leaves (or compares the bytes and loads them again). */
 static void emit_loop_edge(struct jctx *t, const struct ra *r, const struct pend *p, unsigned done)
 {
     struct xbuf *b = &t->b;
     const struct ra *head = t->head;
     for (int g = 0; g < 16; g++) {
         uint16_t bit = (uint16_t)(1u << g);
-        if (r->host[g] >= 0 && (r->dirty & bit) && (head->host[g] < 0 || !(head->dirty & bit)))
+        if (r->host[g] >= 0 && (r->dirty & bit) &&
+            (head->host[g] != r->host[g] || !(head->dirty & bit)))
             x_store(b, 8, xm(RCPU, OFF_GPR(g)), r->host[g]);
     }
-    if (p) {
+    bool dead = p && p->op >= 0 && !t->live_in;
+    if (p && !dead) {
         struct ra saved = t->ra;
         t->ra = *r;   /* a helper call keeps the registers r holds */
         materialize(t, p, true);
         t->ra = saved;
     }
+    for (int g = 0; g < 16; g++)
+        if (head->host[g] >= 0 && r->host[g] != head->host[g])
+            x_load(b, 8, head->host[g], xm(RCPU, OFF_GPR(g)));
     if (done)
         x_lea(b, 8, RCOUNT, xm(RCOUNT, (int32_t)done));
     uint8_t *fail[3];
@@ -1056,6 +1094,8 @@ static void emit_loop_edge(struct jctx *t, const struct ra *r, const struct pend
     for (int k = 0; k < 3; k++)
         x_patch32(b, fail[k], x_rx(b));
     emit_writeback(t, head);
+    if (dead)
+        materialize(t, p, false);
     x_patch32(b, x_jmp32(b), t->entry);
 }
 
@@ -1069,7 +1109,7 @@ static void emit_exit_static(struct jctx *t, const struct ra *r, const struct pe
         t->loop_seen = true;
         t->loop_ra = *r;
     }
-    if (rip == t->rips[0] && t->head && loop_keeps(t->head, r)) {
+    if (rip == t->rips[0] && t->head) {
         emit_loop_edge(t, r, p, done);
         return;
     }
@@ -1162,7 +1202,7 @@ static void emit_handler_call(struct jctx *t, unsigned k)
         return;
     }
     *copy = t->insn[k];
-    uint64_t next = t->rips[k + 1];
+    uint64_t next = next_rip(t, k);
     store_imm64(t, OFF_RIP, t->rips[k]);
     store_imm64(t, OFF_NEXT_RIP, next);
     x_lea(b, 8, XAX, xm(RCOUNT, (int32_t)k));
@@ -1895,7 +1935,7 @@ static bool emit_lea(struct jctx *t, const struct emu_insn *i)
     struct xbuf *b = &t->b;
     unsigned size = i->opsize == 8 && i->adsize == 8 ? 8 : 4;
     if (i->base == 0xfe || (i->base == 0xff && i->index == 0xff) || !x_fits32(i->disp)) {
-        uint64_t a = i->base == 0xfe ? t->rips[t->k + 1] + (uint64_t)i->disp : (uint64_t)i->disp;
+        uint64_t a = i->base == 0xfe ? next_rip(t, t->k) + (uint64_t)i->disp : (uint64_t)i->disp;
         if (i->base != 0xfe && i->base != 0xff)
             return false;
         if (i->index != 0xff)
@@ -2580,7 +2620,7 @@ void jit_handler_then_leave(struct jctx *t)
     emit_handler_call(t, t->k);
     struct ra none;
     ra_reset(&none);
-    emit_exit_static(t, &none, NULL, t->rips[t->k + 1], t->k + 1);
+    emit_exit_static(t, &none, NULL, next_rip(t, t->k), t->k + 1);
     t->mem_op = mop;
     t->mem_size = msz;
     t->stored_record = stored;
@@ -2691,9 +2731,22 @@ static void emit_jcc(struct jctx *t, const struct emu_insn *i)
 {
     unsigned cc = emu_cc(i);
     need_flags(t, cc_need[cc]);
-    uint64_t target = t->rips[t->k + 1] + i->imm;
+    uint64_t target = next_rip(t, t->k) + i->imm;
     struct stub *s = stub_new(t, ST_EXIT, x_jcc32(&t->b, cc));
     s->rip = target;
+    s->done = t->k + 1;
+}
+
+/* A followed jump (jit_follow): the translation goes on at its target, so
+ * a JMP generates nothing and a Jcc leaves when it does not jump. */
+static void emit_followed(struct jctx *t, const struct emu_insn *i)
+{
+    if (i->kind != EK_JCC)
+        return;
+    unsigned cc = emu_cc(i) ^ 1;
+    need_flags(t, cc_need[cc]);
+    struct stub *s = stub_new(t, ST_EXIT, x_jcc32(&t->b, cc));
+    s->rip = next_rip(t, t->k);
     s->done = t->k + 1;
 }
 
@@ -2704,7 +2757,7 @@ static bool emit_call_push(struct jctx *t)
     int hsp = ra_get(t, R_RSP, true);
     x_lea(b, 8, XCX, xm(hsp, -8));
     emit_tlb(t, 8, true, false);
-    uint64_t ret = t->rips[t->k + 1];
+    uint64_t ret = next_rip(t, t->k);
     if (x_fits32((int64_t)ret)) {
         x_store_imm(b, 8, xm(XCX, 0), ret);
     } else {
@@ -2727,13 +2780,13 @@ static bool emit_transfer(struct jctx *t, const struct emu_insn *i)
     case EK_JMP:
         if (i->opsize != 8)
             return false;
-        emit_exit_static(t, &t->ra, &t->pend, t->rips[t->k + 1] + i->imm, done);
+        emit_exit_static(t, &t->ra, &t->pend, next_rip(t, t->k) + i->imm, done);
         return true;
     case EK_CALL:
         if (i->opsize != 8)
             return false;
         emit_call_push(t);
-        emit_exit_static(t, &t->ra, &t->pend, t->rips[t->k + 1] + i->imm, done);
+        emit_exit_static(t, &t->ra, &t->pend, next_rip(t, t->k) + i->imm, done);
         return true;
     case EK_RET: {
         if (i->opsize != 8 || i->op != 0xc3)
@@ -2875,7 +2928,7 @@ static void emit_stubs(struct jctx *t)
 static void flags_liveness(struct jctx *t)
 {
     uint8_t live[EMU_BLOCK_MAX_INSNS];
-    emu_flags_live(t->insn, t->n, live);
+    t->live_in = emu_flags_live(t->insn, t->n, live);
     for (unsigned k = 0; k < t->n; k++) {
         struct emu_flag_use u;
         emu_flag_use(&t->insn[k], &u);
@@ -2883,8 +2936,64 @@ static void flags_liveness(struct jctx *t)
     }
 }
 
+/* A direct jump (JMP rel, or Jcc taken) the translation can follow. */
+static bool followable(const struct emu_insn *i)
+{
+    return (i->kind == EK_JCC || i->kind == EK_JMP) && i->opsize == 8 && (cfg_kinds >> i->kind & 1);
+}
+
+/* Loops of two blocks (gzip's longest_match: a compare that fails at once,
+ * then the step to the next candidate and a jump back to the compare):
+ * instruction n - 1 jumps back to a target below the translation's start
+ * in the same page.  When the code there, decoded straight on (past the
+ * fall-through of its Jccs), reaches a direct jump to the translation's
+ * start within JIT_FOLLOW_INSNS instructions and JIT_FOLLOW_BYTES bytes,
+ * without a system instruction or another transfer, those instructions
+ * are appended: instruction n - 1 continues there when it jumps (a Jcc's
+ * fall-through becomes the side exit), and the closing jump is a jump to
+ * the translation's own start, a self loop (emit_loop_edge).  The bytes
+ * are copied for jit_verify: the same page as the block, so the same
+ * physical page and code mark, and the same map epoch.  Returns the new
+ * instruction count, or 0 (nothing followed). */
+static unsigned jit_follow(struct jctx *t, const struct emu_block *blk, unsigned n)
+{
+    const struct emu_insn *i = &t->insn[n - 1];
+    uint64_t start = t->rips[0], target = next_rip(t, n - 1) + (uint64_t)i->imm;
+    if (!cfg_follow || !followable(i) || target >= start || (target ^ start) >> 12)
+        return 0;
+    unsigned avail = 4096 - (unsigned)(target & 4095);
+    if (avail > JIT_FOLLOW_BYTES)
+        avail = JIT_FOLLOW_BYTES;
+    memcpy(t->bytes2, blk->host - (start - target), avail);
+    unsigned off = 0, m = n;
+    uint64_t rip = target;
+    while (m < EMU_BLOCK_MAX_INSNS && m - n < JIT_FOLLOW_INSNS && off < avail) {
+        struct emu_insn *d = &t->insn[m];
+        unsigned left = avail - off;
+        int r = emu_decode_bytes(t->bytes2 + off, left < 15 ? left : 15, 8, d);
+        if (r <= 0 || d->kind == EK_INVALID)
+            return 0;
+        if (emu_insn_ends_block(d) && d->kind != EK_JMP)
+            return 0;   /* a system instruction or another transfer */
+        t->rips[m++] = rip;
+        off += (unsigned)r;
+        rip += (unsigned)r;
+        if (followable(d) && rip + (uint64_t)d->imm == start) {
+            t->follow_k = n - 1;
+            t->rip2 = target;
+            t->n2 = off;
+            t->rips[m] = rip;
+            return m;
+        }
+        if (d->kind == EK_JMP)
+            return 0;
+    }
+    return 0;
+}
+
 /* Decodes the block again (entries in b may be fused) and picks the
- * translated prefix: up to a system instruction or the end. */
+ * translated prefix: up to a system instruction or the end, or through a
+ * jump that closes a loop (jit_follow). */
 static unsigned jit_decode(struct jctx *t, const struct emu_block *blk)
 {
     unsigned off = 0, n = 0;
@@ -2902,6 +3011,9 @@ static unsigned jit_decode(struct jctx *t, const struct emu_block *blk)
         off += (unsigned)r;
         rip += (unsigned)r;
         n++;
+        unsigned m = jit_follow(t, blk, n);
+        if (m)
+            return m;
         if (end)
             break;
     }
@@ -2959,6 +3071,15 @@ again:
     bd->rip = t->rips[0];
     bd->cpl = c->cpl;
     bd->code = entry;
+    if (t->n2) {
+        uint8_t *copy = jit_data_alloc(j, t->n2);
+        if (!copy)
+            return NULL;
+        memcpy(copy, t->bytes2, t->n2);
+        bd->bytes2 = copy;
+        bd->host2 = blk->host - (t->rips[0] - t->rip2);
+        bd->n2 = (uint16_t)t->n2;
+    }
     t->bd = bd;
     /* Entry: pending events, the budget, and, entered in a new epoch
      * (chained), the bytes compared again. */
@@ -2980,6 +3101,10 @@ again:
         const struct emu_insn *i = &t->insn[t->k];
         t->ra.pinned = t->ra.fresh = 0;
         t->sets_flags = t->stored_record = false;
+        if (t->n2 && t->k == t->follow_k) {
+            emit_followed(t, i);
+            continue;
+        }
         if (i->kind == EK_JCC && i->opsize == 8 && (cfg_kinds >> EK_JCC & 1)) {
             emit_jcc(t, i);
             continue;
@@ -3064,12 +3189,19 @@ again:
     size_t used = (size_t)(b->p - (j->rw + j->code_used));
     j->code_used = (j->code_used + used + 15) & ~(size_t)15;
     j->st.blocks++;
+    if (t->n2)
+        j->st.followed++;
     j->st.code_bytes = j->code_used - j->code_base;
     if (cfg_dump) {
         char line[128];
         snprintf(line, sizeof(line), "%#zx %#llx %u %zu\n", (size_t)(entry - (uint64_t)(uintptr_t)j->rx),
                  (unsigned long long)t->rips[0], t->n, used);
         dump_file("idx", "a", NULL, 0, line);
+        if (t->n2) {
+            snprintf(line, sizeof(line), "follow %#llx -> %#llx %u bytes\n",
+                     (unsigned long long)t->rips[t->follow_k], (unsigned long long)t->rip2, t->n2);
+            dump_file("idx", "a", NULL, 0, line);
+        }
         static int bin = -1;
         if (bin < 0) {
             char path[512];
@@ -3136,9 +3268,16 @@ bool emu_jit_run(struct emu_cpu *c, struct emu_block *b, uint64_t limit)
         b->jit_hits = 0;
     }
     /* The translation made for this RIP and privilege level. */
-    struct jit_block_data *bd = b->jit_data;
-    while (bd && (bd->rip != c->rip || bd->cpl != c->cpl))
-        bd = bd->next;
+    struct jit_block_data **pp = (struct jit_block_data **)&b->jit_data, *bd;
+    while ((bd = *pp) && (bd->rip != c->rip || bd->cpl != c->cpl))
+        pp = &bd->next;
+    if (bd && bd->verified != c->mmu.epoch && !jit_same_range2(bd)) {
+        /* exec.c compared b's bytes, but the range of a followed jump
+         * changed: that translation is gone (links to it leave at its
+         * entry, jit_verify); it is made again once hot. */
+        *pp = bd->next;
+        bd = NULL;
+    }
     if (!bd) {
         if (b->jit_never)
             return false;

@@ -38,6 +38,9 @@ void emu_jit_configure(int on, int threshold);
 void emu_jit_test_slow_paths(bool on);
 /* Tests: the size of code caches made from now on (0: the default). */
 void emu_jit_test_code_size(size_t bytes);
+/* Tests: whether translations follow a jump back into their page (the
+ * default, HOSTEL_EMU_JIT_FOLLOW=0 turns it off). */
+void emu_jit_test_follow(bool on);
 bool emu_jit_enabled(void);
 
 /* Counters, for statistics and tests. */
@@ -47,6 +50,7 @@ struct emu_jit_stats {
     uint64_t code_bytes;    /* code in the cache now */
     uint64_t entries;       /* runs entered from the dispatcher */
     uint64_t links;         /* exits linked to a translation */
+    uint64_t followed;      /* translations that follow a jump back (two ranges) */
 };
 void emu_jit_get_stats(struct emu_cpu *c, struct emu_jit_stats *s);
 

@@ -356,7 +356,8 @@ HANDLER(emu_op_ud);
 unsigned emu_block_optimize(struct emu_insn *insn, unsigned n);
 /* opt.c: how an instruction uses the arithmetic flags, by group, and which
  * groups are live (may be read later) after each instruction of a block
- * (n <= EMU_BLOCK_MAX_INSNS; anything may read them after the block). */
+ * (n <= EMU_BLOCK_MAX_INSNS; anything may read them after the block);
+ * emu_flags_live returns the groups live before the first instruction. */
 enum { FG_C = 1, FG_O = 2, FG_S = 4, FG_ALL = 7 };   /* CF; OF; SF ZF PF AF */
 struct emu_flag_use {
     uint8_t reads;      /* groups it reads in any case (Jcc, ADC, ...) */
@@ -366,7 +367,7 @@ struct emu_flag_use {
     bool barrier;       /* may fault or leave the block: all flags are visible there */
 };
 void emu_flag_use(const struct emu_insn *i, struct emu_flag_use *u);
-void emu_flags_live(const struct emu_insn *insn, unsigned n, uint8_t *live_after);
+uint8_t emu_flags_live(const struct emu_insn *insn, unsigned n, uint8_t *live_after);
 /* ops_arith.c: the flag-free variant of a generic register-only handler. */
 emu_handler emu_arith_nf(const struct emu_insn *i);
 /* ops_move.c: a faster equivalent handler for a decoded instruction. */

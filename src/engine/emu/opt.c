@@ -82,7 +82,7 @@ handler:
     u->barrier = true;
 }
 
-void emu_flags_live(const struct emu_insn *insn, unsigned n, uint8_t *live_after)
+uint8_t emu_flags_live(const struct emu_insn *insn, unsigned n, uint8_t *live_after)
 {
     uint8_t live = FG_ALL;   /* after the block, anything may read them */
     for (unsigned k = n; k-- > 0;) {
@@ -94,6 +94,7 @@ void emu_flags_live(const struct emu_insn *insn, unsigned n, uint8_t *live_after
         if (u.barrier)
             live = FG_ALL;
     }
+    return live;
 }
 
 /* The flag-free variant of a register-only flag-setting instruction. */
