@@ -30,7 +30,12 @@
 #define PAGE        4096ULL
 #define STACK_TOP   (RAM_SIZE - PAGE)
 #define STACK_SIZE  (8ULL << 20)
-#define MMAP_TOP    (RAM_SIZE - 16 * (1ULL << 20))
+/* Mappings grow down from 17 MiB below the top of RAM (the stack is at
+ * the top): emu's TLB is direct-mapped (1024 pages: pages 4 MiB apart share
+ * an entry), and 16 MiB put the newest mapping's top page in the stack's
+ * top page's entry; gzip's buffers and its stack took turns there, a TLB
+ * miss every 300 instructions. */
+#define MMAP_TOP    (RAM_SIZE - 17 * (1ULL << 20))
 #define BRK_MAX     (256ULL << 20)
 #define PIE_BIAS    0x400000ULL
 
@@ -584,8 +589,9 @@ int main(int argc, char **argv)
         emu_jit_get_stats(c, &js);
         if (js.blocks)
             fprintf(stderr, "hostel-emu-user: translated %" PRIu64 " blocks (%" PRIu64 " KiB of code, %"
-                    PRIu64 " cache flushes), %" PRIu64 " entries from the dispatcher, %" PRIu64 " links\n",
-                    js.blocks, js.code_bytes >> 10, js.flushes, js.entries, js.links);
+                    PRIu64 " cache flushes, %" PRIu64 " following a jump back), %" PRIu64
+                    " entries from the dispatcher, %" PRIu64 " links\n",
+                    js.blocks, js.code_bytes >> 10, js.flushes, js.followed, js.entries, js.links);
     }
     return u.status;
 }
