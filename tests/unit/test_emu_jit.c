@@ -101,12 +101,11 @@ static void *stop_later(void *arg)
     return NULL;
 }
 
-/* A loop that never leaves, with no budget to speak of: only the event
- * check at every (chained) block entry ends it. */
-static void test_event_stops_translated_loop(void)
+/* Runs the loop set up (translated after 1000 instructions) with no
+ * budget to speak of, while another thread raises EMU_EV_STOP: only the
+ * event checks end it, soon. */
+static void run_until_stopped(void)
 {
-    SETUP(true, 0x48, 0xff, 0xc0,               /* 1: inc rax */
-          0xeb, 0xfb);                          /* jmp 1b */
     emu_execute(cpu, 1000);                     /* translated now */
     pthread_t t;
     pthread_create(&t, NULL, stop_later, NULL);
@@ -116,6 +115,15 @@ static void test_event_stops_translated_loop(void)
     pthread_join(t, NULL);
     CHECK(dt < 5.0);
     CHECK(n > 0 && n < (~0ULL >> 2));
+}
+
+/* A loop that never leaves, with no budget to speak of: only the event
+ * check at every (chained) block entry ends it. */
+static void test_event_stops_translated_loop(void)
+{
+    SETUP(true, 0x48, 0xff, 0xc0,               /* 1: inc rax */
+          0xeb, 0xfb);                          /* jmp 1b */
+    run_until_stopped();
     CHECK(cpu->rip == CODE || cpu->rip == CODE + 3);
     atomic_store(&cpu->events, 0);
 }
@@ -231,20 +239,23 @@ static void test_loop_keeps_registers(void)
  * as one translation, and budgets that stop it anywhere leave what the
  * interpreter leaves.  The back edge is a Jcc in one loop, a JMP in the
  * other (and a JMP closes it). */
+static const uint8_t two_block_jcc[] = {
+    0xb9, 0xe8, 0x03, 0, 0,                     /* mov ecx, 1000 */
+    0x31, 0xc0,                                 /* xor eax, eax */
+    0xeb, 0x0b,                                 /* jmp 2f */
+    0x48, 0x01, 0xc8,                           /* 1: add rax, rcx */
+    0x48, 0x83, 0xf8, 0xff,                     /* cmp rax, -1 */
+    0x75, 0x02,                                 /* jne 2f (always) */
+    0x0f, 0x0b,                                 /* ud2 */
+    0xff, 0xc9,                                 /* 2: dec ecx */
+    0x75, 0xf1,                                 /* jnz 1b */
+    0x0f, 0x0b,                                 /* ud2 */
+};
+
 static void test_two_block_loop(void)
 {
-    static const uint8_t jcc[] = {
-        0xb9, 0xe8, 0x03, 0, 0,                 /* mov ecx, 1000 */
-        0x31, 0xc0,                             /* xor eax, eax */
-        0xeb, 0x0b,                             /* jmp 2f */
-        0x48, 0x01, 0xc8,                       /* 1: add rax, rcx */
-        0x48, 0x83, 0xf8, 0xff,                 /* cmp rax, -1 */
-        0x75, 0x02,                             /* jne 2f (always) */
-        0x0f, 0x0b,                             /* ud2 */
-        0xff, 0xc9,                             /* 2: dec ecx */
-        0x75, 0xf1,                             /* jnz 1b */
-        0x0f, 0x0b,                             /* ud2 */
-    };
+    const uint8_t *jcc = two_block_jcc;
+    size_t jcc_len = sizeof(two_block_jcc);
     static const uint8_t jmp[] = {
         0xb9, 0xe8, 0x03, 0, 0,                 /* mov ecx, 1000 */
         0x31, 0xc0,                             /* xor eax, eax */
@@ -258,10 +269,10 @@ static void test_two_block_loop(void)
     };
     static const uint64_t budgets[] = { 1, 3, 4, 5, 6, 7, 8, 9, 10, 13, 999, 4099 };
     for (unsigned k = 0; k < sizeof(budgets) / sizeof(budgets[0]); k++) {
-        same_with_and_without(jcc, sizeof(jcc), budgets[k]);
+        same_with_and_without(jcc, jcc_len, budgets[k]);
         same_with_and_without(jmp, sizeof(jmp), budgets[k]);
     }
-    same_with_and_without(jcc, sizeof(jcc), 1000000);
+    same_with_and_without(jcc, jcc_len, 1000000);
     CHECK_EQ(cpu->exc.vector, EXC_UD);
     CHECK_EQ(cpu->rip, CODE + 24);
     CHECK_EQ(cpu->gpr[R_RAX], 499500);
@@ -280,7 +291,7 @@ static void test_two_block_loop(void)
     CHECK(st.entries < 10 && entries < 10);
     /* Off (HOSTEL_EMU_JIT_FOLLOW=0): the same results, nothing followed. */
     emu_jit_test_follow(false);
-    same_with_and_without(jcc, sizeof(jcc), 1000000);
+    same_with_and_without(jcc, jcc_len, 1000000);
     emu_jit_get_stats(cpu, &st);
     CHECK_EQ(st.followed, 0);
     CHECK_EQ(cpu->gpr[R_RAX], 499500);
@@ -308,19 +319,7 @@ static void test_two_block_loop_smc(void)
     CHECK_EQ(cpu->gpr[R_RBX], 4949);   /* 0 + 99 + 98 + ... + 2 */
 
     /* Translated with ADD RAX, RCX in the second range; then SUB. */
-    static const uint8_t loop[] = {
-        0xb9, 0xe8, 0x03, 0, 0,                 /* mov ecx, 1000 */
-        0x31, 0xc0,                             /* xor eax, eax */
-        0xeb, 0x0b,                             /* jmp 2f */
-        0x48, 0x01, 0xc8,                       /* 1: add rax, rcx */
-        0x48, 0x83, 0xf8, 0xff,                 /* cmp rax, -1 */
-        0x75, 0x02,                             /* jne 2f */
-        0x0f, 0x0b,                             /* ud2 */
-        0xff, 0xc9,                             /* 2: dec ecx */
-        0x75, 0xf1,                             /* jnz 1b */
-        0x0f, 0x0b,                             /* ud2 */
-    };
-    setup_len(loop, sizeof(loop), true);
+    setup_len(two_block_jcc, sizeof(two_block_jcc), true);
     emu_execute(cpu, 100000);
     CHECK_EQ(cpu->exc.vector, EXC_UD);
     CHECK_EQ(cpu->gpr[R_RAX], 499500);
@@ -369,15 +368,7 @@ static void test_two_block_loop_event(void)
           0xeb, 0x00,                           /* jmp 2f */
           0x48, 0xff, 0xc3,                     /* 2: inc rbx */
           0xeb, 0xf6);                          /* jmp 1b */
-    emu_execute(cpu, 1000);                     /* translated now */
-    pthread_t t;
-    pthread_create(&t, NULL, stop_later, NULL);
-    double t0 = now_s();
-    uint64_t n = emu_execute(cpu, ~0ULL >> 2);
-    double dt = now_s() - t0;
-    pthread_join(t, NULL);
-    CHECK(dt < 5.0);
-    CHECK(n > 0 && n < (~0ULL >> 2));
+    run_until_stopped();
     CHECK(cpu->rip == CODE + 7 || cpu->rip == CODE + 2);
     CHECK(cpu->gpr[R_RBX] - cpu->gpr[R_RAX] <= 1);
     struct emu_jit_stats st;
