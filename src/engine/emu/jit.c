@@ -407,7 +407,8 @@ static bool jit_same_range2(const struct jit_block_data *bd)
 }
 
 /* A chained entry in a new epoch: are the block's bytes (both ranges, when
- * it follows a jump) still the ones translated?  (1: yes, run it; 0: leave, the dispatcher decodes again.) */
+ * it follows a jump) still the ones translated?  (1: yes, run it; 0:
+ * leave, the dispatcher decodes again.) */
 static uint64_t jit_verify(struct emu_cpu *c, struct jit_block_data *bd)
 {
     if (!emu_block_enter(c, bd->blk) || !jit_same_range2(bd))
