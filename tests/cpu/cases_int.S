@@ -337,6 +337,9 @@ CASE pushf_popf_df, 0        ; and $0xcd5, %ebx ; push %rbx ; popf ; pushfq ; po
 CASE call_ret, W64           ; call 1f ; jmp 2f ; 1: mov (%rsp), %rax ; ret ; 2: ; ENDC
 CASE call_indirect_reg, W64  ; lea 1f(%rip), %rax ; call *%rax ; jmp 2f ; 1: ret ; 2: ; ENDC
 CASE call_indirect_mem, W64  ; lea 1f(%rip), %rax ; mov %rax, (%rsi) ; call *(%rsi) ; jmp 2f ; 1: ret $16 ; 2: ; ENDC
+CASE call_mem_rsp, W64       ; lea 1f(%rip), %rax ; push %rax ; call *(%rsp) ; pop %rbx ; jmp 2f ; 1: mov (%rsp), %rcx ; ret ; 2: ; ENDC
+CASE call_mem_index, W64     ; lea 1f(%rip), %rax ; and $3, %ecx ; mov %rax, 8(%rsi,%rcx,8) ; call *8(%rsi,%rcx,8) ; jmp 2f ; 1: inc %rdx ; ret ; 2: ; ENDC
+CASE call_mem_flags, W64     ; lea 1f(%rip), %rax ; mov %rax, (%rsi) ; cmp %rbx, %rdx ; call *(%rsi) ; jmp 2f ; 1: setb %cl ; ret ; 2: ; ENDC
 CASE jmp_indirect, W64       ; lea 1f(%rip), %rax ; jmp *%rax ; ud2 ; 1: ; ENDC
 CASE jmp_rel32, W64          ; jmp 1f ; .fill 200, 1, 0xcc ; 1: ; ENDC
 CASE enter_leave, W64        ; enter $0x20, $0 ; mov %rsp, %rax ; leave ; ENDC
@@ -461,6 +464,8 @@ CASE xchg_r8_rex_b, W64      ; .byte 0x41, 0x90 ; .byte 0x49, 0x90 ; ENDC
 CASE or_sib_noindex_scale2, R_LOGIC|W64 ; .byte 0x48, 0x09, 0x14, 0x67 ; ENDC
 CASE mov_wrap_top_pf, W64    ; mov $-1, %rdx ; mov (%rdx), %rax ; ENDC
 CASE push_pf, 0              ; lea CT_END+8, %rsp ; push %rax ; ENDC
+CASE call_mem_target_pf, 0   ; lea CT_END+0x40, %rax ; cmp %rbx, %rdx ; call *(%rax) ; ENDC
+CASE call_mem_push_pf, 0     ; lea 1f(%rip), %rax ; mov %rax, (%rsi) ; lea CT_END+8, %rsp ; add %rbx, %rdx ; call *(%rsi) ; 1: ; ENDC
 CASE jmp_to_unmapped_pf, 0   ; lea CT_END+0x40, %rax ; jmp *%rax ; ENDC
 CASE length_16_gp, 0         ; .fill 15, 1, 0x66 ; nop ; ENDC
 CASE length_15_ok, 0         ; .fill 14, 1, 0x66 ; nop ; ENDC

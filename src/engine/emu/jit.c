@@ -2717,6 +2717,43 @@ static bool emit_call_push(struct jctx *t)
     return true;
 }
 
+/* CALL through memory (a function pointer: qsort's comparator, a
+ * vtable): both accesses are looked up before either is made, so a miss
+ * or fault on either runs the handler, which does the whole call; the
+ * target ends in RDX as emit_exit_dynamic wants it, on the slow path too
+ * (emit_handler_call leaves it there when the handler went on to the next
+ * instruction). */
+static bool emit_call_mem(struct jctx *t, const struct emu_insn *i)
+{
+    struct xbuf *b = &t->b;
+    /* Every register the instruction uses is mapped before the first
+     * lookup: no allocation may follow it. */
+    int hsp = ra_get(t, R_RSP, true);
+    if (i->base < 16)
+        ra_get(t, i->base, true);
+    if (i->index < 16)
+        ra_get(t, i->index, true);
+    x_lea(b, 8, XCX, xm(hsp, -8));
+    emit_tlb(t, 8, true, false);
+    x_store(b, 8, xm(XSP, 0), XCX);              /* the push's host address */
+    emit_ea(t, i);
+    emit_tlb(t, 8, false, false);
+    x_load(b, 8, XDX, xm(XCX, 0));               /* the target */
+    x_load(b, 8, XCX, xm(XSP, 0));
+    uint64_t ret = t->rips[t->k + 1];
+    if (x_fits32((int64_t)ret)) {
+        x_store_imm(b, 8, xm(XCX, 0), ret);
+    } else {
+        x_mov_ri(b, XAX, ret);
+        x_store(b, 8, xm(XCX, 0), XAX);
+    }
+    x_lea(b, 8, hsp, xm(hsp, -8));
+    ra_dirty(t, R_RSP);
+    mem_done(t);
+    emit_exit_dynamic(t, &t->ra, &t->pend, t->k + 1);
+    return true;
+}
+
 /* Translates a control transfer at the end of the block; false: run it
  * by its handler. */
 static bool emit_transfer(struct jctx *t, const struct emu_insn *i)
@@ -2768,7 +2805,7 @@ static bool emit_transfer(struct jctx *t, const struct emu_insn *i)
             return true;
         }
         if (i->kind == EK_CALL_IND)
-            return false;   /* two memory accesses: the handler does both */
+            return emit_call_mem(t, i);
         emit_ea(t, i);
         emit_tlb(t, 8, false, false);
         x_load(b, 8, XDX, xm(XCX, 0));
