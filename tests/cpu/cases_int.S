@@ -120,6 +120,18 @@ CASE idiv_r32_cdq, R_DIV|W32   ; cdq ; idiv %ebx ; ENDC
 CASE idiv_r64_cqo, R_DIV|W64   ; cqo ; idiv %rbx ; ENDC
 CASE idiv_r8_cbw, R_DIV|W8     ; cbw ; idiv %bl ; ENDC
 CASE div_r8_zext, R_DIV|W8     ; movzbl %al, %eax ; div %bl ; ENDC
+CASE div_m32_zext, R_DIV|W32   ; xor %edx, %edx ; divl 4(%rsi) ; ENDC
+CASE div_m64_zext, R_DIV|W64   ; xor %edx, %edx ; divq (%rsi) ; ENDC
+CASE idiv_m32_cdq, R_DIV|W32   ; cdq ; idivl (%rsi) ; ENDC
+CASE idiv_m64_cqo, R_DIV|W64   ; cqo ; idivq 8(%rsi) ; ENDC
+CASE div_r64_self, R_DIV|W64   ; or $1, %rax ; xor %edx, %edx ; div %rax ; ENDC
+CASE div_r64_rdx, R_DIV|W64    ; mov %rbx, %rdx ; shr $1, %rdx ; div %rdx ; ENDC
+CASE div_r64_wide, R_DIV|W64   ; mov %rbx, %rdx ; shr $2, %rdx ; or $1, %rbx ; or %rbx, %rdx ; shl $1, %rbx ; div %rbx ; ENDC
+CASE idiv_r64_m1, R_DIV|W64    ; cqo ; mov $-1, %rcx ; idiv %rcx ; ENDC
+CASE idiv_r32_m1, R_DIV|W32    ; cdq ; mov $-1, %ecx ; idiv %ecx ; ENDC
+CASE idiv_r64_self, R_DIV|W64  ; or $1, %rax ; cqo ; idiv %rax ; ENDC
+CASE idiv_r32_wide, R_DIV|W32  ; mov %ebx, %edx ; sar $31, %edx ; shl $1, %ebx ; or $3, %ebx ; not %edx ; and $1, %edx ; idiv %ebx ; ENDC
+CASE div_r32_keeps_upper, R_DIV|W32 ; mov %rbx, %rcx ; xor %edx, %edx ; or $1, %ecx ; div %ecx ; ENDC
 
 /* ---- shifts and rotates ---- */
 .macro SHIFTS op, r
@@ -487,5 +499,9 @@ CASE mov_seg_cs_ud, 0        ; .byte 0x8e, 0xc8 ; ENDC
 CASE cmpxchg8b_reg_ud, 0     ; .byte 0x0f, 0xc7, 0xc8 ; ENDC
 CASE div_zero_de, R_DIV|W32  ; xor %ecx, %ecx ; div %ecx ; ENDC
 CASE idiv_overflow_de, R_DIV|W64 ; movabs $0x8000000000000000, %rax ; cqo ; mov $-1, %rcx ; idiv %rcx ; ENDC
+CASE idiv_overflow32_de, R_DIV|W32 ; mov $0x80000000, %eax ; cdq ; mov $-1, %ecx ; idiv %ecx ; ENDC
+CASE div_m64_zero_de, R_DIV|W64 ; movq $0, (%rsi) ; xor %edx, %edx ; divq (%rsi) ; ENDC
+CASE div_r64_overflow_de, R_DIV|W64 ; mov $1, %ecx ; mov $2, %edx ; div %rcx ; ENDC
+CASE div_m32_pf, R_DIV|W32     ; lea CT_END+0x40, %rcx ; xor %edx, %edx ; divl (%rcx) ; ENDC
 
         .section .note.GNU-stack,"",@progbits

@@ -1728,6 +1728,56 @@ static bool emit_mul(struct jctx *t, const struct emu_insn *i)
     return true;
 }
 
+/* DIV/IDIV r/m32|64 (F7 /6 /7) as the host's, when it cannot fault: DIV
+ * when the high half (EDX/RDX) is below the divisor (so the divisor is
+ * not 0 and the quotient fits), IDIV when EDX/RDX is the sign extension
+ * of EAX/RAX and the divisor is neither 0 nor -1 (so the quotient fits).
+ * Anything else (#DE, a wide dividend) runs the handler, which raises or
+ * divides as the interpreter does.  The flags are left as they were, as
+ * the handler leaves them. */
+static bool emit_div(struct jctx *t, const struct emu_insn *i)
+{
+    unsigned size = i->opsize;
+    if (i->op != 0xf7 || size < 4)
+        return false;
+    struct xbuf *b = &t->b;
+    int g = GRP_OF(i);   /* 6: DIV, 7: IDIV */
+    int hs = i->mod == 3 ? ra_get(t, i->rm, true) : -1;
+    int ha = ra_get(t, R_RAX, true);
+    int hd = ra_get(t, R_RDX, true);
+    t->sets_flags = false;
+    if (i->mod != 3) {
+        emit_ea(t, i);
+        emit_tlb(t, size, false, false);
+        x_load(b, size, XCX, xm(XCX, 0));
+        hs = XCX;
+    }
+    if (g == 6) {
+        x_alu_rr(b, size, ALU_CMP, hd, hs);
+        stub_new(t, ST_INTERP, x_jcc32(b, 3));     /* jae: divisor 0 or a quotient too wide */
+    } else {
+        x_mov_rr(b, 8, XAX, ha);
+        if (size == 8)
+            x8(b, 0x48);
+        x8(b, 0x99);                                /* cdq / cqo */
+        x_alu_rr(b, size, ALU_CMP, XDX, hd);
+        stub_new(t, ST_INTERP, x_jcc32(b, 5));     /* jne: the dividend is wider than size */
+        x_lea(b, size, XDX, xm(hs, 1));
+        x_alu_ri(b, size, ALU_CMP, XDX, 1);
+        stub_new(t, ST_INTERP, x_jcc32(b, 6));     /* jbe: divisor 0 or -1 */
+    }
+    x_mov_rr(b, 8, XAX, ha);
+    x_mov_rr(b, 8, XDX, hd);
+    x_grp3(b, size, g, hs);
+    x_mov_rr(b, 8, ha, XAX);
+    x_mov_rr(b, 8, hd, XDX);
+    ra_dirty(t, R_RAX);
+    ra_dirty(t, R_RDX);
+    t->hf = 0;
+    mem_done(t);
+    return true;
+}
+
 /* MOV r8, r8 where either is AH..BH (sh, dh). */
 static bool emit_mov_high(struct jctx *t, unsigned s, unsigned d, bool sh, bool dh)
 {
@@ -2842,6 +2892,7 @@ static bool emit_insn(struct jctx *t, const struct emu_insn *i)
     case EK_SHIFT: return emit_shift(t, i);
     case EK_IMUL: return emit_imul(t, i);
     case EK_MUL: return emit_mul(t, i);
+    case EK_DIV: return emit_div(t, i);
     case EK_MOV: return emit_mov(t, i);
     case EK_MOV_IMM: return emit_mov_imm(t, i);
     case EK_MOVZX: case EK_MOVSX: case EK_MOVSXD: return emit_movx(t, i);
