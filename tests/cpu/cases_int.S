@@ -187,6 +187,18 @@ CASE \op\()_m32_r32, R_BT|W32      ; movsbl %bl, %ecx ; shl $4, %ecx ; \op %ecx,
 CASE \op\()_m64_r64, R_BT|W64      ; movsbq %bl, %rcx ; shl $3, %rcx ; \op %rcx, (%rsi) ; ENDC
 CASE \op\()_m16_r16, R_BT|W16      ; movsbw %bl, %cx ; \op %cx, 2(%rsi) ; ENDC
 .endr
+/* BT after a record of each kind: CF goes into it where the block leaves
+ * (compares, adds, logic of 32/64 bits replayed on the host; the rest by
+ * the helper); ZF must stay the record's. */
+CASE bt_after_cmp64, R_BT|W64     ; cmp %rbx, %rax ; bt $3, %rcx ; ENDC
+CASE bt_after_cmp32, R_BT|W32     ; cmp %ebx, %eax ; bt $3, %ecx ; ENDC
+CASE bt_after_add64, R_BT|W64     ; add %rbx, %rax ; bt %rdx, %rcx ; ENDC
+CASE bt_after_add32, R_BT|W32     ; add %ebx, %eax ; bt $5, %ecx ; ENDC
+CASE bt_after_test64, R_BT|W64    ; test %rbx, %rax ; bt $3, %rcx ; ENDC
+CASE bt_after_and32, R_BT|W32     ; and %ebx, %eax ; bt $3, %ecx ; ENDC
+CASE bt_after_cmp8, R_BT|W8       ; cmp %bl, %al ; bt $3, %ecx ; ENDC
+CASE bt_after_inc, R_BT|W32       ; inc %eax ; bt $3, %ecx ; ENDC
+CASE bt_after_cmp64_jcc, R_BT|W64 ; cmp %rbx, %rax ; btl $3, (%rsi) ; jc 1f ; inc %rdi ; 1: ; ENDC
 .irp op, bts, btr, btc
 CASE lock_\op\()_m64_r64, R_BT|W64 ; movsbq %bl, %rcx ; lock \op %rcx, (%rsi) ; ENDC
 .endr

@@ -192,6 +192,7 @@ struct emu_jit {
     intptr_t delta;           /* rx - rw */
     size_t code_base, code_used, data_used;
     uint64_t exit_common;     /* rx address: back to C */
+    uint64_t set_cf;          /* rx address: emit_set_cf_routine */
     uint64_t (*enter)(struct emu_cpu *c, uint64_t code, uint64_t limit, uint64_t evmask);
     uint32_t gen;             /* translations of older generations are gone */
     struct jit_exit *pending; /* the exit taken last, to be linked */
@@ -256,6 +257,8 @@ static void emit_tag_slot(struct xbuf *b)
     x_store(b, 8, xm(XSP, SLOT_TAG), XAX);
 }
 
+static void emit_set_cf_routine(struct xbuf *b);
+
 /* The trampolines: enter(c, code, limit, evmask) saves the callee-saved
  * registers, keeps limit and evmask at [rsp + 24] and [rsp + 32], the TLB tag bits at
  * [rsp + 16] ([rsp]
@@ -285,6 +288,8 @@ static void emit_trampolines(struct emu_jit *j)
         x8(&b, (uint8_t)(0x58 + (saved[k] & 7)));            /* pop */
     }
     x8(&b, 0xc3);
+    j->set_cf = x_rx(&b);
+    emit_set_cf_routine(&b);
     j->code_base = (size_t)(b.p - j->rw + 63) & ~(size_t)63;
     j->code_used = j->code_base;
 }
@@ -792,6 +797,79 @@ static uint64_t jit_get_cf(struct emu_cpu *c)
     return emu_get_cf(c);
 }
 
+/* The routine that stores BT's pending CF (PF2, 0/1) into the lazy record
+ * (PEND_CF): the record becomes materialized flags (CC_OP_EFLAGS) with
+ * that CF and the other flags of the record before.  A compare, add or
+ * logic record of 32 or 64 bits (most of them) is replayed on the host
+ * and its flags taken with PUSHF, which is what lazy_compute would say
+ * (AF cleared after a logic op, as the interpreter has it); any other
+ * record goes to jit_patch_flags.  Called from translated code (RSP
+ * 16-aligned); keeps every register but RAX. */
+static void emit_set_cf_routine(struct xbuf *b)
+{
+    static const struct { int op; unsigned size; } fast[] = {
+        { CC_OP_SUB, 8 }, { CC_OP_SUB, 4 }, { CC_OP_LOGIC, 8 }, { CC_OP_LOGIC, 4 },
+        { CC_OP_ADD, 8 }, { CC_OP_ADD, 4 },
+    };
+    uint8_t *to_merge[6], *to_logic[2];
+    unsigned nm = 0, nl = 0;
+    x_rm(b, 4, 0xb70f, XAX, xm(RCPU, OFF_LAZY_OP), 0);        /* movzx eax, word [op]: op | size << 8 */
+    for (unsigned k = 0; k < 6; k++) {
+        x_alu_ri(b, 4, ALU_CMP, XAX, fast[k].op | (int)fast[k].size << 8);
+        uint8_t *next = x_jcc32(b, 5);
+        unsigned sz = fast[k].size;
+        if (fast[k].op == CC_OP_LOGIC) {
+            x_load(b, 8, XAX, xm(RCPU, OFF_LAZY_RES));
+            x_test_rr(b, sz, XAX, XAX);
+            to_logic[nl++] = x_jmp32(b);
+        } else {
+            x_load(b, 8, XAX, xm(RCPU, OFF_LAZY_S1));
+            x_alu_rm(b, sz, fast[k].op == CC_OP_SUB ? ALU_CMP : ALU_ADD, XAX, xm(RCPU, OFF_LAZY_S2));
+            to_merge[nm++] = x_jmp32(b);
+        }
+        x_patch32(b, next, x_rx(b));
+    }
+    /* Anything else: the C helper, every caller-saved register kept. */
+    static const int keep[] = { XCX, XDX, XSI, XDI, X8, X9, X10, X11 };
+    for (int k = 0; k < 8; k++) {
+        x_prefix(b, 4, XNONE, XNONE, keep[k], false);
+        x8(b, (uint8_t)(0x50 + (keep[k] & 7)));                /* push */
+    }
+    x_alu_ri(b, 8, ALU_SUB, XSP, 8);                           /* RSP 16-aligned again */
+    x_lea(b, 8, XSI, xm(PF2, (int32_t)(RFLAGS_CF << 16)));
+    x_mov_rr(b, 8, XDI, RCPU);
+    x_call_abs(b, (const void *)jit_patch_flags);
+    x_alu_ri(b, 8, ALU_ADD, XSP, 8);
+    for (int k = 7; k >= 0; k--) {
+        x_prefix(b, 4, XNONE, XNONE, keep[k], false);
+        x8(b, (uint8_t)(0x58 + (keep[k] & 7)));                /* pop */
+    }
+    x8(b, 0xc3);
+    /* The host flags are the record's: merge them with CF. */
+    for (unsigned k = 0; k < nl; k++)
+        x_patch32(b, to_logic[k], x_rx(b));
+    x8(b, 0x9c);                                               /* pushfq */
+    x8(b, 0x58);                                               /* pop rax */
+    x_alu_ri(b, 4, ALU_AND, XAX, RFLAGS_OF | RFLAGS_SF | RFLAGS_ZF | RFLAGS_PF);
+    uint8_t *join = x_jmp32(b);
+    for (unsigned k = 0; k < nm; k++)
+        x_patch32(b, to_merge[k], x_rx(b));
+    x8(b, 0x9c);
+    x8(b, 0x58);
+    x_alu_ri(b, 4, ALU_AND, XAX, RFLAGS_OF | RFLAGS_SF | RFLAGS_ZF | RFLAGS_AF | RFLAGS_PF);
+    x_patch32(b, join, x_rx(b));
+    x_alu_rr(b, 4, ALU_OR, XAX, PF2);
+    x8(b, 0x51);                                               /* push rcx */
+    x_load(b, 8, XCX, xm(RCPU, OFF_RFLAGS));
+    x_alu_ri(b, 8, ALU_AND, XCX, ~(int64_t)FLAGS_ARITH);
+    x_alu_rr(b, 8, ALU_OR, XCX, XAX);
+    x_store(b, 8, xm(RCPU, OFF_RFLAGS), XCX);
+    x8(b, 0x59);                                               /* pop rcx */
+    x_rm(b, 1, 0xc6, 0, xm(RCPU, OFF_LAZY_OP), 1);             /* mov byte [op], CC_OP_EFLAGS */
+    x8(b, CC_OP_EFLAGS);
+    x8(b, 0xc3);
+}
+
 /* Stores the pending record p (emitted where it is needed: uses RAX, and
  * for an INC/DEC whose CF comes from memory, calls a helper; keep_regs
  * keeps the cached registers across that call). */
@@ -852,14 +930,8 @@ static void materialize(struct jctx *t, const struct pend *p, bool keep_regs)
         x_store(b, 8, xm(RCPU, OFF_LAZY_RES), XAX);
         break;
     case PEND_CF:
-        if (keep_regs)
-            call_begin(t);
-        x_lea(b, 8, XSI, xm(PF2, (int32_t)(RFLAGS_CF << 16)));
-        x_mov_rr(b, 8, XDI, RCPU);
-        if (keep_regs)
-            call_end(t, (const void *)jit_patch_flags);
-        else
-            x_call_abs(b, (const void *)jit_patch_flags);
+        /* (keeps every register but RAX, so keep_regs needs nothing) */
+        x_call_abs(b, (const void *)(uintptr_t)t->j->set_cf);
         t->mem_op = CC_OP_EFLAGS;
         t->mem_size = 0;
         return;
