@@ -30,13 +30,15 @@
 #define PAGE        4096ULL
 #define STACK_TOP   (RAM_SIZE - PAGE)
 #define STACK_SIZE  (8ULL << 20)
-/* Not a multiple of 4 MiB below the stack: emu's TLB is direct-mapped on
- * bits 12-21 of the address, and with the mmap area exactly 16 MiB under
- * the stack the stack's top page and the first mapping shared an entry
- * and evicted each other on every alternate access (v3_string spent a
- * tenth of its time walking page tables).  Linux randomizes both, so a
- * guest sees such a fixed alias only by chance. */
-#define MMAP_TOP    (RAM_SIZE - 18 * (1ULL << 20))
+/* emu's TLB is direct-mapped on bits 12-21 of the address, so the layout
+ * decides which hot pages share an entry and evict each other on every
+ * alternate access.  With the mmap area 16 MiB under the stack, the stack's
+ * top page and the first mapping shared one (v3_string spent a tenth of
+ * its time walking page tables; 2 million misses), and gzip's buffers
+ * shared busybox's data page (500 thousand); at 17 MiB both are gone
+ * (bench/README.md, branch natjit).  Linux randomizes both addresses, so a
+ * guest meets a fixed alias like these only by chance. */
+#define MMAP_TOP    (RAM_SIZE - 17 * (1ULL << 20))
 #define BRK_MAX     (256ULL << 20)
 #define PIE_BIAS    0x400000ULL
 
