@@ -310,6 +310,16 @@ CASE cmpxchg_r64, W64        ; cmpxchg %rcx, %rbx ; ENDC
 CASE cmpxchg_m64, W64        ; lock cmpxchg %rcx, (%rsi) ; ENDC
 CASE cmpxchg_m64_eq, W64     ; mov (%rsi), %rax ; lock cmpxchg %rcx, (%rsi) ; ENDC
 CASE cmpxchg_m32, W32        ; cmpxchg %ecx, (%rsi) ; ENDC
+CASE cmpxchg_m32_lock_eq, W32 ; mov 4(%rsi), %eax ; lock cmpxchg %ecx, 4(%rsi) ; ENDC
+CASE cmpxchg_m32_eq_upper, W64 ; mov 4(%rsi), %edx ; movabs $0x1234567800000000, %rax ; or %rdx, %rax ; lock cmpxchg %ecx, 4(%rsi) ; ENDC
+CASE cmpxchg_m32_ne_upper, W64 ; movabs $0x1234567800000000, %rax ; not %ecx ; mov %ecx, (%rsi) ; lock cmpxchg %ebx, (%rsi) ; ENDC
+CASE cmpxchg_m64_ne_jcc, W64 ; lock cmpxchg %rcx, 8(%rsi) ; jne 1f ; inc %rdi ; 1: setb %dl ; ENDC
+CASE cmpxchg_m64_eq_jcc, W64 ; mov 8(%rsi), %rax ; lock cmpxchg %rcx, 8(%rsi) ; jne 1f ; inc %rdi ; 1: sets %dl ; ENDC
+CASE cmpxchg_m64_rax_src, W64 ; mov (%rsi), %rax ; lock cmpxchg %rax, (%rsi) ; ENDC
+CASE xchg_m32, W32           ; xchg %ecx, 4(%rsi) ; ENDC
+CASE xchg_m32_upper, W64     ; movabs $0x1234567800000000, %rcx ; xchg %ecx, 4(%rsi) ; ENDC
+CASE xchg_m64_lock, W64      ; lock xchg %rbx, 8(%rsi) ; ENDC
+CASE xchg_m64_keeps_flags, W64 ; cmp %rbx, %rax ; xchg %rcx, (%rsi) ; setb %dl ; seto %dh ; ENDC
 CASE cmpxchg8b, W64          ; cmpxchg8b (%rsi) ; ENDC
 CASE cmpxchg8b_eq, W64       ; mov (%rsi), %eax ; mov 4(%rsi), %edx ; lock cmpxchg8b (%rsi) ; ENDC
 CASE cmpxchg16b, W64         ; cmpxchg16b (%rsi) ; ENDC
@@ -459,6 +469,8 @@ CASE rmw_add_pf, 0           ; lea CT_END+0x40, %rax ; add %ebx, (%rax) ; ENDC
 CASE rmw_inc_pf, 0           ; lea CT_END+0x40, %rax ; incq (%rax) ; ENDC
 CASE rmw_btr_pf, 0           ; lea CT_END+0x40, %rax ; btrl $3, (%rax) ; ENDC
 CASE rmw_xchg_pf, 0          ; lea CT_END+0x40, %rax ; xchg %ebx, (%rax) ; ENDC
+CASE rmw_cmpxchg_pf, 0       ; lea CT_END+0x40, %rdx ; cmp %rbx, %rcx ; lock cmpxchg %rbx, (%rdx) ; ENDC
+CASE rmw_xchg64_pf, 0        ; lea CT_END+0x40, %rdx ; add %rbx, %rcx ; xchg %rbx, (%rdx) ; ENDC
 CASE rmw_lock_add_pf, 0      ; lea CT_END+0x40, %rax ; lock add %ebx, (%rax) ; ENDC
 CASE rmw_shl_pf, 0           ; lea CT_END+0x40, %rax ; shll $1, (%rax) ; ENDC
 CASE rmw_setcc_pf, 0         ; lea CT_END+0x40, %rax ; setc (%rax) ; ENDC

@@ -2035,10 +2035,58 @@ static bool emit_lea(struct jctx *t, const struct emu_insn *i)
     return true;
 }
 
+/* XCHG r/m32|64, r with memory (always locked on x86) and CMPXCHG
+ * r/m32|64, r with memory (LOCK or not: the locked form is the stronger
+ * one): on a TLB hit for writing (RAM, not a page holding code; the fill
+ * marked it dirty) the host's own locked instruction on the host address,
+ * so other vCPUs' atomics on the same guest RAM stay atomic with it; a
+ * miss, MMIO or fault runs the handler, which uses the interpreter's host
+ * atomics.  CMPXCHG leaves the interpreter's record, a compare of the
+ * accumulator with the old memory value, pending in PF1/PF2. */
+static bool emit_atomic_mem(struct jctx *t, const struct emu_insn *i)
+{
+    unsigned size = i->opsize;
+    bool cmpxchg = i->map == MAP_0F;
+    if (i->mod == 3 || size < 4)
+        return false;
+    struct xbuf *b = &t->b;
+    int hr = ra_get(t, i->reg, true);
+    int ha = cmpxchg ? ra_get(t, R_RAX, true) : -1;
+    emit_ea(t, i);
+    emit_tlb(t, size, true, cmpxchg);
+    if (!cmpxchg) {
+        x_rm(b, size, 0x87, hr, xm(XCX, 0), 0);     /* xchg [rcx], r (locked) */
+        ra_dirty(t, i->reg);
+        mem_done(t);
+        return true;
+    }
+    bool live = t->live[t->k];
+    if (live)
+        x_mov_rr(b, 8, PF1, ha);                     /* the accumulator before */
+    x_mov_rr(b, 8, XAX, ha);
+    x8(b, 0xf0);                                     /* lock */
+    x_rm(b, size, 0xb10f, hr, xm(XCX, 0), 0);       /* cmpxchg [rcx], r */
+    /* RAX is the old memory value either way (unchanged when equal); a
+     * 32-bit form leaves RAX's upper half only when equal, as the host's. */
+    x_mov_rr(b, 8, ha, XAX);
+    ra_dirty(t, R_RAX);
+    t->pend.op = -1;   /* every flag is written: an older pending record is done with */
+    if (live) {
+        x_mov_rr(b, 8, PF2, XAX);
+        pend_set(t, CC_OP_SUB, size, false, 0, false);
+        for (unsigned s = 0; s < t->nstubs; s++)
+            if (t->stubs[s].kind == ST_INTERP && t->stubs[s].k == t->k && !t->stubs[s].resume)
+                t->stubs[s].reload_pf = PF_S1_S2;
+    }
+    t->hf = HF_ALL;
+    mem_done(t);
+    return true;
+}
+
 static bool emit_xchg(struct jctx *t, const struct emu_insn *i)
 {
     if (i->mod != 3)
-        return false;   /* with memory: always locked, the handler's atomics */
+        return i->op == 0x87 && emit_atomic_mem(t, i);
     unsigned size = i->op >= 0x90 ? i->opsize : op_size_w(i);
     unsigned a = i->op >= 0x90 ? R_RAX : i->reg, c = i->rm;
     if (i->op == 0x90 && (i->rm == 0 || (i->prefix & PFX_REP)))
@@ -2983,6 +3031,8 @@ static bool emit_insn(struct jctx *t, const struct emu_insn *i)
     case EK_OTHER:
         if (i->map == MAP_1 && (i->op == 0xaa || i->op == 0xab || i->op == 0xa4 || i->op == 0xa5))
             return emit_rep_string(t, i);
+        if (i->map == MAP_0F && i->op == 0xb1)
+            return emit_atomic_mem(t, i);
         return emit_sse(t, i) || jit_vex_emit(t, i);
     default: return false;
     }
