@@ -1768,19 +1768,40 @@ static bool emit_imul(struct jctx *t, const struct emu_insn *i)
     return true;
 }
 
+/* The registers of F7 /4-/7 (MUL, IMUL, DIV, IDIV) of 32 or 64 bits:
+ * r/m (when a register), RAX and RDX (loaded when rdx_in); false: another
+ * form, run by its handler. */
+static bool f7_operands(struct jctx *t, const struct emu_insn *i, bool rdx_in, int *hs, int *ha, int *hd)
+{
+    if (i->op != 0xf7 || i->opsize < 4)
+        return false;
+    *hs = i->mod == 3 ? ra_get(t, i->rm, true) : -1;
+    *ha = ra_get(t, R_RAX, true);
+    *hd = ra_get(t, R_RDX, rdx_in);
+    return true;
+}
+
+/* The host's RAX and RDX (a MUL's or DIV's results) into guest RAX and
+ * RDX, cached in ha and hd. */
+static void rax_rdx_back(struct jctx *t, int ha, int hd)
+{
+    x_mov_rr(&t->b, 8, ha, XAX);
+    x_mov_rr(&t->b, 8, hd, XDX);
+    ra_dirty(t, R_RAX);
+    ra_dirty(t, R_RDX);
+}
+
 /* MUL and one-operand IMUL (F7 /4 /5) of 32 and 64 bits: RDX:RAX =
  * RAX * r/m on the host's own RAX and RDX; CF = OF = the high half is
  * more than the low half's extension (the host computes it the same way). */
 static bool emit_mul(struct jctx *t, const struct emu_insn *i)
 {
     unsigned size = i->opsize;
-    if (i->op != 0xf7 || size < 4)
+    int hs, ha, hd;
+    if (!f7_operands(t, i, false, &hs, &ha, &hd))
         return false;
     struct xbuf *b = &t->b;
     int g = GRP_OF(i);   /* 4: MUL, 5: IMUL */
-    int hs = i->mod == 3 ? ra_get(t, i->rm, true) : -1;
-    int ha = ra_get(t, R_RAX, true);
-    int hd = ra_get(t, R_RDX, false);
     if (i->mod != 3) {
         emit_ea(t, i);
         emit_tlb(t, size, false, true);
@@ -1790,10 +1811,7 @@ static bool emit_mul(struct jctx *t, const struct emu_insn *i)
         x_mov_rr(b, 8, XAX, ha);
         x_grp3(b, size, g, hs);
     }
-    x_mov_rr(b, 8, ha, XAX);
-    x_mov_rr(b, 8, hd, XDX);
-    ra_dirty(t, R_RAX);
-    ra_dirty(t, R_RDX);
+    rax_rdx_back(t, ha, hd);
     mul_record(t, g == 4 ? CC_OP_MUL : CC_OP_IMUL, size, ha, i->mod != 3);
     if (i->mod != 3)
         mem_done(t);
@@ -1810,13 +1828,11 @@ static bool emit_mul(struct jctx *t, const struct emu_insn *i)
 static bool emit_div(struct jctx *t, const struct emu_insn *i)
 {
     unsigned size = i->opsize;
-    if (i->op != 0xf7 || size < 4)
+    int hs, ha, hd;
+    if (!f7_operands(t, i, true, &hs, &ha, &hd))
         return false;
     struct xbuf *b = &t->b;
     int g = GRP_OF(i);   /* 6: DIV, 7: IDIV */
-    int hs = i->mod == 3 ? ra_get(t, i->rm, true) : -1;
-    int ha = ra_get(t, R_RAX, true);
-    int hd = ra_get(t, R_RDX, true);
     t->sets_flags = false;
     if (i->mod != 3) {
         emit_ea(t, i);
@@ -1841,10 +1857,7 @@ static bool emit_div(struct jctx *t, const struct emu_insn *i)
     x_mov_rr(b, 8, XAX, ha);
     x_mov_rr(b, 8, XDX, hd);
     x_grp3(b, size, g, hs);
-    x_mov_rr(b, 8, ha, XAX);
-    x_mov_rr(b, 8, hd, XDX);
-    ra_dirty(t, R_RAX);
-    ra_dirty(t, R_RDX);
+    rax_rdx_back(t, ha, hd);
     t->hf = 0;
     mem_done(t);
     return true;
@@ -2867,13 +2880,11 @@ static void emit_jcc(struct jctx *t, const struct emu_insn *i)
     s->done = t->k + 1;
 }
 
-/* CALL rel32 / CALL r/m64 push the return address first. */
-static bool emit_call_push(struct jctx *t)
+/* A CALL's push once RCX holds its host address: the return address
+ * stored, RSP (cached in hsp) moved down, the instruction's stubs resumed. */
+static void call_push_done(struct jctx *t, int hsp)
 {
     struct xbuf *b = &t->b;
-    int hsp = ra_get(t, R_RSP, true);
-    x_lea(b, 8, XCX, xm(hsp, -8));
-    emit_tlb(t, 8, true, false);
     uint64_t ret = t->rips[t->k + 1];
     if (x_fits32((int64_t)ret)) {
         x_store_imm(b, 8, xm(XCX, 0), ret);
@@ -2884,6 +2895,16 @@ static bool emit_call_push(struct jctx *t)
     x_lea(b, 8, hsp, xm(hsp, -8));
     ra_dirty(t, R_RSP);
     mem_done(t);
+}
+
+/* CALL rel32 / CALL r/m64 push the return address first. */
+static bool emit_call_push(struct jctx *t)
+{
+    struct xbuf *b = &t->b;
+    int hsp = ra_get(t, R_RSP, true);
+    x_lea(b, 8, XCX, xm(hsp, -8));
+    emit_tlb(t, 8, true, false);
+    call_push_done(t, hsp);
     return true;
 }
 
@@ -2910,16 +2931,7 @@ static bool emit_call_mem(struct jctx *t, const struct emu_insn *i)
     emit_tlb(t, 8, false, false);
     x_load(b, 8, XDX, xm(XCX, 0));               /* the target */
     x_load(b, 8, XCX, xm(XSP, 0));
-    uint64_t ret = t->rips[t->k + 1];
-    if (x_fits32((int64_t)ret)) {
-        x_store_imm(b, 8, xm(XCX, 0), ret);
-    } else {
-        x_mov_ri(b, XAX, ret);
-        x_store(b, 8, xm(XCX, 0), XAX);
-    }
-    x_lea(b, 8, hsp, xm(hsp, -8));
-    ra_dirty(t, R_RSP);
-    mem_done(t);
+    call_push_done(t, hsp);
     emit_exit_dynamic(t, &t->ra, &t->pend, t->k + 1);
     return true;
 }
