@@ -120,6 +120,18 @@ CASE idiv_r32_cdq, R_DIV|W32   ; cdq ; idiv %ebx ; ENDC
 CASE idiv_r64_cqo, R_DIV|W64   ; cqo ; idiv %rbx ; ENDC
 CASE idiv_r8_cbw, R_DIV|W8     ; cbw ; idiv %bl ; ENDC
 CASE div_r8_zext, R_DIV|W8     ; movzbl %al, %eax ; div %bl ; ENDC
+CASE div_m32_zext, R_DIV|W32   ; xor %edx, %edx ; divl 4(%rsi) ; ENDC
+CASE div_m64_zext, R_DIV|W64   ; xor %edx, %edx ; divq (%rsi) ; ENDC
+CASE idiv_m32_cdq, R_DIV|W32   ; cdq ; idivl (%rsi) ; ENDC
+CASE idiv_m64_cqo, R_DIV|W64   ; cqo ; idivq 8(%rsi) ; ENDC
+CASE div_r64_self, R_DIV|W64   ; or $1, %rax ; xor %edx, %edx ; div %rax ; ENDC
+CASE div_r64_rdx, R_DIV|W64    ; mov %rbx, %rdx ; shr $1, %rdx ; div %rdx ; ENDC
+CASE div_r64_wide, R_DIV|W64   ; mov %rbx, %rdx ; shr $2, %rdx ; or $1, %rbx ; or %rbx, %rdx ; shl $1, %rbx ; div %rbx ; ENDC
+CASE idiv_r64_m1, R_DIV|W64    ; cqo ; mov $-1, %rcx ; idiv %rcx ; ENDC
+CASE idiv_r32_m1, R_DIV|W32    ; cdq ; mov $-1, %ecx ; idiv %ecx ; ENDC
+CASE idiv_r64_self, R_DIV|W64  ; or $1, %rax ; cqo ; idiv %rax ; ENDC
+CASE idiv_r32_wide, R_DIV|W32  ; mov %ebx, %edx ; sar $31, %edx ; shl $1, %ebx ; or $3, %ebx ; not %edx ; and $1, %edx ; idiv %ebx ; ENDC
+CASE div_r32_keeps_upper, R_DIV|W32 ; mov %rbx, %rcx ; xor %edx, %edx ; or $1, %ecx ; div %ecx ; ENDC
 
 /* ---- shifts and rotates ---- */
 .macro SHIFTS op, r
@@ -175,6 +187,18 @@ CASE \op\()_m32_r32, R_BT|W32      ; movsbl %bl, %ecx ; shl $4, %ecx ; \op %ecx,
 CASE \op\()_m64_r64, R_BT|W64      ; movsbq %bl, %rcx ; shl $3, %rcx ; \op %rcx, (%rsi) ; ENDC
 CASE \op\()_m16_r16, R_BT|W16      ; movsbw %bl, %cx ; \op %cx, 2(%rsi) ; ENDC
 .endr
+/* BT after a record of each kind: CF goes into it where the block leaves
+ * (compares, adds, logic of 32/64 bits replayed on the host; the rest by
+ * the helper); ZF must stay the record's. */
+CASE bt_after_cmp64, R_BT|W64     ; cmp %rbx, %rax ; bt $3, %rcx ; ENDC
+CASE bt_after_cmp32, R_BT|W32     ; cmp %ebx, %eax ; bt $3, %ecx ; ENDC
+CASE bt_after_add64, R_BT|W64     ; add %rbx, %rax ; bt %rdx, %rcx ; ENDC
+CASE bt_after_add32, R_BT|W32     ; add %ebx, %eax ; bt $5, %ecx ; ENDC
+CASE bt_after_test64, R_BT|W64    ; test %rbx, %rax ; bt $3, %rcx ; ENDC
+CASE bt_after_and32, R_BT|W32     ; and %ebx, %eax ; bt $3, %ecx ; ENDC
+CASE bt_after_cmp8, R_BT|W8       ; cmp %bl, %al ; bt $3, %ecx ; ENDC
+CASE bt_after_inc, R_BT|W32       ; inc %eax ; bt $3, %ecx ; ENDC
+CASE bt_after_cmp64_jcc, R_BT|W64 ; cmp %rbx, %rax ; btl $3, (%rsi) ; jc 1f ; inc %rdi ; 1: ; ENDC
 .irp op, bts, btr, btc
 CASE lock_\op\()_m64_r64, R_BT|W64 ; movsbq %bl, %rcx ; lock \op %rcx, (%rsi) ; ENDC
 .endr
@@ -286,6 +310,16 @@ CASE cmpxchg_r64, W64        ; cmpxchg %rcx, %rbx ; ENDC
 CASE cmpxchg_m64, W64        ; lock cmpxchg %rcx, (%rsi) ; ENDC
 CASE cmpxchg_m64_eq, W64     ; mov (%rsi), %rax ; lock cmpxchg %rcx, (%rsi) ; ENDC
 CASE cmpxchg_m32, W32        ; cmpxchg %ecx, (%rsi) ; ENDC
+CASE cmpxchg_m32_lock_eq, W32 ; mov 4(%rsi), %eax ; lock cmpxchg %ecx, 4(%rsi) ; ENDC
+CASE cmpxchg_m32_eq_upper, W64 ; mov 4(%rsi), %edx ; movabs $0x1234567800000000, %rax ; or %rdx, %rax ; lock cmpxchg %ecx, 4(%rsi) ; ENDC
+CASE cmpxchg_m32_ne_upper, W64 ; movabs $0x1234567800000000, %rax ; not %ecx ; mov %ecx, (%rsi) ; lock cmpxchg %ebx, (%rsi) ; ENDC
+CASE cmpxchg_m64_ne_jcc, W64 ; lock cmpxchg %rcx, 8(%rsi) ; jne 1f ; inc %rdi ; 1: setb %dl ; ENDC
+CASE cmpxchg_m64_eq_jcc, W64 ; mov 8(%rsi), %rax ; lock cmpxchg %rcx, 8(%rsi) ; jne 1f ; inc %rdi ; 1: sets %dl ; ENDC
+CASE cmpxchg_m64_rax_src, W64 ; mov (%rsi), %rax ; lock cmpxchg %rax, (%rsi) ; ENDC
+CASE xchg_m32, W32           ; xchg %ecx, 4(%rsi) ; ENDC
+CASE xchg_m32_upper, W64     ; movabs $0x1234567800000000, %rcx ; xchg %ecx, 4(%rsi) ; ENDC
+CASE xchg_m64_lock, W64      ; lock xchg %rbx, 8(%rsi) ; ENDC
+CASE xchg_m64_keeps_flags, W64 ; cmp %rbx, %rax ; xchg %rcx, (%rsi) ; setb %dl ; seto %dh ; ENDC
 CASE cmpxchg8b, W64          ; cmpxchg8b (%rsi) ; ENDC
 CASE cmpxchg8b_eq, W64       ; mov (%rsi), %eax ; mov 4(%rsi), %edx ; lock cmpxchg8b (%rsi) ; ENDC
 CASE cmpxchg16b, W64         ; cmpxchg16b (%rsi) ; ENDC
@@ -337,6 +371,9 @@ CASE pushf_popf_df, 0        ; and $0xcd5, %ebx ; push %rbx ; popf ; pushfq ; po
 CASE call_ret, W64           ; call 1f ; jmp 2f ; 1: mov (%rsp), %rax ; ret ; 2: ; ENDC
 CASE call_indirect_reg, W64  ; lea 1f(%rip), %rax ; call *%rax ; jmp 2f ; 1: ret ; 2: ; ENDC
 CASE call_indirect_mem, W64  ; lea 1f(%rip), %rax ; mov %rax, (%rsi) ; call *(%rsi) ; jmp 2f ; 1: ret $16 ; 2: ; ENDC
+CASE call_mem_rsp, W64       ; lea 1f(%rip), %rax ; push %rax ; call *(%rsp) ; pop %rbx ; jmp 2f ; 1: mov (%rsp), %rcx ; ret ; 2: ; ENDC
+CASE call_mem_index, W64     ; lea 1f(%rip), %rax ; and $3, %ecx ; mov %rax, 8(%rsi,%rcx,8) ; call *8(%rsi,%rcx,8) ; jmp 2f ; 1: inc %rdx ; ret ; 2: ; ENDC
+CASE call_mem_flags, W64     ; lea 1f(%rip), %rax ; mov %rax, (%rsi) ; cmp %rbx, %rdx ; call *(%rsi) ; jmp 2f ; 1: setb %cl ; ret ; 2: ; ENDC
 CASE jmp_indirect, W64       ; lea 1f(%rip), %rax ; jmp *%rax ; ud2 ; 1: ; ENDC
 CASE jmp_rel32, W64          ; jmp 1f ; .fill 200, 1, 0xcc ; 1: ; ENDC
 CASE enter_leave, W64        ; enter $0x20, $0 ; mov %rsp, %rax ; leave ; ENDC
@@ -432,6 +469,8 @@ CASE rmw_add_pf, 0           ; lea CT_END+0x40, %rax ; add %ebx, (%rax) ; ENDC
 CASE rmw_inc_pf, 0           ; lea CT_END+0x40, %rax ; incq (%rax) ; ENDC
 CASE rmw_btr_pf, 0           ; lea CT_END+0x40, %rax ; btrl $3, (%rax) ; ENDC
 CASE rmw_xchg_pf, 0          ; lea CT_END+0x40, %rax ; xchg %ebx, (%rax) ; ENDC
+CASE rmw_cmpxchg_pf, 0       ; lea CT_END+0x40, %rdx ; cmp %rbx, %rcx ; lock cmpxchg %rbx, (%rdx) ; ENDC
+CASE rmw_xchg64_pf, 0        ; lea CT_END+0x40, %rdx ; add %rbx, %rcx ; xchg %rbx, (%rdx) ; ENDC
 CASE rmw_lock_add_pf, 0      ; lea CT_END+0x40, %rax ; lock add %ebx, (%rax) ; ENDC
 CASE rmw_shl_pf, 0           ; lea CT_END+0x40, %rax ; shll $1, (%rax) ; ENDC
 CASE rmw_setcc_pf, 0         ; lea CT_END+0x40, %rax ; setc (%rax) ; ENDC
@@ -461,6 +500,8 @@ CASE xchg_r8_rex_b, W64      ; .byte 0x41, 0x90 ; .byte 0x49, 0x90 ; ENDC
 CASE or_sib_noindex_scale2, R_LOGIC|W64 ; .byte 0x48, 0x09, 0x14, 0x67 ; ENDC
 CASE mov_wrap_top_pf, W64    ; mov $-1, %rdx ; mov (%rdx), %rax ; ENDC
 CASE push_pf, 0              ; lea CT_END+8, %rsp ; push %rax ; ENDC
+CASE call_mem_target_pf, 0   ; lea CT_END+0x40, %rax ; cmp %rbx, %rdx ; call *(%rax) ; ENDC
+CASE call_mem_push_pf, 0     ; lea 1f(%rip), %rax ; mov %rax, (%rsi) ; lea CT_END+8, %rsp ; add %rbx, %rdx ; call *(%rsi) ; 1: ; ENDC
 CASE jmp_to_unmapped_pf, 0   ; lea CT_END+0x40, %rax ; jmp *%rax ; ENDC
 CASE length_16_gp, 0         ; .fill 15, 1, 0x66 ; nop ; ENDC
 CASE length_15_ok, 0         ; .fill 14, 1, 0x66 ; nop ; ENDC
@@ -482,5 +523,9 @@ CASE mov_seg_cs_ud, 0        ; .byte 0x8e, 0xc8 ; ENDC
 CASE cmpxchg8b_reg_ud, 0     ; .byte 0x0f, 0xc7, 0xc8 ; ENDC
 CASE div_zero_de, R_DIV|W32  ; xor %ecx, %ecx ; div %ecx ; ENDC
 CASE idiv_overflow_de, R_DIV|W64 ; movabs $0x8000000000000000, %rax ; cqo ; mov $-1, %rcx ; idiv %rcx ; ENDC
+CASE idiv_overflow32_de, R_DIV|W32 ; mov $0x80000000, %eax ; cdq ; mov $-1, %ecx ; idiv %ecx ; ENDC
+CASE div_m64_zero_de, R_DIV|W64 ; movq $0, (%rsi) ; xor %edx, %edx ; divq (%rsi) ; ENDC
+CASE div_r64_overflow_de, R_DIV|W64 ; mov $1, %ecx ; mov $2, %edx ; div %rcx ; ENDC
+CASE div_m32_pf, R_DIV|W32     ; lea CT_END+0x40, %rcx ; xor %edx, %edx ; divl (%rcx) ; ENDC
 
         .section .note.GNU-stack,"",@progbits

@@ -30,11 +30,14 @@
 #define PAGE        4096ULL
 #define STACK_TOP   (RAM_SIZE - PAGE)
 #define STACK_SIZE  (8ULL << 20)
-/* Mappings grow down from 17 MiB below the top of RAM (the stack is at
- * the top): emu's TLB is direct-mapped (1024 pages: pages 4 MiB apart share
- * an entry), and 16 MiB put the newest mapping's top page in the stack's
- * top page's entry; gzip's buffers and its stack took turns there, a TLB
- * miss every 300 instructions. */
+/* emu's TLB is direct-mapped on bits 12-21 of the address, so the layout
+ * decides which hot pages share an entry and evict each other on every
+ * alternate access.  With the mmap area 16 MiB under the stack, the stack's
+ * top page and the first mapping shared one (v3_string spent a tenth of
+ * its time walking page tables; 2 million misses), and gzip's buffers
+ * shared busybox's data page (500 thousand); at 17 MiB both are gone
+ * (bench/README.md, branch natjit).  Linux randomizes both addresses, so a
+ * guest meets a fixed alias like these only by chance. */
 #define MMAP_TOP    (RAM_SIZE - 17 * (1ULL << 20))
 #define BRK_MAX     (256ULL << 20)
 #define PIE_BIAS    0x400000ULL

@@ -212,6 +212,7 @@ struct emu_jit {
     intptr_t delta;           /* rx - rw */
     size_t code_base, code_used, data_used;
     uint64_t exit_common;     /* rx address: back to C */
+    uint64_t set_cf;          /* rx address: emit_set_cf_routine */
     uint64_t (*enter)(struct emu_cpu *c, uint64_t code, uint64_t limit, uint64_t evmask);
     uint32_t gen;             /* translations of older generations are gone */
     struct jit_exit *pending; /* the exit taken last, to be linked */
@@ -276,6 +277,8 @@ static void emit_tag_slot(struct xbuf *b)
     x_store(b, 8, xm(XSP, SLOT_TAG), XAX);
 }
 
+static void emit_set_cf_routine(struct xbuf *b);
+
 /* The trampolines: enter(c, code, limit, evmask) saves the callee-saved
  * registers, keeps limit and evmask at [rsp + 24] and [rsp + 32], the TLB tag bits at
  * [rsp + 16] ([rsp]
@@ -305,6 +308,8 @@ static void emit_trampolines(struct emu_jit *j)
         x8(&b, (uint8_t)(0x58 + (saved[k] & 7)));            /* pop */
     }
     x8(&b, 0xc3);
+    j->set_cf = x_rx(&b);
+    emit_set_cf_routine(&b);
     j->code_base = (size_t)(b.p - j->rw + 63) & ~(size_t)63;
     j->code_used = j->code_base;
 }
@@ -834,6 +839,79 @@ static uint64_t jit_get_cf(struct emu_cpu *c)
     return emu_get_cf(c);
 }
 
+/* The routine that stores BT's pending CF (PF2, 0/1) into the lazy record
+ * (PEND_CF): the record becomes materialized flags (CC_OP_EFLAGS) with
+ * that CF and the other flags of the record before.  A compare, add or
+ * logic record of 32 or 64 bits (most of them) is replayed on the host
+ * and its flags taken with PUSHF, which is what lazy_compute would say
+ * (AF cleared after a logic op, as the interpreter has it); any other
+ * record goes to jit_patch_flags.  Called from translated code (RSP
+ * 16-aligned); keeps every register but RAX. */
+static void emit_set_cf_routine(struct xbuf *b)
+{
+    static const struct { int op; unsigned size; } fast[] = {
+        { CC_OP_SUB, 8 }, { CC_OP_SUB, 4 }, { CC_OP_LOGIC, 8 }, { CC_OP_LOGIC, 4 },
+        { CC_OP_ADD, 8 }, { CC_OP_ADD, 4 },
+    };
+    uint8_t *to_merge[6], *to_logic[2];
+    unsigned nm = 0, nl = 0;
+    x_rm(b, 4, 0xb70f, XAX, xm(RCPU, OFF_LAZY_OP), 0);        /* movzx eax, word [op]: op | size << 8 */
+    for (unsigned k = 0; k < 6; k++) {
+        x_alu_ri(b, 4, ALU_CMP, XAX, fast[k].op | (int)fast[k].size << 8);
+        uint8_t *next = x_jcc32(b, 5);
+        unsigned sz = fast[k].size;
+        if (fast[k].op == CC_OP_LOGIC) {
+            x_load(b, 8, XAX, xm(RCPU, OFF_LAZY_RES));
+            x_test_rr(b, sz, XAX, XAX);
+            to_logic[nl++] = x_jmp32(b);
+        } else {
+            x_load(b, 8, XAX, xm(RCPU, OFF_LAZY_S1));
+            x_alu_rm(b, sz, fast[k].op == CC_OP_SUB ? ALU_CMP : ALU_ADD, XAX, xm(RCPU, OFF_LAZY_S2));
+            to_merge[nm++] = x_jmp32(b);
+        }
+        x_patch32(b, next, x_rx(b));
+    }
+    /* Anything else: the C helper, every caller-saved register kept. */
+    static const int keep[] = { XCX, XDX, XSI, XDI, X8, X9, X10, X11 };
+    for (int k = 0; k < 8; k++) {
+        x_prefix(b, 4, XNONE, XNONE, keep[k], false);
+        x8(b, (uint8_t)(0x50 + (keep[k] & 7)));                /* push */
+    }
+    x_alu_ri(b, 8, ALU_SUB, XSP, 8);                           /* RSP 16-aligned again */
+    x_lea(b, 8, XSI, xm(PF2, (int32_t)(RFLAGS_CF << 16)));
+    x_mov_rr(b, 8, XDI, RCPU);
+    x_call_abs(b, (const void *)jit_patch_flags);
+    x_alu_ri(b, 8, ALU_ADD, XSP, 8);
+    for (int k = 7; k >= 0; k--) {
+        x_prefix(b, 4, XNONE, XNONE, keep[k], false);
+        x8(b, (uint8_t)(0x58 + (keep[k] & 7)));                /* pop */
+    }
+    x8(b, 0xc3);
+    /* The host flags are the record's: merge them with CF. */
+    for (unsigned k = 0; k < nl; k++)
+        x_patch32(b, to_logic[k], x_rx(b));
+    x8(b, 0x9c);                                               /* pushfq */
+    x8(b, 0x58);                                               /* pop rax */
+    x_alu_ri(b, 4, ALU_AND, XAX, RFLAGS_OF | RFLAGS_SF | RFLAGS_ZF | RFLAGS_PF);
+    uint8_t *join = x_jmp32(b);
+    for (unsigned k = 0; k < nm; k++)
+        x_patch32(b, to_merge[k], x_rx(b));
+    x8(b, 0x9c);
+    x8(b, 0x58);
+    x_alu_ri(b, 4, ALU_AND, XAX, RFLAGS_OF | RFLAGS_SF | RFLAGS_ZF | RFLAGS_AF | RFLAGS_PF);
+    x_patch32(b, join, x_rx(b));
+    x_alu_rr(b, 4, ALU_OR, XAX, PF2);
+    x8(b, 0x51);                                               /* push rcx */
+    x_load(b, 8, XCX, xm(RCPU, OFF_RFLAGS));
+    x_alu_ri(b, 8, ALU_AND, XCX, ~(int64_t)FLAGS_ARITH);
+    x_alu_rr(b, 8, ALU_OR, XCX, XAX);
+    x_store(b, 8, xm(RCPU, OFF_RFLAGS), XCX);
+    x8(b, 0x59);                                               /* pop rcx */
+    x_rm(b, 1, 0xc6, 0, xm(RCPU, OFF_LAZY_OP), 1);             /* mov byte [op], CC_OP_EFLAGS */
+    x8(b, CC_OP_EFLAGS);
+    x8(b, 0xc3);
+}
+
 /* Stores the pending record p (emitted where it is needed: uses RAX, and
  * for an INC/DEC whose CF comes from memory, calls a helper; keep_regs
  * keeps the cached registers across that call). */
@@ -894,14 +972,8 @@ static void materialize(struct jctx *t, const struct pend *p, bool keep_regs)
         x_store(b, 8, xm(RCPU, OFF_LAZY_RES), XAX);
         break;
     case PEND_CF:
-        if (keep_regs)
-            call_begin(t);
-        x_lea(b, 8, XSI, xm(PF2, (int32_t)(RFLAGS_CF << 16)));
-        x_mov_rr(b, 8, XDI, RCPU);
-        if (keep_regs)
-            call_end(t, (const void *)jit_patch_flags);
-        else
-            x_call_abs(b, (const void *)jit_patch_flags);
+        /* (keeps every register but RAX, so keep_regs needs nothing) */
+        x_call_abs(b, (const void *)(uintptr_t)t->j->set_cf);
         t->mem_op = CC_OP_EFLAGS;
         t->mem_size = 0;
         return;
@@ -1737,19 +1809,40 @@ static bool emit_imul(struct jctx *t, const struct emu_insn *i)
     return true;
 }
 
+/* The registers of F7 /4-/7 (MUL, IMUL, DIV, IDIV) of 32 or 64 bits:
+ * r/m (when a register), RAX and RDX (loaded when rdx_in); false: another
+ * form, run by its handler. */
+static bool f7_operands(struct jctx *t, const struct emu_insn *i, bool rdx_in, int *hs, int *ha, int *hd)
+{
+    if (i->op != 0xf7 || i->opsize < 4)
+        return false;
+    *hs = i->mod == 3 ? ra_get(t, i->rm, true) : -1;
+    *ha = ra_get(t, R_RAX, true);
+    *hd = ra_get(t, R_RDX, rdx_in);
+    return true;
+}
+
+/* The host's RAX and RDX (a MUL's or DIV's results) into guest RAX and
+ * RDX, cached in ha and hd. */
+static void rax_rdx_back(struct jctx *t, int ha, int hd)
+{
+    x_mov_rr(&t->b, 8, ha, XAX);
+    x_mov_rr(&t->b, 8, hd, XDX);
+    ra_dirty(t, R_RAX);
+    ra_dirty(t, R_RDX);
+}
+
 /* MUL and one-operand IMUL (F7 /4 /5) of 32 and 64 bits: RDX:RAX =
  * RAX * r/m on the host's own RAX and RDX; CF = OF = the high half is
  * more than the low half's extension (the host computes it the same way). */
 static bool emit_mul(struct jctx *t, const struct emu_insn *i)
 {
     unsigned size = i->opsize;
-    if (i->op != 0xf7 || size < 4)
+    int hs, ha, hd;
+    if (!f7_operands(t, i, false, &hs, &ha, &hd))
         return false;
     struct xbuf *b = &t->b;
     int g = GRP_OF(i);   /* 4: MUL, 5: IMUL */
-    int hs = i->mod == 3 ? ra_get(t, i->rm, true) : -1;
-    int ha = ra_get(t, R_RAX, true);
-    int hd = ra_get(t, R_RDX, false);
     if (i->mod != 3) {
         emit_ea(t, i);
         emit_tlb(t, size, false, true);
@@ -1759,13 +1852,55 @@ static bool emit_mul(struct jctx *t, const struct emu_insn *i)
         x_mov_rr(b, 8, XAX, ha);
         x_grp3(b, size, g, hs);
     }
-    x_mov_rr(b, 8, ha, XAX);
-    x_mov_rr(b, 8, hd, XDX);
-    ra_dirty(t, R_RAX);
-    ra_dirty(t, R_RDX);
+    rax_rdx_back(t, ha, hd);
     mul_record(t, g == 4 ? CC_OP_MUL : CC_OP_IMUL, size, ha, i->mod != 3);
     if (i->mod != 3)
         mem_done(t);
+    return true;
+}
+
+/* DIV/IDIV r/m32|64 (F7 /6 /7) as the host's, when it cannot fault: DIV
+ * when the high half (EDX/RDX) is below the divisor (so the divisor is
+ * not 0 and the quotient fits), IDIV when EDX/RDX is the sign extension
+ * of EAX/RAX and the divisor is neither 0 nor -1 (so the quotient fits).
+ * Anything else (#DE, a wide dividend) runs the handler, which raises or
+ * divides as the interpreter does.  The flags are left as they were, as
+ * the handler leaves them. */
+static bool emit_div(struct jctx *t, const struct emu_insn *i)
+{
+    unsigned size = i->opsize;
+    int hs, ha, hd;
+    if (!f7_operands(t, i, true, &hs, &ha, &hd))
+        return false;
+    struct xbuf *b = &t->b;
+    int g = GRP_OF(i);   /* 6: DIV, 7: IDIV */
+    t->sets_flags = false;
+    if (i->mod != 3) {
+        emit_ea(t, i);
+        emit_tlb(t, size, false, false);
+        x_load(b, size, XCX, xm(XCX, 0));
+        hs = XCX;
+    }
+    if (g == 6) {
+        x_alu_rr(b, size, ALU_CMP, hd, hs);
+        stub_new(t, ST_INTERP, x_jcc32(b, 3));     /* jae: divisor 0 or a quotient too wide */
+    } else {
+        x_mov_rr(b, 8, XAX, ha);
+        if (size == 8)
+            x8(b, 0x48);
+        x8(b, 0x99);                                /* cdq / cqo */
+        x_alu_rr(b, size, ALU_CMP, XDX, hd);
+        stub_new(t, ST_INTERP, x_jcc32(b, 5));     /* jne: the dividend is wider than size */
+        x_lea(b, size, XDX, xm(hs, 1));
+        x_alu_ri(b, size, ALU_CMP, XDX, 1);
+        stub_new(t, ST_INTERP, x_jcc32(b, 6));     /* jbe: divisor 0 or -1 */
+    }
+    x_mov_rr(b, 8, XAX, ha);
+    x_mov_rr(b, 8, XDX, hd);
+    x_grp3(b, size, g, hs);
+    rax_rdx_back(t, ha, hd);
+    t->hf = 0;
+    mem_done(t);
     return true;
 }
 
@@ -1954,10 +2089,58 @@ static bool emit_lea(struct jctx *t, const struct emu_insn *i)
     return true;
 }
 
+/* XCHG r/m32|64, r with memory (always locked on x86) and CMPXCHG
+ * r/m32|64, r with memory (LOCK or not: the locked form is the stronger
+ * one): on a TLB hit for writing (RAM, not a page holding code; the fill
+ * marked it dirty) the host's own locked instruction on the host address,
+ * so other vCPUs' atomics on the same guest RAM stay atomic with it; a
+ * miss, MMIO or fault runs the handler, which uses the interpreter's host
+ * atomics.  CMPXCHG leaves the interpreter's record, a compare of the
+ * accumulator with the old memory value, pending in PF1/PF2. */
+static bool emit_atomic_mem(struct jctx *t, const struct emu_insn *i)
+{
+    unsigned size = i->opsize;
+    bool cmpxchg = i->map == MAP_0F;
+    if (i->mod == 3 || size < 4)
+        return false;
+    struct xbuf *b = &t->b;
+    int hr = ra_get(t, i->reg, true);
+    int ha = cmpxchg ? ra_get(t, R_RAX, true) : -1;
+    emit_ea(t, i);
+    emit_tlb(t, size, true, cmpxchg);
+    if (!cmpxchg) {
+        x_rm(b, size, 0x87, hr, xm(XCX, 0), 0);     /* xchg [rcx], r (locked) */
+        ra_dirty(t, i->reg);
+        mem_done(t);
+        return true;
+    }
+    bool live = t->live[t->k];
+    if (live)
+        x_mov_rr(b, 8, PF1, ha);                     /* the accumulator before */
+    x_mov_rr(b, 8, XAX, ha);
+    x8(b, 0xf0);                                     /* lock */
+    x_rm(b, size, 0xb10f, hr, xm(XCX, 0), 0);       /* cmpxchg [rcx], r */
+    /* RAX is the old memory value either way (unchanged when equal); a
+     * 32-bit form leaves RAX's upper half only when equal, as the host's. */
+    x_mov_rr(b, 8, ha, XAX);
+    ra_dirty(t, R_RAX);
+    t->pend.op = -1;   /* every flag is written: an older pending record is done with */
+    if (live) {
+        x_mov_rr(b, 8, PF2, XAX);
+        pend_set(t, CC_OP_SUB, size, false, 0, false);
+        for (unsigned s = 0; s < t->nstubs; s++)
+            if (t->stubs[s].kind == ST_INTERP && t->stubs[s].k == t->k && !t->stubs[s].resume)
+                t->stubs[s].reload_pf = PF_S1_S2;
+    }
+    t->hf = HF_ALL;
+    mem_done(t);
+    return true;
+}
+
 static bool emit_xchg(struct jctx *t, const struct emu_insn *i)
 {
     if (i->mod != 3)
-        return false;   /* with memory: always locked, the handler's atomics */
+        return i->op == 0x87 && emit_atomic_mem(t, i);
     unsigned size = i->op >= 0x90 ? i->opsize : op_size_w(i);
     unsigned a = i->op >= 0x90 ? R_RAX : i->reg, c = i->rm;
     if (i->op == 0x90 && (i->rm == 0 || (i->prefix & PFX_REP)))
@@ -2751,13 +2934,11 @@ static void emit_followed(struct jctx *t, const struct emu_insn *i)
     s->done = t->k + 1;
 }
 
-/* CALL rel32 / CALL r/m64 push the return address first. */
-static bool emit_call_push(struct jctx *t)
+/* A CALL's push once RCX holds its host address: the return address
+ * stored, RSP (cached in hsp) moved down, the instruction's stubs resumed. */
+static void call_push_done(struct jctx *t, int hsp)
 {
     struct xbuf *b = &t->b;
-    int hsp = ra_get(t, R_RSP, true);
-    x_lea(b, 8, XCX, xm(hsp, -8));
-    emit_tlb(t, 8, true, false);
     uint64_t ret = next_rip(t, t->k);
     if (x_fits32((int64_t)ret)) {
         x_store_imm(b, 8, xm(XCX, 0), ret);
@@ -2768,6 +2949,44 @@ static bool emit_call_push(struct jctx *t)
     x_lea(b, 8, hsp, xm(hsp, -8));
     ra_dirty(t, R_RSP);
     mem_done(t);
+}
+
+/* CALL rel32 / CALL r/m64 push the return address first. */
+static bool emit_call_push(struct jctx *t)
+{
+    struct xbuf *b = &t->b;
+    int hsp = ra_get(t, R_RSP, true);
+    x_lea(b, 8, XCX, xm(hsp, -8));
+    emit_tlb(t, 8, true, false);
+    call_push_done(t, hsp);
+    return true;
+}
+
+/* CALL through memory (a function pointer: qsort's comparator, a
+ * vtable): both accesses are looked up before either is made, so a miss
+ * or fault on either runs the handler, which does the whole call; the
+ * target ends in RDX as emit_exit_dynamic wants it, on the slow path too
+ * (emit_handler_call leaves it there when the handler went on to the next
+ * instruction). */
+static bool emit_call_mem(struct jctx *t, const struct emu_insn *i)
+{
+    struct xbuf *b = &t->b;
+    /* Every register the instruction uses is mapped before the first
+     * lookup: no allocation may follow it. */
+    int hsp = ra_get(t, R_RSP, true);
+    if (i->base < 16)
+        ra_get(t, i->base, true);
+    if (i->index < 16)
+        ra_get(t, i->index, true);
+    x_lea(b, 8, XCX, xm(hsp, -8));
+    emit_tlb(t, 8, true, false);
+    x_store(b, 8, xm(XSP, 0), XCX);              /* the push's host address */
+    emit_ea(t, i);
+    emit_tlb(t, 8, false, false);
+    x_load(b, 8, XDX, xm(XCX, 0));               /* the target */
+    x_load(b, 8, XCX, xm(XSP, 0));
+    call_push_done(t, hsp);
+    emit_exit_dynamic(t, &t->ra, &t->pend, t->k + 1);
     return true;
 }
 
@@ -2822,7 +3041,7 @@ static bool emit_transfer(struct jctx *t, const struct emu_insn *i)
             return true;
         }
         if (i->kind == EK_CALL_IND)
-            return false;   /* two memory accesses: the handler does both */
+            return emit_call_mem(t, i);
         emit_ea(t, i);
         emit_tlb(t, 8, false, false);
         x_load(b, 8, XDX, xm(XCX, 0));
@@ -2859,6 +3078,7 @@ static bool emit_insn(struct jctx *t, const struct emu_insn *i)
     case EK_SHIFT: return emit_shift(t, i);
     case EK_IMUL: return emit_imul(t, i);
     case EK_MUL: return emit_mul(t, i);
+    case EK_DIV: return emit_div(t, i);
     case EK_MOV: return emit_mov(t, i);
     case EK_MOV_IMM: return emit_mov_imm(t, i);
     case EK_MOVZX: case EK_MOVSX: case EK_MOVSXD: return emit_movx(t, i);
@@ -2877,6 +3097,8 @@ static bool emit_insn(struct jctx *t, const struct emu_insn *i)
     case EK_OTHER:
         if (i->map == MAP_1 && (i->op == 0xaa || i->op == 0xab || i->op == 0xa4 || i->op == 0xa5))
             return emit_rep_string(t, i);
+        if (i->map == MAP_0F && i->op == 0xb1)
+            return emit_atomic_mem(t, i);
         return emit_sse(t, i) || jit_vex_emit(t, i);
     default: return false;
     }
