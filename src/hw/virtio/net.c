@@ -163,8 +163,13 @@ static int deliver(struct virtio_net *n, const uint8_t *frame, size_t len)
     hdr[11] = (uint8_t)(nbufs >> 8);
     iov_from_buf(n->rx_first->iov + n->rx_first->nout, n->rx_first->nin, 0, hdr,
                  VIRTIO_NET_HDR_LEN);
-    for (unsigned i = 0; i < nbufs; i++)
-        virtq_push(vq, heads[i], lens[i]);
+    /* All at once: a driver polling the used ring while we push (NAPI on
+     * another vCPU, or the one that is still busy with the last frames)
+     * must not see the first buffer, whose header counts the others,
+     * before the others are there: Linux drops such a frame as "buffers
+     * missing", and the TCP sender behind it (libslirp) may wait a whole
+     * retransmission timeout, a second or more, to send it again. */
+    virtq_push_many(vq, heads, lens, nbufs);
     virtio_queue_done(vd, RX_QUEUE);
     return 1;
 
