@@ -125,6 +125,9 @@ struct net_backend {
     _Atomic uint64_t tx_frames, tx_dropped, rx_frames;
     /* Set once, kept until the backend closes. */
     const struct net_hook *_Atomic hook;
+    /* The backend's frame log (net/trace.h; NULL: none): its NIC notes
+     * there what happens to frames on the backend's thread. */
+    struct net_trace *trace;
 };
 
 /* The largest IP packet the backend o opens takes and sends: NET_USER_MTU

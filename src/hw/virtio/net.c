@@ -21,6 +21,7 @@
 #include "lib/state.h"
 #include "machine/timer.h"
 #include "net/net.h"
+#include "net/trace.h"
 
 #define RX_QUEUE 0
 #define TX_QUEUE 1
@@ -240,25 +241,30 @@ static void net_receive(void *opaque, const uint8_t *frame, size_t len)
     if (len < NET_MIN_FRAME || len > NET_MAX_FRAME)
         return;
     pthread_mutex_lock(&vd->lock);
+    struct net_trace *trace = n->nb ? n->nb->trace : NULL;
     if (!rx_live(vd) || n->rx_paused) {
         n->dropped++;                /* no driver yet, or paused: the wire is dead */
+        net_trace_note(trace, "nic: dropped (no driver, or paused)");
     } else {
         flush_pending(n);
         int r = n->pend_count || rx_must_wait(n) ? 0 : deliver(n, frame, len);
         if (r < 0) {
             n->dropped++;
+            net_trace_note(trace, "nic: dropped (the receive buffers cannot take it)");
         } else if (r > 0) {
             rate_limiter_charge(&n->rx_limit, len);
         } else {
             uint8_t *copy = n->pend_count < PENDING_FRAMES ? malloc(len) : NULL;
             if (!copy) {
                 n->dropped++;        /* the guest is not keeping up: like a full NIC ring */
+                net_trace_note(trace, "nic: dropped (too many frames wait for buffers)");
             } else {
                 memcpy(copy, frame, len);
                 unsigned i = (n->pend_head + n->pend_count) % PENDING_FRAMES;
                 n->pending[i].data = copy;
                 n->pending[i].len = len;
                 n->pend_count++;
+                net_trace_note(trace, "nic: the frame waits for receive buffers");
             }
         }
     }
