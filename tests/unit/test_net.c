@@ -60,6 +60,10 @@ static void net_link_properties_by_mode(void)
     CHECK_EQ(net_link_mtu(&gateway), 1500);
     CHECK_EQ(net_link_mtu(&tap), 1500);
     CHECK_EQ(net_link_mtu(&sw), 1500);
+    struct net_options small = { .mode = NET_MODE_USER, .user_mtu = 1280 };
+    CHECK_EQ(net_link_mtu(&small), 1280);
+    gateway.user_mtu = 9000;                 /* a gateway keeps its switch's 1500 */
+    CHECK_EQ(net_link_mtu(&gateway), 1500);
     CHECK(net_link_checksummed(&user));
     CHECK(net_link_checksummed(&gateway));
     CHECK(!net_link_checksummed(&tap));

@@ -683,6 +683,34 @@ static void virtio_net_user_link_mtu_and_checked_sums(void)
     teardown();
 }
 
+/* user,mtu=N: the guest reads N in the config (F_MTU), and the link
+ * carries a frame of that size to libslirp and back (an ICMP echo of N
+ * bytes to the gateway would need ping sockets: a DHCP offer and ARP show
+ * the link works).  mtu=1500 offers no F_MTU at all, as before the larger
+ * link. */
+static void virtio_net_user_link_mtu_option(void)
+{
+    NEED_SLIRP();
+    struct net_options o = { .mode = NET_MODE_USER, .user_mtu = 9000 };
+    extra_features = F_MTU;
+    int r = setup_opts(&o, true, 2048, QSIZE);
+    extra_features = 0;
+    if (r < 0) { CHECK(0); return; }
+    CHECK(vt_device_features(&t) & F_MTU);
+    CHECK_EQ(vt_rd(&t, t.device + 10, 2), 9000);
+    uint8_t f[600];
+    tx(f, (uint32_t)dhcp_discover(f));
+    CHECK(rx_until(pred_offer, NULL, 3000));
+    teardown();
+
+    o.user_mtu = 1500;
+    if (setup_opts(&o, true, 2048, QSIZE) < 0) { CHECK(0); return; }
+    CHECK(!(vt_device_features(&t) & F_MTU));
+    tx(f, (uint32_t)arp_request(f, NET_USER_HOST));
+    CHECK(rx_until(pred_arp_reply_host, NULL, 3000));
+    teardown();
+}
+
 /* --net-limit: the guest's frames over the limit wait in the transmit ring
  * and all go, at the rate; without the limit they go at once. */
 static void virtio_net_transmit_rate_limited(void)
@@ -732,5 +760,6 @@ int main(void)
     RUN_TEST(virtio_net_merged_frame_published_whole);
     RUN_TEST(virtio_net_transmit_rate_limited);
     RUN_TEST(virtio_net_user_link_mtu_and_checked_sums);
+    RUN_TEST(virtio_net_user_link_mtu_option);
     return CHECK_DONE();
 }

@@ -42,7 +42,7 @@ struct virtio_net {
     struct virtio_dev *vd;
     struct net_backend *nb;
     uint8_t mac[6];
-    uint16_t mtu;                             /* the backend's, over 1500 (0: none) */
+    uint16_t mtu;                             /* the backend's, unless 1500 (0: none) */
     bool csum_valid;                          /* the backend's frames: checksums correct */
     /* Under vd->lock: */
     struct pending_frame pending[PENDING_FRAMES];
@@ -63,7 +63,7 @@ static uint64_t net_features(struct virtio_dev *vd)
     uint64_t f = (1ULL << VIRTIO_NET_F_MAC) | (1ULL << VIRTIO_NET_F_STATUS) |
                  (1ULL << VIRTIO_NET_F_MRG_RXBUF);
     if (n->mtu)
-        f |= 1ULL << VIRTIO_NET_F_MTU;   /* a larger link: the guest sets its MTU to it */
+        f |= 1ULL << VIRTIO_NET_F_MTU;   /* not Ethernet's: the guest sets its MTU to it */
     if (n->csum_valid)
         f |= 1ULL << VIRTIO_NET_F_GUEST_CSUM;   /* for DATA_VALID (deliver) */
     return f;
@@ -351,7 +351,7 @@ int virtio_net_create(struct guest_mem *mem, struct pci_bus *bus, const struct n
      * link MTU is known from the options alone.  A frame of it (header and
      * VLAN tag too) fits what the device moves either way. */
     unsigned mtu = net_link_mtu(o);
-    if (mtu > 1500 && mtu + 18 <= NET_MAX_FRAME)
+    if (mtu != 1500 && mtu + 18 <= NET_MAX_FRAME)
         n->mtu = (uint16_t)mtu;
     n->csum_valid = net_link_checksummed(o);
     n->rx_first = malloc(sizeof(*n->rx_first));
