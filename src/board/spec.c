@@ -228,6 +228,7 @@ int spec_apply(struct machine_spec *s, const struct machine_spec *l, struct err 
     if (l->set & SPEC_NET) {
         s->net_mode = l->net_mode;
         s->net_restrict = l->net_restrict;
+        s->net_mtu = l->net_mtu;
         replace_str(&s->tap, l->tap);
         replace_str(&s->net_switch, l->net_switch);
         replace_str(&s->tftp, l->tftp);
@@ -271,6 +272,7 @@ void spec_net_options(const struct machine_spec *s, struct net_options *o)
     memset(o, 0, sizeof(*o));
     o->mode = s->net_mode;
     o->restrict_outbound = s->net_restrict;
+    o->user_mtu = s->net_mtu;
     o->tap_name = s->tap;
     o->switch_spec = s->net_switch;
     if (s->tftp)
@@ -580,7 +582,8 @@ void spec_format_share(const struct spec_share *sh, char *buf, size_t len)
              ids);
 }
 
-/* user[,restrict=on|off], tap=NAME or none. */
+/* user[,restrict=on|off][,mtu=N][,tftp=DIR][,bootfile=FILE], tap=NAME,
+ * switch=NAME[,name=LABEL] or none. */
 int spec_parse_net(const char *text, struct machine_spec *s, struct err *e)
 {
     struct net_options o;
@@ -593,6 +596,7 @@ int spec_parse_net(const char *text, struct machine_spec *s, struct err *e)
                        "install libslirp-dev (scripts/deps.sh) and rebuild, or use --net tap=NAME");
     s->net_mode = o.mode;
     s->net_restrict = o.restrict_outbound;
+    s->net_mtu = o.user_mtu;
     replace_str(&s->tap, o.mode == NET_MODE_TAP ? o.tap_name : NULL);
     replace_str(&s->net_switch, o.mode == NET_MODE_SWITCH ? o.switch_spec : NULL);
     replace_str(&s->tftp, o.tftp_root[0] ? o.tftp_root : NULL);
@@ -604,11 +608,15 @@ int spec_parse_net(const char *text, struct machine_spec *s, struct err *e)
 void spec_format_net(const struct machine_spec *s, char *buf, size_t len)
 {
     switch (s->net_mode) {
-    case NET_MODE_USER:
-        snprintf(buf, len, "user%s%s%s%s%s", s->net_restrict ? ",restrict=on" : "",
+    case NET_MODE_USER: {
+        char mtu[16] = "";
+        if (s->net_mtu)
+            snprintf(mtu, sizeof(mtu), ",mtu=%u", s->net_mtu);
+        snprintf(buf, len, "user%s%s%s%s%s%s", s->net_restrict ? ",restrict=on" : "", mtu,
                  s->tftp ? ",tftp=" : "", s->tftp ? s->tftp : "",
                  s->bootfile ? ",bootfile=" : "", s->bootfile ? s->bootfile : "");
         break;
+    }
     case NET_MODE_TAP:
         snprintf(buf, len, "tap=%s", s->tap ? s->tap : "");
         break;

@@ -106,6 +106,7 @@ struct machine_spec {
     /* Network: a mode, its options, forwards (user mode) and the NIC's MAC. */
     enum net_mode net_mode;
     bool net_restrict;
+    unsigned net_mtu;        /* user networking's link MTU (mtu=N; 0: the default) */
     char *tap;
     char *net_switch;        /* --net switch=NAME[,name=LABEL]: what follows "switch=" */
     int nforwards;

@@ -233,6 +233,7 @@ static bool same_machine(const struct machine_spec *a, const struct machine_spec
     if (a->cpus != b->cpus || a->memory != b->memory || a->ndisks != b->ndisks ||
         a->rng != b->rng || a->virtio_console != b->virtio_console ||
         a->net_mode != b->net_mode || a->net_restrict != b->net_restrict ||
+        a->net_mtu != b->net_mtu ||
         a->nforwards != b->nforwards || memcmp(a->mac, b->mac, 6) || a->nshares != b->nshares)
         return false;
     for (int i = 0; i < a->ndisks; i++)

@@ -109,7 +109,34 @@ int net_pick_free_port(bool udp, uint32_t host_addr, uint16_t *port)
 
 unsigned net_link_mtu(const struct net_options *o)
 {
-    return net_effective_mode(o) == NET_MODE_USER && !o->user_net.network ? NET_USER_MTU : 1500;
+    if (net_effective_mode(o) != NET_MODE_USER || o->user_net.network)
+        return 1500;
+    return o->user_mtu ? o->user_mtu : NET_USER_MTU;
+}
+
+/* "mtu=N" of --net user: N in NET_USER_MTU_MIN..NET_USER_MTU_MAX. */
+static int parse_mtu(const char *spec, const char *p, size_t n, unsigned *mtu, struct err *e)
+{
+    char buf[16];
+    size_t k = n - 4;                        /* after "mtu=" */
+    unsigned long v = 0;
+    bool ok = k > 0 && k < sizeof(buf);
+    if (ok) {
+        memcpy(buf, p + 4, k);
+        buf[k] = 0;
+        char *end;
+        errno = 0;
+        v = strtoul(buf, &end, 10);
+        ok = buf[0] >= '0' && buf[0] <= '9' && !*end && !errno && v >= NET_USER_MTU_MIN &&
+             v <= NET_USER_MTU_MAX;
+    }
+    if (!ok)
+        return err_set(e, -EINVAL, "--net '%s': mtu '%.*s' is not a number from %d to %d (the "
+                       "largest IP packet on the link, in bytes; 1500 is Ethernet's, the "
+                       "default %d)", spec, (int)k, p + 4, NET_USER_MTU_MIN, NET_USER_MTU_MAX,
+                       NET_USER_MTU);
+    *mtu = (unsigned)v;
+    return 0;
 }
 
 bool net_link_checksummed(const struct net_options *o)
@@ -145,6 +172,7 @@ int net_parse_mode(const char *spec, struct net_options *o, struct err *e)
                            "none",
                        spec);
     bool restrict_outbound = false;
+    unsigned mtu = 0;
     for (p += 4; *p; ) {
         p++;                                  /* the comma */
         size_t n = strcspn(p, ",");
@@ -152,6 +180,10 @@ int net_parse_mode(const char *spec, struct net_options *o, struct err *e)
             restrict_outbound = true;
         } else if (n == strlen("restrict=off") && !strncmp(p, "restrict=off", n)) {
             restrict_outbound = false;
+        } else if (n >= 4 && !strncmp(p, "mtu=", 4)) {
+            int r = parse_mtu(spec, p, n, &mtu, e);
+            if (r < 0)
+                return r;
         } else if (!strncmp(p, "tftp=", 5) || !strncmp(p, "bootfile=", 9)) {
             bool tftp = p[0] == 't';
             size_t k = tftp ? 5 : 9;
@@ -164,12 +196,13 @@ int net_parse_mode(const char *spec, struct net_options *o, struct err *e)
             dst[n - k] = 0;
         } else {
             return err_set(e, -EINVAL, "--net '%s': cannot understand '%.*s' (restrict=on|off, "
-                           "tftp=DIR, bootfile=FILE)", spec, (int)n, p);
+                           "mtu=N, tftp=DIR, bootfile=FILE)", spec, (int)n, p);
         }
         p += n;
     }
     o->mode = NET_MODE_USER;
     o->restrict_outbound = restrict_outbound;
+    o->user_mtu = mtu;
     return 0;
 }
 

@@ -39,6 +39,7 @@ struct net_forward {
 struct net_options {
     enum net_mode mode;
     bool restrict_outbound;        /* user mode: the guest reaches nothing but forwards */
+    unsigned user_mtu;             /* user mode: the link's MTU (mtu=N; 0: NET_USER_MTU) */
     const char *tap_name;          /* tap mode */
     const char *switch_spec;       /* switch mode: "NAME[,name=LABEL]" */
     /* User mode: libslirp's TFTP server serves this folder ("" for none) and
@@ -80,8 +81,12 @@ struct net_options {
  * fewer, larger ones cost the guest's stack (on emu, the guest's CPU is
  * the limit) less per byte.  Not passt's 65520: libslirp's send buffer
  * then holds only a few segments, and transfers stalled for seconds.  A
- * cluster's gateway stays at 1500 (its switch's). */
+ * cluster's gateway stays at 1500 (its switch's).  --net user,mtu=N sets
+ * another, from NET_USER_MTU_MIN (the least Linux and libslirp take) to
+ * NET_USER_MTU_MAX (the most libslirp takes); 1500 is plain Ethernet's. */
 #define NET_USER_MTU      16384
+#define NET_USER_MTU_MIN  68
+#define NET_USER_MTU_MAX  65521
 
 /* Called on the backend's thread with one frame for the guest. */
 typedef void (*net_receive_fn)(void *opaque, const uint8_t *frame, size_t len);
@@ -125,11 +130,15 @@ struct net_backend {
     _Atomic uint64_t tx_frames, tx_dropped, rx_frames;
     /* Set once, kept until the backend closes. */
     const struct net_hook *_Atomic hook;
+    /* The backend's frame log (net/trace.h; NULL: none): its NIC notes
+     * there what happens to frames on the backend's thread. */
+    struct net_trace *trace;
 };
 
-/* The largest IP packet the backend o opens takes and sends: NET_USER_MTU
- * for user mode on its own network, else Ethernet's 1500.  A NIC that can
- * tell its guest (virtio-net's F_MTU) does. */
+/* The largest IP packet the backend o opens takes and sends: for user mode
+ * on its own network o->user_mtu, or NET_USER_MTU when none was given; else
+ * Ethernet's 1500.  A NIC that can tell its guest (virtio-net's F_MTU)
+ * does. */
 unsigned net_link_mtu(const struct net_options *o);
 
 /* Every frame the backend o opens hands the guest carries correct IP, TCP
@@ -158,7 +167,7 @@ int net_add_default_forward(struct net_options *o, const struct net_forward *f);
  * else may take it before we bind it again; callers retry. */
 int net_pick_free_port(bool udp, uint32_t host_addr, uint16_t *port);
 
-/* Parses a --net MODE: "user[,restrict=on|off][,tftp=DIR][,bootfile=FILE]",
+/* Parses a --net MODE: "user[,restrict=on|off][,mtu=N][,tftp=DIR][,bootfile=FILE]",
  * "tap=NAME", "switch=NAME[,name=LABEL]" or "none".  tap_name and
  * switch_spec point into spec, which must outlive o. */
 int net_parse_mode(const char *spec, struct net_options *o, struct err *e);

@@ -24,6 +24,7 @@
 #include "lib/log.h"
 #include "lib/sandbox.h"
 #include "lib/state.h"
+#include "net/trace.h"
 
 #define TX_QUEUE_FRAMES 512
 #define MAX_POLLFDS     4096
@@ -55,6 +56,7 @@ struct net_slirp {
     /* The forwards listening now (for release_forwards). */
     struct net_forward listening[NET_MAX_FORWARDS];
     int nlistening;
+    struct net_trace *trace;        /* HOSTEL_NET_TRACE: the frame log (NULL: none) */
     uint8_t frame[NET_MAX_FRAME];
 };
 
@@ -80,6 +82,7 @@ static ssize_t cb_send_packet(const void *buf, size_t len, void *opaque)
     if (len < NET_MIN_FRAME || len > NET_MAX_FRAME)
         return (ssize_t)len;
     s->nb.rx_frames++;
+    net_trace_frame(s->trace, true, buf, len);
     const struct net_hook *h = atomic_load(&s->nb.hook);
     if (h && h->to_guest)
         h->to_guest(h->opaque, buf, len);
@@ -221,6 +224,7 @@ static int run_timers(struct net_slirp *s)
         if (!due)
             return next > 60000 ? 60000 : (int)next;
         due->expire_ms = -1;
+        net_trace_note(s->trace, "timer");
         due->cb(due->cb_opaque);
     }
     return 0;
@@ -257,6 +261,7 @@ static void *slirp_thread(void *opaque)
             size_t len = net_frame_queue_get(s->txq, s->frame);
             if (!len)
                 break;
+            net_trace_frame(s->trace, false, s->frame, len);
             slirp_input(s->slirp, s->frame, (int)len);
         }
     }
@@ -302,6 +307,7 @@ static void slirp_close(struct net_backend *nb)
         close(s->wake_fd);
     }
     free(s->pfd);
+    net_trace_close(s->trace);
     pthread_mutex_destroy(&s->park_lock);
     pthread_cond_destroy(&s->park_cond);
     pthread_mutex_destroy(&s->state_lock);
@@ -415,6 +421,8 @@ int net_slirp_open(const struct net_options *o, net_receive_fn receive, void *op
     pthread_mutex_init(&s->state_lock, NULL);
     s->nb.receive = receive;
     s->nb.receive_opaque = opaque;
+    s->trace = net_trace_open("user networking");
+    s->nb.trace = s->trace;
     s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     s->pfd = calloc(MAX_POLLFDS, sizeof(*s->pfd));
     if (s->wake_fd < 0 || !s->pfd) {

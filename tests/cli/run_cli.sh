@@ -26,6 +26,10 @@ t not-a-kernel 1 'not a' "$H" run --engine emu --kernel /etc/hostname
 t kernel-is-dir 1 'Is a directory' "$H" run --kernel /etc
 t extra-arg 1 "unexpected argument 'b'" "$H" run a b
 t bad-watchdog 1 "--watchdog" "$H" run --kernel "$BUILD/guests/hello.elf" --watchdog -1
+if ! "$H" run --kernel /dev/null --net user 2>&1 | grep -q 'without libslirp'; then
+  t bad-net-mtu 1 "--net 'user,mtu=65536': mtu '65536' is not a number from 68 to 65521" \
+    "$H" run --kernel "$BUILD/guests/hello.elf" --net user,mtu=65536
+fi
 for c in info stop pause logs rm; do t "$c-help" 0 "info NAME \\[--json\\]" "$H" "$c" --help; done
 t ssh-help 0 "usage: hostel ssh NAME" "$H" ssh --help
 t image-convert-help 0 "hostel image convert" "$H" image convert --help

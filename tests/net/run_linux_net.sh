@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Boots Debian's stock kernel with virtio-net on user networking and checks,
-# from both sides, that the network works: the guest gets its DHCP lease
+# Boots Debian's stock kernel with virtio-net on user networking (at MTU 9000,
+# --net user,mtu=9000) and checks, from both sides, that the network works:
+# the guest's eth0 has that MTU, it gets its DHCP lease
 # (10.0.2.15), fetches a page from a web server on the host's 127.0.0.1
 # through 10.0.2.2, and the host reaches a busybox httpd in the guest through
 # --forward.  One boot (a minute or two on emu).
@@ -62,6 +63,7 @@ done
 ip link set lo up
 ip link set eth0 up
 echo "mac: \$(cat /sys/class/net/eth0/address)"
+echo "mtu: \$(cat /sys/class/net/eth0/mtu)"
 cat > /tmp/dhcp.sh <<'S'
 #!/bin/sh
 [ "\$1" = bound ] || exit 0
@@ -91,7 +93,7 @@ chmod +x "$work/root/init"
 
 log="$work/log"
 timeout 480 "$H" run --engine "$engine" --memory 256M --kernel "$KERNEL" --initrd "$work/initrd.img" \
-  --cmdline "console=ttyS0 panic=-1 quiet" --net user --mac 52:54:00:ab:cd:ef \
+  --cmdline "console=ttyS0 panic=-1 quiet" --net user,mtu=9000 --mac 52:54:00:ab:cd:ef \
   --forward "tcp:$fwd_port:80" --forward "tcp:127.0.0.1:$done_port:81" --no-reboot \
   --serial stdio </dev/null >"$log" 2>&1 &
 vm=$!
@@ -116,6 +118,7 @@ tr -d '\r' <"$log" >"$log.txt"
 why=""
 [ "$rc" -eq 0 ] || why="exit status $rc"
 grep -q '^mac: 52:54:00:ab:cd:ef' "$log.txt" || why="${why:+$why; }eth0 missing or wrong MAC"
+grep -q '^mtu: 9000$' "$log.txt" || why="${why:+$why; }eth0's MTU is not the 9000 of --net user,mtu=9000"
 grep -q '^lease: 10.0.2.15 router 10.0.2.2 dns 10.0.2.3' "$log.txt" || why="${why:+$why; }no DHCP lease of 10.0.2.15"
 grep -q '^wget: hello-from-the-host' "$log.txt" || why="${why:+$why; }guest could not fetch from the host"
 [ "$guest_page" = "hello-from-the-guest" ] || why="${why:+$why; }host could not fetch from the guest through --forward (got '$guest_page')"

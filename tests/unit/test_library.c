@@ -73,6 +73,7 @@ static void check_same_spec(const struct machine_spec *a, const struct machine_s
     }
     CHECK_EQ(a->net_mode, b->net_mode);
     CHECK_EQ(a->net_restrict, b->net_restrict);
+    CHECK_EQ(a->net_mtu, b->net_mtu);
     CHECK(str_eq(a->tap, b->tap));
     CHECK_EQ(a->nforwards, b->nforwards);
     for (int i = 0; i < a->nforwards && i < b->nforwards; i++) {
@@ -372,7 +373,7 @@ static void bad_configs_are_named(void)
  * for each network mode. */
 static void v2_config_round_trips_every_field(void)
 {
-    const char *nets[] = { "user,restrict=on", "tap=hostel0", "none" };
+    const char *nets[] = { "user,restrict=on,mtu=9000", "tap=hostel0", "none" };
     for (int n = 0; n < 3; n++) {
         if (n == 0 && !net_user_available()) {
             printf("  (user networking skipped: built without libslirp)\n");

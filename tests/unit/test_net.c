@@ -7,6 +7,7 @@
 #include <net/if.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -15,6 +16,7 @@
 
 #include "check.h"
 #include "net/net.h"
+#include "net/trace.h"
 
 static void net_parses_forwards(void)
 {
@@ -58,6 +60,10 @@ static void net_link_properties_by_mode(void)
     CHECK_EQ(net_link_mtu(&gateway), 1500);
     CHECK_EQ(net_link_mtu(&tap), 1500);
     CHECK_EQ(net_link_mtu(&sw), 1500);
+    struct net_options small = { .mode = NET_MODE_USER, .user_mtu = 1280 };
+    CHECK_EQ(net_link_mtu(&small), 1280);
+    gateway.user_mtu = 9000;                 /* a gateway keeps its switch's 1500 */
+    CHECK_EQ(net_link_mtu(&gateway), 1500);
     CHECK(net_link_checksummed(&user));
     CHECK(net_link_checksummed(&gateway));
     CHECK(!net_link_checksummed(&tap));
@@ -75,6 +81,56 @@ static void net_parses_macs(void)
     CHECK_EQ(net_parse_mac("52:54:00:12:34:56:78", mac), -EINVAL);
     CHECK_EQ(net_parse_mac("52-54-00-12-34-56", mac), -EINVAL);
     CHECK_EQ(net_parse_mac("52:54:00:12:34:5g", mac), -EINVAL);
+}
+
+/* HOSTEL_NET_TRACE: off without the variable; with it, a line per frame
+ * with the TCP fields a tcpdump would show, and notes. */
+static void net_trace_writes_frames(void)
+{
+    unsetenv("HOSTEL_NET_TRACE");
+    CHECK(net_trace_open("test") == NULL);
+    net_trace_frame(NULL, true, (const uint8_t *)"", 0);     /* no log: nothing */
+    char path[] = "/tmp/hostel-trace-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    close(fd);
+    setenv("HOSTEL_NET_TRACE", path, 1);
+    struct net_trace *t = net_trace_open("test");
+    unsetenv("HOSTEL_NET_TRACE");
+    CHECK(t != NULL);
+    /* Ethernet, IPv4 (20 bytes, 60 in all), TCP 80 -> 1234, ACK|PSH,
+     * seq 1000, ack 2000, window 512, 20 bytes of payload. */
+    uint8_t f[74] = { 0 };
+    f[12] = 0x08;
+    uint8_t *ip = f + 14, *tcp = ip + 20;
+    ip[0] = 0x45;
+    ip[3] = 60;
+    ip[9] = 6;
+    tcp[1] = 80;
+    tcp[2] = 0x04, tcp[3] = 0xd2;
+    tcp[6] = 0x03, tcp[7] = 0xe8;
+    tcp[10] = 0x07, tcp[11] = 0xd0;
+    tcp[12] = 0x50;
+    tcp[13] = 0x18;
+    tcp[14] = 0x02;
+    net_trace_frame(t, true, f, sizeof(f));
+    net_trace_frame(t, false, f, 20);                 /* too short for IP: length only */
+    net_trace_note(t, "timer");
+    net_trace_close(t);
+    char text[1024] = "";
+    FILE *in = fopen(path, "r");
+    CHECK(in != NULL);
+    if (in) {
+        size_t n = fread(text, 1, sizeof(text) - 1, in);
+        text[n] = 0;
+        fclose(in);
+    }
+    unlink(path);
+    if (!strstr(text, " in 74 tcp 80>1234 PA 1000 2000 512 20\n") || !strstr(text, " out 20\n") ||
+        !strstr(text, " note timer\n") || strncmp(text, "# hostel frame log (test)", 25)) {
+        printf("# the log:\n%s", text);
+        CHECK(0);
+    }
 }
 
 static void net_default_mac_is_stable(void)
@@ -212,6 +268,7 @@ int main(void)
     RUN_TEST(net_parses_macs);
     RUN_TEST(net_link_properties_by_mode);
     RUN_TEST(net_default_mac_is_stable);
+    RUN_TEST(net_trace_writes_frames);
     RUN_TEST(net_frame_queue_bounds_and_order);
     RUN_TEST(net_tap_errors_are_clear);
     /* A tap needs CAP_NET_ADMIN and /dev/net/tun: skipped (not passed) without. */

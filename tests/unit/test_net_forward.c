@@ -75,6 +75,44 @@ static void mode_parses(void)
     }
 }
 
+/* user,mtu=N: the link's MTU within what Linux and libslirp take; a bad
+ * value is refused with a message naming it and the range. */
+static void mode_parses_mtu(void)
+{
+    struct net_options o;
+    struct err err = ERR_INIT;
+    memset(&o, 0, sizeof(o));
+    CHECK_EQ(net_parse_mode("user", &o, &err), 0);
+    CHECK_EQ(o.user_mtu, 0);
+    CHECK_EQ(net_link_mtu(&o), NET_USER_MTU);
+    CHECK_EQ(net_parse_mode("user,mtu=9000", &o, &err), 0);
+    CHECK_EQ(o.user_mtu, 9000);
+    CHECK_EQ(net_link_mtu(&o), 9000);
+    CHECK_EQ(net_parse_mode("user,restrict=on,mtu=1500,tftp=/srv", &o, &err), 0);
+    CHECK_EQ(o.user_mtu, 1500);
+    CHECK(o.restrict_outbound);
+    CHECK_EQ(net_link_mtu(&o), 1500);
+    CHECK_EQ(net_parse_mode("user,mtu=68", &o, &err), 0);
+    CHECK_EQ(net_parse_mode("user,mtu=65521", &o, &err), 0);
+    CHECK_EQ(net_parse_mode("user", &o, &err), 0);
+    CHECK_EQ(o.user_mtu, 0);                   /* a new --net starts from the default */
+    const char *bad[] = { "user,mtu=", "user,mtu=67", "user,mtu=65522", "user,mtu=9k",
+                          "user,mtu=-1500", "user,mtu=+1500", "user,mtu= 1500",
+                          "user,mtu=99999999999999999999", "user,mtu" };
+    for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        err_clear(&err);
+        memset(&o, 0, sizeof(o));
+        CHECK_EQ(net_parse_mode(bad[i], &o, &err), -EINVAL);
+        CHECK_EQ(o.user_mtu, 0);
+        const char *v = strchr(bad[i], '=') ? strchr(bad[i], '=') + 1 : "mtu";
+        if (!strstr(err.msg, bad[i]) || !strstr(err.msg, v) ||
+            (strchr(bad[i], '=') && !strstr(err.msg, "68 to 65521"))) {
+            printf("# %s: %s\n", bad[i], err.msg);
+            CHECK(0);
+        }
+    }
+}
+
 static void default_forward_yields_to_same_guest_port(void)
 {
     struct net_options o;
@@ -291,6 +329,7 @@ int main(void)
     RUN_TEST(forward_parses_port_zero);
     RUN_TEST(pick_free_port_gives_a_bindable_port);
     RUN_TEST(mode_parses);
+    RUN_TEST(mode_parses_mtu);
     RUN_TEST(default_forward_yields_to_same_guest_port);
     RUN_TEST(appliance_forwards_merge);
     RUN_TEST(appliance_ssh_object);

@@ -342,6 +342,18 @@ static void option_net_forward_mac(void)
         CHECK(s.net_restrict);
         spec_format_net(&s, buf, sizeof(buf));
         CHECK(!strcmp(buf, "user,restrict=on"));
+        /* The link's MTU: kept, written back as given, and turned into
+         * the NIC's options; a new --net without it is the default again. */
+        CHECK_EQ(set(&s, "net", "user,mtu=9000,restrict=on"), 0);
+        CHECK_EQ(s.net_mtu, 9000);
+        spec_format_net(&s, buf, sizeof(buf));
+        CHECK(!strcmp(buf, "user,restrict=on,mtu=9000"));
+        struct net_options no;
+        spec_net_options(&s, &no);
+        CHECK_EQ(net_link_mtu(&no), 9000);
+        CHECK_EQ(set(&s, "net", "user"), 0);
+        CHECK_EQ(s.net_mtu, 0);
+        CHECK_EQ(set(&s, "net", "user,restrict=on"), 0);
     } else {
         struct err e = ERR_INIT;
         CHECK_EQ(spec_set_option(&s, "net", "user", &e), -ENOTSUP);
@@ -400,7 +412,10 @@ static void option_net_forward_mac(void)
     OPTION_FAILS("net", "tap=", "--net 'tap=': tap=NAME takes an interface name of 1 to 15 "
                                 "characters");
     OPTION_FAILS("net", "user,fast=on", "--net 'user,fast=on': cannot understand 'fast=on' "
-                                            "(restrict=on|off, tftp=DIR, bootfile=FILE)");
+                                            "(restrict=on|off, mtu=N, tftp=DIR, bootfile=FILE)");
+    OPTION_FAILS("net", "user,mtu=70000", "--net 'user,mtu=70000': mtu '70000' is not a number "
+                 "from 68 to 65521 (the largest IP packet on the link, in bytes; 1500 is "
+                 "Ethernet's, the default 16384)");
 
     /* Forwards: added, or replacing the one for the same protocol and guest port. */
     spec_init(&s);

@@ -21,6 +21,7 @@
 #include "lib/state.h"
 #include "machine/timer.h"
 #include "net/net.h"
+#include "net/trace.h"
 
 #define RX_QUEUE 0
 #define TX_QUEUE 1
@@ -41,7 +42,7 @@ struct virtio_net {
     struct virtio_dev *vd;
     struct net_backend *nb;
     uint8_t mac[6];
-    uint16_t mtu;                             /* the backend's, over 1500 (0: none) */
+    uint16_t mtu;                             /* the backend's, unless 1500 (0: none) */
     bool csum_valid;                          /* the backend's frames: checksums correct */
     /* Under vd->lock: */
     struct pending_frame pending[PENDING_FRAMES];
@@ -62,7 +63,7 @@ static uint64_t net_features(struct virtio_dev *vd)
     uint64_t f = (1ULL << VIRTIO_NET_F_MAC) | (1ULL << VIRTIO_NET_F_STATUS) |
                  (1ULL << VIRTIO_NET_F_MRG_RXBUF);
     if (n->mtu)
-        f |= 1ULL << VIRTIO_NET_F_MTU;   /* a larger link: the guest sets its MTU to it */
+        f |= 1ULL << VIRTIO_NET_F_MTU;   /* not Ethernet's: the guest sets its MTU to it */
     if (n->csum_valid)
         f |= 1ULL << VIRTIO_NET_F_GUEST_CSUM;   /* for DATA_VALID (deliver) */
     return f;
@@ -163,8 +164,13 @@ static int deliver(struct virtio_net *n, const uint8_t *frame, size_t len)
     hdr[11] = (uint8_t)(nbufs >> 8);
     iov_from_buf(n->rx_first->iov + n->rx_first->nout, n->rx_first->nin, 0, hdr,
                  VIRTIO_NET_HDR_LEN);
-    for (unsigned i = 0; i < nbufs; i++)
-        virtq_push(vq, heads[i], lens[i]);
+    /* All at once: a driver polling the used ring while we push (NAPI on
+     * another vCPU, or the one that is still busy with the last frames)
+     * must not see the first buffer, whose header counts the others,
+     * before the others are there: Linux drops such a frame as "buffers
+     * missing", and the TCP sender behind it (libslirp) may wait a whole
+     * retransmission timeout, a second or more, to send it again. */
+    virtq_push_many(vq, heads, lens, nbufs);
     virtio_queue_done(vd, RX_QUEUE);
     return 1;
 
@@ -235,25 +241,30 @@ static void net_receive(void *opaque, const uint8_t *frame, size_t len)
     if (len < NET_MIN_FRAME || len > NET_MAX_FRAME)
         return;
     pthread_mutex_lock(&vd->lock);
+    struct net_trace *trace = n->nb ? n->nb->trace : NULL;
     if (!rx_live(vd) || n->rx_paused) {
         n->dropped++;                /* no driver yet, or paused: the wire is dead */
+        net_trace_note(trace, "nic: dropped (no driver, or paused)");
     } else {
         flush_pending(n);
         int r = n->pend_count || rx_must_wait(n) ? 0 : deliver(n, frame, len);
         if (r < 0) {
             n->dropped++;
+            net_trace_note(trace, "nic: dropped (the receive buffers cannot take it)");
         } else if (r > 0) {
             rate_limiter_charge(&n->rx_limit, len);
         } else {
             uint8_t *copy = n->pend_count < PENDING_FRAMES ? malloc(len) : NULL;
             if (!copy) {
                 n->dropped++;        /* the guest is not keeping up: like a full NIC ring */
+                net_trace_note(trace, "nic: dropped (too many frames wait for buffers)");
             } else {
                 memcpy(copy, frame, len);
                 unsigned i = (n->pend_head + n->pend_count) % PENDING_FRAMES;
                 n->pending[i].data = copy;
                 n->pending[i].len = len;
                 n->pend_count++;
+                net_trace_note(trace, "nic: the frame waits for receive buffers");
             }
         }
     }
@@ -340,7 +351,7 @@ int virtio_net_create(struct guest_mem *mem, struct pci_bus *bus, const struct n
      * link MTU is known from the options alone.  A frame of it (header and
      * VLAN tag too) fits what the device moves either way. */
     unsigned mtu = net_link_mtu(o);
-    if (mtu > 1500 && mtu + 18 <= NET_MAX_FRAME)
+    if (mtu != 1500 && mtu + 18 <= NET_MAX_FRAME)
         n->mtu = (uint16_t)mtu;
     n->csum_valid = net_link_checksummed(o);
     n->rx_first = malloc(sizeof(*n->rx_first));

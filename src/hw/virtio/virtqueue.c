@@ -217,25 +217,35 @@ static void note_written(struct virtq *vq, uint16_t head, uint32_t written)
         vq->mem->dma_written(vq->mem->dma_opaque, 0, vq->mem->size);
 }
 
-void virtq_push(struct virtq *vq, uint16_t head, uint32_t written)
+void virtq_push_many(struct virtq *vq, const uint16_t *heads, const uint32_t *written,
+                     unsigned n)
 {
-    if (!vq->ready)
+    if (!vq->ready || !n)
         return;
-    /* The guest may run code the device just wrote (a disk read into a
-     * code page): the CPUs must know before the used index tells it. */
-    if (written && head < vq->size &&
-        (vq->mem->dma_written || __atomic_load_n(&vq->mem->dirty, __ATOMIC_RELAXED)))
-        note_written(vq, head, written);
-    uint8_t *elem = vq->used + 4 + 8 * (size_t)(vq->used_idx % vq->size);
-    store32(elem, head);
-    store32(elem + 4, written);
-    /* The element must be visible before the index that publishes it. */
+    for (unsigned i = 0; i < n; i++) {
+        /* The guest may run code the device just wrote (a disk read into a
+         * code page): the CPUs must know before the used index tells it. */
+        if (written[i] && heads[i] < vq->size &&
+            (vq->mem->dma_written || __atomic_load_n(&vq->mem->dirty, __ATOMIC_RELAXED)))
+            note_written(vq, heads[i], written[i]);
+        uint8_t *elem = vq->used + 4 + 8 * (size_t)((uint16_t)(vq->used_idx + i) % vq->size);
+        store32(elem, heads[i]);
+        store32(elem + 4, written[i]);
+        mem_mark_dirty_ptr(vq->mem, elem, 8);
+    }
+    /* The elements must be visible before the index that publishes them,
+     * and that index moves once: a driver reading it between two of these
+     * would take a part of the set for the whole. */
     atomic_thread_fence(memory_order_release);
-    vq->used_idx++;
+    vq->used_idx = (uint16_t)(vq->used_idx + n);
     store16(vq->used + 2, vq->used_idx);
     mem_mark_dirty_ptr(vq->mem, vq->used, 4);
-    mem_mark_dirty_ptr(vq->mem, elem, 8);
     vq->pushed = true;
+}
+
+void virtq_push(struct virtq *vq, uint16_t head, uint32_t written)
+{
+    virtq_push_many(vq, &head, &written, 1);
 }
 
 bool virtq_should_signal(struct virtq *vq)

@@ -71,6 +71,12 @@ int virtq_pop(struct virtq *vq, struct virtq_chain *c);
 /* Returns a chain to the driver with the number of bytes written into its
  * device-writable part. */
 void virtq_push(struct virtq *vq, uint16_t head, uint32_t written);
+/* Returns n chains in order with one update of the used index, so that
+ * the driver sees all of them or none: virtio-net's merged receive
+ * buffers, whose first header counts the rest (a driver that found fewer
+ * would drop the frame). */
+void virtq_push_many(struct virtq *vq, const uint16_t *heads, const uint32_t *written,
+                     unsigned n);
 
 /* True when the driver wants an interrupt for what was pushed since the
  * last time this said true (interrupt suppression or event index). */
