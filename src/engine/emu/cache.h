@@ -32,11 +32,14 @@ struct emu_block {
     uint8_t succ_next;         /* which succ[] slot the next new successor takes */
     struct emu_block *succ[2]; /* recent successors (a hint, checked by pa) */
     /* A successor link also holds when RIP (64-bit mode) and CPL are as
-     * recorded and the epoch has not ended since: no TLB flush, no store
-     * into code, no event, so the same linear address still fetches the
-     * same, already compared, block (see emu_cache_linked). */
+     * recorded, the epoch has not ended since (no store into code, no
+     * event: the block's bytes were compared in it) and neither has the
+     * map epoch (no TLB flush: the same linear address still fetches from
+     * the same physical page), so it is the same, already compared, block
+     * (see emu_cache_linked). */
     uint64_t succ_rip[2];
     uint32_t succ_epoch[2];
+    uint32_t succ_map[2];
     uint8_t succ_cpl[2];
     /* jit.c: the translations of this block, valid while jit_gen is the
      * code cache's generation.  One per guest RIP and privilege level: the
@@ -134,6 +137,7 @@ static inline bool emu_block_enter(struct emu_cpu *c, struct emu_block *b)
         /* Marked before the bytes are compared (see emu_mmu_mark_code). */
         if (!c->mmu.code_pages[(uint64_t)(b->host - c->mmu.ram) >> 12])
             emu_mmu_mark_code(c, b->pa);
+        c->mmu.st.compares++;
         if (!same_bytes(b->host, b->bytes, b->nbytes))
             return false;
         b->checked = c->mmu.epoch;
@@ -162,6 +166,7 @@ static inline void emu_cache_link(struct emu_cpu *c, struct emu_block *prev, int
     prev->succ_rip[k] = c->rip;
     prev->succ_cpl[k] = c->cpl;
     prev->succ_epoch[k] = c->mode == MODE_LONG64 ? c->mmu.epoch : c->mmu.epoch - 1;
+    prev->succ_map[k] = c->mmu.map_epoch;
 }
 
 /* The block after prev, when prev remembers it (blocks keep their last two
@@ -193,7 +198,7 @@ static inline struct emu_block *emu_cache_next(struct emu_cpu *c, uint64_t pa, u
 }
 
 /* In 64-bit mode, the block after the last one when its link still holds
- * (same RIP and CPL, same epoch): no translation, no lookup.  NULL: take
+ * (same RIP and CPL, same epoch and map epoch): no translation, no lookup.  NULL: take
  * the long way (emu_cache_next). */
 static inline struct emu_block *emu_cache_linked(struct emu_cpu *c)
 {
@@ -202,7 +207,8 @@ static inline struct emu_block *emu_cache_linked(struct emu_cpu *c)
         return NULL;
     for (int k = 0; k < 2; k++) {
         if (prev->succ_rip[k] == c->rip && prev->succ_epoch[k] == c->mmu.epoch &&
-            prev->succ_cpl[k] == c->cpl && prev->succ[k]) {
+            prev->succ_cpl[k] == c->cpl &&
+            prev->succ[k]) {
             c->mmu.prev_block = prev->succ[k];
             return prev->succ[k];
         }

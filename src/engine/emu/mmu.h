@@ -41,6 +41,27 @@ struct emu_tlb_entry {
     uint64_t pad[1];     /* 64 bytes: the entry address is a shift of the index */
 };
 
+/* Why epochs ended and what that cost (HOSTEL_EMU_STATS=1 prints them):
+ * for finding where a guest's time goes, not part of its state. */
+enum emu_epoch_why {
+    EMU_EPOCH_EXECUTE,   /* an emu_execute call */
+    EMU_EPOCH_EVENT,     /* an event from another thread (EMU_EV_CODE...) */
+    EMU_EPOCH_IRQ,       /* an interrupt taken with other vCPUs */
+    EMU_EPOCH_CR3,       /* a CR3 load */
+    EMU_EPOCH_FLUSH,     /* a TLB flush (CR0/CR4/EFER, all of it) */
+    EMU_EPOCH_INVLPG,    /* a one-page flush */
+    EMU_EPOCH_CODE,      /* this vCPU stored into a page it runs code from */
+    EMU_EPOCH_CPUID,
+    EMU_EPOCH_NWHY
+};
+
+struct emu_mmu_stats {
+    uint64_t epochs[EMU_EPOCH_NWHY];
+    uint64_t compares;   /* blocks compared with RAM when entered in a new epoch */
+    uint64_t walks;      /* TLB misses that walked the page tables */
+    uint64_t cr3_loads, cr3_kept;   /* CR3 writes; of them, to a PCID whose entries stayed */
+};
+
 struct emu_mmu {
     struct emu_tlb_entry tlb[2][EMU_TLB_SIZE];   /* [user][index] */
     uint8_t *ram;        /* guest RAM mapping (struct guest_mem) */
@@ -70,7 +91,16 @@ struct emu_mmu {
     bool implicit;       /* a system-table or stack-switch access (sys_seg.c) */
     uint8_t smap_n;
     uint16_t smap_idx[8];
+    struct emu_mmu_stats st;
 };
+
+/* Ends the epoch (cache.h): every block is compared with RAM again when next
+ * entered. */
+static inline void emu_epoch_end(struct emu_mmu *m, enum emu_epoch_why why)
+{
+    m->epoch++;
+    m->st.epochs[why]++;
+}
 
 /* EFLAGS.AC went from 1 to 0: drop the supervisor translations of user
  * pages that SMAP allowed only because of it. */
