@@ -125,6 +125,7 @@ struct emu_block *emu_cache_get_slow(struct emu_cpu *c, uint64_t pa, unsigned cs
             return b;
         }
         *pp = b->next;   /* stale: the code changed under it */
+        bc->stale++;
         break;
     }
     const uint8_t *host = emu_ram_ptr(c, pa, 1);

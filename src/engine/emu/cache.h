@@ -4,12 +4,14 @@
  * Stale code: a store by this vCPU into a page it runs code from stops the
  * running block (mmu.c sets mmu.blk_stop) and starts a new epoch.  A block
  * is compared with the bytes in RAM when it is first entered in an epoch.
- * Epochs also end at every emu_execute() call, event, TLB flush and CPUID,
- * at a device's write into RAM (EMU_EV_CODE, before the guest can learn of
- * it) and, with more than one vCPU, at every interrupt taken: that is
- * where a guest can learn that another vCPU wrote code (x86 requires such
- * a serializing event, an IPI in practice, before cross-modified code
- * runs). */
+ * Epochs also end at an event from another thread, at a device's write into
+ * RAM that holds code (EMU_EV_CODE, before the guest can learn of it), at
+ * every emu_execute() call unless mmu.writes_announced (the VMM with one
+ * vCPU: nobody else writes RAM unannounced) and, with more than one vCPU,
+ * at every serializing event (an interrupt taken, a CR3 load, a TLB flush,
+ * INVLPG, CPUID: emu_epoch_serialize): that is where a guest can learn that
+ * another vCPU wrote code (x86 requires one, an IPI in practice, before
+ * cross-modified code runs). */
 #ifndef HOSTEL_EMU_CACHE_H
 #define HOSTEL_EMU_CACHE_H
 
@@ -86,7 +88,7 @@ struct emu_block_cache {
     struct emu_xinsn xcache[XCACHE_SIZE];
     uint8_t *arena;
     size_t used;
-    uint64_t builds, flushes;
+    uint64_t builds, flushes, stale;   /* blocks decoded; arena flushes; blocks whose bytes changed */
     struct emu_jit *jit;       /* jit.c: the translations, made on first use */
     bool jit_failed;           /* no code cache could be made: interpret */
 };
@@ -207,7 +209,7 @@ static inline struct emu_block *emu_cache_linked(struct emu_cpu *c)
         return NULL;
     for (int k = 0; k < 2; k++) {
         if (prev->succ_rip[k] == c->rip && prev->succ_epoch[k] == c->mmu.epoch &&
-            prev->succ_cpl[k] == c->cpl &&
+            prev->succ_map[k] == c->mmu.map_epoch && prev->succ_cpl[k] == c->cpl &&
             prev->succ[k]) {
             c->mmu.prev_block = prev->succ[k];
             return prev->succ[k];

@@ -161,8 +161,7 @@ static bool handle_events(struct emu_cpu *c)
         /* Another vCPU that wrote code makes the others take an interrupt
          * (an IPI) before they may run it; with one vCPU, and for devices
          * (EMU_EV_CODE), an interrupt tells nothing about code. */
-        if (c->mmu.smp)
-            emu_epoch_end(&c->mmu, EMU_EPOCH_IRQ);
+        emu_epoch_serialize(&c->mmu, EMU_EPOCH_IRQ);
         emu_check_interrupts(c);
         if (c->state != EMU_RUNNING)
             return true;
@@ -196,7 +195,8 @@ uint64_t emu_execute(struct emu_cpu *c, uint64_t max_insns)
         return 0;   /* vcpu_init allocates it first and reports a failure there */
     uint64_t start = c->insn_count;
     c->exc.vector = -1;
-    emu_epoch_end(&c->mmu, EMU_EPOCH_EXECUTE);   /* see cache.h */
+    if (!c->mmu.writes_announced)
+        emu_epoch_end(&c->mmu, EMU_EPOCH_EXECUTE);   /* see cache.h */
 
     /* What count_done needs after a longjmp; written once per block. */
     const struct emu_insn *volatile blk_first = NULL;

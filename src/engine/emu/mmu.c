@@ -461,7 +461,7 @@ static unsigned find_slot(struct emu_cpu *c, bool *fresh)
 
 void emu_mmu_load_cr3(struct emu_cpu *c, bool keep)
 {
-    emu_epoch_end(&c->mmu, EMU_EPOCH_CR3);
+    emu_epoch_serialize(&c->mmu, EMU_EPOCH_CR3);
     bool fresh;
     unsigned s = find_slot(c, &fresh);
     c->mmu.st.cr3_loads++;
@@ -473,7 +473,7 @@ void emu_mmu_load_cr3(struct emu_cpu *c, bool keep)
 
 void emu_tlb_flush(struct emu_cpu *c, bool include_global)
 {
-    emu_epoch_end(&c->mmu, EMU_EPOCH_FLUSH);
+    emu_epoch_serialize(&c->mmu, EMU_EPOCH_FLUSH);
     for (int u = 0; u < 2; u++)
         for (unsigned k = 0; k < EMU_TLB_SIZE; k++) {
             struct emu_tlb_entry *e = &c->mmu.tlb[u][k];
@@ -498,7 +498,7 @@ void emu_tlb_flush(struct emu_cpu *c, bool include_global)
  * link made before holds. */
 void emu_tlb_flush_page(struct emu_cpu *c, uint64_t la)
 {
-    emu_epoch_end(&c->mmu, EMU_EPOCH_INVLPG);
+    emu_epoch_serialize(&c->mmu, EMU_EPOCH_INVLPG);
     for (int u = 0; u < 2; u++) {
         struct emu_tlb_entry *e = &c->mmu.tlb[u][(la >> 12) & (EMU_TLB_SIZE - 1)];
         e->vpn_read = e->vpn_write = e->vpn_exec = 0;

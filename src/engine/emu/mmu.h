@@ -70,6 +70,11 @@ struct emu_mmu {
     bool ready;
     bool flat_pf;        /* emu_cpu_init_flat: outside RAM is a #PF, not MMIO */
     bool smp;            /* the machine has other vCPUs (that may write our code) */
+    /* Every writer of guest RAM other than this vCPU announces its writes
+     * (EMU_EV_CODE: the VMM's devices, on a machine with one vCPU), so
+     * emu_execute calls need not end the epoch (callers that write RAM
+     * themselves between calls, as tests do, leave it false). */
+    bool writes_announced;
     uint8_t *code_pages; /* one byte per RAM page: this CPU cached code from it
                           * (read by device threads: see emu_mmu_holds_code) */
     uint64_t npages;
@@ -100,6 +105,18 @@ static inline void emu_epoch_end(struct emu_mmu *m, enum emu_epoch_why why)
 {
     m->epoch++;
     m->st.epochs[why]++;
+}
+
+/* A serializing instruction or event (a CR3 load, a TLB flush, INVLPG,
+ * CPUID, an interrupt taken): where x86 lets a CPU run code another CPU
+ * wrote.  Without other vCPUs nobody writes code unannounced (a device's
+ * DMA raises EMU_EV_CODE, this vCPU's own stores end the epoch as they
+ * land, each emu_execute call ends it unless writes_announced),
+ * so the epoch goes on and the blocks entered next are not compared. */
+static inline void emu_epoch_serialize(struct emu_mmu *m, enum emu_epoch_why why)
+{
+    if (m->smp)
+        emu_epoch_end(m, why);
 }
 
 /* EFLAGS.AC went from 1 to 0: drop the supervisor translations of user
