@@ -10,7 +10,11 @@
 #include "engine/emu/jit.h"
 #include "engine/emu/ops.h"
 
-#define ARENA_SIZE (32u << 20)
+/* Big enough for what a distribution's boot decodes between flushes (the
+ * Debian appliance filled 32 MiB 19 times on the way to its login prompt,
+ * and each flush drops every translation too); reserved, so only what is
+ * used is host memory. */
+#define ARENA_SIZE (128u << 20)
 
 int emu_cache_create(struct emu_block_cache **out)
 {

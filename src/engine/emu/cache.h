@@ -67,7 +67,7 @@ void emu_cache_flush(struct emu_block_cache *bc);
 
 #include <string.h>
 
-#define HASH_BITS 15
+#define HASH_BITS 17   /* chains stay short with the arena full (cache.c) */
 #define HASH_SIZE (1u << HASH_BITS)
 
 /* Instructions that cross into the next page (64-bit mode), which blocks

@@ -39,7 +39,7 @@
 #include "engine/emu/jit.h"
 #include "engine/emu/x86emit.h"
 
-#define JIT_CODE_SIZE (32u << 20)    /* per vCPU; the data area is half as big */
+#define JIT_CODE_SIZE (128u << 20)   /* per vCPU (a distribution boot fills 32 MiB); the data area is half as big */
 #define JIT_BLOCK_ROOM (32u << 10)     /* most code one block may need */
 #define JIT_MAX_STUBS 192
 
