@@ -52,6 +52,8 @@ struct emu_block {
     uint8_t jit_ninsn;         /* instructions a translation runs at most */
     uint32_t jit_gen;
     uint32_t jit_hits;         /* interpreted runs, toward translation */
+    uint64_t jit_rips;         /* a bit per RIP translated (jit.c jit_rip_bit): no
+                                * bit, no translation for that RIP */
     void *jit_data;            /* list of struct jit_block_data, newest first */
     /* Entries: insn[].fn may be a flag-free variant or a fused compare and
      * branch, which are only right when the block runs from its start (to
