@@ -223,6 +223,12 @@ static int boot_once(const struct machine_spec *spec, const struct engine_ops *e
     int r = vm_create_with_ram(spec->cpus, spec->memory, restore ? ram_fd : -1, engine, &vm, e);
     if (r < 0)
         return r;
+    /* Under --memory-limit the engine's caches fit in what the limit leaves
+     * beside guest RAM and the rest of the VMM (SPEC_VMM_OVERHEAD at least,
+     * checked by the spec): they flush sooner rather than push the machine
+     * past its cgroup's limit. */
+    if (spec->memory_limit)
+        vm->engine_cache_max = spec->memory_limit - spec->memory - SPEC_VMM_OTHER;
     struct board_host bh = { .console = console, .bound = host->bound,
                              .bios = files->bios.data, .bios_len = files->bios.len,
                              .ram_restored = restore != NULL, .defer_forwards = incoming,

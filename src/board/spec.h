@@ -23,6 +23,9 @@
 #define SPEC_MAX_MEMORY (1ULL << 40)
 /* What --memory-limit must leave the VMM above the guest's RAM. */
 #define SPEC_VMM_OVERHEAD (64ULL << 20)
+/* Of that, what the VMM needs beside the engine's caches (devices' buffers,
+ * libslirp, threads' stacks); the rest of a memory limit is the caches'. */
+#define SPEC_VMM_OTHER (32ULL << 20)
 
 /* Which scalar fields a layer sets. */
 enum spec_field {

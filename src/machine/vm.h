@@ -35,6 +35,10 @@ struct vm {
     void *engine_data;
     int ncpus;
     struct vcpu vcpus[VM_MAX_CPUS];
+    /* The most host memory the engine may take for its caches (emu's
+     * decoded blocks and translated code), all vCPUs together; 0: the
+     * engine's defaults.  Set by the board before the vCPUs exist. */
+    uint64_t engine_cache_max;
     /* Our 8259's side of LINT0, for the emu engine's LAPICs (set by the
      * board when the engine has no in-kernel irqchip). */
     struct ext_intr ext_intr;

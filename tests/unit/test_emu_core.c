@@ -592,6 +592,39 @@ static void test_flags_vs_host(void)
     munmap(host, 4096);
 }
 
+/* A memory budget (--memory-limit) sizes a vCPU's caches: split 2/5 blocks,
+ * 2/5 code (its data half as much again), within 4..128 MiB each; a small
+ * arena flushes and the program still computes what it should. */
+static void test_cache_budget(void)
+{
+    size_t arena, code;
+    emu_cache_split(0, &arena, &code);
+    CHECK(arena == 128u << 20 && code == 0);
+    emu_cache_split(20u << 20, &arena, &code);
+    CHECK(arena == 8u << 20 && code == 8u << 20);
+    emu_cache_split(1u << 20, &arena, &code);
+    CHECK(arena == 4u << 20 && code == 4u << 20);
+    emu_cache_split((size_t)10 << 30, &arena, &code);
+    CHECK(arena == 128u << 20 && code == 128u << 20);
+
+    /* 100,000 blocks of INC EAX; JMP +0, then UD2: more than 4 MiB of
+     * decoded blocks. */
+    enum { N = 100000 };
+    static uint8_t prog[N * 4 + 2];
+    for (unsigned k = 0; k < N; k++)
+        memcpy(prog + 4 * k, "\xff\xc0\xeb\x00", 4);
+    memcpy(prog + 4 * N, "\x0f\x0b", 2);
+    CHECK(CODE + sizeof(prog) < STACK);
+    setup(prog, sizeof(prog));
+    struct emu_block_cache *bc;
+    CHECK(emu_cache_create(&bc, 1u << 20) == 0);
+    CHECK(bc->arena_size == 4u << 20 && bc->code_size == 4u << 20);
+    cpu->mmu.cache = bc;
+    CHECK(run() == 6);
+    CHECK(cpu->gpr[0] == N);
+    CHECK(bc->flushes > 0);
+}
+
 int main(void)
 {
     RUN_TEST(test_decode_lengths);
@@ -611,5 +644,6 @@ int main(void)
     RUN_TEST(test_bound_arpl);
     RUN_TEST(test_real_mode);
     RUN_TEST(test_flags_vs_host);
+    RUN_TEST(test_cache_budget);
     return CHECK_DONE();
 }

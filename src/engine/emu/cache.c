@@ -15,14 +15,36 @@
  * and each flush drops every translation too); reserved, so only what is
  * used is host memory. */
 #define ARENA_SIZE (128u << 20)
+/* The least a budget leaves either (a kernel boot to /init decodes a few
+ * MiB between flushes). */
+#define MIN_PART (4u << 20)
 
-int emu_cache_create(struct emu_block_cache **out)
+void emu_cache_split(size_t budget, size_t *arena, size_t *code)
+{
+    if (!budget) {
+        *arena = ARENA_SIZE;
+        *code = 0;
+        return;
+    }
+    /* Blocks 2/5, code 2/5, the code's data 1/5: what the Debian
+     * appliance's boot used of each. */
+    size_t part = budget / 5 * 2 & ~(size_t)0xffff;
+    if (part < MIN_PART)
+        part = MIN_PART;
+    if (part > ARENA_SIZE)
+        part = ARENA_SIZE;
+    *arena = *code = part;
+}
+
+int emu_cache_create(struct emu_block_cache **out, size_t budget)
 {
     struct emu_block_cache *bc = calloc(1, sizeof(*bc));
     if (!bc)
         return -ENOMEM;
+    emu_cache_split(budget, &bc->arena_size, &bc->code_size);
     /* Reserved, touched on demand. */
-    bc->arena = mmap(NULL, ARENA_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    bc->arena = mmap(NULL, bc->arena_size, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (bc->arena == MAP_FAILED) {
         free(bc);
         return -ENOMEM;
@@ -35,7 +57,7 @@ void emu_cache_destroy(struct emu_block_cache *bc)
 {
     if (!bc)
         return;
-    munmap(bc->arena, ARENA_SIZE);
+    munmap(bc->arena, bc->arena_size);
     emu_jit_destroy(bc->jit);
     free(bc);
 }
@@ -82,7 +104,7 @@ static struct emu_block *build(struct emu_cpu *c, struct emu_block_cache *bc, ui
 
     size_t size = sizeof(struct emu_block) + n * sizeof(struct emu_insn) + off;
     size = (size + 15) & ~(size_t)15;
-    if (bc->used + size > ARENA_SIZE)
+    if (bc->used + size > bc->arena_size)
         emu_cache_flush(bc);
     struct emu_block *b = (struct emu_block *)(bc->arena + bc->used);
     bc->used += size;

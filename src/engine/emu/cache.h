@@ -63,7 +63,14 @@ struct emu_block {
 
 struct emu_block_cache;
 
-int emu_cache_create(struct emu_block_cache **out);
+/* budget: the most host memory this vCPU's caches may take (decoded
+ * blocks, translated code and its data), 0 for the defaults; a machine
+ * with --memory-limit divides what the limit leaves beside guest RAM
+ * among its vCPUs (vm->engine_cache_max). */
+int emu_cache_create(struct emu_block_cache **out, size_t budget);
+/* How a budget is split: the block arena and the translated code (whose
+ * exit records and jump cache take half as much again).  0: the defaults. */
+void emu_cache_split(size_t budget, size_t *arena, size_t *code);
 void emu_cache_destroy(struct emu_block_cache *bc);
 void emu_cache_flush(struct emu_block_cache *bc);
 
@@ -89,6 +96,8 @@ struct emu_block_cache {
     struct emu_block *hash[HASH_SIZE];
     struct emu_xinsn xcache[XCACHE_SIZE];
     uint8_t *arena;
+    size_t arena_size;         /* reserved; only what is used is host memory */
+    size_t code_size;          /* for jit.c's code cache (0: its default) */
     size_t used;
     uint64_t builds, flushes, stale;   /* blocks decoded; arena flushes; blocks whose bytes changed */
     struct emu_jit *jit;       /* jit.c: the translations, made on first use */

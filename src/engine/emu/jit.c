@@ -314,13 +314,15 @@ static void emit_trampolines(struct emu_jit *j)
     j->code_used = j->code_base;
 }
 
-static int jit_create(struct emu_jit **out)
+/* code_size: the code cache's size (0: the configured one); the data area
+ * is half as big. */
+static int jit_create(struct emu_jit **out, size_t code_size)
 {
     struct emu_jit *j = calloc(1, sizeof(*j));
     if (!j)
         return -ENOMEM;
-    j->code_size = cfg_code_size;
-    j->data_size = cfg_code_size / 2;
+    j->code_size = code_size ? code_size : cfg_code_size;
+    j->data_size = j->code_size / 2;
     size_t total = j->code_size + j->data_size;
     j->memfd = memfd_create("hostel-emu-jit", MFD_CLOEXEC);
     if (j->memfd < 0 || ftruncate(j->memfd, (off_t)j->code_size) < 0)
@@ -3461,7 +3463,7 @@ again:
 
 void emu_jit_prepare(struct emu_block_cache *bc)
 {
-    if (emu_jit_enabled() && !bc->jit && !bc->jit_failed && jit_create(&bc->jit) < 0)
+    if (emu_jit_enabled() && !bc->jit && !bc->jit_failed && jit_create(&bc->jit, bc->code_size) < 0)
         bc->jit_failed = true;
 }
 
@@ -3501,7 +3503,7 @@ bool emu_jit_run(struct emu_cpu *c, struct emu_block *b, uint64_t limit)
     struct emu_block_cache *bc = c->mmu.cache;
     struct emu_jit *j = bc->jit;
     if (!j) {
-        if (bc->jit_failed || jit_create(&bc->jit) < 0) {
+        if (bc->jit_failed || jit_create(&bc->jit, bc->code_size) < 0) {
             bc->jit_failed = true;
             return false;
         }

@@ -647,7 +647,9 @@ int emu_mmu_init(struct emu_cpu *c)
     m->smp = c->vm && c->vm->ncpus > 1;
     if (!m->code_pages)
         __atomic_store_n(&m->code_pages, calloc(m->npages ? m->npages : 1, 1), __ATOMIC_RELEASE);
-    if (!m->code_pages || (!m->cache && emu_cache_create(&m->cache) < 0))
+    size_t budget = c->vm && c->vm->engine_cache_max && c->vm->ncpus > 0
+                        ? (size_t)(c->vm->engine_cache_max / (uint64_t)c->vm->ncpus) : 0;
+    if (!m->code_pages || (!m->cache && emu_cache_create(&m->cache, budget) < 0))
         return -ENOMEM;   /* the caller reports it: vcpu_init, before the guest runs */
     emu_jit_prepare(m->cache);   /* its memfd, before the sandbox (lib/sandbox.h) */
     m->ready = true;
