@@ -1,6 +1,6 @@
 /* Unit tests of emu's MMU: 4-level paging with 4K, 2M and 1G pages, #PF
  * error codes and CR2, U/S, R/W with CR0.WP, NX, reserved bits, accessed
- * and dirty bits, TLB flushes, PCID-tagged TLB entries; and LOCK atomicity across two threads
+ * and dirty bits, TLB flushes, PCID-tagged TLB entries, the TLB's second way; and LOCK atomicity across two threads
  * running two emu CPUs on one RAM buffer. */
 #include <pthread.h>
 #include <stdlib.h>
@@ -233,6 +233,79 @@ static void test_pcid(void)
     }
 }
 
+/* The second TLB way: two pages 4 MiB apart (one TLB index) alternate
+ * without page walks; INVLPG, a CR3 load and the dirty-log sync reach an
+ * entry held in way 1 as one in way 0.  0x5000 (identity) and 0x405000
+ * (-> 0x25000) share index 5. */
+static void test_tlb_second_way(void)
+{
+    /* 1: mov rax, [rbx]; add [rdx], rax; dec ecx; jnz 1b; ud2 */
+    SETUP(0, 0x48, 0x8b, 0x03, 0x48, 0x01, 0x02, 0xff, 0xc9, 0x75, 0xf6, 0x0f, 0x0b);
+    *pte(PT2, 5) = 0x25000 | P | W | U;
+    ram[0x5000] = 3;
+    cpu->gpr[3] = 0x5000;
+    cpu->gpr[2] = 0x405000;
+    cpu->gpr[1] = 1000;
+    uint64_t walks = cpu->mmu.tlb_walks;
+    CHECK_EQ(run(), 6);
+    CHECK_EQ(*(uint64_t *)(ram + 0x25000), 3000);
+    CHECK(cpu->mmu.tlb_walks - walks < 10);        /* not one per access */
+    CHECK(cpu->mmu.tlb_way1_hits > 0);
+    /* Both pages are held, one in each way, both writable. */
+    struct emu_tlb_entry *e0 = &cpu->mmu.tlb[0][5], *e1 = &cpu->mmu.tlb1[0][5];
+    CHECK(e0->vpn_read && e1->vpn_read);
+    CHECK((e0->vpn_read ^ e1->vpn_read) == 0x400000);
+    /* A store to the page way 0 holds for reading only: both writable. */
+    cpu->gpr[3] = 0x405000;
+    cpu->gpr[2] = 0x5000;
+    cpu->gpr[1] = 1;
+    cpu->rip = CODE;
+    CHECK_EQ(run(), 6);
+    CHECK(e0->vpn_write && e1->vpn_write);
+
+    /* The dirty-log sync takes write permission from way 1 too: the next
+     * store to each page walks again. */
+    emu_tlb_drop_writes(cpu);
+    CHECK(!e0->vpn_write && !e1->vpn_write);
+    walks = cpu->mmu.tlb_walks;
+    cpu->gpr[3] = 0x5000;
+    cpu->gpr[2] = 0x405000;
+    cpu->gpr[1] = 1;
+    cpu->rip = CODE;
+    CHECK_EQ(run(), 6);
+    CHECK(cpu->mmu.tlb_walks > walks);
+    CHECK_EQ(*(uint64_t *)(ram + 0x25000), 3000 + 3003);   /* 0x5000 holds 3 + 3000 */
+
+    /* INVLPG of the page way 1 holds: a remap is seen. */
+    cpu->gpr[2] = 0x405000;
+    cpu->gpr[3] = 0x5000;
+    cpu->gpr[1] = 1;
+    cpu->rip = CODE;
+    CHECK_EQ(run(), 6);   /* 0x405000 (the store) last: 0x5000 sits in way 1 */
+    CHECK_EQ(e1->vpn_read & ~0xfffULL, 0x5000);
+    *pte(PT, 5) = 0x26000 | P | W | U;
+    ram[0x26000] = 7;
+    emu_tlb_flush_page(cpu, 0x5000);
+    cpu->gpr[1] = 1;
+    cpu->rip = CODE;
+    CHECK_EQ(run(), 6);
+    CHECK_EQ(cpu->gpr[0], 7);
+
+    /* A CR3 load drops the non-global entries of way 1 as of way 0. */
+    cpu->gpr[1] = 1;
+    cpu->rip = CODE;
+    CHECK_EQ(run(), 6);
+    CHECK_EQ(e1->vpn_read & ~0xfffULL, 0x5000);
+    *pte(PT, 5) = 0x27000 | P | W | U;
+    ram[0x27000] = 9;
+    emu_mmu_load_cr3(cpu, false);
+    CHECK(!e1->vpn_read && !e0->vpn_read);
+    cpu->gpr[1] = 1;
+    cpu->rip = CODE;
+    CHECK_EQ(run(), 6);
+    CHECK_EQ(cpu->gpr[0], 9);
+}
+
 static void test_legacy_paging(void)
 {
     /* 32-bit paging: PD at 0x70000, 4K PT at 0x73000 for 0..4M (identity),
@@ -375,6 +448,7 @@ int main(void)
     RUN_TEST(test_faults);
     RUN_TEST(test_tlb);
     RUN_TEST(test_pcid);
+    RUN_TEST(test_tlb_second_way);
     RUN_TEST(test_legacy_paging);
     RUN_TEST(test_mmio);
     RUN_TEST(test_lock_two_threads);

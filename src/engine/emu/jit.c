@@ -213,6 +213,7 @@ struct emu_jit {
     size_t code_base, code_used, data_used;
     uint64_t exit_common;     /* rx address: back to C */
     uint64_t set_cf;          /* rx address: emit_set_cf_routine */
+    uint64_t tlb_swap[2];     /* rx addresses: emit_tlb_swap_routine, [user] */
     uint64_t (*enter)(struct emu_cpu *c, uint64_t code, uint64_t limit, uint64_t evmask);
     uint32_t gen;             /* translations of older generations are gone */
     struct jit_exit *pending; /* the exit taken last, to be linked */
@@ -258,6 +259,9 @@ static void *jit_data_alloc(struct emu_jit *j, size_t size)
 #define OFF_TLB_SLOT ((int32_t)offsetof(struct emu_cpu, mmu.tlb_slot))
 #define OFF_STOP     ((int32_t)offsetof(struct emu_cpu, mmu.blk_stop))
 #define OFF_TLB(u)   ((int32_t)(offsetof(struct emu_cpu, mmu.tlb) + (u) * sizeof(((struct emu_cpu *)0)->mmu.tlb[0])))
+/* Way 1 of the TLB (mmu.h) lies this far after way 0, same layout. */
+#define TLB_WAY1     ((int32_t)(offsetof(struct emu_cpu, mmu.tlb1) - offsetof(struct emu_cpu, mmu.tlb)))
+#define OFF_WAY1_HITS ((int32_t)offsetof(struct emu_cpu, mmu.tlb_way1_hits))
 #define OFF_XMM(n)   ((int32_t)(offsetof(struct emu_cpu, xmm) + 16 * (n)))
 #define OFF_CR0      ((int32_t)offsetof(struct emu_cpu, cr0))
 #define OFF_CR4      ((int32_t)offsetof(struct emu_cpu, cr4))
@@ -278,6 +282,7 @@ static void emit_tag_slot(struct xbuf *b)
 }
 
 static void emit_set_cf_routine(struct xbuf *b);
+static void emit_tlb_swap_routine(struct xbuf *b, int32_t w0);
 
 /* The trampolines: enter(c, code, limit, evmask) saves the callee-saved
  * registers, keeps limit and evmask at [rsp + 24] and [rsp + 32], the TLB tag bits at
@@ -310,6 +315,10 @@ static void emit_trampolines(struct emu_jit *j)
     x8(&b, 0xc3);
     j->set_cf = x_rx(&b);
     emit_set_cf_routine(&b);
+    for (int u = 0; u < 2; u++) {
+        j->tlb_swap[u] = x_rx(&b);
+        emit_tlb_swap_routine(&b, OFF_TLB(u));
+    }
     j->code_base = (size_t)(b.p - j->rw + 63) & ~(size_t)63;
     j->code_used = j->code_base;
 }
@@ -510,6 +519,10 @@ struct stub {
     uint8_t reload_pf;        /* ST_INTERP: the fast path leaves a pending record: PF_* */
     uint8_t *from;            /* the rel32 jumping here */
     uint8_t *resume;          /* ST_INTERP: where to continue (writable view) */
+    /* ST_INTERP after a TLB compare (stub_way1): way 1 is compared first. */
+    bool way1;
+    int8_t w1_tag;            /* the register holding the tag compared */
+    int32_t w1_field;         /* vpn_read or vpn_write */
     unsigned k, done;         /* instruction index; ST_EXIT: instructions retired */
     uint64_t rip;             /* ST_EXIT: guest target */
     struct ra ra;
@@ -763,6 +776,57 @@ static void emit_ea(struct jctx *t, const struct emu_insn *i)
         x_alu_rm(b, 8, ALU_ADD, XCX, xm(RCPU, OFF_SEGBASE(i->seg)));
 }
 
+/* Stub s follows a way-0 TLB compare (a jne; EAX = index * 64, the tag
+ * in register tag): its out-of-line code first compares way 1's entry
+ * and, on a hit, swaps the two ways' entries (j->tlb_swap) and goes back
+ * to the inline hit path right after the jne, which now finds the page
+ * in way 0.  The inline hit path stays as it was; only a way-0 miss pays.
+ * Not with cfg_all_slow (every access runs its handler). */
+static void stub_way1(struct jctx *t, struct stub *s, int32_t field, int tag)
+{
+    if (cfg_all_slow || t->fail)
+        return;
+    s->way1 = true;
+    s->w1_field = field;
+    s->w1_tag = (int8_t)tag;
+}
+
+/* The way-1 compare at the start of stub st (stub_way1).  A hit leaves
+ * every register as the jne found it (host flags are not kept, as the
+ * inline hit path does not keep them either); a miss falls through to
+ * the handler's path. */
+static void emit_way1(struct jctx *t, const struct stub *st)
+{
+    struct xbuf *b = &t->b;
+    x_alu_rm(b, 8, ALU_CMP, st->w1_tag, xmi(RCPU, XAX, 0, t->tlb + TLB_WAY1 + st->w1_field));
+    uint8_t *miss = x_jcc32(b, 5);   /* jne */
+    x8(b, 0xe8);                     /* call rel32: RAX must stay */
+    uint8_t *at = b->p;
+    x32(b, 0);
+    x_patch32(b, at, t->j->tlb_swap[t->tlb != OFF_TLB(0)]);
+    x_jmp_abs(b, (uint64_t)((intptr_t)st->from + 4 + b->rx_delta));
+    x_patch32(b, miss, x_rx(b));
+}
+
+/* The shared routine of way-1 hits (emit_way1) for the entries at
+ * w0 (OFF_TLB of a privilege class): swaps way 0's and way 1's entries
+ * at index EAX / 64, counts the hit, keeps every register but the flags. */
+static void emit_tlb_swap_routine(struct xbuf *b, int32_t w0)
+{
+    x8(b, 0x52);   /* push rdx */
+    x8(b, 0x56);   /* push rsi */
+    for (int32_t off = 0; off < (int32_t)sizeof(struct emu_tlb_entry); off += 8) {
+        x_load(b, 8, XDX, xmi(RCPU, XAX, 0, w0 + off));
+        x_load(b, 8, XSI, xmi(RCPU, XAX, 0, w0 + TLB_WAY1 + off));
+        x_store(b, 8, xmi(RCPU, XAX, 0, w0 + TLB_WAY1 + off), XDX);
+        x_store(b, 8, xmi(RCPU, XAX, 0, w0 + off), XSI);
+    }
+    x_alu_mi(b, 8, ALU_ADD, xm(RCPU, OFF_WAY1_HITS), 1);
+    x8(b, 0x5e);   /* pop rsi */
+    x8(b, 0x5a);   /* pop rdx */
+    x8(b, 0xc3);   /* ret */
+}
+
 /* The TLB lookup of a size-byte access at RCX: on a hit RCX becomes the
  * host address; a miss goes to a stub that runs the instruction's
  * handler.  No register allocation may happen after this in the
@@ -789,6 +853,7 @@ static void emit_tlb(struct jctx *t, unsigned size, bool write, bool sets_flags)
     s->restore_flags = sets_flags;
     t->sets_flags = sets_flags;
     x_alu_rm(b, 8, ALU_ADD, XCX, xmi(RCPU, XAX, 0, t->tlb + (int32_t)offsetof(struct emu_tlb_entry, addend)));
+    stub_way1(t, s, field, XDX);
     t->hf = 0;
 }
 
@@ -2838,9 +2903,10 @@ static void rep_page(struct jctx *t, int h, int hc, unsigned sh, bool write, int
     x_alu_rm(b, 8, ALU_CMP, out, xmi(RCPU, XAX, 0, t->tlb + field));
     if (cfg_all_slow)
         x_alu_ri(b, 4, ALU_CMP, XAX, -1);   /* never equal: the handler's path */
-    stub_new(t, ST_INTERP, x_jcc32(b, 5));
+    struct stub *s = stub_new(t, ST_INTERP, x_jcc32(b, 5));
     x_mov_rr(b, 8, out, h);
     x_alu_rm(b, 8, ALU_ADD, out, xmi(RCPU, XAX, 0, t->tlb + (int32_t)offsetof(struct emu_tlb_entry, addend)));
+    stub_way1(t, s, field, out);
 }
 
 /* REP STOS and REP MOVS (64-bit addresses, no FS/GS source): when DF is
@@ -3123,6 +3189,8 @@ static void emit_stubs(struct jctx *t)
             t->fail = true;
             break;
         }
+        if (st->way1)
+            emit_way1(t, st);
         emit_writeback(t, &st->ra);
         t->mem_op = st->mem_op;
         t->mem_size = st->mem_size;

@@ -43,6 +43,12 @@ struct emu_tlb_entry {
 
 struct emu_mmu {
     struct emu_tlb_entry tlb[2][EMU_TLB_SIZE];   /* [user][index] */
+    /* Way 1, same index: the entry way 0 held before a fill of another
+     * page there (its victim).  Looked at only after a way-0 miss
+     * (emu_translate, and the stubs of translated code), so pages 4 MiB
+     * apart stop evicting each other.  Every invalidation treats both
+     * ways alike; a page is never in both. */
+    struct emu_tlb_entry tlb1[2][EMU_TLB_SIZE];
     uint8_t *ram;        /* guest RAM mapping (struct guest_mem) */
     uint64_t ram_low, ram_high;   /* sizes below 4G / at 4G */
     /* Set up lazily by emu_mmu_init() (first emu_execute). */
@@ -70,6 +76,11 @@ struct emu_mmu {
     bool implicit;       /* a system-table or stack-switch access (sys_seg.c) */
     uint8_t smap_n;
     uint16_t smap_idx[8];
+    /* Counters (hostel-emu-user -s): page walks that filled the TLB after
+     * a miss in both ways, and way-0 misses that way 1 answered (in the
+     * interpreter's lookup and in translated code's stubs). */
+    uint64_t tlb_walks;
+    uint64_t tlb_way1_hits;
 };
 
 /* EFLAGS.AC went from 1 to 0: drop the supervisor translations of user
