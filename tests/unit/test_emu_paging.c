@@ -9,6 +9,7 @@
 #include "check.h"
 #include "engine/emu/cpu.h"
 #include "engine/emu/emu.h"
+#include "engine/emu/jit.h"
 #include "machine/bus.h"
 #include "machine/vm.h"
 
@@ -306,6 +307,34 @@ static void test_tlb_second_way(void)
     CHECK_EQ(cpu->gpr[0], 9);
 }
 
+/* A store into code through an entry held in way 1 is still seen, by
+ * translated code too: linear 0x5000 and 0x405000 both map frame 0x5000
+ * (one TLB index).  Written through both (0x5000's writable entry moves
+ * to way 1), the frame then runs code through 0x405000, which takes
+ * write permission from every entry of the frame; the store through
+ * 0x5000 must reach the code's next run. */
+static void test_code_store_through_way1(void)
+{
+    SETUP(0, 0x48, 0x89, 0x87, 0x00, 0x01, 0, 0,   /* mov [rdi+0x100], rax */
+          0x48, 0x89, 0x86, 0x00, 0x01, 0, 0,         /* mov [rsi+0x100], rax */
+          0xff, 0xd6,                                 /* call rsi */
+          0x89, 0xc3,                                 /* mov ebx, eax */
+          0xc6, 0x47, 0x01, 0x02,                     /* mov byte [rdi+1], 2 */
+          0xff, 0xd6,                                 /* call rsi */
+          0x01, 0xc3,                                 /* add ebx, eax */
+          0x0f, 0x0b);                                /* ud2 */
+    static const uint8_t f[] = { 0xb8, 0x01, 0, 0, 0, 0xc3 };   /* mov eax, 1; ret */
+    memcpy(ram + 0x5000, f, sizeof(f));
+    *pte(PT2, 5) = 0x5000 | P | W | U;
+    cpu->gpr[7] = 0x5000;
+    cpu->gpr[6] = 0x405000;
+    emu_jit_configure(1, 0);   /* translated at once */
+    CHECK_EQ(run(), 6);
+    emu_jit_configure(-1, 64);
+    CHECK_EQ(cpu->gpr[3], 3);
+    CHECK_EQ(ram[0x5001], 2);
+}
+
 static void test_legacy_paging(void)
 {
     /* 32-bit paging: PD at 0x70000, 4K PT at 0x73000 for 0..4M (identity),
@@ -449,6 +478,7 @@ int main(void)
     RUN_TEST(test_tlb);
     RUN_TEST(test_pcid);
     RUN_TEST(test_tlb_second_way);
+    RUN_TEST(test_code_store_through_way1);
     RUN_TEST(test_legacy_paging);
     RUN_TEST(test_mmio);
     RUN_TEST(test_lock_two_threads);
