@@ -596,7 +596,7 @@ int main(int argc, char **argv)
                     " entries from the dispatcher, %" PRIu64 " links\n",
                     js.blocks, js.code_bytes >> 10, js.flushes, js.followed, js.entries, js.links);
         fprintf(stderr, "hostel-emu-user: TLB: %" PRIu64 " page walks (misses in both ways), %" PRIu64
-                " way-0 misses found in way 1\n", c->mmu.tlb_walks, c->mmu.tlb_way1_hits);
+                " way-0 misses found in way 1\n", c->mmu.st.misses, c->mmu.st.way1_hits);
     }
     return u.status;
 }

@@ -431,13 +431,13 @@ static void test_tlb_second_way(void)
         ram[DATA] = 3;
         cpu->gpr[R_RBX] = DATA;
         cpu->gpr[R_RDX] = DATA + (4u << 20);
-        uint64_t w0 = cpu->mmu.tlb_walks, h0 = cpu->mmu.tlb_way1_hits;
+        uint64_t w0 = cpu->mmu.st.misses, h0 = cpu->mmu.st.way1_hits;
         emu_execute(cpu, 100000);
         CHECK_EQ(cpu->exc.vector, EXC_UD);
         CHECK_EQ(cpu->insn_count, 1 + 4 * 1000);
-        walks[jit] = cpu->mmu.tlb_walks - w0;
+        walks[jit] = cpu->mmu.st.misses - w0;
         sum[jit] = *(uint64_t *)(ram + DATA + (4u << 20));
-        CHECK(cpu->mmu.tlb_way1_hits - h0 >= 1000);
+        CHECK(cpu->mmu.st.way1_hits - h0 >= 1000);
     }
     CHECK_EQ(sum[0], 3000);
     CHECK_EQ(sum[1], 3000);

@@ -1,6 +1,9 @@
 /* Unit tests of emu's MMU: 4-level paging with 4K, 2M and 1G pages, #PF
  * error codes and CR2, U/S, R/W with CR0.WP, NX, reserved bits, accessed
- * and dirty bits, TLB flushes, PCID-tagged TLB entries, the TLB's second way; and LOCK atomicity across two threads
+ * and dirty bits, TLB flushes, PCID-tagged TLB entries, the TLB's second
+ * way, links between blocks across a remap with one vCPU (whose
+ * serializing instructions do not end the epoch); and LOCK atomicity
+ * across two threads
  * running two emu CPUs on one RAM buffer. */
 #include <pthread.h>
 #include <stdlib.h>
@@ -21,6 +24,7 @@
 #define PD   0x72000
 #define PT   0x73000
 #define PT2  0x74000
+#define PT3  0x75000
 
 #define P 1ULL
 #define W 2ULL
@@ -247,11 +251,11 @@ static void test_tlb_second_way(void)
     cpu->gpr[3] = 0x5000;
     cpu->gpr[2] = 0x405000;
     cpu->gpr[1] = 1000;
-    uint64_t walks = cpu->mmu.tlb_walks;
+    uint64_t walks = cpu->mmu.st.misses;
     CHECK_EQ(run(), 6);
     CHECK_EQ(*(uint64_t *)(ram + 0x25000), 3000);
-    CHECK(cpu->mmu.tlb_walks - walks < 10);        /* not one per access */
-    CHECK(cpu->mmu.tlb_way1_hits > 0);
+    CHECK(cpu->mmu.st.misses - walks < 10);        /* not one per access */
+    CHECK(cpu->mmu.st.way1_hits > 0);
     /* Both pages are held, one in each way, both writable. */
     struct emu_tlb_entry *e0 = &cpu->mmu.tlb[0][5], *e1 = &cpu->mmu.tlb1[0][5];
     CHECK(e0->vpn_read && e1->vpn_read);
@@ -268,13 +272,13 @@ static void test_tlb_second_way(void)
      * store to each page walks again. */
     emu_tlb_drop_writes(cpu);
     CHECK(!e0->vpn_write && !e1->vpn_write);
-    walks = cpu->mmu.tlb_walks;
+    walks = cpu->mmu.st.misses;
     cpu->gpr[3] = 0x5000;
     cpu->gpr[2] = 0x405000;
     cpu->gpr[1] = 1;
     cpu->rip = CODE;
     CHECK_EQ(run(), 6);
-    CHECK(cpu->mmu.tlb_walks > walks);
+    CHECK(cpu->mmu.st.misses > walks);
     CHECK_EQ(*(uint64_t *)(ram + 0x25000), 3000 + 3003);   /* 0x5000 holds 3 + 3000 */
 
     /* INVLPG of the page way 1 holds: a remap is seen. */
@@ -333,6 +337,62 @@ static void test_code_store_through_way1(void)
     emu_jit_configure(-1, 64);
     CHECK_EQ(cpu->gpr[3], 3);
     CHECK_EQ(ram[0x5001], 2);
+}
+
+/* One vCPU in the VMM (writes_announced, no other vCPUs): CPUID and CR3
+ * loads do not end the epoch, so nothing is compared again, but a link
+ * from a block to the block at the next RIP must still see a remap of that
+ * RIP (the link holds only within its map epoch).  The loop calls 0x600000
+ * twice and remaps it to other code in between, in one emu_execute call;
+ * run interpreted and translated at once. */
+static void test_remap_one_vcpu(void)
+{
+    for (int jit_at_once = 0; jit_at_once < 2; jit_at_once++) {
+        emu_jit_configure(-1, jit_at_once ? 0 : 64);
+        SETUP(0,
+              0xe8, 0xfb, 0xef, 0x5f, 0x00,   /* top: call 0x600000 (from 0x1005) */
+              0x4c, 0x01, 0xc0,               /* add rax, r8 */
+              0x49, 0x89, 0xc0,               /* mov r8, rax */
+              0x48, 0x89, 0x13,               /* mov [rbx], rdx: the PTE of 0x600000 */
+              0x0f, 0xa2,                     /* cpuid (clobbers eax ebx ecx edx) */
+              0x0f, 0x22, 0xdf,               /* mov cr3, rdi */
+              0x48, 0x89, 0xf3,               /* mov rbx, rsi */
+              0x4c, 0x89, 0xca,               /* mov rdx, r9 */
+              0xff, 0xcd,                     /* dec ebp */
+              0x75, 0xe3,                     /* jnz top */
+              0x0f, 0x0b);                    /* ud2 */
+        static const uint8_t one[] = { 0xb8, 0x01, 0, 0, 0, 0xc3 };   /* mov eax, 1; ret */
+        static const uint8_t two[] = { 0xb8, 0x02, 0, 0, 0, 0xc3 };   /* mov eax, 2; ret */
+        memcpy(ram + 0x30000, one, sizeof(one));
+        memcpy(ram + 0x31000, two, sizeof(two));
+        *pte(PD, 3) = PT3 | P | W | U;
+        *pte(PT3, 0) = 0x30000 | P | W | U;
+        cpu->mmu.writes_announced = true;
+        cpu->gpr[7] = PML4;
+        cpu->gpr[3] = cpu->gpr[6] = PT3;
+        cpu->gpr[2] = cpu->gpr[9] = 0x31000 | P | W | U;
+        cpu->gpr[5] = 2;
+        uint32_t epoch = cpu->mmu.epoch;
+        CHECK_EQ(run(), 6);
+        CHECK_EQ(cpu->gpr[8], 3);   /* 1 from the first page, 2 from the second */
+        CHECK_EQ(cpu->mmu.epoch, epoch);
+        /* With another vCPU both end the epoch (they serialize). */
+        cpu->mmu.smp = true;
+        *pte(PT3, 0) = 0x30000 | P | W | U;
+        cpu->gpr[7] = PML4;
+        cpu->gpr[3] = cpu->gpr[6] = PT3;
+        cpu->gpr[2] = cpu->gpr[9] = 0x31000 | P | W | U;
+        cpu->gpr[5] = 2;
+        cpu->gpr[8] = 0;
+        cpu->rip = CODE;
+        emu_tlb_flush(cpu, true);
+        epoch = cpu->mmu.epoch;
+        CHECK_EQ(run(), 6);
+        CHECK_EQ(cpu->gpr[8], 3);
+        CHECK(cpu->mmu.epoch - epoch >= 4);   /* two CPUIDs, two CR3 loads at least */
+        cpu->mmu.smp = false;
+    }
+    emu_jit_configure(-1, 64);
 }
 
 static void test_legacy_paging(void)
@@ -479,6 +539,7 @@ int main(void)
     RUN_TEST(test_pcid);
     RUN_TEST(test_tlb_second_way);
     RUN_TEST(test_code_store_through_way1);
+    RUN_TEST(test_remap_one_vcpu);
     RUN_TEST(test_legacy_paging);
     RUN_TEST(test_mmio);
     RUN_TEST(test_lock_two_threads);

@@ -10,7 +10,11 @@
 #include "engine/emu/jit.h"
 #include "engine/emu/ops.h"
 
-#define ARENA_SIZE (32u << 20)
+/* Big enough for what a distribution's boot decodes between flushes (the
+ * Debian appliance filled 32 MiB 19 times on the way to its login prompt,
+ * and each flush drops every translation too); reserved, so only what is
+ * used is host memory. */
+#define ARENA_SIZE (128u << 20)
 
 int emu_cache_create(struct emu_block_cache **out)
 {
@@ -98,6 +102,7 @@ static struct emu_block *build(struct emu_cpu *c, struct emu_block_cache *bc, ui
     b->jit_data = NULL;
     b->jit_gen = 0;
     b->jit_hits = 0;
+    b->jit_rips = 0;
     b->jit_never = 0;
     b->jit_ninsn = 0;
     unsigned h = hash_pa(pa);
@@ -125,6 +130,7 @@ struct emu_block *emu_cache_get_slow(struct emu_cpu *c, uint64_t pa, unsigned cs
             return b;
         }
         *pp = b->next;   /* stale: the code changed under it */
+        bc->stale++;
         break;
     }
     const uint8_t *host = emu_ram_ptr(c, pa, 1);

@@ -4,12 +4,14 @@
  * Stale code: a store by this vCPU into a page it runs code from stops the
  * running block (mmu.c sets mmu.blk_stop) and starts a new epoch.  A block
  * is compared with the bytes in RAM when it is first entered in an epoch.
- * Epochs also end at every emu_execute() call, event, TLB flush and CPUID,
- * at a device's write into RAM (EMU_EV_CODE, before the guest can learn of
- * it) and, with more than one vCPU, at every interrupt taken: that is
- * where a guest can learn that another vCPU wrote code (x86 requires such
- * a serializing event, an IPI in practice, before cross-modified code
- * runs). */
+ * Epochs also end at an event from another thread, at a device's write into
+ * RAM that holds code (EMU_EV_CODE, before the guest can learn of it), at
+ * every emu_execute() call unless mmu.writes_announced (the VMM with one
+ * vCPU: nobody else writes RAM unannounced) and, with more than one vCPU,
+ * at every serializing event (an interrupt taken, a CR3 load, a TLB flush,
+ * INVLPG, CPUID: emu_epoch_serialize): that is where a guest can learn that
+ * another vCPU wrote code (x86 requires one, an IPI in practice, before
+ * cross-modified code runs). */
 #ifndef HOSTEL_EMU_CACHE_H
 #define HOSTEL_EMU_CACHE_H
 
@@ -32,11 +34,14 @@ struct emu_block {
     uint8_t succ_next;         /* which succ[] slot the next new successor takes */
     struct emu_block *succ[2]; /* recent successors (a hint, checked by pa) */
     /* A successor link also holds when RIP (64-bit mode) and CPL are as
-     * recorded and the epoch has not ended since: no TLB flush, no store
-     * into code, no event, so the same linear address still fetches the
-     * same, already compared, block (see emu_cache_linked). */
+     * recorded, the epoch has not ended since (no store into code, no
+     * event: the block's bytes were compared in it) and neither has the
+     * map epoch (no TLB flush: the same linear address still fetches from
+     * the same physical page), so it is the same, already compared, block
+     * (see emu_cache_linked). */
     uint64_t succ_rip[2];
     uint32_t succ_epoch[2];
+    uint32_t succ_map[2];
     uint8_t succ_cpl[2];
     /* jit.c: the translations of this block, valid while jit_gen is the
      * code cache's generation.  One per guest RIP and privilege level: the
@@ -47,6 +52,8 @@ struct emu_block {
     uint8_t jit_ninsn;         /* instructions a translation runs at most */
     uint32_t jit_gen;
     uint32_t jit_hits;         /* interpreted runs, toward translation */
+    uint64_t jit_rips;         /* a bit per RIP translated (jit.c jit_rip_bit): no
+                                * bit, no translation for that RIP */
     void *jit_data;            /* list of struct jit_block_data, newest first */
     /* Entries: insn[].fn may be a flag-free variant or a fused compare and
      * branch, which are only right when the block runs from its start (to
@@ -62,7 +69,7 @@ void emu_cache_flush(struct emu_block_cache *bc);
 
 #include <string.h>
 
-#define HASH_BITS 15
+#define HASH_BITS 17   /* chains stay short with the arena full (cache.c) */
 #define HASH_SIZE (1u << HASH_BITS)
 
 /* Instructions that cross into the next page (64-bit mode), which blocks
@@ -83,7 +90,7 @@ struct emu_block_cache {
     struct emu_xinsn xcache[XCACHE_SIZE];
     uint8_t *arena;
     size_t used;
-    uint64_t builds, flushes;
+    uint64_t builds, flushes, stale;   /* blocks decoded; arena flushes; blocks whose bytes changed */
     struct emu_jit *jit;       /* jit.c: the translations, made on first use */
     bool jit_failed;           /* no code cache could be made: interpret */
 };
@@ -134,6 +141,7 @@ static inline bool emu_block_enter(struct emu_cpu *c, struct emu_block *b)
         /* Marked before the bytes are compared (see emu_mmu_mark_code). */
         if (!c->mmu.code_pages[(uint64_t)(b->host - c->mmu.ram) >> 12])
             emu_mmu_mark_code(c, b->pa);
+        c->mmu.st.compares++;
         if (!same_bytes(b->host, b->bytes, b->nbytes))
             return false;
         b->checked = c->mmu.epoch;
@@ -162,6 +170,7 @@ static inline void emu_cache_link(struct emu_cpu *c, struct emu_block *prev, int
     prev->succ_rip[k] = c->rip;
     prev->succ_cpl[k] = c->cpl;
     prev->succ_epoch[k] = c->mode == MODE_LONG64 ? c->mmu.epoch : c->mmu.epoch - 1;
+    prev->succ_map[k] = c->mmu.map_epoch;
 }
 
 /* The block after prev, when prev remembers it (blocks keep their last two
@@ -193,7 +202,7 @@ static inline struct emu_block *emu_cache_next(struct emu_cpu *c, uint64_t pa, u
 }
 
 /* In 64-bit mode, the block after the last one when its link still holds
- * (same RIP and CPL, same epoch): no translation, no lookup.  NULL: take
+ * (same RIP and CPL, same epoch and map epoch): no translation, no lookup.  NULL: take
  * the long way (emu_cache_next). */
 static inline struct emu_block *emu_cache_linked(struct emu_cpu *c)
 {
@@ -202,7 +211,8 @@ static inline struct emu_block *emu_cache_linked(struct emu_cpu *c)
         return NULL;
     for (int k = 0; k < 2; k++) {
         if (prev->succ_rip[k] == c->rip && prev->succ_epoch[k] == c->mmu.epoch &&
-            prev->succ_cpl[k] == c->cpl && prev->succ[k]) {
+            prev->succ_map[k] == c->mmu.map_epoch && prev->succ_cpl[k] == c->cpl &&
+            prev->succ[k]) {
             c->mmu.prev_block = prev->succ[k];
             return prev->succ[k];
         }

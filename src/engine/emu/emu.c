@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "engine/emu/cache.h"
 #include "engine/emu/cpu.h"
 #include "engine/emu/emu.h"
 #include "engine/emu/jit.h"
@@ -175,6 +176,10 @@ static int emu_vcpu_init(struct vcpu *v)
     }
     emu_cpu_reset(c);
     emu_mtrr_power_on(c);
+    /* Alone, this vCPU is the only writer of RAM that does not announce its
+     * writes (devices raise EMU_EV_CODE): its slices need not end the epoch
+     * (cache.h).  With others, the slice boundary stays one. */
+    c->mmu.writes_announced = !c->mmu.smp;
     /* Application processors wait for INIT/SIPI from the boot processor. */
     c->state = v->id == 0 ? EMU_RUNNING : EMU_WAIT_SIPI;
     return 0;
@@ -300,6 +305,19 @@ static void print_stats(struct emu_cpu *c, uint64_t *last_ns, uint64_t *last_ins
             c->state == EMU_HALTED ? " halted" : c->state == EMU_WAIT_SIPI ? " wait-sipi" : "",
             (unsigned long long)js.blocks, (unsigned long long)(js.code_bytes >> 10),
             (unsigned long long)js.flushes, (unsigned long long)js.entries, (unsigned long long)js.links);
+    const struct emu_mmu_stats *m = &c->mmu.st;
+    fprintf(stderr, "emu: vCPU %d epochs: %llu execute, %llu event, %llu irq, %llu cr3, %llu flush, "
+            "%llu invlpg, %llu code, %llu cpuid; %llu compares, %llu walks (%llu way-1 hits), %llu cr3 loads "
+            "(%llu kept), %llu blocks decoded (%llu stale, %llu arena flushes)\r\n", c->id,
+            (unsigned long long)m->epochs[EMU_EPOCH_EXECUTE], (unsigned long long)m->epochs[EMU_EPOCH_EVENT],
+            (unsigned long long)m->epochs[EMU_EPOCH_IRQ], (unsigned long long)m->epochs[EMU_EPOCH_CR3],
+            (unsigned long long)m->epochs[EMU_EPOCH_FLUSH], (unsigned long long)m->epochs[EMU_EPOCH_INVLPG],
+            (unsigned long long)m->epochs[EMU_EPOCH_CODE], (unsigned long long)m->epochs[EMU_EPOCH_CPUID],
+            (unsigned long long)m->compares, (unsigned long long)m->walks, (unsigned long long)m->way1_hits,
+            (unsigned long long)m->cr3_loads, (unsigned long long)m->cr3_kept,
+            (unsigned long long)(c->mmu.cache ? c->mmu.cache->builds : 0),
+            (unsigned long long)(c->mmu.cache ? c->mmu.cache->stale : 0),
+            (unsigned long long)(c->mmu.cache ? c->mmu.cache->flushes : 0));
     *last_ns = t;
     *last_insns = c->insn_count;
 }

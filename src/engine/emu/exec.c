@@ -144,7 +144,7 @@ static bool handle_events(struct emu_cpu *c)
      * shadow and single-stepping alone do not end the epoch, nor does an
      * interrupt that waits (IF = 0) until it is taken. */
     if (ev & ~(EMU_EV_IRQ | EMU_EV_NMI))
-        c->mmu.epoch++;
+        emu_epoch_end(&c->mmu, EMU_EPOCH_EVENT);
     if (ev & (EMU_EV_STOP | EMU_EV_INIT | EMU_EV_SIPI | EMU_EV_DIRTY))
         return true;
     if (ev & EMU_EV_CODE)   /* the new epoch is all it asks for */
@@ -161,8 +161,7 @@ static bool handle_events(struct emu_cpu *c)
         /* Another vCPU that wrote code makes the others take an interrupt
          * (an IPI) before they may run it; with one vCPU, and for devices
          * (EMU_EV_CODE), an interrupt tells nothing about code. */
-        if (c->mmu.smp)
-            c->mmu.epoch++;
+        emu_epoch_serialize(&c->mmu, EMU_EPOCH_IRQ);
         emu_check_interrupts(c);
         if (c->state != EMU_RUNNING)
             return true;
@@ -196,7 +195,8 @@ uint64_t emu_execute(struct emu_cpu *c, uint64_t max_insns)
         return 0;   /* vcpu_init allocates it first and reports a failure there */
     uint64_t start = c->insn_count;
     c->exc.vector = -1;
-    c->mmu.epoch++;   /* see cache.h */
+    if (!c->mmu.writes_announced)
+        emu_epoch_end(&c->mmu, EMU_EPOCH_EXECUTE);   /* see cache.h */
 
     /* What count_done needs after a longjmp; written once per block. */
     const struct emu_insn *volatile blk_first = NULL;

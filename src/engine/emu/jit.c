@@ -39,7 +39,7 @@
 #include "engine/emu/jit.h"
 #include "engine/emu/x86emit.h"
 
-#define JIT_CODE_SIZE (32u << 20)    /* per vCPU; the data area is half as big */
+#define JIT_CODE_SIZE (128u << 20)   /* per vCPU (a distribution boot fills 32 MiB); the data area is half as big */
 #define JIT_BLOCK_ROOM (32u << 10)     /* most code one block may need */
 #define JIT_MAX_STUBS 192
 #define JIT_FOLLOW_BYTES 256         /* most bytes a followed jump decodes */
@@ -261,7 +261,7 @@ static void *jit_data_alloc(struct emu_jit *j, size_t size)
 #define OFF_TLB(u)   ((int32_t)(offsetof(struct emu_cpu, mmu.tlb) + (u) * sizeof(((struct emu_cpu *)0)->mmu.tlb[0])))
 /* Way 1 of the TLB (mmu.h) lies this far after way 0, same layout. */
 #define TLB_WAY1     ((int32_t)(offsetof(struct emu_cpu, mmu.tlb1) - offsetof(struct emu_cpu, mmu.tlb)))
-#define OFF_WAY1_HITS ((int32_t)offsetof(struct emu_cpu, mmu.tlb_way1_hits))
+#define OFF_WAY1_HITS ((int32_t)offsetof(struct emu_cpu, mmu.st.way1_hits))
 #define OFF_XMM(n)   ((int32_t)(offsetof(struct emu_cpu, xmm) + 16 * (n)))
 #define OFF_CR0      ((int32_t)offsetof(struct emu_cpu, cr0))
 #define OFF_CR4      ((int32_t)offsetof(struct emu_cpu, cr4))
@@ -3533,6 +3533,35 @@ void emu_jit_prepare(struct emu_block_cache *bc)
         bc->jit_failed = true;
 }
 
+/* A bit per RIP in emu_block.jit_rips: the page number's bits, as the same
+ * physical code runs at other pages in other processes. */
+static inline uint64_t jit_rip_bit(uint64_t rip)
+{
+    return 1ULL << ((rip ^ rip >> 12 ^ rip >> 18 ^ rip >> 24 ^ rip >> 30) & 63);
+}
+
+/* The translation of b for rip at cpl, moved to the front of b's list (a
+ * library's code runs in many processes at as many addresses: the one
+ * running now is likely to be asked for again).  Every step is a cache miss
+ * on the dispatcher's path, so jit_rips first says when none can match. */
+static struct jit_block_data *jit_find(struct emu_block *b, uint64_t rip, uint8_t cpl)
+{
+    if (!(b->jit_rips & jit_rip_bit(rip)))
+        return NULL;
+    struct jit_block_data **pp = (struct jit_block_data **)&b->jit_data;
+    for (struct jit_block_data *bd = *pp; bd; pp = &bd->next, bd = bd->next) {
+        if (bd->rip != rip || bd->cpl != cpl)
+            continue;
+        if (bd != b->jit_data) {
+            *pp = bd->next;
+            bd->next = b->jit_data;
+            b->jit_data = bd;
+        }
+        return bd;
+    }
+    return NULL;
+}
+
 bool emu_jit_run(struct emu_cpu *c, struct emu_block *b, uint64_t limit)
 {
     if (!emu_jit_enabled() || b->csize != 8 || c->mode != MODE_LONG64)
@@ -3557,16 +3586,16 @@ bool emu_jit_run(struct emu_cpu *c, struct emu_block *b, uint64_t limit)
         b->jit_gen = j->gen;
         b->jit_data = NULL;
         b->jit_hits = 0;
+        b->jit_rips = 0;
     }
     /* The translation made for this RIP and privilege level. */
-    struct jit_block_data **pp = (struct jit_block_data **)&b->jit_data, *bd;
-    while ((bd = *pp) && (bd->rip != c->rip || bd->cpl != c->cpl))
-        pp = &bd->next;
+    struct jit_block_data *bd = jit_find(b, c->rip, c->cpl);
     if (bd && bd->verified != c->mmu.epoch && !jit_same_range2(bd)) {
         /* exec.c compared b's bytes, but the range of a followed jump
          * changed: that translation is gone (links to it leave at its
-         * entry, jit_verify); it is made again once hot. */
-        *pp = bd->next;
+         * entry, jit_verify); it is made again once hot.  jit_find put
+         * it first in the list. */
+        b->jit_data = bd->next;
         bd = NULL;
     }
     if (!bd) {
@@ -3588,6 +3617,7 @@ bool emu_jit_run(struct emu_cpu *c, struct emu_block *b, uint64_t limit)
             b->jit_never = 1;
             return false;
         }
+        b->jit_rips |= jit_rip_bit(c->rip);
         /* Another RIP for the same bytes (the page mapped elsewhere, as a
          * shared library in the next process) must be as hot on its own:
          * code a process runs once is not translated again for each. */

@@ -85,7 +85,7 @@ static inline void note_code_write(struct emu_cpu *c, uint64_t pa)
     if (idx >= 0 && c->mmu.code_pages && c->mmu.code_pages[idx]) {
         c->mmu.code_pages[idx] = 0;
         c->mmu.blk_stop = 1;
-        c->mmu.epoch++;
+        emu_epoch_end(&c->mmu, EMU_EPOCH_CODE);
     }
 }
 
@@ -344,7 +344,7 @@ static bool tlb_way1_lookup(struct emu_cpu *c, uint64_t la, uint64_t tag, int ac
     if (t != tag || (v->smap && c->mmu.implicit))
         return false;
     tlb_swap(tlb_entry(c, la), v);
-    c->mmu.tlb_way1_hits++;
+    c->mmu.st.way1_hits++;
     return true;
 }
 
@@ -378,7 +378,7 @@ static uint64_t translate(struct emu_cpu *c, uint64_t la, int access)
     struct walk w;
     bool dirty;
 
-    c->mmu.tlb_walks++;
+    c->mmu.st.misses++;
 
     if (!(c->efer & EFER_LMA))
         la &= 0xffffffffULL;
@@ -386,6 +386,7 @@ static uint64_t translate(struct emu_cpu *c, uint64_t la, int access)
         emu_raise(c, EXC_GP, 0);
 
     if (c->cr0 & CR0_PG) {
+        c->mmu.st.walks++;
         walk(c, la, access, user, &w);
         /* Fast writes only once the walk of a write has set D. */
         dirty = access == ACC_W;
@@ -518,9 +519,11 @@ static unsigned find_slot(struct emu_cpu *c, bool *fresh)
 
 void emu_mmu_load_cr3(struct emu_cpu *c, bool keep)
 {
-    c->mmu.epoch++;   /* serializing (cache.h) */
+    emu_epoch_serialize(&c->mmu, EMU_EPOCH_CR3);
     bool fresh;
     unsigned s = find_slot(c, &fresh);
+    c->mmu.st.cr3_loads++;
+    c->mmu.st.cr3_kept += !fresh && keep;
     if (!fresh && !keep)
         drop_slot(c, s, false);
     set_slot(c, s);
@@ -528,7 +531,7 @@ void emu_mmu_load_cr3(struct emu_cpu *c, bool keep)
 
 void emu_tlb_flush(struct emu_cpu *c, bool include_global)
 {
-    c->mmu.epoch++;
+    emu_epoch_serialize(&c->mmu, EMU_EPOCH_FLUSH);
     for (unsigned a = 0; a < 4; a++)
         for (unsigned k = 0; k < EMU_TLB_SIZE; k++) {
             struct emu_tlb_entry *e = &tlb_array(c, a)[k];
@@ -553,7 +556,7 @@ void emu_tlb_flush(struct emu_cpu *c, bool include_global)
  * link made before holds. */
 void emu_tlb_flush_page(struct emu_cpu *c, uint64_t la)
 {
-    c->mmu.epoch++;
+    emu_epoch_serialize(&c->mmu, EMU_EPOCH_INVLPG);
     for (unsigned a = 0; a < 4; a++) {
         struct emu_tlb_entry *e = &tlb_array(c, a)[(la >> 12) & (EMU_TLB_SIZE - 1)];
         e->vpn_read = e->vpn_write = e->vpn_exec = 0;

@@ -41,6 +41,30 @@ struct emu_tlb_entry {
     uint64_t pad[1];     /* 64 bytes: the entry address is a shift of the index */
 };
 
+/* Why epochs ended and what that cost (HOSTEL_EMU_STATS=1 prints them):
+ * for finding where a guest's time goes, not part of its state. */
+enum emu_epoch_why {
+    EMU_EPOCH_EXECUTE,   /* an emu_execute call */
+    EMU_EPOCH_EVENT,     /* an event from another thread (EMU_EV_CODE...) */
+    EMU_EPOCH_IRQ,       /* an interrupt taken with other vCPUs */
+    EMU_EPOCH_CR3,       /* a CR3 load */
+    EMU_EPOCH_FLUSH,     /* a TLB flush (CR0/CR4/EFER, all of it) */
+    EMU_EPOCH_INVLPG,    /* a one-page flush */
+    EMU_EPOCH_CODE,      /* this vCPU stored into a page it runs code from */
+    EMU_EPOCH_CPUID,
+    EMU_EPOCH_NWHY
+};
+
+struct emu_mmu_stats {
+    uint64_t epochs[EMU_EPOCH_NWHY];
+    uint64_t compares;   /* blocks compared with RAM when entered in a new epoch */
+    uint64_t walks;      /* TLB misses that walked the page tables */
+    uint64_t misses;     /* lookups that missed both TLB ways (paging on or off) */
+    uint64_t way1_hits;  /* way-0 misses that the TLB's way 1 answered (interpreter
+                          * and translated code) */
+    uint64_t cr3_loads, cr3_kept;   /* CR3 writes; of them, to a PCID whose entries stayed */
+};
+
 struct emu_mmu {
     struct emu_tlb_entry tlb[2][EMU_TLB_SIZE];   /* [user][index] */
     /* Way 1, same index: the entry way 0 held before a fill of another
@@ -55,6 +79,11 @@ struct emu_mmu {
     bool ready;
     bool flat_pf;        /* emu_cpu_init_flat: outside RAM is a #PF, not MMIO */
     bool smp;            /* the machine has other vCPUs (that may write our code) */
+    /* Every writer of guest RAM other than this vCPU announces its writes
+     * (EMU_EV_CODE: the VMM's devices, on a machine with one vCPU), so
+     * emu_execute calls need not end the epoch (callers that write RAM
+     * themselves between calls, as tests do, leave it false). */
+    bool writes_announced;
     uint8_t *code_pages; /* one byte per RAM page: this CPU cached code from it
                           * (read by device threads: see emu_mmu_holds_code) */
     uint64_t npages;
@@ -76,12 +105,28 @@ struct emu_mmu {
     bool implicit;       /* a system-table or stack-switch access (sys_seg.c) */
     uint8_t smap_n;
     uint16_t smap_idx[8];
-    /* Counters (hostel-emu-user -s): page walks that filled the TLB after
-     * a miss in both ways, and way-0 misses that way 1 answered (in the
-     * interpreter's lookup and in translated code's stubs). */
-    uint64_t tlb_walks;
-    uint64_t tlb_way1_hits;
+    struct emu_mmu_stats st;
 };
+
+/* Ends the epoch (cache.h): every block is compared with RAM again when next
+ * entered. */
+static inline void emu_epoch_end(struct emu_mmu *m, enum emu_epoch_why why)
+{
+    m->epoch++;
+    m->st.epochs[why]++;
+}
+
+/* A serializing instruction or event (a CR3 load, a TLB flush, INVLPG,
+ * CPUID, an interrupt taken): where x86 lets a CPU run code another CPU
+ * wrote.  Without other vCPUs nobody writes code unannounced (a device's
+ * DMA raises EMU_EV_CODE, this vCPU's own stores end the epoch as they
+ * land, each emu_execute call ends it unless writes_announced),
+ * so the epoch goes on and the blocks entered next are not compared. */
+static inline void emu_epoch_serialize(struct emu_mmu *m, enum emu_epoch_why why)
+{
+    if (m->smp)
+        emu_epoch_end(m, why);
+}
 
 /* EFLAGS.AC went from 1 to 0: drop the supervisor translations of user
  * pages that SMAP allowed only because of it. */

@@ -446,7 +446,7 @@ static HANDLER(op_cpuid)
 {
     (void)i;
     uint32_t out[4];
-    c->mmu.epoch++;   /* serializing: cross-modified code becomes visible */
+    emu_epoch_serialize(&c->mmu, EMU_EPOCH_CPUID);   /* cross-modified code becomes visible */
     emu_cpuid(c, (uint32_t)c->gpr[R_RAX], (uint32_t)c->gpr[R_RCX], out);
     c->gpr[R_RAX] = out[0];
     c->gpr[R_RBX] = out[1];
