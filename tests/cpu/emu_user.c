@@ -595,6 +595,8 @@ int main(int argc, char **argv)
                     PRIu64 " cache flushes, %" PRIu64 " following a jump back), %" PRIu64
                     " entries from the dispatcher, %" PRIu64 " links\n",
                     js.blocks, js.code_bytes >> 10, js.flushes, js.followed, js.entries, js.links);
+        fprintf(stderr, "hostel-emu-user: TLB: %" PRIu64 " misses in both ways, %" PRIu64
+                " way-0 misses found in way 1\n", c->mmu.st.misses, c->mmu.st.way1_hits);
     }
     return u.status;
 }

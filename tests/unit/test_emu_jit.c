@@ -7,7 +7,7 @@
  * code cache is emptied and filled again, a restored vCPU drops what was
  * translated from RAM the restore replaced, code mapped at two addresses
  * runs at each, a device's DMA is announced only when it touches a page
- * code ran from, loops of two blocks run as one translation (results,
+ * code ran from, two pages on one TLB index stay in its two ways, loops of two blocks run as one translation (results,
  * budgets, stores into and faults in the second range, events), and no
  * mapping is ever writable and executable at once. */
 #include <pthread.h>
@@ -414,6 +414,49 @@ static void test_store_into_running_block(void)
     CHECK_EQ(cpu->gpr[R_RBX], 5050);
 }
 
+/* Two pages 4 MiB apart share a TLB index: a loop alternating between
+ * them finds the one it does not hold in way 0 in way 1 (the stub's
+ * compare, the swap), walks no page tables after the first accesses,
+ * and computes what the interpreter does. */
+static void test_tlb_second_way(void)
+{
+    uint64_t walks[2], sum[2];
+    for (int jit = 0; jit < 2; jit++) {
+        SETUP(jit, 0xb9, 0xe8, 0x03, 0, 0,     /* mov ecx, 1000 */
+              0x48, 0x8b, 0x03,                 /* 1: mov rax, [rbx] */
+              0x48, 0x01, 0x02,                 /* add [rdx], rax */
+              0xff, 0xc9,                       /* dec ecx */
+              0x75, 0xf6,                       /* jnz 1b */
+              0x0f, 0x0b);                      /* ud2 */
+        ram[DATA] = 3;
+        cpu->gpr[R_RBX] = DATA;
+        cpu->gpr[R_RDX] = DATA + (4u << 20);
+        uint64_t w0 = cpu->mmu.st.misses, h0 = cpu->mmu.st.way1_hits;
+        emu_execute(cpu, 100000);
+        CHECK_EQ(cpu->exc.vector, EXC_UD);
+        CHECK_EQ(cpu->insn_count, 1 + 4 * 1000);
+        walks[jit] = cpu->mmu.st.misses - w0;
+        sum[jit] = *(uint64_t *)(ram + DATA + (4u << 20));
+        CHECK(cpu->mmu.st.way1_hits - h0 >= 1000);
+    }
+    CHECK_EQ(sum[0], 3000);
+    CHECK_EQ(sum[1], 3000);
+    CHECK(walks[0] < 10);
+    CHECK(walks[1] < 10);
+    /* The same loop with every access on its slow path (cpu_diff's mode):
+     * the handlers, same result. */
+    emu_jit_test_slow_paths(true);
+    SETUP(true, 0xb9, 0xe8, 0x03, 0, 0, 0x48, 0x8b, 0x03, 0x48, 0x01, 0x02,
+          0xff, 0xc9, 0x75, 0xf6, 0x0f, 0x0b);
+    ram[DATA] = 3;
+    cpu->gpr[R_RBX] = DATA;
+    cpu->gpr[R_RDX] = DATA + (4u << 20);
+    emu_execute(cpu, 100000);
+    emu_jit_test_slow_paths(false);
+    CHECK_EQ(cpu->exc.vector, EXC_UD);
+    CHECK_EQ(*(uint64_t *)(ram + DATA + (4u << 20)), 3000);
+}
+
 /* A device's DMA (emu_dma_written) asks a vCPU to look at its code again
  * only when the range shares a page with code it decoded: the loop's page
  * and ranges reaching into it do, data pages and the end of RAM do not. */
@@ -634,6 +677,7 @@ int main(void)
     RUN_TEST(test_loop_keeps_registers);
     RUN_TEST(test_bt_keeps_other_flags);
     RUN_TEST(test_store_into_running_block);
+    RUN_TEST(test_tlb_second_way);
     RUN_TEST(test_two_block_loop);
     RUN_TEST(test_two_block_loop_smc);
     RUN_TEST(test_two_block_loop_fault);

@@ -1,8 +1,9 @@
 /* Unit tests of emu's MMU: 4-level paging with 4K, 2M and 1G pages, #PF
  * error codes and CR2, U/S, R/W with CR0.WP, NX, reserved bits, accessed
- * and dirty bits, TLB flushes, PCID-tagged TLB entries, links between blocks
- * across a remap with one vCPU (whose serializing instructions do not end the
- * epoch); and LOCK atomicity across two threads
+ * and dirty bits, TLB flushes, PCID-tagged TLB entries, the TLB's second
+ * way, links between blocks across a remap with one vCPU (whose
+ * serializing instructions do not end the epoch); and LOCK atomicity
+ * across two threads
  * running two emu CPUs on one RAM buffer. */
 #include <pthread.h>
 #include <stdlib.h>
@@ -237,6 +238,107 @@ static void test_pcid(void)
     }
 }
 
+/* The second TLB way: two pages 4 MiB apart (one TLB index) alternate
+ * without page walks; INVLPG, a CR3 load and the dirty-log sync reach an
+ * entry held in way 1 as one in way 0.  0x5000 (identity) and 0x405000
+ * (-> 0x25000) share index 5. */
+static void test_tlb_second_way(void)
+{
+    /* 1: mov rax, [rbx]; add [rdx], rax; dec ecx; jnz 1b; ud2 */
+    SETUP(0, 0x48, 0x8b, 0x03, 0x48, 0x01, 0x02, 0xff, 0xc9, 0x75, 0xf6, 0x0f, 0x0b);
+    *pte(PT2, 5) = 0x25000 | P | W | U;
+    ram[0x5000] = 3;
+    cpu->gpr[3] = 0x5000;
+    cpu->gpr[2] = 0x405000;
+    cpu->gpr[1] = 1000;
+    uint64_t walks = cpu->mmu.st.misses;
+    CHECK_EQ(run(), 6);
+    CHECK_EQ(*(uint64_t *)(ram + 0x25000), 3000);
+    CHECK(cpu->mmu.st.misses - walks < 10);        /* not one per access */
+    CHECK(cpu->mmu.st.way1_hits > 0);
+    /* Both pages are held, one in each way, both writable. */
+    struct emu_tlb_entry *e0 = &cpu->mmu.tlb[0][5], *e1 = &cpu->mmu.tlb1[0][5];
+    CHECK(e0->vpn_read && e1->vpn_read);
+    CHECK((e0->vpn_read ^ e1->vpn_read) == 0x400000);
+    /* A store to the page way 0 holds for reading only: both writable. */
+    cpu->gpr[3] = 0x405000;
+    cpu->gpr[2] = 0x5000;
+    cpu->gpr[1] = 1;
+    cpu->rip = CODE;
+    CHECK_EQ(run(), 6);
+    CHECK(e0->vpn_write && e1->vpn_write);
+
+    /* The dirty-log sync takes write permission from way 1 too: the next
+     * store to each page walks again. */
+    emu_tlb_drop_writes(cpu);
+    CHECK(!e0->vpn_write && !e1->vpn_write);
+    walks = cpu->mmu.st.misses;
+    cpu->gpr[3] = 0x5000;
+    cpu->gpr[2] = 0x405000;
+    cpu->gpr[1] = 1;
+    cpu->rip = CODE;
+    CHECK_EQ(run(), 6);
+    CHECK(cpu->mmu.st.misses > walks);
+    CHECK_EQ(*(uint64_t *)(ram + 0x25000), 3000 + 3003);   /* 0x5000 holds 3 + 3000 */
+
+    /* INVLPG of the page way 1 holds: a remap is seen. */
+    cpu->gpr[2] = 0x405000;
+    cpu->gpr[3] = 0x5000;
+    cpu->gpr[1] = 1;
+    cpu->rip = CODE;
+    CHECK_EQ(run(), 6);   /* 0x405000 (the store) last: 0x5000 sits in way 1 */
+    CHECK_EQ(e1->vpn_read & ~0xfffULL, 0x5000);
+    *pte(PT, 5) = 0x26000 | P | W | U;
+    ram[0x26000] = 7;
+    emu_tlb_flush_page(cpu, 0x5000);
+    cpu->gpr[1] = 1;
+    cpu->rip = CODE;
+    CHECK_EQ(run(), 6);
+    CHECK_EQ(cpu->gpr[0], 7);
+
+    /* A CR3 load drops the non-global entries of way 1 as of way 0. */
+    cpu->gpr[1] = 1;
+    cpu->rip = CODE;
+    CHECK_EQ(run(), 6);
+    CHECK_EQ(e1->vpn_read & ~0xfffULL, 0x5000);
+    *pte(PT, 5) = 0x27000 | P | W | U;
+    ram[0x27000] = 9;
+    emu_mmu_load_cr3(cpu, false);
+    CHECK(!e1->vpn_read && !e0->vpn_read);
+    cpu->gpr[1] = 1;
+    cpu->rip = CODE;
+    CHECK_EQ(run(), 6);
+    CHECK_EQ(cpu->gpr[0], 9);
+}
+
+/* A store into code through an entry held in way 1 is still seen, by
+ * translated code too: linear 0x5000 and 0x405000 both map frame 0x5000
+ * (one TLB index).  Written through both (0x5000's writable entry moves
+ * to way 1), the frame then runs code through 0x405000, which takes
+ * write permission from every entry of the frame; the store through
+ * 0x5000 must reach the code's next run. */
+static void test_code_store_through_way1(void)
+{
+    SETUP(0, 0x48, 0x89, 0x87, 0x00, 0x01, 0, 0,   /* mov [rdi+0x100], rax */
+          0x48, 0x89, 0x86, 0x00, 0x01, 0, 0,         /* mov [rsi+0x100], rax */
+          0xff, 0xd6,                                 /* call rsi */
+          0x89, 0xc3,                                 /* mov ebx, eax */
+          0xc6, 0x47, 0x01, 0x02,                     /* mov byte [rdi+1], 2 */
+          0xff, 0xd6,                                 /* call rsi */
+          0x01, 0xc3,                                 /* add ebx, eax */
+          0x0f, 0x0b);                                /* ud2 */
+    static const uint8_t f[] = { 0xb8, 0x01, 0, 0, 0, 0xc3 };   /* mov eax, 1; ret */
+    memcpy(ram + 0x5000, f, sizeof(f));
+    *pte(PT2, 5) = 0x5000 | P | W | U;
+    cpu->gpr[7] = 0x5000;
+    cpu->gpr[6] = 0x405000;
+    emu_jit_configure(1, 0);   /* translated at once */
+    CHECK_EQ(run(), 6);
+    emu_jit_configure(-1, 64);
+    CHECK_EQ(cpu->gpr[3], 3);
+    CHECK_EQ(ram[0x5001], 2);
+}
+
 /* One vCPU in the VMM (writes_announced, no other vCPUs): CPUID and CR3
  * loads do not end the epoch, so nothing is compared again, but a link
  * from a block to the block at the next RIP must still see a remap of that
@@ -435,6 +537,8 @@ int main(void)
     RUN_TEST(test_faults);
     RUN_TEST(test_tlb);
     RUN_TEST(test_pcid);
+    RUN_TEST(test_tlb_second_way);
+    RUN_TEST(test_code_store_through_way1);
     RUN_TEST(test_remap_one_vcpu);
     RUN_TEST(test_legacy_paging);
     RUN_TEST(test_mmio);

@@ -307,13 +307,13 @@ static void print_stats(struct emu_cpu *c, uint64_t *last_ns, uint64_t *last_ins
             (unsigned long long)js.flushes, (unsigned long long)js.entries, (unsigned long long)js.links);
     const struct emu_mmu_stats *m = &c->mmu.st;
     fprintf(stderr, "emu: vCPU %d epochs: %llu execute, %llu event, %llu irq, %llu cr3, %llu flush, "
-            "%llu invlpg, %llu code, %llu cpuid; %llu compares, %llu walks, %llu cr3 loads "
+            "%llu invlpg, %llu code, %llu cpuid; %llu compares, %llu walks (%llu way-1 hits), %llu cr3 loads "
             "(%llu kept), %llu blocks decoded (%llu stale, %llu arena flushes)\r\n", c->id,
             (unsigned long long)m->epochs[EMU_EPOCH_EXECUTE], (unsigned long long)m->epochs[EMU_EPOCH_EVENT],
             (unsigned long long)m->epochs[EMU_EPOCH_IRQ], (unsigned long long)m->epochs[EMU_EPOCH_CR3],
             (unsigned long long)m->epochs[EMU_EPOCH_FLUSH], (unsigned long long)m->epochs[EMU_EPOCH_INVLPG],
             (unsigned long long)m->epochs[EMU_EPOCH_CODE], (unsigned long long)m->epochs[EMU_EPOCH_CPUID],
-            (unsigned long long)m->compares, (unsigned long long)m->walks,
+            (unsigned long long)m->compares, (unsigned long long)m->walks, (unsigned long long)m->way1_hits,
             (unsigned long long)m->cr3_loads, (unsigned long long)m->cr3_kept,
             (unsigned long long)(c->mmu.cache ? c->mmu.cache->builds : 0),
             (unsigned long long)(c->mmu.cache ? c->mmu.cache->stale : 0),

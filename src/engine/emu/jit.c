@@ -213,6 +213,7 @@ struct emu_jit {
     size_t code_base, code_used, data_used;
     uint64_t exit_common;     /* rx address: back to C */
     uint64_t set_cf;          /* rx address: emit_set_cf_routine */
+    uint64_t tlb_way1[2][2][2];   /* rx addresses: emit_tlb_way1_routines, [user][write][tag in RDX] */
     uint64_t (*enter)(struct emu_cpu *c, uint64_t code, uint64_t limit, uint64_t evmask);
     uint32_t gen;             /* translations of older generations are gone */
     struct jit_exit *pending; /* the exit taken last, to be linked */
@@ -258,6 +259,9 @@ static void *jit_data_alloc(struct emu_jit *j, size_t size)
 #define OFF_TLB_SLOT ((int32_t)offsetof(struct emu_cpu, mmu.tlb_slot))
 #define OFF_STOP     ((int32_t)offsetof(struct emu_cpu, mmu.blk_stop))
 #define OFF_TLB(u)   ((int32_t)(offsetof(struct emu_cpu, mmu.tlb) + (u) * sizeof(((struct emu_cpu *)0)->mmu.tlb[0])))
+/* Way 1 of the TLB (mmu.h) lies this far after way 0, same layout. */
+#define TLB_WAY1     ((int32_t)(offsetof(struct emu_cpu, mmu.tlb1) - offsetof(struct emu_cpu, mmu.tlb)))
+#define OFF_WAY1_HITS ((int32_t)offsetof(struct emu_cpu, mmu.st.way1_hits))
 #define OFF_XMM(n)   ((int32_t)(offsetof(struct emu_cpu, xmm) + 16 * (n)))
 #define OFF_CR0      ((int32_t)offsetof(struct emu_cpu, cr0))
 #define OFF_CR4      ((int32_t)offsetof(struct emu_cpu, cr4))
@@ -278,6 +282,7 @@ static void emit_tag_slot(struct xbuf *b)
 }
 
 static void emit_set_cf_routine(struct xbuf *b);
+static void emit_tlb_way1_routines(struct emu_jit *j, struct xbuf *b);
 
 /* The trampolines: enter(c, code, limit, evmask) saves the callee-saved
  * registers, keeps limit and evmask at [rsp + 24] and [rsp + 32], the TLB tag bits at
@@ -310,6 +315,7 @@ static void emit_trampolines(struct emu_jit *j)
     x8(&b, 0xc3);
     j->set_cf = x_rx(&b);
     emit_set_cf_routine(&b);
+    emit_tlb_way1_routines(j, &b);
     j->code_base = (size_t)(b.p - j->rw + 63) & ~(size_t)63;
     j->code_used = j->code_base;
 }
@@ -512,6 +518,9 @@ struct stub {
     uint8_t reload_pf;        /* ST_INTERP: the fast path leaves a pending record: PF_* */
     uint8_t *from;            /* the rel32 jumping here */
     uint8_t *resume;          /* ST_INTERP: where to continue (writable view) */
+    /* ST_INTERP after a TLB compare (stub_way1): way 1 is compared first. */
+    bool way1, w1_write;      /* compared: vpn_write (else vpn_read) */
+    int8_t w1_tag;            /* the register holding the tag compared */
     unsigned k, done;         /* instruction index; ST_EXIT: instructions retired */
     uint64_t rip;             /* ST_EXIT: guest target */
     struct ra ra;
@@ -765,6 +774,74 @@ static void emit_ea(struct jctx *t, const struct emu_insn *i)
         x_alu_rm(b, 8, ALU_ADD, XCX, xm(RCPU, OFF_SEGBASE(i->seg)));
 }
 
+/* Stub s follows a way-0 TLB compare (a jne; EAX = index * 64, the tag
+ * in RDX or RCX): its out-of-line code first calls the way-1 routine
+ * (emit_tlb_way1_routines), which compares way 1's entry and, on a hit,
+ * swaps the two ways' entries; then it goes back to the inline hit path
+ * right after the jne, which now finds the page in way 0.  The inline hit
+ * path stays as it was; only a way-0 miss pays.  Not with cfg_all_slow
+ * (every access runs its handler). */
+static void stub_way1(struct jctx *t, struct stub *s, bool write, int tag)
+{
+    if (cfg_all_slow || t->fail || (tag != XDX && tag != XCX))
+        return;
+    s->way1 = true;
+    s->w1_write = write;
+    s->w1_tag = (int8_t)tag;
+}
+
+/* The start of stub st (stub_way1): 12 bytes.  A hit leaves every
+ * register as the jne found it (host flags are not kept, as the inline
+ * hit path does not keep them either); a miss falls through to the
+ * handler's path. */
+static void emit_way1(struct jctx *t, const struct stub *st)
+{
+    struct xbuf *b = &t->b;
+    x8(b, 0xe8);                     /* call rel32: RAX must stay */
+    uint8_t *at = b->p;
+    x32(b, 0);
+    x_patch32(b, at, t->j->tlb_way1[t->tlb != OFF_TLB(0)][st->w1_write][st->w1_tag == XDX]);
+    x8(b, 0x75);                     /* jne: a miss, over the jmp */
+    x8(b, 5);
+    x_jmp_abs(b, (uint64_t)((intptr_t)st->from + 4 + b->rx_delta));
+}
+
+/* The routines of way-1 lookups (emit_way1), next to the entry
+ * trampolines: for each privilege class (w0 = its OFF_TLB), access
+ * (vpn_read or vpn_write) and tag register (RCX or RDX), a compare of
+ * way 1's entry at index EAX / 64 that returns ZF clear on a miss or
+ * goes to the class's swap, which exchanges way 0's and way 1's entries,
+ * counts the hit and returns ZF set.  They keep every register. */
+static void emit_tlb_way1_routines(struct emu_jit *j, struct xbuf *b)
+{
+    for (int u = 0; u < 2; u++) {
+        int32_t w0 = OFF_TLB(u);
+        uint64_t swap = x_rx(b);
+        x8(b, 0x52);   /* push rdx */
+        x8(b, 0x56);   /* push rsi */
+        for (int32_t off = 0; off < (int32_t)sizeof(struct emu_tlb_entry); off += 8) {
+            x_load(b, 8, XDX, xmi(RCPU, XAX, 0, w0 + off));
+            x_load(b, 8, XSI, xmi(RCPU, XAX, 0, w0 + TLB_WAY1 + off));
+            x_store(b, 8, xmi(RCPU, XAX, 0, w0 + TLB_WAY1 + off), XDX);
+            x_store(b, 8, xmi(RCPU, XAX, 0, w0 + off), XSI);
+        }
+        x_alu_mi(b, 8, ALU_ADD, xm(RCPU, OFF_WAY1_HITS), 1);
+        x8(b, 0x5e);   /* pop rsi */
+        x8(b, 0x5a);   /* pop rdx */
+        x_alu_rr(b, 4, ALU_CMP, XAX, XAX);   /* ZF: a hit */
+        x8(b, 0xc3);
+        for (int w = 0; w < 2; w++)
+            for (int r = 0; r < 2; r++) {
+                j->tlb_way1[u][w][r] = x_rx(b);
+                int32_t field = w ? (int32_t)offsetof(struct emu_tlb_entry, vpn_write)
+                                  : (int32_t)offsetof(struct emu_tlb_entry, vpn_read);
+                x_alu_rm(b, 8, ALU_CMP, r ? XDX : XCX, xmi(RCPU, XAX, 0, w0 + TLB_WAY1 + field));
+                x_patch32(b, x_jcc32(b, 4), swap);   /* je */
+                x8(b, 0xc3);
+            }
+    }
+}
+
 /* The TLB lookup of a size-byte access at RCX: on a hit RCX becomes the
  * host address; a miss goes to a stub that runs the instruction's
  * handler.  No register allocation may happen after this in the
@@ -791,6 +868,7 @@ static void emit_tlb(struct jctx *t, unsigned size, bool write, bool sets_flags)
     s->restore_flags = sets_flags;
     t->sets_flags = sets_flags;
     x_alu_rm(b, 8, ALU_ADD, XCX, xmi(RCPU, XAX, 0, t->tlb + (int32_t)offsetof(struct emu_tlb_entry, addend)));
+    stub_way1(t, s, write, XDX);
     t->hf = 0;
 }
 
@@ -2840,9 +2918,10 @@ static void rep_page(struct jctx *t, int h, int hc, unsigned sh, bool write, int
     x_alu_rm(b, 8, ALU_CMP, out, xmi(RCPU, XAX, 0, t->tlb + field));
     if (cfg_all_slow)
         x_alu_ri(b, 4, ALU_CMP, XAX, -1);   /* never equal: the handler's path */
-    stub_new(t, ST_INTERP, x_jcc32(b, 5));
+    struct stub *s = stub_new(t, ST_INTERP, x_jcc32(b, 5));
     x_mov_rr(b, 8, out, h);
     x_alu_rm(b, 8, ALU_ADD, out, xmi(RCPU, XAX, 0, t->tlb + (int32_t)offsetof(struct emu_tlb_entry, addend)));
+    stub_way1(t, s, write, out);
 }
 
 /* REP STOS and REP MOVS (64-bit addresses, no FS/GS source): when DF is
@@ -3125,6 +3204,8 @@ static void emit_stubs(struct jctx *t)
             t->fail = true;
             break;
         }
+        if (st->way1)
+            emit_way1(t, st);
         emit_writeback(t, &st->ra);
         t->mem_op = st->mem_op;
         t->mem_size = st->mem_size;

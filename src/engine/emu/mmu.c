@@ -296,6 +296,58 @@ static void walk(struct emu_cpu *c, uint64_t la, int access, bool user, struct w
 
 /* ---- translation and the TLB --------------------------------------------- */
 
+/* The four entry arrays, way 0's and way 1's of each privilege class
+ * (a = way * 2 + user), for the scans that treat them all alike. */
+static inline struct emu_tlb_entry *tlb_array(struct emu_cpu *c, unsigned a)
+{
+    return a < 2 ? c->mmu.tlb[a] : c->mmu.tlb1[a - 2];
+}
+
+/* Way 1's entry at la's index (way 0's is tlb_entry, ops.h). */
+static inline struct emu_tlb_entry *tlb_entry1(struct emu_cpu *c, uint64_t la)
+{
+    return &c->mmu.tlb1[c->cpl == 3][(la >> 12) & (EMU_TLB_SIZE - 1)];
+}
+
+static inline bool tlb_holds(const struct emu_tlb_entry *e, uint64_t tag)
+{
+    return e->vpn_read == tag || e->vpn_write == tag || e->vpn_exec == tag;
+}
+
+static inline void tlb_swap(struct emu_tlb_entry *a, struct emu_tlb_entry *b)
+{
+    struct emu_tlb_entry t = *a;
+    *a = *b;
+    *b = t;
+}
+
+/* Before a fill of la's page (tag, ppn) into way 0: that page's entry
+ * in way 1 (it had not the permission asked for) comes back to way 0,
+ * or else way 0's entry of another page becomes way 1's, so a page is
+ * never in both ways.  Returns way 0's entry. */
+static struct emu_tlb_entry *tlb_make_room(struct emu_cpu *c, uint64_t la, uint64_t tag)
+{
+    struct emu_tlb_entry *e = tlb_entry(c, la), *v = tlb_entry1(c, la);
+    if (tlb_holds(v, tag))
+        tlb_swap(e, v);
+    else if ((e->vpn_read | e->vpn_write | e->vpn_exec) && !tlb_holds(e, tag))
+        *v = *e;
+    return e;
+}
+
+/* After a way-0 miss: when way 1 has the page for this access, the two
+ * entries swap (the next access hits inline) and this returns true. */
+static bool tlb_way1_lookup(struct emu_cpu *c, uint64_t la, uint64_t tag, int access)
+{
+    struct emu_tlb_entry *v = tlb_entry1(c, la);
+    uint64_t t = access == ACC_R ? v->vpn_read : access == ACC_W ? v->vpn_write : v->vpn_exec;
+    if (t != tag || (v->smap && c->mmu.implicit))
+        return false;
+    tlb_swap(tlb_entry(c, la), v);
+    c->mmu.st.way1_hits++;
+    return true;
+}
+
 static void note_smap(struct emu_cpu *c, uint64_t la)
 {
     if (c->mmu.smap_n < 8)
@@ -306,13 +358,15 @@ static void note_smap(struct emu_cpu *c, uint64_t la)
 
 void emu_tlb_drop_smap(struct emu_cpu *c)
 {
-    struct emu_tlb_entry *sup = c->mmu.tlb[0];
     unsigned n = c->mmu.smap_n;
-    for (unsigned k = 0; k < (n > 8 ? EMU_TLB_SIZE : n); k++) {
-        struct emu_tlb_entry *e = &sup[n > 8 ? k : c->mmu.smap_idx[k]];
-        if (e->smap) {   /* (fetches are SMEP's business: vpn_exec stays) */
-            e->vpn_read = e->vpn_write = 0;
-            e->smap = 0;
+    for (unsigned way = 0; way < 2; way++) {   /* supervisor entries of both ways */
+        struct emu_tlb_entry *sup = tlb_array(c, way * 2);
+        for (unsigned k = 0; k < (n > 8 ? EMU_TLB_SIZE : n); k++) {
+            struct emu_tlb_entry *e = &sup[n > 8 ? k : c->mmu.smap_idx[k]];
+            if (e->smap) {   /* (fetches are SMEP's business: vpn_exec stays) */
+                e->vpn_read = e->vpn_write = 0;
+                e->smap = 0;
+            }
         }
     }
     c->mmu.smap_n = 0;
@@ -323,6 +377,8 @@ static uint64_t translate(struct emu_cpu *c, uint64_t la, int access)
     bool user = c->cpl == 3;
     struct walk w;
     bool dirty;
+
+    c->mmu.st.misses++;
 
     if (!(c->efer & EFER_LMA))
         la &= 0xffffffffULL;
@@ -359,8 +415,8 @@ static uint64_t translate(struct emu_cpu *c, uint64_t la, int access)
         return w.pa;
     }
 
-    struct emu_tlb_entry *e = tlb_entry(c, la);
     uint64_t tag = tlb_page_tag(c, la & ~0xfffULL);
+    struct emu_tlb_entry *e = tlb_make_room(c, la, tag);
     uint64_t ppn = w.pa & ~0xfffULL;
     if ((e->vpn_read != tag && e->vpn_write != tag && e->vpn_exec != tag) || e->ppn != ppn) {
         e->vpn_read = e->vpn_write = e->vpn_exec = 0;
@@ -390,6 +446,8 @@ uint64_t emu_translate(struct emu_cpu *c, uint64_t la, int access)
     uint64_t t = access == ACC_R ? e->vpn_read : access == ACC_W ? e->vpn_write : e->vpn_exec;
     if (t == tag && !(e->smap && c->mmu.implicit))
         return e->ppn | (la & 0xfff);
+    if (tlb_way1_lookup(c, la, tag, access))
+        return e->ppn | (la & 0xfff);   /* swapped into way 0 */
     return translate(c, la, access);
 }
 
@@ -419,9 +477,9 @@ static void set_slot(struct emu_cpu *c, unsigned s)
 static void drop_slot(struct emu_cpu *c, unsigned s, bool include_global)
 {
     uint64_t low = EMU_TLB_VALID | (uint64_t)s << 1;
-    for (int u = 0; u < 2; u++)
+    for (unsigned a = 0; a < 4; a++)
         for (unsigned k = 0; k < EMU_TLB_SIZE; k++) {
-            struct emu_tlb_entry *e = &c->mmu.tlb[u][k];
+            struct emu_tlb_entry *e = &tlb_array(c, a)[k];
             uint64_t t = e->vpn_read | e->vpn_write | e->vpn_exec;
             if (t && (t & 0xfff) == low && (include_global || !e->global))
                 e->vpn_read = e->vpn_write = e->vpn_exec = 0;
@@ -474,9 +532,9 @@ void emu_mmu_load_cr3(struct emu_cpu *c, bool keep)
 void emu_tlb_flush(struct emu_cpu *c, bool include_global)
 {
     emu_epoch_serialize(&c->mmu, EMU_EPOCH_FLUSH);
-    for (int u = 0; u < 2; u++)
+    for (unsigned a = 0; a < 4; a++)
         for (unsigned k = 0; k < EMU_TLB_SIZE; k++) {
-            struct emu_tlb_entry *e = &c->mmu.tlb[u][k];
+            struct emu_tlb_entry *e = &tlb_array(c, a)[k];
             if (include_global || !e->global)
                 e->vpn_read = e->vpn_write = e->vpn_exec = 0;
         }
@@ -499,8 +557,8 @@ void emu_tlb_flush(struct emu_cpu *c, bool include_global)
 void emu_tlb_flush_page(struct emu_cpu *c, uint64_t la)
 {
     emu_epoch_serialize(&c->mmu, EMU_EPOCH_INVLPG);
-    for (int u = 0; u < 2; u++) {
-        struct emu_tlb_entry *e = &c->mmu.tlb[u][(la >> 12) & (EMU_TLB_SIZE - 1)];
+    for (unsigned a = 0; a < 4; a++) {
+        struct emu_tlb_entry *e = &tlb_array(c, a)[(la >> 12) & (EMU_TLB_SIZE - 1)];
         e->vpn_read = e->vpn_write = e->vpn_exec = 0;
     }
     for (unsigned s = 0; s < EMU_PCID_SLOTS; s++)
@@ -510,9 +568,9 @@ void emu_tlb_flush_page(struct emu_cpu *c, uint64_t la)
 
 void emu_tlb_drop_writes(struct emu_cpu *c)
 {
-    for (int u = 0; u < 2; u++)
+    for (unsigned a = 0; a < 4; a++)
         for (unsigned k = 0; k < EMU_TLB_SIZE; k++)
-            c->mmu.tlb[u][k].vpn_write = 0;
+            tlb_array(c, a)[k].vpn_write = 0;
 }
 
 /* The mark is published before the caller reads the code's bytes (the
@@ -526,10 +584,10 @@ void emu_mmu_mark_code(struct emu_cpu *c, uint64_t pa)
     __atomic_store_n(&c->mmu.code_pages[idx], 1, __ATOMIC_RELAXED);
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     uint64_t ppn = pa & ~0xfffULL;
-    for (int u = 0; u < 2; u++)
+    for (unsigned a = 0; a < 4; a++)
         for (unsigned k = 0; k < EMU_TLB_SIZE; k++)
-            if (c->mmu.tlb[u][k].ppn == ppn)
-                c->mmu.tlb[u][k].vpn_write = 0;
+            if (tlb_array(c, a)[k].ppn == ppn)
+                tlb_array(c, a)[k].vpn_write = 0;
 }
 
 bool emu_mmu_holds_code(struct emu_cpu *c, uint64_t off, uint64_t len)
@@ -701,6 +759,7 @@ void emu_cpu_init_flat(struct emu_cpu *c, uint8_t *ram, uint64_t size, int cpl)
     c->exc.vector = -1;
     c->irq_shadow = false;
     memset(c->mmu.tlb, 0, sizeof(c->mmu.tlb));
+    memset(c->mmu.tlb1, 0, sizeof(c->mmu.tlb1));
     c->mmu.ram = ram;
     c->mmu.ram_low = size;
     c->mmu.ram_high = 0;

@@ -59,11 +59,20 @@ struct emu_mmu_stats {
     uint64_t epochs[EMU_EPOCH_NWHY];
     uint64_t compares;   /* blocks compared with RAM when entered in a new epoch */
     uint64_t walks;      /* TLB misses that walked the page tables */
+    uint64_t misses;     /* lookups that missed both TLB ways (paging on or off) */
+    uint64_t way1_hits;  /* way-0 misses that the TLB's way 1 answered (interpreter
+                          * and translated code) */
     uint64_t cr3_loads, cr3_kept;   /* CR3 writes; of them, to a PCID whose entries stayed */
 };
 
 struct emu_mmu {
     struct emu_tlb_entry tlb[2][EMU_TLB_SIZE];   /* [user][index] */
+    /* Way 1, same index: the entry way 0 held before a fill of another
+     * page there (its victim).  Looked at only after a way-0 miss
+     * (emu_translate, and the stubs of translated code), so pages 4 MiB
+     * apart stop evicting each other.  Every invalidation treats both
+     * ways alike; a page is never in both. */
+    struct emu_tlb_entry tlb1[2][EMU_TLB_SIZE];
     uint8_t *ram;        /* guest RAM mapping (struct guest_mem) */
     uint64_t ram_low, ram_high;   /* sizes below 4G / at 4G */
     /* Set up lazily by emu_mmu_init() (first emu_execute). */
