@@ -135,22 +135,51 @@ def host_port():
     except Exception:
         return None
 type_lines("kill %1 2>/dev/null; nc -l -p 7777 | while read l; do echo \"got: $l\"; done &")
-time.sleep(2)
 port = host_port()
+# The forward accepts at once; until the guest's nc listens, the guest
+# answers with a reset, so connect again until a line gets through.
+def connect_and_say(deadline):
+    while time.time() < deadline:
+        try:
+            s = socket.create_connection(("127.0.0.1", port), timeout=10)
+            s.sendall(b"before-snapshot\n")
+        except OSError:
+            time.sleep(1)
+            continue
+        # Alive (nothing to read yet) until the guest's reset arrives.
+        while time.time() < deadline:
+            if "got: before-snapshot" in log():
+                return s, True
+            try:
+                s.setblocking(False)
+                dead = s.recv(1) == b""
+            except BlockingIOError:
+                dead = False
+            except OSError:
+                dead = True
+            s.setblocking(True)
+            if dead:
+                s.close()
+                break
+            time.sleep(0.5)
+        time.sleep(1)
+    return None, False
+stage = "connect"
 try:
-    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-    sock.sendall(b"before-snapshot\n")
-    ok = wait_for(lambda: "got: before-snapshot" in log(), 30) is not None
+    sock, ok = connect_and_say(time.time() + 45)
+    if not sock:
+        raise OSError("the guest's nc never took a line on port 7777 in 45 s")
     rc, out = hostel("snapshot", "c", "tcp")
     mark = len(log())
     rc2, out2 = hostel("restore", "c", "tcp")
+    stage = "after the restore"
     sock.sendall(b"after-restore\n")
     ok2 = wait_for(lambda: "got: after-restore" in log()[mark:], 30) is not None
     report("tcp-open-across-restore", ok and rc == 0 and rc2 == 0 and ok2,
            "before %s, snapshot %s %s, restore %s %s, after %s" % (ok, rc, out, rc2, out2, ok2))
     sock.close()
 except Exception as ex:
-    report("tcp-open-across-restore", False, "port %s: %s" % (port, ex))
+    report("tcp-open-across-restore", False, "port %s, %s: %s" % (port, stage, ex))
 hostel("snapshot", "rm", "c", "tcp")
 type_lines("kill %1 2>/dev/null")
 

@@ -231,6 +231,9 @@ static void *jit_data_alloc(struct emu_jit *j, size_t size)
         return NULL;
     void *p = j->data + j->data_used;
     j->data_used += size;
+    /* After a flush the area holds what the last generation left there:
+     * every record starts from zeros, whatever fields its maker sets. */
+    memset(p, 0, size);
     return p;
 }
 
