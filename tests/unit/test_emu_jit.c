@@ -516,6 +516,60 @@ static void test_cache_full(void)
     CHECK(st.blocks >= 3 * N / 2);
 }
 
+/* Followed ranges across flushes: a small code cache, flushed over and
+ * over while a two-block loop (a followed range) is translated again each
+ * pass, the results those of the interpreter.  (The records a flush hands
+ * out again start from zeros; a translation that kept the last
+ * generation's words once read an exit record as a followed range and
+ * crashed the VMM. This flat program did not reproduce that crash; a
+ * snapshot restored in place did, tests/machines/run_snapshot.sh.) */
+static void test_followed_after_flush(void)
+{
+    enum { N = 3000 };
+    static uint8_t code[N * 11 + 64];
+    size_t o = 0;
+    static const uint8_t inner[] = {
+        0xb9, 0x0a, 0, 0, 0,                    /* mov ecx, 10 */
+        0xeb, 0x0b,                             /* jmp 2f */
+        0x48, 0xff, 0xc3,                       /* 1: inc rbx */
+        0x48, 0x83, 0xfb, 0xff,                 /* cmp rbx, -1 */
+        0x75, 0x02,                             /* jne 2f (always) */
+        0x0f, 0x0b,                             /* ud2 */
+        0xff, 0xc9,                             /* 2: dec ecx */
+        0x75, 0xf1,                             /* jnz 1b */
+    };
+    memcpy(code, inner, sizeof(inner));
+    o = sizeof(inner);
+    for (unsigned k = 0; k < N; k++) {
+        code[o++] = 0x48; code[o++] = 0x05;     /* add rax, imm32 */
+        uint32_t imm = k + 1;
+        memcpy(code + o, &imm, 4);
+        o += 4;
+        code[o++] = 0xe9;                       /* jmp next (a block each) */
+        uint32_t rel = 0;
+        memcpy(code + o, &rel, 4);
+        o += 4;
+    }
+    code[o++] = 0xff; code[o++] = 0xca;         /* dec edx */
+    code[o++] = 0x0f; code[o++] = 0x85;         /* jnz start */
+    int32_t back = -(int32_t)(o + 4);
+    memcpy(code + o, &back, 4);
+    o += 4;
+    code[o++] = 0x0f; code[o++] = 0x0b;
+    emu_jit_test_code_size(256u << 10);
+    setup_len(code, o, true);
+    cpu->gpr[R_RDX] = 20;
+    emu_execute(cpu, 100000000);
+    emu_jit_test_code_size(0);
+    CHECK_EQ(cpu->exc.vector, EXC_UD);
+    CHECK_EQ(cpu->gpr[R_RAX], 20ull * N * (N + 1) / 2);
+    CHECK_EQ(cpu->gpr[R_RBX], 20ull * 9);
+    struct emu_jit_stats st;
+    emu_jit_get_stats(cpu, &st);
+    CHECK(st.flushes >= 2);
+    CHECK(st.followed >= 2);
+}
+
 /* A restore in place maps the saved RAM over the running machine's and
  * loads the vCPU: nothing the CPU translated (or decoded) from the old
  * bytes may run afterwards, though no store told it of the change. */
@@ -684,6 +738,7 @@ int main(void)
     RUN_TEST(test_two_block_loop_event);
     RUN_TEST(test_loop_flags_dead);
     RUN_TEST(test_cache_full);
+    RUN_TEST(test_followed_after_flush);
     RUN_TEST(test_dma_sees_only_code_pages);
     RUN_TEST(test_restore_drops_translations);
     RUN_TEST(test_same_page_two_addresses);
