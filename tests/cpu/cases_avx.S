@@ -266,4 +266,17 @@ CASE avx_vaddps_wig, KA      ; .byte 0xc4, 0xe1, 0xfc, 0x58, 0xc1 ; ENDC
 /* Three-byte VEX with the two-byte form's meaning, R/X/B inverted. */
 CASE avx_vaddps_vex3_rex, KA ; .byte 0xc4, 0x41, 0x04, 0x58, 0xd9 ; ENDC
 
+/* Translated float forms (jit_vex.c): flags raised by several forms in one
+ * block accumulate in MXCSR; scalar memory operands crossing the end of
+ * memory fault; a scalar form with VEX.L=1 (LIG) runs its handler; a
+ * rounding mode or an unmasked exception set inside the block sends the
+ * next forms to their handlers. */
+CASE avx_fp_flags_chain, KA  ; vmulps %ymm0, %ymm0, %ymm3 ; vaddps %ymm1, %ymm3, %ymm4 ; vsqrtpd %ymm1, %ymm5 ; vdivsd %xmm1, %xmm0, %xmm6 ; vcmpps $0x11, %ymm1, %ymm0, %ymm7 ; ENDC
+CASE avx_vaddsd_m_pf, KA     ; lea CT_END-4, %rax ; vaddsd (%rax), %xmm0, %xmm0 ; ENDC
+CASE avx_vcvtss2sd_m_pf, KA  ; lea CT_END-2, %rax ; vcvtss2sd (%rax), %xmm0, %xmm3 ; ENDC
+CASE avx_vcvtss2sd_m, KA     ; vcvtss2sd 16(%rsi), %xmm0, %xmm3 ; vcvtsd2ss 16(%rsi), %xmm1, %xmm4 ; ENDC
+CASE avx_vaddss_l1_lig, KA   ; .byte 0xc5, 0xfe, 0x58, 0xd9 ; ENDC
+CASE avx_fp_round_mid_block, KA ; vaddps %ymm1, %ymm0, %ymm3 ; pushq $0x7f80 ; vldmxcsr (%rsp) ; vmulpd %ymm1, %ymm0, %ymm4 ; vcvtps2dq %ymm0, %ymm5 ; vhaddps %ymm1, %ymm0, %ymm6 ; popq %rax ; ENDC
+CASE avx_fp_unmasked_mid_block, KA ; vaddpd %ymm1, %ymm0, %ymm3 ; pushq $0x1f00 ; vldmxcsr (%rsp) ; vcmpps $0x11, %ymm1, %ymm0, %ymm4 ; popq %rax ; ENDC
+
         .section .note.GNU-stack,"",@progbits

@@ -82,4 +82,12 @@ CASE fma_vcvtps2ph_\imm\()_y, KH ; vcvtps2ph $\imm, %ymm0, %xmm3 ; ENDC
 CASE fma_vcvtps2ph_m, KH     ; vcvtps2ph $0, %ymm1, 4(%rsi) ; ENDC
 CASE fma_vcvtps2ph_round_trip, KH ; vcvtps2ph $4, %ymm0, %xmm3 ; vcvtph2ps %xmm3, %ymm4 ; ENDC
 
+/* Translated FMA3 (jit_vex.c): a memory operand crossing the end of memory
+ * (#PF, the destination untouched); round toward zero and an unmasked
+ * exception set in the block run the handlers. */
+CASE fma_vfmadd231ps_m_pf, KF ; lea CT_END-8, %rax ; vfmadd231ps (%rax), %ymm0, %ymm3 ; ENDC
+CASE fma_vfmadd213sd_m_pf, KF ; lea CT_END-4, %rax ; vfmadd213sd (%rax), %xmm0, %xmm3 ; ENDC
+CASE fma_round_mid_block, KF ; vfmadd231pd %ymm1, %ymm0, %ymm3 ; pushq $0x7f80 ; vldmxcsr (%rsp) ; vfnmsub132ps %ymm1, %ymm0, %ymm4 ; popq %rax ; ENDC
+CASE fma_unmasked_mid_block, KF ; vfmsub213ss %xmm1, %xmm0, %xmm3 ; pushq $0x1f00 ; vldmxcsr (%rsp) ; vfmadd132pd %ymm1, %ymm0, %ymm4 ; popq %rax ; ENDC
+
         .section .note.GNU-stack,"",@progbits

@@ -2541,6 +2541,43 @@ static void sse_mem(struct jctx *t, const struct emu_insn *i, unsigned size, boo
     emit_tlb(t, size, write, false);
 }
 
+/* Before a host floating-point instruction (here and jit_vex.c): guest
+ * MXCSR controls other than the host's (0x1f80: every exception masked,
+ * round to nearest, no DAZ/FZ) run the handler out of line (the stub
+ * returned); then no flags in the host's MXCSR (host code may have left
+ * some).  Clobbers RAX and the flags; RCX (a memory operand) survives. */
+static struct stub *mxcsr_enter(struct jctx *t)
+{
+    struct xbuf *b = &t->b;
+    x_load(b, 4, XAX, xm(RCPU, OFF_MXCSR));
+    x_alu_ri(b, 4, ALU_AND, XAX, ~0x3f);
+    x_alu_ri(b, 4, ALU_CMP, XAX, 0x1f80);
+    struct stub *st = stub_new(t, ST_INTERP, x_jcc32(b, 5));
+    x_rm(b, 4, 0xae0f, 3, xm(XSP, SLOT_TMP), 0);            /* stmxcsr [rsp+8] */
+    x_rm(b, 4, 0x81, 7, xm(XSP, SLOT_TMP), 4);              /* cmp dword [rsp+8], 0x1f80 */
+    x32(b, 0x1f80);
+    uint8_t *jclean = x_jcc32(b, 4);
+    x_store_imm(b, 4, xm(XSP, SLOT_TMP), 0x1f80);
+    x_rm(b, 4, 0xae0f, 2, xm(XSP, SLOT_TMP), 0);            /* ldmxcsr [rsp+8] */
+    x_patch32(b, jclean, x_rx(b));
+    return st;
+}
+
+/* After it: the flags the instruction raised go into the guest's MXCSR
+ * and out of the host's.  Clobbers RDX and the flags. */
+static void mxcsr_leave(struct jctx *t)
+{
+    struct xbuf *b = &t->b;
+    x_rm(b, 4, 0xae0f, 3, xm(XSP, SLOT_TMP), 0);            /* stmxcsr [rsp+8] */
+    x_load(b, 4, XDX, xm(XSP, SLOT_TMP));
+    x_alu_ri(b, 4, ALU_AND, XDX, 0x3f);
+    uint8_t *jnone = x_jcc32(b, 4);
+    x_alu_mr(b, 4, ALU_OR, xm(RCPU, OFF_MXCSR), XDX);
+    x_store_imm(b, 4, xm(XSP, SLOT_TMP), 0x1f80);
+    x_rm(b, 4, 0xae0f, 2, xm(XSP, SLOT_TMP), 0);            /* ldmxcsr [rsp+8] */
+    x_patch32(b, jnone, x_rx(b));
+}
+
 /* Scalar floating point: ADD SUB MUL DIV MIN MAX SQRT of SS/SD, CVTSI2SS/SD
  * and (U)COMISS/SD, as the same host instruction when the guest's MXCSR
  * controls are the host's (0x1f80: every exception masked, round to
@@ -2569,20 +2606,9 @@ static bool emit_sse_scalar(struct jctx *t, const struct emu_insn *i, uint8_t mp
     } else {
         sse_check_once(t);
     }
-    x_load(b, 4, XAX, xm(RCPU, OFF_MXCSR));
-    x_alu_ri(b, 4, ALU_AND, XAX, ~0x3f);
-    x_alu_ri(b, 4, ALU_CMP, XAX, 0x1f80);
-    struct stub *st = stub_new(t, ST_INTERP, x_jcc32(b, 5));
+    struct stub *st = mxcsr_enter(t);
     st->restore_flags = comis;
     t->sets_flags = comis;
-    /* No flags in the host's MXCSR (host code may have left some). */
-    x_rm(b, 4, 0xae0f, 3, xm(XSP, SLOT_TMP), 0);            /* stmxcsr [rsp+8] */
-    x_rm(b, 4, 0x81, 7, xm(XSP, SLOT_TMP), 4);              /* cmp dword [rsp+8], 0x1f80 */
-    x32(b, 0x1f80);
-    uint8_t *jclean = x_jcc32(b, 4);
-    x_store_imm(b, 4, xm(XSP, SLOT_TMP), 0x1f80);
-    x_rm(b, 4, 0xae0f, 2, xm(XSP, SLOT_TMP), 0);            /* ldmxcsr [rsp+8] */
-    x_patch32(b, jclean, x_rx(b));
     xmm_load(b, XMM0, i->reg);
     if (i->mod == 3 && !cvt)
         xmm_load(b, XMM1, i->rm);
@@ -2594,14 +2620,7 @@ static bool emit_sse_scalar(struct jctx *t, const struct emu_insn *i, uint8_t mp
         x8(b, 0x9f);                                         /* lahf: ZF PF CF */
     else
         xmm_store(b, i->reg, XMM0);
-    x_rm(b, 4, 0xae0f, 3, xm(XSP, SLOT_TMP), 0);            /* stmxcsr [rsp+8] */
-    x_load(b, 4, XDX, xm(XSP, SLOT_TMP));
-    x_alu_ri(b, 4, ALU_AND, XDX, 0x3f);
-    uint8_t *jnone = x_jcc32(b, 4);
-    x_alu_mr(b, 4, ALU_OR, xm(RCPU, OFF_MXCSR), XDX);
-    x_store_imm(b, 4, xm(XSP, SLOT_TMP), 0x1f80);
-    x_rm(b, 4, 0xae0f, 2, xm(XSP, SLOT_TMP), 0);            /* ldmxcsr [rsp+8] */
-    x_patch32(b, jnone, x_rx(b));
+    mxcsr_leave(t);
     if (comis) {
         /* The arithmetic flags: ZF PF CF as compared, OF SF AF clear.  After
          * the stores, SAHF gives the host those flags back (OF: the OR). */
@@ -2853,6 +2872,8 @@ void jit_mem_lookup(struct jctx *t, unsigned size, bool write) { emit_tlb(t, siz
 void jit_slow_if(struct jctx *t, unsigned cc) { stub_new(t, ST_INTERP, x_jcc32(&t->b, cc)); }
 bool jit_flags_live(struct jctx *t) { return t->live[t->k]; }
 bool *jit_vex_checked(struct jctx *t) { return &t->vex_checked; }
+void jit_mxcsr_enter(struct jctx *t) { mxcsr_enter(t); }
+void jit_mxcsr_leave(struct jctx *t) { mxcsr_leave(t); }
 
 void jit_insn_end(struct jctx *t, bool wrote_flags)
 {

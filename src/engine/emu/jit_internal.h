@@ -38,6 +38,12 @@ bool jit_flags_live(struct jctx *t);
 void jit_flags_store(struct jctx *t);
 /* The end of a generated instruction (host flags clobbered). */
 void jit_insn_end(struct jctx *t, bool wrote_flags);
+/* Around a host floating-point instruction: guest MXCSR controls other
+ * than the host's (0x1f80) run the handler out of line, the host's MXCSR
+ * flags are cleared (enter: RAX clobbered, RCX kept), and the ones raised
+ * go into the guest's MXCSR after (leave: RDX clobbered). */
+void jit_mxcsr_enter(struct jctx *t);
+void jit_mxcsr_leave(struct jctx *t);
 /* Per translation: the AVX state check is done (jit_vex.c). */
 bool *jit_vex_checked(struct jctx *t);
 

@@ -25,7 +25,7 @@
 
 /* ---- what the host runs ------------------------------------------------------------- */
 
-enum { H_AVX2 = 1, H_BMI1 = 2, H_BMI2 = 4, H_LZCNT = 8, H_POPCNT = 16, H_MOVBE = 32 };
+enum { H_AVX2 = 1, H_BMI1 = 2, H_BMI2 = 4, H_LZCNT = 8, H_POPCNT = 16, H_MOVBE = 32, H_FMA = 64 };
 
 static unsigned host_probe(void)
 {
@@ -35,12 +35,14 @@ static unsigned host_probe(void)
             f |= H_MOVBE;
         if (c & (1u << 23))
             f |= H_POPCNT;
-        bool avx_os = false;
+        bool avx_os = false, fma = c & (1u << 12);
         if ((c & (1u << 27)) && (c & (1u << 28))) {   /* OSXSAVE, AVX: the OS keeps YMM state? */
             uint32_t lo, hi;
             __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
             avx_os = (lo & 6) == 6;
         }
+        if (avx_os && fma)
+            f |= H_FMA;
         if (__get_cpuid_max(0, NULL) >= 7) {
             __cpuid_count(7, 0, a, b, c, d);
             if (avx_os && (b & (1u << 5)))
@@ -184,6 +186,7 @@ enum vclass {
     VC_BCAST,      /* VPBROADCASTB/W/D/Q, VBROADCASTSS/SD */
     VC_MOVS,       /* VMOVSS/VMOVSD: scalar loads and stores, the register merge */
     VC_PTEST,      /* VPTEST: flags only */
+    VC_FP,         /* MXCSR-dependent float arithmetic: as VC_BIN, under the MXCSR check */
 };
 
 struct vform {
@@ -191,13 +194,60 @@ struct vform {
     bool aligned;      /* a memory operand must be aligned to its size (#GP) */
     bool mem_only, reg_only;
     bool imm;          /* an imm8 follows */
-    uint8_t esize;     /* VC_BCAST: element bytes */
+    uint8_t esize;     /* VC_BCAST: element bytes; VC_FP: a scalar form's memory operand (0: packed) */
+    bool unary;        /* VC_FP: one source (VEX.vvvv must be 1111b) */
+    bool fma;          /* VC_FP: the destination is a source too (FMA3) */
 };
+
+/* The float forms (VC_FP): 0F 51 58-5F C2 (packed by pp none/66, scalar
+ * by F3/F2), 5A scalar, 5B, 7C/7D; 0F38 FMA3.  False: not one. */
+static bool fp_classify(const struct emu_insn *i, unsigned pp, struct vform *f)
+{
+    uint8_t op = i->op;
+    bool scalar = pp == VP_F3 || pp == VP_F2;
+    uint8_t ssize = pp == VP_F3 ? 4 : 8;
+    if (i->map == MAP_0F38) {
+        unsigned lo = op & 15, hi = op >> 4;
+        if (pp != VP_66 || (hi != 9 && hi != 0xa && hi != 0xb) || lo < 6 || (host_has() & H_FMA) == 0)
+            return false;
+        bool s = lo >= 9 && (lo & 1);              /* 99 9B 9D 9F: SS/SD */
+        f->cls = VC_FP;
+        f->fma = true;
+        f->esize = s ? (uint8_t)(VEX_W(i) ? 8 : 4) : 0;
+        return true;
+    }
+    if (i->map != MAP_0F)
+        return false;
+    if ((op >= 0x58 && op <= 0x5f && op != 0x5a && op != 0x5b) || op == 0x51 || op == 0xc2) {
+        f->cls = VC_FP;
+        f->esize = scalar ? ssize : 0;
+        f->unary = op == 0x51 && !scalar;          /* VSQRTPS/PD */
+        f->imm = op == 0xc2;
+        return true;
+    }
+    if (op == 0x5a && scalar) {                    /* VCVTSS2SD, VCVTSD2SS */
+        f->cls = VC_FP;
+        f->esize = ssize;
+        return true;
+    }
+    if (op == 0x5b && pp != VP_F2) {               /* VCVTDQ2PS, VCVTPS2DQ, VCVTTPS2DQ */
+        f->cls = VC_FP;
+        f->unary = true;
+        return true;
+    }
+    if ((op == 0x7c || op == 0x7d) && (pp == VP_66 || pp == VP_F2)) {   /* VHADD/VHSUB PS/PD */
+        f->cls = VC_FP;
+        return true;
+    }
+    return false;
+}
 
 static struct vform vclassify(const struct emu_insn *i, unsigned pp)
 {
-    struct vform f = { VC_NONE, false, false, false, false, 0 };
+    struct vform f = { VC_NONE, false, false, false, false, 0, false, false };
     uint8_t op = i->op;
+    if (fp_classify(i, pp, &f))
+        return f;
     if (i->map == MAP_0F) {
         if (pp == VP_66 && ((op >= 0x60 && op <= 0x6d) || (op >= 0x74 && op <= 0x76) ||
                             op == 0xd4 || op == 0xd5 || (op >= 0xd8 && op <= 0xe0) ||
@@ -207,13 +257,13 @@ static struct vform vclassify(const struct emu_insn *i, unsigned pp)
         else if ((pp == VP_NONE || pp == VP_66) && op >= 0x54 && op <= 0x57)
             f.cls = VC_BIN;                          /* and/andn/or/xor ps/pd: no exceptions */
         else if ((op == 0x6f && (pp == VP_F3 || pp == VP_66)) || ((op == 0x10 || op == 0x28) && pp <= VP_66))
-            f = (struct vform){ VC_LOAD, (op == 0x6f && pp == VP_66) || op == 0x28, false, false, false, 0 };
+            f = (struct vform){ VC_LOAD, (op == 0x6f && pp == VP_66) || op == 0x28, false, false, false, 0, false, false };
         else if ((op == 0x7f && (pp == VP_F3 || pp == VP_66)) || ((op == 0x11 || op == 0x29) && pp <= VP_66))
-            f = (struct vform){ VC_STORE, (op == 0x7f && pp == VP_66) || op == 0x29, false, false, false, 0 };
+            f = (struct vform){ VC_STORE, (op == 0x7f && pp == VP_66) || op == 0x29, false, false, false, 0, false, false };
         else if ((op == 0xe7 && pp == VP_66) || (op == 0x2b && pp <= VP_66))
-            f = (struct vform){ VC_STORE, true, true, false, false, 0 };   /* VMOVNTDQ/PS/PD */
+            f = (struct vform){ VC_STORE, true, true, false, false, 0, false, false };   /* VMOVNTDQ/PS/PD */
         else if ((op == 0xd7 && pp == VP_66) || (op == 0x50 && pp <= VP_66))
-            f = (struct vform){ VC_MOVMSK, false, false, true, false, 0 };
+            f = (struct vform){ VC_MOVMSK, false, false, true, false, 0, false, false };
         else if (op == 0x77 && pp == VP_NONE)
             f.cls = VC_ZERO;
         else if (op == 0x6e && pp == VP_66)
@@ -225,7 +275,7 @@ static struct vform vclassify(const struct emu_insn *i, unsigned pp)
         else if (op == 0xd6 && pp == VP_66)
             f.cls = VC_MOVQ_STORE;
         else if ((op == 0x10 || op == 0x11) && (pp == VP_F3 || pp == VP_F2))
-            f = (struct vform){ VC_MOVS, false, false, false, false, (uint8_t)(pp == VP_F3 ? 4 : 8) };
+            f = (struct vform){ VC_MOVS, false, false, false, false, (uint8_t)(pp == VP_F3 ? 4 : 8), false, false };
         return f;
     }
     if (pp != VP_66)
@@ -235,13 +285,13 @@ static struct vform vclassify(const struct emu_insn *i, unsigned pp)
             f.cls = VC_BIN;
         else if (op == 0x78 || op == 0x79 || op == 0x58 || op == 0x59 || op == 0x18 || op == 0x19)
             f = (struct vform){ VC_BCAST, false, false, false, false,
-                                (uint8_t)(op == 0x78 ? 1 : op == 0x79 ? 2 : op == 0x58 || op == 0x18 ? 4 : 8) };
+                                (uint8_t)(op == 0x78 ? 1 : op == 0x79 ? 2 : op == 0x58 || op == 0x18 ? 4 : 8), false, false };
         else if (op == 0x17)
             f.cls = VC_PTEST;
         return f;
     }
     if (i->map == MAP_0F3A && (op == 0x0f || op == 0x0e || op == 0x0c || op == 0x0d || op == 0x02))
-        f = (struct vform){ VC_BIN, false, false, false, true, 0 };
+        f = (struct vform){ VC_BIN, false, false, false, true, 0, false, false };
     return f;
 }
 
@@ -266,6 +316,8 @@ static bool vform_ok(const struct emu_insn *i, const struct vform *f)
         return !mem || v == 0;
     case VC_LOAD: case VC_STORE: case VC_MOVMSK: case VC_PTEST:
         return v == 0;
+    case VC_FP:                      /* scalar forms ignore VEX.L: L=1 runs the handler */
+        return (!f->unary || v == 0) && !(f->esize && l);
     default:
         return false;
     }
@@ -312,6 +364,32 @@ static bool emit_vector(struct jctx *t, const struct emu_insn *i)
             x_vex_rr(b, hv, i->op, 0, 1, 2, imm);
         }
         y_store(b, i->reg, 0, l);
+        break;
+    }
+    case VC_FP: {
+        /* As VC_BIN, with the destination loaded into YMM0 for FMA3 and
+         * the memory operand's own size (a scalar form reads 4 or 8). */
+        int imm = f.imm ? (int)(i->imm & 0xff) : -1;
+        bool fma = i->map == MAP_0F38;
+        struct xvex hv = xv(fma ? VM_0F38 : VM_0F, pp, fma && w, l);
+        int hvv = f.unary ? 0 : 1;
+        if (mem)
+            vmem(t, i, f.esize ? f.esize : n, false, false);
+        jit_mxcsr_enter(t);
+        if (f.fma)
+            y_load(b, 0, i->reg, l);
+        if (!f.unary)
+            y_load(b, 1, v, l);
+        if (mem) {
+            x_vex_rm(b, hv, i->op, 0, hvv, xm(XCX, 0), imm);
+        } else if (!l) {
+            x_vex_rm(b, hv, i->op, 0, hvv, xm(RC, OFF_X(i->rm)), imm);
+        } else {
+            y_load(b, 2, i->rm, true);
+            x_vex_rr(b, hv, i->op, 0, hvv, 2, imm);
+        }
+        y_store(b, i->reg, 0, l);
+        jit_mxcsr_leave(t);
         break;
     }
     case VC_LOAD:
