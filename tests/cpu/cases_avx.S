@@ -277,6 +277,10 @@ CASE avx_vcvtss2sd_m_pf, KA  ; lea CT_END-2, %rax ; vcvtss2sd (%rax), %xmm0, %xm
 CASE avx_vcvtss2sd_m, KA     ; vcvtss2sd 16(%rsi), %xmm0, %xmm3 ; vcvtsd2ss 16(%rsi), %xmm1, %xmm4 ; ENDC
 CASE avx_vaddss_l1_lig, KA   ; .byte 0xc5, 0xfe, 0x58, 0xd9 ; ENDC
 CASE avx_fp_round_mid_block, KA ; vaddps %ymm1, %ymm0, %ymm3 ; pushq $0x7f80 ; vldmxcsr (%rsp) ; vmulpd %ymm1, %ymm0, %ymm4 ; vcvtps2dq %ymm0, %ymm5 ; vhaddps %ymm1, %ymm0, %ymm6 ; popq %rax ; ENDC
+/* The guest clears the flags a translated form raised (the host's MXCSR
+ * still has them): the next form reports only its own. */
+CASE avx_fp_flags_cleared_mid_block, KA ; vmulps %ymm0, %ymm1, %ymm3 ; pushq $0x1f80 ; vldmxcsr (%rsp) ; vmaxps %ymm1, %ymm1, %ymm4 ; popq %rax ; ENDC
+CASE avx_sse_flags_cleared_mid_block, KA ; mulss %xmm0, %xmm1 ; vdivpd %ymm1, %ymm0, %ymm5 ; pushq $0x1f80 ; ldmxcsr (%rsp) ; maxsd %xmm0, %xmm0 ; popq %rax ; ENDC
 CASE avx_fp_unmasked_mid_block, KA ; vaddpd %ymm1, %ymm0, %ymm3 ; pushq $0x1f00 ; vldmxcsr (%rsp) ; vcmpps $0x11, %ymm1, %ymm0, %ymm4 ; popq %rax ; ENDC
 
         .section .note.GNU-stack,"",@progbits

@@ -2544,18 +2544,25 @@ static void sse_mem(struct jctx *t, const struct emu_insn *i, unsigned size, boo
 /* Before a host floating-point instruction (here and jit_vex.c): guest
  * MXCSR controls other than the host's (0x1f80: every exception masked,
  * round to nearest, no DAZ/FZ) run the handler out of line (the stub
- * returned); then no flags in the host's MXCSR (host code may have left
- * some).  Clobbers RAX and the flags; RCX (a memory operand) survives. */
+ * returned).  The host's MXCSR may keep flags the guest's has already
+ * (mxcsr_leave leaves them there: LDMXCSR is the expensive part), so
+ * ORing the host's flags into the guest's after adds only what the
+ * instruction raised; a host control or a flag the guest lacks (the guest
+ * cleared its flags) is reset to 0x1f80 first.  Clobbers RAX, RDX and the
+ * flags; RCX (a memory operand) survives. */
 static struct stub *mxcsr_enter(struct jctx *t)
 {
     struct xbuf *b = &t->b;
-    x_load(b, 4, XAX, xm(RCPU, OFF_MXCSR));
+    x_load(b, 4, XDX, xm(RCPU, OFF_MXCSR));
+    x_mov_rr(b, 4, XAX, XDX);
     x_alu_ri(b, 4, ALU_AND, XAX, ~0x3f);
     x_alu_ri(b, 4, ALU_CMP, XAX, 0x1f80);
     struct stub *st = stub_new(t, ST_INTERP, x_jcc32(b, 5));
     x_rm(b, 4, 0xae0f, 3, xm(XSP, SLOT_TMP), 0);            /* stmxcsr [rsp+8] */
-    x_rm(b, 4, 0x81, 7, xm(XSP, SLOT_TMP), 4);              /* cmp dword [rsp+8], 0x1f80 */
-    x32(b, 0x1f80);
+    x_alu_ri(b, 4, ALU_AND, XDX, 0x3f);
+    x_rr(b, 4, 0xf7, 2, XDX);                               /* not edx */
+    x_rm(b, 4, 0x23, XDX, xm(XSP, SLOT_TMP), 0);            /* and edx, [rsp+8] */
+    x_alu_ri(b, 4, ALU_CMP, XDX, 0x1f80);
     uint8_t *jclean = x_jcc32(b, 4);
     x_store_imm(b, 4, xm(XSP, SLOT_TMP), 0x1f80);
     x_rm(b, 4, 0xae0f, 2, xm(XSP, SLOT_TMP), 0);            /* ldmxcsr [rsp+8] */
@@ -2563,19 +2570,15 @@ static struct stub *mxcsr_enter(struct jctx *t)
     return st;
 }
 
-/* After it: the flags the instruction raised go into the guest's MXCSR
- * and out of the host's.  Clobbers RDX and the flags. */
+/* After it: the host's flags (what the instruction raised, and some the
+ * guest has) go into the guest's MXCSR.  Clobbers RDX and the flags. */
 static void mxcsr_leave(struct jctx *t)
 {
     struct xbuf *b = &t->b;
     x_rm(b, 4, 0xae0f, 3, xm(XSP, SLOT_TMP), 0);            /* stmxcsr [rsp+8] */
     x_load(b, 4, XDX, xm(XSP, SLOT_TMP));
     x_alu_ri(b, 4, ALU_AND, XDX, 0x3f);
-    uint8_t *jnone = x_jcc32(b, 4);
     x_alu_mr(b, 4, ALU_OR, xm(RCPU, OFF_MXCSR), XDX);
-    x_store_imm(b, 4, xm(XSP, SLOT_TMP), 0x1f80);
-    x_rm(b, 4, 0xae0f, 2, xm(XSP, SLOT_TMP), 0);            /* ldmxcsr [rsp+8] */
-    x_patch32(b, jnone, x_rx(b));
 }
 
 /* Scalar floating point: ADD SUB MUL DIV MIN MAX SQRT of SS/SD, CVTSI2SS/SD
