@@ -87,13 +87,18 @@ static const uint8_t forms[] = {
     0xc5, 0x7b, 0x10, 0x5e, 0x10,        /* vmovsd xmm11, [rsi+16] */
     0xc5, 0x7a, 0x11, 0x56, 0x64,        /* vmovss [rsi+100], xmm10 */
     0xc5, 0x2a, 0x10, 0xe1,              /* vmovss xmm12, xmm10, xmm1 */
+    0xc5, 0x2c, 0x58, 0x6e, 0x20,        /* vaddps ymm13, ymm10, [rsi+32] */
+    0xc4, 0x62, 0x2d, 0xb8, 0xf1,        /* vfmadd231ps ymm14, ymm10, ymm1 */
+    0xc5, 0x23, 0x51, 0x7e, 0x10,        /* vsqrtsd xmm15, xmm11, [rsi+16] */
+    0xc4, 0xc1, 0x0c, 0xc2, 0xc5, 0x11,  /* vcmpps ymm0, ymm14, ymm13, lt_oq */
+    0xc4, 0xc1, 0x7d, 0x5b, 0xdd,        /* vcvtps2dq ymm3, ymm13 */
     0xc4, 0xe2, 0x78, 0xf2, 0xc0,        /* andn eax, eax, eax: 0 */
     0xf3, 0x0f, 0xbc, 0xc0,              /* tzcnt eax, eax: 32, CF set; flags read after the block */
     0x0f, 0x0b,                          /* ud2 */
 };
 
 /* The block with the JIT off, on, and on with every memory access on its
- * slow path: registers, YMM state, flags and memory must be equal. */
+ * slow path: registers, YMM state, flags, MXCSR and memory must be equal. */
 static void test_forms_same_as_interpreter(void)
 {
     static uint8_t mem_ref[256];
@@ -121,6 +126,7 @@ static void test_forms_same_as_interpreter(void)
                 CHECK(!memcmp(&cpu->ymm_hi[r], &ref->ymm_hi[r], 16));
             }
             CHECK_EQ(emu_get_rflags(cpu), flags_ref);
+            CHECK_EQ(cpu->mxcsr, ref->mxcsr);   /* the float forms' flags */
             CHECK(!memcmp(ram + DATA, mem_ref, sizeof(mem_ref)));
         }
         emu_jit_test_slow_paths(false);

@@ -1,6 +1,7 @@
 /* The translator's generators for VEX and BMI forms: the AVX/AVX2 vector
  * forms glibc's string functions and qsort run (moves, compares, logic,
- * min/max, byte masks, broadcasts, shuffles), the BMI1/BMI2
+ * min/max, byte masks, broadcasts, shuffles), float arithmetic and FMA3
+ * (under jit.c's run-time MXCSR check), the BMI1/BMI2
  * general-register forms, and TZCNT, LZCNT, POPCNT and MOVBE, each run as
  * the same host instruction on copies of the guest's operands.  YMM state
  * stays in struct emu_cpu (xmm[] for bits 127:0, ymm_hi[] for 255:128),
