@@ -275,6 +275,9 @@ CASE avx_fp_flags_chain, KA  ; vmulps %ymm0, %ymm0, %ymm3 ; vaddps %ymm1, %ymm3,
 CASE avx_vaddsd_m_pf, KA     ; lea CT_END-4, %rax ; vaddsd (%rax), %xmm0, %xmm0 ; ENDC
 CASE avx_vcvtss2sd_m_pf, KA  ; lea CT_END-2, %rax ; vcvtss2sd (%rax), %xmm0, %xmm3 ; ENDC
 CASE avx_vcvtss2sd_m, KA     ; vcvtss2sd 16(%rsi), %xmm0, %xmm3 ; vcvtsd2ss 16(%rsi), %xmm1, %xmm4 ; ENDC
+CASE avx_vcvtsi2ss_r64, KA   ; vcvtsi2ss %rcx, %xmm0, %xmm3 ; vcvtsi2sd %r9d, %xmm1, %xmm12 ; ENDC
+CASE avx_vcvtsi2ssq_m64, KA  ; vcvtsi2ssq 8(%rsi), %xmm1, %xmm3 ; vcvtsi2sdq 8(%rsi), %xmm0, %xmm4 ; ENDC
+CASE avx_vcvtsi2sdq_m_pf, KA ; lea CT_END-4, %rax ; vcvtsi2sdq (%rax), %xmm0, %xmm3 ; ENDC
 CASE avx_vaddss_l1_lig, KA   ; .byte 0xc5, 0xfe, 0x58, 0xd9 ; ENDC
 CASE avx_fp_round_mid_block, KA ; vaddps %ymm1, %ymm0, %ymm3 ; pushq $0x7f80 ; vldmxcsr (%rsp) ; vmulpd %ymm1, %ymm0, %ymm4 ; vcvtps2dq %ymm0, %ymm5 ; vhaddps %ymm1, %ymm0, %ymm6 ; popq %rax ; ENDC
 /* The guest clears the flags a translated form raised (the host's MXCSR

@@ -201,7 +201,7 @@ struct vform {
 };
 
 /* The float forms (VC_FP): 0F 51 58-5F C2 (packed by pp none/66, scalar
- * by F3/F2), 5A scalar, 5B, 7C/7D; 0F38 FMA3.  False: not one. */
+ * by F3/F2), 2A and 5A scalar, 5B, 7C/7D; 0F38 FMA3.  False: not one. */
 static bool fp_classify(const struct emu_insn *i, unsigned pp, struct vform *f)
 {
     uint8_t op = i->op;
@@ -224,6 +224,11 @@ static bool fp_classify(const struct emu_insn *i, unsigned pp, struct vform *f)
         f->esize = scalar ? ssize : 0;
         f->unary = op == 0x51 && !scalar;          /* VSQRTPS/PD */
         f->imm = op == 0xc2;
+        return true;
+    }
+    if (op == 0x2a && scalar) {                    /* VCVTSI2SS/SD xmm, xmm, r/m32|64 (VEX.W) */
+        f->cls = VC_FP;
+        f->esize = (uint8_t)(VEX_W(i) ? 8 : 4);
         return true;
     }
     if (op == 0x5a && scalar) {                    /* VCVTSS2SD, VCVTSD2SS */
@@ -371,9 +376,10 @@ static bool emit_vector(struct jctx *t, const struct emu_insn *i)
         /* As VC_BIN, with the destination loaded into YMM0 for FMA3 and
          * the memory operand's own size (a scalar form reads 4 or 8). */
         int imm = f.imm ? (int)(i->imm & 0xff) : -1;
-        bool fma = i->map == MAP_0F38;
-        struct xvex hv = xv(fma ? VM_0F38 : VM_0F, pp, fma && w, l);
+        bool fma = i->map == MAP_0F38, gsrc = !fma && i->op == 0x2a;   /* VCVTSI2SS/SD */
+        struct xvex hv = xv(fma ? VM_0F38 : VM_0F, pp, (fma || gsrc) && w, l);
         int hvv = f.unary ? 0 : 1;
+        int hs = gsrc && !mem ? jit_gpr(t, i->rm, true) : XNONE;
         if (mem)
             vmem(t, i, f.esize ? f.esize : n, false, false);
         jit_mxcsr_enter(t);
@@ -383,6 +389,8 @@ static bool emit_vector(struct jctx *t, const struct emu_insn *i)
             y_load(b, 1, v, l);
         if (mem) {
             x_vex_rm(b, hv, i->op, 0, hvv, xm(XCX, 0), imm);
+        } else if (gsrc) {
+            x_vex_rr(b, hv, i->op, 0, hvv, hs, imm);
         } else if (!l) {
             x_vex_rm(b, hv, i->op, 0, hvv, xm(RC, OFF_X(i->rm)), imm);
         } else {
