@@ -480,28 +480,35 @@ static void test_dma_sees_only_code_pages(void)
 
 /* 3000 distinct blocks, each translated, through a code cache that holds
  * a few hundred: it fills, is emptied, and the results stay right. */
-static void test_cache_full(void)
+/* Appends n blocks of ADD RAX, k+1; JMP next (a translation each), then
+ * DEC reg (ECX 0xc9, EDX 0xca); JNZ to the start of code; UD2.  RAX ends
+ * at passes * n * (n + 1) / 2.  Returns the new length. */
+static size_t add_blocks_loop(uint8_t *code, size_t o, unsigned n, uint8_t dec_modrm)
 {
-    enum { N = 3000 };
-    static uint8_t code[N * 12 + 16];
-    size_t o = 0;
-    for (unsigned k = 0; k < N; k++) {
+    for (unsigned k = 0; k < n; k++) {
         code[o++] = 0x48; code[o++] = 0x05;     /* add rax, imm32 */
         uint32_t imm = k + 1;
         memcpy(code + o, &imm, 4);
         o += 4;
         code[o++] = 0xe9;                       /* jmp next (a block each) */
-        uint32_t rel = 1;
+        uint32_t rel = 0;
         memcpy(code + o, &rel, 4);
         o += 4;
-        code[o++] = 0x90;
     }
-    code[o++] = 0xff; code[o++] = 0xc9;         /* dec ecx */
+    code[o++] = 0xff; code[o++] = dec_modrm;    /* dec ecx / edx */
     code[o++] = 0x0f; code[o++] = 0x85;         /* jnz start */
     int32_t back = -(int32_t)(o + 4);
     memcpy(code + o, &back, 4);
     o += 4;
     code[o++] = 0x0f; code[o++] = 0x0b;
+    return o;
+}
+
+static void test_cache_full(void)
+{
+    enum { N = 3000 };
+    static uint8_t code[N * 11 + 16];
+    size_t o = add_blocks_loop(code, 0, N, 0xc9);
     emu_jit_test_code_size(256u << 10);
     setup_len(code, o, true);
     cpu->gpr[R_RCX] = 3;
@@ -527,7 +534,6 @@ static void test_followed_after_flush(void)
 {
     enum { N = 3000 };
     static uint8_t code[N * 11 + 64];
-    size_t o = 0;
     static const uint8_t inner[] = {
         0xb9, 0x0a, 0, 0, 0,                    /* mov ecx, 10 */
         0xeb, 0x0b,                             /* jmp 2f */
@@ -539,23 +545,7 @@ static void test_followed_after_flush(void)
         0x75, 0xf1,                             /* jnz 1b */
     };
     memcpy(code, inner, sizeof(inner));
-    o = sizeof(inner);
-    for (unsigned k = 0; k < N; k++) {
-        code[o++] = 0x48; code[o++] = 0x05;     /* add rax, imm32 */
-        uint32_t imm = k + 1;
-        memcpy(code + o, &imm, 4);
-        o += 4;
-        code[o++] = 0xe9;                       /* jmp next (a block each) */
-        uint32_t rel = 0;
-        memcpy(code + o, &rel, 4);
-        o += 4;
-    }
-    code[o++] = 0xff; code[o++] = 0xca;         /* dec edx */
-    code[o++] = 0x0f; code[o++] = 0x85;         /* jnz start */
-    int32_t back = -(int32_t)(o + 4);
-    memcpy(code + o, &back, 4);
-    o += 4;
-    code[o++] = 0x0f; code[o++] = 0x0b;
+    size_t o = add_blocks_loop(code, sizeof(inner), N, 0xca);
     emu_jit_test_code_size(256u << 10);
     setup_len(code, o, true);
     cpu->gpr[R_RDX] = 20;
