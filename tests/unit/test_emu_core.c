@@ -619,6 +619,7 @@ static void test_cache_budget(void)
     struct emu_block_cache *bc;
     CHECK(emu_cache_create(&bc, 1u << 20) == 0);
     CHECK(bc->arena_size == 4u << 20 && bc->code_size == 4u << 20);
+    emu_cache_destroy(cpu->mmu.cache);   /* the one setup made */
     cpu->mmu.cache = bc;
     CHECK(run() == 6);
     CHECK(cpu->gpr[0] == N);
