@@ -150,6 +150,43 @@ static long do_munmap(struct user *u, uint64_t addr, uint64_t len)
     return 0;
 }
 
+/* mremap as Linux does it for a private anonymous mapping: shrinking
+ * gives the tail back; growing moves the mapping to a new place in the
+ * mmap area (MREMAP_MAYMOVE), moving the host pages there with the host's
+ * own mremap rather than copying them (glibc's realloc of big blocks:
+ * busybox sort grows its line buffer this way), and maps fresh zero pages
+ * where it was.  Growing in place and MREMAP_FIXED are refused (-ENOMEM,
+ * -EINVAL): glibc then allocates, copies and frees. */
+static long do_mremap(struct user *u, uint64_t old, uint64_t old_len, uint64_t new_len, int flags)
+{
+    old_len = page_up(old_len);
+    new_len = page_up(new_len);
+    if ((old & (PAGE - 1)) || !new_len || !gptr(u, old, old_len ? old_len : PAGE) ||
+        (flags & ~MREMAP_MAYMOVE))
+        return -EINVAL;
+    if (new_len <= old_len) {
+        if (new_len < old_len)
+            madvise(u->ram + old + new_len, old_len - new_len, MADV_DONTNEED);
+        return (long)old;
+    }
+    if (!(flags & MREMAP_MAYMOVE) || !old_len || new_len > RAM_SIZE)
+        return -ENOMEM;
+    uint64_t g = mmap_alloc(u, new_len);
+    if (!g)
+        return -ENOMEM;
+    uint8_t *from = u->ram + old, *to = u->ram + g;
+    if (mremap(from, old_len, old_len, MREMAP_MAYMOVE | MREMAP_FIXED, to) != to) {
+        u->mmap_cur += new_len;
+        return -ENOMEM;
+    }
+    if (mmap(from, old_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
+             -1, 0) != from) {
+        fprintf(stderr, "hostel-emu-user: cannot map guest RAM again after mremap: %s\n", strerror(errno));
+        exit(1);
+    }
+    return (long)g;
+}
+
 static long do_brk(struct user *u, uint64_t want)
 {
     if (want >= u->brk_start && want <= u->brk_limit) {
@@ -255,7 +292,7 @@ static long handle_syscall(struct emu_cpu *c, struct user *u)
     case SYS_mprotect: case SYS_madvise:
         return 0;
     case SYS_mremap:
-        return -ENOMEM;   /* glibc falls back to allocate, copy, free */
+        return do_mremap(u, a0, a1, a2, (int)a3);
     case SYS_brk:
         return do_brk(u, a0);
     case SYS_arch_prctl:
@@ -374,6 +411,30 @@ static void syscall_hook(struct emu_cpu *c)
 }
 
 /* Loads the ELF's PT_LOAD segments; returns the entry point or 0. */
+/* Maps a segment's file bytes [va, va + filesz) into the guest RAM as a
+ * private file mapping, as Linux's loader does: pages come in when the
+ * program touches them (busybox is 2 MB; `true` touches a few pages), not
+ * read in whole.  Only whole pages above the last segment mapped
+ * (mapped_end) and a file offset on the same page offset as va; the rest
+ * of the last page (the start of .bss) is zeroed.  false: not mapped,
+ * read it instead. */
+static bool map_segment(struct user *u, int fd, uint64_t va, uint64_t off, uint64_t filesz,
+                        uint64_t *mapped_end)
+{
+    uint64_t start = va & ~(PAGE - 1), end = page_up(va + filesz);
+    if (!filesz || (va & (PAGE - 1)) != (off & (PAGE - 1)) || start < *mapped_end)
+        return false;
+    void *want = u->ram + start;
+    if (mmap(want, end - start, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, fd,
+             (off_t)(off - (va - start))) != want) {
+        /* MAP_FIXED failed and left the range as it was: read instead. */
+        return false;
+    }
+    memset(u->ram + va + filesz, 0, end - (va + filesz));
+    *mapped_end = end;
+    return true;
+}
+
 static uint64_t load_elf(struct user *u, const char *path, uint64_t *phdr, uint64_t *phnum, uint64_t *end)
 {
     int fd = open(path, O_RDONLY);
@@ -397,7 +458,7 @@ static uint64_t load_elf(struct user *u, const char *path, uint64_t *phdr, uint6
         close(fd);
         return 0;
     }
-    uint64_t bias = eh.e_type == ET_DYN ? PIE_BIAS : 0, hi = 0;
+    uint64_t bias = eh.e_type == ET_DYN ? PIE_BIAS : 0, hi = 0, mapped_end = 0;
     *phdr = 0;
     for (int i = 0; i < eh.e_phnum; i++) {
         if (ph[i].p_type == PT_INTERP) {
@@ -415,7 +476,8 @@ static uint64_t load_elf(struct user *u, const char *path, uint64_t *phdr, uint6
             close(fd);
             return 0;
         }
-        if (pread(fd, u->ram + va, ph[i].p_filesz, (off_t)ph[i].p_offset) != (ssize_t)ph[i].p_filesz) {
+        if (!map_segment(u, fd, va, ph[i].p_offset, ph[i].p_filesz, &mapped_end) &&
+            pread(fd, u->ram + va, ph[i].p_filesz, (off_t)ph[i].p_offset) != (ssize_t)ph[i].p_filesz) {
             fprintf(stderr, "hostel-emu-user: short read of segment %d of %s\n", i, path);
             close(fd);
             return 0;
