@@ -8,8 +8,9 @@
  * translated from RAM the restore replaced, code mapped at two addresses
  * runs at each, a device's DMA is announced only when it touches a page
  * code ran from, two pages on one TLB index stay in its two ways, loops of two blocks run as one translation (results,
- * budgets, stores into and faults in the second range, events), and no
- * mapping is ever writable and executable at once. */
+ * budgets, stores into and faults in the second range, events), the
+ * stack page of RSP-based accesses (page boundaries, faults, a read-only
+ * page), and no mapping is ever writable and executable at once. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -636,6 +637,101 @@ static void test_same_page_two_addresses(void)
     }
 }
 
+/* RSP-based accesses go through the stack page (jit.c emit_tlb_stack):
+ * pushes, pops and [rsp+d] on both sides of a page boundary, and a read
+ * that straddles it, in a translated loop: the interpreter's results. */
+static void test_stack_page_boundary(void)
+{
+    static const uint8_t code[] = {
+        0xb9, 0xf4, 0x01, 0, 0,                 /* mov ecx, 500 */
+        0x48, 0x83, 0xc4, 0x08,                 /* add rsp, 8: STACK + 8 */
+        0x51,                                   /* 1: push rcx ([STACK]) */
+        0x51,                                   /* push rcx ([STACK - 8], the page below) */
+        0x48, 0x8b, 0x44, 0x24, 0x08,           /* mov rax, [rsp + 8] */
+        0x48, 0x03, 0x04, 0x24,                 /* add rax, [rsp] */
+        0x89, 0x44, 0x24, 0x04,                 /* mov [rsp + 4], eax: the lower page's last 4 bytes */
+        0x48, 0x8b, 0x54, 0x24, 0x04,           /* mov rdx, [rsp + 4]: straddles the boundary */
+        0x48, 0x01, 0xd3,                       /* add rbx, rdx */
+        0x58,                                   /* pop rax */
+        0x5e,                                   /* pop rsi */
+        0xff, 0xc9,                             /* dec ecx */
+        0x75, 0xe3,                             /* jnz 1b */
+        0x0f, 0x0b,                             /* ud2 */
+    };
+    same_with_and_without(code, sizeof(code), 100000);
+    CHECK_EQ(cpu->exc.vector, EXC_UD);
+    CHECK_EQ(cpu->gpr[R_RSP], STACK + 8);
+    CHECK(cpu->gpr[R_RBX] != 0);
+}
+
+/* The stack walks up out of RAM a MiB at a time, with several accesses
+ * to each page (the stack page hits after the first): #PF at the first
+ * access past the end, with the state the interpreter leaves. */
+static void test_stack_page_fault(void)
+{
+    static const uint8_t code[] = {
+        0x48, 0x81, 0xc4, 0x00, 0x00, 0x10, 0x00, /* 1: add rsp, 0x100000 */
+        0x48, 0x89, 0x4c, 0x24, 0x08,           /* mov [rsp + 8], rcx */
+        0x48, 0x8b, 0x04, 0x24,                 /* mov rax, [rsp] */
+        0x48, 0x03, 0x44, 0x24, 0x08,           /* add rax, [rsp + 8] */
+        0x50,                                   /* push rax */
+        0x5a,                                   /* pop rdx */
+        0x48, 0xff, 0xc1,                       /* inc rcx */
+        0xeb, 0xe4,                             /* jmp 1b */
+    };
+    same_with_and_without(code, sizeof(code), 100000);
+    CHECK_EQ(cpu->exc.vector, EXC_PF);
+    CHECK_EQ(cpu->rip, CODE + 7);
+    CHECK_EQ(cpu->exc.cr2, STACK + 8 * 0x100000 + 8);
+    CHECK_EQ(cpu->gpr[R_RCX], 7);
+}
+
+/* A page the stack reads from is not one it may write to: reads of a
+ * read-only stack page fill only the read side of the stack page, and
+ * the write after the loop (the same translation, so nothing was
+ * forgotten in between) still faults, as in the interpreter. */
+static void test_stack_page_read_only(void)
+{
+    enum { PML4 = 0x10000, PDPT = 0x11000, PD = 0x12000, PT = 0x13000 };
+    static const uint8_t code[] = {
+        0xb9, 0x32, 0, 0, 0,                    /* mov ecx, 50 */
+        0x48, 0x8b, 0x44, 0x24, 0xf8,           /* 1: mov rax, [rsp - 8] */
+        0x48, 0x01, 0xc3,                       /* add rbx, rax */
+        0xff, 0xc9,                             /* dec ecx */
+        0x75, 0xf4,                             /* jnz 1b */
+        0x48, 0x89, 0x5c, 0x24, 0xf8,           /* mov [rsp - 8], rbx: #PF */
+        0x0f, 0x0b,                             /* ud2 */
+    };
+    struct emu_cpu a;
+    for (int jit = 0; jit < 2; jit++) {
+        setup_len(code, sizeof(code), jit);
+        /* The first 2 MiB identity-mapped by 4 KiB pages, the page under
+         * STACK read-only; supervisor writes honour it (CR0.WP). */
+        put_pte(PML4, PDPT | 7);
+        put_pte(PDPT, PD | 7);
+        put_pte(PD, PT | 7);
+        for (uint64_t p = 0; p < 512; p++)
+            put_pte(PT + 8 * p, (p << 12) | (p == (STACK >> 12) - 1 ? 5 : 7));
+        memcpy(ram + STACK - 8, &(uint64_t){ 3 }, 8);
+        cpu->cr3 = PML4;
+        cpu->cr0 |= CR0_PG | CR0_WP;
+        emu_tlb_flush(cpu, true);
+        emu_execute(cpu, 100000);
+        CHECK_EQ(cpu->exc.vector, EXC_PF);
+        CHECK_EQ(cpu->rip, CODE + 17);
+        CHECK_EQ(cpu->exc.cr2, STACK - 8);
+        CHECK_EQ(cpu->exc.errcode & 3, 3);   /* a write to a present page */
+        CHECK_EQ(cpu->gpr[R_RBX], 150);
+        uint64_t v;
+        memcpy(&v, ram + STACK - 8, 8);
+        CHECK_EQ(v, 3);
+        if (!jit)
+            a = *cpu;
+    }
+    CHECK_EQ(cpu->insn_count, a.insn_count);
+    CHECK_EQ(emu_get_rflags(cpu), emu_get_rflags(&a));
+}
+
 /* W^X: no mapping of the process is writable and executable at once. */
 static void test_no_writable_executable_mapping(void)
 {
@@ -732,6 +828,9 @@ int main(void)
     RUN_TEST(test_dma_sees_only_code_pages);
     RUN_TEST(test_restore_drops_translations);
     RUN_TEST(test_same_page_two_addresses);
+    RUN_TEST(test_stack_page_boundary);
+    RUN_TEST(test_stack_page_fault);
+    RUN_TEST(test_stack_page_read_only);
     RUN_TEST(test_no_writable_executable_mapping);
     return CHECK_DONE();
 }

@@ -82,6 +82,9 @@ static size_t cfg_code_size = JIT_CODE_SIZE;
 /* HOSTEL_EMU_JIT_FOLLOW=0 (debugging, measuring): translations do not
  * follow a jump back into their page (jit_follow). */
 static bool cfg_follow = true;
+/* HOSTEL_EMU_JIT_STACK=0: RSP-based accesses look the TLB up like any
+ * other (no stack page, emit_tlb_stack). */
+static bool cfg_stack = true;
 
 static void cfg_init(void)
 {
@@ -103,6 +106,9 @@ static void cfg_init(void)
     const char *f = getenv("HOSTEL_EMU_JIT_FOLLOW");
     if (f && (!strcmp(f, "0") || !strcmp(f, "off") || !strcmp(f, "no")))
         cfg_follow = false;
+    const char *sp = getenv("HOSTEL_EMU_JIT_STACK");
+    if (sp && (!strcmp(sp, "0") || !strcmp(sp, "off") || !strcmp(sp, "no")))
+        cfg_stack = false;
 }
 
 void emu_jit_test_follow(bool on)
@@ -242,8 +248,14 @@ static void *jit_data_alloc(struct emu_jit *j, size_t size)
 #define RCOUNT X15        /* c->insn_count while translated code runs */
 #define SLOT_TMP 8        /* [rsp + 8]: a scratch byte (CF across a TLB lookup) */
 #define SLOT_TAG 16       /* [rsp + 16]: EMU_TLB_VALID | mmu.tlb_slot, for TLB tags */
-#define SLOT_LIMIT 24     /* [rsp + 24]: the instruction limit */
-#define SLOT_EVMASK 32    /* [rsp + 32]: the events that end translated code */
+/* [rsp + 24..55]: the stack page (emit_tlb): the page and addend of the
+ * last RSP-based read (SLOT_STK_R) and write (SLOT_STK_W) that hit the TLB,
+ * tag 1 (no page) after entry and after every handler call. */
+#define SLOT_STK_R 24
+#define SLOT_STK_W 40
+#define SLOT_LIMIT 56     /* [rsp + 56]: the instruction limit */
+#define SLOT_EVMASK 64    /* [rsp + 64]: the events that end translated code */
+#define FRAME_SLOTS 56    /* bytes of slots under the pushed limit */
 
 #define OFF_GPR(g)   ((int32_t)(offsetof(struct emu_cpu, gpr) + 8 * (g)))
 #define OFF_RIP      ((int32_t)offsetof(struct emu_cpu, rip))
@@ -282,6 +294,8 @@ static void emit_tag_slot(struct xbuf *b)
     x_load(b, 8, XAX, xm(RCPU, OFF_TLB_SLOT));
     x_alu_ri(b, 8, ALU_OR, XAX, EMU_TLB_VALID);
     x_store(b, 8, xm(XSP, SLOT_TAG), XAX);
+    x_store_imm(b, 8, xm(XSP, SLOT_STK_R), 1);
+    x_store_imm(b, 8, xm(XSP, SLOT_STK_W), 1);
 }
 
 static void emit_set_cf_routine(struct xbuf *b);
@@ -303,14 +317,14 @@ static void emit_trampolines(struct emu_jit *j)
     }
     x8(&b, 0x51);                                             /* push rcx: the event mask */
     x8(&b, 0x52);                                             /* push rdx: the limit */
-    x_alu_ri(&b, 8, ALU_SUB, XSP, 24);   /* scratch; calls from translated code see RSP 16-aligned */
+    x_alu_ri(&b, 8, ALU_SUB, XSP, FRAME_SLOTS);   /* calls from translated code see RSP 16-aligned */
     x_mov_rr(&b, 8, RCPU, XDI);
     x_load(&b, 8, RCOUNT, xm(RCPU, OFF_COUNT));
     emit_tag_slot(&b);
     x_rr(&b, 4, 0xff, 4, XSI);                                /* jmp rsi */
     j->exit_common = x_rx(&b);
     x_store(&b, 8, xm(RCPU, OFF_COUNT), RCOUNT);
-    x_alu_ri(&b, 8, ALU_ADD, XSP, 40);
+    x_alu_ri(&b, 8, ALU_ADD, XSP, FRAME_SLOTS + 16);
     for (int k = 5; k >= 0; k--) {
         x_prefix(&b, 4, XNONE, XNONE, saved[k], false);
         x8(&b, (uint8_t)(0x58 + (saved[k] & 7)));            /* pop */
@@ -507,7 +521,7 @@ static const uint8_t cc_need[16] = {
     HF_ZSP, HF_ZSP, HF_ZSP, HF_ZSP, HF_ZSP | HF_O, HF_ZSP | HF_O, HF_ZSP | HF_O, HF_ZSP | HF_O,
 };
 
-enum { ST_EXIT, ST_INTERP };
+enum { ST_EXIT, ST_INTERP, ST_STACK };
 /* What a memory form's stub loads into PF1/PF2 from the record its
  * handler stored, so that the pending record of the fast path holds
  * after the slow path too. */
@@ -524,6 +538,11 @@ struct stub {
     /* ST_INTERP after a TLB compare (stub_way1): way 1 is compared first. */
     bool way1, w1_write;      /* compared: vpn_write (else vpn_read) */
     int8_t w1_tag;            /* the register holding the tag compared */
+    /* ST_STACK (emit_tlb): a stack-page miss; the TLB lookup out of line,
+     * whose miss goes to stub `inner` (ST_INTERP); size and access. */
+    bool st_write;
+    uint8_t st_size;
+    unsigned inner;
     unsigned k, done;         /* instruction index; ST_EXIT: instructions retired */
     uint64_t rip;             /* ST_EXIT: guest target */
     struct ra ra;
@@ -543,6 +562,7 @@ struct jctx {
     uint8_t hf;               /* HF_*: host flags that equal the guest's */
     int mem_op, mem_size;     /* the lazy record in memory, when known (else -1) */
     bool sets_flags;          /* the instruction being emitted writes the flags */
+    bool stk;                 /* the next emit_tlb's address is RSP-based (the stack page) */
     bool sse_checked;         /* CR0.EM/TS and CR4.OSFXSR were checked in this block */
     bool vex_checked;         /* jit_vex.c: the AVX state was checked in this block */
     bool stored_record;       /* ... and stored its lazy record */
@@ -775,6 +795,8 @@ static void emit_ea(struct jctx *t, const struct emu_insn *i)
     }
     if (i->seg == S_FS || i->seg == S_GS)
         x_alu_rm(b, 8, ALU_ADD, XCX, xm(RCPU, OFF_SEGBASE(i->seg)));
+    else if (i->base == R_RSP)
+        t->stk = true;
 }
 
 /* Stub s follows a way-0 TLB compare (a jne; EAX = index * 64, the tag
@@ -849,9 +871,17 @@ static void emit_tlb_way1_routines(struct emu_jit *j, struct xbuf *b)
  * host address; a miss goes to a stub that runs the instruction's
  * handler.  No register allocation may happen after this in the
  * instruction (the stub restores the allocation as it is here). */
+static void emit_tlb_stack(struct jctx *t, unsigned size, bool write, bool sets_flags);
+
 static void emit_tlb(struct jctx *t, unsigned size, bool write, bool sets_flags)
 {
     struct xbuf *b = &t->b;
+    bool stk = t->stk;
+    t->stk = false;
+    if (stk && cfg_stack && !cfg_all_slow) {
+        emit_tlb_stack(t, size, write, sets_flags);
+        return;
+    }
     x_mov_rr(b, 4, XAX, XCX);
     x_rr(b, 4, 0xc1, 5, XAX);                 /* shr eax, 6 */
     x8(b, 6);
@@ -873,6 +903,75 @@ static void emit_tlb(struct jctx *t, unsigned size, bool write, bool sets_flags)
     x_alu_rm(b, 8, ALU_ADD, XCX, xmi(RCPU, XAX, 0, t->tlb + (int32_t)offsetof(struct emu_tlb_entry, addend)));
     stub_way1(t, s, write, XDX);
     t->hf = 0;
+}
+
+/* emit_tlb for an RSP-based address (pushes, pops, locals): first a
+ * compare with the stack page, the page and addend of the last RSP-based
+ * access of the same kind that hit the TLB in this run of translated code
+ * ([rsp + SLOT_STK_R/W]); on a hit the host address is one add away, no
+ * index, and the load of the addend does not wait for the address.  A
+ * miss (another page, or no page since entry or the last handler call)
+ * goes to a stub that looks the TLB up as emit_tlb does (emit_stack_stub)
+ * and, on a hit, makes that page the stack page.  The slots hold only
+ * what a TLB hit gave in this run, and are forgotten after every handler
+ * call: whatever changes mappings (CR3, INVLPG, a flush, code marks, AC
+ * under SMAP) runs in a handler, in C between runs, or ends the epoch. */
+static void emit_tlb_stack(struct jctx *t, unsigned size, bool write, bool sets_flags)
+{
+    struct xbuf *b = &t->b;
+    int32_t slot = write ? SLOT_STK_W : SLOT_STK_R;
+    if (size == 1)
+        x_mov_rr(b, 8, XDX, XCX);
+    else
+        x_lea(b, 8, XDX, xm(XCX, (int32_t)size - 1));
+    x_alu_ri(b, 8, ALU_AND, XDX, -4096);
+    x_alu_rm(b, 8, ALU_CMP, XDX, xm(XSP, slot));
+    struct stub *sk = stub_new(t, ST_STACK, x_jcc32(b, 5));   /* jne */
+    unsigned ski = (unsigned)(sk - t->stubs);
+    x_alu_rm(b, 8, ALU_ADD, XCX, xm(XSP, slot + 8));
+    /* The TLB lookup's own miss: the handler, as for emit_tlb (its
+     * jne is emitted with the ST_STACK stub, which sets `from`). */
+    struct stub *si = stub_new(t, ST_INTERP, NULL);
+    si->restore_flags = sets_flags;
+    t->sets_flags = sets_flags;
+    stub_way1(t, si, write, XDX);
+    if (t->fail)
+        return;
+    sk = &t->stubs[ski];
+    sk->resume = b->p;
+    sk->st_write = write;
+    sk->st_size = (uint8_t)size;
+    sk->inner = (unsigned)(si - t->stubs);
+    t->hf = 0;
+}
+
+/* The out-of-line part of emit_tlb_stack: RDX = the last byte's page,
+ * RCX = the address.  The TLB lookup of emit_tlb; a hit stores the page
+ * and addend as the stack page (a write's also as the read's: a page
+ * writable through the TLB is readable) and goes back with RCX = the host
+ * address; a miss goes to the inner stub (the handler). */
+static void emit_stack_stub(struct jctx *t, struct stub *st)
+{
+    struct xbuf *b = &t->b;
+    x_alu_rm(b, 8, ALU_OR, XDX, xm(XSP, SLOT_TAG));
+    x_mov_rr(b, 4, XAX, XCX);
+    x_rr(b, 4, 0xc1, 5, XAX);                 /* shr eax, 6 */
+    x8(b, 6);
+    x_alu_ri(b, 4, ALU_AND, XAX, (EMU_TLB_SIZE - 1) << 6);
+    int32_t field = st->st_write ? (int32_t)offsetof(struct emu_tlb_entry, vpn_write)
+                                 : (int32_t)offsetof(struct emu_tlb_entry, vpn_read);
+    x_alu_rm(b, 8, ALU_CMP, XDX, xmi(RCPU, XAX, 0, t->tlb + field));
+    t->stubs[st->inner].from = x_jcc32(b, 5);   /* jne */
+    x_load(b, 8, XAX, xmi(RCPU, XAX, 0, t->tlb + (int32_t)offsetof(struct emu_tlb_entry, addend)));
+    x_alu_ri(b, 8, ALU_AND, XDX, -4096);
+    x_store(b, 8, xm(XSP, SLOT_STK_R), XDX);
+    x_store(b, 8, xm(XSP, SLOT_STK_R + 8), XAX);
+    if (st->st_write) {
+        x_store(b, 8, xm(XSP, SLOT_STK_W), XDX);
+        x_store(b, 8, xm(XSP, SLOT_STK_W + 8), XAX);
+    }
+    x_alu_rr(b, 8, ALU_ADD, XCX, XAX);
+    x_jmp_abs(b, (uint64_t)((intptr_t)st->resume + b->rx_delta));
 }
 
 /* The end of an instruction with a memory stub: the stubs recorded for
@@ -2320,6 +2419,7 @@ static bool emit_push(struct jctx *t, const struct emu_insn *i)
     int hs = imm ? -1 : ra_get(t, i->rm, true);
     int hsp = ra_get(t, R_RSP, true);
     x_lea(b, 8, XCX, xm(hsp, -8));
+    t->stk = true;
     emit_tlb(t, 8, true, false);
     if (imm)
         x_store_imm(b, 8, xm(XCX, 0), i->imm);
@@ -2339,6 +2439,7 @@ static bool emit_pop(struct jctx *t, const struct emu_insn *i)
     int hsp = ra_get(t, R_RSP, true);
     int hd = ra_get(t, i->rm, false);
     x_mov_rr(b, 8, XCX, hsp);
+    t->stk = true;
     emit_tlb(t, 8, false, false);
     x_load(b, 8, XDX, xm(XCX, 0));
     x_lea(b, 8, hsp, xm(hsp, 8));
@@ -2357,6 +2458,7 @@ static bool emit_leave(struct jctx *t, const struct emu_insn *i)
     int hbp = ra_get(t, R_RBP, true);
     int hsp = ra_get(t, R_RSP, false);
     x_mov_rr(b, 8, XCX, hbp);
+    t->stk = true;
     emit_tlb(t, 8, false, false);
     x_load(b, 8, XDX, xm(XCX, 0));
     x_lea(b, 8, hsp, xm(hbp, 8));
@@ -3065,6 +3167,7 @@ static bool emit_call_push(struct jctx *t)
     struct xbuf *b = &t->b;
     int hsp = ra_get(t, R_RSP, true);
     x_lea(b, 8, XCX, xm(hsp, -8));
+    t->stk = true;
     emit_tlb(t, 8, true, false);
     call_push_done(t, hsp);
     return true;
@@ -3087,6 +3190,7 @@ static bool emit_call_mem(struct jctx *t, const struct emu_insn *i)
     if (i->index < 16)
         ra_get(t, i->index, true);
     x_lea(b, 8, XCX, xm(hsp, -8));
+    t->stk = true;
     emit_tlb(t, 8, true, false);
     x_store(b, 8, xm(XSP, 0), XCX);              /* the push's host address */
     emit_ea(t, i);
@@ -3121,6 +3225,7 @@ static bool emit_transfer(struct jctx *t, const struct emu_insn *i)
             return false;
         int hsp = ra_get(t, R_RSP, true);
         x_mov_rr(b, 8, XCX, hsp);
+        t->stk = true;
         emit_tlb(t, 8, false, false);
         x_load(b, 8, XDX, xm(XCX, 0));
         x_lea(b, 8, hsp, xm(hsp, 8));
@@ -3219,6 +3324,10 @@ static void emit_stubs(struct jctx *t)
     for (unsigned s = 0; s < t->nstubs && !t->fail; s++) {
         struct stub *st = &t->stubs[s];
         x_patch32(b, st->from, x_rx(b));
+        if (st->kind == ST_STACK) {
+            emit_stack_stub(t, st);
+            continue;
+        }
         if (st->kind == ST_EXIT) {
             t->mem_op = st->mem_op;
             t->mem_size = st->mem_size;
