@@ -431,11 +431,13 @@ static bool emit_vector(struct jctx *t, const struct emu_insn *i)
         break;
     }
     case VC_ZERO:
-        x_vex_rr(b, xv(VM_0F, VP_66, false, false), 0xef, 0, 0, 0, -1);   /* vpxor xmm0, xmm0, xmm0 */
-        for (unsigned g = 0; g < 16; g++) {
-            x_vmovdqu_store(b, xm(RC, OFF_H(g)), 0);
+        /* vpxor xmm0, xmm0, xmm0 (all of YMM0), then 32 bytes a store:
+         * ymm_hi[] (and xmm[] for VZEROALL) are 256 bytes each. */
+        x_vex_rr(b, xv(VM_0F, VP_66, false, false), 0xef, 0, 0, 0, -1);
+        for (unsigned g = 0; g < 16; g += 2) {
+            x_vex_rm(b, xv(VM_0F, VP_F3, false, true), 0x7f, 0, 0, xm(RC, OFF_H(g)), -1);
             if (l)
-                x_vmovdqu_store(b, xm(RC, OFF_X(g)), 0);
+                x_vex_rm(b, xv(VM_0F, VP_F3, false, true), 0x7f, 0, 0, xm(RC, OFF_X(g)), -1);
         }
         break;
     case VC_MOVD_TO: {
