@@ -46,6 +46,9 @@ struct user {
     uint8_t *ram;
     uint64_t brk_start, brk_cur, brk_limit;
     uint64_t mmap_cur;           /* grows down from MMAP_TOP to brk_limit */
+    /* Mappings mremap moved, with room to grow in place up to cap bytes
+     * (do_mremap): glibc grows a realloc'd block a page at a time. */
+    struct { uint64_t addr, cap; } grown[8];
     bool exited;
     int status;
     bool verbose;
@@ -145,18 +148,24 @@ static long do_munmap(struct user *u, uint64_t addr, uint64_t len)
         return -EINVAL;
     /* Gives the pages back to the host; they read as zero if reused. */
     madvise(u->ram + addr, len, MADV_DONTNEED);
+    for (int k = 0; k < 8; k++)
+        if (u->grown[k].addr >= addr && u->grown[k].addr < addr + len)
+            u->grown[k].cap = 0;
     if (addr == u->mmap_cur && addr + len <= MMAP_TOP)
         u->mmap_cur += len;
     return 0;
 }
 
 /* mremap as Linux does it for a private anonymous mapping: shrinking
- * gives the tail back; growing moves the mapping to a new place in the
- * mmap area (MREMAP_MAYMOVE), moving the host pages there with the host's
- * own mremap rather than copying them (glibc's realloc of big blocks:
- * busybox sort grows its line buffer this way), and maps fresh zero pages
- * where it was.  Growing in place and MREMAP_FIXED are refused (-ENOMEM,
- * -EINVAL): glibc then allocates, copies and frees. */
+ * gives the tail back; growing (MREMAP_MAYMOVE) moves the mapping to a new
+ * place in the mmap area with room to grow twice as big in place after it,
+ * moving the host pages there with the host's own mremap rather than
+ * copying them, and maps fresh zero pages where it was; a mapping moved
+ * so grows in place while the room lasts.  glibc's realloc of a big block
+ * (busybox sort's line buffer) grows it a page at a time: without the
+ * room every step would move it, Linux grows it in place.  Other growing
+ * in place and MREMAP_FIXED are refused (-ENOMEM, -EINVAL): glibc then
+ * allocates, copies and frees. */
 static long do_mremap(struct user *u, uint64_t old, uint64_t old_len, uint64_t new_len, int flags)
 {
     old_len = page_up(old_len);
@@ -169,14 +178,22 @@ static long do_mremap(struct user *u, uint64_t old, uint64_t old_len, uint64_t n
             madvise(u->ram + old + new_len, old_len - new_len, MADV_DONTNEED);
         return (long)old;
     }
-    if (!(flags & MREMAP_MAYMOVE) || !old_len || new_len > RAM_SIZE)
+    int slot = -1;
+    for (int k = 0; k < 8; k++)
+        if (u->grown[k].addr == old && u->grown[k].cap) {
+            if (new_len <= u->grown[k].cap)
+                return (long)old;   /* the room after it is untouched: zero pages */
+            slot = k;
+        }
+    if (!(flags & MREMAP_MAYMOVE) || !old_len || new_len > RAM_SIZE / 4)
         return -ENOMEM;
-    uint64_t g = mmap_alloc(u, new_len);
+    uint64_t cap = 2 * new_len;
+    uint64_t g = mmap_alloc(u, cap);
     if (!g)
         return -ENOMEM;
     uint8_t *from = u->ram + old, *to = u->ram + g;
     if (mremap(from, old_len, old_len, MREMAP_MAYMOVE | MREMAP_FIXED, to) != to) {
-        u->mmap_cur += new_len;
+        u->mmap_cur += cap;
         return -ENOMEM;
     }
     if (mmap(from, old_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
@@ -184,6 +201,16 @@ static long do_mremap(struct user *u, uint64_t old, uint64_t old_len, uint64_t n
         fprintf(stderr, "hostel-emu-user: cannot map guest RAM again after mremap: %s\n", strerror(errno));
         exit(1);
     }
+    if (slot < 0) {
+        slot = 0;
+        for (int k = 0; k < 8; k++)
+            if (!u->grown[k].cap) {
+                slot = k;
+                break;
+            }
+    }
+    u->grown[slot].addr = g;
+    u->grown[slot].cap = cap;
     return (long)g;
 }
 

@@ -732,6 +732,42 @@ static void test_stack_page_read_only(void)
     CHECK_EQ(emu_get_rflags(cpu), emu_get_rflags(&a));
 }
 
+/* Constant addresses (RIP-relative, absolute) in a translated loop:
+ * loads and stores, one that straddles a page boundary, a read-modify-
+ * write, then an absolute load past the end of RAM (#PF), as in the
+ * interpreter. */
+static void test_constant_addresses(void)
+{
+    uint8_t code[64];
+    size_t n = 0;
+    int32_t d;
+#define PUT(...) do { const uint8_t b_[] = { __VA_ARGS__ }; memcpy(code + n, b_, sizeof(b_)); n += sizeof(b_); } while (0)
+#define RIPREL(target) do { d = (int32_t)((int64_t)(target) - (int64_t)(CODE + n + 4)); \
+                           PUT((uint8_t)d, (uint8_t)(d >> 8), (uint8_t)(d >> 16), (uint8_t)(d >> 24)); } while (0)
+    PUT(0xb9, 0xc8, 0, 0, 0);                        /* mov ecx, 200 */
+    size_t loop = n;
+    PUT(0x48, 0x89, 0x0d); RIPREL(DATA + 0xffc);     /* 1: mov [rip -> DATA + 0xffc], rcx: straddles */
+    PUT(0x48, 0x03, 0x05); RIPREL(DATA + 0xffc);     /* add rax, [rip -> DATA + 0xffc] */
+    PUT(0x48, 0x89, 0x05); RIPREL(DATA + 16);        /* mov [rip -> DATA + 16], rax */
+    PUT(0x48, 0x8b, 0x1d); RIPREL(DATA + 16);        /* mov rbx, [rip -> DATA + 16] */
+    PUT(0x48, 0x01, 0x1c, 0x25,                      /* add [DATA + 24], rbx (absolute) */
+        (uint8_t)(DATA + 24), (uint8_t)((DATA + 24) >> 8), (uint8_t)((DATA + 24) >> 16), 0);
+    PUT(0xff, 0xc9);                                 /* dec ecx */
+    PUT(0x75, (uint8_t)(loop - (n + 2)));            /* jnz 1b */
+    PUT(0x8b, 0x14, 0x25, 0x10, 0, 0x80, 0);         /* mov edx, [RAM_SIZE + 16]: #PF */
+#undef RIPREL
+#undef PUT
+    same_with_and_without(code, n, 100000);
+    CHECK_EQ(cpu->exc.vector, EXC_PF);
+    CHECK_EQ(cpu->exc.cr2, RAM_SIZE + 16);
+    CHECK_EQ(cpu->rip, CODE + n - 7);
+    CHECK_EQ(cpu->gpr[R_RCX], 0);
+    CHECK_EQ(cpu->gpr[R_RAX], 200 * 201 / 2);
+    uint64_t sum;
+    memcpy(&sum, ram + DATA + 24, 8);
+    CHECK(sum != 0);
+}
+
 /* W^X: no mapping of the process is writable and executable at once. */
 static void test_no_writable_executable_mapping(void)
 {
@@ -831,6 +867,7 @@ int main(void)
     RUN_TEST(test_stack_page_boundary);
     RUN_TEST(test_stack_page_fault);
     RUN_TEST(test_stack_page_read_only);
+    RUN_TEST(test_constant_addresses);
     RUN_TEST(test_no_writable_executable_mapping);
     return CHECK_DONE();
 }
