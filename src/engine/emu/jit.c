@@ -41,7 +41,7 @@
 
 #define JIT_CODE_SIZE (128u << 20)   /* per vCPU (a distribution boot fills 32 MiB); the data area is half as big */
 #define JIT_BLOCK_ROOM (32u << 10)     /* most code one block may need */
-#define JIT_MAX_STUBS 192
+#define JIT_MAX_STUBS 256           /* a stack access has two (emit_tlb_stack) */
 #define JIT_FOLLOW_BYTES 256         /* most bytes a followed jump decodes */
 #define JIT_FOLLOW_INSNS 24          /* most instructions it adds */
 
@@ -302,10 +302,11 @@ static void emit_set_cf_routine(struct xbuf *b);
 static void emit_tlb_way1_routines(struct emu_jit *j, struct xbuf *b);
 
 /* The trampolines: enter(c, code, limit, evmask) saves the callee-saved
- * registers, keeps limit and evmask at [rsp + 24] and [rsp + 32], the TLB tag bits at
- * [rsp + 16] ([rsp]
- * and [rsp + 8] are scratch) and jumps to code; exit_common (RAX = the exit
- * record) stores the count and returns RAX. */
+ * registers, keeps limit and evmask at [rsp + SLOT_LIMIT] and
+ * [rsp + SLOT_EVMASK], the TLB tag bits at [rsp + 16], the stack page
+ * (none yet) at [rsp + 24..55] ([rsp] and [rsp + 8] are scratch) and jumps
+ * to code; exit_common (RAX = the exit record) stores the count and
+ * returns RAX. */
 static void emit_trampolines(struct emu_jit *j)
 {
     struct xbuf b = { j->rw, j->rw + 4096, j->delta, false };
