@@ -358,7 +358,7 @@ static long handle_syscall(struct emu_cpu *c, struct user *u)
     case SYS_exit: case SYS_exit_group:
         u->exited = true;
         u->status = (int)(a0 & 0xff);
-        atomic_fetch_or(&c->events, EMU_EV_STOP);
+        emu_post_events(c, EMU_EV_STOP);
         return 0;
     case SYS_getpid: case SYS_getppid: case SYS_getuid: case SYS_geteuid:
     case SYS_getgid: case SYS_getegid: case SYS_getpgrp: case SYS_setsid:

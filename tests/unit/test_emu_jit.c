@@ -98,7 +98,7 @@ static void *stop_later(void *arg)
 {
     (void)arg;
     usleep(20000);
-    atomic_fetch_or(&cpu->events, EMU_EV_STOP);
+    emu_post_events(cpu, EMU_EV_STOP);
     return NULL;
 }
 
@@ -126,6 +126,39 @@ static void test_event_stops_translated_loop(void)
           0xeb, 0xfb);                          /* jmp 1b */
     run_until_stopped();
     CHECK(cpu->rip == CODE || cpu->rip == CODE + 3);
+    atomic_store(&cpu->events, 0);
+}
+
+static void *irq_later(void *arg)
+{
+    (void)arg;
+    usleep(20000);
+    emu_post_events(cpu, EMU_EV_IRQ);
+    return NULL;
+}
+
+/* An event the vCPU does not act on now (an interrupt with IF clear)
+ * makes translated code leave once (emu_post_events zeroes its limit);
+ * the dispatcher finds nothing to do and translated code runs on: the
+ * budget ends the run, exactly. */
+static void test_masked_event_runs_on(void)
+{
+    SETUP(true, 0x48, 0xff, 0xc0,               /* 1: inc rax */
+          0xeb, 0xfb);                          /* jmp 1b */
+    cpu->rflags &= ~RFLAGS_IF;
+    emu_execute(cpu, 1000);                     /* translated now */
+    pthread_t t;
+    pthread_create(&t, NULL, irq_later, NULL);
+    uint64_t budget = 200000000;
+    double t0 = now_s();
+    uint64_t n = emu_execute(cpu, budget);
+    while (n < budget && now_s() - t0 < 30)
+        n += emu_execute(cpu, budget - n);
+    pthread_join(t, NULL);
+    CHECK_EQ(n, budget);
+    CHECK_EQ(cpu->insn_count, 1000 + budget);
+    CHECK_EQ(cpu->gpr[R_RAX], (1000 + budget) / 2);
+    CHECK(now_s() - t0 > 0.02);                 /* the event came while it ran */
     atomic_store(&cpu->events, 0);
 }
 
@@ -848,6 +881,7 @@ int main(void)
     RUN_TEST(test_loop_translated);
     RUN_TEST(test_budget_exact);
     RUN_TEST(test_event_stops_translated_loop);
+    RUN_TEST(test_masked_event_runs_on);
     RUN_TEST(test_fault_precise);
     RUN_TEST(test_divide_fault_precise);
     RUN_TEST(test_loop_keeps_registers);

@@ -314,11 +314,11 @@ static void test_nmi_blocking(void)
     gate64(EXC_NMI, KCODE, 0);
     code(KCODE, "\x48\xcf", 2);                     /* iretq */
     code(CODE, "\x90\x90", 2);
-    atomic_fetch_or(&cpu->events, EMU_EV_NMI);
+    emu_post_events(cpu, EMU_EV_NMI);
     CHECK(emu_check_interrupts(cpu));
     CHECK_EQ(cpu->rip, KCODE);
     CHECK(cpu->nmi_blocked);
-    atomic_fetch_or(&cpu->events, EMU_EV_NMI);
+    emu_post_events(cpu, EMU_EV_NMI);
     CHECK(!emu_check_interrupts(cpu));
     CHECK_EQ(run(1), -1);                           /* the handler's IRETQ */
     CHECK_EQ(cpu->rip, CODE);

@@ -26,7 +26,7 @@ struct emu_cpu *emu_cpu_of(struct vcpu *v)
 
 void emu_vcpu_wake(struct emu_cpu *c, uint32_t events)
 {
-    atomic_fetch_or(&c->events, events);
+    emu_post_events(c, events);
     atomic_fetch_add(&wakes, 1);
 }
 

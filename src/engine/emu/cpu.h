@@ -164,7 +164,11 @@ struct emu_cpu {
     bool irq_shadow;              /* one instruction after MOV SS / STI */
     bool nmi_blocked;             /* from NMI delivery to the next IRET (except.c) */
     enum emu_run_state state;
-    _Atomic uint32_t events;      /* EMU_EV_* set from other threads */
+    _Atomic uint32_t events;      /* EMU_EV_* set from other threads: emu_post_events */
+    /* The instruction count at which translated code must leave, 0 once
+     * an event was posted (emu_post_events): every translation entry
+     * compares with it, one check for both (jit.c). */
+    _Atomic uint64_t jit_limit;
     uint64_t insn_count;          /* retired instructions (statistics, bench) */
 
     struct emu_lapic *lapic;
@@ -298,6 +302,14 @@ uint64_t emu_rdtsc(struct emu_cpu *c);
 #define EMU_TSC_HZ 2000000000ULL   /* advertised in CPUID 0x15/0x16 */
 
 /* Register access helpers for handlers. */
+/* Posts events to c (from any thread): translated code running on c
+ * leaves at its next entry check (jit_limit), the dispatcher acts. */
+static inline void emu_post_events(struct emu_cpu *c, uint32_t events)
+{
+    atomic_fetch_or(&c->events, events);
+    atomic_store(&c->jit_limit, 0);
+}
+
 static inline uint64_t emu_size_mask(unsigned size)
 {
     return size >= 8 ? ~0ULL : (1ULL << (size * 8)) - 1;

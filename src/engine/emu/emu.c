@@ -69,7 +69,7 @@ struct emu_cpu *emu_cpu_of(struct vcpu *v)
 
 void emu_vcpu_wake(struct emu_cpu *c, uint32_t events)
 {
-    atomic_fetch_or(&c->events, events);
+    emu_post_events(c, events);
     struct emu_vcpu *ev = vcpu_of_cpu(c);
     if (!ev)
         return;
@@ -107,7 +107,7 @@ static void emu_dma_written(void *opaque, uint64_t off, uint64_t len)
     for (int i = 0; i < vm->ncpus; i++) {
         struct emu_vcpu *ev = vm->vcpus[i].engine_data;
         if (ev && emu_mmu_holds_code(&ev->cpu, off, len))
-            atomic_fetch_or(&ev->cpu.events, EMU_EV_CODE);
+            emu_post_events(&ev->cpu, EMU_EV_CODE);
     }
 }
 
@@ -223,7 +223,7 @@ static void handle_sipi(struct emu_vcpu *ev)
     c->seg[S_CS].base = (uint64_t)vec << 12;
     c->rip = c->next_rip = 0;
     c->state = EMU_RUNNING;
-    atomic_fetch_or(&c->events, EMU_EV_FLUSH);
+    emu_post_events(c, EMU_EV_FLUSH);
 }
 
 static void deliver_held(struct emu_vcpu *ev)
@@ -378,7 +378,7 @@ static int emu_dirty_sync(struct vm *vm, uint64_t *bitmap)
     for (int i = 0; i < vm->ncpus; i++) {
         struct emu_cpu *c = emu_cpu_of(&vm->vcpus[i]);
         if (c)
-            atomic_fetch_or(&c->events, EMU_EV_DIRTY);
+            emu_post_events(c, EMU_EV_DIRTY);
     }
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);

@@ -220,7 +220,7 @@ struct emu_jit {
     uint64_t exit_common;     /* rx address: back to C */
     uint64_t set_cf;          /* rx address: emit_set_cf_routine */
     uint64_t tlb_way1[2][2][2];   /* rx addresses: emit_tlb_way1_routines, [user][write][tag in RDX] */
-    uint64_t (*enter)(struct emu_cpu *c, uint64_t code, uint64_t limit, uint64_t evmask);
+    uint64_t (*enter)(struct emu_cpu *c, uint64_t code);
     uint32_t gen;             /* translations of older generations are gone */
     struct jit_exit *pending; /* the exit taken last, to be linked */
     uint64_t pending_rip;
@@ -253,9 +253,7 @@ static void *jit_data_alloc(struct emu_jit *j, size_t size)
  * tag 1 (no page) after entry and after every handler call. */
 #define SLOT_STK_R 24
 #define SLOT_STK_W 40
-#define SLOT_LIMIT 56     /* [rsp + 56]: the instruction limit */
-#define SLOT_EVMASK 64    /* [rsp + 64]: the events that end translated code */
-#define FRAME_SLOTS 56    /* bytes of slots under the pushed limit */
+#define FRAME_SLOTS 56    /* bytes of slots under the saved registers (8 mod 16: RSP stays aligned) */
 
 #define OFF_GPR(g)   ((int32_t)(offsetof(struct emu_cpu, gpr) + 8 * (g)))
 #define OFF_RIP      ((int32_t)offsetof(struct emu_cpu, rip))
@@ -267,7 +265,7 @@ static void *jit_data_alloc(struct emu_jit *j, size_t size)
 #define OFF_LAZY_AUX ((int32_t)offsetof(struct emu_cpu, lazy.aux))
 #define OFF_RFLAGS   ((int32_t)offsetof(struct emu_cpu, rflags))
 #define OFF_MXCSR    ((int32_t)offsetof(struct emu_cpu, mxcsr))
-#define OFF_EVENTS   ((int32_t)offsetof(struct emu_cpu, events))
+#define OFF_JIT_LIMIT ((int32_t)offsetof(struct emu_cpu, jit_limit))
 #define OFF_COUNT    ((int32_t)offsetof(struct emu_cpu, insn_count))
 #define OFF_EPOCH    ((int32_t)offsetof(struct emu_cpu, mmu.epoch))
 #define OFF_MAP_EPOCH ((int32_t)offsetof(struct emu_cpu, mmu.map_epoch))
@@ -301,23 +299,20 @@ static void emit_tag_slot(struct xbuf *b)
 static void emit_set_cf_routine(struct xbuf *b);
 static void emit_tlb_way1_routines(struct emu_jit *j, struct xbuf *b);
 
-/* The trampolines: enter(c, code, limit, evmask) saves the callee-saved
- * registers, keeps limit and evmask at [rsp + SLOT_LIMIT] and
- * [rsp + SLOT_EVMASK], the TLB tag bits at [rsp + 16], the stack page
+/* The trampolines: enter(c, code) saves the callee-saved
+ * registers, keeps the TLB tag bits at [rsp + 16] and the stack page
  * (none yet) at [rsp + 24..55] ([rsp] and [rsp + 8] are scratch) and jumps
  * to code; exit_common (RAX = the exit record) stores the count and
- * returns RAX. */
+ * returns RAX.  The limit is c->jit_limit (emu_jit_run). */
 static void emit_trampolines(struct emu_jit *j)
 {
     struct xbuf b = { j->rw, j->rw + 4096, j->delta, false };
-    j->enter = (uint64_t (*)(struct emu_cpu *, uint64_t, uint64_t, uint64_t))(uintptr_t)x_rx(&b);
+    j->enter = (uint64_t (*)(struct emu_cpu *, uint64_t))(uintptr_t)x_rx(&b);
     static const int saved[] = { XBP, XBX, X12, X13, X14, X15 };
     for (int k = 0; k < 6; k++) {
         x_prefix(&b, 4, XNONE, XNONE, saved[k], false);
         x8(&b, (uint8_t)(0x50 + (saved[k] & 7)));            /* push */
     }
-    x8(&b, 0x51);                                             /* push rcx: the event mask */
-    x8(&b, 0x52);                                             /* push rdx: the limit */
     x_alu_ri(&b, 8, ALU_SUB, XSP, FRAME_SLOTS);   /* calls from translated code see RSP 16-aligned */
     x_mov_rr(&b, 8, RCPU, XDI);
     x_load(&b, 8, RCOUNT, xm(RCPU, OFF_COUNT));
@@ -325,7 +320,7 @@ static void emit_trampolines(struct emu_jit *j)
     x_rr(&b, 4, 0xff, 4, XSI);                                /* jmp rsi */
     j->exit_common = x_rx(&b);
     x_store(&b, 8, xm(RCPU, OFF_COUNT), RCOUNT);
-    x_alu_ri(&b, 8, ALU_ADD, XSP, FRAME_SLOTS + 16);
+    x_alu_ri(&b, 8, ALU_ADD, XSP, FRAME_SLOTS);
     for (int k = 5; k >= 0; k--) {
         x_prefix(&b, 4, XNONE, XNONE, saved[k], false);
         x8(&b, (uint8_t)(0x58 + (saved[k] & 7)));            /* pop */
@@ -1295,19 +1290,17 @@ static struct jit_exit *exit_new(struct jctx *t, int kind, uint64_t rip)
     return x;
 }
 
-/* The checks every entry runs (chained jumps and self loops too): pending
- * events, the budget for the translation's instructions, and the epoch
- * its bytes were last compared in; fail[] gets the three jumps taken when
- * one fails (events, budget, epoch). */
+/* The checks every entry runs (chained jumps and self loops too): the
+ * budget for the translation's instructions, which is also the check for
+ * pending events (emu_post_events makes c->jit_limit 0), and the epoch
+ * its bytes were last compared in; fail[] gets the jumps taken when one
+ * fails (events and budget: the same one; epoch). */
 static void emit_entry_checks(struct jctx *t, uint8_t *fail[3])
 {
     struct xbuf *b = &t->b;
-    x_load(b, 4, XAX, xm(XSP, SLOT_EVMASK));
-    x_rm(b, 4, 0x85, XAX, xm(RCPU, OFF_EVENTS), 0);    /* test [events], eax */
-    fail[0] = x_jcc32(b, 5);
     x_lea(b, 8, XAX, xm(RCOUNT, (int32_t)t->n));
-    x_alu_rm(b, 8, ALU_CMP, XAX, xm(XSP, SLOT_LIMIT));
-    fail[1] = x_jcc32(b, 7);                            /* ja */
+    x_alu_rm(b, 8, ALU_CMP, XAX, xm(RCPU, OFF_JIT_LIMIT));
+    fail[0] = fail[1] = x_jcc32(b, 7);                  /* ja */
     x_load(b, 4, XAX, xm(RCPU, OFF_EPOCH));
     x_alu_rm(b, 4, ALU_CMP, XAX, xmrip(&t->bd->verified));
     fail[2] = x_jcc32(b, 5);
@@ -3802,7 +3795,13 @@ bool emu_jit_run(struct emu_cpu *c, struct emu_block *b, uint64_t limit)
         evmask |= EMU_EV_NMI;
     if (c->rflags & RFLAGS_IF)
         evmask |= EMU_EV_IRQ;
-    struct jit_exit *x = (struct jit_exit *)(uintptr_t)j->enter(c, bd->code, limit, evmask);
+    /* The limit, or 0 when one of those events is pending: posted before
+     * this store, it is seen here; after, its poster's store of 0 wins
+     * (emu_post_events). */
+    atomic_store(&c->jit_limit, limit);
+    if (atomic_load(&c->events) & evmask)
+        atomic_store(&c->jit_limit, 0);
+    struct jit_exit *x = (struct jit_exit *)(uintptr_t)j->enter(c, bd->code);
     c->mmu.blk_stop = 0;
     j->pending = x;
     j->pending_rip = c->rip;

@@ -271,10 +271,10 @@ void emu_state_load(struct emu_cpu *c, const struct vcpu_snap *s)
     c->state = s->mp_state == VCPU_MP_HALTED ? EMU_HALTED
              : s->mp_state == VCPU_MP_WAIT_SIPI ? EMU_WAIT_SIPI : EMU_RUNNING;
     if (s->nmi_pending)
-        atomic_fetch_or(&c->events, EMU_EV_NMI);
+        emu_post_events(c, EMU_EV_NMI);
     else
         atomic_fetch_and(&c->events, ~EMU_EV_NMI);
     c->nmi_blocked = s->nmi_masked;
     c->irq_shadow = s->int_shadow;
-    atomic_fetch_or(&c->events, EMU_EV_IRQ | EMU_EV_FLUSH);
+    emu_post_events(c, EMU_EV_IRQ | EMU_EV_FLUSH);
 }

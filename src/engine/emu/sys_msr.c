@@ -349,7 +349,7 @@ static void op_sysret(struct emu_cpu *c, const struct emu_insn *i)
     flat_seg(&c->seg[S_SS], (uint16_t)((base + 8) | 3), false, false, 3);
     c->cpl = 3;
     emu_update_mode(c);
-    atomic_fetch_or(&c->events, EMU_EV_IRQ);
+    emu_post_events(c, EMU_EV_IRQ);
     /* Unlike IRET and POPF, a SYSRET that sets TF traps at once, before the
      * first user instruction (Linux avoids SYSRET with TF for this reason).
      * With TF already set, the loop's single step (exec.c) delivers it. */

@@ -356,7 +356,7 @@ void sys_write_flags(struct emu_cpu *c, uint64_t val, unsigned size, bool iret)
         nv &= ~RFLAGS_RF;
     emu_set_rflags(c, nv);
     if (!(cur & RFLAGS_IF) && (nv & RFLAGS_IF))
-        atomic_fetch_or(&c->events, EMU_EV_IRQ);
+        emu_post_events(c, EMU_EV_IRQ);
 }
 
 /* ---- ModRM helpers ------------------------------------------------------ */

@@ -103,7 +103,7 @@ void emu_cpu_reset(struct emu_cpu *c)
         lapic_reset(c->lapic);
     if (c->mmu.ram)
         emu_tlb_flush(c, true);
-    atomic_fetch_or(&c->events, EMU_EV_FLUSH);
+    emu_post_events(c, EMU_EV_FLUSH);
 }
 
 void emu_cpu_get_state(const struct emu_cpu *c, struct cpu_state *s)
@@ -159,7 +159,7 @@ void emu_cpu_set_state(struct emu_cpu *c, const struct cpu_state *s)
     c->exc.vector = -1;
     c->exc_nesting = 0;
     emu_tlb_flush(c, true);
-    atomic_fetch_or(&c->events, EMU_EV_FLUSH);
+    emu_post_events(c, EMU_EV_FLUSH);
 }
 
 /* ---- control registers -------------------------------------------------- */
@@ -256,7 +256,7 @@ static void write_cr8(struct emu_cpu *c, uint64_t v)
     c->cr8 = v;
     if (c->lapic)
         lapic_set_tpr(c->lapic, (uint8_t)v);
-    atomic_fetch_or(&c->events, EMU_EV_IRQ);   /* a lower TPR may unmask one */
+    emu_post_events(c, EMU_EV_IRQ);   /* a lower TPR may unmask one */
 }
 
 static uint64_t read_cr8(struct emu_cpu *c)
@@ -360,7 +360,7 @@ static void op_sti(struct emu_cpu *c, const struct emu_insn *i)
         emu_set_rflags(c, fl | RFLAGS_IF);
         /* Interrupts wait one more instruction (STI; HLT idles safely). */
         c->irq_shadow = true;
-        atomic_fetch_or(&c->events, EMU_EV_IRQ);
+        emu_post_events(c, EMU_EV_IRQ);
     }
 }
 
