@@ -94,11 +94,11 @@ static void test_budget_exact(void)
     }
 }
 
-static void *stop_later(void *arg)
+/* Posts the events in arg to the vCPU 20 ms from now (another thread). */
+static void *post_later(void *arg)
 {
-    (void)arg;
     usleep(20000);
-    emu_post_events(cpu, EMU_EV_STOP);
+    emu_post_events(cpu, (uint32_t)(uintptr_t)arg);
     return NULL;
 }
 
@@ -109,7 +109,7 @@ static void run_until_stopped(void)
 {
     emu_execute(cpu, 1000);                     /* translated now */
     pthread_t t;
-    pthread_create(&t, NULL, stop_later, NULL);
+    pthread_create(&t, NULL, post_later, (void *)(uintptr_t)EMU_EV_STOP);
     double t0 = now_s();
     uint64_t n = emu_execute(cpu, ~0ULL >> 2);
     double dt = now_s() - t0;
@@ -129,14 +129,6 @@ static void test_event_stops_translated_loop(void)
     atomic_store(&cpu->events, 0);
 }
 
-static void *irq_later(void *arg)
-{
-    (void)arg;
-    usleep(20000);
-    emu_post_events(cpu, EMU_EV_IRQ);
-    return NULL;
-}
-
 /* An event the vCPU does not act on now (an interrupt with IF clear)
  * makes translated code leave once (emu_post_events zeroes its limit);
  * the dispatcher finds nothing to do and translated code runs on: the
@@ -148,7 +140,7 @@ static void test_masked_event_runs_on(void)
     cpu->rflags &= ~RFLAGS_IF;
     emu_execute(cpu, 1000);                     /* translated now */
     pthread_t t;
-    pthread_create(&t, NULL, irq_later, NULL);
+    pthread_create(&t, NULL, post_later, (void *)(uintptr_t)EMU_EV_IRQ);
     uint64_t budget = 200000000;
     double t0 = now_s();
     uint64_t n = emu_execute(cpu, budget);
