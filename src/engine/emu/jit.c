@@ -3760,6 +3760,7 @@ bool emu_jit_run(struct emu_cpu *c, struct emu_block *b, uint64_t limit)
         }
         if (!bd) {
             b->jit_never = 1;
+            j->st.failed++;
             return false;
         }
         b->jit_rips |= jit_rip_bit(c->rip);

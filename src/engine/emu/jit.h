@@ -51,6 +51,8 @@ struct emu_jit_stats {
     uint64_t entries;       /* runs entered from the dispatcher */
     uint64_t links;         /* exits linked to a translation */
     uint64_t followed;      /* translations that follow a jump back (two ranges) */
+    uint64_t failed;        /* blocks left to the interpreter for good: they start with an instruction
+                             * only it runs (SYSCALL...), or their code or stubs did not fit */
 };
 void emu_jit_get_stats(struct emu_cpu *c, struct emu_jit_stats *s);
 
