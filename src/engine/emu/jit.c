@@ -916,10 +916,16 @@ static void emit_tlb_stack(struct jctx *t, unsigned size, bool write, bool sets_
 {
     struct xbuf *b = &t->b;
     int32_t slot = write ? SLOT_STK_W : SLOT_STK_R;
-    if (size == 1)
+    /* RDX = the page of the first byte, made another page when the last
+     * byte is on the next one: first | (first ^ last) keeps the first's
+     * page bits only when both share a page (test_stack_page_straddle). */
+    if (size == 1) {
         x_mov_rr(b, 8, XDX, XCX);
-    else
+    } else {
         x_lea(b, 8, XDX, xm(XCX, (int32_t)size - 1));
+        x_alu_rr(b, 8, ALU_XOR, XDX, XCX);
+        x_alu_rr(b, 8, ALU_OR, XDX, XCX);
+    }
     x_alu_ri(b, 8, ALU_AND, XDX, -4096);
     x_alu_rm(b, 8, ALU_CMP, XDX, xm(XSP, slot));
     struct stub *sk = stub_new(t, ST_STACK, x_jcc32(b, 5));   /* jne */
@@ -941,14 +947,20 @@ static void emit_tlb_stack(struct jctx *t, unsigned size, bool write, bool sets_
     t->hf = 0;
 }
 
-/* The out-of-line part of emit_tlb_stack: RDX = the last byte's page,
- * RCX = the address.  The TLB lookup of emit_tlb; a hit stores the page
+/* The out-of-line part of emit_tlb_stack: RCX = the address.  The TLB
+ * lookup of emit_tlb (the tag from the last byte, the index from the
+ * first: an access across a page boundary misses); a hit stores the page
  * and addend as the stack page (a write's also as the read's: a page
  * writable through the TLB is readable) and goes back with RCX = the host
  * address; a miss goes to the inner stub (the handler). */
 static void emit_stack_stub(struct jctx *t, struct stub *st)
 {
     struct xbuf *b = &t->b;
+    if (st->st_size == 1)
+        x_mov_rr(b, 8, XDX, XCX);
+    else
+        x_lea(b, 8, XDX, xm(XCX, (int32_t)st->st_size - 1));
+    x_alu_ri(b, 8, ALU_AND, XDX, -4096);
     x_alu_rm(b, 8, ALU_OR, XDX, xm(XSP, SLOT_TAG));
     x_mov_rr(b, 4, XAX, XCX);
     x_rr(b, 4, 0xc1, 5, XAX);                 /* shr eax, 6 */
