@@ -712,19 +712,19 @@ static void test_stack_page_fault(void)
 }
 
 /* Paging for the stack page tests: the first 2 MiB mapped by 4 KiB
- * pages, identity but for the page at STACK (-> phys `stack_pa`) and the
+ * pages, identity but for the page at `top` (-> phys `top_pa`) and the
  * one under it (its flags `below_flags`: 7, or 5 for read-only; CR0.WP
  * makes supervisor writes honour it). */
 enum { PML4 = 0x10000, PDPT = 0x11000, PD = 0x12000, PT = 0x13000 };
-static void map_stack_pages(uint64_t stack_pa, uint64_t below_flags)
+static void map_stack_pages(uint64_t top, uint64_t top_pa, uint64_t below_flags)
 {
     put_pte(PML4, PDPT | 7);
     put_pte(PDPT, PD | 7);
     put_pte(PD, PT | 7);
     for (uint64_t p = 0; p < 512; p++)
         put_pte(PT + 8 * p, (p << 12) | 7);
-    put_pte(PT + 8 * ((STACK >> 12) - 1), (STACK - 0x1000) | below_flags);
-    put_pte(PT + 8 * (STACK >> 12), stack_pa | 7);
+    put_pte(PT + 8 * ((top >> 12) - 1), (top - 0x1000) | below_flags);
+    put_pte(PT + 8 * (top >> 12), top_pa | 7);
     cpu->cr3 = PML4;
     cpu->cr0 |= CR0_PG | CR0_WP;
     emu_tlb_flush(cpu, true);
@@ -748,7 +748,7 @@ static void test_stack_page_read_only(void)
     struct emu_cpu a;
     for (int jit = 0; jit < 2; jit++) {
         setup_len(code, sizeof(code), jit);
-        map_stack_pages(STACK, 5);
+        map_stack_pages(STACK, STACK, 5);
         memcpy(ram + STACK - 8, &(uint64_t){ 3 }, 8);
         emu_execute(cpu, 100000);
         CHECK_EQ(cpu->exc.vector, EXC_PF);
@@ -770,14 +770,15 @@ static void test_stack_page_read_only(void)
  * byte is on the stack page (filled by the access before it), its first
  * is not, so it must not take the stack page's addend for both (the
  * bytes would come from beside the wrong physical page): the
- * interpreter's values. */
+ * interpreter's values.  At two boundaries: the page under the top one
+ * odd (0x7f | 0x80) and even (0x7e | 0x7f). */
 static void test_stack_page_straddle(void)
 {
     static const uint8_t code[] = {
         0xb9, 0x64, 0, 0, 0,                    /* mov ecx, 100 */
-        0x48, 0x83, 0xec, 0x08,                 /* sub rsp, 8: STACK - 8 */
-        0x48, 0x8b, 0x44, 0x24, 0x08,           /* 1: mov rax, [rsp + 8]: the page at STACK */
-        0x48, 0x8b, 0x54, 0x24, 0x04,           /* mov rdx, [rsp + 4]: STACK - 4 .. STACK + 3 */
+        0x48, 0x83, 0xec, 0x08,                 /* sub rsp, 8: top - 8 */
+        0x48, 0x8b, 0x44, 0x24, 0x08,           /* 1: mov rax, [rsp + 8]: the top page */
+        0x48, 0x8b, 0x54, 0x24, 0x04,           /* mov rdx, [rsp + 4]: top - 4 .. top + 3 */
         0x48, 0x01, 0xd3,                       /* add rbx, rdx */
         0x48, 0x89, 0x54, 0x24, 0x04,           /* mov [rsp + 4], rdx: straddles too */
         0x48, 0x01, 0xc3,                       /* add rbx, rax */
@@ -785,23 +786,27 @@ static void test_stack_page_straddle(void)
         0x75, 0xe7,                             /* jnz 1b */
         0x0f, 0x0b,                             /* ud2 */
     };
-    uint64_t rbx[2], at[2];
-    for (int jit = 0; jit < 2; jit++) {
-        setup_len(code, sizeof(code), jit);
-        map_stack_pages(0x100000, 7);
-        memcpy(ram + STACK - 8, &(uint64_t){ 0x1111111122222222ULL }, 8);
-        memcpy(ram + 0x100000, &(uint64_t){ 0x3333333344444444ULL }, 8);
-        memcpy(ram + 0x100000 - 8, &(uint64_t){ 0x5555555566666666ULL }, 8);   /* beside the wrong page */
-        emu_execute(cpu, 100000);
-        CHECK_EQ(cpu->exc.vector, EXC_UD);
-        CHECK_EQ(cpu->insn_count, 2 + 7 * 100);
-        rbx[jit] = cpu->gpr[R_RBX];
-        memcpy(&at[jit], ram + STACK - 4, 4);
-        memcpy((uint8_t *)&at[jit] + 4, ram + 0x100000, 4);
+    static const uint64_t tops[] = { STACK, STACK - 0x1000 };
+    for (unsigned k = 0; k < 2; k++) {
+        uint64_t top = tops[k], rbx[2], at[2];
+        for (int jit = 0; jit < 2; jit++) {
+            setup_len(code, sizeof(code), jit);
+            map_stack_pages(top, 0x100000, 7);
+            cpu->gpr[R_RSP] = top;
+            memcpy(ram + top - 8, &(uint64_t){ 0x1111111122222222ULL }, 8);
+            memcpy(ram + 0x100000, &(uint64_t){ 0x3333333344444444ULL }, 8);
+            memcpy(ram + 0x100000 - 8, &(uint64_t){ 0x5555555566666666ULL }, 8);   /* beside the wrong page */
+            emu_execute(cpu, 100000);
+            CHECK_EQ(cpu->exc.vector, EXC_UD);
+            CHECK_EQ(cpu->insn_count, 2 + 7 * 100);
+            rbx[jit] = cpu->gpr[R_RBX];
+            memcpy(&at[jit], ram + top - 4, 4);
+            memcpy((uint8_t *)&at[jit] + 4, ram + 0x100000, 4);
+        }
+        CHECK_EQ(rbx[1], rbx[0]);
+        CHECK_EQ(at[1], at[0]);
+        CHECK_EQ(at[0], 0x4444444411111111ULL);
     }
-    CHECK_EQ(rbx[1], rbx[0]);
-    CHECK_EQ(at[1], at[0]);
-    CHECK_EQ(at[0], 0x4444444411111111ULL);
 }
 
 /* Constant addresses (RIP-relative, absolute) in a translated loop:

@@ -874,7 +874,7 @@ static void emit_tlb(struct jctx *t, unsigned size, bool write, bool sets_flags)
     struct xbuf *b = &t->b;
     bool stk = t->stk;
     t->stk = false;
-    if (stk && cfg_stack && !cfg_all_slow) {
+    if (stk && cfg_stack && !cfg_all_slow && size <= 64) {
         emit_tlb_stack(t, size, write, sets_flags);
         return;
     }
@@ -916,17 +916,16 @@ static void emit_tlb_stack(struct jctx *t, unsigned size, bool write, bool sets_
 {
     struct xbuf *b = &t->b;
     int32_t slot = write ? SLOT_STK_W : SLOT_STK_R;
-    /* RDX = the page of the first byte, made another page when the last
-     * byte is on the next one: first | (first ^ last) keeps the first's
-     * page bits only when both share a page (test_stack_page_straddle). */
-    if (size == 1) {
-        x_mov_rr(b, 8, XDX, XCX);
-    } else {
-        x_lea(b, 8, XDX, xm(XCX, (int32_t)size - 1));
-        x_alu_rr(b, 8, ALU_XOR, XDX, XCX);
-        x_alu_rr(b, 8, ALU_OR, XDX, XCX);
-    }
-    x_alu_ri(b, 8, ALU_AND, XDX, -4096);
+    /* RDX = the address's page, with its low bits below the access's size
+     * rounded up to a power of two kept: an access aligned so cannot
+     * cross a page and compares equal; any other (it might cross:
+     * test_stack_page_straddle) never equals a page and takes the stub,
+     * whose TLB lookup sees a crossing. */
+    unsigned align = 1;
+    while (align < size)
+        align <<= 1;
+    x_mov_rr(b, 8, XDX, XCX);
+    x_alu_ri(b, 8, ALU_AND, XDX, -4096 | (int64_t)(align - 1));
     x_alu_rm(b, 8, ALU_CMP, XDX, xm(XSP, slot));
     struct stub *sk = stub_new(t, ST_STACK, x_jcc32(b, 5));   /* jne */
     unsigned ski = (unsigned)(sk - t->stubs);
