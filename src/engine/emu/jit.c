@@ -86,14 +86,20 @@ static bool cfg_follow = true;
  * other (no stack page, emit_tlb_stack). */
 static bool cfg_stack = true;
 
+/* An environment switch set to 0, off or no. */
+bool jit_env_off(const char *name)
+{
+    const char *v = getenv(name);
+    return v && (!strcmp(v, "0") || !strcmp(v, "off") || !strcmp(v, "no"));
+}
+
 static void cfg_init(void)
 {
     if (cfg_on >= 0)
         return;
     /* On unless HOSTEL_EMU_JIT=0 (or off, no): the interpreter alone, for
      * differential debugging. */
-    const char *e = getenv("HOSTEL_EMU_JIT");
-    cfg_on = !(e && (!strcmp(e, "0") || !strcmp(e, "off") || !strcmp(e, "no")));
+    cfg_on = !jit_env_off("HOSTEL_EMU_JIT");
     const char *t = getenv("HOSTEL_EMU_JIT_THRESHOLD");
     if (t && *t)
         cfg_threshold = atoi(t) < 0 ? 0 : atoi(t);
@@ -103,12 +109,8 @@ static void cfg_init(void)
     const char *k = getenv("HOSTEL_EMU_JIT_KINDS");
     if (k && *k)
         cfg_kinds = strtoull(k, NULL, 16);
-    const char *f = getenv("HOSTEL_EMU_JIT_FOLLOW");
-    if (f && (!strcmp(f, "0") || !strcmp(f, "off") || !strcmp(f, "no")))
-        cfg_follow = false;
-    const char *sp = getenv("HOSTEL_EMU_JIT_STACK");
-    if (sp && (!strcmp(sp, "0") || !strcmp(sp, "off") || !strcmp(sp, "no")))
-        cfg_stack = false;
+    cfg_follow = !jit_env_off("HOSTEL_EMU_JIT_FOLLOW");
+    cfg_stack = !jit_env_off("HOSTEL_EMU_JIT_STACK");
 }
 
 void emu_jit_test_follow(bool on)
@@ -863,21 +865,15 @@ static void emit_tlb_way1_routines(struct emu_jit *j, struct xbuf *b)
     }
 }
 
-/* The TLB lookup of a size-byte access at RCX: on a hit RCX becomes the
- * host address; a miss goes to a stub that runs the instruction's
- * handler.  No register allocation may happen after this in the
- * instruction (the stub restores the allocation as it is here). */
 static void emit_tlb_stack(struct jctx *t, unsigned size, bool write, bool sets_flags);
 
-static void emit_tlb(struct jctx *t, unsigned size, bool write, bool sets_flags)
+/* The way-0 compare of a size-byte access at RCX: EAX = its index * 64
+ * (from the first byte), RDX = the tag of its last byte's page (valid,
+ * the PCID slot: mmu.c), compared with the entry's; the jne follows.  An
+ * access across a page boundary never matches. */
+static void emit_tlb_compare(struct jctx *t, unsigned size, bool write)
 {
     struct xbuf *b = &t->b;
-    bool stk = t->stk;
-    t->stk = false;
-    if (stk && cfg_stack && !cfg_all_slow && size <= 64) {
-        emit_tlb_stack(t, size, write, sets_flags);
-        return;
-    }
     x_mov_rr(b, 4, XAX, XCX);
     x_rr(b, 4, 0xc1, 5, XAX);                 /* shr eax, 6 */
     x8(b, 6);
@@ -887,10 +883,26 @@ static void emit_tlb(struct jctx *t, unsigned size, bool write, bool sets_flags)
     else
         x_lea(b, 8, XDX, xm(XCX, (int32_t)size - 1));
     x_alu_ri(b, 8, ALU_AND, XDX, -4096);
-    x_alu_rm(b, 8, ALU_OR, XDX, xm(XSP, SLOT_TAG));   /* valid, the PCID slot (mmu.c) */
+    x_alu_rm(b, 8, ALU_OR, XDX, xm(XSP, SLOT_TAG));
     int32_t field = write ? (int32_t)offsetof(struct emu_tlb_entry, vpn_write)
                           : (int32_t)offsetof(struct emu_tlb_entry, vpn_read);
     x_alu_rm(b, 8, ALU_CMP, XDX, xmi(RCPU, XAX, 0, t->tlb + field));
+}
+
+/* The TLB lookup of a size-byte access at RCX: on a hit RCX becomes the
+ * host address; a miss goes to a stub that runs the instruction's
+ * handler.  No register allocation may happen after this in the
+ * instruction (the stub restores the allocation as it is here). */
+static void emit_tlb(struct jctx *t, unsigned size, bool write, bool sets_flags)
+{
+    struct xbuf *b = &t->b;
+    bool stk = t->stk;
+    t->stk = false;
+    if (stk && cfg_stack && !cfg_all_slow && size <= 64) {
+        emit_tlb_stack(t, size, write, sets_flags);
+        return;
+    }
+    emit_tlb_compare(t, size, write);
     if (cfg_all_slow)
         x_alu_ri(b, 4, ALU_CMP, XAX, -1);   /* EAX is an index * 64: never equal */
     struct stub *s = stub_new(t, ST_INTERP, x_jcc32(b, 5));   /* jne */
@@ -955,19 +967,7 @@ static void emit_tlb_stack(struct jctx *t, unsigned size, bool write, bool sets_
 static void emit_stack_stub(struct jctx *t, struct stub *st)
 {
     struct xbuf *b = &t->b;
-    if (st->st_size == 1)
-        x_mov_rr(b, 8, XDX, XCX);
-    else
-        x_lea(b, 8, XDX, xm(XCX, (int32_t)st->st_size - 1));
-    x_alu_ri(b, 8, ALU_AND, XDX, -4096);
-    x_alu_rm(b, 8, ALU_OR, XDX, xm(XSP, SLOT_TAG));
-    x_mov_rr(b, 4, XAX, XCX);
-    x_rr(b, 4, 0xc1, 5, XAX);                 /* shr eax, 6 */
-    x8(b, 6);
-    x_alu_ri(b, 4, ALU_AND, XAX, (EMU_TLB_SIZE - 1) << 6);
-    int32_t field = st->st_write ? (int32_t)offsetof(struct emu_tlb_entry, vpn_write)
-                                 : (int32_t)offsetof(struct emu_tlb_entry, vpn_read);
-    x_alu_rm(b, 8, ALU_CMP, XDX, xmi(RCPU, XAX, 0, t->tlb + field));
+    emit_tlb_compare(t, st->st_size, st->st_write);
     t->stubs[st->inner].from = x_jcc32(b, 5);   /* jne */
     x_load(b, 8, XAX, xmi(RCPU, XAX, 0, t->tlb + (int32_t)offsetof(struct emu_tlb_entry, addend)));
     x_alu_ri(b, 8, ALU_AND, XDX, -4096);
@@ -3286,6 +3286,7 @@ static bool is_transfer(const struct emu_insn *i)
 
 static bool emit_insn(struct jctx *t, const struct emu_insn *i)
 {
+    t->stk = false;   /* emit_ea's note is for the emit_tlb of its own instruction */
     if (!(cfg_kinds >> i->kind & 1))
         return false;
     switch (i->kind) {

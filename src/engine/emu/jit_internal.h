@@ -17,6 +17,8 @@ struct jctx;
 #define JIT_RCPU XBP
 
 struct xbuf *jit_buf(struct jctx *t);
+/* An environment switch set to 0, off or no (HOSTEL_EMU_JIT_*). */
+bool jit_env_off(const char *name);
 /* Guest register g in a host register (loaded when load is set); call
  * every jit_gpr of an instruction before its jit_mem_lookup. */
 int jit_gpr(struct jctx *t, unsigned g, bool load);

@@ -58,8 +58,7 @@ static unsigned host_probe(void)
         f |= H_LZCNT;
     /* HOSTEL_EMU_JIT_VEX=0: every form here runs its handler (differential
      * debugging, and the tests of the fallback). */
-    const char *e = getenv("HOSTEL_EMU_JIT_VEX");
-    if (e && (!strcmp(e, "0") || !strcmp(e, "off") || !strcmp(e, "no")))
+    if (jit_env_off("HOSTEL_EMU_JIT_VEX"))
         f = 0;
     return f;
 }
