@@ -504,8 +504,6 @@ static void test_dma_sees_only_code_pages(void)
     CHECK(!emu_mmu_holds_code(cpu, CODE, 0));
 }
 
-/* 3000 distinct blocks, each translated, through a code cache that holds
- * a few hundred: it fills, is emptied, and the results stay right. */
 /* Appends n blocks of ADD RAX, k+1; JMP next (a translation each), then
  * DEC reg (ECX 0xc9, EDX 0xca); JNZ to the start of code; UD2.  RAX ends
  * at passes * n * (n + 1) / 2.  Returns the new length. */
@@ -530,20 +528,30 @@ static size_t add_blocks_loop(uint8_t *code, size_t o, unsigned n, uint8_t dec_m
     return o;
 }
 
+/* Runs code (translated at once) through a 256 KiB code cache with
+ * guest register reg = passes, until its UD2; st: the counters after. */
+static void run_in_small_cache(const uint8_t *code, size_t len, unsigned reg, uint64_t passes,
+                               struct emu_jit_stats *st)
+{
+    emu_jit_test_code_size(256u << 10);
+    setup_len(code, len, true);
+    cpu->gpr[reg] = passes;
+    emu_execute(cpu, 100000000);
+    emu_jit_test_code_size(0);
+    CHECK_EQ(cpu->exc.vector, EXC_UD);
+    emu_jit_get_stats(cpu, st);
+}
+
+/* 3000 distinct blocks, each translated, through a code cache that holds
+ * a few hundred: it fills, is emptied, and the results stay right. */
 static void test_cache_full(void)
 {
     enum { N = 3000 };
     static uint8_t code[N * 11 + 16];
     size_t o = add_blocks_loop(code, 0, N, 0xc9);
-    emu_jit_test_code_size(256u << 10);
-    setup_len(code, o, true);
-    cpu->gpr[R_RCX] = 3;
-    emu_execute(cpu, 100000000);
-    emu_jit_test_code_size(0);
-    CHECK_EQ(cpu->exc.vector, EXC_UD);
-    CHECK_EQ(cpu->gpr[R_RAX], 3ull * N * (N + 1) / 2);
     struct emu_jit_stats st;
-    emu_jit_get_stats(cpu, &st);
+    run_in_small_cache(code, o, R_RCX, 3, &st);
+    CHECK_EQ(cpu->gpr[R_RAX], 3ull * N * (N + 1) / 2);
     CHECK(st.flushes >= 1);
     CHECK(st.code_bytes <= (256u << 10));
     CHECK(st.blocks >= 3 * N / 2);
@@ -572,16 +580,10 @@ static void test_followed_after_flush(void)
     };
     memcpy(code, inner, sizeof(inner));
     size_t o = add_blocks_loop(code, sizeof(inner), N, 0xca);
-    emu_jit_test_code_size(256u << 10);
-    setup_len(code, o, true);
-    cpu->gpr[R_RDX] = 20;
-    emu_execute(cpu, 100000000);
-    emu_jit_test_code_size(0);
-    CHECK_EQ(cpu->exc.vector, EXC_UD);
+    struct emu_jit_stats st;
+    run_in_small_cache(code, o, R_RDX, 20, &st);
     CHECK_EQ(cpu->gpr[R_RAX], 20ull * N * (N + 1) / 2);
     CHECK_EQ(cpu->gpr[R_RBX], 20ull * 9);
-    struct emu_jit_stats st;
-    emu_jit_get_stats(cpu, &st);
     CHECK(st.flushes >= 2);
     CHECK(st.followed >= 2);
 }
