@@ -10,7 +10,9 @@
  * code ran from, two pages on one TLB index stay in its two ways, loops of two blocks run as one translation (results,
  * budgets, stores into and faults in the second range, events), the
  * stack page of RSP-based accesses (page boundaries, faults, a read-only
- * page), and no mapping is ever writable and executable at once. */
+ * page), traces through CALL, JMP and RET into other pages (results, a
+ * RET to another address, stores into the callee, a remapped callee,
+ * budgets), and no mapping is ever writable and executable at once. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -377,13 +379,18 @@ static void test_two_block_loop_fault(void)
         0x75, 0xeb,                             /* jne 1b */
         0x0f, 0x0b,                             /* ud2 */
     };
-    same_with_and_without(code, sizeof(code), 10000000);
-    CHECK_EQ(cpu->exc.vector, EXC_PF);
-    CHECK_EQ(cpu->rip, CODE + 9);
-    CHECK_EQ(cpu->exc.cr2, RAM_SIZE);
-    struct emu_jit_stats st;
-    emu_jit_get_stats(cpu, &st);
-    CHECK(st.followed >= 1);
+    /* Without traces the loop is a followed jump; with them, the first
+     * JMP is followed too and the loop is the trace's (jit_trace). */
+    for (int trace = 0; trace < 2; trace++) {
+        emu_jit_test_trace(trace);
+        same_with_and_without(code, sizeof(code), 10000000);
+        CHECK_EQ(cpu->exc.vector, EXC_PF);
+        CHECK_EQ(cpu->rip, CODE + 9);
+        CHECK_EQ(cpu->exc.cr2, RAM_SIZE);
+        struct emu_jit_stats st;
+        emu_jit_get_stats(cpu, &st);
+        CHECK(trace ? st.traced >= 1 : st.followed >= 1);
+    }
 }
 
 /* A pending event stops a two-block loop that never leaves. */
@@ -528,15 +535,18 @@ static size_t add_blocks_loop(uint8_t *code, size_t o, unsigned n, uint8_t dec_m
     return o;
 }
 
-/* Runs code (translated at once) through a 256 KiB code cache with
- * guest register reg = passes, until its UD2; st: the counters after. */
+/* Runs code (translated at once, without traces) through a 256 KiB code
+ * cache with guest register reg = passes, until its UD2; st: the counters
+ * after. */
 static void run_in_small_cache(const uint8_t *code, size_t len, unsigned reg, uint64_t passes,
                                struct emu_jit_stats *st)
 {
     emu_jit_test_code_size(256u << 10);
+    emu_jit_test_trace(false);   /* a translation for each block, not one for 64 of them */
     setup_len(code, len, true);
     cpu->gpr[reg] = passes;
     emu_execute(cpu, 100000000);
+    emu_jit_test_trace(true);
     emu_jit_test_code_size(0);
     CHECK_EQ(cpu->exc.vector, EXC_UD);
     emu_jit_get_stats(cpu, st);
@@ -922,6 +932,193 @@ static void test_bt_keeps_other_flags(void)
             }
 }
 
+
+/* ---- traces (jit_trace): translations that go on through CALL, JMP, RET ---- */
+
+#define FN 0x1800   /* a function's offset from CODE: another page */
+
+/* code (main at CODE) with fn (at CODE + FN) in one image for setup_len. */
+static size_t with_function(uint8_t *img, const uint8_t *code, size_t n, const uint8_t *fn, size_t fn_n)
+{
+    memset(img, 0, FN + fn_n);
+    memcpy(img, code, n);
+    memcpy(img + FN, fn, fn_n);
+    return FN + fn_n;
+}
+
+/* A loop that calls a function on another page: one translation runs
+ * the call, the function, its return and the loop's tail; the
+ * interpreter's results. */
+static void test_trace_call_ret(void)
+{
+    static const uint8_t code[] = {
+        0xb9, 0xe8, 0x03, 0, 0,                 /* mov ecx, 1000 */
+        0xe8, 0xf6, 0x17, 0, 0,                 /* 1: call f (CODE + FN) */
+        0x48, 0x01, 0xc3,                       /* add rbx, rax */
+        0xff, 0xc9,                             /* dec ecx */
+        0x75, 0xf4,                             /* jnz 1b */
+        0x0f, 0x0b,                             /* ud2 */
+    };
+    static const uint8_t fn[] = {
+        0x48, 0x8d, 0x04, 0x49,                 /* f: lea rax, [rcx + rcx * 2] */
+        0xc3,                                   /* ret */
+    };
+    static uint8_t img[FN + 64];
+    size_t n = with_function(img, code, sizeof(code), fn, sizeof(fn));
+    same_with_and_without(img, n, 100000);
+    CHECK_EQ(cpu->exc.vector, EXC_UD);
+    CHECK_EQ(cpu->gpr[R_RBX], 3 * 500500);
+    CHECK_EQ(cpu->gpr[R_RSP], STACK);
+    struct emu_jit_stats st;
+    emu_jit_get_stats(cpu, &st);
+    CHECK(st.traced >= 1);
+}
+
+/* The function moves its return address on odd counts (past the ADD
+ * after the call): the followed RET finds another address than its
+ * CALL's and leaves for it; on even counts it goes on. */
+static void test_trace_ret_elsewhere(void)
+{
+    static const uint8_t code[] = {
+        0xb9, 0xe8, 0x03, 0, 0,                 /* mov ecx, 1000 */
+        0xe8, 0xf6, 0x17, 0, 0,                 /* 1: call f (CODE + FN) */
+        0x48, 0x01, 0xc3,                       /* add rbx, rax */
+        0xff, 0xc9,                             /* dec ecx */
+        0x75, 0xf4,                             /* jnz 1b */
+        0x0f, 0x0b,                             /* ud2 */
+    };
+    static const uint8_t fn[] = {
+        0xf6, 0xc1, 0x01,                       /* f: test cl, 1 */
+        0x74, 0x05,                             /* jz 2f */
+        0x48, 0x83, 0x04, 0x24, 0x03,           /* add qword [rsp], 3 */
+        0x48, 0x8d, 0x04, 0x49,                 /* 2: lea rax, [rcx + rcx * 2] */
+        0xc3,                                   /* ret */
+    };
+    static uint8_t img[FN + 64];
+    size_t n = with_function(img, code, sizeof(code), fn, sizeof(fn));
+    same_with_and_without(img, n, 100000);
+    CHECK_EQ(cpu->exc.vector, EXC_UD);
+    CHECK_EQ(cpu->gpr[R_RBX], 3 * 250500);     /* 3 * (1000 + 998 + ... + 2) */
+    CHECK_EQ(cpu->gpr[R_RSP], STACK);
+}
+
+/* The loop stores into the function it calls (its MOV's immediate, on
+ * another page than the loop): every call runs the bytes stored last,
+ * as the interpreter does. */
+static void test_trace_store_into_callee(void)
+{
+    static const uint8_t code[] = {
+        0xb9, 0xe8, 0x03, 0, 0,                 /* mov ecx, 1000 */
+        0xe8, 0xf6, 0x17, 0, 0,                 /* 1: call f (CODE + FN) */
+        0x48, 0x01, 0xc3,                       /* add rbx, rax */
+        0xff, 0x04, 0x25, 0x01, 0x28, 0, 0,     /* inc dword [CODE + FN + 1]: f's immediate */
+        0xff, 0xc9,                             /* dec ecx */
+        0x75, 0xed,                             /* jnz 1b */
+        0x0f, 0x0b,                             /* ud2 */
+    };
+    static const uint8_t fn[] = {
+        0xb8, 0, 0, 0, 0,                       /* f: mov eax, 0 (then 1, 2, ...) */
+        0xc3,                                   /* ret */
+    };
+    static uint8_t img[FN + 64];
+    size_t n = with_function(img, code, sizeof(code), fn, sizeof(fn));
+    same_with_and_without(img, n, 100000);
+    CHECK_EQ(cpu->exc.vector, EXC_UD);
+    CHECK_EQ(cpu->gpr[R_RBX], 499500);          /* 0 + 1 + ... + 999 */
+}
+
+/* The function's linear page is mapped to another physical page (other
+ * code) and its TLB entry flushed, as a guest does after editing a page
+ * table: a trace made with the old page must not run again; each run
+ * adds the value the page mapped then returns. */
+static void test_trace_remapped_callee(void)
+{
+    enum { PML4 = 0x10000, PDPT = 0x11000, PD = 0x12000, PT = 0x13000,
+           F = 0x400000, P1 = 0x30000, P2 = 0x31000 };
+    static const uint8_t code[] = {
+        0xb9, 0x64, 0, 0, 0,                    /* mov ecx, 100 */
+        0xe8, 0xf6, 0xef, 0x3f, 0,              /* 1: call F */
+        0x48, 0x01, 0xc3,                       /* add rbx, rax */
+        0xff, 0xc9,                             /* dec ecx */
+        0x75, 0xf4,                             /* jnz 1b */
+        0x0f, 0x0b,                             /* ud2 */
+    };
+    for (int jit = 0; jit < 2; jit++) {
+        setup_len(code, sizeof(code), jit);
+        static const uint8_t f1[] = { 0xb8, 1, 0, 0, 0, 0xc3 }, f2[] = { 0xb8, 2, 0, 0, 0, 0xc3 };
+        memcpy(ram + P1, f1, sizeof(f1));
+        memcpy(ram + P2, f2, sizeof(f2));
+        put_pte(PML4, PDPT | 7);
+        put_pte(PDPT, PD | 7);
+        put_pte(PD, 0x87);                      /* the first 2 MiB as they are */
+        put_pte(PD + 8 * (F >> 21), PT | 7);
+        put_pte(PT, P1 | 7);
+        cpu->cr3 = PML4;
+        cpu->cr0 |= CR0_PG;
+        emu_tlb_flush(cpu, true);
+        for (int round = 0; round < 3; round++) {
+            if (round)
+                put_pte(PT, (round == 1 ? P2 : P1) | 7);
+            emu_tlb_flush_page(cpu, F);
+            cpu->rip = CODE;
+            cpu->exc.vector = -1;
+            emu_execute(cpu, 100000);
+            CHECK_EQ(cpu->exc.vector, EXC_UD);
+        }
+        CHECK_EQ(cpu->gpr[R_RBX], 100 * 1 + 100 * 2 + 100 * 1);
+        struct emu_jit_stats st;
+        emu_jit_get_stats(cpu, &st);
+        CHECK(jit ? st.traced >= 1 : st.blocks == 0);
+    }
+}
+
+
+/* Traces made once a translation is hot (emu_jit_run's retrace: the
+ * translation without one counts its entries down, then a trace replaces
+ * it and its entry jumps there), run for budgets of every size from 1:
+ * each run retires exactly its budget (a trace runs more instructions
+ * than the translation it replaced, and a run must not be entered when
+ * the budget is too short for it), with the interpreter's results. */
+static void test_trace_budgets(void)
+{
+    static const uint8_t code[] = {
+        0xb9, 0xe8, 0x03, 0, 0,                 /* mov ecx, 1000 */
+        0xe8, 0xf6, 0x17, 0, 0,                 /* 1: call f (CODE + FN) */
+        0x48, 0x01, 0xc3,                       /* add rbx, rax */
+        0xff, 0xc9,                             /* dec ecx */
+        0x75, 0xf4,                             /* jnz 1b */
+        0x0f, 0x0b,                             /* ud2 */
+    };
+    static const uint8_t fn[] = {
+        0x48, 0x8d, 0x04, 0x49,                 /* f: lea rax, [rcx + rcx * 2] */
+        0xe9, 0x01, 0, 0, 0,                    /* jmp 2f (a second range) */
+        0xcc,
+        0x48, 0xff, 0xc6,                       /* 2: inc rsi */
+        0xc3,                                   /* ret */
+    };
+    static uint8_t img[FN + 64];
+    size_t n = with_function(img, code, sizeof(code), fn, sizeof(fn));
+    for (int jit = 0; jit < 2; jit++) {
+        setup_len(img, n, jit);
+        emu_jit_configure(jit, 2);              /* translated after 2 runs, a trace after 32 more */
+        uint64_t total = 0;
+        for (unsigned step = 1; cpu->exc.vector != EXC_UD && total < 20000; step = step % 97 + 1) {
+            uint64_t got = emu_execute(cpu, step);
+            total += got;
+            CHECK_EQ(cpu->insn_count, total);
+            CHECK(got == step || cpu->exc.vector == EXC_UD);
+        }
+        CHECK_EQ(cpu->exc.vector, EXC_UD);
+        CHECK_EQ(cpu->insn_count, 1 + 1000 * 8);   /* mov, then call lea jmp inc ret add dec jnz */
+        CHECK_EQ(cpu->gpr[R_RBX], 3 * 500500);
+        CHECK_EQ(cpu->gpr[R_RSI], 1000);
+        struct emu_jit_stats st;
+        emu_jit_get_stats(cpu, &st);
+        CHECK(jit ? st.traced >= 1 : st.blocks == 0);
+    }
+    emu_jit_configure(1, 0);
+}
+
 int main(void)
 {
     RUN_TEST(test_loop_translated);
@@ -949,6 +1146,11 @@ int main(void)
     RUN_TEST(test_stack_page_read_only);
     RUN_TEST(test_stack_page_straddle);
     RUN_TEST(test_constant_addresses);
+    RUN_TEST(test_trace_call_ret);
+    RUN_TEST(test_trace_ret_elsewhere);
+    RUN_TEST(test_trace_store_into_callee);
+    RUN_TEST(test_trace_remapped_callee);
+    RUN_TEST(test_trace_budgets);
     RUN_TEST(test_no_writable_executable_mapping);
     return CHECK_DONE();
 }

@@ -126,7 +126,6 @@ static struct emu_block *build(struct emu_cpu *c, struct emu_block_cache *bc, ui
     b->jit_hits = 0;
     b->jit_rips = 0;
     b->jit_never = 0;
-    b->jit_ninsn = 0;
     unsigned h = hash_pa(pa);
     b->next = bc->hash[h];
     bc->hash[h] = b;

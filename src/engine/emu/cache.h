@@ -49,7 +49,6 @@ struct emu_block {
      * shared library in two processes), and translated code has its RIPs
      * built in. */
     uint8_t jit_never;         /* nothing in it can be translated */
-    uint8_t jit_ninsn;         /* instructions a translation runs at most */
     uint32_t jit_gen;
     uint32_t jit_hits;         /* interpreted runs, toward translation */
     uint64_t jit_rips;         /* a bit per RIP translated (jit.c jit_rip_bit): no

@@ -22,6 +22,10 @@
  *    map epoch it was made in lasts (no TLB flush: the same RIP still
  *    fetches from the same physical page); the jump cache for indirect
  *    transfers is kept by the same rule.
+ *  - A hot translation that ends in a direct CALL or JMP is made again as
+ *    a trace that goes on at the target, through further CALLs, JMPs and
+ *    the RETs of its CALLs, into other pages (jit_trace); their bytes
+ *    are compared as the block's are, their mapping in each map epoch.
  *  - Code is written through one mapping of a memfd and run through
  *    another (W^X); when the cache is full everything is dropped. */
 #include <errno.h>
@@ -44,6 +48,8 @@
 #define JIT_MAX_STUBS 256           /* a stack access has two (emit_tlb_stack) */
 #define JIT_FOLLOW_BYTES 256         /* most bytes a followed jump decodes */
 #define JIT_FOLLOW_INSNS 24          /* most instructions it adds */
+#define JIT_MAX_RANGES 8             /* code ranges a trace adds to its block (jit_trace) */
+#define JIT_RANGE_BYTES 1024         /* most bytes one of them decodes */
 
 /* ---- configuration ----------------------------------------------------------- */
 
@@ -85,6 +91,9 @@ static bool cfg_follow = true;
 /* HOSTEL_EMU_JIT_STACK=0: RSP-based accesses look the TLB up like any
  * other (no stack page, emit_tlb_stack). */
 static bool cfg_stack = true;
+/* HOSTEL_EMU_JIT_TRACE=0 (debugging, measuring): a translation ends at
+ * every CALL, JMP and RET instead of going on at its target (jit_trace). */
+static bool cfg_trace = true;
 
 /* An environment switch set to 0, off or no. */
 bool jit_env_off(const char *name)
@@ -111,12 +120,19 @@ static void cfg_init(void)
         cfg_kinds = strtoull(k, NULL, 16);
     cfg_follow = !jit_env_off("HOSTEL_EMU_JIT_FOLLOW");
     cfg_stack = !jit_env_off("HOSTEL_EMU_JIT_STACK");
+    cfg_trace = !jit_env_off("HOSTEL_EMU_JIT_TRACE");
 }
 
 void emu_jit_test_follow(bool on)
 {
     cfg_init();
     cfg_follow = on;
+}
+
+void emu_jit_test_trace(bool on)
+{
+    cfg_init();
+    cfg_trace = on;
 }
 
 void emu_jit_test_slow_paths(bool on)
@@ -159,15 +175,40 @@ struct jit_block_data {
     struct emu_block *blk;
     struct jit_block_data *next;   /* the block's other translations */
     uint32_t verified;        /* the epoch in which the bytes were last compared */
+    /* A trace (jit_trace): the map epoch in which its ranges' linear
+     * addresses were last seen to fetch from them (jit_same_map); right
+     * after verified, as the CPU's map epoch is after its epoch, so that
+     * a trace's entry compares both at once. */
+    uint32_t map_epoch;
     uint8_t cpl;
+    uint8_t ninsn;            /* instructions it runs at most (traces of one block differ) */
     /* A followed jump (jit_follow): the second range of guest code it was
      * made from, in the same page as blk, compared with its copy whenever
      * blk's bytes are (n2 == 0: none). */
     uint16_t n2;
     const uint8_t *host2;     /* the range in guest RAM */
     const uint8_t *bytes2;    /* the copy translated (data area) */
+    /* A trace (jit_trace): the ranges of other code it goes on in. */
+    uint8_t nx;
+    struct jit_range *x;
+    /* Not a trace, but it ends in a CALL or JMP one could follow: its
+     * entry counts heat down, and at 0 it leaves for the dispatcher to
+     * translate it again as a trace (emu_jit_run). */
+    bool retrace;
+    int32_t heat;
 };
 #define JIT_MAX_PER_BLOCK 8   /* translations a block keeps findable */
+
+/* A range of guest code a trace went on in after a followed CALL, JMP or
+ * RET (jit_trace): compared with its copy whenever the block's bytes are,
+ * its page marked as code as the block's is. */
+struct jit_range {
+    uint64_t la;              /* linear address of its first byte */
+    uint64_t pa;              /* and physical */
+    const uint8_t *host;      /* the range in guest RAM */
+    const uint8_t *bytes;     /* the copy translated (data area) */
+    uint16_t n;
+};
 
 /* An exit of a translated block, in the data area (the code reaches it
  * RIP-relative).  The code jumps to target when the guest goes to rip and
@@ -282,6 +323,8 @@ static void *jit_data_alloc(struct emu_jit *j, size_t size)
 #define OFF_CR4      ((int32_t)offsetof(struct emu_cpu, cr4))
 #define OFF_SEGBASE(s) ((int32_t)(offsetof(struct emu_cpu, seg) + (s) * sizeof(struct seg_state) + offsetof(struct seg_state, base)))
 
+_Static_assert(offsetof(struct emu_cpu, mmu.map_epoch) == offsetof(struct emu_cpu, mmu.epoch) + 4,
+               "a trace's entry compares the epoch and the map epoch at once");
 _Static_assert(offsetof(struct emu_lazy_flags, size) == offsetof(struct emu_lazy_flags, op) + 1,
                "lazy op and size are stored together");
 _Static_assert(sizeof(struct emu_tlb_entry) == 64, "TLB index arithmetic assumes 64-byte entries");
@@ -426,22 +469,76 @@ void emu_jit_get_stats(struct emu_cpu *c, struct emu_jit_stats *s)
 
 /* ---- helpers called from translated code ------------------------------------------ */
 
-/* The second range a translation was made from (a followed jump) still
- * holds the bytes it was translated from.  Same page as the block, whose
- * code mark emu_block_enter has just set or found. */
-static bool jit_same_range2(const struct jit_block_data *bd)
+/* The other ranges a translation was made from still hold the bytes it
+ * was translated from: a followed jump's (same page as the block, whose
+ * code mark emu_block_enter has just set or found) and a trace's, whose
+ * pages are marked as code again first when a store dropped the mark (as
+ * emu_block_enter does for the block's). */
+static bool jit_same_ranges(struct emu_cpu *c, const struct jit_block_data *bd)
 {
-    return !bd->n2 || same_bytes(bd->host2, bd->bytes2, bd->n2);
+    if (bd->n2 && !same_bytes(bd->host2, bd->bytes2, bd->n2))
+        return false;
+    for (unsigned r = 0; r < bd->nx; r++) {
+        const struct jit_range *x = &bd->x[r];
+        if (!c->mmu.code_pages[(uint64_t)(x->host - c->mmu.ram) >> 12])
+            emu_mmu_mark_code(c, x->pa);
+        if (!same_bytes(x->host, x->bytes, x->n))
+            return false;
+    }
+    return true;
 }
 
-/* A chained entry in a new epoch: are the block's bytes (both ranges, when
- * it follows a jump) still the ones translated?  (1: yes, run it; 0:
- * leave, the dispatcher decodes again.) */
+/* The page the TLB fetches instructions at linear address la from, at
+ * this privilege level (no walk, no fault: NULL when neither way holds
+ * it), and its physical address. */
+static const uint8_t *code_page(struct emu_cpu *c, uint64_t la, uint64_t *pa)
+{
+    uint64_t tag = tlb_page_tag(c, la & ~0xfffULL);
+    unsigned idx = (unsigned)(la >> 12) & (EMU_TLB_SIZE - 1);
+    const struct emu_tlb_entry *e = &c->mmu.tlb[c->cpl == 3][idx];
+    if (e->vpn_exec != tag) {
+        e = &c->mmu.tlb1[c->cpl == 3][idx];
+        if (e->vpn_exec != tag)
+            return NULL;
+    }
+    *pa = e->ppn;
+    return emu_ram_ptr(c, e->ppn, 4096);
+}
+
+/* A trace entered from the dispatcher in another map epoch than the last
+ * one: do its ranges' linear addresses still fetch from the pages it was
+ * made from?  1: yes (links and the jump cache made in this map epoch
+ * hold, as for any translation); 0: the TLB does not say (the interpreter
+ * runs the block, which fills it); -1: another page, the translation is
+ * stale. */
+static int jit_same_map(struct emu_cpu *c, struct jit_block_data *bd)
+{
+    for (unsigned r = 0; r < bd->nx; r++) {
+        const struct jit_range *x = &bd->x[r];
+        uint64_t pa;
+        const uint8_t *page = code_page(c, x->la, &pa);
+        if (!page)
+            return 0;
+        if (page + (x->la & 0xfff) != x->host)
+            return -1;
+    }
+    bd->map_epoch = c->mmu.map_epoch;
+    return 1;
+}
+
+/* A chained entry in a new epoch (or a trace's in another map epoch):
+ * are the block's bytes (and its other ranges') still the ones
+ * translated, and a trace's ranges where its linear addresses fetch
+ * from?  (1: yes, run it; 0: leave, the dispatcher decodes again.) */
 static uint64_t jit_verify(struct emu_cpu *c, struct jit_block_data *bd)
 {
-    if (!emu_block_enter(c, bd->blk) || !jit_same_range2(bd))
+    if (bd->verified != c->mmu.epoch) {
+        if (!emu_block_enter(c, bd->blk) || !jit_same_ranges(c, bd))
+            return 0;
+        bd->verified = c->mmu.epoch;
+    }
+    if (bd->nx && bd->map_epoch != c->mmu.map_epoch && jit_same_map(c, bd) <= 0)
         return 0;
-    bd->verified = c->mmu.epoch;
     return 1;
 }
 
@@ -519,7 +616,7 @@ static const uint8_t cc_need[16] = {
     HF_ZSP, HF_ZSP, HF_ZSP, HF_ZSP, HF_ZSP | HF_O, HF_ZSP | HF_O, HF_ZSP | HF_O, HF_ZSP | HF_O,
 };
 
-enum { ST_EXIT, ST_INTERP, ST_STACK };
+enum { ST_EXIT, ST_INTERP, ST_STACK, ST_DYNEXIT };
 /* What a memory form's stub loads into PF1/PF2 from the record its
  * handler stored, so that the pending record of the fast path holds
  * after the slow path too. */
@@ -541,7 +638,7 @@ struct stub {
     bool st_write;
     uint8_t st_size;
     unsigned inner;
-    unsigned k, done;         /* instruction index; ST_EXIT: instructions retired */
+    unsigned k, done;         /* instruction index; ST_EXIT, ST_DYNEXIT: instructions retired */
     uint64_t rip;             /* ST_EXIT: guest target */
     struct ra ra;
 };
@@ -555,6 +652,7 @@ struct jctx {
     unsigned n, k;
     int32_t tlb;              /* OFF_TLB of the block's privilege level */
     uint64_t entry;           /* executable address of the translation's entry */
+    uint64_t checks;          /* ... of its entry checks (past the heat: jit_trace) */
     struct ra ra;
     struct pend pend;         /* a lazy record not stored yet */
     uint8_t hf;               /* HF_*: host flags that equal the guest's */
@@ -580,8 +678,17 @@ struct jctx {
      * where the translation goes on with n2 bytes copied into bytes2. */
     unsigned follow_k, n2;
     uint64_t rip2;
+    /* A trace (jit_trace): instruction k is a CALL, JMP or RET the
+     * translation goes on through (fol[k]), in the nx ranges of xr. */
+    bool trace;               /* jit_trace may extend this translation */
+    bool fol[EMU_BLOCK_MAX_INSNS];
+    unsigned nx;
     /* Filled as needed. */
     struct emu_insn insn[EMU_BLOCK_MAX_INSNS];
+    uint64_t ret_to[EMU_BLOCK_MAX_INSNS];   /* a followed RET: the return address of its CALL */
+    struct emu_insn flag_insn[EMU_BLOCK_MAX_INSNS];   /* flags_liveness's view of a trace */
+    struct jit_range xr[JIT_MAX_RANGES];
+    uint8_t xbytes[JIT_MAX_RANGES][JIT_RANGE_BYTES];
     uint8_t bytes2[JIT_FOLLOW_BYTES];
     uint64_t rips[EMU_BLOCK_MAX_INSNS + 1];
     bool live[EMU_BLOCK_MAX_INSNS];   /* the flags instruction k sets are read later */
@@ -1312,8 +1419,12 @@ static void emit_entry_checks(struct jctx *t, uint8_t *fail[3])
     x_lea(b, 8, XAX, xm(RCOUNT, (int32_t)t->n));
     x_alu_rm(b, 8, ALU_CMP, XAX, xm(RCPU, OFF_JIT_LIMIT));
     fail[0] = fail[1] = x_jcc32(b, 7);                  /* ja */
-    x_load(b, 4, XAX, xm(RCPU, OFF_EPOCH));
-    x_alu_rm(b, 4, ALU_CMP, XAX, xmrip(&t->bd->verified));
+    /* A trace also compares the map epoch (the next word): however it is
+     * entered (a link into the translation it replaced, emu_jit_run), its
+     * ranges are where they were. */
+    unsigned sz = t->nx ? 8 : 4;
+    x_load(b, sz, XAX, xm(RCPU, OFF_EPOCH));
+    x_alu_rm(b, sz, ALU_CMP, XAX, xmrip(&t->bd->verified));
     fail[2] = x_jcc32(b, 5);
 }
 
@@ -1356,7 +1467,7 @@ static void emit_loop_edge(struct jctx *t, const struct ra *r, const struct pend
     emit_writeback(t, head);
     if (dead)
         materialize(t, p, false);
-    x_patch32(b, x_jmp32(b), t->entry);
+    x_patch32(b, x_jmp32(b), t->checks);
 }
 
 /* Leaves to guest RIP `rip` after `done` instructions, through the link
@@ -1384,7 +1495,7 @@ static void emit_exit_static(struct jctx *t, const struct ra *r, const struct pe
          * change inside translated code (CR3 writes, INVLPG and flushes
          * end translations), so this RIP still fetches these bytes. */
         uint8_t *jmp = x_jmp32(b);
-        x_patch32(b, jmp, t->entry);
+        x_patch32(b, jmp, t->checks);
         return;
     }
     struct jit_exit *x = exit_new(t, JX_STATIC, rip);
@@ -3207,6 +3318,45 @@ static bool emit_call_mem(struct jctx *t, const struct emu_insn *i)
     return true;
 }
 
+/* RET's pop: RDX = the return address, RSP moved up. */
+static void emit_ret_pop(struct jctx *t)
+{
+    struct xbuf *b = &t->b;
+    int hsp = ra_get(t, R_RSP, true);
+    x_mov_rr(b, 8, XCX, hsp);
+    t->stk = true;
+    emit_tlb(t, 8, false, false);
+    x_load(b, 8, XDX, xm(XCX, 0));
+    x_lea(b, 8, hsp, xm(hsp, 8));
+    ra_dirty(t, R_RSP);
+    mem_done(t);
+}
+
+/* A transfer a trace goes on through (jit_trace): a JMP generates
+ * nothing, a CALL pushes its return address, a RET pops one and goes on
+ * where its CALL would return to when that is the address popped, else
+ * leaves for the one popped.  (Their slow paths run the handler, which
+ * moves RIP elsewhere than after the instruction: they leave.) */
+static void emit_traced(struct jctx *t, const struct emu_insn *i)
+{
+    struct xbuf *b = &t->b;
+    if (i->kind == EK_CALL) {
+        emit_call_push(t);
+    } else if (i->kind == EK_RET) {
+        emit_ret_pop(t);
+        uint64_t want = t->ret_to[t->k];
+        if (x_fits32((int64_t)want)) {
+            x_alu_ri(b, 8, ALU_CMP, XDX, (int64_t)want);
+        } else {
+            x_mov_ri(b, XAX, want);
+            x_alu_rr(b, 8, ALU_CMP, XDX, XAX);
+        }
+        t->hf = 0;
+        struct stub *s = stub_new(t, ST_DYNEXIT, x_jcc32(b, 5));   /* jne */
+        s->done = t->k + 1;
+    }
+}
+
 /* Translates a control transfer at the end of the block; false: run it
  * by its handler. */
 static bool emit_transfer(struct jctx *t, const struct emu_insn *i)
@@ -3225,20 +3375,12 @@ static bool emit_transfer(struct jctx *t, const struct emu_insn *i)
         emit_call_push(t);
         emit_exit_static(t, &t->ra, &t->pend, next_rip(t, t->k) + i->imm, done);
         return true;
-    case EK_RET: {
+    case EK_RET:
         if (i->opsize != 8 || i->op != 0xc3)
             return false;
-        int hsp = ra_get(t, R_RSP, true);
-        x_mov_rr(b, 8, XCX, hsp);
-        t->stk = true;
-        emit_tlb(t, 8, false, false);
-        x_load(b, 8, XDX, xm(XCX, 0));
-        x_lea(b, 8, hsp, xm(hsp, 8));
-        ra_dirty(t, R_RSP);
-        mem_done(t);
+        emit_ret_pop(t);
         emit_exit_dynamic(t, &t->ra, &t->pend, done);
         return true;
-    }
     case EK_JMP_IND: case EK_CALL_IND: {
         if (i->opsize != 8)
             return false;
@@ -3340,6 +3482,12 @@ static void emit_stubs(struct jctx *t)
             emit_exit_static(t, &st->ra, &st->pend, st->rip, st->done);
             continue;
         }
+        if (st->kind == ST_DYNEXIT) {   /* RDX: the guest RIP */
+            t->mem_op = st->mem_op;
+            t->mem_size = st->mem_size;
+            emit_exit_dynamic(t, &st->ra, &st->pend, st->done);
+            continue;
+        }
         /* ST_INTERP: the instruction's handler does it all (TLB miss,
          * MMIO, code page, fault), then the fast path continues. */
         if (!st->resume) {
@@ -3376,10 +3524,20 @@ static void emit_stubs(struct jctx *t)
 static void flags_liveness(struct jctx *t)
 {
     uint8_t live[EMU_BLOCK_MAX_INSNS];
-    t->live_in = emu_flags_live(t->insn, t->n, live);
+    /* A JMP a trace goes on through is not there: no barrier. */
+    const struct emu_insn *insn = t->insn;
+    if (t->nx) {
+        for (unsigned k = 0; k < t->n; k++) {
+            t->flag_insn[k] = t->insn[k];
+            if (t->fol[k] && t->flag_insn[k].kind == EK_JMP)
+                t->flag_insn[k].kind = EK_NOP;
+        }
+        insn = t->flag_insn;
+    }
+    t->live_in = emu_flags_live(insn, t->n, live);
     for (unsigned k = 0; k < t->n; k++) {
         struct emu_flag_use u;
-        emu_flag_use(&t->insn[k], &u);
+        emu_flag_use(&insn[k], &u);
         t->live[k] = (live[k] & u.may) != 0;
     }
 }
@@ -3439,6 +3597,106 @@ static unsigned jit_follow(struct jctx *t, const struct emu_block *blk, unsigned
     return 0;
 }
 
+/* Whether the translation's first n instructions hold one at rip. */
+static bool trace_has(const struct jctx *t, unsigned n, uint64_t rip)
+{
+    for (unsigned k = 0; k < n; k++)
+        if (t->rips[k] == rip)
+            return true;
+    return false;
+}
+
+/* Traces: when the translation's n instructions end with a direct CALL
+ * or JMP, or a RET whose CALL it followed, it goes on at the target
+ * (awk and sort leave a translation at a CALL or RET most of the time;
+ * each exit and entry stores and loads the guest registers and the
+ * flags).  The target's code is decoded straight on from a copy (past
+ * its Jccs' fall-through, as a block is) up to the next transfer, which
+ * may be followed again, a system instruction, the end of its page, or
+ * EMU_BLOCK_MAX_INSNS in all; never into code the translation already
+ * holds (a loop ends it as before).  The code must be where the TLB
+ * fetches it from now (code_page: no walk); its page is marked as code
+ * before the copy is taken, as a block's is, so that a store into it
+ * ends the epoch, and the copy is compared whenever the block's bytes
+ * are (jit_same_ranges).  Another map epoch may map the linear address
+ * elsewhere: the dispatcher checks again before it enters the trace
+ * (jit_same_map); links and the jump cache hold within a map epoch.
+ * A followed CALL pushes its return address and goes on; a followed RET
+ * pops, compares with that address and goes on, or leaves for the one
+ * popped (ST_DYNEXIT).  Returns the new instruction count. */
+static unsigned jit_trace(struct jctx *t, unsigned n)
+{
+    uint64_t rets[EMU_BLOCK_MAX_INSNS];
+    unsigned nret = 0;
+    while (cfg_trace && n < EMU_BLOCK_MAX_INSNS && t->nx < JIT_MAX_RANGES) {
+        struct emu_insn *i = &t->insn[n - 1];
+        uint64_t next = next_rip(t, n - 1), target;
+        if (i->opsize != 8 || !(cfg_kinds >> i->kind & 1))
+            break;
+        if (i->kind == EK_JMP || i->kind == EK_CALL)
+            target = next + (uint64_t)i->imm;
+        else if (i->kind == EK_RET && i->op == 0xc3 && nret)
+            target = rets[nret - 1];
+        else
+            break;
+        if (target == t->rips[0] || trace_has(t, n, target))
+            break;
+        uint64_t pa;
+        const uint8_t *page = code_page(t->c, target, &pa);
+        if (!page)
+            break;
+        struct jit_range *x = &t->xr[t->nx];
+        uint8_t *copy = t->xbytes[t->nx];
+        unsigned avail = 4096 - (unsigned)(target & 4095);
+        if (avail > JIT_RANGE_BYTES)
+            avail = JIT_RANGE_BYTES;
+        emu_mmu_mark_code(t->c, pa);   /* before the bytes are read: see build() */
+        memcpy(copy, page + (target & 4095), avail);
+        unsigned off = 0, m = n;
+        uint64_t rip = target;
+        bool stop = false;
+        while (m < EMU_BLOCK_MAX_INSNS && off < avail) {
+            struct emu_insn *d = &t->insn[m];
+            unsigned left = avail - off;
+            int r = emu_decode_bytes(copy + off, left < 15 ? left : 15, 8, d);
+            if (r <= 0 || d->kind == EK_INVALID) {
+                stop = true;   /* also an instruction that crosses the page */
+                break;
+            }
+            bool end = emu_insn_ends_block(d);
+            if (end && !is_transfer(d)) {
+                stop = true;   /* HLT, I/O, CR/MSR...: the interpreter's */
+                break;
+            }
+            t->rips[m++] = rip;
+            off += (unsigned)r;
+            rip += (unsigned)r;
+            if (end)
+                break;
+        }
+        if (m == n)
+            break;   /* nothing to go on with: instruction n - 1 leaves */
+        t->fol[n - 1] = true;
+        if (i->kind == EK_CALL) {
+            rets[nret++] = next;
+        } else if (i->kind == EK_RET) {
+            t->ret_to[n - 1] = target;
+            nret--;
+        }
+        x->la = target;
+        x->pa = pa + (target & 4095);
+        x->host = page + (target & 4095);
+        x->bytes = copy;
+        x->n = (uint16_t)off;
+        t->nx++;
+        n = m;
+        t->rips[n] = rip;
+        if (stop || !is_transfer(&t->insn[n - 1]))
+            break;   /* the translation ends there with a static exit */
+    }
+    return n;
+}
+
 /* Decodes the block again (entries in b may be fused) and picks the
  * translated prefix: up to a system instruction or the end, or through a
  * jump that closes a loop (jit_follow). */
@@ -3466,6 +3724,8 @@ static unsigned jit_decode(struct jctx *t, const struct emu_block *blk)
             break;
     }
     t->rips[n] = rip;
+    if (t->trace && n && is_transfer(&t->insn[n - 1]))
+        n = jit_trace(t, n);
     return n;
 }
 
@@ -3479,7 +3739,35 @@ static bool loop_worth(const struct ra *r)
     return false;
 }
 
-static struct jit_block_data *translate(struct emu_cpu *c, struct emu_jit *j, struct emu_block *blk)
+/* Whether jit_trace could go on from the end of the translation: its
+ * last instruction is a direct CALL or JMP. */
+static bool trace_could(const struct jctx *t)
+{
+    const struct emu_insn *i = &t->insn[t->n - 1];
+    return cfg_trace && (i->kind == EK_JMP || i->kind == EK_CALL) && i->opsize == 8 &&
+           (cfg_kinds >> i->kind & 1);
+}
+
+/* Entries (by links or the dispatcher; a self loop's jumps back do not
+ * count) that a translation that could be a trace runs before it is made
+ * one (emu_jit_run): code run a few thousand times (most of a boot's) is
+ * not worth the bigger translations, whose code repeats what other
+ * translations hold (docs/emu-jit.md has the numbers).  With the default
+ * threshold of 64: 16384 entries; HOSTEL_EMU_JIT_TRACE_HEAT sets the
+ * multiple of the threshold. */
+static int cfg_heat = -1;
+static int32_t trace_heat(void)
+{
+    if (cfg_heat < 0) {
+        const char *h = getenv("HOSTEL_EMU_JIT_TRACE_HEAT");
+        cfg_heat = h && *h ? atoi(h) : 256;
+    }
+    return cfg_heat * cfg_threshold;
+}
+
+/* trace: let jit_trace go on through CALL, JMP and RET. */
+static struct jit_block_data *translate(struct emu_cpu *c, struct emu_jit *j, struct emu_block *blk,
+                                        bool trace)
 {
     if (!j->ctx && !(j->ctx = malloc(sizeof(*j->ctx))))
         return NULL;
@@ -3492,6 +3780,7 @@ again:
     t->c = c;
     t->j = j;
     t->blk = blk;
+    t->trace = trace;
     t->n = jit_decode(t, blk);
     if (t->n == 0)
         return NULL;
@@ -3528,9 +3817,36 @@ again:
         bd->host2 = blk->host - (t->rips[0] - t->rip2);
         bd->n2 = (uint16_t)t->n2;
     }
+    if (t->nx) {
+        struct jit_range *x = jit_data_alloc(j, t->nx * sizeof(*x));
+        if (!x)
+            return NULL;
+        for (unsigned r = 0; r < t->nx; r++) {
+            x[r] = t->xr[r];
+            uint8_t *copy = jit_data_alloc(j, x[r].n);
+            if (!copy)
+                return NULL;
+            memcpy(copy, t->xr[r].bytes, x[r].n);
+            x[r].bytes = copy;
+        }
+        bd->x = x;
+        bd->nx = (uint8_t)t->nx;
+        bd->map_epoch = c->mmu.map_epoch;
+    }
     t->bd = bd;
-    /* Entry: pending events, the budget, and, entered in a new epoch
-     * (chained), the bytes compared again. */
+    /* Heat first (translated again as a trace when hot), then pending
+     * events, the budget, and, entered in a new epoch (chained), the bytes
+     * compared again. */
+    uint8_t *jhot = NULL;
+    if (!trace && trace_could(t) && trace_heat() > 0) {
+        bd->retrace = true;
+        bd->heat = trace_heat();
+        x_alu_mi(b, 4, ALU_SUB, xmrip(&bd->heat), 1);
+        jhot = x_jcc32(b, 4);                              /* je */
+    }
+    /* A self loop's jump back comes here, past the heat: a loop of a few
+     * instructions would wait on the count's store every time round. */
+    t->checks = x_rx(b);
     uint8_t *fail[3];
     emit_entry_checks(t, fail);
     uint8_t *jev = fail[0], *jbud = fail[1], *jver = fail[2];
@@ -3551,6 +3867,10 @@ again:
         t->sets_flags = t->stored_record = false;
         if (t->n2 && t->k == t->follow_k) {
             emit_followed(t, i);
+            continue;
+        }
+        if (t->fol[t->k]) {
+            emit_traced(t, i);
             continue;
         }
         if (i->kind == EK_JCC && i->opsize == 8 && (cfg_kinds >> EK_JCC & 1)) {
@@ -3612,7 +3932,9 @@ again:
     x_test_rr(b, 4, XAX, XAX);
     uint8_t *jok = x_jcc32(b, 5);
     x_patch32(b, jok, (uint64_t)((intptr_t)verified_at + b->rx_delta));
-    /* Entry exit: events, budget or stale bytes; RIP is the block's. */
+    /* Entry exit: heat, events, budget or stale bytes; RIP is the block's. */
+    if (jhot)
+        x_patch32(b, jhot, x_rx(b));
     x_patch32(b, jev, x_rx(b));
     x_patch32(b, jbud, x_rx(b));
     store_imm64(t, OFF_RIP, t->rips[0]);
@@ -3639,12 +3961,19 @@ again:
     j->st.blocks++;
     if (t->n2)
         j->st.followed++;
+    if (t->nx)
+        j->st.traced++;
     j->st.code_bytes = j->code_used - j->code_base;
     if (cfg_dump) {
         char line[128];
         snprintf(line, sizeof(line), "%#zx %#llx %u %zu\n", (size_t)(entry - (uint64_t)(uintptr_t)j->rx),
                  (unsigned long long)t->rips[0], t->n, used);
         dump_file("idx", "a", NULL, 0, line);
+        if (t->nx) {
+            snprintf(line, sizeof(line), "trace %#llx through %u ranges\n",
+                     (unsigned long long)t->rips[0], t->nx);
+            dump_file("idx", "a", NULL, 0, line);
+        }
         if (t->n2) {
             snprintf(line, sizeof(line), "follow %#llx -> %#llx %u bytes\n",
                      (unsigned long long)t->rips[t->follow_k], (unsigned long long)t->rip2, t->n2);
@@ -3664,7 +3993,7 @@ again:
                                (off_t)(entry - (uint64_t)(uintptr_t)j->rx)) < 0)
             bin = -1;
     }
-    blk->jit_ninsn = (uint8_t)t->n;
+    bd->ninsn = (uint8_t)t->n;
     /* Findable from the block (newest first, the oldest forgotten: links
      * and the jump cache may still reach it, which is harmless). */
     bd->next = NULL;
@@ -3747,13 +4076,22 @@ bool emu_jit_run(struct emu_cpu *c, struct emu_block *b, uint64_t limit)
     }
     /* The translation made for this RIP and privilege level. */
     struct jit_block_data *bd = jit_find(b, c->rip, c->cpl);
-    if (bd && bd->verified != c->mmu.epoch && !jit_same_range2(bd)) {
-        /* exec.c compared b's bytes, but the range of a followed jump
-         * changed: that translation is gone (links to it leave at its
-         * entry, jit_verify); it is made again once hot.  jit_find put
-         * it first in the list. */
+    if (bd && bd->verified != c->mmu.epoch && !jit_same_ranges(c, bd)) {
+        /* exec.c compared b's bytes, but the range of a followed jump or
+         * of a trace changed: that translation is gone (links to it leave
+         * at its entry, jit_verify); it is made again once hot.  jit_find
+         * put it first in the list. */
         b->jit_data = bd->next;
         bd = NULL;
+    }
+    if (bd && bd->nx && bd->map_epoch != c->mmu.map_epoch) {
+        int same = jit_same_map(c, bd);
+        if (same == 0)
+            return false;
+        if (same < 0) {
+            b->jit_data = bd->next;   /* another page there now: as above */
+            bd = NULL;
+        }
     }
     if (!bd) {
         if (b->jit_never)
@@ -3762,13 +4100,14 @@ bool emu_jit_run(struct emu_cpu *c, struct emu_block *b, uint64_t limit)
             b->jit_hits++;
             return false;
         }
-        bd = translate(c, j, b);
+        bool trace = trace_heat() == 0;
+        bd = translate(c, j, b, trace);
         if (!bd && (j->code_used + JIT_BLOCK_ROOM > j->code_size ||
                     j->data_used + JIT_BLOCK_ROOM > j->data_size)) {
             /* Full: drop every translation and start again. */
             emu_jit_flush(j);
             j->st.flushes++;
-            bd = translate(c, j, b);
+            bd = translate(c, j, b, trace);
         }
         if (!bd) {
             b->jit_never = 1;
@@ -3781,7 +4120,30 @@ bool emu_jit_run(struct emu_cpu *c, struct emu_block *b, uint64_t limit)
          * code a process runs once is not translated again for each. */
         b->jit_hits = 0;
     }
-    if (c->insn_count + b->jit_ninsn > limit)
+    if (bd->retrace && bd->heat <= 0) {
+        /* Hot: translated again as a trace, whose entry the old one's now
+         * jumps to (links to it, made in other translations, stay).  The
+         * code cache is per vCPU: nobody runs the bytes patched. */
+        bd->retrace = false;
+        struct jit_block_data *tr = translate(c, j, b, true);
+        if (tr) {
+            uint8_t *old = (uint8_t *)(uintptr_t)(bd->code - (uint64_t)j->delta);
+            int32_t rel = (int32_t)((int64_t)tr->code - (int64_t)(bd->code + 5));
+            old[0] = 0xe9;                                     /* jmp rel32 */
+            memcpy(old + 1, &rel, 4);
+            /* The old one is not entered from here again: a trace is
+             * entered from here after its checks (budget, map epoch), and
+             * only its own entry checks them for links into the old one. */
+            for (struct jit_block_data *o = tr; o->next; o = o->next)
+                if (o->next == bd) {
+                    o->next = bd->next;
+                    break;
+                }
+            b->jit_rips |= jit_rip_bit(c->rip);
+            bd = tr;
+        }
+    }
+    if (c->insn_count + bd->ninsn > limit)
         return false;
     /* Link the exit that led here, when it went to this very RIP. */
     struct jit_exit *p = j->pending;

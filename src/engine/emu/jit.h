@@ -41,6 +41,8 @@ void emu_jit_test_code_size(size_t bytes);
 /* Tests: whether translations follow a jump back into their page (the
  * default, HOSTEL_EMU_JIT_FOLLOW=0 turns it off). */
 void emu_jit_test_follow(bool on);
+/* Tests: translations go on through CALL, JMP and RET (the default) or not. */
+void emu_jit_test_trace(bool on);
 bool emu_jit_enabled(void);
 
 /* Counters, for statistics and tests. */
@@ -51,6 +53,7 @@ struct emu_jit_stats {
     uint64_t entries;       /* runs entered from the dispatcher */
     uint64_t links;         /* exits linked to a translation */
     uint64_t followed;      /* translations that follow a jump back (two ranges) */
+    uint64_t traced;        /* translations that go on through a CALL, JMP or RET (jit_trace) */
     uint64_t failed;        /* blocks left to the interpreter for good: they start with an instruction
                              * only it runs (SYSCALL...), or their code or stubs did not fit */
 };
