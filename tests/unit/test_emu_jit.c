@@ -946,25 +946,28 @@ static size_t with_function(uint8_t *img, const uint8_t *code, size_t n, const u
     return FN + fn_n;
 }
 
+/* 1000 calls of f (at CODE + FN), adding what it returns in RAX to RBX,
+ * RCX counting down from 1000; then UD2. */
+static const uint8_t calls_f[] = {
+    0xb9, 0xe8, 0x03, 0, 0,                     /* mov ecx, 1000 */
+    0xe8, 0xf6, 0x17, 0, 0,                     /* 1: call f (CODE + FN) */
+    0x48, 0x01, 0xc3,                           /* add rbx, rax */
+    0xff, 0xc9,                                 /* dec ecx */
+    0x75, 0xf4,                                 /* jnz 1b */
+    0x0f, 0x0b,                                 /* ud2 */
+};
+
 /* A loop that calls a function on another page: one translation runs
  * the call, the function, its return and the loop's tail; the
  * interpreter's results. */
 static void test_trace_call_ret(void)
 {
-    static const uint8_t code[] = {
-        0xb9, 0xe8, 0x03, 0, 0,                 /* mov ecx, 1000 */
-        0xe8, 0xf6, 0x17, 0, 0,                 /* 1: call f (CODE + FN) */
-        0x48, 0x01, 0xc3,                       /* add rbx, rax */
-        0xff, 0xc9,                             /* dec ecx */
-        0x75, 0xf4,                             /* jnz 1b */
-        0x0f, 0x0b,                             /* ud2 */
-    };
     static const uint8_t fn[] = {
         0x48, 0x8d, 0x04, 0x49,                 /* f: lea rax, [rcx + rcx * 2] */
         0xc3,                                   /* ret */
     };
     static uint8_t img[FN + 64];
-    size_t n = with_function(img, code, sizeof(code), fn, sizeof(fn));
+    size_t n = with_function(img, calls_f, sizeof(calls_f), fn, sizeof(fn));
     same_with_and_without(img, n, 100000);
     CHECK_EQ(cpu->exc.vector, EXC_UD);
     CHECK_EQ(cpu->gpr[R_RBX], 3 * 500500);
@@ -979,14 +982,6 @@ static void test_trace_call_ret(void)
  * CALL's and leaves for it; on even counts it goes on. */
 static void test_trace_ret_elsewhere(void)
 {
-    static const uint8_t code[] = {
-        0xb9, 0xe8, 0x03, 0, 0,                 /* mov ecx, 1000 */
-        0xe8, 0xf6, 0x17, 0, 0,                 /* 1: call f (CODE + FN) */
-        0x48, 0x01, 0xc3,                       /* add rbx, rax */
-        0xff, 0xc9,                             /* dec ecx */
-        0x75, 0xf4,                             /* jnz 1b */
-        0x0f, 0x0b,                             /* ud2 */
-    };
     static const uint8_t fn[] = {
         0xf6, 0xc1, 0x01,                       /* f: test cl, 1 */
         0x74, 0x05,                             /* jz 2f */
@@ -995,7 +990,7 @@ static void test_trace_ret_elsewhere(void)
         0xc3,                                   /* ret */
     };
     static uint8_t img[FN + 64];
-    size_t n = with_function(img, code, sizeof(code), fn, sizeof(fn));
+    size_t n = with_function(img, calls_f, sizeof(calls_f), fn, sizeof(fn));
     same_with_and_without(img, n, 100000);
     CHECK_EQ(cpu->exc.vector, EXC_UD);
     CHECK_EQ(cpu->gpr[R_RBX], 3 * 250500);     /* 3 * (1000 + 998 + ... + 2) */
@@ -1081,14 +1076,6 @@ static void test_trace_remapped_callee(void)
  * the budget is too short for it), with the interpreter's results. */
 static void test_trace_budgets(void)
 {
-    static const uint8_t code[] = {
-        0xb9, 0xe8, 0x03, 0, 0,                 /* mov ecx, 1000 */
-        0xe8, 0xf6, 0x17, 0, 0,                 /* 1: call f (CODE + FN) */
-        0x48, 0x01, 0xc3,                       /* add rbx, rax */
-        0xff, 0xc9,                             /* dec ecx */
-        0x75, 0xf4,                             /* jnz 1b */
-        0x0f, 0x0b,                             /* ud2 */
-    };
     static const uint8_t fn[] = {
         0x48, 0x8d, 0x04, 0x49,                 /* f: lea rax, [rcx + rcx * 2] */
         0xe9, 0x01, 0, 0, 0,                    /* jmp 2f (a second range) */
@@ -1097,7 +1084,7 @@ static void test_trace_budgets(void)
         0xc3,                                   /* ret */
     };
     static uint8_t img[FN + 64];
-    size_t n = with_function(img, code, sizeof(code), fn, sizeof(fn));
+    size_t n = with_function(img, calls_f, sizeof(calls_f), fn, sizeof(fn));
     for (int jit = 0; jit < 2; jit++) {
         setup_len(img, n, jit);
         emu_jit_configure(jit, 2);              /* translated after 2 runs, a trace after 32 more */
