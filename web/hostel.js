@@ -43,7 +43,14 @@ function attach(name) {
   }
   term.reset();
   const dec = new TextDecoder();
+  // data-state: 'connecting', then 'open' once the stream is attached to
+  // the console (the server attaches before it answers): output from then
+  // on shows; what the machine printed before is in `hostel logs`.
+  const box = $('term');
+  box.dataset.state = 'connecting';
   es = new EventSource(api(name, 'console') + '?token=' + token);
+  es.onopen = () => { box.dataset.state = 'open'; };
+  es.onerror = () => { box.dataset.state = es.readyState == EventSource.CLOSED ? 'closed' : 'connecting'; };
   es.onmessage = (ev) => {
     const b = new Uint8Array(ev.data.match(/../g).map(h => parseInt(h, 16)));
     term.write(dec.decode(b, {stream: true}));

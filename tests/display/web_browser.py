@@ -240,6 +240,9 @@ if check("start", becomes(locked, "running", 20), "%r; state %r" % (ans, row_sta
 
 # The serial console in xterm.js: a command typed into the terminal.
 b.js("attach('%s')" % name)
+# Typed before the stream is attached, the prompt it brings back would be
+# printed to no one (the page's stream had not reached the console yet).
+b.wait("document.getElementById('term').dataset.state == 'open'", 15)
 b.js("term.focus()")
 b.key("\n")                             # a fresh prompt: the boot went by before
 if not check("console-output", b.wait("consoleText().includes('tiny:/#')", 30),
