@@ -40,31 +40,36 @@ static int save_machine_section(struct vm *vm, struct snap_writer *w)
 }
 
 static int save_section(struct snap_writer *w, const char *name, uint32_t version,
-                        int (*fn)(void *obj, struct state_out *o), void *obj, struct err *e)
+                        int (*fn)(void *obj, struct state_out *o, struct err *e), void *obj,
+                        struct err *e)
 {
     struct state_out o;
     state_out_init(&o);
-    int r = fn(obj, &o);
+    err_clear(e);
+    int r = fn(obj, &o, e);
     if (r == 0 && !state_out_ok(&o))
         r = -ENOMEM;
     if (r == 0)
         snap_write_section(w, name, version, &o);
+    else if (err_is_set(e))
+        err_wrap(e, "cannot save %s", name);
     else
         err_set(e, r, "cannot save %s: %s", name, strerror(-r));
     state_out_free(&o);
     return r;
 }
 
-static int vcpu_save_fn(void *obj, struct state_out *o)
+static int vcpu_save_fn(void *obj, struct state_out *o, struct err *e)
 {
     struct vcpu *v = obj;
-    return v->vm->engine->save_vcpu(v, o);
+    return v->vm->engine->save_vcpu(v, o, e);
 }
 
 /* The same "irqchip" section whichever engine keeps the interrupt
  * controllers and the PIT (docs/snapshot-cpu.md). */
-static int irqchip_save_fn(void *obj, struct state_out *o)
+static int irqchip_save_fn(void *obj, struct state_out *o, struct err *e)
 {
+    (void)e;
     struct vm *vm = obj;
     if (vm->engine->irqchip_in_engine)
         return vm->engine->save_irqchip(vm, o);

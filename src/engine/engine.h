@@ -50,9 +50,9 @@ struct engine_ops {
      * that has not run; it reads exactly its fields, checks every one before
      * it changes anything and refuses what the engine cannot hold (-EINVAL,
      * e says which field).  Save fails with -ENOMEM, or on kvm with the
-     * errno of an ioctl or -ENOTSUP for state the format cannot hold.  NULL:
-     * the engine cannot save. */
-    int (*save_vcpu)(struct vcpu *vcpu, struct state_out *o);
+     * errno of an ioctl or -ENOTSUP for state the format cannot hold, e
+     * saying which.  NULL: the engine cannot save. */
+    int (*save_vcpu)(struct vcpu *vcpu, struct state_out *o, struct err *e);
     int (*load_vcpu)(struct vcpu *vcpu, struct state_in *in, struct err *e);
     int (*save_irqchip)(struct vm *vm, struct state_out *o);
     int (*load_irqchip)(struct vm *vm, struct state_in *in, struct err *e);

@@ -380,6 +380,21 @@ static void handle_mmio(struct vm *vm, struct kvm_run *run)
     }
 }
 
+/* Puts a held TSC back (a pause's or a load's).  Where this host's KVM
+ * takes no TSC at all (docs/kvm-hosts.md: tsc-write) that is said once. */
+static void tsc_back(struct kvm_vcpu *kv, int id)
+{
+    static atomic_bool told;
+    int r = kvm_vcpu_set_tsc(kv, kv->tsc_frozen_value);
+    if (r == -ENOTSUP) {
+        if (!atomic_exchange(&told, true))
+            log_warn("vCPU %d: this host's KVM does not take a guest's TSC (docs/kvm-hosts.md: "
+                     "tsc-write); after a pause or a load the guest's TSC jumps to the host's", id);
+    } else if (r < 0) {
+        log_warn("vCPU %d: cannot put its TSC back: %s; it jumps by the pause", id, strerror(-r));
+    }
+}
+
 static int kvm_vcpu_run(struct vcpu *vcpu)
 {
     struct vm *vm = vcpu->vm;
@@ -392,9 +407,7 @@ static int kvm_vcpu_run(struct vcpu *vcpu)
      * the value it was given, not from when that was. */
     if (kv->tsc_frozen) {
         kv->tsc_frozen = false;
-        if (kvm_vcpu_set_tsc(kv, kv->tsc_frozen_value) < 0)
-            log_warn("vCPU %d: cannot put its TSC back: %s; it jumps by the pause", vcpu->id,
-                     strerror(errno));
+        tsc_back(kv, vcpu->id);
     }
     sigset_t set;
     sigemptyset(&set);
@@ -438,8 +451,30 @@ static int kvm_vcpu_run(struct vcpu *vcpu)
             vm_request_stop(vm, VM_STOP_ERROR, -EIO);
             return -EIO;
         case KVM_EXIT_INTERNAL_ERROR:
-            log_error("vCPU %d: KVM internal error (suberror %u)", vcpu->id,
-                      run->internal.suberror);
+            if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION) {
+                /* The host's KVM emulates (some of) the guest's code and its
+                 * emulator does not know this instruction (docs/kvm-hosts.md:
+                 * nested "PVM" hosts emulate kernel code). */
+                char bytes[64] = "";
+                size_t n = 0;
+                if (run->emulation_failure.ndata >= 3 &&
+                    (run->emulation_failure.flags & KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES)) {
+                    unsigned len = run->emulation_failure.insn_size;
+                    if (len > sizeof(run->emulation_failure.insn_bytes))
+                        len = sizeof(run->emulation_failure.insn_bytes);
+                    n += (size_t)snprintf(bytes, sizeof(bytes), ", instruction bytes");
+                    for (unsigned i = 0; i < len && i < 8 && n < sizeof(bytes) - 4; i++)
+                        n += (size_t)snprintf(bytes + n, sizeof(bytes) - n, " %02x",
+                                              run->emulation_failure.insn_bytes[i]);
+                }
+                log_error("vCPU %d: KVM internal error (suberror 1): this host's KVM could "
+                          "not emulate a guest instruction (emulation failure%s); the guest "
+                          "cannot run on this host's /dev/kvm, run it with --engine emu "
+                          "(docs/kvm-hosts.md)", vcpu->id, bytes);
+            } else {
+                log_error("vCPU %d: KVM internal error (suberror %u)", vcpu->id,
+                          run->internal.suberror);
+            }
             {
                 struct cpu_state s;
                 if (engine_kvm.get_state(vcpu, &s) == 0)
@@ -535,9 +570,7 @@ static void kvm_vm_resume(struct vm *vm)
         struct kvm_vcpu *kv = vm->vcpus[i].engine_data;
         if (kv && kv->tsc_frozen) {
             kv->tsc_frozen = false;
-            if (kvm_vcpu_set_tsc(kv, kv->tsc_frozen_value) < 0)
-                log_warn("vCPU %d: cannot put its TSC back: %s; it jumps by the pause", i,
-                         strerror(errno));
+            tsc_back(kv, i);
         }
     }
     if (!k->clock_saved)

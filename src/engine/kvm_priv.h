@@ -45,6 +45,9 @@ struct kvm_vcpu {
 /* IA32_TSC of a vCPU through KVM_GET_MSRS / KVM_SET_MSRS; 0 or -errno. */
 int kvm_vcpu_get_tsc(struct kvm_vcpu *kv, uint64_t *tsc);
 int kvm_vcpu_set_tsc(struct kvm_vcpu *kv, uint64_t tsc);
+/* The TSC, then its deadline again (0: none); -ENOTSUP where this host's
+ * KVM takes the TSC neither as an MSR nor as an offset. */
+int kvm_vcpu_put_tsc(struct kvm_vcpu *kv, uint64_t tsc, uint64_t deadline);
 /* The list of MSRs KVM saves, for the snapshot's optional MSRs; 0 or -errno. */
 int kvm_read_msr_index(struct kvm_vm *k);
 
@@ -61,7 +64,7 @@ struct kvm_cpuid2 *kvm_vcpu_cpuid_table(struct kvm_vm *k);
 void kvm_vcpu_model_tsc(struct kvm_vm *k, int vcpu_fd, int id);
 
 /* kvm_snap.c: engine_ops.save_vcpu/load_vcpu/save_irqchip/load_irqchip. */
-int kvm_save_vcpu(struct vcpu *vcpu, struct state_out *o);
+int kvm_save_vcpu(struct vcpu *vcpu, struct state_out *o, struct err *e);
 int kvm_load_vcpu(struct vcpu *vcpu, struct state_in *in, struct err *e);
 int kvm_save_irqchip(struct vm *vm, struct state_out *o);
 int kvm_load_irqchip(struct vm *vm, struct state_in *in, struct err *e);

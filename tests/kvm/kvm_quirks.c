@@ -151,7 +151,9 @@ static int set_supported_cpuid(struct pvm *p)
     return -E2BIG;
 }
 
-static int pvm_open(struct pvm *p, char *why, size_t len)
+/* irqchip: the in-kernel LAPIC, IOAPIC and PIC (KVM_CREATE_IRQCHIP), made
+ * before the vCPU as KVM requires. */
+static int pvm_open_with(struct pvm *p, bool irqchip, char *why, size_t len)
 {
     memset(p, 0, sizeof(*p));
     p->sys = p->vm = p->cpu = -1;
@@ -176,6 +178,10 @@ static int pvm_open(struct pvm *p, char *why, size_t len)
         snprintf(why, len, "cannot give the VM memory: %s", strerror(errno));
         goto fail;
     }
+    if (irqchip && ioctl(p->vm, KVM_CREATE_IRQCHIP, 0) < 0) {
+        snprintf(why, len, "cannot create the in-kernel irqchip: %s", strerror(errno));
+        goto fail;
+    }
     p->cpu = ioctl(p->vm, KVM_CREATE_VCPU, 0);
     if (p->cpu < 0) {
         snprintf(why, len, "cannot create a vCPU: %s", strerror(errno));
@@ -195,6 +201,11 @@ static int pvm_open(struct pvm *p, char *why, size_t len)
 fail:
     pvm_close(p);
     return -1;
+}
+
+static int pvm_open(struct pvm *p, char *why, size_t len)
+{
+    return pvm_open_with(p, false, why, len);
 }
 
 /* ---- guest memory ---- */
@@ -333,6 +344,21 @@ static int set_msr(struct pvm *p, uint32_t index, uint64_t value)
 }
 
 /* ---- running ---- */
+
+static int get_msr(struct pvm *p, uint32_t index, uint64_t *value)
+{
+    union {
+        struct kvm_msrs h;
+        uint8_t room[sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)];
+    } m;
+    memset(&m, 0, sizeof(m));
+    m.h.nmsrs = 1;
+    m.h.entries[0].index = index;
+    if (ioctl(p->cpu, KVM_GET_MSRS, &m) != 1)
+        return -1;
+    *value = m.h.entries[0].data;
+    return 0;
+}
 
 /* Word i of the frame an exception pushed (the stubs push nothing). */
 static uint64_t frame64(const struct exit_info *x, unsigned i)
@@ -865,6 +891,90 @@ static void probe_df_cr2(struct quirk *q)
             cr2 == DF_ADDRESS ? " (the first fault's address)" : "", DF_STACK);
 }
 
+/* kvm/state, snapshots, migration: a vCPU's TSC written with KVM_SET_MSRS
+ * reads back as written (SDM Vol. 3B, "Time-Stamp Counter": a write to
+ * IA32_TSC sets it), and IA32_TSC_DEADLINE, written in TSC-deadline mode
+ * after it, holds the value written until it fires (Vol. 3A, "TSC-Deadline
+ * Mode").  Where the MSR write is dropped, hostel moves the vCPU's TSC
+ * offset (KVM_VCPU_TSC_OFFSET) instead, as here: the quirk is present when
+ * neither way sets the TSC, or the deadline does not read back.  No guest
+ * code runs. */
+#define TSCD_TSC      123456789012ULL
+#define TSCD_DISTANCE 1000000000000ULL
+static bool tsc_near(uint64_t wanted, uint64_t got)
+{
+    return got - wanted + 10000000000ULL < 20000000000ULL;   /* as kvm_snap.c: tsc_took */
+}
+
+static void probe_tsc_write(struct quirk *q)
+{
+    struct pvm p;
+    char why[200], how[160] = "";
+    if (pvm_open_with(&p, true, why, sizeof(why)) < 0) {
+        verdict(q, -1, "%s", why);
+        return;
+    }
+    struct kvm_lapic_state ls;
+    uint32_t v;
+    uint64_t tsc = 0, deadline = 0;
+    if (ioctl(p.cpu, KVM_GET_LAPIC, &ls) < 0) {
+        verdict(q, -1, "KVM_GET_LAPIC failed: %s", strerror(errno));
+        goto out;
+    }
+    v = 0x1ff;                                    /* SVR: APIC software-enabled */
+    memcpy(ls.regs + 0xf0, &v, 4);
+    v = 2u << 17 | 0xec;                          /* LVT timer: TSC-deadline mode */
+    memcpy(ls.regs + 0x320, &v, 4);
+    if (ioctl(p.cpu, KVM_SET_LAPIC, &ls) < 0) {
+        verdict(q, -1, "KVM_SET_LAPIC failed: %s", strerror(errno));
+        goto out;
+    }
+    if (set_msr(&p, 0x10, TSCD_TSC) < 0 || get_msr(&p, 0x10, &tsc) < 0) {
+        verdict(q, -1, "KVM_SET_MSRS or KVM_GET_MSRS of the TSC failed");
+        goto out;
+    }
+    if (verbose)
+        fprintf(stderr, "  [tsc-write] wrote TSC %llu, read %llu\n", TSCD_TSC,
+                (unsigned long long)tsc);
+    if (!tsc_near(TSCD_TSC, tsc)) {
+        uint64_t off = 0, got = tsc;
+        struct kvm_device_attr a = { .group = KVM_VCPU_TSC_CTRL, .attr = KVM_VCPU_TSC_OFFSET,
+                                     .addr = (uint64_t)(uintptr_t)&off };
+        if (ioctl(p.cpu, KVM_HAS_DEVICE_ATTR, &a) < 0 || ioctl(p.cpu, KVM_GET_DEVICE_ATTR, &a) < 0) {
+            verdict(q, 1, "the TSC written as %llu with KVM_SET_MSRS reads back as %llu, and "
+                    "there is no KVM_VCPU_TSC_OFFSET to set it by", TSCD_TSC,
+                    (unsigned long long)tsc);
+            goto out;
+        }
+        off += TSCD_TSC - got;
+        if (ioctl(p.cpu, KVM_SET_DEVICE_ATTR, &a) < 0 || get_msr(&p, 0x10, &tsc) < 0 ||
+            !tsc_near(TSCD_TSC, tsc)) {
+            verdict(q, 1, "the TSC written as %llu with KVM_SET_MSRS reads back as %llu, and "
+                    "moving KVM_VCPU_TSC_OFFSET by the difference gives %llu", TSCD_TSC,
+                    (unsigned long long)got, (unsigned long long)tsc);
+            goto out;
+        }
+        snprintf(how, sizeof(how), " (KVM_SET_MSRS dropped it: read %llu; set through "
+                 "KVM_VCPU_TSC_OFFSET)", (unsigned long long)got);
+    }
+    if (set_msr(&p, 0x6e0, TSCD_TSC + TSCD_DISTANCE) < 0 || get_msr(&p, 0x6e0, &deadline) < 0) {
+        verdict(q, -1, "KVM_SET_MSRS or KVM_GET_MSRS of the TSC deadline failed");
+        goto out;
+    }
+    if (verbose)
+        fprintf(stderr, "  [tsc-write] TSC %llu%s; deadline written %llu, read %llu\n",
+                (unsigned long long)tsc, how, TSCD_TSC + TSCD_DISTANCE,
+                (unsigned long long)deadline);
+    if (deadline == TSCD_TSC + TSCD_DISTANCE)
+        verdict(q, 0, "the TSC reads back as written%s, and the TSC deadline too", how);
+    else
+        verdict(q, 1, "the TSC reads back as written%s, but IA32_TSC_DEADLINE written as %llu "
+                "(the TSC + 10^12, TSC-deadline mode) reads back as %llu", how,
+                TSCD_TSC + TSCD_DISTANCE, (unsigned long long)deadline);
+out:
+    pvm_close(&p);
+}
+
 /* ---- the report ---- */
 
 static struct quirk quirks[] = {
@@ -873,6 +983,7 @@ static struct quirk quirks[] = {
     { "df-cr2", "CR2 after a #PF whose delivery page-faults (#DF)", probe_df_cr2, -1, "" },
     { "syscall-cpl", "SYSCALL from CPL 3 loads CS from STAR", probe_syscall_cpl, -1, "" },
     { "stac", "STAC at CPL 0 with SMAP advertised", probe_stac, -1, "" },
+    { "tsc-write", "a vCPU's TSC and TSC deadline, set from outside, read back as written", probe_tsc_write, -1, "" },
 };
 #define NQUIRKS (sizeof(quirks) / sizeof(quirks[0]))
 

@@ -126,7 +126,7 @@ static void snapshot_xcr0(void)
     c->xcr0 = 3;
     struct state_out o;
     state_out_init(&o);
-    CHECK_EQ(engine_emu.save_vcpu(&a->vcpus[0], &o), 0);
+    CHECK_EQ(engine_emu.save_vcpu(&a->vcpus[0], &o, NULL), 0);
     struct state_in in;
     state_in_init(&in, o.data, o.len);
     struct vcpu_snap s;

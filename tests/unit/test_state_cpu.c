@@ -79,9 +79,10 @@ static void show_diff(const struct state_out *a, const struct state_out *b)
 static int save_vcpu(struct vm *vm, struct state_out *o)
 {
     state_out_init(o);
-    int r = vm->engine->save_vcpu(&vm->vcpus[0], o);
+    struct err e = ERR_INIT;
+    int r = vm->engine->save_vcpu(&vm->vcpus[0], o, &e);
     if (r < 0)
-        printf("  save_vcpu: %s\n", strerror(-r));
+        printf("  save_vcpu: %s\n", e.msg);
     return r;
 }
 
@@ -238,12 +239,12 @@ static void ap_roundtrip(void)
     state_out_init(&s1);
     state_out_init(&s2);
     state_out_init(&s0);
-    CHECK_EQ(a->engine->save_vcpu(&a->vcpus[1], &s1), 0);
-    CHECK_EQ(a->engine->save_vcpu(&a->vcpus[0], &s0), 0);
+    CHECK_EQ(a->engine->save_vcpu(&a->vcpus[1], &s1, NULL), 0);
+    CHECK_EQ(a->engine->save_vcpu(&a->vcpus[0], &s0, NULL), 0);
     struct state_in in;
     state_in_init(&in, s1.data, s1.len);
     CHECK_EQ(b->engine->load_vcpu(&b->vcpus[1], &in, &e), 0);
-    CHECK_EQ(b->engine->save_vcpu(&b->vcpus[1], &s2), 0);
+    CHECK_EQ(b->engine->save_vcpu(&b->vcpus[1], &s2, NULL), 0);
     CHECK(same(&s1, &s2));
     CHECK_EQ(emu_cpu_of(&b->vcpus[1])->state, EMU_WAIT_SIPI);
     /* The boot processor's state does not go into an AP. */
@@ -459,7 +460,7 @@ static int save_kind(struct target *t, enum kind k, struct state_out *o)
 {
     state_out_init(o);
     switch (k) {
-    case K_VCPU: return t->vm->engine->save_vcpu(&t->vm->vcpus[0], o);
+    case K_VCPU: return t->vm->engine->save_vcpu(&t->vm->vcpus[0], o, NULL);
     case K_IRQCHIP: return irqchip_save(t->ic, o);
     default: return pit_save(t->pit, o);
     }

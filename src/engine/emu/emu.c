@@ -431,11 +431,11 @@ static int emu_set_state(struct vcpu *v, const struct cpu_state *in)
 
 /* Like KVM_GET_MP_STATE, a save first takes an INIT or startup IPI that
  * arrived while the vCPU was parked: the format has no "INIT pending". */
-static int emu_save_vcpu(struct vcpu *v, struct state_out *o)
+static int emu_save_vcpu(struct vcpu *v, struct state_out *o, struct err *e)
 {
     struct emu_vcpu *ev = v->engine_data;
     if (!ev)
-        return -EINVAL;
+        return err_set(e, -EINVAL, "vCPU %d does not exist", v->id);
     struct emu_cpu *c = &ev->cpu;
     uint32_t pending = atomic_fetch_and(&c->events, ~(EMU_EV_INIT | EMU_EV_SIPI));
     if (pending & EMU_EV_INIT)
@@ -444,7 +444,7 @@ static int emu_save_vcpu(struct vcpu *v, struct state_out *o)
         handle_sipi(ev);
     struct vcpu_snap *s = malloc(sizeof(*s));
     if (!s)
-        return -ENOMEM;
+        return err_set(e, -ENOMEM, "out of memory saving vCPU %d", v->id);
     emu_state_save(c, s);
     const struct held_event *h = &ev->held;
     s->exc_valid = h->kind == HELD_EXCEPTION;
@@ -459,7 +459,7 @@ static int emu_save_vcpu(struct vcpu *v, struct state_out *o)
     }
     vcpu_snap_encode(s, o);
     free(s);
-    return state_out_ok(o) ? 0 : -ENOMEM;
+    return state_out_ok(o) ? 0 : err_set(e, -ENOMEM, "out of memory saving vCPU %d", v->id);
 }
 
 static int emu_load_vcpu(struct vcpu *v, struct state_in *in, struct err *e)
