@@ -50,6 +50,7 @@
 #define JIT_FOLLOW_INSNS 24          /* most instructions it adds */
 #define JIT_MAX_RANGES 8             /* code ranges a trace adds to its block (jit_trace) */
 #define JIT_RANGE_BYTES 1024         /* most bytes one of them decodes */
+_Static_assert(JIT_FOLLOW_BYTES <= JIT_RANGE_BYTES, "a followed jump's copy is range 0's");
 
 /* ---- configuration ----------------------------------------------------------- */
 
@@ -182,15 +183,14 @@ struct jit_block_data {
     uint32_t map_epoch;
     uint8_t cpl;
     uint8_t ninsn;            /* instructions it runs at most (traces of one block differ) */
-    /* A followed jump (jit_follow): the second range of guest code it was
-     * made from, in the same page as blk, compared with its copy whenever
-     * blk's bytes are (n2 == 0: none). */
-    uint16_t n2;
-    const uint8_t *host2;     /* the range in guest RAM */
-    const uint8_t *bytes2;    /* the copy translated (data area) */
-    /* A trace (jit_trace): the ranges of other code it goes on in. */
+    /* The other ranges of guest code it was made from: a followed jump's
+     * one (jit_follow, in blk's page) or a trace's (jit_trace, anywhere),
+     * compared with their copies whenever blk's bytes are. */
     uint8_t nx;
     struct jit_range *x;
+    /* A trace's ranges may lie in other pages than blk's: where their
+     * linear addresses fetch from is checked in each map epoch. */
+    bool remote;
     /* Not a trace, but it ends in a CALL or JMP one could follow: its
      * entry counts heat down, and at 0 it leaves for the dispatcher to
      * translate it again as a trace (emu_jit_run). */
@@ -199,9 +199,10 @@ struct jit_block_data {
 };
 #define JIT_MAX_PER_BLOCK 8   /* translations a block keeps findable */
 
-/* A range of guest code a trace went on in after a followed CALL, JMP or
- * RET (jit_trace): compared with its copy whenever the block's bytes are,
- * its page marked as code as the block's is. */
+/* A range of guest code a translation went on in after a followed jump
+ * (jit_follow) or CALL, JMP or RET (jit_trace): compared with its copy
+ * whenever the block's bytes are, its page marked as code as the block's
+ * is. */
 struct jit_range {
     uint64_t la;              /* linear address of its first byte */
     uint64_t pa;              /* and physical */
@@ -470,14 +471,11 @@ void emu_jit_get_stats(struct emu_cpu *c, struct emu_jit_stats *s)
 /* ---- helpers called from translated code ------------------------------------------ */
 
 /* The other ranges a translation was made from still hold the bytes it
- * was translated from: a followed jump's (same page as the block, whose
- * code mark emu_block_enter has just set or found) and a trace's, whose
- * pages are marked as code again first when a store dropped the mark (as
- * emu_block_enter does for the block's). */
+ * was translated from; their pages are marked as code again first when a
+ * store dropped the mark (as emu_block_enter does for the block's, which
+ * a followed jump's range shares). */
 static bool jit_same_ranges(struct emu_cpu *c, const struct jit_block_data *bd)
 {
-    if (bd->n2 && !same_bytes(bd->host2, bd->bytes2, bd->n2))
-        return false;
     for (unsigned r = 0; r < bd->nx; r++) {
         const struct jit_range *x = &bd->x[r];
         if (!c->mmu.code_pages[(uint64_t)(x->host - c->mmu.ram) >> 12])
@@ -537,7 +535,7 @@ static uint64_t jit_verify(struct emu_cpu *c, struct jit_block_data *bd)
             return 0;
         bd->verified = c->mmu.epoch;
     }
-    if (bd->nx && bd->map_epoch != c->mmu.map_epoch && jit_same_map(c, bd) <= 0)
+    if (bd->remote && bd->map_epoch != c->mmu.map_epoch && jit_same_map(c, bd) <= 0)
         return 0;
     return 1;
 }
@@ -674,10 +672,10 @@ struct jctx {
     uint64_t loop_head;
     uint8_t live_in;          /* flag groups someone may read before the first instruction */
     struct jit_block_data *bd;
-    /* A followed jump (jit_follow): instruction follow_k jumps to rip2,
-     * where the translation goes on with n2 bytes copied into bytes2. */
-    unsigned follow_k, n2;
-    uint64_t rip2;
+    /* A followed jump (jit_follow): instruction follow_k jumps to range 0
+     * (xr[0], its bytes in xbytes[0]), where the translation goes on. */
+    bool follow;
+    unsigned follow_k;
     /* A trace (jit_trace): instruction k is a CALL, JMP or RET the
      * translation goes on through (fol[k]), in the nx ranges of xr. */
     bool trace;               /* jit_trace may extend this translation */
@@ -689,7 +687,6 @@ struct jctx {
     struct emu_insn flag_insn[EMU_BLOCK_MAX_INSNS];   /* flags_liveness's view of a trace */
     struct jit_range xr[JIT_MAX_RANGES];
     uint8_t xbytes[JIT_MAX_RANGES][JIT_RANGE_BYTES];
-    uint8_t bytes2[JIT_FOLLOW_BYTES];
     uint64_t rips[EMU_BLOCK_MAX_INSNS + 1];
     bool live[EMU_BLOCK_MAX_INSNS];   /* the flags instruction k sets are read later */
     struct stub stubs[JIT_MAX_STUBS];
@@ -1422,7 +1419,7 @@ static void emit_entry_checks(struct jctx *t, uint8_t *fail[3])
     /* A trace also compares the map epoch (the next word): however it is
      * entered (a link into the translation it replaced, emu_jit_run), its
      * ranges are where they were. */
-    unsigned sz = t->nx ? 8 : 4;
+    unsigned sz = t->nx && !t->follow ? 8 : 4;
     x_load(b, sz, XAX, xm(RCPU, OFF_EPOCH));
     x_alu_rm(b, sz, ALU_CMP, XAX, xmrip(&t->bd->verified));
     fail[2] = x_jcc32(b, 5);
@@ -3570,13 +3567,14 @@ static unsigned jit_follow(struct jctx *t, const struct emu_block *blk, unsigned
     unsigned avail = 4096 - (unsigned)(target & 4095);
     if (avail > JIT_FOLLOW_BYTES)
         avail = JIT_FOLLOW_BYTES;
-    memcpy(t->bytes2, blk->host - (start - target), avail);
+    uint8_t *copy = t->xbytes[0];
+    memcpy(copy, blk->host - (start - target), avail);
     unsigned off = 0, m = n;
     uint64_t rip = target;
     while (m < EMU_BLOCK_MAX_INSNS && m - n < JIT_FOLLOW_INSNS && off < avail) {
         struct emu_insn *d = &t->insn[m];
         unsigned left = avail - off;
-        int r = emu_decode_bytes(t->bytes2 + off, left < 15 ? left : 15, 8, d);
+        int r = emu_decode_bytes(copy + off, left < 15 ? left : 15, 8, d);
         if (r <= 0 || d->kind == EK_INVALID)
             return 0;
         if (emu_insn_ends_block(d) && d->kind != EK_JMP)
@@ -3585,9 +3583,12 @@ static unsigned jit_follow(struct jctx *t, const struct emu_block *blk, unsigned
         off += (unsigned)r;
         rip += (unsigned)r;
         if (followable(d) && rip + (uint64_t)d->imm == start) {
+            t->follow = true;
             t->follow_k = n - 1;
-            t->rip2 = target;
-            t->n2 = off;
+            t->xr[0] = (struct jit_range){ .la = target, .pa = blk->pa - (start - target),
+                                           .host = blk->host - (start - target), .bytes = copy,
+                                           .n = (uint16_t)off };
+            t->nx = 1;
             t->rips[m] = rip;
             return m;
         }
@@ -3595,6 +3596,24 @@ static unsigned jit_follow(struct jctx *t, const struct emu_block *blk, unsigned
             return 0;
     }
     return 0;
+}
+
+/* Whether instruction n - 1 is a transfer jit_trace can go on through,
+ * and where to: a direct CALL or JMP, or a RET whose CALL the translation
+ * followed (rets: the return addresses of the CALLs followed, nret). */
+static bool trace_target(const struct jctx *t, unsigned n, const uint64_t *rets, unsigned nret,
+                         uint64_t *target)
+{
+    const struct emu_insn *i = &t->insn[n - 1];
+    if (!cfg_trace || i->opsize != 8 || !(cfg_kinds >> i->kind & 1))
+        return false;
+    if (i->kind == EK_JMP || i->kind == EK_CALL)
+        *target = next_rip(t, n - 1) + (uint64_t)i->imm;
+    else if (i->kind == EK_RET && i->op == 0xc3 && nret)
+        *target = rets[nret - 1];
+    else
+        return false;
+    return true;
 }
 
 /* Whether the translation's first n instructions hold one at rip. */
@@ -3628,16 +3647,10 @@ static unsigned jit_trace(struct jctx *t, unsigned n)
 {
     uint64_t rets[EMU_BLOCK_MAX_INSNS];
     unsigned nret = 0;
-    while (cfg_trace && n < EMU_BLOCK_MAX_INSNS && t->nx < JIT_MAX_RANGES) {
+    while (n < EMU_BLOCK_MAX_INSNS && t->nx < JIT_MAX_RANGES) {
         struct emu_insn *i = &t->insn[n - 1];
         uint64_t next = next_rip(t, n - 1), target;
-        if (i->opsize != 8 || !(cfg_kinds >> i->kind & 1))
-            break;
-        if (i->kind == EK_JMP || i->kind == EK_CALL)
-            target = next + (uint64_t)i->imm;
-        else if (i->kind == EK_RET && i->op == 0xc3 && nret)
-            target = rets[nret - 1];
-        else
+        if (!trace_target(t, n, rets, nret, &target))
             break;
         if (target == t->rips[0] || trace_has(t, n, target))
             break;
@@ -3740,12 +3753,11 @@ static bool loop_worth(const struct ra *r)
 }
 
 /* Whether jit_trace could go on from the end of the translation: its
- * last instruction is a direct CALL or JMP. */
+ * last instruction is a direct CALL or JMP (no CALL followed: no RET). */
 static bool trace_could(const struct jctx *t)
 {
-    const struct emu_insn *i = &t->insn[t->n - 1];
-    return cfg_trace && (i->kind == EK_JMP || i->kind == EK_CALL) && i->opsize == 8 &&
-           (cfg_kinds >> i->kind & 1);
+    uint64_t target;
+    return trace_target(t, t->n, NULL, 0, &target);
 }
 
 /* Entries (by links or the dispatcher; a self loop's jumps back do not
@@ -3808,15 +3820,6 @@ again:
     bd->rip = t->rips[0];
     bd->cpl = c->cpl;
     bd->code = entry;
-    if (t->n2) {
-        uint8_t *copy = jit_data_alloc(j, t->n2);
-        if (!copy)
-            return NULL;
-        memcpy(copy, t->bytes2, t->n2);
-        bd->bytes2 = copy;
-        bd->host2 = blk->host - (t->rips[0] - t->rip2);
-        bd->n2 = (uint16_t)t->n2;
-    }
     if (t->nx) {
         struct jit_range *x = jit_data_alloc(j, t->nx * sizeof(*x));
         if (!x)
@@ -3831,6 +3834,7 @@ again:
         }
         bd->x = x;
         bd->nx = (uint8_t)t->nx;
+        bd->remote = !t->follow;
         bd->map_epoch = c->mmu.map_epoch;
     }
     t->bd = bd;
@@ -3865,7 +3869,7 @@ again:
         const struct emu_insn *i = &t->insn[t->k];
         t->ra.pinned = t->ra.fresh = 0;
         t->sets_flags = t->stored_record = false;
-        if (t->n2 && t->k == t->follow_k) {
+        if (t->follow && t->k == t->follow_k) {
             emit_followed(t, i);
             continue;
         }
@@ -3959,9 +3963,9 @@ again:
     size_t used = (size_t)(b->p - (j->rw + j->code_used));
     j->code_used = (j->code_used + used + 15) & ~(size_t)15;
     j->st.blocks++;
-    if (t->n2)
+    if (t->follow)
         j->st.followed++;
-    if (t->nx)
+    else if (t->nx)
         j->st.traced++;
     j->st.code_bytes = j->code_used - j->code_base;
     if (cfg_dump) {
@@ -3969,14 +3973,15 @@ again:
         snprintf(line, sizeof(line), "%#zx %#llx %u %zu\n", (size_t)(entry - (uint64_t)(uintptr_t)j->rx),
                  (unsigned long long)t->rips[0], t->n, used);
         dump_file("idx", "a", NULL, 0, line);
-        if (t->nx) {
+        if (t->nx && !t->follow) {
             snprintf(line, sizeof(line), "trace %#llx through %u ranges\n",
                      (unsigned long long)t->rips[0], t->nx);
             dump_file("idx", "a", NULL, 0, line);
         }
-        if (t->n2) {
+        if (t->follow) {
             snprintf(line, sizeof(line), "follow %#llx -> %#llx %u bytes\n",
-                     (unsigned long long)t->rips[t->follow_k], (unsigned long long)t->rip2, t->n2);
+                     (unsigned long long)t->rips[t->follow_k], (unsigned long long)t->xr[0].la,
+                     t->xr[0].n);
             dump_file("idx", "a", NULL, 0, line);
         }
         static int bin = -1;
@@ -4084,7 +4089,7 @@ bool emu_jit_run(struct emu_cpu *c, struct emu_block *b, uint64_t limit)
         b->jit_data = bd->next;
         bd = NULL;
     }
-    if (bd && bd->nx && bd->map_epoch != c->mmu.map_epoch) {
+    if (bd && bd->remote && bd->map_epoch != c->mmu.map_epoch) {
         int same = jit_same_map(c, bd);
         if (same == 0)
             return false;
