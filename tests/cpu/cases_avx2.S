@@ -47,7 +47,7 @@ CASE avx2_vpmovmskb_yrex, K2  ; vpmovmskb %ymm9, %r10d ; ENDC
 VII vpalignr, \imm
 .endr
 /* What strlen/memchr's AVX2 loops look like: compare, min, mask, test. */
-CASE avx2_strlen_step, K2|K_BMI1     ; vpxor %xmm5, %xmm5, %xmm5 ; vpcmpeqb (%rsi), %ymm5, %ymm6 ; vpmovmskb %ymm6, %eax ; tzcnt %eax, %eax ; ENDC
+CASE avx2_strlen_step, K2|K_BMI1|R_LZCNT ; vpxor %xmm5, %xmm5, %xmm5 ; vpcmpeqb (%rsi), %ymm5, %ymm6 ; vpmovmskb %ymm6, %eax ; tzcnt %eax, %eax ; ENDC
 CASE avx2_memchr_step, K2     ; vpbroadcastb %xmm1, %ymm5 ; vpcmpeqb 1(%rsi), %ymm5, %ymm6 ; vpminub %ymm6, %ymm0, %ymm7 ; vptest %ymm7, %ymm7 ; setz %al ; ENDC
 
 /* ---- arithmetic, saturation ---- */
