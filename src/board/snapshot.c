@@ -69,10 +69,9 @@ static int vcpu_save_fn(void *obj, struct state_out *o, struct err *e)
  * controllers and the PIT (docs/snapshot-cpu.md). */
 static int irqchip_save_fn(void *obj, struct state_out *o, struct err *e)
 {
-    (void)e;
     struct vm *vm = obj;
     if (vm->engine->irqchip_in_engine)
-        return vm->engine->save_irqchip(vm, o);
+        return vm->engine->save_irqchip(vm, o, e);
     return board_irqchip_save(vm, o);
 }
 

@@ -54,7 +54,7 @@ struct engine_ops {
      * saying which.  NULL: the engine cannot save. */
     int (*save_vcpu)(struct vcpu *vcpu, struct state_out *o, struct err *e);
     int (*load_vcpu)(struct vcpu *vcpu, struct state_in *in, struct err *e);
-    int (*save_irqchip)(struct vm *vm, struct state_out *o);
+    int (*save_irqchip)(struct vm *vm, struct state_out *o, struct err *e);
     int (*load_irqchip)(struct vm *vm, struct state_in *in, struct err *e);
 
     /* Optional: maps len bytes at host (page-aligned, kept alive by the

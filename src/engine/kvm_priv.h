@@ -66,7 +66,7 @@ void kvm_vcpu_model_tsc(struct kvm_vm *k, int vcpu_fd, int id);
 /* kvm_snap.c: engine_ops.save_vcpu/load_vcpu/save_irqchip/load_irqchip. */
 int kvm_save_vcpu(struct vcpu *vcpu, struct state_out *o, struct err *e);
 int kvm_load_vcpu(struct vcpu *vcpu, struct state_in *in, struct err *e);
-int kvm_save_irqchip(struct vm *vm, struct state_out *o);
+int kvm_save_irqchip(struct vm *vm, struct state_out *o, struct err *e);
 int kvm_load_irqchip(struct vm *vm, struct state_in *in, struct err *e);
 
 #endif

@@ -916,19 +916,13 @@ static int load_pit(struct kvm_vm *k, struct state_in *in, struct err *e)
 
 /* The 8259s and IOAPIC, then the PIT: the "irqchip" section our own models
  * write too (machine/irqstate.h). */
-static int kvm_save_irqchip_e(struct vm *vm, struct state_out *o, struct err *e)
+int kvm_save_irqchip(struct vm *vm, struct state_out *o, struct err *e)
 {
     struct kvm_vm *k = vm->engine_data;
     int r = save_chips(k, o, e);
     if (r == 0)
         r = save_pit(k, o, e);
     return r;
-}
-
-int kvm_save_irqchip(struct vm *vm, struct state_out *o)
-{
-    struct err e = ERR_INIT;
-    return kvm_save_irqchip_e(vm, o, &e);
 }
 
 /* kvmclock follows the machine's guest clock, which the snapshot carried

@@ -354,7 +354,10 @@ static int save_all(struct vm *vm, struct models *m, struct sections *s)
     st_put_u64(&s->clock, guest_clock_now(&vm->clock));
     int r;
     if (vm->engine->irqchip_in_engine) {
-        r = vm->engine->save_irqchip(vm, &s->chips);
+        struct err e = ERR_INIT;
+        r = vm->engine->save_irqchip(vm, &s->chips, &e);
+        if (r < 0)
+            printf("  %s save_irqchip: %s\n", vm->engine->name, e.msg);
     } else {
         r = irqchip_save(m->ic, &s->chips);
         if (r == 0)
@@ -571,7 +574,7 @@ static void hostile_into_kvm(void)
     /* The same for the 8259s/IOAPIC and the PIT as KVM saves them. */
     struct state_out chips;
     state_out_init(&chips);
-    CHECK_EQ(b->engine->save_irqchip(b, &chips), 0);
+    CHECK_EQ(b->engine->save_irqchip(b, &chips, NULL), 0);
     int ok = 0, no = 0, bad = 0;
     for (int i = 0; i < 2000 && chips.len; i++) {
         uint8_t m[512];
