@@ -330,7 +330,8 @@ static void state_long(struct kvm_sregs *s, unsigned cpl)
     s->efer = EFER_LME | EFER_LMA | EFER_SCE;
 }
 
-static int set_msr(struct pvm *p, uint32_t index, uint64_t value)
+/* One MSR through KVM_SET_MSRS or KVM_GET_MSRS (req): 0 or -1. */
+static int msr_io(struct pvm *p, unsigned long req, uint32_t index, uint64_t *value)
 {
     union {
         struct kvm_msrs h;
@@ -339,25 +340,21 @@ static int set_msr(struct pvm *p, uint32_t index, uint64_t value)
     memset(&m, 0, sizeof(m));
     m.h.nmsrs = 1;
     m.h.entries[0].index = index;
-    m.h.entries[0].data = value;
-    return ioctl(p->cpu, KVM_SET_MSRS, &m) == 1 ? 0 : -1;
-}
-
-/* ---- running ---- */
-
-static int get_msr(struct pvm *p, uint32_t index, uint64_t *value)
-{
-    union {
-        struct kvm_msrs h;
-        uint8_t room[sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)];
-    } m;
-    memset(&m, 0, sizeof(m));
-    m.h.nmsrs = 1;
-    m.h.entries[0].index = index;
-    if (ioctl(p->cpu, KVM_GET_MSRS, &m) != 1)
+    m.h.entries[0].data = *value;
+    if (ioctl(p->cpu, req, &m) != 1)
         return -1;
     *value = m.h.entries[0].data;
     return 0;
+}
+
+static int set_msr(struct pvm *p, uint32_t index, uint64_t value)
+{
+    return msr_io(p, KVM_SET_MSRS, index, &value);
+}
+
+static int get_msr(struct pvm *p, uint32_t index, uint64_t *value)
+{
+    return msr_io(p, KVM_GET_MSRS, index, value);
 }
 
 /* Word i of the frame an exception pushed (the stubs push nothing). */
