@@ -68,5 +68,14 @@ int kvm_save_vcpu(struct vcpu *vcpu, struct state_out *o, struct err *e);
 int kvm_load_vcpu(struct vcpu *vcpu, struct state_in *in, struct err *e);
 int kvm_save_irqchip(struct vm *vm, struct state_out *o, struct err *e);
 int kvm_load_irqchip(struct vm *vm, struct state_in *in, struct err *e);
+/* Their pieces that need no /dev/kvm (tests/unit/test_kvm_snap.c): an
+ * XSAVE image (standard format, the vCPU's CPUID leaf 0xD in k->cpuid) to
+ * the format's FXSAVE area and YMM, -ENOTSUP for state beyond AVX that is
+ * not in its initial state; and whether a TSC read back just after it was
+ * written took. */
+struct vcpu_snap;
+int kvm_fx_from_xsave(const struct kvm_vm *k, const uint8_t *xs, struct vcpu_snap *s,
+                      struct err *e, int id);
+bool kvm_tsc_took(uint64_t wanted, uint64_t got);
 
 #endif

@@ -110,7 +110,7 @@ static int set_one_msr(struct kvm_vcpu *kv, uint32_t index, uint64_t value)
 /* A TSC read back just after it was written: within a few seconds of a
  * fast TSC either way (the ioctls between, on a busy host; KVM matching a
  * vCPU's TSC to another's written a moment before). */
-static bool tsc_took(uint64_t wanted, uint64_t got)
+bool kvm_tsc_took(uint64_t wanted, uint64_t got)
 {
     return got - wanted + 10000000000ULL < 20000000000ULL;
 }
@@ -134,7 +134,7 @@ static int tsc_by_offset(struct kvm_vcpu *kv, uint64_t tsc)
     r = kvm_vcpu_get_tsc(kv, &got);
     if (r < 0)
         return r;
-    return tsc_took(tsc, got) ? 0 : -ENOTSUP;
+    return kvm_tsc_took(tsc, got) ? 0 : -ENOTSUP;
 }
 
 /* KVM arms a TSC deadline against the TSC it sees when the deadline is
@@ -148,7 +148,7 @@ int kvm_vcpu_put_tsc(struct kvm_vcpu *kv, uint64_t tsc, uint64_t deadline)
         return r;
     uint64_t got = 0;
     r = kvm_vcpu_get_tsc(kv, &got);
-    if (r == 0 && !tsc_took(tsc, got))
+    if (r == 0 && !kvm_tsc_took(tsc, got))
         r = tsc_by_offset(kv, tsc);
     if (deadline) {
         int d = set_one_msr(kv, MSR_TSC_DEADLINE, deadline);
@@ -189,8 +189,8 @@ static uint32_t ymm_offset(const struct kvm_vm *k)
 
 /* The XSAVE image (standard format) to the format's FXSAVE area and YMM.
  * Components in their initial state are written as that state. */
-static int fx_from_xsave(const struct kvm_vm *k, const uint8_t *xs, struct vcpu_snap *s,
-                         struct err *e, int id)
+int kvm_fx_from_xsave(const struct kvm_vm *k, const uint8_t *xs, struct vcpu_snap *s,
+                      struct err *e, int id)
 {
     uint64_t bv = snap_get64(xs + 512);
     /* Components beyond AVX (AVX-512's, PKRU, ...) whose bytes are all zero
@@ -336,7 +336,7 @@ int kvm_save_vcpu(struct vcpu *v, struct state_out *o, struct err *e)
     }
     if (k->has_xsave) {
         if (ioctl(kv->fd, KVM_GET_XSAVE, xs) < 0) { r = FAIL("KVM_GET_XSAVE"); goto out; }
-        r = fx_from_xsave(k, (const uint8_t *)xs->region, s, e, v->id);
+        r = kvm_fx_from_xsave(k, (const uint8_t *)xs->region, s, e, v->id);
         if (r < 0)
             goto out;
     } else {
