@@ -66,65 +66,79 @@ static void image(uint8_t xs[4096], uint64_t bv)
     put64(xs + 512, bv);
 }
 
+/* What each XSAVE test works on: a machine with leaf 0xD, a snapshot, an
+ * image.  fixture_open: false (a failed check) when memory ran out. */
+struct fixture {
+    struct kvm_vm *k;
+    struct vcpu_snap *s;
+    uint8_t *xs;
+};
+
+static bool fixture_open(struct fixture *f)
+{
+    f->k = vm_with_leaf_d();
+    f->s = calloc(1, sizeof(*f->s));
+    f->xs = calloc(1, 4096);
+    CHECK(f->k && f->s && f->xs);
+    return f->k && f->s && f->xs;
+}
+
+static void fixture_close(struct fixture *f)
+{
+    free(f->xs);
+    free(f->s);
+    free_vm(f->k);
+}
+
 static void pkru_zero_is_initial(void)
 {
-    struct kvm_vm *k = vm_with_leaf_d();
-    struct vcpu_snap *s = calloc(1, sizeof(*s));
-    uint8_t *xs = calloc(1, 4096);
-    CHECK(k && s && xs);
-    if (!k || !s || !xs)
-        goto out;
+    struct fixture f;
     struct err e = ERR_INIT;
-    image(xs, 0x203);                 /* x87, SSE, PKRU (value 0) */
-    CHECK_EQ(kvm_fx_from_xsave(k, xs, s, &e, 0), 0);
-    CHECK(!s->has_ymm);
-    CHECK_EQ(s->fxsave[160], 0xa0);   /* XMM0 kept */
-    CHECK_EQ(s->fxsave[24], 0x80);
+    if (!fixture_open(&f))
+        goto out;
+    image(f.xs, 0x203);               /* x87, SSE, PKRU (value 0) */
+    CHECK_EQ(kvm_fx_from_xsave(f.k, f.xs, f.s, &e, 0), 0);
+    CHECK(!f.s->has_ymm);
+    CHECK_EQ(f.s->fxsave[160], 0xa0); /* XMM0 kept */
+    CHECK_EQ(f.s->fxsave[24], 0x80);
 
     /* The AVX-512 components with their bits set, all zero: initial too. */
-    image(xs, 0xe7);
-    memset(xs + 576, 0x5a, 256);      /* and YMM in use */
-    memset(s, 0, sizeof(*s));
-    CHECK_EQ(kvm_fx_from_xsave(k, xs, s, &e, 0), 0);
-    CHECK(s->has_ymm);
-    CHECK_EQ(s->ymm_hi[0][0], 0x5a);
-    CHECK_EQ(s->ymm_hi[15][15], 0x5a);
+    image(f.xs, 0xe7);
+    memset(f.xs + 576, 0x5a, 256);    /* and YMM in use */
+    memset(f.s, 0, sizeof(*f.s));
+    CHECK_EQ(kvm_fx_from_xsave(f.k, f.xs, f.s, &e, 0), 0);
+    CHECK(f.s->has_ymm);
+    CHECK_EQ(f.s->ymm_hi[0][0], 0x5a);
+    CHECK_EQ(f.s->ymm_hi[15][15], 0x5a);
 out:
-    free(xs);
-    free(s);
-    free_vm(k);
+    fixture_close(&f);
 }
 
 static void state_beyond_avx_refused(void)
 {
-    struct kvm_vm *k = vm_with_leaf_d();
-    struct vcpu_snap *s = calloc(1, sizeof(*s));
-    uint8_t *xs = calloc(1, 4096);
-    CHECK(k && s && xs);
-    if (!k || !s || !xs)
-        goto out;
+    struct fixture f;
     struct err e = ERR_INIT;
-    image(xs, 0x203);
-    put64(xs + 2688, 0x55555554);     /* PKRU as Linux sets it for its processes */
-    CHECK_EQ(kvm_fx_from_xsave(k, xs, s, &e, 3), -ENOTSUP);
+    if (!fixture_open(&f))
+        goto out;
+    image(f.xs, 0x203);
+    put64(f.xs + 2688, 0x55555554);   /* PKRU as Linux sets it for its processes */
+    CHECK_EQ(kvm_fx_from_xsave(f.k, f.xs, f.s, &e, 3), -ENOTSUP);
     CHECK(strstr(e.msg, "vCPU 3") && strstr(e.msg, "PKRU") && strstr(e.msg, "component 9"));
 
     err_clear(&e);
-    image(xs, 0x23);
-    xs[1088 + 7] = 1;                 /* an opmask register in use */
-    CHECK_EQ(kvm_fx_from_xsave(k, xs, s, &e, 0), -ENOTSUP);
+    image(f.xs, 0x23);
+    f.xs[1088 + 7] = 1;               /* an opmask register in use */
+    CHECK_EQ(kvm_fx_from_xsave(f.k, f.xs, f.s, &e, 0), -ENOTSUP);
     CHECK(strstr(e.msg, "AVX-512") != NULL);
 
     /* A component this CPUID does not describe (AMX tile data, 18): its
      * bytes cannot be looked at, so it is refused whatever they hold. */
     err_clear(&e);
-    image(xs, (1ULL << 18) | 3);
-    CHECK_EQ(kvm_fx_from_xsave(k, xs, s, &e, 0), -ENOTSUP);
+    image(f.xs, (1ULL << 18) | 3);
+    CHECK_EQ(kvm_fx_from_xsave(f.k, f.xs, f.s, &e, 0), -ENOTSUP);
     CHECK(strstr(e.msg, "component 18") != NULL);
 out:
-    free(xs);
-    free(s);
-    free_vm(k);
+    fixture_close(&f);
 }
 
 static void tsc_read_back_window(void)
