@@ -83,28 +83,28 @@ struct msr_buf {
     struct kvm_msr_entry e[VCPU_MAX_MSRS];
 };
 
-int kvm_vcpu_get_tsc(struct kvm_vcpu *kv, uint64_t *tsc)
-{
-    struct { struct kvm_msrs h; struct kvm_msr_entry e; } m;
-    memset(&m, 0, sizeof(m));
-    m.h.nmsrs = 1;
-    m.e.index = MSR_TSC;
-    if (ioctl(kv->fd, KVM_GET_MSRS, &m) != 1)
-        return errno ? -errno : -EIO;
-    *tsc = m.e.data;
-    return 0;
-}
-
-static int set_one_msr(struct kvm_vcpu *kv, uint32_t index, uint64_t value)
+/* One MSR through KVM_GET_MSRS or KVM_SET_MSRS (req); 0 or -errno. */
+static int one_msr(struct kvm_vcpu *kv, unsigned long req, uint32_t index, uint64_t *value)
 {
     struct { struct kvm_msrs h; struct kvm_msr_entry e; } m;
     memset(&m, 0, sizeof(m));
     m.h.nmsrs = 1;
     m.e.index = index;
-    m.e.data = value;
-    if (ioctl(kv->fd, KVM_SET_MSRS, &m) != 1)
+    m.e.data = *value;
+    if (ioctl(kv->fd, req, &m) != 1)
         return errno ? -errno : -EIO;
+    *value = m.e.data;
     return 0;
+}
+
+int kvm_vcpu_get_tsc(struct kvm_vcpu *kv, uint64_t *tsc)
+{
+    return one_msr(kv, KVM_GET_MSRS, MSR_TSC, tsc);
+}
+
+static int set_one_msr(struct kvm_vcpu *kv, uint32_t index, uint64_t value)
+{
+    return one_msr(kv, KVM_SET_MSRS, index, &value);
 }
 
 /* A TSC read back just after it was written: within a few seconds of a
@@ -116,22 +116,20 @@ bool kvm_tsc_took(uint64_t wanted, uint64_t got)
 }
 
 /* Some hosts' KVM (the nested "PVM" backend, docs/kvm-hosts.md: tsc-write)
- * drop a TSC written with KVM_SET_MSRS: then the vCPU's TSC offset
- * (KVM_VCPU_TSC_OFFSET, Linux 5.16) is moved by what is missing. */
-static int tsc_by_offset(struct kvm_vcpu *kv, uint64_t tsc)
+ * drop a TSC written with KVM_SET_MSRS (got: what it reads back): then the
+ * vCPU's TSC offset (KVM_VCPU_TSC_OFFSET, Linux 5.16) is moved by what is
+ * missing. */
+static int tsc_by_offset(struct kvm_vcpu *kv, uint64_t tsc, uint64_t got)
 {
-    uint64_t off = 0, got = 0;
+    uint64_t off = 0;
     struct kvm_device_attr a = { .group = KVM_VCPU_TSC_CTRL, .attr = KVM_VCPU_TSC_OFFSET,
                                  .addr = (uint64_t)(uintptr_t)&off };
     if (ioctl(kv->fd, KVM_HAS_DEVICE_ATTR, &a) < 0 || ioctl(kv->fd, KVM_GET_DEVICE_ATTR, &a) < 0)
         return -ENOTSUP;
-    int r = kvm_vcpu_get_tsc(kv, &got);
-    if (r < 0)
-        return r;
     off += tsc - got;
     if (ioctl(kv->fd, KVM_SET_DEVICE_ATTR, &a) < 0)
         return -errno;
-    r = kvm_vcpu_get_tsc(kv, &got);
+    int r = kvm_vcpu_get_tsc(kv, &got);
     if (r < 0)
         return r;
     return kvm_tsc_took(tsc, got) ? 0 : -ENOTSUP;
@@ -149,7 +147,7 @@ int kvm_vcpu_put_tsc(struct kvm_vcpu *kv, uint64_t tsc, uint64_t deadline)
     uint64_t got = 0;
     r = kvm_vcpu_get_tsc(kv, &got);
     if (r == 0 && !kvm_tsc_took(tsc, got))
-        r = tsc_by_offset(kv, tsc);
+        r = tsc_by_offset(kv, tsc, got);
     if (deadline) {
         int d = set_one_msr(kv, MSR_TSC_DEADLINE, deadline);
         if (r == 0)
@@ -160,11 +158,9 @@ int kvm_vcpu_put_tsc(struct kvm_vcpu *kv, uint64_t tsc, uint64_t deadline)
 
 int kvm_vcpu_set_tsc(struct kvm_vcpu *kv, uint64_t tsc)
 {
-    struct { struct kvm_msrs h; struct kvm_msr_entry e; } m;
-    memset(&m, 0, sizeof(m));
-    m.h.nmsrs = 1;
-    m.e.index = MSR_TSC_DEADLINE;
-    uint64_t deadline = ioctl(kv->fd, KVM_GET_MSRS, &m) == 1 ? m.e.data : 0;
+    uint64_t deadline = 0;
+    if (one_msr(kv, KVM_GET_MSRS, MSR_TSC_DEADLINE, &deadline) < 0)
+        deadline = 0;
     return kvm_vcpu_put_tsc(kv, tsc, deadline);
 }
 

@@ -54,14 +54,21 @@ static bool same(const struct state_out *a, const struct state_out *b)
     return a->len == b->len && memcmp(a->data, b->data, a->len) == 0;
 }
 
+/* a and b decoded as vCPU states into x and y (false: not both are). */
+static bool decode_two(const struct state_out *a, const struct state_out *b,
+                       struct vcpu_snap *x, struct vcpu_snap *y)
+{
+    struct state_in ia, ib;
+    state_in_init(&ia, a->data, a->len);
+    state_in_init(&ib, b->data, b->len);
+    return x && y && vcpu_snap_decode(&ia, x, NULL) == 0 && vcpu_snap_decode(&ib, y, NULL) == 0;
+}
+
 /* When both are vCPU states: the MSRs that differ, by index. */
 static void show_msr_diff(const struct state_out *a, const struct state_out *b)
 {
     struct vcpu_snap *x = malloc(sizeof(*x)), *y = malloc(sizeof(*y));
-    struct state_in ia, ib;
-    state_in_init(&ia, a->data, a->len);
-    state_in_init(&ib, b->data, b->len);
-    if (x && y && vcpu_snap_decode(&ia, x, NULL) == 0 && vcpu_snap_decode(&ib, y, NULL) == 0) {
+    if (decode_two(a, b, x, y)) {
         for (uint32_t i = 0; i < x->nmsrs; i++) {
             uint64_t v = 0;
             bool has = vcpu_snap_msr(y, x->msrs[i].index, &v);
@@ -83,21 +90,21 @@ static const char *tsc_quirk(void)
     return q && *q ? q : NULL;
 }
 
+static void zero_deadline(struct vcpu_snap *v)
+{
+    for (uint32_t i = 0; i < v->nmsrs; i++)
+        if (v->msrs[i].index == 0x6e0)
+            v->msrs[i].value = 0;
+}
+
 /* a and b, vCPU states, the same but for the TSC deadline (MSR 0x6e0). */
 static bool same_but_deadline(const struct state_out *a, const struct state_out *b)
 {
     struct vcpu_snap *x = malloc(sizeof(*x)), *y = malloc(sizeof(*y));
-    struct state_in ia, ib;
     bool ok = false;
-    state_in_init(&ia, a->data, a->len);
-    state_in_init(&ib, b->data, b->len);
-    if (x && y && vcpu_snap_decode(&ia, x, NULL) == 0 && vcpu_snap_decode(&ib, y, NULL) == 0) {
-        for (uint32_t i = 0; i < x->nmsrs; i++)
-            if (x->msrs[i].index == 0x6e0)
-                x->msrs[i].value = 0;
-        for (uint32_t i = 0; i < y->nmsrs; i++)
-            if (y->msrs[i].index == 0x6e0)
-                y->msrs[i].value = 0;
+    if (decode_two(a, b, x, y)) {
+        zero_deadline(x);
+        zero_deadline(y);
         struct state_out ox, oy;
         state_out_init(&ox);
         state_out_init(&oy);

@@ -1405,6 +1405,13 @@ static struct jit_exit *exit_new(struct jctx *t, int kind, uint64_t rip)
     return x;
 }
 
+/* A trace's ranges (not a followed jump's, in its block's page) may lie in
+ * other pages: checked in each map epoch, and at entry with the epoch. */
+static bool ranges_remote(const struct jctx *t)
+{
+    return t->nx && !t->follow;
+}
+
 /* The checks every entry runs (chained jumps and self loops too): the
  * budget for the translation's instructions, which is also the check for
  * pending events (emu_post_events makes c->jit_limit 0), and the epoch
@@ -1419,7 +1426,7 @@ static void emit_entry_checks(struct jctx *t, uint8_t *fail[3])
     /* A trace also compares the map epoch (the next word): however it is
      * entered (a link into the translation it replaced, emu_jit_run), its
      * ranges are where they were. */
-    unsigned sz = t->nx && !t->follow ? 8 : 4;
+    unsigned sz = ranges_remote(t) ? 8 : 4;
     x_load(b, sz, XAX, xm(RCPU, OFF_EPOCH));
     x_alu_rm(b, sz, ALU_CMP, XAX, xmrip(&t->bd->verified));
     fail[2] = x_jcc32(b, 5);
@@ -3834,7 +3841,7 @@ again:
         }
         bd->x = x;
         bd->nx = (uint8_t)t->nx;
-        bd->remote = !t->follow;
+        bd->remote = ranges_remote(t);
         bd->map_epoch = c->mmu.map_epoch;
     }
     t->bd = bd;
@@ -3965,7 +3972,7 @@ again:
     j->st.blocks++;
     if (t->follow)
         j->st.followed++;
-    else if (t->nx)
+    else if (ranges_remote(t))
         j->st.traced++;
     j->st.code_bytes = j->code_used - j->code_base;
     if (cfg_dump) {
@@ -3973,7 +3980,7 @@ again:
         snprintf(line, sizeof(line), "%#zx %#llx %u %zu\n", (size_t)(entry - (uint64_t)(uintptr_t)j->rx),
                  (unsigned long long)t->rips[0], t->n, used);
         dump_file("idx", "a", NULL, 0, line);
-        if (t->nx && !t->follow) {
+        if (ranges_remote(t)) {
             snprintf(line, sizeof(line), "trace %#llx through %u ranges\n",
                      (unsigned long long)t->rips[0], t->nx);
             dump_file("idx", "a", NULL, 0, line);
