@@ -10,7 +10,7 @@
  * code ran from, two pages on one TLB index stay in its two ways, loops of two blocks run as one translation (results,
  * budgets, stores into and faults in the second range, events), the
  * stack page of RSP-based accesses (page boundaries, faults, a read-only
- * page), traces through CALL, JMP and RET into other pages (results, a
+ * page, its mark of no page), traces through CALL, JMP and RET into other pages (results, a
  * RET to another address, stores into the callee, a remapped callee,
  * budgets), and no mapping is ever writable and executable at once. */
 #include <pthread.h>
@@ -821,6 +821,42 @@ static void test_stack_page_straddle(void)
     }
 }
 
+/* The stack page's "no page" mark after entry matches no address: run 1
+ * leaves the top stack page (mapped to a distant physical page) and its
+ * addend in the slot; run 2 starts with RSP 0 and reads 4 bytes at linear
+ * address 1, which must come from page 0.  With the mark 1 (as it was),
+ * 1 & ~0xffc equalled it and the read took whatever addend the host
+ * stack held there: this test crashed the host process. */
+static void test_stack_page_no_page(void)
+{
+    static const uint8_t code[] = {
+        0x48, 0x8b, 0x04, 0x24,                 /* mov rax, [rsp]: fills the stack page */
+        0x0f, 0x0b,                             /* ud2 */
+        0x8b, 0x44, 0x24, 0x01,                 /* mov eax, [rsp + 1] (a new run, RSP 0) */
+        0x0f, 0x0b,                             /* ud2 */
+    };
+    uint64_t got[2];
+    for (int jit = 0; jit < 2; jit++) {
+        setup_len(code, sizeof(code), jit);
+        map_stack_pages(STACK + 0x1000, 0x100000, 7);
+        cpu->gpr[R_RSP] = STACK + 0x1000;
+        memcpy(ram + 1, &(uint32_t){ 0x11223344 }, 4);
+        memcpy(ram + 0x100000 - STACK - 0x1000 + 1, &(uint32_t){ 0x55667788 }, 4);
+        emu_execute(cpu, 100);
+        CHECK_EQ(cpu->exc.vector, EXC_UD);
+        CHECK_EQ(cpu->rip, CODE + 4);
+        cpu->rip = CODE + 6;
+        cpu->gpr[R_RSP] = 0;
+        cpu->exc.vector = 0;
+        emu_execute(cpu, 100);
+        CHECK_EQ(cpu->exc.vector, EXC_UD);
+        CHECK_EQ(cpu->rip, CODE + 10);
+        got[jit] = cpu->gpr[R_RAX];
+    }
+    CHECK_EQ(got[0], 0x11223344);
+    CHECK_EQ(got[1], got[0]);
+}
+
 /* Constant addresses (RIP-relative, absolute) in a translated loop:
  * loads and stores, one that straddles a page boundary, a read-modify-
  * write, then an absolute load past the end of RAM (#PF), as in the
@@ -1132,6 +1168,7 @@ int main(void)
     RUN_TEST(test_stack_page_fault);
     RUN_TEST(test_stack_page_read_only);
     RUN_TEST(test_stack_page_straddle);
+    RUN_TEST(test_stack_page_no_page);
     RUN_TEST(test_constant_addresses);
     RUN_TEST(test_trace_call_ret);
     RUN_TEST(test_trace_ret_elsewhere);

@@ -264,6 +264,7 @@ struct emu_jit {
     uint64_t exit_common;     /* rx address: back to C */
     uint64_t set_cf;          /* rx address: emit_set_cf_routine */
     uint64_t tlb_way1[2][2][2];   /* rx addresses: emit_tlb_way1_routines, [user][write][tag in RDX] */
+    uint64_t reset_slots;     /* rx address: emit_reset_slots_routine */
     uint64_t (*enter)(struct emu_cpu *c, uint64_t code);
     uint32_t gen;             /* translations of older generations are gone */
     struct jit_exit *pending; /* the exit taken last, to be linked */
@@ -292,12 +293,17 @@ static void *jit_data_alloc(struct emu_jit *j, size_t size)
 #define RCOUNT X15        /* c->insn_count while translated code runs */
 #define SLOT_TMP 8        /* [rsp + 8]: a scratch byte (CF across a TLB lookup) */
 #define SLOT_TAG 16       /* [rsp + 16]: EMU_TLB_VALID | mmu.tlb_slot, for TLB tags */
-/* [rsp + 24..55]: the stack page (emit_tlb): the page and addend of the
- * last RSP-based read (SLOT_STK_R) and write (SLOT_STK_W) that hit the TLB,
- * tag 1 (no page) after entry and after every handler call. */
+/* [rsp + 24..55]: the stack page (emit_tlb_stack): the page and addend
+ * of the last RSP-based read (SLOT_STK_R) and write (SLOT_STK_W) that hit
+ * the TLB, or SLOT_NO_PAGE after entry and after every handler call. */
 #define SLOT_STK_R 24
 #define SLOT_STK_W 40
 #define FRAME_SLOTS 56    /* bytes of slots under the saved registers (8 mod 16: RSP stays aligned) */
+/* No page: never equal to an address masked as emit_tlb_stack masks it
+ * (bits 12-63 and at most bits 0-5 kept), so bit 11.  (It was 1, which
+ * a 2- to 8-byte access at linear address 1 equals: that took the addend
+ * an earlier run left in the slot: test_stack_page_no_page.) */
+#define SLOT_NO_PAGE 0x800
 
 #define OFF_GPR(g)   ((int32_t)(offsetof(struct emu_cpu, gpr) + 8 * (g)))
 #define OFF_RIP      ((int32_t)offsetof(struct emu_cpu, rip))
@@ -330,16 +336,28 @@ _Static_assert(offsetof(struct emu_lazy_flags, size) == offsetof(struct emu_lazy
                "lazy op and size are stored together");
 _Static_assert(sizeof(struct emu_tlb_entry) == 64, "TLB index arithmetic assumes 64-byte entries");
 
-/* [rsp + SLOT_TAG] = the bits every TLB tag of the current PCID slot has
- * (mmu.c): at entry, and again after a handler ran (translated code
- * itself never switches PCID: CR3 writes end translations). */
-static void emit_tag_slot(struct xbuf *b)
+/* The routine called at entry and after every handler call (call_rx):
+ * [rsp + SLOT_TAG] = the bits every TLB tag of the current PCID slot has
+ * (mmu.c; translated code itself never switches PCID: CR3 writes end
+ * translations), and no stack page.  Uses RAX. */
+static void emit_reset_slots_routine(struct xbuf *b)
 {
+    const int32_t ra = 8;   /* the return address lies under the slots */
     x_load(b, 8, XAX, xm(RCPU, OFF_TLB_SLOT));
     x_alu_ri(b, 8, ALU_OR, XAX, EMU_TLB_VALID);
-    x_store(b, 8, xm(XSP, SLOT_TAG), XAX);
-    x_store_imm(b, 8, xm(XSP, SLOT_STK_R), 1);
-    x_store_imm(b, 8, xm(XSP, SLOT_STK_W), 1);
+    x_store(b, 8, xm(XSP, ra + SLOT_TAG), XAX);
+    x_store_imm(b, 8, xm(XSP, ra + SLOT_STK_R), SLOT_NO_PAGE);
+    x_store_imm(b, 8, xm(XSP, ra + SLOT_STK_W), SLOT_NO_PAGE);
+    x8(b, 0xc3);
+}
+
+/* call rel32 to a routine of the code cache (rx address). */
+static void call_rx(struct xbuf *b, uint64_t target)
+{
+    x8(b, 0xe8);
+    uint8_t *at = b->p;
+    x32(b, 0);
+    x_patch32(b, at, target);
 }
 
 static void emit_set_cf_routine(struct xbuf *b);
@@ -353,6 +371,8 @@ static void emit_tlb_way1_routines(struct emu_jit *j, struct xbuf *b);
 static void emit_trampolines(struct emu_jit *j)
 {
     struct xbuf b = { j->rw, j->rw + 4096, j->delta, false };
+    j->reset_slots = x_rx(&b);
+    emit_reset_slots_routine(&b);
     j->enter = (uint64_t (*)(struct emu_cpu *, uint64_t))(uintptr_t)x_rx(&b);
     static const int saved[] = { XBP, XBX, X12, X13, X14, X15 };
     for (int k = 0; k < 6; k++) {
@@ -362,7 +382,7 @@ static void emit_trampolines(struct emu_jit *j)
     x_alu_ri(&b, 8, ALU_SUB, XSP, FRAME_SLOTS);   /* calls from translated code see RSP 16-aligned */
     x_mov_rr(&b, 8, RCPU, XDI);
     x_load(&b, 8, RCOUNT, xm(RCPU, OFF_COUNT));
-    emit_tag_slot(&b);
+    call_rx(&b, j->reset_slots);
     x_rr(&b, 4, 0xff, 4, XSI);                                /* jmp rsi */
     j->exit_common = x_rx(&b);
     x_store(&b, 8, xm(RCPU, OFF_COUNT), RCOUNT);
@@ -924,10 +944,7 @@ static void stub_way1(struct jctx *t, struct stub *s, bool write, int tag)
 static void emit_way1(struct jctx *t, const struct stub *st)
 {
     struct xbuf *b = &t->b;
-    x8(b, 0xe8);                     /* call rel32: RAX must stay */
-    uint8_t *at = b->p;
-    x32(b, 0);
-    x_patch32(b, at, t->j->tlb_way1[t->tlb != OFF_TLB(0)][st->w1_write][st->w1_tag == XDX]);
+    call_rx(b, t->j->tlb_way1[t->tlb != OFF_TLB(0)][st->w1_write][st->w1_tag == XDX]);   /* RAX must stay */
     x8(b, 0x75);                     /* jne: a miss, over the jmp */
     x8(b, 5);
     x_jmp_abs(b, (uint64_t)((intptr_t)st->from + 4 + b->rx_delta));
@@ -1027,7 +1044,9 @@ static void emit_tlb(struct jctx *t, unsigned size, bool write, bool sets_flags)
  * and, on a hit, makes that page the stack page.  The slots hold only
  * what a TLB hit gave in this run, and are forgotten after every handler
  * call: whatever changes mappings (CR3, INVLPG, a flush, code marks, AC
- * under SMAP) runs in a handler, in C between runs, or ends the epoch. */
+ * under SMAP) runs in a handler, in C between runs, or ends the epoch.
+ * (The same slot for accesses through each base register was tried: it
+ * saved four host instructions per hit and no time, docs/emu-jit.md.) */
 static void emit_tlb_stack(struct jctx *t, unsigned size, bool write, bool sets_flags)
 {
     struct xbuf *b = &t->b;
@@ -1585,7 +1604,7 @@ static void emit_handler_call(struct jctx *t, unsigned k)
     x_mov_rr(b, 8, XDI, RCPU);
     x_mov_ri(b, XSI, (uint64_t)(uintptr_t)copy);
     x_call_abs(b, (const void *)copy->fn);
-    emit_tag_slot(b);
+    call_rx(b, t->j->reset_slots);
     /* Went elsewhere (a taken LOOP, a REP slice) or stopped the block
      * (a store into code): leave, RIP from next_rip. */
     x_load(b, 8, XDX, xm(RCPU, OFF_NEXT_RIP));
