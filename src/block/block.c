@@ -2,9 +2,11 @@
  * per-image lock every request goes through. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "block/block_priv.h"
@@ -56,6 +58,57 @@ int bdev_pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
         len -= (size_t)n;
     }
     return 0;
+}
+
+/* One preadv/pwritev for a whole vector (a guest request is up to 254
+ * segments: one system call instead of one per segment), retrying short
+ * transfers from where they stopped.  Past the end of the file a read
+ * fills zeros, as bdev_pread_full does. */
+static int iov_full(int fd, const struct iovec *iov, int iovcnt, uint64_t off, bool write)
+{
+    struct iovec v[IOV_MAX];
+    int k = 0;
+    while (k < iovcnt) {
+        int cnt = iovcnt - k < IOV_MAX ? iovcnt - k : IOV_MAX;
+        memcpy(v, iov + k, (size_t)cnt * sizeof(v[0]));
+        int i = 0;
+        while (i < cnt) {
+            ssize_t got = write ? pwritev(fd, v + i, cnt - i, (off_t)off)
+                                : preadv(fd, v + i, cnt - i, (off_t)off);
+            if (got < 0) {
+                if (errno == EINTR)
+                    continue;
+                return -errno;
+            }
+            if (got == 0) {
+                if (write)
+                    return -EIO;
+                for (; i < cnt; i++)   /* past the end: sparse tail reads as zeros */
+                    memset(v[i].iov_base, 0, v[i].iov_len);
+                return 0;
+            }
+            off += (uint64_t)got;
+            size_t left = (size_t)got;
+            while (i < cnt && left >= v[i].iov_len)
+                left -= v[i++].iov_len;
+            if (left) {
+                v[i].iov_base = (char *)v[i].iov_base + left;
+                v[i].iov_len -= left;
+            }
+        }
+        k += cnt;
+    }
+    return 0;
+}
+
+int bdev_preadv_full(int fd, const struct iovec *iov, int iovcnt, uint64_t off)
+{
+    return iov_full(fd, iov, iovcnt, off, false);
+}
+
+int bdev_pwritev_full(int fd, const struct iovec *iov, int iovcnt, uint64_t off)
+{
+    return iov_full(fd, iov, iovcnt, off, true);
 }
 
 static bool is_qcow2_magic(int fd)

@@ -53,5 +53,8 @@ size_t bdev_iov_total(const struct iovec *iov, int iovcnt);
 /* pread/pwrite of the whole length, retrying short transfers; bdev_pread_full zero-fills past EOF. */
 int bdev_pread_full(int fd, void *buf, size_t len, uint64_t off);
 int bdev_pwrite_full(int fd, const void *buf, size_t len, uint64_t off);
+/* The same for a vector, one preadv/pwritev at a time. */
+int bdev_preadv_full(int fd, const struct iovec *iov, int iovcnt, uint64_t off);
+int bdev_pwritev_full(int fd, const struct iovec *iov, int iovcnt, uint64_t off);
 
 #endif

@@ -12,24 +12,12 @@
 
 static int raw_preadv(struct blockdev *bd, uint64_t off, const struct iovec *iov, int iovcnt)
 {
-    for (int i = 0; i < iovcnt; i++) {
-        int r = bdev_pread_full(bd->fd, iov[i].iov_base, iov[i].iov_len, off);
-        if (r < 0)
-            return r;
-        off += iov[i].iov_len;
-    }
-    return 0;
+    return bdev_preadv_full(bd->fd, iov, iovcnt, off);
 }
 
 static int raw_pwritev(struct blockdev *bd, uint64_t off, const struct iovec *iov, int iovcnt)
 {
-    for (int i = 0; i < iovcnt; i++) {
-        int r = bdev_pwrite_full(bd->fd, iov[i].iov_base, iov[i].iov_len, off);
-        if (r < 0)
-            return r;
-        off += iov[i].iov_len;
-    }
-    return 0;
+    return bdev_pwritev_full(bd->fd, iov, iovcnt, off);
 }
 
 static int raw_flush(struct blockdev *bd)
