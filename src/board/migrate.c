@@ -39,7 +39,6 @@ struct mig_sender {
     struct vm *vm;
     uint64_t npages;
     uint64_t *bitmap;
-    bool memfd;
     bool same_folder;
     /* disks (copy mode) */
     int ndisks;
@@ -261,43 +260,19 @@ static bool stopped(struct mig_sender *s, struct err *e)
     return false;
 }
 
-/* Round 1: every page that holds anything.  Guest RAM is a memfd whose
- * holes were never touched: only its data extents are read. */
+/* Round 1: every page that holds anything.  Every page is read (pages
+ * the guest never touched read as the zero page, allocating nothing);
+ * add_page sends no all-zero page. */
 static int send_all_ram(struct mig_sender *s, struct err *e)
 {
-    uint64_t size = s->vm->mem.size;
-    if (s->memfd) {
-        off_t pos = 0;
-        while ((uint64_t)pos < size) {
-            off_t d = lseek(s->vm->mem.fd, pos, SEEK_DATA);
-            if (d < 0)
-                break;   /* ENXIO: no data after pos */
-            off_t h = lseek(s->vm->mem.fd, d, SEEK_HOLE);
-            if (h < 0 || (uint64_t)h > size)
-                h = (off_t)size;
-            for (uint64_t pg = (uint64_t)d >> 12; pg < ((uint64_t)h + 4095) >> 12; pg++) {
-                int r = add_page(s, pg, true, e);
-                if (r < 0)
-                    return r;
-                if ((pg & 1023) == 0) {
-                    if (stopped(s, e))
-                        return -ECANCELED;
-                    report(s, false);
-                }
-            }
-            pos = h;
-        }
-        s->prog.pages_sent = s->npages;   /* the holes count as sent: zeros there */
-    } else {
-        for (uint64_t pg = 0; pg < s->npages; pg++) {
-            int r = add_page(s, pg, true, e);
-            if (r < 0)
-                return r;
-            if ((pg & 1023) == 0) {
-                if (stopped(s, e))
-                    return -ECANCELED;
-                report(s, false);
-            }
+    for (uint64_t pg = 0; pg < s->npages; pg++) {
+        int r = add_page(s, pg, true, e);
+        if (r < 0)
+            return r;
+        if ((pg & 1023) == 0) {
+            if (stopped(s, e))
+                return -ECANCELED;
+            report(s, false);
         }
     }
     return flush_batch(s, e);
@@ -718,7 +693,6 @@ int migrate_send(const struct mig_source *src, const char *addr, const struct mi
     if (getrandom(s->id, sizeof(s->id), 0) != sizeof(s->id))
         for (size_t i = 0; i < sizeof(s->id); i++)
             s->id[i] = (uint8_t)(rand() ^ (int)mig_now_ns());
-    s->memfd = s->vm->mem.fd >= 0 && fcntl(s->vm->mem.fd, F_GET_SEALS) >= 0;
     if ((r = mig_parse_addr(addr, &s->addr, e)) < 0)
         goto fail;
     /* What cannot move is refused before a page is copied. */

@@ -151,7 +151,7 @@ static const char *const allow_plain[] = {
     "epoll_ctl", "epoll_wait", "epoll_pwait", "epoll_pwait2", "poll", "ppoll", "select",
     "pselect6", "futex", "nanosleep", "clock_nanosleep", "clock_gettime", "clock_getres",
     "gettimeofday", "time", "sched_yield", "sched_getaffinity", "restart_syscall",
-    /* memory: guest RAM (memfd), the emu translator, malloc */
+    /* memory: guest RAM, the emu translator (memfd), malloc */
     "mmap", "munmap", "mprotect", "mremap", "madvise", "mincore", "brk", "msync", "memfd_create",
     "membarrier",
     /* threads and signals (the kvm engine kicks vCPUs with a signal) */

@@ -1,4 +1,5 @@
-/* Guest RAM: one memfd mapped once, split around the PC's 32-bit I/O hole.
+/* Guest RAM: one anonymous mapping (or a saved RAM image mapped
+ * copy-on-write), split around the PC's 32-bit I/O hole.
  * Guest physical [0, low_size) and [4G, 4G + high_size) are RAM. */
 #ifndef HOSTEL_MEM_H
 #define HOSTEL_MEM_H
@@ -11,10 +12,10 @@
 #define MEM_HIGH_START  0x100000000ULL  /* 4 GiB */
 
 struct guest_mem {
-    int fd;              /* memfd holding all guest RAM, or the RAM image it was
-                            restored from (mapped copy-on-write: private) */
-    bool private_file;   /* fd is a saved image mapped MAP_PRIVATE, not the RAM */
-    uint8_t *host;       /* mapping of the whole memfd */
+    int fd;              /* the RAM image it was restored from (mapped
+                            copy-on-write: private), or -1 (anonymous) */
+    bool private_file;   /* fd is a saved image mapped MAP_PRIVATE */
+    uint8_t *host;       /* mapping of all guest RAM */
     uint64_t size;       /* total RAM bytes */
     uint64_t low_size;   /* RAM below the hole */
     uint64_t high_size;  /* RAM at 4 GiB and up */
