@@ -180,6 +180,43 @@ static void same_with_and_without(const uint8_t *code, size_t len, uint64_t budg
     CHECK(!memcmp(mem_a, ram + DATA, sizeof(mem_a)));
 }
 
+/* A self loop that uses 14 registers, more than translated code caches
+ * (8): the allocation at the jump back is not the one its head loads, so
+ * the jump back moves values between host registers, cycles among them
+ * too (emit_loop_edge, parallel_moves): every register as the
+ * interpreter leaves it, after the whole loop and stopped inside it. */
+static void test_loop_edge_moves(void)
+{
+    static const uint8_t code[] = {
+        0xb8, 0x01, 0x10, 0x00, 0x00, 0xbb, 0x08, 0x20, 0x00, 0x00,   /* mov eax, ...; mov ebx, ... */
+        0xba, 0x0f, 0x30, 0x00, 0x00, 0xbe, 0x16, 0x40, 0x00, 0x00,   /* edx, esi */
+        0xbf, 0x1d, 0x50, 0x00, 0x00, 0x41, 0xb8, 0x24, 0x60, 0x00, 0x00,   /* edi, r8d */
+        0x41, 0xb9, 0x2b, 0x70, 0x00, 0x00, 0x41, 0xba, 0x32, 0x80, 0x00, 0x00,   /* r9d, r10d */
+        0x41, 0xbb, 0x39, 0x90, 0x00, 0x00, 0x41, 0xbc, 0x40, 0xa0, 0x00, 0x00,   /* r11d, r12d */
+        0x41, 0xbd, 0x47, 0xb0, 0x00, 0x00, 0x41, 0xbe, 0x4e, 0xc0, 0x00, 0x00,   /* r13d, r14d */
+        0x41, 0xbf, 0x55, 0xd0, 0x00, 0x00, 0xbd, 0x5c, 0xe0, 0x00, 0x00,   /* r15d, ebp */
+        0xb9, 0xe8, 0x03, 0x00, 0x00,           /* mov ecx, 1000 */
+        0x48, 0x01, 0xd8, 0x48, 0x01, 0xd3,     /* 1: add rax, rbx; add rbx, rdx */
+        0x48, 0x01, 0xf2, 0x48, 0x01, 0xfe,     /* add rdx, rsi; add rsi, rdi */
+        0x4c, 0x01, 0xc7, 0x4d, 0x01, 0xc8,     /* add rdi, r8; add r8, r9 */
+        0x4d, 0x01, 0xd1, 0x4d, 0x01, 0xda,     /* add r9, r10; add r10, r11 */
+        0x4d, 0x01, 0xe3, 0x4d, 0x01, 0xec,     /* add r11, r12; add r12, r13 */
+        0x4d, 0x01, 0xf5, 0x4d, 0x01, 0xfe,     /* add r13, r14; add r14, r15 */
+        0x49, 0x01, 0xef, 0x48, 0x01, 0xc5,     /* add r15, rbp; add rbp, rax */
+        0xff, 0xc9,                             /* dec ecx */
+        0x75, 0xd2,                             /* jnz 1b */
+        0x0f, 0x0b,                             /* ud2 */
+    };
+    static const uint64_t budgets[] = { 40, 100, 1001, 4567, 1000000 };
+    for (unsigned k = 0; k < sizeof(budgets) / sizeof(budgets[0]); k++)
+        same_with_and_without(code, sizeof(code), budgets[k]);
+    CHECK_EQ(cpu->exc.vector, EXC_UD);
+    CHECK_EQ(cpu->insn_count, 15 + 16 * 1000);
+    struct emu_jit_stats st;
+    emu_jit_get_stats(cpu, &st);
+    CHECK(st.blocks >= 1);
+}
+
 /* A store walks up through memory inside a translated loop until it
  * leaves RAM: #PF at the store, with the registers and flags of the
  * iteration that faulted. */
@@ -1169,6 +1206,7 @@ int main(void)
     RUN_TEST(test_stack_page_read_only);
     RUN_TEST(test_stack_page_straddle);
     RUN_TEST(test_stack_page_no_page);
+    RUN_TEST(test_loop_edge_moves);
     RUN_TEST(test_constant_addresses);
     RUN_TEST(test_trace_call_ret);
     RUN_TEST(test_trace_ret_elsewhere);

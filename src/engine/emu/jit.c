@@ -1451,23 +1451,54 @@ static void emit_entry_checks(struct jctx *t, uint8_t *fail[3])
     fail[2] = x_jcc32(b, 5);
 }
 
+/* Moves n values between host registers at once (src[k] to dst[k]; the
+ * destinations distinct, the sources distinct): each move whose
+ * destination no other move still reads goes first; a cycle is broken
+ * through RAX. */
+static void parallel_moves(struct xbuf *b, int8_t *src, int8_t *dst, unsigned n)
+{
+    while (n) {
+        unsigned k;
+        for (k = 0; k < n; k++) {
+            unsigned o;
+            for (o = 0; o < n && (o == k || src[o] != dst[k]); o++)
+                ;
+            if (o == n)
+                break;
+        }
+        if (k == n) {
+            /* Only cycles: move 0's destination to RAX, whoever read it
+             * reads RAX, and move 0 goes. */
+            k = 0;
+            x_mov_rr(b, 8, XAX, dst[0]);
+            for (unsigned o = 1; o < n; o++)
+                if (src[o] == dst[0])
+                    src[o] = XAX;
+        }
+        x_mov_rr(b, 8, dst[k], src[k]);
+        src[k] = src[n - 1];
+        dst[k] = dst[n - 1];
+        n--;
+    }
+}
+
 /* A self loop's jump back with allocation r: the registers the head does
- * not keep in the same host register, dirty or not, and the ones it keeps
- * clean are stored; the pending record too, unless the body overwrites
- * every flag before anything can look (live_in); the head's registers
- * that r holds elsewhere or not at all are loaded.  Then the entry's
- * checks (events, budget, epoch) run with the registers kept, and the
- * body starts again after its loads.  When a check fails, the head's
- * dirty registers and the record are stored and the entry runs its checks
- * again and leaves (or compares the bytes and loads them again). */
+ * not keep dirty are stored when r has them dirty; the pending record
+ * too, unless the body overwrites every flag before anything can look
+ * (live_in); the head's registers that r holds in another host register
+ * are moved there (parallel_moves), those r does not hold are loaded.
+ * Then the entry's checks (events, budget, epoch) run with the registers
+ * kept, and the body starts again after its loads.  When a check fails,
+ * the head's dirty registers and the record are stored and the entry runs
+ * its checks again and leaves (or compares the bytes and loads them
+ * again). */
 static void emit_loop_edge(struct jctx *t, const struct ra *r, const struct pend *p, unsigned done)
 {
     struct xbuf *b = &t->b;
     const struct ra *head = t->head;
     for (int g = 0; g < 16; g++) {
         uint16_t bit = (uint16_t)(1u << g);
-        if (r->host[g] >= 0 && (r->dirty & bit) &&
-            (head->host[g] != r->host[g] || !(head->dirty & bit)))
+        if (r->host[g] >= 0 && (r->dirty & bit) && !(head->host[g] >= 0 && (head->dirty & bit)))
             x_store(b, 8, xm(RCPU, OFF_GPR(g)), r->host[g]);
     }
     bool dead = p && p->op >= 0 && !t->live_in;
@@ -1477,8 +1508,16 @@ static void emit_loop_edge(struct jctx *t, const struct ra *r, const struct pend
         materialize(t, p, true);
         t->ra = saved;
     }
+    int8_t src[16], dst[16];
+    unsigned n = 0;
     for (int g = 0; g < 16; g++)
-        if (head->host[g] >= 0 && r->host[g] != head->host[g])
+        if (head->host[g] >= 0 && r->host[g] >= 0 && r->host[g] != head->host[g]) {
+            src[n] = r->host[g];
+            dst[n++] = head->host[g];
+        }
+    parallel_moves(b, src, dst, n);
+    for (int g = 0; g < 16; g++)
+        if (head->host[g] >= 0 && r->host[g] < 0)
             x_load(b, 8, head->host[g], xm(RCPU, OFF_GPR(g)));
     if (done)
         x_lea(b, 8, RCOUNT, xm(RCOUNT, (int32_t)done));
