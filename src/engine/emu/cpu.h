@@ -169,6 +169,10 @@ struct emu_cpu {
      * an event was posted (emu_post_events): every translation entry
      * compares with it, one check for both (jit.c). */
     _Atomic uint64_t jit_limit;
+    /* What translated code may run as host SSE and AVX forms, set by
+     * emu_jit_run before each entry (JIT_FP_*, jit_internal.h): CR0, CR4
+     * and XCR0 change only through instructions that end translations. */
+    uint8_t jit_fp_ok;
     uint64_t insn_count;          /* retired instructions (statistics, bench) */
 
     struct emu_lapic *lapic;

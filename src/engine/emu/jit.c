@@ -326,8 +326,6 @@ static void *jit_data_alloc(struct emu_jit *j, size_t size)
 #define TLB_WAY1     ((int32_t)(offsetof(struct emu_cpu, mmu.tlb1) - offsetof(struct emu_cpu, mmu.tlb)))
 #define OFF_WAY1_HITS ((int32_t)offsetof(struct emu_cpu, mmu.st.way1_hits))
 #define OFF_XMM(n)   ((int32_t)(offsetof(struct emu_cpu, xmm) + 16 * (n)))
-#define OFF_CR0      ((int32_t)offsetof(struct emu_cpu, cr0))
-#define OFF_CR4      ((int32_t)offsetof(struct emu_cpu, cr4))
 #define OFF_SEGBASE(s) ((int32_t)(offsetof(struct emu_cpu, seg) + (s) * sizeof(struct seg_state) + offsetof(struct seg_state, base)))
 
 _Static_assert(offsetof(struct emu_cpu, mmu.map_epoch) == offsetof(struct emu_cpu, mmu.epoch) + 4,
@@ -2792,17 +2790,25 @@ static void xmm_store(struct xbuf *b, int g, int x)
 /* CR0.EM, CR0.TS and CR4.OSFXSR (sse_check) once a block: they change only
  * through instructions that end blocks.  A failure runs the handler, which
  * raises #UD or #NM. */
+uint8_t jit_fp_state(const struct emu_cpu *c)
+{
+    uint8_t ok = 0;
+    if (!(c->cr0 & (CR0_EM | CR0_TS)) && (c->cr4 & CR4_OSFXSR)) {
+        ok |= JIT_FP_SSE;
+        if ((c->cr4 & CR4_OSXSAVE) && (c->xcr0 & 6) == 6)
+            ok |= JIT_FP_AVX;
+    }
+    return ok;
+}
+
 static void sse_check_once(struct jctx *t)
 {
     if (t->sse_checked)
         return;
     struct xbuf *b = &t->b;
-    x_rm(b, 1, 0xf6, 0, xm(RCPU, OFF_CR0), 1);          /* test byte [cr0], EM|TS */
-    x8(b, (uint8_t)(CR0_EM | CR0_TS));
-    stub_new(t, ST_INTERP, x_jcc32(b, 5));
-    x_rm(b, 1, 0xf6, 0, xm(RCPU, OFF_CR4 + 1), 1);      /* test byte [cr4 + 1], OSFXSR >> 8 */
-    x8(b, (uint8_t)(CR4_OSFXSR >> 8));
-    stub_new(t, ST_INTERP, x_jcc32(b, 4));
+    x_rm(b, 1, 0xf6, 0, xm(RCPU, OFF_JIT_FP_OK), 1);    /* test byte [jit_fp_ok], SSE */
+    x8(b, JIT_FP_SSE);
+    stub_new(t, ST_INTERP, x_jcc32(b, 4));              /* je: not as host forms */
     t->sse_checked = true;
     t->hf = 0;
 }
@@ -4246,6 +4252,7 @@ bool emu_jit_run(struct emu_cpu *c, struct emu_block *b, uint64_t limit)
     atomic_store(&c->jit_limit, limit);
     if (atomic_load(&c->events) & evmask)
         atomic_store(&c->jit_limit, 0);
+    c->jit_fp_ok = jit_fp_state(c);
     struct jit_exit *x = (struct jit_exit *)(uintptr_t)j->enter(c, bd->code);
     c->mmu.blk_stop = 0;
     j->pending = x;

@@ -16,6 +16,13 @@ struct jctx;
  * RCX, RDX and every XMM/YMM register are free within one instruction. */
 #define JIT_RCPU XBP
 
+/* c->jit_fp_ok: SSE forms as host instructions (CR0.EM and TS clear,
+ * CR4.OSFXSR set); AVX forms too (and CR4.OSXSAVE, XCR0 SSE and AVX). */
+#define JIT_FP_SSE 1
+#define JIT_FP_AVX 2
+#define OFF_JIT_FP_OK ((int32_t)offsetof(struct emu_cpu, jit_fp_ok))
+uint8_t jit_fp_state(const struct emu_cpu *c);
+
 struct xbuf *jit_buf(struct jctx *t);
 /* An environment switch set to 0, off or no (HOSTEL_EMU_JIT_*). */
 bool jit_env_off(const char *name);

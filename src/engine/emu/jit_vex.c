@@ -19,9 +19,6 @@
 
 #define OFF_X(n)  ((int32_t)(offsetof(struct emu_cpu, xmm) + 16 * (n)))
 #define OFF_H(n)  ((int32_t)(offsetof(struct emu_cpu, ymm_hi) + 16 * (n)))
-#define OFF_CR0   ((int32_t)offsetof(struct emu_cpu, cr0))
-#define OFF_CR4   ((int32_t)offsetof(struct emu_cpu, cr4))
-#define OFF_XCR0  ((int32_t)offsetof(struct emu_cpu, xcr0))
 #define RC JIT_RCPU
 
 /* ---- what the host runs ------------------------------------------------------------- */
@@ -140,31 +137,21 @@ static void flags_from_host(struct jctx *t, uint64_t mask)
 /* The AVX rules of avx_check (#UD without CR4.OSXSAVE or XCR0 SSE|AVX;
  * #NM with CR0.TS), and CR0.EM / CR4.OSFXSR, which send some forms
  * through the legacy handlers: checked once a translation, before its
- * first vector form.  These change only through instructions that end a
- * block, so one check holds for the rest of the translation.  A failed
- * check runs that instruction's handler (which raises, or does what the
- * interpreter does) and leaves; the next run of the block does the same,
- * so every vector form then runs in the interpreter. */
+ * first vector form, as one bit emu_jit_run works out before each entry
+ * (c->jit_fp_ok: these change only through instructions that end a
+ * translation).  A failed check runs that instruction's handler (which
+ * raises, or does what the interpreter does) and leaves; the next run of
+ * the block does the same, so every vector form then runs in the
+ * interpreter. */
 static void avx_guard(struct jctx *t)
 {
     bool *done = jit_vex_checked(t);
     if (*done)
         return;
     struct xbuf *b = jit_buf(t);
-    const int64_t cr4 = (int64_t)(CR4_OSXSAVE | CR4_OSFXSR);
-    x_load(b, 4, XAX, xm(RC, OFF_CR4));
-    x_alu_ri(b, 4, ALU_AND, XAX, cr4);
-    x_alu_ri(b, 4, ALU_CMP, XAX, cr4);
-    uint8_t *j1 = x_jcc32(b, 5);                   /* jne: not enabled */
-    x_load(b, 4, XAX, xm(RC, OFF_XCR0));
-    x_alu_ri(b, 4, ALU_AND, XAX, 6);
-    x_alu_ri(b, 4, ALU_CMP, XAX, 6);
-    uint8_t *j2 = x_jcc32(b, 5);
-    x_rm(b, 1, 0xf6, 0, xm(RC, OFF_CR0), 1);        /* test byte [cr0], TS|EM */
-    x8(b, (uint8_t)(CR0_TS | CR0_EM));
-    uint8_t *ok = x_jcc32(b, 4);                   /* je: the fast path */
-    x_patch32(b, j1, x_rx(b));
-    x_patch32(b, j2, x_rx(b));
+    x_rm(b, 1, 0xf6, 0, xm(RC, OFF_JIT_FP_OK), 1);  /* test byte [jit_fp_ok], AVX */
+    x8(b, JIT_FP_AVX);
+    uint8_t *ok = x_jcc32(b, 5);                   /* jne: the fast path */
     jit_handler_then_leave(t);
     x_patch32(b, ok, x_rx(b));
     *done = true;
