@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "jit_fp_case.h"
 #include "engine/emu/cpu.h"
 #include "engine/emu/emu.h"
 #include "engine/emu/jit.h"
@@ -226,12 +227,7 @@ static void test_sse_state_checked(void)
 {
     static const uint8_t code[] = { 0xb8, 5, 0, 0, 0, 0xf2, 0x0f, 0x58, 0xc1, 0xff, 0xc0, 0x0f, 0x0b };
     setup_len(code, sizeof(code), true);
-    emu_execute(cpu, 100);
-    CHECK_EQ(cpu->exc.vector, EXC_UD);
-    CHECK_EQ(cpu->gpr[R_RAX], 6);
-    struct emu_jit_stats st0;
-    emu_jit_get_stats(cpu, &st0);
-    CHECK(st0.blocks >= 1);
+    uint64_t entries = fp_first_run(cpu);
     uint64_t cr0 = cpu->cr0, cr4 = cpu->cr4;
     static const struct { uint64_t set0, clear4; int vector; } cases[] = {
         { CR0_TS, 0, EXC_NM }, { CR0_EM, 0, EXC_UD }, { 0, CR4_OSFXSR, EXC_UD }, { 0, 0, -1 },
@@ -239,25 +235,9 @@ static void test_sse_state_checked(void)
     for (unsigned k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
         cpu->cr0 = cr0 | cases[k].set0;
         cpu->cr4 = cr4 & ~cases[k].clear4;
-        cpu->rip = CODE;
-        cpu->gpr[R_RAX] = 0;
-        cpu->insn_count = 0;
-        cpu->exc.vector = 0;
-        emu_execute(cpu, 100);
-        if (cases[k].vector >= 0) {
-            CHECK_EQ(cpu->exc.vector, cases[k].vector);
-            CHECK_EQ(cpu->rip, CODE + 5);
-            CHECK_EQ(cpu->gpr[R_RAX], 5);
-            CHECK_EQ(cpu->insn_count, 1);
-        } else {   /* usable again: the translation runs to the end */
-            CHECK_EQ(cpu->exc.vector, EXC_UD);
-            CHECK_EQ(cpu->rip, CODE + 11);
-            CHECK_EQ(cpu->gpr[R_RAX], 6);
-        }
+        fp_case(cpu, CODE, cases[k].vector, CODE + 11);
     }
-    struct emu_jit_stats st;
-    emu_jit_get_stats(cpu, &st);
-    CHECK(st.entries > st0.entries);   /* the same translation ran again */
+    fp_ran_again(cpu, entries);
 }
 
 /* A store walks up through memory inside a translated loop until it

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "jit_fp_case.h"
 #include "engine/emu/cpu.h"
 #include "engine/emu/emu.h"
 #include "engine/emu/jit.h"
@@ -142,36 +143,16 @@ static void test_avx_state_checked(void)
 {
     static const uint8_t code[] = { 0xb8, 5, 0, 0, 0, 0xc5, 0xfd, 0xef, 0xc0, 0xff, 0xc0, 0x0f, 0x0b };
     setup(code, sizeof(code), true, 0);
-    emu_execute(cpu, 100);
-    CHECK_EQ(cpu->exc.vector, EXC_UD);
-    CHECK_EQ(cpu->gpr[R_RAX], 6);
-    struct emu_jit_stats st0;
-    emu_jit_get_stats(cpu, &st0);
-    CHECK(st0.blocks >= 1);
+    uint64_t entries = fp_first_run(cpu);
     uint64_t cr0 = cpu->cr0, cr4 = cpu->cr4, xcr0 = cpu->xcr0;
     static const struct { int what, vector; } cases[] = { { 0, EXC_NM }, { 1, EXC_UD }, { 2, EXC_UD }, { 3, -1 } };
     for (unsigned k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
         cpu->cr0 = cr0 | (cases[k].what == 0 ? CR0_TS : 0);
         cpu->cr4 = cases[k].what == 1 ? cr4 & ~CR4_OSXSAVE : cr4;
         cpu->xcr0 = cases[k].what == 2 ? xcr0 & ~4ULL : xcr0;
-        cpu->rip = CODE;
-        cpu->gpr[R_RAX] = 0;
-        cpu->insn_count = 0;
-        emu_execute(cpu, 100);
-        if (cases[k].vector >= 0) {
-            CHECK_EQ(cpu->exc.vector, cases[k].vector);
-            CHECK_EQ(cpu->rip, CODE + 5);
-            CHECK_EQ(cpu->gpr[R_RAX], 5);
-            CHECK_EQ(cpu->insn_count, 1);
-        } else {   /* usable again: the translation runs to the end */
-            CHECK_EQ(cpu->exc.vector, EXC_UD);
-            CHECK_EQ(cpu->rip, CODE + 11);
-            CHECK_EQ(cpu->gpr[R_RAX], 6);
-        }
+        fp_case(cpu, CODE, cases[k].vector, CODE + 11);
     }
-    struct emu_jit_stats st;
-    emu_jit_get_stats(cpu, &st);
-    CHECK(st.entries > st0.entries);   /* the same translation ran again */
+    fp_ran_again(cpu, entries);
 }
 
 int main(void)
