@@ -61,20 +61,19 @@ int bdev_pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
 }
 
 /* One preadv/pwritev for a whole vector (a guest request is up to 254
- * segments: one system call instead of one per segment), retrying short
- * transfers from where they stopped.  Past the end of the file a read
- * fills zeros, as bdev_pread_full does. */
+ * segments: one system call instead of one per segment), in IOV_MAX
+ * pieces, retrying short transfers from where they stopped (only then is
+ * the vector copied, to cut its first segment).  Past the end of the file
+ * a read fills zeros, as bdev_pread_full does. */
 static int iov_full(int fd, const struct iovec *iov, int iovcnt, uint64_t off, bool write)
 {
     struct iovec v[IOV_MAX];
-    int k = 0;
-    while (k < iovcnt) {
-        int cnt = iovcnt - k < IOV_MAX ? iovcnt - k : IOV_MAX;
-        memcpy(v, iov + k, (size_t)cnt * sizeof(v[0]));
-        int i = 0;
-        while (i < cnt) {
-            ssize_t got = write ? pwritev(fd, v + i, cnt - i, (off_t)off)
-                                : preadv(fd, v + i, cnt - i, (off_t)off);
+    while (iovcnt > 0) {
+        int cnt = iovcnt < IOV_MAX ? iovcnt : IOV_MAX;
+        const struct iovec *p = iov;
+        int left = cnt;
+        while (left > 0) {
+            ssize_t got = write ? pwritev(fd, p, left, (off_t)off) : preadv(fd, p, left, (off_t)off);
             if (got < 0) {
                 if (errno == EINTR)
                     continue;
@@ -83,20 +82,26 @@ static int iov_full(int fd, const struct iovec *iov, int iovcnt, uint64_t off, b
             if (got == 0) {
                 if (write)
                     return -EIO;
-                for (; i < cnt; i++)   /* past the end: sparse tail reads as zeros */
-                    memset(v[i].iov_base, 0, v[i].iov_len);
-                return 0;
+                for (int i = 0; i < left; i++)   /* past the end: sparse tail reads as zeros */
+                    memset(p[i].iov_base, 0, p[i].iov_len);
+                break;
             }
             off += (uint64_t)got;
-            size_t left = (size_t)got;
-            while (i < cnt && left >= v[i].iov_len)
-                left -= v[i++].iov_len;
-            if (left) {
-                v[i].iov_base = (char *)v[i].iov_base + left;
-                v[i].iov_len -= left;
+            size_t g = (size_t)got;
+            while (left > 0 && g >= p->iov_len) {
+                g -= p->iov_len;
+                p++;
+                left--;
+            }
+            if (left > 0 && g) {
+                memmove(v, p, (size_t)left * sizeof(v[0]));
+                v[0].iov_base = (char *)v[0].iov_base + g;
+                v[0].iov_len -= g;
+                p = v;
             }
         }
-        k += cnt;
+        iov += cnt;
+        iovcnt -= cnt;
     }
     return 0;
 }
