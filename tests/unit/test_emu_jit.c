@@ -1028,6 +1028,28 @@ static void test_bt_keeps_other_flags(void)
             }
 }
 
+/* A high-byte read (MOVZX EAX, AH) of a register the translation holds,
+ * then CMOVcc on the flags of the instruction before it and a locked
+ * form that runs its handler (cpu_diff's chains, seed 777): the result
+ * the interpreter leaves. */
+static void test_high_byte_then_cmov(void)
+{
+    static const uint8_t code[] = {
+        0x48, 0xc7, 0xc0, 0xfe, 0xff, 0xff, 0xff,   /* mov rax, -2 */
+        0xbb, 0x7f, 0x00, 0x00, 0x00,               /* mov ebx, 0x7f */
+        0xbe, 0x00, 0x00, 0x09, 0x00,               /* mov esi, DATA */
+        0x48, 0xff, 0xc8,                           /* dec rax */
+        0x0f, 0xb6, 0xc4,                           /* movzx eax, ah */
+        0x0f, 0x4c, 0xc3,                           /* cmovl eax, ebx */
+        0x66, 0x0f, 0x4a, 0xc3,                     /* cmovp ax, bx */
+        0xf0, 0x48, 0x31, 0x46, 0x08,               /* lock xor [rsi + 8], rax */
+        0x66, 0x0f, 0x42, 0xc3,                     /* cmovb ax, bx */
+        0xf4,                                       /* hlt */
+    };
+    same_with_and_without(code, sizeof(code), 1000);
+    CHECK_EQ(cpu->gpr[R_RAX], 0x7f);
+}
+
 
 /* ---- traces (jit_trace): translations that go on through CALL, JMP, RET ---- */
 
@@ -1212,6 +1234,7 @@ int main(void)
     RUN_TEST(test_divide_fault_precise);
     RUN_TEST(test_loop_keeps_registers);
     RUN_TEST(test_bt_keeps_other_flags);
+    RUN_TEST(test_high_byte_then_cmov);
     RUN_TEST(test_store_into_running_block);
     RUN_TEST(test_tlb_second_way);
     RUN_TEST(test_two_block_loop);

@@ -866,11 +866,14 @@ static void store_imm64(struct jctx *t, int32_t off, uint64_t v)
 /* AH..BH (guest register g = 4..7 without REX): bits 8-15 of guest
  * register g - 4, cached in host register h.  hb_extract: dst = the byte,
  * zero-extended.  hb_insert: bits 8-15 of h = the low byte of src (uses
- * RAX; the host flags are lost). */
+ * RAX).  Both lose the host flags (a SHR, a SHL): a MOV or MOVZX from AH
+ * between a compare and its CMOVcc once left the compare's flags behind
+ * as SHR's (cpu_diff's chains, test_high_byte_then_cmov). */
 static void hb_extract(struct jctx *t, int dst, int h)
 {
     x_movzx_rr(&t->b, 2, dst, h);
     x_shift_ri(&t->b, 4, SH_SHR, dst, 8);
+    t->hf = 0;
 }
 
 static void hb_insert(struct jctx *t, int h, int src)
