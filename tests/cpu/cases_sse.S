@@ -182,6 +182,8 @@ CASE crc32b, W32             ; crc32b %bl, %eax ; ENDC
 CASE crc32w, W32             ; crc32w %bx, %eax ; ENDC
 CASE crc32l, W32             ; crc32l %ebx, %eax ; ENDC
 CASE crc32q, W64             ; crc32q %rbx, %rax ; ENDC
+/* 66 REX.W crc32q %rbx, %rax: REX.W wins over 66 (a 64-bit source) */
+CASE crc32q_66, W64          ; .byte 0x66, 0xf2, 0x48, 0x0f, 0x38, 0xf1, 0xc3 ; ENDC
 CASE crc32l_m, W32           ; crc32l 4(%rsi), %eax ; ENDC
 
 /* ---- floating point ---- */

@@ -952,6 +952,17 @@ static bool fuzz_parse(const uint8_t *p, unsigned len, struct fuzz_op *o)
     return true;
 }
 
+/* BT, BTS, BTR, BTC with a register bit offset and a memory operand: the
+ * offset (signed, up to 64 bits) moves the access up to 2^60 bytes away from
+ * the operand, so the store of one may land in any code slot or just below
+ * the data area, where the restore between emu's runs does not reach. */
+static bool fuzz_far_bits(const uint8_t *p, unsigned len)
+{
+    struct fuzz_op o;
+    return fuzz_parse(p, len, &o) && o.map == 1 && o.modrm < 0xc0 &&
+           (o.op == 0xa3 || o.op == 0xab || o.op == 0xb3 || o.op == 0xbb);
+}
+
 /* Differences of random instructions that are not emu bugs. */
 static const char *known_fuzz(const uint8_t *p, unsigned len)
 {
@@ -1008,6 +1019,14 @@ static const char *fuzz_not_advertised(const uint8_t *p, unsigned len)
     struct fuzz_op o;
     if (!fuzz_parse(p, len, &o))
         return NULL;
+    uint32_t ext[4] = { 0, 0, 0, 0 };
+    emu_cpuid(ecpu, 0x80000001, 0, ext);
+    /* AMD's SSE4A: MOVNTSS, MOVNTSD (EXTRQ and INSERTQ are 0F 78/79, left out). */
+    if (o.map == 1 && o.op == 0x2b && (o.pfx == 0xf2 || o.pfx == 0xf3) && o.modrm < 0xc0)
+        return ext[2] & (1u << 6) ? NULL : "SSE4A";
+    /* AMD's AltMovCr8: LOCK MOV CR0 is MOV CR8 (at CPL 3, #GP there). */
+    if (o.map == 1 && (o.op == 0x20 || o.op == 0x22) && memchr(p, 0xf0, (size_t)(len < 4 ? len : 4)))
+        return ext[2] & (1u << 4) ? NULL : "AltMovCr8";
     for (unsigned k = 0; k < sizeof(feat) / sizeof(feat[0]); k++) {
         if (feat[k].map != o.map || o.op < feat[k].lo || o.op > feat[k].hi)
             continue;
@@ -1069,10 +1088,17 @@ static int fuzz_run(unsigned count, uint64_t seed, struct ct_result *nres, unsig
         }
         place_code(emu_ram + code, &forms[i]);
         /* A RIP-relative store may change the code around the slot, as it
-         * does on the host, case after case; each case runs three times on
-         * emu, and each run starts from what the case before left. */
-        static uint8_t around[8192];
+         * does on the host, case after case; each case runs in every mode on
+         * emu, and each run starts from what the case before left.  A bit
+         * string form may store anywhere in the code area (fuzz_far_bits):
+         * all of it is kept for those. */
+        static uint8_t around[CT_DATA - CT_CODE];
         uint64_t around_at = code >= CT_CODE + 4096 ? code - 4096 : CT_CODE;
+        size_t around_len = 8192;
+        if (fuzz_far_bits(fi->bytes, (unsigned)len)) {
+            around_at = CT_CODE;
+            around_len = sizeof(around);
+        }
         unsigned modrm_reg = 0;
         for (unsigned k = 0; k < cases; k++) {
             struct ct_state in;
@@ -1083,10 +1109,11 @@ static int fuzz_run(unsigned count, uint64_t seed, struct ct_result *nres, unsig
             /* It wrote into the jump back to the harness (RIP-relative store). */
             if (nr->st.vec >= 0 && (nr->st.rip < code || nr->st.rip >= code + (unsigned)len)) { uncomparable++; continue; }
             static struct ct_result er;
-            memcpy(around, emu_ram + around_at, sizeof(around));
+            memcpy(around, emu_ram + around_at, around_len);
             for (run_mode = RUN_STEP; run_mode < RUN_MODES; run_mode++) {
-            if (memcmp(around, emu_ram + around_at, sizeof(around)))
-                emu_write_buf(ecpu, around_at, around, sizeof(around));
+            for (size_t pg = 0; pg < around_len; pg += 4096)
+                if (memcmp(around + pg, emu_ram + around_at + pg, 4096))
+                    emu_write_buf(ecpu, around_at + pg, around + pg, 4096);
             bool finished = emu_run_case(&forms[i], code, &in, mem_in_buf, &er);
             compared++;
             const char *feature;

@@ -138,7 +138,7 @@ static uint32_t crc32c(uint32_t crc, uint64_t v, unsigned bytes)
 static HANDLER(op_0f38_f0_f1)   /* MOVBE, or CRC32 with F2 */
 {
     if (i->prefix & PFX_REPNE) {
-        unsigned ss = i->op == 0xf0 ? 1 : (i->prefix & PFX_OPSIZE) ? 2 : (i->rex & 8) ? 8 : 4;
+        unsigned ss = i->op == 0xf0 ? 1 : (i->rex & 8) ? 8 : (i->prefix & PFX_OPSIZE) ? 2 : 4;   /* REX.W wins over 66 */
         uint64_t v = rm_get(c, i, ss);
         uint32_t crc = crc32c((uint32_t)c->gpr[i->reg], v, ss);
         c->gpr[i->reg] = crc;   /* 32- and 64-bit destinations both zero-extend */
