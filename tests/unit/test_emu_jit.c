@@ -1054,7 +1054,7 @@ static void test_high_byte_then_cmov(void)
 
 /* Random self loops (and loops with forward branches inside) of register,
  * byte-register (AH..BH too), shift, CMOVcc/SETcc, ADC/SBB, bit, load,
- * store, read-modify-write and push/pop forms over every register but RSP,
+ * store, read-modify-write, faulting and push/pop forms over every register but RSP,
  * RCX (the count) and RSI (the data): run with translation off and on,
  * with budgets that stop inside the loop, everything the guest sees must
  * be equal.  They reach what straight-line tables do not: the register
@@ -1086,7 +1086,7 @@ static unsigned loop_insn(uint64_t *s, uint8_t *p)
     uint8_t rex = (uint8_t)(0x40 | (w ? 8 : 0) | (r >= 8 ? 4 : 0) | (m >= 8 ? 1 : 0));
 #define REX() do { if (rex != 0x40) p[n++] = rex; } while (0)
 #define MODRM(reg, rm) (p[n++] = (uint8_t)(0xc0 | ((reg) & 7) << 3 | ((rm) & 7)))
-    switch (loop_rnd(s) % 17) {
+    switch (loop_rnd(s) % 19) {
     case 0: {   /* ALU, TEST, MOV r/m, r */
         static const uint8_t ops[] = { 0x01, 0x09, 0x11, 0x19, 0x21, 0x29, 0x31, 0x39, 0x85, 0x89 };
         REX();
@@ -1204,6 +1204,22 @@ static unsigned loop_insn(uint64_t *s, uint8_t *p)
             p[n++] = (uint8_t)(0x46 | loop_bregs[loop_rnd(s) % 6] << 3);
         }
         p[n++] = (uint8_t)(loop_rnd(s) % 128);
+        break;
+    case 17:    /* MOV or ADD through a random register: mostly #PF or #GP, precise */
+        REX();
+        p[n++] = loop_rnd(s) & 1 ? 0x8b : 0x01;
+        p[n++] = (uint8_t)(0x00 | (r & 7) << 3 | (m & 7));
+        if ((m & 7) == 4)
+            p[n++] = 0x24;           /* SIB: no index */
+        if ((m & 7) == 5)
+            p[n - 1] |= 0x40, p[n++] = 0;   /* [rbp/r13 + 0] */
+        break;
+    case 18:    /* MOVZX/MOVSX r, byte or word [rsi + d8] */
+        REX();
+        p[n++] = 0x0f;
+        p[n++] = (uint8_t)(0xb6 + (loop_rnd(s) & 1) + (loop_rnd(s) & 1 ? 8 : 0));
+        p[n++] = (uint8_t)(0x46 | (r & 7) << 3);
+        p[n++] = (uint8_t)(loop_rnd(s) % 127);
         break;
     default:    /* CMP r/m, imm32; MOV r, imm32 */
         REX();
