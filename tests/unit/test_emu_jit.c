@@ -1049,6 +1049,48 @@ static void test_high_byte_then_cmov(void)
     same_with_and_without(code, sizeof(code), 1000);
     CHECK_EQ(cpu->gpr[R_RAX], 0x7f);
 }
+/* COMISS and UCOMISD whose SSE state check sends them to their handler
+ * (CR0.PE and CR4.OSFXSR clear: the flat test mode runs SSE without
+ * faulting) and then SETcc/Jcc on their flags: the handler's flags, not
+ * those its call left in the host (the check's stub gave none back). */
+static void test_comis_checked_flags(void)
+{
+    static const uint8_t code[] = {
+        0x0f, 0x2f, 0xc1,               /* comiss xmm0, xmm1 */
+        0x0f, 0x92, 0xc0,               /* setb al */
+        0x0f, 0x94, 0xc3,               /* sete bl */
+        0x66, 0x0f, 0x2e, 0xd3,         /* ucomisd xmm2, xmm3 */
+        0x72, 0x03,                     /* jb over */
+        0x49, 0xff, 0xc0,               /* inc r8 */
+        0x0f, 0x0b,                     /* ud2 */
+    };
+    uint64_t want[3] = { 0, 0, 0 };
+    for (int jit = 0; jit < 2; jit++) {
+        setup_len(code, sizeof(code), jit);
+        cpu->cr0 = cpu->cr4 = 0;
+        uint32_t one = 0x3f800000, two = 0x40000000;
+        uint64_t d1 = 0x3ff0000000000000ULL, d2 = 0x4000000000000000ULL;
+        memcpy(&cpu->xmm[0], &one, 4);
+        memcpy(&cpu->xmm[1], &two, 4);
+        memcpy(&cpu->xmm[2], &d1, 8);
+        memcpy(&cpu->xmm[3], &d2, 8);
+        emu_execute(cpu, 1000);
+        CHECK_EQ(cpu->exc.vector, EXC_UD);
+        if (!jit) {
+            want[0] = cpu->gpr[R_RAX];
+            want[1] = cpu->gpr[R_RBX];
+            want[2] = cpu->gpr[R_R8];
+            CHECK_EQ(want[0] & 0xff, 1);   /* 1.0 < 2.0: CF */
+            CHECK_EQ(want[1] & 0xff, 0);
+            CHECK_EQ(want[2], 0);          /* the jb taken */
+        } else {
+            CHECK_EQ(cpu->gpr[R_RAX], want[0]);
+            CHECK_EQ(cpu->gpr[R_RBX], want[1]);
+            CHECK_EQ(cpu->gpr[R_R8], want[2]);
+        }
+    }
+}
+
 
 /* ---- random loops: translated against interpreted ---------------------- */
 
@@ -1500,6 +1542,7 @@ int main(void)
     RUN_TEST(test_bt_keeps_other_flags);
     RUN_TEST(test_high_byte_then_cmov);
     RUN_TEST(test_random_loops);
+    RUN_TEST(test_comis_checked_flags);
     RUN_TEST(test_store_into_running_block);
     RUN_TEST(test_tlb_second_way);
     RUN_TEST(test_two_block_loop);

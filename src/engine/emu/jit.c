@@ -920,6 +920,7 @@ static void emit_ea(struct jctx *t, const struct emu_insn *i)
         x_alu_rm(b, 8, ALU_ADD, XCX, xm(RCPU, OFF_SEGBASE(i->seg)));
     else if (i->base == R_RSP)
         t->stk = true;
+    t->hf = 0;   /* the ADDs above (every caller looks the TLB up next, which loses them too) */
 }
 
 /* Stub s follows a way-0 TLB compare (a jne; EAX = index * 64, the tag
@@ -1118,6 +1119,11 @@ static void mem_done(struct jctx *t)
             /* The allocation must be as the stub saw it. */
             if (memcmp(t->stubs[s].ra.host, t->ra.host, sizeof(t->ra.host)))
                 t->fail = true;
+            /* A stub that does not give the host flags back (the SSE
+             * state check before COMISS, which runs the handler) leaves
+             * them as the handler call did. */
+            if (!t->stubs[s].restore_flags)
+                t->hf = 0;
             /* The stub stored the pending record: memory may hold it or
              * the one before. */
             if (t->stubs[s].pend.op >= 0)
