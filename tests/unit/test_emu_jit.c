@@ -1091,6 +1091,47 @@ static void test_comis_checked_flags(void)
     }
 }
 
+/* RET, JMP and CALL through a register or memory to a non-canonical
+ * address: #GP(0) at the transfer, RSP as before it (x86 checks the
+ * target before anything of the instruction is done), translated or not,
+ * after a loop that got the translation going. */
+static void test_noncanonical_branch(void)
+{
+    static const struct { uint8_t len, op[4]; int64_t sp; } xfer[] = {
+        { 2, { 0x50, 0xc3 }, -8 },             /* push rax; ret */
+        { 2, { 0xff, 0xe0 }, 0 },              /* jmp rax */
+        { 2, { 0xff, 0xd0 }, 0 },              /* call rax */
+        { 3, { 0x50, 0xff, 0x14 }, -8 },       /* push rax; call [rsp] (SIB below) */
+    };
+    for (unsigned x = 0; x < sizeof(xfer) / sizeof(xfer[0]); x++)
+        for (int jit = 0; jit < 2; jit++) {
+            uint8_t code[64];
+            size_t n = 0;
+            static const uint8_t head[] = {
+                0xb9, 0x64, 0x00, 0x00, 0x00,             /* mov ecx, 100 */
+                0xff, 0xc9,                               /* 1: dec ecx */
+                0x75, 0xfc,                               /* jnz 1b */
+                0x48, 0xb8, 0, 0, 0, 0, 0, 0x80, 0, 0,   /* mov rax, 0x0000800000000000 */
+            };
+            memcpy(code, head, sizeof(head));
+            n = sizeof(head);
+            size_t at = n + (xfer[x].op[0] == 0x50 ? 1 : 0);   /* the transfer's offset */
+            memcpy(code + n, xfer[x].op, xfer[x].len);
+            n += xfer[x].len;
+            if (x == 3)
+                code[n++] = 0x24;                     /* SIB: [rsp] */
+            code[n++] = 0x0f;                         /* ud2: not reached */
+            code[n++] = 0x0b;
+            setup_len(code, n, jit);
+            emu_execute(cpu, 100000);
+            CHECK_EQ(cpu->exc.vector, EXC_GP);
+            CHECK_EQ(cpu->exc.errcode, 0);
+            CHECK_EQ(cpu->rip, CODE + at);
+            CHECK_EQ(cpu->gpr[R_RSP], STACK + xfer[x].sp);
+            CHECK_EQ(cpu->gpr[R_RCX], 0);
+        }
+}
+
 
 /* ---- random loops: translated against interpreted ---------------------- */
 
@@ -1543,6 +1584,7 @@ int main(void)
     RUN_TEST(test_high_byte_then_cmov);
     RUN_TEST(test_random_loops);
     RUN_TEST(test_comis_checked_flags);
+    RUN_TEST(test_noncanonical_branch);
     RUN_TEST(test_store_into_running_block);
     RUN_TEST(test_tlb_second_way);
     RUN_TEST(test_two_block_loop);

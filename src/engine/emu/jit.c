@@ -220,7 +220,9 @@ struct jit_exit {
     uint32_t epoch;
     uint8_t kind;             /* JX_* */
     uint8_t cpl;              /* privilege level of the code it leaves */
+    int8_t sp_moved;          /* JX_DYNAMIC: what the transfer added to RSP (RET 8, CALL -8) */
     struct emu_block *src;    /* the block it leaves (successor hints, exec.c) */
+    uint64_t from;            /* JX_DYNAMIC: the transfer's RIP */
 };
 
 /* The jump cache: translations by guest RIP for indirect transfers (RET,
@@ -1593,6 +1595,13 @@ static void emit_exit_dynamic(struct jctx *t, const struct ra *r, const struct p
     if (done)
         x_lea(b, 8, RCOUNT, xm(RCOUNT, (int32_t)done));
     struct jit_exit *x = exit_new(t, JX_DYNAMIC, ~0ULL);
+    if (x && done) {
+        /* The transfer (instruction done - 1), undone by emu_jit_run when
+         * its target is not canonical. */
+        const struct emu_insn *i = &t->insn[done - 1];
+        x->from = t->rips[done - 1];
+        x->sp_moved = (int8_t)(i->kind == EK_RET ? 8 : i->kind == EK_CALL_IND ? -8 : 0);
+    }
     x_alu_rm(b, 8, ALU_CMP, XDX, xmrip(&x->rip));
     uint8_t *jne1 = x_jcc32(b, 5);
     x_load(b, 4, XAX, xm(RCPU, OFF_MAP_EPOCH));
@@ -4264,6 +4273,26 @@ bool emu_jit_run(struct emu_cpu *c, struct emu_block *b, uint64_t limit)
     c->jit_fp_ok = jit_fp_state(c);
     struct jit_exit *x = (struct jit_exit *)(uintptr_t)j->enter(c, bd->code);
     c->mmu.blk_stop = 0;
+    if (unlikely(x->kind == JX_DYNAMIC && (uint64_t)((int64_t)(c->rip << 16) >> 16) != c->rip)) {
+        /* RET, JMP or CALL to a non-canonical address: x86 raises #GP(0)
+         * at the transfer, with nothing of it done.  Back to it (RSP as
+         * before; a CALL's push stays written below RSP), and its
+         * interpreter handler raises it (test_noncanonical_branch): run
+         * here, as the block at its RIP may be translated again. */
+        c->gpr[R_RSP] -= (uint64_t)(int64_t)x->sp_moved;
+        c->rip = x->from;
+        c->insn_count--;
+        j->pending = NULL;
+        c->mmu.prev_block = NULL;
+        struct emu_insn one;
+        emu_decode(c, c->rip, &one);
+        c->next_rip = c->rip + one.len;
+        one.fn(c, &one);
+        /* Another vCPU wrote a canonical return address meanwhile. */
+        c->rip = c->next_rip;
+        c->insn_count++;
+        return true;
+    }
     j->pending = x;
     j->pending_rip = c->rip;
     /* The successor hints of the block left (exec.c's fast lookup). */

@@ -332,12 +332,21 @@ static inline void stack_adjust(struct emu_cpu *c, int64_t delta)
     reg_set(c, R_RSP, as, PFX_REX, c->gpr[R_RSP] + (uint64_t)delta);
 }
 
-/* Branch targets wrap to the operand size outside 64-bit mode. */
-static inline void jump_to(struct emu_cpu *c, const struct emu_insn *i, uint64_t target)
+/* A near branch's target: it wraps to the operand size outside 64-bit
+ * mode; in it (operand size 8), a non-canonical target is #GP(0) at the
+ * branch, as on x86, so callers take it before they push or pop. */
+static inline uint64_t branch_target(struct emu_cpu *c, const struct emu_insn *i, uint64_t target)
 {
     if (i->opsize != 8)
         target &= emu_size_mask(i->opsize);
-    c->next_rip = target;
+    else if (unlikely((uint64_t)((int64_t)(target << 16) >> 16) != target))
+        emu_raise(c, EXC_GP, 0);
+    return target;
+}
+
+static inline void jump_to(struct emu_cpu *c, const struct emu_insn *i, uint64_t target)
+{
+    c->next_rip = branch_target(c, i, target);
 }
 
 /* ---- registration -------------------------------------------------------- */

@@ -18,16 +18,17 @@ static HANDLER(op_jmp_rel)
 
 static HANDLER(op_call_rel)
 {
+    uint64_t target = branch_target(c, i, c->next_rip + i->imm);
     push(c, i->opsize, c->next_rip);
-    jump_to(c, i, c->next_rip + i->imm);
+    c->next_rip = target;
 }
 
 static HANDLER(op_ret)
 {
-    uint64_t target = stack_peek(c, i->opsize, 0);
+    uint64_t target = branch_target(c, i, stack_peek(c, i->opsize, 0));
     uint64_t extra = i->op == 0xc2 ? (i->imm & 0xffff) : 0;
     stack_adjust(c, (int64_t)(i->opsize + extra));
-    jump_to(c, i, target);
+    c->next_rip = target;
 }
 
 static HANDLER(op_loop)
@@ -39,12 +40,14 @@ static HANDLER(op_loop)
         take = cnt == 0;
     } else {
         cnt = (cnt - 1) & emu_size_mask(as);
-        reg_set(c, R_RCX, as, PFX_REX, cnt);
         take = cnt != 0;
         if (i->op == 0xe0)
             take = take && !emu_cond(c, 4);
         else if (i->op == 0xe1)
             take = take && emu_cond(c, 4);
+        if (take)   /* a #GP leaves the count as it was */
+            (void)branch_target(c, i, c->next_rip + i->imm);
+        reg_set(c, R_RCX, as, PFX_REX, cnt);
     }
     if (take)
         jump_to(c, i, c->next_rip + i->imm);
@@ -72,9 +75,9 @@ static HANDLER(op_grp5)
         emu_op_ff_incdec(c, i);
         return;
     case 2: {
-        uint64_t target = rm_get(c, i, i->opsize);
+        uint64_t target = branch_target(c, i, rm_get(c, i, i->opsize));
         push(c, i->opsize, c->next_rip);
-        jump_to(c, i, target);
+        c->next_rip = target;
         return;
     }
     case 4:

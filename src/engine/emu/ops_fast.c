@@ -314,15 +314,15 @@ static HANDLER(pop64)
 static HANDLER(call64)
 {
     uint64_t sp = c->gpr[R_RSP] - 8;
+    uint64_t target = branch_target(c, i, c->next_rip + i->imm);
     lin_write(c, stack_la(c, sp, 8, true), 8, c->next_rip);
     c->gpr[R_RSP] = sp;
-    c->next_rip += i->imm;
+    c->next_rip = target;
 }
 static HANDLER(ret64)
 {
-    (void)i;
     uint64_t sp = c->gpr[R_RSP];
-    uint64_t target = lin_read(c, stack_la(c, sp, 8, false), 8);
+    uint64_t target = branch_target(c, i, lin_read(c, stack_la(c, sp, 8, false), 8));
     c->gpr[R_RSP] = sp + 8;
     c->next_rip = target;
 }
