@@ -580,7 +580,7 @@ int emu_decode(struct emu_cpu *c, uint64_t rip, struct emu_insn *out)
     unsigned avail = 4096 - (unsigned)(la & 0xfff);
     if (avail > 15)
         avail = 15;
-    emu_decode_init();
+    emu_ops_init();   /* the handlers too: out->fn is compared below (a first decode before any emu_execute took every handler for #UD) */
     emu_fetch(c, la, buf, avail);
     int r = emu_decode_bytes(buf, avail, emu_code_size(c), out);
     if (r == EMU_DECODE_MORE) {
