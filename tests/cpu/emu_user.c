@@ -688,6 +688,9 @@ int main(int argc, char **argv)
                     js.entries, js.links);
         fprintf(stderr, "hostel-emu-user: TLB: %" PRIu64 " misses in both ways, %" PRIu64
                 " way-0 misses found in way 1\n", c->mmu.st.misses, c->mmu.st.way1_hits);
+        fprintf(stderr, "hostel-emu-user: epochs: %" PRIu64 " ended by calls, %" PRIu64
+                " by stores into code; %" PRIu64 " blocks compared with RAM\n",
+                c->mmu.st.epochs[EMU_EPOCH_EXECUTE], c->mmu.st.epochs[EMU_EPOCH_CODE], c->mmu.st.compares);
     }
     return u.status;
 }
