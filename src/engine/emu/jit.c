@@ -2695,7 +2695,7 @@ static bool emit_bt(struct jctx *t, const struct emu_insn *i)
     unsigned size = i->opsize;
     bool byimm = i->op == 0xba;
     int g = byimm ? GRP_OF(i) - 4 : (i->op >> 3) & 3;   /* 0 BT, 1 BTS, 2 BTR, 3 BTC */
-    if (size < 2 || (i->prefix & PFX_LOCK) || (!byimm && i->mod != 3))
+    if (size < 2 || (i->prefix & PFX_LOCK) || (!byimm && i->mod != 3 && i->adsize != 8))
         return false;
     struct xbuf *b = &t->b;
     bool live = t->live[t->k];
@@ -2709,6 +2709,20 @@ static bool emit_bt(struct jctx *t, const struct emu_insn *i)
         h = ra_get(t, i->rm, true);
     } else {
         emit_ea(t, i);
+        if (!byimm) {
+            /* A bit string (Pascal's sets): the register's offset is
+             * signed; its operand-sized word is part of the address, the
+             * bit within it is what the host's register form takes. */
+            static const uint8_t word_shift[9] = { [2] = 4, [4] = 5, [8] = 6 };
+            if (size == 8)
+                x_mov_rr(b, 8, XAX, hs);
+            else if (size == 4)
+                x_rr(b, 8, 0x63, XAX, hs);             /* movsxd rax, hs */
+            else
+                x_rr(b, 8, 0xbf0f, XAX, hs);           /* movsx rax, hs16 */
+            x_shift_ri(b, 8, SH_SAR, XAX, word_shift[size]);
+            x_lea(b, 8, XCX, xmi(XCX, XAX, size == 8 ? 3 : size == 4 ? 2 : 1, 0));
+        }
         emit_tlb(t, size, g != 0, true);
         x_load(b, size, XDX, xm(XCX, 0));
         h = XDX;
