@@ -52,7 +52,21 @@ struct user {
     bool exited;
     int status;
     bool verbose;
+    /* System calls write guest RAM behind the CPU's back, as a device's
+     * DMA does: each range the host may write is looked up in the CPU's
+     * code marks (written()), and one that holds code the CPU has decoded
+     * ends the epoch after the call (syscall_hook), so no stale block or
+     * translation runs.  Other writes need nothing: the CPU is told every
+     * one (mmu.writes_announced) and calls keep their epoch. */
+    struct emu_cpu *cpu;
+    bool code_written;
 };
+
+static void written(struct user *u, uint64_t g, uint64_t len)
+{
+    if (u->cpu && emu_mmu_holds_code(u->cpu, g, len))
+        u->code_written = true;
+}
 
 static uint64_t page_up(uint64_t v) { return (v + PAGE - 1) & ~(PAGE - 1); }
 
@@ -62,6 +76,7 @@ static void *gptr(struct user *u, uint64_t g, uint64_t len)
 {
     if (g < PAGE || g >= RAM_SIZE || len > RAM_SIZE - g)
         return NULL;
+    written(u, g, len);   /* the caller may write there */
     return u->ram + g;
 }
 
@@ -122,6 +137,7 @@ static long do_mmap(struct user *u, uint64_t addr, uint64_t len, int prot, int f
         g = mmap_alloc(u, len);
         if (!g)
             return -ENOMEM;
+        written(u, g, len);
     }
     if (!(flags & MAP_ANONYMOUS)) {
         /* A private copy of the file: enough for programs that read files. */
@@ -191,6 +207,7 @@ static long do_mremap(struct user *u, uint64_t old, uint64_t old_len, uint64_t n
     uint64_t g = mmap_alloc(u, cap);
     if (!g)
         return -ENOMEM;
+    written(u, g, cap);
     uint8_t *from = u->ram + old, *to = u->ram + g;
     if (mremap(from, old_len, old_len, MREMAP_MAYMOVE | MREMAP_FIXED, to) != to) {
         u->mmap_cur += cap;
@@ -218,8 +235,10 @@ static long do_brk(struct user *u, uint64_t want)
 {
     if (want >= u->brk_start && want <= u->brk_limit) {
         uint64_t old = page_up(u->brk_cur), nw = page_up(want);
-        if (nw < old)
+        if (nw < old) {
+            written(u, nw, old - nw);
             madvise(u->ram + nw, old - nw, MADV_DONTNEED);
+        }
         u->brk_cur = want;
     }
     return (long)u->brk_cur;
@@ -435,6 +454,11 @@ static void syscall_hook(struct emu_cpu *c)
 {
     struct user *u = c->user;
     c->gpr[RAX] = (uint64_t)handle_syscall(c, u);
+    if (u->code_written) {
+        u->code_written = false;
+        emu_epoch_end(&c->mmu, EMU_EPOCH_CODE);
+        c->mmu.blk_stop = 1;   /* the block goes no further than the SYSCALL */
+    }
 }
 
 /* Loads the ELF's PT_LOAD segments; returns the entry point or 0. */
@@ -640,6 +664,8 @@ int main(int argc, char **argv)
     c->exc_to_caller = true;
     c->syscall_hook = syscall_hook;
     c->user = &u;
+    u.cpu = c;
+    c->mmu.writes_announced = true;
 
     struct timespec t0, t1, c0, c1;
     clock_gettime(CLOCK_MONOTONIC, &t0);

@@ -7,6 +7,7 @@ BUILD=${BUILD:-build}
 EMU="$BUILD/hostel-emu-user"
 BB=${BUSYBOX:-/bin/busybox}
 UL="$BUILD/tests/cpu/user_libc"
+UC="$BUILD/tests/cpu/user_code"
 
 # Workloads emu cannot run yet, by name, each with its reason: their guest
 # #UD (an instruction emu lacks) is reported as SKIP.  A #UD in any other
@@ -16,7 +17,7 @@ declare -A known_gaps=(
   # [workload]="why emu cannot run it yet"
 )
 
-for f in "$EMU" "$UL" "${UL}_pie"; do
+for f in "$EMU" "$UL" "${UL}_pie" "$UC"; do
   if [ ! -x "$f" ]; then
     echo "FAIL: emu_user ($f is missing: build it with make all)"; exit 1
   fi
@@ -46,9 +47,12 @@ PY
 
 # check NAME CMD: see emu_user_check.sh.
 . "$(dirname "$0")/emu_user_check.sh"
-export BB tmp EMU UL
+export BB tmp EMU UL UC
 check libc_static '$R $UL'
 check libc_static_pie '$R ${UL}_pie'
+# Code that arrives by read() over code emu translated (the host's write
+# into guest RAM must be seen), by a store, and in a mapping made again.
+check code_by_read '$R $UC'
 check sha256sum   '$R $BB sha256sum $tmp/bin $tmp/text'
 check md5sum      '$R $BB md5sum $tmp/bin'
 check gzip        '$R $BB gzip -c $tmp/text'
