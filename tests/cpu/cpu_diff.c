@@ -1145,6 +1145,16 @@ static int fuzz_run(unsigned count, uint64_t seed, struct ct_result *nres, unsig
                 if (!((nr->st.rflags ^ er.st.rflags) & FLAGS_CMP & ~und))
                     diff = NULL;
             }
+            /* A non-canonical address through RBP/RSP that is also
+             * misaligned for an aligned SSE form: emu (as Intel documents
+             * it) raises #SS(0), an AMD host #GP(0) (seed 2352: PABSB xmm4,
+             * [rbp + rdx * 2 + 0x34]).  The same instruction, the same
+             * place: the vendors order the two checks differently. */
+            if (diff && !host_is_emu_vendor() && nr->st.vec == EXC_GP && er.st.vec == EXC_SS &&
+                nr->st.err == 0 && er.st.err == 0 && nr->st.rip == er.st.rip) {
+                nknown++;
+                goto next_insn;
+            }
             if (diff && known_fuzz(fi->bytes, (unsigned)len)) {
                 nknown++;
                 if (verbose) {
