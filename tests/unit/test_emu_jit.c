@@ -1143,8 +1143,8 @@ static void test_noncanonical_branch(void)
  * be equal.  They reach what straight-line tables do not: the register
  * allocation and flag record carried across the jump back (emit_loop_edge),
  * evictions, the entry checks at the loop head, followed ranges.
- * HOSTEL_TEST_LOOPS=N runs N loops (default 300) and prints a failing
- * loop's bytes. */
+ * HOSTEL_TEST_LOOPS=N runs N loops (default 300), HOSTEL_TEST_LOOPS_SEED=S
+ * other ones, and a failing loop's bytes are printed. */
 static uint64_t loop_rnd(uint64_t *s)
 {
     uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
@@ -1376,9 +1376,9 @@ static size_t loop_make(uint64_t *s, uint8_t *code)
 
 static void test_random_loops(void)
 {
-    const char *e = getenv("HOSTEL_TEST_LOOPS");
+    const char *e = getenv("HOSTEL_TEST_LOOPS"), *seed = getenv("HOSTEL_TEST_LOOPS_SEED");
     unsigned loops = e ? (unsigned)atoi(e) : 300;
-    uint64_t s = 0x100b5eedULL;
+    uint64_t s = seed ? strtoull(seed, NULL, 0) : 0x100b5eedULL;
     for (unsigned k = 0; k < loops; k++) {
         uint8_t code[1024];
         size_t len = loop_make(&s, code);
