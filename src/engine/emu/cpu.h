@@ -319,4 +319,10 @@ static inline uint64_t emu_size_mask(unsigned size)
     return size >= 8 ? ~0ULL : (1ULL << (size * 8)) - 1;
 }
 
+/* A 64-bit address is canonical when bits 63-47 are all equal (4-level paging). */
+static inline bool emu_canonical(uint64_t a)
+{
+    return (uint64_t)((int64_t)(a << 16) >> 16) == a;
+}
+
 #endif

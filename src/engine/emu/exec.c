@@ -83,7 +83,7 @@ uint64_t emu_linear(struct emu_cpu *c, int seg, uint64_t off, unsigned len, bool
         uint64_t la = off;
         if (seg >= S_FS)
             la += c->seg[seg].base;
-        if (unlikely((uint64_t)((int64_t)(la << 16) >> 16) != la))
+        if (unlikely(!emu_canonical(la)))
             emu_raise(c, seg == S_SS ? EXC_SS : EXC_GP, 0);
         return la;
     }
@@ -124,7 +124,7 @@ uint64_t emu_ea(struct emu_cpu *c, const struct emu_insn *i)
     if (likely(c->mode == MODE_LONG64)) {
         if (i->seg >= S_FS)
             a += c->seg[i->seg].base;
-        if (unlikely((uint64_t)((int64_t)(a << 16) >> 16) != a))
+        if (unlikely(!emu_canonical(a)))
             emu_raise(c, i->seg == S_SS ? EXC_SS : EXC_GP, 0);
         return a;
     }

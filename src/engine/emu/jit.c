@@ -4287,7 +4287,7 @@ bool emu_jit_run(struct emu_cpu *c, struct emu_block *b, uint64_t limit)
     c->jit_fp_ok = jit_fp_state(c);
     struct jit_exit *x = (struct jit_exit *)(uintptr_t)j->enter(c, bd->code);
     c->mmu.blk_stop = 0;
-    if (unlikely(x->kind == JX_DYNAMIC && (uint64_t)((int64_t)(c->rip << 16) >> 16) != c->rip)) {
+    if (unlikely(x->kind == JX_DYNAMIC && !emu_canonical(c->rip))) {
         /* RET, JMP or CALL to a non-canonical address: x86 raises #GP(0)
          * at the transfer, with nothing of it done.  Back to it (RSP as
          * before; a CALL's push stays written below RSP), and its

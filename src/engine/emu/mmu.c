@@ -382,7 +382,7 @@ static uint64_t translate(struct emu_cpu *c, uint64_t la, int access)
 
     if (!(c->efer & EFER_LMA))
         la &= 0xffffffffULL;
-    else if ((uint64_t)((int64_t)(la << 16) >> 16) != la)
+    else if (!emu_canonical(la))
         emu_raise(c, EXC_GP, 0);
 
     if (c->cr0 & CR0_PG) {

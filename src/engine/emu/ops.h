@@ -236,7 +236,7 @@ static inline uint64_t ea(struct emu_cpu *c, const struct emu_insn *i, unsigned 
         return emu_linear(c, i->seg, a, size, write);
     if (i->seg >= S_FS)
         a += c->seg[i->seg].base;
-    if (unlikely((uint64_t)((int64_t)(a << 16) >> 16) != a))
+    if (unlikely(!emu_canonical(a)))
         emu_raise(c, i->seg == S_SS ? EXC_SS : EXC_GP, 0);
     return a;
 }
@@ -303,7 +303,7 @@ static inline unsigned stack_asize(const struct emu_cpu *c)
 static inline uint64_t stack_la(struct emu_cpu *c, uint64_t sp, unsigned size, bool write)
 {
     if (c->mode == MODE_LONG64) {
-        if (unlikely((uint64_t)((int64_t)(sp << 16) >> 16) != sp))
+        if (unlikely(!emu_canonical(sp)))
             emu_raise(c, EXC_SS, 0);
         return sp;
     }
@@ -339,7 +339,7 @@ static inline uint64_t branch_target(struct emu_cpu *c, const struct emu_insn *i
 {
     if (i->opsize != 8)
         target &= emu_size_mask(i->opsize);
-    else if (unlikely((uint64_t)((int64_t)(target << 16) >> 16) != target))
+    else if (unlikely(!emu_canonical(target)))
         emu_raise(c, EXC_GP, 0);
     return target;
 }

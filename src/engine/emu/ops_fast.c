@@ -28,7 +28,7 @@ mem_la(struct emu_cpu *c, const struct emu_insn *i, int am, unsigned size, bool 
     case AM_RIP: a = c->rip + i->len + (uint64_t)i->disp; break;
     default: return ea(c, i, size, write);
     }
-    if (unlikely((uint64_t)((int64_t)(a << 16) >> 16) != a))
+    if (unlikely(!emu_canonical(a)))
         emu_raise(c, i->seg == S_SS ? EXC_SS : EXC_GP, 0);
     return a;
 }

@@ -166,7 +166,7 @@ static void fsgsbase(struct emu_cpu *c, const struct emu_insn *i)
     } else {
         uint64_t v = c->gpr[i->rm] & emu_size_mask(size);
         /* A non-canonical base is #GP. */
-        if ((uint64_t)(((int64_t)v << 16) >> 16) != v)
+        if (!emu_canonical(v))
             emu_raise(c, EXC_GP, 0);
         c->seg[seg].base = v;
     }

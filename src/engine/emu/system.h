@@ -26,7 +26,7 @@ void emu_load_seg(struct emu_cpu *c, int seg, uint16_t sel);
 
 /* ---- inside the system level ------------------------------------------- */
 
-#define SYS_CANONICAL(a) ((uint64_t)((int64_t)((a) << 16) >> 16) == (a))
+#define SYS_CANONICAL(a) emu_canonical(a)
 
 /* Descriptor types (s = 0). */
 #define DESC_LDT          0x2
