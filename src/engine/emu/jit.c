@@ -1595,7 +1595,7 @@ static void emit_exit_dynamic(struct jctx *t, const struct ra *r, const struct p
     if (done)
         x_lea(b, 8, RCOUNT, xm(RCOUNT, (int32_t)done));
     struct jit_exit *x = exit_new(t, JX_DYNAMIC, ~0ULL);
-    if (x && done) {
+    if (done) {
         /* The transfer (instruction done - 1), undone by emu_jit_run when
          * its target is not canonical. */
         const struct emu_insn *i = &t->insn[done - 1];
@@ -2713,15 +2713,15 @@ static bool emit_bt(struct jctx *t, const struct emu_insn *i)
             /* A bit string (Pascal's sets): the register's offset is
              * signed; its operand-sized word is part of the address, the
              * bit within it is what the host's register form takes. */
-            static const uint8_t word_shift[9] = { [2] = 4, [4] = 5, [8] = 6 };
+            unsigned lg = (unsigned)__builtin_ctz(size);   /* log2 of the operand size */
             if (size == 8)
                 x_mov_rr(b, 8, XAX, hs);
             else if (size == 4)
                 x_rr(b, 8, 0x63, XAX, hs);             /* movsxd rax, hs */
             else
                 x_rr(b, 8, 0xbf0f, XAX, hs);           /* movsx rax, hs16 */
-            x_shift_ri(b, 8, SH_SAR, XAX, word_shift[size]);
-            x_lea(b, 8, XCX, xmi(XCX, XAX, size == 8 ? 3 : size == 4 ? 2 : 1, 0));
+            x_shift_ri(b, 8, SH_SAR, XAX, (uint8_t)(lg + 3));   /* the word: offset / bits */
+            x_lea(b, 8, XCX, xmi(XCX, XAX, (uint8_t)lg, 0));     /* + word * size */
         }
         emit_tlb(t, size, g != 0, true);
         x_load(b, size, XDX, xm(XCX, 0));

@@ -45,12 +45,13 @@ static HANDLER(op_loop)
             take = take && !emu_cond(c, 4);
         else if (i->op == 0xe1)
             take = take && emu_cond(c, 4);
-        if (take)   /* a #GP leaves the count as it was */
-            (void)branch_target(c, i, c->next_rip + i->imm);
-        reg_set(c, R_RCX, as, PFX_REX, cnt);
     }
+    /* The target first: a #GP leaves the count as it was. */
+    uint64_t target = take ? branch_target(c, i, c->next_rip + i->imm) : 0;
+    if (i->op != 0xe3)
+        reg_set(c, R_RCX, as, PFX_REX, cnt);
     if (take)
-        jump_to(c, i, c->next_rip + i->imm);
+        c->next_rip = target;
 }
 
 /* FF /3 and FF /5: the m16:16, m16:32 or m16:64 pointer is read here. */
