@@ -80,7 +80,10 @@ static bool beneath(const char *p, const char *folder)
 }
 
 /* A qcow2 disk's backing chain is opened by name at every boot: each
- * image in it is kept and shown (read-only) too. */
+ * image in it outside the machine's folder is kept and shown (read-only)
+ * too.  Those in the folder are opened by name: snapshots rename files
+ * there, and a name must reach what it names now, not what it named when
+ * the machine started. */
 static int add_backing_chain(struct jail_config *c, const char *disk, const char *folder,
                              struct err *e)
 {
@@ -91,12 +94,14 @@ static int add_backing_chain(struct jail_config *c, const char *disk, const char
     int r = 0;
     for (struct blockdev *b = block_backing(bd); b && r == 0; b = block_backing(b)) {
         const char *p = block_path(b);
+        if (beneath(p, folder))
+            continue;
         r = jail_keep(p, O_RDONLY | O_NONBLOCK);
         if (r < 0) {
             err_set(e, r, "jail: cannot open backing image %s: %s", p, strerror(-r));
             break;
         }
-        if (!beneath(p, folder) && (r = jail_add(c, p, false)) < 0)
+        if ((r = jail_add(c, p, false)) < 0)
             err_set(e, r, "jail: more than %d paths to show", JAIL_MAX_PATHS);
     }
     block_close(bd);
@@ -118,8 +123,12 @@ static int collect(const struct machine_spec *spec, const char *folder, struct j
         const char *p = spec->disks[i].path;
         if (!p)
             continue;
-        /* A guest reboot opens the disks again: from these fds. */
-        int kr = jail_keep(p, (spec->disks[i].readonly ? O_RDONLY : O_RDWR) | O_NONBLOCK);
+        /* A guest reboot opens the disks again: one outside the folder
+         * from these fds; the folder's own by name (a snapshot makes a new
+         * file under the disk's name, which the VMM then opens). */
+        int kr = 0;
+        if (!beneath(p, folder))
+            kr = jail_keep(p, (spec->disks[i].readonly ? O_RDONLY : O_RDWR) | O_NONBLOCK);
         if (kr < 0)
             return err_set(e, kr, "jail: cannot open disk image %s: %s", p, strerror(-kr));
         if (strncmp(p, "/proc/", 6) && !beneath(p, folder))
