@@ -204,6 +204,23 @@ static int check_range(const struct blockdev *bd, uint64_t off, uint64_t len)
     return 0;
 }
 
+int block_alloc_status(struct blockdev *bd, uint64_t off, uint64_t max, uint64_t *run)
+{
+    *run = 0;
+    if (off >= bd->size)
+        return -EINVAL;
+    if (max > bd->size - off)
+        max = bd->size - off;
+    if (!bd->drv->alloc_status) {
+        *run = max;
+        return BLOCK_ALLOC_DATA;
+    }
+    pthread_mutex_lock(&bd->lock);
+    int r = bd->drv->alloc_status(bd, off, max, run);
+    pthread_mutex_unlock(&bd->lock);
+    return r;
+}
+
 /* Under bd->lock, after a write to [off, off + len). */
 static void mark_dirty(struct blockdev *bd, uint64_t off, uint64_t len)
 {

@@ -29,6 +29,23 @@ int block_get_info(struct blockdev *bd, struct block_image_info *info);
 struct blockdev *block_backing(struct blockdev *bd);
 const char *block_path(const struct blockdev *bd);
 
+/* What the image itself holds (not its backing chain) from offset on. */
+enum block_alloc {
+    BLOCK_ALLOC_NONE,           /* nothing: reads come from the backing image (or zeros) */
+    BLOCK_ALLOC_DATA,           /* its own data (raw images: everywhere) */
+    BLOCK_ALLOC_ZERO,           /* marked as zeros, hiding the backing image */
+};
+/* Returns the kind at offset and, in *run, how many bytes from offset on
+ * (at most max, cut at the disk's end) are of that kind; or -errno. */
+int block_alloc_status(struct blockdev *bd, uint64_t offset, uint64_t max, uint64_t *run);
+
+/* Writes into base every range top holds itself (data and zero marks), then
+ * flushes base.  Made for base being top's backing image: top over base
+ * reads the same before, during and after, and afterwards base alone reads
+ * as top did (a snapshot layer merged back).  Both disks must be the same
+ * size. */
+int block_commit(struct blockdev *top, struct blockdev *base, struct err *e);
+
 struct block_check_report {
     uint64_t leaks;             /* clusters with a refcount but no reference */
     uint64_t errors;            /* references the refcounts do not cover, bad offsets */

@@ -16,6 +16,8 @@ struct block_driver {
     int (*flush)(struct blockdev *bd);
     int (*discard)(struct blockdev *bd, uint64_t off, uint64_t len);
     int (*write_zeroes)(struct blockdev *bd, uint64_t off, uint64_t len);
+    /* What the image itself holds at off (block_alloc_status); NULL: data everywhere. */
+    int (*alloc_status)(struct blockdev *bd, uint64_t off, uint64_t max, uint64_t *run);
     void (*close)(struct blockdev *bd);
     struct blockdev *(*backing)(struct blockdev *bd);
     int (*info)(struct blockdev *bd, struct block_image_info *info);

@@ -65,6 +65,7 @@ static const struct block_driver qcow2_driver = {
     .flush = qcow2_flush,
     .discard = qcow2_discard,
     .write_zeroes = qcow2_write_zeroes,
+    .alloc_status = qcow2_alloc_status,
     .close = qcow2_close,
     .backing = qcow2_backing,
     .info = qcow2_info,

@@ -120,6 +120,7 @@ int qcow2_preadv(struct blockdev *bd, uint64_t off, const struct iovec *iov, int
 int qcow2_pwritev(struct blockdev *bd, uint64_t off, const struct iovec *iov, int iovcnt);
 int qcow2_discard(struct blockdev *bd, uint64_t off, uint64_t len);
 int qcow2_write_zeroes(struct blockdev *bd, uint64_t off, uint64_t len);
+int qcow2_alloc_status(struct blockdev *bd, uint64_t off, uint64_t max, uint64_t *run);
 /* Host extent of a compressed L2 entry. */
 void qcow2_compressed_extent(const struct qcow2 *s, uint64_t entry, uint64_t *off, uint64_t *len);
 

@@ -449,6 +449,29 @@ int qcow2_write_zeroes(struct blockdev *bd, uint64_t off, uint64_t len)
     return 0;
 }
 
+/* The kind of each guest cluster from off on, while it stays the same. */
+int qcow2_alloc_status(struct blockdev *bd, uint64_t off, uint64_t max, uint64_t *run)
+{
+    struct qcow2 *s = (struct qcow2 *)bd;
+    int kind = -1;
+    uint64_t done = 0;
+    while (done < max) {
+        uint64_t g = off + done, entry, l2off;
+        int r = l2_lookup(s, g >> s->cluster_bits, false, &entry, &l2off);
+        if (r < 0)
+            return r;
+        int k = entry_is_zero(s, entry) ? BLOCK_ALLOC_ZERO
+                : entry & (QOFFSET_MASK | QCOMPRESSED) ? BLOCK_ALLOC_DATA : BLOCK_ALLOC_NONE;
+        if (kind >= 0 && k != kind)
+            break;
+        kind = k;
+        uint64_t n = s->cluster_size - (g & (s->cluster_size - 1));
+        done += n < max - done ? n : max - done;
+    }
+    *run = done;
+    return kind < 0 ? BLOCK_ALLOC_NONE : kind;
+}
+
 /* Discarded sectors read back as zeros, like a raw image's punched holes. */
 int qcow2_discard(struct blockdev *bd, uint64_t off, uint64_t len)
 {

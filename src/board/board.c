@@ -763,6 +763,14 @@ int board_swap_disk(struct vm *vm, int index, const char *path, int format, stru
     return 0;
 }
 
+void board_replace_disk(struct vm *vm, int index, struct blockdev *bd)
+{
+    struct board *b = vm->board;
+    struct blockdev *old = virtio_blk_swap_image(b->blks[index], bd);
+    b->disks[index] = bd;
+    block_close(old);
+}
+
 int board_flush_disks(struct vm *vm, struct err *e)
 {
     struct board *b = vm->board;

@@ -71,10 +71,14 @@ int board_load(struct vm *vm, const struct snapshot_file *s, bool live, struct e
  * overlay on top of the one it had, for snapshots). */
 int board_flush_disks(struct vm *vm, struct err *e);
 int board_swap_disk(struct vm *vm, int index, const char *path, int format, struct err *e);
-/* Live migration: disk index's image, and the NIC's network backend (taken:
- * the board no longer closes it; the sender keeps its old connections). */
 struct blockdev;
 struct net_backend;
+/* The same with an image already open (the board owns it now; the old one
+ * is closed): a snapshot layer merged back, taking the active disk's place. */
+void board_replace_disk(struct vm *vm, int index, struct blockdev *bd);
+/* Live migration and merges: disk index's image, and the NIC's network
+ * backend (taken: the board no longer closes it; the sender keeps its old
+ * connections). */
 struct blockdev *board_disk(struct vm *vm, int index);
 struct net_backend *board_net_backend(struct vm *vm);
 struct net_backend *board_take_net_backend(struct vm *vm);

@@ -196,6 +196,47 @@ static int list(const char *name, bool as_json)
     return 0;
 }
 
+/* After a snapshot is removed: a disk layer it alone needed stays under
+ * the active disk (the machine writes an overlay on it); merge it back, so
+ * backing chains do not grow by one with every snapshot taken and removed
+ * (every backup).  A running machine does it paused, through its VMM; a
+ * stopped one here, under its lock.  Failing leaves the chain as it was. */
+static void merge_unneeded_layers(const char *name)
+{
+    struct machine_config mc;
+    struct err e = ERR_INIT;
+    if (machine_config_load(name, &mc, &e) < 0)
+        return;
+    bool running = live(name);
+    int lock = -1;
+    if (!running && machine_lock_acquire(name, &lock) < 0) {
+        machine_config_free(&mc);
+        return;                 /* starting meanwhile: it stays for another time */
+    }
+    for (int i = 0; i < mc.spec.ndisks; i++) {
+        char layer[SNAPSHOT_LAYER_MAX];
+        e = (struct err)ERR_INIT;
+        int r = snapshot_private_layer(name, &mc.spec, i, layer, sizeof(layer), &e);
+        if (r > 0 && running) {
+            json_t *reply = client_call(name, json_pack("{s:s, s:i, s:s}", "op", "compact",
+                                                        "disk", i, "layer", layer), &e);
+            if (!reply)
+                r = -EIO;
+            else if (!json_is_true(json_object_get(reply, "ok")))
+                r = err_set(&e, -EIO, "%s",
+                            json_string_value(json_object_get(reply, "error")) ?: "refused");
+            json_decref(reply);
+        } else if (r > 0) {
+            r = snapshot_merge_layer(name, &mc.spec, i, NULL, layer, NULL, &e);
+        }
+        if (r < 0)
+            log_warn("%s: disk %d keeps its layer under it: %s", name, i, e.msg);
+    }
+    if (lock >= 0)
+        close(lock);
+    machine_config_free(&mc);
+}
+
 static int rm(const char *name, const char *snap)
 {
     struct machine_config mc;
@@ -211,6 +252,7 @@ static int rm(const char *name, const char *snap)
     snapshot_read_head(name, head, sizeof(head));
     if (!strcmp(head, snap))
         snapshot_write_head(name, "");
+    merge_unneeded_layers(name);
     printf("removed snapshot %s of %s\n", snap, name);
     return 0;
 }
@@ -585,6 +627,7 @@ int cmd_backup(int argc, char **argv)
     snapshot_read_head(name, head, sizeof(head));
     if (!strcmp(head, snap))
         snapshot_write_head(name, info.parent);
+    merge_unneeded_layers(name);
     machine_config_free(&mc);
     if (r < 0) {
         log_error("backup of %s: %s", name, e.msg);

@@ -138,7 +138,8 @@ static int handle_request(struct control *c, int fd, const char *line)
         send_json(fd, st);
     } else if (c->busy_reason[0] &&
                (!strcmp(op, "pause") || !strcmp(op, "resume") || !strcmp(op, "stop") ||
-                !strcmp(op, "snapshot") || !strcmp(op, "save") || !strcmp(op, "restore"))) {
+                !strcmp(op, "snapshot") || !strcmp(op, "save") || !strcmp(op, "restore") ||
+                !strcmp(op, "compact"))) {
         send_json(fd, error_reply("%s", c->busy_reason));
     } else if (!strcmp(op, "migrate") || !strcmp(op, "migrate_cancel")) {
         if (!c->info.migrate) {
@@ -183,7 +184,8 @@ static int handle_request(struct control *c, int fd, const char *line)
             vm->power_button(vm);
             send_json(fd, json_pack("{s:b}", "ok", 1));
         }
-    } else if (!strcmp(op, "snapshot") || !strcmp(op, "save") || !strcmp(op, "restore")) {
+    } else if (!strcmp(op, "snapshot") || !strcmp(op, "save") || !strcmp(op, "restore") ||
+               !strcmp(op, "compact")) {
         if (!vm || atomic_load(&vm->stop) != VM_RUNNING) {
             send_json(fd, error_reply("the machine is not running", NULL));
         } else if (!c->info.snapshot) {

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "block/block.h"
+#include "block/block_info.h"
 #include "lib/file.h"
 #include "lib/log.h"
 #include "net/net.h"
@@ -321,10 +322,44 @@ out:
     return json_pack("{s:b, s:s}", "ok", 1, "name", snap);
 }
 
+/* "compact" {"disk", "layer"}: the client found disk's active overlay
+ * standing on a layer nothing else needs (its snapshot removed): paused,
+ * the overlay merges into that layer, which takes its place.  Checked
+ * again here, paused: a snapshot taken meanwhile refuses it. */
+static json_t *compact_disk(struct daemon *d, struct vm *vm, json_t *req)
+{
+    struct err e = ERR_INIT;
+    json_t *jd = json_object_get(req, "disk");
+    const char *layer = json_string_value(json_object_get(req, "layer"));
+    int i = json_is_integer(jd) ? (int)json_integer_value(jd) : -1;
+    if (i < 0 || i >= d->spec->ndisks || !layer || !board_disk(vm, i))
+        return json_pack("{s:b, s:s}", "ok", 0, "error", "compact needs a \"disk\" of the "
+                         "machine and a \"layer\"");
+    bool was_paused = vm_paused(vm);
+    int r = vm_pause(vm);
+    if (r < 0) {
+        err_set(&e, r, "the machine is stopping");
+        return fail_reply(&e);
+    }
+    struct blockdev *merged = NULL;
+    if ((r = board_flush_disks(vm, &e)) == 0 &&
+        (r = snapshot_merge_layer(d->name, d->folder_spec, i, board_disk(vm, i), layer, &merged,
+                                  &e)) == 0)
+        board_replace_disk(vm, i, merged);
+    if (!was_paused)
+        vm_resume(vm);
+    if (r < 0)
+        return fail_reply(&e);
+    log_info("disk %d merged into %s, which took its place", i, layer);
+    return json_pack("{s:b}", "ok", 1);
+}
+
 static json_t *on_snapshot(void *opaque, struct vm *vm, const char *op, json_t *req)
 {
     struct daemon *d = opaque;
     const char *name = json_string_value(json_object_get(req, "name"));
+    if (!strcmp(op, "compact"))
+        return compact_disk(d, vm, req);
     if (!strcmp(op, "restore")) {
         if (!name)
             return json_pack("{s:b, s:s}", "ok", 0, "error", "restore needs a \"name\"");

@@ -340,22 +340,24 @@ struct path_set {
     int n, cap;
 };
 
-static void set_add(struct path_set *s, const char *p)
+static int set_add(struct path_set *s, const char *p)
 {
     for (int i = 0; i < s->n; i++)
         if (!strcmp(s->v[i], p))
-            return;
+            return 0;
     if (s->n == s->cap) {
         int cap = s->cap ? s->cap * 2 : 16;
         char **nv = realloc(s->v, (size_t)cap * sizeof(*nv));
         if (!nv)
-            return;
+            return -ENOMEM;
         s->v = nv;
         s->cap = cap;
     }
     char *d = strdup(p);
-    if (d)
-        s->v[s->n++] = d;
+    if (!d)
+        return -ENOMEM;
+    s->v[s->n++] = d;
+    return 0;
 }
 
 static bool set_has(const struct path_set *s, const char *p)
@@ -374,30 +376,34 @@ static void set_free(struct path_set *s)
     memset(s, 0, sizeof(*s));
 }
 
-static void add_chain(struct path_set *s, const char *image)
+/* A chain that cannot be read whole makes the caller keep every layer: a
+ * layer it could not see may be one the image stands on. */
+static int add_chain(struct path_set *s, const char *image)
 {
     struct blockdev *bd;
     struct block_open_opts o = { .format = BLOCK_FORMAT_AUTO, .readonly = true };
-    if (block_open(image, &o, &bd, NULL) < 0) {
-        char real[PATH_MAX];
-        if (realpath(image, real))
-            set_add(s, real);   /* unreadable now: keep what it names, at least */
-        return;
-    }
+    if (block_open(image, &o, &bd, NULL) < 0)
+        return -EIO;
+    int r = 0;
     for (struct blockdev *b = bd; b; b = block_backing(b)) {
         char real[PATH_MAX];
-        if (realpath(block_path(b), real))
-            set_add(s, real);
+        if (!realpath(block_path(b), real) || set_add(s, real) < 0) {
+            r = -EIO;
+            break;
+        }
     }
     block_close(bd);
+    return r;
 }
 
-/* Everything some machine's active disks or this machine's snapshots need. */
-static int needed_layers(const char *machine, struct path_set *need, char *dependants,
-                         size_t dlen)
+/* Everything some machine's active disks or this machine's snapshots need
+ * (but the chain of this machine's disk skip_disk, when >= 0).  Fails when
+ * any of it cannot be read: then nothing may be taken for unneeded. */
+static int needed_layers(const char *machine, int skip_disk, struct path_set *need,
+                         char *dependants, size_t dlen)
 {
     char **names;
-    int n;
+    int n, r = 0;
     if (machine_list(&names, &n) < 0)
         return -EIO;
     char mydir[4096], mydir_real[PATH_MAX] = "";
@@ -408,18 +414,24 @@ static int needed_layers(const char *machine, struct path_set *need, char *depen
         dependants[0] = 0;
     for (int m = 0; m < n; m++) {
         struct machine_config mc;
-        if (machine_config_load(names[m], &mc, NULL) == 0) {
+        bool me = !strcmp(names[m], machine);
+        if (r == 0 && machine_config_load(names[m], &mc, NULL) < 0) {
+            /* A machine being made has no configuration yet, and no disks. */
+            char cfg[4096];
+            machine_path(names[m], "config.json", cfg, sizeof(cfg));
+            if (access(cfg, F_OK) == 0 || errno != ENOENT)
+                r = -EIO;
+        } else if (r == 0) {
             machine_spec_resolve(names[m], &mc.spec, NULL);
             struct path_set one = { 0 };
-            for (int i = 0; i < mc.spec.ndisks; i++)
-                if (mc.spec.disks[i].path)
-                    add_chain(&one, mc.spec.disks[i].path);
+            for (int i = 0; r == 0 && i < mc.spec.ndisks; i++)
+                if (mc.spec.disks[i].path && !(me && i == skip_disk))
+                    r = add_chain(&one, mc.spec.disks[i].path);
             bool reaches = false;
-            for (int i = 0; i < one.n; i++) {
-                set_add(need, one.v[i]);
+            for (int i = 0; r == 0 && i < one.n; i++) {
+                r = set_add(need, one.v[i]);
                 size_t dl = strlen(mydir_real);
-                if (strcmp(names[m], machine) && dl && !strncmp(one.v[i], mydir_real, dl) &&
-                    one.v[i][dl] == '/')
+                if (!me && dl && !strncmp(one.v[i], mydir_real, dl) && one.v[i][dl] == '/')
                     reaches = true;
             }
             if (reaches && dependants && dlen) {
@@ -432,27 +444,29 @@ static int needed_layers(const char *machine, struct path_set *need, char *depen
         free(names[m]);
     }
     free(names);
+    if (r < 0)
+        return r;
     struct snapshot_info *snaps;
     int ns;
-    if (snapshot_list(machine, &snaps, &ns, NULL) == 0) {
-        for (int i = 0; i < ns; i++) {
-            for (int k = 0; k < snaps[i].ndisks; k++) {
-                if (!snaps[i].layers[k][0])
-                    continue;
-                char p[4096];
-                machine_path(machine, snaps[i].layers[k], p, sizeof(p));
-                add_chain(need, p);
-            }
+    if (snapshot_list(machine, &snaps, &ns, NULL) < 0)
+        return -EIO;
+    for (int i = 0; r == 0 && i < ns; i++) {
+        for (int k = 0; r == 0 && k < snaps[i].ndisks; k++) {
+            if (!snaps[i].layers[k][0])
+                continue;
+            char p[4096];
+            machine_path(machine, snaps[i].layers[k], p, sizeof(p));
+            r = add_chain(need, p);
         }
-        free(snaps);
     }
-    return 0;
+    free(snaps);
+    return r;
 }
 
 int snapshot_dependants(const char *machine, char *buf, size_t len)
 {
     struct path_set need = { 0 };
-    int r = needed_layers(machine, &need, buf, len);
+    int r = needed_layers(machine, -1, &need, buf, len);
     set_free(&need);
     return r < 0 ? r : (buf[0] ? 1 : 0);
 }
@@ -460,9 +474,10 @@ int snapshot_dependants(const char *machine, char *buf, size_t len)
 int snapshot_collect_layers(const char *machine, struct err *e)
 {
     struct path_set need = { 0 };
-    if (needed_layers(machine, &need, NULL, 0) < 0) {
+    if (needed_layers(machine, -1, &need, NULL, 0) < 0) {
         set_free(&need);
-        return err_set(e, -EIO, "cannot list the machines to see which disk layers are in use");
+        return err_set(e, -EIO, "cannot read every machine's disks and snapshots to see which "
+                       "disk layers are in use: none removed");
     }
     char dir[4096];
     machine_path(machine, "", dir, sizeof(dir));
@@ -482,6 +497,123 @@ int snapshot_collect_layers(const char *machine, struct err *e)
     }
     closedir(d);
     set_free(&need);
+    return 0;
+}
+
+/* ---- merging a layer nothing needs back into the disk ------------------------ */
+
+static bool layer_file_name(const char *name)
+{
+    size_t n = strlen(name);
+    return n > 6 && !strchr(name, '/') && name[0] != '.' && strstr(name, ".L") &&
+           !strcmp(name + n - 6, ".qcow2");
+}
+
+int snapshot_private_layer(const char *machine, const struct machine_spec *spec, int i,
+                           char *layer, size_t len, struct err *e)
+{
+    const struct spec_disk *d = &spec->disks[i];
+    layer[0] = 0;
+    if (!snapshot_disk_is_own(d) || d->readonly)
+        return 0;
+    char active[4096], dir[4096], dir_real[PATH_MAX], real[PATH_MAX];
+    machine_path(machine, d->path, active, sizeof(active));
+    machine_path(machine, "", dir, sizeof(dir));
+    if (!realpath(dir, dir_real))
+        return err_set(e, -errno, "cannot resolve %s: %s", dir, strerror(errno));
+    struct blockdev *bd;
+    struct block_open_opts o = { .format = BLOCK_FORMAT_AUTO, .readonly = true };
+    int r = block_open(active, &o, &bd, e);
+    if (r < 0)
+        return r;
+    struct blockdev *b = block_backing(bd);
+    size_t dl = strlen(dir_real);
+    bool cand = b && !strcmp(block_format_name(b), "qcow2") && realpath(block_path(b), real) &&
+                !strncmp(real, dir_real, dl) && real[dl] == '/' && layer_file_name(real + dl + 1);
+    block_close(bd);
+    if (!cand)
+        return 0;
+    struct path_set need = { 0 };
+    r = needed_layers(machine, i, &need, NULL, 0);
+    bool used = r < 0 || set_has(&need, real);
+    set_free(&need);
+    if (r < 0)
+        return err_set(e, r, "cannot read every machine's disks and snapshots to see whether "
+                       "%s is still needed", real);
+    if (used)
+        return 0;
+    snprintf(layer, len, "%s", real + dl + 1);
+    return 1;
+}
+
+int snapshot_merge_layer(const char *machine, const struct machine_spec *spec, int i,
+                         struct blockdev *top, const char *layer, struct blockdev **merged,
+                         struct err *e)
+{
+    if (merged)
+        *merged = NULL;
+    const struct spec_disk *d = &spec->disks[i];
+    if (!snapshot_disk_is_own(d) || !layer_file_name(layer))
+        return err_set(e, -EINVAL, "disk %d cannot merge into '%s'", i, layer);
+    char active[4096], lpath[4096], lreal[PATH_MAX], breal[PATH_MAX];
+    machine_path(machine, d->path, active, sizeof(active));
+    machine_path(machine, layer, lpath, sizeof(lpath));
+    struct blockdev *own = NULL, *base = NULL;
+    int r = 0;
+    if (!top) {
+        struct block_open_opts o = { .format = BLOCK_FORMAT_AUTO, .readonly = true };
+        if ((r = block_open(active, &o, &own, e)) < 0)
+            return r;
+        top = own;
+    }
+    /* Still what it was when found unneeded: the active image's backing
+     * (a snapshot taken meanwhile would have put its own layer there), and
+     * no snapshot of the machine names it. */
+    struct blockdev *under = block_backing(top);
+    if (!under || !realpath(lpath, lreal) || !realpath(block_path(under), breal) ||
+        strcmp(lreal, breal))
+        r = err_set(e, -ESTALE, "disk %d no longer stands on %s (but on %s)", i, lpath,
+                    under ? block_path(under) : "nothing");
+    struct snapshot_info *snaps = NULL;
+    int ns = 0;
+    if (r == 0 && (r = snapshot_list(machine, &snaps, &ns, e)) == 0) {
+        for (int k = 0; r == 0 && k < ns; k++)
+            for (int j = 0; j < snaps[k].ndisks; j++)
+                if (!strcmp(snaps[k].layers[j], layer))
+                    r = err_set(e, -EBUSY, "snapshot '%s' needs %s", snaps[k].name, layer);
+    }
+    free(snaps);
+    if (r == 0) {
+        chmod(lpath, 0644);
+        struct block_open_opts rw = { .format = BLOCK_FORMAT_QCOW2 };
+        if ((r = block_open(lpath, &rw, &base, e)) == 0)
+            r = block_commit(top, base, e);
+        /* Either way the disk reads the same: top over a layer that now
+         * holds top's clusters too. */
+        if (r == 0 && rename(lpath, active) < 0)
+            r = err_set(e, -errno, "cannot rename %s to %s: %s", lpath, active, strerror(errno));
+        if (r < 0) {
+            chmod(lpath, 0444);
+            block_close(base);
+            base = NULL;
+        }
+    }
+    if (own)
+        block_close(own);
+    if (r < 0)
+        return r;
+    if (merged) {
+        /* Under the active name from now on (and the old path if that fails). */
+        struct blockdev *again;
+        struct block_open_opts rw = { .format = BLOCK_FORMAT_QCOW2 };
+        if (block_open(active, &rw, &again, NULL) == 0) {
+            block_close(base);
+            base = again;
+        }
+        *merged = base;
+    } else {
+        block_close(base);
+    }
     return 0;
 }
 

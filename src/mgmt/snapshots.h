@@ -21,6 +21,8 @@
 #include "board/spec.h"
 #include "lib/err.h"
 
+struct blockdev;
+
 #define SNAPSHOT_NAME_MAX 63
 #define SNAPSHOT_LAYER_MAX 80
 
@@ -78,6 +80,24 @@ int snapshot_collect_layers(const char *machine, struct err *e);
 
 /* Removes a snapshot (its state, RAM and record); layers it alone needed go. */
 int snapshot_remove(const char *machine, const char *snap, struct err *e);
+
+/* Taking and removing snapshots (a backup does both) leaves a layer under
+ * the active disk that nothing needs; merging it back keeps backing chains
+ * from growing with every snapshot ever taken.
+ * snapshot_private_layer: the layer (file name, in layer) disk i's active
+ * image stands on when no snapshot, other disk or machine needs it: 1; 0
+ * when there is none such; <0 when the disks cannot all be read. */
+int snapshot_private_layer(const char *machine, const struct machine_spec *spec, int i,
+                           char *layer, size_t len, struct err *e);
+/* With the disk not being written (machine stopped, or paused and
+ * flushed): checks that top (disk i's active image; NULL opens it here)
+ * still stands on layer and no snapshot names it, copies top's clusters
+ * into layer and renames layer to the active name (top's file goes).  At
+ * every step the disk reads the same.  *merged, when asked for, gets the
+ * layer opened read-write for a running machine to move onto. */
+int snapshot_merge_layer(const char *machine, const struct machine_spec *spec, int i,
+                         struct blockdev *top, const char *layer, struct blockdev **merged,
+                         struct err *e);
 
 /* Machines whose disk chains reach into this machine's folder (its linked
  * clones), as a comma-separated list in buf; 0 when none. */

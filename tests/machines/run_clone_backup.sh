@@ -2,8 +2,9 @@
 # Linked clones and backups (issue 13), on the engine --engine auto picks:
 # three clones of a running tiny machine boot at once, each with its own MAC
 # address and identity and the source's files; a backup taken while the
-# machine writes restores in another library, running, with a disk that
-# qemu-img check finds clean and holds what the guest had written; the source
+# machine writes (and leaves no disk layer behind) restores in another
+# library, running, with a disk that qemu-img check finds clean and holds
+# what the guest had written; the source
 # cannot be removed while clones use its layers; damaged backups are refused
 # and leave nothing behind.
 set -u
@@ -83,8 +84,19 @@ report("rm-source-refused", rc != 0 and "linked clones" in out and os.path.isdir
 type_lines("src", "i=0; while :; do i=$((i+1)); echo $i >> /mnt/disk/w; sync; sleep 0.05; done &")
 time.sleep(3)
 bfile = os.path.join(OTHER, "src.hostel-backup")
+SDIR = os.path.join(HOME, "machines/src")
+def layers():
+    return sorted(f for f in os.listdir(SDIR) if ".L" in f and f.endswith(".qcow2"))
+before = layers()
 rc, out = hostel("backup", "src", bfile)
 report("backup-running", rc == 0 and os.path.getsize(bfile) > 0 and "running state" in out, out)
+# Its snapshot's layer merged back: backups do not lengthen the disk's chain
+# (a second one, while the machine goes on writing, neither).
+b2 = os.path.join(OTHER, "second.hostel-backup")
+rc2, out2 = hostel("backup", "src", b2)
+report("backup-leaves-no-layer", rc2 == 0 and layers() == before, "%s -> %s %s" % (before, layers(), out2))
+if os.path.exists(b2):
+    os.unlink(b2)
 rc, out = hostel("restore-backup", bfile, "--name", "b", home=OTHER)
 report("restore-backup-elsewhere", rc == 0, out)
 st = json.loads(hostel("info", "b", "--json", home=OTHER)[1] or "{}").get("state")

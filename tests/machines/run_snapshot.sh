@@ -7,6 +7,8 @@
 # a snapshot of a stopped machine (disks only), restore 20 times in a row,
 # snapshot ls/rm, refusals (unknown names, damaged state files, a busy name)
 # that leave the machine as it was, and the disk passing qemu-img check.
+# The frozen layer stays as it was while the machine writes on; a snapshot
+# taken and removed leaves no layer behind (merged back, reading the same).
 set -u
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
@@ -19,7 +21,7 @@ if ! appliances/tiny/build.sh "$(pwd)/$BUILD/appliances/tiny" >/dev/null 2>&1; t
   echo "FAIL: snapshot/build (appliances/tiny/build.sh failed)"; exit 0
 fi
 python3 - "$H" "$HOSTEL_HOME" "$engine" <<'PY'
-import json, os, re, subprocess, sys, time
+import hashlib, json, os, re, subprocess, sys, time
 
 H, HOME, ENGINE = sys.argv[1:4]
 sys.path.insert(0, os.path.join(os.getcwd(), "tests/lib"))
@@ -54,9 +56,25 @@ if not wait_for(lambda: len(counts(log())) >= 20, 120):
 rc, out = hostel("snapshot", "c", "s1")
 report("take-running", rc == 0, out)
 n_at = max(counts(log()))
+MDIR = os.path.join(HOME, "machines/c")
+def digest(path):
+    try:
+        return hashlib.sha256(open(path, "rb").read()).hexdigest()
+    except OSError as e:
+        return str(e)
+try:
+    s1_layer = os.path.join(MDIR, json.load(open(os.path.join(MDIR, "snapshots/s1/info.json")))["layers"][0])
+except Exception as e:
+    s1_layer = "(no layer: %s)" % e
+s1_digest = digest(s1_layer)
 if not wait_for(lambda: max(counts(log())) >= n_at + 50, 120):
     report("runs-on", False, log()[-300:])
 report("runs-on-after-snapshot", state() == "running", state())
+# What the guest wrote since went to the new overlay: the frozen layer is
+# as it was (a VMM still writing the renamed file would change it).
+type_lines("sync")
+time.sleep(2)
+report("frozen-layer-unchanged", digest(s1_layer) == s1_digest, s1_layer)
 mark = len(log())
 rc, out = hostel("restore", "c", "s1")
 report("restore", rc == 0, out)
@@ -234,4 +252,23 @@ report("rm-again-refused", rc != 0 and "no snapshot named 's1'" in out, out)
 disk = os.path.join(HOME, "machines/c/disk.qcow2")
 r = subprocess.run(["qemu-img", "check", disk], capture_output=True, text=True)
 report("qemu-img-check", r.returncode == 0, r.stdout + r.stderr)
+
+# A snapshot taken and removed leaves no layer behind: the active disk
+# (written meanwhile) merges into the frozen layer under it, which takes its
+# place, and the disk reads the same.
+def layers():
+    return sorted(f for f in os.listdir(MDIR) if ".L" in f and f.endswith(".qcow2"))
+before = layers()
+rc1, out1 = hostel("snapshot", "c", "s3")
+w = subprocess.run(["qemu-io", "-f", "qcow2", "-c", "write -P 0x5a 1M 192k", "-c", "write -z 4M 64k", disk],
+                   capture_output=True, text=True)
+flat = os.path.join(HOME, "flat.raw")
+f = subprocess.run(["qemu-img", "convert", "-O", "raw", disk, flat], capture_output=True, text=True)
+rc2, out2 = hostel("snapshot", "rm", "c", "s3")
+cmp = subprocess.run(["qemu-img", "compare", disk, flat], capture_output=True, text=True)
+chk = subprocess.run(["qemu-img", "check", disk], capture_output=True, text=True)
+report("rm-merges-layer", rc1 == 0 and rc2 == 0 and w.returncode == 0 and f.returncode == 0 and
+       layers() == before and cmp.returncode == 0 and chk.returncode == 0,
+       "%s %s layers %s -> %s; %s %s %s %s" % (out1, out2, before, layers(), w.stderr, f.stderr,
+                                              cmp.stdout + cmp.stderr, chk.stdout + chk.stderr))
 PY

@@ -505,6 +505,97 @@ static void test_detect(void)
     block_close(b);
 }
 
+/* block_alloc_status and block_commit: an overlay merged into the layer
+ * under it (snapshot layers given back) reads the same, over it or alone. */
+static void test_commit(void)
+{
+    enum { SIZE = 2 << 20, CL = 65536 };
+    static uint8_t want[SIZE], got[SIZE], buf[3 * CL];
+    CHECK_EQ(mk("m0.qcow2", BLOCK_FORMAT_QCOW2, SIZE, NULL, 0), 0);
+    CHECK_EQ(mk("m1.qcow2", BLOCK_FORMAT_QCOW2, 0, "m0.qcow2", 0), 0);
+    CHECK_EQ(mk("m2.qcow2", BLOCK_FORMAT_QCOW2, 0, "m1.qcow2", 0), 0);
+    struct blockdev *b0 = op("m0.qcow2", false);
+    CHECK(b0);
+    if (!b0)
+        return;
+    fill(buf, 3 * CL, 1);
+    for (int c = 0; c < SIZE / CL; c += 3)
+        CHECK_EQ(wr(b0, (uint64_t)c * CL, buf, CL), 0);
+    block_close(b0);
+    struct blockdev *b1 = op("m1.qcow2", false);
+    CHECK(b1);
+    if (!b1)
+        return;
+    fill(buf, 3 * CL, 2);
+    for (int c = 1; c < SIZE / CL; c += 4)
+        CHECK_EQ(wr(b1, (uint64_t)c * CL + 4096, buf, 8192), 0);
+    block_close(b1);
+    /* The top: whole and partial clusters, a run, a zeroed cluster over
+     * data below, a discard, and clusters it never touches. */
+    struct blockdev *top = op("m2.qcow2", false);
+    CHECK(top);
+    if (!top)
+        return;
+    uint64_t run = 0;
+    CHECK_EQ(block_alloc_status(top, 0, SIZE, &run), BLOCK_ALLOC_NONE);
+    CHECK_EQ(run, SIZE);
+    fill(buf, 3 * CL, 3);
+    CHECK_EQ(wr(top, 2 * CL, buf, 3 * CL), 0);                 /* clusters 2-4 */
+    CHECK_EQ(wr(top, 9 * CL + 512, buf, 1024), 0);             /* part of 9 */
+    CHECK_EQ(block_write_zeroes(top, 12 * CL, CL), 0);         /* 12 over base data */
+    CHECK_EQ(block_discard(top, 13 * CL, 2 * CL), 0);          /* 13, 14 over m1's */
+    CHECK_EQ(block_alloc_status(top, 0, SIZE, &run), BLOCK_ALLOC_NONE);
+    CHECK_EQ(run, 2 * CL);
+    CHECK_EQ(block_alloc_status(top, 2 * CL, SIZE, &run), BLOCK_ALLOC_DATA);
+    CHECK_EQ(run, 3 * CL);
+    CHECK_EQ(block_alloc_status(top, 2 * CL + 512, CL, &run), BLOCK_ALLOC_DATA);
+    CHECK_EQ(run, CL);                                         /* cut at max */
+    CHECK_EQ(block_alloc_status(top, 12 * CL, SIZE, &run), BLOCK_ALLOC_ZERO);
+    CHECK_EQ(run, 3 * CL);
+    CHECK_EQ(block_alloc_status(top, SIZE - CL, 4 * CL, &run), BLOCK_ALLOC_NONE);
+    CHECK_EQ(run, CL);                                         /* cut at the disk's end */
+    CHECK(block_alloc_status(top, SIZE, CL, &run) < 0);
+    CHECK_EQ(rd(top, 0, want, SIZE), 0);
+    CHECK(is_zero(want + 12 * CL, 3 * CL));
+    block_close(top);
+
+    top = op("m2.qcow2", true);
+    struct blockdev *base = op("m1.qcow2", false);
+    CHECK(top && base);
+    if (!top || !base)
+        return;
+    CHECK_EQ(block_commit(top, base, &err), 0);
+    CHECK_EQ(rd(top, 0, got, SIZE), 0);
+    CHECK(!memcmp(got, want, SIZE));                           /* top over base: unchanged */
+    CHECK_EQ(rd(base, 0, got, SIZE), 0);
+    CHECK(!memcmp(got, want, SIZE));                           /* base alone: as top read */
+    expect_clean(base);
+    block_close(top);
+    block_close(base);
+    /* Disks of other sizes are refused, naming both. */
+    CHECK_EQ(mk("m3.qcow2", BLOCK_FORMAT_QCOW2, SIZE / 2, NULL, 0), 0);
+    top = op("m2.qcow2", true);
+    base = op("m3.qcow2", false);
+    CHECK(top && base);
+    if (top && base) {
+        CHECK_EQ(block_commit(top, base, &err), -EINVAL);
+        CHECK(strstr(err.msg, "m3.qcow2") != NULL);
+    }
+    if (top)
+        block_close(top);
+    if (base)
+        block_close(base);
+    /* A raw image is data everywhere. */
+    CHECK_EQ(mk("m4.raw", BLOCK_FORMAT_RAW, SIZE, NULL, 0), 0);
+    struct blockdev *raw = op("m4.raw", true);
+    CHECK(raw);
+    if (raw) {
+        CHECK_EQ(block_alloc_status(raw, CL, SIZE, &run), BLOCK_ALLOC_DATA);
+        CHECK_EQ(run, SIZE - CL);
+        block_close(raw);
+    }
+}
+
 int main(void)
 {
     snprintf(dir, sizeof(dir), "/tmp/hostel-qcow2.XXXXXX");
@@ -524,6 +615,7 @@ int main(void)
     RUN_TEST(test_corrupt_headers);
     RUN_TEST(test_hostile_tables);
     RUN_TEST(test_check_leak);
+    RUN_TEST(test_commit);
     char cmd[128];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     if (system(cmd) != 0)
