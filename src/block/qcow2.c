@@ -284,10 +284,10 @@ int qcow2_open(const char *path, int fd, bool readonly, bool repair, struct bloc
         s->rt[i] = be64toh(s->rt[i]);
 
     s->buf = malloc(s->cluster_size);
-    /* A compressed cluster may take a little more room than a plain one. */
+    /* A compressed cluster may take a little more room than a plain one
+     * (the buffer is made at the first one: most layers have none). */
     s->zbuf_len = (size_t)s->cluster_size * 2 + 512;
-    s->zbuf = malloc(s->zbuf_len);
-    if (!s->buf || !s->zbuf)
+    if (!s->buf)
         FAIL(-ENOMEM, "out of memory opening %s", path);
 
     /* Backing file. */

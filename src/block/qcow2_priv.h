@@ -51,7 +51,7 @@
 
 #define QCOW2_MAX_L1_BYTES  (32u << 20)
 #define QCOW2_MAX_RT_BYTES  (8u << 20)
-#define QCOW2_MAX_CHAIN     16
+#define QCOW2_MAX_CHAIN     64    /* images in a backing chain: 63 snapshots in a row */
 #define QCOW2_CACHE_SLOTS   16
 
 struct qcache_slot {

@@ -75,6 +75,8 @@ static int decompress(struct qcow2 *s, uint64_t entry, uint8_t *out)
     qcow2_compressed_extent(s, entry, &off, &len);
     if (len > s->zbuf_len || off + len < off)
         return -EIO;
+    if (!s->zbuf && !(s->zbuf = malloc(s->zbuf_len)))
+        return -ENOMEM;
     int r = bdev_pread_full(s->bd.fd, s->zbuf, len, off);
     if (r < 0)
         return r;

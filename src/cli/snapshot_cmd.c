@@ -3,11 +3,13 @@
 #include "cli/snapshot_cmd.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,6 +34,7 @@ void snapshot_usage(FILE *f)
             "       hostel snapshot ls NAME [--json]   its snapshots: name, time, size, parent\n"
             "       hostel snapshot rm NAME SNAP       delete one\n"
             "       hostel restore NAME SNAP           go back to it\n"
+            "       hostel snapshot restore NAME SNAP  the same\n"
             "\n"
             "A snapshot of a running machine holds its CPUs, devices, RAM and disks at one\n"
             "instant; restoring it brings the machine back running as it was then.  A\n"
@@ -197,43 +200,62 @@ static int list(const char *name, bool as_json)
 }
 
 /* After a snapshot is removed: a disk layer it alone needed stays under
- * the active disk (the machine writes an overlay on it); merge it back, so
- * backing chains do not grow by one with every snapshot taken and removed
- * (every backup).  A running machine does it paused, through its VMM; a
- * stopped one here, under its lock.  Failing leaves the chain as it was. */
+ * the image above it (the machine's active disk, or a later snapshot's
+ * layer); merge it into that image, so backing chains do not grow by one
+ * with every snapshot taken and removed (every backup).  Into a running
+ * machine's active disk through its VMM (paused meanwhile); otherwise
+ * here, a stopped machine under its lock.  Failing leaves the chain as it
+ * was, and says so. */
 static void merge_unneeded_layers(const char *name)
 {
     struct machine_config mc;
     struct err e = ERR_INIT;
     if (machine_config_load(name, &mc, &e) < 0)
         return;
-    bool running = live(name);
-    int lock = -1;
-    if (!running && machine_lock_acquire(name, &lock) < 0) {
+    char lockpath[4096];
+    snapshot_path(name, NULL, ".merge-lock", lockpath, sizeof(lockpath));
+    int mlock = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (mlock < 0 || flock(mlock, LOCK_EX) < 0) {
+        log_warn("%s: cannot lock %s: %s; disk layers are not merged", name, lockpath,
+                 strerror(errno));
+        if (mlock >= 0)
+            close(mlock);
         machine_config_free(&mc);
-        return;                 /* starting meanwhile: it stays for another time */
+        return;
     }
-    for (int i = 0; i < mc.spec.ndisks; i++) {
-        char layer[SNAPSHOT_LAYER_MAX];
+    for (int round = 0; round < 256; round++) {     /* each merge removes a layer */
+        struct snapshot_merge m;
         e = (struct err)ERR_INIT;
-        int r = snapshot_private_layer(name, &mc.spec, i, layer, sizeof(layer), &e);
-        if (r > 0 && running) {
+        int r = snapshot_find_merge(name, &mc.spec, &m, &e);
+        if (r <= 0) {
+            if (r < 0)
+                log_warn("%s: disk layers not merged: %s", name, e.msg);
+            break;
+        }
+        if (m.disk < 0) {
+            r = snapshot_merge_frozen(name, m.into, m.layer, &e);
+        } else if (live(name)) {
             json_t *reply = client_call(name, json_pack("{s:s, s:i, s:s}", "op", "compact",
-                                                        "disk", i, "layer", layer), &e);
+                                                        "disk", m.disk, "layer", m.layer), &e);
             if (!reply)
                 r = -EIO;
             else if (!json_is_true(json_object_get(reply, "ok")))
                 r = err_set(&e, -EIO, "%s",
                             json_string_value(json_object_get(reply, "error")) ?: "refused");
             json_decref(reply);
-        } else if (r > 0) {
-            r = snapshot_merge_layer(name, &mc.spec, i, NULL, layer, NULL, &e);
+        } else {
+            int lock = -1;
+            if (machine_lock_acquire(name, &lock) < 0)
+                break;          /* starting meanwhile: it stays for another time */
+            r = snapshot_merge_layer(name, &mc.spec, m.disk, NULL, m.layer, NULL, &e);
+            close(lock);
         }
-        if (r < 0)
-            log_warn("%s: disk %d keeps its layer under it: %s", name, i, e.msg);
+        if (r < 0) {
+            log_warn("%s: %s stays under %s: %s", name, m.layer, m.into, e.msg);
+            break;
+        }
     }
-    if (lock >= 0)
-        close(lock);
+    close(mlock);
     machine_config_free(&mc);
 }
 
@@ -273,7 +295,10 @@ int cmd_snapshot(int argc, char **argv)
     }
     if (argc == 4 && !strcmp(argv[1], "rm"))
         return rm(argv[2], argv[3]);
-    if (argc == 3 && strcmp(argv[1], "ls") && strcmp(argv[1], "rm"))
+    if (argc == 4 && !strcmp(argv[1], "restore"))      /* as 'hostel restore NAME SNAP' */
+        return cmd_restore(argc - 1, argv + 1);
+    if (argc == 3 && strcmp(argv[1], "ls") && strcmp(argv[1], "rm") &&
+        strcmp(argv[1], "restore"))
         return take(argv[1], argv[2]);
     snapshot_usage(stderr);
     return 1;

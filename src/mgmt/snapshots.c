@@ -509,54 +509,162 @@ static bool layer_file_name(const char *name)
            !strcmp(name + n - 6, ".qcow2");
 }
 
-int snapshot_private_layer(const char *machine, const struct machine_spec *spec, int i,
-                           char *layer, size_t len, struct err *e)
+/* Every disk chain that can need a layer of this machine: each machine's
+ * active disks and this machine's snapshots, as lists of real paths from
+ * the top image down.  Fails when any cannot be read whole. */
+struct chain {
+    char **v;
+    int n;
+};
+
+static void chains_free(struct chain *c, int n)
 {
-    const struct spec_disk *d = &spec->disks[i];
-    layer[0] = 0;
-    if (!snapshot_disk_is_own(d) || d->readonly)
-        return 0;
-    char active[4096], dir[4096], dir_real[PATH_MAX], real[PATH_MAX];
-    machine_path(machine, d->path, active, sizeof(active));
+    for (int i = 0; i < n; i++) {
+        for (int k = 0; k < c[i].n; k++)
+            free(c[i].v[k]);
+        free(c[i].v);
+    }
+    free(c);
+}
+
+static int chain_add(struct chain **cs, int *n, int *cap, const char *image)
+{
+    if (*n == *cap) {
+        int nc = *cap ? *cap * 2 : 16;
+        struct chain *g = realloc(*cs, (size_t)nc * sizeof(*g));
+        if (!g)
+            return -ENOMEM;
+        *cs = g;
+        *cap = nc;
+    }
+    struct chain *c = &(*cs)[*n];
+    memset(c, 0, sizeof(*c));
+    struct blockdev *bd;
+    struct block_open_opts o = { .format = BLOCK_FORMAT_AUTO, .readonly = true };
+    if (block_open(image, &o, &bd, NULL) < 0)
+        return -EIO;
+    int r = 0;
+    for (struct blockdev *b = bd; b && r == 0; b = block_backing(b)) {
+        char real[PATH_MAX], **nv = realloc(c->v, (size_t)(c->n + 1) * sizeof(*nv));
+        if (!nv) {
+            r = -ENOMEM;
+            break;
+        }
+        c->v = nv;
+        if (!realpath(block_path(b), real) || !(c->v[c->n] = strdup(real)))
+            r = -EIO;
+        else
+            c->n++;
+    }
+    block_close(bd);
+    (*n)++;             /* counted even when cut short: freed with the rest */
+    return r;
+}
+
+static int all_chains(const char *machine, struct chain **out, int *count)
+{
+    struct chain *cs = NULL;
+    int n = 0, cap = 0, r = 0, nm;
+    char **names;
+    *out = NULL;
+    *count = 0;
+    if (machine_list(&names, &nm) < 0)
+        return -EIO;
+    for (int m = 0; m < nm; m++) {
+        struct machine_config mc;
+        if (r == 0 && machine_config_load(names[m], &mc, NULL) < 0) {
+            char cfg[4096];
+            machine_path(names[m], "config.json", cfg, sizeof(cfg));
+            if (access(cfg, F_OK) == 0 || errno != ENOENT)
+                r = -EIO;
+        } else if (r == 0) {
+            machine_spec_resolve(names[m], &mc.spec, NULL);
+            for (int i = 0; r == 0 && i < mc.spec.ndisks; i++)
+                if (mc.spec.disks[i].path)
+                    r = chain_add(&cs, &n, &cap, mc.spec.disks[i].path);
+            machine_config_free(&mc);
+        }
+        free(names[m]);
+    }
+    free(names);
+    struct snapshot_info *snaps = NULL;
+    int ns = 0;
+    if (r == 0 && snapshot_list(machine, &snaps, &ns, NULL) < 0)
+        r = -EIO;
+    for (int i = 0; r == 0 && i < ns; i++) {
+        for (int k = 0; r == 0 && k < snaps[i].ndisks; k++) {
+            if (!snaps[i].layers[k][0])
+                continue;
+            char p[4096];
+            machine_path(machine, snaps[i].layers[k], p, sizeof(p));
+            r = chain_add(&cs, &n, &cap, p);
+        }
+    }
+    free(snaps);
+    if (r < 0) {
+        chains_free(cs, n);
+        return r;
+    }
+    *out = cs;
+    *count = n;
+    return 0;
+}
+
+int snapshot_find_merge(const char *machine, const struct machine_spec *spec,
+                        struct snapshot_merge *m, struct err *e)
+{
+    memset(m, 0, sizeof(*m));
+    m->disk = -1;
+    char dir[4096], dir_real[PATH_MAX];
     machine_path(machine, "", dir, sizeof(dir));
     if (!realpath(dir, dir_real))
         return err_set(e, -errno, "cannot resolve %s: %s", dir, strerror(errno));
-    struct blockdev *bd;
-    struct block_open_opts o = { .format = BLOCK_FORMAT_AUTO, .readonly = true };
-    int r = block_open(active, &o, &bd, e);
-    if (r < 0)
-        return r;
-    struct blockdev *b = block_backing(bd);
     size_t dl = strlen(dir_real);
-    bool cand = b && !strcmp(block_format_name(b), "qcow2") && realpath(block_path(b), real) &&
-                !strncmp(real, dir_real, dl) && real[dl] == '/' && layer_file_name(real + dl + 1);
-    block_close(bd);
-    if (!cand)
-        return 0;
-    struct path_set need = { 0 };
-    r = needed_layers(machine, i, &need, NULL, 0);
-    bool used = r < 0 || set_has(&need, real);
-    set_free(&need);
+    struct chain *cs;
+    int n, r = all_chains(machine, &cs, &n);
     if (r < 0)
-        return err_set(e, r, "cannot read every machine's disks and snapshots to see whether "
-                       "%s is still needed", real);
-    if (used)
+        return err_set(e, r, "cannot read every machine's disks and snapshots to see which "
+                       "disk layers are still needed");
+    /* A layer of the folder that tops no chain (no snapshot names it, no
+     * machine writes it) and sits under one and the same image in the
+     * folder in every chain that has it. */
+    int found = 0;
+    for (int c = 0; c < n && !found; c++) {
+        for (int k = 1; k < cs[c].n && !found; k++) {
+            const char *l = cs[c].v[k], *above = cs[c].v[k - 1];
+            if (strncmp(l, dir_real, dl) || l[dl] != '/' || !layer_file_name(l + dl + 1) ||
+                strncmp(above, dir_real, dl) || above[dl] != '/' || strchr(above + dl + 1, '/'))
+                continue;
+            bool ok = true;
+            for (int c2 = 0; c2 < n && ok; c2++)
+                for (int k2 = 0; k2 < cs[c2].n && ok; k2++)
+                    if (!strcmp(cs[c2].v[k2], l))
+                        ok = k2 > 0 && !strcmp(cs[c2].v[k2 - 1], above);
+            if (!ok)
+                continue;
+            snprintf(m->layer, sizeof(m->layer), "%s", l + dl + 1);
+            snprintf(m->into, sizeof(m->into), "%s", above + dl + 1);
+            found = 1;
+        }
+    }
+    chains_free(cs, n);
+    if (!found)
         return 0;
-    snprintf(layer, len, "%s", real + dl + 1);
+    /* Into an active disk of this machine, or into another frozen layer. */
+    for (int i = 0; i < spec->ndisks; i++)
+        if (snapshot_disk_is_own(&spec->disks[i]) && !strcmp(spec->disks[i].path, m->into))
+            m->disk = i;
+    if (m->disk < 0 && !layer_file_name(m->into))
+        return 0;       /* an image of the folder that is neither: leave it */
     return 1;
 }
 
-int snapshot_merge_layer(const char *machine, const struct machine_spec *spec, int i,
-                         struct blockdev *top, const char *layer, struct blockdev **merged,
-                         struct err *e)
+/* Merges the image at `active` (top: it opened, or NULL) into layer under
+ * it and renames layer to its name; frozen: the result stays read-only. */
+static int merge_into(const char *machine, const char *active, struct blockdev *top,
+                      const char *layer, bool frozen, struct blockdev **merged, struct err *e)
 {
-    if (merged)
-        *merged = NULL;
-    const struct spec_disk *d = &spec->disks[i];
-    if (!snapshot_disk_is_own(d) || !layer_file_name(layer))
-        return err_set(e, -EINVAL, "disk %d cannot merge into '%s'", i, layer);
-    char active[4096], lpath[4096], lreal[PATH_MAX], breal[PATH_MAX];
-    machine_path(machine, d->path, active, sizeof(active));
+    char lpath[4096], lreal[PATH_MAX], breal[PATH_MAX];
     machine_path(machine, layer, lpath, sizeof(lpath));
     struct blockdev *own = NULL, *base = NULL;
     int r = 0;
@@ -566,13 +674,13 @@ int snapshot_merge_layer(const char *machine, const struct machine_spec *spec, i
             return r;
         top = own;
     }
-    /* Still what it was when found unneeded: the active image's backing
-     * (a snapshot taken meanwhile would have put its own layer there), and
-     * no snapshot of the machine names it. */
+    /* Still what it was when found unneeded: the image's backing (a
+     * snapshot taken meanwhile would have put its own layer there), and no
+     * snapshot of the machine names it. */
     struct blockdev *under = block_backing(top);
     if (!under || !realpath(lpath, lreal) || !realpath(block_path(under), breal) ||
         strcmp(lreal, breal))
-        r = err_set(e, -ESTALE, "disk %d no longer stands on %s (but on %s)", i, lpath,
+        r = err_set(e, -ESTALE, "%s no longer stands on %s (but on %s)", active, lpath,
                     under ? block_path(under) : "nothing");
     struct snapshot_info *snaps = NULL;
     int ns = 0;
@@ -590,6 +698,11 @@ int snapshot_merge_layer(const char *machine, const struct machine_spec *spec, i
             r = block_commit(top, base, e);
         /* Either way the disk reads the same: top over a layer that now
          * holds top's clusters too. */
+        if (r == 0 && frozen) {
+            block_close(base);
+            base = NULL;
+            chmod(lpath, 0444);
+        }
         if (r == 0 && rename(lpath, active) < 0)
             r = err_set(e, -errno, "cannot rename %s to %s: %s", lpath, active, strerror(errno));
         if (r < 0) {
@@ -602,7 +715,7 @@ int snapshot_merge_layer(const char *machine, const struct machine_spec *spec, i
         block_close(own);
     if (r < 0)
         return r;
-    if (merged) {
+    if (merged && base) {
         /* Under the active name from now on (and the old path if that fails). */
         struct blockdev *again;
         struct block_open_opts rw = { .format = BLOCK_FORMAT_QCOW2 };
@@ -611,11 +724,36 @@ int snapshot_merge_layer(const char *machine, const struct machine_spec *spec, i
             base = again;
         }
         *merged = base;
-    } else {
+    } else if (base) {
         block_close(base);
     }
     return 0;
 }
+
+int snapshot_merge_layer(const char *machine, const struct machine_spec *spec, int i,
+                         struct blockdev *top, const char *layer, struct blockdev **merged,
+                         struct err *e)
+{
+    if (merged)
+        *merged = NULL;
+    if (i < 0 || i >= spec->ndisks || !snapshot_disk_is_own(&spec->disks[i]) ||
+        !layer_file_name(layer))
+        return err_set(e, -EINVAL, "disk %d cannot merge into '%s'", i, layer);
+    char active[4096];
+    machine_path(machine, spec->disks[i].path, active, sizeof(active));
+    return merge_into(machine, active, top, layer, false, merged, e);
+}
+
+int snapshot_merge_frozen(const char *machine, const char *upper, const char *layer,
+                          struct err *e)
+{
+    if (!layer_file_name(upper) || !layer_file_name(layer))
+        return err_set(e, -EINVAL, "cannot merge '%s' into '%s'", upper, layer);
+    char path[4096];
+    machine_path(machine, upper, path, sizeof(path));
+    return merge_into(machine, path, NULL, layer, true, NULL, e);
+}
+
 
 int snapshot_remove(const char *machine, const char *snap, struct err *e)
 {

@@ -81,14 +81,22 @@ int snapshot_collect_layers(const char *machine, struct err *e);
 /* Removes a snapshot (its state, RAM and record); layers it alone needed go. */
 int snapshot_remove(const char *machine, const char *snap, struct err *e);
 
-/* Taking and removing snapshots (a backup does both) leaves a layer under
- * the active disk that nothing needs; merging it back keeps backing chains
- * from growing with every snapshot ever taken.
- * snapshot_private_layer: the layer (file name, in layer) disk i's active
- * image stands on when no snapshot, other disk or machine needs it: 1; 0
- * when there is none such; <0 when the disks cannot all be read. */
-int snapshot_private_layer(const char *machine, const struct machine_spec *spec, int i,
-                           char *layer, size_t len, struct err *e);
+/* Taking and removing snapshots (a backup does both) leaves layers that
+ * nothing needs but the image right above them; merging each into that
+ * image keeps backing chains from growing with every snapshot ever taken.
+ * snapshot_find_merge: a layer of the machine's folder that tops no chain
+ * (no snapshot names it, no machine writes it) and sits under one and the
+ * same image of the folder in every chain that has it: 1, with m filled
+ * (disk: the machine's disk when that image is its active disk, else -1:
+ * a frozen layer); 0 when there is none; <0 when the disks cannot all be
+ * read. */
+struct snapshot_merge {
+    char layer[SNAPSHOT_LAYER_MAX];
+    char into[256];
+    int disk;
+};
+int snapshot_find_merge(const char *machine, const struct machine_spec *spec,
+                        struct snapshot_merge *m, struct err *e);
 /* With the disk not being written (machine stopped, or paused and
  * flushed): checks that top (disk i's active image; NULL opens it here)
  * still stands on layer and no snapshot names it, copies top's clusters
@@ -98,6 +106,11 @@ int snapshot_private_layer(const char *machine, const struct machine_spec *spec,
 int snapshot_merge_layer(const char *machine, const struct machine_spec *spec, int i,
                          struct blockdev *top, const char *layer, struct blockdev **merged,
                          struct err *e);
+/* The same with a frozen layer (upper) above it; it may be in use (running
+ * machines read it): they read the same throughout, from the files they
+ * have open. */
+int snapshot_merge_frozen(const char *machine, const char *upper, const char *layer,
+                          struct err *e);
 
 /* Machines whose disk chains reach into this machine's folder (its linked
  * clones), as a comma-separated list in buf; 0 when none. */
