@@ -376,139 +376,6 @@ static void set_free(struct path_set *s)
     memset(s, 0, sizeof(*s));
 }
 
-/* A chain that cannot be read whole makes the caller keep every layer: a
- * layer it could not see may be one the image stands on. */
-static int add_chain(struct path_set *s, const char *image)
-{
-    struct blockdev *bd;
-    struct block_open_opts o = { .format = BLOCK_FORMAT_AUTO, .readonly = true };
-    if (block_open(image, &o, &bd, NULL) < 0)
-        return -EIO;
-    int r = 0;
-    for (struct blockdev *b = bd; b; b = block_backing(b)) {
-        char real[PATH_MAX];
-        if (!realpath(block_path(b), real) || set_add(s, real) < 0) {
-            r = -EIO;
-            break;
-        }
-    }
-    block_close(bd);
-    return r;
-}
-
-/* Everything some machine's active disks or this machine's snapshots need
- * (but the chain of this machine's disk skip_disk, when >= 0).  Fails when
- * any of it cannot be read: then nothing may be taken for unneeded. */
-static int needed_layers(const char *machine, int skip_disk, struct path_set *need,
-                         char *dependants, size_t dlen)
-{
-    char **names;
-    int n, r = 0;
-    if (machine_list(&names, &n) < 0)
-        return -EIO;
-    char mydir[4096], mydir_real[PATH_MAX] = "";
-    machine_path(machine, "", mydir, sizeof(mydir));
-    if (!realpath(mydir, mydir_real))
-        mydir_real[0] = 0;
-    if (dependants && dlen)
-        dependants[0] = 0;
-    for (int m = 0; m < n; m++) {
-        struct machine_config mc;
-        bool me = !strcmp(names[m], machine);
-        if (r == 0 && machine_config_load(names[m], &mc, NULL) < 0) {
-            /* A machine being made has no configuration yet, and no disks. */
-            char cfg[4096];
-            machine_path(names[m], "config.json", cfg, sizeof(cfg));
-            if (access(cfg, F_OK) == 0 || errno != ENOENT)
-                r = -EIO;
-        } else if (r == 0) {
-            machine_spec_resolve(names[m], &mc.spec, NULL);
-            struct path_set one = { 0 };
-            for (int i = 0; r == 0 && i < mc.spec.ndisks; i++)
-                if (mc.spec.disks[i].path && !(me && i == skip_disk))
-                    r = add_chain(&one, mc.spec.disks[i].path);
-            bool reaches = false;
-            for (int i = 0; r == 0 && i < one.n; i++) {
-                r = set_add(need, one.v[i]);
-                size_t dl = strlen(mydir_real);
-                if (!me && dl && !strncmp(one.v[i], mydir_real, dl) && one.v[i][dl] == '/')
-                    reaches = true;
-            }
-            if (reaches && dependants && dlen) {
-                size_t used = strlen(dependants);
-                snprintf(dependants + used, dlen - used, "%s%s", used ? ", " : "", names[m]);
-            }
-            set_free(&one);
-            machine_config_free(&mc);
-        }
-        free(names[m]);
-    }
-    free(names);
-    if (r < 0)
-        return r;
-    struct snapshot_info *snaps;
-    int ns;
-    if (snapshot_list(machine, &snaps, &ns, NULL) < 0)
-        return -EIO;
-    for (int i = 0; r == 0 && i < ns; i++) {
-        for (int k = 0; r == 0 && k < snaps[i].ndisks; k++) {
-            if (!snaps[i].layers[k][0])
-                continue;
-            char p[4096];
-            machine_path(machine, snaps[i].layers[k], p, sizeof(p));
-            r = add_chain(need, p);
-        }
-    }
-    free(snaps);
-    return r;
-}
-
-int snapshot_dependants(const char *machine, char *buf, size_t len)
-{
-    struct path_set need = { 0 };
-    int r = needed_layers(machine, -1, &need, buf, len);
-    set_free(&need);
-    return r < 0 ? r : (buf[0] ? 1 : 0);
-}
-
-int snapshot_collect_layers(const char *machine, struct err *e)
-{
-    struct path_set need = { 0 };
-    if (needed_layers(machine, -1, &need, NULL, 0) < 0) {
-        set_free(&need);
-        return err_set(e, -EIO, "cannot read every machine's disks and snapshots to see which "
-                       "disk layers are in use: none removed");
-    }
-    char dir[4096];
-    machine_path(machine, "", dir, sizeof(dir));
-    DIR *d = opendir(dir);
-    if (!d) {
-        set_free(&need);
-        return err_set(e, -errno, "cannot read %s: %s", dir, strerror(errno));
-    }
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        if (!strstr(de->d_name, ".L") || !strstr(de->d_name, ".qcow2"))
-            continue;
-        char p[4352], real[PATH_MAX];
-        snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-        if (realpath(p, real) && !set_has(&need, real))
-            unlink(p);
-    }
-    closedir(d);
-    set_free(&need);
-    return 0;
-}
-
-/* ---- merging a layer nothing needs back into the disk ------------------------ */
-
-static bool layer_file_name(const char *name)
-{
-    size_t n = strlen(name);
-    return n > 6 && !strchr(name, '/') && name[0] != '.' && strstr(name, ".L") &&
-           !strcmp(name + n - 6, ".qcow2");
-}
-
 /* Every disk chain that can need a layer of this machine: each machine's
  * active disks and this machine's snapshots, as lists of real paths from
  * the top image down.  Fails when any cannot be read whole. */
@@ -527,7 +394,7 @@ static void chains_free(struct chain *c, int n)
     free(c);
 }
 
-static int chain_add(struct chain **cs, int *n, int *cap, const char *image)
+static int chain_add(struct chain **cs, int *n, int *cap, const char *image, int format)
 {
     if (*n == *cap) {
         int nc = *cap ? *cap * 2 : 16;
@@ -540,7 +407,7 @@ static int chain_add(struct chain **cs, int *n, int *cap, const char *image)
     struct chain *c = &(*cs)[*n];
     memset(c, 0, sizeof(*c));
     struct blockdev *bd;
-    struct block_open_opts o = { .format = BLOCK_FORMAT_AUTO, .readonly = true };
+    struct block_open_opts o = { .format = (enum block_format)format, .readonly = true };
     if (block_open(image, &o, &bd, NULL) < 0)
         return -EIO;
     int r = 0;
@@ -581,7 +448,8 @@ static int all_chains(const char *machine, struct chain **out, int *count)
             machine_spec_resolve(names[m], &mc.spec, NULL);
             for (int i = 0; r == 0 && i < mc.spec.ndisks; i++)
                 if (mc.spec.disks[i].path)
-                    r = chain_add(&cs, &n, &cap, mc.spec.disks[i].path);
+                    r = chain_add(&cs, &n, &cap, mc.spec.disks[i].path,
+                                  mc.spec.disks[i].format);
             machine_config_free(&mc);
         }
         free(names[m]);
@@ -597,7 +465,7 @@ static int all_chains(const char *machine, struct chain **out, int *count)
                 continue;
             char p[4096];
             machine_path(machine, snaps[i].layers[k], p, sizeof(p));
-            r = chain_add(&cs, &n, &cap, p);
+            r = chain_add(&cs, &n, &cap, p, BLOCK_FORMAT_QCOW2);
         }
     }
     free(snaps);
@@ -608,6 +476,98 @@ static int all_chains(const char *machine, struct chain **out, int *count)
     *out = cs;
     *count = n;
     return 0;
+}
+
+/* Everything some machine's active disks or this machine's snapshots need.
+ * Fails when any of it cannot be read: then nothing may be taken for
+ * unneeded (a layer it could not see may be one a disk stands on). */
+static int needed_layers(const char *machine, struct path_set *need)
+{
+    struct chain *cs;
+    int n, r = all_chains(machine, &cs, &n);
+    if (r < 0)
+        return r;
+    for (int c = 0; r == 0 && c < n; c++)
+        for (int k = 0; r == 0 && k < cs[c].n; k++)
+            r = set_add(need, cs[c].v[k]);
+    chains_free(cs, n);
+    return r;
+}
+
+int snapshot_dependants(const char *machine, char *buf, size_t len)
+{
+    char **names, mydir[4096], mydir_real[PATH_MAX];
+    int n;
+    buf[0] = 0;
+    machine_path(machine, "", mydir, sizeof(mydir));
+    if (!realpath(mydir, mydir_real) || machine_list(&names, &n) < 0)
+        return -EIO;
+    size_t dl = strlen(mydir_real);
+    for (int m = 0; m < n; m++) {
+        struct machine_config mc;
+        const char *why = NULL;
+        bool reaches = false;
+        if (strcmp(names[m], machine) && machine_config_load(names[m], &mc, NULL) == 0) {
+            machine_spec_resolve(names[m], &mc.spec, NULL);
+            struct chain *cs = NULL;
+            int nc = 0, cap = 0;
+            for (int i = 0; i < mc.spec.ndisks && !why; i++)
+                if (mc.spec.disks[i].path &&
+                    chain_add(&cs, &nc, &cap, mc.spec.disks[i].path, mc.spec.disks[i].format) < 0)
+                    why = " (its disks cannot be read: it may use them)";
+            for (int c = 0; c < nc; c++)
+                for (int k = 0; k < cs[c].n; k++)
+                    if (!strncmp(cs[c].v[k], mydir_real, dl) && cs[c].v[k][dl] == '/')
+                        reaches = true;
+            chains_free(cs, nc);
+            machine_config_free(&mc);
+        }
+        if (reaches || why) {
+            size_t used = strlen(buf);
+            snprintf(buf + used, len - used, "%s%s%s", used ? ", " : "", names[m], why ? why : "");
+        }
+        free(names[m]);
+    }
+    free(names);
+    return buf[0] ? 1 : 0;
+}
+
+int snapshot_collect_layers(const char *machine, struct err *e)
+{
+    struct path_set need = { 0 };
+    if (needed_layers(machine, &need) < 0) {
+        set_free(&need);
+        return err_set(e, -EIO, "cannot read every machine's disks and snapshots to see which "
+                       "disk layers are in use: none removed");
+    }
+    char dir[4096];
+    machine_path(machine, "", dir, sizeof(dir));
+    DIR *d = opendir(dir);
+    if (!d) {
+        set_free(&need);
+        return err_set(e, -errno, "cannot read %s: %s", dir, strerror(errno));
+    }
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (!strstr(de->d_name, ".L") || !strstr(de->d_name, ".qcow2"))
+            continue;
+        char p[4352], real[PATH_MAX];
+        snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+        if (realpath(p, real) && !set_has(&need, real))
+            unlink(p);
+    }
+    closedir(d);
+    set_free(&need);
+    return 0;
+}
+
+/* ---- merging a layer nothing needs back into the disk ------------------------ */
+
+static bool layer_file_name(const char *name)
+{
+    size_t n = strlen(name);
+    return n > 6 && !strchr(name, '/') && name[0] != '.' && strstr(name, ".L") &&
+           !strcmp(name + n - 6, ".qcow2");
 }
 
 int snapshot_find_merge(const char *machine, const struct machine_spec *spec,
@@ -640,23 +600,24 @@ int snapshot_find_merge(const char *machine, const struct machine_spec *spec,
                 for (int k2 = 0; k2 < cs[c2].n && ok; k2++)
                     if (!strcmp(cs[c2].v[k2], l))
                         ok = k2 > 0 && !strcmp(cs[c2].v[k2 - 1], above);
-            if (!ok)
+            /* Into an active disk of this machine, or another frozen layer
+             * (an image of the folder that is neither is left alone). */
+            const char *up = above + dl + 1;
+            m->disk = -1;
+            for (int i = 0; i < spec->ndisks; i++)
+                if (snapshot_disk_is_own(&spec->disks[i]) && !strcmp(spec->disks[i].path, up))
+                    m->disk = i;
+            if (!ok || (m->disk < 0 && !layer_file_name(up)))
                 continue;
             snprintf(m->layer, sizeof(m->layer), "%s", l + dl + 1);
-            snprintf(m->into, sizeof(m->into), "%s", above + dl + 1);
+            snprintf(m->into, sizeof(m->into), "%s", up);
             found = 1;
         }
     }
     chains_free(cs, n);
     if (!found)
-        return 0;
-    /* Into an active disk of this machine, or into another frozen layer. */
-    for (int i = 0; i < spec->ndisks; i++)
-        if (snapshot_disk_is_own(&spec->disks[i]) && !strcmp(spec->disks[i].path, m->into))
-            m->disk = i;
-    if (m->disk < 0 && !layer_file_name(m->into))
-        return 0;       /* an image of the folder that is neither: leave it */
-    return 1;
+        m->disk = -1;
+    return found;
 }
 
 /* Merges the image at `active` (top: it opened, or NULL) into layer under
