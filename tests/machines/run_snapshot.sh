@@ -132,6 +132,32 @@ rc, out = hostel("restore", "c", "nosuch")
 report("refuse-unknown", rc != 0 and "no snapshot named 'nosuch'" in out and state() == "running", out)
 rc, out = hostel("snapshot", "c", "../x")
 report("refuse-bad-name", rc != 0 and "snapshot name" in out, out)
+# The control socket's "compact" (what snapshot rm sends) with a layer that
+# is not under the disk, or names something outside the folder, or a disk
+# the machine lacks: refused, nothing moved, the machine runs on.
+import socket
+def control(req):
+    try:
+        c = socket.socket(socket.AF_UNIX)
+        c.settimeout(30)
+        c.connect(os.path.join(MDIR, "control.sock"))
+        c.sendall((json.dumps(req) + "\n").encode())
+        data = b""
+        while not data.endswith(b"\n"):
+            k = c.recv(4096)
+            if not k:
+                break
+            data += k
+        c.close()
+        return json.loads(data)
+    except Exception as e:
+        return {"ok": True, "error": "no answer: %s" % e}
+files_before = sorted(os.listdir(MDIR))
+replies = [control({"op": "compact", "disk": 0, "layer": l})
+           for l in ("../../../etc/x.L1.qcow2", "disk.Lnosuch.qcow2", os.path.basename(s1_layer))]
+replies.append(control({"op": "compact", "disk": 7, "layer": "disk.L1.qcow2"}))
+report("refuse-bad-compact", all(not r.get("ok") and r.get("error") for r in replies) and
+       sorted(os.listdir(MDIR)) == files_before and state() == "running", replies)
 st = os.path.join(HOME, "machines/c/snapshots/s1/state.bin")
 good = open(st, "rb").read()
 for what, data in (("truncated", good[: len(good) // 2]), ("damaged", good[:100] + bytes([good[100] ^ 0xff]) + good[101:])):
