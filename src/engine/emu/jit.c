@@ -267,6 +267,8 @@ struct emu_jit {
     uint64_t set_cf;          /* rx address: emit_set_cf_routine */
     uint64_t tlb_way1[2][2][2];   /* rx addresses: emit_tlb_way1_routines, [user][write][tag in RDX] */
     uint64_t reset_slots;     /* rx address: emit_reset_slots_routine */
+    uint64_t dyn_exit[2];     /* rx addresses: emit_dyn_exit_routines, [user] */
+    uint64_t dyn_miss[2];     /* their ends: back to C */
     uint64_t (*enter)(struct emu_cpu *c, uint64_t code);
     uint32_t gen;             /* translations of older generations are gone */
     struct jit_exit *pending; /* the exit taken last, to be linked */
@@ -362,6 +364,7 @@ static void call_rx(struct xbuf *b, uint64_t target)
 
 static void emit_set_cf_routine(struct xbuf *b);
 static void emit_tlb_way1_routines(struct emu_jit *j, struct xbuf *b);
+static void emit_dyn_exit_routines(struct emu_jit *j, struct xbuf *b);
 
 /* The trampolines: enter(c, code) saves the callee-saved
  * registers, keeps the TLB tag bits at [rsp + 16] and the stack page
@@ -395,6 +398,7 @@ static void emit_trampolines(struct emu_jit *j)
     j->set_cf = x_rx(&b);
     emit_set_cf_routine(&b);
     emit_tlb_way1_routines(j, &b);
+    emit_dyn_exit_routines(j, &b);
     j->code_base = (size_t)(b.p - j->rw + 63) & ~(size_t)63;
     j->code_used = j->code_base;
 }
@@ -1637,6 +1641,68 @@ static void emit_exit_dynamic(struct jctx *t, const struct ra *r, const struct p
     x_jmp_abs(b, t->j->exit_common);
 }
 
+/* The lookup of emit_exit_dynamic, shared: for exits taken seldom, where
+ * 100 bytes of code at each would only crowd the hot code (the exit after
+ * a handler call, which leaves only when the handler moved RIP: a fault,
+ * a REP slice, a taken LOOP).  RAX = the exit record, RDX = the guest RIP;
+ * the same last-target compare, jump cache and way back to C, with RCX
+ * and RSI as scratch (nothing is live at an exit).  Hot exits keep their
+ * own copy: one shared indirect jump would be mispredicted for all. */
+static void emit_dyn_exit_routines(struct emu_jit *j, struct xbuf *b)
+{
+    for (int u = 0; u < 2; u++) {
+        j->dyn_exit[u] = x_rx(b);
+        x_alu_rm(b, 8, ALU_CMP, XDX, xm(XAX, (int32_t)offsetof(struct jit_exit, rip)));
+        uint8_t *jne1 = x_jcc32(b, 5);
+        x_load(b, 4, XCX, xm(RCPU, OFF_MAP_EPOCH));
+        x_alu_rm(b, 4, ALU_CMP, XCX, xm(XAX, (int32_t)offsetof(struct jit_exit, epoch)));
+        uint8_t *jne2 = x_jcc32(b, 5);
+        x_jmp_mem(b, xm(XAX, (int32_t)offsetof(struct jit_exit, target)));
+        x_patch32(b, jne1, x_rx(b));
+        x_patch32(b, jne2, x_rx(b));
+        x_mov_rr(b, 4, XCX, XDX);
+        x_mov_rr(b, 4, XSI, XDX);
+        x_rr(b, 4, 0xc1, 5, XSI);                 /* shr esi, JC_BITS */
+        x8(b, JC_BITS);
+        x_alu_rr(b, 4, ALU_XOR, XCX, XSI);
+        x_alu_ri(b, 4, ALU_AND, XCX, JC_SIZE - 1);
+        x_rr(b, 4, 0xc1, 4, XCX);                 /* shl ecx, JC_SHIFT */
+        x8(b, JC_SHIFT);
+        x_lea(b, 8, XSI, xmrip(&j->jc->e[u][0]));
+        x_alu_rr(b, 8, ALU_ADD, XSI, XCX);        /* the entry */
+        x_alu_rm(b, 8, ALU_CMP, XDX, xm(XSI, 0));
+        uint8_t *jne3 = x_jcc32(b, 5);
+        x_load(b, 4, XCX, xm(RCPU, OFF_MAP_EPOCH));
+        x_alu_rm(b, 4, ALU_CMP, XCX, xm(XSI, (int32_t)offsetof(struct jc_entry, epoch)));
+        uint8_t *jne4 = x_jcc32(b, 5);
+        x_jmp_mem(b, xm(XSI, (int32_t)offsetof(struct jc_entry, code)));
+        x_patch32(b, jne3, x_rx(b));
+        x_patch32(b, jne4, x_rx(b));
+        j->dyn_miss[u] = x_rx(b);
+        x_store(b, 8, xm(RCPU, OFF_RIP), XDX);
+        x_jmp_abs(b, j->exit_common);
+    }
+}
+
+/* emit_exit_dynamic for a seldom taken exit with nothing to write back
+ * (RDX = the guest RIP): 12 bytes here, the rest in emit_dyn_exit_routines. */
+static void emit_exit_cold(struct jctx *t, unsigned done)
+{
+    struct xbuf *b = &t->b;
+    if (done)
+        x_lea(b, 8, RCOUNT, xm(RCOUNT, (int32_t)done));
+    struct jit_exit *x = exit_new(t, JX_DYNAMIC, ~0ULL);
+    if (done) {
+        const struct emu_insn *i = &t->insn[done - 1];
+        x->from = t->rips[done - 1];
+        x->sp_moved = (int8_t)(i->kind == EK_RET ? 8 : i->kind == EK_CALL_IND ? -8 : 0);
+    }
+    int u = t->c->cpl == 3;
+    x->target = t->j->dyn_miss[u];
+    x_lea(b, 8, XAX, xmrip(x));
+    x_jmp_abs(b, t->j->dyn_exit[u]);
+}
+
 /* ---- instructions run by their handler ----------------------------------------------- */
 
 /* Calls instruction k's interpreter handler with RIP, next RIP and the
@@ -1674,9 +1740,7 @@ static void emit_handler_call(struct jctx *t, unsigned k)
     x8(b, 0);
     uint8_t *j2 = x_jcc32(b, 4);                  /* je: continue */
     x_patch32(b, j1, x_rx(b));
-    struct ra none;
-    ra_reset(&none);
-    emit_exit_dynamic(t, &none, NULL, k + 1);
+    emit_exit_cold(t, k + 1);
     x_patch32(b, j2, x_rx(b));
 }
 
