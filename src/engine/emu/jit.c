@@ -230,7 +230,7 @@ struct jit_exit {
  * (user, supervisor).  An entry holds while its epoch is the CPU's map
  * epoch: entries of several address spaces (PCID slots, mmu.c) live side
  * by side, and a CR3 switch back to one finds its entries again. */
-#define JC_BITS 10
+#define JC_BITS 12
 #define JC_SIZE (1u << JC_BITS)
 #define JC_SHIFT 5                /* log2 of the entry size */
 struct jc_entry {
@@ -404,14 +404,14 @@ static void emit_trampolines(struct emu_jit *j)
 }
 
 /* code_size: the code cache's size (0: the configured one); the data area
- * is half as big. */
+ * is the jump cache and half as much again. */
 static int jit_create(struct emu_jit **out, size_t code_size)
 {
     struct emu_jit *j = calloc(1, sizeof(*j));
     if (!j)
         return -ENOMEM;
     j->code_size = code_size ? code_size : cfg_code_size;
-    j->data_size = j->code_size / 2;
+    j->data_size = j->code_size / 2 + sizeof(struct jump_cache);   /* the jump cache first */
     size_t total = j->code_size + j->data_size;
     j->memfd = memfd_create("hostel-emu-jit", MFD_CLOEXEC);
     if (j->memfd < 0 || ftruncate(j->memfd, (off_t)j->code_size) < 0)
