@@ -135,21 +135,10 @@ report("refuse-bad-name", rc != 0 and "snapshot name" in out, out)
 # The control socket's "compact" (what snapshot rm sends) with a layer that
 # is not under the disk, or names something outside the folder, or a disk
 # the machine lacks: refused, nothing moved, the machine runs on.
-import socket
+from control import request
 def control(req):
     try:
-        c = socket.socket(socket.AF_UNIX)
-        c.settimeout(30)
-        c.connect(os.path.join(MDIR, "control.sock"))
-        c.sendall((json.dumps(req) + "\n").encode())
-        data = b""
-        while not data.endswith(b"\n"):
-            k = c.recv(4096)
-            if not k:
-                break
-            data += k
-        c.close()
-        return json.loads(data)
+        return request(os.path.join(MDIR, "control.sock"), req, timeout=30)
     except Exception as e:
         return {"ok": True, "error": "no answer: %s" % e}
 files_before = sorted(os.listdir(MDIR))

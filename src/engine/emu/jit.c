@@ -1585,6 +1585,30 @@ static void emit_exit_static(struct jctx *t, const struct ra *r, const struct pe
     x_jmp_abs(b, t->j->exit_common);
 }
 
+/* The jump cache probe of a dynamic exit (RDX = the guest RIP): the entry
+ * at RIP's index into rb (ra scratch); a hit with this map epoch jumps to
+ * its code.  Returns the two jne's to patch to the miss path. */
+static void emit_jc_probe(struct xbuf *b, const struct jc_entry *table, int ra, int rb,
+                          uint8_t *jne[2])
+{
+    x_mov_rr(b, 4, ra, XDX);
+    x_mov_rr(b, 4, rb, XDX);
+    x_rr(b, 4, 0xc1, 5, rb);                  /* shr rb, JC_BITS */
+    x8(b, JC_BITS);
+    x_alu_rr(b, 4, ALU_XOR, ra, rb);
+    x_alu_ri(b, 4, ALU_AND, ra, JC_SIZE - 1);
+    x_rr(b, 4, 0xc1, 4, ra);                  /* shl ra, JC_SHIFT */
+    x8(b, JC_SHIFT);
+    x_lea(b, 8, rb, xmrip(table));
+    x_alu_rr(b, 8, ALU_ADD, rb, ra);          /* the entry */
+    x_alu_rm(b, 8, ALU_CMP, XDX, xm(rb, 0));
+    jne[0] = x_jcc32(b, 5);
+    x_load(b, 4, ra, xm(RCPU, OFF_MAP_EPOCH));
+    x_alu_rm(b, 4, ALU_CMP, ra, xm(rb, (int32_t)offsetof(struct jc_entry, epoch)));
+    jne[1] = x_jcc32(b, 5);
+    x_jmp_mem(b, xm(rb, (int32_t)offsetof(struct jc_entry, code)));
+}
+
 /* Leaves to the guest RIP in RDX (RET, indirect branches, handlers that
  * moved RIP); the record remembers the last target it was linked for. */
 static void emit_exit_dynamic(struct jctx *t, const struct ra *r, const struct pend *p, unsigned done)
@@ -1616,25 +1640,10 @@ static void emit_exit_dynamic(struct jctx *t, const struct ra *r, const struct p
      * belongs to this map epoch. */
     x_patch32(b, jne1, x_rx(b));
     x_patch32(b, jne2, x_rx(b));
-    struct jump_cache *jc = t->j->jc;
-    x_mov_rr(b, 4, XAX, XDX);
-    x_mov_rr(b, 4, XCX, XDX);
-    x_rr(b, 4, 0xc1, 5, XCX);                 /* shr ecx, JC_BITS */
-    x8(b, JC_BITS);
-    x_alu_rr(b, 4, ALU_XOR, XAX, XCX);
-    x_alu_ri(b, 4, ALU_AND, XAX, JC_SIZE - 1);
-    x_rr(b, 4, 0xc1, 4, XAX);                 /* shl eax, JC_SHIFT */
-    x8(b, JC_SHIFT);
-    x_lea(b, 8, XCX, xmrip(&jc->e[t->c->cpl == 3][0]));
-    x_alu_rr(b, 8, ALU_ADD, XCX, XAX);        /* the entry */
-    x_alu_rm(b, 8, ALU_CMP, XDX, xm(XCX, 0));
-    uint8_t *jne3 = x_jcc32(b, 5);
-    x_load(b, 4, XAX, xm(RCPU, OFF_MAP_EPOCH));
-    x_alu_rm(b, 4, ALU_CMP, XAX, xm(XCX, (int32_t)offsetof(struct jc_entry, epoch)));
-    uint8_t *jne4 = x_jcc32(b, 5);
-    x_jmp_mem(b, xm(XCX, (int32_t)offsetof(struct jc_entry, code)));
-    x_patch32(b, jne3, x_rx(b));
-    x_patch32(b, jne4, x_rx(b));
+    uint8_t *miss[2];
+    emit_jc_probe(b, &t->j->jc->e[t->c->cpl == 3][0], XAX, XCX, miss);
+    x_patch32(b, miss[0], x_rx(b));
+    x_patch32(b, miss[1], x_rx(b));
     x->target = x_rx(b);
     x_store(b, 8, xm(RCPU, OFF_RIP), XDX);
     x_lea(b, 8, XAX, xmrip(x));
@@ -1660,24 +1669,10 @@ static void emit_dyn_exit_routines(struct emu_jit *j, struct xbuf *b)
         x_jmp_mem(b, xm(XAX, (int32_t)offsetof(struct jit_exit, target)));
         x_patch32(b, jne1, x_rx(b));
         x_patch32(b, jne2, x_rx(b));
-        x_mov_rr(b, 4, XCX, XDX);
-        x_mov_rr(b, 4, XSI, XDX);
-        x_rr(b, 4, 0xc1, 5, XSI);                 /* shr esi, JC_BITS */
-        x8(b, JC_BITS);
-        x_alu_rr(b, 4, ALU_XOR, XCX, XSI);
-        x_alu_ri(b, 4, ALU_AND, XCX, JC_SIZE - 1);
-        x_rr(b, 4, 0xc1, 4, XCX);                 /* shl ecx, JC_SHIFT */
-        x8(b, JC_SHIFT);
-        x_lea(b, 8, XSI, xmrip(&j->jc->e[u][0]));
-        x_alu_rr(b, 8, ALU_ADD, XSI, XCX);        /* the entry */
-        x_alu_rm(b, 8, ALU_CMP, XDX, xm(XSI, 0));
-        uint8_t *jne3 = x_jcc32(b, 5);
-        x_load(b, 4, XCX, xm(RCPU, OFF_MAP_EPOCH));
-        x_alu_rm(b, 4, ALU_CMP, XCX, xm(XSI, (int32_t)offsetof(struct jc_entry, epoch)));
-        uint8_t *jne4 = x_jcc32(b, 5);
-        x_jmp_mem(b, xm(XSI, (int32_t)offsetof(struct jc_entry, code)));
-        x_patch32(b, jne3, x_rx(b));
-        x_patch32(b, jne4, x_rx(b));
+        uint8_t *miss[2];
+        emit_jc_probe(b, &j->jc->e[u][0], XCX, XSI, miss);   /* RAX stays */
+        x_patch32(b, miss[0], x_rx(b));
+        x_patch32(b, miss[1], x_rx(b));
         j->dyn_miss[u] = x_rx(b);
         x_store(b, 8, xm(RCPU, OFF_RIP), XDX);
         x_jmp_abs(b, j->exit_common);
