@@ -1609,6 +1609,22 @@ static void emit_jc_probe(struct xbuf *b, const struct jc_entry *table, int ra, 
     x_jmp_mem(b, xm(rb, (int32_t)offsetof(struct jc_entry, code)));
 }
 
+/* A dynamic exit's record, with the count of the done instructions added;
+ * the transfer (instruction done - 1) is undone by emu_jit_run when its
+ * target is not canonical. */
+static struct jit_exit *dyn_exit_new(struct jctx *t, unsigned done)
+{
+    if (done)
+        x_lea(&t->b, 8, RCOUNT, xm(RCOUNT, (int32_t)done));
+    struct jit_exit *x = exit_new(t, JX_DYNAMIC, ~0ULL);
+    if (done) {
+        const struct emu_insn *i = &t->insn[done - 1];
+        x->from = t->rips[done - 1];
+        x->sp_moved = (int8_t)(i->kind == EK_RET ? 8 : i->kind == EK_CALL_IND ? -8 : 0);
+    }
+    return x;
+}
+
 /* Leaves to the guest RIP in RDX (RET, indirect branches, handlers that
  * moved RIP); the record remembers the last target it was linked for. */
 static void emit_exit_dynamic(struct jctx *t, const struct ra *r, const struct pend *p, unsigned done)
@@ -1620,16 +1636,7 @@ static void emit_exit_dynamic(struct jctx *t, const struct ra *r, const struct p
         materialize(t, p, false);
         x_load(b, 8, XDX, xm(XSP, 0));
     }
-    if (done)
-        x_lea(b, 8, RCOUNT, xm(RCOUNT, (int32_t)done));
-    struct jit_exit *x = exit_new(t, JX_DYNAMIC, ~0ULL);
-    if (done) {
-        /* The transfer (instruction done - 1), undone by emu_jit_run when
-         * its target is not canonical. */
-        const struct emu_insn *i = &t->insn[done - 1];
-        x->from = t->rips[done - 1];
-        x->sp_moved = (int8_t)(i->kind == EK_RET ? 8 : i->kind == EK_CALL_IND ? -8 : 0);
-    }
+    struct jit_exit *x = dyn_exit_new(t, done);
     x_alu_rm(b, 8, ALU_CMP, XDX, xmrip(&x->rip));
     uint8_t *jne1 = x_jcc32(b, 5);
     x_load(b, 4, XAX, xm(RCPU, OFF_MAP_EPOCH));
@@ -1684,14 +1691,7 @@ static void emit_dyn_exit_routines(struct emu_jit *j, struct xbuf *b)
 static void emit_exit_cold(struct jctx *t, unsigned done)
 {
     struct xbuf *b = &t->b;
-    if (done)
-        x_lea(b, 8, RCOUNT, xm(RCOUNT, (int32_t)done));
-    struct jit_exit *x = exit_new(t, JX_DYNAMIC, ~0ULL);
-    if (done) {
-        const struct emu_insn *i = &t->insn[done - 1];
-        x->from = t->rips[done - 1];
-        x->sp_moved = (int8_t)(i->kind == EK_RET ? 8 : i->kind == EK_CALL_IND ? -8 : 0);
-    }
+    struct jit_exit *x = dyn_exit_new(t, done);
     int u = t->c->cpl == 3;
     x->target = t->j->dyn_miss[u];
     x_lea(b, 8, XAX, xmrip(x));
