@@ -370,6 +370,10 @@ int cmd_restore(int argc, char **argv)
             if (machine_config_save(&mc, &e) < 0)
                 log_warn("%s", e.msg);
             machine_config_free(&mc);
+            /* The layers the discarded overlay stood on alone: here, where
+             * every machine of the library is seen (a jailed VMM sees only
+             * its own folder, not the linked clones that may need them). */
+            snapshot_collect_layers(name, NULL);
             printf("restored %s to snapshot %s (running as it was)\n", name, snap);
             return 0;
         }

@@ -208,9 +208,10 @@ static json_t *take_snapshot(struct daemon *d, struct vm *vm, const char *snap)
         vm_resume(vm);
     if (r < 0) {
         /* The disks stay frozen (the machine runs on the new overlays); a
-         * record without state would lie, so none is left. */
+         * record without state would lie, so none is left.  Its layer is
+         * collected by the next snapshot rm or restore, in the CLI (a
+         * jailed VMM sees no other machine that might need a layer). */
         file_remove_tree(dir);
-        snapshot_collect_layers(d->name, NULL);
         return fail_reply(&e);
     }
     snapshot_write_head(d->name, snap);
@@ -310,7 +311,6 @@ static json_t *restore_live(struct daemon *d, struct vm *vm, const char *snap)
         goto out;
     }
     snapshot_write_head(d->name, snap);
-    snapshot_collect_layers(d->name, NULL);
     if (!was_paused)
         vm_resume(vm);
     log_info("restored snapshot %s in place", snap);

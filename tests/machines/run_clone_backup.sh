@@ -126,6 +126,19 @@ for what, blob in (("truncated", data[: len(data) // 3]), ("garbage", b"\0" * 40
 rc, out = hostel("restore-backup", bfile, "--name", "b", home=OTHER)
 report("refuse-existing-name", rc != 0 and "already exists" in out, out)
 
+# A layer only a clone needs survives the source going back to an older
+# snapshot in place (its VMM, jailed, sees no other machine: the CLI
+# collects): snapshots c, a, b; a clone of a; a and b removed; restore c.
+ok = all(hostel("snapshot", "src", x)[0] == 0 for x in ("c", "a", "b"))
+rc, out = hostel("clone", "src", "k4", "--snapshot", "a")
+ok = ok and rc == 0 and all(hostel("snapshot", "rm", "src", x)[0] == 0 for x in ("a", "b"))
+rc, out2 = hostel("restore", "src", "c")
+k4disk = os.path.join(HOME, "machines/k4/disk.qcow2")
+chk = subprocess.run(["qemu-img", "check", "-U", k4disk], capture_output=True, text=True)
+report("clone-layer-survives-restore", ok and rc == 0 and chk.returncode == 0,
+       out + out2 + chk.stdout + chk.stderr)
+hostel("rm", "k4")
+
 for k in ("k1", "k2", "k3"):
     hostel("stop", "--force", k, "--timeout", "30")
     hostel("rm", k)
