@@ -64,21 +64,6 @@ static bool is_live(enum machine_state s)
     return s == MACHINE_RUNNING || s == MACHINE_PAUSED || s == MACHINE_STARTING;
 }
 
-/* "167M", "1.5G": sizes for people (format_size keeps every byte). */
-static void human_size(uint64_t bytes, char *buf, size_t len)
-{
-    const char *units = "KMGT";
-    double v = (double)bytes;
-    int u = -1;
-    while (v >= 1024 && u < 3) {
-        v /= 1024;
-        u++;
-    }
-    if (u < 0)
-        snprintf(buf, len, "%lluB", (unsigned long long)bytes);
-    else
-        snprintf(buf, len, v < 10 && v != (int)v ? "%.1f%c" : "%.0f%c", v, units[u]);
-}
 
 static double now_s(void)
 {
@@ -479,8 +464,8 @@ static int cmd_up(int argc, char **argv)
         started++;
     }
     char avail[32], tot[32];
-    human_size(total, tot, sizeof(tot));
-    human_size(host_available(), avail, sizeof(avail));
+    format_size_human(total, tot, sizeof(tot));
+    format_size_human(host_available(), avail, sizeof(avail));
     fprintf(stderr, "hostel: cluster %s: %d machine%s (%d created, %d started), guest memory "
             "%s in all, %s available on the host\n", d->name, d->nmachines,
             d->nmachines == 1 ? "" : "s", made, started, tot, avail);
@@ -824,7 +809,7 @@ static int cmd_status(int argc, char **argv)
         char rss[32] = "-", net[64] = "-";
         format_size((uint64_t)json_integer_value(json_object_get(m, "memory")), mem, sizeof(mem));
         if (json_object_get(m, "rss"))
-            human_size((uint64_t)json_integer_value(json_object_get(m, "rss")), rss, sizeof(rss));
+            format_size_human((uint64_t)json_integer_value(json_object_get(m, "rss")), rss, sizeof(rss));
         if (json_object_get(m, "connected"))
             snprintf(net, sizeof(net), "%s%s",
                      json_is_true(json_object_get(m, "connected")) ? "joined" : "not joined",

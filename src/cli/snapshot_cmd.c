@@ -141,8 +141,10 @@ static int take(const char *name, const char *snap)
         return 1;
     }
     char ram[32], st[32];
-    format_size((uint64_t)json_integer_value(json_object_get(reply, "ram_bytes")), ram, sizeof(ram));
-    format_size((uint64_t)json_integer_value(json_object_get(reply, "state_bytes")), st, sizeof(st));
+    format_size_human((uint64_t)json_integer_value(json_object_get(reply, "ram_bytes")), ram,
+                      sizeof(ram));
+    format_size_human((uint64_t)json_integer_value(json_object_get(reply, "state_bytes")), st,
+                      sizeof(st));
     printf("took snapshot %s of %s (RAM %s stored, state %s)\n", snap, name, ram, st);
     json_decref(reply);
     return 0;
@@ -188,7 +190,7 @@ static int list(const char *name, bool as_json)
             time_t t = (time_t)s->created;
             struct tm tm;
             strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime_r(&t, &tm));
-            format_size(s->state_bytes + s->ram_bytes + s->layer_bytes, size, sizeof(size));
+            format_size_human(s->state_bytes + s->ram_bytes + s->layer_bytes, size, sizeof(size));
             printf("%-20s %-19s %9s %-6s %s%s\n", s->name, when, size,
                    s->has_state ? "ram" : "disks", s->parent[0] ? s->parent : "-",
                    !strcmp(s->name, head) ? "  (current)" : "");
@@ -665,7 +667,7 @@ int cmd_backup(int argc, char **argv)
     struct stat st;
     char size[32] = "?";
     if (stat(out, &st) == 0)
-        format_size((uint64_t)st.st_size, size, sizeof(size));
+        format_size_human((uint64_t)st.st_size, size, sizeof(size));
     printf("backed up %s into %s (%s%s)\n", name, out, size,
            info.has_state ? ", running state included" : ", disks only");
     return 0;

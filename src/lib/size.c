@@ -75,3 +75,18 @@ void format_size(uint64_t bytes, char *buf, size_t len)
     else
         snprintf(buf, len, "%llu%c", (unsigned long long)v, units[u]);
 }
+
+void format_size_human(uint64_t bytes, char *buf, size_t len)
+{
+    const char *units = "KMGT";
+    double v = (double)bytes;
+    int u = -1;
+    while (v >= 1024 && u < 3) {
+        v /= 1024;
+        u++;
+    }
+    if (u < 0)
+        snprintf(buf, len, "%lluB", (unsigned long long)bytes);
+    else
+        snprintf(buf, len, v < 10 && v != (int)v ? "%.1f%c" : "%.0f%c", v, units[u]);
+}

@@ -12,5 +12,7 @@ int parse_size(const char *text, uint64_t *out);
 
 /* Formats a byte count the way parse_size reads it back ("512M", "1.5G"). */
 void format_size(uint64_t bytes, char *buf, size_t len);
+/* Rounded, for people: "167M", "1.5G" (format_size keeps every byte). */
+void format_size_human(uint64_t bytes, char *buf, size_t len);
 
 #endif

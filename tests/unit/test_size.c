@@ -41,10 +41,29 @@ static void size_formats_round_trip(void)
     CHECK(!strcmp(buf, "1000"));
 }
 
+/* For people: rounded to a unit, one decimal below 10. */
+static void size_formats_for_people(void)
+{
+    static const struct { uint64_t bytes; const char *text; } cases[] = {
+        { 0, "0B" }, { 1023, "1023B" }, { 1024, "1K" }, { 1536, "1.5K" },
+        { 106871921, "102M" }, { 9227, "9.0K" }, { 3ULL << 30, "3G" },
+        { (3ULL << 30) / 2, "1.5G" }, { 5ULL << 40, "5T" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char buf[32];
+        format_size_human(cases[i].bytes, buf, sizeof(buf));
+        if (strcmp(buf, cases[i].text))
+            printf("  %llu bytes: '%s', expected '%s'\n", (unsigned long long)cases[i].bytes, buf,
+                   cases[i].text);
+        CHECK(!strcmp(buf, cases[i].text));
+    }
+}
+
 int main(void)
 {
     RUN_TEST(size_parses_units);
     RUN_TEST(size_rejects_garbage);
     RUN_TEST(size_formats_round_trip);
+    RUN_TEST(size_formats_for_people);
     return CHECK_DONE();
 }
