@@ -757,9 +757,7 @@ int board_swap_disk(struct vm *vm, int index, const char *path, int format, stru
                        (unsigned long long)block_size(bd), index,
                        (unsigned long long)block_size(b->disks[index]));
     }
-    struct blockdev *old = virtio_blk_swap_image(b->blks[index], bd);
-    b->disks[index] = bd;
-    block_close(old);
+    board_replace_disk(vm, index, bd);
     return 0;
 }
 

@@ -83,6 +83,13 @@ static const char *state_of(struct control *c)
     return vm_paused(c->vm) ? "paused" : "running";
 }
 
+/* The ops the info.snapshot callback answers: the machine's state and disks. */
+static bool state_op(const char *op)
+{
+    return !strcmp(op, "snapshot") || !strcmp(op, "save") || !strcmp(op, "restore") ||
+           !strcmp(op, "compact");
+}
+
 /* Handles one request; returns 1 when the connection now belongs to
  * someone else (console, subscription). */
 static int handle_request(struct control *c, int fd, const char *line)
@@ -138,8 +145,7 @@ static int handle_request(struct control *c, int fd, const char *line)
         send_json(fd, st);
     } else if (c->busy_reason[0] &&
                (!strcmp(op, "pause") || !strcmp(op, "resume") || !strcmp(op, "stop") ||
-                !strcmp(op, "snapshot") || !strcmp(op, "save") || !strcmp(op, "restore") ||
-                !strcmp(op, "compact"))) {
+                state_op(op))) {
         send_json(fd, error_reply("%s", c->busy_reason));
     } else if (!strcmp(op, "migrate") || !strcmp(op, "migrate_cancel")) {
         if (!c->info.migrate) {
@@ -184,8 +190,7 @@ static int handle_request(struct control *c, int fd, const char *line)
             vm->power_button(vm);
             send_json(fd, json_pack("{s:b}", "ok", 1));
         }
-    } else if (!strcmp(op, "snapshot") || !strcmp(op, "save") || !strcmp(op, "restore") ||
-               !strcmp(op, "compact")) {
+    } else if (state_op(op)) {
         if (!vm || atomic_load(&vm->stop) != VM_RUNNING) {
             send_json(fd, error_reply("the machine is not running", NULL));
         } else if (!c->info.snapshot) {

@@ -428,6 +428,26 @@ static int chain_add(struct chain **cs, int *n, int *cap, const char *image, int
     return r;
 }
 
+/* The chains of machine name's disks, added to cs: 0; -ENOENT when it has
+ * no configuration yet (being made: no disks); -EIO when they cannot be
+ * read (what was read stays in cs). */
+static int machine_chains(const char *name, struct chain **cs, int *n, int *cap)
+{
+    struct machine_config mc;
+    if (machine_config_load(name, &mc, NULL) < 0) {
+        char cfg[4096];
+        machine_path(name, "config.json", cfg, sizeof(cfg));
+        return access(cfg, F_OK) < 0 && errno == ENOENT ? -ENOENT : -EIO;
+    }
+    machine_spec_resolve(name, &mc.spec, NULL);
+    int r = 0;
+    for (int i = 0; r == 0 && i < mc.spec.ndisks; i++)
+        if (mc.spec.disks[i].path)
+            r = chain_add(cs, n, cap, mc.spec.disks[i].path, mc.spec.disks[i].format);
+    machine_config_free(&mc);
+    return r < 0 ? -EIO : 0;
+}
+
 static int all_chains(const char *machine, struct chain **out, int *count)
 {
     struct chain *cs = NULL;
@@ -438,20 +458,8 @@ static int all_chains(const char *machine, struct chain **out, int *count)
     if (machine_list(&names, &nm) < 0)
         return -EIO;
     for (int m = 0; m < nm; m++) {
-        struct machine_config mc;
-        if (r == 0 && machine_config_load(names[m], &mc, NULL) < 0) {
-            char cfg[4096];
-            machine_path(names[m], "config.json", cfg, sizeof(cfg));
-            if (access(cfg, F_OK) == 0 || errno != ENOENT)
-                r = -EIO;
-        } else if (r == 0) {
-            machine_spec_resolve(names[m], &mc.spec, NULL);
-            for (int i = 0; r == 0 && i < mc.spec.ndisks; i++)
-                if (mc.spec.disks[i].path)
-                    r = chain_add(&cs, &n, &cap, mc.spec.disks[i].path,
-                                  mc.spec.disks[i].format);
-            machine_config_free(&mc);
-        }
+        if (r == 0 && (r = machine_chains(names[m], &cs, &n, &cap)) == -ENOENT)
+            r = 0;
         free(names[m]);
     }
     free(names);
@@ -504,23 +512,18 @@ int snapshot_dependants(const char *machine, char *buf, size_t len)
         return -EIO;
     size_t dl = strlen(mydir_real);
     for (int m = 0; m < n; m++) {
-        struct machine_config mc;
         const char *why = NULL;
         bool reaches = false;
-        if (strcmp(names[m], machine) && machine_config_load(names[m], &mc, NULL) == 0) {
-            machine_spec_resolve(names[m], &mc.spec, NULL);
+        if (strcmp(names[m], machine)) {
             struct chain *cs = NULL;
             int nc = 0, cap = 0;
-            for (int i = 0; i < mc.spec.ndisks && !why; i++)
-                if (mc.spec.disks[i].path &&
-                    chain_add(&cs, &nc, &cap, mc.spec.disks[i].path, mc.spec.disks[i].format) < 0)
-                    why = " (its disks cannot be read: it may use them)";
+            if (machine_chains(names[m], &cs, &nc, &cap) == -EIO)
+                why = " (its disks cannot be read: it may use them)";
             for (int c = 0; c < nc; c++)
                 for (int k = 0; k < cs[c].n; k++)
                     if (!strncmp(cs[c].v[k], mydir_real, dl) && cs[c].v[k][dl] == '/')
                         reaches = true;
             chains_free(cs, nc);
-            machine_config_free(&mc);
         }
         if (reaches || why) {
             size_t used = strlen(buf);
