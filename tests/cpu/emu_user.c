@@ -1,5 +1,7 @@
-/* hostel-emu-user: runs a static x86-64 Linux program on emu at CPL 3, with
- * its system calls forwarded to the host.  Guest addresses are offsets into
+/* hostel-emu-user: runs an x86-64 Linux program on emu at CPL 3, with
+ * its system calls forwarded to the host (one thread; no fork or exec).
+ * A dynamically linked program gets its interpreter (ld.so) loaded beside
+ * it, as Linux does.  Guest addresses are offsets into
  * one flat RAM buffer (paging off), so every guest pointer is checked
  * against the buffer before the host touches it.
  * Usage: hostel-emu-user [-s] [-v] PROGRAM [ARGS...]
@@ -10,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -40,7 +43,13 @@
  * guest meets a fixed alias like these only by chance. */
 #define MMAP_TOP    (RAM_SIZE - 17 * (1ULL << 20))
 #define BRK_MAX     (256ULL << 20)
-#define PIE_BIAS    0x400000ULL
+/* Where a position-independent program goes: above the 4 MiB where a
+ * program that is not (Python, loaded by ld.so) expects to be. */
+#define PIE_BIAS    0x10000000ULL
+/* Where the interpreter of a dynamically linked program goes: the top of
+ * the mmap area, which then starts below it. */
+#define INTERP_SPAN (4ULL << 20)
+#define INTERP_BIAS (MMAP_TOP - INTERP_SPAN)
 
 struct user {
     uint8_t *ram;
@@ -408,13 +417,17 @@ static long handle_syscall(struct emu_cpu *c, struct user *u)
         if (a0 && (b = gptr(u, a0, 8))) memcpy(b, &t, 8);
         return t;
     }
-    case SYS_nanosleep: case SYS_clock_nanosleep: {
-        /* Only the duration (no remaining time reported). */
-        uint64_t ts = nr == SYS_nanosleep ? a0 : a2;
-        b = gptr(u, ts, 16);
+    case SYS_nanosleep:
+        /* No remaining time reported. */
+        b = gptr(u, a0, 16);
         if (!b) return -EFAULT;
         return sys_ret(nanosleep(b, NULL));
-    }
+    case SYS_clock_nanosleep:
+        /* The clock and the flags too: Python's time.sleep() sleeps until
+         * a CLOCK_MONOTONIC deadline (TIMER_ABSTIME), not for a duration. */
+        b = gptr(u, a2, 16);
+        if (!b) return -EFAULT;
+        return sys_ret(syscall(nr, (int)a0, (int)a1, b, NULL));
     case SYS_prlimit64:
         b = a3 ? gptr(u, a3, 16) : NULL;
         if (a3 && !b) return -EFAULT;
@@ -486,7 +499,13 @@ static bool map_segment(struct user *u, int fd, uint64_t va, uint64_t off, uint6
     return true;
 }
 
-static uint64_t load_elf(struct user *u, const char *path, uint64_t *phdr, uint64_t *phnum, uint64_t *end)
+/* Loads the program at path: ET_EXEC where it says, ET_DYN at dyn_bias,
+ * each segment below limit.  Returns the entry point (0 on failure, said
+ * on stderr); *phdr, *phnum: its program headers; *end: the end of its
+ * highest segment; *bias: what was added.  interp (PATH_MAX bytes) gets
+ * the PT_INTERP path, or "" for a static program; NULL: one is refused. */
+static uint64_t load_elf(struct user *u, const char *path, uint64_t dyn_bias, uint64_t limit, uint64_t *phdr,
+                         uint64_t *phnum, uint64_t *end, uint64_t *bias_out, char *interp)
 {
     int fd = open(path, O_RDONLY);
     if (fd < 0) {
@@ -509,20 +528,31 @@ static uint64_t load_elf(struct user *u, const char *path, uint64_t *phdr, uint6
         close(fd);
         return 0;
     }
-    uint64_t bias = eh.e_type == ET_DYN ? PIE_BIAS : 0, hi = 0, mapped_end = 0;
+    uint64_t bias = eh.e_type == ET_DYN ? dyn_bias : 0, hi = 0, mapped_end = 0;
     *phdr = 0;
+    if (interp)
+        interp[0] = 0;
     for (int i = 0; i < eh.e_phnum; i++) {
         if (ph[i].p_type == PT_INTERP) {
-            fprintf(stderr, "hostel-emu-user: %s is dynamically linked; only static programs run here\n", path);
-            close(fd);
-            return 0;
+            if (!interp) {
+                fprintf(stderr, "hostel-emu-user: %s, an interpreter, names an interpreter of its own\n", path);
+                close(fd);
+                return 0;
+            }
+            if (ph[i].p_filesz < 2 || ph[i].p_filesz > PATH_MAX ||
+                pread(fd, interp, ph[i].p_filesz, (off_t)ph[i].p_offset) != (ssize_t)ph[i].p_filesz ||
+                interp[ph[i].p_filesz - 1] != 0 || strlen(interp) != ph[i].p_filesz - 1) {
+                fprintf(stderr, "hostel-emu-user: %s has a malformed interpreter path (PT_INTERP)\n", path);
+                close(fd);
+                return 0;
+            }
         }
         if (ph[i].p_type == PT_PHDR)
             *phdr = ph[i].p_vaddr + bias;
         if (ph[i].p_type != PT_LOAD)
             continue;
         uint64_t va = ph[i].p_vaddr + bias;
-        if (ph[i].p_filesz > ph[i].p_memsz || !gptr(u, va, ph[i].p_memsz) || va + ph[i].p_memsz > MMAP_TOP / 2) {
+        if (ph[i].p_filesz > ph[i].p_memsz || !gptr(u, va, ph[i].p_memsz) || va + ph[i].p_memsz > limit) {
             fprintf(stderr, "hostel-emu-user: segment %d of %s does not fit the guest RAM\n", i, path);
             close(fd);
             return 0;
@@ -541,12 +571,13 @@ static uint64_t load_elf(struct user *u, const char *path, uint64_t *phdr, uint6
     close(fd);
     *phnum = eh.e_phnum;
     *end = hi;
+    *bias_out = bias;
     return eh.e_entry + bias;
 }
 
 /* Builds argv, envp and auxv at the top of the stack; returns the guest RSP. */
 static uint64_t build_stack(struct user *u, struct emu_cpu *c, int argc, char **argv, char **envp,
-                            uint64_t phdr, uint64_t phnum, uint64_t entry)
+                            uint64_t phdr, uint64_t phnum, uint64_t entry, uint64_t base)
 {
     uint64_t sp = STACK_TOP;
     int envc = 0;
@@ -571,7 +602,7 @@ static uint64_t build_stack(struct user *u, struct emu_cpu *c, int argc, char **
     emu_cpuid(c, 1, 0, id);
     uint64_t aux[][2] = {
         { AT_PHDR, phdr }, { AT_PHENT, sizeof(Elf64_Phdr) }, { AT_PHNUM, phnum },
-        { AT_PAGESZ, PAGE }, { AT_BASE, 0 }, { AT_FLAGS, 0 }, { AT_ENTRY, entry },
+        { AT_PAGESZ, PAGE }, { AT_BASE, base }, { AT_FLAGS, 0 }, { AT_ENTRY, entry },
         { AT_UID, getuid() }, { AT_EUID, geteuid() }, { AT_GID, getgid() }, { AT_EGID, getegid() },
         { AT_SECURE, 0 }, { AT_RANDOM, random_at }, { AT_HWCAP, id[3] }, { AT_HWCAP2, 0 },
         { AT_CLKTCK, 100 }, { AT_PLATFORM, platform }, { AT_EXECFN, ga[0] }, { AT_NULL, 0 },
@@ -643,23 +674,47 @@ int main(int argc, char **argv)
                 RAM_SIZE >> 20, strerror(errno));
         return 1;
     }
+    /* Huge pages where the host allows, as a machine's RAM has (machine/
+     * mem.c): a program's heap is touched a page at a time, and each fault
+     * costs several microseconds on a nested-virtualization host. */
+    madvise(u.ram, RAM_SIZE, MADV_HUGEPAGE);
     static struct emu_cpu cpu;
     struct emu_cpu *c = &cpu;
     emu_cpu_init_flat(c, u.ram, RAM_SIZE, 3);
-    uint64_t phdr, phnum, end;
-    uint64_t entry = load_elf(&u, argv[first], &phdr, &phnum, &end);
+    uint64_t phdr, phnum, end, bias, start;
+    static char interp[PATH_MAX];
+    uint64_t entry = load_elf(&u, argv[first], PIE_BIAS, MMAP_TOP / 2, &phdr, &phnum, &end, &bias, interp);
     if (!entry)
         return 1;
     u.brk_start = u.brk_cur = page_up(end);
     u.brk_limit = u.brk_start + BRK_MAX;
     u.mmap_cur = MMAP_TOP;
+    start = entry;
+    uint64_t interp_base = 0;
+    if (interp[0]) {
+        /* Dynamically linked: Linux maps the interpreter too and starts
+         * there, telling it where the program is (AT_PHDR, AT_ENTRY) and
+         * where it is itself (AT_BASE). */
+        uint64_t iphdr, iphnum, iend;
+        start = load_elf(&u, interp, INTERP_BIAS, MMAP_TOP, &iphdr, &iphnum, &iend, &interp_base, NULL);
+        if (!start) {
+            fprintf(stderr, "hostel-emu-user: cannot load %s, the interpreter of %s\n", interp, argv[first]);
+            return 1;
+        }
+        if (interp_base != INTERP_BIAS) {
+            fprintf(stderr, "hostel-emu-user: %s, the interpreter of %s, is not position-independent\n",
+                    interp, argv[first]);
+            return 1;
+        }
+        u.mmap_cur = INTERP_BIAS;
+    }
     srand((unsigned)getpid());
-    uint64_t sp = build_stack(&u, c, argc - first, argv + first, environ, phdr, phnum, entry);
+    uint64_t sp = build_stack(&u, c, argc - first, argv + first, environ, phdr, phnum, entry, interp_base);
     if (!sp) {
         fprintf(stderr, "hostel-emu-user: arguments and environment do not fit the guest stack\n");
         return 1;
     }
-    c->rip = entry;
+    c->rip = start;
     c->gpr[4] = sp;
     c->exc_to_caller = true;
     c->syscall_hook = syscall_hook;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Runs static programs on emu through hostel-emu-user (tests/cpu/user_libc and
-# Debian's static busybox) and compares every output byte with the same
-# programs run natively.
+# Runs programs on emu through hostel-emu-user (tests/cpu/user_libc, Debian's
+# static busybox, and dynamically linked Debian programs: coreutils, perl,
+# python3) and compares every output byte with the same programs run natively.
 set -u
 BUILD=${BUILD:-build}
 EMU="$BUILD/hostel-emu-user"
@@ -73,3 +73,10 @@ check factor_dc   '$R $BB factor 1234567890123 999999999989 600851475143; $R $BB
 check sha3_crc32  '$R $BB sha3sum $tmp/text; $R $BB crc32 $tmp/bin'
 check find_tar    '$R $BB find $tmp/tree | $R $BB sort; $R $BB tar -cf - -C $tmp/tree . | $R $BB md5sum'
 check od          '$R $BB od -A x -c -t x1 $tmp/bin | $R $BB head -n 300'
+# Dynamically linked programs from Debian: hostel-emu-user loads their
+# interpreter (ld.so) beside them, as Linux does, or runs ld.so itself as
+# the program with theirs as its argument.
+check dyn_coreutils '$R /usr/bin/sort $tmp/text | $R /usr/bin/sha256sum; $R /bin/gzip -9 -c $tmp/text | $R /usr/bin/md5sum'
+check dyn_ldso      '$R /lib64/ld-linux-x86-64.so.2 /usr/bin/sha1sum $tmp/bin'
+check dyn_perl      '$R /usr/bin/perl -e '"'"'my %h; $h{$_ % 97} += sqrt($_) for 1..20000; printf "%.10f %s\n", $h{5}, join(",", (sort { $a <=> $b } keys %h)[0..9]); print 2**70, " ", 7/3, "\n"'"'"
+check dyn_python3   '$R /usr/bin/python3 -c '"'"'import hashlib, json, zlib, fractions; d = open("'"'"'$tmp/text'"'"'", "rb").read(); print(hashlib.sha256(d).hexdigest(), zlib.crc32(zlib.compress(d, 9)), sum(fractions.Fraction(1, k) for k in range(1, 60)), 3 ** 200 % 1000003, repr(sum(1 / k for k in range(1, 5000))), json.dumps([w.decode() for w in sorted(d.split()[:200])[:5]]))'"'"
