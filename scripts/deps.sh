@@ -17,6 +17,10 @@ build_pkgs=(build-essential pkg-config zlib1g-dev libzstd-dev libjansson-dev
 test_pkgs=(busybox-static cpio gzip xz-utils python3 qemu-utils bc acpica-tools openssh-client
            debootstrap e2fsprogs git rsync grub-pc-bin grub-common xorriso mtools fdisk isolinux
            pxelinux syslinux-common python3-cryptography chromium clang libclang-rt-14-dev)
+# CPython's own regression tests (tests/cpu/run_emu_python.sh runs them on
+# emu), for the python3 this Debian has (3.11 on bookworm).
+pyver=$(/usr/bin/python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null || echo 3.11)
+test_pkgs+=("libpython$pyver-testsuite")
 case "$what" in
   build) pkgs=("${build_pkgs[@]}") ;;
   test)  pkgs=("${test_pkgs[@]}") ;;
