@@ -263,6 +263,7 @@ struct emu_jit {
     size_t code_size, data_size;
     intptr_t delta;           /* rx - rw */
     size_t code_base, code_used, data_used;
+    size_t populated;         /* code cache bytes mapped ahead (code_populate) */
     uint64_t exit_common;     /* rx address: back to C */
     uint64_t set_cf;          /* rx address: emit_set_cf_routine */
     uint64_t tlb_way1[2][2][2];   /* rx addresses: emit_tlb_way1_routines, [user][write][tag in RDX] */
@@ -403,6 +404,33 @@ static void emit_trampolines(struct emu_jit *j)
     j->code_used = j->code_base;
 }
 
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#define MADV_POPULATE_WRITE 23
+#endif
+/* The code cache is a memfd (shared memory: no huge pages on most hosts),
+ * written through one view and run through the other, so each 4 KiB of
+ * code costs two page faults, several microseconds each on a
+ * nested-virtualization host (Python starting under hostel-emu-user makes
+ * 13 MiB of code: 6 700 faults).  Both views are mapped a MiB at a time,
+ * ahead of the code written, with one call each (Linux 5.14; on an older
+ * kernel the calls fail and the pages fault in as before). */
+static void code_populate(struct emu_jit *j)
+{
+    const size_t step = 1u << 20;
+    if (j->code_used + JIT_BLOCK_ROOM <= j->populated || j->populated == SIZE_MAX)
+        return;
+    size_t want = (j->code_used + JIT_BLOCK_ROOM + step - 1) & ~(step - 1);
+    if (want > j->code_size)
+        want = j->code_size;
+    if (madvise(j->rw + j->populated, want - j->populated, MADV_POPULATE_WRITE) != 0 ||
+        madvise(j->rx + j->populated, want - j->populated, MADV_POPULATE_READ) != 0) {
+        j->populated = SIZE_MAX;   /* not on this kernel: fault them in */
+        return;
+    }
+    j->populated = want;
+}
+
 /* code_size: the code cache's size (0: the configured one); the data area
  * is the jump cache and half as much again. */
 static int jit_create(struct emu_jit **out, size_t code_size)
@@ -431,6 +459,11 @@ static int jit_create(struct emu_jit **out, size_t code_size)
             munmap(j->rw, j->code_size);
         goto fail;
     }
+    /* Exit records are written all over the data area as code is made:
+     * huge pages spare a fault per 4 KiB (emu_cache_create says why).  The
+     * code itself is in a memfd (shared memory), which hosts seldom back
+     * with huge pages. */
+    madvise(j->data, j->data_size, MADV_HUGEPAGE);
     j->delta = j->rx - j->rw;
     j->gen = 1;
     j->jc = (struct jump_cache *)j->data;
@@ -3960,6 +3993,7 @@ again:
         return NULL;
     if (j->code_used + JIT_BLOCK_ROOM > j->code_size || j->data_used + JIT_BLOCK_ROOM > j->data_size)
         return NULL;
+    code_populate(j);
     t->b.p = j->rw + j->code_used;
     t->b.end = j->rw + j->code_size;
     t->b.rx_delta = j->delta;
