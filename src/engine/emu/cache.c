@@ -36,26 +36,52 @@ void emu_cache_split(size_t budget, size_t *arena, size_t *code)
     *arena = *code = part;
 }
 
+/* The caches are filled on demand, and each first touch of a 4 KiB page
+ * is a fault, which on a nested-virtualization host costs 5-15
+ * microseconds (Python starting under hostel-emu-user: 22 000 faults and a
+ * quarter of its time, bench/README.md).  So they are on transparent huge
+ * pages where the host allows ("madvise" mode, the common default), and
+ * aligned for them: the part of a mapping before its first 2 MiB boundary
+ * gets small pages only (the block hash table, written at random, took 200
+ * faults for `busybox true`). */
+#define HUGE_PAGE (2u << 20)
+
+void *emu_map_aligned(size_t size, int prot, bool huge)
+{
+    /* Whole huge pages: one cannot back a mapping smaller than itself. */
+    size = (size + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1);
+    size_t len = size + HUGE_PAGE;
+    uint8_t *p = mmap(NULL, len, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    uint8_t *a = (uint8_t *)(((uintptr_t)p + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
+    if (a > p)
+        munmap(p, (size_t)(a - p));
+    if (p + len > a + size)
+        munmap(a + size, (size_t)(p + len - (a + size)));
+    if (huge && prot != PROT_NONE)
+        madvise(a, size, MADV_HUGEPAGE);
+    return a;
+}
+
+void emu_unmap_aligned(void *p, size_t size)
+{
+    if (p)
+        munmap(p, (size + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1));
+}
+
 int emu_cache_create(struct emu_block_cache **out, size_t budget)
 {
-    struct emu_block_cache *bc = calloc(1, sizeof(*bc));
+    /* Zeroed, as every fresh anonymous page is. */
+    struct emu_block_cache *bc = emu_map_aligned(sizeof(*bc), PROT_READ | PROT_WRITE, !budget);
     if (!bc)
         return -ENOMEM;
     emu_cache_split(budget, &bc->arena_size, &bc->code_size);
-    /* Reserved, touched on demand. */
-    bc->arena = mmap(NULL, bc->arena_size, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (bc->arena == MAP_FAILED) {
-        free(bc);
+    bc->arena = emu_map_aligned(bc->arena_size, PROT_READ | PROT_WRITE, !budget);
+    if (!bc->arena) {
+        emu_unmap_aligned(bc, sizeof(*bc));
         return -ENOMEM;
     }
-    /* On huge pages where the host allows (transparent huge pages in
-     * "madvise" mode, the common default): blocks are written once each,
-     * all over the arena, and each first touch of a 4 KiB page is a fault,
-     * which on a nested-virtualization host costs several microseconds
-     * (Python starting under hostel-emu-user: 22 000 faults and a quarter
-     * of its time, bench/README.md). */
-    madvise(bc->arena, bc->arena_size, MADV_HUGEPAGE);
     *out = bc;
     return 0;
 }
@@ -64,9 +90,9 @@ void emu_cache_destroy(struct emu_block_cache *bc)
 {
     if (!bc)
         return;
-    munmap(bc->arena, bc->arena_size);
+    emu_unmap_aligned(bc->arena, bc->arena_size);
     emu_jit_destroy(bc->jit);
-    free(bc);
+    emu_unmap_aligned(bc, sizeof(*bc));
 }
 
 void emu_cache_flush(struct emu_block_cache *bc)

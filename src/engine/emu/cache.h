@@ -72,6 +72,13 @@ int emu_cache_create(struct emu_block_cache **out, size_t budget);
 void emu_cache_split(size_t budget, size_t *arena, size_t *code);
 void emu_cache_destroy(struct emu_block_cache *bc);
 void emu_cache_flush(struct emu_block_cache *bc);
+/* An anonymous reservation of size bytes rounded up to 2 MiB (filled on
+ * demand), aligned to 2 MiB so that transparent huge pages can back all of
+ * it, and asked for them when huge (cache.c says why; not for a machine
+ * with a memory limit, whose budget counts 4 KiB pages); NULL when the
+ * host has no room.  emu_unmap_aligned(p, size) gives it back. */
+void *emu_map_aligned(size_t size, int prot, bool huge);
+void emu_unmap_aligned(void *p, size_t size);
 
 #include <string.h>
 

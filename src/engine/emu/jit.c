@@ -446,24 +446,26 @@ static int jit_create(struct emu_jit **out, size_t code_size)
         goto fail;
     /* One reservation for the executable view and the data area, so that
      * code reaches its exit records RIP-relative. */
-    uint8_t *base = mmap(NULL, total, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (base == MAP_FAILED)
+    uint8_t *base = emu_map_aligned(total, PROT_NONE, false);
+    if (!base)
         goto fail;
     j->rx = mmap(base, j->code_size, PROT_READ | PROT_EXEC, MAP_SHARED | MAP_FIXED, j->memfd, 0);
     j->data = mmap(base + j->code_size, j->data_size, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
     j->rw = mmap(NULL, j->code_size, PROT_READ | PROT_WRITE, MAP_SHARED, j->memfd, 0);
     if (j->rx == MAP_FAILED || j->data == MAP_FAILED || j->rw == MAP_FAILED) {
-        munmap(base, total);
+        emu_unmap_aligned(base, total);
         if (j->rw != MAP_FAILED)
             munmap(j->rw, j->code_size);
         goto fail;
     }
     /* Exit records are written all over the data area as code is made:
-     * huge pages spare a fault per 4 KiB (emu_cache_create says why).  The
+     * huge pages spare a fault per 4 KiB (emu_map_aligned says why).  The
      * code itself is in a memfd (shared memory), which hosts seldom back
-     * with huge pages. */
-    madvise(j->data, j->data_size, MADV_HUGEPAGE);
+     * with huge pages: code_populate.  Not under a budget (code_size
+     * given: a machine with a memory limit). */
+    if (!code_size)
+        madvise(j->data, j->data_size, MADV_HUGEPAGE);
     j->delta = j->rx - j->rw;
     j->gen = 1;
     j->jc = (struct jump_cache *)j->data;
@@ -499,7 +501,7 @@ void emu_jit_destroy(struct emu_jit *j)
     if (!j)
         return;
 
-    munmap(j->rx, j->code_size + j->data_size);
+    emu_unmap_aligned(j->rx, j->code_size + j->data_size);
     munmap(j->rw, j->code_size);
     close(j->memfd);
     free(j->ctx);
