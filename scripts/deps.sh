@@ -18,8 +18,11 @@ test_pkgs=(busybox-static cpio gzip xz-utils python3 qemu-utils bc acpica-tools 
            debootstrap e2fsprogs git rsync grub-pc-bin grub-common xorriso mtools fdisk isolinux
            pxelinux syslinux-common python3-cryptography chromium clang libclang-rt-14-dev)
 # CPython's own regression tests (tests/cpu/run_emu_python.sh runs them on
-# emu), for the python3 this Debian has (3.11 on bookworm).
-pyver=$(/usr/bin/python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null || echo 3.11)
+# emu), for the python3 this Debian has: libpython3.11-testsuite on
+# bookworm.  The version is the one Debian's python3 package depends on,
+# so that it is right before python3 is installed too.
+pyver=$(apt-cache depends python3 2>/dev/null | sed -n 's/^ *Depends: python3\.\([0-9]*\)$/3.\1/p' | head -n 1)
+[ -n "$pyver" ] || pyver=$(/usr/bin/python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null || echo 3.11)
 test_pkgs+=("libpython$pyver-testsuite")
 case "$what" in
   build) pkgs=("${build_pkgs[@]}") ;;
