@@ -681,7 +681,7 @@ int main(int argc, char **argv)
     madvise(u.ram, RAM_SIZE, MADV_HUGEPAGE);
     /* Zeroed, on a huge page where the host allows (its TLBs are half a
      * MiB: 130 faults in .bss). */
-    struct emu_cpu *c = emu_map_aligned(sizeof(*c), PROT_READ | PROT_WRITE, true);
+    struct emu_cpu *c = emu_alloc_huge(sizeof(*c), true);
     if (!c) {
         fprintf(stderr, "hostel-emu-user: no memory for the CPU\n");
         return 1;

@@ -70,16 +70,28 @@ void emu_unmap_aligned(void *p, size_t size)
         munmap(p, (size + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1));
 }
 
+void *emu_alloc_huge(size_t size, bool huge)
+{
+    size_t align = huge ? HUGE_PAGE : 64;
+    size_t len = (size + align - 1) & ~(align - 1);
+    void *p = aligned_alloc(align, len);
+    if (!p)
+        return NULL;
+    if (huge)
+        madvise(p, len, MADV_HUGEPAGE);
+    memset(p, 0, size);
+    return p;
+}
+
 int emu_cache_create(struct emu_block_cache **out, size_t budget)
 {
-    /* Zeroed, as every fresh anonymous page is. */
-    struct emu_block_cache *bc = emu_map_aligned(sizeof(*bc), PROT_READ | PROT_WRITE, !budget);
+    struct emu_block_cache *bc = emu_alloc_huge(sizeof(*bc), !budget);
     if (!bc)
         return -ENOMEM;
     emu_cache_split(budget, &bc->arena_size, &bc->code_size);
     bc->arena = emu_map_aligned(bc->arena_size, PROT_READ | PROT_WRITE, !budget);
     if (!bc->arena) {
-        emu_unmap_aligned(bc, sizeof(*bc));
+        free(bc);
         return -ENOMEM;
     }
     *out = bc;
@@ -92,7 +104,7 @@ void emu_cache_destroy(struct emu_block_cache *bc)
         return;
     emu_unmap_aligned(bc->arena, bc->arena_size);
     emu_jit_destroy(bc->jit);
-    emu_unmap_aligned(bc, sizeof(*bc));
+    free(bc);
 }
 
 void emu_cache_flush(struct emu_block_cache *bc)

@@ -79,6 +79,11 @@ void emu_cache_flush(struct emu_block_cache *bc);
  * host has no room.  emu_unmap_aligned(p, size) gives it back. */
 void *emu_map_aligned(size_t size, int prot, bool huge);
 void emu_unmap_aligned(void *p, size_t size);
+/* A zeroed heap object (a vCPU's state, the block hash table), on a huge
+ * page of its own when huge (one fault, not one per 4 KiB); free() frees
+ * it.  From the heap, not emu_map_aligned: LeakSanitizer follows the
+ * pointers these hold only in memory it knows. */
+void *emu_alloc_huge(size_t size, bool huge);
 
 #include <string.h>
 

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <time.h>
 
 #include "engine/emu/cache.h"
@@ -130,10 +129,9 @@ static void emu_vm_destroy(struct vm *vm)
 static int emu_vcpu_init(struct vcpu *v)
 {
     struct vm *vm = v->vm;
-    /* Half a MiB, most of it TLBs: zeroed pages on a huge page where the
-     * host allows, not 130 faults of a memset (emu_map_aligned). */
-    struct emu_vcpu *ev = emu_map_aligned(sizeof(struct emu_vcpu), PROT_READ | PROT_WRITE,
-                                          !vm->engine_cache_max);
+    /* Half a MiB, most of it TLBs: on a huge page where the host allows,
+     * one fault instead of 130 (emu_alloc_huge). */
+    struct emu_vcpu *ev = emu_alloc_huge(sizeof(struct emu_vcpu), !vm->engine_cache_max);
     if (!ev)
         return -ENOMEM;
     struct emu_cpu *c = &ev->cpu;
@@ -161,7 +159,7 @@ static int emu_vcpu_init(struct vcpu *v)
         v->engine_data = NULL;
         pthread_cond_destroy(&ev->cond);
         pthread_mutex_destroy(&ev->lock);
-        emu_unmap_aligned(ev, sizeof(*ev));
+        free(ev);
         return r;
     }
     r = emu_mmu_init(c);
@@ -172,7 +170,7 @@ static int emu_vcpu_init(struct vcpu *v)
         lapic_destroy(c->lapic);
         pthread_cond_destroy(&ev->cond);
         pthread_mutex_destroy(&ev->lock);
-        emu_unmap_aligned(ev, sizeof(*ev));
+        free(ev);
         return r;
     }
     emu_cpu_reset(c);
@@ -197,7 +195,7 @@ static void emu_vcpu_destroy(struct vcpu *v)
     pthread_cond_destroy(&ev->cond);
     pthread_mutex_destroy(&ev->lock);
     v->engine_data = NULL;
-    emu_unmap_aligned(ev, sizeof(*ev));
+    free(ev);
 }
 
 /* INIT: the CPU resets and (an AP) waits for a startup IPI. */
