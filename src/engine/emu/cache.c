@@ -46,10 +46,15 @@ void emu_cache_split(size_t budget, size_t *arena, size_t *code)
  * faults for `busybox true`). */
 #define HUGE_PAGE (2u << 20)
 
+static size_t round_up(size_t n, size_t align)
+{
+    return (n + align - 1) & ~(align - 1);
+}
+
 void *emu_map_aligned(size_t size, int prot, bool huge)
 {
     /* Whole huge pages: one cannot back a mapping smaller than itself. */
-    size = (size + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1);
+    size = round_up(size, HUGE_PAGE);
     size_t len = size + HUGE_PAGE;
     uint8_t *p = mmap(NULL, len, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED)
@@ -67,13 +72,13 @@ void *emu_map_aligned(size_t size, int prot, bool huge)
 void emu_unmap_aligned(void *p, size_t size)
 {
     if (p)
-        munmap(p, (size + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1));
+        munmap(p, round_up(size, HUGE_PAGE));
 }
 
 void *emu_alloc_huge(size_t size, bool huge)
 {
     size_t align = huge ? HUGE_PAGE : 64;
-    size_t len = (size + align - 1) & ~(align - 1);
+    size_t len = round_up(size, align);
     void *p = aligned_alloc(align, len);
     if (!p)
         return NULL;
