@@ -9,12 +9,13 @@ what=${1:-all}
 # libmicrohttpd, nettle (WebSocket handshake): hostel web; esbuild, novnc and
 # node-xterm: the screen and terminal in its page (scripts/web-vendor.sh).
 # chromium: the headless browser tests/display/web_browser.py drives.
+# zstd, bzip2, openssl: programs tests/cpu/run_emu_user.sh runs on emu.
 # clang and libclang-rt-14-dev (libFuzzer's runtime, only recommended by
 # clang on bookworm): the fuzz targets (tests/fuzz/fuzz.mk).
 build_pkgs=(build-essential pkg-config zlib1g-dev libzstd-dev libjansson-dev
             libslirp-dev libseccomp-dev libarchive-dev libyaml-dev libvncserver-dev
             libmicrohttpd-dev nettle-dev esbuild novnc node-xterm seabios ipxe-qemu)
-test_pkgs=(busybox-static cpio gzip xz-utils python3 qemu-utils bc acpica-tools openssh-client
+test_pkgs=(busybox-static cpio gzip xz-utils zstd bzip2 openssl python3 qemu-utils bc acpica-tools openssh-client
            debootstrap e2fsprogs git rsync grub-pc-bin grub-common xorriso mtools fdisk isolinux
            pxelinux syslinux-common python3-cryptography chromium clang libclang-rt-14-dev)
 # CPython's own regression tests (tests/cpu/run_emu_python.sh runs them on

@@ -30,7 +30,7 @@
 #include "engine/emu/emu.h"
 #include "engine/emu/jit.h"
 
-#define RAM_SIZE    (1ULL << 30)
+#define RAM_SIZE    (4ULL << 30)
 #define PAGE        4096ULL
 #define STACK_TOP   (RAM_SIZE - PAGE)
 #define STACK_SIZE  (8ULL << 20)

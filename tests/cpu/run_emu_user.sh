@@ -80,3 +80,40 @@ check dyn_coreutils '$R /usr/bin/sort $tmp/text | $R /usr/bin/sha256sum; $R /bin
 check dyn_ldso      '$R /lib64/ld-linux-x86-64.so.2 /usr/bin/sha1sum $tmp/bin'
 check dyn_perl      '$R /usr/bin/perl -e '"'"'my %h; $h{$_ % 97} += sqrt($_) for 1..20000; printf "%.10f %s\n", $h{5}, join(",", (sort { $a <=> $b } keys %h)[0..9]); print 2**70, " ", 7/3, "\n"'"'"
 check dyn_python3   '$R /usr/bin/python3 -c '"'"'import hashlib, json, zlib, fractions; d = open("'"'"'$tmp/text'"'"'", "rb").read(); print(hashlib.sha256(d).hexdigest(), zlib.crc32(zlib.compress(d, 9)), sum(fractions.Fraction(1, k) for k in range(1, 60)), 3 ** 200 % 1000003, repr(sum(1 / k for k in range(1, 5000))), json.dumps([w.decode() for w in sorted(d.split()[:200])[:5]]))'"'"
+# OpenSSL's own assembly (perlasm: AES-NI, VAES/AVX2, SHA, ChaCha20 and
+# Poly1305 in SSE/AVX2 forms, bignum with MULX/ADX), as CPUID offers it and
+# with AES-NI/PCLMULQDQ or AVX/AVX2 masked (OPENSSL_ia32cap), so that its
+# other code paths run too; keys made natively, signatures compared (RSA
+# PKCS#1 and Ed25519 are deterministic; ECDSA is verified both ways).
+K=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f
+IV=0f0e0d0c0b0a09080706050403020100
+if command -v openssl >/dev/null; then
+  openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$tmp/rsa.pem" 2>/dev/null
+  openssl genpkey -algorithm ED25519 -out "$tmp/ed.pem" 2>/dev/null
+  openssl genpkey -algorithm X25519 -out "$tmp/x1.pem" 2>/dev/null
+  openssl genpkey -algorithm X25519 2>/dev/null | openssl pkey -pubout -out "$tmp/x2.pub" 2>/dev/null
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$tmp/ec.pem" 2>/dev/null
+  openssl pkey -in "$tmp/ec.pem" -pubout -out "$tmp/ec.pub" 2>/dev/null
+  openssl dgst -sha256 -sign "$tmp/ec.pem" -out "$tmp/ec.sig" "$tmp/text" 2>/dev/null
+fi
+export K IV
+ossl_sym='for d in sha1 sha256 sha512 sha3-256 blake2b512 sm3; do $R /usr/bin/openssl dgst -$d $tmp/bin; done
+for c in aes-128-cbc aes-256-ctr aes-128-ofb chacha20 camellia-256-cbc aria-128-cbc; do
+  $R /usr/bin/openssl enc -$c -K $K -iv $IV -in $tmp/bin 2>/dev/null | /usr/bin/md5sum; done
+$R /usr/bin/openssl mac -in $tmp/bin -macopt cipher:AES-256-GCM -macopt hexkey:$K -macopt hexiv:000102030405060708090a0b GMAC
+$R /usr/bin/openssl mac -in $tmp/bin -macopt hexkey:$K Poly1305
+$R /usr/bin/openssl mac -in $tmp/bin -macopt digest:SHA512 -macopt hexkey:$K HMAC'
+check dyn_openssl        "$ossl_sym"
+check dyn_openssl_noaes  "export OPENSSL_ia32cap='~0x200000200000000'; $ossl_sym"
+check dyn_openssl_noavx  "export OPENSSL_ia32cap='~0x1000000000000000:~0x20'; $ossl_sym"
+check dyn_openssl_pubkey '$R /usr/bin/openssl dgst -sha256 -sign $tmp/rsa.pem $tmp/text | /usr/bin/md5sum
+$R /usr/bin/openssl pkeyutl -sign -inkey $tmp/ed.pem -rawin -in $tmp/text | /usr/bin/md5sum
+$R /usr/bin/openssl pkeyutl -derive -inkey $tmp/x1.pem -peerkey $tmp/x2.pub | /usr/bin/md5sum
+$R /usr/bin/openssl dgst -sha256 -verify $tmp/ec.pub -signature $tmp/ec.sig $tmp/text
+$R /usr/bin/openssl dgst -sha256 -sign $tmp/ec.pem -out $tmp/ec2.sig.$$ $tmp/text && /usr/bin/openssl dgst -sha256 -verify $tmp/ec.pub -signature $tmp/ec2.sig.$$ $tmp/text'
+# Compressors with big tables: xz -9e asks for 674 MiB (hostel-emu-user's
+# RAM is 4 GiB, touched only where used); zstd without its worker threads
+# (one thread here).
+check dyn_xz_zstd_bzip2  '$R /usr/bin/xz -9e -c $tmp/text | /usr/bin/md5sum; /usr/bin/xz -c $tmp/bin | $R /usr/bin/xz -dc | /usr/bin/md5sum
+$R /usr/bin/zstd --single-thread --no-asyncio -q -19 -c $tmp/text | /usr/bin/md5sum; /usr/bin/zstd -q -c $tmp/bin | $R /usr/bin/zstd --no-asyncio -q -dc | /usr/bin/md5sum
+$R /usr/bin/bzip2 -9 -c $tmp/bin | /usr/bin/md5sum'
