@@ -1571,6 +1571,93 @@ static void test_trace_budgets(void)
     emu_jit_configure(1, 0);
 }
 
+/* A loop whose Jcc jumps in 7 runs of 8: once the translation's heat is
+ * spent (jcc_hints), a trace goes on at its target and leaves when it
+ * does not jump.  Budgets of every size from 1 through 160: each run
+ * retires exactly its budget, with the interpreter's results. */
+static const uint8_t hot_jcc[] = {
+    0xb9, 0xe8, 0x03, 0, 0,                     /* mov ecx, 1000 */
+    0x48, 0x8d, 0x04, 0x49,                     /* 1: lea rax, [rcx + rcx * 2] */
+    0xf6, 0xc1, 0x07,                           /* test cl, 7 */
+    0x75, 0x04,                                 /* jnz 2f (taken 7 times in 8) */
+    0x48, 0x83, 0xc0, 0x05,                     /* add rax, 5 */
+    0x48, 0x01, 0xc3,                           /* 2: add rbx, rax */
+    0xff, 0xc9,                                 /* dec ecx */
+    0x75, 0xec,                                 /* jnz 1b */
+    0x0f, 0x0b,                                 /* ud2 */
+};
+
+static void test_trace_hot_jcc(void)
+{
+    for (int jit = 0; jit < 2; jit++) {
+        setup_len(hot_jcc, sizeof(hot_jcc), jit);
+        emu_jit_configure(jit, 2);
+        emu_jit_test_trace_heat(16);            /* hints after 32 entries */
+        uint64_t total = 0;
+        for (unsigned step = 1; cpu->exc.vector != EXC_UD && total < 20000; step = step % 160 + 1) {
+            uint64_t got = emu_execute(cpu, step);
+            total += got;
+            CHECK_EQ(cpu->insn_count, total);
+            CHECK(got == step || cpu->exc.vector == EXC_UD);
+        }
+        CHECK_EQ(cpu->exc.vector, EXC_UD);
+        CHECK_EQ(cpu->insn_count, 1 + 1000 * 6 + 125);
+        CHECK_EQ(cpu->gpr[R_RBX], 3 * 500500 + 5 * 125);
+        struct emu_jit_stats st;
+        emu_jit_get_stats(cpu, &st);
+        CHECK(jit ? st.jcc_followed >= 1 : st.blocks == 0);
+    }
+    emu_jit_configure(1, 0);
+    emu_jit_test_trace_heat(-1);
+}
+
+/* A loop with two Jccs that mostly jump, one to code on the next page,
+ * storing in run 500 into that code (the ADD there becomes a SUB): the
+ * trace made from them goes on in that page, and the store takes effect
+ * at once, as in the interpreter. */
+static void test_trace_hot_jcc_smc(void)
+{
+    static const uint8_t code[] = {
+        0xb9, 0xe8, 0x03, 0, 0,                 /* mov ecx, 1000 */
+        0x48, 0x8d, 0x04, 0x49,                 /* 1: lea rax, [rcx + rcx * 2] */
+        0x81, 0xf9, 0xf4, 0x01, 0, 0,           /* cmp ecx, 500 */
+        0x75, 0x07,                             /* jne 3f */
+        0xc6, 0x05, 0xe9, 0x17, 0, 0, 0x29,     /* mov byte [f + 1], 0x29: ADD to SUB */
+        0xf6, 0xc1, 0x07,                       /* 3: test cl, 7 */
+        0x0f, 0x85, 0xdf, 0x17, 0, 0,           /* jnz f (CODE + FN) */
+        0x48, 0x83, 0xc0, 0x05,                 /* add rax, 5 */
+        0xe9, 0xd6, 0x17, 0, 0,                 /* jmp f */
+    };
+    static const uint8_t fn[] = {
+        0x48, 0x01, 0xc3,                       /* f: add rbx, rax */
+        0xff, 0xc9,                             /* dec ecx */
+        0x0f, 0x85, 0xfa, 0xe7, 0xff, 0xff,     /* jnz 1b */
+        0x0f, 0x0b,                             /* ud2 */
+    };
+    static uint8_t img[FN + 64];
+    size_t n = with_function(img, code, sizeof(code), fn, sizeof(fn));
+    uint64_t want = 0;
+    for (uint64_t c = 1000; c >= 1; c--) {
+        uint64_t v = 3 * c + (c % 8 ? 0 : 5);
+        want = c > 500 ? want + v : want - v;
+    }
+    for (int jit = 0; jit < 2; jit++) {
+        setup_len(img, n, jit);
+        emu_jit_configure(jit, 2);
+        emu_jit_test_trace_heat(16);            /* hints after 32 entries: traces well before run 500 */
+        emu_execute(cpu, 100000);
+        CHECK_EQ(cpu->exc.vector, EXC_UD);
+        CHECK_EQ(cpu->gpr[R_RBX], want);
+        CHECK_EQ(cpu->gpr[R_RCX], 0);
+        CHECK_EQ(ram[CODE + FN + 1], 0x29);
+        struct emu_jit_stats st;
+        emu_jit_get_stats(cpu, &st);
+        CHECK(jit ? st.jcc_followed >= 1 : st.blocks == 0);
+    }
+    emu_jit_configure(1, 0);
+    emu_jit_test_trace_heat(-1);
+}
+
 int main(void)
 {
     RUN_TEST(test_loop_translated);
@@ -1610,6 +1697,8 @@ int main(void)
     RUN_TEST(test_trace_store_into_callee);
     RUN_TEST(test_trace_remapped_callee);
     RUN_TEST(test_trace_budgets);
+    RUN_TEST(test_trace_hot_jcc);
+    RUN_TEST(test_trace_hot_jcc_smc);
     RUN_TEST(test_no_writable_executable_mapping);
     return CHECK_DONE();
 }
