@@ -1533,6 +1533,20 @@ static void test_trace_remapped_callee(void)
 }
 
 
+/* Runs the guest with budgets of 1, 2, ... max_step instructions, round
+ * and round, until its UD2 (at most 20000 instructions): each run must
+ * retire exactly its budget, or stop at the UD2. */
+static void run_in_steps(unsigned max_step)
+{
+    uint64_t total = 0;
+    for (unsigned step = 1; cpu->exc.vector != EXC_UD && total < 20000; step = step % max_step + 1) {
+        uint64_t got = emu_execute(cpu, step);
+        total += got;
+        CHECK_EQ(cpu->insn_count, total);
+        CHECK(got == step || cpu->exc.vector == EXC_UD);
+    }
+}
+
 /* Traces made once a translation is hot (emu_jit_run's retrace: the
  * translation without one counts its entries down, then a trace replaces
  * it and its entry jumps there), run for budgets of every size from 1:
@@ -1553,13 +1567,7 @@ static void test_trace_budgets(void)
     for (int jit = 0; jit < 2; jit++) {
         setup_len(img, n, jit);
         emu_jit_configure(jit, 2);              /* translated after 2 runs, a trace after 32 more */
-        uint64_t total = 0;
-        for (unsigned step = 1; cpu->exc.vector != EXC_UD && total < 20000; step = step % 97 + 1) {
-            uint64_t got = emu_execute(cpu, step);
-            total += got;
-            CHECK_EQ(cpu->insn_count, total);
-            CHECK(got == step || cpu->exc.vector == EXC_UD);
-        }
+        run_in_steps(97);
         CHECK_EQ(cpu->exc.vector, EXC_UD);
         CHECK_EQ(cpu->insn_count, 1 + 1000 * 8);   /* mov, then call lea jmp inc ret add dec jnz */
         CHECK_EQ(cpu->gpr[R_RBX], 3 * 500500);
@@ -1593,13 +1601,7 @@ static void test_trace_hot_jcc(void)
         setup_len(hot_jcc, sizeof(hot_jcc), jit);
         emu_jit_configure(jit, 2);
         emu_jit_test_trace_heat(16);            /* hints after 32 entries */
-        uint64_t total = 0;
-        for (unsigned step = 1; cpu->exc.vector != EXC_UD && total < 20000; step = step % 160 + 1) {
-            uint64_t got = emu_execute(cpu, step);
-            total += got;
-            CHECK_EQ(cpu->insn_count, total);
-            CHECK(got == step || cpu->exc.vector == EXC_UD);
-        }
+        run_in_steps(160);
         CHECK_EQ(cpu->exc.vector, EXC_UD);
         CHECK_EQ(cpu->insn_count, 1 + 1000 * 6 + 125);
         CHECK_EQ(cpu->gpr[R_RBX], 3 * 500500 + 5 * 125);
