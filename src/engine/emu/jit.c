@@ -170,6 +170,12 @@ struct jctx;
 /* One translation of a block, for one guest RIP and privilege level, in
  * the data area.  Its entry checks that the block still holds the bytes
  * it was made from, compared once an epoch (cache.h). */
+/* A Jcc side exit a translation counts while it counts heat. */
+struct jit_jcc {
+    uint64_t rip;             /* the Jcc's */
+    uint32_t taken;
+};
+
 struct jit_block_data {
     uint64_t rip;             /* guest RIP of its first instruction */
     uint64_t code;            /* executable address of its entry */
@@ -200,11 +206,6 @@ struct jit_block_data {
      * in instruction order, and how often each was taken (jcc_hints). */
     struct jit_jcc *jcc;
     uint8_t njcc, jcc_cap;
-};
-
-struct jit_jcc {
-    uint64_t rip;
-    uint32_t taken;
 };
 
 /* Jccs that jumped in most runs of a translation while it counted heat
@@ -3850,10 +3851,10 @@ static bool jcc_hot(const struct jctx *t, const struct emu_insn *i, uint64_t rip
 static void jcc_hints(struct emu_jit *j, const struct jit_block_data *bd, uint32_t runs)
 {
     for (unsigned k = 0; k < bd->njcc; k++) {
-        const struct jit_jcc *p = &bd->jcc[k];
-        uint64_t *h = &j->hints[jcc_hint_index(p->rip)];
         if (runs < 16)
             break;   /* too few runs reached it to say */
+        const struct jit_jcc *p = &bd->jcc[k];
+        uint64_t *h = &j->hints[jcc_hint_index(p->rip)];
         if ((uint64_t)p->taken * 2 > runs)
             *h = p->rip;
         else if (*h == p->rip)
