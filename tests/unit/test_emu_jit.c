@@ -10,7 +10,8 @@
  * code ran from, two pages on one TLB index stay in its two ways, loops of two blocks run as one translation (results,
  * budgets, stores into and faults in the second range, events), the
  * stack page of RSP-based accesses (page boundaries, faults, a read-only
- * page, its mark of no page), traces through CALL, JMP and RET into other pages (results, a
+ * page, its mark of no page), PUSH and POP of registers no host register
+ * holds, traces through CALL, JMP and RET into other pages (results, a
  * RET to another address, stores into the callee, a remapped callee,
  * budgets), and no mapping is ever writable and executable at once. */
 #include <pthread.h>
@@ -781,6 +782,62 @@ static void test_stack_page_fault(void)
     CHECK_EQ(cpu->rip, CODE + 7);
     CHECK_EQ(cpu->exc.cr2, STACK + 8 * 0x100000 + 8);
     CHECK_EQ(cpu->gpr[R_RCX], 7);
+}
+
+/* PUSH and POP of registers that no host register holds go between
+ * guest memory and the stack without taking one (a prologue's pushes
+ * pushed out the arguments it then read): eight pushes, the pops into
+ * other registers, in a loop of which some registers are kept across the
+ * jump back and some are not; then the same walking up out of RAM a MiB
+ * a time, which faults at a push.  Every register, the flags, RIP and
+ * the count as the interpreter leaves them, at several budgets. */
+static void test_push_pop_direct(void)
+{
+#define PP_SETUP                                                          \
+        0xb8, 0x01, 0x10, 0x00, 0x00, 0xbb, 0x08, 0x20, 0x00, 0x00,       \
+        0xba, 0x0f, 0x30, 0x00, 0x00, 0xbe, 0x16, 0x40, 0x00, 0x00,       \
+        0xbf, 0x1d, 0x50, 0x00, 0x00, 0x41, 0xb8, 0x24, 0x60, 0x00, 0x00, \
+        0x41, 0xb9, 0x2b, 0x70, 0x00, 0x00, 0x41, 0xba, 0x32, 0x80, 0x00, 0x00, \
+        0x41, 0xbb, 0x39, 0x90, 0x00, 0x00, 0x41, 0xbc, 0x40, 0xa0, 0x00, 0x00, \
+        0x41, 0xbd, 0x47, 0xb0, 0x00, 0x00, 0x41, 0xbe, 0x4e, 0xc0, 0x00, 0x00, \
+        0x41, 0xbf, 0x55, 0xd0, 0x00, 0x00, 0xbd, 0x5c, 0xe0, 0x00, 0x00, \
+        0xb9, 0xd0, 0x07, 0x00, 0x00            /* mov ecx, 2000 */
+#define PP_BODY                                                           \
+        0x53, 0x55, 0x41, 0x54, 0x41, 0x55,     /* push rbx, rbp, r12, r13 */ \
+        0x41, 0x56, 0x41, 0x57, 0x56, 0x57,     /* push r14, r15, rsi, rdi */ \
+        0x48, 0x01, 0xcb,                       /* add rbx, rcx */            \
+        0x41, 0x5f, 0x41, 0x5e, 0x41, 0x5d,     /* pop r15, r14, r13 */       \
+        0x41, 0x5c, 0x5d, 0x5f, 0x5e, 0x58,     /* pop r12, rbp, rdi, rsi, rax */ \
+        0x48, 0x01, 0xf8,                       /* add rax, rdi */            \
+        0x50, 0x5a,                             /* push rax; pop rdx */       \
+        0xff, 0xc9                              /* dec ecx */
+    static const uint8_t code[] = {
+        PP_SETUP,
+        PP_BODY,                                /* 1: */
+        0x75, 0xdc,                             /* jnz 1b */
+        0x0f, 0x0b,                             /* ud2 */
+    };
+    static const uint8_t walk[] = {
+        PP_SETUP,
+        0x48, 0x81, 0xc4, 0x00, 0x00, 0x10, 0x00, /* 1: add rsp, 0x100000 */
+        PP_BODY,
+        0x75, 0xd5,                             /* jnz 1b */
+        0x0f, 0x0b,                             /* ud2 */
+    };
+#undef PP_SETUP
+#undef PP_BODY
+    static const uint64_t budgets[] = { 30, 100, 1001, 4567, 1000000 };
+    for (unsigned k = 0; k < sizeof(budgets) / sizeof(budgets[0]); k++)
+        same_with_and_without(code, sizeof(code), budgets[k]);
+    CHECK_EQ(cpu->exc.vector, EXC_UD);
+    CHECK_EQ(cpu->gpr[R_RSP], STACK);
+    CHECK_EQ(cpu->gpr[R_RCX], 0);
+    struct emu_jit_stats st;
+    emu_jit_get_stats(cpu, &st);
+    CHECK(st.blocks >= 1);
+    same_with_and_without(walk, sizeof(walk), 1000000);
+    CHECK_EQ(cpu->exc.vector, EXC_PF);
+    CHECK_EQ(cpu->exc.cr2, STACK + 8 * 0x100000 - 8);
 }
 
 /* Paging for the stack page tests: the first 2 MiB mapped by 4 KiB
@@ -1688,6 +1745,7 @@ int main(void)
     RUN_TEST(test_same_page_two_addresses);
     RUN_TEST(test_stack_page_boundary);
     RUN_TEST(test_stack_page_fault);
+    RUN_TEST(test_push_pop_direct);
     RUN_TEST(test_stack_page_read_only);
     RUN_TEST(test_stack_page_straddle);
     RUN_TEST(test_stack_page_no_page);

@@ -2729,15 +2729,23 @@ static bool emit_push(struct jctx *t, const struct emu_insn *i)
         return false;
     struct xbuf *b = &t->b;
     bool imm = i->op == 0x68 || i->op == 0x6a;
-    int hs = imm ? -1 : ra_get(t, i->rm, true);
+    /* A register not in a host register is pushed from memory: taking
+     * one for it would push out another (a prologue saving six
+     * callee-saved registers pushed out the arguments it then reads). */
+    bool direct = !imm && i->rm != R_RSP && t->ra.host[i->rm] < 0;
+    int hs = imm || direct ? -1 : ra_get(t, i->rm, true);
     int hsp = ra_get(t, R_RSP, true);
     x_lea(b, 8, XCX, xm(hsp, -8));
     t->stk = true;
     emit_tlb(t, 8, true, false);
-    if (imm)
+    if (imm) {
         x_store_imm(b, 8, xm(XCX, 0), i->imm);
-    else
+    } else if (direct) {
+        x_load(b, 8, XDX, xm(RCPU, OFF_GPR(i->rm)));
+        x_store(b, 8, xm(XCX, 0), XDX);
+    } else {
         x_store(b, 8, xm(XCX, 0), hs);
+    }
     x_lea(b, 8, hsp, xm(hsp, -8));
     ra_dirty(t, R_RSP);
     mem_done(t);
@@ -2750,15 +2758,22 @@ static bool emit_pop(struct jctx *t, const struct emu_insn *i)
         return false;
     struct xbuf *b = &t->b;
     int hsp = ra_get(t, R_RSP, true);
-    int hd = ra_get(t, i->rm, false);
+    /* Into memory when the register is not in a host register (as for
+     * PUSH: an epilogue's POPs would push out what the caller reads). */
+    bool direct = i->rm != R_RSP && t->ra.host[i->rm] < 0;
+    int hd = direct ? -1 : ra_get(t, i->rm, false);
     x_mov_rr(b, 8, XCX, hsp);
     t->stk = true;
     emit_tlb(t, 8, false, false);
     x_load(b, 8, XDX, xm(XCX, 0));
     x_lea(b, 8, hsp, xm(hsp, 8));
-    x_mov_rr(b, 8, hd, XDX);             /* POP RSP: the popped value wins */
+    if (direct) {
+        x_store(b, 8, xm(RCPU, OFF_GPR(i->rm)), XDX);
+    } else {
+        x_mov_rr(b, 8, hd, XDX);         /* POP RSP: the popped value wins */
+        ra_dirty(t, i->rm);
+    }
     ra_dirty(t, R_RSP);
-    ra_dirty(t, i->rm);
     mem_done(t);
     return true;
 }
