@@ -437,9 +437,13 @@ static void emit_trampolines(struct emu_jit *j)
  * kernel the calls fail and the pages fault in as before). */
 static void code_populate(struct emu_jit *j)
 {
-    const size_t step = 1u << 20;
     if (j->code_used + JIT_BLOCK_ROOM <= j->populated || j->populated == SIZE_MAX)
         return;
+    /* 64 KiB ahead at first, twice as much each time up to a MiB: a
+     * program that runs briefly makes a few KiB of code (busybox true:
+     * 14 KiB), and each KiB mapped ahead costs it a page's zeroing. */
+    size_t step = j->populated < (1u << 20) ? (j->populated > (64u << 10) ? j->populated : 64u << 10)
+                                            : 1u << 20;
     size_t want = (j->code_used + JIT_BLOCK_ROOM + step - 1) & ~(step - 1);
     if (want > j->code_size)
         want = j->code_size;
