@@ -11,7 +11,8 @@
  * budgets, stores into and faults in the second range, events), the
  * stack page of RSP-based accesses (page boundaries, faults, a read-only
  * page, its mark of no page), PUSH and POP of registers no host register
- * holds, traces through CALL, JMP and RET into other pages (results, a
+ * holds, PUSHes and POPs in a row with one lookup (across pages, faulting
+ * in the middle), traces through CALL, JMP and RET into other pages (results, a
  * RET to another address, stores into the callee, a remapped callee,
  * budgets), and no mapping is ever writable and executable at once. */
 #include <pthread.h>
@@ -938,6 +939,67 @@ static void test_stack_page_straddle(void)
     }
 }
 
+/* PUSHes and POPs in a row run as a group with one TLB lookup
+ * (emit_stack_group).  Here each group straddles the top stack page
+ * (mapped to a distant physical page) and the one under it, so the
+ * lookup misses every time and the six handlers run one after the
+ * other: the values land on both physical pages and come back as in the
+ * interpreter.  With the page under the top one not present, the fourth
+ * PUSH faults with the first three done (RSP, RIP, CR2, the count and
+ * the bytes written as the interpreter leaves them). */
+static void test_stack_group(void)
+{
+    static const uint8_t code[] = {
+        0xb9, 0x64, 0, 0, 0,                    /* mov ecx, 100 */
+        0x48, 0x83, 0xc4, 0x18,                 /* add rsp, 24: top + 24 */
+        0x53, 0x55, 0x41, 0x54, 0x41, 0x55,     /* 1: push rbx, rbp, r12, r13 */
+        0x56, 0x57,                             /* push rsi, rdi */
+        0x48, 0x01, 0xcb,                       /* add rbx, rcx */
+        0x41, 0x5d, 0x41, 0x5c, 0x5f,           /* pop r13, r12, rdi */
+        0x5e, 0x5d, 0x58,                       /* pop rsi, rbp, rax */
+        0x48, 0x01, 0xc3,                       /* add rbx, rax */
+        0x48, 0xff, 0xc6,                       /* inc rsi */
+        0xff, 0xc9,                             /* dec ecx */
+        0x75, 0xe3,                             /* jnz 1b */
+        0x0f, 0x0b,                             /* ud2 */
+    };
+    const uint64_t top = STACK;
+    for (int present = 1; present >= 0; present--) {
+        static struct emu_cpu a;
+        uint8_t below[2][24], far[2][24];
+        for (int jit = 0; jit < 2; jit++) {
+            setup_len(code, sizeof(code), jit);
+            map_stack_pages(top, 0x100000, present ? 7 : 0);
+            cpu->gpr[R_RSP] = top;
+            cpu->gpr[R_RBP] = 0x1234;
+            cpu->gpr[R_R12] = 0x5678;
+            emu_execute(cpu, 100000);
+            memcpy(below[jit], ram + top - 24, 24);
+            memcpy(far[jit], ram + 0x100000, 24);
+            if (!jit)
+                a = *cpu;
+        }
+        for (int r = 0; r < 16; r++)
+            CHECK_EQ(cpu->gpr[r], a.gpr[r]);
+        CHECK_EQ(cpu->rip, a.rip);
+        CHECK_EQ(cpu->insn_count, a.insn_count);
+        CHECK_EQ(cpu->exc.vector, a.exc.vector);
+        CHECK_EQ(cpu->exc.cr2, a.exc.cr2);
+        CHECK(!memcmp(below[0], below[1], 24));
+        CHECK(!memcmp(far[0], far[1], 24));
+        if (present) {
+            CHECK_EQ(cpu->exc.vector, EXC_UD);
+            CHECK_EQ(cpu->insn_count, 2 + 17 * 100);
+            CHECK_EQ(cpu->gpr[R_RSP], top + 24);
+        } else {
+            CHECK_EQ(cpu->exc.vector, EXC_PF);
+            CHECK_EQ(cpu->exc.cr2, top - 8);
+            CHECK_EQ(cpu->gpr[R_RSP], top);
+            CHECK_EQ(cpu->rip, CODE + 13);   /* the fourth PUSH (r13) */
+        }
+    }
+}
+
 /* The stack page's "no page" mark after entry matches no address: run 1
  * leaves the top stack page (mapped to a distant physical page) and its
  * addend in the slot; run 2 starts with RSP 0 and reads 4 bytes at linear
@@ -1746,6 +1808,7 @@ int main(void)
     RUN_TEST(test_stack_page_boundary);
     RUN_TEST(test_stack_page_fault);
     RUN_TEST(test_push_pop_direct);
+    RUN_TEST(test_stack_group);
     RUN_TEST(test_stack_page_read_only);
     RUN_TEST(test_stack_page_straddle);
     RUN_TEST(test_stack_page_no_page);

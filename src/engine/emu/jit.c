@@ -720,6 +720,7 @@ struct stub {
     uint8_t st_size;
     unsigned inner;
     unsigned k, done;         /* instruction index; ST_EXIT, ST_DYNEXIT: instructions retired */
+    unsigned k_last;          /* ST_INTERP: the last instruction its handlers run (a group: k + m - 1) */
     uint64_t rip;             /* ST_EXIT: guest target */
     uint32_t *count;          /* ST_EXIT of a Jcc: its taken count (jit_jcc) */
     struct ra ra;
@@ -799,7 +800,7 @@ static struct stub *stub_new(struct jctx *t, int kind, uint8_t *from)
     s->pend = t->pend;
     s->mem_op = t->mem_op;
     s->mem_size = t->mem_size;
-    s->k = t->k;
+    s->k = s->k_last = t->k;
     return s;
 }
 
@@ -2801,6 +2802,85 @@ static bool emit_leave(struct jctx *t, const struct emu_insn *i)
     return true;
 }
 
+/* The PUSHes (or POPs) of a group (stack_group): one register or
+ * immediate each, not RSP. */
+static bool stack_group_member(const struct jctx *t, unsigned k, int kind)
+{
+    const struct emu_insn *i = &t->insn[k];
+    if (i->kind != kind || i->opsize != 8 || t->fol[k] || (t->follow && k == t->follow_k))
+        return false;
+    if (kind == EK_PUSH)
+        return i->op == 0x68 || i->op == 0x6a || (i->op != 0xff && i->rm != R_RSP);
+    return i->op != 0x8f && i->rm != R_RSP;
+}
+
+/* How many PUSHes (or POPs) in a row start at instruction k (at most 8:
+ * 64 bytes of stack), 0 when fewer than two: a prologue's pushes of the
+ * callee-saved registers, an epilogue's pops. */
+static unsigned stack_group(const struct jctx *t, unsigned k)
+{
+    int kind = t->insn[k].kind;
+    if (cfg_all_slow || !cfg_stack || (kind != EK_PUSH && kind != EK_POP) || !(cfg_kinds >> kind & 1))
+        return 0;
+    unsigned m = 0;
+    while (m < 8 && k + m < t->n && stack_group_member(t, k + m, kind))
+        m++;
+    return m >= 2 ? m : 0;
+}
+
+/* m PUSHes (or POPs) from instruction t->k on, with one TLB lookup for
+ * all their 8 * m bytes (emit_tlb: index from the first byte, tag from
+ * the last, so a group across a page boundary never hits), then the
+ * stores (loads) at their places and one move of RSP.  The lookup's miss
+ * runs the m instructions' handlers one after the other (the stub's
+ * k_last), each of which may fault with what came before it done, as in
+ * the interpreter.  No register is taken after the lookup: registers no
+ * host register holds go through RDX (emit_push). */
+static void emit_stack_group(struct jctx *t, unsigned m)
+{
+    struct xbuf *b = &t->b;
+    unsigned k0 = t->k;
+    bool push = t->insn[k0].kind == EK_PUSH;
+    int hsp = ra_get(t, R_RSP, true);
+    int hr[8];
+    for (unsigned g = 0; g < m; g++) {
+        const struct emu_insn *i = &t->insn[k0 + g];
+        bool imm = push && (i->op == 0x68 || i->op == 0x6a);
+        hr[g] = imm || t->ra.host[i->rm] < 0 ? -1 : ra_get(t, i->rm, push);
+    }
+    int32_t len = 8 * (int32_t)m;
+    if (push)
+        x_lea(b, 8, XCX, xm(hsp, -len));
+    else
+        x_mov_rr(b, 8, XCX, hsp);
+    t->stk = false;
+    emit_tlb(t, (unsigned)len, push, false);
+    t->stubs[t->nstubs - 1].k_last = k0 + m - 1;
+    for (unsigned g = 0; g < m; g++) {
+        const struct emu_insn *i = &t->insn[k0 + g];
+        int32_t off = push ? len - 8 * (int32_t)(g + 1) : 8 * (int32_t)g;
+        if (!push) {
+            if (hr[g] >= 0) {
+                x_load(b, 8, hr[g], xm(XCX, off));
+                ra_dirty(t, i->rm);
+            } else {
+                x_load(b, 8, XDX, xm(XCX, off));
+                x_store(b, 8, xm(RCPU, OFF_GPR(i->rm)), XDX);
+            }
+        } else if (i->op == 0x68 || i->op == 0x6a) {
+            x_store_imm(b, 8, xm(XCX, off), i->imm);
+        } else if (hr[g] >= 0) {
+            x_store(b, 8, xm(XCX, off), hr[g]);
+        } else {
+            x_load(b, 8, XDX, xm(RCPU, OFF_GPR(i->rm)));
+            x_store(b, 8, xm(XCX, off), XDX);
+        }
+    }
+    x_lea(b, 8, hsp, xm(hsp, push ? -len : len));
+    ra_dirty(t, R_RSP);
+    mem_done(t);
+}
+
 /* Stores the flag changes of BT (CF) or BSF/BSR (ZF) when live: the
  * host flag `cc` (setcc) becomes the guest flag `bit`; everything else is
  * kept, so the record in memory is updated by a helper. */
@@ -3748,7 +3828,8 @@ static void emit_stubs(struct jctx *t)
         t->mem_op = st->mem_op;
         t->mem_size = st->mem_size;
         materialize(t, &st->pend, false);   /* the flags a fault must show */
-        emit_handler_call(t, st->k);
+        for (unsigned k = st->k; k <= st->k_last; k++)   /* a group's one by one (emit_stack_group) */
+            emit_handler_call(t, k);
         if (st->restore_flags) {
             x_mov_rr(b, 8, XDI, RCPU);
             x_call_abs(b, (const void *)jit_flags_ah);
@@ -4214,6 +4295,12 @@ again:
             x_load(b, 8, XDX, xm(RCPU, OFF_NEXT_RIP));
             emit_exit_dynamic(t, &none, NULL, t->k + 1);
             break;
+        }
+        unsigned m = stack_group(t, t->k);
+        if (m) {
+            emit_stack_group(t, m);
+            t->k += m - 1;
+            continue;
         }
         uint8_t *mark = b->p;
         struct ra saved = t->ra;
