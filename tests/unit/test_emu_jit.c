@@ -14,7 +14,7 @@
  * holds, PUSHes and POPs in a row with one lookup (across pages, faulting
  * in the middle), traces through CALL, JMP and RET into other pages (results, a
  * RET to another address, stores into the callee, a remapped callee,
- * budgets), and no mapping is ever writable and executable at once. */
+ * a callee's PUSH and POP groups with its CALL and RET, budgets), and no mapping is ever writable and executable at once. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -1581,6 +1581,53 @@ static void test_trace_ret_elsewhere(void)
     CHECK_EQ(cpu->gpr[R_RSP], STACK);
 }
 
+/* A callee that saves and restores two registers: its CALL and PUSHes
+ * are one group, its POPs and RET another (emit_stack_group); on odd
+ * counts it moves its return address, so the RET in the group leaves
+ * for another address.  Then the same with RSP 16 bytes above a page
+ * boundary: both groups straddle it, the lookup misses, and the
+ * handlers run (the CALL's and the RET's leave).  The interpreter's
+ * results. */
+static void test_trace_stack_groups(void)
+{
+    static const uint8_t fn[] = {
+        0x53, 0x55,                             /* f: push rbx; push rbp */
+        0x48, 0x89, 0xcb,                       /* mov rbx, rcx */
+        0x48, 0x8d, 0x2c, 0x5b,                 /* lea rbp, [rbx + rbx * 2] */
+        0x48, 0x89, 0xe8,                       /* mov rax, rbp */
+        0xf6, 0xc1, 0x01,                       /* test cl, 1 */
+        0x74, 0x06,                             /* jz 2f */
+        0x48, 0x83, 0x44, 0x24, 0x10, 0x03,     /* add qword [rsp + 16], 3 */
+        0x5d, 0x5b,                             /* 2: pop rbp; pop rbx */
+        0xc3,                                   /* ret */
+    };
+    static const uint8_t straddle[] = {
+        0x48, 0x83, 0xc4, 0x10,                 /* add rsp, 16 */
+        0xb9, 0xe8, 0x03, 0, 0,                 /* mov ecx, 1000 */
+        0xe8, 0xf2, 0x17, 0, 0,                 /* 1: call f (CODE + FN) */
+        0x48, 0x01, 0xc3,                       /* add rbx, rax */
+        0xff, 0xc9,                             /* dec ecx */
+        0x75, 0xf4,                             /* jnz 1b */
+        0x0f, 0x0b,                             /* ud2 */
+    };
+    static uint8_t img[FN + 64];
+    size_t n = with_function(img, calls_f, sizeof(calls_f), fn, sizeof(fn));
+    same_with_and_without(img, n, 100000);
+    CHECK_EQ(cpu->exc.vector, EXC_UD);
+    CHECK_EQ(cpu->gpr[R_RBX], 3 * 250500);     /* 3 * (1000 + 998 + ... + 2) */
+    CHECK_EQ(cpu->gpr[R_RSP], STACK);
+    struct emu_jit_stats st;
+    emu_jit_get_stats(cpu, &st);
+    CHECK(st.traced >= 1);
+    n = with_function(img, straddle, sizeof(straddle), fn, sizeof(fn));
+    same_with_and_without(img, n, 100000);
+    CHECK_EQ(cpu->exc.vector, EXC_UD);
+    CHECK_EQ(cpu->gpr[R_RBX], 3 * 250500);
+    CHECK_EQ(cpu->gpr[R_RSP], STACK + 16);
+    for (uint64_t budget = 1; budget < 120; budget++)   /* stopped anywhere in the groups */
+        same_with_and_without(img, n, budget);
+}
+
 /* The loop stores into the function it calls (its MOV's immediate, on
  * another page than the loop): every call runs the bytes stored last,
  * as the interpreter does. */
@@ -1817,6 +1864,7 @@ int main(void)
     RUN_TEST(test_constant_addresses);
     RUN_TEST(test_trace_call_ret);
     RUN_TEST(test_trace_ret_elsewhere);
+    RUN_TEST(test_trace_stack_groups);
     RUN_TEST(test_trace_store_into_callee);
     RUN_TEST(test_trace_remapped_callee);
     RUN_TEST(test_trace_budgets);

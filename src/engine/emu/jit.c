@@ -2814,39 +2814,58 @@ static bool stack_group_member(const struct jctx *t, unsigned k, int kind)
     return i->op != 0x8f && i->rm != R_RSP;
 }
 
-/* How many PUSHes (or POPs) in a row start at instruction k (at most 8:
- * 64 bytes of stack), 0 when fewer than two: a prologue's pushes of the
- * callee-saved registers, an epilogue's pops. */
+/* A CALL or RET a trace goes on through (emit_traced): a push of the
+ * return address, a pop of one. */
+static bool traced_call(const struct jctx *t, unsigned k)
+{
+    return t->fol[k] && t->insn[k].kind == EK_CALL && !(t->follow && k == t->follow_k);
+}
+static bool traced_ret(const struct jctx *t, unsigned k)
+{
+    return t->fol[k] && t->insn[k].kind == EK_RET && t->insn[k].op == 0xc3 &&
+           !(t->follow && k == t->follow_k);
+}
+
+/* How many stack accesses in a row start at instruction k, 0 when fewer
+ * than two (at most 8: 64 bytes of stack): PUSHes, after a CALL a trace
+ * goes through (a callee's prologue saving the callee-saved registers),
+ * or POPs, before a RET a trace goes through (its epilogue). */
 static unsigned stack_group(const struct jctx *t, unsigned k)
 {
-    int kind = t->insn[k].kind;
-    if (cfg_all_slow || !cfg_stack || (kind != EK_PUSH && kind != EK_POP) || !(cfg_kinds >> kind & 1))
+    if (cfg_all_slow || !cfg_stack)
         return 0;
-    unsigned m = 0;
+    int kind = traced_call(t, k) ? EK_PUSH : t->insn[k].kind;
+    if ((kind != EK_PUSH && kind != EK_POP) || !(cfg_kinds >> kind & 1))
+        return 0;
+    unsigned m = traced_call(t, k);
     while (m < 8 && k + m < t->n && stack_group_member(t, k + m, kind))
+        m++;
+    if (kind == EK_POP && m && m < 8 && k + m < t->n && traced_ret(t, k + m))
         m++;
     return m >= 2 ? m : 0;
 }
 
-/* m PUSHes (or POPs) from instruction t->k on, with one TLB lookup for
- * all their 8 * m bytes (emit_tlb: index from the first byte, tag from
- * the last, so a group across a page boundary never hits), then the
- * stores (loads) at their places and one move of RSP.  The lookup's miss
- * runs the m instructions' handlers one after the other (the stub's
- * k_last), each of which may fault with what came before it done, as in
- * the interpreter.  No register is taken after the lookup: registers no
- * host register holds go through RDX (emit_push). */
+/* The m stack accesses of a group (stack_group) from instruction t->k
+ * on, with one TLB lookup for all their 8 * m bytes (emit_tlb: index from
+ * the first byte, tag from the last, so a group across a page boundary
+ * never hits), then the stores (loads) at their places and one move of
+ * RSP; a traced RET last compares the address popped as emit_traced does.
+ * The lookup's miss runs the m instructions' handlers one after the other
+ * (the stub's k_last), each of which may fault with what came before it
+ * done, as in the interpreter (a CALL's or RET's leaves: it moves RIP).
+ * No register is taken after the lookup: registers no host register
+ * holds go through RDX (emit_push). */
 static void emit_stack_group(struct jctx *t, unsigned m)
 {
     struct xbuf *b = &t->b;
     unsigned k0 = t->k;
-    bool push = t->insn[k0].kind == EK_PUSH;
+    bool push = t->insn[k0].kind != EK_POP;
     int hsp = ra_get(t, R_RSP, true);
     int hr[8];
     for (unsigned g = 0; g < m; g++) {
         const struct emu_insn *i = &t->insn[k0 + g];
-        bool imm = push && (i->op == 0x68 || i->op == 0x6a);
-        hr[g] = imm || t->ra.host[i->rm] < 0 ? -1 : ra_get(t, i->rm, push);
+        bool reg = i->kind == (push ? EK_PUSH : EK_POP) && !(i->op == 0x68 || i->op == 0x6a);
+        hr[g] = !reg || t->ra.host[i->rm] < 0 ? -1 : ra_get(t, i->rm, push);
     }
     int32_t len = 8 * (int32_t)m;
     if (push)
@@ -2859,13 +2878,23 @@ static void emit_stack_group(struct jctx *t, unsigned m)
     for (unsigned g = 0; g < m; g++) {
         const struct emu_insn *i = &t->insn[k0 + g];
         int32_t off = push ? len - 8 * (int32_t)(g + 1) : 8 * (int32_t)g;
-        if (!push) {
+        if (i->kind == EK_CALL) {
+            uint64_t ret = next_rip(t, k0 + g);
+            if (x_fits32((int64_t)ret)) {
+                x_store_imm(b, 8, xm(XCX, off), ret);
+            } else {
+                x_mov_ri(b, XAX, ret);
+                x_store(b, 8, xm(XCX, off), XAX);
+            }
+        } else if (i->kind == EK_RET) {
+            x_load(b, 8, XDX, xm(XCX, off));   /* compared below */
+        } else if (!push) {
             if (hr[g] >= 0) {
                 x_load(b, 8, hr[g], xm(XCX, off));
                 ra_dirty(t, i->rm);
             } else {
-                x_load(b, 8, XDX, xm(XCX, off));
-                x_store(b, 8, xm(RCPU, OFF_GPR(i->rm)), XDX);
+                x_load(b, 8, XAX, xm(XCX, off));
+                x_store(b, 8, xm(RCPU, OFF_GPR(i->rm)), XAX);
             }
         } else if (i->op == 0x68 || i->op == 0x6a) {
             x_store_imm(b, 8, xm(XCX, off), i->imm);
@@ -2879,6 +2908,20 @@ static void emit_stack_group(struct jctx *t, unsigned m)
     x_lea(b, 8, hsp, xm(hsp, push ? -len : len));
     ra_dirty(t, R_RSP);
     mem_done(t);
+    unsigned kl = k0 + m - 1;
+    if (t->insn[kl].kind == EK_RET) {
+        /* emit_traced's RET: on where its CALL returns to, else leave. */
+        uint64_t want = t->ret_to[kl];
+        if (x_fits32((int64_t)want)) {
+            x_alu_ri(b, 8, ALU_CMP, XDX, (int64_t)want);
+        } else {
+            x_mov_ri(b, XAX, want);
+            x_alu_rr(b, 8, ALU_CMP, XDX, XAX);
+        }
+        t->hf = 0;
+        struct stub *s = stub_new(t, ST_DYNEXIT, x_jcc32(b, 5));   /* jne */
+        s->done = kl + 1;
+    }
 }
 
 /* Stores the flag changes of BT (CF) or BSF/BSR (ZF) when live: the
@@ -4259,6 +4302,12 @@ again:
         const struct emu_insn *i = &t->insn[t->k];
         t->ra.pinned = t->ra.fresh = 0;
         t->sets_flags = t->stored_record = false;
+        unsigned m = stack_group(t, t->k);
+        if (m) {
+            emit_stack_group(t, m);
+            t->k += m - 1;
+            continue;
+        }
         if (t->follow && t->k == t->follow_k) {
             emit_followed(t, i);
             continue;
@@ -4295,12 +4344,6 @@ again:
             x_load(b, 8, XDX, xm(RCPU, OFF_NEXT_RIP));
             emit_exit_dynamic(t, &none, NULL, t->k + 1);
             break;
-        }
-        unsigned m = stack_group(t, t->k);
-        if (m) {
-            emit_stack_group(t, m);
-            t->k += m - 1;
-            continue;
         }
         uint8_t *mark = b->p;
         struct ra saved = t->ra;
