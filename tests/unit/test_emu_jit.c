@@ -942,11 +942,13 @@ static void test_stack_page_straddle(void)
 /* PUSHes and POPs in a row run as a group with one TLB lookup
  * (emit_stack_group).  Here each group straddles the top stack page
  * (mapped to a distant physical page) and the one under it, so the
- * lookup misses every time and the six handlers run one after the
- * other: the values land on both physical pages and come back as in the
- * interpreter.  With the page under the top one not present, the fourth
- * PUSH faults with the first three done (RSP, RIP, CR2, the count and
- * the bytes written as the interpreter leaves them). */
+ * group's lookup misses every time and each member is looked up on its
+ * own (emit_group_slow; the handlers the first time, when the TLB is
+ * empty): the values land on both physical pages and come back as in
+ * the interpreter.  With the page under the top one not present, the
+ * handlers run and the fourth PUSH faults with the first three done
+ * (RSP, RIP, CR2, the count and the bytes written as the interpreter
+ * leaves them). */
 static void test_stack_group(void)
 {
     static const uint8_t code[] = {

@@ -46,6 +46,7 @@
 #define JIT_CODE_SIZE (128u << 20)   /* per vCPU (a distribution boot fills 32 MiB); the data area is half as big */
 #define JIT_BLOCK_ROOM (32u << 10)     /* most code one block may need */
 #define JIT_MAX_STUBS 256           /* a stack access has two (emit_tlb_stack) */
+#define JIT_MAX_GROUPS 32           /* stack groups (emit_stack_group) in one translation */
 #define JIT_FOLLOW_BYTES 256         /* most bytes a followed jump decodes */
 #define JIT_FOLLOW_INSNS 24          /* most instructions it adds */
 #define JIT_MAX_RANGES 8             /* code ranges a trace adds to its block (jit_trace) */
@@ -721,6 +722,7 @@ struct stub {
     unsigned inner;
     unsigned k, done;         /* instruction index; ST_EXIT, ST_DYNEXIT: instructions retired */
     unsigned k_last;          /* ST_INTERP: the last instruction its handlers run (a group: k + m - 1) */
+    int group;                /* ST_INTERP of a stack group: its index in grp[], else -1 */
     uint64_t rip;             /* ST_EXIT: guest target */
     uint32_t *count;          /* ST_EXIT of a Jcc: its taken count (jit_jcc) */
     struct ra ra;
@@ -748,6 +750,14 @@ struct jctx {
     unsigned nstubs;
     bool fail;
     unsigned njccf;           /* Jccs jit_trace went on through */
+    /* Stack groups (emit_stack_group), for their stubs' slow passes. */
+    struct stack_grp {
+        unsigned k0, m;
+        int8_t hsp;           /* RSP's host register */
+        int8_t hr[8];         /* each member's host register, -1: none or through memory */
+        bool push;
+    } grp[JIT_MAX_GROUPS];
+    unsigned ngrp;
     /* Self loops (emit_loop_edge): the first pass records the allocation
      * at the first jump back to the start; the second starts its body
      * with that allocation loaded (`head`), and a jump back that still
@@ -801,6 +811,7 @@ static struct stub *stub_new(struct jctx *t, int kind, uint8_t *from)
     s->mem_op = t->mem_op;
     s->mem_size = t->mem_size;
     s->k = s->k_last = t->k;
+    s->group = -1;
     return s;
 }
 
@@ -2832,7 +2843,7 @@ static bool traced_ret(const struct jctx *t, unsigned k)
  * or POPs, before a RET a trace goes through (its epilogue). */
 static unsigned stack_group(const struct jctx *t, unsigned k)
 {
-    if (cfg_all_slow || !cfg_stack)
+    if (cfg_all_slow || !cfg_stack || t->ngrp >= JIT_MAX_GROUPS)
         return 0;
     int kind = traced_call(t, k) ? EK_PUSH : t->insn[k].kind;
     if ((kind != EK_PUSH && kind != EK_POP) || !(cfg_kinds >> kind & 1))
@@ -2845,12 +2856,60 @@ static unsigned stack_group(const struct jctx *t, unsigned k)
     return m >= 2 ? m : 0;
 }
 
+/* Member g of stack group gp: its access at [RCX + off] (RCX a host
+ * address), and for a POP into a host register, that register newer
+ * (inline: the slow pass loads the same registers). */
+static void group_access(struct jctx *t, const struct stack_grp *gp, unsigned g, int32_t off,
+                         bool inline_pass)
+{
+    struct xbuf *b = &t->b;
+    const struct emu_insn *i = &t->insn[gp->k0 + g];
+    int hr = gp->hr[g];
+    if (i->kind == EK_CALL) {
+        uint64_t ret = next_rip(t, gp->k0 + g);
+        if (x_fits32((int64_t)ret)) {
+            x_store_imm(b, 8, xm(XCX, off), ret);
+        } else {
+            x_mov_ri(b, XAX, ret);
+            x_store(b, 8, xm(XCX, off), XAX);
+        }
+    } else if (i->kind == EK_RET) {
+        x_load(b, 8, XDX, xm(XCX, off));   /* compared after the group */
+    } else if (!gp->push) {
+        if (hr >= 0) {
+            x_load(b, 8, hr, xm(XCX, off));
+            if (inline_pass)
+                ra_dirty(t, i->rm);
+        } else {
+            x_load(b, 8, XAX, xm(XCX, off));
+            x_store(b, 8, xm(RCPU, OFF_GPR(i->rm)), XAX);
+        }
+    } else if (i->op == 0x68 || i->op == 0x6a) {
+        x_store_imm(b, 8, xm(XCX, off), i->imm);
+    } else if (hr >= 0) {
+        x_store(b, 8, xm(XCX, off), hr);
+    } else {
+        x_load(b, 8, XDX, xm(RCPU, OFF_GPR(i->rm)));
+        x_store(b, 8, xm(XCX, off), XDX);
+    }
+}
+
+/* Where member g of a group of m lies, from RSP before the group. */
+static int32_t group_offset(const struct stack_grp *gp, unsigned g)
+{
+    return gp->push ? -8 * (int32_t)(g + 1) : 8 * (int32_t)g;
+}
+
 /* The m stack accesses of a group (stack_group) from instruction t->k
  * on, with one TLB lookup for all their 8 * m bytes (emit_tlb: index from
  * the first byte, tag from the last, so a group across a page boundary
  * never hits), then the stores (loads) at their places and one move of
  * RSP; a traced RET last compares the address popped as emit_traced does.
- * The lookup's miss runs the m instructions' handlers one after the other
+ * The lookup's miss goes out of line (emit_group_slow) to a lookup of
+ * each member's own 8 bytes, so a group across a page boundary (every
+ * call, for a function called at the same stack depth) costs about as
+ * much as its accesses did one by one; only a miss there (or a
+ * misaligned RSP) runs the m instructions' handlers one after the other
  * (the stub's k_last), each of which may fault with what came before it
  * done, as in the interpreter (a CALL's or RET's leaves: it moves RIP).
  * No register is taken after the lookup: registers no host register
@@ -2858,57 +2917,32 @@ static unsigned stack_group(const struct jctx *t, unsigned k)
 static void emit_stack_group(struct jctx *t, unsigned m)
 {
     struct xbuf *b = &t->b;
-    unsigned k0 = t->k;
-    bool push = t->insn[k0].kind != EK_POP;
+    struct stack_grp *gp = &t->grp[t->ngrp];
+    gp->k0 = t->k;
+    gp->m = m;
+    gp->push = t->insn[t->k].kind != EK_POP;
     int hsp = ra_get(t, R_RSP, true);
-    int hr[8];
+    gp->hsp = (int8_t)hsp;
     for (unsigned g = 0; g < m; g++) {
-        const struct emu_insn *i = &t->insn[k0 + g];
-        bool reg = i->kind == (push ? EK_PUSH : EK_POP) && !(i->op == 0x68 || i->op == 0x6a);
-        hr[g] = !reg || t->ra.host[i->rm] < 0 ? -1 : ra_get(t, i->rm, push);
+        const struct emu_insn *i = &t->insn[gp->k0 + g];
+        bool reg = i->kind == (gp->push ? EK_PUSH : EK_POP) && !(i->op == 0x68 || i->op == 0x6a);
+        gp->hr[g] = (int8_t)(!reg || t->ra.host[i->rm] < 0 ? -1 : ra_get(t, i->rm, gp->push));
     }
     int32_t len = 8 * (int32_t)m;
-    if (push)
-        x_lea(b, 8, XCX, xm(hsp, -len));
-    else
-        x_mov_rr(b, 8, XCX, hsp);
+    int32_t base = gp->push ? -len : 0;   /* the group's lowest byte, from RSP */
+    x_lea(b, 8, XCX, xm(hsp, base));
     t->stk = false;
-    emit_tlb(t, (unsigned)len, push, false);
-    t->stubs[t->nstubs - 1].k_last = k0 + m - 1;
-    for (unsigned g = 0; g < m; g++) {
-        const struct emu_insn *i = &t->insn[k0 + g];
-        int32_t off = push ? len - 8 * (int32_t)(g + 1) : 8 * (int32_t)g;
-        if (i->kind == EK_CALL) {
-            uint64_t ret = next_rip(t, k0 + g);
-            if (x_fits32((int64_t)ret)) {
-                x_store_imm(b, 8, xm(XCX, off), ret);
-            } else {
-                x_mov_ri(b, XAX, ret);
-                x_store(b, 8, xm(XCX, off), XAX);
-            }
-        } else if (i->kind == EK_RET) {
-            x_load(b, 8, XDX, xm(XCX, off));   /* compared below */
-        } else if (!push) {
-            if (hr[g] >= 0) {
-                x_load(b, 8, hr[g], xm(XCX, off));
-                ra_dirty(t, i->rm);
-            } else {
-                x_load(b, 8, XAX, xm(XCX, off));
-                x_store(b, 8, xm(RCPU, OFF_GPR(i->rm)), XAX);
-            }
-        } else if (i->op == 0x68 || i->op == 0x6a) {
-            x_store_imm(b, 8, xm(XCX, off), i->imm);
-        } else if (hr[g] >= 0) {
-            x_store(b, 8, xm(XCX, off), hr[g]);
-        } else {
-            x_load(b, 8, XDX, xm(RCPU, OFF_GPR(i->rm)));
-            x_store(b, 8, xm(XCX, off), XDX);
-        }
-    }
-    x_lea(b, 8, hsp, xm(hsp, push ? -len : len));
+    emit_tlb(t, (unsigned)len, gp->push, false);
+    struct stub *st = &t->stubs[t->nstubs - 1];
+    st->k_last = gp->k0 + m - 1;
+    st->group = (int)t->ngrp++;
+    st->way1 = false;   /* the slow pass looks each member up */
+    for (unsigned g = 0; g < m; g++)
+        group_access(t, gp, g, group_offset(gp, g) - base, true);
+    x_lea(b, 8, hsp, xm(hsp, gp->push ? -len : len));
     ra_dirty(t, R_RSP);
     mem_done(t);
-    unsigned kl = k0 + m - 1;
+    unsigned kl = gp->k0 + m - 1;
     if (t->insn[kl].kind == EK_RET) {
         /* emit_traced's RET: on where its CALL returns to, else leave. */
         uint64_t want = t->ret_to[kl];
@@ -2922,6 +2956,38 @@ static void emit_stack_group(struct jctx *t, unsigned m)
         struct stub *s = stub_new(t, ST_DYNEXIT, x_jcc32(b, 5));   /* jne */
         s->done = kl + 1;
     }
+}
+
+/* The start of a stack group's stub (emit_stack_group): each member's
+ * 8 bytes looked up in the TLB (way 0, then way 1) and accessed through
+ * its own entry, then RSP moved and back.  A miss (or a member across a
+ * page boundary: RSP not 8-aligned) falls through to the handlers, which
+ * do the whole group again from its start: what the members before did
+ * here they do the same (a push stores the same value to the same place,
+ * a pop loads the same value), and those before the miss hit the TLB
+ * here, so none of them can fault there: a fault leaves the members
+ * before it done and the rest not, as in the interpreter. */
+static void emit_group_slow(struct jctx *t, const struct stub *st)
+{
+    struct xbuf *b = &t->b;
+    const struct stack_grp *gp = &t->grp[st->group];
+    uint8_t *miss[8];
+    for (unsigned g = 0; g < gp->m; g++) {
+        x_lea(b, 8, XCX, xm(gp->hsp, group_offset(gp, g)));
+        emit_tlb_compare(t, 8, gp->push);
+        uint8_t *hit = x_jcc32(b, 4);   /* je */
+        /* Way 1 (emit_way1): a hit there comes to way 0. */
+        call_rx(b, t->j->tlb_way1[t->tlb != OFF_TLB(0)][gp->push][1]);
+        miss[g] = x_jcc32(b, 5);   /* jne */
+        x_patch32(b, hit, x_rx(b));
+        x_alu_rm(b, 8, ALU_ADD, XCX, xmi(RCPU, XAX, 0, t->tlb + (int32_t)offsetof(struct emu_tlb_entry, addend)));
+        group_access(t, gp, g, 0, false);
+    }
+    int32_t len = 8 * (int32_t)gp->m;
+    x_lea(b, 8, gp->hsp, xm(gp->hsp, gp->push ? -len : len));
+    x_jmp_abs(b, (uint64_t)((intptr_t)st->resume + b->rx_delta));
+    for (unsigned g = 0; g < gp->m; g++)
+        x_patch32(b, miss[g], x_rx(b));
 }
 
 /* Stores the flag changes of BT (CF) or BSF/BSR (ZF) when live: the
@@ -3865,6 +3931,8 @@ static void emit_stubs(struct jctx *t)
             t->fail = true;
             break;
         }
+        if (st->group >= 0)
+            emit_group_slow(t, st);
         if (st->way1)
             emit_way1(t, st);
         emit_writeback(t, &st->ra);
