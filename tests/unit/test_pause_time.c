@@ -5,6 +5,7 @@
  * Timing checks are bounds derived from host clock readings taken around
  * each step, so a slow or busy host can make them wait, never fail. */
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,16 +100,29 @@ static void clock_never_goes_backwards_across_pauses(void)
     struct reader r = { .gc = &gc };
     pthread_t th;
     CHECK_EQ(pthread_create(&th, NULL, read_forever, &r), 0);
+    /* The reader runs before the pauses start and reads during some of
+     * them: on a loaded two-core host it may otherwise not be scheduled
+     * before the loop ends (this test once failed so under make test). */
+    uint64_t t0 = timer_now_ns();
+    while (atomic_load(&r.reads) == 0 && timer_now_ns() - t0 < 5000 * MS)
+        sched_yield();
+    int paused_reads = 0;
     for (int i = 0; i < 300; i++) {
         guest_clock_pause(&gc);
-        if (i % 50 == 0)
+        if (i % 50 == 0) {
+            int before = atomic_load(&r.reads);
             usleep(1000);
+            t0 = timer_now_ns();
+            while (atomic_load(&r.reads) == before && timer_now_ns() - t0 < 5000 * MS)
+                sched_yield();
+            paused_reads += atomic_load(&r.reads) > before;
+        }
         guest_clock_resume(&gc);
     }
     atomic_store(&r.stop, true);
     pthread_join(th, NULL);
     CHECK_EQ(atomic_load(&r.backwards), 0);
-    CHECK(atomic_load(&r.reads) > 0);
+    CHECK_EQ(paused_reads, 6);   /* it read while paused, each of the 6 times it was waited for */
 }
 
 /* ---- the timer service ---- */
