@@ -2813,6 +2813,23 @@ static bool emit_leave(struct jctx *t, const struct emu_insn *i)
     return true;
 }
 
+/* After the pop of a RET a trace goes through (instruction k; RDX = the
+ * address popped): on where its CALL returns to, else leave for RDX. */
+static void traced_ret_check(struct jctx *t, unsigned k)
+{
+    struct xbuf *b = &t->b;
+    uint64_t want = t->ret_to[k];
+    if (x_fits32((int64_t)want)) {
+        x_alu_ri(b, 8, ALU_CMP, XDX, (int64_t)want);
+    } else {
+        x_mov_ri(b, XAX, want);
+        x_alu_rr(b, 8, ALU_CMP, XDX, XAX);
+    }
+    t->hf = 0;
+    struct stub *s = stub_new(t, ST_DYNEXIT, x_jcc32(b, 5));   /* jne */
+    s->done = k + 1;
+}
+
 /* The PUSHes (or POPs) of a group (stack_group): one register or
  * immediate each, not RSP. */
 static bool stack_group_member(const struct jctx *t, unsigned k, int kind)
@@ -2943,19 +2960,8 @@ static void emit_stack_group(struct jctx *t, unsigned m)
     ra_dirty(t, R_RSP);
     mem_done(t);
     unsigned kl = gp->k0 + m - 1;
-    if (t->insn[kl].kind == EK_RET) {
-        /* emit_traced's RET: on where its CALL returns to, else leave. */
-        uint64_t want = t->ret_to[kl];
-        if (x_fits32((int64_t)want)) {
-            x_alu_ri(b, 8, ALU_CMP, XDX, (int64_t)want);
-        } else {
-            x_mov_ri(b, XAX, want);
-            x_alu_rr(b, 8, ALU_CMP, XDX, XAX);
-        }
-        t->hf = 0;
-        struct stub *s = stub_new(t, ST_DYNEXIT, x_jcc32(b, 5));   /* jne */
-        s->done = kl + 1;
-    }
+    if (t->insn[kl].kind == EK_RET)
+        traced_ret_check(t, kl);
 }
 
 /* The start of a stack group's stub (emit_stack_group): each member's
@@ -3772,23 +3778,13 @@ static void emit_ret_pop(struct jctx *t)
  * moves RIP elsewhere than after the instruction: they leave.) */
 static void emit_traced(struct jctx *t, const struct emu_insn *i)
 {
-    struct xbuf *b = &t->b;
     if (i->kind == EK_JCC) {
         emit_followed(t, i);   /* leaves when it does not jump */
     } else if (i->kind == EK_CALL) {
         emit_call_push(t);
     } else if (i->kind == EK_RET) {
         emit_ret_pop(t);
-        uint64_t want = t->ret_to[t->k];
-        if (x_fits32((int64_t)want)) {
-            x_alu_ri(b, 8, ALU_CMP, XDX, (int64_t)want);
-        } else {
-            x_mov_ri(b, XAX, want);
-            x_alu_rr(b, 8, ALU_CMP, XDX, XAX);
-        }
-        t->hf = 0;
-        struct stub *s = stub_new(t, ST_DYNEXIT, x_jcc32(b, 5));   /* jne */
-        s->done = t->k + 1;
+        traced_ret_check(t, t->k);
     }
 }
 
