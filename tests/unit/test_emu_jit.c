@@ -1584,7 +1584,8 @@ static void test_trace_ret_elsewhere(void)
 }
 
 /* A callee that saves and restores two registers: its CALL and PUSHes
- * are one group, its POPs and RET another (emit_stack_group); on odd
+ * are one group, its POPs and RET another (emit_stack_group), traced or
+ * (traces off) the RET ending the callee's own translation; on odd
  * counts it moves its return address, so the RET in the group leaves
  * for another address.  Then the same with RSP 16 bytes above a page
  * boundary: both groups straddle it, the lookup misses, and the
@@ -1613,21 +1614,27 @@ static void test_trace_stack_groups(void)
         0x0f, 0x0b,                             /* ud2 */
     };
     static uint8_t img[FN + 64];
-    size_t n = with_function(img, calls_f, sizeof(calls_f), fn, sizeof(fn));
-    same_with_and_without(img, n, 100000);
-    CHECK_EQ(cpu->exc.vector, EXC_UD);
-    CHECK_EQ(cpu->gpr[R_RBX], 3 * 250500);     /* 3 * (1000 + 998 + ... + 2) */
-    CHECK_EQ(cpu->gpr[R_RSP], STACK);
-    struct emu_jit_stats st;
-    emu_jit_get_stats(cpu, &st);
-    CHECK(st.traced >= 1);
-    n = with_function(img, straddle, sizeof(straddle), fn, sizeof(fn));
-    same_with_and_without(img, n, 100000);
-    CHECK_EQ(cpu->exc.vector, EXC_UD);
-    CHECK_EQ(cpu->gpr[R_RBX], 3 * 250500);
-    CHECK_EQ(cpu->gpr[R_RSP], STACK + 16);
-    for (uint64_t budget = 1; budget < 120; budget++)   /* stopped anywhere in the groups */
-        same_with_and_without(img, n, budget);
+    /* With traces, then without: f's own translation ends with its RET,
+     * the last of its POP group, which leaves for the address popped. */
+    for (int trace = 1; trace >= 0; trace--) {
+        emu_jit_test_trace(trace);
+        size_t n = with_function(img, calls_f, sizeof(calls_f), fn, sizeof(fn));
+        same_with_and_without(img, n, 100000);
+        CHECK_EQ(cpu->exc.vector, EXC_UD);
+        CHECK_EQ(cpu->gpr[R_RBX], 3 * 250500);     /* 3 * (1000 + 998 + ... + 2) */
+        CHECK_EQ(cpu->gpr[R_RSP], STACK);
+        struct emu_jit_stats st;
+        emu_jit_get_stats(cpu, &st);
+        CHECK(trace ? st.traced >= 1 : st.traced == 0);
+        n = with_function(img, straddle, sizeof(straddle), fn, sizeof(fn));
+        same_with_and_without(img, n, 100000);
+        CHECK_EQ(cpu->exc.vector, EXC_UD);
+        CHECK_EQ(cpu->gpr[R_RBX], 3 * 250500);
+        CHECK_EQ(cpu->gpr[R_RSP], STACK + 16);
+        for (uint64_t budget = 1; budget < 120; budget++)   /* stopped anywhere in the groups */
+            same_with_and_without(img, n, budget);
+    }
+    emu_jit_test_trace(true);
 }
 
 /* The loop stores into the function it calls (its MOV's immediate, on

@@ -2854,10 +2854,19 @@ static bool traced_ret(const struct jctx *t, unsigned k)
            !(t->follow && k == t->follow_k);
 }
 
+/* A RET that ends the translation (emit_transfer: a dynamic exit). */
+static bool final_ret(const struct jctx *t, unsigned k)
+{
+    const struct emu_insn *i = &t->insn[k];
+    return k == t->n - 1 && !t->fol[k] && !(t->follow && k == t->follow_k) && i->kind == EK_RET &&
+           i->op == 0xc3 && i->opsize == 8 && (cfg_kinds >> EK_RET & 1);
+}
+
 /* How many stack accesses in a row start at instruction k, 0 when fewer
  * than two (at most 8: 64 bytes of stack): PUSHes, after a CALL a trace
  * goes through (a callee's prologue saving the callee-saved registers),
- * or POPs, before a RET a trace goes through (its epilogue). */
+ * or POPs, before a RET a trace goes through or the translation ends
+ * with (its epilogue). */
 static unsigned stack_group(const struct jctx *t, unsigned k)
 {
     if (cfg_all_slow || !cfg_stack || t->ngrp >= JIT_MAX_GROUPS)
@@ -2868,7 +2877,7 @@ static unsigned stack_group(const struct jctx *t, unsigned k)
     unsigned m = traced_call(t, k);
     while (m < 8 && k + m < t->n && stack_group_member(t, k + m, kind))
         m++;
-    if (kind == EK_POP && m && m < 8 && k + m < t->n && traced_ret(t, k + m))
+    if (kind == EK_POP && m && m < 8 && k + m < t->n && (traced_ret(t, k + m) || final_ret(t, k + m)))
         m++;
     return m >= 2 ? m : 0;
 }
@@ -2921,7 +2930,9 @@ static int32_t group_offset(const struct stack_grp *gp, unsigned g)
  * on, with one TLB lookup for all their 8 * m bytes (emit_tlb: index from
  * the first byte, tag from the last, so a group across a page boundary
  * never hits), then the stores (loads) at their places and one move of
- * RSP; a traced RET last compares the address popped as emit_traced does.
+ * RSP; a traced RET last compares the address popped as emit_traced does,
+ * one that ends the translation leaves for it (true: the translation
+ * ended).
  * The lookup's miss goes out of line (emit_group_slow) to a lookup of
  * each member's own 8 bytes, so a group across a page boundary (every
  * call, for a function called at the same stack depth) costs about as
@@ -2931,7 +2942,7 @@ static int32_t group_offset(const struct stack_grp *gp, unsigned g)
  * done, as in the interpreter (a CALL's or RET's leaves: it moves RIP).
  * No register is taken after the lookup: registers no host register
  * holds go through RDX (emit_push). */
-static void emit_stack_group(struct jctx *t, unsigned m)
+static bool emit_stack_group(struct jctx *t, unsigned m)
 {
     struct xbuf *b = &t->b;
     struct stack_grp *gp = &t->grp[t->ngrp];
@@ -2960,8 +2971,14 @@ static void emit_stack_group(struct jctx *t, unsigned m)
     ra_dirty(t, R_RSP);
     mem_done(t);
     unsigned kl = gp->k0 + m - 1;
-    if (t->insn[kl].kind == EK_RET)
+    if (t->insn[kl].kind != EK_RET)
+        return false;
+    if (t->fol[kl]) {
         traced_ret_check(t, kl);
+        return false;
+    }
+    emit_exit_dynamic(t, &t->ra, &t->pend, kl + 1);   /* as emit_transfer's RET */
+    return true;
 }
 
 /* The start of a stack group's stub (emit_stack_group): each member's
@@ -4368,8 +4385,12 @@ again:
         t->sets_flags = t->stored_record = false;
         unsigned m = stack_group(t, t->k);
         if (m) {
-            emit_stack_group(t, m);
+            bool left = emit_stack_group(t, m);
             t->k += m - 1;
+            if (left) {
+                ended = true;
+                break;
+            }
             continue;
         }
         if (t->follow && t->k == t->follow_k) {
