@@ -168,15 +168,15 @@ enum { JX_NONE, JX_STATIC, JX_DYNAMIC };
 
 struct jctx;
 
-/* One translation of a block, for one guest RIP and privilege level, in
- * the data area.  Its entry checks that the block still holds the bytes
- * it was made from, compared once an epoch (cache.h). */
 /* A Jcc side exit a translation counts while it counts heat. */
 struct jit_jcc {
     uint64_t rip;             /* the Jcc's */
     uint32_t taken;
 };
 
+/* One translation of a block, for one guest RIP and privilege level, in
+ * the data area.  Its entry checks that the block still holds the bytes
+ * it was made from, compared once an epoch (cache.h). */
 struct jit_block_data {
     uint64_t rip;             /* guest RIP of its first instruction */
     uint64_t code;            /* executable address of its entry */
