@@ -6,7 +6,8 @@
  * too), stores into the running block take effect, a full
  * code cache is emptied and filled again, a restored vCPU drops what was
  * translated from RAM the restore replaced, code mapped at two addresses
- * runs at each, a device's DMA is announced only when it touches a page
+ * runs at each, one RET's return addresses in turn are found in the jump
+ * cache, a device's DMA is announced only when it touches a page
  * code ran from, two pages on one TLB index stay in its two ways, loops of two blocks run as one translation (results,
  * budgets, stores into and faults in the second range, events), the
  * stack page of RSP-based accesses (page boundaries, faults, a read-only
@@ -612,6 +613,51 @@ static void run_in_small_cache(const uint8_t *code, size_t len, unsigned reg, ui
     emu_jit_test_code_size(0);
     CHECK_EQ(cpu->exc.vector, EXC_UD);
     emu_jit_get_stats(cpu, st);
+}
+
+/* One RET returning in turn to eight call sites whose return addresses
+ * (0x2102, 0x3103, ... 0x9109: offset 0x100 ^ page) all took one jump
+ * cache entry under its first index, RIP ^ RIP >> 12 (busybox awk's
+ * 0x568108 and 0x566106 did, and every one of awk's returns there went to
+ * the dispatcher): without traces, the RET's exit finds each in the jump
+ * cache, and the dispatcher enters a few times, not once per return. */
+static void test_jump_cache_spread(void)
+{
+    enum { SITES = 8, PASSES = 2000, F = 0x20000 };
+    static const uint8_t head[] = {
+        0xb9, PASSES & 0xff, PASSES >> 8, 0, 0, /* mov ecx, PASSES */
+        0xe9, 0, 0, 0, 0,                       /* 1: jmp site 0 (patched below) */
+        0, 0, 0, 0, 0, 0,
+        0xff, 0xc9,                             /* 0x1010: dec ecx */
+        0x75, 0xf1,                             /* jnz 1b */
+        0x0f, 0x0b,                             /* ud2 */
+    };
+    static const uint8_t f[] = { 0x48, 0xff, 0xc0, 0xc3 };   /* inc rax; ret */
+    emu_jit_test_trace(false);   /* the RET leaves through the jump cache */
+    setup_len(head, sizeof(head), true);
+    memcpy(ram + F, f, sizeof(f));
+    uint64_t prev_jmp = CODE + 5;   /* the jmp that goes to the next site */
+    for (unsigned k = 0; k <= SITES; k++) {
+        uint64_t ret = 0x1000 * (k + 2) + (0x100 ^ (k + 2));
+        uint64_t target = k < SITES ? ret - 5 : CODE + 0x10;
+        int32_t rel = (int32_t)(target - (prev_jmp + 5));
+        memcpy(ram + prev_jmp + 1, &rel, 4);
+        if (k == SITES)
+            break;
+        ram[ret - 5] = 0xe8;                    /* call f */
+        rel = (int32_t)(F - ret);
+        memcpy(ram + ret - 4, &rel, 4);
+        ram[ret] = 0xe9;                        /* jmp to the next site */
+        prev_jmp = ret;
+    }
+    emu_execute(cpu, 1000000);
+    emu_jit_test_trace(true);
+    CHECK_EQ(cpu->exc.vector, EXC_UD);
+    CHECK_EQ(cpu->gpr[R_RAX], SITES * PASSES);
+    CHECK_EQ(cpu->insn_count, 1 + PASSES * (1 + SITES * 4 + 2));
+    struct emu_jit_stats st;
+    emu_jit_get_stats(cpu, &st);
+    CHECK(st.entries < 100);
 }
 
 /* 3000 distinct blocks, each translated, through a code cache that holds
@@ -1856,6 +1902,7 @@ int main(void)
     RUN_TEST(test_two_block_loop_fault);
     RUN_TEST(test_two_block_loop_event);
     RUN_TEST(test_loop_flags_dead);
+    RUN_TEST(test_jump_cache_spread);
     RUN_TEST(test_cache_full);
     RUN_TEST(test_followed_after_flush);
     RUN_TEST(test_dma_sees_only_code_pages);

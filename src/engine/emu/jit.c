@@ -272,9 +272,15 @@ static void jc_clear(struct jump_cache *jc)
             jc->e[u][k] = (struct jc_entry){ .epoch = 1 };
 }
 
+/* The index: the top JC_BITS bits of the low 32 bits of RIP times an odd
+ * constant (Fibonacci hashing).  It was the low bits of RIP ^ RIP >> 12,
+ * where two return addresses of one RET in busybox awk (0x568108 and
+ * 0x566106: 0x108 ^ 0x568 == 0x106 ^ 0x566) took the same entry in turn
+ * and sent every return to the dispatcher (test_jump_cache_spread). */
+#define JC_MUL 0x9e3779b1u
 static inline unsigned jc_index(uint64_t rip)
 {
-    return (unsigned)((rip ^ (rip >> JC_BITS)) & (JC_SIZE - 1));
+    return ((uint32_t)rip * JC_MUL) >> (32 - JC_BITS);
 }
 
 struct emu_jit {
@@ -1667,14 +1673,10 @@ static void emit_exit_static(struct jctx *t, const struct ra *r, const struct pe
 static void emit_jc_probe(struct xbuf *b, const struct jc_entry *table, int ra, int rb,
                           uint8_t *jne[2])
 {
-    x_mov_rr(b, 4, ra, XDX);
-    x_mov_rr(b, 4, rb, XDX);
-    x_rr(b, 4, 0xc1, 5, rb);                  /* shr rb, JC_BITS */
-    x8(b, JC_BITS);
-    x_alu_rr(b, 4, ALU_XOR, ra, rb);
-    x_alu_ri(b, 4, ALU_AND, ra, JC_SIZE - 1);
-    x_rr(b, 4, 0xc1, 4, ra);                  /* shl ra, JC_SHIFT */
-    x8(b, JC_SHIFT);
+    x_imul_rri(b, 4, ra, XDX, (int32_t)JC_MUL);   /* jc_index, times the entry size */
+    x_rr(b, 4, 0xc1, 5, ra);                  /* shr ra, 32 - JC_BITS - JC_SHIFT */
+    x8(b, 32 - JC_BITS - JC_SHIFT);
+    x_alu_ri(b, 4, ALU_AND, ra, (JC_SIZE - 1) << JC_SHIFT);
     x_lea(b, 8, rb, xmrip(table));
     x_alu_rr(b, 8, ALU_ADD, rb, ra);          /* the entry */
     x_alu_rm(b, 8, ALU_CMP, XDX, xm(rb, 0));
