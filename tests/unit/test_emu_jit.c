@@ -15,7 +15,9 @@
  * holds, PUSHes and POPs in a row with one lookup (across pages, faulting
  * in the middle), traces through CALL, JMP and RET into other pages (results, a
  * RET to another address, stores into the callee, a remapped callee,
- * a callee's PUSH and POP groups with its CALL and RET, budgets), and no mapping is ever writable and executable at once. */
+ * a callee's PUSH and POP groups with its CALL and RET, budgets), instructions across a page
+ * boundary (results, budgets, stores into either page, a remapped second
+ * page), and no mapping is ever writable and executable at once. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -1754,6 +1756,140 @@ static void test_trace_remapped_callee(void)
 }
 
 
+/* ---- instructions across a page boundary (jit_cross) ---------------------- */
+
+/* A loop at CODE + 0xff0 whose ADD RAX, imm32 crosses into the next page
+ * (3 bytes in each), then tail (in the next page), then DEC ECX, JNZ
+ * back and UD2; main sets ECX = 1000, calls a RET in the next page (its
+ * TLB entry filled, the page marked as code) and stores into that page
+ * (the mark dropped: mmu.c) before it jumps to the loop.  Returns the
+ * image's length for setup_len (0x1200); *ud2: the UD2's offset. */
+static size_t across_image(uint8_t *img, const uint8_t *tail, size_t tail_n, size_t *ud2)
+{
+    static const uint8_t main_code[] = {
+        0xb9, 0xe8, 0x03, 0, 0,                 /* mov ecx, 1000 */
+        0xe8, 0xf6, 0x10, 0, 0,                 /* call CODE + 0x1100 (a RET) */
+        0xc6, 0x04, 0x25, 0x80, 0x21, 0, 0, 1,  /* mov byte [CODE + 0x1180], 1 */
+        0xe9, 0xd9, 0x0f, 0, 0,                 /* jmp CODE + 0xff0 */
+    };
+    static const uint8_t loop[] = {
+        0x48, 0x01, 0xcb,                       /* CODE + 0xff0: add rbx, rcx */
+        0x48, 0x8d, 0x52, 0x01,                 /* lea rdx, [rdx + 1] */
+        0x90, 0x90, 0x90, 0x90, 0x90, 0x90,
+        0x48, 0x05, 0x11, 0x22, 0x33, 0x00,     /* CODE + 0xffd: add rax, 0x332211 */
+    };
+    memset(img, 0, 0x1200);
+    memcpy(img, main_code, sizeof(main_code));
+    img[0x1100] = 0xc3;
+    memcpy(img + 0xff0, loop, sizeof(loop));
+    size_t o = 0x1003;
+    memcpy(img + o, tail, tail_n);
+    o += tail_n;
+    img[o++] = 0xff; img[o++] = 0xc9;           /* dec ecx */
+    img[o] = 0x75;                              /* jnz CODE + 0xff0 */
+    img[o + 1] = (uint8_t)(0xff0 - (o + 2));
+    o += 2;
+    *ud2 = o;
+    img[o++] = 0x0f; img[o++] = 0x0b;           /* ud2 */
+    return 0x1200;
+}
+
+/* The ADD across the page boundary runs in the loop's translation
+ * (jit_cross): the interpreter's results at every budget, the dispatcher
+ * entered a few times, not twice per pass; with the loop's stores into
+ * the ADD's immediate, in the next page and in the rest of this one,
+ * each pass adds the bytes stored last. */
+static void test_cross_page_insn(void)
+{
+    static uint8_t img[0x1200];
+    size_t ud2, n = across_image(img, NULL, 0, &ud2);
+    same_with_and_without(img, n, 100000);
+    CHECK_EQ(cpu->exc.vector, EXC_UD);
+    CHECK_EQ(cpu->gpr[R_RAX], 1000ull * 0x332211);
+    CHECK_EQ(cpu->gpr[R_RBX], 500500);
+    struct emu_jit_stats st;
+    emu_jit_get_stats(cpu, &st);
+    CHECK(st.crossed >= 1);
+    CHECK(st.entries < 10);
+    for (uint64_t budget = 1; budget < 40; budget++)
+        same_with_and_without(img, n, budget);
+    static const uint8_t into_next[] = { 0xfe, 0x04, 0x25, 0x01, 0x20, 0, 0 };   /* inc byte [CODE + 0x1001] */
+    static const uint8_t into_this[] = { 0xfe, 0x04, 0x25, 0xff, 0x1f, 0, 0 };   /* inc byte [CODE + 0xfff] */
+    n = across_image(img, into_next, sizeof(into_next), &ud2);
+    same_with_and_without(img, n, 100000);
+    CHECK_EQ(cpu->exc.vector, EXC_UD);
+    uint64_t sum = 0;
+    for (uint64_t k = 0; k < 1000; k++)
+        sum += 0x2211 + (((0x33 + k) & 0xff) << 16);
+    CHECK_EQ(cpu->gpr[R_RAX], sum);
+    n = across_image(img, into_this, sizeof(into_this), &ud2);
+    same_with_and_without(img, n, 100000);
+    CHECK_EQ(cpu->exc.vector, EXC_UD);
+    sum = 0;
+    for (uint64_t k = 0; k < 1000; k++)
+        sum += 0x332200 + ((0x11 + k) & 0xff);
+    CHECK_EQ(cpu->gpr[R_RAX], sum);
+    /* Off (HOSTEL_EMU_JIT_CROSS=0): the same results, nothing across. */
+    emu_jit_test_cross(false);
+    n = across_image(img, NULL, 0, &ud2);
+    same_with_and_without(img, n, 100000);
+    CHECK_EQ(cpu->gpr[R_RAX], 1000ull * 0x332211);
+    emu_jit_get_stats(cpu, &st);
+    CHECK_EQ(st.crossed, 0);
+    emu_jit_test_cross(true);
+}
+
+/* The page after the boundary is mapped to another physical page (other
+ * bytes of the ADD's immediate) and its TLB entry flushed, as a guest
+ * does after editing a page table: the translation made with the old
+ * page must not run again; each round adds what the page holds then. */
+static void test_cross_page_remapped(void)
+{
+    enum { PML4 = 0x10000, PDPT = 0x11000, PD = 0x12000, PT = 0x13000,
+           F = 0x400000, P0 = 0x30000, P1 = 0x31000, P2 = 0x32000 };
+    static uint8_t img[0x1200];
+    size_t ud2, n = across_image(img, NULL, 0, &ud2);
+    for (int jit = 0; jit < 2; jit++) {
+        static const uint8_t go[] = {
+            0xb9, 0x64, 0, 0, 0,                /* mov ecx, 100 */
+            0x48, 0xc7, 0xc2, 0xf0, 0x0f, 0x40, 0,   /* mov rdx, F + 0xff0 */
+            0xff, 0xe2,                         /* jmp rdx */
+        };
+        setup_len(go, sizeof(go), jit);
+        /* Translated on the third run: the interpreter's fetches have put
+         * the next page in the TLB by then (jit_cross looks there). */
+        emu_jit_configure(jit, 2);
+        memcpy(ram + P0, img, 0x1000);
+        memcpy(ram + P1, img + 0x1000, n - 0x1000);
+        memcpy(ram + P2, img + 0x1000, n - 0x1000);
+        ram[P1 + 0x100] = ram[P2 + 0x100] = 0x90;   /* not main's RET: go has none */
+        ram[P2] = 0x44;                         /* the immediate: 0x334411 there */
+        put_pte(PML4, PDPT | 7);
+        put_pte(PDPT, PD | 7);
+        put_pte(PD, 0x87);                      /* the first 2 MiB as they are */
+        put_pte(PD + 8 * (F >> 21), PT | 7);
+        put_pte(PT, P0 | 7);
+        put_pte(PT + 8, P1 | 7);
+        cpu->cr3 = PML4;
+        cpu->cr0 |= CR0_PG;
+        emu_tlb_flush(cpu, true);
+        for (int round = 0; round < 3; round++) {
+            if (round)
+                put_pte(PT + 8, (round == 1 ? P2 : P1) | 7);
+            emu_tlb_flush_page(cpu, F + 0x1000);
+            cpu->rip = CODE;
+            cpu->exc.vector = -1;
+            emu_execute(cpu, 100000);
+            CHECK_EQ(cpu->exc.vector, EXC_UD);
+            CHECK_EQ(cpu->rip, F + ud2);
+        }
+        CHECK_EQ(cpu->gpr[R_RAX], 100ull * 0x332211 + 100ull * 0x334411 + 100ull * 0x332211);
+        struct emu_jit_stats st;
+        emu_jit_get_stats(cpu, &st);
+        CHECK(jit ? st.crossed >= 1 : st.blocks == 0);
+    }
+}
+
 /* Runs the guest with budgets of 1, 2, ... max_step instructions, round
  * and round, until its UD2 (at most 20000 instructions): each run must
  * retire exactly its budget, or stop at the UD2. */
@@ -1926,6 +2062,8 @@ int main(void)
     RUN_TEST(test_trace_budgets);
     RUN_TEST(test_trace_hot_jcc);
     RUN_TEST(test_trace_hot_jcc_smc);
+    RUN_TEST(test_cross_page_insn);
+    RUN_TEST(test_cross_page_remapped);
     RUN_TEST(test_no_writable_executable_mapping);
     return CHECK_DONE();
 }

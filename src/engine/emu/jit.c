@@ -96,6 +96,9 @@ static bool cfg_stack = true;
 /* HOSTEL_EMU_JIT_TRACE=0 (debugging, measuring): a translation ends at
  * every CALL, JMP and RET instead of going on at its target (jit_trace). */
 static bool cfg_trace = true;
+/* HOSTEL_EMU_JIT_CROSS=0 (debugging, measuring): a translation ends
+ * before an instruction across a page boundary (jit_cross). */
+static bool cfg_cross = true;
 
 /* An environment switch set to 0, off or no. */
 bool jit_env_off(const char *name)
@@ -123,6 +126,7 @@ static void cfg_init(void)
     cfg_follow = !jit_env_off("HOSTEL_EMU_JIT_FOLLOW");
     cfg_stack = !jit_env_off("HOSTEL_EMU_JIT_STACK");
     cfg_trace = !jit_env_off("HOSTEL_EMU_JIT_TRACE");
+    cfg_cross = !jit_env_off("HOSTEL_EMU_JIT_CROSS");
 }
 
 void emu_jit_test_follow(bool on)
@@ -135,6 +139,12 @@ void emu_jit_test_trace(bool on)
 {
     cfg_init();
     cfg_trace = on;
+}
+
+void emu_jit_test_cross(bool on)
+{
+    cfg_init();
+    cfg_cross = on;
 }
 
 void emu_jit_test_slow_paths(bool on)
@@ -756,6 +766,8 @@ struct jctx {
     unsigned nstubs;
     bool fail;
     unsigned njccf;           /* Jccs jit_trace went on through */
+    unsigned ncross;          /* instructions across a page boundary (jit_cross) */
+    bool traced;              /* jit_trace went on through a transfer */
     /* Stack groups (emit_stack_group), for their stubs' slow passes. */
     struct stack_grp {
         unsigned k0, m;
@@ -4124,6 +4136,97 @@ static bool trace_has(const struct jctx *t, unsigned n, uint64_t rip)
     return false;
 }
 
+/* Decodes instructions m, m + 1, ... straight on from copy (avail bytes
+ * at rip), as a block is but past a Jcc only when it has no hint: up to
+ * and with a transfer or a Jcc with a hint, or up to a system
+ * instruction, an instruction not whole in the copy (*stop set) or
+ * EMU_BLOCK_MAX_INSNS.  Returns the new count; *off: the bytes taken. */
+static unsigned decode_on(struct jctx *t, unsigned m, const uint8_t *copy, unsigned avail, uint64_t rip,
+                          unsigned *off, bool *stop)
+{
+    *off = 0;
+    *stop = false;
+    while (m < EMU_BLOCK_MAX_INSNS && *off < avail) {
+        struct emu_insn *d = &t->insn[m];
+        unsigned left = avail - *off;
+        int r = emu_decode_bytes(copy + *off, left < 15 ? left : 15, 8, d);
+        if (r <= 0 || d->kind == EK_INVALID) {
+            *stop = true;   /* also an instruction that crosses the page (jit_cross) */
+            break;
+        }
+        bool end = emu_insn_ends_block(d);
+        if (end && !is_transfer(d)) {
+            *stop = true;   /* HLT, I/O, CR/MSR...: the interpreter's */
+            break;
+        }
+        bool hot = jcc_hot(t, d, rip);
+        t->rips[m++] = rip;
+        *off += (unsigned)r;
+        rip += (unsigned)r;
+        if (end || hot)
+            break;
+    }
+    t->rips[m] = rip;
+    return m;
+}
+
+/* An instruction across a page boundary (python3's _PyAccu_Accumulate
+ * has a CMP at 0x5d7ff9-0x5d8000): blocks stop before one (cache.c), and
+ * each run left the translation there for the dispatcher, which ran it
+ * alone and entered the translation after it: 200 000 times in
+ * bench/emu-user's python3 workload, 60% of its entries from the
+ * dispatcher.  When the translation's n instructions end at rips[n]
+ * fewer than 15 bytes before the end of its page, the one there
+ * (decoded from copies of the rest of this page, code_rest at most 14
+ * bytes, and the start of the next page as the TLB fetches it: code_page)
+ * is appended and decoding goes on in the next page (decode_on).  Two
+ * ranges: the rest of this page and the start of the next, each page
+ * marked as code before its bytes are copied, compared whenever the
+ * block's bytes are (jit_same_ranges), the next page's linear address
+ * checked in another map epoch (jit_same_map), as a trace's are.  Returns
+ * the new count (n: nothing appended; *stop: do not go on after it). */
+static unsigned jit_cross(struct jctx *t, unsigned n, const uint8_t *code_rest, uint64_t pa_rest,
+                          bool *stop)
+{
+    uint64_t rip = t->rips[n];
+    unsigned n1 = 4096 - (unsigned)(rip & 4095);
+    *stop = true;
+    if (!cfg_cross || n == 0 || n >= EMU_BLOCK_MAX_INSNS || n1 >= 15 || t->nx + 2 > JIT_MAX_RANGES ||
+        t->follow)
+        return n;
+    uint64_t p2 = rip + n1, pa2;
+    const uint8_t *page = code_page(t->c, p2, &pa2);
+    if (!page)
+        return n;
+    struct jit_range *xa = &t->xr[t->nx], *xb = &t->xr[t->nx + 1];
+    uint8_t *ca = t->xbytes[t->nx], *cb = t->xbytes[t->nx + 1];
+    emu_mmu_mark_code(t->c, pa2);   /* before the bytes are read: see build() */
+    unsigned avail = 4096 < JIT_RANGE_BYTES ? 4096 : JIT_RANGE_BYTES;
+    memcpy(ca, code_rest, n1);
+    memcpy(cb, page, avail);
+    uint8_t whole[15];
+    memcpy(whole, ca, n1);
+    memcpy(whole + n1, cb, 15 - n1);
+    struct emu_insn *d = &t->insn[n];
+    int r = emu_decode_bytes(whole, 15, 8, d);
+    if (r <= (int)n1 || d->kind == EK_INVALID || (emu_insn_ends_block(d) && !is_transfer(d)))
+        return n;   /* not one across the boundary, or the interpreter's */
+    t->rips[n] = rip;
+    unsigned m = n + 1, off = (unsigned)r - n1;
+    t->rips[m] = rip + (unsigned)r;
+    *stop = false;
+    if (!emu_insn_ends_block(d) && !jcc_hot(t, d, rip)) {
+        unsigned more;
+        m = decode_on(t, m, cb + off, avail - off, p2 + off, &more, stop);
+        off += more;
+    }
+    *xa = (struct jit_range){ .la = rip, .pa = pa_rest, .host = code_rest, .bytes = ca, .n = (uint16_t)n1 };
+    *xb = (struct jit_range){ .la = p2, .pa = pa2, .host = page, .bytes = cb, .n = (uint16_t)off };
+    t->nx += 2;
+    t->ncross++;
+    return m;
+}
+
 /* Traces: when the translation's n instructions end with a direct CALL
  * or JMP, a Jcc with a hint (jcc_hints: it jumped in most runs; the
  * trace leaves when it does not), or a RET whose CALL it followed, it
@@ -4166,32 +4269,13 @@ static unsigned jit_trace(struct jctx *t, unsigned n)
             avail = JIT_RANGE_BYTES;
         emu_mmu_mark_code(t->c, pa);   /* before the bytes are read: see build() */
         memcpy(copy, page + (target & 4095), avail);
-        unsigned off = 0, m = n;
-        uint64_t rip = target;
-        bool stop = false;
-        while (m < EMU_BLOCK_MAX_INSNS && off < avail) {
-            struct emu_insn *d = &t->insn[m];
-            unsigned left = avail - off;
-            int r = emu_decode_bytes(copy + off, left < 15 ? left : 15, 8, d);
-            if (r <= 0 || d->kind == EK_INVALID) {
-                stop = true;   /* also an instruction that crosses the page */
-                break;
-            }
-            bool end = emu_insn_ends_block(d);
-            if (end && !is_transfer(d)) {
-                stop = true;   /* HLT, I/O, CR/MSR...: the interpreter's */
-                break;
-            }
-            bool hot = jcc_hot(t, d, rip);
-            t->rips[m++] = rip;
-            off += (unsigned)r;
-            rip += (unsigned)r;
-            if (end || hot)
-                break;
-        }
+        unsigned off, m;
+        bool stop;
+        m = decode_on(t, n, copy, avail, target, &off, &stop);
         if (m == n)
             break;   /* nothing to go on with: instruction n - 1 leaves */
         t->fol[n - 1] = true;
+        t->traced = true;
         t->njccf += i->kind == EK_JCC;
         if (i->kind == EK_CALL) {
             rets[nret++] = next;
@@ -4206,7 +4290,8 @@ static unsigned jit_trace(struct jctx *t, unsigned n)
         x->n = (uint16_t)off;
         t->nx++;
         n = m;
-        t->rips[n] = rip;
+        if (stop && (target & 4095) + off + 15 > 4096)
+            n = jit_cross(t, n, page + (target & 4095) + off, pa + (target & 4095) + off, &stop);
         if (stop || !goes_on(t, n))
             break;   /* the translation ends there with a static exit */
     }
@@ -4240,6 +4325,13 @@ static unsigned jit_decode(struct jctx *t, const struct emu_block *blk)
             break;
     }
     t->rips[n] = rip;
+    if (off == blk->nbytes && n && !emu_insn_ends_block(&t->insn[n - 1]) &&
+        !jcc_hot(t, &t->insn[n - 1], t->rips[n - 1])) {
+        bool stop;
+        n = jit_cross(t, n, blk->host + off, blk->pa + off, &stop);
+        if (stop)
+            return n;
+    }
     if (t->trace && n && goes_on(t, n))
         n = jit_trace(t, n);
     return n;
@@ -4491,8 +4583,9 @@ again:
     j->st.blocks++;
     if (t->follow)
         j->st.followed++;
-    else if (ranges_remote(t))
+    else if (t->traced)
         j->st.traced++;
+    j->st.crossed += t->ncross;
     j->st.jcc_followed += t->njccf;
     j->st.code_bytes = j->code_used - j->code_base;
     if (cfg_dump) {

@@ -43,6 +43,8 @@ void emu_jit_test_code_size(size_t bytes);
 void emu_jit_test_follow(bool on);
 /* Tests: translations go on through CALL, JMP and RET (the default) or not. */
 void emu_jit_test_trace(bool on);
+/* Tests: instructions across a page boundary translated (the default) or not. */
+void emu_jit_test_cross(bool on);
 /* Tests: entries before a translation is made again as a trace, as a
  * multiple of the threshold (-1: the default or HOSTEL_EMU_JIT_TRACE_HEAT). */
 void emu_jit_test_trace_heat(int multiple);
@@ -58,6 +60,7 @@ struct emu_jit_stats {
     uint64_t followed;      /* translations that follow a jump back (two ranges) */
     uint64_t traced;        /* translations that go on through a CALL, JMP or RET (jit_trace) */
     uint64_t jcc_followed;  /* Jccs that traces go on through (their jump, mostly taken: jcc_hints) */
+    uint64_t crossed;       /* instructions across a page boundary translated (jit_cross) */
     uint64_t failed;        /* blocks left to the interpreter for good: they start with an instruction
                              * only it runs (SYSCALL...), or their code or stubs did not fit */
 };
