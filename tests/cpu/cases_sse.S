@@ -227,6 +227,10 @@ CASE cvttss2si_r32, K_SSE    ; cvttss2si %xmm0, %eax ; ENDC
 CASE cvttss2si_r64, K_SSE    ; cvttss2si %xmm0, %rax ; ENDC
 CASE cvtss2si_r64, K_SSE     ; cvtss2si %xmm1, %rax ; ENDC
 CASE cvtsd2si_m64, K_SSE     ; cvtsd2si 16(%rsi), %rax ; ENDC
+CASE cvttss2si_m32_r12, K_SSE ; cvttss2si 4(%rsi), %r12d ; ENDC
+CASE cvttsd2si_m64_r9, K_SSE ; cvttsd2si 16(%rsi), %r9 ; ENDC
+CASE cvtss2si_r32_r14, K_SSE ; cvtss2si %xmm1, %r14d ; ENDC
+CASE cvt2si_flags_kept, K_SSE ; cvttsd2si %xmm0, %rax ; cvtsd2si %xmm1, %ebx ; stmxcsr 4(%rsi) ; ENDC
 /* Rounding modes, flush-to-zero and denormals-are-zero. */
 .irp mx, 0x3f80, 0x5f80, 0x7f80, 0x9fc0, 0x1fbf
 CASE mxcsr_\mx\()_addsd, K_SSE ; pushq $\mx ; ldmxcsr (%rsp) ; addsd %xmm1, %xmm0 ; stmxcsr (%rsp) ; popq %rax ; ENDC
