@@ -270,6 +270,7 @@ CASE fcom_fnstsw, K_SSE|K_X87 ; fldl 16(%rsi) ; fcoml 24(%rsi) ; fnstsw %ax ; fs
 CASE fucompp, K_SSE|K_X87    ; fldl 16(%rsi) ; fldl 24(%rsi) ; fucompp ; fnstsw %ax ; ENDC
 CASE ftst_fxam, K_SSE|K_X87  ; fldl 16(%rsi) ; ftst ; fnstsw %ax ; mov %eax, %ebx ; fxam ; fnstsw %ax ; fstp %st(0) ; ENDC
 CASE fldcw_round, K_SSE|K_X87 ; movw $0x0f7f, 48(%rsi) ; fldcw 48(%rsi) ; fldl 16(%rsi) ; frndint ; fistpq 56(%rsi) ; fnstcw 64(%rsi) ; ENDC
+CASE fnstcw_m16, K_X87 ; fnstcw 6(%rsi) ; fnstcw 64(%rsi) ; ENDC
 CASE fldcw_single, K_SSE|K_X87 ; movw $0x007f, 48(%rsi) ; fldcw 48(%rsi) ; fldl 16(%rsi) ; fdivl 24(%rsi) ; fstpt 56(%rsi) ; ENDC
 CASE fprem, K_SSE|K_X87      ; fldl 24(%rsi) ; fldl 16(%rsi) ; fprem ; fnstsw %ax ; fstpl 48(%rsi) ; fstp %st(0) ; ENDC
 CASE fscale, K_SSE|K_X87     ; filds 4(%rsi) ; fldl 16(%rsi) ; fscale ; fstpt 48(%rsi) ; fstp %st(0) ; fnstsw %ax ; ENDC

@@ -245,6 +245,33 @@ static void test_sse_state_checked(void)
     fp_ran_again(cpu, entries);
 }
 
+/* FNSTCW in translated code (emit_fnstcw): the control word stored; with
+ * CR0.TS or CR0.EM set, #NM at it (as x87_check), then usable again. */
+static void test_fnstcw_state_checked(void)
+{
+    static const uint8_t code[] = {
+        0xb8, 5, 0, 0, 0,                       /* mov eax, 5 */
+        0xd9, 0x3c, 0x25, 0x00, 0x00, 0x09, 0x00,   /* fnstcw [DATA] */
+        0xff, 0xc0,                             /* inc eax */
+        0x0f, 0x0b,                             /* ud2 */
+    };
+    setup_len(code, sizeof(code), true);
+    cpu->x87.fcw = 0x27f;
+    uint64_t entries = fp_first_run(cpu);
+    CHECK_EQ(ram[DATA] | ram[DATA + 1] << 8, 0x27f);
+    uint64_t cr0 = cpu->cr0;
+    static const struct { uint64_t set0; int vector; } cases[] = {
+        { CR0_TS, EXC_NM }, { CR0_EM, EXC_NM }, { 0, -1 },
+    };
+    for (unsigned k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+        cpu->cr0 = cr0 | cases[k].set0;
+        ram[DATA] = ram[DATA + 1] = 0;
+        fp_case(cpu, CODE, cases[k].vector, CODE + 14);
+        CHECK_EQ(ram[DATA] | ram[DATA + 1] << 8, cases[k].vector < 0 ? 0x27f : 0);
+    }
+    fp_ran_again(cpu, entries);
+}
+
 /* A store walks up through memory inside a translated loop until it
  * leaves RAM: #PF at the store, with the registers and flags of the
  * iteration that faulted. */
@@ -1756,6 +1783,40 @@ static void test_trace_remapped_callee(void)
 }
 
 
+/* SHLD and SHRD of registers (emit_shld), by CL (200 counts down to 1:
+ * counts of 0 after masking too, 32-bit ones zero-extending) and by
+ * immediates, each followed by PUSHF: every flag, the ones the manuals
+ * leave undefined too, as the interpreter defines them, at every budget
+ * to 60 as well. */
+static void test_shld_shrd(void)
+{
+    static const uint8_t code[] = {
+        0xb9, 0xc8, 0, 0, 0,                    /* mov ecx, 200 */
+        0x48, 0xbb, 0xf0, 0xde, 0xbc, 0x9a, 0x78, 0x56, 0x34, 0x12,   /* mov rbx, 0x123456789abcdef0 */
+        0x48, 0x8d, 0x04, 0xc9,                 /* 1: lea rax, [rcx + rcx * 8] */
+        0x48, 0x31, 0xd8,                       /* xor rax, rbx */
+        0x48, 0x0f, 0xa5, 0xd8,                 /* shld rax, rbx, cl */
+        0x9c, 0x5a,                             /* pushfq; pop rdx */
+        0x49, 0x01, 0xd0, 0x49, 0x01, 0xc0,     /* add r8, rdx; add r8, rax */
+        0x0f, 0xad, 0xc3,                       /* shrd ebx, eax, cl */
+        0x9c, 0x5a,                             /* pushfq; pop rdx */
+        0x49, 0x01, 0xd1, 0x49, 0x01, 0xd9,     /* add r9, rdx; add r9, rbx */
+        0x48, 0x0f, 0xa4, 0xd8, 0x05,           /* shld rax, rbx, 5 */
+        0x48, 0x0f, 0xac, 0xc3, 0x3f,           /* shrd rbx, rax, 63 */
+        0x9c, 0x5a,                             /* pushfq; pop rdx */
+        0x49, 0x01, 0xd2, 0x49, 0x31, 0xc2,     /* add r10, rdx; xor r10, rax */
+        0xff, 0xc9,                             /* dec ecx */
+        0x75, 0xcc,                             /* jnz 1b */
+        0x0f, 0x0b,                             /* ud2 */
+    };
+    same_with_and_without(code, sizeof(code), 100000);
+    CHECK_EQ(cpu->exc.vector, EXC_UD);
+    CHECK_EQ(cpu->gpr[R_RCX], 0);
+    CHECK(cpu->gpr[R_R8] != 0 && cpu->gpr[R_R9] != 0 && cpu->gpr[R_R10] != 0);
+    for (uint64_t budget = 1; budget < 60; budget++)
+        same_with_and_without(code, sizeof(code), budget);
+}
+
 /* ---- instructions across a page boundary (jit_cross) ---------------------- */
 
 /* A loop at CODE + 0xff0 whose ADD RAX, imm32 crosses into the next page
@@ -2053,6 +2114,7 @@ int main(void)
     RUN_TEST(test_stack_page_no_page);
     RUN_TEST(test_loop_edge_moves);
     RUN_TEST(test_sse_state_checked);
+    RUN_TEST(test_fnstcw_state_checked);
     RUN_TEST(test_constant_addresses);
     RUN_TEST(test_trace_call_ret);
     RUN_TEST(test_trace_ret_elsewhere);
@@ -2062,6 +2124,7 @@ int main(void)
     RUN_TEST(test_trace_budgets);
     RUN_TEST(test_trace_hot_jcc);
     RUN_TEST(test_trace_hot_jcc_smc);
+    RUN_TEST(test_shld_shrd);
     RUN_TEST(test_cross_page_insn);
     RUN_TEST(test_cross_page_remapped);
     RUN_TEST(test_no_writable_executable_mapping);

@@ -2282,6 +2282,76 @@ static bool emit_shift(struct jctx *t, const struct emu_insn *i)
     return true;
 }
 
+/* SHLD and SHRD of a register (0F A4/A5, AC/AD), 32 or 64 bits, by an
+ * immediate or CL (awk's number formatting: 26 000 per MiB of input ran
+ * through the handler): the host's instruction.  When the flags are live,
+ * SF ZF PF CF as the host leaves them, OF from the destination's sign
+ * change and AF clear, as the interpreter's op_shld_shrd defines them
+ * (the host's OF and AF are undefined for counts over 1), stored as
+ * materialized flags; a count of 0 (CL) leaves flags and record alone. */
+static bool emit_shld(struct jctx *t, const struct emu_insn *i)
+{
+    unsigned size = i->opsize, bits = size * 8;
+    if (i->mod != 3 || (size != 4 && size != 8))
+        return false;
+    struct xbuf *b = &t->b;
+    bool cl = i->op & 1, live = t->live[t->k];
+    unsigned mask = size == 8 ? 63 : 31;
+    uint32_t op = (uint32_t)0x0f | (uint32_t)i->op << 8;
+    int hc = cl ? ra_get(t, R_RCX, true) : -1;
+    int hs = ra_get(t, i->reg, true);
+    int h = ra_get(t, i->rm, true);
+    uint8_t *jz = NULL;
+    if (cl) {
+        if (live)
+            pend_flush(t);   /* a count of 0 keeps the record before: in memory */
+        x_mov_rr(b, 4, XCX, hc);
+        x_alu_ri(b, 4, ALU_AND, XCX, mask);
+        jz = x_jcc32(b, 4);
+    } else if (((unsigned)i->imm & mask) == 0) {
+        if (size == 4)
+            x_mov_rr(b, 4, h, h);
+        ra_dirty(t, i->rm);
+        return true;
+    }
+    if (live)
+        x_mov_rr(b, 8, XDX, h);
+    x_rr(b, size, op, hs, h);
+    if (!cl)
+        x8(b, (uint8_t)(i->imm & mask));
+    if (live) {
+        x8(b, 0x9f);                                         /* lahf: SF ZF AF PF CF */
+        x8(b, 0x0f); x8(b, 0xb6); x8(b, 0xc4);               /* movzx eax, ah */
+        x_alu_ri(b, 4, ALU_AND, XAX, RFLAGS_SF | RFLAGS_ZF | RFLAGS_PF | RFLAGS_CF);
+        x_alu_rr(b, size, ALU_XOR, XDX, h);
+        x_rr(b, size, 0xc1, 5, XDX);                         /* shr: the sign change */
+        x8(b, (uint8_t)(bits - 1));
+        x_rr(b, 4, 0xc1, 4, XDX);                            /* shl edx, 11: OF */
+        x8(b, 11);
+        x_alu_rr(b, 4, ALU_OR, XAX, XDX);
+        x_load(b, 8, XCX, xm(RCPU, OFF_RFLAGS));
+        x_alu_ri(b, 8, ALU_AND, XCX, ~(int64_t)(RFLAGS_OF | RFLAGS_SF | RFLAGS_ZF | RFLAGS_AF | RFLAGS_PF | RFLAGS_CF));
+        x_alu_rr(b, 8, ALU_OR, XCX, XAX);
+        x_store(b, 8, xm(RCPU, OFF_RFLAGS), XCX);
+        t->pend.op = -1;
+        t->mem_op = -1;
+        flags_op(t, CC_OP_EFLAGS, 0);
+    }
+    if (cl) {
+        uint8_t *jdone = x_jmp32(b);
+        x_patch32(b, jz, x_rx(b));
+        if (size == 4)
+            x_mov_rr(b, 4, h, h);
+        x_patch32(b, jdone, x_rx(b));
+        t->mem_op = -1;   /* either record */
+    }
+    ra_dirty(t, i->rm);
+    t->hf = 0;
+    if (!live)
+        t->pend.op = -1;   /* dead: nothing reads what it leaves */
+    return true;
+}
+
 /* The record of a multiply whose low half is in host register res and
  * whose CF = OF the host flags hold: pending for a register form, stored
  * for a memory form (its slow path stores it too), when live. */
@@ -3189,12 +3259,34 @@ static void xmm_store(struct xbuf *b, int g, int x)
 uint8_t jit_fp_state(const struct emu_cpu *c)
 {
     uint8_t ok = 0;
+    if (!(c->cr0 & (CR0_EM | CR0_TS)))
+        ok |= JIT_FP_X87;
     if (!(c->cr0 & (CR0_EM | CR0_TS)) && (c->cr4 & CR4_OSFXSR)) {
         ok |= JIT_FP_SSE;
         if ((c->cr4 & CR4_OSXSAVE) && (c->xcr0 & 6) == 6)
             ok |= JIT_FP_AVX;
     }
     return ok;
+}
+
+/* FNSTCW m16 (D9 /7; busybox awk stores the x87 control word around each
+ * number it formats: 26 000 per MiB of input ran through the handler):
+ * the word in struct emu_x87 stored; CR0.EM or TS (jit_fp_state) runs the
+ * handler, which raises #NM (after the TLB lookup, whose miss runs it
+ * too: #NM comes first either way, as in x87_check). */
+static bool emit_fnstcw(struct jctx *t, const struct emu_insn *i)
+{
+    struct xbuf *b = &t->b;
+    emit_ea(t, i);
+    emit_tlb(t, 2, true, false);
+    x_rm(b, 1, 0xf6, 0, xm(RCPU, OFF_JIT_FP_OK), 1);    /* test byte [jit_fp_ok], X87 */
+    x8(b, JIT_FP_X87);
+    stub_new(t, ST_INTERP, x_jcc32(b, 4));              /* je: EM or TS */
+    x_load(b, 2, XDX, xm(RCPU, (int32_t)offsetof(struct emu_cpu, x87.fcw)));
+    x_store(b, 2, xm(XCX, 0), XDX);
+    t->hf = 0;
+    mem_done(t);
+    return true;
 }
 
 static void sse_check_once(struct jctx *t)
@@ -3940,6 +4032,10 @@ static bool emit_insn(struct jctx *t, const struct emu_insn *i)
             return emit_rep_string(t, i);
         if (i->map == MAP_0F && i->op == 0xb1)
             return emit_atomic_mem(t, i);
+        if (i->map == MAP_0F && (i->op == 0xa4 || i->op == 0xa5 || i->op == 0xac || i->op == 0xad))
+            return emit_shld(t, i);
+        if (i->map == MAP_1 && i->op == 0xd9 && i->mod != 3 && GRP_OF(i) == 7)
+            return emit_fnstcw(t, i);
         return emit_sse(t, i) || jit_vex_emit(t, i);
     default: return false;
     }

@@ -17,9 +17,11 @@ struct jctx;
 #define JIT_RCPU XBP
 
 /* c->jit_fp_ok: SSE forms as host instructions (CR0.EM and TS clear,
- * CR4.OSFXSR set); AVX forms too (and CR4.OSXSAVE, XCR0 SSE and AVX). */
+ * CR4.OSFXSR set); AVX forms too (and CR4.OSXSAVE, XCR0 SSE and AVX);
+ * x87 control forms (CR0.EM and TS clear: FNSTCW). */
 #define JIT_FP_SSE 1
 #define JIT_FP_AVX 2
+#define JIT_FP_X87 4
 #define OFF_JIT_FP_OK ((int32_t)offsetof(struct emu_cpu, jit_fp_ok))
 uint8_t jit_fp_state(const struct emu_cpu *c);
 
