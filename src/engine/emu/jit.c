@@ -304,6 +304,7 @@ struct emu_jit {
     uint64_t set_cf;          /* rx address: emit_set_cf_routine */
     uint64_t tlb_way1[2][2][2];   /* rx addresses: emit_tlb_way1_routines, [user][write][tag in RDX] */
     uint64_t reset_slots;     /* rx address: emit_reset_slots_routine */
+    uint64_t hcall;           /* rx address: emit_hcall_routine */
     uint64_t dyn_exit[2];     /* rx addresses: emit_dyn_exit_routines, [user] */
     uint64_t dyn_miss[2];     /* their ends: back to C */
     uint64_t (*enter)(struct emu_cpu *c, uint64_t code);
@@ -391,6 +392,52 @@ static void emit_reset_slots_routine(struct xbuf *b)
     x8(b, 0xc3);
 }
 
+/* A handler call from translated code (emit_handler_call): the
+ * instruction (first: RSI points at both), its RIP, the RIP after it and
+ * its index in the translation (the count to store). */
+struct jit_hcall {
+    struct emu_insn insn;
+    uint64_t rip, next;
+    int64_t k;
+};
+
+/* The routine of emit_handler_call, shared by every handler call (RSI =
+ * its struct jit_hcall; called with RSP 16-aligned): stores RIP, the next
+ * RIP and the count (RCOUNT + k), calls the handler, resets the slots as
+ * emit_reset_slots_routine does, and returns ZF set when the handler went
+ * on to the next instruction and did not stop the block, else ZF clear
+ * with RDX = the guest RIP to leave for (next_rip).  About 100 bytes of
+ * code at each call became 26: Python made 13.6 MiB of code at start. */
+static void emit_hcall_routine(struct xbuf *b)
+{
+    const int32_t ra = 16;   /* the return address and RSI lie under the slots */
+    x_load(b, 8, XAX, xm(XSI, (int32_t)offsetof(struct jit_hcall, rip)));
+    x_store(b, 8, xm(RCPU, OFF_RIP), XAX);
+    x_load(b, 8, XAX, xm(XSI, (int32_t)offsetof(struct jit_hcall, next)));
+    x_store(b, 8, xm(RCPU, OFF_NEXT_RIP), XAX);
+    x_load(b, 8, XAX, xm(XSI, (int32_t)offsetof(struct jit_hcall, k)));
+    x_alu_rr(b, 8, ALU_ADD, XAX, RCOUNT);
+    x_store(b, 8, xm(RCPU, OFF_COUNT), XAX);
+    x8(b, 0x56);                                          /* push rsi */
+    x_mov_rr(b, 8, XDI, RCPU);
+    x_rm(b, 4, 0xff, 2, xm(XSI, (int32_t)offsetof(struct jit_hcall, insn.fn)), 0);   /* call [rsi + fn] */
+    x_load(b, 8, XAX, xm(RCPU, OFF_TLB_SLOT));
+    x_alu_ri(b, 8, ALU_OR, XAX, EMU_TLB_VALID);
+    x_store(b, 8, xm(XSP, ra + SLOT_TAG), XAX);
+    x_store_imm(b, 8, xm(XSP, ra + SLOT_STK_R), SLOT_NO_PAGE);
+    x_store_imm(b, 8, xm(XSP, ra + SLOT_STK_W), SLOT_NO_PAGE);
+    x8(b, 0x5e);                                          /* pop rsi */
+    x_load(b, 8, XDX, xm(RCPU, OFF_NEXT_RIP));
+    x_alu_rm(b, 8, ALU_CMP, XDX, xm(XSI, (int32_t)offsetof(struct jit_hcall, next)));
+    x8(b, 0x75);                                          /* jne: ret, ZF clear */
+    uint8_t *jne = b->p;
+    x8(b, 0);
+    x_rm(b, 1, 0x80, 7, xm(RCPU, OFF_STOP), 1);           /* cmp byte [blk_stop], 0 */
+    x8(b, 0);
+    *jne = (uint8_t)(b->p - (jne + 1));
+    x8(b, 0xc3);
+}
+
 /* call rel32 to a routine of the code cache (rx address). */
 static void call_rx(struct xbuf *b, uint64_t target)
 {
@@ -414,6 +461,8 @@ static void emit_trampolines(struct emu_jit *j)
     struct xbuf b = { j->rw, j->rw + 4096, j->delta, false };
     j->reset_slots = x_rx(&b);
     emit_reset_slots_routine(&b);
+    j->hcall = x_rx(&b);
+    emit_hcall_routine(&b);
     j->enter = (uint64_t (*)(struct emu_cpu *, uint64_t))(uintptr_t)x_rx(&b);
     static const int saved[] = { XBP, XBX, X12, X13, X14, X15 };
     for (int k = 0; k < 6; k++) {
@@ -1796,37 +1845,22 @@ static void emit_exit_cold(struct jctx *t, unsigned done)
 static void emit_handler_call(struct jctx *t, unsigned k)
 {
     struct xbuf *b = &t->b;
-    struct emu_insn *copy = jit_data_alloc(t->j, sizeof(*copy));
-    if (!copy) {
+    struct jit_hcall *h = jit_data_alloc(t->j, sizeof(*h));
+    if (!h) {
         t->fail = true;
         return;
     }
-    *copy = t->insn[k];
-    uint64_t next = next_rip(t, k);
-    store_imm64(t, OFF_RIP, t->rips[k]);
-    store_imm64(t, OFF_NEXT_RIP, next);
-    x_lea(b, 8, XAX, xm(RCOUNT, (int32_t)k));
-    x_store(b, 8, xm(RCPU, OFF_COUNT), XAX);
-    x_mov_rr(b, 8, XDI, RCPU);
-    x_mov_ri(b, XSI, (uint64_t)(uintptr_t)copy);
-    x_call_abs(b, (const void *)copy->fn);
-    call_rx(b, t->j->reset_slots);
+    h->insn = t->insn[k];
+    h->rip = t->rips[k];
+    h->next = next_rip(t, k);
+    h->k = k;
+    x_lea(b, 8, XSI, xmrip(h));
+    call_rx(b, t->j->hcall);
     /* Went elsewhere (a taken LOOP, a REP slice) or stopped the block
-     * (a store into code): leave, RIP from next_rip. */
-    x_load(b, 8, XDX, xm(RCPU, OFF_NEXT_RIP));
-    if (x_fits32((int64_t)next)) {
-        x_alu_ri(b, 8, ALU_CMP, XDX, (int64_t)next);
-    } else {
-        x_mov_ri(b, XAX, next);
-        x_alu_rr(b, 8, ALU_CMP, XDX, XAX);
-    }
-    uint8_t *j1 = x_jcc32(b, 5);
-    x_rm(b, 1, 0x80, 7, xm(RCPU, OFF_STOP), 1);   /* cmp byte [blk_stop], 0 */
-    x8(b, 0);
-    uint8_t *j2 = x_jcc32(b, 4);                  /* je: continue */
-    x_patch32(b, j1, x_rx(b));
+     * (a store into code): leave, RIP from next_rip (RDX). */
+    uint8_t *je = x_jcc32(b, 4);
     emit_exit_cold(t, k + 1);
-    x_patch32(b, j2, x_rx(b));
+    x_patch32(b, je, x_rx(b));
 }
 
 static void emit_interp(struct jctx *t)
