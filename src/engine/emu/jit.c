@@ -381,14 +381,18 @@ _Static_assert(sizeof(struct emu_tlb_entry) == 64, "TLB index arithmetic assumes
  * [rsp + SLOT_TAG] = the bits every TLB tag of the current PCID slot has
  * (mmu.c; translated code itself never switches PCID: CR3 writes end
  * translations), and no stack page.  Uses RAX. */
-static void emit_reset_slots_routine(struct xbuf *b)
+static void emit_reset_slots(struct xbuf *b, int32_t under)
 {
-    const int32_t ra = 8;   /* the return address lies under the slots */
     x_load(b, 8, XAX, xm(RCPU, OFF_TLB_SLOT));
     x_alu_ri(b, 8, ALU_OR, XAX, EMU_TLB_VALID);
-    x_store(b, 8, xm(XSP, ra + SLOT_TAG), XAX);
-    x_store_imm(b, 8, xm(XSP, ra + SLOT_STK_R), SLOT_NO_PAGE);
-    x_store_imm(b, 8, xm(XSP, ra + SLOT_STK_W), SLOT_NO_PAGE);
+    x_store(b, 8, xm(XSP, under + SLOT_TAG), XAX);
+    x_store_imm(b, 8, xm(XSP, under + SLOT_STK_R), SLOT_NO_PAGE);
+    x_store_imm(b, 8, xm(XSP, under + SLOT_STK_W), SLOT_NO_PAGE);
+}
+
+static void emit_reset_slots_routine(struct xbuf *b)
+{
+    emit_reset_slots(b, 8);   /* the return address lies under the slots */
     x8(b, 0xc3);
 }
 
@@ -410,7 +414,6 @@ struct jit_hcall {
  * code at each call became 26: Python made 13.6 MiB of code at start. */
 static void emit_hcall_routine(struct xbuf *b)
 {
-    const int32_t ra = 16;   /* the return address and RSI lie under the slots */
     x_load(b, 8, XAX, xm(XSI, (int32_t)offsetof(struct jit_hcall, rip)));
     x_store(b, 8, xm(RCPU, OFF_RIP), XAX);
     x_load(b, 8, XAX, xm(XSI, (int32_t)offsetof(struct jit_hcall, next)));
@@ -421,11 +424,7 @@ static void emit_hcall_routine(struct xbuf *b)
     x8(b, 0x56);                                          /* push rsi */
     x_mov_rr(b, 8, XDI, RCPU);
     x_rm(b, 4, 0xff, 2, xm(XSI, (int32_t)offsetof(struct jit_hcall, insn.fn)), 0);   /* call [rsi + fn] */
-    x_load(b, 8, XAX, xm(RCPU, OFF_TLB_SLOT));
-    x_alu_ri(b, 8, ALU_OR, XAX, EMU_TLB_VALID);
-    x_store(b, 8, xm(XSP, ra + SLOT_TAG), XAX);
-    x_store_imm(b, 8, xm(XSP, ra + SLOT_STK_R), SLOT_NO_PAGE);
-    x_store_imm(b, 8, xm(XSP, ra + SLOT_STK_W), SLOT_NO_PAGE);
+    emit_reset_slots(b, 16);   /* the return address and RSI lie under the slots */
     x8(b, 0x5e);                                          /* pop rsi */
     x_load(b, 8, XDX, xm(RCPU, OFF_NEXT_RIP));
     x_alu_rm(b, 8, ALU_CMP, XDX, xm(XSI, (int32_t)offsetof(struct jit_hcall, next)));
@@ -1283,6 +1282,17 @@ static void mem_done(struct jctx *t)
 }
 
 /* ---- flags --------------------------------------------------------------------------- */
+
+/* RFLAGS in memory with its six arithmetic flags replaced by those in
+ * register val (the others zero); tmp is clobbered.  For the forms whose
+ * flags are computed whole (COMISS, SHLD), recorded as CC_OP_EFLAGS. */
+static void rflags_set_arith(struct xbuf *b, int tmp, int val)
+{
+    x_load(b, 8, tmp, xm(RCPU, OFF_RFLAGS));
+    x_alu_ri(b, 8, ALU_AND, tmp, ~(int64_t)(RFLAGS_OF | RFLAGS_SF | RFLAGS_ZF | RFLAGS_AF | RFLAGS_PF | RFLAGS_CF));
+    x_alu_rr(b, 8, ALU_OR, tmp, val);
+    x_store(b, 8, xm(RCPU, OFF_RFLAGS), tmp);
+}
 
 /* Stores the lazy record's operation and size (when the memory does not
  * hold it already). */
@@ -2363,10 +2373,7 @@ static bool emit_shld(struct jctx *t, const struct emu_insn *i)
         x_rr(b, 4, 0xc1, 4, XDX);                            /* shl edx, 11: OF */
         x8(b, 11);
         x_alu_rr(b, 4, ALU_OR, XAX, XDX);
-        x_load(b, 8, XCX, xm(RCPU, OFF_RFLAGS));
-        x_alu_ri(b, 8, ALU_AND, XCX, ~(int64_t)(RFLAGS_OF | RFLAGS_SF | RFLAGS_ZF | RFLAGS_AF | RFLAGS_PF | RFLAGS_CF));
-        x_alu_rr(b, 8, ALU_OR, XCX, XAX);
-        x_store(b, 8, xm(RCPU, OFF_RFLAGS), XCX);
+        rflags_set_arith(b, XCX, XAX);
         t->pend.op = -1;
         t->mem_op = -1;
         flags_op(t, CC_OP_EFLAGS, 0);
@@ -3292,10 +3299,10 @@ static void xmm_store(struct xbuf *b, int g, int x)
  * raises #UD or #NM. */
 uint8_t jit_fp_state(const struct emu_cpu *c)
 {
-    uint8_t ok = 0;
-    if (!(c->cr0 & (CR0_EM | CR0_TS)))
-        ok |= JIT_FP_X87;
-    if (!(c->cr0 & (CR0_EM | CR0_TS)) && (c->cr4 & CR4_OSFXSR)) {
+    if (c->cr0 & (CR0_EM | CR0_TS))
+        return 0;
+    uint8_t ok = JIT_FP_X87;
+    if (c->cr4 & CR4_OSFXSR) {
         ok |= JIT_FP_SSE;
         if ((c->cr4 & CR4_OSXSAVE) && (c->xcr0 & 6) == 6)
             ok |= JIT_FP_AVX;
@@ -3456,10 +3463,7 @@ static bool emit_sse_scalar(struct jctx *t, const struct emu_insn *i, uint8_t mp
         t->pend.op = -1;
         x8(b, 0x0f); x8(b, 0xb6); x8(b, 0xd4);               /* movzx edx, ah */
         x_alu_ri(b, 4, ALU_AND, XDX, RFLAGS_ZF | RFLAGS_PF | RFLAGS_CF);
-        x_load(b, 8, XCX, xm(RCPU, OFF_RFLAGS));
-        x_alu_ri(b, 8, ALU_AND, XCX, ~(int64_t)(RFLAGS_OF | RFLAGS_SF | RFLAGS_ZF | RFLAGS_AF | RFLAGS_PF | RFLAGS_CF));
-        x_alu_rr(b, 8, ALU_OR, XCX, XDX);
-        x_store(b, 8, xm(RCPU, OFF_RFLAGS), XCX);
+        rflags_set_arith(b, XCX, XDX);
         x8(b, 0x9e);                                         /* sahf: the host flags again */
         t->mem_op = -1;
         flags_op(t, CC_OP_EFLAGS, 0);
