@@ -1291,6 +1291,31 @@ static void test_comis_checked_flags(void)
  * address: #GP(0) at the transfer, RSP as before it (x86 checks the
  * target before anything of the instruction is done), translated or not,
  * after a loop that got the translation going. */
+/* Two instructions run by their handler in one translation that leave
+ * it in turn (REPNE SCASB longer than a slice: each slice leaves for its
+ * own RIP again), through the one exit record the translation's handler
+ * calls share, whose last target flips between them: as the interpreter
+ * leaves it at every budget, and in a loop of several passes. */
+static void test_handler_exits_shared(void)
+{
+    static const uint8_t code[] = {
+        0xbf, 0x00, 0x01, 0x09, 0x00,           /* 1: mov edi, DATA + 0x100 */
+        0xb9, 0x10, 0x27, 0x00, 0x00,           /* mov ecx, 10000 */
+        0xb0, 0x01,                             /* mov al, 1 (no such byte) */
+        0xf2, 0xae,                             /* repne scasb: three slices */
+        0x48, 0x01, 0xca,                       /* add rdx, rcx */
+        0xbf, 0x00, 0x81, 0x09, 0x00,           /* mov edi, DATA + 0x8100 */
+        0xb9, 0x28, 0x23, 0x00, 0x00,           /* mov ecx, 9000 */
+        0xf2, 0xae,                             /* repne scasb: three slices */
+        0x48, 0xff, 0xc3,                       /* inc rbx */
+        0xeb, 0xde,                             /* jmp 1b */
+    };
+    for (uint64_t budget = 1; budget <= 40; budget++)
+        same_with_and_without(code, sizeof(code), budget);
+    same_with_and_without(code, sizeof(code), 1000);
+    CHECK_EQ(cpu->gpr[R_RBX], 1000 / 14);       /* 14 instructions a pass, slices included */
+}
+
 static void test_noncanonical_branch(void)
 {
     static const struct { uint8_t len, op[4]; int64_t sp; } xfer[] = {
@@ -2092,6 +2117,7 @@ int main(void)
     RUN_TEST(test_random_loops);
     RUN_TEST(test_comis_checked_flags);
     RUN_TEST(test_noncanonical_branch);
+    RUN_TEST(test_handler_exits_shared);
     RUN_TEST(test_store_into_running_block);
     RUN_TEST(test_tlb_second_way);
     RUN_TEST(test_two_block_loop);

@@ -174,7 +174,10 @@ bool emu_jit_enabled(void)
 
 /* ---- the code cache ------------------------------------------------------------ */
 
-enum { JX_NONE, JX_STATIC, JX_DYNAMIC };
+/* JX_HANDLER: the exit after a handler call that moved RIP, one record
+ * per translation for all of them (a handler raises #GP at a transfer to
+ * a non-canonical address itself: nothing to undo, unlike JX_DYNAMIC). */
+enum { JX_NONE, JX_STATIC, JX_DYNAMIC, JX_HANDLER };
 
 struct jctx;
 
@@ -246,7 +249,7 @@ struct jit_range {
  * the map epoch is still the one the link was made in. */
 struct jit_exit {
     uint64_t target;          /* executable address: linked block, or the exit path */
-    uint64_t rip;             /* JX_STATIC: where it goes; JX_DYNAMIC: the last link's RIP */
+    uint64_t rip;             /* JX_STATIC: where it goes; else the last link's RIP */
     uint32_t epoch;
     uint8_t kind;             /* JX_* */
     uint8_t cpl;              /* privilege level of the code it leaves */
@@ -397,17 +400,20 @@ static void emit_reset_slots_routine(struct xbuf *b)
 }
 
 /* A handler call from translated code (emit_handler_call): the
- * instruction (first: RSI points at both), its RIP, the RIP after it and
- * its index in the translation (the count to store). */
+ * instruction (first: RSI points at both), its RIP and its index in the
+ * translation (the count to store); the RIP after it is RIP + insn.len.
+ * 64 bytes: a stub's handler call has one, and they were half of the
+ * data area (GCC's cc1 filled it before the code cache). */
 struct jit_hcall {
     struct emu_insn insn;
-    uint64_t rip, next;
-    int64_t k;
+    uint64_t rip;
+    uint32_t k;
 };
+_Static_assert(sizeof(struct jit_hcall) <= 64, "a handler call's record fits 64 bytes");
 
 /* The routine of emit_handler_call, shared by every handler call (RSI =
  * its struct jit_hcall; called with RSP 16-aligned): stores RIP, the next
- * RIP and the count (RCOUNT + k), calls the handler, resets the slots as
+ * RIP (RIP + length) and the count (RCOUNT + k), calls the handler, resets the slots as
  * emit_reset_slots_routine does, and returns ZF set when the handler went
  * on to the next instruction and did not stop the block, else ZF clear
  * with RDX = the guest RIP to leave for (next_rip).  About 100 bytes of
@@ -416,9 +422,10 @@ static void emit_hcall_routine(struct xbuf *b)
 {
     x_load(b, 8, XAX, xm(XSI, (int32_t)offsetof(struct jit_hcall, rip)));
     x_store(b, 8, xm(RCPU, OFF_RIP), XAX);
-    x_load(b, 8, XAX, xm(XSI, (int32_t)offsetof(struct jit_hcall, next)));
-    x_store(b, 8, xm(RCPU, OFF_NEXT_RIP), XAX);
-    x_load(b, 8, XAX, xm(XSI, (int32_t)offsetof(struct jit_hcall, k)));
+    x_load(b, 1, XDX, xm(XSI, (int32_t)offsetof(struct jit_hcall, insn.len)));
+    x_alu_rr(b, 8, ALU_ADD, XDX, XAX);
+    x_store(b, 8, xm(RCPU, OFF_NEXT_RIP), XDX);
+    x_load(b, 4, XAX, xm(XSI, (int32_t)offsetof(struct jit_hcall, k)));
     x_alu_rr(b, 8, ALU_ADD, XAX, RCOUNT);
     x_store(b, 8, xm(RCPU, OFF_COUNT), XAX);
     x8(b, 0x56);                                          /* push rsi */
@@ -426,8 +433,10 @@ static void emit_hcall_routine(struct xbuf *b)
     x_rm(b, 4, 0xff, 2, xm(XSI, (int32_t)offsetof(struct jit_hcall, insn.fn)), 0);   /* call [rsi + fn] */
     emit_reset_slots(b, 16);   /* the return address and RSI lie under the slots */
     x8(b, 0x5e);                                          /* pop rsi */
+    x_load(b, 1, XAX, xm(XSI, (int32_t)offsetof(struct jit_hcall, insn.len)));
+    x_alu_rm(b, 8, ALU_ADD, XAX, xm(XSI, (int32_t)offsetof(struct jit_hcall, rip)));
     x_load(b, 8, XDX, xm(RCPU, OFF_NEXT_RIP));
-    x_alu_rm(b, 8, ALU_CMP, XDX, xm(XSI, (int32_t)offsetof(struct jit_hcall, next)));
+    x_alu_rr(b, 8, ALU_CMP, XDX, XAX);
     x8(b, 0x75);                                          /* jne: ret, ZF clear */
     uint8_t *jne = b->p;
     x8(b, 0);
@@ -612,8 +621,10 @@ void emu_jit_flush(struct emu_jit *j)
 void emu_jit_get_stats(struct emu_cpu *c, struct emu_jit_stats *s)
 {
     memset(s, 0, sizeof(*s));
-    if (c->mmu.cache && c->mmu.cache->jit)
+    if (c->mmu.cache && c->mmu.cache->jit) {
         *s = c->mmu.cache->jit->st;
+        s->data_bytes = c->mmu.cache->jit->data_used;
+    }
 }
 
 /* ---- helpers called from translated code ------------------------------------------ */
@@ -834,6 +845,7 @@ struct jctx {
     uint64_t loop_head;
     uint8_t live_in;          /* flag groups someone may read before the first instruction */
     uint32_t *xcount;         /* emit_exit_static: the count to add 1 to */
+    struct jit_exit *hexit;   /* emit_exit_cold's record, once made */
     struct jit_block_data *bd;
     /* A followed jump (jit_follow): instruction follow_k jumps to range 0
      * (xr[0], its bytes in xbytes[0]), where the translation goes on. */
@@ -1835,15 +1847,21 @@ static void emit_dyn_exit_routines(struct emu_jit *j, struct xbuf *b)
     }
 }
 
-/* emit_exit_dynamic for a seldom taken exit with nothing to write back
- * (RDX = the guest RIP): 12 bytes here, the rest in emit_dyn_exit_routines. */
+/* emit_exit_dynamic after a handler call that moved RIP, with nothing to
+ * write back (RDX = the guest RIP): 16 bytes here, the rest in
+ * emit_dyn_exit_routines, and the translation's one JX_HANDLER record
+ * (a record per call made the data area fill before the code cache). */
 static void emit_exit_cold(struct jctx *t, unsigned done)
 {
     struct xbuf *b = &t->b;
-    struct jit_exit *x = dyn_exit_new(t, done);
     int u = t->c->cpl == 3;
-    x->target = t->j->dyn_miss[u];
-    x_lea(b, 8, XAX, xmrip(x));
+    if (done)
+        x_lea(b, 8, RCOUNT, xm(RCOUNT, (int32_t)done));
+    if (!t->hexit) {
+        t->hexit = exit_new(t, JX_HANDLER, ~0ULL);
+        t->hexit->target = t->j->dyn_miss[u];
+    }
+    x_lea(b, 8, XAX, xmrip(t->hexit));
     x_jmp_abs(b, t->j->dyn_exit[u]);
 }
 
@@ -1862,7 +1880,6 @@ static void emit_handler_call(struct jctx *t, unsigned k)
     }
     h->insn = t->insn[k];
     h->rip = t->rips[k];
-    h->next = next_rip(t, k);
     h->k = k;
     x_lea(b, 8, XSI, xmrip(h));
     call_rx(b, t->j->hcall);

@@ -55,6 +55,7 @@ struct emu_jit_stats {
     uint64_t blocks;        /* translations made */
     uint64_t flushes;       /* times the code cache filled and was emptied */
     uint64_t code_bytes;    /* code in the cache now */
+    uint64_t data_bytes;    /* its data area in use now (exit records, copies of guest code...) */
     uint64_t entries;       /* runs entered from the dispatcher */
     uint64_t links;         /* exits linked to a translation */
     uint64_t followed;      /* translations that follow a jump back (two ranges) */
