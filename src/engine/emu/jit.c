@@ -304,6 +304,7 @@ struct emu_jit {
     size_t code_base, code_used, data_used;
     size_t populated;         /* code cache bytes mapped ahead (code_populate) */
     uint64_t exit_common;     /* rx address: back to C */
+    uint64_t exit_rip;        /* rx address: the same, RIP first set from the record's */
     uint64_t set_cf;          /* rx address: emit_set_cf_routine */
     uint64_t tlb_way1[2][2][2];   /* rx addresses: emit_tlb_way1_routines, [user][write][tag in RDX] */
     uint64_t reset_slots;     /* rx address: emit_reset_slots_routine */
@@ -463,7 +464,10 @@ static void emit_dyn_exit_routines(struct emu_jit *j, struct xbuf *b);
  * registers, keeps the TLB tag bits at [rsp + 16] and the stack page
  * (none yet) at [rsp + 24..55] ([rsp] and [rsp + 8] are scratch) and jumps
  * to code; exit_common (RAX = the exit record) stores the count and
- * returns RAX.  The limit is c->jit_limit (emu_jit_run). */
+ * returns RAX; exit_rip, just before it, first stores the record's RIP as
+ * the guest's (a static exit's target, the translation's own start: 12
+ * or 17 bytes less at each than storing the constant there).  The limit
+ * is c->jit_limit (emu_jit_run). */
 static void emit_trampolines(struct emu_jit *j)
 {
     struct xbuf b = { j->rw, j->rw + 4096, j->delta, false };
@@ -482,6 +486,9 @@ static void emit_trampolines(struct emu_jit *j)
     x_load(&b, 8, RCOUNT, xm(RCPU, OFF_COUNT));
     call_rx(&b, j->reset_slots);
     x_rr(&b, 4, 0xff, 4, XSI);                                /* jmp rsi */
+    j->exit_rip = x_rx(&b);
+    x_load(&b, 8, XDX, xm(XAX, (int32_t)offsetof(struct jit_exit, rip)));
+    x_store(&b, 8, xm(RCPU, OFF_RIP), XDX);
     j->exit_common = x_rx(&b);
     x_store(&b, 8, xm(RCPU, OFF_COUNT), RCOUNT);
     x_alu_ri(&b, 8, ALU_ADD, XSP, FRAME_SLOTS);
@@ -1009,16 +1016,6 @@ static void call_end(struct jctx *t, const void *fn)
 static bool high_byte(const struct emu_insn *i, unsigned size, unsigned r)
 {
     return size == 1 && !(i->prefix & PFX_REX) && r >= 4 && r < 8;
-}
-
-static void store_imm64(struct jctx *t, int32_t off, uint64_t v)
-{
-    if (x_fits32((int64_t)v)) {
-        x_store_imm(&t->b, 8, xm(RCPU, off), v);
-    } else {
-        x_mov_ri(&t->b, XAX, v);
-        x_store(&t->b, 8, xm(RCPU, off), XAX);
-    }
 }
 
 /* AH..BH (guest register g = 4..7 without REX): bits 8-15 of guest
@@ -1745,9 +1742,8 @@ static void emit_exit_static(struct jctx *t, const struct ra *r, const struct pe
     x_jmp_mem(b, xmrip(&x->target));
     x_patch32(b, jne, x_rx(b));
     x->target = x_rx(b);
-    store_imm64(t, OFF_RIP, rip);
-    x_lea(b, 8, XAX, xmrip(x));
-    x_jmp_abs(b, t->j->exit_common);
+    x_lea(b, 8, XAX, xmrip(x));   /* x->rip is rip: links are made only for it */
+    x_jmp_abs(b, t->j->exit_rip);
 }
 
 /* The jump cache probe of a dynamic exit (RDX = the guest RIP): the entry
@@ -4728,10 +4724,9 @@ again:
         x_patch32(b, jhot, x_rx(b));
     x_patch32(b, jev, x_rx(b));
     x_patch32(b, jbud, x_rx(b));
-    store_imm64(t, OFF_RIP, t->rips[0]);
     struct jit_exit *x = exit_new(t, JX_NONE, t->rips[0]);
     x_lea(b, 8, XAX, xmrip(x));
-    x_jmp_abs(b, j->exit_common);
+    x_jmp_abs(b, j->exit_rip);
     emit_stubs(t);
     if (t->fail || b->full) {
         j->data_used = data_mark;
