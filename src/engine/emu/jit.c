@@ -308,7 +308,7 @@ struct emu_jit {
     uint64_t set_cf;          /* rx address: emit_set_cf_routine */
     uint64_t tlb_way1[2][2][2];   /* rx addresses: emit_tlb_way1_routines, [user][write][tag in RDX] */
     uint64_t reset_slots;     /* rx address: emit_reset_slots_routine */
-    uint64_t hcall;           /* rx address: emit_hcall_routine */
+    uint64_t hcall[2];        /* rx addresses: emit_hcall_routine, [user] */
     uint64_t dyn_exit[2];     /* rx addresses: emit_dyn_exit_routines, [user] */
     uint64_t dyn_miss[2];     /* their ends: back to C */
     uint64_t (*enter)(struct emu_cpu *c, uint64_t code);
@@ -409,17 +409,22 @@ struct jit_hcall {
     struct emu_insn insn;
     uint64_t rip;
     uint32_t k;
+    int32_t exit_off;         /* the translation's JX_HANDLER record, from this one */
 };
 _Static_assert(sizeof(struct jit_hcall) <= 64, "a handler call's record fits 64 bytes");
 
 /* The routine of emit_handler_call, shared by every handler call (RSI =
  * its struct jit_hcall; called with RSP 16-aligned): stores RIP, the next
- * RIP (RIP + length) and the count (RCOUNT + k), calls the handler, resets the slots as
- * emit_reset_slots_routine does, and returns ZF set when the handler went
- * on to the next instruction and did not stop the block, else ZF clear
- * with RDX = the guest RIP to leave for (next_rip).  About 100 bytes of
- * code at each call became 26: Python made 13.6 MiB of code at start. */
-static void emit_hcall_routine(struct xbuf *b)
+ * RIP (RIP + length) and the count (RCOUNT + k), calls the handler, resets
+ * the slots as emit_reset_slots_routine does, and returns when the handler
+ * went on to the next instruction and did not stop the block.  Else the
+ * handler moved RIP (a fault, a REP slice, a taken LOOP) or stopped the
+ * block (a store into code): it drops its return address, counts the
+ * instruction done and leaves through the translation's JX_HANDLER record
+ * (RAX) for RDX = next_rip, as emit_exit_dynamic's lookup does (one
+ * routine per privilege class, u, for its jump cache).  About 100 bytes of
+ * code at each call became 12: Python made 13.6 MiB of code at start. */
+static void emit_hcall_routine(struct emu_jit *j, struct xbuf *b, int u)
 {
     x_load(b, 8, XAX, xm(XSI, (int32_t)offsetof(struct jit_hcall, rip)));
     x_store(b, 8, xm(RCPU, OFF_RIP), XAX);
@@ -438,13 +443,23 @@ static void emit_hcall_routine(struct xbuf *b)
     x_alu_rm(b, 8, ALU_ADD, XAX, xm(XSI, (int32_t)offsetof(struct jit_hcall, rip)));
     x_load(b, 8, XDX, xm(RCPU, OFF_NEXT_RIP));
     x_alu_rr(b, 8, ALU_CMP, XDX, XAX);
-    x8(b, 0x75);                                          /* jne: ret, ZF clear */
+    x8(b, 0x75);                                          /* jne: leave */
     uint8_t *jne = b->p;
     x8(b, 0);
     x_rm(b, 1, 0x80, 7, xm(RCPU, OFF_STOP), 1);           /* cmp byte [blk_stop], 0 */
     x8(b, 0);
-    *jne = (uint8_t)(b->p - (jne + 1));
+    x8(b, 0x75);                                          /* jne: leave */
+    uint8_t *jne2 = b->p;
+    x8(b, 0);
     x8(b, 0xc3);
+    *jne = (uint8_t)(b->p - (jne + 1));
+    *jne2 = (uint8_t)(b->p - (jne2 + 1));
+    x_alu_ri(b, 8, ALU_ADD, XSP, 8);                      /* the call's return address */
+    x_load(b, 4, XAX, xm(XSI, (int32_t)offsetof(struct jit_hcall, k)));
+    x_lea(b, 8, RCOUNT, xmi(RCOUNT, XAX, 0, 1));          /* k + 1 done */
+    x_load_sx(b, 4, 8, XAX, xm(XSI, (int32_t)offsetof(struct jit_hcall, exit_off)));
+    x_alu_rr(b, 8, ALU_ADD, XAX, XSI);
+    x_jmp_abs(b, j->dyn_exit[u]);
 }
 
 /* call rel32 to a routine of the code cache (rx address). */
@@ -473,8 +488,6 @@ static void emit_trampolines(struct emu_jit *j)
     struct xbuf b = { j->rw, j->rw + 4096, j->delta, false };
     j->reset_slots = x_rx(&b);
     emit_reset_slots_routine(&b);
-    j->hcall = x_rx(&b);
-    emit_hcall_routine(&b);
     j->enter = (uint64_t (*)(struct emu_cpu *, uint64_t))(uintptr_t)x_rx(&b);
     static const int saved[] = { XBP, XBX, X12, X13, X14, X15 };
     for (int k = 0; k < 6; k++) {
@@ -501,6 +514,12 @@ static void emit_trampolines(struct emu_jit *j)
     emit_set_cf_routine(&b);
     emit_tlb_way1_routines(j, &b);
     emit_dyn_exit_routines(j, &b);
+    for (int u = 0; u < 2; u++) {
+        j->hcall[u] = x_rx(&b);
+        emit_hcall_routine(j, &b, u);
+    }
+    if (b.full)
+        abort();   /* the routines outgrew their page: a bug here */
     j->code_base = (size_t)(b.p - j->rw + 63) & ~(size_t)63;
     j->code_used = j->code_base;
 }
@@ -852,7 +871,7 @@ struct jctx {
     uint64_t loop_head;
     uint8_t live_in;          /* flag groups someone may read before the first instruction */
     uint32_t *xcount;         /* emit_exit_static: the count to add 1 to */
-    struct jit_exit *hexit;   /* emit_exit_cold's record, once made */
+    struct jit_exit *hexit;   /* emit_handler_call's exit record, once made */
     struct jit_block_data *bd;
     /* A followed jump (jit_follow): instruction follow_k jumps to range 0
      * (xr[0], its bytes in xbytes[0]), where the translation goes on. */
@@ -1843,47 +1862,33 @@ static void emit_dyn_exit_routines(struct emu_jit *j, struct xbuf *b)
     }
 }
 
-/* emit_exit_dynamic after a handler call that moved RIP, with nothing to
- * write back (RDX = the guest RIP): 16 bytes here, the rest in
- * emit_dyn_exit_routines, and the translation's one JX_HANDLER record
- * (a record per call made the data area fill before the code cache). */
-static void emit_exit_cold(struct jctx *t, unsigned done)
-{
-    struct xbuf *b = &t->b;
-    int u = t->c->cpl == 3;
-    if (done)
-        x_lea(b, 8, RCOUNT, xm(RCOUNT, (int32_t)done));
-    if (!t->hexit) {
-        t->hexit = exit_new(t, JX_HANDLER, ~0ULL);
-        t->hexit->target = t->j->dyn_miss[u];
-    }
-    x_lea(b, 8, XAX, xmrip(t->hexit));
-    x_jmp_abs(b, t->j->dyn_exit[u]);
-}
 
 /* ---- instructions run by their handler ----------------------------------------------- */
 
 /* Calls instruction k's interpreter handler with RIP, next RIP and the
  * count as the interpreter would have them (registers written back by
- * the caller), then leaves when it moved RIP or stopped the block. */
+ * the caller); the routine leaves when it moved RIP or stopped the block,
+ * through the translation's one JX_HANDLER record (a record per call
+ * made the data area fill before the code cache). */
 static void emit_handler_call(struct jctx *t, unsigned k)
 {
     struct xbuf *b = &t->b;
+    int u = t->c->cpl == 3;
+    if (!t->hexit) {
+        t->hexit = exit_new(t, JX_HANDLER, ~0ULL);
+        t->hexit->target = t->j->dyn_miss[u];
+    }
     struct jit_hcall *h = jit_data_alloc(t->j, sizeof(*h));
-    if (!h) {
+    if (!h || t->fail) {
         t->fail = true;
         return;
     }
     h->insn = t->insn[k];
     h->rip = t->rips[k];
     h->k = k;
+    h->exit_off = (int32_t)((intptr_t)t->hexit - (intptr_t)h);
     x_lea(b, 8, XSI, xmrip(h));
-    call_rx(b, t->j->hcall);
-    /* Went elsewhere (a taken LOOP, a REP slice) or stopped the block
-     * (a store into code): leave, RIP from next_rip (RDX). */
-    uint8_t *je = x_jcc32(b, 4);
-    emit_exit_cold(t, k + 1);
-    x_patch32(b, je, x_rx(b));
+    call_rx(b, t->j->hcall[u]);
 }
 
 static void emit_interp(struct jctx *t)
