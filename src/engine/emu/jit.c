@@ -1862,7 +1862,6 @@ static void emit_dyn_exit_routines(struct emu_jit *j, struct xbuf *b)
     }
 }
 
-
 /* ---- instructions run by their handler ----------------------------------------------- */
 
 /* Calls instruction k's interpreter handler with RIP, next RIP and the
