@@ -11,7 +11,8 @@
  * code ran from, two pages on one TLB index stay in its two ways, loops of two blocks run as one translation (results,
  * budgets, stores into and faults in the second range, events), the
  * stack page of RSP-based accesses (page boundaries, faults, a read-only
- * page, its mark of no page), PUSH and POP of registers no host register
+ * page, its mark of no page), the loop slots (a page boundary to a page
+ * mapped far away, a read-only page, straddling accesses), PUSH and POP of registers no host register
  * holds, PUSHes and POPs in a row with one lookup (across pages, faulting
  * in the middle), traces through CALL, JMP and RET into other pages (results, a
  * RET to another address, stores into the callee, a remapped callee,
@@ -546,6 +547,7 @@ static void test_store_into_running_block(void)
 static void test_tlb_second_way(void)
 {
     uint64_t walks[2], sum[2];
+    emu_jit_test_loop_slots(false);   /* RBX and RDX stay: the loop slots would hold both pages */
     for (int jit = 0; jit < 2; jit++) {
         SETUP(jit, 0xb9, 0xe8, 0x03, 0, 0,     /* mov ecx, 1000 */
               0x48, 0x8b, 0x03,                 /* 1: mov rax, [rbx] */
@@ -564,6 +566,7 @@ static void test_tlb_second_way(void)
         sum[jit] = *(uint64_t *)(ram + DATA + (4u << 20));
         CHECK(cpu->mmu.st.way1_hits - h0 >= 1000);
     }
+    emu_jit_test_loop_slots(true);
     CHECK_EQ(sum[0], 3000);
     CHECK_EQ(sum[1], 3000);
     CHECK(walks[0] < 10);
@@ -1111,6 +1114,126 @@ static void test_stack_page_no_page(void)
     }
     CHECK_EQ(got[0], 0x11223344);
     CHECK_EQ(got[1], got[0]);
+}
+
+/* A self loop's accesses through a base it leaves alone and an index it
+ * steps (the loop slots, jit.c's loop_site): bytes summed, 8-byte words
+ * at every byte offset (those across the boundary must not take the
+ * slot's addend for both pages) and bytes written back, over a page
+ * boundary where the next page is mapped far away, so each slot must be
+ * filled again there; the interpreter's results and memory. */
+static void test_loop_slot_pages(void)
+{
+    static const uint8_t code[] = {
+        0x31, 0xc9,                             /* xor ecx, ecx */
+        0x0f, 0xb6, 0x04, 0x0b,                 /* 1: movzx eax, byte [rbx + rcx] */
+        0x48, 0x01, 0xc6,                       /* add rsi, rax */
+        0x48, 0x8b, 0x14, 0x0b,                 /* mov rdx, [rbx + rcx]: 8 bytes, mostly unaligned */
+        0x48, 0x31, 0xd7,                       /* xor rdi, rdx */
+        0x88, 0x0c, 0x0b,                       /* mov [rbx + rcx], cl */
+        0x48, 0xff, 0xc1,                       /* inc rcx */
+        0x48, 0x81, 0xf9, 0x00, 0x10, 0, 0,     /* cmp rcx, 0x1000 */
+        0x75, 0xe3,                             /* jne 1b */
+        0x0f, 0x0b,                             /* ud2 */
+    };
+    uint64_t sum[2];
+    uint8_t lo[2][0x800], hi[2][0x800];
+    for (int jit = 0; jit < 2; jit++) {
+        setup_len(code, sizeof(code), jit);
+        map_stack_pages(STACK, 0x100000, 7);
+        cpu->gpr[R_RBX] = STACK - 0x800;
+        for (unsigned k = 0; k < 0x800; k++) {
+            ram[STACK - 0x800 + k] = (uint8_t)(k * 7 + 1);
+            ram[0x100000 + k] = (uint8_t)(k * 13 + 5);
+            ram[STACK + k] = 0xee;                /* beside the wrong page */
+        }
+        emu_execute(cpu, 1000000);
+        CHECK_EQ(cpu->exc.vector, EXC_UD);
+        CHECK_EQ(cpu->insn_count, 1 + 8 * 0x1000);
+        sum[jit] = cpu->gpr[R_RSI] ^ cpu->gpr[R_RDI] << 20;
+        memcpy(lo[jit], ram + STACK - 0x800, 0x800);
+        memcpy(hi[jit], ram + 0x100000, 0x800);
+        CHECK_EQ(ram[STACK], 0xee);
+    }
+    CHECK_EQ(sum[1], sum[0]);
+    CHECK(!memcmp(lo[1], lo[0], 0x800));
+    CHECK(!memcmp(hi[1], hi[0], 0x800));
+}
+
+/* A loop slot filled by reads is not one writes use: the loop reads a
+ * read-only page through RBX at four sites (all the read slots), and the
+ * write after it (the same translation, the first write slot) still
+ * faults, as in the interpreter. */
+static void test_loop_slot_read_only(void)
+{
+    static const uint8_t code[] = {
+        0xb9, 0x32, 0, 0, 0,                    /* mov ecx, 50 */
+        0x48, 0x8b, 0x43, 0xf8,                 /* 1: mov rax, [rbx - 8] */
+        0x48, 0x01, 0xc6,                       /* add rsi, rax */
+        0x48, 0x03, 0x73, 0xf0,                 /* add rsi, [rbx - 16] */
+        0x48, 0x03, 0x73, 0xe8,                 /* add rsi, [rbx - 24] */
+        0x48, 0x03, 0x73, 0xe0,                 /* add rsi, [rbx - 32]: four sites */
+        0xff, 0xc9,                             /* dec ecx */
+        0x75, 0xe9,                             /* jnz 1b */
+        0x48, 0x89, 0x73, 0xf8,                 /* mov [rbx - 8], rsi: #PF */
+        0x0f, 0x0b,                             /* ud2 */
+    };
+    struct emu_cpu a;
+    for (int jit = 0; jit < 2; jit++) {
+        setup_len(code, sizeof(code), jit);
+        map_stack_pages(STACK, STACK, 5);
+        cpu->gpr[R_RBX] = STACK;
+        memcpy(ram + STACK - 8, &(uint64_t){ 3 }, 8);
+        emu_execute(cpu, 100000);
+        CHECK_EQ(cpu->exc.vector, EXC_PF);
+        CHECK_EQ(cpu->rip, CODE + 28);
+        CHECK_EQ(cpu->exc.cr2, STACK - 8);
+        CHECK_EQ(cpu->exc.errcode & 3, 3);   /* a write to a present page */
+        CHECK_EQ(cpu->gpr[R_RSI], 150);
+        uint64_t v;
+        memcpy(&v, ram + STACK - 8, 8);
+        CHECK_EQ(v, 3);
+        if (!jit)
+            a = *cpu;
+    }
+    CHECK_EQ(cpu->insn_count, a.insn_count);
+    CHECK_EQ(emu_get_rflags(cpu), emu_get_rflags(&a));
+}
+
+/* An access through a loop slot that straddles two pages mapped far
+ * apart: its last byte is on the page the access before it filled the
+ * slot with, its first is not, so it must not take that addend for both:
+ * the interpreter's values. */
+static void test_loop_slot_straddle(void)
+{
+    static const uint8_t code[] = {
+        0xb9, 0x64, 0, 0, 0,                    /* mov ecx, 100 */
+        0x48, 0x8b, 0x03,                       /* 1: mov rax, [rbx]: the upper page */
+        0x48, 0x8b, 0x53, 0xfc,                 /* mov rdx, [rbx - 4]: straddles */
+        0x48, 0x01, 0xd6,                       /* add rsi, rdx */
+        0x48, 0x89, 0x53, 0xfc,                 /* mov [rbx - 4], rdx: straddles too */
+        0x48, 0x01, 0xc6,                       /* add rsi, rax */
+        0xff, 0xc9,                             /* dec ecx */
+        0x75, 0xeb,                             /* jnz 1b */
+        0x0f, 0x0b,                             /* ud2 */
+    };
+    uint64_t rsi[2], at[2];
+    for (int jit = 0; jit < 2; jit++) {
+        setup_len(code, sizeof(code), jit);
+        map_stack_pages(STACK, 0x100000, 7);
+        cpu->gpr[R_RBX] = STACK;
+        memcpy(ram + STACK - 8, &(uint64_t){ 0x1111111122222222ULL }, 8);
+        memcpy(ram + 0x100000, &(uint64_t){ 0x3333333344444444ULL }, 8);
+        memcpy(ram + 0x100000 - 8, &(uint64_t){ 0x5555555566666666ULL }, 8);   /* beside the wrong page */
+        emu_execute(cpu, 100000);
+        CHECK_EQ(cpu->exc.vector, EXC_UD);
+        CHECK_EQ(cpu->insn_count, 1 + 7 * 100);
+        rsi[jit] = cpu->gpr[R_RSI];
+        memcpy(&at[jit], ram + STACK - 4, 4);
+        memcpy((uint8_t *)&at[jit] + 4, ram + 0x100000, 4);
+    }
+    CHECK_EQ(rsi[1], rsi[0]);
+    CHECK_EQ(at[1], at[0]);
 }
 
 /* Constant addresses (RIP-relative, absolute) in a translated loop:
@@ -2142,6 +2265,9 @@ int main(void)
     RUN_TEST(test_sse_state_checked);
     RUN_TEST(test_fnstcw_state_checked);
     RUN_TEST(test_constant_addresses);
+    RUN_TEST(test_loop_slot_pages);
+    RUN_TEST(test_loop_slot_read_only);
+    RUN_TEST(test_loop_slot_straddle);
     RUN_TEST(test_trace_call_ret);
     RUN_TEST(test_trace_ret_elsewhere);
     RUN_TEST(test_trace_stack_groups);

@@ -99,6 +99,9 @@ static bool cfg_trace = true;
 /* HOSTEL_EMU_JIT_CROSS=0 (debugging, measuring): a translation ends
  * before an instruction across a page boundary (jit_cross). */
 static bool cfg_cross = true;
+/* HOSTEL_EMU_JIT_LOOPSLOTS=0 (debugging, measuring): a self loop's
+ * accesses look the TLB up like any other (no loop slots, loop_site). */
+static bool cfg_loopslots = true;
 
 /* An environment switch set to 0, off or no. */
 bool jit_env_off(const char *name)
@@ -127,6 +130,7 @@ static void cfg_init(void)
     cfg_stack = !jit_env_off("HOSTEL_EMU_JIT_STACK");
     cfg_trace = !jit_env_off("HOSTEL_EMU_JIT_TRACE");
     cfg_cross = !jit_env_off("HOSTEL_EMU_JIT_CROSS");
+    cfg_loopslots = !jit_env_off("HOSTEL_EMU_JIT_LOOPSLOTS");
 }
 
 void emu_jit_test_follow(bool on)
@@ -145,6 +149,12 @@ void emu_jit_test_cross(bool on)
 {
     cfg_init();
     cfg_cross = on;
+}
+
+void emu_jit_test_loop_slots(bool on)
+{
+    cfg_init();
+    cfg_loopslots = on;
 }
 
 void emu_jit_test_slow_paths(bool on)
@@ -345,7 +355,15 @@ static void *jit_data_alloc(struct emu_jit *j, size_t size)
  * the TLB, or SLOT_NO_PAGE after entry and after every handler call. */
 #define SLOT_STK_R 24
 #define SLOT_STK_W 40
-#define FRAME_SLOTS 56    /* bytes of slots under the saved registers (8 mod 16: RSP stays aligned) */
+/* [rsp + 56..183]: the loop slots (loop_site): as the stack page, for
+ * accesses of a self loop's body through registers it does not change or
+ * steps by constants; JIT_LOOP_SLOTS read sites', then as many write
+ * sites', in the order the translation has them. */
+#define SLOT_LOOP 56
+#define JIT_LOOP_SLOTS 4
+#define SLOT_LOOP_R(i) (SLOT_LOOP + 16 * (i))
+#define SLOT_LOOP_W(i) (SLOT_LOOP + 16 * (JIT_LOOP_SLOTS + (i)))
+#define FRAME_SLOTS (SLOT_LOOP + 32 * JIT_LOOP_SLOTS)   /* bytes of slots under the saved registers (8 mod 16: RSP stays aligned) */
 /* No page: never equal to an address masked as emit_tlb_stack masks it
  * (bits 12-63 and at most bits 0-5 kept), so bit 11.  (It was 1, which
  * a 2- to 8-byte access at linear address 1 equals: that took the addend
@@ -392,6 +410,8 @@ static void emit_reset_slots(struct xbuf *b, int32_t under)
     x_store(b, 8, xm(XSP, under + SLOT_TAG), XAX);
     x_store_imm(b, 8, xm(XSP, under + SLOT_STK_R), SLOT_NO_PAGE);
     x_store_imm(b, 8, xm(XSP, under + SLOT_STK_W), SLOT_NO_PAGE);
+    for (int i = 0; i < 2 * JIT_LOOP_SLOTS; i++)
+        x_store_imm(b, 8, xm(XSP, under + SLOT_LOOP + 16 * i), SLOT_NO_PAGE);
 }
 
 static void emit_reset_slots_routine(struct xbuf *b)
@@ -820,6 +840,7 @@ struct stub {
      * whose miss goes to stub `inner` (ST_INTERP); size and access. */
     bool st_write;
     uint8_t st_size;
+    int8_t st_slot;           /* -1: the stack page; else the loop slot's [rsp] offset / 8 */
     unsigned inner;
     unsigned k, done;         /* instruction index; ST_EXIT, ST_DYNEXIT: instructions retired */
     unsigned k_last;          /* ST_INTERP: the last instruction its handlers run (a group: k + m - 1) */
@@ -836,6 +857,8 @@ struct jctx {
     struct emu_block *blk;
     struct xbuf b;
     unsigned n, k;
+    unsigned nloop[2];         /* loop sites given a slot (emit_tlb): reads, writes */
+    uint32_t loop_stable;      /* self loop: guest registers not written, or stepped by constants (loop_regs) */
     int32_t tlb;              /* OFF_TLB of the block's privilege level */
     uint64_t entry;           /* executable address of the translation's entry */
     uint64_t checks;          /* ... of its entry checks (past the heat: jit_trace) */
@@ -1162,7 +1185,8 @@ static void emit_tlb_way1_routines(struct emu_jit *j, struct xbuf *b)
     }
 }
 
-static void emit_tlb_stack(struct jctx *t, unsigned size, bool write, bool sets_flags);
+static void emit_tlb_stack(struct jctx *t, unsigned size, bool write, bool sets_flags, int loop_slot);
+static bool loop_site(const struct jctx *t, const struct emu_insn *i);
 
 /* The way-0 compare of a size-byte access at RCX: EAX = its index * 64
  * (from the first byte), RDX = the tag of its last byte's page (valid,
@@ -1196,7 +1220,12 @@ static void emit_tlb(struct jctx *t, unsigned size, bool write, bool sets_flags)
     bool stk = t->stk;
     t->stk = false;
     if (stk && cfg_stack && !cfg_all_slow && size <= 64) {
-        emit_tlb_stack(t, size, write, sets_flags);
+        emit_tlb_stack(t, size, write, sets_flags, -1);
+        return;
+    }
+    if (!cfg_all_slow && size <= 64 && t->nloop[write] < JIT_LOOP_SLOTS && loop_site(t, &t->insn[t->k])) {
+        int i = (int)t->nloop[write]++;
+        emit_tlb_stack(t, size, write, sets_flags, write ? SLOT_LOOP_W(i) : SLOT_LOOP_R(i));
         return;
     }
     emit_tlb_compare(t, size, write);
@@ -1222,11 +1251,14 @@ static void emit_tlb(struct jctx *t, unsigned size, bool write, bool sets_flags)
  * call: whatever changes mappings (CR3, INVLPG, a flush, code marks, AC
  * under SMAP) runs in a handler, in C between runs, or ends the epoch.
  * (The same slot for accesses through each base register was tried: it
- * saved four host instructions per hit and no time, docs/emu-jit.md.) */
-static void emit_tlb_stack(struct jctx *t, unsigned size, bool write, bool sets_flags)
+ * saved four host instructions per hit and no time, docs/emu-jit.md.)
+ * loop_slot >= 0: the same with loop slot [rsp + loop_slot] (loop_site)
+ * instead of the stack page; it is its access's only (a write's page is
+ * not made a read slot's). */
+static void emit_tlb_stack(struct jctx *t, unsigned size, bool write, bool sets_flags, int loop_slot)
 {
     struct xbuf *b = &t->b;
-    int32_t slot = write ? SLOT_STK_W : SLOT_STK_R;
+    int32_t slot = loop_slot >= 0 ? loop_slot : write ? SLOT_STK_W : SLOT_STK_R;
     /* RDX = the address's page, with its low bits below the access's size
      * rounded up to a power of two kept: an access aligned so cannot
      * cross a page and compares equal; any other (it might cross:
@@ -1253,6 +1285,7 @@ static void emit_tlb_stack(struct jctx *t, unsigned size, bool write, bool sets_
     sk->resume = b->p;
     sk->st_write = write;
     sk->st_size = (uint8_t)size;
+    sk->st_slot = (int8_t)(loop_slot >= 0 ? loop_slot / 8 : -1);
     sk->inner = (unsigned)(si - t->stubs);
     t->hf = 0;
 }
@@ -1270,9 +1303,10 @@ static void emit_stack_stub(struct jctx *t, struct stub *st)
     t->stubs[st->inner].from = x_jcc32(b, 5);   /* jne */
     x_load(b, 8, XAX, xmi(RCPU, XAX, 0, t->tlb + (int32_t)offsetof(struct emu_tlb_entry, addend)));
     x_alu_ri(b, 8, ALU_AND, XDX, -4096);
-    x_store(b, 8, xm(XSP, SLOT_STK_R), XDX);
-    x_store(b, 8, xm(XSP, SLOT_STK_R + 8), XAX);
-    if (st->st_write) {
+    int32_t slot = st->st_slot >= 0 ? st->st_slot * 8 : SLOT_STK_R;
+    x_store(b, 8, xm(XSP, slot), XDX);
+    x_store(b, 8, xm(XSP, slot + 8), XAX);
+    if (st->st_write && st->st_slot < 0) {
         x_store(b, 8, xm(XSP, SLOT_STK_W), XDX);
         x_store(b, 8, xm(XSP, SLOT_STK_W + 8), XAX);
     }
@@ -4546,6 +4580,110 @@ void emu_jit_test_trace_heat(int multiple)
     cfg_heat = multiple;
 }
 
+/* The guest registers instruction i may write (a superset; all for the
+ * kinds not told apart here).  *step: the register, when i only adds a
+ * constant to it (ADD/SUB r, imm; INC/DEC r; LEA r, [r + d]), else -1. */
+static uint32_t insn_writes(const struct emu_insn *i, int *step)
+{
+    *step = -1;
+    uint32_t reg = 1u << (i->reg & 15), rm = i->mod == 3 ? 1u << (i->rm & 15) : 0;
+    const uint32_t rsp = 1u << R_RSP;
+    switch (i->kind) {
+    case EK_JCC: case EK_JMP: case EK_NOP: case EK_TEST:
+        return 0;
+    case EK_BT:                                      /* BTS/BTR/BTC write r/m */
+        return (i->op == 0xba ? GRP_OF(i) != 4 : i->op != 0xa3) ? rm : 0;
+    case EK_ALU: {
+        int op = emu_alu_op(i);
+        if (op == 7)   /* CMP */
+            return 0;
+        bool imm = i->map == MAP_1 && (i->op >= 0x80 || (i->op & 7) >= 4);
+        if (imm && i->mod == 3 && (op == 0 || op == 5) && i->op >= 0x80)
+            *step = i->rm & 15;
+        if (i->map == MAP_1 && i->op < 0x40 && (i->op & 7) >= 4)
+            return 1u << R_RAX;                      /* op AL/eAX, imm */
+        if (i->op >= 0x80)
+            return rm;                               /* op r/m, imm */
+        return (i->op & 2) ? reg : rm;               /* 02/03: to reg; 00/01: to r/m */
+    }
+    case EK_INC: case EK_DEC:
+        if (i->mod == 3)
+            *step = i->rm & 15;
+        return rm;
+    case EK_LEA:
+        if (i->base == i->reg && i->index == 0xff)
+            *step = i->reg & 15;
+        return reg;
+    case EK_MOV:
+        return (i->op == 0x8a || i->op == 0x8b) ? reg : rm;
+    case EK_MOVZX: case EK_MOVSX: case EK_MOVSXD: case EK_IMUL: case EK_CMOV: case EK_BITSCAN:
+        return reg;
+    case EK_MOV_IMM: case EK_BSWAP: case EK_SETCC: case EK_NOT: case EK_NEG: case EK_SHIFT:
+        return rm;
+    case EK_PUSH:
+        return rsp;
+    case EK_POP:
+        return rsp | rm;
+    case EK_CALL: case EK_CALL_IND: case EK_RET:
+        return rsp;
+    case EK_LEAVE:
+        return rsp | 1u << R_RBP;
+    case EK_OTHER:
+        /* The 0F maps (SSE, VEX, BMI, CMPXCHG, CPUID, RDTSC, PCMPxSTRI):
+         * their operands, VEX.vvvv, and what some write implicitly. */
+        if (i->map != MAP_1)
+            return reg | rm | ((i->prefix & PFX_VEX) ? 1u << VEX_VVVV(i) : 0) |
+                   1u << R_RAX | 1u << R_RCX | 1u << R_RDX | 1u << R_RBX;
+        return 0xffff;
+    default:
+        return 0xffff;
+    }
+}
+
+/* A self loop (t->head): the guest registers the translation leaves as
+ * they are or only steps by constants: an address made of them (and a
+ * displacement) stays in one page for many runs of the body. */
+static void loop_regs(struct jctx *t)
+{
+    uint32_t written = 0;
+    /* The body: up to the last jump back to the start (what comes after
+     * it runs once per entry). */
+    unsigned end = t->n;
+    for (unsigned k = 0; k < t->n; k++) {
+        const struct emu_insn *i = &t->insn[k];
+        if ((i->kind == EK_JCC || i->kind == EK_JMP) && t->rips[k] + i->len + i->imm == t->rips[0])
+            end = k + 1;
+    }
+    for (unsigned k = 0; k < end; k++) {
+        int step;
+        uint32_t w = insn_writes(&t->insn[k], &step);
+        if (step < 0)
+            written |= w;
+    }
+    t->loop_stable = ~written & 0xffff;
+}
+
+/* Whether instruction i's memory operand gets a loop slot (emit_tlb):
+ * in a self loop translated with its registers kept (t->head), an
+ * address made of a displacement and registers the body does not change
+ * or steps by constants (loop_regs) stays in one page for many passes,
+ * and the slot's compare and add (as the stack page's: the addend's load
+ * does not wait for the address) replace the TLB's index, compare and
+ * add.  Which accesses get one is a guess for speed only: a slot holds
+ * nothing but what a TLB hit gave in this run of translated code, as the
+ * stack page.  A page per access site for every access was slower
+ * (docs/emu-jit.md: sites that hop between pages miss every time). */
+static bool loop_site(const struct jctx *t, const struct emu_insn *i)
+{
+    if (!t->head || !cfg_loopslots || i->mod == 3 || i->kind == EK_INVALID)
+        return false;
+    if (i->base < 16 && !(t->loop_stable & (1u << i->base)))
+        return false;
+    if (i->index < 16 && !(t->loop_stable & (1u << i->index)))
+        return false;
+    return true;
+}
+
 /* trace: let jit_trace go on through CALL, JMP and RET (and Jccs with a
  * hint, jcc_hints). */
 static struct jit_block_data *translate(struct emu_cpu *c, struct emu_jit *j, struct emu_block *blk,
@@ -4578,6 +4716,8 @@ again:
     t->sse_checked = false;
     ra_reset(&t->ra);
     flags_liveness(t);
+    if (t->head)
+        loop_regs(t);
     size_t data_mark = j->data_used;
 
     struct xbuf *b = &t->b;

@@ -45,6 +45,9 @@ void emu_jit_test_follow(bool on);
 void emu_jit_test_trace(bool on);
 /* Tests: instructions across a page boundary translated (the default) or not. */
 void emu_jit_test_cross(bool on);
+/* Tests: whether a self loop's accesses through registers it leaves alone
+ * or steps use the loop slots (HOSTEL_EMU_JIT_LOOPSLOTS). */
+void emu_jit_test_loop_slots(bool on);
 /* Tests: entries before a translation is made again as a trace, as a
  * multiple of the threshold (-1: the default or HOSTEL_EMU_JIT_TRACE_HEAT). */
 void emu_jit_test_trace_heat(int multiple);
