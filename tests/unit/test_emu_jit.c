@@ -1,7 +1,8 @@
 /* Unit tests of emu's translating tier (jit.c) in the flat test setup:
  * translated loops give the interpreter's results and instruction counts,
  * the budget is exact, a pending event stops a translated loop that never
- * leaves by itself, a fault inside translated code leaves the state the
+ * leaves by itself, a self loop running CPUID sees code another thread
+ * rewrote, a fault inside translated code leaves the state the
  * interpreter leaves (self loops that keep registers across the jump back
  * too), stores into the running block take effect, a full
  * code cache is emptied and filled again, a restored vCPU drops what was
@@ -135,6 +136,59 @@ static void test_event_stops_translated_loop(void)
           0xeb, 0xfb);                          /* jmp 1b */
     run_until_stopped();
     CHECK(cpu->rip == CODE || cpu->rip == CODE + 3);
+    atomic_store(&cpu->events, 0);
+}
+
+static void *patch_jmp_later(void *arg)
+{
+    (void)arg;
+    usleep(20000);
+    __atomic_store_n((uint16_t *)(ram + CODE + 5), (uint16_t)0x9090, __ATOMIC_RELEASE);   /* jmp 1b -> nop; nop */
+    return NULL;
+}
+
+static atomic_bool watchdog_off;
+
+/* Stops the vCPU after arg milliseconds unless watchdog_off is set first. */
+static void *watchdog(void *arg)
+{
+    for (uintptr_t ms = 0; ms < (uintptr_t)arg && !atomic_load(&watchdog_off); ms += 10)
+        usleep(10000);
+    if (!atomic_load(&watchdog_off))
+        emu_post_events(cpu, EMU_EV_STOP);
+    return NULL;
+}
+
+/* Another vCPU rewrites a self loop's jump back while it runs CPUID in
+ * every pass (with more than one vCPU, CPUID is where cross-modified code
+ * must become visible: it ends the epoch and the block goes on): the
+ * loop's jump back compares the epoch too when an instruction of it runs
+ * by its handler, leaves, and the new bytes run (the UD2 after them).  A
+ * loop without such an instruction needs no compare there (emit_loop_edge:
+ * nothing else inside translated code ends the epoch and goes on).  No
+ * event is posted: only the epoch tells. */
+static void test_loop_cpuid_sees_new_code(void)
+{
+    SETUP(true, 0x0f, 0xa2,                     /* 1: cpuid */
+          0x48, 0xff, 0xc6,                     /* inc rsi: held in a host register at the jump back */
+          0xeb, 0xf9,                           /* jmp 1b */
+          0x0f, 0x0b);                          /* ud2 */
+    cpu->mmu.smp = true;
+    emu_execute(cpu, 1000);                     /* translated now */
+    pthread_t t, w;
+    pthread_create(&t, NULL, patch_jmp_later, NULL);
+    atomic_store(&watchdog_off, false);
+    pthread_create(&w, NULL, watchdog, (void *)(uintptr_t)5000);
+    double t0 = now_s();
+    emu_execute(cpu, ~0ULL >> 2);
+    double dt = now_s() - t0;
+    atomic_store(&watchdog_off, true);
+    pthread_join(t, NULL);
+    CHECK_EQ(cpu->exc.vector, EXC_UD);
+    CHECK_EQ(cpu->rip, CODE + 7);
+    CHECK(dt < 4.0);
+    pthread_join(w, NULL);
+    cpu->mmu.smp = false;
     atomic_store(&cpu->events, 0);
 }
 
@@ -2231,6 +2285,7 @@ int main(void)
     RUN_TEST(test_loop_translated);
     RUN_TEST(test_budget_exact);
     RUN_TEST(test_event_stops_translated_loop);
+    RUN_TEST(test_loop_cpuid_sees_new_code);
     RUN_TEST(test_masked_event_runs_on);
     RUN_TEST(test_fault_precise);
     RUN_TEST(test_divide_fault_precise);

@@ -859,6 +859,7 @@ struct jctx {
     unsigned n, k;
     unsigned nloop[2];         /* loop sites given a slot (emit_tlb): reads, writes */
     uint32_t loop_stable;      /* self loop: guest registers not written, or stepped by constants (loop_regs) */
+    bool whole_handler;        /* an instruction runs by its handler (emit_interp, jit_handler_then_leave) */
     int32_t tlb;              /* OFF_TLB of the block's privilege level */
     uint64_t entry;           /* executable address of the translation's entry */
     uint64_t checks;          /* ... of its entry checks (past the heat: jit_trace) */
@@ -1662,12 +1663,15 @@ static bool ranges_remote(const struct jctx *t)
  * pending events (emu_post_events makes c->jit_limit 0), and the epoch
  * its bytes were last compared in; fail[] gets the jumps taken when one
  * fails (events and budget: the same one; epoch). */
-static void emit_entry_checks(struct jctx *t, uint8_t *fail[3])
+static void emit_entry_checks(struct jctx *t, uint8_t *fail[3], bool epoch)
 {
     struct xbuf *b = &t->b;
     x_lea(b, 8, XAX, xm(RCOUNT, (int32_t)t->n));
     x_alu_rm(b, 8, ALU_CMP, XAX, xm(RCPU, OFF_JIT_LIMIT));
     fail[0] = fail[1] = x_jcc32(b, 7);                  /* ja */
+    fail[2] = NULL;
+    if (!epoch)
+        return;
     /* A trace also compares the map epoch (the next word): however it is
      * entered (a link into the translation it replaced, emu_jit_run), its
      * ranges are where they were. */
@@ -1747,11 +1751,18 @@ static void emit_loop_edge(struct jctx *t, const struct ra *r, const struct pend
             x_load(b, 8, head->host[g], xm(RCPU, OFF_GPR(g)));
     if (done)
         x_lea(b, 8, RCOUNT, xm(RCOUNT, (int32_t)done));
+    /* Events and budget; the epoch (and a trace's map epoch) only when an
+     * instruction of the translation runs by its handler: CPUID's ends
+     * the epoch with more than one vCPU and the block goes on.  Else the
+     * epoch the entry compared cannot have changed since (a store into
+     * code ends it in a memory access's handler, which also stops the
+     * block: mmu.c's note_code_write; what else ends one runs in C). */
     uint8_t *fail[3];
-    emit_entry_checks(t, fail);
+    emit_entry_checks(t, fail, t->whole_handler);
     x_patch32(b, x_jmp32(b), t->loop_head);
     for (int k = 0; k < 3; k++)
-        x_patch32(b, fail[k], x_rx(b));
+        if (fail[k])
+            x_patch32(b, fail[k], x_rx(b));
     emit_writeback(t, head);
     if (dead)
         materialize(t, p, false);
@@ -1941,6 +1952,7 @@ static void emit_interp(struct jctx *t)
         x_mov_ri(&t->b, XAX, (uint64_t)(uintptr_t)&dump_interp[i->map & 3][i->op][(i->modrm >> 3) & 7]);
         x_rm(&t->b, 8, 0xff, 0, xm(XAX, 0), 0);   /* inc qword [rax] */
     }
+    t->whole_handler = true;
     emit_handler_call(t, t->k);
     t->hf = 0;
     t->mem_op = -1;
@@ -3789,6 +3801,7 @@ void jit_handler_then_leave(struct jctx *t)
     bool stored = t->stored_record;
     emit_writeback(t, &t->ra);
     materialize(t, &t->pend, false);
+    t->whole_handler = true;
     emit_handler_call(t, t->k);
     struct ra none;
     ra_reset(&none);
@@ -4769,7 +4782,7 @@ again:
      * instructions would wait on the count's store every time round. */
     t->checks = x_rx(b);
     uint8_t *fail[3];
-    emit_entry_checks(t, fail);
+    emit_entry_checks(t, fail, true);
     uint8_t *jev = fail[0], *jbud = fail[1], *jver = fail[2];
     uint8_t *verified_at = b->p;
     if (t->head) {
