@@ -992,6 +992,34 @@ static void map_stack_pages(uint64_t top, uint64_t top_pa, uint64_t below_flags)
     emu_tlb_flush(cpu, true);
 }
 
+/* Runs code that reads 3 from the read-only page under STACK through
+ * register base (set to STACK) 50 times, summing into register sum, then
+ * writes there at fault_rip: #PF for a write to a present page, the sum
+ * 150, memory unchanged, as in the interpreter. */
+static void read_only_write_faults(const uint8_t *code, size_t len, int base, uint64_t fault_rip, int sum)
+{
+    struct emu_cpu a;
+    for (int jit = 0; jit < 2; jit++) {
+        setup_len(code, len, jit);
+        map_stack_pages(STACK, STACK, 5);
+        cpu->gpr[base] = STACK;
+        memcpy(ram + STACK - 8, &(uint64_t){ 3 }, 8);
+        emu_execute(cpu, 100000);
+        CHECK_EQ(cpu->exc.vector, EXC_PF);
+        CHECK_EQ(cpu->rip, fault_rip);
+        CHECK_EQ(cpu->exc.cr2, STACK - 8);
+        CHECK_EQ(cpu->exc.errcode & 3, 3);   /* a write to a present page */
+        CHECK_EQ(cpu->gpr[sum], 150);
+        uint64_t v;
+        memcpy(&v, ram + STACK - 8, 8);
+        CHECK_EQ(v, 3);
+        if (!jit)
+            a = *cpu;
+    }
+    CHECK_EQ(cpu->insn_count, a.insn_count);
+    CHECK_EQ(emu_get_rflags(cpu), emu_get_rflags(&a));
+}
+
 /* A page the stack reads from is not one it may write to: reads of a
  * read-only stack page fill only the read side of the stack page, and
  * the write after the loop (the same translation, so nothing was
@@ -1007,25 +1035,34 @@ static void test_stack_page_read_only(void)
         0x48, 0x89, 0x5c, 0x24, 0xf8,           /* mov [rsp - 8], rbx: #PF */
         0x0f, 0x0b,                             /* ud2 */
     };
-    struct emu_cpu a;
+    read_only_write_faults(code, sizeof(code), R_RSP, CODE + 17, R_RBX);
+}
+
+/* Runs code whose loop reads through register base (set to top) the
+ * page at top (mapped at 0x100000) and 8 bytes at top - 4 across the
+ * boundary, adds them into register sum and stores the straddling word
+ * back: with the JIT off and on, the same sum and memory, and the word
+ * made of both pages' bytes (none from beside the wrong page). */
+static void straddle_same(const uint8_t *code, size_t len, int base, uint64_t top, uint64_t insns, int sum)
+{
+    uint64_t got[2], at[2];
     for (int jit = 0; jit < 2; jit++) {
-        setup_len(code, sizeof(code), jit);
-        map_stack_pages(STACK, STACK, 5);
-        memcpy(ram + STACK - 8, &(uint64_t){ 3 }, 8);
+        setup_len(code, len, jit);
+        map_stack_pages(top, 0x100000, 7);
+        cpu->gpr[base] = top;
+        memcpy(ram + top - 8, &(uint64_t){ 0x1111111122222222ULL }, 8);
+        memcpy(ram + 0x100000, &(uint64_t){ 0x3333333344444444ULL }, 8);
+        memcpy(ram + 0x100000 - 8, &(uint64_t){ 0x5555555566666666ULL }, 8);   /* beside the wrong page */
         emu_execute(cpu, 100000);
-        CHECK_EQ(cpu->exc.vector, EXC_PF);
-        CHECK_EQ(cpu->rip, CODE + 17);
-        CHECK_EQ(cpu->exc.cr2, STACK - 8);
-        CHECK_EQ(cpu->exc.errcode & 3, 3);   /* a write to a present page */
-        CHECK_EQ(cpu->gpr[R_RBX], 150);
-        uint64_t v;
-        memcpy(&v, ram + STACK - 8, 8);
-        CHECK_EQ(v, 3);
-        if (!jit)
-            a = *cpu;
+        CHECK_EQ(cpu->exc.vector, EXC_UD);
+        CHECK_EQ(cpu->insn_count, insns);
+        got[jit] = cpu->gpr[sum];
+        memcpy(&at[jit], ram + top - 4, 4);
+        memcpy((uint8_t *)&at[jit] + 4, ram + 0x100000, 4);
     }
-    CHECK_EQ(cpu->insn_count, a.insn_count);
-    CHECK_EQ(emu_get_rflags(cpu), emu_get_rflags(&a));
+    CHECK_EQ(got[1], got[0]);
+    CHECK_EQ(at[1], at[0]);
+    CHECK_EQ(at[0], 0x4444444411111111ULL);
 }
 
 /* An access that straddles two stack pages mapped far apart: its last
@@ -1048,27 +1085,8 @@ static void test_stack_page_straddle(void)
         0x75, 0xe7,                             /* jnz 1b */
         0x0f, 0x0b,                             /* ud2 */
     };
-    static const uint64_t tops[] = { STACK, STACK - 0x1000 };
-    for (unsigned k = 0; k < 2; k++) {
-        uint64_t top = tops[k], rbx[2], at[2];
-        for (int jit = 0; jit < 2; jit++) {
-            setup_len(code, sizeof(code), jit);
-            map_stack_pages(top, 0x100000, 7);
-            cpu->gpr[R_RSP] = top;
-            memcpy(ram + top - 8, &(uint64_t){ 0x1111111122222222ULL }, 8);
-            memcpy(ram + 0x100000, &(uint64_t){ 0x3333333344444444ULL }, 8);
-            memcpy(ram + 0x100000 - 8, &(uint64_t){ 0x5555555566666666ULL }, 8);   /* beside the wrong page */
-            emu_execute(cpu, 100000);
-            CHECK_EQ(cpu->exc.vector, EXC_UD);
-            CHECK_EQ(cpu->insn_count, 2 + 7 * 100);
-            rbx[jit] = cpu->gpr[R_RBX];
-            memcpy(&at[jit], ram + top - 4, 4);
-            memcpy((uint8_t *)&at[jit] + 4, ram + 0x100000, 4);
-        }
-        CHECK_EQ(rbx[1], rbx[0]);
-        CHECK_EQ(at[1], at[0]);
-        CHECK_EQ(at[0], 0x4444444411111111ULL);
-    }
+    straddle_same(code, sizeof(code), R_RSP, STACK, 2 + 7 * 100, R_RBX);
+    straddle_same(code, sizeof(code), R_RSP, STACK - 0x1000, 2 + 7 * 100, R_RBX);
 }
 
 /* PUSHes and POPs in a row run as a group with one TLB lookup
@@ -1232,26 +1250,7 @@ static void test_loop_slot_read_only(void)
         0x48, 0x89, 0x73, 0xf8,                 /* mov [rbx - 8], rsi: #PF */
         0x0f, 0x0b,                             /* ud2 */
     };
-    struct emu_cpu a;
-    for (int jit = 0; jit < 2; jit++) {
-        setup_len(code, sizeof(code), jit);
-        map_stack_pages(STACK, STACK, 5);
-        cpu->gpr[R_RBX] = STACK;
-        memcpy(ram + STACK - 8, &(uint64_t){ 3 }, 8);
-        emu_execute(cpu, 100000);
-        CHECK_EQ(cpu->exc.vector, EXC_PF);
-        CHECK_EQ(cpu->rip, CODE + 28);
-        CHECK_EQ(cpu->exc.cr2, STACK - 8);
-        CHECK_EQ(cpu->exc.errcode & 3, 3);   /* a write to a present page */
-        CHECK_EQ(cpu->gpr[R_RSI], 150);
-        uint64_t v;
-        memcpy(&v, ram + STACK - 8, 8);
-        CHECK_EQ(v, 3);
-        if (!jit)
-            a = *cpu;
-    }
-    CHECK_EQ(cpu->insn_count, a.insn_count);
-    CHECK_EQ(emu_get_rflags(cpu), emu_get_rflags(&a));
+    read_only_write_faults(code, sizeof(code), R_RBX, CODE + 28, R_RSI);
 }
 
 /* An access through a loop slot that straddles two pages mapped far
@@ -1271,23 +1270,7 @@ static void test_loop_slot_straddle(void)
         0x75, 0xeb,                             /* jnz 1b */
         0x0f, 0x0b,                             /* ud2 */
     };
-    uint64_t rsi[2], at[2];
-    for (int jit = 0; jit < 2; jit++) {
-        setup_len(code, sizeof(code), jit);
-        map_stack_pages(STACK, 0x100000, 7);
-        cpu->gpr[R_RBX] = STACK;
-        memcpy(ram + STACK - 8, &(uint64_t){ 0x1111111122222222ULL }, 8);
-        memcpy(ram + 0x100000, &(uint64_t){ 0x3333333344444444ULL }, 8);
-        memcpy(ram + 0x100000 - 8, &(uint64_t){ 0x5555555566666666ULL }, 8);   /* beside the wrong page */
-        emu_execute(cpu, 100000);
-        CHECK_EQ(cpu->exc.vector, EXC_UD);
-        CHECK_EQ(cpu->insn_count, 1 + 7 * 100);
-        rsi[jit] = cpu->gpr[R_RSI];
-        memcpy(&at[jit], ram + STACK - 4, 4);
-        memcpy((uint8_t *)&at[jit] + 4, ram + 0x100000, 4);
-    }
-    CHECK_EQ(rsi[1], rsi[0]);
-    CHECK_EQ(at[1], at[0]);
+    straddle_same(code, sizeof(code), R_RBX, STACK, 1 + 7 * 100, R_RSI);
 }
 
 /* Constant addresses (RIP-relative, absolute) in a translated loop:
