@@ -364,6 +364,8 @@ static void *jit_data_alloc(struct emu_jit *j, size_t size)
 #define SLOT_LOOP_R(i) (SLOT_LOOP + 16 * (i))
 #define SLOT_LOOP_W(i) (SLOT_LOOP + 16 * (JIT_LOOP_SLOTS + (i)))
 #define FRAME_SLOTS (SLOT_LOOP + 32 * JIT_LOOP_SLOTS)   /* bytes of slots under the saved registers (8 mod 16: RSP stays aligned) */
+_Static_assert(FRAME_SLOTS % 16 == 8, "RSP stays 16-aligned for calls from translated code");
+_Static_assert(SLOT_LOOP_W(JIT_LOOP_SLOTS - 1) < 256, "a stub keeps a loop slot's offset in a byte");
 /* No page: never equal to an address masked as emit_tlb_stack masks it
  * (bits 12-63 and at most bits 0-5 kept), so bit 11.  (It was 1, which
  * a 2- to 8-byte access at linear address 1 equals: that took the addend
@@ -840,7 +842,7 @@ struct stub {
      * whose miss goes to stub `inner` (ST_INTERP); size and access. */
     bool st_write;
     uint8_t st_size;
-    int8_t st_slot;           /* -1: the stack page; else the loop slot's [rsp] offset / 8 */
+    uint8_t st_slot;          /* 0: the stack page; else the loop slot's [rsp] offset */
     unsigned inner;
     unsigned k, done;         /* instruction index; ST_EXIT, ST_DYNEXIT: instructions retired */
     unsigned k_last;          /* ST_INTERP: the last instruction its handlers run (a group: k + m - 1) */
@@ -1286,7 +1288,7 @@ static void emit_tlb_stack(struct jctx *t, unsigned size, bool write, bool sets_
     sk->resume = b->p;
     sk->st_write = write;
     sk->st_size = (uint8_t)size;
-    sk->st_slot = (int8_t)(loop_slot >= 0 ? loop_slot / 8 : -1);
+    sk->st_slot = (uint8_t)(loop_slot >= 0 ? loop_slot : 0);
     sk->inner = (unsigned)(si - t->stubs);
     t->hf = 0;
 }
@@ -1304,10 +1306,10 @@ static void emit_stack_stub(struct jctx *t, struct stub *st)
     t->stubs[st->inner].from = x_jcc32(b, 5);   /* jne */
     x_load(b, 8, XAX, xmi(RCPU, XAX, 0, t->tlb + (int32_t)offsetof(struct emu_tlb_entry, addend)));
     x_alu_ri(b, 8, ALU_AND, XDX, -4096);
-    int32_t slot = st->st_slot >= 0 ? st->st_slot * 8 : SLOT_STK_R;
+    int32_t slot = st->st_slot ? st->st_slot : SLOT_STK_R;
     x_store(b, 8, xm(XSP, slot), XDX);
     x_store(b, 8, xm(XSP, slot + 8), XAX);
-    if (st->st_write && st->st_slot < 0) {
+    if (st->st_write && !st->st_slot) {
         x_store(b, 8, xm(XSP, SLOT_STK_W), XDX);
         x_store(b, 8, xm(XSP, SLOT_STK_W + 8), XAX);
     }
@@ -4664,7 +4666,7 @@ static void loop_regs(struct jctx *t)
     unsigned end = t->n;
     for (unsigned k = 0; k < t->n; k++) {
         const struct emu_insn *i = &t->insn[k];
-        if ((i->kind == EK_JCC || i->kind == EK_JMP) && t->rips[k] + i->len + i->imm == t->rips[0])
+        if ((i->kind == EK_JCC || i->kind == EK_JMP) && next_rip(t, k) + i->imm == t->rips[0])
             end = k + 1;
     }
     for (unsigned k = 0; k < end; k++) {
