@@ -507,7 +507,7 @@ static void emit_dyn_exit_routines(struct emu_jit *j, struct xbuf *b);
  * is c->jit_limit (emu_jit_run). */
 static void emit_trampolines(struct emu_jit *j)
 {
-    struct xbuf b = { j->rw, j->rw + 4096, j->delta, false };
+    struct xbuf b = { .p = j->rw, .end = j->rw + 4096, .rx_delta = j->delta };
     j->reset_slots = x_rx(&b);
     emit_reset_slots_routine(&b);
     j->enter = (uint64_t (*)(struct emu_cpu *, uint64_t))(uintptr_t)x_rx(&b);
@@ -3329,19 +3329,21 @@ static bool emit_bitscan(struct jctx *t, const struct emu_insn *i)
 static void x_sse(struct xbuf *b, uint8_t mp, uint32_t op, int reg, int rm_reg, struct xmem m, bool w,
                   int imm)
 {
+    uint8_t *q = x_room(b);
     if (mp)
-        x8(b, mp);
+        *q++ = mp;
     if (rm_reg >= 0) {
-        x_prefix(b, w ? 8 : 4, reg, XNONE, rm_reg, false);
-        x_ops(b, op);
-        x8(b, (uint8_t)(0xc0 | ((reg & 7) << 3) | (rm_reg & 7)));
+        q = e_prefix(q, w ? 8 : 4, reg, XNONE, rm_reg, false);
+        q = e_ops(q, op);
+        *q++ = (uint8_t)(0xc0 | ((reg & 7) << 3) | (rm_reg & 7));
     } else {
-        x_prefix(b, w ? 8 : 4, reg, m.index, m.base == XRIP ? XNONE : m.base, false);
-        x_ops(b, op);
-        x_modrm_mem(b, reg, m, imm >= 0 ? 1 : 0);
+        q = e_prefix(q, w ? 8 : 4, reg, m.index, m.base == XRIP ? XNONE : m.base, false);
+        q = e_ops(q, op);
+        q = e_modrm_mem(b, q, reg, m, imm >= 0 ? 1 : 0);
     }
     if (imm >= 0)
-        x8(b, (uint8_t)imm);
+        *q++ = (uint8_t)imm;
+    b->p = q;
 }
 
 #define XMM0 0

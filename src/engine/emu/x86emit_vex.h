@@ -23,32 +23,35 @@ static inline struct xvex xv(unsigned map, unsigned pp, bool w, bool l)
 
 /* C4, R X B mmmmm (inverted high register bits), W vvvv L pp (vvvv
  * inverted: a form without a VEX.vvvv operand passes 0). */
-static inline void x_vex_prefix(struct xbuf *b, struct xvex v, int reg, int vvvv, int index, int base)
+static inline uint8_t *e_vex_prefix(uint8_t *q, struct xvex v, int reg, int vvvv, int index, int base)
 {
-    x8(b, 0xc4);
-    x8(b, (uint8_t)(((reg & 8) ? 0 : 0x80) | ((index >= 0 && (index & 8)) ? 0 : 0x40) |
-                    ((base >= 0 && (base & 8)) ? 0 : 0x20) | v.map));
-    x8(b, (uint8_t)((v.w ? 0x80 : 0) | ((~vvvv & 15) << 3) | (v.l ? 4 : 0) | v.pp));
+    q[0] = 0xc4;
+    q[1] = (uint8_t)(((reg & 8) ? 0 : 0x80) | ((index >= 0 && (index & 8)) ? 0 : 0x40) |
+                     ((base >= 0 && (base & 8)) ? 0 : 0x20) | v.map);
+    q[2] = (uint8_t)((v.w ? 0x80 : 0) | ((~vvvv & 15) << 3) | (v.l ? 4 : 0) | v.pp);
+    return q + 3;
 }
 
 /* op reg, vvvv, rm with a register rm; imm < 0: no imm8. */
 static inline void x_vex_rr(struct xbuf *b, struct xvex v, uint8_t op, int reg, int vvvv, int rm, int imm)
 {
-    x_vex_prefix(b, v, reg, vvvv, XNONE, rm);
-    x8(b, op);
-    x8(b, (uint8_t)(0xc0 | ((reg & 7) << 3) | (rm & 7)));
+    uint8_t *q = e_vex_prefix(x_room(b), v, reg, vvvv, XNONE, rm);
+    *q++ = op;
+    *q++ = (uint8_t)(0xc0 | ((reg & 7) << 3) | (rm & 7));
     if (imm >= 0)
-        x8(b, (uint8_t)imm);
+        *q++ = (uint8_t)imm;
+    b->p = q;
 }
 
 /* op reg, vvvv, [m]. */
 static inline void x_vex_rm(struct xbuf *b, struct xvex v, uint8_t op, int reg, int vvvv, struct xmem m, int imm)
 {
-    x_vex_prefix(b, v, reg, vvvv, m.index, m.base == XRIP ? XNONE : m.base);
-    x8(b, op);
-    x_modrm_mem(b, reg, m, imm >= 0 ? 1 : 0);
+    uint8_t *q = e_vex_prefix(x_room(b), v, reg, vvvv, m.index, m.base == XRIP ? XNONE : m.base);
+    *q++ = op;
+    q = e_modrm_mem(b, q, reg, m, imm >= 0 ? 1 : 0);
     if (imm >= 0)
-        x8(b, (uint8_t)imm);
+        *q++ = (uint8_t)imm;
+    b->p = q;
 }
 
 /* vmovdqu xmm, m128 / m128, xmm (bits 255:128 of the host register: 0) */
@@ -78,9 +81,11 @@ static inline void x_vextracti128_hi(struct xbuf *b, struct xmem m, int y)
  * translation calls pays no SSE/AVX transition. */
 static inline void x_vzeroupper(struct xbuf *b)
 {
-    x8(b, 0xc5);
-    x8(b, 0xf8);
-    x8(b, 0x77);
+    uint8_t *q = x_room(b);
+    q[0] = 0xc5;
+    q[1] = 0xf8;
+    q[2] = 0x77;
+    b->p = q + 3;
 }
 
 #endif
