@@ -23,7 +23,8 @@ more=(test_array test_audioop test_base64 test_bisect test_bool test_builtin tes
       test_format test_functools test_generators test_grammar test_gzip test_hashlib test_heapq
       test_ipaddress test_itertools test_json test_list test_marshal test_operator test_secrets
       test_set test_slice test_sort test_statistics test_string test_strtod test_textwrap test_tuple
-      test_userstring test_zipfile)
+      test_userstring test_zipfile test_random test_datetime test_lzma test_difflib test_ast
+      test_memoryview test_genexps test_hmac)
 
 # Tests left out, by id suffix (a class when it ends in a dot), each for
 # what hostel-emu-user (one thread of one process, no signals delivered)
@@ -42,6 +43,7 @@ declare -A excluded=(
   [test_itertools]="TestBasicOps.test_tee_concurrent"
   [test_email]="TestMiscellaneous.test_make_msgid_collisions"
   [test_gzip]="TestCommandLine."
+  [test_random]="TestModule.test_after_fork"
   [test_zipfile]="CommandLineTest. TestExecutablePrependedZip. StoredTestsWithSourceFile.test_add_file_after_2107 StoredTestsWithSourceFile.test_add_file_before_1980 TestPath.test_encoding_warnings"
   [test_functools]="TestCachedProperty.test_threaded TestLRUC.test_lru_cache_threaded TestLRUC.test_lru_cache_threaded2 TestLRUC.test_lru_cache_threaded3 TestLRUPy.test_lru_cache_threaded TestLRUPy.test_lru_cache_threaded2 TestLRUPy.test_lru_cache_threaded3"
 )
