@@ -1194,26 +1194,15 @@ static void test_stack_page_no_page(void)
  * slot's addend for both pages) and bytes written back, over a page
  * boundary where the next page is mapped far away, so each slot must be
  * filled again there; the interpreter's results and memory. */
-static void test_loop_slot_pages(void)
+static void pages_same(const uint8_t *code, size_t len, uint64_t fsbase)
 {
-    static const uint8_t code[] = {
-        0x31, 0xc9,                             /* xor ecx, ecx */
-        0x0f, 0xb6, 0x04, 0x0b,                 /* 1: movzx eax, byte [rbx + rcx] */
-        0x48, 0x01, 0xc6,                       /* add rsi, rax */
-        0x48, 0x8b, 0x14, 0x0b,                 /* mov rdx, [rbx + rcx]: 8 bytes, mostly unaligned */
-        0x48, 0x31, 0xd7,                       /* xor rdi, rdx */
-        0x88, 0x0c, 0x0b,                       /* mov [rbx + rcx], cl */
-        0x48, 0xff, 0xc1,                       /* inc rcx */
-        0x48, 0x81, 0xf9, 0x00, 0x10, 0, 0,     /* cmp rcx, 0x1000 */
-        0x75, 0xe3,                             /* jne 1b */
-        0x0f, 0x0b,                             /* ud2 */
-    };
     uint64_t sum[2];
     uint8_t lo[2][0x800], hi[2][0x800];
     for (int jit = 0; jit < 2; jit++) {
-        setup_len(code, sizeof(code), jit);
+        setup_len(code, len, jit);
         map_stack_pages(STACK, 0x100000, 7);
-        cpu->gpr[R_RBX] = STACK - 0x800;
+        cpu->seg[S_FS].base = fsbase;
+        cpu->gpr[R_RBX] = STACK - 0x800 - fsbase;
         for (unsigned k = 0; k < 0x800; k++) {
             ram[STACK - 0x800 + k] = (uint8_t)(k * 7 + 1);
             ram[0x100000 + k] = (uint8_t)(k * 13 + 5);
@@ -1230,6 +1219,23 @@ static void test_loop_slot_pages(void)
     CHECK_EQ(sum[1], sum[0]);
     CHECK(!memcmp(lo[1], lo[0], 0x800));
     CHECK(!memcmp(hi[1], hi[0], 0x800));
+}
+
+static void test_loop_slot_pages(void)
+{
+    static const uint8_t code[] = {
+        0x31, 0xc9,                             /* xor ecx, ecx */
+        0x0f, 0xb6, 0x04, 0x0b,                 /* 1: movzx eax, byte [rbx + rcx] */
+        0x48, 0x01, 0xc6,                       /* add rsi, rax */
+        0x48, 0x8b, 0x14, 0x0b,                 /* mov rdx, [rbx + rcx]: 8 bytes, mostly unaligned */
+        0x48, 0x31, 0xd7,                       /* xor rdi, rdx */
+        0x88, 0x0c, 0x0b,                       /* mov [rbx + rcx], cl */
+        0x48, 0xff, 0xc1,                       /* inc rcx */
+        0x48, 0x81, 0xf9, 0x00, 0x10, 0, 0,     /* cmp rcx, 0x1000 */
+        0x75, 0xe3,                             /* jne 1b */
+        0x0f, 0x0b,                             /* ud2 */
+    };
+    pages_same(code, sizeof(code), 0);
 }
 
 /* A loop slot filled by reads is not one writes use: the loop reads a
@@ -1268,6 +1274,59 @@ static void test_loop_slot_straddle(void)
         0x48, 0x01, 0xc6,                       /* add rsi, rax */
         0xff, 0xc9,                             /* dec ecx */
         0x75, 0xeb,                             /* jnz 1b */
+        0x0f, 0x0b,                             /* ud2 */
+    };
+    straddle_same(code, sizeof(code), R_RBX, STACK, 1 + 7 * 100, R_RSI);
+}
+
+/* FS-based accesses (the TLS page, jit.c emit_tlb) with FS's base 4 KiB
+ * up: as test_loop_slot_pages, each access through the TLS page. */
+static void test_tls_page_pages(void)
+{
+    static const uint8_t code[] = {
+        0x31, 0xc9,                             /* xor ecx, ecx */
+        0x64, 0x0f, 0xb6, 0x04, 0x0b,           /* 1: movzx eax, byte fs:[rbx + rcx] */
+        0x48, 0x01, 0xc6,                       /* add rsi, rax */
+        0x64, 0x48, 0x8b, 0x14, 0x0b,           /* mov rdx, fs:[rbx + rcx] */
+        0x48, 0x31, 0xd7,                       /* xor rdi, rdx */
+        0x64, 0x88, 0x0c, 0x0b,                 /* mov fs:[rbx + rcx], cl */
+        0x48, 0xff, 0xc1,                       /* inc rcx */
+        0x48, 0x81, 0xf9, 0x00, 0x10, 0, 0,     /* cmp rcx, 0x1000 */
+        0x75, 0xe0,                             /* jne 1b */
+        0x0f, 0x0b,                             /* ud2 */
+    };
+    pages_same(code, sizeof(code), 0x1000);
+}
+
+/* A TLS page filled by reads is not the one writes use: a loop reads a
+ * read-only page through FS, and the write after it still faults. */
+static void test_tls_page_read_only(void)
+{
+    static const uint8_t code[] = {
+        0xb9, 0x32, 0, 0, 0,                    /* mov ecx, 50 */
+        0x64, 0x48, 0x8b, 0x46, 0xf8,           /* 1: mov rax, fs:[rsi - 8] */
+        0x48, 0x01, 0xc3,                       /* add rbx, rax */
+        0xff, 0xc9,                             /* dec ecx */
+        0x75, 0xf4,                             /* jnz 1b */
+        0x64, 0x48, 0x89, 0x5e, 0xf8,           /* mov fs:[rsi - 8], rbx: #PF */
+        0x0f, 0x0b,                             /* ud2 */
+    };
+    read_only_write_faults(code, sizeof(code), R_RSI, CODE + 17, R_RBX);
+}
+
+/* An FS-based access across a page boundary to a page mapped far away,
+ * after one that filled the TLS page with the upper page. */
+static void test_tls_page_straddle(void)
+{
+    static const uint8_t code[] = {
+        0xb9, 0x64, 0, 0, 0,                    /* mov ecx, 100 */
+        0x64, 0x48, 0x8b, 0x03,                 /* 1: mov rax, fs:[rbx]: the upper page */
+        0x64, 0x48, 0x8b, 0x53, 0xfc,           /* mov rdx, fs:[rbx - 4]: straddles */
+        0x48, 0x01, 0xd6,                       /* add rsi, rdx */
+        0x64, 0x48, 0x89, 0x53, 0xfc,           /* mov fs:[rbx - 4], rdx: straddles too */
+        0x48, 0x01, 0xc6,                       /* add rsi, rax */
+        0xff, 0xc9,                             /* dec ecx */
+        0x75, 0xe8,                             /* jnz 1b */
         0x0f, 0x0b,                             /* ud2 */
     };
     straddle_same(code, sizeof(code), R_RBX, STACK, 1 + 7 * 100, R_RSI);
@@ -2306,6 +2365,9 @@ int main(void)
     RUN_TEST(test_loop_slot_pages);
     RUN_TEST(test_loop_slot_read_only);
     RUN_TEST(test_loop_slot_straddle);
+    RUN_TEST(test_tls_page_pages);
+    RUN_TEST(test_tls_page_read_only);
+    RUN_TEST(test_tls_page_straddle);
     RUN_TEST(test_trace_call_ret);
     RUN_TEST(test_trace_ret_elsewhere);
     RUN_TEST(test_trace_stack_groups);

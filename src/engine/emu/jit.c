@@ -93,6 +93,9 @@ static bool cfg_follow = true;
 /* HOSTEL_EMU_JIT_STACK=0: RSP-based accesses look the TLB up like any
  * other (no stack page, emit_tlb_stack). */
 static bool cfg_stack = true;
+/* HOSTEL_EMU_JIT_TLS=0: FS-based accesses look the TLB up like any other
+ * (no TLS page: emit_tlb). */
+static bool cfg_tls = true;
 /* HOSTEL_EMU_JIT_TRACE=0 (debugging, measuring): a translation ends at
  * every CALL, JMP and RET instead of going on at its target (jit_trace). */
 static bool cfg_trace = true;
@@ -131,6 +134,7 @@ static void cfg_init(void)
     cfg_trace = !jit_env_off("HOSTEL_EMU_JIT_TRACE");
     cfg_cross = !jit_env_off("HOSTEL_EMU_JIT_CROSS");
     cfg_loopslots = !jit_env_off("HOSTEL_EMU_JIT_LOOPSLOTS");
+    cfg_tls = !jit_env_off("HOSTEL_EMU_JIT_TLS");
 }
 
 void emu_jit_test_follow(bool on)
@@ -363,9 +367,14 @@ static void *jit_data_alloc(struct emu_jit *j, size_t size)
 #define JIT_LOOP_SLOTS 4
 #define SLOT_LOOP_R(i) (SLOT_LOOP + 16 * (i))
 #define SLOT_LOOP_W(i) (SLOT_LOOP + 16 * (JIT_LOOP_SLOTS + (i)))
-#define FRAME_SLOTS (SLOT_LOOP + 32 * JIT_LOOP_SLOTS)   /* bytes of slots under the saved registers (8 mod 16: RSP stays aligned) */
+/* [rsp + 184..215]: the TLS page: the page and addend of the last
+ * FS-based read and write that hit the TLB (a user program's thread-local
+ * data: malloc's tcache, errno), as the stack page's (emit_tlb). */
+#define SLOT_TLS_R (SLOT_LOOP + 32 * JIT_LOOP_SLOTS)
+#define SLOT_TLS_W (SLOT_TLS_R + 16)
+#define FRAME_SLOTS (SLOT_TLS_W + 16)   /* bytes of slots under the saved registers (8 mod 16: RSP stays aligned) */
 _Static_assert(FRAME_SLOTS % 16 == 8, "RSP stays 16-aligned for calls from translated code");
-_Static_assert(SLOT_LOOP_W(JIT_LOOP_SLOTS - 1) < 256, "a stub keeps a loop slot's offset in a byte");
+_Static_assert(SLOT_TLS_W < 256, "a stub keeps a slot's offset in a byte");
 /* No page: never equal to an address masked as emit_tlb_stack masks it
  * (bits 12-63 and at most bits 0-5 kept), so bit 11.  (It was 1, which
  * a 2- to 8-byte access at linear address 1 equals: that took the addend
@@ -412,7 +421,7 @@ static void emit_reset_slots(struct xbuf *b, int32_t under)
     x_store(b, 8, xm(XSP, under + SLOT_TAG), XAX);
     x_store_imm(b, 8, xm(XSP, under + SLOT_STK_R), SLOT_NO_PAGE);
     x_store_imm(b, 8, xm(XSP, under + SLOT_STK_W), SLOT_NO_PAGE);
-    for (int i = 0; i < 2 * JIT_LOOP_SLOTS; i++)
+    for (int i = 0; i < 2 * JIT_LOOP_SLOTS + 2; i++)   /* the loop slots, then the TLS page's */
         x_store_imm(b, 8, xm(XSP, under + SLOT_LOOP + 16 * i), SLOT_NO_PAGE);
 }
 
@@ -871,6 +880,7 @@ struct jctx {
     int mem_op, mem_size;     /* the lazy record in memory, when known (else -1) */
     bool sets_flags;          /* the instruction being emitted writes the flags */
     bool stk;                 /* the next emit_tlb's address is RSP-based (the stack page) */
+    bool tls;                 /* ... FS-based (the TLS page) */
     bool sse_checked;         /* CR0.EM/TS and CR4.OSFXSR were checked in this block */
     bool vex_checked;         /* jit_vex.c: the AVX state was checked in this block */
     bool stored_record;       /* ... and stored its lazy record */
@@ -1120,6 +1130,7 @@ static void emit_ea(struct jctx *t, const struct emu_insn *i)
         x_alu_rm(b, 8, ALU_ADD, XCX, xm(RCPU, OFF_SEGBASE(i->seg)));
     else if (i->base == R_RSP)
         t->stk = true;
+    t->tls = i->seg == S_FS;
     t->hf = 0;   /* the ADDs above (every caller looks the TLB up next, which loses them too) */
 }
 
@@ -1220,10 +1231,14 @@ static void emit_tlb_compare(struct jctx *t, unsigned size, bool write)
 static void emit_tlb(struct jctx *t, unsigned size, bool write, bool sets_flags)
 {
     struct xbuf *b = &t->b;
-    bool stk = t->stk;
-    t->stk = false;
+    bool stk = t->stk, tls = t->tls;
+    t->stk = t->tls = false;
     if (stk && cfg_stack && !cfg_all_slow && size <= 64) {
         emit_tlb_stack(t, size, write, sets_flags, -1);
+        return;
+    }
+    if (tls && cfg_tls && !cfg_all_slow && size <= 64) {
+        emit_tlb_stack(t, size, write, sets_flags, write ? SLOT_TLS_W : SLOT_TLS_R);
         return;
     }
     if (!cfg_all_slow && size <= 64 && t->nloop[write] < JIT_LOOP_SLOTS && loop_site(t, &t->insn[t->k])) {
@@ -1255,9 +1270,9 @@ static void emit_tlb(struct jctx *t, unsigned size, bool write, bool sets_flags)
  * under SMAP) runs in a handler, in C between runs, or ends the epoch.
  * (The same slot for accesses through each base register was tried: it
  * saved four host instructions per hit and no time, docs/emu-jit.md.)
- * loop_slot >= 0: the same with loop slot [rsp + loop_slot] (loop_site)
- * instead of the stack page; it is its access's only (a write's page is
- * not made a read slot's). */
+ * loop_slot >= 0: the same with the slot at [rsp + loop_slot] (a loop
+ * slot: loop_site; the TLS page's) instead of the stack page; it is its
+ * access's only (a write's page is not made a read slot's). */
 static void emit_tlb_stack(struct jctx *t, unsigned size, bool write, bool sets_flags, int loop_slot)
 {
     struct xbuf *b = &t->b;
