@@ -238,6 +238,71 @@ static void test_pcid(void)
     }
 }
 
+/* A PCID's entries are dropped wherever they are, whether few (drop_slot
+ * visits the TLB indices its fills went to) or more than that list holds
+ * (every index): n pages at 6 MiB cached by PCID 1, remapped without
+ * INVLPG; PCID 1 again without bit 63 sees the new frames; emptied and
+ * cached again, remapped back, then more PCIDs than the TLB has slots
+ * (each reading the n pages, so PCID 1's slot goes to another) all see
+ * the new frames. */
+static void pcid_pages(unsigned n)
+{
+    /* mov cr3, rdi; xor eax, eax; 1: movzx edx, byte [rbx]; add eax, edx;
+     * add rbx, 0x1000; dec ecx; jnz 1b; ud2 */
+    SETUP(0, 0x0f, 0x22, 0xdf, 0x31, 0xc0, 0x0f, 0xb6, 0x13, 0x01, 0xd0,
+          0x48, 0x81, 0xc3, 0x00, 0x10, 0x00, 0x00, 0xff, 0xc9, 0x75, 0xf0, 0x0f, 0x0b);
+    cpu->cr4 |= CR4_PCIDE;
+    cpu->cr3 = PML4 | 1;
+    emu_tlb_flush(cpu, true);
+    ram[0x20000] = 1;
+    ram[0x22000] = 2;
+    *pte(PD, 3) = PT3 | P | W | U;
+    const uint64_t keep = 1ULL << 63;
+    uint64_t frame = 0x20000;
+    for (int round = 0; round < 2; round++) {
+        for (unsigned k = 0; k < n; k++)
+            *pte(PT3, k) = frame | P | U;
+        cpu->gpr[7] = PML4 | 1;                   /* PCID 1, emptied, caches the n pages */
+        cpu->gpr[3] = 0x600000;
+        cpu->gpr[1] = n;
+        cpu->rip = CODE;
+        CHECK_EQ(run(), 6);
+        CHECK_EQ(cpu->gpr[0], n * ram[frame]);
+        frame = frame == 0x20000 ? 0x22000 : 0x20000;
+        for (unsigned k = 0; k < n; k++)
+            *pte(PT3, k) = frame | P | U;         /* remapped, no INVLPG */
+        if (round == 0) {
+            cpu->gpr[7] = PML4 | 2 | keep;        /* away, and back without bit 63 */
+            cpu->gpr[3] = 0x1000;
+            cpu->gpr[1] = 1;
+            cpu->rip = CODE;
+            CHECK_EQ(run(), 6);
+            cpu->gpr[7] = PML4 | 1;
+            cpu->gpr[3] = 0x600000;
+            cpu->gpr[1] = n;
+            cpu->rip = CODE;
+            CHECK_EQ(run(), 6);
+            CHECK_EQ(cpu->gpr[0], n * ram[frame]);
+            frame = 0x20000;
+            continue;
+        }
+        for (unsigned pcid = 10; pcid < 10 + 2 * EMU_PCID_SLOTS; pcid++) {
+            cpu->gpr[7] = PML4 | pcid | keep;
+            cpu->gpr[3] = 0x600000;
+            cpu->gpr[1] = n;
+            cpu->rip = CODE;
+            CHECK_EQ(run(), 6);
+            CHECK_EQ(cpu->gpr[0], n * ram[frame]);
+        }
+    }
+}
+
+static void test_pcid_drop_few_and_many(void)
+{
+    pcid_pages(100);   /* fewer than EMU_SLOT_FILLS: the slot's list */
+    pcid_pages(300);   /* more: every index */
+}
+
 /* The second TLB way: two pages 4 MiB apart (one TLB index) alternate
  * without page walks; INVLPG, a CR3 load and the dirty-log sync reach an
  * entry held in way 1 as one in way 0.  0x5000 (identity) and 0x405000
@@ -537,6 +602,7 @@ int main(void)
     RUN_TEST(test_faults);
     RUN_TEST(test_tlb);
     RUN_TEST(test_pcid);
+    RUN_TEST(test_pcid_drop_few_and_many);
     RUN_TEST(test_tlb_second_way);
     RUN_TEST(test_code_store_through_way1);
     RUN_TEST(test_remap_one_vcpu);

@@ -372,6 +372,15 @@ void emu_tlb_drop_smap(struct emu_cpu *c)
     c->mmu.smap_n = 0;
 }
 
+/* A fill at TLB index k in slot ps (its list: drop_slot). */
+static inline void slot_note_fill(struct emu_pcid_slot *ps, unsigned k)
+{
+    if (ps->nfill < EMU_SLOT_FILLS)
+        ps->fill[ps->nfill] = (uint16_t)k;
+    if (ps->nfill <= EMU_SLOT_FILLS)
+        ps->nfill++;
+}
+
 static uint64_t translate(struct emu_cpu *c, uint64_t la, int access)
 {
     bool user = c->cpl == 3;
@@ -417,6 +426,7 @@ static uint64_t translate(struct emu_cpu *c, uint64_t la, int access)
 
     uint64_t tag = tlb_page_tag(c, la & ~0xfffULL);
     struct emu_tlb_entry *e = tlb_make_room(c, la, tag);
+    slot_note_fill(&c->mmu.pcid[c->mmu.pcid_cur], (unsigned)(la >> 12) & (EMU_TLB_SIZE - 1));
     uint64_t ppn = w.pa & ~0xfffULL;
     if ((e->vpn_read != tag && e->vpn_write != tag && e->vpn_exec != tag) || e->ppn != ppn) {
         e->vpn_read = e->vpn_write = e->vpn_exec = 0;
@@ -473,18 +483,44 @@ static void set_slot(struct emu_cpu *c, unsigned s)
     c->mmu.map_epoch = c->mmu.pcid[s].map_epoch;
 }
 
-/* Drops slot s's entries (all, or the non-global ones). */
+/* Drops the entries of slot s at TLB index k in all four arrays (both
+ * privilege classes, both ways: an entry moves only between ways at its
+ * index); returns whether a global one of s stayed there. */
+static bool drop_slot_at(struct emu_cpu *c, uint64_t low, unsigned k, bool include_global)
+{
+    bool kept = false;
+    for (unsigned a = 0; a < 4; a++) {
+        struct emu_tlb_entry *e = &tlb_array(c, a)[k];
+        uint64_t t = e->vpn_read | e->vpn_write | e->vpn_exec;
+        if (!t || (t & 0xfff) != low)
+            continue;
+        if (include_global || !e->global)
+            e->vpn_read = e->vpn_write = e->vpn_exec = 0;
+        else
+            kept = true;
+    }
+    return kept;
+}
+
+/* Drops slot s's entries (all, or the non-global ones): at the indices
+ * its fills went to when they were few (an address space switched to
+ * for a moment: a short process, a PTI switch), else at every index.  The
+ * indices of the global entries kept are the slot's list again. */
 static void drop_slot(struct emu_cpu *c, unsigned s, bool include_global)
 {
     uint64_t low = EMU_TLB_VALID | (uint64_t)s << 1;
-    for (unsigned a = 0; a < 4; a++)
-        for (unsigned k = 0; k < EMU_TLB_SIZE; k++) {
-            struct emu_tlb_entry *e = &tlb_array(c, a)[k];
-            uint64_t t = e->vpn_read | e->vpn_write | e->vpn_exec;
-            if (t && (t & 0xfff) == low && (include_global || !e->global))
-                e->vpn_read = e->vpn_write = e->vpn_exec = 0;
-        }
-    c->mmu.pcid[s].map_epoch = new_map_epoch(c);
+    struct emu_pcid_slot *ps = &c->mmu.pcid[s];
+    uint16_t list[EMU_SLOT_FILLS];
+    unsigned n = ps->nfill;
+    if (n <= EMU_SLOT_FILLS)
+        memcpy(list, ps->fill, n * sizeof(list[0]));
+    ps->nfill = 0;
+    for (unsigned i = 0, count = n <= EMU_SLOT_FILLS ? n : EMU_TLB_SIZE; i < count; i++) {
+        unsigned k = n <= EMU_SLOT_FILLS ? list[i] : i;
+        if (drop_slot_at(c, low, k, include_global))
+            slot_note_fill(ps, k);
+    }
+    ps->map_epoch = new_map_epoch(c);
 }
 
 static unsigned current_pcid(const struct emu_cpu *c)

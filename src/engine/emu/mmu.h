@@ -23,10 +23,19 @@ struct emu_block;
  * between them keep entries and links (see emu_mmu_load_cr3). */
 #define EMU_PCID_SLOTS 16
 
+/* TLB indices a slot's entries may sit at (drop_slot visits only these
+ * instead of all 4 096 entries; more fills than this: all of them). */
+#define EMU_SLOT_FILLS 192
+
 struct emu_pcid_slot {
     uint16_t pcid;
     bool used;
     uint32_t map_epoch;  /* map epoch of this address space (even numbers) */
+    /* Indices of the fills made in this slot since its last drop (and
+     * of the global entries a drop kept); nfill > EMU_SLOT_FILLS: too
+     * many to list. */
+    uint16_t nfill;
+    uint16_t fill[EMU_SLOT_FILLS];
 };
 
 struct emu_tlb_entry {
