@@ -5024,7 +5024,8 @@ bool emu_jit_run(struct emu_cpu *c, struct emu_block *b, uint64_t limit)
         return false;
     /* Most calls while a program starts: a block not hot yet, with no
      * translation (jit_find would find none), counted here without the
-     * frame of jit_run (3% of a compiler's start under emu). */
+     * frame of jit_run (1% of a compiler's start under emu, in host
+     * instructions). */
     const struct emu_jit *j = c->mmu.cache->jit;
     if (j && b->jit_gen == j->gen && !b->jit_rips && !b->jit_never &&
         b->jit_hits < (uint32_t)cfg_threshold && j->all_slow == cfg_all_slow) {

@@ -510,15 +510,16 @@ static void drop_slot(struct emu_cpu *c, unsigned s, bool include_global)
 {
     uint64_t low = EMU_TLB_VALID | (uint64_t)s << 1;
     struct emu_pcid_slot *ps = &c->mmu.pcid[s];
-    uint16_t list[EMU_SLOT_FILLS];
     unsigned n = ps->nfill;
-    if (n <= EMU_SLOT_FILLS)
-        memcpy(list, ps->fill, n * sizeof(list[0]));
     ps->nfill = 0;
-    for (unsigned i = 0, count = n <= EMU_SLOT_FILLS ? n : EMU_TLB_SIZE; i < count; i++) {
-        unsigned k = n <= EMU_SLOT_FILLS ? list[i] : i;
-        if (drop_slot_at(c, low, k, include_global))
-            slot_note_fill(ps, k);
+    if (n <= EMU_SLOT_FILLS) {
+        for (unsigned i = 0; i < n; i++)   /* kept ones move down the list in place */
+            if (drop_slot_at(c, low, ps->fill[i], include_global))
+                ps->fill[ps->nfill++] = ps->fill[i];
+    } else {
+        for (unsigned k = 0; k < EMU_TLB_SIZE; k++)
+            if (drop_slot_at(c, low, k, include_global))
+                slot_note_fill(ps, k);
     }
     ps->map_epoch = new_map_epoch(c);
 }
