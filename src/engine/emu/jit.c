@@ -927,6 +927,7 @@ struct jctx {
     uint64_t rips[EMU_BLOCK_MAX_INSNS + 1];
     bool live[EMU_BLOCK_MAX_INSNS];   /* the flags instruction k sets are read later */
     struct stub stubs[JIT_MAX_STUBS];
+    uint16_t uses[EMU_BLOCK_MAX_INSNS];   /* insn_uses of each instruction */
 };
 
 /* The RIP after instruction k: with a followed jump the translation's
@@ -998,17 +999,99 @@ static void ra_flush(struct jctx *t)
         ra_unmap(t, h);
 }
 
+/* The guest registers instruction i may read or write (a superset: all
+ * for the forms not told apart here).  Only the register allocator's
+ * choice of what to evict uses it. */
+static uint16_t insn_uses(const struct emu_insn *i)
+{
+    uint32_t u = 0;
+    if (i->mod != 3) {
+        if (i->base < 16)
+            u |= 1u << i->base;
+        if (i->index < 16)
+            u |= 1u << i->index;
+    } else {
+        u |= 1u << (i->rm & 15);
+    }
+    const uint32_t reg = 1u << (i->reg & 15), rsp = 1u << R_RSP;
+    const uint32_t rax = 1u << R_RAX, rcx = 1u << R_RCX, rdx = 1u << R_RDX;
+    switch (i->kind) {
+    case EK_JCC: case EK_JMP: case EK_NOP:
+        return 0;
+    case EK_ALU:
+        if (i->map == MAP_1 && i->op < 0x40 && (i->op & 7) >= 4)
+            return (uint16_t)rax;                    /* op AL/eAX, imm */
+        return (uint16_t)(i->op >= 0x80 ? u : u | reg);
+    case EK_TEST:
+        if (i->op == 0xa8 || i->op == 0xa9)
+            return (uint16_t)rax;
+        return (uint16_t)(i->op == 0x84 || i->op == 0x85 ? u | reg : u);
+    case EK_INC: case EK_DEC: case EK_NOT: case EK_NEG: case EK_MOV_IMM:
+    case EK_SETCC: case EK_BSWAP:
+        return (uint16_t)u;
+    case EK_MOV:
+        return (uint16_t)(i->op >= 0xc6 ? u : u | reg);
+    case EK_MOVZX: case EK_MOVSX: case EK_MOVSXD: case EK_LEA: case EK_IMUL:
+    case EK_CMOV: case EK_BITSCAN: case EK_BT:
+        return (uint16_t)(u | reg);
+    case EK_SHIFT:
+        return (uint16_t)(i->op >= 0xd2 ? u | rcx : u);
+    case EK_MUL: case EK_DIV: case EK_CWD:
+        return (uint16_t)(u | rax | rdx);
+    case EK_CBW: case EK_MOV_MOFFS:
+        return (uint16_t)rax;
+    case EK_XCHG:
+        return (uint16_t)(i->op >= 0x90 ? u | rax : u | reg);
+    case EK_PUSH: case EK_POP: case EK_CALL_IND:
+        return (uint16_t)(u | rsp);
+    case EK_CALL: case EK_RET:
+        return (uint16_t)rsp;
+    case EK_LEAVE:
+        return (uint16_t)(rsp | 1u << R_RBP);
+    case EK_JMP_IND:
+        return (uint16_t)u;
+    default:
+        return 0xffff;
+    }
+}
+
+/* How far ahead the translation next uses guest register g: the index of
+ * the first instruction from the current one on that may (t->uses), n
+ * when none does. */
+static unsigned next_use(const struct jctx *t, int g)
+{
+    unsigned k = t->k;
+    while (k < t->n && !(t->uses[k] & (1u << g)))
+        k++;
+    return k;
+}
+
+/* A host register for a guest register: a free one, else the one whose
+ * guest register is needed furthest ahead (none: the best), a clean one
+ * before a dirty one (no store), then the least recently used. */
 static int ra_alloc(struct jctx *t)
 {
     int best = -1;
+    unsigned best_next = 0;
     for (int k = 0; k < NCACHE; k++) {
         int h = cache_regs[k];
         if (t->ra.guest[h] < 0)
             return h;
         if (t->ra.pinned & (1u << h))
             continue;
-        if (best < 0 || t->ra.use[h] < t->ra.use[best])
+        int g = t->ra.guest[h];
+        unsigned next = next_use(t, g);
+        bool dirty = t->ra.dirty & (1u << g);
+        bool better = best < 0 || next > best_next;
+        if (!better && next == best_next) {
+            bool best_dirty = t->ra.dirty & (1u << t->ra.guest[best]);
+            better = (best_dirty && !dirty) ||
+                     (best_dirty == dirty && t->ra.use[h] < t->ra.use[best]);
+        }
+        if (better) {
             best = h;
+            best_next = next;
+        }
     }
     if (best < 0) {
         t->fail = true;   /* cannot happen: an instruction pins at most four */
@@ -4750,6 +4833,8 @@ again:
     flags_liveness(t);
     if (t->head)
         loop_regs(t);
+    for (unsigned k = 0; k < t->n; k++)
+        t->uses[k] = insn_uses(&t->insn[k]);
     size_t data_mark = j->data_used;
 
     struct xbuf *b = &t->b;
