@@ -4,6 +4,8 @@
  * Meaning of struct emu_lazy_flags per op (res/src values masked to size):
  *   ADD/ADC  res = src1 + src2 (+ aux carry-in)
  *   SUB/SBB  res = src1 - src2 (- aux borrow-in); CMP uses SUB
+ *            (ADD and SUB: res may be stale, translated code does not
+ *            store it: read it with lazy_res, which computes it)
  *   LOGIC    res only (CF = OF = AF = 0)
  *   INC/DEC  res = src1 +/- 1, aux = CF before (INC/DEC keep CF)
  *   NEG      res = -src2
@@ -19,7 +21,7 @@ static uint64_t lazy_compute(const struct emu_lazy_flags *l)
     unsigned bits = l->size * 8u;
     uint64_t mask = emu_size_mask(l->size);
     uint64_t sign = 1ULL << (bits - 1);
-    uint64_t res = l->res & mask, s1 = l->src1 & mask, s2 = l->src2 & mask;
+    uint64_t res = lazy_res(l) & mask, s1 = l->src1 & mask, s2 = l->src2 & mask;
     uint64_t f = flags_szp(res, l->size);
     bool cf = false, of = false, af = false;
 
@@ -112,7 +114,7 @@ bool emu_get_cf(struct emu_cpu *c)
     uint64_t mask = emu_size_mask(l->size);
     switch (l->op) {
     case CC_OP_EFLAGS: return c->rflags & RFLAGS_CF;
-    case CC_OP_ADD: return (l->res & mask) < (l->src1 & mask);
+    case CC_OP_ADD: return (lazy_res(l) & mask) < (l->src1 & mask);
     case CC_OP_SUB: return (l->src1 & mask) < (l->src2 & mask);
     case CC_OP_LOGIC: return false;
     case CC_OP_INC: case CC_OP_DEC: case CC_OP_MUL: case CC_OP_IMUL: return l->aux;
@@ -158,7 +160,7 @@ bool emu_cond(struct emu_cpu *c, unsigned cc)
 
     /* ZF and SF come straight from the result for every lazy op. */
     if (l->op != CC_OP_EFLAGS && ((cc >> 1) == 2 || (cc >> 1) == 4)) {
-        uint64_t res = l->res & emu_size_mask(l->size);
+        uint64_t res = lazy_res(l) & emu_size_mask(l->size);
         r = (cc >> 1) == 2 ? res == 0 : (res >> (l->size * 8 - 1)) & 1;
         return r ^ (cc & 1);
     }

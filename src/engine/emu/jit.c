@@ -1562,16 +1562,12 @@ static void materialize(struct jctx *t, const struct pend *p, bool keep_regs)
     case -1:
         return;
     case CC_OP_ADD: case CC_OP_SUB:
+        /* The operands only: lazy_res computes the result. */
         x_store(b, 8, xm(RCPU, OFF_LAZY_S1), PF1);
-        x_mov_rr(b, 8, XAX, PF1);
-        if (p->imm2) {
+        if (p->imm2)
             x_store_imm(b, 8, xm(RCPU, OFF_LAZY_S2), (uint64_t)p->imm);
-            x_alu_ri(b, sz, p->op == CC_OP_ADD ? ALU_ADD : ALU_SUB, XAX, p->imm);
-        } else {
+        else
             x_store(b, 8, xm(RCPU, OFF_LAZY_S2), PF2);
-            x_alu_rr(b, sz, p->op == CC_OP_ADD ? ALU_ADD : ALU_SUB, XAX, PF2);
-        }
-        x_store(b, 8, xm(RCPU, OFF_LAZY_RES), XAX);
         break;
     case CC_OP_LOGIC:
         x_store(b, 8, xm(RCPU, OFF_LAZY_RES), PF1);

@@ -268,6 +268,17 @@ static inline void cc_set(struct emu_cpu *c, int op, unsigned size, uint64_t res
     c->lazy.src2 = s2;
 }
 
+/* The result of lazy record l (unmasked): ADD and SUB records need not
+ * keep it (translated code stores only their operands), the others do. */
+static inline uint64_t lazy_res(const struct emu_lazy_flags *l)
+{
+    if (l->op == CC_OP_ADD)
+        return l->src1 + l->src2;
+    if (l->op == CC_OP_SUB)
+        return l->src1 - l->src2;
+    return l->res;
+}
+
 /* Current CF without materializing the other flags. */
 bool emu_get_cf(struct emu_cpu *c);
 

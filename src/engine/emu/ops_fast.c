@@ -356,7 +356,7 @@ static inline __attribute__((always_inline)) bool cond(struct emu_cpu *c, unsign
         return r ^ (cc & 1);
     }
     if ((cc >> 1) == 2 && l->op != CC_OP_EFLAGS)   /* ZF from the result */
-        return ((l->res & emu_size_mask(l->size)) == 0) ^ (cc & 1);
+        return ((lazy_res(l) & emu_size_mask(l->size)) == 0) ^ (cc & 1);
     return emu_cond(c, cc);
 }
 
