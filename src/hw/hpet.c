@@ -184,22 +184,14 @@ static void replan_all(struct hpet *h, uint64_t now)
     }
 }
 
-static void timer_fired(void *opaque)
+/* Timer t's match, when the counter has reached it (h->lock held): its
+ * interrupt, and the next match planned.  Returns whether it was due. */
+static bool service(struct hpet_timer *t, uint64_t now)
 {
-    struct hpet_timer *t = opaque;
     struct hpet *h = t->h;
-    pthread_mutex_lock(&h->lock);
-    uint64_t now = timer_service_now(h->ts);
-    if (!t->armed || !timer_live(t)) {
-        pthread_mutex_unlock(&h->lock);
-        return;
-    }
+    if (!t->armed || !timer_live(t) || counter_at(h, now) < t->target)
+        return false;
     uint64_t c = counter_at(h, now);
-    if (c < t->target) {                     /* early: wait on */
-        timer_arm(t->timer, h->ns_base + (t->target - h->cnt_base) * NS_PER_TICK);
-        pthread_mutex_unlock(&h->lock);
-        return;
-    }
     uint64_t mask = width_mask(t);
     bool matched = ((t->target ^ t->cmp) & mask) == 0;
     if ((t->config & TN_PERIODIC) && matched && t->period) {
@@ -210,7 +202,27 @@ static void timer_fired(void *opaque)
     }
     fire(t);
     replan(t, now);
+    return true;
+}
+
+static void timer_fired(void *opaque)
+{
+    struct hpet_timer *t = opaque;
+    struct hpet *h = t->h;
+    pthread_mutex_lock(&h->lock);
+    uint64_t now = timer_service_now(h->ts);
+    if (t->armed && timer_live(t) && !service(t, now))   /* early: wait on */
+        timer_arm(t->timer, h->ns_base + (t->target - h->cnt_base) * NS_PER_TICK);
     pthread_mutex_unlock(&h->lock);
+}
+
+/* A guest that reads the HPET sees every match the counter has passed,
+ * as on hardware, even when the timer thread has not run yet (a loaded
+ * host): the status bit of a level timer reads 1 from its match on. */
+static void catch_up(struct hpet *h, uint64_t now)
+{
+    for (int i = 0; i < HPET_TIMERS; i++)
+        service(&h->t[i], now);
 }
 
 static uint64_t read_reg(struct hpet *h, uint64_t reg, uint64_t now)
@@ -294,7 +306,9 @@ static uint64_t hpet_read(void *opaque, uint64_t offset, unsigned size)
     if ((size != 4 && size != 8) || (offset & (size - 1)))
         return ~0ull;
     pthread_mutex_lock(&h->lock);
-    uint64_t v = read_reg(h, offset & ~7ull, timer_service_now(h->ts));
+    uint64_t now = timer_service_now(h->ts);
+    catch_up(h, now);
+    uint64_t v = read_reg(h, offset & ~7ull, now);
     pthread_mutex_unlock(&h->lock);
     if (size == 4)
         v = (uint32_t)(v >> ((offset & 4) * 8));

@@ -3,6 +3,7 @@
  * the periodic accumulator rule, 32-bit mode, routes it cannot reach, and
  * its state saved and loaded (and hostile state refused). */
 #include <errno.h>
+#include <stdatomic.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -11,6 +12,7 @@
 #include "hw/hpet.h"
 #include "lib/err.h"
 #include "lib/state.h"
+#include "machine/timer.h"
 
 static struct dev_harness dh;
 static struct hpet *hp;
@@ -93,6 +95,52 @@ static void hpet_level_holds_until_cleared(void)
     teardown();
 }
 
+static atomic_bool blocker_in, blocker_out;
+static void blocker(void *opaque)
+{
+    (void)opaque;
+    atomic_store(&blocker_in, true);
+    usleep(100000);
+    atomic_store(&blocker_out, true);
+}
+
+/* A guest that polls the status register sees a level timer's bit from its
+ * match on, as on hardware, even when the timer thread is late (a loaded
+ * host): here another timer's callback keeps the thread busy past it. */
+static void hpet_status_read_before_service_runs(void)
+{
+    setup();
+    struct timer_service *ts;
+    struct timer *tb;
+    CHECK_EQ(timer_service_get_clock(&dh.clock, &ts), 0);
+    CHECK_EQ(timer_new(ts, blocker, NULL, &tb), 0);
+    atomic_store(&blocker_in, false);
+    atomic_store(&blocker_out, false);
+    timer_arm(tb, timer_service_now(ts));
+    for (int i = 0; i < 2000 && !atomic_load(&blocker_in); i++)
+        usleep(100);
+    CHECK(atomic_load(&blocker_in));
+    wr(0x100 + 0x20, 8, (20ull << 9) | (1 << 1) | (1 << 2));   /* timer 1: pin 20, level */
+    wr(0x108 + 0x20, 8, 100000);                               /* 1 ms after start */
+    wr(0x10, 8, 1);
+    usleep(5000);
+    bool busy = !atomic_load(&blocker_out);
+    CHECK_EQ(rd(0x20, 8), 2);                      /* matched: the status bit is set */
+    CHECK_EQ(fake_irq_level[20], 1);               /* and the line is up */
+    CHECK(busy);                                   /* before the timer thread could do it */
+    wr(0x20, 8, 2);
+    CHECK_EQ(rd(0x20, 8), 0);
+    CHECK_EQ(fake_irq_level[20], 0);
+    for (int i = 0; i < 2000 && !atomic_load(&blocker_out); i++)
+        usleep(1000);
+    usleep(5000);                                  /* the thread's late callback sets nothing again */
+    CHECK_EQ(rd(0x20, 8), 0);
+    CHECK_EQ(fake_irq_level[20], 0);
+    timer_free(tb);
+    timer_service_put(ts);
+    teardown();
+}
+
 static void hpet_periodic_and_32bit(void)
 {
     setup();
@@ -166,6 +214,7 @@ int main(void)
 {
     RUN_TEST(hpet_capabilities_and_counter);
     RUN_TEST(hpet_level_holds_until_cleared);
+    RUN_TEST(hpet_status_read_before_service_runs);
     RUN_TEST(hpet_periodic_and_32bit);
     RUN_TEST(hpet_state_round_trip);
     return CHECK_DONE();
