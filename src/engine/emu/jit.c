@@ -45,11 +45,13 @@
 
 #define JIT_CODE_SIZE (128u << 20)   /* per vCPU (a distribution boot fills 32 MiB); the data area is half as big */
 #define JIT_BLOCK_ROOM (32u << 10)     /* most code one block may need */
-#define JIT_MAX_STUBS 256           /* a stack access has two (emit_tlb_stack) */
+#define JIT_MAX_STUBS 512           /* a stack access has two (emit_tlb_stack) */
+#define JIT_MAX_INSNS 128           /* instructions in one translation (a trace's; a block has 64 at most) */
+_Static_assert(JIT_MAX_INSNS >= EMU_BLOCK_MAX_INSNS, "a block fits a translation");
 #define JIT_MAX_GROUPS 32           /* stack groups (emit_stack_group) in one translation */
 #define JIT_FOLLOW_BYTES 256         /* most bytes a followed jump decodes */
 #define JIT_FOLLOW_INSNS 24          /* most instructions it adds */
-#define JIT_MAX_RANGES 8             /* code ranges a trace adds to its block (jit_trace) */
+#define JIT_MAX_RANGES 16            /* code ranges a trace adds to its block (jit_trace) */
 #define JIT_RANGE_BYTES 1024         /* most bytes one of them decodes */
 _Static_assert(JIT_FOLLOW_BYTES <= JIT_RANGE_BYTES, "a followed jump's copy is range 0's");
 
@@ -916,18 +918,18 @@ struct jctx {
     /* A trace (jit_trace): instruction k is a CALL, JMP or RET the
      * translation goes on through (fol[k]), in the nx ranges of xr. */
     bool trace;               /* jit_trace may extend this translation */
-    bool fol[EMU_BLOCK_MAX_INSNS];
+    bool fol[JIT_MAX_INSNS];
     unsigned nx;
     /* Filled as needed. */
-    struct emu_insn insn[EMU_BLOCK_MAX_INSNS];
-    uint64_t ret_to[EMU_BLOCK_MAX_INSNS];   /* a followed RET: the return address of its CALL */
-    struct emu_insn flag_insn[EMU_BLOCK_MAX_INSNS];   /* flags_liveness's view of a trace */
+    struct emu_insn insn[JIT_MAX_INSNS];
+    uint64_t ret_to[JIT_MAX_INSNS];   /* a followed RET: the return address of its CALL */
+    struct emu_insn flag_insn[JIT_MAX_INSNS];   /* flags_liveness's view of a trace */
     struct jit_range xr[JIT_MAX_RANGES];
     uint8_t xbytes[JIT_MAX_RANGES][JIT_RANGE_BYTES];
-    uint64_t rips[EMU_BLOCK_MAX_INSNS + 1];
-    bool live[EMU_BLOCK_MAX_INSNS];   /* the flags instruction k sets are read later */
+    uint64_t rips[JIT_MAX_INSNS + 1];
+    bool live[JIT_MAX_INSNS];   /* the flags instruction k sets are read later */
     struct stub stubs[JIT_MAX_STUBS];
-    uint16_t uses[EMU_BLOCK_MAX_INSNS];   /* insn_uses of each instruction */
+    uint16_t uses[JIT_MAX_INSNS];   /* insn_uses of each instruction */
 };
 
 /* The RIP after instruction k: with a followed jump the translation's
@@ -4304,7 +4306,7 @@ static void emit_stubs(struct jctx *t)
  * theirs are stored in the lazy record. */
 static void flags_liveness(struct jctx *t)
 {
-    uint8_t live[EMU_BLOCK_MAX_INSNS];
+    uint8_t live[JIT_MAX_INSNS];
     /* A JMP a trace goes on through is not there: no barrier. */
     const struct emu_insn *insn = t->insn;
     if (t->nx) {
@@ -4355,7 +4357,7 @@ static unsigned jit_follow(struct jctx *t, const struct emu_block *blk, unsigned
     memcpy(copy, blk->host - (start - target), avail);
     unsigned off = 0, m = n;
     uint64_t rip = target;
-    while (m < EMU_BLOCK_MAX_INSNS && m - n < JIT_FOLLOW_INSNS && off < avail) {
+    while (m < JIT_MAX_INSNS && m - n < JIT_FOLLOW_INSNS && off < avail) {
         struct emu_insn *d = &t->insn[m];
         unsigned left = avail - off;
         int r = emu_decode_bytes(copy + off, left < 15 ? left : 15, 8, d);
@@ -4454,13 +4456,13 @@ static bool trace_has(const struct jctx *t, unsigned n, uint64_t rip)
  * at rip), as a block is but past a Jcc only when it has no hint: up to
  * and with a transfer or a Jcc with a hint, or up to a system
  * instruction, an instruction not whole in the copy (*stop set) or
- * EMU_BLOCK_MAX_INSNS.  Returns the new count; *off: the bytes taken. */
+ * JIT_MAX_INSNS.  Returns the new count; *off: the bytes taken. */
 static unsigned decode_on(struct jctx *t, unsigned m, const uint8_t *copy, unsigned avail, uint64_t rip,
                           unsigned *off, bool *stop)
 {
     *off = 0;
     *stop = false;
-    while (m < EMU_BLOCK_MAX_INSNS && *off < avail) {
+    while (m < JIT_MAX_INSNS && *off < avail) {
         struct emu_insn *d = &t->insn[m];
         unsigned left = avail - *off;
         int r = emu_decode_bytes(copy + *off, left < 15 ? left : 15, 8, d);
@@ -4505,7 +4507,7 @@ static unsigned jit_cross(struct jctx *t, unsigned n, const uint8_t *code_rest, 
     uint64_t rip = t->rips[n];
     unsigned n1 = 4096 - (unsigned)(rip & 4095);
     *stop = true;
-    if (!cfg_cross || n == 0 || n >= EMU_BLOCK_MAX_INSNS || n1 >= 15 || t->nx + 2 > JIT_MAX_RANGES ||
+    if (!cfg_cross || n == 0 || n >= JIT_MAX_INSNS || n1 >= 15 || t->nx + 2 > JIT_MAX_RANGES ||
         t->follow)
         return n;
     uint64_t p2 = rip + n1, pa2;
@@ -4550,7 +4552,7 @@ static unsigned jit_cross(struct jctx *t, unsigned n, const uint8_t *code_rest, 
  * from a copy (past its Jccs' fall-through, as a block is, but for a Jcc
  * with a hint) up to the next transfer or such Jcc, which
  * may be followed again, a system instruction, the end of its page, or
- * EMU_BLOCK_MAX_INSNS in all; never into code the translation already
+ * JIT_MAX_INSNS in all; never into code the translation already
  * holds (a loop ends it as before).  The code must be where the TLB
  * fetches it from now (code_page: no walk); its page is marked as code
  * before the copy is taken, as a block's is, so that a store into it
@@ -4563,9 +4565,9 @@ static unsigned jit_cross(struct jctx *t, unsigned n, const uint8_t *code_rest, 
  * popped (ST_DYNEXIT).  Returns the new instruction count. */
 static unsigned jit_trace(struct jctx *t, unsigned n)
 {
-    uint64_t rets[EMU_BLOCK_MAX_INSNS];
+    uint64_t rets[JIT_MAX_INSNS];
     unsigned nret = 0;
-    while (n < EMU_BLOCK_MAX_INSNS && t->nx < JIT_MAX_RANGES) {
+    while (n < JIT_MAX_INSNS && t->nx < JIT_MAX_RANGES) {
         struct emu_insn *i = &t->insn[n - 1];
         uint64_t next = next_rip(t, n - 1), target;
         if (!trace_target(t, n, rets, nret, &target))
@@ -4619,7 +4621,7 @@ static unsigned jit_decode(struct jctx *t, const struct emu_block *blk)
 {
     unsigned off = 0, n = 0;
     uint64_t rip = t->c->rip;
-    while (n < EMU_BLOCK_MAX_INSNS && off < blk->nbytes) {
+    while (n < JIT_MAX_INSNS && off < blk->nbytes) {
         struct emu_insn *i = &t->insn[n];
         unsigned left = blk->nbytes - off;
         int r = emu_decode_bytes(blk->bytes + off, left < 15 ? left : 15, 8, i);
