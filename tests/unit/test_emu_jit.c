@@ -2027,6 +2027,114 @@ static void test_trace_remapped_callee(void)
 }
 
 
+/* Links between translations (no traces: the heat is never spent) skip
+ * the target's epoch compare only while the CPU's epoch and map epoch are
+ * the ones they were linked in: a loop jumps to f (another page) and f
+ * jumps back; every 64th time round the loop stores into f's immediate
+ * (the epoch ends; f is translated and linked again in between), or f's
+ * linear page is remapped to other code between runs (the map epoch
+ * changes).  Each run through a link must see the new bytes, as the
+ * interpreter does (checked that the first part fails when links compare
+ * only the map epoch, the second when they compare only the epoch). */
+static void test_link_sees_new_code(void)
+{
+    enum { PML4 = 0x10000, PDPT = 0x11000, PD = 0x12000, PT = 0x13000,
+           F = 0x400000, P1 = 0x30000, P2 = 0x31000 };
+    static const uint8_t code[] = {
+        0xb9, 0xe8, 0x03, 0, 0,                 /* mov ecx, 1000 */
+        0xe9, 0xf6, 0x17, 0, 0,                 /* 1: jmp f (CODE + FN) */
+        0x48, 0x01, 0xc3,                       /* back: add rbx, rax */
+        0xf6, 0xc1, 0x3f,                       /* test cl, 63 */
+        0x75, 0x07,                             /* jnz 2f */
+        0xff, 0x04, 0x25, 0x01, 0x28, 0, 0,     /* inc dword [CODE + FN + 1]: f's immediate */
+        0xff, 0xc9,                             /* 2: dec ecx */
+        0x75, 0xe8,                             /* jnz 1b */
+        0x0f, 0x0b,                             /* ud2 */
+    };
+    static const uint8_t fn[] = {
+        0xb8, 0, 0, 0, 0,                       /* f: mov eax, 0 (then 1, 2, ...) */
+        0xe9, 0x00, 0xe8, 0xff, 0xff,           /* jmp back (CODE + 10) */
+    };
+    static uint8_t img[FN + 64];
+    size_t n = with_function(img, code, sizeof(code), fn, sizeof(fn));
+    emu_jit_test_trace_heat(1 << 20);
+    struct emu_cpu a;
+    setup_len(img, n, false);
+    emu_execute(cpu, 100000);
+    a = *cpu;
+    setup_len(img, n, true);
+    emu_jit_configure(true, 1);                 /* translated at the second run: linked */
+    emu_execute(cpu, 100000);
+    CHECK_EQ(cpu->exc.vector, EXC_UD);
+    CHECK_EQ(a.exc.vector, EXC_UD);
+    uint64_t want = 0, imm = 0;
+    for (unsigned c = 1000; c; c--) {
+        want += imm;
+        imm += !(c & 63);
+    }
+    CHECK_EQ(cpu->gpr[R_RBX], want);
+    CHECK_EQ(a.gpr[R_RBX], want);
+    CHECK_EQ(cpu->insn_count, a.insn_count);
+    struct emu_jit_stats st;
+    emu_jit_get_stats(cpu, &st);
+    CHECK(st.links >= 2);
+    CHECK_EQ(st.traced, 0);
+
+    /* The loop flips the page table entry of F's linear page between
+     * two physical pages of other code every 32nd time round, then
+     * INVLPG (the map epoch changes, the epoch not: no code written). */
+    static const uint8_t code2[] = {
+        0xb9, 0x64, 0, 0, 0,                    /* mov ecx, 100 */
+        0xe9, 0xf6, 0xef, 0x3f, 0,              /* 1: jmp F */
+        0x48, 0x01, 0xc3,                       /* back: add rbx, rax */
+        0xf6, 0xc1, 0x1f,                       /* test cl, 31 */
+        0x75, 0x13,                             /* jnz 2f */
+        0x81, 0x34, 0x25, 0x00, 0x30, 0x01, 0,  /* xor dword [PT], P1 ^ P2 */
+        0x00, 0x10, 0, 0,
+        0x0f, 0x01, 0x3c, 0x25, 0, 0, 0x40, 0,  /* invlpg [F] */
+        0xff, 0xc9,                             /* 2: dec ecx */
+        0x75, 0xdc,                             /* jnz 1b */
+        0x0f, 0x0b,                             /* ud2 */
+    };
+    uint64_t rbx[2] = { 0, 0 }, count[2] = { 0, 0 };
+    for (int jit = 0; jit < 2; jit++) {
+        setup_len(code2, sizeof(code2), jit);
+        emu_jit_configure(jit, 1);
+        int32_t back = (int32_t)((CODE + 10) - (F + 10));
+        uint8_t f1[10] = { 0xb8, 1, 0, 0, 0, 0xe9 }, f2[10] = { 0xb8, 2, 0, 0, 0, 0xe9 };
+        memcpy(f1 + 6, &back, 4);
+        memcpy(f2 + 6, &back, 4);
+        memcpy(ram + P1, f1, sizeof(f1));
+        memcpy(ram + P2, f2, sizeof(f2));
+        put_pte(PML4, PDPT | 7);
+        put_pte(PDPT, PD | 7);
+        put_pte(PD, 0x87);                      /* the first 2 MiB as they are */
+        put_pte(PD + 8 * (F >> 21), PT | 7);
+        put_pte(PT, P1 | 7);
+        cpu->cr3 = PML4;
+        cpu->cr0 |= CR0_PG;
+        emu_tlb_flush(cpu, true);
+        emu_execute(cpu, 100000);
+        CHECK_EQ(cpu->exc.vector, EXC_UD);
+        rbx[jit] = cpu->gpr[R_RBX];
+        count[jit] = cpu->insn_count;
+        emu_jit_get_stats(cpu, &st);
+        CHECK(jit ? st.links >= 3 * 2 && st.traced == 0 : st.blocks == 0);
+    }
+    want = 0;
+    unsigned page = 1;
+    for (unsigned c = 100; c; c--) {
+        want += page;
+        if (!(c & 31))
+            page ^= 3;
+    }
+    CHECK_EQ(rbx[0], want);
+    CHECK_EQ(rbx[1], want);
+    CHECK_EQ(count[1], count[0]);
+    emu_jit_configure(1, 0);
+    emu_jit_test_trace_heat(-1);
+}
+
 /* SHLD and SHRD of registers (emit_shld), by CL (200 counts down to 1:
  * counts of 0 after masking too, 32-bit ones zero-extending) and by
  * immediates, each followed by PUSHF: every flag, the ones the manuals
@@ -2373,6 +2481,7 @@ int main(void)
     RUN_TEST(test_trace_stack_groups);
     RUN_TEST(test_trace_store_into_callee);
     RUN_TEST(test_trace_remapped_callee);
+    RUN_TEST(test_link_sees_new_code);
     RUN_TEST(test_trace_budgets);
     RUN_TEST(test_trace_hot_jcc);
     RUN_TEST(test_trace_hot_jcc_smc);

@@ -209,6 +209,7 @@ struct jit_jcc {
 struct jit_block_data {
     uint64_t rip;             /* guest RIP of its first instruction */
     uint64_t code;            /* executable address of its entry */
+    uint64_t fast;            /* of its entry past the epoch compare: for links (jit_exit.epochs) */
     struct emu_block *blk;
     struct jit_block_data *next;   /* the block's other translations */
     uint32_t verified;        /* the epoch in which the bytes were last compared */
@@ -264,9 +265,14 @@ struct jit_range {
  * RIP-relative).  The code jumps to target when the guest goes to rip and
  * the map epoch is still the one the link was made in. */
 struct jit_exit {
-    uint64_t target;          /* executable address: linked block, or the exit path */
+    uint64_t target;          /* executable address: a linked translation's fast entry, or the exit path */
     uint64_t rip;             /* JX_STATIC: where it goes; else the last link's RIP */
-    uint32_t epoch;
+    /* The CPU's epoch and map epoch (OFF_EPOCH, as one word) when it was
+     * linked: while they are the same, the target's bytes are the ones it
+     * was translated from and its RIP fetches them, so the link goes past
+     * the target's own epoch compare (jit_block_data.fast). */
+    uint64_t epochs;
+    struct jit_block_data *to;   /* JX_STATIC: the translation linked, NULL: none yet (relink) */
     uint8_t kind;             /* JX_* */
     uint8_t cpl;              /* privilege level of the code it leaves */
     int8_t sp_moved;          /* JX_DYNAMIC: what the transfer added to RSP (RET 8, CALL -8) */
@@ -321,6 +327,7 @@ struct emu_jit {
     size_t populated;         /* code cache bytes mapped ahead (code_populate) */
     uint64_t exit_common;     /* rx address: back to C */
     uint64_t exit_rip;        /* rx address: the same, RIP first set from the record's */
+    uint64_t relink;          /* rx address: a static exit whose link's epochs do not hold */
     uint64_t set_cf;          /* rx address: emit_set_cf_routine */
     uint64_t tlb_way1[2][2][2];   /* rx addresses: emit_tlb_way1_routines, [user][write][tag in RDX] */
     uint64_t reset_slots;     /* rx address: emit_reset_slots_routine */
@@ -408,6 +415,11 @@ _Static_assert(SLOT_TLS_W < 256, "a stub keeps a slot's offset in a byte");
 
 _Static_assert(offsetof(struct emu_cpu, mmu.map_epoch) == offsetof(struct emu_cpu, mmu.epoch) + 4,
                "a trace's entry compares the epoch and the map epoch at once");
+/* The epoch and map epoch as translated code loads them at OFF_EPOCH. */
+static inline uint64_t cpu_epochs(const struct emu_cpu *c)
+{
+    return (uint64_t)c->mmu.epoch | (uint64_t)c->mmu.map_epoch << 32;
+}
 _Static_assert(offsetof(struct emu_lazy_flags, size) == offsetof(struct emu_lazy_flags, op) + 1,
                "lazy op and size are stored together");
 _Static_assert(sizeof(struct emu_tlb_entry) == 64, "TLB index arithmetic assumes 64-byte entries");
@@ -532,6 +544,34 @@ static void emit_trampolines(struct emu_jit *j)
     x_load(&b, 8, RCOUNT, xm(RCPU, OFF_COUNT));
     call_rx(&b, j->reset_slots);
     x_rr(&b, 4, 0xff, 4, XSI);                                /* jmp rsi */
+    /* relink (RAX = a static exit's record, whose epochs are not the
+     * CPU's): a link in the same map epoch to a translation whose bytes
+     * were compared in this epoch holds again (the epochs are stored, on
+     * to its fast entry); one whose bytes were not goes to its entry,
+     * which compares them (and so the next time round holds again);
+     * anything else goes back to C.  An epoch ends at each store into
+     * code (the Debian appliance ends about 2 000 on its way to login):
+     * without this every link would go through C once per epoch. */
+    j->relink = x_rx(&b);
+    {
+        x_load(&b, 8, XCX, xm(XAX, (int32_t)offsetof(struct jit_exit, to)));
+        x_test_rr(&b, 8, XCX, XCX);
+        uint8_t *none = x_jcc32(&b, 4);                          /* je */
+        x_load(&b, 4, XDX, xm(RCPU, OFF_MAP_EPOCH));
+        x_alu_rm(&b, 4, ALU_CMP, XDX, xm(XAX, (int32_t)offsetof(struct jit_exit, epochs) + 4));
+        uint8_t *other_map = x_jcc32(&b, 5);                     /* jne */
+        x_load(&b, 4, XDX, xm(XCX, (int32_t)offsetof(struct jit_block_data, verified)));
+        x_alu_rm(&b, 4, ALU_CMP, XDX, xm(RCPU, OFF_EPOCH));
+        uint8_t *unchecked = x_jcc32(&b, 5);                     /* jne */
+        x_load(&b, 8, XDX, xm(RCPU, OFF_EPOCH));
+        x_store(&b, 8, xm(XAX, (int32_t)offsetof(struct jit_exit, epochs)), XDX);
+        x_jmp_mem(&b, xm(XAX, (int32_t)offsetof(struct jit_exit, target)));
+        x_patch32(&b, unchecked, x_rx(&b));
+        x_jmp_mem(&b, xm(XCX, (int32_t)offsetof(struct jit_block_data, code)));
+        uint8_t *back = b.p;
+        x_patch32(&b, none, (uint64_t)((intptr_t)back + b.rx_delta));
+        x_patch32(&b, other_map, (uint64_t)((intptr_t)back + b.rx_delta));
+    }
     j->exit_rip = x_rx(&b);
     x_load(&b, 8, XDX, xm(XAX, (int32_t)offsetof(struct jit_exit, rip)));
     x_store(&b, 8, xm(RCPU, OFF_RIP), XDX);
@@ -1743,7 +1783,8 @@ static struct jit_exit *exit_new(struct jctx *t, int kind, uint64_t rip)
     }
     x->kind = (uint8_t)kind;
     x->rip = rip;
-    x->epoch = t->c->mmu.map_epoch - 1;
+    x->epochs = cpu_epochs(t->c) - (1ULL << 32);   /* an older map epoch: not linked */
+    x->to = NULL;
     x->cpl = t->c->cpl;
     x->src = t->blk;
     return x;
@@ -1761,6 +1802,7 @@ static bool ranges_remote(const struct jctx *t)
  * pending events (emu_post_events makes c->jit_limit 0), and the epoch
  * its bytes were last compared in; fail[] gets the jumps taken when one
  * fails (events and budget: the same one; epoch). */
+static uint8_t *emit_epoch_check(struct jctx *t);
 static void emit_entry_checks(struct jctx *t, uint8_t *fail[3], bool epoch)
 {
     struct xbuf *b = &t->b;
@@ -1768,15 +1810,21 @@ static void emit_entry_checks(struct jctx *t, uint8_t *fail[3], bool epoch)
     x_alu_rm(b, 8, ALU_CMP, XAX, xm(RCPU, OFF_JIT_LIMIT));
     fail[0] = fail[1] = x_jcc32(b, 7);                  /* ja */
     fail[2] = NULL;
-    if (!epoch)
-        return;
-    /* A trace also compares the map epoch (the next word): however it is
-     * entered (a link into the translation it replaced, emu_jit_run), its
-     * ranges are where they were. */
+    if (epoch)
+        fail[2] = emit_epoch_check(t);
+}
+
+/* The compare of the epoch the translation's bytes were last compared in
+ * (and a trace's map epoch, the next word: however it is entered, its
+ * ranges are where they were); returns the jne to patch to where they
+ * are compared again (the entry). */
+static uint8_t *emit_epoch_check(struct jctx *t)
+{
+    struct xbuf *b = &t->b;
     unsigned sz = ranges_remote(t) ? 8 : 4;
     x_load(b, sz, XAX, xm(RCPU, OFF_EPOCH));
     x_alu_rm(b, sz, ALU_CMP, XAX, xmrip(&t->bd->verified));
-    fail[2] = x_jcc32(b, 5);
+    return x_jcc32(b, 5);
 }
 
 /* Moves n values between host registers at once (src[k] to dst[k]; the
@@ -1864,7 +1912,7 @@ static void emit_loop_edge(struct jctx *t, const struct ra *r, const struct pend
     emit_writeback(t, head);
     if (dead)
         materialize(t, p, false);
-    x_patch32(b, x_jmp32(b), t->checks);
+    x_patch32(b, x_jmp32(b), t->entry);
 }
 
 /* Leaves to guest RIP `rip` after `done` instructions, through the link
@@ -1889,23 +1937,25 @@ static void emit_exit_static(struct jctx *t, const struct ra *r, const struct pe
     if (done)
         x_lea(b, 8, RCOUNT, xm(RCOUNT, (int32_t)done));
     if (rip == t->rips[0]) {
-        /* Back to its own start (a loop): straight to the entry's checks
-         * (events, budget, bytes), no link needed.  The map epoch cannot
-         * change inside translated code (CR3 writes, INVLPG and flushes
-         * end translations), so this RIP still fetches these bytes. */
-        uint8_t *jmp = x_jmp32(b);
-        x_patch32(b, jmp, t->checks);
+        /* Back to its own start (a loop): the bytes compared in a new
+         * epoch (the entry does it), then straight to the checks of
+         * events and budget, past the heat, no link needed.  The map epoch
+         * cannot change inside translated code (CR3 writes, INVLPG and
+         * flushes end translations), so this RIP still fetches these
+         * bytes. */
+        x_patch32(b, emit_epoch_check(t), t->entry);
+        x_patch32(b, x_jmp32(b), t->checks);
         return;
     }
     struct jit_exit *x = exit_new(t, JX_STATIC, rip);
-    x_load(b, 4, XAX, xm(RCPU, OFF_MAP_EPOCH));
-    x_alu_rm(b, 4, ALU_CMP, XAX, xmrip(&x->epoch));
+    x_load(b, 8, XAX, xm(RCPU, OFF_EPOCH));
+    x_alu_rm(b, 8, ALU_CMP, XAX, xmrip(&x->epochs));
     uint8_t *jne = x_jcc32(b, 5);
     x_jmp_mem(b, xmrip(&x->target));
     x_patch32(b, jne, x_rx(b));
     x->target = x_rx(b);
     x_lea(b, 8, XAX, xmrip(x));   /* x->rip is rip: links are made only for it */
-    x_jmp_abs(b, t->j->exit_rip);
+    x_jmp_abs(b, t->j->relink);
 }
 
 /* The jump cache probe of a dynamic exit (RDX = the guest RIP): the entry
@@ -1958,8 +2008,8 @@ static void emit_exit_dynamic(struct jctx *t, const struct ra *r, const struct p
     struct jit_exit *x = dyn_exit_new(t, done);
     x_alu_rm(b, 8, ALU_CMP, XDX, xmrip(&x->rip));
     uint8_t *jne1 = x_jcc32(b, 5);
-    x_load(b, 4, XAX, xm(RCPU, OFF_MAP_EPOCH));
-    x_alu_rm(b, 4, ALU_CMP, XAX, xmrip(&x->epoch));
+    x_load(b, 8, XAX, xm(RCPU, OFF_EPOCH));
+    x_alu_rm(b, 8, ALU_CMP, XAX, xmrip(&x->epochs));
     uint8_t *jne2 = x_jcc32(b, 5);
     x_jmp_mem(b, xmrip(&x->target));
     /* Not the last target: the jump cache entry, when it has this RIP and
@@ -1989,8 +2039,8 @@ static void emit_dyn_exit_routines(struct emu_jit *j, struct xbuf *b)
         j->dyn_exit[u] = x_rx(b);
         x_alu_rm(b, 8, ALU_CMP, XDX, xm(XAX, (int32_t)offsetof(struct jit_exit, rip)));
         uint8_t *jne1 = x_jcc32(b, 5);
-        x_load(b, 4, XCX, xm(RCPU, OFF_MAP_EPOCH));
-        x_alu_rm(b, 4, ALU_CMP, XCX, xm(XAX, (int32_t)offsetof(struct jit_exit, epoch)));
+        x_load(b, 8, XCX, xm(RCPU, OFF_EPOCH));
+        x_alu_rm(b, 8, ALU_CMP, XCX, xm(XAX, (int32_t)offsetof(struct jit_exit, epochs)));
         uint8_t *jne2 = x_jcc32(b, 5);
         x_jmp_mem(b, xm(XAX, (int32_t)offsetof(struct jit_exit, target)));
         x_patch32(b, jne1, x_rx(b));
@@ -4397,6 +4447,16 @@ static bool jcc_hot(const struct jctx *t, const struct emu_insn *i, uint64_t rip
            t->j->hints[jcc_hint_index(rip)] == rip;
 }
 
+/* Makes the code at executable address at a jump to to (jmp rel32;
+ * at least 5 bytes of code there: an epoch compare or the heat). */
+static void jmp_patch(struct emu_jit *j, uint64_t at, uint64_t to)
+{
+    uint8_t *w = (uint8_t *)(uintptr_t)(at - (uint64_t)j->delta);
+    int32_t rel = (int32_t)((int64_t)to - (int64_t)(at + 5));
+    w[0] = 0xe9;
+    memcpy(w + 1, &rel, 4);
+}
+
 /* A translation's heat is spent: its Jccs that jumped in more than half
  * of the runs that reached them (the runs that reached the first: all;
  * each side exit before a Jcc takes its runs away) become hints for the
@@ -4864,9 +4924,13 @@ again:
         bd->map_epoch = c->mmu.map_epoch;
     }
     t->bd = bd;
-    /* Heat first (translated again as a trace when hot), then pending
-     * events, the budget, and, entered in a new epoch (chained), the bytes
-     * compared again. */
+    /* The entry (the dispatcher's, the jump cache's): entered in a new
+     * epoch, the bytes compared again.  Then the fast entry, where links
+     * come in (jit_exit.epochs): the heat (translated again as a trace
+     * when hot), then pending events and the budget. */
+    uint8_t *jver = emit_epoch_check(t);
+    bd->fast = x_rx(b);
+    uint8_t *fast_at = b->p;
     uint8_t *jhot = NULL;
     unsigned njcc = 0;
     for (unsigned k = 0; k < t->n; k++)
@@ -4884,9 +4948,8 @@ again:
      * instructions would wait on the count's store every time round. */
     t->checks = x_rx(b);
     uint8_t *fail[3];
-    emit_entry_checks(t, fail, true);
-    uint8_t *jev = fail[0], *jbud = fail[1], *jver = fail[2];
-    uint8_t *verified_at = b->p;
+    emit_entry_checks(t, fail, false);
+    uint8_t *jev = fail[0], *jbud = fail[1];
     if (t->head) {
         /* A self loop: the registers its jump back keeps (emit_loop_edge). */
         for (int g = 0; g < 16; g++)
@@ -4977,7 +5040,7 @@ again:
     x_call_abs(b, (const void *)jit_verify);
     x_test_rr(b, 4, XAX, XAX);
     uint8_t *jok = x_jcc32(b, 5);
-    x_patch32(b, jok, (uint64_t)((intptr_t)verified_at + b->rx_delta));
+    x_patch32(b, jok, (uint64_t)((intptr_t)fast_at + b->rx_delta));
     /* Entry exit: heat, events, budget or stale bytes; RIP is the block's. */
     if (jhot)
         x_patch32(b, jhot, x_rx(b));
@@ -5197,13 +5260,14 @@ static bool jit_run(struct emu_cpu *c, struct emu_block *b, uint64_t limit)
         jcc_hints(j, bd, (uint32_t)trace_heat());
         struct jit_block_data *tr = translate(c, j, b, true);
         if (tr) {
-            uint8_t *old = (uint8_t *)(uintptr_t)(bd->code - (uint64_t)j->delta);
-            int32_t rel = (int32_t)((int64_t)tr->code - (int64_t)(bd->code + 5));
-            old[0] = 0xe9;                                     /* jmp rel32 */
-            memcpy(old + 1, &rel, 4);
+            /* Its entry jumps to the trace's entry, its fast entry (the
+             * heat's 13 bytes) to the trace's fast one: a link into the
+             * old one was made before the trace, so while its epochs hold
+             * they held when the trace was made (epochs only grow). */
+            jmp_patch(j, bd->code, tr->code);
+            jmp_patch(j, bd->fast, tr->fast);
             /* The old one is not entered from here again: a trace is
-             * entered from here after its checks (budget, map epoch), and
-             * only its own entry checks them for links into the old one. */
+             * entered from here after its checks (budget, map epoch). */
             for (struct jit_block_data *o = tr; o->next; o = o->next)
                 if (o->next == bd) {
                     o->next = bd->next;
@@ -5218,9 +5282,10 @@ static bool jit_run(struct emu_cpu *c, struct emu_block *b, uint64_t limit)
     /* Link the exit that led here, when it went to this very RIP. */
     struct jit_exit *p = j->pending;
     if (p && j->pending_rip == c->rip && p->cpl == c->cpl && p->kind != JX_NONE) {
-        p->target = bd->code;
+        p->target = bd->fast;
         p->rip = c->rip;
-        p->epoch = c->mmu.map_epoch;
+        p->epochs = cpu_epochs(c);
+        p->to = bd;
         j->st.links++;
     }
     j->st.entries++;
