@@ -1981,14 +1981,30 @@ static void test_trace_store_into_callee(void)
     CHECK_EQ(cpu->gpr[R_RBX], 499500);          /* 0 + 1 + ... + 999 */
 }
 
+/* Paging on, the first 2 MiB identity-mapped (one large page) and linear
+ * page F mapped to physical page P1 (f1's code there) through page table
+ * PT; P2 holds f2's code, for the test to map F to. */
+enum { F = 0x400000, P1 = 0x30000, P2 = 0x31000 };
+static void map_f(const uint8_t *f1, const uint8_t *f2, size_t n)
+{
+    memcpy(ram + P1, f1, n);
+    memcpy(ram + P2, f2, n);
+    put_pte(PML4, PDPT | 7);
+    put_pte(PDPT, PD | 7);
+    put_pte(PD, 0x87);                          /* the first 2 MiB as they are */
+    put_pte(PD + 8 * (F >> 21), PT | 7);
+    put_pte(PT, P1 | 7);
+    cpu->cr3 = PML4;
+    cpu->cr0 |= CR0_PG;
+    emu_tlb_flush(cpu, true);
+}
+
 /* The function's linear page is mapped to another physical page (other
  * code) and its TLB entry flushed, as a guest does after editing a page
  * table: a trace made with the old page must not run again; each run
  * adds the value the page mapped then returns. */
 static void test_trace_remapped_callee(void)
 {
-    enum { PML4 = 0x10000, PDPT = 0x11000, PD = 0x12000, PT = 0x13000,
-           F = 0x400000, P1 = 0x30000, P2 = 0x31000 };
     static const uint8_t code[] = {
         0xb9, 0x64, 0, 0, 0,                    /* mov ecx, 100 */
         0xe8, 0xf6, 0xef, 0x3f, 0,              /* 1: call F */
@@ -2000,16 +2016,7 @@ static void test_trace_remapped_callee(void)
     for (int jit = 0; jit < 2; jit++) {
         setup_len(code, sizeof(code), jit);
         static const uint8_t f1[] = { 0xb8, 1, 0, 0, 0, 0xc3 }, f2[] = { 0xb8, 2, 0, 0, 0, 0xc3 };
-        memcpy(ram + P1, f1, sizeof(f1));
-        memcpy(ram + P2, f2, sizeof(f2));
-        put_pte(PML4, PDPT | 7);
-        put_pte(PDPT, PD | 7);
-        put_pte(PD, 0x87);                      /* the first 2 MiB as they are */
-        put_pte(PD + 8 * (F >> 21), PT | 7);
-        put_pte(PT, P1 | 7);
-        cpu->cr3 = PML4;
-        cpu->cr0 |= CR0_PG;
-        emu_tlb_flush(cpu, true);
+        map_f(f1, f2, sizeof(f1));
         for (int round = 0; round < 3; round++) {
             if (round)
                 put_pte(PT, (round == 1 ? P2 : P1) | 7);
@@ -2038,8 +2045,6 @@ static void test_trace_remapped_callee(void)
  * only the map epoch, the second when they compare only the epoch). */
 static void test_link_sees_new_code(void)
 {
-    enum { PML4 = 0x10000, PDPT = 0x11000, PD = 0x12000, PT = 0x13000,
-           F = 0x400000, P1 = 0x30000, P2 = 0x31000 };
     static const uint8_t code[] = {
         0xb9, 0xe8, 0x03, 0, 0,                 /* mov ecx, 1000 */
         0xe9, 0xf6, 0x17, 0, 0,                 /* 1: jmp f (CODE + FN) */
@@ -2104,16 +2109,7 @@ static void test_link_sees_new_code(void)
         uint8_t f1[10] = { 0xb8, 1, 0, 0, 0, 0xe9 }, f2[10] = { 0xb8, 2, 0, 0, 0, 0xe9 };
         memcpy(f1 + 6, &back, 4);
         memcpy(f2 + 6, &back, 4);
-        memcpy(ram + P1, f1, sizeof(f1));
-        memcpy(ram + P2, f2, sizeof(f2));
-        put_pte(PML4, PDPT | 7);
-        put_pte(PDPT, PD | 7);
-        put_pte(PD, 0x87);                      /* the first 2 MiB as they are */
-        put_pte(PD + 8 * (F >> 21), PT | 7);
-        put_pte(PT, P1 | 7);
-        cpu->cr3 = PML4;
-        cpu->cr0 |= CR0_PG;
-        emu_tlb_flush(cpu, true);
+        map_f(f1, f2, sizeof(f1));
         emu_execute(cpu, 100000);
         CHECK_EQ(cpu->exc.vector, EXC_UD);
         rbx[jit] = cpu->gpr[R_RBX];
