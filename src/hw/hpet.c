@@ -189,9 +189,11 @@ static void replan_all(struct hpet *h, uint64_t now)
 static bool service(struct hpet_timer *t, uint64_t now)
 {
     struct hpet *h = t->h;
-    if (!t->armed || !timer_live(t) || counter_at(h, now) < t->target)
+    if (!t->armed || !timer_live(t))
         return false;
     uint64_t c = counter_at(h, now);
+    if (c < t->target)
+        return false;
     uint64_t mask = width_mask(t);
     bool matched = ((t->target ^ t->cmp) & mask) == 0;
     if ((t->config & TN_PERIODIC) && matched && t->period) {

@@ -263,7 +263,7 @@ struct jit_range {
 
 /* An exit of a translated block, in the data area (the code reaches it
  * RIP-relative).  The code jumps to target when the guest goes to rip and
- * the map epoch is still the one the link was made in. */
+ * the epoch and map epoch are still the ones the link was made in. */
 struct jit_exit {
     uint64_t target;          /* executable address: a linked translation's fast entry, or the exit path */
     uint64_t rip;             /* JX_STATIC: where it goes; else the last link's RIP */
