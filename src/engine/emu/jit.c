@@ -42,6 +42,7 @@
 #include "engine/emu/jit_internal.h"
 #include "engine/emu/jit.h"
 #include "engine/emu/x86emit.h"
+#include "engine/emu/x86emit_vex.h"
 
 #define JIT_CODE_SIZE (128u << 20)   /* per vCPU (a distribution boot fills 32 MiB); the data area is half as big */
 #define JIT_BLOCK_ROOM (32u << 10)     /* most code one block may need */
@@ -898,6 +899,7 @@ struct stub {
     unsigned k, done;         /* instruction index; ST_EXIT, ST_DYNEXIT: instructions retired */
     unsigned k_last;          /* ST_INTERP: the last instruction its handlers run (a group: k + m - 1) */
     int group;                /* ST_INTERP of a stack group: its index in grp[], else -1 */
+    bool ymm_dirty;           /* made where host YMM bits 255:128 may be set (jctx.ymm_dirty) */
     uint64_t rip;             /* ST_EXIT: guest target */
     uint32_t *count;          /* ST_EXIT of a Jcc: its taken count (jit_jcc) */
     struct ra ra;
@@ -925,6 +927,8 @@ struct jctx {
     bool tls;                 /* ... FS-based (the TLS page) */
     bool sse_checked;         /* CR0.EM/TS and CR4.OSFXSR were checked in this block */
     bool vex_checked;         /* jit_vex.c: the AVX state was checked in this block */
+    bool ymm_dirty;           /* a 256-bit form left host YMM bits 255:128 set: a VZEROUPPER
+                               * is due before anything but another VEX form (jit_ymm_used) */
     bool stored_record;       /* ... and stored its lazy record */
     unsigned nstubs;
     bool fail;
@@ -995,7 +999,19 @@ static struct stub *stub_new(struct jctx *t, int kind, uint8_t *from)
     s->mem_size = t->mem_size;
     s->k = s->k_last = t->k;
     s->group = -1;
+    s->ymm_dirty = t->ymm_dirty;
     return s;
+}
+
+/* A VZEROUPPER where a 256-bit form left host YMM bits 255:128 set:
+ * before C (SSE code pays for a dirty upper state on some hosts), before
+ * another translation and before non-VEX forms.  jit_vex.c's forms leave
+ * them set (jit_ymm_used) and load every operand they read, so runs of
+ * them share one. */
+static void ymm_clean(struct jctx *t)
+{
+    x_vzeroupper(&t->b);
+    t->ymm_dirty = false;
 }
 
 /* ---- registers ------------------------------------------------------------------- */
@@ -3918,6 +3934,8 @@ void jit_mem_lookup(struct jctx *t, unsigned size, bool write) { emit_tlb(t, siz
 void jit_slow_if(struct jctx *t, unsigned cc) { stub_new(t, ST_INTERP, x_jcc32(&t->b, cc)); }
 bool jit_flags_live(struct jctx *t) { return t->live[t->k]; }
 bool *jit_vex_checked(struct jctx *t) { return &t->vex_checked; }
+
+void jit_ymm_used(struct jctx *t) { t->ymm_dirty = true; }
 void jit_mxcsr_enter(struct jctx *t) { mxcsr_enter(t); }
 void jit_mxcsr_leave(struct jctx *t) { mxcsr_leave(t); }
 
@@ -4300,10 +4318,14 @@ static void emit_stubs(struct jctx *t)
     for (unsigned s = 0; s < t->nstubs && !t->fail; s++) {
         struct stub *st = &t->stubs[s];
         x_patch32(b, st->from, x_rx(b));
-        if (st->kind == ST_STACK) {
+        if (st->kind == ST_STACK) {   /* no C: its inner stub's VZEROUPPER */
             emit_stack_stub(t, st);
             continue;
         }
+        /* Host YMM bits 255:128 clean before C or the next translation
+         * (jctx.ymm_dirty); an ST_INTERP's way-1 compare comes first. */
+        if (st->ymm_dirty && !(st->kind == ST_INTERP && st->way1))
+            x_vzeroupper(b);
         if (st->kind == ST_EXIT) {
             t->mem_op = st->mem_op;
             t->mem_size = st->mem_size;
@@ -4328,6 +4350,8 @@ static void emit_stubs(struct jctx *t)
             emit_group_slow(t, st);
         if (st->way1)
             emit_way1(t, st);
+        if (st->ymm_dirty && st->way1)
+            x_vzeroupper(b);
         emit_writeback(t, &st->ra);
         t->mem_op = st->mem_op;
         t->mem_size = st->mem_size;
@@ -4964,6 +4988,8 @@ again:
         const struct emu_insn *i = &t->insn[t->k];
         t->ra.pinned = t->ra.fresh = 0;
         t->sets_flags = t->stored_record = false;
+        if (t->ymm_dirty && !(i->prefix & PFX_VEX))
+            ymm_clean(t);
         unsigned m = stack_group(t, t->k);
         if (m) {
             bool left = emit_stack_group(t, m);
@@ -5017,7 +5043,7 @@ again:
         int mop = t->mem_op, msz = t->mem_size;
         uint8_t hf = t->hf;
         struct pend pend = t->pend;
-        bool ssec = t->sse_checked;
+        bool ssec = t->sse_checked, ydirty = t->ymm_dirty;
         if (!emit_insn(t, i)) {
             b->p = mark;
             t->ra = saved;
@@ -5027,11 +5053,17 @@ again:
             t->hf = hf;
             t->pend = pend;
             t->sse_checked = ssec;
+            t->ymm_dirty = ydirty;
+            if (t->ymm_dirty)
+                ymm_clean(t);   /* the handler is C */
             emit_interp(t);
         }
     }
-    if (!ended && !t->fail)
+    if (!ended && !t->fail) {
+        if (t->ymm_dirty)
+            ymm_clean(t);
         emit_exit_static(t, &t->ra, &t->pend, t->rips[t->n], t->n);
+    }
     /* The bytes compared again in a new epoch: unchanged, on; changed,
      * leave (the dispatcher decodes the block again). */
     x_patch32(b, jver, x_rx(b));

@@ -55,6 +55,9 @@ void jit_insn_end(struct jctx *t, bool wrote_flags);
  * go into the guest's MXCSR after (leave: RDX clobbered). */
 void jit_mxcsr_enter(struct jctx *t);
 void jit_mxcsr_leave(struct jctx *t);
+/* A 256-bit form left host YMM bits 255:128 set: jit.c puts the
+ * VZEROUPPER before the next non-VEX form, C or exit. */
+void jit_ymm_used(struct jctx *t);
 /* Per translation: the AVX state check is done (jit_vex.c). */
 bool *jit_vex_checked(struct jctx *t);
 

@@ -520,7 +520,7 @@ static bool emit_vector(struct jctx *t, const struct emu_insn *i)
         return false;   /* not reached: vform_ok took only the classes above */
     }
     if (l)
-        x_vzeroupper(b);
+        jit_ymm_used(t);
     jit_insn_end(t, wrote_flags);
     return true;
 }
