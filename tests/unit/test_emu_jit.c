@@ -576,6 +576,39 @@ static void test_loop_flags_dead(void)
         same_with_and_without(code, sizeof(code), budgets[k]);
 }
 
+/* A loop whose jump back is not its translation's last instruction (the
+ * code after the loop is in the same block): the jump back is inline
+ * behind a Jcc of the opposite condition (emit_jcc_back), and the code
+ * after the loop must see the flags (CF of the CMP, kept by DECs), the
+ * registers and the memory the interpreter leaves, run whole or stopped
+ * anywhere inside (the jump back's budget check failing too). */
+static void test_loop_back_mid_block(void)
+{
+    static const uint8_t code[] = {
+        0x31, 0xc0,                             /* xor eax, eax */
+        0xb9, 0x2c, 0x01, 0, 0,                 /* mov ecx, 300 */
+        0x09, 0xdb,                             /* or ebx, ebx (a record of another kind before) */
+        0xeb, 0x00,                             /* jmp 1f: the loop is a translation of its own */
+        0x48, 0x01, 0xc8,                       /* 1: add rax, rcx */
+        0x48, 0x89, 0x04, 0x25, 0x00, 0x00, 0x09, 0x00,   /* mov [DATA], rax */
+        0x83, 0xf9, 0x07,                       /* cmp ecx, 7 */
+        0xff, 0xc9,                             /* dec ecx */
+        0x75, 0xee,                             /* jnz 1b */
+        0xff, 0xca,                             /* dec edx (its record: the DEC's op again) */
+        0x0f, 0x92, 0xc3,                       /* setc bl */
+        0x0f, 0x0b,                             /* ud2 */
+    };
+    static const uint64_t budgets[] = { 1, 3, 7, 8, 12, 37, 100, 251, 1201, 1205, 1206, 99999 };
+    for (unsigned k = 0; k < sizeof(budgets) / sizeof(budgets[0]); k++)
+        same_with_and_without(code, sizeof(code), budgets[k]);
+    setup_len(code, sizeof(code), true);
+    emu_execute(cpu, 99999);
+    CHECK_EQ(cpu->exc.vector, EXC_UD);
+    CHECK_EQ(cpu->gpr[R_RAX], 45150);           /* 300 + ... + 1 */
+    CHECK_EQ(cpu->gpr[R_RDX], 0xffffffffu);
+    CHECK_EQ(cpu->gpr[R_RBX] & 0xff, 1);        /* the CF of cmp 1, 7, kept by both DECs */
+}
+
 /* Each run of the loop stores a new immediate into the instruction right
  * after the store; the translated block must run the new one. */
 static void test_store_into_running_block(void)
@@ -2428,6 +2461,7 @@ static void test_trace_hot_jcc_smc(void)
 
 int main(void)
 {
+
     RUN_TEST(test_loop_translated);
     RUN_TEST(test_budget_exact);
     RUN_TEST(test_event_stops_translated_loop);
@@ -2449,6 +2483,7 @@ int main(void)
     RUN_TEST(test_two_block_loop_fault);
     RUN_TEST(test_two_block_loop_event);
     RUN_TEST(test_loop_flags_dead);
+    RUN_TEST(test_loop_back_mid_block);
     RUN_TEST(test_jump_cache_spread);
     RUN_TEST(test_cache_full);
     RUN_TEST(test_followed_after_flush);

@@ -1919,9 +1919,17 @@ static void emit_loop_edge(struct jctx *t, const struct ra *r, const struct pend
      * epoch the entry compared cannot have changed since (a store into
      * code ends it in a memory access's handler, which also stops the
      * block: mmu.c's note_code_write; what else ends one runs in C). */
-    uint8_t *fail[3];
-    emit_entry_checks(t, fail, t->whole_handler);
-    x_patch32(b, x_jmp32(b), t->loop_head);
+    uint8_t *fail[3] = { NULL, NULL, NULL };
+    if (t->whole_handler) {
+        emit_entry_checks(t, fail, true);
+        x_patch32(b, x_jmp32(b), t->loop_head);
+    } else {
+        /* The budget check alone: its jbe is the jump back (one taken
+         * branch per trip), a failed check falls through. */
+        x_lea(b, 8, XAX, xm(RCOUNT, (int32_t)t->n));
+        x_alu_rm(b, 8, ALU_CMP, XAX, xm(RCPU, OFF_JIT_LIMIT));
+        x_patch32(b, x_jcc32(b, 6), t->loop_head);   /* jbe */
+    }
     for (int k = 0; k < 3; k++)
         if (fail[k])
             x_patch32(b, fail[k], x_rx(b));
@@ -4097,6 +4105,41 @@ static void emit_jcc(struct jctx *t, const struct emu_insn *i)
     }
 }
 
+/* A Jcc that jumps back to the translation's start (a loop): the jump
+ * back (emit_loop_edge, or the entry's checks) follows inline, behind a
+ * Jcc of the opposite condition to where the code goes on when it does
+ * not jump (a stub that leaves when the Jcc ends the translation, else
+ * the rest of it), so a trip round the loop takes one branch, not two.
+ * True: the Jcc ended the translation. */
+static bool emit_jcc_back(struct jctx *t, const struct emu_insn *i)
+{
+    struct xbuf *b = &t->b;
+    unsigned cc = emu_cc(i) ^ 1;
+    need_flags(t, cc_need[cc]);
+    if (t->k + 1 == t->n) {
+        struct stub *s = stub_new(t, ST_EXIT, x_jcc32(b, cc));
+        s->rip = next_rip(t, t->k);
+        s->done = t->k + 1;
+        emit_exit_static(t, &t->ra, &t->pend, t->rips[0], t->k + 1);
+        return true;
+    }
+    uint8_t *on = x_jcc32(b, cc);
+    /* The jump back's code is not on the way on: what it stores or
+     * clobbers is not the state there. */
+    struct ra ra = t->ra;
+    struct pend pend = t->pend;
+    uint8_t hf = t->hf;
+    int mop = t->mem_op, msz = t->mem_size;
+    emit_exit_static(t, &ra, &pend, t->rips[0], t->k + 1);
+    t->ra = ra;
+    t->pend = pend;
+    t->hf = hf;
+    t->mem_op = mop;
+    t->mem_size = msz;
+    x_patch32(b, on, x_rx(b));
+    return false;
+}
+
 /* A followed jump (jit_follow): the translation goes on at its target, so
  * a JMP generates nothing and a Jcc leaves when it does not jump. */
 static void emit_followed(struct jctx *t, const struct emu_insn *i)
@@ -5009,6 +5052,13 @@ again:
             continue;
         }
         if (i->kind == EK_JCC && i->opsize == 8 && (cfg_kinds >> EK_JCC & 1)) {
+            if (next_rip(t, t->k) + i->imm == t->rips[0]) {
+                if (emit_jcc_back(t, i)) {
+                    ended = true;
+                    break;
+                }
+                continue;
+            }
             emit_jcc(t, i);
             continue;
         }
