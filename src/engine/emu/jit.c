@@ -3975,6 +3975,8 @@ void jit_handler_then_leave(struct jctx *t)
 {
     int mop = t->mem_op, msz = t->mem_size;
     bool stored = t->stored_record;
+    if (t->ymm_dirty)
+        x_vzeroupper(&t->b);   /* before C; the way on keeps them set */
     emit_writeback(t, &t->ra);
     materialize(t, &t->pend, false);
     t->whole_handler = true;
