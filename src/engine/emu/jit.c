@@ -3942,7 +3942,6 @@ void jit_mem_lookup(struct jctx *t, unsigned size, bool write) { emit_tlb(t, siz
 void jit_slow_if(struct jctx *t, unsigned cc) { stub_new(t, ST_INTERP, x_jcc32(&t->b, cc)); }
 bool jit_flags_live(struct jctx *t) { return t->live[t->k]; }
 bool *jit_vex_checked(struct jctx *t) { return &t->vex_checked; }
-
 void jit_ymm_used(struct jctx *t) { t->ymm_dirty = true; }
 void jit_mxcsr_enter(struct jctx *t) { mxcsr_enter(t); }
 void jit_mxcsr_leave(struct jctx *t) { mxcsr_leave(t); }
