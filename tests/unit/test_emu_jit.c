@@ -2461,7 +2461,6 @@ static void test_trace_hot_jcc_smc(void)
 
 int main(void)
 {
-
     RUN_TEST(test_loop_translated);
     RUN_TEST(test_budget_exact);
     RUN_TEST(test_event_stops_translated_loop);

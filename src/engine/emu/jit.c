@@ -1819,11 +1819,18 @@ static bool ranges_remote(const struct jctx *t)
  * its bytes were last compared in; fail[] gets the jumps taken when one
  * fails (events and budget: the same one; epoch). */
 static uint8_t *emit_epoch_check(struct jctx *t);
+/* Host flags: above when the translation's instructions would pass the
+ * budget or an event waits (jit_limit 0). */
+static void emit_budget_compare(struct jctx *t)
+{
+    x_lea(&t->b, 8, XAX, xm(RCOUNT, (int32_t)t->n));
+    x_alu_rm(&t->b, 8, ALU_CMP, XAX, xm(RCPU, OFF_JIT_LIMIT));
+}
+
 static void emit_entry_checks(struct jctx *t, uint8_t *fail[3], bool epoch)
 {
     struct xbuf *b = &t->b;
-    x_lea(b, 8, XAX, xm(RCOUNT, (int32_t)t->n));
-    x_alu_rm(b, 8, ALU_CMP, XAX, xm(RCPU, OFF_JIT_LIMIT));
+    emit_budget_compare(t);
     fail[0] = fail[1] = x_jcc32(b, 7);                  /* ja */
     fail[2] = NULL;
     if (epoch)
@@ -1926,8 +1933,7 @@ static void emit_loop_edge(struct jctx *t, const struct ra *r, const struct pend
     } else {
         /* The budget check alone: its jbe is the jump back (one taken
          * branch per trip), a failed check falls through. */
-        x_lea(b, 8, XAX, xm(RCOUNT, (int32_t)t->n));
-        x_alu_rm(b, 8, ALU_CMP, XAX, xm(RCPU, OFF_JIT_LIMIT));
+        emit_budget_compare(t);
         x_patch32(b, x_jcc32(b, 6), t->loop_head);   /* jbe */
     }
     for (int k = 0; k < 3; k++)
@@ -4368,7 +4374,7 @@ static void emit_stubs(struct jctx *t)
         }
         /* Host YMM bits 255:128 clean before C or the next translation
          * (jctx.ymm_dirty); an ST_INTERP's way-1 compare comes first. */
-        if (st->ymm_dirty && !(st->kind == ST_INTERP && st->way1))
+        if (st->ymm_dirty && st->kind != ST_INTERP)
             x_vzeroupper(b);
         if (st->kind == ST_EXIT) {
             t->mem_op = st->mem_op;
@@ -4394,7 +4400,7 @@ static void emit_stubs(struct jctx *t)
             emit_group_slow(t, st);
         if (st->way1)
             emit_way1(t, st);
-        if (st->ymm_dirty && st->way1)
+        if (st->ymm_dirty)
             x_vzeroupper(b);
         emit_writeback(t, &st->ra);
         t->mem_op = st->mem_op;
