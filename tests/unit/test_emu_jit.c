@@ -1539,6 +1539,81 @@ static void test_comis_checked_flags(void)
     }
 }
 
+/* MXCSR around translated float forms: their flags reach the guest's
+ * MXCSR (STMXCSR, run by its handler, sees them), a LDMXCSR that clears
+ * the flags or sets a rounding mode in the middle of a translation counts
+ * for the forms after it (the flags the host's MXCSR still holds are not
+ * the guest's again; the next form runs by its handler, rounding up), and
+ * flags the host's MXCSR held before the run are not the guest's; the
+ * same from a start in round-up mode.  As the interpreter, and as the
+ * values worked out by hand. */
+static void test_mxcsr_runs(void)
+{
+#define ABS(a) 0x25, (a) & 0xff, ((a) >> 8) & 0xff, ((a) >> 16) & 0xff, 0
+    static const uint8_t code[] = {
+        0xf2, 0x0f, 0x5e, 0xc1,             /* divsd xmm0, xmm1: 1/3, inexact */
+        0x0f, 0xae, 0x1c, ABS(DATA),        /* stmxcsr [DATA] */
+        0x0f, 0xae, 0x14, ABS(DATA + 4),    /* ldmxcsr [DATA + 4]: 0x1f80 */
+        0xf2, 0x0f, 0x58, 0xd3,             /* addsd xmm2, xmm3: 1 + 2, exact */
+        0x0f, 0xae, 0x1c, ABS(DATA + 8),    /* stmxcsr [DATA + 8] */
+        0x0f, 0xae, 0x14, ABS(DATA + 12),   /* ldmxcsr [DATA + 12]: round up */
+        0xf2, 0x0f, 0x5e, 0xe5,             /* divsd xmm4, xmm5: 1/3 rounded up */
+        0x0f, 0xae, 0x1c, ABS(DATA + 16),   /* stmxcsr [DATA + 16] */
+        0x0f, 0xae, 0x14, ABS(DATA + 20),   /* ldmxcsr [DATA + 20]: 0x1f80 */
+        0xf2, 0x0f, 0x59, 0xf7,             /* mulsd xmm6, xmm7: 2 * 2, exact */
+        0xf2, 0x0f, 0x5e, 0xf1,             /* divsd xmm6, xmm1: 4/3, inexact */
+        0x0f, 0x0b,                         /* ud2 */
+    };
+#undef ABS
+    static const uint32_t start[2] = { 0x1f80, 0x5f80 };
+    for (int s = 0; s < 2; s++) {
+        uint64_t want[8];
+        uint32_t want_m[4];
+        for (int jit = 0; jit < 2; jit++) {
+            setup_len(code, sizeof(code), jit);
+            static const double in[8] = { 1, 3, 1, 2, 1, 3, 2, 2 };
+            for (int r = 0; r < 8; r++)
+                memcpy(&cpu->xmm[r], &in[r], 8);
+            static const uint32_t loads[3] = { 0x1f80, 0x5f80, 0x1f80 };
+            for (int k = 0; k < 3; k++)
+                memcpy(ram + DATA + 4 + 8 * k, &loads[k], 4);
+            cpu->mxcsr = start[s];
+            /* Flags in the host's MXCSR that are not the guest's. */
+            __builtin_ia32_ldmxcsr(0x1f80 | 0x3f);
+            emu_execute(cpu, 1000);
+            __builtin_ia32_ldmxcsr(0x1f80);
+            CHECK_EQ(cpu->exc.vector, EXC_UD);
+            uint32_t m[4];
+            for (int k = 0; k < 3; k++)
+                memcpy(&m[k], ram + DATA + 8 * k, 4);
+            m[3] = cpu->mxcsr;
+            uint64_t x[8];
+            for (int r = 0; r < 8; r++)
+                memcpy(&x[r], &cpu->xmm[r], 8);
+            if (!jit) {
+                memcpy(want, x, sizeof(x));
+                memcpy(want_m, m, sizeof(m));
+                CHECK_EQ(m[0], start[s] | 0x20);          /* PE, nothing of the host's */
+                CHECK_EQ(m[1], 0x1f80);                   /* cleared, 1 + 2 exact */
+                CHECK_EQ(m[2], 0x5fa0);                   /* round up, PE */
+                CHECK_EQ(m[3], 0x1fa0);                   /* cleared, 2 * 2 exact, 4/3 PE */
+                CHECK_EQ(x[0], s ? 0x3fd5555555555556ULL : 0x3fd5555555555555ULL);   /* 1/3 */
+                CHECK_EQ(x[2], 0x4008000000000000ULL);    /* 3.0 */
+                CHECK_EQ(x[4], 0x3fd5555555555556ULL);    /* 1/3 up */
+                CHECK_EQ(x[6], 0x3ff5555555555555ULL);    /* 4/3 nearest */
+            } else {
+                for (int k = 0; k < 4; k++)
+                    CHECK_EQ(m[k], want_m[k]);
+                for (int r = 0; r < 8; r++)
+                    CHECK_EQ(x[r], want[r]);
+                struct emu_jit_stats st;
+                emu_jit_get_stats(cpu, &st);
+                CHECK(st.blocks >= 1);
+            }
+        }
+    }
+}
+
 /* RET, JMP and CALL through a register or memory to a non-canonical
  * address: #GP(0) at the transfer, RSP as before it (x86 checks the
  * target before anything of the instruction is done), translated or not,
@@ -2473,6 +2548,7 @@ int main(void)
     RUN_TEST(test_high_byte_then_cmov);
     RUN_TEST(test_random_loops);
     RUN_TEST(test_comis_checked_flags);
+    RUN_TEST(test_mxcsr_runs);
     RUN_TEST(test_noncanonical_branch);
     RUN_TEST(test_handler_exits_shared);
     RUN_TEST(test_store_into_running_block);

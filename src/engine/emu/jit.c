@@ -446,6 +446,41 @@ static void emit_reset_slots_routine(struct xbuf *b)
     x8(b, 0xc3);
 }
 
+/* The host's MXCSR while translated code runs: the guest's controls when
+ * they are 0x1f80 (every exception masked, round to nearest, no DAZ/FZ;
+ * else float forms run their handlers, mxcsr_enter) and no flag but the
+ * guest's and those float forms raised since; so a float form runs as the
+ * host instruction alone, and its flags reach the guest's MXCSR on the
+ * way to C (emit_mx_merge: leaving, and before every handler call).
+ * emit_mx_sync makes it so on the way in (entry, after a handler call: C
+ * may have raised flags, and LDMXCSR or XRSTOR may have cleared the
+ * guest's), with a LDMXCSR only when a host control or a flag the guest
+ * lacks is there.  Both use [rsp + under + SLOT_TMP]; sync clobbers RAX
+ * and RDX, merge reg; both the host flags. */
+static void emit_mx_sync(struct xbuf *b, int32_t under)
+{
+    x_rm(b, 4, 0xae0f, 3, xm(XSP, under + SLOT_TMP), 0);    /* stmxcsr */
+    x_load(b, 4, XDX, xm(RCPU, OFF_MXCSR));
+    x_alu_ri(b, 4, ALU_AND, XDX, 0x3f);
+    x_rr(b, 4, 0xf7, 2, XDX);                               /* not edx */
+    x_rm(b, 4, 0x23, XDX, xm(XSP, under + SLOT_TMP), 0);    /* and edx, [slot] */
+    x_alu_ri(b, 4, ALU_CMP, XDX, 0x1f80);
+    x8(b, 0x74);                                            /* je: as it should be */
+    uint8_t *je = b->p;
+    x8(b, 0);
+    x_store_imm(b, 4, xm(XSP, under + SLOT_TMP), 0x1f80);
+    x_rm(b, 4, 0xae0f, 2, xm(XSP, under + SLOT_TMP), 0);    /* ldmxcsr */
+    *je = (uint8_t)(b->p - (je + 1));
+}
+
+static void emit_mx_merge(struct xbuf *b, int32_t under, int reg)
+{
+    x_rm(b, 4, 0xae0f, 3, xm(XSP, under + SLOT_TMP), 0);    /* stmxcsr */
+    x_load(b, 4, reg, xm(XSP, under + SLOT_TMP));
+    x_alu_ri(b, 4, ALU_AND, reg, 0x3f);
+    x_alu_mr(b, 4, ALU_OR, xm(RCPU, OFF_MXCSR), reg);
+}
+
 /* A handler call from translated code (emit_handler_call): the
  * instruction (first: RSI points at both), its RIP and its index in the
  * translation (the count to store); the RIP after it is RIP + insn.len.
@@ -480,9 +515,11 @@ static void emit_hcall_routine(struct emu_jit *j, struct xbuf *b, int u)
     x_load(b, 4, XAX, xm(XSI, (int32_t)offsetof(struct jit_hcall, k)));
     x_alu_rr(b, 8, ALU_ADD, XAX, RCOUNT);
     x_store(b, 8, xm(RCPU, OFF_COUNT), XAX);
+    emit_mx_merge(b, 8, XDX);                             /* the return address under the slots */
     x8(b, 0x56);                                          /* push rsi */
     x_mov_rr(b, 8, XDI, RCPU);
     x_rm(b, 4, 0xff, 2, xm(XSI, (int32_t)offsetof(struct jit_hcall, insn.fn)), 0);   /* call [rsi + fn] */
+    emit_mx_sync(b, 16);
     emit_reset_slots(b, 16);   /* the return address and RSI lie under the slots */
     x8(b, 0x5e);                                          /* pop rsi */
     x_load(b, 1, XAX, xm(XSI, (int32_t)offsetof(struct jit_hcall, insn.len)));
@@ -544,6 +581,7 @@ static void emit_trampolines(struct emu_jit *j)
     x_mov_rr(&b, 8, RCPU, XDI);
     x_load(&b, 8, RCOUNT, xm(RCPU, OFF_COUNT));
     call_rx(&b, j->reset_slots);
+    emit_mx_sync(&b, 0);
     x_rr(&b, 4, 0xff, 4, XSI);                                /* jmp rsi */
     /* relink (RAX = a static exit's record, whose epochs are not the
      * CPU's): a link in the same map epoch to a translation whose bytes
@@ -577,6 +615,7 @@ static void emit_trampolines(struct emu_jit *j)
     x_load(&b, 8, XDX, xm(XAX, (int32_t)offsetof(struct jit_exit, rip)));
     x_store(&b, 8, xm(RCPU, OFF_RIP), XDX);
     j->exit_common = x_rx(&b);
+    emit_mx_merge(&b, 0, XDX);   /* RAX: the record, returned */
     x_store(&b, 8, xm(RCPU, OFF_COUNT), RCOUNT);
     x_alu_ri(&b, 8, ALU_ADD, XSP, FRAME_SLOTS);
     for (int k = 5; k >= 0; k--) {
@@ -900,6 +939,7 @@ struct stub {
     unsigned k_last;          /* ST_INTERP: the last instruction its handlers run (a group: k + m - 1) */
     int group;                /* ST_INTERP of a stack group: its index in grp[], else -1 */
     bool ymm_dirty;           /* made where host YMM bits 255:128 may be set (jctx.ymm_dirty) */
+    bool leave_after;         /* ST_INTERP: after the handler the translation leaves (no resume) */
     uint64_t rip;             /* ST_EXIT: guest target */
     uint32_t *count;          /* ST_EXIT of a Jcc: its taken count (jit_jcc) */
     struct ra ra;
@@ -929,6 +969,8 @@ struct jctx {
     bool vex_checked;         /* jit_vex.c: the AVX state was checked in this block */
     bool ymm_dirty;           /* a 256-bit form left host YMM bits 255:128 set: a VZEROUPPER
                                * is due before anything but another VEX form (jit_ymm_used) */
+    bool mx_checked;          /* the guest's MXCSR controls were found 0x1f80 (mxcsr_enter) and
+                               * no handler ran since */
     bool stored_record;       /* ... and stored its lazy record */
     unsigned nstubs;
     bool fail;
@@ -1483,8 +1525,9 @@ static void mem_done(struct jctx *t)
     for (unsigned s = 0; s < t->nstubs; s++)
         if (t->stubs[s].kind == ST_INTERP && t->stubs[s].k == t->k && !t->stubs[s].resume) {
             t->stubs[s].resume = t->b.p;
-            /* The allocation must be as the stub saw it. */
-            if (memcmp(t->stubs[s].ra.host, t->ra.host, sizeof(t->ra.host)))
+            /* The allocation must be as the stub saw it (unless the
+             * translation leaves after its handler). */
+            if (!t->stubs[s].leave_after && memcmp(t->stubs[s].ra.host, t->ra.host, sizeof(t->ra.host)))
                 t->fail = true;
             /* A stub that does not give the host flags back (the SSE
              * state check before COMISS, which runs the handler) leaves
@@ -2134,6 +2177,7 @@ static void emit_interp(struct jctx *t)
     emit_handler_call(t, t->k);
     t->hf = 0;
     t->mem_op = -1;
+    t->mx_checked = false;   /* LDMXCSR, FXRSTOR, XRSTOR run here */
 }
 
 /* ---- integer instructions ---------------------------------------------------------- */
@@ -3599,44 +3643,28 @@ static void sse_mem(struct jctx *t, const struct emu_insn *i, unsigned size, boo
     emit_tlb(t, size, write, false);
 }
 
-/* Before a host floating-point instruction (here and jit_vex.c): guest
- * MXCSR controls other than the host's (0x1f80: every exception masked,
- * round to nearest, no DAZ/FZ) run the handler out of line (the stub
- * returned).  The host's MXCSR may keep flags the guest's has already
- * (mxcsr_leave leaves them there: LDMXCSR is the expensive part), so
- * ORing the host's flags into the guest's after adds only what the
- * instruction raised; a host control or a flag the guest lacks (the guest
- * cleared its flags) is reset to 0x1f80 first.  Clobbers RAX, RDX and the
- * flags; RCX (a memory operand) survives. */
-static struct stub *mxcsr_enter(struct jctx *t)
+/* Before a host floating-point instruction (here and jit_vex.c), and
+ * before its memory operand's TLB lookup (whose stub resumes after the
+ * check): guest MXCSR controls other than the host's (0x1f80: every
+ * exception masked, round to nearest, no DAZ/FZ) run the handler out of
+ * line, and the translation leaves after it.  Once per translation until
+ * a handler runs on its main path (LDMXCSR, FXRSTOR and XRSTOR run by
+ * their handlers; a stub's handler runs the same instruction).  The
+ * host's MXCSR needs nothing here: translated code always runs with it at
+ * 0x1f80 plus flags the guest has or a float form since raised, which go
+ * into the guest's MXCSR on the way to C (emit_mx_sync, emit_mx_merge).
+ * Clobbers RAX and the flags; RCX (a memory operand) survives. */
+static void mxcsr_enter(struct jctx *t)
 {
+    if (t->mx_checked)
+        return;
     struct xbuf *b = &t->b;
-    x_load(b, 4, XDX, xm(RCPU, OFF_MXCSR));
-    x_mov_rr(b, 4, XAX, XDX);
+    x_load(b, 4, XAX, xm(RCPU, OFF_MXCSR));
     x_alu_ri(b, 4, ALU_AND, XAX, ~0x3f);
     x_alu_ri(b, 4, ALU_CMP, XAX, 0x1f80);
-    struct stub *st = stub_new(t, ST_INTERP, x_jcc32(b, 5));
-    x_rm(b, 4, 0xae0f, 3, xm(XSP, SLOT_TMP), 0);            /* stmxcsr [rsp+8] */
-    x_alu_ri(b, 4, ALU_AND, XDX, 0x3f);
-    x_rr(b, 4, 0xf7, 2, XDX);                               /* not edx */
-    x_rm(b, 4, 0x23, XDX, xm(XSP, SLOT_TMP), 0);            /* and edx, [rsp+8] */
-    x_alu_ri(b, 4, ALU_CMP, XDX, 0x1f80);
-    uint8_t *jclean = x_jcc32(b, 4);
-    x_store_imm(b, 4, xm(XSP, SLOT_TMP), 0x1f80);
-    x_rm(b, 4, 0xae0f, 2, xm(XSP, SLOT_TMP), 0);            /* ldmxcsr [rsp+8] */
-    x_patch32(b, jclean, x_rx(b));
-    return st;
-}
-
-/* After it: the host's flags (what the instruction raised, and some the
- * guest has) go into the guest's MXCSR.  Clobbers RDX and the flags. */
-static void mxcsr_leave(struct jctx *t)
-{
-    struct xbuf *b = &t->b;
-    x_rm(b, 4, 0xae0f, 3, xm(XSP, SLOT_TMP), 0);            /* stmxcsr [rsp+8] */
-    x_load(b, 4, XDX, xm(XSP, SLOT_TMP));
-    x_alu_ri(b, 4, ALU_AND, XDX, 0x3f);
-    x_alu_mr(b, 4, ALU_OR, xm(RCPU, OFF_MXCSR), XDX);
+    stub_new(t, ST_INTERP, x_jcc32(b, 5))->leave_after = true;
+    t->mx_checked = true;
+    t->hf = 0;
 }
 
 /* Scalar floating point: ADD SUB MUL DIV MIN MAX SQRT of SS/SD, CVTSI2SS/SD,
@@ -3663,15 +3691,12 @@ static bool emit_sse_scalar(struct jctx *t, const struct emu_insn *i, uint8_t mp
     uint32_t map_op = 0x0f | (uint32_t)i->op << 8;
     int hs = cvt && i->mod == 3 ? ra_get(t, i->rm, true) : -1;
     int hd = to_int ? ra_get(t, i->reg, false) : -1;   /* before the TLB lookup: no allocation after */
-    if (i->mod != 3) {
+    if (i->mod != 3)
         emit_ea(t, i);
-        sse_check_once(t);
+    sse_check_once(t);
+    mxcsr_enter(t);   /* before the lookup: its stub resumes in the run */
+    if (i->mod != 3)
         emit_tlb(t, size, false, comis);
-    } else {
-        sse_check_once(t);
-    }
-    struct stub *st = mxcsr_enter(t);
-    st->restore_flags = comis;
     t->sets_flags = comis;
     if (to_int) {
         /* The integer indefinite value and IE for NaN and out of range,
@@ -3684,7 +3709,6 @@ static bool emit_sse_scalar(struct jctx *t, const struct emu_insn *i, uint8_t mp
             x_sse(b, mp, map_op, hd, XMM0, xm(0, 0), w, -1);
         }
         ra_dirty(t, i->reg);
-        mxcsr_leave(t);
         mem_done(t);
         return true;
     }
@@ -3699,7 +3723,6 @@ static bool emit_sse_scalar(struct jctx *t, const struct emu_insn *i, uint8_t mp
         x8(b, 0x9f);                                         /* lahf: ZF PF CF */
     else
         xmm_store(b, i->reg, XMM0);
-    mxcsr_leave(t);
     if (comis) {
         /* The arithmetic flags: ZF PF CF as compared, OF SF AF clear.  After
          * the stores, SAHF gives the host those flags back (OF: the OR). */
@@ -3950,7 +3973,6 @@ bool jit_flags_live(struct jctx *t) { return t->live[t->k]; }
 bool *jit_vex_checked(struct jctx *t) { return &t->vex_checked; }
 void jit_ymm_used(struct jctx *t) { t->ymm_dirty = true; }
 void jit_mxcsr_enter(struct jctx *t) { mxcsr_enter(t); }
-void jit_mxcsr_leave(struct jctx *t) { mxcsr_leave(t); }
 
 void jit_insn_end(struct jctx *t, bool wrote_flags)
 {
@@ -4408,6 +4430,12 @@ static void emit_stubs(struct jctx *t)
         materialize(t, &st->pend, false);   /* the flags a fault must show */
         for (unsigned k = st->k; k <= st->k_last; k++)   /* a group's one by one (emit_stack_group) */
             emit_handler_call(t, k);
+        if (st->leave_after) {
+            struct ra none;
+            ra_reset(&none);
+            emit_exit_static(t, &none, NULL, next_rip(t, st->k), st->k + 1);
+            continue;
+        }
         if (st->restore_flags) {
             x_mov_rr(b, 8, XDI, RCPU);
             x_call_abs(b, (const void *)jit_flags_ah);
@@ -5075,6 +5103,7 @@ again:
             unsigned ns = t->nstubs;
             int mop = t->mem_op, msz = t->mem_size;
             struct pend pend = t->pend;
+            bool mxc = t->mx_checked;
             if ((cfg_kinds >> i->kind & 1) && emit_transfer(t, i)) {
                 ended = true;
                 break;
@@ -5085,6 +5114,7 @@ again:
             t->mem_op = mop;
             t->mem_size = msz;
             t->pend = pend;
+            t->mx_checked = mxc;
             /* Run by its handler: it moves next_rip, the call leaves. */
             emit_interp(t);
             ended = true;   /* a transfer always leaves: the handler call exits */
@@ -5100,7 +5130,7 @@ again:
         int mop = t->mem_op, msz = t->mem_size;
         uint8_t hf = t->hf;
         struct pend pend = t->pend;
-        bool ssec = t->sse_checked, ydirty = t->ymm_dirty;
+        bool ssec = t->sse_checked, ydirty = t->ymm_dirty, mxc = t->mx_checked;
         if (!emit_insn(t, i)) {
             b->p = mark;
             t->ra = saved;
@@ -5111,6 +5141,7 @@ again:
             t->pend = pend;
             t->sse_checked = ssec;
             t->ymm_dirty = ydirty;
+            t->mx_checked = mxc;
             if (t->ymm_dirty)
                 ymm_clean(t);   /* the handler is C */
             emit_interp(t);

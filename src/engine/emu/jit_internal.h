@@ -49,12 +49,13 @@ bool jit_flags_live(struct jctx *t);
 void jit_flags_store(struct jctx *t);
 /* The end of a generated instruction (host flags clobbered). */
 void jit_insn_end(struct jctx *t, bool wrote_flags);
-/* Around a host floating-point instruction: guest MXCSR controls other
- * than the host's (0x1f80) run the handler out of line, the host's MXCSR
- * flags are cleared (enter: RAX clobbered, RCX kept), and the ones raised
- * go into the guest's MXCSR after (leave: RDX clobbered). */
+/* Before a host floating-point instruction and its memory operand's
+ * lookup: starts an MXCSR run unless one is on (guest MXCSR controls
+ * other than the host's 0x1f80 run the handler out of line and leave;
+ * RAX, RDX and the host flags clobbered, RCX kept).  jit.c puts the flags
+ * the run's forms raised into the guest's MXCSR before C, an exit or a
+ * loop's jump back. */
 void jit_mxcsr_enter(struct jctx *t);
-void jit_mxcsr_leave(struct jctx *t);
 /* A 256-bit form left host YMM bits 255:128 set: jit.c puts the
  * VZEROUPPER before the next non-VEX form, C or exit. */
 void jit_ymm_used(struct jctx *t);

@@ -327,6 +327,16 @@ static void vmem(struct jctx *t, const struct emu_insn *i, unsigned size, bool w
     jit_mem_lookup(t, size, write);
 }
 
+/* A float form's operand: its MXCSR run starts between the address and
+ * the lookup (the lookup's stub resumes in the run; no register is
+ * allocated after the address). */
+static void vmem_fp(struct jctx *t, const struct emu_insn *i, unsigned size)
+{
+    jit_mem_addr(t, i);
+    jit_mxcsr_enter(t);
+    jit_mem_lookup(t, size, false);
+}
+
 static bool emit_vector(struct jctx *t, const struct emu_insn *i)
 {
     if (!(host_has() & H_AVX2))
@@ -367,8 +377,9 @@ static bool emit_vector(struct jctx *t, const struct emu_insn *i)
         int hvv = f.unary ? 0 : 1;
         int hs = gsrc && !mem ? jit_gpr(t, i->rm, true) : XNONE;
         if (mem)
-            vmem(t, i, f.esize ? f.esize : n, false, false);
-        jit_mxcsr_enter(t);
+            vmem_fp(t, i, f.esize ? f.esize : n);
+        else
+            jit_mxcsr_enter(t);
         if (f.fma)
             y_load(b, 0, i->reg, l);
         if (!f.unary)
@@ -384,7 +395,6 @@ static bool emit_vector(struct jctx *t, const struct emu_insn *i)
             x_vex_rr(b, hv, i->op, 0, hvv, 2, imm);
         }
         y_store(b, i->reg, 0, l);
-        jit_mxcsr_leave(t);
         break;
     }
     case VC_LOAD:
