@@ -954,7 +954,7 @@ struct jctx {
     unsigned n, k;
     unsigned nloop[2];         /* loop sites given a slot (emit_tlb): reads, writes */
     uint32_t loop_stable;      /* self loop: guest registers not written, or stepped by constants (loop_regs) */
-    bool whole_handler;        /* an instruction runs by its handler (emit_interp, jit_handler_then_leave) */
+    bool whole_handler;        /* an instruction runs by its handler on the main path (emit_interp) */
     int32_t tlb;              /* OFF_TLB of the block's privilege level */
     uint64_t entry;           /* executable address of the translation's entry */
     uint64_t checks;          /* ... of its entry checks (past the heat: jit_trace) */
@@ -3969,6 +3969,7 @@ void jit_gpr_written(struct jctx *t, unsigned g) { ra_dirty(t, (int)g); }
 void jit_mem_addr(struct jctx *t, const struct emu_insn *i) { emit_ea(t, i); }
 void jit_mem_lookup(struct jctx *t, unsigned size, bool write) { emit_tlb(t, size, write, false); }
 void jit_slow_if(struct jctx *t, unsigned cc) { stub_new(t, ST_INTERP, x_jcc32(&t->b, cc)); }
+void jit_leave_if(struct jctx *t, unsigned cc) { stub_new(t, ST_INTERP, x_jcc32(&t->b, cc))->leave_after = true; }
 bool jit_flags_live(struct jctx *t) { return t->live[t->k]; }
 bool *jit_vex_checked(struct jctx *t) { return &t->vex_checked; }
 void jit_ymm_used(struct jctx *t) { t->ymm_dirty = true; }
@@ -3994,26 +3995,6 @@ void jit_flags_store(struct jctx *t)
     x_alu_mi(b, 8, ALU_AND, xm(RCPU, (int32_t)offsetof(struct emu_cpu, rflags)), ~(int64_t)FLAGS_ARITH);
     x_alu_mr(b, 8, ALU_OR, xm(RCPU, (int32_t)offsetof(struct emu_cpu, rflags)), XAX);
     flags_op(t, CC_OP_EFLAGS, 0);
-}
-
-/* Out of line of the fast path (the caller jumps over it): instruction k
- * runs by its handler and the translation leaves after it. */
-void jit_handler_then_leave(struct jctx *t)
-{
-    int mop = t->mem_op, msz = t->mem_size;
-    bool stored = t->stored_record;
-    if (t->ymm_dirty)
-        x_vzeroupper(&t->b);   /* before C; the way on keeps them set */
-    emit_writeback(t, &t->ra);
-    materialize(t, &t->pend, false);
-    t->whole_handler = true;
-    emit_handler_call(t, t->k);
-    struct ra none;
-    ra_reset(&none);
-    emit_exit_static(t, &none, NULL, next_rip(t, t->k), t->k + 1);
-    t->mem_op = mop;
-    t->mem_size = msz;
-    t->stored_record = stored;
 }
 
 /* ---- string instructions ------------------------------------------------------------ */

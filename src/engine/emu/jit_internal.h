@@ -40,9 +40,9 @@ void jit_mem_lookup(struct jctx *t, unsigned size, bool write);
 /* Host condition cc (Jcc's low nibble) runs the instruction's handler
  * out of line, then continues after it. */
 void jit_slow_if(struct jctx *t, unsigned cc);
-/* Host condition code: the caller emits jcc over this; instruction k runs
- * by its handler and the translation leaves after it. */
-void jit_handler_then_leave(struct jctx *t);
+/* ... runs it out of line and leaves the translation after it. */
+void jit_leave_if(struct jctx *t, unsigned cc);
+
 /* Does anyone read the flags this instruction writes? */
 bool jit_flags_live(struct jctx *t);
 /* EAX = the arithmetic flags, every other bit 0: stored as the guest's. */

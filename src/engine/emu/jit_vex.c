@@ -151,9 +151,7 @@ static void avx_guard(struct jctx *t)
     struct xbuf *b = jit_buf(t);
     x_rm(b, 1, 0xf6, 0, xm(RC, OFF_JIT_FP_OK), 1);  /* test byte [jit_fp_ok], AVX */
     x8(b, JIT_FP_AVX);
-    uint8_t *ok = x_jcc32(b, 5);                   /* jne: the fast path */
-    jit_handler_then_leave(t);
-    x_patch32(b, ok, x_rx(b));
+    jit_leave_if(t, 4);                            /* je: the handler, out of line */
     *done = true;
 }
 
