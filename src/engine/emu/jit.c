@@ -954,7 +954,8 @@ struct jctx {
     unsigned n, k;
     unsigned nloop[2];         /* loop sites given a slot (emit_tlb): reads, writes */
     uint32_t loop_stable;      /* self loop: guest registers not written, or stepped by constants (loop_regs) */
-    bool whole_handler;        /* an instruction runs by its handler on the main path (emit_interp) */
+    bool whole_handler;        /* an instruction ran by its handler before the loop edges made
+                               * from here on (emit_interp, a leave_after stub): they check the epoch */
     int32_t tlb;              /* OFF_TLB of the block's privilege level */
     uint64_t entry;           /* executable address of the translation's entry */
     uint64_t checks;          /* ... of its entry checks (past the heat: jit_trace) */
@@ -3694,7 +3695,7 @@ static bool emit_sse_scalar(struct jctx *t, const struct emu_insn *i, uint8_t mp
     if (i->mod != 3)
         emit_ea(t, i);
     sse_check_once(t);
-    mxcsr_enter(t);   /* before the lookup: its stub resumes in the run */
+    mxcsr_enter(t);   /* before the lookup: its stub resumes after the check */
     if (i->mod != 3)
         emit_tlb(t, size, false, comis);
     t->sets_flags = comis;
@@ -4411,9 +4412,10 @@ static void emit_stubs(struct jctx *t)
         materialize(t, &st->pend, false);   /* the flags a fault must show */
         for (unsigned k = st->k; k <= st->k_last; k++)   /* a group's one by one (emit_stack_group) */
             emit_handler_call(t, k);
-        if (st->leave_after) {
+        if (st->leave_after) {   /* a loop edge here checks the epoch too */
             struct ra none;
             ra_reset(&none);
+            t->whole_handler = true;
             emit_exit_static(t, &none, NULL, next_rip(t, st->k), st->k + 1);
             continue;
         }

@@ -50,11 +50,11 @@ void jit_flags_store(struct jctx *t);
 /* The end of a generated instruction (host flags clobbered). */
 void jit_insn_end(struct jctx *t, bool wrote_flags);
 /* Before a host floating-point instruction and its memory operand's
- * lookup: starts an MXCSR run unless one is on (guest MXCSR controls
- * other than the host's 0x1f80 run the handler out of line and leave;
- * RAX, RDX and the host flags clobbered, RCX kept).  jit.c puts the flags
- * the run's forms raised into the guest's MXCSR before C, an exit or a
- * loop's jump back. */
+ * lookup: the check that the guest's MXCSR controls are the host's
+ * (0x1f80), once per translation until a handler runs on its main path;
+ * other controls run the handler out of line and leave.  RAX and the
+ * host flags clobbered, RCX kept.  The flags the form raises stay in the
+ * host's MXCSR until the way to C (jit.c, emit_mx_merge). */
 void jit_mxcsr_enter(struct jctx *t);
 /* A 256-bit form left host YMM bits 255:128 set: jit.c puts the
  * VZEROUPPER before the next non-VEX form, C or exit. */

@@ -325,8 +325,8 @@ static void vmem(struct jctx *t, const struct emu_insn *i, unsigned size, bool w
     jit_mem_lookup(t, size, write);
 }
 
-/* A float form's operand: its MXCSR run starts between the address and
- * the lookup (the lookup's stub resumes in the run; no register is
+/* A float form's operand: the MXCSR check comes between the address and
+ * the lookup (the lookup's stub resumes after the check; no register is
  * allocated after the address). */
 static void vmem_fp(struct jctx *t, const struct emu_insn *i, unsigned size)
 {
