@@ -972,6 +972,7 @@ struct jctx {
                                * is due before anything but another VEX form (jit_ymm_used) */
     bool mx_checked;          /* the guest's MXCSR controls were found 0x1f80 (mxcsr_enter) and
                                * no handler ran since */
+    int8_t y0;                /* jit_vex.c: the guest YMM register host YMM0 holds, or -1 (jit_y0) */
     bool stored_record;       /* ... and stored its lazy record */
     unsigned nstubs;
     bool fail;
@@ -1526,6 +1527,8 @@ static void mem_done(struct jctx *t)
     for (unsigned s = 0; s < t->nstubs; s++)
         if (t->stubs[s].kind == ST_INTERP && t->stubs[s].k == t->k && !t->stubs[s].resume) {
             t->stubs[s].resume = t->b.p;
+            if (!t->stubs[s].leave_after)
+                t->y0 = -1;   /* the handler's way comes here with other host registers */
             /* The allocation must be as the stub saw it (unless the
              * translation leaves after its handler). */
             if (!t->stubs[s].leave_after && memcmp(t->stubs[s].ra.host, t->ra.host, sizeof(t->ra.host)))
@@ -2179,6 +2182,7 @@ static void emit_interp(struct jctx *t)
     t->hf = 0;
     t->mem_op = -1;
     t->mx_checked = false;   /* LDMXCSR, FXRSTOR, XRSTOR run here */
+    t->y0 = -1;
 }
 
 /* ---- integer instructions ---------------------------------------------------------- */
@@ -3974,6 +3978,7 @@ void jit_leave_if(struct jctx *t, unsigned cc) { stub_new(t, ST_INTERP, x_jcc32(
 bool jit_flags_live(struct jctx *t) { return t->live[t->k]; }
 bool *jit_vex_checked(struct jctx *t) { return &t->vex_checked; }
 void jit_ymm_used(struct jctx *t) { t->ymm_dirty = true; }
+int8_t *jit_y0(struct jctx *t) { return &t->y0; }
 void jit_mxcsr_enter(struct jctx *t) { mxcsr_enter(t); }
 
 void jit_insn_end(struct jctx *t, bool wrote_flags)
@@ -5045,12 +5050,16 @@ again:
     }
 
     bool ended = false;
+    t->y0 = -1;   /* the loop head: whatever host YMM0 holds */
     for (t->k = 0; t->k < t->n && !t->fail; t->k++) {
         const struct emu_insn *i = &t->insn[t->k];
         t->ra.pinned = t->ra.fresh = 0;
         t->sets_flags = t->stored_record = false;
-        if (t->ymm_dirty && !(i->prefix & PFX_VEX))
-            ymm_clean(t);
+        if (!(i->prefix & PFX_VEX)) {
+            if (t->ymm_dirty)
+                ymm_clean(t);
+            t->y0 = -1;
+        }
         unsigned m = stack_group(t, t->k);
         if (m) {
             bool left = emit_stack_group(t, m);

@@ -59,6 +59,10 @@ void jit_mxcsr_enter(struct jctx *t);
 /* A 256-bit form left host YMM bits 255:128 set: jit.c puts the
  * VZEROUPPER before the next non-VEX form, C or exit. */
 void jit_ymm_used(struct jctx *t);
+/* The guest YMM register host YMM0 holds whole, or -1 (jit_vex.c's
+ * y_load and y_store keep it; jit.c forgets it before anything but a VEX
+ * form, after a form whose stub resumes, and at a handler or a loop head). */
+int8_t *jit_y0(struct jctx *t);
 /* Per translation: the AVX state check is done (jit_vex.c). */
 bool *jit_vex_checked(struct jctx *t);
 

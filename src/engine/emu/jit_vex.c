@@ -79,12 +79,29 @@ static unsigned vex_pp(const struct emu_insn *i)
          : (i->prefix & PFX_OPSIZE) ? VP_66 : VP_NONE;
 }
 
+/* Host YMM0 after a form that wrote guest register g from it (y_store):
+ * all 256 bits of g (a VEX.128 host form zeroes bits 255:128, as the
+ * guest's does), so the next form loads g from there instead of from
+ * memory (jit_y0: the register, or -1).  Forgotten before anything that
+ * is not a VEX form, after a form whose stub resumes (its handler's way
+ * leaves other host registers), and at the start of the forms that write
+ * guest registers or host YMM0 some other way (y0_keeps). */
+
 /* Guest YMM register g into host register y (bits 255:128 only when l). */
-static void y_load(struct xbuf *b, int y, unsigned g, bool l)
+static void y_load(struct jctx *t, int y, unsigned g, bool l)
 {
+    struct xbuf *b = jit_buf(t);
+    int8_t *y0 = jit_y0(t);
+    if (*y0 == (int8_t)g) {
+        if (y != 0)   /* vmovdqa y, ymm0 (xmm0: bits 255:128 of y zeroed, as a load's) */
+            x_vex_rr(b, xv(VM_0F, VP_66, false, l), 0x6f, y, 0, 0, -1);
+        return;
+    }
     x_vmovdqu_load(b, y, xm(RC, OFF_X(g)));
     if (l)
         x_vinserti128_hi(b, y, xm(RC, OFF_H(g)));
+    if (y == 0)
+        *y0 = (int8_t)(l ? (int)g : -1);
 }
 
 static void hi_zero(struct xbuf *b, unsigned g)
@@ -94,14 +111,21 @@ static void hi_zero(struct xbuf *b, unsigned g)
 }
 
 /* Host register y into guest YMM register g: a 128-bit form zeroes
- * bits 255:128 (VEX.128 writes them). */
-static void y_store(struct xbuf *b, unsigned g, int y, bool l)
+ * bits 255:128 (VEX.128 writes them).  From YMM0, written whole by the
+ * form's VEX host instruction: g stays there (y_load). */
+static void y_store(struct jctx *t, unsigned g, int y, bool l)
 {
+    struct xbuf *b = jit_buf(t);
     x_vmovdqu_store(b, xm(RC, OFF_X(g)), y);
     if (l)
         x_vextracti128_hi(b, xm(RC, OFF_H(g)), y);
     else
         hi_zero(b, g);
+    int8_t *y0 = jit_y0(t);
+    if (y == 0)
+        *y0 = (int8_t)g;
+    else if (*y0 == (int8_t)g)
+        *y0 = -1;
 }
 
 /* 16 bytes from s to d, through XMM0. */
@@ -335,6 +359,15 @@ static void vmem_fp(struct jctx *t, const struct emu_insn *i, unsigned size)
     jit_mem_lookup(t, size, false);
 }
 
+/* The classes that touch host YMM0 and guest vector registers only
+ * through y_load, y_store and their own VEX host instruction into YMM0
+ * (before y_store): jit_y0 holds across them. */
+static bool y0_keeps(unsigned cls)
+{
+    return cls == VC_BIN || cls == VC_FP || cls == VC_MOVMSK || cls == VC_PTEST || cls == VC_MOVS ||
+           cls == VC_BCAST || cls == VC_MOVD_TO;
+}
+
 static bool emit_vector(struct jctx *t, const struct emu_insn *i)
 {
     if (!(host_has() & H_AVX2))
@@ -348,22 +381,24 @@ static bool emit_vector(struct jctx *t, const struct emu_insn *i)
     unsigned v = VEX_VVVV(i), n = l ? 32 : 16;
     bool wrote_flags = false;
     avx_guard(t);
+    if (!y0_keeps(f.cls))
+        *jit_y0(t) = -1;
     switch (f.cls) {
     case VC_BIN: {
         int imm = f.imm ? (int)(i->imm & 0xff) : -1;
         struct xvex hv = xv(i->map == MAP_0F ? VM_0F : i->map == MAP_0F38 ? VM_0F38 : VM_0F3A, pp, false, l);
         if (mem)
             vmem(t, i, n, false, false);
-        y_load(b, 1, v, l);
+        y_load(t, 1, v, l);
         if (mem) {
             x_vex_rm(b, hv, i->op, 0, 1, xm(XCX, 0), imm);
         } else if (!l) {
             x_vex_rm(b, hv, i->op, 0, 1, xm(RC, OFF_X(i->rm)), imm);
         } else {
-            y_load(b, 2, i->rm, true);
+            y_load(t, 2, i->rm, true);
             x_vex_rr(b, hv, i->op, 0, 1, 2, imm);
         }
-        y_store(b, i->reg, 0, l);
+        y_store(t, i->reg, 0, l);
         break;
     }
     case VC_FP: {
@@ -379,9 +414,9 @@ static bool emit_vector(struct jctx *t, const struct emu_insn *i)
         else
             jit_mxcsr_enter(t);
         if (f.fma)
-            y_load(b, 0, i->reg, l);
+            y_load(t, 0, i->reg, l);
         if (!f.unary)
-            y_load(b, 1, v, l);
+            y_load(t, 1, v, l);
         if (mem) {
             x_vex_rm(b, hv, i->op, 0, hvv, xm(XCX, 0), imm);
         } else if (gsrc) {
@@ -389,10 +424,10 @@ static bool emit_vector(struct jctx *t, const struct emu_insn *i)
         } else if (!l) {
             x_vex_rm(b, hv, i->op, 0, hvv, xm(RC, OFF_X(i->rm)), imm);
         } else {
-            y_load(b, 2, i->rm, true);
+            y_load(t, 2, i->rm, true);
             x_vex_rr(b, hv, i->op, 0, hvv, 2, imm);
         }
-        y_store(b, i->reg, 0, l);
+        y_store(t, i->reg, 0, l);
         break;
     }
     case VC_LOAD:
@@ -419,7 +454,7 @@ static bool emit_vector(struct jctx *t, const struct emu_insn *i)
         break;
     case VC_MOVMSK: {
         int hd = jit_gpr(t, i->reg, false);
-        y_load(b, 0, i->rm, l);
+        y_load(t, 0, i->rm, l);
         x_vex_rr(b, xv(VM_0F, pp, false, l), i->op, hd, 0, 0, -1);
         jit_gpr_written(t, i->reg);
         break;
@@ -443,7 +478,7 @@ static bool emit_vector(struct jctx *t, const struct emu_insn *i)
             int hs = jit_gpr(t, i->rm, true);
             x_vex_rr(b, hv, 0x6e, 0, 0, hs, -1);
         }
-        y_store(b, i->reg, 0, false);
+        y_store(t, i->reg, 0, false);
         break;
     }
     case VC_MOVD_FROM: {
@@ -489,36 +524,36 @@ static bool emit_vector(struct jctx *t, const struct emu_insn *i)
             src = xm(XCX, 0);
         }
         x_vex_rm(b, xv(VM_0F38, VP_66, false, l), i->op, 0, 0, src, -1);
-        y_store(b, i->reg, 0, l);
+        y_store(t, i->reg, 0, l);
         break;
     }
     case VC_MOVS:
         if (mem && i->op == 0x10) {            /* the rest of the register zeroed */
             vmem(t, i, f.esize, false, false);
             x_vex_rm(b, xv(VM_0F, pp, false, false), 0x10, 0, 0, xm(XCX, 0), -1);
-            y_store(b, i->reg, 0, false);
+            y_store(t, i->reg, 0, false);
         } else if (mem) {
             vmem(t, i, f.esize, true, false);
             x_load(b, f.esize, XAX, xm(RC, OFF_X(i->reg)));
             x_store(b, f.esize, xm(XCX, 0), XAX);
         } else {                               /* dst = vvvv with the low element of src */
             unsigned dst = i->op == 0x10 ? i->reg : i->rm, src = i->op == 0x10 ? i->rm : i->reg;
-            y_load(b, 1, v, false);
+            y_load(t, 1, v, false);
             x_vmovdqu_load(b, 2, xm(RC, OFF_X(src)));
             x_vex_rr(b, xv(VM_0F, pp, false, false), 0x10, 0, 1, 2, -1);
-            y_store(b, dst, 0, false);
+            y_store(t, dst, 0, false);
         }
         break;
     case VC_PTEST:
         if (mem)
             vmem(t, i, n, false, false);
-        y_load(b, 0, i->reg, l);
+        y_load(t, 0, i->reg, l);
         if (mem) {
             x_vex_rm(b, xv(VM_0F38, VP_66, false, l), 0x17, 0, 0, xm(XCX, 0), -1);
         } else if (!l) {
             x_vex_rm(b, xv(VM_0F38, VP_66, false, false), 0x17, 0, 0, xm(RC, OFF_X(i->rm)), -1);
         } else {
-            y_load(b, 1, i->rm, true);
+            y_load(t, 1, i->rm, true);
             x_vex_rr(b, xv(VM_0F38, VP_66, false, true), 0x17, 0, 0, 1, -1);
         }
         flags_from_host(t, RFLAGS_ZF | RFLAGS_CF);   /* the others: cleared on both */
