@@ -85,9 +85,10 @@ static unsigned vex_pp(const struct emu_insn *i)
  * memory (jit_y0: the register, or -1).  Forgotten before anything that
  * is not a VEX form, after a form whose stub resumes (its handler's way
  * leaves other host registers), and at the start of the forms that write
- * guest registers or host YMM0 some other way (y0_keeps). */
-
-/* Guest YMM register g into host register y (bits 255:128 only when l). */
+ * guest registers or host YMM0 some other way (y0_keeps).
+ *
+ * y_load: guest YMM register g into host register y (bits 255:128 only
+ * when l). */
 static void y_load(struct jctx *t, int y, unsigned g, bool l)
 {
     struct xbuf *b = jit_buf(t);
