@@ -1197,7 +1197,7 @@ static int fuzz_run(unsigned count, uint64_t seed, struct ct_result *nres, unsig
 
 /* Forms that can be chained: no faults, no flags left undefined except AF,
  * no changes to RSP/RSI/RDI that later pieces would trip over. */
-static bool chainable(const struct ct_case *f)
+static bool chain_safe(const struct ct_case *f)
 {
     static const char *bad[] = { "_ud", "_gp", "_pf", "_de", "_ss", "_bp", "_xm", "div", "rsp", "pushf",
                                  "popf", "lahf", "sahf", "xlat", "call", "ret", "jmp", "enter", "leave",
@@ -1205,8 +1205,6 @@ static bool chainable(const struct ct_case *f)
                                  "cmpxchg8b", "length", "rex_before", "wrap", "noncanonical", "mxcsr",
                                  "unmasked", "_mem_rmw", "mov_r13_base", "mov_r12_base", "bt", "lock_on" };
     unsigned rule = f->kind & 0xff;
-    if (f->kind & (K_SSE | K_X87 | K_BMI1 | K_FUZZ | K_SMC | K_VENDOR | K_FEATURES))
-        return false;
     if (rule != R_NONE && rule != R_LOGIC)
         return false;
     for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
@@ -1215,17 +1213,47 @@ static bool chainable(const struct ct_case *f)
     return f->end - f->start <= 40;
 }
 
-static int chain_run(unsigned count, uint64_t seed, struct ct_result *nres, unsigned nforms, uint64_t area)
+/* General-register forms. */
+static bool chainable(const struct ct_case *f)
 {
+    if (f->kind & (K_SSE | K_X87 | K_BMI1 | K_FUZZ | K_SMC | K_VENDOR | K_FEATURES))
+        return false;
+    return chain_safe(f);
+}
+
+/* Vector forms, for the vector chains: VEX (AVX, AVX2, FMA) and legacy
+ * SSE ones compared on this host (skip_reason), mixed with general-register
+ * ones: the translator keeps guest vector registers in host ones from one
+ * VEX form to the next, across general-register forms, and forgets them
+ * at SSE forms and C (jit_vex.c). */
+static bool vec_chainable(const struct ct_case *f)
+{
+    if (!(f->kind & K_SSE) || (f->kind & (K_X87 | K_FUZZ | K_SMC | K_VENDOR)) || skip_reason(f))
+        return false;
+    return chain_safe(f);
+}
+
+static int chain_run(unsigned count, uint64_t seed, struct ct_result *nres, unsigned nforms, uint64_t area,
+                     bool vec)
+{
+    const char *what = vec ? "vector chains" : "chains";
     static const struct ct_case *pool[4096];
     static uint8_t bytes[4096][CT_SLOT];
     static struct ct_case forms[4096];
     static char names[4096][16];
     unsigned npool = 0, mism = 0, cases = 8;
     uint64_t compared = 0;
-    for (unsigned i = 0; i < nforms && npool < 4096; i++)
-        if (chainable(&__start_cpu_cases[i]))
+    unsigned nvec = 0;
+    for (unsigned i = 0; i < nforms && npool < 4096; i++) {
+        bool v = vec && vec_chainable(&__start_cpu_cases[i]);
+        if (v || chainable(&__start_cpu_cases[i]))
             pool[npool++] = &__start_cpu_cases[i];
+        nvec += v;
+    }
+    if (vec && !nvec) {
+        printf("SKIP: cpu/vector_chains (no vector form is compared on this host)\n");
+        return 0;
+    }
     if (count > 4096) count = 4096;
     uint64_t s = seed;
     for (unsigned i = 0; i < count; i++) {
@@ -1244,10 +1272,10 @@ static int chain_run(unsigned count, uint64_t seed, struct ct_result *nres, unsi
         }
         snprintf(names[i], sizeof(names[i]), "chain_%u", i);
         forms[i] = (struct ct_case){ names[i], (uint64_t)(uintptr_t)bytes[i],
-                                     (uint64_t)(uintptr_t)bytes[i] + len, R_LOGIC | K_FUZZ, 0 };
+                                     (uint64_t)(uintptr_t)bytes[i] + len, R_LOGIC | K_FUZZ | (vec ? K_SSE : 0), 0 };
         uint64_t code = area + (uint64_t)i * 256;
         if (code + 256 > CT_CODE + CT_CODE_SZ) {
-            printf("   chains: the code area holds only %u sequences\n", i);
+            printf("   %s: the code area holds only %u sequences\n", what, i);
             count = i;
             break;
         }
@@ -1288,17 +1316,18 @@ static int chain_run(unsigned count, uint64_t seed, struct ct_result *nres, unsi
         }
         run_mode = RUN_STEP;
     }
-    printf("cpu_diff chains: %u random sequences of %u chainable forms, %" PRIu64 " cases compared\n",
-           count, npool, compared);
+    printf("cpu_diff %s: %u random sequences of %u chainable forms (%u vector), %" PRIu64 " cases compared\n",
+           what, count, npool, nvec, compared);
     if (mism) {
-        printf("FAIL: cpu/chains (%u of %u sequences differ; seed %#" PRIx64 ")\n", mism, count, seed);
+        printf("FAIL: cpu/%s (%u of %u sequences differ; seed %#" PRIx64 ")\n", vec ? "vector_chains" : "chains",
+               mism, count, seed);
         return 1;
     }
     if (count && !compared) {
-        printf("FAIL: cpu/chains (no sequence could be compared with the host)\n");
+        printf("FAIL: cpu/%s (no sequence could be compared with the host)\n", vec ? "vector_chains" : "chains");
         return 1;
     }
-    printf("PASS: cpu/chains\n");
+    printf("PASS: cpu/%s\n", vec ? "vector_chains" : "chains");
     return 0;
 }
 
@@ -1521,7 +1550,8 @@ int main(int argc, char **argv)
         frc = fuzz_run(fuzz_count, fuzz_seed, nres, nforms + 1);
         /* Chains go after the fuzz slots (4096 x 32 bytes). */
         uint64_t area = CT_CODE + (uint64_t)(nforms + 1) * CT_SLOT + 4096 * 32;
-        frc |= chain_run(chain_count, fuzz_seed ^ 0xc4a1, nres, nforms, area);
+        frc |= chain_run(chain_count, fuzz_seed ^ 0xc4a1, nres, nforms, area, false);
+        frc |= chain_run(chain_count, fuzz_seed ^ 0x5e1f, nres, nforms, area + (uint64_t)chain_count * 256, true);
     }
     return fail || frc ? 1 : 0;
 }

@@ -1,7 +1,8 @@
 /* Unit tests of the translator's VEX and BMI forms (jit_vex.c) in the
  * flat test setup: a block of AVX2, BMI1/BMI2, TZCNT/LZCNT/POPCNT and
  * MOVBE forms leaves the interpreter's registers, YMM state, flags and
- * memory, with memory accesses inline and on their slow paths; a
+ * memory, with memory accesses inline and on their slow paths, also
+ * where guest vector registers stay in host ones from form to form; a
  * translated vector form still raises #NM with CR0.TS and #UD without
  * CR4.OSXSAVE or XCR0's AVX bit, set after it was translated.  cpu_diff
  * compares every form with the host CPU. */
@@ -98,14 +99,47 @@ static const uint8_t forms[] = {
     0x0f, 0x0b,                          /* ud2 */
 };
 
-/* The block with the JIT off, on, and on with every memory access on its
+/* Guest vector registers kept in host ones from form to form (jit_vex.c:
+ * y_load, y_store, jit_vec_reload): between them general-register forms,
+ * one whose memory stub resumes after C and ones that call C for their
+ * flags (ROR, INC after it); a VEX form run by its handler (VPSHUFD)
+ * writing a kept register, with bits 255:128 clean and dirty; zero and
+ * all-ones idioms; registers 13-15, which are not kept. */
+static const uint8_t kept[] = {
+    0xbe, 0x00, 0x00, 0x09, 0x00,        /* mov esi, 0x90000 */
+    0xc5, 0xfa, 0x6f, 0x0e,              /* vmovdqu xmm1, [rsi] */
+    0xc5, 0xf9, 0x70, 0xca, 0x1b,        /* vpshufd xmm1, xmm2, 0x1b (its handler) */
+    0xc5, 0xf1, 0xeb, 0xd9,              /* vpor xmm3, xmm1, xmm1 */
+    0x48, 0x03, 0x46, 0x08,              /* add rax, [rsi+8] */
+    0xc5, 0xfe, 0x6f, 0x66, 0x20,        /* vmovdqu ymm4, [rsi+32] */
+    0xc5, 0xf9, 0x6f, 0xd4,              /* vmovdqa xmm2, xmm4: bits 255:128 of ymm2 zeroed */
+    0xc5, 0x6d, 0xeb, 0xca,              /* vpor ymm9, ymm2, ymm2 */
+    0x48, 0xc1, 0xca, 0x03,              /* ror rdx, 3 */
+    0xc5, 0xdd, 0xfc, 0xe9,              /* vpaddb ymm5, ymm4, ymm1 */
+    0xff, 0xc1,                          /* inc ecx */
+    0xc5, 0xcd, 0xef, 0xf6,              /* vpxor ymm6, ymm6, ymm6 */
+    0xc5, 0xdd, 0x74, 0x7e, 0x20,        /* vpcmpeqb ymm7, ymm4, [rsi+32] */
+    0xc5, 0xfd, 0xd7, 0xc7,              /* vpmovmskb eax, ymm7 */
+    0xf3, 0x0f, 0xbc, 0xd0,              /* tzcnt edx, eax */
+    0xc5, 0x7e, 0x6f, 0x76, 0x40,        /* vmovdqu ymm14, [rsi+64] */
+    0xc5, 0x0d, 0xeb, 0xfc,              /* vpor ymm15, ymm14, ymm4 */
+    0x48, 0x89, 0x96, 0xc8, 0, 0, 0,     /* mov [rsi+200], rdx */
+    0xc5, 0x05, 0xf8, 0xed,              /* vpsubb ymm13, ymm15, ymm5 */
+    0xc4, 0x41, 0x1d, 0x76, 0xe4,        /* vpcmpeqd ymm12, ymm12, ymm12 */
+    0xc5, 0x7e, 0x7f, 0x6e, 0x60,        /* vmovdqu [rsi+96], ymm13 */
+    0xc5, 0xf9, 0x70, 0xec, 0x4e,        /* vpshufd xmm5, xmm4, 0x4e (its handler) */
+    0xc5, 0x55, 0xdb, 0xc4,              /* vpand ymm8, ymm5, ymm4 */
+    0x0f, 0x0b,                          /* ud2 */
+};
+
+/* A block with the JIT off, on, and on with every memory access on its
  * slow path: registers, YMM state, flags, MXCSR and memory must be equal. */
-static void test_forms_same_as_interpreter(void)
+static void same_as_interpreter(const uint8_t *code, size_t len)
 {
     static uint8_t mem_ref[256];
     for (unsigned seed = 0; seed < 4; seed++) {
         struct emu_cpu *ref = malloc(sizeof(*ref));
-        setup(forms, sizeof(forms), false, seed);
+        setup(code, len, false, seed);
         emu_execute(cpu, 1000);
         *ref = *cpu;
         uint64_t flags_ref = emu_get_rflags(cpu);
@@ -113,7 +147,7 @@ static void test_forms_same_as_interpreter(void)
         CHECK_EQ(ref->exc.vector, EXC_UD);
         for (int slow = 0; slow < 2; slow++) {
             emu_jit_test_slow_paths(slow);
-            setup(forms, sizeof(forms), true, seed);
+            setup(code, len, true, seed);
             emu_execute(cpu, 1000);
             struct emu_jit_stats st;
             emu_jit_get_stats(cpu, &st);
@@ -133,6 +167,16 @@ static void test_forms_same_as_interpreter(void)
         emu_jit_test_slow_paths(false);
         free(ref);
     }
+}
+
+static void test_forms_same_as_interpreter(void)
+{
+    same_as_interpreter(forms, sizeof(forms));
+}
+
+static void test_vector_registers_kept(void)
+{
+    same_as_interpreter(kept, sizeof(kept));
 }
 
 /* mov eax, 5; vpxor ymm0, ymm0, ymm0; inc eax; ud2 -- translated while AVX
@@ -158,6 +202,7 @@ static void test_avx_state_checked(void)
 int main(void)
 {
     RUN_TEST(test_forms_same_as_interpreter);
+    RUN_TEST(test_vector_registers_kept);
     RUN_TEST(test_avx_state_checked);
     return CHECK_DONE();
 }

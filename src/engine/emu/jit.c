@@ -940,6 +940,12 @@ struct stub {
     int group;                /* ST_INTERP of a stack group: its index in grp[], else -1 */
     bool ymm_dirty;           /* made where host YMM bits 255:128 may be set (jctx.ymm_dirty) */
     bool leave_after;         /* ST_INTERP: after the handler the translation leaves (no resume) */
+    /* ST_INTERP that resumes: the host vector registers the main path
+     * holds at `resume` (jctx.y0 and yv there, mem_done), which the stub
+     * loads again after C (jit_vec_reload); all 256 bits when ymm_dirty. */
+    int8_t y0_at;
+    uint16_t yv_at;
+    bool ydirty_at;
     uint64_t rip;             /* ST_EXIT: guest target */
     uint32_t *count;          /* ST_EXIT of a Jcc: its taken count (jit_jcc) */
     struct ra ra;
@@ -973,6 +979,7 @@ struct jctx {
     bool mx_checked;          /* the guest's MXCSR controls were found 0x1f80 (mxcsr_enter) and
                                * no handler ran since */
     int8_t y0;                /* jit_vex.c: the guest YMM register host YMM0 holds, or -1 (jit_y0) */
+    uint16_t yv;              /* jit_vex.c: guest YMM registers their host register holds (jit_yv) */
     bool stored_record;       /* ... and stored its lazy record */
     unsigned nstubs;
     bool fail;
@@ -1044,7 +1051,15 @@ static struct stub *stub_new(struct jctx *t, int kind, uint8_t *from)
     s->k = s->k_last = t->k;
     s->group = -1;
     s->ymm_dirty = t->ymm_dirty;
+    s->y0_at = -1;
     return s;
+}
+
+/* Host vector registers hold nothing of the guest's (jctx.y0, yv). */
+static void vec_forget(struct jctx *t)
+{
+    t->y0 = -1;
+    t->yv = 0;
 }
 
 /* A VZEROUPPER where a 256-bit form left host YMM bits 255:128 set:
@@ -1056,6 +1071,15 @@ static void ymm_clean(struct jctx *t)
 {
     x_vzeroupper(&t->b);
     t->ymm_dirty = false;
+    vec_forget(t);   /* their bits 255:128 are gone */
+}
+
+/* Before a call to C on the main path: host YMM state is C's after. */
+static void c_call_prep(struct jctx *t)
+{
+    if (t->ymm_dirty)
+        ymm_clean(t);
+    vec_forget(t);
 }
 
 /* ---- registers ------------------------------------------------------------------- */
@@ -1246,6 +1270,7 @@ static void call_begin(struct jctx *t)
 
 static void call_end(struct jctx *t, const void *fn)
 {
+    c_call_prep(t);
     x_call_abs(&t->b, fn);
     emit_reload(t, &t->ra, true);
 }
@@ -1527,8 +1552,11 @@ static void mem_done(struct jctx *t)
     for (unsigned s = 0; s < t->nstubs; s++)
         if (t->stubs[s].kind == ST_INTERP && t->stubs[s].k == t->k && !t->stubs[s].resume) {
             t->stubs[s].resume = t->b.p;
-            if (!t->stubs[s].leave_after)
-                t->y0 = -1;   /* the handler's way comes here with other host registers */
+            /* The handler's way comes here with other host vector
+             * registers: the stub loads those the main path holds. */
+            t->stubs[s].y0_at = t->y0;
+            t->stubs[s].yv_at = t->yv;
+            t->stubs[s].ydirty_at = t->ymm_dirty;
             /* The allocation must be as the stub saw it (unless the
              * translation leaves after its handler). */
             if (!t->stubs[s].leave_after && memcmp(t->stubs[s].ra.host, t->ra.host, sizeof(t->ra.host)))
@@ -1683,10 +1711,12 @@ static void materialize(struct jctx *t, const struct pend *p, bool keep_regs)
             if (keep_regs)
                 call_begin(t);
             x_mov_rr(b, 8, XDI, RCPU);
-            if (keep_regs)
+            if (keep_regs) {
                 call_end(t, (const void *)jit_get_cf);
-            else
+            } else {
+                c_call_prep(t);
                 x_call_abs(b, (const void *)jit_get_cf);
+            }
             x_movzx_rr(b, 1, XAX, XAX);
             x_store(b, 8, xm(RCPU, OFF_LAZY_AUX), XAX);
         } else {
@@ -1712,7 +1742,9 @@ static void materialize(struct jctx *t, const struct pend *p, bool keep_regs)
         x_store(b, 8, xm(RCPU, OFF_LAZY_RES), XAX);
         break;
     case PEND_CF:
-        /* (keeps every register but RAX, so keep_regs needs nothing) */
+        /* (keeps every register but RAX, so keep_regs needs nothing;
+         * not the vector registers: it may call C) */
+        c_call_prep(t);
         x_call_abs(b, (const void *)(uintptr_t)t->j->set_cf);
         t->mem_op = CC_OP_EFLAGS;
         t->mem_size = 0;
@@ -2157,6 +2189,7 @@ static void emit_handler_call(struct jctx *t, unsigned k)
     h->k = k;
     h->exit_off = (int32_t)((intptr_t)t->hexit - (intptr_t)h);
     x_lea(b, 8, XSI, xmrip(h));
+    c_call_prep(t);
     call_rx(b, t->j->hcall[u]);
 }
 
@@ -2182,7 +2215,6 @@ static void emit_interp(struct jctx *t)
     t->hf = 0;
     t->mem_op = -1;
     t->mx_checked = false;   /* LDMXCSR, FXRSTOR, XRSTOR run here */
-    t->y0 = -1;
 }
 
 /* ---- integer instructions ---------------------------------------------------------- */
@@ -3979,6 +4011,7 @@ bool jit_flags_live(struct jctx *t) { return t->live[t->k]; }
 bool *jit_vex_checked(struct jctx *t) { return &t->vex_checked; }
 void jit_ymm_used(struct jctx *t) { t->ymm_dirty = true; }
 int8_t *jit_y0(struct jctx *t) { return &t->y0; }
+uint16_t *jit_yv(struct jctx *t) { return &t->yv; }
 void jit_mxcsr_enter(struct jctx *t) { mxcsr_enter(t); }
 
 void jit_insn_end(struct jctx *t, bool wrote_flags)
@@ -4327,6 +4360,30 @@ static bool is_transfer(const struct emu_insn *i)
     }
 }
 
+/* A non-VEX instruction before which host vector registers keep what
+ * jit_vex.c left there (jctx.y0, yv) and bits 255:128 may stay set: a
+ * general-register form translated with host general registers alone,
+ * whose C (a handler, a helper) forgets them (c_call_prep) and whose
+ * resuming stubs load them again (jit_vec_reload).  Not a transfer, a
+ * stack group's PUSH/POP/LEAVE or a followed jump, which leave or call C
+ * on the main path; not SSE, x87 or anything else only its handler
+ * knows (EK_OTHER but the general-register ones jit_vex.c makes), which
+ * may use host vector registers or write the guest's. */
+static bool vec_keeps(const struct jctx *t, const struct emu_insn *i)
+{
+    if (is_transfer(i) || (t->follow && t->k == t->follow_k) || t->fol[t->k])
+        return false;
+    switch (i->kind) {
+    case EK_OTHER:   /* but TZCNT LZCNT POPCNT MOVBE (jit_vex.c: general registers) */
+        return (i->map == MAP_0F && (i->op == 0xbc || i->op == 0xbd || i->op == 0xb8)) ||
+               (i->map == MAP_0F38 && (i->op == 0xf0 || i->op == 0xf1));
+    case EK_INVALID: case EK_PUSH: case EK_POP: case EK_LEAVE:
+        return false;
+    default:
+        return true;
+    }
+}
+
 static bool emit_insn(struct jctx *t, const struct emu_insn *i)
 {
     t->stk = false;   /* emit_ea's note is for the emit_tlb of its own instruction */
@@ -4377,6 +4434,9 @@ static void emit_stubs(struct jctx *t)
     for (unsigned s = 0; s < t->nstubs && !t->fail; s++) {
         struct stub *st = &t->stubs[s];
         x_patch32(b, st->from, x_rx(b));
+        /* Host vector registers: the stub's own (y0_at, yv_at, ymm_dirty). */
+        vec_forget(t);
+        t->ymm_dirty = false;
         if (st->kind == ST_STACK) {   /* no C: its inner stub's VZEROUPPER */
             emit_stack_stub(t, st);
             continue;
@@ -4438,6 +4498,7 @@ static void emit_stubs(struct jctx *t)
             if (st->reload_pf == PF_S1_S2)
                 x_load(b, 8, PF2, xm(RCPU, OFF_LAZY_S2));
         }
+        jit_vec_reload(b, st->y0_at, st->yv_at, st->ydirty_at);
         x_jmp_abs(b, (uint64_t)((intptr_t)st->resume + b->rx_delta));
     }
 }
@@ -5050,15 +5111,15 @@ again:
     }
 
     bool ended = false;
-    t->y0 = -1;   /* the loop head: whatever host YMM0 holds */
+    vec_forget(t);   /* the loop head: whatever host vector registers hold */
     for (t->k = 0; t->k < t->n && !t->fail; t->k++) {
         const struct emu_insn *i = &t->insn[t->k];
         t->ra.pinned = t->ra.fresh = 0;
         t->sets_flags = t->stored_record = false;
-        if (!(i->prefix & PFX_VEX)) {
+        if (!(i->prefix & PFX_VEX) && !vec_keeps(t, i)) {
             if (t->ymm_dirty)
                 ymm_clean(t);
-            t->y0 = -1;
+            vec_forget(t);
         }
         unsigned m = stack_group(t, t->k);
         if (m) {
@@ -5080,6 +5141,9 @@ again:
         }
         if (i->kind == EK_JCC && i->opsize == 8 && (cfg_kinds >> EK_JCC & 1)) {
             if (next_rip(t, t->k) + i->imm == t->rips[0]) {
+                if (t->ymm_dirty)
+                    ymm_clean(t);   /* the loop head has them clean */
+                vec_forget(t);
                 if (emit_jcc_back(t, i)) {
                     ended = true;
                     break;

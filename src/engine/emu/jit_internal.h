@@ -59,10 +59,17 @@ void jit_mxcsr_enter(struct jctx *t);
 /* A 256-bit form left host YMM bits 255:128 set: jit.c puts the
  * VZEROUPPER before the next non-VEX form, C or exit. */
 void jit_ymm_used(struct jctx *t);
-/* The guest YMM register host YMM0 holds whole, or -1 (jit_vex.c's
- * y_load and y_store keep it; jit.c forgets it before anything but a VEX
- * form, after a form whose stub resumes, and at a handler or a loop head). */
+/* Host vector registers holding guest YMM registers whole (jit_vex.c's
+ * y_load and y_store keep them, writing through to struct emu_cpu):
+ * jit_y0, the guest register host YMM0 holds, or -1; jit_yv, a bit per
+ * guest register 0-12 that host YMM 3 + g holds.  jit.c forgets them
+ * before anything but a VEX or general-register form, at C on the main
+ * path, a VZEROUPPER and a loop head; a stub that resumes after C loads
+ * them again (jit_vec_reload: y0, yv as at the resume point; all 256
+ * bits when dirty, else the low 128 zero-extended). */
 int8_t *jit_y0(struct jctx *t);
+uint16_t *jit_yv(struct jctx *t);
+void jit_vec_reload(struct xbuf *b, int8_t y0, uint16_t yv, bool dirty);
 /* Per translation: the AVX state check is done (jit_vex.c). */
 bool *jit_vex_checked(struct jctx *t);
 

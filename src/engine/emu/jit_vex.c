@@ -79,30 +79,78 @@ static unsigned vex_pp(const struct emu_insn *i)
          : (i->prefix & PFX_OPSIZE) ? VP_66 : VP_NONE;
 }
 
-/* Host YMM0 after a form that wrote guest register g from it (y_store):
- * all 256 bits of g (a VEX.128 host form zeroes bits 255:128, as the
- * guest's does), so the next form loads g from there instead of from
- * memory (jit_y0: the register, or -1).  Forgotten before anything that
- * is not a VEX form, after a form whose stub resumes (its handler's way
- * leaves other host registers), and at the start of the forms that write
- * guest registers or host YMM0 some other way (y0_keeps).
- *
- * y_load: guest YMM register g into host register y (bits 255:128 only
- * when l). */
+/* Host vector registers keep guest YMM registers across forms, so that
+ * the next form reads them from there instead of from struct emu_cpu,
+ * which still always holds them (every write goes through y_store):
+ *   - host YMM0 after a form that wrote guest register g from it: all
+ *     256 bits of g (a VEX.128 host form zeroes bits 255:128, as the
+ *     guest's does) (jit_y0: the register, or -1);
+ *   - host YMM 3 + g for guest registers 0-12 (jit_yv: a bit each): the
+ *     copy y_store makes of every register it writes, and y_load of every
+ *     256-bit register it loads.
+ * Host YMM1 and YMM2 are the forms' scratch.  jit.c forgets them all
+ * before anything but a VEX or a general-register form, at C and at a
+ * loop head, and loads them again in a stub that resumes after C
+ * (jit_vec_reload); the forms that write guest registers or host YMM0
+ * some other way forget them first (vec_keeps). */
+#define VC_CACHED 13
+static int vc_reg(unsigned g)
+{
+    return 3 + (int)g;
+}
+
+static bool vc_has(struct jctx *t, unsigned g)
+{
+    return g < VC_CACHED && (*jit_yv(t) >> g & 1);
+}
+
+/* vmovdqa d, s: VEX.128 (xmm: bits 255:128 of d zeroed) or VEX.256. */
+static void y_move(struct xbuf *b, int d, int s, bool l)
+{
+    x_vex_rr(b, xv(VM_0F, VP_66, false, l), 0x6f, d, 0, s, -1);
+}
+
+/* y_load: guest YMM register g into host register y (bits 255:128 only
+ * when l; else zero: a form that stores y whole, as a VEX.128 one, relies
+ * on it). */
 static void y_load(struct jctx *t, int y, unsigned g, bool l)
 {
     struct xbuf *b = jit_buf(t);
     int8_t *y0 = jit_y0(t);
     if (*y0 == (int8_t)g) {
-        if (y != 0)   /* vmovdqa y, ymm0 (xmm0: bits 255:128 of y zeroed, as a load's) */
-            x_vex_rr(b, xv(VM_0F, VP_66, false, l), 0x6f, y, 0, 0, -1);
+        if (y != 0) {
+            y_move(b, y, 0, l);
+        } else if (!l) {   /* bits 255:128 zeroed, as a 128-bit load leaves them */
+            y_move(b, 0, 0, false);
+            *y0 = -1;
+        }
         return;
     }
-    x_vmovdqu_load(b, y, xm(RC, OFF_X(g)));
-    if (l)
-        x_vinserti128_hi(b, y, xm(RC, OFF_H(g)));
+    if (vc_has(t, g)) {
+        y_move(b, y, vc_reg(g), l);
+    } else {
+        x_vmovdqu_load(b, y, xm(RC, OFF_X(g)));
+        if (l)
+            x_vinserti128_hi(b, y, xm(RC, OFF_H(g)));
+        if (l && g < VC_CACHED) {
+            y_move(b, vc_reg(g), y, true);
+            *jit_yv(t) |= (uint16_t)(1u << g);
+        }
+    }
     if (y == 0)
         *y0 = (int8_t)(l ? (int)g : -1);
+}
+
+/* The host register a form reads guest register g from: where it is
+ * kept, else y loaded with it. */
+static int y_src(struct jctx *t, int y, unsigned g, bool l)
+{
+    if (*jit_y0(t) == (int8_t)g)
+        return 0;
+    if (vc_has(t, g))
+        return vc_reg(g);
+    y_load(t, y, g, l);
+    return y;
 }
 
 static void hi_zero(struct xbuf *b, unsigned g)
@@ -113,7 +161,8 @@ static void hi_zero(struct xbuf *b, unsigned g)
 
 /* Host register y into guest YMM register g: a 128-bit form zeroes
  * bits 255:128 (VEX.128 writes them).  From YMM0, written whole by the
- * form's VEX host instruction: g stays there (y_load). */
+ * form's VEX host instruction: g stays there (y_load); and in host
+ * YMM 3 + g. */
 static void y_store(struct jctx *t, unsigned g, int y, bool l)
 {
     struct xbuf *b = jit_buf(t);
@@ -127,23 +176,23 @@ static void y_store(struct jctx *t, unsigned g, int y, bool l)
         *y0 = (int8_t)g;
     else if (*y0 == (int8_t)g)
         *y0 = -1;
+    if (g < VC_CACHED) {
+        y_move(b, vc_reg(g), y, l);
+        *jit_yv(t) |= (uint16_t)(1u << g);
+    }
 }
 
-/* 16 bytes from s to d, through XMM0. */
-static void copy16(struct xbuf *b, struct xmem d, struct xmem s)
+void jit_vec_reload(struct xbuf *b, int8_t y0, uint16_t yv, bool dirty)
 {
-    x_vmovdqu_load(b, 0, s);
-    x_vmovdqu_store(b, d, 0);
-}
-
-/* Copies YMM register s to d (128 bits and zeroes above, or 256). */
-static void y_copy(struct xbuf *b, unsigned d, unsigned s, bool l)
-{
-    copy16(b, xm(RC, OFF_X(d)), xm(RC, OFF_X(s)));
-    if (l)
-        copy16(b, xm(RC, OFF_H(d)), xm(RC, OFF_H(s)));
-    else
-        hi_zero(b, d);
+    for (int g = -1; g < VC_CACHED; g++) {
+        int y = g < 0 ? 0 : vc_reg((unsigned)g);
+        int r = g < 0 ? y0 : (yv >> g & 1) ? g : -1;
+        if (r < 0)
+            continue;
+        x_vmovdqu_load(b, y, xm(RC, OFF_X(r)));
+        if (dirty)
+            x_vinserti128_hi(b, y, xm(RC, OFF_H(r)));
+    }
 }
 
 /* RAX = the host's arithmetic flags in mask (what the form defines on
@@ -360,13 +409,27 @@ static void vmem_fp(struct jctx *t, const struct emu_insn *i, unsigned size)
     jit_mem_lookup(t, size, false);
 }
 
-/* The classes that touch host YMM0 and guest vector registers only
- * through y_load, y_store and their own VEX host instruction into YMM0
- * (before y_store): jit_y0 holds across them. */
-static bool y0_keeps(unsigned cls)
+/* The classes that touch host vector registers and guest vector
+ * registers only through y_load, y_src, y_store and their own VEX host
+ * instruction into YMM0 (before y_store), or read guest registers from
+ * struct emu_cpu: what host registers keep (jit_y0, jit_yv) holds
+ * across them.  The others forget it first. */
+static bool vcls_keeps(unsigned cls)
 {
     return cls == VC_BIN || cls == VC_FP || cls == VC_MOVMSK || cls == VC_PTEST || cls == VC_MOVS ||
-           cls == VC_BCAST || cls == VC_MOVD_TO;
+           cls == VC_BCAST || cls == VC_MOVD_TO || cls == VC_MOVD_FROM || cls == VC_LOAD || cls == VC_STORE;
+}
+
+/* VPXOR, VXORPS/PD, VPSUBB/W/D/Q and VPCMPGTB/W/D of a register with
+ * itself: zero, whatever it holds. */
+static bool zero_idiom(const struct emu_insn *i, unsigned pp)
+{
+    if (i->map != MAP_0F || i->mod != 3 || VEX_VVVV(i) != i->rm)
+        return false;
+    uint8_t op = i->op;
+    if (op == 0x57)
+        return pp == VP_NONE || pp == VP_66;
+    return pp == VP_66 && (op == 0xef || (op >= 0xf8 && op <= 0xfb) || (op >= 0x64 && op <= 0x66));
 }
 
 static bool emit_vector(struct jctx *t, const struct emu_insn *i)
@@ -382,22 +445,28 @@ static bool emit_vector(struct jctx *t, const struct emu_insn *i)
     unsigned v = VEX_VVVV(i), n = l ? 32 : 16;
     bool wrote_flags = false;
     avx_guard(t);
-    if (!y0_keeps(f.cls))
+    if (!vcls_keeps(f.cls)) {
         *jit_y0(t) = -1;
+        *jit_yv(t) = 0;
+    }
     switch (f.cls) {
     case VC_BIN: {
         int imm = f.imm ? (int)(i->imm & 0xff) : -1;
         struct xvex hv = xv(i->map == MAP_0F ? VM_0F : i->map == MAP_0F38 ? VM_0F38 : VM_0F3A, pp, false, l);
+        if (zero_idiom(i, pp)) {
+            x_vex_rr(b, xv(VM_0F, VP_66, false, false), 0xef, 0, 0, 0, -1);   /* vpxor xmm0, xmm0, xmm0 */
+            y_store(t, i->reg, 0, l);
+            break;
+        }
         if (mem)
             vmem(t, i, n, false, false);
-        y_load(t, 1, v, l);
+        int hs1 = y_src(t, 1, v, l);
         if (mem) {
-            x_vex_rm(b, hv, i->op, 0, 1, xm(XCX, 0), imm);
-        } else if (!l) {
-            x_vex_rm(b, hv, i->op, 0, 1, xm(RC, OFF_X(i->rm)), imm);
+            x_vex_rm(b, hv, i->op, 0, hs1, xm(XCX, 0), imm);
+        } else if (!l && !vc_has(t, i->rm) && *jit_y0(t) != (int8_t)i->rm) {
+            x_vex_rm(b, hv, i->op, 0, hs1, xm(RC, OFF_X(i->rm)), imm);
         } else {
-            y_load(t, 2, i->rm, true);
-            x_vex_rr(b, hv, i->op, 0, 1, 2, imm);
+            x_vex_rr(b, hv, i->op, 0, hs1, y_src(t, 2, i->rm, l), imm);
         }
         y_store(t, i->reg, 0, l);
         break;
@@ -417,46 +486,40 @@ static bool emit_vector(struct jctx *t, const struct emu_insn *i)
         if (f.fma)
             y_load(t, 0, i->reg, l);
         if (!f.unary)
-            y_load(t, 1, v, l);
+            hvv = y_src(t, 1, v, l);
         if (mem) {
             x_vex_rm(b, hv, i->op, 0, hvv, xm(XCX, 0), imm);
         } else if (gsrc) {
             x_vex_rr(b, hv, i->op, 0, hvv, hs, imm);
-        } else if (!l) {
+        } else if (!l && !vc_has(t, i->rm) && *jit_y0(t) != (int8_t)i->rm) {
             x_vex_rm(b, hv, i->op, 0, hvv, xm(RC, OFF_X(i->rm)), imm);
         } else {
-            y_load(t, 2, i->rm, true);
-            x_vex_rr(b, hv, i->op, 0, hvv, 2, imm);
+            x_vex_rr(b, hv, i->op, 0, hvv, y_src(t, 2, i->rm, l), imm);
         }
         y_store(t, i->reg, 0, l);
         break;
     }
-    case VC_LOAD:
-        if (!mem) {
-            y_copy(b, i->reg, i->rm, l);
-            break;
+    case VC_LOAD:      /* one host vmovdqu (ymm0 or xmm0, which zeroes 255:128) */
+        if (mem) {
+            vmem(t, i, n, false, f.aligned);
+            x_vex_rm(b, xv(VM_0F, VP_F3, false, l), 0x6f, 0, 0, xm(XCX, 0), -1);
+        } else {
+            y_load(t, 0, i->rm, l);
         }
-        vmem(t, i, n, false, f.aligned);
-        copy16(b, xm(RC, OFF_X(i->reg)), xm(XCX, 0));
-        if (l)
-            copy16(b, xm(RC, OFF_H(i->reg)), xm(XCX, 16));
-        else
-            hi_zero(b, i->reg);
+        y_store(t, i->reg, 0, l);
         break;
     case VC_STORE:
         if (!mem) {
-            y_copy(b, i->rm, i->reg, l);
+            y_load(t, 0, i->reg, l);
+            y_store(t, i->rm, 0, l);
             break;
         }
         vmem(t, i, n, true, f.aligned);
-        copy16(b, xm(XCX, 0), xm(RC, OFF_X(i->reg)));
-        if (l)
-            copy16(b, xm(XCX, 16), xm(RC, OFF_H(i->reg)));
+        x_vex_rm(b, xv(VM_0F, VP_F3, false, l), 0x7f, y_src(t, 0, i->reg, l), 0, xm(XCX, 0), -1);
         break;
     case VC_MOVMSK: {
         int hd = jit_gpr(t, i->reg, false);
-        y_load(t, 0, i->rm, l);
-        x_vex_rr(b, xv(VM_0F, pp, false, l), i->op, hd, 0, 0, -1);
+        x_vex_rr(b, xv(VM_0F, pp, false, l), i->op, hd, 0, y_src(t, 0, i->rm, l), -1);
         jit_gpr_written(t, i->reg);
         break;
     }
@@ -524,7 +587,10 @@ static bool emit_vector(struct jctx *t, const struct emu_insn *i)
             vmem(t, i, f.esize, false, false);
             src = xm(XCX, 0);
         }
-        x_vex_rm(b, xv(VM_0F38, VP_66, false, l), i->op, 0, 0, src, -1);
+        if (!mem && (vc_has(t, i->rm) || *jit_y0(t) == (int8_t)i->rm))
+            x_vex_rr(b, xv(VM_0F38, VP_66, false, l), i->op, 0, 0, y_src(t, 1, i->rm, false), -1);
+        else
+            x_vex_rm(b, xv(VM_0F38, VP_66, false, l), i->op, 0, 0, src, -1);
         y_store(t, i->reg, 0, l);
         break;
     }
@@ -539,24 +605,19 @@ static bool emit_vector(struct jctx *t, const struct emu_insn *i)
             x_store(b, f.esize, xm(XCX, 0), XAX);
         } else {                               /* dst = vvvv with the low element of src */
             unsigned dst = i->op == 0x10 ? i->reg : i->rm, src = i->op == 0x10 ? i->rm : i->reg;
-            y_load(t, 1, v, false);
-            x_vmovdqu_load(b, 2, xm(RC, OFF_X(src)));
-            x_vex_rr(b, xv(VM_0F, pp, false, false), 0x10, 0, 1, 2, -1);
+            int hv = y_src(t, 1, v, false);
+            x_vex_rr(b, xv(VM_0F, pp, false, false), 0x10, 0, hv, y_src(t, 2, src, false), -1);
             y_store(t, dst, 0, false);
         }
         break;
     case VC_PTEST:
         if (mem)
             vmem(t, i, n, false, false);
-        y_load(t, 0, i->reg, l);
-        if (mem) {
-            x_vex_rm(b, xv(VM_0F38, VP_66, false, l), 0x17, 0, 0, xm(XCX, 0), -1);
-        } else if (!l) {
-            x_vex_rm(b, xv(VM_0F38, VP_66, false, false), 0x17, 0, 0, xm(RC, OFF_X(i->rm)), -1);
-        } else {
-            y_load(t, 1, i->rm, true);
-            x_vex_rr(b, xv(VM_0F38, VP_66, false, true), 0x17, 0, 0, 1, -1);
-        }
+        int hr = y_src(t, 0, i->reg, l);
+        if (mem)
+            x_vex_rm(b, xv(VM_0F38, VP_66, false, l), 0x17, hr, 0, xm(XCX, 0), -1);
+        else
+            x_vex_rr(b, xv(VM_0F38, VP_66, false, l), 0x17, hr, 0, y_src(t, 1, i->rm, l), -1);
         flags_from_host(t, RFLAGS_ZF | RFLAGS_CF);   /* the others: cleared on both */
         wrote_flags = true;
         break;
