@@ -13,7 +13,9 @@
 struct jctx;
 
 /* Host registers while translated code runs (jit.c): RBP the CPU; RAX,
- * RCX, RDX and every XMM/YMM register are free within one instruction. */
+ * RCX, RDX and XMM/YMM0-2 are free within one instruction; YMM3-15 keep
+ * guest vector registers from form to form (jit_yv), and anything else
+ * that uses them makes jit.c forget them (vec_keeps). */
 #define JIT_RCPU XBP
 
 /* c->jit_fp_ok: SSE forms as host instructions (CR0.EM and TS clear,

@@ -5,7 +5,8 @@
  * general-register forms, and TZCNT, LZCNT, POPCNT and MOVBE, each run as
  * the same host instruction on copies of the guest's operands.  YMM state
  * stays in struct emu_cpu (xmm[] for bits 127:0, ymm_hi[] for 255:128),
- * loaded and stored around each instruction.  A form the host lacks, or
+ * stored by every form that writes it; host YMM registers keep copies
+ * from form to form (y_load, y_store).  A form the host lacks, or
  * any encoding not listed here, runs its interpreter handler (jit.c).
  * docs/emu-jit.md ("VEX and BMI forms") has the rules. */
 #include <cpuid.h>
