@@ -2071,7 +2071,7 @@ static void emit_exit_static(struct jctx *t, const struct ra *r, const struct pe
  * at RIP's index into rb (ra scratch); a hit with this map epoch jumps to
  * its code.  Returns the two jne's to patch to the miss path. */
 static void emit_jc_probe(struct xbuf *b, const struct jc_entry *table, int ra, int rb,
-                          uint8_t *jne[2])
+                          uint8_t *jne[2], struct jit_exit *x)
 {
     x_imul_rri(b, 4, ra, XDX, (int32_t)JC_MUL);   /* jc_index, times the entry size */
     x_rr(b, 4, 0xc1, 5, ra);                  /* shr ra, 32 - JC_BITS - JC_SHIFT */
@@ -2084,6 +2084,22 @@ static void emit_jc_probe(struct xbuf *b, const struct jc_entry *table, int ra, 
     x_load(b, 4, ra, xm(RCPU, OFF_MAP_EPOCH));
     x_alu_rm(b, 4, ALU_CMP, ra, xm(rb, (int32_t)offsetof(struct jc_entry, epoch)));
     jne[1] = x_jcc32(b, 5);
+    if (x) {
+        /* A hit for exit record x, which holds no link of these epochs
+         * (none yet: the target was in the jump cache before this exit
+         * first ran, and C links only what it finds there): linked to
+         * the entry found, which compares its own epoch, so that the next
+         * run of the exit to it takes the record's compare instead of
+         * this lookup.  A link made in these epochs stays (the first). */
+        x_load(b, 8, ra, xm(RCPU, OFF_EPOCH));
+        x_alu_rm(b, 8, ALU_CMP, ra, xmrip(&x->epochs));
+        uint8_t *kept = x_jcc32(b, 4);   /* je */
+        x_store(b, 8, xmrip(&x->epochs), ra);
+        x_store(b, 8, xmrip(&x->rip), XDX);
+        x_load(b, 8, ra, xm(rb, (int32_t)offsetof(struct jc_entry, code)));
+        x_store(b, 8, xmrip(&x->target), ra);
+        x_patch32(b, kept, x_rx(b));
+    }
     x_jmp_mem(b, xm(rb, (int32_t)offsetof(struct jc_entry, code)));
 }
 
@@ -2126,7 +2142,7 @@ static void emit_exit_dynamic(struct jctx *t, const struct ra *r, const struct p
     x_patch32(b, jne1, x_rx(b));
     x_patch32(b, jne2, x_rx(b));
     uint8_t *miss[2];
-    emit_jc_probe(b, &t->j->jc->e[t->c->cpl == 3][0], XAX, XCX, miss);
+    emit_jc_probe(b, &t->j->jc->e[t->c->cpl == 3][0], XAX, XCX, miss, x);
     x_patch32(b, miss[0], x_rx(b));
     x_patch32(b, miss[1], x_rx(b));
     x->target = x_rx(b);
@@ -2155,7 +2171,7 @@ static void emit_dyn_exit_routines(struct emu_jit *j, struct xbuf *b)
         x_patch32(b, jne1, x_rx(b));
         x_patch32(b, jne2, x_rx(b));
         uint8_t *miss[2];
-        emit_jc_probe(b, &j->jc->e[u][0], XCX, XSI, miss);   /* RAX stays */
+        emit_jc_probe(b, &j->jc->e[u][0], XCX, XSI, miss, NULL);   /* RAX stays */
         x_patch32(b, miss[0], x_rx(b));
         x_patch32(b, miss[1], x_rx(b));
         j->dyn_miss[u] = x_rx(b);
