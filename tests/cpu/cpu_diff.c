@@ -1236,7 +1236,7 @@ static bool vec_chainable(const struct ct_case *f)
 static int chain_run(unsigned count, uint64_t seed, struct ct_result *nres, unsigned nforms, uint64_t area,
                      bool vec)
 {
-    const char *what = vec ? "vector chains" : "chains";
+    const char *what = vec ? "vector chains" : "chains", *name = vec ? "vector_chains" : "chains";
     static const struct ct_case *pool[4096];
     static uint8_t bytes[4096][CT_SLOT];
     static struct ct_case forms[4096];
@@ -1319,15 +1319,14 @@ static int chain_run(unsigned count, uint64_t seed, struct ct_result *nres, unsi
     printf("cpu_diff %s: %u random sequences of %u chainable forms (%u vector), %" PRIu64 " cases compared\n",
            what, count, npool, nvec, compared);
     if (mism) {
-        printf("FAIL: cpu/%s (%u of %u sequences differ; seed %#" PRIx64 ")\n", vec ? "vector_chains" : "chains",
-               mism, count, seed);
+        printf("FAIL: cpu/%s (%u of %u sequences differ; seed %#" PRIx64 ")\n", name, mism, count, seed);
         return 1;
     }
     if (count && !compared) {
-        printf("FAIL: cpu/%s (no sequence could be compared with the host)\n", vec ? "vector_chains" : "chains");
+        printf("FAIL: cpu/%s (no sequence could be compared with the host)\n", name);
         return 1;
     }
-    printf("PASS: cpu/%s\n", vec ? "vector_chains" : "chains");
+    printf("PASS: cpu/%s\n", name);
     return 0;
 }
 

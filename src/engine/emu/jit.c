@@ -1064,9 +1064,9 @@ static void vec_forget(struct jctx *t)
 
 /* A VZEROUPPER where a 256-bit form left host YMM bits 255:128 set:
  * before C (SSE code pays for a dirty upper state on some hosts), before
- * another translation and before non-VEX forms.  jit_vex.c's forms leave
- * them set (jit_ymm_used) and load every operand they read, so runs of
- * them share one. */
+ * another translation and before forms other than VEX and kept
+ * general-register ones (vec_keeps).  jit_vex.c's forms leave them set
+ * (jit_ymm_used), so runs of them share one. */
 static void ymm_clean(struct jctx *t)
 {
     x_vzeroupper(&t->b);
@@ -1074,12 +1074,15 @@ static void ymm_clean(struct jctx *t)
     vec_forget(t);   /* their bits 255:128 are gone */
 }
 
-/* Before a call to C on the main path: host YMM state is C's after. */
-static void c_call_prep(struct jctx *t)
+/* Host vector registers given up: before C on the main path (host YMM
+ * state is C's after), a loop's jump back, a form that is not kept
+ * (vec_keeps); with the VZEROUPPER when bits 255:128 may be set. */
+static void vec_release(struct jctx *t)
 {
     if (t->ymm_dirty)
         ymm_clean(t);
-    vec_forget(t);
+    else
+        vec_forget(t);
 }
 
 /* ---- registers ------------------------------------------------------------------- */
@@ -1270,7 +1273,7 @@ static void call_begin(struct jctx *t)
 
 static void call_end(struct jctx *t, const void *fn)
 {
-    c_call_prep(t);
+    vec_release(t);
     x_call_abs(&t->b, fn);
     emit_reload(t, &t->ra, true);
 }
@@ -1714,7 +1717,7 @@ static void materialize(struct jctx *t, const struct pend *p, bool keep_regs)
             if (keep_regs) {
                 call_end(t, (const void *)jit_get_cf);
             } else {
-                c_call_prep(t);
+                vec_release(t);
                 x_call_abs(b, (const void *)jit_get_cf);
             }
             x_movzx_rr(b, 1, XAX, XAX);
@@ -1744,7 +1747,7 @@ static void materialize(struct jctx *t, const struct pend *p, bool keep_regs)
     case PEND_CF:
         /* (keeps every register but RAX, so keep_regs needs nothing;
          * not the vector registers: it may call C) */
-        c_call_prep(t);
+        vec_release(t);
         x_call_abs(b, (const void *)(uintptr_t)t->j->set_cf);
         t->mem_op = CC_OP_EFLAGS;
         t->mem_size = 0;
@@ -2205,7 +2208,7 @@ static void emit_handler_call(struct jctx *t, unsigned k)
     h->k = k;
     h->exit_off = (int32_t)((intptr_t)t->hexit - (intptr_t)h);
     x_lea(b, 8, XSI, xmrip(h));
-    c_call_prep(t);
+    vec_release(t);
     call_rx(b, t->j->hcall[u]);
 }
 
@@ -4379,7 +4382,7 @@ static bool is_transfer(const struct emu_insn *i)
 /* A non-VEX instruction before which host vector registers keep what
  * jit_vex.c left there (jctx.y0, yv) and bits 255:128 may stay set: a
  * general-register form translated with host general registers alone,
- * whose C (a handler, a helper) forgets them (c_call_prep) and whose
+ * whose C (a handler, a helper) forgets them (vec_release) and whose
  * resuming stubs load them again (jit_vec_reload).  Not a transfer, a
  * stack group's PUSH/POP/LEAVE or a followed jump, which leave or call C
  * on the main path; not SSE, x87 or anything else only its handler
@@ -5132,11 +5135,8 @@ again:
         const struct emu_insn *i = &t->insn[t->k];
         t->ra.pinned = t->ra.fresh = 0;
         t->sets_flags = t->stored_record = false;
-        if (!(i->prefix & PFX_VEX) && !vec_keeps(t, i)) {
-            if (t->ymm_dirty)
-                ymm_clean(t);
-            vec_forget(t);
-        }
+        if (!(i->prefix & PFX_VEX) && !vec_keeps(t, i))
+            vec_release(t);
         unsigned m = stack_group(t, t->k);
         if (m) {
             bool left = emit_stack_group(t, m);
@@ -5157,9 +5157,7 @@ again:
         }
         if (i->kind == EK_JCC && i->opsize == 8 && (cfg_kinds >> EK_JCC & 1)) {
             if (next_rip(t, t->k) + i->imm == t->rips[0]) {
-                if (t->ymm_dirty)
-                    ymm_clean(t);   /* the loop head has them clean */
-                vec_forget(t);
+                vec_release(t);   /* the loop head has them clean */
                 if (emit_jcc_back(t, i)) {
                     ended = true;
                     break;
