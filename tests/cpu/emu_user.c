@@ -775,7 +775,8 @@ int main(int argc, char **argv)
                     js.blocks, js.code_bytes >> 10, js.data_bytes >> 10, js.flushes, js.followed, js.traced, js.jcc_followed,
                     js.failed, js.crossed, js.entries, js.links);
         fprintf(stderr, "hostel-emu-user: TLB: %" PRIu64 " misses in both ways, %" PRIu64
-                " way-0 misses found in way 1\n", c->mmu.st.misses, c->mmu.st.way1_hits);
+                " way-0 misses found in way 1; %" PRIu64 " handler calls from translated code\n",
+                c->mmu.st.misses, c->mmu.st.way1_hits, js.handler_calls);
         fprintf(stderr, "hostel-emu-user: epochs: %" PRIu64 " ended by calls, %" PRIu64
                 " by stores into code; %" PRIu64 " blocks compared with RAM\n",
                 c->mmu.st.epochs[EMU_EPOCH_EXECUTE], c->mmu.st.epochs[EMU_EPOCH_CODE], c->mmu.st.compares);

@@ -9,7 +9,8 @@
  * translated from RAM the restore replaced, code mapped at two addresses
  * runs at each, one RET's return addresses in turn are found in the jump
  * cache, a device's DMA is announced only when it touches a page
- * code ran from, two pages on one TLB index stay in its two ways, loops of two blocks run as one translation (results,
+ * code ran from, two pages on one TLB index stay in its two ways, a loop
+ * through one page finds it inline (no handler), loops of two blocks run as one translation (results,
  * budgets, stores into and faults in the second range, events), the
  * stack page of RSP-based accesses (page boundaries, faults, a read-only
  * page, its mark of no page), the loop slots (a page boundary to a page
@@ -670,6 +671,37 @@ static void test_tlb_second_way(void)
     emu_jit_test_slow_paths(false);
     CHECK_EQ(cpu->exc.vector, EXC_UD);
     CHECK_EQ(*(uint64_t *)(ram + DATA + (4u << 20)), 3000);
+}
+
+/* Translated loads and stores find their page in the TLB inline: after
+ * the first miss fills the entry, a loop through one data page (no loop
+ * slots: every access its own lookup, emit_tlb) runs no handler, as the
+ * index the inline code computes is the one the MMU fills.  A wrong index
+ * (or tag) would still give right results, through the handlers: only
+ * the count of handler calls (emu_jit_stats.handler_calls) shows it. */
+static void test_tlb_inline_hits(void)
+{
+    emu_jit_test_loop_slots(false);
+    SETUP(true, 0xb9, 0xe8, 0x03, 0, 0,     /* mov ecx, 1000 */
+          0x48, 0x8b, 0x03,                 /* 1: mov rax, [rbx] */
+          0x48, 0x89, 0x43, 0x08,           /* mov [rbx + 8], rax */
+          0x48, 0x01, 0xc2,                 /* add rdx, rax */
+          0xff, 0xc9,                       /* dec ecx */
+          0x75, 0xf2,                       /* jnz 1b */
+          0x0f, 0x0b);                      /* ud2 */
+    *(uint64_t *)(ram + DATA + 0x7f8) = 5;
+    cpu->gpr[R_RBX] = DATA + 0x7f8;
+    uint64_t h0 = cpu->jit_hcalls;
+    emu_execute(cpu, 100000);
+    emu_jit_test_loop_slots(true);
+    CHECK_EQ(cpu->exc.vector, EXC_UD);
+    CHECK_EQ(cpu->insn_count, 1 + 5 * 1000);
+    CHECK_EQ(cpu->gpr[R_RDX], 5000);
+    CHECK_EQ(*(uint64_t *)(ram + DATA + 0x800), 5);
+    struct emu_jit_stats js;
+    emu_jit_get_stats(cpu, &js);
+    CHECK_EQ(js.handler_calls, cpu->jit_hcalls);
+    CHECK(cpu->jit_hcalls - h0 < 10);
 }
 
 /* A device's DMA (emu_dma_written) asks a vCPU to look at its code again
@@ -2553,6 +2585,7 @@ int main(void)
     RUN_TEST(test_handler_exits_shared);
     RUN_TEST(test_store_into_running_block);
     RUN_TEST(test_tlb_second_way);
+    RUN_TEST(test_tlb_inline_hits);
     RUN_TEST(test_two_block_loop);
     RUN_TEST(test_two_block_loop_smc);
     RUN_TEST(test_two_block_loop_fault);

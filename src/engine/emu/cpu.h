@@ -174,6 +174,7 @@ struct emu_cpu {
      * and XCR0 change only through instructions that end translations. */
     uint8_t jit_fp_ok;
     uint64_t insn_count;          /* retired instructions (statistics, bench) */
+    uint64_t jit_hcalls;          /* interpreter handlers run from translated code (jit.c) */
 
     struct emu_lapic *lapic;
     struct vm *vm;                /* NULL in the user-mode harness and cpu tests */

@@ -298,13 +298,13 @@ static void print_stats(struct emu_cpu *c, uint64_t *last_ns, uint64_t *last_ins
     struct emu_jit_stats js;
     emu_jit_get_stats(c, &js);
     fprintf(stderr, "emu: vCPU %d %.1f MIPS, %llu insns, rip %016llx cpl %u %s%s; translated %llu blocks "
-            "(%llu KiB, %llu flushes, %llu given up), %llu entries, %llu links\r\n", c->id,
+            "(%llu KiB, %llu flushes, %llu given up), %llu entries, %llu links, %llu handler calls\r\n", c->id,
             mips, (unsigned long long)c->insn_count, (unsigned long long)c->rip, c->cpl,
             mode_name(c->mode),
             c->state == EMU_HALTED ? " halted" : c->state == EMU_WAIT_SIPI ? " wait-sipi" : "",
             (unsigned long long)js.blocks, (unsigned long long)(js.code_bytes >> 10),
             (unsigned long long)js.flushes, (unsigned long long)js.failed, (unsigned long long)js.entries,
-            (unsigned long long)js.links);
+            (unsigned long long)js.links, (unsigned long long)js.handler_calls);
     const struct emu_mmu_stats *m = &c->mmu.st;
     fprintf(stderr, "emu: vCPU %d epochs: %llu execute, %llu event, %llu irq, %llu cr3, %llu flush, "
             "%llu invlpg, %llu code, %llu cpuid; %llu compares, %llu walks (%llu way-1 hits), %llu cr3 loads "

@@ -407,6 +407,7 @@ _Static_assert(SLOT_TLS_W < 256, "a stub keeps a slot's offset in a byte");
 #define OFF_MAP_EPOCH ((int32_t)offsetof(struct emu_cpu, mmu.map_epoch))
 #define OFF_TLB_SLOT ((int32_t)offsetof(struct emu_cpu, mmu.tlb_slot))
 #define OFF_STOP     ((int32_t)offsetof(struct emu_cpu, mmu.blk_stop))
+#define OFF_HCALLS   ((int32_t)offsetof(struct emu_cpu, jit_hcalls))
 #define OFF_TLB(u)   ((int32_t)(offsetof(struct emu_cpu, mmu.tlb) + (u) * sizeof(((struct emu_cpu *)0)->mmu.tlb[0])))
 /* Way 1 of the TLB (mmu.h) lies this far after way 0, same layout. */
 #define TLB_WAY1     ((int32_t)(offsetof(struct emu_cpu, mmu.tlb1) - offsetof(struct emu_cpu, mmu.tlb)))
@@ -515,6 +516,7 @@ static void emit_hcall_routine(struct emu_jit *j, struct xbuf *b, int u)
     x_load(b, 4, XAX, xm(XSI, (int32_t)offsetof(struct jit_hcall, k)));
     x_alu_rr(b, 8, ALU_ADD, XAX, RCOUNT);
     x_store(b, 8, xm(RCPU, OFF_COUNT), XAX);
+    x_rm(b, 8, 0xff, 0, xm(RCPU, OFF_HCALLS), 0);         /* inc qword [jit_hcalls] */
     emit_mx_merge(b, 8, XDX);                             /* the return address under the slots */
     x8(b, 0x56);                                          /* push rsi */
     x_mov_rr(b, 8, XDI, RCPU);
@@ -764,6 +766,7 @@ void emu_jit_get_stats(struct emu_cpu *c, struct emu_jit_stats *s)
         *s = c->mmu.cache->jit->st;
         s->data_bytes = c->mmu.cache->jit->data_used;
     }
+    s->handler_calls = c->jit_hcalls;
 }
 
 /* ---- helpers called from translated code ------------------------------------------ */

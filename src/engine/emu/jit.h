@@ -67,6 +67,8 @@ struct emu_jit_stats {
     uint64_t crossed;       /* instructions across a page boundary translated (jit_cross) */
     uint64_t failed;        /* blocks left to the interpreter for good: they start with an instruction
                              * only it runs (SYSCALL...), or their code or stubs did not fit */
+    uint64_t handler_calls; /* interpreter handlers translated code ran (slow paths: TLB misses, MMIO,
+                             * faults; instructions without a code generator) */
 };
 void emu_jit_get_stats(struct emu_cpu *c, struct emu_jit_stats *s);
 
