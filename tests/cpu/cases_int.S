@@ -65,6 +65,11 @@ CASE test_rax_imm32, R_LOGIC|W64 ; test $-1, %rax ; ENDC
 CASE test_rm8_imm8, R_LOGIC|W8  ; test $0x01, %bl ; ENDC
 CASE test_rm32_imm32, R_LOGIC|W32 ; test $0x00ff00ff, %ebx ; ENDC
 CASE test_m16_imm16, R_LOGIC|W16 ; testw $0x8000, (%rsi) ; ENDC
+CASE test_r8hi_imm8, R_LOGIC|W8 ; test $0x82, %ah ; ENDC
+CASE test_rm8_r8_hi, R_LOGIC|W8 ; test %bh, %ah ; ENDC
+CASE test_r8hi_r8, R_LOGIC|W8   ; test %ah, %bl ; ENDC
+CASE test_r8hi_self, R_LOGIC|W8 ; test %dh, %dh ; ENDC
+CASE test_r8hi_flags, 0         ; test $0x2, %ah ; setnz %cl ; setp %dl ; sets %bl ; cmovs %rsi, %r8 ; ENDC
 
 /* ---- unary ---- */
 .irp op, inc, dec, neg, not
@@ -302,6 +307,10 @@ CASE xadd_r32, W32           ; xadd %eax, %ebx ; ENDC
 CASE xadd_r8, W8             ; xadd %al, %bl ; ENDC
 CASE xadd_m64, W64           ; lock xadd %rax, (%rsi) ; ENDC
 CASE xadd_m16, W16           ; xadd %ax, 2(%rsi) ; ENDC
+CASE xadd_m32, W32           ; xadd %ecx, 4(%rsi) ; ENDC
+CASE lock_xadd_m32, W32      ; lock xadd %ebx, (%rsi) ; ENDC
+CASE lock_xadd_m64_flags, 0  ; lock xadd %rax, 8(%rsi) ; setz %cl ; sets %dl ; seto %bl ; setc %bh ; setp %r8b ; ENDC
+CASE xadd_m64_same_reg, 0    ; lea 16(%rsi), %rdx ; xadd %rdx, (%rdx) ; ENDC
 CASE cmpxchg_r32, W32        ; cmpxchg %ecx, %ebx ; ENDC
 CASE cmpxchg_r32_eq, W32     ; mov %ebx, %eax ; cmpxchg %ecx, %ebx ; ENDC
 CASE cmpxchg_r8, W8          ; cmpxchg %cl, %bl ; ENDC
@@ -474,6 +483,8 @@ CASE rmw_xchg64_pf, 0        ; lea CT_END+0x40, %rdx ; add %rbx, %rcx ; xchg %rb
 CASE rmw_lock_add_pf, 0      ; lea CT_END+0x40, %rax ; lock add %ebx, (%rax) ; ENDC
 CASE rmw_shl_pf, 0           ; lea CT_END+0x40, %rax ; shll $1, (%rax) ; ENDC
 CASE rmw_setcc_pf, 0         ; lea CT_END+0x40, %rax ; setc (%rax) ; ENDC
+CASE setcc_m8_after_cmp, 0   ; cmp %rbx, %rax ; setne 3(%rsi) ; setl 4(%rsi) ; setbe 5(%rsi) ; seto 6(%rsi) ; ENDC
+CASE setcc_m8_after_logic, 0 ; and %ecx, %edx ; setp 1(%rsi) ; sets (%rsi) ; setz 2(%rsi) ; ENDC
 CASE pushf_66_rexw, 0         ; .byte 0x66, 0x48, 0x9c ; pop %rax ; ENDC
 CASE popf_66_rexw, 0          ; and $0xcd5, %ebx ; push %rbx ; .byte 0x66, 0x48, 0x9d ; ENDC
 CASE cmpxchg8b_rep_prefixes, W64 ; .byte 0xf3, 0xf2, 0x0f, 0xc7, 0x0e ; ENDC

@@ -10,7 +10,8 @@
  * runs at each, one RET's return addresses in turn are found in the jump
  * cache, a device's DMA is announced only when it touches a page
  * code ran from, two pages on one TLB index stay in its two ways, a loop
- * through one page finds it inline (no handler), loops of two blocks run as one translation (results,
+ * through one page finds it inline (no handler), MOV r, Sreg is translated,
+ * loops of two blocks run as one translation (results,
  * budgets, stores into and faults in the second range, events), the
  * stack page of RSP-based accesses (page boundaries, faults, a read-only
  * page, its mark of no page), the loop slots (a page boundary to a page
@@ -702,6 +703,39 @@ static void test_tlb_inline_hits(void)
     emu_jit_get_stats(cpu, &js);
     CHECK_EQ(js.handler_calls, cpu->jit_hcalls);
     CHECK(cpu->jit_hcalls - h0 < 10);
+}
+
+/* MOV r, Sreg in translated code: the selector zero-extended into 32-
+ * and 64-bit registers, merged into a 16-bit one, as the interpreter
+ * does; none of them runs its handler. */
+static void test_mov_from_sreg(void)
+{
+    static const uint8_t code[] = {
+        0x48, 0xc7, 0xc0, 0xff, 0xff, 0xff, 0xff,   /* mov rax, -1 */
+        0x48, 0x89, 0xc3,                           /* mov rbx, rax */
+        0x48, 0x89, 0xc1,                           /* mov rcx, rax */
+        0x48, 0x89, 0xc2,                           /* mov rdx, rax */
+        0x49, 0x89, 0xc0,                           /* mov r8, rax */
+        0x8c, 0xc8,                                 /* mov eax, cs */
+        0x48, 0x8c, 0xd3,                           /* mov rbx, ss */
+        0x66, 0x8c, 0xd9,                           /* mov cx, ds */
+        0x8c, 0xe2,                                 /* mov edx, fs */
+        0x41, 0x8c, 0xe8,                           /* mov r8d, gs */
+        0x0f, 0x0b,                                 /* ud2 */
+    };
+    same_with_and_without(code, sizeof(code), 100);
+    uint64_t h0 = cpu->jit_hcalls;
+    setup_len(code, sizeof(code), true);
+    cpu->seg[S_DS].selector = 0x2b;
+    cpu->seg[S_GS].selector = 0x1234;
+    emu_execute(cpu, 100);
+    CHECK_EQ(cpu->exc.vector, EXC_UD);
+    CHECK_EQ(cpu->gpr[R_RAX], 0x08);
+    CHECK_EQ(cpu->gpr[R_RBX], 0x10);
+    CHECK_EQ(cpu->gpr[R_RCX], 0xffffffffffff002bULL);
+    CHECK_EQ(cpu->gpr[R_RDX], 0x10);
+    CHECK_EQ(cpu->gpr[R_R8], 0x1234);
+    CHECK_EQ(cpu->jit_hcalls, h0);
 }
 
 /* A device's DMA (emu_dma_written) asks a vCPU to look at its code again
@@ -2586,6 +2620,7 @@ int main(void)
     RUN_TEST(test_store_into_running_block);
     RUN_TEST(test_tlb_second_way);
     RUN_TEST(test_tlb_inline_hits);
+    RUN_TEST(test_mov_from_sreg);
     RUN_TEST(test_two_block_loop);
     RUN_TEST(test_two_block_loop_smc);
     RUN_TEST(test_two_block_loop_fault);

@@ -2436,8 +2436,24 @@ static bool emit_test(struct jctx *t, const struct emu_insn *i)
     bool imm_form = i->op == 0xa8 || i->op == 0xa9 || i->op == 0xf6 || i->op == 0xf7;
     unsigned a = i->op == 0xa8 || i->op == 0xa9 ? R_RAX : i->rm;
     if (i->mod == 3) {
-        if (high_byte(i, size, a) || (!imm_form && high_byte(i, size, i->reg)))
-            return false;
+        bool dh = high_byte(i, size, a), sh = !imm_form && high_byte(i, size, i->reg);
+        if (dh || sh) {   /* TEST AH, imm8 (an IF test of saved flags), on copies as emit_alu_high */
+            int hs = -1;
+            if (!imm_form) {
+                hs = ra_get(t, (int)(sh ? i->reg - 4 : i->reg), true);
+                if (sh) {
+                    hb_extract(t, XDX, hs);
+                    hs = XDX;
+                }
+            }
+            int r = ra_get(t, (int)(dh ? a - 4 : a), true);
+            if (dh) {
+                hb_extract(t, XAX, r);
+                r = XAX;
+            }
+            alu_core(t, ALU_AND, 1, r, hs, imm, true, false);
+            return true;
+        }
         int hs = imm_form ? -1 : ra_get(t, i->reg, true);
         int ha = ra_get(t, (int)a, true);
         alu_core(t, ALU_AND, size, ha, hs, imm, true, false);
@@ -3117,6 +3133,57 @@ static bool emit_atomic_mem(struct jctx *t, const struct emu_insn *i)
     return true;
 }
 
+/* XADD r/m32|64, r with memory (LOCK or not, as CMPXCHG above): the
+ * host's LOCK XADD on a TLB hit for writing; the register gets the old
+ * value.  The record is the interpreter's, an ADD of the old value and
+ * the register's (op_xadd), pending in PF1/PF2. */
+static bool emit_xadd_mem(struct jctx *t, const struct emu_insn *i)
+{
+    unsigned size = i->opsize;
+    if (i->mod == 3 || size < 4 || i->op != 0xc1)
+        return false;
+    struct xbuf *b = &t->b;
+    int hr = ra_get(t, i->reg, true);
+    emit_ea(t, i);
+    emit_tlb(t, size, true, true);
+    bool live = t->live[t->k];
+    if (live)
+        x_mov_rr(b, 8, PF2, hr);                     /* the addend */
+    x8(b, 0xf0);                                     /* lock */
+    x_rm(b, size, 0xc10f, hr, xm(XCX, 0), 0);       /* xadd [rcx], r */
+    ra_dirty(t, i->reg);
+    t->pend.op = -1;   /* every flag is written: an older pending record is done with */
+    if (live) {
+        x_mov_rr(b, 8, PF1, hr);                     /* the old value */
+        pend_set(t, CC_OP_ADD, size, false, 0, false);
+        for (unsigned s = 0; s < t->nstubs; s++)
+            if (t->stubs[s].kind == ST_INTERP && t->stubs[s].k == t->k && !t->stubs[s].resume)
+                t->stubs[s].reload_pf = PF_S1_S2;
+    }
+    t->hf = HF_ALL;
+    mem_done(t);
+    return true;
+}
+
+/* MOV r, Sreg (the register form: Linux's sync_core() reads CS and SS
+ * before its IRET to itself): the selector zero-extended into a 32- or
+ * 64-bit register, into the low 16 bits of a 16-bit one (op_mov_from_sreg). */
+static bool emit_mov_from_sreg(struct jctx *t, const struct emu_insn *i)
+{
+    unsigned r = i->reg & 7;
+    if (i->mod != 3 || r > S_GS)
+        return false;
+    int32_t off = (int32_t)(offsetof(struct emu_cpu, seg) + r * sizeof(struct seg_state) +
+                            offsetof(struct seg_state, selector));
+    int h = ra_get(t, i->rm, i->opsize == 2);
+    if (i->opsize == 2)
+        x_rm(&t->b, 2, 0x8b, h, xm(RCPU, off), 0);     /* mov r16, [selector] */
+    else
+        x_rm(&t->b, 4, 0xb70f, h, xm(RCPU, off), 0);   /* movzx r32, word [selector] */
+    ra_dirty(t, i->rm);
+    return true;
+}
+
 static bool emit_xchg(struct jctx *t, const struct emu_insn *i)
 {
     if (i->mod != 3)
@@ -3197,9 +3264,21 @@ static bool emit_cmov(struct jctx *t, const struct emu_insn *i)
 
 static bool emit_setcc(struct jctx *t, const struct emu_insn *i)
 {
-    if (i->mod != 3 || high_byte(i, 1, i->rm))
-        return false;
     unsigned cc = emu_cc(i);
+    if (i->mod != 3) {
+        /* The condition into [rsp + SLOT_TMP] first: the TLB lookup loses
+         * the host flags (and a miss runs the handler, which does it all). */
+        need_flags(t, cc_need[cc]);
+        x_rm(&t->b, 1, 0x0f | (uint32_t)(0x90 + cc) << 8, 0, xm(XSP, SLOT_TMP), 0);   /* setcc byte [rsp+8] */
+        emit_ea(t, i);
+        emit_tlb(t, 1, true, false);
+        x_rm(&t->b, 4, 0xb60f, XDX, xm(XSP, SLOT_TMP), 0);   /* movzx edx, byte [rsp+8] */
+        x_store(&t->b, 1, xm(XCX, 0), XDX);
+        mem_done(t);
+        return true;
+    }
+    if (high_byte(i, 1, i->rm))
+        return false;
     int h = ra_get(t, i->rm, true);
     need_flags(t, cc_need[cc]);
     x_setcc(&t->b, cc, h);
@@ -4440,6 +4519,10 @@ static bool emit_insn(struct jctx *t, const struct emu_insn *i)
             return emit_rep_string(t, i);
         if (i->map == MAP_0F && i->op == 0xb1)
             return emit_atomic_mem(t, i);
+        if (i->map == MAP_0F && i->op == 0xc1)
+            return emit_xadd_mem(t, i);
+        if (i->map == MAP_1 && i->op == 0x8c)
+            return emit_mov_from_sreg(t, i);
         if (i->map == MAP_0F && (i->op == 0xa4 || i->op == 0xa5 || i->op == 0xac || i->op == 0xad))
             return emit_shld(t, i);
         if (i->map == MAP_1 && i->op == 0xd9 && i->mod != 3 && GRP_OF(i) == 7)
