@@ -371,6 +371,9 @@ CASE push_pop_r64, W64       ; push %rax ; push %r12 ; pop %rbx ; pop %r13 ; END
 CASE push_imm8, W64          ; push $-5 ; ENDC
 CASE push_imm32, W64         ; push $0x12345678 ; pop %rax ; ENDC
 CASE push_m64, W64           ; push (%rsi) ; ENDC
+CASE push_m64_rsp_based, 0   ; lea CT_END+64, %rsp ; mov %rax, 8(%rsp) ; push 8(%rsp) ; pop %rbx ; push -8(%rsp) ; pop %rcx ; ENDC
+CASE push_m64_index, 0       ; and $7, %rcx ; push 8(%rsi,%rcx,8) ; pop %rdx ; ENDC
+CASE push_m64_stack_pf, 0    ; lea CT_END+8, %rsp ; add %rbx, %rdx ; push (%rsi) ; ENDC
 CASE pop_m64, W64            ; push %rbx ; pop 8(%rsi) ; ENDC
 CASE push_r16, W16           ; push %ax ; pop %bx ; ENDC
 CASE push_rsp, W64           ; push %rsp ; pop %rax ; ENDC

@@ -3286,10 +3286,70 @@ static bool emit_setcc(struct jctx *t, const struct emu_insn *i)
     return true;
 }
 
+/* CLD, STD: DF in RFLAGS, which the translated REP forms test where
+ * they run (emit_rep_string).  The AND/OR loses the host flags. */
+static bool emit_cld_std(struct jctx *t, const struct emu_insn *i)
+{
+    struct xbuf *b = &t->b;
+    if (i->op == 0xfc) {
+        x_rm(b, 4, 0x81, 4, xm(RCPU, OFF_RFLAGS), 4);   /* and dword [rflags], ~DF */
+        x32(b, ~(uint32_t)RFLAGS_DF);
+    } else {
+        x_rm(b, 4, 0x81, 1, xm(RCPU, OFF_RFLAGS), 4);   /* or dword [rflags], DF */
+        x32(b, RFLAGS_DF);
+    }
+    t->hf = 0;
+    return true;
+}
+
+/* LFENCE, MFENCE, SFENCE: the host's own (translated code's loads and
+ * stores are the host's, on guest RAM). */
+static bool emit_fence(struct jctx *t, const struct emu_insn *i)
+{
+    struct xbuf *b = &t->b;
+    x8(b, 0x0f);
+    x8(b, 0xae);
+    x8(b, (uint8_t)(0xc0 | (GRP_OF(i) << 3)));
+    return true;
+}
+
+/* PUSH r/m64 from memory (the PLT's first entry pushes the GOT's second
+ * word): both accesses are looked up before either is made, as CALL
+ * through memory does (emit_call_mem), so a miss or fault on either runs
+ * the handler, which does the whole PUSH; the source's address is taken
+ * with RSP before the push, as the CPU does.  [rsp] holds the value
+ * across the second lookup. */
+static bool emit_push_mem(struct jctx *t, const struct emu_insn *i)
+{
+    struct xbuf *b = &t->b;
+    /* Every register the instruction uses is mapped before the first
+     * lookup: no allocation may follow it. */
+    int hsp = ra_get(t, R_RSP, true);
+    if (i->base < 16)
+        ra_get(t, i->base, true);
+    if (i->index < 16)
+        ra_get(t, i->index, true);
+    emit_ea(t, i);
+    emit_tlb(t, 8, false, false);
+    x_load(b, 8, XDX, xm(XCX, 0));
+    x_store(b, 8, xm(XSP, 0), XDX);
+    x_lea(b, 8, XCX, xm(hsp, -8));
+    t->stk = true;
+    emit_tlb(t, 8, true, false);
+    x_load(b, 8, XDX, xm(XSP, 0));
+    x_store(b, 8, xm(XCX, 0), XDX);
+    x_lea(b, 8, hsp, xm(hsp, -8));
+    ra_dirty(t, R_RSP);
+    mem_done(t);
+    return true;
+}
+
 /* PUSH of a 64-bit register or immediate. */
 static bool emit_push(struct jctx *t, const struct emu_insn *i)
 {
-    if (i->opsize != 8 || (i->op == 0xff))
+    if (i->op == 0xff)
+        return i->opsize == 8 && i->mod != 3 && emit_push_mem(t, i);
+    if (i->opsize != 8)
         return false;
     struct xbuf *b = &t->b;
     bool imm = i->op == 0x68 || i->op == 0x6a;
@@ -4523,6 +4583,10 @@ static bool emit_insn(struct jctx *t, const struct emu_insn *i)
             return emit_xadd_mem(t, i);
         if (i->map == MAP_1 && i->op == 0x8c)
             return emit_mov_from_sreg(t, i);
+        if (i->map == MAP_1 && (i->op == 0xfc || i->op == 0xfd))
+            return emit_cld_std(t, i);
+        if (i->map == MAP_0F && i->op == 0xae && i->mod == 3 && GRP_OF(i) >= 5 && !(i->prefix & (PFX_REP | PFX_REPNE | PFX_OPSIZE)))
+            return emit_fence(t, i);
         if (i->map == MAP_0F && (i->op == 0xa4 || i->op == 0xa5 || i->op == 0xac || i->op == 0xad))
             return emit_shld(t, i);
         if (i->map == MAP_1 && i->op == 0xd9 && i->mod != 3 && GRP_OF(i) == 7)

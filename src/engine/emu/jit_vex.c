@@ -247,6 +247,7 @@ enum vclass {
     VC_MOVS,       /* VMOVSS/VMOVSD: scalar loads and stores, the register merge */
     VC_PTEST,      /* VPTEST: flags only */
     VC_FP,         /* MXCSR-dependent float arithmetic: as VC_BIN, under the MXCSR check */
+    VC_SHIFTI,     /* VPSRLW/D/Q, VPSRAW/D, VPSLLW/D/Q, VPSRLDQ, VPSLLDQ by imm8: VEX.vvvv = rm shifted */
 };
 
 struct vform {
@@ -341,6 +342,8 @@ static struct vform vclassify(const struct emu_insn *i, unsigned pp)
             f.cls = VC_MOVQ_STORE;
         else if ((op == 0x10 || op == 0x11) && (pp == VP_F3 || pp == VP_F2))
             f = (struct vform){ VC_MOVS, false, false, false, false, (uint8_t)(pp == VP_F3 ? 4 : 8), false, false };
+        else if (op >= 0x71 && op <= 0x73 && pp == VP_66)
+            f = (struct vform){ VC_SHIFTI, false, false, true, true, 0, false, false };
         return f;
     }
     if (pp != VP_66)
@@ -383,6 +386,11 @@ static bool vform_ok(const struct emu_insn *i, const struct vform *f)
         return v == 0;
     case VC_FP:                      /* scalar forms ignore VEX.L: L=1 runs the handler */
         return (!f->unary || v == 0) && !(f->esize && l);
+    case VC_SHIFTI: {                /* 71, 72: /2 /4 /6 (73 has no /4: VPSRAQ is AVX-512); 73: /2 /3 /6 /7 */
+        unsigned g = (i->modrm >> 3) & 7;
+        return i->op == 0x73 ? (g == 2 || g == 3 || g == 6 || g == 7)
+                             : (g == 2 || g == 4 || g == 6);
+    }
     default:
         return false;
     }
@@ -418,7 +426,8 @@ static void vmem_fp(struct jctx *t, const struct emu_insn *i, unsigned size)
 static bool vcls_keeps(unsigned cls)
 {
     return cls == VC_BIN || cls == VC_FP || cls == VC_MOVMSK || cls == VC_PTEST || cls == VC_MOVS ||
-           cls == VC_BCAST || cls == VC_MOVD_TO || cls == VC_MOVD_FROM || cls == VC_LOAD || cls == VC_STORE;
+           cls == VC_BCAST || cls == VC_MOVD_TO || cls == VC_MOVD_FROM || cls == VC_LOAD || cls == VC_STORE ||
+           cls == VC_SHIFTI;
 }
 
 /* VPXOR, VXORPS/PD, VPSUBB/W/D/Q and VPCMPGTB/W/D of a register with
@@ -500,6 +509,11 @@ static bool emit_vector(struct jctx *t, const struct emu_insn *i)
         y_store(t, i->reg, 0, l);
         break;
     }
+    case VC_SHIFTI:    /* the same host form into YMM0: ModRM.reg is the operation */
+        x_vex_rr(b, xv(VM_0F, VP_66, false, l), i->op, (i->modrm >> 3) & 7, 0, y_src(t, 1, i->rm, l),
+                 (int)(i->imm & 0xff));
+        y_store(t, v, 0, l);
+        break;
     case VC_LOAD:      /* one host vmovdqu (ymm0 or xmm0, which zeroes 255:128) */
         if (mem) {
             vmem(t, i, n, false, f.aligned);
