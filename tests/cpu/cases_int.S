@@ -53,6 +53,15 @@ CASE lock_\op\()_m8_imm8, W8    ; lock \op\()b $0x33, 3(%rsi) ; ENDC
 LOCKED \op
 .endr
 CASE lock_on_register_ud        ; .byte 0xf0, 0x01, 0xd8 ; ENDC
+/* Flags written again before anyone reads them: the translated host LOCK forms. */
+CASE lock_add_m32_imm_dead, 0   ; lock addl $0x7f, (%rsi) ; add %rbx, %rcx ; ENDC
+CASE lock_or_m8_imm_dead, 0     ; lock orb $0x81, 3(%rsi) ; cmp %rax, %rbx ; ENDC
+CASE lock_xor_m64_r64_dead, 0   ; lock xor %rax, 8(%rsi) ; test %rcx, %rcx ; ENDC
+CASE lock_sub_m16_imm_dead, 0   ; lock subw $0x1234, 2(%rsi) ; xor %edx, %edx ; ENDC
+CASE lock_and_m32_r32_dead, 0   ; lock and %ecx, 4(%rsi) ; sub $1, %r8 ; ENDC
+CASE lock_add_m64_imm32_dead, 0 ; lock addq $-0x12345, 16(%rsi) ; inc %r9 ; add %r10, %r9 ; ENDC
+CASE lock_add_stack_barrier, 0  ; lea CT_END+64, %rsp ; mov %rax, -8(%rsp) ; lock addl $0, -4(%rsp) ; add %rbx, %rcx ; mov -8(%rsp), %rdx ; ENDC
+CASE lock_add_m8_r8_dead, 0     ; lock add %sil, 5(%rsi) ; add %rbx, %rcx ; ENDC
 
 CASE test_rm8_r8, R_LOGIC|W8    ; test %bl, %al ; ENDC
 CASE test_rm16_r16, R_LOGIC|W16 ; test %bx, %ax ; ENDC

@@ -68,6 +68,9 @@ CASE movhps_store, K_SSE     ; movhps %xmm0, 4(%rsi) ; ENDC
 CASE movlps_load, K_SSE      ; movlps 16(%rsi), %xmm0 ; ENDC
 CASE movhpd_load, K_SSE      ; movhpd 16(%rsi), %xmm0 ; ENDC
 CASE movlpd_store, K_SSE     ; movlpd %xmm0, 4(%rsi) ; ENDC
+CASE movlpd_load_hi_regs, K_SSE ; movlpd 8(%rsi), %xmm9 ; movhpd 24(%rsi), %xmm2 ; ENDC
+CASE movlps_store_rex, K_SSE  ; movlps %xmm9, (%rsi) ; movhps %xmm1, 12(%rsi) ; ENDC
+CASE movlhpd_pair, K_SSE      ; movlpd (%rsi), %xmm1 ; movhpd 8(%rsi), %xmm1 ; movhpd %xmm1, 32(%rsi) ; ENDC
 CASE movhlps, K_SSE          ; movhlps %xmm1, %xmm0 ; ENDC
 CASE movlhps, K_SSE          ; movlhps %xmm1, %xmm0 ; ENDC
 CASE movmskps, K_SSE         ; movmskps %xmm0, %eax ; ENDC

@@ -32,7 +32,7 @@ EXPECT=(
   "interrupts   1     1       -                       ^int3 ok|^#DE ok|^#PF ok|^pit ticks: [0-9]+|^lapic timer ticks: [0-9]+|^self-ipi ok|^interrupts: ok"
   "rtc          1     1       -                       ^date: 20[0-9][0-9]-[01][0-9]-[0-3][0-9] [0-2][0-9]:[0-5][0-9]:[0-5][0-9]|^rtc: ok"
   "pci          1     1       -                       ^00:00\\.0 [0-9a-f]{4}:[0-9a-f]{4} class 0600|^host bridge|^absent slot|^pci: ok"
-  "smp          2     1       cpus=2                  ^cpu 1 hello|^cpus checked in: 2 of 2|^cpu 1 got ipi|^ipi stress: 2 cpus, 100 rounds, 200 IPIs, every count exact|^smp: ok"
+  "smp          2     1       cpus=2                  ^cpu 1 hello|^cpus checked in: 2 of 2|^cpu 1 got ipi|^ipi stress: 2 cpus, 100 rounds, 200 IPIs, every count exact|^locked updates: 2 cpus, 1000000 rounds, every count exact|^smp: ok"
   "triplefault  1     2       -                       ^triplefault: loading|err:triple|err:[Rr][Ii][Pp]=[0-9a-fA-F]+"
   "pagefault    1     1       -                       ^supervisor write, read-only, CR0.WP=1: #PF error 3 ok|^fetch from a no-execute page: #PF error 11 ok|^pagefault: ok"
   "gp           1     1       -                       ^non-canonical read: vector 13 error 0 ok|^selector beyond the GDT limit: vector 13 error 1238 ok|^gp: ok"

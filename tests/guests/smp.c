@@ -8,7 +8,10 @@
  * a fixed IPI that must wake it from HLT.  Then every CPU sends every other
  * STRESS_ROUNDS fixed IPIs at once, each sender with its own vector, waiting
  * for each to be taken before the next to the same CPU (so none may merge):
- * every count must come out exact.  The CPU count comes from "cpus=N" on the
+ * every count must come out exact.  Last, every CPU adds to shared counters
+ * RACE_ROUNDS times at once with LOCK XADD, LOCK ADD and LOCK XOR (whose
+ * flags nothing reads: emu translates each to the host's own locked form):
+ * no update may be lost.  The CPU count comes from "cpus=N" on the
  * command line; APIC IDs are assumed to be 0..N-1, as hostel and QEMU
  * number them. */
 #include "lib/cpu64.h"
@@ -18,6 +21,7 @@
 #define VEC_IPI 0x50
 #define VEC_STRESS 0x60         /* + the sender's APIC ID */
 #define STRESS_ROUNDS 100
+#define RACE_ROUNDS 1000000     /* even: each CPU's XOR bit ends clear */
 
 extern char ap_tramp_start[], ap_tramp_end[];
 void ap_main(int slot) __attribute__((noreturn));
@@ -28,6 +32,7 @@ static volatile uint32_t ap_ids[MAX_CPUS];
 static volatile uint32_t ipis_taken;
 static volatile uint32_t ncpus_all, stress_go, stress_done, stress_timeouts;
 static volatile uint32_t stress_recv[MAX_CPUS][MAX_CPUS];   /* [receiver][sender] */
+static volatile uint32_t race_ready, race_xadd, race_add, race_xor;
 static void stress(uint32_t me);
 
 static void lock_uart(void)
@@ -111,6 +116,16 @@ static void stress(uint32_t me)
             if (stress_recv[to][me] <= r)
                 lock_xadd(&stress_timeouts, 1);
         }
+    /* All at once: each waits, bounded, for the others to get here. */
+    lock_xadd(&race_ready, 1);
+    for (long spins = 0; race_ready < ncpus_all && spins < 100000000; spins++)
+        cpu_pause();
+    for (uint32_t n = 0; n < RACE_ROUNDS; n++) {
+        lock_xadd(&race_xadd, 1);
+        /* A register form after each: their flags are dead (opt.c). */
+        __asm__ volatile("lock xorl %2, %1\n\ttestl %2, %2\n\tlock addl $3, %0"
+                         : "+m"(race_add), "+m"(race_xor) : "r"(1u << me) : "memory", "cc");
+    }
     /* Interrupts stay on: the others may still be sending to this CPU. */
     lock_xadd(&stress_done, 1);
 }
@@ -188,5 +203,9 @@ void guest_main(uint32_t magic, uint32_t mbi)
         }
     gprintf("ipi stress: %lu cpus, %u rounds, %lu IPIs, every count exact\n", ncpus,
             STRESS_ROUNDS, ncpus * (ncpus - 1) * STRESS_ROUNDS);
+    if (race_xadd != ncpus * RACE_ROUNDS || race_add != 3 * ncpus * RACE_ROUNDS || race_xor != 0)
+        fail(9, "locked updates lost: xadd %u, add %u (expected %lu, %lu), xor %x (expected 0)",
+             race_xadd, race_add, ncpus * RACE_ROUNDS, 3 * ncpus * RACE_ROUNDS, race_xor);
+    gprintf("locked updates: %lu cpus, %u rounds, every count exact\n", ncpus, RACE_ROUNDS);
     gprintf("smp: ok\n");
 }

@@ -2358,18 +2358,65 @@ static bool emit_alu_high(struct jctx *t, int op, unsigned d, unsigned s, bool i
     return true;
 }
 
+/* LOCK ADD/SUB/AND/OR/XOR of memory whose flags no one reads (Linux's
+ * smp_mb() is LOCK ADD $0 to the stack; set_bit and clear_bit are LOCK
+ * OR and AND): the host's locked instruction on the host address, so
+ * other vCPUs' atomics on the same guest RAM stay atomic with it; its
+ * host flags are the guest's.  A miss, MMIO or fault runs the handler
+ * (the interpreter's host atomics). */
+static bool emit_alu_locked(struct jctx *t, const struct emu_insn *i, int op, unsigned size, bool imm_form,
+                            int64_t imm)
+{
+    struct xbuf *b = &t->b;
+    bool to_mem = i->op >= 0x80 || (i->op & 7) < 2;
+    if (i->mod == 3 || !to_mem || t->live[t->k] || op == ALU_ADC || op == ALU_SBB || op == ALU_CMP)
+        return false;
+    int hs = -1;
+    if (!imm_form) {
+        if (high_byte(i, size, i->reg))
+            return false;
+        hs = ra_get(t, i->reg, true);
+    }
+    emit_ea(t, i);
+    emit_tlb(t, size, true, true);
+    if (hs >= 0) {
+        x_mov_rr(b, 8, XDX, hs);
+        x8(b, 0xf0);                                          /* lock */
+        x_rm(b, size, (uint32_t)(op << 3 | (size > 1)), XDX, xm(XCX, 0), 0);   /* op [rcx], rdx */
+    } else if (size == 1 || imm == (int64_t)(int8_t)imm) {
+        x8(b, 0xf0);
+        x_rm(b, size, size == 1 ? 0x80 : 0x83, op, xm(XCX, 0), 1);           /* op [rcx], imm8 */
+        x8(b, (uint8_t)imm);
+    } else {
+        x8(b, 0xf0);
+        x_rm(b, size, 0x81, op, xm(XCX, 0), size == 2 ? 2 : 4);             /* op [rcx], imm16|32 */
+        if (size == 2) {
+            x8(b, (uint8_t)imm);
+            x8(b, (uint8_t)(imm >> 8));
+        } else {
+            x32(b, (uint32_t)imm);
+        }
+    }
+    t->pend.op = -1;   /* every flag is written: an older pending record is done with */
+    t->hf = HF_ALL;
+    mem_done(t);
+    return true;
+}
+
 static bool emit_alu(struct jctx *t, const struct emu_insn *i)
 {
     int op = emu_alu_op(i);
     bool imm_form = (i->map == MAP_1 && i->op >= 0x80) || (i->op & 7) >= 4;
     unsigned size = i->op >= 0x80 ? (i->op == 0x81 || i->op == 0x83 ? i->opsize : 1) : op_size_w(i);
-    if ((i->prefix & PFX_LOCK) || ((op == ALU_ADC || op == ALU_SBB) && i->mod != 3))
+    if ((op == ALU_ADC || op == ALU_SBB) && i->mod != 3)
         return false;
     int64_t imm = (int64_t)(i->imm & emu_size_mask(size));
     if (size == 8 || size == 4)
         imm = size == 8 ? (int64_t)i->imm : (int64_t)(int32_t)i->imm;
     if (size == 8 && !x_fits32(imm))
         return false;
+    if (i->prefix & PFX_LOCK)
+        return emit_alu_locked(t, i, op, size, imm_form, imm);
     if (i->mod == 3) {
         unsigned d, s = 0;
         if (i->op < 0x40 && (i->op & 7) >= 4)
@@ -4141,6 +4188,23 @@ static bool emit_sse(struct jctx *t, const struct emu_insn *i)
             xmm_load(b, XMM0, i->reg);
             x_sse(b, 0x66, 0xd60f, XMM0, -1, xm(XCX, 0), false, -1);
         }
+        mem_done(t);
+        return true;
+    case 0x12: case 0x16:                /* movlps/movhps (none), movlpd/movhpd (66) xmm, m64 */
+        if (i->mod == 3 || (mp != 0 && mp != 0x66))
+            return false;                    /* movhlps/movlhps; F3/F2: movsldup, movddup, movshdup */
+        sse_mem(t, i, 8, false, false);
+        xmm_load(b, XMM0, i->reg);
+        x_sse(b, mp, map_op, XMM0, -1, xm(XCX, 0), false, -1);
+        xmm_store(b, i->reg, XMM0);
+        mem_done(t);
+        return true;
+    case 0x13: case 0x17:                /* movlps/movhps (none), movlpd/movhpd (66) m64, xmm */
+        if (i->mod == 3 || (mp != 0 && mp != 0x66))
+            return false;
+        sse_mem(t, i, 8, true, false);
+        xmm_load(b, XMM0, i->reg);
+        x_sse(b, mp, map_op, XMM0, -1, xm(XCX, 0), false, -1);
         mem_done(t);
         return true;
     case 0xd7: case 0x50: {              /* pmovmskb r32, xmm (66); movmskps/pd (none/66) */
