@@ -3360,6 +3360,20 @@ static bool emit_fence(struct jctx *t, const struct emu_insn *i)
     return true;
 }
 
+/* For an instruction with two memory accesses, one of them a push (CALL
+ * through memory, PUSH from memory): RSP and every register its address
+ * uses mapped before the first lookup, as no allocation may follow one.
+ * Returns RSP's host register. */
+static int map_push_and_address(struct jctx *t, const struct emu_insn *i)
+{
+    int hsp = ra_get(t, R_RSP, true);
+    if (i->base < 16)
+        ra_get(t, i->base, true);
+    if (i->index < 16)
+        ra_get(t, i->index, true);
+    return hsp;
+}
+
 /* PUSH r/m64 from memory (the PLT's first entry pushes the GOT's second
  * word): both accesses are looked up before either is made, as CALL
  * through memory does (emit_call_mem), so a miss or fault on either runs
@@ -3369,13 +3383,7 @@ static bool emit_fence(struct jctx *t, const struct emu_insn *i)
 static bool emit_push_mem(struct jctx *t, const struct emu_insn *i)
 {
     struct xbuf *b = &t->b;
-    /* Every register the instruction uses is mapped before the first
-     * lookup: no allocation may follow it. */
-    int hsp = ra_get(t, R_RSP, true);
-    if (i->base < 16)
-        ra_get(t, i->base, true);
-    if (i->index < 16)
-        ra_get(t, i->index, true);
+    int hsp = map_push_and_address(t, i);
     emit_ea(t, i);
     emit_tlb(t, 8, false, false);
     x_load(b, 8, XDX, xm(XCX, 0));
@@ -4465,13 +4473,7 @@ static bool emit_call_push(struct jctx *t)
 static bool emit_call_mem(struct jctx *t, const struct emu_insn *i)
 {
     struct xbuf *b = &t->b;
-    /* Every register the instruction uses is mapped before the first
-     * lookup: no allocation may follow it. */
-    int hsp = ra_get(t, R_RSP, true);
-    if (i->base < 16)
-        ra_get(t, i->base, true);
-    if (i->index < 16)
-        ra_get(t, i->index, true);
+    int hsp = map_push_and_address(t, i);
     x_lea(b, 8, XCX, xm(hsp, -8));
     t->stk = true;
     emit_tlb(t, 8, true, false);
