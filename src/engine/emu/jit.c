@@ -2358,6 +2358,19 @@ static bool emit_alu_high(struct jctx *t, int op, unsigned d, unsigned s, bool i
     return true;
 }
 
+/* The register source of a memory form: *hs = its host register, or -1
+ * for an immediate form; false: AH..BH (the handler's). */
+static bool mem_src(struct jctx *t, const struct emu_insn *i, unsigned size, bool imm_form, int *hs)
+{
+    *hs = -1;
+    if (imm_form)
+        return true;
+    if (high_byte(i, size, i->reg))
+        return false;
+    *hs = ra_get(t, i->reg, true);
+    return true;
+}
+
 /* LOCK ADD/SUB/AND/OR/XOR of memory whose flags no one reads (Linux's
  * smp_mb() is LOCK ADD $0 to the stack; set_bit and clear_bit are LOCK
  * OR and AND): the host's locked instruction on the host address, so
@@ -2371,12 +2384,9 @@ static bool emit_alu_locked(struct jctx *t, const struct emu_insn *i, int op, un
     bool to_mem = i->op >= 0x80 || (i->op & 7) < 2;
     if (i->mod == 3 || !to_mem || t->live[t->k] || op == ALU_ADC || op == ALU_SBB || op == ALU_CMP)
         return false;
-    int hs = -1;
-    if (!imm_form) {
-        if (high_byte(i, size, i->reg))
-            return false;
-        hs = ra_get(t, i->reg, true);
-    }
+    int hs;
+    if (!mem_src(t, i, size, imm_form, &hs))
+        return false;
     emit_ea(t, i);
     emit_tlb(t, size, true, true);
     if (hs >= 0) {
@@ -2455,12 +2465,9 @@ static bool emit_alu(struct jctx *t, const struct emu_insn *i)
         (void)live;
         return true;
     }
-    int hs = -1;
-    if (!imm_form) {
-        if (high_byte(i, size, i->reg))
-            return false;
-        hs = ra_get(t, i->reg, true);
-    }
+    int hs;
+    if (!mem_src(t, i, size, imm_form, &hs))
+        return false;
     emit_ea(t, i);
     emit_tlb(t, size, op != ALU_CMP, true);
     /* RDX = [mem]; op; store (CMP: no store). */
@@ -2506,12 +2513,9 @@ static bool emit_test(struct jctx *t, const struct emu_insn *i)
         alu_core(t, ALU_AND, size, ha, hs, imm, true, false);
         return true;
     }
-    int hs = -1;
-    if (!imm_form) {
-        if (high_byte(i, size, i->reg))
-            return false;
-        hs = ra_get(t, i->reg, true);
-    }
+    int hs;
+    if (!mem_src(t, i, size, imm_form, &hs))
+        return false;
     emit_ea(t, i);
     emit_tlb(t, size, false, true);
     x_load(&t->b, size, XDX, xm(XCX, 0));
@@ -3132,6 +3136,22 @@ static bool emit_lea(struct jctx *t, const struct emu_insn *i)
     return true;
 }
 
+/* The end of a host locked form that wrote every flag: when live, its
+ * record (kind cc, two operands) waits in PF1/PF2, which its stubs load
+ * from the record the handler stored; the host flags are the guest's. */
+static void locked_done(struct jctx *t, int cc, unsigned size, bool live)
+{
+    t->pend.op = -1;   /* every flag is written: an older pending record is done with */
+    if (live) {
+        pend_set(t, cc, size, false, 0, false);
+        for (unsigned s = 0; s < t->nstubs; s++)
+            if (t->stubs[s].kind == ST_INTERP && t->stubs[s].k == t->k && !t->stubs[s].resume)
+                t->stubs[s].reload_pf = PF_S1_S2;
+    }
+    t->hf = HF_ALL;
+    mem_done(t);
+}
+
 /* XCHG r/m32|64, r with memory (always locked on x86) and CMPXCHG
  * r/m32|64, r with memory (LOCK or not: the locked form is the stronger
  * one): on a TLB hit for writing (RAM, not a page holding code; the fill
@@ -3167,16 +3187,9 @@ static bool emit_atomic_mem(struct jctx *t, const struct emu_insn *i)
      * 32-bit form leaves RAX's upper half only when equal, as the host's. */
     x_mov_rr(b, 8, ha, XAX);
     ra_dirty(t, R_RAX);
-    t->pend.op = -1;   /* every flag is written: an older pending record is done with */
-    if (live) {
+    if (live)
         x_mov_rr(b, 8, PF2, XAX);
-        pend_set(t, CC_OP_SUB, size, false, 0, false);
-        for (unsigned s = 0; s < t->nstubs; s++)
-            if (t->stubs[s].kind == ST_INTERP && t->stubs[s].k == t->k && !t->stubs[s].resume)
-                t->stubs[s].reload_pf = PF_S1_S2;
-    }
-    t->hf = HF_ALL;
-    mem_done(t);
+    locked_done(t, CC_OP_SUB, size, live);
     return true;
 }
 
@@ -3199,16 +3212,9 @@ static bool emit_xadd_mem(struct jctx *t, const struct emu_insn *i)
     x8(b, 0xf0);                                     /* lock */
     x_rm(b, size, 0xc10f, hr, xm(XCX, 0), 0);       /* xadd [rcx], r */
     ra_dirty(t, i->reg);
-    t->pend.op = -1;   /* every flag is written: an older pending record is done with */
-    if (live) {
+    if (live)
         x_mov_rr(b, 8, PF1, hr);                     /* the old value */
-        pend_set(t, CC_OP_ADD, size, false, 0, false);
-        for (unsigned s = 0; s < t->nstubs; s++)
-            if (t->stubs[s].kind == ST_INTERP && t->stubs[s].k == t->k && !t->stubs[s].resume)
-                t->stubs[s].reload_pf = PF_S1_S2;
-    }
-    t->hf = HF_ALL;
-    mem_done(t);
+    locked_done(t, CC_OP_ADD, size, live);
     return true;
 }
 
