@@ -343,6 +343,10 @@ CASE cmpxchg8b_eq, W64       ; mov (%rsi), %eax ; mov 4(%rsi), %edx ; lock cmpxc
 CASE cmpxchg16b, W64         ; cmpxchg16b (%rsi) ; ENDC
 CASE cmpxchg16b_eq, W64      ; mov (%rsi), %rax ; mov 8(%rsi), %rdx ; lock cmpxchg16b (%rsi) ; ENDC
 CASE cmpxchg16b_misaligned_gp, W64 ; cmpxchg16b 8(%rsi) ; ENDC
+CASE cmpxchg16b_keeps_flags, 0 ; cmp %rbx, %rcx ; lock cmpxchg16b (%rsi) ; setc %r8b ; setz %r9b ; sets %r10b ; seto %r11b ; ENDC
+CASE cmpxchg16b_eq_keeps_flags, 0 ; mov (%rsi), %rax ; mov 8(%rsi), %rdx ; sub %r12, %r13 ; lock cmpxchg16b (%rsi) ; setz %r8b ; setb %r9b ; setp %r10b ; ENDC
+CASE cmpxchg16b_flags_dead, 0 ; mov 16(%rsi), %rax ; mov 24(%rsi), %rdx ; lock cmpxchg16b 16(%rsi) ; add %rbx, %r10 ; ENDC
+CASE cmpxchg16b_regs_kept, 0  ; add %rax, %r8 ; lea 1(%rbx), %r9 ; cmpxchg16b (%rsi) ; lea (%r8,%r9), %r11 ; mov %rax, %r12 ; ENDC
 CASE cbw, W16                ; cbw ; ENDC
 CASE cwde, W32               ; cwde ; ENDC
 CASE cdqe, W64               ; cdqe ; ENDC

@@ -10,8 +10,9 @@
  * for each to be taken before the next to the same CPU (so none may merge):
  * every count must come out exact.  Last, every CPU adds to shared counters
  * RACE_ROUNDS times at once with LOCK XADD, LOCK ADD and LOCK XOR (whose
- * flags nothing reads: emu translates each to the host's own locked form):
- * no update may be lost.  The CPU count comes from "cpus=N" on the
+ * flags nothing reads: emu translates each to the host's own locked form),
+ * and RACE_ROUNDS / 8 times to a 16-byte pair with LOCK CMPXCHG16B: no
+ * update may be lost.  The CPU count comes from "cpus=N" on the
  * command line; APIC IDs are assumed to be 0..N-1, as hostel and QEMU
  * number them. */
 #include "lib/cpu64.h"
@@ -33,6 +34,21 @@ static volatile uint32_t ipis_taken;
 static volatile uint32_t ncpus_all, stress_go, stress_done, stress_timeouts;
 static volatile uint32_t stress_recv[MAX_CPUS][MAX_CPUS];   /* [receiver][sender] */
 static volatile uint32_t race_ready, race_xadd, race_add, race_xor;
+static volatile uint64_t race_pair[2] __attribute__((aligned(16)));   /* CMPXCHG16B: +1, +2 */
+
+/* One LOCK CMPXCHG16B increment of race_pair, retried until it takes. */
+static void cas16_add(void)
+{
+    for (;;) {
+        uint64_t lo = race_pair[0], hi = race_pair[1];
+        uint8_t ok;
+        __asm__ volatile("lock cmpxchg16b %1\n\tsete %0"
+                         : "=q"(ok), "+m"(race_pair[0]), "+a"(lo), "+d"(hi)
+                         : "b"(lo + 1), "c"(hi + 2) : "memory", "cc");
+        if (ok)
+            return;
+    }
+}
 static void stress(uint32_t me);
 
 static void lock_uart(void)
@@ -125,6 +141,8 @@ static void stress(uint32_t me)
         /* A register form after each: their flags are dead (opt.c). */
         __asm__ volatile("lock xorl %2, %1\n\ttestl %2, %2\n\tlock addl $3, %0"
                          : "+m"(race_add), "+m"(race_xor) : "r"(1u << me) : "memory", "cc");
+        if ((n & 7) == 0)
+            cas16_add();
     }
     /* Interrupts stay on: the others may still be sending to this CPU. */
     lock_xadd(&stress_done, 1);
@@ -203,6 +221,9 @@ void guest_main(uint32_t magic, uint32_t mbi)
         }
     gprintf("ipi stress: %lu cpus, %u rounds, %lu IPIs, every count exact\n", ncpus,
             STRESS_ROUNDS, ncpus * (ncpus - 1) * STRESS_ROUNDS);
+    if (race_pair[0] != ncpus * (RACE_ROUNDS / 8) || race_pair[1] != 2 * ncpus * (RACE_ROUNDS / 8))
+        fail(10, "CMPXCHG16B updates lost: %lu and %lu, expected %lu and %lu", (unsigned long)race_pair[0],
+             (unsigned long)race_pair[1], ncpus * (RACE_ROUNDS / 8), 2 * ncpus * (RACE_ROUNDS / 8));
     if (race_xadd != ncpus * RACE_ROUNDS || race_add != 3 * ncpus * RACE_ROUNDS || race_xor != 0)
         fail(9, "locked updates lost: xadd %u, add %u (expected %lu, %lu), xor %x (expected 0)",
              race_xadd, race_add, ncpus * RACE_ROUNDS, 3 * ncpus * RACE_ROUNDS, race_xor);

@@ -3218,6 +3218,62 @@ static bool emit_xadd_mem(struct jctx *t, const struct emu_insn *i)
     return true;
 }
 
+/* CMPXCHG16B m128 (LOCK or not: the locked form is the stronger one;
+ * SLUB's per-CPU freelists): the host's LOCK CMPXCHG16B on the host
+ * address of an aligned operand that hit the TLB for writing, so other
+ * vCPUs' atomics on the same guest RAM stay atomic with it; misaligned
+ * (#GP), a miss, MMIO or a fault runs the handler.  The host instruction
+ * takes RDX:RAX and RCX:RBX, so every guest register goes to struct
+ * emu_cpu first and the operands come from there.  Only ZF changes: when
+ * someone reads the flags, the guest's before (rebuilt on the host and
+ * kept at [rsp]) become materialized flags with the new ZF. */
+static bool emit_cmpxchg16b(struct jctx *t, const struct emu_insn *i)
+{
+    if (i->mod == 3 || !(i->rex & 8) || GRP_OF(i) != 1)
+        return false;
+    struct xbuf *b = &t->b;
+    bool live = t->live[t->k];
+    ra_flush(t);
+    if (live) {
+        need_flags(t, HF_ALL);
+        x8(b, 0x9c);                                   /* pushfq */
+        x8(b, 0x58);                                   /* pop rax */
+        x_store(b, 8, xm(XSP, 0), XAX);
+    }
+    emit_ea(t, i);
+    x_test_ri(b, 1, XCX, 15);
+    stub_new(t, ST_INTERP, x_jcc32(b, 5));             /* jne: misaligned, the handler's #GP */
+    emit_tlb(t, 16, true, false);
+    x_mov_rr(b, 8, XSI, XCX);
+    x_load(b, 8, XAX, xm(RCPU, OFF_GPR(R_RAX)));
+    x_load(b, 8, XDX, xm(RCPU, OFF_GPR(R_RDX)));
+    x_load(b, 8, XBX, xm(RCPU, OFF_GPR(R_RBX)));
+    x_load(b, 8, XCX, xm(RCPU, OFF_GPR(R_RCX)));
+    x8(b, 0xf0);                                       /* lock */
+    x_rm(b, 8, 0xc70f, 1, xm(XSI, 0), 0);              /* cmpxchg16b [rsi] */
+    x_store(b, 8, xm(RCPU, OFF_GPR(R_RAX)), XAX);     /* the old value when not equal */
+    x_store(b, 8, xm(RCPU, OFF_GPR(R_RDX)), XDX);
+    if (live) {
+        x_setcc(b, 4, XDX);                            /* sete dl */
+        x_movzx_rr(b, 1, XDX, XDX);
+        x_shift_ri(b, 4, SH_SHL, XDX, 6);              /* ZF */
+        x_load(b, 8, XAX, xm(XSP, 0));
+        x_alu_ri(b, 4, ALU_AND, XAX, RFLAGS_OF | RFLAGS_SF | RFLAGS_AF | RFLAGS_PF | RFLAGS_CF);
+        x_alu_rr(b, 4, ALU_OR, XAX, XDX);
+        rflags_set_arith(b, XCX, XAX);
+        t->pend.op = -1;
+        t->mem_op = -1;
+        flags_op(t, CC_OP_EFLAGS, 0);
+    }
+    mem_done(t);
+    /* The handler's way leaves its own record; host registers the
+     * address used are clobbered here (none is dirty: forgotten). */
+    ra_flush(t);
+    t->mem_op = -1;
+    t->hf = 0;
+    return true;
+}
+
 /* MOV r, Sreg (the register form: Linux's sync_core() reads CS and SS
  * before its IRET to itself): the selector zero-extended into a 32- or
  * 64-bit register, into the low 16 bits of a 16-bit one (op_mov_from_sreg). */
@@ -4653,6 +4709,8 @@ static bool emit_insn(struct jctx *t, const struct emu_insn *i)
             return emit_atomic_mem(t, i);
         if (i->map == MAP_0F && i->op == 0xc1)
             return emit_xadd_mem(t, i);
+        if (i->map == MAP_0F && i->op == 0xc7)
+            return emit_cmpxchg16b(t, i);
         if (i->map == MAP_1 && i->op == 0x8c)
             return emit_mov_from_sreg(t, i);
         if (i->map == MAP_1 && (i->op == 0xfc || i->op == 0xfd))
