@@ -2328,9 +2328,10 @@ static void alu_core(struct jctx *t, int op, unsigned size, int dst, int sreg, i
 }
 
 /* A byte ALU operation of registers where one operand is AH..BH: on
- * copies in RAX (destination) and RDX (source), the result put back. */
+ * copies in RAX (destination) and RDX (source), the result put back
+ * (TEST, op ALU_AND: none; an IF test of saved flags, `test $0x2, %ah`). */
 static bool emit_alu_high(struct jctx *t, int op, unsigned d, unsigned s, bool imm_form, int64_t imm,
-                          bool dh, bool sh)
+                          bool dh, bool sh, bool test)
 {
     if (op == ALU_ADC || op == ALU_SBB)
         return false;   /* their flags code uses RAX */
@@ -2349,8 +2350,8 @@ static bool emit_alu_high(struct jctx *t, int op, unsigned d, unsigned s, bool i
         hb_extract(t, XAX, hd);
         r = XAX;
     }
-    alu_core(t, op, 1, r, hs, imm, false, false);
-    if (op != ALU_CMP) {
+    alu_core(t, op, 1, r, hs, imm, test, false);
+    if (op != ALU_CMP && !test) {
         if (dh)
             hb_insert(t, hd, XAX);
         ra_dirty(t, gd);
@@ -2440,7 +2441,7 @@ static bool emit_alu(struct jctx *t, const struct emu_insn *i)
         }
         bool dh = high_byte(i, size, d), sh = !imm_form && high_byte(i, size, s);
         if (dh || sh)
-            return emit_alu_high(t, op, d, s, imm_form, imm, dh, sh);
+            return emit_alu_high(t, op, d, s, imm_form, imm, dh, sh, false);
         int hs = imm_form ? -1 : ra_get(t, (int)s, true);
         int hd = ra_get(t, (int)d, true);
         alu_core(t, op, size, hd, hs, imm, false, false);
@@ -2491,23 +2492,8 @@ static bool emit_test(struct jctx *t, const struct emu_insn *i)
     unsigned a = i->op == 0xa8 || i->op == 0xa9 ? R_RAX : i->rm;
     if (i->mod == 3) {
         bool dh = high_byte(i, size, a), sh = !imm_form && high_byte(i, size, i->reg);
-        if (dh || sh) {   /* TEST AH, imm8 (an IF test of saved flags), on copies as emit_alu_high */
-            int hs = -1;
-            if (!imm_form) {
-                hs = ra_get(t, (int)(sh ? i->reg - 4 : i->reg), true);
-                if (sh) {
-                    hb_extract(t, XDX, hs);
-                    hs = XDX;
-                }
-            }
-            int r = ra_get(t, (int)(dh ? a - 4 : a), true);
-            if (dh) {
-                hb_extract(t, XAX, r);
-                r = XAX;
-            }
-            alu_core(t, ALU_AND, 1, r, hs, imm, true, false);
-            return true;
-        }
+        if (dh || sh)
+            return emit_alu_high(t, ALU_AND, a, i->reg, imm_form, imm, dh, sh, true);
         int hs = imm_form ? -1 : ra_get(t, i->reg, true);
         int ha = ra_get(t, (int)a, true);
         alu_core(t, ALU_AND, size, ha, hs, imm, true, false);
@@ -3415,6 +3401,8 @@ static bool emit_cld_std(struct jctx *t, const struct emu_insn *i)
  * stores are the host's, on guest RAM). */
 static bool emit_fence(struct jctx *t, const struct emu_insn *i)
 {
+    if (i->mod != 3 || GRP_OF(i) < 5 || (i->prefix & (PFX_REP | PFX_REPNE | PFX_OPSIZE)))
+        return false;   /* FXSAVE..CLFLUSH; F3/66 forms (INCSSP, ...) */
     struct xbuf *b = &t->b;
     x8(b, 0x0f);
     x8(b, 0xae);
@@ -4715,8 +4703,8 @@ static bool emit_insn(struct jctx *t, const struct emu_insn *i)
             return emit_mov_from_sreg(t, i);
         if (i->map == MAP_1 && (i->op == 0xfc || i->op == 0xfd))
             return emit_cld_std(t, i);
-        if (i->map == MAP_0F && i->op == 0xae && i->mod == 3 && GRP_OF(i) >= 5 && !(i->prefix & (PFX_REP | PFX_REPNE | PFX_OPSIZE)))
-            return emit_fence(t, i);
+        if (i->map == MAP_0F && i->op == 0xae && emit_fence(t, i))
+            return true;
         if (i->map == MAP_0F && (i->op == 0xa4 || i->op == 0xa5 || i->op == 0xac || i->op == 0xad))
             return emit_shld(t, i);
         if (i->map == MAP_1 && i->op == 0xd9 && i->mod != 3 && GRP_OF(i) == 7)
