@@ -422,11 +422,14 @@ static struct emu_cpu *ecpu;
 #define BLOCK_END (CT_END + 0x10000ULL)
 /* How emu runs a case: instruction by instruction, in whole interpreted
  * blocks, or in blocks translated to host code (jit.c, translated at once),
- * whose memory accesses take their fast paths (a TLB hit, inline) or, in
- * the last mode, all their slow paths (the handler, out of line). */
-enum { RUN_STEP, RUN_BLOCK, RUN_JIT, RUN_JIT_SLOW, RUN_MODES };
+ * whose memory accesses take their fast paths (a TLB hit, inline, as on a
+ * machine; then, as hostel-emu-user's, reads straight to RAM: the flat
+ * CPU's, emit_flat_read) or, in the last mode, all their slow paths (the
+ * handler, out of line). */
+enum { RUN_STEP, RUN_BLOCK, RUN_JIT, RUN_JIT_FLAT, RUN_JIT_SLOW, RUN_MODES };
 static int run_mode;
 static const char *const run_mode_name[RUN_MODES] = { "", "block mode: ", "translated mode: ",
+                                                      "translated mode, flat reads: ",
                                                       "translated mode, slow paths: " };
 static void place_emu_tail(uint8_t *where);
 
@@ -510,6 +513,7 @@ static bool emu_run_case(const struct ct_case *f, uint64_t code, const struct ct
     if (f->kind & K_FUZZ)
         memcpy(&tail_target, emu_ram + end + 6, 8);
     emu_jit_test_slow_paths(run_mode == RUN_JIT_SLOW);
+    emu_jit_test_flat(run_mode == RUN_JIT_FLAT);
     emu_jit_configure(run_mode >= RUN_JIT, 0);
     if (run_mode != RUN_STEP) {
         /* Whole blocks at once (emu's block-level shortcuts: flags skipped

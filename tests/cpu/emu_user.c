@@ -770,10 +770,10 @@ int main(int argc, char **argv)
             fprintf(stderr, "hostel-emu-user: translated %" PRIu64 " blocks (%" PRIu64 " KiB of code, %" PRIu64 " KiB of data, %"
                     PRIu64 " cache flushes, %" PRIu64 " following a jump back, %" PRIu64
                     " going on through calls and jumps, %" PRIu64 " Jccs they go on through, %" PRIu64
-                    " given up, %" PRIu64 " instructions across pages), %" PRIu64
+                    " given up, %" PRIu64 " instructions across pages, %" PRIu64 " reads straight to RAM), %" PRIu64
                     " entries from the dispatcher, %" PRIu64 " links\n",
                     js.blocks, js.code_bytes >> 10, js.data_bytes >> 10, js.flushes, js.followed, js.traced, js.jcc_followed,
-                    js.failed, js.crossed, js.entries, js.links);
+                    js.failed, js.crossed, js.flat_reads, js.entries, js.links);
         fprintf(stderr, "hostel-emu-user: TLB: %" PRIu64 " misses in both ways, %" PRIu64
                 " way-0 misses found in way 1; %" PRIu64 " handler calls from translated code\n",
                 c->mmu.st.misses, c->mmu.st.way1_hits, js.handler_calls);

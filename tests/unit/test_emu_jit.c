@@ -705,6 +705,106 @@ static void test_tlb_inline_hits(void)
     CHECK(cpu->jit_hcalls - h0 < 10);
 }
 
+static void put_pte(uint64_t at, uint64_t v);
+
+/* A flat CPU's translated reads go straight to RAM (jit.c emit_flat_read):
+ * a loop's reads run no handler and sum what the interpreter sums; a read
+ * of RAM's last 8 bytes (past flat_end: the handler) and one across the
+ * end (#PF) leave what the interpreter leaves. */
+static void test_flat_reads(void)
+{
+    static const uint8_t code[] = {
+        0xb9, 0xe8, 0x03, 0, 0,                 /* mov ecx, 1000 */
+        0x48, 0x8b, 0x44, 0xcb, 0xf8,           /* 1: mov rax, [rbx + rcx * 8 - 8] */
+        0x48, 0x01, 0xc2,                       /* add rdx, rax */
+        0xff, 0xc9,                             /* dec ecx */
+        0x75, 0xf4,                             /* jnz 1b */
+        0x48, 0x8b, 0x06,                       /* mov rax, [rsi]: RAM's last 8 bytes */
+        0x48, 0x01, 0xc2,                       /* add rdx, rax */
+        0x48, 0x8b, 0x07,                       /* mov rax, [rdi]: across RAM's end */
+        0x0f, 0x0b,                             /* ud2 */
+    };
+    struct emu_cpu a;
+    uint64_t hcalls = 0;
+    emu_jit_test_flat(true);
+    for (int jit = 0; jit < 2; jit++) {
+        setup_len(code, sizeof(code), jit);
+        for (unsigned k = 0; k < 1000; k++) {
+            uint64_t v = k * 0x10001 + 3;
+            memcpy(ram + DATA + 8 * k, &v, 8);
+        }
+        uint64_t last = 0x1122334455667788ULL;
+        memcpy(ram + RAM_SIZE - 8, &last, 8);
+        cpu->gpr[R_RBX] = DATA;
+        cpu->gpr[R_RSI] = RAM_SIZE - 8;
+        cpu->gpr[R_RDI] = RAM_SIZE - 4;
+        uint64_t h0 = cpu->jit_hcalls;
+        emu_execute(cpu, 100000);
+        hcalls = cpu->jit_hcalls - h0;
+        if (!jit)
+            a = *cpu;
+    }
+    struct emu_jit_stats js;
+    emu_jit_get_stats(cpu, &js);
+    emu_jit_test_flat(false);
+    uint64_t sum = 0x1122334455667788ULL;
+    for (unsigned k = 0; k < 1000; k++)
+        sum += k * 0x10001 + 3;
+    CHECK_EQ(a.exc.vector, EXC_PF);
+    CHECK_EQ(a.gpr[R_RDX], sum);
+    CHECK_EQ(cpu->exc.vector, a.exc.vector);
+    CHECK_EQ(cpu->exc.errcode, a.exc.errcode);
+    CHECK_EQ(cpu->exc.cr2, a.exc.cr2);
+    CHECK_EQ(cpu->rip, a.rip);
+    CHECK_EQ(cpu->rip, CODE + 23);
+    CHECK_EQ(cpu->insn_count, a.insn_count);
+    for (int r = 0; r < 16; r++)
+        CHECK_EQ(cpu->gpr[r], a.gpr[r]);
+    CHECK_EQ(emu_get_rflags(cpu), emu_get_rflags(&a));
+    CHECK(js.flat_reads >= 1);
+    CHECK(hcalls <= 3);   /* the two reads at the end, not the loop's */
+}
+
+/* Paging turned on under a flat CPU's translations (as a test or a state
+ * load does, between emu_execute calls): their reads stop going straight
+ * to RAM and see the new mapping, through their handlers. */
+static void test_flat_paging_on(void)
+{
+    enum { PML4 = 0x10000, PDPT = 0x11000, PD = 0x12000, PT = 0x13000 };
+    emu_jit_test_flat(true);
+    SETUP(true, 0xb9, 0x64, 0, 0, 0,            /* mov ecx, 100 */
+          0x48, 0x03, 0x13,                     /* 1: add rdx, [rbx] */
+          0xff, 0xc9,                           /* dec ecx */
+          0x75, 0xf9,                           /* jnz 1b */
+          0x0f, 0x0b);                          /* ud2 */
+    ram[DATA] = 1;
+    ram[DATA + 0x1000] = 7;
+    cpu->gpr[R_RBX] = DATA;
+    emu_execute(cpu, 100000);
+    CHECK_EQ(cpu->exc.vector, EXC_UD);
+    CHECK_EQ(cpu->gpr[R_RDX], 100);
+    struct emu_jit_stats js;
+    emu_jit_get_stats(cpu, &js);
+    CHECK(js.flat_reads >= 1);
+    /* The first 2 MiB identity-mapped, but DATA's page shows the next. */
+    put_pte(PML4, PDPT | 7);
+    put_pte(PDPT, PD | 7);
+    put_pte(PD, PT | 7);
+    for (uint64_t p = 0; p < 512; p++)
+        put_pte(PT + 8 * p, (p == DATA >> 12 ? DATA + 0x1000 : p << 12) | 7);
+    cpu->cr3 = PML4;
+    cpu->cr0 |= CR0_PG;
+    emu_tlb_flush(cpu, true);
+    cpu->rip = CODE;
+    cpu->gpr[R_RDX] = 0;
+    cpu->exc.vector = -1;
+    emu_execute(cpu, 100000);
+    emu_jit_test_flat(false);
+    CHECK_EQ(cpu->exc.vector, EXC_UD);
+    CHECK_EQ(cpu->gpr[R_RDX], 700);
+    CHECK_EQ(cpu->mmu.flat_end, 0);
+}
+
 /* MOV r, Sreg in translated code: the selector zero-extended into 32-
  * and 64-bit registers, merged into a 16-bit one, as the interpreter
  * does; none of them runs its handler. */
@@ -2602,6 +2702,10 @@ static void test_trace_hot_jcc_smc(void)
 
 int main(void)
 {
+    /* A flat CPU's reads go straight to RAM by default (hostel-emu-user's);
+     * these tests are of the TLB's paths, as a machine's translated code
+     * takes them, but for test_flat_reads and test_flat_paging_on. */
+    emu_jit_test_flat(false);
     RUN_TEST(test_loop_translated);
     RUN_TEST(test_budget_exact);
     RUN_TEST(test_event_stops_translated_loop);
@@ -2620,6 +2724,8 @@ int main(void)
     RUN_TEST(test_store_into_running_block);
     RUN_TEST(test_tlb_second_way);
     RUN_TEST(test_tlb_inline_hits);
+    RUN_TEST(test_flat_reads);
+    RUN_TEST(test_flat_paging_on);
     RUN_TEST(test_mov_from_sreg);
     RUN_TEST(test_two_block_loop);
     RUN_TEST(test_two_block_loop_smc);

@@ -195,6 +195,7 @@ uint64_t emu_execute(struct emu_cpu *c, uint64_t max_insns)
         return 0;   /* vcpu_init allocates it first and reports a failure there */
     uint64_t start = c->insn_count;
     c->exc.vector = -1;
+    emu_flat_update(c);   /* the caller may have changed CR0 or RAM (tests, state loads) */
     if (!c->mmu.writes_announced)
         emu_epoch_end(&c->mmu, EMU_EPOCH_EXECUTE);   /* see cache.h */
 

@@ -36,6 +36,10 @@ void emu_jit_configure(int on, int threshold);
 /* Tests: make every memory access of translated code take its slow path
  * (the instruction's handler, out of line), which a warm TLB rarely does. */
 void emu_jit_test_slow_paths(bool on);
+/* Tests: whether a flat CPU's translated reads go straight to RAM (the
+ * default; HOSTEL_EMU_JIT_FLAT=0 turns it off) or look the TLB up as a
+ * machine's do (jit.c emit_flat_read). */
+void emu_jit_test_flat(bool on);
 /* Tests: the size of code caches made from now on (0: the default). */
 void emu_jit_test_code_size(size_t bytes);
 /* Tests: whether translations follow a jump back into their page (the
@@ -65,6 +69,7 @@ struct emu_jit_stats {
     uint64_t traced;        /* translations that go on through a CALL, JMP or RET (jit_trace) */
     uint64_t jcc_followed;  /* Jccs that traces go on through (their jump, mostly taken: jcc_hints) */
     uint64_t crossed;       /* instructions across a page boundary translated (jit_cross) */
+    uint64_t flat_reads;    /* reads generated straight to RAM (a flat CPU's: emit_flat_read) */
     uint64_t failed;        /* blocks left to the interpreter for good: they start with an instruction
                              * only it runs (SYSCALL...), or their code or stubs did not fit */
     uint64_t handler_calls; /* interpreter handlers translated code ran (slow paths: TLB misses, MMIO,

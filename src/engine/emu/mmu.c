@@ -763,6 +763,14 @@ void emu_mmu_destroy(struct emu_cpu *c)
     m->ready = false;
 }
 
+void emu_flat_update(struct emu_cpu *c)
+{
+    const struct emu_mmu *m = &c->mmu;
+    bool flat = m->flat_pf && !c->vm && !(c->cr0 & CR0_PG) && (c->efer & EFER_LMA) &&
+                !m->ram_high && m->ram_low > 64 && m->ram;
+    c->mmu.flat_end = flat ? m->ram_low - 63 : 0;
+}
+
 void emu_cpu_init_flat(struct emu_cpu *c, uint8_t *ram, uint64_t size, int cpl)
 {
     emu_mmu_destroy(c);

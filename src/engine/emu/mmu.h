@@ -87,6 +87,13 @@ struct emu_mmu {
     /* Set up lazily by emu_mmu_init() (first emu_execute). */
     bool ready;
     bool flat_pf;        /* emu_cpu_init_flat: outside RAM is a #PF, not MMIO */
+    /* Where translated reads stop going straight to RAM (jit.c, emit_tlb):
+     * while paging is off on a flat CPU (emu_cpu_init_flat: hostel-emu-user,
+     * the tests), linear = physical = an offset into `ram`, and a read of
+     * [a, a + 64) with a < flat_end is RAM with nothing to check.  0 (no
+     * read goes straight) everywhere else; emu_flat_update() sets it at each
+     * emu_execute and CR0 write. */
+    uint64_t flat_end;
     bool smp;            /* the machine has other vCPUs (that may write our code) */
     /* Every writer of guest RAM other than this vCPU announces its writes
      * (EMU_EV_CODE: the VMM's devices, on a machine with one vCPU), so
@@ -116,6 +123,12 @@ struct emu_mmu {
     uint16_t smap_idx[8];
     struct emu_mmu_stats st;
 };
+
+/* Sets mmu.flat_end for c as it is now: RAM from 0 to ram_low with no
+ * hole, no paging, no machine (no MMIO, no other writers: a flat CPU's RAM
+ * is plain memory); 63 bytes short of the end, so that an access of up to
+ * 64 bytes starting below it ends in RAM.  0 otherwise. */
+void emu_flat_update(struct emu_cpu *c);
 
 /* Ends the epoch (cache.h): every block is compared with RAM again when next
  * entered. */

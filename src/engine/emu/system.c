@@ -218,6 +218,7 @@ static void write_cr0(struct emu_cpu *c, uint64_t v)
     c->cr0 = v;
     if ((old ^ v) & (CR0_PG | CR0_WP | CR0_PE))
         emu_tlb_flush(c, true);
+    emu_flat_update(c);   /* paging on: translated reads stop going straight to RAM */
     emu_update_mode(c);
 }
 
