@@ -2653,6 +2653,41 @@ static void test_trace_hot_jcc(void)
     emu_jit_test_trace_heat(-1);
 }
 
+/* A self loop entered 400 times, whose exit (a JZ) jumps once a run: it
+ * is no hint (jcc_hints), or the trace made from the loop would go on at
+ * the exit's target and leave the loop on every trip; no Jcc is followed,
+ * and every result is the interpreter's. */
+static void test_trace_loop_exit_no_hint(void)
+{
+    static const uint8_t code[] = {
+        0xbe, 0x90, 0x01, 0, 0,                 /* mov esi, 400 */
+        0xb9, 0x0a, 0, 0, 0,                    /* 1: mov ecx, 10 */
+        0x48, 0x01, 0xc8,                       /* L: add rax, rcx */
+        0xff, 0xc9,                             /* dec ecx */
+        0x74, 0x06,                             /* jz 2f (once a run of L) */
+        0x48, 0x83, 0xc3, 0x01,                 /* add rbx, 1 */
+        0xeb, 0xf3,                             /* jmp L */
+        0xff, 0xce,                             /* 2: dec esi */
+        0x75, 0xea,                             /* jnz 1b */
+        0x0f, 0x0b,                             /* ud2 */
+    };
+    for (int jit = 0; jit < 2; jit++) {
+        setup_len(code, sizeof(code), jit);
+        emu_jit_configure(jit, 2);
+        emu_jit_test_trace_heat(16);            /* hints after 32 entries */
+        emu_execute(cpu, 100000);
+        CHECK_EQ(cpu->exc.vector, EXC_UD);
+        CHECK_EQ(cpu->insn_count, 1 + 400 * 51);
+        CHECK_EQ(cpu->gpr[R_RAX], 400 * 55);
+        CHECK_EQ(cpu->gpr[R_RBX], 400 * 9);
+        struct emu_jit_stats st;
+        emu_jit_get_stats(cpu, &st);
+        CHECK(jit ? st.jcc_followed == 0 && st.blocks >= 1 : st.blocks == 0);
+    }
+    emu_jit_configure(1, 0);
+    emu_jit_test_trace_heat(-1);
+}
+
 /* A loop with two Jccs that mostly jump, one to code on the next page,
  * storing in run 500 into that code (the ADD there becomes a SUB): the
  * trace made from them goes on in that page, and the store takes effect
@@ -2764,6 +2799,7 @@ int main(void)
     RUN_TEST(test_link_sees_new_code);
     RUN_TEST(test_trace_budgets);
     RUN_TEST(test_trace_hot_jcc);
+    RUN_TEST(test_trace_loop_exit_no_hint);
     RUN_TEST(test_trace_hot_jcc_smc);
     RUN_TEST(test_shld_shrd);
     RUN_TEST(test_cross_page_insn);

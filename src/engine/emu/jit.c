@@ -248,6 +248,7 @@ struct jit_block_data {
      * in instruction order, and how often each was taken (jcc_hints). */
     struct jit_jcc *jcc;
     uint8_t njcc, jcc_cap;
+    bool loops;   /* a self loop: its runs are its entries, not its trips */
 };
 
 /* Jccs that jumped in most runs of a translation while it counted heat
@@ -4955,11 +4956,19 @@ static void jcc_hints(struct emu_jit *j, const struct jit_block_data *bd, uint32
             break;   /* too few runs reached it to say */
         const struct jit_jcc *p = &bd->jcc[k];
         uint64_t *h = &j->hints[jcc_hint_index(p->rip)];
-        if ((uint64_t)p->taken * 2 > runs)
+        /* A self loop's Jccs are reached on every trip, which nothing
+         * counts: one that jumped more than twice a run jumps on trips
+         * (a branch inside the loop), one that jumped at most once a run
+         * may be the loop's exit, whose hint would make a trace that
+         * goes on at the exit's target and leaves the loop on every trip
+         * (awk's field splitting: two translations and two links per
+         * character). */
+        if (bd->loops ? (uint64_t)p->taken > 2 * (uint64_t)runs : (uint64_t)p->taken * 2 > runs)
             *h = p->rip;
         else if (*h == p->rip)
             *h = 0;
-        runs = p->taken < runs ? runs - p->taken : 0;
+        if (!bd->loops)   /* a loop's exit took its runs away after the trips before it */
+            runs = p->taken < runs ? runs - p->taken : 0;
     }
 }
 
@@ -5571,6 +5580,7 @@ again:
         j->data_used = data_mark;
         goto again;
     }
+    bd->loops = t->head || t->loop_seen;   /* jcc_hints */
     size_t used = (size_t)(b->p - (j->rw + j->code_used));
     /* Each translation starts a cache line: with 16-byte starts a change
      * of code size elsewhere moved awk_float's loop 3-4% slower, the same
