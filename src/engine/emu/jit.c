@@ -2408,18 +2408,25 @@ static bool emit_alu_high(struct jctx *t, int op, unsigned d, unsigned s, bool i
     return true;
 }
 
-/* The register source of a memory form: *hs = its host register, or -1
- * for an immediate form; false: AH..BH (the handler's). */
-static bool mem_src(struct jctx *t, const struct emu_insn *i, unsigned size, bool imm_form, int *hs)
+/* The start of a memory form with a register or immediate source: *hs =
+ * the source's host register, or -1 for an immediate form, then RCX = the
+ * operand's host address (emit_ea, emit_tlb, a flag-setting access);
+ * false, nothing emitted: a source in AH..BH (the handler's). */
+static bool mem_lookup(struct jctx *t, const struct emu_insn *i, unsigned size, bool imm_form, bool write,
+                       int *hs)
 {
     *hs = -1;
-    if (imm_form)
-        return true;
-    if (high_byte(i, size, i->reg))
-        return false;
-    *hs = ra_get(t, i->reg, true);
+    if (!imm_form) {
+        if (high_byte(i, size, i->reg))
+            return false;
+        *hs = ra_get(t, i->reg, true);
+    }
+    emit_ea(t, i);
+    emit_tlb(t, size, write, true);
     return true;
 }
+
+static void locked_done(struct jctx *t, int cc, unsigned size, bool live);
 
 /* LOCK ADD/SUB/AND/OR/XOR of memory whose flags no one reads (Linux's
  * smp_mb() is LOCK ADD $0 to the stack; set_bit and clear_bit are LOCK
@@ -2435,10 +2442,8 @@ static bool emit_alu_locked(struct jctx *t, const struct emu_insn *i, int op, un
     if (i->mod == 3 || !to_mem || t->live[t->k] || op == ALU_ADC || op == ALU_SBB || op == ALU_CMP)
         return false;
     int hs;
-    if (!mem_src(t, i, size, imm_form, &hs))
+    if (!mem_lookup(t, i, size, imm_form, true, &hs))
         return false;
-    emit_ea(t, i);
-    emit_tlb(t, size, true, true);
     if (hs >= 0) {
         x_mov_rr(b, 8, XDX, hs);
         x8(b, 0xf0);                                          /* lock */
@@ -2457,9 +2462,7 @@ static bool emit_alu_locked(struct jctx *t, const struct emu_insn *i, int op, un
             x32(b, (uint32_t)imm);
         }
     }
-    t->pend.op = -1;   /* every flag is written: an older pending record is done with */
-    t->hf = HF_ALL;
-    mem_done(t);
+    locked_done(t, 0, size, false);
     return true;
 }
 
@@ -2500,7 +2503,6 @@ static bool emit_alu(struct jctx *t, const struct emu_insn *i)
     }
     /* Memory forms. */
     bool to_mem = i->op >= 0x80 || (i->op & 7) < 2;
-    bool live = t->live[t->k];
     if (!to_mem) {   /* op reg, [mem] */
         if (high_byte(i, size, i->reg))
             return false;
@@ -2512,14 +2514,11 @@ static bool emit_alu(struct jctx *t, const struct emu_insn *i)
         if (op != ALU_CMP)
             ra_dirty(t, i->reg);
         mem_done(t);
-        (void)live;
         return true;
     }
     int hs;
-    if (!mem_src(t, i, size, imm_form, &hs))
+    if (!mem_lookup(t, i, size, imm_form, op != ALU_CMP, &hs))
         return false;
-    emit_ea(t, i);
-    emit_tlb(t, size, op != ALU_CMP, true);
     /* RDX = [mem]; op; store (CMP: no store). */
     x_load(&t->b, size, XDX, xm(XCX, 0));
     alu_core(t, op, size, XDX, hs, imm, false, true);
@@ -2549,10 +2548,8 @@ static bool emit_test(struct jctx *t, const struct emu_insn *i)
         return true;
     }
     int hs;
-    if (!mem_src(t, i, size, imm_form, &hs))
+    if (!mem_lookup(t, i, size, imm_form, false, &hs))
         return false;
-    emit_ea(t, i);
-    emit_tlb(t, size, false, true);
     x_load(&t->b, size, XDX, xm(XCX, 0));
     alu_core(t, ALU_AND, size, XDX, hs, imm, true, true);
     mem_done(t);
